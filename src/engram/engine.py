@@ -1,0 +1,609 @@
+"""The Engram core: one synchronous engine over a store, an embedder and the pipeline.
+
+``Engram`` is the public sync API; :class:`engram.aio.AsyncEngram` runs the
+same engine in a worker thread. Every method validates its input fully before
+writing, and every write is one atomic store batch.
+
+Pipeline of :meth:`Engram.add`: segment (messages -> episodes) -> derive
+(episodes -> candidate memories) -> consolidate (candidates -> operations)
+-> index (texts and vectors) -> one atomic write.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from .config import Config, resolve_config
+from .embed.base import Embedder
+from .errors import InvalidInput, ModelMismatch, NotFound
+from .models import (
+    AddResult,
+    ContextBlock,
+    Episode,
+    EpisodeResult,
+    ForgetReport,
+    Hit,
+    Memory,
+    MemoryKind,
+    MemoryStatus,
+    MemoryVersion,
+    Operation,
+    Page,
+    Scope,
+    SearchFilters,
+    Stats,
+)
+from .pipeline.consolidate import RuleConsolidator, plan_writes
+from .pipeline.derive import Candidate, Deriver, RuleDeriver
+from .pipeline.index import Indexer
+from .pipeline.segment import to_episodes, to_messages
+from .retrieval.config import RetrievalConfig, get_preset
+from .retrieval.context import build_context
+from .retrieval.search import Searcher
+from .store import open_store
+from .store.base import Store, WriteBatch
+from .timeutil import ensure_aware, now
+from .transfer import ImportReport, import_records, parse_jsonl
+from .validation import check_metadata, check_text, make_scope
+
+__all__ = ["Engram"]
+
+MAX_LIMIT = 1000
+
+
+def _filters(
+    filters: SearchFilters | None,
+    *,
+    kinds: Iterable[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    metadata: dict[str, Any] | None = None,
+    as_of: datetime | None = None,
+) -> SearchFilters:
+    f = filters or SearchFilters()
+    if not isinstance(f, SearchFilters):
+        raise InvalidInput("filters must be an engram.SearchFilters")
+    changes: dict[str, Any] = {}
+    if kinds is not None:
+        if isinstance(kinds, str):
+            kinds = [kinds]
+        ks = frozenset(kinds)
+        valid = {k.value for k in MemoryKind} | {"episode"}
+        bad = sorted(ks - valid)
+        if bad:
+            raise InvalidInput(f"unknown kinds {bad}; use {sorted(valid)}")
+        changes["kinds"] = ks
+    if start is not None:
+        changes["start"] = ensure_aware(start, "start")
+    if end is not None:
+        changes["end"] = ensure_aware(end, "end")
+    if metadata:
+        check_metadata(metadata)
+        changes["metadata"] = tuple(sorted(metadata.items()))
+    if as_of is not None:
+        changes["as_of"] = ensure_aware(as_of, "as_of")
+    f = dataclasses.replace(f, **changes) if changes else f
+    for name in ("start", "end", "as_of"):
+        value = getattr(f, name)
+        if value is not None:
+            ensure_aware(value, name)
+    return f
+
+
+class Engram:
+    """Long-term memory for agents.
+
+    ``Engram("memory.db")`` opens (or creates) an embedded SQLite store.
+    ``Engram(url="postgresql://...")`` uses PostgreSQL. Settings not given here
+    come from the config file, then ``ENGRAM_*`` variables, then defaults.
+    ``embedder`` may be an :class:`~engram.embed.base.Embedder` instance (shared
+    across many stores, e.g. in benchmarks); otherwise the configured one is
+    loaded on first use.
+    """
+
+    def __init__(
+        self,
+        db: str | Path | None = None,
+        *,
+        url: str | None = None,
+        config: Config | None = None,
+        embedder: Embedder | None = None,
+        store: Store | None = None,
+        deriver: Deriver | None = None,
+        **settings: Any,
+    ) -> None:
+        if config is None:
+            target = url or (str(db) if db is not None else None)
+            config = resolve_config(store=target, **settings)
+        elif settings or db or url:
+            config = config.replace(**settings, **({"store": url or str(db)} if (db or url) else {}))
+        self.config = config
+        self.store = store or open_store(
+            config.store_url(), **({"synchronous": config.sqlite_synchronous}
+                                   if config.store_url().startswith("sqlite") else {})
+        )
+        self._embedder = embedder
+        self._embedder_lock = threading.Lock()
+        self._model_checked = False
+        self.deriver: Deriver | None = deriver or (RuleDeriver() if config.derive_rules else None)
+        self.searcher = Searcher(self.store, self.embedder)
+        self._touches: dict[tuple[str, str], None] = {}
+        self._touch_lock = threading.Lock()
+
+    # -- plumbing --------------------------------------------------------------
+    def embedder(self) -> Embedder:
+        """The embedder, loaded on first use; checked against the store's model."""
+        if self._embedder is None:
+            with self._embedder_lock:
+                if self._embedder is None:
+                    from .embed.registry import get_embedder
+
+                    opts: dict[str, Any] = {}
+                    if self.config.embedder_base_url:
+                        opts["base_url"] = self.config.embedder_base_url
+                    if self.config.embedder_api_key:
+                        opts["api_key"] = self.config.embedder_api_key
+                    if self.config.embedder.startswith("onnx"):
+                        opts["threads"] = self.config.embed_threads
+                    self._embedder = get_embedder(self.config.embedder, **opts)
+        if not self._model_checked:
+            stored = self.store.get_meta("embedding_model")
+            if stored is None:
+                self.store.set_meta("embedding_model", self._embedder.model_id)
+            elif stored != self._embedder.model_id:
+                raise ModelMismatch(
+                    f"this store's vectors were made by {stored!r}, not "
+                    f"{self._embedder.model_id!r}; run `engram reembed` to switch models"
+                )
+            self._model_checked = True
+        return self._embedder
+
+    def count_tokens(self, text: str) -> int:
+        return self.embedder().count_tokens(text)
+
+    def _scope(self, scope: Scope | None, user_id: str | None, agent_id: str | None,
+               session_id: str | None) -> Scope:
+        return make_scope(scope, user_id, agent_id, session_id)
+
+    def _flush_touches(self) -> None:
+        with self._touch_lock:
+            pending, self._touches = self._touches, {}
+        by_tenant: dict[str, list[str]] = {}
+        for tenant, mid in pending:
+            by_tenant.setdefault(tenant, []).append(mid)
+        at = now()
+        for tenant, ids in by_tenant.items():
+            self.store.touch(tenant, ids, at)
+
+    def close(self) -> None:
+        self._flush_touches()
+        self.store.close()
+        if self._embedder is not None:
+            self._embedder.close()
+
+    def __enter__(self) -> Engram:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- add -------------------------------------------------------------------
+    def add(
+        self,
+        messages: Any,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        occurred_at: datetime | None = None,
+        metadata: dict[str, Any] | None = None,
+        derive: bool = True,
+    ) -> AddResult:
+        """Store messages verbatim as episodes and derive memories from them.
+
+        Re-sent messages (same client ``id``) store nothing new: they come back
+        with ``created=False``. All messages are validated before any write;
+        the whole call is one transaction.
+        """
+        sc = self._scope(scope, user_id, agent_id, session_id)
+        msgs = to_messages(messages)
+        at = now()
+        episodes = to_episodes(
+            msgs, sc, occurred_at=occurred_at, metadata=metadata, created_at=at,
+            max_text_bytes=self.config.max_text_bytes,
+        )
+        existing = self.store.existing_episode_ids(sc.tenant, [e.id for e in episodes])
+        fresh = [e for e in episodes if e.id not in existing]
+        result = AddResult(
+            episodes=[EpisodeResult(e.id, e.id not in existing) for e in episodes]
+        )
+        if not fresh:
+            return result
+        batch = WriteBatch(episodes=fresh)
+        indexer = Indexer(self.store, self.embedder())
+        to_index: list[Episode | Memory] = list(fresh)
+        if derive and self.deriver is not None:
+            candidates = self.deriver.derive(fresh)
+            ops, mems = self._consolidate(sc, candidates, indexer, at, batch)
+            result.operations = ops
+            to_index.extend(mems)
+        indexer.add_to(batch, to_index)
+        outcome = self.store.write(batch)
+        if outcome.existing_episode_ids:  # lost a race with a concurrent identical add
+            gone = set(outcome.existing_episode_ids)
+            result.episodes = [
+                EpisodeResult(r.id, r.created and r.id not in gone) for r in result.episodes
+            ]
+        return result
+
+    def _consolidate(
+        self, scope: Scope, candidates: list[Candidate], indexer: Indexer, at: datetime,
+        batch: WriteBatch,
+    ) -> tuple[list[Any], list[Memory]]:
+        if not candidates:
+            return [], []
+        vecs = indexer.vectors([c.text for c in candidates])
+        consolidator = RuleConsolidator(self.store, indexer.embedder.model_id)
+        decisions = consolidator.decide(scope, candidates, vecs)
+        return plan_writes(decisions, scope, at, batch)
+
+    # -- search and context ----------------------------------------------------
+    def _preset(self, preset: str | RetrievalConfig | None) -> RetrievalConfig:
+        return get_preset(preset or self.config.preset)
+
+    def search(
+        self,
+        query: str,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        limit: int = 10,
+        filters: SearchFilters | None = None,
+        kinds: Iterable[str] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        metadata: dict[str, Any] | None = None,
+        as_of: datetime | None = None,
+        preset: str | RetrievalConfig | None = None,
+        now: datetime | None = None,
+        track_access: bool = True,
+    ) -> list[Hit]:
+        """Ranked episodes and memories for ``query`` with a per-signal score breakdown."""
+        sc = self._scope(scope, user_id, agent_id, session_id)
+        check_text(query, self.config.max_text_bytes, "query")
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput(f"limit must be an integer between 1 and {MAX_LIMIT}")
+        f = _filters(filters, kinds=kinds, start=start, end=end, metadata=metadata, as_of=as_of)
+        ref_now = ensure_aware(now, "now") if now is not None else _now()
+        hits = self.searcher.search(query, sc, f, self._preset(preset), limit, ref_now)
+        if track_access:
+            with self._touch_lock:
+                for h in hits:
+                    if h.ref.type == "memory":
+                        self._touches[(sc.tenant, h.ref.id)] = None
+                big = len(self._touches) >= 256
+            if big:
+                self._flush_touches()
+        return hits
+
+    def context(
+        self,
+        query: str,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        max_tokens: int = 1024,
+        filters: SearchFilters | None = None,
+        as_of: datetime | None = None,
+        preset: str | RetrievalConfig | None = None,
+        now: datetime | None = None,
+        candidates: int = 60,
+    ) -> ContextBlock:
+        """A prompt-ready block of the most useful items that fits ``max_tokens``."""
+        if not isinstance(max_tokens, int) or not 32 <= max_tokens <= 200_000:
+            raise InvalidInput("max_tokens must be an integer between 32 and 200000")
+        hits = self.search(
+            query, scope=scope, user_id=user_id, agent_id=agent_id, session_id=session_id,
+            limit=min(MAX_LIMIT, max(candidates, 10)), filters=filters, as_of=as_of,
+            preset=preset, now=now,
+        )
+        return build_context(hits, max_tokens, self.count_tokens)
+
+    # -- read / change single items --------------------------------------------
+    def get(
+        self,
+        item_id: str,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        as_of: datetime | None = None,
+    ) -> Memory | Episode:
+        sc = self._scope(scope, user_id, agent_id, session_id)
+        if as_of is not None:
+            m = self.store.memory_as_of(sc, item_id, ensure_aware(as_of, "as_of"))
+            if m is not None:
+                return m
+        else:
+            found = self.store.get_memories(sc, [item_id])
+            if found:
+                return found[0]
+        eps = self.store.get_episodes(sc, [item_id])
+        if eps and (as_of is None or eps[0].created_at <= as_of):
+            return eps[0]
+        raise NotFound(f"no memory or episode {item_id!r} in this scope")
+
+    def _memory(self, sc: Scope, memory_id: str) -> Memory:
+        found = self.store.get_memories(sc, [memory_id])
+        if not found:
+            raise NotFound(f"no memory {memory_id!r} in this scope")
+        return found[0]
+
+    def list(
+        self,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        type: str = "memory",
+        kinds: Iterable[str] | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+        filters: SearchFilters | None = None,
+        as_of: datetime | None = None,
+        include_inactive: bool = False,
+    ) -> Page:
+        """Paginated memories (newest first) or episodes (oldest first)."""
+        sc = self._scope(scope, user_id, agent_id, session_id)
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
+        f = _filters(filters, kinds=kinds, as_of=as_of)
+        if include_inactive:
+            f = dataclasses.replace(f, include_inactive=True)
+        if type == "memory":
+            return self.store.list_memories(sc, f, limit, cursor)
+        if type == "episode":
+            return self.store.list_episodes(sc, f, limit, cursor)
+        raise InvalidInput("type must be 'memory' or 'episode'")
+
+    def remember(
+        self,
+        text: str,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        kind: str = "note",
+        valid_from: datetime | None = None,
+        valid_to: datetime | None = None,
+        importance: float = 0.5,
+        metadata: dict[str, Any] | None = None,
+    ) -> Memory:
+        """Write a memory directly (no episode), e.g. an agent's own note."""
+        sc = self._scope(scope, user_id, agent_id, session_id)
+        check_text(text, self.config.max_text_bytes)
+        try:
+            mkind = MemoryKind(kind)
+        except ValueError:
+            raise InvalidInput(f"unknown kind {kind!r}") from None
+        if not 0.0 <= float(importance) <= 1.0:
+            raise InvalidInput("importance must be between 0 and 1")
+        at = now()
+        cand = Candidate(
+            kind=mkind, text=text, source_episode_ids=[], subject="",
+            valid_from=ensure_aware(valid_from, "valid_from") if valid_from else None,
+            valid_to=ensure_aware(valid_to, "valid_to") if valid_to else None,
+            importance=float(importance),
+        )
+        batch = WriteBatch()
+        from .pipeline.consolidate import Decision
+
+        _, mems = plan_writes([Decision(Operation.ADD, cand, reason="written directly")], sc, at, batch)
+        mem = mems[0]
+        mem.metadata = check_metadata(metadata)
+        Indexer(self.store, self.embedder()).add_to(batch, mems)
+        self.store.write(batch)
+        return mem
+
+    def update(
+        self,
+        memory_id: str,
+        text: str | None = None,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        importance: float | None = None,
+        valid_to: datetime | None = None,
+        reason: str = "updated by caller",
+    ) -> Memory:
+        """A new version of an active memory (re-embedded when the text changes)."""
+        sc = self._scope(scope, user_id, agent_id, session_id)
+        old = self._memory(sc, memory_id)
+        if old.status != MemoryStatus.ACTIVE:
+            raise InvalidInput(f"memory {memory_id} is {old.status}; only active memories change")
+        changes: dict[str, Any] = {}
+        if text is not None:
+            changes["text"] = check_text(text, self.config.max_text_bytes)
+        if metadata is not None:
+            changes["metadata"] = check_metadata(metadata)
+        if importance is not None:
+            if not 0.0 <= float(importance) <= 1.0:
+                raise InvalidInput("importance must be between 0 and 1")
+            changes["importance"] = float(importance)
+        if valid_to is not None:
+            changes["valid_to"] = ensure_aware(valid_to, "valid_to")
+        if not changes:
+            raise InvalidInput("nothing to update: give text, metadata, importance or valid_to")
+        at = now()
+        new = dataclasses.replace(old, **changes, updated_at=at, version=old.version + 1)
+        batch = WriteBatch(changed_memories=[(new, old.version)])
+        batch.versions.append(
+            (sc.tenant, MemoryVersion(new.id, new.version, Operation.UPDATE, old.to_dict(),
+                                      new.to_dict(), reason, at))
+        )
+        Indexer(self.store, self.embedder()).add_to(batch, [new])
+        self.store.write(batch)
+        return new
+
+    def delete(
+        self,
+        memory_id: str,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        reason: str = "deleted by caller",
+    ) -> Memory:
+        """Soft delete: the memory leaves search, its history stays."""
+        sc = self._scope(scope, user_id, agent_id, session_id)
+        old = self._memory(sc, memory_id)
+        if old.status == MemoryStatus.DELETED:
+            return old
+        at = now()
+        new = dataclasses.replace(
+            old, status=MemoryStatus.DELETED, expired_at=at, updated_at=at, version=old.version + 1
+        )
+        batch = WriteBatch(changed_memories=[(new, old.version)])
+        batch.versions.append(
+            (sc.tenant, MemoryVersion(new.id, new.version, Operation.DELETE, old.to_dict(),
+                                      new.to_dict(), reason, at))
+        )
+        self.store.write(batch)
+        return new
+
+    def history(
+        self,
+        memory_id: str,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> list[MemoryVersion]:
+        sc = self._scope(scope, user_id, agent_id, session_id)
+        versions = self.store.history(sc, memory_id)
+        if not versions:
+            raise NotFound(f"no memory {memory_id!r} in this scope")
+        return versions
+
+    # -- whole-scope operations ---------------------------------------------------
+    def forget(
+        self,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> ForgetReport:
+        """Hard delete of everything in the scope, verified afterwards."""
+        sc = self._scope(scope, user_id, agent_id, session_id)
+        self._flush_touches()
+        counts = self.store.forget(sc)
+        left = self.store.remaining(sc)
+        verified = all(v == 0 for k, v in left.items() if k != "orphan_vectors")
+        return ForgetReport(scope=sc.to_dict(), counts=counts, verified=verified, at=now())
+
+    def export_records(
+        self,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        sc = self._scope(scope, user_id, agent_id, session_id)
+        return self.store.iter_records(sc)
+
+    def export(self, fp: IO[str], **scope_args: Any) -> int:
+        """Write the scope as JSONL to ``fp``; returns the number of lines."""
+        n = 0
+        for rec in self.export_records(**scope_args):
+            fp.write(json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
+            n += 1
+        return n
+
+    def import_(
+        self,
+        source: IO[str] | Iterable[str],
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        batch_size: int = 500,
+        progress: Any = None,
+    ) -> ImportReport:
+        """Import JSONL (as written by :meth:`export`); idempotent by id.
+
+        Every line is parsed and validated first: any bad line raises
+        :class:`~engram.errors.ImportFormatError` with line numbers, and nothing
+        is written. Records are then written in atomic batches.
+        """
+        target = None
+        if scope is not None or user_id or agent_id:
+            target = self._scope(scope, user_id, agent_id, None)
+        records = parse_jsonl(source, self.config.max_text_bytes, target)
+        return import_records(
+            self.store, Indexer(self.store, self.embedder()), records, batch_size, progress
+        )
+
+    def stats(
+        self,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> Stats:
+        sc = None
+        if scope is not None or user_id or agent_id:
+            sc = self._scope(scope, user_id, agent_id, session_id)
+        return self.store.stats(sc)
+
+    def reembed(self, embedder: Embedder | str | None = None, batch_size: int = 256,
+                progress: Any = None) -> int:
+        """Re-embed every item with ``embedder`` (default: the configured one) and make it
+        the store's model. Vectors of the old model are dropped. Returns items embedded."""
+        if isinstance(embedder, str):
+            from .embed.registry import get_embedder
+
+            embedder = get_embedder(embedder)
+        if embedder is None:
+            from .embed.registry import get_embedder
+
+            embedder = self._embedder or get_embedder(self.config.embedder)
+        indexer = Indexer(self.store, embedder)
+        done = 0
+        for items in self.store.iter_items_for_reembed(embedder.model_id, batch_size):
+            batch = WriteBatch()
+            indexer.add_to(batch, items)
+            self.store.write(batch)
+            done += len(items)
+            if progress is not None:
+                progress(len(items))
+        self.store.drop_vectors_except(embedder.model_id)
+        self.store.set_meta("embedding_model", embedder.model_id)
+        self._embedder = embedder
+        self._model_checked = True
+        return done
+
+
+def _now() -> datetime:
+    return now()

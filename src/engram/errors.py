@@ -1,0 +1,126 @@
+"""Every error Engram raises on purpose derives from :class:`EngramError`.
+
+Hierarchy::
+
+    EngramError
+    ├── InvalidInput            the caller sent something unusable (HTTP 400 / CLI exit 2)
+    │   ├── ScopeRequired       no user_id or agent_id
+    │   ├── TextTooLong         text over the configured limit
+    │   ├── NaiveDatetime       a datetime without a timezone
+    │   └── ImportFormatError   malformed JSONL; carries the bad line numbers
+    ├── NotFound                an id that does not exist in this scope (HTTP 404)
+    ├── Conflict                a concurrent change won; retry (HTTP 409)
+    ├── ModelMismatch           vectors of another embedding model; run ``reembed``
+    ├── ConfigError             a setting that cannot be used (unknown provider, bad URL)
+    ├── MissingDependency       an optional extra is not installed; names the pip command
+    ├── StoreError              the storage backend failed (disk full, server gone)
+    ├── ProviderError           an embedding or LLM provider failed (timeout, 5xx, bad JSON)
+    └── AuthError               missing, unknown or revoked API key (HTTP 401/403)
+
+Third-party exceptions are mapped at the boundary where they occur
+(``sqlite3.Error`` -> :class:`StoreError`, ``httpx.HTTPError`` -> :class:`ProviderError`).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthError",
+    "ConfigError",
+    "Conflict",
+    "EngramError",
+    "ImportFormatError",
+    "InvalidInput",
+    "MissingDependency",
+    "ModelMismatch",
+    "NaiveDatetime",
+    "NotFound",
+    "ProviderError",
+    "ScopeRequired",
+    "StoreError",
+    "TextTooLong",
+]
+
+
+class EngramError(Exception):
+    """Root of every error Engram raises on purpose.
+
+    ``code`` is a stable machine-readable identifier used by the REST API and
+    ``--json`` CLI output; ``status`` is the matching HTTP status.
+    """
+
+    code = "engram_error"
+    status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(EngramError):
+    code = "invalid_input"
+    status = 400
+
+
+class ScopeRequired(InvalidInput):
+    code = "scope_required"
+
+
+class TextTooLong(InvalidInput):
+    code = "text_too_long"
+    status = 413
+
+
+class NaiveDatetime(InvalidInput):
+    code = "naive_datetime"
+
+
+class ImportFormatError(InvalidInput):
+    """Malformed import data. ``errors`` lists ``(line_number, reason)``; nothing was written."""
+
+    code = "import_format"
+
+    def __init__(self, message: str, errors: list[tuple[int, str]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
+class NotFound(EngramError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(EngramError):
+    code = "conflict"
+    status = 409
+
+
+class ModelMismatch(EngramError):
+    code = "model_mismatch"
+    status = 409
+
+
+class ConfigError(EngramError):
+    code = "config_error"
+    status = 500
+
+
+class MissingDependency(ConfigError):
+    code = "missing_dependency"
+
+
+class StoreError(EngramError):
+    code = "store_error"
+    status = 503
+
+
+class ProviderError(EngramError):
+    code = "provider_error"
+    status = 502
+
+
+class AuthError(EngramError):
+    code = "unauthorized"
+    status = 401

@@ -1,0 +1,269 @@
+"""In-memory vector index for one scope partition (a user, or an agent, in a tenant).
+
+Rows carry the attributes that filters need (item type, kind, status, agent,
+session, event time, record times), so filters are evaluated *inside* the
+search as a boolean mask, before ranking — never top-k-then-filter.
+
+Small partitions are searched exactly (one matrix-vector product). Large ones
+use an HNSW graph (usearch) for the unfiltered or weakly filtered case; when a
+filter is selective the masked rows are searched exactly instead, and when the
+graph returns too few rows that pass the filter the search widens until it has
+``k`` or has seen every candidate, so a filter never loses matches.
+
+Not thread-safe by itself: the owning store serialises access.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..models import ItemRef
+
+__all__ = ["PartitionIndex", "RowAttrs", "RowFilter"]
+
+TYPE_EPISODE = 0
+TYPE_MEMORY = 1
+STATUS_CODES = {"active": 0, "superseded": 1, "deleted": 2}
+INF = math.inf
+
+
+@dataclass(frozen=True)
+class RowAttrs:
+    item_type: int  # TYPE_EPISODE | TYPE_MEMORY
+    kind: str  # memory kind, or "episode"
+    status: int  # STATUS_CODES; episodes are always active
+    agent_id: str | None
+    session_id: str | None
+    event_ts: float  # episode occurred_at, memory valid_from or created_at
+    created_ts: float
+    expired_ts: float  # INF while active
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """What a search admits; ``None`` fields do not filter."""
+
+    agent_id: str | None = None
+    session_id: str | None = None
+    kinds: frozenset[str] | None = None  # includes "episode" to admit episodes
+    start_ts: float | None = None
+    end_ts: float | None = None
+    as_of_ts: float | None = None
+    include_inactive: bool = False
+    allowed: frozenset[ItemRef] | None = None  # precomputed set (e.g. metadata filter)
+
+
+class PartitionIndex:
+    """Vectors plus filter attributes for one partition."""
+
+    #: partitions at least this large get an HNSW graph
+    ann_threshold = 20_000
+    #: when at most this many rows pass a filter, search them exactly
+    exact_limit = 4_096
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self._cap = 0
+        self._n = 0
+        self._vecs = np.zeros((0, dim), dtype=np.float32)
+        self._refs: list[ItemRef] = []
+        self._pos: dict[ItemRef, int] = {}
+        self._alive = np.zeros(0, dtype=bool)
+        self._type = np.zeros(0, dtype=np.int8)
+        self._status = np.zeros(0, dtype=np.int8)
+        self._kind = np.zeros(0, dtype=np.int16)
+        self._agent = np.zeros(0, dtype=np.int32)
+        self._session = np.zeros(0, dtype=np.int32)
+        self._event = np.zeros(0, dtype=np.float64)
+        self._created = np.zeros(0, dtype=np.float64)
+        self._expired = np.zeros(0, dtype=np.float64)
+        self._codes: dict[str | None, int] = {None: 0}
+        self._ann: object | None = None
+        self._ann_rows = 0
+
+    # -- size ----------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._pos)
+
+    def __contains__(self, ref: object) -> bool:
+        return ref in self._pos
+
+    # -- writes ----------------------------------------------------------------
+    def _code(self, value: str | None) -> int:
+        code = self._codes.get(value)
+        if code is None:
+            code = len(self._codes)
+            self._codes[value] = code
+        return code
+
+    def _grow(self, need: int) -> None:
+        if need <= self._cap:
+            return
+        cap = max(need, self._cap * 2, 256)
+
+        def grow(a: np.ndarray) -> np.ndarray:
+            shape = (cap,) + a.shape[1:]
+            out = np.zeros(shape, dtype=a.dtype)
+            out[: self._n] = a[: self._n]
+            return out
+
+        self._vecs = grow(self._vecs)
+        self._alive = grow(self._alive)
+        self._type = grow(self._type)
+        self._status = grow(self._status)
+        self._kind = grow(self._kind)
+        self._agent = grow(self._agent)
+        self._session = grow(self._session)
+        self._event = grow(self._event)
+        self._created = grow(self._created)
+        self._expired = grow(self._expired)
+        self._cap = cap
+
+    def _set_attrs(self, row: int, attrs: RowAttrs) -> None:
+        self._type[row] = attrs.item_type
+        self._status[row] = attrs.status
+        self._kind[row] = self._code("kind:" + attrs.kind)
+        self._agent[row] = self._code(None if attrs.agent_id is None else "a:" + attrs.agent_id)
+        self._session[row] = self._code(
+            None if attrs.session_id is None else "s:" + attrs.session_id
+        )
+        self._event[row] = attrs.event_ts
+        self._created[row] = attrs.created_ts
+        self._expired[row] = attrs.expired_ts
+
+    def upsert(self, ref: ItemRef, vector: np.ndarray, attrs: RowAttrs) -> None:
+        """Add a row, or replace the vector and attributes of an existing one."""
+        old = self._pos.get(ref)
+        if old is not None:
+            if np.array_equal(self._vecs[old], vector):
+                self._set_attrs(old, attrs)
+                return
+            self._kill(old)
+        row = self._n
+        self._grow(row + 1)
+        self._vecs[row] = vector
+        self._alive[row] = True
+        self._set_attrs(row, attrs)
+        self._n += 1
+        self._refs.append(ref)
+        self._pos[ref] = row
+        if self._ann is not None:
+            self._ann.add(row, self._vecs[row])  # type: ignore[attr-defined]
+            self._ann_rows += 1
+
+    def update_attrs(self, ref: ItemRef, attrs: RowAttrs) -> None:
+        row = self._pos.get(ref)
+        if row is not None:
+            self._set_attrs(row, attrs)
+
+    def remove(self, ref: ItemRef) -> None:
+        row = self._pos.pop(ref, None)
+        if row is not None:
+            self._kill(row, drop_pos=False)
+
+    def _kill(self, row: int, drop_pos: bool = True) -> None:
+        self._alive[row] = False
+        if drop_pos:
+            self._pos.pop(self._refs[row], None)
+        if self._ann is not None:
+            try:
+                self._ann.remove(row)  # type: ignore[attr-defined]
+            except Exception:  # noqa: BLE001 - a missing key is harmless
+                pass
+
+    # -- search ----------------------------------------------------------------
+    def _mask(self, f: RowFilter) -> np.ndarray:
+        n = self._n
+        m = self._alive[:n].copy()
+        if f.agent_id is not None:
+            m &= self._agent[:n] == self._codes.get("a:" + f.agent_id, -1)
+        if f.session_id is not None:
+            m &= self._session[:n] == self._codes.get("s:" + f.session_id, -1)
+        if f.kinds is not None:
+            ok = np.zeros(n, dtype=bool)
+            for k in f.kinds:
+                code = self._codes.get("kind:" + k)
+                if code is not None:
+                    ok |= self._kind[:n] == code
+            m &= ok
+        if f.start_ts is not None:
+            m &= self._event[:n] >= f.start_ts
+        if f.end_ts is not None:
+            m &= self._event[:n] < f.end_ts
+        if f.as_of_ts is not None:
+            m &= self._created[:n] <= f.as_of_ts
+            m &= (self._type[:n] == TYPE_EPISODE) | (self._expired[:n] > f.as_of_ts)
+        elif not f.include_inactive:
+            m &= self._status[:n] == 0
+        if f.allowed is not None:
+            ok = np.zeros(n, dtype=bool)
+            for ref in f.allowed:
+                row = self._pos.get(ref)
+                if row is not None:
+                    ok[row] = True
+            m &= ok
+        return m
+
+    def search(self, query: np.ndarray, k: int, f: RowFilter) -> list[tuple[ItemRef, float]]:
+        """Top ``k`` rows by cosine similarity (vectors are unit length) that pass ``f``."""
+        if self._n == 0 or k <= 0:
+            return []
+        mask = self._mask(f)
+        rows = np.flatnonzero(mask)
+        if rows.size == 0:
+            return []
+        if rows.size <= self.exact_limit or len(self._pos) < self.ann_threshold:
+            return self._exact(query, k, rows)
+        return self._approx(query, k, mask, rows.size)
+
+    def _exact(self, query: np.ndarray, k: int, rows: np.ndarray) -> list[tuple[ItemRef, float]]:
+        if rows.size == self._n:
+            scores = self._vecs[: self._n] @ query
+        else:
+            scores = self._vecs[rows] @ query
+        k = min(k, scores.size)
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        out_rows = rows[top] if rows.size != self._n else top
+        return [(self._refs[int(r)], float(scores[t])) for r, t in zip(out_rows, top, strict=True)]
+
+    def _ensure_ann(self) -> object:
+        if self._ann is None:
+            from usearch.index import Index
+
+            ann = Index(ndim=self.dim, metric="ip", dtype="f32", connectivity=16)
+            rows = np.flatnonzero(self._alive[: self._n]).astype(np.uint64)
+            if rows.size:
+                ann.add(rows, self._vecs[rows.astype(np.int64)])
+            self._ann = ann
+            self._ann_rows = int(rows.size)
+        return self._ann
+
+    def _approx(
+        self, query: np.ndarray, k: int, mask: np.ndarray, passing: int
+    ) -> list[tuple[ItemRef, float]]:
+        ann = self._ensure_ann()
+        total = len(self._pos)
+        want = min(total, max(k * 2, int(k * total / max(passing, 1) * 1.5)))
+        while True:
+            res = ann.search(query, want)  # type: ignore[attr-defined]
+            keys = np.asarray(res.keys, dtype=np.int64)
+            dists = np.asarray(res.distances, dtype=np.float32)
+            keep = mask[keys]
+            keys, dists = keys[keep], dists[keep]
+            if keys.size >= k or want >= total:
+                break
+            want = min(total, want * 4)
+        if keys.size < k and passing > keys.size:
+            # the graph could not reach enough passing rows: fall back to exact
+            return self._exact(query, k, np.flatnonzero(mask))
+        order = np.argsort(dists, kind="stable")[:k]
+        return [(self._refs[int(keys[i])], float(1.0 - dists[i])) for i in order]
+
+    def warm(self) -> None:
+        """Build the HNSW graph now if the partition is large enough."""
+        if len(self._pos) >= self.ann_threshold:
+            self._ensure_ann()

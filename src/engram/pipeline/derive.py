@@ -1,0 +1,183 @@
+"""Stage 2, derive: episodes -> candidate memories.
+
+:class:`RuleDeriver` needs no model: it recognises first-person statements of
+durable facts ("I moved to Lisbon", "I work at Acme", "my favourite food is
+sushi", "I'm allergic to nuts", "I'm planning to visit Japan") and rewrites
+them in the third person with the speaker as subject. Single-valued facts
+carry an ``attribute`` key (``lives_in``, ``works_at``...) so consolidation can
+supersede an old value deterministically. The LLM pipeline provides another
+:class:`Deriver` with the same output.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..models import Episode, MemoryKind
+from ..text import query_terms
+
+__all__ = ["Candidate", "Deriver", "RuleDeriver"]
+
+
+@dataclass
+class Candidate:
+    """A proposed memory, before consolidation."""
+
+    kind: MemoryKind
+    text: str
+    source_episode_ids: list[str]
+    subject: str
+    attribute: str | None = None
+    value: str | None = None
+    entities: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    importance: float = 0.5
+
+    @property
+    def attribute_key(self) -> str | None:
+        if self.attribute is None:
+            return None
+        return f"{self.subject.lower()}:{self.attribute}"
+
+
+class Deriver(ABC):
+    """Proposes memories from a batch of new episodes (all in one scope)."""
+
+    name: str
+
+    @abstractmethod
+    def derive(self, episodes: Sequence[Episode]) -> list[Candidate]:
+        """Candidates citing the ids of the episodes that support them."""
+
+
+_VALUE = r"(?P<value>[^.,;!?\n]{2,60}?)"
+_END = r"(?=\s*(?:[.,;!?\n]|$|\s(?:and|but|because|since|with|for|so)\s))"
+_I = r"(?:^|[.!?]\s+|,\s*|\b(?:and|so|but|now|actually|well)\s+)"
+
+
+@dataclass(frozen=True)
+class _Rule:
+    pattern: re.Pattern[str]
+    kind: MemoryKind
+    template: str  # "{subject} lives in {value}"
+    attribute: str | None = None
+    importance: float = 0.6
+
+
+def _rule(
+    regex: str, kind: MemoryKind, template: str, attribute: str | None = None, imp: float = 0.6
+) -> _Rule:
+    return _Rule(re.compile(regex, re.IGNORECASE), kind, template, attribute, imp)
+
+
+_RULES: list[_Rule] = [
+    _rule(_I + r"i(?:'ve| have)? (?:just )?(?:moved|relocated) to " + _VALUE + _END,
+          MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8),
+    _rule(_I + r"i(?:'m| am) (?:now )?(?:living|based) in " + _VALUE + _END,
+          MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8),
+    _rule(_I + r"i (?:now )?live in " + _VALUE + _END,
+          MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8),
+    _rule(_I + r"i(?:'m| am)? (?:now )?(?:work|working) (?:at|for) " + _VALUE + _END,
+          MemoryKind.FACT, "{subject} works at {value}", "works_at", 0.8),
+    _rule(_I + r"i (?:just )?(?:started|got) a (?:new )?job (?:at|with) " + _VALUE + _END,
+          MemoryKind.FACT, "{subject} works at {value}", "works_at", 0.8),
+    _rule(_I + r"my name is " + _VALUE + _END,
+          MemoryKind.FACT, "{subject}'s name is {value}", "name", 0.9),
+    _rule(_I + r"i(?:'m| am) (?P<value>\d{1,3}) years old",
+          MemoryKind.FACT, "{subject} is {value} years old", "age", 0.7),
+    _rule(_I + r"my (?:wife|husband|partner|girlfriend|boyfriend|fianc[ée]e?) (?:is|'s) "
+          + _VALUE + _END, MemoryKind.FACT, "{subject}'s partner is {value}", "partner", 0.8),
+    _rule(_I + r"my favou?rite (?P<what>[a-z ]{2,30}?) is " + _VALUE + _END,
+          MemoryKind.PREFERENCE, "{subject}'s favourite {what} is {value}", "favourite:{what}",
+          0.7),
+    _rule(_I + r"i(?:'m| am) allergic to " + _VALUE + _END,
+          MemoryKind.FACT, "{subject} is allergic to {value}", None, 0.9),
+    _rule(_I + r"i(?:'m| am) (?:now )?(?:a |an )?(?P<value>vegetarian|vegan|pescatarian)\b",
+          MemoryKind.PREFERENCE, "{subject} is {value}", "diet", 0.8),
+    _rule(_I + r"i (?:really )?(?:love|like|enjoy|adore) " + _VALUE + _END,
+          MemoryKind.PREFERENCE, "{subject} likes {value}", None, 0.5),
+    _rule(_I + r"i prefer " + _VALUE + _END,
+          MemoryKind.PREFERENCE, "{subject} prefers {value}", None, 0.6),
+    _rule(_I + r"i (?:really )?(?:hate|dislike|can't stand|don't like) " + _VALUE + _END,
+          MemoryKind.PREFERENCE, "{subject} dislikes {value}", None, 0.6),
+    _rule(_I + r"i(?:'m| am) (?:planning|going|hoping) to " + _VALUE + _END,
+          MemoryKind.PLAN, "{subject} plans to {value}", None, 0.5),
+    _rule(_I + r"i (?:plan|intend|want) to " + _VALUE + _END,
+          MemoryKind.PLAN, "{subject} plans to {value}", None, 0.5),
+    _rule(_I + r"i have (?:a|an|two|three) (?P<value>(?:dog|cat|pet|kid|child|son|daughter|"
+          r"brother|sister)s?[^.,;!?\n]{0,40}?)" + _END,
+          MemoryKind.FACT, "{subject} has {value}", None, 0.6),
+]
+
+_PRONOUN_VALUES = {"it", "that", "this", "them", "him", "her", "you", "to", "there", "so"}
+
+
+_TRAILING_TIME = re.compile(
+    r"\s+(?:(?:last|this|next|the other)\s+(?:year|month|week|weekend|night|summer|winter|"
+    r"spring|fall|autumn|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|yesterday|"
+    r"today|tonight|tomorrow|recently|now|lately|again|too|as well|a while ago|"
+    r"(?:a few|two|three|\d+)\s+(?:days|weeks|months|years)\s+ago|"
+    r"in\s+(?:january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|\d{4}))$",
+    re.IGNORECASE,
+)
+
+
+def _clean(value: str) -> str:
+    value = value.strip().strip("\"'“”‘’").strip()
+    value = re.sub(r"\s+", " ", value)
+    while True:
+        trimmed = _TRAILING_TIME.sub("", value)
+        if trimmed == value:
+            return value
+        value = trimmed
+
+
+class RuleDeriver(Deriver):
+    """First-person durable statements, by rules. Only ``user`` turns are read."""
+
+    name = "rules"
+
+    def derive(self, episodes: Sequence[Episode]) -> list[Candidate]:
+        out: list[Candidate] = []
+        for ep in episodes:
+            if ep.role != "user":
+                continue
+            subject = ep.speaker or "User"
+            seen: set[str] = set()
+            for rule in _RULES:
+                for m in rule.pattern.finditer(ep.text):
+                    groups = m.groupdict()
+                    value = _clean(groups.get("value") or "")
+                    if "value" in groups and (
+                        not value or value.lower() in _PRONOUN_VALUES or len(value) < 2
+                    ):
+                        continue
+                    what = _clean(groups.get("what") or "")
+                    text = rule.template.format(subject=subject, value=value, what=what)
+                    text = text[0].upper() + text[1:]
+                    if text.lower() in seen:
+                        continue
+                    seen.add(text.lower())
+                    attribute = rule.attribute.format(what=what.lower()) if rule.attribute else None
+                    out.append(
+                        Candidate(
+                            kind=rule.kind,
+                            text=text,
+                            source_episode_ids=[ep.id],
+                            subject=subject,
+                            attribute=attribute,
+                            value=value or None,
+                            entities=[subject.lower()],
+                            keywords=query_terms(text)[:12],
+                            valid_from=ep.occurred_at,
+                            importance=rule.importance,
+                        )
+                    )
+        return out

@@ -1,0 +1,77 @@
+"""Stage 4, index: what the lexical index and the embedder see for each item.
+
+Episodes are indexed with their speaker and date ("[8 May 2023] Caroline:
+..."): measured on LoCoMo, the date lifts both BM25 and dense recall. Vectors
+are reused by content hash (the store's embedding cache), so re-sent or
+repeated text is never embedded twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..embed.base import Embedder
+from ..models import Episode, ItemRef, Memory
+from ..store.base import Store, VectorRecord, WriteBatch
+from ..text import content_hash
+
+__all__ = ["Indexer"]
+
+
+def _date(item: Episode | Memory) -> str:
+    when = item.occurred_at if isinstance(item, Episode) else (item.valid_from or item.created_at)
+    return f"{when.day} {when:%B %Y}"
+
+
+class Indexer:
+    """Builds index texts and vectors for a batch and adds them to a WriteBatch."""
+
+    def __init__(self, store: Store, embedder: Embedder) -> None:
+        self.store = store
+        self.embedder = embedder
+
+    def text_for(self, item: Episode | Memory) -> str:
+        if isinstance(item, Episode):
+            who = item.speaker or item.role
+            return f"[{_date(item)}] {who}: {item.text}"
+        return f"[{_date(item)}] {item.text}"
+
+    def lexical_text_for(self, item: Episode | Memory) -> str:
+        extra = ""
+        if isinstance(item, Episode):
+            caption = item.metadata.get("caption") if isinstance(item.metadata, dict) else None
+            if isinstance(caption, str):
+                extra = f" {caption}"
+        else:
+            extra = " " + " ".join(item.entities) if item.entities else ""
+        return self.text_for(item) + extra
+
+    def vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
+        hashes = [content_hash(t) for t in texts]
+        known = self.store.vectors_by_hash(self.embedder.model_id, hashes)
+        missing = [i for i, h in enumerate(hashes) if h not in known]
+        if missing:
+            fresh = self.embedder.embed([texts[i] for i in missing], "document")
+            for i, vec in zip(missing, fresh, strict=True):
+                known[hashes[i]] = vec
+        return [known[h] for h in hashes]
+
+    def add_to(self, batch: WriteBatch, items: Sequence[Episode | Memory]) -> None:
+        if not items:
+            return
+        texts = [self.text_for(it) for it in items]
+        vecs = self.vectors(texts)
+        for item, text, vec in zip(items, texts, vecs, strict=True):
+            ref = ItemRef("episode" if isinstance(item, Episode) else "memory", item.id)
+            batch.index_texts[ref] = self.lexical_text_for(item)
+            batch.vectors.append(
+                VectorRecord(
+                    ref=ref,
+                    tenant=item.scope.tenant,
+                    model_id=self.embedder.model_id,
+                    vector=vec,
+                    content_hash=content_hash(text),
+                )
+            )

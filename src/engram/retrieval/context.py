@@ -1,0 +1,74 @@
+"""Assembling a prompt-ready, token-budgeted context block from search hits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from ..models import ContextBlock, ContextItem, Episode, Hit, Memory
+
+__all__ = ["build_context", "format_hit"]
+
+HEADER_MEMORIES = "## Memories"
+HEADER_EPISODES = "## Conversation excerpts"
+
+
+def format_hit(hit: Hit) -> tuple[str, object]:
+    """One line for a hit, with its date and source id; returns (line, date)."""
+    item = hit.item
+    if isinstance(item, Episode):
+        date = item.occurred_at
+        who = item.speaker or item.role
+        return f"- [{date:%Y-%m-%d %H:%M}] ({item.id}) {who}: {item.text}", date
+    assert isinstance(item, Memory)
+    date = item.valid_from or item.created_at
+    until = f" until {item.valid_to:%Y-%m-%d}" if item.valid_to else ""
+    srcs = f" [from {', '.join(item.source_episode_ids[:3])}]" if item.source_episode_ids else ""
+    return f"- [{date:%Y-%m-%d}{until}] ({item.id}, {item.kind}) {item.text}{srcs}", date
+
+
+def build_context(
+    hits: Sequence[Hit], max_tokens: int, count_tokens: Callable[[str], int]
+) -> ContextBlock:
+    """Greedily take hits in rank order while the block fits ``max_tokens``.
+
+    The block lists memories first, then conversation excerpts in time order,
+    each line dated and carrying its id. ``tokens`` is the exact count of the
+    returned text with the same tokenizer, always ``<= max_tokens``.
+    """
+    chosen: list[tuple[Hit, str, object, int]] = []
+    # headers + newlines cost a few tokens: reserve them up front
+    used = count_tokens(HEADER_MEMORIES) + count_tokens(HEADER_EPISODES) + 2
+    for hit in hits:
+        line, date = format_hit(hit)
+        cost = count_tokens(line) + 1
+        if used + cost > max_tokens:
+            continue
+        chosen.append((hit, line, date, cost))
+        used += cost
+
+    def render(items: list[tuple[Hit, str, object, int]]) -> str:
+        mems = [c for c in items if isinstance(c[0].item, Memory)]
+        eps = sorted(
+            (c for c in items if isinstance(c[0].item, Episode)),
+            key=lambda c: (c[2], c[0].ref.id),  # type: ignore[arg-type]
+        )
+        parts: list[str] = []
+        if mems:
+            parts.append(HEADER_MEMORIES)
+            parts.extend(c[1] for c in mems)
+        if eps:
+            parts.append(HEADER_EPISODES)
+            parts.extend(c[1] for c in eps)
+        return "\n".join(parts)
+
+    text = render(chosen)
+    tokens = count_tokens(text) if text else 0
+    while chosen and tokens > max_tokens:  # tokenizer merges can differ slightly
+        chosen.pop()
+        text = render(chosen)
+        tokens = count_tokens(text) if text else 0
+    items = [
+        ContextItem(ref=c[0].ref, date=c[2], text=c[0].item.text, tokens=c[3], score=c[0].score)  # type: ignore[arg-type]
+        for c in chosen
+    ]
+    return ContextBlock(text=text, tokens=tokens, max_tokens=max_tokens, items=items)

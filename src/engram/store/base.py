@@ -1,0 +1,290 @@
+"""The storage contract every backend implements (SQLite, PostgreSQL).
+
+Rules every backend follows, checked by ``tests/store_contract.py``:
+
+* **Scope.** Every read takes a :class:`~engram.models.Scope` and returns only
+  items whose tenant equals the scope's tenant and whose ``user_id`` /
+  ``agent_id`` / ``session_id`` equal each one the scope names. An id that
+  exists in another scope is treated exactly like an id that does not exist.
+* **Atomic writes.** :meth:`Store.write` applies a whole :class:`WriteBatch`
+  in one transaction or nothing of it; once it returns, the write is durable.
+* **Append-only history.** Versions are only ever inserted; only
+  :meth:`Store.forget` removes them.
+* **Vectors** carry the id of the model that made them; searches name the
+  model and never compare vectors of another model.
+* **Scores**: higher is better for every search method.
+* Backend errors are raised as :class:`~engram.errors.StoreError`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from ..models import (
+    Episode,
+    ItemRef,
+    Memory,
+    MemoryVersion,
+    Page,
+    Scope,
+    SearchFilters,
+    Stats,
+)
+
+__all__ = ["Candidate", "Job", "Store", "VectorRecord", "WriteBatch", "WriteOutcome"]
+
+
+@dataclass(frozen=True)
+class VectorRecord:
+    ref: ItemRef
+    tenant: str
+    model_id: str
+    vector: np.ndarray
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class Job:
+    """A durable unit of background work (e.g. LLM extraction for new episodes)."""
+
+    id: str
+    kind: str
+    scope: Scope
+    payload: dict[str, Any]
+    attempts: int = 0
+    status: str = "pending"  # pending | running | done | failed
+    last_error: str | None = None
+    created_at: datetime | None = None
+    run_after: datetime | None = None
+
+
+@dataclass
+class WriteBatch:
+    """Everything one operation writes, applied atomically by :meth:`Store.write`.
+
+    * ``episodes``: inserted unless an episode with the same ``(tenant, id)``
+      exists; existing ones are left untouched and reported in
+      :attr:`WriteOutcome.existing_episode_ids` (their vectors in this batch are
+      dropped).
+    * ``new_memories``: inserted unless ``(tenant, id)`` exists (then skipped and
+      reported; used by idempotent import).
+    * ``changed_memories``: ``(memory, expected_version)``: replaces the stored
+      row only if its current ``version`` equals ``expected_version``; otherwise
+      the whole batch fails with :class:`~engram.errors.Conflict`.
+    * ``versions``: history entries; a duplicate ``(tenant, memory_id, version)``
+      is ignored (idempotent import).
+    * ``vectors``: upserted by ``(tenant, ref)``; also refreshes the lexical
+      index entry of that item.
+    * ``jobs``: background work to enqueue in the same transaction.
+    * ``index_texts``: lexical index text per item written in this batch.
+    """
+
+    episodes: list[Episode] = field(default_factory=list)
+    new_memories: list[Memory] = field(default_factory=list)
+    changed_memories: list[tuple[Memory, int]] = field(default_factory=list)
+    versions: list[tuple[str, MemoryVersion]] = field(default_factory=list)  # (tenant, version)
+    vectors: list[VectorRecord] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    #: text to index lexically per item (default: the item's own text); lets the
+    #: pipeline add speaker names or resolved dates to what BM25 sees
+    index_texts: dict[ItemRef, str] = field(default_factory=dict)
+
+    def is_empty(self) -> bool:
+        return not (
+            self.episodes
+            or self.new_memories
+            or self.changed_memories
+            or self.versions
+            or self.vectors
+            or self.jobs
+        )
+
+
+@dataclass
+class WriteOutcome:
+    created_episode_ids: list[str] = field(default_factory=list)
+    existing_episode_ids: list[str] = field(default_factory=list)
+    created_memory_ids: list[str] = field(default_factory=list)
+    existing_memory_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One search candidate from a single signal; ``score`` higher is better."""
+
+    ref: ItemRef
+    score: float
+
+
+class Store(ABC):
+    """A memory store. See the module docstring for the rules every method follows."""
+
+    #: URL the store was opened with (``sqlite:///path``, ``postgresql://...``)
+    url: str
+
+    # -- lifecycle -----------------------------------------------------------
+    @abstractmethod
+    def migrate(self) -> list[str]:
+        """Apply pending migrations, each in its own transaction; return their names.
+
+        Idempotent: a second call applies nothing and returns ``[]``.
+        """
+
+    @abstractmethod
+    def applied_migrations(self) -> list[str]:
+        """Names of applied migrations, in order."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections. Idempotent."""
+
+    # -- metadata ------------------------------------------------------------
+    @abstractmethod
+    def get_meta(self, key: str) -> str | None:
+        """Store-wide setting (e.g. ``embedding_model``); ``None`` when unset."""
+
+    @abstractmethod
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a store-wide setting (durable, overwrites)."""
+
+    # -- writes --------------------------------------------------------------
+    @abstractmethod
+    def write(self, batch: WriteBatch) -> WriteOutcome:
+        """Apply ``batch`` atomically (see :class:`WriteBatch`)."""
+
+    @abstractmethod
+    def touch(self, tenant: str, memory_ids: Sequence[str], at: datetime) -> None:
+        """Record an access: ``access_count += 1``, ``last_accessed_at = at``.
+
+        Not a version: access stats are not history. Unknown ids are ignored.
+        """
+
+    # -- reads ---------------------------------------------------------------
+    @abstractmethod
+    def existing_episode_ids(self, tenant: str, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` exist in ``tenant`` (any user/agent)."""
+
+    @abstractmethod
+    def get_episodes(self, scope: Scope, ids: Sequence[str]) -> list[Episode]:
+        """Episodes with these ids visible in ``scope``, in the order of ``ids``;
+        unknown or out-of-scope ids are omitted."""
+
+    @abstractmethod
+    def get_memories(self, scope: Scope, ids: Sequence[str]) -> list[Memory]:
+        """Current state of these memories (any status) visible in ``scope``,
+        in the order of ``ids``; unknown or out-of-scope ids are omitted."""
+
+    @abstractmethod
+    def memory_as_of(self, scope: Scope, memory_id: str, as_of: datetime) -> Memory | None:
+        """The memory as recorded at ``as_of`` (from history); ``None`` when it did
+        not exist yet or is not visible in ``scope``."""
+
+    @abstractmethod
+    def list_episodes(
+        self, scope: Scope, filters: SearchFilters, limit: int, cursor: str | None = None
+    ) -> Page:
+        """Episodes in event-time order (oldest first), ``limit`` per page.
+
+        ``cursor`` is the opaque ``next_cursor`` of the previous page."""
+
+    @abstractmethod
+    def list_memories(
+        self, scope: Scope, filters: SearchFilters, limit: int, cursor: str | None = None
+    ) -> Page:
+        """Memories newest first by ``created_at``; active only unless
+        ``filters.include_inactive``; with ``filters.as_of``, those active at that
+        time, as they were then."""
+
+    @abstractmethod
+    def active_memories_with_attribute(
+        self, scope: Scope, attribute: str
+    ) -> list[Memory]:
+        """Active memories carrying the single-valued ``attribute`` key."""
+
+    @abstractmethod
+    def history(self, scope: Scope, memory_id: str) -> list[MemoryVersion]:
+        """All versions of a memory, oldest first; ``[]`` when unknown/out of scope."""
+
+    # -- search --------------------------------------------------------------
+    @abstractmethod
+    def lexical_search(
+        self, scope: Scope, query: str, filters: SearchFilters, limit: int
+    ) -> list[Candidate]:
+        """BM25 over episode and memory text, best first, at most ``limit``.
+
+        The query is free text: the backend tokenises it and never lets its
+        syntax reach the index engine (no FTS syntax errors from user text).
+        Filters and scope are applied inside the search."""
+
+    @abstractmethod
+    def vector_search(
+        self,
+        scope: Scope,
+        vector: np.ndarray,
+        model_id: str,
+        filters: SearchFilters,
+        limit: int,
+    ) -> list[Candidate]:
+        """Cosine similarity against vectors of ``model_id``, best first.
+
+        Exact or approximate, but filters and scope are applied inside the
+        search: a selective filter still returns up to ``limit`` matches."""
+
+    @abstractmethod
+    def vectors_by_hash(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Known vectors of ``model_id`` for these content hashes (embedding cache)."""
+
+    # -- maintenance ---------------------------------------------------------
+    @abstractmethod
+    def forget(self, scope: Scope) -> dict[str, int]:
+        """Hard-delete everything in ``scope``: episodes, memories, versions,
+        vectors, lexical index entries, jobs. Returns rows removed per table."""
+
+    @abstractmethod
+    def remaining(self, scope: Scope) -> dict[str, int]:
+        """Rows still present in ``scope`` per table/index (all zero after forget)."""
+
+    @abstractmethod
+    def iter_records(self, scope: Scope) -> Iterator[dict[str, Any]]:
+        """Export: every episode, memory and version in ``scope`` as
+        ``{"type": "episode"|"memory"|"version", ...to_dict()}``; episodes first,
+        then memories, then versions."""
+
+    @abstractmethod
+    def stats(self, scope: Scope | None) -> Stats:
+        """Counts for ``scope`` (or the whole store when ``None``)."""
+
+    @abstractmethod
+    def iter_items_for_reembed(
+        self, model_id: str, batch_size: int
+    ) -> Iterator[list[Episode | Memory]]:
+        """Batches of items (all tenants and scopes) whose vector is missing or was
+        made by another model. Each batch is fetched after the previous one was
+        consumed, so the caller may write vectors between batches."""
+
+    @abstractmethod
+    def drop_vectors_except(self, model_id: str) -> int:
+        """Delete vectors of every other model; return how many."""
+
+    # -- background jobs -----------------------------------------------------
+    @abstractmethod
+    def claim_job(self, kinds: Iterable[str], now: datetime, lease_seconds: float) -> Job | None:
+        """Atomically claim the oldest runnable job (pending, or running with an
+        expired lease) of these kinds; ``None`` when there is none."""
+
+    @abstractmethod
+    def finish_job(
+        self, job_id: str, *, error: str | None = None, retry_at: datetime | None = None
+    ) -> None:
+        """Mark a job done; with ``error`` and ``retry_at`` put it back as pending;
+        with ``error`` and no ``retry_at`` mark it failed."""
+
+    @abstractmethod
+    def job_counts(self, scope: Scope | None) -> dict[str, int]:
+        """Jobs per status."""

@@ -1,0 +1,64 @@
+"""Text helpers shared by the stores and the pipeline: normalisation, terms, hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+__all__ = ["STOPWORDS", "content_hash", "normalize", "query_terms", "scope_token"]
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
+
+#: Function words that carry no retrieval signal. Kept small on purpose: words
+#: like "when", "where" and "who" are dropped, content words are never.
+STOPWORDS = frozenset(
+    """
+a about above after again against all am an and any are aren't as at be because been before
+being below between both but by can can't cannot could couldn't did didn't do does doesn't doing
+don't down during each few for from further had hadn't has hasn't have haven't having he he'd
+he'll he's her here here's hers herself him himself his how how's i i'd i'll i'm i've if in into
+is isn't it it's its itself let's me more most mustn't my myself no nor not of off on once only or
+other ought our ours ourselves out over own same shan't she she'd she'll she's should shouldn't
+so some such than that that's the their theirs them themselves then there there's these they
+they'd they'll they're they've this those through to too under until up very was wasn't we we'd
+we'll we're we've were weren't what what's when when's where where's which while who who's whom
+why why's will with won't would wouldn't you you'd you'll you're you've your yours yourself
+yourselves s t just also did does get got really yeah oh ok okay
+""".split()
+)
+
+
+def normalize(text: str) -> str:
+    """NFKC, collapsed whitespace, stripped. Used for hashing and dedup."""
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def content_hash(text: str) -> str:
+    """sha256 hex of the normalised text: the embedding cache key."""
+    return hashlib.sha256(normalize(text).encode("utf-8")).hexdigest()
+
+
+def query_terms(text: str, *, keep_stopwords: bool = False, limit: int = 64) -> list[str]:
+    """Lower-cased word terms of ``text`` in order, without duplicates.
+
+    Apostrophe suffixes are split off ("Caroline's" -> "caroline"). Stopwords are
+    dropped unless nothing else remains.
+    """
+    seen: dict[str, None] = {}
+    for m in _WORD.finditer(unicodedata.normalize("NFKC", text).lower()):
+        word = re.split(r"['’]", m.group(0))[0]
+        if word and word not in seen:
+            seen[word] = None
+    words = list(seen)
+    if not keep_stopwords:
+        content = [w for w in words if w not in STOPWORDS]
+        if content:
+            words = content
+    return words[:limit]
+
+
+def scope_token(kind: str, value: str) -> str:
+    """An opaque alphanumeric token for a scope value, indexable by any tokenizer."""
+    digest = hashlib.blake2b(f"{kind}\x00{value}".encode(), digest_size=10).hexdigest()
+    return f"{kind}{digest}"

@@ -1,0 +1,140 @@
+"""JSONL export/import records.
+
+One JSON object per line, ``{"type": "episode"|"memory"|"version", ...}``, the
+fields of :meth:`Episode.to_dict` / :meth:`Memory.to_dict` /
+:meth:`MemoryVersion.to_dict` (versions also carry ``tenant``). Export then
+import is the identity; importing twice changes nothing (idempotent by id).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import IO, Any
+
+from .errors import EngramError, ImportFormatError
+from .models import Episode, Memory, MemoryVersion, Scope
+from .pipeline.index import Indexer
+from .store.base import Store, WriteBatch
+from .validation import check_id, check_metadata, check_scope, check_text
+
+__all__ = ["ImportReport", "import_records", "parse_jsonl"]
+
+Record = tuple[str, Episode | Memory | MemoryVersion, str]  # (type, object, tenant)
+MAX_REPORTED_ERRORS = 50
+
+
+@dataclass
+class ImportReport:
+    lines: int = 0
+    episodes_created: int = 0
+    episodes_existing: int = 0
+    memories_created: int = 0
+    memories_existing: int = 0
+    versions: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return dataclasses.asdict(self)
+
+
+def _retarget(d: dict[str, Any], target: Scope | None) -> dict[str, Any]:
+    if target is None:
+        return d
+    d = dict(d)
+    d["tenant"] = target.tenant
+    d["user_id"] = target.user_id
+    d["agent_id"] = target.agent_id
+    for side in ("before", "after"):
+        if isinstance(d.get(side), dict):
+            d[side] = _retarget(d[side], target)
+    return d
+
+
+def _parse_line(d: Any, max_bytes: int, target: Scope | None) -> Record:
+    if not isinstance(d, dict):
+        raise ValueError("not a JSON object")
+    kind = d.get("type")
+    d = _retarget(d, target)
+    if kind == "episode":
+        e = Episode.from_dict(d)
+        check_id(e.id, "id")
+        check_scope(e.scope)
+        check_text(e.text, max_bytes)
+        check_metadata(e.metadata)
+        return ("episode", e, e.scope.tenant)
+    if kind == "memory":
+        m = Memory.from_dict(d)
+        check_id(m.id, "id")
+        check_scope(m.scope)
+        check_text(m.text, max_bytes)
+        check_metadata(m.metadata)
+        return ("memory", m, m.scope.tenant)
+    if kind == "version":
+        v = MemoryVersion.from_dict(d)
+        check_id(v.memory_id, "memory_id")
+        if v.version < 1:
+            raise ValueError("version must be >= 1")
+        return ("version", v, d.get("tenant") or "default")
+    raise ValueError(f"unknown record type {kind!r}")
+
+
+def parse_jsonl(
+    source: IO[str] | Iterable[str], max_bytes: int, target: Scope | None = None
+) -> list[Record]:
+    """Parse and validate every line; raise ImportFormatError listing bad lines."""
+    records: list[Record] = []
+    errors: list[tuple[int, str]] = []
+    for lineno, line in enumerate(source, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(_parse_line(json.loads(line), max_bytes, target))
+        except (ValueError, KeyError, TypeError, EngramError) as exc:
+            reason = str(exc) if not isinstance(exc, KeyError) else f"missing field {exc}"
+            errors.append((lineno, reason))
+    if errors:
+        shown = "; ".join(f"line {n}: {r}" for n, r in errors[:5])
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        raise ImportFormatError(
+            f"{len(errors)} bad record(s), nothing imported: {shown}{more}",
+            errors[:MAX_REPORTED_ERRORS],
+        )
+    return records
+
+
+def import_records(
+    store: Store,
+    indexer: Indexer,
+    records: list[Record],
+    batch_size: int,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Write parsed records in atomic batches (episodes, memories, then versions)."""
+    report = ImportReport(lines=len(records))
+    order = {"episode": 0, "memory": 1, "version": 2}
+    ordered = sorted(records, key=lambda r: order[r[0]])
+    for i in range(0, len(ordered), batch_size):
+        chunk = ordered[i : i + batch_size]
+        batch = WriteBatch()
+        items: list[Episode | Memory] = []
+        for kind, obj, tenant in chunk:
+            if kind == "episode":
+                batch.episodes.append(obj)  # type: ignore[arg-type]
+                items.append(obj)  # type: ignore[arg-type]
+            elif kind == "memory":
+                batch.new_memories.append(obj)  # type: ignore[arg-type]
+                items.append(obj)  # type: ignore[arg-type]
+            else:
+                batch.versions.append((tenant, obj))  # type: ignore[arg-type]
+        indexer.add_to(batch, items)
+        out = store.write(batch)
+        report.episodes_created += len(out.created_episode_ids)
+        report.episodes_existing += len(out.existing_episode_ids)
+        report.memories_created += len(out.created_memory_ids)
+        report.memories_existing += len(out.existing_memory_ids)
+        report.versions += len(batch.versions)
+        if progress is not None:
+            progress(len(chunk))
+    return report
