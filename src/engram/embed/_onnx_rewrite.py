@@ -1,0 +1,243 @@
+"""In-memory rewrite of the MiniLM ONNX graph to run its matrix products in int8.
+
+The published ``model.onnx`` stores each weight matrix as int8 plus a per-column
+float scale, and rebuilds the float matrix in the graph (``Cast`` then ``Mul``).
+onnxruntime folds that into a constant at load, so the products run in float32.
+:func:`int8_matmul_model` turns every ``MatMul(x, Mul(Cast(w_q), scale))`` into
+``com.microsoft.DynamicQuantizeMatMul(x, w_q, scale)``: activations are quantised
+to uint8 per call and the product runs in integers (about 1.7x faster on one
+thread, cosine ~0.99 to the float result; exact figures depend on the CPU).
+
+It edits the protobuf wire format directly (the few fields it needs are stable
+parts of ``onnx.proto``), so it needs no ``onnx`` package; every field it does
+not touch is copied byte for byte. A graph that does not have the expected
+shape is returned unchanged (``rewritten == 0``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["RewriteResult", "int8_matmul_model"]
+
+# onnx.proto field numbers
+_MODEL_GRAPH = 7
+_MODEL_OPSET_IMPORT = 8
+_GRAPH_NODE = 1
+_GRAPH_INITIALIZER = 5
+_GRAPH_OUTPUT = 12
+_NODE_INPUT = 1
+_NODE_OUTPUT = 2
+_NODE_NAME = 3
+_NODE_OP_TYPE = 4
+_NODE_DOMAIN = 7
+_TENSOR_DIMS = 1
+_TENSOR_DATA_TYPE = 2
+_TENSOR_NAME = 8
+_VALUEINFO_NAME = 1
+_OPSET_DOMAIN = 1
+_OPSET_VERSION = 2
+_INT8 = 3  # TensorProto.INT8
+_MS_DOMAIN = "com.microsoft"
+
+Field = tuple[int, int, bytes]  # (field number, wire type, payload)
+
+
+@dataclass(frozen=True)
+class RewriteResult:
+    """The rewritten model bytes and how many ``MatMul`` nodes were replaced."""
+
+    model: bytes
+    rewritten: int
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, pos
+        shift += 7
+
+
+def _enc_varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _parse(buf: bytes) -> list[Field]:
+    """Split a message into its top-level fields (payloads not decoded)."""
+    fields: list[Field] = []
+    pos, end = 0, len(buf)
+    while pos < end:
+        key, pos = _varint(buf, pos)
+        num, wt = key >> 3, key & 7
+        if wt == 0:
+            start = pos
+            _, pos = _varint(buf, pos)
+            fields.append((num, wt, buf[start:pos]))
+        elif wt == 1:
+            fields.append((num, wt, buf[pos : pos + 8]))
+            pos += 8
+        elif wt == 2:
+            length, pos = _varint(buf, pos)
+            fields.append((num, wt, buf[pos : pos + length]))
+            pos += length
+        elif wt == 5:
+            fields.append((num, wt, buf[pos : pos + 4]))
+            pos += 4
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wt}")
+    return fields
+
+
+def _serialize(fields: list[Field]) -> bytes:
+    parts: list[bytes] = []
+    for num, wt, payload in fields:
+        parts.append(_enc_varint(num << 3 | wt))
+        if wt == 2:
+            parts.append(_enc_varint(len(payload)))
+        parts.append(payload)
+    return b"".join(parts)
+
+
+def _strings(fields: list[Field], num: int) -> list[str]:
+    return [p.decode() for n, wt, p in fields if n == num and wt == 2]
+
+
+def _string(fields: list[Field], num: int) -> str:
+    values = _strings(fields, num)
+    return values[0] if values else ""
+
+
+def _ints(fields: list[Field], num: int) -> list[int]:
+    out: list[int] = []
+    for n, wt, p in fields:
+        if n != num:
+            continue
+        if wt == 0:
+            out.append(_varint(p, 0)[0])
+        elif wt == 2:  # packed
+            pos = 0
+            while pos < len(p):
+                v, pos = _varint(p, pos)
+                out.append(v)
+    return out
+
+
+def _str_field(num: int, value: str) -> Field:
+    return (num, 2, value.encode())
+
+
+def int8_matmul_model(model: bytes) -> RewriteResult:
+    """Return ``model`` with weight ``MatMul`` nodes replaced by int8 products."""
+    top = _parse(model)
+    graph_idx = next((i for i, f in enumerate(top) if f[0] == _MODEL_GRAPH), None)
+    if graph_idx is None:
+        return RewriteResult(model, 0)
+    graph = _parse(top[graph_idx][2])
+
+    # initializers: name -> (data_type, dims); only header fields are decoded
+    inits: dict[str, tuple[int, list[int]]] = {}
+    for num, _, payload in graph:
+        if num == _GRAPH_INITIALIZER:
+            t = _parse(payload)
+            dtype = _ints(t, _TENSOR_DATA_TYPE)
+            inits[_string(t, _TENSOR_NAME)] = (dtype[0] if dtype else 0, _ints(t, _TENSOR_DIMS))
+    graph_outputs = {
+        _string(_parse(p), _VALUEINFO_NAME) for n, _, p in graph if n == _GRAPH_OUTPUT
+    }
+
+    node_pos = [i for i, f in enumerate(graph) if f[0] == _GRAPH_NODE]
+    nodes = [_parse(graph[i][2]) for i in node_pos]
+    producer: dict[str, int] = {}
+    for k, node in enumerate(nodes):
+        for out in _strings(node, _NODE_OUTPUT):
+            producer[out] = k
+
+    def weight_of(name: str) -> tuple[str, str] | None:
+        """(int8 weight, scale) when ``name`` is ``Mul(Cast(w_q), scale)``."""
+        mul_k = producer.get(name)
+        if mul_k is None or _string(nodes[mul_k], _NODE_OP_TYPE) != "Mul":
+            return None
+        mul_in = _strings(nodes[mul_k], _NODE_INPUT)
+        if len(mul_in) != 2:
+            return None
+        cast_k = producer.get(mul_in[0])
+        if cast_k is None or _string(nodes[cast_k], _NODE_OP_TYPE) != "Cast":
+            return None
+        (w_q,) = _strings(nodes[cast_k], _NODE_INPUT)[:1] or [""]
+        scale = mul_in[1]
+        if w_q not in inits or scale not in inits:
+            return None
+        q_type, q_dims = inits[w_q]
+        s_dims = inits[scale][1]
+        if q_type != _INT8 or len(q_dims) != 2:
+            return None
+        if s_dims not in ([q_dims[1]], [1, q_dims[1]]):
+            return None
+        return w_q, scale
+
+    rewritten = 0
+    for k, node in enumerate(nodes):
+        if _string(node, _NODE_OP_TYPE) != "MatMul" or _string(node, _NODE_DOMAIN):
+            continue
+        inputs = _strings(node, _NODE_INPUT)
+        found = weight_of(inputs[1]) if len(inputs) == 2 else None
+        if found is None:
+            continue
+        w_q, scale = found
+        new: list[Field] = [_str_field(_NODE_INPUT, s) for s in (inputs[0], w_q, scale)]
+        new += [_str_field(_NODE_OUTPUT, s) for s in _strings(node, _NODE_OUTPUT)]
+        new += [
+            _str_field(_NODE_NAME, _string(node, _NODE_NAME) + "_int8"),
+            _str_field(_NODE_OP_TYPE, "DynamicQuantizeMatMul"),
+            _str_field(_NODE_DOMAIN, _MS_DOMAIN),
+        ]
+        nodes[k] = new
+        rewritten += 1
+    if not rewritten:
+        return RewriteResult(model, 0)
+
+    # drop the Cast/Mul pairs nobody reads any more (else they are folded into
+    # float constants that waste memory); repeat until stable
+    alive = [True] * len(nodes)
+    changed = True
+    while changed:
+        changed = False
+        consumed: set[str] = set(graph_outputs)
+        for k, node in enumerate(nodes):
+            if alive[k]:
+                consumed.update(_strings(node, _NODE_INPUT))
+        for k, node in enumerate(nodes):
+            if not alive[k] or _string(node, _NODE_OP_TYPE) not in ("Cast", "Mul"):
+                continue
+            if not any(o in consumed for o in _strings(node, _NODE_OUTPUT)):
+                alive[k] = False
+                changed = True
+
+    new_graph: list[Field] = []
+    node_iter = iter(zip(nodes, alive, strict=True))
+    for num, wt, payload in graph:
+        if num == _GRAPH_NODE:
+            node, keep = next(node_iter)
+            if keep:
+                new_graph.append((num, wt, _serialize(node)))
+        else:
+            new_graph.append((num, wt, payload))
+    top[graph_idx] = (_MODEL_GRAPH, 2, _serialize(new_graph))
+
+    domains = {_string(_parse(p), _OPSET_DOMAIN) for n, _, p in top if n == _MODEL_OPSET_IMPORT}
+    if _MS_DOMAIN not in domains:
+        opset = _serialize([_str_field(_OPSET_DOMAIN, _MS_DOMAIN), (_OPSET_VERSION, 0, b"\x01")])
+        top.append((_MODEL_OPSET_IMPORT, 2, opset))
+    return RewriteResult(_serialize(top), rewritten)

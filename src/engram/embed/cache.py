@@ -1,0 +1,135 @@
+"""Content hashes and an in-process LRU cache of embeddings.
+
+:func:`content_hash` is the key Engram stores next to each vector (with the
+``model_id``) so text that was embedded once is never embedded again.
+:class:`CachedEmbedder` does the same inside one process, in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .base import Embedder, InputType
+
+__all__ = ["CacheInfo", "CachedEmbedder", "content_hash", "normalize_text"]
+
+
+def normalize_text(text: str) -> str:
+    """The form of ``text`` that is hashed.
+
+    Unicode NFC, line endings as ``\\n``, leading and trailing whitespace
+    removed. Texts equal after this step count as the same text (for the
+    default model they embed identically); nothing else (case, inner
+    spaces) is folded.
+    """
+    text = unicodedata.normalize("NFC", text)
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
+def content_hash(text: str) -> str:
+    """sha256 (64 lowercase hex digits) of the UTF-8 bytes of :func:`normalize_text`."""
+    return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """Counters of a :class:`CachedEmbedder` (``hits + misses`` = texts asked for)."""
+
+    hits: int
+    misses: int
+    size: int
+    maxsize: int
+
+
+class CachedEmbedder(Embedder):
+    """Wrap ``embedder`` with an LRU cache of at most ``maxsize`` vectors.
+
+    Keys are ``(input_type, content_hash(text))``; a batch embeds only its
+    distinct unknown texts, in one call to the wrapped embedder. Returned
+    arrays are fresh copies, so callers may modify them. ``model_id``,
+    ``dim`` and token counting are the wrapped embedder's. Thread-safe; two
+    threads missing on the same text may both embed it (the result is the same).
+    ``maxsize=0`` disables caching.
+    """
+
+    def __init__(self, embedder: Embedder, maxsize: int = 4096) -> None:
+        if maxsize < 0:
+            raise ValueError("maxsize must be >= 0")
+        self.inner = embedder
+        self.maxsize = maxsize
+        self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self._hits = 0
+        self._misses = 0
+
+    @property  # type: ignore[override]
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property  # type: ignore[override]
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def embed(self, texts: Sequence[str], input_type: InputType = "document") -> np.ndarray:
+        items = list(texts)
+        keys = [(input_type, content_hash(t)) if isinstance(t, str) else None for t in items]
+        found: dict[int, np.ndarray] = {}
+        with self._lock:
+            for i, key in enumerate(keys):
+                if key is not None and key in self._cache:
+                    self._cache.move_to_end(key)
+                    found[i] = self._cache[key]
+        # first position of each distinct missing key; non-str items go to the
+        # inner embedder unchanged so it raises its own error
+        todo: dict[tuple[str, str] | int, int] = {}
+        for i, key in enumerate(keys):
+            if i not in found:
+                todo.setdefault(key if key is not None else i, i)
+        if todo:
+            first = list(todo.values())
+            vectors = self.inner.embed([items[i] for i in first], input_type)
+            fresh = {keys[i]: vectors[j] for j, i in enumerate(first)}
+        else:
+            fresh = {}
+        out = np.empty((len(items), self.inner.dim), dtype=np.float32)
+        for i, key in enumerate(keys):
+            out[i] = found[i] if i in found else fresh[key]
+        with self._lock:
+            self._hits += len(found)
+            self._misses += len(items) - len(found)
+            if self.maxsize:
+                for key, vec in fresh.items():
+                    if key is None:
+                        continue
+                    stored = vec.copy()
+                    stored.flags.writeable = False
+                    self._cache[key] = stored
+                    self._cache.move_to_end(key)
+                while len(self._cache) > self.maxsize:
+                    self._cache.popitem(last=False)
+        return out
+
+    def cache_info(self) -> CacheInfo:
+        with self._lock:
+            return CacheInfo(self._hits, self._misses, len(self._cache), self.maxsize)
+
+    def cache_clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+            self._hits = self._misses = 0
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def count_tokens_batch(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.count_tokens_batch(texts)
+
+    def close(self) -> None:
+        self.inner.close()
