@@ -1,0 +1,1 @@
+"""Test support shared by Engram's test modules (stand-ins and fixtures)."""
