@@ -1,0 +1,50 @@
+"""Store backends for the contract suite: one factory per backend kind.
+
+``make_store(kind, tmp_path)`` opens a fresh, migrated, empty store; the
+``store`` fixture is parametrized over :data:`STORE_KINDS`. A backend that
+cannot run here calls ``pytest.skip`` with the reason. To add a backend, add
+its factory to :data:`STORE_FACTORIES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from engram.store.base import Store
+
+__all__ = ["STORE_FACTORIES", "STORE_KINDS", "make_store"]
+
+
+def _sqlite(tmp_path: Path) -> Store:
+    from engram.store import open_store
+
+    return open_store(f"sqlite:///{tmp_path / 'contract.db'}")
+
+
+def _postgres(tmp_path: Path) -> Store:
+    pytest.skip("postgres store factory not provided yet (PostgreSQL helper fills it in)")
+
+
+STORE_FACTORIES: dict[str, Callable[[Path], Store]] = {
+    "sqlite": _sqlite,
+    "postgres": _postgres,
+}
+STORE_KINDS = list(STORE_FACTORIES)
+
+
+def make_store(kind: str, tmp_path: Path) -> Store:
+    """A fresh, migrated, empty store of backend ``kind``."""
+    return STORE_FACTORIES[kind](tmp_path)
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh store per test, for every backend kind."""
+    s = make_store(request.param, tmp_path)
+    try:
+        yield s
+    finally:
+        s.close()
