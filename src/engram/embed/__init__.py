@@ -8,7 +8,7 @@ OpenAI-compatible server. Heavy imports (onnxruntime, httpx) happen on first use
 from __future__ import annotations
 
 from .base import Embedder, InputType
-from .cache import CacheInfo, CachedEmbedder, content_hash, normalize_text
+from .cache import CachedEmbedder, CacheInfo, content_hash
 from .onnx_minilm import OnnxMiniLM
 from .openai_compat import OpenAICompatEmbedder
 from .registry import (
@@ -31,6 +31,5 @@ __all__ = [
     "content_hash",
     "get_embedder",
     "known_providers",
-    "normalize_text",
     "register_provider",
 ]

@@ -153,9 +153,7 @@ def int8_matmul_model(model: bytes) -> RewriteResult:
             t = _parse(payload)
             dtype = _ints(t, _TENSOR_DATA_TYPE)
             inits[_string(t, _TENSOR_NAME)] = (dtype[0] if dtype else 0, _ints(t, _TENSOR_DIMS))
-    graph_outputs = {
-        _string(_parse(p), _VALUEINFO_NAME) for n, _, p in graph if n == _GRAPH_OUTPUT
-    }
+    graph_outputs = {_string(_parse(p), _VALUEINFO_NAME) for n, _, p in graph if n == _GRAPH_OUTPUT}
 
     node_pos = [i for i, f in enumerate(graph) if f[0] == _GRAPH_NODE]
     nodes = [_parse(graph[i][2]) for i in node_pos]

@@ -1,41 +1,25 @@
 """Content hashes and an in-process LRU cache of embeddings.
 
-:func:`content_hash` is the key Engram stores next to each vector (with the
-``model_id``) so text that was embedded once is never embedded again.
-:class:`CachedEmbedder` does the same inside one process, in memory.
+:func:`content_hash` (defined once, in :mod:`engram.text`, re-exported here) is
+the key Engram stores next to each vector (with the ``model_id``) so text that
+was embedded once is never embedded again: sha256 hex of the text after NFKC
+and whitespace collapsing. :class:`CachedEmbedder` does the same inside one
+process, in memory.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..text import content_hash
 from .base import Embedder, InputType
 
-__all__ = ["CacheInfo", "CachedEmbedder", "content_hash", "normalize_text"]
-
-
-def normalize_text(text: str) -> str:
-    """The form of ``text`` that is hashed.
-
-    Unicode NFC, line endings as ``\\n``, leading and trailing whitespace
-    removed. Texts equal after this step count as the same text (for the
-    default model they embed identically); nothing else (case, inner
-    spaces) is folded.
-    """
-    text = unicodedata.normalize("NFC", text)
-    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
-
-
-def content_hash(text: str) -> str:
-    """sha256 (64 lowercase hex digits) of the UTF-8 bytes of :func:`normalize_text`."""
-    return hashlib.sha256(normalize_text(text).encode("utf-8")).hexdigest()
+__all__ = ["CacheInfo", "CachedEmbedder", "content_hash"]
 
 
 @dataclass(frozen=True)
@@ -69,12 +53,12 @@ class CachedEmbedder(Embedder):
         self._hits = 0
         self._misses = 0
 
-    @property  # type: ignore[override]
-    def model_id(self) -> str:
+    @property
+    def model_id(self) -> str:  # type: ignore[override]
         return self.inner.model_id
 
-    @property  # type: ignore[override]
-    def dim(self) -> int:
+    @property
+    def dim(self) -> int:  # type: ignore[override]
         return self.inner.dim
 
     def embed(self, texts: Sequence[str], input_type: InputType = "document") -> np.ndarray:

@@ -73,7 +73,9 @@ class OpenAICompatEmbedder(Embedder):
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if not model:
-            raise ConfigError("an embedding model name is required (e.g. 'openai:nomic-embed-text')")
+            raise ConfigError(
+                "an embedding model name is required (e.g. 'openai:nomic-embed-text')"
+            )
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"base_url must be an http(s) URL, got {base_url!r}")
@@ -101,8 +103,8 @@ class OpenAICompatEmbedder(Embedder):
         self._dim: int | None = dimensions
         self._sleep: Callable[[float], None] = time.sleep
 
-    @property  # type: ignore[override]
-    def dim(self) -> int:
+    @property
+    def dim(self) -> int:  # type: ignore[override]
         if self._dim is None:
             self.embed(["dimension probe"])
         assert self._dim is not None
@@ -180,7 +182,8 @@ class OpenAICompatEmbedder(Embedder):
         norms = np.linalg.norm(vecs, axis=1, keepdims=True)
         if not np.all(np.isfinite(norms)) or np.any(norms == 0):
             raise ProviderError(f"{self._where()} returned a zero or non-finite vector")
-        return vecs / norms
+        unit: np.ndarray = vecs / norms
+        return unit
 
     def _get_client(self) -> httpx.Client:
         if self._client is None:
