@@ -555,18 +555,24 @@ class SQLiteStore(Store):
         return found
 
     def _get_many(self, table: str, cols: str, scope: Scope, ids: Sequence[str]) -> dict[str, Any]:
-        where, args = _scope_sql(scope, "x")
+        # look up by the (tenant, id) key only, then check the rest of the scope
+        # here: lets SQLite use the unique index whatever the scope names
         found: dict[str, Any] = {}
         ids = list(dict.fromkeys(ids))
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._q(
-                f"SELECT {cols} FROM {table} x WHERE {where} AND x.id IN ({marks})",
-                (*args, *chunk),
+                f"SELECT {cols} FROM {table} x "
+                f" WHERE x.tenant = ? AND x.id IN ({marks})",
+                (scope.tenant, *chunk),
             )
             for r in rows:
-                found[r["id"]] = r
+                if all(
+                    getattr(scope, col) is None or r[col] == getattr(scope, col)
+                    for col in ("user_id", "agent_id", "session_id")
+                ):
+                    found[r["id"]] = r
         return found
 
     def get_episodes(self, scope: Scope, ids: Sequence[str]) -> list[Episode]:
@@ -700,32 +706,64 @@ class SQLiteStore(Store):
         terms = query_terms(query)
         if not terms or limit <= 0:
             return []
-        tags = " AND ".join(f'"{t}"' for t in _scope_tags(scope))
+        tags = [f'"{t}"' for t in _scope_tags(scope)]
+        wants_ep = filters.wants("episode")
+        wants_mem = filters.wants("memory")
+        if not (wants_ep or wants_mem):
+            return []
+        if not wants_ep:
+            tags.append('"memory"')
+        elif not wants_mem:
+            tags.append('"episode"')
         body = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
-        match = f"tags:({tags}) AND body:({body})"
-        parts: list[str] = []
-        args: list[Any] = [match]
-        for item_type, table, rid_expr, parity in (
-            ("episode", "episodes", "m.r / 2", 0),
-            ("memory", "memories", "(m.r - 1) / 2", 1),
+        match = f"tags:({' AND '.join(tags)}) AND body:({body})"
+        # Scope and item type are inside the MATCH (tag tokens); the remaining
+        # filters are checked on the rows. Widen the FTS window until ``limit``
+        # rows pass or every match was seen: no top-k-then-filter losses.
+        window = max(limit * 2, 50)
+        while True:
+            rows = self._q(
+                "SELECT rowid, bm25(fts, 1.0, 0.0) AS s FROM fts WHERE fts MATCH ?"
+                " ORDER BY s, rowid LIMIT ?",
+                (match, window),
+            )
+            passing = self._lexical_filter(scope, filters, rows)
+            if len(passing) >= limit or len(rows) < window:
+                return passing[:limit]
+            window *= 4
+
+    def _lexical_filter(
+        self, scope: Scope, filters: SearchFilters, rows: list[sqlite3.Row]
+    ) -> list[Candidate]:
+        if not rows:
+            return []
+        ep_rids = [r[0] // 2 for r in rows if r[0] % 2 == 0]
+        mem_rids = [(r[0] - 1) // 2 for r in rows if r[0] % 2 == 1]
+        ok: dict[int, str] = {}
+        for rids, table, item_type, parity in (
+            (ep_rids, "episodes", "episode", 0),
+            (mem_rids, "memories", "memory", 1),
         ):
-            if not filters.wants(item_type):  # type: ignore[arg-type]
+            if not rids or not filters.wants(item_type):  # type: ignore[arg-type]
                 continue
             ssql, sargs = _scope_sql(scope, "x")
             fsql, fargs = self._filter_sql(filters, "x", item_type)
-            parts.append(
-                f"SELECT '{item_type}' AS t, x.id AS id, m.s AS s FROM m JOIN {table} x"
-                f" ON x.rid = {rid_expr} WHERE m.r % 2 = {parity} AND {ssql} AND {fsql}"
-            )
-            args.extend([*sargs, *fargs])
-        if not parts:
-            return []
-        sql = (
-            "WITH m AS MATERIALIZED (SELECT rowid AS r, bm25(fts, 1.0, 0.0) AS s FROM fts"
-            " WHERE fts MATCH ?) " + " UNION ALL ".join(parts) + " ORDER BY s, id LIMIT ?"
-        )
-        rows = self._q(sql, (*args, limit))
-        return [Candidate(ItemRef(r["t"], r["id"]), -float(r["s"])) for r in rows]
+            for i in range(0, len(rids), 500):
+                chunk = rids[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                for r in self._q(
+                    f"SELECT x.rid, x.id FROM {table} x WHERE x.rid IN ({marks})"
+                    f" AND {ssql} AND {fsql}",
+                    (*chunk, *sargs, *fargs),
+                ):
+                    ok[r[0] * 2 + parity] = r[1]
+        out: list[Candidate] = []
+        for r in rows:
+            item_id = ok.get(r[0])
+            if item_id is not None:
+                item_type = "episode" if r[0] % 2 == 0 else "memory"
+                out.append(Candidate(ItemRef(item_type, item_id), -float(r[1])))  # type: ignore[arg-type]
+        return out
 
     def _load_partition(self, key: PartitionKey) -> PartitionIndex:
         tenant, kind, owner, model_id = key
