@@ -1,0 +1,360 @@
+"""Rules for calendar-named expressions: dates, months, years, decades, seasons, holidays.
+
+A missing year is completed from the reference date: the tense of the
+sentence picks the past or the coming occurrence, and without a tense cue the
+occurrence nearest to the reference wins. Such mentions are still reported as
+not ``relative`` (they name a calendar position; only the year was filled in),
+except seasons and holidays introduced by "last"/"this"/"next".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from . import _calendar as cal
+from ._timerules import (
+    DIGIT,
+    RELS,
+    Ctx,
+    Resolved,
+    Rule,
+    _month_ok,
+    _pick_by_tense,
+    _rx,
+    _w,
+)
+from ._timewords import MONTH_FULL_RE, MONTH_RE, MONTHS, SEASONS, YEAR_RE, month_number
+
+__all__ = ["ABSOLUTE_RULES", "holiday_range"]
+
+_REL = r"(?P<rel>this\s+past|this\s+coming|last|this|next|past|coming)"
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _day_in_some_year(month: int, day: int, ctx: Ctx, m: re.Match[str]) -> tuple[date, date] | None:
+    options = []
+    for year in (ctx.today.year - 1, ctx.today.year, ctx.today.year + 1):
+        d = _safe_date(year, month, day)
+        if d is not None:
+            options.append(cal.day_range(d))
+    if not options:
+        return None
+    return _pick_by_tense(options, ctx.today, ctx.tense(m))
+
+
+def _full_date(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    token = m.group("mon")
+    year = m.group("year")
+    if not _month_ok(token, strong=year is not None):
+        return None
+    month, day = month_number(token), int(m.group("day"))
+    if year is not None:
+        d = _safe_date(int(year), month, day)
+        return None if d is None else Resolved(*cal.day_range(d), "day", False)
+    rng = _day_in_some_year(month, day, ctx, m)
+    return None if rng is None else Resolved(*rng, "day", False)
+
+
+def _month_year(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    token = m.group("mon")
+    if not _month_ok(token, strong=False):
+        return None
+    return Resolved(*cal.month_range(int(m.group("year")), month_number(token)), "month", False)
+
+
+def _iso(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    d = _safe_date(int(m.group("y")), int(m.group("m")), int(m.group("d")))
+    return None if d is None else Resolved(*cal.day_range(d), "day", False)
+
+
+def _numeric(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    a, b, y = int(m.group("a")), int(m.group("b")), int(m.group("y"))
+    if y < 100:
+        y += 2000 if y <= (ctx.today.year % 100) + 10 else 1900
+    month, day = (a, b) if a <= 12 else (b, a)  # US month/day unless impossible
+    d = _safe_date(y, month, day)
+    return None if d is None else Resolved(*cal.day_range(d), "day", False)
+
+
+def _months_around(month: int, ctx: Ctx) -> list[tuple[date, date]]:
+    return [cal.month_range(y, month) for y in range(ctx.today.year - 1, ctx.today.year + 2)]
+
+
+def _rel_month(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    token = m.group("mon")
+    if not _month_ok(token, strong=False):
+        return None
+    rel = " ".join(m.group("rel").lower().split())
+    month, t = month_number(token), ctx.today
+    if rel in ("last", "past", "this past"):
+        year = t.year if month < t.month else t.year - 1
+    elif rel in ("next", "coming", "this coming"):
+        year = t.year if month > t.month else t.year + 1
+    else:
+        year = t.year
+    return Resolved(*cal.month_range(year, month), "month", True)
+
+
+def _prep_month(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    token = m.group("x")
+    if token[0].islower() and token.lower() in ("may", "march", "june", "august"):
+        return None
+    rng = _pick_by_tense(_months_around(month_number(token), ctx), ctx.today, ctx.tense(m))
+    return Resolved(*rng, "month", False)
+
+
+def _year(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    return Resolved(*cal.year_range(int(m.group("year"))), "year", False)
+
+
+_DECADE_WORDS = {"sixties": 60, "seventies": 70, "eighties": 80, "nineties": 90}
+
+
+def _decade(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    raw = m.group("x").lower().replace("'", "").replace("\u2019", "")
+    if raw in _DECADE_WORDS:
+        first = 1900 + _DECADE_WORDS[raw]
+    else:
+        digits = raw.rstrip("s")
+        if len(digits) == 4:
+            first = int(digits)
+        else:
+            two = int(digits)
+            first = 2000 + two if 2000 + two <= ctx.today.year else 1900 + two
+    return Resolved(*cal.decade_range(first), "decade", False)
+
+
+def _season_instances(season: str, ctx: Ctx) -> list[tuple[date, date]]:
+    y = ctx.today.year
+    return [cal.season_range(season, year) for year in range(y - 2, y + 2)]
+
+
+def _season(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    season = SEASONS[m.group("s").lower()]
+    rel = " ".join((m.group("rel") or "").lower().split())
+    year = m.group("year")
+    if not (rel or year or m.group("prep") or m.group("mod")):
+        return None
+    if year is not None:
+        return Resolved(*cal.season_range(season, int(year)), "season", False)
+    t = ctx.today
+    options = _season_instances(season, ctx)
+    if rel in ("last", "past", "this past"):
+        rng = max(o for o in options if o[1] <= t)
+    elif rel in ("next", "coming", "this coming"):
+        rng = min(o for o in options if o[0] > t)
+    else:
+        current = [o for o in options if o[0] <= t < o[1]]
+        rng = current[0] if current else _pick_by_tense(options, t, ctx.tense(m))
+    return Resolved(*rng, "season", True)
+
+
+# -- holidays ------------------------------------------------------------------------
+
+_FIXED_HOLIDAYS = {
+    "christmas eve": (12, 24),
+    "christmas": (12, 25),
+    "christmas day": (12, 25),
+    "xmas": (12, 25),
+    "new year's eve": (12, 31),
+    "new years eve": (12, 31),
+    "new year's day": (1, 1),
+    "new years day": (1, 1),
+    "new year's": (1, 1),
+    "new years": (1, 1),
+    "halloween": (10, 31),
+    "valentine's day": (2, 14),
+    "valentines day": (2, 14),
+    "valentine's": (2, 14),
+    "independence day": (7, 4),
+    "the fourth of july": (7, 4),
+    "fourth of july": (7, 4),
+    "st. patrick's day": (3, 17),
+    "st patrick's day": (3, 17),
+}
+
+
+def holiday_range(name: str, year: int) -> tuple[date, date] | None:
+    """The day of a named (US/Western) holiday in ``year``; ``None`` if unknown."""
+    key = " ".join(name.lower().replace("\u2019", "'").split())
+    if key in _FIXED_HOLIDAYS:
+        month, day = _FIXED_HOLIDAYS[key]
+        return cal.day_range(date(year, month, day))
+    if key == "thanksgiving":
+        return cal.day_range(cal.nth_weekday(year, 11, 3, 4))
+    if key in ("easter", "easter sunday"):
+        return cal.day_range(cal.easter(year))
+    if key in ("mother's day", "mothers day"):
+        return cal.day_range(cal.nth_weekday(year, 5, 6, 2))
+    if key in ("father's day", "fathers day"):
+        return cal.day_range(cal.nth_weekday(year, 6, 6, 3))
+    return None
+
+
+_HOLIDAY_OBJECT = re.compile(
+    r"\s+(?:trees?|lights|gifts?|presents?|cards?|music|songs?|movies?|decorations?|sweaters?|"
+    r"spirit|carols?|candy|costumes?|cookies?|dinner|market|shopping|sales?)\b|['\u2019]s\b",
+    re.IGNORECASE,
+)
+
+
+def _holiday(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    rel = " ".join((m.group("rel") or "").lower().split())
+    name, year = m.group("h"), m.group("year")
+    if not (rel or year or m.group("prep") or m.group("verb")) and _HOLIDAY_OBJECT.match(
+        ctx.text, m.end()
+    ):
+        return None  # "a Christmas tree", "my Halloween costume": a thing, not a date
+    if year is not None:
+        rng = holiday_range(name, int(year))
+        return None if rng is None else Resolved(*rng, "day", False)
+    t = ctx.today
+    options = [r for y in range(t.year - 1, t.year + 2) if (r := holiday_range(name, y))]
+    if rel in ("last", "past", "this past"):
+        rng = max(o for o in options if o[1] <= t)
+    elif rel in ("next", "coming", "this coming"):
+        rng = min(o for o in options if o[0] > t)
+    else:
+        rng = _pick_by_tense(options, t, ctx.tense(m))
+    return Resolved(*rng, "day", bool(rel))
+
+
+def _ordinal_day(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    day, t = int(m.group("day")), ctx.today
+    options = []
+    for delta in (-1, 0, 1):
+        y, mo = cal.add_months(t.year, t.month, delta)
+        d = _safe_date(y, mo, day)
+        if d is not None:
+            options.append(cal.day_range(d))
+    if not options:
+        return None
+    return Resolved(*_pick_by_tense(options, t, ctx.tense(m)), "day", True)
+
+
+MONTH_WORDS = frozenset(MONTHS)
+MONTH_FULL_WORDS = frozenset(k for k in MONTHS if len(k) > 3 or k == "may")
+_HOLIDAY_WORDS = _w(
+    "christmas xmas new halloween thanksgiving easter valentine valentines independence "
+    "fourth patrick mother mothers father fathers"
+)
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?(?!\d)"
+_YEAR = rf"(?P<year>{YEAR_RE})"
+_HOLIDAY = (
+    r"(?P<h>christmas\s+eve|christmas\s+day|christmas|xmas|new\s+year'?s\s+eve|"
+    r"new\s+year'?s\s+day|new\s+year'?s|halloween|thanksgiving|easter(?:\s+sunday)?|"
+    r"valentine'?s(?:\s+day)?|independence\s+day|the\s+fourth\s+of\s+july|"
+    r"st\.?\s+patrick'?s\s+day|mother'?s\s+day|father'?s\s+day)"
+)
+
+ABSOLUTE_RULES: list[Rule] = [
+    Rule(
+        "iso",
+        _rx(r"\b(?P<y>(?:19|20)\d\d)[-/](?P<m>[01]?\d)[-/](?P<d>[0-3]?\d)\b"),
+        _iso,
+        needs=(DIGIT,),
+    ),
+    Rule(
+        "numeric",
+        _rx(r"(?<![\d/])(?P<a>[0-3]?\d)/(?P<b>[0-3]?\d)/(?P<y>(?:19|20)?\d\d)(?![\d/])"),
+        _numeric,
+        needs=(DIGIT,),
+    ),
+    Rule(
+        "day_month",
+        _rx(rf"\b(?:the\s+)?{_DAY}\s+(?:of\s+)?(?P<mon>{MONTH_RE})\b\.?(?:,?\s+{_YEAR})?"),
+        _full_date,
+        needs=(DIGIT, MONTH_WORDS),
+    ),
+    Rule(
+        "month_day",
+        _rx(
+            rf"\b(?P<mon>{MONTH_RE})\.?\s+(?:the\s+)?{_DAY}(?!\s*[:.]\d|\s*(?:%|am|pm)\b)"
+            rf"(?:st|nd|rd|th)?\b(?:,?\s+{_YEAR})?"
+        ),
+        _full_date,
+        needs=(DIGIT, MONTH_WORDS),
+    ),
+    Rule(
+        "month_year",
+        _rx(rf"\b(?P<mon>{MONTH_RE})\.?,?\s+(?:of\s+)?{_YEAR}\b"),
+        _month_year,
+        needs=(DIGIT, MONTH_WORDS),
+    ),
+    Rule(
+        "rel_month",
+        _rx(rf"\b{_REL}\s+(?P<mon>{MONTH_FULL_RE})\b(?!\s*\d)"),
+        _rel_month,
+        needs=(RELS, MONTH_FULL_WORDS),
+    ),
+    Rule(
+        "prep_month",
+        _rx(
+            r"\b(?:in|during|since|until|till|by|before|after|around|from|through|throughout|"
+            r"early|mid|late|of|end\s+of|beginning\s+of|start\s+of|middle\s+of)[\s-]+"
+            rf"(?P<x>{MONTH_FULL_RE})\b(?!\s*\d|\s*['\u2019]s\b)"
+        ),
+        _prep_month,
+        needs=(MONTH_FULL_WORDS,),
+    ),
+    Rule(
+        "year",
+        _rx(
+            r"\b(?:in|since|during|from|by|until|till|of|back\s+in|around|circa|before|after|"
+            rf"through|throughout|early|mid|late|the\s+year|year)[\s-]+(?P<x>{_YEAR})\b"
+            r"(?!\s*(?:%|percent|dollars|people|times|miles|km|meters|feet|pounds|kg)\b)"
+        ),
+        _year,
+        needs=(DIGIT,),
+    ),
+    Rule(
+        "year_subject",
+        _rx(rf"(?:^|(?<=[.!?]\s))(?P<x>{_YEAR})\s+(?:was|has\s+been|is|will\s+be)\b"),
+        _year,
+        needs=(DIGIT,),
+    ),
+    Rule(
+        "decade",
+        _rx(
+            r"\b(?:the\s+|in\s+the\s+)(?P<x>(?:19|20)?['\u2019]?\d0['\u2019]?s|sixties|seventies|"
+            r"eighties|nineties)(?!\w)"
+        ),
+        _decade,
+        needs=(_w("# sixties seventies eighties nineties"),),
+    ),
+    Rule("decade4", _rx(r"\b(?P<x>(?:19|20)\d0s)\b"), _decade, needs=(DIGIT,)),
+    Rule(
+        "season",
+        _rx(
+            r"\b(?:(?P<prep>(?:in|during|over|through|throughout|for|until|since)(?:\s+the)?|"
+            r"by\s+the)\s+|"
+            rf"(?P<mod>early|late|mid)[\s-]+)?(?P<x>(?:{_REL}\s+)?(?P<s>spring|summer|fall|autumn|"
+            rf"winter)(?:\s+(?:of\s+)?{_YEAR})?)\b"
+        ),
+        _season,
+        needs=(_w("spring summer fall autumn winter"),),
+    ),
+    Rule(
+        "holiday",
+        _rx(
+            r"\b(?:(?P<prep>on|at|for|over|during|before|after|around|by|until|since)\s+)?"
+            rf"(?P<x>(?:{_REL}\s+)?{_HOLIDAY}(?:\s+{_YEAR})?)"
+            r"(?P<verb>\s+(?:was|is|went|morning|eve|night|weekend|break))?(?!\w)"
+        ),
+        _holiday,
+        needs=(_HOLIDAY_WORDS,),
+    ),
+    Rule(
+        "ordinal_day",
+        _rx(r"\bon\s+(?P<x>the\s+(?P<day>[0-3]?\d)(?:st|nd|rd|th))\b"),
+        _ordinal_day,
+        needs=(DIGIT,),
+    ),
+]
