@@ -27,7 +27,8 @@ Answers
 :func:`normalize_answer` lower-cases, drops punctuation and the articles
 a/an/the, and collapses whitespace (the SQuAD convention). Coverage asks
 whether the normalised gold answer occurs, on word boundaries, in the
-normalised context. :func:`token_f1` and :func:`bleu1` score a generated
+normalised context; :func:`answer_token_recall` is the softer share of the
+answer's content words found in it. :func:`token_f1` and :func:`bleu1` score a generated
 answer against the gold one on the same normalised tokens.
 """
 
@@ -46,6 +47,7 @@ __all__ = [
     "RetrievalScores",
     "aggregate",
     "answer_in_context",
+    "answer_token_recall",
     "bleu1",
     "distinct_ranking",
     "mean",
@@ -238,6 +240,26 @@ def answer_in_context(answer: str, context: str) -> bool:
     if not a:
         return False
     return f" {a} " in f" {normalize_answer(context)} "
+
+
+_STOPWORDS = frozenset(
+    "and or of in on at to for with by from is was were be been are it its this that "
+    "as not no yes but so if than then".split()
+)
+
+
+def answer_token_recall(answer: str, context: str) -> float | None:
+    """Share of the answer's normalised content words present in the context.
+
+    Stop words are ignored unless the answer has nothing else; ``None`` for an
+    answer that normalises to nothing.
+    """
+    words = normalize_answer(answer).split()
+    if not words:
+        return None
+    content = [w for w in words if w not in _STOPWORDS] or words
+    have = set(normalize_answer(context).split())
+    return sum(1 for w in content if w in have) / len(content)
 
 
 def token_f1(prediction: str, gold: str) -> float:

@@ -59,9 +59,9 @@ class RandomEmbedder(Embedder):
 
 _SYLLABLES = "ka lo mi ne ru sa te vo zi da fe gu ha jo ki lu ma no pi re".split()
 #: a Zipf-distributed vocabulary: a few hundred common words, thousands of rare ones
-_VOCAB = _WORDS + sorted(
-    {a + b + c for a in _SYLLABLES for b in _SYLLABLES for c in _SYLLABLES}
-)[:8000]
+_VOCAB = (
+    _WORDS + sorted({a + b + c for a in _SYLLABLES for b in _SYLLABLES for c in _SYLLABLES})[:8000]
+)
 _WEIGHTS = [1.0 / (rank + 1) for rank in range(len(_VOCAB))]
 
 
