@@ -1,0 +1,166 @@
+"""Shared CLI plumbing: the per-invocation state, common options and error output.
+
+Every data command takes the same options, added by :func:`store_options`,
+:func:`scope_options` and :func:`json_option`. The engine is opened on first
+use by :meth:`State.engine` and closed when the command ends.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..config import Config
+    from ..engine import Engram
+
+__all__ = [
+    "DATETIME",
+    "State",
+    "echo_error",
+    "json_option",
+    "print_json",
+    "scope_kwargs",
+    "scope_options",
+    "stdout_console",
+    "store_options",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class State:
+    """What one ``engram`` invocation knows: where the store is and the open engine."""
+
+    db: str | None = None
+    config_file: str | None = None
+    _engine: Engram | None = field(default=None, repr=False)
+
+    def config(self) -> Config:
+        from ..config import resolve_config
+
+        return resolve_config(config_file=self.config_file, store=self.db)
+
+    def engine(self) -> Engram:
+        """The engine for this invocation, opened (and the store migrated) on first call."""
+        if self._engine is None:
+            from ..engine import Engram
+
+            self._engine = Engram(config=self.config())
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            engine, self._engine = self._engine, None
+            engine.close()
+
+
+def echo_error(message: str, code: str, as_json: bool) -> None:
+    """Exactly one line on stderr: ``Error: message`` or ``{"error": {...}}``."""
+    one_line = " ".join(str(message).split())
+    if as_json:
+        line = json.dumps({"error": {"code": code, "message": one_line}}, ensure_ascii=False)
+    else:
+        line = f"Error: {one_line}"
+    click.echo(line, err=True)
+
+
+class _DateTime(click.ParamType):
+    """An ISO 8601 date-time with a timezone (``Z`` or ``+02:00``); naive values are refused."""
+
+    name = "ISO-DATETIME"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        from ..errors import EngramError
+        from ..timeutil import parse_dt
+
+        try:
+            parsed = parse_dt(str(value), "value")
+        except EngramError as exc:
+            self.fail(str(exc).replace("value ", "", 1), param, ctx)
+        assert parsed is not None
+        return parsed
+
+
+DATETIME = _DateTime()
+
+
+def _state(ctx: click.Context) -> State:
+    return ctx.ensure_object(State)
+
+
+def _set_db(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        _state(ctx).db = value
+
+
+def _set_config(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        _state(ctx).config_file = value
+
+
+def store_options(f: F) -> F:
+    """``--db`` and ``--config`` (also accepted before the command name)."""
+    f = click.option(
+        "--config", metavar="PATH", expose_value=False, callback=_set_config,
+        type=click.Path(dir_okay=False), help="TOML config file.",
+    )(f)
+    f = click.option(
+        "--db", metavar="PATH|URL", expose_value=False, callback=_set_db,
+        help="SQLite file or store URL (default: under the user data dir).",
+    )(f)
+    return f
+
+
+def scope_options(f: F) -> F:
+    """``--user/-u``, ``--agent/-a``, ``--session/-s``: whose memory (user or agent required)."""
+    f = click.option("--session", "-s", "session_id", metavar="ID", default=None,
+                     help="Session id (narrows the scope).")(f)
+    f = click.option("--agent", "-a", "agent_id", metavar="ID", default=None,
+                     help="Agent id.")(f)
+    f = click.option("--user", "-u", "user_id", metavar="ID", default=None,
+                     help="User id (give --user or --agent).")(f)
+    return f
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True,
+                        help="Print JSON for machines instead of tables.")(f)
+
+
+def scope_kwargs(user_id: str | None, agent_id: str | None, session_id: str | None
+                 ) -> dict[str, str | None]:
+    return {"user_id": user_id, "agent_id": agent_id, "session_id": session_id}
+
+
+def print_json(obj: Any) -> None:
+    """Pretty JSON on stdout (UTF-8, stable key order as produced)."""
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+def stdout_console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False, file=sys.stdout)
+
+
+def stderr_console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, stderr=True)
+
+
+def get_state(ctx: click.Context) -> State:
+    return _state(ctx)
