@@ -634,3 +634,20 @@ def test_scripted_server_speaks_the_openai_format(scripted_llm: ScriptedLLMServe
         bad = http.post("/chat/completions", json={"messages": []})
         assert bad.status_code == 400
         assert "error" in bad.json()
+
+
+def test_quoted_example_before_the_answer_is_skipped(
+    scripted_llm: ScriptedLLMServer, make_client: MakeClient
+) -> None:
+    scripted_llm.script(ok('Format: {"name": "..."}. Answer: {"name": "Ada", "age": 36}'))
+    reply = make_client().chat(json_schema=PERSON)
+    assert reply.data == {"name": "Ada", "age": 36}
+    assert reply.attempts == 1
+
+
+def test_nested_object_of_a_valid_reply_is_not_taken(
+    scripted_llm: ScriptedLLMServer, make_client: MakeClient
+) -> None:
+    scripted_llm.script(ok({"person": {"name": "Ada", "age": 36}}))
+    with pytest.raises(LLMOutputError, match="unexpected property 'person'"):
+        make_client(output_retries=0).chat(json_schema=PERSON)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from ._core import set_remote_requests_allowed
 from .cache import ResponseCache
 from .client import AsyncLLMClient, LLMClient
-from .config import STAGES, LLMSettings, build_async_client, build_client
+from .config import STAGES, LLMSettings, build_async_client, build_client, settings_from_config
 from .errors import LLMError, LLMOutputError, LLMRequestError
 from .types import LLMResponse, Price, StageUsage, Usage, UsageLedger, UsageTotals
 
@@ -33,4 +33,5 @@ __all__ = [
     "build_async_client",
     "build_client",
     "set_remote_requests_allowed",
+    "settings_from_config",
 ]

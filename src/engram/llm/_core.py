@@ -25,10 +25,11 @@ Policy, pinned:
   ``response_format`` json_schema -> json_object -> prompt instructions;
   ``max_tokens`` -> ``max_completion_tokens``; a refused ``temperature`` is
   dropped. Other 4xx raise :class:`LLMRequestError` at once.
-* With a schema, a reply that is not valid JSON or breaks the schema is sent
-  back with the problems, up to ``output_retries`` times, then
-  :class:`LLMOutputError`. A refusal or a reply cut by ``max_tokens`` fails
-  at once (asking again would not help).
+* With a schema, the first JSON value in the reply that fits it is used
+  (fences, prose and quoted examples around it are tolerated). A reply
+  with none is sent back with the problems of its first JSON value, up to
+  ``output_retries`` times, then :class:`LLMOutputError`. A refusal or a
+  reply cut by ``max_tokens`` fails at once (asking again would not help).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import random
 import re
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -53,7 +55,7 @@ from ._wire import (
 )
 from .cache import ResponseCache, request_key
 from .errors import LLMError, LLMOutputError, LLMRequestError
-from .parsing import JSONNotFound, extract_json
+from .parsing import JSONNotFound, iter_json
 from .schema import check_schema, is_strict_compatible, validate
 from .types import LLMResponse, Price, Usage, UsageLedger, lookup_price
 
@@ -72,6 +74,7 @@ __all__ = [
 
 FormatMode = Literal["json_schema", "json_object", "none"]
 _SCHEMA_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_MAX_CANDIDATES = 8  # JSON values tried per reply before reporting the first one's errors
 _RETRYABLE = frozenset({408, 409, 429})
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
 _remote_allowed = True
@@ -299,14 +302,16 @@ class ChatCore:
             want: Literal["object", "array"] = (
                 "array" if call.schema.get("type") == "array" else "object"
             )
+            problems: list[str] | None = None
             try:
-                data = extract_json(reply.text, want)
-                problems = validate(data, call.schema)
+                for candidate in islice(iter_json(reply.text, want), _MAX_CANDIDATES):
+                    errors = validate(candidate, call.schema)
+                    if not errors:
+                        return self._response(call, reply, candidate)
+                    problems = problems or errors
             except JSONNotFound as exc:
-                data, problems = None, [str(exc)]
-            if not problems:
-                return self._response(call, reply, data)
-            summary = "; ".join(problems[:8])
+                problems = [str(exc)]
+            summary = "; ".join((problems or ["no JSON value"])[:8])
             problems_seen.append(summary)
             if reply.finish_reason == "length":
                 raise LLMOutputError(

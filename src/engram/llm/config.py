@@ -13,11 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import Config
 from ..errors import ConfigError
 from .client import AsyncLLMClient, LLMClient
 from .types import Price, UsageLedger
 
-__all__ = ["STAGES", "LLMSettings", "build_async_client", "build_client"]
+__all__ = [
+    "STAGES",
+    "LLMSettings",
+    "build_async_client",
+    "build_client",
+    "settings_from_config",
+]
 
 STAGES = ("extract", "consolidate", "answer")
 
@@ -58,6 +65,28 @@ class LLMSettings:
     def model_for(self, stage: str) -> str:
         """The model of ``stage``: its override, else ``model``."""
         return self.stage_models.get(stage, self.model)
+
+
+def settings_from_config(config: Config) -> LLMSettings | None:
+    """The LLM settings of an Engram :class:`~engram.config.Config`.
+
+    ``None`` when no LLM is configured (``llm_base_url`` or ``llm_model``
+    unset): Engram then runs without one. Half a configuration (a URL
+    without a model, or the reverse) raises :class:`ConfigError`.
+    """
+    if not config.llm_base_url and not config.llm_model:
+        return None
+    if not config.llm_base_url or not config.llm_model:
+        missing = "llm_model" if config.llm_base_url else "llm_base_url"
+        raise ConfigError(f"LLM configuration incomplete: {missing} is not set")
+    return LLMSettings(
+        base_url=config.llm_base_url,
+        model=config.llm_model,
+        api_key=config.llm_api_key,
+        stage_models=dict(config.llm_stage_models),
+        timeout=config.llm_timeout,
+        cache_dir=config.llm_cache_dir,
+    )
 
 
 def build_client(

@@ -1,9 +1,10 @@
 """Finding the JSON value in what a model wrote.
 
 Models asked for JSON still wrap it: code fences, a sentence before it, a
-``<think>...</think>`` block (reasoning models served by Ollama, vLLM,
-llama.cpp). :func:`extract_json` finds the first complete JSON value of the
-wanted kind and ignores the rest; it never repairs broken JSON, so a
+leading ``<think>...</think>`` block (reasoning models served by Ollama,
+vLLM, llama.cpp). :func:`iter_json` yields the complete JSON values of the wanted kind, in
+order (the client keeps the first that fits the schema), and
+:func:`extract_json` returns the first. Neither repairs broken JSON, so a
 truncated or malformed answer is reported, not half-used.
 """
 
@@ -11,11 +12,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any, Literal
 
-__all__ = ["JSONNotFound", "extract_json"]
+__all__ = ["JSONNotFound", "extract_json", "iter_json"]
 
-_THINK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
+_THINK = re.compile(r"\A\s*<think>.*?(?:</think>|\Z)", re.DOTALL | re.IGNORECASE)
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n?(.*?)```", re.DOTALL)
 _DECODER = json.JSONDecoder()
 
@@ -27,13 +29,25 @@ class JSONNotFound(ValueError):
 def extract_json(text: str, want: Literal["object", "array"] = "object") -> Any:
     """Return the first JSON object (or array) found in ``text``.
 
-    Order of attempts: the whole text; the body of each fenced code block;
-    then each top-level ``{`` (or ``[``) position, left to right, decoding
-    one value from there. A candidate that fails to decode is skipped as a
-    whole (up to its balancing bracket), so a fragment nested inside a broken
-    or truncated object is never returned. ``<think>`` blocks are removed
-    first. Raises :class:`JSONNotFound` with the decoder's message for the
-    first failed candidate when nothing decodes.
+    The first value :func:`iter_json` yields; raises :class:`JSONNotFound`
+    (with the decoder's message for the first broken candidate) when none.
+    """
+    for value in iter_json(text, want):
+        return value
+    raise AssertionError("unreachable: iter_json raises when it finds nothing")
+
+
+def iter_json(text: str, want: Literal["object", "array"] = "object") -> Iterator[Any]:
+    """Yield each complete JSON object (or array) candidate in ``text``, in order.
+
+    A leading ``<think>`` block is removed first (only a leading one: the
+    strings inside the JSON may contain the tag). Candidates: the whole
+    text; the body of each fenced code block; then each *top-level* ``{``
+    (or ``[``), left to right. Scanning resumes after each value decoded,
+    and a candidate that fails to decode is skipped up to its balancing
+    bracket, so a fragment nested inside another value (broken or not) is
+    never yielded; a truncated value ends the scan. Raises
+    :class:`JSONNotFound` when it yields nothing.
     """
     cleaned = _THINK.sub("", text).strip()
     if not cleaned:
@@ -41,34 +55,35 @@ def extract_json(text: str, want: Literal["object", "array"] = "object") -> Any:
     opener = "{" if want == "object" else "["
     kind: type = dict if want == "object" else list
     first_error: str | None = None
+    found = 0
 
-    candidates = [cleaned, *(m.group(1).strip() for m in _FENCE.finditer(cleaned))]
-    for candidate in candidates:
+    for candidate in [cleaned, *(m.group(1).strip() for m in _FENCE.finditer(cleaned))]:
         try:
             value = json.loads(candidate)
         except ValueError:
             continue
         if isinstance(value, kind):
-            return value
+            found += 1
+            yield value
 
     start = cleaned.find(opener)
     while start != -1:
         try:
-            value, _end = _DECODER.raw_decode(cleaned, start)
+            value, end = _DECODER.raw_decode(cleaned, start)
         except json.JSONDecodeError as exc:
             if first_error is None:
                 first_error = f"invalid JSON at character {start}: {exc.msg}"
-            end = _balanced_end(cleaned, start)
-            if end is None:  # truncated: everything after is inside the broken value
+            skip_to = _balanced_end(cleaned, start)
+            if skip_to is None:  # truncated: everything after is inside the broken value
                 break
-            start = cleaned.find(opener, end)
+            start = cleaned.find(opener, skip_to)
             continue
         if isinstance(value, kind):
-            return value
-        start = cleaned.find(opener, start + 1)
-    if first_error is not None:
-        raise JSONNotFound(first_error)
-    raise JSONNotFound(f"no JSON {want} in the reply")
+            found += 1
+            yield value
+        start = cleaned.find(opener, end)
+    if not found:
+        raise JSONNotFound(first_error or f"no JSON {want} in the reply")
 
 
 def _balanced_end(text: str, start: int) -> int | None:
