@@ -129,6 +129,8 @@ class Engram:
                                    if config.store_url().startswith("sqlite") else {})
         )
         self._embedder = embedder
+        #: an embedder passed in belongs to the caller (often shared): never closed here
+        self._owns_embedder = embedder is None
         self._embedder_lock = threading.Lock()
         self._model_checked = False
         self.deriver: Deriver | None = deriver or (RuleDeriver() if config.derive_rules else None)
@@ -184,7 +186,7 @@ class Engram:
     def close(self) -> None:
         self._flush_touches()
         self.store.close()
-        if self._embedder is not None:
+        if self._embedder is not None and self._owns_embedder:
             self._embedder.close()
 
     def __enter__(self) -> Engram:
