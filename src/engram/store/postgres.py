@@ -1,0 +1,542 @@
+"""PostgreSQL + pgvector store, for ``postgresql://`` URLs (``pip install 'engramdb[postgres]'``).
+
+Same contract as :class:`~engram.store.sqlite.SQLiteStore` (see
+:mod:`engram.store.base`); what differs is how it is met:
+
+* A psycopg 3 connection pool (``pool_size`` connections, autocommit, UTC);
+  every :meth:`write` is one transaction, retried up to three times when
+  PostgreSQL aborts it for a deadlock or serialization failure (the whole
+  transaction rolled back, so a retry is safe). Any number of processes may
+  write at once.
+* Lexical search: PostgreSQL full-text search (``english`` config, a
+  ``tsvector`` per item, GIN index) ranked with ``ts_rank_cd(tsv, q, 1)``:
+  cover density (term frequency and proximity) divided by ``1 + log(length)``.
+  It is BM25-*like* (saturating term frequency, length normalisation) but has
+  no IDF; fusion in :mod:`engram.retrieval` uses ranks, not raw scores.
+* Vector search: pgvector, see :mod:`engram.store.postgres_vector` (HNSW per
+  model, exact search inside small scopes, widening for selective filters).
+* Deleted rows stay in the heap until (auto)vacuum reclaims them; they are
+  unreachable by every query at once.
+* psycopg errors are raised as :class:`~engram.errors.StoreError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import psycopg
+from psycopg import Connection
+from psycopg import errors as pg_errors
+from psycopg.types.json import Jsonb
+
+from ..errors import Conflict, ModelMismatch, StoreError
+from ..models import Episode, ItemRef, Memory, MemoryVersion, Page, Scope, SearchFilters
+from ..text import query_terms
+from ..timeutil import ensure_aware, now
+from .base import Candidate, Job, Store, VectorRecord, WriteBatch, WriteOutcome
+from .migrations import pending
+from .postgres_admin import PgAdmin
+from .postgres_pool import register_vector
+from .postgres_schema import MIGRATION_LOCK_ID, MIGRATIONS
+from .postgres_sql import (
+    EP_COLS,
+    MEM_COLS,
+    MEM_WRITE_COLS,
+    episode_from_row,
+    episode_params,
+    filter_sql,
+    make_cursor,
+    memory_from_row,
+    memory_params,
+    parse_cursor,
+    prefixed,
+    scope_sql,
+    version_from_row,
+)
+from .postgres_vector import create_index_sql, index_name
+from .postgres_vector import search as vector_search_sql
+
+__all__ = ["PostgresStore"]
+
+_RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+_TEXT_CONFIG = "english"
+
+
+class PostgresStore(PgAdmin, Store):
+    """See the module docstring.
+
+    ``hnsw_m``, ``hnsw_ef_construction``: build parameters of the HNSW indexes
+    (used when an index is created). ``ef_search``: first candidate-list size
+    of an approximate search. ``exact_limit``: scopes with at most this many
+    passing vectors are searched exactly. ``auto_index=False`` leaves index
+    creation to :meth:`create_vector_indexes` (faster bulk loads).
+    ``pool_size``: most connections this object opens.
+    """
+
+    # -- lifecycle -------------------------------------------------------------
+    def applied_migrations(self) -> list[str]:
+        with self._conn() as conn:
+            return self._applied(conn)
+
+    @staticmethod
+    def _applied(conn: Connection[Any]) -> list[str]:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (seq bigint GENERATED ALWAYS AS"
+            " IDENTITY, name text PRIMARY KEY, applied_at timestamptz NOT NULL)"
+        )
+        return [r["name"] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY seq")]
+
+    def migrate(self) -> list[str]:
+        done: list[str] = []
+        with self._conn() as conn:
+            self._applied(conn)  # the bookkeeping table itself, outside the lock
+            while True:
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID,))
+                    try:
+                        todo = pending(MIGRATIONS, self._applied(conn))
+                    except ValueError as exc:
+                        raise StoreError(str(exc)) from exc
+                    if not todo:
+                        break
+                    migration = todo[0]
+                    try:
+                        migration.apply(conn)
+                    except psycopg.Error as exc:
+                        raise StoreError(f"migration {migration.name} failed: {exc}") from exc
+                    conn.execute(
+                        "INSERT INTO schema_migrations (name, applied_at) VALUES (%s, %s)",
+                        (migration.name, now()),
+                    )
+                done.append(migration.name)
+            register_vector(conn)
+        return done
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._q("SELECT value FROM meta WHERE key = %s", (key,))
+        return rows[0]["value"] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (%s, %s)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # -- writes ----------------------------------------------------------------
+    def write(self, batch: WriteBatch) -> WriteOutcome:
+        if batch.is_empty():
+            return WriteOutcome()
+        for attempt in range(3):
+            try:
+                out = self._write_once(batch)
+                break
+            except StoreError as exc:
+                if attempt < 2 and isinstance(exc.__cause__, _RETRYABLE):
+                    continue
+                raise
+        if self.auto_index:
+            for rec in batch.vectors:
+                key = (rec.model_id, int(np.asarray(rec.vector).size))
+                if not self._spaces.get(key):
+                    self.create_vector_index(*key)
+        return out
+
+    def _write_once(self, batch: WriteBatch) -> WriteOutcome:
+        out = WriteOutcome()
+        skipped: set[ItemRef] = set()
+        written: set[ItemRef] = set()
+        with self._tx() as conn:
+            for e in batch.episodes:
+                ref = ItemRef("episode", e.id)
+                row = conn.execute(
+                    "INSERT INTO episodes (tenant, id, user_id, agent_id, session_id, role,"
+                    " speaker, text, occurred_at, created_at, metadata, tsv) VALUES"
+                    " (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s, to_tsvector(%s::regconfig, %s))"
+                    " ON CONFLICT (tenant, id) DO NOTHING RETURNING rid",
+                    (*episode_params(e), _TEXT_CONFIG, batch.index_texts.get(ref, e.text)),
+                ).fetchone()
+                if row is None:
+                    out.existing_episode_ids.append(e.id)
+                    skipped.add(ref)
+                else:
+                    out.created_episode_ids.append(e.id)
+                    written.add(ref)
+            for m in batch.new_memories:
+                ref = ItemRef("memory", m.id)
+                row = conn.execute(
+                    f"INSERT INTO memories (tenant, id, {MEM_WRITE_COLS}, tsv) VALUES (%s, %s, "
+                    + ", ".join(["%s"] * 21)
+                    + ", to_tsvector(%s::regconfig, %s)) ON CONFLICT (tenant, id) DO NOTHING"
+                    " RETURNING rid",
+                    (m.scope.tenant, m.id, *memory_params(m), _TEXT_CONFIG,
+                     batch.index_texts.get(ref, m.text)),
+                ).fetchone()
+                if row is None:
+                    out.existing_memory_ids.append(m.id)
+                    skipped.add(ref)
+                else:
+                    out.created_memory_ids.append(m.id)
+                    written.add(ref)
+            for m, expected in batch.changed_memories:
+                ref = ItemRef("memory", m.id)
+                sets = ", ".join(f"{c.strip()} = %s" for c in MEM_WRITE_COLS.split(","))
+                row = conn.execute(
+                    f"UPDATE memories SET {sets}, tsv = to_tsvector(%s::regconfig, %s)"
+                    " WHERE tenant = %s AND id = %s AND version = %s RETURNING rid",
+                    (*memory_params(m), _TEXT_CONFIG, batch.index_texts.get(ref, m.text),
+                     m.scope.tenant, m.id, expected),
+                ).fetchone()
+                if row is None:
+                    raise Conflict(
+                        f"memory {m.id} changed concurrently (expected version {expected}); retry"
+                    )
+                written.add(ref)
+            if batch.versions:
+                self._insert_versions(conn, batch.versions)
+            vectors = [r for r in batch.vectors if r.ref not in skipped]
+            if vectors:
+                self._upsert_vectors(conn, vectors, batch, written)
+            for job in batch.jobs:
+                created = job.created_at or now()
+                conn.execute(
+                    "INSERT INTO jobs (id, tenant, user_id, agent_id, session_id, kind, payload,"
+                    " status, attempts, created_at, run_after) VALUES"
+                    " (%s,%s,%s,%s,%s,%s,%s,'pending',0,%s,%s) ON CONFLICT (id) DO NOTHING",
+                    (job.id, job.scope.tenant, job.scope.user_id, job.scope.agent_id,
+                     job.scope.session_id, job.kind, Jsonb(job.payload), created,
+                     job.run_after or created),
+                )
+        return out
+
+    @staticmethod
+    def _insert_versions(conn: Connection[Any], versions: list[tuple[str, MemoryVersion]]) -> None:
+        rows = []
+        for tenant, v in versions:
+            state = v.after or v.before or {}
+            rows.append((
+                tenant, v.memory_id, state.get("user_id"), state.get("agent_id"),
+                state.get("session_id"), v.version, str(v.operation),
+                None if v.before is None else Jsonb(v.before),
+                None if v.after is None else Jsonb(v.after),
+                v.reason, ensure_aware(v.recorded_at),
+            ))
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO memory_versions (tenant, memory_id, user_id, agent_id, session_id,"
+                " version, operation, before, after, reason, recorded_at) VALUES"
+                " (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
+                " ON CONFLICT (tenant, memory_id, version) DO NOTHING",
+                rows,
+            )
+
+    def _upsert_vectors(
+        self, conn: Connection[Any], records: list[VectorRecord], batch: WriteBatch,
+        written: set[ItemRef],
+    ) -> None:
+        rows = []
+        spaces: set[tuple[str, int]] = set()
+        for rec in records:
+            vec = np.ascontiguousarray(rec.vector, dtype=np.float32).reshape(-1)
+            spaces.add((rec.model_id, int(vec.size)))
+            rows.append((rec.tenant, rec.ref.type, rec.ref.id, rec.model_id, vec.size, vec,
+                         rec.content_hash))
+            if rec.ref not in written and rec.ref in batch.index_texts:
+                table = "episodes" if rec.ref.type == "episode" else "memories"
+                conn.execute(
+                    f"UPDATE {table} SET tsv = to_tsvector(%s::regconfig, %s)"
+                    " WHERE tenant = %s AND id = %s",
+                    (_TEXT_CONFIG, batch.index_texts[rec.ref], rec.tenant, rec.ref.id),
+                )
+        for key in sorted(spaces):
+            conn.execute(
+                "INSERT INTO vector_spaces (model_id, dim) VALUES (%s, %s)"
+                " ON CONFLICT DO NOTHING",
+                key,
+            )
+        for tenant, item_type, item_id, *_ in rows:
+            if ItemRef(item_type, item_id) in written:
+                continue
+            table = "episodes" if item_type == "episode" else "memories"
+            found = conn.execute(
+                f"SELECT 1 FROM {table} WHERE tenant = %s AND id = %s", (tenant, item_id)
+            ).fetchone()
+            if found is None:
+                raise StoreError(f"vector for unknown {item_type} {item_id}")
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO vectors (tenant, item_type, item_id, model_id, dim, embedding,"
+                " content_hash) VALUES (%s,%s,%s,%s,%s,%s,%s)"
+                " ON CONFLICT (tenant, item_type, item_id) DO UPDATE SET"
+                " model_id = excluded.model_id, dim = excluded.dim,"
+                " embedding = excluded.embedding, content_hash = excluded.content_hash",
+                rows,
+            )
+
+    def create_vector_index(self, model_id: str, dim: int) -> str:
+        """Build (if missing) the HNSW index of one model; return its name.
+
+        Serialised across processes by an advisory lock; idempotent."""
+        name = index_name(model_id, dim)
+        with self._tx() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_ID + 1,))
+            conn.execute(create_index_sql(model_id, dim, self.hnsw))
+            conn.execute(
+                "INSERT INTO vector_spaces (model_id, dim, index_name) VALUES (%s, %s, %s)"
+                " ON CONFLICT (model_id, dim) DO UPDATE SET index_name = excluded.index_name",
+                (model_id, dim, name),
+            )
+        self._spaces[(model_id, dim)] = True
+        return name
+
+    def create_vector_indexes(self) -> list[str]:
+        """Build the HNSW index of every model/dimension holding vectors."""
+        rows = self._q("SELECT model_id, dim FROM vector_spaces ORDER BY model_id, dim")
+        return [self.create_vector_index(r["model_id"], int(r["dim"])) for r in rows]
+
+    def touch(self, tenant: str, memory_ids: Sequence[str], at: datetime) -> None:
+        if not memory_ids:
+            return
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE memories SET access_count = access_count + 1, last_accessed_at = %s"
+                " WHERE tenant = %s AND id = ANY(%s)",
+                (ensure_aware(at), tenant, list(memory_ids)),
+            )
+
+    # -- reads -----------------------------------------------------------------
+    def existing_episode_ids(self, tenant: str, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        rows = self._q(
+            "SELECT id FROM episodes WHERE tenant = %s AND id = ANY(%s)", (tenant, list(ids))
+        )
+        return {r["id"] for r in rows}
+
+    def _get_many(
+        self, table: str, cols: str, scope: Scope, ids: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        where, args = scope_sql(scope)
+        rows = self._q(
+            f"SELECT {prefixed(cols)} FROM {table} x WHERE {where} AND x.id = ANY(%s)",
+            (*args, list(dict.fromkeys(ids))),
+        )
+        return {r["id"]: r for r in rows}
+
+    def get_episodes(self, scope: Scope, ids: Sequence[str]) -> list[Episode]:
+        rows = self._get_many("episodes", EP_COLS, scope, ids)
+        return [episode_from_row(rows[i]) for i in ids if i in rows]
+
+    def get_memories(self, scope: Scope, ids: Sequence[str]) -> list[Memory]:
+        rows = self._get_many("memories", MEM_COLS, scope, ids)
+        return [memory_from_row(rows[i]) for i in ids if i in rows]
+
+    def memory_as_of(self, scope: Scope, memory_id: str, as_of: datetime) -> Memory | None:
+        if not self.get_memories(scope, [memory_id]):
+            return None
+        rows = self._q(
+            "SELECT after, before FROM memory_versions WHERE tenant = %s AND memory_id = %s"
+            " AND recorded_at <= %s ORDER BY version DESC LIMIT 1",
+            (scope.tenant, memory_id, ensure_aware(as_of)),
+        )
+        if not rows:
+            return None
+        state = rows[0]["after"] or rows[0]["before"]
+        return Memory.from_dict(state) if state else None
+
+    def list_episodes(
+        self, scope: Scope, filters: SearchFilters, limit: int, cursor: str | None = None
+    ) -> Page:
+        where, args = scope_sql(scope)
+        fsql, fargs = filter_sql(filters, "x", "episode")
+        if cursor:
+            ts, rid = parse_cursor(cursor)
+            where += " AND (x.occurred_at, x.rid) > (%s, %s)"
+            args += [ts, rid]
+        rows = self._q(
+            f"SELECT x.rid, {prefixed(EP_COLS)} FROM episodes x WHERE {where} AND {fsql}"
+            " ORDER BY x.occurred_at, x.rid LIMIT %s",
+            (*args, *fargs, limit + 1),
+        )
+        items = [episode_from_row(r) for r in rows[:limit]]
+        last = rows[limit - 1] if len(rows) > limit else None
+        nxt = make_cursor(last["occurred_at"], last["rid"]) if last else None
+        return Page(items=items, next_cursor=nxt)
+
+    def list_memories(
+        self, scope: Scope, filters: SearchFilters, limit: int, cursor: str | None = None
+    ) -> Page:
+        where, args = scope_sql(scope)
+        fsql, fargs = filter_sql(filters, "x", "memory")
+        if cursor:
+            ts, rid = parse_cursor(cursor)
+            where += " AND (x.created_at, x.rid) < (%s, %s)"
+            args += [ts, rid]
+        rows = self._q(
+            f"SELECT x.rid, {prefixed(MEM_COLS)} FROM memories x WHERE {where} AND {fsql}"
+            " ORDER BY x.created_at DESC, x.rid DESC LIMIT %s",
+            (*args, *fargs, limit + 1),
+        )
+        items: list[Memory] = []
+        for r in rows[:limit]:
+            m = memory_from_row(r)
+            if filters.as_of is not None:
+                m = self.memory_as_of(scope, m.id, filters.as_of) or m
+            items.append(m)
+        last = rows[limit - 1] if len(rows) > limit else None
+        nxt = make_cursor(last["created_at"], last["rid"]) if last else None
+        return Page(items=items, next_cursor=nxt)
+
+    def active_memories_with_attribute(self, scope: Scope, attribute: str) -> list[Memory]:
+        where, args = scope_sql(scope)
+        rows = self._q(
+            f"SELECT {prefixed(MEM_COLS)} FROM memories x WHERE {where}"
+            " AND x.attribute = %s AND x.status = 'active' ORDER BY x.created_at, x.rid",
+            (*args, attribute),
+        )
+        return [memory_from_row(r) for r in rows]
+
+    def history(self, scope: Scope, memory_id: str) -> list[MemoryVersion]:
+        if not self.get_memories(scope, [memory_id]):
+            return []
+        rows = self._q(
+            "SELECT memory_id, version, operation, before, after, reason, recorded_at"
+            " FROM memory_versions WHERE tenant = %s AND memory_id = %s ORDER BY version",
+            (scope.tenant, memory_id),
+        )
+        return [version_from_row(r) for r in rows]
+
+    # -- search ----------------------------------------------------------------
+    def lexical_search(
+        self, scope: Scope, query: str, filters: SearchFilters, limit: int
+    ) -> list[Candidate]:
+        terms = query_terms(query)
+        if not terms or limit <= 0:
+            return []
+        # OR of the terms, each parsed by plainto_tsquery: no tsquery syntax
+        # from user text ever reaches the parser
+        tsq = " || ".join(["plainto_tsquery(%s::regconfig, %s)"] * len(terms))
+        tsq_args: list[Any] = []
+        for t in terms:
+            tsq_args.extend([_TEXT_CONFIG, t])
+        parts: list[str] = []
+        args: list[Any] = list(tsq_args)
+        for item_type, table in (("episode", "episodes"), ("memory", "memories")):
+            if not filters.wants(item_type):  # type: ignore[arg-type]
+                continue
+            ssql, sargs = scope_sql(scope)
+            fsql, fargs = filter_sql(filters, "x", item_type)
+            parts.append(
+                f"SELECT '{item_type}' AS t, x.id AS id, ts_rank_cd(x.tsv, q.q, 1) AS s"
+                f" FROM {table} x, q WHERE x.tsv @@ q.q AND {ssql} AND {fsql}"
+            )
+            args.extend([*sargs, *fargs])
+        if not parts:
+            return []
+        rows = self._q(
+            f"WITH q AS (SELECT ({tsq}) AS q) " + " UNION ALL ".join(parts)
+            + " ORDER BY s DESC, id LIMIT %s",
+            (*args, limit),
+        )
+        return [Candidate(ItemRef(r["t"], r["id"]), float(r["s"])) for r in rows]
+
+    def vector_search(
+        self,
+        scope: Scope,
+        vector: np.ndarray,
+        model_id: str,
+        filters: SearchFilters,
+        limit: int,
+    ) -> list[Candidate]:
+        if limit <= 0:
+            return []
+        q = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
+        rows = self._q(
+            "SELECT dim, index_name FROM vector_spaces WHERE model_id = %s", (model_id,)
+        )
+        spaces = {int(r["dim"]): r["index_name"] is not None for r in rows}
+        if not spaces:
+            return []
+        if q.size not in spaces:
+            raise ModelMismatch(
+                f"query vector has dimension {q.size} but the store holds"
+                f" {sorted(spaces)} for {model_id}"
+            )
+        with self._conn() as conn:
+            return vector_search_sql(
+                conn, scope, q, model_id, q.size, filters, limit, self.hnsw, spaces[q.size]
+            )
+
+    def vectors_by_hash(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        if not hashes:
+            return {}
+        rows = self._q(
+            "SELECT DISTINCT ON (content_hash) content_hash, embedding FROM vectors"
+            " WHERE model_id = %s AND content_hash = ANY(%s)",
+            (model_id, list(dict.fromkeys(hashes))),
+        )
+        return {r["content_hash"]: np.asarray(r["embedding"], dtype=np.float32) for r in rows}
+
+    # -- jobs ------------------------------------------------------------------
+    def claim_job(self, kinds: Iterable[str], now_: datetime, lease_seconds: float) -> Job | None:
+        kinds = list(kinds)
+        if not kinds:
+            return None
+        t = ensure_aware(now_)
+        with self._tx() as conn:
+            row = conn.execute(
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1,"
+                " lease_until = %s WHERE id = (SELECT id FROM jobs WHERE kind = ANY(%s) AND"
+                " ((status = 'pending' AND run_after <= %s) OR (status = 'running' AND"
+                " lease_until < %s)) ORDER BY run_after, rid LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                " RETURNING *",
+                (t + timedelta(seconds=lease_seconds), kinds, t, t),
+            ).fetchone()
+        if row is None:
+            return None
+        return Job(
+            id=row["id"],
+            kind=row["kind"],
+            scope=Scope(user_id=row["user_id"], agent_id=row["agent_id"],
+                        session_id=row["session_id"], tenant=row["tenant"]),
+            payload=dict(row["payload"]),
+            attempts=int(row["attempts"]),
+            status="running",
+            last_error=row["last_error"],
+            created_at=ensure_aware(row["created_at"]),
+        )
+
+    def finish_job(
+        self, job_id: str, *, error: str | None = None, retry_at: datetime | None = None
+    ) -> None:
+        with self._tx() as conn:
+            if error is None:
+                conn.execute(
+                    "UPDATE jobs SET status = 'done', last_error = NULL, lease_until = NULL"
+                    " WHERE id = %s",
+                    (job_id,),
+                )
+            elif retry_at is not None:
+                conn.execute(
+                    "UPDATE jobs SET status = 'pending', last_error = %s, run_after = %s,"
+                    " lease_until = NULL WHERE id = %s",
+                    (error[:2000], ensure_aware(retry_at), job_id),
+                )
+            else:
+                conn.execute(
+                    "UPDATE jobs SET status = 'failed', last_error = %s, lease_until = NULL"
+                    " WHERE id = %s",
+                    (error[:2000], job_id),
+                )
+
+    def job_counts(self, scope: Scope | None) -> dict[str, int]:
+        where, args = scope_sql(scope)
+        rows = self._q(f"SELECT status, count(*) AS n FROM jobs x WHERE {where} GROUP BY status",
+                       args)
+        return {r["status"]: int(r["n"]) for r in rows}

@@ -1,0 +1,182 @@
+"""Maintenance methods of the PostgreSQL store: forget, remaining, export, stats, re-embed.
+
+Mixed into :class:`~engram.store.postgres.PostgresStore`; kept apart so each
+module reads in one sitting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from ..models import Episode, Memory, Scope, Stats
+from .postgres_pool import PgBase
+from .postgres_sql import (
+    EP_COLS,
+    MEM_COLS,
+    episode_from_row,
+    memory_from_row,
+    prefixed,
+    scope_sql,
+    version_from_row,
+)
+from .postgres_vector import index_name
+
+__all__ = ["PgAdmin"]
+
+_ITEM_TABLES = (("episode", "episodes"), ("memory", "memories"))
+
+
+class PgAdmin(PgBase):
+    def forget(self, scope: Scope) -> dict[str, int]:
+        """Hard-delete ``scope`` in one transaction. ``fts`` counts lexical
+        entries (the ``tsv`` of each deleted item)."""
+        where, args = scope_sql(scope)
+        counts: dict[str, int] = {}
+        with self._tx() as conn:
+            vec = 0
+            for item_type, table in _ITEM_TABLES:
+                cur = conn.execute(
+                    f"DELETE FROM vectors v USING {table} x WHERE v.tenant = x.tenant"
+                    f" AND v.item_type = '{item_type}' AND v.item_id = x.id AND {where}",
+                    args,
+                )
+                vec += cur.rowcount
+            counts["vectors"] = vec
+            for table in ("memory_versions", "memories", "episodes", "jobs"):
+                cur = conn.execute(f"DELETE FROM {table} x WHERE {where}", args)
+                counts[table] = cur.rowcount
+            counts["fts"] = counts["memories"] + counts["episodes"]
+        return counts
+
+    def remaining(self, scope: Scope) -> dict[str, int]:
+        where, args = scope_sql(scope)
+        out: dict[str, int] = {}
+        with self._conn() as conn:
+            for table in ("episodes", "memories", "memory_versions", "jobs"):
+                row = conn.execute(f"SELECT count(*) AS n FROM {table} x WHERE {where}", args)
+                out[table] = int(row.fetchone()["n"])  # type: ignore[index]
+            out["fts"] = out["episodes"] + out["memories"]
+            vec = 0
+            for item_type, table in _ITEM_TABLES:
+                row = conn.execute(
+                    f"SELECT count(*) AS n FROM vectors v JOIN {table} x ON v.tenant = x.tenant"
+                    f" AND v.item_type = '{item_type}' AND v.item_id = x.id WHERE {where}",
+                    args,
+                )
+                vec += int(row.fetchone()["n"])  # type: ignore[index]
+            out["vectors"] = vec
+            row = conn.execute(
+                "SELECT count(*) AS n FROM vectors v WHERE v.tenant = %s AND NOT EXISTS"
+                " (SELECT 1 FROM episodes e WHERE v.item_type = 'episode' AND e.tenant = v.tenant"
+                " AND e.id = v.item_id) AND NOT EXISTS (SELECT 1 FROM memories m WHERE"
+                " v.item_type = 'memory' AND m.tenant = v.tenant AND m.id = v.item_id)",
+                (scope.tenant,),
+            )
+            out["orphan_vectors"] = int(row.fetchone()["n"])  # type: ignore[index]
+        return out
+
+    def iter_records(self, scope: Scope) -> Iterator[dict[str, Any]]:
+        where, args = scope_sql(scope)
+        for r in self._q(
+            f"SELECT {prefixed(EP_COLS)} FROM episodes x WHERE {where}"
+            " ORDER BY x.occurred_at, x.rid",
+            args,
+        ):
+            yield {"type": "episode", **episode_from_row(r).to_dict()}
+        for r in self._q(
+            f"SELECT {prefixed(MEM_COLS)} FROM memories x WHERE {where} ORDER BY x.rid", args
+        ):
+            yield {"type": "memory", **memory_from_row(r).to_dict()}
+        for r in self._q(
+            "SELECT x.tenant, x.memory_id, x.version, x.operation, x.before, x.after, x.reason,"
+            f" x.recorded_at FROM memory_versions x WHERE {where} ORDER BY x.rid",
+            args,
+        ):
+            yield {"type": "version", "tenant": r["tenant"], **version_from_row(r).to_dict()}
+
+    def stats(self, scope: Scope | None) -> Stats:
+        """``db_bytes`` is the size of the whole database (``pg_database_size``)."""
+        where, args = scope_sql(scope)
+        with self._conn() as conn:
+
+            def one(query: str, a: Any = args) -> int:
+                return int(conn.execute(query, a).fetchone()["n"])  # type: ignore[index]
+
+            ep = one(f"SELECT count(*) AS n FROM episodes x WHERE {where}")
+            by_status = {
+                r["status"]: int(r["n"])
+                for r in conn.execute(
+                    f"SELECT status, count(*) AS n FROM memories x WHERE {where} GROUP BY status",
+                    args,
+                )
+            }
+            by_kind = {
+                r["kind"]: int(r["n"])
+                for r in conn.execute(
+                    f"SELECT kind, count(*) AS n FROM memories x WHERE {where}"
+                    " AND status = 'active' GROUP BY kind",
+                    args,
+                )
+            }
+            versions = one(f"SELECT count(*) AS n FROM memory_versions x WHERE {where}")
+            if scope is None:
+                vectors = one("SELECT count(*) AS n FROM vectors", ())
+            else:
+                vectors = sum(
+                    one(
+                        f"SELECT count(*) AS n FROM vectors v JOIN {table} x ON v.tenant ="
+                        f" x.tenant AND v.item_type = '{t}' AND v.item_id = x.id WHERE {where}"
+                    )
+                    for t, table in _ITEM_TABLES
+                )
+            size = one("SELECT pg_database_size(current_database()) AS n", ())
+            meta = conn.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
+            mig = conn.execute(
+                "SELECT name FROM schema_migrations ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        return Stats(
+            episodes=ep,
+            memories=sum(by_status.values()),
+            memories_by_status=by_status,
+            memories_by_kind=by_kind,
+            versions=versions,
+            vectors=vectors,
+            embedding_model=None if meta is None else meta["value"],
+            schema_version=None if mig is None else mig["name"],
+            db_bytes=size,
+        )
+
+    def iter_items_for_reembed(
+        self, model_id: str, batch_size: int
+    ) -> Iterator[list[Episode | Memory]]:
+        for item_type, table in _ITEM_TABLES:
+            cols = EP_COLS if item_type == "episode" else MEM_COLS
+            last = 0
+            while True:
+                rows = self._q(
+                    f"SELECT x.rid, {prefixed(cols)} FROM {table} x LEFT JOIN vectors v"
+                    " ON v.tenant = x.tenant AND v.item_type = %s AND v.item_id = x.id"
+                    " WHERE x.rid > %s AND (v.item_id IS NULL OR v.model_id <> %s)"
+                    " ORDER BY x.rid LIMIT %s",
+                    (item_type, last, model_id, batch_size),
+                )
+                if not rows:
+                    break
+                last = int(rows[-1]["rid"])
+                conv = episode_from_row if item_type == "episode" else memory_from_row
+                yield [conv(r) for r in rows]
+
+    def drop_vectors_except(self, model_id: str) -> int:
+        """Delete other models' vectors, their ``vector_spaces`` rows and HNSW indexes."""
+        with self._tx() as conn:
+            n = conn.execute("DELETE FROM vectors WHERE model_id <> %s", (model_id,)).rowcount
+            gone = conn.execute(
+                "DELETE FROM vector_spaces WHERE model_id <> %s RETURNING model_id, dim",
+                (model_id,),
+            ).fetchall()
+            for r in gone:
+                conn.execute(f'DROP INDEX IF EXISTS "{index_name(r["model_id"], r["dim"])}"')
+        for key in [k for k in self._spaces if k[0] != model_id]:
+            del self._spaces[key]
+        return int(n)

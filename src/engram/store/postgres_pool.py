@@ -1,0 +1,111 @@
+"""Connection plumbing of the PostgreSQL store: pool, transactions, error mapping.
+
+Every connection is autocommit (reads see the latest committed data), uses
+UTC, and knows the pgvector ``vector`` type once the extension exists. Any
+psycopg or pool error leaving these helpers is a
+:class:`~engram.errors.StoreError`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg import Connection
+from psycopg.rows import dict_row
+from psycopg.types import TypeInfo
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from ..errors import EngramError, StoreError
+from .postgres_vector import HnswParams
+
+__all__ = ["PgBase", "register_vector"]
+
+
+def register_vector(conn: Connection[Any]) -> bool:
+    """Teach ``conn`` the ``vector`` type; ``False`` before the extension exists."""
+    from pgvector.psycopg.vector import register_vector_info
+
+    info = TypeInfo.fetch(conn, "vector")
+    if info is None:
+        return False
+    register_vector_info(conn, info)
+    return True
+
+
+def _configure(conn: Connection[Any]) -> None:
+    conn.execute("SET TIME ZONE 'UTC'")
+    register_vector(conn)
+
+
+class PgBase:
+    """Pool and transaction helpers shared by the store's method groups."""
+
+    url: str
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 4,
+        pool_timeout: float = 30.0,
+        hnsw_m: int = 16,
+        hnsw_ef_construction: int = 64,
+        ef_search: int = 40,
+        exact_limit: int = 10_000,
+        auto_index: bool = True,
+    ) -> None:
+        self.url = url
+        self.hnsw = HnswParams(hnsw_m, hnsw_ef_construction, ef_search, exact_limit)
+        self.auto_index = auto_index
+        self._lock = threading.Lock()
+        self._closed = False
+        #: (model_id, dim) -> whether its HNSW index is known to exist
+        self._spaces: dict[tuple[str, int], bool] = {}
+        try:
+            self._pool: ConnectionPool[Any] = ConnectionPool(
+                url,
+                min_size=1,
+                max_size=max(1, pool_size),
+                timeout=pool_timeout,
+                kwargs={"autocommit": True, "row_factory": dict_row},
+                configure=_configure,
+                open=False,
+            )
+            self._pool.open(wait=True, timeout=pool_timeout)
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
+
+    @contextmanager
+    def _conn(self) -> Iterator[Connection[Any]]:
+        if self._closed:
+            raise StoreError("store is closed")
+        try:
+            with self._pool.connection() as conn:
+                if conn.adapters.types.get("vector") is None:
+                    register_vector(conn)
+                yield conn
+        except EngramError:
+            raise
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise StoreError(f"PostgreSQL error: {exc}") from exc
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection[Any]]:
+        """One transaction: committed on normal exit, rolled back on any exception."""
+        with self._conn() as conn, conn.transaction():
+            yield conn
+
+    def _q(self, query: Any, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        with self._conn() as conn:
+            return conn.execute(query, args).fetchall()
+
+    def close(self) -> None:
+        """Close the pool. Idempotent."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._pool.close()

@@ -1,0 +1,155 @@
+"""PostgreSQL schema, as named migrations (see :mod:`engram.store.migrations`).
+
+Names follow the SQLite ones (``0001_core``...). Each migration runs inside one
+transaction, under an advisory lock, so two processes migrating the same
+database at once apply every migration exactly once.
+
+Layout notes (see ``docs/postgres.md``):
+
+* Every table is keyed by ``tenant`` first (the Citus distribution column);
+  every B-tree index starts with ``tenant`` then the scope column. The
+  exceptions are the GIN full-text index and the per-model HNSW indexes
+  (single-column access methods) and the two cross-tenant lookups the contract
+  asks for (embedding cache by content hash, job queue).
+* Lexical search uses a ``tsvector`` column per item (``english`` config)
+  with a GIN index; vectors live in ``vectors`` (untyped ``vector`` column, so
+  several models/dimensions can coexist) with one partial HNSW expression
+  index per ``(model_id, dim)``, created on first use (see ``vector_spaces``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .migrations import Migration
+
+__all__ = ["MIGRATIONS", "MIGRATION_LOCK_ID"]
+
+#: ``pg_advisory_xact_lock`` key taken by every migration transaction
+MIGRATION_LOCK_ID = 7_401_223_001
+
+_0001_core = """
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE TABLE meta (
+    key text PRIMARY KEY,
+    value text NOT NULL
+);
+CREATE TABLE episodes (
+    tenant text NOT NULL,
+    id text NOT NULL,
+    rid bigint GENERATED ALWAYS AS IDENTITY,
+    user_id text,
+    agent_id text,
+    session_id text,
+    role text NOT NULL,
+    speaker text,
+    text text NOT NULL,
+    occurred_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL,
+    metadata jsonb NOT NULL DEFAULT '{}',
+    tsv tsvector NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+CREATE INDEX episodes_user ON episodes (tenant, user_id, occurred_at, rid);
+CREATE INDEX episodes_agent ON episodes (tenant, agent_id, occurred_at, rid);
+CREATE INDEX episodes_tsv ON episodes USING gin (tsv);
+CREATE TABLE memories (
+    tenant text NOT NULL,
+    id text NOT NULL,
+    rid bigint GENERATED ALWAYS AS IDENTITY,
+    user_id text,
+    agent_id text,
+    session_id text,
+    kind text NOT NULL,
+    text text NOT NULL,
+    entities jsonb NOT NULL DEFAULT '[]',
+    keywords jsonb NOT NULL DEFAULT '[]',
+    valid_from timestamptz,
+    valid_to timestamptz,
+    event_at timestamptz NOT NULL,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    expired_at timestamptz,
+    importance double precision NOT NULL DEFAULT 0.5,
+    access_count integer NOT NULL DEFAULT 0,
+    last_accessed_at timestamptz,
+    source_episode_ids jsonb NOT NULL DEFAULT '[]',
+    version integer NOT NULL DEFAULT 1,
+    status text NOT NULL DEFAULT 'active',
+    attribute text,
+    metadata jsonb NOT NULL DEFAULT '{}',
+    tsv tsvector NOT NULL,
+    PRIMARY KEY (tenant, id)
+);
+CREATE INDEX memories_user ON memories (tenant, user_id, status, created_at, rid);
+CREATE INDEX memories_agent ON memories (tenant, agent_id, status, created_at, rid);
+CREATE INDEX memories_attribute ON memories (tenant, user_id, attribute)
+    WHERE attribute IS NOT NULL;
+CREATE INDEX memories_tsv ON memories USING gin (tsv);
+CREATE TABLE memory_versions (
+    tenant text NOT NULL,
+    memory_id text NOT NULL,
+    version integer NOT NULL,
+    rid bigint GENERATED ALWAYS AS IDENTITY,
+    user_id text,
+    agent_id text,
+    session_id text,
+    operation text NOT NULL,
+    before jsonb,
+    after jsonb,
+    reason text NOT NULL DEFAULT '',
+    recorded_at timestamptz NOT NULL,
+    PRIMARY KEY (tenant, memory_id, version)
+);
+CREATE INDEX memory_versions_user ON memory_versions (tenant, user_id);
+CREATE INDEX memory_versions_agent ON memory_versions (tenant, agent_id);
+CREATE TABLE vectors (
+    tenant text NOT NULL,
+    item_type text NOT NULL CHECK (item_type IN ('episode', 'memory')),
+    item_id text NOT NULL,
+    model_id text NOT NULL,
+    dim integer NOT NULL,
+    embedding vector NOT NULL,
+    content_hash text NOT NULL,
+    PRIMARY KEY (tenant, item_type, item_id)
+);
+CREATE INDEX vectors_hash ON vectors (model_id, content_hash);
+CREATE TABLE vector_spaces (
+    model_id text NOT NULL,
+    dim integer NOT NULL,
+    index_name text,
+    PRIMARY KEY (model_id, dim)
+);
+CREATE TABLE jobs (
+    id text PRIMARY KEY,
+    rid bigint GENERATED ALWAYS AS IDENTITY,
+    tenant text NOT NULL,
+    user_id text,
+    agent_id text,
+    session_id text,
+    kind text NOT NULL,
+    payload jsonb NOT NULL,
+    status text NOT NULL DEFAULT 'pending',
+    attempts integer NOT NULL DEFAULT 0,
+    last_error text,
+    created_at timestamptz NOT NULL,
+    run_after timestamptz NOT NULL,
+    lease_until timestamptz
+);
+CREATE INDEX jobs_runnable ON jobs (status, kind, run_after, rid);
+CREATE INDEX jobs_scope ON jobs (tenant, user_id);
+"""
+
+
+def _run(sql: str) -> Any:
+    def apply(conn: Any) -> None:
+        # no parameters: psycopg sends the script with the simple query
+        # protocol, inside the caller's transaction
+        conn.execute(sql)
+
+    return apply
+
+
+MIGRATIONS: list[Migration] = [
+    Migration("0001_core", _run(_0001_core)),
+]

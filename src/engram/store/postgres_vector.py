@@ -1,0 +1,195 @@
+"""pgvector search for :class:`~engram.store.postgres.PostgresStore`.
+
+Vectors of every model share one table with an untyped ``vector`` column; each
+``(model_id, dim)`` gets its own partial HNSW *expression* index::
+
+    CREATE INDEX ... USING hnsw ((embedding::vector(384)) vector_cosine_ops)
+        WITH (m = 16, ef_construction = 64)
+        WHERE model_id = '<model>' AND dim = 384
+
+A query orders by ``embedding::vector(384) <=> q`` to use that index, or by
+``embedding <=> q`` (which no index serves) to search exactly.
+
+Filtered search never loses matches to top-k-then-filter:
+
+1. Count the rows that pass scope and filters (stopping at ``exact_limit + 1``).
+   When at most ``exact_limit`` pass (a user's own memories, a selective
+   filter), search them exactly through the tenant/scope B-tree indexes.
+2. Otherwise ask the HNSW index for ``ef`` nearest rows of the model
+   (``hnsw.ef_search = ef``), apply scope and filters to them, and keep the
+   best ``limit``. When fewer than ``limit`` survive, multiply ``ef`` by 4 (up
+   to pgvector's maximum 1000) and ask again; when even that is not enough,
+   search the passing rows exactly.
+
+pgserver ships pgvector 0.6, which has no ``hnsw.iterative_scan`` (0.8); the
+widening loop above plays that role on every version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from psycopg import Connection, sql
+
+from ..models import ItemRef, Scope, SearchFilters
+from .base import Candidate
+from .postgres_sql import filter_sql, scope_sql
+
+__all__ = ["HnswParams", "create_index_sql", "index_name", "search"]
+
+#: pgvector's upper bound for ``hnsw.ef_search``
+EF_MAX = 1000
+
+
+@dataclass(frozen=True)
+class HnswParams:
+    """HNSW build and query parameters (pgvector defaults: 16, 64, 40)."""
+
+    m: int = 16
+    ef_construction: int = 64
+    ef_search: int = 40
+    #: scopes with at most this many passing rows are searched exactly
+    exact_limit: int = 10_000
+
+
+def index_name(model_id: str, dim: int) -> str:
+    digest = hashlib.blake2b(f"{model_id}\x00{dim}".encode(), digest_size=6).hexdigest()
+    return f"vectors_hnsw_{digest}"
+
+
+def create_index_sql(model_id: str, dim: int, params: HnswParams) -> sql.Composed:
+    return sql.SQL(
+        "CREATE INDEX IF NOT EXISTS {name} ON vectors USING hnsw"
+        " ((embedding::vector({dim})) vector_cosine_ops)"
+        " WITH (m = {m}, ef_construction = {efc})"
+        " WHERE model_id = {model} AND dim = {dim}"
+    ).format(
+        name=sql.Identifier(index_name(model_id, dim)),
+        dim=sql.Literal(int(dim)),
+        m=sql.Literal(int(params.m)),
+        efc=sql.Literal(int(params.ef_construction)),
+        model=sql.Literal(model_id),
+    )
+
+
+def _item_parts(
+    scope: Scope,
+    filters: SearchFilters,
+    source: str,
+    dist: str,
+    dist_args: list[Any],
+    extra: str = "",
+    extra_args: tuple[Any, ...] = (),
+) -> tuple[list[str], list[Any]]:
+    """One SELECT per wanted item type joining ``source`` (alias v) to its items."""
+    parts: list[str] = []
+    args: list[Any] = []
+    for item_type, table in (("episode", "episodes"), ("memory", "memories")):
+        if not filters.wants(item_type):  # type: ignore[arg-type]
+            continue
+        ssql, sargs = scope_sql(scope, "x")
+        fsql, fargs = filter_sql(filters, "x", item_type)
+        parts.append(
+            f"SELECT '{item_type}' AS t, x.id AS id, {dist} AS dist FROM {source} v"
+            f" JOIN {table} x ON x.tenant = v.tenant AND x.id = v.item_id"
+            f" WHERE v.item_type = '{item_type}' AND {ssql} AND {fsql}{extra}"
+        )
+        args.extend([*dist_args, *sargs, *fargs, *extra_args])
+    return parts, args
+
+
+def _count_passing(
+    conn: Connection[Any], scope: Scope, model_id: str, dim: int, filters: SearchFilters, cap: int
+) -> int:
+    total = 0
+    for item_type, table in (("episode", "episodes"), ("memory", "memories")):
+        if not filters.wants(item_type):  # type: ignore[arg-type]
+            continue
+        ssql, sargs = scope_sql(scope, "x")
+        fsql, fargs = filter_sql(filters, "x", item_type)
+        row = conn.execute(
+            f"SELECT count(*) AS n FROM (SELECT 1 FROM {table} x JOIN vectors v"
+            f" ON v.tenant = x.tenant AND v.item_type = '{item_type}' AND v.item_id = x.id"
+            f" WHERE {ssql} AND {fsql} AND v.model_id = %s AND v.dim = %s LIMIT %s) s",
+            (*sargs, *fargs, model_id, dim, cap + 1 - total),
+        ).fetchone()
+        total += int(row["n"])  # type: ignore[index]
+        if total > cap:
+            break
+    return total
+
+
+def _exact(
+    conn: Connection[Any], scope: Scope, q: np.ndarray, model_id: str, dim: int,
+    filters: SearchFilters, limit: int,
+) -> list[Candidate]:
+    parts, args = _item_parts(
+        scope, filters, "vectors", "v.embedding <=> %s", [q],
+        " AND v.model_id = %s AND v.dim = %s", (model_id, dim),
+    )
+    if not parts:
+        return []
+    rows = conn.execute(
+        " UNION ALL ".join(parts) + " ORDER BY dist, id LIMIT %s", (*args, limit)
+    ).fetchall()
+    return [Candidate(ItemRef(r["t"], r["id"]), 1.0 - float(r["dist"])) for r in rows]
+
+
+def _approx(
+    conn: Connection[Any], scope: Scope, q: np.ndarray, model_id: str, dim: int,
+    filters: SearchFilters, limit: int, ef: int,
+) -> list[Candidate] | None:
+    """ANN candidates filtered afterwards; ``None`` when fewer than ``limit`` survive."""
+    typed = f"embedding::vector({int(dim)})"
+    source = sql.SQL(
+        "(SELECT tenant, item_type, item_id, {typed} <=> %s::vector({dim}) AS dist"
+        " FROM vectors WHERE model_id = {model} AND dim = {dim}"
+        " ORDER BY {typed} <=> %s::vector({dim}) LIMIT {ef})"
+    ).format(
+        typed=sql.SQL(typed),
+        dim=sql.Literal(int(dim)),
+        model=sql.Literal(model_id),
+        ef=sql.Literal(int(ef)),
+    ).as_string(conn)
+    parts, args = _item_parts(scope, filters, "c", "v.dist", [])
+    if not parts:
+        return []
+    query = (
+        "WITH c AS MATERIALIZED " + source + " " + " UNION ALL ".join(parts)
+        + " ORDER BY dist, id LIMIT %s"
+    )
+    with conn.transaction():
+        conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(int(ef))))
+        rows = conn.execute(query, (q, q, *args, limit)).fetchall()
+    if len(rows) < limit:
+        return None
+    return [Candidate(ItemRef(r["t"], r["id"]), 1.0 - float(r["dist"])) for r in rows]
+
+
+def search(
+    conn: Connection[Any],
+    scope: Scope,
+    q: np.ndarray,
+    model_id: str,
+    dim: int,
+    filters: SearchFilters,
+    limit: int,
+    params: HnswParams,
+    indexed: bool,
+) -> list[Candidate]:
+    """Best ``limit`` matches by cosine similarity (see the module docstring)."""
+    if indexed:
+        passing = _count_passing(conn, scope, model_id, dim, filters, params.exact_limit)
+        if passing > params.exact_limit:
+            ef = max(params.ef_search, limit)
+            while ef <= EF_MAX:
+                hits = _approx(conn, scope, q, model_id, dim, filters, limit, ef)
+                if hits is not None:
+                    return hits
+                if ef == EF_MAX:
+                    break
+                ef = min(EF_MAX, ef * 4)
+    return _exact(conn, scope, q, model_id, dim, filters, limit)
