@@ -24,7 +24,7 @@ import numpy as np
 from ..embed.base import Embedder, InputType
 from ..engine import Engram
 from ..ids import new_id
-from ..models import Memory, MemoryKind, MemoryVersion, Operation, Scope
+from ..models import ItemRef, Memory, MemoryKind, MemoryVersion, Operation, Scope
 from ..store.base import VectorRecord, WriteBatch
 from ..text import content_hash
 from ..timeutil import now
@@ -98,7 +98,7 @@ class ScaleResult:
 
 def _ingest(eg: Engram, scope: Scope, n: int, rng: random.Random, batch_size: int) -> float:
     """Write ``n`` memories with random vectors straight through the store; seconds taken."""
-    emb = RandomEmbedder()
+    emb = eg.embedder()  # also records the model id in the store
     store = eg.store
     t_total = 0.0
     for start in range(0, n, batch_size):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..models import ItemRef
+from .lexical import LexicalIndex
 
 __all__ = ["PartitionIndex", "RowAttrs", "RowFilter"]
 
@@ -83,6 +84,7 @@ class PartitionIndex:
         self._codes: dict[str | None, int] = {None: 0}
         self._ann: object | None = None
         self._ann_rows = 0
+        self._lex = LexicalIndex()
 
     # -- size ----------------------------------------------------------------
     def __len__(self) -> int:
@@ -134,11 +136,16 @@ class PartitionIndex:
         self._created[row] = attrs.created_ts
         self._expired[row] = attrs.expired_ts
 
-    def upsert(self, ref: ItemRef, vector: np.ndarray, attrs: RowAttrs) -> None:
-        """Add a row, or replace the vector and attributes of an existing one."""
+    def upsert(
+        self, ref: ItemRef, vector: np.ndarray, attrs: RowAttrs, text: str | None = None
+    ) -> None:
+        """Add a row, or replace the vector, text and attributes of an existing one.
+
+        ``text`` is what the lexical side indexes (``None``: not lexically searchable).
+        """
         old = self._pos.get(ref)
         if old is not None:
-            if np.array_equal(self._vecs[old], vector):
+            if text is None and np.array_equal(self._vecs[old], vector):
                 self._set_attrs(old, attrs)
                 return
             self._kill(old)
@@ -150,6 +157,7 @@ class PartitionIndex:
         self._n += 1
         self._refs.append(ref)
         self._pos[ref] = row
+        self._lex.add(row, text or "")
         if self._ann is not None:
             self._ann.add(row, self._vecs[row])  # type: ignore[attr-defined]
             self._ann_rows += 1
@@ -166,6 +174,7 @@ class PartitionIndex:
 
     def _kill(self, row: int, drop_pos: bool = True) -> None:
         self._alive[row] = False
+        self._lex.remove(row)
         if drop_pos:
             self._pos.pop(self._refs[row], None)
         if self._ann is not None:
@@ -218,6 +227,23 @@ class PartitionIndex:
         if rows.size <= self.exact_limit or len(self._pos) < self.ann_threshold:
             return self._exact(query, k, rows)
         return self._approx(query, k, mask, rows.size)
+
+    def lexical_search(self, query: str, k: int, f: RowFilter) -> list[tuple[ItemRef, float]]:
+        """Top ``k`` rows by BM25 over their indexed text that pass ``f``."""
+        if self._n == 0 or k <= 0:
+            return []
+        scores = self._lex.scores(query, self._n)
+        if scores is None:
+            return []
+        mask = self._mask(f) & (scores > 0)
+        rows = np.flatnonzero(mask)
+        if rows.size == 0:
+            return []
+        sub = scores[rows]
+        k = min(k, rows.size)
+        top = np.argpartition(-sub, k - 1)[:k]
+        top = top[np.lexsort((rows[top], -sub[top]))]
+        return [(self._refs[int(rows[t])], float(sub[t])) for t in top]
 
     def _exact(self, query: np.ndarray, k: int, rows: np.ndarray) -> list[tuple[ItemRef, float]]:
         if rows.size == self._n:

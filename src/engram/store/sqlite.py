@@ -501,12 +501,15 @@ class SQLiteStore(Store):
             if not self._partitions:
                 return
             attrs: dict[ItemRef, tuple[Scope, RowAttrs]] = {}
+            texts: dict[ItemRef, str] = {}
             for e in batch.episodes:
-                attrs[ItemRef("episode", e.id)] = (e.scope, _episode_attrs(e))
-            for m in batch.new_memories:
-                attrs[ItemRef("memory", m.id)] = (m.scope, _memory_attrs(m))
-            for m, _ in batch.changed_memories:
-                attrs[ItemRef("memory", m.id)] = (m.scope, _memory_attrs(m))
+                ref = ItemRef("episode", e.id)
+                attrs[ref] = (e.scope, _episode_attrs(e))
+                texts[ref] = batch.index_texts.get(ref, e.text)
+            for m in [*batch.new_memories, *(m for m, _ in batch.changed_memories)]:
+                ref = ItemRef("memory", m.id)
+                attrs[ref] = (m.scope, _memory_attrs(m))
+                texts[ref] = batch.index_texts.get(ref, m.text)
             with_vector: set[ItemRef] = set()
             for rec in batch.vectors:
                 if rec.ref in skipped:
@@ -520,7 +523,9 @@ class SQLiteStore(Store):
                 for key in _partitions_of_item(scope, rec.model_id):
                     part = self._partitions.get(key)
                     if part is not None:
-                        part.upsert(rec.ref, np.asarray(rec.vector, dtype=np.float32), a)
+                        part.upsert(
+                            rec.ref, np.asarray(rec.vector, dtype=np.float32), a, texts[rec.ref]
+                        )
             for ref, (scope, a) in attrs.items():
                 if ref in with_vector or ref in skipped:
                     continue
@@ -706,6 +711,22 @@ class SQLiteStore(Store):
         terms = query_terms(query)
         if not terms or limit <= 0:
             return []
+        model_id = self.get_meta("embedding_model")
+        if model_id is not None:
+            with self._lock:
+                part = self._partition(_partition_of(scope, model_id))
+                if len(part):
+                    f = self._row_filter(scope, filters)
+                    if f is None:
+                        return []
+                    hits = part.lexical_search(query, limit, f)
+                    return [Candidate(ref, score) for ref, score in hits]
+        return self._fts_search(scope, terms, filters, limit)
+
+    def _fts_search(
+        self, scope: Scope, terms: list[str], filters: SearchFilters, limit: int
+    ) -> list[Candidate]:
+        """Lexical search straight on FTS5 (items not loaded in a partition)."""
         tags = [f'"{t}"' for t in _scope_tags(scope)]
         wants_ep = filters.wants("episode")
         wants_mem = filters.wants("memory")
@@ -770,15 +791,17 @@ class SQLiteStore(Store):
         col = "user_id" if kind == "u" else "agent_id"
         part: PartitionIndex | None = None
         rows_e = self._q(
-            "SELECT e.id, e.agent_id, e.session_id, e.occurred_ts, e.created_ts, v.vector, v.dim"
-            " FROM vectors v JOIN episodes e ON v.item_type = 'episode' AND e.rid = v.item_rid"
+            "SELECT e.id, e.agent_id, e.session_id, e.occurred_ts, e.created_ts, v.vector, v.dim,"
+            " f.body FROM vectors v JOIN episodes e ON v.item_type = 'episode' AND e.rid = v.item_rid"
+            " LEFT JOIN fts f ON f.rowid = e.rid * 2"
             f" WHERE e.tenant = ? AND e.{col} = ? AND v.model_id = ? ORDER BY e.rid",
             (tenant, owner, model_id),
         )
         rows_m = self._q(
             "SELECT x.id, x.agent_id, x.session_id, x.kind, x.status, x.event_ts, x.created_ts,"
-            " x.expired_ts, v.vector, v.dim FROM vectors v JOIN memories x"
+            " x.expired_ts, v.vector, v.dim, f.body FROM vectors v JOIN memories x"
             " ON v.item_type = 'memory' AND x.rid = v.item_rid"
+            " LEFT JOIN fts f ON f.rowid = x.rid * 2 + 1"
             f" WHERE x.tenant = ? AND x.{col} = ? AND v.model_id = ? ORDER BY x.rid",
             (tenant, owner, model_id),
         )
@@ -790,6 +813,7 @@ class SQLiteStore(Store):
                 np.frombuffer(r["vector"], dtype=np.float32),
                 RowAttrs(TYPE_EPISODE, "episode", 0, r["agent_id"], r["session_id"],
                          r["occurred_ts"], r["created_ts"], INF),
+                r["body"] or "",
             )
         for r in rows_m:
             part.upsert(
@@ -798,6 +822,7 @@ class SQLiteStore(Store):
                 RowAttrs(TYPE_MEMORY, r["kind"], STATUS_CODES[r["status"]], r["agent_id"],
                          r["session_id"], r["event_ts"], r["created_ts"],
                          INF if r["expired_ts"] is None else r["expired_ts"]),
+                r["body"] or "",
             )
         return part
 
@@ -833,22 +858,9 @@ class SQLiteStore(Store):
     ) -> list[Candidate]:
         if limit <= 0:
             return []
-        allowed: frozenset[ItemRef] | None = None
-        if filters.metadata:
-            allowed = frozenset(self._metadata_matches(scope, filters))
-            if not allowed:
-                return []
-        kinds = filters.kinds
-        f = RowFilter(
-            agent_id=scope.agent_id if scope.user_id is not None else None,
-            session_id=scope.session_id,
-            kinds=kinds,
-            start_ts=to_epoch(filters.start),
-            end_ts=to_epoch(filters.end),
-            as_of_ts=to_epoch(filters.as_of),
-            include_inactive=filters.include_inactive,
-            allowed=allowed,
-        )
+        f = self._row_filter(scope, filters)
+        if f is None:
+            return []
         with self._lock:
             part = self._partition(_partition_of(scope, model_id))
             if len(part) == 0:
@@ -862,6 +874,24 @@ class SQLiteStore(Store):
                 )
             hits = part.search(q, limit, f)
         return [Candidate(ref, score) for ref, score in hits]
+
+    def _row_filter(self, scope: Scope, filters: SearchFilters) -> RowFilter | None:
+        """The in-memory filter for ``filters``; ``None`` when nothing can match."""
+        allowed: frozenset[ItemRef] | None = None
+        if filters.metadata:
+            allowed = frozenset(self._metadata_matches(scope, filters))
+            if not allowed:
+                return None
+        return RowFilter(
+            agent_id=scope.agent_id if scope.user_id is not None else None,
+            session_id=scope.session_id,
+            kinds=filters.kinds,
+            start_ts=to_epoch(filters.start),
+            end_ts=to_epoch(filters.end),
+            as_of_ts=to_epoch(filters.as_of),
+            include_inactive=filters.include_inactive,
+            allowed=allowed,
+        )
 
     def _metadata_matches(self, scope: Scope, filters: SearchFilters) -> list[ItemRef]:
         refs: list[ItemRef] = []
