@@ -33,6 +33,7 @@ __all__ = ["cli", "main"]
 _COMMAND_MODULES: list[str] = [
     "engram.cli.core",
     "engram.cli.demo",
+    "engram.cli.server",
 ]
 
 #: lazily mounted sub-groups: command name -> (module, attribute, one-line help)

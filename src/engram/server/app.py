@@ -1,0 +1,151 @@
+"""Build the Engram server: REST (``/v1``), health, metrics and MCP (``/mcp``) in one ASGI app.
+
+>>> app = create_app(resolve_config(store="memory.db"))      # doctest: +SKIP
+>>> uvicorn.run(app, host="127.0.0.1", port=8420)             # doctest: +SKIP
+
+``auth=False`` is refused unless ``host`` is a loopback address.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from .. import __version__
+from ..config import Config
+from ..engine import Engram
+from ..errors import ConfigError, EngramError, StoreError
+from .auth import Authenticator, RateLimiter
+from .background import Deriver
+from .keys import KeyStore, keys_path_for
+from .metrics import CONTENT_TYPE, Metrics
+from .middleware import ASGIApp, EngramASGI, Receive, Scope, Send, _problem
+from .problems import install_handlers
+from .routes import Services, router
+
+__all__ = ["ServerApp", "create_app", "is_loopback"]
+
+log = logging.getLogger("engram.server")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class ServerApp(EngramASGI):
+    """The ASGI app ``engram serve`` runs; ``services`` exposes the engine and key store."""
+
+    services: Services
+
+
+def create_app(
+    config: Config, *, auth: bool = True, keys_path: str | Path | None = None,
+    engine: Engram | None = None, mcp: bool = True,
+) -> ServerApp:
+    """The server for ``config``'s store. Keys live in ``keys_path`` (default: beside the store)."""
+    if not auth and not is_loopback(config.host):
+        raise ConfigError(f"--no-auth is only allowed on a loopback address, not {config.host!r}")
+    eg = engine or Engram(config=config)
+    keys = KeyStore(keys_path or keys_path_for(config.store_url())) if auth else None
+    authn = Authenticator(keys, auth=auth, limiter=RateLimiter(config.rate_limit_per_minute))
+    deriver = Deriver(eg)
+    svc = Services(engine=eg, deriver=deriver, auth=authn, keys=keys, config=config)
+    metrics = Metrics()
+
+    mcp_server = None
+    mcp_asgi: ASGIApp | None = None
+    if mcp:
+        from .mcp_tools import build_mcp, http_tenant
+
+        mcp_server = build_mcp(eg, tenant_of=http_tenant(authn),
+                               max_query_chars=config.max_query_chars)
+        mcp_asgi = _mcp_http(mcp_server, authn, config.host)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        deriver.start()
+        await run_in_threadpool(eg.embedder)  # load the model before the first request
+        async with contextlib.AsyncExitStack() as stack:
+            if mcp_server is not None:
+                await stack.enter_async_context(mcp_server.session_manager.run())
+            try:
+                yield
+            finally:
+                await run_in_threadpool(deriver.stop)
+                await run_in_threadpool(eg.close)
+                if keys is not None:
+                    keys.close()
+
+    rest = FastAPI(
+        title="Engram", version=__version__, lifespan=lifespan,
+        description="Long-term memory for LLM agents. Authenticate with "
+                    "`Authorization: Bearer <key>`; the key decides the tenant.",
+    )
+    rest.state.services = svc
+    install_handlers(rest)
+    rest.include_router(router)
+
+    @rest.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @rest.get("/readyz", tags=["ops"], responses={503: {"description": "not ready"}})
+    def readyz(request: Request) -> Any:
+        """Readiness: the store answers and the embedder is loaded."""
+        try:
+            eg.store.get_meta("embedding_model")
+            eg.embedder()
+        except EngramError as exc:
+            raise StoreError(f"not ready: {exc}") from exc
+        return {"status": "ready", "derive_jobs_pending": deriver.pending()}
+
+    @rest.get("/metrics", tags=["ops"], responses={200: {
+        "content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus"}})
+    def prometheus() -> Response:
+        """Prometheus text exposition."""
+        metrics.derive_pending.set(deriver.pending())
+        metrics.derive_failed.set(deriver.failed)
+        return Response(metrics.render(), media_type=CONTENT_TYPE)
+
+    app = ServerApp(rest, mcp_asgi, metrics, config.max_body_bytes)
+    app.services = svc
+    return app
+
+
+def _mcp_http(server: Any, authn: Authenticator, host: str) -> ASGIApp:
+    """The streamable-HTTP MCP app at ``/mcp``, refusing requests without a valid key."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    security = None
+    if not is_loopback(host):  # bearer keys protect the endpoint; allow any Host header
+        security = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    inner = server.streamable_http_app(streamable_http_path="/mcp", host=host,
+                                       transport_security=security)
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        value = None
+        for k, v in scope.get("headers", []):
+            if bytes(k).lower() == b"authorization":
+                value = bytes(v).decode("latin-1")
+        try:
+            authn.caller(value)
+        except EngramError as exc:
+            rid = scope.get("state", {}).get("request_id", "")
+            await _problem(send, exc.status, exc.code, str(exc), rid)
+            return
+        await inner(scope, receive, send)
+
+    return guarded

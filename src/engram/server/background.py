@@ -1,0 +1,163 @@
+"""Derive memories after ``add`` returns: episodes first, knowledge second.
+
+The server stores episodes with ``Engram.add(..., derive=False)`` (durable and
+searchable when the request returns) and hands their ids to
+:class:`Deriver`, whose single worker thread runs derive -> consolidate ->
+index -> one atomic write per job. One worker means consolidation decisions
+never race each other. :meth:`Deriver.status` reports a job's progress;
+jobs are kept in memory (the last ``keep`` of them) and are lost on restart:
+the episodes are never lost, only the memories not yet derived from them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import secrets
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..engine import Engram
+from ..errors import Conflict, EngramError
+from ..models import MemoryOp, Scope
+from ..pipeline.consolidate import RuleConsolidator, plan_writes
+from ..pipeline.index import Indexer
+from ..store.base import WriteBatch
+from ..timeutil import now
+
+__all__ = ["DeriveJob", "Deriver", "derive_for"]
+
+log = logging.getLogger("engram.server")
+
+
+def derive_for(engine: Engram, episode_ids: list[str], scope: Scope) -> list[MemoryOp]:
+    """Derive, consolidate and index memories for stored episodes, in one write.
+
+    Episodes not found in ``scope`` are skipped. Returns the memory operations.
+    """
+    if engine.deriver is None or not episode_ids:
+        return []
+    episodes = engine.store.get_episodes(scope, episode_ids)
+    if not episodes:
+        return []
+    candidates = engine.deriver.derive(episodes)
+    if not candidates:
+        return []
+    at = now()
+    indexer = Indexer(engine.store, engine.embedder())
+    batch = WriteBatch()
+    vecs = indexer.vectors([c.text for c in candidates])
+    decisions = RuleConsolidator(engine.store, indexer.embedder.model_id).decide(
+        scope, candidates, vecs
+    )
+    ops, mems = plan_writes(decisions, scope, at, batch)
+    indexer.add_to(batch, list(mems))
+    engine.store.write(batch)
+    return ops
+
+
+@dataclass
+class DeriveJob:
+    """One background derivation. ``status``: pending | running | done | failed."""
+
+    id: str
+    tenant: str
+    scope: Scope
+    episode_ids: list[str]
+    created_at: datetime
+    status: str = "pending"
+    finished_at: datetime | None = None
+    operations: list[MemoryOp] = field(default_factory=list)
+    error: str | None = None
+
+
+class Deriver:
+    """A single background worker plus a bounded table of job states."""
+
+    def __init__(self, engine: Engram, *, keep: int = 10_000) -> None:
+        self.engine = engine
+        self.keep = keep
+        self._jobs: OrderedDict[str, DeriveJob] = OrderedDict()
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[DeriveJob | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._counter = itertools.count()
+        self.failed = 0
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="engram-derive", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish queued jobs, then stop the worker."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def submit(self, scope: Scope, episode_ids: list[str]) -> DeriveJob:
+        job = DeriveJob(
+            id=f"job_{next(self._counter):x}{secrets.token_hex(6)}", tenant=scope.tenant,
+            scope=scope, episode_ids=list(episode_ids), created_at=now(),
+        )
+        with self._lock:
+            self._jobs[job.id] = job
+            while len(self._jobs) > self.keep:
+                self._jobs.popitem(last=False)
+        self._queue.put(job)
+        return job
+
+    def status(self, tenant: str, job_id: str) -> DeriveJob | None:
+        """The job if it exists *and* belongs to ``tenant``; otherwise None."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+        return job if job is not None and job.tenant == tenant else None
+
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Block until every submitted job finished (used by tests and shutdown)."""
+        done = threading.Event()
+
+        def _check() -> None:
+            self._queue.join()
+            done.set()
+
+        threading.Thread(target=_check, daemon=True).start()
+        return done.wait(timeout)
+
+    def _derive(self, job: DeriveJob) -> list[MemoryOp]:
+        for attempt in range(3):  # a caller's update may win the version race; redo then
+            try:
+                return derive_for(self.engine, job.episode_ids, job.scope)
+            except Conflict:
+                if attempt == 2:
+                    raise
+        return []
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            try:
+                if job is None:
+                    return
+                job.status = "running"
+                try:
+                    job.operations = self._derive(job)
+                    job.status = "done"
+                except EngramError as exc:
+                    job.status, job.error = "failed", f"{exc.code}: {exc}"
+                    self.failed += 1
+                    log.warning("derive job %s failed: %s", job.id, job.error)
+                except Exception as exc:  # a worker must survive any one job
+                    job.status, job.error = "failed", f"internal: {type(exc).__name__}"
+                    self.failed += 1
+                    log.exception("derive job %s crashed", job.id)
+                job.finished_at = now()
+            finally:
+                self._queue.task_done()

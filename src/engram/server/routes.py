@@ -1,0 +1,305 @@
+"""The ``/v1`` REST endpoints: a thin layer over :class:`engram.Engram`.
+
+Every handler builds its :class:`~engram.models.Scope` with the caller's
+tenant (from the API key) and passes it to the engine, which matches the
+tenant on every read and write. Handlers are plain ``def`` functions, so
+FastAPI runs them in its thread pool; the store serialises writes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ..config import Config
+from ..engine import Engram
+from ..errors import InvalidInput, NotFound
+from ..models import Episode, Message, Scope
+from ..timeutil import format_dt
+from .auth import Authenticator, Caller
+from .background import Deriver
+from .keys import KeyStore
+from .schemas import (
+    AddRequest, AddResponse, ContextOut, ContextRequest, CreatedKeyOut, ForgetOut, HistoryOut,
+    ImportOut, ItemOut, JobOut, KeyCreate, KeyOut, KeysOut, MemoryOut, PageOut, Problem,
+    RememberRequest, ScopeIn, SearchRequest, SearchResponse, StatsOut, UpdateRequest,
+)
+
+__all__ = ["Services", "router"]
+
+_bearer = HTTPBearer(auto_error=False, description="an API key from `engram keys create`")
+
+
+@dataclass
+class Services:
+    """What the handlers need, kept on ``app.state.services``."""
+
+    engine: Engram
+    deriver: Deriver
+    auth: Authenticator
+    keys: KeyStore | None
+    config: Config
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description,
+            "content": {"application/problem+json": {
+                "schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _problem("invalid input"), 401: _problem("missing or unknown API key"),
+    403: _problem("the key may not do this"), 404: _problem("no such item in this scope"),
+    409: _problem("a concurrent change won; retry"), 413: _problem("body or text too large"),
+    422: _problem("request does not match the schema"), 429: _problem("rate limited"),
+    503: _problem("storage unavailable"),
+}
+router = APIRouter(prefix="/v1", responses=_ERRORS)
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc
+
+
+Svc = Annotated[Services, Depends(services)]
+Creds = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def caller(svc: Svc, creds: Creds) -> Caller:
+    header = f"{creds.scheme} {creds.credentials}" if creds is not None else None
+    return svc.auth.caller(header)
+
+
+def admin(svc: Svc, creds: Creds) -> Caller:
+    header = f"{creds.scheme} {creds.credentials}" if creds is not None else None
+    return svc.auth.caller(header, admin=True)
+
+
+Who = Annotated[Caller, Depends(caller)]
+Admin = Annotated[Caller, Depends(admin)]
+
+
+def _scope(who: Caller, s: ScopeIn | None = None, *, user_id: str | None = None,
+           agent_id: str | None = None, session_id: str | None = None) -> Scope:
+    if s is not None:
+        user_id, agent_id, session_id = s.user_id, s.agent_id, s.session_id
+    return Scope(user_id=user_id, agent_id=agent_id, session_id=session_id, tenant=who.tenant)
+
+
+def _query(svc: Services, text: str) -> str:
+    if len(text) > svc.config.max_query_chars:
+        raise InvalidInput(f"query is {len(text)} characters; the limit is "
+                           f"{svc.config.max_query_chars}")
+    return text
+
+
+def _item(x: Any) -> ItemOut:
+    kind = "episode" if isinstance(x, Episode) else "memory"
+    return ItemOut.model_validate({"type": kind, "item": x.to_dict()})
+
+
+UserQ = Annotated[str | None, Query(min_length=1, max_length=256)]
+
+
+@router.post("/messages", response_model=AddResponse, tags=["memories"])
+def add_messages(body: AddRequest, who: Who, svc: Svc) -> Any:
+    """Store messages verbatim as episodes; derive memories (in the background by default).
+
+    Returns once the episodes are durable and searchable. With ``derive=background`` the
+    response carries a ``job_id``: poll ``GET /v1/jobs/{job_id}`` for the derived memories.
+    Nothing is written unless every message is valid.
+    """
+    if len(body.messages) > svc.config.max_batch_items:
+        raise InvalidInput(f"{len(body.messages)} messages; at most "
+                           f"{svc.config.max_batch_items} per request")
+    sc = _scope(who, body)
+    msgs = [Message(text=m.text, role=m.role, speaker=m.speaker, occurred_at=m.occurred_at,
+                    id=m.id, metadata=m.metadata) for m in body.messages]
+    result = svc.engine.add(msgs, scope=sc, occurred_at=body.occurred_at,
+                            metadata=body.metadata, derive=body.derive == "sync")
+    created = [e.id for e in result.episodes if e.created]
+    if body.derive == "background" and created and svc.engine.deriver is not None:
+        result.job_id = svc.deriver.submit(sc, created).id
+    return result.to_dict()
+
+
+@router.post("/search", response_model=SearchResponse, tags=["retrieval"])
+def search(body: SearchRequest, who: Who, svc: Svc) -> Any:
+    """Ranked episodes and memories, each with its per-signal score breakdown."""
+    hits = svc.engine.search(
+        _query(svc, body.query), scope=_scope(who, body), limit=body.limit, kinds=body.kinds,
+        start=body.start, end=body.end, metadata=body.metadata, as_of=body.as_of,
+        preset=body.preset,
+    )
+    return {"hits": [h.to_dict() for h in hits]}
+
+
+@router.post("/context", response_model=ContextOut, tags=["retrieval"])
+def context(body: ContextRequest, who: Who, svc: Svc) -> Any:
+    """A prompt-ready block of the most useful items that fits ``max_tokens``."""
+    block = svc.engine.context(_query(svc, body.query), scope=_scope(who, body),
+                               max_tokens=body.max_tokens, as_of=body.as_of, preset=body.preset)
+    return block.to_dict()
+
+
+@router.get("/items/{item_id}", response_model=ItemOut, tags=["memories"])
+def get_item(item_id: str, who: Who, svc: Svc,
+             user_id: UserQ = None, agent_id: UserQ = None, session_id: UserQ = None) -> Any:
+    """One memory or episode by id, if it is in the caller's scope."""
+    sc = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
+    return _item(svc.engine.get(item_id, scope=sc))
+
+
+@router.get("/memories", response_model=PageOut, tags=["memories"])
+def list_items(
+    who: Who, svc: Svc, user_id: UserQ = None, agent_id: UserQ = None, session_id: UserQ = None,
+    type: Literal["memory", "episode"] = "memory",
+    kinds: Annotated[list[Literal["fact", "preference", "event", "plan", "procedure", "summary",
+                                  "note"]] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    cursor: Annotated[str | None, Query(max_length=1024)] = None,
+    include_inactive: bool = False,
+) -> Any:
+    """A page of memories (newest first) or episodes (oldest first); follow ``next_cursor``."""
+    sc = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
+    page = svc.engine.list(scope=sc, type=type, kinds=kinds, limit=limit, cursor=cursor,
+                           include_inactive=include_inactive)
+    return {"type": type, "items": [x.to_dict() for x in page.items],
+            "next_cursor": page.next_cursor}
+
+
+@router.post("/memories", response_model=MemoryOut, status_code=201, tags=["memories"])
+def remember(body: RememberRequest, who: Who, svc: Svc) -> Any:
+    """Write a memory directly (no episode), e.g. an agent's own note."""
+    mem = svc.engine.remember(body.text, scope=_scope(who, body), kind=body.kind,
+                              valid_from=body.valid_from, valid_to=body.valid_to,
+                              importance=body.importance, metadata=body.metadata)
+    return mem.to_dict()
+
+
+@router.patch("/memories/{memory_id}", response_model=MemoryOut, tags=["memories"])
+def update(memory_id: str, body: UpdateRequest, who: Who, svc: Svc) -> Any:
+    """A new version of an active memory; the old one stays in its history."""
+    mem = svc.engine.update(memory_id, body.text, scope=_scope(who, body),
+                            metadata=body.metadata, importance=body.importance,
+                            valid_to=body.valid_to, reason=body.reason)
+    return mem.to_dict()
+
+
+@router.delete("/memories/{memory_id}", response_model=MemoryOut, tags=["memories"])
+def delete(memory_id: str, who: Who, svc: Svc, user_id: UserQ = None,
+           agent_id: UserQ = None, session_id: UserQ = None) -> Any:
+    """Soft delete: the memory leaves search, its history stays. Idempotent."""
+    sc = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
+    return svc.engine.delete(memory_id, scope=sc).to_dict()
+
+
+@router.get("/memories/{memory_id}/history", response_model=HistoryOut, tags=["memories"])
+def history(memory_id: str, who: Who, svc: Svc, user_id: UserQ = None,
+            agent_id: UserQ = None, session_id: UserQ = None) -> Any:
+    """Every version of a memory, oldest first."""
+    sc = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
+    return {"versions": [v.to_dict() for v in svc.engine.history(memory_id, scope=sc)]}
+
+
+@router.post("/forget", response_model=ForgetOut, tags=["scopes"])
+def forget(body: ScopeIn, who: Who, svc: Svc) -> Any:
+    """Hard delete of everything in the scope (e.g. a user's right to erasure), verified."""
+    return svc.engine.forget(scope=_scope(who, body)).to_dict()
+
+
+@router.get("/export", tags=["scopes"], responses={200: {
+    "content": {"application/x-ndjson": {"schema": {"type": "string"}}},
+    "description": "one JSON record per line"}})
+def export(who: Who, svc: Svc, user_id: UserQ = None, agent_id: UserQ = None,
+           session_id: UserQ = None) -> Response:
+    """The scope as JSONL (the format of ``engram export``)."""
+    sc = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
+    lines = [json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n"
+             for r in svc.engine.export_records(scope=sc)]
+    return Response("".join(lines), media_type="application/x-ndjson")
+
+
+@router.post("/import", response_model=ImportOut, tags=["scopes"], openapi_extra={
+    "requestBody": {"required": True, "content": {
+        "application/x-ndjson": {"schema": {"type": "string"}}}}})
+async def import_(request: Request, who: Who, svc: Svc) -> Any:
+    """Import JSONL into the caller's tenant (every record's tenant is replaced).
+
+    Every line is validated first; one bad line writes nothing (400 with line numbers).
+    """
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("import body is not UTF-8") from None
+    lines = [_retenant(line, who.tenant) for line in text.splitlines()]
+    report = await run_in_threadpool(svc.engine.import_, lines)
+    return report.to_dict()
+
+
+def _retenant(line: str, tenant: str) -> str:
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        return line  # reported by the importer with its line number
+    if isinstance(rec, dict):
+        rec["tenant"] = tenant
+        for side in ("before", "after"):
+            if isinstance(rec.get(side), dict):
+                rec[side]["tenant"] = tenant
+    return json.dumps(rec)
+
+
+@router.get("/stats", response_model=StatsOut, tags=["scopes"])
+def stats(who: Who, svc: Svc, user_id: UserQ = None, agent_id: UserQ = None,
+          session_id: UserQ = None) -> Any:
+    """Counts for a scope (a user or agent). Whole-store figures need an admin key."""
+    if user_id is None and agent_id is None:
+        if not who.admin:
+            raise InvalidInput("name a user_id or agent_id (store-wide stats need an admin key)")
+        return svc.engine.stats().to_dict()
+    sc = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
+    return svc.engine.stats(scope=sc).to_dict()
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, tags=["memories"])
+def job(job_id: str, who: Who, svc: Svc) -> Any:
+    """Status of a background derive job started by ``POST /v1/messages``."""
+    j = svc.deriver.status(who.tenant, job_id)
+    if j is None:
+        raise NotFound(f"no job {job_id!r}")
+    return {"id": j.id, "status": j.status, "episode_ids": j.episode_ids,
+            "created_at": format_dt(j.created_at), "finished_at": format_dt(j.finished_at),
+            "operations": [o.to_dict() for o in j.operations], "error": j.error}
+
+
+def _keys(svc: Services) -> KeyStore:
+    if svc.keys is None:
+        raise InvalidInput("this server runs without API keys (--no-auth)")
+    return svc.keys
+
+
+@router.post("/keys", response_model=CreatedKeyOut, status_code=201, tags=["admin"])
+def create_key(body: KeyCreate, who: Admin, svc: Svc) -> Any:
+    """Create an API key for a tenant (admin only). The secret is returned once."""
+    made = _keys(svc).create(body.tenant, name=body.name, admin=body.admin)
+    return {"key": made.key.to_dict(), "secret": made.secret}
+
+
+@router.get("/keys", response_model=KeysOut, tags=["admin"])
+def list_keys(who: Admin, svc: Svc, tenant: UserQ = None) -> Any:
+    """Every key (never its secret), optionally of one tenant (admin only)."""
+    return {"keys": [k.to_dict() for k in _keys(svc).list(tenant=tenant)]}
+
+
+@router.delete("/keys/{key_id}", response_model=KeyOut, tags=["admin"])
+def revoke_key(key_id: str, who: Admin, svc: Svc) -> Any:
+    """Revoke a key at once (admin only). Idempotent."""
+    return _keys(svc).revoke(key_id).to_dict()
