@@ -206,6 +206,8 @@ class Engram:
         session_id: str | None = None,
         occurred_at: datetime | None = None,
         metadata: dict[str, Any] | None = None,
+        speaker: str | None = None,
+        role: str | None = None,
         derive: bool = True,
     ) -> AddResult:
         """Store messages verbatim as episodes and derive memories from them.
@@ -215,7 +217,7 @@ class Engram:
         the whole call is one transaction.
         """
         sc = self._scope(scope, user_id, agent_id, session_id)
-        msgs = to_messages(messages)
+        msgs = to_messages(messages, speaker=speaker, role=role)
         at = now()
         episodes = to_episodes(
             msgs, sc, occurred_at=occurred_at, metadata=metadata, created_at=at,

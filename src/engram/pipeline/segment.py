@@ -45,7 +45,10 @@ def _message_from_dict(d: dict[str, Any], index: int) -> Message:
     )
 
 
-def to_messages(messages: Any) -> list[Message]:
+def to_messages(
+    messages: Any, *, speaker: str | None = None, role: str | None = None
+) -> list[Message]:
+    """Normalise input to Messages; ``speaker``/``role`` fill messages that lack them."""
     if isinstance(messages, (str, Message, dict)):
         messages = [messages]
     if not isinstance(messages, Sequence) or isinstance(messages, (bytes, bytearray)):
@@ -64,6 +67,18 @@ def to_messages(messages: Any) -> list[Message]:
             out.append(_message_from_dict(m, i))
         else:
             raise InvalidInput(f"message {i}: unsupported type {type(m).__name__}")
+    if speaker is not None or role is not None:
+        import dataclasses
+
+        explicit_role = [isinstance(m, dict) and "role" in m for m in messages]
+        out = [
+            dataclasses.replace(
+                m,
+                speaker=m.speaker if m.speaker is not None else speaker,
+                role=role if role is not None and not explicit else m.role,
+            )
+            for m, explicit in zip(out, explicit_role, strict=True)
+        ]
     return out
 
 
