@@ -164,25 +164,33 @@ def item_panel(item: Episode | Memory, sources: Sequence[Episode] = ()) -> Panel
     return Panel(_kv(rows), title=f"memory {item.id}", title_align="left")
 
 
+def _valid(d: dict[str, Any]) -> str:
+    start, until = d.get("valid_from"), d.get("valid_to")
+    if not start and not until:
+        return ""
+    return f"{(start or '')[:10]} → {(until or 'now')[:10]}"
+
+
 def history_table(versions: Sequence[MemoryVersion], *, title: str | None = None) -> Table:
-    table = Table(title=title, title_justify="left", title_style="bold", show_lines=True)
-    table.add_column("v", justify="right")
-    table.add_column("operation")
-    table.add_column("recorded", no_wrap=True)
-    table.add_column("memory after the change")
-    table.add_column("reason", style="bright_black")
+    """One row per version: operation, event-time validity, text, then when and why (dim)."""
+    table = Table(title=title, title_justify="left", title_style="bold", box=None,
+                  padding=(0, 1, 1, 0), pad_edge=False, header_style="bold")
+    table.add_column("v", justify="right", no_wrap=True)
+    table.add_column("change", no_wrap=True)
+    table.add_column("valid", no_wrap=True, style="bright_black")
+    table.add_column("memory after the change", ratio=1)
     for v in versions:
         after = v.after or {}
         text = Text(str(after.get("text", "")))
         status = str(after.get("status", ""))
         if status and status != "active":
-            text.append(f"  [{status}]", style=STATUS_STYLE.get(status, ""))
+            text.append(f"  {status}", style=STATUS_STYLE.get(status, ""))
         before = (v.before or {}).get("text")
         if before and before != after.get("text"):
             text.append(f"\nwas: {before}", style="bright_black")
+        text.append(f"\nrecorded {minute(v.recorded_at)} · {v.reason}", style="dim")
         op = str(v.operation)
-        table.add_row(str(v.version), Text(op, style=OP_STYLE.get(op, "")),
-                      minute(v.recorded_at), text, v.reason)
+        table.add_row(str(v.version), Text(op, style=OP_STYLE.get(op, "")), _valid(after), text)
     return table
 
 
