@@ -462,6 +462,9 @@ class ScriptedLLMServer:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # one write per response and no Nagle: keep-alive replies without 40 ms stalls
+    wbufsize = -1
+    disable_nagle_algorithm = True
     owner: ScriptedLLMServer
 
     def setup(self) -> None:
@@ -557,3 +560,4 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+        self.wfile.flush()

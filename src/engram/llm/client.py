@@ -20,6 +20,8 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -103,6 +105,11 @@ class _BaseClient:
     def _open_http(self) -> None:
         raise NotImplementedError
 
+    def _tls(self) -> ssl.SSLContext | bool:
+        """TLS context: none for a plain-http server (local Ollama, vLLM...: no CA
+        bundle load), else one default verifying context shared by all clients."""
+        return _tls_context() if self._core.base_url.startswith("https:") else False
+
     @property
     def model(self) -> str:
         return self._core.model
@@ -154,7 +161,10 @@ class LLMClient(_BaseClient):
 
     def _open_http(self) -> None:
         self._http = httpx.Client(
-            headers=self._core.headers, params=self._core.params, timeout=self.timeout
+            headers=self._core.headers,
+            params=self._core.params,
+            timeout=self.timeout,
+            verify=self._tls(),
         )
 
     def chat(
@@ -230,7 +240,10 @@ class AsyncLLMClient(_BaseClient):
 
     def _open_http(self) -> None:
         self._http = httpx.AsyncClient(
-            headers=self._core.headers, params=self._core.params, timeout=self.timeout
+            headers=self._core.headers,
+            params=self._core.params,
+            timeout=self.timeout,
+            verify=self._tls(),
         )
 
     async def chat(
@@ -288,6 +301,12 @@ class AsyncLLMClient(_BaseClient):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default verifying context, built once (loading CA certificates is slow)."""
+    return httpx.create_ssl_context()
 
 
 def _result(response: httpx.Response) -> HTTPResult:
