@@ -25,7 +25,11 @@ def _sqlite(tmp_path: Path) -> Store:
 
 
 def _postgres(tmp_path: Path) -> Store:
-    pytest.skip("postgres store factory not provided yet (PostgreSQL helper fills it in)")
+    from pg_fixtures import fresh_pg_url
+
+    from engram.store import open_store
+
+    return open_store(fresh_pg_url())
 
 
 STORE_FACTORIES: dict[str, Callable[[Path], Store]] = {

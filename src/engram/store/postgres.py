@@ -481,7 +481,7 @@ class PostgresStore(PgAdmin, Store):
             " WHERE model_id = %s AND content_hash = ANY(%s)",
             (model_id, list(dict.fromkeys(hashes))),
         )
-        return {r["content_hash"]: np.asarray(r["embedding"], dtype=np.float32) for r in rows}
+        return {r["content_hash"]: _as_array(r["embedding"]) for r in rows}
 
     # -- jobs ------------------------------------------------------------------
     def claim_job(self, kinds: Iterable[str], now_: datetime, lease_seconds: float) -> Job | None:
@@ -540,3 +540,10 @@ class PostgresStore(PgAdmin, Store):
         rows = self._q(f"SELECT status, count(*) AS n FROM jobs x WHERE {where} GROUP BY status",
                        args)
         return {r["status"]: int(r["n"]) for r in rows}
+
+
+def _as_array(value: Any) -> np.ndarray:
+    """A float32 array from what pgvector's loader returns (``Vector`` or array)."""
+    to_numpy = getattr(value, "to_numpy", None)
+    arr = to_numpy() if to_numpy is not None else value
+    return np.asarray(arr, dtype=np.float32).copy()

@@ -96,7 +96,9 @@ class PgAdmin(PgBase):
             yield {"type": "version", "tenant": r["tenant"], **version_from_row(r).to_dict()}
 
     def stats(self, scope: Scope | None) -> Stats:
-        """``db_bytes`` is the size of the whole database (``pg_database_size``)."""
+        """``db_bytes`` is the size of the whole database (``pg_database_size``)
+        for the whole store, ``None`` for a scope (dead tuples of rolled-back
+        or deleted rows make it move with nothing visible changing)."""
         where, args = scope_sql(scope)
         with self._conn() as conn:
 
@@ -130,7 +132,11 @@ class PgAdmin(PgBase):
                     )
                     for t, table in _ITEM_TABLES
                 )
-            size = one("SELECT pg_database_size(current_database()) AS n", ())
+            size = (
+                one("SELECT pg_database_size(current_database()) AS n", ())
+                if scope is None
+                else None
+            )
             meta = conn.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
             mig = conn.execute(
                 "SELECT name FROM schema_migrations ORDER BY seq DESC LIMIT 1"
