@@ -57,9 +57,13 @@ def start_server(tmp: Path, *extra: str, env_extra: dict[str, str] | None = None
     db = tmp / "srv.db"
     env = server_env(tmp)
     env.update(env_extra or {})
-    admin = run_engram("--db", str(db), "keys", "create", "--tenant", "ops", "--admin", env=env)
-    key_a = run_engram("--db", str(db), "keys", "create", "--tenant", "alpha", env=env)
-    key_b = run_engram("--db", str(db), "keys", "create", "--tenant", "beta", env=env)
+    from engram.server.keys import KeyStore, keys_path_for
+
+    ks = KeyStore(keys_path_for(f"sqlite:///{db}"))
+    admin = ks.create("ops", admin=True).secret
+    key_a = ks.create("alpha").secret
+    key_b = ks.create("beta").secret
+    ks.close()
     port = free_port()
     log = open(tmp / "server.log", "wb")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen([*ENGRAM, "--db", str(db), "serve", "--port", str(port), *extra],
@@ -91,7 +95,7 @@ def stop_server(srv: RunningServer) -> None:
         srv.proc.wait(10)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     srv = start_server(tmp_path_factory.mktemp("server"))
     yield srv
