@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ..config import Config
+    from ..embed.base import Embedder
     from ..engine import Engram
 
 __all__ = [
@@ -43,6 +44,8 @@ class State:
 
     db: str | None = None
     config_file: str | None = None
+    #: an embedder to share (tests, embedding hosts); it is never closed here
+    embedder: Embedder | None = field(default=None, repr=False)
     _engine: Engram | None = field(default=None, repr=False)
 
     def config(self) -> Config:
@@ -55,12 +58,15 @@ class State:
         if self._engine is None:
             from ..engine import Engram
 
-            self._engine = Engram(config=self.config())
+            self._engine = Engram(config=self.config(), embedder=self.embedder)
         return self._engine
 
     def close(self) -> None:
         if self._engine is not None:
             engine, self._engine = self._engine, None
+            if self.embedder is not None:
+                # Engram.close() also closes the embedder; a shared one must stay loaded
+                engine._embedder = None
             engine.close()
 
 
