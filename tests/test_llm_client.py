@@ -500,6 +500,8 @@ def test_invalid_arguments_send_nothing(
         {"json_schema": PERSON, "schema_name": "has space"},
         {"max_tokens": 0},
         {"temperature": "hot"},
+        {"messages": [{"role": "user", "content": "hi", "metadata": object()}]},
+        {"json_schema": {"type": "number", "maximum": float("nan")}},
     ]
     for kwargs in bad_calls:
         with pytest.raises(InvalidInput):

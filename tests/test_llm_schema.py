@@ -241,3 +241,32 @@ def test_cache_that_cannot_open_is_a_store_error(tmp_path: Path) -> None:
     not_a_db.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError):
         ResponseCache(not_a_db)
+
+
+def test_public_surface_is_exact() -> None:
+    import engram.llm
+
+    assert sorted(engram.llm.__all__) == sorted(
+        [
+            "STAGES",
+            "AsyncLLMClient",
+            "LLMClient",
+            "LLMError",
+            "LLMOutputError",
+            "LLMRequestError",
+            "LLMResponse",
+            "LLMSettings",
+            "Price",
+            "ResponseCache",
+            "StageUsage",
+            "Usage",
+            "UsageLedger",
+            "UsageTotals",
+            "build_async_client",
+            "build_client",
+            "set_remote_requests_allowed",
+            "settings_from_config",
+        ]
+    )
+    for name in engram.llm.__all__:
+        assert hasattr(engram.llm, name), name

@@ -34,6 +34,7 @@ Policy, pinned:
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Generator, Mapping, Sequence
@@ -232,6 +233,10 @@ class ChatCore:
             isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
         ):
             raise InvalidInput("max_tokens must be a positive integer or None")
+        try:
+            json.dumps([base, schema], allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"messages and schema must be plain JSON data: {exc}") from None
         if not _remote_allowed and self.host not in _LOOPBACK and not self.host.startswith("127."):
             raise ConfigError(f"requests to {self.host} are disabled (remote requests forbidden)")
         call = _Call(
