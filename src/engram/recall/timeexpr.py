@@ -217,9 +217,7 @@ def _modify(c: _Cand, text: str) -> _Cand:
         return c
     if m.group("part"):
         a, b, n = _PARTS[" ".join(m.group("part").lower().split())]
-        total = (r.end - r.start).days
-        start = r.start + timedelta(days=math.floor(total * a / n))
-        end = r.start + timedelta(days=math.ceil(total * b / n))
+        start, end = _part(r, a, b, n)
         return _Cand(m.start(), c.end, replace(r, start=start, end=end, fuzzy=True))
     if r.granularity != "month":
         return c
@@ -233,6 +231,27 @@ def _modify(c: _Cand, text: str) -> _Cand:
     else:
         res = Resolved(r.end - timedelta(days=7), r.end, "week", r.relative)
     return _Cand(m.start(), c.end, res)
+
+
+def _part(r: Resolved, a: int, b: int, n: int) -> tuple[date, date]:
+    """Parts ``a/n`` to ``b/n`` of the range, cut on months for years and seasons,
+    on years for decades, on days otherwise ("mid-2022" is May-August)."""
+    if r.granularity in ("year", "season"):
+        months = (r.end.year - r.start.year) * 12 + r.end.month - r.start.month
+        lo, hi = math.floor(months * a / n), math.ceil(months * b / n)
+        return (
+            date(*cal.add_months(r.start.year, r.start.month, lo), 1),
+            date(*cal.add_months(r.start.year, r.start.month, hi), 1),
+        )
+    if r.granularity == "decade":
+        years = r.end.year - r.start.year
+        lo, hi = math.floor(years * a / n), math.ceil(years * b / n)
+        return date(r.start.year + lo, 1, 1), date(r.start.year + hi, 1, 1)
+    total = (r.end - r.start).days
+    return (
+        r.start + timedelta(days=math.floor(total * a / n)),
+        r.start + timedelta(days=math.ceil(total * b / n)),
+    )
 
 
 # -- "the week before 9 June 2023", "two weekends before ...", "the Friday after ..." --
