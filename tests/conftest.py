@@ -9,7 +9,7 @@ import pytest
 
 from engram.embed.base import Embedder
 
-pytest_plugins = ["stores", "server_fixtures", "pg_fixtures"]
+pytest_plugins = ["stores", "server_fixtures", "pg_fixtures", "support.fixtures"]
 
 
 @pytest.fixture(scope="session")
