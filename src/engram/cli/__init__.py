@@ -34,6 +34,7 @@ _COMMAND_MODULES: list[str] = [
     "engram.cli.core",
     "engram.cli.demo",
     "engram.cli.server",
+    "engram.cli.store_admin",
 ]
 
 #: lazily mounted sub-groups: command name -> (module, attribute, one-line help)
@@ -84,7 +85,7 @@ class _LazyGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
-    def main(  # type: ignore[override]
+    def main(
         self,
         args: Sequence[str] | None = None,
         prog_name: str | None = None,

@@ -80,7 +80,7 @@ def echo_error(message: str, code: str, as_json: bool) -> None:
     click.echo(line, err=True)
 
 
-class _DateTime(click.ParamType):
+class _DateTime(click.ParamType[datetime, Any]):
     """An ISO 8601 date-time with a timezone (``Z`` or ``+02:00``); naive values are refused."""
 
     name = "ISO-DATETIME"
@@ -147,7 +147,7 @@ def json_option(f: F) -> F:
 
 
 def scope_kwargs(user_id: str | None, agent_id: str | None, session_id: str | None
-                 ) -> dict[str, str | None]:
+                 ) -> dict[str, Any]:
     return {"user_id": user_id, "agent_id": agent_id, "session_id": session_id}
 
 
