@@ -11,6 +11,7 @@ Pipeline of :meth:`Engram.add`: segment (messages -> episodes) -> derive
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import json
 import threading
@@ -501,7 +502,7 @@ class Engram:
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
-    ) -> list[MemoryVersion]:
+    ) -> builtins.list[MemoryVersion]:
         sc = self._scope(scope, user_id, agent_id, session_id)
         versions = self.store.history(sc, memory_id)
         if not versions:

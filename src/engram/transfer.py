@@ -90,7 +90,11 @@ def parse_jsonl(
         if not line.strip():
             continue
         try:
-            records.append(_parse_line(json.loads(line), max_bytes, target))
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+            records.append(_parse_line(data, max_bytes, target))
         except (ValueError, KeyError, TypeError, EngramError) as exc:
             reason = str(exc) if not isinstance(exc, KeyError) else f"missing field {exc}"
             errors.append((lineno, reason))

@@ -58,7 +58,7 @@ class Deriver(ABC):
 
 _VALUE = r"(?P<value>[^.,;!?\n]{2,60}?)"
 _END = r"(?=\s*(?:[.,;!?\n]|$|\s(?:and|but|because|since|with|for|so)\s))"
-_I = r"(?:^|[.!?]\s+|,\s*|\b(?:and|so|but|now|actually|well)\s+)"
+_I = r"(?:^|[.!?:;]\s+|,\s*|\b(?:and|so|but|now|actually|well)\s+)"
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ _RULES: list[_Rule] = [
           MemoryKind.PLAN, "{subject} plans to {value}", None, 0.5),
     _rule(_I + r"i (?:plan|intend|want) to " + _VALUE + _END,
           MemoryKind.PLAN, "{subject} plans to {value}", None, 0.5),
-    _rule(_I + r"i have (?:a|an|two|three) (?P<value>(?:dog|cat|pet|kid|child|son|daughter|"
+    _rule(_I + r"i have (?P<value>(?:a|an|two|three) (?:dog|cat|pet|kid|child|son|daughter|"
           r"brother|sister)s?[^.,;!?\n]{0,40}?)" + _END,
           MemoryKind.FACT, "{subject} has {value}", None, 0.6),
 ]
@@ -121,7 +121,7 @@ _PRONOUN_VALUES = {"it", "that", "this", "them", "him", "her", "you", "to", "the
 _TRAILING_TIME = re.compile(
     r"\s+(?:(?:last|this|next|the other)\s+(?:year|month|week|weekend|night|summer|winter|"
     r"spring|fall|autumn|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|yesterday|"
-    r"today|tonight|tomorrow|recently|now|lately|again|too|as well|a while ago|"
+    r"today|tonight|tomorrow|recently|now|lately|again|too|as well|a while ago|these days|"
     r"(?:a few|two|three|\d+)\s+(?:days|weeks|months|years)\s+ago|"
     r"in\s+(?:january|february|march|april|may|june|july|august|september|october|november|"
     r"december|\d{4}))$",
