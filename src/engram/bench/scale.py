@@ -259,3 +259,45 @@ def print_report(report: dict[str, object], out: Path | None) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2))
         console.print(f"JSON report: {out}")
+
+
+def _scale_command() -> object:
+    import click
+
+    @click.command("scale")
+    @click.option(
+        "--n",
+        "sizes",
+        default="10000,100000",
+        show_default=True,
+        help="Scope sizes to test, comma-separated.",
+    )
+    @click.option(
+        "--vectors",
+        type=click.Choice(["random"]),
+        default="random",
+        show_default=True,
+        help="Vectors for the synthetic memories (random unit vectors).",
+    )
+    @click.option("--queries", default=200, show_default=True, help="Searches timed per size.")
+    @click.option(
+        "--out",
+        type=click.Path(path_type=Path),
+        default=Path("bench-results/scale.json"),
+        show_default=True,
+        help="JSON report path.",
+    )
+    def scale(sizes: str, vectors: str, queries: int, out: Path) -> None:
+        """Scale test of the embedded store: ingest, search latency, RSS, disk per memory."""
+        try:
+            ns = [int(x) for x in sizes.split(",") if x.strip()]
+        except ValueError:
+            raise click.BadParameter(f"--n takes comma-separated integers, got {sizes!r}") from None
+        if not ns or any(n < 100 for n in ns):
+            raise click.BadParameter("--n sizes must be at least 100")
+        print_report(run_scale(ns, queries=queries), out)
+
+    return scale
+
+
+scale_command = _scale_command()
