@@ -614,8 +614,12 @@ class SQLiteStore(Store):
             parts.append(f"{alias}.{ts_col} < ?")
             args.append(to_epoch(filters.end))
         for key, value in filters.metadata:
-            parts.append(f"json_extract({alias}.metadata, ?) IS ?")
-            args.extend([f'$."{key}"', value])
+            if isinstance(value, (dict, list)):  # compare JSON text, keys sorted both sides
+                parts.append(f"json_extract({alias}.metadata, ?) = json(?)")
+                args.extend([f'$."{key}"', _dumps(value)])
+            else:
+                parts.append(f"json_extract({alias}.metadata, ?) IS ?")
+                args.extend([f'$."{key}"', value])
         if item_type == "memory":
             kinds = filters.memory_kinds()
             if kinds is not None:
