@@ -516,3 +516,20 @@ def test_stats_counts(store: Store) -> None:
     assert (st.episodes, st.memories, st.versions, st.vectors) == (1, 1, 1, 2)
     assert st.memories_by_kind == {"fact": 1} and st.memories_by_status == {"active": 1}
     assert store.stats(None).episodes == 1
+
+
+def test_metadata_filter_on_nested_values(store: Store) -> None:
+    add_episode(store, episode("e1", HOME, "jazz night", tags=["a", "b"], o={"y": 1, "x": 2}),
+                unit(1))
+    add_episode(store, episode("e2", HOME, "jazz club", tags=["b"], n=1), unit(2))
+    for md, expected in [
+        ((("tags", ["a", "b"]),), ["e1"]),
+        ((("o", {"x": 2, "y": 1}),), ["e1"]),
+        ((("tags", ["b"]),), ["e2"]),
+        ((("tags", ["c"]),), []),
+        ((("n", 1),), ["e2"]),
+        ((("n", 1), ("tags", ["b"])), ["e2"]),
+    ]:
+        f = SearchFilters(metadata=md)
+        assert ids(store.lexical_search(HOME, "jazz", f, 10)) == expected, md
+        assert ids(store.vector_search(HOME, unit(1), MODEL, f, 10)) == expected, md
