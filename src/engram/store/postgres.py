@@ -155,10 +155,10 @@ class PostgresStore(PgAdmin, Store):
                 ref = ItemRef("episode", e.id)
                 row = conn.execute(
                     "INSERT INTO episodes (tenant, id, user_id, agent_id, session_id, role,"
-                    " speaker, text, occurred_at, created_at, metadata, tsv) VALUES"
-                    " (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s, to_tsvector(%s::regconfig, %s))"
+                    " speaker, text, occurred_at, created_at, metadata, index_text, tsv) VALUES"
+                    " (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s, to_tsvector(%s::regconfig, %s))"
                     " ON CONFLICT (tenant, id) DO NOTHING RETURNING rid",
-                    (*episode_params(e), _TEXT_CONFIG, batch.index_texts.get(ref, e.text)),
+                    (*episode_params(e), *_lexical(batch, ref, e.text)),
                 ).fetchone()
                 if row is None:
                     out.existing_episode_ids.append(e.id)
@@ -169,12 +169,11 @@ class PostgresStore(PgAdmin, Store):
             for m in batch.new_memories:
                 ref = ItemRef("memory", m.id)
                 row = conn.execute(
-                    f"INSERT INTO memories (tenant, id, {MEM_WRITE_COLS}, tsv) VALUES (%s, %s, "
-                    + ", ".join(["%s"] * 21)
+                    f"INSERT INTO memories (tenant, id, {MEM_WRITE_COLS}, index_text, tsv) VALUES"
+                    " (%s, %s, " + ", ".join(["%s"] * 22)
                     + ", to_tsvector(%s::regconfig, %s)) ON CONFLICT (tenant, id) DO NOTHING"
                     " RETURNING rid",
-                    (m.scope.tenant, m.id, *memory_params(m), _TEXT_CONFIG,
-                     batch.index_texts.get(ref, m.text)),
+                    (m.scope.tenant, m.id, *memory_params(m), *_lexical(batch, ref, m.text)),
                 ).fetchone()
                 if row is None:
                     out.existing_memory_ids.append(m.id)
@@ -186,9 +185,10 @@ class PostgresStore(PgAdmin, Store):
                 ref = ItemRef("memory", m.id)
                 sets = ", ".join(f"{c.strip()} = %s" for c in MEM_WRITE_COLS.split(","))
                 row = conn.execute(
-                    f"UPDATE memories SET {sets}, tsv = to_tsvector(%s::regconfig, %s)"
+                    f"UPDATE memories SET {sets}, index_text = %s,"
+                    " tsv = to_tsvector(%s::regconfig, %s)"
                     " WHERE tenant = %s AND id = %s AND version = %s RETURNING rid",
-                    (*memory_params(m), _TEXT_CONFIG, batch.index_texts.get(ref, m.text),
+                    (*memory_params(m), *_lexical(batch, ref, m.text),
                      m.scope.tenant, m.id, expected),
                 ).fetchone()
                 if row is None:
@@ -248,9 +248,9 @@ class PostgresStore(PgAdmin, Store):
             if rec.ref not in written and rec.ref in batch.index_texts:
                 table = "episodes" if rec.ref.type == "episode" else "memories"
                 conn.execute(
-                    f"UPDATE {table} SET tsv = to_tsvector(%s::regconfig, %s)"
+                    f"UPDATE {table} SET index_text = %s, tsv = to_tsvector(%s::regconfig, %s)"
                     " WHERE tenant = %s AND id = %s",
-                    (_TEXT_CONFIG, batch.index_texts[rec.ref], rec.tenant, rec.ref.id),
+                    (*_lexical(batch, rec.ref, ""), rec.tenant, rec.ref.id),
                 )
         for key in sorted(spaces):
             conn.execute(
@@ -307,6 +307,20 @@ class PostgresStore(PgAdmin, Store):
                 " WHERE tenant = %s AND id = ANY(%s)",
                 (ensure_aware(at), tenant, list(memory_ids)),
             )
+
+    def lexical_texts(self, tenant: str, refs: Sequence[ItemRef]) -> dict[ItemRef, str]:
+        """The text each item's lexical entry was made from (for store moves)."""
+        out: dict[ItemRef, str] = {}
+        for item_type, table in (("episode", "episodes"), ("memory", "memories")):
+            ids = [r.id for r in refs if r.type == item_type]
+            if ids:
+                rows = self._q(
+                    f"SELECT id, coalesce(index_text, text) AS body FROM {table}"
+                    " WHERE tenant = %s AND id = ANY(%s)",
+                    (tenant, ids),
+                )
+                out.update({ItemRef(item_type, r["id"]): r["body"] for r in rows})  # type: ignore[arg-type]
+        return out
 
     # -- reads -----------------------------------------------------------------
     def existing_episode_ids(self, tenant: str, ids: Sequence[str]) -> set[str]:
@@ -540,6 +554,12 @@ class PostgresStore(PgAdmin, Store):
         rows = self._q(f"SELECT status, count(*) AS n FROM jobs x WHERE {where} GROUP BY status",
                        args)
         return {r["status"]: int(r["n"]) for r in rows}
+
+
+def _lexical(batch: WriteBatch, ref: ItemRef, text: str) -> tuple[str | None, str, str]:
+    """``(index_text, config, body)``: ``index_text`` is NULL when it equals the text."""
+    body = batch.index_texts.get(ref, text)
+    return (None if body == text else body), _TEXT_CONFIG, body
 
 
 def _as_array(value: Any) -> np.ndarray:

@@ -12,7 +12,8 @@ Layout notes (see ``docs/postgres.md``):
   (single-column access methods) and the two cross-tenant lookups the contract
   asks for (embedding cache by content hash, job queue).
 * Lexical search uses a ``tsvector`` column per item (``english`` config)
-  with a GIN index; vectors live in ``vectors`` (untyped ``vector`` column, so
+  with a GIN index; ``index_text`` keeps the text it was made from when that
+  differs from ``text`` (so a store move can rebuild it); vectors live in ``vectors`` (untyped ``vector`` column, so
   several models/dimensions can coexist) with one partial HNSW expression
   index per ``(model_id, dim)``, created on first use (see ``vector_spaces``).
 """
@@ -47,6 +48,7 @@ CREATE TABLE episodes (
     occurred_at timestamptz NOT NULL,
     created_at timestamptz NOT NULL,
     metadata jsonb NOT NULL DEFAULT '{}',
+    index_text text,
     tsv tsvector NOT NULL,
     PRIMARY KEY (tenant, id)
 );
@@ -78,6 +80,7 @@ CREATE TABLE memories (
     status text NOT NULL DEFAULT 'active',
     attribute text,
     metadata jsonb NOT NULL DEFAULT '{}',
+    index_text text,
     tsv tsvector NOT NULL,
     PRIMARY KEY (tenant, id)
 );

@@ -1,0 +1,208 @@
+"""PostgreSQL-specific behaviour (the shared contract lives in test_store_contract.py).
+
+A real server (pgserver or ``ENGRAM_TEST_PG_URL``, see ``pg_fixtures``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import psycopg
+import pytest
+from click.testing import CliRunner
+from pg_fixtures import fresh_pg_url, pg_base_url
+
+from engram.errors import Conflict, StoreError
+from engram.models import Episode, ItemRef, Memory, MemoryKind, Scope, SearchFilters
+from engram.store import open_store
+from engram.store.base import VectorRecord, WriteBatch
+from engram.store.postgres import PostgresStore
+from engram.store.postgres_schema import MIGRATIONS
+
+pytestmark = pytest.mark.postgres
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+MODEL = "test:model"
+
+
+def _ep(i: int, scope: Scope, text: str | None = None) -> Episode:
+    when = T0 + timedelta(seconds=i)
+    return Episode(id=f"e{i}", scope=scope, role="user", text=text or f"episode {i}",
+                   occurred_at=when, created_at=when)
+
+
+def _vec(ep: Episode, v: np.ndarray) -> VectorRecord:
+    return VectorRecord(ItemRef("episode", ep.id), ep.scope.tenant, MODEL,
+                        v.astype(np.float32), f"h-{ep.id}")
+
+
+def test_migrations_from_an_empty_database() -> None:
+    base = pg_base_url()
+    name = "engram_empty_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = base.replace("/postgres?", f"/{name}?") if "/postgres?" in base else None
+    if url is None:
+        pytest.skip("cannot derive a database URL from ENGRAM_TEST_PG_URL")
+    try:
+        store = PostgresStore(url)
+        assert store.applied_migrations() == []
+        assert store.migrate() == [m.name for m in MIGRATIONS]
+        assert store.migrate() == []
+        assert store.applied_migrations() == [m.name for m in MIGRATIONS]
+        with psycopg.connect(url) as conn:
+            tables = {r[0] for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        assert {"episodes", "memories", "memory_versions", "vectors", "jobs", "meta"} <= tables
+        store.close()
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_failing_statement_rolls_back_the_whole_batch(pg_store: PostgresStore) -> None:
+    scope = Scope(user_id="u")
+    good = _ep(1, scope)
+    bad = _ep(2, scope, text="nul \x00 byte")  # PostgreSQL text cannot hold NUL
+    with pytest.raises(StoreError):
+        pg_store.write(WriteBatch(episodes=[good, bad], vectors=[_vec(good, np.ones(4))]))
+    assert pg_store.stats(None).episodes == 0
+    assert pg_store.stats(None).vectors == 0
+    with pytest.raises(StoreError):  # vector for an item that does not exist
+        pg_store.write(WriteBatch(episodes=[good], vectors=[_vec(_ep(9, scope), np.ones(4))]))
+    assert pg_store.get_episodes(scope, ["e1"]) == []
+
+
+def _writer(url: str, worker: int, n: int) -> int:
+    store = open_store(url)
+    scope = Scope(user_id="shared")
+    conflicts = 0
+    try:
+        for i in range(n):
+            e = _ep(worker * 1000 + i, scope)
+            store.write(WriteBatch(episodes=[e], vectors=[_vec(e, np.arange(4) + i)]))
+            while True:  # optimistic increment of one shared memory
+                m = store.get_memories(scope, ["counter"])[0]
+                m.importance = m.importance + 1
+                expected, m.version = m.version, m.version + 1
+                try:
+                    store.write(WriteBatch(changed_memories=[(m, expected)]))
+                    break
+                except Conflict:
+                    conflicts += 1
+    finally:
+        store.close()
+    return conflicts
+
+
+def test_concurrent_writers_from_several_processes(pg_url: str) -> None:
+    store = open_store(pg_url)
+    scope = Scope(user_id="shared")
+    store.write(WriteBatch(new_memories=[Memory(
+        id="counter", scope=scope, kind=MemoryKind.FACT, text="counter", created_at=T0,
+        updated_at=T0, importance=0.0)]))
+    workers, n = 4, 15
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(workers) as pool:
+        pool.starmap(_writer, [(pg_url, w, n) for w in range(workers)])
+    assert store.stats(scope).episodes == workers * n
+    assert store.stats(scope).vectors == workers * n
+    counter = store.get_memories(scope, ["counter"])[0]
+    assert counter.importance == workers * n  # no lost update
+    assert counter.version == 1 + workers * n
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def big_store() -> PostgresStore:
+    """10,000 episodes of one user; 10 of them (0.1%) in session "rare"."""
+    store = PostgresStore(fresh_pg_url(), exact_limit=50, ef_search=10)
+    store.migrate()
+    rng = np.random.default_rng(7)
+    vecs = rng.normal(size=(10_000, 8)).astype(np.float32)
+    for start in range(0, 10_000, 1000):
+        batch = WriteBatch()
+        for i in range(start, start + 1000):
+            scope = Scope(user_id="big", session_id="rare" if i % 1000 == 0 else "common")
+            e = _ep(i, scope)
+            batch.episodes.append(e)
+            batch.vectors.append(_vec(e, vecs[i]))
+        store.write(batch)
+    store.vecs = vecs  # type: ignore[attr-defined]
+    return store
+
+
+def _brute(vecs: np.ndarray, q: np.ndarray, rows: list[int], k: int) -> list[str]:
+    sub = vecs[rows] / np.linalg.norm(vecs[rows], axis=1, keepdims=True)
+    sims = sub @ (q / np.linalg.norm(q))
+    return [f"e{rows[j]}" for j in np.argsort(-sims)[:k]]
+
+
+def test_a_selective_scope_returns_every_match(big_store: PostgresStore) -> None:
+    q = np.ones(8, dtype=np.float32)
+    rare = [i for i in range(10_000) if i % 1000 == 0]
+    hits = big_store.vector_search(Scope(user_id="big", session_id="rare"), q, MODEL,
+                                   SearchFilters(), 10)
+    assert [h.ref.id for h in hits] == _brute(big_store.vecs, q, rare, 10)  # type: ignore[attr-defined]
+
+
+def test_a_selective_filter_on_a_large_scope_never_loses_matches(
+    big_store: PostgresStore,
+) -> None:
+    q = np.linspace(-1, 1, 8).astype(np.float32)
+    # 100 of 10,000 rows pass: over exact_limit (50), so the HNSW path runs;
+    # its candidates hold ~1% matches, so it must widen, then fall back to exact
+    f = SearchFilters(start=T0 + timedelta(seconds=5000), end=T0 + timedelta(seconds=5100))
+    hits = big_store.vector_search(Scope(user_id="big"), q, MODEL, f, 20)
+    assert [h.ref.id for h in hits] == _brute(big_store.vecs, q, list(range(5000, 5100)), 20)  # type: ignore[attr-defined]
+
+
+def test_unfiltered_search_uses_the_index_and_fills_the_limit(big_store: PostgresStore) -> None:
+    q = np.ones(8, dtype=np.float32)
+    hits = big_store.vector_search(Scope(user_id="big"), q, MODEL, SearchFilters(), 25)
+    assert len(hits) == 25
+    exact = _brute(big_store.vecs, q, list(range(10_000)), 25)  # type: ignore[attr-defined]
+    assert len({h.ref.id for h in hits} & set(exact)) >= 20  # approximate, high recall
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:], strict=False))
+
+
+def test_lexical_search_ignores_query_syntax(pg_store: PostgresStore) -> None:
+    scope = Scope(user_id="u")
+    e = _ep(1, scope, text="Caroline moved to Lisbon")
+    pg_store.write(WriteBatch(episodes=[e]))
+    for q in ["lisbon & | ! :* ( ' \\", "Lisbon's", "'moved' <-> !"]:
+        hits = pg_store.lexical_search(scope, q, SearchFilters(), 5)
+        assert [h.ref.id for h in hits] == ["e1"]
+
+
+def test_migrate_store_sqlite_to_postgres_and_back(tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from engram import Engram
+    from engram.cli import cli
+
+    a = tmp_path / "a.db"
+    eg = Engram(str(a), embedder=embedder)
+    eg.add("I moved to Lisbon in 2021", user_id="maya")
+    eg.add("Actually I live in Porto now", user_id="maya")
+    eg.add("My dog is called Biscuit", user_id="maya", agent_id="bot")
+    eg.close()
+    pg = fresh_pg_url()
+    runner = CliRunner()
+    out = runner.invoke(cli, ["migrate-store", "--from", f"sqlite:///{a}", "--to", pg, "--json"])
+    assert out.exit_code == 0, out.output
+    assert '"verified": true' in out.output
+    back = tmp_path / "b.db"
+    out = runner.invoke(cli, ["migrate-store", "--from", pg, "--to", f"sqlite:///{back}"])
+    assert out.exit_code == 0, out.output
+    from engram.store.migrate_store import fingerprint
+
+    s1, s2 = open_store(f"sqlite:///{a}"), open_store(f"sqlite:///{back}")
+    assert fingerprint(s1) == fingerprint(s2)
+    assert s1.stats(None).versions == s2.stats(None).versions > 0
+    s1.close()
+    s2.close()
+    eg2 = Engram(url=pg, embedder=embedder)
+    hits = eg2.search("where does maya live", user_id="maya")
+    assert any("Porto" in h.text for h in hits)
+    eg2.close()
