@@ -36,11 +36,11 @@ from engram.embed.onnx_minilm import MODEL_ID, MODEL_ID_INT8_MATMUL, tokenizer_p
 from engram.errors import ConfigError, InvalidInput, MissingDependency, ProviderError
 
 
-@pytest.fixture(scope="module")
-def minilm() -> Iterator[OnnxMiniLM]:
-    emb = OnnxMiniLM()
-    yield emb
-    emb.close()
+@pytest.fixture
+def minilm(embedder: Embedder) -> OnnxMiniLM:
+    """The session's shared default embedder (tests/conftest.py), loaded once."""
+    assert isinstance(embedder, OnnxMiniLM)
+    return embedder
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> float:

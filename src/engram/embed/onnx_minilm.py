@@ -122,17 +122,22 @@ class OnnxMiniLM(Embedder):
 
     def load(self) -> None:
         """Load the tokenizer and ONNX session now (idempotent, thread-safe)."""
-        if self._session is not None:
-            return
+        self._get_session()
+
+    def _get_session(self) -> Any:
+        session = self._session
+        if session is not None:
+            return session
         with self._lock:
             if self._session is not None:
-                return
+                return self._session
             tok, count_tok = self._load_tokenizers()
             session = self._load_session()
             self._tok, self._count_tok = tok, count_tok
             if self.warmup:
                 self._run(session, [[101, 102]])
             self._session = session  # published last: the fast path reads it unlocked
+            return session
 
     def _load_tokenizers(self) -> tuple[Tokenizer, Tokenizer]:
         try:
@@ -194,12 +199,12 @@ class OnnxMiniLM(Embedder):
         items = _check_texts(texts, input_type)
         if not items:
             return np.zeros((0, self.dim), dtype=np.float32)
-        self.load()
+        session = self._get_session()  # a concurrent close() cannot pull it away
         assert self._tok is not None
         ids = [e.ids for e in self._tok.encode_batch(items)]
         out = np.empty((len(ids), self.dim), dtype=np.float32)
         for chunk in self._batches(ids):
-            out[chunk] = self._run(self._session, [ids[i] for i in chunk])
+            out[chunk] = self._run(session, [ids[i] for i in chunk])
         return out
 
     def _batches(self, ids: list[list[int]]) -> list[list[int]]:
