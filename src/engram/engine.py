@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from .config import Config, resolve_config
 from .embed.base import Embedder
@@ -52,6 +52,11 @@ from .store.base import Store, WriteBatch
 from .timeutil import ensure_aware, now
 from .transfer import ImportReport, import_records, parse_jsonl
 from .validation import check_metadata, check_text, make_scope
+
+if TYPE_CHECKING:
+    from .llm.answer import Answer
+    from .llm.config import LLMSettings
+    from .llm.worker import LLMPipeline, PipelineStatus, WorkReport
 
 __all__ = ["Engram"]
 
@@ -117,6 +122,7 @@ class Engram:
         embedder: Embedder | None = None,
         store: Store | None = None,
         deriver: Deriver | None = None,
+        llm: LLMSettings | None = None,
         **settings: Any,
     ) -> None:
         if config is None:
@@ -138,6 +144,14 @@ class Engram:
         self.searcher = Searcher(self.store, self.embedder)
         self._touches: dict[tuple[str, str], None] = {}
         self._touch_lock = threading.Lock()
+        #: LLM pipeline settings (``llm=`` or the ``llm_*`` config); None: no LLM
+        self.llm_settings: LLMSettings | None = llm
+        if llm is None and (config.llm_base_url or config.llm_model):
+            from .llm.config import settings_from_config
+
+            self.llm_settings = settings_from_config(config)
+        self._llm: LLMPipeline | None = None
+        self._llm_lock = threading.Lock()
 
     # -- plumbing --------------------------------------------------------------
     def embedder(self) -> Embedder:
@@ -184,7 +198,23 @@ class Engram:
         for tenant, ids in by_tenant.items():
             self.store.touch(tenant, ids, at)
 
+    @property
+    def llm(self) -> LLMPipeline:
+        """The LLM memory pipeline (built on first use); ``ConfigError`` without an LLM."""
+        if self._llm is None:
+            with self._llm_lock:
+                if self._llm is None:
+                    from .errors import ConfigError
+                    from .llm.worker import LLMPipeline
+
+                    if self.llm_settings is None:
+                        raise ConfigError("no LLM configured (set llm_base_url and llm_model)")
+                    self._llm = LLMPipeline(self.store, self.embedder, self.llm_settings)
+        return self._llm
+
     def close(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
         self._flush_touches()
         self.store.close()
         if self._embedder is not None and self._owns_embedder:
@@ -234,7 +264,14 @@ class Engram:
         batch = WriteBatch(episodes=fresh)
         indexer = Indexer(self.store, self.embedder())
         to_index: list[Episode | Memory] = list(fresh)
-        if derive and self.deriver is not None:
+        if derive and self.llm_settings is not None:
+            # LLM pipeline: the extraction job is durable in the same write as the episodes
+            from .llm.worker import LLMPipeline
+
+            job = LLMPipeline.extract_job(sc, [e.id for e in fresh])
+            batch.jobs.append(job)
+            result.job_id = job.id
+        elif derive and self.deriver is not None:
             candidates = self.deriver.derive(fresh)
             ops, mems = self._consolidate(sc, candidates, indexer, at, batch)
             result.operations = ops
@@ -246,7 +283,50 @@ class Engram:
             result.episodes = [
                 EpisodeResult(r.id, r.created and r.id not in gone) for r in result.episodes
             ]
+        if result.job_id is not None and self._llm is not None:
+            self._llm.wake()
         return result
+
+    # -- LLM pipeline ------------------------------------------------------------
+    def process_pending(self, max_jobs: int | None = None, *,
+                        now: datetime | None = None) -> WorkReport:
+        """Run pending LLM jobs (extraction, summaries) now; failures are retried later."""
+        return self.llm.run_pending(max_jobs, now=now)
+
+    def pending(
+        self,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> PipelineStatus:
+        """Background jobs per status (in a scope, or store-wide) and pipeline totals."""
+        sc = None
+        if scope is not None or user_id or agent_id:
+            sc = self._scope(scope, user_id, agent_id, session_id)
+        return self.llm.status(sc)
+
+    def answer(
+        self,
+        question: str,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        max_tokens: int = 2048,
+        as_of: datetime | None = None,
+        now: datetime | None = None,
+    ) -> Answer:
+        """Answer from :meth:`context`, citing memory/episode ids, or "I don't know"."""
+        from .llm.answer import Answerer
+
+        block = self.context(
+            question, scope=scope, user_id=user_id, agent_id=agent_id, session_id=session_id,
+            max_tokens=max_tokens, as_of=as_of, now=now,
+        )
+        return Answerer(self.llm.clients["answer"]).answer(question, block, now or as_of)
 
     def _consolidate(
         self, scope: Scope, candidates: list[Candidate], indexer: Indexer, at: datetime,
@@ -373,7 +453,7 @@ class Engram:
     ) -> Page:
         """Paginated memories (newest first) or episodes (oldest first)."""
         sc = self._scope(scope, user_id, agent_id, session_id)
-        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
             raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
         f = _filters(filters, kinds=kinds, as_of=as_of)
         if include_inactive:
