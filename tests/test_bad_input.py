@@ -125,6 +125,7 @@ CASES: list[tuple[str, type[EngramError], Callable[[Ctx], Any]]] = [
      lambda c: c.eg.context("tea", user_id="u", max_tokens=0)),
     ("list bad type", InvalidInput, lambda c: c.eg.list(user_id="u", type="thing")),
     ("list bad limit", InvalidInput, lambda c: c.eg.list(user_id="u", limit=0)),
+    ("list limit bool", InvalidInput, lambda c: c.eg.list(user_id="u", limit=True)),
     ("list bad cursor", InvalidInput, lambda c: c.eg.list(user_id="u", cursor="garbage")),
     ("list bad kind", InvalidInput, lambda c: c.eg.list(user_id="u", kinds=["gossip"])),
     ("import not JSON", ImportFormatError,
