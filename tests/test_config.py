@@ -86,7 +86,9 @@ def test_openai_key_alias() -> None:
         ("", {"no_such_setting": 1}),
     ],
 )
-def test_bad_settings_raise_config_error(tmp_path: Path, text: str, kwargs: dict[str, object]) -> None:
+def test_bad_settings_raise_config_error(
+    tmp_path: Path, text: str, kwargs: dict[str, object]
+) -> None:
     p = _file(tmp_path, text)
     with pytest.raises(ConfigError):
         resolve_config(config_file=p, env={}, **kwargs)

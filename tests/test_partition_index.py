@@ -29,7 +29,7 @@ def _attrs(i: int) -> RowAttrs:
         return RowAttrs(TYPE_MEMORY, "plan", 0, "a1", None, float(i), float(i), INF)
     if i % 7 == 0:
         return RowAttrs(TYPE_MEMORY, "fact", 1, "a2", "s1", float(i), float(i), float(i + 10))
-    return RowAttrs(TYPE_EPISODE, "episode", 0, "a1", "s%d" % (i % 3), float(i), float(i), INF)
+    return RowAttrs(TYPE_EPISODE, "episode", 0, "a1", f"s{i % 3}", float(i), float(i), INF)
 
 
 @pytest.fixture(scope="module")

@@ -444,7 +444,8 @@ def test_jobs_claim_finish_and_lease_expiry(store: Store) -> None:
     ]))
     assert store.claim_job([], at(2), 60) is None
     j = store.claim_job(["extract"], at(2), 60)
-    assert j is not None and (j.id, j.status, j.attempts, j.payload) == ("j1", "running", 1, {"n": 1})
+    assert j is not None
+    assert (j.id, j.status, j.attempts, j.payload) == ("j1", "running", 1, {"n": 1})
     j2 = store.claim_job(["extract"], at(2), 60)
     assert j2 is not None and j2.id == "j2"
     assert store.claim_job(["extract"], at(2, 30), 60) is None  # leases held, j4 not due
