@@ -99,6 +99,14 @@ def _query(svc: Services, text: str) -> str:
     return text
 
 
+def _preset(name: str | None) -> str | None:
+    from ..retrieval.config import PRESETS
+
+    if name is not None and name not in PRESETS:
+        raise InvalidInput(f"unknown preset {name!r}; use one of {sorted(PRESETS)}")
+    return name
+
+
 def _item(x: Any) -> ItemOut:
     kind = "episode" if isinstance(x, Episode) else "memory"
     return ItemOut.model_validate({"type": kind, "item": x.to_dict()})
@@ -135,7 +143,7 @@ def search(body: SearchRequest, who: Who, svc: Svc) -> Any:
     hits = svc.engine.search(
         _query(svc, body.query), scope=_scope(who, body), limit=body.limit, kinds=body.kinds,
         start=body.start, end=body.end, metadata=body.metadata, as_of=body.as_of,
-        preset=body.preset,
+        preset=_preset(body.preset),
     )
     return {"hits": [h.to_dict() for h in hits]}
 
@@ -144,7 +152,8 @@ def search(body: SearchRequest, who: Who, svc: Svc) -> Any:
 def context(body: ContextRequest, who: Who, svc: Svc) -> Any:
     """A prompt-ready block of the most useful items that fits ``max_tokens``."""
     block = svc.engine.context(_query(svc, body.query), scope=_scope(who, body),
-                               max_tokens=body.max_tokens, as_of=body.as_of, preset=body.preset)
+                               max_tokens=body.max_tokens, as_of=body.as_of,
+                               preset=_preset(body.preset))
     return block.to_dict()
 
 
