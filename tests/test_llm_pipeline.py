@@ -4,6 +4,7 @@ durable extraction jobs, grounding, consolidation with id remapping, failures.""
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -265,6 +266,21 @@ def test_llm_down_add_succeeds_and_work_is_done_later(
         assert eg.process_pending(now=now() + LATER).done == 1
         assert active_texts(eg) == ["Ana's partner is Joana."]
         assert eg.pending().jobs == {"done": 1}
+
+
+def test_background_worker_processes_jobs_after_add(
+    eg: Engram, scripted_llm: ScriptedLLMServer
+) -> None:
+    scripted_llm.default = extracted(mem("Ana plays the cello.", "E1"))
+    eg.llm.start(poll_seconds=0.05)
+    try:
+        eg.add("I play the cello.", user_id="ana", speaker="Ana", occurred_at=T0)
+        deadline = time.monotonic() + 30
+        while eg.pending(user_id="ana").pending and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        eg.llm.stop()
+    assert active_texts(eg) == ["Ana plays the cello."]
 
 
 def test_job_fails_after_max_attempts_and_episodes_stay(

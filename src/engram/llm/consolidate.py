@@ -114,7 +114,9 @@ class LLMConsolidator:
             similar = self._similar(owner, cand, vec)
             same = [m for m in similar if normalize(m.text).lower() == key]
             if same:
-                decided[i] = Decision(Operation.NOOP, cand, targets=same[:1], reason="already known")
+                decided[i] = Decision(
+                    Operation.NOOP, cand, targets=same[:1], reason="already known"
+                )
             elif not similar:
                 decided[i] = Decision(Operation.ADD, cand, reason="new information")
             else:
@@ -125,7 +127,8 @@ class LLMConsolidator:
 
     def _similar(self, scope: Scope, cand: Candidate, vec: np.ndarray | None) -> list[Memory]:
         filters = SearchFilters(kinds=frozenset({str(cand.kind)}))
-        ids = [h.ref.id for h in self.store.lexical_search(scope, cand.text, filters, self.neighbours)]
+        hits = self.store.lexical_search(scope, cand.text, filters, self.neighbours)
+        ids = [h.ref.id for h in hits]
         if vec is not None and self.model_id is not None:
             dense = self.store.vector_search(scope, vec, self.model_id, filters, self.neighbours)
             ids += [h.ref.id for h in dense]
@@ -160,10 +163,10 @@ class LLMConsolidator:
         )
         out: dict[int, Decision] = {}
         for item in response.data["decisions"]:
-            i = cands.get(str(item["candidate"]).strip())
-            if i is None or i in out:
+            index = cands.get(str(item["candidate"]).strip())
+            if index is None or index in out:
                 continue  # a candidate the prompt never showed, or a second decision
-            out[i] = _decision(candidates[i], item, local)
+            out[index] = _decision(candidates[index], item, local)
         for i in cands.values():
             if i not in out:
                 out[i] = Decision(Operation.ADD, candidates[i], reason="model gave no decision")

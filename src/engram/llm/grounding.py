@@ -51,7 +51,7 @@ OVERLAP_STRONG = 0.6
 #: share that proves support together with :data:`COSINE_MODERATE`
 OVERLAP_MODERATE = 0.25
 #: cosine with a cited episode that alone proves support
-COSINE_STRONG = 0.7
+COSINE_STRONG = 0.6
 #: cosine that proves support together with :data:`OVERLAP_MODERATE`
 COSINE_MODERATE = 0.45
 

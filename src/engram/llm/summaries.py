@@ -94,7 +94,9 @@ class Summarizer:
         )
         return SummaryText(cand, fresh[-1].occurred_at.isoformat())
 
-    def profile(self, user: str, memories: Sequence[Memory], previous: Memory | None) -> SummaryText | None:
+    def profile(
+        self, user: str, memories: Sequence[Memory], previous: Memory | None
+    ) -> SummaryText | None:
         """An updated profile from the owner's active memories; ``None`` without any."""
         facts = [m for m in memories if m.kind != MemoryKind.SUMMARY][:MAX_MEMORIES]
         if not facts:

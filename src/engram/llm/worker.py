@@ -31,12 +31,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from ..embed.base import Embedder
 from ..errors import EngramError
 from ..ids import new_id
-from ..models import MemoryKind, MemoryOp, MemoryStatus, Operation, Scope, SearchFilters
+from ..models import Memory, MemoryKind, MemoryOp, MemoryStatus, Operation, Scope, SearchFilters
 from ..pipeline.consolidate import Decision, plan_writes
 from ..pipeline.index import Indexer
 from ..store.base import Job, Store, WriteBatch
@@ -188,7 +187,9 @@ class LLMPipeline:
         )
 
     # -- run -------------------------------------------------------------------
-    def run_pending(self, max_jobs: int | None = None, *, now: datetime | None = None) -> WorkReport:
+    def run_pending(
+        self, max_jobs: int | None = None, *, now: datetime | None = None
+    ) -> WorkReport:
         """Run runnable jobs until none is left (or ``max_jobs``); never raises for a
         job's failure (it is retried later). ``now`` is the clock used to pick jobs."""
         report = WorkReport()
@@ -315,9 +316,10 @@ class LLMPipeline:
             outcome.operations.extend(ops)
         self.store.write(batch)
 
-    def _current(self, scope: Scope, attribute: str) -> Any:
+    def _current(self, scope: Scope, attribute: str) -> Memory | None:
+        owner = scope.with_session(None)
         found = [
-            m for m in self.store.active_memories_with_attribute(scope.with_session(None), attribute)
+            m for m in self.store.active_memories_with_attribute(owner, attribute)
             if m.status == MemoryStatus.ACTIVE
         ]
         return found[0] if found else None
