@@ -151,36 +151,33 @@ class PostgresStore(PgAdmin, Store):
         skipped: set[ItemRef] = set()
         written: set[ItemRef] = set()
         with self._tx() as conn:
-            for e in batch.episodes:
+            created = _insert_many(
+                conn,
+                "INSERT INTO episodes (tenant, id, user_id, agent_id, session_id, role,"
+                " speaker, text, occurred_at, created_at, metadata, index_text, tsv) VALUES"
+                " (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s, to_tsvector(%s::regconfig, %s))"
+                " ON CONFLICT (tenant, id) DO NOTHING RETURNING rid",
+                [(*episode_params(e), *_lexical(batch, ItemRef("episode", e.id), e.text))
+                 for e in batch.episodes],
+            )
+            for e, ok in zip(batch.episodes, created, strict=True):
                 ref = ItemRef("episode", e.id)
-                row = conn.execute(
-                    "INSERT INTO episodes (tenant, id, user_id, agent_id, session_id, role,"
-                    " speaker, text, occurred_at, created_at, metadata, index_text, tsv) VALUES"
-                    " (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s, to_tsvector(%s::regconfig, %s))"
-                    " ON CONFLICT (tenant, id) DO NOTHING RETURNING rid",
-                    (*episode_params(e), *_lexical(batch, ref, e.text)),
-                ).fetchone()
-                if row is None:
-                    out.existing_episode_ids.append(e.id)
-                    skipped.add(ref)
-                else:
-                    out.created_episode_ids.append(e.id)
-                    written.add(ref)
-            for m in batch.new_memories:
+                (out.created_episode_ids if ok else out.existing_episode_ids).append(e.id)
+                (written if ok else skipped).add(ref)
+            created = _insert_many(
+                conn,
+                f"INSERT INTO memories (tenant, id, {MEM_WRITE_COLS}, index_text, tsv) VALUES"
+                " (%s, %s, " + ", ".join(["%s"] * 22)
+                + ", to_tsvector(%s::regconfig, %s)) ON CONFLICT (tenant, id) DO NOTHING"
+                " RETURNING rid",
+                [(m.scope.tenant, m.id, *memory_params(m),
+                  *_lexical(batch, ItemRef("memory", m.id), m.text))
+                 for m in batch.new_memories],
+            )
+            for m, ok in zip(batch.new_memories, created, strict=True):
                 ref = ItemRef("memory", m.id)
-                row = conn.execute(
-                    f"INSERT INTO memories (tenant, id, {MEM_WRITE_COLS}, index_text, tsv) VALUES"
-                    " (%s, %s, " + ", ".join(["%s"] * 22)
-                    + ", to_tsvector(%s::regconfig, %s)) ON CONFLICT (tenant, id) DO NOTHING"
-                    " RETURNING rid",
-                    (m.scope.tenant, m.id, *memory_params(m), *_lexical(batch, ref, m.text)),
-                ).fetchone()
-                if row is None:
-                    out.existing_memory_ids.append(m.id)
-                    skipped.add(ref)
-                else:
-                    out.created_memory_ids.append(m.id)
-                    written.add(ref)
+                (out.created_memory_ids if ok else out.existing_memory_ids).append(m.id)
+                (written if ok else skipped).add(ref)
             for m, expected in batch.changed_memories:
                 ref = ItemRef("memory", m.id)
                 sets = ", ".join(f"{c.strip()} = %s" for c in MEM_WRITE_COLS.split(","))
@@ -294,8 +291,11 @@ class PostgresStore(PgAdmin, Store):
         return name
 
     def create_vector_indexes(self) -> list[str]:
-        """Build the HNSW index of every model/dimension holding vectors."""
+        """Build the HNSW index of every model/dimension holding vectors, then
+        refresh planner statistics (call after a bulk load)."""
         rows = self._q("SELECT model_id, dim FROM vector_spaces ORDER BY model_id, dim")
+        with self._conn() as conn:
+            conn.execute("ANALYZE episodes, memories, vectors")
         return [self.create_vector_index(r["model_id"], int(r["dim"])) for r in rows]
 
     def touch(self, tenant: str, memory_ids: Sequence[str], at: datetime) -> None:
@@ -554,6 +554,21 @@ class PostgresStore(PgAdmin, Store):
         rows = self._q(f"SELECT status, count(*) AS n FROM jobs x WHERE {where} GROUP BY status",
                        args)
         return {r["status"]: int(r["n"]) for r in rows}
+
+
+def _insert_many(conn: Connection[Any], query: str, rows: list[tuple[Any, ...]]) -> list[bool]:
+    """Run an ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` per row in one pipeline;
+    ``True`` where a row was inserted."""
+    if not rows:
+        return []
+    out: list[bool] = []
+    with conn.cursor() as cur:
+        cur.executemany(query, rows, returning=True)
+        while True:
+            out.append(cur.fetchone() is not None)
+            if not cur.nextset():
+                break
+    return out
 
 
 def _lexical(batch: WriteBatch, ref: ItemRef, text: str) -> tuple[str | None, str, str]:
