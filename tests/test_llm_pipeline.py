@@ -283,6 +283,21 @@ def test_background_worker_processes_jobs_after_add(
     assert active_texts(eg) == ["Ana plays the cello."]
 
 
+def test_large_batch_is_split_into_calls_with_their_own_local_ids(
+    eg: Engram, scripted_llm: ScriptedLLMServer
+) -> None:
+    messages = [f"Note {i}: I collect stamps from country {i}." for i in range(45)]
+    res = eg.add(messages, user_id="ana", speaker="Ana", occurred_at=T0)
+    scripted_llm.default = extracted(mem("Ana collects stamps.", "E1", kind="preference"))
+    report = eg.process_pending()
+    prompts = [r.last_user for r in requests_of(scripted_llm, "extract")]
+    assert len(prompts) == 2 and "E41" not in prompts[1]
+    assert "E1 [" in prompts[1] and "country 40." in prompts[1].splitlines()[1]
+    assert [op.op for op in report.operations] == [Operation.ADD, Operation.NOOP]
+    first = eg.list(user_id="ana").items[0]
+    assert first.source_episode_ids == [res.episodes[0].id]
+
+
 def test_job_fails_after_max_attempts_and_episodes_stay(
     eg: Engram, scripted_llm: ScriptedLLMServer
 ) -> None:

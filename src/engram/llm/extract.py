@@ -27,7 +27,17 @@ from ..text import query_terms
 from .client import LLMClient
 from .types import LLMResponse
 
-__all__ = ["ATTRIBUTES", "EXTRACT_SCHEMA", "Extraction", "LLMDeriver", "parse_date"]
+__all__ = [
+    "ATTRIBUTES",
+    "EXTRACT_SCHEMA",
+    "MAX_EPISODES_PER_CALL",
+    "Extraction",
+    "LLMDeriver",
+    "parse_date",
+]
+
+#: a larger batch is split into calls of at most this many episodes
+MAX_EPISODES_PER_CALL = 40
 
 #: single-valued attributes: a new value supersedes the old one
 ATTRIBUTES = (
@@ -99,10 +109,11 @@ Answer with JSON: {{"memories": [...]}}; an empty list when nothing is worth kee
 
 @dataclass
 class Extraction:
-    """One extraction call: the candidates (ungated) and the model's response."""
+    """One extraction: the candidates (ungated) and the model's responses (one per
+    :data:`MAX_EPISODES_PER_CALL` episodes)."""
 
     candidates: list[Candidate] = field(default_factory=list)
-    response: LLMResponse | None = None
+    responses: list[LLMResponse] = field(default_factory=list)
     #: proposals dropped while parsing (e.g. an unusable kind), not by grounding
     dropped: int = 0
 
@@ -143,9 +154,14 @@ class LLMDeriver(Deriver):
         return self.extract(episodes).candidates
 
     def extract(self, episodes: Sequence[Episode]) -> Extraction:
-        """One call for the batch; raises :class:`~engram.llm.LLMError` when it fails."""
-        if not episodes:
-            return Extraction()
+        """One call per batch (split beyond :data:`MAX_EPISODES_PER_CALL`); raises
+        :class:`~engram.llm.LLMError` when a call fails (nothing is returned then)."""
+        out = Extraction()
+        for start in range(0, len(episodes), MAX_EPISODES_PER_CALL):
+            self._extract(episodes[start : start + MAX_EPISODES_PER_CALL], out)
+        return out
+
+    def _extract(self, episodes: Sequence[Episode], out: Extraction) -> None:
         local = {f"E{i}": ep for i, ep in enumerate(episodes, 1)}
         messages = [
             {"role": "system", "content": _SYSTEM},
@@ -155,18 +171,15 @@ class LLMDeriver(Deriver):
             messages, json_schema=EXTRACT_SCHEMA, schema_name="memories",
             max_tokens=self.max_tokens, stage="extract",
         )
-        out = Extraction(response=response)
+        out.responses.append(response)
         for item in response.data["memories"]:
-            cand = self._candidate(item, local, episodes)
+            cand = self._candidate(item, local)
             if cand is None:
                 out.dropped += 1
             else:
                 out.candidates.append(cand)
-        return out
 
-    def _candidate(
-        self, item: dict[str, Any], local: dict[str, Episode], episodes: Sequence[Episode]
-    ) -> Candidate | None:
+    def _candidate(self, item: dict[str, Any], local: dict[str, Episode]) -> Candidate | None:
         text = " ".join(str(item["text"]).split())
         if not text:
             return None
