@@ -63,7 +63,9 @@ def _start_pgserver() -> str:
     try:
         import pgserver
     except ImportError:
-        _state["error"] = "pgserver not installed (pip install 'engramdb[test]') and no ENGRAM_TEST_PG_URL"
+        _state["error"] = (
+            "pgserver not installed (pip install 'engramdb[test]') and no ENGRAM_TEST_PG_URL"
+        )
         pytest.skip(str(_state["error"]))
     data = tempfile.mkdtemp(prefix="engram-pg-")
     # cleanup_mode="delete": stop the server and remove the data directory at exit

@@ -138,8 +138,8 @@ def main(argv: list[str] | None = None) -> None:
     if url is None:
         import pgserver
 
-        server = pgserver.get_server(tempfile.mkdtemp(prefix="engram-pgscale-"),
-                                     cleanup_mode="delete")
+        data = tempfile.mkdtemp(prefix="engram-pgscale-")
+        server = pgserver.get_server(data, cleanup_mode="delete")  # type: ignore[attr-defined]
         url = str(server.get_uri())
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("ALTER SYSTEM SET maintenance_work_mem = '1GB'")

@@ -199,14 +199,14 @@ class PostgresStore(PgAdmin, Store):
             if vectors:
                 self._upsert_vectors(conn, vectors, batch, written)
             for job in batch.jobs:
-                created = job.created_at or now()
+                job_at = job.created_at or now()
                 conn.execute(
                     "INSERT INTO jobs (id, tenant, user_id, agent_id, session_id, kind, payload,"
                     " status, attempts, created_at, run_after) VALUES"
                     " (%s,%s,%s,%s,%s,%s,%s,'pending',0,%s,%s) ON CONFLICT (id) DO NOTHING",
                     (job.id, job.scope.tenant, job.scope.user_id, job.scope.agent_id,
-                     job.scope.session_id, job.kind, Jsonb(job.payload), created,
-                     job.run_after or created),
+                     job.scope.session_id, job.kind, Jsonb(job.payload), job_at,
+                     job.run_after or job_at),
                 )
         return out
 

@@ -13,8 +13,9 @@ Layout notes (see ``docs/postgres.md``):
   asks for (embedding cache by content hash, job queue).
 * Lexical search uses a ``tsvector`` column per item (``english`` config)
   with a GIN index; ``index_text`` keeps the text it was made from when that
-  differs from ``text`` (so a store move can rebuild it); vectors live in ``vectors`` (untyped ``vector`` column, so
-  several models/dimensions can coexist) with one partial HNSW expression
+  differs from ``text`` (so a store move can rebuild it); vectors live in
+  ``vectors`` (untyped ``vector`` column, so several models/dimensions can
+  coexist) with one partial HNSW expression
   index per ``(model_id, dim)``, created on first use (see ``vector_spaces``).
 """
 
