@@ -137,6 +137,8 @@ def test_moved_berlin_to_lisbon_supersedes_and_as_of_still_says_berlin(
     assert old.status == MemoryStatus.SUPERSEDED
     assert old.valid_to == datetime(2024, 5, 1, tzinfo=UTC)
     assert active_texts(eg, as_of=before_move) == ["Ana lives in Berlin."]
+    then = eg.context("where does Ana live", user_id="ana", as_of=before_move).text
+    assert "Berlin" in then and "Lisbon" not in then
     history = eg.history(berlin.id, user_id="ana")
     assert history[-1].operation == Operation.SUPERSEDE and "lives_in" in history[-1].reason
 
@@ -364,3 +366,21 @@ def test_session_summary_and_profile_refresh_supersede(
     profile = next(m for m in summaries if m.attribute == "ana:profile")
     assert profile.scope.session_id is None and profile.version == 1
     assert len(eg.list(user_id="ana", kinds=["summary"], include_inactive=True).items) == 4
+
+
+def test_configured_from_llm_settings_with_a_model_per_stage(
+    tmp_path: Path, embedder: Embedder, scripted_llm: ScriptedLLMServer
+) -> None:
+    with Engram(tmp_path / "m.db", embedder=embedder, llm_base_url=scripted_llm.base_url,
+                llm_model="big", llm_stage_models={"extract": "small"}) as eg:
+        eg.llm.summaries = False
+        eg.add("I live in Rome.", user_id="ana", speaker="Ana", occurred_at=T0)
+        scripted_llm.on(stage("extract"), extracted(
+            mem("Ana lives in Rome.", "E1", attribute="lives_in", value="Rome")))
+        scripted_llm.on(stage("answer"), ok({"answer": "Rome.", "supported": True,
+                                             "citations": ["S1"]}))
+        assert eg.process_pending().done == 1
+        assert eg.answer("Where does Ana live?", user_id="ana").text == "Rome."
+    models = {r.body["model"] for r in requests_of(scripted_llm, "extract")}
+    assert models == {"small"}
+    assert {r.body["model"] for r in requests_of(scripted_llm, "answer")} == {"big"}
