@@ -63,7 +63,7 @@ STOPWORDS = _words(_FUNCTION + _COMMON_VERBS + _CHAT + _TIME)
 MONTH_AND_DAY_NAMES = _words(
     "january february march april may june july august september october november december "
     "jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday "
-    "saturday sunday"
+    "saturday sunday mon tue tues wed weds thu thur thurs fri sat sun"
 )
 
 NOT_NAMES = _words(
@@ -74,7 +74,8 @@ lol haha omg btw so and but or if when what where who why how which did do does 
 were have has had will would could should can just also well sure great awesome cool nice
 good love sounds congrats congratulations definitely totally absolutely really ahh hmm dear
 let let's here there not maybe please sorry happy glad mr mrs ms dr anyway speaking
-honestly seriously guess whoa yay woohoo alright right exactly true agreed same
+honestly seriously guess whoa yay woohoo alright right exactly true agreed same bye goodbye
+cheers welcome go keep take check look see enjoy stay hang make try hope wish
 """
 )
 

@@ -103,21 +103,25 @@ def _stem(word: str) -> str:
     return word
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Tok:
     start: int
     end: int
     text: str  # possessive removed
     initial: bool
+    capital: bool
+    acronym: bool
 
-    @property
-    def capital(self) -> bool:
-        return self.text[:1].isupper()
 
-    @property
-    def acronym(self) -> bool:
-        letters = [c for c in self.text if c.isalpha()]
-        return len(letters) >= 2 and all(c.isupper() for c in letters)
+def _strip_possessive(word: str) -> str:
+    if word.endswith(("'s", "'S")):
+        return word[:-2]
+    return word[:-1] if word.endswith("'") else word
+
+
+def _is_acronym(word: str) -> bool:
+    letters = [c for c in word if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters)
 
 
 _ABBREVIATIONS = frozenset("mr mrs ms dr st jr sr prof mt ft".split())
@@ -135,11 +139,12 @@ def _tokens(text: str) -> list[_Tok]:
     out: list[_Tok] = []
     prev_end = 0
     for m in _TOKEN.finditer(text):
-        raw = m.group(0)
-        core = _POSSESSIVE.sub("", raw).rstrip("-")
-        initial = not out or _gap_breaks(text, out[-1], m.start(), prev_end)
+        core = _strip_possessive(m.group(0)).rstrip("-")
         if core:
-            out.append(_Tok(m.start(), m.start() + len(core), core, initial))
+            initial = not out or _gap_breaks(text, out[-1], m.start(), prev_end)
+            capital = core[0].isupper()
+            acronym = capital and _is_acronym(core)
+            out.append(_Tok(m.start(), m.start() + len(core), core, initial, capital, acronym))
         prev_end = m.end()
     return out
 
@@ -166,14 +171,14 @@ def _known_map(known_names: KnownNames) -> dict[str, str]:
 def extract_entities(text: str, known_names: KnownNames = ()) -> list[EntityMention]:
     """Every entity and keyword mention in ``text``, in text order (see module doc)."""
     text = text.replace("\u2019", "'")
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(text))
     out: list[EntityMention] = []
 
     def free(s: int, e: int) -> bool:
-        return all(e <= a or s >= b for a, b in taken)
+        return not any(taken[s:e])
 
     def add(s: int, e: int, key: str, kind: EntityKind) -> None:
-        taken.append((s, e))
+        taken[s:e] = b"\x01" * (e - s)
         out.append(EntityMention(key, text[s:e], (s, e), kind))
 
     known = _known_map(known_names)
