@@ -93,10 +93,12 @@ class EmbedBenchResult:
     query_p50_ms: float
     query_p95_ms: float
     query_mean_ms: float
+    query_cpu_p50_ms: float
     doc_batch_size: int
     docs: int
     doc_mean_tokens: float
     docs_per_s: float
+    docs_per_cpu_s: float
     doc_batch_ms: float
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,7 +111,10 @@ def measure(
     """Time ``n`` single queries and ``max(2, n // 40)`` batches of ``batch_size`` turns.
 
     ``load_s`` is the time of the first call (model load included) when the
-    embedder was not used before, else that call's plain latency.
+    embedder was not used before, else that call's plain latency. The
+    ``cpu`` figures count the calling thread's CPU time: on a busy machine
+    they stay close to the uncontended latency of a one-thread embedder
+    (they miss work done on other threads, e.g. with ``threads > 1``).
     """
     qs = queries(n + warmup, seed=1)
     t0 = time.perf_counter()
@@ -118,19 +123,24 @@ def measure(
     for q in qs[:warmup]:
         embedder.embed([q], "query")
     lat = np.empty(n)
+    cpu = np.empty(n)
     for i, q in enumerate(qs[warmup:]):
+        c = time.thread_time()
         t = time.perf_counter()
         embedder.embed([q], "query")
         lat[i] = time.perf_counter() - t
+        cpu[i] = time.thread_time() - c
     lat_ms = lat * 1000.0
 
     batches = max(2, n // 40)
     docs = chat_turns(batches * batch_size, seed=2)
     embedder.embed(docs[:batch_size], "document")  # warm the larger shapes
+    c = time.thread_time()
     t = time.perf_counter()
     for i in range(batches):
         embedder.embed(docs[i * batch_size : (i + 1) * batch_size], "document")
     doc_s = time.perf_counter() - t
+    doc_cpu_s = time.thread_time() - c
     tokens = embedder.count_tokens_batch(docs)
     return EmbedBenchResult(
         model_id=embedder.model_id,
@@ -140,10 +150,12 @@ def measure(
         query_p50_ms=round(float(np.percentile(lat_ms, 50)), 3),
         query_p95_ms=round(float(np.percentile(lat_ms, 95)), 3),
         query_mean_ms=round(float(lat_ms.mean()), 3),
+        query_cpu_p50_ms=round(float(np.percentile(cpu, 50)) * 1000.0, 3),
         doc_batch_size=batch_size,
         docs=len(docs),
         doc_mean_tokens=round(float(np.mean(tokens)), 1),
         docs_per_s=round(len(docs) / doc_s, 1),
+        docs_per_cpu_s=round(len(docs) / max(doc_cpu_s, 1e-9), 1),
         doc_batch_ms=round(doc_s / batches * 1000.0, 2),
     )
 
