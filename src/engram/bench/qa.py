@@ -20,6 +20,7 @@ Methods: Engram presets by name, and ``"full"`` for the full-context baseline
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,7 +38,15 @@ if TYPE_CHECKING:
     from ..llm import LLMClient
     from .runner import BenchConfig
 
-__all__ = ["FULL", "JUDGE_SCHEMA", "QAConfig", "answer_messages", "judge_messages", "run_qa"]
+__all__ = [
+    "FULL",
+    "JUDGE_SCHEMA",
+    "QAConfig",
+    "answer_messages",
+    "judge_messages",
+    "run_qa",
+    "stable_context",
+]
 
 #: Method name of the full-context baseline in QA mode.
 FULL = "full"
@@ -95,6 +104,23 @@ class QAConfig:
             "concurrency": self.concurrency,
             "cache_dir": str(self.resolved_cache_dir()),
         }
+
+
+_MEMORY_ID = re.compile(r"\bmem_[0-9A-Za-z]{8,}\b")
+
+
+def stable_context(text: str) -> str:
+    """Replace generated memory ids by ``mem-1``, ``mem-2``... in order of appearance.
+
+    Memory ids are random per run; without this the prompts (and so the
+    cache keys) would change between two runs of the same benchmark.
+    """
+    seen: dict[str, str] = {}
+
+    def sub(m: re.Match[str]) -> str:
+        return seen.setdefault(m.group(0), f"mem-{len(seen) + 1}")
+
+    return _MEMORY_ID.sub(sub, text)
 
 
 def _when(dt: datetime) -> str:
@@ -170,7 +196,7 @@ def _contexts(
                         text, tokens = _full(eg, conv, full_cache, full_context_text)
                     else:
                         block = context_blocks(eg, q, scope_user(conv), method, [budget])[budget]
-                        text, tokens = block.text, int(block.tokens)
+                        text, tokens = stable_context(block.text), int(block.tokens)
                     jobs.append(_Job(method, q, text, tokens))
                     advance(1)
     return jobs

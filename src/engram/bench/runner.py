@@ -67,7 +67,14 @@ if TYPE_CHECKING:
     from ..embed.base import Embedder
     from .qa import QAConfig
 
-__all__ = ["BASELINES", "BenchConfig", "EngineFactory", "run_benchmark"]
+__all__ = [
+    "BASELINES",
+    "BenchConfig",
+    "EngineFactory",
+    "run_benchmark",
+    "run_locomo",
+    "run_longmemeval",
+]
 
 #: Presets that count as baselines (never the "Engram" side of a headline).
 BASELINES: tuple[str, ...] = ("bm25", "dense")
@@ -330,6 +337,11 @@ def _versions(eg: Any) -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             out[dist] = "not installed"
     emb = getattr(eg, "embedder", None)
+    if callable(emb):
+        try:
+            emb = emb()
+        except EngramError:
+            emb = None
     model = getattr(emb, "model_id", None)
     if model is not None:
         out["embedder"] = str(model)
@@ -359,6 +371,19 @@ def _workdir(cfg: BenchConfig) -> Iterator[Path]:
             yield Path(d)
 
 
+def _check_presets(cfg: BenchConfig) -> None:
+    """Fail before ingesting when a preset name is unknown (raises ConfigError)."""
+    from ..retrieval.config import get_preset
+
+    names = [p for p, _ in cfg.methods()]
+    if cfg.qa is not None:
+        from .qa import FULL
+
+        names += [m for m in cfg.qa.methods if m != FULL]
+    for name in names:
+        get_preset(name)
+
+
 def run_benchmark(
     dataset: BenchDataset,
     config: BenchConfig | None = None,
@@ -370,6 +395,7 @@ def run_benchmark(
     from .report import compute_headlines, compute_qa_headlines
 
     cfg = config or BenchConfig()
+    _check_presets(cfg)
     ds = dataset.subset(conversations=cfg.conversations, questions=cfg.questions)
     started = datetime.now(UTC)
     t_start = time.perf_counter()
@@ -431,3 +457,34 @@ def run_benchmark(
         headlines=headlines,
         seconds=time.perf_counter() - t_start,
     )
+
+
+def run_locomo(
+    data: str | Path | None = None,
+    config: BenchConfig | None = None,
+    *,
+    embedder: Embedder | None = None,
+) -> BenchReport:
+    """LoCoMo from ``data`` (a ``locomo10.json``-layout file or its directory;
+    default: ``../shared/data/locomo`` from the repository root)."""
+    from ..errors import InvalidInput
+    from .locomo import load_locomo
+    from .paths import default_locomo_path
+
+    path = data or default_locomo_path()
+    if path is None:
+        raise InvalidInput("no LoCoMo data found; pass the path of a locomo10.json file")
+    return run_benchmark(load_locomo(path), config, embedder=embedder)
+
+
+def run_longmemeval(
+    data: str | Path,
+    config: BenchConfig | None = None,
+    *,
+    limit: int | None = None,
+    embedder: Embedder | None = None,
+) -> BenchReport:
+    """LongMemEval from an S / M / oracle file; ``limit`` keeps the first *n* questions."""
+    from .longmemeval import load_longmemeval
+
+    return run_benchmark(load_longmemeval(data, limit=limit), config, embedder=embedder)

@@ -1,0 +1,160 @@
+"""The benchmark harness end to end, on a slice of LoCoMo and on the LongMemEval fixture."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from engram.bench.dataset import BenchDataset
+from engram.bench.locomo import load_locomo
+from engram.bench.longmemeval import load_longmemeval
+from engram.bench.progress import Progress
+from engram.bench.report import render_report, write_json
+from engram.bench.runner import (
+    BenchConfig,
+    _default_factory,
+    _ingest,
+    context_blocks,
+    run_benchmark,
+    scope_user,
+)
+from engram.embed.base import Embedder
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "locomo"
+FIXTURE = Path(__file__).parent / "fixtures" / "longmemeval_small.json"
+needs_locomo = pytest.mark.skipif(
+    not SHARED.is_dir(), reason=f"LoCoMo development split not found at {SHARED}"
+)
+
+FAST = BenchConfig(budgets=(256, 1024), progress=False)
+
+
+def _locomo_slice(sessions: int = 4, questions: int = 12) -> BenchDataset:
+    """The first conversation cut to its first sessions, with questions answerable there."""
+    ds = load_locomo(SHARED)
+    conv = ds.conversations[0]
+    kept = conv.sessions[:sessions]
+    ids = {t.id for s in kept for t in s.turns}
+    qs = [q for q in conv.questions if q.evidence_turns and set(q.evidence_turns) <= ids]
+    conv = dataclasses.replace(conv, sessions=kept, questions=tuple(qs[:questions]))
+    return BenchDataset("locomo", ds.path, ds.sha256, [conv])
+
+
+@needs_locomo
+def test_locomo_slice_end_to_end_and_deterministic(tmp_path: Path, embedder: Embedder) -> None:
+    ds = _locomo_slice()
+    first = run_benchmark(ds, FAST, embedder=embedder)
+    second = run_benchmark(ds, FAST, embedder=embedder)
+
+    assert [m.name for m in first.methods] == ["hybrid", "bm25", "dense"]
+    assert [m.kind for m in first.methods] == ["engram", "baseline", "baseline"]
+    assert first.counts["questions"] == len(ds.questions) > 0
+    assert first.ingest.turns == sum(len(c.turns) for c in ds.conversations)
+    assert first.ingest.errors == []
+    turn_ids = {t.id for t in ds.conversations[0].turns}
+    for qr in first.questions:
+        for name, mr in qr.methods.items():
+            assert mr.turn is not None and mr.session is not None, (qr.id, name)
+            assert {u for hit in mr.retrieved for u in hit} <= turn_ids
+            assert set(mr.coverage) == {256, 1024}
+            assert mr.context_tokens[256] <= 256
+    for m in first.methods:
+        r = m.turn.overall
+        assert 0.0 <= r["recall_any@1"] <= r["recall_any@5"] <= r["recall_any@20"] <= 1.0
+        assert r["recall_all@10"] <= r["recall_any@10"]
+        assert m.latency_p50_ms <= m.latency_p95_ms
+    assert first.full_context is not None and first.full_context.mean_tokens > 1024
+    assert {h.baseline for h in first.headlines} <= {"bm25", "dense"}
+    assert any(h.metric == "turn R_any@5" for h in first.headlines)
+
+    # two runs give the same retrieval numbers
+    for a, b in zip(first.questions, second.questions, strict=True):
+        for name in a.methods:
+            assert a.methods[name].retrieved == b.methods[name].retrieved
+            assert a.methods[name].coverage == b.methods[name].coverage
+    for ma, mb in zip(first.methods, second.methods, strict=True):
+        assert ma.turn == mb.turn and ma.session == mb.session
+
+    # the report renders and serialises
+    buf = io.StringIO()
+    render_report(first, Console(file=buf, width=200))
+    assert "Headlines (Engram vs best baseline)" in buf.getvalue()
+    data = json.loads(write_json(first, tmp_path / "r.json").read_text())
+    assert data["dataset_sha256"] == ds.sha256
+    assert data["questions"][0]["methods"]["hybrid"]["retrieved"]
+    assert data["config"]["presets"] == ["hybrid"]
+    assert "embedder" in data["versions"]
+
+
+@needs_locomo
+def test_coverage_blocks_match_engram_context(tmp_path: Path, embedder: Embedder) -> None:
+    ds = _locomo_slice(sessions=2, questions=3)
+    eg = _default_factory(tmp_path / "c.db", embedder)
+    try:
+        _ingest(eg, ds, Progress(enabled=False))
+        conv = ds.conversations[0]
+        for q in conv.questions:
+            blocks = context_blocks(eg, q, scope_user(conv), "hybrid", [256, 1024])
+            for budget, block in blocks.items():
+                ref = eg.context(
+                    q.text,
+                    user_id=scope_user(conv),
+                    max_tokens=budget,
+                    preset="hybrid",
+                    now=q.asked_at,
+                )
+                assert block.text == ref.text
+                assert block.tokens == ref.tokens
+    finally:
+        eg.close()
+
+
+def test_longmemeval_fixture_end_to_end(tmp_path: Path, embedder: Embedder) -> None:
+    ds = load_longmemeval(FIXTURE)
+    cfg = dataclasses.replace(FAST, presets=("hybrid", "bm25"), keep_db=False)
+    rep = run_benchmark(ds, cfg, embedder=embedder)
+
+    assert rep.counts == {
+        "conversations": 7,
+        "sessions": sum(len(c.sessions) for c in ds.conversations),
+        "turns": sum(len(c.turns) for c in ds.conversations),
+        "questions": 7,
+        "scored": 6,
+    }
+    # bm25 asked for as a preset is still a baseline
+    assert [(m.name, m.kind) for m in rep.methods] == [
+        ("hybrid", "engram"),
+        ("bm25", "baseline"),
+        ("dense", "baseline"),
+    ]
+    by_conv = {c.id: c for c in ds.conversations}
+    for qr in rep.questions:
+        own = {t.id for t in by_conv[qr.conversation_id].turns}
+        for mr in qr.methods.values():
+            # each question searches its own haystack only
+            assert {u for hit in mr.retrieved for u in hit} <= own
+    hybrid = rep.method("hybrid")
+    # abstention is not in the retrieval figures, and is not reported apart either
+    assert hybrid.turn.counts["all"] == 6
+    assert "single-session-user" in hybrid.turn.by_category
+    assert set(hybrid.turn.macro) == set(hybrid.turn.overall)
+    assert hybrid.turn_apart is not None and hybrid.turn_apart.counts["all"] == 1
+    # tiny haystacks: every gold session is found within 5 sessions
+    assert hybrid.session.overall["recall_all@5"] == 1.0
+    abs_q = next(q for q in rep.questions if q.abstention)
+    assert abs_q.methods["hybrid"].coverage == {}
+
+
+def test_chart_is_written(tmp_path: Path, embedder: Embedder) -> None:
+    pytest.importorskip("matplotlib")
+    from engram.bench.chart import write_chart
+
+    ds = load_longmemeval(FIXTURE, limit=2)
+    rep = run_benchmark(ds, dataclasses.replace(FAST, coverage=False), embedder=embedder)
+    png = write_chart(rep, tmp_path / "c.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
