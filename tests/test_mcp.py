@@ -11,7 +11,6 @@ import anyio
 import httpx2
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
-
 from server_fixtures import RunningServer, server_env
 
 TOOLS = {"add_memory", "search_memory", "get_context", "list_memories", "delete_memory"}

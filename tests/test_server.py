@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-
 from server_fixtures import RunningServer
 
 PROBLEM = "application/problem+json"

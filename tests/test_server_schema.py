@@ -16,7 +16,6 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-
 from server_fixtures import RunningServer
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -36,8 +35,9 @@ def test_api_conforms_to_its_openapi(server: RunningServer) -> None:
         @given(case=op.as_strategy())
         @settings(max_examples=6, deadline=None, derandomize=True, database=None,
                   suppress_health_check=list(HealthCheck))
-        def run(case: schemathesis.Case) -> None:
-            case.call_and_validate(base_url=server.url, headers=headers, checks=CHECKS)
+        def run(case: schemathesis.Case) -> None:  # called at once, inside this iteration
+            case.call_and_validate(base_url=server.url, headers=headers,  # noqa: B023
+                                   checks=CHECKS)
 
         run()
         tested.append(f"{op.method.upper()} {op.path}")

@@ -25,9 +25,28 @@ from .auth import Authenticator, Caller
 from .background import Deriver
 from .keys import KeyStore
 from .schemas import (
-    AddRequest, AddResponse, ContextOut, ContextRequest, CreatedKeyOut, ForgetOut, HistoryOut,
-    ImportOut, ItemOut, JobOut, KeyCreate, KeyOut, KeysOut, MemoryOut, PageOut, Problem,
-    RememberRequest, ScopeIn, SearchRequest, SearchResponse, StatsOut, UpdateRequest,
+    AddRequest,
+    AddResponse,
+    ContextOut,
+    ContextRequest,
+    CreatedKeyOut,
+    ForgetOut,
+    HistoryOut,
+    ImportOut,
+    ItemOut,
+    JobOut,
+    KeyCreate,
+    KeyOut,
+    KeysOut,
+    MemoryOut,
+    PageOut,
+    Problem,
+    RememberRequest,
+    ScopeIn,
+    SearchRequest,
+    SearchResponse,
+    StatsOut,
+    UpdateRequest,
 )
 
 __all__ = ["Services", "router"]
