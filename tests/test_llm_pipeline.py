@@ -248,6 +248,25 @@ def test_failed_call_keeps_the_job_pending_then_retries(
     assert eg.pending(user_id="ana").totals["jobs_retried"] == 1
 
 
+def test_consolidation_failure_writes_nothing_and_the_job_is_redone(
+    eg: Engram, scripted_llm: ScriptedLLMServer
+) -> None:
+    old_id = _seed(eg, scripted_llm, "Ana loves hiking in the Alps.", "I love hiking in the Alps.")
+    eg.add("I love hiking in the Alps in winter too.", user_id="ana", speaker="Ana",
+           occurred_at=T0 + timedelta(days=2))
+    scripted_llm.on(stage("extract"), extracted(
+        mem("Ana loves hiking in the Alps in winter.", "E1", kind="preference")))
+    scripted_llm.on(stage("consolidate"), server_error(500), times=1)
+    report = eg.process_pending()
+    assert report.retried == 1 and report.operations == []
+    assert active_texts(eg) == ["Ana loves hiking in the Alps."]
+    scripted_llm.on(stage("consolidate"), ok({"decisions": [
+        {"candidate": "C1", "op": "NOOP", "target": "M1", "text": None, "reason": "known"}]}))
+    report = eg.process_pending(now=now() + LATER)
+    assert [(op.op, op.memory_id) for op in report.operations] == [(Operation.NOOP, old_id)]
+    assert active_texts(eg) == ["Ana loves hiking in the Alps."]
+
+
 def test_llm_down_add_succeeds_and_work_is_done_later(
     tmp_path: Path, embedder: Embedder, scripted_llm: ScriptedLLMServer
 ) -> None:
@@ -285,6 +304,26 @@ def test_background_worker_processes_jobs_after_add(
     assert active_texts(eg) == ["Ana plays the cello."]
 
 
+def test_earlier_session_messages_are_context_not_citable(
+    eg: Engram, scripted_llm: ScriptedLLMServer
+) -> None:
+    eg.add("Do you like sushi?", user_id="ana", session_id="s1", role="assistant",
+           occurred_at=T0)
+    scripted_llm.on(stage("extract"), extracted(), times=1)
+    eg.process_pending()
+    eg.add("Yes, I love it!", user_id="ana", session_id="s1", speaker="Ana",
+           occurred_at=T0 + timedelta(minutes=1))
+    scripted_llm.on(stage("extract"), extracted(
+        mem("Ana loves sushi.", "E1", kind="preference"),
+        mem("Ana was asked about sushi.", "P1", kind="event"),
+    ), times=1)
+    report = eg.process_pending()
+    prompt = requests_of(scripted_llm, "extract")[-1].last_user
+    assert "P1 [" in prompt and "Do you like sushi?" in prompt
+    assert [r.reason for r in report.jobs[0].rejected] == ["unknown_citation"]
+    assert active_texts(eg) == ["Ana loves sushi."]
+
+
 def test_large_batch_is_split_into_calls_with_their_own_local_ids(
     eg: Engram, scripted_llm: ScriptedLLMServer
 ) -> None:
@@ -294,7 +333,8 @@ def test_large_batch_is_split_into_calls_with_their_own_local_ids(
     report = eg.process_pending()
     prompts = [r.last_user for r in requests_of(scripted_llm, "extract")]
     assert len(prompts) == 2 and "E41" not in prompts[1]
-    assert "E1 [" in prompts[1] and "country 40." in prompts[1].splitlines()[1]
+    first_line = next(line for line in prompts[1].splitlines() if line.startswith("E1 ["))
+    assert "country 40." in first_line and "P5 [" in prompts[1]  # the 5 before: context
     assert [op.op for op in report.operations] == [Operation.ADD, Operation.NOOP]
     first = eg.list(user_id="ana").items[0]
     assert first.source_episode_ids == [res.episodes[0].id]

@@ -132,12 +132,12 @@ def parse_date(value: Any) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def _render(episodes: Sequence[Episode]) -> str:
+def _render(episodes: Sequence[Episode], prefix: str = "E") -> str:
     lines = []
     for i, ep in enumerate(episodes, 1):
         who = ep.speaker or ep.role
         when = ep.occurred_at.strftime("%Y-%m-%d %H:%M %A")
-        lines.append(f"E{i} [{when} UTC] {who} ({ep.role}): {ep.text}")
+        lines.append(f"{prefix}{i} [{when} UTC] {who} ({ep.role}): {ep.text}")
     return "\n".join(lines)
 
 
@@ -153,19 +153,34 @@ class LLMDeriver(Deriver):
     def derive(self, episodes: Sequence[Episode]) -> list[Candidate]:
         return self.extract(episodes).candidates
 
-    def extract(self, episodes: Sequence[Episode]) -> Extraction:
+    def extract(
+        self, episodes: Sequence[Episode], context: Sequence[Episode] = ()
+    ) -> Extraction:
         """One call per batch (split beyond :data:`MAX_EPISODES_PER_CALL`); raises
-        :class:`~engram.llm.LLMError` when a call fails (nothing is returned then)."""
+        :class:`~engram.llm.LLMError` when a call fails (nothing is returned then).
+
+        ``context``: earlier messages shown (to the first call) to resolve
+        references like "yes, that one"; they are not citable."""
         out = Extraction()
         for start in range(0, len(episodes), MAX_EPISODES_PER_CALL):
-            self._extract(episodes[start : start + MAX_EPISODES_PER_CALL], out)
+            chunk = episodes[start : start + MAX_EPISODES_PER_CALL]
+            self._extract(chunk, context if start == 0 else episodes[start - 5 : start], out)
         return out
 
-    def _extract(self, episodes: Sequence[Episode], out: Extraction) -> None:
+    def _extract(
+        self, episodes: Sequence[Episode], context: Sequence[Episode], out: Extraction
+    ) -> None:
         local = {f"E{i}": ep for i, ep in enumerate(episodes, 1)}
+        before = ""
+        if context:
+            before = (
+                "Earlier messages (context only; do not cite them):\n"
+                + _render(context, "P")
+                + "\n\n"
+            )
         messages = [
             {"role": "system", "content": _SYSTEM},
-            {"role": "user", "content": "Conversation:\n" + _render(episodes)},
+            {"role": "user", "content": before + "Conversation:\n" + _render(episodes)},
         ]
         response = self.client.chat(
             messages, json_schema=EXTRACT_SCHEMA, schema_name="memories",

@@ -11,8 +11,9 @@ A candidate from the LLM is rejected (and logged) when it
 Support is measured two ways, with named thresholds:
 
 * lexical: the share of the candidate's content words (stopwords, numbers,
-  month names and the speakers' names left out) that occur, by a 5-letter
-  stem, in the cited episodes;
+  month names and the speakers' names left out) that occur, by a crude stem
+  (common suffixes cut, first 5 letters), in the cited episodes or in the
+  earlier messages shown to the model as context;
 * dense: the best cosine between the candidate's vector and the vectors of
   the cited episodes (same embedder, normalised vectors).
 
@@ -60,6 +61,7 @@ _MONTHS = frozenset(
     "january february march april may june july august september october november december"
     " jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
+_SUFFIXES = ("ing", "ed", "es", "s", "e")
 _NUMBER = re.compile(r"^\d+(?:st|nd|rd|th)?$")
 
 
@@ -96,8 +98,16 @@ def lexical_support(candidate: str, sources: Sequence[str], ignore: frozenset[st
     words = content_words(candidate, ignore)
     if not words:
         return 1.0
-    stems = {w[:_STEM] for s in sources for w in query_terms(s, keep_stopwords=True, limit=4096)}
-    return sum(1 for w in words if w[:_STEM] in stems) / len(words)
+    stems = {_stem(w) for s in sources for w in query_terms(s, keep_stopwords=True, limit=4096)}
+    return sum(1 for w in words if _stem(w) in stems) / len(words)
+
+
+def _stem(word: str) -> str:
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:_STEM]
 
 
 def _names(episodes: Sequence[Episode]) -> frozenset[str]:
@@ -113,11 +123,13 @@ def check(
     episodes: Mapping[str, Episode],
     candidate_vectors: Sequence[np.ndarray],
     episode_vectors: Mapping[str, np.ndarray],
+    context: Sequence[str] = (),
 ) -> GroundingReport:
     """Split ``candidates`` into accepted and rejected (see the module docstring).
 
     ``episodes`` are the batch's episodes by id (all in one scope);
-    ``episode_vectors`` their vectors by id (missing ones count as cosine 0).
+    ``episode_vectors`` their vectors by id (missing ones count as cosine 0);
+    ``context`` the texts of the earlier messages the model saw (lexical support only).
     """
     report = GroundingReport()
     for cand, vec in zip(candidates, candidate_vectors, strict=True):
@@ -130,7 +142,9 @@ def check(
             _reject(report, Rejection(cand.text, "unknown_citation", cited))
             continue
         sources = [episodes[c] for c in cited]
-        overlap = lexical_support(cand.text, [e.text for e in sources], _names(sources))
+        overlap = lexical_support(
+            cand.text, [e.text for e in sources] + list(context), _names(sources)
+        )
         cosines = [
             float(np.dot(vec, episode_vectors[c])) for c in cited if c in episode_vectors
         ]

@@ -35,7 +35,16 @@ from datetime import datetime, timedelta
 from ..embed.base import Embedder
 from ..errors import EngramError
 from ..ids import new_id
-from ..models import Memory, MemoryKind, MemoryOp, MemoryStatus, Operation, Scope, SearchFilters
+from ..models import (
+    Episode,
+    Memory,
+    MemoryKind,
+    MemoryOp,
+    MemoryStatus,
+    Operation,
+    Scope,
+    SearchFilters,
+)
 from ..pipeline.consolidate import Decision, plan_writes
 from ..pipeline.index import Indexer
 from ..store.base import Job, Store, WriteBatch
@@ -71,6 +80,8 @@ RETRY_BASE_SECONDS = 5.0
 RETRY_MAX_SECONDS = 900.0
 #: a claimed job not finished within this time may be claimed again
 LEASE_SECONDS = 600.0
+#: earlier messages of the session shown to extraction as context
+CONTEXT_EPISODES = 6
 _METRICS_KEY = "llm_metrics"
 _COUNTERS = ("jobs_done", "jobs_retried", "jobs_failed", "proposed", "accepted", "rejected")
 
@@ -241,7 +252,8 @@ class LLMPipeline:
         episodes = self.store.get_episodes(job.scope, list(job.payload.get("episode_ids", [])))
         if not episodes:
             return
-        extraction = self.deriver.extract(episodes)
+        context = self._context(job.scope, episodes)
+        extraction = self.deriver.extract(episodes, context)
         candidates = extraction.candidates
         outcome.proposed = len(candidates) + extraction.dropped
         if not candidates:
@@ -254,6 +266,7 @@ class LLMPipeline:
             {e.id: e for e in episodes},
             cand_vecs,
             {e.id: v for e, v in zip(episodes, ep_vecs, strict=True)},
+            [e.text for e in context],
         )
         outcome.rejected = gate.rejected
         outcome.accepted = len(gate.accepted)
@@ -275,6 +288,17 @@ class LLMPipeline:
             )
         self.store.write(batch)
         outcome.operations = ops
+
+    def _context(self, scope: Scope, episodes: list[Episode]) -> list[Episode]:
+        """Up to :data:`CONTEXT_EPISODES` messages of the same session from the day
+        before the batch (none outside a session)."""
+        if scope.session_id is None:
+            return []
+        first = min(e.occurred_at for e in episodes)
+        window = SearchFilters(start=first - timedelta(days=1), end=first)
+        earlier = self.store.list_episodes(scope, window, 200).items
+        ids = {e.id for e in episodes}
+        return [e for e in earlier if e.id not in ids][-CONTEXT_EPISODES:]
 
     def _summarize(self, job: Job, outcome: JobOutcome) -> None:
         scope = job.scope
