@@ -28,6 +28,7 @@ from engram.embed import (
     get_embedder,
     known_providers,
     register_provider,
+    resolve_spec,
 )
 from engram.embed import registry as registry_mod
 from engram.embed._onnx_rewrite import int8_matmul_model
@@ -317,6 +318,8 @@ def test_registry_resolves_the_default_and_aliases() -> None:
     assert isinstance(emb, OnnxMiniLM)
     assert emb.model_id == MODEL_ID_INT8_MATMUL and emb.threads == 2
     assert {"onnx", "openai"} <= set(known_providers())
+    assert resolve_spec("default") == resolve_spec(" onnx ") == DEFAULT_SPEC
+    assert resolve_spec("openai:m") == "openai:m" and resolve_spec("zzz") == "zzz"
 
 
 def test_registry_errors() -> None:

@@ -17,6 +17,7 @@ from .registry import (
     get_embedder,
     known_providers,
     register_provider,
+    resolve_spec,
 )
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "get_embedder",
     "known_providers",
     "register_provider",
+    "resolve_spec",
 ]

@@ -28,6 +28,7 @@ __all__ = [
     "get_embedder",
     "known_providers",
     "register_provider",
+    "resolve_spec",
 ]
 
 DEFAULT_SPEC = "onnx:all-MiniLM-L6-v2-int8"
@@ -77,6 +78,20 @@ def known_providers() -> list[str]:
     return sorted(_PROVIDERS)
 
 
+def resolve_spec(spec: str) -> str:
+    """``spec`` with aliases expanded and a bare provider given its default model.
+
+    ``resolve_spec("default") == "onnx:all-MiniLM-L6-v2-int8"``; unknown
+    names come back unchanged (only :func:`get_embedder` raises).
+    """
+    spec = ALIASES.get(spec.strip(), spec.strip())
+    name, _, model = spec.partition(":")
+    provider = _PROVIDERS.get(name)
+    if not model and provider is not None and provider.default_model:
+        return f"{name}:{provider.default_model}"
+    return spec
+
+
 def get_embedder(spec: str = "default", **options: Any) -> Embedder:
     """Build the embedder named by ``spec`` with provider ``options``.
 
@@ -84,7 +99,7 @@ def get_embedder(spec: str = "default", **options: Any) -> Embedder:
     the provider does not take, and :class:`MissingDependency` (a subclass)
     when the provider's package is not installed.
     """
-    spec = ALIASES.get(spec.strip(), spec.strip())
+    spec = resolve_spec(spec)
     name, _, model = spec.partition(":")
     provider = _PROVIDERS.get(name)
     if provider is None:
@@ -95,7 +110,6 @@ def get_embedder(spec: str = "default", **options: Any) -> Embedder:
             + ", ".join(sorted(ALIASES))
             + ")"
         )
-    model = model or (provider.default_model or "")
     if not model:
         raise ConfigError(f"embedding spec {spec!r} needs a model: '{name}:<model>'")
     try:
