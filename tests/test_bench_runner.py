@@ -15,6 +15,7 @@ from engram.bench.locomo import load_locomo
 from engram.bench.longmemeval import load_longmemeval
 from engram.bench.progress import Progress
 from engram.bench.report import render_report, write_json
+from engram.bench.results import BenchReport
 from engram.bench.runner import (
     BenchConfig,
     _default_factory,
@@ -34,7 +35,7 @@ needs_locomo = pytest.mark.skipif(
 FAST = BenchConfig(budgets=(256, 1024), progress=False)
 
 
-def _locomo_slice(sessions: int = 4, questions: int = 12) -> BenchDataset:
+def _locomo_slice(sessions: int = 3, questions: int = 10) -> BenchDataset:
     """The first conversation cut to its first sessions, with questions answerable there."""
     ds = load_locomo(SHARED)
     conv = ds.conversations[0]
@@ -114,10 +115,15 @@ def test_coverage_blocks_match_engram_context(tmp_path: Path, embedder: Embedder
         eg.close()
 
 
-def test_longmemeval_fixture_end_to_end(tmp_path: Path, embedder: Embedder) -> None:
+@pytest.fixture(scope="module")
+def lme_report(embedder: Embedder) -> BenchReport:
+    cfg = dataclasses.replace(FAST, presets=("hybrid", "bm25"))
+    return run_benchmark(load_longmemeval(FIXTURE), cfg, embedder=embedder)
+
+
+def test_longmemeval_fixture_end_to_end(lme_report: BenchReport) -> None:
     ds = load_longmemeval(FIXTURE)
-    cfg = dataclasses.replace(FAST, presets=("hybrid", "bm25"), keep_db=False)
-    rep = run_benchmark(ds, cfg, embedder=embedder)
+    rep = lme_report
 
     assert rep.counts == {
         "conversations": 7,
@@ -150,11 +156,9 @@ def test_longmemeval_fixture_end_to_end(tmp_path: Path, embedder: Embedder) -> N
     assert abs_q.methods["hybrid"].coverage == {}
 
 
-def test_chart_is_written(tmp_path: Path, embedder: Embedder) -> None:
+def test_chart_is_written(tmp_path: Path, lme_report: BenchReport) -> None:
     pytest.importorskip("matplotlib")
     from engram.bench.chart import write_chart
 
-    ds = load_longmemeval(FIXTURE, limit=2)
-    rep = run_benchmark(ds, dataclasses.replace(FAST, coverage=False), embedder=embedder)
-    png = write_chart(rep, tmp_path / "c.png")
+    png = write_chart(lme_report, tmp_path / "c.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

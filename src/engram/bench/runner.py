@@ -258,7 +258,14 @@ def context_blocks(
         now=q.asked_at,
         track_access=False,
     )
-    return {b: build_context(hits, b, eg.count_tokens) for b in budgets}
+    counts: dict[str, int] = {}
+
+    def count(text: str) -> int:  # the same line is counted once for all budgets
+        if text not in counts:
+            counts[text] = int(eg.count_tokens(text))
+        return counts[text]
+
+    return {b: build_context(hits, b, count) for b in budgets}
 
 
 def _run_method(
