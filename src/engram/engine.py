@@ -159,14 +159,14 @@ class Engram:
         if self._embedder is None:
             with self._embedder_lock:
                 if self._embedder is None:
-                    from .embed.registry import get_embedder
+                    from .embed.registry import get_embedder, resolve_spec
 
                     opts: dict[str, Any] = {}
                     if self.config.embedder_base_url:
                         opts["base_url"] = self.config.embedder_base_url
                     if self.config.embedder_api_key:
                         opts["api_key"] = self.config.embedder_api_key
-                    if self.config.embedder.startswith("onnx"):
+                    if resolve_spec(self.config.embedder).startswith("onnx:"):
                         opts["threads"] = self.config.embed_threads
                     self._embedder = get_embedder(self.config.embedder, **opts)
         if not self._model_checked:

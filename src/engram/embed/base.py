@@ -39,7 +39,8 @@ class Embedder(ABC):
         """Embed a batch of texts."""
 
     def embed_one(self, text: str, input_type: InputType = "query") -> np.ndarray:
-        return self.embed([text], input_type)[0]
+        row: np.ndarray = self.embed([text], input_type)[0]
+        return row
 
     def count_tokens(self, text: str) -> int:
         """Token count of ``text`` (default: a words-based estimate)."""
