@@ -48,6 +48,9 @@ class AsyncEngram:
     stats = _awaitable("stats")
     reembed = _awaitable("reembed")
     import_ = _awaitable("import_")
+    process_pending = _awaitable("process_pending")
+    pending = _awaitable("pending")
+    answer = _awaitable("answer")
     close = _awaitable("close")
 
     async def export_records(self, **scope_args: Any) -> list[dict[str, Any]]:
