@@ -119,3 +119,16 @@ def test_normalise() -> None:
     assert normalise("  Caroline\u2019s ") == "caroline"
     assert normalise("New   York.") == "new york"
     assert normalise("James'") == "james"
+
+
+def test_index_suffix_adds_speaker_caption_day_and_annotations() -> None:
+    from datetime import UTC, datetime
+
+    from engram.recall import index_suffix
+
+    ref = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
+    got = index_suffix(
+        "I went to a support group yesterday", ref, speaker="Caroline", extra=["a photo", " "]
+    )
+    assert got == ("Caroline a photo 2023-05-08 8 May 2023 May 2023 2023-05-07 7 May 2023 May 2023")
+    assert index_suffix("hello", None) == ""

@@ -10,6 +10,7 @@ Pure functions with no store dependency; indexing and search call them.
 
 from __future__ import annotations
 
+from .doctext import index_suffix
 from .entities import (
     EntityMention,
     QueryEntities,
@@ -35,6 +36,7 @@ __all__ = [
     "day_label",
     "entity_keys",
     "extract_entities",
+    "index_suffix",
     "keywords",
     "month_label",
     "parse_query_time",
