@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
 from hypothesis import given, settings
@@ -308,7 +308,10 @@ def test_days_are_those_of_the_reference_timezone() -> None:
 
 
 def test_ranges_across_a_dst_change_stay_on_local_midnights() -> None:
-    ny = ZoneInfo("America/New_York")
+    try:
+        ny = ZoneInfo("America/New_York")
+    except ZoneInfoNotFoundError:  # pragma: no cover - no tz database on this machine
+        pytest.skip("no IANA time zone database")
     m = one("I flew home yesterday.", datetime(2023, 3, 13, 9, 0, tzinfo=ny))  # DST began 12 Mar
     assert (m.start.hour, m.end.hour) == (0, 0)
     # same-tzinfo subtraction is wall-clock in Python: compare real instants
