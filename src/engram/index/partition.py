@@ -61,7 +61,7 @@ class PartitionIndex:
     """Vectors plus filter attributes for one partition."""
 
     #: partitions at least this large get an HNSW graph
-    ann_threshold = 20_000
+    ann_threshold = 8_000
     #: when at most this many rows pass a filter, search them exactly
     exact_limit = 4_096
 

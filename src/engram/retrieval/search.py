@@ -56,8 +56,8 @@ class Searcher:
     ) -> list[Hit]:
         lists = self.candidates(query, scope, filters, config, query_vector)
         fused = fuse(lists, config.weights, method=config.fusion, rrf_k=config.rrf_k)
-        # fetch a little more than asked so boosts can reorder the head
-        head = fused[: max(limit * 3, limit + 20)]
+        # boosts that need the items (recency) may reorder the head: fetch more then
+        head = fused[: max(limit * 3, limit + 20)] if config.recency_weight > 0 else fused[: limit + 5]
         items = self._fetch(scope, [f.ref for f in head], filters)
         ranked: list[tuple[float, Fused]] = []
         for f in head:
