@@ -5,7 +5,8 @@ session, event time, record times), so filters are evaluated *inside* the
 search as a boolean mask, before ranking — never top-k-then-filter.
 
 Small partitions are searched exactly (one matrix-vector product). Large ones
-use an HNSW graph (usearch) for the unfiltered or weakly filtered case; when a
+use an HNSW graph (hnswlib; usearch segfaults when onnxruntime is imported
+after it) for the unfiltered or weakly filtered case; when a
 filter is selective the masked rows are searched exactly instead, and when the
 graph returns too few rows that pass the filter the search widens until it has
 ``k`` or has seen every candidate, so a filter never loses matches.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -159,7 +161,10 @@ class PartitionIndex:
         self._pos[ref] = row
         self._lex.add(row, text or "")
         if self._ann is not None:
-            self._ann.add(row, self._vecs[row])  # type: ignore[attr-defined]
+            ann: Any = self._ann
+            if self._ann_rows + 1 > ann.get_max_elements():
+                ann.resize_index(max(1024, ann.get_max_elements() * 2))
+            ann.add_items(self._vecs[row : row + 1], np.array([row]))
             self._ann_rows += 1
 
     def update_attrs(self, ref: ItemRef, attrs: RowAttrs) -> None:
@@ -179,8 +184,9 @@ class PartitionIndex:
             self._pos.pop(self._refs[row], None)
         if self._ann is not None:
             try:
-                self._ann.remove(row)  # type: ignore[attr-defined]
-            except Exception:  # noqa: BLE001 - a missing key is harmless
+                self._ann.mark_deleted(row)  # type: ignore[attr-defined]
+                self._ann_rows -= 1
+            except RuntimeError:  # not in the graph: harmless
                 pass
 
     # -- search ----------------------------------------------------------------
@@ -258,16 +264,13 @@ class PartitionIndex:
 
     def _ensure_ann(self) -> object:
         if self._ann is None:
-            from usearch.index import Index
+            import hnswlib
 
-            # int8 graph: ~10x faster to build than f32 at equal recall once the
-            # candidates are re-scored exactly against the float32 rows
-            ann = Index(
-                ndim=self.dim, metric="ip", dtype="i8", connectivity=16, expansion_add=64
-            )
-            rows = np.flatnonzero(self._alive[: self._n]).astype(np.uint64)
+            rows = np.flatnonzero(self._alive[: self._n])
+            ann = hnswlib.Index(space="ip", dim=self.dim)
+            ann.init_index(max_elements=max(1024, int(rows.size * 1.25)), ef_construction=64, M=16)
             if rows.size:
-                ann.add(rows, self._vecs[rows.astype(np.int64)])
+                ann.add_items(self._vecs[rows], rows)
             self._ann = ann
             self._ann_rows = int(rows.size)
         return self._ann
@@ -275,22 +278,21 @@ class PartitionIndex:
     def _approx(
         self, query: np.ndarray, k: int, mask: np.ndarray, passing: int
     ) -> list[tuple[ItemRef, float]]:
-        ann = self._ensure_ann()
-        total = len(self._pos)
+        ann: Any = self._ensure_ann()
+        total = self._ann_rows
         want = min(total, max(k * 2, int(k * total / max(passing, 1) * 1.5)))
         while True:
-            res = ann.search(query, want)  # type: ignore[attr-defined]
-            keys = np.asarray(res.keys, dtype=np.int64)
-            dists = np.asarray(res.distances, dtype=np.float32)
-            keep = mask[keys]
-            keys, dists = keys[keep], dists[keep]
+            ann.set_ef(max(want, 64))
+            labels, _ = ann.knn_query(query, k=want)
+            keys = np.asarray(labels[0], dtype=np.int64)
+            keys = keys[mask[keys]]
             if keys.size >= k or want >= total:
                 break
             want = min(total, want * 4)
         if keys.size < k and passing > keys.size:
             # the graph could not reach enough passing rows: fall back to exact
             return self._exact(query, k, np.flatnonzero(mask))
-        exact = self._vecs[keys] @ query  # re-score with the float32 vectors
+        exact = self._vecs[keys] @ query  # re-score with the stored float32 vectors
         order = np.lexsort((keys, -exact))[:k]
         return [(self._refs[int(keys[i])], float(exact[i])) for i in order]
 
