@@ -18,9 +18,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .timeutil import format_dt, parse_dt
+
+if TYPE_CHECKING:
+    from .audit import ForgetAudit
 
 __all__ = [
     "AddResult",
@@ -425,14 +428,19 @@ class ForgetReport:
     counts: dict[str, int]
     verified: bool
     at: datetime
+    #: the persistable record (salted scope hash, counts, checks); see engram.audit
+    audit: ForgetAudit | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "scope": self.scope,
             "counts": self.counts,
             "verified": self.verified,
             "at": format_dt(self.at),
         }
+        if self.audit is not None:
+            out["audit"] = self.audit.to_dict()
+        return out
 
 
 @dataclass
