@@ -597,14 +597,23 @@ class Engram:
         user_id: str | None = None,
         agent_id: str | None = None,
         session_id: str | None = None,
+        markers: Iterable[str] = (),
+        llm_cache: str = "scoped",
     ) -> ForgetReport:
-        """Hard delete of everything in the scope, verified afterwards."""
+        """Hard delete of everything in the scope, verified afterwards.
+
+        See :func:`engram.audit.verified_forget`: the LLM response cache is
+        purged too (``llm_cache``: "scoped", "all" or "keep"), and ``markers``
+        must be absent from the raw database file afterwards. ``report.audit``
+        is the record to keep (salted scope hash, counts, no personal text)."""
+        from .audit import verified_forget
+
         sc = self._scope(scope, user_id, agent_id, session_id)
         self._flush_touches()
-        counts = self.store.forget(sc)
-        left = self.store.remaining(sc)
-        verified = all(v == 0 for k, v in left.items() if k != "orphan_vectors")
-        return ForgetReport(scope=sc.to_dict(), counts=counts, verified=verified, at=now())
+        audit = verified_forget(self, sc, markers=builtins.list(markers),
+                                llm_cache=llm_cache)  # type: ignore[arg-type]
+        return ForgetReport(scope=sc.to_dict(), counts=audit.counts, verified=audit.verified,
+                            at=audit.at, audit=audit)
 
     def export_records(
         self,
