@@ -15,7 +15,8 @@ Hierarchy::
     ├── MissingDependency       an optional extra is not installed; names the pip command
     ├── StoreError              the storage backend failed (disk full, server gone)
     ├── ProviderError           an embedding or LLM provider failed (timeout, 5xx, bad JSON)
-    └── AuthError               missing, unknown or revoked API key (HTTP 401/403)
+    ├── AuthError               missing, unknown or revoked API key (HTTP 401/403)
+    └── QuotaExceeded           a tenant's memory or byte quota is full (HTTP 403)
 
 Third-party exceptions are mapped at the boundary where they occur
 (``sqlite3.Error`` -> :class:`StoreError`, ``httpx.HTTPError`` -> :class:`ProviderError`).
@@ -35,6 +36,7 @@ __all__ = [
     "NaiveDatetime",
     "NotFound",
     "ProviderError",
+    "QuotaExceeded",
     "ScopeRequired",
     "StoreError",
     "TextTooLong",
@@ -124,3 +126,19 @@ class ProviderError(EngramError):
 class AuthError(EngramError):
     code = "unauthorized"
     status = 401
+
+
+class QuotaExceeded(EngramError):
+    """The write would take a tenant over its quota (items or bytes); nothing was written.
+
+    ``limit`` names the quota (``"items"`` or ``"bytes"``); ``used`` and ``maximum``
+    are the tenant's usage before the write and the configured ceiling."""
+
+    code = "quota_exceeded"
+    status = 403
+
+    def __init__(self, message: str, *, limit: str = "", used: int = 0, maximum: int = 0) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.used = used
+        self.maximum = maximum
