@@ -129,7 +129,8 @@ class Engram:
             target = url or (str(db) if db is not None else None)
             config = resolve_config(store=target, **settings)
         elif settings or db or url:
-            config = config.replace(**settings, **({"store": url or str(db)} if (db or url) else {}))
+            target = {"store": url or str(db)} if (db or url) else {}
+            config = config.replace(**settings, **target)
         self.config = config
         self.store = store or open_store(
             config.store_url(), **({"synchronous": config.sqlite_synchronous}
@@ -286,6 +287,28 @@ class Engram:
         if result.job_id is not None and self._llm is not None:
             self._llm.wake()
         return result
+
+    def derive_for(self, episode_ids: builtins.list[str], scope: Scope) -> builtins.list[Any]:
+        """Run derive -> consolidate -> index for stored episodes, in one write.
+
+        For callers that stored episodes with ``add(..., derive=False)`` and derive
+        later (the server's background path). Unknown ids are skipped; returns the
+        memory operations.
+        """
+        if self.deriver is None or not episode_ids:
+            return []
+        episodes = self.store.get_episodes(scope, episode_ids)
+        if not episodes:
+            return []
+        candidates = self.deriver.derive(episodes)
+        if not candidates:
+            return []
+        batch = WriteBatch()
+        indexer = Indexer(self.store, self.embedder())
+        ops, mems = self._consolidate(scope, candidates, indexer, now(), batch)
+        indexer.add_to(batch, list(mems))
+        self.store.write(batch)
+        return ops
 
     # -- LLM pipeline ------------------------------------------------------------
     def process_pending(self, max_jobs: int | None = None, *,
@@ -494,12 +517,16 @@ class Engram:
             valid_to=ensure_aware(valid_to, "valid_to") if valid_to else None,
             importance=float(importance),
         )
-        batch = WriteBatch()
-        from .pipeline.consolidate import Decision
+        from .pipeline.consolidate import new_memory
 
-        _, mems = plan_writes([Decision(Operation.ADD, cand, reason="written directly")], sc, at, batch)
-        mem = mems[0]
+        mem = new_memory(cand, sc, at)
         mem.metadata = check_metadata(metadata)
+        batch = WriteBatch(new_memories=[mem])
+        batch.versions.append(
+            (sc.tenant, MemoryVersion(mem.id, 1, Operation.ADD, None, mem.to_dict(),
+                                      "written directly", at))
+        )
+        mems = [mem]
         Indexer(self.store, self.embedder()).add_to(batch, mems)
         self.store.write(batch)
         return mem

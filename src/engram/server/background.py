@@ -23,9 +23,6 @@ from datetime import datetime
 from ..engine import Engram
 from ..errors import Conflict, EngramError
 from ..models import MemoryOp, Scope
-from ..pipeline.consolidate import RuleConsolidator, plan_writes
-from ..pipeline.index import Indexer
-from ..store.base import WriteBatch
 from ..timeutil import now
 
 __all__ = ["DeriveJob", "Deriver", "derive_for"]
@@ -34,29 +31,9 @@ log = logging.getLogger("engram.server")
 
 
 def derive_for(engine: Engram, episode_ids: list[str], scope: Scope) -> list[MemoryOp]:
-    """Derive, consolidate and index memories for stored episodes, in one write.
-
-    Episodes not found in ``scope`` are skipped. Returns the memory operations.
-    """
-    if engine.deriver is None or not episode_ids:
-        return []
-    episodes = engine.store.get_episodes(scope, episode_ids)
-    if not episodes:
-        return []
-    candidates = engine.deriver.derive(episodes)
-    if not candidates:
-        return []
-    at = now()
-    indexer = Indexer(engine.store, engine.embedder())
-    batch = WriteBatch()
-    vecs = indexer.vectors([c.text for c in candidates])
-    decisions = RuleConsolidator(engine.store, indexer.embedder.model_id).decide(
-        scope, candidates, vecs
-    )
-    ops, mems = plan_writes(decisions, scope, at, batch)
-    indexer.add_to(batch, list(mems))
-    engine.store.write(batch)
-    return ops
+    """Derive, consolidate and index memories for stored episodes (see
+    :meth:`Engram.derive_for`)."""
+    return engine.derive_for(episode_ids, scope)
 
 
 @dataclass
