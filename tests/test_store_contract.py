@@ -534,3 +534,20 @@ def test_metadata_filter_on_nested_values(store: Store) -> None:
         f = SearchFilters(metadata=md)
         assert ids(store.lexical_search(HOME, "jazz", f, 10)) == expected, md
         assert ids(store.vector_search(HOME, unit(1), MODEL, f, 10)) == expected, md
+
+
+def test_episode_neighbours_stay_in_the_session_in_time_order(store: Store) -> None:
+    s1 = Scope(user_id="n1", session_id="a", tenant="t1")
+    s2 = Scope(user_id="n1", session_id="b", tenant="t1")
+    other = Scope(user_id="n2", session_id="a", tenant="t1")
+    # inserted out of time order; e3 and e3b share a timestamp (insertion breaks the tie)
+    for eid, sc, secs in [("e2", s1, 2), ("e1", s1, 1), ("e3", s1, 3), ("e3b", s1, 3),
+                          ("e5", s1, 5), ("f1", s2, 4), ("g1", other, 2)]:
+        add_episode(store, episode(eid, sc, f"turn {eid}", at(seconds=secs)))
+    user = Scope(user_id="n1", tenant="t1")
+    got = store.episode_neighbours(user, ["e3", "e1", "f1", "nope", "g1"], 2)
+    assert [(n.id, n.offset) for n in got["e3"]] == [("e1", -2), ("e2", -1), ("e3b", 1), ("e5", 2)]
+    assert [(n.id, n.offset) for n in got["e1"]] == [("e2", 1), ("e3", 2)]
+    assert got["f1"] == []
+    assert "nope" not in got and "g1" not in got  # unknown / other user's
+    assert store.episode_neighbours(user, ["e3"], 0) == {}

@@ -37,7 +37,15 @@ from ..models import (
     Stats,
 )
 
-__all__ = ["Candidate", "Job", "Store", "VectorRecord", "WriteBatch", "WriteOutcome"]
+__all__ = [
+    "Candidate",
+    "Job",
+    "Neighbour",
+    "Store",
+    "VectorRecord",
+    "WriteBatch",
+    "WriteOutcome",
+]
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,15 @@ class Candidate:
 
     ref: ItemRef
     score: float
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    """An episode near another one in its session; ``offset`` is never 0
+    (-1: the episode just before, +2: two after)."""
+
+    id: str
+    offset: int
 
 
 class Store(ABC):
@@ -210,6 +227,19 @@ class Store(ABC):
     @abstractmethod
     def history(self, scope: Scope, memory_id: str) -> list[MemoryVersion]:
         """All versions of a memory, oldest first; ``[]`` when unknown/out of scope."""
+
+    @abstractmethod
+    def episode_neighbours(
+        self, scope: Scope, ids: Sequence[str], radius: int
+    ) -> dict[str, list[Neighbour]]:
+        """Episodes within ``radius`` positions of each of ``ids`` in its session.
+
+        Position is the order of the session's episodes by ``occurred_at``, then
+        insertion. Only the episode's own session counts (episodes without a
+        session form one stream per user/agent), and only episodes visible in
+        ``scope``. Each list is ordered by offset (-radius..radius, 0 left out);
+        unknown or out-of-scope ids map to no key; ``radius <= 0`` gives ``{}``.
+        """
 
     # -- search --------------------------------------------------------------
     @abstractmethod

@@ -36,7 +36,7 @@ from ..errors import Conflict, ModelMismatch, StoreError
 from ..models import Episode, ItemRef, Memory, MemoryVersion, Page, Scope, SearchFilters
 from ..text import query_terms
 from ..timeutil import ensure_aware, now
-from .base import Candidate, Job, Store, VectorRecord, WriteBatch, WriteOutcome
+from .base import Candidate, Job, Neighbour, Store, VectorRecord, WriteBatch, WriteOutcome
 from .migrations import pending
 from .postgres_admin import PgAdmin
 from .postgres_pool import register_vector
@@ -346,6 +346,42 @@ class PostgresStore(PgAdmin, Store):
     def get_episodes(self, scope: Scope, ids: Sequence[str]) -> list[Episode]:
         rows = self._get_many("episodes", EP_COLS, scope, ids)
         return [episode_from_row(rows[i]) for i in ids if i in rows]
+
+    def episode_neighbours(
+        self, scope: Scope, ids: Sequence[str], radius: int
+    ) -> dict[str, list[Neighbour]]:
+        if radius <= 0 or not ids:
+            return {}
+        where, args = scope_sql(scope, "t")
+        nwhere, nargs = scope_sql(scope, "e")
+        same = (
+            f"{nwhere} AND e.user_id IS NOT DISTINCT FROM t.user_id"
+            " AND e.agent_id IS NOT DISTINCT FROM t.agent_id"
+            " AND e.session_id IS NOT DISTINCT FROM t.session_id"
+        )
+        rows = self._q(
+            "SELECT t.id AS target, n.id, n.off FROM episodes t, LATERAL ("
+            f" (SELECT e.id, -ROW_NUMBER() OVER (ORDER BY e.occurred_at DESC, e.rid DESC) AS off"
+            f"  FROM episodes e WHERE {same} AND (e.occurred_at, e.rid) < (t.occurred_at, t.rid)"
+            "  ORDER BY e.occurred_at DESC, e.rid DESC LIMIT %s)"
+            " UNION ALL"
+            f" (SELECT e.id, ROW_NUMBER() OVER (ORDER BY e.occurred_at, e.rid) AS off"
+            f"  FROM episodes e WHERE {same} AND (e.occurred_at, e.rid) > (t.occurred_at, t.rid)"
+            "  ORDER BY e.occurred_at, e.rid LIMIT %s)"
+            f") n WHERE {where} AND t.id = ANY(%s) ORDER BY t.id, n.off",
+            (*nargs, radius, *nargs, radius, *args, list(dict.fromkeys(ids))),
+        )
+        out: dict[str, list[Neighbour]] = {}
+        for r in rows:
+            out.setdefault(r["target"], []).append(Neighbour(r["id"], int(r["off"])))
+        # ids with no neighbours at all still map to an empty list
+        missing = [i for i in dict.fromkeys(ids) if i not in out]
+        if missing:
+            for r in self._q(
+                f"SELECT t.id FROM episodes t WHERE {where} AND t.id = ANY(%s)", (*args, missing)
+            ):
+                out[r["id"]] = []
+        return out
 
     def get_memories(self, scope: Scope, ids: Sequence[str]) -> list[Memory]:
         rows = self._get_many("memories", MEM_COLS, scope, ids)

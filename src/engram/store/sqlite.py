@@ -47,7 +47,7 @@ from ..models import (
 )
 from ..text import query_terms, scope_token
 from ..timeutil import format_dt, now, parse_dt, to_epoch
-from .base import Candidate, Job, Store, VectorRecord, WriteBatch, WriteOutcome
+from .base import Candidate, Job, Neighbour, Store, VectorRecord, WriteBatch, WriteOutcome
 from .migrations import pending
 from .sqlite_schema import MIGRATIONS
 
@@ -583,6 +583,38 @@ class SQLiteStore(Store):
     def get_episodes(self, scope: Scope, ids: Sequence[str]) -> list[Episode]:
         rows = self._get_many("episodes", _EP_COLS, scope, ids)
         return [_episode(rows[i]) for i in ids if i in rows]
+
+    def episode_neighbours(
+        self, scope: Scope, ids: Sequence[str], radius: int
+    ) -> dict[str, list[Neighbour]]:
+        if radius <= 0 or not ids:
+            return {}
+        rows = self._get_many(
+            "episodes", "x.id, x.rid, x.user_id, x.agent_id, x.session_id, x.occurred_ts", scope, ids
+        )
+        where, args = _scope_sql(scope, "e")
+        same = " AND e.user_id IS ? AND e.agent_id IS ? AND e.session_id IS ?"
+        out: dict[str, list[Neighbour]] = {}
+        for i in dict.fromkeys(ids):
+            r = rows.get(i)
+            if r is None:
+                continue
+            key = (r["user_id"], r["agent_id"], r["session_id"])
+            before = self._q(
+                f"SELECT e.id FROM episodes e WHERE {where}{same}"
+                " AND (e.occurred_ts, e.rid) < (?, ?)"
+                " ORDER BY e.occurred_ts DESC, e.rid DESC LIMIT ?",
+                (*args, *key, r["occurred_ts"], r["rid"], radius),
+            )
+            after = self._q(
+                f"SELECT e.id FROM episodes e WHERE {where}{same}"
+                " AND (e.occurred_ts, e.rid) > (?, ?)"
+                " ORDER BY e.occurred_ts, e.rid LIMIT ?",
+                (*args, *key, r["occurred_ts"], r["rid"], radius),
+            )
+            out[i] = [Neighbour(b["id"], -k) for k, b in reversed(list(enumerate(before, 1)))]
+            out[i] += [Neighbour(a["id"], k) for k, a in enumerate(after, 1)]
+        return out
 
     def get_memories(self, scope: Scope, ids: Sequence[str]) -> list[Memory]:
         rows = self._get_many("memories", _MEM_COLS, scope, ids)
