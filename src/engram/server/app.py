@@ -22,6 +22,7 @@ from .. import __version__
 from ..config import Config
 from ..engine import Engram
 from ..errors import ConfigError, EngramError, StoreError
+from ..limits import Quota, QuotaGuard
 from .auth import Authenticator, RateLimiter
 from .background import Deriver
 from .keys import KeyStore, keys_path_for
@@ -52,7 +53,7 @@ class ServerApp(EngramASGI):
 
 def create_app(
     config: Config, *, auth: bool = True, keys_path: str | Path | None = None,
-    engine: Engram | None = None, mcp: bool = True,
+    engine: Engram | None = None, mcp: bool = True, quota: Quota | None = None,
 ) -> ServerApp:
     """The server for ``config``'s store. Keys live in ``keys_path`` (default: beside the store)."""
     if not auth and not is_loopback(config.host):
@@ -61,7 +62,8 @@ def create_app(
     keys = KeyStore(keys_path or keys_path_for(config.store_url())) if auth else None
     authn = Authenticator(keys, auth=auth, limiter=RateLimiter(config.rate_limit_per_minute))
     deriver = Deriver(eg)
-    svc = Services(engine=eg, deriver=deriver, auth=authn, keys=keys, config=config)
+    svc = Services(engine=eg, deriver=deriver, auth=authn, keys=keys, config=config,
+                   quota=QuotaGuard(eg.store, quota) if quota is not None else None)
     metrics = Metrics()
 
     mcp_server = None

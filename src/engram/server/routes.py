@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ..config import Config
 from ..engine import Engram
 from ..errors import InvalidInput, NotFound
+from ..limits import QuotaGuard
 from ..models import Episode, Message, Scope
 from ..timeutil import format_dt
 from .auth import Authenticator, Caller
@@ -63,6 +64,13 @@ class Services:
     auth: Authenticator
     keys: KeyStore | None
     config: Config
+    #: per-tenant quotas (engram.limits); None: unlimited
+    quota: QuotaGuard | None = None
+
+
+def _admit(svc: Services, who: Caller, items: int, nbytes: int) -> None:
+    if svc.quota is not None:
+        svc.quota.admit(who.tenant, items, nbytes)
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -148,6 +156,7 @@ def add_messages(body: AddRequest, who: Who, svc: Svc) -> Any:
     sc = _scope(who, body)
     msgs = [Message(text=m.text, role=m.role, speaker=m.speaker, occurred_at=m.occurred_at,
                     id=m.id, metadata=m.metadata) for m in body.messages]
+    _admit(svc, who, len(msgs), sum(len(m.text.encode("utf-8")) for m in msgs))
     result = svc.engine.add(msgs, scope=sc, occurred_at=body.occurred_at,
                             metadata=body.metadata, derive=body.derive == "sync")
     created = [e.id for e in result.episodes if e.created]
@@ -205,6 +214,7 @@ def list_items(
 @router.post("/memories", response_model=MemoryOut, status_code=201, tags=["memories"])
 def remember(body: RememberRequest, who: Who, svc: Svc) -> Any:
     """Write a memory directly (no episode), e.g. an agent's own note."""
+    _admit(svc, who, 1, len(body.text.encode("utf-8")))
     mem = svc.engine.remember(body.text, scope=_scope(who, body), kind=body.kind,
                               valid_from=body.valid_from, valid_to=body.valid_to,
                               importance=body.importance, metadata=body.metadata)
@@ -239,7 +249,10 @@ def history(memory_id: str, who: Who, svc: Svc, user_id: UserQ = None,
 @router.post("/forget", response_model=ForgetOut, tags=["scopes"])
 def forget(body: ScopeIn, who: Who, svc: Svc) -> Any:
     """Hard delete of everything in the scope (e.g. a user's right to erasure), verified."""
-    return svc.engine.forget(scope=_scope(who, body)).to_dict()
+    report = svc.engine.forget(scope=_scope(who, body)).to_dict()
+    if svc.quota is not None:
+        svc.quota.forget_usage(who.tenant)
+    return report
 
 
 @router.get("/export", tags=["scopes"], responses={200: {
@@ -268,8 +281,25 @@ async def import_(request: Request, who: Who, svc: Svc) -> Any:
     except UnicodeDecodeError:
         raise InvalidInput("import body is not UTF-8") from None
     lines = [_retenant(line, who.tenant) for line in text.splitlines()]
+    if svc.quota is not None:
+        _admit(svc, who, *_import_size(lines))
     report = await run_in_threadpool(svc.engine.import_, lines)
     return report.to_dict()
+
+
+def _import_size(lines: list[str]) -> tuple[int, int]:
+    """Episodes + memories and their text bytes in an import body (an upper bound)."""
+    items = size = 0
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and rec.get("type") in ("episode", "memory"):
+            items += 1
+            if isinstance(rec.get("text"), str):
+                size += len(rec["text"].encode("utf-8"))
+    return items, size
 
 
 def _retenant(line: str, tenant: str) -> str:
