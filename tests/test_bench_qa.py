@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from support.scripted_llm import RecordedRequest, Reply, ScriptedLLMServer, ok, server_error
 
 from engram.bench.longmemeval import load_longmemeval
 from engram.bench.qa import FULL, QAConfig, answer_messages, judge_messages
+from engram.bench.report import render_report
 from engram.bench.runner import BenchConfig, run_benchmark
 from engram.embed.base import Embedder
 
@@ -127,4 +130,7 @@ def test_qa_scores_caches_and_resumes(tmp_path: Path, embedder: Embedder) -> Non
         assert server.chat_requests == [], [r.last_user for r in server.chat_requests]
         assert third.qa is not None and third.qa.cached_calls == third.qa.calls == 2 * n_jobs
         assert third.qa.methods == second.qa.methods
+        buf = io.StringIO()
+        render_report(third, Console(file=buf, width=200))
+        assert "QA J per category" in buf.getvalue() and "from cache" in buf.getvalue()
         assert (third.qa.prompt_tokens, third.qa.completion_tokens) == (0, 0)

@@ -205,6 +205,27 @@ def _qa_table(report: BenchReport) -> Table | None:
     return t
 
 
+def _qa_category_table(qa: QASummary) -> Table:
+    t = Table(title="QA J per category (questions)", title_justify="left")
+    t.add_column("category")
+    for name in qa.methods:
+        t.add_column(name, justify="right")
+    cats: list[str] = []
+    for aggs in (qa.methods, qa.apart):
+        for agg in aggs.values():
+            cats.extend(c for c in agg.by_category if c not in cats)
+    for c in cats:
+        cells = []
+        for name, agg in qa.methods.items():
+            src = agg if c in agg.by_category else qa.apart.get(name)
+            if src is None or c not in src.by_category or "j" not in src.by_category[c]:
+                cells.append("-")
+            else:
+                cells.append(f"{_pct(src.by_category[c]['j'])} ({src.counts.get(c, 0)})")
+        t.add_row(c, *cells)
+    return t
+
+
 def render_report(report: BenchReport, console: Console | None = None) -> None:
     """Print the summary tables and the headlines."""
     if console is None:
@@ -254,8 +275,15 @@ def render_report(report: BenchReport, console: Console | None = None) -> None:
         con.print(_coverage_table(report))
     con.print(_category_table(report, "recall_any@10"))
     qa_t = _qa_table(report)
-    if qa_t is not None:
+    if qa_t is not None and report.qa is not None:
         con.print(qa_t)
+        con.print(_qa_category_table(report.qa))
+        q = report.qa
+        con.print(
+            f"LLM calls: {q.calls} ({q.cached_calls} from cache), {q.errors} failed; "
+            f"tokens {q.prompt_tokens} prompt + {q.completion_tokens} completion; "
+            f"served models: {', '.join(q.served_models) or '-'}"
+        )
     if report.headlines:
         con.print("[bold]Headlines (Engram vs best baseline)[/bold]")
         for h in report.headlines:
