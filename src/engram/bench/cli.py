@@ -237,5 +237,25 @@ def longmemeval_cmd(data: Path, limit: int | None, **opts: Any) -> None:
     _run(lambda: load_longmemeval(data, limit=limit), opts)
 
 
+#: other benchmark commands defined next to this module: (module, attribute)
+_EXTRA_COMMANDS: tuple[tuple[str, str], ...] = (("engram.bench.scale", "scale_command"),)
+
+
+def _mount_extra_commands() -> None:
+    """Add the commands other bench modules define (e.g. ``scale``), when importable."""
+    import importlib
+
+    for module, attr in _EXTRA_COMMANDS:
+        try:
+            cmd = getattr(importlib.import_module(module), attr, None)
+        except ImportError:
+            continue
+        if isinstance(cmd, click.Command):
+            bench.add_command(cmd)
+
+
+_mount_extra_commands()
+
+
 def main() -> None:  # pragma: no cover - convenience entry point
     bench()
