@@ -1,0 +1,262 @@
+"""Memory-poisoning detection: does a text try to instruct the model that later reads it?
+
+A memory store is a prompt-injection channel with a delay: text written today
+is pasted into a prompt next month. :func:`scan` looks for the shapes such text
+takes and returns a :class:`Verdict` with named flags (no LLM, no network):
+
+* ``instruction_override`` -- "ignore previous instructions", "new instructions:"
+* ``behaviour_directive`` -- standing orders to the assistant ("always recommend X",
+  "whenever the user asks ..., tell them ...", "do not tell the user")
+* ``role_play`` -- system-prompt markers and persona switches ("SYSTEM:", ``<<SYS>>``,
+  "you are now DAN", "act as ...")
+* ``tool_call`` -- tool/function-call look-alikes (``<tool_call>``, ``"function_call"``,
+  "Action: x Action Input:", "call the export tool")
+* ``addressed_to_model`` -- text speaking to an AI reader ("note to the assistant",
+  "if you are an AI reading this", "LLM, ...")
+* ``exfiltration`` -- orders to send, reveal or leak stored data
+* ``hidden_markup`` -- HTML/markdown comments or hidden elements carrying instructions
+* ``invisible_unicode`` -- Unicode tag characters, bidi overrides, runs of zero-width
+  characters (emoji ZWJ sequences are fine)
+* ``encoded_payload`` -- a base64 blob that decodes to text which itself is flagged
+
+Ordinary first-person statements ("I always recommend the ramen", "my boss tells me
+to ignore emails after 6") are not flagged: most rules need an imperative position,
+a second-person or "the assistant"/"the user" addressee, or a hidden channel.
+Scanning is pure and deterministic; the evaluation is ``python -m engram.trust.evaluate``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["Verdict", "scan"]
+
+_I = re.IGNORECASE
+#: start of a clause where an imperative can stand
+_START = r"(?:^|[.!?;:\n]\s*|,\s+|\(\s*|[\"'“]\s*)"
+_PLEASE = r"(?:(?:please|pls|kindly|now|just)\s+)?"
+_AI = (r"(?:ai|a\.i\.|llm|language model|large language model|assistant|chatbot|bot|model"
+       r"|ai assistant|ai agent|ai model|agent|summari[sz]er|gpt|chatgpt)")
+_NOUNS = (r"(?:instructions?|prompts?|directions|directives|rules?|guidelines|guidance|programming"
+          r"|policies|system (?:prompt|message)|context|orders|commands)")
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, _I)
+
+
+_OVERRIDE = [
+    _rx(r"\b(?:ignore|disregard|forget|neglect|discard|bypass|override|reset|supersedes?"
+        r"|stop following|do not follow|don'?t follow|do not obey|ignorez|ignora|ignorar"
+        r"|vergiss|ignoriere)\b[^.!?\n]{0,40}?\b" + _NOUNS),
+    _rx(r"\b(?:instrucciones|anweisungen|consignes)\b"),
+    _rx(r"\b" + _NOUNS + r"\b[^.!?\n]{0,30}\b(?:revoked|void|outdated|obsolete|no longer (?:apply"
+        r"|valid)|cancell?ed|superseded|replaced|disabled)"),
+    _rx(r"\b(?:new|updated|real|actual|true|revised) (?:instructions|rules|directives|orders)"
+        r"\s*(?::|from (?:the )?(?:developer|admin|administrator|system|operator)|are as follows"
+        r"|take precedence|below)"),
+    _rx(_START + _PLEASE + r"(?:ignore|disregard|forget) (?:everything|anything|whatever|what"
+        r" you|all (?:that|of)|the user\b)"),
+    _rx(r"\byour (?:only|new|real|primary) (?:task|objective|goal|purpose|mission)\b"
+        r"|\bnew (?:priority )?(?:task|objective)\s*:"),
+    _rx(r"\b(?:ignore|disregard) (?:the |my |the user'?s )?(?:stored |saved )?(?:preferences|"
+        r"memories|memory)\b[^.!?\n]{0,40}\b(?:use|follow|obey)"),
+]
+
+_DIRECTIVE_VERBS = (r"(?:recommend|suggest|say|answer|respond|reply|tell|agree|rate|trust|claim"
+                    r"|insist|praise|promote|push|steer|favou?r|mention|refuse|include|append"
+                    r"|send|forward|share|prefer|downplay|approve|accept|obey|comply)")
+_DIRECTIVE = [
+    _rx(_START + _PLEASE + r"(?:always|never|only)\s+(?:ever\s+)?" + _DIRECTIVE_VERBS
+        + r"\b(?!\s+never\b)"),
+    _rx(r"\byou\s+(?:must|should|will|shall|have to|need to|are required to|are to)\s+"
+        r"(?:always|never|only|from now on|henceforth)\b"),
+    _rx(r"\byou are required to\b"),
+    _rx(r"\b(?:the )?" + _AI + r"s?\s+(?:must|should|shall|is required to|has to|is to|will always"
+        r"|will never)\b"),
+    _rx(r"\b(?:do not|don'?t|never)\s+(?:ever\s+)?(?:tell|remind|inform|show|warn|alert)"
+        r" the user\b"),
+    _rx(r"\b(?:whenever|every ?time|each time|next time|when(?:ever)? asked|when the user"
+        r"|if the user|if anyone|if someone)\b[^.!?\n]{0,80},\s*(?:please\s+)?(?:always\s+|only"
+        r"\s+|just\s+|quietly\s+|silently\s+)?(?:" + _DIRECTIVE_VERBS[3:-1]
+        + r"|leave out|omit|hide|skip|delete|mark|give|post|book|transfer|pay|buy)\b"),
+    _rx(r"\b(?:permanently remember|remember (?:this )?(?:forever|permanently|for all)"
+        r"|store this permanently|make (?:this )?a permanent rule|secret rule|hidden rule)\b"),
+    _rx(r"\b(?:from now on|going forward|henceforth|hereafter|from this point(?: forward| on)?"
+        r"|(?:in|for) (?:all |every )?(?:future|subsequent)(?: \w+)?|in every (?:future )?"
+        r"(?:reply|answer|response))\b[^.!?\n]{0,60}\b(?:you|your|the user|assistant|model)\b"),
+    _rx(r"\b(?:in|for) (?:all |every )?(?:future|subsequent) (?:conversations?|sessions?|"
+        r"chats?|replies|answers|responses)\s*,\s*\w+"),
+    _rx(r"\b(?:every|each) (?:answer|reply|response) you (?:give|write)\b"),
+    _rx(r"\b(?:from now on|going forward|henceforth|hereafter|from this point(?: forward| on)?"
+        r"|in future)\s*,\s*(?:please\s+)?(?:always\s+|only\s+|never\s+)?(?:" + _DIRECTIVE_VERBS[3:-1]
+        + r"|leave out|omit|hide)\b"),
+]
+
+_ROLE = [
+    _rx(r"(?:^|\n)\s*(?:system|developer)\s*(?:prompt|message)?\s*:"),
+    _rx(r"\[/?(?:system|inst|sys)\]|<\|?/?(?:im_start|im_end|system|endoftext)\|?>|<<\s*/?sys\s*>>"
+        r"|<\|(?:system|user|assistant|tool|end)\|>|</?system>"),
+    _rx(r"#{2,}\s*(?:system|instruction|response)\b"),
+    _rx(r"\bbegin system (?:message|prompt)|\bsystem (?:override|prompt\s*:|message\s*:)"),
+    _rx(r"\"role\"\s*:\s*\"(?:system|developer)\""),
+    _rx(r"\byou are no longer\b|\byou are now (?:an? |the )?(?:ai|assistant|model|bot|dan|stan"
+        r"|in \w+ mode|operating|acting|unrestricted|unfiltered|free|called|named|\w+gpt|\w+bot)\b"),
+    _rx(_START + _PLEASE + r"(?:act as|pretend (?:to be|you are|you're)|role-?play as|assume the"
+        r" role|imagine you are|simulate an?|switch persona|enter \w+ mode|enable \w+ mode)\b"),
+    _rx(r"\b(?:new persona|your new (?:role|persona|identity|name))\b"),
+    _rx(r"\byou (?:are going to|will|must|should) (?:pretend|act as|role-?play|simulate)\b"),
+    _rx(r"\byou have been (?:jailbroken|unlocked|freed)\b"),
+    _rx(r"(?=.*\b(?:you|your|respond|answer|comply)\b)(?:\b(?:DAN|STAN)\b|jailbreak|developer mode"
+        r"|god mode|do anything now|(?:no|without (?:any )?)(?:content policy|restrictions|"
+        r"filters|ethical limits|safety rules)|unfiltered|unrestricted|unaligned|guardrails)"),
+]
+
+_TOOL = [
+    _rx(r"</?(?:tool_call|tool_use|function_calls?|invoke|antml:invoke)\b|<function=|<\|tool\|>"
+        r"|\[tool_calls\]|\"function_call\"|\bto=functions\.|```tool_code|\bdefault_api\."),
+    _rx(r"\"(?:tool|function)\"\s*:\s*[\"{]|\"type\"\s*:\s*\"function\""),
+    _rx(r"\"name\"\s*:\s*\"\w+\"[^{}]{0,40}\"(?:arguments|parameters|input)\"\s*:"),
+    _rx(r"\btool_use\s*:|\baction\s*:\s*\w+\s+action input\s*:|(?:^|\n)\s*observation\s*:"),
+    _rx(r"\b(?:call|invoke|run|execute|trigger|use)\s+the\s+(?:\w+\s+){0,2}(?:tool|function)\b"),
+    _rx(r"\bexecute the following (?:command|code)|\bfunction call\s*:"),
+    _rx(r"\b(?:next )?action\s*:\s*[a-z]+_[a-z_]+\("),
+]
+
+_ADDRESS = [
+    _rx(r"\b(?:note|message|instructions?|attention|p\.?s\.?|reminder|rule)\s+(?:to|for)\s+"
+        r"(?:the |any |all |an? )?" + _AI + r"s?\b"),
+    _rx(r"\b(?:if|when)\s+(?:you are|you're|an?)\s+(?:an?\s+)?" + _AI
+        + r"s?\b(?:\s+(?:reads?|is reading|processes|reviewing|reading))?"),
+    _rx(r"\b" + _AI + r"s?\s+(?:systems?\s+|agents?\s+|assistants?\s+)?(?:reading|processing|"
+        r"reviewing|summari[sz]ing|parsing)\s+this\b"),
+    _rx(r"(?:^|[.!?:;(\[\"“\n]\s*|\s-+\s*|—\s*)(?:dear |hey |hello |hi |attention )?" + _AI
+        + r"s?\s*[,:]\s*\w"),
+    _rx(r"\b(?:" + _AI + r"[_ ]instructions?|hidden (?:prompt|instructions?))\b"),
+]
+
+_EXFIL = [
+    _rx(r"!\[[^\]]*\]\(\s*https?://[^)\s]*[?&]\w+=[^)]*\)"),
+    _rx(_START + _PLEASE + r"(?:quietly |secretly |silently )?(?:send|upload|post|forward|leak"
+        r"|exfiltrate|reveal|print|dump|output|share|email|include|append|encode|list)\b[^.!?\n]{0,50}"
+        r"\b(?:memor(?:y|ies)|chat (?:log|history)|conversation(?: history)?|system prompt|stored"
+        r"|saved|user'?s (?:data|notes|password|email|messages|address)|passwords?|secrets?)\b"),
+    _rx(_START + _PLEASE + r"(?:delete|wipe|erase|remove|send|share|forward|upload|post|leak"
+        r"|change|overwrite)\b[^.!?\n]{0,30}\bthe user'?s\b"),
+    _rx(r"\bwithout (?:telling|asking|notifying) (?:them|the user)\b|\bno confirmation needed\b"),
+]
+
+_COMMENTS = re.compile(
+    r"<!--(.*?)(?:-->|$)|\[(?://|comment)\]:\s*(?:#|<>)\s*\((.*?)\)|/\*(.*?)\*/"
+    r"|<(?:div|span|p)[^>]*(?:display\s*:\s*none|hidden|color\s*:\s*white|font-size\s*:\s*0)"
+    r"[^>]*>(.*?)</", re.IGNORECASE | re.DOTALL)
+_HIDDEN_CUES = _rx(r"\b(?:assistant|ai|llm|model|bot|agent|ignore|disregard|instructions?|system"
+                   r"|prompt|you are|you must|always|never|must|recommend|obey|tool_call|delete"
+                   r"|approve|exfiltrate|admin mode|reveal|forward)\b")
+_B64 = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
+
+_ZERO_WIDTH = {"\u200b", "\u200c", "\u200d", "\u2060", "\u2061", "\u2062", "\u2063", "\u2064",
+               "\ufeff", "\u180e"}
+_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_STRIP = _ZERO_WIDTH | _BIDI | {"\u00ad", "\u200e", "\u200f"}
+
+_RULES: tuple[tuple[str, list[re.Pattern[str]]], ...] = (
+    ("instruction_override", _OVERRIDE),
+    ("behaviour_directive", _DIRECTIVE),
+    ("role_play", _ROLE),
+    ("tool_call", _TOOL),
+    ("addressed_to_model", _ADDRESS),
+    ("exfiltration", _EXFIL),
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Result of :func:`scan`: ``flags`` are rule names, sorted; ``flagged`` iff any."""
+
+    flags: tuple[str, ...]
+    #: for each flag, the first matched snippet (at most 80 characters) -- for review
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
+
+
+def _invisible(text: str) -> bool:
+    """Tag characters, bidi overrides, or 3+ zero-width characters outside emoji/script joins."""
+    count = 0
+    for i, ch in enumerate(text):
+        cp = ord(ch)
+        if 0xE0000 <= cp <= 0xE007F or ch in _BIDI:
+            return True
+        if ch in _ZERO_WIDTH:
+            if ch in {"\u200d", "\u200c"} and 0 < i < len(text) - 1:
+                prev, nxt = text[i - 1], text[i + 1]
+                if ord(prev) > 0x2000 and ord(nxt) > 0x2000 and nxt not in _ZERO_WIDTH:
+                    continue  # emoji ZWJ sequence or a script's joiner
+            count += 1
+    return count >= 3
+
+
+def _normalise(text: str) -> str:
+    """NFKC, invisible characters removed, Unicode tag characters decoded to ASCII."""
+    out = []
+    for ch in text:
+        cp = ord(ch)
+        if 0xE0020 <= cp <= 0xE007E:
+            out.append(chr(cp - 0xE0000))
+        elif ch not in _STRIP and not 0xE0000 <= cp <= 0xE007F:
+            out.append(ch)
+    return unicodedata.normalize("NFKC", "".join(out))
+
+
+def _decoded_blobs(text: str) -> list[str]:
+    blobs = []
+    for m in _B64.finditer(text):
+        s = m.group(0)
+        try:
+            raw = base64.b64decode(s + "=" * (-len(s) % 4), validate=True)
+            decoded = raw.decode("utf-8")
+        except (binascii.Error, ValueError):
+            continue
+        printable = sum(c.isprintable() or c.isspace() for c in decoded)
+        if len(decoded) >= 8 and printable / len(decoded) > 0.95:
+            blobs.append(decoded)
+    return blobs
+
+
+def _rules(text: str, flags: dict[str, str]) -> None:
+    for name, patterns in _RULES:
+        if name in flags:
+            continue
+        for p in patterns:
+            m = p.search(text)
+            if m:
+                flags[name] = m.group(0).strip()[:80]
+                break
+
+
+def scan(text: str, *, _depth: int = 0) -> Verdict:
+    """Scan ``text`` for injected instructions; see the module docstring for the flags."""
+    flags: dict[str, str] = {}
+    if _invisible(text):
+        flags["invisible_unicode"] = "invisible characters"
+    clean = _normalise(text)
+    _rules(clean, flags)
+    for m in _COMMENTS.finditer(clean):
+        inner = next((g for g in m.groups() if g), "")
+        if _HIDDEN_CUES.search(inner) or scan(inner, _depth=_depth + 1).flagged:
+            flags.setdefault("hidden_markup", m.group(0)[:80])
+            break
+    if _depth < 2:
+        for blob in _decoded_blobs(clean):
+            if scan(blob, _depth=_depth + 1).flagged:
+                flags.setdefault("encoded_payload", blob[:80])
+                break
+    names = tuple(sorted(flags))
+    return Verdict(flags=names, evidence=tuple(flags[n] for n in names))
