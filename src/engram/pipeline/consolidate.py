@@ -19,9 +19,10 @@ The rule consolidator decides without a model:
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -143,7 +144,9 @@ def _version(m: Memory, op: Operation, before: Memory | None, reason: str, at: d
     )
 
 
-def new_memory(cand: Candidate, scope: Scope, at: datetime) -> Memory:
+def new_memory(
+    cand: Candidate, scope: Scope, at: datetime, metadata: dict[str, Any] | None = None
+) -> Memory:
     return Memory(
         id=new_id("mem"),
         scope=scope,
@@ -158,13 +161,17 @@ def new_memory(cand: Candidate, scope: Scope, at: datetime) -> Memory:
         importance=cand.importance,
         source_episode_ids=list(cand.source_episode_ids),
         attribute=cand.attribute_key,
+        metadata=dict(metadata or {}),
     )
 
 
 def plan_writes(
-    decisions: Sequence[Decision], scope: Scope, at: datetime, batch: WriteBatch
+    decisions: Sequence[Decision], scope: Scope, at: datetime, batch: WriteBatch,
+    metadata_for: Callable[[Candidate], dict[str, Any]] | None = None,
 ) -> tuple[list[MemoryOp], list[Memory]]:
     """Append the rows for ``decisions`` to ``batch``.
+
+    ``metadata_for`` gives the metadata of each new memory (e.g. its provenance).
 
     Returns the operations to report and the memories whose text must be
     (re-)embedded and indexed.
@@ -212,7 +219,7 @@ def plan_writes(
                     MemoryOp(d.op, old.id, new.text, d.reason)
                 )
         if cand is not None and d.op in (Operation.ADD, Operation.SUPERSEDE):
-            mem = new_memory(cand, scope, at)
+            mem = new_memory(cand, scope, at, metadata_for(cand) if metadata_for else None)
             batch.new_memories.append(mem)
             batch.versions.append((scope.tenant, _version(mem, Operation.ADD, None, d.reason, at)))
             to_index.append(mem)
