@@ -51,6 +51,16 @@ from .store import open_store
 from .store.base import Store, WriteBatch
 from .timeutil import ensure_aware, now
 from .transfer import ImportReport, import_records, parse_jsonl
+from .trust.provenance import (
+    RESERVED_KEY,
+    TRUST_LEVELS,
+    is_flagged,
+    provenance,
+    strip_reserved,
+    trust_of,
+    trust_of_role,
+    weakest,
+)
 from .validation import check_metadata, check_text, make_scope
 
 if TYPE_CHECKING:
@@ -255,8 +265,13 @@ class Engram:
             msgs, sc, occurred_at=occurred_at, metadata=metadata, created_at=at,
             max_text_bytes=self.config.max_text_bytes,
         )
+        for e in episodes:  # the reserved namespace is Engram's: never taken from callers
+            e.metadata = strip_reserved(e.metadata)
+            e.metadata[RESERVED_KEY] = provenance(e.text, trust_of_role(e.role), "message")
         existing = self.store.existing_episode_ids(sc.tenant, [e.id for e in episodes])
         fresh = [e for e in episodes if e.id not in existing]
+        #: flagged (possibly poisoned) episodes are kept but never turned into memories
+        derivable = [e for e in fresh if not is_flagged(e.metadata)]
         result = AddResult(
             episodes=[EpisodeResult(e.id, e.id not in existing) for e in episodes]
         )
@@ -265,16 +280,16 @@ class Engram:
         batch = WriteBatch(episodes=fresh)
         indexer = Indexer(self.store, self.embedder())
         to_index: list[Episode | Memory] = list(fresh)
-        if derive and self.llm_settings is not None:
+        if derive and self.llm_settings is not None and derivable:
             # LLM pipeline: the extraction job is durable in the same write as the episodes
             from .llm.worker import LLMPipeline
 
-            job = LLMPipeline.extract_job(sc, [e.id for e in fresh])
+            job = LLMPipeline.extract_job(sc, [e.id for e in derivable])
             batch.jobs.append(job)
             result.job_id = job.id
         elif derive and self.deriver is not None:
-            candidates = self.deriver.derive(fresh)
-            ops, mems = self._consolidate(sc, candidates, indexer, at, batch)
+            candidates = self.deriver.derive(derivable)
+            ops, mems = self._consolidate(sc, candidates, indexer, at, batch, derivable)
             result.operations = ops
             to_index.extend(mems)
         indexer.add_to(batch, to_index)
@@ -297,7 +312,8 @@ class Engram:
         """
         if self.deriver is None or not episode_ids:
             return []
-        episodes = self.store.get_episodes(scope, episode_ids)
+        episodes = [e for e in self.store.get_episodes(scope, episode_ids)
+                    if not is_flagged(e.metadata)]  # flagged episodes make no memories
         if not episodes:
             return []
         candidates = self.deriver.derive(episodes)
@@ -305,7 +321,7 @@ class Engram:
             return []
         batch = WriteBatch()
         indexer = Indexer(self.store, self.embedder())
-        ops, mems = self._consolidate(scope, candidates, indexer, now(), batch)
+        ops, mems = self._consolidate(scope, candidates, indexer, now(), batch, episodes)
         indexer.add_to(batch, list(mems))
         self.store.write(batch)
         return ops
@@ -353,14 +369,20 @@ class Engram:
 
     def _consolidate(
         self, scope: Scope, candidates: list[Candidate], indexer: Indexer, at: datetime,
-        batch: WriteBatch,
+        batch: WriteBatch, sources: Iterable[Episode] = (),
     ) -> tuple[list[Any], list[Memory]]:
         if not candidates:
             return [], []
         vecs = indexer.vectors([c.text for c in candidates])
         consolidator = RuleConsolidator(self.store, indexer.embedder.model_id)
         decisions = consolidator.decide(scope, candidates, vecs)
-        return plan_writes(decisions, scope, at, batch)
+        trust = {e.id: trust_of(e.metadata) for e in sources}
+
+        def meta(c: Candidate) -> dict[str, Any]:  # provenance: weakest source, scanned text
+            level = weakest(trust.get(i, "user") for i in c.source_episode_ids)
+            return {RESERVED_KEY: provenance(c.text, level, "rules")}
+
+        return plan_writes(decisions, scope, at, batch, meta)
 
     # -- search and context ----------------------------------------------------
     def _preset(self, preset: str | RetrievalConfig | None) -> RetrievalConfig:
@@ -417,8 +439,13 @@ class Engram:
         preset: str | RetrievalConfig | None = None,
         now: datetime | None = None,
         candidates: int = 60,
+        include_flagged: bool = False,
     ) -> ContextBlock:
-        """A prompt-ready block of the most useful items that fits ``max_tokens``."""
+        """A prompt-ready block of the most useful items that fits ``max_tokens``.
+
+        Items flagged as possible memory poisoning (see :mod:`engram.trust`) are left
+        out unless ``include_flagged=True``; untrusted text (agent, tool, imported) is
+        rendered as quoted data."""
         if not isinstance(max_tokens, int) or not 32 <= max_tokens <= 200_000:
             raise InvalidInput("max_tokens must be an integer between 32 and 200000")
         hits = self.search(
@@ -426,6 +453,8 @@ class Engram:
             limit=min(MAX_LIMIT, max(candidates, 10)), filters=filters, as_of=as_of,
             preset=preset, now=now,
         )
+        if not include_flagged:
+            hits = [h for h in hits if not is_flagged(h.item.metadata)]
         return build_context(hits, max_tokens, self.count_tokens)
 
     # -- read / change single items --------------------------------------------
@@ -520,7 +549,8 @@ class Engram:
         from .pipeline.consolidate import new_memory
 
         mem = new_memory(cand, sc, at)
-        mem.metadata = check_metadata(metadata)
+        mem.metadata = strip_reserved(check_metadata(metadata))
+        mem.metadata[RESERVED_KEY] = provenance(text, "agent", "direct")
         batch = WriteBatch(new_memories=[mem])
         batch.versions.append(
             (sc.tenant, MemoryVersion(mem.id, 1, Operation.ADD, None, mem.to_dict(),
@@ -554,7 +584,15 @@ class Engram:
         if text is not None:
             changes["text"] = check_text(text, self.config.max_text_bytes)
         if metadata is not None:
-            changes["metadata"] = check_metadata(metadata)
+            changes["metadata"] = strip_reserved(check_metadata(metadata))
+        if "metadata" in changes or "text" in changes:  # keep provenance, re-scan the text
+            ns = old.metadata.get(RESERVED_KEY)
+            level = trust_of(old.metadata) if isinstance(ns, dict) else "agent"
+            origin = str(ns.get("origin", "direct")) if isinstance(ns, dict) else "direct"
+            changes["metadata"] = {
+                **changes.get("metadata", strip_reserved(old.metadata)),
+                RESERVED_KEY: provenance(changes.get("text", old.text), level, origin),
+            }
         if importance is not None:
             if not 0.0 <= float(importance) <= 1.0:
                 raise InvalidInput("importance must be between 0 and 1")
@@ -681,6 +719,14 @@ class Engram:
         if scope is not None or user_id or agent_id:
             target = self._scope(scope, user_id, agent_id, None)
         records = parse_jsonl(source, self.config.max_text_bytes, target)
+        for kind, obj, _ in records:  # flags are always re-computed from the text;
+            if kind in ("episode", "memory"):  # a trust level exported by Engram is kept
+                item: Any = obj
+                ns = item.metadata.get(RESERVED_KEY)
+                ns = ns if isinstance(ns, dict) else {}
+                level = ns.get("trust") if ns.get("trust") in TRUST_LEVELS else "imported"
+                item.metadata = {**strip_reserved(item.metadata), RESERVED_KEY: provenance(
+                    item.text, str(level), str(ns.get("origin") or "import"))}
         return import_records(
             self.store, Indexer(self.store, self.embedder()), records, batch_size, progress
         )

@@ -1,0 +1,101 @@
+"""Trust levels and poisoning flags, kept in a reserved metadata namespace.
+
+No schema change: every episode and memory written by the engine carries
+``metadata["engram"] = {"trust": <level>, "origin": <how it was made>, "flags": [...]}``
+(``flags`` only when the poisoning scan found something). The namespace belongs to
+Engram: :func:`strip_reserved` removes it from caller metadata on every add,
+remember, update and import, so a caller can neither forge a trust level nor
+clear a flag.
+
+Trust levels, from the episode role or how the memory was made:
+
+============  =====================================================  ==========
+level         source                                                 in context
+============  =====================================================  ==========
+``user``      a ``user`` message, or rules applied to user messages  plain
+``system``    a ``system`` message given by the caller                plain
+``agent``     an ``assistant`` message or an agent's own note          quoted
+``tool``      a ``tool`` or ``observation`` message                    quoted
+``imported``  imported records that carry no trust level of their own     quoted
+============  =====================================================  ==========
+
+Import keeps a trust level already recorded in a record (so export -> import is
+the identity) and re-computes flags from the text, so a crafted import file can
+clear no flag; treat an import file as operator input, like a backup.
+
+A derived memory takes the weakest level among its source episodes. Items
+without the namespace (written before this existed, or by a pipeline that does
+not set it) are treated as ``user`` for display and as unflagged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .poisoning import scan
+
+__all__ = [
+    "RESERVED_KEY",
+    "TRUSTED",
+    "TRUST_LEVELS",
+    "flags_of",
+    "is_flagged",
+    "provenance",
+    "strip_reserved",
+    "trust_of",
+    "trust_of_role",
+    "weakest",
+]
+
+RESERVED_KEY = "engram"
+#: levels whose text goes into context as plain lines; everything else is quoted data
+TRUSTED = frozenset({"user", "system"})
+TRUST_LEVELS = frozenset({"user", "system", "agent", "tool", "imported"})
+_RANK = {"user": 0, "system": 0, "agent": 1, "tool": 2, "imported": 2}
+_ROLE_TRUST = {"user": "user", "system": "system", "assistant": "agent", "tool": "tool",
+               "observation": "tool"}
+
+
+def trust_of_role(role: str) -> str:
+    """Trust level of an episode with this role (unknown roles count as ``tool``)."""
+    return _ROLE_TRUST.get(role, "tool")
+
+
+def weakest(levels: Iterable[str]) -> str:
+    """The least trusted of ``levels`` (``user`` when empty)."""
+    return max(levels, key=lambda lv: _RANK.get(lv, 2), default="user")
+
+
+def strip_reserved(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A copy of caller ``metadata`` without the reserved ``"engram"`` key."""
+    return {k: v for k, v in (metadata or {}).items() if k != RESERVED_KEY}
+
+
+def provenance(text: str, trust: str, origin: str) -> dict[str, Any]:
+    """The reserved namespace value for an item with this text and source."""
+    ns: dict[str, Any] = {"trust": trust, "origin": origin}
+    verdict = scan(text)
+    if verdict.flagged:
+        ns["flags"] = list(verdict.flags)
+    return ns
+
+
+def _ns(metadata: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    ns = (metadata or {}).get(RESERVED_KEY)
+    return ns if isinstance(ns, Mapping) else {}
+
+
+def flags_of(metadata: Mapping[str, Any] | None) -> list[str]:
+    """Poisoning flags recorded on an item (``[]`` when none)."""
+    flags = _ns(metadata).get("flags") or []
+    return [str(f) for f in flags] if isinstance(flags, list) else []
+
+
+def is_flagged(metadata: Mapping[str, Any] | None) -> bool:
+    return bool(flags_of(metadata))
+
+
+def trust_of(metadata: Mapping[str, Any] | None) -> str:
+    """Recorded trust level (``user`` when the item has none)."""
+    return str(_ns(metadata).get("trust") or "user")
