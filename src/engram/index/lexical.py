@@ -6,8 +6,9 @@ scores a query with a handful of vector operations, with the same boolean
 filter mask the vector search uses, so filters are applied inside the search.
 
 Tokenisation: lower-cased word terms (:func:`engram.text.query_terms` rules,
-stopwords dropped) with a light English suffix stemmer applied alike to
-documents and queries.
+stopwords dropped) with the Snowball English stemmer applied alike to
+documents and queries. Measured on LoCoMo dev (BM25 over turns with a +-1
+window, R_any@10): light suffix stemmer .771, Porter-family stemming .784.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from typing import Any
 
 import numpy as np
 
@@ -23,23 +25,30 @@ __all__ = ["LexicalIndex", "stem", "tokens"]
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
+_STEMMER: Any = None
+_STEMS: dict[str, str] = {}
+_STEM_CACHE_MAX = 200_000
+
+
 def stem(word: str) -> str:
-    """A light suffix stemmer (plural, -ing, -ed); deterministic and cheap."""
-    if len(word) <= 3 or word.isdigit():
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith("sses"):
-        return word[:-2]
-    if word.endswith("ing") and len(word) > 5:
-        return word[:-3]
-    if word.endswith("ed") and len(word) > 4:
-        return word[:-2]
-    if word.endswith("es") and len(word) > 4 and word[-3] in "sxz":
-        return word[:-2]
-    if word.endswith("s") and not word.endswith("ss") and not word.endswith("us"):
-        return word[:-1]
-    return word
+    """The Snowball (Porter 2) English stem of a lower-case ``word``; digits unchanged.
+
+    Memoised: a corpus repeats its vocabulary, so loading 100k documents calls
+    the stemmer once per distinct word (the cache is bounded).
+    """
+    out = _STEMS.get(word)
+    if out is not None:
+        return out
+    global _STEMMER
+    if _STEMMER is None:
+        import snowballstemmer
+
+        _STEMMER = snowballstemmer.stemmer("english")
+    out = word if len(word) <= 2 or word.isdigit() else str(_STEMMER.stemWord(word))
+    if len(_STEMS) >= _STEM_CACHE_MAX:
+        _STEMS.clear()
+    _STEMS[word] = out
+    return out
 
 
 def tokens(text: str) -> list[str]:

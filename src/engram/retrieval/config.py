@@ -27,6 +27,21 @@ class RetrievalConfig:
       knowledge) relative to raw episodes.
     * ``recency_weight`` / ``recency_half_life_days``: an additive bonus
       ``w * 0.5 ** (age_days / half_life)`` by event time relative to ``now``.
+    * ``window_radius`` / ``window_weights`` / ``window_decay`` /
+      ``window_seeds``: neighbour windows (:mod:`engram.retrieval.windows`):
+      before fusion, each signal's list (weight per signal, ``0``: off) is
+      rescored with the scores of the ``window_radius`` turns either side of
+      its ``window_seeds`` best episodes, damped by ``window_decay ** |offset|``.
+    * ``present_weight``: when the query asks about the present ("now",
+      "currently", "these days", ...), an additive bonus
+      ``w * 0.5 ** (age / recency_half_life_days)`` with ``age`` counted back
+      from the newest item in the ranking's head, so a later change outranks
+      the stale fact it replaced (``0``: off).
+    * ``speaker_boost``: added to the fused score of an episode whose speaker
+      the query names (``0``: off).
+    * ``decay_weight`` / ``decay_strength_days``: MemoryBank-style forgetting
+      of memories (:mod:`engram.retrieval.decay`); off (``0``) by default and
+      in benchmarks.
     """
 
     name: str
@@ -37,6 +52,14 @@ class RetrievalConfig:
     memory_boost: float = 1.0
     recency_weight: float = 0.0
     recency_half_life_days: float = 30.0
+    window_radius: int = 0
+    window_weights: dict[str, float] = field(default_factory=dict)
+    window_decay: float = 0.5
+    window_seeds: int = 30
+    speaker_boost: float = 0.0
+    present_weight: float = 0.0
+    decay_weight: float = 0.0
+    decay_strength_days: float = 30.0
 
     def __post_init__(self) -> None:
         if self.fusion not in {"rrf", "score"}:
@@ -44,6 +67,12 @@ class RetrievalConfig:
         unknown = set(self.weights) - KNOWN_SIGNALS
         if unknown:
             raise ConfigError(f"unknown signals {sorted(unknown)}; known: {sorted(KNOWN_SIGNALS)}")
+        if set(self.window_weights) - KNOWN_SIGNALS:
+            raise ConfigError(f"unknown window signals {sorted(self.window_weights)}")
+        if self.window_radius < 0 or not 0 <= self.window_decay <= 1:
+            raise ConfigError("window_radius must be >= 0 and window_decay in [0, 1]")
+        if not 0 <= self.decay_weight <= 1 or self.decay_strength_days <= 0:
+            raise ConfigError("decay_weight must be in [0, 1] and decay_strength_days > 0")
         if not any(w > 0 for w in self.weights.values()):
             raise ConfigError("a retrieval preset needs at least one signal with weight > 0")
 
@@ -67,6 +96,20 @@ def register_preset(config: RetrievalConfig) -> RetrievalConfig:
 register_preset(RetrievalConfig("hybrid", weights={"dense": 1.0, "bm25": 1.0}))
 register_preset(RetrievalConfig("bm25", weights={"bm25": 1.0}))
 register_preset(RetrievalConfig("dense", weights={"dense": 1.0}))
+#: BM25 + dense with neighbour windows and a speaker boost, fitted on the
+#: LoCoMo dev split with leave-one-conversation-out cross-validation
+#: (``python -m engram.bench.tune``; docs/recall.md has the figures)
+register_preset(
+    RetrievalConfig(
+        "recall",
+        weights={"bm25": 1.0, "dense": 0.3},
+        fusion="score",
+        window_radius=2,
+        window_weights={"bm25": 1.0, "dense": 0.5},
+        window_decay=0.5,
+        speaker_boost=0.05,
+    )
+)
 
 
 def get_preset(name: str | RetrievalConfig) -> RetrievalConfig:

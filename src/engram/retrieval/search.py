@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from ..embed.base import Embedder
 from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
 from ..store.base import Candidate, Store
 from .config import RetrievalConfig
+from .decay import decay_factor
 from .fusion import Fused, fuse
+from .windows import normalised, spread
 
 __all__ = ["Searcher"]
 
@@ -42,7 +45,66 @@ class Searcher:
             emb = self._embedder()
             vec = query_vector if query_vector is not None else emb.embed_one(query, "query")
             lists["dense"] = self.store.vector_search(scope, vec, emb.model_id, filters, n)  # type: ignore[arg-type]
-        return lists
+        return self.windowed(lists, scope, filters, config)
+
+    def windowed(
+        self,
+        lists: dict[str, list[Candidate]],
+        scope: Scope,
+        filters: SearchFilters,
+        config: RetrievalConfig,
+    ) -> dict[str, list[Candidate]]:
+        """Apply neighbour windows (:mod:`.windows`) to the lists that have a weight.
+
+        Neighbours come from :meth:`Store.episode_neighbours` for the
+        ``window_seeds`` best episodes of each windowed list; a neighbour that
+        a filter would exclude is dropped.
+        """
+        active = [s for s, w in config.window_weights.items() if w > 0 and lists.get(s)]
+        if config.window_radius <= 0 or not active:
+            return lists
+        seeds: dict[str, None] = {}
+        for s in active:
+            for c in lists[s][: config.window_seeds]:
+                if c.ref.type == "episode":
+                    seeds[c.ref.id] = None
+        nb = self.store.episode_neighbours(scope, list(seeds), config.window_radius)
+        if _filtering(filters):
+            known = {c.ref.id for cands in lists.values() for c in cands}
+            extra = {n.id for ns in nb.values() for n in ns} - known
+            allowed = known | self._admitted(scope, extra, filters)
+            nb = {k: [n for n in ns if n.id in allowed] for k, ns in nb.items()}
+        out = dict(lists)
+        for s in active:
+            zero = s == "bm25"
+            norm = normalised(lists[s], from_zero=zero)
+            scaled = [Candidate(c.ref, norm[c.ref]) for c in lists[s]]
+            # only the seeds spread; the tail keeps its own score after them
+            spread_top = spread(
+                scaled[: config.window_seeds], nb, weight=config.window_weights[s],
+                decay=config.window_decay, from_zero=True,
+            )
+            seen = {c.ref for c in spread_top}
+            tail = [c for c in scaled[config.window_seeds :] if c.ref not in seen]
+            out[s] = sorted(spread_top + tail, key=lambda c: (-c.score, c.ref.type, c.ref.id))
+        return out
+
+    def _admitted(self, scope: Scope, ids: set[str], filters: SearchFilters) -> set[str]:
+        """Which of these episode ids pass ``filters`` (kinds, time range, metadata)."""
+        if not ids or not filters.wants("episode"):
+            return set()
+        ok = set()
+        for e in self.store.get_episodes(scope, sorted(ids)):
+            if filters.start is not None and e.occurred_at < filters.start:
+                continue
+            if filters.end is not None and e.occurred_at >= filters.end:
+                continue
+            if filters.as_of is not None and e.created_at > filters.as_of:
+                continue
+            if any(e.metadata.get(k) != v for k, v in filters.metadata):
+                continue
+            ok.add(e.id)
+        return ok
 
     def search(
         self,
@@ -57,8 +119,18 @@ class Searcher:
         lists = self.candidates(query, scope, filters, config, query_vector)
         fused = fuse(lists, config.weights, method=config.fusion, rrf_k=config.rrf_k)
         # boosts that need the items (recency) may reorder the head: fetch more then
-        head = fused[: max(limit * 3, limit + 20)] if config.recency_weight > 0 else fused[: limit + 5]
+        present = config.present_weight > 0 and _PRESENT.search(query) is not None
+        reorders = (
+            config.recency_weight > 0
+            or config.speaker_boost > 0
+            or config.decay_weight > 0
+            or present
+        )
+        head = fused[: max(limit * 3, limit + 20)] if reorders else fused[: limit + 5]
         items = self._fetch(scope, [f.ref for f in head], filters)
+        named = _named_speakers(query, items.values()) if config.speaker_boost > 0 else set()
+        when_of = self._event_times(scope, items) if present or config.recency_weight > 0 else {}
+        newest = max(when_of.values(), default=now)
         ranked: list[tuple[float, Fused]] = []
         for f in head:
             item = items.get(f.ref)
@@ -68,14 +140,24 @@ class Searcher:
             if isinstance(item, Memory) and config.memory_boost != 1.0:
                 score *= config.memory_boost
                 f.scores["memory_boost"] = config.memory_boost
+            if present:
+                rel = max(0.0, (newest - when_of[f.ref]).total_seconds() / 86400.0)
+                bonus = config.present_weight * math.pow(0.5, rel / config.recency_half_life_days)
+                f.scores["present_part"] = bonus
+                score += bonus
             if config.recency_weight > 0:
-                when = item.occurred_at if isinstance(item, Episode) else (
-                    item.valid_from or item.created_at
-                )
+                when = when_of[f.ref]
                 age = max(0.0, (now - when).total_seconds() / 86400.0)
                 bonus = config.recency_weight * math.pow(0.5, age / config.recency_half_life_days)
                 f.scores["recency_part"] = bonus
                 score += bonus
+            if named and isinstance(item, Episode) and (item.speaker or "").lower() in named:
+                f.scores["speaker_part"] = config.speaker_boost
+                score += config.speaker_boost
+            if isinstance(item, Memory) and config.decay_weight > 0:
+                factor = decay_factor(item, now, config.decay_weight, config.decay_strength_days)
+                f.scores["decay"] = factor
+                score *= factor
             ranked.append((score, f))
         ranked.sort(key=lambda t: (-t[0], t[1].ref.type, t[1].ref.id))
         hits: list[Hit] = []
@@ -84,6 +166,30 @@ class Searcher:
             hits.append(Hit(ref=f.ref, item=item, score=score, scores=dict(f.scores)))
         self._attach_sources(scope, hits)
         return hits
+
+    def _event_times(
+        self, scope: Scope, items: dict[ItemRef, Episode | Memory]
+    ) -> dict[ItemRef, datetime]:
+        """When each item happened: an episode's ``occurred_at``; a memory's
+        ``valid_from``, else the latest of its source episodes, else ``created_at``
+        (a memory derived today from an old message is as old as the message)."""
+        wanted = [
+            sid
+            for i in items.values()
+            if isinstance(i, Memory) and i.valid_from is None
+            for sid in i.source_episode_ids
+        ]
+        src = {e.id: e.occurred_at for e in self.store.get_episodes(scope.with_session(None), wanted)}
+        out: dict[ItemRef, datetime] = {}
+        for ref, i in items.items():
+            if isinstance(i, Episode):
+                out[ref] = i.occurred_at
+            elif i.valid_from is not None:
+                out[ref] = i.valid_from
+            else:
+                times = [src[s] for s in i.source_episode_ids if s in src]
+                out[ref] = max(times) if times else i.created_at
+        return out
 
     def _fetch(
         self, scope: Scope, refs: list[ItemRef], filters: SearchFilters
@@ -111,3 +217,28 @@ class Searcher:
         for h in hits:
             if isinstance(h.item, Memory):
                 h.sources = [found[s] for s in h.item.source_episode_ids if s in found]
+
+
+#: words by which a query asks about the present state of things
+_PRESENT = re.compile(
+    r"\b(now|nowadays|currently|current|these days|at the moment|at present|"
+    r"any ?more|still|latest|most recent(?:ly)?|today)\b",
+    re.IGNORECASE,
+)
+
+
+def _filtering(filters: SearchFilters) -> bool:
+    return bool(
+        filters.start is not None
+        or filters.end is not None
+        or filters.metadata
+        or filters.as_of is not None
+        or not filters.wants("episode")
+    )
+
+
+def _named_speakers(query: str, items: Iterable[Episode | Memory]) -> set[str]:
+    """Lower-cased speakers of ``items`` that ``query`` names as a whole word."""
+    speakers = {i.speaker.lower() for i in items if isinstance(i, Episode) and i.speaker}
+    q = query.lower()
+    return {s for s in speakers if re.search(rf"(?<![^\W_]){re.escape(s)}(?![^\W_])", q)}

@@ -1,0 +1,213 @@
+"""Fit retrieval parameters on LoCoMo with leave-one-conversation-out cross-validation.
+
+    python -m engram.bench.tune --data ../shared/data/locomo/locomo_dev.json \\
+        --workdir /tmp/engram-tune
+
+Each conversation is held out in turn: the grid point with the best mean
+``R_any@10 + R_all@10`` on the other conversations is scored on the held-out
+one. The printout gives each fold's choice and score, the mean and spread of
+the held-out scores, and the grid point that is best on all conversations
+(what a preset should use). Deterministic: the grid is fixed, ties keep the
+first grid point.
+
+Searches run through the real :class:`~engram.retrieval.search.Searcher`; the
+store calls they make (BM25, vector search, neighbours, fetches) are
+memoised per question, so a grid of a few hundred points takes minutes, not
+hours. Uses the dev split only: the held-out conversations stay unseen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..models import Scope, SearchFilters
+from ..retrieval.config import RetrievalConfig
+from ..retrieval.search import Searcher
+from ..store.base import Neighbour
+from .dataset import BenchDataset, Question
+from .locomo import load_locomo
+from .metrics import distinct_ranking, recall_all, recall_any
+from .progress import Progress
+from .runner import _default_factory, _ingest, hit_units, scope_user
+
+__all__ = ["FoldResult", "grid", "main", "run_cv"]
+
+MAX_RADIUS = 3
+
+
+class _MemoStore:
+    """Delegates to a store, memoising the read calls a search makes."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+        self._lex: dict[tuple[Any, ...], Any] = {}
+        self._vec: dict[tuple[Any, ...], Any] = {}
+        self._nb: dict[tuple[Scope, str], list[Neighbour]] = {}
+        self._ep: dict[tuple[Scope, str], Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def lexical_search(self, scope: Scope, query: str, filters: SearchFilters, limit: int) -> Any:
+        key = (scope, query, limit)
+        if key not in self._lex:
+            self._lex[key] = self._store.lexical_search(scope, query, filters, limit)
+        return self._lex[key]
+
+    def vector_search(self, scope: Scope, vector: Any, model_id: str, filters: SearchFilters,
+                      limit: int) -> Any:
+        key = (scope, vector.tobytes(), limit)
+        if key not in self._vec:
+            self._vec[key] = self._store.vector_search(scope, vector, model_id, filters, limit)
+        return self._vec[key]
+
+    def episode_neighbours(self, scope: Scope, ids: Sequence[str], radius: int) -> Any:
+        todo = [i for i in ids if (scope, i) not in self._nb]
+        if todo:
+            got = self._store.episode_neighbours(scope, todo, MAX_RADIUS)
+            for i in todo:
+                self._nb[(scope, i)] = got.get(i, [])
+        return {i: [n for n in self._nb[(scope, i)] if abs(n.offset) <= radius] for i in ids}
+
+    def get_episodes(self, scope: Scope, ids: Sequence[str]) -> Any:
+        todo = [i for i in ids if (scope, i) not in self._ep]
+        if todo:
+            for e in self._store.get_episodes(scope, todo):
+                self._ep[(scope, e.id)] = e
+        return [self._ep[(scope, i)] for i in ids if (scope, i) in self._ep]
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    held_out: str
+    config: str
+    train: float
+    test_any: float
+    test_all: float
+
+
+def grid(base: RetrievalConfig) -> list[RetrievalConfig]:
+    """The fixed search grid around ``base`` (fusion, weights, windows, speaker boost)."""
+    out = []
+    for fusion, dense_w, radius, wb, wd, decay, speaker in itertools.product(
+        ("rrf", "score"), (0.3, 0.6), (1, 2, 3), (0.5, 1.0), (0.0, 0.5), (0.5, 0.8), (0.0, 0.05)
+    ):
+        out.append(
+            base.replace(
+                name=f"{fusion} d={dense_w} r={radius} wb={wb} wd={wd} dec={decay} sp={speaker}",
+                fusion=fusion,
+                weights={"bm25": 1.0, "dense": dense_w},
+                window_radius=radius,
+                window_weights={"bm25": wb, "dense": wd},
+                window_decay=decay,
+                speaker_boost=speaker if fusion == "score" else speaker / 20,
+            )
+        )
+    return out
+
+
+def _score(hits_units: list[list[str]], q: Question, k: int = 10) -> tuple[float, float]:
+    ranked = distinct_ranking(hits_units)
+    return recall_any(ranked, q.evidence_turns, k), recall_all(ranked, q.evidence_turns, k)
+
+
+def run_cv(
+    eg: Any, ds: BenchDataset, configs: Sequence[RetrievalConfig], progress: Progress
+) -> tuple[list[FoldResult], dict[str, dict[str, tuple[float, float]]]]:
+    """Score every config on every question, then run leave-one-conversation-out."""
+    searcher = Searcher(_MemoStore(eg.store), eg.embedder)
+    qvec: dict[str, Any] = {}
+    # per config, per conversation: list of (any, all)
+    table: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
+    questions = [(c, q) for c in ds.conversations for q in c.questions
+                 if q.scored and q.evidence_turns]
+    with progress.task("grid", len(questions)) as advance:
+        for conv, q in questions:
+            scope = Scope(user_id=scope_user(conv))
+            if q.text not in qvec:
+                qvec[q.text] = eg.embedder().embed_one(q.text, "query")
+            for cfg in configs:
+                hits = searcher.search(q.text, scope, SearchFilters(), cfg, 10, q.asked_at,
+                                       query_vector=qvec[q.text])
+                table[cfg.name][conv.id].append(_score([hit_units(h, {}) for h in hits], q))
+            advance(1)
+    means: dict[str, dict[str, tuple[float, float]]] = {}
+    for name, per_conv in table.items():
+        means[name] = {cid: _mean2(v) for cid, v in per_conv.items()}
+    folds = []
+    convs = [c.id for c in ds.conversations]
+    for held in convs:
+        def train_score(name: str, held: str = held) -> float:
+            vals = [s for cid in convs if cid != held for s in table[name][cid]]
+            a, b = _mean2(vals)
+            return a + b
+
+        best = max((c.name for c in configs), key=train_score)
+        ta, tb = means[best][held]
+        folds.append(FoldResult(held, best, train_score(best), ta, tb))
+    return folds, means
+
+
+def _mean2(vals: Iterable[tuple[float, float]]) -> tuple[float, float]:
+    v = list(vals)
+    if not v:
+        return 0.0, 0.0
+    return sum(a for a, _ in v) / len(v), sum(b for _, b in v) / len(v)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m engram.bench.tune", description=__doc__)
+    p.add_argument("--data", default="../shared/data/locomo/locomo_dev.json")
+    p.add_argument("--workdir", default="/tmp/engram-tune",
+                   help="keeps the ingested database between runs")
+    p.add_argument("--base", default="recall", help="preset whose other settings are kept")
+    args = p.parse_args(argv)
+    from ..retrieval.config import get_preset
+
+    ds = load_locomo(args.data)
+    work = Path(args.workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    db = work / "tune.db"
+    fresh = not db.exists()
+    eg = _default_factory(db, None)
+    progress = Progress(enabled=False)
+    if fresh:
+        _ingest(eg, ds, progress)
+    configs = grid(get_preset(args.base))
+    folds, means = run_cv(eg, ds, configs, progress)
+    for f in folds:
+        print(f"held out {f.held_out}: R_any@10 {f.test_any:.3f} R_all@10 {f.test_all:.3f}"
+              f"  (train any+all {f.train:.3f}; {f.config})")
+    anys = [f.test_any for f in folds]
+    alls = [f.test_all for f in folds]
+    print(f"CV R_any@10 mean {statistics.mean(anys):.3f} sd {statistics.pstdev(anys):.3f}"
+          f" min {min(anys):.3f} max {max(anys):.3f}")
+    print(f"CV R_all@10 mean {statistics.mean(alls):.3f} sd {statistics.pstdev(alls):.3f}"
+          f" min {min(alls):.3f} max {max(alls):.3f}")
+    n = {c.id: sum(1 for q in c.questions if q.scored and q.evidence_turns)
+         for c in ds.conversations}
+    total = sum(n.values())
+
+    def overall(name: str) -> tuple[float, float]:
+        a = sum(means[name][cid][0] * n[cid] for cid in n) / total
+        b = sum(means[name][cid][1] * n[cid] for cid in n) / total
+        return a, b
+
+    ranked = sorted((c.name for c in configs), key=lambda nm: -sum(overall(nm)))
+    for nm in ranked[:5]:
+        a, b = overall(nm)
+        print(f"all folds: {nm}: R_any@10 {a:.3f} R_all@10 {b:.3f}")
+    eg.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,66 @@
+"""Neighbour windows: a message borrows relevance from the turns around it.
+
+In a conversation the evidence for a question is often a reply ("Yes, last
+Tuesday!") that shares no word with the question, next to a turn that does.
+On LoCoMo dev 60% of BM25's misses had a top-10 hit within two turns of the
+evidence, and 221 of 351 misses shared no content word with it.
+
+:func:`spread` takes one signal's candidate list (best first) and the session
+neighbours of its best candidates, and rescores::
+
+    window(x) = s(x) + weight * sum over neighbours n of decay ** |offset| * s(n)
+
+with ``s`` the candidate's score scaled within the list (:func:`normalised`;
+0 for an item the signal did not return). Neighbours of the seeds that the signal
+did not return join the list, so a turn can be found through its neighbours
+alone. Pure function: the caller fetches the neighbours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ..models import ItemRef
+from ..store.base import Candidate, Neighbour
+
+__all__ = ["normalised", "spread"]
+
+
+def normalised(cands: Sequence[Candidate], *, from_zero: bool = False) -> dict[ItemRef, float]:
+    """Scores scaled to ``[0, 1]``: min-max, or ``score / max`` with ``from_zero``
+    (for BM25, whose 0 means "no match": the weakest match still counts).
+    All ``1.0`` when the scores are equal."""
+    if not cands:
+        return {}
+    hi = max(c.score for c in cands)
+    lo = 0.0 if from_zero else min(c.score for c in cands)
+    span = hi - lo
+    return {c.ref: max(0.0, c.score - lo) / span if span > 0 else 1.0 for c in cands}
+
+
+def spread(
+    cands: Sequence[Candidate],
+    neighbours: Mapping[str, Sequence[Neighbour]],
+    *,
+    weight: float,
+    decay: float,
+    from_zero: bool = False,
+) -> list[Candidate]:
+    """``cands`` rescored with their neighbours' scores, plus neighbours as new candidates.
+
+    ``neighbours`` maps an episode id to its session neighbours (only episodes
+    have them; memories keep their own score). The result is best first; ties
+    break by ref, so it is deterministic. ``weight <= 0`` returns the list
+    normalised, in its own order.
+    """
+    base = normalised(cands, from_zero=from_zero)
+    out = dict(base)
+    if weight > 0:
+        for ref, s in base.items():
+            if ref.type != "episode" or s <= 0:
+                continue
+            for n in neighbours.get(ref.id, ()):
+                nref = ItemRef("episode", n.id)
+                out[nref] = out.get(nref, 0.0) + weight * decay ** abs(n.offset) * s
+    ranked = sorted(out.items(), key=lambda kv: (-kv[1], kv[0].type, kv[0].id))
+    return [Candidate(ref, score) for ref, score in ranked]
