@@ -22,7 +22,10 @@ def ensure_aware(dt: datetime, what: str = "datetime") -> datetime:
             f"{what} {dt.isoformat()} has no timezone; pass an aware datetime "
             "(e.g. 2024-05-08T13:56:00+00:00)"
         )
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError as exc:
+        raise NaiveDatetime(f"{what} {dt.isoformat()} is out of range in UTC") from exc
 
 
 def format_dt(dt: datetime | None) -> str | None:

@@ -226,7 +226,12 @@ def load_longmemeval(path: str | Path, *, limit: int | None = None) -> BenchData
                 break
             if not isinstance(entry, dict) or "question" not in entry:
                 raise DatasetError(f"{p}: entry {i} is not a LongMemEval question object")
-            conv, conv_issues = _entry_to_conversation(entry, i)
+            try:
+                conv, conv_issues = _entry_to_conversation(entry, i)
+            except (TypeError, ValueError, AttributeError, KeyError) as exc:
+                if isinstance(exc, DatasetError):
+                    raise
+                raise DatasetError(f"{p}: entry {i} has a malformed field: {exc}") from exc
             if conv.id in seen:
                 raise DatasetError(f"{p}: duplicate question_id {conv.id!r}")
             seen.add(conv.id)

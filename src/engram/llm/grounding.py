@@ -161,8 +161,9 @@ def check(
 
 
 def _reject(report: GroundingReport, rejection: Rejection) -> None:
+    # ids and scores only: log lines never carry what the user said
     log.info(
-        "grounding gate rejected a proposed memory (%s, overlap=%.2f, cosine=%.2f): %.120s",
-        rejection.reason, rejection.overlap, rejection.cosine, rejection.text,
+        "grounding gate rejected a proposed memory (%s, overlap=%.2f, cosine=%.2f)",
+        rejection.reason, rejection.overlap, rejection.cosine,
     )
     report.rejected.append(rejection)

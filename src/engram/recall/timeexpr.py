@@ -106,7 +106,10 @@ def resolve_time_expressions(text: str, ref: datetime) -> list[TimeMention]:
         if not rule.may_match(words):
             continue
         for m in rule.pattern.finditer(text):
-            res = rule.handler(m, ctx)
+            try:
+                res = rule.handler(m, ctx)
+            except (ValueError, OverflowError):  # a date outside years 1..9999
+                continue
             if res is None:
                 continue
             s, e = m.span("x") if "x" in rule.pattern.groupindex and m.group("x") else m.span()
@@ -121,7 +124,13 @@ def resolve_time_expressions(text: str, ref: datetime) -> list[TimeMention]:
         chosen.append(c)
     tz = ref.tzinfo
     assert tz is not None
-    return [_mention(text, c, tz) for c in chosen]
+    out: list[TimeMention] = []
+    for c in chosen:
+        try:
+            out.append(_mention(text, c, tz))
+        except (ValueError, OverflowError):  # at the edge of the calendar
+            continue
+    return out
 
 
 def annotate(text: str, ref: datetime) -> str:
