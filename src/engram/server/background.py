@@ -97,6 +97,23 @@ class Deriver:
     def pending(self) -> int:
         return self._queue.qsize()
 
+    def forget(self, scope: Scope) -> int:
+        """Drop the finished-job records of ``scope`` (they hold memory text), so a
+        forgotten subject leaves nothing in this process either. Returns how many."""
+
+        def matches(job: DeriveJob) -> bool:
+            return job.tenant == scope.tenant and all(
+                getattr(scope, f) is None or getattr(job.scope, f) == getattr(scope, f)
+                for f in ("user_id", "agent_id", "session_id")
+            )
+
+        with self._lock:
+            gone = [jid for jid, job in self._jobs.items() if matches(job) and job.status in
+                    ("done", "failed")]
+            for jid in gone:
+                del self._jobs[jid]
+        return len(gone)
+
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Block until every submitted job finished (used by tests and shutdown)."""
         done = threading.Event()

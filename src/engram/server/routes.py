@@ -249,7 +249,9 @@ def history(memory_id: str, who: Who, svc: Svc, user_id: UserQ = None,
 @router.post("/forget", response_model=ForgetOut, tags=["scopes"])
 def forget(body: ScopeIn, who: Who, svc: Svc) -> Any:
     """Hard delete of everything in the scope (e.g. a user's right to erasure), verified."""
-    report = svc.engine.forget(scope=_scope(who, body)).to_dict()
+    sc = _scope(who, body)
+    report = svc.engine.forget(scope=sc).to_dict()
+    svc.deriver.forget(sc)
     if svc.quota is not None:
         svc.quota.forget_usage(who.tenant)
     return report
