@@ -65,6 +65,9 @@ class Config:
     max_batch_items: int = 500
     max_query_chars: int = 2_000
     rate_limit_per_minute: int = 600
+    #: per-tenant quotas on the server (0 = unlimited): items (episodes + memories), text bytes
+    quota_max_items: int = 0
+    quota_max_bytes: int = 0
 
     def store_url(self) -> str:
         if self.store:

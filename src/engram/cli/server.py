@@ -87,7 +87,14 @@ def register(cli: click.Group) -> None:
             ks.close()
         logging.basicConfig(level=log_level.upper(),
                             format="%(asctime)s %(levelname)s %(name)s %(message)s")
-        app = create_app(config, auth=not no_auth, keys_path=keys_path, mcp=not no_mcp)
+        from ..limits import Quota
+
+        quota = None
+        if config.quota_max_items or config.quota_max_bytes:
+            quota = Quota(max_items=config.quota_max_items or None,
+                          max_bytes=config.quota_max_bytes or None)
+        app = create_app(config, auth=not no_auth, keys_path=keys_path, mcp=not no_mcp,
+                         quota=quota)
         click.echo(f"Engram listening on http://{config.host}:{config.port} "
                    f"(store {config.store_url()})", err=True)
         uvicorn.run(app, host=config.host, port=config.port, log_level=log_level,

@@ -78,6 +78,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         deriver.start()
+        if eg.llm_settings is not None:  # LLM pipeline: drain the durable job queue
+            eg.llm.start()
         await run_in_threadpool(eg.embedder)  # load the model before the first request
         async with contextlib.AsyncExitStack() as stack:
             if mcp_server is not None:

@@ -157,10 +157,13 @@ def add_messages(body: AddRequest, who: Who, svc: Svc) -> Any:
     msgs = [Message(text=m.text, role=m.role, speaker=m.speaker, occurred_at=m.occurred_at,
                     id=m.id, metadata=m.metadata) for m in body.messages]
     _admit(svc, who, len(msgs), sum(len(m.text.encode("utf-8")) for m in msgs))
+    llm = svc.engine.llm_settings is not None
+    # with an LLM, add() itself enqueues a durable extraction job (never an LLM call)
     result = svc.engine.add(msgs, scope=sc, occurred_at=body.occurred_at,
-                            metadata=body.metadata, derive=body.derive == "sync")
+                            metadata=body.metadata,
+                            derive=body.derive == "sync" or (llm and body.derive == "background"))
     created = [e.id for e in result.episodes if e.created]
-    if body.derive == "background" and created and svc.engine.deriver is not None:
+    if body.derive == "background" and not llm and created and svc.engine.deriver is not None:
         result.job_id = svc.deriver.submit(sc, created).id
     return result.to_dict()
 
