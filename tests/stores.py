@@ -24,6 +24,14 @@ def _sqlite(tmp_path: Path) -> Store:
     return open_store(f"sqlite:///{tmp_path / 'contract.db'}")
 
 
+def _sqlite_encrypted(tmp_path: Path) -> Store:
+    from engram.store import open_store
+    from engram.trust.encryption import EncryptedStore
+
+    key = "q3bX1zP8cQm2YvK0sT9uW4eR7aL6nD5hJ2gF1iO0pMk="  # fixed test master key
+    return EncryptedStore(open_store(f"sqlite:///{tmp_path / 'contract.db'}"), key)
+
+
 def _postgres(tmp_path: Path) -> Store:
     from pg_fixtures import fresh_pg_url
 
@@ -35,6 +43,7 @@ def _postgres(tmp_path: Path) -> Store:
 STORE_FACTORIES: dict[str, Callable[[Path], Store]] = {
     "sqlite": _sqlite,
     "postgres": _postgres,
+    "sqlite-encrypted": _sqlite_encrypted,
 }
 STORE_KINDS = list(STORE_FACTORIES)
 

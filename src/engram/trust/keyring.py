@@ -1,0 +1,188 @@
+"""Per-(tenant, user) data keys wrapped by a master key, for encryption at rest.
+
+* The **master key** is 32 random bytes, given as URL-safe base64 (setting
+  ``encryption_key`` / ``$ENGRAM_ENCRYPTION_KEY``; make one with
+  :func:`generate_master_key`). It never touches the store.
+* A **data key** (AES-256-GCM) is made on first write for each ``(tenant, user_id)``
+  (``user_id`` ``None`` counts as ``""``), wrapped with AES-GCM under the master key
+  (the meta key name is the associated data), and kept with
+  :meth:`Store.set_meta <engram.store.base.Store.set_meta>` under ``enc.dk.<id>``.
+* :meth:`Keyring.destroy` overwrites a wrapped key with a tombstone: everything
+  encrypted with it is unreadable from then on (crypto-shredding).
+* **Blind index**: metadata values are replaced by a keyed hash (HMAC-SHA256 under
+  a per-tenant key derived from the master key), so exact-match metadata filters
+  still run inside the store without the values being stored.
+
+All cryptography is from the ``cryptography`` package (``pip install 'engramdb[crypto]'``).
+Data keys are created under a lock, so one process may write concurrently; two
+*processes* creating the first key of the same user at the same instant could race
+(the store contract has no compare-and-set), so give one process the writes of a store.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError, MissingDependency, StoreError
+
+if TYPE_CHECKING:
+    from ..store.base import Store
+
+__all__ = ["DecryptionFailed", "Keyring", "generate_master_key"]
+
+ENVELOPE_PREFIX = "enc1:"
+_TOMBSTONE = "destroyed"
+_CHECK_KEY = "enc.check"
+
+
+class DecryptionFailed(StoreError):
+    """Ciphertext that does not open with its key (tampered, moved, or wrong master key)."""
+
+
+def _aesgcm() -> Any:
+    try:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependency("encryption needs: pip install 'engramdb[crypto]'") from exc
+    return AESGCM
+
+
+def generate_master_key() -> str:
+    """A fresh random master key as URL-safe base64 (32 bytes)."""
+    return base64.urlsafe_b64encode(os.urandom(32)).decode("ascii")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Keyring:
+    """Master key + the store's wrapped data keys (see the module docstring)."""
+
+    def __init__(self, master_key: str, store: Store) -> None:
+        try:
+            master = _unb64(master_key.strip())
+        except (ValueError, TypeError) as exc:
+            raise ConfigError("encryption_key must be URL-safe base64 of 32 bytes") from exc
+        if len(master) != 32:
+            raise ConfigError("encryption_key must be URL-safe base64 of 32 bytes")
+        self._aead = _aesgcm()
+        self._master = master
+        self._store = store
+        self._keys: dict[tuple[str, str], bytes | None] = {}
+        self._lock = threading.Lock()
+        self._check_master()
+
+    # -- master key check -----------------------------------------------------
+    def _check_master(self) -> None:
+        """A keyed check value in meta: a wrong master key fails fast, not per row."""
+        check = _b64(hmac.new(self._master, b"engram-master-check", hashlib.sha256).digest())
+        stored = self._store.get_meta(_CHECK_KEY)
+        if stored is None:
+            self._store.set_meta(_CHECK_KEY, check)
+        elif not hmac.compare_digest(stored, check):
+            raise ConfigError("encryption_key does not match the key this store was encrypted with")
+
+    # -- data keys --------------------------------------------------------------
+    @staticmethod
+    def _meta_name(tenant: str, user: str | None) -> str:
+        return "enc.dk." + _b64(json.dumps([tenant, user or ""]).encode())
+
+    @staticmethod
+    def _users_name(tenant: str) -> str:
+        return "enc.users." + _b64(tenant.encode())
+
+    def data_key(self, tenant: str, user: str | None, *, create: bool) -> bytes | None:
+        """The data key of ``(tenant, user)``; made when missing and ``create``.
+
+        ``None`` when it was destroyed (or never made and not ``create``)."""
+        slot = (tenant, user or "")
+        if slot in self._keys and (self._keys[slot] is not None or not create):
+            return self._keys[slot]
+        with self._lock:
+            name = self._meta_name(tenant, user)
+            stored = self._store.get_meta(name)
+            if stored and stored != _TOMBSTONE:
+                raw = _unb64(stored)
+                try:
+                    key: bytes | None = self._aead(self._master).decrypt(
+                        raw[:12], raw[12:], name.encode())
+                except Exception as exc:  # cryptography's InvalidTag
+                    raise DecryptionFailed(f"cannot unwrap data key {name}") from exc
+            elif create:
+                key = self._aead.generate_key(bit_length=256)
+                nonce = os.urandom(12)
+                wrapped = self._aead(self._master).encrypt(nonce, key, name.encode())
+                users_name = self._users_name(tenant)
+                users = json.loads(self._store.get_meta(users_name) or "[]")
+                if slot[1] not in users:
+                    self._store.set_meta(users_name, json.dumps([*users, slot[1]]))
+                self._store.set_meta(name, _b64(nonce + wrapped))
+            else:
+                key = None
+            self._keys[slot] = key
+            return key
+
+    def destroy(self, tenant: str, user: str | None) -> int:
+        """Crypto-shred one user's data key (``user=None`` with ``all_users`` see
+        :meth:`destroy_tenant`); returns 1 when a live key was destroyed."""
+        with self._lock:
+            name = self._meta_name(tenant, user)
+            had = self._store.get_meta(name) not in (None, _TOMBSTONE)
+            if had:
+                self._store.set_meta(name, _TOMBSTONE)
+            self._keys[(tenant, user or "")] = None
+            return int(had)
+
+    def destroy_tenant(self, tenant: str) -> int:
+        """Crypto-shred every data key of ``tenant``; returns how many were live."""
+        users = json.loads(self._store.get_meta(self._users_name(tenant)) or "[]")
+        return sum(self.destroy(tenant, u or None) for u in users)
+
+    # -- envelopes ----------------------------------------------------------------
+    def seal(self, tenant: str, user: str | None, item_id: str, payload: dict[str, Any]) -> str:
+        """Encrypt ``payload`` (JSON) for this item; the item identity is the AAD."""
+        key = self.data_key(tenant, user, create=True)
+        if key is None:  # destroyed: a forgotten user writing again gets a new key
+            self._keys.pop((tenant, user or ""), None)
+            with self._lock:
+                self._store.set_meta(self._meta_name(tenant, user), "")
+            key = self.data_key(tenant, user, create=True)
+        assert key is not None
+        nonce = os.urandom(12)
+        aad = f"{tenant}\x1f{user or ''}\x1f{item_id}".encode()
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        return ENVELOPE_PREFIX + _b64(nonce + self._aead(key).encrypt(nonce, body, aad))
+
+    def open(self, tenant: str, user: str | None, item_id: str, envelope: str) -> dict[str, Any]:
+        """Decrypt an envelope made by :meth:`seal`; raises :class:`DecryptionFailed`."""
+        key = self.data_key(tenant, user, create=False)
+        if key is None:
+            raise DecryptionFailed("the data key of this item was destroyed or never existed")
+        raw = _unb64(envelope[len(ENVELOPE_PREFIX):])
+        aad = f"{tenant}\x1f{user or ''}\x1f{item_id}".encode()
+        try:
+            body = self._aead(key).decrypt(raw[:12], raw[12:], aad)
+        except Exception as exc:  # cryptography's InvalidTag
+            raise DecryptionFailed(f"cannot decrypt item {item_id}") from exc
+        result: dict[str, Any] = json.loads(body)
+        return result
+
+    # -- blind index ----------------------------------------------------------------
+    def blind(self, tenant: str, value: Any) -> Any:
+        """Keyed hash of a metadata value (``None`` stays ``None`` so "missing" filters work)."""
+        if value is None:
+            return None
+        tkey = hmac.new(self._master, b"blind-index\x1f" + tenant.encode(), hashlib.sha256).digest()
+        canon = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return "h:" + _b64(hmac.new(tkey, canon.encode(), hashlib.sha256).digest()[:18])
