@@ -65,6 +65,11 @@ class Config:
     max_batch_items: int = 500
     max_query_chars: int = 2_000
     rate_limit_per_minute: int = 600
+    #: encryption at rest: URL-safe base64 master key (32 bytes); None: off.
+    #: Resolved like every setting (env ``ENGRAM_ENCRYPTION_KEY``); needs the ``crypto`` extra
+    encryption_key: str | None = None
+    #: keep the lexical (BM25) index when encrypting: it stores the plain words
+    encryption_lexical: bool = True
     #: per-tenant quotas on the server (0 = unlimited): items (episodes + memories), text bytes
     quota_max_items: int = 0
     quota_max_bytes: int = 0
