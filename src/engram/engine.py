@@ -146,6 +146,7 @@ class Engram:
             config.store_url(), **({"synchronous": config.sqlite_synchronous}
                                    if config.store_url().startswith("sqlite") else {})
         )
+        self._wrap_encryption(config)
         self._embedder = embedder
         #: an embedder passed in belongs to the caller (often shared): never closed here
         self._owns_embedder = embedder is None
@@ -165,6 +166,27 @@ class Engram:
         self._llm_lock = threading.Lock()
 
     # -- plumbing --------------------------------------------------------------
+    def _wrap_encryption(self, config: Config) -> None:
+        """With ``encryption_key`` set, wrap the store in :class:`EncryptedStore`;
+        without it, refuse a store whose rows are encrypted."""
+        from .trust.encryption import ENCRYPTION_META, EncryptedStore
+
+        if isinstance(self.store, EncryptedStore):
+            return
+        if config.encryption_key:
+            try:
+                self.store = EncryptedStore(self.store, config.encryption_key,
+                                            lexical=config.encryption_lexical)
+            except Exception:
+                self.store.close()
+                raise
+        elif self.store.get_meta(ENCRYPTION_META) is not None:
+            from .errors import ConfigError
+
+            self.store.close()
+            raise ConfigError("this store is encrypted: set encryption_key "
+                              "(or ENGRAM_ENCRYPTION_KEY) to open it")
+
     def embedder(self) -> Embedder:
         """The embedder, loaded on first use; checked against the store's model."""
         if self._embedder is None:
