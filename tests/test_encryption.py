@@ -1,0 +1,106 @@
+"""Encryption at rest: raw database bytes, crypto-shredding, key checks, lexical-off mode.
+
+The Store contract itself runs against EncryptedStore as the ``sqlite-encrypted``
+backend of tests/test_store_contract.py.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engram import Engram
+from engram.embed.base import Embedder
+from engram.errors import ConfigError
+from engram.models import Scope
+from engram.store import open_store
+from engram.trust.encryption import EncryptedStore
+from engram.trust.keyring import DecryptionFailed, generate_master_key
+
+MARKER = "Zanzibarquux"
+
+
+def raw_bytes(db: Path) -> bytes:
+    """Every byte SQLite has on disk for this database (main file, WAL, journal)."""
+    return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+
+
+def open_eg(db: Path, embedder: Embedder, key: str | None, **kw: object) -> Engram:
+    return Engram(db, embedder=embedder, encryption_key=key, **kw)
+
+
+def test_marker_is_absent_from_the_database_file_without_lexical_index(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    db, key = tmp_path / "e.db", generate_master_key()
+    with open_eg(db, embedder, key, encryption_lexical=False) as eg:
+        res = eg.add(f"I keep my {MARKER} collection in Lisbon",
+                     user_id="u", metadata={"note": MARKER})
+        mem = eg.remember(f"{MARKER} is my cat", user_id="u", metadata={"tag": MARKER})
+        eg.update(mem.id, f"{MARKER} is my old cat", user_id="u")
+        hits = eg.search("my cat", user_id="u")
+        assert any(MARKER in h.item.text for h in hits)  # vector search still finds it
+        assert eg.get(res.episodes[0].id, user_id="u").metadata["note"] == MARKER
+        assert eg.history(mem.id, user_id="u")[-1].after["text"] == f"{MARKER} is my old cat"
+        assert eg.search("cat", user_id="u", metadata={"tag": MARKER})  # blind-index filter
+    assert MARKER.encode() not in raw_bytes(db)
+    assert MARKER.lower().encode() not in raw_bytes(db)
+
+
+def test_lexical_index_mode_keeps_keyword_search(tmp_path: Path, embedder: Embedder) -> None:
+    db, key = tmp_path / "e.db", generate_master_key()
+    with open_eg(db, embedder, key) as eg:
+        eg.add(f"My locker code word is {MARKER}", user_id="u")
+        assert eg.search(MARKER, user_id="u", preset="bm25")
+
+
+def test_wrong_or_missing_key_is_refused(tmp_path: Path, embedder: Embedder) -> None:
+    db, key = tmp_path / "e.db", generate_master_key()
+    with open_eg(db, embedder, key) as eg:
+        eg.add("I like green tea", user_id="u")
+    with pytest.raises(ConfigError):
+        open_eg(db, embedder, generate_master_key())
+    with pytest.raises(ConfigError):
+        open_eg(db, embedder, None)
+    with pytest.raises(ConfigError):
+        open_eg(db, embedder, "not-a-key")
+
+
+def test_forgetting_a_user_destroys_its_key(tmp_path: Path) -> None:
+    key = generate_master_key()
+    store = EncryptedStore(open_store(f"sqlite:///{tmp_path / 's.db'}"), key)
+    sealed = store.keyring.seal("default", "u", "ep1", {"t": "secret"})
+    other = store.keyring.seal("default", "v", "ep2", {"t": "kept"})
+    counts = store.forget(Scope(user_id="u"))
+    assert counts["data_keys"] == 1
+    with pytest.raises(DecryptionFailed):  # a copy of the ciphertext (backup) is now dead
+        store.keyring.open("default", "u", "ep1", sealed)
+    store.close()
+    reopened = EncryptedStore(open_store(f"sqlite:///{tmp_path / 's.db'}"), key)
+    with pytest.raises(DecryptionFailed):
+        reopened.keyring.open("default", "u", "ep1", sealed)
+    assert reopened.keyring.open("default", "v", "ep2", other) == {"t": "kept"}
+    # forgetting the tenant shreds every remaining key
+    assert reopened.forget(Scope())["data_keys"] == 1
+    with pytest.raises(DecryptionFailed):
+        reopened.keyring.open("default", "v", "ep2", other)
+    reopened.close()
+
+
+def test_forgotten_user_can_start_again(tmp_path: Path, embedder: Embedder) -> None:
+    db, key = tmp_path / "e.db", generate_master_key()
+    with open_eg(db, embedder, key) as eg:
+        eg.add("I live in Porto", user_id="u")
+        eg.forget(user_id="u")
+        eg.add("I live in Faro", user_id="u")
+        assert [h.item.text for h in eg.search("where do I live", user_id="u",
+                                               kinds=["episode"])] == ["I live in Faro"]
+
+
+def test_ciphertext_moved_to_another_item_does_not_open(tmp_path: Path) -> None:
+    store = EncryptedStore(open_store(f"sqlite:///{tmp_path / 's.db'}"), generate_master_key())
+    sealed = store.keyring.seal("default", "u", "ep1", {"t": "secret"})
+    with pytest.raises(DecryptionFailed):
+        store.keyring.open("default", "u", "ep2", sealed)
+    store.close()
