@@ -1,0 +1,278 @@
+"""Maintenance side of the SQLite store: forget, export, stats, re-embed, jobs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..models import (
+    Episode,
+    Memory,
+    MemoryVersion,
+    Scope,
+    Stats,
+)
+from ..timeutil import parse_dt, to_epoch
+from .base import Job
+from .sqlite_base import SQLiteBase
+from .sqlite_rows import (
+    _EP_COLS,
+    _MEM_COLS,
+    _episode,
+    _memory,
+    _prefixed,
+    _row_scope,
+    _scope_sql,
+    _scope_tags,
+)
+
+
+class SQLiteAdmin(SQLiteBase):
+    """Maintenance methods; see :class:`~engram.store.sqlite.SQLiteStore`."""
+
+    def _scope_rids(self, conn: sqlite3.Connection, table: str, scope: Scope) -> list[int]:
+        where, args = _scope_sql(scope, "x")
+        return [int(r[0]) for r in conn.execute(f"SELECT rid FROM {table} x WHERE {where}", args)]
+
+    def forget(self, scope: Scope) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        with self._tx() as conn:
+            ep = self._scope_rids(conn, "episodes", scope)
+            mem = self._scope_rids(conn, "memories", scope)
+            fts = 0
+            vec = 0
+            for rids, kind, mult, add in ((ep, "episode", 2, 0), (mem, "memory", 2, 1)):
+                for i in range(0, len(rids), 500):
+                    chunk = rids[i : i + 500]
+                    marks = ",".join("?" * len(chunk))
+                    fts += conn.execute(
+                        f"DELETE FROM fts WHERE rowid IN ({marks})", [r * mult + add for r in chunk]
+                    ).rowcount
+                    vec += conn.execute(
+                        f"DELETE FROM vectors WHERE item_type = ? AND item_rid IN ({marks})",
+                        (kind, *chunk),
+                    ).rowcount
+            counts["fts"] = fts
+            counts["vectors"] = vec
+            for table in ("memory_versions", "memories", "episodes", "jobs"):
+                where, args = _scope_sql(scope, "x")
+                counts[table] = conn.execute(
+                    f"DELETE FROM {table} AS x WHERE {where}", args
+                ).rowcount
+            if fts:
+                # merge FTS segments so deleted terms do not linger in old segments
+                conn.execute("INSERT INTO fts (fts) VALUES ('optimize')")
+        with self._lock:
+            self._partitions.clear()
+            self._data_version = self._read_data_version()
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return counts
+
+    def remaining(self, scope: Scope) -> dict[str, int]:
+        out: dict[str, int] = {}
+        with self._lock:
+            conn = self._conn
+            ep = self._scope_rids(conn, "episodes", scope)
+            mem = self._scope_rids(conn, "memories", scope)
+            for table in ("episodes", "memories", "memory_versions", "jobs"):
+                where, args = _scope_sql(scope, "x")
+                out[table] = conn.execute(
+                    f"SELECT count(*) FROM {table} x WHERE {where}", args
+                ).fetchone()[0]
+            tags = " AND ".join(f'"{t}"' for t in _scope_tags(scope))
+            out["fts"] = conn.execute(
+                "SELECT count(*) FROM fts WHERE fts MATCH ?", (f"tags:({tags})",)
+            ).fetchone()[0]
+            vec = 0
+            for rids, kind in ((ep, "episode"), (mem, "memory")):
+                for i in range(0, len(rids), 500):
+                    chunk = rids[i : i + 500]
+                    marks = ",".join("?" * len(chunk))
+                    vec += conn.execute(
+                        f"SELECT count(*) FROM vectors WHERE item_type = ? AND item_rid IN ({marks})",
+                        (kind, *chunk),
+                    ).fetchone()[0]
+            out["vectors"] = vec
+            # orphans: vectors whose item is gone (would be unreachable leftovers)
+            out["orphan_vectors"] = conn.execute(
+                "SELECT count(*) FROM vectors v WHERE NOT EXISTS (SELECT 1 FROM episodes e"
+                " WHERE v.item_type = 'episode' AND e.rid = v.item_rid) AND NOT EXISTS"
+                " (SELECT 1 FROM memories m WHERE v.item_type = 'memory' AND m.rid = v.item_rid)"
+            ).fetchone()[0]
+        return out
+
+    def iter_records(self, scope: Scope) -> Iterator[dict[str, Any]]:
+        where, args = _scope_sql(scope, "x")
+        for r in self._q(
+            f"SELECT {_prefixed(_EP_COLS)} FROM episodes x WHERE {where}"
+            " ORDER BY x.occurred_ts, x.rid",
+            args,
+        ):
+            yield {"type": "episode", **_episode(r).to_dict()}
+        for r in self._q(
+            f"SELECT {_prefixed(_MEM_COLS)} FROM memories x WHERE {where} ORDER BY x.rid", args
+        ):
+            yield {"type": "memory", **_memory(r).to_dict()}
+        for r in self._q(
+            "SELECT x.tenant, x.memory_id, x.version, x.operation, x.before, x.after, x.reason,"
+            f" x.recorded_at FROM memory_versions x WHERE {where} ORDER BY x.rid",
+            args,
+        ):
+            v = MemoryVersion.from_dict(
+                {
+                    **dict(r),
+                    "before": None if r["before"] is None else json.loads(r["before"]),
+                    "after": None if r["after"] is None else json.loads(r["after"]),
+                }
+            )
+            yield {"type": "version", "tenant": r["tenant"], **v.to_dict()}
+
+    def stats(self, scope: Scope | None) -> Stats:
+        if scope is None:
+            where, args = "1", []
+        else:
+            where, args = _scope_sql(scope, "x")
+        ep = self._q(f"SELECT count(*) FROM episodes x WHERE {where}", args)[0][0]
+        by_status = {
+            r[0]: r[1]
+            for r in self._q(
+                f"SELECT status, count(*) FROM memories x WHERE {where} GROUP BY status", args
+            )
+        }
+        by_kind = {
+            r[0]: r[1]
+            for r in self._q(
+                f"SELECT kind, count(*) FROM memories x WHERE {where} AND status = 'active'"
+                " GROUP BY kind",
+                args,
+            )
+        }
+        versions = self._q(f"SELECT count(*) FROM memory_versions x WHERE {where}", args)[0][0]
+        if scope is None:
+            vectors = self._q("SELECT count(*) FROM vectors")[0][0]
+        else:
+            vectors = self._q(
+                f"SELECT (SELECT count(*) FROM vectors v JOIN episodes x ON v.item_type='episode'"
+                f" AND x.rid = v.item_rid WHERE {where}) + (SELECT count(*) FROM vectors v JOIN"
+                f" memories x ON v.item_type='memory' AND x.rid = v.item_rid WHERE {where})",
+                (*args, *args),
+            )[0][0]
+        size = None
+        if self.path != ":memory:":
+            p = Path(self.path)
+            size = sum(
+                f.stat().st_size
+                for f in (p, Path(self.path + "-wal"), Path(self.path + "-shm"))
+                if f.exists()
+            )
+        return Stats(
+            episodes=ep,
+            memories=sum(by_status.values()),
+            memories_by_status=by_status,
+            memories_by_kind=by_kind,
+            versions=versions,
+            vectors=vectors,
+            embedding_model=self.get_meta("embedding_model"),
+            schema_version=(self.applied_migrations() or [None])[-1],
+            db_bytes=size,
+        )
+
+    def iter_items_for_reembed(
+        self, model_id: str, batch_size: int
+    ) -> Iterator[list[Episode | Memory]]:
+        for item_type, table, cols, conv in (
+            ("episode", "episodes", _EP_COLS, _episode),
+            ("memory", "memories", _MEM_COLS, _memory),
+        ):
+            last = 0
+            while True:
+                rows = self._q(
+                    f"SELECT x.rid, {_prefixed(cols)} FROM {table} x LEFT JOIN vectors v"
+                    " ON v.item_type = ? AND v.item_rid = x.rid WHERE x.rid > ?"
+                    " AND (v.rid IS NULL OR v.model_id != ?) ORDER BY x.rid LIMIT ?",
+                    (item_type, last, model_id, batch_size),
+                )
+                if not rows:
+                    break
+                last = rows[-1]["rid"]
+                yield [conv(r) for r in rows]  # type: ignore[operator]
+
+    def drop_vectors_except(self, model_id: str) -> int:
+        with self._tx() as conn:
+            n = conn.execute("DELETE FROM vectors WHERE model_id != ?", (model_id,)).rowcount
+        with self._lock:
+            self._partitions.clear()
+            self._data_version = self._read_data_version()
+        return int(n)
+
+    # -- jobs ------------------------------------------------------------------
+    def claim_job(self, kinds: Iterable[str], now_: datetime, lease_seconds: float) -> Job | None:
+        kinds = list(kinds)
+        if not kinds:
+            return None
+        t = to_epoch(now_)
+        marks = ",".join("?" * len(kinds))
+        with self._tx() as conn:
+            row = conn.execute(
+                f"SELECT * FROM jobs WHERE kind IN ({marks}) AND ((status = 'pending' AND"
+                " run_after_ts <= ?) OR (status = 'running' AND lease_until_ts < ?))"
+                " ORDER BY run_after_ts, rid LIMIT 1",
+                (*kinds, t, t),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1,"
+                " lease_until_ts = ? WHERE rid = ?",
+                (t + lease_seconds, row["rid"]),
+            )
+        return Job(
+            id=row["id"],
+            kind=row["kind"],
+            scope=_row_scope(row),
+            payload=json.loads(row["payload"]),
+            attempts=row["attempts"] + 1,
+            status="running",
+            last_error=row["last_error"],
+            created_at=parse_dt(row["created_at"]),
+        )
+
+    def finish_job(
+        self, job_id: str, *, error: str | None = None, retry_at: datetime | None = None
+    ) -> None:
+        with self._tx() as conn:
+            if error is None:
+                conn.execute(
+                    "UPDATE jobs SET status = 'done', last_error = NULL, lease_until_ts = NULL"
+                    " WHERE id = ?",
+                    (job_id,),
+                )
+            elif retry_at is not None:
+                conn.execute(
+                    "UPDATE jobs SET status = 'pending', last_error = ?, run_after_ts = ?,"
+                    " lease_until_ts = NULL WHERE id = ?",
+                    (error[:2000], to_epoch(retry_at), job_id),
+                )
+            else:
+                conn.execute(
+                    "UPDATE jobs SET status = 'failed', last_error = ?, lease_until_ts = NULL"
+                    " WHERE id = ?",
+                    (error[:2000], job_id),
+                )
+
+    def job_counts(self, scope: Scope | None) -> dict[str, int]:
+        if scope is None:
+            where, args = "1", []
+        else:
+            where, args = _scope_sql(scope, "x")
+        return {
+            r[0]: r[1]
+            for r in self._q(f"SELECT status, count(*) FROM jobs x WHERE {where} GROUP BY status", args)
+        }
+
+

@@ -1,0 +1,153 @@
+"""Row conversion and SQL helpers shared by the SQLite store modules."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from ..errors import StoreError
+from ..index.partition import (
+    INF,
+    STATUS_CODES,
+    TYPE_EPISODE,
+    TYPE_MEMORY,
+    RowAttrs,
+)
+from ..models import (
+    Episode,
+    Memory,
+    Scope,
+)
+from ..text import scope_token
+from ..timeutil import parse_dt, to_epoch
+
+PartitionKey = tuple[str, str, str, str]  # tenant, "u"|"a", id, model_id
+
+_EP_COLS = (
+    "id, tenant, user_id, agent_id, session_id, role, speaker, text, occurred_at, created_at, "
+    "metadata"
+)
+_MEM_COLS = (
+    "id, tenant, user_id, agent_id, session_id, kind, text, entities, keywords, valid_from, "
+    "valid_to, created_at, updated_at, expired_at, importance, access_count, last_accessed_at, "
+    "source_episode_ids, version, status, attribute, metadata"
+)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _row_scope(r: sqlite3.Row) -> Scope:
+    return Scope(
+        user_id=r["user_id"],
+        agent_id=r["agent_id"],
+        session_id=r["session_id"],
+        tenant=r["tenant"],
+    )
+
+
+def _episode(r: sqlite3.Row) -> Episode:
+    return Episode(
+        id=r["id"],
+        scope=_row_scope(r),
+        role=r["role"],
+        speaker=r["speaker"],
+        text=r["text"],
+        occurred_at=parse_dt(r["occurred_at"]),  # type: ignore[arg-type]
+        created_at=parse_dt(r["created_at"]),  # type: ignore[arg-type]
+        metadata=json.loads(r["metadata"]),
+    )
+
+
+def _memory(r: sqlite3.Row) -> Memory:
+    d = dict(r)
+    for key in ("entities", "keywords", "source_episode_ids", "metadata"):
+        d[key] = json.loads(d[key])
+    return Memory.from_dict(d)
+
+
+def _scope_sql(scope: Scope, alias: str) -> tuple[str, list[Any]]:
+    parts = [f"{alias}.tenant = ?"]
+    args: list[Any] = [scope.tenant]
+    for col in ("user_id", "agent_id", "session_id"):
+        value = getattr(scope, col)
+        if value is not None:
+            parts.append(f"{alias}.{col} = ?")
+            args.append(value)
+    return " AND ".join(parts), args
+
+
+def _scope_tags(scope: Scope) -> list[str]:
+    tags = [scope_token("t", scope.tenant)]
+    if scope.user_id is not None:
+        tags.append(scope_token("u", scope.user_id))
+    if scope.agent_id is not None:
+        tags.append(scope_token("a", scope.agent_id))
+    if scope.session_id is not None:
+        tags.append(scope_token("s", scope.session_id))
+    return tags
+
+
+def _memory_event_ts(m: Memory) -> float:
+    return to_epoch(m.valid_from or m.created_at)  # type: ignore[return-value]
+
+
+def _episode_attrs(e: Episode) -> RowAttrs:
+    return RowAttrs(
+        item_type=TYPE_EPISODE,
+        kind="episode",
+        status=0,
+        agent_id=e.scope.agent_id,
+        session_id=e.scope.session_id,
+        event_ts=to_epoch(e.occurred_at),  # type: ignore[arg-type]
+        created_ts=to_epoch(e.created_at),  # type: ignore[arg-type]
+        expired_ts=INF,
+    )
+
+
+def _memory_attrs(m: Memory) -> RowAttrs:
+    return RowAttrs(
+        item_type=TYPE_MEMORY,
+        kind=str(m.kind),
+        status=STATUS_CODES[str(m.status)],
+        agent_id=m.scope.agent_id,
+        session_id=m.scope.session_id,
+        event_ts=_memory_event_ts(m),
+        created_ts=to_epoch(m.created_at),  # type: ignore[arg-type]
+        expired_ts=INF if m.expired_at is None else to_epoch(m.expired_at),  # type: ignore[arg-type]
+    )
+
+
+def _partition_of(scope: Scope, model_id: str) -> PartitionKey:
+    if scope.user_id is not None:
+        return (scope.tenant, "u", scope.user_id, model_id)
+    if scope.agent_id is not None:
+        return (scope.tenant, "a", scope.agent_id, model_id)
+    raise StoreError("a scope needs a user_id or agent_id")
+
+
+def _partitions_of_item(scope: Scope, model_id: str) -> list[PartitionKey]:
+    keys = []
+    if scope.user_id is not None:
+        keys.append((scope.tenant, "u", scope.user_id, model_id))
+    if scope.agent_id is not None:
+        keys.append((scope.tenant, "a", scope.agent_id, model_id))
+    return keys
+
+
+def _prefixed(cols: str) -> str:
+    return ", ".join(f"x.{c.strip()}" for c in cols.split(","))
+
+
+def _parse_cursor(cursor: str) -> tuple[float, int]:
+    from ..errors import InvalidInput
+
+    try:
+        ts, rid = cursor.split("|")
+        return float(ts), int(rid)
+    except ValueError as exc:
+        raise InvalidInput(f"invalid cursor {cursor!r}") from exc
+
+

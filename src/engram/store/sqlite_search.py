@@ -1,0 +1,253 @@
+"""Search side of the SQLite store: in-memory partitions (vectors + BM25), FTS5 fallback."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..index.partition import (
+    INF,
+    STATUS_CODES,
+    TYPE_EPISODE,
+    TYPE_MEMORY,
+    PartitionIndex,
+    RowAttrs,
+    RowFilter,
+)
+from ..models import (
+    ItemRef,
+    Scope,
+    SearchFilters,
+)
+from ..text import query_terms
+from ..timeutil import to_epoch
+from .base import Candidate
+from .sqlite_base import SQLiteBase
+from .sqlite_rows import (
+    PartitionKey,
+    _partition_of,
+    _scope_sql,
+    _scope_tags,
+)
+
+
+class SQLiteSearch(SQLiteBase):
+    """Search methods; see :class:`~engram.store.sqlite.SQLiteStore`."""
+
+    def lexical_search(
+        self, scope: Scope, query: str, filters: SearchFilters, limit: int
+    ) -> list[Candidate]:
+        terms = query_terms(query)
+        if not terms or limit <= 0:
+            return []
+        model_id = self.get_meta("embedding_model")
+        if model_id is not None:
+            with self._lock:
+                part = self._partition(_partition_of(scope, model_id))
+                if len(part):
+                    f = self._row_filter(scope, filters)
+                    if f is None:
+                        return []
+                    hits = part.lexical_search(query, limit, f)
+                    return [Candidate(ref, score) for ref, score in hits]
+        return self._fts_search(scope, terms, filters, limit)
+
+    def _fts_search(
+        self, scope: Scope, terms: list[str], filters: SearchFilters, limit: int
+    ) -> list[Candidate]:
+        """Lexical search straight on FTS5 (items not loaded in a partition)."""
+        tags = [f'"{t}"' for t in _scope_tags(scope)]
+        wants_ep = filters.wants("episode")
+        wants_mem = filters.wants("memory")
+        if not (wants_ep or wants_mem):
+            return []
+        if not wants_ep:
+            tags.append('"memory"')
+        elif not wants_mem:
+            tags.append('"episode"')
+        body = " OR ".join('"' + t.replace('"', "") + '"' for t in terms)
+        match = f"tags:({' AND '.join(tags)}) AND body:({body})"
+        # Scope and item type are inside the MATCH (tag tokens); the remaining
+        # filters are checked on the rows. Widen the FTS window until ``limit``
+        # rows pass or every match was seen: no top-k-then-filter losses.
+        window = max(limit * 2, 50)
+        while True:
+            rows = self._q(
+                "SELECT rowid, bm25(fts, 1.0, 0.0) AS s FROM fts WHERE fts MATCH ?"
+                " ORDER BY s, rowid LIMIT ?",
+                (match, window),
+            )
+            passing = self._lexical_filter(scope, filters, rows)
+            if len(passing) >= limit or len(rows) < window:
+                return passing[:limit]
+            window *= 4
+
+    def _lexical_filter(
+        self, scope: Scope, filters: SearchFilters, rows: list[sqlite3.Row]
+    ) -> list[Candidate]:
+        if not rows:
+            return []
+        ep_rids = [r[0] // 2 for r in rows if r[0] % 2 == 0]
+        mem_rids = [(r[0] - 1) // 2 for r in rows if r[0] % 2 == 1]
+        ok: dict[int, str] = {}
+        for rids, table, item_type, parity in (
+            (ep_rids, "episodes", "episode", 0),
+            (mem_rids, "memories", "memory", 1),
+        ):
+            if not rids or not filters.wants(item_type):  # type: ignore[arg-type]
+                continue
+            ssql, sargs = _scope_sql(scope, "x")
+            fsql, fargs = self._filter_sql(filters, "x", item_type)
+            for i in range(0, len(rids), 500):
+                chunk = rids[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                for r in self._q(
+                    f"SELECT x.rid, x.id FROM {table} x WHERE x.rid IN ({marks})"
+                    f" AND {ssql} AND {fsql}",
+                    (*chunk, *sargs, *fargs),
+                ):
+                    ok[r[0] * 2 + parity] = r[1]
+        out: list[Candidate] = []
+        for r in rows:
+            item_id = ok.get(r[0])
+            if item_id is not None:
+                item_type = "episode" if r[0] % 2 == 0 else "memory"
+                out.append(Candidate(ItemRef(item_type, item_id), -float(r[1])))  # type: ignore[arg-type]
+        return out
+
+    def _load_partition(self, key: PartitionKey) -> PartitionIndex:
+        tenant, kind, owner, model_id = key
+        col = "user_id" if kind == "u" else "agent_id"
+        part: PartitionIndex | None = None
+        rows_e = self._q(
+            "SELECT e.id, e.agent_id, e.session_id, e.occurred_ts, e.created_ts, v.vector, v.dim,"
+            " f.body FROM vectors v JOIN episodes e ON v.item_type = 'episode' AND e.rid = v.item_rid"
+            " LEFT JOIN fts f ON f.rowid = e.rid * 2"
+            f" WHERE e.tenant = ? AND e.{col} = ? AND v.model_id = ? ORDER BY e.rid",
+            (tenant, owner, model_id),
+        )
+        rows_m = self._q(
+            "SELECT x.id, x.agent_id, x.session_id, x.kind, x.status, x.event_ts, x.created_ts,"
+            " x.expired_ts, v.vector, v.dim, f.body FROM vectors v JOIN memories x"
+            " ON v.item_type = 'memory' AND x.rid = v.item_rid"
+            " LEFT JOIN fts f ON f.rowid = x.rid * 2 + 1"
+            f" WHERE x.tenant = ? AND x.{col} = ? AND v.model_id = ? ORDER BY x.rid",
+            (tenant, owner, model_id),
+        )
+        dim = (rows_e or rows_m)[0]["dim"] if (rows_e or rows_m) else 0
+        part = PartitionIndex(dim)
+        for r in rows_e:
+            part.upsert(
+                ItemRef("episode", r["id"]),
+                np.frombuffer(r["vector"], dtype=np.float32),
+                RowAttrs(TYPE_EPISODE, "episode", 0, r["agent_id"], r["session_id"],
+                         r["occurred_ts"], r["created_ts"], INF),
+                r["body"] or "",
+            )
+        for r in rows_m:
+            part.upsert(
+                ItemRef("memory", r["id"]),
+                np.frombuffer(r["vector"], dtype=np.float32),
+                RowAttrs(TYPE_MEMORY, r["kind"], STATUS_CODES[r["status"]], r["agent_id"],
+                         r["session_id"], r["event_ts"], r["created_ts"],
+                         INF if r["expired_ts"] is None else r["expired_ts"]),
+                r["body"] or "",
+            )
+        return part
+
+    def _partition(self, key: PartitionKey) -> PartitionIndex:
+        with self._lock:
+            version = self._read_data_version()
+            if version != self._data_version:
+                self._partitions.clear()
+                self._data_version = version
+            part = self._partitions.get(key)
+            if part is None:
+                part = self._load_partition(key)
+                if part.dim == 0:
+                    return part  # empty: not cached, so first vectors load it properly
+                self._partitions[key] = part
+                while len(self._partitions) > self._max_partitions:
+                    self._partitions.popitem(last=False)
+            else:
+                self._partitions.move_to_end(key)
+            return part
+
+    def warm(self, scope: Scope, model_id: str) -> None:
+        """Load (and index) the partition of ``scope`` ahead of the first search."""
+        self._partition(_partition_of(scope, model_id)).warm()
+
+    def vector_search(
+        self,
+        scope: Scope,
+        vector: np.ndarray,
+        model_id: str,
+        filters: SearchFilters,
+        limit: int,
+    ) -> list[Candidate]:
+        if limit <= 0:
+            return []
+        f = self._row_filter(scope, filters)
+        if f is None:
+            return []
+        with self._lock:
+            part = self._partition(_partition_of(scope, model_id))
+            if len(part) == 0:
+                return []
+            q = np.ascontiguousarray(vector, dtype=np.float32)
+            if q.shape != (part.dim,):
+                from ..errors import ModelMismatch
+
+                raise ModelMismatch(
+                    f"query vector has dimension {q.shape} but the store holds {part.dim}"
+                )
+            hits = part.search(q, limit, f)
+        return [Candidate(ref, score) for ref, score in hits]
+
+    def _row_filter(self, scope: Scope, filters: SearchFilters) -> RowFilter | None:
+        """The in-memory filter for ``filters``; ``None`` when nothing can match."""
+        allowed: frozenset[ItemRef] | None = None
+        if filters.metadata:
+            allowed = frozenset(self._metadata_matches(scope, filters))
+            if not allowed:
+                return None
+        return RowFilter(
+            agent_id=scope.agent_id if scope.user_id is not None else None,
+            session_id=scope.session_id,
+            kinds=filters.kinds,
+            start_ts=to_epoch(filters.start),
+            end_ts=to_epoch(filters.end),
+            as_of_ts=to_epoch(filters.as_of),
+            include_inactive=filters.include_inactive,
+            allowed=allowed,
+        )
+
+    def _metadata_matches(self, scope: Scope, filters: SearchFilters) -> list[ItemRef]:
+        refs: list[ItemRef] = []
+        for item_type, table in (("episode", "episodes"), ("memory", "memories")):
+            if not filters.wants(item_type):  # type: ignore[arg-type]
+                continue
+            ssql, sargs = _scope_sql(scope, "x")
+            fsql, fargs = self._filter_sql(filters, "x", item_type)
+            rows = self._q(f"SELECT x.id FROM {table} x WHERE {ssql} AND {fsql}", (*sargs, *fargs))
+            refs.extend(ItemRef(item_type, r[0]) for r in rows)  # type: ignore[arg-type]
+        return refs
+
+    def vectors_by_hash(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        hashes = list(dict.fromkeys(hashes))
+        for i in range(0, len(hashes), 500):
+            chunk = hashes[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._q(
+                f"SELECT content_hash, vector FROM vectors WHERE model_id = ?"
+                f" AND content_hash IN ({marks})",
+                (model_id, *chunk),
+            )
+            for r in rows:
+                found[r[0]] = np.frombuffer(r[1], dtype=np.float32).copy()
+        return found
+
+    # -- maintenance -------------------------------------------------------------
