@@ -343,6 +343,7 @@ def _versions(eg: Any) -> dict[str, str]:
             out[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
             out[dist] = "not installed"
+    out.update(_git_state())
     emb = getattr(eg, "embedder", None)
     if callable(emb):
         try:
@@ -353,6 +354,33 @@ def _versions(eg: Any) -> dict[str, str]:
     if model is not None:
         out["embedder"] = str(model)
     return out
+
+
+def _git_state() -> dict[str, str]:
+    """``git_commit`` (and ``git_dirty``) of the source checkout, when it is one."""
+    import subprocess
+
+    from .paths import repo_root
+
+    root = repo_root()
+    if root is None or not (root / ".git").exists():
+        return {}
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "src"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    if not head:
+        return {}
+    return {"git_commit": head, "git_dirty": "yes" if dirty else "no"}
 
 
 def peak_rss_mb() -> float | None:
