@@ -66,7 +66,8 @@ def slope(points: list[tuple[float, float]]) -> float:
     return sxy / sxx if sxx else 0.0
 
 
-def worker(wid: int, url: str, key: str, deadline: float, tally: Tally, pace: float) -> None:
+def worker(wid: int, url: str, key: str, deadline: float, tally: Tally, pace: float,
+           add_share: float) -> None:
     rng = random.Random(wid)
     user = f"soak{wid % 4}"
     n = 0
@@ -75,6 +76,9 @@ def worker(wid: int, url: str, key: str, deadline: float, tally: Tally, pace: fl
         while time.monotonic() < deadline:
             n += 1
             roll = rng.random()
+            # adds take add_share of the traffic; the rest keeps the original proportions
+            roll = roll * 0.45 / add_share if roll < add_share else \
+                0.45 + (roll - add_share) * 0.55 / (1 - add_share)
             topic = " ".join(rng.sample(WORDS, 3))
             try:
                 if roll < 0.45:
@@ -116,6 +120,8 @@ def main() -> int:
     ap.add_argument("--sample-seconds", type=float, default=5.0)
     ap.add_argument("--warmup", type=float, default=30.0, help="seconds left out of the slope")
     ap.add_argument("--pace", type=float, default=0.0, help="sleep between a client's requests")
+    ap.add_argument("--add-share", type=float, default=0.45,
+                    help="share of adds (lower it to tell a leak from a growing store)")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="engram-soak-"))
@@ -124,7 +130,7 @@ def main() -> int:
     t0 = time.monotonic()
     deadline = t0 + args.minutes * 60
     threads = [threading.Thread(target=worker, args=(w, srv.url, srv.key_a, deadline, tally,
-                                                     args.pace), daemon=True)
+                                                     args.pace, args.add_share), daemon=True)
                for w in range(args.clients)]
     for th in threads:
         th.start()
@@ -154,7 +160,9 @@ def main() -> int:
           f"({total / wall:.1f}/s) " + " ".join(f"{k}={v}" for k, v in sorted(tally.ops.items())))
     print(f"rss_mb start={samples[0][1]:.1f} after_warmup={steady[0][1]:.1f} "
           f"end={samples[-1][1]:.1f} max={max(m for _, m in samples):.1f} samples={len(samples)}")
-    print(f"rss_slope={slope(steady):.3f} MB/min (least squares, after {args.warmup:g}s warmup)")
+    print(f"rss_slope={slope(steady):.3f} MB/min (least squares, after {args.warmup:g}s warmup); "
+          f"growth per 1k acknowledged adds="
+          f"{(samples[-1][1] - steady[0][1]) / max(1, len(tally.acked)) * 1000:.2f} MB")
     print(f"errors={len(tally.errors)} acknowledged_adds={len(tally.acked)} lost_writes={len(lost)}")
     for e in tally.errors[:5]:
         print("  error:", e)
