@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,7 @@ _SPLIT_RE = re.compile(r"[;,\s]+")
 _ID_RE = re.compile(r"^D\s*:?\s*0*(\d+)\s*[:.\-_]\s*0*(\d+)$", re.IGNORECASE)
 
 
+@dataclass(frozen=True)
 class EvidenceRepair:
     """Outcome of repairing one raw evidence entry.
 
@@ -121,11 +123,8 @@ class EvidenceRepair:
     when the entry was already a valid id, else a short reason.
     """
 
-    __slots__ = ("ids", "issue")
-
-    def __init__(self, ids: tuple[str, ...], issue: str | None) -> None:
-        self.ids = ids
-        self.issue = issue
+    ids: tuple[str, ...]
+    issue: str | None
 
 
 def _canonical(token: str) -> str | None:
