@@ -163,7 +163,8 @@ def main() -> int:
     print(f"rss_slope={slope(steady):.3f} MB/min (least squares, after {args.warmup:g}s warmup); "
           f"growth per 1k acknowledged adds="
           f"{(samples[-1][1] - steady[0][1]) / max(1, len(tally.acked)) * 1000:.2f} MB")
-    print(f"errors={len(tally.errors)} acknowledged_adds={len(tally.acked)} lost_writes={len(lost)}")
+    print(f"errors={len(tally.errors)} acknowledged_adds={len(tally.acked)} "
+          f"lost_writes={len(lost)}")
     for e in tally.errors[:5]:
         print("  error:", e)
     return 1 if tally.errors or lost else 0

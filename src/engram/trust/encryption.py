@@ -138,7 +138,9 @@ class EncryptedStore(Store):
         return dataclasses.replace(f, metadata=blinded)
 
     def _open_any(self, item: Any) -> Any:
-        return self._open(item) if isinstance(item, (Episode, Memory)) else item
+        if isinstance(item, Episode):
+            return self._open(item)
+        return self._open(item) if isinstance(item, Memory) else item
 
     # -- lifecycle / meta ----------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -276,7 +278,7 @@ class EncryptedStore(Store):
     def iter_items_for_reembed(self, model_id: str,
                                batch_size: int) -> Iterator[list[Episode | Memory]]:
         for batch in self.inner.iter_items_for_reembed(model_id, batch_size):
-            yield [self._open(i) for i in batch]
+            yield [self._open_any(i) for i in batch]
 
     def drop_vectors_except(self, model_id: str) -> int:
         return self.inner.drop_vectors_except(model_id)

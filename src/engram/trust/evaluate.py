@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .poisoning import scan
 
-DEFAULT_SET = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "poisoning_labelled.jsonl"
+DEFAULT_SET = (Path(__file__).resolve().parents[3] / "tests" / "fixtures"
+               / "poisoning_labelled.jsonl")
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,28 @@ def evaluate(rows: list[dict[str, str]], split: str) -> SplitResult:
                        len(ben), sum(scan(r["text"]).flagged for r in ben))
 
 
+def _turns(data: object) -> list[str]:
+    """Every ``text`` of a dict that also has a ``speaker``, anywhere in ``data``."""
+    out: list[str] = []
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            if isinstance(x.get("text"), str) and "speaker" in x:
+                out.append(x["text"])
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("path", nargs="?", default=str(DEFAULT_SET))
     ap.add_argument("--show-errors", action="store_true", help="list tune-half mistakes")
+    ap.add_argument("--conversations", metavar="JSON",
+                    help="also count false positives on every {speaker, text} turn of a "
+                         "conversation file (e.g. LoCoMo), all assumed benign")
     args = ap.parse_args(argv)
     rows = [json.loads(line) for line in Path(args.path).read_text(encoding="utf-8").splitlines()
             if line.strip()]
@@ -58,13 +77,17 @@ def main(argv: list[str] | None = None) -> int:
               f"false positives {r.false_positives}/{r.benign} = {r.false_positive_rate:.1%}")
     per: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for row in rows:
-        hit = scan(row["text"]).flagged
         cell = per[(row["label"], row["category"])]
-        cell[0] += hit
+        cell[0] += int(scan(row["text"]).flagged)
         cell[1] += 1
     print("per category (all rows): flagged/total")
     for (label, cat), (hit, n) in sorted(per.items()):
         print(f"  {label:8s} {cat:18s} {hit}/{n}")
+    if args.conversations:
+        turns = _turns(json.loads(Path(args.conversations).read_text(encoding="utf-8")))
+        fp = sum(scan(t).flagged for t in turns)
+        print(f"conversations: false positives {fp}/{len(turns)} = "
+              f"{fp / max(1, len(turns)):.2%}")
     if args.show_errors:
         for row in rows:
             if row["split"] != "tune":

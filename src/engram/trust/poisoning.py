@@ -93,8 +93,8 @@ _DIRECTIVE = [
         r"chats?|replies|answers|responses)\s*,\s*\w+"),
     _rx(r"\b(?:every|each) (?:answer|reply|response) you (?:give|write)\b"),
     _rx(r"\b(?:from now on|going forward|henceforth|hereafter|from this point(?: forward| on)?"
-        r"|in future)\s*,\s*(?:please\s+)?(?:always\s+|only\s+|never\s+)?(?:" + _DIRECTIVE_VERBS[3:-1]
-        + r"|leave out|omit|hide)\b"),
+        r"|in future)\s*,\s*(?:please\s+)?(?:always\s+|only\s+|never\s+)?"
+        r"(?:" + _DIRECTIVE_VERBS[3:-1] + r"|leave out|omit|hide)\b"),
 ]
 
 _ROLE = [
@@ -104,8 +104,9 @@ _ROLE = [
     _rx(r"#{2,}\s*(?:system|instruction|response)\b"),
     _rx(r"\bbegin system (?:message|prompt)|\bsystem (?:override|prompt\s*:|message\s*:)"),
     _rx(r"\"role\"\s*:\s*\"(?:system|developer)\""),
-    _rx(r"\byou are no longer\b|\byou are now (?:an? |the )?(?:ai|assistant|model|bot|dan|stan"
-        r"|in \w+ mode|operating|acting|unrestricted|unfiltered|free|called|named|\w+gpt|\w+bot)\b"),
+    _rx(r"\byou are no longer\b|\byou are now (?:an? |the )?(?:ai|assistant|model|bot|dan"
+        r"|stan|in \w+ mode|operating|acting|unrestricted|unfiltered|free|called|named|\w+gpt"
+        r"|\w+bot)\b"),
     _rx(_START + _PLEASE + r"(?:act as|pretend (?:to be|you are|you're)|role-?play as|assume the"
         r" role|imagine you are|simulate an?|switch persona|enter \w+ mode|enable \w+ mode)\b"),
     _rx(r"\b(?:new persona|your new (?:role|persona|identity|name))\b"),
