@@ -365,26 +365,35 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin):
         )
         where, args = _scope_sql(scope, "e")
         same = " AND e.user_id IS ? AND e.agent_id IS ? AND e.session_id IS ?"
-        out: dict[str, list[Neighbour]] = {}
-        for i in dict.fromkeys(ids):
-            r = rows.get(i)
-            if r is None:
-                continue
-            key = (r["user_id"], r["agent_id"], r["session_id"])
-            before = self._q(
-                f"SELECT e.id FROM episodes e WHERE {where}{same}"
-                " AND (e.occurred_ts, e.rid) < (?, ?)"
-                " ORDER BY e.occurred_ts DESC, e.rid DESC LIMIT ?",
-                (*args, *key, r["occurred_ts"], r["rid"], radius),
-            )
-            after = self._q(
-                f"SELECT e.id FROM episodes e WHERE {where}{same}"
-                " AND (e.occurred_ts, e.rid) > (?, ?)"
-                " ORDER BY e.occurred_ts, e.rid LIMIT ?",
-                (*args, *key, r["occurred_ts"], r["rid"], radius),
-            )
-            out[i] = [Neighbour(b["id"], -k) for k, b in reversed(list(enumerate(before, 1)))]
-            out[i] += [Neighbour(a["id"], k) for k, a in enumerate(after, 1)]
+        targets = [i for i in dict.fromkeys(ids) if i in rows]
+        out: dict[str, list[Neighbour]] = {i: [] for i in targets}
+        # one statement per 100 targets: a UNION ALL of two LIMIT-ed index scans each
+        for c in range(0, len(targets), 100):
+            parts: list[str] = []
+            params: list[Any] = []
+            for n, i in enumerate(targets[c : c + 100]):
+                r = rows[i]
+                key = (r["user_id"], r["agent_id"], r["session_id"])
+                for sign, op, order in ((-1, "<", "DESC"), (1, ">", "ASC")):
+                    parts.append(
+                        f"SELECT * FROM (SELECT {n} AS t, {sign} AS dir, e.id AS id,"
+                        " e.occurred_ts AS ts, e.rid AS rid"
+                        f" FROM episodes e WHERE {where}{same}"
+                        f" AND (e.occurred_ts, e.rid) {op} (?, ?)"
+                        f" ORDER BY e.occurred_ts {order}, e.rid {order} LIMIT ?)"
+                    )
+                    params += [*args, *key, r["occurred_ts"], r["rid"], radius]
+            chunk = targets[c : c + 100]
+            found = self._q(" UNION ALL ".join(parts), params)
+            # nearest first on each side, whatever order the engine returned
+            found.sort(key=lambda x: (x["t"], x["dir"], x["dir"] * x["ts"], x["dir"] * x["rid"]))
+            counts: dict[tuple[int, int], int] = {}
+            for row in found:
+                k = (row["t"], row["dir"])
+                counts[k] = counts.get(k, 0) + 1
+                out[chunk[row["t"]]].append(Neighbour(row["id"], row["dir"] * counts[k]))
+        for i in targets:
+            out[i].sort(key=lambda nb: nb.offset)
         return out
 
     def get_memories(self, scope: Scope, ids: Sequence[str]) -> list[Memory]:
