@@ -80,7 +80,9 @@ def test_stable_context_renames_memory_ids() -> None:
     assert stable_context(text) == "(mem-1, fact) x\n(mem-2, fact) y\n[from mem-1]"
 
 
-def test_qa_scores_caches_and_resumes(tmp_path: Path, embedder: Embedder) -> None:
+def test_qa_scores_caches_and_resumes(
+    tmp_path: Path, embedder: Embedder, caplog: pytest.LogCaptureFixture
+) -> None:
     ds = load_longmemeval(FIXTURE, limit=4)
     n_jobs = 2 * len(ds.questions)  # two methods
     with ScriptedLLMServer(default=_reply) as server:
@@ -113,7 +115,10 @@ def test_qa_scores_caches_and_resumes(tmp_path: Path, embedder: Embedder) -> Non
         assert second.qa is not None and second.qa.errors == 0
         resent = server.chat_requests
         assert 1 <= len(resent) <= 2  # the judge calls that had failed (same prompt twice)
-        assert all(_is_judge(r) and "Which city" in r.last_user for r in resent)
+        assert all(_is_judge(r) and "Which city" in r.last_user for r in resent), (
+            [r.last_user[-400:] for r in resent],
+            caplog.text,
+        )
         assert all((r.response_format or {}).get("type") == "json_schema" for r in resent)
         city = next(q for q in second.questions if q.question.startswith("Which city"))
         assert city.qa["hybrid"].judge is False  # "Portland" vs gold "Seattle"
@@ -127,7 +132,10 @@ def test_qa_scores_caches_and_resumes(tmp_path: Path, embedder: Embedder) -> Non
         server.reset()
         server.default = _reply
         third = run_benchmark(ds, _cfg(server, tmp_path / "cache"), embedder=embedder)
-        assert server.chat_requests == [], [r.last_user for r in server.chat_requests]
+        assert server.chat_requests == [], (
+            [r.last_user[-400:] for r in server.chat_requests],
+            caplog.text,
+        )
         assert third.qa is not None and third.qa.cached_calls == third.qa.calls == 2 * n_jobs
         assert third.qa.methods == second.qa.methods
         buf = io.StringIO()
