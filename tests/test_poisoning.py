@@ -120,3 +120,12 @@ def test_import_recomputes_flags_and_marks_unlabelled_records_imported(
         got = other.get("ep_forged", user_id="u")
         assert "role_play" in flags_of(got.metadata)
         assert trust_of(other.get("ep_plain", user_id="u").metadata) == "imported"
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("unit", ["word ", "<p ", "<!-- ", "/* ", "[//]: # (", "![a](http://x?",
+                                  "whenever , ", "QUFB", "you ", "\u200b"])
+def test_adversarial_long_inputs_finish(unit: str) -> None:
+    """No catastrophic backtracking: a 30 KB repetition of each shape scans (bounded by
+    the timeout; it took minutes before the look-ahead and comment rules were made linear)."""
+    scan(unit * (30_000 // len(unit.encode())))

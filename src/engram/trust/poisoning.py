@@ -112,10 +112,14 @@ _ROLE = [
     _rx(r"\b(?:new persona|your new (?:role|persona|identity|name))\b"),
     _rx(r"\byou (?:are going to|will|must|should) (?:pretend|act as|role-?play|simulate)\b"),
     _rx(r"\byou have been (?:jailbroken|unlocked|freed)\b"),
-    _rx(r"(?=.*\b(?:you|your|respond|answer|comply)\b)(?:\b(?:DAN|STAN)\b|jailbreak|developer mode"
-        r"|god mode|do anything now|(?:no|without (?:any )?)(?:content policy|restrictions|"
-        r"filters|ethical limits|safety rules)|unfiltered|unrestricted|unaligned|guardrails)"),
 ]
+#: jailbreak words count only in text that also speaks to the model (checked separately:
+#: a look-ahead over the whole text at every position would be quadratic)
+_JAILBREAK = _rx(r"(?-i:\b(?:DAN|STAN)\b)|jailbreak|developer mode|god mode|do anything now"
+                 r"|(?:no|without (?:any )?)(?:content policy|restrictions|filters|ethical limits"
+                 r"|safety rules)"
+                 r"|unfiltered|unrestricted|unaligned|guardrails")
+_SECOND_PERSON = _rx(r"\b(?:you|your|respond|answer|comply)\b")
 
 _TOOL = [
     _rx(r"</?(?:tool_call|tool_use|function_calls?|invoke|antml:invoke)\b|<function=|<\|tool\|>"
@@ -141,7 +145,7 @@ _ADDRESS = [
 ]
 
 _EXFIL = [
-    _rx(r"!\[[^\]]*\]\(\s*https?://[^)\s]*[?&]\w+=[^)]*\)"),
+    _rx(r"!\[[^\]]{0,200}\]\(\s*https?://[^)\s?&]{0,300}[?&]\w+=[^)]{0,500}\)"),
     _rx(_START + _PLEASE + r"(?:quietly |secretly |silently )?(?:send|upload|post|forward|leak"
         r"|exfiltrate|reveal|print|dump|output|share|email|include|append|encode|list)\b[^.!?\n]{0,50}"
         r"\b(?:memor(?:y|ies)|chat (?:log|history)|conversation(?: history)?|system prompt|stored"
@@ -152,9 +156,9 @@ _EXFIL = [
 ]
 
 _COMMENTS = re.compile(
-    r"<!--(.*?)(?:-->|$)|\[(?://|comment)\]:\s*(?:#|<>)\s*\((.*?)\)|/\*(.*?)\*/"
-    r"|<(?:div|span|p)[^>]*(?:display\s*:\s*none|hidden|color\s*:\s*white|font-size\s*:\s*0)"
-    r"[^>]*>(.*?)</", re.IGNORECASE | re.DOTALL)
+    r"\[(?://|comment)\]:\s*(?:#|<>)\s*\(([^)]{0,2000})\)"
+    r"|<(?:div|span|p)\b[^>]{0,200}?(?:display\s*:\s*none|hidden|color\s*:\s*white|font-size\s*:"
+    r"\s*0)[^>]{0,200}>(.{0,2000}?)</", re.IGNORECASE | re.DOTALL)
 _HIDDEN_CUES = _rx(r"\b(?:assistant|ai|llm|model|bot|agent|ignore|disregard|instructions?|system"
                    r"|prompt|you are|you must|always|never|must|recommend|obey|tool_call|delete"
                    r"|approve|exfiltrate|admin mode|reveal|forward)\b")
@@ -231,7 +235,28 @@ def _decoded_blobs(text: str) -> list[str]:
     return blobs
 
 
+def _delimited(text: str, start: str, end: str) -> list[str]:
+    """Contents of ``start ... end`` spans (an unclosed one runs to the end); linear time."""
+    out, i = [], text.find(start)
+    while i >= 0:
+        j = text.find(end, i + len(start))
+        stop = len(text) if j < 0 else j
+        out.append(text[i + len(start):stop])
+        i = text.find(start, stop + len(end)) if j >= 0 else -1
+    return out
+
+
+def _hidden_parts(text: str) -> list[str]:
+    """HTML comments, C-style comments, markdown comments and hidden elements."""
+    parts = _delimited(text, "<!--", "-->") + _delimited(text, "/*", "*/")
+    parts += [next((g for g in m.groups() if g), "") for m in _COMMENTS.finditer(text)]
+    return parts
+
+
 def _rules(text: str, flags: dict[str, str]) -> None:
+    jb = _JAILBREAK.search(text)
+    if jb and _SECOND_PERSON.search(text):
+        flags["role_play"] = jb.group(0)
     for name, patterns in _RULES:
         if name in flags:
             continue
@@ -249,10 +274,9 @@ def scan(text: str, *, _depth: int = 0) -> Verdict:
         flags["invisible_unicode"] = "invisible characters"
     clean = _normalise(text)
     _rules(clean, flags)
-    for m in _COMMENTS.finditer(clean):
-        inner = next((g for g in m.groups() if g), "")
-        if _HIDDEN_CUES.search(inner) or scan(inner, _depth=_depth + 1).flagged:
-            flags.setdefault("hidden_markup", m.group(0)[:80])
+    for inner in _hidden_parts(clean):
+        if _HIDDEN_CUES.search(inner) or (_depth < 2 and scan(inner, _depth=_depth + 1).flagged):
+            flags.setdefault("hidden_markup", inner.strip()[:80])
             break
     if _depth < 2:
         for blob in _decoded_blobs(clean):
