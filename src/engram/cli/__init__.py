@@ -139,10 +139,18 @@ class _LazyGroup(click.Group):
 
 
 def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
+    """Whether an ``engram.*`` module is installed, without importing it or its
+    parent packages (``find_spec`` would run ``engram/bench/__init__.py``)."""
+    from pathlib import Path
+
+    parts = name.split(".")
+    if parts[0] != "engram":
+        try:
+            return importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            return False
+    target = Path(__file__).resolve().parent.parent.joinpath(*parts[1:])
+    return target.with_suffix(".py").is_file() or (target / "__init__.py").is_file()
 
 
 def _broken(name: str, short: str, exc: ImportError) -> click.Command:
