@@ -40,7 +40,7 @@ from .runner import _default_factory, _ingest, hit_units, scope_user
 
 __all__ = ["FoldResult", "grid", "main", "run_cv"]
 
-MAX_RADIUS = 3
+MAX_RADIUS = 5
 
 
 class _MemoStore:
@@ -94,12 +94,24 @@ class FoldResult:
     test_all: float
 
 
-def grid(base: RetrievalConfig) -> list[RetrievalConfig]:
-    """The fixed search grid around ``base`` (fusion, weights, windows, speaker boost)."""
+def grid(base: RetrievalConfig, stage: str = "fine") -> list[RetrievalConfig]:
+    """The fixed search grid around ``base``.
+
+    ``coarse`` (192 points): fusion, dense weight, radius 1-3, window weights,
+    decay, speaker boost. ``fine`` (72 points): RRF around the coarse winner,
+    which sat on the grid's edge (radius 3, bm25 window 1.0, decay 0.8).
+    """
+    if stage == "coarse":
+        axes = itertools.product(
+            ("rrf", "score"), (0.3, 0.6), (1, 2, 3), (0.5, 1.0), (0.0, 0.5), (0.5, 0.8),
+            (0.0, 0.05),
+        )
+    else:
+        axes = itertools.product(
+            ("rrf",), (0.15, 0.3), (3, 4, 5), (1.0, 1.5, 2.0), (0.5, 1.0), (0.8, 0.9), (0.05,),
+        )
     out = []
-    for fusion, dense_w, radius, wb, wd, decay, speaker in itertools.product(
-        ("rrf", "score"), (0.3, 0.6), (1, 2, 3), (0.5, 1.0), (0.0, 0.5), (0.5, 0.8), (0.0, 0.05)
-    ):
+    for fusion, dense_w, radius, wb, wd, decay, speaker in axes:
         out.append(
             base.replace(
                 name=f"{fusion} d={dense_w} r={radius} wb={wb} wd={wd} dec={decay} sp={speaker}",
@@ -108,6 +120,7 @@ def grid(base: RetrievalConfig) -> list[RetrievalConfig]:
                 window_radius=radius,
                 window_weights={"bm25": wb, "dense": wd},
                 window_decay=decay,
+                # RRF scores are ~1/60 per signal: the boost is scaled to match
                 speaker_boost=speaker if fusion == "score" else speaker / 20,
             )
         )
@@ -129,6 +142,7 @@ def run_cv(
     table: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
     questions = [(c, q) for c in ds.conversations for q in c.questions
                  if q.scored and q.evidence_turns]
+    done = 0
     with progress.task("grid", len(questions)) as advance:
         for conv, q in questions:
             scope = Scope(user_id=scope_user(conv))
@@ -139,6 +153,9 @@ def run_cv(
                                        query_vector=qvec[q.text])
                 table[cfg.name][conv.id].append(_score([hit_units(h, {}) for h in hits], q))
             advance(1)
+            done += 1
+            if done % 100 == 0:
+                print(f"  {done}/{len(questions)} questions", file=sys.stderr, flush=True)
     means: dict[str, dict[str, tuple[float, float]]] = {}
     for name, per_conv in table.items():
         means[name] = {cid: _mean2(v) for cid, v in per_conv.items()}
@@ -169,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--workdir", default="/tmp/engram-tune",
                    help="keeps the ingested database between runs")
     p.add_argument("--base", default="recall", help="preset whose other settings are kept")
+    p.add_argument("--stage", choices=("coarse", "fine"), default="fine")
     args = p.parse_args(argv)
     from ..retrieval.config import get_preset
 
@@ -181,7 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     progress = Progress(enabled=False)
     if fresh:
         _ingest(eg, ds, progress)
-    configs = grid(get_preset(args.base))
+    configs = grid(get_preset(args.base), args.stage)
     folds, means = run_cv(eg, ds, configs, progress)
     for f in folds:
         print(f"held out {f.held_out}: R_any@10 {f.test_any:.3f} R_all@10 {f.test_all:.3f}"

@@ -103,11 +103,13 @@ register_preset(
     RetrievalConfig(
         "recall",
         weights={"bm25": 1.0, "dense": 0.3},
-        fusion="score",
-        window_radius=2,
+        fusion="rrf",
+        window_radius=3,
         window_weights={"bm25": 1.0, "dense": 0.5},
-        window_decay=0.5,
-        speaker_boost=0.05,
+        window_decay=0.8,
+        # bonuses add to RRF scores (~1/61 for a rank-1 signal)
+        speaker_boost=0.0025,
+        present_weight=0.005,
     )
 )
 
