@@ -45,7 +45,7 @@ class Config:
     #: largest accepted text per message or memory, in bytes (UTF-8)
     max_text_bytes: int = 32_768
     #: default retrieval preset (see :mod:`engram.retrieval.config`)
-    preset: str = "hybrid"
+    preset: str = "recall"
     #: SQLite durability: FULL (fsync each commit) or NORMAL (fsync at checkpoints)
     sqlite_synchronous: str = "FULL"
     #: derive memories from episodes with the built-in rules
