@@ -110,6 +110,8 @@ register_preset(
         # bonuses add to RRF scores (~1/61 for a rank-1 signal)
         speaker_boost=0.0025,
         present_weight=0.005,
+        # derived knowledge first when it is about as relevant as the raw turns
+        memory_boost=1.25,
     )
 )
 

@@ -82,7 +82,7 @@ class Searcher:
             # only the seeds spread; the tail keeps its own score after them
             spread_top = spread(
                 scaled[: config.window_seeds], nb, weight=config.window_weights[s],
-                decay=config.window_decay, from_zero=True,
+                decay=config.window_decay, from_zero=True, radius=config.window_radius,
             )
             seen = {c.ref for c in spread_top}
             tail = [c for c in scaled[config.window_seeds :] if c.ref not in seen]

@@ -45,6 +45,7 @@ def spread(
     weight: float,
     decay: float,
     from_zero: bool = False,
+    radius: int = 0,
 ) -> list[Candidate]:
     """``cands`` rescored with their neighbours' scores, plus neighbours as new candidates.
 
@@ -52,9 +53,19 @@ def spread(
     have them; memories keep their own score). The result is best first; ties
     break by ref, so it is deterministic. ``weight <= 0`` returns the list
     normalised, in its own order.
+
+    A memory has no neighbours but summarises its own context: it is scaled
+    by the gain of a full window of equally relevant turns,
+    ``1 + weight * 2 * sum(decay ** k for k in 1..radius)``, so windows do not
+    push derived knowledge below the raw turns it came from.
     """
     base = normalised(cands, from_zero=from_zero)
     out = dict(base)
+    if weight > 0 and radius > 0:
+        gain = 1.0 + weight * 2.0 * sum(decay**k for k in range(1, radius + 1))
+        for ref, s in base.items():
+            if ref.type == "memory":
+                out[ref] = s * gain
     if weight > 0:
         for ref, s in base.items():
             if ref.type != "episode" or s <= 0:
