@@ -184,7 +184,8 @@ def context(body: ContextRequest, who: Who, svc: Svc) -> Any:
     """A prompt-ready block of the most useful items that fits ``max_tokens``."""
     block = svc.engine.context(_query(svc, body.query), scope=_scope(who, body),
                                max_tokens=body.max_tokens, as_of=body.as_of,
-                               preset=_preset(body.preset))
+                               preset=_preset(body.preset),
+                               include_flagged=body.include_flagged)
     return block.to_dict()
 
 

@@ -104,6 +104,10 @@ class ContextRequest(ScopeIn):
     max_tokens: int = Field(default=1024, ge=32, le=200_000)
     as_of: AwareDatetime | None = None
     preset: str | None = Field(default=None, max_length=64)
+    include_flagged: bool = Field(
+        default=False,
+        description="also include items flagged as possible prompt injection (quoted as data)",
+    )
 
 
 class EpisodeOut(BaseModel):
