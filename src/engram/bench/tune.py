@@ -136,7 +136,7 @@ def run_cv(
     eg: Any, ds: BenchDataset, configs: Sequence[RetrievalConfig], progress: Progress
 ) -> tuple[list[FoldResult], dict[str, dict[str, tuple[float, float]]]]:
     """Score every config on every question, then run leave-one-conversation-out."""
-    searcher = Searcher(_MemoStore(eg.store), eg.embedder)
+    searcher = Searcher(_MemoStore(eg.store), eg.embedder)  # type: ignore[arg-type]
     qvec: dict[str, Any] = {}
     # per config, per conversation: list of (any, all)
     table: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))

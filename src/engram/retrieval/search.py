@@ -179,7 +179,8 @@ class Searcher:
             if isinstance(i, Memory) and i.valid_from is None
             for sid in i.source_episode_ids
         ]
-        src = {e.id: e.occurred_at for e in self.store.get_episodes(scope.with_session(None), wanted)}
+        found = self.store.get_episodes(scope.with_session(None), wanted)
+        src = {e.id: e.occurred_at for e in found}
         out: dict[ItemRef, datetime] = {}
         for ref, i in items.items():
             if isinstance(i, Episode):
@@ -210,7 +211,9 @@ class Searcher:
         return out
 
     def _attach_sources(self, scope: Scope, hits: list[Hit]) -> None:
-        wanted = [sid for h in hits if isinstance(h.item, Memory) for sid in h.item.source_episode_ids]
+        wanted = [
+            sid for h in hits if isinstance(h.item, Memory) for sid in h.item.source_episode_ids
+        ]
         if not wanted:
             return
         found = {e.id: e for e in self.store.get_episodes(scope.with_session(None), wanted)}
