@@ -64,8 +64,8 @@ def test_add_then_search_context_get_list_update_history_delete(server: RunningS
         assert any("Lisbon" in h["item"]["text"] for h in hits)
         assert all(h["item"]["tenant"] == "alpha" for h in hits)
         ctx = c.post("/v1/context", json={"user_id": "ana", "query": "drinks",
-                                          "max_tokens": 64}).json()
-        assert "tea" in ctx["text"] and ctx["tokens"] <= 64
+                                          "max_tokens": 128}).json()
+        assert "tea" in ctx["text"] and ctx["tokens"] <= 128
 
         page = c.get("/v1/memories", params={"user_id": "ana"}).json()
         assert page["type"] == "memory" and page["items"]

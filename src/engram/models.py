@@ -18,7 +18,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from .timeutil import format_dt, parse_dt
 
@@ -275,8 +275,10 @@ class MemoryVersion:
         )
 
 
-@dataclass(frozen=True)
-class ItemRef:
+class ItemRef(NamedTuple):
+    """``(type, id)`` of an episode or memory. A tuple: hashing it is cheap, and
+    search builds many dicts keyed by refs."""
+
     type: ItemType
     id: str
 

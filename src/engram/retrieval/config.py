@@ -56,6 +56,8 @@ class RetrievalConfig:
     window_weights: dict[str, float] = field(default_factory=dict)
     window_decay: float = 0.5
     window_seeds: int = 30
+    #: weight of an episode's own score in its window (> 1: direct matches first)
+    window_self: float = 1.0
     speaker_boost: float = 0.0
     present_weight: float = 0.0
     decay_weight: float = 0.0
@@ -107,6 +109,9 @@ register_preset(
         window_radius=3,
         window_weights={"bm25": 1.0, "dense": 0.5},
         window_decay=0.8,
+        # a direct match outranks a turn that only borrows from it: on 3 dev
+        # conversations R_any@1 .295 -> .337, MRR .473 -> .502, R_any@10 .830 -> .815
+        window_self=2.0,
         # bonuses add to RRF scores (~1/61 for a rank-1 signal)
         speaker_boost=0.0025,
         present_weight=0.005,

@@ -83,6 +83,7 @@ class Searcher:
             spread_top = spread(
                 scaled[: config.window_seeds], nb, weight=config.window_weights[s],
                 decay=config.window_decay, from_zero=True, radius=config.window_radius,
+                self_weight=config.window_self,
             )
             seen = {c.ref for c in spread_top}
             tail = [c for c in scaled[config.window_seeds :] if c.ref not in seen]

@@ -46,6 +46,7 @@ def spread(
     decay: float,
     from_zero: bool = False,
     radius: int = 0,
+    self_weight: float = 1.0,
 ) -> list[Candidate]:
     """``cands`` rescored with their neighbours' scores, plus neighbours as new candidates.
 
@@ -60,7 +61,8 @@ def spread(
     push derived knowledge below the raw turns it came from.
     """
     base = normalised(cands, from_zero=from_zero)
-    out = dict(base)
+    # ``self_weight`` > 1 keeps a direct match above a turn that only borrows from it
+    out = {ref: s * self_weight for ref, s in base.items()}
     if weight > 0 and radius > 0:
         gain = 1.0 + weight * 2.0 * sum(decay**k for k in range(1, radius + 1))
         for ref, s in base.items():
