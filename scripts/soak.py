@@ -8,11 +8,12 @@ size (RSS, from ``/proc/<pid>/status``). At the end it reports:
 * the RSS slope in MB/min (least squares over samples after ``--warmup``
   seconds, so model loading and cache fill are not counted as a leak);
 * errors (any non-200 answer or transport error; must be 0);
-* lost writes: every acknowledged add must be found by a search for its
-  unique token (must be 0).
+* lost writes: every acknowledged add must be in the store (checked from one
+  export per user, must be 0), and a random sample of ``--search-probes`` of them
+  must be found by a search for its unique token (must be 0 not found).
 
 Bounded: it stops after ``--minutes`` plus the final check, whatever happens.
-Exit status 0 only when errors == 0 and lost writes == 0.
+Exit status 0 only when errors, lost writes and unfound probes are all 0.
 
     python scripts/soak.py --minutes 30          # the full run
     python scripts/soak.py --minutes 5 --clients 3
@@ -21,6 +22,7 @@ Exit status 0 only when errors == 0 and lost writes == 0.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import sys
 import tempfile
@@ -113,6 +115,35 @@ def worker(wid: int, url: str, key: str, deadline: float, tally: Tally, pace: fl
                 time.sleep(pace)
 
 
+def final_check(url: str, key: str, acked: list[tuple[str, str, str]],
+                probes: int) -> tuple[list[str], list[str], int]:
+    """Every acknowledged add must be in the store; a sample must also be searchable.
+
+    Presence is checked from one export per user (bounded: a few requests however
+    long the soak ran); findability by searching for the unique token of up to
+    ``probes`` acknowledged adds drawn at random.
+    """
+    lost: list[str] = []
+    unfound: list[str] = []
+    with httpx.Client(base_url=url, timeout=600,
+                      headers={"Authorization": f"Bearer {key}"}) as c:
+        for user in sorted({u for u, _, _ in acked}):
+            r = c.get("/v1/export", params={"user_id": user})
+            r.raise_for_status()
+            stored = {rec["id"] for rec in map(json.loads, r.text.splitlines())
+                      if rec.get("type") == "episode"}
+            lost += [ep for u, _, ep in acked if u == user and ep not in stored]
+        sample = random.Random(0).sample(acked, min(probes, len(acked)))
+        for user, token, ep in sample:
+            # the lexical preset: this checks that the write reached the index,
+            # not how a fused ranking orders near-identical soak messages
+            r = c.post("/v1/search", json={"user_id": user, "query": token, "preset": "bm25",
+                                           "kinds": ["episode"], "limit": 3})
+            if r.status_code != 200 or ep not in [h["id"] for h in r.json()["hits"]]:
+                unfound.append(ep)
+    return lost, unfound, len(sample)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=30.0)
@@ -122,6 +153,8 @@ def main() -> int:
     ap.add_argument("--pace", type=float, default=0.0, help="sleep between a client's requests")
     ap.add_argument("--add-share", type=float, default=0.45,
                     help="share of adds (lower it to tell a leak from a growing store)")
+    ap.add_argument("--search-probes", type=int, default=2000,
+                    help="acknowledged adds (at random) that must also be found by search")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="engram-soak-"))
@@ -142,14 +175,7 @@ def main() -> int:
         th.join(120)
     samples.append((time.monotonic() - t0, rss_mb(srv.proc.pid)))
 
-    lost: list[str] = []
-    with httpx.Client(base_url=srv.url, timeout=60,
-                      headers={"Authorization": f"Bearer {srv.key_a}"}) as c:
-        for user, token, ep in tally.acked:
-            r = c.post("/v1/search", json={"user_id": user, "query": token,
-                                           "kinds": ["episode"], "limit": 3})
-            if r.status_code != 200 or ep not in [h["id"] for h in r.json()["hits"]]:
-                lost.append(ep)
+    lost, unfound, probed = final_check(srv.url, srv.key_a, tally.acked, args.search_probes)
     stop_server(srv)
 
     steady = [(t / 60, m) for t, m in samples if t >= args.warmup] or \
@@ -164,10 +190,10 @@ def main() -> int:
           f"growth per 1k acknowledged adds="
           f"{(samples[-1][1] - steady[0][1]) / max(1, len(tally.acked)) * 1000:.2f} MB")
     print(f"errors={len(tally.errors)} acknowledged_adds={len(tally.acked)} "
-          f"lost_writes={len(lost)}")
+          f"lost_writes={len(lost)} search_probes={probed} not_found_by_search={len(unfound)}")
     for e in tally.errors[:5]:
         print("  error:", e)
-    return 1 if tally.errors or lost else 0
+    return 1 if tally.errors or lost or unfound else 0
 
 
 if __name__ == "__main__":
