@@ -249,20 +249,21 @@ def run_qa(
     progress: Progress,
 ) -> QASummary:
     """Answer and judge every question for every QA method; fills ``results[...].qa``."""
-    from ..llm import LLMClient, UsageLedger
+    from ..llm import LLMClient, ResponseCache, UsageLedger
 
     qa = cfg.qa
     assert qa is not None
     methods = list(qa.methods) or [cfg.primary() or cfg.methods()[0][0]]
     jobs = _contexts(eg, ds, methods, qa.budget, progress)
     ledger = UsageLedger()
-    cache = qa.resolved_cache_dir()
+    # one cache (one connection) for both clients: no lock contention between them
+    cache = ResponseCache(qa.resolved_cache_dir())
     common: dict[str, Any] = {
         "api_key": qa.api_key,
         "timeout": qa.timeout,
         "max_retries": qa.max_retries,
         "backoff_base": qa.backoff_base,
-        "cache_dir": cache,
+        "cache": cache,
         "ledger": ledger,
     }
     answerer = LLMClient(qa.base_url, qa.answer_model, stage="answer", **common)
@@ -282,6 +283,7 @@ def run_qa(
     finally:
         answerer.close()
         judge.close()
+        cache.close()
     return _summarize(qa, methods, results, ledger, served)
 
 

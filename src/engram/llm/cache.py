@@ -31,6 +31,7 @@ __all__ = ["ResponseCache", "request_key"]
 log = logging.getLogger("engram.llm")
 
 FILENAME = "llm-cache.sqlite3"
+_WRITE_ATTEMPTS = 3
 _KEY_VERSION = 1
 
 _SCHEMA = """
@@ -94,17 +95,29 @@ class ResponseCache:
         return value if isinstance(value, dict) else None
 
     def put(self, key: str, value: Mapping[str, Any], *, model: str = "") -> None:
-        """Store (or replace) ``value``; a database error is logged and ignored."""
+        """Store (or replace) ``value``; a database error is logged and ignored.
+
+        A write that finds the file locked by another process past the busy
+        timeout is tried again a few times before it is given up.
+        """
         payload = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        try:
-            with self._lock:
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO llm_responses (key, model, created_at, value) "
-                    "VALUES (?, ?, ?, ?)",
-                    (key, model, time.time(), payload),
-                )
-        except sqlite3.Error as exc:
-            log.warning("LLM cache write failed (%s); response not cached", exc)
+        for attempt in range(_WRITE_ATTEMPTS):
+            try:
+                with self._lock:
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO llm_responses (key, model, created_at, value) "
+                        "VALUES (?, ?, ?, ?)",
+                        (key, model, time.time(), payload),
+                    )
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) and attempt + 1 < _WRITE_ATTEMPTS:
+                    continue
+                log.warning("LLM cache write failed (%s); response not cached", exc)
+                return
+            except sqlite3.Error as exc:
+                log.warning("LLM cache write failed (%s); response not cached", exc)
+                return
 
     def __len__(self) -> int:
         with self._lock:

@@ -60,6 +60,8 @@ class _BaseClient:
     * ``timeout``: seconds for connect, read and write, each.
     * ``max_retries``: retries of transient failures per HTTP exchange.
     * ``cache_dir``: directory of the response cache (``None``: no cache).
+    * ``cache``: an open :class:`ResponseCache` to use instead (shared by
+      several clients, one connection; the caller closes it).
     * ``backoff_base``: first retry wait in seconds (doubles, with jitter).
     * ``output_retries``: re-asks when the JSON is malformed or invalid.
     * ``max_retry_wait``: longest wait honoured (``Retry-After`` included).
@@ -84,7 +86,13 @@ class _BaseClient:
         prices: Mapping[str, Price] | None = None,
         stage: str = "default",
         ledger: UsageLedger | None = None,
+        cache: ResponseCache | None = None,
     ) -> None:
+        if cache is not None and cache_dir is not None:
+            raise ValueError("pass cache_dir or cache, not both")
+        self._owns_cache = cache is None and cache_dir is not None
+        if self._owns_cache:
+            cache = ResponseCache(cache_dir)  # type: ignore[arg-type]
         self._core = ChatCore(
             base_url,
             model,
@@ -97,7 +105,7 @@ class _BaseClient:
             prices=prices,
             stage=stage,
             ledger=ledger,
-            cache=ResponseCache(cache_dir) if cache_dir is not None else None,
+            cache=cache,
         )
         self.timeout = timeout
         self._open_http()
@@ -150,7 +158,7 @@ class _BaseClient:
         return self._core.cache
 
     def _close_cache(self) -> None:
-        if self._core.cache is not None:
+        if self._owns_cache and self._core.cache is not None:
             self._core.cache.close()
 
 
