@@ -31,6 +31,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from ..embed.base import Embedder
 from ..errors import EngramError
@@ -46,9 +47,11 @@ from ..models import (
     SearchFilters,
 )
 from ..pipeline.consolidate import Decision, plan_writes
+from ..pipeline.derive import Candidate
 from ..pipeline.index import Indexer
 from ..store.base import Job, Store, WriteBatch
 from ..timeutil import now as _now
+from ..trust.provenance import RESERVED_KEY, is_flagged, provenance, trust_of, weakest
 from . import grounding
 from .config import LLMSettings, build_client
 from .consolidate import LLMConsolidator
@@ -249,7 +252,9 @@ class LLMPipeline:
         return outcome
 
     def _extract(self, job: Job, outcome: JobOutcome) -> None:
-        episodes = self.store.get_episodes(job.scope, list(job.payload.get("episode_ids", [])))
+        episodes = [e for e in self.store.get_episodes(job.scope,
+                                                       list(job.payload.get("episode_ids", [])))
+                    if not is_flagged(e.metadata)]  # flagged episodes make no memories
         if not episodes:
             return
         context = self._context(job.scope, episodes)
@@ -278,8 +283,14 @@ class LLMPipeline:
             self.store, self.clients["consolidate"], indexer.embedder.model_id
         )
         decisions = consolidator.decide(job.scope, gate.accepted, vecs)
+        trust = {e.id: trust_of(e.metadata) for e in episodes}
+
+        def meta(c: Candidate) -> dict[str, Any]:  # grounded in its sources: their weakest level
+            level = weakest(trust.get(i, "user") for i in c.source_episode_ids)
+            return {RESERVED_KEY: provenance(c.text, level, "llm")}
+
         batch = WriteBatch()
-        ops, mems = plan_writes(decisions, job.scope, _now(), batch)
+        ops, mems = plan_writes(decisions, job.scope, _now(), batch, meta)
         indexer.add_to(batch, mems)
         if self.summaries and any(op.op != Operation.NOOP for op in ops):
             batch.jobs.append(
@@ -332,10 +343,14 @@ class LLMPipeline:
             old = self._current(where, cand.attribute_key)
             op = Operation.SUPERSEDE if old is not None else Operation.ADD
             decision = Decision(op, cand, targets=[old] if old else [], reason="summary refreshed")
-            ops, mems = plan_writes([decision], where, at, batch)
+            # a model's own words about many messages: agent-inferred, quoted in context
+            ops, mems = plan_writes(
+                [decision], where, at, batch,
+                lambda c: {RESERVED_KEY: provenance(c.text, "agent", "llm-summary")},
+            )
             for mem in mems:
                 if mem.kind == MemoryKind.SUMMARY and text.covered_until is not None:
-                    mem.metadata = {"covered_until": text.covered_until}
+                    mem.metadata["covered_until"] = text.covered_until
             indexer.add_to(batch, mems)
             outcome.operations.extend(ops)
         self.store.write(batch)
