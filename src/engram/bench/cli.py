@@ -1,6 +1,6 @@
 """``engram bench``: the benchmark commands (a click group the main CLI mounts).
 
-    engram bench locomo [--data PATH] [--preset hybrid,bm25] [--out DIR] [--llm ...]
+    engram bench locomo [--data PATH] [--preset recall,hybrid] [--out DIR] [--llm ...]
     engram bench longmemeval --data longmemeval_s.json [--limit 50] ...
 
 Each run prints the tables and headlines, and writes ``<out>/<benchmark>-<time>.json``
@@ -45,7 +45,7 @@ def _common(f: F) -> F:
         click.option(
             "--preset",
             "presets",
-            default="hybrid",
+            default="recall,hybrid",
             show_default=True,
             help="Engram retrieval presets to evaluate, comma-separated (first = headline).",
         ),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 from datetime import datetime
 
 from ..embed.base import Embedder
@@ -12,10 +14,24 @@ from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
 from ..store.base import Candidate, Store
 from .config import RetrievalConfig
 from .decay import decay_factor
+from . import rerank
 from .fusion import Fused, fuse
 from .windows import normalised, spread
 
-__all__ = ["Searcher"]
+__all__ = ["Head", "Searcher"]
+
+
+@dataclass
+class Head:
+    """The fused head of one search: best first, every item fetched."""
+
+    fused: list[Fused]
+    items: dict[ItemRef, Episode | Memory]
+    #: each signal's list before and after neighbour windows
+    raw: dict[str, list[Candidate]]
+    lists: dict[str, list[Candidate]]
+    #: lower-cased speakers of the head that the query names
+    named: set[str]
 
 
 class Searcher:
@@ -37,6 +53,7 @@ class Searcher:
         config: RetrievalConfig,
         query_vector: object | None = None,
     ) -> dict[str, list[Candidate]]:
+        """Each signal's candidate list, best first, before neighbour windows."""
         lists: dict[str, list[Candidate]] = {}
         n = config.candidates
         if config.uses("bm25"):
@@ -45,7 +62,7 @@ class Searcher:
             emb = self._embedder()
             vec = query_vector if query_vector is not None else emb.embed_one(query, "query")
             lists["dense"] = self.store.vector_search(scope, vec, emb.model_id, filters, n)  # type: ignore[arg-type]
-        return self.windowed(lists, scope, filters, config)
+        return lists
 
     def windowed(
         self,
@@ -117,28 +134,20 @@ class Searcher:
         now: datetime,
         query_vector: object | None = None,
     ) -> list[Hit]:
-        lists = self.candidates(query, scope, filters, config, query_vector)
-        fused = fuse(lists, config.weights, method=config.fusion, rrf_k=config.rrf_k)
-        # boosts that need the items (recency) may reorder the head: fetch more then
         present = config.present_weight > 0 and _PRESENT.search(query) is not None
-        reorders = (
-            config.recency_weight > 0
-            or config.speaker_boost > 0
-            or config.decay_weight > 0
-            or present
-        )
-        head = fused[: max(limit * 3, limit + 20)] if reorders else fused[: limit + 5]
-        items = self._fetch(scope, [f.ref for f in head], filters)
-        named = _named_speakers(query, items.values()) if config.speaker_boost > 0 else set()
+        h = self.head(query, scope, filters, config, limit, present, query_vector)
+        head, items, named = h.fused, h.items, h.named
+        learned = self._reranked(query, now, h, config)
         when_of = self._event_times(scope, items) if present or config.recency_weight > 0 else {}
         newest = max(when_of.values(), default=now)
         ranked: list[tuple[float, Fused]] = []
-        for f in head:
-            item = items.get(f.ref)
-            if item is None:
-                continue
+        for i, f in enumerate(head):
+            item = items[f.ref]
             score = f.score
-            if isinstance(item, Memory) and config.memory_boost != 1.0:
+            if learned is not None:
+                score = float(learned[i])
+                f.scores["rerank"] = score
+            elif isinstance(item, Memory) and config.memory_boost != 1.0:
                 score *= config.memory_boost
                 f.scores["memory_boost"] = config.memory_boost
             if present:
@@ -152,7 +161,8 @@ class Searcher:
                 bonus = config.recency_weight * math.pow(0.5, age / config.recency_half_life_days)
                 f.scores["recency_part"] = bonus
                 score += bonus
-            if named and isinstance(item, Episode) and (item.speaker or "").lower() in named:
+            if (learned is None and named and isinstance(item, Episode)
+                    and (item.speaker or "").lower() in named):
                 f.scores["speaker_part"] = config.speaker_boost
                 score += config.speaker_boost
             if isinstance(item, Memory) and config.decay_weight > 0:
@@ -167,6 +177,52 @@ class Searcher:
             hits.append(Hit(ref=f.ref, item=item, score=score, scores=dict(f.scores)))
         self._attach_sources(scope, hits)
         return hits
+
+    def head(
+        self,
+        query: str,
+        scope: Scope,
+        filters: SearchFilters,
+        config: RetrievalConfig,
+        limit: int,
+        present: bool = False,
+        query_vector: object | None = None,
+    ) -> Head:
+        """Signals, windows and fusion; the fused head that later stages rescore, fetched.
+
+        The head is deep enough for what reorders it: ``rerank_depth`` with a
+        reranker, ``3 * limit`` with bonuses, else ``limit + 5``.
+        """
+        raw = self.candidates(query, scope, filters, config, query_vector)
+        lists = self.windowed(raw, scope, filters, config)
+        fused = fuse(lists, config.weights, method=config.fusion, rrf_k=config.rrf_k)
+        # boosts that need the items (recency) may reorder the head: fetch more then
+        reorders = (
+            config.recency_weight > 0
+            or config.speaker_boost > 0
+            or config.decay_weight > 0
+            or present
+        )
+        if config.rerank:
+            top = fused[: max(config.rerank_depth, limit)]
+        elif reorders:
+            top = fused[: max(limit * 3, limit + 20)]
+        else:
+            top = fused[: limit + 5]
+        items = self._fetch(scope, [f.ref for f in top], filters)
+        top = [f for f in top if f.ref in items]
+        wants_speaker = config.speaker_boost > 0 or bool(config.rerank)
+        named = _named_speakers(query, items.values()) if wants_speaker else set()
+        return Head(top, items, raw, lists, named)
+
+    @staticmethod
+    def _reranked(query: str, now: datetime, h: Head, config: RetrievalConfig) -> Any:
+        """The learned scores of ``h.fused`` (:mod:`.rerank`), or ``None`` when off."""
+        if not config.rerank:
+            return None
+        matrix = rerank.features(rerank.query_info(query, now), h.fused, h.items, h.raw,
+                                 h.lists, h.named)
+        return rerank.score(matrix, config.rerank)
 
     def _event_times(
         self, scope: Scope, items: dict[ItemRef, Episode | Memory]

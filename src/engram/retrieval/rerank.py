@@ -1,0 +1,193 @@
+"""A learned linear reranker over cheap, local features of the fused head.
+
+After fusion the ``depth`` best candidates are rescored with
+
+    score(x) = sum over features f of weight_f * f(x)
+
+The features need no model call: the item's place in the fused ranking, its
+own (pre-window) BM25 and dense scores, what it borrowed from its neighbours,
+how many of the query's words it holds, whether it names what the query names,
+whether its session holds other strong matches (a coarse, session-level unit:
+evidence for a question tends to sit together), and whether it falls in the time
+range the query names. Weights are data (:attr:`RetrievalConfig.rerank`),
+fitted on the LoCoMo development split with leave-one-conversation-out
+cross-validation (``python -m engram.bench.tune --stage rerank``).
+
+:func:`features` is a pure function of the query, the candidate lists and the
+fetched items; :func:`score` applies weights. Both are deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+import numpy as np
+
+from ..index.lexical import tokens
+from ..models import Episode, ItemRef, Memory
+from ..recall import parse_query_time, query_entities
+from ..store.base import Candidate
+from .fusion import Fused
+
+__all__ = ["FEATURES", "QueryInfo", "features", "query_info", "score"]
+
+#: feature names, in column order
+FEATURES: tuple[str, ...] = (
+    "fused",  # fused score / best fused score of the head
+    "rank",  # 1 - log(1 + rank) / log(1 + depth): the fused order itself
+    "bm25",  # own BM25 score / best BM25 score (0: not a lexical match)
+    "bm25_top",  # 1 for the best lexical match
+    "dense",  # own cosine similarity
+    "dense_gap",  # cosine - best cosine of the list (<= 0)
+    "window",  # windowed BM25 minus own: relevance borrowed from neighbours
+    "dense_window",  # the same for the dense list
+    "coverage",  # share of the query's index terms the item holds
+    "names",  # share of the query's names (people, titles) the item holds
+    "speaker",  # the query names the item's speaker
+    "session",  # lexical mass of the item's session in the head / best session's
+    "time_in",  # the query names a time range and the item falls in it
+    "time_out",  # the query names a time range and the item falls outside it
+    "when_time",  # the query asks "when" and the item says something about time
+    "memory",  # the item is a derived memory
+    "bias",  # constant 1
+)
+
+
+@dataclass(frozen=True)
+class QueryInfo:
+    """What the features need from the query, computed once per search."""
+
+    terms: frozenset[str]
+    names: tuple[str, ...]
+    start: datetime | None
+    end: datetime | None
+    asks_when: bool = False
+
+
+#: words by which a message places something in time (cheap: no resolution)
+_TIMEY = re.compile(
+    r"\b(?:yesterday|today|tonight|tomorrow|ago|last|next|weekend|week|month|year|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
+    r"april|may|june|july|august|september|october|november|december|summer|winter|"
+    r"spring|autumn|fall|since|recently|(?:19|20)\d\d|\d{1,2}(?:st|nd|rd|th))\b",
+    re.IGNORECASE,
+)
+
+
+def query_info(query: str, now: datetime) -> QueryInfo:
+    qt = parse_query_time(query, now)
+    ents = query_entities(query)
+    return QueryInfo(
+        terms=frozenset(tokens(query)),
+        names=tuple(n.lower() for n in ents.people + ents.names),
+        start=qt.start if qt is not None else None,
+        end=qt.end if qt is not None else None,
+        asks_when=qt is not None and qt.asks_when,
+    )
+
+
+@lru_cache(maxsize=65536)
+def _terms(text: str) -> frozenset[str]:
+    return frozenset(tokens(text))
+
+
+def _when(item: Episode | Memory) -> datetime:
+    if isinstance(item, Episode):
+        return item.occurred_at
+    return item.valid_from or item.created_at
+
+
+def _session(item: Episode | Memory) -> str | None:
+    return item.scope.session_id if isinstance(item, Episode) else None
+
+
+def features(
+    info: QueryInfo,
+    head: Sequence[Fused],
+    items: Mapping[ItemRef, Episode | Memory],
+    raw: Mapping[str, Sequence[Candidate]],
+    windowed: Mapping[str, Sequence[Candidate]],
+    named_speakers: set[str],
+) -> np.ndarray:
+    """One row of :data:`FEATURES` per entry of ``head`` (all of whose items are fetched).
+
+    ``raw`` holds each signal's list before neighbour windows, ``windowed`` after.
+    """
+    n = len(head)
+    out = np.zeros((n, len(FEATURES)), dtype=np.float64)
+    if n == 0:
+        return out
+    col = {name: i for i, name in enumerate(FEATURES)}
+    bm25 = {c.ref: c.score for c in raw.get("bm25", ())}
+    bm25_hi = max(bm25.values(), default=0.0) or 1.0
+    bm25_best = max(bm25, key=lambda r: (bm25[r], r.id), default=None)
+    dense = {c.ref: c.score for c in raw.get("dense", ())}
+    dense_hi = max(dense.values(), default=0.0)
+    win = windowed.get("bm25", ())
+    win_hi = max((c.score for c in win), default=0.0) or 1.0
+    win_score = {c.ref: c.score / win_hi for c in win}
+    dwin = windowed.get("dense", ())
+    dwin_hi = max((c.score for c in dwin), default=0.0) or 1.0
+    dwin_score = {c.ref: c.score / dwin_hi for c in dwin}
+    dense_lo = min(dense.values(), default=0.0)
+    dense_span = (dense_hi - dense_lo) or 1.0
+    fused_hi = head[0].score or 1.0
+    mass: dict[str, float] = defaultdict(float)
+    for f in head:
+        sess = _session(items[f.ref])
+        if sess is not None:
+            mass[sess] += bm25.get(f.ref, 0.0) / bm25_hi
+    mass_hi = max(mass.values(), default=0.0) or 1.0
+    depth = math.log(1 + n)
+    for i, f in enumerate(head):
+        item = items[f.ref]
+        row = out[i]
+        row[col["fused"]] = f.score / fused_hi
+        row[col["rank"]] = 1.0 - math.log(1 + i + 1) / (depth + math.log(2))
+        own = bm25.get(f.ref, 0.0) / bm25_hi
+        row[col["bm25"]] = own
+        row[col["bm25_top"]] = 1.0 if f.ref == bm25_best else 0.0
+        if f.ref in dense:
+            row[col["dense"]] = dense[f.ref]
+            row[col["dense_gap"]] = dense[f.ref] - dense_hi
+        else:
+            row[col["dense_gap"]] = -1.0
+        row[col["window"]] = max(0.0, win_score.get(f.ref, 0.0) - own)
+        own_dense = (dense[f.ref] - dense_lo) / dense_span if f.ref in dense else 0.0
+        row[col["dense_window"]] = max(0.0, dwin_score.get(f.ref, 0.0) - own_dense)
+        speaker = item.speaker if isinstance(item, Episode) else None
+        text = f"{speaker or ''} {item.text}"
+        if info.terms:
+            row[col["coverage"]] = len(info.terms & _terms(text)) / len(info.terms)
+        if info.names:
+            low = text.lower()
+            row[col["names"]] = sum(1 for nm in info.names if nm in low) / len(info.names)
+        if speaker and speaker.lower() in named_speakers:
+            row[col["speaker"]] = 1.0
+        sess = _session(item)
+        if sess is not None:
+            row[col["session"]] = mass[sess] / mass_hi
+        if info.start is not None or info.end is not None:
+            when = _when(item)
+            inside = (info.start is None or when >= info.start) and (
+                info.end is None or when < info.end
+            )
+            row[col["time_in" if inside else "time_out"]] = 1.0
+        if info.asks_when and _TIMEY.search(item.text):
+            row[col["when_time"]] = 1.0
+        row[col["memory"]] = 1.0 if isinstance(item, Memory) else 0.0
+        row[col["bias"]] = 1.0
+    return out
+
+
+def score(matrix: np.ndarray, weights: Mapping[str, float]) -> np.ndarray:
+    """``matrix @ w`` with ``w`` from ``weights`` by feature name (missing: 0)."""
+    w = np.array([weights.get(name, 0.0) for name in FEATURES], dtype=np.float64)
+    return matrix @ w
+
