@@ -64,11 +64,13 @@ def test_locomo_slice_end_to_end_and_deterministic(tmp_path: Path, embedder: Emb
             assert {u for hit in mr.retrieved for u in hit} <= turn_ids
             assert set(mr.coverage) == {256, 1024}
             assert mr.context_tokens[256] <= 256
+            assert set(mr.evidence_in_context) == {256, 1024}
     for m in first.methods:
         r = m.turn.overall
         assert 0.0 <= r["recall_any@1"] <= r["recall_any@5"] <= r["recall_any@20"] <= 1.0
         assert r["recall_all@10"] <= r["recall_any@10"]
         assert m.latency_p50_ms <= m.latency_p95_ms
+        assert all(0.0 <= m.coverage.evidence[b] <= 1.0 for b in (256, 1024))
     assert first.full_context is not None and first.full_context.mean_tokens > 1024
     assert {h.baseline for h in first.headlines} <= {"bm25", "dense"}
     assert any(h.metric == "turn R_any@5" for h in first.headlines)

@@ -48,6 +48,8 @@ HEADLINE_METRICS: list[tuple[str, Getter, bool]] = [
     ("session R_any@5", _session("recall_any@5"), True),
     ("session R_all@10", _session("recall_all@10"), True),
     ("coverage@1024", _coverage(1024), True),
+    ("evidence in context@1024",
+     lambda m: m.coverage.evidence.get(1024) if m.coverage.questions else None, True),
     ("search p50 ms", lambda m: m.latency_p50_ms, False),
 ]
 
@@ -132,7 +134,8 @@ def _methods_table(
 def _coverage_table(report: BenchReport) -> Table:
     budgets = report.config.get("budgets", [])
     t = Table(
-        title="Answer in context: exact % / answer-word recall % (mean tokens used)",
+        title="Answer in context: exact % / answer-word recall % / evidence turn % "
+        "(mean tokens used)",
         title_justify="left",
     )
     t.add_column("method")
@@ -143,8 +146,8 @@ def _coverage_table(report: BenchReport) -> Table:
         t.add_row(
             f"{m.name} ({m.kind})",
             *[
-                f"{_pct(m.coverage.rate.get(b))} / {_pct(m.coverage.token_recall.get(b))} "
-                f"({m.coverage.mean_tokens.get(b, 0):.0f})"
+                f"{_pct(m.coverage.rate.get(b))} / {_pct(m.coverage.token_recall.get(b))} / "
+                f"{_pct(m.coverage.evidence.get(b))} ({m.coverage.mean_tokens.get(b, 0):.0f})"
                 for b in budgets
             ],
             f"{m.latency_p50_ms:.1f} / {m.latency_p95_ms:.1f}",
@@ -153,7 +156,7 @@ def _coverage_table(report: BenchReport) -> Table:
     if fc is not None:
         t.add_row(
             "full context (baseline)",
-            *[f"{_pct(fc.coverage)} / {_pct(fc.token_recall)} ({fc.mean_tokens:.0f})"]
+            *[f"{_pct(fc.coverage)} / {_pct(fc.token_recall)} / 100 ({fc.mean_tokens:.0f})"]
             * len(budgets),
             "-",
         )

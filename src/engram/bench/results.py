@@ -37,7 +37,8 @@ class MethodQuestionResult:
     ``retrieved``: the unit ids of every hit, in rank order (a memory hit
     lists the turns it came from; ``[]`` for a hit with no known source).
     ``turn`` / ``session``: flat retrieval scores (``None`` without gold).
-    ``coverage`` / ``context_tokens``: per token budget.
+    ``coverage`` / ``context_tokens``: per token budget; ``evidence_in_context``:
+    per budget, whether the block holds at least one gold evidence turn.
     """
 
     retrieved: list[list[str]]
@@ -47,6 +48,7 @@ class MethodQuestionResult:
     coverage: dict[int, bool] = field(default_factory=dict)
     token_recall: dict[int, float] = field(default_factory=dict)
     context_tokens: dict[int, int] = field(default_factory=dict)
+    evidence_in_context: dict[int, bool] = field(default_factory=dict)
 
 
 @dataclass
@@ -82,10 +84,12 @@ class QuestionResult:
 class CoverageSummary:
     """Per token budget: ``rate`` = share of questions whose normalised answer is
     in the context; ``token_recall`` = mean share of the answer's content words
-    found in it; ``mean_tokens`` = mean size of the block."""
+    found in it; ``evidence`` = share of the questions with gold evidence whose
+    block holds at least one evidence turn; ``mean_tokens`` = mean size of the block."""
 
     rate: dict[int, float] = field(default_factory=dict)
     token_recall: dict[int, float] = field(default_factory=dict)
+    evidence: dict[int, float] = field(default_factory=dict)
     mean_tokens: dict[int, float] = field(default_factory=dict)
     by_category: dict[str, dict[int, float]] = field(default_factory=dict)
     questions: int = 0

@@ -242,13 +242,16 @@ def _context_candidates(eg: Any) -> int:
 
 
 def context_blocks(
-    eg: Any, q: Question, user: str, preset: str, budgets: Sequence[int]
+    eg: Any, q: Question, user: str, preset: str, budgets: Sequence[int],
+    units_out: dict[Any, list[str]] | None = None,
+    episode_turn: dict[str, str] | None = None,
 ) -> dict[int, ContextBlock]:
     """What ``eg.context(q.text, max_tokens=b, preset=preset, now=q.asked_at)`` returns per budget.
 
     Same search and the same packing as ``Engram.context``, but one search for
     all budgets and without access tracking (so methods cannot influence each
-    other); a test checks the blocks equal ``Engram.context``'s.
+    other); a test checks the blocks equal ``Engram.context``'s. ``units_out``,
+    when given, receives the benchmark turns of every candidate hit by ref.
     """
     hits = eg.search(
         q.text,
@@ -258,6 +261,9 @@ def context_blocks(
         now=q.asked_at,
         track_access=False,
     )
+    if units_out is not None:
+        for h in hits:
+            units_out[h.ref] = hit_units(h, episode_turn or {})
     counts: dict[str, int] = {}
 
     def count(text: str) -> int:  # the same line is counted once for all budgets
@@ -300,7 +306,13 @@ def _run_method(
                     session=sess.flat() if sess else None,
                 )
                 if cfg.coverage and _coverable(q):
-                    for budget, block in context_blocks(eg, q, user, preset, cfg.budgets).items():
+                    units: dict[Any, list[str]] = {}
+                    blocks = context_blocks(eg, q, user, preset, cfg.budgets, units, episode_turn)
+                    gold = set(q.evidence_turns)
+                    for budget, block in blocks.items():
+                        mr.evidence_in_context[budget] = any(
+                            gold.intersection(units.get(i.ref, ())) for i in block.items
+                        )
                         mr.coverage[budget] = answer_in_context(q.answer, block.text)
                         mr.token_recall[budget] = answer_token_recall(q.answer, block.text) or 0.0
                         mr.context_tokens[budget] = int(block.tokens)

@@ -37,6 +37,11 @@ def summarize_coverage(
         out.rate[b] = mean(float(q.methods[name].coverage.get(b, False)) for q in qs)
         out.token_recall[b] = mean(q.methods[name].token_recall.get(b, 0.0) for q in qs)
         out.mean_tokens[b] = mean(q.methods[name].context_tokens.get(b, 0) for q in qs)
+        with_ev = [q for q in qs if q.evidence_turns]
+        if with_ev:
+            out.evidence[b] = mean(
+                float(q.methods[name].evidence_in_context.get(b, False)) for q in with_ev
+            )
     cats = sorted({q.category for q in qs}, key=lambda c: (not c.isdigit(), c.zfill(8)))
     for c in cats:
         in_cat = [q for q in qs if q.category == c]
