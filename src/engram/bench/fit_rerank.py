@@ -22,7 +22,6 @@ import argparse
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,10 +31,9 @@ from ..retrieval import rerank
 from ..retrieval.config import RetrievalConfig, get_preset
 from ..retrieval.search import Searcher
 from .dataset import BenchDataset
-from .locomo import load_locomo
 from .metrics import distinct_ranking, recall_all, recall_any
-from .progress import Progress
-from .runner import _default_factory, _ingest, scope_user
+from .runner import scope_user
+from .tune import open_dev
 
 __all__ = ["Example", "collect", "fit", "main", "rank_scores"]
 
@@ -129,8 +127,9 @@ def fit(examples: Sequence[Example], l2: float, steps: int = 2000, lr: float = 0
         prob = e / np.add.reduceat(e, starts)[seg]
         grad = x.T @ (prob - y) / len(usable) + 2 * l2 * w
         w -= lr * grad
-    raw = w / sd
-    # the constant shift does not change any ranking; keep the bias column at 0
+    # weights for raw columns; the shift by ``mu`` is the same for every row of a
+    # question, so it changes no ranking and is dropped
+    raw: np.ndarray = w / sd
     return raw
 
 
@@ -147,19 +146,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--base", default="recall", help="preset whose head is reranked")
     p.add_argument("--depth", type=int, default=60)
     args = p.parse_args(argv)
-    ds = load_locomo(args.data)
-    work = Path(args.workdir)
-    work.mkdir(parents=True, exist_ok=True)
-    db = work / "tune.db"
-    fresh = not db.exists()
-    eg = _default_factory(db, None)
-    if fresh:
-        _ingest(eg, ds, Progress(enabled=False))
+    ds, eg = open_dev(args.data, args.workdir)
     base = get_preset(args.base).replace(rerank={"rank": 1.0}, rerank_depth=args.depth)
     examples = collect(eg, ds, base)
     eg.close()
     convs = sorted({ex.conversation for ex in examples})
-    folds = []
+    folds: list[tuple[float, float, float, float]] = []
     for held in convs:
         train = [ex for ex in examples if ex.conversation != held]
         test = [ex for ex in examples if ex.conversation == held]
@@ -167,10 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         w = fit(train, best)
         ta, tb = rank_scores(test, w)
         fa, fb = rank_scores(test, None)
-        folds.append((held, ta, tb, fa, fb, best))
+        folds.append((ta, tb, fa, fb))
         print(f"held out {held}: R_any@10 {ta:.3f} R_all@10 {tb:.3f}  "
               f"(fused head {fa:.3f} / {fb:.3f}; l2={best})", flush=True)
-    for i, label in ((1, "R_any@10"), (2, "R_all@10")):
+    for i, label in ((0, "R_any@10"), (1, "R_all@10")):
         vals = [f[i] for f in folds]
         base_vals = [f[i + 2] for f in folds]
         print(f"CV {label} mean {statistics.mean(vals):.3f} sd {statistics.pstdev(vals):.3f} "

@@ -24,7 +24,7 @@ import numpy as np
 from ..embed.base import Embedder, InputType
 from ..engine import Engram
 from ..ids import new_id
-from ..models import ItemRef, Memory, MemoryKind, MemoryVersion, Operation, Scope
+from ..models import Memory, MemoryKind, MemoryVersion, Operation, Scope
 from ..store.base import VectorRecord, WriteBatch
 from ..text import content_hash
 from ..timeutil import now

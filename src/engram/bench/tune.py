@@ -38,7 +38,7 @@ from .metrics import distinct_ranking, recall_all, recall_any
 from .progress import Progress
 from .runner import _default_factory, _ingest, hit_units, scope_user
 
-__all__ = ["FoldResult", "grid", "main", "run_cv"]
+__all__ = ["FoldResult", "grid", "main", "open_dev", "run_cv"]
 
 MAX_RADIUS = 5
 
@@ -173,6 +173,20 @@ def run_cv(
     return folds, means
 
 
+def open_dev(data: str, workdir: str) -> tuple[BenchDataset, Any]:
+    """The LoCoMo split at ``data`` and an engine holding it, ingested into
+    ``<workdir>/tune.db`` on first use and reused after."""
+    ds = load_locomo(data)
+    work = Path(workdir)
+    work.mkdir(parents=True, exist_ok=True)
+    db = work / "tune.db"
+    fresh = not db.exists()
+    eg = _default_factory(db, None)
+    if fresh:
+        _ingest(eg, ds, Progress(enabled=False))
+    return ds, eg
+
+
 def _mean2(vals: Iterable[tuple[float, float]]) -> tuple[float, float]:
     v = list(vals)
     if not v:
@@ -190,15 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     from ..retrieval.config import get_preset
 
-    ds = load_locomo(args.data)
-    work = Path(args.workdir)
-    work.mkdir(parents=True, exist_ok=True)
-    db = work / "tune.db"
-    fresh = not db.exists()
-    eg = _default_factory(db, None)
+    ds, eg = open_dev(args.data, args.workdir)
     progress = Progress(enabled=False)
-    if fresh:
-        _ingest(eg, ds, progress)
     configs = grid(get_preset(args.base), args.stage)
     folds, means = run_cv(eg, ds, configs, progress)
     for f in folds:

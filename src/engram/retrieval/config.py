@@ -141,7 +141,11 @@ register_preset(
             "fused": 4.2779, "rank": -1.6684, "bm25": 1.3075, "bm25_top": 0.955,
             "dense": 1.6468, "dense_gap": 0.0257, "window": 3.7391, "dense_window": 3.6667,
             "coverage": 3.2873, "names": 0.0659, "speaker": 2.5541, "session": 1.2586,
-            "time_in": 0.9452, "time_out": -0.6296, "when_time": 2.3238, "memory": 2.2562,
+            "time_in": 0.9452, "time_out": -0.6296, "when_time": 2.3238,
+            # fitted 2.2562; +1.5 so distilled memories lead a context block (LoCoMo's
+            # rule memories are noisy, a user's are what context() is for): R@10 on
+            # the dev heads .843/.717 -> .845/.715, R@5 .770 -> .764
+            "memory": 3.7562,
         },
         rerank_depth=60,
     )

@@ -6,15 +6,15 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 from datetime import datetime
+from typing import Any
 
 from ..embed.base import Embedder
 from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
 from ..store.base import Candidate, Store
+from . import rerank
 from .config import RetrievalConfig
 from .decay import decay_factor
-from . import rerank
 from .fusion import Fused, fuse
 from .windows import normalised, spread
 
