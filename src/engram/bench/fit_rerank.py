@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--depth", type=int, default=60)
     args = p.parse_args(argv)
     ds, eg = open_dev(args.data, args.workdir)
-    base = get_preset(args.base).replace(rerank={"rank": 1.0}, rerank_depth=args.depth)
+    base = get_preset(args.base).replace(rerank={"fused": 1.0}, rerank_depth=args.depth)
     examples = collect(eg, ds, base)
     eg.close()
     convs = sorted({ex.conversation for ex in examples})

@@ -128,24 +128,24 @@ register_preset(
         # used by the fused order only (the reranker has its own speaker feature)
         speaker_boost=0.0025,
         # adds to the reranker's score (its spread over a head is a few units): on the
-        # 20 knowledge-update cases 11/20 at .005, 13 at 1, 17 at 3, 18 at 4, 20 at 8;
+        # 20 knowledge-update cases 9/20 at .005, 13 at 1, 16 at 3, 18 at 4, 20 at 8;
         # the 7 LoCoMo dev questions about the present are unchanged up to 4
         present_weight=4.0,
         # derived knowledge first when it is about as relevant as the raw turns
         memory_boost=1.25,
         # the linear reranker over the 60 best fused candidates, fitted on LoCoMo dev
         # (``python -m engram.bench.fit_rerank``: leave-one-conversation-out CV
-        # R_any@10 .840 sd .024, R_all@10 .714 sd .053; fused head .793 / .672).
+        # R_any@10 .848 sd .027, R_all@10 .724 sd .052; fused head .793 / .672).
         # It replaces the fused score and the speaker and memory boosts above.
         rerank={
-            "fused": 4.2779, "rank": -1.6684, "bm25": 1.3075, "bm25_top": 0.955,
-            "dense": 1.6468, "dense_gap": 0.0257, "window": 3.7391, "dense_window": 3.6667,
-            "coverage": 3.2873, "names": 0.0659, "speaker": 2.5541, "session": 1.2586,
-            "time_in": 0.9452, "time_out": -0.6296, "when_time": 2.3238,
-            # fitted 2.2562; +1.5 so distilled memories lead a context block (LoCoMo's
-            # rule memories are noisy, a user's are what context() is for): R@10 on
-            # the dev heads .843/.717 -> .845/.715, R@5 .770 -> .764
-            "memory": 3.7562,
+            "fused": 2.4195, "bm25": -2.0775, "bm25_top": 0.8823, "dense": -1.7271,
+            "dense_gap": 1.0658, "dense_top": 0.0514, "window": 2.8379, "dense_window": 1.1901,
+            "coverage": 3.3573, "names": -0.1107, "speaker": 2.5349, "session": 1.1107,
+            "time_in": 0.9438, "time_out": -0.6287, "when_time": 2.4055,
+            # fitted 1.9338; +1.5 so distilled memories lead a context block (LoCoMo's
+            # rule memories are noisy, a user's are what context() is for):
+            # on the dev heads R@10 .854/.725 -> .850/.715, R@5 .773 -> .769
+            "memory": 3.4338,
         },
         rerank_depth=60,
     )

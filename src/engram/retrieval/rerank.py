@@ -1,17 +1,18 @@
 """A learned linear reranker over cheap, local features of the fused head.
 
-After fusion the ``depth`` best candidates are rescored with
+After fusion the ``rerank_depth`` best candidates are rescored with
 
     score(x) = sum over features f of weight_f * f(x)
 
-The features need no model call: the item's place in the fused ranking, its
-own (pre-window) BM25 and dense scores, what it borrowed from its neighbours,
-how many of the query's words it holds, whether it names what the query names,
-whether its session holds other strong matches (a coarse, session-level unit:
-evidence for a question tends to sit together), and whether it falls in the time
-range the query names. Weights are data (:attr:`RetrievalConfig.rerank`),
+The features need no model call: the item's fused score (relative to the
+best), its own (pre-window) BM25 and dense scores, its windowed scores (its own
+plus what it borrows from its neighbours), how many of the query's words it
+holds, whether it names what the query names, whether its session holds other
+strong matches (a coarse, session-level unit: evidence for a question tends to
+sit together), and whether it falls in the time range the query names. Weights
+are data (:attr:`RetrievalConfig.rerank`),
 fitted on the LoCoMo development split with leave-one-conversation-out
-cross-validation (``python -m engram.bench.tune --stage rerank``).
+cross-validation (``python -m engram.bench.fit_rerank``).
 
 :func:`features` is a pure function of the query, the candidate lists and the
 fetched items; :func:`score` applies weights. Both are deterministic.
@@ -19,7 +20,6 @@ fetched items; :func:`score` applies weights. Both are deterministic.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -40,12 +40,12 @@ __all__ = ["FEATURES", "QueryInfo", "features", "query_info", "score"]
 #: feature names, in column order
 FEATURES: tuple[str, ...] = (
     "fused",  # fused score / best fused score of the head
-    "rank",  # 1 - log(1 + rank) / log(1 + depth): the fused order itself
     "bm25",  # own BM25 score / best BM25 score (0: not a lexical match)
     "bm25_top",  # 1 for the best lexical match
     "dense",  # own cosine similarity
     "dense_gap",  # cosine - best cosine of the list (<= 0)
-    "window",  # windowed BM25 minus own: relevance borrowed from neighbours
+    "dense_top",  # 1 for the best dense match
+    "window",  # windowed BM25 / best: own score (x window_self) plus the neighbours'
     "dense_window",  # the same for the dense list
     "coverage",  # share of the query's index terms the item holds
     "names",  # share of the query's names (people, titles) the item holds
@@ -135,8 +135,7 @@ def features(
     dwin = windowed.get("dense", ())
     dwin_hi = max((c.score for c in dwin), default=0.0) or 1.0
     dwin_score = {c.ref: c.score / dwin_hi for c in dwin}
-    dense_lo = min(dense.values(), default=0.0)
-    dense_span = (dense_hi - dense_lo) or 1.0
+    dense_best = max(dense, key=lambda r: (dense[r], r.id), default=None)
     fused_hi = head[0].score or 1.0
     mass: dict[str, float] = defaultdict(float)
     for f in head:
@@ -144,12 +143,9 @@ def features(
         if sess is not None:
             mass[sess] += bm25.get(f.ref, 0.0) / bm25_hi
     mass_hi = max(mass.values(), default=0.0) or 1.0
-    depth = math.log(1 + n)
-    for i, f in enumerate(head):
+    for row, f in zip(out, head, strict=True):
         item = items[f.ref]
-        row = out[i]
         row[col["fused"]] = f.score / fused_hi
-        row[col["rank"]] = 1.0 - math.log(1 + i + 1) / (depth + math.log(2))
         own = bm25.get(f.ref, 0.0) / bm25_hi
         row[col["bm25"]] = own
         row[col["bm25_top"]] = 1.0 if f.ref == bm25_best else 0.0
@@ -158,9 +154,9 @@ def features(
             row[col["dense_gap"]] = dense[f.ref] - dense_hi
         else:
             row[col["dense_gap"]] = -1.0
-        row[col["window"]] = max(0.0, win_score.get(f.ref, 0.0) - own)
-        own_dense = (dense[f.ref] - dense_lo) / dense_span if f.ref in dense else 0.0
-        row[col["dense_window"]] = max(0.0, dwin_score.get(f.ref, 0.0) - own_dense)
+        row[col["dense_top"]] = 1.0 if f.ref == dense_best else 0.0
+        row[col["window"]] = win_score.get(f.ref, 0.0)
+        row[col["dense_window"]] = dwin_score.get(f.ref, 0.0)
         speaker = item.speaker if isinstance(item, Episode) else None
         text = f"{speaker or ''} {item.text}"
         if info.terms:
