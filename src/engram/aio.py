@@ -8,6 +8,7 @@ behaviour, validation and errors exactly.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import functools
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -53,7 +54,7 @@ class AsyncEngram:
     answer = _awaitable("answer")
     close = _awaitable("close")
 
-    async def export_records(self, **scope_args: Any) -> list[dict[str, Any]]:
+    async def export_records(self, **scope_args: Any) -> builtins.list[dict[str, Any]]:
         return await asyncio.to_thread(lambda: list(self.sync.export_records(**scope_args)))
 
     async def __aenter__(self) -> AsyncEngram:

@@ -139,8 +139,8 @@ class Engram:
             target = url or (str(db) if db is not None else None)
             config = resolve_config(store=target, **settings)
         elif settings or db or url:
-            target = {"store": url or str(db)} if (db or url) else {}
-            config = config.replace(**settings, **target)
+            override = {"store": url or str(db)} if (db or url) else {}
+            config = config.replace(**settings, **override)
         self.config = config
         self.store = store or open_store(
             config.store_url(), **({"synchronous": config.sqlite_synchronous}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 from .errors import NaiveDatetime
 
@@ -35,6 +36,14 @@ def format_dt(dt: datetime | None) -> str | None:
     return ensure_aware(dt).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+@overload
+def parse_dt(value: str | datetime, what: str = ...) -> datetime: ...
+
+
+@overload
+def parse_dt(value: None, what: str = ...) -> None: ...
+
+
 def parse_dt(value: str | datetime | None, what: str = "datetime") -> datetime | None:
     """Parse ISO 8601 text (``Z`` or offset required) into an aware UTC datetime."""
     if value is None or value == "":
@@ -51,6 +60,14 @@ def parse_dt(value: str | datetime | None, what: str = "datetime") -> datetime |
     except ValueError as exc:
         raise NaiveDatetime(f"{what} {value!r} is not an ISO 8601 datetime") from exc
     return ensure_aware(dt, what)
+
+
+@overload
+def to_epoch(dt: datetime) -> float: ...
+
+
+@overload
+def to_epoch(dt: None) -> None: ...
 
 
 def to_epoch(dt: datetime | None) -> float | None:

@@ -317,9 +317,7 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place lists every co
         versions = get_state(ctx).engine().history(
             memory_id, **scope_kwargs(user_id, agent_id, session_id))
         if as_json:
-            # engine.py annotates history() as `list[...]` inside a class with a `list`
-            # method, which mypy reads as that method: ignore until the engine fixes it
-            print_json([v.to_dict() for v in versions])  # type: ignore[attr-defined]
+            print_json([v.to_dict() for v in versions])
             return
         from . import _render
 

@@ -54,7 +54,8 @@ def build_mcp(
     ) -> dict[str, Any]:
         sc = scope(ctx, user_id, session_id)
         result = await run(lambda: engine.add({"text": text, "role": role}, scope=sc))
-        return result.to_dict()
+        out: dict[str, Any] = result.to_dict()
+        return out
 
     @server.tool(description="Search the user's long-term memory. Returns the most relevant "
                  "memories and past messages, best first, each with an id and a score.")

@@ -31,7 +31,7 @@ def open_store(url: str, **options: Any) -> Store:
         store: Store = SQLiteStore(path or ":memory:", **options)
     elif url.startswith(("postgresql://", "postgres://")):
         try:
-            from .postgres import PostgresStore  # type: ignore[import-not-found]
+            from .postgres import PostgresStore
         except ImportError as exc:
             raise MissingDependency(
                 "PostgreSQL support needs: pip install 'engramdb[postgres]'"

@@ -134,7 +134,7 @@ class SQLiteAdmin(SQLiteBase):
 
     def stats(self, scope: Scope | None) -> Stats:
         if scope is None:
-            where, args = "1", []
+            where, args = "1", list[Any]()
         else:
             where, args = _scope_sql(scope, "x")
         ep = self._q(f"SELECT count(*) FROM episodes x WHERE {where}", args)[0][0]
@@ -178,7 +178,7 @@ class SQLiteAdmin(SQLiteBase):
             versions=versions,
             vectors=vectors,
             embedding_model=self.get_meta("embedding_model"),
-            schema_version=(self.applied_migrations() or [None])[-1],
+            schema_version=next(reversed(self.applied_migrations()), None),
             db_bytes=size,
         )
 
@@ -200,7 +200,7 @@ class SQLiteAdmin(SQLiteBase):
                 if not rows:
                     break
                 last = rows[-1]["rid"]
-                yield [conv(r) for r in rows]  # type: ignore[operator]
+                yield [conv(r) for r in rows]
 
     def drop_vectors_except(self, model_id: str) -> int:
         with self._tx() as conn:
@@ -267,7 +267,7 @@ class SQLiteAdmin(SQLiteBase):
 
     def job_counts(self, scope: Scope | None) -> dict[str, int]:
         if scope is None:
-            where, args = "1", []
+            where, args = "1", list[Any]()
         else:
             where, args = _scope_sql(scope, "x")
         return {

@@ -55,8 +55,8 @@ def _episode(r: sqlite3.Row) -> Episode:
         role=r["role"],
         speaker=r["speaker"],
         text=r["text"],
-        occurred_at=parse_dt(r["occurred_at"]),  # type: ignore[arg-type]
-        created_at=parse_dt(r["created_at"]),  # type: ignore[arg-type]
+        occurred_at=parse_dt(r["occurred_at"]),
+        created_at=parse_dt(r["created_at"]),
         metadata=json.loads(r["metadata"]),
     )
 
@@ -91,7 +91,7 @@ def _scope_tags(scope: Scope) -> list[str]:
 
 
 def _memory_event_ts(m: Memory) -> float:
-    return to_epoch(m.valid_from or m.created_at)  # type: ignore[return-value]
+    return to_epoch(m.valid_from or m.created_at)
 
 
 def _episode_attrs(e: Episode) -> RowAttrs:
@@ -101,8 +101,8 @@ def _episode_attrs(e: Episode) -> RowAttrs:
         status=0,
         agent_id=e.scope.agent_id,
         session_id=e.scope.session_id,
-        event_ts=to_epoch(e.occurred_at),  # type: ignore[arg-type]
-        created_ts=to_epoch(e.created_at),  # type: ignore[arg-type]
+        event_ts=to_epoch(e.occurred_at),
+        created_ts=to_epoch(e.created_at),
         expired_ts=INF,
     )
 
@@ -115,8 +115,8 @@ def _memory_attrs(m: Memory) -> RowAttrs:
         agent_id=m.scope.agent_id,
         session_id=m.scope.session_id,
         event_ts=_memory_event_ts(m),
-        created_ts=to_epoch(m.created_at),  # type: ignore[arg-type]
-        expired_ts=INF if m.expired_at is None else to_epoch(m.expired_at),  # type: ignore[arg-type]
+        created_ts=to_epoch(m.created_at),
+        expired_ts=INF if m.expired_at is None else to_epoch(m.expired_at),
     )
 
 
