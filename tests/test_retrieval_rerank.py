@@ -18,7 +18,7 @@ from engram.models import Episode, ItemRef, Scope
 from engram.retrieval import rerank
 from engram.retrieval.config import RetrievalConfig, get_preset
 from engram.retrieval.fusion import Fused
-from engram.store.base import Candidate
+from engram.store.base import Candidate, Neighbour
 
 T0 = datetime(2023, 5, 8, 13, 0, tzinfo=UTC)
 COL = {name: i for i, name in enumerate(rerank.FEATURES)}
@@ -32,7 +32,7 @@ def _ep(i: str, text: str, speaker: str, when: datetime, session: str = "s1") ->
 def test_features_describe_each_candidate() -> None:
     eps = [
         _ep("a", "I adopted a beagle called Rex in May.", "Ana", T0),
-        _ep("b", "That is lovely!", "Ben", T0 + timedelta(seconds=1)),
+        _ep("b", "That is lovely! Is he a puppy?", "Ben", T0 + timedelta(seconds=1)),
         _ep("c", "Rex loves the beach.", "Ana", T0 + timedelta(days=90), session="s2"),
     ]
     items = {ItemRef("episode", e.id): e for e in eps}
@@ -43,19 +43,24 @@ def test_features_describe_each_candidate() -> None:
     windowed = {"bm25": [Candidate(refs[0], 1.0), Candidate(refs[1], 0.8),
                          Candidate(refs[2], 0.5)]}
     info = rerank.query_info("When did Ana adopt Rex in May 2023?", T0 + timedelta(days=200))
-    m = rerank.features(info, head, items, raw, windowed, {"ana"})
+    nb = {"a": [Neighbour("b", 1)]}
+    m = rerank.features(info, head, items, raw, windowed, {"ana"}, nb)
     assert m.shape == (3, len(rerank.FEATURES))
     a, b, c = m
     assert a[COL["bm25"]] == 1.0 and c[COL["bm25"]] == 0.5 and b[COL["bm25"]] == 0.0
     assert a[COL["bm25_top"]] == 1.0 and c[COL["bm25_top"]] == 0.0
     assert b[COL["window"]] == pytest.approx(0.8)  # borrowed from its neighbour
+    assert b[COL["prev_coverage"]] == a[COL["coverage"]] > 0  # it answers "a"
+    assert a[COL["prev_coverage"]] == 0.0  # nothing known before "a"
+    assert b[COL["question"]] == 1.0 and a[COL["question"]] == 0.0
+    assert 0 < b[COL["length"]] < a[COL["length"]] < 1
     assert a[COL["coverage"]] > c[COL["coverage"]] > b[COL["coverage"]] == 0.0
     assert a[COL["speaker"]] == 1.0 and b[COL["speaker"]] == 0.0
     assert a[COL["time_in"]] == 1.0 and c[COL["time_out"]] == 1.0  # May 2023 vs August
     assert a[COL["when_time"]] == 1.0 and b[COL["when_time"]] == 0.0
     assert a[COL["session"]] == 1.0 and c[COL["session"]] == pytest.approx(0.5)
     assert b[COL["dense_gap"]] == pytest.approx(-0.3) and c[COL["dense_gap"]] == -1.0
-    assert np.array_equal(m, rerank.features(info, head, items, raw, windowed, {"ana"}))
+    assert np.array_equal(m, rerank.features(info, head, items, raw, windowed, {"ana"}, nb))
 
 
 def test_unknown_feature_or_depth_is_a_config_error() -> None:

@@ -66,7 +66,7 @@ def collect(eg: Any, ds: BenchDataset, config: RetrievalConfig) -> list[Example]
                 continue
             h = searcher.head(q.text, scope, SearchFilters(), config, 10)
             matrix = rerank.features(rerank.query_info(q.text, q.asked_at), h.fused, h.items,
-                                     h.raw, h.lists, h.named)
+                                     h.raw, h.lists, h.named, h.neighbours)
             units = [_units(eg, scope, h.items[f.ref]) for f in h.fused]
             out.append(Example(conv.id, matrix, units, q.evidence_turns))
     return out

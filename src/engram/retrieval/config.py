@@ -135,17 +135,18 @@ register_preset(
         memory_boost=1.25,
         # the linear reranker over the 60 best fused candidates, fitted on LoCoMo dev
         # (``python -m engram.bench.fit_rerank``: leave-one-conversation-out CV
-        # R_any@10 .848 sd .027, R_all@10 .724 sd .052; fused head .793 / .672).
+        # R_any@10 .858 sd .028, R_all@10 .730 sd .055; fused head .793 / .672).
         # It replaces the fused score and the speaker and memory boosts above.
         rerank={
-            "fused": 2.4195, "bm25": -2.0775, "bm25_top": 0.8823, "dense": -1.7271,
-            "dense_gap": 1.0658, "dense_top": 0.0514, "window": 2.8379, "dense_window": 1.1901,
-            "coverage": 3.3573, "names": -0.1107, "speaker": 2.5349, "session": 1.1107,
-            "time_in": 0.9438, "time_out": -0.6287, "when_time": 2.4055,
-            # fitted 1.9338; +1.5 so distilled memories lead a context block (LoCoMo's
+            "fused": 1.8751, "bm25": -0.8267, "bm25_top": 0.9317, "dense": -0.4144,
+            "dense_gap": 0.5509, "dense_top": 0.0563, "window": 2.363, "dense_window": 1.1146,
+            "coverage": 1.2236, "names": 0.2796, "speaker": 2.1027, "session": 1.0328,
+            "time_in": 0.7849, "time_out": -0.5228, "when_time": 2.1587, "question": -0.4562,
+            "prev_coverage": 1.3061, "length": 1.9945,
+            # fitted 2.1809; +1.5 so distilled memories lead a context block (LoCoMo's
             # rule memories are noisy, a user's are what context() is for):
-            # on the dev heads R@10 .854/.725 -> .850/.715, R@5 .773 -> .769
-            "memory": 3.4338,
+            # on the dev heads R@10 .864/.730 -> .861/.727, R@5 .803 -> .797
+            "memory": 3.6809,
         },
         rerank_depth=60,
     )

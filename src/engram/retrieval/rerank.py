@@ -32,7 +32,7 @@ import numpy as np
 from ..index.lexical import tokens
 from ..models import Episode, ItemRef, Memory
 from ..recall import parse_query_time, query_entities
-from ..store.base import Candidate
+from ..store.base import Candidate, Neighbour
 from .fusion import Fused
 
 __all__ = ["FEATURES", "QueryInfo", "features", "query_info", "score"]
@@ -55,6 +55,9 @@ FEATURES: tuple[str, ...] = (
     "time_out",  # the query names a time range and the item falls outside it
     "when_time",  # the query asks "when" and the item says something about time
     "memory",  # the item is a derived memory
+    "question",  # the item asks a question (evidence is more often the reply)
+    "prev_coverage",  # coverage of the turn just before it (the question it answers)
+    "length",  # how much the item says: index terms / 30, capped at 1
     "bias",  # constant 1
 )
 
@@ -92,7 +95,8 @@ def query_info(query: str, now: datetime) -> QueryInfo:
     )
 
 
-@lru_cache(maxsize=65536)
+#: bounded: a head's texts repeat across searches, a soak's never do (~1 KB an entry)
+@lru_cache(maxsize=8192)
 def _terms(text: str) -> frozenset[str]:
     return frozenset(tokens(text))
 
@@ -114,10 +118,14 @@ def features(
     raw: Mapping[str, Sequence[Candidate]],
     windowed: Mapping[str, Sequence[Candidate]],
     named_speakers: set[str],
+    neighbours: Mapping[str, Sequence[Neighbour]] | None = None,
 ) -> np.ndarray:
     """One row of :data:`FEATURES` per entry of ``head`` (all of whose items are fetched).
 
-    ``raw`` holds each signal's list before neighbour windows, ``windowed`` after.
+    ``raw`` holds each signal's list before neighbour windows, ``windowed`` after;
+    ``neighbours`` the session neighbours known for some episodes (the window
+    seeds): an episode's previous turn counts when it is one of them or a
+    seed's neighbour, and is in ``items``.
     """
     n = len(head)
     out = np.zeros((n, len(FEATURES)), dtype=np.float64)
@@ -143,6 +151,14 @@ def features(
         if sess is not None:
             mass[sess] += bm25.get(f.ref, 0.0) / bm25_hi
     mass_hi = max(mass.values(), default=0.0) or 1.0
+    # the turn before each episode, from whatever neighbour lists were fetched
+    previous: dict[str, str] = {}
+    for seed, ns in (neighbours or {}).items():
+        for nb in ns:
+            if nb.offset == -1:
+                previous[seed] = nb.id
+            elif nb.offset == 1:
+                previous.setdefault(nb.id, seed)
     for row, f in zip(out, head, strict=True):
         item = items[f.ref]
         row[col["fused"]] = f.score / fused_hi
@@ -178,6 +194,13 @@ def features(
         if info.asks_when and _TIMEY.search(item.text):
             row[col["when_time"]] = 1.0
         row[col["memory"]] = 1.0 if isinstance(item, Memory) else 0.0
+        if "?" in item.text:
+            row[col["question"]] = 1.0
+        prev = items.get(ItemRef("episode", previous.get(f.ref.id, "")))
+        if prev is not None and info.terms:
+            said = f"{getattr(prev, 'speaker', '') or ''} {prev.text}"
+            row[col["prev_coverage"]] = len(info.terms & _terms(said)) / len(info.terms)
+        row[col["length"]] = min(1.0, len(_terms(item.text)) / 30.0)
         row[col["bias"]] = 1.0
     return out
 

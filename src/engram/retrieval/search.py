@@ -5,13 +5,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ..embed.base import Embedder
 from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
-from ..store.base import Candidate, Store
+from ..store.base import Candidate, Neighbour, Store
 from . import rerank
 from .config import RetrievalConfig
 from .decay import decay_factor
@@ -32,6 +32,8 @@ class Head:
     lists: dict[str, list[Candidate]]
     #: lower-cased speakers of the head that the query names
     named: set[str]
+    #: session neighbours of the window seeds (episode id -> neighbours)
+    neighbours: dict[str, list[Neighbour]] = field(default_factory=dict)
 
 
 class Searcher:
@@ -70,12 +72,14 @@ class Searcher:
         scope: Scope,
         filters: SearchFilters,
         config: RetrievalConfig,
+        neighbours_out: dict[str, list[Neighbour]] | None = None,
     ) -> dict[str, list[Candidate]]:
         """Apply neighbour windows (:mod:`.windows`) to the lists that have a weight.
 
         Neighbours come from :meth:`Store.episode_neighbours` for the
         ``window_seeds`` best episodes of each windowed list; a neighbour that
-        a filter would exclude is dropped.
+        a filter would exclude is dropped. ``neighbours_out``, when given,
+        receives them (seed id -> neighbours).
         """
         active = [s for s, w in config.window_weights.items() if w > 0 and lists.get(s)]
         if config.window_radius <= 0 or not active:
@@ -91,6 +95,8 @@ class Searcher:
             extra = {n.id for ns in nb.values() for n in ns} - known
             allowed = known | self._admitted(scope, extra, filters)
             nb = {k: [n for n in ns if n.id in allowed] for k, ns in nb.items()}
+        if neighbours_out is not None:
+            neighbours_out.update(nb)
         out = dict(lists)
         for s in active:
             zero = s == "bm25"
@@ -194,7 +200,8 @@ class Searcher:
         reranker, ``3 * limit`` with bonuses, else ``limit + 5``.
         """
         raw = self.candidates(query, scope, filters, config, query_vector)
-        lists = self.windowed(raw, scope, filters, config)
+        nb: dict[str, list[Neighbour]] = {}
+        lists = self.windowed(raw, scope, filters, config, nb)
         fused = fuse(lists, config.weights, method=config.fusion, rrf_k=config.rrf_k)
         # boosts that need the items (recency) may reorder the head: fetch more then
         reorders = (
@@ -213,7 +220,7 @@ class Searcher:
         top = [f for f in top if f.ref in items]
         wants_speaker = config.speaker_boost > 0 or bool(config.rerank)
         named = _named_speakers(query, items.values()) if wants_speaker else set()
-        return Head(top, items, raw, lists, named)
+        return Head(top, items, raw, lists, named, nb)
 
     @staticmethod
     def _reranked(query: str, now: datetime, h: Head, config: RetrievalConfig) -> Any:
@@ -221,7 +228,7 @@ class Searcher:
         if not config.rerank:
             return None
         matrix = rerank.features(rerank.query_info(query, now), h.fused, h.items, h.raw,
-                                 h.lists, h.named)
+                                 h.lists, h.named, h.neighbours)
         return rerank.score(matrix, config.rerank)
 
     def _event_times(
