@@ -75,7 +75,6 @@ def test_fit_learns_weights_that_rank_the_positives_first() -> None:
     examples = []
     for q in range(60):
         m = rng.random((20, len(rerank.FEATURES)))
-        m[:, COL["bias"]] = 1.0
         pos = int(rng.integers(20))
         m[pos, COL["coverage"]] += 1.0  # the signal to find
         units = [(f"q{q}t{i}",) for i in range(20)]

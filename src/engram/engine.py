@@ -54,12 +54,12 @@ from .transfer import ImportReport, import_records, parse_jsonl
 from .trust.provenance import (
     RESERVED_KEY,
     TRUST_LEVELS,
+    derived_from,
     is_flagged,
     provenance,
     strip_reserved,
     trust_of,
     trust_of_role,
-    weakest,
 )
 from .validation import check_metadata, check_text, make_scope
 
@@ -398,13 +398,7 @@ class Engram:
         vecs = indexer.vectors([c.text for c in candidates])
         consolidator = RuleConsolidator(self.store, indexer.embedder.model_id)
         decisions = consolidator.decide(scope, candidates, vecs)
-        trust = {e.id: trust_of(e.metadata) for e in sources}
-
-        def meta(c: Candidate) -> dict[str, Any]:  # provenance: weakest source, scanned text
-            level = weakest(trust.get(i, "user") for i in c.source_episode_ids)
-            return {RESERVED_KEY: provenance(c.text, level, "rules")}
-
-        return plan_writes(decisions, scope, at, batch, meta)
+        return plan_writes(decisions, scope, at, batch, derived_from(sources, "rules"))
 
     # -- search and context ----------------------------------------------------
     def _preset(self, preset: str | RetrievalConfig | None) -> RetrievalConfig:

@@ -109,8 +109,8 @@ def fit(examples: Sequence[Example], l2: float, steps: int = 2000, lr: float = 0
     allx = np.vstack([ex.matrix for ex in usable])
     mu = allx.mean(axis=0)
     sd = allx.std(axis=0)
-    sd[sd == 0] = 1.0
-    const = allx.std(axis=0) == 0
+    const = sd == 0  # a column never set in these heads: leave it at 0
+    sd[const] = 1.0
     mu[const] = 0.0
     x = (allx - mu) / sd
     # rows of one question are contiguous: segment sums with reduceat
@@ -135,7 +135,7 @@ def fit(examples: Sequence[Example], l2: float, steps: int = 2000, lr: float = 0
 
 def _weights(w: np.ndarray) -> dict[str, float]:
     return {name: round(float(v), 4) for name, v in zip(rerank.FEATURES, w, strict=True)
-            if name != "bias" and abs(v) >= 1e-4}
+            if abs(v) >= 1e-4}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -101,7 +101,7 @@ class ResponseCache:
         timeout is tried again a few times before it is given up.
         """
         payload = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        for attempt in range(_WRITE_ATTEMPTS):
+        for attempt in range(1, _WRITE_ATTEMPTS + 1):
             try:
                 with self._lock:
                     self._conn.execute(
@@ -110,12 +110,9 @@ class ResponseCache:
                         (key, model, time.time(), payload),
                     )
                 return
-            except sqlite3.OperationalError as exc:
-                if "locked" in str(exc) and attempt + 1 < _WRITE_ATTEMPTS:
-                    continue
-                log.warning("LLM cache write failed (%s); response not cached", exc)
-                return
             except sqlite3.Error as exc:
+                if attempt < _WRITE_ATTEMPTS and "locked" in str(exc):
+                    continue
                 log.warning("LLM cache write failed (%s); response not cached", exc)
                 return
 

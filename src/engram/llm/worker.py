@@ -31,7 +31,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from ..embed.base import Embedder
 from ..errors import EngramError
@@ -47,11 +46,10 @@ from ..models import (
     SearchFilters,
 )
 from ..pipeline.consolidate import Decision, plan_writes
-from ..pipeline.derive import Candidate
 from ..pipeline.index import Indexer
 from ..store.base import Job, Store, WriteBatch
 from ..timeutil import now as _now
-from ..trust.provenance import RESERVED_KEY, is_flagged, provenance, trust_of, weakest
+from ..trust.provenance import RESERVED_KEY, derived_from, is_flagged, provenance
 from . import grounding
 from .config import LLMSettings, build_client
 from .consolidate import LLMConsolidator
@@ -283,14 +281,9 @@ class LLMPipeline:
             self.store, self.clients["consolidate"], indexer.embedder.model_id
         )
         decisions = consolidator.decide(job.scope, gate.accepted, vecs)
-        trust = {e.id: trust_of(e.metadata) for e in episodes}
-
-        def meta(c: Candidate) -> dict[str, Any]:  # grounded in its sources: their weakest level
-            level = weakest(trust.get(i, "user") for i in c.source_episode_ids)
-            return {RESERVED_KEY: provenance(c.text, level, "llm")}
-
         batch = WriteBatch()
-        ops, mems = plan_writes(decisions, job.scope, _now(), batch, meta)
+        ops, mems = plan_writes(decisions, job.scope, _now(), batch,
+                                derived_from(episodes, "llm"))
         indexer.add_to(batch, mems)
         if self.summaries and any(op.op != Operation.NOOP for op in ops):
             batch.jobs.append(

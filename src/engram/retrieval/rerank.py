@@ -58,8 +58,9 @@ FEATURES: tuple[str, ...] = (
     "question",  # the item asks a question (evidence is more often the reply)
     "prev_coverage",  # coverage of the turn just before it (the question it answers)
     "length",  # how much the item says: index terms / 30, capped at 1
-    "bias",  # constant 1
 )
+#: feature name -> column
+_COL = {name: i for i, name in enumerate(FEATURES)}
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ def features(
     out = np.zeros((n, len(FEATURES)), dtype=np.float64)
     if n == 0:
         return out
-    col = {name: i for i, name in enumerate(FEATURES)}
+    col = _COL
     bm25 = {c.ref: c.score for c in raw.get("bm25", ())}
     bm25_hi = max(bm25.values(), default=0.0) or 1.0
     bm25_best = max(bm25, key=lambda r: (bm25[r], r.id), default=None)
@@ -201,7 +202,6 @@ def features(
             said = f"{getattr(prev, 'speaker', '') or ''} {prev.text}"
             row[col["prev_coverage"]] = len(info.terms & _terms(said)) / len(info.terms)
         row[col["length"]] = min(1.0, len(_terms(item.text)) / 30.0)
-        row[col["bias"]] = 1.0
     return out
 
 

@@ -30,7 +30,7 @@ not set it) are treated as ``user`` for display and as unflagged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .poisoning import scan
@@ -39,6 +39,7 @@ __all__ = [
     "RESERVED_KEY",
     "TRUSTED",
     "TRUST_LEVELS",
+    "derived_from",
     "flags_of",
     "is_flagged",
     "provenance",
@@ -79,6 +80,22 @@ def provenance(text: str, trust: str, origin: str) -> dict[str, Any]:
     if verdict.flagged:
         ns["flags"] = list(verdict.flags)
     return ns
+
+
+def derived_from(sources: Iterable[Any], origin: str) -> Callable[[Any], dict[str, Any]]:
+    """Metadata of memories derived from the episodes ``sources``.
+
+    For a candidate (``.text``, ``.source_episode_ids``): the weakest trust level
+    among the episodes it cites (``user`` for one not in ``sources``), its text
+    scanned for flags, and ``origin`` (``"rules"``, ``"llm"``).
+    """
+    trust = {e.id: trust_of(e.metadata) for e in sources}
+
+    def metadata(candidate: Any) -> dict[str, Any]:
+        level = weakest(trust.get(i, "user") for i in candidate.source_episode_ids)
+        return {RESERVED_KEY: provenance(candidate.text, level, origin)}
+
+    return metadata
 
 
 def _ns(metadata: Mapping[str, Any] | None) -> Mapping[str, Any]:
