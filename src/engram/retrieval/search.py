@@ -12,7 +12,7 @@ from typing import Any
 from ..embed.base import Embedder
 from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
 from ..store.base import Candidate, Neighbour, Store
-from . import rerank
+from . import hops, rerank
 from .config import RetrievalConfig
 from .decay import decay_factor
 from .fusion import Fused, fuse
@@ -177,6 +177,8 @@ class Searcher:
                 score *= factor
             ranked.append((score, f))
         ranked.sort(key=lambda t: (-t[0], t[1].ref.type, t[1].ref.id))
+        if config.hop_seeds > 0 and config.hop_limit > 0 and ranked:
+            ranked = self._hopped(query, scope, filters, config, ranked, items)
         hits: list[Hit] = []
         for score, f in ranked[:limit]:
             item = items[f.ref]
@@ -221,6 +223,48 @@ class Searcher:
         wants_speaker = config.speaker_boost > 0 or bool(config.rerank)
         named = _named_speakers(query, items.values()) if wants_speaker else set()
         return Head(top, items, raw, lists, named, nb)
+
+    def _hopped(
+        self,
+        query: str,
+        scope: Scope,
+        filters: SearchFilters,
+        config: RetrievalConfig,
+        ranked: list[tuple[float, Fused]],
+        items: dict[ItemRef, Episode | Memory],
+    ) -> list[tuple[float, Fused]]:
+        """``ranked`` with items reached over the entity graph (:mod:`.hops`);
+        ``items`` gains the ones it fetches."""
+        seeds = ranked[: config.hop_seeds]
+        speakers = {i.speaker for i in items.values() if isinstance(i, Episode) and i.speaker}
+        via = hops.bridges(query, [(sc, items[f.ref]) for sc, f in seeds], speakers)
+        if not via:
+            return ranked
+        found = self.store.lexical_search(scope, " ".join(via), filters, config.hop_candidates)
+        seed_refs = {f.ref for _, f in seeds}
+        current = {f.ref: (sc, f) for sc, f in ranked}
+        wanted = [c.ref for c in found if c.ref not in seed_refs]
+        items.update(self._fetch(scope, [r for r in wanted if r not in items], filters))
+        moved: dict[ItemRef, tuple[float, Fused]] = {}
+        for ref in wanted:
+            item = items.get(ref)
+            best = hops.linked(item, via) if item is not None else None
+            if best is None:
+                continue
+            score = best - config.hop_penalty
+            own = current.get(ref)
+            if own is not None and own[0] >= score:
+                continue
+            breakdown = dict(own[1].scores) if own is not None else {}
+            breakdown["hop"] = -config.hop_penalty
+            moved[ref] = (score, Fused(ref, score, breakdown))
+            if len(moved) >= config.hop_limit:
+                break
+        if not moved:
+            return ranked
+        out = [t for t in ranked if t[1].ref not in moved] + list(moved.values())
+        out.sort(key=lambda t: (-t[0], t[1].ref.type, t[1].ref.id))
+        return out
 
     @staticmethod
     def _reranked(query: str, now: datetime, h: Head, config: RetrievalConfig) -> Any:

@@ -1,0 +1,110 @@
+"""Multi-hop over the entity graph: a question names something by its relation
+("my sister"), the answer is said about its name ("Anna eats at ...").
+
+``tests/fixtures/multi_hop.jsonl``: 20 hand-written cases. Each has a bridge
+statement linking a relation to a name, a fact about that name sharing no index
+term with the question, and a decoy pair (another name, a fact of the same
+shape). The decoy fact is as close to the question as the real one, so only
+the bridge tells them apart.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from engram import Engram
+from engram.embed.base import Embedder
+from engram.index.lexical import tokens
+from engram.models import Episode, Hit, Memory, MemoryKind, Scope
+from engram.retrieval import hops
+from engram.retrieval.config import get_preset
+
+FIXTURE = Path(__file__).parent / "fixtures" / "multi_hop.jsonl"
+NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
+SMALL_TALK = ["How was your weekend?", "Pretty relaxed, I read a book.",
+              "Nice, anything else new?", "Not much, work has been busy."]
+CASES = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
+    engine = Engram(str(tmp_path_factory.mktemp("mh") / "mh.db"), embedder=embedder)
+    for k, case in enumerate(CASES):
+        facts = [case["fact"], case["other_fact"]]
+        sessions = [[case["bridge"]], [case["other_bridge"]], facts if k % 2 else facts[::-1]]
+        for n, said in enumerate(sessions):
+            t0 = NOW - timedelta(days=60 - 20 * n)
+            turns = [*SMALL_TALK[:2], *said, *SMALL_TALK[2:]]
+            engine.add(
+                [{"text": t, "role": "user", "occurred_at": t0 + timedelta(seconds=i)}
+                 for i, t in enumerate(turns)],
+                user_id=case["id"], session_id=f"s{n}",
+            )
+    yield engine
+    engine.close()
+
+
+def _rank(hits: list[Hit], text: str) -> int:
+    for rank, h in enumerate(hits):
+        if h.item.text == text or any(s.text == text for s in h.sources):
+            return rank
+    return len(hits)
+
+
+def in_top3(eg: Engram, preset: object) -> int:
+    found = 0
+    for case in CASES:
+        hits = eg.search(case["question"], user_id=case["id"], preset=preset, now=NOW,
+                         limit=10, track_access=False)
+        found += _rank(hits, case["fact"]) < 3
+    return found
+
+
+def test_fixture_facts_share_no_term_with_their_question() -> None:
+    assert len(CASES) == 20 and len({c["id"] for c in CASES}) == 20
+    for c in CASES:
+        assert not set(tokens(c["question"])) & set(tokens(c["fact"])), c["id"]
+        assert not set(tokens(c["question"])) & set(tokens(c["other_fact"])), c["id"]
+
+
+def test_hops_bring_the_fact_about_the_bridged_name_into_the_top_3(eg: Engram) -> None:
+    on = in_top3(eg, "recall")
+    off = in_top3(eg, get_preset("recall").replace(hop_seeds=0))
+    assert on >= 14, f"with hops the fact is in the top 3 for {on}/20"
+    assert on > off
+
+
+def test_a_hop_is_explained_in_the_score_breakdown(eg: Engram) -> None:
+    case = CASES[0]  # "Which restaurant does my sister love?" -> Anna -> Taberna
+    hits = eg.search(case["question"], user_id=case["id"], now=NOW, limit=5,
+                     track_access=False)
+    fact = hits[_rank(hits, case["fact"])]
+    assert fact.scores["hop"] == -get_preset("recall").hop_penalty
+    assert fact.score < hits[0].score  # below the seed it came from
+
+
+def _episode(text: str, speaker: str | None = None) -> Episode:
+    return Episode(id="e", scope=Scope(user_id="u"), text=text, role="user",
+                   speaker=speaker, occurred_at=NOW, created_at=NOW)
+
+
+def test_bridges_skip_what_the_query_names_and_the_speakers() -> None:
+    seeds = [(2.0, _episode("Caroline said my sister Anna moved to Lisbon.")),
+             (1.0, _episode("Anna loves the Taberna in Alfama."))]
+    via = hops.bridges("What does Caroline's sister like in Lisbon?", seeds, ["Caroline"])
+    assert via == {"anna": 2.0, "alfama": 1.0, "taberna": 1.0}
+
+
+def test_linked_matches_a_bridge_as_a_whole_word_only() -> None:
+    via = {"anna": 2.0, "dr. okafor": 3.0}
+    assert hops.linked(_episode("Anna eats at Taberna every week."), via) == 2.0
+    assert hops.linked(_episode("Dr. Okafor\u2019s practice is on Elm Street."), via) == 3.0
+    assert hops.linked(_episode("Annabel eats at Taberna."), via) is None
+    mem = Memory(id="m", scope=Scope(user_id="u"), kind=MemoryKind.FACT, text="likes tapas",
+                 created_at=NOW, updated_at=NOW, entities=["Anna"])
+    assert hops.linked(mem, via) == 2.0
