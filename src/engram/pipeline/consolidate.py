@@ -76,8 +76,14 @@ class RuleConsolidator:
                 continue
             akey = cand.attribute_key
             if akey is not None:
-                if akey in batch_attrs and normalize(batch_attrs[akey].value or "").lower() == normalize(cand.value or "").lower():
-                    decisions.append(Decision(Operation.NOOP, cand, reason="repeated in this batch"))
+                repeated = akey in batch_attrs and (
+                    normalize(batch_attrs[akey].value or "").lower()
+                    == normalize(cand.value or "").lower()
+                )
+                if repeated:
+                    decisions.append(
+                        Decision(Operation.NOOP, cand, reason="repeated in this batch")
+                    )
                     continue
                 current = self.store.active_memories_with_attribute(owner, akey)
                 same = [m for m in current if normalize(m.text).lower() == key]
@@ -132,7 +138,9 @@ class RuleConsolidator:
         return None
 
 
-def _version(m: Memory, op: Operation, before: Memory | None, reason: str, at: datetime) -> MemoryVersion:
+def _version(
+    m: Memory, op: Operation, before: Memory | None, reason: str, at: datetime
+) -> MemoryVersion:
     return MemoryVersion(
         memory_id=m.id,
         version=m.version,
@@ -200,7 +208,9 @@ def plan_writes(
                     to_index.append(new)
                 else:
                     status = (
-                        MemoryStatus.SUPERSEDED if d.op == Operation.SUPERSEDE else MemoryStatus.DELETED
+                        MemoryStatus.SUPERSEDED
+                        if d.op == Operation.SUPERSEDE
+                        else MemoryStatus.DELETED
                     )
                     valid_to = prev.valid_to
                     if d.op == Operation.SUPERSEDE and cand is not None:

@@ -201,7 +201,8 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin):
             )
         ref = ItemRef("memory", m.id)
         body = batch.index_texts.get(ref, m.text)
-        self._index(conn, int(row[0]) * 2 + 1, body, [*_scope_tags(m.scope), "memory", f"k{m.kind}"])
+        tags = [*_scope_tags(m.scope), "memory", f"k{m.kind}"]
+        self._index(conn, int(row[0]) * 2 + 1, body, tags)
 
     def _insert_version(self, conn: sqlite3.Connection, tenant: str, v: MemoryVersion) -> None:
         state = v.after or v.before or {}
@@ -242,7 +243,8 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin):
             " VALUES (?,?,?,?,?,?,?) ON CONFLICT(item_type, item_rid) DO UPDATE SET"
             " model_id=excluded.model_id, dim=excluded.dim, vector=excluded.vector,"
             " content_hash=excluded.content_hash",
-            (rec.tenant, rec.ref.type, rid, rec.model_id, vec.size, vec.tobytes(), rec.content_hash),
+            (rec.tenant, rec.ref.type, rid, rec.model_id, vec.size, vec.tobytes(),
+             rec.content_hash),
         )
 
     def _insert_job(self, conn: sqlite3.Connection, job: Job) -> None:
@@ -361,7 +363,8 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin):
         if radius <= 0 or not ids:
             return {}
         rows = self._get_many(
-            "episodes", "x.id, x.rid, x.user_id, x.agent_id, x.session_id, x.occurred_ts", scope, ids
+            "episodes", "x.id, x.rid, x.user_id, x.agent_id, x.session_id, x.occurred_ts",
+            scope, ids,
         )
         where, args = _scope_sql(scope, "e")
         same = " AND e.user_id IS ? AND e.agent_id IS ? AND e.session_id IS ?"
@@ -428,7 +431,8 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin):
             (*args, *fargs, limit + 1),
         )
         items = [_episode(r) for r in rows[:limit]]
-        nxt = f"{rows[limit - 1]['occurred_ts']}|{rows[limit - 1]['rid']}" if len(rows) > limit else None
+        last = rows[limit - 1] if len(rows) > limit else None
+        nxt = f"{last['occurred_ts']}|{last['rid']}" if last is not None else None
         return Page(items=items, next_cursor=nxt)
 
     def list_memories(
@@ -451,7 +455,8 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin):
             if filters.as_of is not None:
                 m = self.memory_as_of(scope, m.id, filters.as_of) or m
             items.append(m)
-        nxt = f"{rows[limit - 1]['created_ts']}|{rows[limit - 1]['rid']}" if len(rows) > limit else None
+        last = rows[limit - 1] if len(rows) > limit else None
+        nxt = f"{last['created_ts']}|{last['rid']}" if last is not None else None
         return Page(items=items, next_cursor=nxt)
 
     def active_memories_with_attribute(self, scope: Scope, attribute: str) -> list[Memory]:

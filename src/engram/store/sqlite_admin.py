@@ -94,7 +94,8 @@ class SQLiteAdmin(SQLiteBase):
                     chunk = rids[i : i + 500]
                     marks = ",".join("?" * len(chunk))
                     vec += conn.execute(
-                        f"SELECT count(*) FROM vectors WHERE item_type = ? AND item_rid IN ({marks})",
+                        "SELECT count(*) FROM vectors"
+                        f" WHERE item_type = ? AND item_rid IN ({marks})",
                         (kind, *chunk),
                     ).fetchone()[0]
             out["vectors"] = vec
@@ -272,7 +273,9 @@ class SQLiteAdmin(SQLiteBase):
             where, args = _scope_sql(scope, "x")
         return {
             r[0]: r[1]
-            for r in self._q(f"SELECT status, count(*) FROM jobs x WHERE {where} GROUP BY status", args)
+            for r in self._q(
+                f"SELECT status, count(*) FROM jobs x WHERE {where} GROUP BY status", args
+            )
         }
 
 

@@ -123,7 +123,8 @@ class SQLiteSearch(SQLiteBase):
         part: PartitionIndex | None = None
         rows_e = self._q(
             "SELECT e.id, e.agent_id, e.session_id, e.occurred_ts, e.created_ts, v.vector, v.dim,"
-            " f.body FROM vectors v JOIN episodes e ON v.item_type = 'episode' AND e.rid = v.item_rid"
+            " f.body FROM vectors v"
+            " JOIN episodes e ON v.item_type = 'episode' AND e.rid = v.item_rid"
             " LEFT JOIN fts f ON f.rowid = e.rid * 2"
             f" WHERE e.tenant = ? AND e.{col} = ? AND v.model_id = ? ORDER BY e.rid",
             (tenant, owner, model_id),
