@@ -7,36 +7,24 @@ each inside a short session of small talk, and a question about the present.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
+from support.labelled import NOW, add_in_small_talk, load_cases
 
 from engram import Engram
 from engram.embed.base import Embedder
 from engram.models import Hit
 
-FIXTURE = Path(__file__).parent / "fixtures" / "knowledge_updates.jsonl"
-NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
-SMALL_TALK = ["How was your weekend?", "Pretty relaxed, I read a book.",
-              "Nice, anything else new?", "Not much, work has been busy."]
-CASES = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
+CASES = load_cases("knowledge_updates.jsonl")
 
 
 @pytest.fixture(scope="module")
 def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
     engine = Engram(str(tmp_path_factory.mktemp("ku") / "ku.db"), embedder=embedder)
     for case in CASES:
-        for n, (text, days_ago) in enumerate([(case["old"], 200), (case["new"], 20)]):
-            t0 = NOW - timedelta(days=days_ago)
-            turns = [*SMALL_TALK[:2], text, *SMALL_TALK[2:]]
-            engine.add(
-                [{"text": t, "role": "user", "occurred_at": t0 + timedelta(seconds=i),
-                  "id": f"{case['id']}:{n}:{i}"} for i, t in enumerate(turns)],
-                user_id=case["id"], session_id=f"s{n}",
-            )
+        add_in_small_talk(engine, case["id"], [([case["old"]], 200), ([case["new"]], 20)],
+                          id_prefix=f"{case['id']}:")
     yield engine
     engine.close()
 

@@ -10,12 +10,10 @@ the bridge tells them apart.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
+from support.labelled import NOW, add_in_small_talk, load_cases
 
 from engram import Engram
 from engram.embed.base import Embedder
@@ -24,11 +22,7 @@ from engram.models import Episode, Hit, Memory, MemoryKind, Scope
 from engram.retrieval import hops
 from engram.retrieval.config import get_preset
 
-FIXTURE = Path(__file__).parent / "fixtures" / "multi_hop.jsonl"
-NOW = datetime(2024, 6, 1, 12, tzinfo=UTC)
-SMALL_TALK = ["How was your weekend?", "Pretty relaxed, I read a book.",
-              "Nice, anything else new?", "Not much, work has been busy."]
-CASES = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
+CASES = load_cases("multi_hop.jsonl")
 
 
 @pytest.fixture(scope="module")
@@ -36,15 +30,9 @@ def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator
     engine = Engram(str(tmp_path_factory.mktemp("mh") / "mh.db"), embedder=embedder)
     for k, case in enumerate(CASES):
         facts = [case["fact"], case["other_fact"]]
-        sessions = [[case["bridge"]], [case["other_bridge"]], facts if k % 2 else facts[::-1]]
-        for n, said in enumerate(sessions):
-            t0 = NOW - timedelta(days=60 - 20 * n)
-            turns = [*SMALL_TALK[:2], *said, *SMALL_TALK[2:]]
-            engine.add(
-                [{"text": t, "role": "user", "occurred_at": t0 + timedelta(seconds=i)}
-                 for i, t in enumerate(turns)],
-                user_id=case["id"], session_id=f"s{n}",
-            )
+        sessions = [([case["bridge"]], 60), ([case["other_bridge"]], 40),
+                    (facts if k % 2 else facts[::-1], 20)]
+        add_in_small_talk(engine, case["id"], sessions)
     yield engine
     engine.close()
 
