@@ -54,22 +54,27 @@ def item_date(item: Episode | Memory) -> str:
 
 
 def breakdown(scores: dict[str, float]) -> Text:
-    """Per-signal share of the score: rank in each list, raw similarity, boosts."""
+    """Why a hit ranked: the reranker's score (when one ran), its rank in each
+    signal's list (with that list's share of a fused score otherwise), bonuses,
+    and a multi-hop placement."""
     parts: list[str] = []
+    learned = scores.get("rerank")
+    if learned is not None:
+        parts.append(f"reranker {learned:.2f}")
     for signal in ("dense", "bm25"):
         rank = scores.get(f"{signal}_rank")
         if rank is None:
             continue
-        raw = scores.get(signal)
-        detail = f" cos {raw:.2f}" if signal == "dense" and raw is not None else ""
-        share = scores.get(f"{signal}_part", 0.0)
-        parts.append(f"{signal} #{int(rank)}{detail} +{share:.4f}")
+        share = "" if learned is not None else f" +{scores.get(f'{signal}_part', 0.0):.4f}"
+        parts.append(f"{signal} #{int(rank)}{share}")
     for key, value in sorted(scores.items()):
         base = key.removesuffix("_part").removesuffix("_rank")
         if base in ("dense", "bm25"):
             continue
         if key == "memory_boost":
             parts.append(f"memory ×{value:g}")
+        elif key == "hop":
+            parts.append(f"via a name a better hit introduced {value:+.2f}")
         elif key.endswith("_part"):
             parts.append(f"{base} +{value:.4f}")
     return Text("\n".join(parts), style="bright_black")

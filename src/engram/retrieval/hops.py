@@ -2,8 +2,8 @@
 
 A question often names something only by its relation ("my sister", "the
 dentist", "our cat") while the answer is said about its name ("Anna eats at
-Taberna every week"). The first hop finds the statement that links the two
-("My sister Anna moved to Lisbon"); the second follows the name.
+Taberna every week"). The first hop finds the statement that introduced the
+name ("My sister Anna moved to Lisbon"); the second follows the name.
 
 The graph is bipartite: items (episodes and memories) on one side, the
 entities they name on the other (people, places, titles: the ``name`` and
@@ -13,7 +13,14 @@ the ones the lexical index returns for its name, kept only when they really
 name it. So the graph needs no extra storage, stays consistent with every
 write and hard delete, and works the same on every backend.
 
-:func:`bridges` picks the entities to follow from the best hits (the seeds);
+Only names a seed *introduces* are followed: in apposition to a possessive
+description ("my sister Anna", "our dentist, Dr. Okafor", "my wife's
+favourite band is Velvet Lanterns", "Anna, my sister") or after a naming verb
+("a kitten we named Pixel", "a novel called The Glass Orchard"). A name that is
+merely mentioned ("we fly from Porto") is usually the answer itself, and
+following it fills the results with everything else said about it.
+
+:func:`bridges` picks the names to follow from the best hits (the seeds);
 :func:`linked` tells whether an item names one of them. The searcher places an
 item reached this way ``hop_penalty`` below the seed it came from, unless it
 already ranks higher on its own.
@@ -28,20 +35,41 @@ from functools import lru_cache
 from ..models import Episode, Memory
 from ..recall import extract_entities, query_entities
 
-__all__ = ["bridges", "entity_names", "linked"]
+__all__ = ["bridges", "introduced_names", "linked"]
+
+
+#: words that end a description before a name ("my trip to Porto" is no apposition)
+_PREP = r"(?:to|in|at|from|with|for|on|by|of|about|into|near|and|or|but)"
+_WORD = rf"(?!{_PREP}\b)[\w'-]+"
+#: what comes right before an introduced name, within its sentence
+_BEFORE = re.compile(
+    rf"(?:\b(?:my|our|his|her|their|your|the)\s+(?:{_WORD}\s+){{0,3}}{_WORD},?\s+"
+    r"(?:(?:is|was)\s+)?"
+    r"|\b(?:named|called|call|calls|nicknamed)\s+(?:(?:her|him|it|them)\s+)?)"
+    r"(?:(?:dr|mr|mrs|ms|prof)\.?\s+)?(?:the\s+)?$",
+    re.IGNORECASE,
+)
+#: what comes right after one ("Anna, my sister")
+_AFTER = re.compile(r"^,\s+(?:my|our|his|her|their|your)\s+\w", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<!\bdr)(?<!\bmr)(?<!\bmrs)(?<!\bms)(?<!\bprof)[.!?;:]\s",
+                           re.IGNORECASE)
 
 
 @lru_cache(maxsize=8192)
-def _names_in(text: str) -> frozenset[str]:
-    return frozenset(m.key for m in extract_entities(text) if m.kind in ("name", "title"))
-
-
-def entity_names(item: Episode | Memory) -> frozenset[str]:
-    """The entity keys ``item`` names: people, places, titles (not keywords)."""
-    names = _names_in(item.text)
-    if isinstance(item, Memory) and item.entities:
-        names = names | {e.lower() for e in item.entities}
-    return names
+def introduced_names(text: str) -> frozenset[str]:
+    """Keys of the names ``text`` introduces as the referent of a description."""
+    out = set()
+    for m in extract_entities(text):
+        if m.kind not in ("name", "title"):
+            continue
+        start, end = m.span
+        before = text[max(0, start - 80) : start]
+        cut = list(_SENTENCE_END.finditer(before))
+        if cut:
+            before = before[cut[-1].end() :]
+        if _BEFORE.search(before) or _AFTER.match(text[end : end + 40]):
+            out.add(m.key)
+    return frozenset(out)
 
 
 def bridges(
@@ -50,7 +78,7 @@ def bridges(
     speakers: Iterable[str],
     limit: int = 6,
 ) -> dict[str, float]:
-    """Entity key -> score of the best seed naming it, best seed first.
+    """Introduced name key -> score of the best seed introducing it, best seed first.
 
     Left out: what the query already names (the first hop has used it) and
     the conversation's speakers (they are in every turn, so they link
@@ -60,7 +88,7 @@ def bridges(
     skip = {*q.people, *q.names, *(s.lower() for s in speakers)}
     out: dict[str, float] = {}
     for score, item in seeds:
-        for key in sorted(entity_names(item) - skip):
+        for key in sorted(introduced_names(item.text) - skip):
             if len(out) >= limit:
                 return out
             out.setdefault(key, score)
