@@ -90,6 +90,7 @@ def _episode(text: str, speaker: str | None = None) -> Episode:
     ("I've been reading a novel called The Glass Orchard.", {"glass orchard"}),
     ("My wife's favourite band is Velvet Lanterns.", {"velvet lanterns"}),
     ("The gardener, Henrik, comes every other Saturday.", {"henrik"}),
+    ("Yesterday I met Anna, my sister, for lunch.", {"anna"}),
     ("We fly from Porto on October 12.", set()),  # a mention, not an introduction
     ("Maya lives in Porto.", set()),
     ("Our trip to Japan was great.", set()),

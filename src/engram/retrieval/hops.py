@@ -15,10 +15,10 @@ write and hard delete, and works the same on every backend.
 
 Only names a seed *introduces* are followed: in apposition to a possessive
 description ("my sister Anna", "our dentist, Dr. Okafor", "my wife's
-favourite band is Velvet Lanterns", "Anna, my sister") or after a naming verb
-("a kitten we named Pixel", "a novel called The Glass Orchard"). A name that is
-merely mentioned ("we fly from Porto") is usually the answer itself, and
-following it fills the results with everything else said about it.
+favourite band is Velvet Lanterns", "I met Anna, my sister") or after a
+naming verb ("a kitten we named Pixel", "a novel called The Glass Orchard").
+A name that is merely mentioned ("we fly from Porto") is usually the answer
+itself, and following it fills the results with everything else said about it.
 
 :func:`bridges` picks the names to follow from the best hits (the seeds);
 :func:`linked` tells whether an item names one of them. The searcher places an
