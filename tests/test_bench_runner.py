@@ -71,6 +71,11 @@ def test_locomo_slice_end_to_end_and_deterministic(tmp_path: Path, embedder: Emb
         assert r["recall_all@10"] <= r["recall_any@10"]
         assert m.latency_p50_ms <= m.latency_p95_ms
         assert all(0.0 <= m.coverage.evidence[b] <= 1.0 for b in (256, 1024))
+        # grouped by how many evidence turns a question has: R_all == R_any with one
+        groups = m.turn_by_evidence
+        assert groups is not None and groups.counts["all"] == m.turn.counts["all"]
+        one = groups.by_category.get("1")
+        assert one is None or one["recall_all@10"] == one["recall_any@10"]
     assert first.full_context is not None and first.full_context.mean_tokens > 1024
     assert {h.baseline for h in first.headlines} <= {"bm25", "dense"}
     assert any(h.metric == "turn R_any@5" for h in first.headlines)
@@ -87,6 +92,7 @@ def test_locomo_slice_end_to_end_and_deterministic(tmp_path: Path, embedder: Emb
     buf = io.StringIO()
     render_report(first, Console(file=buf, width=200))
     assert "Headlines (Engram vs best baseline)" in buf.getvalue()
+    assert "By number of gold evidence turns" in buf.getvalue()
     data = json.loads(write_json(first, tmp_path / "r.json").read_text())
     assert data["dataset_sha256"] == ds.sha256
     assert data["questions"][0]["methods"]["hybrid"]["retrieved"]

@@ -185,6 +185,24 @@ def _category_table(report: BenchReport, key: str) -> Table:
     return t
 
 
+def _evidence_count_table(report: BenchReport) -> Table:
+    t = Table(title="By number of gold evidence turns: turn R_any@10 / R_all@10 (questions)",
+              title_justify="left")
+    t.add_column("evidence turns")
+    for m in report.methods:
+        t.add_column(m.name, justify="right")
+    for group in ("1", "2+"):
+        cells = []
+        for m in report.methods:
+            agg = m.turn_by_evidence
+            v = agg.by_category.get(group) if agg is not None else None
+            cells.append("-" if agg is None or v is None else
+                         f"{_pct(v.get('recall_any@10'))} / {_pct(v.get('recall_all@10'))} "
+                         f"({agg.counts.get(group, 0)})")
+        t.add_row(group, *cells)
+    return t
+
+
 def _qa_table(report: BenchReport) -> Table | None:
     qa = report.qa
     if qa is None:
@@ -277,6 +295,8 @@ def render_report(report: BenchReport, console: Console | None = None) -> None:
     if any(m.coverage.questions for m in report.methods):
         con.print(_coverage_table(report))
     con.print(_category_table(report, "recall_any@10"))
+    if any(m.turn_by_evidence is not None for m in report.methods):
+        con.print(_evidence_count_table(report))
     qa_t = _qa_table(report)
     if qa_t is not None and report.qa is not None:
         con.print(qa_t)

@@ -101,7 +101,10 @@ class MethodSummary:
 
     ``turn`` / ``session``: over scored questions with gold evidence;
     ``turn_apart`` / ``session_apart``: the questions reported apart (LoCoMo
-    category 5), ``None`` when there are none with evidence.
+    category 5), ``None`` when there are none with evidence;
+    ``turn_by_evidence``: the headline questions grouped by how many gold
+    evidence turns they have (``"1"``, ``"2+"``): R_all differs from R_any
+    only on the second group.
     """
 
     name: str
@@ -114,6 +117,7 @@ class MethodSummary:
     latency_mean_ms: float
     turn_apart: Aggregate | None = None
     session_apart: Aggregate | None = None
+    turn_by_evidence: Aggregate | None = None
 
 
 @dataclass

@@ -62,6 +62,10 @@ def summarize_method(
     sess_apart = [
         (q.category, r.session) for q, r in mine if not q.scored and r.session is not None
     ]
+    by_evidence = [
+        ("1" if len(q.evidence_turns) == 1 else "2+", r.turn)
+        for q, r in mine if q.scored and r.turn is not None and q.evidence_turns
+    ]
     lat = [r.latency_ms for _, r in mine]
     method_kind: MethodKind = "engram" if kind == "engram" else "baseline"
     return MethodSummary(
@@ -75,6 +79,7 @@ def summarize_method(
         latency_mean_ms=mean(lat),
         turn_apart=_agg(turn_apart),
         session_apart=_agg(sess_apart),
+        turn_by_evidence=_agg(by_evidence),
     )
 
 
