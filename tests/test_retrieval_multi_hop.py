@@ -21,7 +21,7 @@ from engram import Engram
 from engram.embed.base import Embedder
 from engram.index.lexical import tokens
 from engram.models import Episode, Hit, Memory, MemoryKind, Scope
-from engram.retrieval import hops
+from engram.retrieval import hops, rerank
 from engram.retrieval.config import get_preset
 
 CASES = load_cases("multi_hop.jsonl")
@@ -102,7 +102,8 @@ def test_only_introduced_names_are_bridges(text: str, names: set[str]) -> None:
 def test_bridges_skip_what_the_query_names_and_the_speakers() -> None:
     seeds = [(2.0, _episode("Caroline said my sister Anna moved to Lisbon.")),
              (1.0, _episode("My friend Caroline met her cousin Mateo in Alfama."))]
-    via = hops.bridges("Where does Anna's cousin live?", seeds, ["Caroline"])
+    names = rerank.query_info("Where does Anna's cousin live?", NOW).names
+    via = hops.bridges(names, seeds, ["Caroline"])
     assert via == {"mateo": 1.0}
 
 

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 from ..models import Episode, Memory
-from ..recall import extract_entities, query_entities
+from ..recall import extract_entities
 
 __all__ = ["bridges", "introduced_names", "linked"]
 
@@ -73,19 +73,19 @@ def introduced_names(text: str) -> frozenset[str]:
 
 
 def bridges(
-    query: str,
+    query_names: Iterable[str],
     seeds: Sequence[tuple[float, Episode | Memory]],
     speakers: Iterable[str],
     limit: int = 6,
 ) -> dict[str, float]:
     """Introduced name key -> score of the best seed introducing it, best seed first.
 
-    Left out: what the query already names (the first hop has used it) and
-    the conversation's speakers (they are in every turn, so they link
-    everything to everything).
+    Left out: ``query_names``, the lower-cased people and names the query
+    already holds (the first hop has used them; see
+    :attr:`engram.retrieval.rerank.QueryInfo.names`), and the conversation's
+    speakers (they are in every turn, so they link everything to everything).
     """
-    q = query_entities(query)
-    skip = {*q.people, *q.names, *(s.lower() for s in speakers)}
+    skip = {*query_names, *(s.lower() for s in speakers)}
     out: dict[str, float] = {}
     for score, item in seeds:
         for key in sorted(introduced_names(item.text) - skip):

@@ -143,7 +143,10 @@ class Searcher:
         present = config.present_weight > 0 and _PRESENT.search(query) is not None
         h = self.head(query, scope, filters, config, limit, present, query_vector)
         head, items, named = h.fused, h.items, h.named
-        learned = self._reranked(query, now, h, config)
+        hopping = config.hop_seeds > 0 and config.hop_limit > 0
+        # what the reranker and the hops need from the query, parsed once
+        info = rerank.query_info(query, now) if config.rerank or hopping else None
+        learned = self._reranked(info, h, config)
         when_of = self._event_times(scope, items) if present or config.recency_weight > 0 else {}
         newest = max(when_of.values(), default=now)
         ranked: list[tuple[float, Fused]] = []
@@ -177,8 +180,8 @@ class Searcher:
                 score *= factor
             ranked.append((score, f))
         ranked.sort(key=lambda t: (-t[0], t[1].ref.type, t[1].ref.id))
-        if config.hop_seeds > 0 and config.hop_limit > 0 and ranked:
-            ranked = self._hopped(query, scope, filters, config, ranked, items)
+        if hopping and ranked and info is not None:
+            ranked = self._hopped(info.names, scope, filters, config, ranked, items)
         hits: list[Hit] = []
         for score, f in ranked[:limit]:
             item = items[f.ref]
@@ -226,7 +229,7 @@ class Searcher:
 
     def _hopped(
         self,
-        query: str,
+        query_names: Iterable[str],
         scope: Scope,
         filters: SearchFilters,
         config: RetrievalConfig,
@@ -237,7 +240,7 @@ class Searcher:
         ``items`` gains the ones it fetches."""
         seeds = ranked[: config.hop_seeds]
         speakers = {i.speaker for i in items.values() if isinstance(i, Episode) and i.speaker}
-        via = hops.bridges(query, [(sc, items[f.ref]) for sc, f in seeds], speakers)
+        via = hops.bridges(query_names, [(sc, items[f.ref]) for sc, f in seeds], speakers)
         if not via:
             return ranked
         found = self.store.lexical_search(scope, " ".join(via), filters, config.hop_candidates)
@@ -267,12 +270,12 @@ class Searcher:
         return out
 
     @staticmethod
-    def _reranked(query: str, now: datetime, h: Head, config: RetrievalConfig) -> Any:
+    def _reranked(info: rerank.QueryInfo | None, h: Head, config: RetrievalConfig) -> Any:
         """The learned scores of ``h.fused`` (:mod:`.rerank`), or ``None`` when off."""
-        if not config.rerank:
+        if not config.rerank or info is None:
             return None
-        matrix = rerank.features(rerank.query_info(query, now), h.fused, h.items, h.raw,
-                                 h.lists, h.named, h.neighbours)
+        matrix = rerank.features(info, h.fused, h.items, h.raw, h.lists, h.named,
+                                 h.neighbours)
         return rerank.score(matrix, config.rerank)
 
     def _event_times(
