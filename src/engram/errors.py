@@ -6,7 +6,8 @@ Hierarchy::
     ├── InvalidInput            the caller sent something unusable (HTTP 400 / CLI exit 2)
     │   ├── ScopeRequired       no user_id or agent_id
     │   ├── TextTooLong         text over the configured limit
-    │   ├── NaiveDatetime       a datetime without a timezone
+    │   ├── NaiveDatetime       a datetime without a timezone (or not ISO 8601 text)
+    │   ├── DateOutOfRange      a datetime outside 0001-01-01..9999-12-31 once in UTC
     │   └── ImportFormatError   malformed JSONL; carries the bad line numbers
     ├── NotFound                an id that does not exist in this scope (HTTP 404)
     ├── Conflict                a concurrent change won; retry (HTTP 409)
@@ -28,6 +29,7 @@ __all__ = [
     "AuthError",
     "ConfigError",
     "Conflict",
+    "DateOutOfRange",
     "EngramError",
     "ImportFormatError",
     "InvalidInput",
@@ -77,6 +79,15 @@ class TextTooLong(InvalidInput):
 
 class NaiveDatetime(InvalidInput):
     code = "naive_datetime"
+
+
+class DateOutOfRange(InvalidInput):
+    """A datetime Engram cannot store: its UTC instant falls outside
+    ``0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z`` (e.g.
+    ``0001-01-01T00:00:00+05:00``), or ISO text names year 0 or a year past 9999.
+    Every instant inside that range is accepted and reads back unchanged."""
+
+    code = "date_out_of_range"
 
 
 class ImportFormatError(InvalidInput):
