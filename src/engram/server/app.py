@@ -1,5 +1,8 @@
 """Build the Engram server: REST (``/v1``), health, metrics and MCP (``/mcp``) in one ASGI app.
 
+``/docs`` (Swagger UI) and ``/redoc`` load their scripts and styles from the server itself
+(the ``fastapi-offline`` package ships them), never from a CDN.
+
 >>> app = create_app(resolve_config(store="memory.db"))      # doctest: +SKIP
 >>> uvicorn.run(app, host="127.0.0.1", port=8420)             # doctest: +SKIP
 
@@ -17,6 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi_offline import FastAPIOffline
 
 from .. import __version__
 from ..config import Config
@@ -92,8 +96,11 @@ def create_app(
                 if keys is not None:
                     keys.close()
 
-    rest = FastAPI(
+    # /docs and /redoc with Swagger UI and ReDoc served from the package (no CDN), so they
+    # work offline; the validator badge would call validator.swagger.io, so it is off
+    rest = FastAPIOffline(
         title="Engram", version=__version__, lifespan=lifespan,
+        swagger_ui_parameters={"validatorUrl": None},
         description="Long-term memory for LLM agents. Authenticate with "
                     "`Authorization: Bearer <key>`; the key decides the tenant.",
     )
