@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..models import ContextBlock, Episode, ForgetReport, Hit, Memory, MemoryVersion, Stats
+from ..timeutil import format_day, format_minute
 
 __all__ = [
     "breakdown",
@@ -38,11 +39,11 @@ OP_STYLE = {"ADD": "green", "UPDATE": "cyan", "SUPERSEDE": "yellow", "DELETE": "
 
 
 def day(dt: datetime | None) -> str:
-    return "" if dt is None else f"{dt:%Y-%m-%d}"
+    return "" if dt is None else format_day(dt)
 
 
 def minute(dt: datetime | None) -> str:
-    return "" if dt is None else f"{dt:%Y-%m-%d %H:%M}"
+    return "" if dt is None else format_minute(dt)
 
 
 def item_date(item: Episode | Memory) -> str:

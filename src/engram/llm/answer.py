@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from ..models import ContextBlock, ItemRef
+from ..timeutil import format_day
 from .client import LLMClient
 from .types import Usage
 
@@ -92,7 +93,7 @@ class Answerer:
         local = {f"S{i}": item.ref for i, item in enumerate(context.items, 1)}
         lines = [f"{sid} {item.text.removeprefix('- ')}" for sid, item in
                  zip(local, context.items, strict=True)]
-        today = f"Today is {now:%Y-%m-%d}.\n" if now is not None else ""
+        today = f"Today is {format_day(now)}.\n" if now is not None else ""
         user = f"{today}Memory items:\n" + "\n".join(lines) + f"\n\nQuestion: {question}"
         response = self.client.chat(
             [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}],

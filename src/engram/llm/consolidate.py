@@ -29,6 +29,7 @@ from ..pipeline.consolidate import Decision, RuleConsolidator
 from ..pipeline.derive import Candidate
 from ..store.base import Store
 from ..text import normalize
+from ..timeutil import format_day
 from .client import LLMClient
 
 __all__ = ["CONSOLIDATE_SCHEMA", "NEIGHBOURS", "LLMConsolidator"]
@@ -148,13 +149,13 @@ class LLMConsolidator:
         cands = {f"C{n}": i for n, (i, _) in enumerate(ask, 1)}
         lines = ["EXISTING memories:"]
         for lid, m in local.items():
-            since = f" (since {m.valid_from:%Y-%m-%d})" if m.valid_from else ""
+            since = f" (since {format_day(m.valid_from)})" if m.valid_from else ""
             lines.append(f"{lid}: {m.text}{since}")
         lines.append("")
         lines.append("NEW memories:")
         for (cid, i), (_, similar) in zip(cands.items(), ask, strict=True):
             cand = candidates[i]
-            since = f" (since {cand.valid_from:%Y-%m-%d})" if cand.valid_from else ""
+            since = f" (since {format_day(cand.valid_from)})" if cand.valid_from else ""
             near = ", ".join(by_id[m.id] for m in similar)
             lines.append(f"{cid}: {cand.text}{since} [similar: {near}]")
         response = self.client.chat(

@@ -24,6 +24,7 @@ from typing import Any
 from ..models import Episode, MemoryKind
 from ..pipeline.derive import Candidate, Deriver
 from ..text import query_terms
+from ..timeutil import format_minute
 from .client import LLMClient
 from .types import LLMResponse
 
@@ -136,7 +137,7 @@ def _render(episodes: Sequence[Episode], prefix: str = "E") -> str:
     lines = []
     for i, ep in enumerate(episodes, 1):
         who = ep.speaker or ep.role
-        when = ep.occurred_at.strftime("%Y-%m-%d %H:%M %A")
+        when = f"{format_minute(ep.occurred_at)} {ep.occurred_at:%A}"
         lines.append(f"{prefix}{i} [{when} UTC] {who} ({ep.role}): {ep.text}")
     return "\n".join(lines)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..models import Episode, Memory, MemoryKind
 from ..pipeline.derive import Candidate
+from ..timeutil import format_day, format_minute
 from .client import LLMClient
 
 __all__ = ["PROFILE_ATTRIBUTE", "SESSION_ATTRIBUTE", "Summarizer", "SummaryText"]
@@ -78,7 +79,7 @@ class Summarizer:
             lines += ["Previous summary:", previous.text, ""]
         lines.append("New messages:")
         for ep in fresh:
-            lines.append(f"[{ep.occurred_at:%Y-%m-%d %H:%M}] {ep.speaker or ep.role}: {ep.text}")
+            lines.append(f"[{format_minute(ep.occurred_at)}] {ep.speaker or ep.role}: {ep.text}")
         text = self._ask(_SESSION, "\n".join(lines))
         sources = (previous.source_episode_ids if previous is not None else []) + [
             e.id for e in fresh
@@ -107,7 +108,7 @@ class Summarizer:
         lines.append("Memories:")
         for m in facts:
             when = m.valid_from or m.created_at
-            lines.append(f"[{when:%Y-%m-%d}] ({m.kind}) {m.text}")
+            lines.append(f"[{format_day(when)}] ({m.kind}) {m.text}")
         text = self._ask(_PROFILE, "\n".join(lines))
         cand = Candidate(
             kind=MemoryKind.SUMMARY,

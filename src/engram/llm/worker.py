@@ -49,6 +49,7 @@ from ..pipeline.consolidate import Decision, plan_writes
 from ..pipeline.index import Indexer
 from ..store.base import Job, Store, WriteBatch
 from ..timeutil import now as _now
+from ..timeutil import shift
 from ..trust.provenance import RESERVED_KEY, derived_from, is_flagged, provenance
 from . import grounding
 from .config import LLMSettings, build_client
@@ -299,7 +300,7 @@ class LLMPipeline:
         if scope.session_id is None:
             return []
         first = min(e.occurred_at for e in episodes)
-        window = SearchFilters(start=first - timedelta(days=1), end=first)
+        window = SearchFilters(start=shift(first, timedelta(days=-1)), end=first)
         earlier = self.store.list_episodes(scope, window, 200).items
         ids = {e.id for e in episodes}
         return [e for e in earlier if e.id not in ids][-CONTEXT_EPISODES:]

@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import InvalidInput
 from ..ids import new_id
 from ..models import Episode, Message, Scope
-from ..timeutil import ensure_aware, parse_dt
+from ..timeutil import ensure_aware, parse_dt, shift
 from ..validation import check_id, check_metadata, check_text
 
 __all__ = ["MAX_MESSAGES", "to_episodes", "to_messages"]
@@ -112,7 +112,7 @@ def to_episodes(
         when = (
             ensure_aware(m.occurred_at, f"message {i} occurred_at")
             if m.occurred_at is not None
-            else base_time + timedelta(microseconds=i)
+            else shift(base_time, timedelta(microseconds=i))  # clamped at 9999-12-31
         )
         meta = {**shared_meta, **check_metadata(m.metadata, f"message {i} metadata")}
         if m.id is not None:

@@ -9,10 +9,10 @@ Annotations of relative dates change little there but let "7 May 2023" find
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from .timeexpr import annotate
-from .timeformat import date_labels
+from .timeformat import day_labels
 
 __all__ = ["index_suffix"]
 
@@ -30,12 +30,12 @@ def index_suffix(
     the day phrases of ``occurred_at`` in its own timezone (``2023-05-08 8 May
     2023 May 2023``) and :func:`~engram.recall.timeexpr.annotate` of ``text``
     against ``occurred_at``. Empty parts are skipped; ``""`` when nothing is
-    left. ``occurred_at`` must be aware when given.
+    left. ``occurred_at`` must be aware when given; any date of years 1..9999
+    works (a mention that would resolve past the calendar's ends is left out).
     """
     parts = [p.strip() for p in (speaker or "", *extra) if p and p.strip()]
     if occurred_at is not None:
-        day = occurred_at.date()
-        parts.extend(date_labels(day, day + timedelta(days=1), "day"))
+        parts.extend(day_labels(occurred_at.date()))
         note = annotate(text, occurred_at)
         if note:
             parts.append(note)

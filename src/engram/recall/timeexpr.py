@@ -20,6 +20,9 @@ Conventions (they pin behaviour; tests hold them):
   "yesterday"), and ``start``/``end`` are aware datetimes at midnight in that
   timezone. Convert with ``.astimezone(UTC)`` for storage.
 * Ranges are half-open: ``start <= t < end``.
+* Any ``ref`` of years 1..9999 works. A mention whose range would reach past
+  the ends of the calendar ("next week" said on 31 December 9999, "yesterday"
+  on 1 January 0001) is left out; nothing raises.
 * Weeks run Monday-Sunday; "last week" is the previous calendar week, "this
   weekend" the Saturday-Sunday of the current week (the one just gone when the
   sentence is in the past tense and said on a weekday), "last weekend" the
@@ -40,6 +43,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, tzinfo
 
@@ -115,8 +119,8 @@ def resolve_time_expressions(text: str, ref: datetime) -> list[TimeMention]:
             s, e = m.span("x") if "x" in rule.pattern.groupindex and m.group("x") else m.span()
             found.append(_Cand(s, e, res))
     chosen: list[_Cand] = []
-    for c in sorted((_modify(c, text) for c in _select(found)), key=lambda c: c.start):
-        a = _anchor(c, text)
+    for c in sorted((_edge_safe(_modify, c, text) for c in _select(found)), key=lambda c: c.start):
+        a = _edge_safe(_anchor, c, text)
         if a is not c and not any(o.start < a.start < o.end for o in chosen):
             # "the Friday before 15 July": the anchored phrase absorbs "Friday"
             chosen = [o for o in chosen if o.end <= a.start]
@@ -169,6 +173,15 @@ def _words(text: str) -> frozenset[str]:
 def _aware(ref: datetime) -> datetime:
     ensure_aware(ref, "ref")  # raises NaiveDatetime
     return ref
+
+
+def _edge_safe(step: Callable[[_Cand, str], _Cand], c: _Cand, text: str) -> _Cand:
+    """``step(c, text)``, or ``c`` unchanged when the step would leave years 1..9999
+    ("the week after 31 December 9999")."""
+    try:
+        return step(c, text)
+    except (ValueError, OverflowError):
+        return c
 
 
 def _select(found: list[_Cand]) -> list[_Cand]:

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 from . import _calendar as cal
 
-__all__ = ["date_labels", "day_label", "month_label"]
+__all__ = ["date_labels", "day_label", "day_labels", "month_label"]
 
 _MONTH_NAMES = (
     "January",
@@ -39,10 +39,18 @@ def month_label(year: int, month: int) -> str:
     return f"{_MONTH_NAMES[month - 1]} {year}"
 
 
+def day_labels(d: date) -> list[str]:
+    """``["2023-05-07", "7 May 2023", "May 2023"]``: the phrases of one day.
+
+    Defined for every date, 9999-12-31 included (no day after it is computed)."""
+    return [d.isoformat(), day_label(d), month_label(d.year, d.month)]
+
+
 def _months(start: date, end: date) -> list[str]:
     out = []
     y, m = start.year, start.month
-    while date(y, m, 1) < end:
+    # compared as (year, month, 1) tuples: date(10000, 1, 1) does not exist
+    while (y, m, 1) < (end.year, end.month, end.day):
         out.append(month_label(y, m))
         y, m = cal.add_months(y, m, 1)
     return out
@@ -66,7 +74,7 @@ def date_labels(start: date, end: date, granularity: str, *, fuzzy: bool = False
         return []
     if not fuzzy:
         if granularity == "day" and days == 1:
-            return [start.isoformat(), day_label(start), month_label(start.year, start.month)]
+            return day_labels(start)
         if granularity == "weekend" and days == 2:
             return [
                 start.isoformat(),

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 
 from ..models import ContextBlock, ContextItem, Episode, Hit, Memory
+from ..timeutil import format_day, format_minute
 
 __all__ = ["build_context", "format_hit"]
 
@@ -31,12 +32,12 @@ def format_hit(hit: Hit) -> tuple[str, object]:
     if isinstance(item, Episode):
         date = item.occurred_at
         who = item.speaker or item.role
-        return f"- [{date:%Y-%m-%d %H:%M}] ({item.id}) {who}: {_body(item)}", date
+        return f"- [{format_minute(date)}] ({item.id}) {who}: {_body(item)}", date
     assert isinstance(item, Memory)
     date = item.valid_from or item.created_at
-    until = f" until {item.valid_to:%Y-%m-%d}" if item.valid_to else ""
+    until = f" until {format_day(item.valid_to)}" if item.valid_to else ""
     srcs = f" [from {', '.join(item.source_episode_ids[:3])}]" if item.source_episode_ids else ""
-    return f"- [{date:%Y-%m-%d}{until}] ({item.id}, {item.kind}) {_body(item)}{srcs}", date
+    return f"- [{format_day(date)}{until}] ({item.id}, {item.kind}) {_body(item)}{srcs}", date
 
 
 def build_context(
