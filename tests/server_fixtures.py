@@ -49,6 +49,7 @@ def server_env(tmp: Path) -> dict[str, str]:
     (tmp / "none.toml").write_text("", encoding="utf-8")
     env["ENGRAM_SQLITE_SYNCHRONOUS"] = "NORMAL"
     env["ENGRAM_RATE_LIMIT_PER_MINUTE"] = "1000000"
+    env["ENGRAM_AUTH_FAILURES_PER_MINUTE"] = "1000000"  # tests of the limit set their own
     return env
 
 

@@ -65,6 +65,11 @@ class Config:
     max_batch_items: int = 500
     max_query_chars: int = 2_000
     rate_limit_per_minute: int = 600
+    #: failed authentications (unknown or revoked key) per client address per minute;
+    #: past it the address gets 429 until the bucket refills. 0 = unlimited
+    auth_failures_per_minute: int = 10
+    #: server log lines: "text" (one line per record, control characters escaped) or "json"
+    log_format: str = "text"
     #: encryption at rest: URL-safe base64 master key (32 bytes); None: off.
     #: Resolved like every setting (env ``ENGRAM_ENCRYPTION_KEY``); needs the ``crypto`` extra
     encryption_key: str | None = None
@@ -85,6 +90,7 @@ class Config:
         return dataclasses.replace(self, **changes)
 
 
+_LOG_FORMATS = ("text", "json")
 _ENV_ALIASES = {"llm_api_key": ("ENGRAM_LLM_API_KEY", "OPENAI_API_KEY")}
 
 
@@ -161,4 +167,9 @@ def resolve_config(
     for k, v in overrides.items():
         if v is not None:
             values[k] = _coerce(k, v, getattr(defaults, k))
+    if "log_format" in values:
+        values["log_format"] = str(values["log_format"]).strip().lower()
+        if values["log_format"] not in _LOG_FORMATS:
+            raise ConfigError(f"setting log_format: {values['log_format']!r} is not one of "
+                              f"{', '.join(_LOG_FORMATS)}")
     return dataclasses.replace(defaults, **values)

@@ -49,23 +49,28 @@ def register(cli: click.Group) -> None:
     @click.option("--no-mcp", is_flag=True, help="Do not mount the MCP endpoint at /mcp.")
     @click.option("--log-level", default="info",
                   type=click.Choice(["debug", "info", "warning", "error"]))
+    @click.option("--log-format", default=None, type=click.Choice(["text", "json"]),
+                  help="Log lines as escaped text or one JSON object each "
+                       "[default: the log_format setting, else text].")
     @click.pass_obj
     def serve(state: State, host: str | None, port: int | None, no_auth: bool,
-              keys_file: str | None, no_mcp: bool, log_level: str) -> None:
+              keys_file: str | None, no_mcp: bool, log_level: str,
+              log_format: str | None) -> None:
         """Run the REST API (/v1, OpenAPI at /docs) and MCP (/mcp) on one port."""
         _need_server()
-        import logging
-
         import uvicorn
 
         from ..server.app import create_app, is_loopback
         from ..server.keys import KeyStore
+        from ..server.logs import configure_logging
 
         changes: dict[str, Any] = {}
         if host is not None:
             changes["host"] = host
         if port is not None:
             changes["port"] = port
+        if log_format is not None:
+            changes["log_format"] = log_format
         config = state.config().replace(**changes)
         if no_auth:
             if not is_loopback(config.host):
@@ -85,8 +90,7 @@ def register(cli: click.Group) -> None:
                            "`engram keys create --tenant NAME` (add --admin for key "
                            "management).", err=True)
             ks.close()
-        logging.basicConfig(level=log_level.upper(),
-                            format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        configure_logging(log_level, config.log_format)
         from ..limits import Quota
 
         quota = None
@@ -98,7 +102,7 @@ def register(cli: click.Group) -> None:
         click.echo(f"Engram listening on http://{config.host}:{config.port} "
                    f"(store {config.store_url()})", err=True)
         uvicorn.run(app, host=config.host, port=config.port, log_level=log_level,
-                    access_log=False, lifespan="on")
+                    access_log=False, lifespan="on", log_config=None)  # our handler
 
     @cli.command("mcp")
     @store_options
@@ -138,25 +142,29 @@ def register(cli: click.Group) -> None:
     @keys.command("create")
     @click.option("--tenant", required=True, help="Tenant the key acts for.")
     @click.option("--name", default="", help="A label (who or what uses the key).")
-    @click.option("--admin", is_flag=True, help="The key may also manage keys.")
+    @click.option("--admin", is_flag=True, help="The key may also manage its tenant's keys.")
+    @click.option("--operator", is_flag=True,
+                  help="Store-wide key: every tenant's keys and whole-store stats through "
+                       "the API (implies --admin; only this command mints one).")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
     @click.pass_context
-    def create(ctx: click.Context, tenant: str, name: str, admin: bool, as_json: bool) -> None:
+    def create(ctx: click.Context, tenant: str, name: str, admin: bool, operator: bool,
+               as_json: bool) -> None:
         """Create a key and print its secret (shown once; only a hash is stored)."""
         import json
 
         ks = _open(ctx)
         try:
-            made = ks.create(tenant, name=name, admin=admin)
+            made = ks.create(tenant, name=name, admin=admin, operator=operator)
         finally:
             ks.close()
         if as_json:
             click.echo(json.dumps({"key": made.key.to_dict(), "secret": made.secret}))
         else:
             click.echo(made.secret)
-            click.echo(f"key {made.key.id} for tenant {tenant!r}"
-                       f"{' (admin)' if admin else ''}: store the secret now, it is not "
-                       "shown again.", err=True)
+            role = " (operator)" if operator else " (admin)" if admin else ""
+            click.echo(f"key {made.key.id} for tenant {tenant!r}{role}: store the secret "
+                       "now, it is not shown again.", err=True)
 
     @keys.command("list")
     @click.option("--tenant", default=None, help="Only this tenant's keys.")
@@ -177,17 +185,23 @@ def register(cli: click.Group) -> None:
         for k in rows:
             d = k.to_dict()
             state = "revoked" if k.revoked_at else "active"
-            click.echo(f"{k.id}\t{k.tenant}\t{'admin' if k.admin else 'tenant'}\t{state}\t"
-                       f"{d['created_at']}\t{k.name}")
+            role = "operator" if k.operator else "admin" if k.admin else "tenant"
+            click.echo(f"{k.id}\t{k.tenant}\t{role}\t{state}\t{d['created_at']}\t{k.name}")
 
     @keys.command("revoke")
     @click.argument("key_id")
     @click.pass_context
     def revoke(ctx: click.Context, key_id: str) -> None:
-        """Revoke a key; requests with it fail at once."""
+        """Revoke a key; requests with it fail at once.
+
+        Unlike the API, this may revoke a tenant's last admin key (it says so)."""
         ks = _open(ctx)
         try:
-            k = ks.revoke(key_id)
+            k = ks.revoke(key_id, keep_last_admin=False)
+            left = [x for x in ks.list(tenant=k.tenant, include_revoked=False) if x.admin]
         finally:
             ks.close()
         click.echo(f"revoked {k.id} (tenant {k.tenant!r})", err=True)
+        if k.admin and not left:
+            click.echo(f"tenant {k.tenant!r} has no admin key left; create one with "
+                       f"`engram keys create --tenant {k.tenant} --admin`", err=True)

@@ -27,7 +27,7 @@ from ..config import Config
 from ..engine import Engram
 from ..errors import ConfigError, EngramError, StoreError
 from ..limits import Quota, QuotaGuard
-from .auth import Authenticator, RateLimiter
+from .auth import Authenticator, FailureLimiter, RateLimiter
 from .background import Deriver
 from .keys import KeyStore, keys_path_for
 from .metrics import CONTENT_TYPE, Metrics
@@ -64,7 +64,8 @@ def create_app(
         raise ConfigError(f"--no-auth is only allowed on a loopback address, not {config.host!r}")
     eg = engine or Engram(config=config)
     keys = KeyStore(keys_path or keys_path_for(config.store_url())) if auth else None
-    authn = Authenticator(keys, auth=auth, limiter=RateLimiter(config.rate_limit_per_minute))
+    authn = Authenticator(keys, auth=auth, limiter=RateLimiter(config.rate_limit_per_minute),
+                          failures=FailureLimiter(config.auth_failures_per_minute))
     deriver = Deriver(eg)
     svc = Services(engine=eg, deriver=deriver, auth=authn, keys=keys, config=config,
                    quota=QuotaGuard(eg.store, quota) if quota is not None else None)
@@ -152,7 +153,8 @@ def _mcp_http(server: Any, authn: Authenticator, host: str) -> ASGIApp:
             if bytes(k).lower() == b"authorization":
                 value = bytes(v).decode("latin-1")
         try:
-            authn.caller(value)
+            client = scope.get("client")
+            authn.caller(value, client=client[0] if client else None)
         except EngramError as exc:
             rid = scope.get("state", {}).get("request_id", "")
             await _problem(send, exc.status, exc.code, str(exc), rid)

@@ -6,6 +6,8 @@
 * Bodies larger than ``max_body_bytes`` get a 413 problem before the app runs
   (checked on ``Content-Length`` and on the bytes actually received).
 * Paths under ``/mcp`` go to the MCP app, everything else to the REST app.
+* The log line escapes what the client sent (the path arrives URL-decoded, so
+  ``%0D%0A`` is a real line break): see :mod:`engram.server.logs`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from .logs import escape
 from .metrics import Metrics
 
 __all__ = ["EngramASGI"]
@@ -100,8 +103,13 @@ class EngramASGI:
         elapsed = time.perf_counter() - start
         route = "/mcp" if is_mcp else _route(scope)
         self.metrics.observe(scope.get("method", "?"), route, status_box[0], elapsed)
-        log.info("%s %s %s %d %.1fms", rid, scope.get("method"), path, status_box[0],
-                 elapsed * 1000)
+        method = escape(scope.get("method", "?"))
+        client = scope.get("client")
+        log.info("%s %s %s %d %.1fms", rid, method, escape(path), status_box[0],
+                 elapsed * 1000, extra={
+                     "request_id": rid, "method": method, "path": path,
+                     "status": status_box[0], "duration_ms": round(elapsed * 1000, 1),
+                     "client": client[0] if client else None})
 
     async def _limited_body(self, scope: Scope, receive: Receive) -> Receive:
         if scope.get("method") not in ("POST", "PUT", "PATCH", "DELETE"):

@@ -18,11 +18,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..config import Config
 from ..engine import Engram
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound, ScopeRequired
 from ..limits import QuotaGuard
 from ..models import Episode, Message, Scope
 from ..timeutil import format_dt
-from .auth import Authenticator, Caller
+from .auth import Authenticator, Caller, managed_tenant
 from .background import Deriver
 from .keys import KeyStore
 from .schemas import (
@@ -98,14 +98,15 @@ Svc = Annotated[Services, Depends(services)]
 Creds = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def caller(svc: Svc, creds: Creds) -> Caller:
+def caller(svc: Svc, creds: Creds, request: Request) -> Caller:
     header = f"{creds.scheme} {creds.credentials}" if creds is not None else None
-    return svc.auth.caller(header)
+    return svc.auth.caller(header, client=request.client.host if request.client else None)
 
 
-def admin(svc: Svc, creds: Creds) -> Caller:
+def admin(svc: Svc, creds: Creds, request: Request) -> Caller:
     header = f"{creds.scheme} {creds.credentials}" if creds is not None else None
-    return svc.auth.caller(header, admin=True)
+    return svc.auth.caller(header, admin=True,
+                           client=request.client.host if request.client else None)
 
 
 Who = Annotated[Caller, Depends(caller)]
@@ -324,10 +325,11 @@ def _retenant(line: str, tenant: str) -> str:
 @router.get("/stats", response_model=StatsOut, tags=["scopes"])
 def stats(who: Who, svc: Svc, user_id: UserQ = None, agent_id: UserQ = None,
           session_id: UserQ = None) -> Any:
-    """Counts for a scope (a user or agent). Whole-store figures need an admin key."""
+    """Counts for a scope (a user or agent). Whole-store figures need an operator key."""
     if user_id is None and agent_id is None:
-        if not who.admin:
-            raise InvalidInput("name a user_id or agent_id (store-wide stats need an admin key)")
+        if not who.operator:
+            raise ScopeRequired("name a user_id or agent_id (store-wide stats need an "
+                                "operator key: `engram keys create --operator`)")
         return svc.engine.stats().to_dict()
     sc = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
     return svc.engine.stats(scope=sc).to_dict()
@@ -352,18 +354,22 @@ def _keys(svc: Services) -> KeyStore:
 
 @router.post("/keys", response_model=CreatedKeyOut, status_code=201, tags=["admin"])
 def create_key(body: KeyCreate, who: Admin, svc: Svc) -> Any:
-    """Create an API key for a tenant (admin only). The secret is returned once."""
-    made = _keys(svc).create(body.tenant, name=body.name, admin=body.admin)
+    """Create an API key of the caller's tenant (admin only; an operator key may name any
+    tenant). The secret is returned once. Operator keys are minted only on the CLI."""
+    tenant = managed_tenant(who, body.tenant) or who.tenant
+    made = _keys(svc).create(tenant, name=body.name, admin=body.admin)
     return {"key": made.key.to_dict(), "secret": made.secret}
 
 
 @router.get("/keys", response_model=KeysOut, tags=["admin"])
 def list_keys(who: Admin, svc: Svc, tenant: UserQ = None) -> Any:
-    """Every key (never its secret), optionally of one tenant (admin only)."""
-    return {"keys": [k.to_dict() for k in _keys(svc).list(tenant=tenant)]}
+    """The keys of the caller's tenant, never their secrets (admin only; an operator key
+    sees every tenant's, or those of ``tenant``)."""
+    return {"keys": [k.to_dict() for k in _keys(svc).list(tenant=managed_tenant(who, tenant))]}
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut, tags=["admin"])
 def revoke_key(key_id: str, who: Admin, svc: Svc) -> Any:
-    """Revoke a key at once (admin only). Idempotent."""
-    return _keys(svc).revoke(key_id).to_dict()
+    """Revoke a key of the caller's tenant at once (admin only; an operator: any tenant's).
+    Idempotent. 409 ``last_admin_key``: it is its tenant's last active admin key."""
+    return _keys(svc).revoke(key_id, tenant=managed_tenant(who, None)).to_dict()

@@ -259,7 +259,9 @@ class JobOut(BaseModel):
 
 
 class KeyCreate(_In):
-    tenant: str = Field(min_length=1, max_length=256)
+    tenant: str | None = Field(default=None, min_length=1, max_length=256,
+                               description="default: the caller's tenant (only an operator "
+                                           "key may name another)")
     name: str = Field(default="", max_length=200)
     admin: bool = False
 
@@ -269,6 +271,7 @@ class KeyOut(BaseModel):
     tenant: str
     name: str
     admin: bool
+    operator: bool = False
     created_at: str | None
     revoked_at: str | None
 
