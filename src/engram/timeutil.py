@@ -36,6 +36,7 @@ __all__ = [
 MIN_TIME = datetime.min.replace(tzinfo=UTC)
 MAX_TIME = datetime.max.replace(tzinfo=UTC)
 
+_RANGE = "0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z"
 #: ISO text naming year 0, a signed year or a year of five or more digits
 _YEAR_OUT_OF_RANGE = re.compile(r"^(?:[+-]\d|\d{5,}|0000)(?:\d*)-")
 #: what this module wrote for years 1..999 before the year was zero-padded
@@ -65,8 +66,7 @@ def ensure_aware(dt: datetime, what: str = "datetime") -> datetime:
         return dt.astimezone(UTC)
     except (OverflowError, ValueError) as exc:
         raise DateOutOfRange(
-            f"{what} {dt.isoformat()} is outside the supported range "
-            "0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z once converted to UTC"
+            f"{what} {dt.isoformat()} is outside the supported range {_RANGE} in UTC"
         ) from exc
 
 
@@ -123,7 +123,7 @@ def parse_dt(value: str | datetime | None, what: str = "datetime") -> datetime |
     if legacy:
         text = legacy.group(1).zfill(4) + legacy.group(2)
     if _YEAR_OUT_OF_RANGE.match(text):
-        raise DateOutOfRange(f"{what} {value!r} is outside the supported years 0001..9999")
+        raise DateOutOfRange(f"{what} {value!r} is outside the supported range {_RANGE}")
     if text.endswith("Z") or text.endswith("z"):
         text = text[:-1] + "+00:00"
     try:

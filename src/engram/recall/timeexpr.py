@@ -171,7 +171,10 @@ def _words(text: str) -> frozenset[str]:
 
 
 def _aware(ref: datetime) -> datetime:
-    ensure_aware(ref, "ref")  # raises NaiveDatetime
+    """``ref`` itself; only its own calendar day is used, so a ``ref`` whose UTC instant
+    falls outside years 1..9999 (``0001-01-01T00:00+05:00``) is fine here."""
+    if not isinstance(ref, datetime) or ref.utcoffset() is None:
+        ensure_aware(ref, "ref")  # raises NaiveDatetime
     return ref
 
 
