@@ -124,6 +124,29 @@ def test_keystore_refuses_to_revoke_a_tenants_last_admin(tmp_path: Path) -> None
         ks.close()
 
 
+def test_keys_file_from_before_operator_keys_still_works(tmp_path: Path) -> None:
+    import sqlite3
+
+    from engram.server.keys import KeyStore, hash_key
+
+    path = tmp_path / "old.keys.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE api_keys (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, name TEXT"
+               " NOT NULL DEFAULT '', admin INTEGER NOT NULL DEFAULT 0, key_hash TEXT NOT NULL"
+               " UNIQUE, created_at TEXT NOT NULL, revoked_at TEXT)")
+    db.execute("INSERT INTO api_keys VALUES ('k1', 't', '', 1, ?, '2024-01-01T00:00:00Z', NULL)",
+               (hash_key("egk_k1_secret"),))
+    db.commit()
+    db.close()
+    ks = KeyStore(path)
+    try:
+        key = ks.verify("egk_k1_secret")
+        assert key is not None and key.admin and not key.operator
+        assert ks.create("t", operator=True).key.operator
+    finally:
+        ks.close()
+
+
 # -- item 10: logged values are escaped; JSON logs ----------------------------------------
 
 
@@ -156,6 +179,7 @@ def test_json_logs_one_object_per_line(tmp_path: Path) -> None:
     lines = (tmp_path / "server.log").read_text(encoding="utf-8").splitlines()
     records = [json.loads(ln) for ln in lines if ln.startswith("{")]
     assert len(records) >= 4  # startup, requests, shutdown
+    assert not any("color_message" in r for r in records)  # uvicorn's ANSI duplicate
     forged = [r for r in records if "FORGED" in json.dumps(r)]
     assert [r["path"] for r in forged] == ["/nope\r\nFORGED\x1b[31m", "/v1/memories\nFORGED"]
     first = forged[0]
