@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from server_fixtures import RunningServer
 from stores import make_store
 
-from engram import DateOutOfRange, Engram, InvalidInput, NaiveDatetime
+from engram import DateOutOfRange, Engram, Episode, InvalidInput, NaiveDatetime
 from engram.cli import cli
 from engram.cli._app import State
 from engram.embed.base import Embedder
@@ -102,7 +102,7 @@ def test_stored_text_round_trips_or_is_refused(x: datetime) -> None:
 
 def test_stored_text_sorts_as_time() -> None:
     times = [datetime(y, 1, 1, tzinfo=UTC) for y in (1, 9, 99, 999, 1000, 2024, 9999)]
-    texts = [format_dt(t) for t in times]
+    texts = [str(format_dt(t)) for t in times]
     assert texts == sorted(texts)
     assert texts[2] == "0099-01-01T00:00:00.000000Z"
 
@@ -228,6 +228,26 @@ def test_any_instant_is_stored_read_exported_and_forgotten(
     assert [(e.id, e.occurred_at) for e in again] == [(e.id, e.occurred_at) for e in episodes]
     assert eg.forget(user_id=user).verified
     assert _scope_is_empty(eg, user)
+
+
+def test_pages_follow_time_order_across_the_calendar(engine: Engram) -> None:
+    years = [9999, 1, 2024, 99, 999]
+    for y in years:
+        engine.add(f"a note of year {y}", user_id="pages", derive=False,
+                   occurred_at=datetime(y, 5, 1, tzinfo=UTC))
+    seen: list[int] = []
+    cursor = None
+    while True:
+        page = engine.list(user_id="pages", type="episode", limit=2, cursor=cursor)
+        seen += [e.occurred_at.year for e in page.items]
+        if not (cursor := page.next_cursor):
+            break
+    assert seen == sorted(years)
+    early = engine.search("a note of year", user_id="pages", kinds=["episode"],
+                          end=datetime(1000, 1, 1, tzinfo=UTC))
+    assert sorted(h.item.occurred_at.year for h in early if isinstance(h.item, Episode)) == [
+        1, 99, 999]
+    assert engine.forget(user_id="pages").verified
 
 
 def test_rows_written_unpadded_by_old_code_are_readable_and_forgettable(
