@@ -12,9 +12,13 @@ Pipeline of :meth:`Engram.add`: segment (messages -> episodes) -> derive
 from __future__ import annotations
 
 import builtins
+import contextlib
 import dataclasses
 import json
+import logging
+import random
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from .config import Config, resolve_config
 from .embed.base import Embedder
-from .errors import InvalidInput, ModelMismatch, NotFound
+from .errors import Conflict, InvalidInput, ModelMismatch, NotFound
 from .models import (
     AddResult,
     ContextBlock,
@@ -48,7 +52,7 @@ from .retrieval.config import RetrievalConfig, get_preset
 from .retrieval.context import build_context
 from .retrieval.search import Searcher
 from .store import open_store
-from .store.base import Store, WriteBatch
+from .store.base import Fence, Store, WriteBatch
 from .timeutil import ensure_aware, now
 from .transfer import ImportReport, import_records, parse_jsonl
 from .trust.provenance import (
@@ -70,7 +74,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Engram"]
 
+log = logging.getLogger("engram")
+
 MAX_LIMIT = 1000
+#: tries of a derived write that lost a version race to another process (decided
+#: again each time) before :meth:`Engram.derive_for` gives up with ``Conflict``
+DERIVE_ATTEMPTS = 8
 
 
 def _filters(
@@ -156,6 +165,8 @@ class Engram:
         self.searcher = Searcher(self.store, self.embedder)
         self._touches: dict[tuple[str, str], None] = {}
         self._touch_lock = threading.Lock()
+        #: striped per-user locks: derivations for one user run one at a time
+        self._derive_locks = [threading.RLock() for _ in range(64)]
         #: LLM pipeline settings (``llm=`` or the ``llm_*`` config); None: no LLM
         self.llm_settings: LLMSettings | None = llm
         if llm is None and (config.llm_base_url or config.llm_model):
@@ -277,8 +288,14 @@ class Engram:
         """Store messages verbatim as episodes and derive memories from them.
 
         Re-sent messages (same client ``id``) store nothing new: they come back
-        with ``created=False``. All messages are validated before any write;
-        the whole call is one transaction.
+        with ``created=False``, and memories are derived from a message once
+        however many callers send it at the same time. All messages are
+        validated before any write; the whole call is one transaction, except
+        when a memory the derivation changes was changed meanwhile by another
+        writer: the episodes are then stored on their own first and derivation
+        is decided again (see :meth:`derive_for`). Episodes acknowledged here
+        are stored whatever happens to their derivation; ``add`` never raises
+        :class:`~engram.errors.Conflict`.
         """
         sc = self._scope(scope, user_id, agent_id, session_id)
         msgs = to_messages(messages, speaker=speaker, role=role)
@@ -302,6 +319,7 @@ class Engram:
         batch = WriteBatch(episodes=fresh)
         indexer = Indexer(self.store, self.embedder())
         to_index: list[Episode | Memory] = list(fresh)
+        rules = derive and self.llm_settings is None and self.deriver is not None and derivable
         if derive and self.llm_settings is not None and derivable:
             # LLM pipeline: the extraction job is durable in the same write as the episodes
             from .llm.worker import LLMPipeline
@@ -309,13 +327,33 @@ class Engram:
             job = LLMPipeline.extract_job(sc, [e.id for e in derivable])
             batch.jobs.append(job)
             result.job_id = job.id
-        elif derive and self.deriver is not None:
-            candidates = self.deriver.derive(derivable)
-            ops, mems = self._consolidate(sc, candidates, indexer, at, batch, derivable)
-            result.operations = ops
-            to_index.extend(mems)
-        indexer.add_to(batch, to_index)
-        outcome = self.store.write(batch)
+        with self._derive_lock(sc) if rules else contextlib.nullcontext():
+            if rules:
+                assert self.deriver is not None
+                candidates = self.deriver.derive(derivable)
+                ops, mems = self._consolidate(sc, candidates, indexer, at, batch, derivable)
+                batch.fence = Fence(sc.tenant, tuple(e.id for e in derivable))
+                result.operations = ops
+                to_index.extend(mems)
+            indexer.add_to(batch, to_index)
+            try:
+                outcome = self.store.write(batch)
+            except Conflict:
+                # a memory this derivation changes was changed meanwhile (another
+                # process, or a caller's update): the messages never wait on a
+                # derived memory, so store them alone, then decide again
+                outcome = self.store.write(batch.episodes_only())
+                outcome.fenced = True
+            if rules and outcome.fenced:
+                # derive from the episodes this call stored (a concurrent identical
+                # add that stored one first derives from that one itself)
+                mine = set(outcome.created_episode_ids)
+                try:
+                    result.operations = self._derive_stored(
+                        [e for e in derivable if e.id in mine], sc)
+                except Conflict as exc:  # stored, not derived: never the caller's error
+                    result.operations = []
+                    log.warning("derivation for %d stored episodes gave up: %s", len(mine), exc)
         if outcome.existing_episode_ids:  # lost a race with a concurrent identical add
             gone = set(outcome.existing_episode_ids)
             result.episodes = [
@@ -331,22 +369,49 @@ class Engram:
         For callers that stored episodes with ``add(..., derive=False)`` and derive
         later (the server's background path). Unknown ids are skipped; returns the
         memory operations.
+
+        Idempotent and fenced (see :class:`~engram.store.base.Fence`): memories
+        are derived from an episode once, however many callers race, and never
+        for an episode deleted meanwhile (a ``forget``): then nothing is written
+        and ``[]`` is returned. A lost version race is decided again, up to
+        :data:`DERIVE_ATTEMPTS` times; only then :class:`~engram.errors.Conflict`.
         """
         if self.deriver is None or not episode_ids:
             return []
         episodes = [e for e in self.store.get_episodes(scope, episode_ids)
                     if not is_flagged(e.metadata)]  # flagged episodes make no memories
-        if not episodes:
+        return self._derive_stored(episodes, scope)
+
+    def _derive_lock(self, scope: Scope) -> threading.RLock:
+        """The lock serialising this process's derivations for one user (or agent):
+        their decisions then never race each other (other processes may: a lost
+        race is a :class:`Conflict`, decided again)."""
+        owner = (scope.tenant, scope.user_id, None if scope.user_id else scope.agent_id)
+        return self._derive_locks[hash(owner) % len(self._derive_locks)]
+
+    def _derive_stored(self, episodes: builtins.list[Episode],
+                       scope: Scope) -> builtins.list[Any]:
+        if self.deriver is None or not episodes:
             return []
-        candidates = self.deriver.derive(episodes)
-        if not candidates:
-            return []
-        batch = WriteBatch()
-        indexer = Indexer(self.store, self.embedder())
-        ops, mems = self._consolidate(scope, candidates, indexer, now(), batch, episodes)
-        indexer.add_to(batch, list(mems))
-        self.store.write(batch)
-        return ops
+        with self._derive_lock(scope):
+            candidates = self.deriver.derive(episodes)
+            if not candidates:
+                return []
+            indexer = Indexer(self.store, self.embedder())
+            fence = Fence(scope.tenant, tuple(e.id for e in episodes))
+            for attempt in range(1, DERIVE_ATTEMPTS + 1):
+                batch = WriteBatch(fence=fence)
+                ops, mems = self._consolidate(scope, candidates, indexer, now(), batch, episodes)
+                indexer.add_to(batch, list(mems))
+                try:
+                    outcome = self.store.write(batch)
+                except Conflict:
+                    if attempt == DERIVE_ATTEMPTS:
+                        raise
+                    time.sleep(random.uniform(0, 0.005 * attempt))  # de-synchronise processes
+                    continue
+                return [] if outcome.fenced else ops
+        return []
 
     # -- LLM pipeline ------------------------------------------------------------
     def process_pending(self, max_jobs: int | None = None, *,

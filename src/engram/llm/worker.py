@@ -16,7 +16,10 @@ malformed JSON after its re-asks, a version conflict) puts the job back as
 pending with exponential backoff (:data:`RETRY_BASE_SECONDS` doubling up to
 :data:`RETRY_MAX_SECONDS`); after :data:`MAX_ATTEMPTS` it is marked failed,
 its episodes still stored and searchable. Re-running a job is idempotent:
-repeated text and unchanged attribute values are NOOPs.
+repeated text and unchanged attribute values are NOOPs, and a job's write is
+fenced (:class:`~engram.store.base.Fence`): memories are derived from an
+episode once, and a job whose scope was forgotten while it ran (``forget``
+deletes its row and its episodes) writes nothing.
 
 Totals (jobs, proposed, accepted, rejected by grounding, operations) are kept
 in store metadata (``llm_metrics``), tokens and cost per stage in a
@@ -47,7 +50,7 @@ from ..models import (
 )
 from ..pipeline.consolidate import Decision, plan_writes
 from ..pipeline.index import Indexer
-from ..store.base import Job, Store, WriteBatch
+from ..store.base import Fence, Job, Store, WriteBatch
 from ..timeutil import now as _now
 from ..timeutil import shift
 from ..trust.provenance import RESERVED_KEY, derived_from, is_flagged, provenance
@@ -282,7 +285,8 @@ class LLMPipeline:
             self.store, self.clients["consolidate"], indexer.embedder.model_id
         )
         decisions = consolidator.decide(job.scope, gate.accepted, vecs)
-        batch = WriteBatch()
+        # fenced: written once per episode, and not at all if the scope was forgotten
+        batch = WriteBatch(fence=Fence(job.scope.tenant, tuple(e.id for e in episodes), job.id))
         ops, mems = plan_writes(decisions, job.scope, _now(), batch,
                                 derived_from(episodes, "llm"))
         indexer.add_to(batch, mems)
@@ -291,7 +295,9 @@ class LLMPipeline:
                 Job(id=new_id("job"), kind=SUMMARIZE_JOB, scope=job.scope, payload={},
                     created_at=_now())
             )
-        self.store.write(batch)
+        if self.store.write(batch).fenced:
+            log.info("LLM job %s wrote nothing: its episodes were forgotten or derived", job.id)
+            return
         outcome.operations = ops
 
     def _context(self, scope: Scope, episodes: list[Episode]) -> list[Episode]:
@@ -327,7 +333,7 @@ class LLMPipeline:
         if not pending:
             return
         indexer = Indexer(self.store, self._embedder())
-        batch = WriteBatch()
+        batch = WriteBatch(fence=Fence(scope.tenant, job_id=job.id))  # nothing once forgotten
         at = _now()
         for text, where in pending:
             cand = text.candidate
@@ -347,7 +353,9 @@ class LLMPipeline:
                     mem.metadata["covered_until"] = text.covered_until
             indexer.add_to(batch, mems)
             outcome.operations.extend(ops)
-        self.store.write(batch)
+        if self.store.write(batch).fenced:
+            log.info("LLM job %s wrote nothing: its scope was forgotten", job.id)
+            outcome.operations = []
 
     def _current(self, scope: Scope, attribute: str) -> Memory | None:
         owner = scope.with_session(None)

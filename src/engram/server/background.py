@@ -7,6 +7,12 @@ index -> one atomic write per job. One worker means consolidation decisions
 never race each other. :meth:`Deriver.status` reports a job's progress;
 jobs are kept in memory (the last ``keep`` of them) and are lost on restart:
 the episodes are never lost, only the memories not yet derived from them.
+
+A ``forget`` fences its scope: :meth:`Deriver.forget` cancels the scope's
+queued and running jobs and drops their records (which hold memory text),
+and a job's write itself is fenced in the store (see
+:class:`~engram.store.base.Fence`), so a job that read the episodes before
+the forget writes nothing after it, whatever the order.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..engine import Engram
-from ..errors import Conflict, EngramError
+from ..errors import EngramError
 from ..models import MemoryOp, Scope
 from ..timeutil import now
 
@@ -49,6 +55,8 @@ class DeriveJob:
     finished_at: datetime | None = None
     operations: list[MemoryOp] = field(default_factory=list)
     error: str | None = None
+    #: set by :meth:`Deriver.forget`: the job's scope was forgotten; it keeps nothing
+    cancelled: bool = False
 
 
 class Deriver:
@@ -98,8 +106,9 @@ class Deriver:
         return self._queue.qsize()
 
     def forget(self, scope: Scope) -> int:
-        """Drop the finished-job records of ``scope`` (they hold memory text), so a
-        forgotten subject leaves nothing in this process either. Returns how many."""
+        """Fence a forgotten scope: cancel its queued and running jobs and drop every
+        job record of it (they hold memory text). A cancelled job that is running
+        keeps no result. Returns how many records were dropped."""
 
         def matches(job: DeriveJob) -> bool:
             return job.tenant == scope.tenant and all(
@@ -108,10 +117,11 @@ class Deriver:
             )
 
         with self._lock:
-            gone = [jid for jid, job in self._jobs.items() if matches(job) and job.status in
-                    ("done", "failed")]
+            gone = [jid for jid, job in self._jobs.items() if matches(job)]
             for jid in gone:
-                del self._jobs[jid]
+                job = self._jobs.pop(jid)
+                job.cancelled = True
+                job.operations = []
         return len(gone)
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
@@ -125,33 +135,37 @@ class Deriver:
         threading.Thread(target=_check, daemon=True).start()
         return done.wait(timeout)
 
-    def _derive(self, job: DeriveJob) -> list[MemoryOp]:
-        for attempt in range(3):  # a caller's update may win the version race; redo then
-            try:
-                return derive_for(self.engine, job.episode_ids, job.scope)
-            except Conflict:
-                if attempt == 2:
-                    raise
-        return []
-
     def _run(self) -> None:
         while True:
             job = self._queue.get()
             try:
                 if job is None:
                     return
-                job.status = "running"
-                try:
-                    job.operations = self._derive(job)
-                    job.status = "done"
-                except EngramError as exc:
-                    job.status, job.error = "failed", f"{exc.code}: {exc}"
-                    self.failed += 1
-                    log.warning("derive job %s failed: %s", job.id, job.error)
-                except Exception as exc:  # a worker must survive any one job
-                    job.status, job.error = "failed", f"internal: {type(exc).__name__}"
-                    self.failed += 1
-                    log.exception("derive job %s crashed", job.id)
-                job.finished_at = now()
+                self._run_one(job)
             finally:
                 self._queue.task_done()
+
+    def _run_one(self, job: DeriveJob) -> None:
+        with self._lock:
+            if job.cancelled:  # its scope was forgotten while it waited
+                return
+            job.status = "running"
+        ops: list[MemoryOp] = []
+        error: str | None = None
+        try:
+            # a lost version race is decided again inside the engine
+            ops = derive_for(self.engine, job.episode_ids, job.scope)
+        except EngramError as exc:
+            error = f"{exc.code}: {exc}"
+            log.warning("derive job %s failed: %s", job.id, error)
+        except Exception as exc:  # a worker must survive any one job
+            error = f"internal: {type(exc).__name__}"
+            log.exception("derive job %s crashed", job.id)
+        with self._lock:
+            if error is not None:
+                self.failed += 1
+            if job.cancelled:  # forgotten while it ran: its write was fenced, keep nothing
+                return
+            job.status, job.error = ("failed", error) if error else ("done", None)
+            job.operations = ops
+            job.finished_at = now()

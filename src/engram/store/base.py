@@ -39,6 +39,7 @@ from ..models import (
 
 __all__ = [
     "Candidate",
+    "Fence",
     "Job",
     "Neighbour",
     "Store",
@@ -72,6 +73,31 @@ class Job:
     run_after: datetime | None = None
 
 
+@dataclass(frozen=True)
+class Fence:
+    """Preconditions of a batch's *derived* rows, checked inside its transaction.
+
+    Derived rows are everything in a :class:`WriteBatch` but its ``episodes``
+    (and their vectors): memories, history, memory vectors, jobs. They are
+    written only if, inside the write's transaction,
+
+    * every episode of ``claim`` exists in ``tenant`` (inserted by this batch or
+      before) and was not claimed by an earlier write: the write then marks them
+      derived, so memories are derived from an episode once, whoever races; and
+      an episode deleted by :meth:`Store.forget` can never gain derived rows;
+    * the job ``job_id`` (when given) still exists: :meth:`Store.forget` deletes
+      a scope's jobs, so a running job of a forgotten scope writes nothing.
+
+    Otherwise only the episodes are written and :attr:`WriteOutcome.fenced` is
+    ``True``. Both checks are atomic with respect to :meth:`Store.forget` and to
+    other fenced writes (no ordering of the two can leave derived rows behind).
+    """
+
+    tenant: str
+    claim: tuple[str, ...] = ()
+    job_id: str | None = None
+
+
 @dataclass
 class WriteBatch:
     """Everything one operation writes, applied atomically by :meth:`Store.write`.
@@ -91,6 +117,7 @@ class WriteBatch:
       index entry of that item.
     * ``jobs``: background work to enqueue in the same transaction.
     * ``index_texts``: lexical index text per item written in this batch.
+    * ``fence``: preconditions of the derived rows (see :class:`Fence`).
     """
 
     episodes: list[Episode] = field(default_factory=list)
@@ -102,6 +129,16 @@ class WriteBatch:
     #: text to index lexically per item (default: the item's own text); lets the
     #: pipeline add speaker names or resolved dates to what BM25 sees
     index_texts: dict[ItemRef, str] = field(default_factory=dict)
+    fence: Fence | None = None
+
+    def episodes_only(self) -> WriteBatch:
+        """The batch without its derived rows: episodes, their vectors and index texts."""
+        refs = {ItemRef("episode", e.id) for e in self.episodes}
+        return WriteBatch(
+            episodes=list(self.episodes),
+            vectors=[v for v in self.vectors if v.ref in refs],
+            index_texts={r: t for r, t in self.index_texts.items() if r in refs},
+        )
 
     def is_empty(self) -> bool:
         return not (
@@ -120,6 +157,8 @@ class WriteOutcome:
     existing_episode_ids: list[str] = field(default_factory=list)
     created_memory_ids: list[str] = field(default_factory=list)
     existing_memory_ids: list[str] = field(default_factory=list)
+    #: the batch's :class:`Fence` did not hold: only its episodes were written
+    fenced: bool = False
 
 
 @dataclass(frozen=True)

@@ -36,11 +36,20 @@ from ..errors import Conflict, ModelMismatch, StoreError
 from ..models import Episode, ItemRef, Memory, MemoryVersion, Page, Scope, SearchFilters
 from ..text import query_terms
 from ..timeutil import ensure_aware, now
-from .base import Candidate, Job, Neighbour, Store, VectorRecord, WriteBatch, WriteOutcome
+from .base import (
+    Candidate,
+    Fence,
+    Job,
+    Neighbour,
+    Store,
+    VectorRecord,
+    WriteBatch,
+    WriteOutcome,
+)
 from .migrations import pending
 from .postgres_admin import PgAdmin
 from .postgres_pool import register_vector
-from .postgres_schema import MIGRATION_LOCK_ID, MIGRATIONS
+from .postgres_schema import FENCE_LOCK_CLASS, MIGRATION_LOCK_ID, MIGRATIONS
 from .postgres_sql import (
     EP_COLS,
     MEM_COLS,
@@ -151,6 +160,9 @@ class PostgresStore(PgAdmin, Store):
         skipped: set[ItemRef] = set()
         written: set[ItemRef] = set()
         with self._tx() as conn:
+            if batch.fence is not None:  # before any row lock: forget waits, or we do
+                conn.execute("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))",
+                             (FENCE_LOCK_CLASS, batch.fence.tenant))
             created = _insert_many(
                 conn,
                 "INSERT INTO episodes (tenant, id, user_id, agent_id, session_id, role,"
@@ -164,6 +176,9 @@ class PostgresStore(PgAdmin, Store):
                 ref = ItemRef("episode", e.id)
                 (out.created_episode_ids if ok else out.existing_episode_ids).append(e.id)
                 (written if ok else skipped).add(ref)
+            if batch.fence is not None and not _hold_fence(conn, batch.fence):
+                out.fenced = True  # derived rows dropped (see Fence)
+                batch = batch.episodes_only()
             created = _insert_many(
                 conn,
                 f"INSERT INTO memories (tenant, id, {MEM_WRITE_COLS}, index_text, tsv) VALUES"
@@ -590,6 +605,31 @@ class PostgresStore(PgAdmin, Store):
         rows = self._q(f"SELECT status, count(*) AS n FROM jobs x WHERE {where} GROUP BY status",
                        args)
         return {r["status"]: int(r["n"]) for r in rows}
+
+
+def _hold_fence(conn: Connection[Any], fence: Fence) -> bool:
+    """Check ``fence`` and claim its episodes inside the write's transaction.
+
+    The caller holds the tenant's shared fence lock, so a ``forget`` (which
+    takes it exclusively) ran wholly before or runs wholly after this write.
+    ``FOR UPDATE`` serialises two claims of one episode: the second sees it
+    claimed (READ COMMITTED re-checks a row after waiting for its lock)."""
+    if fence.job_id is not None and conn.execute(
+        "SELECT 1 FROM jobs WHERE id = %s", (fence.job_id,)
+    ).fetchone() is None:
+        return False
+    ids = list(dict.fromkeys(fence.claim))
+    if not ids:
+        return True
+    free = conn.execute(
+        "SELECT id FROM episodes WHERE tenant = %s AND id = ANY(%s) AND derived_at IS NULL"
+        " ORDER BY id FOR UPDATE", (fence.tenant, ids),
+    ).fetchall()
+    if len(free) != len(ids):
+        return False
+    conn.execute("UPDATE episodes SET derived_at = now() WHERE tenant = %s AND id = ANY(%s)",
+                 (fence.tenant, ids))
+    return True
 
 
 def _insert_many(conn: Connection[Any], query: str, rows: list[tuple[Any, ...]]) -> list[bool]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..models import Episode, Memory, Scope, Stats
 from .postgres_pool import PgBase
+from .postgres_schema import FENCE_LOCK_CLASS
 from .postgres_sql import (
     EP_COLS,
     MEM_COLS,
@@ -34,6 +35,9 @@ class PgAdmin(PgBase):
         where, args = scope_sql(scope)
         counts: dict[str, int] = {}
         with self._tx() as conn:
+            # wait for running fenced writes, hold new ones off (store.base.Fence)
+            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                         (FENCE_LOCK_CLASS, scope.tenant))
             vec = 0
             for item_type, table in _ITEM_TABLES:
                 cur = conn.execute(

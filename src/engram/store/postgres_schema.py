@@ -25,10 +25,13 @@ from typing import Any
 
 from .migrations import Migration
 
-__all__ = ["MIGRATIONS", "MIGRATION_LOCK_ID"]
+__all__ = ["FENCE_LOCK_CLASS", "MIGRATIONS", "MIGRATION_LOCK_ID"]
 
 #: ``pg_advisory_xact_lock`` key taken by every migration transaction
 MIGRATION_LOCK_ID = 7_401_223_001
+#: class of the per-tenant ``(class, hashtext(tenant))`` advisory lock that orders
+#: ``forget`` (exclusive) against fenced writes (shared); see ``store.base.Fence``
+FENCE_LOCK_CLASS = 740_122_301
 
 _0001_core = """
 CREATE EXTENSION IF NOT EXISTS vector;
@@ -154,6 +157,10 @@ def _run(sql: str) -> Any:
     return apply
 
 
+#: when memories were derived from an episode (NULL: not yet); see ``store.base.Fence``
+_0002_episode_derived = "ALTER TABLE episodes ADD COLUMN derived_at timestamptz"
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_core", _run(_0001_core)),
+    Migration("0002_episode_derived", _run(_0002_episode_derived)),
 ]

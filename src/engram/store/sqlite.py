@@ -35,7 +35,7 @@ from ..models import (
     SearchFilters,
 )
 from ..timeutil import format_dt, now, to_epoch
-from .base import Job, Neighbour, VectorRecord, WriteBatch, WriteOutcome
+from .base import Fence, Job, Neighbour, VectorRecord, WriteBatch, WriteOutcome
 from .sqlite_admin import SQLiteAdmin
 from .sqlite_rows import (
     _EP_COLS,
@@ -57,6 +57,32 @@ from .sqlite_search import SQLiteSearch
 __all__ = ["SQLiteStore"]
 
 
+def _hold_fence(conn: sqlite3.Connection, fence: Fence) -> bool:
+    """Check ``fence`` and claim its episodes, inside the write's transaction
+    (``BEGIN IMMEDIATE``: no other write, ``forget`` included, runs meanwhile)."""
+    if fence.job_id is not None and conn.execute(
+        "SELECT 1 FROM jobs WHERE id = ?", (fence.job_id,)
+    ).fetchone() is None:
+        return False
+    ids = list(dict.fromkeys(fence.claim))
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        free = conn.execute(
+            f"SELECT count(*) FROM episodes WHERE tenant = ? AND id IN ({marks})"
+            " AND derived_at IS NULL", (fence.tenant, *chunk),
+        ).fetchone()[0]
+        if free != len(chunk):
+            return False
+    stamp = format_dt(now())
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        conn.execute(f"UPDATE episodes SET derived_at = ? WHERE tenant = ? AND id IN ({marks})",
+                     (stamp, fence.tenant, *chunk))
+    return True
+
+
 class SQLiteStore(SQLiteSearch, SQLiteAdmin):
     """See the module docstring. ``path`` may be ``":memory:"`` for throwaway use."""
 
@@ -69,6 +95,9 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin):
             with self._tx() as conn:
                 for e in batch.episodes:
                     self._insert_episode(conn, e, batch, out, skipped)
+                if batch.fence is not None and not _hold_fence(conn, batch.fence):
+                    out.fenced = True  # derived rows dropped (see Fence)
+                    batch = batch.episodes_only()
                 for m in batch.new_memories:
                     self._insert_memory(conn, m, batch, out, skipped)
                 for m, expected in batch.changed_memories:

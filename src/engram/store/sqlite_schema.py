@@ -128,6 +128,10 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_runnable ON jobs (status, kind, run_after_ts)
 """
 
+#: when memories were derived from an episode (NULL: not yet); see ``store.base.Fence``
+_0002_episode_derived = "ALTER TABLE episodes ADD COLUMN derived_at TEXT"
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_core", lambda conn: _exec_all(conn, _0001_core)),
+    Migration("0002_episode_derived", lambda conn: _exec_all(conn, _0002_episode_derived)),
 ]

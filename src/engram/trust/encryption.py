@@ -191,6 +191,7 @@ class EncryptedStore(Store):
             vectors=list(batch.vectors),
             jobs=list(batch.jobs),
             index_texts=index_texts,
+            fence=batch.fence,
         )
         return self.inner.write(sealed)
 
