@@ -118,3 +118,26 @@ def test_hnsw_stays_current_after_writes(big: tuple[PartitionIndex, np.ndarray])
     assert idx.search(fresh, 1, RowFilter())[0][0] == ref
     idx.remove(ref)
     assert all(r != ref for r, _ in idx.search(fresh, 10, RowFilter()))
+
+
+def test_store_keys_name_rows_until_rebound() -> None:
+    idx = PartitionIndex(DIM)
+    vecs = _unit_rows(3, DIM, 7)
+    a, b = ItemRef("memory", "a"), ItemRef("memory", "b")
+    idx.upsert(a, vecs[0], _attrs(1), "alpha", key=11)
+    idx.upsert(b, vecs[1], _attrs(2), "beta", key=12)
+    assert idx.ref_of(11) == a
+    # a key now naming another ref (a reused rowid) replaces the old row
+    c = ItemRef("memory", "c")
+    idx.upsert(c, vecs[2], _attrs(3), "gamma", key=11)
+    assert a not in idx and idx.ref_of(11) == c
+    # a ref upserted under a new key drops its old key
+    idx.upsert(b, vecs[1], _attrs(2), "beta", key=13)
+    idx.remove_key(12)
+    assert b in idx
+    idx.remove_key(13)
+    idx.remove_key(99)  # unknown: nothing happens
+    assert b not in idx and len(idx) == 1
+    f = RowFilter(include_inactive=True)
+    assert [r for r, _ in idx.search(vecs[2], 5, f)] == [c]
+    assert [r for r, _ in idx.lexical_search("beta alpha gamma", 5, f)] == [c]

@@ -135,7 +135,7 @@ def test_errors_are_problem_details(server: RunningServer) -> None:
         _problem(c.post("/v1/search", json={"user_id": "u", "query": "q", "limit": 0}), 422,
                  "validation_error")
         _problem(c.post("/v1/search", content=b"{not json",
-                        headers={"content-type": "application/json"}), 422, "validation_error")
+                        headers={"content-type": "application/json"}), 400, "invalid_json")
         _problem(c.post("/v1/search", json={"user_id": "u", "query": "q" * 5000}), 400,
                  "invalid_input")
         _problem(c.get("/v1/items/mem_missing", params={"user_id": "u"}), 404, "not_found")

@@ -101,8 +101,12 @@ def register(cli: click.Group) -> None:
                          quota=quota)
         click.echo(f"Engram listening on http://{config.host}:{config.port} "
                    f"(store {config.store_url()})", err=True)
+        from ..server.protocol import MAX_HEADER_BYTES, ProblemH11Protocol
+
+        # h11 always (its parse errors answered as problems by ProblemH11Protocol)
         uvicorn.run(app, host=config.host, port=config.port, log_level=log_level,
-                    access_log=False, lifespan="on", log_config=None)  # our handler
+                    access_log=False, lifespan="on", log_config=None,  # our handler
+                    http=ProblemH11Protocol, h11_max_incomplete_event_size=MAX_HEADER_BYTES)
 
     @cli.command("mcp")
     @store_options

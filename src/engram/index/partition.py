@@ -84,6 +84,8 @@ class PartitionIndex:
         self._created = np.zeros(0, dtype=np.float64)
         self._expired = np.zeros(0, dtype=np.float64)
         self._codes: dict[str | None, int] = {None: 0}
+        self._key_ref: dict[int, ItemRef] = {}
+        self._ref_key: dict[ItemRef, int] = {}
         self._ann: object | None = None
         self._ann_rows = 0
         self._lex = LexicalIndex()
@@ -139,12 +141,22 @@ class PartitionIndex:
         self._expired[row] = attrs.expired_ts
 
     def upsert(
-        self, ref: ItemRef, vector: np.ndarray, attrs: RowAttrs, text: str | None = None
+        self,
+        ref: ItemRef,
+        vector: np.ndarray,
+        attrs: RowAttrs,
+        text: str | None = None,
+        key: int | None = None,
     ) -> None:
         """Add a row, or replace the vector, text and attributes of an existing one.
 
         ``text`` is what the lexical side indexes (``None``: not lexically searchable).
+        ``key`` is the store's own integer name for the item (optional): a row
+        upserted with a key can be removed by it (:meth:`remove_key`). A key
+        that named another ref before now names ``ref``; that ref's row is removed.
         """
+        if key is not None:
+            self._bind_key(ref, key)
         old = self._pos.get(ref)
         if old is not None:
             if text is None and np.array_equal(self._vecs[old], vector):
@@ -167,15 +179,34 @@ class PartitionIndex:
             ann.add_items(self._vecs[row : row + 1], np.array([row]))
             self._ann_rows += 1
 
-    def update_attrs(self, ref: ItemRef, attrs: RowAttrs) -> None:
-        row = self._pos.get(ref)
-        if row is not None:
-            self._set_attrs(row, attrs)
-
     def remove(self, ref: ItemRef) -> None:
+        """Drop ``ref``'s row (and its key); nothing happens when it is absent."""
+        key = self._ref_key.pop(ref, None)
+        if key is not None:
+            self._key_ref.pop(key, None)
         row = self._pos.pop(ref, None)
         if row is not None:
             self._kill(row, drop_pos=False)
+
+    def remove_key(self, key: int) -> None:
+        """Drop the row upserted under ``key``; nothing happens when there is none."""
+        ref = self._key_ref.get(key)
+        if ref is not None:
+            self.remove(ref)
+
+    def ref_of(self, key: int) -> ItemRef | None:
+        """The ref upserted under ``key``, if any."""
+        return self._key_ref.get(key)
+
+    def _bind_key(self, ref: ItemRef, key: int) -> None:
+        held = self._key_ref.get(key)
+        if held is not None and held != ref:
+            self.remove(held)
+        old_key = self._ref_key.get(ref)
+        if old_key is not None and old_key != key:
+            self._key_ref.pop(old_key, None)
+        self._key_ref[key] = ref
+        self._ref_key[ref] = key
 
     def _kill(self, row: int, drop_pos: bool = True) -> None:
         self._alive[row] = False

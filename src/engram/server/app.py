@@ -31,8 +31,9 @@ from .auth import Authenticator, FailureLimiter, RateLimiter
 from .background import Deriver
 from .keys import KeyStore, keys_path_for
 from .metrics import CONTENT_TYPE, Metrics
-from .middleware import ASGIApp, EngramASGI, Receive, Scope, Send, _problem
-from .problems import install_handlers
+from .middleware import ASGIApp, EngramASGI, Receive, Scope, Send
+from .problems import install_handlers, problem_headers, problem_response
+from .protocol import MAX_HEADER_BYTES
 from .routes import Services, router
 
 __all__ = ["ServerApp", "create_app", "is_loopback"]
@@ -76,7 +77,7 @@ def create_app(
     if mcp:
         from .mcp_tools import build_mcp, http_tenant
 
-        mcp_server = build_mcp(eg, tenant_of=http_tenant(authn),
+        mcp_server = build_mcp(eg, tenant_of=http_tenant(),
                                max_query_chars=config.max_query_chars)
         mcp_asgi = _mcp_http(mcp_server, authn, config.host)
 
@@ -132,14 +133,36 @@ def create_app(
         metrics.derive_failed.set(deriver.failed)
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
-    app = ServerApp(rest, mcp_asgi, metrics, config.max_body_bytes)
+    app = ServerApp(_header_limit(rest), _header_limit(mcp_asgi) if mcp_asgi else None,
+                    metrics, config.max_body_bytes)
     app.services = svc
     return app
+
+
+def _header_limit(app: ASGIApp) -> ASGIApp:
+    """Answer 431 ``headers_too_large`` when the request line and headers pass
+    :data:`~.protocol.MAX_HEADER_BYTES`. (:class:`~.protocol.ProblemH11Protocol` refuses
+    the same, larger blocks that h11 stops reading, before any app runs.)"""
+
+    async def limited(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+            size += sum(len(k) + len(v) + 4 for k, v in scope.get("headers", []))
+            if size > MAX_HEADER_BYTES:
+                rid = scope.get("state", {}).get("request_id")
+                await problem_response(431, "headers_too_large", f"request line and headers "
+                                       f"over {MAX_HEADER_BYTES} bytes", rid)(scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return limited
 
 
 def _mcp_http(server: Any, authn: Authenticator, host: str) -> ASGIApp:
     """The streamable-HTTP MCP app at ``/mcp``, refusing requests without a valid key."""
     from mcp.server.transport_security import TransportSecuritySettings
+
+    from .mcp_tools import remember_caller
 
     security = None
     if not is_loopback(host):  # bearer keys protect the endpoint; allow any Host header
@@ -154,11 +177,13 @@ def _mcp_http(server: Any, authn: Authenticator, host: str) -> ASGIApp:
                 value = bytes(v).decode("latin-1")
         try:
             client = scope.get("client")
-            authn.caller(value, client=client[0] if client else None)
-        except EngramError as exc:
-            rid = scope.get("state", {}).get("request_id", "")
-            await _problem(send, exc.status, exc.code, str(exc), rid)
+            who = authn.caller(value, client=client[0] if client else None)
+        except EngramError as exc:  # 401 with WWW-Authenticate, 429 with Retry-After
+            rid = scope.get("state", {}).get("request_id")
+            await problem_response(exc.status, exc.code, str(exc), rid,
+                                   headers=problem_headers(exc))(scope, receive, send)
             return
+        remember_caller(scope, who)  # the tools' tenant: one check per request, not two
         await inner(scope, receive, send)
 
     return guarded

@@ -12,13 +12,13 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..config import Config
 from ..engine import Engram
-from ..errors import InvalidInput, NotFound, ScopeRequired
+from ..errors import ImportFormatError, InvalidInput, NotFound, ScopeRequired
 from ..limits import QuotaGuard
 from ..models import Episode, Message, Scope
 from ..timeutil import format_dt
@@ -127,20 +127,17 @@ def _query(svc: Services, text: str) -> str:
     return text
 
 
-def _preset(name: str | None) -> str | None:
-    from ..retrieval.config import PRESETS
-
-    if name is not None and name not in PRESETS:
-        raise InvalidInput(f"unknown preset {name!r}; use one of {sorted(PRESETS)}")
-    return name
-
-
 def _item(x: Any) -> ItemOut:
     kind = "episode" if isinstance(x, Episode) else "memory"
     return ItemOut.model_validate({"type": kind, "item": x.to_dict()})
 
 
-UserQ = Annotated[str | None, Query(min_length=1, max_length=256)]
+UserQ = Annotated[str | None, Query(
+    min_length=1, max_length=256,
+    description="scope: every call names a user_id or an agent_id (or both), else 400 "
+                "scope_required; session_id narrows it to one conversation")]
+#: a memory, episode, job or key id in the path
+IdPath = Annotated[str, Path(min_length=1, max_length=256)]
 
 
 @router.post("/messages", response_model=AddResponse, tags=["memories"])
@@ -175,7 +172,7 @@ def search(body: SearchRequest, who: Who, svc: Svc) -> Any:
     hits = svc.engine.search(
         _query(svc, body.query), scope=_scope(who, body), limit=body.limit, kinds=body.kinds,
         start=body.start, end=body.end, metadata=body.metadata, as_of=body.as_of,
-        preset=_preset(body.preset),
+        preset=body.preset,
     )
     return {"hits": [h.to_dict() for h in hits]}
 
@@ -185,13 +182,13 @@ def context(body: ContextRequest, who: Who, svc: Svc) -> Any:
     """A prompt-ready block of the most useful items that fits ``max_tokens``."""
     block = svc.engine.context(_query(svc, body.query), scope=_scope(who, body),
                                max_tokens=body.max_tokens, as_of=body.as_of,
-                               preset=_preset(body.preset),
+                               preset=body.preset,
                                include_flagged=body.include_flagged)
     return block.to_dict()
 
 
 @router.get("/items/{item_id}", response_model=ItemOut, tags=["memories"])
-def get_item(item_id: str, who: Who, svc: Svc,
+def get_item(item_id: IdPath, who: Who, svc: Svc,
              user_id: UserQ = None, agent_id: UserQ = None, session_id: UserQ = None) -> Any:
     """One memory or episode by id, if it is in the caller's scope."""
     sc = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
@@ -227,7 +224,7 @@ def remember(body: RememberRequest, who: Who, svc: Svc) -> Any:
 
 
 @router.patch("/memories/{memory_id}", response_model=MemoryOut, tags=["memories"])
-def update(memory_id: str, body: UpdateRequest, who: Who, svc: Svc) -> Any:
+def update(memory_id: IdPath, body: UpdateRequest, who: Who, svc: Svc) -> Any:
     """A new version of an active memory; the old one stays in its history."""
     mem = svc.engine.update(memory_id, body.text, scope=_scope(who, body),
                             metadata=body.metadata, importance=body.importance,
@@ -236,7 +233,7 @@ def update(memory_id: str, body: UpdateRequest, who: Who, svc: Svc) -> Any:
 
 
 @router.delete("/memories/{memory_id}", response_model=MemoryOut, tags=["memories"])
-def delete(memory_id: str, who: Who, svc: Svc, user_id: UserQ = None,
+def delete(memory_id: IdPath, who: Who, svc: Svc, user_id: UserQ = None,
            agent_id: UserQ = None, session_id: UserQ = None) -> Any:
     """Soft delete: the memory leaves search, its history stays. Idempotent."""
     sc = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
@@ -244,7 +241,7 @@ def delete(memory_id: str, who: Who, svc: Svc, user_id: UserQ = None,
 
 
 @router.get("/memories/{memory_id}/history", response_model=HistoryOut, tags=["memories"])
-def history(memory_id: str, who: Who, svc: Svc, user_id: UserQ = None,
+def history(memory_id: IdPath, who: Who, svc: Svc, user_id: UserQ = None,
             agent_id: UserQ = None, session_id: UserQ = None) -> Any:
     """Every version of a memory, oldest first."""
     sc = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
@@ -276,7 +273,7 @@ def export(who: Who, svc: Svc, user_id: UserQ = None, agent_id: UserQ = None,
 
 @router.post("/import", response_model=ImportOut, tags=["scopes"], openapi_extra={
     "requestBody": {"required": True, "content": {
-        "application/x-ndjson": {"schema": {"type": "string"}}}}})
+        "application/x-ndjson": {"schema": {"type": "string", "minLength": 1}}}}})
 async def import_(request: Request, who: Who, svc: Svc) -> Any:
     """Import JSONL into the caller's tenant (every record's tenant is replaced).
 
@@ -287,6 +284,9 @@ async def import_(request: Request, who: Who, svc: Svc) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("import body is not UTF-8") from None
+    if not text.strip():
+        raise ImportFormatError("the import body has no records: send the JSONL that "
+                                "GET /v1/export writes")
     lines = [_retenant(line, who.tenant) for line in text.splitlines()]
     if svc.quota is not None:
         _admit(svc, who, *_import_size(lines))
@@ -336,7 +336,7 @@ def stats(who: Who, svc: Svc, user_id: UserQ = None, agent_id: UserQ = None,
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, tags=["memories"])
-def job(job_id: str, who: Who, svc: Svc) -> Any:
+def job(job_id: IdPath, who: Who, svc: Svc) -> Any:
     """Status of a background derive job started by ``POST /v1/messages``."""
     j = svc.deriver.status(who.tenant, job_id)
     if j is None:
@@ -362,14 +362,16 @@ def create_key(body: KeyCreate, who: Admin, svc: Svc) -> Any:
 
 
 @router.get("/keys", response_model=KeysOut, tags=["admin"])
-def list_keys(who: Admin, svc: Svc, tenant: UserQ = None) -> Any:
+def list_keys(who: Admin, svc: Svc, tenant: Annotated[str | None, Query(
+        min_length=1, max_length=256, description="only this tenant's keys (operator keys)")
+        ] = None) -> Any:
     """The keys of the caller's tenant, never their secrets (admin only; an operator key
     sees every tenant's, or those of ``tenant``)."""
     return {"keys": [k.to_dict() for k in _keys(svc).list(tenant=managed_tenant(who, tenant))]}
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut, tags=["admin"])
-def revoke_key(key_id: str, who: Admin, svc: Svc) -> Any:
+def revoke_key(key_id: IdPath, who: Admin, svc: Svc) -> Any:
     """Revoke a key of the caller's tenant at once (admin only; an operator: any tenant's).
     Idempotent. 409 ``last_admin_key``: it is its tenant's last active admin key."""
     return _keys(svc).revoke(key_id, tenant=managed_tenant(who, None)).to_dict()

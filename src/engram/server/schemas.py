@@ -3,13 +3,23 @@
 Responses mirror the ``to_dict()`` form of :mod:`engram.models`. Limits that
 depend on the configuration (batch size, query length) are checked in the
 handlers; the static bounds here only stop absurd input early.
+
+Request bodies are strict, so what the schema says is what is accepted: an integer
+field takes no ``true`` or ``5.0``, a number field no ``false``, a flag no ``1``, a
+string no number, and a date-time only ISO 8601 text with a timezone (never a Unix
+time such as ``0``). Unknown fields are refused. Any mismatch is a 422
+``validation_error`` naming the field.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+from ..retrieval.config import PRESETS
 
 __all__ = [
     "AddRequest", "AddResponse", "ContextItemOut", "ContextOut", "ContextRequest",
@@ -19,13 +29,43 @@ __all__ = [
     "StatsOut", "UpdateRequest", "VersionOut",
 ]
 
-Id = Field(default=None, min_length=1, max_length=256)
 Kind = Literal["fact", "preference", "event", "plan", "procedure", "summary", "note"]
 Role = Literal["user", "assistant", "system", "tool", "observation"]
 
+_ISO = re.compile(r"^\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d")
+
+
+def _iso_text(value: object) -> object:
+    # a lax datetime would take 0 or "1700000000" as Unix time: only ISO text passes
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO.match(value)):
+        return value
+    raise ValueError("must be an ISO 8601 date-time with a timezone, e.g. 2024-05-08T13:56:00Z")
+
+
+#: an aware date-time given as ISO 8601 text; years 1..9999 once in UTC, else 400
+#: ``date_out_of_range``
+IsoTime = Annotated[AwareDatetime, Field(strict=False), BeforeValidator(_iso_text)]
+
+
+def _known_preset(name: str) -> str:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; use one of {sorted(PRESETS)}")
+    return name
+
+
+def _preset_enum(schema: dict[str, Any]) -> None:
+    # the presets registered when the OpenAPI document is built (at the first request)
+    for branch in schema.get("anyOf", [schema]):
+        if branch.get("type") == "string":
+            branch["enum"] = sorted(PRESETS)
+
+
+PresetName = Annotated[str, Field(max_length=64), AfterValidator(_known_preset)]
+_PRESET_DOC = "a named retrieval configuration; default: the server's"
+
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Problem(BaseModel):
@@ -41,18 +81,27 @@ class Problem(BaseModel):
 
 
 class ScopeIn(_In):
-    """Whose data: at least ``user_id`` or ``agent_id``. The tenant comes from the API key."""
+    """Whose data: at least ``user_id`` or ``agent_id`` (else 400 ``scope_required``).
+    The tenant comes from the API key."""
 
-    user_id: str | None = Id
-    agent_id: str | None = Id
-    session_id: str | None = Id
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["user_id"], "properties": {"user_id": {"type": "string"}}},
+        {"required": ["agent_id"], "properties": {"agent_id": {"type": "string"}}},
+    ]})
+
+    user_id: str | None = Field(default=None, min_length=1, max_length=256,
+                                description="the end user; this or agent_id is required")
+    agent_id: str | None = Field(default=None, min_length=1, max_length=256,
+                                 description="the agent; this or user_id is required")
+    session_id: str | None = Field(default=None, min_length=1, max_length=256,
+                                   description="narrows the scope to one conversation")
 
 
 class MessageIn(_In):
     text: str = Field(min_length=1, description="the message text, stored verbatim")
     role: Role = "user"
     speaker: str | None = Field(default=None, max_length=256)
-    occurred_at: AwareDatetime | None = None
+    occurred_at: IsoTime | None = None
     id: str | None = Field(default=None, min_length=1, max_length=256,
                            description="client id; re-sending it stores nothing new")
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -60,7 +109,7 @@ class MessageIn(_In):
 
 class AddRequest(ScopeIn):
     messages: list[MessageIn] = Field(min_length=1, max_length=10_000)
-    occurred_at: AwareDatetime | None = None
+    occurred_at: IsoTime | None = None
     metadata: dict[str, Any] | None = None
     derive: Literal["background", "sync", "none"] = Field(
         default="background",
@@ -92,18 +141,20 @@ class SearchRequest(ScopeIn):
     query: str = Field(min_length=1)
     limit: int = Field(default=10, ge=1, le=1000)
     kinds: list[Kind | Literal["episode"]] | None = None
-    start: AwareDatetime | None = None
-    end: AwareDatetime | None = None
+    start: IsoTime | None = None
+    end: IsoTime | None = None
     metadata: dict[str, Any] | None = None
-    as_of: AwareDatetime | None = None
-    preset: str | None = Field(default=None, max_length=64)
+    as_of: IsoTime | None = None
+    preset: PresetName | None = Field(default=None, json_schema_extra=_preset_enum,
+                                      description=_PRESET_DOC)
 
 
 class ContextRequest(ScopeIn):
     query: str = Field(min_length=1)
     max_tokens: int = Field(default=1024, ge=32, le=200_000)
-    as_of: AwareDatetime | None = None
-    preset: str | None = Field(default=None, max_length=64)
+    as_of: IsoTime | None = None
+    preset: PresetName | None = Field(default=None, json_schema_extra=_preset_enum,
+                                      description=_PRESET_DOC)
     include_flagged: bool = Field(
         default=False,
         description="also include items flagged as possible prompt injection (quoted as data)",
@@ -192,8 +243,8 @@ class PageOut(BaseModel):
 class RememberRequest(ScopeIn):
     text: str = Field(min_length=1)
     kind: Kind = "note"
-    valid_from: AwareDatetime | None = None
-    valid_to: AwareDatetime | None = None
+    valid_from: IsoTime | None = None
+    valid_to: IsoTime | None = None
     importance: float = Field(default=0.5, ge=0.0, le=1.0)
     metadata: dict[str, Any] | None = None
 
@@ -202,7 +253,7 @@ class UpdateRequest(ScopeIn):
     text: str | None = Field(default=None, min_length=1)
     metadata: dict[str, Any] | None = None
     importance: float | None = Field(default=None, ge=0.0, le=1.0)
-    valid_to: AwareDatetime | None = None
+    valid_to: IsoTime | None = None
     reason: str = Field(default="updated by caller", max_length=500)
 
 

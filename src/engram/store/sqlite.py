@@ -7,8 +7,9 @@
 * ``secure_delete`` is on: deleted rows are overwritten, not left in free pages.
 * Vectors live in the same file; searches go through an in-memory
   :class:`~engram.index.partition.PartitionIndex` per user (or agent), loaded
-  on first use and kept current by this process's writes. Writes by another
-  process are detected with ``PRAGMA data_version`` and drop the cache.
+  on first use and brought up to date before each search from a change log
+  that every write, by any process, appends to in its transaction
+  (:mod:`~engram.store.sqlite_changes`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,6 @@ from typing import Any
 import numpy as np
 
 from ..errors import Conflict, StoreError
-from ..index.partition import (
-    RowAttrs,
-)
 from ..models import (
     Episode,
     ItemRef,
@@ -42,12 +40,9 @@ from .sqlite_rows import (
     _MEM_COLS,
     _dumps,
     _episode,
-    _episode_attrs,
     _memory,
-    _memory_attrs,
     _memory_event_ts,
     _parse_cursor,
-    _partitions_of_item,
     _prefixed,
     _scope_sql,
     _scope_tags,
@@ -111,7 +106,6 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin):
                     self._insert_job(conn, job)
         except sqlite3.Error as exc:
             raise StoreError(f"write failed: {exc}") from exc
-        self._after_write(batch, skipped)
         return out
 
     def _index(self, conn: sqlite3.Connection, rowid: int, body: str, tags: list[str]) -> None:
@@ -297,45 +291,6 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin):
             ),
         )
 
-    def _after_write(self, batch: WriteBatch, skipped: set[ItemRef]) -> None:
-        """Keep loaded partitions in step with what was just committed."""
-        with self._lock:
-            if not self._partitions:
-                return
-            attrs: dict[ItemRef, tuple[Scope, RowAttrs]] = {}
-            texts: dict[ItemRef, str] = {}
-            for e in batch.episodes:
-                ref = ItemRef("episode", e.id)
-                attrs[ref] = (e.scope, _episode_attrs(e))
-                texts[ref] = batch.index_texts.get(ref, e.text)
-            for m in [*batch.new_memories, *(m for m, _ in batch.changed_memories)]:
-                ref = ItemRef("memory", m.id)
-                attrs[ref] = (m.scope, _memory_attrs(m))
-                texts[ref] = batch.index_texts.get(ref, m.text)
-            with_vector: set[ItemRef] = set()
-            for rec in batch.vectors:
-                if rec.ref in skipped:
-                    continue
-                with_vector.add(rec.ref)
-                known = attrs.get(rec.ref)
-                if known is None:  # vector-only change (re-embed): reload lazily
-                    self._partitions.clear()
-                    return
-                scope, a = known
-                for key in _partitions_of_item(scope, rec.model_id):
-                    part = self._partitions.get(key)
-                    if part is not None:
-                        part.upsert(
-                            rec.ref, np.asarray(rec.vector, dtype=np.float32), a, texts[rec.ref]
-                        )
-            for ref, (scope, a) in attrs.items():
-                if ref in with_vector or ref in skipped:
-                    continue
-                for key, part in self._partitions.items():
-                    if key[:3] in {k[:3] for k in _partitions_of_item(scope, key[3])}:
-                        part.update_attrs(ref, a)
-            self._data_version = self._read_data_version()
-
     def touch(self, tenant: str, memory_ids: Sequence[str], at: datetime) -> None:
         if not memory_ids:
             return
@@ -345,8 +300,6 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin):
                 " WHERE tenant = ? AND id = ?",
                 [(format_dt(at), tenant, i) for i in memory_ids],
             )
-        with self._lock:
-            self._data_version = self._read_data_version()
 
     # -- reads -----------------------------------------------------------------
     def existing_episode_ids(self, tenant: str, ids: Sequence[str]) -> set[str]:

@@ -68,7 +68,6 @@ class SQLiteAdmin(SQLiteBase):
                 conn.execute("INSERT INTO fts (fts) VALUES ('optimize')")
         with self._lock:
             self._partitions.clear()
-            self._data_version = self._read_data_version()
             if self.path != ":memory:":
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return counts
@@ -208,7 +207,6 @@ class SQLiteAdmin(SQLiteBase):
             n = conn.execute("DELETE FROM vectors WHERE model_id != ?", (model_id,)).rowcount
         with self._lock:
             self._partitions.clear()
-            self._data_version = self._read_data_version()
         return int(n)
 
     # -- jobs ------------------------------------------------------------------

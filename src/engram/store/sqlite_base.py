@@ -60,12 +60,8 @@ class SQLiteBase(Store):
         self._closed = False
         self._partitions: OrderedDict[PartitionKey, PartitionIndex] = OrderedDict()
         self._max_partitions = max_partitions
-        self._data_version = self._read_data_version()
 
     # -- plumbing --------------------------------------------------------------
-    def _read_data_version(self) -> int:
-        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
-
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:

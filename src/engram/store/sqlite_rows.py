@@ -7,13 +7,6 @@ import sqlite3
 from typing import Any
 
 from ..errors import StoreError
-from ..index.partition import (
-    INF,
-    STATUS_CODES,
-    TYPE_EPISODE,
-    TYPE_MEMORY,
-    RowAttrs,
-)
 from ..models import (
     Episode,
     Memory,
@@ -94,47 +87,12 @@ def _memory_event_ts(m: Memory) -> float:
     return to_epoch(m.valid_from or m.created_at)
 
 
-def _episode_attrs(e: Episode) -> RowAttrs:
-    return RowAttrs(
-        item_type=TYPE_EPISODE,
-        kind="episode",
-        status=0,
-        agent_id=e.scope.agent_id,
-        session_id=e.scope.session_id,
-        event_ts=to_epoch(e.occurred_at),
-        created_ts=to_epoch(e.created_at),
-        expired_ts=INF,
-    )
-
-
-def _memory_attrs(m: Memory) -> RowAttrs:
-    return RowAttrs(
-        item_type=TYPE_MEMORY,
-        kind=str(m.kind),
-        status=STATUS_CODES[str(m.status)],
-        agent_id=m.scope.agent_id,
-        session_id=m.scope.session_id,
-        event_ts=_memory_event_ts(m),
-        created_ts=to_epoch(m.created_at),
-        expired_ts=INF if m.expired_at is None else to_epoch(m.expired_at),
-    )
-
-
 def _partition_of(scope: Scope, model_id: str) -> PartitionKey:
     if scope.user_id is not None:
         return (scope.tenant, "u", scope.user_id, model_id)
     if scope.agent_id is not None:
         return (scope.tenant, "a", scope.agent_id, model_id)
     raise StoreError("a scope needs a user_id or agent_id")
-
-
-def _partitions_of_item(scope: Scope, model_id: str) -> list[PartitionKey]:
-    keys = []
-    if scope.user_id is not None:
-        keys.append((scope.tenant, "u", scope.user_id, model_id))
-    if scope.agent_id is not None:
-        keys.append((scope.tenant, "a", scope.agent_id, model_id))
-    return keys
 
 
 def _prefixed(cols: str) -> str:

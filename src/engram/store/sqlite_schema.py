@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from .migrations import Migration
+from .sqlite_changes import create_change_log
 
 __all__ = ["MIGRATIONS"]
 
@@ -134,4 +135,6 @@ _0002_episode_derived = "ALTER TABLE episodes ADD COLUMN derived_at TEXT"
 MIGRATIONS: list[Migration] = [
     Migration("0001_core", lambda conn: _exec_all(conn, _0001_core)),
     Migration("0002_episode_derived", lambda conn: _exec_all(conn, _0002_episode_derived)),
+    # the change log that keeps other processes' in-memory indexes current
+    Migration("0003_change_log", create_change_log),
 ]

@@ -1,4 +1,9 @@
-"""Search side of the SQLite store: in-memory partitions (vectors + BM25), FTS5 fallback."""
+"""Search side of the SQLite store: in-memory partitions (vectors + BM25), FTS5 fallback.
+
+Partitions are loaded on first use and brought up to date before every search
+from the change log (:mod:`~engram.store.sqlite_changes`), which every write
+by any process appends to in its own transaction.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import StoreError
 from ..index.partition import (
     INF,
     STATUS_CODES,
@@ -25,6 +31,7 @@ from ..text import query_terms
 from ..timeutil import to_epoch
 from .base import Candidate
 from .sqlite_base import SQLiteBase
+from .sqlite_changes import read_changes
 from .sqlite_rows import (
     PartitionKey,
     _partition_of,
@@ -32,9 +39,47 @@ from .sqlite_rows import (
     _scope_tags,
 )
 
+#: more changed items than this since the last search: reload instead of catching up
+_MAX_CATCH_UP = 20_000
+
+_EP_SELECT = (
+    "e.rid, e.tenant, e.id, e.user_id, e.agent_id, e.session_id, e.occurred_ts, e.created_ts,"
+    " v.model_id, v.vector, v.dim, f.body"
+)
+_MEM_SELECT = (
+    "x.rid, x.tenant, x.id, x.user_id, x.agent_id, x.session_id, x.kind, x.status, x.event_ts,"
+    " x.created_ts, x.expired_ts, v.model_id, v.vector, v.dim, f.body"
+)
+
+
+def _upsert_episode(part: PartitionIndex, r: sqlite3.Row) -> None:
+    part.upsert(
+        ItemRef("episode", r["id"]),
+        np.frombuffer(r["vector"], dtype=np.float32),
+        RowAttrs(TYPE_EPISODE, "episode", 0, r["agent_id"], r["session_id"],
+                 r["occurred_ts"], r["created_ts"], INF),
+        r["body"] or "",
+        key=r["rid"] * 2,
+    )
+
+
+def _upsert_memory(part: PartitionIndex, r: sqlite3.Row) -> None:
+    part.upsert(
+        ItemRef("memory", r["id"]),
+        np.frombuffer(r["vector"], dtype=np.float32),
+        RowAttrs(TYPE_MEMORY, r["kind"], STATUS_CODES[r["status"]], r["agent_id"],
+                 r["session_id"], r["event_ts"], r["created_ts"],
+                 INF if r["expired_ts"] is None else r["expired_ts"]),
+        r["body"] or "",
+        key=r["rid"] * 2 + 1,
+    )
+
 
 class SQLiteSearch(SQLiteBase):
     """Search methods; see :class:`~engram.store.sqlite.SQLiteStore`."""
+
+    #: the change-log sequence number the loaded partitions reflect (``None``: not read yet)
+    _applied_seq: int | None = None
 
     def lexical_search(
         self, scope: Scope, query: str, filters: SearchFilters, limit: int
@@ -120,18 +165,15 @@ class SQLiteSearch(SQLiteBase):
     def _load_partition(self, key: PartitionKey) -> PartitionIndex:
         tenant, kind, owner, model_id = key
         col = "user_id" if kind == "u" else "agent_id"
-        part: PartitionIndex | None = None
         rows_e = self._q(
-            "SELECT e.id, e.agent_id, e.session_id, e.occurred_ts, e.created_ts, v.vector, v.dim,"
-            " f.body FROM vectors v"
+            f"SELECT {_EP_SELECT} FROM vectors v"
             " JOIN episodes e ON v.item_type = 'episode' AND e.rid = v.item_rid"
             " LEFT JOIN fts f ON f.rowid = e.rid * 2"
             f" WHERE e.tenant = ? AND e.{col} = ? AND v.model_id = ? ORDER BY e.rid",
             (tenant, owner, model_id),
         )
         rows_m = self._q(
-            "SELECT x.id, x.agent_id, x.session_id, x.kind, x.status, x.event_ts, x.created_ts,"
-            " x.expired_ts, v.vector, v.dim, f.body FROM vectors v JOIN memories x"
+            f"SELECT {_MEM_SELECT} FROM vectors v JOIN memories x"
             " ON v.item_type = 'memory' AND x.rid = v.item_rid"
             " LEFT JOIN fts f ON f.rowid = x.rid * 2 + 1"
             f" WHERE x.tenant = ? AND x.{col} = ? AND v.model_id = ? ORDER BY x.rid",
@@ -140,30 +182,71 @@ class SQLiteSearch(SQLiteBase):
         dim = (rows_e or rows_m)[0]["dim"] if (rows_e or rows_m) else 0
         part = PartitionIndex(dim)
         for r in rows_e:
-            part.upsert(
-                ItemRef("episode", r["id"]),
-                np.frombuffer(r["vector"], dtype=np.float32),
-                RowAttrs(TYPE_EPISODE, "episode", 0, r["agent_id"], r["session_id"],
-                         r["occurred_ts"], r["created_ts"], INF),
-                r["body"] or "",
-            )
+            _upsert_episode(part, r)
         for r in rows_m:
-            part.upsert(
-                ItemRef("memory", r["id"]),
-                np.frombuffer(r["vector"], dtype=np.float32),
-                RowAttrs(TYPE_MEMORY, r["kind"], STATUS_CODES[r["status"]], r["agent_id"],
-                         r["session_id"], r["event_ts"], r["created_ts"],
-                         INF if r["expired_ts"] is None else r["expired_ts"]),
-                r["body"] or "",
-            )
+            _upsert_memory(part, r)
         return part
+
+    def _catch_up(self) -> None:
+        """Bring the loaded partitions up to the change log's head (see
+        :mod:`~engram.store.sqlite_changes`): every write committed so far, by
+        any process or connection, is in them afterwards."""
+        with self._lock:
+            self._check_open()
+            try:
+                changes = read_changes(self._conn, self._applied_seq)
+                if changes.head == self._applied_seq:
+                    return
+                if changes.items is None or len(changes.items) > _MAX_CATCH_UP:
+                    self._partitions.clear()  # too far behind: reload lazily
+                elif self._partitions:
+                    self._apply_changes(changes.items)
+            except sqlite3.Error as exc:
+                raise StoreError(f"reading the change log failed: {exc}") from exc
+            self._applied_seq = changes.head
+
+    def _apply_changes(self, items: list[int]) -> None:
+        """Upsert the current row of each changed item into the loaded partitions
+        it belongs to and remove it from the others (gone rows leave them all)."""
+        ep = [k // 2 for k in items if k % 2 == 0]
+        mem = [k // 2 for k in items if k % 2 == 1]
+        rows: dict[int, sqlite3.Row] = {}
+        for rids, select, table, alias, add in (
+            (ep, _EP_SELECT, "episodes", "e", 0),
+            (mem, _MEM_SELECT, "memories", "x", 1),
+        ):
+            item_type = "episode" if add == 0 else "memory"
+            for i in range(0, len(rids), 500):
+                chunk = rids[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                for r in self._conn.execute(
+                    f"SELECT {select} FROM {table} {alias} JOIN vectors v"
+                    f" ON v.item_type = '{item_type}' AND v.item_rid = {alias}.rid"
+                    f" LEFT JOIN fts f ON f.rowid = {alias}.rid * 2 + {add}"
+                    f" WHERE {alias}.rid IN ({marks})",
+                    chunk,
+                ):
+                    rows[r["rid"] * 2 + add] = r
+        for (tenant, kind, owner, model_id), part in self._partitions.items():
+            col = "user_id" if kind == "u" else "agent_id"
+            for k in items:
+                r = rows.get(k)
+                if (
+                    r is None
+                    or r["tenant"] != tenant
+                    or r[col] != owner
+                    or r["model_id"] != model_id
+                    or r["dim"] != part.dim
+                ):
+                    part.remove_key(k)
+                elif k % 2 == 0:
+                    _upsert_episode(part, r)
+                else:
+                    _upsert_memory(part, r)
 
     def _partition(self, key: PartitionKey) -> PartitionIndex:
         with self._lock:
-            version = self._read_data_version()
-            if version != self._data_version:
-                self._partitions.clear()
-                self._data_version = version
+            self._catch_up()
             part = self._partitions.get(key)
             if part is None:
                 part = self._load_partition(key)

@@ -1,0 +1,150 @@
+"""The SQLite change log keeps every store object's in-memory partitions current.
+
+Two :class:`~engram.store.sqlite.SQLiteStore` objects on one file stand for
+two processes (each has its own connection and partitions; the log does not
+care whether the other writer is a process or a connection). Store-level and
+SQLite-only: PostgreSQL searches its tables directly and has no in-memory
+index to keep current (its cross-process behaviour is pinned in
+``test_cross_process_search.py``).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from contract_helpers import (
+    MODEL,
+    add_episode,
+    add_memory,
+    at,
+    change_memory,
+    episode,
+    ids,
+    memory,
+    unit,
+    vrec,
+)
+
+from engram.models import Operation, Scope, SearchFilters
+from engram.store import open_store
+from engram.store.base import Store, WriteBatch
+from engram.store.sqlite_changes import prune_trigger_sql
+
+U = Scope(user_id="u", tenant="t")
+V = Scope(user_id="v", tenant="t")
+ANY = SearchFilters()
+ALL = SearchFilters(include_inactive=True)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "shared.db"
+
+
+@pytest.fixture
+def pair(db: Path) -> Iterator[tuple[Store, Store]]:
+    a = open_store(f"sqlite:///{db}")
+    b = open_store(f"sqlite:///{db}")
+    try:
+        yield a, b
+    finally:
+        a.close()
+        b.close()
+
+
+def found(store: Store, scope: Scope = U, filters: SearchFilters = ANY) -> set[str]:
+    """Every id the vector search returns for ``scope`` (limit well above the item count)."""
+    return set(ids(store.vector_search(scope, unit(0), MODEL, filters, 100)))
+
+
+def words(store: Store, query: str, scope: Scope = U) -> set[str]:
+    return set(ids(store.lexical_search(scope, query, ANY, 100)))
+
+
+def test_every_kind_of_change_elsewhere_reaches_a_loaded_partition(
+    pair: tuple[Store, Store],
+) -> None:
+    a, b = pair
+    m1 = memory("m1", U, "zebra one", when=at(1))
+    add_memory(a, m1, unit(1))
+    m3 = memory("m3", U, "zebra three", when=at(1))
+    add_memory(a, m3, unit(3))
+    assert found(b) == {"m1", "m3"}  # b holds u's partition now
+    add_memory(a, memory("m2", U, "zebra two", when=at(2)), unit(2))  # insert
+    change_memory(a, m1, at(3), vec=unit(11), text="okapi one")  # text and vector
+    change_memory(a, m3, at(3), Operation.SUPERSEDE)  # status
+    add_episode(b, episode("e1", U, "zebra own", at(4)), unit(4))  # b's own write between
+    assert found(b) == {"m1", "m2", "e1"}
+    assert found(b, filters=ALL) == {"m1", "m2", "m3", "e1"}
+    assert words(b, "okapi") == {"m1"}
+    assert words(b, "zebra") == {"m2", "e1"}
+
+
+def test_forget_elsewhere_and_reused_rowids(pair: tuple[Store, Store], db: Path) -> None:
+    a, b = pair
+    add_memory(a, memory("k1", V, "zebra kept"), unit(3))
+    add_memory(a, memory("m1", U, "zebra one"), unit(1))
+    add_memory(a, memory("m2", U, "zebra two"), unit(2))
+    assert found(b) == {"m1", "m2"} and found(b, V) == {"k1"}
+    a.forget(U)
+    # u's rows were the last ones: SQLite hands their rowids out again (max + 1)
+    add_memory(b, memory("k2", V, "zebra kept too"), unit(4))
+    assert found(b) == set()
+    add_memory(a, memory("n1", U, "zebra new"), unit(5))
+    with sqlite3.connect(db) as con:
+        rids = dict(con.execute("SELECT id, rid FROM memories").fetchall())
+    assert rids == {"k1": 1, "k2": 2, "n1": 3}
+    assert found(b) == {"n1"}
+    assert found(b, V) == {"k1", "k2"}
+    assert words(b, "zebra") == {"n1"}
+
+
+def test_moved_and_reembedded_items(pair: tuple[Store, Store]) -> None:
+    a, b = pair
+    m1 = memory("m1", U, "zebra one")
+    add_memory(a, m1, unit(1))
+    add_memory(a, memory("k1", V, "zebra kept"), unit(2))
+    assert found(b) == {"m1"} and found(b, V) == {"k1"}
+    change_memory(a, m1, at(1), scope=V)  # the memory moves to user v
+    assert found(b) == set()
+    assert found(b, V) == {"m1", "k1"}
+    # a new model: vectors of the old one dropped, the new ones written
+    a.drop_vectors_except("other:model")
+    assert found(b, V) == set()
+    batch = WriteBatch(vectors=[vrec(memory("k1", V, "zebra kept"), unit(2))])
+    a.write(batch)
+    assert found(b, V) == {"k1"}
+
+
+def test_log_pruned_past_a_reader_reloads(pair: tuple[Store, Store], db: Path) -> None:
+    a, b = pair
+    with sqlite3.connect(db) as con:  # a tiny log: keep 8 rows, prune every 4
+        con.execute("DROP TRIGGER changes_prune")
+        con.execute(prune_trigger_sql(keep=8, every=4))
+    add_memory(a, memory("m0", U, "zebra 0"), unit(100))
+    assert found(b) == {"m0"}
+    for i in range(1, 20):
+        add_memory(a, memory(f"m{i}", U, f"zebra {i}"), unit(100 + i))
+    a.forget(V)  # nothing to forget: the log still says nothing of u
+    with sqlite3.connect(db) as con:
+        first, n = con.execute("SELECT min(seq), count(*) FROM changes").fetchone()
+    assert first > 2 and n <= 12  # b's position was pruned away
+    assert found(b) == {f"m{i}" for i in range(20)}
+
+
+def test_the_log_holds_no_identifier_and_ignores_access_counts(
+    pair: tuple[Store, Store], db: Path
+) -> None:
+    a, b = pair
+    add_memory(a, memory("secret-id", U, "zebra private"), unit(1))
+    a.touch("t", ["secret-id"], at(1))
+    with sqlite3.connect(db) as con:
+        cols = [r[1] for r in con.execute("PRAGMA table_info(changes)")]
+        n = con.execute("SELECT count(*) FROM changes").fetchone()[0]
+    assert cols == ["seq", "item"]
+    assert n == 2  # the memory and its vector; the access count is no change for the index
+    a.forget(U)
+    assert found(b) == set()
