@@ -161,7 +161,8 @@ class Engram:
         self._owns_embedder = embedder is None
         self._embedder_lock = threading.Lock()
         self._model_checked = False
-        self.deriver: Deriver | None = deriver or (RuleDeriver() if config.derive_rules else None)
+        self.deriver: Deriver | None = deriver or (
+            RuleDeriver(self.store) if config.derive_rules else None)  # store: display names
         self.searcher = Searcher(self.store, self.embedder)
         self._touches: dict[tuple[str, str], None] = {}
         self._touch_lock = threading.Lock()

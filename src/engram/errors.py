@@ -13,6 +13,7 @@ Hierarchy::
     ├── Conflict                a concurrent change won; retry (HTTP 409)
     ├── ModelMismatch           vectors of another embedding model; run ``reembed``
     ├── ConfigError             a setting that cannot be used (unknown provider, bad URL)
+    │   └── StoreNotFound       a read-only command named a SQLite file that does not exist
     ├── MissingDependency       an optional extra is not installed; names the pip command
     ├── StoreError              the storage backend failed (disk full, server gone)
     ├── ProviderError           an embedding or LLM provider failed (timeout, 5xx, bad JSON)
@@ -41,6 +42,7 @@ __all__ = [
     "QuotaExceeded",
     "ScopeRequired",
     "StoreError",
+    "StoreNotFound",
     "TextTooLong",
 ]
 
@@ -122,6 +124,14 @@ class ConfigError(EngramError):
 
 class MissingDependency(ConfigError):
     code = "missing_dependency"
+
+
+class StoreNotFound(ConfigError):
+    """A command that only reads (or edits what exists) named a SQLite store file
+    that does not exist, e.g. a mistyped ``--db``; nothing was created."""
+
+    code = "store_not_found"
+    status = 404
 
 
 class StoreError(EngramError):
