@@ -98,7 +98,7 @@ def test_add_search_list_show_history_delete(run: Any) -> None:
     assert only_eps and {h["type"] for h in only_eps} == {"episode"}
 
     active = as_json(run("list", "-u", "ana", "--json"))
-    assert [m["text"] for m in active["items"]] == ["User lives in Porto"]
+    assert [m["text"] for m in active["items"]] == ["The user lives in Porto"]
     everything = as_json(run("list", "-u", "ana", "--all", "--json"))
     assert len(everything["items"]) == 2
     episodes = as_json(run("list", "-u", "ana", "--type", "episode", "--json", "-n", "1"))
@@ -181,7 +181,7 @@ def test_export_import_round_trip(run: Any, tmp_path: Path) -> None:
     round_trip = ok(run("export", "-u", "cy", db_path=other)).stdout.splitlines()
     assert sorted(round_trip) == sorted(lines)
     hits = as_json(run("search", "-u", "cy", "where does cy live", "--json", db_path=other))
-    assert hits[0]["item"]["text"] == "User lives in Bergen"
+    assert hits[0]["item"]["text"] == "The user lives in Bergen"
 
 
 def test_forget_asks_then_prints_counts(run: Any) -> None:
@@ -218,10 +218,11 @@ def test_naive_datetime_is_refused(run: Any) -> None:
                              "--at", "timezone")
     assert line.startswith("Error: ")
     assert_user_error(run("search", "-u", "g", "q", "--as-of", "yesterday"), "--as-of")
-    assert as_json(run("stats", "--json"))["episodes"] == 0
+    assert not Path(run.db).exists()  # nothing written, not even an empty store
 
 
 def test_unknown_id_and_bad_values(run: Any) -> None:
+    ok(run("migrate"))  # an empty store
     assert_user_error(run("show", "-u", "h", "mem_nope"), "mem_nope")
     assert_user_error(run("history", "-u", "h", "mem_nope"), "mem_nope")
     assert_user_error(run("delete", "-u", "h", "mem_nope"), "mem_nope")
@@ -240,7 +241,7 @@ def test_malformed_import_names_lines_and_writes_nothing(run: Any, tmp_path: Pat
     bad.write_text(f"{good}\nnot json\n{good.replace('e1', 'e2')}\n[1, 2]\n", encoding="utf-8")
     line = assert_user_error(run("import", str(bad)), "line 2", "line 4", "nothing imported")
     assert "line 1:" not in line  # the good line is not blamed
-    assert as_json(run("stats", "--json"))["episodes"] == 0
+    assert not Path(run.db).exists()  # nothing written, not even an empty store
 
 
 def test_malformed_add_file_names_lines_and_writes_nothing(run: Any, tmp_path: Path) -> None:
@@ -250,10 +251,11 @@ def test_malformed_add_file_names_lines_and_writes_nothing(run: Any, tmp_path: P
     assert_user_error(run("add", "-u", "i", "--file", str(bad)), "line 2", "timezone")
     bad.write_text('{"text": "ok"}\n{oops\n', encoding="utf-8")
     assert_user_error(run("add", "-u", "i", "--file", str(bad)), "line 2", "nothing added")
-    assert as_json(run("stats", "--json"))["episodes"] == 0
+    assert not Path(run.db).exists()  # nothing written, not even an empty store
 
 
 def test_json_errors_are_json(run: Any) -> None:
+    ok(run("migrate"))  # an empty store
     result = run("show", "-u", "j", "mem_nope", "--json")
     assert result.exit_code == 2
     err = json.loads(result.stderr)
@@ -307,11 +309,11 @@ def test_installed_entry_point_round_trip(tmp_path: Path) -> None:
     added = _subprocess("add", "--db", db, "-u", "kim", "I moved to Tallinn", "--json",
                         tmp_path=tmp_path)
     assert added.returncode == 0, added.stderr
-    assert json.loads(added.stdout)["operations"][0]["text"] == "User lives in Tallinn"
+    assert json.loads(added.stdout)["operations"][0]["text"] == "The user lives in Tallinn"
     found = _subprocess("--db", db, "search", "-u", "kim", "Tallinn", "--json",
                         tmp_path=tmp_path)
     assert found.returncode == 0, found.stderr
-    assert "User lives in Tallinn" in [h["item"]["text"] for h in json.loads(found.stdout)]
+    assert "The user lives in Tallinn" in [h["item"]["text"] for h in json.loads(found.stdout)]
 
 
 def test_installed_entry_point_errors_and_help(tmp_path: Path) -> None:

@@ -26,8 +26,10 @@ if TYPE_CHECKING:
 __all__ = [
     "DATETIME",
     "State",
+    "announce_new_store",
     "echo_error",
     "json_option",
+    "missing_store",
     "print_json",
     "scope_kwargs",
     "scope_options",
@@ -53,12 +55,23 @@ class State:
 
         return resolve_config(config_file=self.config_file, store=self.db)
 
-    def engine(self) -> Engram:
-        """The engine for this invocation, opened (and the store migrated) on first call."""
+    def engine(self, *, create: bool = False) -> Engram:
+        """The engine for this invocation, opened (and the store migrated) on first call.
+
+        A SQLite store file that does not exist is created only with ``create``
+        (commands that write: add, import, demo, serve, mcp), saying so in one
+        line on stderr; any other command raises
+        :class:`~engram.errors.StoreNotFound` naming the path, so a mistyped
+        ``--db`` never yields an empty answer from a new empty store.
+        """
         if self._engine is None:
             from ..engine import Engram
 
-            self._engine = Engram(config=self.config(), embedder=self.embedder)
+            config = self.config()
+            missing = missing_store(config.store_url(), create=create)
+            self._engine = Engram(config=config, embedder=self.embedder)
+            if missing is not None:
+                announce_new_store(missing)
         return self._engine
 
     def close(self) -> None:
@@ -68,6 +81,34 @@ class State:
                 # Engram.close() also closes the embedder; a shared one must stay loaded
                 engine._embedder = None
             engine.close()
+
+
+def missing_store(url: str, *, create: bool) -> str | None:
+    """The path of a SQLite store file that does not exist yet, else ``None``.
+
+    Without ``create`` a missing file raises :class:`~engram.errors.StoreNotFound`
+    (one line naming the path, exit 2) and nothing is created. PostgreSQL and
+    in-memory stores are never "missing" here.
+    """
+    from pathlib import Path
+
+    from ..errors import StoreNotFound
+    from ..store import sqlite_path
+
+    path = sqlite_path(url)
+    if path is None or Path(path).expanduser().exists():
+        return None
+    if not create:
+        raise StoreNotFound(
+            f"no store at {path} (check --db; commands that write, like `engram add`, "
+            "create it)"
+        )
+    return path
+
+
+def announce_new_store(path: str) -> None:
+    """One line on stderr after a write command created the store file."""
+    click.echo(f"created a new store at {path}", err=True)
 
 
 def echo_error(message: str, code: str, as_json: bool) -> None:

@@ -7,7 +7,6 @@ raises an :class:`~engram.errors.EngramError` (one line, exit 2, nothing written
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -22,13 +21,14 @@ from ._app import (
     DATETIME,
     get_state,
     json_option,
+    missing_store,
     print_json,
     scope_kwargs,
     scope_options,
-    stderr_console,
     stdout_console,
     store_options,
 )
+from ._progress import Progress
 
 __all__ = ["register"]
 
@@ -60,69 +60,6 @@ def _command(cli: click.Group, name: str, *, scope: bool = True, json_out: bool 
 _SHARED = {"db", "config", "user_id", "agent_id", "session_id", "as_json"}
 
 
-# -- add ---------------------------------------------------------------------------
-def _message_lines(fp: IO[str], name: str) -> list[dict[str, Any]]:
-    """JSONL messages; an optional ``session_id`` key per line; bad lines name their numbers."""
-    from ..errors import InvalidInput
-
-    out: list[dict[str, Any]] = []
-    bad: list[str] = []
-    for n, line in enumerate(fp, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            bad.append(f"line {n}: not JSON ({exc.msg})")
-            continue
-        if not isinstance(obj, dict):
-            bad.append(f"line {n}: not a JSON object")
-            continue
-        obj["_line"] = n
-        out.append(obj)
-    if bad:
-        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
-        raise InvalidInput(f"{name}: {len(bad)} bad line(s), nothing added: "
-                           f"{'; '.join(bad[:5])}{more}")
-    if not out:
-        raise InvalidInput(f"{name}: no messages")
-    return out
-
-
-def _group_by_session(msgs: list[dict[str, Any]], default: str | None
-                      ) -> list[tuple[str | None, list[dict[str, Any]]]]:
-    groups: list[tuple[str | None, list[dict[str, Any]]]] = []
-    for m in msgs:
-        sid = m.pop("session_id", None) or default
-        if groups and groups[-1][0] == sid:
-            groups[-1][1].append(m)
-        else:
-            groups.append((sid, [m]))
-    return groups
-
-
-def _validate_all(groups: list[tuple[str | None, list[dict[str, Any]]]], scope: dict[str, Any],
-                  at: datetime | None, max_bytes: int) -> None:
-    """Validate every message before the first write, naming the file line of a bad one."""
-    from ..errors import InvalidInput
-    from ..models import Scope
-    from ..pipeline.segment import to_episodes, to_messages
-    from ..timeutil import now
-    from ..validation import make_scope
-
-    for sid, msgs in groups:
-        sc: Scope = make_scope(None, scope["user_id"], scope["agent_id"], sid)
-        for m in msgs:
-            line = m.get("_line")
-            body = {k: v for k, v in m.items() if k != "_line"}
-            try:
-                to_episodes(to_messages([body]), sc, occurred_at=at, metadata=None,
-                            created_at=now(), max_text_bytes=max_bytes)
-            except InvalidInput as exc:
-                where = f"line {line}: " if line else ""
-                raise type(exc)(f"{where}{str(exc).removeprefix('message 0: ')}") from None
-
-
 def register(cli: click.Group) -> None:  # noqa: C901 - one place lists every command
     @_command(cli, "add")
     @click.argument("text", required=False)
@@ -135,23 +72,34 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place lists every co
                   help="Role of the message(s) [default: user].")
     @click.option("--at", "at", type=DATETIME, default=None,
                   help="When it was said, with a timezone (default: now).")
+    @click.option("--batch-size", default=100, show_default=True,
+                  type=click.IntRange(1, 10_000), help="--file: messages stored per transaction.")
     @click.pass_context
     def add(ctx: click.Context, text: str | None, file: IO[str] | None, speaker: str | None,
-            role: str | None, at: datetime | None, user_id: str | None, agent_id: str | None,
-            session_id: str | None, as_json: bool) -> None:
+            role: str | None, at: datetime | None, batch_size: int, user_id: str | None,
+            agent_id: str | None, session_id: str | None, as_json: bool) -> None:
         """Store a message (TEXT, '-' for stdin, or --file) and derive memories from it.
 
         Messages are kept verbatim as episodes; durable facts ("I moved to Porto",
         "I work at Acme") become memories, and a new value supersedes the old one.
+
+        --file is resumable and idempotent: a line without an "id" gets one made
+        from the file's path (stdin: a hash of the whole input), the scope, the
+        line number and the line's content, and each batch is stored atomically.
+        Running the same file again stores nothing new; re-running an interrupted
+        run stores only the lines it had not reached. Off a terminal, progress is
+        a line on stderr at each tenth of the file (or every 10 seconds).
         """
         from ..errors import InvalidInput
         from ..models import AddResult
+        from ..timeutil import now
+        from . import _ingest
 
         _need_scope(user_id, agent_id)
         if (text is None) == (file is None):
             raise InvalidInput("give either TEXT (or '-' for stdin) or --file FILE")
         if file is not None:
-            msgs = _message_lines(file, "stdin" if file.name == "<stdin>" else file.name)
+            _, msgs = _ingest.read_messages(file)
         else:
             assert text is not None
             body = sys.stdin.read() if text == "-" else text
@@ -161,17 +109,20 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place lists every co
                 m.setdefault("role", role)
             if speaker is not None:
                 m.setdefault("speaker", speaker)
-        groups = _group_by_session(msgs, session_id)
-        eg = get_state(ctx).engine()
-        scope = scope_kwargs(user_id, agent_id, session_id)
-        _validate_all(groups, scope, at, eg.config.max_text_bytes)
+        groups = _ingest.group_by_session(msgs, session_id)
+        state = get_state(ctx)
+        _ingest.validate_all(groups, user_id, agent_id, at, state.config().max_text_bytes)
+        if file is not None:
+            _ingest.stamp(groups, user_id, agent_id, at or now())
+        eg = state.engine(create=True)
         total = AddResult()
-        for sid, chunk in groups:
-            body = [{k: v for k, v in m.items() if k != "_line"} for m in chunk]
-            res = eg.add(body, user_id=user_id, agent_id=agent_id, session_id=sid,
-                         occurred_at=at)
-            total.episodes.extend(res.episodes)
-            total.operations.extend(res.operations)
+        with Progress("engram add", len(msgs), unit="messages", enabled=not as_json) as advance:
+            for sid, chunk in _ingest.batches(groups, batch_size):
+                res = eg.add(chunk, user_id=user_id, agent_id=agent_id, session_id=sid,
+                             occurred_at=at)
+                total.episodes.extend(res.episodes)
+                total.operations.extend(res.operations)
+                advance(len(chunk))
         if as_json:
             print_json(total.to_dict())
             return
@@ -388,19 +339,33 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place lists every co
                   help="Import into this user instead of the records' own.")
     @click.option("--agent", "-a", "agent_id", default=None, metavar="ID",
                   help="Import into this agent instead of the records' own.")
+    @click.option("--batch-size", default=500, show_default=True,
+                  type=click.IntRange(1, 100_000), help="Records stored per transaction.")
     @click.pass_context
     def import_(ctx: click.Context, source: IO[str], user_id: str | None, agent_id: str | None,
-                as_json: bool) -> None:
+                batch_size: int, as_json: bool) -> None:
         """Import JSONL written by `engram export` (idempotent by id).
 
         Every line is checked first: one bad line stops the import with its line
-        number, and nothing is written.
+        number, and nothing is written. Records are then stored in atomic batches;
+        an interrupted import can simply be run again (what it stored is known by
+        id). Off a terminal, progress is a line on stderr at each tenth (or every
+        10 seconds).
         """
         lines = source.readlines()
         total = sum(1 for ln in lines if ln.strip())
-        eg = get_state(ctx).engine()
-        with _progress("importing", total, enabled=not as_json) as advance:
-            report = eg.import_(lines, user_id=user_id, agent_id=agent_id, progress=advance)
+        state = get_state(ctx)
+        if missing_store(state.config().store_url(), create=True) is not None:
+            # check every line before creating a store, so a bad file creates nothing
+            from ..transfer import parse_jsonl
+            from ..validation import make_scope
+
+            target = make_scope(None, user_id, agent_id, None) if user_id or agent_id else None
+            parse_jsonl(lines, state.config().max_text_bytes, target)
+        eg = state.engine(create=True)
+        with Progress("engram import", total, enabled=not as_json) as advance:
+            report = eg.import_(lines, user_id=user_id, agent_id=agent_id,
+                                batch_size=batch_size, progress=advance)
         if as_json:
             print_json(report.to_dict())
             return
@@ -432,7 +397,8 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place lists every co
         """Re-embed every stored item with --model and make it the store's model."""
         eg = get_state(ctx).engine()
         st = eg.stats()
-        with _progress("embedding", st.episodes + st.memories, enabled=not as_json) as advance:
+        with Progress("engram reembed", st.episodes + st.memories, unit="items",
+                      enabled=not as_json) as advance:
             n = eg.reembed(model, progress=advance)
         model_id = eg.store.get_meta("embedding_model")
         if as_json:
@@ -489,28 +455,3 @@ def _export_to_file(eg: Any, path: Path, scope: dict[str, Any]) -> int:
         Path(tmp).unlink(missing_ok=True)
         raise
     return n
-
-
-class _progress:  # noqa: N801 - used as a context manager function
-    """A rich progress bar on stderr (only on a terminal); yields ``advance(n)``."""
-
-    def __init__(self, label: str, total: int, *, enabled: bool) -> None:
-        self.label, self.total = label, total
-        self.enabled = enabled and sys.stderr.isatty() and total > 0
-        self._bar: Any = None
-
-    def __enter__(self) -> Any:
-        if not self.enabled:
-            return lambda n: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-        self._bar = Progress("[progress.description]{task.description}", BarColumn(),
-                             MofNCompleteColumn(), TimeRemainingColumn(),
-                             console=stderr_console(), transient=True)
-        self._bar.__enter__()
-        task = self._bar.add_task(self.label, total=self.total)
-        return lambda n: self._bar.update(task, advance=n)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)

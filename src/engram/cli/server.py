@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ._app import State, store_options
+from ._app import State, announce_new_store, missing_store, store_options
 
 __all__ = ["register"]
 
@@ -97,8 +97,11 @@ def register(cli: click.Group) -> None:
         if config.quota_max_items or config.quota_max_bytes:
             quota = Quota(max_items=config.quota_max_items or None,
                           max_bytes=config.quota_max_bytes or None)
+        new_store = missing_store(config.store_url(), create=True)
         app = create_app(config, auth=not no_auth, keys_path=keys_path, mcp=not no_mcp,
                          quota=quota)
+        if new_store is not None:
+            announce_new_store(new_store)
         click.echo(f"Engram listening on http://{config.host}:{config.port} "
                    f"(store {config.store_url()})", err=True)
         from ..server.protocol import MAX_HEADER_BYTES, ProblemH11Protocol
@@ -123,7 +126,7 @@ def register(cli: click.Group) -> None:
 
         check_id(tenant, "tenant")
         config = state.config()
-        engine = state.engine()
+        engine = state.engine(create=True)
         server = build_mcp(engine, tenant_of=lambda _ctx: tenant,
                            max_query_chars=config.max_query_chars)
         anyio.run(server.run_stdio_async)

@@ -6,7 +6,14 @@ import click
 
 from ..errors import ConfigError
 from ..store.base import Store
-from ._app import get_state, json_option, print_json, store_options
+from ._app import (
+    announce_new_store,
+    get_state,
+    json_option,
+    missing_store,
+    print_json,
+    store_options,
+)
 
 __all__ = ["register"]
 
@@ -40,7 +47,10 @@ def register(cli: click.Group) -> None:
     def migrate(ctx: click.Context, as_json: bool) -> None:
         """Apply pending schema migrations (each in its own transaction)."""
         url = get_state(ctx).config().store_url()
+        new_store = missing_store(url, create=True)
         store = _open_unmigrated(url)
+        if new_store is not None:
+            announce_new_store(new_store)
         try:
             applied = store.migrate()
             all_names = store.applied_migrations()
@@ -68,7 +78,11 @@ def register(cli: click.Group) -> None:
         from ..errors import StoreError
         from ..store.migrate_store import move_store
 
+        missing_store(source, create=False)  # a mistyped --from must not copy an empty store
+        new_store = missing_store(target, create=True)
         report = move_store(source, target)
+        if new_store is not None:
+            announce_new_store(new_store)
         if as_json:
             print_json(report.to_dict())
         else:

@@ -3,10 +3,18 @@
 :class:`RuleDeriver` needs no model: it recognises first-person statements of
 durable facts ("I moved to Lisbon", "I work at Acme", "my favourite food is
 sushi", "I'm allergic to nuts", "I'm planning to visit Japan") and rewrites
-them in the third person with the speaker as subject. Single-valued facts
-carry an ``attribute`` key (``lives_in``, ``works_at``...) so consolidation can
-supersede an old value deterministically. The LLM pipeline provides another
-:class:`Deriver` with the same output.
+them in the third person. Single-valued facts carry an ``attribute`` key
+(``lives_in``, ``works_at``...) so consolidation can supersede an old value
+deterministically. The LLM pipeline provides another :class:`Deriver` with the
+same output.
+
+The subject of a memory is named the same way for every message of a user
+(:meth:`RuleDeriver.subject_names`): the message's ``speaker``; else the user's
+display name, which is the one speaker name the user's own (``user``-role)
+messages carry, in this batch or among the user's first
+:data:`DISPLAY_NAME_WINDOW` stored episodes; else "the user". So "I moved to
+Lisbon" said by Ana and a later "I love green tea" sent without a speaker
+become "Ana lives in Lisbon" and "Ana likes green tea", never "User likes ...".
 """
 
 from __future__ import annotations
@@ -16,11 +24,27 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from ..models import Episode, MemoryKind
+from ..models import Episode, MemoryKind, Scope, SearchFilters
 from ..text import query_terms
 
-__all__ = ["Candidate", "Deriver", "RuleDeriver"]
+if TYPE_CHECKING:
+    from ..store.base import Store
+
+__all__ = ["ANONYMOUS_SUBJECT", "DISPLAY_NAME_WINDOW", "Candidate", "Deriver", "RuleDeriver"]
+
+#: the subject of a user's statement when neither a speaker nor a display name is known
+ANONYMOUS_SUBJECT = "the user"
+#: how many of a user's first stored episodes are read for a display name
+DISPLAY_NAME_WINDOW = 50
+
+
+def _subject_key(subject: str) -> str:
+    """The subject part of an attribute key; "the user" keeps the key ``user`` it had
+    when the anonymous subject was written "User", so old facts are still superseded."""
+    key = subject.lower()
+    return "user" if key == ANONYMOUS_SUBJECT else key
 
 
 @dataclass
@@ -43,7 +67,7 @@ class Candidate:
     def attribute_key(self) -> str | None:
         if self.attribute is None:
             return None
-        return f"{self.subject.lower()}:{self.attribute}"
+        return f"{_subject_key(self.subject)}:{self.attribute}"
 
 
 class Deriver(ABC):
@@ -140,16 +164,56 @@ def _clean(value: str) -> str:
 
 
 class RuleDeriver(Deriver):
-    """First-person durable statements, by rules. Only ``user`` turns are read."""
+    """First-person durable statements, by rules. Only ``user`` turns are read.
+
+    ``store`` (optional) is read for the user's display name (see the module
+    docstring); without it only the batch itself names the user.
+    """
 
     name = "rules"
 
+    def __init__(self, store: Store | None = None) -> None:
+        self.store = store
+
+    def subject_names(self, episodes: Sequence[Episode]) -> dict[str, str]:
+        """The subject for each ``user``-role episode id: its speaker, else the
+        display name of its user, else :data:`ANONYMOUS_SUBJECT`."""
+        display: dict[tuple[str, str | None], str | None] = {}
+        return {ep.id: self._subject(ep, episodes, display) for ep in episodes
+                if ep.role == "user"}
+
+    def _subject(self, ep: Episode, batch: Sequence[Episode],
+                 display: dict[tuple[str, str | None], str | None]) -> str:
+        if ep.speaker and ep.speaker.strip():
+            return ep.speaker.strip()
+        owner = (ep.scope.tenant, ep.scope.user_id)
+        if owner not in display:  # read once per user and batch, and only when needed
+            display[owner] = self._display_name(ep.scope, batch)
+        return display[owner] or ANONYMOUS_SUBJECT
+
+    def _display_name(self, scope: Scope, batch: Sequence[Episode]) -> str | None:
+        if scope.user_id is None:
+            return None  # an agent's own memory: no user to name
+        owner = Scope(user_id=scope.user_id, tenant=scope.tenant)
+        seen = [e for e in batch if e.scope.tenant == owner.tenant
+                and e.scope.user_id == owner.user_id]
+        if self.store is not None:
+            page = self.store.list_episodes(
+                owner, SearchFilters(), DISPLAY_NAME_WINDOW)
+            seen.extend(e for e in page.items if isinstance(e, Episode))
+        names = {e.speaker.strip() for e in seen
+                 if e.role == "user" and e.speaker and e.speaker.strip()}
+        if len({n.lower() for n in names}) != 1:
+            return None  # unknown, or several people speak as this user: do not guess
+        return min(names)
+
     def derive(self, episodes: Sequence[Episode]) -> list[Candidate]:
         out: list[Candidate] = []
+        display: dict[tuple[str, str | None], str | None] = {}
         for ep in episodes:
             if ep.role != "user":
                 continue
-            subject = ep.speaker or "User"
+            subject: str | None = None
             seen: set[str] = set()
             for rule in _RULES:
                 for m in rule.pattern.finditer(ep.text):
@@ -160,6 +224,8 @@ class RuleDeriver(Deriver):
                     ):
                         continue
                     what = _clean(groups.get("what") or "")
+                    if subject is None:
+                        subject = self._subject(ep, episodes, display)
                     text = rule.template.format(subject=subject, value=value, what=what)
                     text = text[0].upper() + text[1:]
                     if text.lower() in seen:
@@ -174,7 +240,7 @@ class RuleDeriver(Deriver):
                             subject=subject,
                             attribute=attribute,
                             value=value or None,
-                            entities=[subject.lower()],
+                            entities=[_subject_key(subject)],
                             keywords=query_terms(text)[:12],
                             valid_from=ep.occurred_at,
                             importance=rule.importance,

@@ -15,7 +15,20 @@ __all__ = [
     "WriteBatch",
     "WriteOutcome",
     "open_store",
+    "sqlite_path",
 ]
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file a SQLite store URL (or bare path) names; ``None`` for an in-memory
+    database or another backend. Never touches the file."""
+    if url.startswith("sqlite://"):
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url[len("sqlite://") :]
+    elif "://" in url:
+        return None
+    else:
+        path = url
+    return None if path in ("", ":memory:") else path
 
 
 def open_store(url: str, **options: Any) -> Store:
@@ -27,8 +40,7 @@ def open_store(url: str, **options: Any) -> Store:
     if url.startswith("sqlite://"):
         from .sqlite import SQLiteStore
 
-        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else url[len("sqlite://") :]
-        store: Store = SQLiteStore(path or ":memory:", **options)
+        store: Store = SQLiteStore(sqlite_path(url) or ":memory:", **options)
     elif url.startswith(("postgresql://", "postgres://")):
         try:
             from .postgres import PostgresStore
