@@ -15,7 +15,9 @@ Hierarchy::
     ├── ConfigError             a setting that cannot be used (unknown provider, bad URL)
     │   └── StoreNotFound       a read-only command named a SQLite file that does not exist
     ├── MissingDependency       an optional extra is not installed; names the pip command
-    ├── StoreError              the storage backend failed (disk full, server gone)
+    ├── StoreError              the storage backend failed (server gone, I/O error)
+    │   ├── DiskFull            no space left (or a size limit hit); nothing written (HTTP 507)
+    │   └── ReadOnlyStore       the store cannot be written (read-only file, directory, mount)
     ├── ProviderError           an embedding or LLM provider failed (timeout, 5xx, bad JSON)
     ├── AuthError               missing, unknown or revoked API key (HTTP 401/403)
     └── QuotaExceeded           a tenant's memory or byte quota is full (HTTP 403)
@@ -30,6 +32,7 @@ __all__ = [
     "AuthError",
     "ConfigError",
     "Conflict",
+    "DiskFull",
     "DateOutOfRange",
     "EngramError",
     "ImportFormatError",
@@ -40,6 +43,7 @@ __all__ = [
     "NotFound",
     "ProviderError",
     "QuotaExceeded",
+    "ReadOnlyStore",
     "ScopeRequired",
     "StoreError",
     "StoreNotFound",
@@ -136,6 +140,21 @@ class StoreNotFound(ConfigError):
 
 class StoreError(EngramError):
     code = "store_error"
+    status = 503
+
+
+class DiskFull(StoreError):
+    """The disk (or the database's size limit) is full. The failed call wrote
+    nothing; the store stays usable and the call can be retried once space returns."""
+
+    code = "disk_full"
+    status = 507
+
+
+class ReadOnlyStore(StoreError):
+    """The store cannot be written: a read-only file, directory or mount (reads work)."""
+
+    code = "read_only"
     status = 503
 
 
