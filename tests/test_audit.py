@@ -12,6 +12,8 @@ import pytest
 
 from engram import Engram, Message
 from engram.audit import purge_llm_cache, scope_digest
+from engram.store.rawfile import database_files, raw_file_scan
+from engram.store.residue import EXPOSURE
 from engram.embed.base import Embedder
 from engram.llm.cache import ResponseCache
 from engram.llm.config import LLMSettings
@@ -44,7 +46,8 @@ def test_forget_is_complete_and_audited(tmp_path: Path, embedder: Embedder,
                               "cites": ["a-0"]})
         cache.put("k-bob", {"memories": [{"text": "User plays the cello"}]})
         cache.close()
-        assert MARKER.encode() in path.read_bytes() + _wal(path)
+        # never read a live store's file in-process (it drops our locks): the helper's child does
+        assert raw_file_scan(database_files(path), [MARKER]) == {MARKER}
 
         report = eg.forget(user_id="alice", markers=[MARKER])
 
@@ -57,6 +60,11 @@ def test_forget_is_complete_and_audited(tmp_path: Path, embedder: Embedder,
         assert all(v == 0 for k, v in audit.remaining.items() if k != "orphan_vectors")
         assert audit.caches == {"llm_responses": 1}
         assert audit.search_hits == 0
+        assert audit.backend == "sqlite"
+        assert audit.checks == {"llm_cache": "passed", "rows": "passed", "search": "passed",
+                                "wal_checkpoint": "passed", "raw_file": "passed"}
+        assert audit.exposure == ["backups", "storage_blocks"]
+        assert set(EXPOSURE) >= set(audit.exposure)
         record = json.dumps(audit.to_dict())
         assert "alice" not in record and MARKER not in record
         assert audit.scope_hash == scope_digest(eg.store, Scope(user_id="alice"))

@@ -14,10 +14,21 @@
    empties it, ``"keep"`` leaves it. Deletes use ``secure_delete`` and a WAL
    checkpoint so the bytes are overwritten.
 4. Verification: ``store.remaining(scope)`` must be all zero; ``list`` and a
-   lexical+vector search in the scope must return nothing; and, for a SQLite
-   store no larger than ``scan_limit`` bytes, the raw bytes of the database
-   file and its ``-wal`` must not contain any of the subject's texts (or the
-   caller's ``markers``) unless another live row still holds that same text.
+   lexical+vector search in the scope must return nothing.
+5. The backend's physical clean-up and raw check (``store.forget_residue``,
+   see :mod:`engram.store.residue`): SQLite truncates the WAL and scans the
+   raw bytes of the database file and its ``-wal`` (in a child process: a
+   read in this process would drop its SQLite locks, see
+   :mod:`engram.store.rawfile`); PostgreSQL runs ``VACUUM`` on the touched
+   tables and, with the privilege to read server files, scans their raw files
+   (then ``VACUUM FULL`` on a table whose free space still holds the text).
+   A text found counts only if no live row of another scope holds it.
+
+What was verified is explicit: ``checks`` names every check and its outcome
+(``"passed"``, ``"failed"``, ``"skipped"``), ``exposure`` names where copies
+may remain that the store cannot reach or did not verify (codes in
+:data:`engram.store.residue.EXPOSURE`: backups, WAL archives, replicas...).
+``verified`` is true when no check failed.
 
 The :class:`ForgetAudit` record holds no personal content: the scope is a
 salted SHA-256 (a random per-store salt kept in the store's ``meta`` table),
@@ -28,16 +39,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from .errors import InvalidInput
+from .errors import InvalidInput, StoreError
 from .models import Scope, SearchFilters
+from .store.rawfile import raw_file_scan
+from .store.residue import Residue
 from .timeutil import format_dt, now
 
 if TYPE_CHECKING:
@@ -53,6 +67,13 @@ DEFAULT_SCAN_LIMIT = 256 * 1024 * 1024
 
 CacheMode = Literal["scoped", "all", "keep"]
 
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class _HasResidue(Protocol):
+    def forget_residue(self, needles: Sequence[str], scan_limit: int) -> Residue: ...
+
 
 @dataclass
 class ForgetAudit:
@@ -62,7 +83,16 @@ class ForgetAudit:
     rows removed per table/index; ``remaining`` rows still found per
     table/index (all zero when verified); ``caches`` entries dropped per cache;
     ``raw_scan`` is ``True`` (file bytes clean), ``False`` (a leftover was
-    found) or ``None`` (not a SQLite file, or larger than the scan limit).
+    found) or ``None`` (not scanned: see ``checks["raw_file"]``).
+
+    ``backend`` is ``"sqlite"``, ``"postgresql"`` or ``"other"``. ``checks``
+    maps each check run to ``"passed"``, ``"failed"`` or ``"skipped"``:
+    ``rows`` (``remaining`` all zero), ``search`` (search and list empty),
+    ``llm_cache`` (purged; ``skipped`` for ``"keep"`` or no cache), then the
+    backend's (:mod:`engram.store.residue`): ``wal_checkpoint``, ``vacuum``,
+    ``vacuum_full``, ``raw_file``. ``exposure`` lists where copies may remain
+    that were not verified (codes of :data:`engram.store.residue.EXPOSURE`).
+    ``verified`` is ``True`` when no check failed.
     """
 
     scope_hash: str
@@ -74,6 +104,9 @@ class ForgetAudit:
     raw_leftovers: int
     verified: bool
     at: datetime = field(default_factory=now)
+    backend: str = "other"
+    checks: dict[str, str] = field(default_factory=dict)
+    exposure: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +118,9 @@ class ForgetAudit:
             "raw_scan": self.raw_scan,
             "raw_leftovers": self.raw_leftovers,
             "verified": self.verified,
+            "backend": self.backend,
+            "checks": dict(self.checks),
+            "exposure": list(self.exposure),
             "at": format_dt(self.at),
         }
 
@@ -132,7 +168,17 @@ def purge_llm_cache(path: str | Path, needles: Sequence[str], mode: CacheMode) -
     """Delete LLM-cache entries that mention any of ``needles`` (or all of them).
 
     ``path`` is the cache directory or file (see :class:`engram.llm.cache.
-    ResponseCache`); a missing cache counts 0. Returns entries deleted."""
+    ResponseCache`); a missing cache counts 0, and so does a cache that cannot
+    be read (logged). Returns entries deleted."""
+    try:
+        return _purge_llm_cache(path, needles, mode)
+    except sqlite3.Error as exc:
+        log.warning("LLM cache purge failed: %s", exc)
+        return 0
+
+
+def _purge_llm_cache(path: str | Path, needles: Sequence[str], mode: CacheMode) -> int:
+    """:func:`purge_llm_cache` that lets ``sqlite3.Error`` through."""
     if mode == "keep":
         return 0
     target = Path(path)
@@ -161,46 +207,31 @@ def purge_llm_cache(path: str | Path, needles: Sequence[str], mode: CacheMode) -
                 ).rowcount
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return deleted
-    except sqlite3.Error:
-        return 0
     finally:
         con.close()
 
 
 def scan_bytes(paths: Iterable[Path], needles: Sequence[str]) -> set[str]:
-    """Needles found (UTF-8) in the raw bytes of any of ``paths``."""
-    found: set[str] = set()
-    for p in paths:
-        if not p.exists():
-            continue
-        data = p.read_bytes()
-        for n in needles:
-            if n not in found and n.encode("utf-8") in data:
-                found.add(n)
-    return found
+    """Needles found (UTF-8) in the raw bytes of any of ``paths``.
+
+    Reads in a child process (:func:`engram.store.rawfile.raw_file_scan`), so
+    it is safe on a database this process has open."""
+    return raw_file_scan(paths, needles)
 
 
-def _live_elsewhere(db: Path, text: str) -> bool:
-    """Whether a live row (any scope) still holds ``text``: then its bytes are legitimate."""
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+def _residue(store: Store, needles: Sequence[str], scan_limit: int) -> Residue:
+    """The backend's clean-up and raw check; a store without one is not scanned."""
+    if not isinstance(store, _HasResidue):
+        return Residue("other", checks={"raw_file": "skipped"},
+                       exposure=["backups", "unscanned_files"])
     try:
-        for table, col in (("episodes", "text"), ("memories", "text"),
-                           ("memory_versions", "after"), ("memory_versions", "before")):
-            row = con.execute(
-                f"SELECT 1 FROM {table} WHERE instr({col}, ?) > 0 LIMIT 1", (text,)
-            ).fetchone()
-            if row:
-                return True
-        return False
-    finally:
-        con.close()
-
-
-def _sqlite_path(store: Store) -> Path | None:
-    path = getattr(store, "path", None)
-    if not isinstance(path, str | Path) or str(path) == ":memory:":
-        return None
-    return Path(path)
+        return store.forget_residue(needles, scan_limit)
+    except StoreError as exc:
+        log.warning("forget audit: raw check failed: %s", exc.message)
+        backend = "postgresql" if str(getattr(store, "url", "")).startswith("postgres") \
+            else "sqlite"
+        return Residue(backend, checks={"raw_file": "failed"},
+                       exposure=["backups", "unscanned_files"])
 
 
 def verified_forget(
@@ -222,26 +253,32 @@ def verified_forget(
     subject = collect_subject(store, scope)
     counts = store.forget(scope)
 
+    checks: dict[str, str] = {}
     caches: dict[str, int] = {}
     cache_dir = engine.llm_settings.cache_dir if engine.llm_settings is not None else None
+    checks["llm_cache"] = "skipped"
     if cache_dir is not None:
         needles = sorted(subject.ids) + subject.needles(markers)
-        caches["llm_responses"] = purge_llm_cache(cache_dir, needles, llm_cache)
+        try:
+            caches["llm_responses"] = _purge_llm_cache(cache_dir, needles, llm_cache)
+            checks["llm_cache"] = "skipped" if llm_cache == "keep" else "passed"
+        except sqlite3.Error as exc:
+            log.warning("forget audit: LLM cache purge failed: %s", exc)
+            caches["llm_responses"] = 0
+            checks["llm_cache"] = "failed"
 
     remaining = store.remaining(scope)
     left = sum(v for k, v in remaining.items() if k != "orphan_vectors")
+    checks["rows"] = "passed" if left == 0 else "failed"
     hits = _search_hits(engine, scope, subject)
+    checks["search"] = "passed" if hits == 0 else "failed"
 
-    raw: bool | None = None
-    leftovers = 0
-    db = _sqlite_path(store)
-    if db is not None and db.exists() and db.stat().st_size <= scan_limit:
-        files = [db, db.with_name(db.name + "-wal")]
-        found = scan_bytes(files, subject.needles(markers))
-        leftovers = sum(1 for t in found if not _live_elsewhere(db, t))
-        raw = leftovers == 0
-    verified = left == 0 and hits == 0 and raw is not False
-    return ForgetAudit(digest, counts, remaining, caches, hits, raw, leftovers, verified)
+    res = _residue(store, subject.needles(markers), scan_limit)
+    checks.update(res.checks)
+    verified = all(v != "failed" for v in checks.values())
+    return ForgetAudit(digest, counts, remaining, caches, hits, res.raw_scan, res.leftovers,
+                       verified, backend=res.backend, checks=checks,
+                       exposure=list(dict.fromkeys(res.exposure)))
 
 
 def _search_hits(engine: Engram, scope: Scope, subject: Subject) -> int:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..models import Episode, Memory, Scope, Stats
-from .postgres_pool import PgBase
+from .postgres_residue import PgResidue
 from .postgres_schema import FENCE_LOCK_CLASS
 from .postgres_sql import (
     EP_COLS,
@@ -28,7 +28,7 @@ __all__ = ["PgAdmin"]
 _ITEM_TABLES = (("episode", "episodes"), ("memory", "memories"))
 
 
-class PgAdmin(PgBase):
+class PgAdmin(PgResidue):
     def forget(self, scope: Scope) -> dict[str, int]:
         """Hard-delete ``scope`` in one transaction. ``fts`` counts lexical
         entries (the ``tsv`` of each deleted item)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,9 @@ from ..models import (
 )
 from ..timeutil import parse_dt, to_epoch
 from .base import Job
-from .sqlite_base import SQLiteBase
+from .rawfile import database_files, raw_file_scan
+from .residue import Residue
+from .sqlite_base import SQLiteBase, log, store_error
 from .sqlite_rows import (
     _EP_COLS,
     _MEM_COLS,
@@ -69,12 +71,61 @@ class SQLiteAdmin(SQLiteBase):
         with self._lock:
             self._partitions.clear()
             if self.path != ":memory:":
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                try:  # best effort: forget_residue repeats it and reports the outcome
+                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.Error as exc:
+                    log.warning("checkpoint after forget failed: %s", exc)
         return counts
 
+    def forget_residue(self, needles: Sequence[str], scan_limit: int) -> Residue:
+        """After :meth:`forget`: truncate the WAL, then scan the raw file bytes.
+
+        The scan runs in a child process (:func:`~engram.store.rawfile.raw_file_scan`):
+        reading the file here would drop this process's SQLite locks. A needle
+        found counts as a leftover only if no live row (any scope) holds it.
+        See :mod:`engram.store.residue` for the checks and exposure codes."""
+        res = Residue("sqlite", exposure=["backups", "storage_blocks"])
+        if self.path == ":memory:":
+            res.checks["raw_file"] = "skipped"
+            return res
+        with self._lock:
+            self._check_open()
+            try:
+                busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.Error as exc:
+                raise store_error("checkpoint failed", exc, self.path) from exc
+        res.checks["wal_checkpoint"] = "passed" if busy == 0 else "failed"
+        files = database_files(self.path)
+        size = sum(f.stat().st_size for f in files if f.exists())
+        if size > scan_limit:
+            res.checks["raw_file"] = "skipped"
+            res.exposure.append("unscanned_files")
+            return res
+        found = raw_file_scan(files, needles)
+        res.leftovers = sum(1 for t in found if not self._text_is_live(t))
+        res.raw_scan = res.leftovers == 0
+        res.checks["raw_file"] = "passed" if res.raw_scan else "failed"
+        return res
+
+    def _text_is_live(self, text: str) -> bool:
+        """Whether a live row (any scope) still holds ``text``: its bytes are legitimate."""
+        for table, col in (("episodes", "text"), ("memories", "text"),
+                           ("memory_versions", "after"), ("memory_versions", "before"),
+                           ("jobs", "payload")):
+            if self._q(f"SELECT 1 FROM {table} WHERE instr({col}, ?) > 0 LIMIT 1", (text,)):
+                return True
+        return False
+
     def remaining(self, scope: Scope) -> dict[str, int]:
+        try:
+            return self._remaining(scope)
+        except sqlite3.Error as exc:
+            raise store_error("counting remaining rows failed", exc, self.path) from exc
+
+    def _remaining(self, scope: Scope) -> dict[str, int]:
         out: dict[str, int] = {}
         with self._lock:
+            self._check_open()
             conn = self._conn
             ep = self._scope_rids(conn, "episodes", scope)
             mem = self._scope_rids(conn, "memories", scope)

@@ -1,0 +1,91 @@
+"""Nothing in ``src/engram`` opens a database file outside SQLite (issue #13 item 1).
+
+Closing *any* descriptor on a SQLite file releases every POSIX lock the process
+holds on it, so a plain read of a live store costs acknowledged writes (see
+:mod:`engram.store.rawfile`). The only sanctioned raw read is
+:func:`engram.store.rawfile.raw_file_scan`, which reads in a child process.
+
+This test walks the source's syntax tree for every call that opens a file
+outside SQLite (``open``, ``Path.open/read_bytes/read_text/write_*``,
+``os.open/fdopen``, ``io.open``, ``mmap``, ``shutil`` copies). Such a call is
+allowed only in a module listed in :data:`ALLOWED` with the reason it can
+never be a database file; the storage layer may never be listed.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "engram"
+
+#: module (relative to src/engram) -> why its file opens never touch a database
+ALLOWED: dict[str, str] = {
+    "bench/dataset.py": "reads benchmark dataset files named by the user",
+    "bench/locomo.py": "reads the LoCoMo dataset JSON",
+    "bench/longmemeval.py": "reads the LongMemEval dataset JSON",
+    "bench/report.py": "writes a benchmark report JSON",
+    "bench/scale.py": "writes a benchmark report JSON",
+    "cli/_docs.py": "writes docs/cli.md from --help",
+    "cli/core.py": "writes an export file atomically (temp file + os.replace)",
+    "cli/demo.py": "reads packaged demo data",
+    "config.py": "reads the TOML config file",
+    "embed/onnx_minilm.py": "reads the packaged ONNX model",
+    "recall/evaluate_time.py": "reads labelled time-expression sets",
+    "trust/evaluate.py": "reads evaluation JSON/JSONL files",
+}
+
+#: modules that hold or reach a live database connection: never in ALLOWED
+STORAGE = ("store/", "audit.py", "transfer.py", "server/keys.py", "llm/cache.py", "engine.py")
+
+_OPENING_ATTRS = {"read_bytes", "read_text", "write_bytes", "write_text", "fdopen", "mmap"}
+_SHUTIL = {"copy", "copy2", "copyfile", "copyfileobj", "copytree", "move"}
+#: ``x.open(...)`` receivers that are not files
+_NOT_FILES = {"self._pool", "self.keyring", "webbrowser"}
+
+
+def _opens_file(call: ast.Call) -> bool:
+    fn = call.func
+    if isinstance(fn, ast.Name):
+        return fn.id in {"open", "fdopen", "mmap"}
+    if not isinstance(fn, ast.Attribute):
+        return False
+    owner = ast.unparse(fn.value)
+    if fn.attr in _OPENING_ATTRS:
+        return True
+    if fn.attr == "open":
+        return owner not in _NOT_FILES
+    return owner == "shutil" and fn.attr in _SHUTIL
+
+
+def _offenders() -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for path in sorted(SRC.rglob("*.py")):
+        rel = path.relative_to(SRC).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and _opens_file(node):
+                found.setdefault(rel, []).append(node.lineno)
+    return found
+
+
+def test_no_module_opens_a_database_file_outside_sqlite() -> None:
+    unexpected = {m: lines for m, lines in _offenders().items() if m not in ALLOWED}
+    assert not unexpected, (
+        "these modules open files outside SQLite; a database file (or its -wal/-shm) must"
+        " only be read through engram.store.rawfile.raw_file_scan, other files must be"
+        f" listed in ALLOWED with a reason: {unexpected}"
+    )
+
+
+def test_storage_layer_is_never_allowed() -> None:
+    assert not [m for m in ALLOWED if m.startswith(STORAGE)]
+
+
+def test_the_guard_sees_the_hazard() -> None:
+    """The old audit code (a plain ``read_bytes``) is caught."""
+    tree = ast.parse("data = p.read_bytes()\nwith open(db, 'rb') as f: pass\n"
+                     "shutil.copyfile(db, out)\nself._pool.open(wait=True)\n")
+    seen = {ast.unparse(n.func): _opens_file(n) for n in ast.walk(tree)
+            if isinstance(n, ast.Call)}
+    assert seen == {"p.read_bytes": True, "open": True, "shutil.copyfile": True,
+                    "self._pool.open": False}
