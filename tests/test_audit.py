@@ -12,12 +12,12 @@ import pytest
 
 from engram import Engram, Message
 from engram.audit import purge_llm_cache, scope_digest
-from engram.store.rawfile import database_files, raw_file_scan
-from engram.store.residue import EXPOSURE
 from engram.embed.base import Embedder
 from engram.llm.cache import ResponseCache
 from engram.llm.config import LLMSettings
 from engram.models import Scope
+from engram.store.rawfile import database_files, raw_file_scan
+from engram.store.residue import EXPOSURE
 
 MARKER = "Quetzalfrobnix"  # a word only the forgotten user ever wrote
 
