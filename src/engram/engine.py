@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from .config import Config, resolve_config
 from .embed.base import Embedder
-from .errors import Conflict, InvalidInput, ModelMismatch, NotFound
+from .errors import Conflict, InvalidInput, ModelMismatch, NotFound, StoreError
 from .models import (
     AddResult,
     ContextBlock,
@@ -258,12 +258,20 @@ class Engram:
         return self._llm
 
     def close(self) -> None:
-        if self._llm is not None:
-            self._llm.close()
-        self._flush_touches()
-        self.store.close()
-        if self._embedder is not None and self._owns_embedder:
-            self._embedder.close()
+        """Release everything, even when the store cannot be written: pending
+        access counts (best-effort statistics, never acknowledged data) are then
+        logged as dropped instead of keeping the store open."""
+        try:
+            if self._llm is not None:
+                self._llm.close()
+            try:
+                self._flush_touches()
+            except StoreError as exc:
+                log.warning("access counts not saved at close: %s", exc.code)
+        finally:
+            self.store.close()
+            if self._embedder is not None and self._owns_embedder:
+                self._embedder.close()
 
     def __enter__(self) -> Engram:
         return self
