@@ -203,9 +203,12 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place lists every co
     @click.option("--cursor", default=None, help="Continue from a previous page.")
     @click.option("--all", "include_inactive", is_flag=True,
                   help="Include superseded and deleted memories.")
+    @click.option("--ids", "ids_only", is_flag=True,
+                  help="Print only the ids, one per line (for scripts: "
+                  "ID=$(engram list -u ana --ids -n 1)).")
     @click.pass_context
     def list_(ctx: click.Context, item_type: str, kinds: tuple[str, ...], limit: int,
-              cursor: str | None, include_inactive: bool, user_id: str | None,
+              cursor: str | None, include_inactive: bool, ids_only: bool, user_id: str | None,
               agent_id: str | None, session_id: str | None, as_json: bool) -> None:
         """List memories (newest first) or episodes (oldest first), one page at a time."""
         _need_scope(user_id, agent_id)
@@ -214,6 +217,10 @@ def register(cli: click.Group) -> None:  # noqa: C901 - one place lists every co
             kinds=list(kinds) or None, limit=limit, cursor=cursor,
             include_inactive=include_inactive,
         )
+        if ids_only:
+            for item in page.items:
+                click.echo(item.id)
+            return
         if as_json:
             print_json({"items": [i.to_dict() for i in page.items],
                         "next_cursor": page.next_cursor})
