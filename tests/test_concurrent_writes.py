@@ -25,6 +25,7 @@ from support.scripted_llm import RecordedRequest, ScriptedLLMServer, ok
 
 from engram import Engram, Message
 from engram.embed.base import Embedder
+from engram.errors import Conflict
 from engram.models import Episode, Scope
 from engram.pipeline.derive import Candidate, Deriver, RuleDeriver
 from engram.server.background import Deriver as BackgroundDeriver
@@ -144,6 +145,29 @@ def test_superseding_writers_store_every_episode_without_conflict(
             cited = {s for m in every for s in m.source_episode_ids}
             assert cited == set(mine)  # and each message was derived from, once
             assert len(every) == len(mine)
+    finally:
+        _close(engines)
+
+
+def test_updates_race_without_conflict_unless_a_version_is_expected(
+    store_url: str, embedder: Embedder
+) -> None:
+    engines = _engines(store_url, embedder, WRITERS)
+    try:
+        mem = engines[0].remember("Ana's favourite number is 0", user_id="ana")
+        errors = _run_threads(WRITERS, lambda i: [
+            engines[i].update(mem.id, importance=(i + k) / 100, user_id="ana")
+            for k in range(5)])
+        assert errors == []  # a lost version race is retried on the latest version
+        latest = engines[0].get(mem.id, user_id="ana")
+        assert latest.version == 1 + 5 * WRITERS
+        with pytest.raises(Conflict):  # an explicit, stale expectation still conflicts
+            engines[1].update(mem.id, text="changed", user_id="ana", expected_version=2)
+        with pytest.raises(Conflict):
+            engines[1].delete(mem.id, user_id="ana", expected_version=2)
+        assert engines[0].get(mem.id, user_id="ana").version == latest.version
+        done = engines[1].delete(mem.id, user_id="ana", expected_version=latest.version)
+        assert done.version == latest.version + 1
     finally:
         _close(engines)
 

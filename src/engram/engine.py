@@ -19,7 +19,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -77,9 +77,9 @@ __all__ = ["Engram"]
 log = logging.getLogger("engram")
 
 MAX_LIMIT = 1000
-#: tries of a derived write that lost a version race to another process (decided
-#: again each time) before :meth:`Engram.derive_for` gives up with ``Conflict``
-DERIVE_ATTEMPTS = 8
+#: tries of a write that lost a version race to another writer (decided again on
+#: the latest state each time) before ``Conflict``; see derive_for and update
+WRITE_ATTEMPTS = 12
 
 
 def _filters(
@@ -383,7 +383,7 @@ class Engram:
         are derived from an episode once, however many callers race, and never
         for an episode deleted meanwhile (a ``forget``): then nothing is written
         and ``[]`` is returned. A lost version race is decided again, up to
-        :data:`DERIVE_ATTEMPTS` times; only then :class:`~engram.errors.Conflict`.
+        :data:`WRITE_ATTEMPTS` times; only then :class:`~engram.errors.Conflict`.
         """
         if self.deriver is None or not episode_ids:
             return []
@@ -408,16 +408,16 @@ class Engram:
                 return []
             indexer = Indexer(self.store, self.embedder())
             fence = Fence(scope.tenant, tuple(e.id for e in episodes))
-            for attempt in range(1, DERIVE_ATTEMPTS + 1):
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
                 batch = WriteBatch(fence=fence)
                 ops, mems = self._consolidate(scope, candidates, indexer, now(), batch, episodes)
                 indexer.add_to(batch, list(mems))
                 try:
                     outcome = self.store.write(batch)
                 except Conflict:
-                    if attempt == DERIVE_ATTEMPTS:
+                    if attempt == WRITE_ATTEMPTS:
                         raise
-                    time.sleep(random.uniform(0, 0.005 * attempt))  # de-synchronise processes
+                    _backoff(attempt)
                     continue
                 return [] if outcome.fenced else ops
         return []
@@ -664,25 +664,20 @@ class Engram:
         importance: float | None = None,
         valid_to: datetime | None = None,
         reason: str = "updated by caller",
+        expected_version: int | None = None,
     ) -> Memory:
-        """A new version of an active memory (re-embedded when the text changes)."""
+        """A new version of an active memory (re-embedded when the text changes).
+
+        ``expected_version``: the version the caller read; when the memory has
+        another one, :class:`~engram.errors.Conflict` and nothing changes
+        (optimistic concurrency). Without it the change applies to the latest
+        version, whatever changed meanwhile (a lost race is retried)."""
         sc = self._scope(scope, user_id, agent_id, session_id)
-        old = self._memory(sc, memory_id)
-        if old.status != MemoryStatus.ACTIVE:
-            raise InvalidInput(f"memory {memory_id} is {old.status}; only active memories change")
         changes: dict[str, Any] = {}
         if text is not None:
             changes["text"] = check_text(text, self.config.max_text_bytes)
         if metadata is not None:
             changes["metadata"] = strip_reserved(check_metadata(metadata))
-        if "metadata" in changes or "text" in changes:  # keep provenance, re-scan the text
-            ns = old.metadata.get(RESERVED_KEY)
-            level = trust_of(old.metadata) if isinstance(ns, dict) else "agent"
-            origin = str(ns.get("origin", "direct")) if isinstance(ns, dict) else "direct"
-            changes["metadata"] = {
-                **changes.get("metadata", strip_reserved(old.metadata)),
-                RESERVED_KEY: provenance(changes.get("text", old.text), level, origin),
-            }
         if importance is not None:
             if not 0.0 <= float(importance) <= 1.0:
                 raise InvalidInput("importance must be between 0 and 1")
@@ -691,16 +686,23 @@ class Engram:
             changes["valid_to"] = ensure_aware(valid_to, "valid_to")
         if not changes:
             raise InvalidInput("nothing to update: give text, metadata, importance or valid_to")
-        at = now()
-        new = dataclasses.replace(old, **changes, updated_at=at, version=old.version + 1)
-        batch = WriteBatch(changed_memories=[(new, old.version)])
-        batch.versions.append(
-            (sc.tenant, MemoryVersion(new.id, new.version, Operation.UPDATE, old.to_dict(),
-                                      new.to_dict(), reason, at))
-        )
-        Indexer(self.store, self.embedder()).add_to(batch, [new])
-        self.store.write(batch)
-        return new
+
+        def change(old: Memory, at: datetime) -> Memory:
+            if old.status != MemoryStatus.ACTIVE:
+                raise InvalidInput(f"memory {memory_id} is {old.status}; "
+                                   "only active memories change")
+            now_changes = dict(changes)
+            if "metadata" in changes or "text" in changes:  # keep provenance, re-scan the text
+                ns = old.metadata.get(RESERVED_KEY)
+                level = trust_of(old.metadata) if isinstance(ns, dict) else "agent"
+                origin = str(ns.get("origin", "direct")) if isinstance(ns, dict) else "direct"
+                now_changes["metadata"] = {
+                    **changes.get("metadata", strip_reserved(old.metadata)),
+                    RESERVED_KEY: provenance(changes.get("text", old.text), level, origin),
+                }
+            return dataclasses.replace(old, **now_changes, updated_at=at, version=old.version + 1)
+
+        return self._change(sc, memory_id, Operation.UPDATE, change, reason, expected_version)
 
     def delete(
         self,
@@ -711,23 +713,56 @@ class Engram:
         agent_id: str | None = None,
         session_id: str | None = None,
         reason: str = "deleted by caller",
+        expected_version: int | None = None,
     ) -> Memory:
-        """Soft delete: the memory leaves search, its history stays."""
+        """Soft delete: the memory leaves search, its history stays.
+
+        ``expected_version`` as for :meth:`update`; deleting a deleted memory
+        returns it unchanged."""
         sc = self._scope(scope, user_id, agent_id, session_id)
-        old = self._memory(sc, memory_id)
-        if old.status == MemoryStatus.DELETED:
-            return old
-        at = now()
-        new = dataclasses.replace(
-            old, status=MemoryStatus.DELETED, expired_at=at, updated_at=at, version=old.version + 1
-        )
-        batch = WriteBatch(changed_memories=[(new, old.version)])
-        batch.versions.append(
-            (sc.tenant, MemoryVersion(new.id, new.version, Operation.DELETE, old.to_dict(),
-                                      new.to_dict(), reason, at))
-        )
-        self.store.write(batch)
-        return new
+
+        def change(old: Memory, at: datetime) -> Memory | None:
+            if old.status == MemoryStatus.DELETED:
+                return None
+            return dataclasses.replace(old, status=MemoryStatus.DELETED, expired_at=at,
+                                       updated_at=at, version=old.version + 1)
+
+        return self._change(sc, memory_id, Operation.DELETE, change, reason, expected_version)
+
+    def _change(
+        self, sc: Scope, memory_id: str, op: Operation,
+        change: Callable[[Memory, datetime], Memory | None],
+        reason: str, expected_version: int | None,
+    ) -> Memory:
+        """Write ``change(latest)`` as the memory's next version (``None``: nothing to
+        change, the memory is returned as it is). A version race is :class:`Conflict`
+        with ``expected_version``, else re-read and retried."""
+        if expected_version is not None and (
+                not isinstance(expected_version, int) or isinstance(expected_version, bool)):
+            raise InvalidInput("expected_version must be an integer")
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            old = self._memory(sc, memory_id)
+            if expected_version is not None and old.version != expected_version:
+                raise Conflict(f"memory {memory_id} is at version {old.version}, "
+                               f"not {expected_version}")
+            at = now()
+            new = change(old, at)
+            if new is None:
+                return old
+            batch = WriteBatch(changed_memories=[(new, old.version)])
+            batch.versions.append((sc.tenant, MemoryVersion(
+                new.id, new.version, op, old.to_dict(), new.to_dict(), reason, at)))
+            if op == Operation.UPDATE:
+                Indexer(self.store, self.embedder()).add_to(batch, [new])
+            try:
+                self.store.write(batch)
+            except Conflict:
+                if expected_version is not None or attempt == WRITE_ATTEMPTS:
+                    raise
+                _backoff(attempt)
+                continue
+            return new
+        raise AssertionError("unreachable")
 
     def history(
         self,
@@ -864,3 +899,9 @@ class Engram:
 
 def _now() -> datetime:
     return now()
+
+
+def _backoff(attempt: int) -> None:
+    """Sleep before retrying a lost race: exponential with jitter, so racing
+    writers drift apart (at most 0.2 s)."""
+    time.sleep(random.uniform(0, min(0.2, 0.002 * 2 ** attempt)))

@@ -32,6 +32,9 @@ class Indexer:
     def __init__(self, store: Store, embedder: Embedder) -> None:
         self.store = store
         self.embedder = embedder
+        #: vectors this indexer made or fetched, by content hash (a retried write
+        #: embeds nothing twice)
+        self._memo: dict[str, np.ndarray] = {}
 
     def text_for(self, item: Episode | Memory) -> str:
         if isinstance(item, Episode):
@@ -68,12 +71,16 @@ class Indexer:
 
     def vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
         hashes = [content_hash(t) for t in texts]
-        known = self.store.vectors_by_hash(self.embedder.model_id, hashes)
+        known = {h: self._memo[h] for h in hashes if h in self._memo}
+        if len(known) < len(set(hashes)):
+            known.update(self.store.vectors_by_hash(
+                self.embedder.model_id, [h for h in hashes if h not in known]))
         missing = [i for i, h in enumerate(hashes) if h not in known]
         if missing:
             fresh = self.embedder.embed([texts[i] for i in missing], "document")
             for i, vec in zip(missing, fresh, strict=True):
                 known[hashes[i]] = vec
+        self._memo.update(known)
         return [known[h] for h in hashes]
 
     def add_to(self, batch: WriteBatch, items: Sequence[Episode | Memory]) -> None:
