@@ -153,3 +153,22 @@ def test_read_only_directory_names_the_directory(tmp_path: Path, embedder: Embed
         with pytest.raises(ReadOnlyStore) as err:
             Engram(folder / name, embedder=embedder)
         assert f"directory {folder.resolve()} is not writable" in str(err.value)
+
+
+def test_postgres_errors_map_to_the_same_types(pg_url: str, embedder: Embedder) -> None:
+    """PostgreSQL's disk full (SQLSTATE 53100) and read-only (25006) are the same
+    typed errors; a read-only server or transaction is refused with ReadOnlyStore."""
+    import psycopg
+
+    from engram.store.postgres_pool import pg_store_error
+
+    assert isinstance(pg_store_error(psycopg.errors.DiskFull("no space left")), DiskFull)
+    assert type(pg_store_error(psycopg.errors.UniqueViolation("dup"))) is StoreError
+    with Engram(url=pg_url, embedder=embedder) as eg:
+        eg.add("written while the server was writable", user_id="u")
+    assert "options=" in pg_url  # the fixture's search_path; add a read-only default to it
+    ro = pg_url.replace("options=", "options=-cdefault_transaction_read_only%3Don%20", 1)
+    with pytest.raises(ReadOnlyStore) as err:
+        with Engram(url=ro, embedder=embedder) as eg:
+            eg.add("a write that cannot happen", user_id="u")
+    assert err.value.code == "read_only"

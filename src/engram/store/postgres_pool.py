@@ -19,10 +19,10 @@ from psycopg.rows import dict_row
 from psycopg.types import TypeInfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ..errors import EngramError, StoreError
+from ..errors import DiskFull, EngramError, ReadOnlyStore, StoreError
 from .postgres_vector import HnswParams
 
-__all__ = ["PgBase", "register_vector"]
+__all__ = ["PgBase", "pg_store_error", "register_vector"]
 
 
 def register_vector(conn: Connection[Any]) -> bool:
@@ -34,6 +34,21 @@ def register_vector(conn: Connection[Any]) -> bool:
         return False
     register_vector_info(conn, info)
     return True
+
+
+def pg_store_error(exc: Exception) -> StoreError:
+    """Map a psycopg/pool error to the typed error callers act on: SQLSTATE
+    class 53 "insufficient resources" disk full (53100) -> :class:`DiskFull`,
+    a read-only transaction or standby (25006) -> :class:`ReadOnlyStore`,
+    anything else -> :class:`StoreError`."""
+    state = getattr(exc, "sqlstate", None)
+    if state == "53100":
+        return DiskFull(f"PostgreSQL: disk full; nothing of this call was written."
+                        f" Free space on the server and retry ({exc})")
+    if state == "25006":
+        return ReadOnlyStore(f"PostgreSQL: the store is read-only (a read-only transaction"
+                             f" or a standby); reads still work ({exc})")
+    return StoreError(f"PostgreSQL error: {exc}")
 
 
 def _configure(conn: Connection[Any]) -> None:
@@ -91,7 +106,7 @@ class PgBase:
         except EngramError:
             raise
         except (psycopg.Error, PoolTimeout) as exc:
-            raise StoreError(f"PostgreSQL error: {exc}") from exc
+            raise pg_store_error(exc) from exc
 
     @contextmanager
     def _tx(self) -> Iterator[Connection[Any]]:
