@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,8 +19,6 @@ CITIES = ["Lisbon", "Berlin", "Paris", "Madrid", "Oslo", "Rome"]
 
 
 def _wait_job(c: httpx.Client, job_id: str) -> dict[str, Any]:
-    import time
-
     for _ in range(600):
         job = c.get(f"/v1/jobs/{job_id}").json()
         if job["status"] in ("done", "failed"):
