@@ -127,3 +127,28 @@ def test_an_audit_whose_raw_scan_cannot_run_is_not_verified(
         assert report.audit is not None and report.audit.checks["raw_file"] == "failed"
         assert not report.verified
         assert eg.list(user_id="alice", type="episode").items == []  # the delete still happened
+
+
+def test_sqlite_reader_holding_an_old_snapshot_makes_the_audit_say_so(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """A reader that still sees the pre-forget snapshot keeps the WAL from being
+    truncated: the audit reports exactly that check as failed, not verified."""
+    import sqlite3
+
+    from engram.store import open_store
+
+    db = tmp_path / "r.db"
+    with Engram(store=open_store(str(db), busy_timeout=0.2), embedder=embedder) as eg:
+        _fill(eg)
+        reader = sqlite3.connect(db)
+        reader.execute("BEGIN")
+        assert reader.execute("SELECT count(*) FROM episodes").fetchone()[0] == 4
+        try:
+            report = eg.forget(user_id="alice", markers=[MARKER])
+        finally:
+            reader.close()
+        audit = report.audit
+        assert audit is not None and audit.checks["rows"] == "passed"
+        assert audit.checks["wal_checkpoint"] == "failed"
+        assert not report.verified
