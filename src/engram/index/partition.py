@@ -5,11 +5,11 @@ session, event time, record times), so filters are evaluated *inside* the
 search as a boolean mask, before ranking — never top-k-then-filter.
 
 Small partitions are searched exactly (one matrix-vector product). Large ones
-use an HNSW graph (hnswlib; usearch segfaults when onnxruntime is imported
-after it) for the unfiltered or weakly filtered case; when a
-filter is selective the masked rows are searched exactly instead, and when the
-graph returns too few rows that pass the filter the search widens until it has
-``k`` or has seen every candidate, so a filter never loses matches.
+use an approximate graph (:mod:`engram.index.ann`) for the unfiltered or
+weakly filtered case; when a filter is selective the masked rows are searched
+exactly instead, and when the graph returns too few rows that pass the filter
+the search widens until it has ``k`` or has seen every candidate, so a filter
+never loses matches. Without an installed graph backend every search is exact.
 
 Not thread-safe by itself: the owning store serialises access.
 """
@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from ..models import ItemRef
+from .ann import AnnGraph, new_graph
 from .lexical import LexicalIndex
 
 __all__ = ["PartitionIndex", "RowAttrs", "RowFilter"]
@@ -62,7 +62,7 @@ class RowFilter:
 class PartitionIndex:
     """Vectors plus filter attributes for one partition."""
 
-    #: partitions at least this large get an HNSW graph
+    #: partitions at least this large get an approximate graph
     ann_threshold = 8_000
     #: when at most this many rows pass a filter, search them exactly
     exact_limit = 4_096
@@ -86,8 +86,8 @@ class PartitionIndex:
         self._codes: dict[str | None, int] = {None: 0}
         self._key_ref: dict[int, ItemRef] = {}
         self._ref_key: dict[ItemRef, int] = {}
-        self._ann: object | None = None
-        self._ann_rows = 0
+        self._ann: AnnGraph | None = None
+        self._ann_missing = False  # no graph backend installed: search exactly
         self._lex = LexicalIndex()
 
     # -- size ----------------------------------------------------------------
@@ -173,11 +173,7 @@ class PartitionIndex:
         self._pos[ref] = row
         self._lex.add(row, text or "")
         if self._ann is not None:
-            ann: Any = self._ann
-            if self._ann_rows + 1 > ann.get_max_elements():
-                ann.resize_index(max(1024, ann.get_max_elements() * 2))
-            ann.add_items(self._vecs[row : row + 1], np.array([row]))
-            self._ann_rows += 1
+            self._ann.add(self._vecs[row : row + 1], np.array([row]))
 
     def remove(self, ref: ItemRef) -> None:
         """Drop ``ref``'s row (and its key); nothing happens when it is absent."""
@@ -214,11 +210,7 @@ class PartitionIndex:
         if drop_pos:
             self._pos.pop(self._refs[row], None)
         if self._ann is not None:
-            try:
-                self._ann.mark_deleted(row)  # type: ignore[attr-defined]
-                self._ann_rows -= 1
-            except RuntimeError:  # not in the graph: harmless
-                pass
+            self._ann.remove(row)
 
     # -- search ----------------------------------------------------------------
     def _mask(self, f: RowFilter) -> np.ndarray:
@@ -263,7 +255,10 @@ class PartitionIndex:
             return []
         if rows.size <= self.exact_limit or len(self._pos) < self.ann_threshold:
             return self._exact(query, k, rows)
-        return self._approx(query, k, mask, rows.size)
+        ann = self._ensure_ann()
+        if ann is None:
+            return self._exact(query, k, rows)
+        return self._approx(ann, query, k, mask, rows.size)
 
     def lexical_search(self, query: str, k: int, f: RowFilter) -> list[tuple[ItemRef, float]]:
         """Top ``k`` rows by BM25 over their indexed text that pass ``f``."""
@@ -293,29 +288,24 @@ class PartitionIndex:
         out_rows = rows[top] if rows.size != self._n else top
         return [(self._refs[int(r)], float(scores[t])) for r, t in zip(out_rows, top, strict=True)]
 
-    def _ensure_ann(self) -> object:
-        if self._ann is None:
-            import hnswlib
-
+    def _ensure_ann(self) -> AnnGraph | None:
+        if self._ann is None and not self._ann_missing:
             rows = np.flatnonzero(self._alive[: self._n])
-            ann = hnswlib.Index(space="ip", dim=self.dim)
-            ann.init_index(max_elements=max(1024, int(rows.size * 1.25)), ef_construction=64, M=16)
-            if rows.size:
-                ann.add_items(self._vecs[rows], rows)
+            ann = new_graph(self.dim, capacity=int(rows.size * 1.25))
+            if ann is None:
+                self._ann_missing = True
+                return None
+            ann.add(self._vecs[rows], rows)
             self._ann = ann
-            self._ann_rows = int(rows.size)
         return self._ann
 
     def _approx(
-        self, query: np.ndarray, k: int, mask: np.ndarray, passing: int
+        self, ann: AnnGraph, query: np.ndarray, k: int, mask: np.ndarray, passing: int
     ) -> list[tuple[ItemRef, float]]:
-        ann: Any = self._ensure_ann()
-        total = self._ann_rows
+        total = len(ann)
         want = min(total, max(k * 2, int(k * total / max(passing, 1) * 1.5)))
         while True:
-            ann.set_ef(max(want, 64))
-            labels, _ = ann.knn_query(query, k=want)
-            keys = np.asarray(labels[0], dtype=np.int64)
+            keys = ann.query(query, want, ef=max(want, 64))
             keys = keys[mask[keys]]
             if keys.size >= k or want >= total:
                 break
@@ -328,6 +318,6 @@ class PartitionIndex:
         return [(self._refs[int(keys[i])], float(exact[i])) for i in order]
 
     def warm(self) -> None:
-        """Build the HNSW graph now if the partition is large enough."""
+        """Build the approximate graph now if the partition is large enough."""
         if len(self._pos) >= self.ann_threshold:
             self._ensure_ann()
