@@ -4,7 +4,7 @@ carry), else "the user" - on every store backend."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from engram import Engram
 from engram.embed.base import Embedder
@@ -69,7 +69,7 @@ def test_old_anonymous_facts_are_still_superseded(store: Store, embedder: Embedd
 
 def test_rule_deriver_without_a_store_reads_the_batch() -> None:
     sc = Scope(user_id="ivy")
-    at = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    at = datetime(2024, 1, 1, tzinfo=UTC)
 
     def ep(i: int, text: str, speaker: str | None, role: str = "user") -> Episode:
         return Episode(id=f"e{i}", scope=sc, role=role, speaker=speaker, text=text,
