@@ -227,22 +227,21 @@ class SQLiteSearch(SQLiteBase):
                     chunk,
                 ):
                     rows[r["rid"] * 2 + add] = r
-        for (tenant, kind, owner, model_id), part in self._partitions.items():
-            col = "user_id" if kind == "u" else "agent_id"
-            for k in items:
-                r = rows.get(k)
-                if (
-                    r is None
-                    or r["tenant"] != tenant
-                    or r[col] != owner
-                    or r["model_id"] != model_id
-                    or r["dim"] != part.dim
+        for k in items:
+            r = rows.get(k)
+            home: set[PartitionKey] = set()
+            if r is not None:
+                for key in (
+                    (r["tenant"], "u", r["user_id"], r["model_id"]),
+                    (r["tenant"], "a", r["agent_id"], r["model_id"]),
                 ):
+                    part = self._partitions.get(key)
+                    if part is not None and part.dim == r["dim"]:
+                        (_upsert_episode if k % 2 == 0 else _upsert_memory)(part, r)
+                        home.add(key)
+            for key, part in self._partitions.items():
+                if key not in home and part.ref_of(k) is not None:
                     part.remove_key(k)
-                elif k % 2 == 0:
-                    _upsert_episode(part, r)
-                else:
-                    _upsert_memory(part, r)
 
     def _partition(self, key: PartitionKey) -> PartitionIndex:
         with self._lock:
