@@ -55,12 +55,13 @@ class State:
 
         return resolve_config(config_file=self.config_file, store=self.db)
 
-    def engine(self, *, create: bool = False) -> Engram:
+    def engine(self, *, create: bool = False, announce: bool = True) -> Engram:
         """The engine for this invocation, opened (and the store migrated) on first call.
 
         A SQLite store file that does not exist is created only with ``create``
         (commands that write: add, import, demo, serve, mcp), saying so in one
-        line on stderr; any other command raises
+        line on stderr (unless not ``announce``: a throwaway store); any other
+        command raises
         :class:`~engram.errors.StoreNotFound` naming the path, so a mistyped
         ``--db`` never yields an empty answer from a new empty store.
         """
@@ -70,7 +71,7 @@ class State:
             config = self.config()
             missing = missing_store(config.store_url(), create=create)
             self._engine = Engram(config=config, embedder=self.embedder)
-            if missing is not None:
+            if missing is not None and announce:
                 announce_new_store(missing)
         return self._engine
 

@@ -168,7 +168,7 @@ def register(cli: click.Group) -> None:
         else:
             location = state.db
         try:
-            run_demo(state.engine(create=True), con, location)
+            run_demo(state.engine(create=True, announce=tmp is None), con, location)
         finally:
             state.close()
             if tmp is not None:
