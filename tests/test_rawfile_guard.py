@@ -27,7 +27,7 @@ ALLOWED: dict[str, str] = {
     "bench/report.py": "writes a benchmark report JSON",
     "bench/scale.py": "writes a benchmark report JSON",
     "cli/_docs.py": "writes docs/cli.md from --help",
-    "cli/core.py": "writes an export file atomically (temp file + os.replace)",
+    "cli/transfer.py": "writes an export file atomically (temp file + os.replace)",
     "cli/demo.py": "reads packaged demo data",
     "config.py": "reads the TOML config file",
     "embed/onnx_minilm.py": "reads the packaged ONNX model",

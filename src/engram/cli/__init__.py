@@ -29,12 +29,19 @@ from ._app import State, echo_error
 
 __all__ = ["cli", "main"]
 
-#: modules that add commands with ``register(cli)``; other areas append one line each
+#: THE registration point: one module per command group, each exposing
+#: ``register(cli: click.Group) -> None``. To add a group, write ``cli/<group>.py``
+#: (data commands use :func:`engram.cli._app.data_command` for the shared
+#: --db/--config/scope/--json options) and append one line here.
 _COMMAND_MODULES: list[str] = [
-    "engram.cli.core",
+    "engram.cli.add",
+    "engram.cli.browse",
+    "engram.cli.delete",
     "engram.cli.demo",
+    "engram.cli.search",
     "engram.cli.server",
     "engram.cli.store_admin",
+    "engram.cli.transfer",
 ]
 
 #: lazily mounted sub-groups: command name -> (module, attribute, one-line help)

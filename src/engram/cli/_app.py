@@ -1,8 +1,9 @@
 """Shared CLI plumbing: the per-invocation state, common options and error output.
 
 Every data command takes the same options, added by :func:`store_options`,
-:func:`scope_options` and :func:`json_option`. The engine is opened on first
-use by :meth:`State.engine` and closed when the command ends.
+:func:`scope_options` and :func:`json_option` (:func:`data_command` adds all
+three). The engine is opened on first use by :meth:`State.engine` and closed
+when the command ends.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ __all__ = [
     "DATETIME",
     "State",
     "announce_new_store",
+    "data_command",
     "echo_error",
     "json_option",
     "missing_store",
+    "need_scope",
     "print_json",
     "scope_kwargs",
     "scope_options",
@@ -212,3 +215,37 @@ def stderr_console() -> Console:
 
 def get_state(ctx: click.Context) -> State:
     return _state(ctx)
+
+
+#: parameters added by :func:`data_command`, listed after a command's own options
+_SHARED = {"db", "config", "user_id", "agent_id", "session_id", "as_json"}
+
+
+def data_command(cli: click.Group, name: str, *, scope: bool = True, json_out: bool = True,
+                 **kwargs: Any) -> Callable[[Callable[..., None]], click.Command]:
+    """``cli.command(name)`` plus the shared options of a data command.
+
+    Adds ``--db``/``--config``, the scope options (``--user/-u``, ``--agent/-a``,
+    ``--session/-s``; unless not ``scope``) and ``--json`` (unless not
+    ``json_out``). In ``--help`` the command's own options come first, the
+    shared ones after.
+    """
+    def deco(f: Callable[..., None]) -> click.Command:
+        if json_out:
+            f = json_option(f)
+        if scope:
+            f = scope_options(f)
+        f = store_options(f)
+        cmd = cli.command(name, **kwargs)(f)
+        own = [p for p in cmd.params if p.name not in _SHARED]
+        cmd.params = own + [p for p in cmd.params if p.name in _SHARED]
+        return cmd
+    return deco
+
+
+def need_scope(user_id: str | None, agent_id: str | None) -> None:
+    """Raise :class:`~engram.errors.ScopeRequired` unless a user or an agent is given."""
+    if not user_id and not agent_id:
+        from ..errors import ScopeRequired
+
+        raise ScopeRequired("give --user/-u or --agent/-a: whose memory is this?")

@@ -1,4 +1,5 @@
-"""``engram migrate`` and ``engram migrate-store``: schema upgrades and backend moves."""
+"""``engram migrate``, ``migrate-store`` and ``reembed``: schema upgrades, backend moves
+and a change of embedding model."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from ..errors import ConfigError
 from ..store.base import Store
 from ._app import (
     announce_new_store,
+    data_command,
     get_state,
     json_option,
     missing_store,
     print_json,
     store_options,
 )
+from ._progress import Progress
 
 __all__ = ["register"]
 
@@ -95,3 +98,20 @@ def register(cli: click.Group) -> None:
                 )
         if not report.verified:
             raise StoreError("target does not match source after the copy (see above)")
+
+    @data_command(cli, "reembed", scope=False)
+    @click.option("--model", default=None, metavar="SPEC",
+                  help="Embedder 'provider:model' (default: the configured one).")
+    @click.pass_context
+    def reembed(ctx: click.Context, model: str | None, as_json: bool) -> None:
+        """Re-embed every stored item with --model and make it the store's model."""
+        eg = get_state(ctx).engine()
+        st = eg.stats()
+        with Progress("engram reembed", st.episodes + st.memories, unit="items",
+                      enabled=not as_json) as advance:
+            n = eg.reembed(model, progress=advance)
+        model_id = eg.store.get_meta("embedding_model")
+        if as_json:
+            print_json({"embedded": n, "embedding_model": model_id})
+            return
+        click.echo(f"embedded {n} items with {model_id}")
