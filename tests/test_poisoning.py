@@ -11,7 +11,7 @@ import pytest
 from engram import Engram
 from engram.embed.base import Embedder
 from engram.trust import scan
-from engram.trust.evaluate import DEFAULT_SET, evaluate, main
+from tools.evaluate_trust import DEFAULT_SET, evaluate, main
 from engram.trust.provenance import flags_of, trust_of
 
 

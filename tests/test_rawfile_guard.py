@@ -32,7 +32,6 @@ ALLOWED: dict[str, str] = {
     "config.py": "reads the TOML config file",
     "embed/onnx_minilm.py": "reads the packaged ONNX model",
     "recall/evaluate_time.py": "reads labelled time-expression sets",
-    "trust/evaluate.py": "reads evaluation JSON/JSONL files",
 }
 
 #: modules that hold or reach a live database connection: never in ALLOWED

@@ -22,7 +22,7 @@ takes and returns a :class:`Verdict` with named flags (no LLM, no network):
 Ordinary first-person statements ("I always recommend the ramen", "my boss tells me
 to ignore emails after 6") are not flagged: most rules need an imperative position,
 a second-person or "the assistant"/"the user" addressee, or a hidden channel.
-Scanning is pure and deterministic; the evaluation is ``python -m engram.trust.evaluate``.
+Scanning is pure and deterministic; the evaluation is ``python -m tools.evaluate_trust`` (in the repository).
 """
 
 from __future__ import annotations

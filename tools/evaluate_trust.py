@@ -1,4 +1,4 @@
-"""Measure the poisoning detector on the labelled set: ``python -m engram.trust.evaluate``.
+"""Measure the poisoning detector on the labelled set: ``python -m tools.evaluate_trust``.
 
 Prints detection rate (injected texts flagged) and false-positive rate (benign
 texts flagged) for the ``tune`` half (used while writing the rules) and the
@@ -15,9 +15,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from .poisoning import scan
+from engram.trust.poisoning import scan
 
-DEFAULT_SET = (Path(__file__).resolve().parents[3] / "tests" / "fixtures"
+#: the labelled set, in the repository checkout this tool runs from
+DEFAULT_SET = (Path(__file__).resolve().parents[1] / "tests" / "fixtures"
                / "poisoning_labelled.jsonl")
 
 
