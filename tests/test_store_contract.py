@@ -464,6 +464,32 @@ def test_jobs_claim_finish_and_lease_expiry(store: Store) -> None:
     assert store.job_counts(None)["running"] == 1
 
 
+def test_get_job_reads_status_result_and_finish_time_of_its_tenant_only(
+        store: Store) -> None:
+    store.write(WriteBatch(jobs=[Job("j1", "extract", HOME, {"episode_ids": ["e1"]},
+                                     created_at=at(0))]))
+    got = store.get_job(HOME.tenant, "j1")
+    assert got is not None and (got.status, got.attempts, got.payload) == (
+        "pending", 0, {"episode_ids": ["e1"]})
+    assert got.finished_at is None and got.result is None and got.created_at == at(0)
+    assert store.get_job("someone-else", "j1") is None and store.get_job(HOME.tenant, "j9") is None
+    assert store.claim_job(["extract"], at(1), 60) is not None
+    store.finish_job("j1", error="later", retry_at=at(2), result={"n": 1})
+    got = store.get_job(HOME.tenant, "j1")
+    assert got is not None and (got.status, got.last_error, got.result) == (
+        "pending", "later", {"n": 1})
+    assert got.finished_at is None
+    assert store.claim_job(["extract"], at(3), 60) is not None
+    store.finish_job("j1", result={"operations": [{"op": "ADD", "memory_id": "m1"}]})
+    got = store.get_job(HOME.tenant, "j1")
+    assert got is not None and got.status == "done" and got.attempts == 2
+    assert got.result == {"operations": [{"op": "ADD", "memory_id": "m1"}]}
+    assert got.finished_at is not None
+    store.forget(HOME)
+    assert store.get_job(HOME.tenant, "j1") is None
+    store.finish_job("j1", result={"n": 2})  # a forgotten job: nothing comes back
+
+
 def test_job_ids_are_idempotent(store: Store) -> None:
     store.write(WriteBatch(jobs=[Job("j1", "extract", HOME, {"n": 1})]))
     store.write(WriteBatch(jobs=[Job("j1", "extract", HOME, {"n": 2})]))

@@ -71,6 +71,11 @@ class Job:
     last_error: str | None = None
     created_at: datetime | None = None
     run_after: datetime | None = None
+    #: when it ended (done or failed); ``None`` while pending or running
+    finished_at: datetime | None = None
+    #: what it did, as given to :meth:`Store.finish_job` (JSON; ids and reasons,
+    #: never personal text: it is stored unencrypted)
+    result: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -349,10 +354,19 @@ class Store(ABC):
 
     @abstractmethod
     def finish_job(
-        self, job_id: str, *, error: str | None = None, retry_at: datetime | None = None
+        self, job_id: str, *, error: str | None = None, retry_at: datetime | None = None,
+        result: dict[str, Any] | None = None,
     ) -> None:
         """Mark a job done; with ``error`` and ``retry_at`` put it back as pending;
-        with ``error`` and no ``retry_at`` mark it failed."""
+        with ``error`` and no ``retry_at`` mark it failed. Done and failed set
+        ``finished_at``; ``result`` (when given) replaces the job's result. A job
+        that no longer exists (its scope was forgotten) is left alone."""
+
+    @abstractmethod
+    def get_job(self, tenant: str, job_id: str) -> Job | None:
+        """The job ``job_id`` of ``tenant`` with its status, attempts, last error,
+        ``finished_at`` and ``result``; ``None`` when there is none (also for another
+        tenant's job, and after :meth:`forget` of its scope deleted it)."""
 
     @abstractmethod
     def job_counts(self, scope: Scope | None) -> dict[str, int]:

@@ -563,48 +563,55 @@ class PostgresStore(PgAdmin, Store):
                 " RETURNING *",
                 (t + timedelta(seconds=lease_seconds), kinds, t, t),
             ).fetchone()
-        if row is None:
-            return None
-        return Job(
-            id=row["id"],
-            kind=row["kind"],
-            scope=Scope(user_id=row["user_id"], agent_id=row["agent_id"],
-                        session_id=row["session_id"], tenant=row["tenant"]),
-            payload=dict(row["payload"]),
-            attempts=int(row["attempts"]),
-            status="running",
-            last_error=row["last_error"],
-            created_at=ensure_aware(row["created_at"]),
-        )
+        return None if row is None else _job(row)
 
     def finish_job(
-        self, job_id: str, *, error: str | None = None, retry_at: datetime | None = None
+        self, job_id: str, *, error: str | None = None, retry_at: datetime | None = None,
+        result: dict[str, Any] | None = None,
     ) -> None:
+        done = None if error is not None and retry_at is not None else now()
+        sets = "finished_at = %s, lease_until = NULL"
+        args: list[Any] = [done]
+        if result is not None:
+            sets += ", result = %s"
+            args.append(Jsonb(result))
         with self._tx() as conn:
             if error is None:
-                conn.execute(
-                    "UPDATE jobs SET status = 'done', last_error = NULL, lease_until = NULL"
-                    " WHERE id = %s",
-                    (job_id,),
-                )
+                conn.execute(f"UPDATE jobs SET status = 'done', last_error = NULL, {sets}"
+                             " WHERE id = %s", (*args, job_id))
             elif retry_at is not None:
-                conn.execute(
-                    "UPDATE jobs SET status = 'pending', last_error = %s, run_after = %s,"
-                    " lease_until = NULL WHERE id = %s",
-                    (error[:2000], ensure_aware(retry_at), job_id),
-                )
+                conn.execute(f"UPDATE jobs SET status = 'pending', last_error = %s,"
+                             f" run_after = %s, {sets} WHERE id = %s",
+                             (error[:2000], ensure_aware(retry_at), *args, job_id))
             else:
-                conn.execute(
-                    "UPDATE jobs SET status = 'failed', last_error = %s, lease_until = NULL"
-                    " WHERE id = %s",
-                    (error[:2000], job_id),
-                )
+                conn.execute(f"UPDATE jobs SET status = 'failed', last_error = %s, {sets}"
+                             " WHERE id = %s", (error[:2000], *args, job_id))
+
+    def get_job(self, tenant: str, job_id: str) -> Job | None:
+        rows = self._q("SELECT * FROM jobs WHERE tenant = %s AND id = %s", (tenant, job_id))
+        return _job(rows[0]) if rows else None
 
     def job_counts(self, scope: Scope | None) -> dict[str, int]:
         where, args = scope_sql(scope)
         rows = self._q(f"SELECT status, count(*) AS n FROM jobs x WHERE {where} GROUP BY status",
                        args)
         return {r["status"]: int(r["n"]) for r in rows}
+
+
+def _job(row: dict[str, Any]) -> Job:
+    return Job(
+        id=row["id"],
+        kind=row["kind"],
+        scope=Scope(user_id=row["user_id"], agent_id=row["agent_id"],
+                    session_id=row["session_id"], tenant=row["tenant"]),
+        payload=dict(row["payload"]),
+        attempts=int(row["attempts"]),
+        status=row["status"],
+        last_error=row["last_error"],
+        created_at=ensure_aware(row["created_at"]),
+        finished_at=ensure_aware(row["finished_at"]) if row["finished_at"] else None,
+        result=dict(row["result"]) if row["result"] is not None else None,
+    )
 
 
 def _hold_fence(conn: Connection[Any], fence: Fence) -> bool:

@@ -160,7 +160,12 @@ def _run(sql: str) -> Any:
 #: when memories were derived from an episode (NULL: not yet); see ``store.base.Fence``
 _0002_episode_derived = "ALTER TABLE episodes ADD COLUMN derived_at timestamptz"
 
+#: a finished job keeps when it ended and what it did (``GET /v1/jobs/{id}``)
+_0003_job_result = ("ALTER TABLE jobs ADD COLUMN finished_at timestamptz,"
+                    " ADD COLUMN result jsonb")
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_core", _run(_0001_core)),
     Migration("0002_episode_derived", _run(_0002_episode_derived)),
+    Migration("0003_job_result", _run(_0003_job_result)),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,7 +17,7 @@ from ..models import (
     Scope,
     Stats,
 )
-from ..timeutil import parse_dt, to_epoch
+from ..timeutil import format_dt, now, parse_dt, to_epoch
 from .base import Job
 from .rawfile import database_files, raw_file_scan
 from .residue import Residue
@@ -281,39 +282,33 @@ class SQLiteAdmin(SQLiteBase):
                 " lease_until_ts = ? WHERE rid = ?",
                 (t + lease_seconds, row["rid"]),
             )
-        return Job(
-            id=row["id"],
-            kind=row["kind"],
-            scope=_row_scope(row),
-            payload=json.loads(row["payload"]),
-            attempts=row["attempts"] + 1,
-            status="running",
-            last_error=row["last_error"],
-            created_at=parse_dt(row["created_at"]),
-        )
+        return dataclasses.replace(_job(row), attempts=row["attempts"] + 1, status="running")
 
     def finish_job(
-        self, job_id: str, *, error: str | None = None, retry_at: datetime | None = None
+        self, job_id: str, *, error: str | None = None, retry_at: datetime | None = None,
+        result: dict[str, Any] | None = None,
     ) -> None:
+        done = None if error is not None and retry_at is not None else format_dt(now())
+        sets = "finished_at = ?, lease_until_ts = NULL"
+        args: list[Any] = [done]
+        if result is not None:
+            sets += ", result = ?"
+            args.append(json.dumps(result, sort_keys=True))
         with self._tx() as conn:
             if error is None:
-                conn.execute(
-                    "UPDATE jobs SET status = 'done', last_error = NULL, lease_until_ts = NULL"
-                    " WHERE id = ?",
-                    (job_id,),
-                )
+                conn.execute(f"UPDATE jobs SET status = 'done', last_error = NULL, {sets}"
+                             " WHERE id = ?", (*args, job_id))
             elif retry_at is not None:
-                conn.execute(
-                    "UPDATE jobs SET status = 'pending', last_error = ?, run_after_ts = ?,"
-                    " lease_until_ts = NULL WHERE id = ?",
-                    (error[:2000], to_epoch(retry_at), job_id),
-                )
+                conn.execute(f"UPDATE jobs SET status = 'pending', last_error = ?,"
+                             f" run_after_ts = ?, {sets} WHERE id = ?",
+                             (error[:2000], to_epoch(retry_at), *args, job_id))
             else:
-                conn.execute(
-                    "UPDATE jobs SET status = 'failed', last_error = ?, lease_until_ts = NULL"
-                    " WHERE id = ?",
-                    (error[:2000], job_id),
-                )
+                conn.execute(f"UPDATE jobs SET status = 'failed', last_error = ?, {sets}"
+                             " WHERE id = ?", (error[:2000], *args, job_id))
+
+    def get_job(self, tenant: str, job_id: str) -> Job | None:
+        rows = self._q("SELECT * FROM jobs WHERE tenant = ? AND id = ?", (tenant, job_id))
+        return _job(rows[0]) if rows else None
 
     def job_counts(self, scope: Scope | None) -> dict[str, int]:
         if scope is None:
@@ -328,3 +323,16 @@ class SQLiteAdmin(SQLiteBase):
         }
 
 
+def _job(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        kind=row["kind"],
+        scope=_row_scope(row),
+        payload=json.loads(row["payload"]),
+        attempts=row["attempts"],
+        status=row["status"],
+        last_error=row["last_error"],
+        created_at=parse_dt(row["created_at"]),
+        finished_at=parse_dt(row["finished_at"]) if row["finished_at"] else None,
+        result=json.loads(row["result"]) if row["result"] else None,
+    )

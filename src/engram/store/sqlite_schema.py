@@ -132,9 +132,16 @@ CREATE INDEX jobs_runnable ON jobs (status, kind, run_after_ts)
 #: when memories were derived from an episode (NULL: not yet); see ``store.base.Fence``
 _0002_episode_derived = "ALTER TABLE episodes ADD COLUMN derived_at TEXT"
 
+#: a finished job keeps when it ended and what it did (``GET /v1/jobs/{id}``)
+_0004_job_result = """
+ALTER TABLE jobs ADD COLUMN finished_at TEXT;
+ALTER TABLE jobs ADD COLUMN result TEXT
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_core", lambda conn: _exec_all(conn, _0001_core)),
     Migration("0002_episode_derived", lambda conn: _exec_all(conn, _0002_episode_derived)),
     # the change log that keeps other processes' in-memory indexes current
     Migration("0003_change_log", create_change_log),
+    Migration("0004_job_result", lambda conn: _exec_all(conn, _0004_job_result)),
 ]

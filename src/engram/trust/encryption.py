@@ -289,8 +289,12 @@ class EncryptedStore(Store):
         return self.inner.claim_job(kinds, now, lease_seconds)
 
     def finish_job(self, job_id: str, *, error: str | None = None,
-                   retry_at: datetime | None = None) -> None:
-        self.inner.finish_job(job_id, error=error, retry_at=retry_at)
+                   retry_at: datetime | None = None,
+                   result: dict[str, Any] | None = None) -> None:
+        self.inner.finish_job(job_id, error=error, retry_at=retry_at, result=result)
+
+    def get_job(self, tenant: str, job_id: str) -> Job | None:
+        return self.inner.get_job(tenant, job_id)
 
     def job_counts(self, scope: Scope | None) -> dict[str, int]:
         return self.inner.job_counts(scope)
