@@ -26,8 +26,8 @@ from support.scripted_llm import RecordedRequest, ScriptedLLMServer, ok
 from engram import Engram, Message
 from engram.embed.base import Embedder
 from engram.errors import Conflict
+from engram.ingest.derive import Candidate, Deriver, RuleDeriver
 from engram.models import Episode, Scope
-from engram.pipeline.derive import Candidate, Deriver, RuleDeriver
 from engram.server.background import Deriver as BackgroundDeriver
 from engram.store.base import Fence, Job, Store, WriteBatch
 

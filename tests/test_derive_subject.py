@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from engram import Engram
 from engram.embed.base import Embedder
+from engram.ingest.derive import RuleDeriver
 from engram.models import Episode, Scope
-from engram.pipeline.derive import RuleDeriver
 from engram.store.base import Store
 
 

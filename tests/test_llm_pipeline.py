@@ -23,7 +23,7 @@ from support.scripted_llm import (
 
 from engram import Engram
 from engram.embed.base import Embedder
-from engram.llm.worker import LLMPipeline
+from engram.ingest.llm_jobs import LLMPipeline
 from engram.models import MemoryStatus, Operation
 from engram.store.base import WriteBatch
 from engram.timeutil import now

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from engram.embed.base import Embedder
-from engram.llm import grounding
+from engram.ingest import grounding
+from engram.ingest.derive import Candidate
 from engram.models import Episode, MemoryKind, Scope
-from engram.pipeline.derive import Candidate
 
 AT = datetime(2024, 3, 1, tzinfo=UTC)
 

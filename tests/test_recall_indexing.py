@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from engram.index.lexical import LexicalIndex, stem, tokens
+from engram.ingest.index import Indexer
 from engram.models import Episode, Memory, MemoryKind, Scope
-from engram.pipeline.index import Indexer
 
 WHEN = datetime(2023, 5, 8, 13, 56, tzinfo=UTC)
 

@@ -27,6 +27,10 @@ from typing import IO, TYPE_CHECKING, Any
 from .config import Config, resolve_config
 from .embed.base import Embedder
 from .errors import Conflict, InvalidInput, ModelMismatch, NotFound, StoreError
+from .ingest.consolidate import RuleConsolidator, plan_writes
+from .ingest.derive import Candidate, Deriver, RuleDeriver
+from .ingest.index import Indexer
+from .ingest.segment import to_episodes, to_messages
 from .models import (
     AddResult,
     ContextBlock,
@@ -44,10 +48,6 @@ from .models import (
     SearchFilters,
     Stats,
 )
-from .pipeline.consolidate import RuleConsolidator, plan_writes
-from .pipeline.derive import Candidate, Deriver, RuleDeriver
-from .pipeline.index import Indexer
-from .pipeline.segment import to_episodes, to_messages
 from .retrieval.config import RetrievalConfig, get_preset
 from .retrieval.context import build_context
 from .retrieval.search import Searcher
@@ -68,9 +68,9 @@ from .trust.provenance import (
 from .validation import check_metadata, check_text, make_scope
 
 if TYPE_CHECKING:
-    from .llm.answer import Answer
+    from .ingest.llm_jobs import LLMPipeline, PipelineStatus, WorkReport
     from .llm.config import LLMSettings
-    from .llm.worker import LLMPipeline, PipelineStatus, WorkReport
+    from .retrieval.answer import Answer
 
 __all__ = ["Engram"]
 
@@ -250,7 +250,7 @@ class Engram:
             with self._llm_lock:
                 if self._llm is None:
                     from .errors import ConfigError
-                    from .llm.worker import LLMPipeline
+                    from .ingest.llm_jobs import LLMPipeline
 
                     if self.llm_settings is None:
                         raise ConfigError("no LLM configured (set llm_base_url and llm_model)")
@@ -331,7 +331,7 @@ class Engram:
         rules = derive and self.llm_settings is None and self.deriver is not None and derivable
         if derive and self.llm_settings is not None and derivable:
             # LLM pipeline: the extraction job is durable in the same write as the episodes
-            from .llm.worker import LLMPipeline
+            from .ingest.llm_jobs import LLMPipeline
 
             job = LLMPipeline.extract_job(sc, [e.id for e in derivable])
             batch.jobs.append(job)
@@ -455,7 +455,7 @@ class Engram:
         now: datetime | None = None,
     ) -> Answer:
         """Answer from :meth:`context`, citing memory/episode ids, or "I don't know"."""
-        from .llm.answer import Answerer
+        from .retrieval.answer import Answerer
 
         block = self.context(
             question, scope=scope, user_id=user_id, agent_id=agent_id, session_id=session_id,
@@ -636,7 +636,7 @@ class Engram:
             valid_to=ensure_aware(valid_to, "valid_to") if valid_to else None,
             importance=float(importance),
         )
-        from .pipeline.consolidate import new_memory
+        from .ingest.consolidate import new_memory
 
         mem = new_memory(cand, sc, at)
         mem.metadata = strip_reserved(check_metadata(metadata))

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from .errors import EngramError, ImportFormatError
+from .ingest.index import Indexer
 from .models import Episode, Memory, MemoryVersion, Scope
-from .pipeline.index import Indexer
 from .store.base import Store, WriteBatch
 from .validation import check_id, check_metadata, check_scope, check_text
 

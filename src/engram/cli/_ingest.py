@@ -126,7 +126,7 @@ def validate_all(groups: list[tuple[str | None, list[Message]]], user_id: str | 
     one; a client ``id`` used twice in the file is refused too."""
     from ..errors import InvalidInput
     from ..models import Scope
-    from ..pipeline.segment import to_episodes, to_messages
+    from ..ingest.segment import to_episodes, to_messages
     from ..timeutil import now
     from ..validation import make_scope
 

@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..llm.client import LLMClient
 from ..models import Episode, Memory, MemoryKind
-from ..pipeline.derive import Candidate
 from ..timeutil import format_day, format_minute
-from .client import LLMClient
+from .derive import Candidate
 
 __all__ = ["PROFILE_ATTRIBUTE", "SESSION_ATTRIBUTE", "Summarizer", "SummaryText"]
 

@@ -1,6 +1,6 @@
 """LLM extraction: a batch of episodes -> candidate memories, in one call.
 
-:class:`LLMDeriver` is one more :class:`~engram.pipeline.derive.Deriver`: it
+:class:`LLMDeriver` is one more :class:`~engram.ingest.derive.Deriver`: it
 shows the model the batch's episodes under short local ids (``E1``, ``E2``...,
 with speaker, role and time), asks for durable memories as JSON valid against
 :data:`EXTRACT_SCHEMA`, and maps the cited local ids back to episode ids. A
@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ..llm.client import LLMClient
+from ..llm.types import LLMResponse
 from ..models import Episode, MemoryKind
-from ..pipeline.derive import Candidate, Deriver
 from ..text import query_terms
 from ..timeutil import format_minute
-from .client import LLMClient
-from .types import LLMResponse
+from .derive import Candidate, Deriver
 
 __all__ = [
     "ATTRIBUTES",

@@ -1,8 +1,8 @@
 """LLM consolidation: accepted candidates -> ADD / UPDATE / SUPERSEDE / DELETE / NOOP.
 
 :class:`LLMConsolidator` produces the same
-:class:`~engram.pipeline.consolidate.Decision` objects as the rule
-consolidator, so :func:`~engram.pipeline.consolidate.plan_writes` records every
+:class:`~engram.ingest.consolidate.Decision` objects as the rule
+consolidator, so :func:`~engram.ingest.consolidate.plan_writes` records every
 decision in history with its reason. Order of precedence per candidate:
 
 1. a single-valued ``attribute`` (``lives_in``...) is decided by the rule
@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from ..llm.client import LLMClient
 from ..models import Memory, MemoryStatus, Operation, Scope, SearchFilters
-from ..pipeline.consolidate import Decision, RuleConsolidator
-from ..pipeline.derive import Candidate
 from ..store.base import Store
 from ..text import normalize
 from ..timeutil import format_day
-from .client import LLMClient
+from .consolidate import Decision, RuleConsolidator
+from .derive import Candidate
 
 __all__ = ["CONSOLIDATE_SCHEMA", "NEIGHBOURS", "LLMConsolidator"]
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..llm.client import LLMClient
+from ..llm.types import Usage
 from ..models import ContextBlock, ItemRef
 from ..timeutil import format_day
-from .client import LLMClient
-from .types import Usage
 
 __all__ = ["ANSWER_SCHEMA", "UNKNOWN", "Answer", "Answerer"]
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..models import Episode
-from ..pipeline.derive import Candidate
 from ..text import query_terms
+from .derive import Candidate
 
 __all__ = [
     "COSINE_MODERATE",

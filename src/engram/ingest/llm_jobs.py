@@ -5,9 +5,9 @@ Episodes are stored first (by :meth:`Engram.add`), together with an
 depends on the LLM being up. :class:`LLMPipeline` runs those jobs:
 
 1. claim the oldest runnable job (a lease guards against a crashed worker);
-2. extract candidates from the job's episodes in one call (:mod:`.extract`);
+2. extract candidates from the job's episodes in one call (:mod:`.derive_llm`);
 3. drop ungrounded ones (:mod:`.grounding`), counting them;
-4. decide ADD/UPDATE/SUPERSEDE/DELETE/NOOP (:mod:`.consolidate`);
+4. decide ADD/UPDATE/SUPERSEDE/DELETE/NOOP (:mod:`.consolidate_llm`);
 5. write memories, vectors, history and (for a session) an ``llm_summarize``
    job in one atomic batch, then mark the job done.
 
@@ -38,6 +38,8 @@ from datetime import datetime, timedelta
 from ..embed.base import Embedder
 from ..errors import EngramError
 from ..ids import new_id
+from ..llm.config import LLMSettings, build_client
+from ..llm.types import UsageLedger, UsageTotals
 from ..models import (
     Episode,
     Memory,
@@ -48,19 +50,17 @@ from ..models import (
     Scope,
     SearchFilters,
 )
-from ..pipeline.consolidate import Decision, plan_writes
-from ..pipeline.index import Indexer
 from ..store.base import Fence, Job, Store, WriteBatch
 from ..timeutil import now as _now
 from ..timeutil import shift
 from ..trust.provenance import RESERVED_KEY, derived_from, is_flagged, provenance
 from . import grounding
-from .config import LLMSettings, build_client
-from .consolidate import LLMConsolidator
-from .extract import LLMDeriver
+from .consolidate import Decision, plan_writes
+from .consolidate_llm import LLMConsolidator
+from .derive_llm import LLMDeriver
 from .grounding import Rejection
+from .index import Indexer
 from .summaries import PROFILE_ATTRIBUTE, SESSION_ATTRIBUTE, Summarizer, SummaryText
-from .types import UsageLedger, UsageTotals
 
 __all__ = [
     "EXTRACT_JOB",
