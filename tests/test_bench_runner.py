@@ -18,9 +18,9 @@ from engram.bench.report import render_report, write_json
 from engram.bench.results import BenchReport
 from engram.bench.runner import (
     BenchConfig,
-    _default_factory,
-    _ingest,
     context_blocks,
+    default_engine,
+    ingest_dataset,
     run_benchmark,
     scope_user,
 )
@@ -103,9 +103,9 @@ def test_locomo_slice_end_to_end_and_deterministic(tmp_path: Path, embedder: Emb
 @needs_locomo
 def test_coverage_blocks_match_engram_context(tmp_path: Path, embedder: Embedder) -> None:
     ds = _locomo_slice(sessions=2, questions=3)
-    eg = _default_factory(tmp_path / "c.db", embedder)
+    eg = default_engine(tmp_path / "c.db", embedder)
     try:
-        _ingest(eg, ds, Progress(enabled=False))
+        ingest_dataset(eg, ds, Progress(enabled=False))
         conv = ds.conversations[0]
         for q in conv.questions:
             blocks = context_blocks(eg, q, scope_user(conv), "hybrid", [256, 1024])

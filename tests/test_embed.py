@@ -32,9 +32,9 @@ from engram.embed import (
 )
 from engram.embed import registry as registry_mod
 from engram.embed._onnx_rewrite import int8_matmul_model
-from engram.embed.bench import chat_turns, measure, queries
 from engram.embed.onnx_minilm import MODEL_ID, MODEL_ID_INT8_MATMUL, tokenizer_path
 from engram.errors import ConfigError, InvalidInput, MissingDependency, ProviderError
+from tools.bench_embed import chat_turns, measure, queries
 
 
 @pytest.fixture

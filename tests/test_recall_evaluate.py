@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engram.recall.evaluate_time import (
+from tools.evaluate_time import (
     DEFAULT_LABELS,
     engram_predictor,
     load_cases,

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from engram import Engram
-from engram.bench.fit_rerank import Example, fit, rank_scores
 from engram.embed.base import Embedder
 from engram.errors import ConfigError
 from engram.models import Episode, ItemRef, Scope
@@ -19,6 +18,7 @@ from engram.retrieval import rerank
 from engram.retrieval.config import RetrievalConfig, get_preset
 from engram.retrieval.fusion import Fused
 from engram.store.base import Candidate, Neighbour
+from tools.fit_rerank import Example, fit, rank_scores
 
 T0 = datetime(2023, 5, 8, 13, 0, tzinfo=UTC)
 COL = {name: i for i, name in enumerate(rerank.FEATURES)}

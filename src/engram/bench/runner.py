@@ -71,9 +71,13 @@ __all__ = [
     "BASELINES",
     "BenchConfig",
     "EngineFactory",
+    "default_engine",
+    "hit_units",
+    "ingest_dataset",
     "run_benchmark",
     "run_locomo",
     "run_longmemeval",
+    "scope_user",
 ]
 
 #: Presets that count as baselines (never the "Engram" side of a headline).
@@ -135,7 +139,7 @@ def _sanitize(text: str, max_bytes: int) -> tuple[str, bool]:
     return raw[:max_bytes].decode("utf-8", "ignore"), True
 
 
-def _default_factory(db_path: Path, embedder: Embedder | None) -> Any:
+def default_engine(db_path: Path, embedder: Embedder | None) -> Any:
     """An Engram on ``db_path`` with default settings (no config file or environment)."""
     from ..config import Config
     from ..engine import Engram
@@ -149,7 +153,9 @@ def _max_text_bytes(eg: Any) -> int:
     return int(getattr(cfg, "max_text_bytes", 32_768))
 
 
-def _ingest(eg: Any, ds: BenchDataset, progress: Progress) -> tuple[IngestStats, dict[str, str]]:
+def ingest_dataset(
+    eg: Any, ds: BenchDataset, progress: Progress
+) -> tuple[IngestStats, dict[str, str]]:
     """Add every session; returns the stats and a map episode id -> turn id."""
     limit = _max_text_bytes(eg)
     episode_turn: dict[str, str] = {}
@@ -448,13 +454,13 @@ def run_benchmark(
     t_start = time.perf_counter()
     progress = Progress(enabled=cfg.progress)
     results = {q.id: _question_result(q) for q in ds.questions}
-    factory = engine_factory or _default_factory
+    factory = engine_factory or default_engine
     with _workdir(cfg) as work:
         db = work / f"{ds.benchmark}-{started:%Y%m%dT%H%M%S}.db"
         eg = factory(db, embedder)
         try:
             with progress:
-                ingest, episode_turn = _ingest(eg, ds, progress)
+                ingest, episode_turn = ingest_dataset(eg, ds, progress)
                 for preset, _kind in cfg.methods():
                     _run_method(eg, preset, ds, results, episode_turn, cfg, progress)
                 full = _full_context(eg, ds, results) if cfg.full_context else None

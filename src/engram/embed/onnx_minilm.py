@@ -8,7 +8,7 @@ model's ``max_seq_length``) -> ``last_hidden_state`` ``(batch, seq, 384)`` ->
 mean over the attention mask -> L2 normalisation. Queries and documents are
 encoded the same way (the model is symmetric).
 
-Speed notes (measured on one thread, see :mod:`engram.embed.bench`):
+Speed notes (measured on one thread, see ``tools/bench_embed.py`` in the repository):
 
 * the shipped ``tokenizer.json`` pads every input to a fixed 128 tokens; a
   13-token query then costs ~50 ms instead of ~8 ms. Padding is therefore

@@ -10,7 +10,7 @@
 
 Rule-based and offline: one table of compiled regexes (built once at import),
 no model and no third-party parser. ``dateparser`` was measured as an
-alternative (``python -m engram.recall.evaluate_time --dateparser``) and is
+alternative (``python -m tools.evaluate_time --dateparser`` in the repository) and is
 both slower and over-eager ("I may go" -> May); it is not used here.
 
 Conventions (they pin behaviour; tests hold them):

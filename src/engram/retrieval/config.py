@@ -126,7 +126,7 @@ register_preset(RetrievalConfig("bm25", weights={"bm25": 1.0}))
 register_preset(RetrievalConfig("dense", weights={"dense": 1.0}))
 #: BM25 + dense with neighbour windows and a speaker boost, fitted on the
 #: LoCoMo dev split with leave-one-conversation-out cross-validation
-#: (``python -m engram.bench.tune``; docs/recall.md has the figures)
+#: (``python -m tools.tune_retrieval``; docs/recall.md has the figures)
 register_preset(
     RetrievalConfig(
         "recall",
@@ -147,7 +147,7 @@ register_preset(
         # derived knowledge first when it is about as relevant as the raw turns
         memory_boost=1.25,
         # the linear reranker over the 60 best fused candidates, fitted on LoCoMo dev
-        # (``python -m engram.bench.fit_rerank``: leave-one-conversation-out CV
+        # (``python -m tools.fit_rerank``: leave-one-conversation-out CV
         # R_any@10 .858 sd .028, R_all@10 .730 sd .055; fused head .793 / .672).
         # It replaces the fused score and the speaker and memory boosts above.
         rerank={

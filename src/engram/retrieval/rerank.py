@@ -12,7 +12,7 @@ strong matches (a coarse, session-level unit: evidence for a question tends to
 sit together), and whether it falls in the time range the query names. Weights
 are data (:attr:`RetrievalConfig.rerank`),
 fitted on the LoCoMo development split with leave-one-conversation-out
-cross-validation (``python -m engram.bench.fit_rerank``).
+cross-validation (``python -m tools.fit_rerank``).
 
 :func:`features` is a pure function of the query, the candidate lists and the
 fetched items; :func:`score` applies weights. Both are deterministic.

@@ -4,21 +4,51 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
 
 from ..embed.base import Embedder
 from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
-from ..store.base import Candidate, Neighbour, Store
+from ..store.base import Candidate, Neighbour
 from . import hops, rerank
 from .config import RetrievalConfig
 from .decay import decay_factor
 from .fusion import Fused, fuse
 from .windows import normalised, spread
 
-__all__ = ["Head", "Searcher"]
+__all__ = ["Head", "SearchSource", "Searcher"]
+
+
+class SearchSource(Protocol):
+    """The store reads a :class:`Searcher` makes: a narrow slice of
+    :class:`~engram.store.base.Store`, whose docstrings pin each method's behaviour.
+
+    Every store satisfies it; a tuning tool may pass a wrapper that memoises
+    these six reads (``tools/tune_retrieval.py``).
+    """
+
+    def lexical_search(
+        self, scope: Scope, query: str, filters: SearchFilters, limit: int
+    ) -> list[Candidate]: ...
+
+    def vector_search(
+        self, scope: Scope, vector: np.ndarray, model_id: str, filters: SearchFilters,
+        limit: int,
+    ) -> list[Candidate]: ...
+
+    def episode_neighbours(
+        self, scope: Scope, ids: Sequence[str], radius: int
+    ) -> dict[str, list[Neighbour]]: ...
+
+    def get_episodes(self, scope: Scope, ids: Sequence[str]) -> list[Episode]: ...
+
+    def get_memories(self, scope: Scope, ids: Sequence[str]) -> list[Memory]: ...
+
+    def memory_as_of(self, scope: Scope, memory_id: str, as_of: datetime) -> Memory | None: ...
 
 
 @dataclass
@@ -43,7 +73,7 @@ class Searcher:
     search never loads the model.
     """
 
-    def __init__(self, store: Store, embedder: Callable[[], Embedder]) -> None:
+    def __init__(self, store: SearchSource, embedder: Callable[[], Embedder]) -> None:
         self.store = store
         self._embedder = embedder
 

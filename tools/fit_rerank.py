@@ -1,6 +1,6 @@
 """Fit the linear reranker (:mod:`engram.retrieval.rerank`) with cross-validation.
 
-    python -m engram.bench.fit_rerank --data ../shared/data/locomo/locomo_dev.json
+    python -m tools.fit_rerank --data ../shared/data/locomo/locomo_dev.json
 
 For every scored question of the development split the base preset's fused
 head (``rerank_depth`` candidates) is computed once, with its feature matrix
@@ -20,20 +20,25 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..models import Memory, Scope, SearchFilters
-from ..retrieval import rerank
-from ..retrieval.config import RetrievalConfig, get_preset
-from ..retrieval.search import Searcher
-from .dataset import BenchDataset
-from .metrics import distinct_ranking, recall_all, recall_any
-from .runner import scope_user
-from .tune import open_dev
+from engram.bench.dataset import BenchDataset
+from engram.bench.metrics import distinct_ranking, recall_all, recall_any
+from engram.bench.runner import scope_user
+from engram.models import Memory, Scope, SearchFilters
+from engram.retrieval import rerank
+from engram.retrieval.config import RetrievalConfig, get_preset
+from engram.retrieval.search import Searcher
+
+if __package__ in (None, ""):  # run as a file (python tools/fit_rerank.py): find tools/
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tools.tune_retrieval import open_dev  # noqa: E402
 
 __all__ = ["Example", "collect", "fit", "main", "rank_scores"]
 
@@ -139,7 +144,7 @@ def _weights(w: np.ndarray) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m engram.bench.fit_rerank", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m tools.fit_rerank", description=__doc__)
     p.add_argument("--data", default="../shared/data/locomo/locomo_dev.json")
     p.add_argument("--workdir", default="/tmp/engram-tune",
                    help="keeps the ingested database between runs")

@@ -1,6 +1,6 @@
 """Fit retrieval parameters on LoCoMo with leave-one-conversation-out cross-validation.
 
-    python -m engram.bench.tune --data ../shared/data/locomo/locomo_dev.json \\
+    python -m tools.tune_retrieval --data ../shared/data/locomo/locomo_dev.json \\
         --workdir /tmp/engram-tune
 
 Each conversation is held out in turn: the grid point with the best mean
@@ -11,9 +11,10 @@ the held-out scores, and the grid point that is best on all conversations
 first grid point.
 
 Searches run through the real :class:`~engram.retrieval.search.Searcher`; the
-store calls they make (BM25, vector search, neighbours, fetches) are
-memoised per question, so a grid of a few hundred points takes minutes, not
-hours. Uses the dev split only: the held-out conversations stay unseen.
+store reads they make (its :class:`~engram.retrieval.search.SearchSource`:
+BM25, vector search, neighbours, fetches) are memoised per question, so a grid
+of a few hundred points takes minutes, not hours. Uses the dev split only: the
+held-out conversations stay unseen.
 """
 
 from __future__ import annotations
@@ -25,64 +26,78 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ..models import Scope, SearchFilters
-from ..retrieval.config import RetrievalConfig
-from ..retrieval.search import Searcher
-from ..store.base import Neighbour
-from .dataset import BenchDataset, Question
-from .locomo import load_locomo
-from .metrics import distinct_ranking, recall_all, recall_any
-from .progress import Progress
-from .runner import _default_factory, _ingest, hit_units, scope_user
+import numpy as np
 
-__all__ = ["FoldResult", "grid", "main", "open_dev", "run_cv"]
+from engram.bench.dataset import BenchDataset, Question
+from engram.bench.locomo import load_locomo
+from engram.bench.metrics import distinct_ranking, recall_all, recall_any
+from engram.bench.progress import Progress
+from engram.bench.runner import default_engine, hit_units, ingest_dataset, scope_user
+from engram.models import Episode, Memory, Scope, SearchFilters
+from engram.retrieval.config import RetrievalConfig, get_preset
+from engram.retrieval.search import Searcher, SearchSource
+from engram.store.base import Candidate, Neighbour
+
+__all__ = ["FoldResult", "MemoSource", "grid", "main", "open_dev", "run_cv"]
 
 MAX_RADIUS = 5
 
 
-class _MemoStore:
-    """Delegates to a store, memoising the read calls a search makes."""
+class MemoSource:
+    """A :class:`~engram.retrieval.search.SearchSource` over ``source`` that
+    memoises the four reads a grid repeats (BM25, vector search, neighbours,
+    episodes); memories are read through."""
 
-    def __init__(self, store: Any) -> None:
-        self._store = store
-        self._lex: dict[tuple[Any, ...], Any] = {}
-        self._vec: dict[tuple[Any, ...], Any] = {}
+    def __init__(self, source: SearchSource) -> None:
+        self._source = source
+        self._lex: dict[tuple[Any, ...], list[Candidate]] = {}
+        self._vec: dict[tuple[Any, ...], list[Candidate]] = {}
         self._nb: dict[tuple[Scope, str], list[Neighbour]] = {}
-        self._ep: dict[tuple[Scope, str], Any] = {}
+        self._ep: dict[tuple[Scope, str], Episode] = {}
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-    def lexical_search(self, scope: Scope, query: str, filters: SearchFilters, limit: int) -> Any:
+    def lexical_search(
+        self, scope: Scope, query: str, filters: SearchFilters, limit: int
+    ) -> list[Candidate]:
         key = (scope, query, limit)
         if key not in self._lex:
-            self._lex[key] = self._store.lexical_search(scope, query, filters, limit)
+            self._lex[key] = self._source.lexical_search(scope, query, filters, limit)
         return self._lex[key]
 
-    def vector_search(self, scope: Scope, vector: Any, model_id: str, filters: SearchFilters,
-                      limit: int) -> Any:
+    def vector_search(
+        self, scope: Scope, vector: np.ndarray, model_id: str, filters: SearchFilters,
+        limit: int,
+    ) -> list[Candidate]:
         key = (scope, vector.tobytes(), limit)
         if key not in self._vec:
-            self._vec[key] = self._store.vector_search(scope, vector, model_id, filters, limit)
+            self._vec[key] = self._source.vector_search(scope, vector, model_id, filters, limit)
         return self._vec[key]
 
-    def episode_neighbours(self, scope: Scope, ids: Sequence[str], radius: int) -> Any:
+    def episode_neighbours(
+        self, scope: Scope, ids: Sequence[str], radius: int
+    ) -> dict[str, list[Neighbour]]:
         todo = [i for i in ids if (scope, i) not in self._nb]
         if todo:
-            got = self._store.episode_neighbours(scope, todo, MAX_RADIUS)
+            got = self._source.episode_neighbours(scope, todo, MAX_RADIUS)
             for i in todo:
                 self._nb[(scope, i)] = got.get(i, [])
         return {i: [n for n in self._nb[(scope, i)] if abs(n.offset) <= radius] for i in ids}
 
-    def get_episodes(self, scope: Scope, ids: Sequence[str]) -> Any:
+    def get_episodes(self, scope: Scope, ids: Sequence[str]) -> list[Episode]:
         todo = [i for i in ids if (scope, i) not in self._ep]
         if todo:
-            for e in self._store.get_episodes(scope, todo):
+            for e in self._source.get_episodes(scope, todo):
                 self._ep[(scope, e.id)] = e
         return [self._ep[(scope, i)] for i in ids if (scope, i) in self._ep]
+
+    def get_memories(self, scope: Scope, ids: Sequence[str]) -> list[Memory]:
+        return self._source.get_memories(scope, ids)
+
+    def memory_as_of(self, scope: Scope, memory_id: str, as_of: datetime) -> Memory | None:
+        return self._source.memory_as_of(scope, memory_id, as_of)
 
 
 @dataclass(frozen=True)
@@ -136,7 +151,7 @@ def run_cv(
     eg: Any, ds: BenchDataset, configs: Sequence[RetrievalConfig], progress: Progress
 ) -> tuple[list[FoldResult], dict[str, dict[str, tuple[float, float]]]]:
     """Score every config on every question, then run leave-one-conversation-out."""
-    searcher = Searcher(_MemoStore(eg.store), eg.embedder)  # type: ignore[arg-type]
+    searcher = Searcher(MemoSource(eg.store), eg.embedder)
     qvec: dict[str, Any] = {}
     # per config, per conversation: list of (any, all)
     table: dict[str, dict[str, list[tuple[float, float]]]] = defaultdict(lambda: defaultdict(list))
@@ -181,9 +196,9 @@ def open_dev(data: str, workdir: str) -> tuple[BenchDataset, Any]:
     work.mkdir(parents=True, exist_ok=True)
     db = work / "tune.db"
     fresh = not db.exists()
-    eg = _default_factory(db, None)
+    eg = default_engine(db, None)
     if fresh:
-        _ingest(eg, ds, Progress(enabled=False))
+        ingest_dataset(eg, ds, Progress(enabled=False))
     return ds, eg
 
 
@@ -195,15 +210,13 @@ def _mean2(vals: Iterable[tuple[float, float]]) -> tuple[float, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m engram.bench.tune", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m tools.tune_retrieval", description=__doc__)
     p.add_argument("--data", default="../shared/data/locomo/locomo_dev.json")
     p.add_argument("--workdir", default="/tmp/engram-tune",
                    help="keeps the ingested database between runs")
     p.add_argument("--base", default="recall", help="preset whose other settings are kept")
     p.add_argument("--stage", choices=("coarse", "fine"), default="fine")
     args = p.parse_args(argv)
-    from ..retrieval.config import get_preset
-
     ds, eg = open_dev(args.data, args.workdir)
     progress = Progress(enabled=False)
     configs = grid(get_preset(args.base), args.stage)

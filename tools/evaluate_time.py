@@ -1,4 +1,4 @@
-"""Measure the time-expression resolver: ``python -m engram.recall.evaluate_time``.
+"""Measure the time-expression resolver: ``python -m tools.evaluate_time``.
 
 Prints detection precision/recall and resolution accuracy on the hand-labelled
 set ``tests/fixtures/timeexpr_labelled.jsonl``, per expression family, the false
@@ -26,11 +26,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from .timeexpr import resolve_time_expressions
+from engram.recall.timeexpr import resolve_time_expressions
 
 __all__ = ["Case", "Prediction", "Score", "load_cases", "main", "score"]
 
-_REPO = Path(__file__).resolve().parents[3]
+#: the repository checkout this tool runs from
+_REPO = Path(__file__).resolve().parents[1]
 DEFAULT_LABELS = [
     _REPO / "tests" / "fixtures" / "timeexpr_labelled.jsonl",
     # labelled before the resolver was run on it, never tuned on: the honest figure
@@ -356,7 +357,7 @@ def _dateparser_predictor() -> Predictor | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m engram.recall.evaluate_time", description=__doc__.split("\n\n")[0]
+        prog="python -m tools.evaluate_time", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--labels", type=Path, action="append", help="JSONL labelled set(s)")
     parser.add_argument("--locomo", type=Path, default=DEFAULT_LOCOMO)

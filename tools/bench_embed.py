@@ -1,7 +1,7 @@
 """Embedder speed figures: single-query latency and document throughput.
 
-``python -m engram.embed.bench [--n 200] [--threads 1] [--spec default]``
-prints the figures; :func:`measure` returns them for ``engram bench``.
+``python -m tools.bench_embed [--n 200] [--threads 1] [--spec default]``
+(from the repository root) prints the figures; :func:`measure` returns them.
 This measures, it does not test: nothing here asserts on timings.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import Embedder
+from engram.embed.base import Embedder
 
 __all__ = ["EmbedBenchResult", "chat_turns", "main", "measure", "queries"]
 
@@ -161,7 +161,7 @@ def measure(
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .registry import get_embedder
+    from engram.embed.registry import get_embedder
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--spec", default="default", help="embedder spec (default: %(default)s)")
