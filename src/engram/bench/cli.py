@@ -237,6 +237,96 @@ def longmemeval_cmd(data: Path, limit: int | None, **opts: Any) -> None:
     _run(lambda: load_longmemeval(data, limit=limit), opts)
 
 
+@bench.command("all")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder holding locomo/, realtalk/, beam/, letta/ (default: ../shared/data "
+    "from the repository root).",
+)
+@click.option(
+    "--sets",
+    default="locomo,realtalk,beam,letta_read,letta_update",
+    show_default=True,
+    help="Data sets to run, comma-separated.",
+)
+@click.option("--limit", type=int, default=None,
+              help="Only the first N conversations of each part (dev, held) of each set.")
+@click.option("--questions", type=int, default=None,
+              help="Only the first N questions of each conversation.")
+@click.option("--beam-500k", is_flag=True, help="Read BEAM's 500K chats too (slow).")
+@click.option("--preset", "presets", default="recall", show_default=True,
+              help="Engram presets under test, comma-separated (first = headline).")
+@click.option("--baselines", default="bm25,dense", show_default=True,
+              help="Baseline presets run in the same pass.")
+@click.option("--depth", default=50, show_default=True, help="Hits retrieved per question.")
+@click.option("--no-coverage", is_flag=True, help="Skip the 1,024-token context() pass.")
+@click.option(
+    "--embed-cache",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite file of document embeddings reused across runs "
+    "(default: <out>/embed-cache.sqlite; queries are always embedded).",
+)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("bench-results"), show_default=True, help="Where the JSON goes.")
+@click.option("--threads", default=1, show_default=True, help="Embedder threads.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+def all_cmd(
+    data_dir: Path | None, sets: str, limit: int | None, questions: int | None,
+    beam_500k: bool, presets: str, baselines: str, depth: int, no_coverage: bool,
+    embed_cache: Path | None, out: Path, threads: int, quiet: bool,
+) -> None:
+    """Every data set (LoCoMo, REALTALK, BEAM, letta read/update), dev and held-apart
+    parts, with the baselines in the same run: one table and one JSON report."""
+    import json
+
+    from .paths import default_data_dir
+    from .runner import BenchConfig
+    from .suite import SETS, render_suite, run_suite
+
+    try:
+        root = data_dir or default_data_dir()
+        if root is None or not root.is_dir():
+            raise InvalidInput("no data directory; pass --data-dir (holding locomo/, beam/, ...)")
+        names = _csv(sets)
+        unknown = [n for n in names if n not in SETS]
+        if unknown:
+            raise InvalidInput(
+                f"unknown data set(s) {', '.join(unknown)}; known: {', '.join(SETS)}"
+            )
+        cfg = BenchConfig(
+            presets=_csv(presets), baselines=_csv(baselines), depth=depth, budgets=(1024,),
+            coverage=not no_coverage, full_context=False, progress=not quiet,
+        )
+        from ..embed.registry import get_embedder
+        from .diskcache import DiskCachedEmbedder
+
+        inner = get_embedder("default", **({"threads": threads} if threads != 1 else {}))
+        embedder = DiskCachedEmbedder(inner, embed_cache or out / "embed-cache.sqlite")
+        try:
+            report = run_suite(
+                root, cfg, sets=names, limit=limit, questions=questions,
+                beam_sizes=("100K", "500K") if beam_500k else ("100K",),
+                embedder=embedder, echo=None if quiet else click.echo,
+            )
+        finally:
+            embedder.close()
+        click.echo(render_suite(report))
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"all-{stamp}.json"
+        path.write_text(json.dumps(report.to_dict(questions=True), default=str, indent=1))
+        click.echo(f"report: {path}")
+    except InvalidInput as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except EngramError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+
+
 #: other benchmark commands defined next to this module: (module, attribute)
 _EXTRA_COMMANDS: tuple[tuple[str, str], ...] = (("engram.bench.scale", "scale_command"),)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,9 +30,12 @@ __all__ = [
     "Question",
     "Session",
     "Turn",
+    "held_apart",
 ]
 
-BenchmarkName = Literal["locomo", "longmemeval"]
+BenchmarkName = Literal[
+    "locomo", "longmemeval", "realtalk", "beam", "letta_read", "letta_update"
+]
 
 
 class DatasetError(InvalidInput):
@@ -47,6 +51,14 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: fp.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def combined_sha256(hashes: list[str]) -> str:
+    """One hash for data read from several files: a single file keeps its own
+    hash, several get the SHA-256 of their hashes joined in the given order."""
+    if len(hashes) == 1:
+        return hashes[0]
+    return hashlib.sha256("".join(hashes).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -85,6 +97,9 @@ class Question:
       (``False`` for LoCoMo category 5 and LongMemEval abstention questions).
     * ``abstention``: the right answer is "not in the conversation".
     * ``asked_at``: the reference time passed as ``now=`` to search/context.
+    * ``stale_turns``: for a knowledge-update question, the turns holding the
+      value that ``evidence_turns`` replaced; the update is right when the first
+      evidence turn ranks above every stale one and within ``update_within``.
     """
 
     id: str
@@ -98,6 +113,8 @@ class Question:
     scored: bool = True
     abstention: bool = False
     adversarial_answer: str | None = None
+    stale_turns: tuple[str, ...] = ()
+    update_within: int = 10
 
 
 @dataclass(frozen=True)
@@ -108,6 +125,12 @@ class Conversation:
     sessions: tuple[Session, ...]
     questions: tuple[Question, ...]
     speakers: tuple[str, ...] = ()
+    #: conversations of one group fall on the same side of the held-apart split
+    #: (e.g. letta questions over the same facts); ``None``: the id is the group
+    group: str | None = None
+    #: the split is drawn within each stratum (BEAM: ``"100K"`` / ``"500K"``), so
+    #: reading one size keeps the same conversations apart as reading both
+    stratum: str = ""
 
     @property
     def turns(self) -> list[Turn]:
@@ -116,6 +139,30 @@ class Conversation:
     def session_of(self) -> dict[str, str]:
         """Map every turn id to the id of its session."""
         return {t.id: s.id for s in self.sessions for t in s.turns}
+
+
+#: the share of each data set's conversation groups kept apart from fitting
+HELD_APART_SHARE = 0.2
+
+
+def _group_hash(family: str, group: str) -> bytes:
+    return hashlib.sha256(f"{family}:{group}".encode()).digest()
+
+
+def held_apart(family: str, groups: Collection[str]) -> set[str]:
+    """The groups (conversation ids, or a shared group id) kept apart from fitting.
+
+    Deterministic and independent of file order: groups are ordered by
+    ``sha256("<family>:<group>")`` and the first ``max(1, round(0.2 * n))`` are
+    held apart (one in five, at least one; none when there is only one group).
+    ``family`` is the data set's name without its ``_read`` / ``_update``
+    suffix, so the letta read and update sets keep the same fact sets apart.
+    Nothing is fitted or tuned on these conversations; their figures are
+    reported apart as ``held``.
+    """
+    ordered = sorted(set(groups), key=lambda g: _group_hash(family, g))
+    n = max(1, round(HELD_APART_SHARE * len(ordered))) if len(ordered) > 1 else 0
+    return set(ordered[:n])
 
 
 @dataclass(frozen=True)
@@ -155,6 +202,22 @@ class BenchDataset:
     @property
     def skipped(self) -> int:
         return sum(1 for i in self.evidence_issues if i.action == "skipped")
+
+    def part(self, name: Literal["dev", "held"]) -> BenchDataset:
+        """The development (``"dev"``) or held-apart (``"held"``) conversations
+        (:func:`held_apart`), with their evidence issues."""
+        want = name == "held"
+        family = self.benchmark.split("_")[0]
+        held: set[tuple[str, str]] = set()
+        for stratum in dict.fromkeys(c.stratum for c in self.conversations):
+            groups = [c.group or c.id for c in self.conversations if c.stratum == stratum]
+            held.update((stratum, g) for g in held_apart(f"{family}{stratum}", groups))
+        convs = [
+            c for c in self.conversations if ((c.stratum, c.group or c.id) in held) == want
+        ]
+        kept = {c.id for c in convs}
+        issues = [i for i in self.evidence_issues if i.conversation_id in kept]
+        return BenchDataset(self.benchmark, self.path, self.sha256, convs, issues)
 
     def subset(
         self, *, conversations: int | None = None, questions: int | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["default_locomo_path", "repo_root"]
+__all__ = ["default_data_dir", "default_locomo_path", "repo_root"]
 
 #: Location of the shared LoCoMo split, relative to the repository root.
 LOCOMO_RELATIVE = Path("..") / "shared" / "data" / "locomo"
@@ -26,5 +26,16 @@ def default_locomo_path() -> Path | None:
         if root is not None:
             cand = (root / LOCOMO_RELATIVE).resolve()
             if cand.is_dir() and any(cand.glob("*.json")):
+                return cand
+    return None
+
+
+def default_data_dir() -> Path | None:
+    """``<repo root>/../shared/data`` if it exists (checked from the cwd, then this file)."""
+    for start in (Path.cwd(), None):
+        root = repo_root(start)
+        if root is not None:
+            cand = (root / LOCOMO_RELATIVE).parent.resolve()
+            if cand.is_dir():
                 return cand
     return None
