@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EngramError
+from .contexts import context_blocks, full_context_text, scope_user
 from .dataset import BenchDataset, Conversation, Question
 from .metrics import aggregate, bleu1, token_f1
 from .progress import Progress
@@ -183,8 +184,6 @@ class _Job:
 def _contexts(
     eg: Any, ds: BenchDataset, methods: Sequence[str], budget: int, progress: Progress
 ) -> list[_Job]:
-    from .runner import context_blocks, full_context_text, scope_user
-
     jobs: list[_Job] = []
     total = len(methods) * len(ds.questions)
     full_cache: dict[str, tuple[str, int]] = {}

@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
-import inspect
 import platform
 import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,9 +41,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EngramError
-from ..models import ContextBlock, Episode, Hit
-from ..retrieval.context import build_context
-from .dataset import BenchDataset, Conversation, Question
+from .contexts import context_blocks, full_context_text, hit_units, scope_user
+from .dataset import BenchDataset, Question
 from .metrics import (
     KS,
     answer_in_context,
@@ -126,10 +124,6 @@ class BenchConfig:
         return d
 
 
-def scope_user(conv: Conversation) -> str:
-    return f"bench:{conv.id}"
-
-
 def _sanitize(text: str, max_bytes: int) -> tuple[str, bool]:
     """Text the engine accepts: no NUL or lone surrogates, at most ``max_bytes`` UTF-8 bytes."""
     text = text.replace("\x00", " ").encode("utf-8", "replace").decode("utf-8")
@@ -204,23 +198,6 @@ def ingest_dataset(
     return stats, episode_turn
 
 
-def _turn_id(ep: Episode, episode_turn: dict[str, str]) -> str | None:
-    tid = ep.metadata.get("dia_id") if isinstance(ep.metadata, dict) else None
-    return str(tid) if tid is not None else episode_turn.get(ep.id)
-
-
-def hit_units(hit: Hit, episode_turn: dict[str, str]) -> list[str]:
-    """The benchmark turn ids a hit stands for (see module docstring)."""
-    if isinstance(hit.item, Episode):
-        tid = _turn_id(hit.item, episode_turn)
-        return [tid] if tid else []
-    ids = [t for t in (_turn_id(s, episode_turn) for s in hit.sources) if t]
-    if not ids:
-        src = getattr(hit.item, "source_episode_ids", []) or []
-        ids = [episode_turn[e] for e in src if e in episode_turn]
-    return list(dict.fromkeys(ids))
-
-
 def _question_result(q: Question) -> QuestionResult:
     return QuestionResult(
         id=q.id,
@@ -237,47 +214,6 @@ def _question_result(q: Question) -> QuestionResult:
 
 def _coverable(q: Question) -> bool:
     return bool(q.answer.strip()) and not q.abstention
-
-
-def _context_candidates(eg: Any) -> int:
-    try:
-        default = inspect.signature(eg.context).parameters["candidates"].default
-    except (KeyError, TypeError, ValueError):
-        return 60
-    return int(default) if isinstance(default, int) else 60
-
-
-def context_blocks(
-    eg: Any, q: Question, user: str, preset: str, budgets: Sequence[int],
-    units_out: dict[Any, list[str]] | None = None,
-    episode_turn: dict[str, str] | None = None,
-) -> dict[int, ContextBlock]:
-    """What ``eg.context(q.text, max_tokens=b, preset=preset, now=q.asked_at)`` returns per budget.
-
-    Same search and the same packing as ``Engram.context``, but one search for
-    all budgets and without access tracking (so methods cannot influence each
-    other); a test checks the blocks equal ``Engram.context``'s. ``units_out``,
-    when given, receives the benchmark turns of every candidate hit by ref.
-    """
-    hits = eg.search(
-        q.text,
-        user_id=user,
-        limit=max(_context_candidates(eg), 10),
-        preset=preset,
-        now=q.asked_at,
-        track_access=False,
-    )
-    if units_out is not None:
-        for h in hits:
-            units_out[h.ref] = hit_units(h, episode_turn or {})
-    counts: dict[str, int] = {}
-
-    def count(text: str) -> int:  # the same line is counted once for all budgets
-        if text not in counts:
-            counts[text] = int(eg.count_tokens(text))
-        return counts[text]
-
-    return {b: build_context(hits, b, count) for b in budgets}
 
 
 def _run_method(
@@ -324,16 +260,6 @@ def _run_method(
                         mr.context_tokens[budget] = int(block.tokens)
                 results[q.id].methods[preset] = mr
                 advance(1)
-
-
-def full_context_text(conv: Conversation) -> str:
-    """The whole conversation as dated lines, oldest first (the full-context baseline)."""
-    lines = []
-    for s in conv.sessions:
-        for t in s.turns:
-            who = t.speaker or t.role
-            lines.append(f"- [{t.occurred_at:%Y-%m-%d %H:%M}] {who}: {t.text}")
-    return "\n".join(lines)
 
 
 def _full_context(
