@@ -29,6 +29,7 @@ from ..errors import ConfigError, EngramError, StoreError
 from ..limits import Quota, QuotaGuard
 from .auth import Authenticator, FailureLimiter, RateLimiter
 from .background import Deriver
+from .compat_mem0 import router as mem0_router
 from .keys import KeyStore, keys_path_for
 from .metrics import CONTENT_TYPE, Metrics
 from .middleware import ASGIApp, EngramASGI, Receive, Scope, Send
@@ -109,6 +110,13 @@ def create_app(
     rest.state.services = svc
     install_handlers(rest)
     rest.include_router(router)
+    from ..ui import router as ui_router  # the memory browser at /ui (engram.ui)
+
+    rest.include_router(ui_router)
+    from ..ui import router as ui_router  # the memory browser at /ui (engram.ui)
+
+    rest.include_router(ui_router)
+    rest.include_router(mem0_router)  # mem0's SDK paths (server/compat_mem0.py)
 
     @rest.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

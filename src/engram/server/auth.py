@@ -146,9 +146,10 @@ def managed_tenant(who: Caller, tenant: str | None) -> str | None:
 
 
 def _bearer(header: str | None) -> str | None:
+    """The key of `Bearer <key>` (or `Token <key>`, as mem0's SDK sends it)."""
     if not header:
         return None
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if scheme.lower() not in ("bearer", "token") or not token.strip():
         return None
     return token.strip()

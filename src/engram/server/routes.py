@@ -20,7 +20,7 @@ from ..config import Config
 from ..engine import Engram
 from ..errors import ImportFormatError, InvalidInput, NotFound, ScopeRequired
 from ..limits import QuotaGuard
-from ..models import Episode, Message, Scope
+from ..models import Episode, ForgetReport, Message, Scope
 from ..timeutil import format_dt
 from .auth import Authenticator, Caller, managed_tenant
 from .background import Deriver
@@ -50,7 +50,7 @@ from .schemas import (
     UpdateRequest,
 )
 
-__all__ = ["Services", "router"]
+__all__ = ["Services", "forget_scope", "router"]
 
 _bearer = HTTPBearer(auto_error=False, description="an API key from `engram keys create`")
 
@@ -251,11 +251,15 @@ def history(memory_id: IdPath, who: Who, svc: Svc, user_id: UserQ = None,
 @router.post("/forget", response_model=ForgetOut, tags=["scopes"])
 def forget(body: ScopeIn, who: Who, svc: Svc) -> Any:
     """Hard delete of everything in the scope (e.g. a user's right to erasure), verified."""
-    sc = _scope(who, body)
-    report = svc.engine.forget(scope=sc).to_dict()
+    return forget_scope(svc, _scope(who, body)).to_dict()
+
+
+def forget_scope(svc: Services, sc: Scope) -> ForgetReport:
+    """Forget ``sc`` (verified hard delete), its pending derive jobs and its quota usage."""
+    report = svc.engine.forget(scope=sc)
     svc.deriver.forget(sc)
     if svc.quota is not None:
-        svc.quota.forget_usage(who.tenant)
+        svc.quota.forget_usage(sc.tenant)
     return report
 
 
