@@ -18,12 +18,22 @@ from ..recall import index_suffix
 from ..store.base import Store, VectorRecord, WriteBatch
 from ..text import content_hash
 
-__all__ = ["Indexer"]
+__all__ = ["Indexer", "embedding_text"]
 
 
 def _date(item: Episode | Memory) -> str:
     when = item.occurred_at if isinstance(item, Episode) else (item.valid_from or item.created_at)
     return f"{when.day} {when:%B %Y}"
+
+
+def embedding_text(item: Episode | Memory) -> str:
+    """What the embedder sees for an item (its vector is stored under this text's
+    content hash): ``[8 May 2023] Caroline: text`` for an episode, ``[date] text``
+    for a memory."""
+    if isinstance(item, Episode):
+        who = item.speaker or item.role
+        return f"[{_date(item)}] {who}: {item.text}"
+    return f"[{_date(item)}] {item.text}"
 
 
 class Indexer:
@@ -37,10 +47,7 @@ class Indexer:
         self._memo: dict[str, np.ndarray] = {}
 
     def text_for(self, item: Episode | Memory) -> str:
-        if isinstance(item, Episode):
-            who = item.speaker or item.role
-            return f"[{_date(item)}] {who}: {item.text}"
-        return f"[{_date(item)}] {item.text}"
+        return embedding_text(item)
 
     def lexical_text_for(self, item: Episode | Memory) -> str:
         """What BM25 sees: speaker, text, image caption, then date words.
