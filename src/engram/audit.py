@@ -42,20 +42,17 @@ import json
 import logging
 import secrets
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 from .errors import InvalidInput, StoreError
-from .models import Scope, SearchFilters
+from .models import ForgetAudit, Scope
 from .store.rawfile import raw_file_scan
 from .store.residue import Residue
-from .timeutil import format_dt, now
 
 if TYPE_CHECKING:
-    from .engine import Engram
     from .store.base import Store
 
 __all__ = ["ForgetAudit", "Subject", "purge_llm_cache", "scan_bytes", "scope_digest",
@@ -73,56 +70,6 @@ log = logging.getLogger(__name__)
 @runtime_checkable
 class _HasResidue(Protocol):
     def forget_residue(self, needles: Sequence[str], scan_limit: int) -> Residue: ...
-
-
-@dataclass
-class ForgetAudit:
-    """The audit record of one ``forget``. No ids or text in the clear.
-
-    ``scope_hash`` is ``sha256(salt || canonical scope JSON)``; ``counts`` are
-    rows removed per table/index; ``remaining`` rows still found per
-    table/index (all zero when verified); ``caches`` entries dropped per cache;
-    ``raw_scan`` is ``True`` (file bytes clean), ``False`` (a leftover was
-    found) or ``None`` (not scanned: see ``checks["raw_file"]``).
-
-    ``backend`` is ``"sqlite"``, ``"postgresql"`` or ``"other"``. ``checks``
-    maps each check run to ``"passed"``, ``"failed"`` or ``"skipped"``:
-    ``rows`` (``remaining`` all zero), ``search`` (search and list empty),
-    ``llm_cache`` (purged; ``skipped`` for ``"keep"`` or no cache), then the
-    backend's (:mod:`engram.store.residue`): ``wal_checkpoint``, ``vacuum``,
-    ``vacuum_full``, ``raw_file``. ``exposure`` lists where copies may remain
-    that were not verified (codes of :data:`engram.store.residue.EXPOSURE`).
-    ``verified`` is ``True`` when no check failed.
-    """
-
-    scope_hash: str
-    counts: dict[str, int]
-    remaining: dict[str, int]
-    caches: dict[str, int]
-    search_hits: int
-    raw_scan: bool | None
-    raw_leftovers: int
-    verified: bool
-    at: datetime = field(default_factory=now)
-    backend: str = "other"
-    checks: dict[str, str] = field(default_factory=dict)
-    exposure: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "scope_hash": self.scope_hash,
-            "counts": dict(self.counts),
-            "remaining": dict(self.remaining),
-            "caches": dict(self.caches),
-            "search_hits": self.search_hits,
-            "raw_scan": self.raw_scan,
-            "raw_leftovers": self.raw_leftovers,
-            "verified": self.verified,
-            "backend": self.backend,
-            "checks": dict(self.checks),
-            "exposure": list(self.exposure),
-            "at": format_dt(self.at),
-        }
 
 
 @dataclass
@@ -234,10 +181,17 @@ def _residue(store: Store, needles: Sequence[str], scan_limit: int) -> Residue:
                        exposure=["backups", "unscanned_files"])
 
 
+#: what a search and a list in ``scope`` still show for a probe text (the caller's
+#: own read path, so in-memory indexes are checked too); must be 0 after forget
+VisibleCount = Callable[[Scope, str], int]
+
+
 def verified_forget(
-    engine: Engram,
+    store: Store,
     scope: Scope,
     *,
+    visible: VisibleCount,
+    llm_cache_dir: str | Path | None = None,
     markers: Sequence[str] = (),
     llm_cache: CacheMode = "scoped",
     scan_limit: int = DEFAULT_SCAN_LIMIT,
@@ -245,17 +199,19 @@ def verified_forget(
     """Hard-delete ``scope`` and prove it; see the module docstring.
 
     ``markers`` are extra strings (e.g. a unique word only the subject used)
-    that must be absent from the raw file afterwards."""
+    that must be absent from the raw file afterwards. ``visible(scope, probe)``
+    counts what the caller's search and list still return in ``scope`` for a
+    probe text (the subject's longest text); ``llm_cache_dir`` is the LLM
+    response cache to purge (``None``: none configured)."""
     if llm_cache not in ("scoped", "all", "keep"):
         raise InvalidInput("llm_cache must be 'scoped', 'all' or 'keep'")
-    store = engine.store
     digest = scope_digest(store, scope)
     subject = collect_subject(store, scope)
     counts = store.forget(scope)
 
     checks: dict[str, str] = {}
     caches: dict[str, int] = {}
-    cache_dir = engine.llm_settings.cache_dir if engine.llm_settings is not None else None
+    cache_dir = llm_cache_dir
     checks["llm_cache"] = "skipped"
     if cache_dir is not None:
         needles = sorted(subject.ids) + subject.needles(markers)
@@ -270,7 +226,8 @@ def verified_forget(
     remaining = store.remaining(scope)
     left = sum(v for k, v in remaining.items() if k != "orphan_vectors")
     checks["rows"] = "passed" if left == 0 else "failed"
-    hits = _search_hits(engine, scope, subject)
+    probe = max(subject.texts, key=len, default="memory")[:200] or "memory"
+    hits = visible(scope, probe)
     checks["search"] = "passed" if hits == 0 else "failed"
 
     res = _residue(store, subject.needles(markers), scan_limit)
@@ -279,13 +236,3 @@ def verified_forget(
     return ForgetAudit(digest, counts, remaining, caches, hits, res.raw_scan, res.leftovers,
                        verified, backend=res.backend, checks=checks,
                        exposure=list(dict.fromkeys(res.exposure)))
-
-
-def _search_hits(engine: Engram, scope: Scope, subject: Subject) -> int:
-    """Hits of a lexical+vector search in the (now empty) scope."""
-    probe = max(subject.texts, key=len, default="memory")[:200] or "memory"
-    inactive = SearchFilters(include_inactive=True)
-    n = len(engine.search(probe, scope=scope, filters=inactive, limit=10))
-    for kind in ("memory", "episode"):
-        n += len(engine.list(scope=scope, type=kind, limit=10, include_inactive=True).items)
-    return n

@@ -800,10 +800,21 @@ class Engram:
 
         sc = self._scope(scope, user_id, agent_id, session_id)
         self._flush_touches()
-        audit = verified_forget(self, sc, markers=builtins.list(markers),
+        cache_dir = self.llm_settings.cache_dir if self.llm_settings is not None else None
+        audit = verified_forget(self.store, sc, visible=self._visible_count,
+                                llm_cache_dir=cache_dir, markers=builtins.list(markers),
                                 llm_cache=llm_cache)  # type: ignore[arg-type]
         return ForgetReport(scope=sc.to_dict(), counts=audit.counts, verified=audit.verified,
                             at=audit.at, audit=audit)
+
+    def _visible_count(self, scope: Scope, probe: str) -> int:
+        """Hits of a search for ``probe`` plus a page of each item type in ``scope``,
+        inactive included: the forget audit's check that nothing is left."""
+        inactive = SearchFilters(include_inactive=True)
+        n = len(self.search(probe, scope=scope, filters=inactive, limit=10))
+        for kind in ("memory", "episode"):
+            n += len(self.list(scope=scope, type=kind, limit=10, include_inactive=True).items)
+        return n
 
     def export_records(
         self,

@@ -18,12 +18,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
-from .timeutil import format_dt, parse_dt
-
-if TYPE_CHECKING:
-    from .audit import ForgetAudit
+from .timeutil import format_dt, now, parse_dt
 
 __all__ = [
     "AddResult",
@@ -423,6 +420,56 @@ class Page:
 
 
 @dataclass
+class ForgetAudit:
+    """The audit record of one ``forget``. No ids or text in the clear.
+
+    ``scope_hash`` is ``sha256(salt || canonical scope JSON)``; ``counts`` are
+    rows removed per table/index; ``remaining`` rows still found per
+    table/index (all zero when verified); ``caches`` entries dropped per cache;
+    ``raw_scan`` is ``True`` (file bytes clean), ``False`` (a leftover was
+    found) or ``None`` (not scanned: see ``checks["raw_file"]``).
+
+    ``backend`` is ``"sqlite"``, ``"postgresql"`` or ``"other"``. ``checks``
+    maps each check run to ``"passed"``, ``"failed"`` or ``"skipped"``:
+    ``rows`` (``remaining`` all zero), ``search`` (search and list empty),
+    ``llm_cache`` (purged; ``skipped`` for ``"keep"`` or no cache), then the
+    backend's (:mod:`engram.store.residue`): ``wal_checkpoint``, ``vacuum``,
+    ``vacuum_full``, ``raw_file``. ``exposure`` lists where copies may remain
+    that were not verified (codes of :data:`engram.store.residue.EXPOSURE`).
+    ``verified`` is ``True`` when no check failed.
+    """
+
+    scope_hash: str
+    counts: dict[str, int]
+    remaining: dict[str, int]
+    caches: dict[str, int]
+    search_hits: int
+    raw_scan: bool | None
+    raw_leftovers: int
+    verified: bool
+    at: datetime = field(default_factory=now)
+    backend: str = "other"
+    checks: dict[str, str] = field(default_factory=dict)
+    exposure: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scope_hash": self.scope_hash,
+            "counts": dict(self.counts),
+            "remaining": dict(self.remaining),
+            "caches": dict(self.caches),
+            "search_hits": self.search_hits,
+            "raw_scan": self.raw_scan,
+            "raw_leftovers": self.raw_leftovers,
+            "verified": self.verified,
+            "backend": self.backend,
+            "checks": dict(self.checks),
+            "exposure": list(self.exposure),
+            "at": format_dt(self.at),
+        }
+
+
+@dataclass
 class ForgetReport:
     """What a hard delete removed, per table/index. Holds no personal content."""
 
@@ -430,7 +477,7 @@ class ForgetReport:
     counts: dict[str, int]
     verified: bool
     at: datetime
-    #: the persistable record (salted scope hash, counts, checks); see engram.audit
+    #: the persistable record (salted scope hash, counts, checks); see :class:`ForgetAudit`
     audit: ForgetAudit | None = None
 
     def to_dict(self) -> dict[str, Any]:
