@@ -45,7 +45,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal
 
 from .errors import InvalidInput, StoreError
 from .models import ForgetAudit, Scope
@@ -65,11 +65,6 @@ DEFAULT_SCAN_LIMIT = 256 * 1024 * 1024
 CacheMode = Literal["scoped", "all", "keep"]
 
 log = logging.getLogger(__name__)
-
-
-@runtime_checkable
-class _HasResidue(Protocol):
-    def forget_residue(self, needles: Sequence[str], scan_limit: int) -> Residue: ...
 
 
 @dataclass
@@ -167,17 +162,13 @@ def scan_bytes(paths: Iterable[Path], needles: Sequence[str]) -> set[str]:
 
 
 def _residue(store: Store, needles: Sequence[str], scan_limit: int) -> Residue:
-    """The backend's clean-up and raw check; a store without one is not scanned."""
-    if not isinstance(store, _HasResidue):
-        return Residue("other", checks={"raw_file": "skipped"},
-                       exposure=["backups", "unscanned_files"])
+    """The backend's clean-up and raw check (:meth:`Store.forget_residue`); a
+    store error there is a failed check, not a failed forget."""
     try:
         return store.forget_residue(needles, scan_limit)
     except StoreError as exc:
         log.warning("forget audit: raw check failed: %s", exc.message)
-        backend = "postgresql" if str(getattr(store, "url", "")).startswith("postgres") \
-            else "sqlite"
-        return Residue(backend, checks={"raw_file": "failed"},
+        return Residue(store.backend, checks={"raw_file": "failed"},
                        exposure=["backups", "unscanned_files"])
 
 

@@ -20,10 +20,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from .errors import ConfigError, QuotaExceeded
-from .store.base import Store
+from .store.base import Store, Usage
 
 __all__ = ["Quota", "QuotaGuard", "Usage", "tenant_usage"]
 
@@ -42,44 +41,9 @@ class Quota:
                 raise ConfigError(f"{name} must be a non-negative integer or None")
 
 
-@dataclass(frozen=True)
-class Usage:
-    """What a tenant holds now."""
-
-    items: int
-    bytes: int
-
-
-_USAGE_SQL = {
-    "sqlite": (
-        "SELECT (SELECT count(*) FROM episodes WHERE tenant = ?) +"
-        " (SELECT count(*) FROM memories WHERE tenant = ?),"
-        " (SELECT coalesce(sum(length(CAST(text AS BLOB))), 0) FROM episodes WHERE tenant = ?) +"
-        " (SELECT coalesce(sum(length(CAST(text AS BLOB))), 0) FROM memories WHERE tenant = ?)"
-    ),
-    "postgres": (
-        "SELECT (SELECT count(*) FROM episodes WHERE tenant = %s) +"
-        " (SELECT count(*) FROM memories WHERE tenant = %s) AS items,"
-        " (SELECT coalesce(sum(octet_length(text)), 0) FROM episodes WHERE tenant = %s) +"
-        " (SELECT coalesce(sum(octet_length(text)), 0) FROM memories WHERE tenant = %s) AS bytes"
-    ),
-}
-
-
 def tenant_usage(store: Store, tenant: str) -> Usage:
-    """Items and text bytes ``tenant`` holds in ``store`` (SQLite or PostgreSQL)."""
-    usage = getattr(store, "tenant_usage", None)
-    if callable(usage):  # a store may provide its own (faster) count
-        got = usage(tenant)
-        return Usage(int(got.items), int(got.bytes))
-    query: Callable[..., list[Any]] | None = getattr(store, "_q", None)
-    kind = type(store).__name__.lower()
-    dialect = "sqlite" if "sqlite" in kind else "postgres" if "postgres" in kind else None
-    if query is None or dialect is None:
-        raise ConfigError(f"quotas are not supported on {type(store).__name__}")
-    row = query(_USAGE_SQL[dialect], (tenant,) * 4)[0]
-    items, size = (row["items"], row["bytes"]) if isinstance(row, dict) else (row[0], row[1])
-    return Usage(int(items), int(size))
+    """Items and text bytes ``tenant`` holds in ``store`` (:meth:`Store.tenant_usage`)."""
+    return store.tenant_usage(tenant)
 
 
 class QuotaGuard:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import click
 
-from ..errors import ConfigError
-from ..store.base import Store
+from ..store import open_unmigrated
 from ._app import (
     announce_new_store,
     data_command,
@@ -21,27 +20,6 @@ from ._progress import Progress
 __all__ = ["register"]
 
 
-def _open_unmigrated(url: str) -> Store:
-    """Open a store without applying migrations (``migrate`` reports what it applies)."""
-    if url.startswith(("postgresql://", "postgres://")):
-        try:
-            from ..store.postgres import PostgresStore
-        except ImportError as exc:
-            from ..errors import MissingDependency
-
-            raise MissingDependency(
-                "PostgreSQL support needs: pip install 'engramdb[postgres]'"
-            ) from exc
-        return PostgresStore(url)
-    from ..store.sqlite import SQLiteStore
-
-    if url.startswith("sqlite:///"):
-        return SQLiteStore(url[len("sqlite:///"):] or ":memory:")
-    if "://" in url:
-        raise ConfigError(f"unsupported store URL {url!r} (use sqlite:///path or postgresql://)")
-    return SQLiteStore(url)
-
-
 def register(cli: click.Group) -> None:
     @cli.command("migrate")
     @store_options
@@ -51,7 +29,7 @@ def register(cli: click.Group) -> None:
         """Apply pending schema migrations (each in its own transaction)."""
         url = get_state(ctx).config().store_url()
         new_store = missing_store(url, create=True)
-        store = _open_unmigrated(url)
+        store = open_unmigrated(url)
         if new_store is not None:
             announce_new_store(new_store)
         try:

@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -36,13 +36,16 @@ from ..models import (
     SearchFilters,
     Stats,
 )
+from .residue import Residue
 
 __all__ = [
     "Candidate",
     "Fence",
     "Job",
     "Neighbour",
+    "Residue",
     "Store",
+    "Usage",
     "VectorRecord",
     "WriteBatch",
     "WriteOutcome",
@@ -175,6 +178,15 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Usage:
+    """What a tenant holds: ``items`` (episodes + memories of every status) and
+    ``bytes`` (UTF-8 length of their stored texts)."""
+
+    items: int
+    bytes: int
+
+
+@dataclass(frozen=True)
 class Neighbour:
     """An episode near another one in its session; ``offset`` is never 0
     (-1: the episode just before, +2: two after)."""
@@ -188,6 +200,8 @@ class Store(ABC):
 
     #: URL the store was opened with (``sqlite:///path``, ``postgresql://...``)
     url: str
+    #: backend name in audit records (``"sqlite"``, ``"postgresql"``, ``"memory"``)
+    backend: ClassVar[str] = "other"
 
     # -- lifecycle -----------------------------------------------------------
     @abstractmethod
@@ -213,6 +227,11 @@ class Store(ABC):
     @abstractmethod
     def set_meta(self, key: str, value: str) -> None:
         """Set a store-wide setting (durable, overwrites)."""
+
+    @abstractmethod
+    def meta_items(self) -> dict[str, str]:
+        """Every store-wide setting, as :meth:`get_meta` would return each;
+        ``{}`` for a new store."""
 
     # -- writes --------------------------------------------------------------
     @abstractmethod
@@ -285,6 +304,31 @@ class Store(ABC):
         unknown or out-of-scope ids map to no key; ``radius <= 0`` gives ``{}``.
         """
 
+    # -- whole-tenant reads (store moves, quotas) ------------------------------
+    @abstractmethod
+    def tenants(self) -> list[str]:
+        """Every tenant holding at least one episode, memory or version, sorted;
+        ``[]`` for an empty store."""
+
+    @abstractmethod
+    def tenant_usage(self, tenant: str) -> Usage:
+        """Items and text bytes ``tenant`` holds over every user and agent
+        (superseded and deleted-status memories included: they are kept as
+        history). Bytes are the UTF-8 length of the texts as stored (ciphertext
+        under :class:`~engram.trust.encryption.EncryptedStore`). An unknown
+        tenant holds ``Usage(0, 0)``."""
+
+    @abstractmethod
+    def iter_vectors(self, tenant: str) -> Iterator[VectorRecord]:
+        """Every vector of ``tenant`` exactly as stored (any model, float32),
+        in no particular order; nothing for an unknown tenant."""
+
+    @abstractmethod
+    def lexical_texts(self, tenant: str, refs: Sequence[ItemRef]) -> dict[ItemRef, str]:
+        """The text each item's lexical entry was made from: its
+        :attr:`WriteBatch.index_texts` entry, else the item's own text. Unknown
+        refs (or refs of another tenant) are omitted."""
+
     # -- search --------------------------------------------------------------
     @abstractmethod
     def lexical_search(
@@ -321,6 +365,13 @@ class Store(ABC):
         vectors, lexical index entries, jobs. Returns rows removed per table."""
 
     @abstractmethod
+    def forget_residue(self, needles: Sequence[str], scan_limit: int) -> Residue:
+        """After :meth:`forget`: the backend's physical clean-up, then a check of
+        its raw bytes for ``needles`` where it can (at most ``scan_limit`` bytes;
+        above that the check is ``skipped``). Never raises for a leftover: it is
+        reported in the :class:`~engram.store.residue.Residue`. Safe to repeat."""
+
+    @abstractmethod
     def remaining(self, scope: Scope) -> dict[str, int]:
         """Rows still present in ``scope`` per table/index (all zero after forget)."""
 
@@ -345,6 +396,11 @@ class Store(ABC):
     @abstractmethod
     def drop_vectors_except(self, model_id: str) -> int:
         """Delete vectors of every other model; return how many."""
+
+    def finish_bulk_load(self) -> None:  # noqa: B027 (optional hook, empty by default)
+        """Called once after a bulk copy into the store (``migrate-store``):
+        build what a backend defers during loads (e.g. vector indexes).
+        Idempotent; the default does nothing."""
 
     # -- background jobs -----------------------------------------------------
     @abstractmethod
@@ -371,3 +427,4 @@ class Store(ABC):
     @abstractmethod
     def job_counts(self, scope: Scope | None) -> dict[str, int]:
         """Jobs per status."""
+

@@ -9,22 +9,21 @@ interruption safe. Background jobs are not moved: drain them first.
 
 After copying, both sides are fingerprinted per tenant (record counts and a
 sha256 over every record and vector) and :class:`StoreMoveReport` says
-whether they match. Reading tenants, metadata keys and raw vectors needs a
-little backend-specific SQL (the Store contract has no listing for them);
-:func:`_tenants`, :func:`_meta` and :func:`_vectors` hold it.
+whether they match. Only the :class:`~engram.store.base.Store` contract is
+used (:meth:`~Store.tenants`, :meth:`~Store.meta_items`,
+:meth:`~Store.iter_vectors`, :meth:`~Store.lexical_texts`), so any two
+registered backends can be moved between.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..errors import StoreError
 from ..models import Episode, ItemRef, Memory, MemoryVersion, Scope
 from . import open_store
 from .base import Store, VectorRecord, WriteBatch
@@ -67,90 +66,21 @@ class StoreMoveReport:
         }
 
 
-def _rows(
-    store: Store, sql_sqlite: str, sql_pg: str, args: tuple[Any, ...],
-    pg_args: tuple[Any, ...] | None = None,
-) -> list[Any]:
-    from .sqlite import SQLiteStore
-
-    if isinstance(store, SQLiteStore):
-        return [dict(r) for r in store._q(sql_sqlite, args)]
-    from .postgres import PostgresStore
-
-    if isinstance(store, PostgresStore):
-        return store._q(sql_pg, args if pg_args is None else pg_args)
-    raise StoreError(f"cannot move a {type(store).__name__}")
-
-
-def _tenants(store: Store) -> list[str]:
-    sql = (
-        "SELECT tenant FROM episodes UNION SELECT tenant FROM memories"
-        " UNION SELECT tenant FROM memory_versions ORDER BY 1"
-    )
-    return [r["tenant"] for r in _rows(store, sql, sql, ())]
-
-
-def _meta(store: Store) -> dict[str, str]:
-    sql = "SELECT key, value FROM meta ORDER BY key"
-    return {r["key"]: r["value"] for r in _rows(store, sql, sql, ())}
-
-
-def _vectors(store: Store, tenant: str) -> Iterator[VectorRecord]:
-    sqlite_sql = (
-        "SELECT 'episode' AS item_type, x.id AS item_id, v.model_id, v.vector AS embedding,"
-        " v.content_hash FROM vectors v JOIN episodes x ON v.item_type = 'episode'"
-        " AND x.rid = v.item_rid WHERE x.tenant = ? UNION ALL"
-        " SELECT 'memory', x.id, v.model_id, v.vector, v.content_hash FROM vectors v"
-        " JOIN memories x ON v.item_type = 'memory' AND x.rid = v.item_rid WHERE x.tenant = ?"
-    )
-    pg_sql = (
-        "SELECT item_type, item_id, model_id, embedding, content_hash FROM vectors"
-        " WHERE tenant = %s"
-    )
-    for r in _rows(store, sqlite_sql, pg_sql, (tenant, tenant), (tenant,)):
-        emb = r["embedding"]
-        if isinstance(emb, bytes | memoryview):
-            vec = np.frombuffer(bytes(emb), dtype=np.float32).copy()
-        else:
-            to_numpy = getattr(emb, "to_numpy", None)
-            vec = np.asarray(to_numpy() if to_numpy else emb, dtype=np.float32)
-        yield VectorRecord(ItemRef(r["item_type"], r["item_id"]), tenant, r["model_id"], vec,
-                           r["content_hash"])
-
-
-def _lexical_texts(store: Store, tenant: str, items: list[Episode | Memory]) -> dict[ItemRef, str]:
-    refs = [ItemRef("episode" if isinstance(i, Episode) else "memory", i.id) for i in items]
-    from .postgres import PostgresStore
-    from .sqlite import SQLiteStore
-
-    if isinstance(store, PostgresStore):
-        return store.lexical_texts(tenant, refs)
-    if isinstance(store, SQLiteStore):
-        out: dict[ItemRef, str] = {}
-        for ref in refs:
-            table, add = ("episodes", 0) if ref.type == "episode" else ("memories", 1)
-            rows = store._q(
-                f"SELECT f.body FROM {table} x JOIN fts f ON f.rowid = x.rid * 2 + {add}"
-                " WHERE x.tenant = ? AND x.id = ?",
-                (tenant, ref.id),
-            )
-            if rows:
-                out[ref] = rows[0][0]
-        return out
-    return {}
+def _refs(items: list[Episode | Memory]) -> list[ItemRef]:
+    return [ItemRef("episode" if isinstance(i, Episode) else "memory", i.id) for i in items]
 
 
 def fingerprint(store: Store) -> dict[str, TenantFingerprint]:
     """Per tenant: counts and a sha256 over all records and vectors (order-free)."""
     out: dict[str, TenantFingerprint] = {}
-    for tenant in _tenants(store):
+    for tenant in store.tenants():
         lines: list[str] = []
         counts = {"episode": 0, "memory": 0, "version": 0}
         for rec in store.iter_records(Scope(tenant=tenant)):
             counts[rec["type"]] += 1
             lines.append(json.dumps(rec, sort_keys=True, ensure_ascii=False))
         n_vec = 0
-        for v in _vectors(store, tenant):
+        for v in store.iter_vectors(tenant):
             n_vec += 1
             digest = hashlib.sha256(np.ascontiguousarray(v.vector, np.float32).tobytes())
             lines.append(f"v|{v.ref.type}|{v.ref.id}|{v.model_id}|{v.content_hash}|"
@@ -163,14 +93,14 @@ def fingerprint(store: Store) -> dict[str, TenantFingerprint]:
 
 
 def _copy_tenant(src: Store, dst: Store, tenant: str) -> None:
-    vectors: dict[ItemRef, VectorRecord] = {v.ref: v for v in _vectors(src, tenant)}
+    vectors: dict[ItemRef, VectorRecord] = {v.ref: v for v in src.iter_vectors(tenant)}
     items: list[Episode | Memory] = []
     versions: list[tuple[str, MemoryVersion]] = []
 
     def flush() -> None:
         if not items and not versions:
             return
-        texts = _lexical_texts(src, tenant, items)
+        texts = src.lexical_texts(tenant, _refs(items))
         batch = WriteBatch(versions=list(versions))
         for item in items:
             ref = ItemRef("episode" if isinstance(item, Episode) else "memory", item.id)
@@ -208,13 +138,11 @@ def move_store(source_url: str, target_url: str) -> StoreMoveReport:
     try:
         dst = open_store(target_url)
         try:
-            for key, value in _meta(src).items():
+            for key, value in src.meta_items().items():
                 dst.set_meta(key, value)
-            for tenant in _tenants(src):
+            for tenant in src.tenants():
                 _copy_tenant(src, dst, tenant)
-            create = getattr(dst, "create_vector_indexes", None)
-            if create is not None:
-                create()
+            dst.finish_bulk_load()
             return StoreMoveReport(source=fingerprint(src), target=fingerprint(dst))
         finally:
             dst.close()

@@ -54,6 +54,7 @@ from .postgres_sql import (
     EP_COLS,
     MEM_COLS,
     MEM_WRITE_COLS,
+    as_array,
     episode_from_row,
     episode_params,
     filter_sql,
@@ -127,6 +128,9 @@ class PostgresStore(PgAdmin, Store):
     def get_meta(self, key: str) -> str | None:
         rows = self._q("SELECT value FROM meta WHERE key = %s", (key,))
         return rows[0]["value"] if rows else None
+
+    def meta_items(self) -> dict[str, str]:
+        return {r["key"]: r["value"] for r in self._q("SELECT key, value FROM meta ORDER BY key")}
 
     def set_meta(self, key: str, value: str) -> None:
         with self._tx() as conn:
@@ -305,6 +309,10 @@ class PostgresStore(PgAdmin, Store):
         self._spaces[(model_id, dim)] = True
         return name
 
+    def finish_bulk_load(self) -> None:
+        """Build the HNSW indexes a load with ``auto_index=False`` deferred."""
+        self.create_vector_indexes()
+
     def create_vector_indexes(self) -> list[str]:
         """Build the HNSW index of every model/dimension holding vectors, then
         refresh planner statistics (call after a bulk load)."""
@@ -324,7 +332,6 @@ class PostgresStore(PgAdmin, Store):
             )
 
     def lexical_texts(self, tenant: str, refs: Sequence[ItemRef]) -> dict[ItemRef, str]:
-        """The text each item's lexical entry was made from (for store moves)."""
         out: dict[ItemRef, str] = {}
         for item_type, table in (("episode", "episodes"), ("memory", "memories")):
             ids = [r.id for r in refs if r.type == item_type]
@@ -546,7 +553,7 @@ class PostgresStore(PgAdmin, Store):
             " WHERE model_id = %s AND content_hash = ANY(%s)",
             (model_id, list(dict.fromkeys(hashes))),
         )
-        return {r["content_hash"]: _as_array(r["embedding"]) for r in rows}
+        return {r["content_hash"]: as_array(r["embedding"]) for r in rows}
 
     # -- jobs ------------------------------------------------------------------
     def claim_job(self, kinds: Iterable[str], now_: datetime, lease_seconds: float) -> Job | None:
@@ -658,10 +665,3 @@ def _lexical(batch: WriteBatch, ref: ItemRef, text: str) -> tuple[str | None, st
     """``(index_text, config, body)``: ``index_text`` is NULL when it equals the text."""
     body = batch.index_texts.get(ref, text)
     return (None if body == text else body), _TEXT_CONFIG, body
-
-
-def _as_array(value: Any) -> np.ndarray:
-    """A float32 array from what pgvector's loader returns (``Vector`` or array)."""
-    to_numpy = getattr(value, "to_numpy", None)
-    arr = to_numpy() if to_numpy is not None else value
-    return np.asarray(arr, dtype=np.float32).copy()

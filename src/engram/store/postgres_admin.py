@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from ..models import Episode, Memory, Scope, Stats
+from ..models import Episode, ItemRef, Memory, Scope, Stats
+from .base import Usage, VectorRecord
 from .postgres_residue import PgResidue
 from .postgres_schema import FENCE_LOCK_CLASS
 from .postgres_sql import (
     EP_COLS,
     MEM_COLS,
+    as_array,
     episode_from_row,
     memory_from_row,
     prefixed,
@@ -52,6 +54,28 @@ class PgAdmin(PgResidue):
                 counts[table] = cur.rowcount
             counts["fts"] = counts["memories"] + counts["episodes"]
         return counts
+
+    def tenants(self) -> list[str]:
+        return [r["tenant"] for r in self._q(
+            "SELECT tenant FROM episodes UNION SELECT tenant FROM memories"
+            " UNION SELECT tenant FROM memory_versions ORDER BY 1")]
+
+    def tenant_usage(self, tenant: str) -> Usage:
+        row = self._q(
+            "SELECT (SELECT count(*) FROM episodes WHERE tenant = %s) +"
+            " (SELECT count(*) FROM memories WHERE tenant = %s) AS items,"
+            " (SELECT coalesce(sum(octet_length(text)), 0) FROM episodes WHERE tenant = %s) +"
+            " (SELECT coalesce(sum(octet_length(text)), 0) FROM memories WHERE tenant = %s)"
+            " AS bytes", (tenant,) * 4)[0]
+        return Usage(int(row["items"]), int(row["bytes"]))
+
+    def iter_vectors(self, tenant: str) -> Iterator[VectorRecord]:
+        for r in self._q(
+            "SELECT item_type, item_id, model_id, embedding, content_hash FROM vectors"
+            " WHERE tenant = %s", (tenant,),
+        ):
+            yield VectorRecord(ItemRef(r["item_type"], r["item_id"]), tenant, r["model_id"],
+                               as_array(r["embedding"]), r["content_hash"])
 
     def remaining(self, scope: Scope) -> dict[str, int]:
         where, args = scope_sql(scope)

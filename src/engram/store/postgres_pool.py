@@ -60,6 +60,7 @@ class PgBase:
     """Pool and transaction helpers shared by the store's method groups."""
 
     url: str
+    backend = "postgresql"
 
     def __init__(
         self,

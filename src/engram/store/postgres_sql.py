@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from psycopg.types.json import Jsonb
 
 from ..errors import InvalidInput
@@ -18,6 +19,7 @@ from ..timeutil import ensure_aware, format_dt, parse_dt
 __all__ = [
     "EP_COLS",
     "MEM_COLS",
+    "as_array",
     "episode_from_row",
     "episode_params",
     "filter_sql",
@@ -198,3 +200,10 @@ def parse_cursor(cursor: str) -> tuple[datetime, int]:
         return parsed, int(rid)
     except (ValueError, InvalidInput) as exc:
         raise InvalidInput(f"invalid cursor {cursor!r}") from exc
+
+
+def as_array(value: Any) -> np.ndarray:
+    """A float32 array from what pgvector's loader returns (``Vector`` or array)."""
+    to_numpy = getattr(value, "to_numpy", None)
+    arr = to_numpy() if to_numpy is not None else value
+    return np.asarray(arr, dtype=np.float32).copy()

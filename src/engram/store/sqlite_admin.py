@@ -10,15 +10,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..models import (
     Episode,
+    ItemRef,
     Memory,
     MemoryVersion,
     Scope,
     Stats,
 )
 from ..timeutil import format_dt, now, parse_dt, to_epoch
-from .base import Job
+from .base import Job, Usage, VectorRecord
 from .rawfile import database_files, raw_file_scan
 from .residue import Residue
 from .sqlite_base import SQLiteBase, log, store_error
@@ -116,6 +119,43 @@ class SQLiteAdmin(SQLiteBase):
             if self._q(f"SELECT 1 FROM {table} WHERE instr({col}, ?) > 0 LIMIT 1", (text,)):
                 return True
         return False
+
+    def tenants(self) -> list[str]:
+        return [r[0] for r in self._q(
+            "SELECT tenant FROM episodes UNION SELECT tenant FROM memories"
+            " UNION SELECT tenant FROM memory_versions ORDER BY 1")]
+
+    def tenant_usage(self, tenant: str) -> Usage:
+        row = self._q(
+            "SELECT (SELECT count(*) FROM episodes WHERE tenant = ?) +"
+            " (SELECT count(*) FROM memories WHERE tenant = ?),"
+            " (SELECT coalesce(sum(length(CAST(text AS BLOB))), 0) FROM episodes WHERE tenant = ?)"
+            " + (SELECT coalesce(sum(length(CAST(text AS BLOB))), 0) FROM memories"
+            " WHERE tenant = ?)", (tenant,) * 4)[0]
+        return Usage(int(row[0]), int(row[1]))
+
+    def iter_vectors(self, tenant: str) -> Iterator[VectorRecord]:
+        for r in self._q(
+            "SELECT 'episode', x.id, v.model_id, v.vector, v.content_hash FROM vectors v"
+            " JOIN episodes x ON v.item_type = 'episode' AND x.rid = v.item_rid"
+            " WHERE x.tenant = ? UNION ALL"
+            " SELECT 'memory', x.id, v.model_id, v.vector, v.content_hash FROM vectors v"
+            " JOIN memories x ON v.item_type = 'memory' AND x.rid = v.item_rid WHERE x.tenant = ?",
+            (tenant, tenant),
+        ):
+            yield VectorRecord(ItemRef(r[0], r[1]), tenant, r[2],
+                               np.frombuffer(r[3], dtype=np.float32).copy(), r[4])
+
+    def lexical_texts(self, tenant: str, refs: Sequence[ItemRef]) -> dict[ItemRef, str]:
+        out: dict[ItemRef, str] = {}
+        for ref in refs:
+            table, add = ("episodes", 0) if ref.type == "episode" else ("memories", 1)
+            rows = self._q(
+                f"SELECT f.body FROM {table} x JOIN fts f ON f.rowid = x.rid * 2 + {add}"
+                " WHERE x.tenant = ? AND x.id = ?", (tenant, ref.id))
+            if rows:
+                out[ref] = rows[0][0]
+        return out
 
     def remaining(self, scope: Scope) -> dict[str, int]:
         try:

@@ -62,6 +62,8 @@ def _open_error(path: str, exc: sqlite3.Error) -> StoreError:
 class SQLiteBase(Store):
     """See the module docstring. ``path`` may be ``":memory:"`` for throwaway use."""
 
+    backend = "sqlite"
+
     def __init__(
         self,
         path: str | Path,
@@ -189,6 +191,9 @@ class SQLiteBase(Store):
     def get_meta(self, key: str) -> str | None:
         rows = self._q("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0][0] if rows else None
+
+    def meta_items(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self._q("SELECT key, value FROM meta ORDER BY key")}
 
     def set_meta(self, key: str, value: str) -> None:
         with self._tx() as conn:

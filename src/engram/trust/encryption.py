@@ -44,7 +44,17 @@ from ..models import (
     SearchFilters,
     Stats,
 )
-from ..store.base import Candidate, Job, Neighbour, Store, WriteBatch, WriteOutcome
+from ..store.base import (
+    Candidate,
+    Job,
+    Neighbour,
+    Residue,
+    Store,
+    Usage,
+    VectorRecord,
+    WriteBatch,
+    WriteOutcome,
+)
 from .keyring import ENVELOPE_PREFIX, Keyring
 
 __all__ = ["EncryptedStore"]
@@ -60,6 +70,7 @@ class EncryptedStore(Store):
     def __init__(self, inner: Store, master_key: str, *, lexical: bool = True) -> None:
         self.inner = inner
         self.url = inner.url
+        self.backend = inner.backend  # type: ignore[misc]
         self.lexical = lexical
         self.keyring = Keyring(master_key, inner)
         if inner.get_meta(ENCRYPTION_META) is None:
@@ -283,6 +294,28 @@ class EncryptedStore(Store):
 
     def drop_vectors_except(self, model_id: str) -> int:
         return self.inner.drop_vectors_except(model_id)
+
+    # -- whole-store reads: as stored (sealed), for moves, quotas and audits -------------------
+    def meta_items(self) -> dict[str, str]:
+        return self.inner.meta_items()
+
+    def tenants(self) -> list[str]:
+        return self.inner.tenants()
+
+    def tenant_usage(self, tenant: str) -> Usage:
+        return self.inner.tenant_usage(tenant)
+
+    def iter_vectors(self, tenant: str) -> Iterator[VectorRecord]:
+        return self.inner.iter_vectors(tenant)
+
+    def lexical_texts(self, tenant: str, refs: Sequence[ItemRef]) -> dict[ItemRef, str]:
+        return self.inner.lexical_texts(tenant, refs)
+
+    def forget_residue(self, needles: Sequence[str], scan_limit: int) -> Residue:
+        return self.inner.forget_residue(needles, scan_limit)
+
+    def finish_bulk_load(self) -> None:
+        self.inner.finish_bulk_load()
 
     # -- jobs ----------------------------------------------------------------------------------
     def claim_job(self, kinds: Iterable[str], now: datetime, lease_seconds: float) -> Job | None:
