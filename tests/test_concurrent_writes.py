@@ -28,8 +28,8 @@ from engram.embed.base import Embedder
 from engram.errors import Conflict
 from engram.ingest.derive import Candidate, Deriver, RuleDeriver
 from engram.models import Episode, Scope
-from engram.server.background import Deriver as BackgroundDeriver
-from engram.store.base import Fence, Job, Store, WriteBatch
+from engram.store import open_store
+from engram.store.base import Fence, Job, Store, WriteBatch, WriteOutcome
 
 WRITERS = 6
 CITIES = ["Lisbon", "Berlin", "Paris", "Madrid", "Oslo"]
@@ -250,26 +250,69 @@ def test_background_job_running_during_forget_writes_and_keeps_nothing(
 ) -> None:
     gate = _Gate()
     with Engram(url=store_url, embedder=embedder, deriver=gate) as eg:
-        worker = BackgroundDeriver(eg)
-        worker.start()
+        eg.start_jobs(poll_seconds=0.05)
         try:
             sc = Scope(user_id="ana")
-            first = eg.add(["I moved to Lisbon", "I love figs"], scope=sc, derive=False)
-            running = worker.submit(sc, [e.id for e in first.episodes])
-            second = eg.add(["I work at Acme"], scope=sc, derive=False)
-            queued = worker.submit(sc, [e.id for e in second.episodes])
+            first = eg.add(["I moved to Lisbon", "I love figs"], scope=sc, derive="background")
+            second = eg.add(["I work at Acme"], scope=sc, derive="background")
+            assert first.job_id is not None and second.job_id is not None
             assert gate.entered.wait(60)  # the first job has read its episodes
             assert eg.forget(scope=sc).verified
-            assert worker.forget(sc) == 2
+            assert eg.store.job_counts(sc) == {}  # forget purged both jobs
             gate.release.set()
-            assert worker.wait_idle(60)
+            eg.jobs.stop(60)
             assert set(eg.store.remaining(sc).values()) == {0}
-            assert worker.status("default", running.id) is None
-            assert worker.status("default", queued.id) is None
-            assert running.operations == [] and queued.operations == []
+            assert eg.job(first.job_id) is None
+            assert eg.job(second.job_id) is None
         finally:
             gate.release.set()
-            worker.stop()
+            eg.jobs.stop()
+
+
+def test_background_derive_jobs_survive_a_restart(store_url: str, embedder: Embedder) -> None:
+    with Engram(url=store_url, embedder=embedder) as eg:
+        res = eg.add(["I moved to Lisbon"], user_id="ana", derive="background")
+        assert res.job_id is not None and res.operations == []
+        job = eg.job(res.job_id)
+        assert job is not None and job.status == "pending"
+    with Engram(url=store_url, embedder=embedder) as eg:  # "restarted": nothing ran yet
+        assert eg.process_pending().done == 1
+        job = eg.job(res.job_id)
+        assert job is not None and job.status == "done" and job.finished_at is not None
+        assert job.episode_ids == [res.episodes[0].id]
+        assert any("Lisbon" in o.text for o in job.operations)
+        assert eg.job(res.job_id, tenant="someone-else") is None
+
+
+def test_a_derivation_that_loses_every_race_is_queued_durably(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    path = tmp_path / "m.db"
+    with Engram(path, embedder=embedder) as other:
+        other.add(["I moved to Lisbon"], user_id="ana")
+        [lisbon] = [m for m in other.list(user_id="ana").items if m.attribute]
+        store = open_store(f"sqlite:///{path}")
+        real_write = store.write
+
+        def racing_write(batch: WriteBatch) -> WriteOutcome:
+            # another writer changes the memory this batch supersedes, every time
+            if any(m.id == lisbon.id for m, _ in batch.changed_memories):
+                other.update(lisbon.id, user_id="ana", importance=0.9)
+            return real_write(batch)
+
+        store.write = racing_write  # type: ignore[method-assign]
+        with Engram(store=store, embedder=embedder) as eg:
+            res = eg.add(["I moved to Berlin"], user_id="ana")
+            assert res.episodes[0].created and res.operations == []
+            assert res.job_id is not None  # the derivation lost all its races: queued
+            job = eg.job(res.job_id)
+            assert job is not None and job.status == "pending"
+            store.write = real_write  # type: ignore[method-assign]
+            assert eg.process_pending().done == 1
+            lives = [m for m in eg.list(user_id="ana").items if m.attribute]
+            assert len(lives) == 1 and "Berlin" in lives[0].text
+            job = eg.job(res.job_id)
+            assert job is not None and job.status == "done" and job.operations
 
 
 def _extract_request(request: RecordedRequest) -> bool:

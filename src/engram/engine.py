@@ -1,41 +1,42 @@
-"""The Engram core: one synchronous engine over a store, an embedder and the pipeline.
+"""The Engram facade: arguments -> scope -> ingest / retrieval / audit.
 
 ``Engram`` is the public sync API; :class:`engram.aio.AsyncEngram` runs the
-same engine in a worker thread. Every method validates its input fully before
-writing, and every write is one atomic store batch.
+same engine in a worker thread. Every method validates its arguments and
+resolves its scope here, then hands over to
 
-Pipeline of :meth:`Engram.add`: segment (messages -> episodes) -> derive
-(episodes -> candidate memories) -> consolidate (candidates -> operations)
--> index (texts and vectors) -> one atomic write.
+* :mod:`engram.ingest` for writes (``add``, ``remember``, ``update``, ``delete``,
+  ``import_``, ``reembed``, background jobs): one atomic store batch per write,
+  built in :mod:`engram.ingest.commit`;
+* :mod:`engram.retrieval` for reads (``search``, ``context``, ``answer``);
+* :mod:`engram.audit` for ``forget``.
+
+What the engine holds (store, embedder, access counts) lives in
+:mod:`engram.runtime`.
 """
 
 from __future__ import annotations
 
 import builtins
-import contextlib
 import dataclasses
-import json
 import logging
-import random
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from .config import Config, resolve_config
 from .embed.base import Embedder
-from .errors import Conflict, InvalidInput, ModelMismatch, NotFound, StoreError
-from .ingest.consolidate import RuleConsolidator, plan_writes
+from .errors import InvalidInput, NotFound, StoreError
+from .ingest.commit import stamp_changed
 from .ingest.derive import Candidate, Deriver, RuleDeriver
-from .ingest.index import Indexer
-from .ingest.segment import to_episodes, to_messages
+from .ingest.jobs import JobRunner, JobView
+from .ingest.pipeline import DeriveMode, Ingest
+from .ingest.reembed import reembed
 from .models import (
     AddResult,
     ContextBlock,
     Episode,
-    EpisodeResult,
     ForgetReport,
     Hit,
     Memory,
@@ -51,20 +52,11 @@ from .models import (
 from .retrieval.config import RetrievalConfig, get_preset
 from .retrieval.context import build_context
 from .retrieval.search import Searcher
-from .store import open_store
-from .store.base import Fence, Store, WriteBatch
+from .runtime import AccessLog, EmbedderSlot, open_engine_store
+from .store.base import Store
 from .timeutil import ensure_aware, now
-from .transfer import ImportReport, import_records, parse_jsonl
-from .trust.provenance import (
-    RESERVED_KEY,
-    TRUST_LEVELS,
-    derived_from,
-    is_flagged,
-    provenance,
-    strip_reserved,
-    trust_of,
-    trust_of_role,
-)
+from .transfer import ImportReport, write_jsonl
+from .trust.provenance import is_flagged
 from .validation import check_metadata, check_text, make_scope
 
 if TYPE_CHECKING:
@@ -77,9 +69,6 @@ __all__ = ["Engram"]
 log = logging.getLogger("engram")
 
 MAX_LIMIT = 1000
-#: tries of a write that lost a version race to another writer (decided again on
-#: the latest state each time) before ``Conflict``; see derive_for and update
-WRITE_ATTEMPTS = 12
 
 
 def _filters(
@@ -151,97 +140,76 @@ class Engram:
             override = {"store": url or str(db)} if (db or url) else {}
             config = config.replace(**settings, **override)
         self.config = config
-        self.store = store or open_store(
-            config.store_url(), **({"synchronous": config.sqlite_synchronous}
-                                   if config.store_url().startswith("sqlite") else {})
-        )
-        self._wrap_encryption(config)
-        self._embedder = embedder
-        #: an embedder passed in belongs to the caller (often shared): never closed here
-        self._owns_embedder = embedder is None
-        self._embedder_lock = threading.Lock()
-        self._model_checked = False
-        self.deriver: Deriver | None = deriver or (
-            RuleDeriver(self.store) if config.derive_rules else None)  # store: display names
+        self.store = open_engine_store(config, store)
+        self._embedder_slot = EmbedderSlot(config, self.store, embedder)
         self.searcher = Searcher(self.store, self.embedder)
-        self._touches: dict[tuple[str, str], None] = {}
-        self._touch_lock = threading.Lock()
-        #: striped per-user locks: derivations for one user run one at a time
-        self._derive_locks = [threading.RLock() for _ in range(64)]
+        self._access = AccessLog(self.store)
         #: LLM pipeline settings (``llm=`` or the ``llm_*`` config); None: no LLM
         self.llm_settings: LLMSettings | None = llm
         if llm is None and (config.llm_base_url or config.llm_model):
             from .llm.config import settings_from_config
 
             self.llm_settings = settings_from_config(config)
+        #: the durable job runner: rule derivation, LLM extraction and summaries
+        self.jobs = JobRunner(self.store)
+        self.ingest = Ingest(
+            self.store, self.embedder, self.jobs,
+            deriver=deriver or (RuleDeriver(self.store) if config.derive_rules else None),
+            max_text_bytes=config.max_text_bytes,
+            llm_job=self._llm_job if self.llm_settings is not None else None,
+        )
         self._llm: LLMPipeline | None = None
         self._llm_lock = threading.Lock()
+        if self.llm_settings is not None:
+            self._register_llm_handlers()
 
     # -- plumbing --------------------------------------------------------------
-    def _wrap_encryption(self, config: Config) -> None:
-        """With ``encryption_key`` set, wrap the store in :class:`EncryptedStore`;
-        without it, refuse a store whose rows are encrypted."""
-        from .trust.encryption import ENCRYPTION_META, EncryptedStore
+    @property
+    def deriver(self) -> Deriver | None:
+        """The rule deriver (``None``: no rule derivation); may be replaced."""
+        return self.ingest.deriver
 
-        if isinstance(self.store, EncryptedStore):
-            return
-        if config.encryption_key:
-            try:
-                self.store = EncryptedStore(self.store, config.encryption_key,
-                                            lexical=config.encryption_lexical)
-            except Exception:
-                self.store.close()
-                raise
-        elif self.store.get_meta(ENCRYPTION_META) is not None:
-            from .errors import ConfigError
+    @deriver.setter
+    def deriver(self, value: Deriver | None) -> None:
+        self.ingest.deriver = value
 
-            self.store.close()
-            raise ConfigError("this store is encrypted: set encryption_key "
-                              "(or ENGRAM_ENCRYPTION_KEY) to open it")
+    @property
+    def _embedder(self) -> Embedder | None:
+        """The embedder if loaded (``None`` before first use)."""
+        return self._embedder_slot.current
 
     def embedder(self) -> Embedder:
         """The embedder, loaded on first use; checked against the store's model."""
-        if self._embedder is None:
-            with self._embedder_lock:
-                if self._embedder is None:
-                    from .embed.registry import get_embedder, resolve_spec
-
-                    opts: dict[str, Any] = {}
-                    if self.config.embedder_base_url:
-                        opts["base_url"] = self.config.embedder_base_url
-                    if self.config.embedder_api_key:
-                        opts["api_key"] = self.config.embedder_api_key
-                    if resolve_spec(self.config.embedder).startswith("onnx:"):
-                        opts["threads"] = self.config.embed_threads
-                    self._embedder = get_embedder(self.config.embedder, **opts)
-        if not self._model_checked:
-            stored = self.store.get_meta("embedding_model")
-            if stored is None:
-                self.store.set_meta("embedding_model", self._embedder.model_id)
-            elif stored != self._embedder.model_id:
-                raise ModelMismatch(
-                    f"this store's vectors were made by {stored!r}, not "
-                    f"{self._embedder.model_id!r}; run `engram reembed` to switch models"
-                )
-            self._model_checked = True
-        return self._embedder
+        return self._embedder_slot.get()
 
     def count_tokens(self, text: str) -> int:
         return self.embedder().count_tokens(text)
 
     def _scope(self, scope: Scope | None, user_id: str | None, agent_id: str | None,
                session_id: str | None) -> Scope:
+        """The validated scope of a call (the only place scope arguments are read)."""
         return make_scope(scope, user_id, agent_id, session_id)
 
+    def _optional_scope(self, scope: Scope | None, user_id: str | None,
+                        agent_id: str | None, session_id: str | None) -> Scope | None:
+        """As :meth:`_scope`, or ``None`` (the whole store) when no scope is named."""
+        if scope is None and not user_id and not agent_id:
+            return None
+        return self._scope(scope, user_id, agent_id, session_id)
+
     def _flush_touches(self) -> None:
-        with self._touch_lock:
-            pending, self._touches = self._touches, {}
-        by_tenant: dict[str, list[str]] = {}
-        for tenant, mid in pending:
-            by_tenant.setdefault(tenant, []).append(mid)
-        at = now()
-        for tenant, ids in by_tenant.items():
-            self.store.touch(tenant, ids, at)
+        self._access.flush()
+
+    def _llm_job(self, scope: Scope, episode_ids: builtins.list[str]) -> Any:
+        from .ingest.llm_jobs import LLMPipeline
+
+        return LLMPipeline.extract_job(scope, episode_ids)
+
+    def _register_llm_handlers(self) -> None:
+        """Build the LLM pipeline now when the runner's thread runs (its handlers
+        must be registered before it claims jobs); else on first use."""
+        if self.jobs.running:
+            _ = self.llm
 
     @property
     def llm(self) -> LLMPipeline:
@@ -254,14 +222,28 @@ class Engram:
 
                     if self.llm_settings is None:
                         raise ConfigError("no LLM configured (set llm_base_url and llm_model)")
-                    self._llm = LLMPipeline(self.store, self.embedder, self.llm_settings)
+                    self._llm = LLMPipeline(self.store, self.embedder, self.llm_settings,
+                                            runner=self.jobs)
         return self._llm
+
+    def start_jobs(self, poll_seconds: float = 2.0) -> None:
+        """Run background jobs (rule derivation, LLM extraction and summaries) in a
+        daemon thread until :meth:`close`; jobs left by a previous run are picked up."""
+        if self.llm_settings is not None:
+            _ = self.llm  # registers the LLM job handlers
+        self.jobs.start(poll_seconds)
+
+    def job(self, job_id: str, *, tenant: str = "default") -> JobView | None:
+        """A background job of ``tenant`` (its status, episodes and operations);
+        ``None`` when there is none (also after its scope was forgotten)."""
+        return self.jobs.view(tenant, job_id)
 
     def close(self) -> None:
         """Release everything, even when the store cannot be written: pending
         access counts (best-effort statistics, never acknowledged data) are then
         logged as dropped instead of keeping the store open."""
         try:
+            self.jobs.stop()
             if self._llm is not None:
                 self._llm.close()
             try:
@@ -270,8 +252,7 @@ class Engram:
                 log.warning("access counts not saved at close: %s", exc.code)
         finally:
             self.store.close()
-            if self._embedder is not None and self._owns_embedder:
-                self._embedder.close()
+            self._embedder_slot.close()
 
     def __enter__(self) -> Engram:
         return self
@@ -292,141 +273,51 @@ class Engram:
         metadata: dict[str, Any] | None = None,
         speaker: str | None = None,
         role: str | None = None,
-        derive: bool = True,
+        derive: DeriveMode = True,
     ) -> AddResult:
         """Store messages verbatim as episodes and derive memories from them.
+
+        ``derive``: ``True`` derives now with rules (with an LLM: enqueues an
+        extraction job), ``"background"`` enqueues a durable job (``job_id`` in the
+        result; see :meth:`job`), ``False`` stores episodes only.
 
         Re-sent messages (same client ``id``) store nothing new: they come back
         with ``created=False``, and memories are derived from a message once
         however many callers send it at the same time. All messages are
         validated before any write; the whole call is one transaction, except
         when a memory the derivation changes was changed meanwhile by another
-        writer: the episodes are then stored on their own first and derivation
-        is decided again (see :meth:`derive_for`). Episodes acknowledged here
-        are stored whatever happens to their derivation; ``add`` never raises
-        :class:`~engram.errors.Conflict`.
+        writer: the episodes are then stored on their own first (with a durable
+        derive job) and derivation is decided again (see :meth:`derive_for`).
+        Episodes acknowledged here are stored whatever happens to their
+        derivation; ``add`` never raises :class:`~engram.errors.Conflict`.
         """
         sc = self._scope(scope, user_id, agent_id, session_id)
-        msgs = to_messages(messages, speaker=speaker, role=role)
-        at = now()
-        episodes = to_episodes(
-            msgs, sc, occurred_at=occurred_at, metadata=metadata, created_at=at,
-            max_text_bytes=self.config.max_text_bytes,
-        )
-        for e in episodes:  # the reserved namespace is Engram's: never taken from callers
-            e.metadata = strip_reserved(e.metadata)
-            e.metadata[RESERVED_KEY] = provenance(e.text, trust_of_role(e.role), "message")
-        existing = self.store.existing_episode_ids(sc.tenant, [e.id for e in episodes])
-        fresh = [e for e in episodes if e.id not in existing]
-        #: flagged (possibly poisoned) episodes are kept but never turned into memories
-        derivable = [e for e in fresh if not is_flagged(e.metadata)]
-        result = AddResult(
-            episodes=[EpisodeResult(e.id, e.id not in existing) for e in episodes]
-        )
-        if not fresh:
-            return result
-        batch = WriteBatch(episodes=fresh)
-        indexer = Indexer(self.store, self.embedder())
-        to_index: list[Episode | Memory] = list(fresh)
-        rules = derive and self.llm_settings is None and self.deriver is not None and derivable
-        if derive and self.llm_settings is not None and derivable:
-            # LLM pipeline: the extraction job is durable in the same write as the episodes
-            from .ingest.llm_jobs import LLMPipeline
-
-            job = LLMPipeline.extract_job(sc, [e.id for e in derivable])
-            batch.jobs.append(job)
-            result.job_id = job.id
-        with self._derive_lock(sc) if rules else contextlib.nullcontext():
-            if rules:
-                assert self.deriver is not None
-                candidates = self.deriver.derive(derivable)
-                ops, mems = self._consolidate(sc, candidates, indexer, at, batch, derivable)
-                batch.fence = Fence(sc.tenant, tuple(e.id for e in derivable))
-                result.operations = ops
-                to_index.extend(mems)
-            indexer.add_to(batch, to_index)
-            try:
-                outcome = self.store.write(batch)
-            except Conflict:
-                # a memory this derivation changes was changed meanwhile (another
-                # process, or a caller's update): the messages never wait on a
-                # derived memory, so store them alone, then decide again
-                outcome = self.store.write(batch.episodes_only())
-                outcome.fenced = True
-            if rules and outcome.fenced:
-                # derive from the episodes this call stored (a concurrent identical
-                # add that stored one first derives from that one itself)
-                mine = set(outcome.created_episode_ids)
-                try:
-                    result.operations = self._derive_stored(
-                        [e for e in derivable if e.id in mine], sc)
-                except Conflict as exc:  # stored, not derived: never the caller's error
-                    result.operations = []
-                    log.warning("derivation for %d stored episodes gave up: %s", len(mine), exc)
-        if outcome.existing_episode_ids:  # lost a race with a concurrent identical add
-            gone = set(outcome.existing_episode_ids)
-            result.episodes = [
-                EpisodeResult(r.id, r.created and r.id not in gone) for r in result.episodes
-            ]
-        if result.job_id is not None and self._llm is not None:
-            self._llm.wake()
-        return result
+        return self.ingest.add(messages, sc, occurred_at=occurred_at, metadata=metadata,
+                               speaker=speaker, role=role, derive=derive)
 
     def derive_for(self, episode_ids: builtins.list[str], scope: Scope) -> builtins.list[Any]:
         """Run derive -> consolidate -> index for stored episodes, in one write.
 
         For callers that stored episodes with ``add(..., derive=False)`` and derive
-        later (the server's background path). Unknown ids are skipped; returns the
-        memory operations.
+        later. Unknown ids are skipped; returns the memory operations.
 
         Idempotent and fenced (see :class:`~engram.store.base.Fence`): memories
         are derived from an episode once, however many callers race, and never
         for an episode deleted meanwhile (a ``forget``): then nothing is written
         and ``[]`` is returned. A lost version race is decided again, up to
-        :data:`WRITE_ATTEMPTS` times; only then :class:`~engram.errors.Conflict`.
+        :data:`~engram.ingest.pipeline.WRITE_ATTEMPTS` times; only then
+        :class:`~engram.errors.Conflict`.
         """
-        if self.deriver is None or not episode_ids:
-            return []
-        episodes = [e for e in self.store.get_episodes(scope, episode_ids)
-                    if not is_flagged(e.metadata)]  # flagged episodes make no memories
-        return self._derive_stored(episodes, scope)
+        return self.ingest.derive_for(episode_ids, scope)
 
-    def _derive_lock(self, scope: Scope) -> threading.RLock:
-        """The lock serialising this process's derivations for one user (or agent):
-        their decisions then never race each other (other processes may: a lost
-        race is a :class:`Conflict`, decided again)."""
-        owner = (scope.tenant, scope.user_id, None if scope.user_id else scope.agent_id)
-        return self._derive_locks[hash(owner) % len(self._derive_locks)]
-
-    def _derive_stored(self, episodes: builtins.list[Episode],
-                       scope: Scope) -> builtins.list[Any]:
-        if self.deriver is None or not episodes:
-            return []
-        with self._derive_lock(scope):
-            candidates = self.deriver.derive(episodes)
-            if not candidates:
-                return []
-            indexer = Indexer(self.store, self.embedder())
-            fence = Fence(scope.tenant, tuple(e.id for e in episodes))
-            for attempt in range(1, WRITE_ATTEMPTS + 1):
-                batch = WriteBatch(fence=fence)
-                ops, mems = self._consolidate(scope, candidates, indexer, now(), batch, episodes)
-                indexer.add_to(batch, list(mems))
-                try:
-                    outcome = self.store.write(batch)
-                except Conflict:
-                    if attempt == WRITE_ATTEMPTS:
-                        raise
-                    _backoff(attempt)
-                    continue
-                return [] if outcome.fenced else ops
-        return []
-
-    # -- LLM pipeline ------------------------------------------------------------
+    # -- background jobs ---------------------------------------------------------
     def process_pending(self, max_jobs: int | None = None, *,
                         now: datetime | None = None) -> WorkReport:
-        """Run pending LLM jobs (extraction, summaries) now; failures are retried later."""
-        return self.llm.run_pending(max_jobs, now=now)
+        """Run pending background jobs (rule derivation, LLM extraction, summaries)
+        now; failures are retried later."""
+        if self.llm_settings is not None:
+            _ = self.llm  # registers the LLM job handlers
+        return self.jobs.run_pending(max_jobs, now=now)
 
     def pending(
         self,
@@ -437,10 +328,10 @@ class Engram:
         session_id: str | None = None,
     ) -> PipelineStatus:
         """Background jobs per status (in a scope, or store-wide) and pipeline totals."""
-        sc = None
-        if scope is not None or user_id or agent_id:
-            sc = self._scope(scope, user_id, agent_id, session_id)
-        return self.llm.status(sc)
+        sc = self._optional_scope(scope, user_id, agent_id, session_id)
+        if self.llm_settings is not None:
+            _ = self.llm  # its usage ledger feeds the status
+        return self.jobs.status(sc)
 
     def answer(
         self,
@@ -462,17 +353,6 @@ class Engram:
             max_tokens=max_tokens, as_of=as_of, now=now,
         )
         return Answerer(self.llm.clients["answer"]).answer(question, block, now or as_of)
-
-    def _consolidate(
-        self, scope: Scope, candidates: list[Candidate], indexer: Indexer, at: datetime,
-        batch: WriteBatch, sources: Iterable[Episode] = (),
-    ) -> tuple[list[Any], list[Memory]]:
-        if not candidates:
-            return [], []
-        vecs = indexer.vectors([c.text for c in candidates])
-        consolidator = RuleConsolidator(self.store, indexer.embedder.model_id)
-        decisions = consolidator.decide(scope, candidates, vecs)
-        return plan_writes(decisions, scope, at, batch, derived_from(sources, "rules"))
 
     # -- search and context ----------------------------------------------------
     def _preset(self, preset: str | RetrievalConfig | None) -> RetrievalConfig:
@@ -506,13 +386,7 @@ class Engram:
         ref_now = ensure_aware(now, "now") if now is not None else _now()
         hits = self.searcher.search(query, sc, f, self._preset(preset), limit, ref_now)
         if track_access:
-            with self._touch_lock:
-                for h in hits:
-                    if h.ref.type == "memory":
-                        self._touches[(sc.tenant, h.ref.id)] = None
-                big = len(self._touches) >= 256
-            if big:
-                self._flush_touches()
+            self._access.record(sc.tenant, [h.ref.id for h in hits if h.ref.type == "memory"])
         return hits
 
     def context(
@@ -572,12 +446,6 @@ class Engram:
             return eps[0]
         raise NotFound(f"no memory or episode {item_id!r} in this scope")
 
-    def _memory(self, sc: Scope, memory_id: str) -> Memory:
-        found = self.store.get_memories(sc, [memory_id])
-        if not found:
-            raise NotFound(f"no memory {memory_id!r} in this scope")
-        return found[0]
-
     def list(
         self,
         *,
@@ -629,27 +497,13 @@ class Engram:
             raise InvalidInput(f"unknown kind {kind!r}") from None
         if not 0.0 <= float(importance) <= 1.0:
             raise InvalidInput("importance must be between 0 and 1")
-        at = now()
         cand = Candidate(
             kind=mkind, text=text, source_episode_ids=[], subject="",
             valid_from=ensure_aware(valid_from, "valid_from") if valid_from else None,
             valid_to=ensure_aware(valid_to, "valid_to") if valid_to else None,
             importance=float(importance),
         )
-        from .ingest.consolidate import new_memory
-
-        mem = new_memory(cand, sc, at)
-        mem.metadata = strip_reserved(check_metadata(metadata))
-        mem.metadata[RESERVED_KEY] = provenance(text, "agent", "direct")
-        batch = WriteBatch(new_memories=[mem])
-        batch.versions.append(
-            (sc.tenant, MemoryVersion(mem.id, 1, Operation.ADD, None, mem.to_dict(),
-                                      "written directly", at))
-        )
-        mems = [mem]
-        Indexer(self.store, self.embedder()).add_to(batch, mems)
-        self.store.write(batch)
-        return mem
+        return self.ingest.remember(sc, cand, check_metadata(metadata))
 
     def update(
         self,
@@ -677,7 +531,7 @@ class Engram:
         if text is not None:
             changes["text"] = check_text(text, self.config.max_text_bytes)
         if metadata is not None:
-            changes["metadata"] = strip_reserved(check_metadata(metadata))
+            changes["metadata"] = check_metadata(metadata)  # stamped in ingest.commit
         if importance is not None:
             if not 0.0 <= float(importance) <= 1.0:
                 raise InvalidInput("importance must be between 0 and 1")
@@ -693,16 +547,12 @@ class Engram:
                                    "only active memories change")
             now_changes = dict(changes)
             if "metadata" in changes or "text" in changes:  # keep provenance, re-scan the text
-                ns = old.metadata.get(RESERVED_KEY)
-                level = trust_of(old.metadata) if isinstance(ns, dict) else "agent"
-                origin = str(ns.get("origin", "direct")) if isinstance(ns, dict) else "direct"
-                now_changes["metadata"] = {
-                    **changes.get("metadata", strip_reserved(old.metadata)),
-                    RESERVED_KEY: provenance(changes.get("text", old.text), level, origin),
-                }
+                now_changes["metadata"] = stamp_changed(old, changes.get("text"),
+                                                        changes.get("metadata"))
             return dataclasses.replace(old, **now_changes, updated_at=at, version=old.version + 1)
 
-        return self._change(sc, memory_id, Operation.UPDATE, change, reason, expected_version)
+        return self.ingest.change(sc, memory_id, Operation.UPDATE, change, reason,
+                                  expected_version)
 
     def delete(
         self,
@@ -727,42 +577,8 @@ class Engram:
             return dataclasses.replace(old, status=MemoryStatus.DELETED, expired_at=at,
                                        updated_at=at, version=old.version + 1)
 
-        return self._change(sc, memory_id, Operation.DELETE, change, reason, expected_version)
-
-    def _change(
-        self, sc: Scope, memory_id: str, op: Operation,
-        change: Callable[[Memory, datetime], Memory | None],
-        reason: str, expected_version: int | None,
-    ) -> Memory:
-        """Write ``change(latest)`` as the memory's next version (``None``: nothing to
-        change, the memory is returned as it is). A version race is :class:`Conflict`
-        with ``expected_version``, else re-read and retried."""
-        if expected_version is not None and (
-                not isinstance(expected_version, int) or isinstance(expected_version, bool)):
-            raise InvalidInput("expected_version must be an integer")
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
-            old = self._memory(sc, memory_id)
-            if expected_version is not None and old.version != expected_version:
-                raise Conflict(f"memory {memory_id} is at version {old.version}, "
-                               f"not {expected_version}")
-            at = now()
-            new = change(old, at)
-            if new is None:
-                return old
-            batch = WriteBatch(changed_memories=[(new, old.version)])
-            batch.versions.append((sc.tenant, MemoryVersion(
-                new.id, new.version, op, old.to_dict(), new.to_dict(), reason, at)))
-            if op == Operation.UPDATE:
-                Indexer(self.store, self.embedder()).add_to(batch, [new])
-            try:
-                self.store.write(batch)
-            except Conflict:
-                if expected_version is not None or attempt == WRITE_ATTEMPTS:
-                    raise
-                _backoff(attempt)
-                continue
-            return new
-        raise AssertionError("unreachable")
+        return self.ingest.change(sc, memory_id, Operation.DELETE, change, reason,
+                                  expected_version)
 
     def history(
         self,
@@ -829,11 +645,7 @@ class Engram:
 
     def export(self, fp: IO[str], **scope_args: Any) -> int:
         """Write the scope as JSONL to ``fp``; returns the number of lines."""
-        n = 0
-        for rec in self.export_records(**scope_args):
-            fp.write(json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
-            n += 1
-        return n
+        return write_jsonl(self.export_records(**scope_args), fp)
 
     def import_(
         self,
@@ -851,21 +663,8 @@ class Engram:
         :class:`~engram.errors.ImportFormatError` with line numbers, and nothing
         is written. Records are then written in atomic batches.
         """
-        target = None
-        if scope is not None or user_id or agent_id:
-            target = self._scope(scope, user_id, agent_id, None)
-        records = parse_jsonl(source, self.config.max_text_bytes, target)
-        for kind, obj, _ in records:  # flags are always re-computed from the text;
-            if kind in ("episode", "memory"):  # a trust level exported by Engram is kept
-                item: Any = obj
-                ns = item.metadata.get(RESERVED_KEY)
-                ns = ns if isinstance(ns, dict) else {}
-                level = ns.get("trust") if ns.get("trust") in TRUST_LEVELS else "imported"
-                item.metadata = {**strip_reserved(item.metadata), RESERVED_KEY: provenance(
-                    item.text, str(level), str(ns.get("origin") or "import"))}
-        return import_records(
-            self.store, Indexer(self.store, self.embedder()), records, batch_size, progress
-        )
+        target = self._optional_scope(scope, user_id, agent_id, None)
+        return self.ingest.import_(source, target, batch_size, progress)
 
     def stats(
         self,
@@ -875,44 +674,22 @@ class Engram:
         agent_id: str | None = None,
         session_id: str | None = None,
     ) -> Stats:
-        sc = None
-        if scope is not None or user_id or agent_id:
-            sc = self._scope(scope, user_id, agent_id, session_id)
-        return self.store.stats(sc)
+        return self.store.stats(self._optional_scope(scope, user_id, agent_id, session_id))
 
     def reembed(self, embedder: Embedder | str | None = None, batch_size: int = 256,
                 progress: Any = None) -> int:
         """Re-embed every item with ``embedder`` (default: the configured one) and make it
         the store's model. Vectors of the old model are dropped. Returns items embedded."""
-        if isinstance(embedder, str):
-            from .embed.registry import get_embedder
+        from .embed.registry import get_embedder
 
+        if isinstance(embedder, str):
             embedder = get_embedder(embedder)
         if embedder is None:
-            from .embed.registry import get_embedder
-
-            embedder = self._embedder or get_embedder(self.config.embedder)
-        indexer = Indexer(self.store, embedder)
-        done = 0
-        for items in self.store.iter_items_for_reembed(embedder.model_id, batch_size):
-            batch = WriteBatch()
-            indexer.add_to(batch, items)
-            self.store.write(batch)
-            done += len(items)
-            if progress is not None:
-                progress(len(items))
-        self.store.drop_vectors_except(embedder.model_id)
-        self.store.set_meta("embedding_model", embedder.model_id)
-        self._embedder = embedder
-        self._model_checked = True
+            embedder = self._embedder_slot.load()
+        done = reembed(self.ingest.commit, embedder, batch_size, progress)
+        self._embedder_slot.replace(embedder)
         return done
 
 
 def _now() -> datetime:
     return now()
-
-
-def _backoff(attempt: int) -> None:
-    """Sleep before retrying a lost race: exponential with jitter, so racing
-    writers drift apart (at most 0.2 s)."""
-    time.sleep(random.uniform(0, min(0.2, 0.002 * 2 ** attempt)))

@@ -10,17 +10,26 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
 from .errors import EngramError, ImportFormatError
-from .ingest.index import Indexer
 from .models import Episode, Memory, MemoryVersion, Scope
-from .store.base import Store, WriteBatch
+from .store.base import WriteBatch, WriteOutcome
 from .validation import check_id, check_metadata, check_scope, check_text
 
-__all__ = ["ImportReport", "import_records", "parse_jsonl"]
+__all__ = ["ImportReport", "import_records", "parse_jsonl", "write_jsonl"]
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], fp: IO[str]) -> int:
+    """Write export records to ``fp``, one JSON object a line (keys sorted, UTF-8
+    kept); returns the number of lines."""
+    n = 0
+    for rec in records:
+        fp.write(json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
+        n += 1
+    return n
 
 Record = tuple[str, Episode | Memory | MemoryVersion, str]  # (type, object, tenant)
 MAX_REPORTED_ERRORS = 50
@@ -109,13 +118,13 @@ def parse_jsonl(
 
 
 def import_records(
-    store: Store,
-    indexer: Indexer,
+    write: Callable[[WriteBatch, Sequence[Episode | Memory]], WriteOutcome],
     records: list[Record],
     batch_size: int,
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Write parsed records in atomic batches (episodes, memories, then versions)."""
+    """Write parsed records in atomic batches (episodes, memories, then versions)
+    with ``write(batch, items to index)`` (:meth:`engram.ingest.commit.Committer.write`)."""
     report = ImportReport(lines=len(records))
     order = {"episode": 0, "memory": 1, "version": 2}
     ordered = sorted(records, key=lambda r: order[r[0]])
@@ -132,8 +141,7 @@ def import_records(
                 items.append(obj)  # type: ignore[arg-type]
             else:
                 batch.versions.append((tenant, obj))  # type: ignore[arg-type]
-        indexer.add_to(batch, items)
-        out = store.write(batch)
+        out = write(batch, items)
         report.episodes_created += len(out.created_episode_ids)
         report.episodes_existing += len(out.existing_episode_ids)
         report.memories_created += len(out.created_memory_ids)

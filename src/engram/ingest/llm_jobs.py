@@ -1,65 +1,54 @@
-"""The LLM memory pipeline: durable jobs -> extract -> ground -> consolidate -> write.
+"""The LLM memory pipeline: extract -> ground -> consolidate -> write, as durable jobs.
 
 Episodes are stored first (by :meth:`Engram.add`), together with an
 ``llm_extract`` job in the same write batch, so nothing the caller sent
-depends on the LLM being up. :class:`LLMPipeline` runs those jobs:
+depends on the LLM being up. :class:`LLMPipeline` registers two handlers on
+the engine's :class:`~engram.ingest.jobs.JobRunner` (which claims, retries
+with backoff and marks jobs failed after ``max_attempts``):
 
-1. claim the oldest runnable job (a lease guards against a crashed worker);
-2. extract candidates from the job's episodes in one call (:mod:`.derive_llm`);
-3. drop ungrounded ones (:mod:`.grounding`), counting them;
-4. decide ADD/UPDATE/SUPERSEDE/DELETE/NOOP (:mod:`.consolidate_llm`);
-5. write memories, vectors, history and (for a session) an ``llm_summarize``
-   job in one atomic batch, then mark the job done.
+1. ``llm_extract``: extract candidates from the job's episodes in one call
+   (:mod:`.derive_llm`); drop ungrounded ones (:mod:`.grounding`), counting
+   them; decide ADD/UPDATE/SUPERSEDE/DELETE/NOOP (:mod:`.consolidate_llm`);
+   write memories, vectors, history and (for a session) an ``llm_summarize``
+   job in one atomic batch (:mod:`.commit`);
+2. ``llm_summarize``: refresh the session summary and the user profile.
 
-Any failure (LLM down, slow, 429/500 after the client's own retries,
-malformed JSON after its re-asks, a version conflict) puts the job back as
-pending with exponential backoff (:data:`RETRY_BASE_SECONDS` doubling up to
-:data:`RETRY_MAX_SECONDS`); after :data:`MAX_ATTEMPTS` it is marked failed,
-its episodes still stored and searchable. Re-running a job is idempotent:
-repeated text and unchanged attribute values are NOOPs, and a job's write is
-fenced (:class:`~engram.store.base.Fence`): memories are derived from an
-episode once, and a job whose scope was forgotten while it ran (``forget``
-deletes its row and its episodes) writes nothing.
-
-Totals (jobs, proposed, accepted, rejected by grounding, operations) are kept
-in store metadata (``llm_metrics``), tokens and cost per stage in a
-:class:`~engram.llm.UsageLedger`; :meth:`LLMPipeline.status` returns both.
+Re-running a job is idempotent: repeated text and unchanged attribute values
+are NOOPs, and a job's write is fenced (:class:`~engram.store.base.Fence`):
+memories are derived from an episode once, and a job whose scope was
+forgotten while it ran (``forget`` deletes its row and its episodes) writes
+nothing. Tokens and cost per stage are kept in a :class:`~engram.llm.UsageLedger`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from ..embed.base import Embedder
-from ..errors import EngramError
-from ..ids import new_id
 from ..llm.config import LLMSettings, build_client
-from ..llm.types import UsageLedger, UsageTotals
-from ..models import (
-    Episode,
-    Memory,
-    MemoryKind,
-    MemoryOp,
-    MemoryStatus,
-    Operation,
-    Scope,
-    SearchFilters,
-)
-from ..store.base import Fence, Job, Store, WriteBatch
+from ..llm.types import UsageLedger
+from ..models import Episode, Memory, MemoryKind, MemoryStatus, Operation, Scope, SearchFilters
+from ..store.base import Job, Store, WriteBatch
 from ..timeutil import now as _now
 from ..timeutil import shift
-from ..trust.provenance import RESERVED_KEY, derived_from, is_flagged, provenance
+from ..trust.provenance import is_flagged
 from . import grounding
-from .consolidate import Decision, plan_writes
+from .commit import Committer, derived_fence, plan_writes, stamp_derived, stamp_summary
+from .consolidate import Decision
 from .consolidate_llm import LLMConsolidator
 from .derive_llm import LLMDeriver
-from .grounding import Rejection
-from .index import Indexer
+from .jobs import (
+    MAX_ATTEMPTS,
+    RETRY_BASE_SECONDS,
+    RETRY_MAX_SECONDS,
+    JobOutcome,
+    JobRunner,
+    PipelineStatus,
+    WorkReport,
+    new_job,
+)
 from .summaries import PROFILE_ATTRIBUTE, SESSION_ATTRIBUTE, Summarizer, SummaryText
 
 __all__ = [
@@ -78,84 +67,8 @@ log = logging.getLogger("engram.llm")
 
 EXTRACT_JOB = "llm_extract"
 SUMMARIZE_JOB = "llm_summarize"
-#: attempts before a job is marked failed
-MAX_ATTEMPTS = 8
-#: first retry wait; doubles per attempt
-RETRY_BASE_SECONDS = 5.0
-RETRY_MAX_SECONDS = 900.0
-#: a claimed job not finished within this time may be claimed again
-LEASE_SECONDS = 600.0
 #: earlier messages of the session shown to extraction as context
 CONTEXT_EPISODES = 6
-_METRICS_KEY = "llm_metrics"
-_COUNTERS = ("jobs_done", "jobs_retried", "jobs_failed", "proposed", "accepted", "rejected")
-
-
-@dataclass
-class JobOutcome:
-    """What one job did. ``status``: done | retry | failed."""
-
-    job_id: str
-    kind: str
-    status: str
-    error: str | None = None
-    operations: list[MemoryOp] = field(default_factory=list)
-    proposed: int = 0
-    accepted: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
-
-
-@dataclass
-class WorkReport:
-    """The jobs one :meth:`LLMPipeline.run_pending` call ran, and their usage."""
-
-    jobs: list[JobOutcome] = field(default_factory=list)
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost: float = 0.0
-
-    def _count(self, status: str) -> int:
-        return sum(1 for j in self.jobs if j.status == status)
-
-    @property
-    def done(self) -> int:
-        return self._count("done")
-
-    @property
-    def retried(self) -> int:
-        return self._count("retry")
-
-    @property
-    def failed(self) -> int:
-        return self._count("failed")
-
-    @property
-    def rejected(self) -> int:
-        return sum(len(j.rejected) for j in self.jobs)
-
-    @property
-    def operations(self) -> list[MemoryOp]:
-        return [op for j in self.jobs for op in j.operations]
-
-
-@dataclass
-class PipelineStatus:
-    """Pending work and running totals. ``jobs`` counts jobs per status in the scope
-    asked (or the whole store); ``totals`` are store-wide counters (``proposed``,
-    ``accepted``, ``rejected`` by grounding, ``jobs_done``...); ``usage`` is the
-    tokens and cost per stage spent by this process."""
-
-    jobs: dict[str, int]
-    totals: dict[str, int]
-    usage: UsageTotals
-
-    @property
-    def pending(self) -> int:
-        return self.jobs.get("pending", 0) + self.jobs.get("running", 0)
-
-    @property
-    def failed(self) -> int:
-        return self.jobs.get("failed", 0)
 
 
 class LLMPipeline:
@@ -174,13 +87,12 @@ class LLMPipeline:
         summaries: bool = True,
         retry_base: float = RETRY_BASE_SECONDS,
         max_attempts: int = MAX_ATTEMPTS,
+        runner: JobRunner | None = None,
     ) -> None:
         self.store = store
-        self._embedder = embedder
+        self.commit = Committer(store, embedder)
         self.settings = settings
         self.summaries = summaries
-        self.retry_base = retry_base
-        self.max_attempts = max_attempts
         self.ledger = UsageLedger()
         self.clients = {
             stage: build_client(settings, stage, ledger=self.ledger)
@@ -188,70 +100,41 @@ class LLMPipeline:
         }
         self.deriver = LLMDeriver(self.clients["extract"])
         self.summarizer = Summarizer(self.clients["summarize"])
-        self._lock = threading.Lock()  # one job at a time: decisions never race
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.runner = runner or JobRunner(store, retry_base=retry_base,
+                                          max_attempts=max_attempts)
+        self.runner.ledger = self.ledger
+        self.runner.register(EXTRACT_JOB, self._extract)
+        self.runner.register(SUMMARIZE_JOB, self._summarize)
+
+    @property
+    def max_attempts(self) -> int:
+        """Attempts before a job is marked failed (the runner's setting)."""
+        return self.runner.max_attempts
+
+    @max_attempts.setter
+    def max_attempts(self, value: int) -> None:
+        self.runner.max_attempts = value
+
+    @property
+    def retry_base(self) -> float:
+        return self.runner.retry_base
+
+    @retry_base.setter
+    def retry_base(self, value: float) -> None:
+        self.runner.retry_base = value
 
     # -- enqueue ---------------------------------------------------------------
     @staticmethod
     def extract_job(scope: Scope, episode_ids: list[str]) -> Job:
         """The job to put in the same :class:`WriteBatch` as the episodes."""
-        return Job(
-            id=new_id("job"), kind=EXTRACT_JOB, scope=scope,
-            payload={"episode_ids": list(episode_ids)}, created_at=_now(),
-        )
+        return new_job(EXTRACT_JOB, scope, episode_ids)
 
-    # -- run -------------------------------------------------------------------
+    # -- run (through the runner) ------------------------------------------------
     def run_pending(
         self, max_jobs: int | None = None, *, now: datetime | None = None
     ) -> WorkReport:
-        """Run runnable jobs until none is left (or ``max_jobs``); never raises for a
-        job's failure (it is retried later). ``now`` is the clock used to pick jobs."""
-        report = WorkReport()
-        before = self.ledger.snapshot().total
-        while max_jobs is None or len(report.jobs) < max_jobs:
-            with self._lock:
-                job = self.store.claim_job(
-                    (EXTRACT_JOB, SUMMARIZE_JOB), now or _now(), LEASE_SECONDS
-                )
-                if job is None:
-                    break
-                report.jobs.append(self._run(job, now or _now()))
-        after = self.ledger.snapshot().total
-        report.prompt_tokens = after.prompt_tokens - before.prompt_tokens
-        report.completion_tokens = after.completion_tokens - before.completion_tokens
-        report.cost = after.cost - before.cost
-        return report
-
-    def _run(self, job: Job, clock: datetime) -> JobOutcome:
-        outcome = JobOutcome(job.id, job.kind, "done")
-        try:
-            if job.kind == EXTRACT_JOB:
-                self._extract(job, outcome)
-            else:
-                self._summarize(job, outcome)
-        except Exception as exc:  # a job's failure must never stop the worker
-            if isinstance(exc, EngramError):
-                outcome.error = f"{exc.code}: {exc}"
-            else:
-                outcome.error = f"internal: {type(exc).__name__}: {exc}"
-                log.exception("LLM job %s crashed", job.id)
-            if job.attempts >= self.max_attempts:
-                outcome.status = "failed"
-                self.store.finish_job(job.id, error=outcome.error)
-            else:
-                outcome.status = "retry"
-                wait = min(self.retry_base * 2 ** (job.attempts - 1), RETRY_MAX_SECONDS)
-                self.store.finish_job(
-                    job.id, error=outcome.error, retry_at=clock + timedelta(seconds=wait)
-                )
-            log.warning("LLM job %s (%s) attempt %d: %s", job.id, job.kind, job.attempts,
-                        outcome.error)
-        else:
-            self.store.finish_job(job.id)
-        self._count(outcome)
-        return outcome
+        """Run runnable jobs (see :meth:`JobRunner.run_pending`)."""
+        return self.runner.run_pending(max_jobs, now=now)
 
     def _extract(self, job: Job, outcome: JobOutcome) -> None:
         episodes = [e for e in self.store.get_episodes(job.scope,
@@ -265,7 +148,7 @@ class LLMPipeline:
         outcome.proposed = len(candidates) + extraction.dropped
         if not candidates:
             return
-        indexer = Indexer(self.store, self._embedder())
+        indexer = self.commit.indexer()
         cand_vecs = indexer.vectors([c.text for c in candidates])
         ep_vecs = indexer.vectors([indexer.text_for(e) for e in episodes])
         gate = grounding.check(
@@ -286,16 +169,12 @@ class LLMPipeline:
         )
         decisions = consolidator.decide(job.scope, gate.accepted, vecs)
         # fenced: written once per episode, and not at all if the scope was forgotten
-        batch = WriteBatch(fence=Fence(job.scope.tenant, tuple(e.id for e in episodes), job.id))
+        batch = WriteBatch(fence=derived_fence(job.scope.tenant, episodes, job.id))
         ops, mems = plan_writes(decisions, job.scope, _now(), batch,
-                                derived_from(episodes, "llm"))
-        indexer.add_to(batch, mems)
+                                stamp_derived(episodes, "llm"))
         if self.summaries and any(op.op != Operation.NOOP for op in ops):
-            batch.jobs.append(
-                Job(id=new_id("job"), kind=SUMMARIZE_JOB, scope=job.scope, payload={},
-                    created_at=_now())
-            )
-        if self.store.write(batch).fenced:
+            batch.jobs.append(new_job(SUMMARIZE_JOB, job.scope))
+        if self.commit.write(batch, mems, indexer=indexer).fenced:
             log.info("LLM job %s wrote nothing: its episodes were forgotten or derived", job.id)
             return
         outcome.operations = ops
@@ -332,8 +211,9 @@ class LLMPipeline:
             pending.append((profile, owner))
         if not pending:
             return
-        indexer = Indexer(self.store, self._embedder())
-        batch = WriteBatch(fence=Fence(scope.tenant, job_id=job.id))  # nothing once forgotten
+        indexer = self.commit.indexer()
+        batch = WriteBatch(fence=derived_fence(scope.tenant, job_id=job.id))  # none once forgotten
+        to_index: list[Memory] = []
         at = _now()
         for text, where in pending:
             cand = text.candidate
@@ -343,17 +223,13 @@ class LLMPipeline:
             old = self._current(where, cand.attribute_key)
             op = Operation.SUPERSEDE if old is not None else Operation.ADD
             decision = Decision(op, cand, targets=[old] if old else [], reason="summary refreshed")
-            # a model's own words about many messages: agent-inferred, quoted in context
-            ops, mems = plan_writes(
-                [decision], where, at, batch,
-                lambda c: {RESERVED_KEY: provenance(c.text, "agent", "llm-summary")},
-            )
+            ops, mems = plan_writes([decision], where, at, batch, stamp_summary)
             for mem in mems:
                 if mem.kind == MemoryKind.SUMMARY and text.covered_until is not None:
                     mem.metadata["covered_until"] = text.covered_until
-            indexer.add_to(batch, mems)
+            to_index.extend(mems)
             outcome.operations.extend(ops)
-        if self.store.write(batch).fenced:
+        if self.commit.write(batch, to_index, indexer=indexer).fenced:
             log.info("LLM job %s wrote nothing: its scope was forgotten", job.id)
             outcome.operations = []
 
@@ -365,64 +241,21 @@ class LLMPipeline:
         ]
         return found[0] if found else None
 
-    # -- metrics ----------------------------------------------------------------
-    def _count(self, outcome: JobOutcome) -> None:
-        totals = self._totals()
-        key = {"done": "jobs_done", "retry": "jobs_retried", "failed": "jobs_failed"}
-        totals[key[outcome.status]] += 1
-        totals["proposed"] += outcome.proposed
-        totals["accepted"] += outcome.accepted
-        totals["rejected"] += len(outcome.rejected)
-        for op in outcome.operations:
-            totals[f"op_{op.op.value.lower()}"] = totals.get(f"op_{op.op.value.lower()}", 0) + 1
-        self.store.set_meta(_METRICS_KEY, json.dumps(totals, sort_keys=True))
-
-    def _totals(self) -> dict[str, int]:
-        raw = self.store.get_meta(_METRICS_KEY)
-        totals: dict[str, int] = dict.fromkeys(_COUNTERS, 0)
-        if raw:
-            try:
-                totals.update({k: int(v) for k, v in json.loads(raw).items()})
-            except (ValueError, TypeError, AttributeError):
-                log.warning("ignoring unreadable %s metadata", _METRICS_KEY)
-        return totals
-
+    # -- status and background (the runner's) ----------------------------------------
     def status(self, scope: Scope | None = None) -> PipelineStatus:
         """Jobs per status (LLM jobs and any other), store-wide totals, this process's usage."""
-        return PipelineStatus(self.store.job_counts(scope), self._totals(), self.ledger.snapshot())
+        return self.runner.status(scope)
 
-    # -- background ---------------------------------------------------------------
     def start(self, poll_seconds: float = 2.0) -> None:
-        """Run jobs in a daemon thread: every ``poll_seconds`` and on :meth:`wake`."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-
-        def loop() -> None:
-            while not self._stop.is_set():
-                try:
-                    self.run_pending()
-                except Exception:  # e.g. the store is briefly unavailable
-                    log.exception("LLM worker loop error")
-                self._wake.wait(poll_seconds)
-                self._wake.clear()
-
-        self._thread = threading.Thread(target=loop, name="engram-llm", daemon=True)
-        self._thread.start()
+        """Run jobs in the runner's daemon thread (see :meth:`JobRunner.start`)."""
+        self.runner.start(poll_seconds)
 
     def wake(self) -> None:
-        """Ask the background thread to look for jobs now."""
-        self._wake.set()
+        self.runner.wake()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the background thread after its current job."""
-        if self._thread is not None:
-            self._stop.set()
-            self._wake.set()
-            self._thread.join(timeout)
-            self._thread = None
+        self.runner.stop(timeout)
 
     def close(self) -> None:
-        self.stop()
         for client in self.clients.values():
             client.close()

@@ -23,7 +23,6 @@ from ..limits import QuotaGuard
 from ..models import Episode, ForgetReport, Message, Scope
 from ..timeutil import format_dt
 from .auth import Authenticator, Caller, managed_tenant
-from .background import Deriver
 from .keys import KeyStore
 from .schemas import (
     AddRequest,
@@ -60,7 +59,6 @@ class Services:
     """What the handlers need, kept on ``app.state.services``."""
 
     engine: Engram
-    deriver: Deriver
     auth: Authenticator
     keys: KeyStore | None
     config: Config
@@ -140,6 +138,10 @@ UserQ = Annotated[str | None, Query(
 IdPath = Annotated[str, Path(min_length=1, max_length=256)]
 
 
+_DERIVE: dict[str, bool | Literal["background"]] = {
+    "sync": True, "background": "background", "none": False}
+
+
 @router.post("/messages", response_model=AddResponse, tags=["memories"])
 def add_messages(body: AddRequest, who: Who, svc: Svc) -> Any:
     """Store messages verbatim as episodes; derive memories (in the background by default).
@@ -155,14 +157,9 @@ def add_messages(body: AddRequest, who: Who, svc: Svc) -> Any:
     msgs = [Message(text=m.text, role=m.role, speaker=m.speaker, occurred_at=m.occurred_at,
                     id=m.id, metadata=m.metadata) for m in body.messages]
     _admit(svc, who, len(msgs), sum(len(m.text.encode("utf-8")) for m in msgs))
-    llm = svc.engine.llm_settings is not None
-    # with an LLM, add() itself enqueues a durable extraction job (never an LLM call)
+    # background: a durable job (rules or LLM) written with the episodes; see GET /v1/jobs
     result = svc.engine.add(msgs, scope=sc, occurred_at=body.occurred_at,
-                            metadata=body.metadata,
-                            derive=body.derive == "sync" or (llm and body.derive == "background"))
-    created = [e.id for e in result.episodes if e.created]
-    if body.derive == "background" and not llm and created and svc.engine.deriver is not None:
-        result.job_id = svc.deriver.submit(sc, created).id
+                            metadata=body.metadata, derive=_DERIVE[body.derive])
     return result.to_dict()
 
 
@@ -257,7 +254,6 @@ def forget(body: ScopeIn, who: Who, svc: Svc) -> Any:
 def forget_scope(svc: Services, sc: Scope) -> ForgetReport:
     """Forget ``sc`` (verified hard delete), its pending derive jobs and its quota usage."""
     report = svc.engine.forget(scope=sc)
-    svc.deriver.forget(sc)
     if svc.quota is not None:
         svc.quota.forget_usage(sc.tenant)
     return report
@@ -342,7 +338,7 @@ def stats(who: Who, svc: Svc, user_id: UserQ = None, agent_id: UserQ = None,
 @router.get("/jobs/{job_id}", response_model=JobOut, tags=["memories"])
 def job(job_id: IdPath, who: Who, svc: Svc) -> Any:
     """Status of a background derive job started by ``POST /v1/messages``."""
-    j = svc.deriver.status(who.tenant, job_id)
+    j = svc.engine.job(job_id, tenant=who.tenant)
     if j is None:
         raise NotFound(f"no job {job_id!r}")
     return {"id": j.id, "status": j.status, "episode_ids": j.episode_ids,

@@ -1,0 +1,251 @@
+"""The one place write batches are built and written.
+
+Every write of the engine goes through this module: episodes from ``add``,
+memories derived by rules or an LLM, summaries, direct notes (``remember``),
+caller changes (``update``, ``delete``), imports and re-embedding. It owns
+
+* **provenance**: the reserved metadata namespace (:mod:`engram.trust.provenance`)
+  is stamped here and only here: on messages (trust of the role), direct notes
+  (``agent``), caller changes (the old trust level kept, the text re-scanned),
+  imports (an exported level kept, else ``imported``), derived memories (the
+  weakest level of their source episodes) and summaries (``agent``);
+* **versions**: every memory change gets its :class:`~engram.models.MemoryVersion`
+  from :func:`version`;
+* **rows from decisions**: :func:`plan_writes` turns consolidation decisions into
+  new and changed memories with their history;
+* **vectors and index texts**: :class:`Committer` adds them for the items a
+  batch stores (:class:`~engram.ingest.index.Indexer`);
+* **fences**: derived rows carry a :class:`~engram.store.base.Fence` on their
+  source episodes (and job), so a forget or a racing derivation wins;
+* **the write**: :meth:`Committer.write` is the only caller of ``Store.write``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from ..embed.base import Embedder
+from ..ids import new_id
+from ..models import Episode, Memory, MemoryOp, MemoryStatus, MemoryVersion, Operation, Scope
+from ..store.base import Fence, Job, Store, WriteBatch, WriteOutcome
+from ..trust.provenance import (
+    RESERVED_KEY,
+    TRUST_LEVELS,
+    derived_from,
+    provenance,
+    strip_reserved,
+    trust_of,
+    trust_of_role,
+)
+from .consolidate import Decision
+from .derive import Candidate
+from .index import Indexer
+
+__all__ = [
+    "Committer",
+    "Stamp",
+    "derived_fence",
+    "new_memory",
+    "plan_writes",
+    "stamp_changed",
+    "stamp_direct",
+    "stamp_imported",
+    "stamp_messages",
+    "stamp_summary",
+    "version",
+]
+
+#: metadata of a new memory made from a candidate (its provenance)
+Stamp = Callable[[Candidate], dict[str, Any]]
+
+
+# -- provenance ------------------------------------------------------------------------
+def stamp_messages(episodes: Iterable[Episode]) -> None:
+    """Messages from callers: the reserved namespace is never taken from them; the
+    trust level follows the role."""
+    for e in episodes:
+        e.metadata = strip_reserved(e.metadata)
+        e.metadata[RESERVED_KEY] = provenance(e.text, trust_of_role(e.role), "message")
+
+
+def stamp_direct(text: str, metadata: dict[str, Any]) -> dict[str, Any]:
+    """Metadata of a memory written directly (``remember``): an agent's note."""
+    return {**strip_reserved(metadata), RESERVED_KEY: provenance(text, "agent", "direct")}
+
+
+def stamp_changed(old: Memory, text: str | None,
+                  metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """Metadata after a caller's change: the new (or old) caller metadata, the old
+    trust level and origin kept, flags re-computed from the (new) text."""
+    ns = old.metadata.get(RESERVED_KEY)
+    level = trust_of(old.metadata) if isinstance(ns, dict) else "agent"
+    origin = str(ns.get("origin", "direct")) if isinstance(ns, dict) else "direct"
+    kept = strip_reserved(old.metadata if metadata is None else metadata)
+    return {**kept, RESERVED_KEY: provenance(text if text is not None else old.text,
+                                             level, origin)}
+
+
+def stamp_imported(items: Iterable[Episode | Memory]) -> None:
+    """Imported items: flags are always re-computed from the text; a trust level
+    exported by Engram is kept, anything else becomes ``imported``."""
+    for item in items:
+        ns = item.metadata.get(RESERVED_KEY)
+        ns = ns if isinstance(ns, dict) else {}
+        level = ns.get("trust") if ns.get("trust") in TRUST_LEVELS else "imported"
+        item.metadata = {**strip_reserved(item.metadata), RESERVED_KEY: provenance(
+            item.text, str(level), str(ns.get("origin") or "import"))}
+
+
+def stamp_summary(candidate: Candidate) -> dict[str, Any]:
+    """A model's own words about many messages: agent-inferred, quoted in context."""
+    return {RESERVED_KEY: provenance(candidate.text, "agent", "llm-summary")}
+
+
+def stamp_derived(sources: Iterable[Episode], origin: str) -> Stamp:
+    """Memories derived from ``sources`` by ``origin`` ("rules", "llm"): the weakest
+    trust level of the episodes each cites."""
+    return derived_from(sources, origin)
+
+
+def derived_fence(tenant: str, sources: Iterable[Episode] = (),
+                  job_id: str | None = None) -> Fence:
+    """The fence of rows derived from ``sources`` (and written by job ``job_id``)."""
+    return Fence(tenant, tuple(e.id for e in sources), job_id)
+
+
+# -- versions and rows -------------------------------------------------------------------
+def version(m: Memory, op: Operation, before: Memory | None, reason: str,
+            at: datetime) -> MemoryVersion:
+    """The history entry of ``m``'s current version."""
+    return MemoryVersion(
+        memory_id=m.id,
+        version=m.version,
+        operation=op,
+        before=None if before is None else before.to_dict(),
+        after=m.to_dict(),
+        reason=reason,
+        recorded_at=at,
+    )
+
+
+def new_memory(
+    cand: Candidate, scope: Scope, at: datetime, metadata: dict[str, Any] | None = None
+) -> Memory:
+    return Memory(
+        id=new_id("mem"),
+        scope=scope,
+        kind=cand.kind,
+        text=cand.text,
+        created_at=at,
+        updated_at=at,
+        entities=list(cand.entities),
+        keywords=list(cand.keywords),
+        valid_from=cand.valid_from,
+        valid_to=cand.valid_to,
+        importance=cand.importance,
+        source_episode_ids=list(cand.source_episode_ids),
+        attribute=cand.attribute_key,
+        metadata=dict(metadata or {}),
+    )
+
+
+def plan_writes(
+    decisions: Sequence[Decision], scope: Scope, at: datetime, batch: WriteBatch,
+    metadata_for: Stamp | None = None,
+) -> tuple[list[MemoryOp], list[Memory]]:
+    """Append the rows for ``decisions`` to ``batch``.
+
+    ``metadata_for`` gives the metadata of each new memory (its provenance).
+
+    Returns the operations to report and the memories whose text must be
+    (re-)embedded and indexed.
+    """
+    ops: list[MemoryOp] = []
+    to_index: list[Memory] = []
+    changed: dict[str, tuple[Memory, int]] = {}
+    for d in decisions:
+        cand = d.candidate
+        if d.op in (Operation.SUPERSEDE, Operation.DELETE, Operation.UPDATE):
+            for old in d.targets:
+                prev, expected = changed.get(old.id, (old, old.version))
+                if d.op == Operation.UPDATE:
+                    new = dataclasses.replace(
+                        prev,
+                        text=d.new_text or prev.text,
+                        updated_at=at,
+                        version=prev.version + 1,
+                        source_episode_ids=list(dict.fromkeys(
+                            prev.source_episode_ids + (cand.source_episode_ids if cand else [])
+                        )),
+                    )
+                    to_index.append(new)
+                else:
+                    status = (MemoryStatus.SUPERSEDED if d.op == Operation.SUPERSEDE
+                              else MemoryStatus.DELETED)
+                    valid_to = prev.valid_to
+                    if d.op == Operation.SUPERSEDE and cand is not None:
+                        valid_to = cand.valid_from or at
+                    new = dataclasses.replace(
+                        prev, status=status, valid_to=valid_to, expired_at=at, updated_at=at,
+                        version=prev.version + 1,
+                    )
+                changed[old.id] = (new, expected)
+                batch.versions.append((scope.tenant, version(new, d.op, prev, d.reason, at)))
+                ops.append(MemoryOp(d.op, old.id, new.text, d.reason))
+        if cand is not None and d.op in (Operation.ADD, Operation.SUPERSEDE):
+            mem = new_memory(cand, scope, at, metadata_for(cand) if metadata_for else None)
+            batch.new_memories.append(mem)
+            batch.versions.append((scope.tenant, version(mem, Operation.ADD, None, d.reason, at)))
+            to_index.append(mem)
+            previous = d.targets[0].id if d.op == Operation.SUPERSEDE and d.targets else None
+            ops.append(MemoryOp(Operation.ADD, mem.id, mem.text, d.reason, previous_id=previous))
+        elif d.op == Operation.NOOP:
+            target = d.targets[0].id if d.targets else None
+            ops.append(MemoryOp(Operation.NOOP, target, cand.text if cand else "", d.reason))
+    batch.changed_memories.extend(changed.values())
+    return ops, to_index
+
+
+# -- the write ---------------------------------------------------------------------------
+class Committer:
+    """Writes batches of one store, adding the vectors and index texts of the items
+    they store. ``embedder`` returns the engine's embedder (loaded on first use)."""
+
+    def __init__(self, store: Store, embedder: Callable[[], Embedder]) -> None:
+        self.store = store
+        self._embedder = embedder
+
+    def indexer(self, embedder: Embedder | None = None) -> Indexer:
+        """An indexer for one write (it remembers the vectors it made, so a retried
+        write embeds nothing twice)."""
+        return Indexer(self.store, embedder or self._embedder())
+
+    def write(self, batch: WriteBatch, index: Sequence[Episode | Memory] = (), *,
+              indexer: Indexer | None = None) -> WriteOutcome:
+        """Add vectors and index texts for ``index`` to ``batch`` and write it
+        atomically (see :meth:`engram.store.base.Store.write`)."""
+        if index:
+            (indexer or self.indexer()).add_to(batch, list(index))
+        return self.store.write(batch)
+
+    def memory(self, mem: Memory, reason: str, at: datetime) -> Memory:
+        """Write a new memory (version 1) with its vectors."""
+        batch = WriteBatch(new_memories=[mem])
+        batch.versions.append((mem.scope.tenant, version(mem, Operation.ADD, None, reason, at)))
+        self.write(batch, [mem])
+        return mem
+
+    def change(self, old: Memory, new: Memory, op: Operation, reason: str,
+               at: datetime) -> None:
+        """Write ``new`` as the next version of ``old`` (re-embedded for an UPDATE);
+        :class:`~engram.errors.Conflict` when ``old`` is no longer the latest."""
+        batch = WriteBatch(changed_memories=[(new, old.version)])
+        batch.versions.append((old.scope.tenant, version(new, op, old, reason, at)))
+        self.write(batch, [new] if op == Operation.UPDATE else [])
+
+    def enqueue(self, jobs: Sequence[Job]) -> None:
+        """Make background jobs durable."""
+        self.store.write(WriteBatch(jobs=list(jobs)))
