@@ -24,7 +24,8 @@ import numpy as np
 from ..embed.base import Embedder, InputType
 from ..engine import Engram
 from ..ids import new_id
-from ..models import Memory, MemoryKind, MemoryVersion, Operation, Scope
+from ..ingest.commit import version
+from ..models import ItemRef, Memory, MemoryKind, Operation, Scope
 from ..store.base import VectorRecord, WriteBatch
 from ..text import content_hash
 from ..timeutil import now
@@ -117,15 +118,10 @@ def _ingest(eg: Engram, scope: Scope, n: int, rng: random.Random, batch_size: in
                 valid_from=at,
             )
             batch.new_memories.append(m)
-            batch.versions.append(
-                (
-                    scope.tenant,
-                    MemoryVersion(m.id, 1, Operation.ADD, None, m.to_dict(), "bench", at),
-                )
-            )
+            batch.versions.append((scope.tenant, version(m, Operation.ADD, None, "bench", at)))
             batch.vectors.append(
                 VectorRecord(
-                    __import__("engram.models", fromlist=["ItemRef"]).ItemRef("memory", m.id),
+                    ItemRef("memory", m.id),
                     scope.tenant,
                     emb.model_id,
                     vec,

@@ -248,4 +248,4 @@ class Committer:
 
     def enqueue(self, jobs: Sequence[Job]) -> None:
         """Make background jobs durable."""
-        self.store.write(WriteBatch(jobs=list(jobs)))
+        self.write(WriteBatch(jobs=list(jobs)))
