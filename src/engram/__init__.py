@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from .aio import AsyncEngram
+from .client import AsyncClient, Client
 from .config import Config, resolve_config
 from .engine import Engram
 from .errors import (
@@ -52,8 +53,10 @@ __version__ = "0.1.0"
 __all__ = [
     "PRESETS",
     "AddResult",
+    "AsyncClient",
     "AsyncEngram",
     "AuthError",
+    "Client",
     "Config",
     "ConfigError",
     "Conflict",

@@ -20,6 +20,9 @@ Hierarchy::
     │   └── ReadOnlyStore       the store cannot be written (read-only file, directory, mount)
     ├── ProviderError           an embedding or LLM provider failed (timeout, 5xx, bad JSON)
     ├── AuthError               missing, unknown or revoked API key (HTTP 401/403)
+    │   └── Forbidden           a valid key that may not do this (HTTP 403)
+    ├── RateLimited             too many requests for this key; ``retry_after`` s (HTTP 429)
+    ├── ServerUnavailable       engram.Client could not reach the server (connect error, timeout)
     └── QuotaExceeded           a tenant's memory or byte quota is full (HTTP 403)
 
 Third-party exceptions are mapped at the boundary where they occur
@@ -35,6 +38,7 @@ __all__ = [
     "DateOutOfRange",
     "DiskFull",
     "EngramError",
+    "Forbidden",
     "ImportFormatError",
     "InvalidInput",
     "MissingDependency",
@@ -43,8 +47,10 @@ __all__ = [
     "NotFound",
     "ProviderError",
     "QuotaExceeded",
+    "RateLimited",
     "ReadOnlyStore",
     "ScopeRequired",
+    "ServerUnavailable",
     "StoreError",
     "StoreNotFound",
     "TextTooLong",
@@ -166,6 +172,33 @@ class ProviderError(EngramError):
 class AuthError(EngramError):
     code = "unauthorized"
     status = 401
+
+
+class Forbidden(AuthError):
+    """A valid key that may not do this (e.g. a tenant key on an admin endpoint)."""
+
+    code = "forbidden"
+    status = 403
+
+
+class RateLimited(EngramError):
+    """Too many requests for this key in the current minute; retry after ``retry_after`` s."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ServerUnavailable(EngramError):
+    """:class:`engram.Client` could not get an answer: the connection failed or timed
+    out (after its retries). A write may or may not have happened; re-sending messages
+    with client ``id`` values is safe."""
+
+    code = "server_unavailable"
+    status = 503
 
 
 class QuotaExceeded(EngramError):

@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
 
-from ..errors import AuthError, EngramError
+from ..errors import AuthError, EngramError, Forbidden, RateLimited
 
 __all__ = ["Forbidden", "RateLimited", "install_handlers", "problem_headers", "problem_response"]
 
@@ -39,24 +39,6 @@ _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not 
            415: "Unsupported Media Type", 422: "Unprocessable Content", 429: "Too Many Requests",
            431: "Request Header Fields Too Large",
            500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
-
-
-class Forbidden(AuthError):
-    """A valid key that may not do this (e.g. a tenant key on an admin endpoint)."""
-
-    code = "forbidden"
-    status = 403
-
-
-class RateLimited(EngramError):
-    """Too many requests for this key in the current minute; retry after ``retry_after`` s."""
-
-    code = "rate_limited"
-    status = 429
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 def problem_response(

@@ -1,0 +1,121 @@
+"""REST resources beyond the core: who has data in a tenant, a session's last messages,
+and answers. Mounted under ``/v1`` next to :mod:`.routes`.
+
+* ``GET /v1/users``, ``/v1/agents``, ``/v1/sessions``: the tenant's subjects with their
+  memory and episode counts and first/last activity, most recent first (sessions can be
+  narrowed to a user or agent);
+* ``GET /v1/sessions/{session_id}/messages``: the session's episodes, ``order=asc``
+  (oldest first) or ``desc`` (newest first), at most ``limit``;
+* ``POST /v1/answer``: :meth:`engram.Engram.answer` (needs a configured LLM, else 400).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from ..errors import InvalidInput, ScopeRequired
+from ..models import Scope
+from .routes import _ERRORS, Svc, UserQ, Who, _query, _scope
+from .schemas import EpisodeOut, IsoTime, ScopeIn
+from .subjects import Subject, iter_items, subjects
+
+__all__ = ["AnswerOut", "AnswerRequest", "SubjectOut", "SubjectsOut", "router"]
+
+router = APIRouter(prefix="/v1", responses=_ERRORS)
+
+
+class SubjectOut(BaseModel):
+    type: Literal["user", "agent", "session"]
+    id: str
+    memories: int = Field(description="active memories")
+    episodes: int
+    first_activity_at: str | None
+    last_activity_at: str | None
+
+
+class SubjectsOut(BaseModel):
+    subjects: list[SubjectOut]
+
+
+class MessagesOut(BaseModel):
+    session_id: str
+    order: Literal["asc", "desc"]
+    messages: list[EpisodeOut]
+
+
+class AnswerRequest(ScopeIn):
+    question: str = Field(min_length=1)
+    max_tokens: int = Field(default=2048, ge=32, le=200_000)
+    as_of: IsoTime | None = None
+
+
+class CitationOut(BaseModel):
+    type: Literal["episode", "memory"]
+    id: str
+
+
+class AnswerOut(BaseModel):
+    answer: str
+    known: bool
+    citations: list[CitationOut]
+    usage: dict[str, int]
+    cost: float | None
+    model: str | None
+
+
+def _listing(found: list[Subject], kind: str) -> dict[str, Any]:
+    return {"subjects": [s.to_dict() for s in found if s.type == kind]}
+
+
+@router.get("/users", response_model=SubjectsOut, tags=["scopes"], operation_id="list_users")
+def list_users(who: Who, svc: Svc) -> Any:
+    """The tenant's users with counts and last activity, most recently active first."""
+    return _listing(subjects(svc.engine.store, who.tenant), "user")
+
+
+@router.get("/agents", response_model=SubjectsOut, tags=["scopes"], operation_id="list_agents")
+def list_agents(who: Who, svc: Svc) -> Any:
+    """The tenant's agents with counts and last activity, most recently active first."""
+    return _listing(subjects(svc.engine.store, who.tenant), "agent")
+
+
+@router.get("/sessions", response_model=SubjectsOut, tags=["scopes"],
+            operation_id="list_sessions")
+def list_sessions(who: Who, svc: Svc, user_id: UserQ = None, agent_id: UserQ = None) -> Any:
+    """The tenant's sessions (of one user or agent, when named), most recent first."""
+    found = subjects(svc.engine.store, who.tenant)
+    keep = [s for s in found if s.type == "session" and all(
+        (user_id is None or u == user_id) and (agent_id is None or a == agent_id)
+        for u, a in s.owners)]
+    return {"subjects": [s.to_dict() for s in keep if s.owners]}
+
+
+@router.get("/sessions/{session_id}/messages", response_model=MessagesOut, tags=["memories"],
+            operation_id="list_session_messages")
+def session_messages(
+    session_id: Annotated[str, Path(min_length=1, max_length=256)], who: Who, svc: Svc,
+    user_id: UserQ = None, agent_id: UserQ = None,
+    order: Literal["asc", "desc"] = "asc",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> Any:
+    """The session's messages (episodes) by event time; ``order=desc`` with ``limit=N``
+    gives the last N, newest first."""
+    sc: Scope = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
+    if sc.user_id is None and sc.agent_id is None:
+        raise ScopeRequired("name the session's user_id or agent_id")
+    eps = list(iter_items(svc.engine.store, sc, "episode"))
+    picked = eps[-limit:][::-1] if order == "desc" else eps[:limit]
+    return {"session_id": session_id, "order": order,
+            "messages": [e.to_dict() for e in picked]}
+
+
+@router.post("/answer", response_model=AnswerOut, tags=["retrieval"], operation_id="answer")
+def answer(body: AnswerRequest, who: Who, svc: Svc) -> Any:
+    """An answer from the scope's context, citing memory and episode ids (needs an LLM)."""
+    if svc.engine.llm_settings is None:
+        raise InvalidInput("answer needs an LLM: configure [llm] (see docs/server.md)")
+    return svc.engine.answer(_query(svc, body.question), scope=_scope(who, body),
+                             max_tokens=body.max_tokens, as_of=body.as_of).to_dict()

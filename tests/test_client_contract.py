@@ -1,0 +1,247 @@
+"""One contract for ``Engram`` (embedded) and ``engram.Client`` (a real ``engram serve``).
+
+Every scenario runs against both, so the client and the engine never drift: the same
+calls return the same types with the same content, and the same mistakes raise the same
+:mod:`engram.errors` classes. The retry tests use a scripted loopback HTTP server that
+answers 503/429 first (the only stand-in: a real server cannot be made to fail on cue).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from server_fixtures import RunningServer, free_port, start_server, stop_server
+
+from engram import (
+    AddResult,
+    AsyncClient,
+    Client,
+    ContextBlock,
+    Engram,
+    Episode,
+    ForgetReport,
+    Hit,
+    InvalidInput,
+    Memory,
+    MemoryVersion,
+    NotFound,
+    Page,
+    ScopeRequired,
+    Stats,
+)
+from engram.client import RetryPolicy
+from engram.errors import RateLimited, ServerUnavailable, StoreError
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    srv = start_server(tmp_path_factory.mktemp("clientsrv"))
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture(params=["embedded", "served"])
+def memory(request: pytest.FixtureRequest, tmp_path: Path, embedder: Any) -> Iterator[Any]:
+    if request.param == "embedded":
+        with Engram(tmp_path / "e.db", embedder=embedder) as eg:
+            yield eg
+    else:
+        srv: RunningServer = request.getfixturevalue("served")
+        with Client(srv.url, api_key=srv.key_a) as c:
+            yield c
+
+
+def _user(request: pytest.FixtureRequest) -> str:
+    return "u-" + request.node.name.replace("[", "-").replace("]", "")
+
+
+def test_add_list_get_search_context(memory: Any, request: pytest.FixtureRequest) -> None:
+    user = _user(request)
+    res = memory.add(["I moved to Lisbon in March.", "I am allergic to nuts."], user_id=user,
+                     session_id="s1", metadata={"src": "chat"})
+    assert isinstance(res, AddResult) and len(res.episodes) == 2
+    assert all(e.created for e in res.episodes) and res.operations
+    page = memory.list(user_id=user)
+    assert isinstance(page, Page) and all(isinstance(m, Memory) for m in page.items)
+    assert {m.text for m in page.items} >= {"The user lives in Lisbon",
+                                            "The user is allergic to nuts"}
+    eps = memory.list(user_id=user, type="episode", limit=1)
+    assert isinstance(eps.items[0], Episode) and eps.next_cursor
+    assert memory.list(user_id=user, type="episode", cursor=eps.next_cursor).items
+    mem = page.items[0]
+    got = memory.get(mem.id, user_id=user)
+    assert isinstance(got, Memory) and got.id == mem.id and got.text == mem.text
+    assert isinstance(memory.get(res.episodes[0].id, user_id=user), Episode)
+    hits = memory.search("where does the user live?", user_id=user, limit=5)
+    assert hits and all(isinstance(h, Hit) for h in hits)
+    assert "Lisbon" in hits[0].item.text and hits[0].scores
+    only = memory.search("nuts", user_id=user, kinds=["episode"])
+    assert only and all(isinstance(h.item, Episode) for h in only)
+    block = memory.context("what should I cook?", user_id=user, max_tokens=200)
+    assert isinstance(block, ContextBlock) and 0 < block.tokens <= 200 and block.items
+    st = memory.stats(user_id=user)
+    assert isinstance(st, Stats) and st.episodes == 2 and st.memories >= 2
+
+
+def test_remember_update_delete_history(memory: Any, request: pytest.FixtureRequest) -> None:
+    user = _user(request)
+    m = memory.remember("Prefers morning meetings", user_id=user, kind="preference",
+                        importance=0.8, metadata={"team": "a"},
+                        valid_from=datetime(2024, 1, 1, tzinfo=UTC))
+    assert isinstance(m, Memory) and m.kind == "preference" and m.metadata["team"] == "a"
+    assert m.valid_from == datetime(2024, 1, 1, tzinfo=UTC)
+    up = memory.update(m.id, "Prefers afternoon meetings", user_id=user)
+    assert isinstance(up, Memory) and up.version == 2 and up.text.startswith("Prefers after")
+    gone = memory.delete(m.id, user_id=user)
+    assert gone.status == "deleted"
+    assert memory.delete(m.id, user_id=user).version == gone.version  # idempotent
+    hist = memory.history(m.id, user_id=user)
+    assert all(isinstance(v, MemoryVersion) for v in hist)
+    assert [str(v.operation) for v in hist] == ["ADD", "UPDATE", "DELETE"]
+    assert memory.list(user_id=user).items == []
+    assert len(memory.list(user_id=user, include_inactive=True).items) == 1
+
+
+def test_export_import_forget(memory: Any, request: pytest.FixtureRequest) -> None:
+    user = _user(request)
+    memory.add("I prefer window seats.", user_id=user)
+    records = list(memory.export_records(user_id=user))
+    assert {r["type"] for r in records} >= {"episode", "memory"}
+    again = memory.import_([json.dumps(r) for r in records])
+    assert again.episodes_existing == 1 and again.episodes_created == 0
+    report = memory.forget(user_id=user)
+    assert isinstance(report, ForgetReport) and report.verified and report.counts
+    assert memory.list(user_id=user).items == []
+    assert memory.stats(user_id=user).episodes == 0
+
+
+def test_same_errors(memory: Any, request: pytest.FixtureRequest) -> None:
+    user = _user(request)
+    with pytest.raises(NotFound):
+        memory.get("mem_missing", user_id=user)
+    with pytest.raises(NotFound):
+        memory.update("mem_missing", "x", user_id=user)
+    with pytest.raises(NotFound):
+        memory.history("mem_missing", user_id=user)
+    with pytest.raises(ScopeRequired):
+        memory.search("anything")
+    with pytest.raises(ScopeRequired):
+        memory.remember("a note")
+    with pytest.raises(InvalidInput):
+        memory.search("x", user_id=user, limit=0)
+    with pytest.raises(InvalidInput):
+        memory.update("mem_missing", user_id=user)  # nothing to update
+    with pytest.raises(InvalidInput):
+        memory.remember("x", user_id=user, importance=2.0)
+
+
+def test_async_client_matches_async_engram(served: RunningServer, tmp_path: Path,
+                                           embedder: Any) -> None:
+    from engram import AsyncEngram
+
+    async def scenario(mem: Any) -> list[str]:
+        await mem.add("I moved to Lisbon in March.", user_id="async-u")
+        hits = await mem.search("where does the user live?", user_id="async-u")
+        with pytest.raises(NotFound):
+            await mem.get("mem_missing", user_id="async-u")
+        out = [type(h.item).__name__ + ":" + h.item.text for h in hits if
+               isinstance(h.item, Memory)]
+        await mem.forget(user_id="async-u")
+        return out
+
+    async def both() -> tuple[list[str], list[str]]:
+        async with AsyncClient(served.url, api_key=served.key_b) as ac:
+            remote = await scenario(ac)
+        local_engine = AsyncEngram(tmp_path / "a.db", embedder=embedder)
+        try:
+            local = await scenario(local_engine)
+        finally:
+            await local_engine.close()
+        return remote, local
+
+    remote, local = asyncio.run(both())
+    assert remote == local and remote
+
+
+# -- retries, timeouts, unreachable servers --------------------------------------------
+class _Scripted(http.server.BaseHTTPRequestHandler):
+    script: list[tuple[int, dict[str, str], Any]] = []
+    seen: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        self.seen.append(self.headers.get("Authorization", ""))
+        status, headers, body = self.script.pop(0) if self.script else (200, {}, {})
+        if body == "sleep":
+            time.sleep(2)
+            status, body = 200, {}
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/problem+json" if status >= 400
+                         else "application/json")
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def scripted() -> Iterator[tuple[str, type[_Scripted]]]:
+    handler = type("H", (_Scripted,), {"script": [], "seen": []})
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}", handler
+    srv.shutdown()
+    srv.server_close()
+
+
+STATS = {"episodes": 1, "memories": 2, "memories_by_status": {}, "memories_by_kind": {},
+         "versions": 2, "vectors": 3, "embedding_model": "m", "schema_version": "1"}
+
+
+def _problem(status: int, code: str) -> dict[str, Any]:
+    return {"status": status, "code": code, "detail": f"scripted {code}", "title": "x"}
+
+
+def test_retries_503_and_429_honouring_retry_after(scripted: Any) -> None:
+    url, handler = scripted
+    handler.script += [(503, {"Retry-After": "0"}, _problem(503, "store_error")),
+                       (429, {"Retry-After": "0"}, _problem(429, "rate_limited")),
+                       (200, {}, STATS)]
+    with Client(url, api_key="k1", retry=RetryPolicy(max_retries=3)) as c:
+        assert c.stats(user_id="u") == Stats(**STATS)
+    assert handler.seen == ["Bearer k1"] * 3
+    handler.script += [(429, {"Retry-After": "7"}, _problem(429, "rate_limited"))]
+    with Client(url, api_key="k1", retry=RetryPolicy(max_retries=0)) as c:
+        with pytest.raises(RateLimited) as info:
+            c.stats(user_id="u")
+    assert info.value.retry_after == 7
+    handler.script += [(503, {}, _problem(503, "read_only"))] * 2
+    with Client(url, retry=RetryPolicy(max_retries=1, backoff=0.01)) as c:
+        with pytest.raises(StoreError) as err:
+            c.stats(user_id="u")
+    assert err.value.code == "read_only"
+
+
+def test_timeout_and_unreachable_are_server_unavailable(scripted: Any) -> None:
+    url, handler = scripted
+    handler.script += [(200, {}, "sleep")]
+    with Client(url, timeout=0.3, retry=RetryPolicy(max_retries=0)) as c:
+        with pytest.raises(ServerUnavailable):
+            c.stats(user_id="u")
+    with Client(f"http://127.0.0.1:{free_port()}",
+                retry=RetryPolicy(max_retries=2, backoff=0.01)) as c:
+        with pytest.raises(ServerUnavailable):
+            c.stats(user_id="u")
