@@ -28,7 +28,6 @@ from ..engine import Engram
 from ..errors import ConfigError, EngramError, StoreError
 from ..limits import Quota, QuotaGuard
 from .auth import Authenticator, FailureLimiter, RateLimiter
-from .background import Deriver
 from .compat_mem0 import router as mem0_router
 from .keys import KeyStore, keys_path_for
 from .metrics import CONTENT_TYPE, Metrics
@@ -69,8 +68,7 @@ def create_app(
     keys = KeyStore(keys_path or keys_path_for(config.store_url())) if auth else None
     authn = Authenticator(keys, auth=auth, limiter=RateLimiter(config.rate_limit_per_minute),
                           failures=FailureLimiter(config.auth_failures_per_minute))
-    deriver = Deriver(eg)
-    svc = Services(engine=eg, deriver=deriver, auth=authn, keys=keys, config=config,
+    svc = Services(engine=eg, auth=authn, keys=keys, config=config,
                    quota=QuotaGuard(eg.store, quota) if quota is not None else None)
     metrics = Metrics()
 
@@ -85,9 +83,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        deriver.start()
-        if eg.llm_settings is not None:  # LLM pipeline: drain the durable job queue
-            eg.llm.start()
+        eg.start_jobs()  # the durable job queue: rule derivation, LLM extraction, summaries
         await run_in_threadpool(eg.embedder)  # load the model before the first request
         async with contextlib.AsyncExitStack() as stack:
             if mcp_server is not None:
@@ -95,7 +91,7 @@ def create_app(
             try:
                 yield
             finally:
-                await run_in_threadpool(deriver.stop)
+                await run_in_threadpool(eg.jobs.stop)
                 await run_in_threadpool(eg.close)
                 if keys is not None:
                     keys.close()
@@ -127,14 +123,14 @@ def create_app(
             eg.embedder()
         except EngramError as exc:
             raise StoreError(f"not ready: {exc}") from exc
-        return {"status": "ready", "derive_jobs_pending": deriver.pending()}
+        return {"status": "ready", "derive_jobs_pending": eg.jobs.pending()}
 
     @rest.get("/metrics", tags=["ops"], responses={200: {
         "content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus"}})
     def prometheus() -> Response:
         """Prometheus text exposition."""
-        metrics.derive_pending.set(deriver.pending())
-        metrics.derive_failed.set(deriver.failed)
+        metrics.derive_pending.set(eg.jobs.pending())
+        metrics.derive_failed.set(eg.jobs.failed)
         return Response(metrics.render(), media_type=CONTENT_TYPE)
 
     app = ServerApp(_header_limit(rest), _header_limit(mcp_asgi) if mcp_asgi else None,
