@@ -36,6 +36,13 @@ from ..models import (
     SearchFilters,
     Stats,
 )
+from .browse import (
+    ScopeSummary,
+    TimelineFilters,
+    generic_sessions,
+    generic_timeline,
+    generic_users,
+)
 from .residue import Residue
 
 __all__ = [
@@ -428,3 +435,26 @@ class Store(ABC):
     def job_counts(self, scope: Scope | None) -> dict[str, int]:
         """Jobs per status."""
 
+    # -- browsing (engram.store.browse; generic defaults, backends override) -----
+    def users(self, tenant: str, limit: int = 1000) -> list[ScopeSummary]:
+        """The users of ``tenant`` (items with a ``user_id``), most recently active
+        first, at most ``limit``; each with its counts and last activity."""
+        return generic_users(self, tenant, limit)
+
+    def sessions(self, scope: Scope, limit: int = 1000) -> list[ScopeSummary]:
+        """The sessions of ``scope`` (typically one user), most recently active first;
+        items without a session form one summary with ``session_id`` None."""
+        return generic_sessions(self, scope, limit)
+
+    def timeline(self, scope: Scope, filters: TimelineFilters, limit: int,
+                 cursor: str | None = None) -> Page:
+        """Episodes and memories (any status) of ``scope`` on one event-time axis, newest
+        first, ``limit`` per page (see :mod:`engram.store.browse` for the order and
+        filters). ``cursor`` is the previous page's ``next_cursor``; a malformed one
+        raises :class:`~engram.errors.InvalidInput`."""
+        return generic_timeline(self, scope, filters, limit, cursor)
+
+    def failed_jobs(self, scope: Scope | None, limit: int = 50) -> list[Job]:
+        """Failed background jobs of ``scope`` (None: the whole store) with their
+        ``last_error``, newest first. A store that keeps no jobs returns ``[]``."""
+        return []

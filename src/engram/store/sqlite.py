@@ -35,6 +35,7 @@ from ..models import (
 from ..timeutil import format_dt, now, to_epoch
 from .base import Fence, Job, Neighbour, VectorRecord, WriteBatch, WriteOutcome
 from .sqlite_admin import SQLiteAdmin
+from .sqlite_browse import SQLiteBrowse
 from .sqlite_rows import (
     _EP_COLS,
     _MEM_COLS,
@@ -78,7 +79,7 @@ def _hold_fence(conn: sqlite3.Connection, fence: Fence) -> bool:
     return True
 
 
-class SQLiteStore(SQLiteSearch, SQLiteAdmin):
+class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLiteBrowse):
     """See the module docstring. ``path`` may be ``":memory:"`` for throwaway use."""
 
     def write(self, batch: WriteBatch) -> WriteOutcome:
