@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..models import ContextBlock, Episode, ForgetReport, Hit, Memory, MemoryVersion, Stats
+from ..retrieval.signals import SIGNALS
 from ..timeutil import format_day, format_minute
 
 __all__ = [
@@ -62,7 +63,7 @@ def breakdown(scores: dict[str, float]) -> Text:
     learned = scores.get("rerank")
     if learned is not None:
         parts.append(f"reranker {learned:.2f}")
-    for signal in ("dense", "bm25"):
+    for signal in SIGNALS:
         rank = scores.get(f"{signal}_rank")
         if rank is None:
             continue
@@ -70,7 +71,7 @@ def breakdown(scores: dict[str, float]) -> Text:
         parts.append(f"{signal} #{int(rank)}{share}")
     for key, value in sorted(scores.items()):
         base = key.removesuffix("_part").removesuffix("_rank")
-        if base in ("dense", "bm25"):
+        if base in SIGNALS:
             continue
         if key == "memory_boost":
             parts.append(f"memory ×{value:g}")

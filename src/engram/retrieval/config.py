@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
+from .signals import Signal
 
 __all__ = ["PRESETS", "RetrievalConfig", "get_preset", "register_preset"]
 
@@ -57,7 +58,8 @@ class RetrievalConfig:
     """
 
     name: str
-    weights: dict[str, float] = field(default_factory=lambda: {"dense": 1.0, "bm25": 1.0})
+    weights: dict[str, float] = field(
+        default_factory=lambda: {Signal.DENSE: 1.0, Signal.BM25: 1.0})
     fusion: str = "rrf"
     rrf_k: int = 60
     candidates: int = 100
@@ -111,7 +113,7 @@ class RetrievalConfig:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
 
 
-KNOWN_SIGNALS = frozenset({"dense", "bm25"})
+KNOWN_SIGNALS = frozenset(str(s) for s in Signal)
 
 PRESETS: dict[str, RetrievalConfig] = {}
 
@@ -121,19 +123,19 @@ def register_preset(config: RetrievalConfig) -> RetrievalConfig:
     return config
 
 
-register_preset(RetrievalConfig("hybrid", weights={"dense": 1.0, "bm25": 1.0}))
-register_preset(RetrievalConfig("bm25", weights={"bm25": 1.0}))
-register_preset(RetrievalConfig("dense", weights={"dense": 1.0}))
+register_preset(RetrievalConfig("hybrid", weights={Signal.DENSE: 1.0, Signal.BM25: 1.0}))
+register_preset(RetrievalConfig("bm25", weights={Signal.BM25: 1.0}))
+register_preset(RetrievalConfig("dense", weights={Signal.DENSE: 1.0}))
 #: BM25 + dense with neighbour windows and a speaker boost, fitted on the
 #: LoCoMo dev split with leave-one-conversation-out cross-validation
 #: (``python -m tools.tune_retrieval``; docs/recall.md has the figures)
 register_preset(
     RetrievalConfig(
         "recall",
-        weights={"bm25": 1.0, "dense": 0.3},
+        weights={Signal.BM25: 1.0, Signal.DENSE: 0.3},
         fusion="rrf",
         window_radius=3,
-        window_weights={"bm25": 1.0, "dense": 0.5},
+        window_weights={Signal.BM25: 1.0, Signal.DENSE: 0.5},
         window_decay=0.8,
         # a direct match outranks a turn that only borrows from it: on 3 dev
         # conversations R_any@1 .295 -> .337, MRR .473 -> .502, R_any@10 .830 -> .815

@@ -34,6 +34,7 @@ from ..models import Episode, ItemRef, Memory
 from ..recall import parse_query_time, query_entities
 from ..store.base import Candidate, Neighbour
 from .fusion import Fused
+from .signals import Signal
 
 __all__ = ["FEATURES", "QueryInfo", "features", "query_info", "score"]
 
@@ -133,15 +134,15 @@ def features(
     if n == 0:
         return out
     col = _COL
-    bm25 = {c.ref: c.score for c in raw.get("bm25", ())}
+    bm25 = {c.ref: c.score for c in raw.get(Signal.BM25, ())}
     bm25_hi = max(bm25.values(), default=0.0) or 1.0
     bm25_best = max(bm25, key=lambda r: (bm25[r], r.id), default=None)
-    dense = {c.ref: c.score for c in raw.get("dense", ())}
+    dense = {c.ref: c.score for c in raw.get(Signal.DENSE, ())}
     dense_hi = max(dense.values(), default=0.0)
-    win = windowed.get("bm25", ())
+    win = windowed.get(Signal.BM25, ())
     win_hi = max((c.score for c in win), default=0.0) or 1.0
     win_score = {c.ref: c.score / win_hi for c in win}
-    dwin = windowed.get("dense", ())
+    dwin = windowed.get(Signal.DENSE, ())
     dwin_hi = max((c.score for c in dwin), default=0.0) or 1.0
     dwin_score = {c.ref: c.score / dwin_hi for c in dwin}
     dense_best = max(dense, key=lambda r: (dense[r], r.id), default=None)

@@ -18,6 +18,7 @@ from . import hops, rerank
 from .config import RetrievalConfig
 from .decay import decay_factor
 from .fusion import Fused, fuse
+from .signals import Signal
 from .windows import normalised, spread
 
 __all__ = ["Head", "SearchSource", "Searcher"]
@@ -88,12 +89,12 @@ class Searcher:
         """Each signal's candidate list, best first, before neighbour windows."""
         lists: dict[str, list[Candidate]] = {}
         n = config.candidates
-        if config.uses("bm25"):
-            lists["bm25"] = self.store.lexical_search(scope, query, filters, n)
-        if config.uses("dense"):
+        if config.uses(Signal.BM25):
+            lists[Signal.BM25] = self.store.lexical_search(scope, query, filters, n)
+        if config.uses(Signal.DENSE):
             emb = self._embedder()
             vec = query_vector if query_vector is not None else emb.embed_one(query, "query")
-            lists["dense"] = self.store.vector_search(scope, vec, emb.model_id, filters, n)  # type: ignore[arg-type]
+            lists[Signal.DENSE] = self.store.vector_search(scope, vec, emb.model_id, filters, n)  # type: ignore[arg-type]
         return lists
 
     def windowed(
@@ -129,7 +130,7 @@ class Searcher:
             neighbours_out.update(nb)
         out = dict(lists)
         for s in active:
-            zero = s == "bm25"
+            zero = s == Signal.BM25
             norm = normalised(lists[s], from_zero=zero)
             scaled = [Candidate(c.ref, norm[c.ref]) for c in lists[s]]
             # only the seeds spread; the tail keeps its own score after them
