@@ -50,7 +50,7 @@ MAX_RADIUS = 5
 class MemoSource:
     """A :class:`~engram.retrieval.search.SearchSource` over ``source`` that
     memoises the four reads a grid repeats (BM25, vector search, neighbours,
-    episodes); memories are read through."""
+    episodes); the other reads go straight through."""
 
     def __init__(self, source: SearchSource) -> None:
         self._source = source
@@ -98,6 +98,12 @@ class MemoSource:
 
     def memory_as_of(self, scope: Scope, memory_id: str, as_of: datetime) -> Memory | None:
         return self._source.memory_as_of(scope, memory_id, as_of)
+
+    def vectors_by_hash(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        return self._source.vectors_by_hash(model_id, hashes)
+
+    def vectors_by_hash(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        return self._source.vectors_by_hash(model_id, hashes)
 
 
 @dataclass(frozen=True)
