@@ -102,9 +102,6 @@ class MemoSource:
     def vectors_by_hash(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         return self._source.vectors_by_hash(model_id, hashes)
 
-    def vectors_by_hash(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        return self._source.vectors_by_hash(model_id, hashes)
-
 
 @dataclass(frozen=True)
 class FoldResult:
