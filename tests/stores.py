@@ -40,10 +40,17 @@ def _postgres(tmp_path: Path) -> Store:
     return open_store(fresh_pg_url())
 
 
+def _memory(tmp_path: Path) -> Store:
+    from engram.store import open_store
+
+    return open_store("memory://contract")
+
+
 STORE_FACTORIES: dict[str, Callable[[Path], Store]] = {
     "sqlite": _sqlite,
     "postgres": _postgres,
     "sqlite-encrypted": _sqlite_encrypted,
+    "memory": _memory,
 }
 STORE_KINDS = list(STORE_FACTORIES)
 

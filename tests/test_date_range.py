@@ -37,7 +37,7 @@ from engram.embed.base import Embedder
 from engram.recall import annotate, index_suffix, parse_query_time, resolve_time_expressions
 from engram.timeutil import MAX_TIME, MIN_TIME, format_dt, parse_dt, shift, to_epoch
 
-BACKENDS = ["sqlite", "postgres"]
+BACKENDS = ["sqlite", "postgres", "memory"]
 
 #: messages whose derived memories and index suffixes hold dates near both ends
 TEXTS = [

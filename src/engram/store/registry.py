@@ -1,7 +1,8 @@
 """Storage backends, found through one registry: a store URL's scheme names its backend.
 
 ``sqlite:///path/to.db`` (or a bare file path), ``postgresql://...`` (also
-``postgres://``) and ``memory://`` are built in. Backends register with
+``postgres://``) and ``memory://`` (:mod:`engram.store.memory`, gone on close)
+are built in. Backends register with
 :func:`register_backend`; the built-ins below use the same decorator. A
 factory imports its backend lazily, so a missing optional package surfaces as
 :class:`~engram.errors.MissingDependency` naming the ``pip install`` command,
@@ -131,3 +132,10 @@ def _postgres(url: str, **options: Any) -> Store:
     from .postgres import PostgresStore
 
     return PostgresStore(url, **options)
+
+
+@register_backend("in-memory", "memory")
+def _memory(url: str, **options: Any) -> Store:
+    from .memory import MemoryStore
+
+    return MemoryStore(url, **options)
