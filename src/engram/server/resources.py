@@ -18,9 +18,9 @@ from pydantic import BaseModel, Field
 
 from ..errors import InvalidInput, ScopeRequired
 from ..models import Scope
+from ..subjects import Subject, iter_items, subjects
 from .routes import _ERRORS, Svc, UserQ, Who, _query, _scope
 from .schemas import EpisodeOut, IsoTime, ScopeIn
-from .subjects import Subject, iter_items, subjects
 
 __all__ = ["AnswerOut", "AnswerRequest", "SubjectOut", "SubjectsOut", "router"]
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from ..models import Episode, Memory, Scope, SearchFilters
-from ..store.base import Store
-from ..timeutil import format_dt
+from .models import Episode, Memory, Scope, SearchFilters
+from .store.base import Store
+from .timeutil import format_dt
 
 __all__ = ["Subject", "SubjectType", "iter_items", "subjects"]
 

@@ -1,0 +1,1 @@
+"""Drop-in shapes of other memory libraries over Engram (``engram.compat.mem0``)."""
