@@ -42,6 +42,7 @@ _COMMAND_MODULES: list[str] = [
     "engram.cli.server",
     "engram.cli.store_admin",
     "engram.cli.transfer",
+    "engram.cli.ui",
 ]
 
 #: lazily mounted sub-groups: command name -> (module, attribute, one-line help)

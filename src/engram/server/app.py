@@ -107,6 +107,9 @@ def create_app(
     rest.state.services = svc
     install_handlers(rest)
     rest.include_router(router)
+    from ..ui import router as ui_router  # the memory browser at /ui (engram.ui)
+
+    rest.include_router(ui_router)
     rest.include_router(resources_router)  # users, sessions, answer (server/resources.py)
     rest.include_router(mem0_router)  # mem0's SDK paths (server/compat_mem0.py)
 
