@@ -13,7 +13,14 @@ from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from server_fixtures import RunningServer, server_env, start_server, stop_server
 
-TOOLS = {"add_memory", "search_memory", "get_context", "list_memories", "delete_memory"}
+import engram
+
+TOOLS = {"add_memory", "search_memory", "get_context", "get_memory", "list_memories",
+         "update_memory", "delete_memory", "memory_history", "forget", "list_users",
+         "list_sessions"}
+READ_ONLY = {"search_memory", "get_context", "get_memory", "list_memories", "memory_history",
+             "list_users", "list_sessions"}
+DESTRUCTIVE = {"delete_memory", "forget"}
 
 
 def _data(result: Any) -> dict[str, Any]:
@@ -31,28 +38,76 @@ def _typed_error(result: Any, code: str) -> None:
     assert json.loads(result.content[0].text) == result.structured_content
 
 
-async def _round_trip(client: Client, user: str) -> None:
-    tools = (await client.list_tools()).tools
+def _check_tools(tools: list[Any]) -> None:
+    """Every tool: a description, input and output schemas, and honest annotations."""
     assert {t.name for t in tools} == TOOLS
+    by_name = {t.name: t for t in tools}
     for t in tools:
-        assert t.description and "user_id" in t.input_schema["properties"]
-    added = _data(await client.call_tool("add_memory", {"text": "I moved to Lisbon in March",
-                                                         "user_id": user}))
-    assert added["episodes"][0]["created"] is True
+        assert t.description and t.input_schema["type"] == "object"
+        assert t.output_schema and t.output_schema["type"] == "object", t.name
+        a = t.annotations
+        assert a.read_only_hint is (t.name in READ_ONLY), t.name
+        assert a.destructive_hint is (t.name in DESTRUCTIVE), t.name
+        assert a.open_world_hint is False
+        if t.name not in ("list_users",):
+            assert "user_id" in t.input_schema["properties"], t.name
+    assert by_name["forget"].annotations.idempotent_hint is True
+    assert by_name["add_memory"].annotations.idempotent_hint is False
+    props = by_name["add_memory"].input_schema["properties"]
+    assert {"agent_id", "session_id", "speaker", "occurred_at", "metadata"} <= set(props)
+    assert "assistant" in json.dumps(props["role"])
+    search = by_name["search_memory"].input_schema["properties"]
+    assert {"as_of", "metadata", "kinds", "preset", "start", "end"} <= set(search)
+    assert "preference" in json.dumps(search["kinds"]) and "default" in json.dumps(
+        search["preset"])
+    assert "episode" in json.dumps(by_name["list_memories"].input_schema["properties"]["type"])
+
+
+async def _round_trip(client: Client, user: str) -> None:
+    info = client.server_info
+    assert info is not None and info.name == "engram" and info.version == engram.__version__
+    _check_tools((await client.list_tools()).tools)
+    added = _data(await client.call_tool("add_memory", {
+        "text": "I moved to Lisbon in March", "user_id": user, "session_id": "s1",
+        "speaker": "Ana", "occurred_at": "2024-03-02T10:00:00Z", "metadata": {"src": "chat"}}))
+    assert added["episodes"][0]["created"] is True and added["operations"]
     found = _data(await client.call_tool("search_memory", {"query": "where does she live",
                                                            "user_id": user}))
     assert any("Lisbon" in r["text"] for r in found["results"])
-    ctx = _data(await client.call_tool("get_context", {"query": "home city", "user_id": user}))
+    only = _data(await client.call_tool("search_memory", {
+        "query": "Lisbon", "user_id": user, "kinds": ["episode"],
+        "metadata": {"src": "chat"}, "as_of": "2100-01-01T00:00:00Z"}))
+    assert only["results"] and all(r["type"] == "episode" for r in only["results"])
+    ctx = _data(await client.call_tool("get_context", {"query": "home city", "user_id": user,
+                                                       "as_of": "2100-01-01T00:00:00Z"}))
     assert "Lisbon" in ctx["text"]
     listed = _data(await client.call_tool("list_memories", {"user_id": user}))
-    assert listed["memories"]
-    mid = listed["memories"][0]["id"]
+    assert listed["items"] and listed["items"][0]["type"] == "memory"
+    eps = _data(await client.call_tool("list_memories", {"user_id": user, "type": "episode"}))
+    assert eps["items"][0]["session_id"] == "s1"
+    mid = listed["items"][0]["id"]
+    got = _data(await client.call_tool("get_memory", {"item_id": mid, "user_id": user}))
+    assert got["type"] == "memory" and got["item"]["id"] == mid
+    up = _data(await client.call_tool("update_memory", {"memory_id": mid, "user_id": user,
+                                                        "text": "The user lives in Porto"}))
+    assert up["version"] == 2 and up["text"] == "The user lives in Porto"
     gone = _data(await client.call_tool("delete_memory", {"memory_id": mid, "user_id": user}))
-    assert gone == {"id": mid, "status": "deleted"}
+    assert gone["id"] == mid and gone["status"] == "deleted"
+    hist = _data(await client.call_tool("memory_history", {"memory_id": mid, "user_id": user}))
+    assert [v["operation"] for v in hist["versions"]] == ["ADD", "UPDATE", "DELETE"]
+    users = _data(await client.call_tool("list_users", {}))
+    assert user in {s["id"] for s in users["subjects"]}
+    sessions = _data(await client.call_tool("list_sessions", {"user_id": user}))
+    assert [s["id"] for s in sessions["subjects"]] == ["s1"]
+    await client.call_tool("add_memory", {"text": "Note to self: be brief", "agent_id": "bot"})
+    erased = _data(await client.call_tool("forget", {"agent_id": "bot"}))
+    assert erased["verified"] is True
+    assert _data(await client.call_tool("list_memories", {"agent_id": "bot"}))["items"] == []
     bad = await client.call_tool("delete_memory", {"memory_id": "mem_nope", "user_id": user})
     _typed_error(bad, "not_found")
     _typed_error(await client.call_tool("add_memory", {"text": "hi", "user_id": "ctl\x01"}),
                  "invalid_input")
+    _typed_error(await client.call_tool("search_memory", {"query": "x"}), "scope_required")
     bad = await client.call_tool("search_memory", {"query": "", "user_id": user})
     assert bad.is_error
 
