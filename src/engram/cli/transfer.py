@@ -24,6 +24,10 @@ from ._app import (
 )
 from ._progress import Progress
 
+#: the formats of ``import --from`` (engram.importers.FORMATS, listed here so that
+#: ``--help`` does not import the importers)
+IMPORT_FORMATS = ("chatgpt", "claude", "mem0", "letta", "jsonl", "csv")
+
 __all__ = ["register"]
 
 
@@ -53,10 +57,20 @@ def register(cli: click.Group) -> None:
                   help="Import into this agent instead of the records' own.")
     @click.option("--batch-size", default=500, show_default=True,
                   type=click.IntRange(1, 100_000), help="Records stored per transaction.")
+    @click.option("--from", "fmt", default="engram", show_default=True,
+                  type=click.Choice(["engram", *IMPORT_FORMATS]),
+                  help="The file's format: engram (export JSONL), or another tool's export "
+                  "(see docs/integrations.md).")
+    @click.option("--skip-bad", is_flag=True,
+                  help="With --from: import the good records, list the bad ones by line.")
     @click.pass_context
     def import_(ctx: click.Context, source: IO[str], user_id: str | None, agent_id: str | None,
-                batch_size: int, as_json: bool) -> None:
-        """Import JSONL written by `engram export` (idempotent by id).
+                batch_size: int, fmt: str, skip_bad: bool, as_json: bool) -> None:
+        """Import JSONL written by `engram export`, or another tool's export (--from).
+
+        --from takes chatgpt or claude (conversations.json), mem0 (get_all JSON),
+        letta (.af agent file), jsonl or csv (messages); ids, times and speakers are
+        kept, and importing a file again stores nothing new (docs/integrations.md).
 
         Every line is checked first: one bad line stops the import with its line
         number, and nothing is written. Records are then stored in atomic batches;
@@ -64,6 +78,11 @@ def register(cli: click.Group) -> None:
         id). Off a terminal, progress is a line on stderr at each tenth (or every
         10 seconds).
         """
+        if fmt != "engram":
+            from ._import_from import import_from
+
+            import_from(ctx, fmt, source, user_id, agent_id, batch_size, skip_bad, as_json)
+            return
         lines = source.readlines()
         total = sum(1 for ln in lines if ln.strip())
         state = get_state(ctx)

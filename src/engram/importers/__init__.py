@@ -50,7 +50,17 @@ from ..validation import check_id, check_text, make_scope
 from . import chatgpt, claude, letta, mem0, messages
 from ._base import BadRecord, ImportedMemory, ImportedMessage, Parsed
 
-__all__ = ["FORMATS", "BadRecord", "ImportSummary", "Parsed", "import_file", "parse"]
+__all__ = [
+    "FORMATS",
+    "BadRecord",
+    "ImportSummary",
+    "Parsed",
+    "Plan",
+    "import_file",
+    "parse",
+    "prepare",
+    "write",
+]
 
 #: format name -> parser of the file's text (the registry)
 FORMATS: dict[str, Callable[[str], Parsed]] = {
@@ -164,27 +174,46 @@ def _memory_records(fmt: str, mems: list[tuple[Scope, ImportedMemory]]) -> Itera
                           "recorded_at": format_dt(created)})
 
 
-def import_file(eg: Engram, fmt: str, source: str | Path | IO[str], *,
-                user_id: str | None = None, agent_id: str | None = None,
-                batch_size: int = 200, skip_bad: bool = False, derive: bool = True,
-                progress: Callable[[int], None] | None = None) -> ImportSummary:
-    """Import ``source`` in format ``fmt`` into ``eg`` (see the module docstring).
+@dataclass
+class Plan:
+    """A parsed and checked file, ready to write: the records with their scopes."""
 
-    ``user_id``/``agent_id`` name the target scope (required unless every record
-    names its own, as mem0's do). ``progress(n)`` is called after each stored batch
-    with the number of records it held. Returns an :class:`ImportSummary`."""
-    if not isinstance(batch_size, int) or not 1 <= batch_size <= 10_000:
-        raise InvalidInput("batch_size must be an integer between 1 and 10000")
+    format: str
+    messages: list[tuple[Scope, ImportedMessage]]
+    memories: list[tuple[Scope, ImportedMemory]]
+    skipped: int
+    bad: list[BadRecord]
+
+    @property
+    def total(self) -> int:
+        return len(self.messages) + len(self.memories)
+
+
+def prepare(fmt: str, source: str | Path | IO[str], *, max_text_bytes: int,
+            user_id: str | None = None, agent_id: str | None = None,
+            skip_bad: bool = False) -> Plan:
+    """Parse and check ``source`` without writing (see :func:`import_file`): raises
+    :class:`~engram.errors.ImportFormatError` listing bad records unless ``skip_bad``."""
     parsed = parse(fmt, source)
-    msgs, mems = _check(parsed, eg.config.max_text_bytes, user_id, agent_id)
+    msgs, mems = _check(parsed, max_text_bytes, user_id, agent_id)
     if parsed.bad and not skip_bad:
         shown = "; ".join(str(b) for b in parsed.bad[:5])
         more = f" (and {len(parsed.bad) - 5} more)" if len(parsed.bad) > 5 else ""
         raise ImportFormatError(
             f"{fmt}: {len(parsed.bad)} bad record(s), nothing imported: {shown}{more}",
             [(b.line, b.reason) for b in parsed.bad[:MAX_REPORTED]])
-    summary = ImportSummary(fmt, skipped=parsed.skipped, bad=parsed.bad)
-    for sc, run in _runs(msgs, batch_size):
+    return Plan(fmt, msgs, mems, parsed.skipped, parsed.bad)
+
+
+def write(eg: Engram, plan: Plan, *, batch_size: int = 200, derive: bool = True,
+          progress: Callable[[int], None] | None = None) -> ImportSummary:
+    """Store a :class:`Plan`: messages with :meth:`Engram.add` in runs of one
+    conversation (at most ``batch_size`` each), then memories with
+    :meth:`Engram.import_`; ``progress(n)`` after each stored batch."""
+    if not isinstance(batch_size, int) or not 1 <= batch_size <= 10_000:
+        raise InvalidInput("batch_size must be an integer between 1 and 10000")
+    summary = ImportSummary(plan.format, skipped=plan.skipped, bad=plan.bad)
+    for sc, run in _runs(plan.messages, batch_size):
         res = eg.add([Message(text=m.text, role=m.role, speaker=m.speaker,
                               occurred_at=m.occurred_at, id=m.id, metadata=m.metadata)
                       for m in run], scope=sc, derive=derive)
@@ -193,10 +222,26 @@ def import_file(eg: Engram, fmt: str, source: str | Path | IO[str], *,
         summary.messages_existing += len(run) - created
         if progress is not None:
             progress(len(run))
-    if mems:
-        report = eg.import_(list(_memory_records(fmt, mems)), batch_size=batch_size * 2)
+    if plan.memories:
+        report = eg.import_(list(_memory_records(plan.format, plan.memories)),
+                            batch_size=batch_size * 2)
         summary.memories_created = report.memories_created
         summary.memories_existing = report.memories_existing
         if progress is not None:
-            progress(len(mems))
+            progress(len(plan.memories))
     return summary
+
+
+def import_file(eg: Engram, fmt: str, source: str | Path | IO[str], *,
+                user_id: str | None = None, agent_id: str | None = None,
+                batch_size: int = 200, skip_bad: bool = False, derive: bool = True,
+                progress: Callable[[int], None] | None = None) -> ImportSummary:
+    """Import ``source`` in format ``fmt`` into ``eg`` (see the module docstring):
+    :func:`prepare`, then :func:`write`.
+
+    ``user_id``/``agent_id`` name the target scope (required unless every record
+    names its own, as mem0's do). ``progress(n)`` is called after each stored batch
+    with the number of records it held. Returns an :class:`ImportSummary`."""
+    plan = prepare(fmt, source, max_text_bytes=eg.config.max_text_bytes, user_id=user_id,
+                   agent_id=agent_id, skip_bad=skip_bad)
+    return write(eg, plan, batch_size=batch_size, derive=derive, progress=progress)
