@@ -175,8 +175,13 @@ class Engram:
 
     @property
     def _embedder(self) -> Embedder | None:
-        """The embedder if loaded (``None`` before first use)."""
+        """The embedder if loaded (``None`` before first use). Setting ``None`` lets
+        go of it without closing it (the CLI does, for an embedder it shares)."""
         return self._embedder_slot.current
+
+    @_embedder.setter
+    def _embedder(self, value: Embedder | None) -> None:
+        self._embedder_slot.current = value
 
     def embedder(self) -> Embedder:
         """The embedder, loaded on first use; checked against the store's model."""
