@@ -39,6 +39,19 @@ while True:
     i += 1
 """
 
+BACKGROUND_CHILD = r"""
+import sys
+from engram import Engram, Message
+eg = Engram(sys.argv[1])
+print("READY", flush=True)
+i = 0
+while True:
+    res = eg.add([Message(f"I moved to Town{i} and I love tea number {i}", id=f"bg-{i}")],
+                 user_id=f"u{i % 2}", derive="background")
+    print(f"ACK {res.job_id}", flush=True)
+    i += 1
+"""
+
 IMPORT_CHILD = r"""
 import sys
 from engram import Engram
@@ -121,6 +134,25 @@ def test_sigkill_during_adds(tmp_path: Path, embedder: Embedder) -> None:
         assert eg.stats(user_id="u").episodes == len(
             {r for r in eg.store.existing_episode_ids("default", [f"msg-{i}" for i in range(40)])}
         ) + 1
+
+
+def test_background_derive_jobs_survive_sigkill(tmp_path: Path, embedder: Embedder) -> None:
+    path = tmp_path / "jobs.db"
+    acks = _run_and_kill([BACKGROUND_CHILD, str(path)], random.Random(11), 2, 6)
+    _check_consistent(path).close()
+    with Engram(path, embedder=embedder) as eg:  # the restart: every job is still queued
+        for job_id in acks:
+            job = eg.job(job_id)
+            assert job is not None and job.status == "pending", job_id
+        report = eg.process_pending()
+        assert report.failed == 0 and report.retried == 0 and report.done >= len(acks)
+        assert eg.pending().pending == 0
+        for job_id in acks:
+            job = eg.job(job_id)
+            assert job is not None and job.status == "done" and job.operations, job_id
+        lives = [m for m in eg.list(user_id="u0").items if m.attribute]
+        assert len(lives) == 1  # derived in order: the last town wins
+    _check_consistent(path).close()
 
 
 def test_sigkill_during_import(tmp_path: Path, embedder: Embedder) -> None:

@@ -51,6 +51,7 @@ class AsyncEngram:
     import_ = _awaitable("import_")
     process_pending = _awaitable("process_pending")
     pending = _awaitable("pending")
+    job = _awaitable("job")
     answer = _awaitable("answer")
     close = _awaitable("close")
 
