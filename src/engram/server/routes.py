@@ -14,14 +14,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..config import Config
 from ..engine import Engram
 from ..errors import ImportFormatError, InvalidInput, NotFound, ScopeRequired
+from ..filtering import parse_filter
 from ..limits import QuotaGuard
 from ..models import Episode, ForgetReport, Message, Scope
 from ..timeutil import format_dt
+from ..trust.provenance import strip_reserved
 from .auth import Authenticator, Caller, managed_tenant
 from .keys import KeyStore
 from .schemas import (
@@ -49,7 +52,7 @@ from .schemas import (
     UpdateRequest,
 )
 
-__all__ = ["Services", "forget_scope", "router"]
+__all__ = ["Services", "forget_scope", "operation_id", "router"]
 
 _bearer = HTTPBearer(auto_error=False, description="an API key from `engram keys create`")
 
@@ -84,7 +87,15 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     422: _problem("request does not match the schema"), 429: _problem("rate limited"),
     503: _problem("storage unavailable"),
 }
-router = APIRouter(prefix="/v1", responses=_ERRORS)
+
+
+def operation_id(route: APIRoute) -> str:
+    """The OpenAPI ``operationId`` of a route: its handler's name (``add_messages``,
+    ``search``, ``import`` ...), so generated SDKs read well."""
+    return route.name.rstrip("_")
+
+
+router = APIRouter(prefix="/v1", responses=_ERRORS, generate_unique_id_function=operation_id)
 
 
 def services(request: Request) -> Services:
@@ -134,6 +145,9 @@ UserQ = Annotated[str | None, Query(
     min_length=1, max_length=256,
     description="scope: every call names a user_id or an agent_id (or both), else 400 "
                 "scope_required; session_id narrows it to one conversation")]
+WHERE_DOC = ("a metadata filter (JSON): {\"year\": {\"gte\": 2020}}, {\"OR\": [{\"tag\": "
+             "\"a\"}, {\"tag\": {\"in\": [\"b\"]}}]}; ops eq, ne, gt, gte, lt, lte, in, "
+             "nin, contains, icontains; AND/OR/NOT (engram.filtering)")
 #: a memory, episode, job or key id in the path
 IdPath = Annotated[str, Path(min_length=1, max_length=256)]
 
@@ -166,11 +180,15 @@ def add_messages(body: AddRequest, who: Who, svc: Svc) -> Any:
 @router.post("/search", response_model=SearchResponse, tags=["retrieval"])
 def search(body: SearchRequest, who: Who, svc: Svc) -> Any:
     """Ranked episodes and memories, each with its per-signal score breakdown."""
+    where = parse_filter(body.where, where="where") if body.where else None
     hits = svc.engine.search(
-        _query(svc, body.query), scope=_scope(who, body), limit=body.limit, kinds=body.kinds,
+        _query(svc, body.query), scope=_scope(who, body),
+        limit=min(1000, body.limit * 5) if where else body.limit, kinds=body.kinds,
         start=body.start, end=body.end, metadata=body.metadata, as_of=body.as_of,
         preset=body.preset,
     )
+    if where is not None:
+        hits = [h for h in hits if where.matches(strip_reserved(h.item.metadata))][:body.limit]
     return {"hits": [h.to_dict() for h in hits]}
 
 
@@ -201,12 +219,23 @@ def list_items(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
     include_inactive: bool = False,
+    where: Annotated[str | None, Query(max_length=4096, description=WHERE_DOC)] = None,
 ) -> Any:
-    """A page of memories (newest first) or episodes (oldest first); follow ``next_cursor``."""
+    """A page of memories (newest first) or episodes (oldest first); follow ``next_cursor``.
+
+    With ``where`` (a metadata filter as JSON), a page holds only the matching items of
+    the ``limit`` read, so it may hold fewer (even none) before the last page."""
     sc = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
+    match = None
+    if where is not None:
+        try:
+            match = parse_filter(json.loads(where), where="where")
+        except ValueError:
+            raise InvalidInput("where must be a JSON object") from None
     page = svc.engine.list(scope=sc, type=type, kinds=kinds, limit=limit, cursor=cursor,
                            include_inactive=include_inactive)
-    return {"type": type, "items": [x.to_dict() for x in page.items],
+    items = [x for x in page.items if match is None or match.matches(strip_reserved(x.metadata))]
+    return {"type": type, "items": [x.to_dict() for x in items],
             "next_cursor": page.next_cursor}
 
 

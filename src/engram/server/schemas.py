@@ -144,6 +144,10 @@ class SearchRequest(ScopeIn):
     start: IsoTime | None = None
     end: IsoTime | None = None
     metadata: dict[str, Any] | None = None
+    where: dict[str, Any] | None = Field(
+        default=None, description="a metadata filter with comparisons and AND/OR/NOT, e.g. "
+        '{"AND": [{"year": {"gte": 2020}}, {"tag": {"in": ["a", "b"]}}]}; ops eq, ne, gt, '
+        "gte, lt, lte, in, nin, contains, icontains")
     as_of: IsoTime | None = None
     preset: PresetName | None = Field(default=None, json_schema_extra=_preset_enum,
                                       description=_PRESET_DOC)
