@@ -208,3 +208,14 @@ def test_http_tool_call_takes_one_rate_limit_unit(tmp_path: Path) -> None:
         assert r.json()["code"] == "unauthorized"
     finally:
         stop_server(srv)
+
+
+def test_client_config_snippets_in_the_docs_parse() -> None:
+    """docs/server.md's MCP client configs are valid JSON naming this server's two transports."""
+    doc = (Path(__file__).parent.parent / "docs" / "server.md").read_text()
+    blocks = [json.loads(b.split("```")[0]) for b in doc.split("```json\n")[1:]]
+    servers = [b["mcpServers"]["engram"] for b in blocks if "mcpServers" in b]
+    stdio = next(s for s in servers if "command" in s)
+    assert stdio["command"] == "engram" and stdio["args"][-3:] == ["mcp", "--tenant", "me"]
+    http = next(s for s in servers if "url" in s)
+    assert http["url"].endswith("/mcp") and http["headers"]["Authorization"].startswith("Bearer ")
