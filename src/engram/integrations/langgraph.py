@@ -16,8 +16,9 @@ How the store contract maps onto Engram (``pip install 'engramdb[langgraph]'``):
   leaves get/search, its history stays; deleting a missing key does nothing.
 * **Indexing.** ``index={"fields": [...]}`` chooses the default fields (JSON
   paths as LangGraph writes them: ``"a.b"``, ``"list[*].text"``; default ``"$"``,
-  the whole value as JSON); ``put(..., index=[...])`` overrides them per item;
-  ``index=False`` stores the item without it taking part in ranked search.
+  the whole value, as a ``key: value`` line per top-level key);
+  ``put(..., index=[...])`` overrides them per item; ``index=False`` stores the
+  item without it taking part in ranked search.
   Embedding is Engram's own configured embedder: ``dims``/``embed`` in the
   index config are ignored (there is no second vector space).
 * **search** without a query returns the prefix's items newest update first;
@@ -200,7 +201,8 @@ class EngramStore(BaseStore):
         if index is False:
             return _dump(value), False
         paths = self._fields if index is None else [(p, _tokens(p)) for p in index]
-        texts = [t for _, tokens in paths for t in get_text_at_path(value, tokens)]
+        texts = [t for path, tokens in paths
+                 for t in ([_whole(value)] if path == "$" else get_text_at_path(value, tokens))]
         texts = [t for t in texts if t.strip()]
         if not texts:
             return _dump(value), False
@@ -210,6 +212,13 @@ class EngramStore(BaseStore):
 # -- helpers ---------------------------------------------------------------------
 def _tokens(path: str) -> Any:
     return path if path == "$" else tokenize_path(path)
+
+
+def _whole(value: dict[str, Any]) -> str:
+    """The text of the whole value (the ``"$"`` field): a ``key: value`` line per
+    top-level key (strings as they are, anything else as JSON), readable in
+    Engram's context blocks and searchable by both words and meaning."""
+    return "\n".join(f"{k}: {v if isinstance(v, str) else _dump(v)}" for k, v in value.items())
 
 
 def _dump(value: Any) -> str:
