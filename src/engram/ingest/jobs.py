@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import EngramError
 from ..ids import new_id
@@ -56,6 +56,7 @@ __all__ = [
     "JobView",
     "PipelineStatus",
     "WorkReport",
+    "job_result",
     "new_job",
 ]
 
@@ -79,6 +80,13 @@ def new_job(kind: str, scope: Scope, episode_ids: list[str] | None = None) -> Jo
     """A job to put in the same :class:`~engram.store.base.WriteBatch` as its episodes."""
     payload = {"episode_ids": list(episode_ids)} if episode_ids is not None else {}
     return Job(id=new_id("job"), kind=kind, scope=scope, payload=payload, created_at=_now())
+
+
+def job_result(operations: list[MemoryOp]) -> dict[str, Any]:
+    """What a finished job keeps: its operations without their text (the text is
+    read from the memories when shown, so the jobs table holds no personal text)."""
+    return {"operations": [{"op": str(op.op), "memory_id": op.memory_id, "reason": op.reason,
+                            "previous_id": op.previous_id} for op in operations]}
 
 
 @dataclass
@@ -236,9 +244,7 @@ class JobRunner:
             log.warning("job %s (%s) attempt %d: %s", job.id, job.kind, job.attempts,
                         outcome.error)
         else:
-            self.store.finish_job(job.id, result={"operations": [
-                {"op": str(op.op), "memory_id": op.memory_id, "reason": op.reason,
-                 "previous_id": op.previous_id} for op in outcome.operations]})
+            self.store.finish_job(job.id, result=job_result(outcome.operations))
         self._count(outcome)
         return outcome
 

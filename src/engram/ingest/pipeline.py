@@ -59,7 +59,7 @@ from .commit import (
 from .consolidate import RuleConsolidator
 from .derive import Candidate, Deriver
 from .index import Indexer
-from .jobs import DERIVE_JOB, JobOutcome, JobRunner, new_job
+from .jobs import DERIVE_JOB, JobOutcome, JobRunner, job_result, new_job
 from .segment import to_episodes, to_messages
 
 __all__ = ["WRITE_ATTEMPTS", "DeriveMode", "Ingest", "backoff"]
@@ -177,9 +177,7 @@ class Ingest:
             result.job_id = job.id
             return []
         if job is not None:
-            self.store.finish_job(job.id, result={"operations": [
-                {"op": str(o.op), "memory_id": o.memory_id, "reason": o.reason,
-                 "previous_id": o.previous_id} for o in ops]})
+            self.store.finish_job(job.id, result=job_result(ops))
         return ops
 
     def _derive_lock(self, scope: Scope) -> threading.RLock:
