@@ -160,8 +160,6 @@ class Engram:
         )
         self._llm: LLMPipeline | None = None
         self._llm_lock = threading.Lock()
-        if self.llm_settings is not None:
-            self._register_llm_handlers()
 
     # -- plumbing --------------------------------------------------------------
     @property
@@ -209,12 +207,6 @@ class Engram:
         from .ingest.llm_jobs import LLMPipeline
 
         return LLMPipeline.extract_job(scope, episode_ids)
-
-    def _register_llm_handlers(self) -> None:
-        """Build the LLM pipeline now when the runner's thread runs (its handlers
-        must be registered before it claims jobs); else on first use."""
-        if self.jobs.running:
-            _ = self.llm
 
     @property
     def llm(self) -> LLMPipeline:
