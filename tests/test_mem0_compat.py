@@ -214,3 +214,38 @@ def test_migration_script_in_the_docs(client: Any, tmp_path: Path, embedder: Any
         moved = eg.list(user_id="mover").items
         assert any("green tea" in m.text and m.metadata["source"] == "chat" for m in moved)
         assert eg.search("tea", user_id="mover")
+
+
+def test_get_all_dump_imports_with_engram_import(client: Any, tmp_path: Path,
+                                                 embedder: Any) -> None:
+    """The doc's first path: get_all's JSON into ``engram import --from mem0`` (#18's importer)."""
+    import json
+
+    from server_fixtures import run_engram, server_env
+
+    client.add([{"role": "user", "content": "I prefer oolong tea."}], user_id="dumper",
+               run_id="r1")
+    memories = client.get_all(filters={"user_id": "dumper"}, page=1, page_size=1000)
+    dump = tmp_path / "dumper.json"
+    dump.write_text(json.dumps(memories))
+    db = tmp_path / "imported.db"
+    env = server_env(tmp_path)
+    run_engram("--db", str(db), "import", "--from", "mem0", str(dump), env=env)
+    from engram import Engram
+
+    with Engram(db, embedder=embedder) as eg:
+        moved = eg.list(user_id="dumper").items
+    assert any("oolong" in m.text and m.scope.session_id == "r1" for m in moved)
+    assert memories["results"][0]["id"] in json.dumps([m.to_dict() for m in moved])
+
+
+def test_reset_forgets_every_entity_of_the_tenant(client: Any, mem0: Any,
+                                                  mem0_server: RunningServer) -> None:
+    """``reset`` (last: it empties the tenant) deletes every user, agent and run."""
+    client.add([{"role": "user", "content": "I like chess."}], user_id="last",
+               run_id="last-run")
+    other = mem0.MemoryClient(api_key=mem0_server.key_b, host=mem0_server.url)
+    other.add([{"role": "user", "content": "I like go."}], user_id="kept")
+    assert client.reset()["message"]
+    assert client.users()["results"] == []
+    assert ("user", "kept") in {(e["type"], e["name"]) for e in other.users()["results"]}
