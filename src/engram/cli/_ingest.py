@@ -125,8 +125,8 @@ def validate_all(groups: list[tuple[str | None, list[Message]]], user_id: str | 
     """Validate every message before the first write, naming the file line of a bad
     one; a client ``id`` used twice in the file is refused too."""
     from ..errors import InvalidInput
-    from ..models import Scope
     from ..ingest.segment import to_episodes, to_messages
+    from ..models import Scope
     from ..timeutil import now
     from ..validation import make_scope
 
