@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..models import Episode, ItemRef, Memory, Scope, Stats
-from .base import Usage, VectorRecord
+from .base import VectorRecord
 from .postgres_residue import PgResidue
 from .postgres_schema import FENCE_LOCK_CLASS
 from .postgres_sql import (
@@ -21,7 +21,6 @@ from .postgres_sql import (
     memory_from_row,
     prefixed,
     scope_sql,
-    version_from_row,
 )
 from .postgres_vector import index_name
 
@@ -54,20 +53,6 @@ class PgAdmin(PgResidue):
                 counts[table] = cur.rowcount
             counts["fts"] = counts["memories"] + counts["episodes"]
         return counts
-
-    def tenants(self) -> list[str]:
-        return [r["tenant"] for r in self._q(
-            "SELECT tenant FROM episodes UNION SELECT tenant FROM memories"
-            " UNION SELECT tenant FROM memory_versions ORDER BY 1")]
-
-    def tenant_usage(self, tenant: str) -> Usage:
-        row = self._q(
-            "SELECT (SELECT count(*) FROM episodes WHERE tenant = %s) +"
-            " (SELECT count(*) FROM memories WHERE tenant = %s) AS items,"
-            " (SELECT coalesce(sum(octet_length(text)), 0) FROM episodes WHERE tenant = %s) +"
-            " (SELECT coalesce(sum(octet_length(text)), 0) FROM memories WHERE tenant = %s)"
-            " AS bytes", (tenant,) * 4)[0]
-        return Usage(int(row["items"]), int(row["bytes"]))
 
     def iter_vectors(self, tenant: str) -> Iterator[VectorRecord]:
         for r in self._q(
@@ -103,25 +88,6 @@ class PgAdmin(PgResidue):
             )
             out["orphan_vectors"] = int(row.fetchone()["n"])  # type: ignore[index]
         return out
-
-    def iter_records(self, scope: Scope) -> Iterator[dict[str, Any]]:
-        where, args = scope_sql(scope)
-        for r in self._q(
-            f"SELECT {prefixed(EP_COLS)} FROM episodes x WHERE {where}"
-            " ORDER BY x.occurred_at, x.rid",
-            args,
-        ):
-            yield {"type": "episode", **episode_from_row(r).to_dict()}
-        for r in self._q(
-            f"SELECT {prefixed(MEM_COLS)} FROM memories x WHERE {where} ORDER BY x.rid", args
-        ):
-            yield {"type": "memory", **memory_from_row(r).to_dict()}
-        for r in self._q(
-            "SELECT x.tenant, x.memory_id, x.version, x.operation, x.before, x.after, x.reason,"
-            f" x.recorded_at FROM memory_versions x WHERE {where} ORDER BY x.rid",
-            args,
-        ):
-            yield {"type": "version", "tenant": r["tenant"], **version_from_row(r).to_dict()}
 
     def stats(self, scope: Scope | None) -> Stats:
         """``db_bytes`` is the size of the whole database (``pg_database_size``)

@@ -20,7 +20,9 @@ from psycopg.types import TypeInfo
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import DiskFull, EngramError, ReadOnlyStore, StoreError
+from .postgres_sql import POSTGRES
 from .postgres_vector import HnswParams
+from .sql_common import SQLCommon
 
 __all__ = ["PgBase", "pg_store_error", "register_vector"]
 
@@ -56,11 +58,12 @@ def _configure(conn: Connection[Any]) -> None:
     register_vector(conn)
 
 
-class PgBase:
+class PgBase(SQLCommon):
     """Pool and transaction helpers shared by the store's method groups."""
 
     url: str
     backend = "postgresql"
+    _dialect = POSTGRES
 
     def __init__(
         self,

@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
@@ -28,9 +27,7 @@ from ..models import (
     ItemRef,
     Memory,
     MemoryVersion,
-    Page,
     Scope,
-    SearchFilters,
 )
 from ..timeutil import format_dt, now, to_epoch
 from .base import Fence, Job, Neighbour, VectorRecord, WriteBatch, WriteOutcome
@@ -43,8 +40,6 @@ from .sqlite_rows import (
     _episode,
     _memory,
     _memory_event_ts,
-    _parse_cursor,
-    _prefixed,
     _scope_sql,
     _scope_tags,
 )
@@ -303,18 +298,6 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLiteBrowse):
             )
 
     # -- reads -----------------------------------------------------------------
-    def existing_episode_ids(self, tenant: str, ids: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        ids = list(ids)
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._q(
-                f"SELECT id FROM episodes WHERE tenant = ? AND id IN ({marks})", (tenant, *chunk)
-            )
-            found.update(r[0] for r in rows)
-        return found
-
     def _get_many(self, table: str, cols: str, scope: Scope, ids: Sequence[str]) -> dict[str, Any]:
         # look up by the (tenant, id) key only, then check the rest of the scope
         # here: lets SQLite use the unique index whatever the scope names
@@ -385,89 +368,5 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLiteBrowse):
     def get_memories(self, scope: Scope, ids: Sequence[str]) -> list[Memory]:
         rows = self._get_many("memories", _MEM_COLS, scope, ids)
         return [_memory(rows[i]) for i in ids if i in rows]
-
-    def memory_as_of(self, scope: Scope, memory_id: str, as_of: datetime) -> Memory | None:
-        if not self.get_memories(scope, [memory_id]):
-            return None
-        rows = self._q(
-            "SELECT after, before FROM memory_versions WHERE tenant = ? AND memory_id = ?"
-            " AND recorded_ts <= ? ORDER BY version DESC LIMIT 1",
-            (scope.tenant, memory_id, to_epoch(as_of)),
-        )
-        if not rows:
-            return None
-        state = rows[0]["after"] or rows[0]["before"]
-        return Memory.from_dict(json.loads(state)) if state else None
-
-    def list_episodes(
-        self, scope: Scope, filters: SearchFilters, limit: int, cursor: str | None = None
-    ) -> Page:
-        where, args = _scope_sql(scope, "x")
-        fsql, fargs = self._filter_sql(filters, "x", "episode")
-        if cursor:
-            ts, rid = _parse_cursor(cursor)
-            where += " AND (x.occurred_ts > ? OR (x.occurred_ts = ? AND x.rid > ?))"
-            args += [ts, ts, rid]
-        rows = self._q(
-            f"SELECT x.rid, x.occurred_ts, {_prefixed(_EP_COLS)} FROM episodes x"
-            f" WHERE {where} AND {fsql} ORDER BY x.occurred_ts, x.rid LIMIT ?",
-            (*args, *fargs, limit + 1),
-        )
-        items = [_episode(r) for r in rows[:limit]]
-        last = rows[limit - 1] if len(rows) > limit else None
-        nxt = f"{last['occurred_ts']}|{last['rid']}" if last is not None else None
-        return Page(items=items, next_cursor=nxt)
-
-    def list_memories(
-        self, scope: Scope, filters: SearchFilters, limit: int, cursor: str | None = None
-    ) -> Page:
-        where, args = _scope_sql(scope, "x")
-        fsql, fargs = self._filter_sql(filters, "x", "memory")
-        if cursor:
-            ts, rid = _parse_cursor(cursor)
-            where += " AND (x.created_ts < ? OR (x.created_ts = ? AND x.rid < ?))"
-            args += [ts, ts, rid]
-        rows = self._q(
-            f"SELECT x.rid, x.created_ts, {_prefixed(_MEM_COLS)} FROM memories x"
-            f" WHERE {where} AND {fsql} ORDER BY x.created_ts DESC, x.rid DESC LIMIT ?",
-            (*args, *fargs, limit + 1),
-        )
-        items: list[Memory] = []
-        for r in rows[:limit]:
-            m = _memory(r)
-            if filters.as_of is not None:
-                m = self.memory_as_of(scope, m.id, filters.as_of) or m
-            items.append(m)
-        last = rows[limit - 1] if len(rows) > limit else None
-        nxt = f"{last['created_ts']}|{last['rid']}" if last is not None else None
-        return Page(items=items, next_cursor=nxt)
-
-    def active_memories_with_attribute(self, scope: Scope, attribute: str) -> list[Memory]:
-        where, args = _scope_sql(scope, "x")
-        rows = self._q(
-            f"SELECT {_prefixed(_MEM_COLS)} FROM memories x WHERE {where}"
-            " AND x.attribute = ? AND x.status = 'active' ORDER BY x.created_ts",
-            (*args, attribute),
-        )
-        return [_memory(r) for r in rows]
-
-    def history(self, scope: Scope, memory_id: str) -> list[MemoryVersion]:
-        if not self.get_memories(scope, [memory_id]):
-            return []
-        rows = self._q(
-            "SELECT memory_id, version, operation, before, after, reason, recorded_at"
-            " FROM memory_versions WHERE tenant = ? AND memory_id = ? ORDER BY version",
-            (scope.tenant, memory_id),
-        )
-        return [
-            MemoryVersion.from_dict(
-                {
-                    **dict(r),
-                    "before": None if r["before"] is None else json.loads(r["before"]),
-                    "after": None if r["after"] is None else json.loads(r["after"]),
-                }
-            )
-            for r in rows
-        ]
 
     # -- search ----------------------------------------------------------------

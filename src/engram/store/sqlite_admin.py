@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +13,10 @@ from ..models import (
     Episode,
     ItemRef,
     Memory,
-    MemoryVersion,
     Scope,
     Stats,
 )
-from ..timeutil import format_dt, now, parse_dt, to_epoch
-from .base import Job, Usage, VectorRecord
+from .base import VectorRecord
 from .rawfile import database_files, raw_file_scan
 from .residue import Residue
 from .sqlite_base import SQLiteBase, log, store_error
@@ -31,7 +26,6 @@ from .sqlite_rows import (
     _episode,
     _memory,
     _prefixed,
-    _row_scope,
     _scope_sql,
     _scope_tags,
 )
@@ -120,20 +114,6 @@ class SQLiteAdmin(SQLiteBase):
                 return True
         return False
 
-    def tenants(self) -> list[str]:
-        return [r[0] for r in self._q(
-            "SELECT tenant FROM episodes UNION SELECT tenant FROM memories"
-            " UNION SELECT tenant FROM memory_versions ORDER BY 1")]
-
-    def tenant_usage(self, tenant: str) -> Usage:
-        row = self._q(
-            "SELECT (SELECT count(*) FROM episodes WHERE tenant = ?) +"
-            " (SELECT count(*) FROM memories WHERE tenant = ?),"
-            " (SELECT coalesce(sum(length(CAST(text AS BLOB))), 0) FROM episodes WHERE tenant = ?)"
-            " + (SELECT coalesce(sum(length(CAST(text AS BLOB))), 0) FROM memories"
-            " WHERE tenant = ?)", (tenant,) * 4)[0]
-        return Usage(int(row[0]), int(row[1]))
-
     def iter_vectors(self, tenant: str) -> Iterator[VectorRecord]:
         for r in self._q(
             "SELECT 'episode', x.id, v.model_id, v.vector, v.content_hash FROM vectors v"
@@ -197,32 +177,6 @@ class SQLiteAdmin(SQLiteBase):
                 " (SELECT 1 FROM memories m WHERE v.item_type = 'memory' AND m.rid = v.item_rid)"
             ).fetchone()[0]
         return out
-
-    def iter_records(self, scope: Scope) -> Iterator[dict[str, Any]]:
-        where, args = _scope_sql(scope, "x")
-        for r in self._q(
-            f"SELECT {_prefixed(_EP_COLS)} FROM episodes x WHERE {where}"
-            " ORDER BY x.occurred_ts, x.rid",
-            args,
-        ):
-            yield {"type": "episode", **_episode(r).to_dict()}
-        for r in self._q(
-            f"SELECT {_prefixed(_MEM_COLS)} FROM memories x WHERE {where} ORDER BY x.rid", args
-        ):
-            yield {"type": "memory", **_memory(r).to_dict()}
-        for r in self._q(
-            "SELECT x.tenant, x.memory_id, x.version, x.operation, x.before, x.after, x.reason,"
-            f" x.recorded_at FROM memory_versions x WHERE {where} ORDER BY x.rid",
-            args,
-        ):
-            v = MemoryVersion.from_dict(
-                {
-                    **dict(r),
-                    "before": None if r["before"] is None else json.loads(r["before"]),
-                    "after": None if r["after"] is None else json.loads(r["after"]),
-                }
-            )
-            yield {"type": "version", "tenant": r["tenant"], **v.to_dict()}
 
     def stats(self, scope: Scope | None) -> Stats:
         if scope is None:
@@ -300,79 +254,3 @@ class SQLiteAdmin(SQLiteBase):
         with self._lock:
             self._partitions.clear()
         return int(n)
-
-    # -- jobs ------------------------------------------------------------------
-    def claim_job(self, kinds: Iterable[str], now_: datetime, lease_seconds: float) -> Job | None:
-        kinds = list(kinds)
-        if not kinds:
-            return None
-        t = to_epoch(now_)
-        marks = ",".join("?" * len(kinds))
-        with self._tx() as conn:
-            row = conn.execute(
-                f"SELECT * FROM jobs WHERE kind IN ({marks}) AND ((status = 'pending' AND"
-                " run_after_ts <= ?) OR (status = 'running' AND lease_until_ts < ?))"
-                " ORDER BY run_after_ts, rid LIMIT 1",
-                (*kinds, t, t),
-            ).fetchone()
-            if row is None:
-                return None
-            conn.execute(
-                "UPDATE jobs SET status = 'running', attempts = attempts + 1,"
-                " lease_until_ts = ? WHERE rid = ?",
-                (t + lease_seconds, row["rid"]),
-            )
-        return dataclasses.replace(_job(row), attempts=row["attempts"] + 1, status="running")
-
-    def finish_job(
-        self, job_id: str, *, error: str | None = None, retry_at: datetime | None = None,
-        result: dict[str, Any] | None = None,
-    ) -> None:
-        done = None if error is not None and retry_at is not None else format_dt(now())
-        sets = "finished_at = ?, lease_until_ts = NULL"
-        args: list[Any] = [done]
-        if result is not None:
-            sets += ", result = ?"
-            args.append(json.dumps(result, sort_keys=True))
-        with self._tx() as conn:
-            if error is None:
-                conn.execute(f"UPDATE jobs SET status = 'done', last_error = NULL, {sets}"
-                             " WHERE id = ?", (*args, job_id))
-            elif retry_at is not None:
-                conn.execute(f"UPDATE jobs SET status = 'pending', last_error = ?,"
-                             f" run_after_ts = ?, {sets} WHERE id = ?",
-                             (error[:2000], to_epoch(retry_at), *args, job_id))
-            else:
-                conn.execute(f"UPDATE jobs SET status = 'failed', last_error = ?, {sets}"
-                             " WHERE id = ?", (error[:2000], *args, job_id))
-
-    def get_job(self, tenant: str, job_id: str) -> Job | None:
-        rows = self._q("SELECT * FROM jobs WHERE tenant = ? AND id = ?", (tenant, job_id))
-        return _job(rows[0]) if rows else None
-
-    def job_counts(self, scope: Scope | None) -> dict[str, int]:
-        if scope is None:
-            where, args = "1", list[Any]()
-        else:
-            where, args = _scope_sql(scope, "x")
-        return {
-            r[0]: r[1]
-            for r in self._q(
-                f"SELECT status, count(*) FROM jobs x WHERE {where} GROUP BY status", args
-            )
-        }
-
-
-def _job(row: sqlite3.Row) -> Job:
-    return Job(
-        id=row["id"],
-        kind=row["kind"],
-        scope=_row_scope(row),
-        payload=json.loads(row["payload"]),
-        attempts=row["attempts"],
-        status=row["status"],
-        last_error=row["last_error"],
-        created_at=parse_dt(row["created_at"]),
-        finished_at=parse_dt(row["finished_at"]) if row["finished_at"] else None,
-        result=json.loads(row["result"]) if row["result"] else None,
-    )

@@ -16,16 +16,10 @@ from ..errors import DiskFull, ReadOnlyStore, StoreError
 from ..index.partition import (
     PartitionIndex,
 )
-from ..models import (
-    SearchFilters,
-)
-from ..timeutil import format_dt, now, to_epoch
-from .base import Store
+from ..timeutil import format_dt, now
 from .migrations import pending
-from .sqlite_rows import (
-    PartitionKey,
-    _dumps,
-)
+from .sql_common import SQLCommon
+from .sqlite_rows import SQLITE, PartitionKey
 from .sqlite_schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -59,10 +53,11 @@ def _open_error(path: str, exc: sqlite3.Error) -> StoreError:
     return store_error(f"cannot open SQLite database {path}", exc, path)
 
 
-class SQLiteBase(Store):
+class SQLiteBase(SQLCommon):
     """See the module docstring. ``path`` may be ``":memory:"`` for throwaway use."""
 
     backend = "sqlite"
+    _dialect = SQLITE
 
     def __init__(
         self,
@@ -187,58 +182,3 @@ class SQLiteBase(Store):
                     self._conn.close()
                 except sqlite3.Error as exc:
                     log.warning("sqlite close failed: %s", exc)
-
-    def get_meta(self, key: str) -> str | None:
-        rows = self._q("SELECT value FROM meta WHERE key = ?", (key,))
-        return rows[0][0] if rows else None
-
-    def meta_items(self) -> dict[str, str]:
-        return {r[0]: r[1] for r in self._q("SELECT key, value FROM meta ORDER BY key")}
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
-
-    # -- writes ----------------------------------------------------------------
-
-    def _filter_sql(
-        self, filters: SearchFilters, alias: str, item_type: str
-    ) -> tuple[str, list[Any]]:
-        parts: list[str] = []
-        args: list[Any] = []
-        ts_col = "occurred_ts" if item_type == "episode" else "event_ts"
-        if filters.start is not None:
-            parts.append(f"{alias}.{ts_col} >= ?")
-            args.append(to_epoch(filters.start))
-        if filters.end is not None:
-            parts.append(f"{alias}.{ts_col} < ?")
-            args.append(to_epoch(filters.end))
-        for key, value in filters.metadata:
-            if isinstance(value, (dict, list)):  # compare JSON text, keys sorted both sides
-                parts.append(f"json_extract({alias}.metadata, ?) = json(?)")
-                args.extend([f'$."{key}"', _dumps(value)])
-            else:
-                parts.append(f"json_extract({alias}.metadata, ?) IS ?")
-                args.extend([f'$."{key}"', value])
-        if item_type == "memory":
-            kinds = filters.memory_kinds()
-            if kinds is not None:
-                parts.append(f"{alias}.kind IN ({','.join('?' * len(kinds))})" if kinds else "0")
-                args.extend(kinds)
-            if filters.as_of is not None:
-                t = to_epoch(filters.as_of)
-                parts.append(
-                    f"{alias}.created_ts <= ? AND ({alias}.expired_ts IS NULL"
-                    f" OR {alias}.expired_ts > ?)"
-                )
-                args.extend([t, t])
-            elif not filters.include_inactive:
-                parts.append(f"{alias}.status = 'active'")
-        elif filters.as_of is not None:
-            parts.append(f"{alias}.created_ts <= ?")
-            args.append(to_epoch(filters.as_of))
-        return (" AND ".join(parts) or "1"), args

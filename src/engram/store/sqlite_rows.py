@@ -1,9 +1,16 @@
-"""Row conversion and SQL helpers shared by the SQLite store modules."""
+"""Row conversion, SQL helpers and the SQL dialect of the SQLite store modules.
+
+The SQL shared with PostgreSQL lives in :mod:`engram.store.sql_common`;
+:data:`SQLITE` says how SQLite spells it (``?`` placeholders, ISO text plus
+epoch ``*_ts`` twins for times, JSON as compact text read with ``json_extract``).
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from ..errors import StoreError
@@ -13,63 +20,92 @@ from ..models import (
     Scope,
 )
 from ..text import scope_token
-from ..timeutil import parse_dt, to_epoch
+from ..timeutil import format_dt, parse_dt, to_epoch
+from .sql_common import (
+    EP_COLS,
+    MEM_COLS,
+    episode_from_row,
+    memory_from_row,
+    prefixed,
+    row_scope,
+    scope_sql,
+)
+from .sql_dialect import Dialect
 
 PartitionKey = tuple[str, str, str, str]  # tenant, "u"|"a", id, model_id
-
-_EP_COLS = (
-    "id, tenant, user_id, agent_id, session_id, role, speaker, text, occurred_at, created_at, "
-    "metadata"
-)
-_MEM_COLS = (
-    "id, tenant, user_id, agent_id, session_id, kind, text, entities, keywords, valid_from, "
-    "valid_to, created_at, updated_at, expired_at, importance, access_count, last_accessed_at, "
-    "source_episode_ids, version, status, attribute, metadata"
-)
-
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def _row_scope(r: sqlite3.Row) -> Scope:
-    return Scope(
-        user_id=r["user_id"],
-        agent_id=r["agent_id"],
-        session_id=r["session_id"],
-        tenant=r["tenant"],
-    )
+_TIME_COLS = {"occurred": "occurred_ts", "event": "event_ts", "created": "created_ts",
+              "expired": "expired_ts", "recorded": "recorded_ts", "run_after": "run_after_ts",
+              "lease_until": "lease_until_ts"}
+
+
+class _SQLite(Dialect):
+    name = "sqlite"
+    mark = "?"
+    true = "1"
+
+    def col(self, name: str) -> str:
+        return _TIME_COLS[name]
+
+    def ts(self, dt: datetime | None) -> Any:
+        return to_epoch(dt)
+
+    def stamp(self, dt: datetime | None) -> Any:
+        return format_dt(dt)
+
+    def load_stamp(self, value: Any) -> datetime | None:
+        return parse_dt(value) if value else None
+
+    def json(self, value: Any) -> Any:
+        return _dumps(value)
+
+    def load_json(self, value: Any) -> Any:
+        return None if value is None else json.loads(value)
+
+    def in_list(self, expr: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
+        if not values:
+            return "0", []
+        return f"{expr} IN ({self.marks(len(values))})", list(values)
+
+    def metadata_eq(self, alias: str, key: str, value: Any) -> tuple[str, list[Any]]:
+        if isinstance(value, (dict, list)):  # compare JSON text, keys sorted both sides
+            return f"json_extract({alias}.metadata, ?) = json(?)", [f'$."{key}"', _dumps(value)]
+        return f"json_extract({alias}.metadata, ?) IS ?", [f'$."{key}"', value]
+
+    def byte_length(self, expr: str) -> str:
+        return f"length(CAST({expr} AS BLOB))"
+
+    def cursor_value(self, value: Any) -> str:
+        return str(value)
+
+    def parse_cursor_value(self, text: str) -> Any:
+        return float(text)
+
+
+#: the SQLite spelling of :mod:`engram.store.sql_common`
+SQLITE = _SQLite()
+
+# names the SQLite modules use for the shared helpers
+_EP_COLS = EP_COLS
+_MEM_COLS = MEM_COLS
+_prefixed = prefixed
+_row_scope = row_scope
 
 
 def _episode(r: sqlite3.Row) -> Episode:
-    return Episode(
-        id=r["id"],
-        scope=_row_scope(r),
-        role=r["role"],
-        speaker=r["speaker"],
-        text=r["text"],
-        occurred_at=parse_dt(r["occurred_at"]),
-        created_at=parse_dt(r["created_at"]),
-        metadata=json.loads(r["metadata"]),
-    )
+    return episode_from_row(SQLITE, r)
 
 
 def _memory(r: sqlite3.Row) -> Memory:
-    d = dict(r)
-    for key in ("entities", "keywords", "source_episode_ids", "metadata"):
-        d[key] = json.loads(d[key])
-    return Memory.from_dict(d)
+    return memory_from_row(SQLITE, r)
 
 
 def _scope_sql(scope: Scope, alias: str) -> tuple[str, list[Any]]:
-    parts = [f"{alias}.tenant = ?"]
-    args: list[Any] = [scope.tenant]
-    for col in ("user_id", "agent_id", "session_id"):
-        value = getattr(scope, col)
-        if value is not None:
-            parts.append(f"{alias}.{col} = ?")
-            args.append(value)
-    return " AND ".join(parts), args
+    return scope_sql(SQLITE, scope, alias)
 
 
 def _scope_tags(scope: Scope) -> list[str]:
@@ -93,19 +129,3 @@ def _partition_of(scope: Scope, model_id: str) -> PartitionKey:
     if scope.agent_id is not None:
         return (scope.tenant, "a", scope.agent_id, model_id)
     raise StoreError("a scope needs a user_id or agent_id")
-
-
-def _prefixed(cols: str) -> str:
-    return ", ".join(f"x.{c.strip()}" for c in cols.split(","))
-
-
-def _parse_cursor(cursor: str) -> tuple[float, int]:
-    from ..errors import InvalidInput
-
-    try:
-        ts, rid = cursor.split("|")
-        return float(ts), int(rid)
-    except ValueError as exc:
-        raise InvalidInput(f"invalid cursor {cursor!r}") from exc
-
-

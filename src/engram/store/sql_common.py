@@ -1,0 +1,391 @@
+"""The SQL the SQLite and PostgreSQL stores share, written once against a
+:class:`~engram.store.sql_dialect.Dialect`: scope and filter fragments, row
+conversion, metadata, keyset pagination, history and ``as_of``, export order,
+and the background-job state machine.
+
+Both schemas name their tables and columns alike (``episodes``, ``memories``,
+``memory_versions``, ``jobs``, ``meta``; every row has an increasing ``rid``);
+where they differ (time and JSON columns) the dialect says how.
+:class:`SQLCommon` holds the :class:`~engram.store.base.Store` methods built on
+them; a backend provides ``_dialect``, ``_q(sql, args)`` (rows addressable by
+column name) and ``_tx()`` (a transaction whose connection has ``execute``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from ..errors import InvalidInput
+from ..models import Episode, Memory, MemoryVersion, Page, Scope, SearchFilters
+from ..timeutil import now
+from .base import Job, Store, Usage
+from .sql_dialect import Dialect
+
+__all__ = [
+    "EP_COLS",
+    "MEM_COLS",
+    "SQLCommon",
+    "episode_from_row",
+    "filter_sql",
+    "job_from_row",
+    "memory_from_row",
+    "prefixed",
+    "row_scope",
+    "scope_sql",
+    "version_from_row",
+]
+
+EP_COLS = (
+    "id, tenant, user_id, agent_id, session_id, role, speaker, text, occurred_at, created_at, "
+    "metadata"
+)
+MEM_COLS = (
+    "id, tenant, user_id, agent_id, session_id, kind, text, entities, keywords, valid_from, "
+    "valid_to, created_at, updated_at, expired_at, importance, access_count, last_accessed_at, "
+    "source_episode_ids, version, status, attribute, metadata"
+)
+_MEM_KEYS = tuple(c.strip() for c in MEM_COLS.split(","))
+_MEM_JSON = ("entities", "keywords", "source_episode_ids", "metadata")
+_MEM_TIMES = ("valid_from", "valid_to", "created_at", "updated_at", "expired_at",
+              "last_accessed_at")
+_VERSION_COLS = "memory_id, version, operation, before, after, reason, recorded_at"
+#: a page of ids per ``IN`` list (SQLite's parameter limit is 999 on old builds)
+_CHUNK = 500
+
+Row = Any  # sqlite3.Row or a psycopg dict row: both read by column name
+
+
+def prefixed(cols: str, alias: str = "x") -> str:
+    return ", ".join(f"{alias}.{c.strip()}" for c in cols.split(","))
+
+
+def scope_sql(d: Dialect, scope: Scope | None, alias: str = "x") -> tuple[str, list[Any]]:
+    """``tenant = ... AND user_id = ...`` for each field ``scope`` names; always
+    true for ``None`` (the whole store)."""
+    if scope is None:
+        return d.true, []
+    parts = [f"{alias}.tenant = {d.mark}"]
+    args: list[Any] = [scope.tenant]
+    for col in ("user_id", "agent_id", "session_id"):
+        value = getattr(scope, col)
+        if value is not None:
+            parts.append(f"{alias}.{col} = {d.mark}")
+            args.append(value)
+    return " AND ".join(parts), args
+
+
+def filter_sql(
+    d: Dialect, filters: SearchFilters, alias: str, item_type: str
+) -> tuple[str, list[Any]]:
+    """The :class:`SearchFilters` of one item type as a WHERE fragment."""
+    parts: list[str] = []
+    args: list[Any] = []
+    event = f"{alias}.{d.col('occurred' if item_type == 'episode' else 'event')}"
+    created = f"{alias}.{d.col('created')}"
+    if filters.start is not None:
+        parts.append(f"{event} >= {d.mark}")
+        args.append(d.ts(filters.start))
+    if filters.end is not None:
+        parts.append(f"{event} < {d.mark}")
+        args.append(d.ts(filters.end))
+    for key, value in filters.metadata:
+        sql, more = d.metadata_eq(alias, key, value)
+        parts.append(sql)
+        args.extend(more)
+    if item_type == "memory":
+        kinds = filters.memory_kinds()
+        if kinds is not None:
+            sql, more = d.in_list(f"{alias}.kind", kinds)
+            parts.append(sql)
+            args.extend(more)
+        if filters.as_of is not None:
+            t = d.ts(filters.as_of)
+            expired = f"{alias}.{d.col('expired')}"
+            parts.append(f"{created} <= {d.mark} AND ({expired} IS NULL OR {expired} > {d.mark})")
+            args.extend([t, t])
+        elif not filters.include_inactive:
+            parts.append(f"{alias}.status = 'active'")
+    elif filters.as_of is not None:
+        parts.append(f"{created} <= {d.mark}")
+        args.append(d.ts(filters.as_of))
+    return (" AND ".join(parts) or d.true), args
+
+
+# -- rows -> models ----------------------------------------------------------------
+def row_scope(r: Row) -> Scope:
+    return Scope(user_id=r["user_id"], agent_id=r["agent_id"], session_id=r["session_id"],
+                 tenant=r["tenant"])
+
+
+def episode_from_row(d: Dialect, r: Row) -> Episode:
+    return Episode(
+        id=r["id"],
+        scope=row_scope(r),
+        role=r["role"],
+        speaker=r["speaker"],
+        text=r["text"],
+        occurred_at=d.load_stamp(r["occurred_at"]),  # type: ignore[arg-type]
+        created_at=d.load_stamp(r["created_at"]),  # type: ignore[arg-type]
+        metadata=dict(d.load_json(r["metadata"]) or {}),
+    )
+
+
+def memory_from_row(d: Dialect, r: Row) -> Memory:
+    m = {k: r[k] for k in _MEM_KEYS}
+    for key in _MEM_JSON:
+        m[key] = d.load_json(m[key])
+    for key in _MEM_TIMES:
+        m[key] = d.load_stamp(m[key])
+    return Memory.from_dict(m)
+
+
+def version_from_row(d: Dialect, r: Row) -> MemoryVersion:
+    v = {k: r[k] for k in ("memory_id", "version", "operation", "reason", "recorded_at")}
+    v["before"] = d.load_json(r["before"])
+    v["after"] = d.load_json(r["after"])
+    return MemoryVersion.from_dict(v)
+
+
+def job_from_row(d: Dialect, r: Row) -> Job:
+    return Job(
+        id=r["id"],
+        kind=r["kind"],
+        scope=row_scope(r),
+        payload=dict(d.load_json(r["payload"]) or {}),
+        attempts=int(r["attempts"]),
+        status=r["status"],
+        last_error=r["last_error"],
+        created_at=d.load_stamp(r["created_at"]),
+        finished_at=d.load_stamp(r["finished_at"]),
+        result=d.load_json(r["result"]),
+    )
+
+
+def _parse_cursor(d: Dialect, cursor: str) -> tuple[Any, int]:
+    try:
+        ts, rid = cursor.split("|")
+        return d.parse_cursor_value(ts), int(rid)
+    except (ValueError, InvalidInput) as exc:
+        raise InvalidInput(f"invalid cursor {cursor!r}") from exc
+
+
+class SQLCommon(Store):
+    """The :class:`Store` methods whose SQL both backends share (module docstring)."""
+
+    _dialect: ClassVar[Dialect]
+    _q: Callable[..., list[Any]]
+    _tx: Callable[[], AbstractContextManager[Any]]
+
+    def _filter_sql(self, filters: SearchFilters, alias: str, item_type: str
+                    ) -> tuple[str, list[Any]]:
+        return filter_sql(self._dialect, filters, alias, item_type)
+
+    # -- metadata --------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        rows = self._q(f"SELECT value FROM meta WHERE key = {self._dialect.mark}", (key,))
+        return rows[0]["value"] if rows else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                f"INSERT INTO meta (key, value) VALUES ({self._dialect.marks(2)})"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def meta_items(self) -> dict[str, str]:
+        return {r["key"]: r["value"] for r in self._q("SELECT key, value FROM meta ORDER BY key")}
+
+    # -- reads -----------------------------------------------------------------
+    def existing_episode_ids(self, tenant: str, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        ids = list(dict.fromkeys(ids))
+        for i in range(0, len(ids), _CHUNK):
+            member, args = self._dialect.in_list("id", ids[i : i + _CHUNK])
+            rows = self._q(f"SELECT id FROM episodes WHERE tenant = {self._dialect.mark}"
+                           f" AND {member}", (tenant, *args))
+            found.update(r["id"] for r in rows)
+        return found
+
+    def memory_as_of(self, scope: Scope, memory_id: str, as_of: datetime) -> Memory | None:
+        if not self.get_memories(scope, [memory_id]):
+            return None
+        d = self._dialect
+        rows = self._q(
+            f"SELECT after, before FROM memory_versions WHERE tenant = {d.mark}"
+            f" AND memory_id = {d.mark} AND {d.col('recorded')} <= {d.mark}"
+            " ORDER BY version DESC LIMIT 1",
+            (scope.tenant, memory_id, d.ts(as_of)),
+        )
+        if not rows:
+            return None
+        state = d.load_json(rows[0]["after"]) or d.load_json(rows[0]["before"])
+        return Memory.from_dict(state) if state else None
+
+    def _page(
+        self, table: str, cols: str, scope: Scope, filters: SearchFilters, limit: int,
+        cursor: str | None, time_col: str, newest_first: bool, item_type: str,
+    ) -> tuple[list[Row], str | None]:
+        """One keyset page of ``table`` ordered by ``(time_col, rid)``; the rows
+        and the cursor of the next page (``None`` on the last)."""
+        d = self._dialect
+        col = d.col(time_col)
+        where, args = scope_sql(d, scope)
+        fsql, fargs = filter_sql(d, filters, "x", item_type)
+        if cursor:
+            ts, rid = _parse_cursor(d, cursor)
+            where += f" AND (x.{col}, x.rid) {'<' if newest_first else '>'} ({d.marks(2)})"
+            args += [ts, rid]
+        order = "DESC" if newest_first else "ASC"
+        rows = self._q(
+            f"SELECT x.rid, x.{col} AS keyset_ts, {prefixed(cols)} FROM {table} x"
+            f" WHERE {where} AND {fsql} ORDER BY x.{col} {order}, x.rid {order}"
+            f" LIMIT {d.mark}",
+            (*args, *fargs, limit + 1),
+        )
+        last = rows[limit - 1] if len(rows) > limit else None
+        nxt = None if last is None else f"{d.cursor_value(last['keyset_ts'])}|{last['rid']}"
+        return rows[:limit], nxt
+
+    def list_episodes(
+        self, scope: Scope, filters: SearchFilters, limit: int, cursor: str | None = None
+    ) -> Page:
+        rows, nxt = self._page("episodes", EP_COLS, scope, filters, limit, cursor,
+                               "occurred", False, "episode")
+        return Page(items=[episode_from_row(self._dialect, r) for r in rows], next_cursor=nxt)
+
+    def list_memories(
+        self, scope: Scope, filters: SearchFilters, limit: int, cursor: str | None = None
+    ) -> Page:
+        rows, nxt = self._page("memories", MEM_COLS, scope, filters, limit, cursor,
+                               "created", True, "memory")
+        items: list[Memory] = []
+        for r in rows:
+            m = memory_from_row(self._dialect, r)
+            if filters.as_of is not None:
+                m = self.memory_as_of(scope, m.id, filters.as_of) or m
+            items.append(m)
+        return Page(items=items, next_cursor=nxt)
+
+    def active_memories_with_attribute(self, scope: Scope, attribute: str) -> list[Memory]:
+        d = self._dialect
+        where, args = scope_sql(d, scope)
+        rows = self._q(
+            f"SELECT {prefixed(MEM_COLS)} FROM memories x WHERE {where}"
+            f" AND x.attribute = {d.mark} AND x.status = 'active'"
+            f" ORDER BY x.{d.col('created')}, x.rid",
+            (*args, attribute),
+        )
+        return [memory_from_row(d, r) for r in rows]
+
+    def history(self, scope: Scope, memory_id: str) -> list[MemoryVersion]:
+        if not self.get_memories(scope, [memory_id]):
+            return []
+        d = self._dialect
+        rows = self._q(
+            f"SELECT {_VERSION_COLS} FROM memory_versions WHERE tenant = {d.mark}"
+            f" AND memory_id = {d.mark} ORDER BY version",
+            (scope.tenant, memory_id),
+        )
+        return [version_from_row(d, r) for r in rows]
+
+    # -- whole-tenant reads --------------------------------------------------------
+    def tenants(self) -> list[str]:
+        return [r["tenant"] for r in self._q(
+            "SELECT tenant FROM episodes UNION SELECT tenant FROM memories"
+            " UNION SELECT tenant FROM memory_versions ORDER BY 1")]
+
+    def tenant_usage(self, tenant: str) -> Usage:
+        d = self._dialect
+        size = f"coalesce(sum({d.byte_length('text')}), 0)"
+        row = self._q(
+            f"SELECT (SELECT count(*) FROM episodes WHERE tenant = {d.mark}) +"
+            f" (SELECT count(*) FROM memories WHERE tenant = {d.mark}) AS items,"
+            f" (SELECT {size} FROM episodes WHERE tenant = {d.mark}) +"
+            f" (SELECT {size} FROM memories WHERE tenant = {d.mark}) AS bytes",
+            (tenant,) * 4)[0]
+        return Usage(int(row["items"]), int(row["bytes"]))
+
+    def iter_records(self, scope: Scope) -> Iterator[dict[str, Any]]:
+        d = self._dialect
+        where, args = scope_sql(d, scope)
+        for r in self._q(
+            f"SELECT {prefixed(EP_COLS)} FROM episodes x WHERE {where}"
+            f" ORDER BY x.{d.col('occurred')}, x.rid",
+            args,
+        ):
+            yield {"type": "episode", **episode_from_row(d, r).to_dict()}
+        for r in self._q(
+            f"SELECT {prefixed(MEM_COLS)} FROM memories x WHERE {where} ORDER BY x.rid", args
+        ):
+            yield {"type": "memory", **memory_from_row(d, r).to_dict()}
+        for r in self._q(
+            f"SELECT x.tenant, {prefixed(_VERSION_COLS)} FROM memory_versions x"
+            f" WHERE {where} ORDER BY x.rid",
+            args,
+        ):
+            yield {"type": "version", "tenant": r["tenant"], **version_from_row(d, r).to_dict()}
+
+    # -- jobs ------------------------------------------------------------------------
+    def claim_job(self, kinds: Iterable[str], now: datetime, lease_seconds: float) -> Job | None:
+        kinds = list(kinds)
+        if not kinds:
+            return None
+        d = self._dialect
+        t = d.ts(now)
+        run_after, lease = d.col("run_after"), d.col("lease_until")
+        member, kargs = d.in_list("kind", kinds)
+        with self._tx() as conn:
+            row = conn.execute(
+                f"SELECT * FROM jobs WHERE {member} AND ((status = 'pending' AND"
+                f" {run_after} <= {d.mark}) OR (status = 'running' AND {lease} < {d.mark}))"
+                f" ORDER BY {run_after}, rid LIMIT 1{d.claim_lock}",
+                (*kargs, t, t),
+            ).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                f"UPDATE jobs SET status = 'running', attempts = attempts + 1,"
+                f" {lease} = {d.mark} WHERE rid = {d.mark}",
+                (d.ts(now + timedelta(seconds=lease_seconds)), row["rid"]),
+            )
+        job = job_from_row(d, row)
+        return dataclasses.replace(job, attempts=job.attempts + 1, status="running")
+
+    def finish_job(
+        self, job_id: str, *, error: str | None = None, retry_at: datetime | None = None,
+        result: dict[str, Any] | None = None,
+    ) -> None:
+        d = self._dialect
+        done = None if error is not None and retry_at is not None else now()
+        sets = f"finished_at = {d.mark}, {d.col('lease_until')} = NULL"
+        args: list[Any] = [d.stamp(done)]
+        if result is not None:
+            sets += f", result = {d.mark}"
+            args.append(d.json(result))
+        if error is None:
+            status, more = f"'done', last_error = NULL, {sets}", args
+        elif retry_at is not None:
+            status = f"'pending', last_error = {d.mark}, {d.col('run_after')} = {d.mark}, {sets}"
+            more = [error[:2000], d.ts(retry_at), *args]
+        else:
+            status, more = f"'failed', last_error = {d.mark}, {sets}", [error[:2000], *args]
+        with self._tx() as conn:
+            conn.execute(f"UPDATE jobs SET status = {status} WHERE id = {d.mark}",
+                         (*more, job_id))
+
+    def get_job(self, tenant: str, job_id: str) -> Job | None:
+        d = self._dialect
+        rows = self._q(f"SELECT * FROM jobs WHERE tenant = {d.mark} AND id = {d.mark}",
+                       (tenant, job_id))
+        return job_from_row(d, rows[0]) if rows else None
+
+    def job_counts(self, scope: Scope | None) -> dict[str, int]:
+        where, args = scope_sql(self._dialect, scope)
+        rows = self._q(f"SELECT status, count(*) AS n FROM jobs x WHERE {where} GROUP BY status",
+                       args)
+        return {r["status"]: int(r["n"]) for r in rows}
