@@ -245,3 +245,35 @@ def test_timeout_and_unreachable_are_server_unavailable(scripted: Any) -> None:
                 retry=RetryPolicy(max_retries=2, backoff=0.01)) as c:
         with pytest.raises(ServerUnavailable):
             c.stats(user_id="u")
+
+
+def test_answer_is_the_same_embedded_and_served(tmp_path: Path, embedder: Any,
+                                                scripted_llm: Any) -> None:
+    """``answer`` over REST (``POST /v1/answer``) returns what ``Engram.answer`` does."""
+    from support.scripted_llm import ok
+
+    def answering(request: Any) -> bool:
+        first = request.messages[0] if request.messages else {}
+        return str(first.get("content", "")).startswith("Answer the user's")
+
+    scripted_llm.on(answering, ok({"answer": "Lisbon.", "supported": True,
+                                   "citations": ["S1"]}))
+    llm = {"llm_base_url": scripted_llm.base_url, "llm_model": scripted_llm.model}
+
+    def scenario(mem: Any) -> tuple[str, bool, bool]:
+        m = mem.remember("The user lives in Lisbon", user_id="ans", kind="fact")
+        got = mem.answer("Where does the user live?", user_id="ans")
+        return got.text, got.known, got.memory_ids == [m.id]
+
+    (tmp_path / "srv").mkdir()
+    srv = start_server(tmp_path / "srv", env_extra={
+        "ENGRAM_" + k.upper(): v for k, v in llm.items()} | {
+        "ENGRAM_LLM_API_KEY": scripted_llm.api_key or "k"})
+    try:
+        with Client(srv.url, api_key=srv.key_a) as c:
+            remote = scenario(c)
+    finally:
+        stop_server(srv)
+    with Engram(tmp_path / "e.db", embedder=embedder, **llm) as eg:
+        local = scenario(eg)
+    assert remote == local == ("Lisbon.", True, True)
