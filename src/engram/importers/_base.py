@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -18,11 +18,11 @@ __all__ = [
     "ImportedMemory",
     "ImportedMessage",
     "Parsed",
-    "bad_conversation",
     "fallback_id",
     "json_document",
     "json_elements",
     "line_of",
+    "parse_conversations",
     "text_of",
     "timestamp",
 ]
@@ -86,12 +86,23 @@ class Parsed:
     skipped: int = 0
 
 
-def bad_conversation(line: int, conv: Any, exc: Exception, title_key: str = "title"
-                     ) -> BadRecord:
-    """The bad record for a conversation that could not be read, named by its title."""
-    title = conv.get(title_key) if isinstance(conv, dict) else None
-    where = f"conversation {title!r}: " if isinstance(title, str) and title else ""
-    return BadRecord(line, f"{where}{exc}")
+def parse_conversations(
+    text: str, fmt: str, read: Callable[[Any, int, Parsed], list[ImportedMessage]],
+    title_key: str,
+) -> Parsed:
+    """Read each conversation of a top-level JSON array with ``read(conversation,
+    line, parsed)``, which returns its messages. A conversation it cannot read
+    (``ValueError``, ``TypeError``, ``KeyError``) is one bad record at its line,
+    named by its title, and none of its messages are kept."""
+    out = Parsed(fmt)
+    for line, conv in json_elements(text, fmt):
+        try:
+            out.messages.extend(read(conv, line, out))
+        except (ValueError, TypeError, KeyError) as exc:
+            title = conv.get(title_key) if isinstance(conv, dict) else None
+            where = f"conversation {title!r}: " if isinstance(title, str) and title else ""
+            out.bad.append(BadRecord(line, f"{where}{exc}"))
+    return out
 
 
 def line_of(text: str, offset: int) -> int:

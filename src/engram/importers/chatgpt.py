@@ -24,9 +24,8 @@ from typing import Any
 from ._base import (
     ImportedMessage,
     Parsed,
-    bad_conversation,
     fallback_id,
-    json_elements,
+    parse_conversations,
     text_of,
     timestamp,
 )
@@ -38,13 +37,7 @@ _ROLES = {"user": "user", "assistant": "assistant", "system": "system", "tool": 
 
 
 def parse(text: str) -> Parsed:
-    out = Parsed(FORMAT)
-    for line, conv in json_elements(text, FORMAT):
-        try:
-            _conversation(conv, line, out)
-        except (ValueError, TypeError, KeyError) as exc:
-            out.bad.append(bad_conversation(line, conv, exc))
-    return out
+    return parse_conversations(text, FORMAT, _conversation, "title")
 
 
 def _branch(mapping: dict[str, Any], current: Any) -> list[dict[str, Any]]:
@@ -66,7 +59,7 @@ def _branch(mapping: dict[str, Any], current: Any) -> list[dict[str, Any]]:
     return path[::-1]
 
 
-def _conversation(conv: Any, line: int, out: Parsed) -> None:
+def _conversation(conv: Any, line: int, out: Parsed) -> list[ImportedMessage]:
     if not isinstance(conv, dict) or not isinstance(conv.get("mapping"), dict):
         raise ValueError("not a conversation (an object with a 'mapping')")
     cid = conv.get("conversation_id") or conv.get("id")
@@ -95,4 +88,4 @@ def _conversation(conv: Any, line: int, out: Parsed) -> None:
             session_id=cid,
             metadata={"source": FORMAT, **({"conversation_title": title} if title else {})},
         ))
-    out.messages.extend(found)
+    return found

@@ -21,9 +21,8 @@ from typing import Any
 from ._base import (
     ImportedMessage,
     Parsed,
-    bad_conversation,
     fallback_id,
-    json_elements,
+    parse_conversations,
     text_of,
     timestamp,
 )
@@ -35,13 +34,7 @@ _ROLES = {"human": "user", "user": "user", "assistant": "assistant"}
 
 
 def parse(text: str) -> Parsed:
-    out = Parsed(FORMAT)
-    for line, conv in json_elements(text, FORMAT):
-        try:
-            out.messages.extend(_conversation(conv, line, out))
-        except (ValueError, TypeError, KeyError) as exc:
-            out.bad.append(bad_conversation(line, conv, exc, "name"))
-    return out
+    return parse_conversations(text, FORMAT, _conversation, "name")
 
 
 def _conversation(conv: Any, line: int, out: Parsed) -> list[ImportedMessage]:
