@@ -164,8 +164,19 @@ _0002_episode_derived = "ALTER TABLE episodes ADD COLUMN derived_at timestamptz"
 _0003_job_result = ("ALTER TABLE jobs ADD COLUMN finished_at timestamptz,"
                     " ADD COLUMN result jsonb")
 
+#: the memory browser's timeline (``Store.timeline``): memories by event time, and the
+#: few flagged items of a user without a scan
+_0004_browse = """
+CREATE INDEX memories_user_event ON memories (tenant, user_id, event_at, rid);
+CREATE INDEX episodes_flagged ON episodes (tenant, user_id, occurred_at, rid)
+    WHERE (metadata -> 'engram' -> 'flags') IS NOT NULL;
+CREATE INDEX memories_flagged ON memories (tenant, user_id, event_at, rid)
+    WHERE (metadata -> 'engram' -> 'flags') IS NOT NULL
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_core", _run(_0001_core)),
     Migration("0002_episode_derived", _run(_0002_episode_derived)),
     Migration("0003_job_result", _run(_0003_job_result)),
+    Migration("0004_browse", _run(_0004_browse)),
 ]

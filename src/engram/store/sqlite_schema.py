@@ -138,10 +138,21 @@ ALTER TABLE jobs ADD COLUMN finished_at TEXT;
 ALTER TABLE jobs ADD COLUMN result TEXT
 """
 
+#: the memory browser's timeline (``Store.timeline``): memories by event time, and the
+#: few flagged items of a user without a scan
+_0005_browse = """
+CREATE INDEX memories_user_event ON memories (tenant, user_id, event_ts);
+CREATE INDEX episodes_flagged ON episodes (tenant, user_id, occurred_ts)
+    WHERE json_extract(metadata, '$.engram.flags') IS NOT NULL;
+CREATE INDEX memories_flagged ON memories (tenant, user_id, event_ts)
+    WHERE json_extract(metadata, '$.engram.flags') IS NOT NULL
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_core", lambda conn: _exec_all(conn, _0001_core)),
     Migration("0002_episode_derived", lambda conn: _exec_all(conn, _0002_episode_derived)),
     # the change log that keeps other processes' in-memory indexes current
     Migration("0003_change_log", create_change_log),
     Migration("0004_job_result", lambda conn: _exec_all(conn, _0004_job_result)),
+    Migration("0005_browse", lambda conn: _exec_all(conn, _0005_browse)),
 ]
