@@ -22,8 +22,8 @@ Same contract as :class:`~engram.store.sqlite.SQLiteStore` (see
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -33,13 +33,12 @@ from psycopg import errors as pg_errors
 from psycopg.types.json import Jsonb
 
 from ..errors import Conflict, ModelMismatch, StoreError
-from ..models import Episode, ItemRef, Memory, MemoryVersion, Page, Scope, SearchFilters
+from ..models import Episode, ItemRef, Memory, MemoryVersion, Scope, SearchFilters
 from ..text import query_terms
 from ..timeutil import ensure_aware, now
 from .base import (
     Candidate,
     Fence,
-    Job,
     Neighbour,
     Store,
     VectorRecord,
@@ -59,13 +58,10 @@ from .postgres_sql import (
     episode_from_row,
     episode_params,
     filter_sql,
-    make_cursor,
     memory_from_row,
     memory_params,
-    parse_cursor,
     prefixed,
     scope_sql,
-    version_from_row,
 )
 from .postgres_vector import create_index_sql, index_name
 from .postgres_vector import search as vector_search_sql
@@ -125,21 +121,6 @@ class PostgresStore(PgAdmin, PgBrowse, Store):
                 done.append(migration.name)
             register_vector(conn)
         return done
-
-    def get_meta(self, key: str) -> str | None:
-        rows = self._q("SELECT value FROM meta WHERE key = %s", (key,))
-        return rows[0]["value"] if rows else None
-
-    def meta_items(self) -> dict[str, str]:
-        return {r["key"]: r["value"] for r in self._q("SELECT key, value FROM meta ORDER BY key")}
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO meta (key, value) VALUES (%s, %s)"
-                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
-            )
 
     # -- writes ----------------------------------------------------------------
     def write(self, batch: WriteBatch) -> WriteOutcome:
@@ -346,14 +327,6 @@ class PostgresStore(PgAdmin, PgBrowse, Store):
         return out
 
     # -- reads -----------------------------------------------------------------
-    def existing_episode_ids(self, tenant: str, ids: Sequence[str]) -> set[str]:
-        if not ids:
-            return set()
-        rows = self._q(
-            "SELECT id FROM episodes WHERE tenant = %s AND id = ANY(%s)", (tenant, list(ids))
-        )
-        return {r["id"] for r in rows}
-
     def _get_many(
         self, table: str, cols: str, scope: Scope, ids: Sequence[str]
     ) -> dict[str, dict[str, Any]]:
@@ -409,81 +382,6 @@ class PostgresStore(PgAdmin, PgBrowse, Store):
     def get_memories(self, scope: Scope, ids: Sequence[str]) -> list[Memory]:
         rows = self._get_many("memories", MEM_COLS, scope, ids)
         return [memory_from_row(rows[i]) for i in ids if i in rows]
-
-    def memory_as_of(self, scope: Scope, memory_id: str, as_of: datetime) -> Memory | None:
-        if not self.get_memories(scope, [memory_id]):
-            return None
-        rows = self._q(
-            "SELECT after, before FROM memory_versions WHERE tenant = %s AND memory_id = %s"
-            " AND recorded_at <= %s ORDER BY version DESC LIMIT 1",
-            (scope.tenant, memory_id, ensure_aware(as_of)),
-        )
-        if not rows:
-            return None
-        state = rows[0]["after"] or rows[0]["before"]
-        return Memory.from_dict(state) if state else None
-
-    def list_episodes(
-        self, scope: Scope, filters: SearchFilters, limit: int, cursor: str | None = None
-    ) -> Page:
-        where, args = scope_sql(scope)
-        fsql, fargs = filter_sql(filters, "x", "episode")
-        if cursor:
-            ts, rid = parse_cursor(cursor)
-            where += " AND (x.occurred_at, x.rid) > (%s, %s)"
-            args += [ts, rid]
-        rows = self._q(
-            f"SELECT x.rid, {prefixed(EP_COLS)} FROM episodes x WHERE {where} AND {fsql}"
-            " ORDER BY x.occurred_at, x.rid LIMIT %s",
-            (*args, *fargs, limit + 1),
-        )
-        items = [episode_from_row(r) for r in rows[:limit]]
-        last = rows[limit - 1] if len(rows) > limit else None
-        nxt = make_cursor(last["occurred_at"], last["rid"]) if last else None
-        return Page(items=items, next_cursor=nxt)
-
-    def list_memories(
-        self, scope: Scope, filters: SearchFilters, limit: int, cursor: str | None = None
-    ) -> Page:
-        where, args = scope_sql(scope)
-        fsql, fargs = filter_sql(filters, "x", "memory")
-        if cursor:
-            ts, rid = parse_cursor(cursor)
-            where += " AND (x.created_at, x.rid) < (%s, %s)"
-            args += [ts, rid]
-        rows = self._q(
-            f"SELECT x.rid, {prefixed(MEM_COLS)} FROM memories x WHERE {where} AND {fsql}"
-            " ORDER BY x.created_at DESC, x.rid DESC LIMIT %s",
-            (*args, *fargs, limit + 1),
-        )
-        items: list[Memory] = []
-        for r in rows[:limit]:
-            m = memory_from_row(r)
-            if filters.as_of is not None:
-                m = self.memory_as_of(scope, m.id, filters.as_of) or m
-            items.append(m)
-        last = rows[limit - 1] if len(rows) > limit else None
-        nxt = make_cursor(last["created_at"], last["rid"]) if last else None
-        return Page(items=items, next_cursor=nxt)
-
-    def active_memories_with_attribute(self, scope: Scope, attribute: str) -> list[Memory]:
-        where, args = scope_sql(scope)
-        rows = self._q(
-            f"SELECT {prefixed(MEM_COLS)} FROM memories x WHERE {where}"
-            " AND x.attribute = %s AND x.status = 'active' ORDER BY x.created_at, x.rid",
-            (*args, attribute),
-        )
-        return [memory_from_row(r) for r in rows]
-
-    def history(self, scope: Scope, memory_id: str) -> list[MemoryVersion]:
-        if not self.get_memories(scope, [memory_id]):
-            return []
-        rows = self._q(
-            "SELECT memory_id, version, operation, before, after, reason, recorded_at"
-            " FROM memory_versions WHERE tenant = %s AND memory_id = %s ORDER BY version",
-            (scope.tenant, memory_id),
-        )
-        return [version_from_row(r) for r in rows]
 
     # -- search ----------------------------------------------------------------
     def lexical_search(
@@ -555,72 +453,6 @@ class PostgresStore(PgAdmin, PgBrowse, Store):
             (model_id, list(dict.fromkeys(hashes))),
         )
         return {r["content_hash"]: as_array(r["embedding"]) for r in rows}
-
-    # -- jobs ------------------------------------------------------------------
-    def claim_job(self, kinds: Iterable[str], now_: datetime, lease_seconds: float) -> Job | None:
-        kinds = list(kinds)
-        if not kinds:
-            return None
-        t = ensure_aware(now_)
-        with self._tx() as conn:
-            row = conn.execute(
-                "UPDATE jobs SET status = 'running', attempts = attempts + 1,"
-                " lease_until = %s WHERE id = (SELECT id FROM jobs WHERE kind = ANY(%s) AND"
-                " ((status = 'pending' AND run_after <= %s) OR (status = 'running' AND"
-                " lease_until < %s)) ORDER BY run_after, rid LIMIT 1 FOR UPDATE SKIP LOCKED)"
-                " RETURNING *",
-                (t + timedelta(seconds=lease_seconds), kinds, t, t),
-            ).fetchone()
-        return None if row is None else _job(row)
-
-    def finish_job(
-        self, job_id: str, *, error: str | None = None, retry_at: datetime | None = None,
-        result: dict[str, Any] | None = None,
-    ) -> None:
-        done = None if error is not None and retry_at is not None else now()
-        sets = "finished_at = %s, lease_until = NULL"
-        args: list[Any] = [done]
-        if result is not None:
-            sets += ", result = %s"
-            args.append(Jsonb(result))
-        with self._tx() as conn:
-            if error is None:
-                conn.execute(f"UPDATE jobs SET status = 'done', last_error = NULL, {sets}"
-                             " WHERE id = %s", (*args, job_id))
-            elif retry_at is not None:
-                conn.execute(f"UPDATE jobs SET status = 'pending', last_error = %s,"
-                             f" run_after = %s, {sets} WHERE id = %s",
-                             (error[:2000], ensure_aware(retry_at), *args, job_id))
-            else:
-                conn.execute(f"UPDATE jobs SET status = 'failed', last_error = %s, {sets}"
-                             " WHERE id = %s", (error[:2000], *args, job_id))
-
-    def get_job(self, tenant: str, job_id: str) -> Job | None:
-        rows = self._q("SELECT * FROM jobs WHERE tenant = %s AND id = %s", (tenant, job_id))
-        return _job(rows[0]) if rows else None
-
-    def job_counts(self, scope: Scope | None) -> dict[str, int]:
-        where, args = scope_sql(scope)
-        rows = self._q(f"SELECT status, count(*) AS n FROM jobs x WHERE {where} GROUP BY status",
-                       args)
-        return {r["status"]: int(r["n"]) for r in rows}
-
-
-def _job(row: dict[str, Any]) -> Job:
-    return Job(
-        id=row["id"],
-        kind=row["kind"],
-        scope=Scope(user_id=row["user_id"], agent_id=row["agent_id"],
-                    session_id=row["session_id"], tenant=row["tenant"]),
-        payload=dict(row["payload"]),
-        attempts=int(row["attempts"]),
-        status=row["status"],
-        last_error=row["last_error"],
-        created_at=ensure_aware(row["created_at"]),
-        finished_at=ensure_aware(row["finished_at"]) if row["finished_at"] else None,
-        result=dict(row["result"]) if row["result"] is not None else None,
-    )
-
 
 def _hold_fence(conn: Connection[Any], fence: Fence) -> bool:
     """Check ``fence`` and claim its episodes inside the write's transaction.
