@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,6 +31,7 @@ from .compat_mem0 import router as mem0_router
 from .keys import KeyStore, keys_path_for
 from .metrics import CONTENT_TYPE, Metrics
 from .middleware import ASGIApp, EngramASGI, Receive, Scope, Send
+from .net import is_loopback
 from .problems import install_handlers, problem_headers, problem_response
 from .protocol import MAX_HEADER_BYTES
 from .resources import router as resources_router
@@ -40,15 +40,6 @@ from .routes import Services, router
 __all__ = ["ServerApp", "create_app", "is_loopback"]
 
 log = logging.getLogger("engram.server")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class ServerApp(EngramASGI):

@@ -29,6 +29,7 @@ from fastapi import Request, Response
 
 from ..errors import AuthError
 from ..server.auth import Caller
+from ..server.net import is_loopback
 from ..server.problems import Forbidden
 from ..server.routes import Services
 
@@ -77,8 +78,6 @@ def _client(request: Request) -> str | None:
 
 
 def _loopback_host(request: Request) -> bool:
-    from ..server.app import is_loopback
-
     host = urlsplit(f"//{request.headers.get('host', '')}").hostname or ""
     return is_loopback(host)
 
