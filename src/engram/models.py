@@ -429,7 +429,8 @@ class ForgetAudit:
     ``raw_scan`` is ``True`` (file bytes clean), ``False`` (a leftover was
     found) or ``None`` (not scanned: see ``checks["raw_file"]``).
 
-    ``backend`` is ``"sqlite"``, ``"postgresql"`` or ``"other"``. ``checks``
+    ``backend`` is the store's :attr:`~engram.store.base.Store.backend`
+    (``"sqlite"``, ``"postgresql"``, ``"memory"``). ``checks``
     maps each check run to ``"passed"``, ``"failed"`` or ``"skipped"``:
     ``rows`` (``remaining`` all zero), ``search`` (search and list empty),
     ``llm_cache`` (purged; ``skipped`` for ``"keep"`` or no cache), then the
