@@ -1,4 +1,5 @@
-"""Who has data in a tenant: its users, agents and sessions, with counts and last activity.
+"""Who has data in a tenant: its users, agents and sessions, with counts and first and
+last activity (record time: when an episode was stored, when a memory last changed).
 
 :func:`subjects` reads every episode and active memory of the tenant once (pages
 of 1,000 through the store contract) and groups them; its cost grows with the
@@ -69,7 +70,7 @@ def subjects(store: Store, tenant: str) -> list[Subject]:
     for kind in ("memory", "episode"):
         for item in iter_items(store, Scope(tenant=tenant), kind):
             sc = item.scope
-            at = item.updated_at if isinstance(item, Memory) else item.occurred_at
+            at = item.updated_at if isinstance(item, Memory) else item.created_at
             for typ, value in (("user", sc.user_id), ("agent", sc.agent_id),
                                ("session", sc.session_id)):
                 if value is None:

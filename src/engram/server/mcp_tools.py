@@ -39,9 +39,8 @@ from ..engine import Engram
 from ..errors import AuthError, EngramError, ImportFormatError, RateLimited, ScopeRequired
 from ..models import Memory, Scope
 from ..retrieval.config import PRESETS
-from ..subjects import subjects
 from .auth import Caller
-from .resources import SubjectsOut
+from .resources import SubjectsOut, sessions_of, users_of
 from .schemas import AddResponse, ForgetOut, HistoryOut, ItemOut, Kind, MemoryOut, Role
 
 __all__ = ["CALLER_STATE", "build_mcp", "http_tenant", "remember_caller", "tool_error"]
@@ -317,9 +316,8 @@ def build_mcp(
     @_typed_errors
     async def list_users(ctx: Context[Any, Any]) -> SubjectsOut:
         tenant = tenant_of(ctx)
-        found = await run(lambda: subjects(engine.store, tenant))
-        return SubjectsOut.model_validate(
-            {"subjects": [s.to_dict() for s in found if s.type == "user"]})
+        found = await run(lambda: users_of(engine.store, tenant))
+        return SubjectsOut.model_validate({"subjects": found})
 
     @server.tool(description="The conversations (sessions) stored, with counts and last "
                  "activity, most recent first; only a user's or agent's when named.",
@@ -327,12 +325,9 @@ def build_mcp(
     @_typed_errors
     async def list_sessions(ctx: Context[Any, Any], user_id: UserId = None,
                             agent_id: AgentId = None) -> SubjectsOut:
-        tenant = tenant_of(ctx)
-        found = await run(lambda: subjects(engine.store, tenant))
-        keep = [s.to_dict() for s in found if s.type == "session" and all(
-            (user_id is None or u == user_id) and (agent_id is None or a == agent_id)
-            for u, a in s.owners)]
-        return SubjectsOut.model_validate({"subjects": keep})
+        sc = Scope(user_id=user_id, agent_id=agent_id, tenant=tenant_of(ctx))
+        found = await run(lambda: sessions_of(engine.store, sc))
+        return SubjectsOut.model_validate({"subjects": found})
 
     return server
 

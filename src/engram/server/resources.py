@@ -2,8 +2,9 @@
 and answers. Mounted under ``/v1`` next to :mod:`.routes`.
 
 * ``GET /v1/users``, ``/v1/agents``, ``/v1/sessions``: the tenant's subjects with their
-  memory and episode counts and first/last activity, most recent first (sessions can be
-  narrowed to a user or agent);
+  memory and episode counts and last activity (record time), most recent first (sessions
+  can be narrowed to a user or agent); users and sessions come from the store's indexed
+  :meth:`~engram.store.base.Store.users`/``sessions``;
 * ``GET /v1/sessions/{session_id}/messages``: the session's episodes, ``order=asc``
   (oldest first) or ``desc`` (newest first), at most ``limit``;
 * ``POST /v1/answer``: :meth:`engram.Engram.answer` (needs a configured LLM, else 400).
@@ -18,11 +19,15 @@ from pydantic import BaseModel, Field
 
 from ..errors import InvalidInput, ScopeRequired
 from ..models import Scope
-from ..subjects import Subject, iter_items, subjects
+from ..store.base import Store
+from ..store.browse import ScopeSummary
+from ..subjects import iter_items, subjects
+from ..timeutil import format_dt
 from .routes import _ERRORS, Svc, UserQ, Who, _query, _scope
 from .schemas import EpisodeOut, IsoTime, ScopeIn
 
-__all__ = ["AnswerOut", "AnswerRequest", "SubjectOut", "SubjectsOut", "router"]
+__all__ = ["AnswerOut", "AnswerRequest", "SubjectOut", "SubjectsOut", "router", "sessions_of",
+           "users_of"]
 
 router = APIRouter(prefix="/v1", responses=_ERRORS)
 
@@ -32,8 +37,8 @@ class SubjectOut(BaseModel):
     id: str
     memories: int = Field(description="active memories")
     episodes: int
-    first_activity_at: str | None
-    last_activity_at: str | None
+    first_activity_at: str | None = Field(description="earliest record time (agents only)")
+    last_activity_at: str | None = Field(description="latest record time of its items")
 
 
 class SubjectsOut(BaseModel):
@@ -66,31 +71,43 @@ class AnswerOut(BaseModel):
     model: str | None
 
 
-def _listing(found: list[Subject], kind: str) -> dict[str, Any]:
-    return {"subjects": [s.to_dict() for s in found if s.type == kind]}
+def _summary(kind: str, key: str | None, s: ScopeSummary) -> dict[str, Any]:
+    return {"type": kind, "id": key, "memories": s.memories, "episodes": s.episodes,
+            "first_activity_at": None, "last_activity_at": format_dt(s.last_activity)}
+
+
+def users_of(store: Store, tenant: str, limit: int = 1000) -> list[dict[str, Any]]:
+    """The tenant's users as :class:`SubjectOut` dicts, most recently active first."""
+    return [_summary("user", s.user_id, s) for s in store.users(tenant, limit) if s.user_id]
+
+
+def sessions_of(store: Store, scope: Scope, limit: int = 1000) -> list[dict[str, Any]]:
+    """The sessions in ``scope`` (a tenant, user or agent) as :class:`SubjectOut` dicts."""
+    return [_summary("session", s.session_id, s) for s in store.sessions(scope, limit)
+            if s.session_id]
 
 
 @router.get("/users", response_model=SubjectsOut, tags=["scopes"], operation_id="list_users")
-def list_users(who: Who, svc: Svc) -> Any:
+def list_users(who: Who, svc: Svc,
+               limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> Any:
     """The tenant's users with counts and last activity, most recently active first."""
-    return _listing(subjects(svc.engine.store, who.tenant), "user")
+    return {"subjects": users_of(svc.engine.store, who.tenant, limit)}
 
 
 @router.get("/agents", response_model=SubjectsOut, tags=["scopes"], operation_id="list_agents")
 def list_agents(who: Who, svc: Svc) -> Any:
     """The tenant's agents with counts and last activity, most recently active first."""
-    return _listing(subjects(svc.engine.store, who.tenant), "agent")
+    return {"subjects": [s.to_dict() for s in subjects(svc.engine.store, who.tenant)
+                         if s.type == "agent"]}
 
 
 @router.get("/sessions", response_model=SubjectsOut, tags=["scopes"],
             operation_id="list_sessions")
-def list_sessions(who: Who, svc: Svc, user_id: UserQ = None, agent_id: UserQ = None) -> Any:
+def list_sessions(who: Who, svc: Svc, user_id: UserQ = None, agent_id: UserQ = None,
+                  limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> Any:
     """The tenant's sessions (of one user or agent, when named), most recent first."""
-    found = subjects(svc.engine.store, who.tenant)
-    keep = [s for s in found if s.type == "session" and all(
-        (user_id is None or u == user_id) and (agent_id is None or a == agent_id)
-        for u, a in s.owners)]
-    return {"subjects": [s.to_dict() for s in keep if s.owners]}
+    sc = Scope(user_id=user_id, agent_id=agent_id, tenant=who.tenant)
+    return {"subjects": sessions_of(svc.engine.store, sc, limit)}
 
 
 @router.get("/sessions/{session_id}/messages", response_model=MessagesOut, tags=["memories"],
