@@ -55,6 +55,14 @@ class RetrievalConfig:
       ``hop_candidates`` best lexical matches of those names), each placed
       ``hop_penalty`` below the seed it came from unless it ranks higher on
       its own (``hop_seeds=0``: off).
+    * ``keep_top``: each signal's ``keep_top`` best raw candidates always enter
+      the reranked head, however low they fuse (``0``: off).
+    * ``floors`` / ``floor_rank``: signal name -> ``n``: that signal's ``n`` best
+      raw candidates rank no lower than ``floor_rank``
+      (:func:`engram.retrieval.updates.apply_floors`; empty: off).
+    * ``update_depth``: among the ``update_depth`` best hits, statements that
+      conflict are ordered newest first unless the query asks about the past
+      (:func:`engram.retrieval.updates.newer_first`; ``0``: off).
     """
 
     name: str
@@ -82,6 +90,10 @@ class RetrievalConfig:
     hop_limit: int = 3
     hop_penalty: float = 1.0
     hop_candidates: int = 20
+    keep_top: int = 0
+    floors: dict[str, int] = field(default_factory=dict)
+    floor_rank: int = 10
+    update_depth: int = 0
 
     def __post_init__(self) -> None:
         if self.fusion not in {"rrf", "score"}:
@@ -103,6 +115,10 @@ class RetrievalConfig:
             raise ConfigError("rerank_depth must be >= 1")
         if self.hop_seeds < 0 or self.hop_limit < 0 or self.hop_candidates < 1:
             raise ConfigError("hop_seeds and hop_limit must be >= 0, hop_candidates >= 1")
+        if set(self.floors) - KNOWN_SIGNALS or any(n < 0 for n in self.floors.values()):
+            raise ConfigError(f"floors: known signals {sorted(KNOWN_SIGNALS)}, counts >= 0")
+        if self.keep_top < 0 or self.floor_rank < 1 or self.update_depth < 0:
+            raise ConfigError("keep_top and update_depth must be >= 0, floor_rank >= 1")
         if not any(w > 0 for w in self.weights.values()):
             raise ConfigError("a retrieval preset needs at least one signal with weight > 0")
 
@@ -172,6 +188,13 @@ register_preset(
         hop_seeds=2,
         hop_limit=3,
         hop_penalty=1.0,
+        # no strong single signal is lost: each signal's 10 best raw hits enter the
+        # reranked head, and the dense signal's 3 best rank no lower than 10
+        keep_top=10,
+        floors={Signal.DENSE: 3},
+        floor_rank=10,
+        # conflicting statements among the 10 best: the newest first
+        update_depth=10,
     )
 )
 

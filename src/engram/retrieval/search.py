@@ -12,9 +12,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..embed.base import Embedder
+from ..ingest.index import embedding_text
 from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
 from ..store.base import Candidate, Neighbour
-from . import hops, rerank
+from ..text import content_hash
+from . import hops, rerank, updates
 from .config import RetrievalConfig
 from .decay import decay_factor
 from .fusion import Fused, fuse
@@ -29,7 +31,7 @@ class SearchSource(Protocol):
     :class:`~engram.store.base.Store`, whose docstrings pin each method's behaviour.
 
     Every store satisfies it; a tuning tool may pass a wrapper that memoises
-    these six reads (``tools/tune_retrieval.py``).
+    these reads (``tools/tune_retrieval.py``).
     """
 
     def lexical_search(
@@ -50,6 +52,8 @@ class SearchSource(Protocol):
     def get_memories(self, scope: Scope, ids: Sequence[str]) -> list[Memory]: ...
 
     def memory_as_of(self, scope: Scope, memory_id: str, as_of: datetime) -> Memory | None: ...
+
+    def vectors_by_hash(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]: ...
 
 
 @dataclass
@@ -213,12 +217,58 @@ class Searcher:
         ranked.sort(key=lambda t: (-t[0], t[1].ref.type, t[1].ref.id))
         if hopping and ranked and info is not None:
             ranked = self._hopped(info.names, scope, filters, config, ranked, items)
+        ranked = self._ordered(query, scope, config, ranked, h, info, when_of)
         hits: list[Hit] = []
         for score, f in ranked[:limit]:
             item = items[f.ref]
             hits.append(Hit(ref=f.ref, item=item, score=score, scores=dict(f.scores)))
         self._attach_sources(scope, hits)
         return hits
+
+    def _ordered(
+        self,
+        query: str,
+        scope: Scope,
+        config: RetrievalConfig,
+        ranked: list[tuple[float, Fused]],
+        h: Head,
+        info: rerank.QueryInfo | None,
+        when_of: dict[ItemRef, datetime],
+    ) -> list[tuple[float, Fused]]:
+        """The signal floors and the newer-first rule (:mod:`.updates`); scores are
+        kept non-increasing (a moved hit takes the score of the place it moves to)."""
+        before = [sc for sc, _ in ranked]
+        out = ranked
+        for signal, n in config.floors.items():
+            tops = [c.ref for c in h.raw.get(signal, ())[:n]]
+            out = updates.apply_floors(out, lambda t: t[1].ref, tops, config.floor_rank)
+        timed = info is not None and (info.start is not None or info.end is not None)
+        if config.update_depth > 1 and not timed and not updates.asks_past(query):
+            top = [h.items[f.ref] for _, f in out[: config.update_depth]]
+            missing = {f.ref: i for i, (_, f) in enumerate(out[: config.update_depth])
+                       if f.ref not in when_of}
+            if missing:
+                when_of = {**when_of, **self._event_times(scope, {r: h.items[r] for r in missing})}
+            vectors = self._vectors(top)
+            cosine = {c.ref: c.score for c in h.raw.get(Signal.DENSE, ())}
+            out = updates.newer_first(
+                out, config.update_depth, lambda t: h.items[t[1].ref].text,
+                lambda t: when_of[t[1].ref], vectors, lambda t: cosine.get(t[1].ref),
+                updates.naming_terms(query, info.names if info is not None else ()),
+            )
+        if out is ranked:
+            return ranked
+        was = {f.ref: i for i, (_, f) in enumerate(ranked)}
+        for i, (_, f) in enumerate(out):
+            if was[f.ref] != i:
+                f.scores["moved_from"] = float(was[f.ref] + 1)
+        return [(sc, f) for sc, (_, f) in zip(before, out, strict=True)]
+
+    def _vectors(self, items: list[Episode | Memory]) -> dict[int, np.ndarray]:
+        """Each item's stored vector, by position (missing where none is stored)."""
+        hashes = [content_hash(embedding_text(i)) for i in items]
+        found = self.store.vectors_by_hash(self._embedder().model_id, hashes)
+        return {i: found[hsh] for i, hsh in enumerate(hashes) if hsh in found}
 
     def head(
         self,
@@ -248,6 +298,10 @@ class Searcher:
         )
         if config.rerank:
             top = fused[: max(config.rerank_depth, limit)]
+            if config.keep_top > 0:  # each signal's best raw hits, however they fuse
+                kept = {c.ref for cands in raw.values() for c in cands[: config.keep_top]}
+                kept -= {f.ref for f in top}
+                top += [f for f in fused[len(top):] if f.ref in kept]
         elif reorders:
             top = fused[: max(limit * 3, limit + 20)]
         else:

@@ -1,0 +1,205 @@
+"""Query-time order rules: strong single signals keep a place, newer statements win.
+
+Both rules permute the ranked head after the reranker; neither needs an LLM or
+a list of attributes.
+
+**Signal floors** (:func:`apply_floors`). The reranker was fitted where
+questions share words with their evidence; a message that the dense signal
+ranks in its top ``n`` but that shares no word with the query ("we adopted a
+corgi" for "what pet ...") must not fall out of sight. Each signal's best ``n``
+raw candidates are lifted to rank ``floor_rank`` at worst (in the signal's
+order); everything they pass moves down by one.
+
+**Knowledge updates** (:func:`newer_first`). Among the ``depth`` best hits, two
+statements *conflict* when they say the same thing about the same subject with
+one slot changed, measured without a vocabulary of attributes:
+
+* they share most of their index terms (Jaccard >= ``SAME_FRAME``:
+  "Nora and Eliza collaborated on X" / "Joren and Eliza collaborated on X"), or
+* their vectors are close (cosine >= ``SAME_MEANING``), or
+* the newer one states a change ("moved to", "switched to", "adopted", "no
+  longer", "actually", "now", ...; :data:`CHANGE`) and they are related:
+  Jaccard >= ``CHANGE_FRAME``, or cosine >= ``CHANGE_MEANING`` ("I drive a
+  Volvo" / "I sold the Volvo and bought a Subaru"). A denial counts as a
+  change ("is an only child and has no siblings").
+
+Only statements that answer the query take part: their query cosine is within
+``ANSWER_MARGIN`` of the best one's (small talk never does). And a question
+that names what only the older statement says (a name or a token with a
+digit: "Nora", "tok0q", "2019") asks about that statement: such a pair is
+left alone.
+
+A newer statement moves just above an older one it contradicts, until no
+statement is below an older one it contradicts. Nothing moves in or out of
+the top ``depth``. A question about the past ("before", "used
+to", "originally", "in 2022", or any time range the query names) keeps the
+ranker's order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+import numpy as np
+
+from ..index.lexical import tokens
+from ..models import ItemRef
+
+__all__ = ["CHANGE", "PAST", "apply_floors", "asks_past", "conflicts", "naming_terms",
+           "newer_first"]
+
+T = TypeVar("T")
+
+#: a statement that replaces a state or corrects an earlier one (general
+#: English markers of change, not attributes)
+CHANGE = re.compile(
+    r"\b(?:now|nowadays|these days|currently|anymore|any more|no longer|not anymore|"
+    r"actually|correction|turn(?:s|ed) out|instead|switch(?:ed|ing)?|chang(?:ed|ing)|"
+    r"mov(?:ed|ing)|relocat\w*|new|adopt(?:ed|ing)|bought|sold|traded|"
+    r"replac\w+|upgrad\w+|quit|gave up|giv(?:e|ing) up|stopp(?:ed|ing)|left|"
+    r"start(?:ed|ing)|took up|joined|dropp(?:ed|ing)|cancel{1,2}ed|cut out|"
+    r"broke up|split up|retired|passed away|died|became|become|got (?:a|an|my)|updat\w+|"
+    r"(?:has|have) (?:grown|improved|increased|decreased|dropped|risen|fallen|gone)|"
+    r"(?:went|gone) (?:up|down)|recently|since then|from now on|"
+    # a denial contradicts what was said before ("has no siblings", "never lived there")
+    r"(?:is|are|was|were|has|have|had|did|does|do) (?:not|never|no)|"
+    r"(?:isn|aren|wasn|weren|hasn|haven|hadn|didn|doesn)'t|never)\b",
+    re.IGNORECASE,
+)
+#: a question about an earlier state (the ranker's order stands)
+PAST = re.compile(
+    r"\b(?:before|used? to|previous(?:ly)?|formerly|former|originally|original|"
+    r"initially|at first|earlier|prior|back (?:in|when|then)|old|"
+    r"(?:in|during|since|until) (?:19|20)\d\d|last year|years? ago|history)\b",
+    re.IGNORECASE,
+)
+
+SAME_FRAME = 0.4
+SAME_MEANING = 0.75
+CHANGE_FRAME = 0.2
+CHANGE_MEANING = 0.4
+#: a statement whose query cosine is more than this below the best one's
+#: takes no part (small talk in a short chat)
+ANSWER_MARGIN = 0.3
+
+
+def asks_past(query: str) -> bool:
+    """Whether a question asks about an earlier state ("What car did I drive before?")."""
+    return PAST.search(query) is not None
+
+
+def apply_floors(
+    ranked: list[T], key: Callable[[T], ItemRef], tops: Sequence[ItemRef], floor_rank: int
+) -> list[T]:
+    """``ranked`` with every ref of ``tops`` at rank ``floor_rank`` (1-based) or better.
+
+    ``tops`` is a signal's best raw candidates, best first; a lifted ref keeps
+    that order among the lifted ones and takes the last free places of the top
+    ``floor_rank``. Refs not in ``ranked`` are ignored; the result is a
+    permutation of ``ranked``.
+    """
+    if floor_rank <= 0 or len(ranked) <= floor_rank:
+        return ranked
+    pos = {key(x): i for i, x in enumerate(ranked)}
+    lift = [r for r in dict.fromkeys(tops) if r in pos and pos[r] >= floor_rank]
+    if not lift:
+        return ranked
+    lifted = {r: ranked[pos[r]] for r in lift}
+    rest = [x for x in ranked if key(x) not in lifted]
+    cut = max(0, floor_rank - len(lift))
+    return rest[:cut] + [lifted[r] for r in lift] + rest[cut:]
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def naming_terms(query: str, names: Sequence[str] = ()) -> frozenset[str]:
+    """The index terms of the names a query gives (``names``, e.g. from
+    :func:`engram.recall.query_entities`) and of its tokens holding a digit."""
+    found = set(tokens(" ".join(names)))
+    found.update(t for t in tokens(query) if any(ch.isdigit() for ch in t))
+    return frozenset(found)
+
+
+def conflicts(
+    texts: Sequence[str],
+    times: Sequence[datetime],
+    vectors: Sequence[np.ndarray | None],
+    relevance: Sequence[float | None] = (),
+    query_terms: frozenset[str] = frozenset(),
+) -> set[tuple[int, int]]:
+    """The pairs ``(older, newer)`` of statements that conflict (module docstring).
+
+    ``relevance`` holds each statement's cosine to the query where known;
+    ``query_terms`` the query's names and tokens with a digit, as index terms
+    (:func:`naming_terms`).
+    """
+    n = len(texts)
+    terms = [frozenset(tokens(t)) for t in texts]
+    rel = list(relevance) + [None] * (n - len(relevance))
+    best = max((r for r in rel if r is not None), default=None)
+    takes_part = [best is None or r is None or r >= best - ANSWER_MARGIN for r in rel]
+    out: set[tuple[int, int]] = set()
+    for i in range(n):
+        for j in range(i + 1, n):
+            if times[i] == times[j] or not (takes_part[i] and takes_part[j]):
+                continue
+            newer, older = (j, i) if times[j] > times[i] else (i, j)
+            if terms[older] == terms[newer]:  # said again, nothing replaced
+                continue
+            if (terms[older] - terms[newer]) & query_terms:
+                continue
+            jac = _jaccard(terms[i], terms[j])
+            vi, vj = vectors[i], vectors[j]
+            cos = float(np.dot(vi, vj)) if vi is not None and vj is not None else 0.0
+            change = CHANGE.search(texts[newer]) is not None
+            related = jac >= CHANGE_FRAME or cos >= CHANGE_MEANING
+            if jac >= SAME_FRAME or cos >= SAME_MEANING or (change and related):
+                out.add((older, newer))
+    return out
+
+
+def newer_first(
+    ranked: list[T],
+    depth: int,
+    text_of: Callable[[T], str],
+    time_of: Callable[[T], datetime],
+    vector_of: Mapping[int, np.ndarray],
+    relevance_of: Callable[[T], float | None] = lambda _: None,
+    naming: frozenset[str] = frozenset(),
+) -> list[T]:
+    """``ranked`` with each conflict group of its top ``depth`` ordered newest first,
+    in the positions the group held. ``vector_of`` maps a position to the item's
+    vector where known; ``relevance_of`` gives an item's cosine to the query;
+    ``naming`` is :func:`naming_terms` of the query."""
+    head = ranked[:depth]
+    if len(head) < 2:
+        return ranked
+    texts = [text_of(x) for x in head]
+    pairs = conflicts(
+        texts,
+        [time_of(x) for x in head],
+        [vector_of.get(i) for i in range(len(head))],
+        [relevance_of(x) for x in head],
+        naming,
+    )
+    if not pairs:
+        return ranked
+    order = list(range(len(head)))
+    # move a newer statement just above an older one it contradicts, until none is
+    # left below such a statement (bounded: each pass moves one statement up)
+    for _ in range(len(head) * len(head)):
+        pos = {k: p for p, k in enumerate(order)}
+        found = min(
+            ((pos[old], pos[new], new) for old, new in pairs if pos[new] > pos[old]),
+            default=None,
+        )
+        if found is None:
+            break
+        at, was, new = found
+        order.insert(at, order.pop(was))
+    return [head[k] for k in order] + ranked[depth:]

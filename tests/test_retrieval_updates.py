@@ -1,0 +1,94 @@
+"""Query-time order rules (``engram.retrieval.updates``): signal floors, newer first."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from engram import Engram
+from engram.embed.base import Embedder
+from engram.models import ItemRef
+from engram.retrieval.config import get_preset
+from engram.retrieval.updates import apply_floors, asks_past, conflicts, newer_first
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _refs(*ids: str) -> list[ItemRef]:
+    return [ItemRef("episode", i) for i in ids]
+
+
+def test_floors_lift_a_signals_best_into_the_top_n_in_its_order() -> None:
+    ranked = _refs(*"abcdefghijklmn")
+    out = apply_floors(ranked, lambda r: r, _refs("m", "b", "l"), floor_rank=5)
+    assert [r.id for r in out] == ["a", "b", "c", "m", "l", "d", "e", "f", "g", "h", "i", "j",
+                                   "k", "n"]
+    assert apply_floors(ranked, lambda r: r, _refs("a", "zz"), 5) == ranked  # nothing to lift
+    assert sorted(r.id for r in out) == sorted(r.id for r in ranked)
+
+
+def test_asks_past() -> None:
+    for q in ("What car did I drive before?", "Which team did she use to support?",
+              "What was the original deadline?", "Where did he live in 2019?"):
+        assert asks_past(q), q
+    for q in ("What car do I drive?", "When did they first meet?", "What is the deadline now?"):
+        assert not asks_past(q), q
+
+
+def _groups(texts: list[str], rel: list[float] | None = None) -> set[tuple[int, int]]:
+    times = [T0 + timedelta(days=i) for i in range(len(texts))]
+    return conflicts(texts, times, [None] * len(texts), rel or [])
+
+
+def test_statements_sharing_a_frame_or_stating_a_change_conflict() -> None:
+    same_frame = ["Nora Fishel and Eliza Woodley collaborated on a charity event.",
+                  "Joren Sullivar and Eliza Woodley collaborated on a charity event."]
+    assert _groups(same_frame) == {(0, 1)}
+    denial = ["Samantha Waverly and Peter Branson are siblings.",
+              "Samantha Waverly is an only child and has no siblings."]
+    assert _groups(denial) == {(0, 1)}
+    unrelated = ["I adore hiking in the Alps.", "The quarterly report is due on Friday."]
+    assert _groups(unrelated) == set()
+    # a statement far less relevant to the query than the best one takes no part
+    assert _groups(same_frame, [0.8, 0.2]) == set()
+    # a question naming what only the older one says asks about the older one
+    times = [T0, T0 + timedelta(days=1)]
+    assert conflicts(same_frame, times, [None, None], [], frozenset({"nora"})) == set()
+
+
+def test_newer_first_moves_the_newer_statement_just_above_the_older() -> None:
+    texts = {"old": "I drive a blue Volvo to work.", "x": "The weather was lovely today.",
+             "new": "I sold the Volvo and now I drive a Subaru to work."}
+    when = {"old": T0, "x": T0 + timedelta(days=3), "new": T0 + timedelta(days=9)}
+    out = newer_first(["old", "x", "new"], 10, texts.__getitem__, when.__getitem__, {})
+    assert out == ["new", "old", "x"]
+    vec = {i: np.eye(3, dtype=np.float32)[i] for i in range(3)}
+    assert newer_first(["x", "old"], 1, texts.__getitem__, when.__getitem__, vec) == ["x", "old"]
+
+
+@pytest.fixture(scope="module")
+def pets(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engram:
+    """A chat where the question's words are everywhere but in the answer."""
+    eg = Engram(str(tmp_path_factory.mktemp("floor") / "f.db"), embedder=embedder)
+    chatter = [f"The {w} user has a locked account; does the user have a password reset?"
+               for w in ("new", "odd", "big", "slow", "old", "main", "last", "next", "web",
+                         "mobile", "data", "beta", "admin", "guest", "test", "third")]
+    turns = [*chatter[:8], "Big news: we adopted a corgi puppy on Saturday!", *chatter[8:]]
+    eg.add([{"text": t, "role": "user", "occurred_at": T0 + timedelta(minutes=i)}
+            for i, t in enumerate(turns)], user_id="u", session_id="s")
+    return eg
+
+
+def test_a_top_dense_match_without_shared_words_stays_in_the_top_10(pets: Engram) -> None:
+    q = "What pet does the user have?"
+    dense = pets.search(q, user_id="u", preset="dense", limit=3, track_access=False)
+    assert any("corgi" in h.item.text for h in dense)
+    hits = pets.search(q, user_id="u", limit=10, track_access=False)
+    assert {h.item.id for h in dense} <= {h.item.id for h in hits}
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    off = get_preset("recall").replace(name="recall-off", floors={}, keep_top=0)
+    plain = pets.search(q, user_id="u", limit=10, preset=off, track_access=False)
+    assert len(plain) == 10

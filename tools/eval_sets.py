@@ -1,0 +1,102 @@
+"""Quick retrieval sweeps over the four data sets, for developing ranking rules.
+
+    python -m tools.eval_sets --data-dir ../shared/data --sets letta_update,beam \
+        --variants recall,no-updates,no-floors --part dev
+
+Each set is ingested once into ``--work/<set>.db`` (kept: later sweeps only
+search) with the on-disk embedding cache of ``engram bench all``. A variant is
+the ``recall`` preset with some fields changed (see :data:`VARIANTS`). Prints,
+per set and variant, R_any@10, MRR and knowledge-update accuracy on the chosen
+part. ``engram bench all`` is the instrument of record; this is the workbench.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from engram.bench.contexts import hit_units, scope_user
+from engram.bench.metrics import distinct_ranking, score_ranking
+from engram.bench.progress import Progress
+from engram.bench.runner import default_engine, ingest_dataset
+from engram.bench.suite import load_set, update_correct
+from engram.retrieval.config import RetrievalConfig, get_preset
+
+#: name -> changes to the recall preset
+VARIANTS: dict[str, dict[str, Any]] = {
+    "recall": {},
+    "old": {"floors": {}, "keep_top": 0, "update_depth": 0},
+    "no-updates": {"update_depth": 0},
+    "no-floors": {"floors": {}, "keep_top": 0},
+    "floors-bm25": {"floors": {"dense": 3, "bm25": 3}},
+    "updates-20": {"update_depth": 20},
+    "p0": {"present_weight": 0.0},
+    "p1": {"present_weight": 1.0},
+}
+
+
+def variant(name: str) -> RetrievalConfig:
+    if name in ("bm25", "dense", "hybrid"):
+        return get_preset(name)
+    return get_preset("recall").replace(name=f"recall:{name}", **VARIANTS[name])
+
+
+def _engine(work: Path, name: str, data_dir: str) -> tuple[Any, Any, dict[str, str]]:
+    from engram.bench.diskcache import DiskCachedEmbedder
+    from engram.embed.registry import get_embedder
+
+    ds = load_set(name, data_dir)
+    emb = DiskCachedEmbedder(get_embedder("default"), work / "embed-cache.sqlite")
+    db = work / f"{name}.db"
+    fresh = not db.exists()
+    eg = default_engine(db, emb)
+    turns_file = work / f"{name}.turns.json"
+    if fresh or not turns_file.exists():
+        _, episode_turn = ingest_dataset(eg, ds, Progress(enabled=False))
+        turns_file.write_text(json.dumps(episode_turn))
+    return eg, ds, json.loads(turns_file.read_text())
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data-dir", default="../shared/data")
+    ap.add_argument("--sets", default="letta_update,beam,realtalk,locomo,letta_read")
+    ap.add_argument("--variants", default="old,recall,dense")
+    ap.add_argument("--part", default="dev", choices=("dev", "held", "all"))
+    ap.add_argument("--work", default="/tmp/engram-eval")
+    ap.add_argument("--limit", type=int, default=None, help="questions per set")
+    args = ap.parse_args(argv)
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    for name in args.sets.split(","):
+        eg, ds, episode_turn = _engine(work, name, args.data_dir)
+        part = ds if args.part == "all" else ds.part(args.part)
+        qs = [(c, q) for c in part.conversations for q in c.questions if q.scored]
+        qs = qs[: args.limit] if args.limit else qs
+        for v in args.variants.split(","):
+            cfg = variant(v)
+            r10: list[float] = []
+            mrr: list[float] = []
+            ku: list[float] = []
+            for conv, q in qs:
+                hits = eg.search(q.text, user_id=scope_user(conv), limit=20, preset=cfg,
+                                 now=q.asked_at, track_access=False)
+                ranked = [hit_units(h, episode_turn) for h in hits]
+                s = score_ranking(distinct_ranking(ranked), q.evidence_turns, (10,))
+                if s is not None:
+                    flat = s.flat()
+                    r10.append(flat["recall_any@10"])
+                    mrr.append(flat["mrr"])
+                k = update_correct(q, ranked)
+                if k is not None:
+                    ku.append(float(k))
+            avg = lambda xs: f"{sum(xs) / len(xs):.3f}" if xs else "-"  # noqa: E731
+            print(f"{name:13} {args.part:4} {v:14} n={len(r10):4} R@10 {avg(r10)} "
+                  f"MRR {avg(mrr)} KU {avg(ku)} ({len(ku)})", flush=True)
+        eg.close()
+
+
+if __name__ == "__main__":
+    main()
