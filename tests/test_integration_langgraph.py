@@ -345,3 +345,17 @@ def test_react_agent_remembers_across_threads(eg: Engram) -> None:
     assert len(out["messages"]) == 4  # a new thread: Monday's messages are not in it
     assert tool_out[0].content == "Ana is allergic to peanuts"
     assert "peanuts" in eg.context("what is Ana allergic to?", user_id="ana").text
+
+
+def test_two_writers_of_one_new_key_settle_on_one_item(eg: Engram, lg: EngramStore) -> None:
+    other = EngramStore(eg, user_id="ana")  # another process's store on the same scope
+    for s in (lg, other):  # both saw no item, both created one
+        eg.remember("x", user_id="ana", metadata={
+            "langgraph_store": "item", "langgraph_ns_0": "race", "langgraph_depth": 1,
+            "langgraph_key": "k", "langgraph_index": "on",
+            "langgraph": {"namespace": ["race"], "key": "k", "value": {"by": id(s)}}})
+    assert lg.get(("race",), "k").value == {"by": id(other)}  # type: ignore[union-attr]
+    lg.put(("race",), "k", {"text": "settled"})
+    assert [i.value for i in lg.search(("race",))] == [{"text": "settled"}]
+    lg.delete(("race",), "k")
+    assert lg.search(("race",)) == [] and lg.get(("race",), "k") is None

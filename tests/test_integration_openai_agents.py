@@ -171,3 +171,14 @@ def test_memory_tools_are_function_tools(eg: Engram) -> None:
     tools = memory_tools(eg, agent_id="bot")
     assert [t.name for t in tools] == ["engram_add", "engram_search", "engram_context"]
     assert tools[1].params_json_schema["required"] == ["query"]
+
+
+def test_items_that_are_not_json_objects_are_refused(eg: Engram) -> None:
+    from engram import InvalidInput
+
+    s = EngramSession("s", eg, user_id="ana")
+    with pytest.raises(InvalidInput):
+        _run(s.add_items(["just text"]))
+    with pytest.raises(InvalidInput):
+        _run(s.add_items([{"role": "user", "content": object()}]))
+    assert _run(s.get_items()) == []

@@ -133,14 +133,16 @@ class EngramStore(BaseStore):
         return await asyncio.to_thread(self.batch, list(ops))
 
     # -- reads -------------------------------------------------------------------
-    def _find(self, namespace: tuple[str, ...], key: str) -> Memory | None:
+    def _find_all(self, namespace: tuple[str, ...], key: str) -> list[Memory]:
+        """The key's memories, newest first: one, unless two processes put a new key
+        at the same time (then the newest is the item; the next put or delete
+        settles it)."""
         meta = {**_prefix_meta(namespace), _DEPTH: len(namespace), _KEY: key}
-        page = self.engram.list(scope=self.scope, filters=_filters(meta), limit=1)
-        return page.items[0] if page.items else None
+        return list(self.engram.list(scope=self.scope, filters=_filters(meta), limit=100).items)
 
     def _get(self, namespace: tuple[str, ...], key: str) -> Item | None:
-        mem = self._find(namespace, key)
-        return _item(mem) if mem is not None else None
+        found = self._find_all(namespace, key)
+        return _item(found[0]) if found else None
 
     def _scan(self, prefix: tuple[str, ...]) -> Iterator[Memory]:
         """Every active item under ``prefix`` (all pages)."""
@@ -182,18 +184,19 @@ class EngramStore(BaseStore):
     # -- writes ------------------------------------------------------------------
     def _put(self, op: PutOp) -> None:
         with self._lock:
-            old = self._find(op.namespace, op.key)
+            found = self._find_all(op.namespace, op.key)
+            keep = found[0] if found and op.value is not None else None
+            for extra in found[1:] if keep is not None else found:
+                self.engram.delete(extra.id, scope=self.scope, reason="langgraph store delete")
             if op.value is None:
-                if old is not None:
-                    self.engram.delete(old.id, scope=self.scope, reason="langgraph store delete")
                 return
             value = dict(op.value)
             text, indexed = self._text(value, op.index)
             meta = _metadata(op.namespace, op.key, value, indexed)
-            if old is None:
+            if keep is None:
                 self.engram.remember(text, scope=self.scope, kind="note", metadata=meta)
             else:
-                self.engram.update(old.id, text, scope=self.scope, metadata=meta,
+                self.engram.update(keep.id, text, scope=self.scope, metadata=meta,
                                    reason="langgraph store put")
 
     def _text(self, value: dict[str, Any], index: Any) -> tuple[str, bool]:

@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..engine import MAX_LIMIT, Engram
+from ..errors import InvalidInput
 from ..models import Episode, Message, Scope, SearchFilters
 from ..validation import make_scope
 from . import require
@@ -141,8 +142,11 @@ def _text_of(content: Any) -> str:
 def _message(item: Any) -> Message:
     """The episode for one SDK input item: searchable text, role, the item verbatim."""
     if not isinstance(item, Mapping):
-        raise TypeError(f"session items are JSON objects, not {type(item).__name__}")
-    data = json.loads(json.dumps(item))  # a plain JSON copy (the SDK may pass TypedDicts)
+        raise InvalidInput(f"session items are JSON objects, not {type(item).__name__}")
+    try:
+        data = json.loads(json.dumps(item))  # a plain JSON copy of the SDK's TypedDict
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"session item is not JSON-serialisable: {exc}") from None
     kind = data.get("type", "message")
     role = _ROLE.get(str(data.get("role")), "observation")
     if kind == "message" or "role" in data:
