@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
 from .errors import EngramError, ImportFormatError
 from .models import Episode, Memory, MemoryVersion, Scope
-from .store.base import WriteBatch, WriteOutcome
 from .validation import check_id, check_metadata, check_scope, check_text
 
-__all__ = ["ImportReport", "import_records", "parse_jsonl", "write_jsonl"]
+__all__ = ["ImportReport", "Record", "parse_jsonl", "write_jsonl"]
+
+
+#: a parsed line: (type, object, tenant); written by
+#: :meth:`engram.ingest.commit.Committer.records`
+Record = tuple[str, Episode | Memory | MemoryVersion, str]
+MAX_REPORTED_ERRORS = 50
 
 
 def write_jsonl(records: Iterable[dict[str, Any]], fp: IO[str]) -> int:
@@ -30,9 +35,6 @@ def write_jsonl(records: Iterable[dict[str, Any]], fp: IO[str]) -> int:
         fp.write(json.dumps(rec, ensure_ascii=False, sort_keys=True) + "\n")
         n += 1
     return n
-
-Record = tuple[str, Episode | Memory | MemoryVersion, str]  # (type, object, tenant)
-MAX_REPORTED_ERRORS = 50
 
 
 @dataclass
@@ -115,38 +117,3 @@ def parse_jsonl(
             errors[:MAX_REPORTED_ERRORS],
         )
     return records
-
-
-def import_records(
-    write: Callable[[WriteBatch, Sequence[Episode | Memory]], WriteOutcome],
-    records: list[Record],
-    batch_size: int,
-    progress: Callable[[int], None] | None = None,
-) -> ImportReport:
-    """Write parsed records in atomic batches (episodes, memories, then versions)
-    with ``write(batch, items to index)`` (:meth:`engram.ingest.commit.Committer.write`)."""
-    report = ImportReport(lines=len(records))
-    order = {"episode": 0, "memory": 1, "version": 2}
-    ordered = sorted(records, key=lambda r: order[r[0]])
-    for i in range(0, len(ordered), batch_size):
-        chunk = ordered[i : i + batch_size]
-        batch = WriteBatch()
-        items: list[Episode | Memory] = []
-        for kind, obj, tenant in chunk:
-            if kind == "episode":
-                batch.episodes.append(obj)  # type: ignore[arg-type]
-                items.append(obj)  # type: ignore[arg-type]
-            elif kind == "memory":
-                batch.new_memories.append(obj)  # type: ignore[arg-type]
-                items.append(obj)  # type: ignore[arg-type]
-            else:
-                batch.versions.append((tenant, obj))  # type: ignore[arg-type]
-        out = write(batch, items)
-        report.episodes_created += len(out.created_episode_ids)
-        report.episodes_existing += len(out.existing_episode_ids)
-        report.memories_created += len(out.created_memory_ids)
-        report.memories_existing += len(out.existing_memory_ids)
-        report.versions += len(batch.versions)
-        if progress is not None:
-            progress(len(chunk))
-    return report

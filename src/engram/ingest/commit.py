@@ -15,6 +15,7 @@ caller changes (``update``, ``delete``), imports and re-embedding. It owns
   new and changed memories with their history;
 * **vectors and index texts**: :class:`Committer` adds them for the items a
   batch stores (:class:`~engram.ingest.index.Indexer`);
+* **imports**: :meth:`Committer.records` writes parsed JSONL records in batches;
 * **fences**: derived rows carry a :class:`~engram.store.base.Fence` on their
   source episodes (and job), so a forget or a racing derivation wins;
 * **the write**: :meth:`Committer.write` is the only caller of ``Store.write``.
@@ -31,6 +32,7 @@ from ..embed.base import Embedder
 from ..ids import new_id
 from ..models import Episode, Memory, MemoryOp, MemoryStatus, MemoryVersion, Operation, Scope
 from ..store.base import Fence, Job, Store, WriteBatch, WriteOutcome
+from ..transfer import ImportReport, Record
 from ..trust.provenance import (
     RESERVED_KEY,
     TRUST_LEVELS,
@@ -245,6 +247,36 @@ class Committer:
         batch = WriteBatch(changed_memories=[(new, old.version)])
         batch.versions.append((old.scope.tenant, version(new, op, old, reason, at)))
         self.write(batch, [new] if op == Operation.UPDATE else [])
+
+    def records(self, records: Sequence[Record], batch_size: int,
+                progress: Callable[[int], None] | None = None) -> ImportReport:
+        """Write parsed import records in atomic batches of ``batch_size`` (episodes,
+        memories, then versions), idempotent by id; ``progress(n)`` after each."""
+        report = ImportReport(lines=len(records))
+        order = {"episode": 0, "memory": 1, "version": 2}
+        ordered = sorted(records, key=lambda r: order[r[0]])
+        for i in range(0, len(ordered), batch_size):
+            chunk = ordered[i : i + batch_size]
+            batch = WriteBatch()
+            items: list[Episode | Memory] = []
+            for _, obj, tenant in chunk:
+                if isinstance(obj, Episode):
+                    batch.episodes.append(obj)
+                    items.append(obj)
+                elif isinstance(obj, Memory):
+                    batch.new_memories.append(obj)
+                    items.append(obj)
+                else:
+                    batch.versions.append((tenant, obj))
+            out = self.write(batch, items)
+            report.episodes_created += len(out.created_episode_ids)
+            report.episodes_existing += len(out.existing_episode_ids)
+            report.memories_created += len(out.created_memory_ids)
+            report.memories_existing += len(out.existing_memory_ids)
+            report.versions += len(batch.versions)
+            if progress is not None:
+                progress(len(chunk))
+        return report
 
     def enqueue(self, jobs: Sequence[Job]) -> None:
         """Make background jobs durable."""

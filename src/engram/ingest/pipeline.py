@@ -44,7 +44,7 @@ from ..models import (
 )
 from ..store.base import Job, Store, WriteBatch
 from ..timeutil import now
-from ..transfer import ImportReport, import_records, parse_jsonl
+from ..transfer import ImportReport, parse_jsonl
 from ..trust.provenance import is_flagged
 from .commit import (
     Committer,
@@ -287,4 +287,4 @@ class Ingest:
         records = parse_jsonl(source, self.max_text_bytes, target)
         stamp_imported(obj for kind, obj, _ in records  # type: ignore[misc]
                        if kind in ("episode", "memory"))
-        return import_records(self.commit.write, records, batch_size, progress)
+        return self.commit.records(records, batch_size, progress)
