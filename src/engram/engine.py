@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from .ingest.llm_jobs import LLMPipeline, PipelineStatus, WorkReport
     from .llm.config import LLMSettings
     from .retrieval.answer import Answer
+    from .trust.review import FlagReview
 
 __all__ = ["Engram"]
 
@@ -306,6 +307,41 @@ class Engram:
         :class:`~engram.errors.Conflict`.
         """
         return self.ingest.derive_for(episode_ids, scope)
+
+    # -- poisoning flags -----------------------------------------------------------
+    def flag_review(self, episode_id: str, *, scope: Scope | None = None,
+                    user_id: str | None = None, agent_id: str | None = None,
+                    session_id: str | None = None) -> FlagReview:
+        """Why an episode was flagged as possible memory poisoning, and every operator
+        decision on it (see :mod:`engram.trust.review`)."""
+        from .trust.review import review
+
+        return review(self.store, self._scope(scope, user_id, agent_id, session_id), episode_id)
+
+    def clear_flag(self, episode_id: str, *, reason: str, by: str | None = None,
+                   expected_version: int | None = None, scope: Scope | None = None,
+                   user_id: str | None = None, agent_id: str | None = None,
+                   session_id: str | None = None) -> FlagReview:
+        """Clear a false poisoning flag (a versioned, kept decision), then derive
+        memories from the episode as if it had never been flagged."""
+        from .trust.review import decide
+
+        sc = self._scope(scope, user_id, agent_id, session_id)
+        done = decide(self.store, sc, episode_id, "cleared", reason=reason, by=by,
+                      expected_version=expected_version)
+        self.derive_for([episode_id], sc)
+        return done
+
+    def restore_flag(self, episode_id: str, *, reason: str, by: str | None = None,
+                     expected_version: int | None = None, scope: Scope | None = None,
+                     user_id: str | None = None, agent_id: str | None = None,
+                     session_id: str | None = None) -> FlagReview:
+        """Put a cleared flag back: the episode is again left out of context and of
+        later derivation (memories already derived from it stay)."""
+        from .trust.review import decide
+
+        return decide(self.store, self._scope(scope, user_id, agent_id, session_id), episode_id,
+                      "flagged", reason=reason, by=by, expected_version=expected_version)
 
     # -- background jobs ---------------------------------------------------------
     def process_pending(self, max_jobs: int | None = None, *,

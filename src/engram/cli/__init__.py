@@ -37,6 +37,7 @@ _COMMAND_MODULES: list[str] = [
     "engram.cli.add",
     "engram.cli.browse",
     "engram.cli.delete",
+    "engram.cli.flags",
     "engram.cli.demo",
     "engram.cli.search",
     "engram.cli.server",

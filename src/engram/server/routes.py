@@ -33,6 +33,8 @@ from .schemas import (
     ContextOut,
     ContextRequest,
     CreatedKeyOut,
+    FlagDecisionIn,
+    FlagReviewOut,
     ForgetOut,
     HistoryOut,
     ImportOut,
@@ -272,6 +274,31 @@ def history(memory_id: IdPath, who: Who, svc: Svc, user_id: UserQ = None,
     """Every version of a memory, oldest first."""
     sc = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
     return {"versions": [v.to_dict() for v in svc.engine.history(memory_id, scope=sc)]}
+
+
+@router.get("/episodes/{episode_id}/flag", response_model=FlagReviewOut, tags=["memories"])
+def flag_review(episode_id: IdPath, who: Who, svc: Svc, user_id: UserQ = None,
+                agent_id: UserQ = None, session_id: UserQ = None) -> Any:
+    """Why an episode was flagged as possible memory poisoning, and every decision on it."""
+    sc = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
+    return svc.engine.flag_review(episode_id, scope=sc).to_dict()
+
+
+@router.post("/episodes/{episode_id}/flag/clear", response_model=FlagReviewOut,
+             tags=["memories"])
+def clear_flag(episode_id: IdPath, body: FlagDecisionIn, who: Who, svc: Svc) -> Any:
+    """Clear a false poisoning flag (kept as a versioned decision); the episode is then
+    derived from. 400 if it is not flagged or already cleared, 409 on a stale version."""
+    return svc.engine.clear_flag(episode_id, scope=_scope(who, body), reason=body.reason,
+                                 by=body.by, expected_version=body.expected_version).to_dict()
+
+
+@router.post("/episodes/{episode_id}/flag/restore", response_model=FlagReviewOut,
+             tags=["memories"])
+def restore_flag(episode_id: IdPath, body: FlagDecisionIn, who: Who, svc: Svc) -> Any:
+    """Put a cleared poisoning flag back (a new version of the decision)."""
+    return svc.engine.restore_flag(episode_id, scope=_scope(who, body), reason=body.reason,
+                                   by=body.by, expected_version=body.expected_version).to_dict()
 
 
 @router.post("/forget", response_model=ForgetOut, tags=["scopes"])

@@ -244,6 +244,34 @@ class PageOut(BaseModel):
     next_cursor: str | None
 
 
+class FlagDecisionIn(ScopeIn):
+    """An operator's decision on a poisoning flag (see engram.trust.review)."""
+
+    reason: str = Field(min_length=1, max_length=2000)
+    by: str | None = Field(default=None, max_length=200)
+    #: the review version the operator saw (0: no decision yet); stale -> 409 conflict
+    expected_version: int | None = Field(default=None, ge=0)
+
+
+class FlagDecisionOut(BaseModel):
+    version: int
+    state: Literal["cleared", "flagged"]
+    reason: str
+    by: str | None
+    at: str
+
+
+class FlagReviewOut(BaseModel):
+    """Why an episode was flagged (flag -> evidence) and every decision on it."""
+
+    episode_id: str
+    flags: list[str]
+    why: dict[str, str]
+    state: Literal["unflagged", "flagged", "cleared"]
+    version: int
+    history: list[FlagDecisionOut]
+
+
 class RememberRequest(ScopeIn):
     text: str = Field(min_length=1)
     kind: Kind = "note"

@@ -19,7 +19,7 @@ Rules every backend follows, checked by ``tests/store_contract.py``:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -250,6 +250,18 @@ class Store(ABC):
         """Record an access: ``access_count += 1``, ``last_accessed_at = at``.
 
         Not a version: access stats are not history. Unknown ids are ignored.
+        """
+
+    @abstractmethod
+    def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any]) -> bool:
+        """Compare-and-set an episode's metadata (the only change an episode ever takes).
+
+        The stored episode ``(episode.scope.tenant, episode.id)`` gets
+        ``episode.metadata`` -- and ``episode.text``, which must be its stored text
+        (an encrypting wrapper keeps metadata inside the sealed text) -- only if its
+        current metadata equals ``expected``. Returns ``False``, changing nothing,
+        when the episode does not exist or its metadata differs (a concurrent
+        change: read again and retry). Times, vectors and the lexical index stay.
         """
 
     # -- reads ---------------------------------------------------------------

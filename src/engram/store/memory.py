@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -43,7 +43,7 @@ from .base import (
     WriteBatch,
     WriteOutcome,
 )
-from .memory_rows import ItemRow, JobRow, VersionRow, item_row, passes, visible
+from .memory_rows import ItemRow, JobRow, VersionRow, _frozen_json, item_row, passes, visible
 
 __all__ = ["MemoryStore"]
 
@@ -199,6 +199,18 @@ class MemoryStore(Store):
                     data = {**row.data, "access_count": int(row.data["access_count"]) + 1,
                             "last_accessed_at": format_dt(at)}
                     t.items[key] = dataclasses.replace(row, data=data)
+
+    def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any]) -> bool:
+        with self._lock:
+            t = self._open()
+            key = (episode.scope.tenant, ItemRef("episode", episode.id))
+            row = t.items.get(key)
+            if row is None or (row.data.get("metadata") or {}) != dict(expected):
+                return False
+            data = {**row.data, "metadata": _frozen_json(dict(episode.metadata)),
+                    "text": episode.text}
+            t.items[key] = dataclasses.replace(row, data=data)
+            return True
 
     # -- reads -----------------------------------------------------------------
     def _rows(self, scope: Scope | None, item_type: str | None = None) -> list[ItemRow]:

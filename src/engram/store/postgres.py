@@ -22,7 +22,7 @@ Same contract as :class:`~engram.store.sqlite.SQLiteStore` (see
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -312,6 +312,17 @@ class PostgresStore(PgAdmin, PgBrowse, Store):
                 " WHERE tenant = %s AND id = ANY(%s)",
                 (ensure_aware(at), tenant, list(memory_ids)),
             )
+
+    def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any]) -> bool:
+        with self._tx() as conn:
+            row = conn.execute("SELECT metadata FROM episodes WHERE tenant = %s AND id = %s"
+                               " FOR UPDATE", (episode.scope.tenant, episode.id)).fetchone()
+            if row is None or (row["metadata"] or {}) != dict(expected):
+                return False
+            conn.execute("UPDATE episodes SET metadata = %s, text = %s WHERE tenant = %s"
+                         " AND id = %s", (Jsonb(episode.metadata), episode.text,
+                                          episode.scope.tenant, episode.id))
+            return True
 
     def lexical_texts(self, tenant: str, refs: Sequence[ItemRef]) -> dict[ItemRef, str]:
         out: dict[ItemRef, str] = {}

@@ -14,8 +14,9 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -296,6 +297,17 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLiteBrowse):
                 " WHERE tenant = ? AND id = ?",
                 [(format_dt(at), tenant, i) for i in memory_ids],
             )
+
+    def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any]) -> bool:
+        with self._tx() as conn:
+            row = conn.execute("SELECT metadata FROM episodes WHERE tenant = ? AND id = ?",
+                               (episode.scope.tenant, episode.id)).fetchone()
+            if row is None or json.loads(row[0] or "{}") != dict(expected):
+                return False
+            conn.execute("UPDATE episodes SET metadata = ?, text = ? WHERE tenant = ? AND id = ?",
+                         (_dumps(episode.metadata), episode.text, episode.scope.tenant,
+                          episode.id))
+            return True
 
     # -- reads -----------------------------------------------------------------
     def _get_many(self, table: str, cols: str, scope: Scope, ids: Sequence[str]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ encryption was switched on stay readable plain text (they are not re-encrypted).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -208,6 +208,11 @@ class EncryptedStore(Store):
 
     def touch(self, tenant: str, memory_ids: Sequence[str], at: datetime) -> None:
         self.inner.touch(tenant, memory_ids, at)
+
+    def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any]) -> bool:
+        sealed = self._seal(episode)  # metadata lives in the envelope: re-seal text and all
+        blinded = {k: self.keyring.blind(episode.scope.tenant, v) for k, v in expected.items()}
+        return self.inner.replace_episode_metadata(sealed, blinded)
 
     # -- reads ---------------------------------------------------------------------------
     def existing_episode_ids(self, tenant: str, ids: Sequence[str]) -> set[str]:

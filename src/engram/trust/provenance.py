@@ -1,11 +1,12 @@
 """Trust levels and poisoning flags, kept in a reserved metadata namespace.
 
 No schema change: every episode and memory written by the engine carries
-``metadata["engram"] = {"trust": <level>, "origin": <how it was made>, "flags": [...]}``
-(``flags`` only when the poisoning scan found something). The namespace belongs to
-Engram: :func:`strip_reserved` removes it from caller metadata on every add,
-remember, update and import, so a caller can neither forge a trust level nor
-clear a flag.
+``metadata["engram"] = {"trust": <level>, "origin": <how it was made>, "flags": [...],
+"why": {flag: evidence}}`` (``flags`` and ``why`` only when the poisoning scan found
+something; ``review`` once an operator decided on the flag, see :mod:`.review`).
+The namespace belongs to Engram: :func:`strip_reserved` removes it from caller
+metadata on every add, remember, update and import, so a caller can neither forge
+a trust level nor clear a flag.
 
 Trust levels, from the episode role or how the memory was made:
 
@@ -79,6 +80,7 @@ def provenance(text: str, trust: str, origin: str) -> dict[str, Any]:
     verdict = scan(text)
     if verdict.flagged:
         ns["flags"] = list(verdict.flags)
+        ns["why"] = dict(zip(verdict.flags, verdict.evidence, strict=True))
     return ns
 
 
@@ -110,7 +112,12 @@ def flags_of(metadata: Mapping[str, Any] | None) -> list[str]:
 
 
 def is_flagged(metadata: Mapping[str, Any] | None) -> bool:
-    return bool(flags_of(metadata))
+    """Flagged and not cleared by an operator (see :mod:`.review`): such an item is
+    never derived from and is left out of context."""
+    if not flags_of(metadata):
+        return False
+    review = _ns(metadata).get("review")
+    return not (isinstance(review, Mapping) and review.get("state") == "cleared")
 
 
 def trust_of(metadata: Mapping[str, Any] | None) -> str:
