@@ -47,7 +47,6 @@ from .base import (
 )
 from .migrations import pending
 from .postgres_admin import PgAdmin
-from .postgres_browse import PgBrowse
 from .postgres_pool import register_vector
 from .postgres_schema import FENCE_LOCK_CLASS, MIGRATION_LOCK_ID, MIGRATIONS
 from .postgres_sql import (
@@ -65,6 +64,7 @@ from .postgres_sql import (
 )
 from .postgres_vector import create_index_sql, index_name
 from .postgres_vector import search as vector_search_sql
+from .sql_browse import SQLBrowse
 
 __all__ = ["PostgresStore"]
 
@@ -72,7 +72,7 @@ _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 _TEXT_CONFIG = "english"
 
 
-class PostgresStore(PgAdmin, PgBrowse, Store):
+class PostgresStore(PgAdmin, SQLBrowse, Store):
     """See the module docstring.
 
     ``hnsw_m``, ``hnsw_ef_construction``: build parameters of the HNSW indexes

@@ -32,8 +32,8 @@ from ..models import (
 )
 from ..timeutil import format_dt, now, to_epoch
 from .base import Fence, Job, Neighbour, VectorRecord, WriteBatch, WriteOutcome
+from .sql_browse import SQLBrowse
 from .sqlite_admin import SQLiteAdmin
-from .sqlite_browse import SQLiteBrowse
 from .sqlite_rows import (
     _EP_COLS,
     _MEM_COLS,
@@ -75,7 +75,7 @@ def _hold_fence(conn: sqlite3.Connection, fence: Fence) -> bool:
     return True
 
 
-class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLiteBrowse):
+class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
     """See the module docstring. ``path`` may be ``":memory:"`` for throwaway use."""
 
     def write(self, batch: WriteBatch) -> WriteOutcome:
