@@ -49,7 +49,9 @@ from .index import Indexer
 __all__ = [
     "Committer",
     "Stamp",
+    "derived_batch",
     "derived_fence",
+    "message_batch",
     "new_memory",
     "plan_writes",
     "stamp_changed",
@@ -116,6 +118,19 @@ def derived_fence(tenant: str, sources: Iterable[Episode] = (),
                   job_id: str | None = None) -> Fence:
     """The fence of rows derived from ``sources`` (and written by job ``job_id``)."""
     return Fence(tenant, tuple(e.id for e in sources), job_id)
+
+
+def message_batch(episodes: Sequence[Episode], jobs: Sequence[Job] = ()) -> WriteBatch:
+    """The batch of new messages: their episodes, and the jobs that will derive
+    memories from them (durable in the same transaction)."""
+    return WriteBatch(episodes=list(episodes), jobs=list(jobs))
+
+
+def derived_batch(tenant: str, sources: Iterable[Episode] = (),
+                  job_id: str | None = None) -> WriteBatch:
+    """An empty batch for rows derived from ``sources`` (by job ``job_id``), fenced
+    on them: see :func:`derived_fence`."""
+    return WriteBatch(fence=derived_fence(tenant, sources, job_id))
 
 
 # -- versions and rows -------------------------------------------------------------------
@@ -277,6 +292,10 @@ class Committer:
             if progress is not None:
                 progress(len(chunk))
         return report
+
+    def reindex(self, items: Sequence[Episode | Memory], indexer: Indexer) -> None:
+        """Write new vectors and index texts for stored items (re-embedding)."""
+        self.write(WriteBatch(), items, indexer=indexer)
 
     def enqueue(self, jobs: Sequence[Job]) -> None:
         """Make background jobs durable."""

@@ -30,12 +30,12 @@ from ..embed.base import Embedder
 from ..llm.config import LLMSettings, build_client
 from ..llm.types import UsageLedger
 from ..models import Episode, Memory, MemoryKind, MemoryStatus, Operation, Scope, SearchFilters
-from ..store.base import Job, Store, WriteBatch
+from ..store.base import Job, Store
 from ..timeutil import now as _now
 from ..timeutil import shift
 from ..trust.provenance import is_flagged
 from . import grounding
-from .commit import Committer, derived_fence, plan_writes, stamp_derived, stamp_summary
+from .commit import Committer, derived_batch, plan_writes, stamp_derived, stamp_summary
 from .consolidate import Decision
 from .consolidate_llm import LLMConsolidator
 from .derive_llm import LLMDeriver
@@ -169,7 +169,7 @@ class LLMPipeline:
         )
         decisions = consolidator.decide(job.scope, gate.accepted, vecs)
         # fenced: written once per episode, and not at all if the scope was forgotten
-        batch = WriteBatch(fence=derived_fence(job.scope.tenant, episodes, job.id))
+        batch = derived_batch(job.scope.tenant, episodes, job.id)
         ops, mems = plan_writes(decisions, job.scope, _now(), batch,
                                 stamp_derived(episodes, "llm"))
         if self.summaries and any(op.op != Operation.NOOP for op in ops):
@@ -212,7 +212,7 @@ class LLMPipeline:
         if not pending:
             return
         indexer = self.commit.indexer()
-        batch = WriteBatch(fence=derived_fence(scope.tenant, job_id=job.id))  # none once forgotten
+        batch = derived_batch(scope.tenant, job_id=job.id)  # nothing once forgotten
         to_index: list[Memory] = []
         at = _now()
         for text, where in pending:

@@ -22,7 +22,6 @@ never dropped.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import random
 import threading
@@ -48,7 +47,9 @@ from ..transfer import ImportReport, parse_jsonl
 from ..trust.provenance import is_flagged
 from .commit import (
     Committer,
+    derived_batch,
     derived_fence,
+    message_batch,
     new_memory,
     plan_writes,
     stamp_derived,
@@ -119,12 +120,13 @@ class Ingest:
             episodes=[EpisodeResult(e.id, e.id not in existing) for e in episodes])
         if not fresh:
             return result
-        batch = WriteBatch(episodes=fresh)
         ids = [e.id for e in derivable]
+        jobs: list[Job] = []
         if derive and derivable and self.llm_job is not None:
-            batch.jobs.append(self.llm_job(sc, ids))  # durable with the episodes
+            jobs.append(self.llm_job(sc, ids))  # durable with the episodes
         elif derive == "background" and derivable and self.deriver is not None:
-            batch.jobs.append(new_job(DERIVE_JOB, sc, ids))
+            jobs.append(new_job(DERIVE_JOB, sc, ids))
+        batch = message_batch(fresh, jobs)
         rules = derive is True and not batch.jobs and self.deriver is not None and derivable
         result.job_id = batch.jobs[0].id if batch.jobs else None
         indexer = self.commit.indexer()
@@ -141,9 +143,7 @@ class Ingest:
                 # derived memory, so store them alone with a durable derive job,
                 # then decide again
                 job = new_job(DERIVE_JOB, sc, ids)
-                outcome = self.commit.write(
-                    dataclasses.replace(batch.episodes_only(), jobs=[job]), fresh,
-                    indexer=indexer)
+                outcome = self.commit.write(message_batch(fresh, [job]), fresh, indexer=indexer)
                 outcome.fenced = True
                 batch.jobs = [job]
             if rules and outcome.fenced:
@@ -217,10 +217,9 @@ class Ingest:
         if self.deriver is None or not episodes:
             return []
         with self._derive_lock(scope):
-            fence = derived_fence(scope.tenant, episodes, job_id)
             indexer = self.commit.indexer()
             for attempt in range(1, WRITE_ATTEMPTS + 1):
-                batch = WriteBatch(fence=fence)
+                batch = derived_batch(scope.tenant, episodes, job_id)
                 ops, mems = self._rules(scope, episodes, indexer, now(), batch)
                 if not ops:
                     return []

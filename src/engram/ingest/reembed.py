@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..embed.base import Embedder
-from ..store.base import WriteBatch
 from .commit import Committer
 
 __all__ = ["reembed"]
@@ -23,7 +22,7 @@ def reembed(commit: Committer, embedder: Embedder, batch_size: int = 256,
     indexer = commit.indexer(embedder)
     done = 0
     for items in store.iter_items_for_reembed(embedder.model_id, batch_size):
-        commit.write(WriteBatch(), items, indexer=indexer)
+        commit.reindex(items, indexer)
         done += len(items)
         if progress is not None:
             progress(len(items))
