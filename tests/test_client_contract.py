@@ -144,6 +144,52 @@ def test_same_errors(memory: Any, request: pytest.FixtureRequest) -> None:
         memory.remember("x", user_id=user, importance=2.0)
 
 
+def test_versions_as_of_and_import_target(memory: Any, request: pytest.FixtureRequest) -> None:
+    from engram import Conflict
+
+    user = _user(request)
+    m = memory.remember("Prefers tea", user_id=user)
+    before_update = datetime.now(UTC)
+    time.sleep(0.01)
+    with pytest.raises(Conflict):
+        memory.update(m.id, "Prefers coffee", user_id=user, expected_version=5)
+    up = memory.update(m.id, "Prefers coffee", user_id=user, expected_version=1)
+    assert memory.get(m.id, user_id=user, as_of=before_update).text == "Prefers tea"
+    assert [x.text for x in memory.list(user_id=user, as_of=before_update).items] == [
+        "Prefers tea"]
+    with pytest.raises(Conflict):
+        memory.delete(m.id, user_id=user, expected_version=1)
+    gone = memory.delete(m.id, user_id=user, expected_version=up.version, reason="user asked")
+    assert gone.status == "deleted"
+    assert memory.history(m.id, user_id=user)[-1].reason == "user asked"
+    records = list(memory.export_records(user_id=user))
+    again = memory.import_([json.dumps(r) for r in records], user_id=user + "-other")
+    # the same ids in the same tenant: nothing new (served: the import stays in the key's tenant)
+    assert again.lines == len(records) and again.memories_existing == 1
+
+
+def test_client_signatures_match_the_engine() -> None:
+    """Every Engram argument is a Client argument, but for the few that only make sense
+    in-process (listed, with why)."""
+    import inspect
+
+    in_process_only = {
+        "search": {"filters", "now", "track_access"},  # a SearchFilters object, test clocks
+        "context": {"filters", "now", "candidates"},
+        "list": {"filters"},
+        "forget": {"markers", "llm_cache"},  # the server's audit settings decide these
+        "import_": {"batch_size", "progress"},  # the server batches; no callback over HTTP
+        "answer": {"now"},
+    }
+    for name in ("add", "search", "context", "get", "list", "remember", "update", "delete",
+                 "history", "forget", "export_records", "import_", "stats", "answer"):
+        engine = set(inspect.signature(getattr(Engram, name)).parameters) - {"self"}
+        client = set(inspect.signature(getattr(Client, name)).parameters) - {"self"}
+        assert engine - client == in_process_only.get(name, set()), name
+        assert client - engine == set(), name
+        assert callable(getattr(AsyncClient, name))
+
+
 def test_async_client_matches_async_engram(served: RunningServer, tmp_path: Path,
                                            embedder: Any) -> None:
     from engram import AsyncEngram

@@ -271,18 +271,20 @@ class _Protocol:
             "include_flagged": include_flagged}))
 
     def get(self, item_id: str, *, scope: Scope | None = None, user_id: str | None = None,
-            agent_id: str | None = None, session_id: str | None = None
-            ) -> Call[Memory | Episode]:
+            agent_id: str | None = None, session_id: str | None = None,
+            as_of: datetime | None = None) -> Call[Memory | Episode]:
         return Call("GET", f"/v1/items/{_path(item_id)}",
                     lambda d: _item(d["item"], d["type"]),
-                    params=_scope(scope, user_id, agent_id, session_id))
+                    params=_clean({**_scope(scope, user_id, agent_id, session_id),
+                                   "as_of": _dt(as_of)}))
 
     def list(self, *, scope: Scope | None = None, user_id: str | None = None,
              agent_id: str | None = None, session_id: str | None = None,
              type: str = "memory", kinds: Iterable[str] | None = None, limit: int = 50,
-             cursor: str | None = None, include_inactive: bool = False) -> Call[Page]:
-        params: dict[str, Any] = {**_scope(scope, user_id, agent_id, session_id),
-                                  "type": type, "limit": limit}
+             cursor: str | None = None, as_of: datetime | None = None,
+             include_inactive: bool = False) -> Call[Page]:
+        params: dict[str, Any] = _clean({**_scope(scope, user_id, agent_id, session_id),
+                                         "type": type, "limit": limit, "as_of": _dt(as_of)})
         if kinds is not None:
             params["kinds"] = [kinds] if isinstance(kinds, str) else builtins.list(kinds)
         if cursor is not None:
@@ -305,16 +307,20 @@ class _Protocol:
                user_id: str | None = None, agent_id: str | None = None,
                session_id: str | None = None, metadata: dict[str, Any] | None = None,
                importance: float | None = None, valid_to: datetime | None = None,
-               reason: str = "updated by caller") -> Call[Memory]:
+               reason: str = "updated by caller", expected_version: int | None = None
+               ) -> Call[Memory]:
         return Call("PATCH", f"/v1/memories/{_path(memory_id)}", Memory.from_dict, json=_clean({
             **_scope(scope, user_id, agent_id, session_id), "text": text,
             "metadata": metadata, "importance": importance, "valid_to": _dt(valid_to),
-            "reason": reason}))
+            "reason": reason, "expected_version": expected_version}))
 
     def delete(self, memory_id: str, *, scope: Scope | None = None, user_id: str | None = None,
-               agent_id: str | None = None, session_id: str | None = None) -> Call[Memory]:
+               agent_id: str | None = None, session_id: str | None = None,
+               reason: str = "deleted by caller", expected_version: int | None = None
+               ) -> Call[Memory]:
         return Call("DELETE", f"/v1/memories/{_path(memory_id)}", Memory.from_dict,
-                    params=_scope(scope, user_id, agent_id, session_id))
+                    params=_clean({**_scope(scope, user_id, agent_id, session_id),
+                                   "reason": reason, "expected_version": expected_version}))
 
     def history(self, memory_id: str, *, scope: Scope | None = None,
                 user_id: str | None = None, agent_id: str | None = None,
@@ -335,9 +341,13 @@ class _Protocol:
         return Call("GET", "/v1/export", _records, text=True,
                     params=_scope(scope, user_id, agent_id, session_id))
 
-    def import_(self, source: IO[str] | Iterable[str]) -> Call[ImportReport]:
+    def import_(self, source: IO[str] | Iterable[str], *, scope: Scope | None = None,
+                user_id: str | None = None, agent_id: str | None = None
+                ) -> Call[ImportReport]:
         lines = [line.rstrip("\n") for line in source]
-        return Call("POST", "/v1/import", lambda d: ImportReport(**d),
+        target = _scope(scope, user_id, agent_id, None)
+        target.pop("session_id", None)
+        return Call("POST", "/v1/import", lambda d: ImportReport(**d), params=target,
                     content="".join(line + "\n" for line in lines if line.strip()))
 
     def stats(self, *, scope: Scope | None = None, user_id: str | None = None,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
@@ -150,6 +151,8 @@ UserQ = Annotated[str | None, Query(
 WHERE_DOC = ("a metadata filter (JSON): {\"year\": {\"gte\": 2020}}, {\"OR\": [{\"tag\": "
              "\"a\"}, {\"tag\": {\"in\": [\"b\"]}}]}; ops eq, ne, gt, gte, lt, lte, in, "
              "nin, contains, icontains; AND/OR/NOT (engram.filtering)")
+AsOfQ = Annotated[datetime | None, Query(
+    description="record time: as the store held it then (ISO 8601 with a timezone)")]
 #: a memory, episode, job or key id in the path
 IdPath = Annotated[str, Path(min_length=1, max_length=256)]
 
@@ -206,10 +209,12 @@ def context(body: ContextRequest, who: Who, svc: Svc) -> Any:
 
 @router.get("/items/{item_id}", response_model=ItemOut, tags=["memories"])
 def get_item(item_id: IdPath, who: Who, svc: Svc,
-             user_id: UserQ = None, agent_id: UserQ = None, session_id: UserQ = None) -> Any:
-    """One memory or episode by id, if it is in the caller's scope."""
+             user_id: UserQ = None, agent_id: UserQ = None, session_id: UserQ = None,
+             as_of: AsOfQ = None) -> Any:
+    """One memory or episode by id, if it is in the caller's scope (``as_of``: as the
+    store held it then)."""
     sc = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
-    return _item(svc.engine.get(item_id, scope=sc))
+    return _item(svc.engine.get(item_id, scope=sc, as_of=as_of))
 
 
 @router.get("/memories", response_model=PageOut, tags=["memories"])
@@ -222,6 +227,7 @@ def list_items(
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
     include_inactive: bool = False,
     where: Annotated[str | None, Query(max_length=4096, description=WHERE_DOC)] = None,
+    as_of: AsOfQ = None,
 ) -> Any:
     """A page of memories (newest first) or episodes (oldest first); follow ``next_cursor``.
 
@@ -235,7 +241,7 @@ def list_items(
         except ValueError:
             raise InvalidInput("where must be a JSON object") from None
     page = svc.engine.list(scope=sc, type=type, kinds=kinds, limit=limit, cursor=cursor,
-                           include_inactive=include_inactive)
+                           include_inactive=include_inactive, as_of=as_of)
     items = [x for x in page.items if match is None or match.matches(strip_reserved(x.metadata))]
     return {"type": type, "items": [x.to_dict() for x in items],
             "next_cursor": page.next_cursor}
@@ -256,16 +262,21 @@ def update(memory_id: IdPath, body: UpdateRequest, who: Who, svc: Svc) -> Any:
     """A new version of an active memory; the old one stays in its history."""
     mem = svc.engine.update(memory_id, body.text, scope=_scope(who, body),
                             metadata=body.metadata, importance=body.importance,
-                            valid_to=body.valid_to, reason=body.reason)
+                            valid_to=body.valid_to, reason=body.reason,
+                            expected_version=body.expected_version)
     return mem.to_dict()
 
 
 @router.delete("/memories/{memory_id}", response_model=MemoryOut, tags=["memories"])
 def delete(memory_id: IdPath, who: Who, svc: Svc, user_id: UserQ = None,
-           agent_id: UserQ = None, session_id: UserQ = None) -> Any:
-    """Soft delete: the memory leaves search, its history stays. Idempotent."""
+           agent_id: UserQ = None, session_id: UserQ = None,
+           reason: Annotated[str, Query(max_length=500)] = "deleted by caller",
+           expected_version: Annotated[int | None, Query(ge=1)] = None) -> Any:
+    """Soft delete: the memory leaves search, its history stays. Idempotent.
+    ``expected_version``: 409 ``conflict`` when the memory is at another version."""
     sc = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
-    return svc.engine.delete(memory_id, scope=sc).to_dict()
+    return svc.engine.delete(memory_id, scope=sc, reason=reason,
+                             expected_version=expected_version).to_dict()
 
 
 @router.get("/memories/{memory_id}/history", response_model=HistoryOut, tags=["memories"])
@@ -330,8 +341,10 @@ def export(who: Who, svc: Svc, user_id: UserQ = None, agent_id: UserQ = None,
 @router.post("/import", response_model=ImportOut, tags=["scopes"], openapi_extra={
     "requestBody": {"required": True, "content": {
         "application/x-ndjson": {"schema": {"type": "string", "minLength": 1}}}}})
-async def import_(request: Request, who: Who, svc: Svc) -> Any:
-    """Import JSONL into the caller's tenant (every record's tenant is replaced).
+async def import_(request: Request, who: Who, svc: Svc, user_id: UserQ = None,
+                  agent_id: UserQ = None) -> Any:
+    """Import JSONL into the caller's tenant (every record's tenant is replaced), and into
+    ``user_id``/``agent_id`` instead of the records' own when given.
 
     Every line is validated first; one bad line writes nothing (400 with line numbers).
     """
@@ -346,7 +359,10 @@ async def import_(request: Request, who: Who, svc: Svc) -> Any:
     lines = [_retenant(line, who.tenant) for line in text.splitlines()]
     if svc.quota is not None:
         _admit(svc, who, *_import_size(lines))
-    report = await run_in_threadpool(svc.engine.import_, lines)
+    target = None  # the records' own owners; else these, always in the caller's tenant
+    if user_id is not None or agent_id is not None:
+        target = _scope(who, user_id=user_id, agent_id=agent_id)
+    report = await run_in_threadpool(lambda: svc.engine.import_(lines, scope=target))
     return report.to_dict()
 
 

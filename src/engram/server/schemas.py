@@ -287,6 +287,8 @@ class UpdateRequest(ScopeIn):
     importance: float | None = Field(default=None, ge=0.0, le=1.0)
     valid_to: IsoTime | None = None
     reason: str = Field(default="updated by caller", max_length=500)
+    expected_version: int | None = Field(
+        default=None, ge=1, description="the version read; another one: 409 conflict")
 
 
 class VersionOut(BaseModel):
