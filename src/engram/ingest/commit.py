@@ -18,7 +18,8 @@ caller changes (``update``, ``delete``), imports and re-embedding. It owns
 * **imports**: :meth:`Committer.records` writes parsed JSONL records in batches;
 * **fences**: derived rows carry a :class:`~engram.store.base.Fence` on their
   source episodes (and job), so a forget or a racing derivation wins;
-* **the write**: :meth:`Committer.write` is the only caller of ``Store.write``.
+* **the write**: :meth:`Committer.write` is the only caller of ``Store.write`` (but
+  for the benchmarks that measure the store itself; ``tests/test_write_side.py``).
 """
 
 from __future__ import annotations
