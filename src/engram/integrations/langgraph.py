@@ -32,6 +32,11 @@ How the store contract maps onto Engram (``pip install 'engramdb[langgraph]'``):
 * **batch** answers gets, searches and namespace listings from the state before
   the batch, then applies its puts (the last put of a key wins), like
   ``InMemoryStore``; ``abatch`` runs the same code in a worker thread.
+* **Differences from LangGraph's reference stores.** An item is one text, so the
+  several indexed fields of an item are ranked together, not each as its own
+  vector with the best one counting; ``list_namespaces`` and a search without a
+  query read every item under the prefix (fine for thousands of items, not for
+  millions).
 * TTLs are not supported (``supports_ttl = False``; a put with a ttl raises
   ``NotImplementedError``, as LangGraph's base class does).
 """
