@@ -129,6 +129,7 @@ def register(cli: click.Group) -> None:
         engine = state.engine(create=True)
         server = build_mcp(engine, tenant_of=lambda _ctx: tenant,
                            max_query_chars=config.max_query_chars)
+        engine.start_jobs()  # background derivation, as under `engram serve`
         anyio.run(server.run_stdio_async)
 
     @cli.group("keys")
