@@ -9,9 +9,12 @@ bad filters are a 400 page, never a 500; `engram ui --no-auth` refuses a public 
 from __future__ import annotations
 
 import re
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
@@ -130,3 +133,32 @@ def test_engram_ui_refuses_no_auth_on_a_public_address(tmp_path: Path) -> None:
                                  "--host", "0.0.0.0"])
     assert r.exit_code == 2
     assert "--no-auth is only allowed on a loopback address" in r.output
+
+
+def test_engram_ui_serves_the_pages_without_mcp(tmp_path: Path) -> None:
+    from server_fixtures import ENGRAM, free_port, server_env
+
+    port = free_port()
+    log = (tmp_path / "ui.log").open("wb")
+    proc = subprocess.Popen([*ENGRAM, "--db", str(tmp_path / "ui.db"), "ui", "--no-auth",
+                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                            env=server_env(tmp_path))
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, (tmp_path / "ui.log").read_text()
+            try:
+                if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "ui.log").read_text()
+            time.sleep(0.2)
+        assert httpx.get(f"{url}/ui/users").status_code == 200
+        assert httpx.post(f"{url}/mcp", json={}).status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+    assert f"Memory browser: http://127.0.0.1:{port}/ui" in (tmp_path / "ui.log").read_text()

@@ -55,6 +55,7 @@ from ..store.base import (
     WriteBatch,
     WriteOutcome,
 )
+from ..store.browse import ScopeSummary, TimelineFilters
 from .keyring import ENVELOPE_PREFIX, Keyring
 
 __all__ = ["EncryptedStore"]
@@ -336,3 +337,20 @@ class EncryptedStore(Store):
 
     def job_counts(self, scope: Scope | None) -> dict[str, int]:
         return self.inner.job_counts(scope)
+
+    # -- browsing: ids, counts, kinds, speakers and times are stored in the clear ----
+    def users(self, tenant: str, limit: int = 1000) -> list[ScopeSummary]:
+        return self.inner.users(tenant, limit)
+
+    def sessions(self, scope: Scope, limit: int = 1000) -> list[ScopeSummary]:
+        return self.inner.sessions(scope, limit)
+
+    def timeline(self, scope: Scope, filters: TimelineFilters, limit: int,
+                 cursor: str | None = None) -> Page:
+        if filters.status == "flagged":  # flags are inside the sealed metadata
+            return super().timeline(scope, filters, limit, cursor)
+        page = self.inner.timeline(scope, filters, limit, cursor)
+        return dataclasses.replace(page, items=[self._open_any(i) for i in page.items])
+
+    def failed_jobs(self, scope: Scope | None, limit: int = 50) -> list[Job]:
+        return self.inner.failed_jobs(scope, limit)
