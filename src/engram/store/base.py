@@ -1,6 +1,14 @@
-"""The storage contract every backend implements (SQLite, PostgreSQL).
+"""The storage contract every backend implements (SQLite, PostgreSQL, in-memory).
 
-Rules every backend follows, checked by ``tests/store_contract.py``:
+A backend is a :class:`Store` subclass in its own module(s) under
+``engram/store/``, one entry in :mod:`engram.store.registry` (its URL scheme)
+and one factory in ``tests/stores.py`` (the contract suite then runs it). The
+SQL backends share their SQL through :mod:`engram.store.sql_common` and differ
+only in a :class:`~engram.store.sql_dialect.Dialect`; :mod:`engram.store.memory`
+is the plain reference implementation.
+
+Rules every backend follows, checked by ``tests/test_store_contract.py`` (and the
+other suites parametrized over ``tests/stores.py``):
 
 * **Scope.** Every read takes a :class:`~engram.models.Scope` and returns only
   items whose tenant equals the scope's tenant and whose ``user_id`` /
@@ -249,7 +257,8 @@ class Store(ABC):
     def touch(self, tenant: str, memory_ids: Sequence[str], at: datetime) -> None:
         """Record an access: ``access_count += 1``, ``last_accessed_at = at``.
 
-        Not a version: access stats are not history. Unknown ids are ignored.
+        Not a version: access stats are not history. Unknown ids are ignored;
+        an id given twice in one call counts once.
         """
 
     @abstractmethod

@@ -22,20 +22,18 @@ Same contract as :class:`~engram.store.sqlite.SQLiteStore` (see
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import psycopg
 from psycopg import Connection
 from psycopg import errors as pg_errors
-from psycopg.types.json import Jsonb
 
 from ..errors import Conflict, ModelMismatch, StoreError
-from ..models import Episode, ItemRef, Memory, MemoryVersion, Scope, SearchFilters
+from ..models import ItemRef, Scope, SearchFilters
 from ..text import query_terms
-from ..timeutil import ensure_aware, now
+from ..timeutil import now
 from .base import (
     Candidate,
     Fence,
@@ -50,21 +48,16 @@ from .postgres_admin import PgAdmin
 from .postgres_pool import register_vector
 from .postgres_schema import FENCE_LOCK_CLASS, MIGRATION_LOCK_ID, MIGRATIONS
 from .postgres_sql import (
-    EP_COLS,
-    MEM_COLS,
-    MEM_WRITE_COLS,
+    POSTGRES,
     as_array,
-    episode_from_row,
-    episode_params,
     filter_sql,
-    memory_from_row,
-    memory_params,
     prefixed,
     scope_sql,
 )
 from .postgres_vector import create_index_sql, index_name
 from .postgres_vector import search as vector_search_sql
 from .sql_browse import SQLBrowse
+from .sql_common import episode_values, insert_jobs, insert_versions, memory_values
 
 __all__ = ["PostgresStore"]
 
@@ -150,12 +143,8 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
                 conn.execute("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))",
                              (FENCE_LOCK_CLASS, batch.fence.tenant))
             created = _insert_many(
-                conn,
-                "INSERT INTO episodes (tenant, id, user_id, agent_id, session_id, role,"
-                " speaker, text, occurred_at, created_at, metadata, index_text, tsv) VALUES"
-                " (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s, to_tsvector(%s::regconfig, %s))"
-                " ON CONFLICT (tenant, id) DO NOTHING RETURNING rid",
-                [(*episode_params(e), *_lexical(batch, ItemRef("episode", e.id), e.text))
+                conn, "episodes", "(tenant, id)",
+                [(episode_values(POSTGRES, e), _lexical(batch, ItemRef("episode", e.id), e.text))
                  for e in batch.episodes],
             )
             for e, ok in zip(batch.episodes, created, strict=True):
@@ -166,13 +155,9 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
                 out.fenced = True  # derived rows dropped (see Fence)
                 batch = batch.episodes_only()
             created = _insert_many(
-                conn,
-                f"INSERT INTO memories (tenant, id, {MEM_WRITE_COLS}, index_text, tsv) VALUES"
-                " (%s, %s, " + ", ".join(["%s"] * 22)
-                + ", to_tsvector(%s::regconfig, %s)) ON CONFLICT (tenant, id) DO NOTHING"
-                " RETURNING rid",
-                [(m.scope.tenant, m.id, *memory_params(m),
-                  *_lexical(batch, ItemRef("memory", m.id), m.text))
+                conn, "memories", "(tenant, id)",
+                [({"tenant": m.scope.tenant, "id": m.id, **memory_values(POSTGRES, m)},
+                  _lexical(batch, ItemRef("memory", m.id), m.text))
                  for m in batch.new_memories],
             )
             for m, ok in zip(batch.new_memories, created, strict=True):
@@ -181,12 +166,13 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
                 (written if ok else skipped).add(ref)
             for m, expected in batch.changed_memories:
                 ref = ItemRef("memory", m.id)
-                sets = ", ".join(f"{c.strip()} = %s" for c in MEM_WRITE_COLS.split(","))
+                vals = memory_values(POSTGRES, m)
+                sets = ", ".join(f"{c} = %s" for c in vals)
                 row = conn.execute(
                     f"UPDATE memories SET {sets}, index_text = %s,"
                     " tsv = to_tsvector(%s::regconfig, %s)"
                     " WHERE tenant = %s AND id = %s AND version = %s RETURNING rid",
-                    (*memory_params(m), *_lexical(batch, ref, m.text),
+                    (*vals.values(), *_lexical(batch, ref, m.text),
                      m.scope.tenant, m.id, expected),
                 ).fetchone()
                 if row is None:
@@ -194,43 +180,12 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
                         f"memory {m.id} changed concurrently (expected version {expected}); retry"
                     )
                 written.add(ref)
-            if batch.versions:
-                self._insert_versions(conn, batch.versions)
+            insert_versions(POSTGRES, conn, batch.versions)
             vectors = [r for r in batch.vectors if r.ref not in skipped]
             if vectors:
                 self._upsert_vectors(conn, vectors, batch, written)
-            for job in batch.jobs:
-                job_at = job.created_at or now()
-                conn.execute(
-                    "INSERT INTO jobs (id, tenant, user_id, agent_id, session_id, kind, payload,"
-                    " status, attempts, created_at, run_after) VALUES"
-                    " (%s,%s,%s,%s,%s,%s,%s,'pending',0,%s,%s) ON CONFLICT (id) DO NOTHING",
-                    (job.id, job.scope.tenant, job.scope.user_id, job.scope.agent_id,
-                     job.scope.session_id, job.kind, Jsonb(job.payload), job_at,
-                     job.run_after or job_at),
-                )
+            insert_jobs(POSTGRES, conn, batch.jobs)
         return out
-
-    @staticmethod
-    def _insert_versions(conn: Connection[Any], versions: list[tuple[str, MemoryVersion]]) -> None:
-        rows = []
-        for tenant, v in versions:
-            state = v.after or v.before or {}
-            rows.append((
-                tenant, v.memory_id, state.get("user_id"), state.get("agent_id"),
-                state.get("session_id"), v.version, str(v.operation),
-                None if v.before is None else Jsonb(v.before),
-                None if v.after is None else Jsonb(v.after),
-                v.reason, ensure_aware(v.recorded_at),
-            ))
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO memory_versions (tenant, memory_id, user_id, agent_id, session_id,"
-                " version, operation, before, after, reason, recorded_at) VALUES"
-                " (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
-                " ON CONFLICT (tenant, memory_id, version) DO NOTHING",
-                rows,
-            )
 
     def _upsert_vectors(
         self, conn: Connection[Any], records: list[VectorRecord], batch: WriteBatch,
@@ -303,27 +258,6 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
             conn.execute("ANALYZE episodes, memories, vectors")
         return [self.create_vector_index(r["model_id"], int(r["dim"])) for r in rows]
 
-    def touch(self, tenant: str, memory_ids: Sequence[str], at: datetime) -> None:
-        if not memory_ids:
-            return
-        with self._tx() as conn:
-            conn.execute(
-                "UPDATE memories SET access_count = access_count + 1, last_accessed_at = %s"
-                " WHERE tenant = %s AND id = ANY(%s)",
-                (ensure_aware(at), tenant, list(memory_ids)),
-            )
-
-    def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any]) -> bool:
-        with self._tx() as conn:
-            row = conn.execute("SELECT metadata FROM episodes WHERE tenant = %s AND id = %s"
-                               " FOR UPDATE", (episode.scope.tenant, episode.id)).fetchone()
-            if row is None or (row["metadata"] or {}) != dict(expected):
-                return False
-            conn.execute("UPDATE episodes SET metadata = %s, text = %s WHERE tenant = %s"
-                         " AND id = %s", (Jsonb(episode.metadata), episode.text,
-                                          episode.scope.tenant, episode.id))
-            return True
-
     def lexical_texts(self, tenant: str, refs: Sequence[ItemRef]) -> dict[ItemRef, str]:
         out: dict[ItemRef, str] = {}
         for item_type, table in (("episode", "episodes"), ("memory", "memories")):
@@ -349,10 +283,6 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
             (*args, list(dict.fromkeys(ids))),
         )
         return {r["id"]: r for r in rows}
-
-    def get_episodes(self, scope: Scope, ids: Sequence[str]) -> list[Episode]:
-        rows = self._get_many("episodes", EP_COLS, scope, ids)
-        return [episode_from_row(rows[i]) for i in ids if i in rows]
 
     def episode_neighbours(
         self, scope: Scope, ids: Sequence[str], radius: int
@@ -389,10 +319,6 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
             ):
                 out[r["id"]] = []
         return out
-
-    def get_memories(self, scope: Scope, ids: Sequence[str]) -> list[Memory]:
-        rows = self._get_many("memories", MEM_COLS, scope, ids)
-        return [memory_from_row(rows[i]) for i in ids if i in rows]
 
     # -- search ----------------------------------------------------------------
     def lexical_search(
@@ -490,14 +416,24 @@ def _hold_fence(conn: Connection[Any], fence: Fence) -> bool:
     return True
 
 
-def _insert_many(conn: Connection[Any], query: str, rows: list[tuple[Any, ...]]) -> list[bool]:
-    """Run an ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` per row in one pipeline;
-    ``True`` where a row was inserted."""
+def _insert_many(
+    conn: Connection[Any], table: str, key: str,
+    rows: list[tuple[dict[str, Any], tuple[str | None, str, str]]],
+) -> list[bool]:
+    """``INSERT ... ON CONFLICT {key} DO NOTHING`` of each ``(values, lexical)``
+    row in one pipeline (``lexical`` as from :func:`_lexical`); ``True`` where a
+    row was inserted."""
     if not rows:
         return []
+    cols = list(rows[0][0])
+    query = (
+        f"INSERT INTO {table} ({', '.join(cols)}, index_text, tsv) VALUES"
+        f" ({', '.join(['%s'] * len(cols))}, %s, to_tsvector(%s::regconfig, %s))"
+        f" ON CONFLICT {key} DO NOTHING RETURNING rid"
+    )
     out: list[bool] = []
     with conn.cursor() as cur:
-        cur.executemany(query, rows, returning=True)
+        cur.executemany(query, [(*vals.values(), *lex) for vals, lex in rows], returning=True)
         while True:
             out.append(cur.fetchone() is not None)
             if not cur.nextset():

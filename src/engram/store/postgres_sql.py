@@ -24,14 +24,11 @@ from .sql_dialect import Dialect
 __all__ = [
     "EP_COLS",
     "MEM_COLS",
-    "MEM_WRITE_COLS",
     "POSTGRES",
     "as_array",
     "episode_from_row",
-    "episode_params",
     "filter_sql",
     "memory_from_row",
-    "memory_params",
     "prefixed",
     "scope_sql",
     "version_from_row",
@@ -51,6 +48,7 @@ class _Postgres(Dialect):
     name = "postgresql"
     mark = "%s"
     true = "TRUE"
+    row_lock = " FOR UPDATE"
     claim_lock = " FOR UPDATE SKIP LOCKED"
 
     def col(self, name: str) -> str:
@@ -115,57 +113,6 @@ def memory_from_row(r: dict[str, Any]) -> Memory:
 
 def version_from_row(r: dict[str, Any]) -> MemoryVersion:
     return sql_common.version_from_row(POSTGRES, r)
-
-
-#: columns written for a memory (after tenant, id), in ``memory_params`` order
-MEM_WRITE_COLS = (
-    "user_id, agent_id, session_id, kind, text, entities, keywords, valid_from, valid_to, "
-    "event_at, created_at, updated_at, expired_at, importance, access_count, last_accessed_at, "
-    "source_episode_ids, version, status, attribute, metadata"
-)
-
-
-def episode_params(e: Episode) -> tuple[Any, ...]:
-    return (
-        e.scope.tenant,
-        e.id,
-        e.scope.user_id,
-        e.scope.agent_id,
-        e.scope.session_id,
-        e.role,
-        e.speaker,
-        e.text,
-        ensure_aware(e.occurred_at),
-        ensure_aware(e.created_at),
-        Jsonb(e.metadata),
-    )
-
-
-def memory_params(m: Memory) -> tuple[Any, ...]:
-    """Values for :data:`MEM_WRITE_COLS`."""
-    return (
-        m.scope.user_id,
-        m.scope.agent_id,
-        m.scope.session_id,
-        str(m.kind),
-        m.text,
-        Jsonb(list(m.entities)),
-        Jsonb(list(m.keywords)),
-        _utc(m.valid_from),
-        _utc(m.valid_to),
-        ensure_aware(m.valid_from or m.created_at),
-        ensure_aware(m.created_at),
-        ensure_aware(m.updated_at),
-        _utc(m.expired_at),
-        m.importance,
-        m.access_count,
-        _utc(m.last_accessed_at),
-        Jsonb(list(m.source_episode_ids)),
-        m.version,
-        str(m.status),
-        m.attribute,
-        Jsonb(m.metadata),
-    )
 
 
 def as_array(value: Any) -> np.ndarray:

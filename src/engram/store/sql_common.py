@@ -14,7 +14,7 @@ column name) and ``_tx()`` (a transaction whose connection has ``execute``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -30,9 +30,13 @@ __all__ = [
     "MEM_COLS",
     "SQLCommon",
     "episode_from_row",
+    "episode_values",
     "filter_sql",
+    "insert_jobs",
+    "insert_versions",
     "job_from_row",
     "memory_from_row",
+    "memory_values",
     "prefixed",
     "row_scope",
     "scope_sql",
@@ -115,6 +119,120 @@ def filter_sql(
     return (" AND ".join(parts) or d.true), args
 
 
+# -- models -> rows ----------------------------------------------------------------
+def _times(d: Dialect, name: str, dt: datetime | None) -> dict[str, Any]:
+    """The readable ``{name}_at`` column and, where the dialect compares on a
+    twin column (SQLite's ``{name}_ts``), that twin."""
+    out = {f"{name}_at": d.stamp(dt)}
+    if d.col(name) != f"{name}_at":
+        out[d.col(name)] = d.ts(dt)
+    return out
+
+
+def episode_values(d: Dialect, e: Episode) -> dict[str, Any]:
+    """Column -> parameter of an episode row (``tenant`` and ``id`` included)."""
+    return {
+        "tenant": e.scope.tenant,
+        "id": e.id,
+        "user_id": e.scope.user_id,
+        "agent_id": e.scope.agent_id,
+        "session_id": e.scope.session_id,
+        "role": e.role,
+        "speaker": e.speaker,
+        "text": e.text,
+        **_times(d, "occurred", e.occurred_at),
+        **_times(d, "created", e.created_at),
+        "metadata": d.json(e.metadata),
+    }
+
+
+def memory_values(d: Dialect, m: Memory) -> dict[str, Any]:
+    """Column -> parameter of a memory row, but ``tenant`` and ``id`` (the key a
+    changed memory is found by)."""
+    return {
+        "user_id": m.scope.user_id,
+        "agent_id": m.scope.agent_id,
+        "session_id": m.scope.session_id,
+        "kind": str(m.kind),
+        "text": m.text,
+        "entities": d.json(list(m.entities)),
+        "keywords": d.json(list(m.keywords)),
+        "valid_from": d.stamp(m.valid_from),
+        "valid_to": d.stamp(m.valid_to),
+        d.col("event"): d.ts(m.valid_from or m.created_at),
+        **_times(d, "created", m.created_at),
+        "updated_at": d.stamp(m.updated_at),
+        **_times(d, "expired", m.expired_at),
+        "importance": m.importance,
+        "access_count": m.access_count,
+        "last_accessed_at": d.stamp(m.last_accessed_at),
+        "source_episode_ids": d.json(list(m.source_episode_ids)),
+        "version": m.version,
+        "status": str(m.status),
+        "attribute": m.attribute,
+        "metadata": d.json(m.metadata),
+    }
+
+
+def _insert_rows(conn: Any, table: str, rows: list[dict[str, Any]], d: Dialect,
+                 key: str) -> None:
+    if not rows:
+        return
+    cols = list(rows[0])
+    cur = conn.cursor()
+    cur.executemany(
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({d.marks(len(cols))})"
+        f" ON CONFLICT {key} DO NOTHING",
+        [tuple(r.values()) for r in rows],
+    )
+
+
+def insert_versions(d: Dialect, conn: Any, versions: Sequence[tuple[str, MemoryVersion]]
+                    ) -> None:
+    """Append history entries in the caller's transaction; a ``(tenant,
+    memory_id, version)`` already stored is left as it is (idempotent import).
+    The entry is scoped by the user/agent/session of its state."""
+    rows = []
+    for tenant, v in versions:
+        state = v.after or v.before or {}
+        rows.append({
+            "tenant": tenant,
+            "memory_id": v.memory_id,
+            "user_id": state.get("user_id"),
+            "agent_id": state.get("agent_id"),
+            "session_id": state.get("session_id"),
+            "version": v.version,
+            "operation": str(v.operation),
+            "before": None if v.before is None else d.json(v.before),
+            "after": None if v.after is None else d.json(v.after),
+            "reason": v.reason,
+            **_times(d, "recorded", v.recorded_at),
+        })
+    _insert_rows(conn, "memory_versions", rows, d, "(tenant, memory_id, version)")
+
+
+def insert_jobs(d: Dialect, conn: Any, jobs: Sequence[Job]) -> None:
+    """Enqueue ``jobs`` as pending in the caller's transaction; a job id already
+    stored is left as it is. ``run_after`` defaults to ``created_at`` (now)."""
+    rows = []
+    for job in jobs:
+        created = job.created_at or now()
+        rows.append({
+            "id": job.id,
+            "tenant": job.scope.tenant,
+            "user_id": job.scope.user_id,
+            "agent_id": job.scope.agent_id,
+            "session_id": job.scope.session_id,
+            "kind": job.kind,
+            "payload": d.json(job.payload),
+            "status": "pending",
+            "attempts": 0,
+            "created_at": d.stamp(created),
+            d.col("run_after"): d.ts(job.run_after or created),
+        })
+    _insert_rows(conn, "jobs", rows, d, "(id)")
+
+
 # -- rows -> models ----------------------------------------------------------------
 def row_scope(r: Row) -> Scope:
     return Scope(user_id=r["user_id"], agent_id=r["agent_id"], session_id=r["session_id"],
@@ -179,6 +297,8 @@ class SQLCommon(Store):
     _dialect: ClassVar[Dialect]
     _q: Callable[..., list[Any]]
     _tx: Callable[[], AbstractContextManager[Any]]
+    #: rows of ``table`` (columns ``cols``) with these ids visible in the scope, by id
+    _get_many: Callable[[str, str, Scope, Sequence[str]], dict[str, Row]]
 
     def _filter_sql(self, filters: SearchFilters, alias: str, item_type: str
                     ) -> tuple[str, list[Any]]:
@@ -200,7 +320,43 @@ class SQLCommon(Store):
     def meta_items(self) -> dict[str, str]:
         return {r["key"]: r["value"] for r in self._q("SELECT key, value FROM meta ORDER BY key")}
 
+    # -- writes ----------------------------------------------------------------
+    def touch(self, tenant: str, memory_ids: Sequence[str], at: datetime) -> None:
+        d = self._dialect
+        ids = list(dict.fromkeys(memory_ids))
+        if not ids:
+            return
+        with self._tx() as conn:
+            for i in range(0, len(ids), _CHUNK):
+                member, args = d.in_list("id", ids[i : i + _CHUNK])
+                conn.execute(
+                    "UPDATE memories SET access_count = access_count + 1,"
+                    f" last_accessed_at = {d.mark} WHERE tenant = {d.mark} AND {member}",
+                    (d.stamp(at), tenant, *args),
+                )
+
+    def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any]) -> bool:
+        d = self._dialect
+        key = (episode.scope.tenant, episode.id)
+        with self._tx() as conn:
+            row = conn.execute(f"SELECT metadata FROM episodes WHERE tenant = {d.mark}"
+                               f" AND id = {d.mark}{d.row_lock}", key).fetchone()
+            if row is None or (d.load_json(row["metadata"]) or {}) != dict(expected):
+                return False
+            conn.execute(f"UPDATE episodes SET metadata = {d.mark}, text = {d.mark}"
+                         f" WHERE tenant = {d.mark} AND id = {d.mark}",
+                         (d.json(episode.metadata), episode.text, *key))
+            return True
+
     # -- reads -----------------------------------------------------------------
+    def get_episodes(self, scope: Scope, ids: Sequence[str]) -> list[Episode]:
+        rows = self._get_many("episodes", EP_COLS, scope, ids)
+        return [episode_from_row(self._dialect, rows[i]) for i in ids if i in rows]
+
+    def get_memories(self, scope: Scope, ids: Sequence[str]) -> list[Memory]:
+        rows = self._get_many("memories", MEM_COLS, scope, ids)
+        return [memory_from_row(self._dialect, rows[i]) for i in ids if i in rows]
+
     def existing_episode_ids(self, tenant: str, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
         ids = list(dict.fromkeys(ids))

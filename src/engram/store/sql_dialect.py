@@ -37,8 +37,10 @@ class Dialect(ABC):
     mark: str
     #: an always-true condition
     true: str
-    #: appended to a ``SELECT`` that claims a row in a transaction (``""``: the
-    #: backend's write transaction already excludes other writers)
+    #: appended to a ``SELECT`` that reads a row to change it in the same
+    #: transaction (``""``: the write transaction already excludes other writers)
+    row_lock: str = ""
+    #: the same for claiming one of many rows (others skip a claimed one)
     claim_lock: str = ""
 
     def marks(self, n: int) -> str:

@@ -14,10 +14,8 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,20 +25,16 @@ from ..models import (
     Episode,
     ItemRef,
     Memory,
-    MemoryVersion,
     Scope,
 )
-from ..timeutil import format_dt, now, to_epoch
-from .base import Fence, Job, Neighbour, VectorRecord, WriteBatch, WriteOutcome
+from ..timeutil import format_dt, now
+from .base import Fence, Neighbour, VectorRecord, WriteBatch, WriteOutcome
+from .sql_browse import SQLBrowse
+from .sql_common import episode_values, insert_jobs, insert_versions, memory_values
 from .sql_browse import SQLBrowse
 from .sqlite_admin import SQLiteAdmin
 from .sqlite_rows import (
-    _EP_COLS,
-    _MEM_COLS,
-    _dumps,
-    _episode,
-    _memory,
-    _memory_event_ts,
+    SQLITE,
     _scope_sql,
     _scope_tags,
 )
@@ -94,13 +88,11 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
                     self._insert_memory(conn, m, batch, out, skipped)
                 for m, expected in batch.changed_memories:
                     self._update_memory(conn, m, expected, batch)
-                for tenant, v in batch.versions:
-                    self._insert_version(conn, tenant, v)
+                insert_versions(SQLITE, conn, batch.versions)
                 for rec in batch.vectors:
                     if rec.ref not in skipped:
                         self._upsert_vector(conn, rec)
-                for job in batch.jobs:
-                    self._insert_job(conn, job)
+                insert_jobs(SQLITE, conn, batch.jobs)
         except sqlite3.Error as exc:
             raise StoreError(f"write failed: {exc}") from exc
         return out
@@ -119,25 +111,11 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
         out: WriteOutcome,
         skipped: set[ItemRef],
     ) -> None:
+        vals = episode_values(SQLITE, e)
         cur = conn.execute(
-            "INSERT INTO episodes (tenant, id, user_id, agent_id, session_id, role, speaker, text,"
-            " occurred_at, occurred_ts, created_at, created_ts, metadata)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(tenant, id) DO NOTHING",
-            (
-                e.scope.tenant,
-                e.id,
-                e.scope.user_id,
-                e.scope.agent_id,
-                e.scope.session_id,
-                e.role,
-                e.speaker,
-                e.text,
-                format_dt(e.occurred_at),
-                to_epoch(e.occurred_at),
-                format_dt(e.created_at),
-                to_epoch(e.created_at),
-                _dumps(e.metadata),
-            ),
+            f"INSERT INTO episodes ({', '.join(vals)}) VALUES ({SQLITE.marks(len(vals))})"
+            " ON CONFLICT(tenant, id) DO NOTHING",
+            tuple(vals.values()),
         )
         ref = ItemRef("episode", e.id)
         if cur.rowcount == 0:
@@ -149,33 +127,6 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
         body = batch.index_texts.get(ref, e.text)
         self._index(conn, rid * 2, body, [*_scope_tags(e.scope), "episode"])
 
-    def _memory_params(self, m: Memory) -> tuple[Any, ...]:
-        return (
-            m.scope.user_id,
-            m.scope.agent_id,
-            m.scope.session_id,
-            str(m.kind),
-            m.text,
-            _dumps(m.entities),
-            _dumps(m.keywords),
-            format_dt(m.valid_from),
-            format_dt(m.valid_to),
-            _memory_event_ts(m),
-            format_dt(m.created_at),
-            to_epoch(m.created_at),
-            format_dt(m.updated_at),
-            format_dt(m.expired_at),
-            to_epoch(m.expired_at),
-            m.importance,
-            m.access_count,
-            format_dt(m.last_accessed_at),
-            _dumps(m.source_episode_ids),
-            m.version,
-            str(m.status),
-            m.attribute,
-            _dumps(m.metadata),
-        )
-
     def _insert_memory(
         self,
         conn: sqlite3.Connection,
@@ -184,14 +135,11 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
         out: WriteOutcome,
         skipped: set[ItemRef],
     ) -> None:
+        vals = memory_values(SQLITE, m)
         cur = conn.execute(
-            "INSERT INTO memories (tenant, id, user_id, agent_id, session_id, kind, text, entities,"
-            " keywords, valid_from, valid_to, event_ts, created_at, created_ts, updated_at,"
-            " expired_at, expired_ts, importance, access_count, last_accessed_at,"
-            " source_episode_ids, version, status, attribute, metadata)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT(tenant, id) DO NOTHING",
-            (m.scope.tenant, m.id, *self._memory_params(m)),
+            f"INSERT INTO memories (tenant, id, {', '.join(vals)})"
+            f" VALUES ({SQLITE.marks(len(vals) + 2)}) ON CONFLICT(tenant, id) DO NOTHING",
+            (m.scope.tenant, m.id, *vals.values()),
         )
         ref = ItemRef("memory", m.id)
         if cur.rowcount == 0:
@@ -206,13 +154,11 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
     def _update_memory(
         self, conn: sqlite3.Connection, m: Memory, expected: int, batch: WriteBatch
     ) -> None:
+        vals = memory_values(SQLITE, m)
         cur = conn.execute(
-            "UPDATE memories SET user_id=?, agent_id=?, session_id=?, kind=?, text=?, entities=?,"
-            " keywords=?, valid_from=?, valid_to=?, event_ts=?, created_at=?, created_ts=?,"
-            " updated_at=?, expired_at=?, expired_ts=?, importance=?, access_count=?,"
-            " last_accessed_at=?, source_episode_ids=?, version=?, status=?, attribute=?,"
-            " metadata=? WHERE tenant=? AND id=? AND version=? RETURNING rid",
-            (*self._memory_params(m), m.scope.tenant, m.id, expected),
+            f"UPDATE memories SET {', '.join(f'{c} = ?' for c in vals)}"
+            " WHERE tenant = ? AND id = ? AND version = ? RETURNING rid",
+            (*vals.values(), m.scope.tenant, m.id, expected),
         )
         row = cur.fetchone()
         if row is None:
@@ -223,28 +169,6 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
         body = batch.index_texts.get(ref, m.text)
         tags = [*_scope_tags(m.scope), "memory", f"k{m.kind}"]
         self._index(conn, int(row[0]) * 2 + 1, body, tags)
-
-    def _insert_version(self, conn: sqlite3.Connection, tenant: str, v: MemoryVersion) -> None:
-        state = v.after or v.before or {}
-        conn.execute(
-            "INSERT OR IGNORE INTO memory_versions (tenant, memory_id, user_id, agent_id,"
-            " session_id, version, operation, before, after, reason, recorded_at, recorded_ts)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                tenant,
-                v.memory_id,
-                state.get("user_id"),
-                state.get("agent_id"),
-                state.get("session_id"),
-                v.version,
-                str(v.operation),
-                None if v.before is None else _dumps(v.before),
-                None if v.after is None else _dumps(v.after),
-                v.reason,
-                format_dt(v.recorded_at),
-                to_epoch(v.recorded_at),
-            ),
-        )
 
     def _item_rid(self, conn: sqlite3.Connection, tenant: str, ref: ItemRef) -> int | None:
         table = "episodes" if ref.type == "episode" else "memories"
@@ -267,48 +191,6 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
              rec.content_hash),
         )
 
-    def _insert_job(self, conn: sqlite3.Connection, job: Job) -> None:
-        created = job.created_at or now()
-        conn.execute(
-            "INSERT INTO jobs (id, tenant, user_id, agent_id, session_id, kind, payload, status,"
-            " attempts, created_at, run_after_ts) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT(id) DO NOTHING",
-            (
-                job.id,
-                job.scope.tenant,
-                job.scope.user_id,
-                job.scope.agent_id,
-                job.scope.session_id,
-                job.kind,
-                _dumps(job.payload),
-                "pending",
-                0,
-                format_dt(created),
-                to_epoch(job.run_after or created),
-            ),
-        )
-
-    def touch(self, tenant: str, memory_ids: Sequence[str], at: datetime) -> None:
-        if not memory_ids:
-            return
-        with self._tx() as conn:
-            conn.executemany(
-                "UPDATE memories SET access_count = access_count + 1, last_accessed_at = ?"
-                " WHERE tenant = ? AND id = ?",
-                [(format_dt(at), tenant, i) for i in memory_ids],
-            )
-
-    def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any]) -> bool:
-        with self._tx() as conn:
-            row = conn.execute("SELECT metadata FROM episodes WHERE tenant = ? AND id = ?",
-                               (episode.scope.tenant, episode.id)).fetchone()
-            if row is None or json.loads(row[0] or "{}") != dict(expected):
-                return False
-            conn.execute("UPDATE episodes SET metadata = ?, text = ? WHERE tenant = ? AND id = ?",
-                         (_dumps(episode.metadata), episode.text, episode.scope.tenant,
-                          episode.id))
-            return True
-
     # -- reads -----------------------------------------------------------------
     def _get_many(self, table: str, cols: str, scope: Scope, ids: Sequence[str]) -> dict[str, Any]:
         # look up by the (tenant, id) key only, then check the rest of the scope
@@ -330,10 +212,6 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
                 ):
                     found[r["id"]] = r
         return found
-
-    def get_episodes(self, scope: Scope, ids: Sequence[str]) -> list[Episode]:
-        rows = self._get_many("episodes", _EP_COLS, scope, ids)
-        return [_episode(rows[i]) for i in ids if i in rows]
 
     def episode_neighbours(
         self, scope: Scope, ids: Sequence[str], radius: int
@@ -376,9 +254,5 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
         for i in targets:
             out[i].sort(key=lambda nb: nb.offset)
         return out
-
-    def get_memories(self, scope: Scope, ids: Sequence[str]) -> list[Memory]:
-        rows = self._get_many("memories", _MEM_COLS, scope, ids)
-        return [_memory(rows[i]) for i in ids if i in rows]
 
     # -- search ----------------------------------------------------------------
