@@ -109,12 +109,9 @@ def run(url: str, n: int, users: int, dim: int, queries: int, batch: int,
                 times.append((time.perf_counter() - s) * 1000)
             times.sort()
             search[label] = (statistics.median(times), times[int(0.95 * (len(times) - 1))])
-        rows = store._q("SELECT pg_database_size(current_database()) AS n")
-        tables = {
-            t: int(store._q("SELECT pg_total_relation_size(%s::regclass) AS n", (t,))[0]["n"])
-            for t in ("memories", "vectors")
-        }
-        return PgScaleResult(n, users, dim, ingest, index, search, int(rows[0]["n"]), tables)
+        tables = store.relation_bytes(("memories", "vectors"))
+        db_bytes = store.stats(None).db_bytes or 0  # pg_database_size for the whole store
+        return PgScaleResult(n, users, dim, ingest, index, search, db_bytes, tables)
     finally:
         store.close()
 

@@ -250,6 +250,12 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         """Build the HNSW indexes a load with ``auto_index=False`` deferred."""
         self.create_vector_indexes()
 
+    def relation_bytes(self, tables: Sequence[str]) -> dict[str, int]:
+        """On-disk bytes of each table with its indexes and TOAST
+        (``pg_total_relation_size``), for capacity planning."""
+        return {t: int(self._q("SELECT pg_total_relation_size(%s::regclass) AS n", (t,))[0]["n"])
+                for t in tables}
+
     def create_vector_indexes(self) -> list[str]:
         """Build the HNSW index of every model/dimension holding vectors, then
         refresh planner statistics (call after a bulk load)."""

@@ -31,7 +31,6 @@ from ..timeutil import format_dt, now
 from .base import Fence, Neighbour, VectorRecord, WriteBatch, WriteOutcome
 from .sql_browse import SQLBrowse
 from .sql_common import episode_values, insert_jobs, insert_versions, memory_values
-from .sql_browse import SQLBrowse
 from .sqlite_admin import SQLiteAdmin
 from .sqlite_rows import (
     SQLITE,
