@@ -57,7 +57,7 @@ from .store.base import Store
 from .timeutil import ensure_aware, now
 from .transfer import ImportReport, write_jsonl
 from .trust.provenance import is_flagged
-from .validation import check_metadata, check_text, make_scope
+from .validation import check_metadata, check_text, make_filters, make_scope
 
 if TYPE_CHECKING:
     from .ingest.llm_jobs import LLMPipeline, PipelineStatus, WorkReport
@@ -70,45 +70,6 @@ __all__ = ["Engram"]
 log = logging.getLogger("engram")
 
 MAX_LIMIT = 1000
-
-
-def _filters(
-    filters: SearchFilters | None,
-    *,
-    kinds: Iterable[str] | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
-    metadata: dict[str, Any] | None = None,
-    as_of: datetime | None = None,
-) -> SearchFilters:
-    f = filters or SearchFilters()
-    if not isinstance(f, SearchFilters):
-        raise InvalidInput("filters must be an engram.SearchFilters")
-    changes: dict[str, Any] = {}
-    if kinds is not None:
-        if isinstance(kinds, str):
-            kinds = [kinds]
-        ks = frozenset(kinds)
-        valid = {k.value for k in MemoryKind} | {"episode"}
-        bad = sorted(ks - valid)
-        if bad:
-            raise InvalidInput(f"unknown kinds {bad}; use {sorted(valid)}")
-        changes["kinds"] = ks
-    if start is not None:
-        changes["start"] = ensure_aware(start, "start")
-    if end is not None:
-        changes["end"] = ensure_aware(end, "end")
-    if metadata:
-        check_metadata(metadata)
-        changes["metadata"] = tuple(sorted(metadata.items()))
-    if as_of is not None:
-        changes["as_of"] = ensure_aware(as_of, "as_of")
-    f = dataclasses.replace(f, **changes) if changes else f
-    for name in ("start", "end", "as_of"):
-        value = getattr(f, name)
-        if value is not None:
-            ensure_aware(value, name)
-    return f
 
 
 class Engram:
@@ -415,7 +376,7 @@ class Engram:
         check_text(query, self.config.max_text_bytes, "query")
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
             raise InvalidInput(f"limit must be an integer between 1 and {MAX_LIMIT}")
-        f = _filters(filters, kinds=kinds, start=start, end=end, metadata=metadata, as_of=as_of)
+        f = make_filters(filters, kinds=kinds, start=start, end=end, metadata=metadata, as_of=as_of)
         ref_now = ensure_aware(now, "now") if now is not None else _now()
         hits = self.searcher.search(query, sc, f, self._preset(preset), limit, ref_now)
         if track_access:
@@ -498,7 +459,7 @@ class Engram:
         sc = self._scope(scope, user_id, agent_id, session_id)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
             raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
-        f = _filters(filters, kinds=kinds, as_of=as_of)
+        f = make_filters(filters, kinds=kinds, as_of=as_of)
         if include_inactive:
             f = dataclasses.replace(f, include_inactive=True)
         if type == "memory":

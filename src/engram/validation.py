@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from .errors import InvalidInput, ScopeRequired, TextTooLong
-from .models import Scope
+from .models import MemoryKind, Scope, SearchFilters
+from .timeutil import ensure_aware
 
-__all__ = ["check_id", "check_metadata", "check_scope", "check_text", "make_scope"]
+__all__ = ["check_id", "check_metadata", "check_scope", "check_text", "make_filters",
+           "make_scope"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_ID_CHARS = 256
@@ -85,3 +90,45 @@ def check_metadata(metadata: Any, what: str = "metadata") -> dict[str, Any]:
         if not isinstance(key, str):
             raise InvalidInput(f"{what} keys must be strings")
     return dict(metadata)
+
+
+def make_filters(
+    filters: SearchFilters | None,
+    *,
+    kinds: Iterable[str] | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    metadata: dict[str, Any] | None = None,
+    as_of: datetime | None = None,
+) -> SearchFilters:
+    """``filters`` (or empty ones) with the keyword filters of a call applied, every
+    value checked: unknown kinds, naive datetimes and bad metadata are
+    :class:`InvalidInput`."""
+    f = filters or SearchFilters()
+    if not isinstance(f, SearchFilters):
+        raise InvalidInput("filters must be an engram.SearchFilters")
+    changes: dict[str, Any] = {}
+    if kinds is not None:
+        if isinstance(kinds, str):
+            kinds = [kinds]
+        ks = frozenset(kinds)
+        valid = {k.value for k in MemoryKind} | {"episode"}
+        bad = sorted(ks - valid)
+        if bad:
+            raise InvalidInput(f"unknown kinds {bad}; use {sorted(valid)}")
+        changes["kinds"] = ks
+    if start is not None:
+        changes["start"] = ensure_aware(start, "start")
+    if end is not None:
+        changes["end"] = ensure_aware(end, "end")
+    if metadata:
+        check_metadata(metadata)
+        changes["metadata"] = tuple(sorted(metadata.items()))
+    if as_of is not None:
+        changes["as_of"] = ensure_aware(as_of, "as_of")
+    f = dataclasses.replace(f, **changes) if changes else f
+    for name in ("start", "end", "as_of"):
+        value = getattr(f, name)
+        if value is not None:
+            ensure_aware(value, name)
+    return f
