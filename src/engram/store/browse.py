@@ -15,7 +15,7 @@ Ties: memories before episodes, then the later-stored row first. A cursor is opa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -36,6 +36,7 @@ __all__ = [
     "generic_sessions",
     "generic_timeline",
     "generic_users",
+    "merged_page",
     "parse_timeline_cursor",
 ]
 
@@ -151,15 +152,22 @@ def generic_timeline(store: Store, scope: Scope, filters: TimelineFilters, limit
     for pos, item in enumerate(_items(store, scope)):
         if _passes(item, filters):
             keyed.append(((event_ts(item), 0 if isinstance(item, Episode) else 1, pos), item))
-    keyed.sort(key=lambda kv: kv[0], reverse=True)
     if cursor is not None:
         after = parse_timeline_cursor(cursor)
         keyed = [kv for kv in keyed if kv[0] < after]
-    page = keyed[:limit]
+    return merged_page(keyed, limit, repr)
+
+
+def merged_page(rows: list[tuple[tuple[Any, int, int], Episode | Memory]], limit: int,
+                time_text: Callable[[Any], str]) -> Page:
+    """The first ``limit`` of ``rows`` keyed ``(event time, type rank, row)``, newest
+    first, and the cursor after them (``time_text`` writes the time into it)."""
+    rows.sort(key=lambda kv: kv[0], reverse=True)
+    page = rows[:limit]
     nxt = None
-    if len(keyed) > limit:
-        ts, rank, pos = page[-1][0]
-        nxt = f"{ts!r}|{rank}|{pos}"
+    if len(rows) > limit:
+        ts, rank, row = page[-1][0]
+        nxt = f"{time_text(ts)}|{rank}|{row}"
     return Page(items=[item for _, item in page], next_cursor=nxt)
 
 

@@ -17,7 +17,7 @@ from ..errors import InvalidInput
 from ..models import Page, Scope
 from ..timeutil import ensure_aware
 from .base import Job
-from .browse import ScopeSummary, TimelineFilters
+from .browse import ScopeSummary, TimelineFilters, merged_page
 from .sql_common import (
     EP_COLS,
     MEM_COLS,
@@ -118,13 +118,7 @@ class SQLBrowse(SQLCommon):
                 extra.append(filters.speaker)
             if filters.status == "flagged":
                 sql += f" AND {flagged}"
-            col = d.col("occurred")
-            sql, extra = self._after(sql, extra, col, 0, after)
-            for r in self._q(f"SELECT x.rid, x.{col} AS keyset_ts, {prefixed(EP_COLS)}"
-                             f" FROM episodes x WHERE {sql}"
-                             f" ORDER BY x.{col} DESC, x.rid DESC LIMIT {d.mark}",
-                             (*extra, limit + 1)):
-                rows.append(((r["keyset_ts"], 0, int(r["rid"])), episode_from_row(d, r)))
+            rows += self._newest("episodes", 0, sql, extra, after, limit)
         if filters.memories():
             sql, extra = where, list(args)
             if filters.kinds is not None:
@@ -136,20 +130,22 @@ class SQLBrowse(SQLCommon):
             elif filters.status is not None:
                 sql += f" AND x.status = {d.mark}"
                 extra.append(filters.status)
-            col = d.col("event")
-            sql, extra = self._after(sql, extra, col, 1, after)
-            for r in self._q(f"SELECT x.rid, x.{col} AS keyset_ts, {prefixed(MEM_COLS)}"
-                             f" FROM memories x WHERE {sql}"
-                             f" ORDER BY x.{col} DESC, x.rid DESC LIMIT {d.mark}",
-                             (*extra, limit + 1)):
-                rows.append(((r["keyset_ts"], 1, int(r["rid"])), memory_from_row(d, r)))
-        rows.sort(key=lambda kv: kv[0], reverse=True)
-        page = rows[:limit]
-        nxt = None
-        if len(rows) > limit:
-            ts, rank, rid = page[-1][0]
-            nxt = f"{d.cursor_value(ts)}|{rank}|{rid}"
-        return Page(items=[item for _, item in page], next_cursor=nxt)
+            rows += self._newest("memories", 1, sql, extra, after, limit)
+        return merged_page(rows, limit, d.cursor_value)
+
+    def _newest(self, table: str, rank: int, sql: str, args: list[Any], after: _Key | None,
+                limit: int) -> list[tuple[_Key, Any]]:
+        """The ``limit + 1`` newest rows of ``table`` (0 episodes, 1 memories) matching
+        ``sql`` after the cursor, keyed for :func:`~.browse.merged_page`."""
+        d = self._dialect
+        col = d.col("occurred" if rank == 0 else "event")
+        sql, args = self._after(sql, args, col, rank, after)
+        rows = self._q(f"SELECT x.rid, x.{col} AS keyset_ts,"
+                       f" {prefixed(EP_COLS if rank == 0 else MEM_COLS)} FROM {table} x"
+                       f" WHERE {sql} ORDER BY x.{col} DESC, x.rid DESC LIMIT {d.mark}",
+                       (*args, limit + 1))
+        load = episode_from_row if rank == 0 else memory_from_row
+        return [((r["keyset_ts"], rank, int(r["rid"])), load(d, r)) for r in rows]
 
     def failed_jobs(self, scope: Scope | None, limit: int = 50) -> list[Job]:
         d = self._dialect
