@@ -307,6 +307,24 @@ def test_background_worker_processes_jobs_after_add(
     assert active_texts(eg) == ["Ana plays the cello."]
 
 
+def test_an_llm_job_reads_like_any_background_job(
+    eg: Engram, scripted_llm: ScriptedLLMServer
+) -> None:
+    res = eg.add("I play the cello.", user_id="ana", speaker="Ana", occurred_at=T0)
+    assert res.job_id is not None
+    job = eg.job(res.job_id)
+    assert job is not None and (job.kind, job.status) == ("llm_extract", "pending")
+    assert job.episode_ids == [res.episodes[0].id] and job.finished_at is None
+    scripted_llm.default = extracted(mem("Ana plays the cello.", "E1"))
+    assert eg.process_pending().done == 1
+    job = eg.job(res.job_id)
+    assert job is not None and job.status == "done" and job.finished_at is not None
+    assert [(str(o.op), o.text) for o in job.operations] == [("ADD", "Ana plays the cello.")]
+    assert eg.job(res.job_id, tenant="other") is None
+    eg.forget(user_id="ana")
+    assert eg.job(res.job_id) is None
+
+
 def test_earlier_session_messages_are_context_not_citable(
     eg: Engram, scripted_llm: ScriptedLLMServer
 ) -> None:
