@@ -16,15 +16,17 @@ How the store contract maps onto Engram (``pip install 'engramdb[langgraph]'``):
   leaves get/search, its history stays; deleting a missing key does nothing.
 * **Indexing.** ``index={"fields": [...]}`` chooses the default fields (JSON
   paths as LangGraph writes them: ``"a.b"``, ``"list[*].text"``; default ``"$"``,
-  the whole value, as a ``key: value`` line per top-level key);
+  the whole value: its strings, one per line);
   ``put(..., index=[...])`` overrides them per item; ``index=False`` stores the
   item without it taking part in ranked search.
   Embedding is Engram's own configured embedder: ``dims``/``embed`` in the
   index config are ignored (there is no second vector space).
 * **search** without a query returns the prefix's items newest update first;
-  with a query, Engram's hybrid ranking (``SearchItem.score``: higher is better,
-  not a cosine), then items without an index fill a short page (as in
-  LangGraph's ``InMemoryStore``). An empty query counts as none.
+  with a query, Engram's ranking with its configured preset, minus the
+  newest-first reordering of conflicting statements (each key is its own item;
+  ``SearchItem.score``: higher is better, not a cosine), then items without an
+  index fill a short page (as in LangGraph's ``InMemoryStore``). An empty query
+  counts as none.
 * **filter** follows LangGraph's semantics (equality on value keys, nested dicts
   and lists compared whole, ``$eq $ne $gt $gte $lt $lte``). The namespace prefix
   and string equalities on top-level keys are applied inside Engram's search;
@@ -44,6 +46,7 @@ How the store contract maps onto Engram (``pip install 'engramdb[langgraph]'``):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -51,6 +54,7 @@ from typing import Any
 
 from ..engine import MAX_LIMIT, Engram
 from ..models import Memory, Scope, SearchFilters
+from ..retrieval.config import RetrievalConfig, get_preset
 from ..validation import make_scope
 from . import require
 
@@ -168,7 +172,8 @@ class EngramStore(BaseStore):
             return [_search_item(m, None) for m in mems[op.offset:op.offset + op.limit]]
         meta = {**_prefix_meta(op.namespace_prefix), _INDEXED: "on", **_pushdown(op.filter)}
         hits = self.engram.search(op.query, scope=self.scope, limit=MAX_LIMIT,
-                                  filters=_filters(meta), track_access=False)
+                                  filters=_filters(meta), preset=self._preset(),
+                                  track_access=False)
         ranked = [(h.score, h.item) for h in hits
                   if isinstance(h.item, Memory) and match(_value(h.item))]
         kept = [_search_item(m, score) for score, m in ranked[op.offset:op.offset + op.limit]]
@@ -177,6 +182,12 @@ class EngramStore(BaseStore):
                          if m.metadata.get(_INDEXED) == "off" and match(_value(m))]
             kept.extend(_search_item(m, None) for m in unindexed[:op.limit - len(kept)])
         return kept
+
+    def _preset(self) -> RetrievalConfig:
+        """The engine's retrieval preset without newest-first reordering of conflicting
+        statements: two keys are two items, never one updating the other (a new
+        value of a key is a new version of its memory)."""
+        return dataclasses.replace(get_preset(self.engram.config.preset), update_depth=0)
 
     def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         found = {_namespace(m) for m in self._scan(())}
@@ -223,10 +234,23 @@ def _tokens(path: str) -> Any:
 
 
 def _whole(value: dict[str, Any]) -> str:
-    """The text of the whole value (the ``"$"`` field): a ``key: value`` line per
-    top-level key (strings as they are, anything else as JSON), readable in
-    Engram's context blocks and searchable by both words and meaning."""
-    return "\n".join(f"{k}: {v if isinstance(v, str) else _dump(v)}" for k, v in value.items())
+    """The text of the whole value (the ``"$"`` field): its strings, nested ones
+    included, one per line, in order; a value without strings as JSON. No key
+    names: ``"text: ..."`` on every item would make unrelated items look like
+    statements of one attribute to Engram's ranking."""
+    strings = [s for s in _strings(value) if s.strip()]
+    return "\n".join(strings) if strings else _dump(value)
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
 
 
 def _dump(value: Any) -> str:
