@@ -234,7 +234,8 @@ def test_a_stored_script_never_runs_and_shows_as_text(page: Page) -> None:
 def test_health_shows_counts_jobs_and_model(page: Page) -> None:
     page.go("/ui/health")
     text = page.p.inner_text("main")
-    assert "Users" in text and "Embedding model" in text and "Failed jobs" in text
+    assert "Users" in text and "Model and index" in text and "Failed jobs" in text
+    assert "Vectors" in text and "Migrations" in text
     assert "operator key" in text  # a tenant key sees no store-wide figures
 
 

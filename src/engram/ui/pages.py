@@ -7,6 +7,7 @@ through the public :class:`~engram.Engram` API and the store's browsing contract
 
 from __future__ import annotations
 
+import importlib.util
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -201,16 +202,15 @@ def health(request: Request) -> Response:
         svc = services(request)
         eg, store = svc.engine, svc.engine.store
         tenant = Scope(tenant=who.tenant)
-        rows = store.users(who.tenant, limit=100_000)
+        mine = store.stats(tenant)  # the tenant's counts, vectors included
         whole = eg.stats() if (who.operator or not svc.auth.auth) else None
-        stored_model = store.get_meta("embedding_model")
-        model = eg.embedder().model_id
         return render(
-            request, s, "health.html", users=len(rows),
-            episodes=sum(r.episodes for r in rows), memories=sum(r.memories for r in rows),
-            whole=whole, jobs=store.job_counts(tenant), failed=store.failed_jobs(tenant),
-            model=model, stored_model=stored_model, store_url=_safe_url(store.url),
-            migrations=store.applied_migrations(), llm=eg.llm_settings is not None)
+            request, s, "health.html", users=len(store.users(who.tenant, limit=100_000)),
+            mine=mine, whole=whole, jobs=store.job_counts(tenant),
+            failed=store.failed_jobs(tenant), model=eg.embedder().model_id,
+            stored_model=store.get_meta("embedding_model"), store_url=_safe_url(store.url),
+            migrations=store.applied_migrations(), llm=eg.llm_settings is not None,
+            ann=importlib.util.find_spec("voyager") is not None)
 
     return page(request, show)
 
