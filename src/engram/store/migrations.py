@@ -2,7 +2,9 @@
 
 A backend declares a list of :class:`Migration`; :func:`pending` tells which
 ones a database still needs. Names are permanent: a released migration is
-never edited or renamed, only followed by a new one.
+never edited or renamed, only followed by a new one. Names start with a
+zero-padded number (``0004_job_result``), so they sort in declaration order
+and the greatest applied name is the schema version.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def pending(migrations: Sequence[Migration], applied: Sequence[str]) -> list[Mig
     names = [m.name for m in migrations]
     if len(set(names)) != len(names):
         raise ValueError("duplicate migration names")
+    if names != sorted(names):
+        raise ValueError("migration names must sort in declaration order (NNNN_name)")
     unknown = [a for a in applied if a not in names]
     if unknown:
         raise ValueError(

@@ -7,9 +7,8 @@ module reads in one sitting.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
-from ..models import Episode, ItemRef, Memory, Scope, Stats
+from ..models import Episode, ItemRef, Memory, Scope
 from .base import VectorRecord
 from .postgres_residue import PgResidue
 from .postgres_schema import FENCE_LOCK_CLASS
@@ -89,63 +88,24 @@ class PgAdmin(PgResidue):
             out["orphan_vectors"] = int(row.fetchone()["n"])  # type: ignore[index]
         return out
 
-    def stats(self, scope: Scope | None) -> Stats:
-        """``db_bytes`` is the size of the whole database (``pg_database_size``)
-        for the whole store, ``None`` for a scope (dead tuples of rolled-back
-        or deleted rows make it move with nothing visible changing)."""
+    def _vector_count(self, scope: Scope | None) -> int:
+        if scope is None:
+            return int(self._q("SELECT count(*) AS n FROM vectors")[0]["n"])
         where, args = scope_sql(scope)
-        with self._conn() as conn:
-
-            def one(query: str, a: Any = args) -> int:
-                return int(conn.execute(query, a).fetchone()["n"])  # type: ignore[index]
-
-            ep = one(f"SELECT count(*) AS n FROM episodes x WHERE {where}")
-            by_status = {
-                r["status"]: int(r["n"])
-                for r in conn.execute(
-                    f"SELECT status, count(*) AS n FROM memories x WHERE {where} GROUP BY status",
-                    args,
-                )
-            }
-            by_kind = {
-                r["kind"]: int(r["n"])
-                for r in conn.execute(
-                    f"SELECT kind, count(*) AS n FROM memories x WHERE {where}"
-                    " AND status = 'active' GROUP BY kind",
-                    args,
-                )
-            }
-            versions = one(f"SELECT count(*) AS n FROM memory_versions x WHERE {where}")
-            if scope is None:
-                vectors = one("SELECT count(*) AS n FROM vectors", ())
-            else:
-                vectors = sum(
-                    one(
-                        f"SELECT count(*) AS n FROM vectors v JOIN {table} x ON v.tenant ="
-                        f" x.tenant AND v.item_type = '{t}' AND v.item_id = x.id WHERE {where}"
-                    )
-                    for t, table in _ITEM_TABLES
-                )
-            size = (
-                one("SELECT pg_database_size(current_database()) AS n", ())
-                if scope is None
-                else None
-            )
-            meta = conn.execute("SELECT value FROM meta WHERE key = 'embedding_model'").fetchone()
-            mig = conn.execute(
-                "SELECT name FROM schema_migrations ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-        return Stats(
-            episodes=ep,
-            memories=sum(by_status.values()),
-            memories_by_status=by_status,
-            memories_by_kind=by_kind,
-            versions=versions,
-            vectors=vectors,
-            embedding_model=None if meta is None else meta["value"],
-            schema_version=None if mig is None else mig["name"],
-            db_bytes=size,
+        return sum(
+            int(self._q(
+                f"SELECT count(*) AS n FROM vectors v JOIN {table} x ON v.tenant = x.tenant"
+                f" AND v.item_type = '{t}' AND v.item_id = x.id WHERE {where}", args)[0]["n"])
+            for t, table in _ITEM_TABLES
         )
+
+    def _db_bytes(self, scope: Scope | None) -> int | None:
+        """The whole database (``pg_database_size``) for the whole store, ``None``
+        for a scope (dead tuples of rolled-back or deleted rows make it move with
+        nothing visible changing)."""
+        if scope is not None:
+            return None
+        return int(self._q("SELECT pg_database_size(current_database()) AS n")[0]["n"])
 
     def iter_items_for_reembed(
         self, model_id: str, batch_size: int

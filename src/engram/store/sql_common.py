@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from ..errors import InvalidInput
-from ..models import Episode, Memory, MemoryVersion, Page, Scope, SearchFilters
+from ..models import Episode, Memory, MemoryVersion, Page, Scope, SearchFilters, Stats
 from ..timeutil import now
 from .base import Job, Store, Usage
 from .sql_dialect import Dialect
@@ -299,6 +299,10 @@ class SQLCommon(Store):
     _tx: Callable[[], AbstractContextManager[Any]]
     #: rows of ``table`` (columns ``cols``) with these ids visible in the scope, by id
     _get_many: Callable[[str, str, Scope, Sequence[str]], dict[str, Row]]
+    #: vectors of the items visible in the scope (``None``: the whole store)
+    _vector_count: Callable[[Scope | None], int]
+    #: the store's size on disk as :meth:`stats` reports it (``None``: not known)
+    _db_bytes: Callable[[Scope | None], int | None]
 
     def _filter_sql(self, filters: SearchFilters, alias: str, item_type: str
                     ) -> tuple[str, list[Any]]:
@@ -485,6 +489,34 @@ class SQLCommon(Store):
             args,
         ):
             yield {"type": "version", "tenant": r["tenant"], **version_from_row(d, r).to_dict()}
+
+    def stats(self, scope: Scope | None) -> Stats:
+        d = self._dialect
+        where, args = scope_sql(d, scope)
+
+        def counts(sql: str) -> dict[Any, int]:
+            return {r["k"]: int(r["n"]) for r in self._q(sql, args)}
+
+        by_status = counts(f"SELECT status AS k, count(*) AS n FROM memories x WHERE {where}"
+                           " GROUP BY status")
+        by_kind = counts(f"SELECT kind AS k, count(*) AS n FROM memories x WHERE {where}"
+                         " AND status = 'active' GROUP BY kind")
+        episodes = counts(f"SELECT 0 AS k, count(*) AS n FROM episodes x WHERE {where}")[0]
+        versions = counts(f"SELECT 0 AS k, count(*) AS n FROM memory_versions x"
+                          f" WHERE {where}")[0]
+        # migration names start with their number: the greatest is the latest
+        schema = self._q("SELECT max(name) AS name FROM schema_migrations")[0]["name"]
+        return Stats(
+            episodes=episodes,
+            memories=sum(by_status.values()),
+            memories_by_status=by_status,
+            memories_by_kind=by_kind,
+            versions=versions,
+            vectors=self._vector_count(scope),
+            embedding_model=self.get_meta("embedding_model"),
+            schema_version=schema,
+            db_bytes=self._db_bytes(scope),
+        )
 
     # -- jobs ------------------------------------------------------------------------
     def claim_job(self, kinds: Iterable[str], now: datetime, lease_seconds: float) -> Job | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -14,7 +13,6 @@ from ..models import (
     ItemRef,
     Memory,
     Scope,
-    Stats,
 )
 from .base import VectorRecord
 from .rawfile import database_files, raw_file_scan
@@ -178,55 +176,25 @@ class SQLiteAdmin(SQLiteBase):
             ).fetchone()[0]
         return out
 
-    def stats(self, scope: Scope | None) -> Stats:
+    def _vector_count(self, scope: Scope | None) -> int:
         if scope is None:
-            where, args = "1", list[Any]()
-        else:
-            where, args = _scope_sql(scope, "x")
-        ep = self._q(f"SELECT count(*) FROM episodes x WHERE {where}", args)[0][0]
-        by_status = {
-            r[0]: r[1]
-            for r in self._q(
-                f"SELECT status, count(*) FROM memories x WHERE {where} GROUP BY status", args
-            )
-        }
-        by_kind = {
-            r[0]: r[1]
-            for r in self._q(
-                f"SELECT kind, count(*) FROM memories x WHERE {where} AND status = 'active'"
-                " GROUP BY kind",
-                args,
-            )
-        }
-        versions = self._q(f"SELECT count(*) FROM memory_versions x WHERE {where}", args)[0][0]
-        if scope is None:
-            vectors = self._q("SELECT count(*) FROM vectors")[0][0]
-        else:
-            vectors = self._q(
-                f"SELECT (SELECT count(*) FROM vectors v JOIN episodes x ON v.item_type='episode'"
-                f" AND x.rid = v.item_rid WHERE {where}) + (SELECT count(*) FROM vectors v JOIN"
-                f" memories x ON v.item_type='memory' AND x.rid = v.item_rid WHERE {where})",
-                (*args, *args),
-            )[0][0]
-        size = None
-        if self.path != ":memory:":
-            p = Path(self.path)
-            size = sum(
-                f.stat().st_size
-                for f in (p, Path(self.path + "-wal"), Path(self.path + "-shm"))
-                if f.exists()
-            )
-        return Stats(
-            episodes=ep,
-            memories=sum(by_status.values()),
-            memories_by_status=by_status,
-            memories_by_kind=by_kind,
-            versions=versions,
-            vectors=vectors,
-            embedding_model=self.get_meta("embedding_model"),
-            schema_version=next(reversed(self.applied_migrations()), None),
-            db_bytes=size,
-        )
+            return int(self._q("SELECT count(*) FROM vectors")[0][0])
+        where, args = _scope_sql(scope, "x")
+        return int(self._q(
+            f"SELECT (SELECT count(*) FROM vectors v JOIN episodes x ON v.item_type='episode'"
+            f" AND x.rid = v.item_rid WHERE {where}) + (SELECT count(*) FROM vectors v JOIN"
+            f" memories x ON v.item_type='memory' AND x.rid = v.item_rid WHERE {where})",
+            (*args, *args),
+        )[0][0])
+
+    def _db_bytes(self, scope: Scope | None) -> int | None:
+        """The database file with its ``-wal`` and ``-shm`` (any scope: one file)."""
+        if self.path == ":memory:":
+            return None
+        p = Path(self.path)
+        return sum(f.stat().st_size
+                   for f in (p, Path(self.path + "-wal"), Path(self.path + "-shm"))
+                   if f.exists())
 
     def iter_items_for_reembed(
         self, model_id: str, batch_size: int
