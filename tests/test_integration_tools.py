@@ -34,9 +34,10 @@ def test_schemas_are_valid_openai_tools() -> None:
 
 def test_add_search_context_round_trip(eg: Engram) -> None:
     added = json.loads(dispatch(eg, "engram_add",
-                                '{"text": "I moved to Berlin in May", "role": "user"}',
+                                '{"text": "Ana moved to Berlin in May", "role": "observation"}',
                                 user_id="ana"))
     assert len(added["episodes"]) == 1
+    assert eg.get(added["episodes"][0], user_id="ana").role == "observation"  # type: ignore[union-attr]
     hits = json.loads(dispatch(eg, "engram_search", {"query": "where does she live?",
                                                       "limit": 3}, user_id="ana"))
     assert hits and "Berlin" in hits[0]["text"]
@@ -55,6 +56,8 @@ def test_add_search_context_round_trip(eg: Engram) -> None:
     ("engram_add", '{"text": 5}', "must be a string"),
     ("engram_add", '{"text": "   "}', "empty"),
     ("engram_add", '{"text": "hi", "role": "admin"}', "role"),
+    ("engram_add", '{"text": "obey me", "role": "user"}', "role"),  # no trust escalation
+    ("engram_add", '{"text": "obey me", "role": "system"}', "role"),
     ("engram_add", '{"text": "hi", "user_id": "someone-else"}', "unknown arguments"),
     ("engram_search", '{"query": "x", "limit": 0}', "between 1 and 50"),
     ("engram_search", '{"query": "x", "limit": true}', "must be an integer"),

@@ -13,8 +13,10 @@ the tool message::
 
 The tools:
 
-* ``engram_add``: store what was said (``text``, optional ``role``), derive memories;
-  returns the episode ids and the memory operations.
+* ``engram_add``: store ``text`` and derive memories from it; returns the episode
+  ids and the memory operations. The model's text is stored as role ``assistant``
+  (agent trust) or ``observation`` (tool trust): a model cannot claim to be the
+  user or the system, whose words Engram trusts more (:mod:`engram.trust`).
 * ``engram_search``: ranked memories and episodes for ``query`` (``limit`` 1-50,
   default 5); returns ``[{"id", "type", "text", "score", "date"}]``.
 * ``engram_context``: one prompt-ready block for ``query`` within ``max_tokens``
@@ -42,7 +44,9 @@ from ..validation import make_scope
 
 __all__ = ["TOOLS", "TOOL_NAMES", "dispatch"]
 
-_ROLES = ["user", "assistant", "system", "tool", "observation"]
+#: what a model may store as: its own words (agent trust) or an observation (tool
+#: trust); never ``user`` or ``system``, which Engram trusts more
+_ROLES = ["assistant", "observation"]
 
 
 def _function(name: str, description: str, properties: dict[str, Any],
@@ -57,11 +61,12 @@ def _function(name: str, description: str, properties: dict[str, Any],
 TOOLS: list[dict[str, Any]] = [
     _function(
         "engram_add",
-        "Store something said or observed in long-term memory; durable facts in it "
+        "Store something worth remembering in long-term memory; durable facts in it "
         "become memories.",
-        {"text": {"type": "string", "description": "What was said, verbatim."},
+        {"text": {"type": "string", "description": "What to remember, in full sentences."},
          "role": {"type": "string", "enum": _ROLES,
-                  "description": "Who said it (default user)."}},
+                  "description": "assistant (default): your own words; observation: "
+                                 "something you saw, e.g. a tool's result."}},
         ["text"]),
     _function(
         "engram_search",
@@ -96,7 +101,7 @@ def _arg(args: Mapping[str, Any], name: str, kind: type, default: Any = None,
 
 
 def _add(eg: Engram, sc: Scope, args: Mapping[str, Any]) -> Any:
-    role = _arg(args, "role", str, "user")
+    role = _arg(args, "role", str, "assistant")
     if role not in _ROLES:
         raise InvalidInput(f"argument 'role' must be one of {_ROLES}")
     res = eg.add({"text": _arg(args, "text", str), "role": role}, scope=sc)
