@@ -393,6 +393,42 @@ class Store(ABC):
         vectors, lexical index entries, jobs. Returns rows removed per table."""
 
     @abstractmethod
+    def delete_episodes(
+        self, tenant: str, episode_ids: Sequence[str], memory_ids: Sequence[str] = ()
+    ) -> dict[str, int]:
+        """Hard-delete these episodes of ``tenant`` (any user/agent), and these
+        memories with every version of their history, in one transaction: their
+        rows, vectors and lexical index entries, as :meth:`forget` removes them
+        (the SQLite change log sees every row, so each process's in-memory index
+        drops them at its next search). Unknown ids are ignored, so a repeat
+        deletes nothing; jobs are left (a job reads only the episodes that still
+        exist). Returns rows removed per table (``fts``, ``vectors``,
+        ``memory_versions``, ``memories``, ``episodes``).
+
+        Fenced like :meth:`forget`: a :class:`Fence` claiming a deleted episode
+        fails in every write that commits after this one, so no derived row can
+        cite it afterwards. Memories that cite it are not touched here (the
+        caller decides: see :func:`engram.ingest.erase.delete_episode`)."""
+
+    def memories_citing(self, scope: Scope, episode_ids: Sequence[str]) -> list[Memory]:
+        """Memories (any status) visible in ``scope`` whose ``source_episode_ids``
+        name one of ``episode_ids``, oldest first. The default pages through
+        :meth:`list_memories`; backends may override with an indexed query."""
+        wanted = set(episode_ids)
+        found: list[Memory] = []
+        if not wanted:
+            return found
+        every = SearchFilters(include_inactive=True)
+        cursor: str | None = None
+        while True:
+            page = self.list_memories(scope, every, 500, cursor)
+            found.extend(m for m in page.items
+                         if isinstance(m, Memory) and wanted & set(m.source_episode_ids))
+            cursor = page.next_cursor
+            if cursor is None:
+                return found[::-1]
+
+    @abstractmethod
     def forget_residue(self, needles: Sequence[str], scan_limit: int) -> Residue:
         """After :meth:`forget`: the backend's physical clean-up, then a check of
         its raw bytes for ``needles`` where it can (at most ``scan_limit`` bytes;

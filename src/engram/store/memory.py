@@ -411,6 +411,29 @@ class MemoryStore(Store):
                 del t.jobs[jk]
             return counts
 
+    def delete_episodes(
+        self, tenant: str, episode_ids: Sequence[str], memory_ids: Sequence[str] = ()
+    ) -> dict[str, int]:
+        with self._lock:
+            t = self._open()
+            gone = {(tenant, ItemRef("episode", i)) for i in episode_ids} | {
+                (tenant, ItemRef("memory", i)) for i in memory_ids}
+            gone &= t.items.keys()
+            mids = set(memory_ids)
+            versions = [k for k in t.versions if k[0] == tenant and k[1] in mids]
+            counts = {
+                "fts": len(gone),
+                "vectors": sum(1 for k in t.vectors if k in gone),
+                "memory_versions": len(versions),
+                "memories": sum(1 for _, ref in gone if ref.type == "memory"),
+                "episodes": sum(1 for _, ref in gone if ref.type == "episode"),
+            }
+            t.items = {k: v for k, v in t.items.items() if k not in gone}
+            t.vectors = {k: v for k, v in t.vectors.items() if k not in gone}
+            for vk in versions:
+                del t.versions[vk]
+            return counts
+
     def forget_residue(self, needles: Sequence[str], scan_limit: int) -> Residue:
         """Nothing is written anywhere but this process's heap: no file to scan."""
         with self._lock:

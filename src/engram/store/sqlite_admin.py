@@ -36,41 +36,83 @@ class SQLiteAdmin(SQLiteBase):
         where, args = _scope_sql(scope, "x")
         return [int(r[0]) for r in conn.execute(f"SELECT rid FROM {table} x WHERE {where}", args)]
 
+    @staticmethod
+    def _delete_index_rows(conn: sqlite3.Connection, ep: list[int], mem: list[int]
+                           ) -> dict[str, int]:
+        """Delete the lexical entries and vectors of these episode and memory rids,
+        then merge FTS segments so deleted terms do not linger in old segments."""
+        fts = 0
+        vec = 0
+        for rids, kind, add in ((ep, "episode", 0), (mem, "memory", 1)):
+            for i in range(0, len(rids), 500):
+                chunk = rids[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                fts += conn.execute(
+                    f"DELETE FROM fts WHERE rowid IN ({marks})", [r * 2 + add for r in chunk]
+                ).rowcount
+                vec += conn.execute(
+                    f"DELETE FROM vectors WHERE item_type = ? AND item_rid IN ({marks})",
+                    (kind, *chunk),
+                ).rowcount
+        if fts:
+            conn.execute("INSERT INTO fts (fts) VALUES ('optimize')")
+        return {"fts": fts, "vectors": vec}
+
+    def _after_delete(self, clear_partitions: bool) -> None:
+        """Truncate the WAL so deleted text leaves it, best effort:
+        :meth:`forget_residue` repeats the checkpoint and reports its outcome."""
+        with self._lock:
+            if clear_partitions:
+                self._partitions.clear()
+            if self.path == ":memory:":
+                return
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                log.warning("checkpoint after delete failed: %s", exc)
+
     def forget(self, scope: Scope) -> dict[str, int]:
-        counts: dict[str, int] = {}
         with self._tx() as conn:
             ep = self._scope_rids(conn, "episodes", scope)
             mem = self._scope_rids(conn, "memories", scope)
-            fts = 0
-            vec = 0
-            for rids, kind, mult, add in ((ep, "episode", 2, 0), (mem, "memory", 2, 1)):
-                for i in range(0, len(rids), 500):
-                    chunk = rids[i : i + 500]
-                    marks = ",".join("?" * len(chunk))
-                    fts += conn.execute(
-                        f"DELETE FROM fts WHERE rowid IN ({marks})", [r * mult + add for r in chunk]
-                    ).rowcount
-                    vec += conn.execute(
-                        f"DELETE FROM vectors WHERE item_type = ? AND item_rid IN ({marks})",
-                        (kind, *chunk),
-                    ).rowcount
-            counts["fts"] = fts
-            counts["vectors"] = vec
+            counts = self._delete_index_rows(conn, ep, mem)
             for table in ("memory_versions", "memories", "episodes", "jobs"):
                 where, args = _scope_sql(scope, "x")
                 counts[table] = conn.execute(
                     f"DELETE FROM {table} AS x WHERE {where}", args
                 ).rowcount
-            if fts:
-                # merge FTS segments so deleted terms do not linger in old segments
-                conn.execute("INSERT INTO fts (fts) VALUES ('optimize')")
-        with self._lock:
-            self._partitions.clear()
-            if self.path != ":memory:":
-                try:  # best effort: forget_residue repeats it and reports the outcome
-                    self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                except sqlite3.Error as exc:
-                    log.warning("checkpoint after forget failed: %s", exc)
+        self._after_delete(clear_partitions=True)
+        return counts
+
+    def delete_episodes(
+        self, tenant: str, episode_ids: Sequence[str], memory_ids: Sequence[str] = ()
+    ) -> dict[str, int]:
+        with self._tx() as conn:
+            rids: dict[str, list[int]] = {}
+            for table, ids in (("episodes", episode_ids), ("memories", memory_ids)):
+                rids[table] = []
+                ids = list(dict.fromkeys(ids))
+                for i in range(0, len(ids), 500):
+                    chunk = ids[i : i + 500]
+                    rids[table] += [int(r[0]) for r in conn.execute(
+                        f"SELECT rid FROM {table} WHERE tenant = ? AND id IN"
+                        f" ({','.join('?' * len(chunk))})", (tenant, *chunk))]
+            counts = self._delete_index_rows(conn, rids["episodes"], rids["memories"])
+            mids = list(dict.fromkeys(memory_ids))
+            counts["memory_versions"] = 0
+            for i in range(0, len(mids), 500):
+                chunk = mids[i : i + 500]
+                counts["memory_versions"] += conn.execute(
+                    "DELETE FROM memory_versions WHERE tenant = ? AND memory_id IN"
+                    f" ({','.join('?' * len(chunk))})", (tenant, *chunk)).rowcount
+            for table in ("memories", "episodes"):
+                counts[table] = 0
+                for i in range(0, len(rids[table]), 500):
+                    part = rids[table][i : i + 500]
+                    counts[table] += conn.execute(
+                        f"DELETE FROM {table} WHERE rid IN ({','.join('?' * len(part))})",
+                        part).rowcount
+        self._after_delete(clear_partitions=False)
         return counts
 
     def forget_residue(self, needles: Sequence[str], scan_limit: int) -> Residue:

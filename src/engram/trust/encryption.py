@@ -277,6 +277,10 @@ class EncryptedStore(Store):
                 counts["data_keys"] = self.keyring.destroy_tenant(scope.tenant)
         return counts
 
+    def delete_episodes(self, tenant: str, episode_ids: Sequence[str],
+                        memory_ids: Sequence[str] = ()) -> dict[str, int]:
+        return self.inner.delete_episodes(tenant, episode_ids, memory_ids)
+
     def remaining(self, scope: Scope) -> dict[str, int]:
         return self.inner.remaining(scope)
 
