@@ -79,3 +79,13 @@ def test_forget_residue_reports_checks_and_never_raises_for_clean_stores(store: 
     assert res.raw_scan is not False
     store.finish_bulk_load()  # a hook: safe on any backend, any time
     store.finish_bulk_load()
+
+
+def test_forget_twice_removes_nothing_the_second_time(store: Store) -> None:
+    add_episode(store, episode("e1", A, "hello there", at(1)), unit(1))
+    first = store.forget(A)
+    assert first["episodes"] == 1
+    second = store.forget(A)
+    assert set(second) >= {"episodes", "memories", "memory_versions", "vectors", "jobs"}
+    assert all(v == 0 for v in second.values())
+    assert store.job_counts(A) == {} and store.job_counts(None) == {}

@@ -384,13 +384,17 @@ class Store(ABC):
 
     @abstractmethod
     def vectors_by_hash(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        """Known vectors of ``model_id`` for these content hashes (embedding cache)."""
+        """Known vectors of ``model_id`` for these content hashes (embedding cache),
+        across tenants. Hashes without a vector of that model are absent; when
+        several items share a hash, any one of their vectors is returned."""
 
     # -- maintenance ---------------------------------------------------------
     @abstractmethod
     def forget(self, scope: Scope) -> dict[str, int]:
         """Hard-delete everything in ``scope``: episodes, memories, versions,
-        vectors, lexical index entries, jobs. Returns rows removed per table."""
+        vectors, lexical index entries, jobs. Returns rows removed per table
+        (``episodes``, ``memories``, ``memory_versions``, ``vectors``, ``fts``,
+        ``jobs``). Idempotent: a second call removes nothing and returns zeros."""
 
     @abstractmethod
     def delete_episodes(
@@ -490,7 +494,8 @@ class Store(ABC):
 
     @abstractmethod
     def job_counts(self, scope: Scope | None) -> dict[str, int]:
-        """Jobs per status."""
+        """Jobs per status in ``scope`` (``None``: the whole store); a status
+        without jobs is absent, so a store with no jobs gives ``{}``."""
 
     # -- browsing (engram.store.browse; generic defaults, backends override) -----
     def users(self, tenant: str, limit: int = 1000) -> list[ScopeSummary]:
