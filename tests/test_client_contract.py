@@ -182,7 +182,8 @@ def test_client_signatures_match_the_engine() -> None:
         "answer": {"now"},
     }
     for name in ("add", "search", "context", "get", "list", "remember", "update", "delete",
-                 "history", "forget", "export_records", "import_", "stats", "answer"):
+                 "delete_episode", "history", "forget", "export_records", "import_", "stats",
+                 "answer"):
         engine = set(inspect.signature(getattr(Engram, name)).parameters) - {"self"}
         client = set(inspect.signature(getattr(Client, name)).parameters) - {"self"}
         assert engine - client == in_process_only.get(name, set()), name

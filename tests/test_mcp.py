@@ -16,11 +16,11 @@ from server_fixtures import RunningServer, server_env, start_server, stop_server
 import engram
 
 TOOLS = {"add_memory", "search_memory", "get_context", "get_memory", "list_memories",
-         "update_memory", "delete_memory", "memory_history", "forget", "list_users",
-         "list_sessions"}
+         "update_memory", "delete_memory", "delete_episode", "memory_history", "forget",
+         "list_users", "list_sessions"}
 READ_ONLY = {"search_memory", "get_context", "get_memory", "list_memories", "memory_history",
              "list_users", "list_sessions"}
-DESTRUCTIVE = {"delete_memory", "forget"}
+DESTRUCTIVE = {"delete_memory", "delete_episode", "forget"}
 
 
 def _data(result: Any) -> dict[str, Any]:
@@ -52,6 +52,7 @@ def _check_tools(tools: list[Any]) -> None:
         if t.name not in ("list_users",):
             assert "user_id" in t.input_schema["properties"], t.name
     assert by_name["forget"].annotations.idempotent_hint is True
+    assert by_name["delete_episode"].annotations.idempotent_hint is True
     assert by_name["add_memory"].annotations.idempotent_hint is False
     props = by_name["add_memory"].input_schema["properties"]
     assert {"agent_id", "session_id", "speaker", "occurred_at", "metadata"} <= set(props)
@@ -103,6 +104,16 @@ async def _round_trip(client: Client, user: str) -> None:
     erased = _data(await client.call_tool("forget", {"agent_id": "bot"}))
     assert erased["verified"] is True
     assert _data(await client.call_tool("list_memories", {"agent_id": "bot"}))["items"] == []
+    said = _data(await client.call_tool("add_memory", {"text": "I am allergic to nuts.",
+                                                       "user_id": user, "session_id": "s1"}))
+    ep = said["episodes"][0]["id"]
+    dropped = _data(await client.call_tool("delete_episode", {"episode_id": ep, "user_id": user}))
+    assert dropped["episode_id"] == ep and len(dropped["deleted_memory_ids"]) == 1
+    left = _data(await client.call_tool("search_memory", {"query": "allergic to nuts",
+                                                          "user_id": user}))
+    assert not any("nuts" in r["text"] for r in left["results"])
+    _typed_error(await client.call_tool("delete_episode", {"episode_id": ep, "user_id": user}),
+                 "not_found")
     bad = await client.call_tool("delete_memory", {"memory_id": "mem_nope", "user_id": user})
     _typed_error(bad, "not_found")
     _typed_error(await client.call_tool("add_memory", {"text": "hi", "user_id": "ctl\x01"}),

@@ -29,6 +29,7 @@ from .errors import (
     StoreError,
     TextTooLong,
 )
+from .ingest.erase import EpisodeDeletion
 from .models import (
     AddResult,
     ContextBlock,
@@ -65,6 +66,7 @@ __all__ = [
     "Engram",
     "EngramError",
     "Episode",
+    "EpisodeDeletion",
     "ForgetReport",
     "Hit",
     "ImportFormatError",

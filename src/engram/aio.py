@@ -44,6 +44,7 @@ class AsyncEngram:
     remember = _awaitable("remember")
     update = _awaitable("update")
     delete = _awaitable("delete")
+    delete_episode = _awaitable("delete_episode")
     history = _awaitable("history")
     forget = _awaitable("forget")
     flag_review = _awaitable("flag_review")

@@ -39,6 +39,7 @@ import httpx
 
 from . import errors
 from .errors import EngramError, InvalidInput, RateLimited, ServerUnavailable
+from .ingest.erase import EpisodeDeletion
 from .models import (
     AddResult,
     ContextBlock,
@@ -322,6 +323,12 @@ class _Protocol:
                     params=_clean({**_scope(scope, user_id, agent_id, session_id),
                                    "reason": reason, "expected_version": expected_version}))
 
+    def delete_episode(self, episode_id: str, *, scope: Scope | None = None,
+                       user_id: str | None = None, agent_id: str | None = None,
+                       session_id: str | None = None) -> Call[EpisodeDeletion]:
+        return Call("DELETE", f"/v1/episodes/{_path(episode_id)}", EpisodeDeletion.from_dict,
+                    params=_scope(scope, user_id, agent_id, session_id))
+
     def history(self, memory_id: str, *, scope: Scope | None = None,
                 user_id: str | None = None, agent_id: str | None = None,
                 session_id: str | None = None) -> Call[builtins.list[MemoryVersion]]:
@@ -436,6 +443,7 @@ class Client:
     remember = _sync("remember")
     update = _sync("update")
     delete = _sync("delete")
+    delete_episode = _sync("delete_episode")
     history = _sync("history")
     forget = _sync("forget")
     export_records = _sync("export_records")
@@ -484,6 +492,7 @@ class AsyncClient:
     remember = _async("remember")
     update = _async("update")
     delete = _async("delete")
+    delete_episode = _async("delete_episode")
     history = _async("history")
     forget = _async("forget")
     export_records = _async("export_records")

@@ -30,6 +30,7 @@ from .embed.base import Embedder
 from .errors import InvalidInput, NotFound, StoreError
 from .ingest.commit import stamp_changed
 from .ingest.derive import Candidate, Deriver, RuleDeriver
+from .ingest.erase import EpisodeDeletion, delete_episode
 from .ingest.jobs import JobRunner, JobView
 from .ingest.pipeline import DeriveMode, Ingest
 from .ingest.reembed import reembed
@@ -573,6 +574,29 @@ class Engram:
 
         return self.ingest.change(sc, memory_id, Operation.DELETE, change, reason,
                                   expected_version)
+
+    def delete_episode(
+        self,
+        episode_id: str,
+        *,
+        scope: Scope | None = None,
+        user_id: str | None = None,
+        agent_id: str | None = None,
+        session_id: str | None = None,
+    ) -> EpisodeDeletion:
+        """Hard delete of one episode: gone from the store, every index and the LLM
+        cache; memories whose only source it was are hard-deleted with their
+        history, others lose it from their sources (a new version). See
+        :mod:`engram.ingest.erase`. :class:`~engram.errors.NotFound` when it is
+        not in this scope."""
+        from .audit import purge_llm_cache
+
+        sc = self._scope(scope, user_id, agent_id, session_id)
+        self._flush_touches()
+        cache_dir = self.llm_settings.cache_dir if self.llm_settings is not None else None
+        purge = None if cache_dir is None else (
+            lambda needles: purge_llm_cache(cache_dir, needles, "scoped"))
+        return delete_episode(self.ingest, sc, episode_id, purge)
 
     def history(
         self,

@@ -1,8 +1,9 @@
 """Engram as an MCP server (official ``mcp`` SDK): the memory API as tools.
 
 Tools: ``add_memory``, ``search_memory``, ``get_context``, ``get_memory``,
-``list_memories``, ``update_memory``, ``delete_memory``, ``memory_history``, ``forget``
-(destructive: a verified hard delete of a scope), ``list_users``, ``list_sessions``. Each
+``list_memories``, ``update_memory``, ``delete_memory``, ``delete_episode`` (destructive:
+the hard delete of one message), ``memory_history``, ``forget`` (destructive: a verified
+hard delete of a scope), ``list_users``, ``list_sessions``. Each
 has an input schema (enums where Engram has them: roles, kinds, item types, presets), an
 output schema, and annotations (``readOnlyHint``, ``destructiveHint``, ``idempotentHint``;
 ``openWorldHint`` false: nothing leaves the store). Server info carries Engram's version.
@@ -40,7 +41,7 @@ from ..errors import AuthError, EngramError, ImportFormatError, RateLimited, Sco
 from ..models import Memory, Scope
 from ..retrieval.config import PRESETS
 from .auth import Caller
-from .resources import SubjectsOut, sessions_of, users_of
+from .resources import EpisodeDeletionOut, SubjectsOut, sessions_of, users_of
 from .schemas import AddResponse, ForgetOut, HistoryOut, ItemOut, Kind, MemoryOut, Role
 
 __all__ = ["CALLER_STATE", "build_mcp", "http_tenant", "remember_caller", "tool_error"]
@@ -290,6 +291,21 @@ def build_mcp(
         sc = scope(ctx, user_id, agent_id)
         mem = await run(lambda: engine.delete(memory_id, scope=sc))
         return MemoryOut.model_validate(mem.to_dict())
+
+    @server.tool(description="PERMANENTLY erase one stored message (episode) by id, e.g. "
+                 "when the user asks you to forget something they said. Memories derived "
+                 "only from it are erased too; others just stop citing it. Cannot be undone.",
+                 annotations=_write(destructive=True, idempotent=True))
+    @_typed_errors
+    async def delete_episode(
+        episode_id: Annotated[str, Field(min_length=1, max_length=256, description=(
+            "id of the message, from add_memory, search_memory or list_memories"))],
+        ctx: Context[Any, Any], user_id: UserId = None, agent_id: AgentId = None,
+        session_id: Session = None,
+    ) -> EpisodeDeletionOut:
+        sc = scope(ctx, user_id, agent_id, session_id)
+        out = await run(lambda: engine.delete_episode(episode_id, scope=sc))
+        return EpisodeDeletionOut.model_validate(out.to_dict())
 
     @server.tool(description="Every version of a memory, oldest first: what changed, when "
                  "and why.", annotations=READ)

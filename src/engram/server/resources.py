@@ -7,6 +7,8 @@ and answers. Mounted under ``/v1`` next to :mod:`.routes`.
   :meth:`~engram.store.base.Store.users`/``sessions``;
 * ``GET /v1/sessions/{session_id}/messages``: the session's episodes, ``order=asc``
   (oldest first) or ``desc`` (newest first), at most ``limit``;
+* ``DELETE /v1/episodes/{episode_id}``: :meth:`engram.Engram.delete_episode`, the hard
+  delete of one message (memories derived only from it go too; 404 when not in scope);
 * ``POST /v1/answer``: :meth:`engram.Engram.answer` (needs a configured LLM, else 400).
 """
 
@@ -26,8 +28,8 @@ from ..timeutil import format_dt
 from .routes import _ERRORS, Svc, UserQ, Who, _query, _scope
 from .schemas import EpisodeOut, IsoTime, ScopeIn
 
-__all__ = ["AnswerOut", "AnswerRequest", "SubjectOut", "SubjectsOut", "router", "sessions_of",
-           "users_of"]
+__all__ = ["AnswerOut", "AnswerRequest", "EpisodeDeletionOut", "SubjectOut", "SubjectsOut",
+           "router", "sessions_of", "users_of"]
 
 router = APIRouter(prefix="/v1", responses=_ERRORS)
 
@@ -69,6 +71,16 @@ class AnswerOut(BaseModel):
     usage: dict[str, int]
     cost: float | None
     model: str | None
+
+
+class EpisodeDeletionOut(BaseModel):
+    episode_id: str
+    deleted_memory_ids: list[str] = Field(
+        description="memories hard-deleted with their history (the episode was their only"
+                    " source)")
+    updated_memory_ids: list[str] = Field(
+        description="memories kept, as a new version without the episode in their sources")
+    counts: dict[str, int] = Field(description="rows removed per table")
 
 
 def _summary(kind: str, key: str | None, s: ScopeSummary) -> dict[str, Any]:
@@ -127,6 +139,22 @@ def session_messages(
     picked = eps[-limit:][::-1] if order == "desc" else eps[:limit]
     return {"session_id": session_id, "order": order,
             "messages": [e.to_dict() for e in picked]}
+
+
+@router.delete("/episodes/{episode_id}", response_model=EpisodeDeletionOut, tags=["memories"],
+               operation_id="delete_episode")
+def delete_episode(
+    episode_id: Annotated[str, Path(min_length=1, max_length=256)], who: Who, svc: Svc,
+    user_id: UserQ = None, agent_id: UserQ = None, session_id: UserQ = None,
+) -> Any:
+    """Hard delete of one message (episode): gone from the store, every index and the LLM
+    cache. Memories derived only from it are hard-deleted with their history; memories
+    with other sources get a new version without it. 404 ``not_found`` when not in scope."""
+    sc = _scope(who, user_id=user_id, agent_id=agent_id, session_id=session_id)
+    out = svc.engine.delete_episode(episode_id, scope=sc)
+    if svc.quota is not None:
+        svc.quota.forget_usage(who.tenant)
+    return out.to_dict()
 
 
 @router.post("/answer", response_model=AnswerOut, tags=["retrieval"], operation_id="answer")
