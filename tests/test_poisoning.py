@@ -136,7 +136,7 @@ def test_adversarial_long_inputs_finish(unit: str) -> None:
 
 HELDOUT = Path(__file__).parent / "fixtures" / "poisoning_heldout.jsonl"
 #: measured with the shipped model (tools/guard_eval.py shipped), rounded down
-HELDOUT_DETECTION, HELDOUT_FP = 0.35, 0.05
+HELDOUT_DETECTION, HELDOUT_FP = 0.4, 0.05
 
 
 def test_classifier_flag_explains_itself() -> None:

@@ -9,9 +9,12 @@ fitted on all other attack sources and all other chat sets, then the detector
 (rules OR model) is measured on S (detection) and C (false positives). The figure
 that counts is detection on the unseen source at the false-positive rate on the
 unseen chat set. The project's hand-written sets are sources too: ``engram_fixture``
-(tests/fixtures/poisoning_labelled.jsonl) and ``heldout`` (tests/fixtures/
-poisoning_heldout.jsonl, written apart from the rules and never fitted on, not even
-by ``fit``). Also printed: rules alone, model alone, and time per message.
+(tests/fixtures/poisoning_labelled.jsonl), ``engram_memory`` (poisoning_memory_train.jsonl:
+memory-poisoning wordings -- policy-phrased orders, omissions, false consent, tool
+syntaxes, labelled directives -- with first-person near-misses) and ``heldout``
+(poisoning_heldout.jsonl: the same kinds in other sentences, written before the model
+was fitted and never fitted on, not even by ``fit``). Also printed: rules alone, model
+alone, and time per message.
 
 ``fit``: one model on everything except ``heldout``; the threshold is the score that
 leaves at most ``--fp`` of the training chat turns flagged, with a margin.
@@ -39,6 +42,7 @@ from engram.trust.poisoning import scan, scan_rules  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "poisoning_labelled.jsonl"
 HELDOUT = ROOT / "tests" / "fixtures" / "poisoning_heldout.jsonl"
+MEMORY_TRAIN = ROOT / "tests" / "fixtures" / "poisoning_memory_train.jsonl"
 SHIPPED = ROOT / "src" / "engram" / "trust" / "classifier.json"
 
 
@@ -53,7 +57,8 @@ def load_sources(wheels: Path, data: Path) -> tuple[dict[str, list[str]], dict[s
     pos = {n: corpus.attacks(n, wheels) for n in corpus.ATTACK_SOURCES}
     neg = {n: corpus.chat(n, data) for n in (*corpus.CHAT_SOURCES, "beam_assistant", "letta")}
     neg["spikee_fp"] = corpus.benign_probes(wheels)
-    for name, path in (("engram_fixture", FIXTURE), ("heldout", HELDOUT)):
+    for name, path in (("engram_fixture", FIXTURE), ("engram_memory", MEMORY_TRAIN),
+                       ("heldout", HELDOUT)):
         rows = _rows(path)
         pos[name] = [r["text"] for r in rows if r["label"] == "injected"]
         neg[name] = [r["text"] for r in rows if r["label"] == "benign"]
@@ -130,7 +135,8 @@ def _rate(hits: int, n: int) -> str:
 
 def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int) -> None:
     chats = [c for c in corpus.CHAT_SOURCES if c in neg]
-    train_neg_always = [t for k in ("beam_assistant", "letta", "spikee_fp", "engram_fixture")
+    train_neg_always = [t for k in ("beam_assistant", "letta", "spikee_fp", "engram_fixture",
+                                    "engram_memory")
                         for t in neg.get(k, [])]
     fp_by_chat: dict[str, list[tuple[int, int]]] = {c: [] for c in chats}
     print(f"{'held-out source':16s} {'rules':>18s} {'model':>18s} {'rules OR model':>18s}  "
@@ -139,7 +145,9 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int) -
     for k, src in enumerate(s for s in pos if s != "heldout"):
         chat_out = chats[k % len(chats)]
         train_pos = [t for s, ts in pos.items() if s not in (src, "heldout") for t in ts]
-        train_neg = train_neg_always + [t for c in chats if c != chat_out for t in neg[c]]
+        train_neg = [t for k in ("beam_assistant", "letta", "spikee_fp", "engram_fixture",
+                                 "engram_memory") if k != src for t in neg.get(k, [])]
+        train_neg += [t for c in chats if c != chat_out for t in neg[c]]
         model = fit(train_pos, train_neg, steps=steps)
         r = [_rules_only(t) for t in pos[src]]
         mo = [prob(t, model) >= model.threshold for t in pos[src]]
