@@ -162,3 +162,27 @@ def test_another_process_stops_finding_a_deleted_episode(
             assert "kayak" not in found("kayak boathouse")
             assert c.delete(f"/v1/episodes/{ids[1]}", params={"user_id": user}).status_code == 200
             assert "canoe" not in _texts(eg.search("canoe garage", scope=sc))
+
+
+def test_cli_delete_episode(tmp_path: Path, embedder: Any) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from engram.cli import cli
+    from engram.cli._app import State
+
+    def run(*args: str, input: str | None = None) -> Any:
+        return CliRunner().invoke(cli, ["--db", str(tmp_path / "cli.db"), *args],
+                                  obj=State(embedder=embedder), input=input)
+
+    added = json.loads(run("add", "-u", "ana", "I moved to Lisbon", "--json").stdout)
+    ep = added["episodes"][0]["id"]
+    refused = run("delete-episode", ep, "-u", "ana", input="n\n")
+    assert refused.exit_code == 1 and run("show", ep, "-u", "ana").exit_code == 0
+    out = run("delete-episode", ep, "-u", "ana", "--yes", "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["deleted_memory_ids"] == [added["operations"][0]["memory_id"]]
+    again = run("delete-episode", ep, "-u", "ana", "--yes")
+    assert again.exit_code == 2 and len(again.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in again.output

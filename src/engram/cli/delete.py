@@ -1,4 +1,5 @@
-"""``engram delete`` (soft, versioned) and ``engram forget`` (hard, a whole scope).
+"""``engram delete`` (soft, versioned), ``engram delete-episode`` (hard, one message)
+and ``engram forget`` (hard, a whole scope).
 """
 
 from __future__ import annotations
@@ -35,6 +36,30 @@ def register(cli: click.Group) -> None:
         click.echo(f"deleted {mem.id} (now version {mem.version}; `engram history {mem.id}` "
                    "keeps every version)")
 
+    @data_command(cli, "delete-episode")
+    @click.argument("episode_id", metavar="ID")
+    @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+    @click.pass_context
+    def delete_episode(ctx: click.Context, episode_id: str, yes: bool, user_id: str | None,
+                       agent_id: str | None, session_id: str | None, as_json: bool) -> None:
+        """Hard-delete message (episode) ID: its text, vectors and index entries.
+
+        Memories derived only from it are hard-deleted with their history; memories with
+        other sources get a new version that no longer cites it. Asks for confirmation
+        unless --yes.
+        """
+        need_scope(user_id, agent_id)
+        if not yes:
+            click.confirm(f"Permanently delete message {episode_id}?", abort=True, err=True)
+        out = get_state(ctx).engine().delete_episode(
+            episode_id, **scope_kwargs(user_id, agent_id, session_id))
+        if as_json:
+            print_json(out.to_dict())
+            return
+        click.echo(f"deleted {out.episode_id}; memories deleted: "
+                   f"{', '.join(out.deleted_memory_ids) or 'none'}; no longer citing it: "
+                   f"{', '.join(out.updated_memory_ids) or 'none'}")
+
     @data_command(cli, "forget")
     @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
     @click.pass_context
@@ -60,4 +85,4 @@ def register(cli: click.Group) -> None:
         con.print("verified: nothing left" if report.verified
                   else "[red]warning: some rows remain[/]")
 
-    _ = (delete, forget)
+    _ = (delete, delete_episode, forget)
