@@ -417,7 +417,7 @@ class Store(ABC):
     def memories_citing(self, scope: Scope, episode_ids: Sequence[str]) -> list[Memory]:
         """Memories (any status) visible in ``scope`` whose ``source_episode_ids``
         name one of ``episode_ids``, oldest first. The default pages through
-        :meth:`list_memories`; backends may override with an indexed query."""
+        :meth:`list_memories`; the SQL backends ask the database (JSON array membership)."""
         wanted = set(episode_ids)
         found: list[Memory] = []
         if not wanted:

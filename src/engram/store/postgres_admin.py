@@ -75,6 +75,16 @@ class PgAdmin(PgResidue):
         counts["fts"] = counts["memories"] + counts["episodes"]
         return counts
 
+    def memories_citing(self, scope: Scope, episode_ids: Sequence[str]) -> list[Memory]:
+        ids = list(dict.fromkeys(episode_ids))
+        if not ids:
+            return []
+        where, args = scope_sql(scope)
+        rows = self._q(
+            f"SELECT {prefixed(MEM_COLS)} FROM memories x WHERE {where}"
+            " AND x.source_episode_ids ?| %s ORDER BY x.rid", (*args, ids))
+        return [memory_from_row(r) for r in rows]
+
     def iter_vectors(self, tenant: str) -> Iterator[VectorRecord]:
         for r in self._q(
             "SELECT item_type, item_id, model_id, embedding, content_hash FROM vectors"

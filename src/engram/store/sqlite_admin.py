@@ -115,6 +115,22 @@ class SQLiteAdmin(SQLiteBase):
         self._after_delete(clear_partitions=False)
         return counts
 
+    def memories_citing(self, scope: Scope, episode_ids: Sequence[str]) -> list[Memory]:
+        ids = list(dict.fromkeys(episode_ids))
+        if not ids:
+            return []
+        where, args = _scope_sql(scope, "x")
+        found: dict[str, tuple[int, Memory]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            for r in self._q(
+                f"SELECT x.rid, {_prefixed(_MEM_COLS)} FROM memories x WHERE {where} AND EXISTS"
+                " (SELECT 1 FROM json_each(x.source_episode_ids) j WHERE j.value IN"
+                f" ({','.join('?' * len(chunk))}))", (*args, *chunk),
+            ):
+                found[r["id"]] = (int(r["rid"]), _memory(r))
+        return [m for _, m in sorted(found.values(), key=lambda x: x[0])]
+
     def forget_residue(self, needles: Sequence[str], scan_limit: int) -> Residue:
         """After :meth:`forget`: truncate the WAL, then scan the raw file bytes.
 
