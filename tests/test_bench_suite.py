@@ -76,7 +76,10 @@ def test_beam_reads_both_sizes_all_types_and_update_roles() -> None:
     assert by["summarization"].evidence_turns == ("0", "1", "8", "10")
     assert not by["abstention"].scored and by["abstention"].abstention
     assert by["abstention"].answer.startswith("There is no information")
-    assert by["multi_session_reasoning"].evidence_turns == ("5", "10")
+    assert by["multi_session_reasoning"].evidence_turns == ("5", "10")  # nested list
+    assert by["temporal_reasoning"].evidence_turns == ("0", "8")
+    assert by["contradiction_resolution"].evidence_turns == ("10", "11")
+    assert all(q.evidence_turns for q in conv.questions if q.scored)
     assert ds.skipped == 2  # message 999, once per chat
     turns = {t.id: t for t in conv.turns}
     assert turns["1"].role == "assistant" and turns["1"].speaker == "assistant"

@@ -23,7 +23,9 @@ What the loader does:
 * all ten question types are loaded (the type is the category); evidence is
   ``source_chat_ids``; for ``knowledge_update`` the ``updated_info`` ids are the
   evidence and the ``original_info`` ids the stale turns
-  (:attr:`Question.stale_turns`); ids that name no message are skipped and
+  (:attr:`Question.stale_turns`); other objects (``first_event`` /
+  ``second_event``, ``first_statement`` / ``second_statement``) and nested
+  lists give all the ids they hold; ids that name no message are skipped and
   counted; ``abstention`` questions (no evidence by design) are kept apart
   (``scored=False``);
 * the answer is the first of ``answer``, ``ideal_answer``, ``ideal_response``,
@@ -140,8 +142,15 @@ def _sessions(chat_id: str, batches: Any) -> list[Session]:
 
 
 def _ids(raw: Any) -> list[str]:
-    items = raw if isinstance(raw, list) else [] if raw is None else [raw]
-    return [str(i).strip() for i in items if str(i).strip()]
+    """Message ids from an id, a list of ids, or lists and objects nesting them."""
+    if raw is None:
+        return []
+    if isinstance(raw, dict):
+        return [i for v in raw.values() for i in _ids(v)]
+    if isinstance(raw, list):
+        return [i for v in raw for i in _ids(v)]
+    text = str(raw).strip()
+    return [text] if text else []
 
 
 def _questions(
@@ -166,7 +175,7 @@ def _questions(
             qid = f"{chat_id}/{qtype}/{qi}"
             src = item.get("source_chat_ids")
             stale: tuple[str, ...] = ()
-            if isinstance(src, dict):
+            if isinstance(src, dict) and "updated_info" in src:
                 evidence = known(qid, _ids(src.get("updated_info")))
                 stale = known(qid, _ids(src.get("original_info")))
             else:

@@ -28,7 +28,7 @@ class DiskCachedEmbedder(Embedder):
     def __init__(self, embedder: Embedder, path: str | Path) -> None:
         self.inner = embedder
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=60)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS vec"
             " (model TEXT, hash TEXT, v BLOB, PRIMARY KEY (model, hash))"
