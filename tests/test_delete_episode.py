@@ -13,7 +13,7 @@ from server_fixtures import RunningServer, start_server, stop_server
 
 from engram import Client, Engram, EpisodeDeletion, NotFound
 from engram.models import Memory, MemoryKind, MemoryVersion, Operation, Scope
-from engram.store.base import WriteBatch
+from engram.store.base import Store, WriteBatch
 from engram.store.rawfile import database_files, raw_file_scan
 from engram.timeutil import now
 
@@ -67,9 +67,9 @@ def test_the_episode_and_its_only_derived_memory_are_gone(memory: Any) -> None:
 
 
 def test_a_memory_with_other_sources_stays_without_the_deleted_one(
-    tmp_path: Path, embedder: Any,
+    store: Store, embedder: Any,
 ) -> None:
-    with Engram(tmp_path / "multi.db", embedder=embedder) as eg:
+    with Engram(store=store, embedder=embedder) as eg:
         res = eg.add(["We adopted a dog.", "The dog is called Rex."], user_id="u",
                      derive=False)
         first, second = (e.id for e in res.episodes)
@@ -96,13 +96,15 @@ def test_a_memory_with_other_sources_stays_without_the_deleted_one(
 
 
 def test_a_queued_derivation_of_a_deleted_episode_writes_nothing(
-    tmp_path: Path, embedder: Any,
+    store: Store, embedder: Any,
 ) -> None:
-    with Engram(tmp_path / "job.db", embedder=embedder) as eg:
+    with Engram(store=store, embedder=embedder) as eg:
         res = eg.add("I moved to Lisbon in March.", user_id="u", derive="background")
         assert res.job_id is not None
         eg.delete_episode(res.episodes[0].id, user_id="u")
         eg.process_pending()
+        job = eg.job(res.job_id)
+        assert job is not None and job.status == "done"
         assert eg.list(user_id="u", include_inactive=True).items == []
         assert eg.stats(user_id="u").episodes == 0
 
