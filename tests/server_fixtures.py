@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -101,3 +102,26 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     srv = start_server(tmp_path_factory.mktemp("server"))
     yield srv
     stop_server(srv)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One real ``engram serve`` per test module (its own store)."""
+    srv = start_server(tmp_path_factory.mktemp("served"))
+    yield srv
+    stop_server(srv)
+
+
+@pytest.fixture(params=["embedded", "served"])
+def api(request: pytest.FixtureRequest, tmp_path: Path, embedder: Any) -> Iterator[Any]:
+    """Engram's API two ways: an embedded ``Engram`` on a fresh file, and an
+    ``engram.Client`` of the module's :func:`served` server (key A)."""
+    from engram import Client, Engram
+
+    if request.param == "embedded":
+        with Engram(tmp_path / "e.db", embedder=embedder) as eg:
+            yield eg
+    else:
+        srv: RunningServer = request.getfixturevalue("served")
+        with Client(srv.url, api_key=srv.key_a) as c:
+            yield c

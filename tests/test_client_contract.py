@@ -42,128 +42,110 @@ from engram.client import RetryPolicy
 from engram.errors import RateLimited, ServerUnavailable, StoreError
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    srv = start_server(tmp_path_factory.mktemp("clientsrv"))
-    yield srv
-    stop_server(srv)
-
-
-@pytest.fixture(params=["embedded", "served"])
-def memory(request: pytest.FixtureRequest, tmp_path: Path, embedder: Any) -> Iterator[Any]:
-    if request.param == "embedded":
-        with Engram(tmp_path / "e.db", embedder=embedder) as eg:
-            yield eg
-    else:
-        srv: RunningServer = request.getfixturevalue("served")
-        with Client(srv.url, api_key=srv.key_a) as c:
-            yield c
-
-
 def _user(request: pytest.FixtureRequest) -> str:
     return "u-" + request.node.name.replace("[", "-").replace("]", "")
 
 
-def test_add_list_get_search_context(memory: Any, request: pytest.FixtureRequest) -> None:
+def test_add_list_get_search_context(api: Any, request: pytest.FixtureRequest) -> None:
     user = _user(request)
-    res = memory.add(["I moved to Lisbon in March.", "I am allergic to nuts."], user_id=user,
-                     session_id="s1", metadata={"src": "chat"})
+    res = api.add(["I moved to Lisbon in March.", "I am allergic to nuts."], user_id=user,
+                  session_id="s1", metadata={"src": "chat"})
     assert isinstance(res, AddResult) and len(res.episodes) == 2
     assert all(e.created for e in res.episodes) and res.operations
-    page = memory.list(user_id=user)
+    page = api.list(user_id=user)
     assert isinstance(page, Page) and all(isinstance(m, Memory) for m in page.items)
     assert {m.text for m in page.items} >= {"The user lives in Lisbon",
                                             "The user is allergic to nuts"}
-    eps = memory.list(user_id=user, type="episode", limit=1)
+    eps = api.list(user_id=user, type="episode", limit=1)
     assert isinstance(eps.items[0], Episode) and eps.next_cursor
-    assert memory.list(user_id=user, type="episode", cursor=eps.next_cursor).items
+    assert api.list(user_id=user, type="episode", cursor=eps.next_cursor).items
     mem = page.items[0]
-    got = memory.get(mem.id, user_id=user)
+    got = api.get(mem.id, user_id=user)
     assert isinstance(got, Memory) and got.id == mem.id and got.text == mem.text
-    assert isinstance(memory.get(res.episodes[0].id, user_id=user), Episode)
-    hits = memory.search("where does the user live?", user_id=user, limit=5)
+    assert isinstance(api.get(res.episodes[0].id, user_id=user), Episode)
+    hits = api.search("where does the user live?", user_id=user, limit=5)
     assert hits and all(isinstance(h, Hit) for h in hits)
     assert "Lisbon" in hits[0].item.text and hits[0].scores
-    only = memory.search("nuts", user_id=user, kinds=["episode"])
+    only = api.search("nuts", user_id=user, kinds=["episode"])
     assert only and all(isinstance(h.item, Episode) for h in only)
-    block = memory.context("what should I cook?", user_id=user, max_tokens=200)
+    block = api.context("what should I cook?", user_id=user, max_tokens=200)
     assert isinstance(block, ContextBlock) and 0 < block.tokens <= 200 and block.items
-    st = memory.stats(user_id=user)
+    st = api.stats(user_id=user)
     assert isinstance(st, Stats) and st.episodes == 2 and st.memories >= 2
 
 
-def test_remember_update_delete_history(memory: Any, request: pytest.FixtureRequest) -> None:
+def test_remember_update_delete_history(api: Any, request: pytest.FixtureRequest) -> None:
     user = _user(request)
-    m = memory.remember("Prefers morning meetings", user_id=user, kind="preference",
-                        importance=0.8, metadata={"team": "a"},
-                        valid_from=datetime(2024, 1, 1, tzinfo=UTC))
+    m = api.remember("Prefers morning meetings", user_id=user, kind="preference",
+                     importance=0.8, metadata={"team": "a"},
+                     valid_from=datetime(2024, 1, 1, tzinfo=UTC))
     assert isinstance(m, Memory) and m.kind == "preference" and m.metadata["team"] == "a"
     assert m.valid_from == datetime(2024, 1, 1, tzinfo=UTC)
-    up = memory.update(m.id, "Prefers afternoon meetings", user_id=user)
+    up = api.update(m.id, "Prefers afternoon meetings", user_id=user)
     assert isinstance(up, Memory) and up.version == 2 and up.text.startswith("Prefers after")
-    gone = memory.delete(m.id, user_id=user)
+    gone = api.delete(m.id, user_id=user)
     assert gone.status == "deleted"
-    assert memory.delete(m.id, user_id=user).version == gone.version  # idempotent
-    hist = memory.history(m.id, user_id=user)
+    assert api.delete(m.id, user_id=user).version == gone.version  # idempotent
+    hist = api.history(m.id, user_id=user)
     assert all(isinstance(v, MemoryVersion) for v in hist)
     assert [str(v.operation) for v in hist] == ["ADD", "UPDATE", "DELETE"]
-    assert memory.list(user_id=user).items == []
-    assert len(memory.list(user_id=user, include_inactive=True).items) == 1
+    assert api.list(user_id=user).items == []
+    assert len(api.list(user_id=user, include_inactive=True).items) == 1
 
 
-def test_export_import_forget(memory: Any, request: pytest.FixtureRequest) -> None:
+def test_export_import_forget(api: Any, request: pytest.FixtureRequest) -> None:
     user = _user(request)
-    memory.add("I prefer window seats.", user_id=user)
-    records = list(memory.export_records(user_id=user))
+    api.add("I prefer window seats.", user_id=user)
+    records = list(api.export_records(user_id=user))
     assert {r["type"] for r in records} >= {"episode", "memory"}
-    again = memory.import_([json.dumps(r) for r in records])
+    again = api.import_([json.dumps(r) for r in records])
     assert again.episodes_existing == 1 and again.episodes_created == 0
-    report = memory.forget(user_id=user)
+    report = api.forget(user_id=user)
     assert isinstance(report, ForgetReport) and report.verified and report.counts
-    assert memory.list(user_id=user).items == []
-    assert memory.stats(user_id=user).episodes == 0
+    assert api.list(user_id=user).items == []
+    assert api.stats(user_id=user).episodes == 0
 
 
-def test_same_errors(memory: Any, request: pytest.FixtureRequest) -> None:
+def test_same_errors(api: Any, request: pytest.FixtureRequest) -> None:
     user = _user(request)
     with pytest.raises(NotFound):
-        memory.get("mem_missing", user_id=user)
+        api.get("mem_missing", user_id=user)
     with pytest.raises(NotFound):
-        memory.update("mem_missing", "x", user_id=user)
+        api.update("mem_missing", "x", user_id=user)
     with pytest.raises(NotFound):
-        memory.history("mem_missing", user_id=user)
+        api.history("mem_missing", user_id=user)
     with pytest.raises(ScopeRequired):
-        memory.search("anything")
+        api.search("anything")
     with pytest.raises(ScopeRequired):
-        memory.remember("a note")
+        api.remember("a note")
     with pytest.raises(InvalidInput):
-        memory.search("x", user_id=user, limit=0)
+        api.search("x", user_id=user, limit=0)
     with pytest.raises(InvalidInput):
-        memory.update("mem_missing", user_id=user)  # nothing to update
+        api.update("mem_missing", user_id=user)  # nothing to update
     with pytest.raises(InvalidInput):
-        memory.remember("x", user_id=user, importance=2.0)
+        api.remember("x", user_id=user, importance=2.0)
 
 
-def test_versions_as_of_and_import_target(memory: Any, request: pytest.FixtureRequest) -> None:
+def test_versions_as_of_and_import_target(api: Any, request: pytest.FixtureRequest) -> None:
     from engram import Conflict
 
     user = _user(request)
-    m = memory.remember("Prefers tea", user_id=user)
+    m = api.remember("Prefers tea", user_id=user)
     before_update = datetime.now(UTC)
     time.sleep(0.01)
     with pytest.raises(Conflict):
-        memory.update(m.id, "Prefers coffee", user_id=user, expected_version=5)
-    up = memory.update(m.id, "Prefers coffee", user_id=user, expected_version=1)
-    assert memory.get(m.id, user_id=user, as_of=before_update).text == "Prefers tea"
-    assert [x.text for x in memory.list(user_id=user, as_of=before_update).items] == [
+        api.update(m.id, "Prefers coffee", user_id=user, expected_version=5)
+    up = api.update(m.id, "Prefers coffee", user_id=user, expected_version=1)
+    assert api.get(m.id, user_id=user, as_of=before_update).text == "Prefers tea"
+    assert [x.text for x in api.list(user_id=user, as_of=before_update).items] == [
         "Prefers tea"]
     with pytest.raises(Conflict):
-        memory.delete(m.id, user_id=user, expected_version=1)
-    gone = memory.delete(m.id, user_id=user, expected_version=up.version, reason="user asked")
+        api.delete(m.id, user_id=user, expected_version=1)
+    gone = api.delete(m.id, user_id=user, expected_version=up.version, reason="user asked")
     assert gone.status == "deleted"
-    assert memory.history(m.id, user_id=user)[-1].reason == "user asked"
-    records = list(memory.export_records(user_id=user))
-    again = memory.import_([json.dumps(r) for r in records], user_id=user + "-other")
+    assert api.history(m.id, user_id=user)[-1].reason == "user asked"
+    records = list(api.export_records(user_id=user))
+    again = api.import_([json.dumps(r) for r in records], user_id=user + "-other")
     # the same ids in the same tenant: nothing new (served: the import stays in the key's tenant)
     assert again.lines == len(records) and again.memories_existing == 1
 

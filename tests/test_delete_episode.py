@@ -4,66 +4,47 @@ everywhere, in this process, in another process and in the raw database file."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from server_fixtures import RunningServer, start_server, stop_server
+from server_fixtures import RunningServer
 
-from engram import Client, Engram, EpisodeDeletion, NotFound
+from engram import Engram, EpisodeDeletion, NotFound
 from engram.models import Memory, MemoryKind, MemoryVersion, Operation, Scope
 from engram.store.base import Store, WriteBatch
 from engram.store.rawfile import database_files, raw_file_scan
 from engram.timeutil import now
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    srv = start_server(tmp_path_factory.mktemp("delep"))
-    yield srv
-    stop_server(srv)
-
-
-@pytest.fixture(params=["embedded", "served"])
-def memory(request: pytest.FixtureRequest, tmp_path: Path, embedder: Any) -> Iterator[Any]:
-    if request.param == "embedded":
-        with Engram(tmp_path / "e.db", embedder=embedder) as eg:
-            yield eg
-    else:
-        srv: RunningServer = request.getfixturevalue("served")
-        with Client(srv.url, api_key=srv.key_a) as c:
-            yield c
-
-
 def _texts(hits: list[Any]) -> str:
     return " | ".join(h.item.text for h in hits)
 
 
-def test_the_episode_and_its_only_derived_memory_are_gone(memory: Any) -> None:
-    user = f"del-{type(memory).__name__}"
-    res = memory.add(["I moved to Lisbon in March.", "I am allergic to nuts."], user_id=user,
-                     session_id="s1")
+def test_the_episode_and_its_only_derived_memory_are_gone(api: Any) -> None:
+    user = f"del-{type(api).__name__}"
+    res = api.add(["I moved to Lisbon in March.", "I am allergic to nuts."], user_id=user,
+                  session_id="s1")
     lisbon, nuts = (e.id for e in res.episodes)
-    assert "Lisbon" in _texts(memory.search("where does the user live?", user_id=user))
-    derived = [m for m in memory.list(user_id=user).items if lisbon in m.source_episode_ids]
+    assert "Lisbon" in _texts(api.search("where does the user live?", user_id=user))
+    derived = [m for m in api.list(user_id=user).items if lisbon in m.source_episode_ids]
     assert derived
     with pytest.raises(NotFound):  # another user's scope does not see it, and keeps it
-        memory.delete_episode(lisbon, user_id=user + "-other")
-    out = memory.delete_episode(lisbon, user_id=user, session_id="s1")
+        api.delete_episode(lisbon, user_id=user + "-other")
+    out = api.delete_episode(lisbon, user_id=user, session_id="s1")
     assert isinstance(out, EpisodeDeletion) and out.episode_id == lisbon
     assert set(out.deleted_memory_ids) == {m.id for m in derived}
     assert out.updated_memory_ids == [] and out.counts["episodes"] == 1
     for item_id in (lisbon, *out.deleted_memory_ids):
         with pytest.raises(NotFound):
-            memory.get(item_id, user_id=user)
+            api.get(item_id, user_id=user)
     with pytest.raises(NotFound):
-        memory.history(derived[0].id, user_id=user)
-    assert "Lisbon" not in _texts(memory.search("Lisbon", user_id=user))
-    assert [e.id for e in memory.list(user_id=user, type="episode").items] == [nuts]
-    assert "nuts" in _texts(memory.search("allergic to nuts", user_id=user))
+        api.history(derived[0].id, user_id=user)
+    assert "Lisbon" not in _texts(api.search("Lisbon", user_id=user))
+    assert [e.id for e in api.list(user_id=user, type="episode").items] == [nuts]
+    assert "nuts" in _texts(api.search("allergic to nuts", user_id=user))
     with pytest.raises(NotFound):  # a second delete finds nothing
-        memory.delete_episode(lisbon, user_id=user)
+        api.delete_episode(lisbon, user_id=user)
 
 
 def test_a_memory_with_other_sources_stays_without_the_deleted_one(
