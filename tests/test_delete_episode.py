@@ -4,6 +4,7 @@ everywhere, in this process, in another process and in the raw database file."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 from server_fixtures import RunningServer
 
 from engram import Engram, EpisodeDeletion, NotFound
+from engram.llm.cache import ResponseCache
+from engram.llm.config import LLMSettings
 from engram.models import Memory, MemoryKind, MemoryVersion, Operation, Scope
 from engram.store.base import Store, WriteBatch
 from engram.store.rawfile import database_files, raw_file_scan
@@ -100,6 +103,28 @@ def test_the_text_is_gone_from_the_sqlite_file(tmp_path: Path, embedder: Any) ->
         eg.delete_episode(gone, user_id="u")
         assert raw_file_scan(database_files(db), [marker]) == set()  # while still open
         assert raw_file_scan(database_files(db), ["weather in Bergen"]) == {"weather in Bergen"}
+
+
+def test_llm_cache_entries_of_the_episode_are_purged(tmp_path: Path, embedder: Any) -> None:
+    llm = LLMSettings(base_url="http://127.0.0.1:9/v1", model="scripted",
+                      cache_dir=tmp_path / "llmcache")
+    with Engram(tmp_path / "llm.db", embedder=embedder, llm=llm) as eg:  # jobs not run
+        gone = eg.add("My locker code is 4417.", user_id="u").episodes[0].id
+        kept = eg.add("I play the cello.", user_id="u").episodes[0].id
+        cache = ResponseCache(tmp_path / "llmcache")
+        cache.put("k-gone", {"memories": [{"text": "The user's locker code is 4417"}],
+                             "cites": [gone]})
+        cache.put("k-prompt", {"prompt": "Extract facts from: My locker code is 4417."})
+        cache.put("k-kept", {"memories": [{"text": "The user plays the cello"}],
+                             "cites": [kept]})
+        cache.close()
+        out = eg.delete_episode(gone, user_id="u")
+        assert out.counts["llm_responses"] == 2
+    llm_file = tmp_path / "llmcache" / "llm-cache.sqlite3"
+    con = sqlite3.connect(llm_file)
+    assert [r[0] for r in con.execute("SELECT key FROM llm_responses")] == ["k-kept"]
+    con.close()
+    assert raw_file_scan(database_files(llm_file), ["4417"]) == set()
 
 
 def test_rest_delete_is_scoped_and_documented(served: RunningServer) -> None:

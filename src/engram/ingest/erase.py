@@ -18,7 +18,8 @@
      name it. Its text and earlier versions stay as they are: they are also
      supported by the other sources (a session summary keeps what it said).
 
-3. ``purge`` (when given) removes LLM-cache entries holding the deleted texts.
+3. ``purge`` (when given) removes LLM-cache entries holding the deleted texts or
+   citing the episode's id.
 
 An interrupted delete (a crash between 1 and 2) is finished by deleting the
 same id again: a missing episode that memories in scope still cite is not
@@ -84,7 +85,8 @@ def delete_episode(ingest: Ingest, scope: Scope, episode_id: str,
     if not found and not store.memories_citing(scope, [episode_id]):
         raise NotFound(f"no episode {episode_id!r} in this scope")
     out = EpisodeDeletion(episode_id)
-    needles = [found[0].text] if found else []
+    # the LLM cache holds prompts with the text and responses citing the id (as JSON)
+    needles = [found[0].text, f'"{episode_id}"'] if found else []
     counts = store.delete_episodes(scope.tenant, [episode_id] if found else [])
     orphans: list[Memory] = []
     for m in store.memories_citing(owner, [episode_id]):
