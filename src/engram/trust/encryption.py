@@ -281,6 +281,9 @@ class EncryptedStore(Store):
                         memory_ids: Sequence[str] = ()) -> dict[str, int]:
         return self.inner.delete_episodes(tenant, episode_ids, memory_ids)
 
+    def memories_citing(self, scope: Scope, episode_ids: Sequence[str]) -> list[Memory]:
+        return [self._open(m) for m in self.inner.memories_citing(scope, episode_ids)]
+
     def remaining(self, scope: Scope) -> dict[str, int]:
         return self.inner.remaining(scope)
 
