@@ -11,7 +11,13 @@ from engram import Engram
 from engram.embed.base import Embedder
 from engram.models import ItemRef
 from engram.retrieval.config import get_preset
-from engram.retrieval.updates import apply_floors, asks_past, conflicts, newer_first
+from engram.retrieval.updates import (
+    apply_floors,
+    asks_current,
+    asks_past,
+    conflicts,
+    newer_first,
+)
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -35,6 +41,14 @@ def test_asks_past() -> None:
         assert asks_past(q), q
     for q in ("What car do I drive?", "When did they first meet?", "What is the deadline now?"):
         assert not asks_past(q), q
+
+
+def test_asks_current() -> None:
+    for q in ("What pet does the user have?", "Where is the wedding going to be?",
+              "Which bank do I use now?"):
+        assert asks_current(q), q
+    for q in ("What did Kate bake?", "When did they meet?", "Where was the party?"):
+        assert not asks_current(q), q
 
 
 def _groups(texts: list[str], rel: list[float] | None = None) -> set[tuple[int, int]]:

@@ -255,6 +255,7 @@ class Searcher:
                 out, config.update_depth, lambda t: h.items[t[1].ref].text,
                 lambda t: when_of[t[1].ref], vectors, lambda t: cosine.get(t[1].ref),
                 updates.naming_terms(query, info.names if info is not None else ()),
+                updates.asks_current(query),
             )
         if out is ranked:
             return ranked

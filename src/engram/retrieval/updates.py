@@ -17,7 +17,9 @@ one slot changed, measured without a vocabulary of attributes:
 * they share most of their index terms (Jaccard >= ``SAME_FRAME``:
   "Nora and Eliza collaborated on X" / "Joren and Eliza collaborated on X"), or
 * their vectors are close (cosine >= ``SAME_MEANING``), or
-* the newer one states a change ("moved to", "switched to", "adopted", "no
+* the question asks for a current value (present tense or "now", "still",
+  ...; not "did", "was", "when": :func:`asks_current`) and the newer one states
+  a change ("moved to", "switched to", "adopted", "no
   longer", "actually", "now", ...; :data:`CHANGE`) and they are related:
   Jaccard >= ``CHANGE_FRAME``, or cosine >= ``CHANGE_MEANING`` ("I drive a
   Volvo" / "I sold the Volvo and bought a Subaru"). A denial counts as a
@@ -48,8 +50,8 @@ import numpy as np
 from ..index.lexical import tokens
 from ..models import ItemRef
 
-__all__ = ["CHANGE", "PAST", "apply_floors", "asks_past", "conflicts", "naming_terms",
-           "newer_first"]
+__all__ = ["CHANGE", "PAST", "apply_floors", "asks_current", "asks_past", "conflicts",
+           "naming_terms", "newer_first"]
 
 T = TypeVar("T")
 
@@ -84,6 +86,19 @@ CHANGE_MEANING = 0.4
 #: a statement whose query cosine is more than this below the best one's
 #: takes no part (small talk in a short chat)
 ANSWER_MARGIN = 0.3
+
+
+#: a question in the present tense asks for a current value ("What pet does the
+#: user have?"); one in the past tense or asking "when" asks about an event
+_PRESENT_TENSE = re.compile(r"\b(?:is|are|am|does|do|has|have|now|currently|still|"
+                            r"nowadays|these days|latest|at the moment)\b", re.IGNORECASE)
+_EVENT = re.compile(r"\b(?:did|was|were|had|when|how long)\b", re.IGNORECASE)
+
+
+def asks_current(query: str) -> bool:
+    """Whether a question asks for a current value: present tense or a present
+    marker, and not about an event ("did", "was", "when")."""
+    return _PRESENT_TENSE.search(query) is not None and _EVENT.search(query) is None
 
 
 def asks_past(query: str) -> bool:
@@ -131,12 +146,15 @@ def conflicts(
     vectors: Sequence[np.ndarray | None],
     relevance: Sequence[float | None] = (),
     query_terms: frozenset[str] = frozenset(),
+    changes: bool = True,
 ) -> set[tuple[int, int]]:
     """The pairs ``(older, newer)`` of statements that conflict (module docstring).
 
     ``relevance`` holds each statement's cosine to the query where known;
     ``query_terms`` the query's names and tokens with a digit, as index terms
-    (:func:`naming_terms`).
+    (:func:`naming_terms`). ``changes=False`` keeps only the first kind
+    (shared frame, close meaning): the change-marker path is for questions that
+    ask about the present.
     """
     n = len(texts)
     terms = [frozenset(tokens(t)) for t in texts]
@@ -156,7 +174,7 @@ def conflicts(
             jac = _jaccard(terms[i], terms[j])
             vi, vj = vectors[i], vectors[j]
             cos = float(np.dot(vi, vj)) if vi is not None and vj is not None else 0.0
-            change = CHANGE.search(texts[newer]) is not None
+            change = changes and CHANGE.search(texts[newer]) is not None
             related = jac >= CHANGE_FRAME or cos >= CHANGE_MEANING
             if jac >= SAME_FRAME or cos >= SAME_MEANING or (change and related):
                 out.add((older, newer))
@@ -171,11 +189,14 @@ def newer_first(
     vector_of: Mapping[int, np.ndarray],
     relevance_of: Callable[[T], float | None] = lambda _: None,
     naming: frozenset[str] = frozenset(),
+    present: bool = True,
 ) -> list[T]:
     """``ranked`` with each conflict group of its top ``depth`` ordered newest first,
     in the positions the group held. ``vector_of`` maps a position to the item's
     vector where known; ``relevance_of`` gives an item's cosine to the query;
-    ``naming`` is :func:`naming_terms` of the query."""
+    ``naming`` is :func:`naming_terms` of the query; ``present``: the query asks
+    about the present ("now", "currently", ...), which lets statements of change
+    count (:func:`conflicts`)."""
     head = ranked[:depth]
     if len(head) < 2:
         return ranked
@@ -186,6 +207,7 @@ def newer_first(
         [vector_of.get(i) for i in range(len(head))],
         [relevance_of(x) for x in head],
         naming,
+        present,
     )
     if not pairs:
         return ranked
