@@ -92,6 +92,15 @@ def prob(text: str, model: Weights) -> float:
     return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
 
 
+BUDGETS = (0.0005, 0.001, 0.002, 0.004)
+
+
+def _cut(sorted_scores: list[float], fp: float) -> float:
+    """The threshold that leaves about ``fp`` of these scores at or above it, plus margin."""
+    q = sorted_scores[min(len(sorted_scores) - 1, int(len(sorted_scores) * (1 - fp)))]
+    return min(0.99, max(0.5, q + 0.05))
+
+
 def fit(pos: list[str], neg: list[str], *, l2: float = 1e-4, steps: int = 200,
         min_df: int = 2, keep: float = 0.02, fp: float = 0.0005) -> Weights:
     """Class-balanced logistic regression over :func:`features`, full-batch Adam."""
@@ -124,9 +133,8 @@ def fit(pos: list[str], neg: list[str], *, l2: float = 1e-4, steps: int = 200,
     inv = sorted(vocab, key=vocab.__getitem__)
     kept = {inv[int(i)]: float(w[i]) for i in np.flatnonzero(np.abs(w) >= keep)}
     model = Weights(bias=b, threshold=0.5, weights=kept, version="")
-    neg_scores = sorted(prob(t, model) for t in neg)
-    cut = neg_scores[min(len(neg_scores) - 1, int(len(neg_scores) * (1 - fp)))]
-    return Weights(bias=b, threshold=min(0.99, max(0.5, cut + 0.05)), weights=kept)
+    return Weights(bias=b, threshold=_cut(sorted(prob(t, model) for t in neg), fp),
+                   weights=kept)
 
 
 def _rate(hits: int, n: int) -> str:
@@ -142,6 +150,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int) -
     print(f"{'held-out source':16s} {'rules':>18s} {'model':>18s} {'rules OR model':>18s}  "
           "FP on held-out chat (rules OR model)")
     total = [0, 0, 0, 0]
+    curve: dict[float, list[int]] = {}
     for k, src in enumerate(s for s in pos if s != "heldout"):
         chat_out = chats[k % len(chats)]
         train_pos = [t for s, ts in pos.items() if s not in (src, "heldout") for t in ts]
@@ -153,6 +162,16 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int) -
         mo = [prob(t, model) >= model.threshold for t in pos[src]]
         both = sum(a or b for a, b in zip(r, mo, strict=True))
         fp = sum(_rules_only(t) or prob(t, model) >= model.threshold for t in neg[chat_out])
+        train_scores = sorted(prob(t, model) for t in train_neg)
+        for budget in BUDGETS:
+            cut = _cut(train_scores, budget)
+            pos_hit = sum(_rules_only(t) or prob(t, model) >= cut for t in pos[src])
+            neg_hit = sum(_rules_only(t) or prob(t, model) >= cut for t in neg[chat_out])
+            cell = curve.setdefault(budget, [0, 0, 0, 0])
+            cell[0] += pos_hit
+            cell[1] += len(pos[src])
+            cell[2] += neg_hit
+            cell[3] += len(neg[chat_out])
         fp_by_chat[chat_out].append((fp, len(neg[chat_out])))
         total = [total[0] + both, total[1] + len(r), total[2] + fp,
                  total[3] + len(neg[chat_out])]
@@ -160,6 +179,10 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int) -
               f"{_rate(both, len(r)):>18s}  {chat_out}: {_rate(fp, len(neg[chat_out]))}")
     print(f"{'ALL (pooled)':16s} {'':18s} {'':18s} {_rate(total[0], total[1]):>18s}  "
           f"chat: {_rate(total[2], total[3])}")
+    print("operating curve (threshold = training-chat quantile at the budget, + margin):")
+    for budget, (ph, pn, nh, nn) in sorted(curve.items()):
+        print(f"  budget {budget:.4f}: unseen-source detection {_rate(ph, pn)}   "
+              f"unseen-chat false positives {_rate(nh, nn)}")
     if "heldout" in pos:
         model = fit([t for s, ts in pos.items() if s != "heldout" for t in ts],
                     train_neg_always + [t for c in chats for t in neg[c]], steps=steps)
@@ -203,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--wheels", type=Path, default=corpus.DEFAULT_WHEELS_DIR)
     ap.add_argument("--data", type=Path, default=corpus.DEFAULT_DATA_DIR)
     ap.add_argument("--steps", type=int, default=200)
-    ap.add_argument("--fp", type=float, default=0.0005, help="training chat FP budget for fit")
+    ap.add_argument("--fp", type=float, default=0.0005,
+                    help="training chat FP budget for fit (see the operating curve)")
     args = ap.parse_args(argv)
     pos, neg = load_sources(args.wheels, args.data)
     missing = [s for s in corpus.ATTACK_SOURCES if s not in pos]
