@@ -49,6 +49,7 @@ import numpy as np
 
 from ..index.lexical import tokens
 from ..models import ItemRef
+from .rerank import _terms
 
 __all__ = ["CHANGE", "PAST", "apply_floors", "asks_current", "asks_past", "conflicts",
            "naming_terms", "newer_first"]
@@ -157,7 +158,7 @@ def conflicts(
     ask about the present.
     """
     n = len(texts)
-    terms = [frozenset(tokens(t)) for t in texts]
+    terms = [_terms(t) for t in texts]  # memoised: the reranker tokenised them already
     rel = list(relevance) + [None] * (n - len(relevance))
     best = max((r for r in rel if r is not None), default=None)
     takes_part = [best is None or r is None or r >= best - ANSWER_MARGIN for r in rel]
