@@ -187,6 +187,13 @@ def _version() -> str:
         return "unknown"
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: the installed version, looked up only when asked for."""
+    if value and not ctx.resilient_parsing:
+        click.echo(f"engram {_version()}")
+        ctx.exit()
+
+
 @click.group(
     cls=_LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
@@ -201,7 +208,10 @@ def _version() -> str:
     "else engram.toml under the user config dir).",
 )
 @click.option("--traceback", is_flag=True, hidden=True, help="Show tracebacks of internal errors.")
-@click.version_option(_version(), "--version", prog_name="engram", message="%(prog)s %(version)s")
+@click.option(
+    "--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+    help="Show the version and exit.",
+)
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, config_file: str | None, traceback: bool) -> None:
     """Engram: long-term memory for LLM agents.

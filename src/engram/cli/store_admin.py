@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import click
 
-from ..store import open_unmigrated
 from ._app import (
     announce_new_store,
     data_command,
@@ -29,6 +28,8 @@ def register(cli: click.Group) -> None:
         """Apply pending schema migrations (each in its own transaction)."""
         url = get_state(ctx).config().store_url()
         new_store = missing_store(url, create=True)
+        from ..store import open_unmigrated
+
         store = open_unmigrated(url)
         if new_store is not None:
             announce_new_store(new_store)

@@ -8,9 +8,6 @@ MCP endpoint stays off, and the URL of the browser is printed (and opened with
 
 from __future__ import annotations
 
-import threading
-import webbrowser
-
 import click
 
 from ._app import store_options
@@ -43,6 +40,9 @@ def register(cli: click.Group) -> None:
         click.echo(f"Memory browser: {url}" + ("" if no_auth else
                    "  (log in with an API key: engram keys create --tenant NAME)"), err=True)
         if open_browser:
+            import threading
+            import webbrowser
+
             threading.Timer(2.0, webbrowser.open, [url]).start()
         ctx.invoke(serve, host=host, port=port, no_auth=no_auth, keys_file=keys_file,
                    no_mcp=True, log_level=log_level, log_format=None)
