@@ -5,6 +5,12 @@ not take an hour of embedding); a separate line times the real embedder.
 Reports ingest rate with and without embedding, store overhead per ingested
 turn, search latency p50/p95 with and without query embedding, peak RSS and
 bytes on disk per memory. A command, not a test: it measures, it asserts nothing.
+
+Progress: :func:`run_scale` reports each stage (query embedding, real ingest,
+then ingest, index build and searches per size) through an optional
+``progress(label, total)`` context manager yielding ``advance(n)``; the command
+passes :class:`engram.cli._progress.Progress` (a bar on a terminal, a line every
+tenth elsewhere) and announces each stage in one line. The table fits 80 columns.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ import resource
 import statistics
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,7 +38,18 @@ from ..store.base import VectorRecord, WriteBatch
 from ..text import content_hash
 from ..timeutil import now
 
-__all__ = ["RandomEmbedder", "ScaleResult", "run_scale"]
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["RandomEmbedder", "ScaleResult", "StageProgress", "print_report", "run_scale"]
+
+#: ``progress(label, total, unit)`` -> a context manager yielding ``advance(n)``
+StageProgress = Callable[[str, int, str], AbstractContextManager[Callable[[int], None]]]
+
+
+@contextmanager
+def _silent(label: str, total: int, unit: str) -> Iterator[Callable[[int], None]]:
+    yield lambda n: None
 
 _WORDS = (
     "coffee tea hiking trip paris lisbon berlin dog cat sister brother job office meeting "
@@ -97,7 +116,8 @@ class ScaleResult:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-def _ingest(eg: Engram, scope: Scope, n: int, rng: random.Random, batch_size: int) -> float:
+def _ingest(eg: Engram, scope: Scope, n: int, rng: random.Random, batch_size: int,
+            advance: Callable[[int], None]) -> float:
     """Write ``n`` memories with random vectors straight through the store; seconds taken."""
     emb = eg.embedder()  # also records the model id in the store
     store = eg.store
@@ -131,6 +151,7 @@ def _ingest(eg: Engram, scope: Scope, n: int, rng: random.Random, batch_size: in
         t0 = time.perf_counter()
         store.write(batch)
         t_total += time.perf_counter() - t0
+        advance(len(texts))
     return t_total
 
 
@@ -142,8 +163,15 @@ def run_scale(
     real_embedder: Embedder | None = None,
     workdir: Path | None = None,
     seed: int = 7,
+    real_turns: int = 500,
+    progress: StageProgress | None = None,
 ) -> dict[str, object]:
-    """Run the scale test for each size in ``ns``; returns a JSON-ready report."""
+    """Run the scale test for each size in ``ns``; returns a JSON-ready report.
+
+    ``real_turns`` messages go through :meth:`Engram.add` with the real embedder
+    (20 per call) to measure real ingest; ``progress`` sees every stage.
+    """
+    stage = progress or _silent
     rng = random.Random(seed)
     results: list[ScaleResult] = []
     real = real_embedder
@@ -157,35 +185,44 @@ def run_scale(
     # query embedding cost, measured once on the real model
     real.embed_one("warm up", "query")
     embed_ms = []
-    for q in qtexts:
-        t0 = time.perf_counter()
-        real.embed_one(q, "query")
-        embed_ms.append((time.perf_counter() - t0) * 1000)
+    with stage("query embedding", len(qtexts), "queries") as advance:
+        for q in qtexts:
+            t0 = time.perf_counter()
+            real.embed_one(q, "query")
+            embed_ms.append((time.perf_counter() - t0) * 1000)
+            advance(1)
     # real ingest through Engram.add (embedding + pipeline + store), small n
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         eg = Engram(Path(tmp) / "real.db", embedder=real)
-        turns = [{"text": _text(rng) + ".", "speaker": "Sam"} for _ in range(500)]
+        turns = [{"text": _text(rng) + ".", "speaker": "Sam"} for _ in range(real_turns)]
         t0 = time.perf_counter()
-        for i in range(0, len(turns), 20):
-            eg.add(turns[i : i + 20], user_id="real", session_id=f"s{i // 20}")
-        real_rate = len(turns) / (time.perf_counter() - t0)
+        with stage("real ingest (Engram.add)", len(turns), "messages") as advance:
+            for i in range(0, len(turns), 20):
+                eg.add(turns[i : i + 20], user_id="real", session_id=f"s{i // 20}")
+                advance(len(turns[i : i + 20]))
+        real_rate = len(turns) / max(time.perf_counter() - t0, 1e-9)
         eg.close()
     for n in ns:
         with tempfile.TemporaryDirectory(dir=workdir) as tmp:
             db = Path(tmp) / "scale.db"
             eg = Engram(db, embedder=RandomEmbedder())
             scope = Scope(user_id="bench-user")
-            secs = _ingest(eg, scope, n, rng, batch_size)
-            t0 = time.perf_counter()
-            eg.store.warm(scope, eg.embedder().model_id)  # type: ignore[attr-defined]
-            build = time.perf_counter() - t0
+            with stage(f"n={n:,}: ingest", n, "memories") as advance:
+                secs = _ingest(eg, scope, n, rng, batch_size, advance)
+            with stage(f"n={n:,}: index build", 1, "index") as advance:
+                t0 = time.perf_counter()
+                eg.store.warm(scope, eg.embedder().model_id)  # type: ignore[attr-defined]
+                build = time.perf_counter() - t0
+                advance(1)
             for q in qtexts[:10]:
                 eg.search(q, scope=scope, limit=10, track_access=False)
             lat = []
-            for q in qtexts:
-                t0 = time.perf_counter()
-                eg.search(q, scope=scope, limit=10, track_access=False)
-                lat.append((time.perf_counter() - t0) * 1000)
+            with stage(f"n={n:,}: search", len(qtexts), "queries") as advance:
+                for q in qtexts:
+                    t0 = time.perf_counter()
+                    eg.search(q, scope=scope, limit=10, track_access=False)
+                    lat.append((time.perf_counter() - t0) * 1000)
+                    advance(1)
             with_embed = [a + b for a, b in zip(lat, embed_ms, strict=False)]
             size = sum(p.stat().st_size for p in Path(tmp).iterdir())
             results.append(
@@ -213,43 +250,44 @@ def run_scale(
     }
 
 
-def print_report(report: dict[str, object], out: Path | None) -> None:
+def _ms(x: float) -> str:
+    """Milliseconds in at most 4 significant characters' worth of precision."""
+    return f"{x:.2f}" if x < 10 else f"{x:.1f}" if x < 100 else f"{x:.0f}"
+
+
+#: (header, format of one result row): two header lines keep the table within 80 columns
+_COLUMNS: tuple[tuple[str, Callable[[dict[str, float]], str]], ...] = (
+    ("memories", lambda r: f"{r['n']:,.0f}"),
+    ("ingest\n/s", lambda r: f"{r['ingest_per_s_no_embed']:,.0f}"),
+    ("store\nms/turn", lambda r: f"{r['store_ms_per_turn']:.3f}"),
+    ("build\ns", lambda r: f"{r['index_build_s']:.1f}"),
+    ("search ms\np50/p95", lambda r: f"{_ms(r['search_p50_ms'])}/{_ms(r['search_p95_ms'])}"),
+    ("+embed ms\np50/p95",
+     lambda r: f"{_ms(r['search_embed_p50_ms'])}/{_ms(r['search_embed_p95_ms'])}"),
+    ("peak RSS\nMB", lambda r: f"{r['peak_rss_mb']:,.0f}"),
+    ("disk B\n/memory", lambda r: f"{r['bytes_per_memory']:,.0f}"),
+)
+
+
+def print_report(
+    report: dict[str, object], out: Path | None, console: Console | None = None
+) -> None:
+    """Print the results table (at most 80 columns wide) and write the JSON report to ``out``."""
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    table = Table(title="engram bench scale (one scope, random vectors)")
-    for col in (
-        "n",
-        "ingest/s",
-        "store ms/turn",
-        "index build s",
-        "search p50",
-        "search p95",
-        "+embed p50",
-        "+embed p95",
-        "peak RSS MB",
-        "bytes/memory",
-    ):
-        table.add_column(col, justify="right")
+    console = console or Console()
+    table = Table(title="engram bench scale (one scope, random vectors)", box=None,
+                  pad_edge=False, header_style="bold")
+    for header, _ in _COLUMNS:
+        table.add_column(header, justify="right", no_wrap=True)
     for r in report["results"]:  # type: ignore[attr-defined]
-        table.add_row(
-            f"{r['n']:,}",
-            f"{r['ingest_per_s_no_embed']:,.0f}",
-            f"{r['store_ms_per_turn']:.3f}",
-            f"{r['index_build_s']:.2f}",
-            f"{r['search_p50_ms']:.2f}",
-            f"{r['search_p95_ms']:.2f}",
-            f"{r['search_embed_p50_ms']:.2f}",
-            f"{r['search_embed_p95_ms']:.2f}",
-            f"{r['peak_rss_mb']:.0f}",
-            f"{r['bytes_per_memory']:,.0f}",
-        )
+        table.add_row(*(fmt(r) for _, fmt in _COLUMNS))
     console.print(table)
     console.print(
-        f"real embedder {report['embedder']}: query p50 {report['query_embed_p50_ms']:.2f} ms,"
-        f" p95 {report['query_embed_p95_ms']:.2f} ms; Engram.add with embedding:"
-        f" {report['real_ingest_turns_per_s']:.0f} turns/s"
+        f"real embedder {report['embedder']}:\n  query p50"
+        f" {report['query_embed_p50_ms']:.2f} ms, p95 {report['query_embed_p95_ms']:.2f} ms;"
+        f" Engram.add with embedding: {report['real_ingest_turns_per_s']:.0f} turns/s"
     )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -276,6 +314,9 @@ def _scale_command() -> object:
         help="Vectors for the synthetic memories (random unit vectors).",
     )
     @click.option("--queries", default=200, show_default=True, help="Searches timed per size.")
+    @click.option("--real-turns", default=500, show_default=True,
+                  help="Messages added through Engram.add with the real embedder.")
+    @click.option("--quiet", is_flag=True, help="No progress on stderr.")
     @click.option(
         "--out",
         type=click.Path(path_type=Path),
@@ -283,7 +324,8 @@ def _scale_command() -> object:
         show_default=True,
         help="JSON report path.",
     )
-    def scale(sizes: str, vectors: str, queries: int, out: Path) -> None:
+    def scale(sizes: str, vectors: str, queries: int, real_turns: int, quiet: bool,
+              out: Path) -> None:
         """Scale test of the embedded store: ingest, search latency, RSS, disk per memory."""
         try:
             ns = [int(x) for x in sizes.split(",") if x.strip()]
@@ -291,9 +333,25 @@ def _scale_command() -> object:
             raise click.BadParameter(f"--n takes comma-separated integers, got {sizes!r}") from None
         if not ns or any(n < 100 for n in ns):
             raise click.BadParameter("--n sizes must be at least 100")
-        print_report(run_scale(ns, queries=queries), out)
+        if queries < 1 or real_turns < 1:
+            raise click.BadParameter("--queries and --real-turns must be at least 1")
+        print_report(run_scale(ns, queries=queries, real_turns=real_turns,
+                               progress=None if quiet else _cli_progress), out)
 
     return scale
+
+
+def _cli_progress(
+    label: str, total: int, unit: str
+) -> AbstractContextManager[Callable[[int], None]]:
+    """One line naming the stage, then the CLI's progress (a bar, or a line per tenth)."""
+    import click
+
+    from ..cli._progress import Progress
+
+    click.echo(f"bench scale: {label}" + (f" ({total:,} {unit})" if total > 1 else ""),
+               err=True)
+    return Progress(f"bench scale: {label}", total, unit=unit)
 
 
 scale_command = _scale_command()

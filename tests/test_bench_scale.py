@@ -1,0 +1,74 @@
+"""`engram bench scale`: progress on stderr while it runs, a table within 80 columns (#21).
+
+Behaviour only (tiny sizes); the figures themselves come from running the command.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from rich.console import Console
+
+from engram.bench.cli import bench
+from engram.bench.scale import print_report
+
+
+def test_scale_reports_every_stage_and_prints_a_narrow_table(tmp_path: Path) -> None:
+    out = tmp_path / "scale.json"
+    result = CliRunner().invoke(bench, [
+        "scale", "--n", "100,2500", "--queries", "20", "--real-turns", "20", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    err = result.stderr.splitlines()
+    # every stage is announced, in order
+    stages = [line for line in err if not line.rstrip().endswith("s")]
+    assert stages == [
+        "bench scale: query embedding (20 queries)",
+        "bench scale: real ingest (Engram.add) (20 messages)",
+        "bench scale: n=100: ingest (100 memories)",
+        "bench scale: n=100: index build",
+        "bench scale: n=100: search (20 queries)",
+        "bench scale: n=2,500: ingest (2,500 memories)",
+        "bench scale: n=2,500: index build",
+        "bench scale: n=2,500: search (20 queries)",
+    ]
+    # off a terminal: a line per tenth crossed, never one per step
+    search = [line for line in err if line.startswith("bench scale: n=2,500: search: ")]
+    assert 5 <= len(search) <= 10
+    assert search[0].startswith("bench scale: n=2,500: search: 2/20 queries (10%), ")
+    assert any(line.startswith("bench scale: n=2,500: ingest: 1000/2500 memories (40%)")
+               for line in err)
+    table = result.stdout.splitlines()
+    assert max(len(line) for line in table) <= 80
+    assert "…" not in result.stdout
+    assert any(line.split()[:1] == ["2,500"] for line in table)
+    report = json.loads(out.read_text())
+    assert [r["n"] for r in report["results"]] == [100, 2500]
+
+
+def test_scale_quiet_prints_no_progress(tmp_path: Path) -> None:
+    result = CliRunner().invoke(bench, [
+        "scale", "--n", "100", "--queries", "3", "--real-turns", "1", "--quiet",
+        "--out", str(tmp_path / "s.json"),
+    ])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""
+
+
+def test_table_fits_80_columns_even_at_a_million() -> None:
+    big = {
+        "n": 1_000_000, "ingest_per_s_no_embed": 123_456.7, "store_ms_per_turn": 12.345,
+        "index_build_s": 1234.5, "search_p50_ms": 123.4, "search_p95_ms": 1234.5,
+        "search_embed_p50_ms": 1234.5, "search_embed_p95_ms": 12_345.6,
+        "peak_rss_mb": 123_456, "bytes_per_memory": 123_456,
+    }
+    report = {"embedder": "onnx:all-MiniLM-L6-v2-int8", "query_embed_p50_ms": 4.0,
+              "query_embed_p95_ms": 6.1, "real_ingest_turns_per_s": 31.0, "results": [big]}
+    buf = io.StringIO()
+    print_report(report, None, Console(file=buf, width=200))
+    lines = buf.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "1,000,000" in buf.getvalue() and "123/1234" in buf.getvalue()
