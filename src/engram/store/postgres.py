@@ -122,6 +122,9 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         for attempt in range(3):
             try:
                 out = self._write_once(batch)
+                for rec in batch.vectors:  # registered in vector_spaces (committed)
+                    self._spaces.setdefault((rec.model_id, int(np.asarray(rec.vector).size)),
+                                            False)
                 break
             except StoreError as exc:
                 if attempt < 2 and isinstance(exc.__cause__, _RETRYABLE):
@@ -205,7 +208,9 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
                     " WHERE tenant = %s AND id = %s",
                     (*_lexical(batch, rec.ref, ""), rec.tenant, rec.ref.id),
                 )
-        for key in sorted(spaces):
+        # a reference table on Citus (every node): written once per model and
+        # process, not on every write (the key is known once registered)
+        for key in sorted(spaces - self._spaces.keys()):
             conn.execute(
                 "INSERT INTO vector_spaces (model_id, dim) VALUES (%s, %s)"
                 " ON CONFLICT DO NOTHING",
@@ -405,7 +410,7 @@ def _hold_fence(conn: Connection[Any], fence: Fence) -> bool:
     ``FOR UPDATE`` serialises two claims of one episode: the second sees it
     claimed (READ COMMITTED re-checks a row after waiting for its lock)."""
     if fence.job_id is not None and conn.execute(
-        "SELECT 1 FROM jobs WHERE id = %s", (fence.job_id,)
+        "SELECT 1 FROM jobs WHERE tenant = %s AND id = %s", (fence.tenant, fence.job_id)
     ).fetchone() is None:
         return False
     ids = list(dict.fromkeys(fence.claim))

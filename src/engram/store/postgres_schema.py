@@ -9,8 +9,9 @@ Layout notes (see ``docs/postgres.md``):
 * Every table is keyed by ``tenant`` first (the Citus distribution column);
   every B-tree index starts with ``tenant`` then the scope column. The
   exceptions are the GIN full-text index and the per-model HNSW indexes
-  (single-column access methods) and the two cross-tenant lookups the contract
-  asks for (embedding cache by content hash, job queue).
+  (single-column access methods) and the cross-tenant lookups the contract
+  asks for (embedding cache by content hash, job queue, a job by id).
+  Every primary key starts with ``tenant`` (``jobs`` since ``0005``).
 * Lexical search uses a ``tsvector`` column per item (``english`` config)
   with a GIN index; ``index_text`` keeps the text it was made from when that
   differs from ``text`` (so a store move can rebuild it); vectors live in
@@ -174,9 +175,20 @@ CREATE INDEX memories_flagged ON memories (tenant, user_id, event_at, rid)
     WHERE (metadata -> 'engram' -> 'flags') IS NOT NULL
 """
 
+#: ready for Citus (``docs/postgres.md``): the job queue is keyed by ``tenant`` first,
+#: like every other distributed table (Citus requires the distribution column in
+#: every primary/unique key); ``jobs_id`` serves ``finish_job``'s lookup of a
+#: job's tenant by id
+_0005_distribution = """
+ALTER TABLE jobs DROP CONSTRAINT jobs_pkey;
+ALTER TABLE jobs ADD PRIMARY KEY (tenant, id);
+CREATE INDEX jobs_id ON jobs (id)
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_core", _run(_0001_core)),
     Migration("0002_episode_derived", _run(_0002_episode_derived)),
     Migration("0003_job_result", _run(_0003_job_result)),
     Migration("0004_browse", _run(_0004_browse)),
+    Migration("0005_distribution", _run(_0005_distribution)),
 ]

@@ -50,6 +50,7 @@ class _Postgres(Dialect):
     true = "TRUE"
     row_lock = " FOR UPDATE"
     claim_lock = " FOR UPDATE SKIP LOCKED"
+    job_key = "(tenant, id)"  # keyed on the distribution column (migration 0005)
 
     def col(self, name: str) -> str:
         return _TIME_COLS[name]

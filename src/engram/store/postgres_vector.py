@@ -146,7 +146,7 @@ def _approx(
     typed = f"embedding::vector({int(dim)})"
     source = sql.SQL(
         "(SELECT tenant, item_type, item_id, {typed} <=> %s::vector({dim}) AS dist"
-        " FROM vectors WHERE model_id = {model} AND dim = {dim}"
+        " FROM vectors WHERE tenant = %s AND model_id = {model} AND dim = {dim}"
         " ORDER BY {typed} <=> %s::vector({dim}) LIMIT {ef})"
     ).format(
         typed=sql.SQL(typed),
@@ -163,7 +163,7 @@ def _approx(
     )
     with conn.transaction():
         conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(int(ef))))
-        rows = conn.execute(query, (q, q, *args, limit)).fetchall()
+        rows = conn.execute(query, (q, scope.tenant, q, *args, limit)).fetchall()
     if len(rows) < limit:
         return None
     return [Candidate(ItemRef(r["t"], r["id"]), 1.0 - float(r["dist"])) for r in rows]

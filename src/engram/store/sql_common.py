@@ -230,7 +230,7 @@ def insert_jobs(d: Dialect, conn: Any, jobs: Sequence[Job]) -> None:
             "created_at": d.stamp(created),
             d.col("run_after"): d.ts(job.run_after or created),
         })
-    _insert_rows(conn, "jobs", rows, d, "(id)")
+    _insert_rows(conn, "jobs", rows, d, d.job_key)
 
 
 # -- rows -> models ----------------------------------------------------------------
@@ -527,19 +527,30 @@ class SQLCommon(Store):
         t = d.ts(now)
         run_after, lease = d.col("run_after"), d.col("lease_until")
         member, kargs = d.in_list("kind", kinds)
+        runnable = (f"((status = 'pending' AND {run_after} <= {d.mark})"
+                    f" OR (status = 'running' AND {lease} < {d.mark}))")
+        # two steps, so that every locking statement names one tenant (one shard on
+        # Citus): candidate keys from the whole queue without locks, then claim the
+        # first one still runnable and not locked by another worker
+        keys = self._q(
+            f"SELECT tenant, id FROM jobs WHERE {member} AND {runnable}"
+            f" ORDER BY {run_after}, rid LIMIT 16", (*kargs, t, t))
+        row = None
         with self._tx() as conn:
-            row = conn.execute(
-                f"SELECT * FROM jobs WHERE {member} AND ((status = 'pending' AND"
-                f" {run_after} <= {d.mark}) OR (status = 'running' AND {lease} < {d.mark}))"
-                f" ORDER BY {run_after}, rid LIMIT 1{d.claim_lock}",
-                (*kargs, t, t),
-            ).fetchone()
+            for key in keys:
+                row = conn.execute(
+                    f"SELECT * FROM jobs WHERE tenant = {d.mark} AND id = {d.mark}"
+                    f" AND {member} AND {runnable}{d.claim_lock}",
+                    (key["tenant"], key["id"], *kargs, t, t),
+                ).fetchone()
+                if row is not None:
+                    break
             if row is None:
                 return None
             conn.execute(
                 f"UPDATE jobs SET status = 'running', attempts = attempts + 1,"
-                f" {lease} = {d.mark} WHERE rid = {d.mark}",
-                (d.ts(now + timedelta(seconds=lease_seconds)), row["rid"]),
+                f" {lease} = {d.mark} WHERE tenant = {d.mark} AND id = {d.mark}",
+                (d.ts(now + timedelta(seconds=lease_seconds)), row["tenant"], row["id"]),
             )
         job = job_from_row(d, row)
         return dataclasses.replace(job, attempts=job.attempts + 1, status="running")
@@ -563,8 +574,12 @@ class SQLCommon(Store):
         else:
             status, more = f"'failed', last_error = {d.mark}, {sets}", [error[:2000], *args]
         with self._tx() as conn:
-            conn.execute(f"UPDATE jobs SET status = {status} WHERE id = {d.mark}",
-                         (*more, job_id))
+            # the job's tenant first, so that the write names its shard
+            found = conn.execute(f"SELECT tenant FROM jobs WHERE id = {d.mark}",
+                                 (job_id,)).fetchone()
+            if found is not None:
+                conn.execute(f"UPDATE jobs SET status = {status} WHERE tenant = {d.mark}"
+                             f" AND id = {d.mark}", (*more, found["tenant"], job_id))
 
     def get_job(self, tenant: str, job_id: str) -> Job | None:
         d = self._dialect

@@ -42,6 +42,8 @@ class Dialect(ABC):
     row_lock: str = ""
     #: the same for claiming one of many rows (others skip a claimed one)
     claim_lock: str = ""
+    #: the ``ON CONFLICT`` target of a job insert: the jobs table's primary key
+    job_key: str = "(id)"
 
     def marks(self, n: int) -> str:
         """``n`` comma-separated placeholders."""

@@ -1,0 +1,194 @@
+"""The PostgreSQL store is ready for Citus (``docs/postgres.md``), checked on plain PostgreSQL.
+
+Citus cannot run here, so the test proves the properties distribution needs:
+
+* every statement the store sends during a representative workload (captured by
+  wrapping psycopg's cursor) that reads or writes a tenant table filters or keys
+  on ``tenant`` (so Citus routes it to one shard), except the few listed in
+  :data:`EXCEPTIONS`, each with its reason;
+* the approximate (HNSW) vector query filters on ``tenant`` inside its index scan
+  and sets ``hnsw.ef_search`` with ``SET LOCAL`` inside the same transaction;
+* every primary and unique key of a tenant table starts with ``tenant``;
+* no write on the hot path (add, update, delete, jobs) touches a table that is
+  a reference table on Citus (replicated to every node).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from pg_fixtures import fresh_pg_url
+
+from engram import Engram
+from engram.models import Scope
+from engram.retrieval.config import PRESETS
+from engram.store.browse import TimelineFilters
+from engram.store.postgres import PostgresStore
+
+#: distributed by ``tenant`` (co-located)
+TENANT_TABLES = ("episodes", "memories", "memory_versions", "vectors", "jobs")
+#: reference tables (a copy on every node) and the coordinator-only bookkeeping
+REFERENCE_TABLES = ("meta", "vector_spaces", "schema_migrations")
+#: steps that are not on the hot path (store-wide administration)
+ADMIN_STEPS = {"setup", "admin"}
+
+#: statements allowed without a tenant key: (step, pattern, reason)
+EXCEPTIONS: list[tuple[str, str, str]] = [
+    ("jobs", r"^SELECT tenant, id FROM jobs WHERE kind = ANY",
+     "the job queue is shared by every tenant: the worker reads candidate keys from"
+     " every shard without locks, then claims one with a single-shard"
+     " SELECT ... WHERE tenant AND id ... FOR UPDATE SKIP LOCKED"),
+    ("*", r"SELECT DISTINCT ON \(content_hash\) content_hash, embedding FROM vectors",
+     "the embedding cache (Store.vectors_by_hash) reuses a vector by content hash"
+     " across tenants; a read-only multi-shard query (the contract has no tenant yet)"),
+    ("jobs", r"^SELECT tenant FROM jobs WHERE id = %s$",
+     "Store.finish_job(job_id) has no tenant: one read-only lookup of the job's tenant"
+     " (index jobs_id), then a single-shard UPDATE keyed on (tenant, id)"),
+    ("forget", r"WHERE strpos\(",
+     "forget's verification: whether a live row of any tenant still holds a forgotten"
+     " string (then its bytes on disk are legitimate); a read-only multi-shard check"),
+    ("admin", r".", "store-wide statistics and maintenance read every shard"),
+]
+
+_TABLE_REF = re.compile(
+    r"\b(?:FROM|JOIN|INTO|UPDATE|USING)\s+(" + "|".join(TENANT_TABLES) + r")\b", re.I)
+_KEYED = re.compile(r"\btenant\s*(?:=\s*(?:%s|ANY\()|IN\s*\()", re.I)
+_WRITE = re.compile(r"^\s*(?:WITH\b.*?\)\s*)?(INSERT|UPDATE|DELETE)\b", re.I | re.S)
+
+
+class Capture:
+    """Every statement sent through a psycopg cursor, tagged with the workload step."""
+
+    def __init__(self) -> None:
+        self.step = "setup"
+        self.statements: list[tuple[str, str]] = []
+
+    def record(self, cur: Any, query: Any) -> None:
+        text = query if isinstance(query, str) else (
+            query.decode() if isinstance(query, bytes) else query.as_string(cur))
+        self.statements.append((self.step, " ".join(text.split())))
+
+
+@pytest.fixture
+def capture(monkeypatch: pytest.MonkeyPatch) -> Iterator[Capture]:
+    cap = Capture()
+    execute, executemany = psycopg.Cursor.execute, psycopg.Cursor.executemany
+
+    def wrapped_execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        cap.record(self, query)
+        return execute(self, query, *args, **kwargs)
+
+    def wrapped_executemany(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        cap.record(self, query)
+        return executemany(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", wrapped_execute)
+    monkeypatch.setattr(psycopg.Cursor, "executemany", wrapped_executemany)
+    yield cap
+
+
+def _workload(cap: Capture, url: str, embedder: Any) -> None:
+    # exact_limit=0: every vector search takes the HNSW path too
+    store = PostgresStore(url, exact_limit=0)
+    store.migrate()
+    eg = Engram(store=store, embedder=embedder)
+    user, other = Scope(user_id="maya", session_id="s1"), Scope(user_id="li", tenant="acme")
+    cap.step = "add"
+    eg.add(["I moved to Lisbon in 2021", "My dog is called Biscuit"], scope=user)
+    eg.add("Actually I live in Porto now", scope=user)
+    eg.add("I work as a nurse in Boston", scope=other)
+    cap.step = "jobs"
+    eg.add("I love climbing on weekends", scope=user, derive="background")
+    eg.process_pending()
+    cap.step = "search"
+    for preset in sorted(PRESETS):
+        eg.search("where does maya live", scope=user, preset=preset)
+    eg.search("dog", scope=user, kinds=["fact"], limit=3)
+    cap.step = "list"
+    page = eg.list(scope=user, limit=1)
+    eg.list(scope=user, limit=1, cursor=page.next_cursor)
+    eg.list(scope=user, type="episode", limit=2)
+    memory = eg.list(scope=user, limit=5).items[0]
+    cap.step = "update"
+    eg.update(memory.id, "I live in Porto, Portugal", scope=user)
+    cap.step = "history"
+    eg.history(memory.id, scope=user)
+    eg.get(memory.id, scope=user, as_of=memory.created_at)
+    eg.list(scope=user, as_of=memory.created_at, limit=5)
+    cap.step = "delete"
+    eg.delete(memory.id, scope=user)
+    episodes = eg.list(scope=user, type="episode", limit=1).items
+    eg.delete_episode(episodes[0].id, scope=user)
+    cap.step = "browse"
+    store.users("default")
+    store.sessions(Scope(user_id="maya"))
+    store.timeline(Scope(user_id="maya"), TimelineFilters(), 5)
+    eg.stats(scope=user)
+    eg.pending(scope=user)
+    cap.step = "forget"
+    eg.forget(scope=other)
+    cap.step = "admin"
+    eg.stats()
+    eg.pending()
+    eg.close()
+
+
+def _violations(cap: Capture) -> list[str]:
+    bad = []
+    for step, text in cap.statements:
+        if not _TABLE_REF.search(text):
+            continue
+        if text.upper().startswith("INSERT"):
+            cols = text.split("(", 1)[1].split(")", 1)[0] if "(" in text else ""
+            keyed = "tenant" in [c.strip() for c in cols.split(",")]
+        else:
+            keyed = bool(_KEYED.search(text))
+        allowed = any(s in ("*", step) and re.search(p, text) for s, p, _ in EXCEPTIONS)
+        if not keyed and not allowed:
+            bad.append(f"[{step}] {text[:300]}")
+    return bad
+
+
+def test_every_statement_on_a_tenant_table_keys_on_tenant(capture: Capture, embedder) -> None:  # type: ignore[no-untyped-def]
+    _workload(capture, fresh_pg_url(), embedder)
+    steps = {step for step, _ in capture.statements}
+    assert {"add", "jobs", "search", "list", "update", "history", "delete", "browse",
+            "forget"} <= steps
+    on_tenant_tables = [t for _, t in capture.statements if _TABLE_REF.search(t)]
+    assert len(on_tenant_tables) > 100, len(on_tenant_tables)
+    assert _violations(capture) == []
+
+    # the HNSW scan itself is tenant-filtered (single shard), under SET LOCAL ef_search
+    ann = [t for _, t in capture.statements if "ORDER BY embedding::vector(" in t]
+    assert ann, "the workload never took the HNSW path"
+    for text in ann:
+        inner = text.split("WITH c AS MATERIALIZED", 1)[1].split(" LIMIT ", 1)[0]
+        assert re.search(r"FROM vectors WHERE tenant = %s", inner), inner
+    texts = [t for _, t in capture.statements]
+    for i, text in enumerate(texts):
+        if "ORDER BY embedding::vector(" in text:
+            assert texts[i - 1].startswith("SET LOCAL hnsw.ef_search"), texts[i - 1]
+
+    # no hot-path write reaches a reference table (it would touch every node), except
+    # the once-per-store/once-per-model registrations and the known job counter
+    ref = re.compile(r"^(?:INSERT INTO|UPDATE|DELETE FROM)\s+(" + "|".join(REFERENCE_TABLES)
+                     + r")\b", re.I)
+    # (forget is rare and store-level: it may record a marker in meta)
+    hot = [(s, t) for s, t in capture.statements
+           if s not in ADMIN_STEPS | {"forget"} and ref.search(t)]
+    once = [t for s, t in hot if s == "add"]
+    assert sorted(once) == sorted([
+        "INSERT INTO meta (key, value) VALUES (%s,%s) ON CONFLICT (key) DO UPDATE SET"
+        " value = excluded.value",  # the store's embedding model, on its first use
+        "INSERT INTO vector_spaces (model_id, dim) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+        "INSERT INTO vector_spaces (model_id, dim, index_name) VALUES (%s, %s, %s) ON CONFLICT"
+        " (model_id, dim) DO UPDATE SET index_name = excluded.index_name",
+    ]), once
+    # KNOWN GAP (docs/postgres.md): the job runner's store-wide counters live in meta
+    # and are rewritten after every finished job
+    assert [(s, t) for s, t in hot if s != "add"
+            and not (s == "jobs" and t.startswith("INSERT INTO meta"))] == []
