@@ -352,6 +352,9 @@ def test_vectors_by_hash_is_the_embedding_cache(store: Store) -> None:
     found = store.vectors_by_hash(MODEL, [content_hash("cache me"), "nope"])
     assert list(found) == [content_hash("cache me")]
     np.testing.assert_allclose(found[content_hash("cache me")], v, rtol=1e-6)
+    # narrowed to one tenant (a search's lookup: one shard on Citus)
+    assert list(store.vectors_by_hash(MODEL, [content_hash("cache me")], tenant=HOME.tenant))
+    assert store.vectors_by_hash(MODEL, [content_hash("cache me")], tenant="elsewhere") == {}
 
 
 def test_reembed_iteration_and_drop(store: Store) -> None:

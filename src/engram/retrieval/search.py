@@ -53,7 +53,9 @@ class SearchSource(Protocol):
 
     def memory_as_of(self, scope: Scope, memory_id: str, as_of: datetime) -> Memory | None: ...
 
-    def vectors_by_hash(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]: ...
+    def vectors_by_hash(
+        self, model_id: str, hashes: Sequence[str], *, tenant: str | None = None
+    ) -> dict[str, np.ndarray]: ...
 
 
 @dataclass
@@ -268,7 +270,9 @@ class Searcher:
     def _vectors(self, items: list[Episode | Memory]) -> dict[int, np.ndarray]:
         """Each item's stored vector, by position (missing where none is stored)."""
         hashes = [content_hash(embedding_text(i)) for i in items]
-        found = self.store.vectors_by_hash(self._embedder().model_id, hashes)
+        tenants = {i.scope.tenant for i in items}  # one in a search: one shard on Citus
+        found = self.store.vectors_by_hash(self._embedder().model_id, hashes,
+                                           tenant=tenants.pop() if len(tenants) == 1 else None)
         return {i: found[hsh] for i, hsh in enumerate(hashes) if hsh in found}
 
     def head(

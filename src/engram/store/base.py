@@ -383,10 +383,13 @@ class Store(ABC):
         search: a selective filter still returns up to ``limit`` matches."""
 
     @abstractmethod
-    def vectors_by_hash(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    def vectors_by_hash(
+        self, model_id: str, hashes: Sequence[str], *, tenant: str | None = None
+    ) -> dict[str, np.ndarray]:
         """Known vectors of ``model_id`` for these content hashes (embedding cache),
-        across tenants. Hashes without a vector of that model are absent; when
-        several items share a hash, any one of their vectors is returned."""
+        across tenants, or only ``tenant``'s when given (one shard on Citus). Hashes
+        without a vector of that model are absent; when several items share a hash,
+        any one of their vectors is returned."""
 
     # -- maintenance ---------------------------------------------------------
     @abstractmethod

@@ -381,11 +381,14 @@ class MemoryStore(Store):
         order = sorted(range(len(found)), key=lambda n: (-float(sims[n]), found[n][0].rid))
         return [Candidate(found[n][0].ref, float(sims[n])) for n in order[:limit]]
 
-    def vectors_by_hash(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    def vectors_by_hash(
+        self, model_id: str, hashes: Sequence[str], *, tenant: str | None = None
+    ) -> dict[str, np.ndarray]:
         wanted = set(hashes)
         with self._lock:
             return {v.content_hash: v.vector.copy() for v in self._open().vectors.values()
-                    if v.model_id == model_id and v.content_hash in wanted}
+                    if v.model_id == model_id and v.content_hash in wanted
+                    and tenant in (None, v.tenant)}
 
     # -- maintenance -------------------------------------------------------------
     def forget(self, scope: Scope) -> dict[str, int]:

@@ -392,14 +392,21 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
                 conn, scope, q, model_id, q.size, filters, limit, self.hnsw, spaces[q.size]
             )
 
-    def vectors_by_hash(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    def vectors_by_hash(
+        self, model_id: str, hashes: Sequence[str], *, tenant: str | None = None
+    ) -> dict[str, np.ndarray]:
         if not hashes:
             return {}
-        rows = self._q(
-            "SELECT DISTINCT ON (content_hash) content_hash, embedding FROM vectors"
-            " WHERE model_id = %s AND content_hash = ANY(%s)",
-            (model_id, list(dict.fromkeys(hashes))),
-        )
+        wanted = list(dict.fromkeys(hashes))
+        if tenant is None:
+            rows = self._q(
+                "SELECT DISTINCT ON (content_hash) content_hash, embedding FROM vectors"
+                " WHERE model_id = %s AND content_hash = ANY(%s)", (model_id, wanted))
+        else:  # one shard on Citus (index vectors_tenant_hash)
+            rows = self._q(
+                "SELECT DISTINCT ON (content_hash) content_hash, embedding FROM vectors"
+                " WHERE tenant = %s AND model_id = %s AND content_hash = ANY(%s)",
+                (tenant, model_id, wanted))
         return {r["content_hash"]: as_array(r["embedding"]) for r in rows}
 
 def _hold_fence(conn: Connection[Any], fence: Fence) -> bool:

@@ -178,11 +178,13 @@ CREATE INDEX memories_flagged ON memories (tenant, user_id, event_at, rid)
 #: ready for Citus (``docs/postgres.md``): the job queue is keyed by ``tenant`` first,
 #: like every other distributed table (Citus requires the distribution column in
 #: every primary/unique key); ``jobs_id`` serves ``finish_job``'s lookup of a
-#: job's tenant by id
+#: job's tenant by id, ``vectors_tenant_hash`` a search's embedding-cache lookup
+#: within its tenant (``vectors_by_hash(..., tenant=)``)
 _0005_distribution = """
 ALTER TABLE jobs DROP CONSTRAINT jobs_pkey;
 ALTER TABLE jobs ADD PRIMARY KEY (tenant, id);
-CREATE INDEX jobs_id ON jobs (id)
+CREATE INDEX jobs_id ON jobs (id);
+CREATE INDEX vectors_tenant_hash ON vectors (tenant, model_id, content_hash)
 """
 
 MIGRATIONS: list[Migration] = [

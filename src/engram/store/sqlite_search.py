@@ -318,7 +318,9 @@ class SQLiteSearch(SQLiteBase):
             refs.extend(ItemRef(item_type, r[0]) for r in rows)  # type: ignore[arg-type]
         return refs
 
-    def vectors_by_hash(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    def vectors_by_hash(
+        self, model_id: str, hashes: Sequence[str], *, tenant: str | None = None
+    ) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         hashes = list(dict.fromkeys(hashes))
         for i in range(0, len(hashes), 500):
@@ -326,8 +328,8 @@ class SQLiteSearch(SQLiteBase):
             marks = ",".join("?" * len(chunk))
             rows = self._q(
                 f"SELECT content_hash, vector FROM vectors WHERE model_id = ?"
-                f" AND content_hash IN ({marks})",
-                (model_id, *chunk),
+                f" AND content_hash IN ({marks}) AND (? IS NULL OR tenant = ?)",
+                (model_id, *chunk, tenant, tenant),
             )
             for r in rows:
                 found[r[0]] = np.frombuffer(r[1], dtype=np.float32).copy()

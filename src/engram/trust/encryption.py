@@ -262,8 +262,10 @@ class EncryptedStore(Store):
         return self.inner.vector_search(scope, vector, model_id, self._filters(scope, filters),
                                         limit)
 
-    def vectors_by_hash(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        return self.inner.vectors_by_hash(model_id, hashes)
+    def vectors_by_hash(
+        self, model_id: str, hashes: Sequence[str], *, tenant: str | None = None
+    ) -> dict[str, np.ndarray]:
+        return self.inner.vectors_by_hash(model_id, hashes, tenant=tenant)
 
     # -- maintenance -------------------------------------------------------------------------
     def forget(self, scope: Scope) -> dict[str, int]:
