@@ -47,9 +47,6 @@ EXCEPTIONS: list[tuple[tuple[str, ...], str, str]] = [
      "ingest's embedding cache (Store.vectors_by_hash without tenant) reuses a vector"
      " by content hash across tenants: a read-only multi-shard query; a search names"
      " its tenant (then single-shard, checked by the rule)"),
-    (("jobs",), r"^SELECT tenant FROM jobs WHERE id = %s$",
-     "Store.finish_job(job_id) has no tenant: one read-only lookup of the job's tenant"
-     " (index jobs_id), then a single-shard UPDATE keyed on (tenant, id)"),
     (("forget",), r"WHERE strpos\(",
      "forget's verification: whether a live row of any tenant still holds a forgotten"
      " string (then its bytes on disk are legitimate); a read-only multi-shard check"),

@@ -483,7 +483,10 @@ def test_get_job_reads_status_result_and_finish_time_of_its_tenant_only(
         "pending", "later", {"n": 1})
     assert got.finished_at is None
     assert store.claim_job(["extract"], at(3), 60) is not None
-    store.finish_job("j1", result={"operations": [{"op": "ADD", "memory_id": "m1"}]})
+    store.finish_job("j1", result={"n": 3}, tenant="someone-else")  # not that tenant's job
+    assert store.get_job(HOME.tenant, "j1").status == "running"  # type: ignore[union-attr]
+    store.finish_job("j1", result={"operations": [{"op": "ADD", "memory_id": "m1"}]},
+                     tenant=HOME.tenant)
     got = store.get_job(HOME.tenant, "j1")
     assert got is not None and got.status == "done" and got.attempts == 2
     assert got.result == {"operations": [{"op": "ADD", "memory_id": "m1"}]}

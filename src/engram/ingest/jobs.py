@@ -234,17 +234,19 @@ class JobRunner:
             if job.attempts >= self.max_attempts:
                 outcome.status = "failed"
                 self.failed += 1
-                self.store.finish_job(job.id, error=outcome.error)
+                self.store.finish_job(job.id, error=outcome.error, tenant=job.scope.tenant)
             else:
                 outcome.status = "retry"
                 wait = min(self.retry_base * 2 ** (job.attempts - 1), RETRY_MAX_SECONDS)
                 self.store.finish_job(
-                    job.id, error=outcome.error, retry_at=clock + timedelta(seconds=wait)
+                    job.id, error=outcome.error, retry_at=clock + timedelta(seconds=wait),
+                    tenant=job.scope.tenant,
                 )
             log.warning("job %s (%s) attempt %d: %s", job.id, job.kind, job.attempts,
                         outcome.error)
         else:
-            self.store.finish_job(job.id, result=job_result(outcome.operations))
+            self.store.finish_job(job.id, result=job_result(outcome.operations),
+                                  tenant=job.scope.tenant)
         self._count(outcome)
         return outcome
 

@@ -177,7 +177,7 @@ class Ingest:
             result.job_id = job.id
             return []
         if job is not None:
-            self.store.finish_job(job.id, result=job_result(ops))
+            self.store.finish_job(job.id, result=job_result(ops), tenant=job.scope.tenant)
         return ops
 
     def _derive_lock(self, scope: Scope) -> threading.RLock:

@@ -482,12 +482,14 @@ class Store(ABC):
     @abstractmethod
     def finish_job(
         self, job_id: str, *, error: str | None = None, retry_at: datetime | None = None,
-        result: dict[str, Any] | None = None,
+        result: dict[str, Any] | None = None, tenant: str | None = None,
     ) -> None:
         """Mark a job done; with ``error`` and ``retry_at`` put it back as pending;
         with ``error`` and no ``retry_at`` mark it failed. Done and failed set
         ``finished_at``; ``result`` (when given) replaces the job's result. A job
-        that no longer exists (its scope was forgotten) is left alone."""
+        that no longer exists (its scope was forgotten) is left alone. ``tenant``: the
+        job's tenant when the caller knows it (one shard on Citus; another tenant's
+        job of that id is left alone)."""
 
     @abstractmethod
     def get_job(self, tenant: str, job_id: str) -> Job | None:

@@ -540,12 +540,12 @@ class MemoryStore(Store):
 
     def finish_job(
         self, job_id: str, *, error: str | None = None, retry_at: datetime | None = None,
-        result: dict[str, Any] | None = None,
+        result: dict[str, Any] | None = None, tenant: str | None = None,
     ) -> None:
         with self._lock:
             t = self._open()
             j = t.jobs.get(job_id)
-            if j is None:
+            if j is None or tenant not in (None, j.scope.tenant):
                 return
             changes: dict[str, Any] = {"lease_until_ts": None, "finished_at": format_dt(now())}
             if result is not None:

@@ -557,7 +557,7 @@ class SQLCommon(Store):
 
     def finish_job(
         self, job_id: str, *, error: str | None = None, retry_at: datetime | None = None,
-        result: dict[str, Any] | None = None,
+        result: dict[str, Any] | None = None, tenant: str | None = None,
     ) -> None:
         d = self._dialect
         done = None if error is not None and retry_at is not None else now()
@@ -574,12 +574,13 @@ class SQLCommon(Store):
         else:
             status, more = f"'failed', last_error = {d.mark}, {sets}", [error[:2000], *args]
         with self._tx() as conn:
-            # the job's tenant first, so that the write names its shard
-            found = conn.execute(f"SELECT tenant FROM jobs WHERE id = {d.mark}",
-                                 (job_id,)).fetchone()
-            if found is not None:
+            if tenant is None:  # look it up, so that the write names its shard
+                found = conn.execute(f"SELECT tenant FROM jobs WHERE id = {d.mark}",
+                                     (job_id,)).fetchone()
+                tenant = None if found is None else found["tenant"]
+            if tenant is not None:
                 conn.execute(f"UPDATE jobs SET status = {status} WHERE tenant = {d.mark}"
-                             f" AND id = {d.mark}", (*more, found["tenant"], job_id))
+                             f" AND id = {d.mark}", (*more, tenant, job_id))
 
     def get_job(self, tenant: str, job_id: str) -> Job | None:
         d = self._dialect

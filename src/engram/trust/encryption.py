@@ -338,8 +338,9 @@ class EncryptedStore(Store):
 
     def finish_job(self, job_id: str, *, error: str | None = None,
                    retry_at: datetime | None = None,
-                   result: dict[str, Any] | None = None) -> None:
-        self.inner.finish_job(job_id, error=error, retry_at=retry_at, result=result)
+                   result: dict[str, Any] | None = None, tenant: str | None = None) -> None:
+        self.inner.finish_job(job_id, error=error, retry_at=retry_at, result=result,
+                              tenant=tenant)
 
     def get_job(self, tenant: str, job_id: str) -> Job | None:
         return self.inner.get_job(tenant, job_id)
