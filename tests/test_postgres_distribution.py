@@ -42,11 +42,6 @@ EXCEPTIONS: list[tuple[tuple[str, ...], str, str]] = [
      "the job queue is shared by every tenant: the worker reads candidate keys from"
      " every shard without locks, then claims one with a single-shard"
      " SELECT ... WHERE tenant AND id ... FOR UPDATE SKIP LOCKED"),
-    (("add", "jobs", "update"),
-     r"SELECT DISTINCT ON \(content_hash\) content_hash, embedding FROM vectors WHERE model_id",
-     "ingest's embedding cache (Store.vectors_by_hash without tenant) reuses a vector"
-     " by content hash across tenants: a read-only multi-shard query; a search names"
-     " its tenant (then single-shard, checked by the rule)"),
     (("forget",), r"WHERE strpos\(",
      "forget's verification: whether a live row of any tenant still holds a forgotten"
      " string (then its bytes on disk are legitimate); a read-only multi-shard check"),

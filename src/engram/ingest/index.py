@@ -76,12 +76,15 @@ class Indexer:
         suffix = index_suffix(item.text, when, extra=extra)
         return f"{body} {suffix}" if suffix else body
 
-    def vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
+    def vectors(self, texts: Sequence[str], tenant: str | None = None) -> list[np.ndarray]:
+        """A vector per text: made here once, or reused from this indexer or from the
+        store's vectors with the same content hash (``tenant``'s only when given:
+        one shard on Citus, see docs/postgres.md)."""
         hashes = [content_hash(t) for t in texts]
         known = {h: self._memo[h] for h in hashes if h in self._memo}
         if len(known) < len(set(hashes)):
             known.update(self.store.vectors_by_hash(
-                self.embedder.model_id, [h for h in hashes if h not in known]))
+                self.embedder.model_id, [h for h in hashes if h not in known], tenant=tenant))
         missing = [i for i, h in enumerate(hashes) if h not in known]
         if missing:
             fresh = self.embedder.embed([texts[i] for i in missing], "document")
@@ -94,7 +97,8 @@ class Indexer:
         if not items:
             return
         texts = [self.text_for(it) for it in items]
-        vecs = self.vectors(texts)
+        tenants = {it.scope.tenant for it in items}  # one per write batch
+        vecs = self.vectors(texts, tenants.pop() if len(tenants) == 1 else None)
         for item, text, vec in zip(items, texts, vecs, strict=True):
             ref = ItemRef("episode" if isinstance(item, Episode) else "memory", item.id)
             batch.index_texts[ref] = self.lexical_text_for(item)

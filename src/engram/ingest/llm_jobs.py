@@ -149,8 +149,8 @@ class LLMPipeline:
         if not candidates:
             return
         indexer = self.commit.indexer()
-        cand_vecs = indexer.vectors([c.text for c in candidates])
-        ep_vecs = indexer.vectors([indexer.text_for(e) for e in episodes])
+        cand_vecs = indexer.vectors([c.text for c in candidates], job.scope.tenant)
+        ep_vecs = indexer.vectors([indexer.text_for(e) for e in episodes], job.scope.tenant)
         gate = grounding.check(
             candidates,
             {e.id: e for e in episodes},

@@ -195,7 +195,7 @@ class Ingest:
         candidates: list[Candidate] = self.deriver.derive(episodes)
         if not candidates:
             return [], []
-        vecs = indexer.vectors([c.text for c in candidates])
+        vecs = indexer.vectors([c.text for c in candidates], scope.tenant)
         decisions = RuleConsolidator(self.store, indexer.embedder.model_id).decide(
             scope, candidates, vecs)
         return plan_writes(decisions, scope, at, batch, stamp_derived(episodes, "rules"))
