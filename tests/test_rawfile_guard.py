@@ -32,6 +32,12 @@ ALLOWED: dict[str, str] = {
     "config.py": "reads the TOML config file",
     "embed/onnx_minilm.py": "reads the packaged ONNX model",
     "importers/__init__.py": "reads the other tool's export file the user names",
+    "bench/beam.py": "reads the BEAM dataset JSON",
+    "bench/letta.py": "reads the letta-evals dataset JSONL",
+    "bench/realtalk.py": "reads the REALTALK dataset JSON",
+    "bench/cli.py": "writes the benchmark report JSON",
+    "trust/classifier.py": "reads the packaged classifier weights",
+    "ui/pages.py": "reads the packaged static assets of the UI",
 }
 
 #: modules that hold or reach a live database connection: never in ALLOWED
