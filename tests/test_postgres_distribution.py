@@ -171,7 +171,7 @@ def test_every_statement_on_a_tenant_table_keys_on_tenant(capture: Capture, embe
     # the once-per-store/once-per-model registrations and the known job counter
     ref = re.compile(r"^(?:INSERT INTO|UPDATE|DELETE FROM)\s+(" + "|".join(REFERENCE_TABLES)
                      + r")\b", re.I)
-    # (forget is rare and store-level: it may record a marker in meta)
+    # (forget is rare: its first run in a store creates the audit salt in meta)
     hot = [(s, t) for s, t in capture.statements
            if s not in ADMIN_STEPS | {"forget"} and ref.search(t)]
     once = [t for s, t in hot if s == "add"]
