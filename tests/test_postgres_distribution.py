@@ -186,3 +186,24 @@ def test_every_statement_on_a_tenant_table_keys_on_tenant(capture: Capture, embe
     # and are rewritten after every finished job
     assert [(s, t) for s, t in hot if s != "add"
             and not (s == "jobs" and t.startswith("INSERT INTO meta"))] == []
+
+
+def test_every_key_of_a_tenant_table_starts_with_tenant(pg_url: str) -> None:
+    store = PostgresStore(pg_url)
+    try:
+        store.migrate()
+        keys = store._q(
+            "SELECT c.relname AS tbl, i.relname AS idx,"
+            " (SELECT array_agg(a.attname ORDER BY k.n) FROM unnest(x.indkey)"
+            "  WITH ORDINALITY k(attnum, n) JOIN pg_attribute a ON a.attrelid = x.indrelid"
+            "  AND a.attnum = k.attnum) AS cols"
+            " FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid"
+            " JOIN pg_class i ON i.oid = x.indexrelid"
+            " WHERE (x.indisunique OR x.indisprimary) AND c.relname = ANY(%s)"
+            " AND c.relnamespace = current_schema()::regnamespace",
+            (list(TENANT_TABLES),),
+        )
+    finally:
+        store.close()
+    assert {r["tbl"] for r in keys} == set(TENANT_TABLES)  # each has its primary key
+    assert [(r["tbl"], r["idx"], r["cols"]) for r in keys if r["cols"][0] != "tenant"] == []
