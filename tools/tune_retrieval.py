@@ -99,8 +99,10 @@ class MemoSource:
     def memory_as_of(self, scope: Scope, memory_id: str, as_of: datetime) -> Memory | None:
         return self._source.memory_as_of(scope, memory_id, as_of)
 
-    def vectors_by_hash(self, model_id: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        return self._source.vectors_by_hash(model_id, hashes)
+    def vectors_by_hash(
+        self, model_id: str, hashes: Sequence[str], *, tenant: str | None = None
+    ) -> dict[str, np.ndarray]:
+        return self._source.vectors_by_hash(model_id, hashes, tenant=tenant)
 
 
 @dataclass(frozen=True)
