@@ -16,17 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..embed.base import Embedder, InputType
+from ..embed.base import Embedder, InputType, WrappedEmbedder
 from ..text import content_hash
 
 __all__ = ["DiskCachedEmbedder"]
 
 
-class DiskCachedEmbedder(Embedder):
+class DiskCachedEmbedder(WrappedEmbedder):
     """Wrap ``embedder``; document vectors persist in the SQLite file ``path``."""
 
     def __init__(self, embedder: Embedder, path: str | Path) -> None:
-        self.inner = embedder
+        super().__init__(embedder)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=60)
         self._db.execute(
@@ -36,14 +36,6 @@ class DiskCachedEmbedder(Embedder):
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
-
-    @property
-    def model_id(self) -> str:  # type: ignore[override]
-        return self.inner.model_id
-
-    @property
-    def dim(self) -> int:  # type: ignore[override]
-        return self.inner.dim
 
     def embed(self, texts: Sequence[str], input_type: InputType = "document") -> np.ndarray:
         items = list(texts)
@@ -82,13 +74,7 @@ class DiskCachedEmbedder(Embedder):
             out[i] = found[k]
         return out
 
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    def count_tokens_batch(self, texts: Sequence[str]) -> list[int]:
-        return self.inner.count_tokens_batch(texts)
-
     def close(self) -> None:
         with self._lock:
             self._db.close()
-        self.inner.close()
+        super().close()

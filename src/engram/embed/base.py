@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["Embedder", "InputType"]
+__all__ = ["Embedder", "InputType", "WrappedEmbedder"]
 
 InputType = Literal["query", "document"]
 
@@ -51,3 +51,32 @@ class Embedder(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (sessions, HTTP clients)."""
+
+
+class WrappedEmbedder(Embedder):
+    """An embedder over another one (``inner``): caches and other wrappers.
+
+    ``model_id``, ``dim`` and token counting are the inner embedder's, so vectors
+    from the wrapper and from ``inner`` are interchangeable; :meth:`close` closes
+    ``inner``. Subclasses implement :meth:`embed`.
+    """
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+
+    @property
+    def model_id(self) -> str:  # type: ignore[override]
+        return self.inner.model_id
+
+    @property
+    def dim(self) -> int:  # type: ignore[override]
+        return self.inner.dim
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def count_tokens_batch(self, texts: Sequence[str]) -> list[int]:
+        return self.inner.count_tokens_batch(texts)
+
+    def close(self) -> None:
+        self.inner.close()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..text import content_hash
-from .base import Embedder, InputType
+from .base import Embedder, InputType, WrappedEmbedder
 
 __all__ = ["CacheInfo", "CachedEmbedder", "content_hash"]
 
@@ -32,7 +32,7 @@ class CacheInfo:
     maxsize: int
 
 
-class CachedEmbedder(Embedder):
+class CachedEmbedder(WrappedEmbedder):
     """Wrap ``embedder`` with an LRU cache of at most ``maxsize`` vectors.
 
     Keys are ``(input_type, content_hash(text))``; a batch embeds only its
@@ -46,20 +46,12 @@ class CachedEmbedder(Embedder):
     def __init__(self, embedder: Embedder, maxsize: int = 4096) -> None:
         if maxsize < 0:
             raise ValueError("maxsize must be >= 0")
-        self.inner = embedder
+        super().__init__(embedder)
         self.maxsize = maxsize
         self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._hits = 0
         self._misses = 0
-
-    @property
-    def model_id(self) -> str:  # type: ignore[override]
-        return self.inner.model_id
-
-    @property
-    def dim(self) -> int:  # type: ignore[override]
-        return self.inner.dim
 
     def embed(self, texts: Sequence[str], input_type: InputType = "document") -> np.ndarray:
         items = list(texts)
@@ -108,12 +100,3 @@ class CachedEmbedder(Embedder):
         with self._lock:
             self._cache.clear()
             self._hits = self._misses = 0
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    def count_tokens_batch(self, texts: Sequence[str]) -> list[int]:
-        return self.inner.count_tokens_batch(texts)
-
-    def close(self) -> None:
-        self.inner.close()
