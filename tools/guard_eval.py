@@ -197,19 +197,24 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int) -
                   f"false positives {_rate(sum(map(f, hn)), len(hn))}")
 
 
-def timing(texts: list[str]) -> None:
+def timing(neg: dict[str, list[str]]) -> None:
+    """Time per message of :func:`scan` (rules + shipped model) on each chat set."""
     from engram.trust.poisoning import scan as full
 
     full("warm up")
-    per = []
-    for t in texts:
-        t0 = time.perf_counter()
-        full(t)
-        per.append(time.perf_counter() - t0)
-    per.sort()
-    print(f"time per message (rules + shipped model, {len(per)} chat turns): "
-          f"mean {statistics.fmean(per) * 1e3:.3f} ms, p50 {per[len(per) // 2] * 1e3:.3f} ms, "
-          f"p99 {per[int(len(per) * 0.99)] * 1e3:.3f} ms")
+    for name in corpus.CHAT_SOURCES:
+        per = []
+        for t in neg.get(name, []):
+            t0 = time.perf_counter()
+            full(t)
+            per.append(time.perf_counter() - t0)
+        if not per:
+            continue
+        per.sort()
+        print(f"time per message on {name} (rules + shipped model, {len(per)} turns): "
+              f"mean {statistics.fmean(per) * 1e3:.3f} ms, p50 {per[len(per) // 2] * 1e3:.3f} ms, "
+              f"p95 {per[int(len(per) * 0.95)] * 1e3:.3f} ms, "
+              f"p99 {per[int(len(per) * 0.99)] * 1e3:.3f} ms")
 
 
 def shipped_fp(neg: dict[str, list[str]], pos: dict[str, list[str]]) -> None:
@@ -237,10 +242,10 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{k}-{len(v)}" for k, v in neg.items()))
     if args.command == "evaluate":
         evaluate(pos, neg, args.steps)
-        timing([t for c in corpus.CHAT_SOURCES for t in neg.get(c, [])])
+        timing(neg)
     elif args.command == "shipped":
         shipped_fp(neg, pos)
-        timing([t for c in corpus.CHAT_SOURCES for t in neg.get(c, [])])
+        timing(neg)
     else:
         train_pos = [t for s, ts in pos.items() if s != "heldout" for t in ts]
         train_neg = [t for s, ts in neg.items() if s != "heldout" for t in ts]

@@ -165,6 +165,85 @@ _EXFIL = [
     _rx(r"\bwithout (?:telling|asking|notifying) (?:them|the user)\b|\bno confirmation needed\b"),
 ]
 
+#: Literal gates (speed only, never a decision): ``pattern -> groups``; the pattern is
+#: searched only when, for every group, one of its literals occurs in the folded text
+#: (:func:`_fold`). Each group lists literals at least one of which EVERY match of its
+#: pattern contains, so a failed gate means the pattern cannot match.
+#: ``tests/test_poisoning_speed.py`` checks that on every fixture and chat text.
+_AI_WORDS = ("ai", "a.i.", "llm", "model", "assistant", "bot", "agent", "summari", "gpt")
+_NOUN_WORDS = ("instruction", "prompt", "direction", "directive", "rule", "guid", "programming",
+               "polic", "system", "context", "order", "command")
+_DIRECTIVE_WORDS = ("recommend", "suggest", "say", "answer", "respond", "reply", "tell", "agree",
+                    "rate", "trust", "claim", "insist", "praise", "promote", "push", "steer",
+                    "favo", "mention", "refuse", "include", "append", "send", "forward", "share",
+                    "prefer", "downplay", "approve", "accept", "obey", "comply")
+_FUTURE = ("from now on", "going forward", "henceforth", "hereafter", "from this point")
+_GATES: dict[re.Pattern[str], tuple[tuple[str, ...], ...]] = dict(zip(
+    [*_OVERRIDE, *_DIRECTIVE, *_ROLE, *_TOOL, *_ADDRESS, *_EXFIL], [
+        (("ignor", "disregard", "forget", "neglect", "discard", "bypass", "override", "reset",
+          "supersede", "follow", "obey", "vergiss"), _NOUN_WORDS),
+        (("instrucciones", "anweisungen", "consignes"),),
+        (_NOUN_WORDS, ("revoked", "void", "outdated", "obsolete", "no longer", "cancel",
+                       "superseded", "replaced", "disabled")),
+        (("instructions", "rules", "directives", "orders"),),
+        (("ignore", "disregard", "forget"),),
+        (("task", "objective", "goal", "purpose", "mission"),),
+        (("ignore", "disregard"), ("preferences", "memor"), ("use", "follow", "obey")),
+        # behaviour_directive
+        (("always", "never", "only"), _DIRECTIVE_WORDS),
+        (("you",), ("always", "never", "only", "from now on", "henceforth")),
+        (("you are required to",),),
+        (_AI_WORDS, ("must", "should", "shall", "required", "has to", "is to", "will")),
+        (("the user",),),
+        (("when", "time", "if the user", "if anyone", "if someone"), (",",)),
+        (("remember", "permanent", "secret rule", "hidden rule"),),
+        ((*_FUTURE, "future", "subsequent", "in every"),
+         ("you", "the user", "assistant", "model")),
+        (("future", "subsequent"), (",",)),
+        (("every", "each"), ("you give", "you write")),
+        ((*_FUTURE, "in future"), (",",)),
+        # role_play
+        (("system", "developer"), (":",)),
+        (("sys", "inst", "im_", "endoftext", "<|"),),
+        (("##",),),
+        (("system",),),
+        (('"role"',),),
+        (("you are",),),
+        (("act as", "pretend", "role", "imagine you are", "simulate", "switch persona", "mode"),),
+        (("persona", "your new"),),
+        (("you",), ("pretend", "act as", "role", "simulate")),
+        (("you have been",),),
+        # tool_call
+        (("tool", "function", "invoke", "default_api"),),
+        (('"tool"', '"function"', '"type"'),),
+        (('"name"',),),
+        (("tool_use", "action input", "observation"),),
+        (("tool",),),
+        (("execute the following", "function call"),),
+        (("action",),),
+        # addressed_to_model
+        (_AI_WORDS, ("to", "for")),
+        (("if", "when"), _AI_WORDS),
+        (_AI_WORDS, ("reading", "processing", "reviewing", "summari", "parsing"), ("this",)),
+        (_AI_WORDS, (",", ":")),
+        (("instruction", "hidden prompt"),),
+        # exfiltration
+        (("![",), ("http",)),
+        (("send", "upload", "post", "forward", "leak", "exfiltrate", "reveal", "print", "dump",
+          "output", "share", "email", "include", "append", "encode", "list"),
+         ("memor", "chat log", "chat history", "conversation", "system prompt", "stored", "saved",
+          "user", "password", "secret")),
+        (("delete", "wipe", "erase", "remove", "send", "share", "forward", "upload", "post",
+          "leak", "change", "overwrite"), ("the user",)),
+        (("without telling", "without asking", "without notifying", "no confirmation needed"),),
+    ], strict=True))
+_GATES[_JAILBREAK] = (("dan", "stan", "jailbreak", "developer mode", "god mode", "do anything now",
+                       "content policy", "restrictions", "filters", "ethical limits",
+                       "safety rules", "unfiltered", "unrestricted", "unaligned", "guardrails"),)
+#: the non-ASCII characters that IGNORECASE matches to an ASCII letter (İ, ı -> i; ſ -> s;
+#: Kelvin sign -> k): folded to it so that a literal gate sees what the pattern sees
+_FOLD = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"}
+
 _COMMENTS = re.compile(
     r"\[(?://|comment)\]:\s*(?:#|<>)\s*\(([^)]{0,2000})\)"
     r"|<(?:div|span|p)\b[^>]{0,200}?(?:display\s*:\s*none|hidden|color\s*:\s*white|font-size\s*:"
@@ -178,6 +257,8 @@ _ZERO_WIDTH = {"\u200b", "\u200c", "\u200d", "\u2060", "\u2061", "\u2062", "\u20
                "\ufeff", "\u180e"}
 _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
 _STRIP = _ZERO_WIDTH | _BIDI | {"\u00ad", "\u200e", "\u200f"}
+#: any character :func:`_invisible` counts (it returns False at once without one)
+_INVISIBLE_ANY = re.compile("[" + "".join(sorted(_ZERO_WIDTH | _BIDI)) + "\U000e0000-\U000e007f]")
 
 _RULES: tuple[tuple[str, list[re.Pattern[str]]], ...] = (
     ("instruction_override", _OVERRIDE),
@@ -204,6 +285,8 @@ class Verdict:
 
 def _invisible(text: str) -> bool:
     """Tag characters, bidi overrides, or 3+ zero-width characters outside emoji/script joins."""
+    if text.isascii() or not _INVISIBLE_ANY.search(text):
+        return False
     count = 0
     for i, ch in enumerate(text):
         cp = ord(ch)
@@ -220,6 +303,8 @@ def _invisible(text: str) -> bool:
 
 def _normalise(text: str) -> str:
     """NFKC, invisible characters removed, Unicode tag characters decoded to ASCII."""
+    if text.isascii():
+        return text  # nothing to strip, and NFKC leaves ASCII as it is
     out = []
     for ch in text:
         cp = ord(ch)
@@ -263,14 +348,28 @@ def _hidden_parts(text: str) -> list[str]:
     return parts
 
 
+def _fold(text: str) -> str:
+    """Lower-cased text in which an IGNORECASE match of an ASCII literal shows as that literal."""
+    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
+
+
+def _gate_open(pattern: re.Pattern[str], folded: str) -> bool:
+    """False only when ``pattern`` cannot match (see ``_GATES``)."""
+    return all(any(w in folded for w in group) for group in _GATES.get(pattern, ()))
+
+
 def _rules(text: str, flags: dict[str, str]) -> None:
-    jb = _JAILBREAK.search(text)
-    if jb and _SECOND_PERSON.search(text):
-        flags["role_play"] = jb.group(0)
+    folded = _fold(text)
+    if _gate_open(_JAILBREAK, folded) and _SECOND_PERSON.search(text):
+        jb = _JAILBREAK.search(text)
+        if jb:
+            flags["role_play"] = jb.group(0)
     for name, patterns in _RULES:
         if name in flags:
             continue
         for p in patterns:
+            if not _gate_open(p, folded):
+                continue
             m = p.search(text)
             if m and not (name == "behaviour_directive" and _own_preference(text, m)):
                 flags[name] = m.group(0).strip()[:80]
