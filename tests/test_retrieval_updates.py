@@ -72,6 +72,17 @@ def test_statements_sharing_a_frame_or_stating_a_change_conflict() -> None:
     assert conflicts(same_frame, times, [None, None], [], frozenset({"nora"})) == set()
 
 
+def test_close_meaning_conflicts_only_with_some_shared_terms() -> None:
+    """Chat turns on one topic are close in meaning without replacing each other."""
+    times = [T0, T0 + timedelta(days=1)]
+    close = [np.array([1.0, 0.0]), np.array([0.8, 0.6])]  # cosine .8
+    job = ["I work as a nurse at the hospital.", "I work as a teacher at the school."]
+    assert conflicts(job, times, close, changes=False) == {(0, 1)}
+    chat = ["Lost my job as a banker yesterday, so I'm taking a shot at my own business.",
+            "Yesterday I chose to go to networking events to make things happen."]
+    assert conflicts(chat, times, close, changes=False) == set()
+
+
 def test_newer_first_moves_the_newer_statement_just_above_the_older() -> None:
     texts = {"old": "I drive a blue Volvo to work.", "x": "The weather was lovely today.",
              "new": "I sold the Volvo and now I drive a Subaru to work."}

@@ -16,7 +16,10 @@ one slot changed, measured without a vocabulary of attributes:
 
 * they share most of their index terms (Jaccard >= ``SAME_FRAME``:
   "Nora and Eliza collaborated on X" / "Joren and Eliza collaborated on X"), or
-* their vectors are close (cosine >= ``SAME_MEANING``), or
+* their vectors are close (cosine >= ``SAME_MEANING``) and they share some
+  index terms (Jaccard >= ``MEANING_FRAME``: in a chat most turns on one topic
+  are close in meaning, "Lost my job as a banker" / "I went to networking
+  events" at cosine .78, without one replacing the other), or
 * the question asks for a current value (present tense or "now", "still",
   ...; not "did", "was", "when": :func:`asks_current`) and the newer one states
   a change ("moved to", "switched to", "adopted", "no
@@ -82,6 +85,7 @@ PAST = re.compile(
 
 SAME_FRAME = 0.4
 SAME_MEANING = 0.75
+MEANING_FRAME = 0.15
 CHANGE_FRAME = 0.2
 CHANGE_MEANING = 0.4
 #: a statement whose query cosine is more than this below the best one's
@@ -177,7 +181,8 @@ def conflicts(
             cos = float(np.dot(vi, vj)) if vi is not None and vj is not None else 0.0
             change = changes and CHANGE.search(texts[newer]) is not None
             related = jac >= CHANGE_FRAME or cos >= CHANGE_MEANING
-            if jac >= SAME_FRAME or cos >= SAME_MEANING or (change and related):
+            same_meaning = cos >= SAME_MEANING and jac >= MEANING_FRAME
+            if jac >= SAME_FRAME or same_meaning or (change and related):
                 out.add((older, newer))
     return out
 
