@@ -83,6 +83,15 @@ def test_close_meaning_conflicts_only_with_some_shared_terms() -> None:
     assert conflicts(chat, times, close, changes=False) == set()
 
 
+def test_a_change_the_older_statement_states_too_replaces_nothing() -> None:
+    times = [T0, T0 + timedelta(days=1)]
+    related = [np.array([1.0, 0.0]), np.array([0.5, 0.866])]  # cosine .5
+    state = ["I play the guitar in a small band.", "Now I mostly play the piano."]
+    assert conflicts(state, times, related) == {(0, 1)}
+    narration = ["I started playing the guitar in a small band.", "Now I mostly play the piano."]
+    assert conflicts(narration, times, related) == set()
+
+
 def test_newer_first_moves_the_newer_statement_just_above_the_older() -> None:
     texts = {"old": "I drive a blue Volvo to work.", "x": "The weather was lovely today.",
              "new": "I sold the Volvo and now I drive a Subaru to work."}

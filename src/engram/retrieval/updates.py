@@ -23,7 +23,9 @@ one slot changed, measured without a vocabulary of attributes:
 * the question asks for a current value (present tense or "now", "still",
   ...; not "did", "was", "when": :func:`asks_current`) and the newer one states
   a change ("moved to", "switched to", "adopted", "no
-  longer", "actually", "now", ...; :data:`CHANGE`) and they are related:
+  longer", "actually", "now", ...; :data:`CHANGE`) that the older one does not
+  state too (two chat turns that both narrate "started", "now" replace
+  nothing) and they are related:
   Jaccard >= ``CHANGE_FRAME``, or cosine >= ``CHANGE_MEANING`` ("I drive a
   Volvo" / "I sold the Volvo and bought a Subaru"). A denial counts as a
   change ("is an only child and has no siblings").
@@ -179,7 +181,10 @@ def conflicts(
             jac = _jaccard(terms[i], terms[j])
             vi, vj = vectors[i], vectors[j]
             cos = float(np.dot(vi, vj)) if vi is not None and vj is not None else 0.0
-            change = changes and CHANGE.search(texts[newer]) is not None
+            # a change the older one states too is narration ("started" / "now"
+            # in two chat turns), not a state and its replacement
+            change = (changes and CHANGE.search(texts[newer]) is not None
+                      and CHANGE.search(texts[older]) is None)
             related = jac >= CHANGE_FRAME or cos >= CHANGE_MEANING
             same_meaning = cos >= SAME_MEANING and jac >= MEANING_FRAME
             if jac >= SAME_FRAME or same_meaning or (change and related):
