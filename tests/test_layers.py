@@ -6,7 +6,7 @@ below it, never one above)::
     foundation   errors, timeutil, ids, text, config, filtering
     models       models, validation
     parts        store, index, embed, recall, llm, limits
-    pipelines    ingest, retrieval, trust, transfer, subjects, runtime (the engine's resources)
+    pipelines    ingest, retrieval, trust, transfer, subjects, runtime (the engine's resources), agents
     audit        audit
     engine       engine
     facades      aio, client, compat
@@ -46,7 +46,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("errors", "timeutil", "ids", "text", "config", "filtering")),
     ("models", ("models", "validation")),
     ("parts", ("store", "index", "embed", "recall", "llm", "limits")),
-    ("pipelines", ("ingest", "retrieval", "trust", "transfer", "subjects", "runtime")),
+    ("pipelines", ("ingest", "retrieval", "trust", "transfer", "subjects", "runtime", "agents")),
     ("audit", ("audit",)),
     ("engine", ("engine",)),
     ("facades", ("aio", "client", "compat")),
