@@ -198,6 +198,7 @@ def plan_writes(
                         source_episode_ids=list(dict.fromkeys(
                             prev.source_episode_ids + (cand.source_episode_ids if cand else [])
                         )),
+                        **_changes(prev, d.changes),
                     )
                     to_index.append(new)
                 else:
@@ -215,6 +216,8 @@ def plan_writes(
                 ops.append(MemoryOp(d.op, old.id, new.text, d.reason))
         if cand is not None and d.op in (Operation.ADD, Operation.SUPERSEDE):
             mem = new_memory(cand, scope, at, metadata_for(cand) if metadata_for else None)
+            if d.changes:
+                mem = dataclasses.replace(mem, **_changes(mem, d.changes))
             batch.new_memories.append(mem)
             batch.versions.append((scope.tenant, version(mem, Operation.ADD, None, d.reason, at)))
             to_index.append(mem)
@@ -225,6 +228,13 @@ def plan_writes(
             ops.append(MemoryOp(Operation.NOOP, target, cand.text if cand else "", d.reason))
     batch.changed_memories.extend(changed.values())
     return ops, to_index
+
+
+def _changes(prev: Memory, changes: dict[str, Any]) -> dict[str, Any]:
+    """A decision's field changes, its ``metadata`` merged over ``prev``'s."""
+    if "metadata" not in changes:
+        return changes
+    return {**changes, "metadata": {**prev.metadata, **changes["metadata"]}}
 
 
 # -- the write ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +47,9 @@ class Decision:
     reason: str = ""
     #: for UPDATE: the new text of the single target
     new_text: str | None = None
+    #: for ADD and UPDATE: fields set on the new memory or version (``metadata`` is
+    #: merged over the existing metadata), e.g. a tracked preference's state
+    changes: dict[str, Any] = field(default_factory=dict)
 
 
 class RuleConsolidator:

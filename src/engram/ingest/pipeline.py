@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import IO, Any, Literal
 
+from ..agents.preferences import track_preferences
 from ..embed.base import Embedder
 from ..errors import Conflict, InvalidInput, NotFound
 from ..models import (
@@ -198,6 +199,7 @@ class Ingest:
         vecs = indexer.vectors([c.text for c in candidates], scope.tenant)
         decisions = RuleConsolidator(self.store, indexer.embedder.model_id).decide(
             scope, candidates, vecs)
+        decisions = track_preferences(self.store, scope, episodes, decisions)  # one per topic
         return plan_writes(decisions, scope, at, batch, stamp_derived(episodes, "rules"))
 
     # -- derive stored episodes --------------------------------------------------------
