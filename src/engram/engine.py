@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import functools
 import logging
 import threading
 from collections.abc import Iterable, Iterator
@@ -61,6 +62,8 @@ from .trust.provenance import is_flagged
 from .validation import check_metadata, check_text, make_filters, make_scope
 
 if TYPE_CHECKING:
+    from .agents.procedures import Procedure, ProcedureMemory, RankedProcedure, UtilityPolicy
+    from .agents.tasks import TaskTrees
     from .ingest.llm_jobs import LLMPipeline, PipelineStatus, WorkReport
     from .llm.config import LLMSettings
     from .retrieval.answer import Answer
@@ -612,6 +615,54 @@ class Engram:
         if not versions:
             raise NotFound(f"no memory {memory_id!r} in this scope")
         return versions
+
+    # -- agents: procedures with learned utility, task trees (engram.agents) ------
+    @functools.cached_property
+    def _procedures(self) -> ProcedureMemory:
+        from .agents.procedures import ProcedureMemory
+
+        def search(query: str, sc: Scope, limit: int) -> builtins.list[Hit]:
+            return self.search(query, scope=sc, kinds=["procedure"], limit=limit,
+                               track_access=False)
+
+        return ProcedureMemory(self.ingest, search, self.embedder, self.config.max_text_bytes)
+
+    def remember_procedure(self, task: str, *, steps: builtins.list[str] | None = None,
+                           insight: str | None = None, outcome: Any = "success",
+                           metadata: dict[str, Any] | None = None, scope: Scope | None = None,
+                           user_id: str | None = None, agent_id: str | None = None,
+                           session_id: str | None = None) -> Procedure:
+        """Store a reusable strategy for ``task`` (see
+        :meth:`engram.agents.procedures.ProcedureMemory.remember`)."""
+        sc = self._scope(scope, user_id, agent_id, session_id)
+        return self._procedures.remember(sc, task, steps=steps, insight=insight,
+                                         outcome=outcome, metadata=metadata)
+
+    def procedures(self, task: str, *, limit: int = 5, policy: UtilityPolicy | None = None,
+                   scope: Scope | None = None, user_id: str | None = None,
+                   agent_id: str | None = None,
+                   session_id: str | None = None) -> builtins.list[RankedProcedure]:
+        """Procedures for ``task``, relevance blended with learned utility and
+        exploration (see :mod:`engram.agents.procedures`)."""
+        sc = self._scope(scope, user_id, agent_id, session_id)
+        return self._procedures.rank(sc, task, limit, policy)
+
+    def feedback(self, memory_id: str, reward: Any, *, learning_rate: float | None = None,
+                 expected_version: int | None = None, scope: Scope | None = None,
+                 user_id: str | None = None, agent_id: str | None = None,
+                 session_id: str | None = None) -> Procedure:
+        """Reward (0..1) a procedure's use: its utility is updated, as a new version."""
+        sc = self._scope(scope, user_id, agent_id, session_id)
+        return self._procedures.feedback(sc, memory_id, reward, learning_rate,
+                                         expected_version=expected_version)
+
+    @functools.cached_property
+    def tasks(self) -> TaskTrees:
+        """Task memory trees: ``tasks.create/get/update/nodes/context`` (see
+        :mod:`engram.agents.tasks`)."""
+        from .agents.tasks import TaskTrees
+
+        return TaskTrees(self.ingest, self.count_tokens, self.config.max_text_bytes)
 
     # -- whole-scope operations ---------------------------------------------------
     def forget(
