@@ -428,6 +428,15 @@ def test_meta_roundtrip(store: Store) -> None:
     assert store.get_meta("embedding_model") == "b"
 
 
+def test_counters_add_up_over_calls_and_tenants(store: Store) -> None:
+    assert store.counters() == {}
+    store.add_counters("t1", {"jobs_done": 1, "accepted": 2})
+    store.add_counters("t2", {"jobs_done": 1})
+    store.add_counters("t1", {"jobs_done": 1, "op_add": 3})
+    store.add_counters("t1", {})
+    assert store.counters() == {"jobs_done": 3, "accepted": 2, "op_add": 3}
+
+
 def test_closed_store_raises_store_error(store: Store) -> None:
     store.close()
     store.close()  # idempotent

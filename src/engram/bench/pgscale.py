@@ -1,55 +1,89 @@
 """PostgreSQL scale benchmark: ``python -m engram.bench.pgscale --n 1000000 --users 1000``.
 
-Loads ``n`` memories over ``users`` users with precomputed random unit vectors
-(no embedder), then prints: ingest rate, HNSW build time, vector search p50/p95
-for a user holding ~1k memories and for one holding ~100k (``min(100k, n/2)``),
-and disk size. Uses ``--url`` (a database it may fill; tables land in a new
-schema that is dropped afterwards unless ``--keep``) or, without it, a
-throwaway server started with ``pgserver``. A command, not a test.
+Loads ``n`` memories over ``users`` users of one tenant through
+:meth:`~engram.store.base.Store.write` (batches of ``--batch`` memories with
+their vectors, HNSW deferred), builds the HNSW index, then measures vector
+search through the store for a user holding ~1k memories (the exact path) and
+for one holding ``min(100k, n/2)`` (the HNSW path): p50/p95/p99 and recall@10
+against exact search of the same user. Prints ingest rate, build time, peak
+RSS of this process and of the PostgreSQL server processes, and bytes on disk
+per memory (tables with their indexes and TOAST).
+
+Vectors are **synthetic** (no embedder: a million real embeddings would take
+hours here): unit vectors drawn around ``--clusters`` random centres
+(``--spread`` noise), so neighbourhoods exist as in real embeddings; queries
+are drawn the same way. ``--spread 0`` is not allowed; a large spread gives
+near-uniform random vectors, the worst case for any ANN index.
+
+Uses ``--url`` (a database it may fill; tables land in a new schema that is
+dropped afterwards unless ``--keep``) or, without it, a pgserver in ``--data``
+(a temporary directory by default). ``--schema S --skip-load`` measures again
+on a kept load. A command, not a test: it measures, it asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import os
+import resource
+import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 
 from ..models import ItemRef, Memory, MemoryKind, Scope, SearchFilters
 from ..store.base import VectorRecord, WriteBatch
 
-__all__ = ["PgScaleResult", "main", "run"]
+__all__ = ["PgScaleResult", "SearchStats", "main", "run"]
 
 MODEL = "bench:random"
+TABLES = ("memories", "vectors", "episodes", "memory_versions")
 
 
 @dataclass(frozen=True)
+class SearchStats:
+    """Latency (ms) and recall@10 against exact search of one user's searches."""
+
+    memories: int
+    p50: float
+    p95: float
+    p99: float
+    recall: float
+
+
+@dataclass
 class PgScaleResult:
     n: int
     users: int
     dim: int
     ingest_seconds: float
     index_seconds: float
-    search_ms: dict[str, tuple[float, float]]  # label -> (p50, p95)
-    db_bytes: int
-    table_bytes: dict[str, int]
+    search: dict[str, SearchStats] = field(default_factory=dict)
+    table_bytes: dict[str, int] = field(default_factory=dict)
+    client_rss_mb: float = 0.0
+    server_rss_mb: float = 0.0
 
     def render(self) -> str:
+        disk = sum(self.table_bytes.values())
         lines = [
-            f"memories {self.n:,} over {self.users:,} users, dim {self.dim}",
-            f"ingest   {self.n / self.ingest_seconds:,.0f} memories/s"
-            f" ({self.ingest_seconds:.1f} s, no index)",
-            f"index    HNSW build {self.index_seconds:.1f} s",
+            f"memories {self.n:,} over {self.users:,} users, dim {self.dim} (synthetic vectors)",
+            f"ingest   {self.n / max(self.ingest_seconds, 1e-9):,.0f} memories/s"
+            f" ({self.ingest_seconds:.1f} s, HNSW deferred)",
+            f"build    HNSW {self.index_seconds:.1f} s",
         ]
-        for label, (p50, p95) in self.search_ms.items():
-            lines.append(f"search   {label}: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
-        lines.append(f"disk     database {self.db_bytes / 1e6:,.0f} MB; "
-                     + ", ".join(f"{t} {b / 1e6:,.0f} MB" for t, b in self.table_bytes.items()))
+        for label, s in self.search.items():
+            lines.append(f"search   {label} ({s.memories:,}): p50 {s.p50:.1f} ms, p95 {s.p95:.1f}"
+                         f" ms, p99 {s.p99:.1f} ms, recall@10 {s.recall:.3f}")
+        lines.append(f"RSS      bench {self.client_rss_mb:,.0f} MB peak;"
+                     f" PostgreSQL processes {self.server_rss_mb:,.0f} MB now")
+        lines.append(f"disk     {disk / max(self.n, 1):,.0f} B/memory ({disk / 1e6:,.0f} MB: "
+                     + ", ".join(f"{t} {b / 1e6:,.0f}" for t, b in self.table_bytes.items())
+                     + ")")
         return "\n".join(lines)
 
 
@@ -63,55 +97,130 @@ def _user_sizes(n: int, users: int) -> list[int]:
     return sizes
 
 
-def run(url: str, n: int, users: int, dim: int, queries: int, batch: int,
-        m: int, ef_construction: int, ef_search: int) -> PgScaleResult:
+class _Vectors:
+    """Unit vectors around fixed random centres (see the module docstring)."""
+
+    def __init__(self, dim: int, clusters: int, spread: float, seed: int = 1) -> None:
+        self.rng = np.random.default_rng(seed)
+        centres = self.rng.normal(size=(clusters, dim)).astype(np.float32)
+        self.centres = centres / np.linalg.norm(centres, axis=1, keepdims=True)
+        self.spread = spread / np.sqrt(dim)
+
+    def draw(self, k: int) -> np.ndarray:
+        pick = self.centres[self.rng.integers(0, len(self.centres), size=k)]
+        v = pick + self.rng.normal(scale=self.spread, size=pick.shape).astype(np.float32)
+        out: np.ndarray = (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+        return out
+
+
+def _say(msg: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
+
+
+def _server_rss_mb(store: Any) -> float:
+    """Resident memory of the PostgreSQL server's processes (postmaster and
+    children), from /proc; 0 where it cannot be read (remote server)."""
+    try:
+        row = store._q("SELECT pg_backend_pid() AS pid")[0]
+        with open(f"/proc/{row['pid']}/stat") as f:
+            postmaster = int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            if int(pid) != postmaster and ppid != postmaster:
+                continue
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / 1024.0
+
+
+def _load(store: Any, sizes: list[int], vectors: _Vectors, batch: int) -> float:
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+    n = sum(sizes)
+    started = time.perf_counter()
+    pending = WriteBatch()
+    i, step = 0, max(1, n // 10)
+    for u, size in enumerate(sizes):
+        scope = Scope(user_id=f"user{u}")
+        vecs = vectors.draw(size)
+        for j in range(size):
+            when = t0 + timedelta(seconds=i)
+            mem = Memory(id=f"m{i}", scope=scope, kind=MemoryKind.FACT,
+                         text=f"memory {i} of user {u}", created_at=when, updated_at=when)
+            pending.new_memories.append(mem)
+            pending.vectors.append(VectorRecord(ItemRef("memory", mem.id), scope.tenant,
+                                                MODEL, vecs[j], f"h{i}"))
+            i += 1
+            if len(pending.new_memories) >= batch:
+                store.write(pending)
+                pending = WriteBatch()
+            if i % step == 0:
+                el = time.perf_counter() - started
+                _say(f"ingest {i:,}/{n:,} ({i / el:,.0f}/s)")
+    if not pending.is_empty():
+        store.write(pending)
+    return time.perf_counter() - started
+
+
+def _measure(store: Any, user: int, memories: int, vectors: _Vectors, queries: int,
+             recall_queries: int) -> SearchStats:
+    from ..store.postgres_vector import exact_search
+
+    scope, times, hits = Scope(user_id=f"user{user}"), [], 0
+    qs = vectors.draw(queries)
+    for k, q in enumerate(qs):
+        s = time.perf_counter()
+        got = store.vector_search(scope, q, MODEL, SearchFilters(), 10)
+        times.append((time.perf_counter() - s) * 1000)
+        if k < recall_queries:
+            with store._conn() as conn:
+                truth = exact_search(conn, scope, q, MODEL, q.size, SearchFilters(), 10)
+            hits += len({c.ref for c in got} & {c.ref for c in truth})
+    times.sort()
+
+    def pct(p: float) -> float:
+        return times[min(len(times) - 1, int(p * len(times)))]
+
+    return SearchStats(memories, pct(0.5), pct(0.95), pct(0.99),
+                       hits / (10 * max(1, min(recall_queries, queries))))
+
+
+def run(url: str, n: int, users: int, dim: int, queries: int, batch: int, *, m: int = 16,
+        ef_construction: int = 64, clusters: int = 2_000, spread: float = 1.0,
+        recall_queries: int = 20, skip_load: bool = False) -> PgScaleResult:
     from ..store.postgres import PostgresStore
 
-    store = PostgresStore(url, auto_index=False, hnsw_m=m, hnsw_ef_construction=ef_construction,
-                          ef_search=ef_search, exact_limit=10_000)
+    store = PostgresStore(url, auto_index=False, hnsw_m=m, hnsw_ef_construction=ef_construction)
     try:
         store.migrate()
-        rng = np.random.default_rng(1)
-        t0 = datetime(2024, 1, 1, tzinfo=UTC)
         sizes = _user_sizes(n, users)
-        started = time.perf_counter()
-        pending = WriteBatch()
-        i = 0
-        for u, size in enumerate(sizes):
-            scope = Scope(user_id=f"user{u}")
-            vecs = rng.normal(size=(size, dim)).astype(np.float32)
-            vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-            for j in range(size):
-                when = t0 + timedelta(seconds=i)
-                mem = Memory(id=f"m{i}", scope=scope, kind=MemoryKind.FACT,
-                             text=f"memory {i} of user {u}", created_at=when, updated_at=when)
-                pending.new_memories.append(mem)
-                pending.vectors.append(VectorRecord(ItemRef("memory", mem.id), scope.tenant,
-                                                    MODEL, vecs[j], f"h{i}"))
-                i += 1
-                if len(pending.new_memories) >= batch:
-                    store.write(pending)
-                    pending = WriteBatch()
-        if not pending.is_empty():
-            store.write(pending)
-        ingest = time.perf_counter() - started
-        started = time.perf_counter()
-        store.create_vector_indexes()
-        index = time.perf_counter() - started
-        search: dict[str, tuple[float, float]] = {}
-        for label, u in ((f"user with {sizes[1]:,} memories", 1),
-                         (f"user with {sizes[0]:,} memories", 0)):
-            times = []
-            for _ in range(queries):
-                q = rng.normal(size=dim).astype(np.float32)
-                s = time.perf_counter()
-                store.vector_search(Scope(user_id=f"user{u}"), q, MODEL, SearchFilters(), 10)
-                times.append((time.perf_counter() - s) * 1000)
-            times.sort()
-            search[label] = (statistics.median(times), times[int(0.95 * (len(times) - 1))])
-        tables = store.relation_bytes(("memories", "vectors"))
-        db_bytes = store.stats(None).db_bytes or 0  # pg_database_size for the whole store
-        return PgScaleResult(n, users, dim, ingest, index, search, db_bytes, tables)
+        vectors = _Vectors(dim, clusters, spread)
+        ingest = index = 0.0
+        if not skip_load:
+            _say(f"ingest {n:,} memories over {len(sizes):,} users")
+            ingest = _load(store, sizes, vectors, batch)
+            _say(f"build HNSW over {n:,} vectors")
+            started = time.perf_counter()
+            store.create_vector_indexes()
+            index = time.perf_counter() - started
+        result = PgScaleResult(n, users, dim, ingest, index)
+        for label, u in (("small user", 1), ("big user", 0)):
+            _say(f"search {label} ({sizes[u]:,} memories), {queries} queries")
+            result.search[label] = _measure(store, u, sizes[u], vectors, queries, recall_queries)
+        result.table_bytes = store.relation_bytes(TABLES)
+        result.client_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        result.server_rss_mb = _server_rss_mb(store)
+        return result
     finally:
         store.close()
 
@@ -121,36 +230,48 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n", type=int, default=1_000_000)
     p.add_argument("--users", type=int, default=1_000)
     p.add_argument("--dim", type=int, default=384)
-    p.add_argument("--queries", type=int, default=100)
+    p.add_argument("--queries", type=int, default=200)
+    p.add_argument("--recall-queries", type=int, default=20)
     p.add_argument("--batch", type=int, default=2_000)
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=64)
-    p.add_argument("--ef-search", type=int, default=40)
-    p.add_argument("--url", help="postgresql:// URL (default: a throwaway pgserver)")
-    p.add_argument("--keep", action="store_true", help="keep the benchmark schema")
+    p.add_argument("--clusters", type=int, default=2_000)
+    p.add_argument("--spread", type=float, default=1.0)
+    p.add_argument("--url", help="postgresql:// URL (default: a pgserver in --data)")
+    p.add_argument("--data", help="pgserver data directory (default: a temporary one)")
+    p.add_argument("--schema", help="schema to load into (default: a new bench_* schema)")
+    p.add_argument("--keep", action="store_true", help="keep the schema (and pgserver running)")
+    p.add_argument("--skip-load", action="store_true", help="measure a kept --schema again")
     a = p.parse_args(argv)
+    if a.spread <= 0:
+        p.error("--spread must be positive")
     import psycopg
 
     url = a.url
     if url is None:
         import pgserver
 
-        data = tempfile.mkdtemp(prefix="engram-pgscale-")
-        server = pgserver.get_server(data, cleanup_mode="delete")  # type: ignore[attr-defined]
+        data = a.data or tempfile.mkdtemp(prefix="engram-pgscale-")
+        server = pgserver.get_server(  # type: ignore[attr-defined]
+            data, cleanup_mode=None if a.keep else ("stop" if a.data else "delete"))
         url = str(server.get_uri())
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("ALTER SYSTEM SET maintenance_work_mem = '1GB'")
-            conn.execute("ALTER SYSTEM SET synchronous_commit = off")
+            for k, v in (("maintenance_work_mem", "'4GB'"), ("synchronous_commit", "off"),
+                         ("max_parallel_maintenance_workers", "2")):
+                conn.execute(f"ALTER SYSTEM SET {k} = {v}")
             conn.execute("SELECT pg_reload_conf()")
-    schema = "bench_" + uuid.uuid4().hex[:8]
+    schema = a.schema or "bench_" + uuid.uuid4().hex[:8]
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    _say(f"schema {schema} at {url}")
     sep = "&" if "?" in url else "?"
     try:
         result = run(f"{url}{sep}options=-csearch_path%3D{schema},public", a.n, a.users, a.dim,
-                     a.queries, a.batch, a.m, a.ef_construction, a.ef_search)
-        print(result.render())
+                     a.queries, a.batch, m=a.m, ef_construction=a.ef_construction,
+                     clusters=a.clusters, spread=a.spread, recall_queries=a.recall_queries,
+                     skip_load=a.skip_load)
+        print(result.render(), flush=True)
     finally:
         if not a.keep:
             with psycopg.connect(url, autocommit=True) as conn:

@@ -22,13 +22,13 @@ and every derived write is fenced on its job
 forgotten writes nothing, and its record (:meth:`JobRunner.view`) is gone.
 
 Totals (jobs done/retried/failed; LLM proposals, acceptances, rejections;
-operations) are kept in store metadata, tokens and cost per stage in the LLM
+operations) are kept by the store (:meth:`~engram.store.base.Store.add_counters`,
+per tenant where the backend can), tokens and cost per stage in the LLM
 pipeline's :class:`~engram.llm.UsageLedger` when there is one.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -71,8 +71,6 @@ RETRY_BASE_SECONDS = 5.0
 RETRY_MAX_SECONDS = 900.0
 #: a claimed job not finished within this time may be claimed again
 LEASE_SECONDS = 600.0
-#: store metadata key of the running totals (named when only LLM jobs were durable)
-_METRICS_KEY = "llm_metrics"
 _COUNTERS = ("jobs_done", "jobs_retried", "jobs_failed", "proposed", "accepted", "rejected")
 
 
@@ -247,7 +245,7 @@ class JobRunner:
         else:
             self.store.finish_job(job.id, result=job_result(outcome.operations),
                                   tenant=job.scope.tenant)
-        self._count(outcome)
+        self._count(job.scope.tenant, outcome)
         return outcome
 
     # -- read --------------------------------------------------------------------
@@ -284,26 +282,20 @@ class JobRunner:
         return counts.get("pending", 0) + counts.get("running", 0)
 
     # -- metrics ----------------------------------------------------------------
-    def _count(self, outcome: JobOutcome) -> None:
-        totals = self.totals()
+    def _count(self, tenant: str, outcome: JobOutcome) -> None:
         key = {"done": "jobs_done", "retry": "jobs_retried", "failed": "jobs_failed"}
-        totals[key[outcome.status]] += 1
-        totals["proposed"] += outcome.proposed
-        totals["accepted"] += outcome.accepted
-        totals["rejected"] += len(outcome.rejected)
+        deltas = {key[outcome.status]: 1, "proposed": outcome.proposed,
+                  "accepted": outcome.accepted, "rejected": len(outcome.rejected)}
         for op in outcome.operations:
-            totals[f"op_{op.op.value.lower()}"] = totals.get(f"op_{op.op.value.lower()}", 0) + 1
-        self.store.set_meta(_METRICS_KEY, json.dumps(totals, sort_keys=True))
+            name = f"op_{op.op.value.lower()}"
+            deltas[name] = deltas.get(name, 0) + 1
+        # one increment keyed on the job's tenant (one shard on Citus, no store-wide row)
+        self.store.add_counters(tenant, {k: n for k, n in deltas.items() if n})
 
     def totals(self) -> dict[str, int]:
         """Store-wide running totals (see the module docstring)."""
-        raw = self.store.get_meta(_METRICS_KEY)
         totals: dict[str, int] = dict.fromkeys(_COUNTERS, 0)
-        if raw:
-            try:
-                totals.update({k: int(v) for k, v in json.loads(raw).items()})
-            except (ValueError, TypeError, AttributeError):
-                log.warning("ignoring unreadable %s metadata", _METRICS_KEY)
+        totals.update(self.store.counters())
         return totals
 
     # -- background ---------------------------------------------------------------

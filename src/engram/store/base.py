@@ -26,6 +26,7 @@ other suites parametrized over ``tests/stores.py``):
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ from .browse import (
 from .residue import Residue
 
 __all__ = [
+    "COUNTERS_META_KEY",
     "Candidate",
     "Fence",
     "Job",
@@ -64,6 +66,7 @@ __all__ = [
     "VectorRecord",
     "WriteBatch",
     "WriteOutcome",
+    "parse_counters",
 ]
 
 
@@ -74,6 +77,21 @@ class VectorRecord:
     model_id: str
     vector: np.ndarray
     content_hash: str
+
+
+#: metadata key of the default :meth:`Store.add_counters` (the name dates from when
+#: only LLM jobs were counted)
+COUNTERS_META_KEY = "llm_metrics"
+
+
+def parse_counters(raw: str | None) -> dict[str, int]:
+    """Totals from their stored JSON object; ``{}`` when missing or unreadable."""
+    if not raw:
+        return {}
+    try:
+        return {str(k): int(v) for k, v in json.loads(raw).items()}
+    except (ValueError, TypeError, AttributeError):
+        return {}
 
 
 @dataclass(frozen=True)
@@ -247,6 +265,26 @@ class Store(ABC):
     def meta_items(self) -> dict[str, str]:
         """Every store-wide setting, as :meth:`get_meta` would return each;
         ``{}`` for a new store."""
+
+    # -- running totals ------------------------------------------------------
+    def add_counters(self, tenant: str, deltas: Mapping[str, int]) -> None:
+        """Add ``deltas`` to the running totals (e.g. jobs done, proposals
+        accepted) that :meth:`counters` sums; ``tenant`` is whose work they count.
+
+        Durable once it returns. This default keeps store-wide totals in the
+        metadata key :data:`COUNTERS_META_KEY` (read, add, write: a backend
+        with several writers at once overrides it with an atomic, tenant-keyed
+        increment, as PostgreSQL does, so no write touches a store-wide row).
+        """
+        totals = self.counters()
+        for key, n in deltas.items():
+            totals[key] = totals.get(key, 0) + int(n)
+        self.set_meta(COUNTERS_META_KEY, json.dumps(totals, sort_keys=True))
+
+    def counters(self) -> dict[str, int]:
+        """Store-wide running totals: every :meth:`add_counters` summed over
+        tenants; ``{}`` for a new store. An unreadable stored value reads as ``{}``."""
+        return parse_counters(self.get_meta(COUNTERS_META_KEY))
 
     # -- writes --------------------------------------------------------------
     @abstractmethod

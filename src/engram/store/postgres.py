@@ -22,7 +22,7 @@ Same contract as :class:`~engram.store.sqlite.SQLiteStore` (see
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -268,6 +268,27 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         with self._conn() as conn:
             conn.execute("ANALYZE episodes, memories, vectors")
         return [self.create_vector_index(r["model_id"], int(r["dim"])) for r in rows]
+
+    def add_counters(self, tenant: str, deltas: Mapping[str, int]) -> None:
+        """One atomic increment per key in ``job_counters``, keyed on ``tenant``."""
+        if not deltas:
+            return
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO job_counters (tenant, key, value)"
+                " SELECT %s, k, v FROM unnest(%s::text[], %s::bigint[]) AS d(k, v)"
+                " ON CONFLICT (tenant, key) DO UPDATE"
+                " SET value = job_counters.value + excluded.value",
+                (tenant, list(deltas), [int(n) for n in deltas.values()]),
+            )
+
+    def counters(self) -> dict[str, int]:
+        """Sums over every tenant (a multi-shard read on Citus), plus totals kept
+        in ``meta`` before migration ``0007_job_counters`` or copied by a store move."""
+        totals = super().counters()
+        for r in self._q("SELECT key, sum(value) AS n FROM job_counters GROUP BY key"):
+            totals[r["key"]] = totals.get(r["key"], 0) + int(r["n"])
+        return totals
 
     def lexical_texts(self, tenant: str, refs: Sequence[ItemRef]) -> dict[ItemRef, str]:
         out: dict[ItemRef, str] = {}

@@ -187,10 +187,24 @@ CREATE INDEX jobs_id ON jobs (id);
 CREATE INDEX vectors_tenant_hash ON vectors (tenant, model_id, content_hash)
 """
 
+#: the job runner's running totals (``Store.add_counters``), keyed by ``tenant``
+#: so a finished job increments one row of its own tenant (one shard on Citus)
+#: instead of rewriting a store-wide ``meta`` row; totals recorded before this
+#: migration stay in ``meta`` and are added in by ``counters()``
+_0007_job_counters = """
+CREATE TABLE job_counters (
+    tenant text NOT NULL,
+    key text NOT NULL,
+    value bigint NOT NULL,
+    PRIMARY KEY (tenant, key)
+)
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_core", _run(_0001_core)),
     Migration("0002_episode_derived", _run(_0002_episode_derived)),
     Migration("0003_job_result", _run(_0003_job_result)),
     Migration("0004_browse", _run(_0004_browse)),
     Migration("0005_distribution", _run(_0005_distribution)),
+    Migration("0007_job_counters", _run(_0007_job_counters)),
 ]

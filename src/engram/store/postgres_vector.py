@@ -38,7 +38,7 @@ from ..models import ItemRef, Scope, SearchFilters
 from .base import Candidate
 from .postgres_sql import filter_sql, scope_sql
 
-__all__ = ["HnswParams", "create_index_sql", "index_name", "search"]
+__all__ = ["HnswParams", "create_index_sql", "exact_search", "index_name", "search"]
 
 #: pgvector's upper bound for ``hnsw.ef_search``
 EF_MAX = 1000
@@ -122,10 +122,11 @@ def _count_passing(
     return total
 
 
-def _exact(
+def exact_search(
     conn: Connection[Any], scope: Scope, q: np.ndarray, model_id: str, dim: int,
     filters: SearchFilters, limit: int,
 ) -> list[Candidate]:
+    """The best ``limit`` passing rows by exact cosine distance (no index)."""
     parts, args = _item_parts(
         scope, filters, "vectors", "v.embedding <=> %s", [q],
         " AND v.model_id = %s AND v.dim = %s", (model_id, dim),
@@ -192,4 +193,4 @@ def search(
                 if ef == EF_MAX:
                     break
                 ef = min(EF_MAX, ef * 4)
-    return _exact(conn, scope, q, model_id, dim, filters, limit)
+    return exact_search(conn, scope, q, model_id, dim, filters, limit)
