@@ -57,6 +57,9 @@ class AsyncEngram:
     pending = _awaitable("pending")
     job = _awaitable("job")
     answer = _awaitable("answer")
+    profile = _awaitable("profile")
+    fill_form = _awaitable("fill_form")
+    draft_reply = _awaitable("draft_reply")
     close = _awaitable("close")
 
     async def export_records(self, **scope_args: Any) -> builtins.list[dict[str, Any]]:

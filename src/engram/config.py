@@ -50,6 +50,10 @@ class Config:
     sqlite_synchronous: str = "FULL"
     #: derive memories from episodes with the built-in rules
     derive_rules: bool = True
+    #: link each new memory to related ones and evolve their notes (engram.agents.links)
+    link_notes: bool = True
+    #: answer repeated and near-identical searches from a cache (engram.agents.cache)
+    semantic_cache: bool = False
     #: OpenAI-compatible chat endpoint for the LLM pipeline (optional)
     llm_base_url: str | None = None
     llm_model: str | None = None

@@ -62,7 +62,10 @@ from .trust.provenance import is_flagged
 from .validation import check_metadata, check_text, make_filters, make_scope
 
 if TYPE_CHECKING:
+    from .agents.persona import Draft, FormFill, PersonaRules
+    from .agents.persona_llm import PersonaLLM
     from .agents.procedures import Procedure, ProcedureMemory, RankedProcedure, UtilityPolicy
+    from .agents.profile import Profile
     from .agents.tasks import TaskTrees
     from .ingest.llm_jobs import LLMPipeline, PipelineStatus, WorkReport
     from .llm.config import LLMSettings
@@ -351,6 +354,40 @@ class Engram:
             max_tokens=max_tokens, as_of=as_of, now=now,
         )
         return Answerer(self.llm.clients["answer"]).answer(question, block, now or as_of)
+
+    # -- the user's profile, answering as the user (engram.agents) --------------
+    def profile(self, *, scope: Scope | None = None, user_id: str | None = None,
+                agent_id: str | None = None) -> Profile:
+        """Current preferences with confidence and the attributes rules derived, across
+        the user's sessions (see :mod:`engram.agents.profile`)."""
+        from .agents.profile import build_profile
+
+        return build_profile(self.store, self._scope(scope, user_id, agent_id, None))
+
+    def fill_form(self, fields: builtins.list[str], *, scope: Scope | None = None,
+                  user_id: str | None = None, agent_id: str | None = None,
+                  use_llm: bool | None = None) -> FormFill:
+        """Fill ``fields`` as the user would, each value citing its memories, empty where
+        memory is silent; with the LLM when configured (``use_llm``: force or refuse it).
+        See :mod:`engram.agents.persona`."""
+        return self._persona(scope, user_id, agent_id, use_llm).fill(fields)
+
+    def draft_reply(self, message: str, *, scope: Scope | None = None,
+                    user_id: str | None = None, agent_id: str | None = None,
+                    use_llm: bool | None = None) -> Draft:
+        """A reply to ``message`` in the user's voice from their memories, citing them;
+        ``""`` when memory is silent. See :mod:`engram.agents.persona`."""
+        check_text(message, self.config.max_text_bytes, "message")
+        return self._persona(scope, user_id, agent_id, use_llm).draft(message)
+
+    def _persona(self, scope: Scope | None, user_id: str | None, agent_id: str | None,
+                 use_llm: bool | None) -> PersonaRules | PersonaLLM:
+        from .agents.persona_llm import build_persona
+
+        sc = self._scope(scope, user_id, agent_id, None)
+        llm = use_llm if use_llm is not None else self.llm_settings is not None
+        return build_persona(self.store, sc, lambda q, n: self.search(
+            q, scope=sc, limit=n, track_access=False), self.llm.clients["answer"] if llm else None)
 
     # -- search and context ----------------------------------------------------
     def _preset(self, preset: str | RetrievalConfig | None) -> RetrievalConfig:

@@ -89,8 +89,16 @@ def stamp_changed(old: Memory, text: str | None,
     level = trust_of(old.metadata) if isinstance(ns, dict) else "agent"
     origin = str(ns.get("origin", "direct")) if isinstance(ns, dict) else "direct"
     kept = strip_reserved(old.metadata if metadata is None else metadata)
-    return {**kept, RESERVED_KEY: provenance(text if text is not None else old.text,
-                                             level, origin)}
+    return {**kept, RESERVED_KEY: _carried(ns, provenance(
+        text if text is not None else old.text, level, origin))}
+
+
+def _carried(ns: Any, fresh: dict[str, Any]) -> dict[str, Any]:
+    """A fresh provenance namespace keeping the old one's note (its keywords, context
+    and links, :mod:`engram.agents.links`): not provenance, never re-computed here."""
+    if isinstance(ns, dict) and isinstance(ns.get("note"), dict):
+        fresh["note"] = ns["note"]
+    return fresh
 
 
 def stamp_imported(items: Iterable[Episode | Memory]) -> None:
@@ -100,8 +108,8 @@ def stamp_imported(items: Iterable[Episode | Memory]) -> None:
         ns = item.metadata.get(RESERVED_KEY)
         ns = ns if isinstance(ns, dict) else {}
         level = ns.get("trust") if ns.get("trust") in TRUST_LEVELS else "imported"
-        item.metadata = {**strip_reserved(item.metadata), RESERVED_KEY: provenance(
-            item.text, str(level), str(ns.get("origin") or "import"))}
+        item.metadata = {**strip_reserved(item.metadata), RESERVED_KEY: _carried(ns, provenance(
+            item.text, str(level), str(ns.get("origin") or "import")))}
 
 
 def stamp_summary(candidate: Candidate) -> dict[str, Any]:
@@ -238,13 +246,25 @@ def _changes(prev: Memory, changes: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- the write ---------------------------------------------------------------------------
+#: a hook on batches that add memories, called once their vectors are in and before
+#: the write; it may change the new memories and returns what to run once the batch
+#: is written (given a write for its own batch), or ``None`` (``engram.agents.links``)
+NewMemoriesHook = Callable[[WriteBatch], Callable[[Callable[[WriteBatch], Any]], None] | None]
+
+
 class Committer:
     """Writes batches of one store, adding the vectors and index texts of the items
-    they store. ``embedder`` returns the engine's embedder (loaded on first use)."""
+    they store. ``embedder`` returns the engine's embedder (loaded on first use).
+
+    ``on_new_memories`` (see :data:`NewMemoriesHook`) sees every batch that adds
+    memories, but imports'; ``on_write`` is called with the tenant of every
+    batch written (the engine's semantic cache drops its entries)."""
 
     def __init__(self, store: Store, embedder: Callable[[], Embedder]) -> None:
         self.store = store
         self._embedder = embedder
+        self.on_new_memories: NewMemoriesHook | None = None
+        self.on_write: list[Callable[[WriteBatch], Any]] = []
 
     def indexer(self, embedder: Embedder | None = None) -> Indexer:
         """An indexer for one write (it remembers the vectors it made, so a retried
@@ -252,12 +272,22 @@ class Committer:
         return Indexer(self.store, embedder or self._embedder())
 
     def write(self, batch: WriteBatch, index: Sequence[Episode | Memory] = (), *,
-              indexer: Indexer | None = None) -> WriteOutcome:
+              indexer: Indexer | None = None, link: bool = True) -> WriteOutcome:
         """Add vectors and index texts for ``index`` to ``batch`` and write it
-        atomically (see :meth:`engram.store.base.Store.write`)."""
+        atomically (see :meth:`engram.store.base.Store.write`); ``link=False``
+        skips :attr:`on_new_memories`."""
         if index:
             (indexer or self.indexer()).add_to(batch, list(index))
-        return self.store.write(batch)
+        hook = self.on_new_memories if link and batch.new_memories else None
+        after = hook(batch) if hook is not None else None
+        try:
+            outcome = self.store.write(batch)
+        finally:
+            for listener in self.on_write:
+                listener(batch)
+        if after is not None and not outcome.fenced:
+            after(lambda b: self.write(b, link=False))
+        return outcome
 
     def memory(self, mem: Memory, reason: str, at: datetime) -> Memory:
         """Write a new memory (version 1) with its vectors."""
@@ -294,7 +324,7 @@ class Committer:
                     items.append(obj)
                 else:
                     batch.versions.append((tenant, obj))
-            out = self.write(batch, items)
+            out = self.write(batch, items, link=False)
             report.episodes_created += len(out.created_episode_ids)
             report.episodes_existing += len(out.existing_episode_ids)
             report.memories_created += len(out.created_memory_ids)

@@ -16,7 +16,7 @@ from ..ingest.index import embedding_text
 from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
 from ..store.base import Candidate, Neighbour
 from ..text import content_hash
-from . import hops, rerank, updates
+from . import hops, links, rerank, updates
 from .config import RetrievalConfig
 from .decay import decay_factor
 from .fusion import Fused, fuse
@@ -219,6 +219,9 @@ class Searcher:
         ranked.sort(key=lambda t: (-t[0], t[1].ref.type, t[1].ref.id))
         if hopping and ranked and info is not None:
             ranked = self._hopped(info.names, scope, filters, config, ranked, items)
+        if config.link_weight > 0:  # linked notes (:mod:`.links`)
+            ranked = links.boost(ranked, lambda f: f.ref, lambda f: f.scores, items,
+                                 config.link_weight, config.link_seeds)
         ranked = self._ordered(query, scope, config, ranked, h, info, when_of)
         hits: list[Hit] = []
         for score, f in ranked[:limit]:

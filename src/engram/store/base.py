@@ -236,6 +236,15 @@ class Store(ABC):
     #: backend name in audit records (``"sqlite"``, ``"postgresql"``, ``"memory"``)
     backend: ClassVar[str] = "other"
 
+    # -- change marker -------------------------------------------------------
+    def change_marker(self) -> str | None:
+        """A token that differs after every committed change to the store's data,
+        by this object or any other process or connection (compare two for
+        equality only). ``None``: this backend cannot tell; callers must then not
+        reuse anything read before (the semantic cache, :mod:`engram.agents.cache`,
+        is off)."""
+        return None
+
     # -- lifecycle -----------------------------------------------------------
     @abstractmethod
     def migrate(self) -> list[str]:

@@ -75,8 +75,14 @@ class MemoryStore(Store):
         self._meta: dict[str, str] = {}
         self._applied: list[str] = []
         self._rid = itertools.count(1)
+        self._changes = 0  # writes so far: change_marker
 
     # -- lifecycle -------------------------------------------------------------
+    def change_marker(self) -> str | None:
+        """How many writes this store took (it is this process's alone)."""
+        with self._lock:
+            return str(self._changes)
+
     def _open(self) -> _Tables:
         if self._closed:
             raise StoreError("store is closed")
@@ -155,6 +161,7 @@ class MemoryStore(Store):
                         "pending", 0, None, format_dt(created),
                         to_epoch(job.run_after or created))
             self._t = t
+            self._changes += 1
         return out
 
     def _insert(self, t: _Tables, item: Episode | Memory, batch: WriteBatch,
@@ -199,6 +206,7 @@ class MemoryStore(Store):
                     data = {**row.data, "access_count": int(row.data["access_count"]) + 1,
                             "last_accessed_at": format_dt(at)}
                     t.items[key] = dataclasses.replace(row, data=data)
+            self._changes += 1
 
     def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any]) -> bool:
         with self._lock:
@@ -210,6 +218,7 @@ class MemoryStore(Store):
             data = {**row.data, "metadata": _frozen_json(dict(episode.metadata)),
                     "text": episode.text}
             t.items[key] = dataclasses.replace(row, data=data)
+            self._changes += 1
             return True
 
     # -- reads -----------------------------------------------------------------
@@ -412,6 +421,7 @@ class MemoryStore(Store):
                 del t.versions[vk]
             for jk in jobs:
                 del t.jobs[jk]
+            self._changes += 1
             return counts
 
     def delete_episodes(
@@ -435,6 +445,7 @@ class MemoryStore(Store):
             t.vectors = {k: v for k, v in t.vectors.items() if k not in gone}
             for vk in versions:
                 del t.versions[vk]
+            self._changes += 1
             return counts
 
     def forget_residue(self, needles: Sequence[str], scan_limit: int) -> Residue:

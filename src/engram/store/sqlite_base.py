@@ -91,6 +91,9 @@ class SQLiteBase(SQLCommon):
             raise _open_error(self.path, exc) from exc
         self._lock = threading.RLock()
         self._closed = False
+        #: transactions this object committed (with ``PRAGMA data_version``, which
+        #: counts other connections' commits: :meth:`change_marker`)
+        self._commits = 0
         self._partitions: OrderedDict[PartitionKey, PartitionIndex] = OrderedDict()
         self._max_partitions = max_partitions
 
@@ -110,6 +113,7 @@ class SQLiteBase(SQLCommon):
             try:
                 yield self._conn
                 self._conn.execute("COMMIT")
+                self._commits += 1
             except BaseException as exc:
                 self._rollback()
                 if isinstance(exc, sqlite3.Error):
@@ -134,6 +138,17 @@ class SQLiteBase(SQLCommon):
                 return self._conn.execute(sql, args).fetchall()
             except sqlite3.Error as exc:
                 raise store_error("query failed", exc, self.path) from exc
+
+    def change_marker(self) -> str | None:
+        """This connection's commits and ``PRAGMA data_version`` (every other
+        connection's, any process)."""
+        with self._lock:
+            self._check_open()
+            try:
+                version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.Error as exc:
+                raise store_error("reading the data version failed", exc, self.path) from exc
+            return f"{version}.{self._commits}"
 
     def _check_open(self) -> None:
         if self._closed:
