@@ -39,6 +39,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from . import shapes
 from .classifier import score
 
 __all__ = ["Verdict", "scan", "scan_rules"]
@@ -268,6 +269,11 @@ _RULES: tuple[tuple[str, list[re.Pattern[str]]], ...] = (
     ("addressed_to_model", _ADDRESS),
     ("exfiltration", _EXFIL),
 )
+_RULES = tuple((name, [*ps, *(p for f, p, _ in shapes.RULES if f == name)])
+               for name, ps in (*_RULES, ("misreport_order", []), ("false_authority", [])))
+_GATES.update({p: gate for _, p, gate in shapes.RULES})
+#: flags whose match is excused when it is the speaker's own preference (:func:`_own_preference`)
+_OWN_EXCUSED = ("behaviour_directive", "misreport_order")
 
 
 @dataclass(frozen=True)
@@ -371,7 +377,7 @@ def _rules(text: str, flags: dict[str, str]) -> None:
             if not _gate_open(p, folded):
                 continue
             m = p.search(text)
-            if m and not (name == "behaviour_directive" and _own_preference(text, m)):
+            if m and not (name in _OWN_EXCUSED and _own_preference(text, m)):
                 flags[name] = m.group(0).strip()[:80]
                 break
 
