@@ -62,6 +62,8 @@ from .trust.provenance import is_flagged
 from .validation import check_metadata, check_text, make_filters, make_scope
 
 if TYPE_CHECKING:
+    from .agents.cache import SemanticCache
+    from .agents.links import Link
     from .agents.persona import Draft, FormFill, PersonaRules
     from .agents.persona_llm import PersonaLLM
     from .agents.procedures import Procedure, ProcedureMemory, RankedProcedure, UtilityPolicy
@@ -128,6 +130,17 @@ class Engram:
             llm_job=self._llm_job if self.llm_settings is not None else None,
         )
         self._llm: LLMPipeline | None = None
+        if config.link_notes:  # linked, evolving notes (engram.agents.links)
+            from .agents.links import Linker
+
+            self.ingest.commit.on_new_memories = Linker(self.store)
+        #: the semantic cache of searches (``semantic_cache`` setting), else None
+        self.cache: SemanticCache | None = None
+        if config.semantic_cache:
+            from .agents.cache import SemanticCache
+
+            self.cache = SemanticCache(self.store.change_marker)
+            self.ingest.commit.on_write.append(self.cache.invalidate)
         self._llm_lock = threading.Lock()
 
     # -- plumbing --------------------------------------------------------------
@@ -419,7 +432,13 @@ class Engram:
             raise InvalidInput(f"limit must be an integer between 1 and {MAX_LIMIT}")
         f = make_filters(filters, kinds=kinds, start=start, end=end, metadata=metadata, as_of=as_of)
         ref_now = ensure_aware(now, "now") if now is not None else _now()
-        hits = self.searcher.search(query, sc, f, self._preset(preset), limit, ref_now)
+        if self.cache is None:
+            hits = self.searcher.search(query, sc, f, self._preset(preset), limit, ref_now)
+        else:
+            from .agents.cache import cached_search
+
+            hits = cached_search(self.cache, self.searcher, self.embedder, query, sc, f,
+                                 self._preset(preset), limit, ref_now, now is not None)
         if track_access:
             self._access.record(sc.tenant, [h.ref.id for h in hits if h.ref.type == "memory"])
         return hits
@@ -612,8 +631,10 @@ class Engram:
             return dataclasses.replace(old, status=MemoryStatus.DELETED, expired_at=at,
                                        updated_at=at, version=old.version + 1)
 
-        return self.ingest.change(sc, memory_id, Operation.DELETE, change, reason,
+        gone = self.ingest.change(sc, memory_id, Operation.DELETE, change, reason,
                                   expected_version)
+        self._unlink([gone])
+        return gone
 
     def delete_episode(
         self,
@@ -636,7 +657,28 @@ class Engram:
         cache_dir = self.llm_settings.cache_dir if self.llm_settings is not None else None
         purge = None if cache_dir is None else (
             lambda needles: purge_llm_cache(cache_dir, needles, "scoped"))
-        return delete_episode(self.ingest, sc, episode_id, purge)
+        citing = self.store.memories_citing(sc, [episode_id])
+        done = delete_episode(self.ingest, sc, episode_id, purge)
+        self._unlink([m for m in citing if m.id in done.deleted_memory_ids])
+        return done
+
+    def links(self, memory_id: str, *, scope: Scope | None = None, user_id: str | None = None,
+              agent_id: str | None = None,
+              session_id: str | None = None) -> builtins.list[Link]:
+        """A memory's links to related memories, best first (see
+        :mod:`engram.agents.links`): only to active memories visible in this scope."""
+        from .agents.links import links
+
+        return links(self.store, self._scope(scope, user_id, agent_id, session_id), memory_id)
+
+    def _unlink(self, gone: builtins.list[Memory]) -> None:
+        """Deleted or erased memories leave the notes linking to them, and the cache."""
+        if self.cache is not None:
+            self.cache.invalidate()
+        if self.config.link_notes and gone:
+            from .agents.links import unlink
+
+            unlink(self.store, lambda b: self.ingest.commit.write(b, link=False), gone)
 
     def history(
         self,
@@ -726,6 +768,7 @@ class Engram:
         audit = verified_forget(self.store, sc, visible=self._visible_count,
                                 llm_cache_dir=cache_dir, markers=builtins.list(markers),
                                 llm_cache=llm_cache)  # type: ignore[arg-type]
+        self._unlink([])  # forgotten text leaves the search cache at once
         return ForgetReport(scope=sc.to_dict(), counts=audit.counts, verified=audit.verified,
                             at=audit.at, audit=audit)
 
