@@ -42,6 +42,9 @@ class Config:
     embedder_api_key: str | None = None
     #: onnxruntime intra-op threads for the local embedder
     embed_threads: int = 1
+    #: make episode vectors after ``add`` returns, from a durable job queue
+    #: (:mod:`engram.ingest.embed_queue`); off: ``add`` embeds before it returns
+    embed_queue: bool = False
     #: largest accepted text per message or memory, in bytes (UTF-8)
     max_text_bytes: int = 32_768
     #: default retrieval preset (see :mod:`engram.retrieval.config`)

@@ -128,6 +128,7 @@ class Engram:
             deriver=deriver or (RuleDeriver(self.store) if config.derive_rules else None),
             max_text_bytes=config.max_text_bytes,
             llm_job=self._llm_job if self.llm_settings is not None else None,
+            embed_queue=config.embed_queue,
         )
         self._llm: LLMPipeline | None = None
         if config.link_notes:  # linked, evolving notes (engram.agents.links)
@@ -211,6 +212,7 @@ class Engram:
         if self.llm_settings is not None:
             _ = self.llm  # registers the LLM job handlers
         self.jobs.start(poll_seconds)
+        self.ingest.embeds.start(poll_seconds)
 
     def job(self, job_id: str, *, tenant: str = "default") -> JobView | None:
         """A background job of ``tenant`` (its status, episodes and operations);
@@ -223,6 +225,12 @@ class Engram:
         logged as dropped instead of keeping the store open."""
         try:
             self.jobs.stop()
+            self.ingest.embeds.stop()
+            if self.ingest.embeds.pending_here:  # vectors this engine queued
+                try:
+                    self.ingest.embeds.drain()
+                except StoreError as exc:  # the jobs stay durable for the next run
+                    log.warning("queued vectors not made at close: %s", exc.code)
             if self._llm is not None:
                 self._llm.close()
             try:
@@ -331,6 +339,7 @@ class Engram:
         now; failures are retried later."""
         if self.llm_settings is not None:
             _ = self.llm  # registers the LLM job handlers
+        self.ingest.embeds.drain()  # queued vectors (not counted in the report)
         return self.jobs.run_pending(max_jobs, now=now)
 
     def pending(
@@ -432,6 +441,7 @@ class Engram:
             raise InvalidInput(f"limit must be an integer between 1 and {MAX_LIMIT}")
         f = make_filters(filters, kinds=kinds, start=start, end=end, metadata=metadata, as_of=as_of)
         ref_now = ensure_aware(now, "now") if now is not None else _now()
+        self.ingest.embeds.settle()  # vectors queued here first (embed_queue)
         if self.cache is None:
             hits = self.searcher.search(query, sc, f, self._preset(preset), limit, ref_now)
         else:

@@ -8,14 +8,14 @@ repeated text is never embedded twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from ..embed.base import Embedder
-from ..models import Episode, ItemRef, Memory
+from ..models import Episode, ItemRef, Memory, Scope
 from ..recall import index_suffix
-from ..store.base import Store, VectorRecord, WriteBatch
+from ..store.base import Job, Store, VectorRecord, WriteBatch
 from ..text import content_hash
 
 __all__ = ["Indexer", "embedding_text"]
@@ -37,11 +37,21 @@ def embedding_text(item: Episode | Memory) -> str:
 
 
 class Indexer:
-    """Builds index texts and vectors for a batch and adds them to a WriteBatch."""
+    """Builds index texts and vectors for a batch and adds them to a WriteBatch.
 
-    def __init__(self, store: Store, embedder: Embedder) -> None:
+    ``defer`` (a job factory, :func:`engram.ingest.embed_queue.embed_job`): the
+    episodes of a batch get their index texts now and, instead of vectors, one
+    durable job that embeds them later, written in the same batch (it survives the
+    batch's fence with them: :data:`~engram.store.base.EPISODE_JOB_KINDS`).
+    Memories are always embedded now."""
+
+    def __init__(self, store: Store, embedder: Embedder,
+                 defer: Callable[[Scope, list[str]], Job] | None = None) -> None:
         self.store = store
         self.embedder = embedder
+        self.defer = defer
+        #: ids of the episodes whose vectors this indexer left to a job
+        self.deferred: list[str] = []
         #: vectors this indexer made or fetched, by content hash (a retried write
         #: embeds nothing twice)
         self._memo: dict[str, np.ndarray] = {}
@@ -96,18 +106,36 @@ class Indexer:
     def add_to(self, batch: WriteBatch, items: Sequence[Episode | Memory]) -> None:
         if not items:
             return
+        for item in items:
+            ref = ItemRef("episode" if isinstance(item, Episode) else "memory", item.id)
+            batch.index_texts[ref] = self.lexical_text_for(item)
+        if self.defer is None:
+            batch.vectors.extend(self.vector_records(items))
+            return
+        later: dict[Scope, list[str]] = {}
+        for item in items:
+            if isinstance(item, Episode):
+                later.setdefault(item.scope, []).append(item.id)
+        batch.vectors.extend(self.vector_records(
+            [it for it in items if not isinstance(it, Episode)]))
+        for scope, ids in later.items():
+            batch.jobs.append(self.defer(scope, ids))
+            self.deferred.extend(ids)
+
+    def vector_records(self, items: Sequence[Episode | Memory]) -> list[VectorRecord]:
+        """The vector rows of ``items`` (made, or reused by content hash)."""
+        if not items:
+            return []
         texts = [self.text_for(it) for it in items]
         tenants = {it.scope.tenant for it in items}  # one per write batch
         vecs = self.vectors(texts, tenants.pop() if len(tenants) == 1 else None)
-        for item, text, vec in zip(items, texts, vecs, strict=True):
-            ref = ItemRef("episode" if isinstance(item, Episode) else "memory", item.id)
-            batch.index_texts[ref] = self.lexical_text_for(item)
-            batch.vectors.append(
-                VectorRecord(
-                    ref=ref,
-                    tenant=item.scope.tenant,
-                    model_id=self.embedder.model_id,
-                    vector=vec,
-                    content_hash=content_hash(text),
-                )
+        return [
+            VectorRecord(
+                ref=ItemRef("episode" if isinstance(item, Episode) else "memory", item.id),
+                tenant=item.scope.tenant,
+                model_id=self.embedder.model_id,
+                vector=vec,
+                content_hash=content_hash(text),
             )
+            for item, text, vec in zip(items, texts, vecs, strict=True)
+        ]

@@ -5,7 +5,9 @@ row, written in the same batch as the episodes it is about (or enqueued when a
 derivation lost all its retries), so it survives a crash or a restart:
 
 * ``derive``: rule derivation of stored episodes (``add(..., derive="background")``);
-* ``llm_extract`` and ``llm_summarize``: the LLM pipeline (:mod:`.llm_jobs`).
+* ``llm_extract`` and ``llm_summarize``: the LLM pipeline (:mod:`.llm_jobs`);
+* ``embed``: the vectors of stored episodes (``embed_queue=True``), run by a
+  runner of its own (:mod:`.embed_queue`) so it never waits behind an LLM call.
 
 :class:`JobRunner` claims the oldest runnable job of the kinds it has a
 handler for (a lease guards against a crashed worker), runs it and marks it
@@ -178,10 +180,19 @@ class JobRunner:
     registered per job kind; only those kinds are claimed."""
 
     def __init__(self, store: Store, *, retry_base: float = RETRY_BASE_SECONDS,
-                 max_attempts: int = MAX_ATTEMPTS) -> None:
+                 max_attempts: int = MAX_ATTEMPTS, claim_batch: int = 1,
+                 prepare: Callable[[list[Job]], None] | None = None,
+                 count: bool = True) -> None:
         self.store = store
         self.retry_base = retry_base
         self.max_attempts = max_attempts
+        #: jobs claimed together (up to); ``prepare(jobs)`` runs once over them before
+        #: each is handled (e.g. one embedding pass for many jobs: :mod:`.embed_queue`);
+        #: a failing ``prepare`` is logged and each job then runs on its own
+        self.claim_batch = max(1, claim_batch)
+        self.prepare = prepare
+        #: keep the store-wide totals (:meth:`totals`) for the jobs run here
+        self.count = count
         self.handlers: dict[str, Handler] = {}
         #: the LLM pipeline's ledger (tokens and cost in reports), when there is one
         self.ledger: UsageLedger | None = None
@@ -207,16 +218,33 @@ class JobRunner:
             if self._stop.is_set() and threading.current_thread() is self._thread:
                 break  # stop() asked the background thread to end after its current job
             with self._lock:
-                job = self.store.claim_job(tuple(self.handlers), now or _now(), LEASE_SECONDS)
-                if job is None:
+                room = self.claim_batch if max_jobs is None else min(
+                    self.claim_batch, max_jobs - len(report.jobs))
+                claimed = self._claim(room, now)
+                if not claimed:
                     break
-                report.jobs.append(self._run(job, now or _now()))
+                if self.prepare is not None:
+                    try:
+                        self.prepare(claimed)
+                    except Exception:  # each job then does its own work, and may retry
+                        log.exception("preparing %d jobs failed", len(claimed))
+                for job in claimed:
+                    report.jobs.append(self._run(job, now or _now()))
         if self.ledger is not None and before is not None:
             after = self.ledger.snapshot().total
             report.prompt_tokens = after.prompt_tokens - before.prompt_tokens
             report.completion_tokens = after.completion_tokens - before.completion_tokens
             report.cost = after.cost - before.cost
         return report
+
+    def _claim(self, room: int, now: datetime | None) -> list[Job]:
+        claimed: list[Job] = []
+        while len(claimed) < room:
+            job = self.store.claim_job(tuple(self.handlers), now or _now(), LEASE_SECONDS)
+            if job is None:
+                break
+            claimed.append(job)
+        return claimed
 
     def _run(self, job: Job, clock: datetime) -> JobOutcome:
         outcome = JobOutcome(job.id, job.kind, "done")
@@ -283,6 +311,8 @@ class JobRunner:
 
     # -- metrics ----------------------------------------------------------------
     def _count(self, tenant: str, outcome: JobOutcome) -> None:
+        if not self.count:
+            return
         key = {"done": "jobs_done", "retry": "jobs_retried", "failed": "jobs_failed"}
         deltas = {key[outcome.status]: 1, "proposed": outcome.proposed,
                   "accepted": outcome.accepted, "rejected": len(outcome.rejected)}

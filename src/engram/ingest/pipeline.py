@@ -60,6 +60,7 @@ from .commit import (
 )
 from .consolidate import RuleConsolidator
 from .derive import Candidate, Deriver
+from .embed_queue import EmbedQueue
 from .index import Indexer
 from .jobs import DERIVE_JOB, JobOutcome, JobRunner, job_result, new_job
 from .segment import to_episodes, to_messages
@@ -90,9 +91,12 @@ class Ingest:
 
     def __init__(self, store: Store, embedder: Callable[[], Embedder], jobs: JobRunner, *,
                  deriver: Deriver | None, max_text_bytes: int,
-                 llm_job: Callable[[Scope, list[str]], Job] | None = None) -> None:
+                 llm_job: Callable[[Scope, list[str]], Job] | None = None,
+                 embed_queue: bool = False) -> None:
         self.store = store
         self.commit = Committer(store, embedder)
+        #: episode vectors as durable jobs (``embed_queue``), see :mod:`.embed_queue`
+        self.embeds = EmbedQueue(self.commit, enabled=embed_queue)
         self.jobs = jobs
         self.deriver = deriver
         self.max_text_bytes = max_text_bytes
@@ -131,6 +135,7 @@ class Ingest:
         rules = derive is True and not batch.jobs and self.deriver is not None and derivable
         result.job_id = batch.jobs[0].id if batch.jobs else None
         indexer = self.commit.indexer()
+        indexer.defer = self.embeds.defer
         with self._derive_lock(sc) if rules else contextlib.nullcontext():
             mems: list[Memory] = []
             if rules:
@@ -158,6 +163,8 @@ class Ingest:
             ]
         if result.job_id is not None:
             self.jobs.wake()
+        if indexer.deferred:
+            self.embeds.queued()
         return result
 
     def _derive_now(self, sc: Scope, episodes: list[Episode], jobs: list[Job],
@@ -166,7 +173,7 @@ class Ingest:
         concurrent identical add that stored one first derives from that one itself).
         With a derive job stored beside them, the job is finished here, or left to the
         runner when this derivation too loses all its races."""
-        job = jobs[0] if jobs else None
+        job = next((j for j in jobs if j.kind == DERIVE_JOB), None)
         try:
             ops = self.derive_stored(episodes, sc, job.id if job else None)
         except Conflict as exc:  # stored, not derived: never the caller's error

@@ -56,6 +56,7 @@ from .residue import Residue
 
 __all__ = [
     "COUNTERS_META_KEY",
+    "EPISODE_JOB_KINDS",
     "Candidate",
     "Fence",
     "Job",
@@ -94,6 +95,12 @@ def parse_counters(raw: str | None) -> dict[str, int]:
         return {}
 
 
+#: job kinds that complete the episodes of their batch rather than derive from
+#: them (``embed``: their vectors, :mod:`engram.ingest.embed_queue`): kept with the
+#: episodes when a :class:`Fence` drops the derived rows
+EPISODE_JOB_KINDS = frozenset({"embed"})
+
+
 @dataclass(frozen=True)
 class Job:
     """A durable unit of background work (e.g. LLM extraction for new episodes)."""
@@ -119,7 +126,8 @@ class Fence:
     """Preconditions of a batch's *derived* rows, checked inside its transaction.
 
     Derived rows are everything in a :class:`WriteBatch` but its ``episodes``
-    (and their vectors): memories, history, memory vectors, jobs. They are
+    (and their vectors, and jobs of :data:`EPISODE_JOB_KINDS`): memories,
+    history, memory vectors, jobs. They are
     written only if, inside the write's transaction,
 
     * every episode of ``claim`` exists in ``tenant`` (inserted by this batch or
@@ -173,11 +181,13 @@ class WriteBatch:
     fence: Fence | None = None
 
     def episodes_only(self) -> WriteBatch:
-        """The batch without its derived rows: episodes, their vectors and index texts."""
+        """The batch without its derived rows: episodes, their vectors and index
+        texts, and their jobs of :data:`EPISODE_JOB_KINDS`."""
         refs = {ItemRef("episode", e.id) for e in self.episodes}
         return WriteBatch(
             episodes=list(self.episodes),
             vectors=[v for v in self.vectors if v.ref in refs],
+            jobs=[j for j in self.jobs if j.kind in EPISODE_JOB_KINDS],
             index_texts={r: t for r, t in self.index_texts.items() if r in refs},
         )
 
