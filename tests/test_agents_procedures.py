@@ -29,6 +29,7 @@ def eg(tmp_path: Path, embedder: Any) -> Iterator[Engram]:
     ("Send the invoice to bob@example.com", "Send the invoice to <email>"),
     ("Fetch https://example.org/a?b=1 and save it", "Fetch <url> and save it"),
     ("Back up /var/lib/app/data nightly", "Back up <path> nightly"),
+    ("Ping db-07.internal and api.example.com", "Ping <host> and <host>"),
     ("Book a flight for Maria Lopez to Madrid", "Book a flight for <name> to <name>"),
     ("Remind me on 2025-03-04 at 9:15", "Remind me on <date> at <time>"),
     ("Rename 'draft one' to \"final\"", "Rename <text> to <text>"),
@@ -177,6 +178,15 @@ def test_feedback_only_on_active_procedures_of_the_scope(eg: Engram) -> None:
     with pytest.raises(InvalidInput, match="deleted"):
         eg.feedback(p.id, 1.0, **A)
     assert eg.procedures("archive old logs", **A) == []
+
+
+def test_strategies_below_the_utility_floor_drop_out(eg: Engram) -> None:
+    p = eg.remember_procedure("Reset a user's password", steps=["email a reset link"], **A)
+    for _ in range(6):
+        eg.feedback(p.id, 0.0, **A)
+    assert eg.procedures("reset the password of a user", **A)[0].procedure.id == p.id
+    floor = UtilityPolicy(min_utility=0.35)
+    assert eg.procedures("reset the password of a user", policy=floor, **A) == []
 
 
 @pytest.mark.parametrize("bad", [{"weight": 2}, {"exploration": "greedy"}, {"c": -1},

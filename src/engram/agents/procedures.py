@@ -72,6 +72,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("<email>", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
     ("<path>", re.compile(r"(?<![\w<])(?:~|\.{1,2})?(?:/[\w.-]+){2,}/?|"
                           r"\b[A-Za-z]:\\[\w\\. -]+")),
+    ("<host>", re.compile(r"\b(?:[a-z0-9-]+\.)+(?:internal|local|lan|com|org|net|io|dev|"
+                          r"cloud|corp)\b", re.IGNORECASE)),
     ("<file>", re.compile(r"\b[\w-]+\.(?:csv|json|txt|md|py|js|ts|html|xml|yaml|yml|toml|pdf|"
                           r"png|jpg|log|sql|db|zip|tar|gz|docx?|xlsx?)\b", re.IGNORECASE)),
     ("<text>", re.compile(r"\"[^\"\n]{1,200}\"|'[^'\n]{1,200}'|`[^`\n]{1,200}`")),
@@ -94,9 +96,9 @@ _NOT_NAMES = frozenset({"I", "A", "An", "The", "If", "Then", "When", "Use", "Do"
 def abstract(text: str) -> str:
     """``text`` with instance specifics replaced by placeholders, rules only.
 
-    URLs, e-mail addresses, paths, file names, quoted strings, dates, long ids,
+    URLs, e-mail addresses, paths, host names, file names, quoted strings, dates, long ids,
     times, versions and numbers become ``<url>``, ``<email>``, ``<path>``,
-    ``<file>``, ``<text>``, ``<date>``, ``<id>``, ``<time>``, ``<version>``,
+    ``<host>``, ``<file>``, ``<text>``, ``<date>``, ``<id>``, ``<time>``, ``<version>``,
     ``<number>``; a capitalised word that does not start a sentence (a name:
     "Alice", "Berlin") becomes ``<name>``, and a run of them one ``<name>``.
     Acronyms (all capitals: "CSV", "API") and sentence-initial words are kept.
@@ -180,12 +182,16 @@ class UtilityPolicy:
     exploration: Exploration = "ucb"
     c: float = 0.5
     min_relevance: float = 0.35
+    #: procedures whose optimistic utility (``value + bonus``) is below this are left
+    #: out: a strategy that keeps failing drops out of the list altogether
+    min_utility: float = 0.0
     #: seed of Thompson draws (``None``: a fresh draw each call)
     seed: int | None = None
 
     def __post_init__(self) -> None:
         for name, lo, hi in (("learning_rate", 1e-6, 1.0), ("weight", 0.0, 1.0),
-                             ("c", 0.0, 10.0), ("min_relevance", -1.0, 1.0)):
+                             ("c", 0.0, 10.0), ("min_relevance", -1.0, 1.0),
+                             ("min_utility", 0.0, 2.0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
                 raise InvalidInput(f"{name} must be a number between {lo:g} and {hi:g}")
@@ -398,6 +404,8 @@ class ProcedureMemory:
                                         1 + (1 - u.value) * u.count) - u.value
             else:
                 bonus = 0.0
+            if u.value + bonus < policy.min_utility:
+                continue
             score = (1 - policy.weight) * r + policy.weight * (u.value + bonus)
             ranked.append(RankedProcedure(p, score, r, bonus))
         ranked.sort(key=lambda x: (-x.score, x.procedure.id))
