@@ -330,6 +330,7 @@ def all_cmd(
 #: other benchmark commands defined next to this module: (module, attribute)
 _EXTRA_COMMANDS: tuple[tuple[str, str], ...] = (
     ("engram.bench.scale", "scale_command"),
+    ("engram.bench.ingest", "ingest_command"),
     ("engram.bench.agent", "agent_command"),
 )
 
