@@ -168,6 +168,32 @@ def test_unfiltered_search_uses_the_index_and_fills_the_limit(big_store: Postgre
     assert all(a.score >= b.score for a, b in zip(hits, hits[1:], strict=False))
 
 
+def test_hnsw_index_waits_until_a_model_outgrows_exact_search(pg_url: str) -> None:
+    store = PostgresStore(pg_url, exact_limit=30)
+    store.migrate()
+    rng = np.random.default_rng(3)
+    vecs = rng.normal(size=(45, 8)).astype(np.float32)
+    scope = Scope(user_id="u")
+
+    def indexes() -> list[str]:
+        return [r["indexname"] for r in store._q(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'vectors'"
+            " AND indexname LIKE 'vectors_hnsw_%%' AND schemaname = current_schema()")]
+
+    for start, stop in ((0, 10), (10, 30)):  # 30 vectors: every search is exact
+        store.write(WriteBatch(episodes=[_ep(i, scope) for i in range(start, stop)],
+                               vectors=[_vec(_ep(i, scope), vecs[i]) for i in range(start, stop)]))
+        assert indexes() == []
+        hits = store.vector_search(scope, vecs[0], MODEL, SearchFilters(), 5)
+        assert [h.ref.id for h in hits] == _brute(vecs, vecs[0], list(range(stop)), 5)
+    store.write(WriteBatch(episodes=[_ep(i, scope) for i in range(30, 45)],
+                           vectors=[_vec(_ep(i, scope), vecs[i]) for i in range(30, 45)]))
+    assert len(indexes()) == 1  # 45 > exact_limit: built by the write that crossed it
+    hits = store.vector_search(scope, vecs[0], MODEL, SearchFilters(), 5)
+    assert len(hits) == 5 and hits[0].ref.id == "e0"
+    store.close()
+
+
 def test_lexical_search_ignores_query_syntax(pg_store: PostgresStore) -> None:
     scope = Scope(user_id="u")
     e = _ep(1, scope, text="Caroline moved to Lisbon")

@@ -45,6 +45,10 @@ EXCEPTIONS: list[tuple[tuple[str, ...], str, str]] = [
     (("forget",), r"WHERE strpos\(",
      "forget's verification: whether a live row of any tenant still holds a forgotten"
      " string (then its bytes on disk are legitimate); a read-only multi-shard check"),
+    (("add",), r"^SELECT \(SELECT index_name IS NOT NULL FROM vector_spaces",
+     "whether a model has outgrown exact search and needs its HNSW index: a read-only"
+     " count across tenants, looked up once per exact_limit vectors a process writes"
+     " and never again once the index exists"),
     (("browse",), r"^SELECT key, sum\(value\) AS n FROM job_counters GROUP BY key$",
      "the job runner's totals in a status (PipelineStatus.totals) are store-wide: a"
      " read-only aggregate over every shard, never on a write"),

@@ -22,6 +22,7 @@ Same contract as :class:`~engram.store.sqlite.SQLiteStore` (see
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -62,6 +63,8 @@ from .sql_common import episode_values, insert_jobs, insert_versions, memory_val
 __all__ = ["PostgresStore"]
 
 _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+#: seconds a search trusts its cached "this model has no HNSW index yet"
+_SPACES_TTL = 10.0
 _TEXT_CONFIG = "english"
 
 
@@ -72,7 +75,9 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
     (used when an index is created). ``ef_search``: first candidate-list size
     of an approximate search. ``exact_limit``: scopes with at most this many
     passing vectors are searched exactly. ``auto_index=False`` leaves index
-    creation to :meth:`create_vector_indexes` (faster bulk loads).
+    creation to :meth:`create_vector_indexes` (faster bulk loads); with
+    ``auto_index=True`` a model's HNSW index is built by the first write after
+    which it holds more than ``exact_limit`` vectors (see :meth:`_index_due`).
     ``pool_size``: most connections this object opens.
     """
 
@@ -131,11 +136,41 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
                     continue
                 raise
         if self.auto_index:
+            written: dict[tuple[str, int], int] = {}
             for rec in batch.vectors:
                 key = (rec.model_id, int(np.asarray(rec.vector).size))
-                if not self._spaces.get(key):
+                written[key] = written.get(key, 0) + 1
+            for key, n in written.items():
+                if not self._spaces.get(key) and self._index_due(key, n):
                     self.create_vector_index(*key)
         return out
+
+    def _index_due(self, key: tuple[str, int], written: int) -> bool:
+        """Whether the model ``key`` now holds more vectors than ``exact_limit``
+        (so some scope may outgrow exact search) and has no HNSW index yet.
+
+        Until then every search is exact (no scope can pass more than
+        ``exact_limit`` rows) and writes skip HNSW maintenance, the dearest part
+        of a PostgreSQL write. Looked up in the database only once this process
+        has written enough vectors since its last look for the model to have
+        crossed the limit (another process's index is noticed the same way)."""
+        left = self._index_check.get(key, 0) - written
+        self._index_check[key] = left
+        if left > 0:
+            return False
+        limit = self.hnsw.exact_limit
+        row = self._q(
+            "SELECT (SELECT index_name IS NOT NULL FROM vector_spaces"
+            "  WHERE model_id = %s AND dim = %s) AS indexed,"
+            " (SELECT count(*) FROM (SELECT 1 FROM vectors WHERE model_id = %s AND dim = %s"
+            "  LIMIT %s) s) AS n",
+            (*key, *key, limit + 1),
+        )[0]
+        if row["indexed"]:
+            self._spaces[key] = True
+            return False
+        self._index_check[key] = limit + 1 - int(row["n"])
+        return int(row["n"]) > limit
 
     def _write_once(self, batch: WriteBatch) -> WriteOutcome:
         out = WriteOutcome()
@@ -249,6 +284,7 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
                 (model_id, dim, name),
             )
         self._spaces[(model_id, dim)] = True
+        self._space_cache.pop(model_id, None)
         return name
 
     def finish_bulk_load(self) -> None:
@@ -397,10 +433,7 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         if limit <= 0:
             return []
         q = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
-        rows = self._q(
-            "SELECT dim, index_name FROM vector_spaces WHERE model_id = %s", (model_id,)
-        )
-        spaces = {int(r["dim"]): r["index_name"] is not None for r in rows}
+        spaces = self._model_spaces(model_id, q.size)
         if not spaces:
             return []
         if q.size not in spaces:
@@ -412,6 +445,25 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
             return vector_search_sql(
                 conn, scope, q, model_id, q.size, filters, limit, self.hnsw, spaces[q.size]
             )
+
+    def _model_spaces(self, model_id: str, dim: int) -> dict[int, bool]:
+        """``{dim: has its HNSW index}`` of a model, from ``vector_spaces``.
+
+        Cached per process (a search then costs no lookup): read again when the
+        model or ``dim`` is unknown here, and when ``dim`` had no index at the
+        last look more than :data:`_SPACES_TTL` seconds ago (another process
+        may have built it; until then searches are exact, which is correct)."""
+        cached = self._space_cache.get(model_id)
+        clock = time.monotonic()
+        if cached is not None and (cached[1].get(dim) or (
+                dim in cached[1] and clock - cached[0] < _SPACES_TTL)):
+            return cached[1]
+        rows = self._q(
+            "SELECT dim, index_name FROM vector_spaces WHERE model_id = %s", (model_id,)
+        )
+        spaces = {int(r["dim"]): r["index_name"] is not None for r in rows}
+        self._space_cache[model_id] = (clock, spaces)
+        return spaces
 
     def vectors_by_hash(
         self, model_id: str, hashes: Sequence[str], *, tenant: str | None = None

@@ -84,6 +84,11 @@ class PgBase(SQLCommon):
         self._closed = False
         #: (model_id, dim) -> whether its HNSW index is known to exist
         self._spaces: dict[tuple[str, int], bool] = {}
+        #: (model_id, dim) -> vectors this process may write before it looks again
+        #: whether the model has outgrown exact search (``PostgresStore.write``)
+        self._index_check: dict[tuple[str, int], int] = {}
+        #: model_id -> (monotonic time read, {dim: indexed}) for searches
+        self._space_cache: dict[str, tuple[float, dict[int, bool]]] = {}
         try:
             self._pool: ConnectionPool[Any] = ConnectionPool(
                 url,

@@ -14,7 +14,8 @@ Filtered search never loses matches to top-k-then-filter:
 
 1. Count the rows that pass scope and filters (stopping at ``exact_limit + 1``).
    When at most ``exact_limit`` pass (a user's own memories, a selective
-   filter), search them exactly through the tenant/scope B-tree indexes.
+   filter), search them exactly through the tenant/scope B-tree indexes. Count
+   and exact ranking are one statement (the count gates the ranking).
 2. Otherwise ask the HNSW index for ``ef`` nearest rows of the model
    (``hnsw.ef_search = ef``), apply scope and filters to them, and keep the
    best ``limit``. When fewer than ``limit`` survive, multiply ``ef`` by 4 (up
@@ -101,25 +102,33 @@ def _item_parts(
     return parts, args
 
 
-def _count_passing(
-    conn: Connection[Any], scope: Scope, model_id: str, dim: int, filters: SearchFilters, cap: int
-) -> int:
-    total = 0
-    for item_type, table in (("episode", "episodes"), ("memory", "memories")):
-        if not filters.wants(item_type):  # type: ignore[arg-type]
-            continue
-        ssql, sargs = scope_sql(scope, "x")
-        fsql, fargs = filter_sql(filters, "x", item_type)
-        row = conn.execute(
-            f"SELECT count(*) AS n FROM (SELECT 1 FROM {table} x JOIN vectors v"
-            f" ON v.tenant = x.tenant AND v.item_type = '{item_type}' AND v.item_id = x.id"
-            f" WHERE {ssql} AND {fsql} AND v.model_id = %s AND v.dim = %s LIMIT %s) s",
-            (*sargs, *fargs, model_id, dim, cap + 1 - total),
-        ).fetchone()
-        total += int(row["n"])  # type: ignore[index]
-        if total > cap:
-            break
-    return total
+def _exact_if_small(
+    conn: Connection[Any], scope: Scope, q: np.ndarray, model_id: str, dim: int,
+    filters: SearchFilters, limit: int, cap: int,
+) -> list[Candidate] | None:
+    """Exact search when at most ``cap`` rows pass scope and filters, else ``None``.
+
+    One statement: the count (stopping at ``cap + 1``) gates the ranking as a
+    one-time filter, so a scope over ``cap`` costs only its capped count."""
+    counted, cargs = _item_parts(
+        scope, filters, "vectors", "NULL", [], " AND v.model_id = %s AND v.dim = %s",
+        (model_id, dim))
+    ranked, rargs = _item_parts(
+        scope, filters, "vectors", "v.embedding <=> %s", [q],
+        " AND v.model_id = %s AND v.dim = %s", (model_id, dim))
+    if not counted:
+        return []
+    rows = conn.execute(
+        "WITH n AS (SELECT count(*) AS n FROM (" + " UNION ALL ".join(counted)
+        + " LIMIT %s) s) SELECT n.n, r.t, r.id, r.dist FROM n LEFT JOIN LATERAL"
+        " (SELECT * FROM (" + " UNION ALL ".join(ranked) + ") e WHERE n.n <= %s"
+        " ORDER BY dist, id LIMIT %s) r ON TRUE ORDER BY r.dist, r.id",
+        (*cargs, cap + 1, *rargs, cap, limit),
+    ).fetchall()
+    if int(rows[0]["n"]) > cap:
+        return None
+    return [Candidate(ItemRef(r["t"], r["id"]), 1.0 - float(r["dist"]))
+            for r in rows if r["id"] is not None]
 
 
 def exact_search(
@@ -162,7 +171,8 @@ def _approx(
         "WITH c AS MATERIALIZED " + source + " " + " UNION ALL ".join(parts)
         + " ORDER BY dist, id LIMIT %s"
     )
-    with conn.transaction():
+    # one round trip for BEGIN, SET LOCAL and the query (pipeline mode)
+    with conn.pipeline(), conn.transaction():
         conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(int(ef))))
         rows = conn.execute(query, (q, scope.tenant, q, *args, limit)).fetchall()
     if len(rows) < limit:
@@ -183,14 +193,16 @@ def search(
 ) -> list[Candidate]:
     """Best ``limit`` matches by cosine similarity (see the module docstring)."""
     if indexed:
-        passing = _count_passing(conn, scope, model_id, dim, filters, params.exact_limit)
-        if passing > params.exact_limit:
-            ef = max(params.ef_search, limit)
-            while ef <= EF_MAX:
-                hits = _approx(conn, scope, q, model_id, dim, filters, limit, ef)
-                if hits is not None:
-                    return hits
-                if ef == EF_MAX:
-                    break
-                ef = min(EF_MAX, ef * 4)
+        small = _exact_if_small(conn, scope, q, model_id, dim, filters, limit,
+                                params.exact_limit)
+        if small is not None:
+            return small
+        ef = max(params.ef_search, limit)
+        while True:
+            hits = _approx(conn, scope, q, model_id, dim, filters, limit, ef)
+            if hits is not None:
+                return hits
+            if ef >= EF_MAX:
+                break
+            ef = min(EF_MAX, ef * 4)
     return exact_search(conn, scope, q, model_id, dim, filters, limit)
