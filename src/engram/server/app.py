@@ -26,6 +26,7 @@ from ..config import Config
 from ..engine import Engram
 from ..errors import ConfigError, EngramError, StoreError
 from ..limits import Quota, QuotaGuard
+from .agents_procedures import router as procedures_router
 from .auth import Authenticator, FailureLimiter, RateLimiter
 from .compat_mem0 import router as mem0_router
 from .keys import KeyStore, keys_path_for
@@ -103,6 +104,7 @@ def create_app(
     rest.include_router(ui_router)
     rest.include_router(resources_router)  # users, sessions, answer (server/resources.py)
     rest.include_router(mem0_router)  # mem0's SDK paths (server/compat_mem0.py)
+    rest.include_router(procedures_router)  # procedures, feedback, task trees
 
     @rest.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
