@@ -114,3 +114,25 @@ def test_bad_creates_and_foreign_ids(eg: Engram) -> None:
     with pytest.raises(InvalidInput):
         eg.tasks.context(root.id, 5, **A)
     assert eg.stats(**A).memories == 2
+
+
+def test_the_async_facade_runs_the_same_core(tmp_path: Path, embedder: Any) -> None:
+    import asyncio
+
+    from engram import AsyncEngram
+
+    async def go() -> tuple[Any, ...]:
+        async with AsyncEngram(tmp_path / "a.db", embedder=embedder) as eg:
+            p = await eg.remember_procedure("Rotate the TLS certificate of web-1.internal",
+                                            steps=["renew it", "reload nginx"], **A)
+            p = await eg.feedback(p.id, 0.0, **A)
+            ranked = await eg.procedures("rotate the TLS certificate", **A)
+            root = await eg.tasks.create("Renew every certificate", **A)
+            ctx = await eg.tasks.context(root.id, 64, **A)
+            with pytest.raises(NotFound):
+                await eg.tasks.get(root.id, agent_id="intruder")
+            return p, ranked, ctx
+
+    p, ranked, ctx = asyncio.run(go())
+    assert p.utility.count == 2 and ranked[0].procedure.id == p.id
+    assert ctx.text == "Current task: [open] Renew every certificate"

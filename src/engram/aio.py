@@ -30,6 +30,25 @@ def _awaitable(name: str) -> Callable[..., Coroutine[Any, Any, Any]]:
     return method
 
 
+class _Awaited:
+    """Every public method of a sync namespace object (``Engram.tasks``), awaited in a
+    worker thread like the engine's own methods."""
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+
+    def __getattr__(self, name: str) -> Callable[..., Coroutine[Any, Any, Any]]:
+        sync = getattr(self._target, name)
+        if name.startswith("_") or not callable(sync):
+            raise AttributeError(name)
+
+        @functools.wraps(sync)
+        async def method(*args: Any, **kwargs: Any) -> Any:
+            return await asyncio.to_thread(sync, *args, **kwargs)
+
+        return method
+
+
 class AsyncEngram:
     """Async facade; construct it exactly like :class:`Engram` (or wrap one)."""
 
@@ -57,6 +76,14 @@ class AsyncEngram:
     pending = _awaitable("pending")
     job = _awaitable("job")
     answer = _awaitable("answer")
+    remember_procedure = _awaitable("remember_procedure")
+    procedures = _awaitable("procedures")
+    feedback = _awaitable("feedback")
+
+    @functools.cached_property
+    def tasks(self) -> Any:
+        """:attr:`Engram.tasks` with each method awaited (``await eg.tasks.create(...)``)."""
+        return _Awaited(self.sync.tasks)
     profile = _awaitable("profile")
     fill_form = _awaitable("fill_form")
     draft_reply = _awaitable("draft_reply")
