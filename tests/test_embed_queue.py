@@ -188,3 +188,23 @@ def test_an_embed_job_stays_with_its_episodes_when_the_fence_drops_derived_rows(
     assert store.get_job(ANA.tenant, drop.id) is None
     assert keep.kind == EMBED_JOB
 
+
+
+class _Counting(WrappedEmbedder):
+    def __init__(self, inner: Embedder) -> None:
+        super().__init__(inner)
+        self.calls = 0
+
+    def embed(self, texts: Sequence[str], input_type: InputType = "document") -> np.ndarray:
+        self.calls += 1
+        return self.inner.embed(texts, input_type)
+
+
+def test_a_derivation_embeds_its_candidates_and_memories_in_one_pass(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    counting = _Counting(embedder)
+    with Engram(tmp_path / "one.db", embedder=counting, embed_queue=True) as eg:
+        res = eg.add(["I moved to Lisbon last year."], scope=ANA)
+        assert any(op.memory_id for op in res.operations)
+        assert counting.calls == 1

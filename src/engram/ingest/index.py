@@ -9,6 +9,7 @@ repeated text is never embedded twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import numpy as np
 
@@ -18,11 +19,10 @@ from ..recall import index_suffix
 from ..store.base import Job, Store, VectorRecord, WriteBatch
 from ..text import content_hash
 
-__all__ = ["Indexer", "embedding_text"]
+__all__ = ["Indexer", "embedding_text", "memory_text"]
 
 
-def _date(item: Episode | Memory) -> str:
-    when = item.occurred_at if isinstance(item, Episode) else (item.valid_from or item.created_at)
+def _day(when: datetime) -> str:
     return f"{when.day} {when:%B %Y}"
 
 
@@ -32,8 +32,15 @@ def embedding_text(item: Episode | Memory) -> str:
     for a memory."""
     if isinstance(item, Episode):
         who = item.speaker or item.role
-        return f"[{_date(item)}] {who}: {item.text}"
-    return f"[{_date(item)}] {item.text}"
+        return f"[{_day(item.occurred_at)}] {who}: {item.text}"
+    return memory_text(item.text, item.valid_from or item.created_at)
+
+
+def memory_text(text: str, when: datetime) -> str:
+    """:func:`embedding_text` of a memory with ``text`` valid from (or made at) ``when``:
+    lets a derivation embed the memories its candidates may become in the pass
+    that embeds the candidates."""
+    return f"[{_day(when)}] {text}"
 
 
 class Indexer:

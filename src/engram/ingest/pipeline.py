@@ -61,7 +61,7 @@ from .commit import (
 from .consolidate import RuleConsolidator
 from .derive import Candidate, Deriver
 from .embed_queue import EmbedQueue
-from .index import Indexer
+from .index import Indexer, memory_text
 from .jobs import DERIVE_JOB, JobOutcome, JobRunner, job_result, new_job
 from .segment import to_episodes, to_messages
 
@@ -203,7 +203,11 @@ class Ingest:
         candidates: list[Candidate] = self.deriver.derive(episodes)
         if not candidates:
             return [], []
-        vecs = indexer.vectors([c.text for c in candidates], scope.tenant)
+        texts = [c.text for c in candidates]
+        # one embedding pass: the candidates, and the memories they may become
+        vecs = indexer.vectors(
+            texts + [memory_text(c.text, c.valid_from or at) for c in candidates],
+            scope.tenant)[:len(texts)]
         decisions = RuleConsolidator(self.store, indexer.embedder.model_id).decide(
             scope, candidates, vecs)
         decisions = track_preferences(self.store, scope, episodes, decisions)  # one per topic
