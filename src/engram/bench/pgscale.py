@@ -18,7 +18,11 @@ near-uniform random vectors, the worst case for any ANN index.
 Uses ``--url`` (a database it may fill; tables land in a new schema that is
 dropped afterwards unless ``--keep``) or, without it, a pgserver in ``--data``
 (a temporary directory by default). ``--schema S --skip-load`` measures again
-on a kept load. A command, not a test: it measures, it asserts nothing.
+on a kept load. ``--vs-sqlite K`` instead puts the first K LoCoMo conversations
+through :class:`~engram.Engram` on SQLite and on PostgreSQL (random embedder,
+adds of 10 turns, interleaved so both share the machine's load) and compares
+ingest and search (:func:`compare`). A command, not a test: it measures, it
+asserts nothing.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ import numpy as np
 from ..models import ItemRef, Memory, MemoryKind, Scope, SearchFilters
 from ..store.base import VectorRecord, WriteBatch
 
-__all__ = ["PgScaleResult", "SearchStats", "main", "run"]
+__all__ = ["Comparison", "PgScaleResult", "SearchStats", "compare", "main", "run"]
 
 MODEL = "bench:random"
 TABLES = ("memories", "vectors", "episodes", "memory_versions")
@@ -225,6 +229,93 @@ def run(url: str, n: int, users: int, dim: int, queries: int, batch: int, *, m: 
         store.close()
 
 
+@dataclass
+class Comparison:
+    """The same LoCoMo adds and questions through :class:`~engram.Engram` on SQLite
+    and on PostgreSQL, interleaved (so both see the same machine load)."""
+
+    messages: int
+    adds: int
+    ingest_s: dict[str, float] = field(default_factory=dict)
+    search_ms: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+
+    def render(self) -> str:
+        sq, pg = self.ingest_s["sqlite"], self.ingest_s["postgresql"]
+        lines = [f"{self.messages:,} LoCoMo turns in {self.adds:,} adds (random embedder)",
+                 f"ingest   SQLite {self.messages / sq:,.0f} msg/s, PostgreSQL"
+                 f" {self.messages / pg:,.0f} msg/s: PostgreSQL {pg / sq:.2f}x the time"]
+        for what, by in self.search_ms.items():
+            sq_t, pg_t = sorted(by["sqlite"]), sorted(by["postgresql"])
+
+            def p(t: list[float], q: float) -> float:
+                return t[min(len(t) - 1, int(q * len(t)))]
+
+            lines.append(
+                f"{what:<8} SQLite p50/p95 {p(sq_t, .5):.2f}/{p(sq_t, .95):.2f} ms, PostgreSQL"
+                f" {p(pg_t, .5):.2f}/{p(pg_t, .95):.2f} ms: {p(pg_t, .5) / p(sq_t, .5):.2f}x"
+                f" at p50, {p(pg_t, .95) / p(sq_t, .95):.2f}x at p95")
+        return "\n".join(lines)
+
+
+def _ask(what: str, eg: Any, store: Any, scope: Scope, text: str, vec: np.ndarray,
+         model_id: str) -> None:
+    if what == "search":
+        eg.search(text, scope=scope)
+    elif what == "vector":
+        store.vector_search(scope, vec, model_id, SearchFilters(), 50)
+    else:
+        store.lexical_search(scope, text, SearchFilters(), 50)
+
+
+def compare(url: str, conversations: int, per_add: int = 10) -> Comparison:
+    """Ingest ``conversations`` LoCoMo conversations (adds of ``per_add`` turns of
+    one session) into a new SQLite file and a PostgreSQL store, then ask their
+    questions: full search, and the store's vector and lexical search."""
+    from ..engine import Engram
+    from ..store import open_store
+    from .locomo import load_locomo
+    from .paths import default_locomo_path
+    from .scale import RandomEmbedder
+
+    path = default_locomo_path()
+    if path is None:
+        raise SystemExit("LoCoMo data not found (see engram bench locomo --help)")
+    convs = load_locomo(path).conversations[:conversations]
+    embedder = RandomEmbedder()
+    tmp = tempfile.mkdtemp(prefix="engram-pgcompare-")
+    stores = {"sqlite": open_store(f"sqlite:///{tmp}/e.db"), "postgresql": open_store(url)}
+    engines = {k: Engram(store=v, embedder=embedder) for k, v in stores.items()}
+    out = Comparison(0, 0, dict.fromkeys(engines, 0.0))
+    try:
+        for conv in convs:
+            scope = Scope(user_id=conv.id)
+            for session in conv.sessions:
+                turns = list(session.turns)
+                for i in range(0, len(turns), per_add):
+                    chunk = [{"role": t.role, "content": t.text, "name": t.speaker,
+                              "occurred_at": t.occurred_at} for t in turns[i:i + per_add]]
+                    for name, eg in engines.items():
+                        s = time.perf_counter()
+                        eg.add(chunk, scope=Scope(user_id=conv.id, session_id=session.id))
+                        out.ingest_s[name] += time.perf_counter() - s
+                    out.messages += len(chunk)
+                    out.adds += 1
+            _say(f"ingested {conv.id}: {out.messages:,} turns so far")
+            questions = [q.text for q in conv.questions]
+            qvecs = embedder.embed(questions, "query")
+            for what in ("search", "vector", "lexical"):
+                times = out.search_ms.setdefault(what, {k: [] for k in engines})
+                for text, vec in zip(questions, qvecs, strict=True):
+                    for name, eg in engines.items():
+                        s = time.perf_counter()
+                        _ask(what, eg, stores[name], scope, text, vec, embedder.model_id)
+                        times[name].append((time.perf_counter() - s) * 1000)
+        return out
+    finally:
+        for eg in engines.values():
+            eg.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="engram-bench-pgscale", description=__doc__.split("\n")[0])
     p.add_argument("--n", type=int, default=1_000_000)
@@ -242,6 +333,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--schema", help="schema to load into (default: a new bench_* schema)")
     p.add_argument("--keep", action="store_true", help="keep the schema (and pgserver running)")
     p.add_argument("--skip-load", action="store_true", help="measure a kept --schema again")
+    p.add_argument("--vs-sqlite", type=int, metavar="K", default=0,
+                   help="instead: ingest and search the first K LoCoMo conversations on"
+                        " SQLite and on PostgreSQL, interleaved, and compare")
     a = p.parse_args(argv)
     if a.spread <= 0:
         p.error("--spread must be positive")
@@ -267,6 +361,10 @@ def main(argv: list[str] | None = None) -> None:
     _say(f"schema {schema} at {url}")
     sep = "&" if "?" in url else "?"
     try:
+        store_url = f"{url}{sep}options=-csearch_path%3D{schema},public"
+        if a.vs_sqlite:
+            print(compare(store_url, a.vs_sqlite).render(), flush=True)
+            return
         result = run(f"{url}{sep}options=-csearch_path%3D{schema},public", a.n, a.users, a.dim,
                      a.queries, a.batch, m=a.m, ef_construction=a.ef_construction,
                      clusters=a.clusters, spread=a.spread, recall_queries=a.recall_queries,
