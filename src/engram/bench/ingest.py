@@ -55,6 +55,12 @@ class IngestRun:
     add_ms_p50: float
     add_ms_p95: float
     add_ms_max: float
+    #: CPU time of the calling thread per ``add`` (load on other processes does
+    #: not change it; wall times do, on a shared machine)
+    add_cpu_ms_p50: float
+    add_cpu_ms_p95: float
+    #: CPU seconds of the whole process (adds, embed thread, final drain)
+    cpu_seconds: float
     #: until every vector is written (``inline``: the same as ``seconds``)
     vectors_seconds: float
     turns_per_second_to_vectors: float
@@ -95,20 +101,23 @@ def run_ingest(sessions: Sessions, mode: str, per: str, embedder: Embedder, db: 
     calls = [(u, s, [m]) for u, s, msgs in sessions for m in msgs] if per == "message" \
         else sessions
     lat: list[float] = []
+    cpu: list[float] = []
     with Engram(config=cfg, embedder=embedder) as eg:
         embeds = eg.ingest.embeds
         if mode == "queued":
             embeds.start(poll_seconds=0.5)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for user, session, msgs in calls:
-            a = time.perf_counter()
+            a, ca = time.perf_counter(), time.thread_time()
             eg.add(msgs, user_id=user, session_id=session)
             lat.append(time.perf_counter() - a)
+            cpu.append(time.thread_time() - ca)
         acked = time.perf_counter() - t0
         if mode == "queued":
             embeds.stop()
             embeds.drain()
         done = time.perf_counter() - t0
+        cpu_total = time.process_time() - c0
         delays = embeds.delays()
         store = eg.store
         min_cos = _min_cosine(store, reference) if reference is not None else None
@@ -118,6 +127,8 @@ def run_ingest(sessions: Sessions, mode: str, per: str, embedder: Embedder, db: 
         turns_per_second=turns / acked if acked else 0.0,
         add_ms_p50=percentile(lat, 50) * 1e3, add_ms_p95=percentile(lat, 95) * 1e3,
         add_ms_max=max(lat, default=0.0) * 1e3,
+        add_cpu_ms_p50=percentile(cpu, 50) * 1e3, add_cpu_ms_p95=percentile(cpu, 95) * 1e3,
+        cpu_seconds=cpu_total,
         vectors_seconds=done, turns_per_second_to_vectors=turns / done if done else 0.0,
         delay_p50=percentile(delays, 50) if delays else None,
         delay_p95=percentile(delays, 95) if delays else None,
@@ -179,6 +190,12 @@ def format_table(runs: Sequence[IngestRun]) -> str:
             f"{r.mode:<7}{r.per:<8}{r.turns:>6}{r.turns_per_second:>8.1f}{add_ms:>14}"
             f"{r.turns_per_second_to_vectors:>9.1f}{delay:>18}{f(r.min_cosine, '.5f'):>9}"
         )
+    lines += ["", f"{'mode':<7}{'add per':<8}{'add cpu ms p50/p95':>20}{'process cpu s':>15}"
+              f"{'turns/cpu-s':>13}"]
+    for r in runs:
+        add_cpu = f"{r.add_cpu_ms_p50:.1f}/{r.add_cpu_ms_p95:.1f}"
+        per_cpu = r.turns / r.cpu_seconds if r.cpu_seconds else 0.0
+        lines.append(f"{r.mode:<7}{r.per:<8}{add_cpu:>20}{r.cpu_seconds:>15.1f}{per_cpu:>13.1f}")
     return "\n".join(lines)
 
 
