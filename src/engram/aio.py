@@ -65,6 +65,7 @@ class AsyncEngram:
     delete = _awaitable("delete")
     delete_episode = _awaitable("delete_episode")
     history = _awaitable("history")
+    links = _awaitable("links")
     forget = _awaitable("forget")
     flag_review = _awaitable("flag_review")
     clear_flag = _awaitable("clear_flag")

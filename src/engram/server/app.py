@@ -33,6 +33,7 @@ from .keys import KeyStore, keys_path_for
 from .metrics import CONTENT_TYPE, Metrics
 from .middleware import ASGIApp, EngramASGI, Receive, Scope, Send
 from .net import is_loopback
+from .notes import router as notes_router
 from .problems import install_handlers, problem_headers, problem_response
 from .protocol import MAX_HEADER_BYTES
 from .resources import router as resources_router
@@ -104,6 +105,7 @@ def create_app(
     rest.include_router(ui_router)
     rest.include_router(resources_router)  # users, sessions, answer (server/resources.py)
     rest.include_router(mem0_router)  # mem0's SDK paths (server/compat_mem0.py)
+    rest.include_router(notes_router)  # links, semantic cache (server/notes.py)
     rest.include_router(procedures_router)  # procedures, feedback, task trees
 
     @rest.get("/healthz", tags=["ops"])
