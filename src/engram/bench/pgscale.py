@@ -43,7 +43,10 @@ import numpy as np
 from ..models import ItemRef, Memory, MemoryKind, Scope, SearchFilters
 from ..store.base import VectorRecord, WriteBatch
 
-__all__ = ["Comparison", "PgScaleResult", "SearchStats", "compare", "main", "run"]
+__all__ = [
+    "Comparison", "PgScaleResult", "SearchStats", "compare", "main", "real_vectors",
+    "recall_real", "run",
+]
 
 MODEL = "bench:random"
 TABLES = ("memories", "vectors", "episodes", "memory_versions")
@@ -316,6 +319,88 @@ def compare(url: str, conversations: int, per_add: int = 10) -> Comparison:
             eg.close()
 
 
+def real_vectors(paths: list[str], model: str) -> np.ndarray:
+    """Distinct document vectors of ``model`` from embedding-cache files (the
+    SQLite files :class:`~engram.bench.diskcache.DiskCachedEmbedder` keeps)."""
+    import sqlite3
+
+    seen: dict[str, bytes] = {}
+    for path in paths:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            for h, blob in db.execute("SELECT hash, v FROM vec WHERE model = ?", (model,)):
+                seen.setdefault(h, blob)
+        finally:
+            db.close()
+    if not seen:
+        raise SystemExit(f"no vectors of {model} in {paths}")
+    return np.stack([np.frombuffer(b, dtype=np.float32) for _, b in sorted(seen.items())])
+
+
+def recall_real(url: str, real: np.ndarray, n: int, queries: int,
+                ef_values: list[int]) -> list[str]:
+    """Recall@10 of :meth:`PostgresStore.vector_search` against exact search for
+    one user holding ``n`` vectors: the real ones (minus ``queries`` held out as
+    queries), topped up to ``n`` with normalised mixtures of two random real
+    vectors (said in the output). One line per ``ef_search``: recall, p50/p95."""
+    from ..store.postgres import PostgresStore
+    from ..store.postgres_vector import exact_search
+
+    rng = np.random.default_rng(5)
+    real = real[rng.permutation(len(real))]
+    qs, data = real[:queries], real[queries:]
+    real_n = min(len(data), n)
+    if n > len(data):
+        a = rng.uniform(0.2, 0.8, size=(n - len(data), 1)).astype(np.float32)
+        i, j = rng.integers(0, len(data), size=(2, n - len(data)))
+        mix = a * data[i] + (1 - a) * data[j]
+        data = np.vstack([data, mix / np.linalg.norm(mix, axis=1, keepdims=True)])
+    data = data[:n]
+    scope, t0 = Scope(user_id="u"), datetime(2024, 1, 1, tzinfo=UTC)
+    store = PostgresStore(url, auto_index=False)
+    lines = [f"one user, {n:,} vectors: {real_n:,} real, {n - real_n:,} mixtures of two;"
+             f" {queries} held-out real vectors as queries"]
+    try:
+        store.migrate()
+        _say(f"load {n:,} vectors")
+        for start in range(0, n, 2_000):
+            batch = WriteBatch()
+            for k in range(start, min(n, start + 2_000)):
+                when = t0 + timedelta(seconds=k)
+                mem = Memory(id=f"m{k}", scope=scope, kind=MemoryKind.FACT, text=f"m {k}",
+                             created_at=when, updated_at=when)
+                batch.new_memories.append(mem)
+                batch.vectors.append(VectorRecord(ItemRef("memory", mem.id), scope.tenant,
+                                                  MODEL, data[k], f"h{k}"))
+            store.write(batch)
+        _say("build HNSW")
+        started = time.perf_counter()
+        store.create_vector_indexes()
+        lines.append(f"HNSW build {time.perf_counter() - started:.1f} s")
+        with store._conn() as conn:
+            truth = [{c.ref for c in exact_search(conn, scope, q, MODEL, q.size,
+                                                  SearchFilters(), 10)} for q in qs]
+    finally:
+        store.close()
+    for ef in ef_values:
+        st = PostgresStore(url, ef_search=ef)
+        try:
+            times, hits = [], 0
+            for q, want in zip(qs, truth, strict=True):
+                s = time.perf_counter()
+                got = st.vector_search(scope, q, MODEL, SearchFilters(), 10)
+                times.append((time.perf_counter() - s) * 1000)
+                hits += len({c.ref for c in got} & want)
+        finally:
+            st.close()
+        times.sort()
+        lines.append(f"ef_search {ef:>4}: recall@10 {hits / (10 * len(qs)):.3f},"
+                     f" p50 {times[len(times) // 2]:.1f} ms,"
+                     f" p95 {times[min(len(times) - 1, int(.95 * len(times)))]:.1f} ms")
+        _say(lines[-1])
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="engram-bench-pgscale", description=__doc__.split("\n")[0])
     p.add_argument("--n", type=int, default=1_000_000)
@@ -333,6 +418,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--schema", help="schema to load into (default: a new bench_* schema)")
     p.add_argument("--keep", action="store_true", help="keep the schema (and pgserver running)")
     p.add_argument("--skip-load", action="store_true", help="measure a kept --schema again")
+    p.add_argument("--real-vectors", nargs="+", metavar="CACHE",
+                   help="instead: recall@10 on the real vectors of these embedding-cache"
+                        " files (one user of --n vectors, --ef-values)")
+    p.add_argument("--model", default="onnx:all-MiniLM-L6-v2-int8",
+                   help="model id of --real-vectors")
+    p.add_argument("--ef-values", default="40,64,100,200")
     p.add_argument("--vs-sqlite", type=int, metavar="K", default=0,
                    help="instead: ingest and search the first K LoCoMo conversations on"
                         " SQLite and on PostgreSQL, interleaved, and compare")
@@ -362,6 +453,12 @@ def main(argv: list[str] | None = None) -> None:
     sep = "&" if "?" in url else "?"
     try:
         store_url = f"{url}{sep}options=-csearch_path%3D{schema},public"
+        if a.real_vectors:
+            efs = [int(x) for x in a.ef_values.split(",")]
+            lines = recall_real(store_url, real_vectors(a.real_vectors, a.model), a.n,
+                                min(a.queries, 200), efs)
+            print("\n".join(lines), flush=True)
+            return
         if a.vs_sqlite:
             print(compare(store_url, a.vs_sqlite).render(), flush=True)
             return
