@@ -34,6 +34,7 @@ from .metrics import CONTENT_TYPE, Metrics
 from .middleware import ASGIApp, EngramASGI, Receive, Scope, Send
 from .net import is_loopback
 from .notes import router as notes_router
+from .persona import router as persona_router
 from .problems import install_handlers, problem_headers, problem_response
 from .protocol import MAX_HEADER_BYTES
 from .resources import router as resources_router
@@ -107,6 +108,7 @@ def create_app(
     rest.include_router(mem0_router)  # mem0's SDK paths (server/compat_mem0.py)
     rest.include_router(notes_router)  # links, semantic cache (server/notes.py)
     rest.include_router(procedures_router)  # procedures, feedback, task trees
+    rest.include_router(persona_router)  # profile, form, reply (server/persona.py)
 
     @rest.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
