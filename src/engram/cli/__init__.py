@@ -39,6 +39,7 @@ _COMMAND_MODULES: list[str] = [
     "engram.cli.delete",
     "engram.cli.flags",
     "engram.cli.demo",
+    "engram.cli.procedures",
     "engram.cli.search",
     "engram.cli.server",
     "engram.cli.store_admin",

@@ -10,6 +10,8 @@ output schema, and annotations (``readOnlyHint``, ``destructiveHint``, ``idempot
 Every tool that reads or writes names a ``user_id`` or an ``agent_id`` (else the error
 ``scope_required``).
 
+Procedures with learned utility and task trees: :mod:`.mcp_procedures`.
+
 The same tools serve stdio (``engram mcp``; the tenant is fixed by the
 command line) and streamable HTTP (mounted at ``/mcp`` by ``engram serve``;
 the tenant comes from the bearer API key of each request, exactly as for REST).
@@ -41,6 +43,7 @@ from ..errors import AuthError, EngramError, ImportFormatError, RateLimited, Sco
 from ..models import Memory, Scope
 from ..retrieval.config import PRESETS
 from .auth import Caller
+from .mcp_procedures import register_procedure_tools
 from .resources import EpisodeDeletionOut, SubjectsOut, sessions_of, users_of
 from .schemas import AddResponse, ForgetOut, HistoryOut, ItemOut, Kind, MemoryOut, Role
 
@@ -345,6 +348,7 @@ def build_mcp(
         found = await run(lambda: sessions_of(engine.store, sc))
         return SubjectsOut.model_validate({"subjects": found})
 
+    register_procedure_tools(server, engine, scope, run, _typed_errors)
     return server
 
 
