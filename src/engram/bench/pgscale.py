@@ -241,6 +241,8 @@ class Comparison:
     adds: int
     ingest_s: dict[str, float] = field(default_factory=dict)
     search_ms: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    #: ``SELECT 1`` through the PostgreSQL store's pool, between the searches
+    round_trip_ms: list[float] = field(default_factory=list)
 
     def render(self) -> str:
         sq, pg = self.ingest_s["sqlite"], self.ingest_s["postgresql"]
@@ -257,6 +259,10 @@ class Comparison:
                 f"{what:<8} SQLite p50/p95 {p(sq_t, .5):.2f}/{p(sq_t, .95):.2f} ms, PostgreSQL"
                 f" {p(pg_t, .5):.2f}/{p(pg_t, .95):.2f} ms: {p(pg_t, .5) / p(sq_t, .5):.2f}x"
                 f" at p50, {p(pg_t, .95) / p(sq_t, .95):.2f}x at p95")
+        rt = sorted(self.round_trip_ms)
+        if rt:
+            lines.append(f"round trip (SELECT 1) p50 {rt[len(rt) // 2]:.2f} ms,"
+                         f" p95 {rt[min(len(rt) - 1, int(.95 * len(rt)))]:.2f} ms")
         return "\n".join(lines)
 
 
@@ -276,6 +282,7 @@ def compare(url: str, conversations: int, per_add: int = 10) -> Comparison:
     questions: full search, and the store's vector and lexical search."""
     from ..engine import Engram
     from ..store import open_store
+    from ..store.postgres import PostgresStore
     from .locomo import load_locomo
     from .paths import default_locomo_path
     from .scale import RandomEmbedder
@@ -286,7 +293,9 @@ def compare(url: str, conversations: int, per_add: int = 10) -> Comparison:
     convs = load_locomo(path).conversations[:conversations]
     embedder = RandomEmbedder()
     tmp = tempfile.mkdtemp(prefix="engram-pgcompare-")
-    stores = {"sqlite": open_store(f"sqlite:///{tmp}/e.db"), "postgresql": open_store(url)}
+    pg = PostgresStore(url)
+    pg.migrate()
+    stores = {"sqlite": open_store(f"sqlite:///{tmp}/e.db"), "postgresql": pg}
     engines = {k: Engram(store=v, embedder=embedder) for k, v in stores.items()}
     out = Comparison(0, 0, dict.fromkeys(engines, 0.0))
     try:
@@ -313,6 +322,9 @@ def compare(url: str, conversations: int, per_add: int = 10) -> Comparison:
                         s = time.perf_counter()
                         _ask(what, eg, stores[name], scope, text, vec, embedder.model_id)
                         times[name].append((time.perf_counter() - s) * 1000)
+                    s = time.perf_counter()
+                    pg._q("SELECT 1")  # one round trip, same load
+                    out.round_trip_ms.append((time.perf_counter() - s) * 1000)
         return out
     finally:
         for eg in engines.values():

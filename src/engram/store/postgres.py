@@ -364,8 +364,10 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
             " AND e.agent_id IS NOT DISTINCT FROM t.agent_id"
             " AND e.session_id IS NOT DISTINCT FROM t.session_id"
         )
+        # LEFT JOIN: a target with no neighbours still comes back (n.id NULL), so
+        # every id found maps to a list, in one statement
         rows = self._q(
-            "SELECT t.id AS target, n.id, n.off FROM episodes t, LATERAL ("
+            "SELECT t.id AS target, n.id, n.off FROM episodes t LEFT JOIN LATERAL ("
             f" (SELECT e.id, -ROW_NUMBER() OVER (ORDER BY e.occurred_at DESC, e.rid DESC) AS off"
             f"  FROM episodes e WHERE {same} AND (e.occurred_at, e.rid) < (t.occurred_at, t.rid)"
             "  ORDER BY e.occurred_at DESC, e.rid DESC LIMIT %s)"
@@ -373,19 +375,14 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
             f" (SELECT e.id, ROW_NUMBER() OVER (ORDER BY e.occurred_at, e.rid) AS off"
             f"  FROM episodes e WHERE {same} AND (e.occurred_at, e.rid) > (t.occurred_at, t.rid)"
             "  ORDER BY e.occurred_at, e.rid LIMIT %s)"
-            f") n WHERE {where} AND t.id = ANY(%s) ORDER BY t.id, n.off",
+            f") n ON TRUE WHERE {where} AND t.id = ANY(%s) ORDER BY t.id, n.off",
             (*nargs, radius, *nargs, radius, *args, list(dict.fromkeys(ids))),
         )
         out: dict[str, list[Neighbour]] = {}
         for r in rows:
-            out.setdefault(r["target"], []).append(Neighbour(r["id"], int(r["off"])))
-        # ids with no neighbours at all still map to an empty list
-        missing = [i for i in dict.fromkeys(ids) if i not in out]
-        if missing:
-            for r in self._q(
-                f"SELECT t.id FROM episodes t WHERE {where} AND t.id = ANY(%s)", (*args, missing)
-            ):
-                out[r["id"]] = []
+            found = out.setdefault(r["target"], [])
+            if r["id"] is not None:
+                found.append(Neighbour(r["id"], int(r["off"])))
         return out
 
     # -- search ----------------------------------------------------------------
@@ -443,7 +440,8 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
             )
         with self._conn() as conn:
             return vector_search_sql(
-                conn, scope, q, model_id, q.size, filters, limit, self.hnsw, spaces[q.size]
+                conn, scope, q, model_id, q.size, filters, limit, self.hnsw, spaces[q.size],
+                self._big_scopes,
             )
 
     def _model_spaces(self, model_id: str, dim: int) -> dict[int, bool]:

@@ -89,6 +89,8 @@ class PgBase(SQLCommon):
         self._index_check: dict[tuple[str, int], int] = {}
         #: model_id -> (monotonic time read, {dim: indexed}) for searches
         self._space_cache: dict[str, tuple[float, dict[int, bool]]] = {}
+        #: scopes found over ``exact_limit`` (``postgres_vector.search``)
+        self._big_scopes: dict[str, float] = {}
         try:
             self._pool: ConnectionPool[Any] = ConnectionPool(
                 url,

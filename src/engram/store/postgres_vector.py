@@ -29,6 +29,7 @@ widening loop above plays that role on every version.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,8 @@ __all__ = ["HnswParams", "create_index_sql", "exact_search", "index_name", "sear
 
 #: pgvector's upper bound for ``hnsw.ef_search``
 EF_MAX = 1000
+#: how long a scope found over ``exact_limit`` skips the count (see :func:`search`)
+BIG_SCOPE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -190,13 +193,26 @@ def search(
     limit: int,
     params: HnswParams,
     indexed: bool,
+    big: dict[str, float] | None = None,
 ) -> list[Candidate]:
-    """Best ``limit`` matches by cosine similarity (see the module docstring)."""
+    """Best ``limit`` matches by cosine similarity (see the module docstring).
+
+    ``big``: a memo, kept by the caller, of scope-and-filter keys found over
+    ``exact_limit`` (with when to look again): their searches skip the count
+    for :data:`BIG_SCOPE_SECONDS` (a scope that shrank meanwhile still gets
+    every match: widening, then exact search)."""
     if indexed:
-        small = _exact_if_small(conn, scope, q, model_id, dim, filters, limit,
-                                params.exact_limit)
-        if small is not None:
-            return small
+        key = repr((scope, filters, model_id, dim))
+        clock = time.monotonic()
+        if big is None or big.get(key, 0.0) <= clock:
+            small = _exact_if_small(conn, scope, q, model_id, dim, filters, limit,
+                                    params.exact_limit)
+            if small is not None:
+                return small
+            if big is not None:
+                if len(big) >= 10_000:
+                    big.clear()
+                big[key] = clock + BIG_SCOPE_SECONDS
         ef = max(params.ef_search, limit)
         while True:
             hits = _approx(conn, scope, q, model_id, dim, filters, limit, ef)
