@@ -30,9 +30,11 @@ def test_scale_reports_every_stage_and_prints_a_narrow_table(tmp_path: Path) -> 
         "bench scale: real ingest (Engram.add) (20 messages)",
         "bench scale: n=100: ingest (100 memories)",
         "bench scale: n=100: index build",
+        "bench scale: n=100: cold start",
         "bench scale: n=100: search (20 queries)",
         "bench scale: n=2,500: ingest (2,500 memories)",
         "bench scale: n=2,500: index build",
+        "bench scale: n=2,500: cold start",
         "bench scale: n=2,500: search (20 queries)",
     ]
     # off a terminal: a line per tenth crossed, never one per step
@@ -63,6 +65,7 @@ def test_table_fits_80_columns_even_at_a_million() -> None:
         "n": 1_000_000, "ingest_per_s_no_embed": 123_456.7, "store_ms_per_turn": 12.345,
         "index_build_s": 1234.5, "search_p50_ms": 123.4, "search_p95_ms": 1234.5,
         "search_embed_p50_ms": 1234.5, "search_embed_p95_ms": 12_345.6,
+        "search_p99_ms": 1234.5, "search_embed_p99_ms": 12_345.6, "cold_start_s": 123.45,
         "peak_rss_mb": 123_456, "bytes_per_memory": 123_456,
     }
     report = {"embedder": "onnx:all-MiniLM-L6-v2-int8", "query_embed_p50_ms": 4.0,
@@ -71,4 +74,5 @@ def test_table_fits_80_columns_even_at_a_million() -> None:
     print_report(report, None, Console(file=buf, width=200))
     lines = buf.getvalue().splitlines()
     assert max(len(line) for line in lines) <= 80
-    assert "1,000,000" in buf.getvalue() and "123/1234" in buf.getvalue()
+    assert "1,000,000" in buf.getvalue() and "123/1234/1234" in buf.getvalue()
+    assert "123.45" in buf.getvalue()

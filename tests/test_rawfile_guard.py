@@ -26,6 +26,8 @@ ALLOWED: dict[str, str] = {
     "bench/longmemeval.py": "reads the LongMemEval dataset JSON",
     "bench/report.py": "writes a benchmark report JSON",
     "bench/scale.py": "writes a benchmark report JSON",
+    "index/files.py": "reads and writes persisted partition index files (<db>.index/), never"
+                      " a database file; store/sqlite_index_files.py names them",
     "cli/_docs.py": "writes docs/cli.md from --help",
     "cli/transfer.py": "writes an export file atomically (temp file + os.replace)",
     "cli/demo.py": "reads packaged demo data",

@@ -15,6 +15,10 @@ vectors (M=16, ef=64): recall@10 0.996 at 20k and 0.993 at 100k (hnswlib
 2.5 times as long as hnswlib's. hnswlib has no wheels (it compiles with
 ``-march=native``); usearch 2.26.6 crashes when onnxruntime is imported
 after it.
+
+Removing a label overwrites its stored vector with zeros before hiding it
+(voyager re-adds an existing label in place), so a graph never keeps the
+vector of a removed row: not in memory, not in :meth:`AnnGraph.dump`.
 """
 
 from __future__ import annotations
@@ -22,11 +26,12 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["AnnGraph", "GraphParams", "new_graph"]
+__all__ = ["AnnGraph", "GraphParams", "load_graph", "new_graph"]
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +53,8 @@ class AnnGraph(ABC):
 
     @abstractmethod
     def remove(self, label: int) -> None:
-        """Hide ``label`` from queries; an unknown or already hidden label is ignored."""
+        """Hide ``label`` from queries and overwrite its stored vector (zeros);
+        an unknown or already hidden label is ignored."""
 
     @abstractmethod
     def query(self, vector: np.ndarray, k: int, ef: int) -> np.ndarray:
@@ -62,15 +68,21 @@ class AnnGraph(ABC):
     def __len__(self) -> int:
         """How many labels are live (added and not removed)."""
 
+    @abstractmethod
+    def dump(self) -> bytes:
+        """The whole graph as bytes, for :func:`load_graph` (removed vectors are zeros)."""
+
 
 class _VoyagerGraph(AnnGraph):
-    def __init__(self, voyager: Any, dim: int, params: GraphParams, capacity: int) -> None:
+    def __init__(self, voyager: Any, dim: int, params: GraphParams, capacity: int,
+                 index: Any = None, live: int = 0) -> None:
         self._voyager = voyager
-        self._index = voyager.Index(
+        self._dim = dim
+        self._index = index if index is not None else voyager.Index(
             voyager.Space.InnerProduct, num_dimensions=dim, M=params.m,
             ef_construction=params.ef_construction, max_elements=max(capacity, 1),
         )
-        self._live = 0  # voyager's len() counts hidden labels too
+        self._live = live  # voyager's len() counts hidden labels too
 
     def add(self, vectors: np.ndarray, labels: np.ndarray) -> None:
         if len(labels):
@@ -86,6 +98,9 @@ class _VoyagerGraph(AnnGraph):
         except (RuntimeError, KeyError):  # not in the graph, or hidden already
             return
         self._live -= 1
+        # re-adding a label replaces its vector in place (and un-hides it): scrub, hide again
+        self._index.add_items(np.zeros((1, self._dim), dtype=np.float32), [int(label)])
+        self._index.mark_deleted(int(label))
 
     def query(self, vector: np.ndarray, k: int, ef: int) -> np.ndarray:
         k = min(k, self._live)
@@ -100,6 +115,9 @@ class _VoyagerGraph(AnnGraph):
 
     def __len__(self) -> int:
         return self._live
+
+    def dump(self) -> bytes:
+        return bytes(self._index.as_bytes())
 
 
 _missing_logged = False
@@ -120,3 +138,21 @@ def new_graph(dim: int, capacity: int = 1024, params: GraphParams | None = None)
                      " (pip install voyager for the approximate index)")
         return None
     return _VoyagerGraph(voyager, dim, params or GraphParams(), capacity)
+
+
+def load_graph(path: str | Path, dim: int, live: int) -> AnnGraph | None:
+    """The graph :meth:`AnnGraph.dump` wrote to ``path``, with ``live`` live labels;
+    ``None`` when no backend is installed or the file is missing, unreadable or
+    not a ``dim``-dimensional inner-product graph."""
+    try:
+        import voyager
+    except ImportError:
+        return None
+    try:
+        index = voyager.Index.load(str(path))
+    except Exception as exc:  # voyager raises several types for a missing or corrupt file
+        log.warning("ANN graph %s unreadable (%s): it will be rebuilt", path, exc)
+        return None
+    if index.num_dimensions != dim or index.space != voyager.Space.InnerProduct:
+        return None
+    return _VoyagerGraph(voyager, dim, GraphParams(), 0, index=index, live=live)

@@ -16,11 +16,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["LexicalIndex", "stem", "tokens"]
+__all__ = ["LexicalIndex", "stem", "tokens", "utf8_array", "utf8_list"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -64,8 +65,28 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+def utf8_array(strings: list[str]) -> np.ndarray:
+    """``strings`` as one NUL-separated UTF-8 byte array (what a raw byte scan
+    for a text or id finds, unlike numpy's UTF-32 string arrays)."""
+    return np.frombuffer("\0".join(strings).encode("utf-8"), dtype=np.uint8)
+
+
+def utf8_list(data: np.ndarray, n: int) -> list[str]:
+    """The ``n`` strings :func:`utf8_array` packed."""
+    if n == 0:
+        return []
+    out = data.tobytes().decode("utf-8").split("\0")
+    if len(out) != n:
+        raise ValueError(f"expected {n} strings, found {len(out)}")
+    return out
+
+
 class LexicalIndex:
-    """BM25 (k1=1.2, b=0.75) over rows added in order; rows are never reused."""
+    """BM25 (k1=1.2, b=0.75) over rows added in order; rows are never reused.
+
+    :meth:`state` exports the postings of live rows only (a removed row's terms
+    are not in it); :meth:`from_state` rebuilds the index from it.
+    """
 
     k1 = 1.2
     b = 0.75
@@ -74,6 +95,8 @@ class LexicalIndex:
         self._post_rows: dict[str, list[int]] = {}
         self._post_tf: dict[str, list[int]] = {}
         self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        #: postings loaded by :meth:`from_state`; rows added later go to the lists
+        self._base: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._doclen = np.zeros(0, dtype=np.float32)
         self._alive = np.zeros(0, dtype=bool)
         self._n = 0
@@ -115,11 +138,63 @@ class LexicalIndex:
         arr = self._arrays.get(term)
         if arr is None:
             rows = self._post_rows.get(term)
-            if not rows:
+            base = self._base.get(term)
+            if not rows and base is None:
                 return None
-            arr = (np.asarray(rows, dtype=np.int64), np.asarray(self._post_tf[term], np.float32))
+            arr = (np.asarray(rows or [], dtype=np.int64),
+                   np.asarray(self._post_tf.get(term, []), np.float32))
+            if base is not None:
+                arr = (np.concatenate([base[0], arr[0]]), np.concatenate([base[1], arr[1]]))
             self._arrays[term] = arr
         return arr
+
+    def state(self, n_rows: int) -> dict[str, np.ndarray]:
+        """Postings of the live rows below ``n_rows`` as arrays (terms, CSR offsets,
+        rows, term frequencies) plus document lengths (0 for removed rows)."""
+        alive = self._alive[:n_rows]
+        terms: list[str] = []
+        rows_out: list[np.ndarray] = []
+        tf_out: list[np.ndarray] = []
+        for term in sorted(set(self._post_rows) | set(self._base)):
+            post = self._postings(term)
+            if post is None:
+                continue
+            keep = post[0] < n_rows
+            keep[keep] = alive[post[0][keep]]
+            if keep.any():
+                terms.append(term)
+                rows_out.append(post[0][keep])
+                tf_out.append(post[1][keep])
+        offsets = np.zeros(len(terms) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([r.size for r in rows_out], dtype=np.int64)
+        doclen = np.where(alive, self._doclen[:n_rows], 0).astype(np.float32)
+        return {
+            "lex_terms": utf8_array(terms),
+            "lex_offsets": offsets,
+            "lex_rows": np.concatenate(rows_out) if rows_out else np.zeros(0, np.int64),
+            "lex_tf": np.concatenate(tf_out) if tf_out else np.zeros(0, np.float32),
+            "lex_doclen": doclen,
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, np.ndarray], alive: np.ndarray) -> LexicalIndex:
+        """The index :meth:`state` described, over rows whose liveness is ``alive``."""
+        lex = cls()
+        n = int(alive.size)
+        lex._grow(n)
+        lex._doclen[:n] = state["lex_doclen"]
+        lex._alive[:n] = alive
+        lex._n = n
+        lex._live = int(np.count_nonzero(alive))
+        lex._total_len = float(state["lex_doclen"][alive].sum())
+        offsets, rows, tf = state["lex_offsets"], state["lex_rows"], state["lex_tf"]
+        for i, term in enumerate(utf8_list(state["lex_terms"], offsets.size - 1)):
+            lo, hi = int(offsets[i]), int(offsets[i + 1])
+            lex._base[term] = (rows[lo:hi], tf[lo:hi])
+            lex._arrays[term] = lex._base[term]
+            lex._post_rows[term] = []
+            lex._post_tf[term] = []
+        return lex
 
     def scores(self, query: str, n_rows: int) -> np.ndarray | None:
         """BM25 score per row (0 where no term matches); ``None`` when nothing matches."""

@@ -11,19 +11,26 @@ exactly instead, and when the graph returns too few rows that pass the filter
 the search widens until it has ``k`` or has seen every candidate, so a filter
 never loses matches. Without an installed graph backend every search is exact.
 
+A removed row's vector is overwritten with zeros (in the matrix and in the
+graph), so :meth:`PartitionIndex.state`, which a store persists to survive a
+restart, holds nothing of removed rows: no vector, no term, no id, no agent or
+session name that only they used.
+
 Not thread-safe by itself: the owning store serialises access.
 """
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..models import ItemRef
 from .ann import AnnGraph, new_graph
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, utf8_array, utf8_list
 
 __all__ = ["PartitionIndex", "RowAttrs", "RowFilter"]
 
@@ -89,13 +96,44 @@ class PartitionIndex:
         self._ann: AnnGraph | None = None
         self._ann_missing = False  # no graph backend installed: search exactly
         self._lex = LexicalIndex()
+        #: grows with every upsert and removal (a store saves when it moved)
+        self.version = 0
+        self._live = 0
+        #: (ids, keys) of a partition loaded by :meth:`from_state` whose refs and key
+        #: maps are not built yet (a search needs neither; a write builds them)
+        self._lazy: tuple[list[str], np.ndarray] | None = None
 
     # -- size ----------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._pos)
+        return self._live
 
     def __contains__(self, ref: object) -> bool:
+        self._materialize()
         return ref in self._pos
+
+    def _ref(self, row: int) -> ItemRef:
+        if self._lazy is None:
+            return self._refs[row]
+        kind = "episode" if self._type[row] == TYPE_EPISODE else "memory"
+        return ItemRef(kind, self._lazy[0][row])  # type: ignore[arg-type]
+
+    def _materialize(self) -> None:
+        """Build the refs and key maps of a partition loaded from a saved state."""
+        if self._lazy is None:
+            return
+        ids, keys = self._lazy
+        self._lazy = None
+        n = self._n
+        dead = ItemRef("episode", "")
+        alive = self._alive[:n].tolist()
+        types = self._type[:n].tolist()
+        self._refs = [ItemRef("episode" if t == TYPE_EPISODE else "memory", i) if a else dead
+                      for i, t, a in zip(ids, types, alive, strict=True)]
+        live_rows = np.flatnonzero(self._alive[:n]).tolist()
+        self._pos = {self._refs[r]: r for r in live_rows}
+        key_list = keys.tolist()
+        self._ref_key = {self._refs[r]: key_list[r] for r in live_rows if key_list[r] >= 0}
+        self._key_ref = {k: ref for ref, k in self._ref_key.items()}
 
     # -- writes ----------------------------------------------------------------
     def _code(self, value: str | None) -> int:
@@ -155,6 +193,8 @@ class PartitionIndex:
         upserted with a key can be removed by it (:meth:`remove_key`). A key
         that named another ref before now names ``ref``; that ref's row is removed.
         """
+        self._materialize()
+        self.version += 1
         if key is not None:
             self._bind_key(ref, key)
         old = self._pos.get(ref)
@@ -171,12 +211,14 @@ class PartitionIndex:
         self._n += 1
         self._refs.append(ref)
         self._pos[ref] = row
+        self._live += 1
         self._lex.add(row, text or "")
         if self._ann is not None:
             self._ann.add(self._vecs[row : row + 1], np.array([row]))
 
     def remove(self, ref: ItemRef) -> None:
         """Drop ``ref``'s row (and its key); nothing happens when it is absent."""
+        self._materialize()
         key = self._ref_key.pop(ref, None)
         if key is not None:
             self._key_ref.pop(key, None)
@@ -186,12 +228,14 @@ class PartitionIndex:
 
     def remove_key(self, key: int) -> None:
         """Drop the row upserted under ``key``; nothing happens when there is none."""
+        self._materialize()
         ref = self._key_ref.get(key)
         if ref is not None:
             self.remove(ref)
 
     def ref_of(self, key: int) -> ItemRef | None:
         """The ref upserted under ``key``, if any."""
+        self._materialize()
         return self._key_ref.get(key)
 
     def _bind_key(self, ref: ItemRef, key: int) -> None:
@@ -205,7 +249,10 @@ class PartitionIndex:
         self._ref_key[ref] = key
 
     def _kill(self, row: int, drop_pos: bool = True) -> None:
+        self.version += 1
+        self._live -= 1
         self._alive[row] = False
+        self._vecs[row] = 0.0
         self._lex.remove(row)
         if drop_pos:
             self._pos.pop(self._refs[row], None)
@@ -237,6 +284,7 @@ class PartitionIndex:
         elif not f.include_inactive:
             m &= self._status[:n] == 0
         if f.allowed is not None:
+            self._materialize()
             ok = np.zeros(n, dtype=bool)
             for ref in f.allowed:
                 row = self._pos.get(ref)
@@ -253,7 +301,7 @@ class PartitionIndex:
         rows = np.flatnonzero(mask)
         if rows.size == 0:
             return []
-        if rows.size <= self.exact_limit or len(self._pos) < self.ann_threshold:
+        if rows.size <= self.exact_limit or len(self) < self.ann_threshold:
             return self._exact(query, k, rows)
         ann = self._ensure_ann()
         if ann is None:
@@ -275,7 +323,7 @@ class PartitionIndex:
         k = min(k, rows.size)
         top = np.argpartition(-sub, k - 1)[:k]
         top = top[np.lexsort((rows[top], -sub[top]))]
-        return [(self._refs[int(rows[t])], float(sub[t])) for t in top]
+        return [(self._ref(int(rows[t])), float(sub[t])) for t in top]
 
     def _exact(self, query: np.ndarray, k: int, rows: np.ndarray) -> list[tuple[ItemRef, float]]:
         if rows.size == self._n:
@@ -286,7 +334,7 @@ class PartitionIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         out_rows = rows[top] if rows.size != self._n else top
-        return [(self._refs[int(r)], float(scores[t])) for r, t in zip(out_rows, top, strict=True)]
+        return [(self._ref(int(r)), float(scores[t])) for r, t in zip(out_rows, top, strict=True)]
 
     def _ensure_ann(self) -> AnnGraph | None:
         if self._ann is None and not self._ann_missing:
@@ -315,9 +363,83 @@ class PartitionIndex:
             return self._exact(query, k, np.flatnonzero(mask))
         exact = self._vecs[keys] @ query  # re-score with the stored float32 vectors
         order = np.lexsort((keys, -exact))[:k]
-        return [(self._refs[int(keys[i])], float(exact[i])) for i in order]
+        return [(self._ref(int(keys[i])), float(exact[i])) for i in order]
+
+    @property
+    def has_graph(self) -> bool:
+        """Whether the approximate graph is built (or was loaded)."""
+        return self._ann is not None
 
     def warm(self) -> None:
         """Build the approximate graph now if the partition is large enough."""
-        if len(self._pos) >= self.ann_threshold:
+        if len(self) >= self.ann_threshold:
             self._ensure_ann()
+
+    # -- persistence -------------------------------------------------------------
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything needed to rebuild this partition, as named arrays (live rows
+        only: removed rows keep their number with a zero vector, no id and no
+        terms). The graph is not in it: see :attr:`graph`."""
+        self._materialize()
+        n = self._n
+        alive = self._alive[:n].copy()
+        used = np.unique(np.concatenate([
+            np.zeros(1, np.int64), *(a[:n][alive].astype(np.int64)
+                                     for a in (self._kind, self._agent, self._session))]))
+        remap = np.zeros(max(len(self._codes), 1), dtype=np.int32)
+        remap[used] = np.arange(used.size, dtype=np.int32)
+        names = {code: name for name, code in self._codes.items()}
+        keys = np.full(n, -1, dtype=np.int64)
+        for ref, key in self._ref_key.items():
+            row = self._pos.get(ref)
+            if row is not None:
+                keys[row] = key
+        out = {
+            "vecs": self._vecs[:n],
+            "alive": alive,
+            "ids": utf8_array([self._refs[i].id if alive[i] else "" for i in range(n)]),
+            "type": self._type[:n],
+            "status": self._status[:n],
+            "kind": np.where(alive, remap[self._kind[:n]], 0).astype(np.int16),
+            "agent": np.where(alive, remap[self._agent[:n]], 0).astype(np.int32),
+            "session": np.where(alive, remap[self._session[:n]], 0).astype(np.int32),
+            "event": np.where(alive, self._event[:n], 0.0),
+            "created": np.where(alive, self._created[:n], 0.0),
+            "expired": np.where(alive, self._expired[:n], 0.0),
+            "keys": keys,
+            "codes": utf8_array([json.dumps([names[int(c)] for c in used])]),
+            **self._lex.state(n),
+        }
+        return out
+
+    @property
+    def graph(self) -> AnnGraph | None:
+        """The approximate graph, once built or attached (removed rows zeroed in it)."""
+        return self._ann
+
+    def attach_graph(self, graph: AnnGraph) -> None:
+        """Use ``graph`` (saved with this partition's :meth:`state`) as the graph."""
+        self._ann = graph
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, np.ndarray]) -> PartitionIndex:
+        """The partition :meth:`state` described (no graph: :meth:`attach_graph`).
+
+        The vector matrix is used as given (no copy), so it must be writable
+        (e.g. a private, copy-on-write memory map)."""
+        vecs = state["vecs"]
+        n = int(vecs.shape[0])
+        part = cls(int(vecs.shape[1]))
+        part._cap = part._n = n
+        part._vecs = vecs
+        alive = np.array(state["alive"], dtype=bool)
+        part._alive = alive
+        for name in ("type", "status", "kind", "agent", "session", "event", "created",
+                     "expired"):
+            setattr(part, "_" + name, np.array(state[name], dtype=getattr(part, "_" + name).dtype))
+        part._codes = {name: code for code, name in enumerate(json.loads(
+            utf8_list(state["codes"], 1)[0]))}
+        part._live = int(np.count_nonzero(alive))
+        part._lazy = (utf8_list(state["ids"], n), np.array(state["keys"], dtype=np.int64))
+        part._lex = LexicalIndex.from_state(state, alive)
+        return part

@@ -14,7 +14,9 @@ checks the raw bytes where it can. It returns a :class:`Residue`:
   gone from heap line pointers and index entries.
 * ``raw_file``: the raw bytes were read and no text of the subject (nor a
   caller's marker) was found outside live rows of other scopes. SQLite: the
-  database file and its ``-wal``. PostgreSQL: the files of those tables, their
+  database file, its ``-wal`` and the persisted partition indexes beside it
+  (``<database>.index/``; the files of the forgotten partitions were deleted
+  in the forget's transaction, see :mod:`engram.store.sqlite_index_files`). PostgreSQL: the files of those tables, their
   TOAST tables and every index (needs a superuser, or membership of
   ``pg_read_server_files`` and ``pg_checkpoint``; else ``skipped``).
   ``skipped`` too above the audit's ``scan_limit``.

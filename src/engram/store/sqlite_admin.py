@@ -18,6 +18,7 @@ from .base import VectorRecord
 from .rawfile import database_files, raw_file_scan
 from .residue import Residue
 from .sqlite_base import SQLiteBase, log, store_error
+from .sqlite_index_files import IndexFiles, owners_of
 from .sqlite_rows import (
     _EP_COLS,
     _MEM_COLS,
@@ -31,6 +32,14 @@ from .sqlite_rows import (
 
 class SQLiteAdmin(SQLiteBase):
     """Maintenance methods; see :class:`~engram.store.sqlite.SQLiteStore`."""
+
+    index_files: IndexFiles  # set by SQLiteSearch
+
+    def _drop_index_files(self, conn: sqlite3.Connection, ep: list[int], mem: list[int]) -> None:
+        """Inside a hard delete: the persisted indexes of every partition these rows
+        are in go with them (see :mod:`~engram.store.sqlite_index_files`)."""
+        self.index_files.drop(conn, owners_of(conn, "episodes", ep)
+                              | owners_of(conn, "memories", mem))
 
     def _scope_rids(self, conn: sqlite3.Connection, table: str, scope: Scope) -> list[int]:
         where, args = _scope_sql(scope, "x")
@@ -75,6 +84,7 @@ class SQLiteAdmin(SQLiteBase):
         with self._tx() as conn:
             ep = self._scope_rids(conn, "episodes", scope)
             mem = self._scope_rids(conn, "memories", scope)
+            self._drop_index_files(conn, ep, mem)
             counts = self._delete_index_rows(conn, ep, mem)
             for table in ("memory_versions", "memories", "episodes", "jobs"):
                 where, args = _scope_sql(scope, "x")
@@ -97,6 +107,7 @@ class SQLiteAdmin(SQLiteBase):
                     rids[table] += [int(r[0]) for r in conn.execute(
                         f"SELECT rid FROM {table} WHERE tenant = ? AND id IN"
                         f" ({','.join('?' * len(chunk))})", (tenant, *chunk))]
+            self._drop_index_files(conn, rids["episodes"], rids["memories"])
             counts = self._delete_index_rows(conn, rids["episodes"], rids["memories"])
             mids = list(dict.fromkeys(memory_ids))
             counts["memory_versions"] = 0
@@ -132,7 +143,8 @@ class SQLiteAdmin(SQLiteBase):
         return [m for _, m in sorted(found.values(), key=lambda x: x[0])]
 
     def forget_residue(self, needles: Sequence[str], scan_limit: int) -> Residue:
-        """After :meth:`forget`: truncate the WAL, then scan the raw file bytes.
+        """After :meth:`forget`: truncate the WAL, then scan the raw file bytes
+        (the database, its WAL and the persisted partition index files).
 
         The scan runs in a child process (:func:`~engram.store.rawfile.raw_file_scan`):
         reading the file here would drop this process's SQLite locks. A needle
@@ -149,7 +161,7 @@ class SQLiteAdmin(SQLiteBase):
             except sqlite3.Error as exc:
                 raise store_error("checkpoint failed", exc, self.path) from exc
         res.checks["wal_checkpoint"] = "passed" if busy == 0 else "failed"
-        files = database_files(self.path)
+        files = [*database_files(self.path), *self.index_files.files()]
         size = sum(f.stat().st_size for f in files if f.exists())
         if size > scan_limit:
             res.checks["raw_file"] = "skipped"
@@ -277,6 +289,7 @@ class SQLiteAdmin(SQLiteBase):
     def drop_vectors_except(self, model_id: str) -> int:
         with self._tx() as conn:
             n = conn.execute("DELETE FROM vectors WHERE model_id != ?", (model_id,)).rowcount
+            self.index_files.drop_all(conn)
         with self._lock:
             self._partitions.clear()
         return int(n)

@@ -3,12 +3,18 @@
 Partitions are loaded on first use and brought up to date before every search
 from the change log (:mod:`~engram.store.sqlite_changes`), which every write
 by any process appends to in its own transaction.
+
+A large partition survives a restart: it is saved beside the database
+(:mod:`~engram.store.sqlite_index_files`) by :meth:`SQLiteSearch.warm`, after
+its graph is first built, and by ``close`` when it changed; a new process
+loads that file and applies the changes logged since, instead of rebuilding.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,8 +36,9 @@ from ..models import (
 from ..text import query_terms
 from ..timeutil import to_epoch
 from .base import Candidate
-from .sqlite_base import SQLiteBase
+from .sqlite_base import SQLiteBase, log
 from .sqlite_changes import read_changes
+from .sqlite_index_files import IndexFiles
 from .sqlite_rows import (
     PartitionKey,
     _partition_of,
@@ -80,6 +87,14 @@ class SQLiteSearch(SQLiteBase):
 
     #: the change-log sequence number the loaded partitions reflect (``None``: not read yet)
     _applied_seq: int | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: the persisted partition indexes of this database
+        self.index_files = IndexFiles(self.path)
+        #: partition -> its :attr:`PartitionIndex.version` when last saved or loaded
+        #: from a file (-1: a save was tried and failed)
+        self._saved: dict[PartitionKey, int] = {}
 
     def lexical_search(
         self, scope: Scope, query: str, filters: SearchFilters, limit: int
@@ -163,6 +178,52 @@ class SQLiteSearch(SQLiteBase):
         return out
 
     def _load_partition(self, key: PartitionKey) -> PartitionIndex:
+        """The partition from its index file brought up to the log, else from the tables."""
+        try:
+            found = self.index_files.load(self._conn, key)
+            if found is not None:
+                part, seq = found
+                changes = read_changes(self._conn, seq)
+                if changes.items is not None:
+                    self._apply_changes(changes.items, {key: part})
+                    self._saved[key] = part.version
+                    return part
+        except sqlite3.Error as exc:
+            raise StoreError(f"loading the index of a partition failed: {exc}") from exc
+        self._saved.pop(key, None)
+        return self._load_tables(key)
+
+    def _save(self, key: PartitionKey, part: PartitionIndex) -> None:
+        """Persist ``part`` if it is large and changed since its last save (changes
+        logged by others included); best effort: a read-only store or a full disk
+        only costs the next start a rebuild."""
+        try:
+            if len(part) < self.index_files.min_rows or (
+                self._saved.get(key) == part.version
+                and read_changes(self._conn, self._applied_seq).head == self._applied_seq
+            ):
+                return
+            with self._tx("saving a partition index") as conn:
+                self._catch_up()  # inside the write lock: no write commits meanwhile
+                if (self._partitions.get(key) is not part or self._saved.get(key) == part.version
+                        or len(part) < self.index_files.min_rows):
+                    return
+                assert self._applied_seq is not None
+                if self.index_files.save(conn, key, part, self._applied_seq):
+                    self._saved[key] = part.version
+        except (StoreError, OSError, sqlite3.Error) as exc:
+            self._saved.setdefault(key, -1)  # not again on every search
+            log.info("partition index not saved: %s", exc)
+
+    def close(self) -> None:
+        """Save the large partitions that changed, then close (see the base class)."""
+        with self._lock:
+            if not self._closed:
+                for key, part in list(self._partitions.items()):
+                    self._save(key, part)
+        super().close()
+
+    def _load_tables(self, key: PartitionKey) -> PartitionIndex:
         tenant, kind, owner, model_id = key
         col = "user_id" if kind == "u" else "agent_id"
         rows_e = self._q(
@@ -205,9 +266,13 @@ class SQLiteSearch(SQLiteBase):
                 raise StoreError(f"reading the change log failed: {exc}") from exc
             self._applied_seq = changes.head
 
-    def _apply_changes(self, items: list[int]) -> None:
+    def _apply_changes(
+        self, items: list[int], parts: Mapping[PartitionKey, PartitionIndex] | None = None
+    ) -> None:
         """Upsert the current row of each changed item into the loaded partitions
-        it belongs to and remove it from the others (gone rows leave them all)."""
+        (or ``parts``) it belongs to and remove it from the others (gone rows
+        leave them all)."""
+        parts = self._partitions if parts is None else parts
         ep = [k // 2 for k in items if k % 2 == 0]
         mem = [k // 2 for k in items if k % 2 == 1]
         rows: dict[int, sqlite3.Row] = {}
@@ -235,11 +300,11 @@ class SQLiteSearch(SQLiteBase):
                     (r["tenant"], "u", r["user_id"], r["model_id"]),
                     (r["tenant"], "a", r["agent_id"], r["model_id"]),
                 ):
-                    part = self._partitions.get(key)
+                    part = parts.get(key)
                     if part is not None and part.dim == r["dim"]:
                         (_upsert_episode if k % 2 == 0 else _upsert_memory)(part, r)
                         home.add(key)
-            for key, part in self._partitions.items():
+            for key, part in parts.items():
                 if key not in home and part.ref_of(k) is not None:
                     part.remove_key(k)
 
@@ -259,8 +324,13 @@ class SQLiteSearch(SQLiteBase):
             return part
 
     def warm(self, scope: Scope, model_id: str) -> None:
-        """Load (and index) the partition of ``scope`` ahead of the first search."""
-        self._partition(_partition_of(scope, model_id)).warm()
+        """Load (and index) the partition of ``scope`` ahead of the first search,
+        and persist it when large (a restart loads it instead of rebuilding)."""
+        key = _partition_of(scope, model_id)
+        with self._lock:
+            part = self._partition(key)
+            part.warm()
+            self._save(key, part)
 
     def vector_search(
         self,
@@ -276,7 +346,8 @@ class SQLiteSearch(SQLiteBase):
         if f is None:
             return []
         with self._lock:
-            part = self._partition(_partition_of(scope, model_id))
+            key = _partition_of(scope, model_id)
+            part = self._partition(key)
             if len(part) == 0:
                 return []
             q = np.ascontiguousarray(vector, dtype=np.float32)
@@ -287,6 +358,8 @@ class SQLiteSearch(SQLiteBase):
                     f"query vector has dimension {q.shape} but the store holds {part.dim}"
                 )
             hits = part.search(q, limit, f)
+            if part.has_graph and key not in self._saved:
+                self._save(key, part)  # the graph was just built: keep it for the next start
         return [Candidate(ref, score) for ref, score in hits]
 
     def _row_filter(self, scope: Scope, filters: SearchFilters) -> RowFilter | None:
