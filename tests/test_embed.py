@@ -106,6 +106,20 @@ def test_batches_keep_input_order_and_match_single_results(minilm: OnnxMiniLM) -
         small.close()
 
 
+def test_workers_run_passes_at_once_and_change_no_vector() -> None:
+    one = OnnxMiniLM(batch_size=3, max_batch_tokens=40)
+    two = OnnxMiniLM(batch_size=3, max_batch_tokens=40, workers=2)
+    try:
+        texts = TEXTS * 3
+        assert np.array_equal(two.embed(texts), one.embed(texts))  # the same passes
+        assert two.embed(["Yes"]).shape == (1, 384)  # one pass: no pool needed
+        two.close()
+        np.testing.assert_array_equal(two.embed(TEXTS), one.embed(TEXTS))  # reopens
+    finally:
+        one.close()
+        two.close()
+
+
 def test_query_and_document_encode_alike(minilm: OnnxMiniLM) -> None:
     text = "Where did Melanie go camping?"
     q = minilm.embed([text], "query")
@@ -180,6 +194,8 @@ def test_bad_input_is_rejected(minilm: OnnxMiniLM) -> None:
 def test_bad_settings_raise_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         OnnxMiniLM(threads=0)
+    with pytest.raises(ConfigError):
+        OnnxMiniLM(workers=0)
     with pytest.raises(ConfigError):
         OnnxMiniLM(max_length=1000)
     emb = OnnxMiniLM(model_path=tmp_path / "missing.onnx")

@@ -42,6 +42,9 @@ class Config:
     embedder_api_key: str | None = None
     #: onnxruntime intra-op threads for the local embedder
     embed_threads: int = 1
+    #: forward passes of one embedding batch run on this many threads at once (the
+    #: local embedder: a large batch then uses that many cores; same vectors)
+    embed_workers: int = 1
     #: make episode vectors after ``add`` returns, from a durable job queue
     #: (:mod:`engram.ingest.embed_queue`); off: ``add`` embeds before it returns
     embed_queue: bool = False

@@ -83,6 +83,7 @@ class EmbedderSlot:
                         opts["api_key"] = self.config.embedder_api_key
                     if resolve_spec(self.config.embedder).startswith("onnx:"):
                         opts["threads"] = self.config.embed_threads
+                        opts["workers"] = self.config.embed_workers
                     self.current = get_embedder(self.config.embedder, **opts)
         return self.current
 

@@ -212,11 +212,13 @@ def _command() -> click.Command:
     @click.option("--per", "pers", default="session,message", show_default=True,
                   help="Comma-separated add granularity: session, message.")
     @click.option("--threads", default=1, show_default=True, help="Embedder threads.")
+    @click.option("--workers", default=1, show_default=True,
+                  help="Embedding passes run at once (embed_workers).")
     @click.option("--embedder", "spec", default="default", show_default=True,
                   help="Embedder spec (e.g. onnx:all-MiniLM-L6-v2-int8-dynamic).")
     @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
     def ingest(data: Path | None, conversations: int | None, modes: str, pers: str,
-               threads: int, spec: str, as_json: bool) -> None:
+               threads: int, workers: int, spec: str, as_json: bool) -> None:
         """Ingest speed: turns/s, add() p50/p95, embed-queue delay (LoCoMo turns)."""
         from ..embed.registry import get_embedder
         from ..errors import InvalidInput
@@ -235,7 +237,9 @@ def _command() -> click.Command:
         ds = load_locomo(path)
         if conversations is not None:
             ds.conversations = ds.conversations[:conversations]
-        embedder = get_embedder(spec, threads=threads)
+        opts = {"threads": threads, "workers": workers} if spec.startswith(
+            ("onnx", "default", "minilm")) else {}
+        embedder = get_embedder(spec, **opts)
         embedder.embed(["warm up"])  # model load is not ingest
         say = (lambda _: None) if as_json else click.echo
         with tempfile.TemporaryDirectory(prefix="engram-bench-ingest-") as tmp:

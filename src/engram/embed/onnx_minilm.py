@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,11 @@ class OnnxMiniLM(Embedder):
     lock; afterwards the embedder is safe to share between threads.
 
     * ``threads``: onnxruntime intra-op threads (default 1).
+    * ``workers``: forward passes of one :meth:`embed` call run on up to this many
+      threads at once (default 1). onnxruntime releases the GIL while it runs,
+      so with ``threads=1`` a large batch uses ``workers`` cores; passes are
+      independent, so the vectors do not change. A single small text is one
+      pass and is not sped up (that is what ``threads`` is for).
     * ``batch_size`` / ``max_batch_tokens``: limits of one forward pass, in
       texts and in padded tokens. Inputs are sorted by length before batching
       so each batch pads little; results come back in input order. Small
@@ -88,6 +94,7 @@ class OnnxMiniLM(Embedder):
         self,
         *,
         threads: int = 1,
+        workers: int = 1,
         batch_size: int = 64,
         max_batch_tokens: int = 256,
         max_length: int = MAX_LENGTH,
@@ -95,13 +102,15 @@ class OnnxMiniLM(Embedder):
         int8_matmul: bool = False,
         warmup: bool = True,
     ) -> None:
-        if threads < 1:
-            raise ConfigError(f"threads must be >= 1, got {threads}")
+        if threads < 1 or workers < 1:
+            raise ConfigError(f"threads and workers must be >= 1, got {threads}, {workers}")
         if batch_size < 1 or max_batch_tokens < 1:
             raise ConfigError("batch_size and max_batch_tokens must be >= 1")
         if not 2 < max_length <= MAX_LENGTH:
             raise ConfigError(f"max_length must be in 3..{MAX_LENGTH}, got {max_length}")
         self.threads = threads
+        self.workers = workers
+        self._pool: ThreadPoolExecutor | None = None
         self.batch_size = batch_size
         self.max_batch_tokens = max_batch_tokens
         self.max_length = max_length
@@ -203,9 +212,26 @@ class OnnxMiniLM(Embedder):
         assert self._tok is not None
         ids = [e.ids for e in self._tok.encode_batch(items)]
         out = np.empty((len(ids), self.dim), dtype=np.float32)
-        for chunk in self._batches(ids):
-            out[chunk] = self._run(session, [ids[i] for i in chunk])
+        chunks = self._batches(ids)
+        pool = self._get_pool() if len(chunks) > 1 else None
+        if pool is None:
+            for chunk in chunks:
+                out[chunk] = self._run(session, [ids[i] for i in chunk])
+            return out
+        # longest passes first, so the workers finish together
+        chunks.sort(key=lambda c: len(c) * max(len(ids[i]) for i in c), reverse=True)
+        done = pool.map(lambda c: self._run(session, [ids[i] for i in c]), chunks)
+        for chunk, vecs in zip(chunks, done, strict=True):
+            out[chunk] = vecs
         return out
+
+    def _get_pool(self) -> ThreadPoolExecutor | None:
+        if self.workers < 2:
+            return None
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="engram-embed")
+            return self._pool
 
     def _batches(self, ids: list[list[int]]) -> list[list[int]]:
         """Group text indexes by length: each batch holds at most ``batch_size``
@@ -273,9 +299,13 @@ class OnnxMiniLM(Embedder):
         """Drop the session; a later call loads it again."""
         with self._lock:
             self._session = None
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def __repr__(self) -> str:
-        return f"OnnxMiniLM(model_id={self.model_id!r}, threads={self.threads})"
+        return (f"OnnxMiniLM(model_id={self.model_id!r}, threads={self.threads}, "
+                f"workers={self.workers})")
 
 
 def _check_texts(texts: Sequence[str], input_type: str) -> list[str]:
