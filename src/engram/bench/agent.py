@@ -20,8 +20,9 @@ Policies, each on its own fresh SQLite store:
   closest are tried last), then a random order.
 * ``procedures``: procedural memory with feedback: ``procedures(task)`` ranks
   stored strategies (relevance, learned utility, exploration); each strategy tried
-  from memory gets ``feedback`` (1 worked, 0 failed); a strategy found by chance
-  that works is stored with ``remember_procedure`` (abstracted from the task).
+  from memory gets ``feedback`` (1 worked, 0 failed); any other strategy tried is
+  stored with ``remember_procedure`` (abstracted from the task) and its outcome.
+  Strategies whose utility is below :data:`MIN_UTILITY` are tried last.
 
 Reported per policy: success rate and mean steps per task, overall and per
 block of tasks (the learning curve), as JSON and a PNG chart.
@@ -90,7 +91,7 @@ FAMILIES: tuple[Family, ...] = (
 )
 FIX_P, DECOY_P, OTHER_P = 0.9, 0.5, 0.05
 ATTEMPTS = 3
-#: the procedural agent's floor on a remembered strategy's optimistic utility
+#: the procedural agent's floor on a remembered strategy's utility
 MIN_UTILITY = 0.35
 POLICIES = ("none", "episodes", "procedures")
 _TARGETS = ("Atlas", "Nimbus", "Orion", "Vega", "Helix", "Quartz", "Juniper", "Falcon")
@@ -210,35 +211,41 @@ class EpisodeMemory:
 
 class ProceduralMemory:
     """Procedures ranked by relevance, utility and exploration; feedback after each try.
-    Strategies whose optimistic utility fell below :data:`MIN_UTILITY` are not tried
-    from memory (a random strategy is the better bet)."""
+
+    Every strategy tried is remembered for the task: one that worked or failed outside
+    memory is stored with that outcome, one tried from memory gets ``feedback``.
+    Remembered strategies whose utility is at least :data:`MIN_UTILITY` are tried
+    first, in the ranked order; those below it are tried last
+    (the episode agent likewise puts what failed in its closest episode last)."""
 
     def __init__(self, eg: Any) -> None:
-        from ..agents.procedures import UtilityPolicy
-
         self.eg = eg
-        self.policy = UtilityPolicy(min_utility=MIN_UTILITY)
 
     def run(self, task: Task, seed: int) -> Outcome:
         from ..agents.procedures import abstract
 
         by_steps = {tuple(abstract(x) for x in task.steps(s)): s for s in STRATEGIES}
-        ranked = self.eg.procedures(task.text, limit=ATTEMPTS, policy=self.policy,
-                                    agent_id="oncall")
-        ids = {}
+        ranked = self.eg.procedures(task.text, limit=len(STRATEGIES), agent_id="oncall")
+        ids: dict[str, str] = {}
+        preferred: list[str] = []
+        avoid: list[str] = []
         for r in ranked:
             s = by_steps.get(tuple(r.procedure.steps))
-            if s is not None and s not in ids:
-                ids[s] = r.procedure.id
+            if s is None or s in ids:
+                continue
+            ids[s] = r.procedure.id
+            good = r.procedure.utility.value >= MIN_UTILITY
+            (preferred if good else avoid).append(s)
 
         def on_try(s: str, ok: bool) -> None:
             if s in ids:
                 self.eg.feedback(ids[s], 1.0 if ok else 0.0, agent_id="oncall")
-            elif ok:
-                self.eg.remember_procedure(task.text, steps=task.steps(s), outcome="success",
+            else:
+                self.eg.remember_procedure(task.text, steps=task.steps(s),
+                                           outcome="success" if ok else "failure",
                                            agent_id="oncall")
 
-        return attempt(task, seed, list(ids), on_try=on_try)
+        return attempt(task, seed, preferred, avoid, on_try=on_try)
 
 
 # -- the run ----------------------------------------------------------------------------------
