@@ -61,6 +61,17 @@ def test_features_describe_each_candidate() -> None:
     assert a[COL["session"]] == 1.0 and c[COL["session"]] == pytest.approx(0.5)
     assert b[COL["dense_gap"]] == pytest.approx(-0.3) and c[COL["dense_gap"]] == -1.0
     assert np.array_equal(m, rerank.features(info, head, items, raw, windowed, {"ana"}, nb))
+    assert not m[:, COL["assistant"]].any()  # every turn here is a person's
+
+
+def test_assistant_feature_marks_what_an_ai_assistant_said() -> None:
+    said = _ep("a", "Here are five ways to keep a sourdough starter alive.", "assistant", T0)
+    said.role = "assistant"
+    user = _ep("b", "My sourdough starter keeps dying.", "user", T0)
+    items = {ItemRef("episode", e.id): e for e in (said, user)}
+    head = [Fused(r, 1.0) for r in items]
+    m = rerank.features(rerank.query_info("sourdough starter", T0), head, items, {}, {}, set())
+    assert m[0, COL["assistant"]] == 1.0 and m[1, COL["assistant"]] == 0.0
 
 
 def test_unknown_feature_or_depth_is_a_config_error() -> None:
@@ -101,6 +112,34 @@ def test_the_default_preset_reranks_and_explains(eg: Engram) -> None:
     hits = eg.search("Where did Ben's sister move?", user_id="u", track_access=False)
     assert hits[0].item.id == "m1" or hits[0].ref.type == "memory"
     assert all("rerank" in h.scores for h in hits)
+
+
+def test_what_the_user_said_outranks_the_assistant_echoing_it(eg: Engram) -> None:
+    """In a user-assistant chat the assistant's long replies repeat the user's
+    words; asked about the user, the user's own statement comes first."""
+    facts = [
+        ("I'm allergic to peanuts, so I have to be careful when I eat out.",
+         "Peanut allergies need care when eating out: ask staff about peanuts, peanut oil "
+         "and cross-contact, carry your epinephrine, and check sauces, desserts and "
+         "satay, where peanuts often hide. Many restaurants list peanuts on the menu.",
+         "What am I allergic to?"),
+        ("I play the cello in a community orchestra on Thursdays.",
+         "Playing the cello in an orchestra is rewarding! For orchestra cello parts, "
+         "practise slow scales, mark bowings with your section and record rehearsals "
+         "to hear how your cello blends with the orchestra's other cellos.",
+         "Which instrument do I play in the orchestra?"),
+    ]
+    ids = []
+    for n, (user, reply, _) in enumerate(facts):
+        when = T0 + timedelta(days=n)
+        res = eg.add([{"text": user, "role": "user", "speaker": "user", "occurred_at": when},
+                      {"text": reply, "role": "assistant", "speaker": "assistant",
+                       "occurred_at": when + timedelta(seconds=5)}],
+                     user_id="u", session_id=f"s{n}", derive=False)
+        ids.append(res.episodes[0].id)
+    for want, (_, _, question) in zip(ids, facts, strict=True):
+        hits = eg.search(question, user_id="u", kinds=["episode"], limit=3, track_access=False)
+        assert hits[0].item.id == want, [h.item.text[:40] for h in hits]
 
 
 def test_an_exact_rare_token_outranks_its_neighbours(eg: Engram) -> None:

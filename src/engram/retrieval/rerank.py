@@ -59,6 +59,7 @@ FEATURES: tuple[str, ...] = (
     "question",  # the item asks a question (evidence is more often the reply)
     "prev_coverage",  # coverage of the turn just before it (the question it answers)
     "length",  # how much the item says: index terms / 30, capped at 1
+    "assistant",  # an episode an AI assistant said (role "assistant"), not the user
 )
 #: feature name -> column
 _COL = {name: i for i, name in enumerate(FEATURES)}
@@ -203,6 +204,8 @@ def features(
             said = f"{getattr(prev, 'speaker', '') or ''} {prev.text}"
             row[col["prev_coverage"]] = len(info.terms & _terms(said)) / len(info.terms)
         row[col["length"]] = min(1.0, len(_terms(item.text)) / 30.0)
+        if isinstance(item, Episode) and item.role == "assistant":
+            row[col["assistant"]] = 1.0
     return out
 
 
