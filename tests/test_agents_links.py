@@ -57,6 +57,7 @@ def test_a_new_memory_carries_keywords_tags_and_context_in_its_first_version(
         eg: Engram) -> None:
     m = eg.remember("Anna moved to Lisbon to study marine biology.", **U)
     note = _note(eg, m.id)
+    assert m.metadata["engram"]["note"] == note  # the memory returned carries it too
     assert {"marine", "biology"} <= set(note["keywords"])
     assert "note" in note["tags"] and "lisbon" in note["tags"]
     assert note["context"].startswith("note about")

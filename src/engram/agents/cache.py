@@ -59,6 +59,7 @@ from ..retrieval.signals import Signal
 
 __all__ = [
     "DEFAULT_POLICIES",
+    "Anchors",
     "CachePolicy",
     "CacheStats",
     "QueryCategory",
@@ -141,19 +142,38 @@ def categorize(query: str) -> QueryCategory:
     return QueryCategory.FACTUAL
 
 
-def anchors(query: str) -> frozenset[str]:
-    """What two queries must share to share an answer: numbers, names (capitalised
-    words but the first), negations, comparatives and time words."""
+@dataclass(frozen=True)
+class Anchors:
+    """What two queries must share to share an answer (:func:`anchors`)."""
+
+    #: numbers, negations, comparatives and time words (case-insensitive)
+    fixed: frozenset[str]
+    #: names: capitalised words but the first, lower-cased
+    names: frozenset[str]
+    #: every word, lower-cased (a name typed in lower case still counts as present)
+    words: frozenset[str]
+
+    def matches(self, other: Anchors) -> bool:
+        """Same fixed anchors, and each one's names among the other's words."""
+        return (self.fixed == other.fixed and self.names <= other.words
+                and other.names <= self.words)
+
+
+def anchors(query: str) -> Anchors:
+    """The anchors of a query: "What is Anna's job?" never answers "What is Bob's
+    job?", "in 2021" never "in 2022", "last week" never "next week"."""
     text = unicodedata.normalize("NFKC", query).replace("\u2019", "'")
-    out = {n for n in _NUMBER.findall(text)}
+    fixed = set(_NUMBER.findall(text))
+    names: set[str] = set()
     words = _WORD.findall(text)
     for i, w in enumerate(words):
         low = w.lower()
         if low in _ANCHOR_WORDS or low in _NUMBER_WORDS or low.endswith("n't"):
-            out.add("not" if low.endswith("n't") or low in ("no", "never", "cannot") else low)
+            fixed.add("not" if low.endswith("n't") or low in ("no", "never", "cannot") else low)
         elif i > 0 and _CAPITAL.fullmatch(w) and low not in ("i", "i'm", "i've", "i'd"):
-            out.add(low.removesuffix("'s"))
-    return frozenset(out)
+            names.add(low.removesuffix("'s"))
+    return Anchors(frozenset(fixed), frozenset(names),
+                   frozenset(w.lower().removesuffix("'s") for w in words))
 
 
 @dataclass
@@ -179,7 +199,7 @@ class _Entry:
     key: Hashable
     text: str
     category: QueryCategory
-    anchors: frozenset[str]
+    anchors: Anchors
     vector: np.ndarray | None
     hits: list[Hit]
     at: float
@@ -292,12 +312,12 @@ class SemanticCache:
         return marker
 
     def _similar(self, key: Hashable, text: str, category: QueryCategory,
-                 wanted: frozenset[str], vector: np.ndarray, least: float) -> _Entry | None:
+                 wanted: Anchors, vector: np.ndarray, least: float) -> _Entry | None:
         best: _Entry | None = None
         best_sim = least
         for entry in self._entries.values():
-            if (entry.key != key or entry.category != category or entry.anchors != wanted
-                    or entry.vector is None):
+            if (entry.key != key or entry.category != category or entry.vector is None
+                    or not entry.anchors.matches(wanted)):
                 continue
             sim = float(np.dot(entry.vector, vector))
             if sim >= best_sim:

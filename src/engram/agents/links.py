@@ -169,7 +169,7 @@ class Linker:
         new_ids = {m.id for m in batch.new_memories}
         busy = new_ids | {m.id for m, _ in batch.changed_memories}
         evolutions: dict[str, _Evolution] = {}
-        for i, mem in enumerate(batch.new_memories):
+        for mem in batch.new_memories:
             if note_of(mem) or not _linkable(mem):
                 continue
             d = describe(mem)
@@ -184,9 +184,8 @@ class Linker:
                         evolutions.setdefault(old.id, _Evolution(old)).links.append(
                             (mem.id, score, via, shared))
             d.shared = sorted({t for link in made for t in _shared_of(link)})
-            noted = dataclasses.replace(mem, metadata=_with_note(mem, _note(d, made)))
-            batch.new_memories[i] = noted
-            _reversion(batch, noted)
+            mem.metadata = _with_note(mem, _note(d, made))  # in place: callers hold it
+            _reversion(batch, mem)
         return evolutions
 
     def _neighbours(self, mem: Memory, d: _Described, vector: Any, model_id: str,
