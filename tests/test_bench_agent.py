@@ -53,3 +53,12 @@ def test_bench_agent_refuses_bad_options(tmp_path: Path) -> None:
     for args in (["--policies", "oracle"], ["--seeds", "x"], ["--tasks", "0"]):
         result = CliRunner().invoke(bench, ["agent", *args, "--out", str(tmp_path / "a.json")])
         assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_the_learning_curve_chart_is_a_png(tmp_path: Path) -> None:
+    from engram.bench.agent import AgentReport, PolicyResult, write_agent_chart
+
+    report = AgentReport(tasks=4, seeds=[1], block=2, results=[PolicyResult(
+        "none", 4, 0.5, 6.0, [0.5, 0.5], [6.0, 6.0], 0, 0.1)])
+    png = write_agent_chart(report, tmp_path / "c" / "agent.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

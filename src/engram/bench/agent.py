@@ -336,15 +336,9 @@ def format_report(report: AgentReport) -> str:
 
 def write_agent_chart(report: AgentReport, path: str | Path) -> Path:
     """Success rate and steps per task against the task index (block means)."""
-    try:
-        import matplotlib
+    from .chart import pyplot, save_figure
 
-        matplotlib.use("Agg", force=True)
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingDependency("the chart needs matplotlib: pip install 'engramdb[bench]'"
-                                ) from exc
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (a, b) = pyplot().subplots(1, 2, figsize=(11, 4))
     for r in report.results:
         xs = [report.block * (i + 1) for i in range(len(r.curve_success))]
         a.plot(xs, [100 * v for v in r.curve_success], marker="o", label=r.policy)
@@ -357,12 +351,7 @@ def write_agent_chart(report: AgentReport, path: str | Path) -> Path:
         ax.grid(True, alpha=0.3)
     a.legend(loc="lower right")
     fig.suptitle(f"engram bench agent: {report.tasks} tasks x {len(report.seeds)} seeds")
-    fig.tight_layout()
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    return p
+    return save_figure(fig, path)
 
 
 def _agent_command() -> object:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..errors import MissingDependency
 from .results import BenchReport
 
-__all__ = ["write_chart"]
+__all__ = ["pyplot", "save_figure", "write_chart"]
 
 
-def write_chart(report: BenchReport, path: str | Path) -> Path:
-    """Draw recall_any@k and recall_all@k (turn and session level) for every method.
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend (no display needed).
 
     Raises :class:`MissingDependency` when matplotlib is not installed.
     """
@@ -24,7 +25,25 @@ def write_chart(report: BenchReport, path: str | Path) -> Path:
         raise MissingDependency(
             "the benchmark chart needs matplotlib: pip install 'engramdb[bench]'"
         ) from exc
+    return plt
 
+
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Lay out ``fig``, write it as a PNG at ``path`` (folders made) and close it."""
+    fig.tight_layout()
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(p, dpi=110)
+    pyplot().close(fig)
+    return p
+
+
+def write_chart(report: BenchReport, path: str | Path) -> Path:
+    """Draw recall_any@k and recall_all@k (turn and session level) for every method.
+
+    Raises :class:`MissingDependency` when matplotlib is not installed.
+    """
+    plt = pyplot()
     ks = [int(k) for k in report.config.get("ks", [1, 5, 10, 20])]
     panels = [
         ("turn", "recall_any", "Turn level, any gold turn"),
@@ -57,9 +76,4 @@ def write_chart(report: BenchReport, path: str | Path) -> Path:
         f"(data sha256 {report.dataset_sha256[:12]})",
         fontsize=11,
     )
-    fig.tight_layout()
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=110)
-    plt.close(fig)
-    return p
+    return save_figure(fig, path)
