@@ -17,14 +17,17 @@ import engram
 
 TOOLS = {"add_memory", "search_memory", "get_context", "get_memory", "list_memories",
          "update_memory", "delete_memory", "delete_episode", "memory_history", "forget",
-         "list_users", "list_sessions", "memory_links"}
+         "list_users", "list_sessions"}
 READ_ONLY = {"search_memory", "get_context", "get_memory", "list_memories", "memory_history",
-             "list_users", "list_sessions", "memory_links"}
+             "list_users", "list_sessions"}
 DESTRUCTIVE = {"delete_memory", "delete_episode", "forget"}
 # procedures and task trees (server/mcp_procedures.py)
 TOOLS |= {"remember_procedure", "find_procedures", "procedure_feedback", "task_create",
           "task_update", "task_tree", "task_context"}
 READ_ONLY |= {"find_procedures", "task_tree", "task_context"}
+# a user's profile, answering as the user (server/mcp_persona.py)
+TOOLS |= {"user_profile", "fill_form", "draft_reply"}
+READ_ONLY |= {"user_profile", "fill_form", "draft_reply"}
 
 
 def _data(result: Any) -> dict[str, Any]:
@@ -86,6 +89,16 @@ async def _round_trip(client: Client, user: str) -> None:
     ctx = _data(await client.call_tool("get_context", {"query": "home city", "user_id": user,
                                                        "as_of": "2100-01-01T00:00:00Z"}))
     assert "Lisbon" in ctx["text"]
+    profile = _data(await client.call_tool("user_profile", {"user_id": user}))
+    assert {"name": "lives_in", "value": "Lisbon"}.items() <= profile["attributes"][0].items()
+    form = _data(await client.call_tool("fill_form", {"fields": ["Home city", "Blood type"],
+                                                      "user_id": user}))
+    assert [(f["value"], len(f["citations"])) for f in form["fields"]] == [("Lisbon", 1), ("", 0)]
+    reply = _data(await client.call_tool("draft_reply", {"message": "Where do you live now?",
+                                                         "user_id": user}))
+    assert reply["text"] == "I live in Lisbon." and reply["citations"]
+    _typed_error(await client.call_tool("fill_form", {"fields": ["a", "a"], "user_id": user}),
+                 "invalid_input")
     listed = _data(await client.call_tool("list_memories", {"user_id": user}))
     assert listed["items"] and listed["items"][0]["type"] == "memory"
     eps = _data(await client.call_tool("list_memories", {"user_id": user, "type": "episode"}))

@@ -139,7 +139,8 @@ SLOTS: list[tuple[str, re.Pattern[str]]] = [
                       r"location", r"based", r"town\b", r"where (?:are|is) (?:you|she|he) from"
                       r" now", r"current(?:ly)? (?:home|address)")),
     ("age", _cue(r"\bage\b", r"how old", r"years old")),
-    ("plan", _cue(r"plans?\b", r"upcoming", r"intend", r"goals?\b", r"next (?:trip|steps?)")),
+    ("plan", _cue(r"plans?\b", r"planning", r"upcoming", r"intend", r"intention", r"goals?\b",
+                  r"next (?:trip|steps?)")),
     ("likes", _cue(r"likes\b", r"hobb", r"interest", r"enjoy", r"passion", r"loves?\b",
                    r"things? (?:you|they) like", r"what do you like", r"pastime",
                    r"free time", r"spare time", r"fun\b")),

@@ -16,8 +16,9 @@ Each topic of a subject is ONE memory (kind ``preference``, attribute
 * while ``|drift| < drift_threshold`` the current value follows ``long``;
 * a drift is *visible* (``drifting``, ``drift_run`` observations in a row in
   the same direction) but leaves the current value where it was until it is
-  *sustained* for ``sustain`` observations: then the current value moves to
-  ``short`` and ``long`` is re-anchored there (the preference changed);
+  *sustained* for ``sustain`` observations: then the current value, ``short``
+  and ``long`` all move to the mean of the drifting observations (the
+  preference changed to what those statements said);
 * every observation is a new version of the memory (its text follows the
   current value: "Ana likes sushi" / "Ana dislikes sushi"), so contradicting
   statements stay in :meth:`engram.Engram.history`, each with its reason.
@@ -97,6 +98,8 @@ class PreferenceState:
     positive: int = 0
     negative: int = 0
     drift_run: int = 0
+    #: the sum of the observations of the current drift run
+    drift_sum: float = 0.0
     last: float = 0.0
     first_at: str | None = None
     last_at: str | None = None
@@ -126,6 +129,7 @@ class PreferenceState:
                 topic=str(d["topic"]), current=float(d["current"]), short=float(d["short"]),
                 long=float(d["long"]), n=int(d.get("n", 1)), positive=int(d.get("positive", 0)),
                 negative=int(d.get("negative", 0)), drift_run=int(d.get("drift_run", 0)),
+                drift_sum=float(d.get("drift_sum", 0.0)),
                 last=float(d.get("last", d["current"])), first_at=d.get("first_at"),
                 last_at=d.get("last_at"), changed_at=d.get("changed_at"))
         except (KeyError, TypeError, ValueError):
@@ -156,16 +160,18 @@ def observe(state: PreferenceState | None, x: float, at: datetime | None, topic:
                   positive=state.positive + int(x > 0), negative=state.negative + int(x < 0),
                   last=x, last_at=when or state.last_at)
     if abs(drift) < config.drift_threshold:
-        new.drift_run = 0
+        new.drift_run, new.drift_sum = 0, 0.0
         new.current = long
         event = "steady"
     else:
         same_way = state.drift_run > 0 and math.copysign(1, state.drift) == math.copysign(1, drift)
         new.drift_run = state.drift_run + 1 if same_way else 1
+        new.drift_sum = (state.drift_sum if same_way else 0.0) + x
         event = "drift"
         if new.drift_run >= config.sustain:
-            new.current = new.long = short
-            new.drift_run = 0
+            # the new preference is what the sustained statements said
+            new.current = new.long = new.short = new.drift_sum / new.drift_run
+            new.drift_run, new.drift_sum = 0, 0.0
             event = "changed"
     if _sign(new.current) != _sign(state.current):
         new.changed_at = when or state.changed_at

@@ -332,6 +332,7 @@ _EXTRA_COMMANDS: tuple[tuple[str, str], ...] = (
     ("engram.bench.scale", "scale_command"),
     ("engram.bench.ingest", "ingest_command"),
     ("engram.bench.agent", "agent_command"),
+    ("engram.bench.prefs", "prefs_command"),
 )
 
 

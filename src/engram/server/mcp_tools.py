@@ -2,7 +2,7 @@
 
 Tools: ``add_memory``, ``search_memory``, ``get_context``, ``get_memory``,
 ``list_memories``, ``update_memory``, ``delete_memory``, ``delete_episode`` (destructive:
-the hard delete of one message), ``memory_history``, ``memory_links``, ``forget`` (destructive: a verified
+the hard delete of one message), ``memory_history``, ``forget`` (destructive: a verified
 hard delete of a scope), ``list_users``, ``list_sessions``. Each
 has an input schema (enums where Engram has them: roles, kinds, item types, presets), an
 output schema, and annotations (``readOnlyHint``, ``destructiveHint``, ``idempotentHint``;
@@ -43,7 +43,7 @@ from ..errors import AuthError, EngramError, ImportFormatError, RateLimited, Sco
 from ..models import Memory, Scope
 from ..retrieval.config import PRESETS
 from .auth import Caller
-from .notes import LinksOut
+from .mcp_persona import register_persona_tools
 from .mcp_procedures import register_procedure_tools
 from .resources import EpisodeDeletionOut, SubjectsOut, sessions_of, users_of
 from .schemas import AddResponse, ForgetOut, HistoryOut, ItemOut, Kind, MemoryOut, Role
@@ -320,17 +320,6 @@ def build_mcp(
         versions = await run(lambda: engine.history(memory_id, scope=sc))
         return HistoryOut.model_validate({"versions": [v.to_dict() for v in versions]})
 
-    @server.tool(description="A memory's links to related memories (similar, or sharing a "
-                 "name), best first: follow them to gather what belongs together.",
-                 annotations=READ)
-    @_typed_errors
-    async def memory_links(memory_id: MemoryId, ctx: Context[Any, Any],
-                           user_id: UserId = None, agent_id: AgentId = None) -> LinksOut:
-        sc = scope(ctx, user_id, agent_id)
-        found = await run(lambda: engine.links(memory_id, scope=sc))
-        return LinksOut.model_validate(
-            {"memory_id": memory_id, "links": [link.to_dict() for link in found]})
-
     @server.tool(description="PERMANENTLY erase everything stored for a user, an agent or one "
                  "session (messages, memories, history), e.g. when the user asks to be "
                  "forgotten. Cannot be undone; the erasure is verified.",
@@ -361,6 +350,7 @@ def build_mcp(
         return SubjectsOut.model_validate({"subjects": found})
 
     register_procedure_tools(server, engine, scope, run, _typed_errors)
+    register_persona_tools(server, engine, scope, run, _typed_errors, max_query_chars)
     return server
 
 

@@ -1,0 +1,75 @@
+"""MCP tools for a user's profile and answering as the user (issue #20).
+
+``user_profile``, ``fill_form``, ``draft_reply``: the same engine calls as the REST
+routes of :mod:`.persona`, with the same output schemas. Registered by
+:func:`engram.server.mcp_tools.build_mcp`, which passes its scope and error helpers
+(so this module never imports it).
+"""
+
+# no `from __future__ import annotations`: the SDK evaluates tool signatures
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import ToolAnnotations
+from pydantic import Field
+
+from ..engine import Engram
+from ..models import Scope
+from .persona import DraftOut, FormOut, ProfileOut
+
+__all__ = ["register_persona_tools"]
+
+UserId = Annotated[str | None, Field(min_length=1, max_length=256,
+                                     description="whose memory (this or agent_id)")]
+AgentId = Annotated[str | None, Field(min_length=1, max_length=256,
+                                      description="the agent's own memory (this or user_id)")]
+FieldName = Annotated[str, Field(min_length=1, max_length=200)]
+
+_READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
+                        open_world_hint=False)
+
+ScopeFn = Callable[[Context[Any, Any], str | None, str | None], Scope]
+RunFn = Callable[[Callable[[], Any]], Awaitable[Any]]
+
+
+def register_persona_tools(server: MCPServer[Any], engine: Engram, scope: ScopeFn,
+                           run: RunFn, guard: Callable[[Any], Any],
+                           max_query_chars: int = 2000) -> None:
+    """Add the tools to ``server``; ``scope(ctx, user_id, agent_id)`` builds the caller's
+    scope, ``run`` runs a call in a worker thread, ``guard`` turns Engram errors into
+    ``isError`` results."""
+    Message = Annotated[str, Field(min_length=1, max_length=max_query_chars,
+                                   description="the message to reply to")]
+
+    @server.tool(description="What is known about the user: current preferences (likes and "
+                 "dislikes, each with a confidence, and whether it is drifting) and facts "
+                 "such as where they live or work.", annotations=_READ)
+    @guard
+    async def user_profile(ctx: Context[Any, Any], user_id: UserId = None,
+                           agent_id: AgentId = None) -> ProfileOut:
+        sc = scope(ctx, user_id, agent_id)
+        return ProfileOut.model_validate((await run(lambda: engine.profile(scope=sc))).to_dict())
+
+    @server.tool(description="Fill in form fields on the user's behalf from what is known "
+                 "about them. Each value cites the memories it came from; a field memory is "
+                 "silent about is left empty: ask the user for those.", annotations=_READ)
+    @guard
+    async def fill_form(
+        fields: Annotated[list[FieldName], Field(
+            min_length=1, max_length=100, description="the form's field names or questions")],
+        ctx: Context[Any, Any], user_id: UserId = None, agent_id: AgentId = None,
+    ) -> FormOut:
+        sc = scope(ctx, user_id, agent_id)
+        form = await run(lambda: engine.fill_form(fields, scope=sc))
+        return FormOut.model_validate(form.to_dict())
+
+    @server.tool(description="Draft a reply to a message as the user would write it, from "
+                 "their memories (cited). Empty when memory has nothing to say.",
+                 annotations=_READ)
+    @guard
+    async def draft_reply(message: Message, ctx: Context[Any, Any], user_id: UserId = None,
+                          agent_id: AgentId = None) -> DraftOut:
+        sc = scope(ctx, user_id, agent_id)
+        draft = await run(lambda: engine.draft_reply(message, scope=sc))
+        return DraftOut.model_validate(draft.to_dict())
