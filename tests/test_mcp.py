@@ -17,9 +17,9 @@ import engram
 
 TOOLS = {"add_memory", "search_memory", "get_context", "get_memory", "list_memories",
          "update_memory", "delete_memory", "delete_episode", "memory_history", "forget",
-         "list_users", "list_sessions"}
+         "list_users", "list_sessions", "memory_links"}
 READ_ONLY = {"search_memory", "get_context", "get_memory", "list_memories", "memory_history",
-             "list_users", "list_sessions"}
+             "list_users", "list_sessions", "memory_links"}
 DESTRUCTIVE = {"delete_memory", "delete_episode", "forget"}
 # procedures and task trees (server/mcp_procedures.py)
 TOOLS |= {"remember_procedure", "find_procedures", "procedure_feedback", "task_create",

@@ -2,8 +2,10 @@
 
 Tools: ``add_memory``, ``search_memory``, ``get_context``, ``get_memory``,
 ``list_memories``, ``update_memory``, ``delete_memory``, ``delete_episode`` (destructive:
-the hard delete of one message), ``memory_history``, ``forget`` (destructive: a verified
-hard delete of a scope), ``list_users``, ``list_sessions``. Each
+the hard delete of one message), ``memory_history``, ``memory_links``, ``forget``
+(destructive: a verified hard delete of a scope), ``list_users``, ``list_sessions``, and
+those of :mod:`.mcp_procedures` and :mod:`.mcp_persona` (``user_profile``, ``fill_form``,
+``draft_reply``). Each
 has an input schema (enums where Engram has them: roles, kinds, item types, presets), an
 output schema, and annotations (``readOnlyHint``, ``destructiveHint``, ``idempotentHint``;
 ``openWorldHint`` false: nothing leaves the store). Server info carries Engram's version.
@@ -45,6 +47,7 @@ from ..retrieval.config import PRESETS
 from .auth import Caller
 from .mcp_persona import register_persona_tools
 from .mcp_procedures import register_procedure_tools
+from .notes import LinksOut
 from .resources import EpisodeDeletionOut, SubjectsOut, sessions_of, users_of
 from .schemas import AddResponse, ForgetOut, HistoryOut, ItemOut, Kind, MemoryOut, Role
 
@@ -319,6 +322,17 @@ def build_mcp(
         sc = scope(ctx, user_id, agent_id)
         versions = await run(lambda: engine.history(memory_id, scope=sc))
         return HistoryOut.model_validate({"versions": [v.to_dict() for v in versions]})
+
+    @server.tool(description="A memory's links to related memories (similar, or sharing a "
+                 "name), best first: follow them to gather what belongs together.",
+                 annotations=READ)
+    @_typed_errors
+    async def memory_links(memory_id: MemoryId, ctx: Context[Any, Any],
+                           user_id: UserId = None, agent_id: AgentId = None) -> LinksOut:
+        sc = scope(ctx, user_id, agent_id)
+        found = await run(lambda: engine.links(memory_id, scope=sc))
+        return LinksOut.model_validate(
+            {"memory_id": memory_id, "links": [link.to_dict() for link in found]})
 
     @server.tool(description="PERMANENTLY erase everything stored for a user, an agent or one "
                  "session (messages, memories, history), e.g. when the user asks to be "
