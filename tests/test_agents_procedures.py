@@ -194,3 +194,29 @@ def test_strategies_below_the_utility_floor_drop_out(eg: Engram) -> None:
 def test_bad_policies_are_typed_errors(bad: dict[str, Any]) -> None:
     with pytest.raises(InvalidInput):
         UtilityPolicy(**bad)
+
+
+def test_the_llm_refines_the_template_and_bad_output_keeps_the_rules(
+        tmp_path: Path, embedder: Any, scripted_llm: Any) -> None:
+    from support.scripted_llm import malformed, ok
+
+    llm = scripted_llm.settings(max_retries=0, output_retries=0, timeout=2.0)
+    with Engram(tmp_path / "llm.db", embedder=embedder, llm=llm) as eg:
+        scripted_llm.script(ok({"task": "Convert a <file> to JSON for a colleague called Ann",
+                                "steps": ["open the <file>", "write it as JSON"],
+                                "insight": None}))
+        p = eg.remember_procedure("Convert report_7.csv to JSON for Alice",
+                                  steps=["open report_7.csv", "dump JSON"], **A)
+        assert p.task == "Convert a <file> to JSON for a colleague called <name>"
+        assert p.steps == ("open the <file>", "write it as JSON")
+        assert p.metadata["procedure"]["abstraction"] == "llm"
+        sent = scripted_llm.requests[-1].last_user  # the model sees the rule template only
+        assert "<file>" in sent and "report_7" not in sent and "Alice" not in sent
+        scripted_llm.script(ok({"task": "Email people", "steps": ["send"], "insight": None}))
+        q = eg.remember_procedure("Email Bob the 3 reports", steps=["zip them", "send"], **A)
+        assert q.task == "Email <name> the <number> reports"  # a step dropped: rules kept
+        assert q.metadata["procedure"]["abstraction"] == "rules"
+        scripted_llm.script(malformed())
+        r = eg.remember_procedure("Water the 4 plants", steps=["fill the can"], **A)
+        assert r.task == "Water the <number> plants"
+        assert r.metadata["procedure"]["abstraction"] == "rules"

@@ -714,7 +714,14 @@ class Engram:
             return self.search(query, scope=sc, kinds=["procedure"], limit=limit,
                                track_access=False)
 
-        return ProcedureMemory(self.ingest, search, self.embedder, self.config.max_text_bytes)
+        def refine() -> Any:  # the LLM generalises the rule template when configured
+            from .agents.procedures import llm_refiner
+
+            return None if self.llm_settings is None else llm_refiner(
+                self.llm.clients["answer"])
+
+        return ProcedureMemory(self.ingest, search, self.embedder, self.config.max_text_bytes,
+                               refine)
 
     def remember_procedure(self, task: str, *, steps: builtins.list[str] | None = None,
                            insight: str | None = None, outcome: Any = "success",

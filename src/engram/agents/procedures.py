@@ -31,6 +31,7 @@ with ``"none"``. A strategy that keeps failing sinks below its rivals; a new one
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import random
 import re
@@ -42,7 +43,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..embed.base import Embedder
-from ..errors import InvalidInput
+from ..errors import EngramError, InvalidInput
 from ..ingest.derive import Candidate
 from ..ingest.pipeline import Ingest
 from ..models import Hit, Memory, MemoryKind, MemoryStatus, Operation, Scope
@@ -58,6 +59,8 @@ __all__ = [
     "UtilityPolicy",
     "abstract",
 ]
+
+log = logging.getLogger("engram")
 
 PROCEDURE_KEY = "procedure"
 UTILITY_KEY = "utility"
@@ -285,6 +288,40 @@ def _render(task: str, steps: Sequence[str], insight: str | None) -> str:
 
 
 SearchFn = Callable[[str, Scope, int], list[Hit]]
+#: ``(template, steps, insight) -> (template, steps, insight)``: a generaliser run after
+#: the rules (e.g. :func:`llm_refiner`); may raise :class:`~engram.errors.EngramError`
+Refine = Callable[[str, list[str], str | None], tuple[str, list[str], str | None]]
+
+_REFINE_SYSTEM = (
+    "You turn a strategy an agent used for one task into a reusable one. Rewrite the task "
+    "as a general task description and the steps and insight so they apply to any task of "
+    "that kind: remove the remaining instance specifics (names, numbers, ids), keep the "
+    "placeholders in angle brackets, keep the steps in order, add no new step and no new "
+    "fact. Answer in JSON.")
+REFINE_SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "required": ["task", "steps", "insight"],
+    "properties": {"task": {"type": "string"},
+                   "steps": {"type": "array", "items": {"type": "string"}},
+                   "insight": {"type": ["string", "null"]}},
+}
+
+
+def llm_refiner(client: Any) -> Refine:
+    """A :data:`Refine` that asks ``client`` (an :class:`~engram.llm.client.LLMClient`)
+    to generalise the rule template further; the output is abstracted again."""
+
+    def refine(task: str, steps: list[str], insight: str | None
+               ) -> tuple[str, list[str], str | None]:
+        user = "Task: " + task + "\nSteps:\n" + "\n".join(f"- {x}" for x in steps) + \
+            ("\nInsight: " + insight if insight else "")
+        data = client.chat([{"role": "system", "content": _REFINE_SYSTEM},
+                            {"role": "user", "content": user}],
+                           json_schema=REFINE_SCHEMA, schema_name="procedure",
+                           stage="procedure").data
+        return str(data["task"]), [str(x) for x in data["steps"]], data.get("insight")
+
+    return refine
 
 
 class ProcedureMemory:
@@ -292,15 +329,37 @@ class ProcedureMemory:
     ``remember_procedure``, ``procedures`` and ``feedback`` delegate here).
 
     ``search(query, scope, limit)`` is the engine's search restricted to kind
-    ``procedure``; ``embedder()`` gives the embedder that scores relevance.
+    ``procedure``; ``embedder()`` gives the embedder that scores relevance;
+    ``refine()`` the generaliser run after the rules (``None``: rules only).
     """
 
     def __init__(self, ingest: Ingest, search: SearchFn, embedder: Callable[[], Embedder],
-                 max_text_bytes: int) -> None:
+                 max_text_bytes: int, refine: Callable[[], Refine | None] = lambda: None
+                 ) -> None:
         self._ingest = ingest
         self._search = search
         self._embedder = embedder
         self._max_bytes = max_text_bytes
+        self._refine = refine
+
+    def _refined(self, template: str, steps: list[str], insight: str | None
+                 ) -> tuple[str, list[str], str | None, str]:
+        """The rule template, refined when a refiner is set and its answer is usable
+        (non-empty, as many steps, an insight only where there was one; abstracted
+        again); else the rules' own. The last item says which: "llm" or "rules"."""
+        refine = self._refine()
+        if refine is None:
+            return template, steps, insight, "rules"
+        try:
+            t, st, ins = refine(template, list(steps), insight)
+        except EngramError as exc:
+            log.info("procedure kept as the rules abstracted it: %s", exc.code)
+            return template, steps, insight, "rules"
+        t, st = abstract(" ".join(t.split())), [abstract(" ".join(x.split())) for x in st]
+        ins = abstract(" ".join(ins.split())) if insight and isinstance(ins, str) else None
+        if not t or len(st) != len(steps) or not all(st) or (insight and not ins):
+            return template, steps, insight, "rules"
+        return t, st, ins, "llm"
 
     def remember(self, sc: Scope, task: str, *, steps: Any = None, insight: str | None = None,
                  outcome: Any = "success", metadata: dict[str, Any] | None = None,
@@ -328,7 +387,8 @@ class ProcedureMemory:
             raise InvalidInput(f"metadata keys {PROCEDURE_KEY!r} and {UTILITY_KEY!r} "
                                "are kept by Engram")
         policy = policy or UtilityPolicy()
-        template = abstract(task.strip())
+        template, step_list, insight, how = self._refined(abstract(task.strip()), step_list,
+                                                          insight)
         text = _render(template, step_list, insight)
         check_text(text, self._max_bytes, "procedure")
         for hit in self._search(template, sc, 20):
@@ -338,7 +398,8 @@ class ProcedureMemory:
                                      reason=f"re-learned ({label})")
         utility = Utility().observe(reward, now(), policy.learning_rate)
         meta = {**extra, PROCEDURE_KEY: {"task": template, "steps": step_list,
-                                         "insight": insight, "outcome": label},
+                                         "insight": insight, "outcome": label,
+                                         "abstraction": how},
                 UTILITY_KEY: utility.to_dict()}
         cand = Candidate(kind=MemoryKind.PROCEDURE, text=text, source_episode_ids=[],
                          subject="", importance=0.5)
