@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LexicalIndex", "stem", "tokens", "utf8_array", "utf8_list"]
+__all__ = ["LexicalIndex", "stem", "term_set", "tokens", "utf8_array", "utf8_list"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -63,6 +63,14 @@ def tokens(text: str) -> list[str]:
             continue
         out.append(stem(w))
     return out
+
+
+def term_set(text: str) -> frozenset[str]:
+    """``frozenset(tokens(text))``, faster on long texts: each distinct word is
+    looked up once (a 600-word message: about half the time)."""
+    from ..text import STOPWORDS
+
+    return frozenset(stem(w) for w in set(_WORD.findall(text.lower())) - STOPWORDS)
 
 
 def utf8_array(strings: list[str]) -> np.ndarray:

@@ -29,7 +29,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..index.lexical import tokens
+from ..index.lexical import term_set, tokens
 from ..models import Episode, ItemRef, Memory
 from ..recall import parse_query_time, query_entities
 from ..store.base import Candidate, Neighbour
@@ -101,7 +101,7 @@ def query_info(query: str, now: datetime) -> QueryInfo:
 #: bounded: a head's texts repeat across searches, a soak's never do (~1 KB an entry)
 @lru_cache(maxsize=8192)
 def _terms(text: str) -> frozenset[str]:
-    return frozenset(tokens(text))
+    return term_set(text)
 
 
 def _when(item: Episode | Memory) -> datetime:

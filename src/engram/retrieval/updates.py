@@ -48,6 +48,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import TypeVar
 
 import numpy as np
@@ -135,6 +136,13 @@ def apply_floors(
     return rest[:cut] + [lifted[r] for r in lift] + rest[cut:]
 
 
+@lru_cache(maxsize=8192)
+def _states_change(text: str) -> bool:
+    """Whether ``text`` holds a marker of :data:`CHANGE` (memoised: a head's texts
+    recur across searches, and long ones cost a scan each)."""
+    return CHANGE.search(text) is not None
+
+
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
@@ -168,6 +176,7 @@ def conflicts(
     rel = list(relevance) + [None] * (n - len(relevance))
     best = max((r for r in rel if r is not None), default=None)
     takes_part = [best is None or r is None or r >= best - ANSWER_MARGIN for r in rel]
+    states = [changes and _states_change(t) for t in texts]
     out: set[tuple[int, int]] = set()
     for i in range(n):
         for j in range(i + 1, n):
@@ -183,8 +192,7 @@ def conflicts(
             cos = float(np.dot(vi, vj)) if vi is not None and vj is not None else 0.0
             # a change the older one states too is narration ("started" / "now"
             # in two chat turns), not a state and its replacement
-            change = (changes and CHANGE.search(texts[newer]) is not None
-                      and CHANGE.search(texts[older]) is None)
+            change = changes and states[newer] and not states[older]
             related = jac >= CHANGE_FRAME or cos >= CHANGE_MEANING
             same_meaning = cos >= SAME_MEANING and jac >= MEANING_FRAME
             if jac >= SAME_FRAME or same_meaning or (change and related):
