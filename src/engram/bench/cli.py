@@ -333,6 +333,7 @@ _EXTRA_COMMANDS: tuple[tuple[str, str], ...] = (
     ("engram.bench.ingest", "ingest_command"),
     ("engram.bench.agent", "agent_command"),
     ("engram.bench.prefs", "prefs_command"),
+    ("engram.bench.cache", "cache_command"),
 )
 
 
