@@ -82,3 +82,22 @@ def test_ascii_fast_paths_agree_with_the_general_ones() -> None:
         if text.isascii():
             assert poisoning._normalise(text + "\u00e9")[:-1] == text
             assert not poisoning._invisible(text + "\u200b")  # the loop: one zero-width is fine
+
+
+def test_literal_pass_finds_exactly_the_literals_present() -> None:
+    literals = poisoning._LITERALS
+    for text in TEXTS:
+        folded = poisoning._fold(poisoning._normalise(text))
+        assert poisoning._present(folded) == {w for w in literals if w in folded}, text[:60]
+
+
+def test_caseless_patterns_match_where_the_ignorecase_ones_do() -> None:
+    """The rules search the folded text without IGNORECASE (faster); same spans."""
+    assert len(poisoning._LOWER) > 0.9 * len(poisoning._GATES)
+    for text in TEXTS:
+        clean = poisoning._normalise(text)
+        folded = poisoning._fold(clean)
+        assert len(folded) == len(clean)
+        for p, q in poisoning._LOWER.items():
+            m, n = p.search(clean), q.search(folded)
+            assert (m and m.span()) == (n and n.span()), (p.pattern[:40], text[:60])

@@ -28,7 +28,6 @@ import math
 import statistics
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "poisoning_labelled.jsonl"
 HELDOUT = ROOT / "tests" / "fixtures" / "poisoning_heldout.jsonl"
 MEMORY_TRAIN = ROOT / "tests" / "fixtures" / "poisoning_memory_train.jsonl"
+INDEPENDENT = ROOT / "tests" / "fixtures" / "poisoning_independent.jsonl"
 SHIPPED = ROOT / "src" / "engram" / "trust" / "classifier.json"
 
 
@@ -58,163 +58,185 @@ def load_sources(wheels: Path, data: Path) -> tuple[dict[str, list[str]], dict[s
     neg = {n: corpus.chat(n, data) for n in (*corpus.CHAT_SOURCES, "beam_assistant", "letta")}
     neg["spikee_fp"] = corpus.benign_probes(wheels)
     for name, path in (("engram_fixture", FIXTURE), ("engram_memory", MEMORY_TRAIN),
-                       ("heldout", HELDOUT)):
+                       ("engram_independent", INDEPENDENT), ("heldout", HELDOUT)):
         rows = _rows(path)
         pos[name] = [r["text"] for r in rows if r["label"] == "injected"]
         neg[name] = [r["text"] for r in rows if r["label"] == "benign"]
     return ({k: v for k, v in pos.items() if v}, {k: v for k, v in neg.items() if v})
 
 
-_FEATS: dict[str, frozenset[str]] = {}
-_RULES: dict[str, bool] = {}
+class Matrix:
+    """Every text of a run featurised once: a sparse 0/1 matrix scaled by ``1/sqrt(n)``
+    (rows = texts, columns = feature names), the rules' verdict per text, and fast
+    fitting and scoring of the linear model on any subset of rows."""
 
+    def __init__(self, texts: list[str]) -> None:
+        self.row = {t: i for i, t in enumerate(dict.fromkeys(texts))}
+        vocab: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        for t, i in self.row.items():
+            f = features(t)
+            cols += [vocab.setdefault(x, len(vocab)) for x in f]
+            rows += [i] * len(f)
+        self.names = list(vocab)
+        self.n = len(self.row)
+        self.ri = np.array(rows, dtype=np.int64)
+        self.ci = np.array(cols, dtype=np.int64)
+        nf = np.bincount(self.ri, minlength=self.n)
+        self.xv = (1.0 / np.sqrt(np.maximum(1, nf)))[self.ri]
+        self.rules = np.array([scan_rules(t).flagged for t in self.row], dtype=bool)
 
-def feats(text: str) -> frozenset[str]:
-    """:func:`features`, memoised (every text is featurised once per run)."""
-    f = _FEATS.get(text)
-    if f is None:
-        f = _FEATS[text] = frozenset(features(text))
-    return f
+    def rows(self, texts: list[str]) -> np.ndarray:
+        return np.array([self.row[t] for t in texts], dtype=np.int64)
 
+    def fit(self, pos: np.ndarray, neg: np.ndarray, *, l2: float = 1e-4, steps: int = 200,
+            min_df: int = 2, keep: float = 0.02) -> tuple[float, np.ndarray]:
+        """Class-balanced logistic regression on rows ``pos``/``neg``, full-batch Adam; the
+        weights of features seen in fewer than ``min_df`` training texts are 0, and those
+        under ``keep`` in magnitude are dropped (as in the shipped file)."""
+        y_row = np.full(self.n, -1.0)
+        y_row[neg] = 0.0
+        y_row[pos] = 1.0
+        sel = y_row[self.ri] >= 0
+        ri, ci, xv = self.ri[sel], self.ci[sel], self.xv[sel]
+        df = np.bincount(ci, minlength=len(self.names))
+        ok = df[ci] >= min_df
+        ri, ci, xv = ri[ok], ci[ok], xv[ok]
+        sw = np.zeros(self.n)
+        sw[pos] = 0.5 / max(1, len(pos))
+        sw[neg] = 0.5 / max(1, len(neg))
+        y = np.maximum(y_row, 0.0)
+        d = len(self.names)
+        w, b = np.zeros(d), 0.0
+        m, v, mb, vb = np.zeros(d), np.zeros(d), 0.0, 0.0
+        lr, b1, b2 = 0.05, 0.9, 0.999
+        for t in range(1, steps + 1):
+            z = np.bincount(ri, weights=xv * w[ci], minlength=self.n) + b
+            p = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+            g = sw * (p - y)
+            gw = np.bincount(ci, weights=xv * g[ri], minlength=d) + l2 * w
+            gb = float(g.sum())
+            m = b1 * m + (1 - b1) * gw
+            v = b2 * v + (1 - b2) * gw * gw
+            w -= lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + 1e-8)
+            mb = b1 * mb + (1 - b1) * gb
+            vb = b2 * vb + (1 - b2) * gb * gb
+            b -= lr * (mb / (1 - b1 ** t)) / (math.sqrt(vb / (1 - b2 ** t)) + 1e-8)
+        w[np.abs(w) < keep] = 0.0
+        return b, w
 
-def _rules_only(text: str) -> bool:
-    r = _RULES.get(text)
-    if r is None:
-        r = _RULES[text] = scan_rules(text).flagged
-    return r
+    def prob(self, b: float, w: np.ndarray) -> np.ndarray:
+        """The model's probability for every row."""
+        z = np.bincount(self.ri, weights=self.xv * w[self.ci], minlength=self.n) + b
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
-
-def prob(text: str, model: Weights) -> float:
-    f = feats(text)
-    if not f:
-        return 0.0
-    z = model.bias + sum(model.weights.get(x, 0.0) for x in f) / math.sqrt(len(f))
-    return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
+    def weights(self, b: float, w: np.ndarray, threshold: float, version: str = "") -> Weights:
+        kept = {self.names[i]: float(w[i]) for i in np.flatnonzero(w)}
+        return Weights(bias=b, threshold=threshold, weights=kept, version=version)
 
 
 BUDGETS = (0.0005, 0.001, 0.002, 0.004)
+#: benign sources always in training (when their own attack source is held out, its benign
+#: half is left out too); the chat sets rotate as the held-out false-positive set
+_OTHER_NEG = ("beam_assistant", "letta", "spikee_fp", "engram_fixture", "engram_memory",
+              "engram_independent")
 
 
-def _cut(sorted_scores: list[float], fp: float) -> float:
+def _cut(scores: np.ndarray, fp: float) -> float:
     """The threshold that leaves about ``fp`` of these scores at or above it, plus margin."""
-    q = sorted_scores[min(len(sorted_scores) - 1, int(len(sorted_scores) * (1 - fp)))]
+    s = np.sort(scores)
+    q = float(s[min(len(s) - 1, int(len(s) * (1 - fp)))])
     return min(0.99, max(0.5, q + 0.05))
-
-
-def fit(pos: list[str], neg: list[str], *, l2: float = 1e-4, steps: int = 200,
-        min_df: int = 2, keep: float = 0.02, fp: float = 0.0005) -> Weights:
-    """Class-balanced logistic regression over :func:`features`, full-batch Adam."""
-    docs = [feats(t) for t in pos] + [feats(t) for t in neg]
-    y = np.array([1.0] * len(pos) + [0.0] * len(neg))
-    df = Counter(f for d in docs for f in d)
-    vocab = {f: i for i, f in enumerate(sorted(f for f, c in df.items() if c >= min_df))}
-    cols_l = [np.fromiter((vocab[f] for f in d if f in vocab), dtype=np.int64) for d in docs]
-    lens = np.array([len(c) for c in cols_l])
-    ri = np.repeat(np.arange(len(docs)), lens)
-    ci = np.concatenate(cols_l)
-    xv = np.repeat(1.0 / np.sqrt(np.maximum(1, [len(d) for d in docs])), lens)
-    n, d = len(docs), len(vocab)
-    sw = np.where(y == 1, 0.5 / max(1, len(pos)), 0.5 / max(1, len(neg)))
-    w, b = np.zeros(d), 0.0
-    m, v, mb, vb = np.zeros(d), np.zeros(d), 0.0, 0.0
-    lr, b1, b2 = 0.05, 0.9, 0.999
-    for t in range(1, steps + 1):
-        z = np.bincount(ri, weights=xv * w[ci], minlength=n) + b
-        p = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
-        g = sw * (p - y)
-        gw = np.bincount(ci, weights=xv * g[ri], minlength=d) + l2 * w
-        gb = float(g.sum())
-        m = b1 * m + (1 - b1) * gw
-        v = b2 * v + (1 - b2) * gw * gw
-        w -= lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + 1e-8)
-        mb = b1 * mb + (1 - b1) * gb
-        vb = b2 * vb + (1 - b2) * gb * gb
-        b -= lr * (mb / (1 - b1 ** t)) / (math.sqrt(vb / (1 - b2 ** t)) + 1e-8)
-    inv = sorted(vocab, key=vocab.__getitem__)
-    kept = {inv[int(i)]: float(w[i]) for i in np.flatnonzero(np.abs(w) >= keep)}
-    model = Weights(bias=b, threshold=0.5, weights=kept, version="")
-    return Weights(bias=b, threshold=_cut(sorted(prob(t, model) for t in neg), fp),
-                   weights=kept)
 
 
 def _rate(hits: int, n: int) -> str:
     return f"{hits}/{n} = {hits / max(1, n):6.1%}"
 
 
-def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int) -> None:
+def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
+             fp_budget: float) -> None:
+    t0 = time.time()
+    mx = Matrix([t for d in (pos, neg) for ts in d.values() for t in ts])
+    print(f"featurised {mx.n} texts, {len(mx.names)} features, rules run "
+          f"({time.time() - t0:.0f} s)")
+    P = {k: mx.rows(v) for k, v in pos.items()}
+    N = {k: mx.rows(v) for k, v in neg.items()}
     chats = [c for c in corpus.CHAT_SOURCES if c in neg]
-    train_neg_always = [t for k in ("beam_assistant", "letta", "spikee_fp", "engram_fixture",
-                                    "engram_memory")
-                        for t in neg.get(k, [])]
-    fp_by_chat: dict[str, list[tuple[int, int]]] = {c: [] for c in chats}
-    print(f"{'held-out source':16s} {'rules':>18s} {'model':>18s} {'rules OR model':>18s}  "
+    print(f"{'held-out source':18s} {'rules':>16s} {'model':>16s} {'rules OR model':>16s}  "
           "FP on held-out chat (rules OR model)")
+    per_source: list[float] = []
     total = [0, 0, 0, 0]
     curve: dict[float, list[int]] = {}
     for k, src in enumerate(s for s in pos if s != "heldout"):
         chat_out = chats[k % len(chats)]
-        train_pos = [t for s, ts in pos.items() if s not in (src, "heldout") for t in ts]
-        train_neg = [t for k in ("beam_assistant", "letta", "spikee_fp", "engram_fixture",
-                                 "engram_memory") if k != src for t in neg.get(k, [])]
-        train_neg += [t for c in chats if c != chat_out for t in neg[c]]
-        model = fit(train_pos, train_neg, steps=steps)
-        r = [_rules_only(t) for t in pos[src]]
-        mo = [prob(t, model) >= model.threshold for t in pos[src]]
-        both = sum(a or b for a, b in zip(r, mo, strict=True))
-        fp = sum(_rules_only(t) or prob(t, model) >= model.threshold for t in neg[chat_out])
-        train_scores = sorted(prob(t, model) for t in train_neg)
+        tp = np.concatenate([P[s] for s in pos if s not in (src, "heldout")])
+        tn = np.concatenate([N[x] for x in _OTHER_NEG if x != src and x in N]
+                            + [N[c] for c in chats if c != chat_out])
+        b, w = mx.fit(tp, tn, steps=steps)
+        p = mx.prob(b, w)
+        cut = _cut(p[tn], fp_budget)
+        hp, hn = P[src], N[chat_out]
+        r, mo = mx.rules[hp], p[hp] >= cut
+        both = int((r | mo).sum())
+        fp = int((mx.rules[hn] | (p[hn] >= cut)).sum())
         for budget in BUDGETS:
-            cut = _cut(train_scores, budget)
-            pos_hit = sum(_rules_only(t) or prob(t, model) >= cut for t in pos[src])
-            neg_hit = sum(_rules_only(t) or prob(t, model) >= cut for t in neg[chat_out])
+            c = _cut(p[tn], budget)
             cell = curve.setdefault(budget, [0, 0, 0, 0])
-            cell[0] += pos_hit
-            cell[1] += len(pos[src])
-            cell[2] += neg_hit
-            cell[3] += len(neg[chat_out])
-        fp_by_chat[chat_out].append((fp, len(neg[chat_out])))
-        total = [total[0] + both, total[1] + len(r), total[2] + fp,
-                 total[3] + len(neg[chat_out])]
-        print(f"{src:16s} {_rate(sum(r), len(r)):>18s} {_rate(sum(mo), len(mo)):>18s} "
-              f"{_rate(both, len(r)):>18s}  {chat_out}: {_rate(fp, len(neg[chat_out]))}")
-    print(f"{'ALL (pooled)':16s} {'':18s} {'':18s} {_rate(total[0], total[1]):>18s}  "
+            cell[0] += int((mx.rules[hp] | (p[hp] >= c)).sum())
+            cell[1] += len(hp)
+            cell[2] += int((mx.rules[hn] | (p[hn] >= c)).sum())
+            cell[3] += len(hn)
+        per_source.append(both / len(hp))
+        total = [total[0] + both, total[1] + len(hp), total[2] + fp, total[3] + len(hn)]
+        print(f"{src:18s} {_rate(int(r.sum()), len(hp)):>16s} {_rate(int(mo.sum()), len(hp)):>16s} "
+              f"{_rate(both, len(hp)):>16s}  {chat_out}: {_rate(fp, len(hn))}", flush=True)
+    print(f"{'ALL (pooled)':18s} {'':16s} {'':16s} {_rate(total[0], total[1]):>16s}  "
           f"chat: {_rate(total[2], total[3])}")
+    print(f"per-source detection: mean {statistics.fmean(per_source):.1%}, "
+          f"min {min(per_source):.1%}")
     print("operating curve (threshold = training-chat quantile at the budget, + margin):")
     for budget, (ph, pn, nh, nn) in sorted(curve.items()):
         print(f"  budget {budget:.4f}: unseen-source detection {_rate(ph, pn)}   "
               f"unseen-chat false positives {_rate(nh, nn)}")
     if "heldout" in pos:
-        model = fit([t for s, ts in pos.items() if s != "heldout" for t in ts],
-                    train_neg_always + [t for c in chats for t in neg[c]], steps=steps)
-        hp, hn = pos["heldout"], neg.get("heldout", [])
+        tp = np.concatenate([P[s] for s in pos if s != "heldout"])
+        tn = np.concatenate([N[x] for x in _OTHER_NEG if x in N] + [N[c] for c in chats])
+        b, w = mx.fit(tp, tn, steps=steps)
+        p = mx.prob(b, w)
+        cut = _cut(p[tn], fp_budget)
+        hp, hn = P["heldout"], N.get("heldout", np.array([], dtype=np.int64))
         print("hand-written held-out set (never fitted on), model fitted on everything else:")
-        def by_model(t: str) -> bool:
-            return prob(t, model) >= model.threshold
+        for name, fp_, fn_ in (
+                ("rules", mx.rules[hp], mx.rules[hn]),
+                ("model", p[hp] >= cut, p[hn] >= cut),
+                ("rules OR model", mx.rules[hp] | (p[hp] >= cut), mx.rules[hn] | (p[hn] >= cut))):
+            print(f"  {name:15s} detected {_rate(int(fp_.sum()), len(hp))}   "
+                  f"false positives {_rate(int(fn_.sum()), len(hn))}")
+    print(f"({time.time() - t0:.0f} s)")
 
-        for name, f in (("rules", _rules_only), ("model", by_model),
-                        ("rules OR model", lambda t: _rules_only(t) or by_model(t))):
-            print(f"  {name:15s} detected {_rate(sum(map(f, hp)), len(hp))}   "
-                  f"false positives {_rate(sum(map(f, hn)), len(hn))}")
 
-
-def timing(neg: dict[str, list[str]]) -> None:
-    """Time per message of :func:`scan` (rules + shipped model) on each chat set."""
-    from engram.trust.poisoning import scan as full
-
-    full("warm up")
+def timing(neg: dict[str, list[str]], repeat: int = 3) -> None:
+    """Time per message of :func:`scan` (rules + shipped model) on each chat set: CPU
+    time of the scanning thread, the best of ``repeat`` runs per message (on a shared
+    machine wall-clock time mostly measures the other processes)."""
+    scan("warm up")
     for name in corpus.CHAT_SOURCES:
         per = []
         for t in neg.get(name, []):
-            t0 = time.perf_counter()
-            full(t)
-            per.append(time.perf_counter() - t0)
+            best = math.inf
+            for _ in range(repeat):
+                t0 = time.thread_time_ns()
+                scan(t)
+                best = min(best, time.thread_time_ns() - t0)
+            per.append(best / 1e6)
         if not per:
             continue
         per.sort()
-        print(f"time per message on {name} (rules + shipped model, {len(per)} turns): "
-              f"mean {statistics.fmean(per) * 1e3:.3f} ms, p50 {per[len(per) // 2] * 1e3:.3f} ms, "
-              f"p95 {per[int(len(per) * 0.95)] * 1e3:.3f} ms, "
-              f"p99 {per[int(len(per) * 0.99)] * 1e3:.3f} ms")
+        print(f"time per message on {name} (rules + shipped model, {len(per)} turns, "
+              f"{statistics.fmean(len(t) for t in neg[name]):.0f} chars on average): "
+              f"mean {statistics.fmean(per):.3f} ms, p50 {per[len(per) // 2]:.3f} ms, "
+              f"p95 {per[int(len(per) * 0.95)]:.3f} ms, p99 {per[int(len(per) * 0.99)]:.3f} ms")
 
 
 def shipped_fp(neg: dict[str, list[str]], pos: dict[str, list[str]]) -> None:
@@ -241,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     print("sources: " + ", ".join(f"{k}+{len(v)}" for k, v in pos.items()) + " | "
           + ", ".join(f"{k}-{len(v)}" for k, v in neg.items()))
     if args.command == "evaluate":
-        evaluate(pos, neg, args.steps)
+        evaluate(pos, neg, args.steps, args.fp)
         timing(neg)
     elif args.command == "shipped":
         shipped_fp(neg, pos)
@@ -249,10 +271,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         train_pos = [t for s, ts in pos.items() if s != "heldout" for t in ts]
         train_neg = [t for s, ts in neg.items() if s != "heldout" for t in ts]
-        model = fit(train_pos, train_neg, steps=args.steps, fp=args.fp)
+        mx = Matrix(train_pos + train_neg)
+        tn = mx.rows(train_neg)
+        b, w = mx.fit(mx.rows(train_pos), tn, steps=args.steps)
         stamp = time.strftime("%Y-%m-%d")
-        model = Weights(model.bias, model.threshold, model.weights,
-                        version=f"{stamp} pos={len(train_pos)} neg={len(train_neg)}")
+        model = mx.weights(b, w, _cut(mx.prob(b, w)[tn], args.fp),
+                           version=f"{stamp} pos={len(train_pos)} neg={len(train_neg)}")
         SHIPPED.write_text(json.dumps(model.to_json(), separators=(",", ":")) + "\n",
                            encoding="utf-8")
         print(f"wrote {SHIPPED} ({len(model.weights)} features, threshold "

@@ -20,7 +20,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 __all__ = ["MAX_CHARS", "Score", "Weights", "features", "load", "score"]
@@ -31,16 +31,25 @@ _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[<>{}\[\]|#*:=]+")
 _DIGITS = re.compile(r"\d")
 
 
+@lru_cache(maxsize=1 << 16)
+def _word_features(w: str) -> tuple[str, ...]:
+    """``w:`` and ``c:`` features of one word (words repeat: cached)."""
+    if len(w) <= 4:
+        return ("w:" + w,)
+    p = "<" + w + ">"
+    return ("w:" + w, *("c:" + p[i:i + 4] for i in range(len(p) - 3)))
+
+
 def features(text: str) -> set[str]:
     """The feature names present in ``text`` (see the module docstring)."""
-    t = _DIGITS.sub("0", unicodedata.normalize("NFKC", text[:MAX_CHARS]).lower())
+    t = text[:MAX_CHARS]
+    if not t.isascii():
+        t = unicodedata.normalize("NFKC", t)
+    t = _DIGITS.sub("0", t.lower())
     words = _WORD.findall(t)
-    out = {"w:" + w for w in words}
-    out.update("b:" + a + " " + b for a, b in zip(words, words[1:], strict=False))
+    out = {"b:" + a + " " + b for a, b in zip(words, words[1:], strict=False)}
     for w in set(words):
-        if len(w) > 4:
-            p = "<" + w + ">"
-            out.update("c:" + p[i:i + 4] for i in range(len(p) - 3))
+        out.update(_word_features(w))
     return out
 
 
@@ -52,6 +61,11 @@ class Weights:
     threshold: float
     weights: dict[str, float]
     version: str = ""
+
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """The features that carry a weight (for a C-level set intersection)."""
+        return frozenset(self.weights)
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Weights:
@@ -91,9 +105,11 @@ def score(text: str, weights: Weights | None = None) -> Score:
     feats = features(text)
     if not feats:
         return Score(0.0, False)
-    hits = [(w, f) for f in feats if (w := m.weights.get(f)) is not None]
-    z = m.bias + sum(w for w, _ in hits) / math.sqrt(len(feats))
+    hits = feats & m.names
+    z = m.bias + math.fsum(map(m.weights.__getitem__, hits)) / math.sqrt(len(feats))
     p = 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
     flagged = p >= m.threshold
-    top = tuple(f for w, f in sorted(hits, reverse=True)[:5] if w > 0) if flagged else ()
-    return Score(p, flagged, top)
+    if not flagged:
+        return Score(p, False)
+    ranked = sorted(((m.weights[f], f) for f in hits), reverse=True)[:5]
+    return Score(p, True, tuple(f for w, f in ranked if w > 0))

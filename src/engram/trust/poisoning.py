@@ -62,7 +62,6 @@ _OVERRIDE = [
     _rx(r"\b(?:ignore|disregard|forget|neglect|discard|bypass|override|reset|supersedes?"
         r"|stop following|do not follow|don'?t follow|do not obey|ignorez|ignora|ignorar"
         r"|vergiss|ignoriere)\b[^.!?\n]{0,40}?\b" + _NOUNS),
-    _rx(r"\b(?:instrucciones|anweisungen|consignes)\b"),
     _rx(r"\b" + _NOUNS + r"\b[^.!?\n]{0,30}\b(?:revoked|void|outdated|obsolete|no longer (?:apply"
         r"|valid)|cancell?ed|superseded|replaced|disabled)"),
     _rx(r"\b(?:new|updated|real|actual|true|revised) (?:instructions|rules|directives|orders)"
@@ -183,7 +182,6 @@ _GATES: dict[re.Pattern[str], tuple[tuple[str, ...], ...]] = dict(zip(
     [*_OVERRIDE, *_DIRECTIVE, *_ROLE, *_TOOL, *_ADDRESS, *_EXFIL], [
         (("ignor", "disregard", "forget", "neglect", "discard", "bypass", "override", "reset",
           "supersede", "follow", "obey", "vergiss"), _NOUN_WORDS),
-        (("instrucciones", "anweisungen", "consignes"),),
         (_NOUN_WORDS, ("revoked", "void", "outdated", "obsolete", "no longer", "cancel",
                        "superseded", "replaced", "disabled")),
         (("instructions", "rules", "directives", "orders"),),
@@ -276,6 +274,36 @@ _GATES.update({p: gate for _, p, gate in shapes.RULES})
 _OWN_EXCUSED = ("behaviour_directive", "misreport_order")
 
 
+def _trie(words: list[str]) -> str:
+    """A regex matching any of ``words``, shared prefixes factored out (one branch per
+    character, so the engine does not try every word at every position)."""
+    root: dict[str, dict[str, object]] = {}
+    for w in words:
+        node = root
+        for ch in w:
+            node = node.setdefault(ch, {})  # type: ignore[assignment]
+        node[""] = {}
+
+    def emit(node: dict[str, dict[str, object]]) -> str:
+        alts = [re.escape(k) + emit(v) for k, v in sorted(node.items()) if k]  # type: ignore[arg-type]
+        if not alts:
+            return ""
+        body = "(?:" + "|".join(alts) + ")" if len(alts) > 1 or "" in node else alts[0]
+        return body + ("?" if "" in node else "")
+
+    return emit(root)
+
+
+#: every gate literal of 3+ characters, found in one pass: at each position the longest
+#: literal starting there; the shorter literals that are its prefixes are added from
+#: ``_PREFIXES``; literals of 1-2 characters (common in code) are looked up directly
+_LITERALS = sorted({w for gate in _GATES.values() for group in gate for w in group})
+_SHORT = tuple(w for w in _LITERALS if len(w) <= 2)
+_LONG = [w for w in _LITERALS if len(w) > 2]
+_LITERAL_RX = re.compile("(?=(" + _trie(_LONG) + "))")
+_PREFIXES = {w: frozenset(v for v in _LONG if w.startswith(v)) for w in _LONG}
+
+
 @dataclass(frozen=True)
 class Verdict:
     """Result of :func:`scan`: ``flags`` are rule names, sorted; ``flagged`` iff any."""
@@ -359,14 +387,40 @@ def _fold(text: str) -> str:
     return text.lower() if text.isascii() else text.translate(_FOLD).lower()
 
 
-def _gate_open(pattern: re.Pattern[str], folded: str) -> bool:
-    """False only when ``pattern`` cannot match (see ``_GATES``)."""
-    return all(any(w in folded for w in group) for group in _GATES.get(pattern, ()))
+def _caseless(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
+    """``pattern`` without IGNORECASE, to search the folded text (about twice as fast), or
+    None when the pattern depends on case (an upper-case letter or a ``(?-i:`` group)."""
+    if "(?-i" in pattern.pattern or re.search(r"[A-Z]", re.sub(r"\\.", "", pattern.pattern)):
+        return None
+    return re.compile(pattern.pattern)
+
+
+#: rule pattern -> the same pattern for folded text (see :func:`_caseless`)
+_LOWER = {p: q for p in _GATES if (q := _caseless(p)) is not None}
+
+
+def _present(folded: str) -> set[str]:
+    """The gate literals that occur in ``folded`` (one regex pass)."""
+    out = {w for w in _SHORT if w in folded}
+    for w in set(_LITERAL_RX.findall(folded)):
+        out |= _PREFIXES[w]
+    return out
+
+
+def _gate_open(pattern: re.Pattern[str], folded: str, present: set[str] | None = None) -> bool:
+    """False only when ``pattern`` cannot match (see ``_GATES``); ``present`` is
+    :func:`_present` of ``folded`` when the caller has it."""
+    if present is None:
+        return all(any(w in folded for w in group) for group in _GATES.get(pattern, ()))
+    return all(not present.isdisjoint(group) for group in _GATES.get(pattern, ()))
 
 
 def _rules(text: str, flags: dict[str, str]) -> None:
     folded = _fold(text)
-    if _gate_open(_JAILBREAK, folded) and _SECOND_PERSON.search(text):
+    present = _present(folded)
+    # folding keeps every position (İ is mapped to one "i" first), so spans carry over
+    lowered = folded if len(folded) == len(text) else None
+    if _gate_open(_JAILBREAK, folded, present) and _SECOND_PERSON.search(text):
         jb = _JAILBREAK.search(text)
         if jb:
             flags["role_play"] = jb.group(0)
@@ -374,11 +428,12 @@ def _rules(text: str, flags: dict[str, str]) -> None:
         if name in flags:
             continue
         for p in patterns:
-            if not _gate_open(p, folded):
+            if not _gate_open(p, folded, present):
                 continue
-            m = p.search(text)
+            q = _LOWER.get(p) if lowered is not None else None
+            m = q.search(lowered) if q is not None and lowered is not None else p.search(text)
             if m and not (name in _OWN_EXCUSED and _own_preference(text, m)):
-                flags[name] = m.group(0).strip()[:80]
+                flags[name] = text[m.start():m.end()].strip()[:80]
                 break
 
 

@@ -100,10 +100,13 @@ RULES: tuple[Rule, ...] = (
        r" (?:\w+ )?(?:system (?:prompt|message|instructions?)|initial (?:prompt|instructions)"
        r"|original (?:prompt|instructions)|hidden (?:prompt|instructions|configuration)"
        r"|confidential instructions|developer (?:message|instructions)|first instructions"
-       r"|pre-?prompt)|\b(?:instructions|prompt|message) you (?:were|have been) given\b",
+       r"|pre-?prompt)",
        ("print", "repeat", "reveal", "show", "output", "display", "quote", "recite", "translat",
-        "summari", "list", "tell me", "give me", "write out", "dump", "leak", "share", "what ",
-        "you were given", "you have been given")),
+        "summari", "list", "tell me", "give me", "write out", "dump", "leak", "share", "what "),
+       ("your",), ("system", "initial", "original", "hidden", "confidential", "developer",
+                   "first instructions", "prompt")),
+    _r("exfiltration", r"\b(?:instructions|prompt|message) you (?:were|have been) given\b",
+       ("you were given", "you have been given")),
     _r("exfiltration",
        r"\b(?:repeat|print|output|copy)\s+(?:everything|all|the (?:text|words|lines?|content))"
        r" (?:above|before this|preceding|prior)",
@@ -116,10 +119,13 @@ RULES: tuple[Rule, ...] = (
        r"\b(?:include|insert|add|append|embed|put|paste)\b[^.!?\n]{0,40}\b(?:in|into|to|at the"
        r" (?:end|start|beginning) of)\s+(?:your|each|every|the)\s+(?:\w+\s+)?" + _REPLY
        + r"\b[^.!?\n]{0,40}(?:exactly|verbatim|the following (?:string|text|link|url|image"
-       r"|html|code|anchor)|https?://)"
-       r"|\b(?:start|begin|end) (?:every|each|all) (?:\w+ )?" + _REPLY + r" with [\"'‘“]",
-       ("include", "insert", "add", "append", "embed", "put", "paste", "start", "begin", "end"),
-       _REPLY_WORDS),
+       r"|html|code|anchor)|https?://)",
+       ("include", "insert", "add", "append", "embed", "put", "paste"), _REPLY_WORDS,
+       ("exactly", "verbatim", "the following", "http")),
+    _r("exfiltration",
+       r"\b(?:start|begin|end) (?:every|each|all) (?:\w+ )?" + _REPLY + r" with [\"'‘“]",
+       ("start", "begin", "end"), ("every", "each", "all"), _REPLY_WORDS,
+       ('"', "'", "‘", "“")),
     # --- behaviour_directive: standing orders phrased as policy, or labelled for the reader
     _r("behaviour_directive",
        r"(?:^|\n\s*|[.!?]\s+)[\[(*\s#-]*(?:(?:new|updated|account|company|house|team|internal"
@@ -180,23 +186,35 @@ RULES: tuple[Rule, ...] = (
        ("even though", "even if", "regardless", "no matter", "whatever")),
     _r("misreport_order",
        r"\b(?:tell|inform|assure|reassure|answer|reply to|say to|convince) (?:anyone|anybody"
-       r"|whoever|everyone|people)\b[^.!?\n]{0,30}\b(?:asks?|inquires?|calls?|wants? to know)\b"
-       r"|\bif " + _ASKER + r" asks?\b[^.!?\n]{0,60}?(?:,|\bthen\b)\s*(?:say|answer|reply"
-       r"|the answer is|deny|claim)\b"
-       r"|\b(?:never|don'?t|do not) (?:disclose|reveal|mention|bring up|admit|acknowledge)\b"
+       r"|whoever|everyone|people)\b[^.!?\n]{0,30}\b(?:asks?|inquires?|calls?|wants? to know)\b",
+       ("anyone", "anybody", "whoever", "everyone", "people"),
+       ("ask", "inquire", "call", "to know")),
+    _r("misreport_order",
+       r"\bif " + _ASKER + r" asks?\b[^.!?\n]{0,60}?(?:,|\bthen\b)\s*(?:say|answer|reply"
+       r"|the answer is|deny|claim)\b",
+       ("if ",), ("ask",), ("say", "answer", "reply", "deny", "claim")),
+    _r("misreport_order",
+       r"\b(?:never|don'?t|do not) (?:disclose|reveal|mention|bring up|admit|acknowledge)\b"
        r"[^.!?\n]{0,60}\b(?:when|if|to) " + _ASKER,
-       _ASKER_WORDS),
+       ("never", "don", "do not"), ("disclose", "reveal", "mention", "bring up", "admit",
+                                     "acknowledge"), _ASKER_WORDS),
     _r("misreport_order",
        r"(?:^|[.!?;]\s+|\n\s*|,\s+)(?:please\s+)?(?:silently\s+|quietly\s+)?(?:describe|present"
        r"|report|portray|list|frame|record|characteri[sz]e|state|mark) (?:the |this |that |all |any"
        r" |every )?[^.!?\n]{0,60}\bas (?:an? |the )?[^.!?\n]{0,40}\b(?:in (?:every|any|all|each)"
        r" (?:\w+ )?(?:" + _REPLY[3:-1] + r"|conversation)"
-       r"|regardless|even if|whenever|no matter|to (?:anyone|whoever|the user))"
-       r"|\b(?:drop|omit|remove|exclude|hide|skip|leave out)\b[^.!?\n]{0,40}\b(?:silently|quietly"
-       r"|without (?:saying|mentioning|telling|noting))\b"
-       r"|\b(?:keep|leave)\b[^.!?\n]{1,40}\bout of (?:any|every|all|each)\b",
+       r"|regardless|even if|whenever|no matter|to (?:anyone|whoever|the user))",
        ("describe", "present", "report", "portray", "list", "frame", "record", "characteri",
-        "state", "mark", "drop", "omit", "remove", "exclude", "hide", "skip", "leave", "keep")),
+        "state", "mark"), ("as ",),
+       ("in every", "in any", "in all", "in each", "regardless", "even if", "whenever",
+        "no matter", "to anyone", "to whoever", "to the user")),
+    _r("misreport_order",
+       r"\b(?:drop|omit|remove|exclude|hide|skip|leave out)\b[^.!?\n]{0,40}\b(?:silently|quietly"
+       r"|without (?:saying|mentioning|telling|noting))\b",
+       ("silently", "quietly", "without saying", "without mentioning", "without telling",
+        "without noting")),
+    _r("misreport_order", r"\b(?:keep|leave)\b[^.!?\n]{1,40}\bout of (?:any|every|all|each)\b",
+       ("out of any", "out of every", "out of all", "out of each")),
     # --- false_authority: consent, approval or ownership claimed on someone's behalf
     _r("false_authority",
        r"\b(?:the |this |our )?(?:user|account holder|account owner|owner|cardholder|customer"
@@ -227,18 +245,27 @@ RULES: tuple[Rule, ...] = (
         "override", "outrank", "precedence")),
     # --- tool_call: call syntaxes with arguments in other notations
     _r("tool_call",
-       r"(?:^|\n|;\s*|=>\s*)[ \t]*(?:invoke|call|exec|run|execute|tool|functions?)\s*[:(]\s*"
-       r"[\"']?[a-z]+(?:[._][a-z]+)*_[a-z]+|\btool\.(?:invoke|call|run)\(\s*[\"'][a-z]+_[a-z_]+"
-       r"|\b(?:tool|functions|actions?|agent|assistant)\.(?:invoke|run|call|execute)?\.?"
-       r"[a-z]+_[a-z_]+\s*\(|(?-i:\bCALL [a-z]+_[a-z_]+\s*\()|\bfunctions\.[a-z]+(?:_[a-z]+)+\s*\(",
-       ("invoke", "call", "exec", "run", "tool", "function", "action", "agent", "assistant")),
+       r"(?:^|\n|;|=>)[ \t]*(?:invoke|call|exec|run|execute|tool|functions?)[ \t]*[:(][ \t]*"
+       r"[\"']?[a-z]+(?:[._][a-z]+)*_[a-z]+",
+       ("invoke", "call", "exec", "run", "tool", "function"), ("_",), (":", "(")),
+    _r("tool_call",
+       r"\b(?:tool|functions?|actions?|agent|assistant)\.(?:(?:invoke|run|call|execute)\(\s*"
+       r"[\"']|(?:invoke|run|call|execute)\.)?[a-z]+_[a-z_]+",
+       ("tool.", "function.", "functions.", "action.", "actions.", "agent.", "assistant."),
+       ("_",)),
+    _r("tool_call", r"(?-i:\bCALL [a-z]+_[a-z_]+\s*\()", ("call ",)),
     _r("tool_call",
        r"<(?:call|action|tool|function|command|exec|invoke)\b[^<>]{0,80}?(?:name|type|cmd|user"
-       r"|item|to)\s*=\s*[\"']"
-       r"|\{\s*\"(?:action|tool|command|function|cmd|tool_name|name)\"\s*:\s*\"[a-z]+_[a-z_]+\""
-       r"|\[\[\s*(?:run|tool|call|exec)\s*:|(?:^|\n)[ \t]*@tool[ \t]+\w+|\bTOOL\s*:\s*\w+\.\w+\("
+       r"|item|to)\s*=\s*[\"']",
+       ("<call", "<action", "<tool", "<function", "<command", "<exec", "<invoke"), ("=",)),
+    _r("tool_call",
+       r"\{\s*\"(?:action|tool|command|function|cmd|tool_name|name)\"\s*:\s*\"[a-z]+_[a-z_]+\"",
+       ('"action"', '"tool"', '"command"', '"function"', '"cmd"', '"tool_name"', '"name"'),
+       ("_",)),
+    _r("tool_call",
+       r"\[\[\s*(?:run|tool|call|exec)\s*:|(?:^|\n)[ \t]*@tool[ \t]+\w+|\btool\s*:\s*\w+\.\w+\("
        r"|\[tool:\s*\w",
-       ("<", "{", "[[", "@tool", "tool", "[tool")),
+       ("[[", "@tool", "tool")),
     _r("tool_call",
        r"(?:^|\n)\s*(?:\$\s+)?(?:curl|wget)\s+[^\n]{0,80}(?:-d|--data\S*|-F|--upload-file)\s*"
        r"[\"']?\w*=?@(?:~|/etc|/home|\.ssh|\.env)"
@@ -249,12 +276,18 @@ RULES: tuple[Rule, ...] = (
     # --- addressed_to_model: wrappers that speak to whichever model reads the text
     _r("addressed_to_model",
        r"\b(?:to|for) (?:whichever|whatever|any|the) (?:ai |language )?(?:model|assistant|ai"
-       r"|llm|bot)s? (?:that |who )?(?:reads?|is reading|processes|processing|summari[sz]\w*)\b"
-       r"|\bimportant (?:message|note|notice) (?:from [^.!?\n]{0,40})?to you\b"
-       r"|\bthis is an? (?:important|urgent) (?:message|note|notice) from\b"
-       r"|</?(?:information|important|instructions?|admin|directive|system_?message)>"
-       r"|\(\s*instructions? for the (?:ai|assistant|model|agent|bot)\s*\)"
-       r"|(?:^|\n)\s*#{2,}\s*[\(\[]\s*(?:system|instruction|admin)",
-       ("whichever", "whatever", "any", "the ", "important", "to you", "this is", "<", "(",
-        "#")),
+       r"|llm|bot)s? (?:that |who )?(?:reads?|is reading|processes|processing|summari[sz]\w*)\b",
+       ("model", "assistant", "ai", "llm", "bot"), ("read", "process", "summari")),
+    _r("addressed_to_model",
+       r"\bimportant (?:message|note|notice) (?:from [^.!?\n]{0,40})?to you\b"
+       r"|\bthis is an? (?:important|urgent) (?:message|note|notice) from\b",
+       ("important", "urgent"), ("message", "note", "notice")),
+    _r("addressed_to_model",
+       r"</?(?:information|important|instructions?|admin|directive|system_?message)>",
+       ("information>", "important>", "instruction>", "instructions>", "admin>", "directive>",
+        "message>")),
+    _r("addressed_to_model", r"\(\s*instructions? for the (?:ai|assistant|model|agent|bot)\s*\)",
+       ("instruction",), ("for the",)),
+    _r("addressed_to_model", r"(?:^|\n)\s*#{2,}\s*[\(\[]\s*(?:system|instruction|admin)",
+       ("##",), ("system", "instruction", "admin")),
 )
