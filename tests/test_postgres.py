@@ -159,6 +159,19 @@ def test_a_selective_filter_on_a_large_scope_never_loses_matches(
     assert [h.ref.id for h in hits] == _brute(big_store.vecs, q, list(range(5000, 5100)), 20)  # type: ignore[attr-defined]
 
 
+def test_a_scope_holding_a_tenth_of_the_index_keeps_its_nearest(
+    big_store: PostgresStore,
+) -> None:
+    # 1,000 of 10,000 rows pass (over exact_limit 50): the first ef is sized to
+    # that share (10 * OVERSAMPLE / 0.1), so the filtered candidates still hold
+    # the true nearest instead of the few that fall in ef_search=10
+    q = np.linspace(1, -1, 8).astype(np.float32)
+    f = SearchFilters(start=T0 + timedelta(seconds=2000), end=T0 + timedelta(seconds=3000))
+    hits = big_store.vector_search(Scope(user_id="big"), q, MODEL, f, 10)
+    exact = _brute(big_store.vecs, q, list(range(2000, 3000)), 10)  # type: ignore[attr-defined]
+    assert len({h.ref.id for h in hits} & set(exact)) >= 9
+
+
 def test_unfiltered_search_uses_the_index_and_fills_the_limit(big_store: PostgresStore) -> None:
     q = np.ones(8, dtype=np.float32)
     hits = big_store.vector_search(Scope(user_id="big"), q, MODEL, SearchFilters(), 25)

@@ -78,11 +78,11 @@ class PgScaleResult:
     def render(self) -> str:
         disk = sum(self.table_bytes.values())
         lines = [
-            f"memories {self.n:,} over {self.users:,} users, dim {self.dim} (synthetic vectors)",
-            f"ingest   {self.n / max(self.ingest_seconds, 1e-9):,.0f} memories/s"
-            f" ({self.ingest_seconds:.1f} s, HNSW deferred)",
-            f"build    HNSW {self.index_seconds:.1f} s",
-        ]
+            f"memories {self.n:,} over {self.users:,} users, dim {self.dim} (synthetic vectors)"]
+        if self.ingest_seconds:
+            lines += [f"ingest   {self.n / self.ingest_seconds:,.0f} memories/s"
+                      f" ({self.ingest_seconds:.1f} s, HNSW deferred)",
+                      f"build    HNSW {self.index_seconds:.1f} s"]
         for label, s in self.search.items():
             lines.append(f"search   {label} ({s.memories:,}): p50 {s.p50:.1f} ms, p95 {s.p95:.1f}"
                          f" ms, p99 {s.p99:.1f} ms, recall@10 {s.recall:.3f}")

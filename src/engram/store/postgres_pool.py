@@ -90,7 +90,7 @@ class PgBase(SQLCommon):
         #: model_id -> (monotonic time read, {dim: indexed}) for searches
         self._space_cache: dict[str, tuple[float, dict[int, bool]]] = {}
         #: scopes found over ``exact_limit`` (``postgres_vector.search``)
-        self._big_scopes: dict[str, float] = {}
+        self._big_scopes: dict[str, tuple[float, float]] = {}
         try:
             self._pool: ConnectionPool[Any] = ConnectionPool(
                 url,

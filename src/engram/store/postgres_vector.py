@@ -44,8 +44,10 @@ __all__ = ["HnswParams", "create_index_sql", "exact_search", "index_name", "sear
 
 #: pgvector's upper bound for ``hnsw.ef_search``
 EF_MAX = 1000
-#: how long a scope found over ``exact_limit`` skips the count (see :func:`search`)
+#: how long a scope found over ``exact_limit`` skips the counts (see :func:`search`)
 BIG_SCOPE_SECONDS = 60.0
+#: ANN candidates asked per wanted result, over the share of the index that passes
+OVERSAMPLE = 4
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,24 @@ def _approx(
     return [Candidate(ItemRef(r["t"], r["id"]), 1.0 - float(r["dist"])) for r in rows]
 
 
+def _share(
+    conn: Connection[Any], scope: Scope, model_id: str, dim: int, filters: SearchFilters,
+) -> float:
+    """The fraction of the model's HNSW index (every tenant's vectors of it) that
+    passes scope and filters: the expected share of ANN candidates that survive."""
+    counted, cargs = _item_parts(
+        scope, filters, "vectors", "NULL", [], " AND v.model_id = %s AND v.dim = %s",
+        (model_id, dim))
+    row = conn.execute(
+        "SELECT (SELECT count(*) FROM (" + " UNION ALL ".join(counted) + ") s) AS passing,"
+        " (SELECT reltuples FROM pg_class WHERE oid = 'vectors'::regclass) AS total",
+        cargs,
+    ).fetchone()
+    passing = int(row["passing"])  # type: ignore[index]
+    total = max(float(row["total"]), float(passing), 1.0)  # type: ignore[index]
+    return passing / total
+
+
 def search(
     conn: Connection[Any],
     scope: Scope,
@@ -193,32 +213,41 @@ def search(
     limit: int,
     params: HnswParams,
     indexed: bool,
-    big: dict[str, float] | None = None,
+    big: dict[str, tuple[float, float]] | None = None,
 ) -> list[Candidate]:
     """Best ``limit`` matches by cosine similarity (see the module docstring).
 
-    ``big``: a memo, kept by the caller, of scope-and-filter keys found over
-    ``exact_limit`` (with when to look again): their searches skip the count
-    for :data:`BIG_SCOPE_SECONDS` (a scope that shrank meanwhile still gets
-    every match: widening, then exact search)."""
+    A scope over ``exact_limit`` is searched through HNSW with a first ``ef``
+    sized to its share of the index: ``limit * OVERSAMPLE / share`` candidates
+    (at least ``ef_search``), so about ``OVERSAMPLE * limit`` of them are
+    expected to pass the filter; when even :data:`EF_MAX` candidates could not
+    hold that many, the scope is searched exactly instead. ``big``: a memo,
+    kept by the caller, of scopes found over ``exact_limit`` -> (when to look
+    again, share); their searches skip the counts for
+    :data:`BIG_SCOPE_SECONDS` (a scope that shrank meanwhile still gets every
+    match: widening, then exact search)."""
     if indexed:
         key = repr((scope, filters, model_id, dim))
         clock = time.monotonic()
-        if big is None or big.get(key, 0.0) <= clock:
+        memo = big.get(key) if big is not None else None
+        if memo is None or memo[0] <= clock:
             small = _exact_if_small(conn, scope, q, model_id, dim, filters, limit,
                                     params.exact_limit)
             if small is not None:
                 return small
+            memo = (clock + BIG_SCOPE_SECONDS, _share(conn, scope, model_id, dim, filters))
             if big is not None:
                 if len(big) >= 10_000:
                     big.clear()
-                big[key] = clock + BIG_SCOPE_SECONDS
-        ef = max(params.ef_search, limit)
-        while True:
-            hits = _approx(conn, scope, q, model_id, dim, filters, limit, ef)
-            if hits is not None:
-                return hits
-            if ef >= EF_MAX:
-                break
-            ef = min(EF_MAX, ef * 4)
+                big[key] = memo
+        want = limit * OVERSAMPLE / max(memo[1], 1e-9)
+        if want <= EF_MAX:
+            ef = max(params.ef_search, limit, int(want + 0.5))
+            while True:
+                hits = _approx(conn, scope, q, model_id, dim, filters, limit, ef)
+                if hits is not None:
+                    return hits
+                if ef >= EF_MAX:
+                    break
+                ef = min(EF_MAX, ef * 4)
     return exact_search(conn, scope, q, model_id, dim, filters, limit)
