@@ -160,10 +160,6 @@ _WEAK = frozenset({"name", "number", "type", "kind", "date", "time", "first", "l
                    "main", "other", "favourite", "favorite", "preferred", "best", "current"})
 
 
-#: verbs of liking: "what is it like" is no question about a liking
-_LIKING = frozenset({"like", "love", "enjoy", "hate", "prefer", "dislike", "want", "feel"})
-
-
 def slot_of(name: str) -> str | None:
     """The profile slot a field's wording asks for (``None``: no slot; searched)."""
     fav = _FAVOURITE.search(name)
@@ -193,9 +189,17 @@ _SUFFIX = re.compile(r"(?<=[a-z]{3})(?:ing|ed|(?<!s)s)$")
 
 
 def _stem(term: str) -> str:
+    """A crude stem: synonyms unified, "-ies" -> "-y", "-ing"/"-ed"/"-s" and a final
+    "e" dropped ("hiking", "hikes", "hike" -> "hik")."""
     term = _SYNONYMS.get(term, term)
     term = term[:-3] + "y" if term.endswith("ies") and len(term) > 4 else _SUFFIX.sub("", term)
-    return _SYNONYMS.get(term, term)
+    term = _SYNONYMS.get(term, term)
+    return term[:-1] if term.endswith("e") and len(term) > 3 else term
+
+
+#: verbs of liking: "what is it like" is no question about a liking
+_LIKING = frozenset(_stem(w) for w in ("like", "love", "enjoy", "hate", "prefer", "dislike",
+                                          "want", "feel"))
 
 
 def _share(a: Sequence[str], b: Sequence[str]) -> bool:
