@@ -46,3 +46,10 @@ def test_inline_and_queued_runs_report_the_same_vectors(
 def test_bad_options_are_one_line_errors() -> None:
     res = CliRunner().invoke(cli, ["bench", "ingest", "--modes", "fast"])
     assert res.exit_code == 2 and "--modes" in res.output
+    res = CliRunner().invoke(cli, ["bench", "ingest", "--rate", "-1"])
+    assert res.exit_code == 2 and "--rate" in res.output
+
+
+def test_a_paced_run_offers_every_turn(tmp_path: Path, embedder: Embedder) -> None:
+    (run,) = run_all(_sessions(), embedder, ["queued"], ["message"], tmp_path, rate=200.0)
+    assert run.turns == run.adds == 3 and run.delay_max is not None

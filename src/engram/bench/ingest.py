@@ -14,6 +14,11 @@ Each run reports turns per second acknowledged (the time spent in ``add``),
 written (turns per second to vectors), the queue delay of the jobs (creation ->
 vectors written) p50/p95/max, and the lowest cosine between a queued vector and
 the inline vector of the same text (the same model: 1.0 up to float rounding).
+``--rate`` offers the turns at a chat's pace instead of as fast as ``add``
+returns: the queue delay then shows how far the vectors trail when the
+embedder keeps up, rather than the backlog of a bulk load. CPU per ``add`` and
+for the whole process are reported too: on a shared machine wall times grow
+with other processes' load, CPU times do not.
 A command, not a test: it measures, it asserts nothing.
 """
 
@@ -89,10 +94,11 @@ def sessions_of(ds: BenchDataset, max_text_bytes: int = 32_768) -> Sessions:
 
 
 def run_ingest(sessions: Sessions, mode: str, per: str, embedder: Embedder, db: Path,
-               reference: Path | None = None) -> IngestRun:
+               reference: Path | None = None, rate: float = 0.0) -> IngestRun:
     """Ingest ``sessions`` into a new SQLite file ``db`` (``mode``: inline | queued;
     ``per``: session | message); ``reference``: an inline run's file to compare
-    vectors with."""
+    vectors with; ``rate``: turns per second offered (``0``: as fast as ``add``
+    returns; a chat's pace shows the queue delay when the embedder keeps up)."""
     from ..config import Config
     from ..engine import Engram
 
@@ -107,7 +113,11 @@ def run_ingest(sessions: Sessions, mode: str, per: str, embedder: Embedder, db: 
         if mode == "queued":
             embeds.start(poll_seconds=0.5)
         t0, c0 = time.perf_counter(), time.process_time()
+        offered = 0
         for user, session, msgs in calls:
+            if rate > 0:
+                time.sleep(max(0.0, t0 + offered / rate - time.perf_counter()))
+            offered += len(msgs)
             a, ca = time.perf_counter(), time.thread_time()
             eg.add(msgs, user_id=user, session_id=session)
             lat.append(time.perf_counter() - a)
@@ -156,7 +166,7 @@ def _min_cosine(store: Any, reference: Path) -> float | None:
 
 def run_all(sessions: Sessions, embedder: Embedder, modes: Sequence[str],
             pers: Sequence[str], workdir: Path,
-            say: Callable[[str], None] = lambda _: None) -> list[IngestRun]:
+            say: Callable[[str], None] = lambda _: None, rate: float = 0.0) -> list[IngestRun]:
     """Every (mode, per) run; queued runs are compared with the inline run of the
     same granularity when there is one."""
     runs: list[IngestRun] = []
@@ -166,7 +176,7 @@ def run_all(sessions: Sessions, embedder: Embedder, modes: Sequence[str],
             db = workdir / f"{mode}-{per}.db"
             say(f"bench ingest: {mode}, one add per {per}")
             run = run_ingest(sessions, mode, per, embedder, db,
-                             reference if mode == "queued" else None)
+                             reference if mode == "queued" else None, rate)
             if mode == "inline":
                 reference = db
             runs.append(run)
@@ -216,9 +226,11 @@ def _command() -> click.Command:
                   help="Embedding passes run at once (embed_workers).")
     @click.option("--embedder", "spec", default="default", show_default=True,
                   help="Embedder spec (e.g. onnx:all-MiniLM-L6-v2-int8-dynamic).")
+    @click.option("--rate", type=float, default=0.0, show_default=True,
+                  help="Turns per second offered (0: as fast as add returns).")
     @click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
     def ingest(data: Path | None, conversations: int | None, modes: str, pers: str,
-               threads: int, workers: int, spec: str, as_json: bool) -> None:
+               threads: int, workers: int, spec: str, rate: float, as_json: bool) -> None:
         """Ingest speed: turns/s, add() p50/p95, embed-queue delay (LoCoMo turns)."""
         from ..embed.registry import get_embedder
         from ..errors import InvalidInput
@@ -231,6 +243,8 @@ def _command() -> click.Command:
             raise click.BadParameter("--modes takes inline and/or queued")
         if not per_list or set(per_list) - {"session", "message"}:
             raise click.BadParameter("--per takes session and/or message")
+        if rate < 0:
+            raise click.BadParameter("--rate must be >= 0")
         path = data or default_locomo_path()
         if path is None:
             raise InvalidInput("no LoCoMo data found; pass --data PATH (a locomo10.json file)")
@@ -243,7 +257,7 @@ def _command() -> click.Command:
         embedder.embed(["warm up"])  # model load is not ingest
         say = (lambda _: None) if as_json else click.echo
         with tempfile.TemporaryDirectory(prefix="engram-bench-ingest-") as tmp:
-            runs = run_all(sessions_of(ds), embedder, mode_list, per_list, Path(tmp), say)
+            runs = run_all(sessions_of(ds), embedder, mode_list, per_list, Path(tmp), say, rate)
         embedder.close()
         if as_json:
             click.echo(json.dumps([asdict(r) for r in runs], indent=2))
