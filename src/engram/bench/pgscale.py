@@ -183,7 +183,7 @@ def _measure(store: Any, user: int, memories: int, vectors: _Vectors, queries: i
              recall_queries: int) -> SearchStats:
     from ..store.postgres_vector import exact_search
 
-    scope, times, hits = Scope(user_id=f"user{user}"), [], 0
+    scope, times, hits, wanted = Scope(user_id=f"user{user}"), [], 0, 0
     qs = vectors.draw(queries)
     for k, q in enumerate(qs):
         s = time.perf_counter()
@@ -193,21 +193,23 @@ def _measure(store: Any, user: int, memories: int, vectors: _Vectors, queries: i
             with store._conn() as conn:
                 truth = exact_search(conn, scope, q, MODEL, q.size, SearchFilters(), 10)
             hits += len({c.ref for c in got} & {c.ref for c in truth})
+            wanted += len(truth)
     times.sort()
 
     def pct(p: float) -> float:
         return times[min(len(times) - 1, int(p * len(times)))]
 
-    return SearchStats(memories, pct(0.5), pct(0.95), pct(0.99),
-                       hits / (10 * max(1, min(recall_queries, queries))))
+    return SearchStats(memories, pct(0.5), pct(0.95), pct(0.99), hits / max(1, wanted))
 
 
 def run(url: str, n: int, users: int, dim: int, queries: int, batch: int, *, m: int = 16,
         ef_construction: int = 64, clusters: int = 2_000, spread: float = 1.0,
-        recall_queries: int = 20, skip_load: bool = False) -> PgScaleResult:
+        recall_queries: int = 20, skip_load: bool = False,
+        exact_limit: int = 10_000) -> PgScaleResult:
     from ..store.postgres import PostgresStore
 
-    store = PostgresStore(url, auto_index=False, hnsw_m=m, hnsw_ef_construction=ef_construction)
+    store = PostgresStore(url, auto_index=False, hnsw_m=m, hnsw_ef_construction=ef_construction,
+                          exact_limit=exact_limit)
     try:
         store.migrate()
         sizes = _user_sizes(n, users)
@@ -424,6 +426,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--m", type=int, default=16)
     p.add_argument("--ef-construction", type=int, default=64)
     p.add_argument("--clusters", type=int, default=2_000)
+    p.add_argument("--exact-limit", type=int, default=10_000,
+                   help="PostgresStore(exact_limit=): scopes up to this size are searched exactly")
     p.add_argument("--spread", type=float, default=1.0)
     p.add_argument("--url", help="postgresql:// URL (default: a pgserver in --data)")
     p.add_argument("--data", help="pgserver data directory (default: a temporary one)")
@@ -477,7 +481,7 @@ def main(argv: list[str] | None = None) -> None:
         result = run(f"{url}{sep}options=-csearch_path%3D{schema},public", a.n, a.users, a.dim,
                      a.queries, a.batch, m=a.m, ef_construction=a.ef_construction,
                      clusters=a.clusters, spread=a.spread, recall_queries=a.recall_queries,
-                     skip_load=a.skip_load)
+                     skip_load=a.skip_load, exact_limit=a.exact_limit)
         print(result.render(), flush=True)
     finally:
         if not a.keep:
