@@ -5,6 +5,7 @@ as a version, and no link outlives a delete or forget of either end."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -194,3 +195,29 @@ def test_async_links(tmp_path: Path, embedder: Any) -> None:
             assert [link.memory_id for link in await ae.links(b.id, **U)] == [a.id]
 
     asyncio.run(main())
+
+
+def test_cli_links(tmp_path: Path, embedder: Any) -> None:
+    from click.testing import CliRunner
+
+    from engram.cli import cli
+    from engram.cli._app import State
+
+    db = str(tmp_path / "cli.db")
+
+    def run(*argv: str) -> Any:
+        return CliRunner().invoke(cli, ["--db", db, *argv], obj=State(embedder=embedder))
+
+    for text in ("I moved to Lisbon in March.", "I love walking around Lisbon."):
+        assert run("add", text, "--user", "u").exit_code == 0
+    listed = json.loads(run("list", "--user", "u", "--json").stdout)
+    newest = listed["items"][0]["id"]
+    out = run("links", newest, "--user", "u", "--json")
+    assert out.exit_code == 0, out.output
+    body = json.loads(out.stdout)
+    assert [x["direction"] for x in body["links"]] == ["out"]
+    text = run("links", newest, "--user", "u")
+    assert "out" in text.stdout and "Lisbon" in text.stdout
+    missing = run("links", "mem_nope", "--user", "u")
+    assert missing.exit_code == 2 and len(missing.output.strip().splitlines()) == 1
+    assert run("links", newest).exit_code == 2  # no scope

@@ -12,9 +12,9 @@ Matching, per query category (:func:`categorize`, rules on the wording):
 category   example          TTL       similarity of the query vectors
 ========== ================ ========= =========================================
 temporal   "when did I ..." 5 min     0.97 (relative dates move with the clock)
-preference "do I like ..."  1 hour    0.92
-procedural "how do I ..."   1 day     0.90
-factual    everything else  1 hour    0.92
+preference "do I like ..."  1 hour    0.97
+procedural "how do I ..."   1 day     0.93
+factual    everything else  1 hour    0.96
 ========== ================ ========= =========================================
 
 A query's *anchors* (numbers, names, negations, time words, comparatives) must
@@ -87,11 +87,14 @@ class CachePolicy:
     ttl_seconds: float
 
 
+#: chosen with ``engram bench cache`` on the LoCoMo and REALTALK dev conversations
+#: (docs/agents.md): the lowest similarity whose wrong-hit rate stays near the
+#: exact-match floor; procedural queries are rare there (0.93 is a cautious guess)
 DEFAULT_POLICIES: dict[QueryCategory, CachePolicy] = {
-    QueryCategory.FACTUAL: CachePolicy(0.92, 3600.0),
+    QueryCategory.FACTUAL: CachePolicy(0.96, 3600.0),
     QueryCategory.TEMPORAL: CachePolicy(0.97, 300.0),
-    QueryCategory.PREFERENCE: CachePolicy(0.92, 3600.0),
-    QueryCategory.PROCEDURAL: CachePolicy(0.90, 86400.0),
+    QueryCategory.PREFERENCE: CachePolicy(0.97, 3600.0),
+    QueryCategory.PROCEDURAL: CachePolicy(0.93, 86400.0),
 }
 
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|"

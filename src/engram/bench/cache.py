@@ -354,7 +354,7 @@ def _load(name: str, data_dir: Path) -> BenchDataset:
               help="Conversations per data set.")
 @click.option("--questions", type=int, default=40, show_default=True,
               help="Questions per conversation.")
-@click.option("--thresholds", default="0.85,0.9,0.92,0.95,0.97", show_default=True,
+@click.option("--thresholds", default="0.9,0.92,0.94,0.96,0.97", show_default=True,
               help="Similarity thresholds swept (one for every category).")
 @click.option("--limit", default=10, show_default=True, help="Hits per search.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -38,6 +38,7 @@ _COMMAND_MODULES: list[str] = [
     "engram.cli.browse",
     "engram.cli.delete",
     "engram.cli.flags",
+    "engram.cli.notes",
     "engram.cli.persona",
     "engram.cli.demo",
     "engram.cli.procedures",
