@@ -137,3 +137,18 @@ def test_the_async_facade_runs_the_same_core(tmp_path: Path, embedder: Any) -> N
     p, ranked, ctx = asyncio.run(go())
     assert p.utility.count == 2 and ranked[0].procedure.id == p.id
     assert ctx.text == "Current task: [open] Renew every certificate"
+
+
+def test_trees_and_procedures_on_postgresql(tmp_path: Path, embedder: Any) -> None:
+    with Engram(store=make_store("postgres", tmp_path), embedder=embedder) as eg:
+        n = _release(eg)
+        ctx = eg.tasks.context(n["tests"].id, 400, **A)
+        assert ctx.path == [n["root"].id] and ctx.blockers == [n["flaky"].id]
+        assert set(ctx.siblings) == {n["docs"].id, n["pkg"].id}
+        p = eg.remember_procedure("Restart the cache on host4.internal",
+                                  steps=["drain host4.internal", "restart"], **A)
+        eg.feedback(p.id, 0.0, **A)
+        ranked = eg.procedures("restart the cache on host9.internal", **A)
+        assert ranked[0].procedure.id == p.id and ranked[0].procedure.utility.count == 2
+        with pytest.raises(NotFound):
+            eg.tasks.get(n["root"].id, agent_id="intruder")
