@@ -165,3 +165,21 @@ def test_tracking_runs_on_every_store_backend(store: Store, embedder: Embedder) 
         assert len(engine.history(mem.id, user_id="ana")) == 4
     finally:
         engine.close()
+
+
+def test_deleting_a_statement_folds_the_preference_again_without_it(eg: Engram) -> None:
+    said = ["I love tea.", "I really like tea.", "I like tea a lot", "I hate tea now.",
+            "Actually, I can't stand tea."]
+    ids = []
+    for i, text in enumerate(said):
+        ids.append(eg.add(text, user_id="ana", speaker="Ana",
+                          occurred_at=T0 + timedelta(days=i)).episodes[0].id)
+    assert prefs(eg)["tea"][0] == "Ana dislikes tea"
+    for episode_id in ids[3:]:
+        out = eg.delete_episode(episode_id, user_id="ana")
+        assert len(out.updated_memory_ids) == 1
+    text, state = prefs(eg)["tea"]
+    assert text == "Ana likes tea" and state.n == 3 and state.negative == 0
+    assert state.current > 0.8 and not state.drifting()
+    mem = next(m for m in eg.list(user_id="ana").items if "tea" in m.text)
+    assert sorted(mem.source_episode_ids) == sorted(ids[:3])

@@ -54,6 +54,7 @@ __all__ = [
     "label",
     "observe",
     "parse_statement",
+    "refold",
     "topic_key",
     "track_preferences",
     "wording_strength",
@@ -190,7 +191,8 @@ def label(value: float, *, prefers: bool = False) -> str:
 
 
 # -- reading a statement -----------------------------------------------------------------
-_STATEMENT = re.compile(r"^(?P<subject>.+?) (?P<verb>likes|prefers|dislikes) (?P<value>.+)$")
+_STATEMENT = re.compile(
+    r"^(?P<subject>.+?) (?P<verb>likes|prefers|dislikes|has mixed feelings about) (?P<value>.+)$")
 _ARTICLE = re.compile(r"^(?:the|a|an|some|my|your)\s+", re.IGNORECASE)
 
 _VERBS: list[tuple[re.Pattern[str], float]] = [
@@ -343,3 +345,41 @@ def _decide(store: Store, owner: Scope, entry: _Topic, config: TrackerConfig) ->
         i for c, _, _ in entry.observations for i in c.source_episode_ids])
     return Decision(Operation.UPDATE, merged, targets=[target], reason=reason, new_text=text,
                     changes=changes)
+
+
+def refold(store: Store, scope: Scope, memory: Memory,
+           config: TrackerConfig = DEFAULT_CONFIG) -> Memory:
+    """``memory`` with its tracked state folded again from the source episodes it
+    still cites (oldest first): after one of them was deleted, nothing that episode
+    said is left in the averages or the text ("forget means forgotten"). A memory
+    that is not a tracked preference is returned as it is."""
+    raw = memory.metadata.get(METADATA_KEY)
+    old = PreferenceState.from_dict(raw) if isinstance(raw, dict) else None
+    if old is None:
+        return memory
+    from ..ingest.derive import RuleDeriver
+
+    episodes = sorted(store.get_episodes(scope.with_session(None), memory.source_episode_ids),
+                      key=lambda e: e.occurred_at)
+    state: PreferenceState | None = None
+    prefers = False
+    value = old.topic
+    for cand in RuleDeriver(store).derive(episodes):
+        parsed = parse_statement(cand)
+        if parsed is None or topic_key(parsed[1]) != old.topic:
+            continue
+        verb, value = parsed
+        x = wording_strength(" ".join(e.text for e in episodes
+                                      if e.id in cand.source_episode_ids), value, verb)
+        state, _ = observe(state, x, cand.valid_from, old.topic, config)
+        prefers = verb == "prefers" if x > 0 else prefers
+    if state is None:  # no statement left: the text alone, as one observation
+        m = _STATEMENT.match(memory.text)
+        verb = m.group("verb") if m else "likes"
+        state, _ = observe(None, wording_strength(memory.text, "", verb), memory.valid_from,
+                           old.topic, config)
+        value = m.group("value") if m else value
+    said = _STATEMENT.match(memory.text)
+    subject = said.group("subject") if said else memory.text.split(" ", 1)[0]
+    return replace(memory, text=f"{subject} {label(state.current, prefers=prefers)} {value}",
+                   metadata={**memory.metadata, METADATA_KEY: state.to_dict()})

@@ -16,7 +16,9 @@
    * a memory with other sources stays, as a new version (``UPDATE``, reason
      ``"source episode <id> deleted"``) whose ``source_episode_ids`` no longer
      name it. Its text and earlier versions stay as they are: they are also
-     supported by the other sources (a session summary keeps what it said).
+     supported by the other sources (a session summary keeps what it said); a
+     tracked preference is folded again from the statements left, so its current
+     value and text no longer count what the deleted message said.
 
 3. ``purge`` (when given) removes LLM-cache entries holding the deleted texts or
    citing the episode's id.
@@ -34,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..agents.preferences import refold
 from ..errors import NotFound
 from ..models import Memory, Operation, Scope
 from .pipeline import Ingest
@@ -94,7 +97,8 @@ def delete_episode(ingest: Ingest, scope: Scope, episode_id: str,
         if not rest:
             orphans.append(m)
             continue
-        ingest.change(owner, m.id, Operation.UPDATE, _without(episode_id),
+        ingest.change(owner, m.id, Operation.UPDATE,
+                      _without(episode_id, lambda m: refold(store, owner, m)),
                       f"source episode {episode_id} deleted", None)
         out.updated_memory_ids.append(m.id)
     if orphans:
@@ -110,15 +114,18 @@ def delete_episode(ingest: Ingest, scope: Scope, episode_id: str,
     return out
 
 
-def _without(episode_id: str) -> Callable[[Memory, datetime], Memory | None]:
+def _without(episode_id: str, then: Callable[[Memory], Memory] | None = None,
+             ) -> Callable[[Memory, datetime], Memory | None]:
     """The change that drops ``episode_id`` from a memory's sources (``None`` when
-    the latest version no longer names it)."""
+    the latest version no longer names it), then applies ``then`` (a tracked
+    preference is folded again from the sources left: :func:`engram.agents.preferences.refold`)."""
 
     def change(old: Memory, at: datetime) -> Memory | None:
         if episode_id not in old.source_episode_ids:
             return None
         rest = [s for s in old.source_episode_ids if s != episode_id]
-        return dataclasses.replace(old, source_episode_ids=rest, updated_at=at,
-                                   version=old.version + 1)
+        new = dataclasses.replace(old, source_episode_ids=rest, updated_at=at,
+                                  version=old.version + 1)
+        return then(new) if then is not None else new
 
     return change
