@@ -12,6 +12,7 @@ from engram.embed.base import Embedder
 from engram.models import ItemRef
 from engram.retrieval.config import get_preset
 from engram.retrieval.updates import (
+    anchor_terms,
     apply_floors,
     asks_current,
     asks_past,
@@ -100,6 +101,24 @@ def test_newer_first_moves_the_newer_statement_just_above_the_older() -> None:
     assert out == ["new", "old", "x"]
     vec = {i: np.eye(3, dtype=np.float32)[i] for i in range(3)}
     assert newer_first(["x", "old"], 1, texts.__getitem__, when.__getitem__, vec) == ["x", "old"]
+
+
+def test_a_dated_event_both_statements_name_is_corrected_by_the_newer() -> None:
+    """"Which award did she win in 2021?" is about an earlier time, yet when both
+    statements name 2021 the newer one corrects the older; a question naming a
+    year neither states keeps the ranker's order."""
+    assert anchor_terms("Which award did Vera win in 2021 for her parks?") == {"2021"}
+    assert anchor_terms("What car did I drive before?") == frozenset()
+    times = [T0, T0 + timedelta(days=1)]
+    award = ["Vera Lind received the Green City Award in 2021 for her park designs.",
+             "Vera Lind received the Urban Design Medal in 2021 for her park designs."]
+    anchor = anchor_terms("Which award did Vera Lind receive in 2021?")
+    assert conflicts(award, times, [None, None], changes=False, anchor=anchor) == {(0, 1)}
+    lived = ["I live in a flat in Boston near the harbour.",
+             "I live in a flat in Denver near the park."]
+    assert conflicts(lived, times, [None, None], changes=False) == {(0, 1)}
+    assert conflicts(lived, times, [None, None], changes=False,
+                     anchor=anchor_terms("Where did I live in 2019?")) == set()
 
 
 @pytest.fixture(scope="module")

@@ -248,7 +248,10 @@ class Searcher:
             tops = [c.ref for c in h.raw.get(signal, ())[:n]]
             out = updates.apply_floors(out, lambda t: t[1].ref, tops, config.floor_rank)
         timed = info is not None and (info.start is not None or info.end is not None)
-        if config.update_depth > 1 and not timed and not updates.asks_past(query):
+        # a question about an earlier time keeps the ranker's order, unless it names
+        # a dated event both statements name too (a correction of that event)
+        anchor = updates.anchor_terms(query) if timed or updates.asks_past(query) else None
+        if config.update_depth > 1 and anchor != frozenset():
             top = [h.items[f.ref] for _, f in out[: config.update_depth]]
             missing = {f.ref: i for i, (_, f) in enumerate(out[: config.update_depth])
                        if f.ref not in when_of}
@@ -260,7 +263,8 @@ class Searcher:
                 out, config.update_depth, lambda t: h.items[t[1].ref].text,
                 lambda t: when_of[t[1].ref], vectors, lambda t: cosine.get(t[1].ref),
                 updates.naming_terms(query, info.names if info is not None else ()),
-                updates.asks_current(query),
+                updates.asks_current(query) and anchor is None,
+                anchor or frozenset(),
             )
         if out is ranked:
             return ranked

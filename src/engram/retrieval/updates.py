@@ -57,8 +57,8 @@ from ..index.lexical import tokens
 from ..models import ItemRef
 from .rerank import _terms
 
-__all__ = ["CHANGE", "PAST", "apply_floors", "asks_current", "asks_past", "conflicts",
-           "naming_terms", "newer_first"]
+__all__ = ["CHANGE", "PAST", "anchor_terms", "apply_floors", "asks_current", "asks_past",
+           "conflicts", "naming_terms", "newer_first"]
 
 T = TypeVar("T")
 
@@ -114,6 +114,17 @@ def asks_past(query: str) -> bool:
     return PAST.search(query) is not None
 
 
+_YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
+
+
+def anchor_terms(query: str) -> frozenset[str]:
+    """The years a question about an earlier time names ("Which award did she win
+    in 2021?"): two statements that both name them are about the same dated event,
+    so the newer one corrects the older; empty when it names none ("What car did I
+    drive before?"), and the ranker's order stands."""
+    return frozenset(_YEAR.findall(query))
+
+
 def apply_floors(
     ranked: list[T], key: Callable[[T], ItemRef], tops: Sequence[ItemRef], floor_rank: int
 ) -> list[T]:
@@ -162,6 +173,7 @@ def conflicts(
     relevance: Sequence[float | None] = (),
     query_terms: frozenset[str] = frozenset(),
     changes: bool = True,
+    anchor: frozenset[str] = frozenset(),
 ) -> set[tuple[int, int]]:
     """The pairs ``(older, newer)`` of statements that conflict (module docstring).
 
@@ -169,7 +181,8 @@ def conflicts(
     ``query_terms`` the query's names and tokens with a digit, as index terms
     (:func:`naming_terms`). ``changes=False`` keeps only the first kind
     (shared frame, close meaning): the change-marker path is for questions that
-    ask about the present.
+    ask about the present. ``anchor`` (:func:`anchor_terms`): only statements
+    that both hold all of these index terms can conflict.
     """
     n = len(texts)
     terms = [_terms(t) for t in texts]  # memoised: the reranker tokenised them already
@@ -181,6 +194,8 @@ def conflicts(
     for i in range(n):
         for j in range(i + 1, n):
             if times[i] == times[j] or not (takes_part[i] and takes_part[j]):
+                continue
+            if anchor and not (anchor <= terms[i] and anchor <= terms[j]):
                 continue
             newer, older = (j, i) if times[j] > times[i] else (i, j)
             if terms[older] == terms[newer]:  # said again, nothing replaced
@@ -209,13 +224,15 @@ def newer_first(
     relevance_of: Callable[[T], float | None] = lambda _: None,
     naming: frozenset[str] = frozenset(),
     present: bool = True,
+    anchor: frozenset[str] = frozenset(),
 ) -> list[T]:
     """``ranked`` with each conflict group of its top ``depth`` ordered newest first,
     in the positions the group held. ``vector_of`` maps a position to the item's
     vector where known; ``relevance_of`` gives an item's cosine to the query;
     ``naming`` is :func:`naming_terms` of the query; ``present``: the query asks
     about the present ("now", "currently", ...), which lets statements of change
-    count (:func:`conflicts`)."""
+    count (:func:`conflicts`); ``anchor``: terms both statements of a conflict
+    hold (:func:`anchor_terms`)."""
     head = ranked[:depth]
     if len(head) < 2:
         return ranked
@@ -227,6 +244,7 @@ def newer_first(
         [relevance_of(x) for x in head],
         naming,
         present,
+        anchor,
     )
     if not pairs:
         return ranked
