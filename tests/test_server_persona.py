@@ -60,3 +60,37 @@ def test_errors(server: RunningServer) -> None:
         assert r.status_code == 400 and r.json()["code"] == "invalid_input"
         r = c.post("/v1/reply", json={"message": "hi"})
         assert r.status_code == 400 and r.json()["code"] == "scope_required"
+
+
+def test_the_http_client_returns_the_engine_types(server: RunningServer, embedder: object,
+                                                  tmp_path: object) -> None:
+    import asyncio
+    from pathlib import Path
+
+    from engram import AsyncClient, Client, Engram
+
+    fields = ["Full name", "Employer", "Passport number"]
+    with Client(server.url, api_key=server.key_b) as client:
+        _seed_client(client)
+        served = (client.profile(user_id="per-cli"), client.fill_form(fields, user_id="per-cli"),
+                  client.draft_reply("Sailing on Sunday?", user_id="per-cli"))
+    with Engram(Path(str(tmp_path)) / "e.db", embedder=embedder) as eg:  # type: ignore[arg-type]
+        _seed_client(eg)
+        local = (eg.profile(user_id="per-cli"), eg.fill_form(fields, user_id="per-cli"),
+                 eg.draft_reply("Sailing on Sunday?", user_id="per-cli"))
+    assert [f.value for f in served[1].fields] == [f.value for f in local[1].fields]
+    assert served[2].text == local[2].text == "I love sailing."
+    assert {a.name: a.value for a in served[0].attributes} == {
+        a.name: a.value for a in local[0].attributes}
+    assert served[0].preferences[0].topic == local[0].preferences[0].topic == "sailing"
+
+    async def run() -> str:
+        async with AsyncClient(server.url, api_key=server.key_b) as ac:
+            return str((await ac.fill_form(["Employer"], user_id="per-cli")).value("Employer"))
+
+    assert asyncio.run(run()) == "Fabrikam"
+
+
+def _seed_client(api: object) -> None:
+    for text in SAID:
+        api.add(text, user_id="per-cli", speaker="Noor")  # type: ignore[attr-defined]

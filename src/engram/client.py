@@ -160,6 +160,24 @@ def _answer(d: dict[str, Any]) -> Any:
                   cost=d.get("cost"), model=d.get("model"))
 
 
+def _profile(d: dict[str, Any]) -> Any:
+    from .agents.profile import Profile
+
+    return Profile.from_dict(d)
+
+
+def _form(d: dict[str, Any]) -> Any:
+    from .agents.persona import FormFill
+
+    return FormFill.from_dict(d)
+
+
+def _draft(d: dict[str, Any]) -> Any:
+    from .agents.persona import Draft
+
+    return Draft.from_dict(d)
+
+
 def _codes() -> dict[str, type[EngramError]]:
     found: dict[str, type[EngramError]] = {}
     todo: list[type[EngramError]] = [EngramError]
@@ -370,6 +388,23 @@ class _Protocol:
             "max_tokens": max_tokens, "as_of": _dt(as_of)}))
 
 
+    def profile(self, *, scope: Scope | None = None, user_id: str | None = None,
+                agent_id: str | None = None) -> Call[Any]:
+        return Call("GET", "/v1/profile", _profile, params=_scope(scope, user_id, agent_id, None))
+
+    def fill_form(self, fields: builtins.list[str], *, scope: Scope | None = None,
+                  user_id: str | None = None, agent_id: str | None = None,
+                  use_llm: bool | None = None) -> Call[Any]:
+        return Call("POST", "/v1/form", _form, json=_clean({
+            **_scope(scope, user_id, agent_id, None), "fields": fields, "use_llm": use_llm}))
+
+    def draft_reply(self, message: str, *, scope: Scope | None = None,
+                    user_id: str | None = None, agent_id: str | None = None,
+                    use_llm: bool | None = None) -> Call[Any]:
+        return Call("POST", "/v1/reply", _draft, json=_clean({
+            **_scope(scope, user_id, agent_id, None), "message": message, "use_llm": use_llm}))
+
+
 def _path(item_id: str) -> str:
     from urllib.parse import quote
 
@@ -450,6 +485,9 @@ class Client:
     import_ = _sync("import_")
     stats = _sync("stats")
     answer = _sync("answer")
+    profile = _sync("profile")
+    fill_form = _sync("fill_form")
+    draft_reply = _sync("draft_reply")
 
     def _send(self, call: Call[T]) -> T:
         for attempt in itertools.count():
@@ -499,6 +537,9 @@ class AsyncClient:
     import_ = _async("import_")
     stats = _async("stats")
     answer = _async("answer")
+    profile = _async("profile")
+    fill_form = _async("fill_form")
+    draft_reply = _async("draft_reply")
 
     async def _send(self, call: Call[T]) -> T:
         for attempt in itertools.count():

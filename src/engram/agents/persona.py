@@ -93,6 +93,12 @@ class FormFill:
         return {"fields": [f.to_dict() for f in self.fields], "model": self.model,
                 "llm_error": self.llm_error}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> FormFill:
+        """The form :meth:`to_dict` wrote (the HTTP client reads it back)."""
+        return cls([FieldValue(f["field"], f["value"], _refs(f["citations"]), f["source"])
+                    for f in d["fields"]], d.get("model"), d.get("llm_error"))
+
 
 @dataclass
 class Draft:
@@ -107,6 +113,15 @@ class Draft:
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "model": self.model, "llm_error": self.llm_error,
                 "citations": [{"type": r.type, "id": r.id} for r in self.citations]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Draft:
+        """The draft :meth:`to_dict` wrote (the HTTP client reads it back)."""
+        return cls(d["text"], _refs(d["citations"]), d.get("model"), d.get("llm_error"))
+
+
+def _refs(rows: list[dict[str, Any]]) -> list[ItemRef]:
+    return [ItemRef(r["type"], r["id"]) for r in rows]
 
 
 # -- slots -------------------------------------------------------------------------------

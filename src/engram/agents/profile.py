@@ -140,6 +140,13 @@ class Profile:
                 "preferences": [p.to_dict() for p in self.preferences],
                 "attributes": [a.to_dict() for a in self.attributes]}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Profile:
+        """The profile :meth:`to_dict` wrote (the HTTP client reads it back)."""
+        return cls(user_id=d.get("user_id"), subject=d.get("subject"),
+                   preferences=[PreferenceView(**p) for p in d.get("preferences") or []],
+                   attributes=[ProfileAttribute(**a) for a in d.get("attributes") or []])
+
 
 def iter_memories(store: Store, scope: Scope, limit: int = MAX_MEMORIES) -> Iterator[Memory]:
     """The active fact, preference and plan memories of ``scope``, newest first."""
