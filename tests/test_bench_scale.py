@@ -49,6 +49,8 @@ def test_scale_reports_every_stage_and_prints_a_narrow_table(tmp_path: Path) -> 
     assert any(line.split()[:1] == ["2,500"] for line in table)
     report = json.loads(out.read_text())
     assert [r["n"] for r in report["results"]] == [100, 2500]
+    assert all(r["cold_start_s"] > 0 for r in report["results"])
+    assert out.with_suffix(".png").read_bytes().startswith(b"\x89PNG")  # the growth chart
 
 
 def test_scale_quiet_prints_no_progress(tmp_path: Path) -> None:

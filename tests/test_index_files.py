@@ -9,6 +9,7 @@ PostgreSQL store keeps its indexes in the database.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,7 +27,8 @@ from contract_helpers import (
     unit,
 )
 
-from engram.index.partition import INF, PartitionIndex, RowAttrs
+from engram.index.ann import AnnGraph
+from engram.index.partition import INF, PartitionIndex, RowAttrs, RowFilter
 from engram.models import ItemRef, Operation, Scope, SearchFilters
 from engram.store import open_store
 from engram.store.base import Store
@@ -113,7 +115,8 @@ def test_a_restart_loads_the_saved_index(
     b = store(db, opened)
     assert [found(b, seed=s) for s in range(5)] == before
     assert words(b, "zebra") == {f"m{i}" for i in range(N)}
-    assert b._partitions[("t", "u", "u", MODEL)].has_graph  # type: ignore[attr-defined]
+    part = b._partitions[("t", "u", "u", MODEL)]  # type: ignore[attr-defined]
+    assert part.graph is not None and len(part.graph) == N  # loaded, not rebuilt
     assert len(rebuilds) == 1  # b loaded the file
 
 
@@ -256,3 +259,36 @@ def test_removed_rows_leave_nothing_in_the_partition_state() -> None:
     graph = part.graph
     assert graph is not None and unit(4).tobytes() not in graph.dump()
     assert unit(5).tobytes() in graph.dump()
+
+
+def test_rows_changed_while_the_graph_loads_reach_it() -> None:
+    part = PartitionIndex(8)
+    attrs = RowAttrs(1, "fact", 0, None, None, 0.0, 0.0, INF)
+    for i in range(30):
+        part.upsert(ItemRef("memory", f"m{i}"), unit(i), attrs, f"word{i}", key=i)
+    part.warm()
+    saved = part.graph
+    assert saved is not None
+    loaded = PartitionIndex.from_state(part.state())
+    gate = threading.Event()
+
+    def load() -> AnnGraph | None:
+        gate.wait(10)
+        return saved
+
+    loaded.attach_graph(load)
+    loaded.upsert(ItemRef("memory", "late"), unit(500), attrs, "late", key=99)
+    loaded.remove(ItemRef("memory", "m3"))
+    # while loading, searches are exact (and already see both changes)
+    assert ids_of(loaded.search(unit(500), 1, RowFilter())) == ["late"]
+    assert "m3" not in ids_of(loaded.search(unit(3), 30, RowFilter()))
+    gate.set()
+    graph = loaded.graph
+    assert graph is not None and len(graph) == 30
+    assert graph.query(unit(500), 1, 64).tolist() == [30]  # the new row's label
+    assert 3 not in graph.query(unit(3), 29, 64).tolist()
+    assert ids_of(loaded.search(unit(500), 1, RowFilter())) == ["late"]
+
+
+def ids_of(hits: list[tuple[ItemRef, float]]) -> list[str]:
+    return [ref.id for ref, _ in hits]

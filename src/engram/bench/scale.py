@@ -20,6 +20,7 @@ import random
 import resource
 import shutil
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -42,7 +43,8 @@ from ..timeutil import now
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["RandomEmbedder", "ScaleResult", "StageProgress", "print_report", "run_scale"]
+__all__ = ["RandomEmbedder", "ScaleResult", "StageProgress", "print_report", "run_scale",
+           "write_scale_chart"]
 
 #: ``progress(label, total, unit)`` -> a context manager yielding ``advance(n)``
 StageProgress = Callable[[str, int, str], AbstractContextManager[Callable[[int], None]]]
@@ -185,8 +187,11 @@ import json, sys, time
 t0 = time.perf_counter()
 from engram.bench.scale import RandomEmbedder
 from engram.engine import Engram
+from engram.index.partition import PartitionIndex
 from engram.models import Scope
 t1 = time.perf_counter()
+if sys.argv[4] == "exact":
+    PartitionIndex.ann_threshold = sys.maxsize
 eg = Engram(sys.argv[1], embedder=RandomEmbedder())
 eg.search(sys.argv[2], scope=Scope(user_id=sys.argv[3]), limit=10, track_access=False)
 t2 = time.perf_counter()
@@ -195,12 +200,12 @@ print(json.dumps({"import_s": t1 - t0, "first_search_s": t2 - t1}))
 """
 
 
-def _cold_start(db: Path, query: str, user_id: str) -> dict[str, float]:
+def _cold_start(db: Path, query: str, user_id: str, exact: bool) -> dict[str, float]:
     """Seconds a new process takes to open ``db`` and answer its first search."""
     import subprocess
-    import sys
 
-    out = subprocess.run([sys.executable, "-c", _COLD, str(db), query, user_id],
+    out = subprocess.run([sys.executable, "-c", _COLD, str(db), query, user_id,
+                          "exact" if exact else "graph"],
                          capture_output=True, text=True, check=True)
     return {k: float(v) for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
 
@@ -223,6 +228,8 @@ def run_scale(
     real_turns: int = 500,
     progress: StageProgress | None = None,
     keep: Path | None = None,
+    partial: Path | None = None,
+    exact: bool = False,
 ) -> dict[str, object]:
     """Run the scale test for each size in ``ns``; returns a JSON-ready report.
 
@@ -233,7 +240,26 @@ def run_scale(
     ingesting again. The index build is timed from the tables every time (the
     persisted index is removed first); the cold start is a fresh process that
     opens the store and answers one search from the index the build persisted.
+    ``partial``: the report so far is written there after each size (a long run
+    that is stopped keeps what it measured). ``exact``: no HNSW graph, every
+    search is exact (for sizes whose graph build does not fit the time at hand;
+    the report says so).
     """
+    from ..index.partition import PartitionIndex
+
+    threshold = PartitionIndex.ann_threshold
+    if exact:
+        PartitionIndex.ann_threshold = sys.maxsize
+    try:
+        return _run(ns, queries, batch_size, real_embedder, workdir, seed, real_turns,
+                    progress, keep, partial, exact)
+    finally:
+        PartitionIndex.ann_threshold = threshold
+
+
+def _run(ns: Sequence[int], queries: int, batch_size: int, real_embedder: Embedder | None,
+         workdir: Path | None, seed: int, real_turns: int, progress: StageProgress | None,
+         keep: Path | None, partial: Path | None, exact: bool) -> dict[str, object]:
     stage = progress or _silent
     rng = random.Random(seed)
     results: list[ScaleResult] = []
@@ -283,7 +309,7 @@ def run_scale(
                 advance(1)
             eg.close()  # persists the index
             with stage(f"n={n:,}: cold start", 1, "process") as advance:
-                cold = _cold_start(db, qtexts[0], scope.user_id or "")
+                cold = _cold_start(db, qtexts[0], scope.user_id or "", exact)
                 advance(1)
             eg = Engram(db, embedder=RandomEmbedder())
             for q in qtexts[:10]:
@@ -317,7 +343,17 @@ def run_scale(
                     extra={"cold_import_s": cold["import_s"]},
                 )
             )
+            if partial is not None:
+                partial.parent.mkdir(parents=True, exist_ok=True)
+                partial.write_text(json.dumps(
+                    _report(real, embed_ms, real_rate, results, exact), indent=2))
+    return _report(real, embed_ms, real_rate, results, exact)
+
+
+def _report(real: Embedder, embed_ms: list[float], real_rate: float,
+            results: list[ScaleResult], exact: bool) -> dict[str, object]:
     return {
+        "search": "exact (no HNSW graph)" if exact else "default (HNSW graph from 8,000 rows)",
         "embedder": real.model_id,
         "query_embed_p50_ms": _pct(embed_ms, 50),
         "query_embed_p95_ms": _pct(embed_ms, 95),
@@ -357,7 +393,9 @@ def print_report(
     from rich.table import Table
 
     console = console or Console()
-    table = Table(title="engram bench scale (one scope, synthetic random vectors)", box=None,
+    exact = str(report.get("search", "")).startswith("exact")
+    table = Table(title="engram bench scale (one scope, synthetic random vectors"
+                  + (", exact search)" if exact else ")"), box=None,
                   pad_edge=False, header_style="bold")
     for header, _ in _COLUMNS:
         table.add_column(header, justify="right", no_wrap=True)
@@ -373,6 +411,49 @@ def print_report(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2))
         console.print(f"JSON report: {out}")
+
+
+def write_scale_chart(report: dict[str, object], path: Path) -> Path:
+    """Growth with the number of memories (log scale): ingest rate, index build and
+    cold start, search latency, memory and disk. Needs matplotlib (``bench`` extra)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        from ..errors import MissingDependency
+
+        raise MissingDependency(
+            "the scale chart needs matplotlib: pip install 'engramdb[bench]'") from exc
+    rows: list[dict[str, float]] = report["results"]  # type: ignore[assignment]
+    ns = [r["n"] for r in rows]
+    panels: list[tuple[str, list[tuple[str, str]]]] = [
+        ("ingest (memories/s, store only)", [("ingest_per_s_no_embed", "ingest/s")]),
+        ("seconds", [("index_build_s", "index build from the tables"),
+                     ("cold_start_s", "cold start (new process, first search)")]),
+        ("search latency (ms, no query embedding)",
+         [("search_p50_ms", "p50"), ("search_p95_ms", "p95"), ("search_p99_ms", "p99")]),
+        ("per memory", [("bytes_per_memory", "disk bytes"),
+                        ("index_bytes_per_memory", "of which index files")]),
+    ]
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    for ax, (title, series) in zip(axes.flat, panels, strict=True):
+        for key, label in series:
+            ax.plot(ns, [r.get(key, float("nan")) for r in rows], marker="o", label=label)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("memories in the scope")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle("engram bench scale: one scope on SQLite, synthetic random vectors",
+                 fontsize=11)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def _scale_command() -> object:
@@ -397,6 +478,9 @@ def _scale_command() -> object:
     @click.option("--real-turns", default=500, show_default=True,
                   help="Messages added through Engram.add with the real embedder.")
     @click.option("--quiet", is_flag=True, help="No progress on stderr.")
+    @click.option("--exact", is_flag=True,
+                  help="No HNSW graph: every search is exact (sizes whose graph build does"
+                       " not fit the time at hand).")
     @click.option("--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
                   help="Keep each size's database in this directory and reuse it next time"
                        " (no second ingest).")
@@ -405,10 +489,11 @@ def _scale_command() -> object:
         type=click.Path(path_type=Path),
         default=Path("bench-results/scale.json"),
         show_default=True,
-        help="JSON report path.",
+        help="JSON report path (a growth chart is written beside it as .png when"
+             " matplotlib is installed).",
     )
     def scale(sizes: str, vectors: str, queries: int, real_turns: int, quiet: bool,
-              keep: Path | None, out: Path) -> None:
+              exact: bool, keep: Path | None, out: Path) -> None:
         """Scale test of the embedded store: ingest, search latency, RSS, disk per memory."""
         try:
             ns = [int(x) for x in sizes.split(",") if x.strip()]
@@ -418,8 +503,16 @@ def _scale_command() -> object:
             raise click.BadParameter("--n sizes must be at least 100")
         if queries < 1 or real_turns < 1:
             raise click.BadParameter("--queries and --real-turns must be at least 1")
-        print_report(run_scale(ns, queries=queries, real_turns=real_turns, keep=keep,
-                               progress=None if quiet else _cli_progress), out)
+        report = run_scale(ns, queries=queries, real_turns=real_turns, keep=keep, partial=out,
+                           exact=exact, progress=None if quiet else _cli_progress)
+        print_report(report, out)
+        if len(ns) > 1:
+            from ..errors import MissingDependency
+
+            try:
+                click.echo(f"chart: {write_scale_chart(report, out.with_suffix('.png'))}")
+            except MissingDependency as exc:
+                click.echo(f"no chart: {exc}", err=True)
 
     return scale
 

@@ -103,8 +103,10 @@ class LexicalIndex:
         self._post_rows: dict[str, list[int]] = {}
         self._post_tf: dict[str, list[int]] = {}
         self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        #: postings loaded by :meth:`from_state`; rows added later go to the lists
-        self._base: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        #: postings loaded by :meth:`from_state` (term -> slot in the CSR arrays),
+        #: sliced when a query first needs them; rows added later go to the lists
+        self._base: dict[str, int] = {}
+        self._base_csr: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._doclen = np.zeros(0, dtype=np.float32)
         self._alive = np.zeros(0, dtype=bool)
         self._n = 0
@@ -146,13 +148,16 @@ class LexicalIndex:
         arr = self._arrays.get(term)
         if arr is None:
             rows = self._post_rows.get(term)
-            base = self._base.get(term)
-            if not rows and base is None:
+            slot = self._base.get(term)
+            if not rows and slot is None:
                 return None
             arr = (np.asarray(rows or [], dtype=np.int64),
                    np.asarray(self._post_tf.get(term, []), np.float32))
-            if base is not None:
-                arr = (np.concatenate([base[0], arr[0]]), np.concatenate([base[1], arr[1]]))
+            if slot is not None and self._base_csr is not None:
+                offsets, base_rows, base_tf = self._base_csr
+                lo, hi = int(offsets[slot]), int(offsets[slot + 1])
+                arr = (np.concatenate([base_rows[lo:hi], arr[0]]),
+                       np.concatenate([base_tf[lo:hi], arr[1]]))
             self._arrays[term] = arr
         return arr
 
@@ -195,13 +200,10 @@ class LexicalIndex:
         lex._n = n
         lex._live = int(np.count_nonzero(alive))
         lex._total_len = float(state["lex_doclen"][alive].sum())
-        offsets, rows, tf = state["lex_offsets"], state["lex_rows"], state["lex_tf"]
-        for i, term in enumerate(utf8_list(state["lex_terms"], offsets.size - 1)):
-            lo, hi = int(offsets[i]), int(offsets[i + 1])
-            lex._base[term] = (rows[lo:hi], tf[lo:hi])
-            lex._arrays[term] = lex._base[term]
-            lex._post_rows[term] = []
-            lex._post_tf[term] = []
+        offsets = state["lex_offsets"]
+        terms = utf8_list(state["lex_terms"], offsets.size - 1)
+        lex._base = dict(zip(terms, range(len(terms)), strict=True))
+        lex._base_csr = (offsets, state["lex_rows"], state["lex_tf"])
         return lex
 
     def scores(self, query: str, n_rows: int) -> np.ndarray | None:

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,6 +99,10 @@ class PartitionIndex:
         self._lex = LexicalIndex()
         #: grows with every upsert and removal (a store saves when it moved)
         self.version = 0
+        self._last_mask: tuple[RowFilter, int, np.ndarray] | None = None
+        #: a graph loading in the background (:meth:`attach_graph`)
+        self._loading: tuple[threading.Thread, list[AnnGraph | None], int, np.ndarray] | None = (
+            None)
         self._live = 0
         #: (ids, keys) of a partition loaded by :meth:`from_state` whose refs and key
         #: maps are not built yet (a search needs neither; a write builds them)
@@ -261,6 +266,17 @@ class PartitionIndex:
 
     # -- search ----------------------------------------------------------------
     def _mask(self, f: RowFilter) -> np.ndarray:
+        """Rows passing ``f`` (read-only: the last mask is reused while nothing
+        changed, since a search asks the lexical and the vector side in turn)."""
+        hit = self._last_mask
+        if hit is not None and hit[0] == f and hit[1] == self.version:
+            return hit[2]
+        m = self._compute_mask(f)
+        m.flags.writeable = False
+        self._last_mask = (f, self.version, m)
+        return m
+
+    def _compute_mask(self, f: RowFilter) -> np.ndarray:
         n = self._n
         m = self._alive[:n].copy()
         if f.agent_id is not None:
@@ -337,6 +353,9 @@ class PartitionIndex:
         return [(self._ref(int(r)), float(scores[t])) for r, t in zip(out_rows, top, strict=True)]
 
     def _ensure_ann(self) -> AnnGraph | None:
+        if self._ann is None and self._loading is not None:
+            if not self._adopt(wait=False):
+                return None  # still loading: this search is exact
         if self._ann is None and not self._ann_missing:
             rows = np.flatnonzero(self._alive[: self._n])
             ann = new_graph(self.dim, capacity=int(rows.size * 1.25))
@@ -367,8 +386,8 @@ class PartitionIndex:
 
     @property
     def has_graph(self) -> bool:
-        """Whether the approximate graph is built (or was loaded)."""
-        return self._ann is not None
+        """Whether the approximate graph is built, loaded or loading."""
+        return self._ann is not None or self._loading is not None
 
     def warm(self) -> None:
         """Build the approximate graph now if the partition is large enough."""
@@ -414,12 +433,44 @@ class PartitionIndex:
 
     @property
     def graph(self) -> AnnGraph | None:
-        """The approximate graph, once built or attached (removed rows zeroed in it)."""
+        """The approximate graph, once built or attached (removed rows zeroed in it);
+        waits for one that is still loading."""
+        self._adopt(wait=True)
         return self._ann
 
-    def attach_graph(self, graph: AnnGraph) -> None:
-        """Use ``graph`` (saved with this partition's :meth:`state`) as the graph."""
+    def attach_graph(self, load: Callable[[], AnnGraph | None]) -> None:
+        """Load the graph saved with this partition's :meth:`state` in a background
+        thread (``load`` returns it, or ``None`` when it is unusable: then it is
+        rebuilt when needed). Until it is loaded, searches are exact; rows
+        added or removed meanwhile are applied to it when it is adopted."""
+        n, alive = self._n, self._alive[: self._n].copy()
+        box: list[AnnGraph | None] = []
+        thread = threading.Thread(target=lambda: box.append(load()), daemon=True,
+                                  name="engram-graph-load")
+        self._loading = (thread, box, n, alive)
+        thread.start()
+
+    def _adopt(self, wait: bool) -> bool:
+        """Take the graph a background load produced, brought up to date; ``False``
+        while it is still loading (and ``wait`` is false)."""
+        if self._loading is None:
+            return True
+        thread, box, n, alive = self._loading
+        if thread.is_alive() and not wait:
+            return False
+        thread.join()
+        self._loading = None
+        graph = box[0] if box else None
+        if graph is None:
+            return True  # unusable: built from the rows when needed
+        now = self._alive[:n]
+        for row in np.flatnonzero(alive & ~now).tolist():  # removed since the save
+            graph.remove(row)
+        added = np.flatnonzero(self._alive[n : self._n]) + n
+        if added.size:
+            graph.add(self._vecs[added], added)
         self._ann = graph
+        return True
 
     @classmethod
     def from_state(cls, state: Mapping[str, np.ndarray]) -> PartitionIndex:

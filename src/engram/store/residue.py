@@ -16,9 +16,10 @@ checks the raw bytes where it can. It returns a :class:`Residue`:
   caller's marker) was found outside live rows of other scopes. SQLite: the
   database file, its ``-wal`` and the persisted partition indexes beside it
   (``<database>.index/``; the files of the forgotten partitions were deleted
-  in the forget's transaction, see :mod:`engram.store.sqlite_index_files`). PostgreSQL: the files of those tables, their
-  TOAST tables and every index (needs a superuser, or membership of
-  ``pg_read_server_files`` and ``pg_checkpoint``; else ``skipped``).
+  in the forget's transaction, see :mod:`engram.store.sqlite_index_files`).
+  PostgreSQL: the files of those tables, their TOAST tables and every index
+  (needs a superuser, or membership of ``pg_read_server_files`` and
+  ``pg_checkpoint``; else ``skipped``).
   ``skipped`` too above the audit's ``scan_limit``.
 * ``vacuum_full`` (PostgreSQL, only when the raw scan found bytes that plain
   ``VACUUM`` leaves in page free space): ``VACUUM FULL`` rewrote those tables

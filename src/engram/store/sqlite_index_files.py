@@ -152,10 +152,9 @@ class IndexFiles:
         except Exception as exc:  # unreadable or foreign file: rebuild from the tables
             log.warning("index file %s unreadable (%s): rebuilding the partition", path, exc)
             return None
-        if header.get("ann"):
-            graph = load_graph(self.dir / str(header["ann"]), part.dim, int(header["ann_live"]))
-            if graph is not None:
-                part.attach_graph(graph)
+        if header.get("ann"):  # loaded in the background: the first searches are exact
+            ann, live, dim = self.dir / str(header["ann"]), int(header["ann_live"]), part.dim
+            part.attach_graph(lambda: load_graph(ann, dim, live))
         return part, int(header["seq"])
 
     # -- delete ----------------------------------------------------------------
