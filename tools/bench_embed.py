@@ -1,6 +1,6 @@
 """Embedder speed figures: single-query latency and document throughput.
 
-``python -m tools.bench_embed [--n 200] [--threads 1] [--spec default]``
+``python -m tools.bench_embed [--n 200] [--threads 1] [--workers 1] [--spec default]``
 (from the repository root) prints the figures; :func:`measure` returns them.
 This measures, it does not test: nothing here asserts on timings.
 """
@@ -167,11 +167,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--spec", default="default", help="embedder spec (default: %(default)s)")
     parser.add_argument("--n", type=int, default=200, help="timed single queries")
     parser.add_argument("--threads", type=int, default=1, help="onnxruntime threads")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="passes of one batch run at once (OnnxMiniLM workers)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
     options: dict[str, Any] = {}
     if args.spec.split(":")[0] in ("onnx", "default", "minilm"):
         options["threads"] = args.threads
+        options["workers"] = args.workers
     result = measure(get_embedder(args.spec, **options), args.n)
     if args.json:
         print(json.dumps(result.to_dict()))
