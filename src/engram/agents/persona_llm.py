@@ -21,6 +21,7 @@ from typing import Any
 
 from ..llm.client import LLMClient
 from ..llm.errors import LLMError
+from ..llm.types import LLMResponse
 from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
 from ..store.base import Store
 from .persona import Draft, FieldValue, FormFill, PersonaRules, Search, episode_voice
@@ -102,6 +103,16 @@ class PersonaLLM:
         return "The user's own messages (style samples):\n" + "\n".join(
             f"> {' '.join(v.split())[:300]}" for v in self.voice) + "\n\n"
 
+    def _ask(self, system: str, user: str, schema: dict[str, Any],
+             name: str) -> LLMResponse | str:
+        """The model's checked JSON reply, or the code of the :class:`LLMError`."""
+        try:
+            return self.client.chat(
+                [{"role": "system", "content": system}, {"role": "user", "content": user}],
+                json_schema=schema, schema_name=name, stage="answer")
+        except LLMError as exc:
+            return exc.code
+
     def fill(self, fields: Sequence[str]) -> FormFill:
         base = self.rules.fill(fields)
         evidence: list[tuple[ItemRef, str]] = []
@@ -113,12 +124,9 @@ class PersonaLLM:
             return base  # nothing known: every field stays empty, no model call
         user = ("Memory items:\n" + "\n".join(lines) + "\n\nForm fields:\n"
                 + "\n".join(f"- {f.name}" for f in base.fields))
-        try:
-            response = self.client.chat(
-                [{"role": "system", "content": _FORM_SYSTEM}, {"role": "user", "content": user}],
-                json_schema=FORM_SCHEMA, schema_name="form", stage="answer")
-        except LLMError as exc:
-            base.llm_error = exc.code
+        response = self._ask(_FORM_SYSTEM, user, FORM_SCHEMA, "form")
+        if isinstance(response, str):
+            base.llm_error = response
             return base
         asked = {f.name: i for i, f in enumerate(base.fields)}
         for row in response.data["fields"]:
@@ -139,12 +147,9 @@ class PersonaLLM:
             return base
         user = (self._voice() + "Memory items:\n" + "\n".join(lines)
                 + f"\n\nMessage to reply to:\n{message}")
-        try:
-            response = self.client.chat(
-                [{"role": "system", "content": _DRAFT_SYSTEM}, {"role": "user", "content": user}],
-                json_schema=DRAFT_SCHEMA, schema_name="draft", stage="answer")
-        except LLMError as exc:
-            base.llm_error = exc.code
+        response = self._ask(_DRAFT_SYSTEM, user, DRAFT_SCHEMA, "draft")
+        if isinstance(response, str):
+            base.llm_error = response
             return base
         cites = _cited(response.data["citations"], local)
         text = " ".join(str(response.data["reply"]).split())

@@ -7,7 +7,7 @@ routes of :mod:`.persona`, with the same output schemas. Registered by
 """
 
 # no `from __future__ import annotations`: the SDK evaluates tool signatures
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
@@ -15,22 +15,15 @@ from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from ..engine import Engram
-from ..models import Scope
+from .mcp_procedures import AgentId, RunFn, ScopeFn, UserId
 from .persona import DraftOut, FormOut, ProfileOut
 
 __all__ = ["register_persona_tools"]
 
-UserId = Annotated[str | None, Field(min_length=1, max_length=256,
-                                     description="whose memory (this or agent_id)")]
-AgentId = Annotated[str | None, Field(min_length=1, max_length=256,
-                                      description="the agent's own memory (this or user_id)")]
 FieldName = Annotated[str, Field(min_length=1, max_length=200)]
 
 _READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
                         open_world_hint=False)
-
-ScopeFn = Callable[[Context[Any, Any], str | None, str | None], Scope]
-RunFn = Callable[[Callable[[], Any]], Awaitable[Any]]
 
 
 def register_persona_tools(server: MCPServer[Any], engine: Engram, scope: ScopeFn,
