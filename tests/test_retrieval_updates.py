@@ -12,6 +12,7 @@ from engram.embed.base import Embedder
 from engram.models import ItemRef
 from engram.retrieval.config import get_preset
 from engram.retrieval.updates import (
+    CHANGE,
     anchor_terms,
     apply_floors,
     asks_current,
@@ -101,6 +102,13 @@ def test_newer_first_moves_the_newer_statement_just_above_the_older() -> None:
     assert out == ["new", "old", "x"]
     vec = {i: np.eye(3, dtype=np.float32)[i] for i in range(3)}
     assert newer_first(["x", "old"], 1, texts.__getitem__, when.__getitem__, vec) == ["x", "old"]
+
+
+def test_new_as_a_plain_adjective_states_no_change() -> None:
+    """"a/my/the new X" replaces something; "explores new trails" does not."""
+    assert CHANGE.search("She has a new job at the bakery.") is not None
+    assert CHANGE.search("Our new flat is by the river.") is not None
+    assert CHANGE.search("He often explores new trails with his friends.") is None
 
 
 def test_a_dated_event_both_statements_name_is_corrected_by_the_newer() -> None:

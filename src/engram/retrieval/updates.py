@@ -67,7 +67,8 @@ T = TypeVar("T")
 CHANGE = re.compile(
     r"\b(?:now|nowadays|these days|currently|anymore|any more|no longer|not anymore|"
     r"actually|correction|turn(?:s|ed) out|instead|switch(?:ed|ing)?|chang(?:ed|ing)|"
-    r"mov(?:ed|ing)|relocat\w*|new|adopt(?:ed|ing)|bought|sold|traded|"
+    r"mov(?:ed|ing)|relocat\w*|(?:a|an|my|our|his|her|their|the) new|"
+    r"adopt(?:ed|ing)|bought|sold|traded|"
     r"replac\w+|upgrad\w+|quit|gave up|giv(?:e|ing) up|stopp(?:ed|ing)|left|"
     r"start(?:ed|ing)|took up|joined|dropp(?:ed|ing)|cancel{1,2}ed|cut out|"
     r"broke up|split up|retired|passed away|died|became|become|got (?:a|an|my)|updat\w+|"
