@@ -74,6 +74,16 @@ def test_assistant_feature_marks_what_an_ai_assistant_said() -> None:
     assert m[0, COL["assistant"]] == 1.0 and m[1, COL["assistant"]] == 0.0
 
 
+@pytest.mark.parametrize("text", [
+    "", "The the THE", "I'm adopting two corgis; they're adopted!",
+    "Café déjà-vu: 2019 vs 2021, tok0q_x and naïve résumés " * 3,
+])
+def test_term_set_is_the_set_of_index_terms(text: str) -> None:
+    from engram.index.lexical import term_set, tokens
+
+    assert term_set(text) == frozenset(tokens(text))
+
+
 def test_unknown_feature_or_depth_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown rerank features"):
         RetrievalConfig("x", rerank={"magic": 1.0})
