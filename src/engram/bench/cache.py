@@ -323,13 +323,22 @@ def _stale_check(eg: Any, engram_cls: Any, streams: Any, questions: Sequence[Any
                 if cached.cache.stats().hits > before:
                     served += 1
                     after_write += wrote
-                    now_fresh = eg.search(s.text, user_id=user, limit=limit, now=asked,
-                                          track_access=False)
+                    now_fresh = _uncached(cached, s.text, user, limit, asked)
                     stale += [h.ref for h in again] != [h.ref for h in now_fresh]
     finally:
         cached._embedder = None  # shared with the bench engine: not closed here
         cached.close()
     return {"served": served, "after_write": after_write, "stale": stale}
+
+
+def _uncached(eg: Any, query: str, user: str, limit: int, asked: Any) -> list[Hit]:
+    """A fresh search by the same engine (its own index: an approximate index of
+    another process may rank ties otherwise), the cache set aside."""
+    cache, eg.cache = eg.cache, None
+    try:
+        return list(eg.search(query, user_id=user, limit=limit, now=asked, track_access=False))
+    finally:
+        eg.cache = cache
 
 
 def _load(name: str, data_dir: Path) -> BenchDataset:

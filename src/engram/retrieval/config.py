@@ -66,6 +66,9 @@ class RetrievalConfig:
     * ``link_weight`` / ``link_seeds``: linked notes (:mod:`engram.retrieval.links`):
       a memory of the head that one of the ``link_seeds`` best memories links to
       gains ``link_weight * link score`` (``0``: off).
+    * ``link_weight`` / ``link_seeds``: linked notes (:mod:`engram.retrieval.links`):
+      a memory of the head that one of the ``link_seeds`` best memories links to
+      gains ``link_weight * link score`` (``0``: off).
     """
 
     name: str
@@ -99,6 +102,8 @@ class RetrievalConfig:
     update_depth: int = 0
     link_weight: float = 0.0
     link_seeds: int = 5
+    link_weight: float = 0.0
+    link_seeds: int = 5
 
     def __post_init__(self) -> None:
         if self.fusion not in {"rrf", "score"}:
@@ -124,6 +129,8 @@ class RetrievalConfig:
             raise ConfigError(f"floors: known signals {sorted(KNOWN_SIGNALS)}, counts >= 0")
         if self.keep_top < 0 or self.floor_rank < 1 or self.update_depth < 0:
             raise ConfigError("keep_top and update_depth must be >= 0, floor_rank >= 1")
+        if self.link_weight < 0 or self.link_seeds < 0:
+            raise ConfigError("link_weight and link_seeds must be >= 0")
         if self.link_weight < 0 or self.link_seeds < 0:
             raise ConfigError("link_weight and link_seeds must be >= 0")
         if not any(w > 0 for w in self.weights.values()):
@@ -211,6 +218,11 @@ register_preset(
         update_depth=10,
     )
 )
+
+#: "recall" with the linked-notes signal (:mod:`engram.retrieval.links`), to compare:
+#: off in "recall" because on LoCoMo dev (2 conversations) every weight tried costs a
+#: little (turn MRR .555 -> .553 at 0.5, .543 at 2; docs/agents.md)
+register_preset(PRESETS["recall"].replace(name="recall-links", link_weight=0.5))
 
 
 def get_preset(name: str | RetrievalConfig) -> RetrievalConfig:
