@@ -66,9 +66,6 @@ class RetrievalConfig:
     * ``link_weight`` / ``link_seeds``: linked notes (:mod:`engram.retrieval.links`):
       a memory of the head that one of the ``link_seeds`` best memories links to
       gains ``link_weight * link score`` (``0``: off).
-    * ``link_weight`` / ``link_seeds``: linked notes (:mod:`engram.retrieval.links`):
-      a memory of the head that one of the ``link_seeds`` best memories links to
-      gains ``link_weight * link score`` (``0``: off).
     """
 
     name: str
@@ -102,8 +99,6 @@ class RetrievalConfig:
     update_depth: int = 0
     link_weight: float = 0.0
     link_seeds: int = 5
-    link_weight: float = 0.0
-    link_seeds: int = 5
 
     def __post_init__(self) -> None:
         if self.fusion not in {"rrf", "score"}:
@@ -129,8 +124,6 @@ class RetrievalConfig:
             raise ConfigError(f"floors: known signals {sorted(KNOWN_SIGNALS)}, counts >= 0")
         if self.keep_top < 0 or self.floor_rank < 1 or self.update_depth < 0:
             raise ConfigError("keep_top and update_depth must be >= 0, floor_rank >= 1")
-        if self.link_weight < 0 or self.link_seeds < 0:
-            raise ConfigError("link_weight and link_seeds must be >= 0")
         if self.link_weight < 0 or self.link_seeds < 0:
             raise ConfigError("link_weight and link_seeds must be >= 0")
         if not any(w > 0 for w in self.weights.values()):
