@@ -366,10 +366,12 @@ def _load(name: str, data_dir: Path) -> BenchDataset:
 @click.option("--thresholds", default="0.9,0.92,0.94,0.96,0.97", show_default=True,
               help="Similarity thresholds swept (one for every category).")
 @click.option("--limit", default=10, show_default=True, help="Hits per search.")
+@click.option("--part", type=click.Choice(["dev", "held"]), default="dev", show_default=True,
+              help="Which conversations: the dev split or the held-apart one.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write the report as JSON here.")
 def cache_command(data_dir: Path, sets: str, conversations: int, questions: int,
-                  thresholds: str, limit: int, out: Path | None) -> None:
+                  thresholds: str, limit: int, part: str, out: Path | None) -> None:
     """Semantic cache: hit rate, wrong-hit rate and latency saved on query streams with
     repeats, paraphrases and near misses (see engram.bench.cache)."""
     from ..embed.registry import get_embedder
@@ -382,8 +384,8 @@ def cache_command(data_dir: Path, sets: str, conversations: int, questions: int,
     reports = []
     try:
         for name in [s.strip() for s in sets.split(",") if s.strip()]:
-            ds = _load(name, data_dir).part("dev").subset(conversations=conversations,
-                                                          questions=questions)
+            ds = _load(name, data_dir).part(part).subset(  # type: ignore[arg-type]
+                conversations=conversations, questions=questions)
             rep = run_cache_bench(ds, embedder, ts, limit)
             reports.append(rep)
             _print(rep)
