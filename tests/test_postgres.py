@@ -245,3 +245,16 @@ def test_migrate_store_sqlite_to_postgres_and_back(tmp_path, embedder) -> None: 
     hits = eg2.search("where does maya live", user_id="maya")
     assert any("Porto" in h.text for h in hits)
     eg2.close()
+
+
+def test_pgscale_bench_runs_on_a_tiny_load(pg_url: str) -> None:
+    from engram.bench import pgscale
+
+    result = pgscale.run(pg_url, 400, 4, 8, queries=5, batch=100, clusters=20,
+                         recall_queries=3, exact_limit=50)
+    assert set(result.search) == {"small user", "big user"}
+    assert result.search["big user"].memories == 200  # over exact_limit: the HNSW path
+    assert all(0.0 <= s.recall <= 1.0 and s.p50 <= s.p99 for s in result.search.values())
+    assert result.table_bytes["vectors"] > 0
+    text = result.render()
+    assert "p99" in text and "B/memory" in text and "synthetic" in text
