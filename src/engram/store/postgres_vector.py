@@ -17,10 +17,13 @@ Filtered search never loses matches to top-k-then-filter:
    filter), search them exactly through the tenant/scope B-tree indexes. Count
    and exact ranking are one statement (the count gates the ranking).
 2. Otherwise ask the HNSW index for ``ef`` nearest rows of the model
-   (``hnsw.ef_search = ef``), apply scope and filters to them, and keep the
-   best ``limit``. When fewer than ``limit`` survive, multiply ``ef`` by 4 (up
-   to pgvector's maximum 1000) and ask again; when even that is not enough,
-   search the passing rows exactly.
+   (``hnsw.ef_search = ef``; the first ``ef`` sized to the scope's share of
+   the index, so about ``OVERSAMPLE * limit`` candidates are expected to pass;
+   exact search right away when even ``EF_MAX`` could not hold that many),
+   apply scope and filters to them, and keep the best ``limit``. When fewer
+   than ``limit`` survive, multiply ``ef`` by 4 (up to pgvector's maximum
+   1000) and ask again; when even that is not enough, search the passing rows
+   exactly.
 
 pgserver ships pgvector 0.6, which has no ``hnsw.iterative_scan`` (0.8); the
 widening loop above plays that role on every version.
