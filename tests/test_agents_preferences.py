@@ -33,7 +33,9 @@ def eg(embedder: Embedder) -> Iterator[Engram]:
 
 
 def say(eg: Engram, *texts: str, user: str = "ana", speaker: str = "Ana") -> None:
-    for i, text in enumerate(texts):
+    """Each statement a day after the user's previous one."""
+    start = eg.stats(user_id=user).episodes
+    for i, text in enumerate(texts, start):
         eg.add(text, user_id=user, speaker=speaker, occurred_at=T0 + timedelta(days=i))
 
 
@@ -183,3 +185,19 @@ def test_deleting_a_statement_folds_the_preference_again_without_it(eg: Engram) 
     assert state.current > 0.8 and not state.drifting()
     mem = next(m for m in eg.list(user_id="ana").items if "tea" in m.text)
     assert sorted(mem.source_episode_ids) == sorted(ids[:3])
+
+
+def test_an_older_statement_arriving_late_is_folded_in_event_order(eg: Engram) -> None:
+    eg.add("I hate jazz.", user_id="ana", speaker="Ana", occurred_at=T0 + timedelta(days=10))
+    for day in (1, 2, 3):  # an import of older messages, after the newer one
+        eg.add("I love jazz.", user_id="ana", speaker="Ana", occurred_at=T0 + timedelta(days=day))
+    text, state = prefs(eg)["jazz"]
+    # oldest first: three "love", then the newer "hate" is a drift, not yet a change
+    assert text == "Ana likes jazz" and state.n == 4 and state.last == -1.0
+    assert state.drifting() and state.drift_run == 1
+    mem = next(m for m in eg.list(user_id="ana").items if "jazz" in m.text)
+    assert "event order" in eg.history(mem.id, user_id="ana")[-1].reason
+    # in order, nothing is folded again
+    eg.add("I love jazz!", user_id="ana", speaker="Ana", occurred_at=T0 + timedelta(days=11))
+    mem = next(m for m in eg.list(user_id="ana").items if "jazz" in m.text)
+    assert "event order" not in eg.history(mem.id, user_id="ana")[-1].reason

@@ -28,7 +28,8 @@ decisions (one line in :mod:`engram.ingest.pipeline`): preference decisions
 are replaced by one ADD or UPDATE per topic and batch; everything else passes
 through. An older untracked memory with the very same text (written before
 tracking) is adopted: it becomes the topic's memory. Observations are folded
-in the order they are written.
+in event order: a statement older than the last one folded (an import of old
+messages) makes the topic fold all its statements again, oldest first.
 """
 
 from __future__ import annotations
@@ -305,11 +306,31 @@ def track_preferences(store: Store, scope: Scope, episodes: Sequence[Episode],
                                  and m.kind == MemoryKind.PREFERENCE), None)
     owner = scope.with_session(None)
     for entry in topics.values():
-        out.append(_decide(store, owner, entry, config))
+        out.append(_decide(store, owner, entry, episodes, config))
     return out
 
 
-def _decide(store: Store, owner: Scope, entry: _Topic, config: TrackerConfig) -> Decision:
+def _in_event_order(store: Store, owner: Scope, target: Memory | None,
+                    state: PreferenceState | None, entry: _Topic, batch: Sequence[Episode],
+                    config: TrackerConfig) -> tuple[PreferenceState, str, bool] | None:
+    """The topic folded again from all its statements (stored and new) in event
+    order, when a new one is older than the last one folded; else ``None``."""
+    if target is None or state is None or state.last_at is None:
+        return None
+    last_at = state.last_at
+    if not any((format_dt(c.valid_from) or last_at) < last_at for c, _, _ in entry.observations):
+        return None
+    new_ids = {i for c, _, _ in entry.observations for i in c.source_episode_ids}
+    episodes = [*store.get_episodes(owner, target.source_episode_ids),
+                *(e for e in batch if e.id in new_ids)]
+    folded, value, prefers = _fold(store, episodes, entry.topic, config)
+    if folded is None or value is None:
+        return None
+    return folded, value, prefers
+
+
+def _decide(store: Store, owner: Scope, entry: _Topic, batch: Sequence[Episode],
+            config: TrackerConfig) -> Decision:
     current = store.active_memories_with_attribute(owner, entry.key)
     target = current[0] if current else entry.legacy
     state: PreferenceState | None = None
@@ -324,13 +345,20 @@ def _decide(store: Store, owner: Scope, entry: _Topic, config: TrackerConfig) ->
     reasons: list[str] = []
     last = entry.observations[-1][0]
     prefers = False
-    for cand, x, verb in entry.observations:
-        state, event = observe(state, x, cand.valid_from, entry.topic, config)
-        prefers = verb == "prefers" if x > 0 else prefers
-        reasons.append(f"said {verb} ({x:+.2f}): {event}")
+    value = entry.value
+    refolded = _in_event_order(store, owner, target, state, entry, batch, config)
+    if refolded is not None:  # an older statement arrived late: all of them in event order
+        state, value, prefers = refolded
+        reasons.append("a statement older than the last one arrived: folded again in event "
+                       "order")
+    else:
+        for cand, x, verb in entry.observations:
+            state, event = observe(state, x, cand.valid_from, entry.topic, config)
+            prefers = verb == "prefers" if x > 0 else prefers
+            reasons.append(f"said {verb} ({x:+.2f}): {event}")
     assert state is not None
     subject = last.subject or "the user"
-    text = f"{subject} {label(state.current, prefers=prefers)} {entry.value}"
+    text = f"{subject} {label(state.current, prefers=prefers)} {value}"
     text = text[0].upper() + text[1:]
     reason = (f"preference {entry.topic!r}: " + "; ".join(reasons)
               + f"; short {state.short:+.2f}, long {state.long:+.2f},"
@@ -347,6 +375,29 @@ def _decide(store: Store, owner: Scope, entry: _Topic, config: TrackerConfig) ->
                     changes=changes)
 
 
+def _fold(store: Store, episodes: Sequence[Episode], topic: str, config: TrackerConfig,
+          ) -> tuple[PreferenceState | None, str | None, bool]:
+    """The state of ``topic`` folded from the statements of ``episodes`` in event
+    order (oldest first); also the value as said last and whether it was a
+    "prefer". ``None`` state: no statement of the topic among them."""
+    from ..ingest.derive import RuleDeriver
+
+    ordered = sorted(episodes, key=lambda e: e.occurred_at)
+    state: PreferenceState | None = None
+    prefers = False
+    value: str | None = None
+    for cand in RuleDeriver(store).derive(ordered):
+        parsed = parse_statement(cand)
+        if parsed is None or topic_key(parsed[1]) != topic:
+            continue
+        verb, value = parsed
+        x = wording_strength(" ".join(e.text for e in ordered
+                                      if e.id in cand.source_episode_ids), value, verb)
+        state, _ = observe(state, x, cand.valid_from, topic, config)
+        prefers = verb == "prefers" if x > 0 else prefers
+    return state, value, prefers
+
+
 def refold(store: Store, scope: Scope, memory: Memory,
            config: TrackerConfig = DEFAULT_CONFIG) -> Memory:
     """``memory`` with its tracked state folded again from the source episodes it
@@ -357,22 +408,9 @@ def refold(store: Store, scope: Scope, memory: Memory,
     old = PreferenceState.from_dict(raw) if isinstance(raw, dict) else None
     if old is None:
         return memory
-    from ..ingest.derive import RuleDeriver
-
-    episodes = sorted(store.get_episodes(scope.with_session(None), memory.source_episode_ids),
-                      key=lambda e: e.occurred_at)
-    state: PreferenceState | None = None
-    prefers = False
-    value = old.topic
-    for cand in RuleDeriver(store).derive(episodes):
-        parsed = parse_statement(cand)
-        if parsed is None or topic_key(parsed[1]) != old.topic:
-            continue
-        verb, value = parsed
-        x = wording_strength(" ".join(e.text for e in episodes
-                                      if e.id in cand.source_episode_ids), value, verb)
-        state, _ = observe(state, x, cand.valid_from, old.topic, config)
-        prefers = verb == "prefers" if x > 0 else prefers
+    episodes = store.get_episodes(scope.with_session(None), memory.source_episode_ids)
+    state, value, prefers = _fold(store, episodes, old.topic, config)
+    value = value or old.topic
     if state is None:  # no statement left: the text alone, as one observation
         m = _STATEMENT.match(memory.text)
         verb = m.group("verb") if m else "likes"
