@@ -221,3 +221,31 @@ def test_cli_links(tmp_path: Path, embedder: Any) -> None:
     missing = run("links", "mem_nope", "--user", "u")
     assert missing.exit_code == 2 and len(missing.output.strip().splitlines()) == 1
     assert run("links", newest).exit_code == 2  # no scope
+
+
+def test_the_llm_prunes_links_and_names_the_note_with_its_own_words(
+        tmp_path: Path, embedder: Any, scripted_llm: Any) -> None:
+    from support.scripted_llm import ok
+
+    settings = scripted_llm.settings(max_retries=0, output_retries=0, timeout=5.0)
+    with Engram(tmp_path / "llm.db", embedder=embedder, llm=settings) as eg:
+        a = eg.remember("My sister Anna lives in Lisbon.", **U)
+        c = eg.remember("Anna and I walked along the Lisbon riverside.", **U)
+        assert not scripted_llm.chat_requests  # writes never wait on the LLM
+        b = eg.remember("Anna works as a nurse at a hospital in Lisbon.", **U)
+        assert _ids(eg.links(b.id, **U)) == {a.id, c.id}
+
+        def refine(request: Any) -> bool:
+            return str(request.messages[0].get("content", "")).startswith("You organise")
+
+        scripted_llm.on(refine, ok({"keep": [a.id], "tags": ["nurse", "riverside", "hospital"],
+                                    "context": "Anna works as a nurse in Lisbon"}))
+        report = eg.process_pending()
+        assert report.failed == 0 and report.done >= 2
+        assert len([r for r in scripted_llm.chat_requests if refine(r)]) == 2  # c's and b's
+        assert [x.memory_id for x in eg.links(b.id, **U)] == [a.id]  # c dropped
+        assert b.id not in _ids(eg.links(c.id, **U))  # and its back-link with it
+        note = _note(eg, b.id)
+        assert note["refined"] == "llm" and note["tags"] == ["nurse", "hospital"]  # own words
+        assert note["context"] == "Anna works as a nurse in Lisbon"
+        assert eg.history(b.id, **U)[-1].reason == "links refined by the LLM"

@@ -132,9 +132,10 @@ class Engram:
         )
         self._llm: LLMPipeline | None = None
         if config.link_notes:  # linked, evolving notes (engram.agents.links)
-            from .agents.links import Linker
+            from .agents.links_llm import install_linker
 
-            self.ingest.commit.on_new_memories = Linker(self.store)
+            install_linker(self.store, self.ingest.commit, self.jobs, None if self.llm_settings
+                           is None else lambda: self.llm.clients["consolidate"])
         #: the semantic cache of searches (``semantic_cache`` setting), else None
         self.cache: SemanticCache | None = None
         if config.semantic_cache:

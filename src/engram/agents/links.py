@@ -39,7 +39,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import Conflict, EngramError, NotFound
 from ..models import Memory, MemoryKind, MemoryStatus, Operation, Scope, SearchFilters
@@ -48,6 +48,9 @@ from ..retrieval.links import NOTE_KEY, note_of
 from ..store.base import Store, WriteBatch
 from ..timeutil import now
 from ..trust.provenance import RESERVED_KEY, is_flagged
+
+if TYPE_CHECKING:
+    from ..store.base import Job
 
 __all__ = ["Link", "LinkSettings", "Linker", "describe", "links", "unlink"]
 
@@ -151,6 +154,8 @@ class Linker:
     def __init__(self, store: Store, settings: LinkSettings | None = None) -> None:
         self.store = store
         self.settings = settings or LinkSettings()
+        #: makes the job of the LLM's pass over a write's new links (:mod:`.links_llm`)
+        self.refine: Callable[[Scope, list[str]], Job] | None = None
 
     def __call__(self, batch: WriteBatch) -> AfterWrite | None:
         """Write the notes of ``batch``'s new memories into it; returns the
@@ -160,9 +165,24 @@ class Linker:
         except EngramError as exc:  # linking is best-effort, the write is not
             log.warning("new memories left unlinked: %s", exc)
             return None
-        if not evolutions or not self.settings.evolve:
-            return None
-        return lambda write: self._evolve(write, evolutions)
+        linked = [m for m in batch.new_memories if note_of(m).get("links")]
+        if self.refine is None or not linked:
+            if not evolutions or not self.settings.evolve:
+                return None
+        return lambda write: self._after(write, evolutions, linked)
+
+    def _after(self, write: Callable[[WriteBatch], Any], evolutions: dict[str, _Evolution],
+               linked: list[Memory]) -> None:
+        if evolutions and self.settings.evolve:
+            self._evolve(write, evolutions)
+        if self.refine is not None and linked:
+            by_scope: dict[Scope, list[str]] = {}
+            for m in linked:
+                by_scope.setdefault(m.scope, []).append(m.id)
+            try:
+                write(WriteBatch(jobs=[self.refine(sc, ids) for sc, ids in by_scope.items()]))
+            except EngramError as exc:
+                log.warning("link refinement not queued: %s", exc)
 
     def _prepare(self, batch: WriteBatch) -> dict[str, _Evolution]:
         vectors = {r.ref.id: r for r in batch.vectors if r.ref.type == "memory"}
