@@ -169,3 +169,30 @@ def test_rest_links_and_cache_stats(server: RunningServer) -> None:
             "enabled": False, "hits": 0, "misses": 0, "invalidations": 0, "expired": 0,
             "size": 0, "hits_by_category": {}}
     assert httpx.get(f"{server.url}/v1/cache").status_code == 401
+
+
+def test_mcp_memory_links(server: RunningServer) -> None:
+    import anyio
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    with server.client(server.key_a) as c:
+        ids = [c.post("/v1/memories", json={"user_id": "mcp-linker", "text": t}).json()["id"]
+               for t in ("My brother Tom is a pilot in Oslo.",
+                         "Tom flies cargo planes out of Oslo airport.")]
+
+    async def main() -> None:
+        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {server.key_a}"},
+                                 timeout=120)
+        async with Client(streamable_http_client(f"{server.url}/mcp", http_client=http)) as mc:
+            got = await mc.call_tool("memory_links", {"memory_id": ids[1],
+                                                      "user_id": "mcp-linker"})
+            assert not got.is_error, got
+            data = got.structured_content
+            assert [x["memory_id"] for x in data["links"]] == [ids[0]]
+            missing = await mc.call_tool("memory_links", {"memory_id": "mem_nope",
+                                                          "user_id": "mcp-linker"})
+            assert missing.is_error and missing.structured_content["code"] == "not_found"
+
+    anyio.run(main)
