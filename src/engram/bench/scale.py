@@ -434,9 +434,11 @@ def write_scale_chart(report: dict[str, object], path: Path) -> Path:
                      ("cold_start_s", "cold start (new process, first search)")]),
         ("search latency (ms, no query embedding)",
          [("search_p50_ms", "p50"), ("search_p95_ms", "p95"), ("search_p99_ms", "p99")]),
-        ("per memory", [("bytes_per_memory", "disk bytes"),
-                        ("index_bytes_per_memory", "of which index files")]),
+        ("bytes per memory", [("bytes_per_memory", "disk"),
+                              ("index_bytes_per_memory", "of which index files"),
+                              ("rss_bytes_per_memory", "peak RSS of the process")]),
     ]
+    rows = [{**r, "rss_bytes_per_memory": r["peak_rss_mb"] * 2**20 / r["n"]} for r in rows]
     fig, axes = plt.subplots(2, 2, figsize=(11, 8))
     for ax, (title, series) in zip(axes.flat, panels, strict=True):
         for key, label in series:
@@ -447,8 +449,9 @@ def write_scale_chart(report: dict[str, object], path: Path) -> Path:
         ax.set_xlabel("memories in the scope")
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle("engram bench scale: one scope on SQLite, synthetic random vectors",
-                 fontsize=11)
+    exact = str(report.get("search", "")).startswith("exact")
+    fig.suptitle("engram bench scale: one scope on SQLite, synthetic random vectors"
+                 + (", exact search (no HNSW graph)" if exact else ""), fontsize=11)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
