@@ -249,3 +249,35 @@ def test_the_llm_prunes_links_and_names_the_note_with_its_own_words(
         assert note["refined"] == "llm" and note["tags"] == ["nurse", "hospital"]  # own words
         assert note["context"] == "Anna works as a nurse in Lisbon"
         assert eg.history(b.id, **U)[-1].reason == "links refined by the LLM"
+
+
+def test_memories_the_llm_extracts_are_linked_too(tmp_path: Path, embedder: Any,
+                                                  scripted_llm: Any) -> None:
+    from support.scripted_llm import ok
+
+    def extract(request: Any) -> bool:
+        return str(request.messages[0].get("content", "")).startswith("You extract")
+
+    def mem(text: str) -> dict[str, Any]:
+        return {"kind": "fact", "text": text, "subject": "Ana", "attribute": None,
+                "value": None, "entities": ["Ana"], "valid_from": None, "valid_to": None,
+                "importance": 0.7, "episodes": ["E1"]}
+
+    settings = scripted_llm.settings(max_retries=0, output_retries=0, timeout=5.0)
+    with Engram(tmp_path / "x.db", embedder=embedder, llm=settings) as eg:
+        def reply(request: Any) -> Any:
+            nurse = "nurse" in str(request.messages[-1].get("content", "")).split("E1 [")[-1]
+            return ok({"memories": [mem("Maria works as a nurse in Lisbon." if nurse
+                                        else "Ana's sister Maria lives in Lisbon.")]})
+
+        scripted_llm.on(extract, reply)
+        scripted_llm.on(lambda r: str(r.messages[0].get("content", "")).startswith(
+            "You maintain"), ok({"decisions": [
+                {"candidate": "C1", "op": "ADD", "target": None, "text": None, "reason": "new"}]}))
+        for text in ("My sister Maria lives in Lisbon.", "Maria works as a nurse in Lisbon."):
+            eg.add(text, user_id="ana", speaker="Ana")
+            eg.process_pending()
+        texts = {m.text: m.id for m in eg.list(user_id="ana").items}
+        newer = texts["Maria works as a nurse in Lisbon."]
+        assert [x.memory.text for x in eg.links(newer, user_id="ana")] == [
+            "Ana's sister Maria lives in Lisbon."]

@@ -205,6 +205,8 @@ class Engram:
                         raise ConfigError("no LLM configured (set llm_base_url and llm_model)")
                     self._llm = LLMPipeline(self.store, self.embedder, self.llm_settings,
                                             runner=self.jobs)
+                    self._llm.commit.on_new_memories = self.ingest.commit.on_new_memories
+                    self._llm.commit.on_write = self.ingest.commit.on_write  # links, cache
         return self._llm
 
     def start_jobs(self, poll_seconds: float = 2.0) -> None:
