@@ -196,3 +196,21 @@ def test_mcp_memory_links(server: RunningServer) -> None:
             assert missing.is_error and missing.structured_content["code"] == "not_found"
 
     anyio.run(main)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "memory", "postgres"])
+def test_the_change_marker_moves_with_every_write(tmp_path: Path, embedder: Any,
+                                                 kind: str) -> None:
+    with Engram(store=make_store(kind, tmp_path), embedder=embedder) as eg:
+        marks = [eg.store.change_marker()]
+        m = eg.remember("Anna works as a nurse in Lisbon.", **U)
+        marks.append(eg.store.change_marker())
+        eg.update(m.id, metadata={"k": "v"}, **U)  # a metadata-only change
+        marks.append(eg.store.change_marker())
+        eg.forget(**U)
+        marks.append(eg.store.change_marker())
+        if kind == "postgres":
+            assert marks == [None] * 4  # no marker: the cache never answers there
+        else:
+            assert None not in marks and len(set(marks)) == 4
+            assert eg.store.change_marker() == marks[-1]  # reads change nothing
