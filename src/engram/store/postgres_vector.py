@@ -208,8 +208,19 @@ def _share(
     conn: Connection[Any], scope: Scope, model_id: str, dim: int, filters: SearchFilters,
 ) -> float:
     """The fraction of the model's HNSW index (every tenant's vectors of it) that
-    passes scope and filters: the expected share of ANN candidates that survive."""
-    counted, cargs = _scoped_parts(scope, filters, model_id, dim)
+    passes scope and filters: the expected share of ANN candidates that survive.
+
+    Counts the passing *items* (their scope indexes alone, no vector lookups):
+    an item without a vector of the model only makes the share read high, the
+    first ``ef`` low, and the widening then makes up for it."""
+    counted: list[str] = []
+    cargs: list[Any] = []
+    for item_type, table in (("episode", "episodes"), ("memory", "memories")):
+        if filters.wants(item_type):  # type: ignore[arg-type]
+            ssql, sargs = scope_sql(scope, "x")
+            fsql, fargs = filter_sql(filters, "x", item_type)
+            counted.append(f"SELECT 1 FROM {table} x WHERE {ssql} AND {fsql}")
+            cargs.extend([*sargs, *fargs])
     row = conn.execute(
         "SELECT (SELECT count(*) FROM (" + " UNION ALL ".join(counted) + ") s) AS passing,"
         " (SELECT reltuples FROM pg_class WHERE oid = 'vectors'::regclass) AS total",
