@@ -73,6 +73,8 @@ class EmbedQueue:
                                 claim_batch=claim_batch, prepare=self._prepare, count=False)
         self.runner.register(EMBED_JOB, self._run)
         self._indexer: Indexer | None = None
+        #: the episodes :meth:`_prepare` read, by job id (the handler reads them once)
+        self._read: dict[str, list[Episode]] = {}
         # generations: queued by this engine vs drained; unequal = maybe pending.
         # Enabled, the first search also runs what an earlier process left.
         self._queued = 1 if enabled else 0
@@ -130,9 +132,8 @@ class EmbedQueue:
         """One embedding pass for the claimed jobs' episodes (the handler then
         reuses the vectors from the indexer's memo)."""
         self._indexer = indexer = self.commit.indexer()
-        texts: list[str] = []
-        for job in jobs:
-            texts.extend(indexer.text_for(e) for e in self._episodes(job))
+        self._read = {job.id: self._episodes(job) for job in jobs}
+        texts = [indexer.text_for(e) for eps in self._read.values() for e in eps]
         if texts:
             tenants = {j.scope.tenant for j in jobs}
             indexer.vectors(texts, tenants.pop() if len(tenants) == 1 else None)
@@ -143,7 +144,8 @@ class EmbedQueue:
 
     def _run(self, job: Job, outcome: JobOutcome) -> None:
         indexer = self._indexer or self.commit.indexer()
-        records = indexer.vector_records(self._episodes(job))
+        episodes = self._read.pop(job.id, None)
+        records = indexer.vector_records(self._episodes(job) if episodes is None else episodes)
         if records:
             self.commit.write(WriteBatch(vectors=records,
                                          fence=Fence(job.scope.tenant, (), job.id)))
