@@ -232,11 +232,24 @@ def test_the_forget_audit_scans_the_index_files(db: Path, opened: list[Store]) -
     assert res.checks["raw_file"] == "failed" and res.leftovers == 1
 
 
-def test_an_encrypted_store_persists_no_index(db: Path, opened: list[Store]) -> None:
+def test_an_encrypted_store_persists_no_index(
+    db: Path, opened: list[Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saves: list[object] = []
+    real = IndexFiles.save
+
+    def spy(self: IndexFiles, *args: object) -> bool:
+        saves.append(args)
+        return real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(IndexFiles, "save", spy)
     a = store(db, opened)
     a.set_meta("encryption", "aes-256-gcm-v1")
     fill(a)
     a.warm(U, MODEL)  # type: ignore[attr-defined]
+    for seed in range(5):
+        found(a, seed=seed)
+    assert len(saves) == 1  # declined once, not tried again on every search
     a.close()
     assert index_files(db) == []
 

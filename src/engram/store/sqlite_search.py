@@ -211,6 +211,8 @@ class SQLiteSearch(SQLiteBase):
                 assert self._applied_seq is not None
                 if self.index_files.save(conn, key, part, self._applied_seq):
                     self._saved[key] = part.version
+                else:  # in-memory or encrypted store: not again on every search
+                    self._saved.setdefault(key, -1)
         except (StoreError, OSError, sqlite3.Error) as exc:
             self._saved.setdefault(key, -1)  # not again on every search
             log.info("partition index not saved: %s", exc)
