@@ -32,7 +32,7 @@ from engram.index.partition import INF, PartitionIndex, RowAttrs, RowFilter
 from engram.models import ItemRef, Operation, Scope, SearchFilters
 from engram.store import open_store
 from engram.store.base import Store
-from engram.store.rawfile import raw_file_scan
+from engram.store.rawfile import database_files, raw_file_scan
 from engram.store.sqlite_changes import prune_trigger_sql
 from engram.store.sqlite_index_files import IndexFiles
 from engram.store.sqlite_search import SQLiteSearch
@@ -230,6 +230,10 @@ def test_the_forget_audit_scans_the_index_files(db: Path, opened: list[Store]) -
     (db.with_name(db.name + ".index") / "stray.tmp").write_bytes(b"..platypus-marker..")
     res = a.forget_residue(["platypus-marker"], scan_limit=1 << 30)  # type: ignore[attr-defined]
     assert res.checks["raw_file"] == "failed" and res.leftovers == 1
+    # index files too large for the limit: the database is still scanned, the gap is named
+    db_size = sum(p.stat().st_size for p in database_files(db) if p.exists())
+    res = a.forget_residue(["platypus-marker"], scan_limit=db_size)  # type: ignore[attr-defined]
+    assert res.checks["raw_file"] == "passed" and "unscanned_files" in res.exposure
 
 
 def test_an_encrypted_store_persists_no_index(

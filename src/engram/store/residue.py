@@ -16,7 +16,8 @@ checks the raw bytes where it can. It returns a :class:`Residue`:
   caller's marker) was found outside live rows of other scopes. SQLite: the
   database file, its ``-wal`` and the persisted partition indexes beside it
   (``<database>.index/``; the files of the forgotten partitions were deleted
-  in the forget's transaction, see :mod:`engram.store.sqlite_index_files`).
+  in the forget's transaction, see :mod:`engram.store.sqlite_index_files`;
+  the others are scanned when the limit allows, else ``unscanned_files``).
   PostgreSQL: the files of those tables, their TOAST tables and every index
   (needs a superuser, or membership of ``pg_read_server_files`` and
   ``pg_checkpoint``; else ``skipped``).

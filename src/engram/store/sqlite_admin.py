@@ -161,12 +161,19 @@ class SQLiteAdmin(SQLiteBase):
             except sqlite3.Error as exc:
                 raise store_error("checkpoint failed", exc, self.path) from exc
         res.checks["wal_checkpoint"] = "passed" if busy == 0 else "failed"
-        files = [*database_files(self.path), *self.index_files.files()]
+        files = database_files(self.path)
         size = sum(f.stat().st_size for f in files if f.exists())
         if size > scan_limit:
             res.checks["raw_file"] = "skipped"
             res.exposure.append("unscanned_files")
             return res
+        # the index files of other partitions are scanned too when the limit allows
+        # (the forgotten partitions' files were deleted in the forget's transaction)
+        index = self.index_files.files()
+        if size + sum(f.stat().st_size for f in index) <= scan_limit:
+            files = [*files, *index]
+        elif index:
+            res.exposure.append("unscanned_files")
         found = raw_file_scan(files, needles)
         res.leftovers = sum(1 for t in found if not self._text_is_live(t))
         res.raw_scan = res.leftovers == 0
