@@ -125,7 +125,11 @@ def test_import_recomputes_flags_and_marks_unlabelled_records_imported(
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("unit", ["word ", "<p ", "<!-- ", "/* ", "[//]: # (", "![a](http://x?",
-                                  "whenever , ", "QUFB", "you ", "\u200b"])
+                                  "whenever , ", "QUFB", "you ", "\u200b",
+                                  # shapes of engram.trust.shapes
+                                  "before you task ", "tell anyone ", "if anyone asks ",
+                                  "<call a ", "## [", "the user has approved ", "invoke: a_",
+                                  "describe as ", "忽略"])
 def test_adversarial_long_inputs_finish(unit: str) -> None:
     """No catastrophic backtracking: a 30 KB repetition of each shape scans (bounded by
     the timeout; it took minutes before the look-ahead and comment rules were made linear)."""

@@ -165,7 +165,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
     chats = [c for c in corpus.CHAT_SOURCES if c in neg]
     print(f"{'held-out source':18s} {'rules':>16s} {'model':>16s} {'rules OR model':>16s}  "
           "FP on held-out chat (rules OR model)")
-    per_source: list[float] = []
+    per_source: dict[str, float] = {}
     total = [0, 0, 0, 0]
     curve: dict[float, list[int]] = {}
     for k, src in enumerate(s for s in pos if s != "heldout"):
@@ -187,14 +187,17 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
             cell[1] += len(hp)
             cell[2] += int((mx.rules[hn] | (p[hn] >= c)).sum())
             cell[3] += len(hn)
-        per_source.append(both / len(hp))
+        per_source[src] = both / len(hp)
         total = [total[0] + both, total[1] + len(hp), total[2] + fp, total[3] + len(hn)]
         print(f"{src:18s} {_rate(int(r.sum()), len(hp)):>16s} {_rate(int(mo.sum()), len(hp)):>16s} "
               f"{_rate(both, len(hp)):>16s}  {chat_out}: {_rate(fp, len(hn))}", flush=True)
     print(f"{'ALL (pooled)':18s} {'':16s} {'':16s} {_rate(total[0], total[1]):>16s}  "
           f"chat: {_rate(total[2], total[3])}")
-    print(f"per-source detection: mean {statistics.fmean(per_source):.1%}, "
-          f"min {min(per_source):.1%}")
+    for label, names in (("external sources", corpus.ATTACK_SOURCES), ("all sources", per_source)):
+        rates = [per_source[n] for n in names if n in per_source]
+        if rates:
+            print(f"per-source detection, {label}: mean {statistics.fmean(rates):.1%}, "
+                  f"min {min(rates):.1%}")
     print("operating curve (threshold = training-chat quantile at the budget, + margin):")
     for budget, (ph, pn, nh, nn) in sorted(curve.items()):
         print(f"  budget {budget:.4f}: unseen-source detection {_rate(ph, pn)}   "

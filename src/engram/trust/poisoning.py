@@ -468,16 +468,38 @@ def scan_rules(text: str, *, _depth: int = 0) -> Verdict:
     return Verdict(flags=names, evidence=tuple(flags[n] for n in names))
 
 
+#: a short retraction of one's own message ("sorry, ignore my last message, wrong chat"):
+#: the model reads "ignore" as an order; the classifier flag alone is withheld for it
+_RETRACTION = re.compile(
+    r"^\W*(?:(?:sorry|oops|ok|okay|ah|hey|also|actually|wait|lol|haha)\W+){0,2}(?:please\s+|pls"
+    r"\s+|just\s+|you can\s+)?(?:ignore|disregard|forget|never ?mind)\s+(?:my|that|the|this)\s+"
+    r"(?:(?:last|previous|earlier|other|first)\s+)?(?:message|text|msg|email|mail|voicemail"
+    r"|photo|pic|comment|question|reply|post|one)s?(?P<tail>(?:[\s,.!;:)-]+.{0,60})?)$",
+    re.IGNORECASE | re.DOTALL)
+#: a tail that gives an order voids the retraction
+_ORDER = _rx(r"\b(?:always|never|only|instead|from now|recommend|send|tell|say|answer|reply"
+             r"|remember|store|new|must|should|do|don'?t|use|follow|obey)\b")
+
+
+def _retraction(text: str) -> bool:
+    m = _RETRACTION.match(text.strip())
+    if m is None:
+        return False
+    return not _THIRD_PARTY.search(m.group("tail")) and not _ORDER.search(m.group("tail"))
+
+
 def scan(text: str) -> Verdict:
     """Scan ``text`` for injected instructions; see the module docstring for the flags.
 
     The rules first, then the linear model of :mod:`.classifier`: when it scores the
     text at or above its threshold the ``classifier`` flag is added, its evidence the
     probability and the features that raised it most (``p=0.97 w:ignore b:from now``).
+    The model alone does not flag a short retraction of one's own message ("sorry,
+    ignore my last message, wrong chat") that names no assistant, user or "you".
     """
     verdict = scan_rules(text)
     s = score(text)
-    if not s.flagged:
+    if not s.flagged or (not verdict.flags and _retraction(text)):
         return verdict
     flags = dict(zip(verdict.flags, verdict.evidence, strict=True))
     flags["classifier"] = f"p={s.probability:.2f} " + " ".join(s.top_features)

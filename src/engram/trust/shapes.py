@@ -56,6 +56,19 @@ RULES: tuple[Rule, ...] = (
        ("before you", "prior to"), ("task", "request", "question"),
        ("first", "you need to", "you must", "you have to", "complete this", "do this")),
     _r("instruction_override",
+       r"\b(?:regardless of|in spite of|despite|overriding) (?:all |any )?(?:of )?(?:your|the|any"
+       r"|all) (?:previous|prior|earlier|original|initial|other|existing) (?:instructions|rules"
+       r"|guidelines|directives|prompts?|programming)\b",
+       ("regardless of", "in spite of", "despite", "overriding"),
+       ("instructions", "rules", "guidelines", "directives", "prompt", "programming")),
+    _r("instruction_override",
+       # a conditional order to the reading model: "if you are asked to summarize ..., instead"
+       r"\bif you (?:are|were|get|have been) (?:told|asked|instructed|requested) to (?:summari[sz]e"
+       r"|answer|translate|respond|review|analy[sz]e|describe|process)\b[^.!?\n]{0,80}\b(?:instead"
+       r"|also|make sure|rather than|ignore|do not|don'?t)\b",
+       ("if you",), ("told to", "asked to", "instructed to", "requested to"),
+       ("instead", "also", "make sure", "rather than", "ignore", "do not", "don")),
+    _r("instruction_override",
        r"\b(?:pause|stop|suspend|abort)\s+(?:your|the)\s+(?:current|original|assigned)\s+task\b"
        r"|\b(?:pause|abort) your task\b",
        ("pause", "stop", "suspend", "abort"), ("task",)),
@@ -96,13 +109,15 @@ RULES: tuple[Rule, ...] = (
     # --- exfiltration: the reader's own instructions, or active content echoed in a reply
     _r("exfiltration",
        r"\b(?:print|repeat|reveal|show|output|display|quote|recite|translate|summari[sz]e|list|tell"
-       r" me|give me|write out|dump|leak|share|what (?:is|are|were))\b[^.!?\n]{0,40}?\byour"
+       r" me|give me|write out|dump|leak|share|paste|send|provide|post|what'?s|what (?:is|are"
+       r"|were))\b[^.!?\n]{0,40}?\byour"
        r" (?:\w+ )?(?:system (?:prompt|message|instructions?)|initial (?:prompt|instructions)"
        r"|original (?:prompt|instructions)|hidden (?:prompt|instructions|configuration)"
        r"|confidential instructions|developer (?:message|instructions)|first instructions"
        r"|pre-?prompt)",
        ("print", "repeat", "reveal", "show", "output", "display", "quote", "recite", "translat",
-        "summari", "list", "tell me", "give me", "write out", "dump", "leak", "share", "what "),
+        "summari", "list", "tell me", "give me", "write out", "dump", "leak", "share", "paste",
+        "send", "provide", "post", "what"),
        ("your",), ("system", "initial", "original", "hidden", "confidential", "developer",
                    "first instructions", "prompt")),
     _r("exfiltration", r"\b(?:instructions|prompt|message) you (?:were|have been) given\b",
