@@ -150,7 +150,7 @@ def test_background_derive_jobs_survive_sigkill(tmp_path: Path, embedder: Embedd
         for job_id in acks:
             job = eg.job(job_id)
             assert job is not None and job.status == "done" and job.operations, job_id
-        lives = [m for m in eg.list(user_id="u0").items if m.attribute]
+        lives = [m for m in eg.list(user_id="u0").items if m.attribute == "user:lives_in"]
         assert len(lives) == 1  # derived in order: the last town wins
     _check_consistent(path).close()
 

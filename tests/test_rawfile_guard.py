@@ -26,6 +26,10 @@ ALLOWED: dict[str, str] = {
     "bench/longmemeval.py": "reads the LongMemEval dataset JSON",
     "bench/report.py": "writes a benchmark report JSON",
     "bench/scale.py": "writes a benchmark report JSON",
+    "bench/agent.py": "writes the agent benchmark report JSON",
+    "bench/cache.py": "writes the semantic-cache benchmark report JSON",
+    "bench/pgscale.py": "reads /proc/<pid>/stat and status of PostgreSQL processes (RSS)",
+    "bench/prefs.py": "writes the preferences benchmark report JSON",
     "index/files.py": "reads and writes persisted partition index files (<db>.index/), never"
                       " a database file; store/sqlite_index_files.py names them",
     "cli/_docs.py": "writes docs/cli.md from --help",
