@@ -6,7 +6,8 @@ below it, never one above)::
     foundation   errors, timeutil, ids, text, config, filtering
     models       models, validation
     parts        store, index, embed, recall, llm, limits
-    pipelines    ingest, retrieval, trust, transfer, subjects, runtime (the engine's resources), agents
+    pipelines    ingest, retrieval, trust, transfer, subjects, agents,
+                 runtime (the engine's resources)
     audit        audit
     engine       engine
     facades      aio, client, compat

@@ -277,10 +277,12 @@ def _reversion(batch: WriteBatch, mem: Memory) -> None:
 
 def _replace_note(batch: WriteBatch, old: Memory, note: dict[str, Any], at: datetime,
                   reason: str) -> None:
+    """A new version of ``old`` carrying ``note``. ``updated_at`` is kept: a note is
+    Engram's bookkeeping, not a change by the memory's writer (a LangGraph item or a
+    mem0 memory keeps its own last-put time); the version records ``at``."""
     from ..ingest.commit import version
 
-    new = dataclasses.replace(old, metadata=_with_note(old, note), updated_at=at,
-                              version=old.version + 1)
+    new = dataclasses.replace(old, metadata=_with_note(old, note), version=old.version + 1)
     batch.changed_memories.append((new, old.version))
     batch.versions.append((old.scope.tenant, version(new, Operation.UPDATE, old, reason, at)))
 
