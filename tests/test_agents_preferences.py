@@ -185,6 +185,11 @@ def test_deleting_a_statement_folds_the_preference_again_without_it(eg: Engram) 
     assert state.current > 0.8 and not state.drifting()
     mem = next(m for m in eg.list(user_id="ana").items if "tea" in m.text)
     assert sorted(mem.source_episode_ids) == sorted(ids[:3])
+    # its history no longer holds what the deleted statements said
+    history = eg.history(mem.id, user_id="ana")
+    assert [v.version for v in history] == [1] and "folded again" in history[0].reason
+    texts = [snap["text"] for v in history for snap in (v.before, v.after) if snap]
+    assert texts and not any("dislikes" in t for t in texts)
 
 
 def test_an_older_statement_arriving_late_is_folded_in_event_order(eg: Engram) -> None:

@@ -16,9 +16,13 @@
    * a memory with other sources stays, as a new version (``UPDATE``, reason
      ``"source episode <id> deleted"``) whose ``source_episode_ids`` no longer
      name it. Its text and earlier versions stay as they are: they are also
-     supported by the other sources (a session summary keeps what it said); a
-     tracked preference is folded again from the statements left, so its current
-     value and text no longer count what the deleted message said.
+     supported by the other sources (a session summary keeps what it said);
+   * a tracked preference (:mod:`engram.agents.preferences`) is the exception:
+     each of its versions is one statement, so its history would keep what the
+     deleted message said. It is hard-deleted with its whole history and written
+     again under the same id as version 1, folded from the statements left
+     (reason ``"source episode <id> deleted; folded again ..."``). The statements
+     left are still episodes, so nothing acknowledged is lost.
 
 3. ``purge`` (when given) removes LLM-cache entries holding the deleted texts or
    citing the episode's id.
@@ -36,9 +40,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..agents.preferences import refold
+from ..agents.preferences import METADATA_KEY, refold
 from ..errors import NotFound
 from ..models import Memory, Operation, Scope
+from ..timeutil import now
 from .pipeline import Ingest
 
 __all__ = ["EpisodeDeletion", "delete_episode"]
@@ -92,33 +97,44 @@ def delete_episode(ingest: Ingest, scope: Scope, episode_id: str,
     needles = [found[0].text, f'"{episode_id}"'] if found else []
     counts = store.delete_episodes(scope.tenant, [episode_id] if found else [])
     orphans: list[Memory] = []
+    tracked: list[Memory] = []
     for m in store.memories_citing(owner, [episode_id]):
         rest = [s for s in m.source_episode_ids if s != episode_id]
         if not rest:
             orphans.append(m)
-            continue
-        ingest.change(owner, m.id, Operation.UPDATE,
-                      _without(episode_id, lambda m: refold(store, owner, m)),
-                      f"source episode {episode_id} deleted", None)
-        out.updated_memory_ids.append(m.id)
-    if orphans:
+        elif isinstance(m.metadata.get(METADATA_KEY), dict):
+            tracked.append(m)
+        else:
+            ingest.change(owner, m.id, Operation.UPDATE, _without(episode_id),
+                          f"source episode {episode_id} deleted", None)
+            out.updated_memory_ids.append(m.id)
+    gone_ids = [m.id for m in orphans + tracked]
+    if gone_ids:
+        kept = {m.id: m for m in tracked}
         needles += [m.text for m in orphans]  # with every text of their history
-        needles += [snap["text"] for m in orphans for v in store.history(owner, m.id)
+        needles += [snap["text"] for mid in gone_ids for v in store.history(owner, mid)
                     for snap in (v.before, v.after) if snap and isinstance(snap.get("text"), str)]
-        gone = store.delete_episodes(scope.tenant, [], [m.id for m in orphans])
+        gone = store.delete_episodes(scope.tenant, [], gone_ids)
         counts = {k: counts.get(k, 0) + gone.get(k, 0) for k in {*counts, *gone}}
         out.deleted_memory_ids = [m.id for m in orphans]
+        for m in kept.values():
+            at = now()
+            fresh = dataclasses.replace(
+                m, source_episode_ids=[s for s in m.source_episode_ids if s != episode_id],
+                version=1, updated_at=at)
+            ingest.commit.memory(refold(store, owner, fresh),
+                                 f"source episode {episode_id} deleted; folded again from "
+                                 "the statements left", at)
+            out.updated_memory_ids.append(m.id)
     if purge is not None and needles:
         counts["llm_responses"] = purge(list(dict.fromkeys(needles)))
     out.counts = dict(sorted(counts.items()))
     return out
 
 
-def _without(episode_id: str, then: Callable[[Memory], Memory] | None = None,
-             ) -> Callable[[Memory, datetime], Memory | None]:
+def _without(episode_id: str) -> Callable[[Memory, datetime], Memory | None]:
     """The change that drops ``episode_id`` from a memory's sources (``None`` when
-    the latest version no longer names it), then applies ``then`` (a tracked
-    preference is folded again from the sources left: :func:`engram.agents.preferences.refold`)."""
+    the latest version no longer names it)."""
 
     def change(old: Memory, at: datetime) -> Memory | None:
         if episode_id not in old.source_episode_ids:
@@ -126,6 +142,6 @@ def _without(episode_id: str, then: Callable[[Memory], Memory] | None = None,
         rest = [s for s in old.source_episode_ids if s != episode_id]
         new = dataclasses.replace(old, source_episode_ids=rest, updated_at=at,
                                   version=old.version + 1)
-        return then(new) if then is not None else new
+        return new
 
     return change
