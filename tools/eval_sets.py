@@ -6,14 +6,19 @@
 Each set is ingested once into ``--work/<set>.db`` (kept: later sweeps only
 search) with the on-disk embedding cache of ``engram bench all``. A variant is
 the ``recall`` preset with some fields changed (see :data:`VARIANTS`). Prints,
-per set and variant, R_any@10, MRR and knowledge-update accuracy on the chosen
-part. ``engram bench all`` is the instrument of record; this is the workbench.
+per set and variant, R_any@10, MRR, knowledge-update accuracy on the chosen
+part and search latency p50/p95 (query embedding included). In a fresh
+process the first search of each conversation also loads its lexical index;
+``--warm`` searches each conversation once before timing, so p95 measures
+searching, not loading (BEAM has 20 questions a conversation, letta one).
+``engram bench all`` is the instrument of record; this is the workbench.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +40,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "p0": {"present_weight": 0.0},
     "p1": {"present_weight": 1.0},
 }
+
+
+def _pct(ordered: list[float], p: float) -> float:
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else 0.0
 
 
 def variant(name: str) -> RetrievalConfig:
@@ -67,6 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--part", default="dev", choices=("dev", "held", "all"))
     ap.add_argument("--work", default="/tmp/engram-eval")
     ap.add_argument("--limit", type=int, default=None, help="questions per set")
+    ap.add_argument("--warm", action="store_true",
+                    help="search each conversation once before timing (loads its index)")
     args = ap.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -75,14 +86,21 @@ def main(argv: list[str] | None = None) -> None:
         part = ds if args.part == "all" else ds.part(args.part)
         qs = [(c, q) for c in part.conversations for q in c.questions if q.scored]
         qs = qs[: args.limit] if args.limit else qs
+        if args.warm:
+            for conv in {scope_user(c): c for c, _ in qs}.values():
+                eg.search("hello", user_id=scope_user(conv), limit=1, preset="bm25",
+                          track_access=False)
         for v in args.variants.split(","):
             cfg = variant(v)
             r10: list[float] = []
             mrr: list[float] = []
             ku: list[float] = []
+            ms: list[float] = []
             for conv, q in qs:
+                t0 = time.perf_counter()
                 hits = eg.search(q.text, user_id=scope_user(conv), limit=20, preset=cfg,
                                  now=q.asked_at, track_access=False)
+                ms.append((time.perf_counter() - t0) * 1000)
                 ranked = [hit_units(h, episode_turn) for h in hits]
                 s = score_ranking(distinct_ranking(ranked), q.evidence_turns, (10,))
                 if s is not None:
@@ -93,8 +111,11 @@ def main(argv: list[str] | None = None) -> None:
                 if k is not None:
                     ku.append(float(k))
             avg = lambda xs: f"{sum(xs) / len(xs):.3f}" if xs else "-"  # noqa: E731
+            ms.sort()
+            p50, p95 = (_pct(ms, p) for p in (0.5, 0.95))
             print(f"{name:13} {args.part:4} {v:14} n={len(r10):4} R@10 {avg(r10)} "
-                  f"MRR {avg(mrr)} KU {avg(ku)} ({len(ku)})", flush=True)
+                  f"MRR {avg(mrr)} KU {avg(ku)} ({len(ku)}) "
+                  f"ms p50 {p50:.1f} p95 {p95:.1f}", flush=True)
         eg.close()
 
 
