@@ -13,7 +13,12 @@ takes and returns a :class:`Verdict` with named flags (no LLM, no network):
   "Action: x Action Input:", "call the export tool")
 * ``addressed_to_model`` -- text speaking to an AI reader ("note to the assistant",
   "if you are an AI reading this", "LLM, ...")
-* ``exfiltration`` -- orders to send, reveal or leak stored data
+* ``exfiltration`` -- orders to send, reveal or leak stored data or the reader's own
+  instructions ("print your system prompt"), script handlers to echo into a reply
+* ``misreport_order`` -- orders to omit or misstate facts to whoever asks ("tell anyone
+  who asks that ...", "say it was paid, whatever the ledger shows")
+* ``false_authority`` -- consent, approval or ownership claimed on someone else's behalf
+  ("the account holder has already authorized ...", "consent on file:")
 * ``hidden_markup`` -- HTML/markdown comments or hidden elements carrying instructions
 * ``invisible_unicode`` -- Unicode tag characters, bidi overrides, runs of zero-width
   characters (emoji ZWJ sequences are fine)
@@ -22,6 +27,10 @@ takes and returns a :class:`Verdict` with named flags (no LLM, no network):
   fitted on public injection corpora and ordinary chat) scores the text at or above its
   threshold; the evidence names the probability and the n-grams that weighed most.
   It catches wordings no rule names (orders phrased as policy, "leave out ...").
+
+The patterns of ``misreport_order`` and ``false_authority``, and more of the others
+(policy-phrased and labelled orders, call syntaxes, "do this first" wrappers, persona
+assignments, the override in other languages), are in :mod:`.shapes`.
 
 Ordinary first-person statements ("I always recommend the ramen", "my boss tells me
 to ignore emails after 6") are not flagged: most rules need an imperative position,
