@@ -23,10 +23,13 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
 
-__all__ = ["MAX_CHARS", "Score", "Weights", "features", "load", "score"]
+__all__ = ["MAX_CHARS", "MIN_WORDS", "Score", "Weights", "features", "load", "score"]
 
 #: only the first ``MAX_CHARS`` characters are featurised (the rules read all of it)
 MAX_CHARS = 6000
+#: a text of fewer distinct words ("conversations", a bare URL) is never flagged by the
+#: model: with so few features one n-gram decides the score (the rules still apply)
+MIN_WORDS = 3
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[<>{}\[\]|#*:=]+")
 _DIGITS = re.compile(r"\d")
 
@@ -108,8 +111,7 @@ def score(text: str, weights: Weights | None = None) -> Score:
     hits = feats & m.names
     z = m.bias + math.fsum(map(m.weights.__getitem__, hits)) / math.sqrt(len(feats))
     p = 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
-    flagged = p >= m.threshold
-    if not flagged:
+    if p < m.threshold or sum(f[0] == "w" for f in feats) < MIN_WORDS:
         return Score(p, False)
     ranked = sorted(((m.weights[f], f) for f in hits), reverse=True)[:5]
     return Score(p, True, tuple(f for w, f in ranked if w > 0))
