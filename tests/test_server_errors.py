@@ -9,6 +9,8 @@ from __future__ import annotations
 import importlib
 import re
 import socket
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,12 +32,25 @@ MSG = "/v1/messages"
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     s = start_server(tmp_path_factory.mktemp("errors"))
-    with s.client(s.key_a) as c:  # something to leave untouched (no derive: no background job)
+    with s.client(s.key_a) as c:  # something to leave untouched (no derive job)
         r = c.post(MSG, json={"user_id": "u", "derive": "none",
                               "messages": [{"text": "I live in Lisbon"}]})
         assert r.status_code == 200, r.text
+    # the server makes episode vectors in the background (embed queue): let it finish
+    deadline = time.monotonic() + 60
+    while _open_jobs(s.db) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _open_jobs(s.db)
     yield s
     stop_server(s)
+
+
+def _open_jobs(db: Any) -> int:
+    con = sqlite3.connect(db)
+    try:
+        return int(con.execute("SELECT count(*) FROM jobs WHERE status != 'done'").fetchone()[0])
+    finally:
+        con.close()
 
 
 def _json(body: Any) -> dict[str, Any]:

@@ -46,8 +46,11 @@ class Config:
     #: local embedder: a large batch then uses that many cores; same vectors)
     embed_workers: int = 1
     #: make episode vectors after ``add`` returns, from a durable job queue
-    #: (:mod:`engram.ingest.embed_queue`); off: ``add`` embeds before it returns
-    embed_queue: bool = False
+    #: (:mod:`engram.ingest.embed_queue`); off: ``add`` embeds before it returns.
+    #: Unset (``None``): on once the engine runs its jobs in the background
+    #: (:meth:`engram.Engram.start_jobs`: ``engram serve``, ``engram mcp``), so a
+    #: thread keeps the delay short; off for plain library use
+    embed_queue: bool | None = None
     #: largest accepted text per message or memory, in bytes (UTF-8)
     max_text_bytes: int = 32_768
     #: default retrieval preset (see :mod:`engram.retrieval.config`)
@@ -101,7 +104,13 @@ class Config:
 
 
 _LOG_FORMATS = ("text", "json")
+#: settings whose default (``None``: decided at run time) does not give their type
+_NONE_DEFAULT_TYPES: dict[str, Any] = {"embed_queue": bool}
 _ENV_ALIASES = {"llm_api_key": ("ENGRAM_LLM_API_KEY", "OPENAI_API_KEY")}
+
+
+def _target(defaults: Config, name: str) -> Any:
+    return _NONE_DEFAULT_TYPES.get(name, getattr(defaults, name))
 
 
 def _coerce(name: str, value: Any, target: Any) -> Any:
@@ -147,7 +156,7 @@ def resolve_config(
         keys = _ENV_ALIASES.get(f.name, (f"ENGRAM_{f.name.upper()}",))
         for key in keys:
             if key in env and env[key] != "":
-                values[f.name] = _coerce(f.name, env[key], getattr(defaults, f.name))
+                values[f.name] = _coerce(f.name, env[key], _target(defaults, f.name))
                 break
 
     path = config_file or env.get("ENGRAM_CONFIG")
@@ -169,14 +178,14 @@ def resolve_config(
         if unknown:
             raise ConfigError(f"config file {p}: unknown settings {', '.join(unknown)}")
         for k, v in flat.items():
-            values[k] = _coerce(k, v, getattr(defaults, k))
+            values[k] = _coerce(k, v, _target(defaults, k))
 
     unknown = sorted(set(overrides) - names)
     if unknown:
         raise ConfigError(f"unknown settings {', '.join(unknown)}")
     for k, v in overrides.items():
         if v is not None:
-            values[k] = _coerce(k, v, getattr(defaults, k))
+            values[k] = _coerce(k, v, _target(defaults, k))
     if "log_format" in values:
         values["log_format"] = str(values["log_format"]).strip().lower()
         if values["log_format"] not in _LOG_FORMATS:

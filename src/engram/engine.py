@@ -128,7 +128,7 @@ class Engram:
             deriver=deriver or (RuleDeriver(self.store) if config.derive_rules else None),
             max_text_bytes=config.max_text_bytes,
             llm_job=self._llm_job if self.llm_settings is not None else None,
-            embed_queue=config.embed_queue,
+            embed_queue=bool(config.embed_queue),
         )
         self._llm: LLMPipeline | None = None
         if config.link_notes:  # linked, evolving notes (engram.agents.links)
@@ -211,10 +211,14 @@ class Engram:
 
     def start_jobs(self, poll_seconds: float = 2.0) -> None:
         """Run background jobs (rule derivation, LLM extraction and summaries) in a
-        daemon thread until :meth:`close`; jobs left by a previous run are picked up."""
+        daemon thread until :meth:`close`; jobs left by a previous run are picked up.
+        With ``embed_queue`` unset, ``add`` from now on leaves episode vectors to the
+        embed queue's own thread (:mod:`engram.ingest.embed_queue`)."""
         if self.llm_settings is not None:
             _ = self.llm  # registers the LLM job handlers
         self.jobs.start(poll_seconds)
+        if self.config.embed_queue is None:  # unset: queued once a thread runs the jobs
+            self.ingest.embeds.enabled = True
         self.ingest.embeds.start(poll_seconds)
 
     def job(self, job_id: str, *, tenant: str = "default") -> JobView | None:
