@@ -42,6 +42,10 @@ EXCEPTIONS: list[tuple[tuple[str, ...], str, str]] = [
      "the job queue is shared by every tenant: the worker reads candidate keys from"
      " every shard without locks, then claims one with a single-shard"
      " SELECT ... WHERE tenant AND id ... FOR UPDATE SKIP LOCKED"),
+    (("jobs",), r"^SELECT tenant, id FROM jobs WHERE status = 'done' AND kind = ANY",
+     "clearing finished jobs (Store.purge_jobs) is store-wide maintenance like the"
+     " claim: candidate keys read from every shard without locks, then one"
+     " DELETE ... WHERE tenant = %s AND id = ANY(...) per tenant (single shard)"),
     (("forget",), r"WHERE strpos\(",
      "forget's verification: whether a live row of any tenant still holds a forgotten"
      " string (then its bytes on disk are legitimate); a read-only multi-shard check"),

@@ -7,6 +7,8 @@ vectors where the test is about the store only, real embeddings otherwise.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import numpy as np
 import pytest
 from contract_helpers import (
@@ -34,6 +36,7 @@ from engram.models import (
 )
 from engram.store.base import Job, Store, WriteBatch
 from engram.text import content_hash
+from engram.timeutil import now
 
 ALL = SearchFilters(include_inactive=True)
 HOME = Scope(user_id="u1", agent_id="a1", session_id="s1", tenant="t1")
@@ -503,6 +506,41 @@ def test_get_job_reads_status_result_and_finish_time_of_its_tenant_only(
     store.forget(HOME)
     assert store.get_job(HOME.tenant, "j1") is None
     store.finish_job("j1", result={"n": 2})  # a forgotten job: nothing comes back
+
+
+def test_purge_jobs_removes_only_done_jobs_of_the_kinds_finished_before(
+        store: Store) -> None:
+    other = Scope(user_id="u9", tenant="t2")
+    store.write(WriteBatch(jobs=[
+        Job("done1", "embed", HOME, {}, created_at=at(0)),
+        Job("done2", "embed", other, {}, created_at=at(0)),
+        Job("done3", "embed", HOME, {}, created_at=at(0)),
+        Job("failed", "embed", HOME, {}, created_at=at(0)),
+        Job("retry", "embed", HOME, {}, created_at=at(0)),
+        Job("running", "embed", HOME, {}, created_at=at(0)),
+        Job("pending", "embed", HOME, {}, created_at=at(0), run_after=at(100)),
+        Job("derive", "derive", HOME, {}, created_at=at(0)),
+    ]))
+    for _ in range(6):  # all but the one not due yet
+        assert store.claim_job(["embed", "derive"], at(1), 60) is not None
+    for job_id in ("done1", "done2", "done3", "derive"):
+        store.finish_job(job_id, result={"operations": []})
+    store.finish_job("failed", error="fatal")
+    store.finish_job("retry", error="later", retry_at=at(2))
+    before_any = now() - timedelta(hours=1)
+    assert store.purge_jobs(["embed"], before_any) == 0  # none finished that long ago
+    later = now() + timedelta(seconds=1)
+    assert store.purge_jobs([], later) == 0 and store.purge_jobs(["embed"], later, 0) == 0
+    assert store.purge_jobs(["embed"], later, limit=2) == 2  # a batch, then the rest
+    assert store.purge_jobs(["embed"], later, limit=2) == 1
+    assert store.purge_jobs(["embed"], later) == 0
+    for job_id in ("done1", "done3"):
+        assert store.get_job(HOME.tenant, job_id) is None
+    assert store.get_job(other.tenant, "done2") is None
+    assert store.job_counts(HOME) == {"done": 1, "failed": 1, "pending": 2, "running": 1}
+    assert store.get_job(HOME.tenant, "derive") is not None  # another kind
+    assert [j.id for j in store.failed_jobs(HOME)] in ([], ["failed"])
+    assert store.purge_jobs(["derive"], later) == 1 and store.job_counts(HOME).get("done") is None
 
 
 def test_job_ids_are_idempotent(store: Store) -> None:

@@ -559,6 +559,20 @@ class Store(ABC):
         """Jobs per status in ``scope`` (``None``: the whole store); a status
         without jobs is absent, so a store with no jobs gives ``{}``."""
 
+    @abstractmethod
+    def purge_jobs(self, kinds: Iterable[str], finished_before: datetime,
+                   limit: int = 1000) -> int:
+        """Delete up to ``limit`` jobs of these kinds, of every tenant, that are
+        ``done`` and finished before ``finished_before``; return how many.
+
+        Only done jobs go: pending, running and failed ones stay whatever their age
+        (failed jobs are what the failed-job views show; a job put back for a retry
+        is pending). No kinds, or ``limit <= 0``, deletes nothing. A purged job is
+        gone like a forgotten one (:meth:`get_job` gives ``None``). Store-wide
+        maintenance, as cheap as a claim: candidate keys are read from the whole
+        queue without locks, then deleted with one statement per tenant (one shard
+        on Citus); a caller with more than ``limit`` to purge calls again."""
+
     # -- browsing (engram.store.browse; generic defaults, backends override) -----
     def users(self, tenant: str, limit: int = 1000) -> list[ScopeSummary]:
         """The users of ``tenant`` (items with a ``user_id``), most recently active

@@ -575,6 +575,17 @@ class MemoryStore(Store):
             j = self._open().jobs.get(job_id)
             return _job(j) if j is not None and j.scope.tenant == tenant else None
 
+    def purge_jobs(self, kinds: Iterable[str], finished_before: datetime,
+                   limit: int = 1000) -> int:
+        wanted, before = set(kinds), format_dt(finished_before) or ""
+        with self._lock:
+            jobs = self._open().jobs
+            doomed = [j.id for j in jobs.values() if j.kind in wanted and j.status == "done"
+                      and j.finished_at is not None and j.finished_at < before]
+            for job_id in doomed[:max(limit, 0)]:
+                del jobs[job_id]
+            return min(len(doomed), max(limit, 0))
+
     def job_counts(self, scope: Scope | None) -> dict[str, int]:
         with self._lock:
             counts: dict[str, int] = {}

@@ -588,6 +588,34 @@ class SQLCommon(Store):
                        (tenant, job_id))
         return job_from_row(d, rows[0]) if rows else None
 
+    def purge_jobs(self, kinds: Iterable[str], finished_before: datetime,
+                   limit: int = 1000) -> int:
+        kinds = list(kinds)
+        if not kinds or limit <= 0:
+            return 0
+        d = self._dialect
+        member, kargs = d.in_list("kind", kinds)
+        # like claim_job: candidate keys from the whole queue without locks, then one
+        # DELETE per tenant (one shard on Citus), still only of done jobs. A job runs
+        # after its run_after, so the runnable index's (status, kind, run_after) range
+        # skips the recent done jobs, which stay
+        keys = self._q(f"SELECT tenant, id FROM jobs WHERE status = 'done' AND {member}"
+                       f" AND {d.col('run_after')} < {d.mark} AND finished_at < {d.mark}"
+                       f" LIMIT {int(limit)}",
+                       (*kargs, d.ts(finished_before), d.stamp(finished_before)))
+        by_tenant: dict[str, list[str]] = {}
+        for key in keys:
+            by_tenant.setdefault(key["tenant"], []).append(key["id"])
+        purged = 0
+        with self._tx() as conn:
+            for tenant, ids in by_tenant.items():
+                for start in range(0, len(ids), 500):
+                    ids_in, iargs = d.in_list("id", ids[start:start + 500])
+                    purged += conn.execute(
+                        f"DELETE FROM jobs WHERE tenant = {d.mark} AND {ids_in}"
+                        f" AND status = 'done'", (tenant, *iargs)).rowcount
+        return purged
+
     def job_counts(self, scope: Scope | None) -> dict[str, int]:
         where, args = scope_sql(self._dialect, scope)
         rows = self._q(f"SELECT status, count(*) AS n FROM jobs x WHERE {where} GROUP BY status",

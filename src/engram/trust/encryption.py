@@ -348,6 +348,10 @@ class EncryptedStore(Store):
     def job_counts(self, scope: Scope | None) -> dict[str, int]:
         return self.inner.job_counts(scope)
 
+    def purge_jobs(self, kinds: Iterable[str], finished_before: datetime,
+                   limit: int = 1000) -> int:
+        return self.inner.purge_jobs(kinds, finished_before, limit)
+
     # -- browsing: ids, counts, kinds, speakers and times are stored in the clear ----
     def users(self, tenant: str, limit: int = 1000) -> list[ScopeSummary]:
         return self.inner.users(tenant, limit)
