@@ -41,6 +41,8 @@ _RANGE = "0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z"
 _YEAR_OUT_OF_RANGE = re.compile(r"^(?:[+-]\d|\d{5,}|0000)(?:\d*)-")
 #: what this module wrote for years 1..999 before the year was zero-padded
 #: (``strftime("%Y")`` does not pad on glibc): read back so old rows stay readable
+#: exactly what :func:`format_dt` writes (year 0001..9999): parsed without the checks
+_CANONICAL = re.compile(r"(?!0000)\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 _LEGACY_UNPADDED = re.compile(r"^(\d{1,3})(-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)$")
 
 
@@ -118,6 +120,11 @@ def parse_dt(value: str | datetime | None, what: str = "datetime") -> datetime |
         return ensure_aware(value, what)
     if not isinstance(value, str):
         raise NaiveDatetime(f"{what} must be an ISO 8601 string, got {type(value).__name__}")
+    if _CANONICAL.fullmatch(value):  # what format_dt writes: the common case, fast
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass  # e.g. month 13: the checks below name the error
     text = value.strip()
     legacy = _LEGACY_UNPADDED.match(text)
     if legacy:

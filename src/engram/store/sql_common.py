@@ -20,7 +20,17 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from ..errors import InvalidInput
-from ..models import Episode, Memory, MemoryVersion, Page, Scope, SearchFilters, Stats
+from ..models import (
+    Episode,
+    Memory,
+    MemoryKind,
+    MemoryStatus,
+    MemoryVersion,
+    Page,
+    Scope,
+    SearchFilters,
+    Stats,
+)
 from ..timeutil import now
 from .base import Job, Store, Usage
 from .sql_dialect import Dialect
@@ -52,10 +62,6 @@ MEM_COLS = (
     "valid_to, created_at, updated_at, expired_at, importance, access_count, last_accessed_at, "
     "source_episode_ids, version, status, attribute, metadata"
 )
-_MEM_KEYS = tuple(c.strip() for c in MEM_COLS.split(","))
-_MEM_JSON = ("entities", "keywords", "source_episode_ids", "metadata")
-_MEM_TIMES = ("valid_from", "valid_to", "created_at", "updated_at", "expired_at",
-              "last_accessed_at")
 _VERSION_COLS = "memory_id, version, operation, before, after, reason, recorded_at"
 #: a page of ids per ``IN`` list (SQLite's parameter limit is 999 on old builds)
 _CHUNK = 500
@@ -253,12 +259,49 @@ def episode_from_row(d: Dialect, r: Row) -> Episode:
 
 
 def memory_from_row(d: Dialect, r: Row) -> Memory:
-    m = {k: r[k] for k in _MEM_KEYS}
-    for key in _MEM_JSON:
-        m[key] = d.load_json(m[key])
-    for key in _MEM_TIMES:
-        m[key] = d.load_stamp(m[key])
-    return Memory.from_dict(m)
+    """The same :class:`Memory` as ``Memory.from_dict`` over the decoded row, built
+    directly: each stamp parsed once, empty JSON lists not parsed (a search decodes
+    its whole reranked head, ~70 rows)."""
+    stamp, js = d.load_stamp, _load_json_fast(d)
+    created = stamp(r["created_at"])
+    return Memory(
+        id=r["id"],
+        scope=Scope(user_id=r["user_id"], agent_id=r["agent_id"], session_id=r["session_id"],
+                    tenant=r["tenant"] or "default"),
+        kind=MemoryKind(r["kind"] or "note"),
+        text=r["text"],
+        entities=list(js(r["entities"]) or []),
+        keywords=list(js(r["keywords"]) or []),
+        valid_from=stamp(r["valid_from"]),
+        valid_to=stamp(r["valid_to"]),
+        created_at=created,  # type: ignore[arg-type]
+        updated_at=stamp(r["updated_at"]) or created,  # type: ignore[arg-type]
+        expired_at=stamp(r["expired_at"]),
+        importance=float(r["importance"]),
+        access_count=int(r["access_count"]),
+        last_accessed_at=stamp(r["last_accessed_at"]),
+        source_episode_ids=list(js(r["source_episode_ids"]) or []),
+        version=int(r["version"]),
+        status=MemoryStatus(r["status"] or "active"),
+        attribute=r["attribute"],
+        metadata=dict(js(r["metadata"]) or {}),
+    )
+
+
+#: JSON texts decoded without the parser (a fresh copy is made by the caller)
+_EMPTY_JSON: dict[str, Any] = {"[]": (), "{}": {}, "null": None}
+
+
+def _load_json_fast(d: Dialect) -> Callable[[Any], Any]:
+    """``d.load_json``, skipping the parser for the empty texts of :data:`_EMPTY_JSON`."""
+    load = d.load_json
+
+    def go(value: Any) -> Any:
+        if isinstance(value, str) and value in _EMPTY_JSON:
+            return _EMPTY_JSON[value]
+        return load(value)
+
+    return go
 
 
 def version_from_row(d: Dialect, r: Row) -> MemoryVersion:
