@@ -42,6 +42,7 @@ def fuse(
             hi = max(c.score for c in cands)
             lo = min(c.score for c in cands)
             span = hi - lo
+        rank_key, part_key = f"{signal}_rank", f"{signal}_part"
         for rank, c in enumerate(cands, start=1):
             f = out.get(c.ref)
             if f is None:
@@ -51,7 +52,8 @@ def fuse(
             else:
                 part = w * ((c.score - lo) / span if span > 0 else 1.0)
             f.score += part
-            f.scores[signal] = c.score
-            f.scores[f"{signal}_rank"] = float(rank)
-            f.scores[f"{signal}_part"] = part
+            scores = f.scores
+            scores[signal] = c.score
+            scores[rank_key] = float(rank)
+            scores[part_key] = part
     return sorted(out.values(), key=lambda f: (-f.score, f.ref.type, f.ref.id))

@@ -177,11 +177,12 @@ def features(
         row[col["window"]] = win_score.get(f.ref, 0.0)
         row[col["dense_window"]] = dwin_score.get(f.ref, 0.0)
         speaker = item.speaker if isinstance(item, Episode) else None
-        text = f"{speaker or ''} {item.text}"
-        if info.terms:
-            row[col["coverage"]] = len(info.terms & _terms(text)) / len(info.terms)
+        own_terms = _terms(item.text)
+        if info.terms:  # the terms of "speaker text": no word spans the space
+            said = own_terms | _terms(speaker) if speaker else own_terms
+            row[col["coverage"]] = len(info.terms & said) / len(info.terms)
         if info.names:
-            low = text.lower()
+            low = f"{speaker or ''} {item.text}".lower()
             row[col["names"]] = sum(1 for nm in info.names if nm in low) / len(info.names)
         if speaker and speaker.lower() in named_speakers:
             row[col["speaker"]] = 1.0
@@ -201,9 +202,10 @@ def features(
             row[col["question"]] = 1.0
         prev = items.get(ItemRef("episode", previous.get(f.ref.id, "")))
         if prev is not None and info.terms:
-            said = f"{getattr(prev, 'speaker', '') or ''} {prev.text}"
-            row[col["prev_coverage"]] = len(info.terms & _terms(said)) / len(info.terms)
-        row[col["length"]] = min(1.0, len(_terms(item.text)) / 30.0)
+            prev_speaker = getattr(prev, "speaker", "")
+            said = _terms(prev.text) | _terms(prev_speaker) if prev_speaker else _terms(prev.text)
+            row[col["prev_coverage"]] = len(info.terms & said) / len(info.terms)
+        row[col["length"]] = min(1.0, len(own_terms) / 30.0)
         if isinstance(item, Episode) and item.role == "assistant":
             row[col["assistant"]] = 1.0
     return out
