@@ -51,6 +51,13 @@ class Config:
     #: (:meth:`engram.Engram.start_jobs`: ``engram serve``, ``engram mcp``), so a
     #: thread keeps the delay short; off for plain library use
     embed_queue: bool | None = None
+    #: seconds a done ``embed`` job is kept after it finished, then deleted (its
+    #: record only says the vectors were made); ``0``: kept for ever
+    embed_job_retention: float = 3600.0
+    #: seconds a done derive / LLM job is kept after it finished, then deleted (its
+    #: record, ``GET /v1/jobs/{id}``, lists the operations it made); ``0``: kept for
+    #: ever. Failed jobs are never deleted (see ``engram.ingest.jobs``)
+    job_retention: float = 7 * 86_400.0
     #: largest accepted text per message or memory, in bytes (UTF-8)
     max_text_bytes: int = 32_768
     #: default retrieval preset (see :mod:`engram.retrieval.config`)

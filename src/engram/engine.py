@@ -122,13 +122,14 @@ class Engram:
 
             self.llm_settings = settings_from_config(config)
         #: the durable job runner: rule derivation, LLM extraction and summaries
-        self.jobs = JobRunner(self.store)
+        self.jobs = JobRunner(self.store, retention=config.job_retention)
         self.ingest = Ingest(
             self.store, self.embedder, self.jobs,
             deriver=deriver or (RuleDeriver(self.store) if config.derive_rules else None),
             max_text_bytes=config.max_text_bytes,
             llm_job=self._llm_job if self.llm_settings is not None else None,
             embed_queue=bool(config.embed_queue),
+            embed_retention=config.embed_job_retention,
         )
         self._llm: LLMPipeline | None = None
         if config.link_notes:  # linked, evolving notes (engram.agents.links)
@@ -223,7 +224,9 @@ class Engram:
 
     def job(self, job_id: str, *, tenant: str = "default") -> JobView | None:
         """A background job of ``tenant`` (its status, episodes and operations);
-        ``None`` when there is none (also after its scope was forgotten)."""
+        ``None`` when there is none (also after its scope was forgotten, and once a
+        done job is past its retention: config ``job_retention``,
+        ``embed_job_retention``; failed jobs are kept)."""
         return self.jobs.view(tenant, job_id)
 
     def close(self) -> None:

@@ -27,6 +27,12 @@ scope's jobs, so a job running meanwhile writes nothing), only for episodes
 that still exist (the store refuses a vector for a missing item, so an episode
 deleted between the read and the write fails the job, which is retried without
 it).
+
+A done ``embed`` job is deleted ``retention`` seconds after it finished (config
+``embed_job_retention``, one hour by default; :meth:`~engram.ingest.jobs.JobRunner.purge`
+after a drain, at most once a minute): its record says only that the vectors
+were made, and one job per ``add`` would otherwise grow the jobs table without
+bound. A client polling the job later gets ``None`` (HTTP 404), as after a forget.
 """
 
 from __future__ import annotations
@@ -48,6 +54,8 @@ __all__ = ["EMBED_JOB", "EmbedQueue", "embed_job"]
 EMBED_JOB = "embed"
 #: jobs claimed (and embedded in one pass) together
 CLAIM_BATCH = 32
+#: seconds a done embed job is kept (the config's ``embed_job_retention`` default)
+RETENTION_SECONDS = 3600.0
 #: retry wait of a failed embed job (doubling); short: nothing is decided here
 RETRY_BASE_SECONDS = 1.0
 #: queue delays kept for :meth:`EmbedQueue.delays`
@@ -66,11 +74,13 @@ class EmbedQueue:
     :meth:`drain` and the thread."""
 
     def __init__(self, commit: Committer, *, enabled: bool,
-                 claim_batch: int = CLAIM_BATCH) -> None:
+                 claim_batch: int = CLAIM_BATCH,
+                 retention: float = RETENTION_SECONDS) -> None:
         self.commit = commit
         self.enabled = enabled
         self.runner = JobRunner(commit.store, retry_base=RETRY_BASE_SECONDS,
-                                claim_batch=claim_batch, prepare=self._prepare, count=False)
+                                claim_batch=claim_batch, prepare=self._prepare, count=False,
+                                retention=retention)
         self.runner.register(EMBED_JOB, self._run)
         self._indexer: Indexer | None = None
         #: the episodes :meth:`_prepare` read, by job id (the handler reads them once)

@@ -18,6 +18,15 @@ with exponential backoff (:data:`RETRY_BASE_SECONDS` doubling up to
 :data:`RETRY_MAX_SECONDS`); after ``max_attempts`` it is marked failed, its
 episodes still stored and searchable.
 
+A done job is kept for ``retention`` seconds after it finished (its record,
+:meth:`JobRunner.view`, answers a client polling it), then deleted
+(:meth:`~engram.store.base.Store.purge_jobs`, at most every
+:data:`PURGE_EVERY_SECONDS`, at the end of :meth:`JobRunner.run_pending`), so the
+jobs table holds the queue, the recent past and the failures, not every add ever
+made. Failed jobs are never purged (``engram`` shows them); the retention is the
+config's ``job_retention`` (derive and LLM jobs, whose record carries the
+operations) and ``embed_job_retention`` (``embed`` jobs), see :mod:`engram.config`.
+
 A ``forget`` deletes its scope's jobs (:meth:`~engram.store.base.Store.forget`)
 and every derived write is fenced on its job
 (:class:`~engram.store.base.Fence`): a job running while its scope is
@@ -51,6 +60,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DERIVE_JOB",
     "MAX_ATTEMPTS",
+    "PURGE_BATCH",
+    "PURGE_EVERY_SECONDS",
     "RETRY_BASE_SECONDS",
     "RETRY_MAX_SECONDS",
     "JobOutcome",
@@ -73,6 +84,10 @@ RETRY_BASE_SECONDS = 5.0
 RETRY_MAX_SECONDS = 900.0
 #: a claimed job not finished within this time may be claimed again
 LEASE_SECONDS = 600.0
+#: done jobs past their retention are looked for at most this often (per runner)
+PURGE_EVERY_SECONDS = 60.0
+#: jobs deleted per store call while purging (calls repeat until fewer come back)
+PURGE_BATCH = 1000
 _COUNTERS = ("jobs_done", "jobs_retried", "jobs_failed", "proposed", "accepted", "rejected")
 
 
@@ -182,7 +197,7 @@ class JobRunner:
     def __init__(self, store: Store, *, retry_base: float = RETRY_BASE_SECONDS,
                  max_attempts: int = MAX_ATTEMPTS, claim_batch: int = 1,
                  prepare: Callable[[list[Job]], None] | None = None,
-                 count: bool = True) -> None:
+                 count: bool = True, retention: float = 0.0) -> None:
         self.store = store
         self.retry_base = retry_base
         self.max_attempts = max_attempts
@@ -193,6 +208,10 @@ class JobRunner:
         self.prepare = prepare
         #: keep the store-wide totals (:meth:`totals`) for the jobs run here
         self.count = count
+        #: seconds a done job of this runner's kinds is kept after it finished
+        #: (``<= 0``: kept for ever); older ones are purged by :meth:`run_pending`
+        self.retention = retention
+        self._purged_at: datetime | None = None
         self.handlers: dict[str, Handler] = {}
         #: the LLM pipeline's ledger (tokens and cost in reports), when there is one
         self.ledger: UsageLedger | None = None
@@ -230,12 +249,41 @@ class JobRunner:
                         log.exception("preparing %d jobs failed", len(claimed))
                 for job in claimed:
                     report.jobs.append(self._run(job, now or _now()))
+        self._purge_due(now or _now())
         if self.ledger is not None and before is not None:
             after = self.ledger.snapshot().total
             report.prompt_tokens = after.prompt_tokens - before.prompt_tokens
             report.completion_tokens = after.completion_tokens - before.completion_tokens
             report.cost = after.cost - before.cost
         return report
+
+    def purge(self, now: datetime | None = None) -> int:
+        """Delete the done jobs of this runner's kinds (every tenant) that finished
+        more than :attr:`retention` seconds before ``now``, in batches of
+        :data:`PURGE_BATCH`; return how many. Pending, running and failed jobs stay;
+        a purged job's :meth:`view` is ``None``. Nothing with no retention."""
+        if self.retention <= 0 or not self.handlers:
+            return 0
+        before = (now or _now()) - timedelta(seconds=self.retention)
+        purged = 0
+        while True:
+            n = self.store.purge_jobs(tuple(self.handlers), before, PURGE_BATCH)
+            purged += n
+            if n < PURGE_BATCH:
+                return purged
+
+    def _purge_due(self, clock: datetime) -> None:
+        """:meth:`purge` when the last one is :data:`PURGE_EVERY_SECONDS` old (best
+        effort: a failure is logged and tried again next time)."""
+        last = self._purged_at
+        if self.retention <= 0 or (
+                last is not None and abs((clock - last).total_seconds()) < PURGE_EVERY_SECONDS):
+            return
+        self._purged_at = clock
+        try:
+            self.purge(clock)
+        except Exception:  # housekeeping must never stop the worker
+            log.exception("purging finished jobs failed")
 
     def _claim(self, room: int, now: datetime | None) -> list[Job]:
         claimed: list[Job] = []
@@ -279,7 +327,8 @@ class JobRunner:
     # -- read --------------------------------------------------------------------
     def view(self, tenant: str, job_id: str) -> JobView | None:
         """The job ``job_id`` of ``tenant``; ``None`` when there is none (another
-        tenant's, or purged by a forget of its scope)."""
+        tenant's, deleted by a forget of its scope, or done and purged after its
+        :attr:`retention`)."""
         job = self.store.get_job(tenant, job_id)
         if job is None:
             return None

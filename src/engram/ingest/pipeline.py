@@ -60,7 +60,7 @@ from .commit import (
 )
 from .consolidate import RuleConsolidator
 from .derive import Candidate, Deriver
-from .embed_queue import EmbedQueue
+from .embed_queue import RETENTION_SECONDS, EmbedQueue
 from .index import Indexer, memory_text
 from .jobs import DERIVE_JOB, JobOutcome, JobRunner, job_result, new_job
 from .segment import to_episodes, to_messages
@@ -92,11 +92,11 @@ class Ingest:
     def __init__(self, store: Store, embedder: Callable[[], Embedder], jobs: JobRunner, *,
                  deriver: Deriver | None, max_text_bytes: int,
                  llm_job: Callable[[Scope, list[str]], Job] | None = None,
-                 embed_queue: bool = False) -> None:
+                 embed_queue: bool = False, embed_retention: float = RETENTION_SECONDS) -> None:
         self.store = store
         self.commit = Committer(store, embedder)
         #: episode vectors as durable jobs (``embed_queue``), see :mod:`.embed_queue`
-        self.embeds = EmbedQueue(self.commit, enabled=embed_queue)
+        self.embeds = EmbedQueue(self.commit, enabled=embed_queue, retention=embed_retention)
         self.jobs = jobs
         self.deriver = deriver
         self.max_text_bytes = max_text_bytes

@@ -649,6 +649,8 @@ class SQLCommon(Store):
         by_tenant: dict[str, list[str]] = {}
         for key in keys:
             by_tenant.setdefault(key["tenant"], []).append(key["id"])
+        if not by_tenant:
+            return 0
         purged = 0
         with self._tx() as conn:
             for tenant, ids in by_tenant.items():
