@@ -372,7 +372,9 @@ class PartitionIndex:
         total = len(ann)
         want = min(total, max(k * 2, int(k * total / max(passing, 1) * 1.5)))
         while True:
-            keys = ann.query(query, want, ef=max(want, 64))
+            # the beam is ``want`` wide; when no row is filtered out the graph's own
+            # best k of that beam are the ones re-scoring would keep: fetch only them
+            keys = ann.query(query, k if passing >= total else want, ef=max(want, 64))
             keys = keys[mask[keys]]
             if keys.size >= k or want >= total:
                 break
