@@ -16,6 +16,7 @@ import pytest
 
 from engram import Engram
 from engram.embed.base import Embedder
+from engram.errors import StoreError
 from engram.ingest.embed_queue import EMBED_JOB, embed_job
 from engram.ingest.jobs import DERIVE_JOB, new_job
 from engram.models import Scope
@@ -99,3 +100,33 @@ def test_retention_zero_keeps_done_jobs_and_forget_still_removes_them(tmp_path: 
         assert eg.store.job_counts(None) == {"done": 3}
         eg.forget(scope=ANA)
         assert eg.store.job_counts(None) == {"done": 1}  # BO's job
+
+
+def test_a_backlog_is_purged_over_passes_and_never_fails_the_runner(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engram.ingest import jobs as jobs_module
+    from engram.store.registry import open_store
+
+    monkeypatch.setattr(jobs_module, "PURGE_BATCH", 2)
+    monkeypatch.setattr(jobs_module, "PURGE_BATCHES_PER_PASS", 2)
+    store = open_store(f"sqlite:///{tmp_path / 'b.db'}")
+    store.migrate()
+    runner = jobs_module.JobRunner(store, retention=60)
+    runner.register("noop", lambda job, outcome: None)
+    store.write(WriteBatch(jobs=[new_job("noop", ANA) for _ in range(5)]))
+    assert runner.run_pending().done == 5  # this pass purges nothing: all just done
+    t = now() + HOUR
+    runner.run_pending(now=t)  # two batches of two
+    assert store.job_counts(None) == {"done": 1}
+    runner.run_pending(now=t + timedelta(seconds=30))  # within the minute: no purge
+    assert store.job_counts(None) == {"done": 1}
+    runner.run_pending(now=t + timedelta(seconds=61))
+    assert store.job_counts(None) == {}
+
+    def broken(*args: object) -> int:
+        raise StoreError("disk I/O error")
+
+    monkeypatch.setattr(store, "purge_jobs", broken)  # logged; the jobs still run
+    store.write(WriteBatch(jobs=[new_job("noop", ANA)]))
+    assert runner.run_pending(now=t + 2 * HOUR).done == 1
+    store.close()

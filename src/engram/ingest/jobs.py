@@ -61,6 +61,7 @@ __all__ = [
     "DERIVE_JOB",
     "MAX_ATTEMPTS",
     "PURGE_BATCH",
+    "PURGE_BATCHES_PER_PASS",
     "PURGE_EVERY_SECONDS",
     "RETRY_BASE_SECONDS",
     "RETRY_MAX_SECONDS",
@@ -88,6 +89,10 @@ LEASE_SECONDS = 600.0
 PURGE_EVERY_SECONDS = 60.0
 #: jobs deleted per store call while purging (calls repeat until fewer come back)
 PURGE_BATCH = 1000
+#: store calls per purge in :meth:`JobRunner.run_pending` (a backlog, e.g. a large
+#: store's first start with a retention, goes over a few passes, so the queue never
+#: stalls behind it; 20,000 a minute is more than the embed queue finishes)
+PURGE_BATCHES_PER_PASS = 20
 _COUNTERS = ("jobs_done", "jobs_retried", "jobs_failed", "proposed", "accepted", "rejected")
 
 
@@ -257,20 +262,22 @@ class JobRunner:
             report.cost = after.cost - before.cost
         return report
 
-    def purge(self, now: datetime | None = None) -> int:
+    def purge(self, now: datetime | None = None, max_batches: int | None = None) -> int:
         """Delete the done jobs of this runner's kinds (every tenant) that finished
         more than :attr:`retention` seconds before ``now``, in batches of
-        :data:`PURGE_BATCH`; return how many. Pending, running and failed jobs stay;
-        a purged job's :meth:`view` is ``None``. Nothing with no retention."""
+        :data:`PURGE_BATCH` (all of them, or ``max_batches`` batches); return how
+        many. Pending, running and failed jobs stay; a purged job's :meth:`view` is
+        ``None``. Nothing with no retention."""
         if self.retention <= 0 or not self.handlers:
             return 0
         before = (now or _now()) - timedelta(seconds=self.retention)
-        purged = 0
-        while True:
+        purged, batches = 0, 0
+        while max_batches is None or batches < max_batches:
             n = self.store.purge_jobs(tuple(self.handlers), before, PURGE_BATCH)
-            purged += n
+            purged, batches = purged + n, batches + 1
             if n < PURGE_BATCH:
-                return purged
+                break
+        return purged
 
     def _purge_due(self, clock: datetime) -> None:
         """:meth:`purge` when the last one is :data:`PURGE_EVERY_SECONDS` old (best
@@ -281,7 +288,7 @@ class JobRunner:
             return
         self._purged_at = clock
         try:
-            self.purge(clock)
+            self.purge(clock, PURGE_BATCHES_PER_PASS)
         except Exception:  # housekeeping must never stop the worker
             log.exception("purging finished jobs failed")
 
