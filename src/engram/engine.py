@@ -493,7 +493,7 @@ class Engram:
         )
         if not include_flagged:
             hits = [h for h in hits if not is_flagged(h.item.metadata)]
-        return build_context(hits, max_tokens, self.count_tokens)
+        return build_context(hits, max_tokens, self.count_tokens, query)
 
     # -- read / change single items --------------------------------------------
     def get(

@@ -1,0 +1,118 @@
+"""context() packing: an over-long item is cut to the sentences about the query,
+keeps its id, and the block never exceeds its budget (real tokenizer)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from engram import Engram
+from engram.embed.base import Embedder
+from engram.models import Episode, Hit, ItemRef, Scope
+from engram.retrieval.context import build_context
+from engram.retrieval.excerpt import ELLIPSIS, excerpt
+
+FILLER = [
+    "Thanks for asking, that is a great question to think about.",
+    "There are many things to consider before you make up your mind.",
+    "Weather can change quickly in the spring, so plan with some slack.",
+    "Some people prefer to write everything down in a notebook.",
+    "Others keep a simple list on their phone and review it weekly.",
+    "It also helps to talk it over with a friend you trust.",
+    "Remember to drink water and take short breaks during the day.",
+    "Small steps add up over time, even when progress feels slow.",
+]
+
+# (question, the one sentence of a long reply that answers it) in several phrasings
+CASES = [
+    ("What breed is the dog we adopted?",
+     "The dog you adopted last month is a corgi named Biscuit."),
+    ("which car did I end up buying",
+     "You ended up buying a blue Subaru Outback after the test drive."),
+    ("When is my sister's wedding?", "Your sister's wedding is on the twelfth of June in Lisbon."),
+    ("what instrument am I learning", "You are learning the cello with a teacher on Thursdays."),
+    ("Where did we move to in 2021?", "In 2021 you moved to Utrecht for the new job."),
+]
+
+
+def _long(answer: str, repeat: int = 4) -> str:
+    body = FILLER * repeat
+    mid = len(body) // 2
+    return " ".join([*body[:mid], answer, *body[mid:]])
+
+
+def _hit(i: int, text: str, role: str = "assistant") -> Hit:
+    t = datetime(2024, 3, 1, 9, 0, tzinfo=UTC) + timedelta(minutes=i)
+    ep = Episode(id=f"ep_{i:04d}", scope=Scope(user_id="u"), role=role, text=text,
+                 occurred_at=t, created_at=t)
+    return Hit(ref=ItemRef("episode", ep.id), item=ep, score=1.0 / (i + 1))
+
+
+@pytest.mark.parametrize(("question", "answer"), CASES)
+def test_excerpt_keeps_the_sentence_about_the_query(
+    embedder: Embedder, question: str, answer: str
+) -> None:
+    text = _long(answer)
+    short = excerpt(text, question, 60, embedder.count_tokens)
+    assert answer in short
+    assert short.startswith(ELLIPSIS) and short.endswith(ELLIPSIS)
+    assert embedder.count_tokens(short) <= 60
+    assert excerpt(answer, question, 60, embedder.count_tokens) == answer  # fits: unchanged
+
+
+def test_excerpt_without_a_matching_sentence_keeps_the_start(embedder: Embedder) -> None:
+    text = " ".join(FILLER * 3)
+    short = excerpt(text, "quantum chromodynamics lecture", 40, embedder.count_tokens)
+    assert short.startswith(FILLER[0]) and short.endswith(ELLIPSIS)
+    assert embedder.count_tokens(short) <= 40
+
+
+def test_excerpt_cuts_one_endless_sentence_around_the_query_term(embedder: Embedder) -> None:
+    words = ["and then we walked a bit further along the river"] * 30
+    text = " ".join([*words[:20], "until we found the lighthouse at dusk", *words[20:]])
+    short = excerpt(text, "Where was the lighthouse?", 30, embedder.count_tokens)
+    assert "lighthouse" in short and short.startswith(ELLIPSIS)
+    assert embedder.count_tokens(short) <= 30
+
+
+@pytest.mark.parametrize(("question", "answer"), CASES)
+def test_a_long_top_hit_is_trimmed_and_the_ranks_below_still_fit(
+    embedder: Embedder, question: str, answer: str
+) -> None:
+    long_hit = _hit(0, _long(answer, repeat=12))  # far over the budget on its own
+    rest = [_hit(i, f"Note {i}: I went hiking near lake number {i} with Ana.", "user")
+            for i in range(1, 9)]
+    hits = [long_hit, *rest]
+    plain = build_context(hits, 512, embedder.count_tokens)
+    ctx = build_context(hits, 512, embedder.count_tokens, question)
+    assert long_hit.ref not in [i.ref for i in plain.items]  # the old rule: skipped whole
+    assert [i.ref for i in ctx.items] == [h.ref for h in hits]
+    line = next(ln for ln in ctx.text.splitlines() if "(ep_0000)" in ln)
+    assert answer in line and ELLIPSIS in line
+    assert ctx.items[0].text == long_hit.item.text  # the item keeps its full text
+    assert ctx.tokens == embedder.count_tokens(ctx.text) <= 512
+
+
+def test_the_budget_is_never_exceeded(embedder: Embedder) -> None:
+    answer = CASES[0][1]
+    hits = [_hit(i, _long(answer, repeat=1 + i % 5) if i % 3 == 0 else f"Short note {i}.")
+            for i in range(40)]
+    for budget in (32, 48, 64, 100, 200, 333, 512, 1024, 2048):
+        ctx = build_context(hits, budget, embedder.count_tokens, CASES[0][0])
+        assert ctx.tokens == embedder.count_tokens(ctx.text) <= budget
+        assert all(re.search(r"\(ep_\d{4}\)", ln) for ln in ctx.text.splitlines()
+                   if not ln.startswith("#"))
+
+
+def test_engine_context_trims_a_long_turn_and_cites_it(tmp_path: Path, embedder: Embedder) -> None:
+    question, answer = CASES[1]
+    with Engram(tmp_path / "e.db", embedder=embedder) as eg:
+        res = eg.add([_long(answer, repeat=10)], user_id="u", derive=False)
+        ctx = eg.context(question, user_id="u", max_tokens=256)
+        ep_id = res.episodes[0].id
+        line = next(ln for ln in ctx.text.splitlines() if f"({ep_id})" in ln)
+        assert answer in line and ELLIPSIS in line
+        assert ctx.tokens <= 256
