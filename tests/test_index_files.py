@@ -9,6 +9,8 @@ PostgreSQL store keeps its indexes in the database.
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -309,3 +311,41 @@ def test_rows_changed_while_the_graph_loads_reach_it() -> None:
 
 def ids_of(hits: list[tuple[ItemRef, float]]) -> list[str]:
     return [ref.id for ref, _ in hits]
+
+
+_EXIT_DURING_LOAD = """
+import sys, time
+from pathlib import Path
+import numpy as np
+from engram.index.partition import PartitionIndex
+from engram.models import Scope, SearchFilters
+from engram.store import open_store, sqlite_index_files
+from engram.store.sqlite_index_files import IndexFiles
+IndexFiles.min_rows, PartitionIndex.ann_threshold, PartitionIndex.exact_limit = 10, 20, 5
+real = sqlite_index_files.load_graph
+def slow(*args):
+    time.sleep(0.5)  # the process ends while this load runs
+    graph = real(*args)
+    Path(sys.argv[2]).write_text("loaded")
+    return graph
+sqlite_index_files.load_graph = slow
+s = open_store("sqlite:///" + sys.argv[1])
+v = np.zeros(8, dtype=np.float32); v[0] = 1.0
+s.vector_search(Scope(user_id="u", tenant="t"), v, sys.argv[3], SearchFilters(), 5)
+"""
+
+
+def test_a_process_ending_while_its_graph_loads_lets_the_load_finish(
+    db: Path, opened: list[Store], tmp_path: Path
+) -> None:
+    """A daemon loader would be cut off mid-read: the graph library aborts the
+    process ("terminate called without an active exception")."""
+    a = store(db, opened)
+    fill(a)
+    a.warm(U, MODEL)  # type: ignore[attr-defined]
+    a.close()
+    marker = tmp_path / "loaded"
+    done = subprocess.run([sys.executable, "-c", _EXIT_DURING_LOAD, str(db), str(marker),
+                           MODEL], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert marker.read_text() == "loaded"

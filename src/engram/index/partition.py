@@ -447,7 +447,9 @@ class PartitionIndex:
         added or removed meanwhile are applied to it when it is adopted."""
         n, alive = self._n, self._alive[: self._n].copy()
         box: list[AnnGraph | None] = []
-        thread = threading.Thread(target=lambda: box.append(load()), daemon=True,
+        # not a daemon: a process exiting while the graph library is still reading
+        # would abort ("terminate called without an active exception"); exit waits
+        thread = threading.Thread(target=lambda: box.append(load()), daemon=False,
                                   name="engram-graph-load")
         self._loading = (thread, box, n, alive)
         thread.start()
