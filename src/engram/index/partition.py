@@ -392,7 +392,9 @@ class PartitionIndex:
         return self._ann is not None or self._loading is not None
 
     def warm(self) -> None:
-        """Build the approximate graph now if the partition is large enough."""
+        """Build the approximate graph now if the partition is large enough (one
+        loading in the background is waited for)."""
+        self._adopt(wait=True)
         if len(self) >= self.ann_threshold:
             self._ensure_ann()
 
