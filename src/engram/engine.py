@@ -483,7 +483,9 @@ class Engram:
 
         Items flagged as possible memory poisoning (see :mod:`engram.trust`) are left
         out unless ``include_flagged=True``; untrusted text (agent, tool, imported) is
-        rendered as quoted data."""
+        rendered as quoted data. A line over a quarter of the budget shows only its
+        sentences about ``query``, cuts marked ``…`` and its id kept (see
+        :func:`engram.retrieval.context.build_context`)."""
         if not isinstance(max_tokens, int) or not 32 <= max_tokens <= 200_000:
             raise InvalidInput("max_tokens must be an integer between 32 and 200000")
         hits = self.search(
