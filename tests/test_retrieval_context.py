@@ -67,6 +67,7 @@ def test_excerpt_without_a_matching_sentence_keeps_the_start(embedder: Embedder)
     text = " ".join(FILLER * 3)
     short = excerpt(text, "quantum chromodynamics lecture", 40, embedder.count_tokens)
     assert short.startswith(FILLER[0]) and short.endswith(ELLIPSIS)
+    assert short.count(ELLIPSIS) == 1  # one run from the start, no gap
     assert embedder.count_tokens(short) <= 40
 
 

@@ -70,7 +70,7 @@ def excerpt(
     many of the query's index terms they hold (ties: earlier first) and taken
     while the excerpt fits; sentences holding none are left out once one that
     holds some is in. With no sentence matching, the leading sentences are
-    kept. Gaps, a cut start and a cut end show as ``…``. A single sentence
+    kept (a run from the start). Gaps, a cut start and a cut end show as ``…``. A single sentence
     longer than the budget is cut to a run of words starting just before its
     first query term. The result is ``""`` only when not even one word fits.
     """
@@ -80,7 +80,8 @@ def excerpt(
     parts = _sentences(text)
     scores = [len(term_set(p) & qterms) for p in parts]
     order = sorted(range(len(parts)), key=lambda i: (-scores[i], i))
-    if scores and scores[order[0]] > 0:
+    matched = bool(scores) and scores[order[0]] > 0
+    if matched:
         order = [i for i in order if scores[i] > 0]
     chosen: list[int] = []
     for i in order:
@@ -88,4 +89,6 @@ def excerpt(
             chosen.append(i)
         elif not chosen:
             return _window(parts[i].split(), qterms, max_tokens, count_tokens)
+        elif not matched:  # the leading sentences, without a gap
+            break
     return _join(parts, chosen) if chosen else ""
