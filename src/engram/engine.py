@@ -56,6 +56,7 @@ from .retrieval.context import build_context
 from .retrieval.search import Searcher
 from .runtime import AccessLog, EmbedderSlot, open_engine_store
 from .store.base import Store
+from .text import clear_text_caches
 from .timeutil import ensure_aware, now
 from .transfer import ImportReport, write_jsonl
 from .trust.provenance import is_flagged
@@ -694,7 +695,9 @@ class Engram:
         return links(self.store, self._scope(scope, user_id, agent_id, session_id), memory_id)
 
     def _unlink(self, gone: builtins.list[Memory]) -> None:
-        """Deleted or erased memories leave the notes linking to them, and the cache."""
+        """Deleted or erased memories leave the notes linking to them, the search
+        cache and the process's memos of texts (:func:`engram.text.clear_text_caches`)."""
+        clear_text_caches()
         if self.cache is not None:
             self.cache.invalidate()
         if self.config.link_notes and gone:

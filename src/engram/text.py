@@ -5,8 +5,39 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any, TypeVar, cast
 
-__all__ = ["STOPWORDS", "content_hash", "normalize", "query_terms", "scope_token"]
+__all__ = ["STOPWORDS", "clear_text_caches", "content_hash", "normalize", "query_terms",
+           "scope_token", "text_cache"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: every :func:`text_cache`, so :func:`clear_text_caches` reaches them all
+_TEXT_CACHES: list[Any] = []
+
+
+def text_cache(maxsize: int) -> Callable[[F], F]:
+    """A bounded memo (``functools.lru_cache``) of a function of stored texts.
+
+    Such a cache holds whole message and memory texts in the process's memory, so
+    it is registered here and emptied by :func:`clear_text_caches`, which the
+    engine calls after a forget or a delete: forgotten text does not stay in a
+    memo until it happens to be evicted."""
+
+    def wrap(fn: F) -> F:
+        cached = lru_cache(maxsize=maxsize)(fn)
+        _TEXT_CACHES.append(cached)
+        return cast(F, cached)
+
+    return wrap
+
+
+def clear_text_caches() -> None:
+    """Empty every :func:`text_cache` (after a forget or a delete)."""
+    for cached in _TEXT_CACHES:
+        cached.cache_clear()
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 

@@ -30,10 +30,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
 
 from ..models import Episode, Memory
 from ..recall import extract_entities
+from ..text import text_cache
 
 __all__ = ["bridges", "introduced_names", "linked"]
 
@@ -55,7 +55,7 @@ _SENTENCE_END = re.compile(r"(?<!\bdr)(?<!\bmr)(?<!\bmrs)(?<!\bms)(?<!\bprof)[.!
                            re.IGNORECASE)
 
 
-@lru_cache(maxsize=8192)
+@text_cache(8192)
 def introduced_names(text: str) -> frozenset[str]:
     """Keys of the names ``text`` introduces as the referent of a description."""
     out = set()

@@ -25,7 +25,6 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 
 import numpy as np
 
@@ -33,6 +32,7 @@ from ..index.lexical import term_set, tokens
 from ..models import Episode, ItemRef, Memory
 from ..recall import parse_query_time, query_entities
 from ..store.base import Candidate, Neighbour
+from ..text import text_cache
 from .fusion import Fused
 from .signals import Signal
 
@@ -99,7 +99,7 @@ def query_info(query: str, now: datetime) -> QueryInfo:
 
 
 #: bounded: a head's texts repeat across searches, a soak's never do (~1 KB an entry)
-@lru_cache(maxsize=8192)
+@text_cache(8192)
 def _terms(text: str) -> frozenset[str]:
     return term_set(text)
 

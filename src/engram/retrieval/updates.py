@@ -48,13 +48,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from functools import lru_cache
 from typing import TypeVar
 
 import numpy as np
 
 from ..index.lexical import tokens
 from ..models import ItemRef
+from ..text import text_cache
 from .rerank import _terms
 
 __all__ = ["CHANGE", "PAST", "anchor_terms", "apply_floors", "asks_current", "asks_past",
@@ -148,7 +148,7 @@ def apply_floors(
     return rest[:cut] + [lifted[r] for r in lift] + rest[cut:]
 
 
-@lru_cache(maxsize=8192)
+@text_cache(8192)
 def _states_change(text: str) -> bool:
     """Whether ``text`` holds a marker of :data:`CHANGE` (memoised: a head's texts
     recur across searches, and long ones cost a scan each)."""

@@ -1,0 +1,53 @@
+"""Memos of stored texts (``engram.text.text_cache``) are emptied by forget and deletes.
+
+The reranker, newer-first and multi-hop code memoise functions of message and
+memory texts; those memos hold whole texts in the process's memory. After a
+forget, a memory delete or an episode delete none of them may still hold one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from engram import Engram
+from engram.embed.base import Embedder
+from engram.retrieval import hops, rerank, updates
+from engram.text import _TEXT_CACHES, clear_text_caches
+
+SECRET = "My locker code at the climbing gym is 4471 and I moved to Tromsø last spring"
+
+
+def _held() -> int:
+    return sum(c.cache_info().currsize for c in _TEXT_CACHES)
+
+
+def test_the_retrieval_memos_are_registered() -> None:
+    for fn in (rerank._terms, updates._states_change, hops.introduced_names):
+        assert fn in _TEXT_CACHES
+
+
+def _check(tmp_path: Path, embedder: Embedder, erase: Callable[[Engram, str], None]) -> None:
+    clear_text_caches()
+    with Engram(tmp_path / "c.db", embedder=embedder) as eg:
+        res = eg.add(SECRET, user_id="ana", speaker="Ana")
+        eg.add("We had pizza on Friday with friends", user_id="ana", speaker="Ana")
+        assert eg.search("where did Ana move?", user_id="ana")
+        assert _held() > 0  # the search memoised texts
+        erase(eg, res.episodes[0].id)
+        assert _held() == 0
+
+
+def test_forget_empties_the_text_memos(tmp_path: Path, embedder: Embedder) -> None:
+    _check(tmp_path, embedder, lambda eg, _: eg.forget(user_id="ana"))
+
+
+def test_deleting_an_episode_empties_the_text_memos(tmp_path: Path, embedder: Embedder) -> None:
+    _check(tmp_path, embedder, lambda eg, eid: eg.delete_episode(eid, user_id="ana"))
+
+
+def test_deleting_a_memory_empties_the_text_memos(tmp_path: Path, embedder: Embedder) -> None:
+    def delete_one(eg: Engram, _: str) -> None:
+        eg.delete(eg.list(user_id="ana").items[0].id, user_id="ana")
+
+    _check(tmp_path, embedder, delete_one)
