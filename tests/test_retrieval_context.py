@@ -117,3 +117,11 @@ def test_engine_context_trims_a_long_turn_and_cites_it(tmp_path: Path, embedder:
         line = next(ln for ln in ctx.text.splitlines() if f"({ep_id})" in ln)
         assert answer in line and ELLIPSIS in line
         assert ctx.tokens <= 256
+
+
+def test_a_short_text_under_a_long_header_is_never_cut(tmp_path: Path, embedder: Embedder) -> None:
+    # a small budget makes the quarter-share cap smaller than a memory line's ids and sources
+    with Engram(tmp_path / "short.db", embedder=embedder) as eg:
+        eg.add("I love green tea", user_id="ana", speaker="Ana")
+        block = eg.context("drinks", user_id="ana", max_tokens=256).text
+        assert "Ana likes green tea" in block and ELLIPSIS not in block

@@ -15,6 +15,8 @@ HEADER_MEMORIES = "## Memories"
 HEADER_EPISODES = "## Conversation excerpts"
 ITEM_SHARE = 0.25
 MIN_ITEM_TOKENS = 48
+#: a trimmed item's text keeps at least this many tokens
+MIN_TEXT_TOKENS = 32
 
 
 def _body(item: Episode | Memory, text: str | None = None) -> str:
@@ -48,9 +50,14 @@ def format_hit(hit: Hit, text: str | None = None) -> tuple[str, object]:
 def _trimmed(
     hit: Hit, line: str, cost: int, cap: int, query: str, count_tokens: Callable[[str], int]
 ) -> tuple[str, int]:
-    """``line`` with its text cut to the query's sentences so the line costs about ``cap``."""
-    overhead = cost - count_tokens(hit.item.text)
-    short = excerpt(hit.item.text, query, cap - overhead, count_tokens)
+    """``line`` with its text cut to the query's sentences so the line costs about ``cap``.
+    The text keeps at least ``MIN_TEXT_TOKENS``: a short text under a long header (ids,
+    sources) is never cut, whatever the budget."""
+    text_cost = count_tokens(hit.item.text)
+    room = max(MIN_TEXT_TOKENS, cap - (cost - text_cost))
+    if text_cost <= room:
+        return line, cost
+    short = excerpt(hit.item.text, query, room, count_tokens)
     if not short:
         return line, cost
     out, _ = format_hit(hit, short)
