@@ -11,19 +11,16 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from ..engine import Engram
-from .mcp_procedures import AgentId, RunFn, ScopeFn, UserId
+from .mcp_types import READ, AgentId, RunFn, ScopeFn, UserId
 from .persona import DraftOut, FormOut, ProfileOut
 
 __all__ = ["register_persona_tools"]
 
 FieldName = Annotated[str, Field(min_length=1, max_length=200)]
 
-_READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                        open_world_hint=False)
 
 
 def register_persona_tools(server: MCPServer[Any], engine: Engram, scope: ScopeFn,
@@ -37,7 +34,7 @@ def register_persona_tools(server: MCPServer[Any], engine: Engram, scope: ScopeF
 
     @server.tool(description="What is known about the user: current preferences (likes and "
                  "dislikes, each with a confidence, and whether it is drifting) and facts "
-                 "such as where they live or work.", annotations=_READ)
+                 "such as where they live or work.", annotations=READ)
     @guard
     async def user_profile(ctx: Context[Any, Any], user_id: UserId = None,
                            agent_id: AgentId = None) -> ProfileOut:
@@ -46,7 +43,7 @@ def register_persona_tools(server: MCPServer[Any], engine: Engram, scope: ScopeF
 
     @server.tool(description="Fill in form fields on the user's behalf from what is known "
                  "about them. Each value cites the memories it came from; a field memory is "
-                 "silent about is left empty: ask the user for those.", annotations=_READ)
+                 "silent about is left empty: ask the user for those.", annotations=READ)
     @guard
     async def fill_form(
         fields: Annotated[list[FieldName], Field(
@@ -59,7 +56,7 @@ def register_persona_tools(server: MCPServer[Any], engine: Engram, scope: ScopeF
 
     @server.tool(description="Draft a reply to a message as the user would write it, from "
                  "their memories (cited). Empty when memory has nothing to say.",
-                 annotations=_READ)
+                 annotations=READ)
     @guard
     async def draft_reply(message: Message, ctx: Context[Any, Any], user_id: UserId = None,
                           agent_id: AgentId = None) -> DraftOut:

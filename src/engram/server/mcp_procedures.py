@@ -8,34 +8,23 @@ routes of :mod:`.agents_procedures`, with the same output schemas. Registered by
 """
 
 # no `from __future__ import annotations`: the SDK evaluates tool signatures
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from ..engine import Engram
-from ..models import Scope
 from .agents_procedures import ProcedureOut, RankedListOut, TaskContextOut, TaskOut, TreeOut
+from .mcp_types import READ, AgentId, RunFn, ScopeFn, UserId, write
 
 __all__ = ["register_procedure_tools"]
 
-UserId = Annotated[str | None, Field(min_length=1, max_length=256,
-                                     description="whose memory (this or agent_id)")]
-AgentId = Annotated[str | None, Field(min_length=1, max_length=256,
-                                      description="the agent's own memory (this or user_id)")]
 NodeId = Annotated[str, Field(min_length=1, max_length=256, description="a task node id")]
 Line = Annotated[str, Field(min_length=1, max_length=20_000)]
 Status = Literal["open", "done", "failed", "blocked"]
 
-_READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                        open_world_hint=False)
-_WRITE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False,
-                         open_world_hint=False)
-
-ScopeFn = Callable[[Context[Any, Any], str | None, str | None], Scope]
-RunFn = Callable[[Callable[[], Any]], Awaitable[Any]]
+_WRITE = write(destructive=False, idempotent=False)
 
 
 def register_procedure_tools(server: MCPServer[Any], engine: Engram, scope: ScopeFn,
@@ -65,7 +54,7 @@ def register_procedure_tools(server: MCPServer[Any], engine: Engram, scope: Scop
     @server.tool(description="Strategies that worked for tasks like this one, best first "
                  "(relevance and learned usefulness). Call it before starting a task; then "
                  "report how each one you used went with procedure_feedback.",
-                 annotations=_READ)
+                 annotations=READ)
     @guard
     async def find_procedures(
         task: Annotated[str, Field(min_length=1, max_length=4000)], ctx: Context[Any, Any],
@@ -118,7 +107,7 @@ def register_procedure_tools(server: MCPServer[Any], engine: Engram, scope: Scop
         return TaskOut.model_validate(node.to_dict())
 
     @server.tool(description="Every task of the tree a task belongs to, with status and "
-                 "results.", annotations=_READ)
+                 "results.", annotations=READ)
     @guard
     async def task_tree(node_id: NodeId, ctx: Context[Any, Any], user_id: UserId = None,
                         agent_id: AgentId = None) -> TreeOut:
@@ -128,7 +117,7 @@ def register_procedure_tools(server: MCPServer[Any], engine: Engram, scope: Scop
 
     @server.tool(description="Where you are in a multi-step task: the task, its path from "
                  "the root, open blockers and finished sibling tasks' results, within a "
-                 "token budget. Paste it into your context.", annotations=_READ)
+                 "token budget. Paste it into your context.", annotations=READ)
     @guard
     async def task_context(
         node_id: NodeId, ctx: Context[Any, Any], user_id: UserId = None,

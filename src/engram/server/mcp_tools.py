@@ -36,7 +36,7 @@ from typing import Annotated, Any, Literal, ParamSpec, TypeVar
 
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, TextContent
 from pydantic import AwareDatetime, BaseModel, Field
 
 from .. import __version__
@@ -47,6 +47,7 @@ from ..retrieval.config import PRESETS
 from .auth import Caller
 from .mcp_persona import register_persona_tools
 from .mcp_procedures import register_procedure_tools
+from .mcp_types import READ, AgentId, UserId, write
 from .notes import LinksOut
 from .resources import EpisodeDeletionOut, SubjectsOut, sessions_of, users_of
 from .schemas import AddResponse, ForgetOut, HistoryOut, ItemOut, Kind, MemoryOut, Role
@@ -65,12 +66,6 @@ INSTRUCTIONS = (
     "with what the user says that is worth remembering. Always pass the same user_id."
 )
 
-UserId = Annotated[str | None, Field(min_length=1, max_length=256,
-                                     description="whose memory: a stable id of the end user "
-                                                 "(this or agent_id is required)")]
-AgentId = Annotated[str | None, Field(min_length=1, max_length=256,
-                                      description="the agent's own memory (this or user_id "
-                                                  "is required)")]
 Session = Annotated[str | None, Field(min_length=1, max_length=256,
                                       description="optional conversation/session id")]
 MemoryId = Annotated[str, Field(min_length=1, max_length=256,
@@ -110,14 +105,6 @@ class ListOut(BaseModel):
     items: list[Listed]
     next_cursor: str | None
 
-
-READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True,
-                       open_world_hint=False)
-
-
-def _write(*, destructive: bool, idempotent: bool) -> ToolAnnotations:
-    return ToolAnnotations(read_only_hint=False, destructive_hint=destructive,
-                           idempotent_hint=idempotent, open_world_hint=False)
 
 
 def _preset_enum(schema: dict[str, Any]) -> None:
@@ -182,7 +169,7 @@ def build_mcp(
 
     @server.tool(description="Remember something the user (or you) said. The text is stored "
                  "verbatim and facts, preferences and plans are derived from it.",
-                 annotations=_write(destructive=False, idempotent=False))
+                 annotations=write(destructive=False, idempotent=False))
     @_typed_errors
     async def add_memory(
         text: Annotated[str, Field(min_length=1, description="what to remember, verbatim")],
@@ -274,7 +261,7 @@ def build_mcp(
 
     @server.tool(description="Correct a memory: a new version with the new text (and/or "
                  "metadata); the old version stays in its history.",
-                 annotations=_write(destructive=False, idempotent=False))
+                 annotations=write(destructive=False, idempotent=False))
     @_typed_errors
     async def update_memory(
         memory_id: MemoryId, ctx: Context[Any, Any], user_id: UserId = None,
@@ -291,7 +278,7 @@ def build_mcp(
 
     @server.tool(description="Delete one memory by id (for example when the user asks you to "
                  "forget it). It leaves search and context; its history is kept.",
-                 annotations=_write(destructive=True, idempotent=True))
+                 annotations=write(destructive=True, idempotent=True))
     @_typed_errors
     async def delete_memory(memory_id: MemoryId, ctx: Context[Any, Any],
                             user_id: UserId = None, agent_id: AgentId = None) -> MemoryOut:
@@ -302,7 +289,7 @@ def build_mcp(
     @server.tool(description="PERMANENTLY erase one stored message (episode) by id, e.g. "
                  "when the user asks you to forget something they said. Memories derived "
                  "only from it are erased too; others just stop citing it. Cannot be undone.",
-                 annotations=_write(destructive=True, idempotent=True))
+                 annotations=write(destructive=True, idempotent=True))
     @_typed_errors
     async def delete_episode(
         episode_id: Annotated[str, Field(min_length=1, max_length=256, description=(
@@ -337,7 +324,7 @@ def build_mcp(
     @server.tool(description="PERMANENTLY erase everything stored for a user, an agent or one "
                  "session (messages, memories, history), e.g. when the user asks to be "
                  "forgotten. Cannot be undone; the erasure is verified.",
-                 annotations=_write(destructive=True, idempotent=True))
+                 annotations=write(destructive=True, idempotent=True))
     @_typed_errors
     async def forget(ctx: Context[Any, Any], user_id: UserId = None, agent_id: AgentId = None,
                      session_id: Session = None) -> ForgetOut:
