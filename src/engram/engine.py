@@ -680,9 +680,9 @@ class Engram:
         cache_dir = self.llm_settings.cache_dir if self.llm_settings is not None else None
         purge = None if cache_dir is None else (
             lambda needles: purge_llm_cache(cache_dir, needles, "scoped"))
-        citing = self.store.memories_citing(sc, [episode_id])
-        done = delete_episode(self.ingest, sc, episode_id, purge)
-        self._unlink([m for m in citing if m.id in done.deleted_memory_ids])
+        erased: builtins.list[Memory] = []
+        done = delete_episode(self.ingest, sc, episode_id, purge, erased=erased.extend)
+        self._unlink(erased)
         return done
 
     def links(self, memory_id: str, *, scope: Scope | None = None, user_id: str | None = None,

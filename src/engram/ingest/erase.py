@@ -82,8 +82,11 @@ def _owner(scope: Scope, tenant: str) -> Scope:
 
 
 def delete_episode(ingest: Ingest, scope: Scope, episode_id: str,
-                   purge: Callable[[list[str]], int] | None = None) -> EpisodeDeletion:
+                   purge: Callable[[list[str]], int] | None = None,
+                   erased: Callable[[list[Memory]], object] | None = None) -> EpisodeDeletion:
     """Hard-delete ``episode_id`` visible in ``scope`` (module docstring).
+    ``erased`` receives the memories hard-deleted with it, as they stood (their links
+    are then removed from the notes that name them).
 
     :class:`~engram.errors.NotFound` when no such episode is visible in ``scope``
     (and no memory there still cites that id)."""
@@ -117,6 +120,8 @@ def delete_episode(ingest: Ingest, scope: Scope, episode_id: str,
         gone = store.delete_episodes(scope.tenant, [], gone_ids)
         counts = {k: counts.get(k, 0) + gone.get(k, 0) for k in {*counts, *gone}}
         out.deleted_memory_ids = [m.id for m in orphans]
+        if erased is not None and orphans:
+            erased(orphans)
         for m in kept.values():
             at = now()
             fresh = dataclasses.replace(
