@@ -105,6 +105,9 @@ class LexicalIndex:
         self._post_rows: dict[str, list[int]] = {}
         self._post_tf: dict[str, list[int]] = {}
         self._arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        #: term -> (posting rows, BM25 weight per posting) while no row is added or
+        #: removed (the weights depend on df, the live count and the average length)
+        self._weights: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
         #: postings loaded by :meth:`from_state` (term -> slot in the CSR arrays),
         #: sliced when a query first needs them; rows added later go to the lists
         self._base: dict[str, int] = {}
@@ -128,6 +131,7 @@ class LexicalIndex:
     def add(self, row: int, text: str) -> None:
         """Index ``text`` as ``row`` (rows must arrive in increasing order)."""
         self._grow(row + 1)
+        self._weights.clear()
         counts = Counter(tokens(text))
         for term, tf in counts.items():
             self._post_rows.setdefault(term, []).append(row)
@@ -142,6 +146,7 @@ class LexicalIndex:
 
     def remove(self, row: int) -> None:
         if row < self._n and self._alive[row]:
+            self._weights.clear()
             self._alive[row] = False
             self._total_len -= float(self._doclen[row])
             self._live -= 1
@@ -209,23 +214,46 @@ class LexicalIndex:
         return lex
 
     def scores(self, query: str, n_rows: int) -> np.ndarray | None:
-        """BM25 score per row (0 where no term matches); ``None`` when nothing matches."""
+        """BM25 score per row (0 where no term matches); ``None`` when nothing matches.
+
+        A row's score is the sum of its terms' weights in the query's term order
+        (one weighted count over the terms' postings, laid end to end: the same
+        float64 additions, in the same order, as adding one array per term)."""
         terms = list(dict.fromkeys(tokens(query)))
         if not terms or self._live == 0:
             return None
-        avgdl = max(self._total_len / self._live, 1e-9)
-        out: np.ndarray | None = None
+        rows_out: list[np.ndarray] = []
+        w_out: list[np.ndarray] = []
         for term in terms:
-            post = self._postings(term)
-            if post is None:
-                continue
+            found = self._term_weights(term)
+            if found is not None:
+                rows_out.append(found[0])
+                w_out.append(found[1])
+        if not rows_out:
+            return None
+        rows = rows_out[0] if len(rows_out) == 1 else np.concatenate(rows_out)
+        w = w_out[0] if len(w_out) == 1 else np.concatenate(w_out)
+        return np.bincount(rows, weights=w, minlength=n_rows)[:n_rows]
+
+    #: most terms whose weights are kept between searches (common query words)
+    _WEIGHTS_MAX = 4096
+
+    def _term_weights(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """Posting rows and BM25 weights of ``term`` (``None``: no live row has it),
+        memoised until a row is added or removed."""
+        if term in self._weights:
+            return self._weights[term]
+        out: tuple[np.ndarray, np.ndarray] | None = None
+        post = self._postings(term)
+        if post is not None:
             rows, tf = post
             df = int(np.count_nonzero(self._alive[rows]))
-            if df == 0:
-                continue
-            idf = math.log(1.0 + (self._live - df + 0.5) / (df + 0.5))
-            norm = self.k1 * (1.0 - self.b + self.b * self._doclen[rows] / avgdl)
-            w = idf * tf * (self.k1 + 1.0) / (tf + norm)
-            part = np.bincount(rows, weights=w, minlength=n_rows)[:n_rows]
-            out = part if out is None else out + part
+            if df:
+                avgdl = max(self._total_len / self._live, 1e-9)
+                idf = math.log(1.0 + (self._live - df + 0.5) / (df + 0.5))
+                norm = self.k1 * (1.0 - self.b + self.b * self._doclen[rows] / avgdl)
+                out = (rows, idf * tf * (self.k1 + 1.0) / (tf + norm))
+        if len(self._weights) >= self._WEIGHTS_MAX:
+            self._weights.clear()
+        self._weights[term] = out
         return out
