@@ -263,8 +263,9 @@ class Searcher:
                 out, config.update_depth, lambda t: h.items[t[1].ref].text,
                 lambda t: when_of[t[1].ref], vectors, lambda t: cosine.get(t[1].ref),
                 updates.naming_terms(query, info.names if info is not None else ()),
-                updates.asks_current(query) and anchor is None,
+                (updates.asks_current(query) and anchor is None) or bool(anchor),
                 anchor or frozenset(),
+                lambda t: _session_of(h.items[t[1].ref]),
             )
         if out is ranked:
             return ranked
@@ -436,6 +437,11 @@ _PRESENT = re.compile(
     r"any ?more|still|latest|most recent(?:ly)?|today)\b",
     re.IGNORECASE,
 )
+
+
+def _session_of(item: Episode | Memory) -> str | None:
+    """An episode's session (statements of one session are one telling)."""
+    return item.scope.session_id if isinstance(item, Episode) else None
 
 
 def _filtering(filters: SearchFilters) -> bool:

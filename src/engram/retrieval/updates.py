@@ -53,8 +53,8 @@ from typing import TypeVar
 import numpy as np
 
 from ..index.lexical import tokens
+from ..ingest.supersede import CHANGE, corrects, frame, states_change, words
 from ..models import ItemRef
-from ..text import text_cache
 from .rerank import _terms
 
 __all__ = ["CHANGE", "PAST", "anchor_terms", "apply_floors", "asks_current", "asks_past",
@@ -62,23 +62,6 @@ __all__ = ["CHANGE", "PAST", "anchor_terms", "apply_floors", "asks_current", "as
 
 T = TypeVar("T")
 
-#: a statement that replaces a state or corrects an earlier one (general
-#: English markers of change, not attributes)
-CHANGE = re.compile(
-    r"\b(?:now|nowadays|these days|currently|anymore|any more|no longer|not anymore|"
-    r"actually|correction|turn(?:s|ed) out|instead|switch(?:ed|ing)?|chang(?:ed|ing)|"
-    r"mov(?:ed|ing)|relocat\w*|(?:a|an|my|our|his|her|their|the) new|"
-    r"adopt(?:ed|ing)|bought|sold|traded|"
-    r"replac\w+|upgrad\w+|quit|gave up|giv(?:e|ing) up|stopp(?:ed|ing)|left|"
-    r"start(?:ed|ing)|took up|joined|dropp(?:ed|ing)|cancel{1,2}ed|cut out|"
-    r"broke up|split up|retired|passed away|died|became|become|got (?:a|an|my)|updat\w+|"
-    r"(?:has|have) (?:grown|improved|increased|decreased|dropped|risen|fallen|gone)|"
-    r"(?:went|gone) (?:up|down)|recently|since then|from now on|"
-    # a denial contradicts what was said before ("has no siblings", "never lived there")
-    r"(?:is|are|was|were|has|have|had|did|does|do) (?:not|never|no)|"
-    r"(?:isn|aren|wasn|weren|hasn|haven|hadn|didn|doesn)'t|never)\b",
-    re.IGNORECASE,
-)
 #: a question about an earlier state (the ranker's order stands)
 PAST = re.compile(
     r"\b(?:before|used? to|previous(?:ly)?|formerly|former|originally|original|"
@@ -100,13 +83,15 @@ ANSWER_MARGIN = 0.3
 #: a question in the present tense asks for a current value ("What pet does the
 #: user have?"); one in the past tense or asking "when" asks about an event
 _PRESENT_TENSE = re.compile(r"\b(?:is|are|am|does|do|has|have|now|currently|still|"
-                            r"nowadays|these days|latest|at the moment)\b", re.IGNORECASE)
-_EVENT = re.compile(r"\b(?:did|was|were|had|when|how long)\b", re.IGNORECASE)
+                            r"nowadays|these days|latest|at the moment|should|shall|will|"
+                            r"going to)\b", re.IGNORECASE)
+_EVENT = re.compile(r"\b(?:did|was|were|had|how long)\b", re.IGNORECASE)
 
 
 def asks_current(query: str) -> bool:
-    """Whether a question asks for a current value: present tense or a present
-    marker, and not about an event ("did", "was", "when")."""
+    """Whether a question asks for a current value: present or future tense or a
+    present marker ("When is the call scheduled?", "What time should I join?"),
+    and not about a past event ("did", "was", "how long")."""
     return _PRESENT_TENSE.search(query) is not None and _EVENT.search(query) is None
 
 
@@ -148,13 +133,6 @@ def apply_floors(
     return rest[:cut] + [lifted[r] for r in lift] + rest[cut:]
 
 
-@text_cache(8192)
-def _states_change(text: str) -> bool:
-    """Whether ``text`` holds a marker of :data:`CHANGE` (memoised: a head's texts
-    recur across searches, and long ones cost a scan each)."""
-    return CHANGE.search(text) is not None
-
-
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
@@ -175,6 +153,7 @@ def conflicts(
     query_terms: frozenset[str] = frozenset(),
     changes: bool = True,
     anchor: frozenset[str] = frozenset(),
+    sessions: Sequence[str | None] = (),
 ) -> set[tuple[int, int]]:
     """The pairs ``(older, newer)`` of statements that conflict (module docstring).
 
@@ -183,14 +162,20 @@ def conflicts(
     (:func:`naming_terms`). ``changes=False`` keeps only the first kind
     (shared frame, close meaning): the change-marker path is for questions that
     ask about the present. ``anchor`` (:func:`anchor_terms`): only statements
-    that both hold all of these index terms can conflict.
+    that both hold all of these index terms can conflict. ``sessions``: each
+    statement's session where known; two statements of one session (one telling:
+    a list of facts, a chat's turns) conflict only when the newer one corrects
+    the older (:func:`~engram.ingest.supersede.corrects`) or, with
+    ``changes``, states a change. A correction or denial counts whatever the
+    question's tense.
     """
     n = len(texts)
     terms = [_terms(t) for t in texts]  # memoised: the reranker tokenised them already
     rel = list(relevance) + [None] * (n - len(relevance))
+    sess = list(sessions) + [None] * (n - len(sessions))
     best = max((r for r in rel if r is not None), default=None)
     takes_part = [best is None or r is None or r >= best - ANSWER_MARGIN for r in rel]
-    states = [changes and _states_change(t) for t in texts]
+    states = [changes and states_change(t) for t in texts]
     out: set[tuple[int, int]] = set()
     for i in range(n):
         for j in range(i + 1, n):
@@ -199,9 +184,12 @@ def conflicts(
             if anchor and not (anchor <= terms[i] and anchor <= terms[j]):
                 continue
             newer, older = (j, i) if times[j] > times[i] else (i, j)
-            if terms[older] == terms[newer]:  # said again, nothing replaced
+            if words(texts[older]) == words(texts[newer]):  # said again, nothing replaced
                 continue
-            if (terms[older] - terms[newer]) & query_terms:
+            # the question names what only the older one says (and nothing only
+            # the newer says): it asks about the older statement
+            if ((terms[older] - terms[newer]) & query_terms
+                    and not (terms[newer] - terms[older]) & query_terms):
                 continue
             jac = _jaccard(terms[i], terms[j])
             vi, vj = vectors[i], vectors[j]
@@ -209,9 +197,15 @@ def conflicts(
             # a change the older one states too is narration ("started" / "now"
             # in two chat turns), not a state and its replacement
             change = changes and states[newer] and not states[older]
+            fixes = corrects(texts[newer]) and not corrects(texts[older])
             related = jac >= CHANGE_FRAME or cos >= CHANGE_MEANING
+            if sess[i] is not None and sess[i] == sess[j]:
+                if (change or fixes) and related:
+                    out.add((older, newer))
+                continue
             same_meaning = cos >= SAME_MEANING and jac >= MEANING_FRAME
-            if jac >= SAME_FRAME or same_meaning or (change and related):
+            if (jac >= SAME_FRAME or same_meaning or ((change or fixes) and related)
+                    or frame(texts[older], texts[newer]) is not None):
                 out.add((older, newer))
     return out
 
@@ -226,6 +220,7 @@ def newer_first(
     naming: frozenset[str] = frozenset(),
     present: bool = True,
     anchor: frozenset[str] = frozenset(),
+    session_of: Callable[[T], str | None] = lambda _: None,
 ) -> list[T]:
     """``ranked`` with each conflict group of its top ``depth`` ordered newest first,
     in the positions the group held. ``vector_of`` maps a position to the item's
@@ -233,7 +228,7 @@ def newer_first(
     ``naming`` is :func:`naming_terms` of the query; ``present``: the query asks
     about the present ("now", "currently", ...), which lets statements of change
     count (:func:`conflicts`); ``anchor``: terms both statements of a conflict
-    hold (:func:`anchor_terms`)."""
+    hold (:func:`anchor_terms`); ``session_of``: an item's session, where it has one."""
     head = ranked[:depth]
     if len(head) < 2:
         return ranked
@@ -246,6 +241,7 @@ def newer_first(
         naming,
         present,
         anchor,
+        [session_of(x) for x in head],
     )
     if not pairs:
         return ranked
