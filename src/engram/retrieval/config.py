@@ -63,6 +63,10 @@ class RetrievalConfig:
     * ``update_depth``: among the ``update_depth`` best hits, statements that
       conflict are ordered newest first unless the query asks about the past
       (:func:`engram.retrieval.updates.newer_first`; ``0``: off).
+    * ``expand_weight``: category -> instance expansion of the lexical signal
+      (:func:`engram.retrieval.expand.merged`): a query naming a category
+      ("pet") also matches its instances ("corgi"), each counting
+      ``expand_weight`` times a query word (``0``: off).
     * ``link_weight`` / ``link_seeds``: linked notes (:mod:`engram.retrieval.links`):
       a memory of the head that one of the ``link_seeds`` best memories links to
       gains ``link_weight * link score`` (``0``: off).
@@ -99,6 +103,7 @@ class RetrievalConfig:
     update_depth: int = 0
     link_weight: float = 0.0
     link_seeds: int = 5
+    expand_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.fusion not in {"rrf", "score"}:
@@ -126,6 +131,8 @@ class RetrievalConfig:
             raise ConfigError("keep_top and update_depth must be >= 0, floor_rank >= 1")
         if self.link_weight < 0 or self.link_seeds < 0:
             raise ConfigError("link_weight and link_seeds must be >= 0")
+        if self.expand_weight < 0:
+            raise ConfigError("expand_weight must be >= 0")
         if not any(w > 0 for w in self.weights.values()):
             raise ConfigError("a retrieval preset needs at least one signal with weight > 0")
 

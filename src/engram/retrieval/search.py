@@ -16,7 +16,7 @@ from ..ingest.index import embedding_text
 from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
 from ..store.base import Candidate, Neighbour
 from ..text import content_hash
-from . import hops, links, rerank, updates
+from . import expand, hops, links, rerank, updates
 from .config import RetrievalConfig
 from .decay import decay_factor
 from .fusion import Fused, fuse
@@ -101,6 +101,10 @@ class Searcher:
             emb = self._embedder()
             vec = query_vector if query_vector is not None else emb.embed_one(query, "query")
             lists[Signal.DENSE] = self.store.vector_search(scope, vec, emb.model_id, filters, n)  # type: ignore[arg-type]
+        if config.expand_weight > 0 and Signal.BM25 in lists:  # "pet" also finds "corgi"
+            lists[Signal.BM25] = expand.merged(
+                lists[Signal.BM25], query, config.expand_weight, n,
+                lambda q: self.store.lexical_search(scope, q, filters, n))
         return lists
 
     def windowed(

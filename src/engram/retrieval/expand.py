@@ -1,0 +1,125 @@
+"""Category -> instance query expansion: "What pet ...?" also looks for "corgi".
+
+A question often names a category while the statement that answers it names
+an instance ("What pet does Ana have?" / "we adopted a corgi"), so they share
+no word and the lexical signal cannot see the answer. The ``expand`` signal
+(:class:`~engram.retrieval.signals.Signal`) is one more lexical search, made
+only when the query names a category of the shipped table, for the instances
+of that category.
+
+The table, ``engram/data/categories.tsv``, maps a category noun (pet, vehicle,
+diet, instrument, sport, illness, country, job, ...) to its common instance
+words, most frequent first. It is built offline from WordNet 3.0 hyponyms by
+``tools/build_expand_table.py`` (WordNet's licence:
+``engram/data/wordnet_LICENSE.txt``); nothing is fetched at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from importlib import resources
+
+from ..models import ItemRef
+from ..store.base import Candidate
+from ..text import query_terms
+
+__all__ = ["MAX_TERMS", "categories", "expansion", "implied", "merged", "table"]
+
+#: at most this many instance words in one lexical query (one keeps 64 terms)
+MAX_TERMS = 60
+
+
+@functools.cache
+def table() -> dict[str, tuple[str, ...]]:
+    """Category word -> instance words, most frequent first (read once)."""
+    text = resources.files("engram").joinpath("data/categories.tsv").read_text("utf-8")
+    out: dict[str, tuple[str, ...]] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            category, _, words = line.partition("\t")
+            out[category] = tuple(words.split())
+    return out
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes", "sses")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def categories(query: str) -> list[str]:
+    """The categories ``query`` names, in query order ("pets" names "pet")."""
+    known = table()
+    out: list[str] = []
+    for word in query_terms(query):
+        for form in (word, _singular(word)):
+            if form in known and form not in out:
+                out.append(form)
+                break
+    return out
+
+
+def expansion(query: str, limit: int = MAX_TERMS) -> list[str]:
+    """The instance words of the categories ``query`` names, as lexical queries of
+    at most ``limit`` words each (``[]`` when it names none): the categories take
+    turns, most frequent instance first, words of the query itself left out."""
+    named = categories(query)
+    if not named:
+        return []
+    own = set(query_terms(query, keep_stopwords=True))
+    lists = [[w for w in table()[c] if w not in own] for c in named]
+    out: dict[str, None] = {}
+    for i in range(max(map(len, lists))):
+        for words in lists:
+            if i < len(words):
+                out.setdefault(words[i], None)
+    words = list(out)
+    return [" ".join(words[i:i + limit]) for i in range(0, len(words), limit)]
+
+
+def merged(
+    lexical: Sequence[Candidate], query: str, weight: float, limit: int,
+    search: Callable[[str], Sequence[Candidate]],
+) -> list[Candidate]:
+    """``lexical`` (the query's BM25 list, best first) as if the query also held
+    the instance words of the categories it names, each counting ``weight``
+    times a query word: an item's score gains ``weight`` times its best BM25
+    score among the :func:`expansion` queries that ``search`` runs. Best first,
+    at most ``limit``; ``lexical`` itself when the query names no category."""
+    queries = expansion(query)
+    if not queries:
+        return list(lexical)
+    extra: dict[ItemRef, float] = {}
+    for q in queries:
+        for c in search(q):
+            extra[c.ref] = max(extra.get(c.ref, 0.0), c.score)
+    scores = {c.ref: c.score for c in lexical}
+    for ref, s in extra.items():
+        scores[ref] = scores.get(ref, 0.0) + weight * s
+    out = sorted(scores.items(), key=lambda t: (-t[1], t[0].type, t[0].id))[:limit]
+    return [Candidate(ref, s) for ref, s in out]
+
+
+@functools.cache
+def _implied_by() -> dict[str, frozenset[str]]:
+    """Index term of an instance word -> index terms of its categories."""
+    from ..index.lexical import stem
+
+    out: dict[str, set[str]] = {}
+    for category, words in table().items():
+        for w in words:
+            out.setdefault(stem(w), set()).add(stem(category))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def implied(terms: frozenset[str]) -> frozenset[str]:
+    """``terms`` (index terms, stemmed) with the categories their instance words
+    imply: a text saying "corgi" also says "dog", "pet" and "animal"."""
+    by = _implied_by()
+    extra = [by[t] for t in terms if t in by]
+    return terms.union(*extra) if extra else terms
