@@ -1,0 +1,292 @@
+"""Fit the reranker on all development sets; leave-one-data-set-out and leave-one-conversation-out.
+
+    python -m tools.fit_rerank_heads --work /tmp/engram-eval     # once: the heads
+    python -m tools.fit_rerank_cv --work /tmp/engram-eval [--features ...] [--l2 ...]
+
+Reads the heads saved by :mod:`tools.fit_rerank_heads` (the held-apart parts
+are never fitted on; they are scored with the weights fitted on every dev
+part). Weights minimise a listwise softmax cross-entropy (a question's
+positives share the target mass) plus ``l2 * |w|^2`` on standardised columns;
+a question of a data set with ``n`` questions weighs ``n ** -balance``
+(``--balance 1``: every data set the same total weight; ``0``: every question
+the same). ``--monotone`` keeps the weights of the
+signal features (scores, ranks, coverage) non-negative. A simulated ranking
+orders a head by score, then lifts the dense signal's 3 best to rank 10 (the
+floors); the newer-first rule and the hops are not simulated.
+
+Prints, per data set: R_any@10 / R_all@10 / MRR (and knowledge-update accuracy
+where there are updates) of (1) the fitted weights out of sample (LODO: fitted
+on the other data sets; LOCO: fitted on everything but the conversation's
+fold), (2) the preset's current weights and (3) the weights fitted on all dev
+sets, on the dev and on the held part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from engram.bench.metrics import distinct_ranking, recall_all, recall_any, reciprocal_rank
+from engram.retrieval import rerank
+from engram.retrieval.config import get_preset
+from tools.fit_rerank_heads import Head, load_heads
+
+__all__ = ["derived", "design", "evaluate", "fit", "main"]
+
+FIT_SETS = ("locomo", "realtalk", "beam", "letta_read")
+ALL_SETS = (*FIT_SETS, "letta_update")
+
+
+def _rr(rank: np.ndarray, k: float) -> np.ndarray:
+    return np.where(rank > 0, (1.0 + k) / (k + np.maximum(rank, 1.0)), 0.0)
+
+
+def _top(rank: np.ndarray, n: int) -> np.ndarray:
+    return ((rank > 0) & (rank <= n)).astype(float)
+
+
+def _z(h: Head, sig: str) -> np.ndarray:
+    sc = h.extra[f"{sig}_score"]
+    sd = h.extra[f"{sig}_sd"] or 1.0
+    z: np.ndarray = np.nan_to_num(np.clip((sc - h.extra[f"{sig}_mean"]) / sd, -3.0, 6.0),
+                                  nan=-3.0)
+    return z
+
+
+#: candidate features computed from a head's raw material (not yet in rerank.FEATURES)
+DERIVED: dict[str, Callable[[Head], np.ndarray]] = {
+    "rr_bm25": lambda h: _rr(h.extra["bm25_rank"], 5.0),
+    "rr_dense": lambda h: _rr(h.extra["dense_rank"], 5.0),
+    "rr_bm25_20": lambda h: _rr(h.extra["bm25_rank"], 20.0),
+    "rr_dense_20": lambda h: _rr(h.extra["dense_rank"], 20.0),
+    "rr_wbm25": lambda h: _rr(h.extra["bm25_wrank"], 5.0),
+    "rr_wdense": lambda h: _rr(h.extra["dense_wrank"], 5.0),
+    "rr_fused": lambda h: _rr(h.extra["fused_rank"], 5.0),
+    "z_bm25": lambda h: _z(h, "bm25"),
+    "z_dense": lambda h: _z(h, "dense"),
+    "dense_top3": lambda h: _top(h.extra["dense_rank"], 3),
+    "bm25_top3": lambda h: _top(h.extra["bm25_rank"], 3),
+}
+
+#: features whose weight ``--monotone`` keeps >= 0 (more evidence never ranks lower)
+MONOTONE = frozenset({
+    "fused", "bm25", "window", "dense_window", "coverage", "names", "speaker", "session",
+    "time_in", "when_time", "prev_coverage", "rr_bm25", "rr_dense", "rr_bm25_20",
+    "rr_dense_20", "rr_wbm25", "rr_wdense", "rr_fused", "z_bm25", "z_dense", "bm25_top",
+    "dense_top", "dense_top3", "bm25_top3", "dense_gap", "dense",
+})
+
+#: columns z-scored within each head by ``--per-query``
+CONTINUOUS = ("fused", "bm25", "dense", "dense_gap", "window", "dense_window", "session")
+
+
+def derived(name: str, h: Head) -> np.ndarray:
+    if name in DERIVED:
+        return DERIVED[name](h)
+    return h.matrix[:, rerank.FEATURES.index(name)]
+
+
+def design(heads: Sequence[Head], names: Sequence[str], per_query: bool = False
+           ) -> list[np.ndarray]:
+    """Each head's matrix over ``names``; ``per_query`` z-scores :data:`CONTINUOUS`
+    columns within the head (a signal's spread, not its scale, counts)."""
+    out = []
+    for h in heads:
+        x = np.column_stack([derived(n, h) for n in names])
+        if per_query:
+            for j, n in enumerate(names):
+                if n in CONTINUOUS:
+                    col = x[:, j]
+                    sd = col.std()
+                    x[:, j] = (col - col.mean()) / sd if sd > 0 else 0.0
+        out.append(x)
+    return out
+
+
+def fit(heads: Sequence[Head], xs: Sequence[np.ndarray], names: Sequence[str], l2: float,
+        steps: int = 400, monotone: bool = False, balance: float = 0.0) -> np.ndarray:
+    """Listwise softmax cross-entropy + ``l2 * |w|^2`` by Adam on standardised
+    columns; returns weights on the raw columns."""
+    idx = [i for i, h in enumerate(heads) if h.labels.sum() > 0 and len(h.units) > 1]
+    per_set: dict[str, int] = defaultdict(int)
+    for i in idx:
+        per_set[heads[i].dataset] += 1
+    allx = np.vstack([xs[i] for i in idx])
+    mu, sd = allx.mean(axis=0), allx.std(axis=0)
+    const = sd == 0
+    sd[const], mu[const] = 1.0, 0.0
+    x = (allx - mu) / sd
+    sizes = np.array([len(heads[i].units) for i in idx])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    seg = np.repeat(np.arange(len(idx)), sizes)
+    y = np.concatenate([heads[i].labels / heads[i].labels.sum() for i in idx])
+    qw = np.array([per_set[heads[i].dataset] ** -balance for i in idx])
+    qw = qw / qw.sum()
+    rw = qw[seg]
+    mono = np.array([n in MONOTONE for n in names]) if monotone else np.zeros(len(names), bool)
+    w = np.zeros(x.shape[1])
+    m = np.zeros_like(w)
+    v = np.zeros_like(w)
+    lr, b1, b2 = 0.05, 0.9, 0.999
+    for t in range(1, steps + 1):
+        z = x @ w
+        z = z - np.maximum.reduceat(z, starts)[seg]
+        e = np.exp(z)
+        prob = e / np.add.reduceat(e, starts)[seg]
+        g = x.T @ ((prob - y) * rw) + 2 * l2 * w
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        w -= lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + 1e-8)
+        w[mono & (w < 0)] = 0.0
+        w[const] = 0.0
+    raw: np.ndarray = w / sd
+    return raw
+
+
+#: the floors simulated: signal -> n (its n best raw candidates rank no lower than 10)
+FLOORS: dict[str, int] = {"dense": 3}
+
+
+def _order(h: Head, s: np.ndarray, floors: bool) -> list[int]:
+    order = sorted(range(len(s)), key=lambda i: (-s[i], i))
+    for sig, n in FLOORS.items() if floors else ():
+        if len(order) <= 10:
+            break
+        rank = h.extra[f"{sig}_rank"]
+        tops = sorted((int(r) for r in np.flatnonzero((rank > 0) & (rank <= n))),
+                      key=lambda r: rank[r])
+        pos = {r: i for i, r in enumerate(order)}
+        lift = [r for r in tops if pos[r] >= 10]
+        if lift:
+            rest = [r for r in order if r not in lift]
+            cut = max(0, 10 - len(lift))
+            order = rest[:cut] + lift + rest[cut:]
+    return order
+
+
+def evaluate(heads: Sequence[Head], xs: Sequence[np.ndarray], w: np.ndarray | None,
+             floors: bool = True) -> dict[str, float]:
+    """Mean R_any@10, R_all@10, MRR and update accuracy (``None`` w: the fused order)."""
+    a, b, r, ku = [], [], [], []
+    for h, x in zip(heads, xs, strict=True):
+        s = -np.arange(len(h.units), dtype=float) if w is None else x @ w
+        ranked = distinct_ranking([h.units[i] for i in _order(h, s, floors)])
+        a.append(recall_any(ranked, h.gold, 10))
+        b.append(recall_all(ranked, h.gold, 10))
+        r.append(reciprocal_rank(ranked, h.gold))
+        if h.stale:
+            new, old = set(h.gold), set(h.stale)
+            fn = next((i for i, g in enumerate(ranked) if new.intersection(g)), None)
+            fo = next((i for i, g in enumerate(ranked) if old.intersection(g)), None)
+            ku.append(float(fn is not None and fn < 10 and (fo is None or fn < fo)))
+    out = {"n": float(len(a)), "any": statistics.fmean(a), "all": statistics.fmean(b),
+           "mrr": statistics.fmean(r)}
+    if ku:
+        out["ku"] = statistics.fmean(ku)
+    return out
+
+
+def _fmt(m: dict[str, float]) -> str:
+    ku = f" KU {m['ku']:.3f}" if "ku" in m else ""
+    return f"{m['any']:.3f} / {m['all']:.3f} / {m['mrr']:.3f}{ku}"
+
+
+def current_weights(names: Sequence[str]) -> np.ndarray:
+    cur = get_preset("recall").rerank
+    return np.array([cur.get(n, 0.0) for n in names])
+
+
+def run(heads: list[Head], names: Sequence[str], l2: float, steps: int, monotone: bool,
+        per_query: bool, balance: float, folds: int, loco: bool,
+        fit_sets: Sequence[str] = FIT_SETS, lodo: bool = True) -> dict[str, object]:
+    xs = design(heads, names, per_query)
+    by = defaultdict(list)
+    for i, h in enumerate(heads):
+        by[(h.dataset, h.part)].append(i)
+
+    def sub(key: tuple[str, str]) -> tuple[list[Head], list[np.ndarray]]:
+        return [heads[i] for i in by[key]], [xs[i] for i in by[key]]
+
+    def fitted(train: list[int]) -> np.ndarray:
+        return fit([heads[i] for i in train], [xs[i] for i in train], names, l2, steps,
+                   monotone, balance)
+
+    dev_fit = [i for s in fit_sets for i in by[(s, "dev")]]
+    w_all = fitted(dev_fit)
+    cur = current_weights(names) if not per_query else None
+    report: dict[str, object] = {"weights": dict(zip(names, w_all.round(4).tolist(), strict=True))}
+    print("-- per set: LODO out of sample | weights fitted on all dev: dev, held"
+          " | current: dev, held | fused: dev  (R_any@10 / R_all@10 / MRR)")
+    out_of: dict[str, dict[str, float]] = {}
+    for s in ALL_SETS:
+        line = f"{s:13} "
+        if lodo and s in fit_sets:
+            train = [i for t in fit_sets if t != s for i in by[(t, "dev")]]
+            out_of[s] = evaluate(*sub((s, "dev")), fitted(train))
+            line += f"LODO {_fmt(out_of[s])} | "
+        d, hd = evaluate(*sub((s, "dev")), w_all), evaluate(*sub((s, "held")), w_all)
+        line += f"all {_fmt(d)} ; {_fmt(hd)}"
+        if cur is not None:
+            cd, ch = evaluate(*sub((s, "dev")), cur), evaluate(*sub((s, "held")), cur)
+            line += f" | cur {_fmt(cd)} ; {_fmt(ch)}"
+        line += f" | fused {_fmt(evaluate(*sub((s, 'dev')), None))}"
+        print(line, flush=True)
+    report["lodo"] = out_of
+    if loco:
+        print("-- leave one conversation out (whole conversations per fold)")
+        for s in ALL_SETS:
+            idx = by[(s, "dev")]
+            convs = sorted({heads[i].conversation for i in idx})
+            parts = [convs[k::folds] for k in range(min(folds, len(convs)))]
+            scores: dict[int, np.ndarray] = {}
+            if s not in fit_sets:
+                continue
+            for fold in parts:
+                held = set(fold)
+                train = [i for i in dev_fit if not (heads[i].dataset == s
+                                                      and heads[i].conversation in held)]
+                w = fitted(train)
+                for i in idx:
+                    if heads[i].conversation in held:
+                        scores[i] = w
+            hs = [heads[i] for i in idx]
+            res = [evaluate([heads[i]], [xs[i]], scores[i]) for i in idx]
+            m = {k: statistics.fmean(r[k] for r in res) for k in ("any", "all", "mrr")}
+            if any("ku" in r for r in res):
+                m["ku"] = statistics.fmean(r["ku"] for r in res if "ku" in r)
+            print(f"{s:13} LOCO {_fmt(m)}  ({len(hs)} questions, {len(parts)} folds)", flush=True)
+    print(f"weights={report['weights']!r}")
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tools.fit_rerank_cv", description=__doc__)
+    p.add_argument("--work", default="/tmp/engram-eval")
+    p.add_argument("--features", default=",".join(rerank.FEATURES))
+    p.add_argument("--add", default="", help="features added to --features")
+    p.add_argument("--drop", default="", help="features dropped from --features")
+    p.add_argument("--l2", type=float, default=0.01)
+    p.add_argument("--steps", type=int, default=400)
+    p.add_argument("--monotone", action="store_true")
+    p.add_argument("--per-query", action="store_true")
+    p.add_argument("--balance", type=float, default=0.0)
+    p.add_argument("--fit-sets", default=",".join(FIT_SETS))
+    p.add_argument("--no-lodo", action="store_true")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--loco", action="store_true")
+    args = p.parse_args(argv)
+    names = [n for n in args.features.split(",") + args.add.split(",")
+             if n and n not in args.drop.split(",")]
+    heads = load_heads(Path(args.work), ALL_SETS)
+    run(heads, names, args.l2, args.steps, args.monotone, args.per_query, args.balance,
+        args.folds, args.loco, args.fit_sets.split(","), not args.no_lodo)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

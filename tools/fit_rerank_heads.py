@@ -1,0 +1,144 @@
+"""Reranked heads of every data set, saved once, for fitting and simulating the reranker.
+
+    python -m tools.fit_rerank_heads --data-dir ../shared/data --work /tmp/engram-eval
+
+For every scored question with gold evidence (dev and held parts, each row
+tagged) the ``recall`` preset's fused head (``rerank_depth`` candidates plus
+each signal's ``keep_top`` best) is computed once with its feature matrix
+(:data:`engram.retrieval.rerank.FEATURES`), the benchmark turns each row stands
+for, and the dense signal's raw top 3 (for the floors). The heads are pickled
+to ``--work/heads-<set>.pkl``; :mod:`tools.fit_rerank_cv` fits and scores on
+them without searching again. A head is what the reranker sees: the floors are
+simulated there, the newer-first rule and the hops are not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engram.bench.runner import scope_user
+from engram.models import Episode, Memory, Scope, SearchFilters
+from engram.retrieval import rerank
+from engram.retrieval.config import RetrievalConfig, get_preset
+from engram.retrieval.search import Searcher
+from engram.retrieval.signals import Signal
+
+__all__ = ["Head", "collect", "load_heads"]
+
+SETS = ("locomo", "realtalk", "beam", "letta_read", "letta_update")
+
+
+@dataclass
+class Head:
+    """One question's reranked head: features, the turns each row stands for, the gold."""
+
+    dataset: str
+    part: str
+    conversation: str
+    category: str
+    matrix: np.ndarray
+    units: list[tuple[str, ...]]
+    gold: tuple[str, ...]
+    stale: tuple[str, ...] = ()
+    #: rows of the dense signal's 3 best raw candidates (best first)
+    dense_top: list[int] = field(default_factory=list)
+    #: per row, raw material for trying new features: ``<signal>_rank`` (1-based
+    #: in the raw list, 0: absent), ``<signal>_wrank`` (windowed list),
+    #: ``<signal>_score`` (raw); per head ``<signal>_mean`` / ``<signal>_sd`` of
+    #: the raw list's scores
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def labels(self) -> np.ndarray:
+        gold = set(self.gold)
+        return np.array([1.0 if gold.intersection(u) else 0.0 for u in self.units])
+
+
+def _units(item: Episode | Memory, episode_turn: dict[str, str]) -> tuple[str, ...]:
+    if isinstance(item, Episode):
+        tid = episode_turn.get(item.id)
+        return (tid,) if tid else ()
+    return tuple(dict.fromkeys(episode_turn[e] for e in item.source_episode_ids
+                               if e in episode_turn))
+
+
+def _extra(h: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    n = len(h.fused)
+    for sig in (Signal.BM25, Signal.DENSE):
+        for key, lists in (("rank", h.raw), ("wrank", h.lists)):
+            pos = {c.ref: i + 1 for i, c in enumerate(lists.get(sig, ()))}
+            out[f"{sig}_{key}"] = np.array([pos.get(f.ref, 0) for f in h.fused], dtype=float)
+        sc = {c.ref: c.score for c in h.raw.get(sig, ())}
+        out[f"{sig}_score"] = np.array([sc.get(f.ref, np.nan) for f in h.fused])
+        vals = np.array(list(sc.values())) if sc else np.zeros(1)
+        out[f"{sig}_mean"], out[f"{sig}_sd"] = float(vals.mean()), float(vals.std())
+    out["fused_rank"] = np.arange(1, n + 1, dtype=float)
+    return out
+
+
+def collect(eg: Any, ds: Any, part: str, name: str, config: RetrievalConfig,
+            episode_turn: dict[str, str]) -> list[Head]:
+    """The head and features of every scored question of ``ds`` with gold evidence."""
+    searcher = Searcher(eg.store, eg.embedder)
+    out = []
+    for conv in ds.conversations:
+        scope = Scope(user_id=scope_user(conv))
+        for q in conv.questions:
+            if not (q.scored and q.evidence_turns):
+                continue
+            h = searcher.head(q.text, scope, SearchFilters(), config, 10)
+            matrix = rerank.features(rerank.query_info(q.text, q.asked_at), h.fused, h.items,
+                                     h.raw, h.lists, h.named, h.neighbours)
+            row = {f.ref: i for i, f in enumerate(h.fused)}
+            tops = [row[c.ref] for c in h.raw.get(Signal.DENSE, ())[:3] if c.ref in row]
+            out.append(Head(name, part, conv.group or conv.id, q.category, matrix,
+                            [_units(h.items[f.ref], episode_turn) for f in h.fused],
+                            q.evidence_turns, q.stale_turns, tops, _extra(h)))
+    return out
+
+
+class _Unpickler(pickle.Unpickler):
+    """Reads heads pickled by this module run as ``__main__`` too."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        return Head if name == "Head" else super().find_class(module, name)
+
+
+def load_heads(work: Path, sets: Sequence[str]) -> list[Head]:
+    out: list[Head] = []
+    for name in sets:
+        with (work / f"heads-{name}.pkl").open("rb") as fh:
+            out.extend(_Unpickler(fh).load())  # our own file
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from tools.eval_sets import _engine
+
+    p = argparse.ArgumentParser(prog="python -m tools.fit_rerank_heads", description=__doc__)
+    p.add_argument("--data-dir", default="../shared/data")
+    p.add_argument("--work", default="/tmp/engram-eval")
+    p.add_argument("--sets", default=",".join(SETS))
+    args = p.parse_args(argv)
+    base = get_preset("recall").replace(rerank={"fused": 1.0})
+    for name in args.sets.split(","):
+        eg, ds, episode_turn = _engine(Path(args.work), name, args.data_dir)
+        heads = [h for part in ("dev", "held")
+                 for h in collect(eg, ds.part(part), part, name, base, episode_turn)]
+        eg.close()
+        with (Path(args.work) / f"heads-{name}.pkl").open("wb") as fh:
+            pickle.dump(heads, fh)
+        print(f"{name}: {len(heads)} heads", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
