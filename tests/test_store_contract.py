@@ -630,3 +630,38 @@ def test_episode_neighbours_stay_in_the_session_in_time_order(store: Store) -> N
     assert got["f1"] == []
     assert "nope" not in got and "g1" not in got  # unknown / other user's
     assert store.episode_neighbours(user, ["e3"], 0) == {}
+
+
+def test_episode_neighbours_follow_writes_deletes_and_scopes(store: Store) -> None:
+    """Asked again after a write and a delete, neighbours reflect both (a store that
+    keeps the session order in memory keeps it current); an agent's or a session's
+    scope sees only its own; episodes without a session form one stream."""
+    user = Scope(user_id="w1", tenant="t1")
+    a = Scope(user_id="w1", agent_id="ag", session_id="s", tenant="t1")
+    b = Scope(user_id="w1", agent_id="other", session_id="s", tenant="t1")
+    loose = Scope(user_id="w1", tenant="t1")  # no agent, no session
+    for eid, sc, secs in [("a1", a, 1), ("a3", a, 3), ("b1", b, 2), ("n1", loose, 1),
+                          ("n2", loose, 5)]:
+        add_episode(store, episode(eid, sc, f"turn {eid}", at(seconds=secs)))
+
+    def offsets(scope: Scope, eid: str, radius: int = 2) -> list[tuple[str, int]] | None:
+        got = store.episode_neighbours(scope, [eid], radius).get(eid)
+        return None if got is None else [(n.id, n.offset) for n in got]
+
+    assert offsets(user, "a3") == [("a1", -1)]
+    assert offsets(user, "n1") == [("n2", 1)]
+    add_episode(store, episode("a2", a, "turn a2", at(seconds=2)))  # between a1 and a3
+    add_episode(store, episode("a4", a, "turn a4", at(seconds=9)))
+    assert offsets(user, "a3") == [("a1", -2), ("a2", -1), ("a4", 1)]
+    store.delete_episodes("t1", ["a2"])
+    assert offsets(user, "a3") == [("a1", -1), ("a4", 1)]
+    assert offsets(user, "a3", radius=1) == [("a1", -1), ("a4", 1)]
+    assert offsets(Scope(user_id="w1", agent_id="ag", tenant="t1"), "a3") == [
+        ("a1", -1), ("a4", 1)]
+    assert offsets(Scope(user_id="w1", agent_id="other", tenant="t1"), "a3") is None
+    assert offsets(Scope(user_id="w1", session_id="zz", tenant="t1"), "a3") is None
+    assert offsets(Scope(user_id="w1", tenant="t2"), "a3") is None
+    assert offsets(Scope(agent_id="ag", tenant="t1"), "a3") == [("a1", -1), ("a4", 1)]
+    assert offsets(b, "b1") == []
+    store.forget(Scope(user_id="w1", agent_id="ag", tenant="t1"))
+    assert offsets(user, "a3") is None and offsets(user, "n2") == [("n1", -1)]

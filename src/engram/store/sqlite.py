@@ -215,6 +215,21 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
     def episode_neighbours(
         self, scope: Scope, ids: Sequence[str], radius: int
     ) -> dict[str, list[Neighbour]]:
+        """See the contract. A user's scope is answered from the user's episode
+        streams in memory (:mod:`.sqlite_streams`, current with every committed
+        write); an agent-only scope by SQL (:meth:`_sql_neighbours`)."""
+        if radius <= 0 or not ids:
+            return {}
+        if scope.user_id is not None:
+            with self._lock:
+                return self._episode_streams(scope.tenant, scope.user_id).neighbours(
+                    scope, ids, radius)
+        return self._sql_neighbours(scope, ids, radius)
+
+    def _sql_neighbours(
+        self, scope: Scope, ids: Sequence[str], radius: int
+    ) -> dict[str, list[Neighbour]]:
+        """:meth:`episode_neighbours` straight from the tables."""
         if radius <= 0 or not ids:
             return {}
         rows = self._get_many(

@@ -73,6 +73,7 @@ class SQLiteAdmin(SQLiteBase):
         with self._lock:
             if clear_partitions:
                 self._partitions.clear()
+                self._streams.clear()
             if self.path == ":memory:":
                 return
             try:

@@ -21,6 +21,7 @@ from .migrations import pending
 from .sql_common import SQLCommon
 from .sqlite_rows import SQLITE, PartitionKey
 from .sqlite_schema import MIGRATIONS
+from .sqlite_streams import EpisodeStreams
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,8 @@ class SQLiteBase(SQLCommon):
         self._commits = 0
         self._partitions: OrderedDict[PartitionKey, PartitionIndex] = OrderedDict()
         self._max_partitions = max_partitions
+        #: (tenant, user) -> its episodes' session order (:mod:`.sqlite_streams`)
+        self._streams: OrderedDict[tuple[str, str], EpisodeStreams] = OrderedDict()
 
     # -- plumbing --------------------------------------------------------------
     @contextmanager
@@ -192,6 +195,7 @@ class SQLiteBase(SQLCommon):
             if not self._closed:
                 self._closed = True
                 self._partitions.clear()
+                self._streams.clear()
                 self._rollback()
                 try:
                     self._conn.close()

@@ -45,6 +45,7 @@ from .sqlite_rows import (
     _scope_sql,
     _scope_tags,
 )
+from .sqlite_streams import EPISODE_STREAM_COLS, EpisodeStreams
 
 #: more changed items than this since the last search: reload instead of catching up
 _MAX_CATCH_UP = 20_000
@@ -262,8 +263,12 @@ class SQLiteSearch(SQLiteBase):
                     return
                 if changes.items is None or len(changes.items) > _MAX_CATCH_UP:
                     self._partitions.clear()  # too far behind: reload lazily
-                elif self._partitions:
-                    self._apply_changes(changes.items)
+                    self._streams.clear()
+                else:
+                    if self._partitions:
+                        self._apply_changes(changes.items)
+                    if self._streams:
+                        self._apply_stream_changes(changes.items)
             except sqlite3.Error as exc:
                 raise StoreError(f"reading the change log failed: {exc}") from exc
             self._applied_seq = changes.head
@@ -309,6 +314,40 @@ class SQLiteSearch(SQLiteBase):
             for key, part in parts.items():
                 if key not in home and part.ref_of(k) is not None:
                     part.remove_key(k)
+
+    def _apply_stream_changes(self, items: list[int]) -> None:
+        """Bring the loaded episode streams up to the current rows of the changed
+        episodes among ``items`` (store keys; gone rows leave them)."""
+        rids = [k // 2 for k in items if k % 2 == 0]
+        if not rids:
+            return
+        rows: list[sqlite3.Row] = []
+        for i in range(0, len(rids), 500):
+            chunk = rids[i : i + 500]
+            rows += self._conn.execute(
+                f"SELECT {EPISODE_STREAM_COLS} FROM episodes"
+                f" WHERE rid IN ({','.join('?' * len(chunk))})", chunk,
+            ).fetchall()
+        for streams in self._streams.values():
+            streams.apply(rids, rows)
+
+    def _episode_streams(self, tenant: str, user_id: str) -> EpisodeStreams:
+        """The session order of ``user_id``'s episodes, current with the change log."""
+        with self._lock:
+            self._catch_up()
+            key = (tenant, user_id)
+            streams = self._streams.get(key)
+            if streams is None:
+                try:
+                    streams = EpisodeStreams.load(self._conn, tenant, user_id)
+                except sqlite3.Error as exc:
+                    raise StoreError(f"reading the episode order failed: {exc}") from exc
+                self._streams[key] = streams
+                while len(self._streams) > self._max_partitions:
+                    self._streams.popitem(last=False)
+            else:
+                self._streams.move_to_end(key)
+            return streams
 
     def _partition(self, key: PartitionKey) -> PartitionIndex:
         with self._lock:
