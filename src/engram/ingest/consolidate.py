@@ -10,6 +10,11 @@ The rule consolidator decides without a model:
   subject supersedes every active memory of that attribute with another
   value: the old one gets ``valid_to`` and status ``superseded`` and stays in
   history;
+* any other candidate supersedes the active memories of the same subject it
+  replaces by :func:`engram.ingest.supersede.replaces` (one frame, one slot
+  changed; a correction; a stated change), found among the
+  ``supersede_candidates`` best lexical and dense matches, and said no later
+  than the candidate; the version's reason names the rule;
 * anything else is an ADD.
 
 :func:`engram.ingest.commit.plan_writes` turns decisions into the rows of a
@@ -33,7 +38,8 @@ from ..models import (
 )
 from ..store.base import Store
 from ..text import normalize
-from .derive import Candidate
+from .derive import Candidate, subject_key
+from .supersede import replaces
 
 __all__ = ["Decision", "RuleConsolidator"]
 
@@ -54,6 +60,8 @@ class Decision:
 
 class RuleConsolidator:
     duplicate_threshold = 0.95
+    #: lexical and dense matches read for memories a candidate may replace
+    supersede_candidates = 8
 
     def __init__(self, store: Store, model_id: str | None) -> None:
         self.store = store
@@ -111,8 +119,37 @@ class RuleConsolidator:
                 )
                 continue
             batch_texts[key] = cand
-            decisions.append(Decision(Operation.ADD, cand, reason="new information"))
+            old, why = self._replaced(owner, cand, vec)
+            if old:
+                decisions.append(Decision(Operation.SUPERSEDE, cand, targets=old,
+                                          reason=f"replaces an older statement: {why}"))
+            else:
+                decisions.append(Decision(Operation.ADD, cand, reason="new information"))
         return decisions
+
+    def _replaced(
+        self, scope: Scope, cand: Candidate, vec: np.ndarray | None
+    ) -> tuple[list[Memory], str]:
+        """The active memories of ``cand``'s subject it replaces, and why."""
+        ids = [h.ref.id for h in self.store.lexical_search(
+            scope, cand.text, SearchFilters(), self.supersede_candidates) if h.ref.type == "memory"]
+        if vec is not None and self.model_id is not None:
+            ids += [h.ref.id for h in self.store.vector_search(
+                scope, vec, self.model_id, SearchFilters(), self.supersede_candidates)
+                if h.ref.type == "memory"]
+        subject = subject_key(cand.subject)
+        out: list[Memory] = []
+        reasons: list[str] = []
+        for m in self.store.get_memories(scope, list(dict.fromkeys(ids))):
+            if m.status != MemoryStatus.ACTIVE or subject not in m.entities:
+                continue
+            if cand.valid_from is not None and (m.valid_from or m.created_at) > cand.valid_from:
+                continue  # a memory of a later statement is not replaced by an earlier one
+            why = replaces(m.text, cand.text, cand.said, cand.subject)
+            if why is not None:
+                out.append(m)
+                reasons.append(why)
+        return out, ", ".join(dict.fromkeys(reasons))
 
     def _duplicate(self, scope: Scope, cand: Candidate, vec: np.ndarray | None) -> Memory | None:
         filters = SearchFilters(kinds=frozenset({str(cand.kind)}))

@@ -32,7 +32,8 @@ from ..text import query_terms
 if TYPE_CHECKING:
     from ..store.base import Store
 
-__all__ = ["ANONYMOUS_SUBJECT", "DISPLAY_NAME_WINDOW", "Candidate", "Deriver", "RuleDeriver"]
+__all__ = ["ANONYMOUS_SUBJECT", "DISPLAY_NAME_WINDOW", "Candidate", "Deriver", "RuleDeriver",
+           "subject_key"]
 
 #: the subject of a user's statement when neither a speaker nor a display name is known
 ANONYMOUS_SUBJECT = "the user"
@@ -40,7 +41,7 @@ ANONYMOUS_SUBJECT = "the user"
 DISPLAY_NAME_WINDOW = 50
 
 
-def _subject_key(subject: str) -> str:
+def subject_key(subject: str) -> str:
     """The subject part of an attribute key; "the user" keeps the key ``user`` it had
     when the anonymous subject was written "User", so old facts are still superseded."""
     key = subject.lower()
@@ -62,12 +63,15 @@ class Candidate:
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     importance: float = 0.5
+    #: the sentence the candidate was read from, where markers of change and
+    #: correction live ("I finally switched to oat milk"); empty when unknown
+    said: str = ""
 
     @property
     def attribute_key(self) -> str | None:
         if self.attribute is None:
             return None
-        return f"{_subject_key(self.subject)}:{self.attribute}"
+        return f"{subject_key(self.subject)}:{self.attribute}"
 
 
 class Deriver(ABC):
@@ -111,6 +115,16 @@ _RULES: list[_Rule] = [
           MemoryKind.FACT, "{subject} works at {value}", "works_at", 0.8),
     _rule(_I + r"i (?:just )?(?:started|got) a (?:new )?job (?:at|with) " + _VALUE + _END,
           MemoryKind.FACT, "{subject} works at {value}", "works_at", 0.8),
+    _rule(_I + r"i (?:just |recently |finally )?started a new job as " + _VALUE + _END,
+          MemoryKind.FACT, "{subject} works as {value}", None, 0.8),
+    _rule(_I + r"i(?:'m| am)? (?:now )?(?:work|working) as " + _VALUE + _END,
+          MemoryKind.FACT, "{subject} works as {value}", None, 0.7),
+    _rule(_I + r"(?:i|we) (?:just |recently |finally )?adopted " + _VALUE + _END,
+          MemoryKind.FACT, "{subject} has {value}", None, 0.7),
+    _rule(_I + r"i(?:'ve| have)? (?:just |recently |finally )?switched to " + _VALUE + _END,
+          MemoryKind.PREFERENCE, "{subject} uses {value}", None, 0.6),
+    _rule(_I + r"i (?:now )?drive " + _VALUE + _END,
+          MemoryKind.FACT, "{subject} drives {value}", None, 0.6),
     _rule(_I + r"my name is " + _VALUE + _END,
           MemoryKind.FACT, "{subject}'s name is {value}", "name", 0.9),
     _rule(_I + r"i(?:'m| am) (?P<value>\d{1,3}) years old",
@@ -161,6 +175,13 @@ def _clean(value: str) -> str:
         if trimmed == value:
             return value
         value = trimmed
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence of ``text`` around ``text[start:end]``."""
+    left = max(text.rfind(c, 0, start) for c in ".!?\n") + 1
+    ends = [i for i in (text.find(c, end) for c in ".!?\n") if i >= 0]
+    return text[left:min(ends) if ends else len(text)].strip()
 
 
 class RuleDeriver(Deriver):
@@ -240,10 +261,11 @@ class RuleDeriver(Deriver):
                             subject=subject,
                             attribute=attribute,
                             value=value or None,
-                            entities=[_subject_key(subject)],
+                            entities=[subject_key(subject)],
                             keywords=query_terms(text)[:12],
                             valid_from=ep.occurred_at,
                             importance=rule.importance,
+                            said=_sentence(ep.text, m.start(), m.end()),
                         )
                     )
         return out

@@ -1,33 +1,36 @@
 """When a newer statement replaces an older one, decided without a model and
 without a list of attributes.
 
-Two statements about the same subject *conflict* on any of three kinds of
-evidence, all read from the words themselves:
+Three kinds of evidence, all read from the words themselves:
 
 * **Same frame, one slot differs** (:func:`frame`): aligned word by word
   (``difflib`` over lower-cased words, no parser), the two share their frame
   and differ in one place ("Nora and Eliza collaborated on X" / "Joren and
   Eliza collaborated on X"; "is known for his expertise in environmental
-  science" / "... in classical music"). The shared words must be at least
-  :data:`FRAME_WORDS` and :data:`FRAME_SHARE` of the shorter statement, and the
-  differing runs at most :data:`SLOTS` (a swap of two names is two). A slot
-  that flips polarity ("likes" / "no longer likes", "is" / "is not") always
-  counts; a slot between short frames ("Ana likes sushi" / "Ana likes ramen",
-  two shared words) does not: a short frame does not say the relation holds one
-  value only.
+  science" / "... in classical music"): at most :data:`SLOTS` differing runs
+  (a swap of two names is two), equal runs of :data:`FRAME_WORDS` words and
+  :data:`FRAME_SHARE` of the shorter statement. A slot may flip polarity
+  ("likes" / "no longer likes", "is" / "is not").
 * **A stated change** (:data:`CHANGE`, :func:`states_change`): the newer one
   says something replaced a state ("moved to", "switched to", "started a new
   job as", "adopted", "gave up", "no longer", "rescheduled", "has increased
-  to" ...) and the older does not, and the two are related (:func:`related`:
-  a shared frame, shared terms, or close vectors).
+  to" ...) and the older does not.
 * **A correction** (:func:`corrects`): "actually", "not anymore",
   "correction", "I meant", "turns out", or a denial ("did not attend", "has
-  never published") in the newer one, with the same relatedness.
+  never published") in the newer one and not in the older.
 
-:func:`replaces` applies the three to a pair and names the reason. The
-consolidator (:mod:`engram.ingest.consolidate`) uses it to mark an older
-memory superseded; the read side (:mod:`engram.retrieval.updates`) uses the
-same tests to order a search's hits newest first.
+Two users of these tests:
+
+* the memory layer (:func:`replaces`, called by
+  :class:`engram.ingest.consolidate.RuleConsolidator`): a new memory
+  supersedes an active one of the same subject when they share a predicate
+  frame and one slot differs in a specific frame, flips polarity, or comes with
+  a correction or a stated change. A short frame does not say the relation
+  holds one value only: "Ana likes hiking" / "Ana likes pottery" (and a later
+  "now") replace nothing; the older memory stays active.
+* the read side (:mod:`engram.retrieval.updates`), which orders a search's
+  hits newest first among statements that conflict, with the question deciding
+  which statements take part.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from difflib import SequenceMatcher
 from ..text import text_cache
 
 __all__ = ["CHANGE", "CORRECTION", "FRAME_SHARE", "FRAME_WORDS", "SLOTS", "Frame", "corrects",
-           "frame", "related", "replaces", "states_change", "words"]
+           "frame", "replaces", "states_change", "tells_event", "words"]
 
 #: a statement that replaces a state or corrects an earlier one (general
 #: English markers of change, not attributes)
@@ -88,9 +91,6 @@ SPECIFIC_FRAME = 4
 #: statements longer than this are not aligned word by word (chat turns of
 #: hundreds of words share no single frame)
 _MAX_WORDS = 80
-#: related: shared index terms (Jaccard) or close vectors
-RELATED_TERMS = 0.2
-RELATED_MEANING = 0.4
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 
@@ -114,12 +114,17 @@ class Frame:
     polarity: bool
 
     def same(self, shorter: int) -> bool:
-        """The two share one frame (see the module docstring)."""
-        return (0 < self.slots <= SLOTS and self.shared >= FRAME_WORDS
+        """The two share one frame: 1 to :data:`SLOTS` differing runs, and equal
+        runs of at least :data:`FRAME_WORDS` words (two when a slot flips
+        polarity: "Ana likes tea" / "Ana dislikes tea") and :data:`FRAME_SHARE`
+        of the shorter statement."""
+        least = 2 if self.polarity else FRAME_WORDS
+        return (0 < self.slots <= SLOTS and self.shared >= least
                 and self.shared >= FRAME_SHARE * shorter)
 
     @property
     def specific(self) -> bool:
+        """At least :data:`SPECIFIC_FRAME` shared words."""
         return self.shared >= SPECIFIC_FRAME
 
 
@@ -141,10 +146,22 @@ def frame(old: str, new: str) -> Frame | None:
     return found if found.same(min(len(a), len(b))) else None
 
 
+#: a completed event: a regular past tense ("migrated", "extended", "resprayed")
+_PAST_EVENT = re.compile(r"\b[a-z]{2,}(?<!e)ed\b", re.IGNORECASE)
+
+
 @text_cache(8192)
 def states_change(text: str) -> bool:
     """Whether ``text`` holds a marker of :data:`CHANGE` (memoised: texts recur)."""
     return CHANGE.search(text) is not None
+
+
+@text_cache(8192)
+def tells_event(text: str) -> bool:
+    """Whether ``text`` narrates a completed event (a regular past tense): after
+    an older statement of a state ("We store everything in MongoDB"), a later
+    event on the same thing ("We migrated to PostgreSQL") is a change."""
+    return _PAST_EVENT.search(text) is not None
 
 
 @text_cache(8192)
@@ -154,42 +171,36 @@ def corrects(text: str) -> bool:
     return CORRECTION.search(text) is not None or _DENIAL.search(text) is not None
 
 
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+def replaces(old: str, new: str, said: str = "", subject: str = "") -> str | None:
+    """Why memory ``new`` (learned later) replaces memory ``old`` of the same
+    subject, or ``None``. ``said``: the statement ``new`` was read from, where
+    markers of change and correction live ("I finally *switched to* oat
+    milk"); ``subject``: the subject's name, whose words do not count as frame.
 
-
-def related(old: str, new: str, cosine: float | None = None,
-            terms: tuple[frozenset[str], frozenset[str]] | None = None) -> bool:
-    """Whether two statements are about the same thing: one frame, or shared
-    index terms (Jaccard >= :data:`RELATED_TERMS` of ``terms`` when given, else
-    of their content words), or vectors close (``cosine`` >= :data:`RELATED_MEANING`)."""
-    if cosine is not None and cosine >= RELATED_MEANING:
-        return True
-    if terms is None:
-        from ..text import STOPWORDS
-
-        terms = (frozenset(words(old)) - STOPWORDS, frozenset(words(new)) - STOPWORDS)
-    return _jaccard(*terms) >= RELATED_TERMS or frame(old, new) is not None
-
-
-def replaces(old: str, new: str, cosine: float | None = None) -> str | None:
-    """Why ``new`` (said later) replaces ``old``, or ``None`` when it does not.
-
-    The reasons, tried in this order: ``"same frame, one slot differs"`` (a
-    specific frame, or a slot that flips polarity), ``"correction"``
-    (:func:`corrects`: the newer one only), ``"states a change"``
-    (:data:`CHANGE` in the newer one only); the last two need the statements
-    :func:`related`. A statement said again (same words) replaces nothing.
+    The two must share a frame (:func:`frame`) holding at least two words
+    besides the subject, one when a slot flips polarity (a predicate: "has a",
+    "works as a"; "Ana likes hiking" / "Ana likes pottery" share one and replace
+    nothing). Then, in this order: ``"same frame, one slot differs"`` when the
+    predicate frame is specific (:data:`SPECIFIC_FRAME` words besides the
+    subject: "works as a nurse" / "works as a developer" is not, nor "plans to
+    visit Japan" / "... Peru") or a slot flips polarity; ``"correction"`` when
+    ``said`` (else ``new``) corrects or denies (:func:`corrects`) and ``old``
+    does not; ``"states a change"`` likewise with
+    :data:`CHANGE`. A memory said again (same words) replaces nothing.
     """
     if words(old) == words(new):
         return None
     f = frame(old, new)
-    if f is not None and (f.specific or f.polarity):
-        return "same frame, one slot differs"
-    if not related(old, new, cosine):
+    if f is None:
         return None
-    if corrects(new) and not corrects(old):
+    pred = f.shared - len(set(words(subject)))
+    if pred < (1 if f.polarity else 2):
+        return None
+    if pred >= SPECIFIC_FRAME or f.polarity:
+        return "same frame, one slot differs"
+    told = said or new
+    if corrects(told) and not corrects(old):
         return "correction"
-    if states_change(new) and not states_change(old):
+    if states_change(told) and not states_change(old):
         return "states a change"
     return None

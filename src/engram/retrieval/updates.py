@@ -53,7 +53,7 @@ from typing import TypeVar
 import numpy as np
 
 from ..index.lexical import tokens
-from ..ingest.supersede import CHANGE, corrects, frame, states_change, words
+from ..ingest.supersede import CHANGE, corrects, frame, states_change, tells_event, words
 from ..models import ItemRef
 from .rerank import _terms
 
@@ -203,6 +203,10 @@ def conflicts(
                 if (change or fixes) and related:
                     out.add((older, newer))
                 continue
+            # across sessions, a completed event after a statement of a state is a
+            # change too ("We store it in MongoDB" / "We migrated to PostgreSQL")
+            change = change or (changes and not states[older] and tells_event(texts[newer])
+                                and not tells_event(texts[older]))
             same_meaning = cos >= SAME_MEANING and jac >= MEANING_FRAME
             if (jac >= SAME_FRAME or same_meaning or ((change or fixes) and related)
                     or frame(texts[older], texts[newer]) is not None):

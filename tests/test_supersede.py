@@ -1,0 +1,158 @@
+"""Superseding in the memory layer without a model or a list of attributes
+(:mod:`engram.ingest.supersede`, :class:`engram.ingest.consolidate.RuleConsolidator`).
+
+A newer memory of the same subject that shares a predicate frame with an
+active one and changes one slot of a specific frame, flips its polarity, or
+comes with a correction or a stated change marks the older one superseded:
+``valid_to`` set, a version whose reason names the rule, kept in history and
+found with ``as_of`` an earlier time. A short frame with a new value
+("likes hiking" / "likes pottery") replaces nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from engram import Engram
+from engram.embed.base import Embedder
+from engram.ingest.supersede import corrects, frame, replaces, states_change, words
+from engram.models import Memory, MemoryStatus
+
+T0 = datetime(2024, 1, 10, 9, tzinfo=UTC)
+
+
+def test_words_and_frames() -> None:
+    assert words("I don't drive, it's Ana’s car.") == (
+        "i", "don't", "drive", "it's", "ana's", "car")
+    f = frame("Nora and Eliza collaborated on a charity gala.",
+              "Joren and Eliza collaborated on a charity gala.")
+    assert f is not None and f.slots == 1 and f.old == ("nora",) and f.new == ("joren",)
+    # a swap of two names is two slots, still one frame
+    assert frame("Jasen wrote a cookbook with a foreword by Jonan.",
+                 "Jonan wrote a cookbook with a foreword by Jasen.") is not None
+    # polarity: two shared words are enough
+    f = frame("Ana likes sushi", "Ana dislikes sushi")
+    assert f is not None and f.polarity
+    # nothing shared beyond a word, or nothing different: no frame
+    assert frame("Ana likes sushi", "Bo plays chess on Sundays") is None
+    assert frame("Ana likes sushi", "Ana likes sushi") is None
+    long = " ".join(["word"] * 100)
+    assert frame(long, long + " more") is None
+
+
+@pytest.mark.parametrize(("old", "new", "said", "why"), [
+    ("Ana works as a nurse at the county hospital", "Ana works as a software developer",
+     "I started a new job as a software developer", "states a change"),
+    ("Ana drives a Volvo estate", "Ana drives a Subaru Outback",
+     "I sold the Volvo and now I drive a Subaru Outback", "states a change"),
+    ("Ana has a grey tabby cat", "Ana has a corgi puppy", "Big news, we adopted a corgi puppy!",
+     "states a change"),
+    ("Ana plans to visit Japan in May", "Ana plans to visit Peru in May",
+     "Actually we're going to Peru instead", "same frame, one slot differs"),
+    ("Ana plans to visit Japan", "Ana plans to visit Peru", "Actually, Peru instead of Japan",
+     "correction"),
+    ("Ana likes sushi", "Ana dislikes sushi", "", "same frame, one slot differs"),
+    ("Ana is allergic to penicillin", "Ana is not allergic to penicillin", "",
+     "same frame, one slot differs"),
+    ("Jonn Coal is known for his expertise in environmental science",
+     "Jonn Coal is known for his expertise in classical music", "",
+     "same frame, one slot differs"),
+    ("Nora Fishel and Eliza Woodley collaborated on a charity event",
+     "Joren Sullivar and Eliza Woodley collaborated on a charity event", "",
+     "same frame, one slot differs"),
+])
+def test_what_replaces_what(old: str, new: str, said: str, why: str) -> None:
+    assert replaces(old, new, said, "Ana") == why
+
+
+@pytest.mark.parametrize(("old", "new", "said"), [
+    ("Ana likes hiking", "Ana likes pottery", "I really love pottery now"),  # many values
+    ("Ana plans to visit Japan", "Ana plans to learn the piano", ""),  # another plan
+    ("Ana plans to visit Japan", "Ana plans to visit Peru", ""),  # two plans, no marker
+    ("Ana works as a nurse", "Ana works as a nurse", "I work as a nurse"),  # said again
+    ("Ana lives near the river", "Bo collects stamps", "I now collect stamps"),  # unrelated
+])
+def test_what_replaces_nothing(old: str, new: str, said: str) -> None:
+    assert replaces(old, new, said, "Ana") is None
+
+
+def test_markers() -> None:
+    for text in ("I switched to oat milk", "We moved to Denver", "it's been rescheduled",
+                 "the count has increased to 7", "I gave up meat", "I no longer smoke"):
+        assert states_change(text), text
+    for text in ("Actually it's Tuesday", "I did not attend university", "He has never lived there",
+                 "Turns out I was wrong", "I don't eat meat any more"):
+        assert corrects(text), text
+    assert not corrects("I love walking by the sea")
+    assert not states_change("I love walking by the sea")
+
+
+@pytest.fixture()
+def eg(tmp_path: Path, embedder: Embedder) -> Iterator[Engram]:
+    engine = Engram(str(tmp_path / "s.db"), embedder=embedder)
+    yield engine
+    engine.close()
+
+
+def _said(eg: Engram, text: str, days: int, session: str, user: str = "ana") -> None:
+    when = T0 + timedelta(days=days)
+    eg.add([{"text": text, "role": "user", "speaker": "Ana", "occurred_at": when}],
+           user_id=user, session_id=session)
+
+
+def _memories(eg: Engram, user: str = "ana") -> list[Memory]:
+    page = eg.list(user_id=user, include_inactive=True, limit=100)
+    return [m for m in page.items if isinstance(m, Memory)]
+
+
+def test_a_newer_statement_supersedes_the_older_memory(eg: Engram) -> None:
+    _said(eg, "I work as a nurse at the county hospital.", 0, "s0")
+    _said(eg, "Big change: I started a new job as a software developer.", 90, "s1")
+    mems = {m.text: m for m in _memories(eg)}
+    old, new = mems["Ana works as a nurse at the county hospital"], mems[
+        "Ana works as a software developer"]
+    assert old.status == MemoryStatus.SUPERSEDED and new.status == MemoryStatus.ACTIVE
+    assert old.valid_to == T0 + timedelta(days=90)
+    versions = eg.history(old.id, user_id="ana")
+    assert [v.version for v in versions] == [1, 2]
+    assert versions[-1].reason == "replaces an older statement: states a change"
+    # search finds the current memory, not the superseded one
+    hits = eg.search("What is Ana's job?", user_id="ana", kinds=["fact"], track_access=False)
+    assert [h.item.id for h in hits] == [new.id]
+    # as the store knew it before the change (record time), the older one was active
+    then = eg.get(old.id, user_id="ana", as_of=old.created_at)
+    assert isinstance(then, Memory) and then.status == MemoryStatus.ACTIVE
+    assert eg.search("What is Ana's job?", user_id="ana", kinds=["fact"], track_access=False,
+                     as_of=old.created_at)[0].item.id == old.id
+
+
+def test_a_short_frame_with_a_new_value_keeps_both(eg: Engram) -> None:
+    _said(eg, "I drive a Volvo estate.", 0, "s0")
+    _said(eg, "I really love pottery now.", 30, "s1")
+    _said(eg, "I really love hiking in the hills.", 60, "s2")
+    active = {m.text for m in _memories(eg) if m.status == MemoryStatus.ACTIVE}
+    assert {"Ana drives a Volvo estate", "Ana likes pottery",
+            "Ana likes hiking in the hills"} <= active
+
+
+def test_another_subject_is_never_superseded(eg: Engram) -> None:
+    _said(eg, "I drive a Volvo estate.", 0, "s0", user="ana")
+    _said(eg, "I sold the Volvo and now I drive a Subaru.", 50, "s1", user="bo")
+    assert all(m.status == MemoryStatus.ACTIVE for m in _memories(eg, "ana"))
+
+
+def test_forgetting_the_old_statement_leaves_no_text_behind(eg: Engram) -> None:
+    _said(eg, "I drive a Volvo estate.", 0, "s0")
+    _said(eg, "I sold the Volvo and now I drive a Subaru Outback.", 50, "s1")
+    old = next(m for m in _memories(eg) if m.status == MemoryStatus.SUPERSEDED)
+    episode = old.source_episode_ids[0]
+    eg.delete_episode(episode, user_id="ana")
+    left = _memories(eg)
+    assert all("Volvo estate" not in m.text for m in left)
+    for m in left:
+        assert all("Volvo estate" not in (v.reason + str(v.before) + str(v.after))
+                   for v in eg.history(m.id, user_id="ana"))
