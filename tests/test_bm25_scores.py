@@ -87,15 +87,24 @@ def test_a_term_seen_absent_is_found_once_a_row_has_it() -> None:
     assert idx.scores("marathon", 2) is None
 
 
-def test_a_loaded_partition_scores_as_the_one_it_was_saved_from() -> None:
+def test_a_loaded_partition_answers_as_the_one_it_was_saved_from() -> None:
     rng = random.Random(5)
     part = PartitionIndex(4)
     for i in range(60):
         text = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(2, 8)))
-        part.upsert(ItemRef("episode", f"e{i}"), np.ones(4, np.float32) / 2,
-                    RowAttrs(0, "episode", 0, None, "s", float(i), float(i), math.inf), text)
+        vec = np.array([rng.gauss(0, 1) for _ in range(4)], dtype=np.float32)
+        kind = "episode" if i % 3 else "memory"  # refs of both types come back
+        part.upsert(ItemRef(kind, f"e{i}"), vec / np.linalg.norm(vec),
+                    RowAttrs(0 if i % 3 else 1, kind, 0, None, "s", float(i), float(i),
+                             math.inf), text)
     for i in range(0, 60, 6):
-        part.remove(ItemRef("episode", f"e{i}"))
+        part.remove(ItemRef("episode" if i % 3 else "memory", f"e{i}"))
     loaded = PartitionIndex.from_state(part.state())
     for q in ("tea garden", "sister painting tea", "budget", "nothing here"):
         assert loaded.lexical_search(q, 20, RowFilter()) == part.lexical_search(q, 20, RowFilter())
+    for seed in range(5):
+        q = np.random.default_rng(seed).standard_normal(4).astype(np.float32)
+        for f in (RowFilter(), RowFilter(kinds=frozenset({"episode"}))):
+            got = loaded.search(q, 7, f)
+            assert got == part.search(q, 7, f) and len(got) == 7
+            assert all(type(s) is float for _, s in got)

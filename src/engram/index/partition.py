@@ -122,6 +122,17 @@ class PartitionIndex:
         kind = "episode" if self._type[row] == TYPE_EPISODE else "memory"
         return ItemRef(kind, self._lazy[0][row])  # type: ignore[arg-type]
 
+    def _refs_of(self, rows: np.ndarray) -> list[ItemRef]:
+        """:meth:`_ref` of each of ``rows`` (an integer array), in one pass."""
+        ids = self._lazy[0] if self._lazy is not None else None
+        out = []
+        for row, t in zip(rows.tolist(), self._type[rows].tolist(), strict=True):
+            if ids is None:
+                out.append(self._refs[row])
+            else:
+                out.append(ItemRef("episode" if t == TYPE_EPISODE else "memory", ids[row]))
+        return out
+
     def _materialize(self) -> None:
         """Build the refs and key maps of a partition loaded from a saved state."""
         if self._lazy is None:
@@ -339,7 +350,7 @@ class PartitionIndex:
         k = min(k, rows.size)
         top = np.argpartition(-sub, k - 1)[:k]
         top = top[np.lexsort((rows[top], -sub[top]))]
-        return [(self._ref(int(rows[t])), float(sub[t])) for t in top]
+        return list(zip(self._refs_of(rows[top]), sub[top].tolist(), strict=True))
 
     def _exact(self, query: np.ndarray, k: int, rows: np.ndarray) -> list[tuple[ItemRef, float]]:
         if rows.size == self._n:
@@ -350,7 +361,7 @@ class PartitionIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         out_rows = rows[top] if rows.size != self._n else top
-        return [(self._ref(int(r)), float(scores[t])) for r, t in zip(out_rows, top, strict=True)]
+        return list(zip(self._refs_of(out_rows), scores[top].tolist(), strict=True))
 
     def _ensure_ann(self) -> AnnGraph | None:
         if self._ann is None and self._loading is not None:
@@ -384,7 +395,7 @@ class PartitionIndex:
             return self._exact(query, k, np.flatnonzero(mask))
         exact = self._vecs[keys] @ query  # re-score with the stored float32 vectors
         order = np.lexsort((keys, -exact))[:k]
-        return [(self._ref(int(keys[i])), float(exact[i])) for i in order]
+        return list(zip(self._refs_of(keys[order]), exact[order].tolist(), strict=True))
 
     @property
     def has_graph(self) -> bool:

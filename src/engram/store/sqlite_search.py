@@ -366,12 +366,15 @@ class SQLiteSearch(SQLiteBase):
 
     def warm(self, scope: Scope, model_id: str) -> None:
         """Load (and index) the partition of ``scope`` ahead of the first search,
-        and persist it when large (a restart loads it instead of rebuilding)."""
+        and persist it when large (a restart loads it instead of rebuilding); a
+        user's episode order too (:meth:`episode_neighbours`)."""
         key = _partition_of(scope, model_id)
         with self._lock:
             part = self._partition(key)
             part.warm()
             self._save(key, part)
+            if scope.user_id is not None:
+                self._episode_streams(scope.tenant, scope.user_id)
 
     def vector_search(
         self,
