@@ -1,4 +1,5 @@
-"""The literal gates of :mod:`engram.trust.poisoning` change speed, never a decision.
+"""The literal gates and prefilters of :mod:`engram.trust.poisoning` change speed, never a
+decision.
 
 A gate lets the scanner skip a rule pattern when none of the literals that every match
 of it must contain occurs in the text. Two checks over the fixtures, hand-written
@@ -70,9 +71,25 @@ def test_a_pattern_that_matches_never_has_a_closed_gate() -> None:
     assert closed == []
 
 
+def test_a_pattern_that_matches_never_fails_its_prefilter() -> None:
+    """Each prefilter is searched before its pattern in the folded text: every match of
+    the pattern must contain a match of the prefilter."""
+    assert poisoning._PREFILTERS and set(poisoning._PREFILTERS) <= set(poisoning._LOWER)
+    missed = []
+    for text in TEXTS:
+        folded = poisoning._fold(poisoning._normalise(text))
+        for p, pf in poisoning._PREFILTERS.items():
+            m = poisoning._LOWER[p].search(folded)
+            if m and not pf.search(m.group(0)):
+                missed.append((p.pattern[:40], text[:60]))
+    assert missed == []
+
+
 def test_gated_verdicts_equal_ungated(monkeypatch: pytest.MonkeyPatch) -> None:
     gated = [poisoning.scan_rules(t) for t in TEXTS]
     monkeypatch.setattr(poisoning, "_GATES", {})
+    monkeypatch.setattr(poisoning, "_MASKS", {})
+    monkeypatch.setattr(poisoning, "_PREFILTERS", {})
     assert [poisoning.scan_rules(t) for t in TEXTS] == gated
     assert sum(v.flagged for v in gated) > 100
 

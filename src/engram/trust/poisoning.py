@@ -408,42 +408,98 @@ def _caseless(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
 _LOWER = {p: q for p in _GATES if (q := _caseless(p)) is not None}
 
 
-def _present(folded: str) -> set[str]:
-    """The gate literals that occur in ``folded`` (one regex pass)."""
-    out = {w for w in _SHORT if w in folded}
+def _shape(flag: str, start: str) -> re.Pattern[str]:
+    """The one pattern of :mod:`.shapes` for ``flag`` whose source begins with ``start``."""
+    (found,) = [p for f, p, _ in shapes.RULES if f == flag and p.pattern.startswith(start)]
+    return found
+
+
+_AI_TAIL = r"(?:ai|a\.i\.|llm|model|assistant|bot|agent|summari[sz]er|gpt)"
+#: Prefilters (speed only, never a decision): a cheaper regex that every match of the
+#: pattern contains (searched in the folded text, before the pattern; mostly the pattern
+#: without its clause-start context, which the engine tries at every position).
+#: ``tests/test_poisoning_gates.py`` checks them like the gates.
+_PREFILTERS: dict[re.Pattern[str], re.Pattern[str]] = {
+    _ADDRESS[3]: re.compile(_AI_TAIL + r"s?\s*[,:]\s*\w"),
+    _ADDRESS[0]: re.compile(r"\s(?:to|for)\s+(?:the |any |all |an? )?(?:ai|a\.i\.|llm|language"
+                            r"|large|assistant|chatbot|bot|model|agent|summari|gpt|chatgpt)"),
+    _ADDRESS[1]: re.compile(r"(?:if|when)\s+(?:you are|you're|an?)\s"),
+    _shape("behaviour_directive", r"(?:^|\n\s*|[.!?]\s+)[\[(*\s#-]*(?:(?:new|updated"): re.compile(
+        r"(?:new|updated|account|company|house|team|internal|workspace|standing|operating"
+        r"|operational|mandatory|hidden|secret|priority|memory|profile|agent|assistant|ai|model"
+        r"|bot|system|configuration|config|operator|admin)\s+(?:policy|policies|rule|rules"
+        r"|directive|directives|instruction|instructions|guideline|guidelines|standard"
+        r"|convention|order|orders|mandate|procedure|setting|configuration|notice|note|memo"
+        r"|block)\b"),
+    _shape("false_authority", r"\b(?:the |this |our )?(?:user|account holder"): re.compile(
+        r"(?:user|holder|owner|customer|client|patient|admin|administrator|manager|management"
+        r"|legal|security|compliance|boss)(?:'s \w+)? (?:has |have )?(?:already |explicitly "
+        r"|previously )?(?:given|consented|approved|pre|authori|agreed|signed off|cleared"
+        r"|waived|confirmed|allowed|okayed|ok|said it)"),
+}
+
+
+#: literal -> its bit; a gate group -> the OR of its literals' bits (``_MASKS``): the rules
+#: test a gate with one AND per group instead of a set intersection
+_BIT = {w: 1 << i for i, w in enumerate(_LITERALS)}
+_SHORT_BITS = tuple((w, _BIT[w]) for w in _SHORT)
+_PREFIX_BITS = {w: sum(_BIT[v] for v in vs) for w, vs in _PREFIXES.items()}
+_MASKS: dict[re.Pattern[str], tuple[int, ...]] = {
+    p: tuple(sum(_BIT[w] for w in set(group)) for group in gate) for p, gate in _GATES.items()}
+
+
+def _present_bits(folded: str) -> int:
+    """The gate literals that occur in ``folded`` as a bit set (one regex pass)."""
+    have = 0
+    for w, bit in _SHORT_BITS:
+        if w in folded:
+            have |= bit
     for w in set(_LITERAL_RX.findall(folded)):
-        out |= _PREFIXES[w]
-    return out
+        have |= _PREFIX_BITS[w]
+    return have
 
 
-def _gate_open(pattern: re.Pattern[str], folded: str, present: set[str] | None = None) -> bool:
-    """False only when ``pattern`` cannot match (see ``_GATES``); ``present`` is
-    :func:`_present` of ``folded`` when the caller has it."""
-    if present is None:
+def _present(folded: str) -> set[str]:
+    """The gate literals that occur in ``folded``."""
+    have = _present_bits(folded)
+    return {w for w, bit in _BIT.items() if have & bit}
+
+
+def _gate_open(pattern: re.Pattern[str], folded: str, have: int | None = None) -> bool:
+    """False only when ``pattern`` cannot match (see ``_GATES``); ``have`` is
+    :func:`_present_bits` of ``folded`` when the caller has it."""
+    if have is None:
         return all(any(w in folded for w in group) for group in _GATES.get(pattern, ()))
-    return all(not present.isdisjoint(group) for group in _GATES.get(pattern, ()))
+    return all(have & g for g in _MASKS.get(pattern, ()))
 
 
 def _rules(text: str, flags: dict[str, str]) -> None:
     folded = _fold(text)
-    present = _present(folded)
+    have = _present_bits(folded)
     # folding keeps every position (İ is mapped to one "i" first), so spans carry over
     lowered = folded if len(folded) == len(text) else None
-    if _gate_open(_JAILBREAK, folded, present) and _SECOND_PERSON.search(text):
+    if _gate_open(_JAILBREAK, folded, have) and _SECOND_PERSON.search(text):
         jb = _JAILBREAK.search(text)
         if jb:
             flags["role_play"] = jb.group(0)
+    masks, prefilters = _MASKS, _PREFILTERS
     for name, patterns in _RULES:
         if name in flags:
             continue
         for p in patterns:
-            if not _gate_open(p, folded, present):
-                continue
-            q = _LOWER.get(p) if lowered is not None else None
-            m = q.search(lowered) if q is not None and lowered is not None else p.search(text)
-            if m and not (name in _OWN_EXCUSED and _own_preference(text, m)):
-                flags[name] = text[m.start():m.end()].strip()[:80]
-                break
+            for g in masks.get(p, ()):
+                if not have & g:
+                    break
+            else:
+                q = _LOWER.get(p) if lowered is not None else None
+                if q is not None and lowered is not None:
+                    pf = prefilters.get(p)
+                    m = None if pf is not None and not pf.search(lowered) else q.search(lowered)
+                else:
+                    m = p.search(text)
+                if m and not (name in _OWN_EXCUSED and _own_preference(text, m)):
+                    flags[name] = text[m.start():m.end()].strip()[:80]
+                    break
 
 
 def _own_preference(text: str, m: re.Match[str]) -> bool:
