@@ -665,3 +665,57 @@ def test_episode_neighbours_follow_writes_deletes_and_scopes(store: Store) -> No
     assert offsets(b, "b1") == []
     store.forget(Scope(user_id="w1", agent_id="ag", tenant="t1"))
     assert offsets(user, "a3") is None and offsets(user, "n2") == [("n1", -1)]
+
+
+# -- batched reads and the change marker ---------------------------------------------------
+@pytest.mark.parametrize("filters", [SearchFilters(), SearchFilters(kinds=frozenset({"plan"})),
+                                     SearchFilters(metadata=(("topic", "trip"),))])
+def test_search_both_is_the_two_searches(store: Store, filters: SearchFilters) -> None:
+    _filter_corpus(store)
+    for query, vec in (("apple", unit(1)), ("apple trip", unit(7)), ("the", unit(1)),
+                       ("zzz-none", unit(3))):
+        both = store.search_both(HOME, query, vec, MODEL, filters, 10)
+        assert both == (store.lexical_search(HOME, query, filters, 10),
+                        store.vector_search(HOME, vec, MODEL, filters, 10))
+    assert store.search_both(HOME, "apple", unit(1), "model-none", filters, 10)[1] == []
+    assert store.search_both(HOME, "apple", unit(1), MODEL, filters, 0) == ([], [])
+
+
+def test_get_items_is_the_two_reads(store: Store) -> None:
+    _filter_corpus(store)
+    eps = ["e-new", "nope", "e-old", "e-new"]
+    mems = ["m-old", "m-plan", "nope"]
+    for scope in (HOME, *OTHERS.values()):
+        got = store.get_items(scope, eps, mems)
+        assert got == (store.get_episodes(scope, eps), store.get_memories(scope, mems))
+    assert [e.id for e in store.get_items(HOME, eps, [])[0]] == ["e-new", "e-old", "e-new"]
+    assert store.get_items(HOME, [], []) == ([], [])
+
+
+def test_change_marker_moves_with_every_committed_change_only(store: Store) -> None:
+    """Reads leave the marker as it is; a write, a deletion and a forget each move
+    it, and so does a write through another connection to the same store."""
+    marks = [store.change_marker()]
+    assert marks[0] is not None
+    add_episode(store, episode("e1", HOME, "apple pie"), unit(1))
+    marks.append(store.change_marker())
+    store.lexical_search(HOME, "apple", SearchFilters(), 5)
+    store.search_both(HOME, "apple", unit(1), MODEL, SearchFilters(), 5)
+    store.get_items(HOME, ["e1"], ["m1"])
+    assert store.change_marker() == marks[-1]
+    add_memory(store, memory("m1", HOME, "likes apple pie"), unit(2))
+    marks.append(store.change_marker())
+    store.delete_episodes(HOME.tenant, ["e1"])
+    marks.append(store.change_marker())
+    store.forget(HOME)
+    marks.append(store.change_marker())
+    assert len(set(marks)) == len(marks), marks
+    if store.backend != "memory":  # memory:// is one object's data: no other connection
+        from engram.store import open_store
+
+        other = open_store(store.url)
+        try:
+            add_episode(other, episode("e2", HOME, "written elsewhere"))
+        finally:
+            other.close()
+        assert store.change_marker() != marks[-1]

@@ -76,6 +76,18 @@ class MemoSource:
             self._vec[key] = self._source.vector_search(scope, vector, model_id, filters, limit)
         return self._vec[key]
 
+    def search_both(
+        self, scope: Scope, query: str, vector: np.ndarray, model_id: str,
+        filters: SearchFilters, limit: int,
+    ) -> tuple[list[Candidate], list[Candidate]]:
+        return (self.lexical_search(scope, query, filters, limit),
+                self.vector_search(scope, vector, model_id, filters, limit))
+
+    def get_items(
+        self, scope: Scope, episode_ids: Sequence[str], memory_ids: Sequence[str]
+    ) -> tuple[list[Episode], list[Memory]]:
+        return self.get_episodes(scope, episode_ids), self.get_memories(scope, memory_ids)
+
     def episode_neighbours(
         self, scope: Scope, ids: Sequence[str], radius: int
     ) -> dict[str, list[Neighbour]]:

@@ -29,7 +29,7 @@ entry, so any committed write, by this process or another one (a forget
 included), ends every cached answer, and a write that lands during a search
 keeps its result out of the cache. The engine also drops entries on its own
 writes, forgets and deletions, so forgotten text leaves the cache's memory at
-once. A backend with no marker (PostgreSQL today) is never cached.
+once. A backend with no marker (PostgreSQL with Citus) is never cached.
 
 Results are deep copies both ways (a caller changing a hit changes nothing
 cached). Access counts of cached hits are still recorded by the engine.

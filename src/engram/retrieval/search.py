@@ -51,6 +51,15 @@ class SearchSource(Protocol):
 
     def get_memories(self, scope: Scope, ids: Sequence[str]) -> list[Memory]: ...
 
+    def get_items(
+        self, scope: Scope, episode_ids: Sequence[str], memory_ids: Sequence[str]
+    ) -> tuple[list[Episode], list[Memory]]: ...
+
+    def search_both(
+        self, scope: Scope, query: str, vector: np.ndarray, model_id: str,
+        filters: SearchFilters, limit: int,
+    ) -> tuple[list[Candidate], list[Candidate]]: ...
+
     def memory_as_of(self, scope: Scope, memory_id: str, as_of: datetime) -> Memory | None: ...
 
     def vectors_by_hash(
@@ -95,12 +104,16 @@ class Searcher:
         """Each signal's candidate list, best first, before neighbour windows."""
         lists: dict[str, list[Candidate]] = {}
         n = config.candidates
-        if config.uses(Signal.BM25):
-            lists[Signal.BM25] = self.store.lexical_search(scope, query, filters, n)
         if config.uses(Signal.DENSE):
             emb = self._embedder()
             vec = query_vector if query_vector is not None else emb.embed_one(query, "query")
-            lists[Signal.DENSE] = self.store.vector_search(scope, vec, emb.model_id, filters, n)  # type: ignore[arg-type]
+            if config.uses(Signal.BM25):  # one round trip where the store can
+                lists[Signal.BM25], lists[Signal.DENSE] = self.store.search_both(
+                    scope, query, vec, emb.model_id, filters, n)  # type: ignore[arg-type]
+            else:
+                lists[Signal.DENSE] = self.store.vector_search(scope, vec, emb.model_id, filters, n)  # type: ignore[arg-type]
+        elif config.uses(Signal.BM25):
+            lists[Signal.BM25] = self.store.lexical_search(scope, query, filters, n)
         if config.expand_weight > 0 and Signal.BM25 in lists:  # "pet" also finds "corgi"
             lists[Signal.BM25] = expand.merged(
                 lists[Signal.BM25], query, config.expand_weight, n,
@@ -411,16 +424,17 @@ class Searcher:
         ep_ids = [r.id for r in refs if r.type == "episode"]
         mem_ids = [r.id for r in refs if r.type == "memory"]
         out: dict[ItemRef, Episode | Memory] = {}
+        if filters.as_of is None:  # both in one round trip where the store can
+            episodes, memories = self.store.get_items(scope, ep_ids, mem_ids)
+            out.update((ItemRef("episode", e.id), e) for e in episodes)
+            out.update((ItemRef("memory", m.id), m) for m in memories)
+            return out
         for e in self.store.get_episodes(scope, ep_ids):
             out[ItemRef("episode", e.id)] = e
-        if filters.as_of is not None:
-            for mid in mem_ids:
-                m = self.store.memory_as_of(scope, mid, filters.as_of)
-                if m is not None:
-                    out[ItemRef("memory", mid)] = m
-        else:
-            for m in self.store.get_memories(scope, mem_ids):
-                out[ItemRef("memory", m.id)] = m
+        for mid in mem_ids:
+            m = self.store.memory_as_of(scope, mid, filters.as_of)
+            if m is not None:
+                out[ItemRef("memory", mid)] = m
         return out
 
     def _attach_sources(self, scope: Scope, hits: list[Hit]) -> None:

@@ -345,6 +345,13 @@ class Store(ABC):
         """Current state of these memories (any status) visible in ``scope``,
         in the order of ``ids``; unknown or out-of-scope ids are omitted."""
 
+    def get_items(
+        self, scope: Scope, episode_ids: Sequence[str], memory_ids: Sequence[str]
+    ) -> tuple[list[Episode], list[Memory]]:
+        """``(get_episodes(scope, episode_ids), get_memories(scope, memory_ids))``,
+        exactly what the two calls return; a backend may read both in one round trip."""
+        return self.get_episodes(scope, episode_ids), self.get_memories(scope, memory_ids)
+
     @abstractmethod
     def memory_as_of(self, scope: Scope, memory_id: str, as_of: datetime) -> Memory | None:
         """The memory as recorded at ``as_of`` (from history); ``None`` when it did
@@ -438,6 +445,21 @@ class Store(ABC):
 
         Exact or approximate, but filters and scope are applied inside the
         search: a selective filter still returns up to ``limit`` matches."""
+
+    def search_both(
+        self,
+        scope: Scope,
+        query: str,
+        vector: np.ndarray,
+        model_id: str,
+        filters: SearchFilters,
+        limit: int,
+    ) -> tuple[list[Candidate], list[Candidate]]:
+        """``(lexical_search(...), vector_search(...))`` of one query, exactly what
+        the two calls return (same errors); a backend may answer both in one round
+        trip (PostgreSQL pipelines them)."""
+        return (self.lexical_search(scope, query, filters, limit),
+                self.vector_search(scope, vector, model_id, filters, limit))
 
     @abstractmethod
     def vectors_by_hash(

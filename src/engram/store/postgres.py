@@ -32,7 +32,7 @@ from psycopg import Connection
 from psycopg import errors as pg_errors
 
 from ..errors import Conflict, ModelMismatch, StoreError
-from ..models import ItemRef, Scope, SearchFilters
+from ..models import Episode, ItemRef, Memory, Scope, SearchFilters
 from ..text import query_terms
 from ..timeutil import now
 from .base import (
@@ -49,9 +49,13 @@ from .postgres_admin import PgAdmin
 from .postgres_pool import register_vector
 from .postgres_schema import FENCE_LOCK_CLASS, MIGRATION_LOCK_ID, MIGRATIONS
 from .postgres_sql import (
+    EP_COLS,
+    MEM_COLS,
     POSTGRES,
     as_array,
+    episode_from_row,
     filter_sql,
+    memory_from_row,
     prefixed,
     scope_sql,
 )
@@ -119,6 +123,21 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
                 done.append(migration.name)
             register_vector(conn)
         return done
+
+    def change_marker(self) -> str | None:
+        """The server's transaction snapshot (``pg_current_snapshot()``): every
+        commit of a writing transaction, by any connection or process, moves its
+        ``xmax`` or leaves its list of running transactions, so the text changes;
+        reads assign no transaction id and change nothing. Other databases' and
+        maintenance writes move it too (a needless invalidation, never a stale
+        answer). No table is read: nothing reaches a Citus worker. ``None`` on
+        Citus, where a write routed to a worker leaves the coordinator's
+        snapshot as it was."""
+        row = self._q(
+            "SELECT pg_current_snapshot()::text AS snap,"
+            " EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') AS citus"
+        )[0]
+        return None if row["citus"] else str(row["snap"])
 
     # -- writes ----------------------------------------------------------------
     def write(self, batch: WriteBatch) -> WriteOutcome:
@@ -345,12 +364,21 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
     ) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}
-        where, args = scope_sql(scope)
-        rows = self._q(
-            f"SELECT {prefixed(cols)} FROM {table} x WHERE {where} AND x.id = ANY(%s)",
-            (*args, list(dict.fromkeys(ids))),
-        )
-        return {r["id"]: r for r in rows}
+        return {r["id"]: r for r in self._q(*_many_sql(table, cols, scope, ids))}
+
+    def get_items(
+        self, scope: Scope, episode_ids: Sequence[str], memory_ids: Sequence[str]
+    ) -> tuple[list[Episode], list[Memory]]:
+        """Both reads pipelined: one round trip."""
+        if not episode_ids or not memory_ids:
+            return super().get_items(scope, episode_ids, memory_ids)
+        with self._conn() as conn, conn.pipeline():
+            eps = conn.execute(*_many_sql("episodes", EP_COLS, scope, episode_ids))
+            mems = conn.execute(*_many_sql("memories", MEM_COLS, scope, memory_ids))
+            erows = {r["id"]: r for r in eps.fetchall()}
+            mrows = {r["id"]: r for r in mems.fetchall()}
+        return ([episode_from_row(erows[i]) for i in episode_ids if i in erows],
+                [memory_from_row(mrows[i]) for i in memory_ids if i in mrows])
 
     def episode_neighbours(
         self, scope: Scope, ids: Sequence[str], radius: int
@@ -389,35 +417,31 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
     def lexical_search(
         self, scope: Scope, query: str, filters: SearchFilters, limit: int
     ) -> list[Candidate]:
-        terms = query_terms(query)
-        if not terms or limit <= 0:
-            return []
-        # OR of the terms, each parsed by plainto_tsquery: no tsquery syntax
-        # from user text ever reaches the parser
-        tsq = " || ".join(["plainto_tsquery(%s::regconfig, %s)"] * len(terms))
-        tsq_args: list[Any] = []
-        for t in terms:
-            tsq_args.extend([_TEXT_CONFIG, t])
-        parts: list[str] = []
-        args: list[Any] = list(tsq_args)
-        for item_type, table in (("episode", "episodes"), ("memory", "memories")):
-            if not filters.wants(item_type):  # type: ignore[arg-type]
-                continue
-            ssql, sargs = scope_sql(scope)
-            fsql, fargs = filter_sql(filters, "x", item_type)
-            parts.append(
-                f"SELECT '{item_type}' AS t, x.id AS id, ts_rank_cd(x.tsv, q.q, 1) AS s"
-                f" FROM {table} x, q WHERE x.tsv @@ q.q AND {ssql} AND {fsql}"
+        sql = _lexical_sql(scope, query, filters, limit)
+        return [] if sql is None else _lexical_hits(self._q(*sql))
+
+    def search_both(
+        self,
+        scope: Scope,
+        query: str,
+        vector: np.ndarray,
+        model_id: str,
+        filters: SearchFilters,
+        limit: int,
+    ) -> tuple[list[Candidate], list[Candidate]]:
+        """The lexical statement is pipelined with the vector search's first one:
+        one round trip where :meth:`vector_search` alone takes one."""
+        lexical = _lexical_sql(scope, query, filters, limit)
+        q = self._query_vector(vector, model_id) if limit > 0 else None
+        if lexical is None or q is None:
+            return super().search_both(scope, query, vector, model_id, filters, limit)
+        with self._conn() as conn, conn.pipeline():
+            lex = conn.execute(*lexical)
+            dense = vector_search_sql(
+                conn, scope, q[0], model_id, q[0].size, filters, limit, self.hnsw, q[1],
+                self._big_scopes,
             )
-            args.extend([*sargs, *fargs])
-        if not parts:
-            return []
-        rows = self._q(
-            f"WITH q AS (SELECT ({tsq}) AS q) " + " UNION ALL ".join(parts)
-            + " ORDER BY s DESC, id LIMIT %s",
-            (*args, limit),
-        )
-        return [Candidate(ItemRef(r["t"], r["id"]), float(r["s"])) for r in rows]
+            return _lexical_hits(lex.fetchall()), dense
 
     def vector_search(
         self,
@@ -427,23 +451,30 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         filters: SearchFilters,
         limit: int,
     ) -> list[Candidate]:
-        if limit <= 0:
+        found = self._query_vector(vector, model_id) if limit > 0 else None
+        if found is None:
             return []
+        q, indexed = found
+        with self._conn() as conn:
+            return vector_search_sql(
+                conn, scope, q, model_id, q.size, filters, limit, self.hnsw, indexed,
+                self._big_scopes,
+            )
+
+    def _query_vector(self, vector: np.ndarray, model_id: str) -> tuple[np.ndarray, bool] | None:
+        """The query as float32 and whether its space has an HNSW index; ``None``
+        when the store holds no vector of ``model_id``. Raises
+        :class:`ModelMismatch` for a dimension the model does not have here."""
         q = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
         spaces = self._model_spaces(model_id, q.size)
         if not spaces:
-            return []
+            return None
         if q.size not in spaces:
             raise ModelMismatch(
                 f"query vector has dimension {q.size} but the store holds"
                 f" {sorted(spaces)} for {model_id}"
             )
-        with self._conn() as conn:
-            return vector_search_sql(
-                conn, scope, q, model_id, q.size, filters, limit, self.hnsw, spaces[q.size],
-                self._big_scopes,
-            )
-
+        return q, spaces[q.size]
     def _model_spaces(self, model_id: str, dim: int) -> dict[int, bool]:
         """``{dim: has its HNSW index}`` of a model, from ``vector_spaces``.
 
@@ -534,3 +565,45 @@ def _lexical(batch: WriteBatch, ref: ItemRef, text: str) -> tuple[str | None, st
     """``(index_text, config, body)``: ``index_text`` is NULL when it equals the text."""
     body = batch.index_texts.get(ref, text)
     return (None if body == text else body), _TEXT_CONFIG, body
+
+
+def _many_sql(table: str, cols: str, scope: Scope, ids: Sequence[str]) -> tuple[str, list[Any]]:
+    """The rows of ``table`` with these ids visible in ``scope``."""
+    where, args = scope_sql(scope)
+    return (f"SELECT {prefixed(cols)} FROM {table} x WHERE {where} AND x.id = ANY(%s)",
+            [*args, list(dict.fromkeys(ids))])
+
+
+def _lexical_sql(
+    scope: Scope, query: str, filters: SearchFilters, limit: int
+) -> tuple[str, list[Any]] | None:
+    """The full-text statement of :meth:`PostgresStore.lexical_search`; ``None``
+    when nothing can match (no terms, nothing wanted, ``limit <= 0``)."""
+    terms = query_terms(query)
+    if not terms or limit <= 0:
+        return None
+    # OR of the terms, each parsed by plainto_tsquery: no tsquery syntax
+    # from user text ever reaches the parser
+    tsq = " || ".join(["plainto_tsquery(%s::regconfig, %s)"] * len(terms))
+    args: list[Any] = []
+    for t in terms:
+        args.extend([_TEXT_CONFIG, t])
+    parts: list[str] = []
+    for item_type, table in (("episode", "episodes"), ("memory", "memories")):
+        if not filters.wants(item_type):  # type: ignore[arg-type]
+            continue
+        ssql, sargs = scope_sql(scope)
+        fsql, fargs = filter_sql(filters, "x", item_type)
+        parts.append(
+            f"SELECT '{item_type}' AS t, x.id AS id, ts_rank_cd(x.tsv, q.q, 1) AS s"
+            f" FROM {table} x, q WHERE x.tsv @@ q.q AND {ssql} AND {fsql}"
+        )
+        args.extend([*sargs, *fargs])
+    if not parts:
+        return None
+    return (f"WITH q AS (SELECT ({tsq}) AS q) " + " UNION ALL ".join(parts)
+            + " ORDER BY s DESC, id LIMIT %s", [*args, limit])
+
+
+def _lexical_hits(rows: list[dict[str, Any]]) -> list[Candidate]:
+    return [Candidate(ItemRef(r["t"], r["id"]), float(r["s"])) for r in rows]

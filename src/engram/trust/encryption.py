@@ -267,6 +267,9 @@ class EncryptedStore(Store):
     ) -> dict[str, np.ndarray]:
         return self.inner.vectors_by_hash(model_id, hashes, tenant=tenant)
 
+    def change_marker(self) -> str | None:
+        return self.inner.change_marker()  # every write goes through inner
+
     # -- maintenance -------------------------------------------------------------------------
     def forget(self, scope: Scope) -> dict[str, int]:
         """Delete the rows, then crypto-shred: the user's data key when the scope is
