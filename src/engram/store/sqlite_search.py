@@ -13,8 +13,9 @@ loads that file and applies the changes logged since, instead of rebuilding.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -81,6 +82,26 @@ def _upsert_memory(part: PartitionIndex, r: sqlite3.Row) -> None:
         r["body"] or "",
         key=r["rid"] * 2 + 1,
     )
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _lru(cache: OrderedDict[_K, _V], key: _K, load: Callable[[], _V], limit: int,
+         keep: Callable[[_V], bool] = lambda _: True) -> _V:
+    """``cache[key]`` (now the most recently used), else ``load()``, kept when ``keep``
+    says so (the least recently used leave past ``limit``)."""
+    found = cache.get(key)
+    if found is not None:
+        cache.move_to_end(key)
+        return found
+    value = load()
+    if keep(value):
+        cache[key] = value
+        while len(cache) > limit:
+            cache.popitem(last=False)
+    return value
 
 
 class SQLiteSearch(SQLiteBase):
@@ -333,36 +354,22 @@ class SQLiteSearch(SQLiteBase):
 
     def _episode_streams(self, tenant: str, user_id: str) -> EpisodeStreams:
         """The session order of ``user_id``'s episodes, current with the change log."""
+        def load() -> EpisodeStreams:
+            try:
+                return EpisodeStreams.load(self._conn, tenant, user_id)
+            except sqlite3.Error as exc:
+                raise StoreError(f"reading the episode order failed: {exc}") from exc
+
         with self._lock:
             self._catch_up()
-            key = (tenant, user_id)
-            streams = self._streams.get(key)
-            if streams is None:
-                try:
-                    streams = EpisodeStreams.load(self._conn, tenant, user_id)
-                except sqlite3.Error as exc:
-                    raise StoreError(f"reading the episode order failed: {exc}") from exc
-                self._streams[key] = streams
-                while len(self._streams) > self._max_partitions:
-                    self._streams.popitem(last=False)
-            else:
-                self._streams.move_to_end(key)
-            return streams
+            return _lru(self._streams, (tenant, user_id), load, self._max_partitions)
 
     def _partition(self, key: PartitionKey) -> PartitionIndex:
         with self._lock:
             self._catch_up()
-            part = self._partitions.get(key)
-            if part is None:
-                part = self._load_partition(key)
-                if part.dim == 0:
-                    return part  # empty: not cached, so first vectors load it properly
-                self._partitions[key] = part
-                while len(self._partitions) > self._max_partitions:
-                    self._partitions.popitem(last=False)
-            else:
-                self._partitions.move_to_end(key)
-            return part
+            # an empty one is not kept, so the first vectors load it properly
+            return _lru(self._partitions, key, lambda: self._load_partition(key),
+                        self._max_partitions, keep=lambda part: part.dim != 0)
 
     def warm(self, scope: Scope, model_id: str) -> None:
         """Load (and index) the partition of ``scope`` ahead of the first search,
