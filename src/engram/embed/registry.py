@@ -136,7 +136,7 @@ def build(cls: Callable[..., Embedder], what: str, /, *args: Any, **options: Any
 
 _ONNX_MODELS: dict[str, dict[str, Any]] = {
     "all-MiniLM-L6-v2-int8": {},
-    "all-MiniLM-L6-v2-int8-dynamic": {"int8_matmul": True},
+    "all-MiniLM-L6-v2-int8-dynamic": {"matmul": "int8"},
 }
 
 
