@@ -96,3 +96,20 @@ def test_a_row_without_an_update_stamp_is_as_new_as_its_creation() -> None:
                                   "Σας είδα", "we're talking about ΟΔΟΣ"])
 def test_terms_of_speaker_and_text_are_the_union_of_each(speaker: str, text: str) -> None:
     assert term_set(f"{speaker} {text}") == term_set(speaker) | term_set(text)
+
+
+@pytest.mark.parametrize("text", [
+    "2024-05-08T13:56:00.123456Z", "2024-05-08T15:56:00+02:00", "0999-01-02T00:00:00Z",
+    "2024-05-08T13:56:00.123456Z",  # again: from the memo, the same instant
+])
+def test_sqlite_stamps_read_through_the_memo_equal_a_fresh_parse(text: str) -> None:
+    got = SQLITE.load_stamp(text)
+    assert got == parse_dt(text) and got is not None and got.tzinfo is UTC
+    assert SQLITE.load_stamp(text) is got  # parsed once, shared (datetimes are immutable)
+    assert SQLITE.load_stamp(None) is None and SQLITE.load_stamp("") is None
+
+
+def test_a_bad_sqlite_stamp_raises_every_time() -> None:
+    for _ in range(2):  # a failed parse is not remembered as anything
+        with pytest.raises(NaiveDatetime):
+            SQLITE.load_stamp("2024-13-08T13:56:00.123456Z")

@@ -19,7 +19,7 @@ from ..models import (
     Memory,
     Scope,
 )
-from ..text import scope_token
+from ..text import scope_token, text_cache
 from ..timeutil import format_dt, parse_dt, to_epoch
 from .sql_common import (
     EP_COLS,
@@ -43,6 +43,14 @@ _TIME_COLS = {"occurred": "occurred_ts", "event": "event_ts", "created": "create
               "lease_until": "lease_until_ts"}
 
 
+#: stored stamps repeat (a write batch's ``created_at``; a memory's created, updated and
+#: valid-from stamps; the hits of one search after another): each is parsed once.
+#: Datetimes are immutable, so rows share them; emptied with the text memos.
+@text_cache(8192)
+def _stamp(value: str) -> datetime:
+    return parse_dt(value)
+
+
 class _SQLite(Dialect):
     name = "sqlite"
     mark = "?"
@@ -58,7 +66,7 @@ class _SQLite(Dialect):
         return format_dt(dt)
 
     def load_stamp(self, value: Any) -> datetime | None:
-        return parse_dt(value) if value else None
+        return _stamp(value) if value else None
 
     def json(self, value: Any) -> Any:
         return _dumps(value)
