@@ -30,6 +30,7 @@ import numpy as np
 import psycopg
 from psycopg import Connection
 from psycopg import errors as pg_errors
+from psycopg.pq import TransactionStatus
 
 from ..errors import Conflict, ModelMismatch, StoreError
 from ..models import Episode, ItemRef, Memory, Scope, SearchFilters
@@ -59,8 +60,9 @@ from .postgres_sql import (
     prefixed,
     scope_sql,
 )
-from .postgres_vector import create_index_sql, index_name
+from .postgres_vector import Step, create_index_sql, fetch, index_name, queue, run
 from .postgres_vector import search as vector_search_sql
+from .postgres_vector import steps as vector_steps
 from .sql_browse import SQLBrowse
 from .sql_common import episode_values, insert_jobs, insert_versions, memory_values
 
@@ -372,9 +374,10 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         """Both reads pipelined: one round trip."""
         if not episode_ids or not memory_ids:
             return super().get_items(scope, episode_ids, memory_ids)
-        with self._conn() as conn, conn.pipeline():
-            eps = conn.execute(*_many_sql("episodes", EP_COLS, scope, episode_ids))
-            mems = conn.execute(*_many_sql("memories", MEM_COLS, scope, memory_ids))
+        with self._conn() as conn:
+            with conn.pipeline():  # leaving it syncs both: one round trip
+                eps = conn.execute(*_many_sql("episodes", EP_COLS, scope, episode_ids))
+                mems = conn.execute(*_many_sql("memories", MEM_COLS, scope, memory_ids))
             erows = {r["id"]: r for r in eps.fetchall()}
             mrows = {r["id"]: r for r in mems.fetchall()}
         return ([episode_from_row(erows[i]) for i in episode_ids if i in erows],
@@ -393,8 +396,13 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
             " AND e.session_id IS NOT DISTINCT FROM t.session_id"
         )
         # LEFT JOIN: a target with no neighbours still comes back (n.id NULL), so
-        # every id found maps to a list, in one statement
-        rows = self._q(
+        # every id found maps to a list, in one statement. Index scans only: on
+        # a scope's B-tree (tenant, user/agent, occurred_at, rid) each side stops
+        # after ``radius`` rows of the session; the planner, guessing the three
+        # IS NOT DISTINCT FROM filters leave one row, chose a bitmap or
+        # sequential scan of every older row and a sort per target instead
+        # (13-19 ms against 1.3 ms for 48 targets among 419 episodes)
+        step = Step(
             "SELECT t.id AS target, n.id, n.off FROM episodes t LEFT JOIN LATERAL ("
             f" (SELECT e.id, -ROW_NUMBER() OVER (ORDER BY e.occurred_at DESC, e.rid DESC) AS off"
             f"  FROM episodes e WHERE {same} AND (e.occurred_at, e.rid) < (t.occurred_at, t.rid)"
@@ -405,7 +413,10 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
             "  ORDER BY e.occurred_at, e.rid LIMIT %s)"
             f") n ON TRUE WHERE {where} AND t.id = ANY(%s) ORDER BY t.id, n.off",
             (*nargs, radius, *nargs, radius, *args, list(dict.fromkeys(ids))),
+            ("SET LOCAL enable_seqscan = off", "SET LOCAL enable_bitmapscan = off"),
         )
+        with self._conn() as conn:
+            rows = fetch(conn, step)
         out: dict[str, list[Neighbour]] = {}
         for r in rows:
             found = out.setdefault(r["target"], [])
@@ -435,13 +446,23 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         q = self._query_vector(vector, model_id) if limit > 0 else None
         if lexical is None or q is None:
             return super().search_both(scope, query, vector, model_id, filters, limit)
-        with self._conn() as conn, conn.pipeline():
-            lex = conn.execute(*lexical)
-            dense = vector_search_sql(
-                conn, scope, q[0], model_id, q[0].size, filters, limit, self.hnsw, q[1],
-                self._big_scopes,
-            )
-            return _lexical_hits(lex.fetchall()), dense
+        search = vector_steps(scope, q[0], model_id, q[0].size, filters, limit, self.hnsw, q[1],
+                              self._big_scopes)
+        try:
+            step = next(search)
+        except StopIteration as done:  # nothing to ask (no item type wanted)
+            return self.lexical_search(scope, query, filters, limit), done.value
+        with self._conn() as conn:
+            try:
+                with conn.pipeline():  # leaving it syncs both: one round trip
+                    lex = conn.execute(*lexical)
+                    first = queue(conn, step)
+                rows = first.fetchall()
+            except BaseException:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    conn.rollback()
+                raise
+            return _lexical_hits(lex.fetchall()), run(conn, search, rows)
 
     def vector_search(
         self,

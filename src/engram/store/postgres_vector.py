@@ -33,17 +33,22 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from psycopg import Connection, sql
+from psycopg import Connection, Cursor, sql
+from psycopg.pq import TransactionStatus
 
 from ..models import ItemRef, Scope, SearchFilters
 from .base import Candidate
 from .postgres_sql import filter_sql, scope_sql
 
-__all__ = ["HnswParams", "create_index_sql", "exact_search", "index_name", "search"]
+__all__ = [
+    "HnswParams", "Step", "Steps", "create_index_sql", "exact_search", "fetch", "index_name",
+    "queue", "run", "search", "steps",
+]
 
 #: pgvector's upper bound for ``hnsw.ef_search``
 EF_MAX = 1000
@@ -133,10 +138,70 @@ def _scoped_parts(
     return parts, args
 
 
+#: a vector search as statements: yields each :class:`Step`, is sent its rows,
+#: returns the candidates (see :func:`steps`)
+Steps = Generator["Step", list[dict[str, Any]], list[Candidate]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One statement; with ``local`` settings (``"SET LOCAL ..."`` statements) it
+    runs inside ``BEGIN; <local>; <statement>; COMMIT`` (Citus sends ``SET
+    LOCAL`` on to the worker inside a transaction block)."""
+
+    query: str
+    args: tuple[Any, ...]
+    local: tuple[str, ...] = ()
+
+
+def queue(conn: Connection[Any], step: Step) -> Cursor[Any]:
+    """Queue ``step`` on ``conn``, which must be in pipeline mode; its rows are
+    on the returned cursor once the pipeline is synced (leaving the ``with
+    conn.pipeline()`` block syncs all that was queued in one round trip; a
+    ``conn.transaction()`` or a fetch inside the block would sync it again)."""
+    if not step.local:
+        return conn.execute(step.query, step.args)
+    conn.execute("BEGIN")
+    for setting in step.local:
+        conn.execute(setting)
+    cur = conn.execute(step.query, step.args)
+    conn.execute("COMMIT")
+    return cur
+
+
+def run(conn: Connection[Any], search: Steps, rows: list[dict[str, Any]] | None = None,
+        ) -> list[Candidate]:
+    """Drive ``search`` to its result, one round trip per statement. ``rows``:
+    the rows of the step ``search`` already yielded (the caller ran it)."""
+    try:
+        step = search.send(rows) if rows is not None else next(search)
+        while True:
+            step = search.send(fetch(conn, step))
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+def fetch(conn: Connection[Any], step: Step) -> list[dict[str, Any]]:
+    """The rows of one step, in one round trip."""
+    try:
+        with conn.pipeline():
+            cur = queue(conn, step)
+        return cur.fetchall()
+    except BaseException:
+        if conn.info.transaction_status != TransactionStatus.IDLE:
+            conn.rollback()
+        raise
+
+
+def _candidates(rows: list[dict[str, Any]]) -> list[Candidate]:
+    return [Candidate(ItemRef(r["t"], r["id"]), 1.0 - float(r["dist"]))
+            for r in rows if r["id"] is not None]
+
+
 def _exact_if_small(
-    conn: Connection[Any], scope: Scope, q: np.ndarray, model_id: str, dim: int,
+    scope: Scope, q: np.ndarray, model_id: str, dim: int,
     filters: SearchFilters, limit: int, cap: int,
-) -> list[Candidate] | None:
+) -> Generator[Step, list[dict[str, Any]], list[Candidate] | None]:
     """Exact search when at most ``cap`` rows pass scope and filters, else ``None``.
 
     One statement: the count (stopping at ``cap + 1``) gates the ranking as a
@@ -145,17 +210,26 @@ def _exact_if_small(
     ranked, rargs = _scoped_parts(scope, filters, model_id, dim, "v.embedding <=> %s", (q,))
     if not counted:
         return []
-    rows = conn.execute(
+    rows = yield Step(
         "WITH n AS (SELECT count(*) AS n FROM (" + " UNION ALL ".join(counted)
         + " LIMIT %s) s) SELECT n.n, r.t, r.id, r.dist FROM n LEFT JOIN LATERAL"
         " (SELECT * FROM (" + " UNION ALL ".join(ranked) + ") e WHERE n.n <= %s"
         " ORDER BY dist, id LIMIT %s) r ON TRUE ORDER BY r.dist, r.id",
         (*cargs, cap + 1, *rargs, cap, limit),
-    ).fetchall()
+    )
     if int(rows[0]["n"]) > cap:
         return None
-    return [Candidate(ItemRef(r["t"], r["id"]), 1.0 - float(r["dist"]))
-            for r in rows if r["id"] is not None]
+    return _candidates(rows)
+
+
+def _exact(
+    scope: Scope, q: np.ndarray, model_id: str, dim: int, filters: SearchFilters, limit: int,
+) -> Generator[Step, list[dict[str, Any]], list[Candidate]]:
+    parts, args = _scoped_parts(scope, filters, model_id, dim, "v.embedding <=> %s", (q,))
+    if not parts:
+        return []
+    rows = yield Step(" UNION ALL ".join(parts) + " ORDER BY dist, id LIMIT %s", (*args, limit))
+    return _candidates(rows)
 
 
 def exact_search(
@@ -163,19 +237,13 @@ def exact_search(
     filters: SearchFilters, limit: int,
 ) -> list[Candidate]:
     """The best ``limit`` passing rows by exact cosine distance (no index)."""
-    parts, args = _scoped_parts(scope, filters, model_id, dim, "v.embedding <=> %s", (q,))
-    if not parts:
-        return []
-    rows = conn.execute(
-        " UNION ALL ".join(parts) + " ORDER BY dist, id LIMIT %s", (*args, limit)
-    ).fetchall()
-    return [Candidate(ItemRef(r["t"], r["id"]), 1.0 - float(r["dist"])) for r in rows]
+    return run(conn, _exact(scope, q, model_id, dim, filters, limit))
 
 
 def _approx(
-    conn: Connection[Any], scope: Scope, q: np.ndarray, model_id: str, dim: int,
+    scope: Scope, q: np.ndarray, model_id: str, dim: int,
     filters: SearchFilters, limit: int, ef: int,
-) -> list[Candidate] | None:
+) -> Generator[Step, list[dict[str, Any]], list[Candidate] | None]:
     """ANN candidates filtered afterwards; ``None`` when fewer than ``limit`` survive."""
     typed = f"embedding::vector({int(dim)})"
     source = sql.SQL(
@@ -187,26 +255,23 @@ def _approx(
         dim=sql.Literal(int(dim)),
         model=sql.Literal(model_id),
         ef=sql.Literal(int(ef)),
-    ).as_string(conn)
+    ).as_string()
     parts, args = _item_parts(scope, filters, "c", "v.dist")
     if not parts:
         return []
-    query = (
+    rows = yield Step(
         "WITH c AS MATERIALIZED " + source + " " + " UNION ALL ".join(parts)
-        + " ORDER BY dist, id LIMIT %s"
+        + " ORDER BY dist, id LIMIT %s",
+        (q, scope.tenant, q, *args, limit), (f"SET LOCAL hnsw.ef_search = {int(ef)}",),
     )
-    # one round trip for BEGIN, SET LOCAL and the query (pipeline mode)
-    with conn.pipeline(), conn.transaction():
-        conn.execute(sql.SQL("SET LOCAL hnsw.ef_search = {}").format(sql.Literal(int(ef))))
-        rows = conn.execute(query, (q, scope.tenant, q, *args, limit)).fetchall()
     if len(rows) < limit:
         return None
-    return [Candidate(ItemRef(r["t"], r["id"]), 1.0 - float(r["dist"])) for r in rows]
+    return _candidates(rows)
 
 
 def _share(
-    conn: Connection[Any], scope: Scope, model_id: str, dim: int, filters: SearchFilters,
-) -> float:
+    scope: Scope, filters: SearchFilters,
+) -> Generator[Step, list[dict[str, Any]], float]:
     """The fraction of the model's HNSW index (every tenant's vectors of it) that
     passes scope and filters: the expected share of ANN candidates that survive.
 
@@ -221,18 +286,17 @@ def _share(
             fsql, fargs = filter_sql(filters, "x", item_type)
             counted.append(f"SELECT 1 FROM {table} x WHERE {ssql} AND {fsql}")
             cargs.extend([*sargs, *fargs])
-    row = conn.execute(
+    rows = yield Step(
         "SELECT (SELECT count(*) FROM (" + " UNION ALL ".join(counted) + ") s) AS passing,"
         " (SELECT reltuples FROM pg_class WHERE oid = 'vectors'::regclass) AS total",
-        cargs,
-    ).fetchone()
-    passing = int(row["passing"])  # type: ignore[index]
-    total = max(float(row["total"]), float(passing), 1.0)  # type: ignore[index]
+        tuple(cargs),
+    )
+    passing = int(rows[0]["passing"])
+    total = max(float(rows[0]["total"]), float(passing), 1.0)
     return passing / total
 
 
-def search(
-    conn: Connection[Any],
+def steps(
     scope: Scope,
     q: np.ndarray,
     model_id: str,
@@ -242,8 +306,10 @@ def search(
     params: HnswParams,
     indexed: bool,
     big: dict[str, tuple[float, float]] | None = None,
-) -> list[Candidate]:
-    """Best ``limit`` matches by cosine similarity (see the module docstring).
+) -> Steps:
+    """Best ``limit`` matches by cosine similarity (see the module docstring), as
+    statements to run (:func:`run`): free of I/O, so a caller may send the first
+    one together with statements of its own (``PostgresStore.search_both``).
 
     A scope over ``exact_limit`` is searched through HNSW with a first ``ef``
     sized to its share of the index: ``limit * OVERSAMPLE / share`` candidates
@@ -259,11 +325,11 @@ def search(
         clock = time.monotonic()
         memo = big.get(key) if big is not None else None
         if memo is None or memo[0] <= clock:
-            small = _exact_if_small(conn, scope, q, model_id, dim, filters, limit,
-                                    params.exact_limit)
+            small = yield from _exact_if_small(scope, q, model_id, dim, filters, limit,
+                                               params.exact_limit)
             if small is not None:
                 return small
-            memo = (clock + BIG_SCOPE_SECONDS, _share(conn, scope, model_id, dim, filters))
+            memo = (clock + BIG_SCOPE_SECONDS, (yield from _share(scope, filters)))
             if big is not None:
                 if len(big) >= 10_000:
                     big.clear()
@@ -272,10 +338,26 @@ def search(
         if want <= EF_MAX:
             ef = max(params.ef_search, limit, int(want + 0.5))
             while True:
-                hits = _approx(conn, scope, q, model_id, dim, filters, limit, ef)
+                hits = yield from _approx(scope, q, model_id, dim, filters, limit, ef)
                 if hits is not None:
                     return hits
                 if ef >= EF_MAX:
                     break
                 ef = min(EF_MAX, ef * 4)
-    return exact_search(conn, scope, q, model_id, dim, filters, limit)
+    return (yield from _exact(scope, q, model_id, dim, filters, limit))
+
+
+def search(
+    conn: Connection[Any],
+    scope: Scope,
+    q: np.ndarray,
+    model_id: str,
+    dim: int,
+    filters: SearchFilters,
+    limit: int,
+    params: HnswParams,
+    indexed: bool,
+    big: dict[str, tuple[float, float]] | None = None,
+) -> list[Candidate]:
+    """:func:`steps` run on ``conn``, one round trip per statement."""
+    return run(conn, steps(scope, q, model_id, dim, filters, limit, params, indexed, big))
