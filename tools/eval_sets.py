@@ -39,6 +39,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "updates-20": {"update_depth": 20},
     "p0": {"present_weight": 0.0},
     "p1": {"present_weight": 1.0},
+    # the reranker weights fitted on LoCoMo dev alone (before session 6), to compare
+    "locomo-weights": {"rerank": {
+        "fused": 1.8751, "bm25": -0.8267, "bm25_top": 0.9317, "dense": -0.4144,
+        "dense_gap": 0.5509, "dense_top": 0.0563, "window": 2.363, "dense_window": 1.1146,
+        "coverage": 1.2236, "names": 0.2796, "speaker": 2.1027, "session": 1.0328,
+        "time_in": 0.7849, "time_out": -0.5228, "when_time": 2.1587, "question": -0.4562,
+        "prev_coverage": 1.3061, "length": 1.9945, "memory": 3.6809, "assistant": -3.0}},
 }
 
 

@@ -203,7 +203,8 @@ def current_weights(names: Sequence[str]) -> np.ndarray:
 
 def run(heads: list[Head], names: Sequence[str], l2: float, steps: int, monotone: bool,
         per_query: bool, balance: float, folds: int, loco: bool,
-        fit_sets: Sequence[str] = FIT_SETS, lodo: bool = True) -> dict[str, object]:
+        fit_sets: Sequence[str] = FIT_SETS, lodo: bool = True,
+        by_category: Sequence[str] = ()) -> dict[str, object]:
     xs = design(heads, names, per_query)
     by = defaultdict(list)
     for i, h in enumerate(heads):
@@ -260,6 +261,18 @@ def run(heads: list[Head], names: Sequence[str], l2: float, steps: int, monotone
             if any("ku" in r for r in res):
                 m["ku"] = statistics.fmean(r["ku"] for r in res if "ku" in r)
             print(f"{s:13} LOCO {_fmt(m)}  ({len(hs)} questions, {len(parts)} folds)", flush=True)
+    for s in by_category:
+        for part in ("dev", "held"):
+            hs, xx = sub((s, part))
+            cats = sorted({h.category for h in hs})
+            cells = []
+            for cat in cats:
+                keep = [i for i, h in enumerate(hs) if h.category == cat]
+                kh, kx = [hs[i] for i in keep], [xx[i] for i in keep]
+                m = evaluate(kh, kx, w_all)
+                c = evaluate(kh, kx, cur) if cur is not None else None
+                cells.append(f"{cat} {m['any']:.2f}" + (f" (cur {c['any']:.2f})" if c else ""))
+            print(f"{s} {part} R_any@10 by type: " + ", ".join(cells))
     print(f"weights={report['weights']!r}")
     return report
 
@@ -277,6 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--balance", type=float, default=0.0)
     p.add_argument("--fit-sets", default=",".join(FIT_SETS))
     p.add_argument("--no-lodo", action="store_true")
+    p.add_argument("--by-category", default="beam", help="sets reported per question type")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--loco", action="store_true")
     args = p.parse_args(argv)
@@ -284,7 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
              if n and n not in args.drop.split(",")]
     heads = load_heads(Path(args.work), ALL_SETS)
     run(heads, names, args.l2, args.steps, args.monotone, args.per_query, args.balance,
-        args.folds, args.loco, args.fit_sets.split(","), not args.no_lodo)
+        args.folds, args.loco, args.fit_sets.split(","), not args.no_lodo,
+        [x for x in args.by_category.split(",") if x])
     return 0
 
 
