@@ -8,6 +8,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -258,3 +259,25 @@ def test_pgscale_bench_runs_on_a_tiny_load(pg_url: str) -> None:
     assert result.table_bytes["vectors"] > 0
     text = result.render()
     assert "p99" in text and "B/memory" in text and "synthetic" in text
+
+
+def test_pgscale_recall_reads_npy_vectors_and_real_queries(pg_url: str, tmp_path: Path) -> None:
+    import sqlite3
+
+    from engram.bench import pgscale
+
+    rng = np.random.default_rng(3)
+    docs = rng.normal(size=(300, 8)).astype(np.float32)
+    docs /= np.linalg.norm(docs, axis=1, keepdims=True)
+    np.save(tmp_path / "docs.npy", docs[:250])
+    cache = sqlite3.connect(tmp_path / "cache.sqlite")
+    cache.execute("CREATE TABLE vec (model TEXT, hash TEXT, v BLOB)")
+    cache.executemany("INSERT INTO vec VALUES ('m', ?, ?)",
+                      [(f"h{i}", docs[i].tobytes()) for i in range(200, 300)])  # 50 repeated
+    cache.commit()
+    cache.close()
+    real = pgscale.real_vectors([str(tmp_path / "cache.sqlite"), str(tmp_path / "docs.npy")], "m")
+    assert real.shape == (300, 8)  # the 50 vectors in both files counted once
+    lines = pgscale.recall_real(pg_url, real, 300, 5, [40], query_vectors=docs[:5] * 0.9)
+    assert "300 real, 0 mixtures" in lines[0] and "5 real query embeddings" in lines[0]
+    assert lines[-1].startswith("ef_search   40: recall@10 1.000")

@@ -335,34 +335,51 @@ def compare(url: str, conversations: int, per_add: int = 10) -> Comparison:
 
 def real_vectors(paths: list[str], model: str) -> np.ndarray:
     """Distinct document vectors of ``model`` from embedding-cache files (the
-    SQLite files :class:`~engram.bench.diskcache.DiskCachedEmbedder` keeps)."""
+    SQLite files :class:`~engram.bench.diskcache.DiskCachedEmbedder` keeps) and
+    ``.npy`` files (float32 rows of that model, e.g. from
+    ``scripts/embed_real_vectors.py``), in the order given."""
     import sqlite3
 
     seen: dict[str, bytes] = {}
+    arrays: list[np.ndarray] = []
     for path in paths:
+        if path.endswith(".npy"):
+            arrays.append(np.load(path).astype(np.float32))
+            continue
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             for h, blob in db.execute("SELECT hash, v FROM vec WHERE model = ?", (model,)):
                 seen.setdefault(h, blob)
         finally:
             db.close()
-    if not seen:
+    if seen:
+        arrays.insert(0, np.stack([np.frombuffer(b, dtype=np.float32)
+                                   for _, b in sorted(seen.items())]))
+    if not arrays:
         raise SystemExit(f"no vectors of {model} in {paths}")
-    return np.stack([np.frombuffer(b, dtype=np.float32) for _, b in sorted(seen.items())])
+    out = np.vstack(arrays)
+    # exact duplicates (one text embedded twice) would tie in the exact ranking
+    _, first = np.unique(out, axis=0, return_index=True)
+    return out[np.sort(first)]
 
 
 def recall_real(url: str, real: np.ndarray, n: int, queries: int,
-                ef_values: list[int]) -> list[str]:
+                ef_values: list[int], query_vectors: np.ndarray | None = None) -> list[str]:
     """Recall@10 of :meth:`PostgresStore.vector_search` against exact search for
     one user holding ``n`` vectors: the real ones (minus ``queries`` held out as
-    queries), topped up to ``n`` with normalised mixtures of two random real
-    vectors (said in the output). One line per ``ef_search``: recall, p50/p95."""
+    queries, unless ``query_vectors`` are given: real query embeddings, e.g. the
+    data sets' questions), topped up to ``n`` with normalised mixtures of two
+    random real vectors (said in the output). One line per ``ef_search``:
+    recall, p50/p95."""
     from ..store.postgres import PostgresStore
     from ..store.postgres_vector import exact_search
 
     rng = np.random.default_rng(5)
     real = real[rng.permutation(len(real))]
-    qs, data = real[:queries], real[queries:]
+    if query_vectors is not None:
+        qs, data = query_vectors[:queries].astype(np.float32), real
+    else:
+        qs, data = real[:queries], real[queries:]
     real_n = min(len(data), n)
     if n > len(data):
         a = rng.uniform(0.2, 0.8, size=(n - len(data), 1)).astype(np.float32)
@@ -373,7 +390,8 @@ def recall_real(url: str, real: np.ndarray, n: int, queries: int,
     scope, t0 = Scope(user_id="u"), datetime(2024, 1, 1, tzinfo=UTC)
     store = PostgresStore(url, auto_index=False)
     lines = [f"one user, {n:,} vectors: {real_n:,} real, {n - real_n:,} mixtures of two;"
-             f" {queries} held-out real vectors as queries"]
+             f" {len(qs)} " + ("real query embeddings" if query_vectors is not None
+                               else "held-out real vectors") + " as queries"]
     try:
         store.migrate()
         _say(f"load {n:,} vectors")
@@ -437,6 +455,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--real-vectors", nargs="+", metavar="CACHE",
                    help="instead: recall@10 on the real vectors of these embedding-cache"
                         " files (one user of --n vectors, --ef-values)")
+    p.add_argument("--real-queries", metavar="NPY",
+                   help="with --real-vectors: query vectors (.npy) instead of held-out ones")
     p.add_argument("--model", default="onnx:all-MiniLM-L6-v2-int8",
                    help="model id of --real-vectors")
     p.add_argument("--ef-values", default="40,64,100,200")
@@ -471,8 +491,9 @@ def main(argv: list[str] | None = None) -> None:
         store_url = f"{url}{sep}options=-csearch_path%3D{schema},public"
         if a.real_vectors:
             efs = [int(x) for x in a.ef_values.split(",")]
+            qv = np.load(a.real_queries) if a.real_queries else None
             lines = recall_real(store_url, real_vectors(a.real_vectors, a.model), a.n,
-                                min(a.queries, 200), efs)
+                                min(a.queries, 500), efs, qv)
             print("\n".join(lines), flush=True)
             return
         if a.vs_sqlite:
