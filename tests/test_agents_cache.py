@@ -217,3 +217,24 @@ def test_the_change_marker_moves_with_every_write(tmp_path: Path, embedder: Any,
         marks.append(eg.store.change_marker())
         assert None not in marks and len(set(marks)) == 4
         assert eg.store.change_marker() == marks[-1]  # reads change nothing
+
+
+def test_postgres_answers_from_the_cache_until_another_connection_writes(
+        tmp_path: Path, embedder: Any) -> None:
+    from engram.store import open_store
+
+    store = make_store("postgres", tmp_path)
+    with Engram(store=store, embedder=embedder, semantic_cache=True) as eg:
+        eg.remember("Anna works as a nurse in Lisbon.", **U)
+        first = eg.search("Where does Anna work?", **U, limit=3)
+        assert eg.search("Where does Anna work?", **U, limit=3) == first
+        assert eg.cache is not None and eg.cache.stats().hits == 1
+        other = open_store(store.url)  # another connection (another process alike)
+        try:
+            with Engram(store=other, embedder=embedder) as writer:
+                writer.remember("Anna now works as a teacher in Porto.", **U)
+        finally:
+            other.close()
+        after = eg.search("Where does Anna work?", **U, limit=3)
+        assert eg.cache.stats().hits == 1  # the marker moved: searched again
+        assert any("Porto" in h.text for h in after)
