@@ -50,6 +50,10 @@ def test_scale_reports_every_stage_and_prints_a_narrow_table(tmp_path: Path) -> 
     report = json.loads(out.read_text())
     assert [r["n"] for r in report["results"]] == [100, 2500]
     assert all(r["cold_start_s"] > 0 for r in report["results"])
+    # CPU time beside the wall time (a loaded machine inflates the latter)
+    assert all(r["extra"]["search_cpu_p50_ms"] > 0 and r["extra"]["index_build_cpu_s"] > 0
+               for r in report["results"])
+    assert "CPU time" in result.stdout and "search p50/p95" in result.stdout
     assert out.with_suffix(".png").read_bytes().startswith(b"\x89PNG")  # the growth chart
 
 

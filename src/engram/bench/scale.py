@@ -4,7 +4,10 @@ Synthetic memories in one scope with random unit vectors (so 100k memories do
 not take an hour of embedding); a separate line times the real embedder.
 Reports ingest rate with and without embedding, store overhead per ingested
 turn, search latency p50/p95 with and without query embedding, peak RSS and
-bytes on disk per memory. A command, not a test: it measures, it asserts nothing.
+bytes on disk per memory, and the CPU seconds of the index build (all threads)
+and CPU ms per search under the table (``extra`` in the JSON): on a loaded
+machine wall time grows with the load, CPU time much less. A command, not a
+test: it measures, it asserts nothing.
 
 Progress: :func:`run_scale` reports each stage (query embedding, real ingest,
 then ingest, index build and searches per size) through an optional
@@ -303,9 +306,9 @@ def _run(ns: Sequence[int], queries: int, batch_size: int, real_embedder: Embedd
             shutil.rmtree(db.with_name(db.name + ".index"), ignore_errors=True)
             eg = Engram(db, embedder=RandomEmbedder())
             with stage(f"n={n:,}: index build", 1, "index") as advance:
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 eg.store.warm(scope, eg.embedder().model_id)  # type: ignore[attr-defined]
-                build = time.perf_counter() - t0
+                build, build_cpu = time.perf_counter() - t0, time.process_time() - c0
                 advance(1)
             eg.close()  # persists the index
             with stage(f"n={n:,}: cold start", 1, "process") as advance:
@@ -317,12 +320,13 @@ def _run(ns: Sequence[int], queries: int, batch_size: int, real_embedder: Embedd
             eg.store.warm(scope, eg.embedder().model_id)  # type: ignore[attr-defined]
             for q in qtexts[:10]:
                 eg.search(q, scope=scope, limit=10, track_access=False)
-            lat = []
+            lat, cpu = [], []
             with stage(f"n={n:,}: search", len(qtexts), "queries") as advance:
                 for q in qtexts:
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     eg.search(q, scope=scope, limit=10, track_access=False)
                     lat.append((time.perf_counter() - t0) * 1000)
+                    cpu.append((time.process_time() - c0) * 1000)
                     advance(1)
             eg.close()
             with_embed = [a + b for a, b in zip(lat, embed_ms, strict=False)]
@@ -343,7 +347,9 @@ def _run(ns: Sequence[int], queries: int, batch_size: int, real_embedder: Embedd
                     search_embed_p99_ms=_pct(with_embed, 99),
                     cold_start_s=cold["first_search_s"],
                     index_bytes_per_memory=index_size / n,
-                    extra={"cold_import_s": cold["import_s"]},
+                    extra={"cold_import_s": cold["import_s"], "index_build_cpu_s": build_cpu,
+                           "search_cpu_p50_ms": _pct(cpu, 50),
+                           "search_cpu_p95_ms": _pct(cpu, 95)},
                 )
             )
             if partial is not None:
@@ -410,6 +416,14 @@ def print_report(
         f" {report['query_embed_p50_ms']:.2f} ms, p95 {report['query_embed_p95_ms']:.2f} ms;"
         f" Engram.add with embedding: {report['real_ingest_turns_per_s']:.0f} turns/s"
     )
+    cpu = [r for r in report["results"] if "search_cpu_p50_ms" in r.get("extra", {})]  # type: ignore[attr-defined]
+    if cpu:
+        console.print("CPU time (wall time above grows with the machine's load):")
+    for r in cpu:
+        x = r["extra"]
+        console.print(f"  {r['n']:>9,.0f}: build {x['index_build_cpu_s']:,.1f} s,"
+                      f" search p50/p95 {_ms(x['search_cpu_p50_ms'])}/"
+                      f"{_ms(x['search_cpu_p95_ms'])} ms")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2))
