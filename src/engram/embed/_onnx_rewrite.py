@@ -19,6 +19,11 @@ integer products with the same int8 weights, in one of two ways:
   4,124 LoCoMo dev turns .99999); about 1.2x faster than float on one core
   (``tools/bench_embed.py``).
 
+Both also hand each product the bias of the ``Add`` that only reads it (the
+integer kernels add it while they write the result: one pass less over the
+tensor) and fuse the exact GELU written out in five nodes into one
+``com.microsoft.Gelu``: ~8% of a pass, the same function (measured A/B).
+
 It edits the protobuf wire format directly (the few fields it needs are stable
 parts of ``onnx.proto``), so it needs no ``onnx`` package; every field it does
 not touch is copied byte for byte. A graph that does not have the expected
@@ -27,6 +32,8 @@ shape is returned unchanged (``rewritten == 0``).
 
 from __future__ import annotations
 
+import math
+import struct
 from dataclasses import dataclass
 
 __all__ = ["RewriteResult", "int8_matmul_model"]
@@ -45,6 +52,9 @@ _NODE_DOMAIN = 7
 _TENSOR_DIMS = 1
 _TENSOR_DATA_TYPE = 2
 _TENSOR_NAME = 8
+_TENSOR_FLOAT_DATA = 4
+_TENSOR_RAW_DATA = 9
+_FLOAT = 1  # TensorProto.FLOAT
 _VALUEINFO_NAME = 1
 _OPSET_DOMAIN = 1
 _OPSET_VERSION = 2
@@ -162,12 +172,14 @@ def _node(op: str, inputs: list[str], outputs: list[str], name: str,
     return new
 
 
-def _replacement(name: str, x: str, w_q: str, scale: str, outputs: list[str],
+def _replacement(name: str, x: str, w_q: str, scale: str, bias: str, outputs: list[str],
                  residual: bool) -> list[list[Field]]:
-    """The nodes computing ``x @ (w_q * scale)`` in integers (module docstring)."""
+    """The nodes computing ``x @ (w_q * scale) + bias`` in integers (module
+    docstring; ``bias`` may be ``""``: none)."""
+    tail = [bias] if bias else []
     if not residual:
-        return [_node("DynamicQuantizeMatMul", [x, w_q, scale], outputs, name + "_int8",
-                      _MS_DOMAIN)]
+        return [_node("DynamicQuantizeMatMul", [x, w_q, scale, "", *tail], outputs,
+                      name + "_int8", _MS_DOMAIN)]
     p = name + "_int8x2"
     x_q, x_s, x_z = p + "/x_q", p + "/x_scale", p + "/x_zero"
     x_hat, rest, hi, lo = p + "/x_hat", p + "/x_rest", p + "/hi", p + "/lo"
@@ -175,11 +187,85 @@ def _replacement(name: str, x: str, w_q: str, scale: str, outputs: list[str],
         _node("DynamicQuantizeLinear", [x], [x_q, x_s, x_z], p + "/quantize"),
         _node("DequantizeLinear", [x_q, x_s, x_z], [x_hat], p + "/dequantize"),
         _node("Sub", [x, x_hat], [rest], p + "/rest"),
-        _node("MatMulIntegerToFloat", [x_q, w_q, x_s, scale, x_z], [hi], p + "/hi",
-              _MS_DOMAIN),
+        _node("MatMulIntegerToFloat", [x_q, w_q, x_s, scale, x_z, "", *tail], [hi],
+              p + "/hi", _MS_DOMAIN),
         _node("DynamicQuantizeMatMul", [rest, w_q, scale], [lo], p + "/lo", _MS_DOMAIN),
         _node("Add", [hi, lo], outputs, p + "/sum"),
     ]
+
+
+def _float_scalar(tensor: list[Field]) -> float | None:
+    """The value of a one-element float initializer, else ``None``."""
+    dtype = _ints(tensor, _TENSOR_DATA_TYPE)
+    if dtype != [_FLOAT] or any(d != 1 for d in _ints(tensor, _TENSOR_DIMS)):
+        return None
+    for num, wt, payload in tensor:
+        if (num == _TENSOR_RAW_DATA or (num == _TENSOR_FLOAT_DATA and wt == 2)) and \
+                len(payload) == 4:
+            return float(struct.unpack("<f", payload)[0])
+        if num == _TENSOR_FLOAT_DATA and wt == 5:
+            return float(struct.unpack("<f", payload)[0])
+    return None
+
+
+def _fuse_gelu(nodes: list[list[Field]], alive: list[bool], scalars: dict[str, float],
+               keep: set[str]) -> int:
+    """Replace each exact GELU written out in five nodes, ``x * (0.5 * (erf(x /
+    sqrt 2) + 1))`` (factors in either order), by one ``com.microsoft.Gelu(x)``
+    (the same function, one pass over the tensor instead of five). ``keep``:
+    names read outside the nodes (graph outputs). Returns how many were fused."""
+    producer: dict[str, int] = {}
+    readers: dict[str, int] = {}
+    for k, node in enumerate(nodes):
+        if not alive[k]:
+            continue
+        for out in _strings(node, _NODE_OUTPUT):
+            producer[out] = k
+        for name in _strings(node, _NODE_INPUT):
+            readers[name] = readers.get(name, 0) + 1
+
+    def op(k: int) -> str:
+        return "" if _string(nodes[k], _NODE_DOMAIN) else _string(nodes[k], _NODE_OP_TYPE)
+
+    def step(name: str, kind: str, const: float) -> tuple[int, str] | None:
+        """The node ``kind`` making ``name`` from one input and the constant
+        ``const`` (either side for Add and Mul): (its index, the other input)."""
+        k = producer.get(name)
+        if k is None or op(k) != kind or readers.get(name) != 1 or name in keep:
+            return None
+        ins = _strings(nodes[k], _NODE_INPUT)
+        if len(ins) != 2:
+            return None
+        sides = [(1, 0)] if kind == "Div" else [(1, 0), (0, 1)]
+        for c, other in sides:
+            value = scalars.get(ins[c])
+            if value is not None and abs(value - const) <= 1e-6 * max(1.0, abs(const)):
+                return k, ins[other]
+        return None
+
+    fused = 0
+    for k, node in enumerate(nodes):
+        if not alive[k] or op(k) != "Mul":
+            continue
+        ins, outs = _strings(node, _NODE_INPUT), _strings(node, _NODE_OUTPUT)
+        if len(ins) != 2:
+            continue
+        for x, half_name in ((ins[0], ins[1]), (ins[1], ins[0])):
+            half = step(half_name, "Mul", 0.5)
+            plus = step(half[1], "Add", 1.0) if half else None
+            erf_k = producer.get(plus[1]) if plus else None
+            if half is None or plus is None or erf_k is None or op(erf_k) != "Erf" \
+                    or readers.get(plus[1]) != 1:
+                continue
+            div = step(_strings(nodes[erf_k], _NODE_INPUT)[0], "Div", math.sqrt(2.0))
+            if div is None or div[1] != x:
+                continue
+            for dead in (half[0], plus[0], erf_k, div[0]):
+                alive[dead] = False
+            nodes[k] = _node("Gelu", [x], outs, _string(node, _NODE_NAME) + "_gelu", _MS_DOMAIN)
+            fused += 1
+            break
+    return fused
 
 
 def int8_matmul_model(model: bytes, *, residual: bool = False) -> RewriteResult:
@@ -194,22 +280,30 @@ def int8_matmul_model(model: bytes, *, residual: bool = False) -> RewriteResult:
 
     # initializers: name -> (data_type, dims); only header fields are decoded
     inits: dict[str, tuple[int, list[int]]] = {}
+    scalars: dict[str, float] = {}  # one-element float initializers: their values
     for num, _, payload in graph:
         if num == _GRAPH_INITIALIZER:
             t = _parse(payload)
             dtype = _ints(t, _TENSOR_DATA_TYPE)
-            inits[_string(t, _TENSOR_NAME)] = (dtype[0] if dtype else 0, _ints(t, _TENSOR_DIMS))
+            name = _string(t, _TENSOR_NAME)
+            inits[name] = (dtype[0] if dtype else 0, _ints(t, _TENSOR_DIMS))
+            value = _float_scalar(t)
+            if value is not None:
+                scalars[name] = value
     graph_outputs = {_string(_parse(p), _VALUEINFO_NAME) for n, _, p in graph if n == _GRAPH_OUTPUT}
 
     node_pos = [i for i, f in enumerate(graph) if f[0] == _GRAPH_NODE]
     nodes = [_parse(graph[i][2]) for i in node_pos]
     producer: dict[str, int] = {}
+    readers: dict[str, list[int]] = {}
     for k, node in enumerate(nodes):
         for out in _strings(node, _NODE_OUTPUT):
             producer[out] = k
+        for name in _strings(node, _NODE_INPUT):
+            readers.setdefault(name, []).append(k)
 
-    def weight_of(name: str) -> tuple[str, str] | None:
-        """(int8 weight, scale) when ``name`` is ``Mul(Cast(w_q), scale)``."""
+    def weight_of(name: str) -> tuple[str, str, int] | None:
+        """(int8 weight, scale, columns) when ``name`` is ``Mul(Cast(w_q), scale)``."""
         mul_k = producer.get(name)
         if mul_k is None or _string(nodes[mul_k], _NODE_OP_TYPE) != "Mul":
             return None
@@ -229,7 +323,22 @@ def int8_matmul_model(model: bytes, *, residual: bool = False) -> RewriteResult:
             return None
         if s_dims not in ([q_dims[1]], [1, q_dims[1]]):
             return None
-        return w_q, scale
+        return w_q, scale, q_dims[1]
+
+    def bias_of(out: str, columns: int) -> tuple[int, str] | None:
+        """(the node, the bias) when ``out`` is only read by ``Add(out, bias)`` with
+        a float initializer of ``columns`` values: the product takes the bias."""
+        (k, *more) = readers.get(out, [-1])
+        if more or k < 0 or out in graph_outputs or _string(nodes[k], _NODE_DOMAIN) \
+                or _string(nodes[k], _NODE_OP_TYPE) != "Add":
+            return None
+        ins = _strings(nodes[k], _NODE_INPUT)
+        bias = ins[1] if ins[:1] == [out] else ins[0]
+        if len(ins) != 2 or out not in ins or bias == out:
+            return None
+        if inits.get(bias) != (_FLOAT, [columns]):
+            return None
+        return k, bias
 
     # each node becomes a list of nodes (a replacement may need several)
     rewritten = 0
@@ -241,17 +350,24 @@ def int8_matmul_model(model: bytes, *, residual: bool = False) -> RewriteResult:
         found = weight_of(inputs[1]) if len(inputs) == 2 else None
         if found is None:
             continue
-        w_q, scale = found
+        w_q, scale, columns = found
+        outputs = _strings(node, _NODE_OUTPUT)
+        add = bias_of(outputs[0], columns) if len(outputs) == 1 else None
+        bias = ""
+        if add is not None:
+            bias, outputs = add[1], _strings(nodes[add[0]], _NODE_OUTPUT)
+            out_nodes[add[0]] = []
         out_nodes[k] = _replacement(_string(node, _NODE_NAME) or f"matmul{k}", inputs[0],
-                                    w_q, scale, _strings(node, _NODE_OUTPUT), residual)
+                                    w_q, scale, bias, outputs, residual)
         rewritten += 1
     if not rewritten:
         return RewriteResult(model, 0)
     nodes = [n for group in out_nodes for n in group]
+    alive = [True] * len(nodes)
+    _fuse_gelu(nodes, alive, scalars, graph_outputs)
 
     # drop the Cast/Mul pairs nobody reads any more (else they are folded into
     # float constants that waste memory); repeat until stable
-    alive = [True] * len(nodes)
     changed = True
     while changed:
         changed = False
