@@ -124,24 +124,48 @@ def _say(msg: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
 
 
-def _server_rss_mb(store: Any) -> float:
-    """Resident memory of the PostgreSQL server's processes (postmaster and
-    children), from /proc; 0 where it cannot be read (remote server)."""
+def _server_pids(store: Any) -> list[int]:
+    """The PostgreSQL server's processes (postmaster and children), from /proc;
+    empty where they cannot be read (a remote server)."""
     try:
         row = store._q("SELECT pg_backend_pid() AS pid")[0]
         with open(f"/proc/{row['pid']}/stat") as f:
             postmaster = int(f.read().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError, IndexError):
-        return 0.0
-    total = 0
+        return []
+    out = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             with open(f"/proc/{pid}/stat") as f:
                 ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            if int(pid) != postmaster and ppid != postmaster:
-                continue
+        except (OSError, ValueError, IndexError):
+            continue
+        if int(pid) == postmaster or ppid == postmaster:
+            out.append(int(pid))
+    return out
+
+
+def _server_cpu_s(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes ``pids`` have used so far."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        except (OSError, ValueError, IndexError):
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _server_rss_mb(store: Any) -> float:
+    """Resident memory of the PostgreSQL server's processes, from /proc; 0 where
+    it cannot be read (remote server)."""
+    total = 0
+    for pid in _server_pids(store):
+        try:
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
                     if line.startswith("VmRSS:"):
@@ -245,6 +269,10 @@ class Comparison:
     search_ms: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     #: ``SELECT 1`` through the PostgreSQL store's pool, between the searches
     round_trip_ms: list[float] = field(default_factory=list)
+    #: full searches: CPU seconds of this process, and of the PostgreSQL server's
+    #: processes (PostgreSQL only; 0 for a remote server), per store
+    search_cpu_s: dict[str, float] = field(default_factory=dict)
+    server_cpu_s: float = 0.0
 
     def render(self) -> str:
         sq, pg = self.ingest_s["sqlite"], self.ingest_s["postgresql"]
@@ -261,6 +289,12 @@ class Comparison:
                 f"{what:<8} SQLite p50/p95 {p(sq_t, .5):.2f}/{p(sq_t, .95):.2f} ms, PostgreSQL"
                 f" {p(pg_t, .5):.2f}/{p(pg_t, .95):.2f} ms: {p(pg_t, .5) / p(sq_t, .5):.2f}x"
                 f" at p50, {p(pg_t, .95) / p(sq_t, .95):.2f}x at p95")
+        n = len(self.search_ms.get("search", {}).get("sqlite", ()))
+        if n and self.search_cpu_s:
+            sq, pgc = (self.search_cpu_s[k] * 1000 / n for k in ("sqlite", "postgresql"))
+            srv = self.server_cpu_s * 1000 / n
+            lines.append(f"search CPU per query (load-free cost): SQLite {sq:.1f} ms, PostgreSQL"
+                         f" {pgc:.1f} ms client + {srv:.1f} ms server: {(pgc + srv) / sq:.2f}x")
         rt = sorted(self.round_trip_ms)
         if rt:
             lines.append(f"round trip (SELECT 1) p50 {rt[len(rt) // 2]:.2f} ms,"
@@ -317,13 +351,20 @@ def compare(url: str, conversations: int, per_add: int = 10) -> Comparison:
             _say(f"ingested {conv.id}: {out.messages:,} turns so far")
             questions = [q.text for q in conv.questions]
             qvecs = embedder.embed(questions, "query")
+            pids = _server_pids(pg)
             for what in ("search", "vector", "lexical"):
                 times = out.search_ms.setdefault(what, {k: [] for k in engines})
                 for text, vec in zip(questions, qvecs, strict=True):
                     for name, eg in engines.items():
-                        s = time.perf_counter()
+                        srv = _server_cpu_s(pids) if what == "search" and name != "sqlite" else 0
+                        c, s = time.process_time(), time.perf_counter()
                         _ask(what, eg, stores[name], scope, text, vec, embedder.model_id)
                         times[name].append((time.perf_counter() - s) * 1000)
+                        if what == "search":
+                            out.search_cpu_s[name] = (out.search_cpu_s.get(name, 0.0)
+                                                      + time.process_time() - c)
+                            if name != "sqlite":
+                                out.server_cpu_s += _server_cpu_s(pids) - srv
                     s = time.perf_counter()
                     pg._q("SELECT 1")  # one round trip, same load
                     out.round_trip_ms.append((time.perf_counter() - s) * 1000)
