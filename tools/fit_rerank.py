@@ -21,26 +21,26 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from engram.bench.dataset import BenchDataset
+from engram.bench.dataset import BenchDataset, Conversation, Question
 from engram.bench.metrics import distinct_ranking, recall_all, recall_any
 from engram.bench.runner import scope_user
 from engram.models import Memory, Scope, SearchFilters
 from engram.retrieval import rerank
 from engram.retrieval.config import RetrievalConfig, get_preset
-from engram.retrieval.search import Searcher
+from engram.retrieval.search import Head, Searcher
 
 if __package__ in (None, ""):  # run as a file (python tools/fit_rerank.py): find tools/
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tools.tune_retrieval import open_dev  # noqa: E402
 
-__all__ = ["Example", "collect", "fit", "main", "rank_scores"]
+__all__ = ["Example", "collect", "fit", "heads", "main", "rank_scores"]
 
 L2_GRID = (0.0, 0.01, 0.1)
 
@@ -60,10 +60,11 @@ class Example:
         return np.array([1.0 if gold.intersection(u) else 0.0 for u in self.units])
 
 
-def collect(eg: Any, ds: BenchDataset, config: RetrievalConfig) -> list[Example]:
-    """The head and features of every scored question, searched with ``config``."""
+def heads(eg: Any, ds: BenchDataset, config: RetrievalConfig
+          ) -> Iterator[tuple[Conversation, Question, Scope, Head, np.ndarray]]:
+    """Every scored question with gold evidence: its fused head under ``config``
+    and the head's feature matrix."""
     searcher = Searcher(eg.store, eg.embedder)
-    out = []
     for conv in ds.conversations:
         scope = Scope(user_id=scope_user(conv))
         for q in conv.questions:
@@ -72,9 +73,14 @@ def collect(eg: Any, ds: BenchDataset, config: RetrievalConfig) -> list[Example]
             h = searcher.head(q.text, scope, SearchFilters(), config, 10)
             matrix = rerank.features(rerank.query_info(q.text, q.asked_at), h.fused, h.items,
                                      h.raw, h.lists, h.named, h.neighbours)
-            units = [_units(eg, scope, h.items[f.ref]) for f in h.fused]
-            out.append(Example(conv.id, matrix, units, q.evidence_turns))
-    return out
+            yield conv, q, scope, h, matrix
+
+
+def collect(eg: Any, ds: BenchDataset, config: RetrievalConfig) -> list[Example]:
+    """The head and features of every scored question, searched with ``config``."""
+    return [Example(conv.id, matrix, [_units(eg, scope, h.items[f.ref]) for f in h.fused],
+                    q.evidence_turns)
+            for conv, q, scope, h, matrix in heads(eg, ds, config)]
 
 
 def _units(eg: Any, scope: Scope, item: Any) -> tuple[str, ...]:

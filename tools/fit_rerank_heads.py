@@ -23,12 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from engram.bench.runner import scope_user
-from engram.models import Episode, Memory, Scope, SearchFilters
-from engram.retrieval import rerank
+from engram.models import Episode, Memory
 from engram.retrieval.config import RetrievalConfig, get_preset
-from engram.retrieval.search import Searcher
 from engram.retrieval.signals import Signal
+from tools.fit_rerank import heads as searched_heads
 
 __all__ = ["Head", "collect", "load_heads"]
 
@@ -87,21 +85,13 @@ def _extra(h: Any) -> dict[str, Any]:
 def collect(eg: Any, ds: Any, part: str, name: str, config: RetrievalConfig,
             episode_turn: dict[str, str]) -> list[Head]:
     """The head and features of every scored question of ``ds`` with gold evidence."""
-    searcher = Searcher(eg.store, eg.embedder)
     out = []
-    for conv in ds.conversations:
-        scope = Scope(user_id=scope_user(conv))
-        for q in conv.questions:
-            if not (q.scored and q.evidence_turns):
-                continue
-            h = searcher.head(q.text, scope, SearchFilters(), config, 10)
-            matrix = rerank.features(rerank.query_info(q.text, q.asked_at), h.fused, h.items,
-                                     h.raw, h.lists, h.named, h.neighbours)
-            row = {f.ref: i for i, f in enumerate(h.fused)}
-            tops = [row[c.ref] for c in h.raw.get(Signal.DENSE, ())[:3] if c.ref in row]
-            out.append(Head(name, part, conv.group or conv.id, q.category, matrix,
-                            [_units(h.items[f.ref], episode_turn) for f in h.fused],
-                            q.evidence_turns, q.stale_turns, tops, _extra(h)))
+    for conv, q, _, h, matrix in searched_heads(eg, ds, config):
+        row = {f.ref: i for i, f in enumerate(h.fused)}
+        tops = [row[c.ref] for c in h.raw.get(Signal.DENSE, ())[:3] if c.ref in row]
+        out.append(Head(name, part, conv.group or conv.id, q.category, matrix,
+                        [_units(h.items[f.ref], episode_turn) for f in h.fused],
+                        q.evidence_turns, q.stale_turns, tops, _extra(h)))
     return out
 
 
