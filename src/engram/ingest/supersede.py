@@ -135,6 +135,12 @@ def frame(old: str, new: str) -> Frame | None:
     a, b = words(old), words(new)
     if not a or not b or len(a) > _MAX_WORDS or len(b) > _MAX_WORDS:
         return None
+    # the alignment shares at most the words of ``a`` that ``b`` holds: when that is
+    # too few for any frame (:meth:`Frame.same`), skip aligning (most pairs of a head)
+    in_b = set(b)
+    bound = sum(1 for w in a if w in in_b)
+    if bound < 2 or bound < FRAME_SHARE * min(len(a), len(b)):
+        return None
     ops = SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
     shared = sum(i2 - i1 for tag, i1, i2, _, _ in ops if tag == "equal")
     diff = [(a[i1:i2], b[j1:j2]) for tag, i1, i2, j1, j2 in ops if tag != "equal"]
