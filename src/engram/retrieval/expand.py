@@ -2,10 +2,9 @@
 
 A question often names a category while the statement that answers it names
 an instance ("What pet does Ana have?" / "we adopted a corgi"), so they share
-no word and the lexical signal cannot see the answer. The ``expand`` signal
-(:class:`~engram.retrieval.signals.Signal`) is one more lexical search, made
-only when the query names a category of the shipped table, for the instances
-of that category.
+no word and the lexical signal cannot see the answer. When a query asks for an
+instance of a category of the shipped table (:func:`categories`), the lexical
+signal also searches for that category's instances (:func:`merged`).
 
 The table, ``engram/data/categories.tsv``, maps a category noun (pet, vehicle,
 diet, instrument, sport, illness, country, job, ...) to its common instance
@@ -17,6 +16,7 @@ words, most frequent first. It is built offline from WordNet 3.0 hyponyms by
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Sequence
 from importlib import resources
 
@@ -24,7 +24,7 @@ from ..models import ItemRef
 from ..store.base import Candidate
 from ..text import query_terms
 
-__all__ = ["MAX_TERMS", "categories", "expansion", "implied", "merged", "table"]
+__all__ = ["MAX_TERMS", "categories", "expansion", "merged", "table"]
 
 #: at most this many instance words in one lexical query (one keeps 64 terms)
 MAX_TERMS = 60
@@ -52,11 +52,21 @@ def _singular(word: str) -> str:
     return word
 
 
+#: a noun right after these asks for an instance of it ("What pet ...?", "any
+#: pets", "favourite book", "what kind of dance"); elsewhere a category word is
+#: usually what the question is about ("How many dogs", "dog owners")
+_ASKS = re.compile(
+    r"\b(?:what|which|any|favou?rite)\s+(?:(?:kinds?|types?|sorts?)\s+of\s+)?([a-z]+)\b")
+
+
 def categories(query: str) -> list[str]:
-    """The categories ``query`` names, in query order ("pets" names "pet")."""
+    """The categories whose instances ``query`` asks for, in query order: a
+    category word right after "what", "which", "any", "favourite" or "kind
+    of" ("Which countries ...?" names "country"; "How many dogs ...?" none)."""
     known = table()
     out: list[str] = []
-    for word in query_terms(query):
+    for m in _ASKS.finditer(query.lower()):
+        word = m.group(1)
         for form in (word, _singular(word)):
             if form in known and form not in out:
                 out.append(form)
@@ -104,22 +114,3 @@ def merged(
     out = sorted(scores.items(), key=lambda t: (-t[1], t[0].type, t[0].id))[:limit]
     return [Candidate(ref, s) for ref, s in out]
 
-
-@functools.cache
-def _implied_by() -> dict[str, frozenset[str]]:
-    """Index term of an instance word -> index terms of its categories."""
-    from ..index.lexical import stem
-
-    out: dict[str, set[str]] = {}
-    for category, words in table().items():
-        for w in words:
-            out.setdefault(stem(w), set()).add(stem(category))
-    return {k: frozenset(v) for k, v in out.items()}
-
-
-def implied(terms: frozenset[str]) -> frozenset[str]:
-    """``terms`` (index terms, stemmed) with the categories their instance words
-    imply: a text saying "corgi" also says "dog", "pet" and "animal"."""
-    by = _implied_by()
-    extra = [by[t] for t in terms if t in by]
-    return terms.union(*extra) if extra else terms
