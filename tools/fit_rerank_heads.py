@@ -117,8 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--data-dir", default="../shared/data")
     p.add_argument("--work", default="/tmp/engram-eval")
     p.add_argument("--sets", default=",".join(SETS))
+    p.add_argument("--depth", type=int, default=None, help="rerank_depth (default: the preset's)")
     args = p.parse_args(argv)
     base = get_preset("recall").replace(rerank={"fused": 1.0})
+    if args.depth:
+        base = base.replace(rerank_depth=args.depth)
     for name in args.sets.split(","):
         eg, ds, episode_turn = _engine(Path(args.work), name, args.data_dir)
         heads = [h for part in ("dev", "held")
