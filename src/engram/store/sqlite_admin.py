@@ -34,6 +34,8 @@ class SQLiteAdmin(SQLiteBase):
     """Maintenance methods; see :class:`~engram.store.sqlite.SQLiteStore`."""
 
     index_files: IndexFiles  # set by SQLiteSearch
+    #: outcome of the last delete's WAL checkpoint, until :meth:`forget_residue` reads it
+    _wal_truncated: bool | None = None
 
     def _drop_index_files(self, conn: sqlite3.Connection, ep: list[int], mem: list[int]) -> None:
         """Inside a hard delete: the persisted indexes of every partition these rows
@@ -68,8 +70,9 @@ class SQLiteAdmin(SQLiteBase):
         return {"fts": fts, "vectors": vec}
 
     def _after_delete(self, clear_partitions: bool) -> None:
-        """Truncate the WAL so deleted text leaves it, best effort:
-        :meth:`forget_residue` repeats the checkpoint and reports its outcome."""
+        """Truncate the WAL so deleted text leaves it, best effort: the one
+        checkpoint of a forget. Its outcome is kept for :meth:`forget_residue`,
+        which reports it instead of waiting on the busy timeout a second time."""
         with self._lock:
             if clear_partitions:
                 self._partitions.clear()
@@ -77,9 +80,35 @@ class SQLiteAdmin(SQLiteBase):
             if self.path == ":memory:":
                 return
             try:
-                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
             except sqlite3.Error as exc:
                 log.warning("checkpoint after delete failed: %s", exc)
+                busy = 1
+            self._wal_truncated = busy == 0
+
+    def _checkpoint_for_residue(self) -> bool:
+        """Whether the WAL is truncated for :meth:`forget_residue` (under the lock).
+
+        The last delete's checkpoint completed: nothing to do. A row written since
+        cannot bring deleted text back (``secure_delete`` overwrote it in its page,
+        and the raw scan checks the WAL anyway). It did not complete (a reader held an
+        older snapshot): one retry that does not wait. No delete's outcome is pending
+        (a repeated or standalone call): a checkpoint that waits as usual."""
+        pending, self._wal_truncated = self._wal_truncated, None
+        if pending:
+            return True
+        conn = self._conn
+        try:
+            if pending is None:
+                return bool(conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0)
+            wait = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+            conn.execute("PRAGMA busy_timeout=0")
+            try:
+                return bool(conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0)
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={int(wait)}")
+        except sqlite3.Error as exc:
+            raise store_error("checkpoint failed", exc, self.path) from exc
 
     def forget(self, scope: Scope) -> dict[str, int]:
         with self._tx() as conn:
@@ -144,7 +173,8 @@ class SQLiteAdmin(SQLiteBase):
         return [m for _, m in sorted(found.values(), key=lambda x: x[0])]
 
     def forget_residue(self, needles: Sequence[str], scan_limit: int) -> Residue:
-        """After :meth:`forget`: truncate the WAL, then scan the raw file bytes
+        """After :meth:`forget`: the WAL truncated (by the forget's own checkpoint,
+        see :meth:`_checkpoint_for_residue`), then scan the raw file bytes
         (the database, its WAL and the persisted partition index files).
 
         The scan runs in a child process (:func:`~engram.store.rawfile.raw_file_scan`):
@@ -157,11 +187,8 @@ class SQLiteAdmin(SQLiteBase):
             return res
         with self._lock:
             self._check_open()
-            try:
-                busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-            except sqlite3.Error as exc:
-                raise store_error("checkpoint failed", exc, self.path) from exc
-        res.checks["wal_checkpoint"] = "passed" if busy == 0 else "failed"
+            truncated = self._checkpoint_for_residue()
+        res.checks["wal_checkpoint"] = "passed" if truncated else "failed"
         files = database_files(self.path)
         size = sum(f.stat().st_size for f in files if f.exists())
         if size > scan_limit:
