@@ -61,7 +61,6 @@ from .postgres_sql import (
     scope_sql,
 )
 from .postgres_vector import Step, create_index_sql, fetch, index_name, queue, run
-from .postgres_vector import search as vector_search_sql
 from .postgres_vector import steps as vector_steps
 from .sql_browse import SQLBrowse
 from .sql_common import episode_values, insert_jobs, insert_versions, memory_values
@@ -477,10 +476,8 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
             return []
         q, indexed = found
         with self._conn() as conn:
-            return vector_search_sql(
-                conn, scope, q, model_id, q.size, filters, limit, self.hnsw, indexed,
-                self._big_scopes,
-            )
+            return run(conn, vector_steps(scope, q, model_id, q.size, filters, limit, self.hnsw,
+                                          indexed, self._big_scopes))
 
     def _query_vector(self, vector: np.ndarray, model_id: str) -> tuple[np.ndarray, bool] | None:
         """The query as float32 and whether its space has an HNSW index; ``None``

@@ -47,7 +47,7 @@ from .postgres_sql import filter_sql, scope_sql
 
 __all__ = [
     "HnswParams", "Step", "Steps", "create_index_sql", "exact_search", "fetch", "index_name",
-    "queue", "run", "search", "steps",
+    "queue", "run", "steps",
 ]
 
 #: pgvector's upper bound for ``hnsw.ef_search``
@@ -308,8 +308,9 @@ def steps(
     big: dict[str, tuple[float, float]] | None = None,
 ) -> Steps:
     """Best ``limit`` matches by cosine similarity (see the module docstring), as
-    statements to run (:func:`run`): free of I/O, so a caller may send the first
-    one together with statements of its own (``PostgresStore.search_both``).
+    statements (run them with :func:`run`, one round trip each): free of I/O,
+    so a caller may send the first one together with statements of its own
+    (``PostgresStore.search_both``).
 
     A scope over ``exact_limit`` is searched through HNSW with a first ``ef``
     sized to its share of the index: ``limit * OVERSAMPLE / share`` candidates
@@ -346,18 +347,3 @@ def steps(
                 ef = min(EF_MAX, ef * 4)
     return (yield from _exact(scope, q, model_id, dim, filters, limit))
 
-
-def search(
-    conn: Connection[Any],
-    scope: Scope,
-    q: np.ndarray,
-    model_id: str,
-    dim: int,
-    filters: SearchFilters,
-    limit: int,
-    params: HnswParams,
-    indexed: bool,
-    big: dict[str, tuple[float, float]] | None = None,
-) -> list[Candidate]:
-    """:func:`steps` run on ``conn``, one round trip per statement."""
-    return run(conn, steps(scope, q, model_id, dim, filters, limit, params, indexed, big))
