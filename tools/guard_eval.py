@@ -66,7 +66,7 @@ def load_sources(wheels: Path, data: Path) -> tuple[dict[str, list[str]], dict[s
 
 
 class Matrix:
-    """Every text of a run featurised once: a sparse 0/1 matrix scaled by ``1/sqrt(n)``
+    """Every text of a run featurised once: a sparse count matrix scaled by ``1/sqrt(n)``
     (rows = texts, columns = feature names), the rules' verdict per text, and fast
     fitting and scoring of the linear model on any subset of rows."""
 
@@ -75,16 +75,19 @@ class Matrix:
         vocab: dict[str, int] = {}
         rows: list[int] = []
         cols: list[int] = []
+        vals: list[int] = []
         for t, i in self.row.items():
             f = features(t)
             cols += [vocab.setdefault(x, len(vocab)) for x in f]
             rows += [i] * len(f)
+            vals += f.values()
         self.names = list(vocab)
         self.n = len(self.row)
         self.ri = np.array(rows, dtype=np.int64)
         self.ci = np.array(cols, dtype=np.int64)
-        nf = np.bincount(self.ri, minlength=self.n)
-        self.xv = (1.0 / np.sqrt(np.maximum(1, nf)))[self.ri]
+        counts = np.array(vals, dtype=float)
+        nf = np.bincount(self.ri, weights=counts, minlength=self.n)
+        self.xv = counts / np.sqrt(np.maximum(1.0, nf))[self.ri]
         self.rules = np.array([scan_rules(t).flagged for t in self.row], dtype=bool)
 
     def rows(self, texts: list[str]) -> np.ndarray:
@@ -136,7 +139,7 @@ class Matrix:
         return Weights(bias=b, threshold=threshold, weights=kept, version=version)
 
 
-BUDGETS = (0.0005, 0.001, 0.002, 0.004)
+BUDGETS = (0.001, 0.002, 0.003, 0.004)
 #: benign sources always in training (when their own attack source is held out, its benign
 #: half is left out too); the chat sets rotate as the held-out false-positive set
 _OTHER_NEG = ("beam_assistant", "letta", "spikee_fp", "engram_fixture", "engram_memory",
@@ -180,9 +183,12 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
         r, mo = mx.rules[hp], p[hp] >= cut
         both = int((r | mo).sum())
         fp = int((mx.rules[hn] | (p[hn] >= cut)).sum())
+        at = []
         for budget in BUDGETS:
             c = _cut(p[tn], budget)
             cell = curve.setdefault(budget, [0, 0, 0, 0])
+            at.append(f"{budget}: {(mx.rules[hp] | (p[hp] >= c)).mean():.1%}"
+                      f"/{(mx.rules[hn] | (p[hn] >= c)).mean():.2%}")
             cell[0] += int((mx.rules[hp] | (p[hp] >= c)).sum())
             cell[1] += len(hp)
             cell[2] += int((mx.rules[hn] | (p[hn] >= c)).sum())
@@ -191,6 +197,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
         total = [total[0] + both, total[1] + len(hp), total[2] + fp, total[3] + len(hn)]
         print(f"{src:18s} {_rate(int(r.sum()), len(hp)):>16s} {_rate(int(mo.sum()), len(hp)):>16s} "
               f"{_rate(both, len(hp)):>16s}  {chat_out}: {_rate(fp, len(hn))}", flush=True)
+        print(f"{'':18s} at each budget, detected/FP: " + "  ".join(at), flush=True)
     print(f"{'ALL (pooled)':18s} {'':16s} {'':16s} {_rate(total[0], total[1]):>16s}  "
           f"chat: {_rate(total[2], total[3])}")
     for label, names in (("external sources", corpus.ATTACK_SOURCES), ("all sources", per_source)):
@@ -256,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--wheels", type=Path, default=corpus.DEFAULT_WHEELS_DIR)
     ap.add_argument("--data", type=Path, default=corpus.DEFAULT_DATA_DIR)
     ap.add_argument("--steps", type=int, default=200)
-    ap.add_argument("--fp", type=float, default=0.0005,
+    ap.add_argument("--fp", type=float, default=0.001,
                     help="training chat FP budget for fit (see the operating curve)")
     args = ap.parse_args(argv)
     pos, neg = load_sources(args.wheels, args.data)
