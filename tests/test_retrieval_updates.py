@@ -49,7 +49,8 @@ def test_asks_current() -> None:
     for q in ("What pet does the user have?", "Where is the wedding going to be?",
               "Which bank do I use now?"):
         assert asks_current(q), q
-    for q in ("What did Kate bake?", "When did they meet?", "Where was the party?"):
+    for q in ("What did Kate bake?", "When did they meet?", "Where was the party?",
+              "How long had she lived there?"):
         assert not asks_current(q), q
 
 
@@ -91,7 +92,15 @@ def test_a_change_the_older_statement_states_too_replaces_nothing() -> None:
     state = ["I play the guitar in a small band.", "Now I mostly play the piano."]
     assert conflicts(state, times, related) == {(0, 1)}
     narration = ["I started playing the guitar in a small band.", "Now I mostly play the piano."]
-    assert conflicts(narration, times, related) == set()
+    # two turns that both narrate a change replace nothing, in one session or two
+    assert conflicts(narration, times, related, sessions=["s1", "s1"]) == set()
+    assert conflicts(narration, times, related, sessions=["s1", "s2"]) == set()
+    # in one session a statement without a marker after another replaces nothing
+    facts = ["Ana is a nurse at the county hospital.", "Ana is a nurse at the city hospital."]
+    assert conflicts(facts, times, related, sessions=["s1", "s1"]) == set()
+    assert conflicts(facts, times, related, sessions=["s1", "s2"]) == {(0, 1)}
+    fixed = ["Ana is a nurse at the county hospital.", "Actually, she works at the city hospital."]
+    assert conflicts(fixed, times, related, sessions=["s1", "s1"]) == {(0, 1)}
 
 
 def test_newer_first_moves_the_newer_statement_just_above_the_older() -> None:
