@@ -16,11 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.labelled import NOW, add_in_small_talk, load_cases
+from support.labelled import NOW, add_update_cases, load_cases, rank_of
 
 from engram import Engram
 from engram.embed.base import Embedder
-from engram.models import Hit
 
 CASES = load_cases("knowledge_updates_more.jsonl")
 CHAT = [
@@ -33,23 +32,14 @@ CHAT = [
 @pytest.fixture(scope="module")
 def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
     engine = Engram(str(tmp_path_factory.mktemp("kum") / "kum.db"), embedder=embedder)
-    for case in CASES:
-        sessions = [CHAT[0], ([case["old"]], 200), CHAT[1], ([case["new"]], 20), CHAT[2]]
-        add_in_small_talk(engine, case["id"], sessions, id_prefix=f"{case['id']}:")
+    add_update_cases(engine, CASES, CHAT)
     yield engine
     engine.close()
 
 
-def _rank(hits: list[Hit], episode_id: str) -> int:
-    for rank, h in enumerate(hits):
-        if h.item.id == episode_id or episode_id in getattr(h.item, "source_episode_ids", []):
-            return rank
-    return len(hits)
-
-
 def _ranks(eg: Engram, case: dict[str, str], question: str) -> tuple[int, int]:
     hits = eg.search(question, user_id=case["id"], now=NOW, limit=20, track_access=False)
-    return _rank(hits, f"{case['id']}:3:2"), _rank(hits, f"{case['id']}:1:2")
+    return rank_of(hits, f"{case['id']}:3:2"), rank_of(hits, f"{case['id']}:1:2")
 
 
 def _wins(eg: Engram, source: str | None) -> tuple[int, int, list[str]]:

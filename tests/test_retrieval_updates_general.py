@@ -16,11 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.labelled import NOW, add_in_small_talk, load_cases
+from support.labelled import NOW, add_update_cases, load_cases, rank_of
 
 from engram import Engram
 from engram.embed.base import Embedder
-from engram.models import Hit
 
 CASES = load_cases("knowledge_updates_general.jsonl")
 CHAT = [
@@ -33,25 +32,16 @@ CHAT = [
 @pytest.fixture(scope="module")
 def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
     engine = Engram(str(tmp_path_factory.mktemp("kug") / "kug.db"), embedder=embedder)
-    for case in CASES:
-        sessions = [CHAT[0], ([case["old"]], 200), CHAT[1], ([case["new"]], 20), CHAT[2]]
-        add_in_small_talk(engine, case["id"], sessions, id_prefix=f"{case['id']}:")
+    add_update_cases(engine, CASES, CHAT)
     yield engine
     engine.close()
-
-
-def _rank(hits: list[Hit], episode_id: str) -> int:
-    for rank, h in enumerate(hits):
-        if h.item.id == episode_id or episode_id in getattr(h.item, "source_episode_ids", []):
-            return rank
-    return len(hits)
 
 
 def _ranks(eg: Engram, case: dict[str, str], question: str, preset: str) -> tuple[int, int]:
     hits = eg.search(question, user_id=case["id"], preset=preset, now=NOW, limit=20,
                      track_access=False)
     # session 1 holds the old statement, session 3 the new one (turn 2 of each)
-    return _rank(hits, f"{case['id']}:3:2"), _rank(hits, f"{case['id']}:1:2")
+    return rank_of(hits, f"{case['id']}:3:2"), rank_of(hits, f"{case['id']}:1:2")
 
 
 def newer_first(eg: Engram, preset: str) -> list[str]:

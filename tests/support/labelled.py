@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from engram import Engram
+from engram.models import Hit
 
-__all__ = ["NOW", "SMALL_TALK", "add_in_small_talk", "load_cases"]
+__all__ = ["NOW", "SMALL_TALK", "add_in_small_talk", "add_update_cases", "load_cases",
+           "rank_of"]
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 #: the time questions are asked
@@ -45,3 +47,23 @@ def add_in_small_talk(
              for i, t in enumerate(turns)],
             user_id=user_id, session_id=f"s{n}",
         )
+
+
+def add_update_cases(
+    eg: Engram, cases: Sequence[dict[str, Any]], chat: Sequence[tuple[Sequence[str], int]]
+) -> None:
+    """Store each knowledge-update case as its own user: three sessions of small
+    talk from ``chat`` around its ``old`` statement (200 days before :data:`NOW`,
+    turn ``<id>:1:2``) and its ``new`` one (20 days before, turn ``<id>:3:2``)."""
+    for case in cases:
+        sessions = [chat[0], ([case["old"]], 200), chat[1], ([case["new"]], 20), chat[2]]
+        add_in_small_talk(eg, case["id"], sessions, id_prefix=f"{case['id']}:")
+
+
+def rank_of(hits: Sequence[Hit], episode_id: str) -> int:
+    """The 0-based rank of the first hit that is, or cites, ``episode_id``
+    (``len(hits)`` when none does)."""
+    for rank, h in enumerate(hits):
+        if h.item.id == episode_id or episode_id in getattr(h.item, "source_episode_ids", []):
+            return rank
+    return len(hits)
