@@ -34,7 +34,7 @@ from engram.embed import registry as registry_mod
 from engram.embed._onnx_rewrite import int8_matmul_model
 from engram.embed.onnx_minilm import MODEL_ID, MODEL_ID_INT8_MATMUL, tokenizer_path
 from engram.errors import ConfigError, InvalidInput, MissingDependency, ProviderError
-from tools.bench_embed import chat_turns, measure, queries
+from tools.bench_embed import chat_turns, compare_matmul, measure, queries
 
 
 @pytest.fixture
@@ -639,3 +639,11 @@ def test_bench_measure_reports_figures(minilm: OnnxMiniLM) -> None:
     assert data["docs"] == 16 and data["doc_mean_tokens"] > 5
     assert 0 < data["query_p50_ms"] <= data["query_p95_ms"]
     assert data["docs_per_s"] > 0
+
+
+def test_bench_compares_the_matmul_modes() -> None:
+    rows = compare_matmul(chat_turns(12), ["float", "int8x2", "int8"], chunk=5)
+    assert [r.matmul for r in rows] == ["float", "int8x2", "int8"]
+    assert [r.model_id for r in rows] == [MODEL_ID, MODEL_ID, MODEL_ID_INT8_MATMUL]
+    assert rows[0].min_cos > 0.99999 and rows[1].min_cos > 0.9999 > rows[2].min_cos > 0.9
+    assert all(r.texts == 12 and r.texts_per_cpu_s > 0 for r in rows)

@@ -2,6 +2,13 @@
 
 ``python -m tools.bench_embed [--n 200] [--threads 1] [--workers 1] [--spec default]``
 (from the repository root) prints the figures; :func:`measure` returns them.
+
+``python -m tools.bench_embed --locomo PATH [--modes float,int8x2,int8]`` compares
+the ways the default model can run its products (``OnnxMiniLM(matmul=...)``) on
+every LoCoMo turn, in the text the indexer embeds: texts per CPU-second of each
+(chunks of 200 texts cycle through the modes, so every mode meets the same
+machine load) and the lowest / mean cosine of its vectors to the first mode's
+(:func:`compare_matmul`).
 This measures, it does not test: nothing here asserts on timings.
 """
 
@@ -18,7 +25,8 @@ import numpy as np
 
 from engram.embed.base import Embedder
 
-__all__ = ["EmbedBenchResult", "chat_turns", "main", "measure", "queries"]
+__all__ = ["EmbedBenchResult", "MatmulFigures", "chat_turns", "compare_matmul", "locomo_texts",
+           "main", "measure", "queries"]
 
 _NAMES = ["Caroline", "Melanie", "Jon", "Gina", "Tim", "John", "Maria", "Joanna", "Nate", "Evan"]
 _QUERIES = [
@@ -160,6 +168,57 @@ def measure(
     )
 
 
+@dataclass(frozen=True)
+class MatmulFigures:
+    """One mode of :func:`compare_matmul`: CPU seconds of the calling thread for
+    all texts, and the lowest / mean cosine to the reference (first) mode."""
+
+    matmul: str
+    model_id: str
+    texts: int
+    cpu_s: float
+    texts_per_cpu_s: float
+    min_cos: float
+    mean_cos: float
+
+
+def locomo_texts(path: str) -> list[str]:
+    """Every LoCoMo turn as the indexer embeds it (``[8 May 2023] Caroline: ...``)."""
+    from engram.bench.locomo import load_locomo
+    from engram.ingest.index import memory_text
+
+    ds = load_locomo(path)
+    return [memory_text(f"{t.speaker or t.role}: {t.text}", t.occurred_at)
+            for conv in ds.conversations for session in conv.sessions for t in session.turns]
+
+
+def compare_matmul(texts: list[str], modes: list[str], chunk: int = 200) -> list[MatmulFigures]:
+    """Embed ``texts`` with ``OnnxMiniLM(matmul=m)`` for each mode, interleaved by
+    ``chunk`` (module docstring); cosines against ``modes[0]``."""
+    from engram.embed.onnx_minilm import OnnxMiniLM
+
+    embedders = [OnnxMiniLM(matmul=m) for m in modes]
+    for e in embedders:
+        e.load()
+    cpu = [0.0] * len(modes)
+    out = [np.empty((len(texts), e.dim), dtype=np.float32) for e in embedders]
+    for start in range(0, len(texts), chunk):
+        part = texts[start : start + chunk]
+        for i, e in enumerate(embedders):
+            c = time.thread_time()
+            out[i][start : start + len(part)] = e.embed(part)
+            cpu[i] += time.thread_time() - c
+    figures = []
+    for i, e in enumerate(embedders):
+        cos = np.sum(out[i] * out[0], axis=1)
+        figures.append(MatmulFigures(
+            matmul=modes[i], model_id=e.model_id, texts=len(texts), cpu_s=round(cpu[i], 3),
+            texts_per_cpu_s=round(len(texts) / max(cpu[i], 1e-9), 1),
+            min_cos=round(float(cos.min()), 7), mean_cos=round(float(cos.mean()), 7)))
+        e.close()
+    return figures
+
+
 def main(argv: list[str] | None = None) -> None:
     from engram.embed.registry import get_embedder
 
@@ -170,7 +229,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=1,
                         help="passes of one batch run at once (OnnxMiniLM workers)")
     parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--locomo", default=None,
+                        help="LoCoMo file: compare the --modes on its turns instead")
+    parser.add_argument("--modes", default="float,int8x2,int8",
+                        help="OnnxMiniLM matmul modes for --locomo, the first is the "
+                             "reference (default: %(default)s)")
     args = parser.parse_args(argv)
+    if args.locomo:
+        rows = compare_matmul(locomo_texts(args.locomo), args.modes.split(","))
+        for row in rows:
+            print(json.dumps(asdict(row)) if args.json else
+                  f"{row.matmul:8s} {row.texts_per_cpu_s:7.1f} texts/CPU-s  "
+                  f"min cos {row.min_cos:.7f}  mean cos {row.mean_cos:.7f}  ({row.model_id})")
+        return
     options: dict[str, Any] = {}
     if args.spec.split(":")[0] in ("onnx", "default", "minilm"):
         options["threads"] = args.threads
