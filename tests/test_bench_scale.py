@@ -32,10 +32,12 @@ def test_scale_reports_every_stage_and_prints_a_narrow_table(tmp_path: Path) -> 
         "bench scale: n=100: index build",
         "bench scale: n=100: cold start",
         "bench scale: n=100: search (20 queries)",
+        "bench scale: n=100: recall@10 vs exact (20 queries)",
         "bench scale: n=2,500: ingest (2,500 memories)",
         "bench scale: n=2,500: index build",
         "bench scale: n=2,500: cold start",
         "bench scale: n=2,500: search (20 queries)",
+        "bench scale: n=2,500: recall@10 vs exact (20 queries)",
     ]
     # off a terminal: a line per tenth crossed, never one per step
     search = [line for line in err if line.startswith("bench scale: n=2,500: search: ")]
@@ -54,6 +56,9 @@ def test_scale_reports_every_stage_and_prints_a_narrow_table(tmp_path: Path) -> 
     assert all(r["extra"]["search_cpu_p50_ms"] > 0 and r["extra"]["index_build_cpu_s"] > 0
                for r in report["results"])
     assert "CPU time" in result.stdout and "search p50/p95" in result.stdout
+    # below the graph's threshold both searches are exact: every hit found
+    assert all(r["extra"]["recall_at_10"] == 1.0 for r in report["results"])
+    assert "recall@10 vs exact 1.000" in result.stdout
     assert out.with_suffix(".png").read_bytes().startswith(b"\x89PNG")  # the growth chart
 
 

@@ -6,8 +6,10 @@ Reports ingest rate with and without embedding, store overhead per ingested
 turn, search latency p50/p95 with and without query embedding, peak RSS and
 bytes on disk per memory, and the CPU seconds of the index build (all threads)
 and CPU ms per search under the table (``extra`` in the JSON): on a loaded
-machine wall time grows with the load, CPU time much less. A command, not a
-test: it measures, it asserts nothing.
+machine wall time grows with the load, CPU time much less. With the graph it
+also reports recall@10 of the store's vector search against exact search for
+the same query vectors (random vectors: the graph's worst case, see
+docs/bench.md). A command, not a test: it measures, it asserts nothing.
 
 Progress: :func:`run_scale` reports each stage (query embedding, real ingest,
 then ingest, index build and searches per size) through an optional
@@ -213,6 +215,34 @@ def _cold_start(db: Path, query: str, user_id: str, exact: bool) -> dict[str, fl
     return {k: float(v) for k, v in json.loads(out.stdout.strip().splitlines()[-1]).items()}
 
 
+def _graph_recall(eg: Engram, scope: Scope, qtexts: Sequence[str],
+                  advance: Callable[[int], None]) -> float:
+    """Mean share of the exact top 10 that the store's vector search (the dense
+    signal alone, with the graph) returns for ``qtexts``' random query vectors."""
+    from ..index.partition import PartitionIndex
+    from ..models import SearchFilters
+
+    emb = eg.embedder()
+
+    def top(v: np.ndarray) -> set[ItemRef]:
+        return {c.ref for c in eg.store.vector_search(scope, v, emb.model_id, SearchFilters(),
+                                                      10)}
+
+    vecs = list(emb.embed(qtexts, "query"))
+    graph = [top(v) for v in vecs]
+    threshold = PartitionIndex.ann_threshold
+    PartitionIndex.ann_threshold = sys.maxsize  # every search exact
+    try:
+        exact = []
+        for v in vecs:
+            exact.append(top(v))
+            advance(1)
+    finally:
+        PartitionIndex.ann_threshold = threshold
+    return statistics.fmean(len(g & e) / max(len(e), 1)
+                            for g, e in zip(graph, exact, strict=True))
+
+
 def _disk(db: Path) -> tuple[int, int]:
     """Bytes of the database files and of its persisted index, on disk."""
     base = sum(p.stat().st_size for p in db.parent.glob(db.name + "*") if p.is_file())
@@ -328,6 +358,10 @@ def _run(ns: Sequence[int], queries: int, batch_size: int, real_embedder: Embedd
                     lat.append((time.perf_counter() - t0) * 1000)
                     cpu.append((time.process_time() - c0) * 1000)
                     advance(1)
+            recall = float("nan")
+            if not exact:
+                with stage(f"n={n:,}: recall@10 vs exact", len(qtexts), "queries") as advance:
+                    recall = _graph_recall(eg, scope, qtexts, advance)
             eg.close()
             with_embed = [a + b for a, b in zip(lat, embed_ms, strict=False)]
             size, index_size = _disk(db)
@@ -349,7 +383,7 @@ def _run(ns: Sequence[int], queries: int, batch_size: int, real_embedder: Embedd
                     index_bytes_per_memory=index_size / n,
                     extra={"cold_import_s": cold["import_s"], "index_build_cpu_s": build_cpu,
                            "search_cpu_p50_ms": _pct(cpu, 50),
-                           "search_cpu_p95_ms": _pct(cpu, 95)},
+                           "search_cpu_p95_ms": _pct(cpu, 95), "recall_at_10": recall},
                 )
             )
             if partial is not None:
@@ -423,7 +457,9 @@ def print_report(
         x = r["extra"]
         console.print(f"  {r['n']:>9,.0f}: build {x['index_build_cpu_s']:,.1f} s,"
                       f" search p50/p95 {_ms(x['search_cpu_p50_ms'])}/"
-                      f"{_ms(x['search_cpu_p95_ms'])} ms")
+                      f"{_ms(x['search_cpu_p95_ms'])} ms"
+                      + (f", recall@10 vs exact {x['recall_at_10']:.3f}"
+                         if x.get("recall_at_10", float("nan")) == x.get("recall_at_10") else ""))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2))
