@@ -186,13 +186,19 @@ def replaces(old: str, new: str, said: str = "", subject: str = "") -> str | Non
     The two must share a frame (:func:`frame`) holding at least two words
     besides the subject, one when a slot flips polarity (a predicate: "has a",
     "works as a"; "Ana likes hiking" / "Ana likes pottery" share one and replace
-    nothing). Then, in this order: ``"same frame, one slot differs"`` when the
-    predicate frame is specific (:data:`SPECIFIC_FRAME` words besides the
-    subject: "works as a nurse" / "works as a developer" is not, nor "plans to
-    visit Japan" / "... Peru") or a slot flips polarity; ``"correction"`` when
-    ``said`` (else ``new``) corrects or denies (:func:`corrects`) and ``old``
-    does not; ``"states a change"`` likewise with
-    :data:`CHANGE`. A memory said again (same words) replaces nothing.
+    nothing). Then, in this order: ``"same frame, one slot differs"`` when a
+    slot flips polarity, or the predicate frame is specific
+    (:data:`SPECIFIC_FRAME` words besides the subject: not "works as a nurse" /
+    "works as a developer", nor "plans to visit Japan" / "... Peru") and at
+    least twice as long as the longer slot (a slot, not a new statement: "plans
+    to make sure I meet the deadline" / "plans to make sure it's fast" replace
+    nothing); ``"correction"`` when ``said`` (else ``new``) holds an explicit
+    correction (:data:`CORRECTION`; a denial alone is too common in chat) and
+    ``old`` does not; ``"states a change"`` likewise with :data:`CHANGE`; these
+    two need a frame at least as long as the longer slot ("Ana works as a
+    nurse" / "... a software developer"; not "... as a nurse at the county
+    hospital", which is left active: more changed than kept). A memory said
+    again (same words) replaces nothing.
     """
     if words(old) == words(new):
         return None
@@ -202,10 +208,13 @@ def replaces(old: str, new: str, said: str = "", subject: str = "") -> str | Non
     pred = f.shared - len(set(words(subject)))
     if pred < (1 if f.polarity else 2):
         return None
-    if pred >= SPECIFIC_FRAME or f.polarity:
+    slot = max(len(f.old), len(f.new))
+    if f.polarity or (pred >= SPECIFIC_FRAME and f.shared >= 2 * slot):
         return "same frame, one slot differs"
+    if f.shared < slot:  # more changed than kept: another statement, not a new value
+        return None
     told = said or new
-    if corrects(told) and not corrects(old):
+    if CORRECTION.search(told) and not CORRECTION.search(old):
         return "correction"
     if states_change(told) and not states_change(old):
         return "states a change"
