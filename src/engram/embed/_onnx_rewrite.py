@@ -13,11 +13,12 @@ integer products with the same int8 weights, in one of two ways:
 * ``residual=True``: two integer products per weight. ``x`` is quantised
   (``DynamicQuantizeLinear``), what the rounding lost (``x - dequantised``) is
   quantised again with its own, ~255x finer scale, and both go through the same
-  int8 weights: ``MatMulIntegerToFloat(x_q, w_q) + DynamicQuantizeMatMul(x - x_hat,
-  w_q)``. The activations then carry ~16 bits and, the weights being exactly the
-  stored int8 ones, the result matches the float products (lowest cosine over the
-  4,124 LoCoMo dev turns .99999); about 1.2x faster than float on one core
-  (``tools/bench_embed.py``).
+  int8 weights: ``MatMulIntegerToFloat(x_q, w_q) + MatMulIntegerToFloat(r_q, w_q)``
+  with ``r_q`` the quantised ``x - x_hat`` (products reading one input, such as
+  query, key and value, share its quantisation). The activations then carry ~16
+  bits and, the weights being exactly the stored int8 ones, the result matches the
+  float products (lowest cosine over the 4,124 LoCoMo dev turns .9999995); about
+  1.3x faster than float on one core (``python -m tools.bench_embed --locomo``).
 
 Both also hand each product the bias of the ``Add`` that only reads it (the
 integer kernels add it while they write the result: one pass less over the
@@ -173,23 +174,34 @@ def _node(op: str, inputs: list[str], outputs: list[str], name: str,
 
 
 def _replacement(name: str, x: str, w_q: str, scale: str, bias: str, outputs: list[str],
-                 residual: bool) -> list[list[Field]]:
+                 residual: bool, quantized: dict[str, tuple[str, ...]]) -> list[list[Field]]:
     """The nodes computing ``x @ (w_q * scale) + bias`` in integers (module
-    docstring; ``bias`` may be ``""``: none)."""
+    docstring; ``bias`` may be ``""``: none). ``quantized``: the two-term
+    quantisation of each ``x`` made so far (products sharing an input, such as
+    query, key and value, quantise it once)."""
     tail = [bias] if bias else []
     if not residual:
         return [_node("DynamicQuantizeMatMul", [x, w_q, scale, "", *tail], outputs,
                       name + "_int8", _MS_DOMAIN)]
     p = name + "_int8x2"
-    x_q, x_s, x_z = p + "/x_q", p + "/x_scale", p + "/x_zero"
-    x_hat, rest, hi, lo = p + "/x_hat", p + "/x_rest", p + "/hi", p + "/lo"
-    return [
-        _node("DynamicQuantizeLinear", [x], [x_q, x_s, x_z], p + "/quantize"),
-        _node("DequantizeLinear", [x_q, x_s, x_z], [x_hat], p + "/dequantize"),
-        _node("Sub", [x, x_hat], [rest], p + "/rest"),
+    nodes: list[list[Field]] = []
+    if x not in quantized:
+        q = p + "/x"
+        x_q, x_s, x_z, x_hat, rest = q + "_q", q + "_scale", q + "_zero", q + "_hat", q + "_rest"
+        r_q, r_s, r_z = q + "_rest_q", q + "_rest_scale", q + "_rest_zero"
+        nodes += [
+            _node("DynamicQuantizeLinear", [x], [x_q, x_s, x_z], q + "/quantize"),
+            _node("DequantizeLinear", [x_q, x_s, x_z], [x_hat], q + "/dequantize"),
+            _node("Sub", [x, x_hat], [rest], q + "/rest"),
+            _node("DynamicQuantizeLinear", [rest], [r_q, r_s, r_z], q + "/quantize_rest"),
+        ]
+        quantized[x] = (x_q, x_s, x_z, r_q, r_s, r_z)
+    x_q, x_s, x_z, r_q, r_s, r_z = quantized[x]
+    hi, lo = p + "/hi", p + "/lo"
+    return nodes + [
         _node("MatMulIntegerToFloat", [x_q, w_q, x_s, scale, x_z, "", *tail], [hi],
               p + "/hi", _MS_DOMAIN),
-        _node("DynamicQuantizeMatMul", [rest, w_q, scale], [lo], p + "/lo", _MS_DOMAIN),
+        _node("MatMulIntegerToFloat", [r_q, w_q, r_s, scale, r_z], [lo], p + "/lo", _MS_DOMAIN),
         _node("Add", [hi, lo], outputs, p + "/sum"),
     ]
 
@@ -343,6 +355,7 @@ def int8_matmul_model(model: bytes, *, residual: bool = False) -> RewriteResult:
     # each node becomes a list of nodes (a replacement may need several)
     rewritten = 0
     out_nodes: list[list[list[Field]]] = [[node] for node in nodes]
+    quantized: dict[str, tuple[str, ...]] = {}
     for k, node in enumerate(nodes):
         if _string(node, _NODE_OP_TYPE) != "MatMul" or _string(node, _NODE_DOMAIN):
             continue
@@ -358,7 +371,7 @@ def int8_matmul_model(model: bytes, *, residual: bool = False) -> RewriteResult:
             bias, outputs = add[1], _strings(nodes[add[0]], _NODE_OUTPUT)
             out_nodes[add[0]] = []
         out_nodes[k] = _replacement(_string(node, _NODE_NAME) or f"matmul{k}", inputs[0],
-                                    w_q, scale, bias, outputs, residual)
+                                    w_q, scale, bias, outputs, residual, quantized)
         rewritten += 1
     if not rewritten:
         return RewriteResult(model, 0)
