@@ -160,3 +160,14 @@ def test_forgetting_the_old_statement_leaves_no_text_behind(eg: Engram) -> None:
     for m in left:
         assert all("Volvo estate" not in (v.reason + str(v.before) + str(v.after))
                    for v in eg.history(m.id, user_id="ana"))
+
+
+def test_plans_and_preferences_gather_values() -> None:
+    old, new = "Ana plans to make sure it's fast", "Ana plans to make sure it's secure"
+    assert replaces(old, new, "", "Ana") == "same frame, one slot differs"
+    said = "now I plan to make sure it's secure"
+    assert replaces(old, new, said, "Ana", accumulates=True) is None
+    assert replaces("Ana plans to visit Japan", "Ana plans to visit Peru",
+                    "Actually, Peru instead of Japan", "Ana", accumulates=True) == "correction"
+    assert replaces("Ana likes sushi", "Ana dislikes sushi", "", "Ana",
+                    accumulates=True) == "same frame, one slot differs"

@@ -12,7 +12,8 @@ The rule consolidator decides without a model:
   history;
 * any other candidate supersedes the active memories of the same subject it
   replaces by :func:`engram.ingest.supersede.replaces` (one frame, one slot
-  changed; a correction; a stated change), found among the
+  changed; a correction; a stated change; for plans and preferences, which
+  gather values, only a polarity flip or an explicit correction), found among the
   ``supersede_candidates`` best lexical and dense matches, and said no later
   than the candidate; the version's reason names the rule;
 * anything else is an ADD.
@@ -31,6 +32,7 @@ import numpy as np
 
 from ..models import (
     Memory,
+    MemoryKind,
     MemoryStatus,
     Operation,
     Scope,
@@ -56,6 +58,10 @@ class Decision:
     #: for ADD and UPDATE: fields set on the new memory or version (``metadata`` is
     #: merged over the existing metadata), e.g. a tracked preference's state
     changes: dict[str, Any] = field(default_factory=dict)
+
+
+#: kinds whose memories gather values (a new plan or liking does not end an old one)
+_ACCUMULATING = frozenset({MemoryKind.PLAN, MemoryKind.PREFERENCE})
 
 
 class RuleConsolidator:
@@ -145,7 +151,8 @@ class RuleConsolidator:
                 continue
             if cand.valid_from is not None and (m.valid_from or m.created_at) > cand.valid_from:
                 continue  # a memory of a later statement is not replaced by an earlier one
-            why = replaces(m.text, cand.text, cand.said, cand.subject)
+            why = replaces(m.text, cand.text, cand.said, cand.subject,
+                           accumulates=cand.kind in _ACCUMULATING)
             if why is not None:
                 out.append(m)
                 reasons.append(why)

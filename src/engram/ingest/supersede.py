@@ -177,7 +177,8 @@ def corrects(text: str) -> bool:
     return CORRECTION.search(text) is not None or _DENIAL.search(text) is not None
 
 
-def replaces(old: str, new: str, said: str = "", subject: str = "") -> str | None:
+def replaces(old: str, new: str, said: str = "", subject: str = "",
+             accumulates: bool = False) -> str | None:
     """Why memory ``new`` (learned later) replaces memory ``old`` of the same
     subject, or ``None``. ``said``: the statement ``new`` was read from, where
     markers of change and correction live ("I finally *switched to* oat
@@ -199,6 +200,10 @@ def replaces(old: str, new: str, said: str = "", subject: str = "") -> str | Non
     nurse" / "... a software developer"; not "... as a nurse at the county
     hospital", which is left active: more changed than kept). A memory said
     again (same words) replaces nothing.
+
+    ``accumulates``: the memory's kind gathers values rather than holding one
+    (plans, preferences: "plans to make sure it's fast" / "... it's secure"):
+    then only a polarity flip or an explicit correction replaces.
     """
     if words(old) == words(new):
         return None
@@ -209,13 +214,15 @@ def replaces(old: str, new: str, said: str = "", subject: str = "") -> str | Non
     if pred < (1 if f.polarity else 2):
         return None
     slot = max(len(f.old), len(f.new))
-    if f.polarity or (pred >= SPECIFIC_FRAME and f.shared >= 2 * slot):
+    if f.polarity or (not accumulates and pred >= SPECIFIC_FRAME and f.shared >= 2 * slot):
         return "same frame, one slot differs"
     if f.shared < slot:  # more changed than kept: another statement, not a new value
         return None
     told = said or new
     if CORRECTION.search(told) and not CORRECTION.search(old):
         return "correction"
+    if accumulates:
+        return None
     if states_change(told) and not states_change(old):
         return "states a change"
     return None
