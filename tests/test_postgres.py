@@ -281,3 +281,43 @@ def test_pgscale_recall_reads_npy_vectors_and_real_queries(pg_url: str, tmp_path
     lines = pgscale.recall_real(pg_url, real, 300, 5, [40], query_vectors=docs[:5] * 0.9)
     assert "300 real, 0 mixtures" in lines[0] and "5 real query embeddings" in lines[0]
     assert lines[-1].startswith("ef_search   40: recall@10 1.000")
+
+
+def test_a_failed_pipelined_search_leaves_the_connections_usable(
+        pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engram.models import Episode, ItemRef, Scope, SearchFilters
+    from engram.store import postgres, postgres_vector
+    from engram.store.base import VectorRecord, WriteBatch
+
+    store = postgres.PostgresStore(pg_url, pool_size=1, exact_limit=0)  # HNSW path
+    store.migrate()
+    scope, when = Scope(user_id="u"), datetime(2024, 1, 1, tzinfo=UTC)
+    batch = WriteBatch()
+    for i in range(20):
+        batch.episodes.append(Episode(id=f"e{i}", scope=scope, role="user", text=f"apple {i}",
+                                      occurred_at=when, created_at=when))
+        v = np.zeros(4, dtype=np.float32)
+        v[i % 4] = 1.0
+        batch.vectors.append(
+            VectorRecord(ItemRef("episode", f"e{i}"), scope.tenant, "m", v, f"h{i}"))
+    store.write(batch)
+    store.create_vector_index("m", 4)
+    q, f = np.array([1, 0, 0, 0], dtype=np.float32), SearchFilters()
+    want = store.search_both(scope, "apple", q, "m", f, 5)
+    assert len(want[0]) == 5 and len(want[1]) == 5
+    good_approx = postgres_vector._approx
+
+    def broken_approx(*args: object):  # type: ignore[no-untyped-def]
+        rows = yield postgres_vector.Step("SELECT no_such_column FROM vectors WHERE tenant = %s",
+                                          ("x",), ("SET LOCAL hnsw.ef_search = 40",))
+        return rows
+
+    monkeypatch.setattr(postgres_vector, "_approx", broken_approx)
+    with pytest.raises(StoreError):
+        store.search_both(scope, "apple", q, "m", f, 5)
+    with pytest.raises(StoreError):
+        store.vector_search(scope, q, "m", f, 5)
+    monkeypatch.setattr(postgres_vector, "_approx", good_approx)
+    assert store.search_both(scope, "apple", q, "m", f, 5) == want  # same connection, usable
+    assert store._q("SELECT 1 AS one") == [{"one": 1}]
+    store.close()
