@@ -171,3 +171,10 @@ def test_plans_and_preferences_gather_values() -> None:
                     "Actually, Peru instead of Japan", "Ana", accumulates=True) == "correction"
     assert replaces("Ana likes sushi", "Ana dislikes sushi", "", "Ana",
                     accumulates=True) == "same frame, one slot differs"
+
+
+def test_a_negation_inside_a_new_statement_is_no_polarity_flip() -> None:
+    assert replaces("Ana plans to make sure I'm doing it correctly",
+                    "Ana plans to make sure I don't overlap", "", "Ana", accumulates=True) is None
+    assert replaces("Ana drinks coffee", "Ana doesn't drink coffee", "", "Ana",
+                    accumulates=True) == "same frame, one slot differs"

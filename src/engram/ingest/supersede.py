@@ -177,6 +177,15 @@ def corrects(text: str) -> bool:
     return CORRECTION.search(text) is not None or _DENIAL.search(text) is not None
 
 
+def _flips(f: Frame) -> bool:
+    """The slots are short (at most three words) and differ by a negation and at
+    most two other words ("likes" / "dislikes", "drinks" / "doesn't drink"),
+    not by a new statement that holds a "don't"."""
+    diff = set(f.old) ^ set(f.new)
+    neg = {w for w in diff if w in _POLARITY or w.endswith("n't")}
+    return bool(neg) and len(diff - neg) <= 2 and max(len(f.old), len(f.new)) <= 3
+
+
 def replaces(old: str, new: str, said: str = "", subject: str = "",
              accumulates: bool = False) -> str | None:
     """Why memory ``new`` (learned later) replaces memory ``old`` of the same
@@ -211,10 +220,11 @@ def replaces(old: str, new: str, said: str = "", subject: str = "",
     if f is None:
         return None
     pred = f.shared - len(set(words(subject)))
-    if pred < (1 if f.polarity else 2):
+    flips = _flips(f)
+    if pred < (1 if flips else 2):
         return None
     slot = max(len(f.old), len(f.new))
-    if f.polarity or (not accumulates and pred >= SPECIFIC_FRAME and f.shared >= 2 * slot):
+    if flips or (not accumulates and pred >= SPECIFIC_FRAME and f.shared >= 2 * slot):
         return "same frame, one slot differs"
     if f.shared < slot:  # more changed than kept: another statement, not a new value
         return None
