@@ -12,7 +12,8 @@ from pathlib import Path
 
 from engram import Engram
 from engram.embed.base import Embedder
-from engram.retrieval import hops, rerank, updates
+from engram.ingest import supersede
+from engram.retrieval import hops, rerank
 from engram.text import _TEXT_CACHES, clear_text_caches
 
 SECRET = "My locker code at the climbing gym is 4471 and I moved to Tromsø last spring"
@@ -23,7 +24,8 @@ def _held() -> int:
 
 
 def test_the_retrieval_memos_are_registered() -> None:
-    for fn in (rerank._terms, updates._states_change, hops.introduced_names):
+    for fn in (rerank._terms, supersede.words, supersede.states_change, supersede.tells_event,
+               supersede.corrects, hops.introduced_names):
         assert fn in _TEXT_CACHES
 
 
