@@ -220,7 +220,7 @@ register_preset(
 #: little (turn MRR .555 -> .553 at 0.5, .543 at 2; docs/agents.md)
 register_preset(PRESETS["recall"].replace(name="recall-links", link_weight=0.5))
 #: "recall" with category -> instance expansion (:mod:`engram.retrieval.expand`): on
-#: tests/fixtures/category_paraphrase.jsonl top 5 .456 -> .691, MRR .310 -> .446; off in
+#: tests/fixtures/category_paraphrase.jsonl top 5 .471 -> .691, MRR .298 -> .446; off in
 #: "recall" because on REALTALK dev it gains 7 questions' R_any@10 and loses 7 (.785 ->
 #: .782; held .730 -> .743), LoCoMo .847 -> .848 (held .820 both), BEAM and letta
 #: unchanged (docs/recall.md)
