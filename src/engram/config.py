@@ -43,8 +43,10 @@ class Config:
     #: onnxruntime intra-op threads for the local embedder
     embed_threads: int = 1
     #: forward passes of one embedding batch run on this many threads at once (the
-    #: local embedder: a large batch then uses that many cores; same vectors)
-    embed_workers: int = 1
+    #: local embedder: a large batch then uses that many cores; vectors agree to
+    #: cosine >= .9999). 2: a batch (the embed queue's, a many-message ``add``)
+    #: uses both cores of a small machine; a one-message ``add`` is one pass.
+    embed_workers: int = 2
     #: make episode vectors after ``add`` returns, from a durable job queue
     #: (:mod:`engram.ingest.embed_queue`); off: ``add`` embeds before it returns.
     #: Unset (``None``): on once the engine runs its jobs in the background

@@ -227,7 +227,7 @@ def _command() -> click.Command:
     @click.option("--per", "pers", default="session,message", show_default=True,
                   help="Comma-separated add granularity: session, message.")
     @click.option("--threads", default=1, show_default=True, help="Embedder threads.")
-    @click.option("--workers", default=1, show_default=True,
+    @click.option("--workers", default=2, show_default=True,
                   help="Embedding passes run at once (embed_workers).")
     @click.option("--embedder", "spec", default="default", show_default=True,
                   help="Embedder spec (e.g. onnx:all-MiniLM-L6-v2-int8-dynamic).")
