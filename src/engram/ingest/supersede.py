@@ -41,8 +41,8 @@ from difflib import SequenceMatcher
 
 from ..text import text_cache
 
-__all__ = ["CHANGE", "CORRECTION", "FRAME_SHARE", "FRAME_WORDS", "SLOTS", "Frame", "corrects",
-           "frame", "replaces", "states_change", "tells_event", "words"]
+__all__ = ["CHANGE", "CORRECTION", "FRAME_SHARE", "FRAME_WORDS", "SLOTS", "Frame", "align",
+           "corrects", "frame", "replaces", "states_change", "tells_event", "words"]
 
 #: a statement that replaces a state or corrects an earlier one (general
 #: English markers of change, not attributes)
@@ -141,6 +141,13 @@ def frame(old: str, new: str) -> Frame | None:
     bound = sum(1 for w in a if w in in_b)
     if bound < 2 or bound < FRAME_SHARE * min(len(a), len(b)):
         return None
+    return align(a, b)
+
+
+def align(a: tuple[str, ...], b: tuple[str, ...]) -> Frame | None:
+    """The frame of two word sequences by full alignment (no shortcut), ``None``
+    when they share none (:meth:`Frame.same`); :func:`frame` calls it only for
+    pairs whose shared words could make a frame."""
     ops = SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
     shared = sum(i2 - i1 for tag, i1, i2, _, _ in ops if tag == "equal")
     diff = [(a[i1:i2], b[j1:j2]) for tag, i1, i2, j1, j2 in ops if tag != "equal"]
