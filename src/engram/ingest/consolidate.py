@@ -137,12 +137,13 @@ class RuleConsolidator:
         self, scope: Scope, cand: Candidate, vec: np.ndarray | None
     ) -> tuple[list[Memory], str]:
         """The active memories of ``cand``'s subject it replaces, and why."""
-        ids = [h.ref.id for h in self.store.lexical_search(
-            scope, cand.text, SearchFilters(), self.supersede_candidates) if h.ref.type == "memory"]
-        if vec is not None and self.model_id is not None:
-            ids += [h.ref.id for h in self.store.vector_search(
-                scope, vec, self.model_id, SearchFilters(), self.supersede_candidates)
-                if h.ref.type == "memory"]
+        n = self.supersede_candidates
+        if vec is not None and self.model_id is not None:  # one round trip where it can
+            lexical, dense = self.store.search_both(scope, cand.text, vec, self.model_id,
+                                                    SearchFilters(), n)
+        else:
+            lexical, dense = self.store.lexical_search(scope, cand.text, SearchFilters(), n), []
+        ids = [h.ref.id for h in (*lexical, *dense) if h.ref.type == "memory"]
         subject = subject_key(cand.subject)
         out: list[Memory] = []
         reasons: list[str] = []

@@ -493,6 +493,7 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
                 f" {sorted(spaces)} for {model_id}"
             )
         return q, spaces[q.size]
+
     def _model_spaces(self, model_id: str, dim: int) -> dict[int, bool]:
         """``{dim: has its HNSW index}`` of a model, from ``vector_spaces``.
 
