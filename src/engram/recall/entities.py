@@ -48,6 +48,7 @@ __all__ = [
     "keywords",
     "normalise",
     "query_entities",
+    "singular",
 ]
 
 EntityKind = Literal["known", "title", "name", "keyword"]
@@ -93,7 +94,9 @@ def normalise(text: str) -> str:
     return _POSSESSIVE.sub("", text)
 
 
-def _stem(word: str) -> str:
+def singular(word: str) -> str:
+    """A plural noun's singular by its ending ("ponies" -> "pony", "dishes" ->
+    "dish", "pets" -> "pet"; "glass", "bus", "iris" kept)."""
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes", "zes")):
@@ -201,7 +204,7 @@ def extract_entities(text: str, known_names: KnownNames = ()) -> list[EntityMent
         if _not_keyword(word):
             continue
         if free(t.start, t.end):
-            add(t.start, t.end, _stem(word), "keyword")
+            add(t.start, t.end, singular(word), "keyword")
     out.sort(key=lambda m: m.span)
     return out
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from importlib import resources
 
 from ..models import ItemRef
+from ..recall.entities import singular
 from ..store.base import Candidate
 from ..text import query_terms
 
@@ -42,16 +43,6 @@ def table() -> dict[str, tuple[str, ...]]:
     return out
 
 
-def _singular(word: str) -> str:
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("ches", "shes", "xes", "sses")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-
 #: a noun right after these asks for an instance of it ("What pet ...?", "any
 #: pets", "favourite book", "what kind of dance"); elsewhere a category word is
 #: usually what the question is about ("How many dogs", "dog owners")
@@ -67,7 +58,7 @@ def categories(query: str) -> list[str]:
     out: list[str] = []
     for m in _ASKS.finditer(query.lower()):
         word = m.group(1)
-        for form in (word, _singular(word)):
+        for form in (word, singular(word)):
             if form in known and form not in out:
                 out.append(form)
                 break
