@@ -258,6 +258,11 @@ def episode_from_row(d: Dialect, r: Row) -> Episode:
     )
 
 
+#: stored kind and status texts -> their enum members (a dict lookup, not ``Enum(value)``)
+_KINDS: dict[str, MemoryKind] = {k.value: k for k in MemoryKind}
+_STATUSES: dict[str, MemoryStatus] = {s.value: s for s in MemoryStatus}
+
+
 def memory_from_row(d: Dialect, r: Row) -> Memory:
     """The same :class:`Memory` as ``Memory.from_dict`` over the decoded row, built
     directly: each stamp parsed once, empty JSON lists not parsed (a search decodes
@@ -268,7 +273,7 @@ def memory_from_row(d: Dialect, r: Row) -> Memory:
         id=r["id"],
         scope=Scope(user_id=r["user_id"], agent_id=r["agent_id"], session_id=r["session_id"],
                     tenant=r["tenant"] or "default"),
-        kind=MemoryKind(r["kind"] or "note"),
+        kind=_KINDS.get(r["kind"]) or MemoryKind(r["kind"] or "note"),
         text=r["text"],
         entities=list(js(r["entities"]) or []),
         keywords=list(js(r["keywords"]) or []),
@@ -282,7 +287,7 @@ def memory_from_row(d: Dialect, r: Row) -> Memory:
         last_accessed_at=stamp(r["last_accessed_at"]),
         source_episode_ids=list(js(r["source_episode_ids"]) or []),
         version=int(r["version"]),
-        status=MemoryStatus(r["status"] or "active"),
+        status=_STATUSES.get(r["status"]) or MemoryStatus(r["status"] or "active"),
         attribute=r["attribute"],
         metadata=dict(js(r["metadata"]) or {}),
     )

@@ -196,19 +196,19 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
         # here: lets SQLite use the unique index whatever the scope names
         found: dict[str, Any] = {}
         ids = list(dict.fromkeys(ids))
+        user, agent, session = scope.user_id, scope.agent_id, scope.session_id
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            rows = self._q(
+            rows = self._q_dicts(
                 f"SELECT {cols} FROM {table} x "
                 f" WHERE x.tenant = ? AND x.id IN ({marks})",
                 (scope.tenant, *chunk),
             )
             for r in rows:
-                if all(
-                    getattr(scope, col) is None or r[col] == getattr(scope, col)
-                    for col in ("user_id", "agent_id", "session_id")
-                ):
+                if ((user is None or r["user_id"] == user)
+                        and (agent is None or r["agent_id"] == agent)
+                        and (session is None or r["session_id"] == session)):
                     found[r["id"]] = r
         return found
 
