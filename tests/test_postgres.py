@@ -321,3 +321,78 @@ def test_a_failed_pipelined_search_leaves_the_connections_usable(
     assert store.search_both(scope, "apple", q, "m", f, 5) == want  # same connection, usable
     assert store._q("SELECT 1 AS one") == [{"one": 1}]
     store.close()
+
+
+def _stream_corpus(rng: np.random.Generator, user: str, n: int) -> list[Episode]:
+    """``n`` episodes of one user over agents and sessions (``None`` included),
+    written out of time order, many sharing a timestamp."""
+    out = []
+    for i in range(n):
+        agent = [None, "ag1", "ag2"][int(rng.integers(3))]
+        session = [None, "s1", "s2", "s3"][int(rng.integers(4))]
+        when = T0 + timedelta(seconds=int(rng.integers(0, n // 3 + 1)))
+        out.append(Episode(id=f"{user}-{i}", scope=Scope(user_id=user, agent_id=agent,
+                                                         session_id=session, tenant="tn"),
+                           role="user", text=f"turn {i}", occurred_at=when, created_at=when))
+    return out
+
+
+def test_neighbours_from_the_process_streams_equal_the_sql_query(
+    pg_store: PostgresStore, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The in-process streams (postgres_streams) answer exactly what the SQL query
+    answers, for user, agent and session scopes, every radius, unknown ids."""
+    from engram.store import postgres_streams
+
+    rng = np.random.default_rng(7)
+    eps = _stream_corpus(rng, "u1", 120)
+    for i in range(0, len(eps), 25):
+        pg_store.write(WriteBatch(episodes=eps[i:i + 25]))
+    scopes = [Scope(user_id="u1", tenant="tn"), Scope(user_id="u1", agent_id="ag1", tenant="tn"),
+              Scope(user_id="u1", session_id="s2", tenant="tn"),
+              Scope(user_id="u1", agent_id="ag2", session_id="s1", tenant="tn")]
+    asks = [(scope, [eps[int(j)].id for j in rng.integers(0, len(eps), 20)] + ["nope"], radius)
+            for scope in scopes for radius in (1, 2, 3, 7)]
+    cached = [pg_store.episode_neighbours(s, ids, r) for s, ids, r in asks]
+    assert pg_store._streams.marker(scopes[0]) is not None  # answered from the streams
+    monkeypatch.setattr(postgres_streams, "MAX_EPISODES", 10)  # now over: the SQL path
+    fresh = PostgresStore(pg_store.url)
+    try:
+        by_sql = [fresh.episode_neighbours(s, ids, r) for s, ids, r in asks]
+        assert fresh._streams.marker(scopes[0]) is None and fresh._streams.big(scopes[0])
+    finally:
+        fresh.close()
+    assert cached == by_sql
+    assert any(len(v) > 2 for got in cached for v in got.values())
+
+
+def test_neighbours_follow_another_process_writes_and_forget(pg_url: str) -> None:
+    """A store answering neighbours from its streams in memory drops them as soon
+    as another store (another process, same database) writes or forgets: its next
+    answer is current."""
+    a, b = PostgresStore(pg_url), PostgresStore(pg_url)
+    a.migrate()
+    try:
+        user = Scope(user_id="u", session_id="s", tenant="tn")
+        eps = [_ep(i, user) for i in (1, 3, 5)]
+        a.write(WriteBatch(episodes=eps))
+        scope = Scope(user_id="u", tenant="tn")
+
+        def offsets() -> list[tuple[str, int]] | None:
+            got = a.episode_neighbours(scope, ["e3"], 2).get("e3")
+            return None if got is None else [(n.id, n.offset) for n in got]
+
+        assert offsets() == [("e1", -1), ("e5", 1)]
+        held = a._streams.marker(scope)
+        assert held is not None and offsets() == [("e1", -1), ("e5", 1)]
+        assert a._streams.marker(scope) == held  # unchanged marker: the same copy
+        b.write(WriteBatch(episodes=[_ep(2, user), _ep(4, user)]))
+        assert offsets() == [("e1", -2), ("e2", -1), ("e4", 1), ("e5", 2)]
+        b.delete_episodes("tn", ["e2"])
+        assert offsets() == [("e1", -1), ("e4", 1), ("e5", 2)]
+        b.forget(scope)
+        assert offsets() is None
+        assert a.episode_neighbours(scope, ["e1", "e4"], 3) == {}
+    finally:
+        a.close()
+        b.close()

@@ -60,6 +60,7 @@ from .postgres_sql import (
     prefixed,
     scope_sql,
 )
+from .postgres_streams import load_sql
 from .postgres_vector import Step, create_index_sql, fetch, index_name, queue, run
 from .postgres_vector import steps as vector_steps
 from .sql_browse import SQLBrowse
@@ -365,7 +366,7 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
     ) -> dict[str, dict[str, Any]]:
         if not ids:
             return {}
-        return {r["id"]: r for r in self._q(*_many_sql(table, cols, scope, ids))}
+        return {r["id"]: r for r in self._q(*_many_sql(table, cols, scope, ids), binary=True)}
 
     def get_items(
         self, scope: Scope, episode_ids: Sequence[str], memory_ids: Sequence[str]
@@ -375,8 +376,10 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
             return super().get_items(scope, episode_ids, memory_ids)
         with self._conn() as conn:
             with conn.pipeline():  # leaving it syncs both: one round trip
-                eps = conn.execute(*_many_sql("episodes", EP_COLS, scope, episode_ids))
-                mems = conn.execute(*_many_sql("memories", MEM_COLS, scope, memory_ids))
+                eps = conn.execute(*_many_sql("episodes", EP_COLS, scope, episode_ids),
+                                   binary=True)
+                mems = conn.execute(*_many_sql("memories", MEM_COLS, scope, memory_ids),
+                                    binary=True)
             erows = {r["id"]: r for r in eps.fetchall()}
             mrows = {r["id"]: r for r in mems.fetchall()}
         return ([episode_from_row(erows[i]) for i in episode_ids if i in erows],
@@ -387,6 +390,10 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
     ) -> dict[str, list[Neighbour]]:
         if radius <= 0 or not ids:
             return {}
+        if scope.user_id is not None and not self._streams.big(scope) and not self._on_citus():
+            streamed = self._stream_neighbours(scope, ids, radius)
+            if streamed is not None:
+                return streamed
         where, args = scope_sql(scope, "t")
         nwhere, nargs = scope_sql(scope, "e")
         same = (
@@ -422,6 +429,28 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
             if r["id"] is not None:
                 found.append(Neighbour(r["id"], int(r["off"])))
         return out
+
+    def _stream_neighbours(
+        self, scope: Scope, ids: Sequence[str], radius: int
+    ) -> dict[str, list[Neighbour]] | None:
+        """:meth:`episode_neighbours` of a user's scope from the user's streams in
+        this process (:mod:`.postgres_streams`), checked against the change marker
+        and read again when it moved, in one statement; ``None`` for a user over
+        ``MAX_EPISODES`` episodes (or a copy replaced meanwhile by another thread)."""
+        held = self._streams.marker(scope)
+        rows = self._q(*load_sql(scope.tenant, str(scope.user_id), held), binary=True)
+        marker: str | None = str(rows[0]["snap"])
+        if marker != held:
+            marker = self._streams.store(scope, rows)
+        return None if marker is None else self._streams.neighbours(scope, marker, ids, radius)
+
+    def _on_citus(self) -> bool:
+        """Whether the database has the Citus extension (looked up once)."""
+        if self._citus is None:
+            self._citus = bool(self._q(
+                "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') AS c"
+            )[0]["c"])
+        return self._citus
 
     # -- search ----------------------------------------------------------------
     def lexical_search(
@@ -522,12 +551,12 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         if tenant is None:
             rows = self._q(
                 "SELECT DISTINCT ON (content_hash) content_hash, embedding FROM vectors"
-                " WHERE model_id = %s AND content_hash = ANY(%s)", (model_id, wanted))
+                " WHERE model_id = %s AND content_hash = ANY(%s)", (model_id, wanted), binary=True)
         else:  # one shard on Citus (index vectors_tenant_hash)
             rows = self._q(
                 "SELECT DISTINCT ON (content_hash) content_hash, embedding FROM vectors"
                 " WHERE tenant = %s AND model_id = %s AND content_hash = ANY(%s)",
-                (tenant, model_id, wanted))
+                (tenant, model_id, wanted), binary=True)
         return {r["content_hash"]: as_array(r["embedding"]) for r in rows}
 
 def _hold_fence(conn: Connection[Any], fence: Fence) -> bool:

@@ -21,6 +21,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import DiskFull, EngramError, ReadOnlyStore, StoreError
 from .postgres_sql import POSTGRES
+from .postgres_streams import StreamCache
 from .postgres_vector import HnswParams
 from .sql_common import SQLCommon
 
@@ -91,6 +92,10 @@ class PgBase(SQLCommon):
         self._space_cache: dict[str, tuple[float, dict[int, bool]]] = {}
         #: scopes found over ``exact_limit`` (``postgres_vector.search``)
         self._big_scopes: dict[str, tuple[float, float]] = {}
+        #: users' episode streams for neighbours (``postgres_streams``)
+        self._streams = StreamCache()
+        #: whether the database has Citus (``PostgresStore._on_citus``)
+        self._citus: bool | None = None
         try:
             self._pool: ConnectionPool[Any] = ConnectionPool(
                 url,
@@ -125,9 +130,14 @@ class PgBase(SQLCommon):
         with self._conn() as conn, conn.transaction():
             yield conn
 
-    def _q(self, query: Any, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    def _q(self, query: Any, args: Sequence[Any] = (), *, binary: bool = False,
+           ) -> list[dict[str, Any]]:
+        """The rows of one statement. ``binary``: results in PostgreSQL's binary
+        format, for statements whose every column has a binary loader (a
+        ``vector`` sent as text costs the server a float-to-text conversion of
+        every element and the client its parse: ~8x the time for 50 vectors)."""
         with self._conn() as conn:
-            return conn.execute(query, args).fetchall()
+            return conn.execute(query, args, binary=binary).fetchall()
 
     def close(self) -> None:
         """Close the pool. Idempotent."""
@@ -135,3 +145,4 @@ class PgBase(SQLCommon):
             if not self._closed:
                 self._closed = True
                 self._pool.close()
+                self._streams.clear()

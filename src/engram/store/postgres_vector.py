@@ -160,11 +160,11 @@ def queue(conn: Connection[Any], step: Step) -> Cursor[Any]:
     conn.pipeline()`` block syncs all that was queued in one round trip; a
     ``conn.transaction()`` or a fetch inside the block would sync it again)."""
     if not step.local:
-        return conn.execute(step.query, step.args)
+        return conn.execute(step.query, step.args, binary=True)
     conn.execute("BEGIN")
     for setting in step.local:
         conn.execute(setting)
-    cur = conn.execute(step.query, step.args)
+    cur = conn.execute(step.query, step.args, binary=True)
     conn.execute("COMMIT")
     return cur
 
