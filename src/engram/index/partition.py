@@ -39,6 +39,8 @@ TYPE_EPISODE = 0
 TYPE_MEMORY = 1
 STATUS_CODES = {"active": 0, "superseded": 1, "deleted": 2}
 INF = math.inf
+#: refs a lazily loaded partition keeps made (a search makes ~200; ~150 bytes each)
+_LAZY_REFS_MAX = 65_536
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,8 @@ class PartitionIndex:
         #: grows with every upsert and removal (a store saves when it moved)
         self.version = 0
         self._last_mask: tuple[RowFilter, int, np.ndarray] | None = None
+        #: the passing rows of :attr:`_last_mask` (``np.flatnonzero``), once asked for
+        self._last_rows: tuple[np.ndarray, np.ndarray] | None = None
         #: a graph loading in the background (:meth:`attach_graph`)
         self._loading: tuple[threading.Thread, list[AnnGraph | None], int, np.ndarray] | None = (
             None)
@@ -107,6 +111,8 @@ class PartitionIndex:
         #: (ids, keys) of a partition loaded by :meth:`from_state` whose refs and key
         #: maps are not built yet (a search needs neither; a write builds them)
         self._lazy: tuple[list[str], np.ndarray] | None = None
+        #: refs already made for rows of a lazy partition (row -> ref; ids, not text)
+        self._lazy_refs: dict[int, ItemRef] = {}
 
     # -- size ----------------------------------------------------------------
     def __len__(self) -> int:
@@ -124,13 +130,20 @@ class PartitionIndex:
 
     def _refs_of(self, rows: np.ndarray) -> list[ItemRef]:
         """:meth:`_ref` of each of ``rows`` (an integer array), in one pass."""
-        ids = self._lazy[0] if self._lazy is not None else None
+        if self._lazy is None:
+            refs = self._refs
+            return [refs[row] for row in rows.tolist()]
+        ids = self._lazy[0]
+        memo = self._lazy_refs
+        if len(memo) > _LAZY_REFS_MAX:
+            memo.clear()
         out = []
-        for row, t in zip(rows.tolist(), self._type[rows].tolist(), strict=True):
-            if ids is None:
-                out.append(self._refs[row])
-            else:
-                out.append(ItemRef("episode" if t == TYPE_EPISODE else "memory", ids[row]))
+        for row in rows.tolist():
+            ref = memo.get(row)
+            if ref is None:
+                kind = "episode" if self._type[row] == TYPE_EPISODE else "memory"
+                ref = memo[row] = ItemRef(kind, ids[row])  # type: ignore[arg-type]
+            out.append(ref)
         return out
 
     def _materialize(self) -> None:
@@ -139,6 +152,7 @@ class PartitionIndex:
             return
         ids, keys = self._lazy
         self._lazy = None
+        self._lazy_refs = {}
         n = self._n
         dead = ItemRef("episode", "")
         alive = self._alive[:n].tolist()
@@ -285,7 +299,19 @@ class PartitionIndex:
         m = self._compute_mask(f)
         m.flags.writeable = False
         self._last_mask = (f, self.version, m)
+        self._last_rows = None
         return m
+
+    def _passing(self, f: RowFilter) -> tuple[np.ndarray, np.ndarray]:
+        """``(mask, np.flatnonzero(mask))`` of :meth:`_mask`, kept with the mask."""
+        m = self._mask(f)
+        held = self._last_rows
+        if held is not None and held[0] is m:
+            return m, held[1]
+        rows = np.flatnonzero(m)
+        rows.flags.writeable = False
+        self._last_rows = (m, rows)
+        return m, rows
 
     def _compute_mask(self, f: RowFilter) -> np.ndarray:
         n = self._n
@@ -324,8 +350,7 @@ class PartitionIndex:
         """Top ``k`` rows by cosine similarity (vectors are unit length) that pass ``f``."""
         if self._n == 0 or k <= 0:
             return []
-        mask = self._mask(f)
-        rows = np.flatnonzero(mask)
+        mask, rows = self._passing(f)
         if rows.size == 0:
             return []
         if rows.size <= self.exact_limit or len(self) < self.ann_threshold:
