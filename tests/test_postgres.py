@@ -396,3 +396,38 @@ def test_neighbours_follow_another_process_writes_and_forget(pg_url: str) -> Non
     finally:
         a.close()
         b.close()
+
+
+def test_neighbours_after_search_both_need_no_round_trip_until_anything_else_runs(
+    pg_store: PostgresStore, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """search_both brings the change marker along when the user's streams are held:
+    the neighbours asked next on that thread are answered in memory; a write or
+    another search in between sends them to the database again."""
+    user = Scope(user_id="u", session_id="s", tenant="tn")
+    eps = [_ep(i, user, f"apple {i}") for i in (1, 3, 5)]
+    pg_store.write(WriteBatch(episodes=eps, vectors=[_vec(e, np.arange(4) + 1.0) for e in eps]))
+    scope = Scope(user_id="u", tenant="tn")
+    q = np.arange(4, dtype=np.float32) + 1
+    want = {"e3": [("e1", -1), ("e5", 1)]}
+
+    def ask() -> dict[str, list[tuple[str, int]]]:
+        return {k: [(n.id, n.offset) for n in v]
+                for k, v in pg_store.episode_neighbours(scope, ["e3"], 2).items()}
+
+    assert ask() == want  # reads the streams
+    sent: list[object] = []
+    real_q = pg_store._q
+    monkeypatch.setattr(pg_store, "_q", lambda *a, **k: sent.append(a) or real_q(*a, **k))
+    pg_store.search_both(scope, "apple", q, MODEL, SearchFilters(), 10)
+    sent.clear()
+    assert ask() == want and sent == []  # from memory
+    assert ask() == want and len(sent) == 1  # the hint is used once
+    for between in (lambda: pg_store.vector_search(scope, q, MODEL, SearchFilters(), 5),
+                    lambda: pg_store.write(WriteBatch(episodes=[_ep(4, user)]))):
+        pg_store.search_both(scope, "apple", q, MODEL, SearchFilters(), 10)
+        between()
+        sent.clear()
+        got = ask()
+        assert len(sent) == 1
+    assert got == {"e3": [("e1", -1), ("e4", 1), ("e5", 2)]}

@@ -60,7 +60,7 @@ from .postgres_sql import (
     prefixed,
     scope_sql,
 )
-from .postgres_streams import load_sql
+from .postgres_streams import MARKER_SQL, load_sql
 from .postgres_vector import Step, create_index_sql, fetch, index_name, queue, run
 from .postgres_vector import steps as vector_steps
 from .sql_browse import SQLBrowse
@@ -143,6 +143,7 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
 
     # -- writes ----------------------------------------------------------------
     def write(self, batch: WriteBatch) -> WriteOutcome:
+        self._streams.drop_hint()
         if batch.is_empty():
             return WriteOutcome()
         for attempt in range(3):
@@ -391,7 +392,10 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         if radius <= 0 or not ids:
             return {}
         if scope.user_id is not None and not self._streams.big(scope) and not self._on_citus():
-            streamed = self._stream_neighbours(scope, ids, radius)
+            hint = self._streams.take_hint(scope)
+            streamed = None if hint is None else self._streams.neighbours(scope, hint, ids, radius)
+            if streamed is None:
+                streamed = self._stream_neighbours(scope, ids, radius)
             if streamed is not None:
                 return streamed
         where, args = scope_sql(scope, "t")
@@ -456,6 +460,7 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
     def lexical_search(
         self, scope: Scope, query: str, filters: SearchFilters, limit: int
     ) -> list[Candidate]:
+        self._streams.drop_hint()
         sql = _lexical_sql(scope, query, filters, limit)
         return [] if sql is None else _lexical_hits(self._q(*sql))
 
@@ -469,7 +474,11 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         limit: int,
     ) -> tuple[list[Candidate], list[Candidate]]:
         """The lexical statement is pipelined with the vector search's first one:
-        one round trip where :meth:`vector_search` alone takes one."""
+        one round trip where :meth:`vector_search` alone takes one. When this
+        process holds the user's episode streams, the change marker travels along
+        too, so that the neighbours asked next need no round trip
+        (:mod:`.postgres_streams`)."""
+        self._streams.drop_hint()
         lexical = _lexical_sql(scope, query, filters, limit)
         q = self._query_vector(vector, model_id) if limit > 0 else None
         if lexical is None or q is None:
@@ -482,10 +491,15 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
             return self.lexical_search(scope, query, filters, limit), done.value
         with self._conn() as conn:
             try:
+                held = self._streams.marker(scope) if scope.user_id is not None else None
                 with conn.pipeline():  # leaving it syncs both: one round trip
                     lex = conn.execute(*lexical)
                     first = queue(conn, step)
+                    mark = conn.execute(MARKER_SQL) if held is not None else None
                 rows = first.fetchall()
+                if mark is not None and held is not None and (
+                        str(mark.fetchall()[0]["snap"]) == held):
+                    self._streams.set_hint(scope, held)
             except BaseException:
                 if conn.info.transaction_status != TransactionStatus.IDLE:
                     conn.rollback()
@@ -500,6 +514,7 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         filters: SearchFilters,
         limit: int,
     ) -> list[Candidate]:
+        self._streams.drop_hint()
         found = self._query_vector(vector, model_id) if limit > 0 else None
         if found is None:
             return []

@@ -10,9 +10,17 @@ as text, :meth:`PostgresStore.change_marker`) is what it was when they were
 read: any committed write, by any connection or process, moves it, so a forget
 anywhere makes every process drop its copy before the copy answers again.
 
-A search checks the marker in one statement (where the SQL query was one round
-trip too) that reads the user's episodes only when the marker moved (or nothing
-is held), in the snapshot of that marker. Under a stream
+:meth:`PostgresStore.search_both` reads the marker in the round trip of the
+candidate lists when it holds the user's streams; when it has not moved, the
+neighbours asked next on the same thread (:meth:`StreamCache.take_hint`) cost
+no round trip: the user's streams as of that moment, as if the neighbour query
+had travelled with the candidates (a write committed in between is seen by the
+item reads that follow, as before: a forgotten neighbour finds no row and drops
+out). The hint is used once, within :data:`HINT_SECONDS`, and any other search
+or write on the store drops it first. Otherwise the neighbours check the marker
+in one statement (where the SQL query was one round trip too) that reads the
+user's episodes only when the marker moved (or nothing is held), in the
+snapshot of that marker. Under a stream
 of writes every search re-reads its user, so only users of at most
 :data:`MAX_EPISODES` episodes are kept (reading 2,000 cost about what the SQL
 query costs; a larger user always takes the SQL path). At most :data:`USERS`
@@ -22,6 +30,7 @@ users are kept (least recently used dropped). Not on Citus (no marker there).
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
@@ -30,12 +39,17 @@ from ..models import Scope
 from .base import Neighbour
 from .sqlite_streams import EpisodeStreams
 
-__all__ = ["MAX_EPISODES", "USERS", "StreamCache", "load_sql"]
+__all__ = ["HINT_SECONDS", "MAX_EPISODES", "MARKER_SQL", "USERS", "StreamCache", "load_sql"]
 
 #: users whose streams one process keeps
 USERS = 64
 #: users with more episodes than this are never cached
 MAX_EPISODES = 2_000
+
+#: how long a marker read by a search stays usable for its neighbours
+HINT_SECONDS = 5.0
+#: the change marker alone (``PostgresStore.change_marker`` without the Citus check)
+MARKER_SQL = "SELECT pg_current_snapshot()::text AS snap"
 
 _Key = tuple[str, str]
 
@@ -65,6 +79,27 @@ class StreamCache:
         self._streams: OrderedDict[_Key, tuple[str, EpisodeStreams]] = OrderedDict()
         #: users found over MAX_EPISODES (the SQL path; forgotten after 10,000)
         self._big: set[_Key] = set()
+        self._hint = threading.local()
+
+    def set_hint(self, scope: Scope, marker: str) -> None:
+        """Note on this thread that ``scope``'s user's streams were current at
+        ``marker`` just now (:meth:`PostgresStore.search_both`)."""
+        self._hint.value = ((scope.tenant, str(scope.user_id)), marker,
+                            time.monotonic() + HINT_SECONDS)
+
+    def take_hint(self, scope: Scope) -> str | None:
+        """The marker :meth:`set_hint` left for ``scope``'s user on this thread, once
+        and within :data:`HINT_SECONDS`; else ``None``."""
+        hint = getattr(self._hint, "value", None)
+        self._hint.value = None
+        if (hint is None or hint[0] != (scope.tenant, str(scope.user_id))
+                or hint[2] < time.monotonic()):
+            return None
+        return str(hint[1])
+
+    def drop_hint(self) -> None:
+        """Forget this thread's hint (another search or a write came first)."""
+        self._hint.value = None
 
     def marker(self, scope: Scope) -> str | None:
         """The marker the held streams of ``scope``'s user were read at, if any."""
@@ -79,14 +114,12 @@ class StreamCache:
     def neighbours(self, scope: Scope, marker: str, ids: Sequence[str], radius: int,
                    ) -> dict[str, list[Neighbour]] | None:
         """The answer of the user's streams read at ``marker``; ``None`` when none
-        are (a copy read at another marker is dropped)."""
+        are held at that marker (a copy at another marker is replaced by the next
+        read of the user, :meth:`store`)."""
         key = (scope.tenant, str(scope.user_id))
         with self._lock:
             held = self._streams.get(key)
-            if held is None:
-                return None
-            if held[0] != marker:
-                del self._streams[key]
+            if held is None or held[0] != marker:
                 return None
             self._streams.move_to_end(key)
             found = held[1].neighbours(scope, ids, radius)

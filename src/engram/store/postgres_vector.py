@@ -158,7 +158,8 @@ def queue(conn: Connection[Any], step: Step) -> Cursor[Any]:
     """Queue ``step`` on ``conn``, which must be in pipeline mode; its rows are
     on the returned cursor once the pipeline is synced (leaving the ``with
     conn.pipeline()`` block syncs all that was queued in one round trip; a
-    ``conn.transaction()`` or a fetch inside the block would sync it again)."""
+    ``conn.transaction()`` or a fetch inside the block would sync it again).
+    Rows come in binary format (distances without a float-to-text round trip)."""
     if not step.local:
         return conn.execute(step.query, step.args, binary=True)
     conn.execute("BEGIN")
