@@ -20,7 +20,7 @@ from engram.bench.cli import bench
 from engram.bench.dataset import BenchDataset, Conversation, DatasetError, Question, held_apart
 from engram.bench.letta import load_letta_read, load_letta_update
 from engram.bench.realtalk import expand_ranges, load_realtalk, parse_realtalk_datetime
-from engram.bench.suite import update_correct
+from engram.bench.suite import part_figures, update_correct
 
 DATA = Path(__file__).parent / "fixtures" / "bench"
 
@@ -147,6 +147,25 @@ def test_update_correct() -> None:
     assert update_correct(beam, others + [["8"]]) is False  # not in the top 10
     plain = Question("p", "c", "?", "", "1", ("a",), (), datetime.now(UTC))
     assert update_correct(plain, [["a"]]) is None
+
+
+def test_evidence_in_context_counts_only_questions_with_gold_evidence() -> None:
+    """A question whose evidence ids all name no turn is no context miss (as for R_any@10)."""
+    from engram.bench.results import BenchReport, IngestStats, MethodQuestionResult, QuestionResult
+
+    asked = datetime.now(UTC)
+    qs = [Question(f"q{i}", "c", "?", "x", "1", ev, (), asked) for i, ev in
+          enumerate([("a",), ("b",), ()])]
+    conv = Conversation("c", (), tuple(qs))
+    part = BenchDataset("realtalk", "p", "s", [conv])
+    rows = []
+    for q, hit in zip(qs, (True, False, False), strict=True):
+        mr = MethodQuestionResult(retrieved=[], latency_ms=1.0, evidence_in_context={1024: hit})
+        rows.append(QuestionResult(q.id, "c", "1", "?", "x", True, False,
+                                   list(q.evidence_turns), [], {"recall": mr}))
+    report = BenchReport("realtalk", "p", "s", {}, {}, "", {}, {}, IngestStats(0.0, 1, 0, 0, 0.0),
+                         [], rows, None)
+    assert part_figures(report, part, "recall").evidence_at_1024 == 0.5
 
 
 # --------------------------------------------------------------------------- the command

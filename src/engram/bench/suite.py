@@ -125,11 +125,15 @@ class PartFigures:
 
 
 def part_figures(report: BenchReport, part: BenchDataset, method: str) -> PartFigures:
-    """The figures of ``method`` over the scored questions of ``part``."""
+    """The figures of ``method`` over the scored questions of ``part``.
+
+    ``evidence_at_1024`` counts, like ``r_any10``, only the questions with gold
+    evidence turns: a question whose evidence ids all name no turn (REALTALK's
+    unknown ids) cannot have its evidence in a context block, and is no miss."""
     qmap = {q.id: q for q in part.questions}
     rows = [r for r in report.questions if r.id in qmap and r.scored and method in r.methods]
     turn = [(r, r.methods[method].turn) for r in rows if r.methods[method].turn is not None]
-    ev = [r.methods[method].evidence_in_context.get(BUDGET) for r in rows]
+    ev = [r.methods[method].evidence_in_context.get(BUDGET) for r in rows if r.evidence_turns]
     ku = [update_correct(qmap[r.id], r.methods[method].retrieved) for r in rows]
     kus = [float(k) for k in ku if k is not None]
     by_type: dict[str, list[float]] = {}
