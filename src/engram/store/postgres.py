@@ -567,11 +567,14 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
             rows = self._q(
                 "SELECT DISTINCT ON (content_hash) content_hash, embedding FROM vectors"
                 " WHERE model_id = %s AND content_hash = ANY(%s)", (model_id, wanted), binary=True)
-        else:  # one shard on Citus (index vectors_tenant_hash)
+        else:  # one shard on Citus; one probe of vectors_tenant_hash per hash (with
+            # ``content_hash = ANY(...)`` the planner, on a table not analysed yet,
+            # scanned every vector of the tenant and filtered: 0.5 ms for 10 of 1,485)
             rows = self._q(
-                "SELECT DISTINCT ON (content_hash) content_hash, embedding FROM vectors"
-                " WHERE tenant = %s AND model_id = %s AND content_hash = ANY(%s)",
-                (tenant, model_id, wanted), binary=True)
+                "SELECT h.content_hash, v.embedding FROM unnest(%s::text[]) h(content_hash)"
+                " JOIN LATERAL (SELECT embedding FROM vectors WHERE tenant = %s"
+                " AND model_id = %s AND content_hash = h.content_hash LIMIT 1) v ON TRUE",
+                (wanted, tenant, model_id), binary=True)
         return {r["content_hash"]: as_array(r["embedding"]) for r in rows}
 
 def _hold_fence(conn: Connection[Any], fence: Fence) -> bool:
@@ -631,10 +634,21 @@ def _lexical(batch: WriteBatch, ref: ItemRef, text: str) -> tuple[str | None, st
 
 
 def _many_sql(table: str, cols: str, scope: Scope, ids: Sequence[str]) -> tuple[str, list[Any]]:
-    """The rows of ``table`` with these ids visible in ``scope``."""
-    where, args = scope_sql(scope)
-    return (f"SELECT {prefixed(cols)} FROM {table} x WHERE {where} AND x.id = ANY(%s)",
-            [*args, list(dict.fromkeys(ids))])
+    """The rows of ``table`` with these ids visible in ``scope``, through the
+    primary key ``(tenant, id)``, one probe per id: the scope's other fields are
+    compared with ``IS NOT DISTINCT FROM`` (the same test for a given value, but
+    no index serves it), since on a table not analysed yet the planner took the
+    user's index and filtered the ids instead (0.2-0.5 ms for 4-65 ids among
+    663 rows, against 0.01-0.1 ms)."""
+    where, args = ["x.tenant = %s"], [scope.tenant]
+    for col in ("user_id", "agent_id", "session_id"):
+        value = getattr(scope, col)
+        if value is not None:
+            where.append(f"x.{col} IS NOT DISTINCT FROM %s")
+            args.append(value)
+    return (f"SELECT {prefixed(cols)} FROM unnest(%s::text[]) i(id) JOIN LATERAL"
+            f" (SELECT * FROM {table} x WHERE {' AND '.join(where)} AND x.id = i.id LIMIT 1)"
+            " x ON TRUE", [list(dict.fromkeys(ids)), *args])
 
 
 def _lexical_sql(
