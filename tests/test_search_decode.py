@@ -13,7 +13,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from engram.errors import DateOutOfRange, NaiveDatetime
-from engram.index.lexical import term_set
+from engram.index import lexical
+from engram.index.lexical import term_set, tokens
 from engram.models import Memory, MemoryKind, MemoryStatus, Scope
 from engram.store.postgres_sql import POSTGRES
 from engram.store.sql_common import memory_from_row
@@ -96,6 +97,19 @@ def test_a_row_without_an_update_stamp_is_as_new_as_its_creation() -> None:
                                   "Σας είδα", "we're talking about ΟΔΟΣ"])
 def test_terms_of_speaker_and_text_are_the_union_of_each(speaker: str, text: str) -> None:
     assert term_set(f"{speaker} {text}") == term_set(speaker) | term_set(text)
+
+
+@pytest.mark.parametrize("text", [
+    "I went to the store.", "The runners were running; she runs daily!", "İyi günler",
+    "what's up_doc", "Σας είδα", "2024 budgets, 3rd try", "", "the and of", "Rosalind's cats",
+])
+def test_term_set_is_the_set_of_tokens_with_cold_and_warm_stems(text: str) -> None:
+    lexical._STEMS.clear()  # cold: every word goes through the stemmer
+    cold = term_set(text)
+    assert cold == frozenset(tokens(text))
+    assert term_set(text) == cold  # warm: every stem read from the memo
+    lexical._STEMS.pop(next(iter(lexical._STEMS), ""), None)  # one stem missing again
+    assert term_set(text) == cold
 
 
 @pytest.mark.parametrize("text", [
