@@ -66,6 +66,21 @@ def test_hnsw_recall_at_10_against_exact(big: tuple[PartitionIndex, np.ndarray])
     assert found / total >= 0.95
 
 
+def test_hnsw_recall_at_100_with_the_default_beam(big: tuple[PartitionIndex, np.ndarray]) -> None:
+    """A search asks 100 dense candidates; unfiltered, the graph's beam is
+    ``ann_beam * k`` wide and still finds nearly all of the exact 100."""
+    idx, _ = big
+    queries = _unit_rows(30, DIM, 2)
+    f = RowFilter(include_inactive=True)
+    found = 0
+    for q in queries:
+        got = idx.search(q, 100, f)
+        assert len(got) == 100
+        found += len(set(_exact(idx, q, 100, f)) & {r for r, _ in got})
+    assert idx._ann is not None, "the HNSW path was taken"
+    assert found / (100 * len(queries)) >= 0.9
+
+
 @pytest.mark.parametrize(
     "f",
     [

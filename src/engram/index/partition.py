@@ -76,6 +76,10 @@ class PartitionIndex:
     ann_threshold = 8_000
     #: when at most this many rows pass a filter, search them exactly
     exact_limit = 4_096
+    #: the graph's search beam (``ef``, at least 64) for ``k`` rows is at least
+    #: ``ann_beam * k`` wide (wider when a filter leaves few rows passing); the beam
+    #: is the largest single cost of a search at 100k (docs/bench.md)
+    ann_beam = 1.0
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
@@ -406,15 +410,19 @@ class PartitionIndex:
         self, ann: AnnGraph, query: np.ndarray, k: int, mask: np.ndarray, passing: int
     ) -> list[tuple[ItemRef, float]]:
         total = len(ann)
-        want = min(total, max(k * 2, int(k * total / max(passing, 1) * 1.5)))
+        # ``want`` rows from a beam as wide, widened until k of them pass: at least
+        # ``ann_beam * k``, and 1.5 times what it takes for k to pass on average
+        want = min(total, max(int(k * self.ann_beam), int(k * total / max(passing, 1) * 1.5)))
+        unfiltered = passing >= total
+        # when no row is filtered out the graph's own best k are the ones re-scoring
+        # would keep: fetch only them (from the same beam)
+        beam = want if not unfiltered else min(total, max(k, int(k * self.ann_beam)))
         while True:
-            # the beam is ``want`` wide; when no row is filtered out the graph's own
-            # best k of that beam are the ones re-scoring would keep: fetch only them
-            keys = ann.query(query, k if passing >= total else want, ef=max(want, 64))
+            keys = ann.query(query, k if unfiltered else want, ef=max(beam, 64))
             keys = keys[mask[keys]]
             if keys.size >= k or want >= total:
                 break
-            want = min(total, want * 4)
+            want = beam = min(total, want * 4)
         if keys.size < k and passing > keys.size:
             # the graph could not reach enough passing rows: fall back to exact
             return self._exact(query, k, np.flatnonzero(mask))
