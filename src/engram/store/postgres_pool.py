@@ -8,6 +8,7 @@ psycopg or pool error leaving these helpers is a
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ import psycopg
 from psycopg import Connection
 from psycopg.rows import dict_row
 from psycopg.types import TypeInfo
+from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import DiskFull, EngramError, ReadOnlyStore, StoreError
@@ -54,8 +56,18 @@ def pg_store_error(exc: Exception) -> StoreError:
     return StoreError(f"PostgreSQL error: {exc}")
 
 
+def _json_loads(data: bytes | str) -> Any:
+    """``json.loads`` for psycopg's json/jsonb loaders: empty lists and objects
+    without the parser, bytes decoded as UTF-8 first (``json.loads`` would sniff
+    their encoding: PostgreSQL sends UTF-8). A search decodes ~100 of them."""
+    if data == b"[]" or data == b"{}":
+        return [] if data == b"[]" else {}
+    return json.loads(data.decode() if isinstance(data, bytes) else data)
+
+
 def _configure(conn: Connection[Any]) -> None:
     conn.execute("SET TIME ZONE 'UTC'")
+    set_json_loads(_json_loads, conn)
     register_vector(conn)
 
 
