@@ -138,10 +138,13 @@ def test_context_respects_the_token_budget(eg: Engram) -> None:
         assert ctx.tokens == eg.count_tokens(ctx.text)
         assert ctx.items or budget < 100
         assert len(ctx.items) <= len(ctx.text.splitlines())
+        day = None  # a turn is dated by the day header it is listed under
         for line in ctx.text.splitlines():
             if line.startswith("#"):
+                day = re.fullmatch(r"### \d{4}-\d{2}-\d{2}", line) or day
                 continue
-            assert re.search(r"\[\d{4}-\d{2}-\d{2}", line), line
+            assert re.search(r"\[\d{4}-\d{2}-\d{2}", line) or (
+                day and re.match(r"- \d{2}:\d{2} \(ep_", line)), line
             assert re.search(r"\((ep|mem)_[0-9a-z]{26}", line), line
     big = eg.context("hiking with Ana", user_id="u", max_tokens=400)
     small = eg.context("hiking with Ana", user_id="u", max_tokens=120)
