@@ -62,6 +62,9 @@ def test_features_describe_each_candidate() -> None:
     assert b[COL["dense_gap"]] == pytest.approx(-0.3) and c[COL["dense_gap"]] == -1.0
     assert np.array_equal(m, rerank.features(info, head, items, raw, windowed, {"ana"}, nb))
     assert not m[:, COL["assistant"]].any()  # every turn here is a person's
+    # only "b" holds none of the query's terms: its cosine and session lift repeat there
+    assert b[COL["dense_nolex"]] == pytest.approx(0.3) and b[COL["session_nolex"]] == 1.0
+    assert not m[[0, 2]][:, [COL["dense_nolex"], COL["session_nolex"]]].any()
 
 
 def test_assistant_feature_marks_what_an_ai_assistant_said() -> None:

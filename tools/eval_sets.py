@@ -39,6 +39,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "updates-20": {"update_depth": 20},
     "p0": {"present_weight": 0.0},
     "p1": {"present_weight": 1.0},
+    # session 6's all-sets weights (before dense_nolex / session_nolex), to compare
+    "s6-weights": {"rerank": {
+        "fused": -0.3258, "bm25": 0.2797, "bm25_top": 0.768, "dense": 0.4333,
+        "dense_gap": 0.2995, "dense_top": 0.2321, "window": 2.2351, "dense_window": 1.2499,
+        "coverage": 1.6586, "names": 0.2904, "speaker": 1.7385, "session": 0.753,
+        "time_in": 1.057, "time_out": -0.5214, "when_time": 2.0696, "question": -0.3923,
+        "prev_coverage": 0.4644, "length": 1.5574, "assistant": -2.9887, "memory": 3.0835}},
     # the reranker weights fitted on LoCoMo dev alone (before session 6), to compare
     "locomo-weights": {"rerank": {
         "fused": 1.8751, "bm25": -0.8267, "bm25_top": 0.9317, "dense": -0.4144,

@@ -40,6 +40,8 @@ __all__ = ["derived", "design", "evaluate", "fit", "main"]
 
 FIT_SETS = ("locomo", "realtalk", "beam", "letta_read")
 ALL_SETS = (*FIT_SETS, "letta_update")
+#: scored where its heads exist, never fitted on (tools.fit_rerank_heads --sets cases)
+CHECK_SETS = ("cases",)
 
 
 def _rr(rank: np.ndarray, k: float) -> np.ndarray:
@@ -170,28 +172,39 @@ def _order(h: Head, s: np.ndarray, floors: bool) -> list[int]:
 
 
 def evaluate(heads: Sequence[Head], xs: Sequence[np.ndarray], w: np.ndarray | None,
-             floors: bool = True) -> dict[str, float]:
-    """Mean R_any@10, R_all@10, MRR and update accuracy (``None`` w: the fused order)."""
-    a, b, r, ku = [], [], [], []
+             floors: bool = True, dense: bool = False) -> dict[str, float]:
+    """Mean R_any@1/@5/@10, R_all@10, MRR and update accuracy (``None`` w: the
+    fused order; ``dense``: the dense signal's order, no floors); empty: ``{}``."""
+    a, b, r, r1, r5, ku = [], [], [], [], [], []
     for h, x in zip(heads, xs, strict=True):
-        s = -np.arange(len(h.units), dtype=float) if w is None else x @ w
-        ranked = distinct_ranking([h.units[i] for i in _order(h, s, floors)])
+        if dense:
+            rank = h.extra["dense_rank"]
+            s = np.where(rank > 0, -rank, -1e9)
+        else:
+            s = -np.arange(len(h.units), dtype=float) if w is None else x @ w
+        ranked = distinct_ranking([h.units[i] for i in _order(h, s, floors and not dense)])
         a.append(recall_any(ranked, h.gold, 10))
         b.append(recall_all(ranked, h.gold, 10))
         r.append(reciprocal_rank(ranked, h.gold))
+        r1.append(recall_any(ranked, h.gold, 1))
+        r5.append(recall_any(ranked, h.gold, 5))
         if h.stale:
             new, old = set(h.gold), set(h.stale)
             fn = next((i for i, g in enumerate(ranked) if new.intersection(g)), None)
             fo = next((i for i, g in enumerate(ranked) if old.intersection(g)), None)
             ku.append(float(fn is not None and fn < 10 and (fo is None or fn < fo)))
+    if not a:
+        return {}
     out = {"n": float(len(a)), "any": statistics.fmean(a), "all": statistics.fmean(b),
-           "mrr": statistics.fmean(r)}
+           "mrr": statistics.fmean(r), "r1": statistics.fmean(r1), "r5": statistics.fmean(r5)}
     if ku:
         out["ku"] = statistics.fmean(ku)
     return out
 
 
 def _fmt(m: dict[str, float]) -> str:
+    if not m:
+        return "-"
     ku = f" KU {m['ku']:.3f}" if "ku" in m else ""
     return f"{m['any']:.3f} / {m['all']:.3f} / {m['mrr']:.3f}{ku}"
 
@@ -224,7 +237,7 @@ def run(heads: list[Head], names: Sequence[str], l2: float, steps: int, monotone
     print("-- per set: LODO out of sample | weights fitted on all dev: dev, held"
           " | current: dev, held | fused: dev  (R_any@10 / R_all@10 / MRR)")
     out_of: dict[str, dict[str, float]] = {}
-    for s in ALL_SETS:
+    for s in ALL_SETS + tuple(c for c in CHECK_SETS if (c, "held") in by):
         line = f"{s:13} "
         if lodo and s in fit_sets:
             train = [i for t in fit_sets if t != s for i in by[(t, "dev")]]
@@ -236,6 +249,10 @@ def run(heads: list[Head], names: Sequence[str], l2: float, steps: int, monotone
             cd, ch = evaluate(*sub((s, "dev")), cur), evaluate(*sub((s, "held")), cur)
             line += f" | cur {_fmt(cd)} ; {_fmt(ch)}"
         line += f" | fused {_fmt(evaluate(*sub((s, 'dev')), None))}"
+        if s in CHECK_SETS:  # never fitted on: top 1 / 5 and the dense signal alone
+            dn = evaluate(*sub((s, "held")), None, dense=True)
+            line += (f"\n{'':13} R_any@1 / @5: all {hd['r1']:.3f} / {hd['r5']:.3f}"
+                     f" | dense alone {dn['r1']:.3f} / {dn['r5']:.3f} ; {_fmt(dn)}")
         print(line, flush=True)
     report["lodo"] = out_of
     if loco:
@@ -296,7 +313,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     names = [n for n in args.features.split(",") + args.add.split(",")
              if n and n not in args.drop.split(",")]
-    heads = load_heads(Path(args.work), ALL_SETS)
+    work = Path(args.work)
+    heads = load_heads(work, ALL_SETS + tuple(
+        s for s in CHECK_SETS if (work / f"heads-{s}.pkl").exists()))
     run(heads, names, args.l2, args.steps, args.monotone, args.per_query, args.balance,
         args.folds, args.loco, args.fit_sets.split(","), not args.no_lodo,
         [x for x in args.by_category.split(",") if x])

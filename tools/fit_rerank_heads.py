@@ -10,12 +10,18 @@ for, and the dense signal's raw top 3 (for the floors). The heads are pickled
 to ``--work/heads-<set>.pkl``; :mod:`tools.fit_rerank_cv` fits and scores on
 them without searching again. A head is what the reranker sees: the floors are
 simulated there, the newer-first rule and the hops are not.
+
+``--sets cases`` stores the category/paraphrase test cases
+(``tests/fixtures/category_paraphrase.jsonl``) in ``--work/cases.db`` and saves
+their heads too: :mod:`tools.fit_rerank_cv` scores them (top 1 / 5 / 10, and the
+dense signal alone) but never fits on them.
 """
 
 from __future__ import annotations
 
 import argparse
 import pickle
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +37,9 @@ from tools.fit_rerank import heads as searched_heads
 __all__ = ["Head", "collect", "load_heads"]
 
 SETS = ("locomo", "realtalk", "beam", "letta_read", "letta_update")
+#: the category/paraphrase cases of ``tests/fixtures/category_paraphrase.jsonl``:
+#: scored, never fitted on (part "held"); ``--sets cases`` builds them
+CASES = "cases"
 
 
 @dataclass
@@ -50,7 +59,7 @@ class Head:
     #: per row, raw material for trying new features: ``<signal>_rank`` (1-based
     #: in the raw list, 0: absent), ``<signal>_wrank`` (windowed list),
     #: ``<signal>_score`` (raw); per head ``<signal>_mean`` / ``<signal>_sd`` of
-    #: the raw list's scores
+    #: the raw list's scores; ``query``: the question
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -67,8 +76,8 @@ def _units(item: Episode | Memory, episode_turn: dict[str, str]) -> tuple[str, .
                                if e in episode_turn))
 
 
-def _extra(h: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _extra(h: Any, query: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"query": query}
     n = len(h.fused)
     for sig in (Signal.BM25, Signal.DENSE):
         for key, lists in (("rank", h.raw), ("wrank", h.lists)):
@@ -91,7 +100,43 @@ def collect(eg: Any, ds: Any, part: str, name: str, config: RetrievalConfig,
         tops = [row[c.ref] for c in h.raw.get(Signal.DENSE, ())[:3] if c.ref in row]
         out.append(Head(name, part, conv.group or conv.id, q.category, matrix,
                         [_units(h.items[f.ref], episode_turn) for f in h.fused],
-                        q.evidence_turns, q.stale_turns, tops, _extra(h)))
+                        q.evidence_turns, q.stale_turns, tops, _extra(h, q.text)))
+    return out
+
+
+def collect_cases(work: Path, config: RetrievalConfig) -> list[Head]:
+    """Heads of the category/paraphrase test cases (each its own user; gold: the
+    evidence turn), stored in ``work/cases.db`` with the real embedder."""
+    from datetime import UTC, datetime
+
+    from engram import Engram
+    from engram.models import Scope, SearchFilters
+    from engram.retrieval import rerank
+    from engram.retrieval.search import Searcher
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from support.categories import CASES as cases  # noqa: PLC0415
+    from support.categories import add_cases
+
+    db = work / "cases.db"
+    db.unlink(missing_ok=True)
+    eg = Engram(str(db))
+    add_cases(eg)
+    now = datetime(2024, 6, 1, 12, tzinfo=UTC)
+    searcher = Searcher(eg.store, eg.embedder)
+    out = []
+    for case in cases:
+        scope = Scope(user_id=case["id"])
+        h = searcher.head(case["question"], scope, SearchFilters(), config, 10)
+        matrix = rerank.features(rerank.query_info(case["question"], now), h.fused, h.items,
+                                 h.raw, h.lists, h.named, h.neighbours)
+        row = {f.ref: i for i, f in enumerate(h.fused)}
+        tops = [row[c.ref] for c in h.raw.get(Signal.DENSE, ())[:3] if c.ref in row]
+        units = [(it.id,) if isinstance(it, Episode) else tuple(it.source_episode_ids)
+                 for it in (h.items[f.ref] for f in h.fused)]
+        out.append(Head(CASES, "held", case["id"], case["id"].split("-")[0], matrix, units,
+                        (f"{case['id']}:e",), (), tops, _extra(h, case["question"])))
+    eg.close()
     return out
 
 
@@ -123,6 +168,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.depth:
         base = base.replace(rerank_depth=args.depth)
     for name in args.sets.split(","):
+        if name == CASES:
+            heads = collect_cases(Path(args.work), base)
+            with (Path(args.work) / f"heads-{name}.pkl").open("wb") as fh:
+                pickle.dump(heads, fh)
+            print(f"{name}: {len(heads)} heads", flush=True)
+            continue
         eg, ds, episode_turn = _engine(Path(args.work), name, args.data_dir)
         heads = [h for part in ("dev", "held")
                  for h in collect(eg, ds.part(part), part, name, base, episode_turn)]

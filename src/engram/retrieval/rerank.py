@@ -11,8 +11,15 @@ holds, whether it names what the query names, whether its session holds other
 strong matches (a coarse, session-level unit: evidence for a question tends to
 sit together), and whether it falls in the time range the query names. Weights
 are data (:attr:`RetrievalConfig.rerank`),
-fitted on the LoCoMo development split with leave-one-conversation-out
-cross-validation (``python -m tools.fit_rerank``).
+fitted on the development parts of every data set together
+(``python -m tools.fit_rerank_cv``).
+
+How far lexical overlap is trusted depends on the item: ``dense_nolex`` and
+``session_nolex`` repeat the cosine and the session mass of an item that holds
+none of the query's terms, so the fit can weigh a paraphrase's cosine up (a
+turn about "a corgi" for "what pet ...") and the lift a word-less turn borrows
+from its session's lexical matches down (small talk next to a turn that shares
+the query's words is not evidence because of it).
 
 :func:`features` is a pure function of the query, the candidate lists and the
 fetched items; :func:`score` applies weights. Both are deterministic.
@@ -60,6 +67,8 @@ FEATURES: tuple[str, ...] = (
     "prev_coverage",  # coverage of the turn just before it (the question it answers)
     "length",  # how much the item says: index terms / 30, capped at 1
     "assistant",  # an episode an AI assistant said (role "assistant"), not the user
+    "dense_nolex",  # own cosine, for an item holding none of the query's terms (else 0)
+    "session_nolex",  # session, for an item holding none of the query's terms (else 0)
 )
 #: feature name -> column
 _COL = {name: i for i, name in enumerate(FEATURES)}
@@ -208,6 +217,9 @@ def features(
         row[col["length"]] = min(1.0, len(own_terms) / 30.0)
         if isinstance(item, Episode) and item.role == "assistant":
             row[col["assistant"]] = 1.0
+        if row[col["coverage"]] == 0.0:  # no query term: a paraphrase, or small talk
+            row[col["dense_nolex"]] = row[col["dense"]]
+            row[col["session_nolex"]] = row[col["session"]]
     return out
 
 
