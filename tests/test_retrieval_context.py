@@ -11,7 +11,7 @@ import pytest
 
 from engram import Engram
 from engram.embed.base import Embedder
-from engram.models import Episode, Hit, ItemRef, Scope
+from engram.models import Episode, Hit, ItemRef, Memory, MemoryKind, Scope
 from engram.retrieval.context import build_context
 from engram.retrieval.excerpt import ELLIPSIS, excerpt
 
@@ -125,3 +125,62 @@ def test_a_short_text_under_a_long_header_is_never_cut(tmp_path: Path, embedder:
         eg.add("I love green tea", user_id="ana", speaker="Ana")
         block = eg.context("drinks", user_id="ana", max_tokens=256).text
         assert "Ana likes green tea" in block and ELLIPSIS not in block
+
+
+def _memory_hit(i: int, text: str, sources: list[str]) -> Hit:
+    t = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+    mem = Memory(id=f"mem_{i:04d}", scope=Scope(user_id="u"), kind=MemoryKind.FACT, text=text,
+                 created_at=t, updated_at=t, valid_from=t, source_episode_ids=sources)
+    return Hit(ref=ItemRef("memory", mem.id), item=mem, score=1.0)
+
+
+def test_turns_are_listed_under_one_header_per_day(embedder: Embedder) -> None:
+    hits = [_hit(i * 600, f"Note {i}: we walked by the river with Ana.", "user") for i in range(6)]
+    ctx = build_context(hits, 1024, embedder.count_tokens, "river walks")
+    lines = ctx.text.splitlines()
+    assert lines[0] == "## Conversation excerpts"
+    headers = [ln for ln in lines if ln.startswith("### ")]
+    # 600-minute steps from 2024-03-01 09:00 span three days, each dated once, in order
+    assert headers == ["### 2024-03-01", "### 2024-03-02", "### 2024-03-03"]
+    assert lines[1:4] == ["### 2024-03-01", "- 09:00 (ep_0000) user: Note 0: we walked by the "
+                          "river with Ana.", "- 19:00 (ep_0600) user: Note 1: we walked by the "
+                          "river with Ana."]
+    assert [i.ref for i in ctx.items] == [h.ref for h in hits]  # items stay in rank order
+    assert ctx.items[1].date == hits[1].item.occurred_at  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("question", "answer"), CASES)
+def test_top_hits_stay_whole_and_lower_ranks_show_their_sentences(
+    embedder: Embedder, question: str, answer: str
+) -> None:
+    # ten long replies (about 150 tokens each) all holding the answer: whole, about six fit
+    hits = [_hit(i, _long(answer, repeat=1)) for i in range(10)]
+    ctx = build_context(hits, 1024, embedder.count_tokens, question)
+    assert [i.ref for i in ctx.items] == [h.ref for h in hits]  # all ten are in
+    lines = {ln.split(") ", 1)[0].split("(")[1]: ln for ln in ctx.text.splitlines()
+             if "(ep_" in ln}
+    assert ELLIPSIS not in lines["ep_0000"] and hits[0].item.text in lines["ep_0000"]
+    for i in range(4, 10):  # lower ranks: their sentence about the question, cited by id
+        assert answer in lines[f"ep_{i:04d}"] and ELLIPSIS in lines[f"ep_{i:04d}"]
+    assert ctx.tokens == embedder.count_tokens(ctx.text) <= 1024
+    assert all(i.text == h.item.text for i, h in zip(ctx.items, hits, strict=True))
+
+
+def test_a_memory_repeating_turns_in_full_gives_its_room_only_when_needed(
+    embedder: Embedder
+) -> None:
+    turn = _hit(0, "I adopted a corgi called Biscuit last spring.", "user")
+    memory = _memory_hit(1, "The user adopted a corgi called Biscuit", [turn.item.id])
+    others = [_hit(i, f"Note {i}: I went hiking near lake number {i} with Ana.", "user")
+              for i in range(1, 40)]
+    roomy = build_context([memory, turn, *others[:3]], 1024, embedder.count_tokens, "which dog")
+    assert memory.ref in [i.ref for i in roomy.items]  # everything fits: kept
+    tight = build_context([memory, turn, *others], 400, embedder.count_tokens, "which dog")
+    refs = [i.ref for i in tight.items]
+    assert memory.ref not in refs and turn.ref in refs  # the turn says it verbatim
+    assert "## Memories" not in tight.text and "corgi called Biscuit last spring" in tight.text
+    old = Memory(**{**memory.item.__dict__, "id": "mem_0002",  # type: ignore[arg-type]
+                    "valid_to": datetime(2024, 6, 1, tzinfo=UTC)})
+    ended = Hit(ref=ItemRef("memory", old.id), item=old, score=1.0)
+    kept = build_context([ended, turn, *others], 400, embedder.count_tokens, "which dog")
+    assert ended.ref in [i.ref for i in kept.items]  # says when it stopped holding: kept
