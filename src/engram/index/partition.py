@@ -39,8 +39,6 @@ TYPE_EPISODE = 0
 TYPE_MEMORY = 1
 STATUS_CODES = {"active": 0, "superseded": 1, "deleted": 2}
 INF = math.inf
-#: refs a lazily loaded partition keeps made (a search makes ~200; ~150 bytes each)
-_LAZY_REFS_MAX = 65_536
 
 
 @dataclass(frozen=True)
@@ -115,8 +113,6 @@ class PartitionIndex:
         #: (ids, keys) of a partition loaded by :meth:`from_state` whose refs and key
         #: maps are not built yet (a search needs neither; a write builds them)
         self._lazy: tuple[list[str], np.ndarray] | None = None
-        #: refs already made for rows of a lazy partition (row -> ref; ids, not text)
-        self._lazy_refs: dict[int, ItemRef] = {}
 
     # -- size ----------------------------------------------------------------
     def __len__(self) -> int:
@@ -137,18 +133,11 @@ class PartitionIndex:
         if self._lazy is None:
             refs = self._refs
             return [refs[row] for row in rows.tolist()]
+        # refs are made, not kept: a memo of them grows what the garbage collector
+        # walks in every full collection (tens of ms at 100k rows)
         ids = self._lazy[0]
-        memo = self._lazy_refs
-        if len(memo) > _LAZY_REFS_MAX:
-            memo.clear()
-        out = []
-        for row in rows.tolist():
-            ref = memo.get(row)
-            if ref is None:
-                kind = "episode" if self._type[row] == TYPE_EPISODE else "memory"
-                ref = memo[row] = ItemRef(kind, ids[row])  # type: ignore[arg-type]
-            out.append(ref)
-        return out
+        return [ItemRef("episode" if t == TYPE_EPISODE else "memory", ids[row])
+                for row, t in zip(rows.tolist(), self._type[rows].tolist(), strict=True)]
 
     def _materialize(self) -> None:
         """Build the refs and key maps of a partition loaded from a saved state."""
@@ -156,7 +145,6 @@ class PartitionIndex:
             return
         ids, keys = self._lazy
         self._lazy = None
-        self._lazy_refs = {}
         n = self._n
         dead = ItemRef("episode", "")
         alive = self._alive[:n].tolist()
