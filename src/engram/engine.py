@@ -484,7 +484,8 @@ class Engram:
 
         Items flagged as possible memory poisoning (see :mod:`engram.trust`) are left
         out unless ``include_flagged=True``; untrusted text (agent, tool, imported) is
-        rendered as quoted data. A line over a quarter of the budget shows only its
+        rendered as quoted data. Turns are listed under one header per day; the top
+        hits show their whole text, a long line lower in the ranking only its
         sentences about ``query``, cuts marked ``…`` and its id kept (see
         :func:`engram.retrieval.context.build_context`)."""
         if not isinstance(max_tokens, int) or not 32 <= max_tokens <= 200_000:
