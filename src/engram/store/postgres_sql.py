@@ -9,7 +9,7 @@ claims). Rows come from psycopg's ``dict_row``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -36,7 +36,11 @@ __all__ = [
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else ensure_aware(value)
+    """``value`` in UTC (:func:`ensure_aware`); a datetime already in UTC as it is
+    (what psycopg returns for every ``timestamptz`` on a UTC session)."""
+    if value is None or (isinstance(value, datetime) and value.tzinfo is UTC):
+        return value
+    return ensure_aware(value)
 
 
 _TIME_COLS = {"occurred": "occurred_at", "event": "event_at", "created": "created_at",
