@@ -20,8 +20,9 @@ the benchmarks' own questions to an assistant (``q_*``; a fold that holds a chat
 leaves that set's questions out too). Also printed: rules alone, model alone, and time
 per message.
 
-``fit``: one model on everything except ``heldout`` and ``deepteam``; the threshold is the score that
-leaves at most ``--fp`` of the training chat turns flagged, with a margin.
+``fit``: one model on everything except ``heldout`` and ``deepteam``; the threshold is the
+score that leaves at most ``--fp`` of the training chat turns flagged, with a margin.
+``--features`` evaluates candidate features (``tools/guard_shapes.py``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import guard_corpus as corpus  # noqa: E402
+import guard_shapes  # noqa: E402
 
 from engram.trust.classifier import Weights, features  # noqa: E402
 from engram.trust.poisoning import scan, scan_rules  # noqa: E402
@@ -176,7 +178,7 @@ def _rule_verdicts(texts: list[str], cache: Path | None) -> np.ndarray:
 
 #: sources that no model is fitted on (the hand-written held-out set, deepteam)
 EVAL_ONLY = ("heldout", *corpus.EVAL_SOURCES)
-BUDGETS = (0.001, 0.002, 0.003, 0.004)
+BUDGETS = (0.0003, 0.0005, 0.001, 0.002, 0.003, 0.004)
 #: benign sources always in training (when their own attack source is held out, its benign
 #: half is left out too); the chat sets rotate as the held-out false-positive set
 _OTHER_NEG = ("beam_assistant", "letta", "q_letta", "spikee_fp", "engram_fixture",
@@ -315,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--fp", type=float, default=0.001,
                     help="training chat FP budget for fit (see the operating curve)")
+    ap.add_argument("--features", choices=sorted(guard_shapes.FEATURES), default="ngrams",
+                    help="evaluate: the shipped features (ngrams) or a candidate set")
     ap.add_argument("--no-questions", action="store_true",
                     help="leave the benchmarks' questions out of the benign sources")
     ap.add_argument("--only", default="",
@@ -330,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{k}-{len(v)}" for k, v in neg.items()))
     if args.command == "evaluate":
         evaluate(pos, neg, args.steps, args.fp, cache=args.cache,
+                 featurize=guard_shapes.FEATURES[args.features],
                  only=tuple(x for x in args.only.split(",") if x))
         timing(neg)
     elif args.command == "shipped":
