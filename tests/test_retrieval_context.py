@@ -184,3 +184,12 @@ def test_a_memory_repeating_turns_in_full_gives_its_room_only_when_needed(
     ended = Hit(ref=ItemRef("memory", old.id), item=old, score=1.0)
     kept = build_context([ended, turn, *others], 400, embedder.count_tokens, "which dog")
     assert ended.ref in [i.ref for i in kept.items]  # says when it stopped holding: kept
+
+
+def test_a_turn_of_ordinary_length_is_never_cut_whatever_its_rank(embedder: Embedder) -> None:
+    turn = ("I finally signed up for the pottery class downtown, the one on Tuesday evenings. "
+            "My sister is coming along because she wants to make mugs for her new flat, "
+            "and we will get dinner after.")  # ~45 tokens: a line over the lower ranks' cap
+    hits = [_hit(i, turn.replace("Tuesday", f"day {i}"), "user") for i in range(16)]
+    ctx = build_context(hits, 1024, embedder.count_tokens, "when is the pottery class?")
+    assert len(ctx.items) == 16 and ELLIPSIS not in ctx.text

@@ -39,8 +39,10 @@ ITEM_SHARE = 0.25
 #: the cap of a hit at rank r is ``ITEM_SHARE * budget / (1 + r / RANK_DECAY)``
 RANK_DECAY = 2.0
 MIN_ITEM_TOKENS = 48
-#: a trimmed item's text keeps at least this many tokens
-MIN_TEXT_TOKENS = 32
+#: a trimmed item's text keeps at least this many tokens: a text of ordinary
+#: length (a chat turn of up to ~35 words) is never cut, so excerpts spend the
+#: budget of long items, not the answers in short ones
+MIN_TEXT_TOKENS = 48
 
 
 def _body(item: Episode | Memory, text: str | None = None) -> str:
