@@ -69,8 +69,14 @@ def test_hops_bring_the_fact_about_the_bridged_name_into_the_top_3(eg: Engram) -
     assert on > off
 
 
+#: a case whose fact the ranker alone leaves below the hop's place ("How should I treat
+#: the injured joint according to the therapist?" -> Lena -> icing); most facts of the
+#: fixture rank in the top 2 on their own cosine since the reranker's no-overlap features
+HOP_CASE = next(c for c in CASES if c["id"] == "mh13")
+
+
 def test_a_hop_is_explained_in_the_score_breakdown(eg: Engram) -> None:
-    case = CASES[0]  # "Which restaurant does my sister love?" -> Anna -> Taberna
+    case = HOP_CASE
     hits = eg.search(case["question"], user_id=case["id"], now=NOW, limit=5,
                      track_access=False)
     fact = hits[_rank(hits, case["fact"])]
@@ -122,7 +128,7 @@ def test_hops_work_the_same_on_every_backend(kind: str, tmp_path: Path,
                                              embedder: Embedder) -> None:
     engine = Engram(store=make_store(kind, tmp_path), embedder=embedder)
     try:
-        case = CASES[0]
+        case = HOP_CASE
         add_in_small_talk(engine, "u", [([case["bridge"]], 60), ([case["other_bridge"]], 40),
                                         ([case["other_fact"], case["fact"]], 20)])
         hits = engine.search(case["question"], user_id="u", now=NOW, limit=5,

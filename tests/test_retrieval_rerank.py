@@ -62,9 +62,23 @@ def test_features_describe_each_candidate() -> None:
     assert b[COL["dense_gap"]] == pytest.approx(-0.3) and c[COL["dense_gap"]] == -1.0
     assert np.array_equal(m, rerank.features(info, head, items, raw, windowed, {"ana"}, nb))
     assert not m[:, COL["assistant"]].any()  # every turn here is a person's
-    # only "b" holds none of the query's terms: its cosine and session lift repeat there
-    assert b[COL["dense_nolex"]] == pytest.approx(0.3) and b[COL["session_nolex"]] == 1.0
+    # only "b" holds none of the query's terms: its session lift repeats there, its
+    # cosine does not (2 index terms: a pleasantry, not a statement)
+    assert b[COL["session_nolex"]] == 1.0 and b[COL["dense_nolex"]] == 0.0
     assert not m[[0, 2]][:, [COL["dense_nolex"], COL["session_nolex"]]].any()
+
+
+def test_a_statement_sharing_no_query_word_keeps_its_cosine() -> None:
+    said = _ep("a", "Big news, we adopted a corgi puppy last weekend!", "Ben", T0)
+    short = _ep("b", "Not much, work has been busy.", "Ben", T0, session="s2")
+    items = {ItemRef("episode", e.id): e for e in (said, short)}
+    refs = list(items)
+    head = [Fused(r, 1.0) for r in refs]
+    raw = {"dense": [Candidate(refs[0], 0.4), Candidate(refs[1], 0.35)]}
+    m = rerank.features(rerank.query_info("What pet does Ana have?", T0), head, items, raw,
+                        {}, set())
+    assert m[0, COL["dense_nolex"]] == pytest.approx(0.4)  # 5 index terms, none asked
+    assert m[1, COL["dense_nolex"]] == 0.0  # 2 index terms
 
 
 def test_assistant_feature_marks_what_an_ai_assistant_said() -> None:

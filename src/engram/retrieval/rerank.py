@@ -16,10 +16,11 @@ fitted on the development parts of every data set together
 
 How far lexical overlap is trusted depends on the item: ``dense_nolex`` and
 ``session_nolex`` repeat the cosine and the session mass of an item that holds
-none of the query's terms, so the fit can weigh a paraphrase's cosine up (a
-turn about "a corgi" for "what pet ...") and the lift a word-less turn borrows
-from its session's lexical matches down (small talk next to a turn that shares
-the query's words is not evidence because of it).
+none of the query's terms (``dense_nolex`` only for an item of at least 4 index
+terms: a statement, not a pleasantry), so the fit can weigh a paraphrase's
+cosine up (a turn about "a corgi" for "what pet ...") and the lift a word-less
+turn borrows from its session's lexical matches down (small talk next to a turn
+that shares the query's words is not evidence because of it).
 
 :func:`features` is a pure function of the query, the candidate lists and the
 fetched items; :func:`score` applies weights. Both are deterministic.
@@ -67,11 +68,14 @@ FEATURES: tuple[str, ...] = (
     "prev_coverage",  # coverage of the turn just before it (the question it answers)
     "length",  # how much the item says: index terms / 30, capped at 1
     "assistant",  # an episode an AI assistant said (role "assistant"), not the user
-    "dense_nolex",  # own cosine, for an item holding none of the query's terms (else 0)
+    "dense_nolex",  # own cosine, for an item of >= 4 index terms holding none of the query's
     "session_nolex",  # session, for an item holding none of the query's terms (else 0)
 )
 #: feature name -> column
 _COL = {name: i for i, name in enumerate(FEATURES)}
+#: index terms an item needs for ``dense_nolex``: a statement, not a pleasantry
+#: ("Not much, work has been busy" has 2; "we adopted a corgi puppy" 5)
+_SAYS = 4
 
 
 @dataclass(frozen=True)
@@ -218,7 +222,8 @@ def features(
         if isinstance(item, Episode) and item.role == "assistant":
             row[col["assistant"]] = 1.0
         if row[col["coverage"]] == 0.0:  # no query term: a paraphrase, or small talk
-            row[col["dense_nolex"]] = row[col["dense"]]
+            if len(own_terms) >= _SAYS:
+                row[col["dense_nolex"]] = row[col["dense"]]
             row[col["session_nolex"]] = row[col["session"]]
     return out
 
