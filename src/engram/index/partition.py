@@ -113,6 +113,10 @@ class PartitionIndex:
         #: (ids, keys) of a partition loaded by :meth:`from_state` whose refs and key
         #: maps are not built yet (a search needs neither; a write builds them)
         self._lazy: tuple[list[str], np.ndarray] | None = None
+        #: the store's key (``upsert(key=...)``, -1: none) of each ref searches
+        #: returned lately (ids and numbers, no text; at most ~4k): lets the store
+        #: read the items a search found by key
+        self.result_keys: dict[ItemRef, int] = {}
 
     # -- size ----------------------------------------------------------------
     def __len__(self) -> int:
@@ -132,12 +136,19 @@ class PartitionIndex:
         """:meth:`_ref` of each of ``rows`` (an integer array), in one pass."""
         if self._lazy is None:
             refs = self._refs
-            return [refs[row] for row in rows.tolist()]
-        # refs are made, not kept: a memo of them grows what the garbage collector
-        # walks in every full collection (tens of ms at 100k rows)
-        ids = self._lazy[0]
-        return [ItemRef("episode" if t == TYPE_EPISODE else "memory", ids[row])
-                for row, t in zip(rows.tolist(), self._type[rows].tolist(), strict=True)]
+            out = [refs[row] for row in rows.tolist()]
+            keys = [self._ref_key.get(ref, -1) for ref in out]
+        else:
+            # refs are made, not kept: a memo of them grows what the garbage collector
+            # walks in every full collection (tens of ms at 100k rows)
+            ids, all_keys = self._lazy
+            out = [ItemRef("episode" if t == TYPE_EPISODE else "memory", ids[row])
+                   for row, t in zip(rows.tolist(), self._type[rows].tolist(), strict=True)]
+            keys = all_keys[rows].tolist()
+        if len(self.result_keys) > 4096:
+            self.result_keys = {}
+        self.result_keys.update(zip(out, keys, strict=True))
+        return out
 
     def _materialize(self) -> None:
         """Build the refs and key maps of a partition loaded from a saved state."""
@@ -145,6 +156,7 @@ class PartitionIndex:
             return
         ids, keys = self._lazy
         self._lazy = None
+        self.result_keys = {}
         n = self._n
         dead = ItemRef("episode", "")
         alive = self._alive[:n].tolist()

@@ -193,24 +193,58 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
     # -- reads -----------------------------------------------------------------
     def _get_many(self, table: str, cols: str, scope: Scope, ids: Sequence[str]) -> dict[str, Any]:
         # look up by the (tenant, id) key only, then check the rest of the scope
-        # here: lets SQLite use the unique index whatever the scope names
+        # here: lets SQLite use the unique index whatever the scope names. Items a
+        # search just returned are read by rid (one B-tree instead of two), each
+        # row kept only if it is the (tenant, id) asked for: a stale hint reads
+        # nothing, and that id is read by its key like any other
         found: dict[str, Any] = {}
         ids = list(dict.fromkeys(ids))
         user, agent, session = scope.user_id, scope.agent_id, scope.session_id
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._q_dicts(
-                f"SELECT {cols} FROM {table} x "
-                f" WHERE x.tenant = ? AND x.id IN ({marks})",
-                (scope.tenant, *chunk),
-            )
+        tenant = scope.tenant
+
+        def keep(rows: list[dict[str, Any]], asked: dict[int, str] | None = None) -> None:
             for r in rows:
+                if asked is not None and (asked.get(r["rid"]) != r["id"]
+                                          or r["tenant"] != tenant):
+                    continue
                 if ((user is None or r["user_id"] == user)
                         and (agent is None or r["agent_id"] == agent)
                         and (session is None or r["session_id"] == session)):
                     found[r["id"]] = r
+
+        by_rid = self._hinted_rids(table, ids)
+        if by_rid:
+            rids = list(by_rid)
+            for i in range(0, len(rids), 500):
+                part = rids[i : i + 500]
+                keep(self._q_dicts(f"SELECT x.rid, {cols} FROM {table} x"
+                                   f" WHERE x.rid IN ({','.join('?' * len(part))})", part),
+                     by_rid)
+            ids = [i for i in ids if i not in found]
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            keep(self._q_dicts(
+                f"SELECT {cols} FROM {table} x "
+                f" WHERE x.tenant = ? AND x.id IN ({marks})",
+                (tenant, *chunk),
+            ))
         return found
+
+    def _hinted_rids(self, table: str, ids: Sequence[str]) -> dict[int, str]:
+        """rid -> id of the ``ids`` the last search returned with their key
+        (:attr:`SQLiteSearch._key_hints`; ``rid * 2`` an episode's, ``+ 1`` a memory's)."""
+        hints = self._key_hints
+        if not hints or table not in ("episodes", "memories"):
+            return {}
+        episodes = table == "episodes"
+        parity = 0 if episodes else 1
+        out: dict[int, str] = {}
+        for i in ids:
+            key = hints.get(ItemRef("episode", i) if episodes else ItemRef("memory", i))
+            if key is not None and key >= 0 and key % 2 == parity:
+                out[key // 2] = i
+        return out
 
     def episode_neighbours(
         self, scope: Scope, ids: Sequence[str], radius: int

@@ -74,6 +74,7 @@ class SQLiteAdmin(SQLiteBase):
         checkpoint of a forget. Its outcome is kept for :meth:`forget_residue`,
         which reports it instead of waiting on the busy timeout a second time."""
         with self._lock:
+            self._key_hints = {}
             if clear_partitions:
                 self._partitions.clear()
                 self._streams.clear()

@@ -16,6 +16,7 @@ from ..errors import DiskFull, ReadOnlyStore, StoreError
 from ..index.partition import (
     PartitionIndex,
 )
+from ..models import ItemRef
 from ..timeutil import format_dt, now
 from .migrations import pending
 from .sql_common import SQLCommon
@@ -99,6 +100,11 @@ class SQLiteBase(SQLCommon):
         self._max_partitions = max_partitions
         #: (tenant, user) -> its episodes' session order (:mod:`.sqlite_streams`)
         self._streams: OrderedDict[tuple[str, str], EpisodeStreams] = OrderedDict()
+        #: ref -> rid * 2 + (0 episode, 1 memory) of what the partition searched last
+        #: returned (:attr:`PartitionIndex.result_keys`; ids and numbers, emptied by
+        #: deletes): reading those items goes by rid, each row checked against the
+        #: tenant and id asked for (``SQLiteStore._get_many``)
+        self._key_hints: dict[ItemRef, int] = {}
 
     # -- plumbing --------------------------------------------------------------
     @contextmanager
@@ -211,6 +217,7 @@ class SQLiteBase(SQLCommon):
                 self._closed = True
                 self._partitions.clear()
                 self._streams.clear()
+                self._key_hints = {}
                 self._rollback()
                 try:
                     self._conn.close()

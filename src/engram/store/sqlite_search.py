@@ -133,6 +133,7 @@ class SQLiteSearch(SQLiteBase):
                     if f is None:
                         return []
                     hits = part.lexical_search(query, limit, f)
+                    self._key_hints = part.result_keys
                     return [Candidate(ref, score) for ref, score in hits]
         return self._fts_search(scope, terms, filters, limit)
 
@@ -409,6 +410,7 @@ class SQLiteSearch(SQLiteBase):
                     f"query vector has dimension {q.shape} but the store holds {part.dim}"
                 )
             hits = part.search(q, limit, f)
+            self._key_hints = part.result_keys
             if part.has_graph and key not in self._saved:
                 self._save(key, part)  # the graph was just built: keep it for the next start
         return [Candidate(ref, score) for ref, score in hits]
