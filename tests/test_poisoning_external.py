@@ -46,3 +46,22 @@ def test_real_chat_turns_stay_unflagged(name: str) -> None:
     sample = _sample(turns, 600)
     flagged = [t for t in sample if scan(t).flagged]
     assert len(flagged) / len(sample) <= 0.01, flagged[:5]
+
+
+@pytest.mark.parametrize("name", [*corpus.CHAT_SOURCES, "letta"])
+def test_benchmark_questions_to_an_assistant_stay_unflagged(name: str) -> None:
+    """Questions put to an assistant ("Can you list ... Mention ONLY three items") look
+    like orders; the shipped detector was not fitted on them (1 of 2,709 flagged)."""
+    questions = corpus.questions(name)
+    if not questions:
+        pytest.skip(f"shared data set {name} absent (expected under {corpus.DEFAULT_DATA_DIR})")
+    flagged = [t for t in questions if scan(t).flagged]
+    assert len(flagged) / len(questions) <= 0.01, flagged[:5]
+
+
+def test_evaluation_only_sources_are_never_fitted_on() -> None:
+    from tools import guard_eval
+
+    assert set(corpus.EVAL_SOURCES) <= set(guard_eval.EVAL_ONLY)
+    assert "heldout" in guard_eval.EVAL_ONLY
+    assert not set(corpus.EVAL_SOURCES) & set(corpus.ATTACK_SOURCES)
