@@ -14,6 +14,7 @@ from engram.retrieval.config import get_preset
 from engram.retrieval.updates import (
     CHANGE,
     anchor_terms,
+    answer_clause,
     apply_floors,
     asks_current,
     asks_past,
@@ -101,6 +102,53 @@ def test_a_change_the_older_statement_states_too_replaces_nothing() -> None:
     assert conflicts(facts, times, related, sessions=["s1", "s2"]) == {(0, 1)}
     fixed = ["Ana is a nurse at the county hospital.", "Actually, she works at the city hospital."]
     assert conflicts(fixed, times, related, sessions=["s1", "s1"]) == {(0, 1)}
+
+
+def _asked(query: str) -> frozenset[str]:
+    from engram.retrieval.rerank import _terms
+
+    return _terms(query)
+
+
+def test_the_answer_clause_is_the_clause_holding_most_query_terms() -> None:
+    turn = ("I'm trying to implement a secure login for my app, considering the recent growth "
+            "of commits merged into the main branch, which has now reached 165, and I've never "
+            "deployed this app anywhere.\n```python\ngit merge main  # commits\n```")
+    clause, held = answer_clause(turn, _asked("How many commits are merged into the main branch?"))
+    assert clause.endswith("commits merged into the main branch")
+    assert "never deployed" not in clause and "git merge" not in clause  # code is not read
+    assert held == 4
+    # a statement holding no query term is read whole
+    assert answer_clause("We adopted a corgi.", _asked("What pet?")) == ("We adopted a corgi.", 0)
+
+
+def test_markers_count_in_the_answer_clause_only() -> None:
+    """A long turn whose answer holds no change does not replace the older answer
+    because some other clause says "never" or "now"."""
+    times = [T0, T0 + timedelta(days=3)]
+    vec = [np.array([1.0, 0.0]), np.array([0.6, 0.8])]  # cosine .6
+    asked = _asked("Which database does the team use?")
+    turns = ["The team uses MongoDB for the orders service.",
+             "Our team uses that database for the orders. The office is quiet. I've never "
+             "been happier and we now deploy on Fridays."]
+    assert conflicts(turns, times, vec, [0.6, 0.6]) == {(0, 1)}  # markers anywhere
+    assert conflicts(turns, times, vec, [0.6, 0.6], asked=asked) == set()
+    moved = ["The team uses MongoDB for the orders service.",
+             "I've been busy. The team uses PostgreSQL for the orders service now, we migrated."]
+    assert conflicts(moved, times, vec, [0.6, 0.6], asked=asked) == {(0, 1)}
+
+
+def test_with_the_query_words_a_statement_must_answer_the_query() -> None:
+    """Given the query's words, a statement takes part when its answer clause holds
+    enough of them or its cosine is close to the best one's, not merely within the
+    wide margin used without them."""
+    times = [T0, T0 + timedelta(days=3)]
+    vec = [np.array([1.0, 0.0]), np.array([0.6, 0.8])]
+    asked = _asked("Which database does the team use?")
+    turns = ["The team uses MongoDB for the orders service.",
+             "Lately I switched to cycling to work instead of taking the bus."]
+    assert conflicts(turns, times, vec, [0.7, 0.45]) == {(0, 1)}  # within .3 of the best
+    assert conflicts(turns, times, vec, [0.7, 0.45], asked=asked) == set()
 
 
 def test_newer_first_moves_the_newer_statement_just_above_the_older() -> None:

@@ -17,7 +17,7 @@ from engram import Engram
 from engram.models import Hit
 
 __all__ = ["NOW", "SMALL_TALK", "add_in_small_talk", "add_update_cases", "load_cases",
-           "rank_of"]
+           "rank_of", "update_ranks"]
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 #: the time questions are asked
@@ -67,3 +67,12 @@ def rank_of(hits: Sequence[Hit], episode_id: str) -> int:
         if h.item.id == episode_id or episode_id in getattr(h.item, "source_episode_ids", []):
             return rank
     return len(hits)
+
+
+def update_ranks(eg: Engram, case: dict[str, Any], question: str, preset: str = "recall"
+                 ) -> tuple[int, int]:
+    """The 0-based ranks of a case's new and old statement (stored by
+    :func:`add_update_cases`) for ``question``, among 20 hits."""
+    hits = eg.search(question, user_id=case["id"], preset=preset, now=NOW, limit=20,
+                     track_access=False)
+    return rank_of(hits, f"{case['id']}:3:2"), rank_of(hits, f"{case['id']}:1:2")

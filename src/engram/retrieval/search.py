@@ -283,6 +283,7 @@ class Searcher:
                 (updates.asks_current(query) and anchor is None) or bool(anchor),
                 anchor or frozenset(),
                 lambda t: _session_of(h.items[t[1].ref]),
+                query,
             )
         if out is ranked:
             return ranked

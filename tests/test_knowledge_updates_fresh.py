@@ -1,0 +1,72 @@
+"""Knowledge updates, a third case set written before the session-7 rules.
+
+``tests/fixtures/knowledge_updates_fresh.jsonl``: 48 cases written from general
+knowledge *before* looking at what the rules catch, in other phrasings than the
+earlier sets: landlords, theses, flights, cloud providers, CI, doses, choir
+parts, shoe sizes, wifi passwords; third persons ("Hannah stood down and
+Oliver was elected treasurer"); questions with "What's", "Who ... with",
+"Which way"; corrections of a number or a date; long turns where the change
+and the value sit in different clauses ("the session cookies were causing
+trouble ..., so the authentication uses JWT tokens now, and I also added a rate
+limiter"); and changes with no marker at all ("my desk faces the wall by the
+printer"). Stored as the other sets are (:func:`support.labelled.add_update_cases`).
+Reported on its own: no threshold was chosen on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from support.labelled import add_update_cases, load_cases, update_ranks
+
+from engram import Engram
+from engram.embed.base import Embedder
+
+CASES = load_cases("knowledge_updates_fresh.jsonl")
+#: the least number of cases won: measured 25/48 with the answer-clause rule
+#: (29/48 with session 6's rule, seen before any session-7 rule was written), one
+#: below it for the run-to-run wobble of a loaded machine; no threshold was chosen on it
+LEAST = 24
+CHAT = [
+    (["Did you see the game on Sunday?", "Only the highlights, I was out."], 300),
+    (["It's been raining non-stop.", "Same here, the garden is a swamp."], 120),
+    (["Doing anything fun this weekend?", "Maybe a film if I can stay awake."], 5),
+]
+
+
+@pytest.fixture(scope="module")
+def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
+    engine = Engram(str(tmp_path_factory.mktemp("kuf") / "kuf.db"), embedder=embedder)
+    add_update_cases(engine, CASES, CHAT)
+    yield engine
+    engine.close()
+
+
+def test_fixture_is_well_formed() -> None:
+    assert len(CASES) == 48
+    assert len({c["id"] for c in CASES}) == 48
+    keys = {"id", "old", "new", "question", "past"}
+    assert all({"id", "old", "new", "question"} <= set(c) <= keys for c in CASES)
+
+
+def test_the_newer_statement_ranks_first(eg: Engram) -> None:
+    missed = []
+    for case in CASES:
+        new, old = update_ranks(eg, case, case["question"])
+        if not (new < old and new < 10):
+            missed.append(case["id"])
+    won = len(CASES) - len(missed)
+    # Misses: the old statement holds a marker too ("it never breaks"), values changed
+    # with no marker ("cholesterol is 5.1"), a correction of a number ("nine, not
+    # seven"), a new statement that answers by meaning only and is not close enough
+    assert won >= LEAST, f"newer first in {won}/48; missed {missed}"
+
+
+def test_a_question_about_the_past_keeps_the_old_statement_in_view(eg: Engram) -> None:
+    past = [c for c in CASES if "past" in c]
+    assert len(past) >= 3
+    for case in past:
+        _, old = update_ranks(eg, case, case["past"])
+        assert old < 10, f"{case['id']}: the old statement fell to {old + 1}"
+
