@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 from support.labelled import add_update_cases, load_cases, update_ranks
+from test_knowledge_updates_more import CHAT as MORE_CHAT
 
 from engram import Engram
 from engram.embed.base import Embedder
@@ -28,17 +29,13 @@ CASES = load_cases("knowledge_updates_fresh.jsonl")
 #: (29/48 with session 6's rule, seen before any session-7 rule was written), one
 #: below it for the run-to-run wobble of a loaded machine; no threshold was chosen on it
 LEAST = 24
-CHAT = [
-    (["Did you see the game on Sunday?", "Only the highlights, I was out."], 300),
-    (["It's been raining non-stop.", "Same here, the garden is a swamp."], 120),
-    (["Doing anything fun this weekend?", "Maybe a film if I can stay awake."], 5),
-]
 
 
 @pytest.fixture(scope="module")
 def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
+    # the small talk of the second case set, so the two sets are stored alike
     engine = Engram(str(tmp_path_factory.mktemp("kuf") / "kuf.db"), embedder=embedder)
-    add_update_cases(engine, CASES, CHAT)
+    add_update_cases(engine, CASES, MORE_CHAT)
     yield engine
     engine.close()
 
