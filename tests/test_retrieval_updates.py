@@ -151,6 +151,22 @@ def test_with_the_query_words_a_statement_must_answer_the_query() -> None:
     assert conflicts(turns, times, vec, [0.7, 0.45], asked=asked) == set()
 
 
+def test_answer_clauses_holding_other_numbers_conflict_for_a_current_question() -> None:
+    """Two long turns whose answer clauses both hold the query's words and a number,
+    not the same ones: the newer gives the current value, with no marker at all."""
+    times = [T0, T0 + timedelta(days=3)]
+    far = [np.array([1.0, 0.0]), np.array([0.0, 1.0])]  # nothing alike as a whole
+    asked = _asked("How many sources are in my Zotero library?")
+    turns = ["I'm tagging everything by theme, date and author this week, it's slow work. "
+             "My Zotero library has 45 sources.",
+             "Formatting citations in APA is driving me mad, honestly. I count 52 sources in "
+             "the Zotero library."]
+    assert conflicts(turns, times, far, [0.5, 0.5], asked=asked) == {(0, 1)}
+    assert conflicts(turns, times, far, [0.5, 0.5], asked=asked, changes=False) == set()
+    same = [turns[0], turns[1].replace("52", "45")]
+    assert conflicts(same, times, far, [0.5, 0.5], asked=asked) == set()  # said again
+
+
 def test_newer_first_moves_the_newer_statement_just_above_the_older() -> None:
     texts = {"old": "I drive a blue Volvo to work.", "x": "The weather was lovely today.",
              "new": "I sold the Volvo and now I drive a Subaru to work."}

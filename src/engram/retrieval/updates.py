@@ -34,7 +34,11 @@ tests live in :mod:`engram.ingest.supersede`, shared with the memory layer):
   that the older one does not state too (two chat turns that both narrate
   "started", "now" replace nothing), or, after a statement of a state in an
   earlier session, narrates a completed event ("We store it in MongoDB" / "We
-  migrated to PostgreSQL").
+  migrated to PostgreSQL"), or
+* the question asks for a current value, both statements' answer clauses
+  (below) hold ``COVER`` of its words, and each holds a number the other does
+  not ("My Zotero library has 45 sources" / "I count 52 sources in the Zotero
+  library", in turns about other things): the newer gives the current value.
 
 Statements of one session are one telling (a list of facts, a chat's turns):
 two of them conflict only by a stated change or a correction, never by their
@@ -115,6 +119,7 @@ _CLAUSE = re.compile(
     r"(?<=[.!?;:])\s+|\n+|,\s+(?=(?:and|but|so|which|because|since|while|although|though|"
     r"as|now|then)\b)|\s+[-–—]\s+|\s+->->.*"
 )
+_NUMBER = re.compile(r"\d[\d,.:]*\d|\d")
 _CODE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 
 
@@ -239,12 +244,16 @@ def conflicts(
     if asked:
         answers = [answer_clause(t, asked) for t in texts]
         said = [a for a, _ in answers]  # where markers are read
+        full = [held >= COVER * len(asked) for _, held in answers]
+        values = [frozenset(x.replace(",", "") for x in _NUMBER.findall(a)) for a in said]
         takes_part = [
             held >= COVER * len(asked)
             or (r is not None and best is not None and r >= best - DENSE_MARGIN)
             for (_, held), r in zip(answers, rel, strict=True)]
     else:
         said = list(texts)
+        full = [False] * n
+        values = [frozenset()] * n
         takes_part = [best is None or r is None or r >= best - ANSWER_MARGIN for r in rel]
     states = [changes and states_change(t) for t in said]
     out: set[tuple[int, int]] = set()
@@ -279,7 +288,11 @@ def conflicts(
             change = change or (changes and not states[older] and tells_event(said[newer])
                                 and not tells_event(said[older]))
             same_meaning = cos >= SAME_MEANING and jac >= MEANING_FRAME
-            if (jac >= SAME_FRAME or same_meaning or ((change or fixes) and related)
+            # both answer clauses hold the query's words and a number, not the same ones
+            valued = (changes and full[older] and full[newer] and bool(values[older])
+                      and bool(values[newer] - values[older])
+                      and bool(values[older] - values[newer]))
+            if (jac >= SAME_FRAME or same_meaning or valued or ((change or fixes) and related)
                     or frame(texts[older], texts[newer]) is not None):
                 out.add((older, newer))
     return out
