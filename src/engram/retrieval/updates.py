@@ -57,7 +57,7 @@ its query cosine is within ``ANSWER_MARGIN`` of the best one's and markers are
 read in the whole text. Measured on the development sets (all four together,
 same tree): reading the answer clause keeps letta's updates (.961 new first)
 and BEAM's, and gives back part of the MRR the rule costs on chat (BEAM .443 ->
-.471, LoCoMo .566 -> .581 against .496 / .612 with the rule off; figures and the
+.469, LoCoMo .566 -> .581 against .496 / .612 with the rule off; figures and the
 thresholds tried in docs/recall.md). And a question
 that names what only the older statement says (a name or a token with a
 digit: "Nora", "tok0q", "2019"), and nothing only the newer one says, asks
