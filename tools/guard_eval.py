@@ -108,9 +108,11 @@ class Matrix:
     def rows(self, texts: list[str]) -> np.ndarray:
         return np.array([self.row[t] for t in texts], dtype=np.int64)
 
-    def fit(self, pos: np.ndarray, neg: np.ndarray, *, l2: float = 1e-4, steps: int = 200,
-            min_df: int = 2, keep: float = 0.02) -> tuple[float, np.ndarray]:
+    def fit(self, pos: np.ndarray, neg: np.ndarray, *, hard: np.ndarray | None = None,
+            hard_weight: float = 1.0, l2: float = 1e-4, steps: int = 200, min_df: int = 2,
+            keep: float = 0.02) -> tuple[float, np.ndarray]:
         """Class-balanced logistic regression on rows ``pos``/``neg``, full-batch Adam; the
+        rows ``hard`` (among ``neg``) weigh ``hard_weight`` times an ordinary negative; the
         weights of features seen in fewer than ``min_df`` training texts are 0, and those
         under ``keep`` in magnitude are dropped (as in the shipped file)."""
         y_row = np.full(self.n, -1.0)
@@ -123,7 +125,10 @@ class Matrix:
         ri, ci, xv = ri[ok], ci[ok], xv[ok]
         sw = np.zeros(self.n)
         sw[pos] = 0.5 / max(1, len(pos))
-        sw[neg] = 0.5 / max(1, len(neg))
+        nw = np.ones(self.n)
+        if hard is not None:
+            nw[hard] = hard_weight
+        sw[neg] = 0.5 * nw[neg] / max(1.0, float(nw[neg].sum()))
         y = np.maximum(y_row, 0.0)
         d = len(self.names)
         w, b = np.zeros(d), 0.0
@@ -176,6 +181,11 @@ def _rule_verdicts(texts: list[str], cache: Path | None) -> np.ndarray:
     return np.array(out, dtype=bool)
 
 
+#: benign sources written to look like attacks (hard negatives): each of their texts
+#: weighs HARD_WEIGHT chat turns in a fit (the shipped model: 1; 10 measured with the
+#: shape features, docs/trust.md)
+HARD = ("engram_fixture", "engram_memory", "engram_independent", "spikee_fp")
+HARD_WEIGHT = 1.0
 #: sources that no model is fitted on (the hand-written held-out set, deepteam)
 EVAL_ONLY = ("heldout", *corpus.EVAL_SOURCES)
 BUDGETS = (0.0003, 0.0005, 0.001, 0.002, 0.003, 0.004)
@@ -198,7 +208,8 @@ def _rate(hits: int, n: int) -> str:
 
 def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
              fp_budget: float, *, only: tuple[str, ...] = (), cache: Path | None = None,
-             featurize: Callable[[str], Counter[str]] = features) -> None:
+             featurize: Callable[[str], Counter[str]] = features,
+             hard_weight: float = HARD_WEIGHT) -> None:
     """Leave each attack source out in turn (``only``: just these folds, same pairing of
     source and held-out chat set as the full run)."""
     t0 = time.time()
@@ -207,6 +218,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
           f"({time.time() - t0:.0f} s)")
     P = {k: mx.rows(v) for k, v in pos.items()}
     N = {k: mx.rows(v) for k, v in neg.items()}
+    hard = np.concatenate([N[x] for x in HARD if x in N] + [np.array([], dtype=np.int64)])
     chats = [c for c in corpus.CHAT_SOURCES if c in neg]
     print(f"{'held-out source':18s} {'rules':>16s} {'model':>16s} {'rules OR model':>16s}  "
           "FP on held-out chat (rules OR model)")
@@ -221,7 +233,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
         tn = np.concatenate([N[x] for x in _OTHER_NEG if x != src and x in N]
                             + [N[x] for c in chats if c != chat_out
                                for x in (c, "q_" + c) if x in N])
-        b, w = mx.fit(tp, tn, steps=steps)
+        b, w = mx.fit(tp, tn, hard=hard, hard_weight=hard_weight, steps=steps)
         p = mx.prob(b, w)
         cut = _cut(p[tn], fp_budget)
         hp, hn = P[src], N[chat_out]
@@ -259,7 +271,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
         tp = np.concatenate([P[s] for s in pos if s not in EVAL_ONLY])
         tn = np.concatenate([N[x] for x in _OTHER_NEG if x in N]
                             + [N[x] for c in chats for x in (c, "q_" + c) if x in N])
-        b, w = mx.fit(tp, tn, steps=steps)
+        b, w = mx.fit(tp, tn, hard=hard, hard_weight=hard_weight, steps=steps)
         p = mx.prob(b, w)
         cut = _cut(p[tn], fp_budget)
     for src in held:
@@ -318,7 +330,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fp", type=float, default=0.001,
                     help="training chat FP budget for fit (see the operating curve)")
     ap.add_argument("--features", choices=sorted(guard_shapes.FEATURES), default="ngrams",
-                    help="evaluate: the shipped features (ngrams) or a candidate set")
+                    help="evaluate: the shipped features or a candidate set")
+    ap.add_argument("--hard-weight", type=float, default=HARD_WEIGHT,
+                    help="weight of each hand-written benign text (and spikee_fp) in a fit, "
+                         "relative to a chat turn")
     ap.add_argument("--no-questions", action="store_true",
                     help="leave the benchmarks' questions out of the benign sources")
     ap.add_argument("--only", default="",
@@ -334,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{k}-{len(v)}" for k, v in neg.items()))
     if args.command == "evaluate":
         evaluate(pos, neg, args.steps, args.fp, cache=args.cache,
-                 featurize=guard_shapes.FEATURES[args.features],
+                 featurize=guard_shapes.FEATURES[args.features], hard_weight=args.hard_weight,
                  only=tuple(x for x in args.only.split(",") if x))
         timing(neg)
     elif args.command == "shipped":
@@ -345,7 +360,9 @@ def main(argv: list[str] | None = None) -> int:
         train_neg = [t for s, ts in neg.items() if s not in EVAL_ONLY for t in ts]
         mx = Matrix(train_pos + train_neg, cache=args.cache)
         tn = mx.rows(train_neg)
-        b, w = mx.fit(mx.rows(train_pos), tn, steps=args.steps)
+        hard = mx.rows([t for x in HARD for t in neg.get(x, [])])
+        b, w = mx.fit(mx.rows(train_pos), tn, hard=hard, hard_weight=args.hard_weight,
+                      steps=args.steps)
         stamp = time.strftime("%Y-%m-%d")
         model = mx.weights(b, w, _cut(mx.prob(b, w)[tn], args.fp),
                            version=f"{stamp} pos={len(train_pos)} neg={len(train_neg)}")
