@@ -71,3 +71,24 @@ def test_items_read_by_hint_are_the_items_read_by_id(tmp_path: Path) -> None:
     assert store.get_memories(a, ["m1", "m2"]) == []
     assert [m.text for m in store.get_memories(b, ["m1"])] == ["tenant b likes tea"]
     store.close()
+
+
+def test_neighbours_of_an_agent_scope_read_by_hint(tmp_path: Path) -> None:
+    """An agent-only scope's neighbours come from SQL through the same hinted
+    read (whose columns name no tenant): after a search they equal the reads
+    without hints (a KeyError once made this a 500 on ``POST /v1/search``)."""
+    store = SQLiteStore(tmp_path / "n.db", synchronous="OFF")
+    store.migrate()
+    scope = Scope(agent_id="bot", tenant="a")
+    for n in range(4):
+        add_episode(store, episode(f"e{n}", scope, f"turn {n}"), unit(n))
+    hits = store.vector_search(scope, unit(1), MODEL, SearchFilters(), 10)
+    assert hits and store._key_hints
+    ids = [h.ref.id for h in hits]
+    got = store.episode_neighbours(scope, ids, 1)
+    saved, store._key_hints = store._key_hints, {}
+    try:
+        assert got == store.episode_neighbours(scope, ids, 1)
+    finally:
+        store._key_hints = saved
+    assert got

@@ -217,7 +217,7 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
             rids = list(by_rid)
             for i in range(0, len(rids), 500):
                 part = rids[i : i + 500]
-                keep(self._q_dicts(f"SELECT x.rid, {cols} FROM {table} x"
+                keep(self._q_dicts(f"SELECT x.rid, x.tenant, {cols} FROM {table} x"
                                    f" WHERE x.rid IN ({','.join('?' * len(part))})", part),
                      by_rid)
             ids = [i for i in ids if i not in found]
