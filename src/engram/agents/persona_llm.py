@@ -61,7 +61,7 @@ relevant, reply with an empty string and no citations. Answer with JSON:
 {"reply": "...", "citations": ["M1"]}"""
 
 #: memories shown to the model per field (searched) and for a draft
-PER_FIELD = 4
+PER_FIELD = 6
 PER_DRAFT = 12
 #: the user's first messages read for samples of their voice
 VOICE_WINDOW = 200
