@@ -18,7 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.labelled import add_update_cases, load_cases, update_ranks
+from support.labelled import (
+    add_update_cases,
+    assert_past_keeps_old,
+    load_cases,
+    newer_first_misses,
+)
 from test_knowledge_updates_more import CHAT as MORE_CHAT
 
 from engram import Engram
@@ -48,11 +53,7 @@ def test_fixture_is_well_formed() -> None:
 
 
 def test_the_newer_statement_ranks_first(eg: Engram) -> None:
-    missed = []
-    for case in CASES:
-        new, old = update_ranks(eg, case, case["question"])
-        if not (new < old and new < 10):
-            missed.append(case["id"])
+    missed = newer_first_misses(eg, CASES)
     won = len(CASES) - len(missed)
     # Misses: the old statement holds a marker too ("it never breaks"), values changed
     # with no marker ("cholesterol is 5.1"), a correction of a number ("nine, not
@@ -61,9 +62,4 @@ def test_the_newer_statement_ranks_first(eg: Engram) -> None:
 
 
 def test_a_question_about_the_past_keeps_the_old_statement_in_view(eg: Engram) -> None:
-    past = [c for c in CASES if "past" in c]
-    assert len(past) >= 3
-    for case in past:
-        _, old = update_ranks(eg, case, case["past"])
-        assert old < 10, f"{case['id']}: the old statement fell to {old + 1}"
-
+    assert_past_keeps_old(eg, CASES, 3)

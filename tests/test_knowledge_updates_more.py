@@ -16,7 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.labelled import NOW, add_update_cases, load_cases, rank_of
+from support.labelled import (
+    add_update_cases,
+    assert_past_keeps_old,
+    load_cases,
+    newer_first_misses,
+)
 
 from engram import Engram
 from engram.embed.base import Embedder
@@ -37,18 +42,9 @@ def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator
     engine.close()
 
 
-def _ranks(eg: Engram, case: dict[str, str], question: str) -> tuple[int, int]:
-    hits = eg.search(question, user_id=case["id"], now=NOW, limit=20, track_access=False)
-    return rank_of(hits, f"{case['id']}:3:2"), rank_of(hits, f"{case['id']}:1:2")
-
-
 def _wins(eg: Engram, source: str | None) -> tuple[int, int, list[str]]:
     cases = [c for c in CASES if c.get("source") == source]
-    missed = []
-    for case in cases:
-        new, old = _ranks(eg, case, case["question"])
-        if not (new < old and new < 10):
-            missed.append(case["id"])
+    missed = newer_first_misses(eg, cases)
     return len(cases) - len(missed), len(cases), missed
 
 
@@ -72,8 +68,4 @@ def test_the_newer_statement_ranks_first(eg: Engram, source: str | None, least: 
 
 
 def test_a_question_about_the_past_keeps_the_old_statement_in_view(eg: Engram) -> None:
-    past = [c for c in CASES if "past" in c]
-    assert len(past) >= 4
-    for case in past:
-        _, old = _ranks(eg, case, case["past"])
-        assert old < 10, f"{case['id']}: the old statement fell to {old + 1}"
+    assert_past_keeps_old(eg, CASES, 4)

@@ -76,3 +76,24 @@ def update_ranks(eg: Engram, case: dict[str, Any], question: str, preset: str = 
     hits = eg.search(question, user_id=case["id"], preset=preset, now=NOW, limit=20,
                      track_access=False)
     return rank_of(hits, f"{case['id']}:3:2"), rank_of(hits, f"{case['id']}:1:2")
+
+
+def newer_first_misses(eg: Engram, cases: Sequence[dict[str, Any]], preset: str = "recall"
+                       ) -> list[str]:
+    """Ids of the ``cases`` whose new statement is not in the top 10 above the old one."""
+    missed = []
+    for case in cases:
+        new, old = update_ranks(eg, case, case["question"], preset)
+        if not (new < old and new < 10):
+            missed.append(case["id"])
+    return missed
+
+
+def assert_past_keeps_old(eg: Engram, cases: Sequence[dict[str, Any]], least: int) -> None:
+    """Each case with a ``past`` question (at least ``least`` of them) keeps its old
+    statement in the top 10 for it."""
+    past = [c for c in cases if "past" in c]
+    assert len(past) >= least
+    for case in past:
+        _, old = update_ranks(eg, case, case["past"])
+        assert old < 10, f"{case['id']}: the old statement fell to {old + 1}"
