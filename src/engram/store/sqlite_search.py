@@ -249,18 +249,22 @@ class SQLiteSearch(SQLiteBase):
         super().close()
 
     def _load_tables(self, key: PartitionKey) -> PartitionIndex:
+        # CROSS JOIN fixes the join order: the owner's rows by their (tenant, owner)
+        # index, then each one's vector by key. Left to itself the planner may
+        # drive from the vectors of the model (every owner's), which made loading
+        # one small user cost a scan of the whole store
         tenant, kind, owner, model_id = key
         col = "user_id" if kind == "u" else "agent_id"
         rows_e = self._q(
-            f"SELECT {_EP_SELECT} FROM vectors v"
-            " JOIN episodes e ON v.item_type = 'episode' AND e.rid = v.item_rid"
+            f"SELECT {_EP_SELECT} FROM episodes e"
+            " CROSS JOIN vectors v ON v.item_type = 'episode' AND v.item_rid = e.rid"
             " LEFT JOIN fts f ON f.rowid = e.rid * 2"
             f" WHERE e.tenant = ? AND e.{col} = ? AND v.model_id = ? ORDER BY e.rid",
             (tenant, owner, model_id),
         )
         rows_m = self._q(
-            f"SELECT {_MEM_SELECT} FROM vectors v JOIN memories x"
-            " ON v.item_type = 'memory' AND x.rid = v.item_rid"
+            f"SELECT {_MEM_SELECT} FROM memories x CROSS JOIN vectors v"
+            " ON v.item_type = 'memory' AND v.item_rid = x.rid"
             " LEFT JOIN fts f ON f.rowid = x.rid * 2 + 1"
             f" WHERE x.tenant = ? AND x.{col} = ? AND v.model_id = ? ORDER BY x.rid",
             (tenant, owner, model_id),
