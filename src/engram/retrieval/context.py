@@ -135,16 +135,21 @@ def _render(lines: list[_Line]) -> str:
 
 
 def _fill(hits: Sequence[Hit], lines: dict[int, _Line], skip: set[int], max_tokens: int,
-          query: str, top: int, reserve: int, count_tokens: Callable[[str], int]) -> None:
-    """Add to ``lines`` (rank -> line) every hit, in rank order, whose line still fits."""
+          query: str, top: int, reserve: int, count_tokens: Callable[[str], int],
+          made: dict[int, _Line]) -> None:
+    """Add to ``lines`` (rank -> line) every hit, in rank order, whose line still fits.
+    ``made`` keeps each rank's line once made (it depends on the rank only), so a
+    second pass does not excerpt and count the same hits again."""
     days = {format_day(ln.date) for ln in lines.values() if isinstance(ln.hit.item, Episode)}
     used = reserve + sum(ln.cost for ln in lines.values())
     used += sum(count_tokens(_day_header(d)) for d in days)
     for rank, hit in enumerate(hits):
         if rank in lines or rank in skip:
             continue
-        cap = max(MIN_ITEM_TOKENS, int(top / (1 + rank / RANK_DECAY))) if query else top
-        ln = _line(hit, rank, cap, query, count_tokens)
+        ln = made.get(rank)
+        if ln is None:
+            cap = max(MIN_ITEM_TOKENS, int(top / (1 + rank / RANK_DECAY))) if query else top
+            ln = made[rank] = _line(hit, rank, cap, query, count_tokens)
         day = format_day(ln.date) if isinstance(hit.item, Episode) else None
         extra = count_tokens(_day_header(day)) if day and day not in days else 0
         if used + ln.cost + extra > max_tokens:
@@ -183,13 +188,14 @@ def build_context(
     reserve = count_tokens(HEADER_MEMORIES) + count_tokens(HEADER_EPISODES)
     top = max(MIN_ITEM_TOKENS, int(max_tokens * item_share))
     lines: dict[int, _Line] = {}
-    _fill(hits, lines, set(), max_tokens, query, top, reserve, count_tokens)
+    made: dict[int, _Line] = {}
+    _fill(hits, lines, set(), max_tokens, query, top, reserve, count_tokens, made)
     whole = {ln.hit.item.id for ln in lines.values()
              if isinstance(ln.hit.item, Episode) and ln.whole}
     repeats = {r for r, ln in lines.items() if _repeats(ln, whole)}
     if repeats and len(lines) < len(hits):
         trial = {r: ln for r, ln in lines.items() if r not in repeats}
-        _fill(hits, trial, repeats, max_tokens, query, top, reserve, count_tokens)
+        _fill(hits, trial, repeats, max_tokens, query, top, reserve, count_tokens, made)
         if set(trial) - set(lines):
             lines = trial
 

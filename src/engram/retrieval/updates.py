@@ -247,9 +247,8 @@ def conflicts(
         full = [held >= COVER * len(asked) for _, held in answers]
         values = [frozenset(x.replace(",", "") for x in _NUMBER.findall(a)) for a in said]
         takes_part = [
-            held >= COVER * len(asked)
-            or (r is not None and best is not None and r >= best - DENSE_MARGIN)
-            for (_, held), r in zip(answers, rel, strict=True)]
+            covers or (r is not None and best is not None and r >= best - DENSE_MARGIN)
+            for covers, r in zip(full, rel, strict=True)]
     else:
         said = list(texts)
         full = [False] * n

@@ -135,11 +135,9 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         answer). No table is read: nothing reaches a Citus worker. ``None`` on
         Citus, where a write routed to a worker leaves the coordinator's
         snapshot as it was."""
-        row = self._q(
-            "SELECT pg_current_snapshot()::text AS snap,"
-            " EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') AS citus"
-        )[0]
-        return None if row["citus"] else str(row["snap"])
+        if self._on_citus():
+            return None
+        return str(self._q(MARKER_SQL)[0]["snap"])
 
     # -- writes ----------------------------------------------------------------
     def write(self, batch: WriteBatch) -> WriteOutcome:

@@ -48,7 +48,7 @@ MAX_EPISODES = 2_000
 
 #: how long a marker read by a search stays usable for its neighbours
 HINT_SECONDS = 5.0
-#: the change marker alone (``PostgresStore.change_marker`` without the Citus check)
+#: the change marker's statement (:meth:`PostgresStore.change_marker` adds the Citus check)
 MARKER_SQL = "SELECT pg_current_snapshot()::text AS snap"
 
 _Key = tuple[str, str]

@@ -141,27 +141,29 @@ class SQLiteBase(SQLCommon):
             log.warning("sqlite rollback failed: %s", exc)
 
     def _q(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            self._check_open()
-            try:
-                return self._conn.execute(sql, args).fetchall()
-            except sqlite3.Error as exc:
-                raise store_error("query failed", exc, self.path) from exc
+        return self._fetch(sql, args, plain=False)[0]
 
     def _q_dicts(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
         """:meth:`_q` with each row as a plain dict: reading a row's columns by
         name then costs a dict lookup, not a scan of the column names (the
         search decodes its whole head, ~70 rows of 22 columns)."""
+        rows, description = self._fetch(sql, args, plain=True)
+        names = [c[0] for c in description or ()]
+        return [dict(zip(names, r, strict=True)) for r in rows]
+
+    def _fetch(self, sql: str, args: Sequence[Any], *, plain: bool
+               ) -> tuple[list[Any], Any]:
+        """Every row of one statement, under the lock (as :class:`sqlite3.Row`, or
+        plain tuples with ``plain``), and the cursor's description."""
         with self._lock:
             self._check_open()
             try:
                 cur = self._conn.cursor()
-                cur.row_factory = None
-                rows = cur.execute(sql, args).fetchall()
+                if plain:
+                    cur.row_factory = None
+                return cur.execute(sql, args).fetchall(), cur.description
             except sqlite3.Error as exc:
                 raise store_error("query failed", exc, self.path) from exc
-        names = [c[0] for c in cur.description or ()]
-        return [dict(zip(names, r, strict=True)) for r in rows]
 
     def change_marker(self) -> str | None:
         """This connection's commits and ``PRAGMA data_version`` (every other
