@@ -151,6 +151,23 @@ def test_with_the_query_words_a_statement_must_answer_the_query() -> None:
     assert conflicts(turns, times, vec, [0.7, 0.45], asked=asked) == set()
 
 
+def test_in_one_telling_a_change_must_say_what_the_question_asks() -> None:
+    """A list of facts about one person (one session): a later fact stating an event
+    about something else does not replace the one that answers; a change that says
+    what the question asks still does (letta core-memory read)."""
+    times = [T0, T0 + timedelta(minutes=5)]
+    vec = [np.array([1.0, 0.0]), np.array([0.8, 0.6])]  # cosine .8
+    asked = _asked("Which field does Melira Mirando specialize in as a botanist?")
+    names = frozenset({"melira", "mirando"})
+    facts = ["Melira Mirando is a botanist specializing in rare medicinal plants.",
+             "Melira Mirando discovered a new species of orchid in the Amazon."]
+    one = ["s1", "s1"]
+    assert conflicts(facts, times, vec, [0.6, 0.6], names, sessions=one, asked=asked) == set()
+    assert conflicts(facts, times, vec, [0.6, 0.6], names, sessions=one) == {(0, 1)}
+    fixed = [facts[0], "Actually, Melira Mirando now specializes in alpine mosses as a botanist."]
+    assert conflicts(fixed, times, vec, [0.6, 0.6], names, sessions=one, asked=asked) == {(0, 1)}
+
+
 def test_answer_clauses_holding_other_numbers_conflict_for_a_current_question() -> None:
     """Two long turns whose answer clauses both hold the query's words and a number,
     not the same ones: the newer gives the current value, with no marker at all."""

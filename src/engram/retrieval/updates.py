@@ -249,10 +249,14 @@ def conflicts(
         takes_part = [
             covers or (r is not None and best is not None and r >= best - DENSE_MARGIN)
             for covers, r in zip(full, rel, strict=True)]
+        # the query's words beyond the names it gives: what it asks about them
+        asks = asked - query_terms
+        specific = [len(_terms(a) & asks) for a in said]
     else:
         said = list(texts)
         full = [False] * n
         values = [frozenset()] * n
+        specific = [0] * n
         takes_part = [best is None or r is None or r >= best - ANSWER_MARGIN for r in rel]
     states = [changes and states_change(t) for t in said]
     out: set[tuple[int, int]] = set()
@@ -279,7 +283,11 @@ def conflicts(
             fixes = changes and corrects(said[newer]) and not corrects(said[older])
             related = jac >= CHANGE_FRAME or cos >= CHANGE_MEANING
             if sess[i] is not None and sess[i] == sess[j]:
-                if (change or fixes) and related:
+                # in one telling a change replaces a statement only where it says
+                # at least as much of what the question asks ("Melira discovered an
+                # orchid" does not replace "Melira is a botanist specializing in ...")
+                about = not asked or specific[newer] >= max(1, specific[older])
+                if (change or fixes) and related and about:
                     out.add((older, newer))
                 continue
             # across sessions a completed event after a statement of a state is a
