@@ -99,7 +99,7 @@ def register(cli: click.Group) -> None:
                           max_bytes=config.quota_max_bytes or None)
         new_store = missing_store(config.store_url(), create=True)
         app = create_app(config, auth=not no_auth, keys_path=keys_path, mcp=not no_mcp,
-                         quota=quota)
+                         quota=quota, freeze_gc=True)
         if new_store is not None:
             announce_new_store(new_store)
         click.echo(f"Engram listening on http://{config.host}:{config.port} "
