@@ -30,7 +30,8 @@ from engram.store.browse import TimelineFilters
 from engram.store.postgres import PostgresStore
 
 #: distributed by ``tenant`` (co-located)
-TENANT_TABLES = ("episodes", "memories", "memory_versions", "vectors", "jobs", "job_counters")
+TENANT_TABLES = ("episodes", "memories", "memory_versions", "vectors", "jobs", "job_counters",
+                 "item_changes")
 #: reference tables (a copy on every node) and the coordinator-only bookkeeping
 REFERENCE_TABLES = ("meta", "vector_spaces", "schema_migrations")
 #: steps that are not on the hot path (store-wide administration)
@@ -57,6 +58,9 @@ EXCEPTIONS: list[tuple[tuple[str, ...], str, str]] = [
      "the job runner's totals in a status (PipelineStatus.totals) are store-wide: a"
      " read-only aggregate over every shard, never on a write"),
     (("admin",), r".", "store-wide statistics and maintenance read every shard"),
+    (("setup",), r"^CREATE TABLE item_changes",
+     "migration 0008_change_feed (DDL, once per store): its trigger functions write the"
+     " change row of the changed row's own tenant, on that row's shard"),
 ]
 
 _TABLE_REF = re.compile(
@@ -113,6 +117,11 @@ def _workload(cap: Capture, url: str, embedder: Any) -> None:
     for preset in sorted(PRESETS):
         eg.search("where does maya live", scope=user, preset=preset)
     eg.search("dog", scope=user, kinds=["fact"], limit=3)
+    # a store whose users fit its in-process index: the change feed's statements
+    indexed = Engram(store=PostgresStore(url), embedder=embedder)
+    for preset in sorted(PRESETS):
+        indexed.search("where does maya live", scope=user, preset=preset)
+    indexed.search("dog", scope=user, kinds=["fact"], limit=3)
     cap.step = "list"
     page = eg.list(scope=user, limit=1)
     eg.list(scope=user, limit=1, cursor=page.next_cursor)
@@ -140,6 +149,7 @@ def _workload(cap: Capture, url: str, embedder: Any) -> None:
     eg.stats()
     eg.pending()
     eg.close()
+    indexed.close()
 
 
 def _violations(cap: Capture) -> list[str]:
@@ -166,6 +176,10 @@ def test_every_statement_on_a_tenant_table_keys_on_tenant(capture: Capture, embe
     on_tenant_tables = [t for _, t in capture.statements if _TABLE_REF.search(t)]
     assert len(on_tenant_tables) > 100, len(on_tenant_tables)
     assert _violations(capture) == []
+    # the in-process index was loaded from, and kept current by, the change feed
+    texts = [t for s, t in capture.statements if s == "search"]
+    assert any("FROM item_changes WHERE tenant = %s" in t for t in texts)
+    assert any(t.startswith("SELECT s.snap, NULL::bigint AS changed") for t in texts)
 
     # the HNSW scan itself is tenant-filtered (single shard), under SET LOCAL ef_search
     ann = [t for _, t in capture.statements if "ORDER BY embedding::vector(" in t]

@@ -23,8 +23,8 @@ Same contract as :class:`~engram.store.sqlite.SQLiteStore` (see
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 import psycopg
@@ -33,6 +33,7 @@ from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
 from ..errors import Conflict, ModelMismatch, StoreError
+from ..index.partition import PartitionIndex, RowFilter
 from ..models import Episode, ItemRef, Memory, Scope, SearchFilters
 from ..text import query_terms
 from ..timeutil import now
@@ -47,6 +48,7 @@ from .base import (
 )
 from .migrations import pending
 from .postgres_admin import PgAdmin
+from .postgres_index import prune_sql, row_filter
 from .postgres_pool import register_vector
 from .postgres_schema import FENCE_LOCK_CLASS, MIGRATION_LOCK_ID, MIGRATIONS
 from .postgres_sql import (
@@ -72,6 +74,7 @@ _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 #: seconds a search trusts its cached "this model has no HNSW index yet"
 _SPACES_TTL = 10.0
 _TEXT_CONFIG = "english"
+_T = TypeVar("_T")
 
 
 class PostgresStore(PgAdmin, SQLBrowse, Store):
@@ -155,6 +158,10 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
                 if attempt < 2 and isinstance(exc.__cause__, _RETRYABLE):
                     continue
                 raise
+        self._prune_feed({e.scope.tenant for e in batch.episodes}
+                         | {m.scope.tenant for m in batch.new_memories}
+                         | {m.scope.tenant for m, _ in batch.changed_memories}
+                         | {r.tenant for r in batch.vectors})
         if self.auto_index:
             written: dict[tuple[str, int], int] = {}
             for rec in batch.vectors:
@@ -164,6 +171,16 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
                 if not self._spaces.get(key) and self._index_due(key, n):
                     self.create_vector_index(*key)
         return out
+
+    def _prune_feed(self, tenants: set[str]) -> None:
+        """Prune the change feed of ``tenants`` where due (``postgres_index``:
+        once per tenant and ``KEEP_SECONDS`` in a process; tenant-keyed)."""
+        for tenant in sorted(tenants):
+            due, horizon = self._index.prune_due(tenant)
+            if due:
+                at = time.monotonic()
+                rows = self._q(*prune_sql(tenant, horizon, self._on_citus()))
+                self._index.pruned(tenant, str(rows[0]["x"]), at)
 
     def _index_due(self, key: tuple[str, int], written: int) -> bool:
         """Whether the model ``key`` now holds more vectors than ``exact_limit``
@@ -458,9 +475,54 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
     def lexical_search(
         self, scope: Scope, query: str, filters: SearchFilters, limit: int
     ) -> list[Candidate]:
+        """BM25 in the user's in-process index when it can hold the user
+        (:mod:`.postgres_index`), else ``ts_rank_cd`` in SQL."""
         self._streams.drop_hint()
+        if not query_terms(query) or limit <= 0:
+            return []
+        if scope.user_id is not None and not self._on_citus():
+            model_id = self._index.models.get((scope.tenant, scope.user_id))
+            if model_id is None:
+                model_id = self.get_meta("embedding_model")
+            if model_id is not None:
+                found = self._ranked(
+                    scope, model_id, filters,
+                    lambda part, f: part.lexical_search(query, limit, f))
+                if found is not None:
+                    return _candidates(found[0])
         sql = _lexical_sql(scope, query, filters, limit)
         return [] if sql is None else _lexical_hits(self._q(*sql))
+
+    def _ranked(
+        self, scope: Scope, model_id: str, filters: SearchFilters,
+        rank: Callable[[PartitionIndex, RowFilter], _T],
+    ) -> tuple[_T, str] | None:
+        """``rank`` run on the user's index of ``model_id`` brought up to date
+        in one round trip, with the snapshot it reflects; ``None`` where the
+        SQL path answers (no user, Citus, a user without vectors of the model
+        or with more than ``exact_limit`` rows of it)."""
+        if scope.user_id is None or self._on_citus():
+            return None
+        allowed: frozenset[ItemRef] | None = None
+        if filters.metadata:
+            allowed = frozenset(self._metadata_matches(scope, filters))
+        f = row_filter(scope, filters, allowed)
+        return self._index.use(
+            scope, model_id, self.hnsw.exact_limit,
+            lambda query, args: self._q(query, args, binary=True),
+            lambda part: rank(part, f))
+
+    def _metadata_matches(self, scope: Scope, filters: SearchFilters) -> list[ItemRef]:
+        """The items of ``scope`` passing ``filters`` (a metadata filter's set)."""
+        refs: list[ItemRef] = []
+        for item_type, table in (("episode", "episodes"), ("memory", "memories")):
+            if filters.wants(item_type):  # type: ignore[arg-type]
+                ssql, sargs = scope_sql(scope, "x")
+                fsql, fargs = filter_sql(filters, "x", item_type)
+                rows = self._q(f"SELECT x.id FROM {table} x WHERE {ssql} AND {fsql}",
+                               (*sargs, *fargs))
+                refs.extend(ItemRef(item_type, r["id"]) for r in rows)  # type: ignore[arg-type]
+        return refs
 
     def search_both(
         self,
@@ -477,8 +539,22 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         too, so that the neighbours asked next need no round trip
         (:mod:`.postgres_streams`)."""
         self._streams.drop_hint()
+        if limit <= 0:
+            return [], []
+        qv = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
+
+        def both(part: PartitionIndex, f: RowFilter) -> tuple[list[Candidate], list[Candidate]]:
+            _check_dim(qv, part)
+            lex = part.lexical_search(query, limit, f) if query_terms(query) else []
+            return _candidates(lex), _candidates(part.search(qv, limit, f))
+
+        found = self._ranked(scope, model_id, filters, both)
+        if found is not None:
+            if self._streams.marker(scope) == found[1]:
+                self._streams.set_hint(scope, found[1])  # the neighbours need no round trip
+            return found[0]
         lexical = _lexical_sql(scope, query, filters, limit)
-        q = self._query_vector(vector, model_id) if limit > 0 else None
+        q = self._query_vector(vector, model_id)
         if lexical is None or q is None:
             return super().search_both(scope, query, vector, model_id, filters, limit)
         search = vector_steps(scope, q[0], model_id, q[0].size, filters, limit, self.hnsw, q[1],
@@ -513,7 +589,18 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         limit: int,
     ) -> list[Candidate]:
         self._streams.drop_hint()
-        found = self._query_vector(vector, model_id) if limit > 0 else None
+        if limit <= 0:
+            return []
+        qv = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
+
+        def dense(part: PartitionIndex, f: RowFilter) -> list[Candidate]:
+            _check_dim(qv, part)
+            return _candidates(part.search(qv, limit, f))
+
+        ranked = self._ranked(scope, model_id, filters, dense)
+        if ranked is not None:
+            return ranked[0]
+        found = self._query_vector(vector, model_id)
         if found is None:
             return []
         q, indexed = found
@@ -678,6 +765,16 @@ def _lexical_sql(
         return None
     return (f"WITH q AS (SELECT ({tsq}) AS q) " + " UNION ALL ".join(parts)
             + " ORDER BY s DESC, id LIMIT %s", [*args, limit])
+
+
+def _candidates(hits: list[tuple[ItemRef, float]]) -> list[Candidate]:
+    return [Candidate(ref, score) for ref, score in hits]
+
+
+def _check_dim(q: np.ndarray, part: PartitionIndex) -> None:
+    if q.size != part.dim:
+        raise ModelMismatch(
+            f"query vector has dimension {q.size} but the store holds {part.dim}")
 
 
 def _lexical_hits(rows: list[dict[str, Any]]) -> list[Candidate]:

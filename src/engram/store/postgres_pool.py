@@ -22,6 +22,7 @@ from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import DiskFull, EngramError, ReadOnlyStore, StoreError
+from .postgres_index import UserIndexes
 from .postgres_sql import POSTGRES
 from .postgres_streams import StreamCache
 from .postgres_vector import HnswParams
@@ -117,6 +118,8 @@ class PgBase(SQLCommon):
         self._big_scopes: dict[str, tuple[float, float]] = {}
         #: users' episode streams for neighbours (``postgres_streams``)
         self._streams = StreamCache()
+        #: users' in-process search indexes (``postgres_index``)
+        self._index = UserIndexes()
         #: whether the database has Citus (``PostgresStore._on_citus``)
         self._citus: bool | None = None
         try:
@@ -169,3 +172,4 @@ class PgBase(SQLCommon):
                 self._closed = True
                 self._pool.close()
                 self._streams.clear()
+                self._index.clear()

@@ -200,6 +200,68 @@ CREATE TABLE job_counters (
 )
 """
 
+#: the change feed that keeps every process's in-memory user indexes current
+#: (:mod:`engram.store.postgres_index`): triggers on ``episodes``, ``memories`` and
+#: ``vectors`` add one row per changed item of a user, inside the writing
+#: transaction, by any code path. A row holds numbers only: ``owner`` is
+#: ``hashtext(user_id)``, ``item`` the store key ``rid * 2`` (episode) or
+#: ``rid * 2 + 1`` (memory), ``xid`` the writing transaction (a reader asks for the
+#: rows its last snapshot did not see, so commit order never hides a change).
+#: Keyed by ``tenant`` first (co-located on Citus); ``*_rid`` let a reader fetch a
+#: changed item's current row by its key
+_0008_change_feed = """
+CREATE TABLE item_changes (
+    tenant text NOT NULL,
+    owner integer NOT NULL,
+    xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    seq bigint GENERATED ALWAYS AS IDENTITY,
+    item bigint NOT NULL,
+    PRIMARY KEY (tenant, owner, xid, seq)
+);
+CREATE INDEX episodes_rid ON episodes (tenant, rid);
+CREATE INDEX memories_rid ON memories (tenant, rid);
+CREATE FUNCTION engram_item_changed() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' AND OLD.user_id IS NOT NULL THEN
+        INSERT INTO item_changes (tenant, owner, item)
+        VALUES (OLD.tenant, hashtext(OLD.user_id), OLD.rid * 2 + TG_ARGV[0]::int);
+    END IF;
+    IF TG_OP <> 'DELETE' AND NEW.user_id IS NOT NULL AND (TG_OP = 'INSERT'
+            OR NEW.user_id IS DISTINCT FROM OLD.user_id OR NEW.tenant <> OLD.tenant) THEN
+        INSERT INTO item_changes (tenant, owner, item)
+        VALUES (NEW.tenant, hashtext(NEW.user_id), NEW.rid * 2 + TG_ARGV[0]::int);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION engram_vector_changed() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+DECLARE
+    t text := CASE WHEN TG_OP = 'DELETE' THEN OLD.tenant ELSE NEW.tenant END;
+    kind text := CASE WHEN TG_OP = 'DELETE' THEN OLD.item_type ELSE NEW.item_type END;
+    name text := CASE WHEN TG_OP = 'DELETE' THEN OLD.item_id ELSE NEW.item_id END;
+BEGIN
+    IF kind = 'episode' THEN
+        INSERT INTO item_changes (tenant, owner, item) SELECT x.tenant, hashtext(x.user_id),
+            x.rid * 2 FROM episodes x WHERE x.tenant = t AND x.id = name
+            AND x.user_id IS NOT NULL;
+    ELSE
+        INSERT INTO item_changes (tenant, owner, item) SELECT x.tenant, hashtext(x.user_id),
+            x.rid * 2 + 1 FROM memories x WHERE x.tenant = t AND x.id = name
+            AND x.user_id IS NOT NULL;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER episodes_changed AFTER INSERT OR DELETE OR UPDATE OF tenant, user_id,
+    agent_id, session_id, text, index_text, occurred_at, created_at ON episodes
+    FOR EACH ROW EXECUTE FUNCTION engram_item_changed('0');
+CREATE TRIGGER memories_changed AFTER INSERT OR DELETE OR UPDATE OF tenant, user_id,
+    agent_id, session_id, kind, text, index_text, event_at, created_at, expired_at, status
+    ON memories FOR EACH ROW EXECUTE FUNCTION engram_item_changed('1');
+CREATE TRIGGER vectors_changed AFTER INSERT OR DELETE OR UPDATE ON vectors
+    FOR EACH ROW EXECUTE FUNCTION engram_vector_changed()
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_core", _run(_0001_core)),
     Migration("0002_episode_derived", _run(_0002_episode_derived)),
@@ -207,4 +269,5 @@ MIGRATIONS: list[Migration] = [
     Migration("0004_browse", _run(_0004_browse)),
     Migration("0005_distribution", _run(_0005_distribution)),
     Migration("0007_job_counters", _run(_0007_job_counters)),
+    Migration("0008_change_feed", _run(_0008_change_feed)),
 ]

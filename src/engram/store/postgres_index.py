@@ -1,0 +1,301 @@
+"""Per-user in-process search index of the PostgreSQL store, kept current by a change feed.
+
+A search of a user's scope on PostgreSQL ranks in this process, like the SQLite
+store: the user's rows with a vector of the model are held in a
+:class:`~engram.index.partition.PartitionIndex` (BM25 postings, vectors and the
+light columns filters need), so PostgreSQL and SQLite give one ranking (BM25
+over the same text, numpy cosine over the same float32 vectors) and one fitted
+reranker serves both.
+
+**The change feed** (migration ``0008_change_feed``): triggers on
+``episodes``, ``memories`` and ``vectors`` add a row to ``item_changes`` for
+every item of a user that a statement inserts, deletes, re-embeds or changes
+in a column the index holds, inside the writing transaction, by any code path
+(``write``, ``forget``, ``delete_episodes``, re-embedding, a store move, raw
+SQL). A row holds numbers only: ``(tenant, hashtext(user_id), xid, seq,
+item)``, ``item`` being the store key ``rid * 2`` (episode) or ``rid * 2 + 1``
+(memory), so a forgotten user leaves no id or text in it.
+
+**A position is a snapshot**, not a sequence number. Each index remembers the
+``pg_current_snapshot()`` of the statement that last read it. The next search
+asks, in its one round trip, for the user's change rows that snapshot did not
+see (``xid >= xmin AND NOT pg_visible_in_snapshot(xid, snap)``) together
+with the current row of each changed item (or nothing: it is gone, moved to
+another user, or lost its vector), all in the statement's own snapshot, which
+becomes the new position. A transaction that took its sequence number early
+and commits late is still running in the old snapshot, so it is read next
+time: commit order cannot hide a change, and there is no counter a process's
+own commit could advance past another's. Applying current rows is idempotent.
+Reading, applying and ranking hold the index's lock, so two threads never
+apply an older state over a newer one.
+
+**Forget is total in every process**: a ``forget`` or delete in another
+process commits its change rows with its deletes, so this process's next
+search of the user removes those rows before it ranks.
+
+**Pruning**: each process deletes a tenant's change rows older than the
+oldest running transaction it saw at least :data:`KEEP_SECONDS` ago (once per
+tenant and :data:`KEEP_SECONDS`, after a write). Snapshot ``xmin`` never goes
+back, so a position younger than :data:`STALE_SECONDS` never misses a pruned
+row; an older one is reloaded from the tables instead of caught up.
+
+Only users' scopes with at most ``exact_limit`` rows of the model are held
+(at most :data:`USERS` users, least recently used dropped); agent-only scopes,
+larger users and Citus (snapshots are per node) keep the SQL path of
+:mod:`~engram.store.postgres_vector` and ``ts_rank_cd``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ..index.partition import (
+    INF,
+    STATUS_CODES,
+    TYPE_EPISODE,
+    TYPE_MEMORY,
+    PartitionIndex,
+    RowAttrs,
+    RowFilter,
+)
+from ..models import ItemRef, Scope, SearchFilters
+from ..timeutil import to_epoch
+from .postgres_sql import as_array
+
+__all__ = ["KEEP_SECONDS", "STALE_SECONDS", "USERS", "UserIndexes", "row_filter"]
+
+#: a process prunes change rows this old (see the module docstring)
+KEEP_SECONDS = 600.0
+#: a position older than this is reloaded, not caught up
+STALE_SECONDS = KEEP_SECONDS / 2
+#: users whose index one process keeps
+USERS = 64
+#: more changed items than this since the last search: reload instead
+MAX_CATCH_UP = 2_000
+#: a user found over the size limit takes the SQL path for this long
+BIG_SECONDS = 60.0
+
+_T = TypeVar("_T")
+_Key = tuple[str, str, str]
+
+# one SELECT per item type: the row's store key, light columns, text and vector
+_EP_ROW = (
+    "SELECT e.rid * 2 AS item, e.id, e.agent_id, e.session_id, 'episode'::text AS kind,"
+    " 'active'::text AS status, (extract(epoch FROM e.occurred_at) * 1000000)::bigint AS ev,"
+    " (extract(epoch FROM e.created_at) * 1000000)::bigint AS cr, NULL::bigint AS ex,"
+    " coalesce(e.index_text, e.text) AS body, v.embedding FROM episodes e CROSS JOIN LATERAL"
+    " (SELECT v.embedding, v.model_id FROM vectors v WHERE v.tenant = e.tenant"
+    " AND v.item_type = 'episode' AND v.item_id = e.id LIMIT 1) v"
+    " WHERE e.tenant = %s AND e.user_id = %s AND v.model_id = %s"
+)
+_MEM_ROW = (
+    "SELECT x.rid * 2 + 1 AS item, x.id, x.agent_id, x.session_id, x.kind, x.status,"
+    " (extract(epoch FROM x.event_at) * 1000000)::bigint AS ev,"
+    " (extract(epoch FROM x.created_at) * 1000000)::bigint AS cr,"
+    " (extract(epoch FROM x.expired_at) * 1000000)::bigint AS ex,"
+    " coalesce(x.index_text, x.text) AS body, v.embedding FROM memories x CROSS JOIN LATERAL"
+    " (SELECT v.embedding, v.model_id FROM vectors v WHERE v.tenant = x.tenant"
+    " AND v.item_type = 'memory' AND v.item_id = x.id LIMIT 1) v"
+    " WHERE x.tenant = %s AND x.user_id = %s AND v.model_id = %s"
+)
+
+
+def load_sql(key: _Key, cap: int) -> tuple[str, tuple[Any, ...]]:
+    """The snapshot, and the rows of the user's items with a vector of the model
+    (at most ``cap + 1`` of each type), episodes then memories, each by ``rid``;
+    one row with NULL item columns when there is none."""
+    tenant, user, model = key
+    return (
+        "SELECT s.snap, NULL::bigint AS changed, r.* FROM (SELECT pg_current_snapshot()::text"
+        f" AS snap) s LEFT JOIN LATERAL (({_EP_ROW} ORDER BY e.rid LIMIT %s) UNION ALL"
+        f" ({_MEM_ROW} ORDER BY x.rid LIMIT %s)) r ON TRUE ORDER BY r.item %% 2, r.item",
+        (tenant, user, model, cap + 1, tenant, user, model, cap + 1),
+    )
+
+
+def changes_sql(key: _Key, snap: str) -> tuple[str, tuple[Any, ...]]:
+    """The snapshot, and each item of the user changed in a transaction ``snap``
+    did not see (``changed``, at most ``MAX_CATCH_UP + 1``) with its current row
+    when it is still the user's and has a vector of the model (else NULLs)."""
+    tenant, user, model = key
+    return (
+        "WITH c AS (SELECT DISTINCT item FROM item_changes WHERE tenant = %s"
+        " AND owner = hashtext(%s) AND xid >= pg_snapshot_xmin(%s::pg_snapshot)"
+        " AND NOT pg_visible_in_snapshot(xid, %s::pg_snapshot) LIMIT %s)"
+        " SELECT s.snap, c.item AS changed, r.* FROM (SELECT pg_current_snapshot()::text"
+        " AS snap) s LEFT JOIN c ON TRUE LEFT JOIN LATERAL"
+        f" ({_EP_ROW} AND c.item %% 2 = 0 AND e.rid = c.item / 2 UNION ALL"
+        f" {_MEM_ROW} AND c.item %% 2 = 1 AND x.rid = c.item / 2) r ON TRUE",
+        (tenant, user, snap, snap, MAX_CATCH_UP + 1, tenant, user, model, tenant, user, model),
+    )
+
+
+def prune_sql(tenant: str, horizon: str | None, citus: bool) -> tuple[str, tuple[Any, ...]]:
+    """Delete ``tenant``'s change rows of transactions older than ``horizon``
+    (an ``xmin`` seen :data:`KEEP_SECONDS` ago; ``None``: none) and return the
+    current ``xmin``, the next horizon. On Citus no process reads the feed
+    (the in-process index is off there) and every row of the tenant goes."""
+    if citus:
+        return ("WITH d AS (DELETE FROM item_changes WHERE tenant = %s) SELECT '0' AS x",
+                (tenant,))
+    return (
+        "WITH d AS (DELETE FROM item_changes WHERE tenant = %s AND xid < %s::xid8)"
+        " SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x",
+        (tenant, horizon or "0"),
+    )
+
+
+def row_filter(scope: Scope, filters: SearchFilters,
+               allowed: frozenset[ItemRef] | None = None) -> RowFilter:
+    """The in-memory filter of ``filters`` in a user's partition (the scope's
+    agent and session are filters there); ``allowed``: the items a metadata
+    filter admits."""
+    return RowFilter(
+        agent_id=scope.agent_id if scope.user_id is not None else None,
+        session_id=scope.session_id,
+        kinds=filters.kinds,
+        start_ts=to_epoch(filters.start),
+        end_ts=to_epoch(filters.end),
+        as_of_ts=to_epoch(filters.as_of),
+        include_inactive=filters.include_inactive,
+        allowed=allowed,
+    )
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    """``v`` at unit length, for cosine as a dot product (pgvector's ``<=>``
+    normalises; embedders' vectors are unit already and kept bit for bit)."""
+    norm = float(np.linalg.norm(v))
+    return v / np.float32(norm) if norm > 0 and abs(norm - 1.0) > 1e-4 else v
+
+
+def _upsert(part: PartitionIndex, r: dict[str, Any]) -> None:
+    item = int(r["item"])
+    episode = item % 2 == 0
+    ex = r["ex"]
+    part.upsert(
+        ItemRef("episode" if episode else "memory", r["id"]),
+        _unit(as_array(r["embedding"])),
+        RowAttrs(TYPE_EPISODE if episode else TYPE_MEMORY, r["kind"],
+                 STATUS_CODES[r["status"]], r["agent_id"], r["session_id"],
+                 int(r["ev"]) / 1_000_000, int(r["cr"]) / 1_000_000,
+                 INF if ex is None else int(ex) / 1_000_000),
+        r["body"] or "",
+        key=item,
+    )
+
+
+@dataclass
+class _Entry:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    part: PartitionIndex | None = None
+    #: the snapshot the index reflects, and when (monotonic) it was read
+    snap: str | None = None
+    at: float = 0.0
+
+
+class UserIndexes:
+    """The in-process indexes of recently searched users (see the module
+    docstring), and the pruning memo of the tenants this process wrote.
+    Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
+        #: users over the size limit -> when to try again
+        self._big: dict[_Key, float] = {}
+        #: tenant -> (monotonic time, xmin seen then) for pruning
+        self._horizons: dict[str, tuple[float, str]] = {}
+        #: (tenant, user) -> the model its last search used (a lexical search
+        #: alone names none)
+        self.models: dict[tuple[str, str], str] = {}
+
+    def use(self, scope: Scope, model_id: str, cap: int,
+            run: Callable[[str, tuple[Any, ...]], list[dict[str, Any]]],
+            rank: Callable[[PartitionIndex], _T]) -> tuple[_T, str] | None:
+        """``rank(index)`` of ``scope``'s user and model, brought up to date in one
+        statement (``run`` executes it), and the snapshot it reflects; ``None``
+        (nothing ranked) when the user has no vector of the model or more than
+        ``cap`` rows of it: the caller takes the SQL path."""
+        key = (scope.tenant, str(scope.user_id), model_id)
+        clock = time.monotonic()
+        with self._lock:
+            if self._big.get(key, 0.0) > clock:
+                return None
+            entry = self._entries.get(key)
+            if entry is None:
+                entry = self._entries[key] = _Entry()
+            self._entries.move_to_end(key)
+            while len(self._entries) > USERS:
+                self._entries.popitem(last=False)
+            if len(self.models) >= 10_000:
+                self.models.clear()
+            self.models[key[:2]] = model_id
+        with entry.lock:
+            part = entry.part
+            if entry.snap is None or clock - entry.at >= STALE_SECONDS:
+                part = None  # never read, or its changes may be pruned: reload
+            if part is not None and entry.snap is not None:
+                rows = run(*changes_sql(key, entry.snap))
+                changed = [r for r in rows if r["changed"] is not None]
+                if len(changed) <= MAX_CATCH_UP:
+                    for r in changed:
+                        if r["item"] is None:
+                            part.remove_key(int(r["changed"]))
+                        else:
+                            _upsert(part, r)
+                else:
+                    part = None
+            if part is None:
+                clock = time.monotonic()
+                entry.part = entry.snap = None
+                rows = run(*load_sql(key, cap))
+                items = [r for r in rows if r["item"] is not None]
+                if items:
+                    part = PartitionIndex(as_array(items[0]["embedding"]).size)
+                    for r in items:
+                        _upsert(part, r)
+            if part is None or len(part) == 0 or len(part) > cap:
+                self._forget(key, big=part is not None and len(part) > cap)
+                return None
+            entry.part, entry.snap, entry.at = part, str(rows[0]["snap"]), clock
+            return rank(part), entry.snap
+
+    def _forget(self, key: _Key, big: bool) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+            if big:
+                if len(self._big) >= 10_000:
+                    self._big.clear()
+                self._big[key] = time.monotonic() + BIG_SECONDS
+
+    def prune_due(self, tenant: str) -> tuple[bool, str | None]:
+        """Whether ``tenant`` is due for a prune (its first write here, or
+        :data:`KEEP_SECONDS` after the last), and the horizon to prune it at
+        (``None``: none known yet, the prune only reads the next one)."""
+        with self._lock:
+            memo = self._horizons.get(tenant)
+        if memo is None:
+            return True, None
+        return time.monotonic() - memo[0] >= KEEP_SECONDS, memo[1]
+
+    def pruned(self, tenant: str, xmin: str, at: float) -> None:
+        """Note the ``xmin`` a prune of ``tenant`` read at ``at`` (monotonic)."""
+        with self._lock:
+            if len(self._horizons) >= 10_000:
+                self._horizons.clear()
+            self._horizons[tenant] = (at, xmin)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._big.clear()
+            self.models.clear()
+

@@ -1,0 +1,222 @@
+"""The PostgreSQL store's in-process user index and its change feed (``store.postgres_index``).
+
+Two stores on one database stand for two processes. What is pinned: a write,
+delete, forget or re-embedding in one store is in the other's next answer;
+a transaction that commits after a later one is not skipped; the rankings
+equal the SQLite store's on the same rows; the feed is pruned.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import pytest
+
+from engram.models import Episode, ItemRef, Memory, MemoryKind, Scope, SearchFilters
+from engram.store.base import Candidate, VectorRecord, WriteBatch
+from engram.store.postgres import PostgresStore
+from engram.store.postgres_index import KEEP_SECONDS
+from engram.store.sqlite import SQLiteStore
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+MODEL = "test:model"
+USER = Scope(user_id="u", tenant="tn")
+WORDS = ("apple banana cherry dog eagle fig grape hill island jazz kite lemon moon"
+         " nest ocean piano quilt river stone tiger").split()
+
+
+def _unit(rng: np.random.Generator, dim: int = 16) -> np.ndarray:
+    v = rng.normal(size=dim).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def _ep(i: int, scope: Scope, text: str) -> Episode:
+    when = T0 + timedelta(minutes=i)
+    return Episode(id=f"e{i}", scope=scope, role="user", text=text, occurred_at=when,
+                   created_at=when)
+
+
+def _vec(ref: ItemRef, scope: Scope, v: np.ndarray, model: str = MODEL) -> VectorRecord:
+    return VectorRecord(ref, scope.tenant, model, v, f"h-{ref.id}-{model}")
+
+
+def _batch(rng: np.random.Generator, ids: range, scope: Scope = USER) -> WriteBatch:
+    eps = [_ep(i, Scope(user_id=scope.user_id, tenant=scope.tenant,
+                        session_id=f"s{i % 3}", agent_id="ag" if i % 4 == 0 else None),
+               " ".join(rng.choice(WORDS, size=int(rng.integers(3, 12)))))
+           for i in ids]
+    return WriteBatch(episodes=eps,
+                      vectors=[_vec(ItemRef("episode", e.id), scope, _unit(rng)) for e in eps])
+
+
+def _ids(hits: list[Candidate]) -> list[str]:
+    return [h.ref.id for h in hits]
+
+
+@pytest.fixture
+def two(pg_url: str):  # type: ignore[no-untyped-def]
+    a, b = PostgresStore(pg_url), PostgresStore(pg_url)
+    a.migrate()
+    yield a, b
+    a.close()
+    b.close()
+
+
+def _both(store: PostgresStore, query: str, q: np.ndarray, limit: int = 50,
+          filters: SearchFilters | None = None) -> tuple[list[str], list[str]]:
+    lex, vec = store.search_both(USER, query, q, MODEL, filters or SearchFilters(), limit)
+    return _ids(lex), _ids(vec)
+
+
+def test_another_stores_writes_deletes_forget_and_reembedding_are_in_the_next_answer(
+    two: tuple[PostgresStore, PostgresStore],
+) -> None:
+    a, b = two
+    rng = np.random.default_rng(1)
+    a.write(_batch(rng, range(0, 20)))
+    q = _unit(rng)
+    lex, vec = _both(a, "apple river", q)
+    assert a._index._entries, "the user's index is held in the process"
+    assert len(vec) == 20
+
+    b.write(WriteBatch(episodes=[_ep(50, USER, "zebra apple")],
+                       vectors=[_vec(ItemRef("episode", "e50"), USER, q)]))
+    lex, vec = _both(a, "zebra", q)
+    assert lex == ["e50"] and vec[0] == "e50"
+
+    b.delete_episodes("tn", ["e50"])
+    lex, vec = _both(a, "zebra", q)
+    assert lex == [] and "e50" not in vec
+
+    # re-embedding (a vector replaced) in b moves the item in a's ranking
+    b.write(WriteBatch(vectors=[_vec(ItemRef("episode", "e7"), USER, q)]))
+    assert _both(a, "apple", q)[1][0] == "e7"
+
+    # a memory, then its update to another user's scope: it leaves this user's index
+    mem = Memory(id="m1", scope=USER, kind=MemoryKind.FACT, text="the quilt is blue",
+                 created_at=T0, updated_at=T0)
+    b.write(WriteBatch(new_memories=[mem],
+                       vectors=[_vec(ItemRef("memory", "m1"), USER, q)]))
+    assert _both(a, "quilt blue", q)[1][0] == "m1"
+    moved = Memory(id="m1", scope=Scope(user_id="other", tenant="tn"), kind=MemoryKind.FACT,
+                   text="the quilt is blue", created_at=T0, updated_at=T0, version=2)
+    b.write(WriteBatch(changed_memories=[(moved, 1)]))
+    assert "m1" not in _both(a, "quilt blue", q)[1]
+
+    b.forget(USER)
+    assert _both(a, "apple river quilt", q) == ([], [])
+    assert a.lexical_search(USER, "apple", SearchFilters(), 10) == []
+    assert a.vector_search(USER, q, MODEL, SearchFilters(), 10) == []
+
+
+def test_a_transaction_that_commits_after_a_later_one_is_not_skipped(
+    two: tuple[PostgresStore, PostgresStore], pg_url: str,
+) -> None:
+    """T1 writes its change row first and commits last; a search in between
+    reads up to T2; T1's item is still in the search after T1 commits."""
+    a, b = two
+    rng = np.random.default_rng(2)
+    a.write(_batch(rng, range(0, 5)))
+    q = _unit(rng)
+    assert len(_both(a, "apple", q)[1]) == 5
+    schema = a._q("SELECT current_schema() AS s")[0]["s"]
+    with psycopg.connect(pg_url) as t1:  # not autocommit: one open transaction
+        t1.execute(f'SET search_path = "{schema}", public')
+        t1.execute(
+            "INSERT INTO episodes (tenant, id, user_id, role, text, occurred_at, created_at,"
+            " tsv) VALUES ('tn', 'late', 'u', 'user', 'violin late', %s, %s,"
+            " to_tsvector('english', 'violin late'))", (T0, T0))
+        t1.execute(
+            "INSERT INTO vectors (tenant, item_type, item_id, model_id, dim, embedding,"
+            " content_hash) VALUES ('tn', 'episode', 'late', %s, 16, %s::vector, 'h')",
+            (MODEL, str(q.tolist())))
+        b.write(WriteBatch(episodes=[_ep(9, USER, "violin early")],
+                           vectors=[_vec(ItemRef("episode", "e9"), USER, q)]))
+        assert _both(a, "violin", q)[0] == ["e9"]  # T2 committed, T1 still running
+        t1.commit()
+    lex, vec = _both(a, "violin", q)
+    assert sorted(lex) == ["e9", "late"] and set(vec[:2]) == {"e9", "late"}
+
+
+def test_rankings_equal_the_sqlite_stores_on_the_same_rows(
+    pg_url: str, tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(3)
+    batch = _batch(rng, range(0, 60))
+    mems = [Memory(id=f"m{i}", scope=USER, kind=MemoryKind.FACT if i % 2 else MemoryKind.EVENT,
+                   text=" ".join(rng.choice(WORDS, size=5)), created_at=T0,
+                   updated_at=T0 + timedelta(days=i), valid_from=T0 + timedelta(days=i))
+            for i in range(12)]
+    batch = WriteBatch(episodes=batch.episodes, new_memories=mems, vectors=[
+        *batch.vectors, *(_vec(ItemRef("memory", m.id), USER, _unit(rng)) for m in mems)])
+    pg, lite = PostgresStore(pg_url), SQLiteStore(str(tmp_path / "s.db"))
+    try:
+        for store in (pg, lite):
+            store.migrate()
+            store.set_meta("embedding_model", MODEL)  # as the engine does
+            store.write(batch)
+        cases = [
+            (USER, SearchFilters()),
+            (Scope(user_id="u", tenant="tn", session_id="s1"), SearchFilters()),
+            (Scope(user_id="u", tenant="tn", agent_id="ag"), SearchFilters()),
+            (USER, SearchFilters(kinds=frozenset({"fact"}))),
+            (USER, SearchFilters(start=T0 + timedelta(minutes=10),
+                                 end=T0 + timedelta(days=5))),
+        ]
+        for scope, filters in cases:
+            for words in ("apple", "river stone tiger", "moon moon kite", "nothing"):
+                q = _unit(rng)
+                got = pg.search_both(scope, words, q, MODEL, filters, 15)
+                want = lite.search_both(scope, words, q, MODEL, filters, 15)
+                assert got == want, (scope, filters, words)
+        assert pg._index._entries  # answered in the process, not by SQL
+    finally:
+        pg.close()
+        lite.close()
+
+
+def test_users_over_exact_limit_and_agent_scopes_keep_the_sql_path(pg_url: str) -> None:
+    store = PostgresStore(pg_url, exact_limit=3)
+    store.migrate()
+    try:
+        rng = np.random.default_rng(4)
+        store.write(_batch(rng, range(0, 6)))
+        q = _unit(rng)
+        hits = store.vector_search(USER, q, MODEL, SearchFilters(), 10)
+        assert len(hits) == 6 and not store._index._entries
+        agent = Scope(agent_id="ag", tenant="tn")
+        assert store.lexical_search(agent, "apple", SearchFilters(), 10) is not None
+        assert not store._index._entries
+    finally:
+        store.close()
+
+
+def test_the_feed_is_pruned_and_a_stale_position_reloads(
+    two: tuple[PostgresStore, PostgresStore], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    a, b = two
+    rng = np.random.default_rng(5)
+    b.write(_batch(rng, range(0, 4)))  # b's first write in "tn" reads its first horizon
+    q = _unit(rng)
+    assert len(_both(a, "apple", q)[1]) == 4
+
+    def rows() -> int:
+        return int(b._q("SELECT count(*) AS n FROM item_changes WHERE tenant = 'tn'")[0]["n"])
+
+    before = rows()
+    assert before > 0
+    b.write(_batch(rng, range(4, 6)))  # not due yet: nothing pruned
+    assert rows() > before
+    # KEEP_SECONDS later: b prunes every row older than its first horizon
+    clock = time.monotonic() + KEEP_SECONDS + 1
+    monkeypatch.setattr("engram.store.postgres_index.time.monotonic", lambda: clock)
+    b.write(_batch(rng, range(6, 7)))
+    assert 0 < rows() < before + 4
+    # a's position is older than STALE_SECONDS now: it reloads (and misses nothing)
+    b.delete_episodes("tn", ["e1"])
+    lex, vec = _both(a, "apple", q)
+    assert len(vec) == 6 and "e1" not in vec
