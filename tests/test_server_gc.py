@@ -1,5 +1,6 @@
 """``engram serve`` freezes the objects alive after start-up out of full garbage
-collections (``create_app(freeze_gc=True)``); the library and other apps never do."""
+collections and makes young collections rarer (``create_app(freeze_gc=True)``);
+the library and other apps never change the collector."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from engram import Engram
 from engram.config import resolve_config
-from engram.server.app import create_app
+from engram.server.app import GC_YOUNG, create_app
 
 
 @pytest.mark.parametrize("freeze", [True, False])
@@ -22,6 +23,7 @@ def test_the_server_freezes_start_up_objects_only_when_asked(
     db = tmp_path / "gc.db"
     eg = Engram(db, embedder=embedder)
     gc.unfreeze()
+    threshold = gc.get_threshold()
     try:
         app = create_app(resolve_config(store=str(db)), auth=False, mcp=False, engine=eg,
                          freeze_gc=freeze)
@@ -30,8 +32,10 @@ def test_the_server_freezes_start_up_objects_only_when_asked(
             frozen = gc.get_freeze_count()
             assert client.get("/healthz").status_code == 200
         assert (frozen > 0) is freeze
+        assert gc.get_threshold() == ((GC_YOUNG, *threshold[1:]) if freeze else threshold)
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)
 
 
 def test_serve_asks_for_the_freeze(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
