@@ -52,6 +52,7 @@ FIXTURE = ROOT / "tests" / "fixtures" / "poisoning_labelled.jsonl"
 HELDOUT = ROOT / "tests" / "fixtures" / "poisoning_heldout.jsonl"
 MEMORY_TRAIN = ROOT / "tests" / "fixtures" / "poisoning_memory_train.jsonl"
 INDEPENDENT = ROOT / "tests" / "fixtures" / "poisoning_independent.jsonl"
+NOTES = ROOT / "tests" / "fixtures" / "poisoning_benign_notes.jsonl"
 SHIPPED = ROOT / "src" / "engram" / "trust" / "classifier.json"
 
 
@@ -76,6 +77,9 @@ def load_sources(wheels: Path, data: Path, *, questions: bool = True
         rows = _rows(path)
         pos[name] = [r["text"] for r in rows if r["label"] == "injected"]
         neg[name] = [r["text"] for r in rows if r["label"] == "benign"]
+    notes = _rows(NOTES)
+    neg["engram_notes"] = [r["text"] for r in notes if r["split"] == "tune"]
+    neg["notes_holdout"] = [r["text"] for r in notes if r["split"] == "holdout"]
     return ({k: v for k, v in pos.items() if v}, {k: v for k, v in neg.items() if v})
 
 
@@ -109,10 +113,11 @@ class Matrix:
         return np.array([self.row[t] for t in texts], dtype=np.int64)
 
     def fit(self, pos: np.ndarray, neg: np.ndarray, *, hard: np.ndarray | None = None,
-            hard_weight: float = 1.0, l2: float = 1e-4, steps: int = 200, min_df: int = 2,
-            keep: float = 0.02) -> tuple[float, np.ndarray]:
+            hard_weight: float = 1.0, row_weight: np.ndarray | None = None, l2: float = 1e-4,
+            steps: int = 200, min_df: int = 2, keep: float = 0.02) -> tuple[float, np.ndarray]:
         """Class-balanced logistic regression on rows ``pos``/``neg``, full-batch Adam; the
-        rows ``hard`` (among ``neg``) weigh ``hard_weight`` times an ordinary negative; the
+        rows ``hard`` (among ``neg``) weigh ``hard_weight`` times an ordinary negative, and
+        a positive row ``row_weight[i]`` times an ordinary positive (default 1); the
         weights of features seen in fewer than ``min_df`` training texts are 0, and those
         under ``keep`` in magnitude are dropped (as in the shipped file)."""
         y_row = np.full(self.n, -1.0)
@@ -124,7 +129,8 @@ class Matrix:
         ok = df[ci] >= min_df
         ri, ci, xv = ri[ok], ci[ok], xv[ok]
         sw = np.zeros(self.n)
-        sw[pos] = 0.5 / max(1, len(pos))
+        pw = np.ones(self.n) if row_weight is None else row_weight
+        sw[pos] = 0.5 * pw[pos] / max(1e-9, float(pw[pos].sum()))
         nw = np.ones(self.n)
         if hard is not None:
             nw[hard] = hard_weight
@@ -184,15 +190,28 @@ def _rule_verdicts(texts: list[str], cache: Path | None) -> np.ndarray:
 #: benign sources written to look like attacks (hard negatives): each of their texts
 #: weighs HARD_WEIGHT chat turns in a fit (the shipped model: 1; 10 measured with the
 #: shape features, docs/trust.md)
-HARD = ("engram_fixture", "engram_memory", "engram_independent", "spikee_fp")
+HARD = ("engram_fixture", "engram_memory", "engram_independent", "engram_notes", "spikee_fp")
 HARD_WEIGHT = 1.0
+#: attack texts of a source of n texts weigh n ** -SOURCE_POWER each (0: every text alike)
+SOURCE_POWER = 0.0
 #: sources that no model is fitted on (the hand-written held-out set, deepteam)
 EVAL_ONLY = ("heldout", *corpus.EVAL_SOURCES)
-BUDGETS = (0.0003, 0.0005, 0.001, 0.002, 0.003, 0.004)
+#: benign texts no model is fitted on (the held half of the hand-written notes)
+BENIGN_HELD = ("notes_holdout",)
+BUDGETS = (0.0003, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.006, 0.008, 0.01)
 #: benign sources always in training (when their own attack source is held out, its benign
 #: half is left out too); the chat sets rotate as the held-out false-positive set
 _OTHER_NEG = ("beam_assistant", "letta", "q_letta", "spikee_fp", "engram_fixture",
-              "engram_memory", "engram_independent")
+              "engram_memory", "engram_independent", "engram_notes")
+
+
+def _source_weights(mx: Matrix, pos: dict[str, list[str]], power: float) -> np.ndarray:
+    """Per row: each attack text of source S weighs ``len(S) ** -power`` (0: every text
+    alike; 1: every source alike)."""
+    out = np.ones(mx.n)
+    for texts in pos.values():
+        out[mx.rows(texts)] = len(texts) ** -power
+    return out
 
 
 def _cut(scores: np.ndarray, fp: float) -> float:
@@ -209,7 +228,7 @@ def _rate(hits: int, n: int) -> str:
 def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
              fp_budget: float, *, only: tuple[str, ...] = (), cache: Path | None = None,
              featurize: Callable[[str], Counter[str]] = features,
-             hard_weight: float = HARD_WEIGHT) -> None:
+             hard_weight: float = HARD_WEIGHT, source_power: float = 0.0) -> None:
     """Leave each attack source out in turn (``only``: just these folds, same pairing of
     source and held-out chat set as the full run)."""
     t0 = time.time()
@@ -219,6 +238,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
     P = {k: mx.rows(v) for k, v in pos.items()}
     N = {k: mx.rows(v) for k, v in neg.items()}
     hard = np.concatenate([N[x] for x in HARD if x in N] + [np.array([], dtype=np.int64)])
+    rw = _source_weights(mx, pos, source_power)
     chats = [c for c in corpus.CHAT_SOURCES if c in neg]
     print(f"{'held-out source':18s} {'rules':>16s} {'model':>16s} {'rules OR model':>16s}  "
           "FP on held-out chat (rules OR model)")
@@ -233,7 +253,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
         tn = np.concatenate([N[x] for x in _OTHER_NEG if x != src and x in N]
                             + [N[x] for c in chats if c != chat_out
                                for x in (c, "q_" + c) if x in N])
-        b, w = mx.fit(tp, tn, hard=hard, hard_weight=hard_weight, steps=steps)
+        b, w = mx.fit(tp, tn, hard=hard, hard_weight=hard_weight, row_weight=rw, steps=steps)
         p = mx.prob(b, w)
         cut = _cut(p[tn], fp_budget)
         hp, hn = P[src], N[chat_out]
@@ -271,7 +291,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
         tp = np.concatenate([P[s] for s in pos if s not in EVAL_ONLY])
         tn = np.concatenate([N[x] for x in _OTHER_NEG if x in N]
                             + [N[x] for c in chats for x in (c, "q_" + c) if x in N])
-        b, w = mx.fit(tp, tn, hard=hard, hard_weight=hard_weight, steps=steps)
+        b, w = mx.fit(tp, tn, hard=hard, hard_weight=hard_weight, row_weight=rw, steps=steps)
         p = mx.prob(b, w)
         cut = _cut(p[tn], fp_budget)
     for src in held:
@@ -287,6 +307,17 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
             f"{budget}: {(mx.rules[hp] | (p[hp] >= c)).mean():.1%}"
             f"/{(mx.rules[hn] | (p[hn] >= c)).mean() if len(hn) else 0:.1%}"
             for budget in BUDGETS for c in [_cut(p[tn], budget)]))
+    if held:
+        print("hand-written benign texts flagged by rules OR that model, at each budget "
+              "(* = never fitted on):")
+        for name in (*HARD, *BENIGN_HELD, "heldout"):
+            hn = N.get(name, np.array([], dtype=np.int64))
+            if not len(hn):
+                continue
+            mark = "*" if name in (*BENIGN_HELD, "heldout") else " "
+            print(f"  {mark}{name:20s} " + "  ".join(
+                f"{budget}: {int((mx.rules[hn] | (p[hn] >= c)).sum())}/{len(hn)}"
+                for budget in BUDGETS for c in [_cut(p[tn], budget)]))
     print(f"({time.time() - t0:.0f} s)")
 
 
@@ -329,11 +360,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--fp", type=float, default=0.001,
                     help="training chat FP budget for fit (see the operating curve)")
-    ap.add_argument("--features", choices=sorted(guard_shapes.FEATURES), default="ngrams",
+    ap.add_argument("--features", choices=sorted(guard_shapes.FEATURES), default="shipped",
                     help="evaluate: the shipped features or a candidate set")
     ap.add_argument("--hard-weight", type=float, default=HARD_WEIGHT,
                     help="weight of each hand-written benign text (and spikee_fp) in a fit, "
                          "relative to a chat turn")
+    ap.add_argument("--source-power", type=float, default=SOURCE_POWER,
+                    help="each attack text of a source of n texts weighs n ** -POWER in a fit "
+                         "(0: every text alike, 1: every source alike)")
     ap.add_argument("--no-questions", action="store_true",
                     help="leave the benchmarks' questions out of the benign sources")
     ap.add_argument("--only", default="",
@@ -350,19 +384,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "evaluate":
         evaluate(pos, neg, args.steps, args.fp, cache=args.cache,
                  featurize=guard_shapes.FEATURES[args.features], hard_weight=args.hard_weight,
-                 only=tuple(x for x in args.only.split(",") if x))
+                 source_power=args.source_power, only=tuple(x for x in args.only.split(",") if x))
         timing(neg)
     elif args.command == "shipped":
         shipped_fp(neg, pos)
         timing(neg)
     else:
         train_pos = [t for s, ts in pos.items() if s not in EVAL_ONLY for t in ts]
-        train_neg = [t for s, ts in neg.items() if s not in EVAL_ONLY for t in ts]
+        train_neg = [t for s, ts in neg.items() if s not in (*EVAL_ONLY, *BENIGN_HELD)
+                     for t in ts]
         mx = Matrix(train_pos + train_neg, cache=args.cache)
         tn = mx.rows(train_neg)
         hard = mx.rows([t for x in HARD for t in neg.get(x, [])])
+        train = {k: v for k, v in pos.items() if k not in EVAL_ONLY}
         b, w = mx.fit(mx.rows(train_pos), tn, hard=hard, hard_weight=args.hard_weight,
-                      steps=args.steps)
+                      row_weight=_source_weights(mx, train, args.source_power), steps=args.steps)
         stamp = time.strftime("%Y-%m-%d")
         model = mx.weights(b, w, _cut(mx.prob(b, w)[tn], args.fp),
                            version=f"{stamp} pos={len(train_pos)} neg={len(train_neg)}")
