@@ -13,7 +13,9 @@ and also prints the p50 / p95 of each query's least CPU time (other
 processes only ever add time: the steadiest figure to compare two versions
 of the code by; later passes find the per-text memos warm). ``--embed``
 adds the real query embedding (the default embedder, each query embedded
-once, CPU time) and the sum per query. A measurement, not a test.
+once, CPU time) and the sum per query. ``--warmup N`` sets how many other
+distinct queries warm up first (default 10). ``--serve-gc`` sets the garbage
+collector as ``engram serve`` does. A measurement, not a test.
 """
 
 from __future__ import annotations
@@ -34,15 +36,29 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--passes", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=10,
+                    help="distinct warm-up searches before the timed ones (other queries)")
     ap.add_argument("--embed", action="store_true")
+    ap.add_argument("--serve-gc", action="store_true",
+                    help="the garbage collector as `engram serve` sets it (freeze, rarer "
+                         "young collections) once the store is open")
     args = ap.parse_args()
     eg = Engram(args.db, embedder=RandomEmbedder())
     scope = Scope(user_id="bench-user")
     rng = random.Random(args.seed)
-    queries = [" ".join(rng.choice(_WORDS) for _ in range(rng.randint(3, 8)))
-               for _ in range(args.queries)]
+    words = [" ".join(rng.choice(_WORDS) for _ in range(rng.randint(3, 8)))
+             for _ in range(args.queries + args.warmup)]
+    queries, warmup = words[: args.queries], words[args.queries :]
+    if args.serve_gc:  # as create_app(freeze_gc=True) does at start-up
+        import gc
+
+        from engram.server.app import GC_YOUNG
+
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
     eg.store.warm(scope, eg.embedder().model_id)
-    for q in queries[:10]:
+    for q in warmup:
         eg.search(q, scope=scope, limit=10, track_access=False)
     passes: list[list[float]] = []
     wall: list[float] = []
