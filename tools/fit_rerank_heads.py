@@ -163,10 +163,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--work", default="/tmp/engram-eval")
     p.add_argument("--sets", default=",".join(SETS))
     p.add_argument("--depth", type=int, default=None, help="rerank_depth (default: the preset's)")
+    p.add_argument("--keep-top", type=int, default=None,
+                   help="each signal's N best raw hits enter the head (default: the preset's)")
     args = p.parse_args(argv)
     base = get_preset("recall").replace(rerank={"fused": 1.0})
     if args.depth:
         base = base.replace(rerank_depth=args.depth)
+    if args.keep_top is not None:
+        base = base.replace(keep_top=args.keep_top)
     for name in args.sets.split(","):
         if name == CASES:
             heads = collect_cases(Path(args.work), base)
