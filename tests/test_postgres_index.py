@@ -220,3 +220,45 @@ def test_the_feed_is_pruned_and_a_stale_position_reloads(
     b.delete_episodes("tn", ["e1"])
     lex, vec = _both(a, "apple", q)
     assert len(vec) == 6 and "e1" not in vec
+
+
+def test_concurrent_writers_lose_no_change(
+    two: tuple[PostgresStore, PostgresStore], pg_url: str,
+) -> None:
+    """Three writers (two of them sharing a store) commit in whatever order while
+    another store searches the user over and over: its next search has every item."""
+    import threading
+
+    a, b = two
+    c = PostgresStore(pg_url)
+    rng = np.random.default_rng(6)
+    batches = [_batch(rng, range(100 + 10 * w + 2 * k, 100 + 10 * w + 2 * k + 2))
+               for w in range(3) for k in range(5)]
+    q = _unit(rng)
+    done = threading.Event()
+    seen: list[int] = []
+
+    def write(store: PostgresStore, w: int) -> None:
+        for batch in batches[5 * w: 5 * w + 5]:
+            store.write(batch)
+
+    def search() -> None:
+        while not done.is_set():
+            seen.append(len(_both(a, "apple", q, limit=100)[1]))
+
+    threads = [threading.Thread(target=write, args=(s, w)) for w, s in enumerate((b, c, b))]
+    reader = threading.Thread(target=search)
+    try:
+        reader.start()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        done.set()
+        reader.join()
+        assert seen and all(n <= 30 for n in seen)
+        assert len(_both(a, "apple", q, limit=100)[1]) == 30
+        assert sorted(_both(a, "apple", q, limit=100)[1]) == sorted(
+            e.id for batch in batches for e in batch.episodes)
+    finally:
+        c.close()
