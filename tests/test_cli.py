@@ -127,6 +127,7 @@ def test_add_search_list_show_history_delete(run: Any) -> None:
     assert block["tokens"] <= 200 and "Lisbon" in block["text"]
     plain = ok(run("context", "-u", "ana", "where"))
     assert plain.stdout.startswith("## ") and "tokens" in plain.stderr
+    assert f"[1] {block['items'][0]['id']}" in plain.stderr  # a reference's id
 
     stats = as_json(run("stats", "--json"))
     assert stats["episodes"] == 2 and stats["memories_by_status"]["deleted"] == 1

@@ -143,9 +143,12 @@ def test_context_respects_the_token_budget(eg: Engram) -> None:
             if line.startswith("#"):
                 day = re.fullmatch(r"### \d{4}-\d{2}-\d{2}", line) or day
                 continue
-            assert re.search(r"\[\d{4}-\d{2}-\d{2}", line) or (
-                day and re.match(r"- \d{2}:\d{2} \(ep_", line)), line
-            assert re.search(r"\((ep|mem)_[0-9a-z]{26}", line), line
+            ref = re.match(r"\[(\d+)\] ", line)  # items[n - 1] holds the id
+            assert ref, line
+            item = ctx.items[int(ref[1]) - 1]
+            assert item.label == int(ref[1]) and item.ref.id not in ctx.text
+            assert re.match(r"\[\d+\] \d{4}-\d{2}-\d{2} ", line) if item.ref.type == "memory" \
+                else day, line
     big = eg.context("hiking with Ana", user_id="u", max_tokens=400)
     small = eg.context("hiking with Ana", user_id="u", max_tokens=120)
     assert len(big.items) > len(small.items) > 0

@@ -44,6 +44,7 @@ def test_add_search_context_round_trip(eg: Engram) -> None:
     assert set(hits[0]) == {"id", "type", "text", "score", "date"}
     block = json.loads(dispatch(eg, "engram_context", '{"query": "Berlin"}', user_id="ana"))
     assert "Berlin" in block["text"] and block["tokens"] > 0
+    assert block["refs"]["1"] == added["episodes"][0] and "[1] " in block["text"]
     # the scope is the caller's: another user sees nothing
     assert json.loads(dispatch(eg, "engram_search", '{"query": "Berlin"}', user_id="bo")) == []
 

@@ -89,6 +89,8 @@ async def _round_trip(client: Client, user: str) -> None:
     ctx = _data(await client.call_tool("get_context", {"query": "home city", "user_id": user,
                                                        "as_of": "2100-01-01T00:00:00Z"}))
     assert "Lisbon" in ctx["text"]
+    assert ctx["refs"] and all(f"[{n}] " in ctx["text"] and ref.startswith(("mem_", "ep_"))
+                               for n, ref in ctx["refs"].items())  # [n] -> an id
     profile = _data(await client.call_tool("user_profile", {"user_id": user}))
     assert {"name": "lives_in", "value": "Lisbon"}.items() <= profile["attributes"][0].items()
     form = _data(await client.call_tool("fill_form", {"fields": ["Home city", "Blood type"],

@@ -11,7 +11,7 @@ import pytest
 
 from engram import Engram
 from engram.embed.base import Embedder
-from engram.models import Episode, Hit, ItemRef, Memory, MemoryKind, Scope
+from engram.models import ContextBlock, Episode, Hit, ItemRef, Memory, MemoryKind, Scope
 from engram.retrieval.context import build_context
 from engram.retrieval.excerpt import ELLIPSIS, excerpt
 
@@ -49,6 +49,13 @@ def _hit(i: int, text: str, role: str = "assistant") -> Hit:
     ep = Episode(id=f"ep_{i:04d}", scope=Scope(user_id="u"), role=role, text=text,
                  occurred_at=t, created_at=t)
     return Hit(ref=ItemRef("episode", ep.id), item=ep, score=1.0 / (i + 1))
+
+
+def _lines(ctx: ContextBlock) -> dict[str, str]:
+    """Each item's line in the block, by the item's id (its ``[label]`` starts the line)."""
+    by_label = {ln.split("] ", 1)[0] + "]": ln for ln in ctx.text.splitlines()
+                if ln.startswith("[")}
+    return {i.ref.id: by_label[f"[{i.label}]"] for i in ctx.items}
 
 
 @pytest.mark.parametrize(("question", "answer"), CASES)
@@ -91,7 +98,7 @@ def test_a_long_top_hit_is_trimmed_and_the_ranks_below_still_fit(
     ctx = build_context(hits, 512, embedder.count_tokens, question)
     assert long_hit.ref not in [i.ref for i in plain.items]  # the old rule: skipped whole
     assert [i.ref for i in ctx.items] == [h.ref for h in hits]
-    line = next(ln for ln in ctx.text.splitlines() if "(ep_0000)" in ln)
+    line = _lines(ctx)["ep_0000"]
     assert answer in line and ELLIPSIS in line
     assert ctx.items[0].text == long_hit.item.text  # the item keeps its full text
     assert ctx.tokens == embedder.count_tokens(ctx.text) <= 512
@@ -104,8 +111,9 @@ def test_the_budget_is_never_exceeded(embedder: Embedder) -> None:
     for budget in (32, 48, 64, 100, 200, 333, 512, 1024, 2048):
         ctx = build_context(hits, budget, embedder.count_tokens, CASES[0][0])
         assert ctx.tokens == embedder.count_tokens(ctx.text) <= budget
-        assert all(re.search(r"\(ep_\d{4}\)", ln) for ln in ctx.text.splitlines()
-                   if not ln.startswith("#"))
+        labels = [int(m[1]) for m in re.finditer(r"^\[(\d+)\] ", ctx.text, re.M)]
+        assert sorted(labels) == [i.label for i in ctx.items] == list(range(1, len(labels) + 1))
+        assert all(ln.startswith(("#", "[")) for ln in ctx.text.splitlines())
 
 
 def test_engine_context_trims_a_long_turn_and_cites_it(tmp_path: Path, embedder: Embedder) -> None:
@@ -114,8 +122,8 @@ def test_engine_context_trims_a_long_turn_and_cites_it(tmp_path: Path, embedder:
         res = eg.add([_long(answer, repeat=10)], user_id="u", derive=False)
         ctx = eg.context(question, user_id="u", max_tokens=256)
         ep_id = res.episodes[0].id
-        line = next(ln for ln in ctx.text.splitlines() if f"({ep_id})" in ln)
-        assert answer in line and ELLIPSIS in line
+        line = _lines(ctx)[ep_id]
+        assert answer in line and ELLIPSIS in line and ep_id not in ctx.text
         assert ctx.tokens <= 256
 
 
@@ -142,8 +150,8 @@ def test_turns_are_listed_under_one_header_per_day(embedder: Embedder) -> None:
     headers = [ln for ln in lines if ln.startswith("### ")]
     # 600-minute steps from 2024-03-01 09:00 span three days, each dated once, in order
     assert headers == ["### 2024-03-01", "### 2024-03-02", "### 2024-03-03"]
-    assert lines[1:4] == ["### 2024-03-01", "- 09:00 (ep_0000) user: Note 0: we walked by the "
-                          "river with Ana.", "- 19:00 (ep_0600) user: Note 1: we walked by the "
+    assert lines[1:4] == ["### 2024-03-01", "[1] 09:00 user: Note 0: we walked by the "
+                          "river with Ana.", "[2] 19:00 user: Note 1: we walked by the "
                           "river with Ana."]
     assert [i.ref for i in ctx.items] == [h.ref for h in hits]  # items stay in rank order
     assert ctx.items[1].date == hits[1].item.occurred_at  # type: ignore[union-attr]
@@ -157,8 +165,7 @@ def test_top_hits_stay_whole_and_lower_ranks_show_their_sentences(
     hits = [_hit(i, _long(answer, repeat=1)) for i in range(10)]
     ctx = build_context(hits, 1024, embedder.count_tokens, question)
     assert [i.ref for i in ctx.items] == [h.ref for h in hits]  # all ten are in
-    lines = {ln.split(") ", 1)[0].split("(")[1]: ln for ln in ctx.text.splitlines()
-             if "(ep_" in ln}
+    lines = _lines(ctx)
     assert ELLIPSIS not in lines["ep_0000"] and hits[0].item.text in lines["ep_0000"]
     for i in range(4, 10):  # lower ranks: their sentence about the question, cited by id
         assert answer in lines[f"ep_{i:04d}"] and ELLIPSIS in lines[f"ep_{i:04d}"]
@@ -193,3 +200,31 @@ def test_a_turn_of_ordinary_length_is_never_cut_whatever_its_rank(embedder: Embe
     hits = [_hit(i, turn.replace("Tuesday", f"day {i}"), "user") for i in range(16)]
     ctx = build_context(hits, 1024, embedder.count_tokens, "when is the pottery class?")
     assert len(ctx.items) == 16 and ELLIPSIS not in ctx.text
+
+
+def test_lines_carry_short_references_and_write_nothing_twice(embedder: Embedder) -> None:
+    same = [_hit(i, f"Note {i}: we walked by the river with Ana.", "user") for i in range(3)]
+    for h in same[1:]:  # three turns in the same minute, then one five minutes later
+        h.item.occurred_at = same[0].item.occurred_at  # type: ignore[union-attr]
+    later = _hit(5, "Note 5: the river was high after the rain.", "user")
+    t = datetime(2024, 3, 1, 9, 0, tzinfo=UTC)
+    ended = Hit(ref=ItemRef("memory", "mem_0009"), item=Memory(
+        id="mem_0009", scope=Scope(user_id="u"), kind=MemoryKind.FACT, text="Ana lives in Porto",
+        created_at=t, updated_at=t, valid_from=t, valid_to=datetime(2024, 6, 1, tzinfo=UTC)),
+        score=1.0)
+    ctx = build_context([later, ended, *same], 1024, embedder.count_tokens, "river walks")
+    assert ctx.text.splitlines() == [
+        "## Memories",
+        "[2] 2024-03-01 until 2024-06-01 Ana lives in Porto",
+        "## Conversation excerpts",
+        "### 2024-03-01",
+        "[3] 09:00 user: Note 0: we walked by the river with Ana.",
+        "[4] user: Note 1: we walked by the river with Ana.",  # the time of the line above
+        "[5] user: Note 2: we walked by the river with Ana.",
+        "[1] 09:05 user: Note 5: the river was high after the rain.",
+    ]
+    assert [(i.label, i.ref.id) for i in ctx.items] == [
+        (1, "ep_0005"), (2, "mem_0009"), (3, "ep_0000"), (4, "ep_0001"), (5, "ep_0002")]
+    assert ctx.tokens == embedder.count_tokens(ctx.text)
+    assert sum(i.tokens for i in ctx.items) >= ctx.tokens - embedder.count_tokens(
+        "## Memories ## Conversation excerpts ### 2024-03-01")

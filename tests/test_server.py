@@ -66,6 +66,7 @@ def test_add_then_search_context_get_list_update_history_delete(server: RunningS
         ctx = c.post("/v1/context", json={"user_id": "ana", "query": "drinks",
                                           "max_tokens": 128}).json()
         assert "tea" in ctx["text"] and ctx["tokens"] <= 128
+        assert [i["label"] for i in ctx["items"]] == list(range(1, len(ctx["items"]) + 1))
 
         page = c.get("/v1/memories", params={"user_id": "ana"}).json()
         assert page["type"] == "memory" and page["items"]

@@ -132,7 +132,7 @@ def _hits(d: dict[str, Any]) -> list[Hit]:
 def _context(d: dict[str, Any]) -> ContextBlock:
     return ContextBlock(text=d["text"], tokens=d["tokens"], max_tokens=d["max_tokens"], items=[
         ContextItem(ItemRef(i["type"], i["id"]), parse_dt(i["date"]), i["text"], i["tokens"],
-                    i["score"]) for i in d["items"]])
+                    i["score"], i.get("label", 0)) for i in d["items"]])
 
 
 def _page(d: dict[str, Any]) -> Page:

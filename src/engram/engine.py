@@ -484,9 +484,10 @@ class Engram:
 
         Items flagged as possible memory poisoning (see :mod:`engram.trust`) are left
         out unless ``include_flagged=True``; untrusted text (agent, tool, imported) is
-        rendered as quoted data. Turns are listed under one header per day; the top
+        rendered as quoted data. Turns are listed under one header per day; each line
+        starts with a short reference ``[n]``: ``items[n - 1]`` holds its id. The top
         hits show their whole text, a long line lower in the ranking only its
-        sentences about ``query``, cuts marked ``…`` and its id kept (see
+        sentences about ``query``, cuts marked ``…`` (see
         :func:`engram.retrieval.context.build_context`)."""
         if not isinstance(max_tokens, int) or not 32 <= max_tokens <= 200_000:
             raise InvalidInput("max_tokens must be an integer between 32 and 200000")

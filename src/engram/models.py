@@ -378,11 +378,14 @@ class AddResult:
 
 @dataclass(frozen=True)
 class ContextItem:
+    """One item of a :class:`ContextBlock`: its line in the block starts with ``[label]``."""
+
     ref: ItemRef
     date: datetime | None
     text: str
     tokens: int
     score: float
+    label: int = 0
 
 
 @dataclass
@@ -407,6 +410,7 @@ class ContextBlock:
                     "text": i.text,
                     "tokens": i.tokens,
                     "score": i.score,
+                    "label": i.label,
                 }
                 for i in self.items
             ],

@@ -76,7 +76,8 @@ def register(cli: click.Group) -> None:
         """Print a prompt-ready block for QUERY that fits --max-tokens.
 
         The block goes to stdout as plain text (ready to paste into a prompt); its
-        size goes to stderr.
+        size and what each reference [n] in it stands for (an id for `engram show`)
+        go to stderr.
         """
         need_scope(user_id, agent_id)
         block = get_state(ctx).engine().context(
@@ -89,5 +90,7 @@ def register(cli: click.Group) -> None:
         click.echo(block.text)
         click.echo(f"({block.tokens} of {block.max_tokens} tokens, {len(block.items)} items)",
                    err=True)
+        for item in block.items:
+            click.echo(f"[{item.label}] {item.ref.id}", err=True)
 
     _ = (search, context)

@@ -20,7 +20,8 @@ The tools:
 * ``engram_search``: ranked memories and episodes for ``query`` (``limit`` 1-50,
   default 5); returns ``[{"id", "type", "text", "score", "date"}]``.
 * ``engram_context``: one prompt-ready block for ``query`` within ``max_tokens``
-  (64-8000, default 1000); returns ``{"text", "tokens"}``.
+  (64-8000, default 1000); returns ``{"text", "tokens", "refs"}`` (``refs``: each
+  reference ``[n]`` in the text -> the id of its memory or message).
 
 The scope is fixed by the caller of :func:`dispatch` (never taken from the model),
 so a model can only reach the memory it was given. A bad call (unknown tool,
@@ -125,7 +126,8 @@ def _search(eg: Engram, sc: Scope, args: Mapping[str, Any]) -> Any:
 def _context(eg: Engram, sc: Scope, args: Mapping[str, Any]) -> Any:
     block = eg.context(_arg(args, "query", str), scope=sc,
                        max_tokens=_arg(args, "max_tokens", int, 1000, (64, 8000)))
-    return {"text": block.text, "tokens": block.tokens}
+    return {"text": block.text, "tokens": block.tokens,
+            "refs": {str(i.label): i.ref.id for i in block.items}}
 
 
 _HANDLERS: dict[str, Callable[[Engram, Scope, Mapping[str, Any]], Any]] = {

@@ -3,26 +3,29 @@
 The block reads::
 
     ## Memories
-    - [2024-03-01] (mem_…, fact) Ana lives in Porto [from ep_…]
+    [1] 2024-03-01 Ana lives in Porto
     ## Conversation excerpts
     ### 2024-03-01
-    - 09:00 (ep_…) Ana: We moved to Porto last week.
-    - 09:02 (ep_…) assistant: … How is the new flat? …
+    [2] 09:00 Ana: We moved to Porto last week.
+    [3] assistant: … How is the new flat? …
 
-Memories first, then conversation turns in time order under one header per day
-(a date is written once, not on every line). Every line carries its item's id.
-How the budget is spent (:func:`build_context`): hits are taken in rank order
-while they fit; the top hits show their whole text, lower ones only the
-sentences about the query (:func:`~engram.retrieval.excerpt.excerpt`), so a
-block holds more of the ranking than the first dozen turns; when hits are left
-out for lack of room, a memory whose source turns are all shown in full gives
-its room to them.
+Memories first, then conversation turns in time order under one header per day.
+Nothing is written twice: a date once per day, a time of day only where it
+changes (a turn with no time is at the time above it). Every line starts with
+its short reference ``[n]``: the block's ``items[n - 1]``, which holds the
+item's id, type, date and full text (an id costs ~24 tokens a line, a
+reference 3). How the budget is spent (:func:`build_context`): hits are taken
+in rank order while they fit; the top hits show their whole text, lower ones
+only the sentences about the query (:func:`~engram.retrieval.excerpt.excerpt`),
+so a block holds more of the ranking than the first dozen turns; when hits are
+left out for lack of room, a memory whose source turns are all shown in full
+gives its room to them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -62,50 +65,131 @@ def _day_header(day: str) -> str:
     return f"### {day}"
 
 
-def format_hit(hit: Hit, text: str | None = None) -> tuple[str, datetime]:
-    """One line for a hit, with its source id; returns (line, date).
+def _minute(date: datetime) -> str:
+    return f"{date.hour:02d}:{date.minute:02d}"
 
-    A turn's line holds its time of day (its date is the day header it is listed
-    under), a memory's line its date and, when it no longer holds, ``until`` the
-    day it ended. ``text`` replaces the item's text (an excerpt of it)."""
+
+def format_hit(hit: Hit, label: int, text: str | None = None, time: bool = True) -> str:
+    """One line for a hit under its short reference ``[label]``.
+
+    A turn's line holds its time of day (unless ``time`` is false: the time of
+    the line above) and speaker (its date is the day header it is listed under),
+    a memory's line its date and, when it no longer holds, ``until`` the day it
+    ended. ``text`` replaces the item's text (an excerpt of it)."""
     item = hit.item
     if isinstance(item, Episode):
-        date = item.occurred_at
-        who = item.speaker or item.role
-        return f"- {date.hour:02d}:{date.minute:02d} ({item.id}) {who}: {_body(item, text)}", date
+        at = f"{_minute(item.occurred_at)} " if time else ""
+        return f"[{label}] {at}{item.speaker or item.role}: {_body(item, text)}"
     assert isinstance(item, Memory)
-    date = item.valid_from or item.created_at
     until = f" until {format_day(item.valid_to)}" if item.valid_to else ""
-    srcs = f" [from {', '.join(item.source_episode_ids[:3])}]" if item.source_episode_ids else ""
-    return f"- [{format_day(date)}{until}] ({item.id}, {item.kind}) {_body(item, text)}{srcs}", date
+    return f"[{label}] {format_day(_date(hit))}{until} {_body(item, text)}"
+
+
+def _date(hit: Hit) -> datetime:
+    item = hit.item
+    if isinstance(item, Episode):
+        return item.occurred_at
+    assert isinstance(item, Memory)
+    return item.valid_from or item.created_at
 
 
 @dataclass
 class _Line:
     hit: Hit
     rank: int
-    text: str
+    text: str | None  # the excerpt shown, None for the whole text
     date: datetime
-    cost: int
-    whole: bool  # the item's whole text is shown (not an excerpt)
+    cost: int  # the line's tokens with the label ``[rank + 1]``, without a time of day
+    time_cost: int  # what its time of day adds when shown
+
+    @property
+    def is_turn(self) -> bool:
+        return isinstance(self.hit.item, Episode)
 
 
 def _line(hit: Hit, rank: int, cap: int, query: str,
           count_tokens: Callable[[str], int]) -> _Line:
     """The hit's line, its text cut to the query's sentences when the line costs
     more than ``cap`` (only with a query). The text keeps at least ``MIN_TEXT_TOKENS``:
-    a short text under a long header (ids, sources) is never cut, whatever the budget."""
-    line, date = format_hit(hit)
-    cost = count_tokens(line)
-    if cost <= cap or not query:
-        return _Line(hit, rank, line, date, cost, True)
+    a short text is never cut, whatever the budget."""
+    date = _date(hit)
+    time_cost = count_tokens(_minute(date)) if isinstance(hit.item, Episode) else 0
+    cost = count_tokens(format_hit(hit, rank + 1, time=False))
+    if cost + time_cost <= cap or not query:
+        return _Line(hit, rank, None, date, cost, time_cost)
     text_cost = count_tokens(hit.item.text)
-    room = max(MIN_TEXT_TOKENS, cap - (cost - text_cost))
+    room = max(MIN_TEXT_TOKENS, cap - (cost + time_cost - text_cost))
     short = excerpt(hit.item.text, query, room, count_tokens) if text_cost > room else ""
     if not short:
-        return _Line(hit, rank, line, date, cost, True)
-    out, _ = format_hit(hit, short)
-    return _Line(hit, rank, out, date, count_tokens(out), False)
+        return _Line(hit, rank, None, date, cost, time_cost)
+    out = format_hit(hit, rank + 1, short, time=False)
+    return _Line(hit, rank, short, date, count_tokens(out), time_cost)
+
+
+def _turns(lines: Iterable[_Line]) -> list[_Line]:
+    return sorted((ln for ln in lines if ln.is_turn), key=lambda ln: (ln.date, ln.hit.ref.id))
+
+
+def _layout(lines: Iterable[_Line]) -> list[tuple[str | None, _Line, bool]]:
+    """Turns in time order as (day header to write first or None, line, show its time)."""
+    out: list[tuple[str | None, _Line, bool]] = []
+    day = minute = None
+    for ln in _turns(lines):
+        d = format_day(ln.date)
+        header = d if d != day else None
+        out.append((header, ln, header is not None or _minute(ln.date) != minute))
+        day, minute = d, _minute(ln.date)
+    return out
+
+
+def _cost(lines: Sequence[_Line], count_tokens: Callable[[str], int]) -> int:
+    """The block's tokens for ``lines`` (labels ``[rank + 1]``); a newline costs none
+    with a WordPiece tokenizer, so the parts' counts add up."""
+    total = sum(ln.cost for ln in lines)
+    if any(not ln.is_turn for ln in lines):
+        total += count_tokens(HEADER_MEMORIES)
+    layout = _layout(lines)
+    if layout:
+        total += count_tokens(HEADER_EPISODES)
+    for header, ln, time in layout:
+        total += count_tokens(_day_header(header)) if header else 0
+        total += ln.time_cost if time else 0
+    return total
+
+
+def _render(chosen: list[_Line]) -> str:
+    """The block's text; ``chosen`` is in rank order and line ``i`` is labelled ``i + 1``."""
+    label = {id(ln): i + 1 for i, ln in enumerate(chosen)}
+    parts: list[str] = []
+    mems = [ln for ln in chosen if not ln.is_turn]
+    if mems:
+        parts.append(HEADER_MEMORIES)
+        parts.extend(format_hit(ln.hit, label[id(ln)], ln.text) for ln in mems)
+    layout = _layout(chosen)
+    if layout:
+        parts.append(HEADER_EPISODES)
+    for header, ln, time in layout:
+        if header:
+            parts.append(_day_header(header))
+        parts.append(format_hit(ln.hit, label[id(ln)], ln.text, time))
+    return "\n".join(parts)
+
+
+def _fill(hits: Sequence[Hit], lines: dict[int, _Line], skip: set[int], max_tokens: int,
+          query: str, top: int, count_tokens: Callable[[str], int],
+          made: dict[int, _Line]) -> None:
+    """Add to ``lines`` (rank -> line) every hit, in rank order, whose line still fits.
+    ``made`` keeps each rank's line once made (it depends on the rank only), so a
+    second pass does not excerpt and count the same hits again."""
+    for rank, hit in enumerate(hits):
+        if rank in lines or rank in skip:
+            continue
+        ln = made.get(rank)
+        if ln is None:
+            cap = max(MIN_ITEM_TOKENS, int(top / (1 + rank / RANK_DECAY))) if query else top
+            ln = made[rank] = _line(hit, rank, cap, query, count_tokens)
+        if _cost([*lines.values(), ln], count_tokens) <= max_tokens:
+            lines[rank] = ln
 
 
 def _repeats(line: _Line, shown_whole: set[str]) -> bool:
@@ -115,49 +199,14 @@ def _repeats(line: _Line, shown_whole: set[str]) -> bool:
             and bool(item.source_episode_ids) and set(item.source_episode_ids) <= shown_whole)
 
 
-def _render(lines: list[_Line]) -> str:
-    mems = [ln for ln in lines if isinstance(ln.hit.item, Memory)]
-    eps = sorted((ln for ln in lines if isinstance(ln.hit.item, Episode)),
-                 key=lambda ln: (ln.date, ln.hit.ref.id))
-    parts: list[str] = []
-    if mems:
-        parts.append(HEADER_MEMORIES)
-        parts.extend(ln.text for ln in mems)
-    if eps:
-        parts.append(HEADER_EPISODES)
-        day = None
-        for ln in eps:
-            if format_day(ln.date) != day:
-                day = format_day(ln.date)
-                parts.append(_day_header(day))
-            parts.append(ln.text)
-    return "\n".join(parts)
+def _memo(count_tokens: Callable[[str], int]) -> Callable[[str], int]:
+    seen: dict[str, int] = {}
 
-
-def _fill(hits: Sequence[Hit], lines: dict[int, _Line], skip: set[int], max_tokens: int,
-          query: str, top: int, reserve: int, count_tokens: Callable[[str], int],
-          made: dict[int, _Line]) -> None:
-    """Add to ``lines`` (rank -> line) every hit, in rank order, whose line still fits.
-    ``made`` keeps each rank's line once made (it depends on the rank only), so a
-    second pass does not excerpt and count the same hits again."""
-    days = {format_day(ln.date) for ln in lines.values() if isinstance(ln.hit.item, Episode)}
-    used = reserve + sum(ln.cost for ln in lines.values())
-    used += sum(count_tokens(_day_header(d)) for d in days)
-    for rank, hit in enumerate(hits):
-        if rank in lines or rank in skip:
-            continue
-        ln = made.get(rank)
-        if ln is None:
-            cap = max(MIN_ITEM_TOKENS, int(top / (1 + rank / RANK_DECAY))) if query else top
-            ln = made[rank] = _line(hit, rank, cap, query, count_tokens)
-        day = format_day(ln.date) if isinstance(hit.item, Episode) else None
-        extra = count_tokens(_day_header(day)) if day and day not in days else 0
-        if used + ln.cost + extra > max_tokens:
-            continue
-        lines[rank] = ln
-        used += ln.cost + extra
-        if day:
-            days.add(day)
+    def count(text: str) -> int:
+        if text not in seen:
+            seen[text] = count_tokens(text)
+        return seen[text]
+    return count
 
 
 def build_context(
@@ -167,8 +216,10 @@ def build_context(
     """Take hits in rank order while the block fits ``max_tokens``.
 
     The block lists memories first, then conversation turns in time order under
-    a ``### YYYY-MM-DD`` header per day, each line carrying its id. ``tokens`` is
-    the exact count of the returned text with the same tokenizer, always
+    a ``### YYYY-MM-DD`` header per day; each line starts with its reference
+    ``[n]``, ``n`` counting ``items`` from 1 (``items[n - 1]`` holds the id). A
+    turn shows its time of day where it differs from the line above. ``tokens``
+    is the exact count of the returned text with the same tokenizer, always
     ``<= max_tokens``; a hit that does not fit is skipped and the ones below it
     are still tried, so the budget fills in rank order.
 
@@ -176,26 +227,22 @@ def build_context(
     than ``item_share * max_tokens / (1 + r / RANK_DECAY)`` (at least
     ``MIN_ITEM_TOKENS``) shows an :func:`~engram.retrieval.excerpt.excerpt` of
     its text instead: its sentences sharing terms with the query, verbatim, cut
-    points marked ``…``, its id kept so the whole text can be fetched. The top
-    hits keep their whole text; one long item no longer crowds out the ranks
-    below it. When hits are left out for lack of room, a current memory whose
-    source turns are all shown in full gives its room to them (the turns say
-    it verbatim), provided that lets at least one more hit in.
-    ``items`` are in rank order; ``items[i].text`` stays the full text.
+    points marked ``…``. The top hits keep their whole text; one long item no
+    longer crowds out the ranks below it. When hits are left out for lack of
+    room, a current memory whose source turns are all shown in full gives its
+    room to them (the turns say it verbatim), provided that lets at least one
+    more hit in. ``items`` are in rank order; ``items[i].text`` stays the full text.
     """
-    # the headers cost a few tokens: reserve them up front; a newline costs none
-    # with a WordPiece tokenizer and summing the lines' counts never undercounts
-    reserve = count_tokens(HEADER_MEMORIES) + count_tokens(HEADER_EPISODES)
+    count_tokens = _memo(count_tokens)  # headers and times of day are counted once
     top = max(MIN_ITEM_TOKENS, int(max_tokens * item_share))
     lines: dict[int, _Line] = {}
     made: dict[int, _Line] = {}
-    _fill(hits, lines, set(), max_tokens, query, top, reserve, count_tokens, made)
-    whole = {ln.hit.item.id for ln in lines.values()
-             if isinstance(ln.hit.item, Episode) and ln.whole}
+    _fill(hits, lines, set(), max_tokens, query, top, count_tokens, made)
+    whole = {ln.hit.item.id for ln in lines.values() if ln.is_turn and ln.text is None}
     repeats = {r for r, ln in lines.items() if _repeats(ln, whole)}
     if repeats and len(lines) < len(hits):
         trial = {r: ln for r, ln in lines.items() if r not in repeats}
-        _fill(hits, trial, repeats, max_tokens, query, top, reserve, count_tokens, made)
+        _fill(hits, trial, repeats, max_tokens, query, top, count_tokens, made)
         if set(trial) - set(lines):
             lines = trial
 
@@ -207,8 +254,8 @@ def build_context(
         text = _render(chosen)
         tokens = count_tokens(text) if text else 0
     items = [
-        ContextItem(ref=ln.hit.ref, date=ln.date, text=ln.hit.item.text, tokens=ln.cost,
-                    score=ln.hit.score)
-        for ln in chosen
+        ContextItem(ref=ln.hit.ref, date=ln.date, text=ln.hit.item.text,
+                    tokens=ln.cost + ln.time_cost, score=ln.hit.score, label=i + 1)
+        for i, ln in enumerate(chosen)
     ]
     return ContextBlock(text=text, tokens=tokens, max_tokens=max_tokens, items=items)

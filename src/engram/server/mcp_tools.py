@@ -90,6 +90,9 @@ class SearchOut(BaseModel):
 class ContextOut(BaseModel):
     text: str
     tokens: int
+    refs: dict[str, str] = Field(
+        description="each reference [n] in text -> the id of its memory (mem_...) or message "
+        "(ep_...), for get_memory")
 
 
 class Listed(BaseModel):
@@ -221,7 +224,8 @@ def build_mcp(
         sc = scope(ctx, user_id, agent_id, session_id)
         block = await run(lambda: engine.context(query, scope=sc, max_tokens=max_tokens,
                                                  as_of=as_of, preset=preset))
-        return ContextOut(text=block.text, tokens=block.tokens)
+        return ContextOut(text=block.text, tokens=block.tokens,
+                          refs={str(i.label): i.ref.id for i in block.items})
 
     @server.tool(description="One memory or message by id, with all its fields.",
                  annotations=READ)

@@ -224,6 +224,7 @@ class ContextItemOut(BaseModel):
     text: str
     tokens: int
     score: float
+    label: int = Field(description="the item's line in `text` starts with `[label]`")
 
 
 class ContextOut(BaseModel):
