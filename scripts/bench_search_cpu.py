@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import resource
 import time
 from pathlib import Path
 
@@ -72,11 +73,12 @@ def main() -> None:
                 wall.append((time.perf_counter() - w) * 1000)
         passes.append(cpu)
     eg.close()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     first = passes[0]
     w50, w95, w99 = (_pct(wall, p) for p in (50, 95, 99))
     c50, c95, c99 = (_pct(first, p) for p in (50, 95, 99))
     print(f"search wall p50/p95/p99 {w50:.1f}/{w95:.1f}/{w99:.1f} ms, "
-          f"CPU p50/p95/p99 {c50:.1f}/{c95:.1f}/{c99:.1f} ms")
+          f"CPU p50/p95/p99 {c50:.1f}/{c95:.1f}/{c99:.1f} ms; peak RSS {rss:.0f} MiB")
     if args.passes > 1:
         best = [min(t) for t in zip(*passes, strict=True)]
         print(f"least CPU of {args.passes} passes p50/p95 "
