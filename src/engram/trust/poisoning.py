@@ -473,27 +473,44 @@ def _gate_open(pattern: re.Pattern[str], folded: str, have: int | None = None) -
     return all(have & g for g in _MASKS.get(pattern, ()))
 
 
+_Step = tuple[re.Pattern[str], tuple[int, ...], re.Pattern[str] | None, re.Pattern[str] | None]
+#: the tables the plan was built from, and the plan (see :func:`_plan`)
+_PLAN: list[object] = []
+
+
+def _plan() -> tuple[tuple[int, ...], tuple[tuple[str, tuple[_Step, ...]], ...]]:
+    """The jailbreak gate and, per flag, each pattern with its gate masks, caseless twin and
+    prefilter, looked up once: hashing a compiled pattern hashes its whole program (about
+    3 us for a large one), which a dict look-up per pattern per text paid every time.
+    Rebuilt when a table is replaced (the tests swap them)."""
+    tables = (_MASKS, _LOWER, _PREFILTERS)
+    if not _PLAN or any(a is not b for a, b in zip(_PLAN[:3], tables, strict=True)):
+        plan = (_MASKS.get(_JAILBREAK, ()), tuple(
+            (name, tuple((p, _MASKS.get(p, ()), _LOWER.get(p), _PREFILTERS.get(p)) for p in ps))
+            for name, ps in _RULES))
+        _PLAN[:] = [*tables, plan]
+    return _PLAN[3]  # type: ignore[return-value]
+
+
 def _rules(text: str, flags: dict[str, str]) -> None:
     folded = _fold(text)
     have = _present_bits(folded)
     # folding keeps every position (İ is mapped to one "i" first), so spans carry over
     lowered = folded if len(folded) == len(text) else None
-    if _gate_open(_JAILBREAK, folded, have) and _SECOND_PERSON.search(text):
+    jb_gate, plan = _plan()
+    if all(have & g for g in jb_gate) and _SECOND_PERSON.search(text):
         jb = _JAILBREAK.search(text)
         if jb:
             flags["role_play"] = jb.group(0)
-    masks, prefilters = _MASKS, _PREFILTERS
-    for name, patterns in _RULES:
+    for name, steps in plan:
         if name in flags:
             continue
-        for p in patterns:
-            for g in masks.get(p, ()):
+        for p, gates, q, pf in steps:
+            for g in gates:
                 if not have & g:
                     break
             else:
-                q = _LOWER.get(p) if lowered is not None else None
                 if q is not None and lowered is not None:
-                    pf = prefilters.get(p)
                     m = None if pf is not None and not pf.search(lowered) else q.search(lowered)
                 else:
                     m = p.search(text)
