@@ -184,6 +184,56 @@ def test_answer_clauses_holding_other_numbers_conflict_for_a_current_question() 
     assert conflicts(same, times, far, [0.5, 0.5], asked=asked) == set()  # said again
 
 
+def test_a_value_in_the_clause_after_the_answer_clause_counts() -> None:
+    """The answer clause names the thing, the clause after it gives its value
+    ("..., which has now reached 165"): the numbers are read there (BEAM)."""
+    times = [T0, T0 + timedelta(days=3)]
+    far = [np.array([1.0, 0.0]), np.array([0.0, 1.0])]
+    asked = _asked("How many commits are merged into the main branch?")
+    turns = ["The repository has 150 commits merged into the main branch so far.",
+             "I'm adding a login page, considering the commits merged into the main branch, "
+             "which has now reached 165, and I need a plan."]
+    assert conflicts(turns, times, far, [0.5, 0.5], asked=asked) == {(0, 1)}
+    # a value further away is not read
+    later = [turns[0], "I'm adding a login page, considering the commits merged into the main "
+             "branch. I need a plan. The team has 165 members."]
+    assert conflicts(later, times, far, [0.5, 0.5], asked=asked) == set()
+
+
+def test_a_name_only_the_older_holds_does_not_hold_back_a_new_value() -> None:
+    """A question naming what only the older statement says asks about it, unless
+    both answer with a value: then the name is context and the number the answer."""
+    times = [T0, T0 + timedelta(days=30)]
+    far = [np.array([1.0, 0.0]), np.array([0.0, 1.0])]
+    asked = _asked("How many women do I mentor in Caribbean media?")
+    names = frozenset({"caribbean"})
+    turns = ["I mentor 5 women in Caribbean media and I'm proud of it.",
+             "The number of women I mentor in media has grown to 7."]
+    assert conflicts(turns, times, far, [0.5, 0.5], names, asked=asked) == {(0, 1)}
+    frames = ["Nora and Eliza organised the Caribbean media night.",
+              "Joren and Eliza organised the media night."]
+    assert conflicts(frames, times, far, [0.5, 0.5], names,
+                     asked=_asked("Who organised the Caribbean media night?")) == set()
+
+
+def test_a_newer_statement_just_below_the_top_depth_can_replace_one_in_it() -> None:
+    """The hit just below the top ``depth`` takes part as a newer statement when its
+    answer clause holds the query's words; an older statement there stays put."""
+    texts = {"old": "I drive a blue Volvo to work.", "x": "The weather was lovely today.",
+             "y": "We had pasta for dinner.",
+             "new": "I sold the Volvo and now I drive a Subaru to work."}
+    when = {"old": T0, "x": T0 + timedelta(days=3), "y": T0 + timedelta(days=4),
+            "new": T0 + timedelta(days=9)}
+    q = "What car do I drive to work?"
+    out = newer_first(["old", "x", "new"], 2, texts.__getitem__, when.__getitem__, {}, query=q)
+    assert out == ["new", "old", "x"]
+    assert newer_first(["old", "x", "y", "new"], 2, texts.__getitem__, when.__getitem__, {},
+                       query=q) == ["old", "x", "y", "new"]  # beyond reach
+    # the newer one in the top depth, the older just below it: nothing moves
+    assert newer_first(["new", "x", "old"], 2, texts.__getitem__, when.__getitem__, {},
+                       query=q) == ["new", "x", "old"]
+
+
 def test_newer_first_moves_the_newer_statement_just_above_the_older() -> None:
     texts = {"old": "I drive a blue Volvo to work.", "x": "The weather was lovely today.",
              "new": "I sold the Volvo and now I drive a Subaru to work."}

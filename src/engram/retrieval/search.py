@@ -269,8 +269,9 @@ class Searcher:
         # a dated event both statements name too (a correction of that event)
         anchor = updates.anchor_terms(query) if timed or updates.asks_past(query) else None
         if config.update_depth > 1 and anchor != frozenset():
-            top = [h.items[f.ref] for _, f in out[: config.update_depth]]
-            missing = {f.ref: i for i, (_, f) in enumerate(out[: config.update_depth])
+            reach = updates.reach(config.update_depth)
+            top = [h.items[f.ref] for _, f in out[:reach]]
+            missing = {f.ref: i for i, (_, f) in enumerate(out[:reach])
                        if f.ref not in when_of}
             if missing:
                 when_of = {**when_of, **self._event_times(scope, {r: h.items[r] for r in missing})}

@@ -36,13 +36,19 @@ tests live in :mod:`engram.ingest.supersede`, shared with the memory layer):
   earlier session, narrates a completed event ("We store it in MongoDB" / "We
   migrated to PostgreSQL"), or
 * the question asks for a current value, both statements' answer clauses
-  (below) hold ``COVER`` of its words, and each holds a number the other does
+  (below) hold ``COVER`` of its words, and each gives a number the other does
   not ("My Zotero library has 45 sources" / "I count 52 sources in the Zotero
   library", in turns about other things): the newer gives the current value.
+  An answer clause without a number gives the numbers of the clause after it
+  ("... the commits merged into the main branch, which has now reached 165").
 
 Statements of one session are one telling (a list of facts, a chat's turns):
 two of them conflict only by a stated change or a correction, never by their
-frame or meaning alone.
+frame or meaning alone, and only when the newer one's answer clause holds at
+least one of the question's words beyond the names it gives, and no fewer than
+the older one's ("Which field does Melira specialize in?": "Melira discovered
+an orchid" replaces nothing of "Melira is a botanist specializing in ...";
+letta core-memory read, dev MRR .973 -> .984, bm25 .982).
 
 Only statements that answer the query take part. Given the query's words
 (``asked``), a statement answers when its **answer clause** (:func:`answer_clause`:
@@ -61,11 +67,16 @@ and BEAM's, and gives back part of the MRR the rule costs on chat (BEAM .443 ->
 thresholds tried in docs/recall.md). And a question
 that names what only the older statement says (a name or a token with a
 digit: "Nora", "tok0q", "2019"), and nothing only the newer one says, asks
-about that statement: such a pair is left alone.
+about that statement: such a pair is left alone, unless both give the
+question a value (the numbers kind above: in "How many women do I mentor in
+Caribbean media?" the name is context, the number the answer).
 
 A newer statement moves just above an older one it contradicts, until no
-statement is below an older one it contradicts. Nothing moves in or out of
-the top ``depth``. A question about the past ("before", "used
+statement is below an older one it contradicts. The older statements are the
+top ``depth``; the newer one may also be one of the ``REACH`` hits just below
+them when its answer clause holds ``COVER`` of the query's words (letta's new
+fact ranked 11th of 11 by the reranker); that hit enters the top ``depth``
+and the last one of it leaves. A question about the past ("before", "used
 to", "originally", "in 2022", or any time range the query names) keeps the
 ranker's order.
 """
@@ -85,8 +96,8 @@ from ..models import ItemRef
 from ..text import text_cache
 from .rerank import _terms
 
-__all__ = ["CHANGE", "PAST", "anchor_terms", "answer_clause", "apply_floors", "asks_current",
-           "asks_past", "conflicts", "naming_terms", "newer_first"]
+__all__ = ["CHANGE", "PAST", "REACH", "anchor_terms", "answer_clause", "apply_floors",
+           "asks_current", "asks_past", "conflicts", "naming_terms", "newer_first", "reach"]
 
 T = TypeVar("T")
 
@@ -112,6 +123,10 @@ COVER = 0.4
 #: or its query cosine is within this of the best one's
 DENSE_MARGIN = 0.2
 
+#: how many hits below the top ``depth`` may hold a newer statement that
+#: replaces one in it (:func:`reach`)
+REACH = 1
+
 #: where a statement splits into clauses: sentence ends, line breaks, a comma
 #: before a conjunction or relative ("..., which has now reached 165"), a dash,
 #: BEAM's "->->" tail
@@ -132,13 +147,33 @@ def answer_clause(text: str, asked: frozenset[str]) -> tuple[str, int]:
     """The clause of ``text`` holding most of the index terms ``asked`` (the
     shorter on a tie), and how many it holds; ``(text, 0)`` when none holds
     any. Code blocks are not read ("```js ... ```")."""
-    best, held, size = text, 0, 0
-    for clause in _clauses(text):
+    best, held, _ = _answer_at(text, asked)
+    return best, held
+
+
+def _answer_at(text: str, asked: frozenset[str]) -> tuple[str, int, str]:
+    """:func:`answer_clause` and the clause after it ("" when none)."""
+    clauses = _clauses(text)
+    best, held, size, at = text, 0, 0, len(clauses)
+    for n, clause in enumerate(clauses):
         terms = _terms(clause)
         k = len(terms & asked)
         if k > held or (k == held and k and len(terms) < size):
-            best, held, size = clause, k, len(terms)
-    return best, held
+            best, held, size, at = clause, k, len(terms), n
+    return best, held, clauses[at + 1] if at + 1 < len(clauses) else ""
+
+
+def _covers(text: str, asked: frozenset[str]) -> bool:
+    """Whether the answer clause of ``text`` holds ``COVER`` of the query's terms."""
+    return bool(asked) and _answer_at(text, asked)[1] >= COVER * len(asked)
+
+
+def _values(clause: str, after: str) -> frozenset[str]:
+    """The numbers an answer clause gives, or, when it gives none, the clause
+    after it ("... the commits merged into the main branch, which has now
+    reached 165")."""
+    found = _NUMBER.findall(clause) or _NUMBER.findall(after)
+    return frozenset(x.replace(",", "") for x in found)
 
 
 #: a question in the present tense asks for a current value ("What pet does the
@@ -242,10 +277,10 @@ def conflicts(
     sess = list(sessions) + [None] * (n - len(sessions))
     best = max((r for r in rel if r is not None), default=None)
     if asked:
-        answers = [answer_clause(t, asked) for t in texts]
-        said = [a for a, _ in answers]  # where markers are read
-        full = [held >= COVER * len(asked) for _, held in answers]
-        values = [frozenset(x.replace(",", "") for x in _NUMBER.findall(a)) for a in said]
+        answers = [_answer_at(t, asked) for t in texts]
+        said = [a for a, _, _ in answers]  # where markers are read
+        full = [held >= COVER * len(asked) for _, held, _ in answers]
+        values = [_values(a, after) for a, _, after in answers]
         takes_part = [
             covers or (r is not None and best is not None and r >= best - DENSE_MARGIN)
             for covers, r in zip(full, rel, strict=True)]
@@ -269,10 +304,16 @@ def conflicts(
             newer, older = (j, i) if times[j] > times[i] else (i, j)
             if words(texts[older]) == words(texts[newer]):  # said again, nothing replaced
                 continue
+            # both answer clauses hold the query's words and a number, not the same ones
+            valued = (changes and full[older] and full[newer] and bool(values[older])
+                      and bool(values[newer] - values[older])
+                      and bool(values[older] - values[newer]))
             # the question names what only the older one says (and nothing only
-            # the newer says): it asks about the older statement
+            # the newer says): it asks about the older statement, unless both
+            # give it a value ("How many ... in Caribbean media?": the name is the
+            # question's context, the number its answer)
             if ((terms[older] - terms[newer]) & query_terms
-                    and not (terms[newer] - terms[older]) & query_terms):
+                    and not (terms[newer] - terms[older]) & query_terms and not valued):
                 continue
             jac = _jaccard(terms[i], terms[j])
             vi, vj = vectors[i], vectors[j]
@@ -295,14 +336,17 @@ def conflicts(
             change = change or (changes and not states[older] and tells_event(said[newer])
                                 and not tells_event(said[older]))
             same_meaning = cos >= SAME_MEANING and jac >= MEANING_FRAME
-            # both answer clauses hold the query's words and a number, not the same ones
-            valued = (changes and full[older] and full[newer] and bool(values[older])
-                      and bool(values[newer] - values[older])
-                      and bool(values[older] - values[newer]))
             if (jac >= SAME_FRAME or same_meaning or valued or ((change or fixes) and related)
                     or frame(texts[older], texts[newer]) is not None):
                 out.add((older, newer))
     return out
+
+
+def reach(depth: int) -> int:
+    """How many of the best hits :func:`newer_first` reads for a ``depth``: the
+    top ``depth``, whose statements can be replaced, and ``REACH`` more, which
+    can hold the newer statement that replaces one of them."""
+    return depth + REACH if depth > 1 else depth
 
 
 def newer_first(
@@ -327,11 +371,12 @@ def newer_first(
     hold (:func:`anchor_terms`); ``session_of``: an item's session, where it has one;
     ``query``: the question, whose words decide which statements answer it
     (:func:`conflicts`' ``asked``)."""
-    head = ranked[:depth]
+    head = ranked[:reach(depth)]
     if len(head) < 2:
         return ranked
     texts = [text_of(x) for x in head]
-    pairs = conflicts(
+    asked = _terms(query)
+    pairs = {(old, new) for old, new in conflicts(
         texts,
         [time_of(x) for x in head],
         [vector_of.get(i) for i in range(len(head))],
@@ -340,8 +385,8 @@ def newer_first(
         present,
         anchor,
         [session_of(x) for x in head],
-        _terms(query),
-    )
+        asked,
+    ) if old < depth and (new < depth or _covers(texts[new], asked))}
     if not pairs:
         return ranked
     order = list(range(len(head)))
@@ -357,4 +402,4 @@ def newer_first(
             break
         at, was, new = found
         order.insert(at, order.pop(was))
-    return [head[k] for k in order] + ranked[depth:]
+    return [head[k] for k in order] + ranked[len(head):]
