@@ -61,3 +61,24 @@ def test_the_dense_floors_lift_its_top_three_into_the_top_ten() -> None:
     with_floors = evaluate([h], [x], w, floors=True)
     without = evaluate([h], [x], w, floors=False)
     assert with_floors["any"] == 1.0 and without["any"] == 0.0
+
+
+def test_tree_scores_walk_every_tree_to_its_leaf() -> None:
+    from tools.fit_rerank_trees import tree_scores
+
+    # tree 0: x0 <= .5 ? (x1 <= .2 ? 1 : 2) : 3 ; tree 1: a single leaf of 10 (padded)
+    ens = {
+        "feature": np.array([[0, 1, -1, -1, -1], [-1, -1, -1, -1, -1]]),
+        "threshold": np.array([[0.5, 0.2, 0, 0, 0], [0.0] * 5]),
+        "left": np.array([[1, 2, 2, 3, 4], [0, 1, 2, 3, 4]]),
+        "right": np.array([[4, 3, 2, 3, 4], [0, 1, 2, 3, 4]]),
+        "value": np.array([[0, 0, 1, 2, 3], [10, 0, 0, 0, 0.0]]),
+        "depth": np.array(2),
+    }
+    x = np.array([[0.1, 0.1], [0.5, 0.9], [0.6, 0.0]])
+    assert tree_scores(ens, x).tolist() == [11.0, 12.0, 13.0]
+    rng = np.random.default_rng(4)
+    h = _head("a", 0, rng, "coverage")
+    xs = design([h], NAMES)
+    # a scorer replaces x @ w: here it ranks the gold row (highest coverage) first
+    assert evaluate([h], xs, None, floors=False, scorer=lambda m: m[:, 0])["mrr"] == 1.0

@@ -172,14 +172,18 @@ def _order(h: Head, s: np.ndarray, floors: bool) -> list[int]:
 
 
 def evaluate(heads: Sequence[Head], xs: Sequence[np.ndarray], w: np.ndarray | None,
-             floors: bool = True, dense: bool = False) -> dict[str, float]:
+             floors: bool = True, dense: bool = False,
+             scorer: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, float]:
     """Mean R_any@1/@5/@10, R_all@10, MRR and update accuracy (``None`` w: the
-    fused order; ``dense``: the dense signal's order, no floors); empty: ``{}``."""
+    fused order; ``dense``: the dense signal's order, no floors; ``scorer``: a
+    head's scores from its matrix, instead of ``x @ w``); empty: ``{}``."""
     a, b, r, r1, r5, ku = [], [], [], [], [], []
     for h, x in zip(heads, xs, strict=True):
         if dense:
             rank = h.extra["dense_rank"]
             s = np.where(rank > 0, -rank, -1e9)
+        elif scorer is not None:
+            s = scorer(x)
         else:
             s = -np.arange(len(h.units), dtype=float) if w is None else x @ w
         ranked = distinct_ranking([h.units[i] for i in _order(h, s, floors and not dense)])
