@@ -40,7 +40,8 @@ def test_floors_lift_a_signals_best_into_the_top_n_in_its_order() -> None:
 
 def test_asks_past() -> None:
     for q in ("What car did I drive before?", "Which team did she use to support?",
-              "What was the original deadline?", "Where did he live in 2019?"):
+              "What was the original deadline?", "Where did he live in 2019?",
+              "Have I ever met Bryan?"):
         assert asks_past(q), q
     for q in ("What car do I drive?", "When did they first meet?", "What is the deadline now?"):
         assert not asks_past(q), q
@@ -48,10 +49,11 @@ def test_asks_past() -> None:
 
 def test_asks_current() -> None:
     for q in ("What pet does the user have?", "Where is the wedding going to be?",
-              "Which bank do I use now?"):
+              "Which bank do I use now?", "What's the name of the band?",
+              "Who provides their internet?", "Who hosts the podcast with her?"):
         assert asks_current(q), q
     for q in ("What did Kate bake?", "When did they meet?", "Where was the party?",
-              "How long had she lived there?"):
+              "How long had she lived there?", "Who was at the party?", "Who hosted it?"):
         assert not asks_current(q), q
 
 
@@ -108,6 +110,33 @@ def _asked(query: str) -> frozenset[str]:
     from engram.retrieval.rerank import _terms
 
     return _terms(query)
+
+
+def test_an_older_denial_is_a_state_not_a_change() -> None:
+    """The narration exemption (both statements tell of a change) does not count a
+    denial in the older one: "it never breaks" describes the bike, "I started"
+    would narrate."""
+    times = [T0, T0 + timedelta(days=90)]
+    vec = [np.array([1.0, 0.0]), np.array([0.6, 0.8])]  # cosine .6
+    asked = _asked("What kind of bike do I ride?")
+    bike = ["I ride a heavy old Dutch bike, it's slow but it never breaks.",
+            "Someone stole it, so I've got a lightweight gravel bike now."]
+    assert conflicts(bike, times, vec, [0.5, 0.5], asked=asked) == {(0, 1)}
+    told = ["I started riding a heavy old Dutch bike last spring.", bike[1]]
+    assert conflicts(told, times, vec, [0.5, 0.5], asked=asked) == set()
+
+
+def test_the_user_a_question_names_is_not_a_word_the_answer_holds() -> None:
+    """"the user's cholesterol": statements say "my"; the answer clauses of both
+    cover what is asked and give other numbers, so the newer one wins."""
+    texts = {"old": "At my check-up the nurse said my cholesterol was 6.8, too high.",
+             "x": "The weather was lovely today.",
+             "new": "Good news from the surgery: after months of walks my cholesterol is 5.1."}
+    when = {"old": T0, "x": T0 + timedelta(days=3), "new": T0 + timedelta(days=90)}
+    vec = {0: np.array([1.0, 0.0]), 1: np.array([0.0, 1.0]), 2: np.array([0.0, 1.0])}
+    out = newer_first(["old", "x", "new"], 10, texts.__getitem__, when.__getitem__, vec,
+                      query="What is the user's cholesterol level?")
+    assert out == ["new", "old", "x"]
 
 
 def test_the_answer_clause_is_the_clause_holding_most_query_terms() -> None:

@@ -42,7 +42,8 @@ from difflib import SequenceMatcher
 from ..text import text_cache
 
 __all__ = ["CHANGE", "CORRECTION", "FRAME_SHARE", "FRAME_WORDS", "SLOTS", "Frame", "align",
-           "corrects", "frame", "replaces", "states_change", "tells_event", "words"]
+           "corrects", "frame", "narrates_change", "replaces", "states_change", "tells_event",
+           "words"]
 
 #: a statement that replaces a state or corrects an earlier one (general
 #: English markers of change, not attributes)
@@ -167,6 +168,14 @@ _PAST_EVENT = re.compile(r"\b[a-z]{2,}(?<!e)ed\b", re.IGNORECASE)
 def states_change(text: str) -> bool:
     """Whether ``text`` holds a marker of :data:`CHANGE` (memoised: texts recur)."""
     return CHANGE.search(text) is not None
+
+
+@text_cache(8192)
+def narrates_change(text: str) -> bool:
+    """Whether ``text`` holds a marker of :data:`CHANGE` other than a denial: "it
+    never breaks" or "isn't far" describe a state, "I started" or "now" tell of a
+    change."""
+    return CHANGE.search(_DENIAL.sub(" ", text)) is not None
 
 
 @text_cache(8192)

@@ -78,7 +78,15 @@ them when its answer clause holds ``COVER`` of the query's words (letta's new
 fact ranked 11th of 11 by the reranker); that hit enters the top ``depth``
 and the last one of it leaves. A question about the past ("before", "used
 to", "originally", "in 2022", or any time range the query names) keeps the
-ranker's order.
+ranker's order; so does one asking whether something ever happened ("Have I
+ever met Bryan?": the whole history answers it).
+
+Words of the question that name the memory's owner ("the user's bike",
+:data:`SPEAKER`) are not among the words a statement must hold: the owner's
+own statements say "I" and "my". An older statement's denial ("it never
+breaks") describes a state: only a marker of change other than a denial
+(:func:`~engram.ingest.supersede.narrates_change`) makes two statements one
+narration that replaces nothing.
 """
 
 from __future__ import annotations
@@ -91,7 +99,15 @@ from typing import TypeVar
 import numpy as np
 
 from ..index.lexical import tokens
-from ..ingest.supersede import CHANGE, corrects, frame, states_change, tells_event, words
+from ..ingest.supersede import (
+    CHANGE,
+    corrects,
+    frame,
+    narrates_change,
+    states_change,
+    tells_event,
+    words,
+)
 from ..models import ItemRef
 from ..text import text_cache
 from .rerank import _terms
@@ -105,7 +121,7 @@ T = TypeVar("T")
 PAST = re.compile(
     r"\b(?:before|used? to|previous(?:ly)?|formerly|former|originally|original|"
     r"initially|at first|earlier|prior|back (?:in|when|then)|old|"
-    r"(?:in|during|since|until) (?:19|20)\d\d|last year|years? ago|history)\b",
+    r"(?:in|during|since|until) (?:19|20)\d\d|last year|years? ago|history|ever)\b",
     re.IGNORECASE,
 )
 
@@ -122,6 +138,10 @@ ANSWER_MARGIN = 0.3
 COVER = 0.4
 #: or its query cosine is within this of the best one's
 DENSE_MARGIN = 0.2
+
+#: the words a question names the memory's owner by ("the user's car"), which
+#: the owner's own statements never hold ("I", "my"): not part of what it asks
+SPEAKER = frozenset({"user"})
 
 #: how many hits below the top ``depth`` may hold a newer statement that
 #: replaces one in it (:func:`reach`)
@@ -181,16 +201,22 @@ def _values(clause: str, after: str) -> frozenset[str]:
 _PRESENT_TENSE = re.compile(r"\b(?:is|are|am|does|do|has|have|now|currently|still|"
                             r"nowadays|these days|latest|at the moment)\b", re.IGNORECASE)
 _EVENT = re.compile(r"\b(?:did|was|were|had|when|how long)\b", re.IGNORECASE)
+#: "What's ...?", and a question word followed by a verb in the present tense
+#: ("Who provides their internet?", "What grows in the bed?")
+_PRESENT_VERB = re.compile(r"^\W*(?:(?:what|who|where|which|how)['’]s\b|"
+                           r"who\s+(?!was\b|has\b)[a-z]+[^\Ws']s\b)", re.IGNORECASE)
 
 
 def asks_current(query: str) -> bool:
     """Whether a question asks for a current value: present tense or a present
-    marker, and not about an event ("did", "was", "when"). Counting "should",
+    marker ("What's ...?", "Who provides ...?" too), and not about an event
+    ("did", "was", "when"). Counting "should",
     "will", "when is" or questions with no marker at all as current was
     measured and left out: one more BEAM update right (of 19) for 1.8 points of
     REALTALK MRR and 1.5 of BEAM's; "when is/are/will" alone: no BEAM update
     more, -0.9 BEAM MRR."""
-    return _PRESENT_TENSE.search(query) is not None and _EVENT.search(query) is None
+    return ((_PRESENT_TENSE.search(query) is not None or _PRESENT_VERB.search(query) is not None)
+            and _EVENT.search(query) is None)
 
 
 def asks_past(query: str) -> bool:
@@ -294,6 +320,8 @@ def conflicts(
         specific = [0] * n
         takes_part = [best is None or r is None or r >= best - ANSWER_MARGIN for r in rel]
     states = [changes and states_change(t) for t in said]
+    # an older statement's denial ("it never breaks") describes a state, not a change
+    narrates = [changes and narrates_change(t) for t in said]
     out: set[tuple[int, int]] = set()
     for i in range(n):
         for j in range(i + 1, n):
@@ -320,7 +348,7 @@ def conflicts(
             cos = float(np.dot(vi, vj)) if vi is not None and vj is not None else 0.0
             # a change the older one states too is narration ("started" / "now"
             # in two chat turns), not a state and its replacement
-            change = changes and states[newer] and not states[older]
+            change = changes and states[newer] and not narrates[older]
             fixes = changes and corrects(said[newer]) and not corrects(said[older])
             related = jac >= CHANGE_FRAME or cos >= CHANGE_MEANING
             if sess[i] is not None and sess[i] == sess[j]:
@@ -375,7 +403,7 @@ def newer_first(
     if len(head) < 2:
         return ranked
     texts = [text_of(x) for x in head]
-    asked = _terms(query)
+    asked = _terms(query) - SPEAKER
     pairs = {(old, new) for old, new in conflicts(
         texts,
         [time_of(x) for x in head],
