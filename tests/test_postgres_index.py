@@ -188,8 +188,9 @@ def test_users_over_exact_limit_and_agent_scopes_keep_the_sql_path(pg_url: str) 
         q = _unit(rng)
         hits = store.vector_search(USER, q, MODEL, SearchFilters(), 10)
         assert len(hits) == 6 and not store._index._entries
-        agent = Scope(agent_id="ag", tenant="tn")
-        assert store.lexical_search(agent, "apple", SearchFilters(), 10) is not None
+        agent = Scope(agent_id="ag", tenant="tn")  # e0 and e4 (i % 4 == 0)
+        assert {h.ref.id for h in store.vector_search(agent, q, MODEL, SearchFilters(), 10)
+                } == {"e0", "e4"}
         assert not store._index._entries
     finally:
         store.close()

@@ -8,12 +8,16 @@ Same contract as :class:`~engram.store.sqlite.SQLiteStore` (see
   PostgreSQL aborts it for a deadlock or serialization failure (the whole
   transaction rolled back, so a retry is safe). Any number of processes may
   write at once.
-* Lexical search: PostgreSQL full-text search (``english`` config, a
+* Search of a user's scope: in this process, as on SQLite (BM25 and cosine
+  over a per-user :class:`~engram.index.partition.PartitionIndex`), kept
+  current by the change feed of migration ``0008_change_feed``; see
+  :mod:`engram.store.postgres_index`. Other scopes take the SQL path below.
+* Lexical search (SQL path): PostgreSQL full-text search (``english`` config, a
   ``tsvector`` per item, GIN index) ranked with ``ts_rank_cd(tsv, q, 1)``:
   cover density (term frequency and proximity) divided by ``1 + log(length)``.
   It is BM25-*like* (saturating term frequency, length normalisation) but has
   no IDF; fusion in :mod:`engram.retrieval` uses ranks, not raw scores.
-* Vector search: pgvector, see :mod:`engram.store.postgres_vector` (HNSW per
+* Vector search (SQL path): pgvector, see :mod:`engram.store.postgres_vector` (HNSW per
   model, exact search inside small scopes, widening for selective filters).
 * Deleted rows stay in the heap until (auto)vacuum reclaims them; they are
   unreachable by every query at once.
