@@ -29,7 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..models import ItemRef
+from ..models import ItemRef, Scope, SearchFilters
+from ..timeutil import to_epoch
 from .ann import AnnGraph, new_graph
 from .lexical import LexicalIndex, utf8_array, utf8_list
 
@@ -65,6 +66,23 @@ class RowFilter:
     as_of_ts: float | None = None
     include_inactive: bool = False
     allowed: frozenset[ItemRef] | None = None  # precomputed set (e.g. metadata filter)
+
+    @classmethod
+    def of(cls, scope: Scope, filters: SearchFilters,
+           allowed: frozenset[ItemRef] | None = None) -> RowFilter:
+        """The filter of a search of ``scope`` with ``filters`` in the scope's
+        partition (a user's scope's agent and session are filters there);
+        ``allowed``: the items a metadata filter admits."""
+        return cls(
+            agent_id=scope.agent_id if scope.user_id is not None else None,
+            session_id=scope.session_id,
+            kinds=filters.kinds,
+            start_ts=to_epoch(filters.start),
+            end_ts=to_epoch(filters.end),
+            as_of_ts=to_epoch(filters.as_of),
+            include_inactive=filters.include_inactive,
+            allowed=allowed,
+        )
 
 
 class PartitionIndex:

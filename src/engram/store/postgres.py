@@ -52,7 +52,7 @@ from .base import (
 )
 from .migrations import pending
 from .postgres_admin import PgAdmin
-from .postgres_index import prune_sql, row_filter
+from .postgres_index import prune_sql
 from .postgres_pool import register_vector
 from .postgres_schema import FENCE_LOCK_CLASS, MIGRATION_LOCK_ID, MIGRATIONS
 from .postgres_sql import (
@@ -510,7 +510,7 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         allowed: frozenset[ItemRef] | None = None
         if filters.metadata:
             allowed = frozenset(self._metadata_matches(scope, filters))
-        f = row_filter(scope, filters, allowed)
+        f = RowFilter.of(scope, filters, allowed)
         return self._index.use(
             scope, model_id, self.hnsw.exact_limit,
             lambda query, args: self._q(query, args, binary=True),

@@ -63,13 +63,11 @@ from ..index.partition import (
     TYPE_MEMORY,
     PartitionIndex,
     RowAttrs,
-    RowFilter,
 )
-from ..models import ItemRef, Scope, SearchFilters
-from ..timeutil import to_epoch
+from ..models import ItemRef, Scope
 from .postgres_sql import as_array
 
-__all__ = ["KEEP_SECONDS", "STALE_SECONDS", "USERS", "UserIndexes", "row_filter"]
+__all__ = ["KEEP_SECONDS", "STALE_SECONDS", "USERS", "UserIndexes"]
 
 #: a process prunes change rows this old (see the module docstring)
 KEEP_SECONDS = 600.0
@@ -149,23 +147,6 @@ def prune_sql(tenant: str, horizon: str | None, citus: bool) -> tuple[str, tuple
         "WITH d AS (DELETE FROM item_changes WHERE tenant = %s AND xid < %s::xid8)"
         " SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x",
         (tenant, horizon or "0"),
-    )
-
-
-def row_filter(scope: Scope, filters: SearchFilters,
-               allowed: frozenset[ItemRef] | None = None) -> RowFilter:
-    """The in-memory filter of ``filters`` in a user's partition (the scope's
-    agent and session are filters there); ``allowed``: the items a metadata
-    filter admits."""
-    return RowFilter(
-        agent_id=scope.agent_id if scope.user_id is not None else None,
-        session_id=scope.session_id,
-        kinds=filters.kinds,
-        start_ts=to_epoch(filters.start),
-        end_ts=to_epoch(filters.end),
-        as_of_ts=to_epoch(filters.as_of),
-        include_inactive=filters.include_inactive,
-        allowed=allowed,
     )
 
 

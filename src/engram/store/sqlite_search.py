@@ -35,7 +35,6 @@ from ..models import (
     SearchFilters,
 )
 from ..text import query_terms
-from ..timeutil import to_epoch
 from .base import Candidate
 from .sqlite_base import SQLiteBase, log
 from .sqlite_changes import read_changes
@@ -426,16 +425,7 @@ class SQLiteSearch(SQLiteBase):
             allowed = frozenset(self._metadata_matches(scope, filters))
             if not allowed:
                 return None
-        return RowFilter(
-            agent_id=scope.agent_id if scope.user_id is not None else None,
-            session_id=scope.session_id,
-            kinds=filters.kinds,
-            start_ts=to_epoch(filters.start),
-            end_ts=to_epoch(filters.end),
-            as_of_ts=to_epoch(filters.as_of),
-            include_inactive=filters.include_inactive,
-            allowed=allowed,
-        )
+        return RowFilter.of(scope, filters, allowed)
 
     def _metadata_matches(self, scope: Scope, filters: SearchFilters) -> list[ItemRef]:
         refs: list[ItemRef] = []
