@@ -263,3 +263,22 @@ def test_concurrent_writers_lose_no_change(
             e.id for batch in batches for e in batch.episodes)
     finally:
         c.close()
+
+
+def test_a_model_stored_at_two_dimensions_takes_the_sql_path(pg_url: str) -> None:
+    store = PostgresStore(pg_url)
+    store.migrate()
+    try:
+        rng = np.random.default_rng(7)
+        store.write(_batch(rng, range(0, 4)))
+        q = _unit(rng)
+        assert len(store.vector_search(USER, q, MODEL, SearchFilters(), 10)) == 4
+        assert store._index._entries
+        store.write(WriteBatch(episodes=[_ep(9, USER, "short vector")], vectors=[
+            _vec(ItemRef("episode", "e9"), USER, _unit(rng, 8))]))
+        hits = store.vector_search(USER, q, MODEL, SearchFilters(), 10)
+        assert len(hits) == 4 and "e9" not in _ids(hits) and not store._index._entries
+        short = store.vector_search(USER, _unit(rng, 8), MODEL, SearchFilters(), 10)
+        assert _ids(short) == ["e9"]
+    finally:
+        store.close()

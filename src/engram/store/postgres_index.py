@@ -157,13 +157,18 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.float32(norm) if norm > 0 and abs(norm - 1.0) > 1e-4 else v
 
 
-def _upsert(part: PartitionIndex, r: dict[str, Any]) -> None:
+def _upsert(part: PartitionIndex, r: dict[str, Any]) -> bool:
+    """Upsert row ``r``; ``False`` (nothing done) when its vector's dimension is
+    not the index's (a model id stored at two dimensions)."""
+    vector = as_array(r["embedding"])
+    if vector.size != part.dim:
+        return False
     item = int(r["item"])
     episode = item % 2 == 0
     ex = r["ex"]
     part.upsert(
         ItemRef("episode" if episode else "memory", r["id"]),
-        _unit(as_array(r["embedding"])),
+        _unit(vector),
         RowAttrs(TYPE_EPISODE if episode else TYPE_MEMORY, r["kind"],
                  STATUS_CODES[r["status"]], r["agent_id"], r["session_id"],
                  int(r["ev"]) / 1_000_000, int(r["cr"]) / 1_000_000,
@@ -171,6 +176,7 @@ def _upsert(part: PartitionIndex, r: dict[str, Any]) -> None:
         r["body"] or "",
         key=item,
     )
+    return True
 
 
 @dataclass
@@ -220,20 +226,19 @@ class UserIndexes:
                 self.models.clear()
             self.models[key[:2]] = model_id
         with entry.lock:
-            part = entry.part
+            part, mixed = entry.part, False
             if entry.snap is None or clock - entry.at >= STALE_SECONDS:
                 part = None  # never read, or its changes may be pruned: reload
             if part is not None and entry.snap is not None:
                 rows = run(*changes_sql(key, entry.snap))
                 changed = [r for r in rows if r["changed"] is not None]
-                if len(changed) <= MAX_CATCH_UP:
-                    for r in changed:
-                        if r["item"] is None:
-                            part.remove_key(int(r["changed"]))
-                        else:
-                            _upsert(part, r)
-                else:
+                gone = [int(r["changed"]) for r in changed if r["item"] is None]
+                if len(changed) > MAX_CATCH_UP:
                     part = None
+                else:
+                    for k in gone:
+                        part.remove_key(k)
+                    mixed = not all([_upsert(part, r) for r in changed if r["item"] is not None])
             if part is None:
                 clock = time.monotonic()
                 entry.part = entry.snap = None
@@ -241,10 +246,10 @@ class UserIndexes:
                 items = [r for r in rows if r["item"] is not None]
                 if items:
                     part = PartitionIndex(as_array(items[0]["embedding"]).size)
-                    for r in items:
-                        _upsert(part, r)
-            if part is None or len(part) == 0 or len(part) > cap:
-                self._forget(key, big=part is not None and len(part) > cap)
+                    mixed = not all([_upsert(part, r) for r in items])
+            if part is None or len(part) == 0 or len(part) > cap or mixed:
+                # the SQL path answers: no vector, too many rows, or two dimensions
+                self._forget(key, big=part is not None and (len(part) > cap or mixed))
                 return None
             entry.part, entry.snap, entry.at = part, str(rows[0]["snap"]), clock
             return rank(part), entry.snap
