@@ -51,7 +51,8 @@ def test_real_chat_turns_stay_unflagged(name: str) -> None:
 @pytest.mark.parametrize("name", [*corpus.CHAT_SOURCES, "letta"])
 def test_benchmark_questions_to_an_assistant_stay_unflagged(name: str) -> None:
     """Questions put to an assistant ("Can you list ... Mention ONLY three items") look
-    like orders; the shipped detector was not fitted on them (1 of 2,709 flagged)."""
+    like orders; the shipped model is fitted with them as benign text (0 of 2,709
+    flagged; left out of training by the leave-one-out folds: tools/guard_eval.py)."""
     questions = corpus.questions(name)
     if not questions:
         pytest.skip(f"shared data set {name} absent (expected under {corpus.DEFAULT_DATA_DIR})")

@@ -188,10 +188,9 @@ def _rule_verdicts(texts: list[str], cache: Path | None) -> np.ndarray:
 
 
 #: benign sources written to look like attacks (hard negatives): each of their texts
-#: weighs HARD_WEIGHT chat turns in a fit (the shipped model: 1; 10 measured with the
-#: shape features, docs/trust.md)
+#: weighs HARD_WEIGHT chat turns in a fit (the shipped model: 10; docs/trust.md)
 HARD = ("engram_fixture", "engram_memory", "engram_independent", "engram_notes", "spikee_fp")
-HARD_WEIGHT = 1.0
+HARD_WEIGHT = 10.0
 #: attack texts of a source of n texts weigh n ** -SOURCE_POWER each (0: every text alike)
 SOURCE_POWER = 0.0
 #: sources that no model is fitted on (the hand-written held-out set, deepteam)
@@ -358,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--wheels", type=Path, default=corpus.DEFAULT_WHEELS_DIR)
     ap.add_argument("--data", type=Path, default=corpus.DEFAULT_DATA_DIR)
     ap.add_argument("--steps", type=int, default=200)
-    ap.add_argument("--fp", type=float, default=0.001,
+    ap.add_argument("--fp", type=float, default=0.0005,
                     help="training chat FP budget for fit (see the operating curve)")
     ap.add_argument("--features", choices=sorted(guard_shapes.FEATURES), default="shipped",
                     help="evaluate: the shipped features or a candidate set")

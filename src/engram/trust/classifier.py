@@ -5,9 +5,17 @@ wording they were not written for. It is logistic regression over sparse feature
 the lower-cased, NFKC-normalised text (digits read as ``0``): each distinct word
 bigram (``b:``) once, and for each distinct word its unigram (``w:``) and, for words
 of five or more characters, its character 4-grams inside ``<word>`` (``c:``; a 4-gram
-that two distinct words share counts twice). Values are counts scaled by
-``1/sqrt(total count)``. Its weights ship in the package (``classifier.json``: bias,
-threshold, feature -> weight; features with small weights dropped) and are fitted by
+that two distinct words share counts twice); and, once each, shapes that read like an
+order to a model whatever its topic (``s:``): those of :data:`SHAPES` (a modal after
+"you", a standing order in time, a chat-role label, template syntax, a mention of an AI,
+role-play, "no limits" and hypothetical framings), ``s:markup`` also for ``<`` and ``>``
+as words or a code fence, ``s:caps`` (four capitals in a row), ``s:opener`` (the first
+word an imperative), ``s:you3`` ("you"/"your" three times), ``s:quote`` (a quoted
+sentence) and the length in four bands (``s:len0``-``s:len3``). They are read off the
+same words and bigrams (plus substring tests and one search for the capitals, no other
+pass over the text). Values are counts scaled by ``1/sqrt(total count)``. Its weights
+ship in the package (``classifier.json``: bias, threshold, feature -> weight; features
+with small weights dropped) and are fitted by
 ``tools/guard_eval.py fit`` on public payload corpora and ordinary chat (see that
 tool for the sources and the held-out figures).
 
@@ -29,7 +37,8 @@ from functools import cached_property, lru_cache
 from importlib import resources
 from itertools import repeat
 
-__all__ = ["MAX_CHARS", "MIN_WORDS", "Score", "Weights", "features", "load", "score"]
+__all__ = ["MAX_CHARS", "MIN_WORDS", "SHAPES", "Score", "Weights", "features", "load",
+           "score"]
 
 #: only the first ``MAX_CHARS`` characters are featurised (the rules read all of it)
 MAX_CHARS = 6000
@@ -38,6 +47,65 @@ MAX_CHARS = 6000
 MIN_WORDS = 3
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[<>{}\[\]|#*:=]+")
 _DIGITS = re.compile(r"\d")
+_CAPS = re.compile(r"[A-Z]{4}")
+
+
+def _b(*pairs: str) -> frozenset[str]:
+    return frozenset("b:" + x for x in pairs)
+
+
+#: ``s:`` shape -> (bigrams, words) any one of which makes it present
+SHAPES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    # "you must / will / should ...": an order or a prediction addressed to the reader
+    "s:you_modal": (_b("you will", "you must", "you should", "you shall", "you cannot",
+                       "you can't", "you won't", "you are to", "you're to", "you'll always",
+                       "you'll never", "are required"), frozenset()),
+    # a standing order in time
+    "s:future": (_b("now on", "going forward", "this point", "all future", "every future",
+                    "future responses", "future conversations", "future replies",
+                    "all responses", "every response", "all replies", "every reply",
+                    "all answers", "every answer", "subsequent responses"),
+                 frozenset(("henceforth", "hereafter", "thenceforth"))),
+    # a chat-role label: "System:", "[INST]", "<|assistant|>", "### Instruction"
+    "s:role_label": (frozenset(f"b:{r} {c}" for r in (
+        "system", "user", "assistant", "human", "ai", "bot", "developer", "admin", "sys",
+        "inst", "model", "agent", "operator", "instruction", "instructions", "response")
+        for c in (":", "]", "]:", ">", "|>", ">>", "):")) | _b("[ inst", "<| im", "im start",
+                                                            "## instruction", "### instruction",
+                                                            "<< sys"), frozenset()),
+    # template or chat-format syntax (an HTML tag is ``<`` and ``>`` as words)
+    "s:markup": (frozenset(), frozenset(("{{", "}}", "[[", "]]", "<|", "|>", "##", "###",
+                                         "####", "<<", ">>", "{%", "[/"))),
+    "s:ai": (_b("language model", "ai model", "ai assistant"),
+             frozenset(("ai", "llm", "llms", "gpt", "chatgpt", "assistant", "chatbot", "claude",
+                        "gemini", "copilot"))),
+    # role-play and persona framings addressed to a model
+    "s:frame_play": (_b("pretend you", "pretend to", "pretend that", "act as", "role play",
+                        "stay in", "in character", "you are now", "you're now", "let's play",
+                        "simulate a", "persona of", "the role"),
+                     frozenset(("roleplay", "roleplaying", "persona"))),
+    # "without limits" framings: developer mode, no filters, jailbroken
+    "s:frame_free": (_b("developer mode", "dev mode", "no restrictions", "without restrictions",
+                        "no limits", "no limitations", "no filters", "no rules", "no guidelines",
+                        "no ethical", "no moral", "any restrictions", "anything now",
+                        "do anything", "free from", "free of", "not bound", "unrestricted mode",
+                        "god mode", "safety guidelines", "content policy", "any filter"),
+                     frozenset(("jailbreak", "jailbroken", "unfiltered", "uncensored",
+                                "unrestricted", "amoral", "unethical"))),
+    # hypothetical and fictional framings
+    "s:frame_hypo": (_b("educational purposes", "research purposes", "thought experiment",
+                        "hypothetical scenario", "fictional world", "fictional story",
+                        "purely hypothetical", "for fiction", "in fiction", "a story where",
+                        "a world where", "imagine that", "imagine you"),
+                     frozenset(("hypothetically", "hypothetical", "fictional"))),
+}
+#: imperatives that open a text
+_OPENERS = frozenset(("do", "don't", "never", "always", "only", "remember", "ensure", "respond",
+                      "answer", "reply", "print", "output", "write", "say", "tell", "ignore",
+                      "forget", "disregard", "stop", "include", "add", "send", "make", "note",
+                      "important", "system", "instruction", "instructions", "translate",
+                      "repeat", "return", "show", "list", "describe", "explain", "provide",
+                      "give", "act", "pretend", "imagine"))
 #: distinct words whose share of the sum a model keeps (then the memo starts afresh)
 _MEMO_WORDS = 1 << 16
 
@@ -62,12 +130,44 @@ def _bigrams(words: list[str]) -> set[str]:
     return {f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False)}
 
 
+def _quoted(t: str) -> bool:
+    """A quotation of a sentence: 20+ characters with three spaces between straight or
+    curly double quotes, on one line (JSON keys and values are not meant: a text that
+    opens with ``{`` or ``[`` has none)."""
+    parts = t.replace("\u201c", '"').replace("\u201d", '"').split('"')
+    return any(len(p) >= 20 and p.count(" ") >= 3 and "\n" not in p for p in parts[1:-1:2])
+
+
+def _shapes(text: str, words: list[str], distinct: set[str], bigrams: set[str]) -> list[str]:
+    """The ``s:`` features of a text (each at most once) from its words and bigrams."""
+    out = [name for name, (bs, ws) in SHAPES.items()
+           if not (bigrams.isdisjoint(bs) and distinct.isdisjoint(ws))]
+    t = text[:MAX_CHARS]
+    if "<" in distinct and ">" in distinct or "```" in t or '"""' in t:
+        if "s:markup" not in out:
+            out.append("s:markup")
+    if _CAPS.search(t):
+        out.append("s:caps")
+    if words and words[0] in _OPENERS:
+        out.append("s:opener")
+    if words.count("you") + words.count("your") >= 3:
+        out.append("s:you3")
+    if ('"' in t or "\u201c" in t) and t[:1] not in "{[" and _quoted(t):
+        out.append("s:quote")
+    n = len(t)
+    out.append("s:len" + ("0" if n < 200 else "1" if n < 800 else "2" if n < 2500 else "3"))
+    return out
+
+
 def features(text: str) -> Counter[str]:
     """Feature name -> count in ``text`` (see the module docstring)."""
     words = _words(text)
-    out: Counter[str] = Counter(_bigrams(words))
-    for w in set(words):
+    bigrams = _bigrams(words)
+    distinct = set(words)
+    out: Counter[str] = Counter(bigrams)
+    for w in distinct:
         out.update(_word_features(w))
+    out.update(_shapes(text, words, distinct, bigrams))
     return out
 
 
@@ -137,14 +237,15 @@ def score(text: str, weights: Weights | None = None) -> Score:
     m = weights or load()
     words = _words(text)
     bigrams = _bigrams(words)
-    total = math.fsum(map(m.weights.get, bigrams, repeat(0.0)))
-    n = len(bigrams)
     distinct = set(words)
+    shapes = _shapes(text, words, distinct, bigrams)
+    total = math.fsum(map(m.weights.get, (*bigrams, *shapes), repeat(0.0)))
+    n = len(bigrams) + len(shapes)
     for w in distinct:
         s, k = m.word(w)
         total += s
         n += k
-    if not n:
+    if not words:
         return Score(0.0, False)
     z = m.bias + total / math.sqrt(n)
     p = 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
