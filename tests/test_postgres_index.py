@@ -8,7 +8,6 @@ equal the SQLite store's on the same rows; the feed is pruned.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,7 +18,6 @@ import pytest
 from engram.models import Episode, ItemRef, Memory, MemoryKind, Scope, SearchFilters
 from engram.store.base import Candidate, VectorRecord, WriteBatch
 from engram.store.postgres import PostgresStore
-from engram.store.postgres_index import KEEP_SECONDS
 from engram.store.sqlite import SQLiteStore
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -196,31 +194,37 @@ def test_users_over_exact_limit_and_agent_scopes_keep_the_sql_path(pg_url: str) 
         store.close()
 
 
-def test_the_feed_is_pruned_and_a_stale_position_reloads(
+def test_the_feed_is_pruned_and_a_reader_pruned_past_reloads(
     two: tuple[PostgresStore, PostgresStore], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     a, b = two
     rng = np.random.default_rng(5)
-    b.write(_batch(rng, range(0, 4)))  # b's first write in "tn" reads its first horizon
+    b.write(_batch(rng, range(0, 4)))  # b's first write to "tn": a marker of xmin, no delete
     q = _unit(rng)
     assert len(_both(a, "apple", q)[1]) == 4
+    held = a._index._entries[("tn", "u", MODEL)].part
 
     def rows() -> int:
-        return int(b._q("SELECT count(*) AS n FROM item_changes WHERE tenant = 'tn'")[0]["n"])
+        return int(b._q("SELECT count(*) AS n FROM item_changes WHERE tenant = 'tn'"
+                        " AND item >= 0")[0]["n"])
 
     before = rows()
     assert before > 0
-    b.write(_batch(rng, range(4, 6)))  # not due yet: nothing pruned
+    b.write(_batch(rng, range(4, 6)))  # not due yet in b: nothing pruned
     assert rows() > before
-    # KEEP_SECONDS later: b prunes every row older than its first horizon
-    clock = time.monotonic() + KEEP_SECONDS + 1
-    monkeypatch.setattr("engram.store.postgres_index.time.monotonic", lambda: clock)
-    b.write(_batch(rng, range(6, 7)))
-    assert 0 < rows() < before + 4
-    # a's position is older than STALE_SECONDS now: it reloads (and misses nothing)
+    assert len(_both(a, "apple", q)[1]) == 6  # caught up, not reloaded
+    assert a._index._entries[("tn", "u", MODEL)].part is held
+    # later: the marker of b's first write is old enough, its horizon prunes
+    monkeypatch.setattr("engram.store.postgres_index.KEEP_SECONDS", 0.0)
+    monkeypatch.setattr("engram.store.postgres_index.PRUNE_EVERY", 0.0)
+    b.write(_batch(rng, range(6, 8)))
+    b.write(_batch(rng, range(8, 9)))  # prunes below the marker the last write left
+    assert rows() < before + 5
+    # a's position is older than the recorded horizon: a reloads and misses nothing
     b.delete_episodes("tn", ["e1"])
     lex, vec = _both(a, "apple", q)
-    assert len(vec) == 6 and "e1" not in vec
+    assert len(vec) == 8 and "e1" not in vec
+    assert a._index._entries[("tn", "u", MODEL)].part is not held
 
 
 def test_concurrent_writers_lose_no_change(

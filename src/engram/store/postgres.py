@@ -26,6 +26,7 @@ Same contract as :class:`~engram.store.sqlite.SQLiteStore` (see
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -74,6 +75,7 @@ from .sql_common import episode_values, insert_jobs, insert_versions, memory_val
 
 __all__ = ["PostgresStore"]
 
+_log = logging.getLogger(__name__)
 _RETRYABLE = (pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
 #: seconds a search trusts its cached "this model has no HNSW index yet"
 _SPACES_TTL = 10.0
@@ -178,13 +180,14 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
 
     def _prune_feed(self, tenants: set[str]) -> None:
         """Prune the change feed of ``tenants`` where due (``postgres_index``:
-        once per tenant and ``KEEP_SECONDS`` in a process; tenant-keyed)."""
+        a process's first write to a tenant, then at most every
+        ``PRUNE_EVERY`` seconds; one tenant-keyed statement each)."""
         for tenant in sorted(tenants):
-            due, horizon = self._index.prune_due(tenant)
-            if due:
-                at = time.monotonic()
-                rows = self._q(*prune_sql(tenant, horizon, self._on_citus()))
-                self._index.pruned(tenant, str(rows[0]["x"]), at)
+            if self._index.prune_due(tenant):
+                try:  # best effort: the write itself committed
+                    self._q(*prune_sql(tenant, self._on_citus()))
+                except StoreError as exc:
+                    _log.info("change feed not pruned: %s", exc)
 
     def _index_due(self, key: tuple[str, int], written: int) -> bool:
         """Whether the model ``key`` now holds more vectors than ``exact_limit``

@@ -33,11 +33,15 @@ apply an older state over a newer one.
 process commits its change rows with its deletes, so this process's next
 search of the user removes those rows before it ranks.
 
-**Pruning**: each process deletes a tenant's change rows older than the
-oldest running transaction it saw at least :data:`KEEP_SECONDS` ago (once per
-tenant and :data:`KEEP_SECONDS`, after a write). Snapshot ``xmin`` never goes
-back, so a position younger than :data:`STALE_SECONDS` never misses a pruned
-row; an older one is reloaded from the tables instead of caught up.
+**Pruning** (:func:`prune_sql`, after a process's first write to a tenant and
+then at most every :data:`PRUNE_EVERY` seconds, in one statement): note the
+oldest running transaction now (``xmin``, a marker row), and delete the
+tenant's change rows older than the newest such marker at least
+:data:`KEEP_SECONDS` old, recording that horizon (another marker). A search
+whose position's ``xmin`` is below the recorded horizon may have lost rows:
+its statement says so and it reloads the user from the tables instead. So
+short-lived processes (a CLI ``add``) prune too, and no clock of any process
+decides what is safe.
 
 Only users' scopes with at most ``exact_limit`` rows of the model are held
 (at most :data:`USERS` users, least recently used dropped); agent-only scopes,
@@ -67,12 +71,12 @@ from ..index.partition import (
 from ..models import ItemRef, Scope
 from .postgres_sql import as_array
 
-__all__ = ["KEEP_SECONDS", "STALE_SECONDS", "USERS", "UserIndexes"]
+__all__ = ["KEEP_SECONDS", "PRUNE_EVERY", "USERS", "UserIndexes", "prune_sql"]
 
-#: a process prunes change rows this old (see the module docstring)
+#: change rows are kept at least this long (then a reader that far behind reloads)
 KEEP_SECONDS = 600.0
-#: a position older than this is reloaded, not caught up
-STALE_SECONDS = KEEP_SECONDS / 2
+#: a process prunes a tenant's feed at most this often (and after its first write)
+PRUNE_EVERY = 60.0
 #: users whose index one process keeps
 USERS = 64
 #: more changed items than this since the last search: reload instead
@@ -119,34 +123,47 @@ def load_sql(key: _Key, cap: int) -> tuple[str, tuple[Any, ...]]:
 
 
 def changes_sql(key: _Key, snap: str) -> tuple[str, tuple[Any, ...]]:
-    """The snapshot, and each item of the user changed in a transaction ``snap``
-    did not see (``changed``, at most ``MAX_CATCH_UP + 1``) with its current row
-    when it is still the user's and has a vector of the model (else NULLs)."""
+    """The snapshot, whether the feed was pruned past ``snap`` (``pruned``: then
+    rows may be missing), and each item of the user changed in a transaction
+    ``snap`` did not see (``changed``, at most ``MAX_CATCH_UP + 1``) with its
+    current row when it is still the user's and has a vector of the model
+    (else NULLs)."""
     tenant, user, model = key
     return (
         "WITH c AS (SELECT DISTINCT item FROM item_changes WHERE tenant = %s"
         " AND owner = hashtext(%s) AND xid >= pg_snapshot_xmin(%s::pg_snapshot)"
-        " AND NOT pg_visible_in_snapshot(xid, %s::pg_snapshot) LIMIT %s)"
-        " SELECT s.snap, c.item AS changed, r.* FROM (SELECT pg_current_snapshot()::text"
-        " AS snap) s LEFT JOIN c ON TRUE LEFT JOIN LATERAL"
+        " AND NOT pg_visible_in_snapshot(xid, %s::pg_snapshot) AND item >= 0 LIMIT %s)"
+        " SELECT s.snap, s.pruned, c.item AS changed, r.* FROM (SELECT"
+        " pg_current_snapshot()::text AS snap, coalesce((SELECT max(xid) FROM item_changes"
+        " WHERE tenant = %s AND owner = 0 AND item = -2) > pg_snapshot_xmin(%s::pg_snapshot),"
+        " FALSE) AS pruned) s LEFT JOIN c ON TRUE LEFT JOIN LATERAL"
         f" ({_EP_ROW} AND c.item %% 2 = 0 AND e.rid = c.item / 2 UNION ALL"
         f" {_MEM_ROW} AND c.item %% 2 = 1 AND x.rid = c.item / 2) r ON TRUE",
-        (tenant, user, snap, snap, MAX_CATCH_UP + 1, tenant, user, model, tenant, user, model),
+        (tenant, user, snap, snap, MAX_CATCH_UP + 1, tenant, snap, tenant, user, model, tenant,
+         user, model),
     )
 
 
-def prune_sql(tenant: str, horizon: str | None, citus: bool) -> tuple[str, tuple[Any, ...]]:
-    """Delete ``tenant``'s change rows of transactions older than ``horizon``
-    (an ``xmin`` seen :data:`KEEP_SECONDS` ago; ``None``: none) and return the
-    current ``xmin``, the next horizon. On Citus no process reads the feed
-    (the in-process index is off there) and every row of the tenant goes."""
+def prune_sql(tenant: str, citus: bool) -> tuple[str, tuple[Any, ...]]:
+    """One statement: delete ``tenant``'s change rows older than the newest
+    ``xmin`` marker at least :data:`KEEP_SECONDS` old and record that horizon
+    (``item`` -2), then add a marker of the current ``xmin`` (``item`` -1).
+    Readers compare their position with the recorded horizon
+    (:func:`changes_sql`). On Citus no process reads the feed (the in-process
+    index is off there) and every row of the tenant goes."""
     if citus:
-        return ("WITH d AS (DELETE FROM item_changes WHERE tenant = %s) SELECT '0' AS x",
+        return ("WITH d AS (DELETE FROM item_changes WHERE tenant = %s) SELECT 1 AS done",
                 (tenant,))
     return (
-        "WITH d AS (DELETE FROM item_changes WHERE tenant = %s AND xid < %s::xid8)"
-        " SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x",
-        (tenant, horizon or "0"),
+        "WITH h AS (SELECT max(xid) AS x FROM item_changes WHERE tenant = %s AND owner = 0"
+        " AND item = -1 AND at < now() - make_interval(secs => %s)),"
+        " d AS (DELETE FROM item_changes WHERE tenant = %s AND xid < (SELECT x FROM h)),"
+        " p AS (INSERT INTO item_changes (tenant, owner, xid, item, at)"
+        " SELECT %s, 0, x, -2, now() FROM h WHERE x IS NOT NULL),"
+        " m AS (INSERT INTO item_changes (tenant, owner, xid, item, at)"
+        " VALUES (%s, 0, pg_snapshot_xmin(pg_current_snapshot()), -1, now()))"
+        " SELECT 1 AS done",
+        (tenant, float(KEEP_SECONDS), tenant, tenant, tenant),
     )
 
 
@@ -183,9 +200,8 @@ def _upsert(part: PartitionIndex, r: dict[str, Any]) -> bool:
 class _Entry:
     lock: threading.Lock = field(default_factory=threading.Lock)
     part: PartitionIndex | None = None
-    #: the snapshot the index reflects, and when (monotonic) it was read
+    #: the snapshot the index reflects
     snap: str | None = None
-    at: float = 0.0
 
 
 class UserIndexes:
@@ -198,8 +214,8 @@ class UserIndexes:
         self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
         #: users over the size limit -> when to try again
         self._big: dict[_Key, float] = {}
-        #: tenant -> (monotonic time, xmin seen then) for pruning
-        self._horizons: dict[str, tuple[float, str]] = {}
+        #: tenant -> when (monotonic) this process last pruned its feed
+        self._pruned: dict[str, float] = {}
         #: (tenant, user) -> the model its last search used (a lexical search
         #: alone names none)
         self.models: dict[tuple[str, str], str] = {}
@@ -227,20 +243,17 @@ class UserIndexes:
             self.models[key[:2]] = model_id
         with entry.lock:
             part, mixed = entry.part, False
-            if entry.snap is None or clock - entry.at >= STALE_SECONDS:
-                part = None  # never read, or its changes may be pruned: reload
             if part is not None and entry.snap is not None:
                 rows = run(*changes_sql(key, entry.snap))
                 changed = [r for r in rows if r["changed"] is not None]
                 gone = [int(r["changed"]) for r in changed if r["item"] is None]
-                if len(changed) > MAX_CATCH_UP:
-                    part = None
+                if rows[0]["pruned"] or len(changed) > MAX_CATCH_UP:
+                    part = None  # rows may be missing, or too many: reload
                 else:
                     for k in gone:
                         part.remove_key(k)
                     mixed = not all([_upsert(part, r) for r in changed if r["item"] is not None])
             if part is None:
-                clock = time.monotonic()
                 entry.part = entry.snap = None
                 rows = run(*load_sql(key, cap))
                 items = [r for r in rows if r["item"] is not None]
@@ -251,7 +264,7 @@ class UserIndexes:
                 # the SQL path answers: no vector, too many rows, or two dimensions
                 self._forget(key, big=part is not None and (len(part) > cap or mixed))
                 return None
-            entry.part, entry.snap, entry.at = part, str(rows[0]["snap"]), clock
+            entry.part, entry.snap = part, str(rows[0]["snap"])
             return rank(part), entry.snap
 
     def _forget(self, key: _Key, big: bool) -> None:
@@ -262,22 +275,19 @@ class UserIndexes:
                     self._big.clear()
                 self._big[key] = time.monotonic() + BIG_SECONDS
 
-    def prune_due(self, tenant: str) -> tuple[bool, str | None]:
-        """Whether ``tenant`` is due for a prune (its first write here, or
-        :data:`KEEP_SECONDS` after the last), and the horizon to prune it at
-        (``None``: none known yet, the prune only reads the next one)."""
+    def prune_due(self, tenant: str) -> bool:
+        """Whether this process should prune ``tenant``'s feed now (its first
+        write to it, or :data:`PRUNE_EVERY` seconds after the last prune), noting
+        that it does."""
+        clock = time.monotonic()
         with self._lock:
-            memo = self._horizons.get(tenant)
-        if memo is None:
-            return True, None
-        return time.monotonic() - memo[0] >= KEEP_SECONDS, memo[1]
-
-    def pruned(self, tenant: str, xmin: str, at: float) -> None:
-        """Note the ``xmin`` a prune of ``tenant`` read at ``at`` (monotonic)."""
-        with self._lock:
-            if len(self._horizons) >= 10_000:
-                self._horizons.clear()
-            self._horizons[tenant] = (at, xmin)
+            last = self._pruned.get(tenant)
+            if last is not None and clock - last < PRUNE_EVERY:
+                return False
+            if len(self._pruned) >= 10_000:
+                self._pruned.clear()
+            self._pruned[tenant] = clock
+            return True
 
     def clear(self) -> None:
         with self._lock:

@@ -207,8 +207,9 @@ CREATE TABLE job_counters (
 #: ``hashtext(user_id)``, ``item`` the store key ``rid * 2`` (episode) or
 #: ``rid * 2 + 1`` (memory), ``xid`` the writing transaction (a reader asks for the
 #: rows its last snapshot did not see, so commit order never hides a change).
-#: Keyed by ``tenant`` first (co-located on Citus); ``*_rid`` let a reader fetch a
-#: changed item's current row by its key
+#: Rows of ``owner`` 0 with a negative ``item`` are the pruning's markers (``at``
+#: set). Keyed by ``tenant`` first (co-located on Citus); ``*_rid`` let a reader
+#: fetch a changed item's current row by its key
 _0008_change_feed = """
 CREATE TABLE item_changes (
     tenant text NOT NULL,
@@ -216,6 +217,7 @@ CREATE TABLE item_changes (
     xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
     seq bigint GENERATED ALWAYS AS IDENTITY,
     item bigint NOT NULL,
+    at timestamptz,
     PRIMARY KEY (tenant, owner, xid, seq)
 );
 CREATE INDEX episodes_rid ON episodes (tenant, rid);
