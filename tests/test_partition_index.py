@@ -156,3 +156,19 @@ def test_store_keys_name_rows_until_rebound() -> None:
     f = RowFilter(include_inactive=True)
     assert [r for r, _ in idx.search(vecs[2], 5, f)] == [c]
     assert [r for r, _ in idx.lexical_search("beta alpha gamma", 5, f)] == [c]
+
+
+def test_a_loaded_partition_keeps_its_ids_out_of_full_collections() -> None:
+    import gc
+
+    idx = PartitionIndex(DIM)
+    vecs = _unit_rows(50, DIM, 3)
+    for i, v in enumerate(vecs):
+        idx.upsert(ItemRef("memory", f"m{i}"), v, _attrs(i), f"text {i}", key=2 * i + 1)
+    loaded = PartitionIndex.from_state({k: np.array(v) for k, v in idx.state().items()})
+    gc.collect()
+    assert loaded._lazy is not None and not gc.is_tracked(loaded._lazy[0])
+    f = RowFilter(include_inactive=True)
+    assert loaded.search(vecs[7], 1, f)[0][0] == ItemRef("memory", "m7")
+    loaded.upsert(ItemRef("memory", "new"), vecs[0], _attrs(1), "new text", key=999)
+    assert ItemRef("memory", "m7") in loaded and loaded.ref_of(15) == ItemRef("memory", "m7")
