@@ -126,6 +126,37 @@ def test_an_older_denial_is_a_state_not_a_change() -> None:
     assert conflicts(told, times, vec, [0.5, 0.5], asked=asked) == set()
 
 
+def test_one_answer_given_twice_without_a_marker() -> None:
+    """Both answer clauses hold most of what a current-value question asks and are
+    close in meaning: the newer gives the current answer, with no marker and no
+    number; not for a question about an event, nor for statements far apart."""
+    times = [T0, T0 + timedelta(days=60)]
+    close = [np.array([1.0, 0.0]), np.array([0.6, 0.8])]  # cosine .6
+    far = [np.array([1.0, 0.0]), np.array([0.3, 0.954])]  # cosine .3
+    asked = _asked("Which way does my desk face?")
+    desk = ["My desk at work faces the window.",
+            "After the reshuffle my desk faces the wall by the printer."]
+    assert conflicts(desk, times, close, [0.5, 0.45], asked=asked) == {(0, 1)}
+    assert conflicts(desk, times, close, [0.5, 0.45], asked=asked, changes=False) == set()
+    assert conflicts(desk, times, far, [0.5, 0.45], asked=asked) == set()
+
+
+def test_a_change_close_to_the_answer_replaces_it_without_answering_itself() -> None:
+    """The newer statement holds none of the query's words and its cosine to the
+    query is far below the best, but it states a change and is close in meaning
+    to the older statement that answers: it takes part and replaces it."""
+    times = [T0, T0 + timedelta(days=60)]
+    asked = _asked("What interest rate is my mortgage?")
+    rate = ["Our mortgage interest rate is fixed at 1.9 percent until spring.",
+            "The fixed deal ended and now we pay 4.6 percent."]
+    close = [np.array([1.0, 0.0]), np.array([0.6, 0.8])]  # cosine .6
+    assert conflicts(rate, times, close, [0.64, 0.36], asked=asked) == {(0, 1)}
+    far = [np.array([1.0, 0.0]), np.array([0.4, 0.917])]  # cosine .4
+    assert conflicts(rate, times, far, [0.64, 0.36], asked=asked) == set()
+    plain = [rate[0], "We pay 4.6 percent on the loan for the van."]  # no change stated
+    assert conflicts(plain, times, close, [0.64, 0.36], asked=asked) == set()
+
+
 def test_the_user_a_question_names_is_not_a_word_the_answer_holds() -> None:
     """"the user's cholesterol": statements say "my"; the answer clauses of both
     cover what is asked and give other numbers, so the newer one wins."""
@@ -155,7 +186,8 @@ def test_markers_count_in_the_answer_clause_only() -> None:
     """A long turn whose answer holds no change does not replace the older answer
     because some other clause says "never" or "now"."""
     times = [T0, T0 + timedelta(days=3)]
-    vec = [np.array([1.0, 0.0]), np.array([0.6, 0.8])]  # cosine .6
+    # cosine .45: related, not close enough to be one answer given twice
+    vec = [np.array([1.0, 0.0]), np.array([0.45, 0.893])]
     asked = _asked("Which database does the team use?")
     turns = ["The team uses MongoDB for the orders service.",
              "Our team uses that database for the orders. The office is quiet. I've never "

@@ -40,7 +40,12 @@ tests live in :mod:`engram.ingest.supersede`, shared with the memory layer):
   not ("My Zotero library has 45 sources" / "I count 52 sources in the Zotero
   library", in turns about other things): the newer gives the current value.
   An answer clause without a number gives the numbers of the clause after it
-  ("... the commits merged into the main branch, which has now reached 165").
+  ("... the commits merged into the main branch, which has now reached 165"), or
+* the question asks for a current value and both answer clauses hold
+  ``ANSWER_COVER`` of its words, their vectors close (cosine >=
+  ``ANSWER_MEANING``): one answer given twice, with no marker and no number
+  ("My desk at work faces the window" / "After the reshuffle my desk faces the
+  wall by the printer").
 
 Statements of one session are one telling (a list of facts, a chat's turns):
 two of them conflict only by a stated change or a correction, never by their
@@ -55,7 +60,11 @@ Only statements that answer the query take part. Given the query's words
 the clause, of the sentences and clauses it splits into, holding most query
 terms; code blocks are not read) holds at least ``COVER`` of the query's index
 terms, or its query cosine is within ``DENSE_MARGIN`` of the best one's ("What
-pet ...?" / "we adopted a corgi" share no word); the markers of change,
+pet ...?" / "we adopted a corgi" share no word); a newer statement that does
+not answer by itself still replaces an older one that answers by its words when
+it states a change or a correction, shares a word with it and is close to it
+in meaning (cosine >= ``REPLACER_MEANING``: "Our mortgage is fixed at 1.9 percent" / "The fixed deal
+ended and we've remortgaged at 4.6 percent"); the markers of change,
 correction and event are read in the answer clause, not anywhere in a
 300-word chat turn ("I've never deployed this app" in a turn whose answer is
 "commits ... now reached 165"). Without ``asked``, a statement takes part when
@@ -142,6 +151,19 @@ DENSE_MARGIN = 0.2
 #: the words a question names the memory's owner by ("the user's car"), which
 #: the owner's own statements never hold ("I", "my"): not part of what it asks
 SPEAKER = frozenset({"user"})
+
+#: two statements in other sessions whose answer clauses both hold this share of
+#: the query's words ("My desk at work faces the window" / "After the reshuffle
+#: my desk faces the wall by the printer") and whose vectors are this close give
+#: one answer twice: the newer is the current one (a current-value question)
+ANSWER_COVER = 0.6
+ANSWER_MEANING = 0.5
+#: a newer statement that does not answer the query by itself takes part when
+#: it is this close in meaning to an older one that does (answer clause holding
+#: ``COVER``), shares a word with it and states a change or a correction ("Our
+#: mortgage is fixed at 1.9 percent" / "The fixed deal ended and we've
+#: remortgaged at 4.6 percent")
+REPLACER_MEANING = 0.5
 
 #: how many hits below the top ``depth`` may hold a newer statement that
 #: replaces one in it (:func:`reach`)
@@ -305,7 +327,8 @@ def conflicts(
     if asked:
         answers = [_answer_at(t, asked) for t in texts]
         said = [a for a, _, _ in answers]  # where markers are read
-        full = [held >= COVER * len(asked) for _, held, _ in answers]
+        held = [k for _, k, _ in answers]
+        full = [k >= COVER * len(asked) for k in held]
         values = [_values(a, after) for a, _, after in answers]
         takes_part = [
             covers or (r is not None and best is not None and r >= best - DENSE_MARGIN)
@@ -316,6 +339,7 @@ def conflicts(
     else:
         said = list(texts)
         full = [False] * n
+        held = [0] * n
         values = [frozenset()] * n
         specific = [0] * n
         takes_part = [best is None or r is None or r >= best - ANSWER_MARGIN for r in rel]
@@ -325,11 +349,18 @@ def conflicts(
     out: set[tuple[int, int]] = set()
     for i in range(n):
         for j in range(i + 1, n):
-            if times[i] == times[j] or not (takes_part[i] and takes_part[j]):
+            if times[i] == times[j]:
                 continue
             if anchor and not (anchor <= terms[i] and anchor <= terms[j]):
                 continue
             newer, older = (j, i) if times[j] > times[i] else (i, j)
+            vi, vj = vectors[i], vectors[j]
+            cos = float(np.dot(vi, vj)) if vi is not None and vj is not None else 0.0
+            inherits = False
+            if not (takes_part[i] and takes_part[j]):
+                if not (takes_part[older] and full[older] and cos >= REPLACER_MEANING):
+                    continue
+                inherits = True
             if words(texts[older]) == words(texts[newer]):  # said again, nothing replaced
                 continue
             # both answer clauses hold the query's words and a number, not the same ones
@@ -344,8 +375,6 @@ def conflicts(
                     and not (terms[newer] - terms[older]) & query_terms and not valued):
                 continue
             jac = _jaccard(terms[i], terms[j])
-            vi, vj = vectors[i], vectors[j]
-            cos = float(np.dot(vi, vj)) if vi is not None and vj is not None else 0.0
             # a change the older one states too is narration ("started" / "now"
             # in two chat turns), not a state and its replacement
             change = changes and states[newer] and not narrates[older]
@@ -363,8 +392,15 @@ def conflicts(
             # change too ("We store it in MongoDB" / "We migrated to PostgreSQL")
             change = change or (changes and not states[older] and tells_event(said[newer])
                                 and not tells_event(said[older]))
+            if inherits:  # it shares a word with the answer it replaces
+                if (change or fixes) and terms[older] & terms[newer]:
+                    out.add((older, newer))
+                continue
             same_meaning = cos >= SAME_MEANING and jac >= MEANING_FRAME
-            if (jac >= SAME_FRAME or same_meaning or valued or ((change or fixes) and related)
+            same_answer = (changes and bool(asked) and cos >= ANSWER_MEANING
+                           and min(held[older], held[newer]) >= ANSWER_COVER * len(asked))
+            if (jac >= SAME_FRAME or same_meaning or valued or same_answer
+                    or ((change or fixes) and related)
                     or frame(texts[older], texts[newer]) is not None):
                 out.add((older, newer))
     return out
