@@ -1,0 +1,79 @@
+"""Knowledge updates, a fourth case set (session 8): 40 written from general
+knowledge, 10 drawn from letta and 16 from BEAM development data.
+
+``tests/fixtures/knowledge_updates_s8.jsonl``. The 40 written cases cover other
+subjects than the earlier sets (gyms, phones, bedtimes, managers, salaries,
+dentists, banks, hosting, surnames, heat pumps, curtains, GPs, leases,
+password managers, stand-up times), in other phrasings: third persons ("Jonno
+did his knee in, so the lads voted me captain"), questions with "Who coaches",
+"How far", "Is the user allergic", changes told as events ("Traded the Fiat in
+for a silver Skoda"), counts that fall ("down to 12 kilos"), and two changes
+with no marker at all ("In the office I sit at the end of the long table").
+They were written before any session-8 rule was measured on them; the rules
+were chosen on the development sets and the earlier case sets. The drawn cases
+are the development parts' own updates: each letta case is a fact and the
+contradicting fact that replaces it (10 sampled, seed 8, none in the earlier
+sets); each BEAM case the original and the updated message of a
+knowledge-update question of the 100K development chats (long turns, where the
+answer is one clause of many). Stored as the other sets are
+(:func:`support.labelled.add_update_cases`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from support.labelled import (
+    add_update_cases,
+    assert_past_keeps_old,
+    load_cases,
+    newer_first_misses,
+)
+from test_knowledge_updates_more import CHAT as MORE_CHAT
+
+from engram import Engram
+from engram.embed.base import Embedder
+
+CASES = load_cases("knowledge_updates_s8.jsonl")
+#: the least number of cases won per source, one below the measured figure for
+#: the run-to-run wobble of a loaded machine: written 28/40, letta 10/10, BEAM
+#: 13/16 when first measured (the rules of commit 03c298f)
+LEAST = {None: 27, "letta": 9, "beam": 12}
+
+
+@pytest.fixture(scope="module")
+def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
+    engine = Engram(str(tmp_path_factory.mktemp("ku8") / "ku8.db"), embedder=embedder)
+    add_update_cases(engine, CASES, MORE_CHAT)
+    yield engine
+    engine.close()
+
+
+def test_fixture_is_well_formed() -> None:
+    assert len(CASES) == 66
+    assert len({c["id"] for c in CASES}) == 66
+    keys = {"id", "old", "new", "question", "past", "source"}
+    assert all({"id", "old", "new", "question"} <= set(c) <= keys for c in CASES)
+    assert [sum(c.get("source") == s for c in CASES) for s in (None, "letta", "beam")] == [
+        40, 10, 16]
+
+
+@pytest.mark.parametrize("source", [None, "letta", "beam"])
+def test_the_newer_statement_ranks_first(eg: Engram, source: str | None) -> None:
+    cases = [c for c in CASES if c.get("source") == source]
+    missed = newer_first_misses(eg, cases)
+    won = len(cases) - len(missed)
+    # Misses (written): counts that change where the new statement holds few of
+    # the question's words ("Biscuit is down to 12 kilos", "the draft is 11
+    # chapters"), a replacement told as someone else's event ("Dr Hughes retired
+    # and the practice gave us Dr Amin", "Marco went back to Italy"), a new value
+    # with a verb of its own ("We rewrote the front end in Svelte", "shifted the
+    # site onto Cloudflare Pages"), "When does ...?" / "How long is ...?" (not read
+    # as current); BEAM: a "should" question, a count whose new turn holds few of
+    # the question's words, a "When is ... scheduled" question
+    assert won >= LEAST[source], f"{source or 'written'}: {won}/{len(cases)}; missed {missed}"
+
+
+def test_a_question_about_the_past_keeps_the_old_statement_in_view(eg: Engram) -> None:
+    assert_past_keeps_old(eg, CASES, 4)
