@@ -2,7 +2,7 @@
 
     pip install -e '.[fit]'                                      # lightgbm: this tool only
     python -m tools.fit_rerank_heads --work /tmp/engram-eval     # once: the heads
-    python -m tools.fit_rerank_trees --work /tmp/engram-eval --depth 3 --rounds 200 --pure
+    python -m tools.fit_rerank_trees --work /tmp/engram-eval --depth 3 --rounds 200 --pure --loco 5
 
 Fits LightGBM trees (lambdarank: a question's head is one group, its rows that
 hold a gold turn are the positives) on the dev parts of LoCoMo, REALTALK, BEAM
@@ -13,9 +13,10 @@ fitted on the same questions, are the initial score: a row's score is
 :mod:`tools.fit_rerank_cv` (the dense floors included). Prints per data set
 R_any@10 / R_all@10 / MRR of the linear weights and of the trees: leave one data
 set out (fitted on the other dev sets), and fitted on all dev sets, on the dev
-and the held part; then the CPU time of scoring a 60-row head with the fitted
-ensemble in numpy (:func:`tree_scores`, every tree at once), the form it would
-ship in (``--dump``: the ensemble as JSON arrays).
+and the held part; ``--loco N``: leave whole conversations out (N folds per set,
+the other sets' dev parts always in the fit); then the CPU time of scoring a
+60-row head with the fitted ensemble in numpy (:func:`tree_scores`, every tree
+at once), the form it would ship in (``--dump``: the ensemble as JSON arrays).
 
 Nothing in ``src/engram`` uses this: the trees were measured, not adopted
 (docs/recall.md, session 8).
@@ -130,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--l2-trees", type=float, default=10.0, help="L2 on leaf values")
     p.add_argument("--l2", type=float, default=0.01, help="L2 of the linear fit")
     p.add_argument("--dump", default=None, help="write the all-dev ensemble as JSON here")
+    p.add_argument("--loco", type=int, default=0, metavar="FOLDS",
+                   help="also leave conversations out: FOLDS folds of whole conversations")
     args = p.parse_args(argv)
     names = list(rerank.FEATURES)
     work = Path(args.work)
@@ -165,6 +168,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         line += (f"held {_fmt(score((s, 'held'), w_all, None))} -> "
                  f"{_fmt(score((s, 'held'), w_all, ens_all))}")
         print(line, flush=True)
+    for s in FIT_SETS if args.loco else ():
+        idx = by[(s, "dev")]
+        convs = sorted({heads[i].conversation for i in idx})
+        lin, trees = [], []
+        for k in range(min(args.loco, len(convs))):
+            out = set(convs[k::args.loco])
+            train = [i for t in FIT_SETS for i in by[(t, "dev")]
+                     if not (t == s and heads[i].conversation in out)]
+            w, ens = model(train)
+            test = [heads[i] for i in idx if heads[i].conversation in out]
+            xt = [xs[i] for i in idx if heads[i].conversation in out]
+            pure = np.zeros_like(w) if args.pure else w
+            lin.append((len(test), evaluate(test, xt, w)))
+            trees.append((len(test), evaluate(test, xt, None, scorer=lambda x, e=ens, v=pure:
+                                                x @ v + tree_scores(e, x))))
+        mean = [{m: sum(n * r[m] for n, r in res) / len(idx) for m in ("any", "all", "mrr")}
+                for res in (lin, trees)]
+        print(f"{s:11} LOCO {_fmt(mean[0])} -> {_fmt(mean[1])}", flush=True)
     x60 = np.random.default_rng(0).random((60, len(names)))
     t0 = time.process_time()
     for _ in range(200):
