@@ -228,3 +228,24 @@ def test_lines_carry_short_references_and_write_nothing_twice(embedder: Embedder
     assert ctx.tokens == embedder.count_tokens(ctx.text)
     assert sum(i.tokens for i in ctx.items) >= ctx.tokens - embedder.count_tokens(
         "## Memories ## Conversation excerpts ### 2024-03-01")
+
+
+DOG_TALK = [  # every sentence shares a word with the question: all are candidates
+    "A dog needs a walk every morning, whatever the weather.",
+    "Your neighbour's dog barked at the mail carrier again.",
+    "Dog food prices went up at the corner shop this spring.",
+    "The dog park by the river opens at seven on weekdays.",
+    "A tired dog is a calm dog, as the trainer likes to say.",
+]
+
+
+def test_a_long_turn_low_in_the_ranking_shrinks_to_its_best_sentence(embedder: Embedder) -> None:
+    question, answer = CASES[0]
+    reply = " ".join([*DOG_TALK[:3], answer, *DOG_TALK[3:]])  # ~80 tokens
+    hits = [_hit(i, reply, "user") for i in range(22)]
+    ctx = build_context(hits, 1024, embedder.count_tokens, question)
+    assert len(ctx.items) == 22  # with excerpts of 48 tokens: 16
+    lines = _lines(ctx)
+    for i in range(12, 22):  # about one sentence each, the one answering
+        body = lines[f"ep_{i:04d}"].split(": ", 1)[1]
+        assert answer in body and embedder.count_tokens(body) <= 32

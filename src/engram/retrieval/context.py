@@ -41,11 +41,13 @@ HEADER_EPISODES = "## Conversation excerpts"
 ITEM_SHARE = 0.25
 #: the cap of a hit at rank r is ``ITEM_SHARE * budget / (1 + r / RANK_DECAY)``
 RANK_DECAY = 2.0
-MIN_ITEM_TOKENS = 48
-#: a trimmed item's text keeps at least this many tokens: a text of ordinary
-#: length (a chat turn of up to ~35 words) is never cut, so excerpts spend the
-#: budget of long items, not the answers in short ones
+MIN_ITEM_TOKENS = 32
+#: a text of at most this many tokens is never cut: a text of ordinary length (a
+#: chat turn of up to ~35 words) stays whole, so excerpts spend the budget of long
+#: items, not the answers in short ones
 MIN_TEXT_TOKENS = 48
+#: an excerpt of a longer text keeps at least this many tokens (a sentence or two)
+MIN_EXCERPT_TOKENS = 24
 
 
 def _body(item: Episode | Memory, text: str | None = None) -> str:
@@ -110,16 +112,17 @@ class _Line:
 def _line(hit: Hit, rank: int, cap: int, query: str,
           count_tokens: Callable[[str], int]) -> _Line:
     """The hit's line, its text cut to the query's sentences when the line costs
-    more than ``cap`` (only with a query). The text keeps at least ``MIN_TEXT_TOKENS``:
-    a short text is never cut, whatever the budget."""
+    more than ``cap`` (only with a query), to no fewer than ``MIN_EXCERPT_TOKENS``.
+    A text of at most ``MIN_TEXT_TOKENS`` is never cut, whatever the budget."""
     date = _date(hit)
     time_cost = count_tokens(_minute(date)) if isinstance(hit.item, Episode) else 0
     cost = count_tokens(format_hit(hit, rank + 1, time=False))
     if cost + time_cost <= cap or not query:
         return _Line(hit, rank, None, date, cost, time_cost)
     text_cost = count_tokens(hit.item.text)
-    room = max(MIN_TEXT_TOKENS, cap - (cost + time_cost - text_cost))
-    short = excerpt(hit.item.text, query, room, count_tokens) if text_cost > room else ""
+    room = max(MIN_EXCERPT_TOKENS, cap - (cost + time_cost - text_cost))
+    cut = text_cost > max(room, MIN_TEXT_TOKENS)
+    short = excerpt(hit.item.text, query, room, count_tokens) if cut else ""
     if not short:
         return _Line(hit, rank, None, date, cost, time_cost)
     out = format_hit(hit, rank + 1, short, time=False)

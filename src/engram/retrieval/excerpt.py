@@ -83,12 +83,25 @@ def excerpt(
     matched = bool(scores) and scores[order[0]] > 0
     if matched:
         order = [i for i in order if scores[i] > 0]
+    # a join costs the sum of its pieces' tokens (each sentence counted once); the
+    # result is counted exactly at the end, and shortened if a tokenizer merged across
+    costs = {i: count_tokens(parts[i]) for i in order}
+    gap = count_tokens(ELLIPSIS)
     chosen: list[int] = []
     for i in order:
-        if count_tokens(_join(parts, [*chosen, i])) <= max_tokens:
+        if _cost([*chosen, i], len(parts), costs, gap) <= max_tokens:
             chosen.append(i)
         elif not chosen:
             return _window(parts[i].split(), qterms, max_tokens, count_tokens)
         elif not matched:  # the leading sentences, without a gap
             break
+    while chosen and count_tokens(_join(parts, chosen)) > max_tokens:
+        chosen.pop()
     return _join(parts, chosen) if chosen else ""
+
+
+def _cost(chosen: list[int], n: int, costs: dict[int, int], gap: int) -> int:
+    """The tokens of ``_join(parts, chosen)`` for ``n`` parts, from each part's count."""
+    idx = sorted(chosen)
+    gaps = sum(1 for a, b in zip([-1, *idx], idx, strict=False) if b != a + 1)
+    return sum(costs[i] for i in idx) + gap * (gaps + (idx[-1] != n - 1))
