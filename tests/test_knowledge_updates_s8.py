@@ -38,8 +38,10 @@ from engram.embed.base import Embedder
 CASES = load_cases("knowledge_updates_s8.jsonl")
 #: the least number of cases won per source, one below the measured figure for
 #: the run-to-run wobble of a loaded machine: written 28/40, letta 10/10, BEAM
-#: 13/16 when first measured (the rules of commit 03c298f)
-LEAST = {None: 27, "letta": 9, "beam": 12}
+#: 13/16 when first measured (the rules of commit 03c298f); written 30/40 once a
+#: newer count close in meaning to the older answer counted (chosen on the
+#: development sets and the 76 of session 6, which it also gains, 56 -> 57/64)
+LEAST = {None: 29, "letta": 9, "beam": 12}
 
 
 @pytest.fixture(scope="module")
@@ -64,14 +66,14 @@ def test_the_newer_statement_ranks_first(eg: Engram, source: str | None) -> None
     cases = [c for c in CASES if c.get("source") == source]
     missed = newer_first_misses(eg, cases)
     won = len(cases) - len(missed)
-    # Misses (written): counts that change where the new statement holds few of
-    # the question's words ("Biscuit is down to 12 kilos", "the draft is 11
-    # chapters"), a replacement told as someone else's event ("Dr Hughes retired
-    # and the practice gave us Dr Amin", "Marco went back to Italy"), a new value
-    # with a verb of its own ("We rewrote the front end in Svelte", "shifted the
-    # site onto Cloudflare Pages"), "When does ...?" / "How long is ...?" (not read
-    # as current); BEAM: a "should" question, a count whose new turn holds few of
-    # the question's words, a "When is ... scheduled" question
+    # Misses (written): a count that changes where the new statement holds few
+    # of the question's words ("the Sunday long run is 16k"), a replacement told
+    # as someone else's event ("Dr Hughes retired and the practice gave us Dr
+    # Amin", "Marco went back to Italy"), a new value with a verb of its own ("We
+    # rewrote the front end in Svelte", "shifted the site onto Cloudflare
+    # Pages"), "When does ...?" / "How long is ...?" (not read as current);
+    # BEAM: a "should" question, a count whose new turn holds few of the
+    # question's words, a "When is ... scheduled" question
     assert won >= LEAST[source], f"{source or 'written'}: {won}/{len(cases)}; missed {missed}"
 
 

@@ -241,6 +241,13 @@ def test_answer_clauses_holding_other_numbers_conflict_for_a_current_question() 
              "the Zotero library."]
     assert conflicts(turns, times, far, [0.5, 0.5], asked=asked) == {(0, 1)}
     assert conflicts(turns, times, far, [0.5, 0.5], asked=asked, changes=False) == set()
+    # the newer one holds few of the query's words but is close in meaning
+    weigh = ["The vet weighed Biscuit at 14 kilos, heavy for a beagle.",
+             "Biscuit is down to 12 kilos after all the extra walks."]
+    close = [np.array([1.0, 0.0]), np.array([0.6, 0.8])]  # cosine .6
+    asked_w = _asked("How much does Biscuit weigh?")
+    assert conflicts(weigh, times, close, [0.6, 0.45], asked=asked_w) == {(0, 1)}
+    assert conflicts(weigh, times, far, [0.6, 0.45], asked=asked_w) == set()
     same = [turns[0], turns[1].replace("52", "45")]
     assert conflicts(same, times, far, [0.5, 0.5], asked=asked) == set()  # said again
 

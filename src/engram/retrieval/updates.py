@@ -36,9 +36,12 @@ tests live in :mod:`engram.ingest.supersede`, shared with the memory layer):
   earlier session, narrates a completed event ("We store it in MongoDB" / "We
   migrated to PostgreSQL"), or
 * the question asks for a current value, both statements' answer clauses
-  (below) hold ``COVER`` of its words, and each gives a number the other does
-  not ("My Zotero library has 45 sources" / "I count 52 sources in the Zotero
-  library", in turns about other things): the newer gives the current value.
+  (below) hold ``COVER`` of its words (or the older one's does and the two are
+  close in meaning, cosine >= ``ANSWER_MEANING``: "The vet weighed Biscuit at
+  14 kilos" / "Biscuit is down to 12 kilos after all the walks"), and each
+  gives a number the other does not ("My Zotero library has 45 sources" / "I
+  count 52 sources in the Zotero library", in turns about other things): the
+  newer gives the current value.
   An answer clause without a number gives the numbers of the clause after it
   ("... the commits merged into the main branch, which has now reached 165"), or
 * the question asks for a current value and both answer clauses hold
@@ -364,7 +367,9 @@ def conflicts(
             if words(texts[older]) == words(texts[newer]):  # said again, nothing replaced
                 continue
             # both answer clauses hold the query's words and a number, not the same ones
-            valued = (changes and full[older] and full[newer] and bool(values[older])
+            # (or the newer one close to it in meaning: "Biscuit is down to 12 kilos")
+            valued = (changes and full[older] and (full[newer] or cos >= ANSWER_MEANING)
+                      and bool(values[older])
                       and bool(values[newer] - values[older])
                       and bool(values[older] - values[newer]))
             # the question names what only the older one says (and nothing only
