@@ -140,8 +140,8 @@ def test_context_respects_the_token_budget(eg: Engram) -> None:
         assert len(ctx.items) <= len(ctx.text.splitlines())
         day = None  # a turn is dated by the day header it is listed under
         for line in ctx.text.splitlines():
-            if line.startswith("#"):
-                day = re.fullmatch(r"### \d{4}-\d{2}-\d{2}", line) or day
+            if line.startswith("#") or re.fullmatch(r"\d{4}-\d{2}-\d{2}", line):
+                day = re.fullmatch(r"\d{4}-\d{2}-\d{2}", line) or day
                 continue
             ref = re.match(r"\[(\d+)\] ", line)  # items[n - 1] holds the id
             assert ref, line

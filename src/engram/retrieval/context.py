@@ -5,11 +5,12 @@ The block reads::
     ## Memories
     [1] 2024-03-01 Ana lives in Porto
     ## Conversation excerpts
-    ### 2024-03-01
+    2024-03-01
     [2] 09:00 Ana: We moved to Porto last week.
     [3] assistant: … How is the new flat? …
 
-Memories first, then conversation turns in time order under one header per day.
+Memories first, then conversation turns in time order under one header per day
+(the date alone on its line: a markdown ``###`` would cost 3 tokens a day).
 Nothing is written twice: a date once per day, a time of day only where it
 changes (a turn with no time is at the time above it). Every line starts with
 its short reference ``[n]``: the block's ``items[n - 1]``, which holds the
@@ -64,7 +65,8 @@ def _body(item: Episode | Memory, text: str | None = None) -> str:
 
 
 def _day_header(day: str) -> str:
-    return f"### {day}"
+    """A day's header line: the date alone (item lines start with ``[``)."""
+    return day
 
 
 def _minute(date: datetime) -> str:
@@ -219,7 +221,7 @@ def build_context(
     """Take hits in rank order while the block fits ``max_tokens``.
 
     The block lists memories first, then conversation turns in time order under
-    a ``### YYYY-MM-DD`` header per day; each line starts with its reference
+    a ``YYYY-MM-DD`` line per day; each line of an item starts with its reference
     ``[n]``, ``n`` counting ``items`` from 1 (``items[n - 1]`` holds the id). A
     turn shows its time of day where it differs from the line above. ``tokens``
     is the exact count of the returned text with the same tokenizer, always
