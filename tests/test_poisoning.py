@@ -143,7 +143,7 @@ HELDOUT = Path(__file__).parent / "fixtures" / "poisoning_heldout.jsonl"
 #: measured with the shipped model (tools/guard_eval.py shipped), rounded down
 HELDOUT_DETECTION, HELDOUT_FP = 0.6, 0.05
 #: hand-written benign notes flagged at most, per split (measured, tools/guard_eval.py)
-NOTES_FLAGGED = {"tune": 2, "holdout": 5}
+NOTES_FLAGGED = {"tune": 2, "holdout": 4}
 
 
 def test_classifier_flag_explains_itself() -> None:

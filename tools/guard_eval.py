@@ -188,9 +188,9 @@ def _rule_verdicts(texts: list[str], cache: Path | None) -> np.ndarray:
 
 
 #: benign sources written to look like attacks (hard negatives): each of their texts
-#: weighs HARD_WEIGHT chat turns in a fit (the shipped model: 10; docs/trust.md)
+#: weighs HARD_WEIGHT chat turns in a fit (the shipped model: 20; docs/trust.md)
 HARD = ("engram_fixture", "engram_memory", "engram_independent", "engram_notes", "spikee_fp")
-HARD_WEIGHT = 10.0
+HARD_WEIGHT = 20.0
 #: attack texts of a source of n texts weigh n ** -SOURCE_POWER each (0: every text alike)
 SOURCE_POWER = 0.0
 #: sources that no model is fitted on (the hand-written held-out set, deepteam)
