@@ -262,6 +262,10 @@ def test_a_value_in_the_clause_after_the_answer_clause_counts() -> None:
              "I'm adding a login page, considering the commits merged into the main branch, "
              "which has now reached 165, and I need a plan."]
     assert conflicts(turns, times, far, [0.5, 0.5], asked=asked) == {(0, 1)}
+    # BEAM's "->-> 5,30" tail (on its own line or not) is no clause: no value
+    tail = [turns[0], "I'm adding a login page, considering the commits merged into the main "
+            "branch.\n->-> 5,30"]
+    assert conflicts(tail, times, far, [0.5, 0.5], asked=asked) == set()
     # a value further away is not read
     later = [turns[0], "I'm adding a login page, considering the commits merged into the main "
              "branch. I need a plan. The team has 165 members."]

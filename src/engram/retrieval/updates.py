@@ -176,8 +176,8 @@ REACH = 1
 #: before a conjunction or relative ("..., which has now reached 165"), a dash,
 #: BEAM's "->->" tail
 _CLAUSE = re.compile(
-    r"(?<=[.!?;:])\s+|\n+|,\s+(?=(?:and|but|so|which|because|since|while|although|though|"
-    r"as|now|then)\b)|\s+[-–—]\s+|\s+->->.*"
+    r"\s*->->.*|(?<=[.!?;:])\s+|\n+|,\s+(?=(?:and|but|so|which|because|since|while|although|"
+    r"though|as|now|then)\b)|\s+[-–—]\s+"
 )
 _NUMBER = re.compile(r"\d[\d,.:]*\d|\d")
 _CODE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
