@@ -384,6 +384,8 @@ def test_answer_cites_context_items_or_says_it_does_not_know(
     assert got.known and got.text == "Hiking in the Alps."
     assert mid in got.memory_ids and all(c.id for c in got.citations)
     assert len(got.citations) == 1 and got.usage.total > 0
+    prompt = requests_of(scripted_llm, "answer")[-1].last_user  # the dated block, [n] lines
+    assert "\n[1] " in prompt and "Alps" in prompt and str(T0.year) in prompt
 
     scripted_llm.on(stage("answer"), ok({"answer": "Paris", "supported": False,
                                          "citations": []}), times=1)

@@ -1,11 +1,12 @@
 """Answer a question from retrieved memory, with citations, or say "I don't know".
 
-:class:`Answerer` shows the model the items of a
-:class:`~engram.models.ContextBlock` under short local ids (``S1``, ``S2``...)
-and maps the ones it cites back to memory and episode ids; cited ids it was
-not shown are dropped. The answer is :data:`UNKNOWN` when the context is
-empty (no model call then), when the model says the context does not support
-an answer, or when it cites no shown item.
+:class:`Answerer` shows the model the text of a
+:class:`~engram.models.ContextBlock` (dated, untrusted text quoted as data,
+within its budget), whose lines carry short references ``[1]``, ``[2]``..., and
+maps the ones it cites (``S1``, ``[1]`` or ``1``) back to memory and episode
+ids; cited references it was not shown are dropped. The answer is
+:data:`UNKNOWN` when the context is empty (no model call then), when the model
+says the context does not support an answer, or when it cites no shown item.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ ANSWER_SCHEMA: dict[str, Any] = {
 
 _SYSTEM = """Answer the user's question using ONLY the numbered memory items given.
 Items are dated; prefer newer information when items disagree, and answer questions about
-the past from the items valid at that time. Be brief. Cite the ids (S1, S2, ...) of the
-items that support the answer. If the items do not contain the answer, set supported to
-false. Answer with JSON: {"answer": "...", "supported": true|false, "citations": ["S1"]}."""
+the past from the items valid at that time. Be brief. Cite the numbers of the items that
+support the answer ("1" for the item [1]). If the items do not contain the answer, set
+supported to false. Answer with JSON: {"answer": "...", "supported": true|false,
+"citations": ["1"]}."""
 
 
 @dataclass
@@ -90,17 +92,16 @@ class Answerer:
         """Raises :class:`~engram.llm.LLMError` when the model call fails."""
         if not context.items:
             return Answer(UNKNOWN, False)
-        local = {f"S{i}": item.ref for i, item in enumerate(context.items, 1)}
-        lines = [f"{sid} {item.text.removeprefix('- ')}" for sid, item in
-                 zip(local, context.items, strict=True)]
+        local = {str(item.label or i): item.ref for i, item in enumerate(context.items, 1)}
         today = f"Today is {format_day(now)}.\n" if now is not None else ""
-        user = f"{today}Memory items:\n" + "\n".join(lines) + f"\n\nQuestion: {question}"
+        user = f"{today}Memory items:\n{context.text}\n\nQuestion: {question}"
         response = self.client.chat(
             [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": user}],
             json_schema=ANSWER_SCHEMA, schema_name="answer", stage="answer",
         )
         data = response.data
-        cited = [local[c.strip()] for c in dict.fromkeys(data["citations"]) if c.strip() in local]
+        refs = (str(c).strip().removeprefix("S").strip("[]") for c in data["citations"])
+        cited = [local[r] for r in dict.fromkeys(refs) if r in local]
         text = " ".join(str(data["answer"]).split())
         if not data["supported"] or not cited or not text:
             return Answer(UNKNOWN, False, [], response.usage, response.cost, response.model)
