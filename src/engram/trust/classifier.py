@@ -48,6 +48,9 @@ MIN_WORDS = 3
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[<>{}\[\]|#*:=]+")
 _DIGITS = re.compile(r"\d")
 _CAPS = re.compile(r"[A-Z]{4}")
+#: ``_WORD`` on lower-cased ASCII text (there ``[^\W_]`` is ``[a-z0-9]``), and its digits
+_WORD_ASCII = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)?|[<>{}\[\]|#*:=]+")
+_ASCII_DIGITS = str.maketrans("123456789", "0" * 9)
 
 
 def _b(*pairs: str) -> frozenset[str]:
@@ -99,6 +102,10 @@ SHAPES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
                         "a world where", "imagine that", "imagine you"),
                      frozenset(("hypothetically", "hypothetical", "fictional"))),
 }
+#: every bigram and every word of :data:`SHAPES` (a text meets few: one set operation
+#: each, then the shapes are tested against what it met)
+_SHAPE_BIGRAMS = frozenset().union(*(bs for bs, _ in SHAPES.values()))
+_SHAPE_WORDS = frozenset().union(*(ws for _, ws in SHAPES.values()))
 #: imperatives that open a text
 _OPENERS = frozenset(("do", "don't", "never", "always", "only", "remember", "ensure", "respond",
                       "answer", "reply", "print", "output", "write", "say", "tell", "ignore",
@@ -121,8 +128,9 @@ def _word_features(w: str) -> tuple[str, ...]:
 
 def _words(text: str) -> list[str]:
     t = text[:MAX_CHARS]
-    if not t.isascii():
-        t = unicodedata.normalize("NFKC", t)
+    if t.isascii():  # the same words, read by an ASCII pattern after a digit table
+        return _WORD_ASCII.findall(t.lower().translate(_ASCII_DIGITS))
+    t = unicodedata.normalize("NFKC", t)
     return _WORD.findall(_DIGITS.sub("0", t.lower()))
 
 
@@ -140,8 +148,9 @@ def _quoted(t: str) -> bool:
 
 def _shapes(text: str, words: list[str], distinct: set[str], bigrams: set[str]) -> list[str]:
     """The ``s:`` features of a text (each at most once) from its words and bigrams."""
+    met_b, met_w = _SHAPE_BIGRAMS.intersection(bigrams), _SHAPE_WORDS.intersection(distinct)
     out = [name for name, (bs, ws) in SHAPES.items()
-           if not (bigrams.isdisjoint(bs) and distinct.isdisjoint(ws))]
+           if not (met_b.isdisjoint(bs) and met_w.isdisjoint(ws))] if met_b or met_w else []
     t = text[:MAX_CHARS]
     if "<" in distinct and ">" in distinct or "```" in t or '"""' in t:
         if "s:markup" not in out:
@@ -239,7 +248,9 @@ def score(text: str, weights: Weights | None = None) -> Score:
     bigrams = _bigrams(words)
     distinct = set(words)
     shapes = _shapes(text, words, distinct, bigrams)
-    total = math.fsum(map(m.weights.get, (*bigrams, *shapes), repeat(0.0)))
+    # fsum is exactly rounded: the sum over the weighted features alone is the same number
+    total = math.fsum([*map(m.weights.__getitem__, m.names.intersection(bigrams)),
+                       *map(m.weights.get, shapes, repeat(0.0))])
     n = len(bigrams) + len(shapes)
     for w in distinct:
         s, k = m.word(w)
