@@ -283,34 +283,8 @@ _GATES.update({p: gate for _, p, gate in shapes.RULES})
 _OWN_EXCUSED = ("behaviour_directive", "misreport_order")
 
 
-def _trie(words: list[str]) -> str:
-    """A regex matching any of ``words``, shared prefixes factored out (one branch per
-    character, so the engine does not try every word at every position)."""
-    root: dict[str, dict[str, object]] = {}
-    for w in words:
-        node = root
-        for ch in w:
-            node = node.setdefault(ch, {})  # type: ignore[assignment]
-        node[""] = {}
-
-    def emit(node: dict[str, dict[str, object]]) -> str:
-        alts = [re.escape(k) + emit(v) for k, v in sorted(node.items()) if k]  # type: ignore[arg-type]
-        if not alts:
-            return ""
-        body = "(?:" + "|".join(alts) + ")" if len(alts) > 1 or "" in node else alts[0]
-        return body + ("?" if "" in node else "")
-
-    return emit(root)
-
-
-#: every gate literal of 3+ characters, found in one pass: at each position the longest
-#: literal starting there; the shorter literals that are its prefixes are added from
-#: ``_PREFIXES``; literals of 1-2 characters (common in code) are looked up directly
+#: every gate literal (see :func:`_present_bits` for how they are found)
 _LITERALS = sorted({w for gate in _GATES.values() for group in gate for w in group})
-_SHORT = tuple(w for w in _LITERALS if len(w) <= 2)
-_LONG = [w for w in _LITERALS if len(w) > 2]
-_LITERAL_RX = re.compile("(?=(" + _trie(_LONG) + "))")
-_PREFIXES = {w: frozenset(v for v in _LONG if w.startswith(v)) for w in _LONG}
 
 
 @dataclass(frozen=True)
@@ -442,21 +416,52 @@ _PREFILTERS: dict[re.Pattern[str], re.Pattern[str]] = {
 #: literal -> its bit; a gate group -> the OR of its literals' bits (``_MASKS``): the rules
 #: test a gate with one AND per group instead of a set intersection
 _BIT = {w: 1 << i for i, w in enumerate(_LITERALS)}
-_SHORT_BITS = tuple((w, _BIT[w]) for w in _SHORT)
-_PREFIX_BITS = {w: sum(_BIT[v] for v in vs) for w, vs in _PREFIXES.items()}
 _MASKS: dict[re.Pattern[str], tuple[int, ...]] = {
     p: tuple(sum(_BIT[w] for w in set(group)) for group in gate) for p, gate in _GATES.items()}
+_ALL_LITERALS = (1 << len(_LITERALS)) - 1
+#: a run of ASCII letters: a literal of letters alone lies inside one, and so does every
+#: letter segment of the other literals ("the user": "the" and "user")
+_RUN = re.compile(r"[a-z]+")
+_LETTER_LITERALS = [w for w in _LITERALS if _RUN.fullmatch(w)]
+_SEGMENTS = sorted({g for w in _LITERALS for g in _RUN.findall(w)} - set(_LETTER_LITERALS))
+#: the bits a run can carry: the letter literals' own, then one past ``_ALL_LITERALS``
+#: for each segment that is no literal itself
+_RUN_BITS = {**{w: _BIT[w] for w in _LETTER_LITERALS},
+             **{g: 1 << (len(_LITERALS) + i) for i, g in enumerate(_SEGMENTS)}}
+_RUN_ITEMS = tuple(_RUN_BITS.items())
+#: the other literals: (literal, its bit, the bits of its letter segments, all required)
+_OTHER = tuple((w, _BIT[w], sum(_RUN_BITS[g] for g in set(_RUN.findall(w))))
+               for w in _LITERALS if w not in _RUN_BITS)
+_OTHER_ASCII = tuple(x for x in _OTHER if x[0].isascii())
+#: run -> the bits of ``_RUN_ITEMS`` inside it (runs repeat: a bounded memo)
+_RUN_MEMO: dict[str, int] = {}
+_MEMO_RUNS = 1 << 16
+
+
+def _run_bits(run: str) -> int:
+    bits = 0
+    for w, bit in _RUN_ITEMS:
+        if w in run:
+            bits |= bit
+    if len(_RUN_MEMO) >= _MEMO_RUNS:
+        _RUN_MEMO.clear()
+    _RUN_MEMO[run] = bits
+    return bits
 
 
 def _present_bits(folded: str) -> int:
-    """The gate literals that occur in ``folded`` as a bit set (one regex pass)."""
+    """The gate literals that occur in ``folded`` as a bit set: the letter literals and
+    segments from its distinct runs of letters (each run's bits kept), then each other
+    literal looked up only when all its segments occurred (one without letters always)."""
     have = 0
-    for w, bit in _SHORT_BITS:
-        if w in folded:
+    memo = _RUN_MEMO
+    for run in set(_RUN.findall(folded)):
+        bits = memo.get(run)
+        have |= _run_bits(run) if bits is None else bits
+    for w, bit, need in _OTHER_ASCII if folded.isascii() else _OTHER:
+        if have & need == need and w in folded:
             have |= bit
-    for w in set(_LITERAL_RX.findall(folded)):
-        have |= _PREFIX_BITS[w]
-    return have
+    return have & _ALL_LITERALS
 
 
 def _present(folded: str) -> set[str]:
