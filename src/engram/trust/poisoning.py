@@ -203,7 +203,8 @@ _GATES: dict[re.Pattern[str], tuple[tuple[str, ...], ...]] = dict(zip(
         (("you are required to",),),
         (_AI_WORDS, ("must", "should", "shall", "required", "has to", "is to", "will")),
         (("the user",),),
-        (("when", "time", "if the user", "if anyone", "if someone"), (",",)),
+        (("whenever", "when asked", "when the user", "every time", "everytime", "each time",
+          "next time", "if the user", "if anyone", "if someone"), (",",)),
         (("remember", "permanent", "secret rule", "hidden rule"),),
         ((*_FUTURE, "future", "subsequent", "in every"),
          ("you", "the user", "assistant", "model")),
@@ -222,7 +223,9 @@ _GATES: dict[re.Pattern[str], tuple[tuple[str, ...], ...]] = dict(zip(
         (("you",), ("pretend", "act as", "role", "simulate")),
         (("you have been",),),
         # tool_call
-        (("tool", "function", "invoke", "default_api"),),
+        (("<tool_", "</tool_", "<function", "</function", "<invoke", "</invoke", "antml:invoke",
+          "<|tool|>", "[tool_calls]", '"function_call"', "to=functions.", "```tool_code",
+          "default_api."),),
         (('"tool"', '"function"', '"type"'),),
         (('"name"',),),
         (("tool_use", "action input", "observation"),),
@@ -240,7 +243,7 @@ _GATES: dict[re.Pattern[str], tuple[tuple[str, ...], ...]] = dict(zip(
         (("send", "upload", "post", "forward", "leak", "exfiltrate", "reveal", "print", "dump",
           "output", "share", "email", "include", "append", "encode", "list"),
          ("memor", "chat log", "chat history", "conversation", "system prompt", "stored", "saved",
-          "user", "password", "secret")),
+          "user's ", "users ", "password", "secret")),
         (("delete", "wipe", "erase", "remove", "send", "share", "forward", "upload", "post",
           "leak", "change", "overwrite"), ("the user",)),
         (("without telling", "without asking", "without notifying", "no confirmation needed"),),
@@ -394,6 +397,16 @@ _AI_TAIL = r"(?:ai|a\.i\.|llm|model|assistant|bot|agent|summari[sz]er|gpt)"
 #: without its clause-start context, which the engine tries at every position).
 #: ``tests/test_poisoning_gates.py`` checks them like the gates.
 _PREFILTERS: dict[re.Pattern[str], re.Pattern[str]] = {
+    _EXFIL[1]: re.compile(
+        r"(?:send|upload|post|forward|leak|exfiltrate|reveal|print|dump|output|share|email"
+        r"|include|append|encode|list)\b[^.!?\n]{0,50}\b(?:memor(?:y|ies)|chat (?:log|history)"
+        r"|conversation|system prompt|stored|saved|user'?s (?:data|notes|password|email"
+        r"|messages|address)|passwords?|secrets?)\b"),
+    _ROLE[6]: re.compile(r"(?:act as|pretend (?:to be|you are|you're)|role-?play as|assume the"
+                         r" role|imagine you are|simulate an?|switch persona|enter \w+ mode"
+                         r"|enable \w+ mode)\b"),
+    _DIRECTIVE[3]: re.compile(_AI + r"s?\s+(?:must|should|shall|is required to|has to|is to"
+                              r"|will always|will never)\b"),
     _ADDRESS[3]: re.compile(_AI_TAIL + r"s?\s*[,:]\s*\w"),
     _ADDRESS[0]: re.compile(r"\s(?:to|for)\s+(?:the |any |all |an? )?(?:ai|a\.i\.|llm|language"
                             r"|large|assistant|chatbot|bot|model|agent|summari|gpt|chatgpt)"),
