@@ -106,6 +106,9 @@ SHAPES: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 #: each, then the shapes are tested against what it met)
 _SHAPE_BIGRAMS = frozenset().union(*(bs for bs, _ in SHAPES.values()))
 _SHAPE_WORDS = frozenset().union(*(ws for _, ws in SHAPES.values()))
+#: ``_SHAPE_BIGRAMS`` as word pairs (a word holds no space: ``b:a b`` is the pair (a, b))
+_SHAPE_PAIRS = {tuple(b[2:].split(" ", 1)): b for b in _SHAPE_BIGRAMS}
+_SHAPE_PAIR_SET = frozenset(_SHAPE_PAIRS)
 #: imperatives that open a text
 _OPENERS = frozenset(("do", "don't", "never", "always", "only", "remember", "ensure", "respond",
                       "answer", "reply", "print", "output", "write", "say", "tell", "ignore",
@@ -147,7 +150,8 @@ def _quoted(t: str) -> bool:
 
 
 def _shapes(text: str, words: list[str], distinct: set[str], bigrams: set[str]) -> list[str]:
-    """The ``s:`` features of a text (each at most once) from its words and bigrams."""
+    """The ``s:`` features of a text (each at most once) from its words and bigrams
+    (all of them, or only those of :data:`SHAPES`: the same features)."""
     met_b, met_w = _SHAPE_BIGRAMS.intersection(bigrams), _SHAPE_WORDS.intersection(distinct)
     out = [name for name, (bs, ws) in SHAPES.items()
            if not (met_b.isdisjoint(bs) and met_w.isdisjoint(ws))] if met_b or met_w else []
@@ -197,6 +201,17 @@ class Weights:
         """The features that carry a weight."""
         return frozenset(self.weights)
 
+    @cached_property
+    def pairs(self) -> dict[tuple[str, ...], float]:
+        """The weighted bigrams as word pairs (see ``_SHAPE_PAIRS``) -> weight."""
+        return {tuple(f[2:].split(" ", 1)): v for f, v in self.weights.items()
+                if f.startswith("b:")}
+
+    @cached_property
+    def pair_names(self) -> frozenset[tuple[str, ...]]:
+        """The keys of :attr:`pairs`."""
+        return frozenset(self.pairs)
+
     def word(self, w: str) -> tuple[float, int]:
         """The weight sum and feature count of one word's ``w:``/``c:`` features."""
         got = self._memo.get(w)
@@ -245,13 +260,15 @@ def score(text: str, weights: Weights | None = None) -> Score:
     :func:`features` (a test keeps the two paths equal)."""
     m = weights or load()
     words = _words(text)
-    bigrams = _bigrams(words)
+    # bigrams as word pairs, no strings built: the same count, the same weights
+    pairs = set(zip(words, words[1:], strict=False))
     distinct = set(words)
-    shapes = _shapes(text, words, distinct, bigrams)
+    met = {_SHAPE_PAIRS[p] for p in _SHAPE_PAIR_SET.intersection(pairs)}
+    shapes = _shapes(text, words, distinct, met)
     # fsum is exactly rounded: the sum over the weighted features alone is the same number
-    total = math.fsum([*map(m.weights.__getitem__, m.names.intersection(bigrams)),
+    total = math.fsum([*map(m.pairs.__getitem__, m.pair_names.intersection(pairs)),
                        *map(m.weights.get, shapes, repeat(0.0))])
-    n = len(bigrams) + len(shapes)
+    n = len(pairs) + len(shapes)
     for w in distinct:
         s, k = m.word(w)
         total += s
