@@ -269,8 +269,10 @@ def score(text: str, weights: Weights | None = None) -> Score:
     total = math.fsum([*map(m.pairs.__getitem__, m.pair_names.intersection(pairs)),
                        *map(m.weights.get, shapes, repeat(0.0))])
     n = len(pairs) + len(shapes)
-    for w in distinct:
-        s, k = m.word(w)
+    memo = m._memo
+    for w in distinct:  # m.word(w), its memo read here (a call per word costs)
+        got = memo.get(w)
+        s, k = m.word(w) if got is None else got
         total += s
         n += k
     if not words:

@@ -47,6 +47,8 @@ import binascii
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 
 from . import shapes
 from .classifier import score
@@ -405,6 +407,9 @@ _PREFILTERS: dict[re.Pattern[str], re.Pattern[str]] = {
     _ROLE[6]: re.compile(r"(?:act as|pretend (?:to be|you are|you're)|role-?play as|assume the"
                          r" role|imagine you are|simulate an?|switch persona|enter \w+ mode"
                          r"|enable \w+ mode)\b"),
+    _shape("tool_call", r"(?:^|\n|;|=>)[ \t]*(?:invoke"): re.compile(
+        r"(?:invoke|call|exec|run|execute|tool|functions?)[ \t]*[:(][ \t]*[\"']?[a-z]+"
+        r"(?:[._][a-z]+)*_[a-z]+"),
     _DIRECTIVE[3]: re.compile(_AI + r"s?\s+(?:must|should|shall|is required to|has to|is to"
                               r"|will always|will never)\b"),
     _ADDRESS[3]: re.compile(_AI_TAIL + r"s?\s*[,:]\s*\w"),
@@ -466,11 +471,11 @@ def _present_bits(folded: str) -> int:
     """The gate literals that occur in ``folded`` as a bit set: the letter literals and
     segments from its distinct runs of letters (each run's bits kept), then each other
     literal looked up only when all its segments occurred (one without letters always)."""
-    have = 0
-    memo = _RUN_MEMO
-    for run in set(_RUN.findall(folded)):
-        bits = memo.get(run)
-        have |= _run_bits(run) if bits is None else bits
+    runs = set(_RUN.findall(folded))
+    found = list(map(_RUN_MEMO.get, runs))
+    if None in found:
+        found = [_run_bits(r) if b is None else b for r, b in zip(runs, found, strict=True)]
+    have: int = reduce(or_, found, 0)
     for w, bit, need in _OTHER_ASCII if folded.isascii() else _OTHER:
         if have & need == need and w in folded:
             have |= bit

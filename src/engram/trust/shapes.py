@@ -256,8 +256,8 @@ RULES: tuple[Rule, ...] = (
        r" (?:read|download|access|receive|see|control) (?:every|all|any)\b"
        r"|\b(?:requests|instructions|orders) (?:override|outrank|take precedence over) the"
        r" user'?s\b",
-       ("consent", "permission", "approv", "authori", "sign", "owner", "control", "who is",
-        "override", "outrank", "precedence")),
+       ("consent", "permission", "approv", "authori", "signoff", "sign-off", "ownership",
+        "control", "who is", "override", "outrank", "precedence")),
     # --- tool_call: call syntaxes with arguments in other notations
     _r("tool_call",
        r"(?:^|\n|;|=>)[ \t]*(?:invoke|call|exec|run|execute|tool|functions?)[ \t]*[:(][ \t]*"
@@ -292,7 +292,7 @@ RULES: tuple[Rule, ...] = (
     _r("addressed_to_model",
        r"\b(?:to|for) (?:whichever|whatever|any|the) (?:ai |language )?(?:model|assistant|ai"
        r"|llm|bot)s? (?:that |who )?(?:reads?|is reading|processes|processing|summari[sz]\w*)\b",
-       ("model", "assistant", "ai", "llm", "bot"), ("read", "process", "summari")),
+       (" model", " assistant", " ai", " llm", " bot"), (" read", " process", " summari")),
     _r("addressed_to_model",
        r"\bimportant (?:message|note|notice) (?:from [^.!?\n]{0,40})?to you\b"
        r"|\bthis is an? (?:important|urgent) (?:message|note|notice) from\b",
