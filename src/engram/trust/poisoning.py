@@ -410,6 +410,7 @@ _PREFILTERS: dict[re.Pattern[str], re.Pattern[str]] = {
     _shape("tool_call", r"(?:^|\n|;|=>)[ \t]*(?:invoke"): re.compile(
         r"(?:invoke|call|exec|run|execute|tool|functions?)[ \t]*[:(][ \t]*[\"']?[a-z]+"
         r"(?:[._][a-z]+)*_[a-z]+"),
+    _TOOL[6]: re.compile(r"action\s*:\s*[a-z]+_[a-z_]+\("),
     _DIRECTIVE[3]: re.compile(_AI + r"s?\s+(?:must|should|shall|is required to|has to|is to"
                               r"|will always|will never)\b"),
     _ADDRESS[3]: re.compile(_AI_TAIL + r"s?\s*[,:]\s*\w"),

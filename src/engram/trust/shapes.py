@@ -186,7 +186,8 @@ RULES: tuple[Rule, ...] = (
        r"|\b(?:disable|turn off|skip|bypass) (?:the |all |any )?(?:safety|spending"
        r"|confirmation|verification) (?:checks?|limits?|steps?|questions?)",
        ("confirmation", "approval", "safety", "logging", "verification", "2fa", "two-factor",
-        "disable", "turn off", "skip", "bypass")),
+        "disable", "turn off", "skip", "bypass"),
+       ("=", ":", "check", "limit", "step", "question")),
     # --- misreport_order: orders to omit or misstate facts to whoever asks
     _r("misreport_order",
        r"(?:^|[.!?;:]\s+|\n\s*|,\s+)(?:please\s+)?(?:tell|say|report|state|describe|present|answer"
@@ -287,7 +288,8 @@ RULES: tuple[Rule, ...] = (
        r"|\b(?:os\.system|os\.remove|subprocess\.\w+|shutil\.rmtree)\(\s*[\"']"
        r"[^\"'\n]{0,60}(?:rm -rf|/home|~/|/data|/etc|\.ssh|\.db|\.sqlite)"
        r"|\brun_command\(\s*[\"']",
-       ("curl", "wget", "os.", "subprocess", "shutil", "run_command")),
+       ("curl", "wget", "os.system", "os.remove", "subprocess.", "shutil.rmtree",
+        "run_command")),
     # --- addressed_to_model: wrappers that speak to whichever model reads the text
     _r("addressed_to_model",
        r"\b(?:to|for) (?:whichever|whatever|any|the) (?:ai |language )?(?:model|assistant|ai"
