@@ -1,0 +1,78 @@
+"""Scan time and verdicts of the trust package side by side with an earlier commit's.
+
+    python tools/guard_ab.py <commit> [set] [step]
+
+loads ``src/engram/trust`` of ``<commit>`` (``git archive``, into a temporary folder) beside
+the working tree's, times ``scan`` on every ``step``-th turn of the chat ``set`` of
+:mod:`guard_corpus` (default ``beam_user``, every turn): CPU time of the scanning thread,
+best of 3 per message, the two packages alternating per message; then prints mean / p50 /
+p95 / p99 in ms for each and how many of those turns get a different verdict, evidence
+or score. A speed change should print 0 differences.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import math
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import guard_corpus as corpus  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def previous(commit: str, folder: Path) -> tuple[ModuleType, ModuleType]:
+    """``poisoning`` and ``classifier`` of ``commit``'s trust package, as ``trust_prev``."""
+    tar = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "src/engram/trust"],
+                         check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+        t.extractall(folder, filter="data")
+    (folder / "src" / "engram" / "trust").rename(folder / "trust_prev")
+    sys.path.insert(0, str(folder))
+    return (importlib.import_module("trust_prev.poisoning"),
+            importlib.import_module("trust_prev.classifier"))
+
+
+def _best(fn: object, text: str) -> float:
+    best = math.inf
+    for _ in range(3):
+        a = time.thread_time_ns()
+        fn(text)  # type: ignore[operator]
+        best = min(best, time.thread_time_ns() - a)
+    return best / 1e6
+
+
+def main(argv: list[str]) -> int:
+    commit, name = argv[0], argv[1] if len(argv) > 1 else "beam_user"
+    turns = corpus.chat(name)[::int(argv[2]) if len(argv) > 2 else 1]
+    from engram.trust import classifier, poisoning
+    with tempfile.TemporaryDirectory() as tmp:
+        old_p, old_c = previous(commit, Path(tmp))
+        differ = sum(
+            (a.flags, a.evidence, oa.probability) != (b.flags, b.evidence, ob.probability)
+            for t in turns
+            for a, b, oa, ob in [(old_p.scan(t), poisoning.scan(t), old_c.score(t),
+                                  classifier.score(t))])
+        times: dict[str, list[float]] = {"previous": [], "now": []}
+        for t in turns:
+            times["previous"].append(_best(old_p.scan, t))
+            times["now"].append(_best(poisoning.scan, t))
+    for key, per in times.items():
+        per.sort()
+        print(f"{name} {key}: mean {statistics.fmean(per):.3f} p50 {per[len(per) // 2]:.3f} "
+              f"p95 {per[int(len(per) * .95)]:.3f} p99 {per[int(len(per) * .99)]:.3f} ms")
+    print(f"{len(turns)} turns, {differ} with a different verdict, evidence or score")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
