@@ -180,7 +180,7 @@ _EXFIL = [
 #: searched only when, for every group, one of its literals occurs in the folded text
 #: (:func:`_fold`). Each group lists literals at least one of which EVERY match of its
 #: pattern contains, so a failed gate means the pattern cannot match.
-#: ``tests/test_poisoning_speed.py`` checks that on every fixture and chat text.
+#: ``tests/test_poisoning_gates.py`` checks that on every fixture and chat text.
 _AI_WORDS = ("ai", "a.i.", "llm", "model", "assistant", "bot", "agent", "summari", "gpt")
 _NOUN_WORDS = ("instruction", "prompt", "direction", "directive", "rule", "guid", "programming",
                "polic", "system", "context", "order", "command")
