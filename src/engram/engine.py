@@ -498,7 +498,8 @@ class Engram:
         )
         if not include_flagged:
             hits = [h for h in hits if not is_flagged(h.item.metadata)]
-        return build_context(hits, max_tokens, self.count_tokens, query)
+        return build_context(hits, max_tokens, self.count_tokens, query,
+                             wordpiece=self.embedder().wordpiece)
 
     # -- read / change single items --------------------------------------------
     def get(

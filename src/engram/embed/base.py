@@ -29,10 +29,14 @@ class Embedder(ABC):
       L2-normalised rows, in input order; an empty input gives ``(0, dim)``.
     * :meth:`count_tokens` counts tokens with the model's own tokenizer
       (used for context budgets); providers without one estimate.
+    * ``wordpiece``: true when :meth:`count_tokens` is a BERT WordPiece count
+      (context building then costs lines from their parts, see
+      :func:`engram.retrieval.context.build_context`).
     """
 
     model_id: str
     dim: int
+    wordpiece: bool = False
 
     @abstractmethod
     def embed(self, texts: Sequence[str], input_type: InputType = "document") -> np.ndarray:
@@ -71,6 +75,10 @@ class WrappedEmbedder(Embedder):
     @property
     def dim(self) -> int:  # type: ignore[override]
         return self.inner.dim
+
+    @property
+    def wordpiece(self) -> bool:  # type: ignore[override]
+        return self.inner.wordpiece
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)

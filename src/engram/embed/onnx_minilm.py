@@ -111,6 +111,7 @@ class OnnxMiniLM(Embedder):
     """
 
     dim = DIM
+    wordpiece = True  # count_tokens is the BERT WordPiece tokenizer's
 
     def __init__(
         self,
