@@ -74,7 +74,8 @@ def context_blocks(
             counts[text] = int(eg.count_tokens(text))
         return counts[text]
 
-    return {b: build_context(hits, b, count, q.text) for b in budgets}
+    wordpiece = eg.embedder().wordpiece
+    return {b: build_context(hits, b, count, q.text, wordpiece=wordpiece) for b in budgets}
 
 
 def full_context_text(conv: Conversation) -> str:
