@@ -278,6 +278,15 @@ def _line_floor(hit: Hit, rank: int, count_tokens: Callable[[str], int]) -> int:
     return floor
 
 
+def _block_tokens(chosen: Sequence[_Line], count_tokens: Callable[[str], int]) -> int:
+    """The tokens of ``_render(chosen)`` with a WordPiece count, from its lines' costs:
+    counts add up over line breaks and over the space after a label, so the block
+    costs :func:`_cost` with each line's label ``[rank + 1]`` swapped for ``[i + 1]``."""
+    relabel = sum(count_tokens(f"[{i + 1}]") - count_tokens(f"[{ln.rank + 1}]")
+                  for i, ln in enumerate(chosen))
+    return _cost(chosen, count_tokens) + relabel
+
+
 def _repeats(line: _Line, shown_whole: set[str]) -> bool:
     """A current memory all of whose source turns are in the block in full."""
     item = line.hit.item
@@ -338,12 +347,18 @@ def build_context(
             lines = trial
 
     chosen = [lines[r] for r in sorted(lines)]
+
+    def tokens_of(text: str) -> int:
+        if not text:
+            return 0
+        return _block_tokens(chosen, count_tokens) if wordpiece else count_tokens(text)
+
     text = _render(chosen)
-    tokens = count_tokens(text) if text else 0
+    tokens = tokens_of(text)
     while chosen and tokens > max_tokens:  # tokenizer merges can differ slightly
         chosen.pop()
         text = _render(chosen)
-        tokens = count_tokens(text) if text else 0
+        tokens = tokens_of(text)
     items = [
         ContextItem(ref=ln.hit.ref, date=ln.date, text=ln.hit.item.text,
                     tokens=ln.cost + ln.time_cost, score=ln.hit.score, label=i + 1)
