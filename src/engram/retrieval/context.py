@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 from ..models import ContextBlock, ContextItem, Episode, Hit, Memory
 from ..timeutil import format_day
@@ -106,6 +107,11 @@ class _Line:
     date: datetime
     cost: int  # the line's tokens with the label ``[rank + 1]``, without a time of day
     time_cost: int  # what its time of day adds when shown
+
+    @cached_property
+    def day_minute(self) -> tuple[str, str]:
+        """Its day header and time of day (the layout asks for them on every try)."""
+        return format_day(self.date), _minute(self.date)
 
     @property
     def is_turn(self) -> bool:
@@ -201,10 +207,10 @@ def _layout(lines: Iterable[_Line]) -> list[tuple[str | None, _Line, bool]]:
     out: list[tuple[str | None, _Line, bool]] = []
     day = minute = None
     for ln in _turns(lines):
-        d = format_day(ln.date)
+        d, m = ln.day_minute
         header = d if d != day else None
-        out.append((header, ln, header is not None or _minute(ln.date) != minute))
-        day, minute = d, _minute(ln.date)
+        out.append((header, ln, header is not None or m != minute))
+        day, minute = d, m
     return out
 
 
