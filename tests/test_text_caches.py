@@ -1,8 +1,9 @@
 """Memos of stored texts (``engram.text.text_cache``) are emptied by forget and deletes.
 
 The reranker, newer-first and multi-hop code memoise functions of message and
-memory texts; those memos hold whole texts in the process's memory. After a
-forget, a memory delete or an episode delete none of them may still hold one.
+memory texts; those memos hold whole texts in the process's memory. The stemmer
+and the injection detector memoise per word. After a forget, a memory delete or
+an episode delete none of them may still hold a text or a word of one.
 """
 
 from __future__ import annotations
@@ -12,21 +13,35 @@ from pathlib import Path
 
 from engram import Engram
 from engram.embed.base import Embedder
+from engram.index import lexical
 from engram.ingest import supersede
 from engram.retrieval import hops, rerank
-from engram.text import _TEXT_CACHES, clear_text_caches
+from engram.text import _TEXT_CACHES, _TEXT_MEMOS, clear_text_caches
+from engram.trust import classifier, poisoning
 
 SECRET = "My locker code at the climbing gym is 4471 and I moved to Tromsø last spring"
 
 
 def _held() -> int:
-    return sum(c.cache_info().currsize for c in _TEXT_CACHES)
+    return (sum(c.cache_info().currsize for c in _TEXT_CACHES)
+            + sum(len(m) for m in list(_TEXT_MEMOS)))
 
 
 def test_the_retrieval_memos_are_registered() -> None:
     for fn in (rerank._terms, supersede.words, supersede.states_change, supersede.tells_event,
-               supersede.corrects, hops.introduced_names):
+               supersede.corrects, hops.introduced_names, classifier._word_features):
         assert fn in _TEXT_CACHES
+
+
+def test_the_word_memos_are_registered() -> None:
+    """The stemmer's, the rules' and the model's per-word memos are emptied too."""
+    for memo in (lexical._STEMS, poisoning._RUN_MEMO, classifier.load()._memo):
+        assert memo in _TEXT_MEMOS
+    lexical.stem("tromsø")
+    poisoning.scan("I moved to Tromsø last spring")
+    assert "tromsø" in lexical._STEMS and poisoning._RUN_MEMO and classifier.load()._memo
+    clear_text_caches()
+    assert not lexical._STEMS and not poisoning._RUN_MEMO and not classifier.load()._memo
 
 
 def _check(tmp_path: Path, embedder: Embedder, erase: Callable[[Engram, str], None]) -> None:

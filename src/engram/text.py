@@ -5,14 +5,17 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+import weakref
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, TypeVar, cast
 
-__all__ = ["STOPWORDS", "clear_text_caches", "content_hash", "normalize", "query_terms",
-           "scope_token", "text_cache"]
+__all__ = ["STOPWORDS", "TextMemo", "clear_text_caches", "content_hash", "normalize",
+           "query_terms", "scope_token", "text_cache"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+K = TypeVar("K")
+V = TypeVar("V")
 
 #: every :func:`text_cache`, so :func:`clear_text_caches` reaches them all
 _TEXT_CACHES: list[Any] = []
@@ -34,10 +37,30 @@ def text_cache(maxsize: int) -> Callable[[F], F]:
     return wrap
 
 
+class TextMemo(dict[K, V]):
+    """A plain dict memo keyed by words or pieces of stored texts (a stemmer's or a
+    detector's per-word results), for hot paths where a function call per look-up
+    costs too much. Every one is registered (weakly) and emptied by
+    :func:`clear_text_caches` like a :func:`text_cache`: a forgotten user's words
+    do not stay in the process's vocabularies."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        _TEXT_MEMOS.add(self)
+
+    __hash__ = object.__hash__  # type: ignore[assignment]  # WeakSet needs identity hashing
+
+
+#: every live :class:`TextMemo`
+_TEXT_MEMOS: weakref.WeakSet[TextMemo[Any, Any]] = weakref.WeakSet()
+
+
 def clear_text_caches() -> None:
-    """Empty every :func:`text_cache` (after a forget or a delete)."""
+    """Empty every :func:`text_cache` and :class:`TextMemo` (after a forget or a delete)."""
     for cached in _TEXT_CACHES:
         cached.cache_clear()
+    for memo in list(_TEXT_MEMOS):
+        memo.clear()
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 

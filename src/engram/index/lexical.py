@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..text import STOPWORDS
+from ..text import STOPWORDS, TextMemo
 
 __all__ = ["LexicalIndex", "stem", "term_set", "tokens", "utf8_array", "utf8_list"]
 
@@ -29,7 +29,8 @@ _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 _STEMMER: Any = None
-_STEMS: dict[str, str] = {}
+#: word -> stem (emptied with the text memos after a forget or a delete)
+_STEMS: TextMemo[str, str] = TextMemo()
 _STEM_CACHE_MAX = 200_000
 
 

@@ -37,6 +37,8 @@ from functools import cached_property, lru_cache
 from importlib import resources
 from itertools import repeat
 
+from ..text import TextMemo, text_cache
+
 __all__ = ["MAX_CHARS", "MIN_WORDS", "SHAPES", "Score", "Weights", "features", "load",
            "score"]
 
@@ -120,7 +122,7 @@ _OPENERS = frozenset(("do", "don't", "never", "always", "only", "remember", "ens
 _MEMO_WORDS = 1 << 16
 
 
-@lru_cache(maxsize=1 << 16)
+@text_cache(1 << 16)
 def _word_features(w: str) -> tuple[str, ...]:
     """``w:`` and ``c:`` features of one word (words repeat: cached)."""
     if len(w) <= 4:
@@ -193,8 +195,8 @@ class Weights:
     weights: dict[str, float]
     version: str = ""
     #: word -> (sum of its features' weights, number of its features)
-    _memo: dict[str, tuple[float, int]] = field(default_factory=dict, compare=False,
-                                                 repr=False)
+    _memo: TextMemo[str, tuple[float, int]] = field(default_factory=TextMemo, compare=False,
+                                                    repr=False)
 
     @cached_property
     def names(self) -> frozenset[str]:

@@ -50,6 +50,7 @@ from dataclasses import dataclass
 from functools import reduce
 from operator import or_
 
+from ..text import TextMemo
 from . import shapes
 from .classifier import score
 
@@ -452,8 +453,9 @@ _RUN_ITEMS = tuple(_RUN_BITS.items())
 _OTHER = tuple((w, _BIT[w], sum(_RUN_BITS[g] for g in set(_RUN.findall(w))))
                for w in _LITERALS if w not in _RUN_BITS)
 _OTHER_ASCII = tuple(x for x in _OTHER if x[0].isascii())
-#: run -> the bits of ``_RUN_ITEMS`` inside it (runs repeat: a bounded memo)
-_RUN_MEMO: dict[str, int] = {}
+#: run -> the bits of ``_RUN_ITEMS`` inside it (runs repeat: a bounded memo, emptied
+#: with the text memos after a forget or a delete)
+_RUN_MEMO: TextMemo[str, int] = TextMemo()
 _MEMO_RUNS = 1 << 16
 
 
