@@ -15,6 +15,7 @@ from engram import Engram
 from engram.embed.base import Embedder
 from engram.index import lexical
 from engram.ingest import supersede
+from engram.recall import entities
 from engram.retrieval import hops, rerank
 from engram.text import _TEXT_CACHES, _TEXT_MEMOS, clear_text_caches
 from engram.trust import classifier, poisoning
@@ -29,7 +30,8 @@ def _held() -> int:
 
 def test_the_retrieval_memos_are_registered() -> None:
     for fn in (rerank._terms, supersede.words, supersede.states_change, supersede.tells_event,
-               supersede.corrects, hops.introduced_names, classifier._word_features):
+               supersede.corrects, hops.introduced_names, classifier._word_features,
+               entities._known_pattern):
         assert fn in _TEXT_CACHES
 
 

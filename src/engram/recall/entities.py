@@ -33,9 +33,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Literal
 
+from ..text import text_cache
 from ._stopwords import CONNECTORS, MONTH_AND_DAY_NAMES, NOT_NAMES, STOPWORDS
 
 __all__ = [
@@ -152,7 +152,7 @@ def _tokens(text: str) -> list[_Tok]:
     return out
 
 
-@lru_cache(maxsize=64)
+@text_cache(64)  # a user's known names: emptied after a forget or a delete
 def _known_pattern(aliases: tuple[str, ...]) -> re.Pattern[str] | None:
     if not aliases:
         return None
