@@ -38,6 +38,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from itertools import pairwise
 
 from ..text import text_cache
 
@@ -132,15 +133,30 @@ class Frame:
 def frame(old: str, new: str) -> Frame | None:
     """The word alignment of two statements; ``None`` when either is longer than
     the alignment reads (:data:`_MAX_WORDS`) or they share no frame
-    (:meth:`Frame.same`)."""
+    (:meth:`Frame.same`). Exact bounds on what an alignment can share (words,
+    each word's count, adjacent pairs) skip aligning pairs that cannot share a
+    frame: the result is what :func:`align` gives."""
     a, b = words(old), words(new)
     if not a or not b or len(a) > _MAX_WORDS or len(b) > _MAX_WORDS:
         return None
     # the alignment shares at most the words of ``a`` that ``b`` holds: when that is
     # too few for any frame (:meth:`Frame.same`), skip aligning (most pairs of a head)
     in_b = set(b)
-    bound = sum(1 for w in a if w in in_b)
-    if bound < 2 or bound < FRAME_SHARE * min(len(a), len(b)):
+    bound = sum(map(in_b.__contains__, a))
+    least = max(2, FRAME_SHARE * min(len(a), len(b)))
+    if bound < least:
+        return None
+    # tighter: the equal runs pair each word of ``a`` with its own equal word of
+    # ``b``, so they hold at most min(count in a, count in b) of each word
+    common = in_b.intersection(a)
+    if bound != len(common):  # a shared word repeats in ``a``
+        if sum(min(a.count(w), b.count(w)) for w in common) < least:
+            return None
+    # a frame has at most SLOTS + 1 equal runs (the runs and the slots alternate), so
+    # its ``shared`` words hold at least ``shared - SLOTS - 1`` adjacent pairs of ``a``
+    # that are adjacent pairs of ``b`` too: fewer such pairs, no frame
+    pairs_b = set(pairwise(b))
+    if sum(map(pairs_b.__contains__, pairwise(a))) < least - SLOTS - 1:
         return None
     return align(a, b)
 
