@@ -283,7 +283,10 @@ def apply_floors(
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
+    if not (a and b):
+        return 0.0
+    shared = len(a & b)  # the union's size without building it
+    return shared / (len(a) + len(b) - shared)
 
 
 def naming_terms(query: str, names: Sequence[str] = ()) -> frozenset[str]:
@@ -376,7 +379,7 @@ def conflicts(
             # the newer says): it asks about the older statement, unless both
             # give it a value ("How many ... in Caribbean media?": the name is the
             # question's context, the number its answer)
-            if ((terms[older] - terms[newer]) & query_terms
+            if (query_terms and (terms[older] - terms[newer]) & query_terms
                     and not (terms[newer] - terms[older]) & query_terms and not valued):
                 continue
             jac = _jaccard(terms[i], terms[j])
