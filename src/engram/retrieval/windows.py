@@ -35,7 +35,10 @@ def normalised(cands: Sequence[Candidate], *, from_zero: bool = False) -> dict[I
     hi = max(c.score for c in cands)
     lo = 0.0 if from_zero else min(c.score for c in cands)
     span = hi - lo
-    return {c.ref: max(0.0, c.score - lo) / span if span > 0 else 1.0 for c in cands}
+    if not span > 0:
+        return {c.ref: 1.0 for c in cands}
+    # ``d if d > 0.0 else 0.0`` is ``max(0.0, d)`` (-0.0 and NaN give 0.0) without a call
+    return {c.ref: (d if (d := c.score - lo) > 0.0 else 0.0) / span for c in cands}
 
 
 def spread(
