@@ -70,3 +70,24 @@ def test_deleting_a_memory_empties_the_text_memos(tmp_path: Path, embedder: Embe
         eg.delete(eg.list(user_id="ana").items[0].id, user_id="ana")
 
     _check(tmp_path, embedder, delete_one)
+
+
+def test_a_forget_by_another_store_empties_the_memos_at_the_next_search(
+        tmp_path: Path, embedder: Embedder) -> None:
+    """The memos are per process: a forget made through another connection to the
+    file (another process, here a second store that bypasses this engine) empties
+    them when this process next reads the change log, before its search answers."""
+    from engram.models import Scope
+
+    db = tmp_path / "two.db"
+    clear_text_caches()
+    with Engram(db, embedder=embedder) as here, Engram(db, embedder=embedder) as there:
+        here.add(SECRET, user_id="ana", speaker="Ana")
+        here.add("We had pizza on Friday with friends", user_id="bob", speaker="Bob")
+        assert here.search("where did Ana move?", user_id="ana")
+        assert here.search("pizza", user_id="bob")
+        assert "tromsø" in lexical._STEMS and _held() > 0
+        there.store.forget(Scope(user_id="ana"))  # the store alone: no engine clears memos
+        assert "tromsø" in lexical._STEMS  # still held until this process catches up
+        assert here.search("pizza", user_id="bob")  # another user's search reads the log
+        assert "tromsø" not in lexical._STEMS

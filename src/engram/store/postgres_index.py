@@ -69,6 +69,7 @@ from ..index.partition import (
     RowAttrs,
 )
 from ..models import ItemRef, Scope
+from ..text import clear_text_caches
 from .postgres_sql import as_array
 
 __all__ = ["KEEP_SECONDS", "PRUNE_EVERY", "USERS", "UserIndexes", "prune_sql"]
@@ -247,6 +248,8 @@ class UserIndexes:
                 rows = run(*changes_sql(key, entry.snap))
                 changed = [r for r in rows if r["changed"] is not None]
                 gone = [int(r["changed"]) for r in changed if r["item"] is None]
+                if gone or rows[0]["pruned"]:
+                    clear_text_caches()  # rows deleted or forgotten (maybe elsewhere)
                 if rows[0]["pruned"] or len(changed) > MAX_CATCH_UP:
                     part = None  # rows may be missing, or too many: reload
                 else:

@@ -34,7 +34,7 @@ from ..models import (
     Scope,
     SearchFilters,
 )
-from ..text import query_terms
+from ..text import clear_text_caches, query_terms
 from .base import Candidate
 from .sqlite_base import SQLiteBase, log
 from .sqlite_changes import read_changes
@@ -289,14 +289,34 @@ class SQLiteSearch(SQLiteBase):
                 if changes.items is None or len(changes.items) > _MAX_CATCH_UP:
                     self._partitions.clear()  # too far behind: reload lazily
                     self._streams.clear()
+                    gone = True  # unknown: as if rows were deleted
                 else:
+                    gone = self._gone(changes.items)
                     if self._partitions:
                         self._apply_changes(changes.items)
                     if self._streams:
                         self._apply_stream_changes(changes.items)
+                if gone:
+                    # another process (or connection) deleted or forgot rows: this
+                    # process's memos of texts and words may hold theirs
+                    clear_text_caches()
             except sqlite3.Error as exc:
                 raise StoreError(f"reading the change log failed: {exc}") from exc
             self._applied_seq = changes.head
+
+    def _gone(self, items: list[int]) -> bool:
+        """Whether any of ``items`` (store keys) names a row that no longer exists."""
+        for keys, table in (([k // 2 for k in items if k % 2 == 0], "episodes"),
+                            ([k // 2 for k in items if k % 2 == 1], "memories")):
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                (n,) = self._conn.execute(
+                    f"SELECT count(*) FROM {table} WHERE rid IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                ).fetchone()
+                if n < len(set(chunk)):
+                    return True
+        return False
 
     def _apply_changes(
         self, items: list[int], parts: Mapping[PartitionKey, PartitionIndex] | None = None
