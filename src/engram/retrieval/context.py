@@ -149,9 +149,9 @@ def _wordpiece_line(hit: Hit, rank: int, cap: int, query: str,
     be over the cap from its :func:`~engram.retrieval.excerpt.wordpiece_floor`: a
     long low-ranked text is cut without being counted whole."""
     item = hit.item
-    text, body = item.text, _body(item)
-    line = format_hit(hit, rank + 1, time=False)
-    head = count_tokens(line[: len(line) - len(body) - 1])
+    text = item.text
+    head_text, body = _head(hit, rank)
+    head = count_tokens(head_text)
     if head + wordpiece_floor(body, cap) + time_cost <= cap:
         whole = head + count_tokens(body)
         if whole + time_cost <= cap:
@@ -164,6 +164,14 @@ def _wordpiece_line(hit: Hit, rank: int, cap: int, query: str,
     if not short:
         return _Line(hit, rank, None, date, head + count_tokens(body), time_cost)
     return _Line(hit, rank, short, date, head + count_tokens(_body(item, short)), time_cost)
+
+
+def _head(hit: Hit, rank: int) -> tuple[str, str]:
+    """The hit's line without a time of day split before its body (:func:`_body`):
+    the label and what precedes the space before the body, and the body."""
+    body = _body(hit.item)
+    line = format_hit(hit, rank + 1, time=False)
+    return line[: len(line) - len(body) - 1], body
 
 
 #: after a line break or tab escaped as ``\\n``, the run its letter joins (up to
@@ -276,9 +284,8 @@ def _line_floor(hit: Hit, rank: int, count_tokens: Callable[[str], int]) -> int:
     """A lower bound of the cost of the hit's line, whatever its text is cut to
     (WordPiece: the line's head, and a quoted body's label and quotes)."""
     item = hit.item
-    body = _body(item)
-    line = format_hit(hit, rank + 1, time=False)
-    floor = count_tokens(line[: len(line) - len(body) - 1])
+    head, body = _head(hit, rank)
+    floor = count_tokens(head)
     if body != item.text:
         floor += count_tokens(_label(body, item.text)) + 2
     return floor

@@ -291,11 +291,15 @@ class SQLiteSearch(SQLiteBase):
                     self._streams.clear()
                     gone = True  # unknown: as if rows were deleted
                 else:
-                    gone = self._gone(changes.items)
+                    # a changed item without a row tells of a delete; with no
+                    # partition (or, for memories, none and only streams) loaded
+                    # to tell by: as if one were gone
+                    gone = not self._partitions and (
+                        not self._streams or any(k % 2 for k in changes.items))
                     if self._partitions:
-                        self._apply_changes(changes.items)
+                        gone |= self._apply_changes(changes.items)
                     if self._streams:
-                        self._apply_stream_changes(changes.items)
+                        gone |= self._apply_stream_changes(changes.items)
                 if gone:
                     # another process (or connection) deleted or forgot rows: this
                     # process's memos of texts and words may hold theirs
@@ -304,26 +308,13 @@ class SQLiteSearch(SQLiteBase):
                 raise StoreError(f"reading the change log failed: {exc}") from exc
             self._applied_seq = changes.head
 
-    def _gone(self, items: list[int]) -> bool:
-        """Whether any of ``items`` (store keys) names a row that no longer exists."""
-        for keys, table in (([k // 2 for k in items if k % 2 == 0], "episodes"),
-                            ([k // 2 for k in items if k % 2 == 1], "memories")):
-            for i in range(0, len(keys), 500):
-                chunk = keys[i : i + 500]
-                (n,) = self._conn.execute(
-                    f"SELECT count(*) FROM {table} WHERE rid IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                ).fetchone()
-                if n < len(set(chunk)):
-                    return True
-        return False
-
     def _apply_changes(
         self, items: list[int], parts: Mapping[PartitionKey, PartitionIndex] | None = None
-    ) -> None:
+    ) -> bool:
         """Upsert the current row of each changed item into the loaded partitions
         (or ``parts``) it belongs to and remove it from the others (gone rows
-        leave them all)."""
+        leave them all); whether any item had no row (deleted, or without a
+        vector: counted as gone)."""
         parts = self._partitions if parts is None else parts
         ep = [k // 2 for k in items if k % 2 == 0]
         mem = [k // 2 for k in items if k % 2 == 1]
@@ -359,13 +350,15 @@ class SQLiteSearch(SQLiteBase):
             for key, part in parts.items():
                 if key not in home and part.ref_of(k) is not None:
                     part.remove_key(k)
+        return len(rows) < len(set(items))
 
-    def _apply_stream_changes(self, items: list[int]) -> None:
+    def _apply_stream_changes(self, items: list[int]) -> bool:
         """Bring the loaded episode streams up to the current rows of the changed
-        episodes among ``items`` (store keys; gone rows leave them)."""
+        episodes among ``items`` (store keys; gone rows leave them); whether any
+        of those episodes had no row."""
         rids = [k // 2 for k in items if k % 2 == 0]
         if not rids:
-            return
+            return False
         rows: list[sqlite3.Row] = []
         for i in range(0, len(rids), 500):
             chunk = rids[i : i + 500]
@@ -375,6 +368,7 @@ class SQLiteSearch(SQLiteBase):
             ).fetchall()
         for streams in self._streams.values():
             streams.apply(rids, rows)
+        return len(rows) < len(set(rids))
 
     def _episode_streams(self, tenant: str, user_id: str) -> EpisodeStreams:
         """The session order of ``user_id``'s episodes, current with the change log."""
