@@ -61,6 +61,9 @@ EXCEPTIONS: list[tuple[tuple[str, ...], str, str]] = [
     (("setup",), r"^CREATE TABLE item_changes",
      "migration 0008_change_feed (DDL, once per store): its trigger functions write the"
      " change row of the changed row's own tenant, on that row's shard"),
+    (("setup",), r"^CREATE INDEX item_changes_gone ON item_changes",
+     "migration 0009_gone_marker (DDL, once per store): its trigger function writes a"
+     " deletion marker of each deleted row's own tenant, on that row's shard"),
 ]
 
 _TABLE_REF = re.compile(
@@ -179,7 +182,9 @@ def test_every_statement_on_a_tenant_table_keys_on_tenant(capture: Capture, embe
     # the in-process index was loaded from, and kept current by, the change feed
     texts = [t for s, t in capture.statements if s == "search"]
     assert any("FROM item_changes WHERE tenant = %s" in t for t in texts)
-    assert any(t.startswith("SELECT s.snap, NULL::bigint AS changed") for t in texts)
+    assert any(t.startswith("SELECT s.*, NULL::bigint AS changed") for t in texts)
+    # the tenant's deletion markers (0009) are read in the same statements
+    assert any("FROM item_changes g WHERE g.tenant = %s AND g.item = -3" in t for t in texts)
 
     # the HNSW scan itself is tenant-filtered (single shard), under SET LOCAL ef_search
     ann = [t for _, t in capture.statements if "ORDER BY embedding::vector(" in t]

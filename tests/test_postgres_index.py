@@ -286,3 +286,68 @@ def test_a_model_stored_at_two_dimensions_takes_the_sql_path(pg_url: str) -> Non
         assert _ids(short) == ["e9"]
     finally:
         store.close()
+
+
+def _holds(part: object, word: str, item_id: str) -> bool:
+    """Whether a partition index still holds ``word`` (a term of its BM25
+    postings, live or not) or ``item_id`` (a row's id)."""
+    lex = part._lex  # type: ignore[attr-defined]
+    part._materialize()  # type: ignore[attr-defined]
+    refs = part._refs  # type: ignore[attr-defined]
+    return (word in lex._post_rows or word in lex._base
+            or any(r is not None and r.id == item_id for r in refs))
+
+
+def test_a_forget_elsewhere_empties_this_process_at_its_next_search_of_anyone(
+    two: tuple[PostgresStore, PostgresStore],
+) -> None:
+    """The tenant's deletion markers (migration 0009): store ``b`` holds user Y's
+    index, episode streams and stemmed words; ``a`` forgets Y; ``b``'s next search,
+    of user X only, drops all of it without ever searching Y again. ``a`` itself
+    drops its copies of Y at the forget, before any search."""
+    from engram.index import lexical
+    from engram.text import clear_text_caches
+
+    a, b = two
+    rng = np.random.default_rng(7)
+    x, y = USER, Scope(user_id="yara", tenant="tn")
+    a.write(_batch(rng, range(0, 6), x))
+    a.write(WriteBatch(episodes=[_ep(40, y, "my locker code is 4471 near Tromsø fjord")],
+                       vectors=[_vec(ItemRef("episode", "e40"), y, _unit(rng))]))
+    q = _unit(rng)
+    for store in (a, b):
+        store.search_both(y, "locker", q, MODEL, SearchFilters(), 10)
+        store.episode_neighbours(y, ["e40"], 2)
+        _both(store, "apple", q)
+    y_key = ("tn", "yara", MODEL)
+    assert y_key in a._index._entries and y_key in b._index._entries
+    assert b._streams.marker(y) is not None and "tromsø" in lexical._STEMS
+
+    a.forget(y)  # the store alone: no engine empties the memos
+    assert y_key not in a._index._entries and a._streams.marker(y) is None
+    assert y_key in b._index._entries and "tromsø" in lexical._STEMS  # b has not looked
+
+    assert _both(b, "apple", q)[1]  # X only
+    assert y_key not in b._index._entries
+    assert b._streams.marker(y) is None and ("tn", "yara") not in b._index.models
+    assert "tromsø" not in lexical._STEMS
+    clear_text_caches()
+
+
+def test_a_delete_elsewhere_leaves_no_term_or_id_of_it_in_the_users_index(
+    two: tuple[PostgresStore, PostgresStore],
+) -> None:
+    """A removed row's terms and id would stay in an index that only marks it
+    removed; a catch-up that finds rows gone reloads the user instead."""
+    a, b = two
+    rng = np.random.default_rng(8)
+    a.write(_batch(rng, range(0, 6)))
+    a.write(WriteBatch(episodes=[_ep(41, USER, "the zeppelin hangar in Tromsø")],
+                       vectors=[_vec(ItemRef("episode", "e41"), USER, _unit(rng))]))
+    q = _unit(rng)
+    assert _both(b, "zeppelin", q)[0] == ["e41"]
+    assert _holds(b._index._entries[("tn", "u", MODEL)].part, "zeppelin", "e41")
+    a.delete_episodes("tn", ["e41"])
+    assert _both(b, "zeppelin", q)[0] == []
+    part = b._index._entries[("tn", "u", MODEL)].part
+    assert len(part) == 6 and not _holds(part, "zeppelin", "e41")

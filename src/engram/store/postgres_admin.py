@@ -7,6 +7,7 @@ module reads in one sitting.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from ..models import Episode, ItemRef, Memory, Scope
 from .base import VectorRecord
@@ -47,10 +48,16 @@ class PgAdmin(PgResidue):
                 )
                 vec += cur.rowcount
             counts["vectors"] = vec
+            users: set[str] = set()
             for table in ("memory_versions", "memories", "episodes", "jobs"):
-                cur = conn.execute(f"DELETE FROM {table} x WHERE {where}", args)
-                counts[table] = cur.rowcount
+                if table in ("memories", "episodes"):
+                    counts[table] = _delete_items(conn, table, f"x WHERE {where}", args, users)
+                else:
+                    counts[table] = conn.execute(f"DELETE FROM {table} x WHERE {where}",
+                                                 args).rowcount
             counts["fts"] = counts["memories"] + counts["episodes"]
+        if counts["fts"]:
+            self._users_gone(scope.tenant, users)
         return counts
 
     def delete_episodes(
@@ -67,12 +74,16 @@ class PgAdmin(PgResidue):
                 counts["vectors"] += conn.execute(
                     "DELETE FROM vectors WHERE tenant = %s AND item_type = %s"
                     " AND item_id = ANY(%s)", (tenant, item_type, ids)).rowcount
-            for table, col, ids in (("memory_versions", "memory_id", mems),
-                                    ("memories", "id", mems), ("episodes", "id", eps)):
-                counts[table] = conn.execute(
-                    f"DELETE FROM {table} WHERE tenant = %s AND {col} = ANY(%s)",
-                    (tenant, ids)).rowcount
+            counts["memory_versions"] = conn.execute(
+                "DELETE FROM memory_versions WHERE tenant = %s AND memory_id = ANY(%s)",
+                (tenant, mems)).rowcount
+            users: set[str] = set()
+            for table, ids in (("memories", mems), ("episodes", eps)):
+                counts[table] = _delete_items(conn, table, "WHERE tenant = %s AND id = ANY(%s)",
+                                              (tenant, ids), users)
         counts["fts"] = counts["memories"] + counts["episodes"]
+        if counts["fts"]:
+            self._users_gone(tenant, users)
         return counts
 
     def memories_citing(self, scope: Scope, episode_ids: Sequence[str]) -> list[Memory]:
@@ -172,3 +183,15 @@ class PgAdmin(PgResidue):
         for key in [k for k in self._spaces if k[0] != model_id]:
             del self._spaces[key]
         return int(n)
+
+
+def _delete_items(conn: Any, table: str, where: str, args: Sequence[Any],
+                  users: set[str]) -> int:
+    """``DELETE FROM table {where}``: how many rows went; the users they were of
+    are added to ``users`` (the caller drops its copies of them)."""
+    row = conn.execute(
+        f"WITH d AS (DELETE FROM {table} {where} RETURNING user_id)"
+        " SELECT count(*) AS n, array_remove(array_agg(DISTINCT user_id), NULL) AS users"
+        " FROM d", args).fetchone()
+    users.update(row["users"] or ())
+    return int(row["n"])

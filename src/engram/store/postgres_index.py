@@ -31,7 +31,17 @@ apply an older state over a newer one.
 
 **Forget is total in every process**: a ``forget`` or delete in another
 process commits its change rows with its deletes, so this process's next
-search of the user removes those rows before it ranks.
+search of the user finds those rows gone and reloads the user (an index that
+only marked them removed would keep their terms, ids and session names).
+The feed is per user, so the same statement also reads the **tenant's
+deletion markers** (migration ``0009_gone_marker``: a row per user a deleting
+statement deleted from, written by a statement trigger in its transaction)
+that the process has not seen: at its next search of *anyone* in the tenant it
+empties the text memos (:func:`~engram.text.clear_text_caches`) and drops the
+indexes (and the store its episode streams) of the users deleted from, though
+it never searches them again. The process that deletes drops its own copies
+at once (``PgAdmin.forget``). A process that never searches the tenant again
+keeps what it held until it does, closes, or evicts it.
 
 **Pruning** (:func:`prune_sql`, after a process's first write to a tenant and
 then at most every :data:`PRUNE_EVERY` seconds, in one statement): note the
@@ -110,37 +120,55 @@ _MEM_ROW = (
 )
 
 
-def load_sql(key: _Key, cap: int) -> tuple[str, tuple[Any, ...]]:
-    """The snapshot, and the rows of the user's items with a vector of the model
-    (at most ``cap + 1`` of each type), episodes then memories, each by ``rid``;
-    one row with NULL item columns when there is none."""
-    tenant, user, model = key
+def _head(key: _Key, snap: str | None, seen: str | None) -> tuple[str, tuple[Any, ...]]:
+    """The first row's columns of a search's statement: its snapshot (``snap``),
+    the user's ``hashtext`` (``owner``), whether the feed was pruned past the
+    user's position ``snap`` (``pruned``) or past the tenant's ``seen``
+    (``lost``), and the owners of the tenant's deletion markers (migration
+    ``0009_gone_marker``) in transactions ``seen`` did not see (``gone``)."""
+    tenant, user, _ = key
     return (
-        "SELECT s.snap, NULL::bigint AS changed, r.* FROM (SELECT pg_current_snapshot()::text"
-        f" AS snap) s LEFT JOIN LATERAL (({_EP_ROW} ORDER BY e.rid LIMIT %s) UNION ALL"
-        f" ({_MEM_ROW} ORDER BY x.rid LIMIT %s)) r ON TRUE ORDER BY r.item %% 2, r.item",
-        (tenant, user, model, cap + 1, tenant, user, model, cap + 1),
+        "(SELECT pg_current_snapshot()::text AS snap, hashtext(%s) AS owner,"
+        " coalesce(h.x > pg_snapshot_xmin(%s::pg_snapshot), FALSE) AS pruned,"
+        " coalesce(h.x > pg_snapshot_xmin(%s::pg_snapshot), FALSE) AS lost,"
+        " (SELECT array_agg(DISTINCT g.owner) FROM item_changes g WHERE g.tenant = %s"
+        " AND g.item = -3 AND g.xid >= pg_snapshot_xmin(%s::pg_snapshot)"
+        " AND NOT pg_visible_in_snapshot(g.xid, %s::pg_snapshot)) AS gone"
+        " FROM (SELECT max(xid) AS x FROM item_changes WHERE tenant = %s AND owner = 0"
+        " AND item = -2) h) s",
+        (user, snap, seen, tenant, seen, seen, tenant),
     )
 
 
-def changes_sql(key: _Key, snap: str) -> tuple[str, tuple[Any, ...]]:
-    """The snapshot, whether the feed was pruned past ``snap`` (``pruned``: then
-    rows may be missing), and each item of the user changed in a transaction
-    ``snap`` did not see (``changed``, at most ``MAX_CATCH_UP + 1``) with its
-    current row when it is still the user's and has a vector of the model
-    (else NULLs)."""
+def load_sql(key: _Key, cap: int, seen: str | None = None) -> tuple[str, tuple[Any, ...]]:
+    """The head (:func:`_head`), and the rows of the user's items with a vector of
+    the model (at most ``cap + 1`` of each type), episodes then memories, each by
+    ``rid``; one row with NULL item columns when there is none."""
     tenant, user, model = key
+    head, head_args = _head(key, None, seen)
+    return (
+        f"SELECT s.*, NULL::bigint AS changed, r.* FROM {head}"
+        f" LEFT JOIN LATERAL (({_EP_ROW} ORDER BY e.rid LIMIT %s) UNION ALL"
+        f" ({_MEM_ROW} ORDER BY x.rid LIMIT %s)) r ON TRUE ORDER BY r.item %% 2, r.item",
+        (*head_args, tenant, user, model, cap + 1, tenant, user, model, cap + 1),
+    )
+
+
+def changes_sql(key: _Key, snap: str, seen: str | None = None) -> tuple[str, tuple[Any, ...]]:
+    """The head (:func:`_head`: ``pruned`` says rows may be missing), and each
+    item of the user changed in a transaction ``snap`` did not see (``changed``,
+    at most ``MAX_CATCH_UP + 1``) with its current row when it is still the
+    user's and has a vector of the model (else NULLs)."""
+    tenant, user, model = key
+    head, head_args = _head(key, snap, seen)
     return (
         "WITH c AS (SELECT DISTINCT item FROM item_changes WHERE tenant = %s"
         " AND owner = hashtext(%s) AND xid >= pg_snapshot_xmin(%s::pg_snapshot)"
         " AND NOT pg_visible_in_snapshot(xid, %s::pg_snapshot) AND item >= 0 LIMIT %s)"
-        " SELECT s.snap, s.pruned, c.item AS changed, r.* FROM (SELECT"
-        " pg_current_snapshot()::text AS snap, coalesce((SELECT max(xid) FROM item_changes"
-        " WHERE tenant = %s AND owner = 0 AND item = -2) > pg_snapshot_xmin(%s::pg_snapshot),"
-        " FALSE) AS pruned) s LEFT JOIN c ON TRUE LEFT JOIN LATERAL"
+        f" SELECT s.*, c.item AS changed, r.* FROM {head} LEFT JOIN c ON TRUE LEFT JOIN LATERAL"
         f" ({_EP_ROW} AND c.item %% 2 = 0 AND e.rid = c.item / 2 UNION ALL"
         f" {_MEM_ROW} AND c.item %% 2 = 1 AND x.rid = c.item / 2) r ON TRUE",
-        (tenant, user, snap, snap, MAX_CATCH_UP + 1, tenant, snap, tenant, user, model, tenant,
+        (tenant, user, snap, snap, MAX_CATCH_UP + 1, *head_args, tenant, user, model, tenant,
          user, model),
     )
 
@@ -203,18 +231,31 @@ class _Entry:
     part: PartitionIndex | None = None
     #: the snapshot the index reflects
     snap: str | None = None
+    #: the user's ``hashtext`` (what the tenant's deletion markers name)
+    owner: int | None = None
 
 
 class UserIndexes:
     """The in-process indexes of recently searched users (see the module
     docstring), and the pruning memo of the tenants this process wrote.
-    Thread-safe."""
+    Thread-safe.
 
-    def __init__(self) -> None:
+    ``opened``: a snapshot taken when the store opened, the position in each
+    tenant's deletion markers until this process first searches it (so a forget
+    between the opening and that search is seen). ``on_gone(tenant)`` is called
+    when markers show that rows of ``tenant`` were deleted since this process
+    last looked (the store drops its other per-user copies of the tenant)."""
+
+    def __init__(self, opened: str | None = None,
+                 on_gone: Callable[[str], None] | None = None) -> None:
         self._lock = threading.Lock()
         self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
-        #: users over the size limit -> when to try again
-        self._big: dict[_Key, float] = {}
+        #: users over the size limit -> (when to try again, the user's hashtext)
+        self._big: dict[_Key, tuple[float, int | None]] = {}
+        #: tenant -> the snapshot of its deletion markers this process has read
+        self._seen: dict[str, str] = {}
+        self._opened = opened
+        self._on_gone = on_gone
         #: tenant -> when (monotonic) this process last pruned its feed
         self._pruned: dict[str, float] = {}
         #: (tenant, user) -> the model its last search used (a lexical search
@@ -231,8 +272,9 @@ class UserIndexes:
         key = (scope.tenant, str(scope.user_id), model_id)
         clock = time.monotonic()
         with self._lock:
-            if self._big.get(key, 0.0) > clock:
+            if self._big.get(key, (0.0, None))[0] > clock:
                 return None
+            seen = self._seen.get(scope.tenant, self._opened)
             entry = self._entries.get(key)
             if entry is None:
                 entry = self._entries[key] = _Entry()
@@ -245,38 +287,83 @@ class UserIndexes:
         with entry.lock:
             part, mixed = entry.part, False
             if part is not None and entry.snap is not None:
-                rows = run(*changes_sql(key, entry.snap))
+                rows = run(*changes_sql(key, entry.snap, seen))
+                seen = self._gone(key, rows[0])
                 changed = [r for r in rows if r["changed"] is not None]
-                gone = [int(r["changed"]) for r in changed if r["item"] is None]
+                gone = any(r["item"] is None for r in changed)
                 if gone or rows[0]["pruned"]:
                     clear_text_caches()  # rows deleted or forgotten (maybe elsewhere)
-                if rows[0]["pruned"] or len(changed) > MAX_CATCH_UP:
-                    part = None  # rows may be missing, or too many: reload
+                if gone or rows[0]["pruned"] or len(changed) > MAX_CATCH_UP:
+                    # rows gone (a removed row's terms, id and agent or session
+                    # names would stay in the index), maybe missing, or too
+                    # many: reload
+                    part = None
                 else:
-                    for k in gone:
-                        part.remove_key(k)
-                    mixed = not all([_upsert(part, r) for r in changed if r["item"] is not None])
+                    mixed = not all([_upsert(part, r) for r in changed])
             if part is None:
                 entry.part = entry.snap = None
-                rows = run(*load_sql(key, cap))
+                rows = run(*load_sql(key, cap, seen))
+                self._gone(key, rows[0])
                 items = [r for r in rows if r["item"] is not None]
                 if items:
                     part = PartitionIndex(as_array(items[0]["embedding"]).size)
                     mixed = not all([_upsert(part, r) for r in items])
+            entry.owner = int(rows[0]["owner"])
             if part is None or len(part) == 0 or len(part) > cap or mixed:
                 # the SQL path answers: no vector, too many rows, or two dimensions
-                self._forget(key, big=part is not None and (len(part) > cap or mixed))
+                self._forget(key, entry.owner,
+                             big=part is not None and (len(part) > cap or mixed))
                 return None
             entry.part, entry.snap = part, str(rows[0]["snap"])
             return rank(part), entry.snap
 
-    def _forget(self, key: _Key, big: bool) -> None:
+    def _gone(self, key: _Key, head: dict[str, Any]) -> str:
+        """Act on the tenant's deletion markers in a statement's ``head``
+        (:func:`_head`): when rows of the tenant were deleted since this process
+        last looked (or the markers were pruned past that), empty the text memos
+        and drop the indexes of the users deleted from (of every user of the
+        tenant when the markers were pruned) but ``key``'s own (its feed
+        tells), then ``on_gone``. Then note the statement's snapshot as read, and
+        return it."""
+        tenant, lost = key[0], bool(head["lost"])
+        owners = set(head["gone"] or ())
+        if owners or lost:
+            clear_text_caches()  # forgotten elsewhere: their words may be in the memos
+            with self._lock:
+                for k, e in list(self._entries.items()):
+                    if k[0] == tenant and k != key and (lost or e.owner in owners):
+                        del self._entries[k]
+                for k, (_, owner) in list(self._big.items()):
+                    if k[0] == tenant and (lost or owner in owners):
+                        del self._big[k]
+                for u in [u for u in self.models if u[0] == tenant]:
+                    del self.models[u]
+            if self._on_gone is not None:
+                self._on_gone(tenant)
+        with self._lock:
+            if len(self._seen) >= 10_000:
+                self._seen.clear()
+            self._seen[tenant] = str(head["snap"])
+        return str(head["snap"])
+
+    def drop_users(self, tenant: str, users: set[str]) -> None:
+        """Drop what this process holds of ``users`` of ``tenant`` (after its own
+        forget or delete of their rows: nothing of theirs waits for a search)."""
+        with self._lock:
+            for k in [k for k in (*self._entries, *self._big) if k[0] == tenant
+                      and k[1] in users]:
+                self._entries.pop(k, None)
+                self._big.pop(k, None)
+            for u in users:
+                self.models.pop((tenant, u), None)
+
+    def _forget(self, key: _Key, owner: int | None, big: bool) -> None:
         with self._lock:
             self._entries.pop(key, None)
             if big:
                 if len(self._big) >= 10_000:
                     self._big.clear()
-                self._big[key] = time.monotonic() + BIG_SECONDS
+                self._big[key] = (time.monotonic() + BIG_SECONDS, owner)
 
     def prune_due(self, tenant: str) -> bool:
         """Whether this process should prune ``tenant``'s feed now (its first
@@ -296,5 +383,6 @@ class UserIndexes:
         with self._lock:
             self._entries.clear()
             self._big.clear()
+            self._seen.clear()
             self.models.clear()
 

@@ -24,7 +24,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from ..errors import DiskFull, EngramError, ReadOnlyStore, StoreError
 from .postgres_index import UserIndexes
 from .postgres_sql import POSTGRES
-from .postgres_streams import StreamCache
+from .postgres_streams import MARKER_SQL, StreamCache
 from .postgres_vector import HnswParams
 from .sql_common import SQLCommon
 
@@ -118,8 +118,6 @@ class PgBase(SQLCommon):
         self._big_scopes: dict[str, tuple[float, float]] = {}
         #: users' episode streams for neighbours (``postgres_streams``)
         self._streams = StreamCache()
-        #: users' in-process search indexes (``postgres_index``)
-        self._index = UserIndexes()
         #: whether the database has Citus (``PostgresStore._on_citus``)
         self._citus: bool | None = None
         try:
@@ -135,6 +133,24 @@ class PgBase(SQLCommon):
             self._pool.open(wait=True, timeout=pool_timeout)
         except (psycopg.Error, PoolTimeout) as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
+        #: users' in-process search indexes (``postgres_index``), reading the
+        #: tenants' deletion markers from the snapshot of this opening on
+        self._index = UserIndexes(str(self._q(MARKER_SQL)[0]["snap"]), self._tenant_gone)
+
+    def _tenant_gone(self, tenant: str) -> None:
+        """Rows of ``tenant`` were deleted (here or in another process): drop the
+        other per-user copies of the tenant this process keeps (episode streams,
+        the memo of large scopes, keyed by user ids)."""
+        self._streams.drop_tenant(tenant)
+        self._big_scopes.clear()
+
+    def _users_gone(self, tenant: str, users: set[str]) -> None:
+        """This process deleted rows of ``users`` of ``tenant``: drop its copies of
+        them now (other processes drop theirs at their next search of the tenant,
+        :mod:`.postgres_index`)."""
+        self._index.drop_users(tenant, users)
+        self._streams.drop_tenant(tenant)
+        self._big_scopes.clear()
 
     @contextmanager
     def _conn(self) -> Iterator[Connection[Any]]:

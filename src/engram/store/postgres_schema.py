@@ -264,6 +264,28 @@ CREATE TRIGGER vectors_changed AFTER INSERT OR DELETE OR UPDATE ON vectors
     FOR EACH ROW EXECUTE FUNCTION engram_vector_changed()
 """
 
+#: a tenant-wide record of deletions, so a process learns of a forget or delete
+#: of any user of a tenant at its next search of anyone in it
+#: (:mod:`engram.store.postgres_index`): a statement that deletes episodes or
+#: memories adds, inside its transaction, one row per user it deleted from
+#: (``owner`` the user's ``hashtext``, 0 for agent-only rows; ``item`` -3), read
+#: through the partial index by ``(tenant, xid)``. Numbers only, like the feed;
+#: pruned with it
+_0009_gone_marker = """
+CREATE INDEX item_changes_gone ON item_changes (tenant, xid) WHERE item = -3;
+CREATE FUNCTION engram_items_gone() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    INSERT INTO item_changes (tenant, owner, item)
+    SELECT DISTINCT g.tenant, coalesce(hashtext(g.user_id), 0), -3 FROM gone g;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER episodes_gone AFTER DELETE ON episodes REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION engram_items_gone();
+CREATE TRIGGER memories_gone AFTER DELETE ON memories REFERENCING OLD TABLE AS gone
+    FOR EACH STATEMENT EXECUTE FUNCTION engram_items_gone()
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_core", _run(_0001_core)),
     Migration("0002_episode_derived", _run(_0002_episode_derived)),
@@ -272,4 +294,5 @@ MIGRATIONS: list[Migration] = [
     Migration("0005_distribution", _run(_0005_distribution)),
     Migration("0007_job_counters", _run(_0007_job_counters)),
     Migration("0008_change_feed", _run(_0008_change_feed)),
+    Migration("0009_gone_marker", _run(_0009_gone_marker)),
 ]

@@ -148,6 +148,15 @@ class StreamCache:
                 self._streams.popitem(last=False)
         return marker
 
+    def drop_tenant(self, tenant: str) -> None:
+        """Drop every user of ``tenant`` (rows of the tenant were deleted: a copy
+        read before may hold a forgotten user's ids; reading again costs what the
+        moved marker costs anyway)."""
+        with self._lock:
+            for key in [k for k in self._streams if k[0] == tenant]:
+                del self._streams[key]
+            self._big = {k for k in self._big if k[0] != tenant}
+
     def clear(self) -> None:
         with self._lock:
             self._streams.clear()
