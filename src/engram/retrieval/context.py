@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -255,6 +256,62 @@ def _render(chosen: list[_Line]) -> str:
     return "\n".join(parts)
 
 
+class _Costing:
+    """:func:`_cost` of a growing set of lines, kept up to date line by line: the
+    turns in layout order, so a line's cost is its own plus what it changes of
+    its neighbours' day headers and times of day (the same integer as
+    :func:`_cost` of the set with it; no re-layout per hit tried)."""
+
+    def __init__(self, lines: Iterable[_Line], count_tokens: Callable[[str], int]) -> None:
+        self._count = count_tokens
+        self._keys: list[tuple[datetime, str]] = []
+        self._turns: list[_Line] = []
+        self._memories = False
+        self.total = 0
+        for ln in lines:
+            self.add(ln, self.with_line(ln))
+
+    def _shown(self, before: _Line | None, ln: _Line) -> int:
+        """What ``ln``'s day header and time of day cost after ``before`` (its
+        turn above in time order, ``None``: the first turn)."""
+        day, minute = ln.day_minute
+        if before is None:
+            new_day, new_minute = True, True
+        else:
+            was_day, was_minute = before.day_minute
+            new_day, new_minute = day != was_day, minute != was_minute
+        out = self._count(_day_header(day)) if new_day and day else 0
+        return out + (ln.time_cost if new_day or new_minute else 0)
+
+    def with_line(self, ln: _Line) -> int:
+        """:func:`_cost` of the lines added so far and ``ln``."""
+        total = self.total + ln.cost
+        if not ln.is_turn:
+            return total if self._memories else total + self._count(HEADER_MEMORIES)
+        turns = self._turns
+        if not turns:
+            total += self._count(HEADER_EPISODES)
+        # after the turns of an equal key, as a stable sort of the set with ``ln`` last
+        at = bisect_right(self._keys, (ln.date, ln.hit.ref.id))
+        before = turns[at - 1] if at else None
+        total += self._shown(before, ln)
+        if at < len(turns):
+            after = turns[at]
+            total += self._shown(ln, after) - self._shown(before, after)
+        return total
+
+    def add(self, ln: _Line, total: int) -> None:
+        """Take ``ln`` into the set; ``total`` is :meth:`with_line` of it."""
+        self.total = total
+        if not ln.is_turn:
+            self._memories = True
+            return
+        key = (ln.date, ln.hit.ref.id)
+        at = bisect_right(self._keys, key)
+        self._keys.insert(at, key)
+        self._turns.insert(at, ln)
+
+
 def _fill(hits: Sequence[Hit], lines: dict[int, _Line], skip: set[int], max_tokens: int,
           query: str, top: int, count_tokens: Callable[[str], int],
           made: dict[int, _Line], wordpiece: bool) -> None:
@@ -263,21 +320,23 @@ def _fill(hits: Sequence[Hit], lines: dict[int, _Line], skip: set[int], max_toke
     second pass does not excerpt and count the same hits again. With a WordPiece
     count, a hit is not made when even its line's floor cannot fit: a line adds its
     cost and may hide the time of day of at most one line (the one after it)."""
-    base = _cost(list(lines.values()), count_tokens)
+    costing = _Costing(lines.values(), count_tokens)
+    base = costing.total
+    hidden = max((x.time_cost for x in lines.values()), default=0)
     for rank, hit in enumerate(hits):
         if rank in lines or rank in skip:
             continue
         ln = made.get(rank)
         if ln is None:
-            if wordpiece:
-                hidden = max((x.time_cost for x in lines.values()), default=0)
-                if base + _line_floor(hit, rank, count_tokens) - hidden > max_tokens:
-                    continue
+            if wordpiece and base + _line_floor(hit, rank, count_tokens) - hidden > max_tokens:
+                continue
             cap = max(MIN_ITEM_TOKENS, int(top / (1 + rank / RANK_DECAY))) if query else top
             ln = made[rank] = _line(hit, rank, cap, query, count_tokens, wordpiece)
-        cost = _cost([*lines.values(), ln], count_tokens)
+        cost = costing.with_line(ln)
         if cost <= max_tokens:
             lines[rank], base = ln, cost
+            costing.add(ln, cost)
+            hidden = max(hidden, ln.time_cost)
 
 
 def _line_floor(hit: Hit, rank: int, count_tokens: Callable[[str], int]) -> int:
