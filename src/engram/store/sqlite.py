@@ -30,8 +30,18 @@ from ..models import (
 from ..timeutil import format_dt, now
 from .base import Fence, Neighbour, VectorRecord, WriteBatch, WriteOutcome
 from .sql_browse import SQLBrowse
-from .sql_common import episode_values, insert_jobs, insert_versions, memory_values
+from .sql_common import (
+    EP_COLS,
+    MEM_COLS,
+    episode_from_row,
+    episode_values,
+    insert_jobs,
+    insert_versions,
+    memory_from_row,
+    memory_values,
+)
 from .sqlite_admin import SQLiteAdmin
+from .sqlite_rowcache import Held
 from .sqlite_rows import (
     SQLITE,
     _scope_sql,
@@ -191,6 +201,61 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
         )
 
     # -- reads -----------------------------------------------------------------
+    def get_items(
+        self, scope: Scope, episode_ids: Sequence[str], memory_ids: Sequence[str]
+    ) -> tuple[list[Episode], list[Memory]]:
+        """See the contract. A search reads its head here: rows read lately come
+        from :attr:`_rows` (:mod:`.sqlite_rowcache`), current with every committed
+        write since the change log is read first; the others are read and held.
+        Other reads (``get_episodes``, ``get_memories``) go to the tables."""
+        with self._lock:
+            if self._conn.in_transaction:
+                return super().get_episodes(scope, episode_ids), super().get_memories(
+                    scope, memory_ids)
+            self._catch_up()
+            return (self._held_items("episodes", scope, episode_ids),
+                    self._held_items("memories", scope, memory_ids))
+
+    def _held_items(self, table: str, scope: Scope, ids: Sequence[str]) -> list[Any]:
+        """The items of ``ids`` visible in ``scope``, in the order asked (a repeated id
+        repeats), each a new object: held rows copied, the others read, decoded
+        and held (the caller has caught up with the change log)."""
+        if not ids:
+            return []
+        parity = 0 if table == "episodes" else 1
+        rows, tenant = self._rows, scope.tenant
+        held: dict[str, Held] = {}
+        for i in ids:
+            h = rows.find(parity, tenant, i)
+            if h is not None:
+                held[i] = h
+        read: dict[str, Any] = {}
+        missing = [i for i in dict.fromkeys(ids) if i not in held]
+        if missing:
+            cols = EP_COLS if parity == 0 else MEM_COLS
+            for i, r in self._get_many(table, "x.rid, " + cols, scope, missing).items():
+                if parity == 0:
+                    e = read[i] = episode_from_row(SQLITE, r)
+                    held[i] = rows.hold_episode(r["rid"] * 2, e, r["metadata"])
+                else:
+                    m = read[i] = memory_from_row(SQLITE, r)
+                    held[i] = rows.hold_memory(r["rid"] * 2 + 1, m, r["metadata"])
+        user, agent, session = scope.user_id, scope.agent_id, scope.session_id
+        out = []
+        for i in ids:
+            item = read.pop(i, None)
+            if item is not None:
+                out.append(item)
+                continue
+            h = held.get(i)
+            if h is None:
+                continue
+            s = h.scope
+            if ((user is None or s.user_id == user) and (agent is None or s.agent_id == agent)
+                    and (session is None or s.session_id == session)):
+                out.append(h.fresh())
+        return out
+
     def _get_many(self, table: str, cols: str, scope: Scope, ids: Sequence[str]) -> dict[str, Any]:
         # look up by the (tenant, id) key only, then check the rest of the scope
         # here: lets SQLite use the unique index whatever the scope names. Items a

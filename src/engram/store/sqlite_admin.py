@@ -75,6 +75,7 @@ class SQLiteAdmin(SQLiteBase):
         which reports it instead of waiting on the busy timeout a second time."""
         with self._lock:
             self._key_hints = {}
+            self._rows.clear()
             if clear_partitions:
                 self._partitions.clear()
                 self._streams.clear()

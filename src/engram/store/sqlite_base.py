@@ -20,6 +20,7 @@ from ..models import ItemRef
 from ..timeutil import format_dt, now
 from .migrations import pending
 from .sql_common import SQLCommon
+from .sqlite_rowcache import RowCache
 from .sqlite_rows import SQLITE, PartitionKey
 from .sqlite_schema import MIGRATIONS
 from .sqlite_streams import EpisodeStreams
@@ -105,6 +106,8 @@ class SQLiteBase(SQLCommon):
         #: deletes): reading those items goes by rid, each row checked against the
         #: tenant and id asked for (``SQLiteStore._get_many``)
         self._key_hints: dict[ItemRef, int] = {}
+        #: decoded rows read lately, current with the change log (:mod:`.sqlite_rowcache`)
+        self._rows = RowCache()
 
     # -- plumbing --------------------------------------------------------------
     @contextmanager
@@ -220,6 +223,7 @@ class SQLiteBase(SQLCommon):
                 self._partitions.clear()
                 self._streams.clear()
                 self._key_hints = {}
+                self._rows.clear()
                 self._rollback()
                 try:
                     self._conn.close()

@@ -22,6 +22,12 @@ change read twice (a process's own write included) is harmless, and no write
 can hide another: there is no single counter that a process's own commit
 could advance past somebody else's.
 
+Since migration ``0006`` a second kind of log row tells of an update of a
+column the index does not hold but a decoded row does (access statistics,
+entities, metadata...): ``row_only = 1``. The partitions skip those; the
+cache of decoded rows (:mod:`~engram.store.sqlite_rowcache`) drops the item
+for either kind, so it never serves a row older than the log.
+
 The log keeps the last :data:`KEEP` rows (a trigger prunes older ones every
 1024 rows). A process further behind than that is told so
 (:func:`read_changes` returns ``None``) and reloads its partitions from the
@@ -33,7 +39,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-__all__ = ["KEEP", "Changes", "create_change_log", "prune_trigger_sql", "read_changes"]
+__all__ = ["KEEP", "Changes", "create_change_log", "log_row_updates", "prune_trigger_sql",
+           "read_changes"]
 
 #: how many log rows are kept (older ones are pruned)
 KEEP = 100_000
@@ -68,6 +75,27 @@ _LOG_SQL = [
 ]
 
 
+#: columns of an episode or memory row that a decoded item holds and the index does not
+#: (the index columns are logged by the triggers above); ``derived_at`` is neither
+_EPISODE_ROW_COLS = "id, tenant, role, speaker, occurred_at, created_at, metadata"
+_MEMORY_ROW_COLS = (
+    "id, tenant, entities, keywords, valid_from, valid_to, created_at, updated_at, expired_at,"
+    " importance, access_count, last_accessed_at, source_episode_ids, version, attribute,"
+    " metadata"
+)
+
+
+def log_row_updates(conn: sqlite3.Connection) -> None:
+    """Migration ``0006``: log updates of the columns only decoded rows hold, as
+    ``row_only`` log rows (inside the caller's transaction)."""
+    conn.execute("ALTER TABLE changes ADD COLUMN row_only INTEGER NOT NULL DEFAULT 0")
+    for table, cols, key in (("episodes", _EPISODE_ROW_COLS, "NEW.rid * 2"),
+                             ("memories", _MEMORY_ROW_COLS, "NEW.rid * 2 + 1")):
+        conn.execute(
+            f"CREATE TRIGGER changes_{table}_row AFTER UPDATE OF {cols} ON {table}"
+            f" BEGIN INSERT INTO changes (item, row_only) VALUES ({key}, 1); END")
+
+
 def prune_trigger_sql(keep: int = KEEP, every: int = 1024) -> str:
     """The trigger that, every ``every`` log rows, deletes all but the last ``keep``."""
     return (
@@ -85,10 +113,14 @@ def create_change_log(conn: sqlite3.Connection) -> None:
 @dataclass(frozen=True)
 class Changes:
     """What :func:`read_changes` found: the log's head and the items changed after
-    the asked sequence number up to it (``None``: the log no longer reaches back)."""
+    the asked sequence number up to it (``None``: the log no longer reaches back).
+
+    ``items`` are those changed in a column the index holds; ``rows`` every item
+    whose row changed at all (``items`` plus the ``row_only`` ones)."""
 
     head: int
     items: list[int] | None
+    rows: list[int] | None = None
 
 
 def read_changes(conn: sqlite3.Connection, after: int | None) -> Changes:
@@ -96,7 +128,8 @@ def read_changes(conn: sqlite3.Connection, after: int | None) -> Changes:
 
     Reads in one read transaction, so pruning cannot interleave. ``items`` is
     ``None`` when rows after ``after`` were pruned, or when the head went back
-    (the file was replaced by an older copy): the caller must reload.
+    (the file was replaced by an older copy): the caller must reload; ``rows`` is
+    ``None`` exactly when ``items`` is.
     """
     own_tx = not conn.in_transaction
     if own_tx:
@@ -105,16 +138,17 @@ def read_changes(conn: sqlite3.Connection, after: int | None) -> Changes:
         row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'changes'").fetchone()
         head = int(row[0]) if row is not None else 0
         if after is None or head == after:
-            return Changes(head, [] if after is not None else None)
+            return Changes(head, None) if after is None else Changes(head, [], [])
         if head < after:
             return Changes(head, None)
         first = conn.execute("SELECT min(seq) FROM changes").fetchone()[0]
         if first is None or int(first) > after + 1:
             return Changes(head, None)
         rows = conn.execute(
-            "SELECT DISTINCT item FROM changes WHERE seq > ? AND seq <= ?", (after, head)
+            "SELECT item, min(row_only) FROM changes WHERE seq > ? AND seq <= ? GROUP BY item",
+            (after, head),
         ).fetchall()
-        return Changes(head, [int(r[0]) for r in rows])
+        return Changes(head, [int(r[0]) for r in rows if not r[1]], [int(r[0]) for r in rows])
     finally:
         if own_tx:
             conn.execute("COMMIT")

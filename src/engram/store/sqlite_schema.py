@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from .migrations import Migration
-from .sqlite_changes import create_change_log
+from .sqlite_changes import create_change_log, log_row_updates
 
 __all__ = ["MIGRATIONS"]
 
@@ -155,4 +155,6 @@ MIGRATIONS: list[Migration] = [
     Migration("0003_change_log", create_change_log),
     Migration("0004_job_result", lambda conn: _exec_all(conn, _0004_job_result)),
     Migration("0005_browse", lambda conn: _exec_all(conn, _0005_browse)),
+    # updates the index does not hold (access statistics...) logged for the row cache
+    Migration("0006_row_log", log_row_updates),
 ]

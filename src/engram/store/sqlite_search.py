@@ -289,8 +289,13 @@ class SQLiteSearch(SQLiteBase):
                 if changes.items is None or len(changes.items) > _MAX_CATCH_UP:
                     self._partitions.clear()  # too far behind: reload lazily
                     self._streams.clear()
+                    self._rows.clear()
                     gone = True  # unknown: as if rows were deleted
+                elif not changes.items:  # only columns the index does not hold
+                    self._rows.drop(changes.rows or [])
+                    gone = False
                 else:
+                    self._rows.drop(changes.rows or [])
                     # a changed item without a row tells of a delete; with no
                     # partition (or, for memories, none and only streams) loaded
                     # to tell by: as if one were gone
