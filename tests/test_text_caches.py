@@ -91,3 +91,25 @@ def test_a_forget_by_another_store_empties_the_memos_at_the_next_search(
         assert "tromsø" in lexical._STEMS  # still held until this process catches up
         assert here.search("pizza", user_id="bob")  # another user's search reads the log
         assert "tromsø" not in lexical._STEMS
+
+
+def test_a_cached_embedders_vectors_are_emptied_with_the_memos(embedder: Embedder) -> None:
+    """An in-process embedding cache holds vectors of stored texts: a forget empties it."""
+    from engram.embed import CachedEmbedder
+
+    cached = CachedEmbedder(embedder, maxsize=2)
+    cached.embed([SECRET, "pizza on Friday", "a third text"])
+    assert cached.cache_info().size == 2  # the bound holds
+    cached.embed([SECRET])
+    clear_text_caches()
+    assert cached.cache_info().size == 0
+
+
+def test_the_embed_queue_keeps_no_text_or_vector_after_its_batch(
+        tmp_path: Path, embedder: Embedder) -> None:
+    """The queue's batch memo (episodes read, vectors made) goes with its last job."""
+    with Engram(tmp_path / "q.db", embedder=embedder, embed_queue=True) as eg:
+        eg.add(SECRET, user_id="ana", derive=False)
+        eg.ingest.embeds.drain()
+        assert eg.ingest.embeds._indexer is None and eg.ingest.embeds._read == {}
+        assert eg.search("locker code", user_id="ana")

@@ -4,19 +4,19 @@
 the key Engram stores next to each vector (with the ``model_id``) so text that
 was embedded once is never embedded again: sha256 hex of the text after NFKC
 and whitespace collapsing. :class:`CachedEmbedder` does the same inside one
-process, in memory.
+process, in memory; its vectors are emptied with the text memos after a forget
+or a delete (:func:`engram.text.clear_text_caches`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..text import content_hash
+from ..text import TextMemo, content_hash
 from .base import Embedder, InputType, WrappedEmbedder
 
 __all__ = ["CacheInfo", "CachedEmbedder", "content_hash"]
@@ -40,7 +40,8 @@ class CachedEmbedder(WrappedEmbedder):
     arrays are fresh copies, so callers may modify them. ``model_id``,
     ``dim`` and token counting are the wrapped embedder's. Thread-safe; two
     threads missing on the same text may both embed it (the result is the same).
-    ``maxsize=0`` disables caching.
+    ``maxsize=0`` disables caching. The vectors are a :class:`~engram.text.TextMemo`:
+    a forget or a delete empties them (a forgotten text's vector does not stay).
     """
 
     def __init__(self, embedder: Embedder, maxsize: int = 4096) -> None:
@@ -48,7 +49,8 @@ class CachedEmbedder(WrappedEmbedder):
             raise ValueError("maxsize must be >= 0")
         super().__init__(embedder)
         self.maxsize = maxsize
-        self._cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        #: least recently used first (a dict keeps insertion order)
+        self._cache: TextMemo[tuple[str, str], np.ndarray] = TextMemo()
         self._lock = threading.Lock()
         self._hits = 0
         self._misses = 0
@@ -59,9 +61,9 @@ class CachedEmbedder(WrappedEmbedder):
         found: dict[int, np.ndarray] = {}
         with self._lock:
             for i, key in enumerate(keys):
-                if key is not None and key in self._cache:
-                    self._cache.move_to_end(key)
-                    found[i] = self._cache[key]
+                vec = None if key is None else self._cache.pop(key, None)
+                if vec is not None:
+                    self._cache[key] = found[i] = vec  # now the most recently used
         # first position of each distinct missing key; non-str items go to the
         # inner embedder unchanged so it raises its own error
         todo: dict[tuple[str, str] | int, int] = {}
@@ -86,10 +88,12 @@ class CachedEmbedder(WrappedEmbedder):
                         continue
                     stored = vec.copy()
                     stored.flags.writeable = False
+                    self._cache.pop(key, None)
                     self._cache[key] = stored
-                    self._cache.move_to_end(key)
-                while len(self._cache) > self.maxsize:
-                    self._cache.popitem(last=False)
+                over = len(self._cache) - self.maxsize
+                if over > 0:
+                    for old in list(self._cache)[:over]:
+                        self._cache.pop(old, None)
         return out
 
     def cache_info(self) -> CacheInfo:

@@ -140,7 +140,9 @@ class EmbedQueue:
     # -- the job -------------------------------------------------------------------
     def _prepare(self, jobs: list[Job]) -> None:
         """One embedding pass for the claimed jobs' episodes (the handler then
-        reuses the vectors from the indexer's memo)."""
+        reuses the vectors from the indexer's memo, dropped with the read episodes
+        once the last of them ran: no text or vector is kept between batches)."""
+        self._indexer, self._read = None, {}
         self._indexer = indexer = self.commit.indexer()
         self._read = {job.id: self._episodes(job) for job in jobs}
         texts = [indexer.text_for(e) for eps in self._read.values() for e in eps]
@@ -155,6 +157,8 @@ class EmbedQueue:
     def _run(self, job: Job, outcome: JobOutcome) -> None:
         indexer = self._indexer or self.commit.indexer()
         episodes = self._read.pop(job.id, None)
+        if not self._read:
+            self._indexer = None  # the batch's last job: its memo of vectors goes
         records = indexer.vector_records(self._episodes(job) if episodes is None else episodes)
         if records:
             self.commit.write(WriteBatch(vectors=records,
