@@ -113,3 +113,24 @@ def test_the_embed_queue_keeps_no_text_or_vector_after_its_batch(
         eg.ingest.embeds.drain()
         assert eg.ingest.embeds._indexer is None and eg.ingest.embeds._read == {}
         assert eg.search("locker code", user_id="ana")
+
+
+def test_a_forget_by_another_process_drops_this_processs_copy_of_the_data_key(
+        tmp_path: Path, embedder: Embedder) -> None:
+    """Crypto-shredding: another process destroyed the user's data key; this
+    process's copy of it goes at its next search (of anyone), with the memos."""
+    from engram.trust.encryption import EncryptedStore
+    from engram.trust.keyring import generate_master_key
+
+    db, key = tmp_path / "e.db", generate_master_key()
+    with Engram(db, embedder=embedder, encryption_key=key) as here, \
+            Engram(db, embedder=embedder, encryption_key=key) as there:
+        here.add(SECRET, user_id="ana", speaker="Ana")
+        here.add("We had pizza on Friday with friends", user_id="bob", speaker="Bob")
+        assert here.search("where did Ana move?", user_id="ana")
+        store = here.store
+        assert isinstance(store, EncryptedStore)
+        assert store.keyring._keys.get(("default", "ana"))
+        there.forget(user_id="ana")
+        assert here.search("pizza", user_id="bob")
+        assert store.keyring._keys.get(("default", "ana")) is None

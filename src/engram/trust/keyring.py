@@ -30,6 +30,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, MissingDependency, StoreError
+from ..text import TextMemo
 
 if TYPE_CHECKING:
     from ..store.base import Store
@@ -39,6 +40,8 @@ __all__ = ["DecryptionFailed", "Keyring", "generate_master_key"]
 ENVELOPE_PREFIX = "enc1:"
 _TOMBSTONE = "destroyed"
 _CHECK_KEY = "enc.check"
+#: a slot not held in the key memo (a held slot may be ``None``: destroyed)
+_MISSING = object()
 
 
 class DecryptionFailed(StoreError):
@@ -79,7 +82,10 @@ class Keyring:
         self._aead = _aesgcm()
         self._master = master
         self._store = store
-        self._keys: dict[tuple[str, str], bytes | None] = {}
+        #: unwrapped data keys; a TextMemo, so a delete or forget this process
+        #: learns of (its own, or another process's at its next search) empties it
+        #: and a key another process destroyed is read again, not kept
+        self._keys: TextMemo[tuple[str, str], bytes | None] = TextMemo()
         self._lock = threading.Lock()
         self._check_master()
 
@@ -107,8 +113,9 @@ class Keyring:
 
         ``None`` when it was destroyed (or never made and not ``create``)."""
         slot = (tenant, user or "")
-        if slot in self._keys and (self._keys[slot] is not None or not create):
-            return self._keys[slot]
+        held = self._keys.get(slot, _MISSING)
+        if held is not _MISSING and (held is not None or not create):
+            return held  # type: ignore[return-value]
         with self._lock:
             name = self._meta_name(tenant, user)
             stored = self._store.get_meta(name)
