@@ -53,6 +53,7 @@ HELDOUT = ROOT / "tests" / "fixtures" / "poisoning_heldout.jsonl"
 MEMORY_TRAIN = ROOT / "tests" / "fixtures" / "poisoning_memory_train.jsonl"
 INDEPENDENT = ROOT / "tests" / "fixtures" / "poisoning_independent.jsonl"
 NOTES = ROOT / "tests" / "fixtures" / "poisoning_benign_notes.jsonl"
+VARIED = ROOT / "tests" / "fixtures" / "poisoning_varied.jsonl"
 SHIPPED = ROOT / "src" / "engram" / "trust" / "classifier.json"
 
 
@@ -75,6 +76,10 @@ def load_sources(wheels: Path, data: Path, *, questions: bool = True
     for name, path in (("engram_fixture", FIXTURE), ("engram_memory", MEMORY_TRAIN),
                        ("engram_independent", INDEPENDENT), ("heldout", HELDOUT)):
         rows = _rows(path)
+        pos[name] = [r["text"] for r in rows if r["label"] == "injected"]
+        neg[name] = [r["text"] for r in rows if r["label"] == "benign"]
+    for name, split in (("engram_varied", "tune"), ("varied_holdout", "holdout")):
+        rows = [r for r in _rows(VARIED) if r["split"] == split]
         pos[name] = [r["text"] for r in rows if r["label"] == "injected"]
         neg[name] = [r["text"] for r in rows if r["label"] == "benign"]
     notes = _rows(NOTES)
@@ -189,19 +194,20 @@ def _rule_verdicts(texts: list[str], cache: Path | None) -> np.ndarray:
 
 #: benign sources written to look like attacks (hard negatives): each of their texts
 #: weighs HARD_WEIGHT chat turns in a fit (the shipped model: 20; docs/trust.md)
-HARD = ("engram_fixture", "engram_memory", "engram_independent", "engram_notes", "spikee_fp")
+HARD = ("engram_fixture", "engram_memory", "engram_independent", "engram_notes", "spikee_fp",
+        "engram_varied")
 HARD_WEIGHT = 20.0
 #: attack texts of a source of n texts weigh n ** -SOURCE_POWER each (0: every text alike)
 SOURCE_POWER = 0.0
 #: sources that no model is fitted on (the hand-written held-out set, deepteam)
-EVAL_ONLY = ("heldout", *corpus.EVAL_SOURCES)
+EVAL_ONLY = ("heldout", "varied_holdout", *corpus.EVAL_SOURCES)
 #: benign texts no model is fitted on (the held half of the hand-written notes)
 BENIGN_HELD = ("notes_holdout",)
 BUDGETS = (0.0003, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.006, 0.008, 0.01)
 #: benign sources always in training (when their own attack source is held out, its benign
 #: half is left out too); the chat sets rotate as the held-out false-positive set
 _OTHER_NEG = ("beam_assistant", "letta", "q_letta", "spikee_fp", "engram_fixture",
-              "engram_memory", "engram_independent", "engram_notes")
+              "engram_memory", "engram_independent", "engram_notes", "engram_varied")
 
 
 def _source_weights(mx: Matrix, pos: dict[str, list[str]], power: float) -> np.ndarray:
@@ -309,11 +315,11 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
     if held:
         print("hand-written benign texts flagged by rules OR that model, at each budget "
               "(* = never fitted on):")
-        for name in (*HARD, *BENIGN_HELD, "heldout"):
+        for name in (*HARD, *BENIGN_HELD, "heldout", "varied_holdout"):
             hn = N.get(name, np.array([], dtype=np.int64))
             if not len(hn):
                 continue
-            mark = "*" if name in (*BENIGN_HELD, "heldout") else " "
+            mark = "*" if name in (*BENIGN_HELD, "heldout", "varied_holdout") else " "
             print(f"  {mark}{name:20s} " + "  ".join(
                 f"{budget}: {int((mx.rules[hn] | (p[hn] >= c)).sum())}/{len(hn)}"
                 for budget in BUDGETS for c in [_cut(p[tn], budget)]))
