@@ -16,12 +16,11 @@ from ..ingest.index import embedding_text
 from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
 from ..store.base import Candidate, Neighbour
 from ..text import content_hash
-from . import expand, hops, links, rerank, updates
+from . import expand, hops, links, rerank, updates, windows
 from .config import RetrievalConfig
 from .decay import decay_factor
 from .fusion import Fused, fuse
 from .signals import Signal
-from .windows import normalised, spread
 
 __all__ = ["Head", "SearchSource", "Searcher"]
 
@@ -152,19 +151,12 @@ class Searcher:
         if neighbours_out is not None:
             neighbours_out.update(nb)
         out = dict(lists)
-        for s in active:
-            zero = s == Signal.BM25
-            norm = normalised(lists[s], from_zero=zero)
-            scaled = [Candidate(c.ref, norm[c.ref]) for c in lists[s]]
-            # only the seeds spread; the tail keeps its own score after them
-            spread_top = spread(
-                scaled[: config.window_seeds], nb, weight=config.window_weights[s],
-                decay=config.window_decay, from_zero=True, radius=config.window_radius,
-                self_weight=config.window_self,
+        for s in active:  # only the seeds spread; the tail keeps its own score after them
+            out[s] = windows.windowed(
+                lists[s], nb, seeds=config.window_seeds, weight=config.window_weights[s],
+                decay=config.window_decay, from_zero=s == Signal.BM25,
+                radius=config.window_radius, self_weight=config.window_self,
             )
-            seen = {c.ref for c in spread_top}
-            tail = [c for c in scaled[config.window_seeds :] if c.ref not in seen]
-            out[s] = sorted(spread_top + tail, key=lambda c: (-c.score, c.ref.type, c.ref.id))
         return out
 
     def _admitted(self, scope: Scope, ids: set[str], filters: SearchFilters) -> set[str]:

@@ -23,22 +23,29 @@ from collections.abc import Mapping, Sequence
 from ..models import ItemRef
 from ..store.base import Candidate, Neighbour
 
-__all__ = ["normalised", "spread"]
+__all__ = ["normalised", "spread", "windowed"]
 
 
 def normalised(cands: Sequence[Candidate], *, from_zero: bool = False) -> dict[ItemRef, float]:
     """Scores scaled to ``[0, 1]``: min-max, or ``score / max`` with ``from_zero``
     (for BM25, whose 0 means "no match": the weakest match still counts).
     All ``1.0`` when the scores are equal."""
-    if not cands:
+    return _scaled([c.ref for c in cands], [c.score for c in cands], from_zero)
+
+
+def _scaled(refs: Sequence[ItemRef], scores: Sequence[float],
+            from_zero: bool) -> dict[ItemRef, float]:
+    """:func:`normalised` of the candidates ``zip(refs, scores)``."""
+    if not refs:
         return {}
-    hi = max(c.score for c in cands)
-    lo = 0.0 if from_zero else min(c.score for c in cands)
+    hi = max(scores)
+    lo = 0.0 if from_zero else min(scores)
     span = hi - lo
     if not span > 0:
-        return {c.ref: 1.0 for c in cands}
+        return {ref: 1.0 for ref in refs}
     # ``d if d > 0.0 else 0.0`` is ``max(0.0, d)`` (-0.0 and NaN give 0.0) without a call
-    return {c.ref: (d if (d := c.score - lo) > 0.0 else 0.0) / span for c in cands}
+    return {ref: (d if (d := s - lo) > 0.0 else 0.0) / span
+            for ref, s in zip(refs, scores, strict=True)}
 
 
 def spread(
@@ -63,7 +70,15 @@ def spread(
     ``1 + weight * 2 * sum(decay ** k for k in 1..radius)``, so windows do not
     push derived knowledge below the raw turns it came from.
     """
-    base = normalised(cands, from_zero=from_zero)
+    out = _spread(_scaled([c.ref for c in cands], [c.score for c in cands], from_zero),
+                  neighbours, weight, decay, radius, self_weight)
+    return [Candidate(ref, score) for ref, score in sorted(out.items(), key=_best_first)]
+
+
+def _spread(base: dict[ItemRef, float], neighbours: Mapping[str, Sequence[Neighbour]],
+            weight: float, decay: float, radius: int, self_weight: float,
+            ) -> dict[ItemRef, float]:
+    """:func:`spread`'s scores, unordered, from the scaled scores ``base``."""
     # ``self_weight`` > 1 keeps a direct match above a turn that only borrows from it
     out = {ref: s * self_weight for ref, s in base.items()}
     if weight > 0 and radius > 0:
@@ -78,5 +93,38 @@ def spread(
             for n in neighbours.get(ref.id, ()):
                 nref = ItemRef("episode", n.id)
                 out[nref] = out.get(nref, 0.0) + weight * decay ** abs(n.offset) * s
-    ranked = sorted(out.items(), key=lambda kv: (-kv[1], kv[0].type, kv[0].id))
+    return out
+
+
+def _best_first(kv: tuple[ItemRef, float]) -> tuple[float, ItemRef]:
+    """Best score first, ties by ref (its type, then its id)."""
+    return -kv[1], kv[0]
+
+
+def windowed(
+    cands: Sequence[Candidate],
+    neighbours: Mapping[str, Sequence[Neighbour]],
+    *,
+    seeds: int,
+    weight: float,
+    decay: float,
+    from_zero: bool = False,
+    radius: int = 0,
+    self_weight: float = 1.0,
+) -> list[Candidate]:
+    """One signal's list (best first) with neighbour windows: scaled
+    (:func:`normalised`), its ``seeds`` best spread to their neighbours
+    (:func:`spread`, scaled again from zero), the rest after them with their
+    scaled score (one not already spread), all best first, ties by ref.
+
+    The same list as those steps one by one, with no intermediate candidates made.
+    """
+    refs = [c.ref for c in cands]
+    norm = _scaled(refs, [c.score for c in cands], from_zero)
+    top = refs[:seeds]
+    out = _spread(_scaled(top, [norm[r] for r in top], True), neighbours,
+                  weight, decay, radius, self_weight)
+    # only the seeds spread; the tail keeps its own score after them
+    ranked = [*out.items(), *((r, norm[r]) for r in refs[seeds:] if r not in out)]
+    ranked.sort(key=_best_first)
     return [Candidate(ref, score) for ref, score in ranked]
