@@ -33,6 +33,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 
 import numpy as np
 
@@ -149,16 +150,16 @@ def features(
     col = _COL
     bm25 = {c.ref: c.score for c in raw.get(Signal.BM25, ())}
     bm25_hi = max(bm25.values(), default=0.0) or 1.0
-    bm25_best = max(bm25, key=lambda r: (bm25[r], r.id), default=None)
+    bm25_best = _best(bm25)
     dense = {c.ref: c.score for c in raw.get(Signal.DENSE, ())}
     dense_hi = max(dense.values(), default=0.0)
     win = windowed.get(Signal.BM25, ())
-    win_hi = max((c.score for c in win), default=0.0) or 1.0
-    win_score = {c.ref: c.score / win_hi for c in win}
+    win_hi = max([c.score for c in win], default=0.0) or 1.0
+    win_score = {c.ref: c.score for c in win}  # divided by ``win_hi`` where read
     dwin = windowed.get(Signal.DENSE, ())
-    dwin_hi = max((c.score for c in dwin), default=0.0) or 1.0
-    dwin_score = {c.ref: c.score / dwin_hi for c in dwin}
-    dense_best = max(dense, key=lambda r: (dense[r], r.id), default=None)
+    dwin_hi = max([c.score for c in dwin], default=0.0) or 1.0
+    dwin_score = {c.ref: c.score for c in dwin}
+    dense_best = _best(dense)
     fused_hi = head[0].score or 1.0
     mass: dict[str, float] = defaultdict(float)
     for f in head:
@@ -192,8 +193,10 @@ def features(
         else:
             row[col["dense_gap"]] = -1.0
         row[col["dense_top"]] = 1.0 if f.ref == dense_best else 0.0
-        row[col["window"]] = win_score.get(f.ref, 0.0)
-        row[col["dense_window"]] = dwin_score.get(f.ref, 0.0)
+        if (w := win_score.get(f.ref)) is not None:
+            row[col["window"]] = w / win_hi
+        if (w := dwin_score.get(f.ref)) is not None:
+            row[col["dense_window"]] = w / dwin_hi
         speaker = item.speaker if isinstance(item, Episode) else None
         own_terms = _terms(item.text)
         if info.terms:  # the terms of "speaker text": no word spans the space
@@ -232,6 +235,21 @@ def features(
                 row[col["dense_nolex"]] = row[col["dense"]]
             row[col["session_nolex"]] = row[col["session"]]
     return np.array(rows, dtype=np.float64)
+
+
+def _best(scores: dict[ItemRef, float]) -> ItemRef | None:
+    """``max(scores, key=lambda r: (scores[r], r.id), default=None)`` without a key
+    call per entry: the first of the best-scored refs with the greatest id."""
+    if not scores:
+        return None
+    hi = max(scores.values())
+    if hi != hi:  # led by NaN (no cosine or BM25 score is): what max makes of it
+        return max(scores, key=lambda r: (scores[r], r.id))
+    tied = [r for r, s in scores.items() if s == hi]
+    return tied[0] if len(tied) == 1 else max(tied, key=_ID)
+
+
+_ID = attrgetter("id")
 
 
 def score(matrix: np.ndarray, weights: Mapping[str, float]) -> np.ndarray:
