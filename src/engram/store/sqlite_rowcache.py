@@ -108,13 +108,10 @@ class RowCache(TextMemo[int, Held]):
         super().__init__()
         #: (key parity, tenant, id) -> store key of each held row
         self._keys: dict[tuple[int, str, str], int] = {}
-        #: one Scope object per distinct scope held
-        self._scopes: dict[Scope, Scope] = {}
 
     def clear(self) -> None:
         super().clear()
         self._keys.clear()
-        self._scopes.clear()
 
     def find(self, parity: int, tenant: str, item_id: str) -> Held | None:
         """The held row of ``item_id`` (``parity`` 0 an episode, 1 a memory), if any."""
@@ -130,13 +127,13 @@ class RowCache(TextMemo[int, Held]):
 
     def hold_episode(self, key: int, e: Episode, metadata: str | None) -> Held:
         """Hold ``e`` (decoded from its row, whose metadata text is ``metadata``)."""
-        return self._hold(key, HeldEpisode(e.id, self._scope(e.scope), e.role, e.speaker, e.text,
+        return self._hold(key, HeldEpisode(e.id, e.scope, e.role, e.speaker, e.text,
                                     e.occurred_at, e.created_at, metadata))
 
     def hold_memory(self, key: int, m: Memory, metadata: str | None) -> Held:
         """Hold ``m`` (decoded from its row, whose metadata text is ``metadata``)."""
         return self._hold(key, HeldMemory(
-            m.id, self._scope(m.scope), m.kind, m.text, m.created_at, m.updated_at,
+            m.id, m.scope, m.kind, m.text, m.created_at, m.updated_at,
             tuple(m.entities), tuple(m.keywords), m.valid_from, m.valid_to, m.expired_at,
             m.importance, m.access_count, m.last_accessed_at, tuple(m.source_episode_ids),
             m.version, m.status, m.attribute, metadata))
@@ -146,19 +143,20 @@ class RowCache(TextMemo[int, Held]):
         for key in keys:
             held = self.pop(key, None)
             if held is not None:
-                name = (key % 2, held.scope.tenant, held.id)
-                if self._keys.get(name) == key:
-                    del self._keys[name]
+                self._unname(key, held)
 
-    def _scope(self, scope: Scope) -> Scope:
-        return self._scopes.setdefault(scope, scope)
+    def _unname(self, key: int, held: Held) -> None:
+        name = (key & 1, held[1].tenant, held[0])
+        if self._keys.get(name) == key:
+            del self._keys[name]
 
     def _hold(self, key: int, held: Held) -> Held:
-        self.drop([key])
+        old = self.pop(key, None)
+        if old is not None:
+            self._unname(key, old)
         self[key] = held
-        self._keys[(key % 2, held.scope.tenant, held.id)] = key
-        while len(self) > self.limit:
-            self.drop([next(iter(self))])
-        if len(self._scopes) > self.limit:
-            self._scopes.clear()  # only shares them: a new one is as good
+        self._keys[(key & 1, held[1].tenant, held[0])] = key
+        if len(self) > self.limit:  # the least recently used leave
+            oldest = iter(self)
+            self.drop([next(oldest) for _ in range(len(self) - self.limit)])
         return held
