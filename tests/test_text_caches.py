@@ -134,3 +134,29 @@ def test_a_forget_by_another_process_drops_this_processs_copy_of_the_data_key(
         there.forget(user_id="ana")
         assert here.search("pizza", user_id="bob")
         assert store.keyring._keys.get(("default", "ana")) is None
+
+
+def test_a_delete_by_another_process_leaves_no_word_or_id_of_it_in_the_partition(
+        tmp_path: Path, embedder: Embedder) -> None:
+    """SQLite: a partition that only marked a deleted row removed would keep its
+    words (BM25 postings) and id; the catch-up rebuilds it without them, and
+    searches answer as from a partition loaded afresh."""
+    db = tmp_path / "two.db"
+    with Engram(db, embedder=embedder) as here, Engram(db, embedder=embedder) as there:
+        res = here.add(SECRET, user_id="ana", speaker="Ana")
+        here.add(["We had pizza on Friday with friends", "The climbing gym opens at nine"],
+                 user_id="ana", speaker="Ana")
+        gone = res.episodes[0].id
+        assert here.search("locker code Tromsø", user_id="ana")
+        there.delete_episode(gone, user_id="ana")
+        hits = here.search("climbing gym locker", user_id="ana")
+        assert gone not in [h.item.id for h in hits]
+        parts = list(here.store._partitions.values())  # type: ignore[attr-defined]
+        assert parts
+        for part in parts:
+            part._materialize()
+            assert "tromsø" not in part._lex._post_rows and "tromsø" not in part._lex._base
+            assert gone not in {r.id for r in part._refs}
+    with Engram(db, embedder=embedder) as fresh:
+        again = fresh.search("climbing gym locker", user_id="ana")
+        assert [(h.item.id, h.score) for h in again] == [(h.item.id, h.score) for h in hits]

@@ -281,6 +281,21 @@ class PartitionIndex:
         if row is not None:
             self._kill(row, drop_pos=False)
 
+    def forget_removed(self) -> None:
+        """Drop what removed rows still leave in memory (their terms in the BM25
+        postings, their ids, agent and session names): the partition is rebuilt in
+        place from :meth:`state`, with the same rows and keys, and keeps its graph
+        (removed rows are zeroed there). A store calls it after deletes, so a
+        deleted text's words do not stay in the process; searches rank as a
+        partition freshly loaded from the same rows does."""
+        if self._live == self._n:
+            return  # nothing removed
+        graph = self.graph
+        fresh = PartitionIndex.from_state(self.state())
+        fresh._ann, fresh._ann_missing = graph, self._ann_missing
+        fresh.version = self.version + 1
+        self.__dict__.update(fresh.__dict__)
+
     def remove_key(self, key: int) -> None:
         """Drop the row upserted under ``key``; nothing happens when there is none."""
         self._materialize()

@@ -321,6 +321,7 @@ class SQLiteSearch(SQLiteBase):
         leave them all); whether any item had no row (deleted, or without a
         vector: counted as gone)."""
         parts = self._partitions if parts is None else parts
+        deleted: set[PartitionKey] = set()
         ep = [k // 2 for k in items if k % 2 == 0]
         mem = [k // 2 for k in items if k % 2 == 1]
         rows: dict[int, sqlite3.Row] = {}
@@ -355,6 +356,10 @@ class SQLiteSearch(SQLiteBase):
             for key, part in parts.items():
                 if key not in home and part.ref_of(k) is not None:
                     part.remove_key(k)
+                    if r is None:
+                        deleted.add(key)
+        for key in deleted:  # no term, id or name of a deleted row stays in memory
+            parts[key].forget_removed()
         return len(rows) < len(set(items))
 
     def _apply_stream_changes(self, items: list[int]) -> bool:
