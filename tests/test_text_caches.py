@@ -91,6 +91,9 @@ def test_a_forget_by_another_store_empties_the_memos_at_the_next_search(
         assert "tromsø" in lexical._STEMS  # still held until this process catches up
         assert here.search("pizza", user_id="bob")  # another user's search reads the log
         assert "tromsø" not in lexical._STEMS
+        # nor does this process keep the forgotten user's (emptied) partition or streams
+        held = [*here.store._partitions, *here.store._streams]  # type: ignore[attr-defined]
+        assert held and "ana" not in {k[2] if len(k) == 4 else k[1] for k in held}
 
 
 def test_a_cached_embedders_vectors_are_emptied_with_the_memos(embedder: Embedder) -> None:

@@ -360,6 +360,9 @@ class SQLiteSearch(SQLiteBase):
                         deleted.add(key)
         for key in deleted:  # no term, id or name of a deleted row stays in memory
             parts[key].forget_removed()
+            if not parts[key] and parts is self._partitions:  # nor the owner's id
+                del self._partitions[key]
+                self._saved.pop(key, None)
         return len(rows) < len(set(items))
 
     def _apply_stream_changes(self, items: list[int]) -> bool:
@@ -376,8 +379,10 @@ class SQLiteSearch(SQLiteBase):
                 f"SELECT {EPISODE_STREAM_COLS} FROM episodes"
                 f" WHERE rid IN ({','.join('?' * len(chunk))})", chunk,
             ).fetchall()
-        for streams in self._streams.values():
+        for key, streams in list(self._streams.items()):
             streams.apply(rids, rows)
+            if not streams:  # the user's episodes are gone: so is the user's id
+                del self._streams[key]
         return len(rows) < len(set(rids))
 
     def _episode_streams(self, tenant: str, user_id: str) -> EpisodeStreams:
