@@ -83,13 +83,18 @@ def format_hit(hit: Hit, label: int, text: str | None = None, time: bool = True)
     the line above) and speaker (its date is the day header it is listed under),
     a memory's line its date and, when it no longer holds, ``until`` the day it
     ended. ``text`` replaces the item's text (an excerpt of it)."""
+    return f"{_line_head(hit, label, time)} {_body(hit.item, text)}"
+
+
+def _line_head(hit: Hit, label: int, time: bool) -> str:
+    """:func:`format_hit`'s line up to the space before the item's text."""
     item = hit.item
     if isinstance(item, Episode):
         at = f"{_minute(item.occurred_at)} " if time else ""
-        return f"[{label}] {at}{item.speaker or item.role}: {_body(item, text)}"
+        return f"[{label}] {at}{item.speaker or item.role}:"
     assert isinstance(item, Memory)
     until = f" until {format_day(item.valid_to)}" if item.valid_to else ""
-    return f"[{label}] {format_day(_date(hit))}{until} {_body(item, text)}"
+    return f"[{label}] {format_day(_date(hit))}{until}"
 
 
 def _date(hit: Hit) -> datetime:
@@ -170,14 +175,12 @@ def _wordpiece_line(hit: Hit, rank: int, cap: int, query: str,
 def _head(hit: Hit, rank: int) -> tuple[str, str]:
     """The hit's line without a time of day split before its body (:func:`_body`):
     the label and what precedes the space before the body, and the body."""
-    body = _body(hit.item)
-    line = format_hit(hit, rank + 1, time=False)
-    return line[: len(line) - len(body) - 1], body
+    return _line_head(hit, rank + 1, False), _body(hit.item)
 
 
 #: after a line break or tab escaped as ``\\n``, the run its letter joins (up to
 #: the next space, line break, tab or ASCII punctuation)
-_ESCAPED_BREAK = re.compile(r"[\n\r\t]([^ \t\n\r!-/:-@\[-`{-~]*)")
+_ESCAPED_BREAK = re.compile(r"([\n\r\t])([^ \t\n\r!-/:-@\[-`{-~]*)")
 _ESC_LETTER = {"\n": "n", "\r": "r", "\t": "t"}
 
 
@@ -191,7 +194,7 @@ def _quote_cost(body: str, text: str, count_tokens: Callable[[str], int]) -> int
     if _CONTROL.search(text):
         return count_tokens(body) - count_tokens(text)
     cost = count_tokens(_label(body, text)) + 2 + text.count('"') + text.count("\\")
-    breaks = [(m.group(0)[0], m.group(1)) for m in _ESCAPED_BREAK.finditer(text)]
+    breaks = _ESCAPED_BREAK.findall(text)  # (the break, the run after it)
     if breaks:  # all runs in one call each, with and without their letter
         cost += len(breaks)
         cost += count_tokens(" ".join(_ESC_LETTER[c] + run for c, run in breaks))
