@@ -250,10 +250,10 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
             h = held.get(i)
             if h is None:
                 continue
-            s = h.scope
-            if ((user is None or s.user_id == user) and (agent is None or s.agent_id == agent)
-                    and (session is None or s.session_id == session)):
-                out.append(h.fresh())
+            _, u, a, s = h[1]
+            if ((user is None or u == user) and (agent is None or a == agent)
+                    and (session is None or s == session)):
+                out.append(rows.fresh(h))
         return out
 
     def _get_many(self, table: str, cols: str, scope: Scope, ids: Sequence[str]) -> dict[str, Any]:

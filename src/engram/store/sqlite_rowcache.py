@@ -8,10 +8,11 @@ a store read, by the store key of the change log (``rid * 2`` an episode,
 
 - is filled lazily, by reads (never the whole store at start), and bounded:
   the least recently used rows leave past :attr:`RowCache.limit`;
-- holds each row in a private, immutable form and hands out a fresh
-  :class:`~engram.models.Episode` or :class:`~engram.models.Memory` on every
-  read (equal to what decoding the row gives): a caller that changes what it
-  got changes nothing held;
+- holds each row in a private, immutable form of plain values (which the
+  garbage collector stops walking: a full collection does not grow with it)
+  and hands out a fresh :class:`~engram.models.Episode` or
+  :class:`~engram.models.Memory` on every read (equal to what decoding the row
+  gives): a caller that changes what it got changes nothing held;
 - is only as current as the change log the store last read: the store drops
   every item the log names (a change in any column a decoded row holds is
   logged since migration ``0006``, :mod:`~engram.store.sqlite_changes`) and
@@ -26,69 +27,32 @@ The store serialises access (not thread-safe by itself).
 from __future__ import annotations
 
 import json
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..models import Episode, Memory, MemoryKind, MemoryStatus, Scope
 from ..text import TextMemo
 
-__all__ = ["Held", "HeldEpisode", "HeldMemory", "RowCache"]
+__all__ = ["Held", "RowCache", "ScopeKey"]
 
 
-class HeldEpisode(NamedTuple):
-    """An episode row, immutable (``metadata``: its stored JSON text)."""
-
-    id: str
-    scope: Scope
-    role: str
-    speaker: str | None
-    text: str
-    occurred_at: Any
-    created_at: Any
-    metadata: str | None
-
-    def fresh(self) -> Episode:
-        return Episode(id=self.id, scope=self.scope, role=self.role, speaker=self.speaker,
-                       text=self.text, occurred_at=self.occurred_at,
-                       created_at=self.created_at, metadata=_metadata(self.metadata))
+#: a held scope: ``(tenant, user_id, agent_id, session_id)``
+ScopeKey = tuple[str, str | None, str | None, str | None]
 
 
-class HeldMemory(NamedTuple):
-    """A memory row, immutable (lists as tuples, ``metadata``: its stored JSON text)."""
+#: a held row: a plain tuple (a tuple subclass would stay tracked by the garbage
+#: collector), the item's id then its :data:`ScopeKey` first. An episode's is
+#: ``(id, scope, role, speaker, text, occurred_at, created_at, metadata)``; a
+#: memory's holds its fields in :class:`~engram.models.Memory`'s order with lists
+#: as tuples and kind and status as their texts. ``metadata``: the stored JSON text.
+Held = tuple[Any, ...]
+_EPISODE_LEN = 8
 
-    id: str
-    scope: Scope
-    kind: MemoryKind
-    text: str
-    created_at: Any
-    updated_at: Any
-    entities: tuple[str, ...]
-    keywords: tuple[str, ...]
-    valid_from: Any
-    valid_to: Any
-    expired_at: Any
-    importance: float
-    access_count: int
-    last_accessed_at: Any
-    source_episode_ids: tuple[str, ...]
-    version: int
-    status: MemoryStatus
-    attribute: str | None
-    metadata: str | None
-
-    def fresh(self) -> Memory:
-        return Memory(
-            id=self.id, scope=self.scope, kind=self.kind, text=self.text,
-            created_at=self.created_at, updated_at=self.updated_at,
-            entities=list(self.entities), keywords=list(self.keywords),
-            valid_from=self.valid_from, valid_to=self.valid_to, expired_at=self.expired_at,
-            importance=self.importance, access_count=self.access_count,
-            last_accessed_at=self.last_accessed_at,
-            source_episode_ids=list(self.source_episode_ids), version=self.version,
-            status=self.status, attribute=self.attribute, metadata=_metadata(self.metadata),
-        )
+_KINDS = {k.value: k for k in MemoryKind}
+_STATUSES = {s.value: s for s in MemoryStatus}
 
 
-Held = HeldEpisode | HeldMemory
+def _key(scope: Scope) -> ScopeKey:
+    return (scope.tenant, scope.user_id, scope.agent_id, scope.session_id)
 
 
 def _metadata(text: str | None) -> dict[str, Any]:
@@ -108,10 +72,37 @@ class RowCache(TextMemo[int, Held]):
         super().__init__()
         #: (key parity, tenant, id) -> store key of each held row
         self._keys: dict[tuple[int, str, str], int] = {}
+        #: the Scope object of each held scope handed out lately
+        self._scopes: dict[ScopeKey, Scope] = {}
 
     def clear(self) -> None:
         super().clear()
         self._keys.clear()
+        self._scopes.clear()
+
+    def fresh(self, held: Held) -> Episode | Memory:
+        """A new item equal to the one ``held`` was made from."""
+        key = held[1]
+        scope = self._scopes.get(key)
+        if scope is None:  # one Scope object per scope handed out (they are immutable)
+            scope = Scope(user_id=key[1], agent_id=key[2], session_id=key[3], tenant=key[0])
+            if len(self._scopes) >= self.limit:
+                self._scopes.clear()
+            self._scopes[key] = scope
+        if len(held) == _EPISODE_LEN:
+            i, _, role, speaker, text, occurred, created, meta = held
+            return Episode(id=i, scope=scope, role=role, speaker=speaker, text=text,
+                           occurred_at=occurred, created_at=created, metadata=_metadata(meta))
+        (i, _, kind, text, created, updated, entities, keywords, valid_from, valid_to, expired,
+         importance, accesses, accessed, sources, version, status, attribute, meta) = held
+        return Memory(
+            id=i, scope=scope, kind=_KINDS[kind], text=text, created_at=created,
+            updated_at=updated, entities=list(entities), keywords=list(keywords),
+            valid_from=valid_from, valid_to=valid_to, expired_at=expired,
+            importance=importance, access_count=accesses, last_accessed_at=accessed,
+            source_episode_ids=list(sources), version=version, status=_STATUSES[status],
+            attribute=attribute, metadata=_metadata(meta),
+        )
 
     def find(self, parity: int, tenant: str, item_id: str) -> Held | None:
         """The held row of ``item_id`` (``parity`` 0 an episode, 1 a memory), if any."""
@@ -127,16 +118,16 @@ class RowCache(TextMemo[int, Held]):
 
     def hold_episode(self, key: int, e: Episode, metadata: str | None) -> Held:
         """Hold ``e`` (decoded from its row, whose metadata text is ``metadata``)."""
-        return self._hold(key, HeldEpisode(e.id, e.scope, e.role, e.speaker, e.text,
-                                    e.occurred_at, e.created_at, metadata))
+        return self._hold(key, (e.id, _key(e.scope), e.role, e.speaker, e.text, e.occurred_at,
+                                e.created_at, metadata))
 
     def hold_memory(self, key: int, m: Memory, metadata: str | None) -> Held:
         """Hold ``m`` (decoded from its row, whose metadata text is ``metadata``)."""
-        return self._hold(key, HeldMemory(
-            m.id, m.scope, m.kind, m.text, m.created_at, m.updated_at,
+        return self._hold(key, (
+            m.id, _key(m.scope), m.kind.value, m.text, m.created_at, m.updated_at,
             tuple(m.entities), tuple(m.keywords), m.valid_from, m.valid_to, m.expired_at,
             m.importance, m.access_count, m.last_accessed_at, tuple(m.source_episode_ids),
-            m.version, m.status, m.attribute, metadata))
+            m.version, m.status.value, m.attribute, metadata))
 
     def drop(self, keys: list[int]) -> None:
         """Forget the rows of ``keys`` (changed or deleted)."""
@@ -146,7 +137,7 @@ class RowCache(TextMemo[int, Held]):
                 self._unname(key, held)
 
     def _unname(self, key: int, held: Held) -> None:
-        name = (key & 1, held[1].tenant, held[0])
+        name = (key & 1, held[1][0], held[0])
         if self._keys.get(name) == key:
             del self._keys[name]
 
@@ -155,7 +146,7 @@ class RowCache(TextMemo[int, Held]):
         if old is not None:
             self._unname(key, old)
         self[key] = held
-        self._keys[(key & 1, held[1].tenant, held[0])] = key
+        self._keys[(key & 1, held[1][0], held[0])] = key
         if len(self) > self.limit:  # the least recently used leave
             oldest = iter(self)
             self.drop([next(oldest) for _ in range(len(self) - self.limit)])
