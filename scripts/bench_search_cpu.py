@@ -61,9 +61,17 @@ def main() -> None:
     eg.store.warm(scope, eg.embedder().model_id)
     for q in warmup:
         eg.search(q, scope=scope, limit=10, track_access=False)
+    passes, wall = time_searches(eg, scope, queries, args.passes)
+    eg.close()
+    report(passes, wall, queries, args.embed)
+
+
+def time_searches(eg: Engram, scope: Scope, queries: list[str], n_passes: int
+                  ) -> tuple[list[list[float]], list[float]]:
+    """CPU ms of each search in each pass, and wall ms of the first pass."""
     passes: list[list[float]] = []
     wall: list[float] = []
-    for p in range(args.passes):
+    for p in range(n_passes):
         cpu: list[float] = []
         for q in queries:
             w, c = time.perf_counter(), time.thread_time()
@@ -72,18 +80,23 @@ def main() -> None:
             if p == 0:
                 wall.append((time.perf_counter() - w) * 1000)
         passes.append(cpu)
-    eg.close()
+    return passes, wall
+
+
+def report(passes: list[list[float]], wall: list[float], queries: list[str], embed: bool,
+           label: str = "search") -> None:
+    """Print the wall and CPU percentiles (and with ``embed`` the query embedding's)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     first = passes[0]
     w50, w95, w99 = (_pct(wall, p) for p in (50, 95, 99))
     c50, c95, c99 = (_pct(first, p) for p in (50, 95, 99))
-    print(f"search wall p50/p95/p99 {w50:.1f}/{w95:.1f}/{w99:.1f} ms, "
+    print(f"{label} wall p50/p95/p99 {w50:.1f}/{w95:.1f}/{w99:.1f} ms, "
           f"CPU p50/p95/p99 {c50:.1f}/{c95:.1f}/{c99:.1f} ms; peak RSS {rss:.0f} MiB")
-    if args.passes > 1:
+    if len(passes) > 1:
         best = [min(t) for t in zip(*passes, strict=True)]
-        print(f"least CPU of {args.passes} passes p50/p95 "
+        print(f"least CPU of {len(passes)} passes p50/p95 "
               f"{_pct(best, 50):.2f}/{_pct(best, 95):.2f} ms")
-    if args.embed:
+    if embed:
         from engram.embed.registry import get_embedder
 
         real = get_embedder("default")

@@ -28,12 +28,12 @@ from __future__ import annotations
 import argparse
 import gc
 import random
-import resource
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
+from bench_search_cpu import report, time_searches  # the same timing and figures
 
 from engram.bench.beam import load_beam
 from engram.bench.dataset import BenchDataset, DatasetError
@@ -41,7 +41,6 @@ from engram.bench.diskcache import DiskCachedEmbedder
 from engram.bench.letta import load_letta_read, load_letta_update
 from engram.bench.locomo import load_locomo
 from engram.bench.realtalk import load_realtalk
-from engram.bench.scale import _pct
 from engram.embed.base import Embedder, InputType, WrappedEmbedder
 from engram.embed.registry import get_embedder
 from engram.engine import Engram
@@ -152,39 +151,10 @@ def main() -> None:
     eg.store.warm(scope, embedder.model_id)
     for q in warmup:
         eg.search(q, scope=scope, limit=10, track_access=False)
-    passes: list[list[float]] = []
-    wall: list[float] = []
-    for p in range(args.passes):
-        cpu: list[float] = []
-        for q in queries:
-            w, c = time.perf_counter(), time.thread_time()
-            eg.search(q, scope=scope, limit=10, track_access=False)
-            cpu.append((time.thread_time() - c) * 1000)
-            if p == 0:
-                wall.append((time.perf_counter() - w) * 1000)
-        passes.append(cpu)
+    passes, wall = time_searches(eg, scope, queries, args.passes)
     eg.close()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    first = passes[0]
-    w50, w95, w99 = (_pct(wall, p) for p in (50, 95, 99))
-    c50, c95, c99 = (_pct(first, p) for p in (50, 95, 99))
-    print(f"{len(queries)} questions over {len(texts)}: search wall p50/p95/p99 "
-          f"{w50:.1f}/{w95:.1f}/{w99:.1f} ms, CPU p50/p95/p99 {c50:.1f}/{c95:.1f}/{c99:.1f} ms;"
-          f" peak RSS {rss:.0f} MiB")
-    if args.passes > 1:
-        best = [min(t) for t in zip(*passes, strict=True)]
-        print(f"least CPU of {args.passes} passes p50/p95 "
-              f"{_pct(best, 50):.2f}/{_pct(best, 95):.2f} ms")
-    if args.embed:
-        emb: list[float] = []
-        for q in queries:
-            c = time.process_time()
-            real.embed_one(q, "query")
-            emb.append((time.process_time() - c) * 1000)
-        both = [a + b for a, b in zip(first, emb, strict=True)]
-        print(f"{real.model_id} query embedding CPU p50/p95 "
-              f"{_pct(emb, 50):.1f}/{_pct(emb, 95):.1f} ms; search + embedding CPU p50/p95 "
-              f"{_pct(both, 50):.1f}/{_pct(both, 95):.1f} ms")
+    report(passes, wall, queries, args.embed,
+           label=f"{len(queries)} questions over {len(texts)}: search")
 
 
 if __name__ == "__main__":
