@@ -26,6 +26,18 @@ from ..text import STOPWORDS, TextMemo
 __all__ = ["LexicalIndex", "stem", "term_set", "tokens", "utf8_array", "utf8_list"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+#: every ASCII character but a-z and 0-9 -> a space: on ASCII text, ``translate``
+#: then ``split`` finds the words :data:`_WORD` finds, in order, about twice as fast
+#: on long texts (a search splits the ~90 texts of its head, pages long on BEAM)
+_ASCII_SPACES = str.maketrans({
+    chr(i): " " for i in range(128) if not ("a" <= chr(i) <= "z" or "0" <= chr(i) <= "9")})
+
+
+def _words(low: str) -> list[str]:
+    """``_WORD.findall(low)`` of a lower-cased text (``low``): the same words in order."""
+    if low.isascii():
+        return low.translate(_ASCII_SPACES).split()
+    return _WORD.findall(low)
 
 
 _STEMMER: Any = None
@@ -74,20 +86,14 @@ def stem(word: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Index terms of ``text``: words split at apostrophes, stopwords dropped, stemmed."""
-    out = []
-    for m in _WORD.finditer(text.lower()):
-        w = m.group(0)
-        if w in STOPWORDS:
-            continue
-        out.append(stem(w))
-    return out
+    return [stem(w) for w in _words(text.lower()) if w not in STOPWORDS]
 
 
 def term_set(text: str) -> frozenset[str]:
     """``frozenset(tokens(text))``, faster on long texts: each distinct word is
     looked up once (a 600-word message: about half the time), and when every word's
     stem is memoised already (the common case) without a call per word."""
-    words = set(_WORD.findall(text.lower()))
+    words = set(_words(text.lower()))
     words -= STOPWORDS
     try:
         return frozenset([_STEMS[w] for w in words])
