@@ -351,3 +351,32 @@ def test_a_delete_elsewhere_leaves_no_term_or_id_of_it_in_the_users_index(
     assert _both(b, "zeppelin", q)[0] == []
     part = b._index._entries[("tn", "u", MODEL)].part
     assert len(part) == 6 and not _holds(part, "zeppelin", "e41")
+
+
+def test_a_search_on_the_sql_path_reads_the_deletion_markers_too(pg_url: str) -> None:
+    """A process whose searches take the SQL path (here user X is over
+    ``exact_limit``) still drops a forgotten user Y's index and empties the memos."""
+    from engram.index import lexical
+    from engram.text import clear_text_caches
+
+    a, b = PostgresStore(pg_url), PostgresStore(pg_url, exact_limit=3)
+    a.migrate()
+    try:
+        rng = np.random.default_rng(9)
+        x, y = USER, Scope(user_id="yara", tenant="tn")
+        a.write(_batch(rng, range(0, 6), x))
+        a.write(WriteBatch(episodes=[_ep(40, y, "my locker code is 4471 near Tromsø fjord")],
+                           vectors=[_vec(ItemRef("episode", "e40"), y, _unit(rng))]))
+        q = _unit(rng)
+        b.search_both(y, "locker", q, MODEL, SearchFilters(), 10)
+        assert len(_both(b, "apple", q)[1]) == 6  # X is found too big: the SQL path
+        assert ("tn", "yara", MODEL) in b._index._entries and "tromsø" in lexical._STEMS
+        a.forget(y)
+        assert len(_both(b, "apple", q)[1]) == 6  # the SQL path again, without a load
+        assert ("tn", "u", MODEL) not in b._index._entries
+        assert ("tn", "yara", MODEL) not in b._index._entries
+        assert "tromsø" not in lexical._STEMS
+    finally:
+        clear_text_caches()
+        a.close()
+        b.close()

@@ -573,11 +573,17 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         with self._conn() as conn:
             try:
                 held = self._streams.marker(scope) if scope.user_id is not None else None
+                # the tenant's deletion markers ride along (postgres_index): a
+                # process whose searches take this path learns of forgets too
+                markers = None if self._on_citus() else self._index.markers_sql(scope.tenant)
                 with conn.pipeline():  # leaving it syncs both: one round trip
                     lex = conn.execute(*lexical)
                     first = queue(conn, step)
                     mark = conn.execute(MARKER_SQL) if held is not None else None
+                    gone = None if markers is None else conn.execute(*markers, binary=True)
                 rows = first.fetchall()
+                if gone is not None:
+                    self._index.note_markers(scope.tenant, gone.fetchall()[0])
                 if mark is not None and held is not None and (
                         str(mark.fetchall()[0]["snap"]) == held):
                     self._streams.set_hint(scope, held)

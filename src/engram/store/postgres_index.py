@@ -120,22 +120,30 @@ _MEM_ROW = (
 )
 
 
+#: the tenant's deletion markers (migration ``0009_gone_marker``) in transactions
+#: the snapshot ``seen`` did not see, and whether the feed was pruned past ``seen``
+#: (``h.x``: the recorded pruning horizon); arguments ``(seen, tenant, seen, seen)``
+_MARKERS = (
+    "coalesce(h.x > pg_snapshot_xmin(%s::pg_snapshot), FALSE) AS lost,"
+    " (SELECT array_agg(DISTINCT g.owner) FROM item_changes g WHERE g.tenant = %s"
+    " AND g.item = -3 AND g.xid >= pg_snapshot_xmin(%s::pg_snapshot)"
+    " AND NOT pg_visible_in_snapshot(g.xid, %s::pg_snapshot)) AS gone"
+)
+_HORIZON = ("(SELECT max(xid) AS x FROM item_changes WHERE tenant = %s AND owner = 0"
+            " AND item = -2) h")
+
+
 def _head(key: _Key, snap: str | None, seen: str | None) -> tuple[str, tuple[Any, ...]]:
     """The first row's columns of a search's statement: its snapshot (``snap``),
     the user's ``hashtext`` (``owner``), whether the feed was pruned past the
     user's position ``snap`` (``pruned``) or past the tenant's ``seen``
-    (``lost``), and the owners of the tenant's deletion markers (migration
-    ``0009_gone_marker``) in transactions ``seen`` did not see (``gone``)."""
+    (``lost``), and the owners of the tenant's deletion markers in transactions
+    ``seen`` did not see (``gone``)."""
     tenant, user, _ = key
     return (
         "(SELECT pg_current_snapshot()::text AS snap, hashtext(%s) AS owner,"
-        " coalesce(h.x > pg_snapshot_xmin(%s::pg_snapshot), FALSE) AS pruned,"
-        " coalesce(h.x > pg_snapshot_xmin(%s::pg_snapshot), FALSE) AS lost,"
-        " (SELECT array_agg(DISTINCT g.owner) FROM item_changes g WHERE g.tenant = %s"
-        " AND g.item = -3 AND g.xid >= pg_snapshot_xmin(%s::pg_snapshot)"
-        " AND NOT pg_visible_in_snapshot(g.xid, %s::pg_snapshot)) AS gone"
-        " FROM (SELECT max(xid) AS x FROM item_changes WHERE tenant = %s AND owner = 0"
-        " AND item = -2) h) s",
+        f" coalesce(h.x > pg_snapshot_xmin(%s::pg_snapshot), FALSE) AS pruned, {_MARKERS}"
+        f" FROM {_HORIZON}) s",
         (user, snap, seen, tenant, seen, seen, tenant),
     )
 
@@ -345,6 +353,20 @@ class UserIndexes:
                 self._seen.clear()
             self._seen[tenant] = str(head["snap"])
         return str(head["snap"])
+
+    def markers_sql(self, tenant: str) -> tuple[str, tuple[Any, ...]]:
+        """A statement for a search that takes the SQL path (a user over
+        ``exact_limit``, an agent-only scope): the tenant's deletion markers this
+        process has not seen, for :meth:`note_markers` (one more statement in the
+        search's round trip)."""
+        with self._lock:
+            seen = self._seen.get(tenant, self._opened)
+        return (f"SELECT pg_current_snapshot()::text AS snap, {_MARKERS} FROM {_HORIZON}",
+                (seen, tenant, seen, seen, tenant))
+
+    def note_markers(self, tenant: str, head: dict[str, Any]) -> None:
+        """Act on the row of :meth:`markers_sql` (see :meth:`_gone`)."""
+        self._gone((tenant, "", ""), head)
 
     def drop_users(self, tenant: str, users: set[str]) -> None:
         """Drop what this process holds of ``users`` of ``tenant`` (after its own
