@@ -137,6 +137,16 @@ def test_a_forget_by_another_process_drops_this_processs_copy_of_the_data_key(
         there.forget(user_id="ana")
         assert here.search("pizza", user_id="bob")
         assert store.keyring._keys.get(("default", "ana")) is None
+        # a key held here, destroyed there: what the user writes next here is
+        # sealed with a new key, so another process reads it (an acknowledged
+        # write stays readable)
+        here.add("I moved again, to Bergen", user_id="ana", speaker="Ana")
+        assert store.keyring._keys.get(("default", "ana"))
+        there.forget(user_id="ana")
+        here.add("My new number is 555-0199", user_id="ana", speaker="Ana")
+    with Engram(db, embedder=embedder, encryption_key=key) as fresh:
+        assert [e.text for e in fresh.list(user_id="ana", type="episode").items] == [
+            "My new number is 555-0199"]
 
 
 def test_a_delete_by_another_process_leaves_no_word_or_id_of_it_in_the_partition(
