@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..models import ItemRef
 from ..store.base import Candidate
 
-__all__ = ["Fused", "fuse"]
+__all__ = ["Fused", "fuse", "fused_head"]
 
 
 @dataclass
@@ -57,3 +57,61 @@ def fuse(
             scores[rank_key] = float(rank)
             scores[part_key] = part
     return sorted(out.values(), key=lambda f: (-f.score, f.ref.type, f.ref.id))
+
+
+def fused_head(
+    lists: Mapping[str, Sequence[Candidate]],
+    weights: Mapping[str, float],
+    n: int,
+    keep: Collection[ItemRef] = frozenset(),
+    *,
+    method: str = "rrf",
+    rrf_k: int = 60,
+) -> list[Fused]:
+    """``fuse(lists, weights, ...)[:n]`` and, after them in fused order, the later
+    entries whose ref is in ``keep``: the same scores and breakdowns, with only these
+    entries made (a search reads a head of ~70 of some 200 fused candidates).
+
+    Scores add up in :func:`fuse`'s order; a breakdown holds what :func:`fuse`'s
+    last write of each key holds (a ref listed twice by a signal: its last place).
+    """
+    total: dict[ItemRef, float] = {}
+    get = total.get
+    # per signal: its list, each ref's last place in it, what its parts are made of
+    plan: list[tuple[str, str, str, Sequence[Candidate], dict[ItemRef, int], float, float,
+                     float]] = []
+    for signal, cands in lists.items():
+        w = weights.get(signal, 0.0)
+        if w <= 0 or not cands:
+            continue
+        lo = span = 0.0
+        if method == "rrf":
+            for rank, c in enumerate(cands, start=1):
+                total[c.ref] = get(c.ref, 0.0) + w / (rrf_k + rank)
+        else:
+            hi = max(c.score for c in cands)
+            lo = min(c.score for c in cands)
+            span = hi - lo
+            for c in cands:
+                total[c.ref] = get(c.ref, 0.0) + w * ((c.score - lo) / span if span > 0 else 1.0)
+        plan.append((signal, f"{signal}_rank", f"{signal}_part", cands,
+                     {c.ref: i for i, c in enumerate(cands)}, w, lo, span))
+    order = sorted(total, key=lambda r: (-total[r], r.type, r.id))
+    chosen = order[:n] + [r for r in order[n:] if r in keep] if keep else order[:n]
+    out: list[Fused] = []
+    for ref in chosen:
+        scores: dict[str, float] = {}
+        for signal, rank_key, part_key, cands, place, w, lo, span in plan:
+            i = place.get(ref)
+            if i is None:
+                continue
+            c = cands[i]
+            if method == "rrf":
+                part = w / (rrf_k + i + 1)
+            else:
+                part = w * ((c.score - lo) / span if span > 0 else 1.0)
+            scores[signal] = c.score
+            scores[rank_key] = float(i + 1)
+            scores[part_key] = part
+        out.append(Fused(ref, total[ref], scores))
+    return out

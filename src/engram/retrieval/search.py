@@ -19,7 +19,7 @@ from ..text import content_hash
 from . import expand, hops, links, rerank, updates, windows
 from .config import RetrievalConfig
 from .decay import decay_factor
-from .fusion import Fused, fuse
+from .fusion import Fused, fused_head
 from .signals import Signal
 
 __all__ = ["Head", "SearchSource", "Searcher"]
@@ -312,7 +312,6 @@ class Searcher:
         raw = self.candidates(query, scope, filters, config, query_vector)
         nb: dict[str, list[Neighbour]] = {}
         lists = self.windowed(raw, scope, filters, config, nb)
-        fused = fuse(lists, config.weights, method=config.fusion, rrf_k=config.rrf_k)
         # boosts that need the items (recency) may reorder the head: fetch more then
         reorders = (
             config.recency_weight > 0
@@ -320,16 +319,18 @@ class Searcher:
             or config.decay_weight > 0
             or present
         )
+        kept: set[ItemRef] = set()
         if config.rerank:
-            top = fused[: max(config.rerank_depth, limit)]
+            depth = max(config.rerank_depth, limit)
             if config.keep_top > 0:  # each signal's best raw hits, however they fuse
                 kept = {c.ref for cands in raw.values() for c in cands[: config.keep_top]}
-                kept -= {f.ref for f in top}
-                top += [f for f in fused[len(top):] if f.ref in kept]
         elif reorders:
-            top = fused[: max(limit * 3, limit + 20)]
+            depth = max(limit * 3, limit + 20)
         else:
-            top = fused[: limit + 5]
+            depth = limit + 5
+        # the fused list's first ``depth`` and the kept ones below them, made alone
+        top = fused_head(lists, config.weights, depth, kept, method=config.fusion,
+                         rrf_k=config.rrf_k)
         items = self._fetch(scope, [f.ref for f in top], filters)
         top = [f for f in top if f.ref in items]
         wants_speaker = config.speaker_boost > 0 or bool(config.rerank)
