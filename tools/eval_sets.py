@@ -39,6 +39,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "updates-20": {"update_depth": 20},
     "p0": {"present_weight": 0.0},
     "p1": {"present_weight": 1.0},
+    # session 9: the dense query moved towards its topic with the recall weights
+    # (the refitted weights are the preset "recall-topics")
+    "topic-0.5": {"topic_weight": 0.5},
     # session 6's all-sets weights (before dense_nolex / session_nolex), to compare
     "s6-weights": {"rerank": {
         "fused": -0.3258, "bm25": 0.2797, "bm25_top": 0.768, "dense": 0.4333,
@@ -61,7 +64,7 @@ def _pct(ordered: list[float], p: float) -> float:
 
 
 def variant(name: str) -> RetrievalConfig:
-    if name in ("bm25", "dense", "hybrid"):
+    if name in ("bm25", "dense", "hybrid") or name.startswith("recall-"):
         return get_preset(name)
     return get_preset("recall").replace(name=f"recall:{name}", **VARIANTS[name])
 

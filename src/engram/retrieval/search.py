@@ -16,7 +16,7 @@ from ..ingest.index import embedding_text
 from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
 from ..store.base import Candidate, Neighbour
 from ..text import content_hash
-from . import expand, hops, links, rerank, updates, windows
+from . import expand, hops, links, rerank, topics, updates, windows
 from .config import RetrievalConfig
 from .decay import decay_factor
 from .fusion import Fused, fused_head
@@ -106,6 +106,8 @@ class Searcher:
         if config.uses(Signal.DENSE):
             emb = self._embedder()
             vec = query_vector if query_vector is not None else emb.embed_one(query, "query")
+            if config.topic_weight > 0 and topics.broad(query):  # "hobbies": "Pilates"
+                vec = topics.expanded(vec, emb, config.topic_weight)  # type: ignore[arg-type]
             if config.uses(Signal.BM25):  # one round trip where the store can
                 lists[Signal.BM25], lists[Signal.DENSE] = self.store.search_both(
                     scope, query, vec, emb.model_id, filters, n)  # type: ignore[arg-type]
