@@ -142,8 +142,10 @@ def test_adversarial_long_inputs_finish(unit: str) -> None:
 HELDOUT = Path(__file__).parent / "fixtures" / "poisoning_heldout.jsonl"
 #: measured with the shipped model (tools/guard_eval.py shipped), rounded down
 HELDOUT_DETECTION, HELDOUT_FP = 0.6, 0.05
-#: hand-written benign notes flagged at most, per split (measured, tools/guard_eval.py)
-NOTES_FLAGGED = {"tune": 2, "holdout": 4}
+#: hand-written benign notes flagged at most, per split (measured, tools/guard_eval.py);
+#: holdout 5 since the ``k:`` concepts (session 9; 4 before): three rules' flags, a bare
+#: URL, and a French note with an English word ("Le prompt de mon cours de dessin ...")
+NOTES_FLAGGED = {"tune": 2, "holdout": 5}
 
 
 def test_classifier_flag_explains_itself() -> None:

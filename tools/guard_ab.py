@@ -31,15 +31,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def previous(commit: str, folder: Path) -> tuple[ModuleType, ModuleType]:
-    """``poisoning`` and ``classifier`` of ``commit``'s trust package, as ``trust_prev``."""
-    tar = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "src/engram/trust"],
+    """``poisoning`` and ``classifier`` of ``commit``'s trust package, loaded from that
+    commit's whole ``src/engram`` as ``engram_prev`` (the trust package imports its
+    neighbours, e.g. ``..text``, relatively)."""
+    tar = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "src/engram"],
                          check=True, capture_output=True).stdout
     with tarfile.open(fileobj=io.BytesIO(tar)) as t:
         t.extractall(folder, filter="data")
-    (folder / "src" / "engram" / "trust").rename(folder / "trust_prev")
+    (folder / "src" / "engram").rename(folder / "engram_prev")
     sys.path.insert(0, str(folder))
-    return (importlib.import_module("trust_prev.poisoning"),
-            importlib.import_module("trust_prev.classifier"))
+    return (importlib.import_module("engram_prev.trust.poisoning"),
+            importlib.import_module("engram_prev.trust.classifier"))
 
 
 def _best(fn: object, text: str) -> float:

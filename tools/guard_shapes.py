@@ -1,8 +1,10 @@
 """Candidate model features measured by ``guard_eval.py evaluate --features ...`` (not
 part of the package; see docs/trust.md "Tried and not shipped").
 
-``shipped``: the package's features (:func:`engram.trust.classifier.features`: n-grams
-and the ``s:`` shapes). ``ngrams``: the n-grams alone (the shipped model until session 8).
+``shipped``: the package's features (:func:`engram.trust.classifier.features`: n-grams,
+the ``k:`` concepts of :mod:`engram.trust.lexicon` and the ``s:`` shapes). ``noconcepts``:
+the same without the ``k:`` concepts (the shipped model of session 8). ``ngrams``: the
+n-grams alone (the shipped model until session 8).
 ``lang``: the shipped features plus shapes that look the same in any language (``l:``: a
 URL with a query string, markdown images and links, an HTML comment, call syntax with
 keyword arguments, placeholders, a quoted role label, English technical words left
@@ -40,7 +42,11 @@ def shape_names(text: str) -> list[str]:
 
 
 def _ngrams(text: str) -> Counter[str]:
-    return Counter({k: v for k, v in features(text).items() if not k.startswith("s:")})
+    return Counter({k: v for k, v in features(text).items() if k[:2] not in ("s:", "k:")})
+
+
+def _noconcepts(text: str) -> Counter[str]:
+    return Counter({k: v for k, v in features(text).items() if not k.startswith("k:")})
 
 
 def _lang(text: str) -> Counter[str]:
@@ -50,4 +56,5 @@ def _lang(text: str) -> Counter[str]:
 
 
 FEATURES: dict[str, Callable[[str], Counter[str]]] = {
-    "shipped": features, "ngrams": _ngrams, "lang": _lang}
+    "shipped": features, "ngrams": _ngrams, "lang": _lang,
+    "noconcepts": _noconcepts}

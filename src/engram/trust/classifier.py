@@ -1,23 +1,25 @@
 """A small linear model that scores how much a text reads like an injected instruction.
 
-The rules in :mod:`.poisoning` name the shapes they know; this model catches the
-wording they were not written for. It is logistic regression over sparse features of
-the lower-cased, NFKC-normalised text (digits read as ``0``): each distinct word
-bigram (``b:``) once, and for each distinct word its unigram (``w:``) and, for words
-of five or more characters, its character 4-grams inside ``<word>`` (``c:``; a 4-gram
-that two distinct words share counts twice); and, once each, shapes that read like an
-order to a model whatever its topic (``s:``): those of :data:`SHAPES` (a modal after
-"you", a standing order in time, a chat-role label, template syntax, a mention of an AI,
-role-play, "no limits" and hypothetical framings), ``s:markup`` also for ``<`` and ``>``
-as words or a code fence, ``s:caps`` (four capitals in a row), ``s:opener`` (the first
-word an imperative), ``s:you3`` ("you"/"your" three times), ``s:quote`` (a quoted
-sentence) and the length in four bands (``s:len0``-``s:len3``). They are read off the
-same words and bigrams (plus substring tests and one search for the capitals, no other
-pass over the text). Values are counts scaled by ``1/sqrt(total count)``. Its weights
-ship in the package (``classifier.json``: bias, threshold, feature -> weight; features
-with small weights dropped) and are fitted by
-``tools/guard_eval.py fit`` on public payload corpora and ordinary chat (see that
-tool for the sources and the held-out figures).
+The rules in :mod:`.poisoning` name the shapes they know; this model catches the wording
+they were not written for. It is logistic regression over sparse features of the
+lower-cased, NFKC-normalised text (digits read as ``0``): each distinct word bigram
+(``b:``) once, and for each distinct word its unigram (``w:``) and, for words of five or
+more characters, its character 4-grams inside ``<word>`` (``c:``; a 4-gram that two
+distinct words share counts twice) and the concept it names in any of about fifty
+languages (``k:``, :mod:`.lexicon`: "ignore", "instructions", "password", ...: a weight
+learnt from English payloads reaches a translated order); and, once each, shapes that
+read like an order to a model whatever its topic (``s:``): those of :data:`SHAPES` (a
+modal after "you", a standing order in time, a chat-role label, template syntax, a
+mention of an AI, role-play, "no limits" and hypothetical framings), ``s:markup`` also
+for ``<`` and ``>`` as words or a code fence, ``s:caps`` (four capitals in a row),
+``s:opener`` (the first word an imperative), ``s:you3`` ("you"/"your" three times),
+``s:quote`` (a quoted sentence) and the length in four bands (``s:len0``-``s:len3``).
+They are read off the same words and bigrams (plus substring tests and one search for
+the capitals, no other pass over the text). Values are counts scaled by ``1/sqrt(total
+count)``. Its weights ship in the package (``classifier.json``: bias, threshold, feature
+-> weight; features with small weights dropped) and are fitted by ``tools/guard_eval.py
+fit`` on public payload corpora and ordinary chat (see that tool for the sources and the
+held-out figures).
 
 :func:`score` is pure and deterministic, reads nothing but that file (once), and
 explains itself: :class:`Score` lists the features that pushed it up the most. Each
@@ -38,6 +40,7 @@ from importlib import resources
 from itertools import repeat
 
 from ..text import TextMemo, text_cache
+from .lexicon import concepts_of
 
 __all__ = ["MAX_CHARS", "MIN_WORDS", "SHAPES", "Score", "Weights", "features", "load",
            "score"]
@@ -124,11 +127,11 @@ _MEMO_WORDS = 1 << 16
 
 @text_cache(1 << 16)
 def _word_features(w: str) -> tuple[str, ...]:
-    """``w:`` and ``c:`` features of one word (words repeat: cached)."""
+    """``w:``, ``c:`` and ``k:`` features of one word (words repeat: cached)."""
     if len(w) <= 4:
-        return ("w:" + w,)
+        return ("w:" + w, *concepts_of(w))
     p = "<" + w + ">"
-    return ("w:" + w, *("c:" + p[i:i + 4] for i in range(len(p) - 3)))
+    return ("w:" + w, *("c:" + p[i:i + 4] for i in range(len(p) - 3)), *concepts_of(w))
 
 
 def _words(text: str) -> list[str]:
