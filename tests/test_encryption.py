@@ -26,7 +26,7 @@ def raw_bytes(db: Path) -> bytes:
     return b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
 
 
-def open_eg(db: Path, embedder: Embedder, key: str | None, **kw: object) -> Engram:
+def open_eg(db: Path | str, embedder: Embedder, key: str | None, **kw: object) -> Engram:
     return Engram(db, embedder=embedder, encryption_key=key, **kw)
 
 
@@ -104,3 +104,75 @@ def test_ciphertext_moved_to_another_item_does_not_open(tmp_path: Path) -> None:
     with pytest.raises(DecryptionFailed):
         store.keyring.open("default", "u", "ep2", sealed)
     store.close()
+
+
+def _two_stores(kind: str, tmp_path: Path, key: str) -> tuple[EncryptedStore, EncryptedStore]:
+    """Two encrypted stores on one SQLite file or one PostgreSQL database."""
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'k.db'}"
+    else:
+        from pg_fixtures import fresh_pg_url
+        url = fresh_pg_url()
+    return EncryptedStore(open_store(url), key), EncryptedStore(open_store(url), key)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_write_after_another_stores_forget_is_sealed_with_a_live_key(
+        kind: str, tmp_path: Path) -> None:
+    """Crypto-shredding elsewhere: this store still held the user's data key. The
+    write checks the key against the store before it seals (no search in
+    between), so what it acknowledges opens in every store, not with a destroyed key."""
+    from contract_helpers import episode, memory
+
+    from engram.store.base import WriteBatch
+
+    key = generate_master_key()
+    here, there = _two_stores(kind, tmp_path, key)
+    try:
+        ana = Scope(user_id="ana")
+        here.write(WriteBatch(episodes=[episode("e1", ana, "I live in Porto")]))
+        there.forget(ana)  # destroys ana's key; `here` still holds its copy
+        here.write(WriteBatch(episodes=[episode("e2", ana, "I moved to Faro")]))
+        there.forget(ana)  # and again: the new key goes too
+        here.write(WriteBatch(new_memories=[memory("m1", ana, "Ana lives in Faro")]))
+        ep = episode("e3", ana, "My dog is Rex", tag="pet")
+        there.write(WriteBatch(episodes=[ep]))  # `there` makes the next key ...
+        here.replace_episode_metadata(ep, {"tag": "pet"})  # ... `here` seals with it
+        for store in (here, there):
+            assert [m.text for m in store.get_memories(ana, ["m1"])] == ["Ana lives in Faro"]
+            assert [e.text for e in store.get_episodes(ana, ["e2", "e3"])] == ["My dog is Rex"]
+    finally:
+        here.close()
+        there.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+@pytest.mark.parametrize("path", ["add", "add-no-derive", "remember", "import"])
+def test_every_write_path_after_another_processs_forget_stays_readable(
+        path: str, kind: str, tmp_path: Path, embedder: Embedder) -> None:
+    """The engine's write paths, each with no search of the user before it seals."""
+    import io
+    import json
+
+    key = generate_master_key()
+    if kind == "sqlite":
+        db: Path | str = tmp_path / "e.db"
+    else:
+        from pg_fixtures import fresh_pg_url
+        db = fresh_pg_url()
+    text = "My locker code is 4417"
+    with open_eg(db, embedder, key) as here, open_eg(db, embedder, key) as there:
+        here.remember("I like green tea", user_id="ana")  # `here` holds ana's key
+        there.forget(user_id="ana")
+        if path == "import":
+            rec = {"type": "memory", "id": "m-imp", "kind": "note", "text": text,
+                   "user_id": "ana", "created_at": "2024-01-01T00:00:00+00:00",
+                   "updated_at": "2024-01-01T00:00:00+00:00"}
+            here.import_(io.StringIO(json.dumps(rec) + "\n"))
+        elif path == "remember":
+            here.remember(text, user_id="ana")
+        else:
+            here.add(text, user_id="ana", derive=path == "add")
+    with open_eg(db, embedder, key) as fresh:
+        assert text in {i.text for t in ("episode", "memory")
+                        for i in fresh.list(user_id="ana", type=t).items}

@@ -193,6 +193,11 @@ class EncryptedStore(Store):
                     Scope(tenant=tenant), [ref.id])
                 if found:
                     index_texts[ref] = found[0].text
+        # a key destroyed or replaced by another process since this one read it
+        # is read again before anything is sealed with it (one meta read a user)
+        self.keyring.verify([(i.scope.tenant, i.scope.user_id) for i in items.values()]
+                            + [(d.get("tenant") or t, d.get("user_id"))
+                               for t, v in batch.versions for d in (v.before, v.after) if d])
         sealed = WriteBatch(
             episodes=[self._seal(e) for e in batch.episodes],
             new_memories=[self._seal(m) for m in batch.new_memories],
@@ -211,6 +216,7 @@ class EncryptedStore(Store):
         self.inner.touch(tenant, memory_ids, at)
 
     def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any]) -> bool:
+        self.keyring.verify([(episode.scope.tenant, episode.scope.user_id)])
         sealed = self._seal(episode)  # metadata lives in the envelope: re-seal text and all
         blinded = {k: self.keyring.blind(episode.scope.tenant, v) for k, v in expected.items()}
         return self.inner.replace_episode_metadata(sealed, blinded)

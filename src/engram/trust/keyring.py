@@ -27,6 +27,7 @@ import hmac
 import json
 import os
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, MissingDependency, StoreError
@@ -86,6 +87,9 @@ class Keyring:
         #: learns of (its own, or another process's at its next search) empties it
         #: and a key another process destroyed is read again, not kept
         self._keys: TextMemo[tuple[str, str], bytes | None] = TextMemo()
+        #: the stored (wrapped) text each held key was read from or written as;
+        #: :meth:`verify` compares it with the store before a write seals
+        self._stored: TextMemo[tuple[str, str], str] = TextMemo()
         self._lock = threading.Lock()
         self._check_master()
 
@@ -134,21 +138,45 @@ class Keyring:
                 users = json.loads(self._store.get_meta(users_name) or "[]")
                 if slot[1] not in users:
                     self._store.set_meta(users_name, json.dumps([*users, slot[1]]))
-                self._store.set_meta(name, _b64(nonce + wrapped))
+                stored = _b64(nonce + wrapped)
+                self._store.set_meta(name, stored)
             else:
                 key = None
             self._keys[slot] = key
+            self._stored[slot] = stored or ""
             return key
+
+    def verify(self, slots: Iterable[tuple[str, str | None]]) -> None:
+        """Drop each held key of ``slots`` (tenant, user) whose stored text moved.
+
+        A write calls this once per batch before it seals: a key another process
+        destroyed (forget) or replaced since this one read it is read again, so
+        nothing acknowledged is sealed with a destroyed key. One ``get_meta`` per
+        held user of the batch; an unheld user is read by :meth:`data_key` anyway.
+        A forget committing *during* the write (between this read and the
+        write's commit) still shreds it, as it would have deleted it."""
+        for tenant, user in set(slots):
+            slot = (tenant, user or "")
+            if self._keys.get(slot, _MISSING) is _MISSING:
+                continue
+            now = self._store.get_meta(self._meta_name(tenant, user)) or ""
+            if self._stored.get(slot) != now:
+                with self._lock:
+                    self._keys.pop(slot, None)
+                    self._stored.pop(slot, None)
 
     def destroy(self, tenant: str, user: str | None) -> int:
         """Crypto-shred one user's data key (``user=None`` with ``all_users`` see
         :meth:`destroy_tenant`); returns 1 when a live key was destroyed."""
         with self._lock:
             name = self._meta_name(tenant, user)
-            had = self._store.get_meta(name) not in (None, _TOMBSTONE)
+            stored = self._store.get_meta(name)
+            had = stored not in (None, _TOMBSTONE)
             if had:
-                self._store.set_meta(name, _TOMBSTONE)
+                stored = _TOMBSTONE
+                self._store.set_meta(name, stored)
             self._keys[(tenant, user or "")] = None
+            self._stored[(tenant, user or "")] = stored or ""
             return int(had)
 
     def destroy_tenant(self, tenant: str) -> int:
@@ -173,17 +201,27 @@ class Keyring:
 
     def open(self, tenant: str, user: str | None, item_id: str, envelope: str) -> dict[str, Any]:
         """Decrypt an envelope made by :meth:`seal`; raises :class:`DecryptionFailed`."""
-        key = self.data_key(tenant, user, create=False)
-        if key is None:
-            raise DecryptionFailed("the data key of this item was destroyed or never existed")
         raw = _unb64(envelope[len(ENVELOPE_PREFIX):])
         aad = f"{tenant}\x1f{user or ''}\x1f{item_id}".encode()
-        try:
-            body = self._aead(key).decrypt(raw[:12], raw[12:], aad)
-        except Exception as exc:  # cryptography's InvalidTag
-            raise DecryptionFailed(f"cannot decrypt item {item_id}") from exc
-        result: dict[str, Any] = json.loads(body)
-        return result
+        slot = (tenant, user or "")
+        for again in (False, True):  # a held key that fails is read again once
+            if again:  # (another process destroyed it and then made a new one)
+                self.verify([slot])
+            key = self.data_key(tenant, user, create=False)
+            if key is None:
+                if again:
+                    raise DecryptionFailed(
+                        "the data key of this item was destroyed or never existed")
+                continue
+            try:
+                body = self._aead(key).decrypt(raw[:12], raw[12:], aad)
+            except Exception as exc:  # cryptography's InvalidTag
+                if again:
+                    raise DecryptionFailed(f"cannot decrypt item {item_id}") from exc
+                continue
+            result: dict[str, Any] = json.loads(body)
+            return result
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- blind index ----------------------------------------------------------------
     def blind(self, tenant: str, value: Any) -> Any:
