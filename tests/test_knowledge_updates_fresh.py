@@ -30,13 +30,16 @@ from engram import Engram
 from engram.embed.base import Embedder
 
 CASES = load_cases("knowledge_updates_fresh.jsonl")
-#: the least number of cases won: measured 26/48 with the answer-clause rules
+#: measured 26/48 with the answer-clause rules
 #: (29/48 with session 6's rule, seen before any session-7 rule was written), 30/48
 #: in session 8 (an older denial is a state, "the user" is not an answer word,
 #: "What's" / "Who hosts" ask for a current value: rules aimed at the misses listed
-#: below, each measured on the development sets too), one below it for the
-#: run-to-run wobble of a loaded machine
-LEAST = 29
+#: below, each measured on the development sets too); 39/48 in session 9 (an
+#: irregular past is an event, "How old" asks for an age, "nine, not seven" sets a
+#: value right, capitals are no name): the cases missed, exactly (the ranking depends on what is
+#: stored and asked only, not on the machine's load)
+MISSED = ["f-band-name", "f-studio-rent", "f-lunch", "f-ci", "f-client", "f-mortgage-rate",
+          "f-car-insurance", "f-long-api", "f-noanswer-ref"]
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +64,7 @@ def test_the_newer_statement_ranks_first(eg: Engram) -> None:
     # Misses: the old statement holds a marker too ("it never breaks"), values changed
     # with no marker ("cholesterol is 5.1"), a correction of a number ("nine, not
     # seven"), a new statement that answers by meaning only and is not close enough
-    assert won >= LEAST, f"newer first in {won}/48; missed {missed}"
+    assert missed == MISSED, f"newer first in {won}/48; missed {missed}"
 
 
 def test_a_question_about_the_past_keeps_the_old_statement_in_view(eg: Engram) -> None:

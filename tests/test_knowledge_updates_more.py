@@ -56,17 +56,22 @@ def test_fixture_is_well_formed() -> None:
     assert sum("source" not in c for c in CASES) == 64
 
 
-@pytest.mark.parametrize(("source", "least"), [(None, 56), ("letta", 8), ("beam", 3)])
-def test_the_newer_statement_ranks_first(eg: Engram, source: str | None, least: int) -> None:
+#: the cases missed per source, exactly (the ranking does not vary run to run)
+MISSED: dict[str | None, list[str]] = {
+    None: ["m-kid-age", "m-vacation", "m-neighbourhood"], "letta": [], "beam": []}
+
+
+@pytest.mark.parametrize("source", [None, "letta", "beam"])
+def test_the_newer_statement_ranks_first(eg: Engram, source: str | None) -> None:
     won, total, missed = _wins(eg, source)
     # when written: general 51/64, then 55/64 once a past-tense event after a state
     # counted as a change (seen on these misses), 57/64 in session 8 ("Who provides
     # ...?" asks for a current value, a newer count close in meaning to the older
-    # answer); letta 8/8, beam 4/4 (default preset).
-    # Misses: "When is ...?" questions (a "when" question is not taken as asking for a
-    # current value; see asks_current), a future time range ("this summer"), counts
-    # without a marker ("Leo's fifth birthday")
-    assert won >= least, f"{source or 'general'}: newer first in {won}/{total}; missed {missed}"
+    # answer); letta 8/8, beam 4/4 (default preset); 61/64 in session 9 ("When is
+    # ...?" takes a moved time: "rescheduled", "push the wedding back", "extended").
+    # Misses: a future time range ("this summer"), counts without a marker ("Leo's
+    # fifth birthday"), an older statement holding a marker ("a quiet retired couple")
+    assert missed == MISSED[source], f"{source or 'general'}: {won}/{total}; missed {missed}"
 
 
 def test_a_question_about_the_past_keeps_the_old_statement_in_view(eg: Engram) -> None:

@@ -36,12 +36,16 @@ from engram import Engram
 from engram.embed.base import Embedder
 
 CASES = load_cases("knowledge_updates_s8.jsonl")
-#: the least number of cases won per source, one below the measured figure for
-#: the run-to-run wobble of a loaded machine: written 28/40, letta 10/10, BEAM
-#: 13/16 when first measured (the rules of commit 03c298f); written 30/40 once a
-#: newer count close in meaning to the older answer counted (chosen on the
-#: development sets and the 76 of session 6, which it also gains, 56 -> 57/64)
-LEAST = {None: 29, "letta": 9, "beam": 12}
+#: written 28/40, letta 10/10, BEAM 13/16 when first measured (the rules of
+#: commit 03c298f); written 30/40 once a newer count close in meaning to the older
+#: answer counted (chosen on the development sets and the 76 of session 6, which
+#: it also gains, 56 -> 57/64); 35/40 in session 9 (an irregular past is an
+#: event, a participle after "be" a state, capitals are no name): the cases missed
+#: per source, exactly (no wobble: the ranking depends on what is stored and asked
+#: only)
+MISSED: dict[str | None, list[str]] = {
+    None: ["s-surname", "s-running-distance", "s-lease-end", "s-hair", "s-password-manager"],
+    "letta": [], "beam": ["s-beam-7", "s-beam-12", "s-beam-13"]}
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +78,7 @@ def test_the_newer_statement_ranks_first(eg: Engram, source: str | None) -> None
     # Pages"), "When does ...?" / "How long is ...?" (not read as current);
     # BEAM: a "should" question, a count whose new turn holds few of the
     # question's words, a "When is ... scheduled" question
-    assert won >= LEAST[source], f"{source or 'written'}: {won}/{len(cases)}; missed {missed}"
+    assert missed == MISSED[source], f"{source or 'written'}: {won}/{len(cases)}; missed {missed}"
 
 
 def test_a_question_about_the_past_keeps_the_old_statement_in_view(eg: Engram) -> None:

@@ -18,7 +18,21 @@ own (:func:`support.labelled.add_update_cases`).
 
 from __future__ import annotations
 
-from support.labelled import load_cases
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.labelled import (
+    NOW,
+    add_update_cases,
+    assert_past_keeps_old,
+    load_cases,
+    newer_first_misses,
+)
+
+from engram import Engram
+from engram.embed.base import Embedder
 
 CASES = load_cases("knowledge_updates_s9.jsonl")
 #: small talk unlike the other sets' (a session of it before, between and after)
@@ -29,6 +43,26 @@ CHAT = [
 ]
 
 
+#: held apart: measured once the session-9 rules were chosen on the development
+#: sets and the earlier case sets. 37/50 with session 8's rules, 41/50 with
+#: session 9's (no case lost). Misses: a value carried by an event with no word of
+#: the question ("taking the number 12 bus" for "How does the user get to work?"),
+#: "When does ...?" moved without a marker of a moved time ("We've moved book club
+#: to the last Sunday"), a count in an ordinal ("my 23rd book"), changes told
+#: as a plan ("booked a week in Crete instead") or a routine ("out on the river
+#: every Saturday")
+MISSED = ["n9-commute", "n9-bookclub", "n9-database", "n9-weekends", "n9-shift", "n9-car",
+          "n9-holiday", "n9-days", "n9-books"]
+
+
+@pytest.fixture(scope="module")
+def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
+    engine = Engram(str(tmp_path_factory.mktemp("ku9") / "ku9.db"), embedder=embedder)
+    add_update_cases(engine, CASES, CHAT)
+    yield engine
+    engine.close()
+
+
 def test_fixture_is_well_formed() -> None:
     assert len(CASES) == 50
     assert len({c["id"] for c in CASES}) == 50
@@ -36,3 +70,38 @@ def test_fixture_is_well_formed() -> None:
     assert all({"id", "old", "new", "question"} <= set(c) <= keys for c in CASES)
     assert sum("past" in c for c in CASES) == 7
 
+
+
+
+def test_the_newer_statement_ranks_first(eg: Engram) -> None:
+    missed = newer_first_misses(eg, CASES)
+    assert missed == MISSED, f"{len(CASES) - len(missed)}/50; missed {missed}"
+
+
+def test_a_question_about_the_past_keeps_the_old_statement_in_view(eg: Engram) -> None:
+    assert_past_keeps_old(eg, CASES, 7)
+
+
+def _ranking(eg: Engram, cases: list[dict[str, Any]]) -> list[list[tuple[str, str, float]]]:
+    """Each case's 20 hits for its question, as (kind, text, score): memory ids
+    are new at every store, their texts and scores are not."""
+    return [[(type(h.item).__name__, h.item.text, h.score) for h in eg.search(
+        c["question"], user_id=c["id"], preset="recall", now=NOW, limit=20,
+        track_access=False)] for c in cases]
+
+
+def test_two_stores_of_the_same_cases_rank_alike(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """The ranking depends on what is stored and asked only: no clock, thread
+    timing or random id decides it. Two stores of the same cases, filled one
+    after the other (the wall clock and the new ids differ), give the same hits
+    in the same order with the same scores."""
+    cases = [c for c in load_cases("knowledge_updates_s8.jsonl") if not c.get("source")][:10]
+    runs = []
+    for n in range(2):
+        eg = Engram(str(tmp_path / f"run{n}.db"), embedder=embedder)
+        add_update_cases(eg, cases, CHAT)
+        runs.append(_ranking(eg, cases))
+        eg.close()
+    assert runs[0] == runs[1]

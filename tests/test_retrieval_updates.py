@@ -18,7 +18,9 @@ from engram.retrieval.updates import (
     apply_floors,
     asks_current,
     asks_past,
+    asks_schedule,
     conflicts,
+    naming_terms,
     newer_first,
 )
 
@@ -43,17 +45,22 @@ def test_asks_past() -> None:
               "What was the original deadline?", "Where did he live in 2019?",
               "Have I ever met Bryan?"):
         assert asks_past(q), q
-    for q in ("What car do I drive?", "When did they first meet?", "What is the deadline now?"):
+    for q in ("What car do I drive?", "When did they first meet?", "What is the deadline now?",
+              "What does she use to edit photos?",  # "use to" without "did" is no past
+              "How old is the user's daughter?"):  # an age, not the old one
         assert not asks_past(q), q
 
 
 def test_asks_current() -> None:
     for q in ("What pet does the user have?", "Where is the wedding going to be?",
               "Which bank do I use now?", "What's the name of the band?",
-              "Who provides their internet?", "Who hosts the podcast with her?"):
+              "Who provides their internet?", "Who hosts the podcast with her?",
+              "How many people have I mentored?", "What has Omar been reading?"):
         assert asks_current(q), q
     for q in ("What did Kate bake?", "When did they meet?", "Where was the party?",
-              "How long had she lived there?", "Who was at the party?", "Who hosted it?"):
+              "How long had she lived there?", "Who was at the party?", "Who hosted it?",
+              # the present perfect asks for the events so far, not one current value
+              "What has Maya baked for the school fair?", "Which cities have they visited?"):
         assert not asks_current(q), q
 
 
@@ -365,3 +372,98 @@ def test_a_top_dense_match_without_shared_words_stays_in_the_top_10(pets: Engram
     off = get_preset("recall").replace(name="recall-off", floors={}, keep_top=0)
     plain = pets.search(q, user_id="u", limit=10, preset=off, track_access=False)
     assert len(plain) == 10
+
+
+def test_an_irregular_past_tells_an_event_and_a_participle_after_be_a_state() -> None:
+    from engram.ingest.supersede import tells_event
+
+    for told in ("We rewrote the billing service in Rust.", "Grandma went into a home in May.",
+                 "The club gave me a new locker.", "She's moved to a flat in Leith.",
+                 "They migrated the blog to Ghost."):
+        assert tells_event(told), told
+    for state in ("The blog is hosted on a small VPS.", "The van is insured with a local firm.",
+                  "Our office is based in Croydon.", "I'm married to a chef.",
+                  "The old printer is gone.", "My sister is a dentist.", "I put it there."):
+        assert not tells_event(state), state
+
+
+def test_an_event_told_as_someone_elses_replaces_a_state() -> None:
+    """"My piano teacher is Ines" / "Ines went back to Lisbon, so I have lessons
+    with Karl": the newer answers by meaning, holds none of the question's words
+    and tells an event (an irregular past) after a state."""
+    times = [T0, T0 + timedelta(days=90)]
+    close = [np.array([1.0, 0.0]), np.array([0.6, 0.8])]  # cosine .6
+    asked = _asked("Who is my piano teacher?")
+    teacher = ["My piano teacher is Ines, she is very patient.",
+               "Ines went back to Lisbon, so I have lessons with Karl at the school."]
+    assert conflicts(teacher, times, close, [0.6, 0.3], asked=asked) == {(0, 1)}
+    both_states = [teacher[0], "Karl has a studio near the school with a grand."]
+    assert conflicts(both_states, times, close, [0.6, 0.3], asked=asked) == set()
+
+
+def test_both_answer_clauses_holding_what_is_asked_are_one_subject() -> None:
+    """Two statements far apart in meaning whose answer clauses both hold the
+    question's words are about one thing: an event after a state replaces it."""
+    times = [T0, T0 + timedelta(days=90)]
+    far = [np.array([1.0, 0.0]), np.array([0.35, 0.937])]  # cosine .35
+    asked = _asked("Which language is the mobile app written in?")
+    app = ["The mobile app is written in Java, sadly.",
+           "Over the winter we rewrote the mobile app in Kotlin."]
+    assert conflicts(app, times, far, [0.55, 0.4], asked=asked) == {(0, 1)}
+    other = [app[0], "Over the winter we rewrote the website in Elm."]
+    assert conflicts(other, times, far, [0.55, 0.4], asked=asked) == set()
+
+
+def test_a_newer_answering_by_its_words_replaces_an_answer_by_meaning() -> None:
+    """The older answers by meaning only (its clause holds none of the question's
+    words, its cosine is the best); a newer statement whose answer clause holds
+    them and states a change replaces it; one that states no change does not."""
+    times = [T0, T0 + timedelta(days=90)]
+    close = [np.array([1.0, 0.0]), np.array([0.6, 0.8])]  # cosine .6
+    asked = _asked("Where does the user keep the family photos backed up?")
+    photos = ["All our pictures sit on an old external drive.",
+              "The drive died, so I switched the family photos to a cloud service."]
+    assert conflicts(photos, times, close, [0.55, 0.3], asked=asked) == {(0, 1)}
+    unrelated = [photos[0], "Some family photos hang in the hallway."]  # no change told
+    assert conflicts(unrelated, times, close, [0.55, 0.3], asked=asked) == set()
+
+
+def test_words_in_capitals_are_not_names_of_what_is_asked() -> None:
+    assert naming_terms("Who is the user's GP?", ["gp"]) == frozenset()
+    assert naming_terms("Which VPN does Omar use?", ["vpn", "omar"]) == {"omar"}
+    assert naming_terms("What did Nora win in 2019?", ["nora"]) == {"nora", "2019"}
+
+
+def test_a_when_question_takes_a_stated_change_only() -> None:
+    """"When is ...?" asks for a planned time: a stated change moves it ("pushed
+    the launch back"); an event or an answer given twice alone does not."""
+    for q in ("When is the launch?", "When does the user's contract end?",
+              "when are the exams?"):
+        assert asks_schedule(q) and not asks_current(q), q
+    for q in ("When did the launch happen?", "When was the party?", "What is the date?"):
+        assert not asks_schedule(q), q
+    when = {"old": T0, "x": T0 + timedelta(days=3), "new": T0 + timedelta(days=60)}
+    texts = {"old": "The product launch is on the 4th of March.",
+             "x": "The weather was lovely today.",
+             "new": "Marketing pushed the product launch back to the 20th of April."}
+    q = "When is the product launch?"  # search passes present=asks_current(q)
+    assert newer_first(["old", "x", "new"], 10, texts.__getitem__, when.__getitem__, {},
+                       present=False, query=q) == ["new", "old", "x"]
+    texts["new"] = "Everyone loved the demo we recorded for the product launch."  # an event
+    assert newer_first(["old", "x", "new"], 10, texts.__getitem__, when.__getitem__, {},
+                       present=False, query=q) == ["old", "x", "new"]
+
+
+def test_a_value_set_right_corrects_and_an_older_denial_lets_an_event_replace_it() -> None:
+    from engram.ingest.supersede import corrects
+
+    assert corrects("Her flat is on the fourth floor, not the third.")
+    assert corrects("Sorry, I got that wrong: the gig is at the Roundhouse.")
+    assert not corrects("I'll have tea, not coffee, with breakfast.")  # a taste
+    times = [T0, T0 + timedelta(days=90)]
+    close = [np.array([1.0, 0.0]), np.array([0.6, 0.8])]  # cosine .6
+    asked = _asked("What is the puppy called?")
+    # "doesn't have a name yet" is a state; the name chosen later is an event after it
+    puppy = ["The puppy is not called anything yet, we can't agree.",
+             "In the end we named the puppy Biscuit."]
+    assert conflicts(puppy, times, close, [0.6, 0.5], asked=asked) == {(0, 1)}

@@ -61,8 +61,10 @@ def test_the_newer_statement_is_the_top_hit(eg: Engram) -> None:
     dense = newer_first(eg, "dense")
     missed = sorted({c["id"] for c in CASES} - set(recall))
     # 37/40 when written: the misses share (almost) nothing with their question
-    # ("How does the user get around?" / "I ride a Yamaha motorbike everywhere")
-    assert len(recall) >= 36, f"newer first in {len(recall)}/40; missed {missed}"
+    # ("How does the user get around?" / "I ride a Yamaha motorbike everywhere").
+    # Exact: the ranking depends on what is stored and asked only (no clock,
+    # thread timing or load; test_knowledge_updates_s9 runs a store twice)
+    assert missed == ["car-motorbike", "city-country", "wedding-venue"], missed
     assert len(recall) > len(dense)
 
 

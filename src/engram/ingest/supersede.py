@@ -42,7 +42,8 @@ from itertools import pairwise
 
 from ..text import text_cache
 
-__all__ = ["CHANGE", "CORRECTION", "FRAME_SHARE", "FRAME_WORDS", "SLOTS", "Frame", "align",
+__all__ = ["CHANGE", "CORRECTION", "FRAME_SHARE", "FRAME_WORDS", "IRREGULAR", "SLOTS", "Frame",
+           "align",
            "corrects", "frame", "narrates_change", "replaces", "states_change", "tells_event",
            "words"]
 
@@ -52,7 +53,8 @@ CHANGE = re.compile(
     r"\b(?:now|nowadays|these days|currently|anymore|any more|no longer|not anymore|"
     r"actually|correction|turn(?:s|ed) out|instead|switch(?:ed|ing)?|chang(?:ed|ing)|"
     r"mov(?:ed|ing)|relocat\w*|(?:a|an|my|our|his|her|their|the) new|"
-    r"adopt(?:ed|ing)|bought|sold|traded|reschedul\w*|postpon\w*|push(?:ed)? back|"
+    r"adopt(?:ed|ing)|bought|sold|traded|reschedul\w*|postpon\w*|"
+    r"(?:push(?:ed)?|brought|bring)(?: \w+){0,3} (?:back|forward)|"
     r"replac\w+|upgrad\w+|quit|gave up|giv(?:e|ing) up|stopp(?:ed|ing)|left|"
     r"start(?:ed|ing)|took up|joined|dropp(?:ed|ing)|cancel{1,2}ed|cut out|"
     r"broke up|split up|retired|passed away|died|became|become|got (?:a|an|my)|updat\w+|"
@@ -77,6 +79,11 @@ _DENIAL = re.compile(
     r"not anymore|(?:has|have|had) no)\b",
     re.IGNORECASE,
 )
+#: a value set right on the read side ("my nephew is nine, not seven", "I got that
+#: wrong"); not a correction for the memory layer, where "tea, not coffee" is a taste
+_SET_RIGHT = re.compile(
+    r"\b\w+,\s*not\s+(?:\w+\s+){0,2}\w+\W*$|\b(?:got|had) (?:that|it|this) wrong\b",
+    re.IGNORECASE)
 #: a word that flips what a slot says
 _POLARITY = frozenset({"not", "never", "no", "longer", "anymore", "dislikes", "dislike",
                        "hates", "hate", "quit", "stopped", "only"})
@@ -176,8 +183,30 @@ def align(a: tuple[str, ...], b: tuple[str, ...]) -> Frame | None:
     return found if found.same(min(len(a), len(b))) else None
 
 
+#: the past tenses and participles of common irregular English verbs whose
+#: form is not also a present tense ("went", "took", "rewrote", not "put" or "cut"):
+#: a closed class of the grammar, not a list of attributes
+IRREGULAR = (
+    "went|gone|took|taken|got|gotten|gave|given|told|made|found|bought|brought|wrote|"
+    "written|rewrote|rewritten|began|begun|chose|chosen|came|left|sent|spent|paid|won|"
+    "lost|met|ran|drove|driven|flew|flown|grew|grown|knew|known|saw|seen|built|rebuilt|"
+    "broke|broken|fell|fallen|felt|kept|held|led|said|thought|taught|caught|became|"
+    "forgot|forgotten|stood|shook|woke|wore|worn|threw|thrown|drew|drawn|ate|eaten|"
+    "drank|sang|swam|rode|ridden|hid|stole|stolen|froze|frozen|spoke|spoken|sold|heard|"
+    "meant|sat|slept|sought|dealt|fought|dug|hung|lent|struck|swung|withdrew|overtook"
+)
 #: a completed event: a regular past tense ("migrated", "extended", "resprayed")
-_PAST_EVENT = re.compile(r"\b[a-z]{2,}(?<!e)ed\b", re.IGNORECASE)
+#: or an irregular one ("rewrote", "went", "gave")
+_PAST_EVENT = re.compile(rf"\b(?:[a-z]{{2,}}(?<!e)ed|{IRREGULAR})\b", re.IGNORECASE)
+#: a participle after a form of "be" describes a state, not an event ("is hosted
+#: on", "are based in", "is gone", "I'm married"; "'s" is left: "she's moved" is
+#: "has moved")
+_STATE_PARTICIPLE = re.compile(
+    rf"\b(?:am|is|are|be|been|being|isn't|aren't)\s+(?:not\s+|never\s+)?(?:[a-z]+ly\s+)?"
+    rf"(?:[a-z]{{2,}}(?<!e)ed|{IRREGULAR})\b|['’](?:m|re)\s+(?:not\s+)?(?:[a-z]+ly\s+)?"
+    rf"(?:[a-z]{{2,}}(?<!e)ed|{IRREGULAR})\b",
+    re.IGNORECASE,
+)
 
 
 @text_cache(8192)
@@ -198,15 +227,19 @@ def narrates_change(text: str) -> bool:
 def tells_event(text: str) -> bool:
     """Whether ``text`` narrates a completed event (a regular past tense): after
     an older statement of a state ("We store everything in MongoDB"), a later
-    event on the same thing ("We migrated to PostgreSQL") is a change."""
-    return _PAST_EVENT.search(text) is not None
+    event on the same thing ("We migrated to PostgreSQL", "We rewrote the front
+    end in Svelte") is a change. A participle after a form of "be" is a state
+    ("The site is hosted on a VPS", "the VPS is gone")."""
+    return _PAST_EVENT.search(_STATE_PARTICIPLE.sub(" ", text)) is not None
 
 
 @text_cache(8192)
 def corrects(text: str) -> bool:
-    """Whether ``text`` corrects or denies something (:data:`CORRECTION`, or a
-    denial: "did not attend", "has never published", "isn't")."""
-    return CORRECTION.search(text) is not None or _DENIAL.search(text) is not None
+    """Whether ``text`` corrects or denies something (:data:`CORRECTION`, a
+    denial: "did not attend", "has never published", "isn't", or a value set
+    right: "he is nine, not seven", "I got that wrong")."""
+    return (CORRECTION.search(text) is not None or _DENIAL.search(text) is not None
+            or _SET_RIGHT.search(text) is not None)
 
 
 def _flips(f: Frame) -> bool:
