@@ -37,7 +37,7 @@ from engram.bench.locomo import load_locomo
 from engram.bench.metrics import distinct_ranking, recall_all, recall_any
 from engram.bench.progress import Progress
 from engram.bench.runner import default_engine, hit_units, ingest_dataset, scope_user
-from engram.models import Episode, Memory, Scope, SearchFilters
+from engram.models import Episode, ItemRef, Memory, Scope, SearchFilters
 from engram.retrieval.config import RetrievalConfig, get_preset
 from engram.retrieval.search import Searcher, SearchSource
 from engram.store.base import Candidate, Neighbour
@@ -111,10 +111,11 @@ class MemoSource:
     def memory_as_of(self, scope: Scope, memory_id: str, as_of: datetime) -> Memory | None:
         return self._source.memory_as_of(scope, memory_id, as_of)
 
-    def vectors_by_hash(
-        self, model_id: str, hashes: Sequence[str], *, tenant: str | None = None
+    def stored_vectors(
+        self, scope: Scope, model_id: str, refs: Sequence[ItemRef], hashes: Sequence[str],
+        *, tenant: str | None = None,
     ) -> dict[str, np.ndarray]:
-        return self._source.vectors_by_hash(model_id, hashes, tenant=tenant)
+        return self._source.stored_vectors(scope, model_id, refs, hashes, tenant=tenant)
 
 
 @dataclass(frozen=True)

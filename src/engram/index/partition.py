@@ -42,6 +42,11 @@ STATUS_CODES = {"active": 0, "superseded": 1, "deleted": 2}
 INF = math.inf
 
 
+def _hash64(hex_hash: str | None) -> int:
+    """The first 64 bits of a hex content hash (0: none given)."""
+    return int(hex_hash[:16], 16) if hex_hash else 0
+
+
 @dataclass(frozen=True)
 class RowAttrs:
     item_type: int  # TYPE_EPISODE | TYPE_MEMORY
@@ -113,6 +118,9 @@ class PartitionIndex:
         self._event = np.zeros(0, dtype=np.float64)
         self._created = np.zeros(0, dtype=np.float64)
         self._expired = np.zeros(0, dtype=np.float64)
+        #: the first 64 bits of each row's vector's content hash (0: not known), so a
+        #: search reads its head's stored vectors here (:meth:`stored_vector`)
+        self._vhash = np.zeros(0, dtype=np.uint64)
         self._codes: dict[str | None, int] = {None: 0}
         self._key_ref: dict[int, ItemRef] = {}
         self._ref_key: dict[ItemRef, int] = {}
@@ -138,6 +146,8 @@ class PartitionIndex:
         #: returned lately (ids and numbers, no text; at most ~4k): lets the store
         #: read the items a search found by key
         self.result_keys: dict[ItemRef, int] = {}
+        #: the row of each ref in :attr:`result_keys` (numbers only)
+        self.result_rows: dict[ItemRef, int] = {}
 
     # -- size ----------------------------------------------------------------
     def __len__(self) -> int:
@@ -168,7 +178,9 @@ class PartitionIndex:
             keys = all_keys[rows].tolist()
         if len(self.result_keys) > 4096:
             self.result_keys = {}
+            self.result_rows = {}
         self.result_keys.update(zip(out, keys, strict=True))
+        self.result_rows.update(zip(out, rows.tolist(), strict=True))
         return out
 
     def _materialize(self) -> None:
@@ -178,6 +190,7 @@ class PartitionIndex:
         ids, keys = self._lazy
         self._lazy = None
         self.result_keys = {}
+        self.result_rows = {}
         n = self._n
         dead = ItemRef("episode", "")
         alive = self._alive[:n].tolist()
@@ -219,6 +232,7 @@ class PartitionIndex:
         self._event = grow(self._event)
         self._created = grow(self._created)
         self._expired = grow(self._expired)
+        self._vhash = grow(self._vhash)
         self._cap = cap
 
     def _set_attrs(self, row: int, attrs: RowAttrs) -> None:
@@ -240,6 +254,7 @@ class PartitionIndex:
         attrs: RowAttrs,
         text: str | None = None,
         key: int | None = None,
+        vector_hash: str | None = None,
     ) -> None:
         """Add a row, or replace the vector, text and attributes of an existing one.
 
@@ -247,6 +262,8 @@ class PartitionIndex:
         ``key`` is the store's own integer name for the item (optional): a row
         upserted with a key can be removed by it (:meth:`remove_key`). A key
         that named another ref before now names ``ref``; that ref's row is removed.
+        ``vector_hash``: the content hash (hex) ``vector`` is stored under, if
+        known (:meth:`stored_vector` answers only for rows that have one).
         """
         self._materialize()
         self.version += 1
@@ -256,6 +273,7 @@ class PartitionIndex:
         if old is not None:
             if text is None and np.array_equal(self._vecs[old], vector):
                 self._set_attrs(old, attrs)
+                self._vhash[old] = _hash64(vector_hash)
                 return
             self._kill(old)
         row = self._n
@@ -263,6 +281,7 @@ class PartitionIndex:
         self._vecs[row] = vector
         self._alive[row] = True
         self._set_attrs(row, attrs)
+        self._vhash[row] = _hash64(vector_hash)
         self._n += 1
         self._refs.append(ref)
         self._pos[ref] = row
@@ -296,6 +315,24 @@ class PartitionIndex:
         fresh.version = self.version + 1
         self.__dict__.update(fresh.__dict__)
 
+    def stored_vector(self, ref: ItemRef, vector_hash: str) -> np.ndarray | None:
+        """A copy of ``ref``'s vector when its row is live and was upserted with
+        ``vector_hash`` (the same first 64 bits), else ``None`` (unknown here: ask the
+        store's vectors table). Finds rows that searches returned lately
+        (:attr:`result_rows`) without building the refs of a loaded partition."""
+        row = self.result_rows.get(ref)
+        if row is None:
+            if self._lazy is not None:
+                return None
+            row = self._pos.get(ref)
+            if row is None:
+                return None
+        want = _hash64(vector_hash)
+        if want == 0 or not self._alive[row] or int(self._vhash[row]) != want:
+            return None
+        vec: np.ndarray = self._vecs[row].copy()
+        return vec
+
     def remove_key(self, key: int) -> None:
         """Drop the row upserted under ``key``; nothing happens when there is none."""
         self._materialize()
@@ -323,6 +360,7 @@ class PartitionIndex:
         self._live -= 1
         self._alive[row] = False
         self._vecs[row] = 0.0
+        self._vhash[row] = 0
         self._lex.remove(row)
         if drop_pos:
             self._pos.pop(self._refs[row], None)
@@ -509,6 +547,7 @@ class PartitionIndex:
             "event": np.where(alive, self._event[:n], 0.0),
             "created": np.where(alive, self._created[:n], 0.0),
             "expired": np.where(alive, self._expired[:n], 0.0),
+            "vhash": np.where(alive, self._vhash[:n], 0).astype(np.uint64),
             "keys": keys,
             "codes": utf8_array([json.dumps([names[int(c)] for c in used])]),
             **self._lex.state(n),
@@ -574,6 +613,9 @@ class PartitionIndex:
         for name in ("type", "status", "kind", "agent", "session", "event", "created",
                      "expired"):
             setattr(part, "_" + name, np.array(state[name], dtype=getattr(part, "_" + name).dtype))
+        # a state saved before vector hashes were kept has none: all unknown
+        part._vhash = (np.array(state["vhash"], dtype=np.uint64) if "vhash" in state
+                       else np.zeros(n, dtype=np.uint64))
         part._codes = {name: code for code, name in enumerate(json.loads(
             utf8_list(state["codes"], 1)[0]))}
         part._live = int(np.count_nonzero(alive))

@@ -61,8 +61,9 @@ class SearchSource(Protocol):
 
     def memory_as_of(self, scope: Scope, memory_id: str, as_of: datetime) -> Memory | None: ...
 
-    def vectors_by_hash(
-        self, model_id: str, hashes: Sequence[str], *, tenant: str | None = None
+    def stored_vectors(
+        self, scope: Scope, model_id: str, refs: Sequence[ItemRef], hashes: Sequence[str],
+        *, tenant: str | None = None,
     ) -> dict[str, np.ndarray]: ...
 
 
@@ -269,7 +270,7 @@ class Searcher:
                        if f.ref not in when_of}
             if missing:
                 when_of = {**when_of, **self._event_times(scope, {r: h.items[r] for r in missing})}
-            vectors = self._vectors(top)
+            vectors = self._vectors(scope, top)
             cosine = {c.ref: c.score for c in h.raw.get(Signal.DENSE, ())}
             out = updates.newer_first(
                 out, config.update_depth, lambda t: h.items[t[1].ref].text,
@@ -288,12 +289,13 @@ class Searcher:
                 f.scores["moved_from"] = float(was[f.ref] + 1)
         return [(sc, f) for sc, (_, f) in zip(before, out, strict=True)]
 
-    def _vectors(self, items: list[Episode | Memory]) -> dict[int, np.ndarray]:
+    def _vectors(self, scope: Scope, items: list[Episode | Memory]) -> dict[int, np.ndarray]:
         """Each item's stored vector, by position (missing where none is stored)."""
         hashes = [content_hash(embedding_text(i)) for i in items]
         tenants = {i.scope.tenant for i in items}  # one in a search: one shard on Citus
-        found = self.store.vectors_by_hash(self._embedder().model_id, hashes,
-                                           tenant=tenants.pop() if len(tenants) == 1 else None)
+        refs = [ItemRef("episode" if isinstance(i, Episode) else "memory", i.id) for i in items]
+        found = self.store.stored_vectors(scope, self._embedder().model_id, refs, hashes,
+                                          tenant=tenants.pop() if len(tenants) == 1 else None)
         return {i: found[hsh] for i, hsh in enumerate(hashes) if hsh in found}
 
     def head(

@@ -470,6 +470,16 @@ class Store(ABC):
         without a vector of that model are absent; when several items share a hash,
         any one of their vectors is returned."""
 
+    def stored_vectors(
+        self, scope: Scope, model_id: str, refs: Sequence[ItemRef], hashes: Sequence[str],
+        *, tenant: str | None = None,
+    ) -> dict[str, np.ndarray]:
+        """:meth:`vectors_by_hash` of ``hashes``, the content hashes of the vectors
+        of ``refs`` (items of ``scope``, in the same order): a backend may answer
+        for an item from the vector it holds for it in memory when that vector is
+        stored under the same hash. Default: :meth:`vectors_by_hash`."""
+        return self.vectors_by_hash(model_id, hashes, tenant=tenant)
+
     # -- maintenance ---------------------------------------------------------
     @abstractmethod
     def forget(self, scope: Scope) -> dict[str, int]:

@@ -52,11 +52,11 @@ _MAX_CATCH_UP = 20_000
 
 _EP_SELECT = (
     "e.rid, e.tenant, e.id, e.user_id, e.agent_id, e.session_id, e.occurred_ts, e.created_ts,"
-    " v.model_id, v.vector, v.dim, f.body"
+    " v.model_id, v.vector, v.dim, v.content_hash, f.body"
 )
 _MEM_SELECT = (
     "x.rid, x.tenant, x.id, x.user_id, x.agent_id, x.session_id, x.kind, x.status, x.event_ts,"
-    " x.created_ts, x.expired_ts, v.model_id, v.vector, v.dim, f.body"
+    " x.created_ts, x.expired_ts, v.model_id, v.vector, v.dim, v.content_hash, f.body"
 )
 
 
@@ -68,6 +68,7 @@ def _upsert_episode(part: PartitionIndex, r: sqlite3.Row) -> None:
                  r["occurred_ts"], r["created_ts"], INF),
         r["body"] or "",
         key=r["rid"] * 2,
+        vector_hash=r["content_hash"],
     )
 
 
@@ -80,6 +81,7 @@ def _upsert_memory(part: PartitionIndex, r: sqlite3.Row) -> None:
                  INF if r["expired_ts"] is None else r["expired_ts"]),
         r["body"] or "",
         key=r["rid"] * 2 + 1,
+        vector_hash=r["content_hash"],
     )
 
 
@@ -466,6 +468,25 @@ class SQLiteSearch(SQLiteBase):
             rows = self._q(f"SELECT x.id FROM {table} x WHERE {ssql} AND {fsql}", (*sargs, *fargs))
             refs.extend(ItemRef(item_type, r[0]) for r in rows)  # type: ignore[arg-type]
         return refs
+
+    def stored_vectors(
+        self, scope: Scope, model_id: str, refs: Sequence[ItemRef], hashes: Sequence[str],
+        *, tenant: str | None = None,
+    ) -> dict[str, np.ndarray]:
+        """See the base class: the loaded partition of ``scope`` answers for rows it
+        holds with the same vector hash (no SQL), the vectors table for the rest."""
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            part = self._partitions.get(_partition_of(scope, model_id))
+            if part is not None:
+                for ref, hsh in zip(refs, hashes, strict=True):
+                    vec = part.stored_vector(ref, hsh)
+                    if vec is not None:
+                        found[hsh] = vec
+        rest = [h for h in hashes if h not in found]
+        if rest:
+            found.update(self.vectors_by_hash(model_id, rest, tenant=tenant))
+        return found
 
     def vectors_by_hash(
         self, model_id: str, hashes: Sequence[str], *, tenant: str | None = None
