@@ -42,8 +42,7 @@ from itertools import pairwise
 
 from ..text import text_cache
 
-__all__ = ["CHANGE", "CORRECTION", "FRAME_SHARE", "FRAME_WORDS", "IRREGULAR", "SLOTS", "Frame",
-           "align",
+__all__ = ["CHANGE", "CORRECTION", "FRAME_SHARE", "FRAME_WORDS", "SLOTS", "Frame", "align",
            "corrects", "frame", "narrates_change", "replaces", "states_change", "tells_event",
            "words"]
 
@@ -186,7 +185,7 @@ def align(a: tuple[str, ...], b: tuple[str, ...]) -> Frame | None:
 #: the past tenses and participles of common irregular English verbs whose
 #: form is not also a present tense ("went", "took", "rewrote", not "put" or "cut"):
 #: a closed class of the grammar, not a list of attributes
-IRREGULAR = (
+_IRREGULAR = (
     "went|gone|took|taken|got|gotten|gave|given|told|made|found|bought|brought|wrote|"
     "written|rewrote|rewritten|began|begun|chose|chosen|came|left|sent|spent|paid|won|"
     "lost|met|ran|drove|driven|flew|flown|grew|grown|knew|known|saw|seen|built|rebuilt|"
@@ -197,14 +196,14 @@ IRREGULAR = (
 )
 #: a completed event: a regular past tense ("migrated", "extended", "resprayed")
 #: or an irregular one ("rewrote", "went", "gave")
-_PAST_EVENT = re.compile(rf"\b(?:[a-z]{{2,}}(?<!e)ed|{IRREGULAR})\b", re.IGNORECASE)
+_PAST_EVENT = re.compile(rf"\b(?:[a-z]{{2,}}(?<!e)ed|{_IRREGULAR})\b", re.IGNORECASE)
 #: a participle after a form of "be" describes a state, not an event ("is hosted
 #: on", "are based in", "is gone", "I'm married"; "'s" is left: "she's moved" is
 #: "has moved")
 _STATE_PARTICIPLE = re.compile(
     rf"\b(?:am|is|are|be|been|being|isn't|aren't)\s+(?:not\s+|never\s+)?(?:[a-z]+ly\s+)?"
-    rf"(?:[a-z]{{2,}}(?<!e)ed|{IRREGULAR})\b|['’](?:m|re)\s+(?:not\s+)?(?:[a-z]+ly\s+)?"
-    rf"(?:[a-z]{{2,}}(?<!e)ed|{IRREGULAR})\b",
+    rf"(?:[a-z]{{2,}}(?<!e)ed|{_IRREGULAR})\b|['’](?:m|re)\s+(?:not\s+)?(?:[a-z]+ly\s+)?"
+    rf"(?:[a-z]{{2,}}(?<!e)ed|{_IRREGULAR})\b",
     re.IGNORECASE,
 )
 

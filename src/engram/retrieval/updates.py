@@ -102,9 +102,10 @@ same two or more words of what the question asks are about one thing, however
 far apart in meaning; a word the question writes in capitals ("GP", "CI") is
 not a name; "How old ...?" asks for an age, not an old value, and "use to"
 without "did" is no past; "When is/does ...?" (:func:`asks_schedule`) takes a
-moved time only ("rescheduled", "pushed the wedding back"); a question in the
-present perfect ("What has John cooked?") asks for the events so far, not a
-current value (except "How many ...?", "How has ... evolved?").
+moved time only ("rescheduled", "pushed the wedding back"). Reading a question
+in the present perfect ("What has John cooked?") as asking for the events so
+far was measured and left out: LoCoMo dev MRR +.005, held -.012, letta update
+two new facts fewer first (dev).
 
 Words of the question that name the memory's owner ("the user's bike",
 :data:`SPEAKER`) are not among the words a statement must hold: the owner's
@@ -126,7 +127,6 @@ import numpy as np
 from ..index.lexical import tokens
 from ..ingest.supersede import (
     CHANGE,
-    IRREGULAR,
     corrects,
     frame,
     narrates_change,
@@ -241,16 +241,6 @@ def _values(clause: str, after: str) -> frozenset[str]:
 _PRESENT_TENSE = re.compile(r"\b(?:is|are|am|does|do|has|have|now|currently|still|"
                             r"nowadays|these days|latest|at the moment)\b", re.IGNORECASE)
 _EVENT = re.compile(r"\b(?:did|was|were|had|when|how long)\b", re.IGNORECASE)
-#: a question in the present perfect asks for the events so far ("What has John
-#: cooked?", "Which cities have they visited?"), not for one current value; "has
-#: been" is a state, and "might she have published" a guess about the present
-_PERFECT = re.compile(
-    rf"^(?!.*\b(?:might|could|would|should|must|may)\b)"
-    rf".*?\b(?:has|have|'ve)\b(?:\s+(?!been\b)[\w']+){{0,4}}?\s+(?:[a-z]{{2,}}(?<!e)ed|{IRREGULAR})\b",
-    re.IGNORECASE)
-#: "How many ... have I mentored?", "How has my plan evolved?": a count or a
-#: course so far, whose latest figure or stage answers
-_COUNT = re.compile(r"\bhow\b", re.IGNORECASE)
 _PAST_TENSE_EVENT = re.compile(r"\b(?:did|was|were|had)\b", re.IGNORECASE)
 #: "What's ...?", and a question word followed by a verb in the present tense
 #: ("Who provides their internet?", "What grows in the bed?")
@@ -267,8 +257,7 @@ def asks_current(query: str) -> bool:
     REALTALK MRR and 1.5 of BEAM's; "when is/are/will" alone: no BEAM update
     more, -0.9 BEAM MRR."""
     return ((_PRESENT_TENSE.search(query) is not None or _PRESENT_VERB.search(query) is not None)
-            and _EVENT.search(query) is None
-            and (_PERFECT.search(query) is None or _COUNT.search(query) is not None))
+            and _EVENT.search(query) is None)
 
 
 #: "When is ...?", "When does ...?": the time of something planned, which a
