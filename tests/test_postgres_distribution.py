@@ -64,6 +64,9 @@ EXCEPTIONS: list[tuple[tuple[str, ...], str, str]] = [
     (("setup",), r"^CREATE INDEX item_changes_gone ON item_changes",
      "migration 0009_gone_marker (DDL, once per store): its trigger function writes a"
      " deletion marker of each deleted row's own tenant, on that row's shard"),
+    (("setup",), r"^CREATE FUNCTION engram_row_changed\(\)",
+     "migration 0010_row_feed (DDL, once per store): its trigger function writes the"
+     " row-only change row of the updated row's own tenant, on that row's shard"),
 ]
 
 _TABLE_REF = re.compile(

@@ -380,3 +380,84 @@ def test_a_search_on_the_sql_path_reads_the_deletion_markers_too(pg_url: str) ->
         clear_text_caches()
         a.close()
         b.close()
+
+
+def _mem(i: int, scope: Scope, text: str, **kw: object) -> Memory:
+    return Memory(id=f"m{i}", scope=scope, kind=MemoryKind.FACT, text=text,
+                  created_at=T0 + timedelta(minutes=i), updated_at=T0 + timedelta(minutes=i),
+                  **kw)  # type: ignore[arg-type]
+
+
+def _head(store: PostgresStore, q: np.ndarray, eps: list[str],
+          mems: list[str]) -> tuple[list[Episode], list[Memory]]:
+    """A search's head read: the user ranked in process, then its items."""
+    store.search_both(USER, "apple", q, MODEL, SearchFilters(), 10)
+    return store.get_items(USER, eps, mems)
+
+
+def test_held_rows_of_a_searchs_head_follow_every_change_made_elsewhere(
+    two: tuple[PostgresStore, PostgresStore],
+) -> None:
+    """The row cache (``store.postgres_rows``): what ``get_items`` hands out after
+    a search equals the tables, though another store touched, re-tagged,
+    updated or deleted the held rows (the changes of columns the index does not
+    hold come through the row-only feed of migration 0010)."""
+    a, b = two
+    rng = np.random.default_rng(7)
+    batch = _batch(rng, range(0, 6))
+    mems = [_mem(i, USER, f"fact {WORDS[i]} apple", importance=0.5,
+                 metadata={"n": i}) for i in range(3)]
+    batch.new_memories.extend(mems)
+    batch.vectors.extend(_vec(ItemRef("memory", m.id), USER, _unit(rng)) for m in mems)
+    a.write(batch)
+    q = _unit(rng)
+    eps, mids = ["e1", "e2", "e1", "e9", "e5"], ["m0", "m1", "m2"]
+
+    def tables() -> tuple[list[Episode], list[Memory]]:
+        return a.get_episodes(USER, eps), a.get_memories(USER, mids)
+
+    first = _head(a, q, eps, mids)
+    assert first == tables() and len(a._rows.cache) == 6  # e1 held once, e9 is no row
+    assert _head(a, q, eps, mids) == first  # served held (copies, not the held tuples)
+    first[0][0].metadata["x"] = 1  # a caller changing what it got changes nothing held
+    assert _head(a, q, eps, mids) == tables()
+    b.touch("tn", ["m0", "m1"], T0 + timedelta(days=3))  # one change at a time: a
+    got = _head(a, q, eps, mids)  # delete reloads the user (and drops all it held)
+    assert got == tables() and got[1][0].access_count == 1 and len(a._rows.cache) == 6
+    e2 = a.get_episodes(USER, ["e2"])[0]
+    assert b.replace_episode_metadata(
+        Episode(**{**e2.__dict__, "metadata": {"tag": "new"}}), e2.metadata)
+    got = _head(a, q, eps, mids)
+    assert got == tables() and got[0][1].metadata == {"tag": "new"}
+    m2 = _mem(2, USER, "fact cherry apple, now changed", importance=0.9, version=2)
+    b.write(WriteBatch(changed_memories=[(m2, 1)]))
+    got = _head(a, q, eps, mids)
+    assert got == tables() and got[1][2].text == "fact cherry apple, now changed"
+    b.delete_episodes("tn", ["e5"])
+    got = _head(a, q, eps, mids)
+    assert got == tables() and "e5" not in [e.id for e in got[0]]
+    # no search first, or another user's search: the tables answer, nothing is held
+    a._rows.clear()
+    assert a.get_items(USER, eps, mids) == tables() and len(a._rows.cache) == 0
+    a.search_both(Scope(user_id="v", tenant="tn"), "apple", q, MODEL, SearchFilters(), 10)
+    assert a.get_items(USER, eps, mids) == tables() and len(a._rows.cache) == 0
+
+
+def test_a_forget_here_or_elsewhere_empties_the_held_rows(
+    two: tuple[PostgresStore, PostgresStore],
+) -> None:
+    a, b = two
+    rng = np.random.default_rng(8)
+    a.write(_batch(rng, range(0, 4)))
+    b.write(_batch(rng, range(10, 12), Scope(user_id="w", tenant="tn")))
+    q = _unit(rng)
+    assert _head(a, q, ["e1", "e2"], [])[0]
+    assert len(a._rows.cache) == 2
+    b.forget(USER)
+    # a's next search of anyone in the tenant reads the deletion markers
+    a.search_both(Scope(user_id="w", tenant="tn"), "apple", q, MODEL, SearchFilters(), 10)
+    assert len(a._rows.cache) == 0
+    a.write(_batch(rng, range(20, 22)))
+    assert _head(a, q, ["e20"], [])[0] and len(a._rows.cache) == 1
+    a.forget(USER)
+    assert len(a._rows.cache) == 0

@@ -55,6 +55,7 @@ from .migrations import pending
 from .postgres_admin import PgAdmin
 from .postgres_index import prune_sql
 from .postgres_pool import register_vector
+from .postgres_rows import held_metadata
 from .postgres_schema import FENCE_LOCK_CLASS, MIGRATION_LOCK_ID, MIGRATIONS
 from .postgres_sql import (
     EP_COLS,
@@ -72,6 +73,7 @@ from .postgres_vector import Step, create_index_sql, fetch, index_name, queue, r
 from .postgres_vector import steps as vector_steps
 from .sql_browse import SQLBrowse
 from .sql_common import episode_values, insert_jobs, insert_versions, memory_values
+from .sqlite_rowcache import Read
 
 __all__ = ["PostgresStore"]
 
@@ -151,6 +153,7 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
     # -- writes ----------------------------------------------------------------
     def write(self, batch: WriteBatch) -> WriteOutcome:
         self._streams.drop_hint()
+        self._rows.drop_hint()
         if batch.is_empty():
             return WriteOutcome()
         for attempt in range(3):
@@ -394,19 +397,39 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
     def get_items(
         self, scope: Scope, episode_ids: Sequence[str], memory_ids: Sequence[str]
     ) -> tuple[list[Episode], list[Memory]]:
-        """Both reads pipelined: one round trip."""
+        """Both reads pipelined: one round trip. Right after a search ranked the
+        user in process, rows read lately come from the row cache, current as of
+        that search's snapshot, and only the others are read
+        (:mod:`.postgres_rows`)."""
+        if scope.user_id is not None and self._rows.take_hint(scope):
+            return self._rows.get_items(scope, episode_ids, memory_ids,
+                                        lambda e, m: self._read_held(scope, e, m))
         if not episode_ids or not memory_ids:
             return super().get_items(scope, episode_ids, memory_ids)
-        with self._conn() as conn:
-            with conn.pipeline():  # leaving it syncs both: one round trip
-                eps = conn.execute(*_many_sql("episodes", EP_COLS, scope, episode_ids),
-                                   binary=True)
-                mems = conn.execute(*_many_sql("memories", MEM_COLS, scope, memory_ids),
-                                    binary=True)
-            erows = {r["id"]: r for r in eps.fetchall()}
-            mrows = {r["id"]: r for r in mems.fetchall()}
+        erows, mrows = self._read_rows(scope, episode_ids, memory_ids, "")
         return ([episode_from_row(erows[i]) for i in episode_ids if i in erows],
                 [memory_from_row(mrows[i]) for i in memory_ids if i in mrows])
+
+    def _read_rows(self, scope: Scope, episode_ids: Sequence[str], memory_ids: Sequence[str],
+                   extra: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The rows of both id lists visible in ``scope``, by id, pipelined."""
+        with self._conn() as conn:
+            with conn.pipeline():  # leaving it syncs both: one round trip
+                eps = None if not episode_ids else conn.execute(
+                    *_many_sql("episodes", extra + EP_COLS, scope, episode_ids), binary=True)
+                mems = None if not memory_ids else conn.execute(
+                    *_many_sql("memories", extra + MEM_COLS, scope, memory_ids), binary=True)
+            return ({} if eps is None else {r["id"]: r for r in eps.fetchall()},
+                    {} if mems is None else {r["id"]: r for r in mems.fetchall()})
+
+    def _read_held(self, scope: Scope, episode_ids: list[str],
+                   memory_ids: list[str]) -> tuple[Read, Read]:
+        """Rows to hold: by id, (store key, decoded item, metadata as JSON text)."""
+        erows, mrows = self._read_rows(scope, episode_ids, memory_ids, "rid, ")
+        eps = {i: (r["rid"] * 2, episode_from_row(r)) for i, r in erows.items()}
+        mems = {i: (r["rid"] * 2 + 1, memory_from_row(r)) for i, r in mrows.items()}
+        return ({i: (k, e, held_metadata(e.metadata)) for i, (k, e) in eps.items()},
+                {i: (k, m, held_metadata(m.metadata)) for i, (k, m) in mems.items()})
 
     def episode_neighbours(
         self, scope: Scope, ids: Sequence[str], radius: int
@@ -485,6 +508,7 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         """BM25 in the user's in-process index when it can hold the user
         (:mod:`.postgres_index`), else ``ts_rank_cd`` in SQL."""
         self._streams.drop_hint()
+        self._rows.drop_hint()
         if not query_terms(query) or limit <= 0:
             return []
         if scope.user_id is not None and not self._on_citus():
@@ -514,10 +538,13 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         if filters.metadata:
             allowed = frozenset(self._metadata_matches(scope, filters))
         f = RowFilter.of(scope, filters, allowed)
-        return self._index.use(
+        found = self._index.use(
             scope, model_id, self.hnsw.exact_limit,
             lambda query, args: self._q(query, args, binary=True),
             lambda part: rank(part, f))
+        if found is not None:
+            self._rows.set_hint(scope)  # the user's held rows are current (postgres_rows)
+        return found
 
     def _metadata_matches(self, scope: Scope, filters: SearchFilters) -> list[ItemRef]:
         """The items of ``scope`` passing ``filters`` (a metadata filter's set)."""
@@ -546,6 +573,7 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         too, so that the neighbours asked next need no round trip
         (:mod:`.postgres_streams`)."""
         self._streams.drop_hint()
+        self._rows.drop_hint()
         if limit <= 0:
             return [], []
         qv = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
@@ -602,6 +630,7 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
         limit: int,
     ) -> list[Candidate]:
         self._streams.drop_hint()
+        self._rows.drop_hint()
         if limit <= 0:
             return []
         qv = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)

@@ -166,16 +166,21 @@ def changes_sql(key: _Key, snap: str, seen: str | None = None) -> tuple[str, tup
     """The head (:func:`_head`: ``pruned`` says rows may be missing), and each
     item of the user changed in a transaction ``snap`` did not see (``changed``,
     at most ``MAX_CATCH_UP + 1``) with its current row when it is still the
-    user's and has a vector of the model (else NULLs)."""
+    user's and has a vector of the model (else NULLs); an item changed only in
+    columns the index does not hold (``row_only``, migration ``0010_row_feed``)
+    comes with NULLs (only the row cache drops it)."""
     tenant, user, model = key
     head, head_args = _head(key, snap, seen)
     return (
-        "WITH c AS (SELECT DISTINCT item FROM item_changes WHERE tenant = %s"
+        "WITH c AS (SELECT DISTINCT CASE WHEN item >= 0 THEN item ELSE -4 - item END AS item,"
+        " item < 0 AS row_only FROM item_changes WHERE tenant = %s"
         " AND owner = hashtext(%s) AND xid >= pg_snapshot_xmin(%s::pg_snapshot)"
-        " AND NOT pg_visible_in_snapshot(xid, %s::pg_snapshot) AND item >= 0 LIMIT %s)"
-        f" SELECT s.*, c.item AS changed, r.* FROM {head} LEFT JOIN c ON TRUE LEFT JOIN LATERAL"
-        f" ({_EP_ROW} AND c.item %% 2 = 0 AND e.rid = c.item / 2 UNION ALL"
-        f" {_MEM_ROW} AND c.item %% 2 = 1 AND x.rid = c.item / 2) r ON TRUE",
+        " AND NOT pg_visible_in_snapshot(xid, %s::pg_snapshot) AND (item >= 0 OR item <= -4)"
+        " LIMIT %s)"
+        " SELECT s.*, c.item AS changed, c.row_only, r.* FROM"
+        f" {head} LEFT JOIN c ON TRUE LEFT JOIN LATERAL"
+        f" ({_EP_ROW} AND NOT c.row_only AND c.item %% 2 = 0 AND e.rid = c.item / 2 UNION ALL"
+        f" {_MEM_ROW} AND NOT c.row_only AND c.item %% 2 = 1 AND x.rid = c.item / 2) r ON TRUE",
         (tenant, user, snap, snap, MAX_CATCH_UP + 1, *head_args, tenant, user, model, tenant,
          user, model),
     )
@@ -252,10 +257,17 @@ class UserIndexes:
     tenant's deletion markers until this process first searches it (so a forget
     between the opening and that search is seen). ``on_gone(tenant)`` is called
     when markers show that rows of ``tenant`` were deleted since this process
-    last looked (the store drops its other per-user copies of the tenant)."""
+    last looked (the store drops its other per-user copies of the tenant).
+    ``on_changed(tenant, user, keys)`` is called by every search that brings a
+    user's index up to date, before it ranks, with the store keys of the items
+    changed since (in any column: ``row_only`` ones too), or ``None`` when the
+    user was (re)loaded from the tables: the store's row cache
+    (:mod:`.postgres_rows`) drops them."""
 
     def __init__(self, opened: str | None = None,
-                 on_gone: Callable[[str], None] | None = None) -> None:
+                 on_gone: Callable[[str], None] | None = None,
+                 on_changed: Callable[[str, str, list[int] | None], None] | None = None
+                 ) -> None:
         self._lock = threading.Lock()
         self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
         #: users over the size limit -> (when to try again, the user's hashtext)
@@ -264,6 +276,7 @@ class UserIndexes:
         self._seen: dict[str, str] = {}
         self._opened = opened
         self._on_gone = on_gone
+        self._on_changed = on_changed
         #: tenant -> when (monotonic) this process last pruned its feed
         self._pruned: dict[str, float] = {}
         #: (tenant, user) -> the model its last search used (a lexical search
@@ -298,6 +311,9 @@ class UserIndexes:
                 rows = run(*changes_sql(key, entry.snap, seen))
                 seen = self._gone(key, rows[0])
                 changed = [r for r in rows if r["changed"] is not None]
+                if self._on_changed is not None:
+                    self._on_changed(key[0], key[1], [int(r["changed"]) for r in changed])
+                changed = [r for r in changed if not r["row_only"]]
                 gone = any(r["item"] is None for r in changed)
                 if gone or rows[0]["pruned"]:
                     clear_text_caches()  # rows deleted or forgotten (maybe elsewhere)
@@ -311,6 +327,8 @@ class UserIndexes:
             if part is None:
                 entry.part = entry.snap = None
                 rows = run(*load_sql(key, cap, seen))
+                if self._on_changed is not None:
+                    self._on_changed(key[0], key[1], None)
                 self._gone(key, rows[0])
                 items = [r for r in rows if r["item"] is not None]
                 if items:

@@ -23,6 +23,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..errors import DiskFull, EngramError, ReadOnlyStore, StoreError
 from .postgres_index import UserIndexes
+from .postgres_rows import PgRows
 from .postgres_sql import POSTGRES
 from .postgres_streams import MARKER_SQL, StreamCache
 from .postgres_vector import HnswParams
@@ -118,6 +119,9 @@ class PgBase(SQLCommon):
         self._big_scopes: dict[str, tuple[float, float]] = {}
         #: users' episode streams for neighbours (``postgres_streams``)
         self._streams = StreamCache()
+        #: decoded rows of searches' heads, current with the users' feeds
+        #: (``postgres_rows``)
+        self._rows = PgRows()
         #: whether the database has Citus (``PostgresStore._on_citus``)
         self._citus: bool | None = None
         try:
@@ -135,7 +139,8 @@ class PgBase(SQLCommon):
             raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
         #: users' in-process search indexes (``postgres_index``), reading the
         #: tenants' deletion markers from the snapshot of this opening on
-        self._index = UserIndexes(str(self._q(MARKER_SQL)[0]["snap"]), self._tenant_gone)
+        self._index = UserIndexes(str(self._q(MARKER_SQL)[0]["snap"]), self._tenant_gone,
+                                  self._rows.changed)
 
     def _tenant_gone(self, tenant: str) -> None:
         """Rows of ``tenant`` were deleted (here or in another process): drop the
@@ -149,6 +154,7 @@ class PgBase(SQLCommon):
         them now (other processes drop theirs at their next search of the tenant,
         :mod:`.postgres_index`)."""
         self._index.drop_users(tenant, users)
+        self._rows.clear()
         self._streams.drop_tenant(tenant)
         self._big_scopes.clear()
 
@@ -189,3 +195,4 @@ class PgBase(SQLCommon):
                 self._pool.close()
                 self._streams.clear()
                 self._index.clear()
+                self._rows.clear()

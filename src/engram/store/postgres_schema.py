@@ -286,6 +286,28 @@ CREATE TRIGGER memories_gone AFTER DELETE ON memories REFERENCING OLD TABLE AS g
     FOR EACH STATEMENT EXECUTE FUNCTION engram_items_gone()
 """
 
+#: updates of the columns only decoded rows hold (the in-process row cache,
+#: :mod:`engram.store.postgres_rows`), not the search index: access statistics,
+#: metadata, entities, importance, version... add a **row-only** feed row, ``item``
+#: ``-4 - key`` (below the markers' -1..-3), so a search's catch-up drops the row
+#: it holds and the index skips it (``item >= 0`` reads only index changes)
+_0010_row_feed = """
+CREATE FUNCTION engram_row_changed() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    IF NEW.user_id IS NOT NULL THEN
+        INSERT INTO item_changes (tenant, owner, item)
+        VALUES (NEW.tenant, hashtext(NEW.user_id), -4 - (NEW.rid * 2 + TG_ARGV[0]::int));
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER episodes_row_changed AFTER UPDATE OF role, speaker, metadata ON episodes
+    FOR EACH ROW EXECUTE FUNCTION engram_row_changed('0');
+CREATE TRIGGER memories_row_changed AFTER UPDATE OF entities, keywords, valid_from, valid_to,
+    updated_at, importance, access_count, last_accessed_at, source_episode_ids, version,
+    attribute, metadata ON memories FOR EACH ROW EXECUTE FUNCTION engram_row_changed('1')
+"""
+
 MIGRATIONS: list[Migration] = [
     Migration("0001_core", _run(_0001_core)),
     Migration("0002_episode_derived", _run(_0002_episode_derived)),
@@ -295,4 +317,5 @@ MIGRATIONS: list[Migration] = [
     Migration("0007_job_counters", _run(_0007_job_counters)),
     Migration("0008_change_feed", _run(_0008_change_feed)),
     Migration("0009_gone_marker", _run(_0009_gone_marker)),
+    Migration("0010_row_feed", _run(_0010_row_feed)),
 ]

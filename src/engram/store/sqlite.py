@@ -41,7 +41,7 @@ from .sql_common import (
     memory_values,
 )
 from .sqlite_admin import SQLiteAdmin
-from .sqlite_rowcache import Held
+from .sqlite_rowcache import Read
 from .sqlite_rows import (
     SQLITE,
     _scope_sql,
@@ -219,42 +219,16 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
     def _held_items(self, table: str, scope: Scope, ids: Sequence[str]) -> list[Any]:
         """The items of ``ids`` visible in ``scope``, in the order asked (a repeated id
         repeats), each a new object: held rows copied, the others read, decoded
-        and held (the caller has caught up with the change log)."""
-        if not ids:
-            return []
+        and held (:meth:`RowCache.read_items`; the caller has caught up with the change log)."""
         parity = 0 if table == "episodes" else 1
-        rows, tenant = self._rows, scope.tenant
-        held: dict[str, Held] = {}
-        for i in ids:
-            h = rows.find(parity, tenant, i)
-            if h is not None:
-                held[i] = h
-        read: dict[str, Any] = {}
-        missing = [i for i in dict.fromkeys(ids) if i not in held]
-        if missing:
+
+        def read(missing: list[str]) -> Read:
             cols = EP_COLS if parity == 0 else MEM_COLS
-            for i, r in self._get_many(table, "x.rid, " + cols, scope, missing).items():
-                if parity == 0:
-                    e = read[i] = episode_from_row(SQLITE, r)
-                    held[i] = rows.hold_episode(r["rid"] * 2, e, r["metadata"])
-                else:
-                    m = read[i] = memory_from_row(SQLITE, r)
-                    held[i] = rows.hold_memory(r["rid"] * 2 + 1, m, r["metadata"])
-        user, agent, session = scope.user_id, scope.agent_id, scope.session_id
-        out = []
-        for i in ids:
-            item = read.pop(i, None)
-            if item is not None:
-                out.append(item)
-                continue
-            h = held.get(i)
-            if h is None:
-                continue
-            _, u, a, s = h[1]
-            if ((user is None or u == user) and (agent is None or a == agent)
-                    and (session is None or s == session)):
-                out.append(rows.fresh(h))
-        return out
+            decode = episode_from_row if parity == 0 else memory_from_row
+            return {i: (r["rid"] * 2 + parity, decode(SQLITE, r), r["metadata"])
+                    for i, r in self._get_many(table, "x.rid, " + cols, scope, missing).items()}
+
+        return self._rows.read_items(parity, scope, ids, read)
 
     def _get_many(self, table: str, cols: str, scope: Scope, ids: Sequence[str]) -> dict[str, Any]:
         # look up by the (tenant, id) key only, then check the rest of the scope

@@ -21,18 +21,23 @@ a store read, by the store key of the change log (``rid * 2`` an episode,
   delete (:func:`~engram.text.clear_text_caches`, also run when the change log
   shows rows another process deleted) empties it.
 
-The store serialises access (not thread-safe by itself).
+The store serialises access (not thread-safe by itself): SQLite under its
+store lock; PostgreSQL (:mod:`~engram.store.postgres_rows`) under a lock of its
+own around :meth:`RowCache.lookup` and :meth:`RowCache.finish` but not the read
+between them, so :meth:`~RowCache.finish` holds nothing read while rows were
+dropped (:attr:`RowCache.epoch` moved).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..models import Episode, Memory, MemoryKind, MemoryStatus, Scope
 from ..text import TextMemo
 
-__all__ = ["Held", "RowCache", "ScopeKey"]
+__all__ = ["Held", "Read", "RowCache", "ScopeKey"]
 
 
 #: a held scope: ``(tenant, user_id, agent_id, session_id)``
@@ -46,6 +51,10 @@ ScopeKey = tuple[str, str | None, str | None, str | None]
 #: as tuples and kind and status as their texts. ``metadata``: the stored JSON text.
 Held = tuple[Any, ...]
 _EPISODE_LEN = 8
+
+#: rows read for :meth:`RowCache.read_items`: id -> (store key, the decoded item, the
+#: stored metadata as JSON text)
+Read = dict[str, tuple[int, Any, str | None]]
 
 _KINDS = {k.value: k for k in MemoryKind}
 _STATUSES = {s.value: s for s in MemoryStatus}
@@ -62,6 +71,18 @@ def _metadata(text: str | None) -> dict[str, Any]:
     return dict(json.loads(text) or {})
 
 
+def _episode_row(e: Episode, metadata: str | None) -> Held:
+    return (e.id, _key(e.scope), e.role, e.speaker, e.text, e.occurred_at, e.created_at,
+            metadata)
+
+
+def _memory_row(m: Memory, metadata: str | None) -> Held:
+    return (m.id, _key(m.scope), m.kind.value, m.text, m.created_at, m.updated_at,
+            tuple(m.entities), tuple(m.keywords), m.valid_from, m.valid_to, m.expired_at,
+            m.importance, m.access_count, m.last_accessed_at, tuple(m.source_episode_ids),
+            m.version, m.status.value, m.attribute, metadata)
+
+
 class RowCache(TextMemo[int, Held]):
     """Held rows by store key, least recently used first (see the module)."""
 
@@ -74,11 +95,60 @@ class RowCache(TextMemo[int, Held]):
         self._keys: dict[tuple[int, str, str], int] = {}
         #: the Scope object of each held scope handed out lately
         self._scopes: dict[ScopeKey, Scope] = {}
+        #: moves on every drop and clear: a row read before it moved may be stale
+        self.epoch = 0
 
     def clear(self) -> None:
+        self.epoch += 1
         super().clear()
         self._keys.clear()
         self._scopes.clear()
+
+    def read_items(self, parity: int, scope: Scope, ids: Sequence[str],
+                   read: Callable[[list[str]], Read]) -> list[Any]:
+        """The items of ``ids`` visible in ``scope`` (``parity`` 0 episodes, 1
+        memories), in the order asked (a repeated id repeats), each a new object:
+        held rows copied, the others read by ``read(missing ids)`` (which checks
+        the scope) and held. The caller has caught up with the changes before."""
+        held, epoch = self.lookup(parity, scope.tenant, ids)
+        missing = [i for i in dict.fromkeys(ids) if i not in held]
+        return self.finish(parity, scope, ids, held, read(missing) if missing else {}, epoch)
+
+    def lookup(self, parity: int, tenant: str, ids: Sequence[str]) -> tuple[dict[str, Held], int]:
+        """:meth:`read_items`' first half: the held rows of ``ids``, and the epoch
+        to pass to :meth:`finish` with the rows read of the others."""
+        held: dict[str, Held] = {}
+        for i in ids:
+            h = self.find(parity, tenant, i)
+            if h is not None:
+                held[i] = h
+        return held, self.epoch
+
+    def finish(self, parity: int, scope: Scope, ids: Sequence[str], held: dict[str, Held],
+               read: Read, epoch: int) -> list[Any]:
+        """:meth:`read_items`' second half: hold the rows ``read`` unless rows were
+        dropped since :meth:`lookup` (``epoch`` moved: they may be stale), and
+        return the items of ``ids`` visible in ``scope`` in order."""
+        keep = self.epoch == epoch
+        for i, (key, item, meta) in read.items():
+            row = _episode_row(item, meta) if parity == 0 else _memory_row(item, meta)
+            held[i] = self._hold(key, row) if keep else row
+        read_items = {i: r[1] for i, r in read.items()}
+        user, agent, session = scope.user_id, scope.agent_id, scope.session_id
+        out = []
+        for i in ids:
+            item = read_items.pop(i, None)
+            if item is not None:
+                out.append(item)
+                continue
+            h = held.get(i)
+            if h is None:
+                continue
+            _, u, a, s = h[1]
+            if ((user is None or u == user) and (agent is None or a == agent)
+                    and (session is None or s == session)):
+                out.append(self.fresh(h))
+        return out
 
     def fresh(self, held: Held) -> Episode | Memory:
         """A new item equal to the one ``held`` was made from."""
@@ -116,21 +186,10 @@ class RowCache(TextMemo[int, Held]):
         self[key] = held  # now the most recently used
         return held
 
-    def hold_episode(self, key: int, e: Episode, metadata: str | None) -> Held:
-        """Hold ``e`` (decoded from its row, whose metadata text is ``metadata``)."""
-        return self._hold(key, (e.id, _key(e.scope), e.role, e.speaker, e.text, e.occurred_at,
-                                e.created_at, metadata))
-
-    def hold_memory(self, key: int, m: Memory, metadata: str | None) -> Held:
-        """Hold ``m`` (decoded from its row, whose metadata text is ``metadata``)."""
-        return self._hold(key, (
-            m.id, _key(m.scope), m.kind.value, m.text, m.created_at, m.updated_at,
-            tuple(m.entities), tuple(m.keywords), m.valid_from, m.valid_to, m.expired_at,
-            m.importance, m.access_count, m.last_accessed_at, tuple(m.source_episode_ids),
-            m.version, m.status.value, m.attribute, metadata))
-
-    def drop(self, keys: list[int]) -> None:
+    def drop(self, keys: Sequence[int]) -> None:
         """Forget the rows of ``keys`` (changed or deleted)."""
+        if keys:
+            self.epoch += 1
         for key in keys:
             held = self.pop(key, None)
             if held is not None:
