@@ -117,6 +117,11 @@ class MemoSource:
     ) -> dict[str, np.ndarray]:
         return self._source.stored_vectors(scope, model_id, refs, hashes, tenant=tenant)
 
+    def kept_terms(
+        self, scope: Scope, model_id: str, ref: ItemRef, text: str
+    ) -> frozenset[str] | None:
+        return self._source.kept_terms(scope, model_id, ref, text)
+
 
 @dataclass(frozen=True)
 class FoldResult:

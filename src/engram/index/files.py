@@ -33,7 +33,7 @@ DTYPES = {
     "kind": "<i2", "agent": "<i4", "session": "<i4", "event": "<f8", "created": "<f8",
     "expired": "<f8", "keys": "<i8", "codes": "|u1", "lex_terms": "|u1",
     "lex_offsets": "<i8", "lex_rows": "<i8", "lex_tf": "<f4", "lex_doclen": "<f4",
-    "vhash": "<u8",
+    "vhash": "<u8", "fwd_terms": "|u1", "fwd_offsets": "<i8", "fwd_fp": "<u8",
 }
 
 

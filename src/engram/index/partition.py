@@ -32,6 +32,7 @@ import numpy as np
 from ..models import ItemRef, Scope, SearchFilters
 from ..timeutil import to_epoch
 from .ann import AnnGraph, new_graph
+from .forward import ForwardTerms
 from .lexical import LexicalIndex, utf8_array, utf8_list
 
 __all__ = ["PartitionIndex", "RowAttrs", "RowFilter"]
@@ -127,6 +128,8 @@ class PartitionIndex:
         self._ann: AnnGraph | None = None
         self._ann_missing = False  # no graph backend installed: search exactly
         self._lex = LexicalIndex()
+        #: each row's own-text term set (:mod:`.forward`), where the store gave the text
+        self._fwd = ForwardTerms()
         #: grows with every upsert and removal (a store saves when it moved)
         self.version = 0
         self._last_mask: tuple[RowFilter, int, np.ndarray] | None = None
@@ -233,6 +236,7 @@ class PartitionIndex:
         self._created = grow(self._created)
         self._expired = grow(self._expired)
         self._vhash = grow(self._vhash)
+        self._fwd.grow(cap)
         self._cap = cap
 
     def _set_attrs(self, row: int, attrs: RowAttrs) -> None:
@@ -255,6 +259,7 @@ class PartitionIndex:
         text: str | None = None,
         key: int | None = None,
         vector_hash: str | None = None,
+        own_text: str | None = None,
     ) -> None:
         """Add a row, or replace the vector, text and attributes of an existing one.
 
@@ -264,6 +269,8 @@ class PartitionIndex:
         that named another ref before now names ``ref``; that ref's row is removed.
         ``vector_hash``: the content hash (hex) ``vector`` is stored under, if
         known (:meth:`stored_vector` answers only for rows that have one).
+        ``own_text``: the item's own text, whose term set the row keeps
+        (:meth:`own_terms`).
         """
         self._materialize()
         self.version += 1
@@ -274,6 +281,8 @@ class PartitionIndex:
             if text is None and np.array_equal(self._vecs[old], vector):
                 self._set_attrs(old, attrs)
                 self._vhash[old] = _hash64(vector_hash)
+                if own_text is not None:
+                    self._fwd.set(old, own_text)
                 return
             self._kill(old)
         row = self._n
@@ -282,6 +291,8 @@ class PartitionIndex:
         self._alive[row] = True
         self._set_attrs(row, attrs)
         self._vhash[row] = _hash64(vector_hash)
+        if own_text is not None:
+            self._fwd.set(row, own_text)
         self._n += 1
         self._refs.append(ref)
         self._pos[ref] = row
@@ -320,6 +331,22 @@ class PartitionIndex:
         ``vector_hash`` (the same first 64 bits), else ``None`` (unknown here: ask the
         store's vectors table). Finds rows that searches returned lately
         (:attr:`result_rows`) without building the refs of a loaded partition."""
+        row = self._row_of(ref)
+        want = _hash64(vector_hash)
+        if row is None or want == 0 or int(self._vhash[row]) != want:
+            return None
+        vec: np.ndarray = self._vecs[row].copy()
+        return vec
+
+    def own_terms(self, ref: ItemRef, text: str) -> frozenset[str] | None:
+        """:func:`~engram.index.lexical.term_set` of ``text`` when ``ref``'s row is
+        live and kept the terms of this very text (``upsert(own_text=...)``), else
+        ``None``; rows are found as :meth:`stored_vector` finds them."""
+        row = self._row_of(ref)
+        return None if row is None else self._fwd.get(row, text)
+
+    def _row_of(self, ref: ItemRef) -> int | None:
+        """``ref``'s live row, if a search returned it lately or the refs are built."""
         row = self.result_rows.get(ref)
         if row is None:
             if self._lazy is not None:
@@ -327,11 +354,7 @@ class PartitionIndex:
             row = self._pos.get(ref)
             if row is None:
                 return None
-        want = _hash64(vector_hash)
-        if want == 0 or not self._alive[row] or int(self._vhash[row]) != want:
-            return None
-        vec: np.ndarray = self._vecs[row].copy()
-        return vec
+        return row if self._alive[row] else None
 
     def remove_key(self, key: int) -> None:
         """Drop the row upserted under ``key``; nothing happens when there is none."""
@@ -361,6 +384,7 @@ class PartitionIndex:
         self._alive[row] = False
         self._vecs[row] = 0.0
         self._vhash[row] = 0
+        self._fwd.drop(row)
         self._lex.remove(row)
         if drop_pos:
             self._pos.pop(self._refs[row], None)
@@ -551,6 +575,7 @@ class PartitionIndex:
             "keys": keys,
             "codes": utf8_array([json.dumps([names[int(c)] for c in used])]),
             **self._lex.state(n),
+            **self._fwd.state(alive),
         }
         return out
 
@@ -621,4 +646,5 @@ class PartitionIndex:
         part._live = int(np.count_nonzero(alive))
         part._lazy = (tuple(utf8_list(state["ids"], n)), np.array(state["keys"], dtype=np.int64))
         part._lex = LexicalIndex.from_state(state, alive)
+        part._fwd = ForwardTerms.from_state(state, n)
         return part

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -41,7 +41,7 @@ from ..index.lexical import term_set, tokens
 from ..models import Episode, ItemRef, Memory
 from ..recall import parse_query_time, query_entities
 from ..store.base import Candidate, Neighbour
-from ..text import text_cache
+from ..text import TextMemo, text_cache
 from .fusion import Fused
 from .signals import Signal
 
@@ -118,6 +118,26 @@ def _terms(text: str) -> frozenset[str]:
     return term_set(text)
 
 
+#: an item's text -> its term set (:func:`_item_terms`; emptied with the text memos)
+_ITEM_TERMS: TextMemo[str, frozenset[str]] = TextMemo()
+_ITEM_TERMS_MAX = 8192
+
+
+def _item_terms(ref: ItemRef, text: str,
+                kept: Callable[[ItemRef, str], frozenset[str] | None] | None) -> frozenset[str]:
+    """``term_set(text)`` of an item's ``text``: memoised, else the set the store
+    kept from indexing it (``kept``), else split here."""
+    out = _ITEM_TERMS.get(text)
+    if out is None:
+        out = kept(ref, text) if kept is not None else None
+        if out is None:
+            out = term_set(text)
+        if len(_ITEM_TERMS) >= _ITEM_TERMS_MAX:
+            _ITEM_TERMS.clear()
+        _ITEM_TERMS[text] = out
+    return out
+
+
 def _when(item: Episode | Memory) -> datetime:
     if isinstance(item, Episode):
         return item.occurred_at
@@ -136,13 +156,17 @@ def features(
     windowed: Mapping[str, Sequence[Candidate]],
     named_speakers: set[str],
     neighbours: Mapping[str, Sequence[Neighbour]] | None = None,
+    kept: Callable[[ItemRef, str], frozenset[str] | None] | None = None,
 ) -> np.ndarray:
     """One row of :data:`FEATURES` per entry of ``head`` (all of whose items are fetched).
 
     ``raw`` holds each signal's list before neighbour windows, ``windowed`` after;
     ``neighbours`` the session neighbours known for some episodes (the window
     seeds): an episode's previous turn counts when it is one of them or a
-    seed's neighbour, and is in ``items``.
+    seed's neighbour, and is in ``items``. ``kept(ref, text)``: the term set of
+    an item's text kept from indexing, or ``None``
+    (:meth:`~engram.store.base.Store.kept_terms`), asked for texts not memoised
+    here; the others are split here (the same sets).
     """
     n = len(head)
     if n == 0:
@@ -198,7 +222,7 @@ def features(
         if (w := dwin_score.get(f.ref)) is not None:
             row[col["dense_window"]] = w / dwin_hi
         speaker = item.speaker if isinstance(item, Episode) else None
-        own_terms = _terms(item.text)
+        own_terms = _item_terms(f.ref, item.text, kept)
         if info.terms:  # the terms of "speaker text": no word spans the space
             said = own_terms | _terms(speaker) if speaker else own_terms
             row[col["coverage"]] = len(info.terms & said) / len(info.terms)
@@ -222,10 +246,13 @@ def features(
         if "?" in item.text:
             row[col["question"]] = 1.0
         pid = previous.get(f.ref.id)
-        prev = items.get(ItemRef("episode", pid)) if pid is not None else no_prev
+        prev_ref = ItemRef("episode", pid) if pid is not None else None
+        prev = items.get(prev_ref) if prev_ref is not None else no_prev
         if prev is not None and info.terms:
             prev_speaker = getattr(prev, "speaker", "")
-            said = _terms(prev.text) | _terms(prev_speaker) if prev_speaker else _terms(prev.text)
+            prev_terms = (_item_terms(prev_ref, prev.text, kept) if prev_ref is not None
+                          else _terms(prev.text))
+            said = prev_terms | _terms(prev_speaker) if prev_speaker else prev_terms
             row[col["prev_coverage"]] = len(info.terms & said) / len(info.terms)
         row[col["length"]] = min(1.0, len(own_terms) / 30.0)
         if isinstance(item, Episode) and item.role == "assistant":

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 import numpy as np
@@ -65,6 +66,10 @@ class SearchSource(Protocol):
         self, scope: Scope, model_id: str, refs: Sequence[ItemRef], hashes: Sequence[str],
         *, tenant: str | None = None,
     ) -> dict[str, np.ndarray]: ...
+
+    def kept_terms(
+        self, scope: Scope, model_id: str, ref: ItemRef, text: str
+    ) -> frozenset[str] | None: ...
 
 
 @dataclass
@@ -195,7 +200,7 @@ class Searcher:
         hopping = config.hop_seeds > 0 and config.hop_limit > 0
         # what the reranker and the hops need from the query, parsed once
         info = rerank.query_info(query, now) if config.rerank or hopping else None
-        learned = self._reranked(info, h, config)
+        learned = self._reranked(scope, info, h, config)
         when_of = self._event_times(scope, items) if present or config.recency_weight > 0 else {}
         newest = max(when_of.values(), default=now)
         ranked: list[tuple[float, Fused]] = []
@@ -383,13 +388,19 @@ class Searcher:
         out.sort(key=lambda t: (-t[0], t[1].ref.type, t[1].ref.id))
         return out
 
-    @staticmethod
-    def _reranked(info: rerank.QueryInfo | None, h: Head, config: RetrievalConfig) -> Any:
-        """The learned scores of ``h.fused`` (:mod:`.rerank`), or ``None`` when off."""
+    def _reranked(self, scope: Scope, info: rerank.QueryInfo | None, h: Head,
+                  config: RetrievalConfig) -> Any:
+        """The learned scores of ``h.fused`` (:mod:`.rerank`), or ``None`` when off.
+        Texts' term sets kept from indexing are read from the store's index
+        (:meth:`~engram.store.base.Store.kept_terms`) where it holds the model's."""
         if not config.rerank or info is None:
             return None
+        kept = None
+        if config.uses(Signal.DENSE):  # the embedder is loaded: its index is the store's
+            model_id = self._embedder().model_id
+            kept = partial(self.store.kept_terms, scope, model_id)
         matrix = rerank.features(info, h.fused, h.items, h.raw, h.lists, h.named,
-                                 h.neighbours)
+                                 h.neighbours, kept)
         return rerank.score(matrix, config.rerank)
 
     def _event_times(

@@ -480,6 +480,15 @@ class Store(ABC):
         stored under the same hash. Default: :meth:`vectors_by_hash`."""
         return self.vectors_by_hash(model_id, hashes, tenant=tenant)
 
+    def kept_terms(
+        self, scope: Scope, model_id: str, ref: ItemRef, text: str
+    ) -> frozenset[str] | None:
+        """:func:`~engram.index.lexical.term_set` of ``text``, the text of ``ref``
+        (an item of ``scope``) as read, when the backend kept it from indexing this
+        very text under ``model_id``; else ``None`` (the caller splits the text).
+        Default: ``None``."""
+        return None
+
     # -- maintenance ---------------------------------------------------------
     @abstractmethod
     def forget(self, scope: Scope) -> dict[str, int]:

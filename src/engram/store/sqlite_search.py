@@ -52,11 +52,12 @@ _MAX_CATCH_UP = 20_000
 
 _EP_SELECT = (
     "e.rid, e.tenant, e.id, e.user_id, e.agent_id, e.session_id, e.occurred_ts, e.created_ts,"
-    " v.model_id, v.vector, v.dim, v.content_hash, f.body"
+    " e.text AS own_text, v.model_id, v.vector, v.dim, v.content_hash, f.body"
 )
 _MEM_SELECT = (
     "x.rid, x.tenant, x.id, x.user_id, x.agent_id, x.session_id, x.kind, x.status, x.event_ts,"
-    " x.created_ts, x.expired_ts, v.model_id, v.vector, v.dim, v.content_hash, f.body"
+    " x.created_ts, x.expired_ts, x.text AS own_text, v.model_id, v.vector, v.dim,"
+    " v.content_hash, f.body"
 )
 
 
@@ -69,6 +70,7 @@ def _upsert_episode(part: PartitionIndex, r: sqlite3.Row) -> None:
         r["body"] or "",
         key=r["rid"] * 2,
         vector_hash=r["content_hash"],
+        own_text=r["own_text"] if r["body"] else None,  # a sealed text is not indexed
     )
 
 
@@ -82,6 +84,7 @@ def _upsert_memory(part: PartitionIndex, r: sqlite3.Row) -> None:
         r["body"] or "",
         key=r["rid"] * 2 + 1,
         vector_hash=r["content_hash"],
+        own_text=r["own_text"] if r["body"] else None,  # a sealed text is not indexed
     )
 
 
@@ -487,6 +490,15 @@ class SQLiteSearch(SQLiteBase):
         if rest:
             found.update(self.vectors_by_hash(model_id, rest, tenant=tenant))
         return found
+
+    def kept_terms(
+        self, scope: Scope, model_id: str, ref: ItemRef, text: str
+    ) -> frozenset[str] | None:
+        """See the base class: the term set the loaded partition of ``scope`` kept
+        for this very text (:meth:`PartitionIndex.own_terms`)."""
+        with self._lock:
+            part = self._partitions.get(_partition_of(scope, model_id))
+            return None if part is None else part.own_terms(ref, text)
 
     def vectors_by_hash(
         self, model_id: str, hashes: Sequence[str], *, tenant: str | None = None

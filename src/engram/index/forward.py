@@ -1,0 +1,110 @@
+"""Each partition row's own-text term set, kept from indexing (a forward index).
+
+The reranker reads the index terms of every head item's text
+(:func:`engram.index.lexical.term_set`); re-splitting and stemming a long turn
+costs tens of microseconds, milliseconds a search on long messages. A row keeps
+the term set of its item's text as stored (sorted terms joined by spaces, UTF-8)
+with a 64-bit fingerprint of that text: :meth:`ForwardTerms.get` answers only
+for the very text it was made from, so an item whose text the store holds in
+another form (sealed by encryption, changed since) is never given another
+text's terms.
+
+Rows loaded from a saved state share one byte buffer; rows set later keep their
+own bytes. A removed row's terms are blanked at once, and :meth:`state` holds
+live rows only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+import numpy as np
+
+from .lexical import term_set
+
+__all__ = ["ForwardTerms", "fingerprint"]
+
+
+def fingerprint(text: str) -> int:
+    """64 bits of BLAKE2b of ``text`` (never 0: 0 means "no terms kept")."""
+    fp = int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"),
+                                        digest_size=8).digest(), "little")
+    return fp or 1
+
+
+class ForwardTerms:
+    """Term sets by row; rows are numbered as the owning partition numbers them."""
+
+    def __init__(self) -> None:
+        self._fp = np.zeros(0, dtype=np.uint64)
+        #: (buffer, offsets) of the rows a saved state held: row ``i``'s terms are
+        #: ``buffer[offsets[i]:offsets[i + 1]]``
+        self._base: tuple[np.ndarray, np.ndarray] | None = None
+        self._base_n = 0
+        #: rows set since (a row is set once: rows are never reused)
+        self._own: dict[int, bytes] = {}
+
+    def grow(self, cap: int) -> None:
+        if cap > self._fp.size:
+            fp = np.zeros(cap, dtype=np.uint64)
+            fp[: self._fp.size] = self._fp
+            self._fp = fp
+
+    def set(self, row: int, text: str) -> None:
+        """Keep the term set of ``text`` for ``row`` (grown to hold it already)."""
+        self._own[row] = " ".join(sorted(term_set(text))).encode("utf-8", "surrogatepass")
+        self._fp[row] = fingerprint(text)
+
+    def drop(self, row: int) -> None:
+        """Blank ``row``'s terms (its item was removed)."""
+        if row >= self._fp.size or not self._fp[row]:
+            return
+        self._fp[row] = 0
+        if self._own.pop(row, None) is None and self._base is not None and row < self._base_n:
+            buf, offsets = self._base
+            buf[int(offsets[row]) : int(offsets[row + 1])] = 0
+
+    def _bytes(self, row: int) -> bytes:
+        own = self._own.get(row)
+        if own is not None:
+            return own
+        assert self._base is not None
+        buf, offsets = self._base
+        return buf[int(offsets[row]) : int(offsets[row + 1])].tobytes()
+
+    def get(self, row: int, text: str) -> frozenset[str] | None:
+        """``term_set(text)`` when ``row`` kept the terms of this very ``text``, else ``None``."""
+        if row >= self._fp.size:
+            return None
+        kept = int(self._fp[row])
+        if kept == 0 or kept != fingerprint(text):
+            return None
+        data = self._bytes(row)
+        return frozenset(data.decode("utf-8", "surrogatepass").split(" ")) if data else frozenset()
+
+    def state(self, alive: np.ndarray) -> dict[str, np.ndarray]:
+        """The live rows' term sets (removed rows: none) as arrays."""
+        n = int(alive.size)
+        parts: list[bytes] = []
+        sizes = np.zeros(n + 1, dtype=np.int64)
+        fps = np.zeros(n, dtype=np.uint64)
+        for row in np.flatnonzero(alive & (self._fp[:n] != 0)).tolist():
+            data = self._bytes(row)
+            parts.append(data)
+            sizes[row + 1] = len(data)
+            fps[row] = self._fp[row]
+        return {"fwd_terms": np.frombuffer(b"".join(parts), dtype=np.uint8).copy(),
+                "fwd_offsets": np.cumsum(sizes), "fwd_fp": fps}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, np.ndarray], n: int) -> ForwardTerms:
+        """The term sets :meth:`state` saved (a state saved without them: none kept)."""
+        fwd = cls()
+        fwd.grow(n)
+        if "fwd_fp" in state:
+            fwd._fp[:n] = state["fwd_fp"]
+            fwd._base = (np.array(state["fwd_terms"], dtype=np.uint8),
+                         np.array(state["fwd_offsets"], dtype=np.int64))
+            fwd._base_n = n
+        return fwd
