@@ -461,3 +461,22 @@ def test_a_forget_here_or_elsewhere_empties_the_held_rows(
     assert _head(a, q, ["e20"], [])[0] and len(a._rows.cache) == 1
     a.forget(USER)
     assert len(a._rows.cache) == 0
+
+
+def test_a_row_read_while_rows_were_dropped_is_handed_out_but_not_held() -> None:
+    """Another thread's catch-up (or a forget) during the read: the row read may
+    predate the change it dropped, so it is not held."""
+    from engram.store.postgres_rows import PgRows
+
+    rows, ep = PgRows(), _ep(1, USER, "apple")
+
+    def read(eps: list[str], mems: list[str]) -> tuple[dict, dict]:  # type: ignore[type-arg]
+        rows.changed("tn", "u", [99])
+        return {"e1": (2, ep, "{}")}, {}
+
+    assert rows.get_items(USER, ["e1"], [], read) == ([ep], []) and len(rows.cache) == 0
+    assert rows.get_items(USER, ["e1", "e1"], [], lambda e, m: ({"e1": (2, ep, "{}")}, {})) == (
+        [ep, ep], [])
+    assert len(rows.cache) == 1
+    rows.changed("tn", "u", None)  # the user reloaded: all of its rows go
+    assert len(rows.cache) == 0

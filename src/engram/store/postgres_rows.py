@@ -46,12 +46,25 @@ __all__ = ["HINT_SECONDS", "PgRows", "held_metadata"]
 HINT_SECONDS = 5.0
 
 
+class _LockedRowCache(RowCache):
+    """A :class:`RowCache` whose :meth:`clear` takes the cache's lock: it is also
+    called from other threads, by :func:`~engram.text.clear_text_caches`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.RLock()
+
+    def clear(self) -> None:
+        with self.lock:
+            super().clear()
+
+
 class PgRows:
     """A :class:`RowCache` with its lock and the per-thread search hint."""
 
     def __init__(self) -> None:
-        self.cache = RowCache()
-        self._lock = threading.Lock()
+        self.cache = _LockedRowCache()
+        self._lock = self.cache.lock
         self._hint = threading.local()
 
     def changed(self, tenant: str, user: str, keys: list[int] | None) -> None:

@@ -181,7 +181,7 @@ class RowCache(TextMemo[int, Held]):
             return None
         held = self.pop(key, None)
         if held is None:  # emptied meanwhile
-            del self._keys[(parity, tenant, item_id)]
+            self._keys.pop((parity, tenant, item_id), None)
             return None
         self[key] = held  # now the most recently used
         return held
