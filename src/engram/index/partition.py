@@ -132,6 +132,8 @@ class PartitionIndex:
         self._fwd = ForwardTerms()
         #: grows with every upsert and removal (a store saves when it moved)
         self.version = 0
+        #: (version, mean of the live episode rows' unit vectors): :meth:`episode_centroid`
+        self._centroid: tuple[int, np.ndarray | None] | None = None
         self._last_mask: tuple[RowFilter, int, np.ndarray] | None = None
         #: the passing rows of :attr:`_last_mask` (``np.flatnonzero``), once asked for
         self._last_rows: tuple[np.ndarray, np.ndarray] | None = None
@@ -337,6 +339,23 @@ class PartitionIndex:
             return None
         vec: np.ndarray = self._vecs[row].copy()
         return vec
+
+    def episode_centroid(self) -> np.ndarray | None:
+        """The mean of the L2-normalised vectors of the live episode rows (float32,
+        not normalised), or ``None`` when there is none. Memoised until the
+        partition changes (:attr:`version`); a removal or :meth:`forget_removed`
+        drops it, so it never keeps a deleted episode's vector."""
+        memo = self._centroid
+        if memo is not None and memo[0] == self.version:
+            return memo[1]
+        rows = np.flatnonzero(self._alive[: self._n] & (self._type[: self._n] == TYPE_EPISODE))
+        mean: np.ndarray | None = None
+        if len(rows):
+            m = self._vecs[rows].astype(np.float64)
+            norms = np.linalg.norm(m, axis=1, keepdims=True)
+            mean = (m / np.where(norms > 0, norms, 1.0)).mean(0).astype(np.float32)
+        self._centroid = (self.version, mean)
+        return mean
 
     def own_terms(self, ref: ItemRef, text: str) -> frozenset[str] | None:
         """:func:`~engram.index.lexical.term_set` of ``text`` when ``ref``'s row is

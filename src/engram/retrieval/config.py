@@ -75,6 +75,12 @@ class RetrievalConfig:
       towards the example turns of its closest life topic
       (:func:`engram.retrieval.topics.expanded`: "hobbies" also finds "my first
       Pilates class"; ``0``: off).
+    * ``centre_weight``: the dense signal searches with ``q/|q| - centre_weight * mu``,
+      ``mu`` the mean unit vector of the user's episodes
+      (:meth:`~engram.store.base.Store.scope_centroid`), before the topic move and
+      for every query: what all of a user's turns share stops counting, what sets
+      the asked one apart counts more (``0``: off; a store that gives no centroid:
+      not centred).
     """
 
     name: str
@@ -110,6 +116,7 @@ class RetrievalConfig:
     link_seeds: int = 5
     expand_weight: float = 0.0
     topic_weight: float = 0.0
+    centre_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.fusion not in {"rrf", "score"}:
@@ -137,8 +144,8 @@ class RetrievalConfig:
             raise ConfigError("keep_top and update_depth must be >= 0, floor_rank >= 1")
         if self.link_weight < 0 or self.link_seeds < 0:
             raise ConfigError("link_weight and link_seeds must be >= 0")
-        if self.expand_weight < 0 or self.topic_weight < 0:
-            raise ConfigError("expand_weight and topic_weight must be >= 0")
+        if self.expand_weight < 0 or self.topic_weight < 0 or self.centre_weight < 0:
+            raise ConfigError("expand_weight, topic_weight and centre_weight must be >= 0")
         if not any(w > 0 for w in self.weights.values()):
             raise ConfigError("a retrieval preset needs at least one signal with weight > 0")
 
@@ -255,6 +262,25 @@ register_preset(PRESETS["recall"].replace(
     },
 ))
 
+#: "recall-topics" with the dense query centred on the user's mean episode vector
+#: (``centre_weight`` .5), the reranker refitted with both on all dev sets
+#: (tools/fit_rerank_heads.py --centre-weight .5 --topic-weight .5; memory +1.5 as in
+#: "recall"). Out of sample (R_any@10, LODO / LOCO) against "recall": LoCoMo .812/.844
+#: vs .812/.841, REALTALK .828/.816 vs .788/.791, BEAM .713/.815 vs .702/.792
+#: (docs/recall.md, "Session 9")
+register_preset(PRESETS["recall"].replace(
+    name="recall-centred", topic_weight=0.5, centre_weight=0.5,
+    rerank={
+        "fused": -0.156, "bm25": -0.044, "bm25_top": 0.825, "dense": 1.828,
+        "dense_gap": 0.096, "dense_top": 0.153, "window": 2.34, "dense_window": 0.992,
+        "coverage": 1.799, "names": 0.352, "speaker": 1.647, "session": 0.642,
+        "time_in": 1.064, "time_out": -0.536, "when_time": 2.055, "question": -0.45,
+        "prev_coverage": 0.477, "length": 1.253, "assistant": -2.875, "dense_nolex": 4.012,
+        "session_nolex": -0.587,
+        # fitted 1.320; +1.5 as in "recall"
+        "memory": 2.82,
+    },
+))
 
 def get_preset(name: str | RetrievalConfig) -> RetrievalConfig:
     if isinstance(name, RetrievalConfig):

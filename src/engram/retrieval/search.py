@@ -71,6 +71,8 @@ class SearchSource(Protocol):
         self, scope: Scope, model_id: str, ref: ItemRef, text: str
     ) -> frozenset[str] | None: ...
 
+    def scope_centroid(self, scope: Scope, model_id: str) -> np.ndarray | None: ...
+
 
 @dataclass
 class Head:
@@ -112,6 +114,9 @@ class Searcher:
         if config.uses(Signal.DENSE):
             emb = self._embedder()
             vec = query_vector if query_vector is not None else emb.embed_one(query, "query")
+            if config.centre_weight > 0:  # what all the user's turns share counts less
+                vec = _centred(vec, self.store.scope_centroid(scope, emb.model_id),  # type: ignore[arg-type]
+                               config.centre_weight)
             if config.topic_weight > 0 and topics.broad(query):  # "hobbies": "Pilates"
                 vec = topics.expanded(vec, emb, config.topic_weight)  # type: ignore[arg-type]
             if config.uses(Signal.BM25):  # one round trip where the store can
@@ -487,3 +492,18 @@ def _named_speakers(query: str, items: Iterable[Episode | Memory]) -> set[str]:
     speakers = {i.speaker.lower() for i in items if isinstance(i, Episode) and i.speaker}
     q = query.lower()
     return {s for s in speakers if re.search(rf"(?<![^\W_]){re.escape(s)}(?![^\W_])", q)}
+
+
+def _centred(vec: np.ndarray, centroid: np.ndarray | None, weight: float) -> np.ndarray:
+    """``vec/|vec| - weight * centroid``, unit length, float32 (``config.centre_weight``);
+    ``vec`` unchanged without a centroid or when it would cancel out."""
+    if centroid is None:
+        return vec
+    q = np.asarray(vec, dtype=np.float64).reshape(-1)
+    c = np.asarray(centroid, dtype=np.float64).reshape(-1)
+    norm = np.linalg.norm(q)
+    if norm == 0 or c.shape != q.shape:
+        return vec
+    q = q / norm - weight * c
+    out = np.linalg.norm(q)
+    return vec if out == 0 else (q / out).astype(np.float32)

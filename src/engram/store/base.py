@@ -489,6 +489,14 @@ class Store(ABC):
         Default: ``None``."""
         return None
 
+    def scope_centroid(self, scope: Scope, model_id: str) -> np.ndarray | None:
+        """The mean of the L2-normalised ``model_id`` vectors of every live episode
+        of ``scope``'s user (of its agent when it has no user), across agents and
+        sessions; ``None`` when there is none or the backend does not compute it
+        (then a search does not centre its query: ``RetrievalConfig.centre_weight``).
+        Derived from the user's data: forget and deletes drop it. Default: ``None``."""
+        return None
+
     # -- maintenance ---------------------------------------------------------
     @abstractmethod
     def forget(self, scope: Scope) -> dict[str, int]:

@@ -399,6 +399,22 @@ class MemoryStore(Store):
                     if v.model_id == model_id and v.content_hash in wanted
                     and tenant in (None, v.tenant)}
 
+    def scope_centroid(self, scope: Scope, model_id: str) -> np.ndarray | None:
+        """See the base class: computed from the rows at each call (no memo)."""
+        whole = dataclasses.replace(
+            scope, agent_id=None if scope.user_id is not None else scope.agent_id,
+            session_id=None)
+        with self._lock:
+            t = self._open()
+            vecs = [t.vectors[(r.scope.tenant, r.ref)].vector for r in self._rows(whole, "episode")
+                    if (r.scope.tenant, r.ref) in t.vectors
+                    and t.vectors[(r.scope.tenant, r.ref)].model_id == model_id]
+        if not vecs:
+            return None
+        m = np.stack(vecs).astype(np.float64)
+        norms = np.linalg.norm(m, axis=1, keepdims=True)
+        return (m / np.where(norms > 0, norms, 1.0)).mean(0).astype(np.float32)  # type: ignore[no-any-return]
+
     # -- maintenance -------------------------------------------------------------
     def forget(self, scope: Scope) -> dict[str, int]:
         with self._lock:

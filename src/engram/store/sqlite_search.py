@@ -491,6 +491,14 @@ class SQLiteSearch(SQLiteBase):
             found.update(self.vectors_by_hash(model_id, rest, tenant=tenant))
         return found
 
+    def scope_centroid(self, scope: Scope, model_id: str) -> np.ndarray | None:
+        """See the base class: the loaded partition's
+        :meth:`~engram.index.partition.PartitionIndex.episode_centroid` (brought up
+        to date with the change log first, so another process's deletes count)."""
+        with self._lock:
+            part = self._partition(_partition_of(scope, model_id))
+            return part.episode_centroid() if len(part) else None
+
     def kept_terms(
         self, scope: Scope, model_id: str, ref: ItemRef, text: str
     ) -> frozenset[str] | None:

@@ -273,6 +273,9 @@ class EncryptedStore(Store):
     ) -> dict[str, np.ndarray]:
         return self.inner.vectors_by_hash(model_id, hashes, tenant=tenant)
 
+    def scope_centroid(self, scope: Scope, model_id: str) -> np.ndarray | None:
+        return self.inner.scope_centroid(scope, model_id)  # vectors are not sealed
+
     def change_marker(self) -> str | None:
         return self.inner.change_marker()  # every write goes through inner
 
