@@ -54,12 +54,16 @@ class ForwardTerms:
     def set(self, row: int, text: str) -> None:
         """Keep the term set of ``text`` for ``row`` (grown to hold it already)."""
         self._own[row] = " ".join(sorted(term_set(text))).encode("utf-8", "surrogatepass")
+        if not self._fp.flags.writeable:
+            self._fp = self._fp.copy()
         self._fp[row] = fingerprint(text)
 
     def drop(self, row: int) -> None:
         """Blank ``row``'s terms (its item was removed)."""
         if row >= self._fp.size or not self._fp[row]:
             return
+        if not self._fp.flags.writeable:
+            self._fp = self._fp.copy()
         self._fp[row] = 0
         if self._own.pop(row, None) is None and self._base is not None and row < self._base_n:
             buf, offsets = self._base
@@ -101,10 +105,13 @@ class ForwardTerms:
     def from_state(cls, state: Mapping[str, np.ndarray], n: int) -> ForwardTerms:
         """The term sets :meth:`state` saved (a state saved without them: none kept)."""
         fwd = cls()
-        fwd.grow(n)
-        if "fwd_fp" in state:
-            fwd._fp[:n] = state["fwd_fp"]
-            fwd._base = (np.array(state["fwd_terms"], dtype=np.uint8),
-                         np.array(state["fwd_offsets"], dtype=np.int64))
-            fwd._base_n = n
+        if "fwd_fp" not in state:
+            fwd.grow(n)
+            return fwd
+        # used as given (no copy: a private, copy-on-write memory map is writable)
+        fwd._fp = np.asarray(state["fwd_fp"], dtype=np.uint64)
+        terms = np.asarray(state["fwd_terms"], dtype=np.uint8)
+        fwd._base = (terms if terms.flags.writeable else terms.copy(),
+                     np.asarray(state["fwd_offsets"], dtype=np.int64))
+        fwd._base_n = n
         return fwd

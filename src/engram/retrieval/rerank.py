@@ -115,7 +115,7 @@ def query_info(query: str, now: datetime) -> QueryInfo:
 #: bounded: a head's texts repeat across searches, a soak's never do (~1 KB an entry)
 @text_cache(8192)
 def _terms(text: str) -> frozenset[str]:
-    return term_set(text)
+    return _ITEM_TERMS.get(text) or term_set(text)  # the features' memo first
 
 
 #: an item's text -> its term set (:func:`_item_terms`; emptied with the text memos)
