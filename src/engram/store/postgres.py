@@ -650,6 +650,18 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
             return run(conn, vector_steps(scope, q, model_id, q.size, filters, limit, self.hnsw,
                                           indexed, self._big_scopes))
 
+    def scope_centroid(self, scope: Scope, model_id: str) -> np.ndarray | None:
+        """See the base class: the user's in-process index (brought up to date, one
+        round trip) gives :meth:`PartitionIndex.episode_centroid`; ``None`` where the
+        SQL path answers (no user, Citus, over ``exact_limit`` rows): not centred."""
+        if scope.user_id is None or self._on_citus():
+            return None
+        found = self._index.use(
+            scope, model_id, self.hnsw.exact_limit,
+            lambda query, args: self._q(query, args, binary=True),
+            lambda part: part.episode_centroid())
+        return None if found is None else found[0]
+
     def _query_vector(self, vector: np.ndarray, model_id: str) -> tuple[np.ndarray, bool] | None:
         """The query as float32 and whether its space has an HNSW index; ``None``
         when the store holds no vector of ``model_id``. Raises
