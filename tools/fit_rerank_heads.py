@@ -167,10 +167,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="each signal's N best raw hits enter the head (default: the preset's)")
     p.add_argument("--topic-weight", type=float, default=None,
                    help="topic_weight of the dense query (default: the preset's)")
+    p.add_argument("--centre-weight", type=float, default=None,
+                   help="centre_weight of the dense query (default: the preset's)")
     args = p.parse_args(argv)
     base = get_preset("recall").replace(rerank={"fused": 1.0})
     if args.topic_weight is not None:
         base = base.replace(topic_weight=args.topic_weight)
+    if args.centre_weight is not None:
+        base = base.replace(centre_weight=args.centre_weight)
     if args.depth:
         base = base.replace(rerank_depth=args.depth)
     if args.keep_top is not None:
