@@ -63,7 +63,8 @@ def test_memoised_source_returns_what_the_store_returns(eg: Engram, query: str) 
     plain = Searcher(eg.store, eg.embedder)
     memo = Searcher(MemoSource(eg.store), eg.embedder)
     scope = Scope(user_id="u")
-    configs = [get_preset("recall"), *grid(get_preset("recall"), "fine")[:6]]
+    configs = [get_preset("recall"), get_preset("recall-centred"),
+               *grid(get_preset("recall"), "fine")[:6]]
     for _ in range(2):  # the second round is served from the memo
         for cfg in configs:
             want = plain.search(query, scope, SearchFilters(), cfg, 5, T0 + timedelta(days=1))

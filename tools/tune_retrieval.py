@@ -122,6 +122,9 @@ class MemoSource:
     ) -> frozenset[str] | None:
         return self._source.kept_terms(scope, model_id, ref, text)
 
+    def scope_centroid(self, scope: Scope, model_id: str) -> np.ndarray | None:
+        return self._source.scope_centroid(scope, model_id)
+
 
 @dataclass(frozen=True)
 class FoldResult:
