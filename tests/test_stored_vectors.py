@@ -153,3 +153,15 @@ def test_partition_vouches_only_for_live_rows_with_their_hash() -> None:
     old = PartitionIndex.from_state({k: v for k, v in state.items() if k != "vhash"})
     old.search(unit(1), 3, RowFilter())
     assert old.stored_vector(a, ha) is None
+
+
+def test_a_content_hash_that_is_not_hex_gets_a_stable_fingerprint() -> None:
+    """The store contract allows any string as a content hash (tests and other
+    embedders use ``"h-…:model"``): the partition's 64-bit key must not raise."""
+    from engram.index.partition import _hash64
+
+    assert _hash64(None) == 0 and _hash64("") == 0
+    assert _hash64("ff" * 8 + "rest") == int("ff" * 8, 16)
+    odd = _hash64("h-e0-test:model")
+    assert odd != 0 and odd == _hash64("h-e0-test:model")
+    assert odd != _hash64("h-e1-test:model")

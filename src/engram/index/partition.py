@@ -21,6 +21,7 @@ Not thread-safe by itself: the owning store serialises access.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import threading
@@ -43,9 +44,20 @@ STATUS_CODES = {"active": 0, "superseded": 1, "deleted": 2}
 INF = math.inf
 
 
-def _hash64(hex_hash: str | None) -> int:
-    """The first 64 bits of a hex content hash (0: none given)."""
-    return int(hex_hash[:16], 16) if hex_hash else 0
+def _hash64(content_hash: str | None) -> int:
+    """64 bits of a content hash (0: none given).
+
+    The store contract does not require hex hashes: a hash whose first 16
+    characters are not hex gets a BLAKE2b fingerprint of the whole string
+    instead, so every string maps to the same number every time.
+    """
+    if not content_hash:
+        return 0
+    try:
+        return int(content_hash[:16], 16)
+    except ValueError:
+        return int.from_bytes(
+            hashlib.blake2b(content_hash.encode("utf-8"), digest_size=8).digest(), "big")
 
 
 @dataclass(frozen=True)
