@@ -103,3 +103,40 @@ def test_the_preset_centres_and_a_negative_weight_is_refused() -> None:
     assert get_preset("recall").centre_weight == 0.0
     with pytest.raises(ConfigError):
         preset.replace(centre_weight=-0.1)
+
+
+def test_the_partition_keeps_its_centroid_through_upserts_and_removals() -> None:
+    """The running sum after adds, replaced vectors and removals equals a centroid
+    computed afresh (a partition rebuilt from the same rows)."""
+    from engram.index.partition import TYPE_EPISODE, TYPE_MEMORY, PartitionIndex, RowAttrs
+    from engram.models import ItemRef
+
+    rng = np.random.default_rng(7)
+    part = PartitionIndex(8)
+    assert part.episode_centroid() is None
+
+    def put(i: int, kind: int = TYPE_EPISODE) -> None:
+        attrs = RowAttrs(kind, "episode" if kind == TYPE_EPISODE else "fact", 0, None, "s",
+                         float(i), float(i), float("inf"))
+        ref = ItemRef("episode" if kind == TYPE_EPISODE else "memory", f"x{i}")
+        part.upsert(ref, rng.normal(size=8).astype(np.float32) * (i + 1), attrs)
+
+    for i in range(6):
+        put(i)
+    put(99, TYPE_MEMORY)  # a memory never counts
+    assert part.episode_centroid() is not None  # computed now, kept from here on
+    for i in range(6, 40):
+        put(i)
+    put(3)  # a new vector for an episode already there
+    for i in (0, 5, 17):
+        part.remove(ItemRef("episode", f"x{i}"))
+    fresh = PartitionIndex.from_state(part.state())
+    got, want = part.episode_centroid(), fresh.episode_centroid()
+    assert got is not None and want is not None
+    np.testing.assert_allclose(got, want, atol=1e-6)
+    live = [part._vecs[r] for r in range(part._n)
+            if part._alive[r] and part._type[r] == TYPE_EPISODE]
+    np.testing.assert_allclose(got, _unit_mean(np.stack(live)), atol=1e-6)
+    for i in range(40):
+        part.remove(ItemRef("episode", f"x{i}"))
+    assert part.episode_centroid() is None

@@ -144,8 +144,9 @@ class PartitionIndex:
         self._fwd = ForwardTerms()
         #: grows with every upsert and removal (a store saves when it moved)
         self.version = 0
-        #: (version, mean of the live episode rows' unit vectors): :meth:`episode_centroid`
-        self._centroid: tuple[int, np.ndarray | None] | None = None
+        #: (sum, count) of the live episode rows' unit vectors (float64), kept up to
+        #: date by upsert and removal once :meth:`episode_centroid` first computed it
+        self._csum: tuple[np.ndarray, int] | None = None
         self._last_mask: tuple[RowFilter, int, np.ndarray] | None = None
         #: the passing rows of :attr:`_last_mask` (``np.flatnonzero``), once asked for
         self._last_rows: tuple[np.ndarray, np.ndarray] | None = None
@@ -304,6 +305,7 @@ class PartitionIndex:
         self._vecs[row] = vector
         self._alive[row] = True
         self._set_attrs(row, attrs)
+        self._count_in_centroid(row, 1)
         self._vhash[row] = _hash64(vector_hash)
         if own_text is not None:
             self._fwd.set(row, own_text)
@@ -354,20 +356,31 @@ class PartitionIndex:
 
     def episode_centroid(self) -> np.ndarray | None:
         """The mean of the L2-normalised vectors of the live episode rows (float32,
-        not normalised), or ``None`` when there is none. Memoised until the
-        partition changes (:attr:`version`); a removal or :meth:`forget_removed`
-        drops it, so it never keeps a deleted episode's vector."""
-        memo = self._centroid
-        if memo is not None and memo[0] == self.version:
-            return memo[1]
-        rows = np.flatnonzero(self._alive[: self._n] & (self._type[: self._n] == TYPE_EPISODE))
-        mean: np.ndarray | None = None
-        if len(rows):
-            m = self._vecs[rows].astype(np.float64)
-            norms = np.linalg.norm(m, axis=1, keepdims=True)
-            mean = (m / np.where(norms > 0, norms, 1.0)).mean(0).astype(np.float32)
-        self._centroid = (self.version, mean)
-        return mean
+        not normalised), or ``None`` when there is none. Computed once (a
+        matrix-vector product), then kept as a running sum by :meth:`upsert` and
+        row removal, so a deleted episode's vector leaves it at once (and
+        :meth:`forget_removed` computes it afresh)."""
+        if self._csum is None:
+            n = self._n
+            vecs = self._vecs[:n]
+            norms = np.sqrt(np.einsum("ij,ij->i", vecs, vecs, dtype=np.float64))
+            live = self._alive[:n] & (self._type[:n] == TYPE_EPISODE) & (norms > 0)
+            w = np.zeros(n, dtype=np.float32)
+            w[live] = 1.0 / norms[live]
+            self._csum = ((w @ vecs).astype(np.float64), int(live.sum()))
+        total, count = self._csum
+        return None if count == 0 else (total / count).astype(np.float32)
+
+    def _count_in_centroid(self, row: int, sign: int) -> None:
+        """Add (``sign`` 1) or take away (-1) ``row``'s unit vector from the running
+        centroid sum, when it is kept and the row is an episode's."""
+        if self._csum is None or self._type[row] != TYPE_EPISODE:
+            return
+        vec = self._vecs[row].astype(np.float64)
+        norm = float(np.linalg.norm(vec))
+        if norm > 0:
+            total, count = self._csum
+            self._csum = (total + sign * vec / norm, count + sign)
 
     def own_terms(self, ref: ItemRef, text: str) -> frozenset[str] | None:
         """:func:`~engram.index.lexical.term_set` of ``text`` when ``ref``'s row is
@@ -411,6 +424,8 @@ class PartitionIndex:
 
     def _kill(self, row: int, drop_pos: bool = True) -> None:
         self.version += 1
+        if self._alive[row]:
+            self._count_in_centroid(row, -1)
         self._live -= 1
         self._alive[row] = False
         self._vecs[row] = 0.0
