@@ -36,9 +36,10 @@ CASES = load_cases("knowledge_updates_fresh.jsonl")
 #: "What's" / "Who hosts" ask for a current value: rules aimed at the misses listed
 #: below, each measured on the development sets too); 39/48 in session 9 (an
 #: irregular past is an event, "How old" asks for an age, "nine, not seven" sets a
-#: value right, capitals are no name): the cases missed, exactly (the ranking depends on what is
-#: stored and asked only, not on the machine's load)
-MISSED = ["f-band-name", "f-studio-rent", "f-lunch", "f-ci", "f-client", "f-mortgage-rate",
+#: value right, capitals are no name); 40/48 once the default "recall" is centred on
+#: the user's mean episode vector (f-ci gained): the cases missed, exactly (the ranking
+#: depends on what is stored and asked only, not on the machine's load)
+MISSED = ["f-band-name", "f-studio-rent", "f-lunch", "f-client", "f-mortgage-rate",
           "f-car-insurance", "f-long-api", "f-noanswer-ref"]
 
 

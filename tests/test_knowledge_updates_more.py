@@ -56,9 +56,11 @@ def test_fixture_is_well_formed() -> None:
     assert sum("source" not in c for c in CASES) == 64
 
 
-#: the cases missed per source, exactly (the ranking does not vary run to run)
+#: the cases missed per source, exactly (the ranking does not vary run to run); the
+#: centred default (session 9) loses m-city-lisbon: general 61 -> 60/64
 MISSED: dict[str | None, list[str]] = {
-    None: ["m-kid-age", "m-vacation", "m-neighbourhood"], "letta": [], "beam": []}
+    None: ["m-city-lisbon", "m-kid-age", "m-vacation", "m-neighbourhood"], "letta": [],
+    "beam": []}
 
 
 @pytest.mark.parametrize("source", [None, "letta", "beam"])

@@ -50,8 +50,9 @@ CHAT = [
 #: "When does ...?" moved without a marker of a moved time ("We've moved book club
 #: to the last Sunday"), a count in an ordinal ("my 23rd book"), changes told
 #: as a plan ("booked a week in Crete instead") or a routine ("out on the river
-#: every Saturday")
-MISSED = ["n9-commute", "n9-bookclub", "n9-database", "n9-weekends", "n9-shift", "n9-car",
+#: every Saturday"). The centred default keeps 41/50 with other misses: n9-car
+#: gained, n9-diet lost
+MISSED = ["n9-commute", "n9-bookclub", "n9-diet", "n9-database", "n9-weekends", "n9-shift",
           "n9-holiday", "n9-days", "n9-books"]
 
 

@@ -63,8 +63,9 @@ def test_the_newer_statement_is_the_top_hit(eg: Engram) -> None:
     # 37/40 when written: the misses share (almost) nothing with their question
     # ("How does the user get around?" / "I ride a Yamaha motorbike everywhere").
     # Exact: the ranking depends on what is stored and asked only (no clock,
-    # thread timing or load; test_knowledge_updates_s9 runs a store twice)
-    assert missed == ["car-motorbike", "city-country", "wedding-venue"], missed
+    # thread timing or load; test_knowledge_updates_s9 runs a store twice). 38/40
+    # with the centred default of session 9 (car-motorbike gained)
+    assert missed == ["city-country", "wedding-venue"], missed
     assert len(recall) > len(dense)
 
 

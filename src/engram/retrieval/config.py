@@ -169,12 +169,13 @@ def register_preset(config: RetrievalConfig) -> RetrievalConfig:
 register_preset(RetrievalConfig("hybrid", weights={Signal.DENSE: 1.0, Signal.BM25: 1.0}))
 register_preset(RetrievalConfig("bm25", weights={Signal.BM25: 1.0}))
 register_preset(RetrievalConfig("dense", weights={Signal.DENSE: 1.0}))
-#: BM25 + dense with neighbour windows and a speaker boost, fitted on the
-#: LoCoMo dev split with leave-one-conversation-out cross-validation
+#: The default until session 9, kept to compare against ("recall" below is this
+#: preset centred): BM25 + dense with neighbour windows and a speaker boost, fitted
+#: on the LoCoMo dev split with leave-one-conversation-out cross-validation
 #: (``python -m tools.tune_retrieval``; docs/recall.md has the figures)
 register_preset(
     RetrievalConfig(
-        "recall",
+        "recall-s8",
         weights={Signal.BM25: 1.0, Signal.DENSE: 0.3},
         fusion="rrf",
         window_radius=3,
@@ -234,13 +235,13 @@ register_preset(
 #: "recall" with the linked-notes signal (:mod:`engram.retrieval.links`), to compare:
 #: off in "recall" because on LoCoMo dev (2 conversations) every weight tried costs a
 #: little (turn MRR .555 -> .553 at 0.5, .543 at 2; docs/agents.md)
-register_preset(PRESETS["recall"].replace(name="recall-links", link_weight=0.5))
+register_preset(PRESETS["recall-s8"].replace(name="recall-links", link_weight=0.5))
 #: "recall" with category -> instance expansion (:mod:`engram.retrieval.expand`): on
 #: tests/fixtures/category_paraphrase.jsonl top 5 .471 -> .691, MRR .298 -> .446; off in
 #: "recall" because on REALTALK dev it gains 7 questions' R_any@10 and loses 7 (.785 ->
 #: .782; held .730 -> .743), LoCoMo .847 -> .848 (held .820 both), BEAM and letta
 #: unchanged (docs/recall.md)
-register_preset(PRESETS["recall"].replace(name="recall-expand", expand_weight=1.0))
+register_preset(PRESETS["recall-s8"].replace(name="recall-expand", expand_weight=1.0))
 #: "recall" with topic prototypes (:mod:`engram.retrieval.topics`): a broad query's
 #: dense vector moves .5 towards the example turns of its closest life topic, and the
 #: reranker is refitted with it the same way (memory +1.5 as in "recall"). Off in
@@ -248,7 +249,7 @@ register_preset(PRESETS["recall"].replace(name="recall-expand", expand_weight=1.
 #: .814, leave-one-conversation-out .791 -> .819, held .743 -> .784), but LoCoMo
 #: (.812 -> .806 LODO) and BEAM (.702 -> .697 LODO, .792 -> .787 LOCO) lose a
 #: few questions (docs/recall.md, "Session 9")
-register_preset(PRESETS["recall"].replace(
+register_preset(PRESETS["recall-s8"].replace(
     name="recall-topics", topic_weight=0.5,
     rerank={
         "fused": -0.2, "bm25": 0.135, "bm25_top": 0.798, "dense": 0.434,
@@ -262,14 +263,17 @@ register_preset(PRESETS["recall"].replace(
     },
 ))
 
-#: "recall-topics" with the dense query centred on the user's mean episode vector
-#: (``centre_weight`` .5), the reranker refitted with both on all dev sets
-#: (tools/fit_rerank_heads.py --centre-weight .5 --topic-weight .5; memory +1.5 as in
-#: "recall"). Out of sample (R_any@10, LODO / LOCO) against "recall": LoCoMo .812/.844
-#: vs .812/.841, REALTALK .828/.816 vs .788/.791, BEAM .713/.815 vs .702/.792
-#: (docs/recall.md, "Session 9")
-register_preset(PRESETS["recall"].replace(
-    name="recall-centred", topic_weight=0.5, centre_weight=0.5,
+#: The default since session 9: "recall-topics" with the dense query centred on the
+#: user's mean episode vector (``centre_weight`` .5), the reranker refitted with both
+#: on all dev sets (tools/fit_rerank_heads.py --centre-weight .5 --topic-weight .5;
+#: memory +1.5 as in "recall-s8"). Out of sample (R_any@10, LODO / LOCO) against
+#: "recall-s8": LoCoMo .812/.844 vs .812/.841, REALTALK .828/.816 vs .788/.791, BEAM
+#: .713/.815 vs .702/.792, letta read MRR .986 vs .983. Whole pipeline, held parts
+#: (R_any@10 / MRR): REALTALK .757/.440 vs .730/.432, LoCoMo .813/.543 vs .820/.535,
+#: BEAM .778/.436 vs .778/.426; letta update KU .968 vs .979 (1 of 95) (docs/recall.md,
+#: "Session 9")
+register_preset(PRESETS["recall-s8"].replace(
+    name="recall", topic_weight=0.5, centre_weight=0.5,
     rerank={
         "fused": -0.156, "bm25": -0.044, "bm25_top": 0.825, "dense": 1.828,
         "dense_gap": 0.096, "dense_top": 0.153, "window": 2.34, "dense_window": 0.992,
@@ -281,6 +285,8 @@ register_preset(PRESETS["recall"].replace(
         "memory": 2.82,
     },
 ))
+#: the name the centred preset had before it became the default (same settings)
+register_preset(PRESETS["recall"].replace(name="recall-centred"))
 
 def get_preset(name: str | RetrievalConfig) -> RetrievalConfig:
     if isinstance(name, RetrievalConfig):
