@@ -116,11 +116,98 @@ def _two_stores(kind: str, tmp_path: Path, key: str) -> tuple[EncryptedStore, En
     return EncryptedStore(open_store(url), key), EncryptedStore(open_store(url), key)
 
 
+def _two_stores_any(kind: str, tmp_path: Path,
+                    key: str) -> tuple[EncryptedStore, EncryptedStore]:
+    """:func:`_two_stores`, plus ``memory``: two key rings over one memory:// store."""
+    if kind != "memory":
+        return _two_stores(kind, tmp_path, key)
+    inner = open_store("memory://")
+    return EncryptedStore(inner, key), EncryptedStore(inner, key)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres", "memory"])
+def test_a_forget_committing_between_a_writes_seal_and_its_commit_loses_nothing(
+        kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another store's forget destroys the user's key after this write sealed its
+    rows (and after any check before sealing) but before the write's transaction:
+    the store's ``meta_expect`` check fails the write with nothing written, and it
+    is sealed again with a live key. The acknowledged rows open everywhere, as an
+    unencrypted store keeps a write that commits after a forget."""
+    from contract_helpers import episode, memory
+
+    from engram.store.base import WriteBatch
+
+    key = generate_master_key()
+    here, there = _two_stores_any(kind, tmp_path, key)
+    ana = Scope(user_id="ana")
+    real_write = here.inner.write
+    calls: list[int] = []
+
+    def forget_first(batch: WriteBatch) -> object:
+        calls.append(len(batch.meta_expect))
+        if len(calls) == 1:
+            there.forget(ana)  # lands between the seal and the transaction
+        return real_write(batch)
+
+    try:
+        here.write(WriteBatch(episodes=[episode("e0", ana, "I live in Porto")]))
+        monkeypatch.setattr(here.inner, "write", forget_first)
+        here.write(WriteBatch(episodes=[episode("e1", ana, "I moved to Faro")],
+                              new_memories=[memory("m1", ana, "Ana lives in Faro")]))
+        assert calls == [1, 1]  # one data key named; sealed twice
+        for store in (here, there):
+            assert [e.text for e in store.get_episodes(ana, ["e0", "e1"])] == [
+                "I moved to Faro"]
+            assert [m.text for m in store.get_memories(ana, ["m1"])] == ["Ana lives in Faro"]
+    finally:
+        here.close()
+        there.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+@pytest.mark.parametrize("step", ["destroy", "delete"])
+def test_a_write_committing_inside_another_stores_forget_is_forgotten_whole(
+        step: str, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A forget is two commits: the key is destroyed, then the rows are deleted.
+    A write committing just before either step commits before the delete, so it
+    is deleted with the rest; it is never left behind sealed with the destroyed
+    key (deleting first and destroying second would shred a write committing
+    between the two). The next write is readable everywhere."""
+    from contract_helpers import episode
+
+    from engram.store.base import WriteBatch
+
+    key = generate_master_key()
+    here, there = _two_stores(kind, tmp_path, key)
+    ana = Scope(user_id="ana")
+    owner, name = (there.keyring, "destroy") if step == "destroy" else (there.inner, "forget")
+    real_step = getattr(owner, name)
+
+    def write_first(*args: object) -> object:
+        here.write(WriteBatch(episodes=[episode("e1", ana, "I moved to Faro")]))
+        return real_step(*args)
+
+    try:
+        here.write(WriteBatch(episodes=[episode("e0", ana, "I live in Porto")]))
+        monkeypatch.setattr(owner, name, write_first)
+        assert there.forget(ana)["data_keys"] == 1
+        monkeypatch.undo()
+        for store in (here, there):
+            assert store.get_episodes(ana, ["e0", "e1"]) == []
+            assert store.inner.get_episodes(ana, ["e0", "e1"]) == []
+        here.write(WriteBatch(episodes=[episode("e2", ana, "I live in Faro")]))
+        for store in (here, there):
+            assert [e.text for e in store.get_episodes(ana, ["e2"])] == ["I live in Faro"]
+    finally:
+        here.close()
+        there.close()
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_a_write_after_another_stores_forget_is_sealed_with_a_live_key(
         kind: str, tmp_path: Path) -> None:
     """Crypto-shredding elsewhere: this store still held the user's data key. The
-    write checks the key against the store before it seals (no search in
+    write names the key it sealed with and the store checks it (no search in
     between), so what it acknowledges opens in every store, not with a destroyed key."""
     from contract_helpers import episode, memory
 

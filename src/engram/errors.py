@@ -42,6 +42,7 @@ __all__ = [
     "ImportFormatError",
     "InvalidInput",
     "MissingDependency",
+    "MetaMoved",
     "ModelMismatch",
     "NaiveDatetime",
     "NotFound",
@@ -120,6 +121,12 @@ class NotFound(EngramError):
 class Conflict(EngramError):
     code = "conflict"
     status = 409
+
+
+class MetaMoved(Conflict):
+    """A store-wide setting a write's content depends on (``WriteBatch.meta_expect``,
+    e.g. the wrapped data key its rows were sealed with) changed before the write
+    committed: nothing was written. Retryable: re-read the setting and write again."""
 
 
 class ModelMismatch(EngramError):

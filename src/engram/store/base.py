@@ -167,6 +167,14 @@ class WriteBatch:
     * ``jobs``: background work to enqueue in the same transaction.
     * ``index_texts``: lexical index text per item written in this batch.
     * ``fence``: preconditions of the derived rows (see :class:`Fence`).
+    * ``meta_expect``: store-wide settings (:meth:`Store.get_meta` name -> value,
+      a missing one reads as ``""``) the batch's content depends on, e.g. the
+      wrapped data keys an encrypted batch was sealed with. Checked inside the
+      write's transaction before anything is written, atomically with respect
+      to :meth:`Store.set_meta` (a concurrent ``set_meta`` of one of them
+      commits wholly before the check or wholly after the write); on a
+      mismatch nothing is written and :class:`~engram.errors.MetaMoved` is
+      raised.
     """
 
     episodes: list[Episode] = field(default_factory=list)
@@ -179,6 +187,7 @@ class WriteBatch:
     #: pipeline add speaker names or resolved dates to what BM25 sees
     index_texts: dict[ItemRef, str] = field(default_factory=dict)
     fence: Fence | None = None
+    meta_expect: dict[str, str] = field(default_factory=dict)
 
     def episodes_only(self) -> WriteBatch:
         """The batch without its derived rows: episodes, their vectors and index

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import Conflict, InvalidInput, ModelMismatch, StoreError
+from ..errors import Conflict, InvalidInput, MetaMoved, ModelMismatch, StoreError
 from ..index.lexical import LexicalIndex
 from ..models import Episode, ItemRef, Memory, MemoryVersion, Page, Scope, SearchFilters, Stats
 from ..timeutil import format_dt, now, parse_dt, to_epoch
@@ -127,6 +127,8 @@ class MemoryStore(Store):
             return out
         with self._lock:
             t = self._open().copy()
+            if any((self._meta.get(k) or "") != v for k, v in batch.meta_expect.items()):
+                raise MetaMoved("a store setting this write depends on changed")
             skipped: set[ItemRef] = set()
             for e in batch.episodes:
                 self._insert(t, e, batch, out.created_episode_ids, out.existing_episode_ids,

@@ -72,7 +72,13 @@ from .postgres_streams import MARKER_SQL, load_sql
 from .postgres_vector import Step, create_index_sql, fetch, index_name, queue, run
 from .postgres_vector import steps as vector_steps
 from .sql_browse import SQLBrowse
-from .sql_common import episode_values, insert_jobs, insert_versions, memory_values
+from .sql_common import (
+    check_meta,
+    episode_values,
+    insert_jobs,
+    insert_versions,
+    memory_values,
+)
 from .sqlite_rowcache import Read
 
 __all__ = ["PostgresStore"]
@@ -227,6 +233,7 @@ class PostgresStore(PgAdmin, SQLBrowse, Store):
             if batch.fence is not None:  # before any row lock: forget waits, or we do
                 conn.execute("SELECT pg_advisory_xact_lock_shared(%s, hashtext(%s))",
                              (FENCE_LOCK_CLASS, batch.fence.tenant))
+            check_meta(POSTGRES, conn, batch.meta_expect)
             created = _insert_many(
                 conn, "episodes", "(tenant, id)",
                 [(episode_values(POSTGRES, e), _lexical(batch, ItemRef("episode", e.id), e.text))

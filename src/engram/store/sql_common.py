@@ -19,7 +19,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, MetaMoved
 from ..models import (
     Episode,
     Memory,
@@ -39,6 +39,7 @@ __all__ = [
     "EP_COLS",
     "MEM_COLS",
     "SQLCommon",
+    "check_meta",
     "episode_from_row",
     "episode_values",
     "filter_sql",
@@ -215,6 +216,25 @@ def insert_versions(d: Dialect, conn: Any, versions: Sequence[tuple[str, MemoryV
             **_times(d, "recorded", v.recorded_at),
         })
     _insert_rows(conn, "memory_versions", rows, d, "(tenant, memory_id, version)")
+
+
+def check_meta(d: Dialect, conn: Any, expect: Mapping[str, str]) -> None:
+    """Raise :class:`~engram.errors.MetaMoved` unless every ``meta`` row named in
+    ``expect`` holds its value (missing reads as ``""``), in the caller's write
+    transaction (``WriteBatch.meta_expect``). PostgreSQL reads the rows ``FOR
+    SHARE``: a concurrent ``set_meta`` of one waits for this transaction, or
+    this read waits for it and sees its value. SQLite's write transaction
+    already excludes every other writer."""
+    if not expect:
+        return
+    keys = sorted(expect)
+    lock = " FOR SHARE" if d.row_lock else ""
+    rows = conn.execute(f"SELECT key, value FROM meta WHERE key IN ({d.marks(len(keys))}){lock}",
+                        keys).fetchall()
+    held = {r["key"]: r["value"] for r in rows}
+    moved = [k for k in keys if (held.get(k) or "") != expect[k]]
+    if moved:
+        raise MetaMoved(f"{len(moved)} store setting(s) this write depends on changed")
 
 
 def insert_jobs(d: Dialect, conn: Any, jobs: Sequence[Job]) -> None:

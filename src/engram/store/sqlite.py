@@ -33,6 +33,7 @@ from .sql_browse import SQLBrowse
 from .sql_common import (
     EP_COLS,
     MEM_COLS,
+    check_meta,
     episode_from_row,
     episode_values,
     insert_jobs,
@@ -88,6 +89,7 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
         skipped: set[ItemRef] = set()
         try:
             with self._tx() as conn:
+                check_meta(SQLITE, conn, batch.meta_expect)
                 for e in batch.episodes:
                     self._insert_episode(conn, e, batch, out, skipped)
                 if batch.fence is not None and not _hold_fence(conn, batch.fence):

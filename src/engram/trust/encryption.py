@@ -20,7 +20,7 @@ What is *not* encrypted, and so leaks to someone holding the database file:
   still works; the ``hybrid`` preset degrades to vector-only).
 
 Forgetting a user (scope naming the user and no agent/session) or a whole tenant
-destroys the data key(s) after deleting the rows (crypto-shredding): ciphertext
+destroys the data key(s), then deletes the rows (crypto-shredding): ciphertext
 left anywhere (backups, free pages, WAL) cannot be opened again. Rows written before
 encryption was switched on stay readable plain text (they are not re-encrypted).
 """
@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ..errors import MetaMoved
 from ..models import (
     Episode,
     ItemRef,
@@ -61,6 +62,8 @@ from .keyring import ENVELOPE_PREFIX, Keyring
 __all__ = ["EncryptedStore"]
 
 _Item = TypeVar("_Item", Episode, Memory)
+#: seal-and-write rounds of one batch when its data keys keep moving (MetaMoved)
+_SEAL_ATTEMPTS = 3
 #: marks a store whose rows are encrypted (an unencrypted open must refuse it)
 ENCRYPTION_META = "encryption"
 
@@ -81,12 +84,12 @@ class EncryptedStore(Store):
         return getattr(self.inner, name)
 
     # -- sealing ---------------------------------------------------------------
-    def _seal(self, item: _Item) -> _Item:
+    def _seal(self, item: _Item, expect: dict[str, str] | None = None) -> _Item:
         sc = item.scope
         payload: dict[str, Any] = {"t": item.text, "m": item.metadata}
         if isinstance(item, Memory):
             payload["e"], payload["k"] = item.entities, item.keywords
-        env = self.keyring.seal(sc.tenant, sc.user_id, item.id, payload)
+        env = self.keyring.seal(sc.tenant, sc.user_id, item.id, payload, expect)
         blinded = {k: self.keyring.blind(sc.tenant, v) for k, v in item.metadata.items()}
         if isinstance(item, Memory):
             return dataclasses.replace(item, text=env, metadata=blinded, entities=[],
@@ -109,15 +112,15 @@ class EncryptedStore(Store):
 
     _CONTENT = ("text", "metadata", "entities", "keywords")
 
-    def _seal_dict(self, d: dict[str, Any] | None, tenant: str,
-                   item_id: str) -> dict[str, Any] | None:
+    def _seal_dict(self, d: dict[str, Any] | None, tenant: str, item_id: str,
+                   expect: dict[str, str] | None = None) -> dict[str, Any] | None:
         """Seal the content fields of a snapshot dict (history before/after) into
         ``text``; metadata keys stay, with blinded values."""
         if d is None:
             return None
         tenant = d.get("tenant") or tenant
         present = {k: d[k] for k in self._CONTENT if k in d}
-        env = self.keyring.seal(tenant, d.get("user_id"), item_id, {"f": present})
+        env = self.keyring.seal(tenant, d.get("user_id"), item_id, {"f": present}, expect)
         out = {k: v for k, v in d.items() if k not in self._CONTENT}
         out["text"] = env
         if "metadata" in d and isinstance(d["metadata"], dict):
@@ -193,24 +196,36 @@ class EncryptedStore(Store):
                     Scope(tenant=tenant), [ref.id])
                 if found:
                     index_texts[ref] = found[0].text
-        # a key destroyed or replaced by another process since this one read it
-        # is read again before anything is sealed with it (one meta read a user)
-        self.keyring.verify([(i.scope.tenant, i.scope.user_id) for i in items.values()]
-                            + [(d.get("tenant") or t, d.get("user_id"))
-                               for t, v in batch.versions for d in (v.before, v.after) if d])
-        sealed = WriteBatch(
-            episodes=[self._seal(e) for e in batch.episodes],
-            new_memories=[self._seal(m) for m in batch.new_memories],
-            changed_memories=[(self._seal(m), v) for m, v in batch.changed_memories],
-            versions=[(t, dataclasses.replace(v, before=self._seal_dict(v.before, t, v.memory_id),
-                                              after=self._seal_dict(v.after, t, v.memory_id)))
-                      for t, v in batch.versions],
-            vectors=list(batch.vectors),
-            jobs=list(batch.jobs),
-            index_texts=index_texts,
-            fence=batch.fence,
-        )
-        return self.inner.write(sealed)
+        # each seal names the wrapped key text it used; the store checks them in
+        # the write's transaction, so a key another process destroyed (forget)
+        # or replaced since this one read it fails the write with nothing
+        # written: verify drops the stale key and the batch is sealed again
+        for attempt in range(_SEAL_ATTEMPTS):
+            expect: dict[str, str] = dict(batch.meta_expect)
+            sealed = WriteBatch(
+                episodes=[self._seal(e, expect) for e in batch.episodes],
+                new_memories=[self._seal(m, expect) for m in batch.new_memories],
+                changed_memories=[(self._seal(m, expect), v) for m, v in batch.changed_memories],
+                versions=[(t, dataclasses.replace(
+                    v, before=self._seal_dict(v.before, t, v.memory_id, expect),
+                    after=self._seal_dict(v.after, t, v.memory_id, expect)))
+                    for t, v in batch.versions],
+                vectors=list(batch.vectors),
+                jobs=list(batch.jobs),
+                index_texts=index_texts,
+                fence=batch.fence,
+                meta_expect=expect,
+            )
+            try:
+                return self.inner.write(sealed)
+            except MetaMoved:
+                if attempt == _SEAL_ATTEMPTS - 1:
+                    raise
+                self.keyring.verify(
+                    [(i.scope.tenant, i.scope.user_id) for i in items.values()]
+                    + [(d.get("tenant") or t, d.get("user_id"))
+                       for t, v in batch.versions for d in (v.before, v.after) if d])
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def touch(self, tenant: str, memory_ids: Sequence[str], at: datetime) -> None:
         self.inner.touch(tenant, memory_ids, at)
@@ -281,14 +296,22 @@ class EncryptedStore(Store):
 
     # -- maintenance -------------------------------------------------------------------------
     def forget(self, scope: Scope) -> dict[str, int]:
-        """Delete the rows, then crypto-shred: the user's data key when the scope is
-        a whole user, every data key of the tenant when it names no user/agent/session."""
+        """Crypto-shred, then delete the rows: the user's data key when the scope is
+        a whole user, every data key of the tenant when it names no user/agent/session.
+
+        The keys go first: a write committing after the delete is kept (as on an
+        unencrypted store), and one sealed with a key this destroyed fails its
+        ``meta_expect`` check and is sealed again with a new key; a write
+        committing before the delete is deleted with the rest."""
+        shred = scope.agent_id is None and scope.session_id is None
+        destroyed = 0
+        if shred and scope.user_id is not None:
+            destroyed = self.keyring.destroy(scope.tenant, scope.user_id)
+        elif shred:
+            destroyed = self.keyring.destroy_tenant(scope.tenant)
         counts = self.inner.forget(scope)
-        if scope.agent_id is None and scope.session_id is None:
-            if scope.user_id is not None:
-                counts["data_keys"] = self.keyring.destroy(scope.tenant, scope.user_id)
-            else:
-                counts["data_keys"] = self.keyring.destroy_tenant(scope.tenant)
+        if shred:
+            counts["data_keys"] = destroyed
         return counts
 
     def delete_episodes(self, tenant: str, episode_ids: Sequence[str],

@@ -14,9 +14,15 @@
   still run inside the store without the values being stored.
 
 All cryptography is from the ``cryptography`` package (``pip install 'engramdb[crypto]'``).
-Data keys are created under a lock, so one process may write concurrently; two
-*processes* creating the first key of the same user at the same instant could race
-(the store contract has no compare-and-set), so give one process the writes of a store.
+Data keys are created under a lock, so one process may write concurrently. A
+write names the wrapped key text it sealed with (``WriteBatch.meta_expect``) and
+the store checks it inside the write's transaction, so a key destroyed (forget)
+or replaced by another process before the write commits fails the write, which
+:class:`~engram.trust.encryption.EncryptedStore` seals again with the live key.
+Two *processes* creating the first key of the same user at the same instant still
+race (the store contract has no compare-and-set for ``set_meta``): rows committed
+under the key that is then overwritten are lost, so give one process the first
+writes of a user.
 """
 
 from __future__ import annotations
@@ -149,12 +155,12 @@ class Keyring:
     def verify(self, slots: Iterable[tuple[str, str | None]]) -> None:
         """Drop each held key of ``slots`` (tenant, user) whose stored text moved.
 
-        A write calls this once per batch before it seals: a key another process
-        destroyed (forget) or replaced since this one read it is read again, so
-        nothing acknowledged is sealed with a destroyed key. One ``get_meta`` per
-        held user of the batch; an unheld user is read by :meth:`data_key` anyway.
-        A forget committing *during* the write (between this read and the
-        write's commit) still shreds it, as it would have deleted it."""
+        A key another process destroyed (forget) or replaced since this one read
+        it is then read again (or made anew). One ``get_meta`` per held user;
+        an unheld user is read by :meth:`data_key` anyway. The write itself does
+        not rely on this: it names the wrapped key text each seal used (the
+        ``expect`` of :meth:`seal`) and the store checks it inside the write's
+        transaction (``WriteBatch.meta_expect``)."""
         for tenant, user in set(slots):
             slot = (tenant, user or "")
             if self._keys.get(slot, _MISSING) is _MISSING:
@@ -185,19 +191,40 @@ class Keyring:
         return sum(self.destroy(tenant, u or None) for u in users)
 
     # -- envelopes ----------------------------------------------------------------
-    def seal(self, tenant: str, user: str | None, item_id: str, payload: dict[str, Any]) -> str:
-        """Encrypt ``payload`` (JSON) for this item; the item identity is the AAD."""
-        key = self.data_key(tenant, user, create=True)
-        if key is None:  # destroyed: a forgotten user writing again gets a new key
-            self._keys.pop((tenant, user or ""), None)
-            with self._lock:
-                self._store.set_meta(self._meta_name(tenant, user), "")
-            key = self.data_key(tenant, user, create=True)
-        assert key is not None
+    def seal(self, tenant: str, user: str | None, item_id: str, payload: dict[str, Any],
+             expect: dict[str, str] | None = None) -> str:
+        """Encrypt ``payload`` (JSON) for this item; the item identity is the AAD.
+
+        ``expect`` (when given) gets the meta name of the data key used and the
+        wrapped text it was read from or written as: a write passes it as
+        ``WriteBatch.meta_expect``, so a key destroyed or replaced before the
+        write commits fails the write (:class:`~engram.errors.MetaMoved`) rather
+        than leaving acknowledged rows sealed with a dead key."""
+        key, stored = self._sealing_key(tenant, user)
+        if expect is not None:
+            expect[self._meta_name(tenant, user)] = stored
         nonce = os.urandom(12)
         aad = f"{tenant}\x1f{user or ''}\x1f{item_id}".encode()
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         return ENVELOPE_PREFIX + _b64(nonce + self._aead(key).encrypt(nonce, body, aad))
+
+    def _sealing_key(self, tenant: str, user: str | None) -> tuple[bytes, str]:
+        """A live data key and the wrapped text it was read from or written as
+        (both read under the lock, so they belong together); a destroyed key is
+        replaced by a new one (a forgotten user writing again)."""
+        slot = (tenant, user or "")
+        for _ in range(3):
+            key = self.data_key(tenant, user, create=True)
+            if key is None:  # pragma: no cover - data_key(create=True) makes one
+                self._keys.pop(slot, None)
+                continue
+            with self._lock:
+                held, stored = self._keys.get(slot, _MISSING), self._stored.get(slot)
+            if held is key and stored is not None:
+                return key, stored
+        # the memo kept being emptied under us: a text no store holds fails the
+        # write with MetaMoved, and the caller seals again
+        return key, "\x00unknown"  # type: ignore[return-value]
 
     def open(self, tenant: str, user: str | None, item_id: str, envelope: str) -> dict[str, Any]:
         """Decrypt an envelope made by :meth:`seal`; raises :class:`DecryptionFailed`."""
