@@ -164,6 +164,44 @@ def test_a_forget_committing_between_a_writes_seal_and_its_commit_loses_nothing(
         there.close()
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgres", "memory"])
+def test_a_key_destroyed_between_a_metadata_reseal_and_its_commit_loses_nothing(
+        kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The metadata compare-and-set re-seals the episode: a key destroyed (a
+    forget's first step) after that seal fails it with nothing changed, and it
+    is sealed again with a live key."""
+    from contract_helpers import episode
+
+    from engram.store.base import WriteBatch
+
+    key = generate_master_key()
+    here, there = _two_stores_any(kind, tmp_path, key)
+    ana = Scope(user_id="ana")
+    real = here.inner.replace_episode_metadata
+    calls: list[int] = []
+
+    def destroy_first(*args: object, **kw: object) -> bool:
+        calls.append(1)
+        if len(calls) == 1:
+            there.keyring.destroy("default", "ana")
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    try:
+        ep = episode("e1", ana, "My dog is Rex", tag="pet")
+        here.write(WriteBatch(episodes=[ep]))
+        monkeypatch.setattr(here.inner, "replace_episode_metadata", destroy_first)
+        flagged = episode("e1", ana, "My dog is Rex", tag="pet", flag="x")
+        assert here.replace_episode_metadata(flagged, {"tag": "pet"})
+        assert len(calls) == 2
+        for store in (here, there):
+            got = store.get_episodes(ana, ["e1"])
+            assert [(e.text, e.metadata) for e in got] == [
+                ("My dog is Rex", {"tag": "pet", "flag": "x"})]
+    finally:
+        here.close()
+        there.close()
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 @pytest.mark.parametrize("step", ["destroy", "delete"])
 def test_a_write_committing_inside_another_stores_forget_is_forgotten_whole(

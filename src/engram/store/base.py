@@ -328,7 +328,8 @@ class Store(ABC):
         """
 
     @abstractmethod
-    def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any]) -> bool:
+    def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any], *,
+                                 meta_expect: Mapping[str, str] | None = None) -> bool:
         """Compare-and-set an episode's metadata (the only change an episode ever takes).
 
         The stored episode ``(episode.scope.tenant, episode.id)`` gets
@@ -337,6 +338,8 @@ class Store(ABC):
         current metadata equals ``expected``. Returns ``False``, changing nothing,
         when the episode does not exist or its metadata differs (a concurrent
         change: read again and retry). Times, vectors and the lexical index stay.
+        ``meta_expect`` is checked first, in the same transaction, as
+        :attr:`WriteBatch.meta_expect` is (:class:`~engram.errors.MetaMoved`).
         """
 
     # -- reads ---------------------------------------------------------------

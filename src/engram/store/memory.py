@@ -127,8 +127,7 @@ class MemoryStore(Store):
             return out
         with self._lock:
             t = self._open().copy()
-            if any((self._meta.get(k) or "") != v for k, v in batch.meta_expect.items()):
-                raise MetaMoved("a store setting this write depends on changed")
+            self._check_meta(batch.meta_expect)
             skipped: set[ItemRef] = set()
             for e in batch.episodes:
                 self._insert(t, e, batch, out.created_episode_ids, out.existing_episode_ids,
@@ -185,6 +184,11 @@ class MemoryStore(Store):
                 f"memory {m.id} changed concurrently (expected version {expected}); retry")
         t.items[(m.scope.tenant, ref)] = item_row(old.rid, m, batch.index_texts.get(ref, m.text))
 
+    def _check_meta(self, expect: Mapping[str, str]) -> None:
+        """``WriteBatch.meta_expect`` (the caller holds the lock)."""
+        if any((self._meta.get(k) or "") != v for k, v in expect.items()):
+            raise MetaMoved("a store setting this write depends on changed")
+
     @staticmethod
     def _hold_fence(t: _Tables, batch: WriteBatch) -> bool:
         fence = batch.fence
@@ -210,9 +214,11 @@ class MemoryStore(Store):
                     t.items[key] = dataclasses.replace(row, data=data)
             self._changes += 1
 
-    def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any]) -> bool:
+    def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any], *,
+                                 meta_expect: Mapping[str, str] | None = None) -> bool:
         with self._lock:
             t = self._open()
+            self._check_meta(meta_expect or {})
             key = (episode.scope.tenant, ItemRef("episode", episode.id))
             row = t.items.get(key)
             if row is None or (row.data.get("metadata") or {}) != dict(expected):

@@ -407,10 +407,12 @@ class SQLCommon(Store):
                     (d.stamp(at), tenant, *args),
                 )
 
-    def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any]) -> bool:
+    def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any], *,
+                                 meta_expect: Mapping[str, str] | None = None) -> bool:
         d = self._dialect
         key = (episode.scope.tenant, episode.id)
         with self._tx() as conn:
+            check_meta(d, conn, meta_expect or {})
             row = conn.execute(f"SELECT metadata FROM episodes WHERE tenant = {d.mark}"
                                f" AND id = {d.mark}{d.row_lock}", key).fetchone()
             if row is None or (d.load_json(row["metadata"]) or {}) != dict(expected):

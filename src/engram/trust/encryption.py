@@ -230,11 +230,21 @@ class EncryptedStore(Store):
     def touch(self, tenant: str, memory_ids: Sequence[str], at: datetime) -> None:
         self.inner.touch(tenant, memory_ids, at)
 
-    def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any]) -> bool:
-        self.keyring.verify([(episode.scope.tenant, episode.scope.user_id)])
-        sealed = self._seal(episode)  # metadata lives in the envelope: re-seal text and all
+    def replace_episode_metadata(self, episode: Episode, expected: Mapping[str, Any], *,
+                                 meta_expect: Mapping[str, str] | None = None) -> bool:
+        """Re-seal text and all (metadata lives in the envelope), checked like
+        :meth:`write` against a key moved before the store's transaction."""
         blinded = {k: self.keyring.blind(episode.scope.tenant, v) for k, v in expected.items()}
-        return self.inner.replace_episode_metadata(sealed, blinded)
+        for attempt in range(_SEAL_ATTEMPTS):
+            expect = dict(meta_expect or {})
+            sealed = self._seal(episode, expect)
+            try:
+                return self.inner.replace_episode_metadata(sealed, blinded, meta_expect=expect)
+            except MetaMoved:
+                if attempt == _SEAL_ATTEMPTS - 1:
+                    raise
+                self.keyring.verify([(episode.scope.tenant, episode.scope.user_id)])
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- reads ---------------------------------------------------------------------------
     def existing_episode_ids(self, tenant: str, ids: Sequence[str]) -> set[str]:
