@@ -301,3 +301,83 @@ def test_every_write_path_after_another_processs_forget_stays_readable(
     with open_eg(db, embedder, key) as fresh:
         assert text in {i.text for t in ("episode", "memory")
                         for i in fresh.list(user_id="ana", type=t).items}
+
+
+def _read_then(store: EncryptedStore, prefix: str, step: object,
+               monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make ``store``'s first read of a meta name starting with ``prefix`` read the
+    value, then run ``step`` (another process's whole write), then return what it
+    read: ``store`` acts on a value that is stale by the time it writes."""
+    inner, fired = store.inner, []
+    real = inner.get_meta
+
+    def hooked(name: str) -> str | None:
+        value = real(name)
+        if name.startswith(prefix) and not fired:
+            fired.append(name)
+            step()  # type: ignore[operator]
+        return value
+
+    monkeypatch.setattr(inner, "get_meta", hooked)
+    return fired
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres", "memory"])
+def test_two_stores_making_a_users_first_data_key_at_once_lose_nothing(
+        kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Store B reads that ana has no data key; store A then makes one, seals and
+    commits ana's first episode; only then does B write the key it made. B's
+    write is a compare-and-set (``set_meta_if``) that fails, so B adopts A's key
+    instead of overwriting it: both episodes open in A, in B and in a store
+    opened afterwards (which reads the one stored key)."""
+    from contract_helpers import episode
+
+    from engram.store.base import WriteBatch
+
+    key = generate_master_key()
+    if kind == "memory":
+        inner = open_store("memory://")
+        here, there, later = (EncryptedStore(inner, key) for _ in range(3))
+    else:
+        from pg_fixtures import fresh_pg_url
+        url = f"sqlite:///{tmp_path / 'k.db'}" if kind == "sqlite" else fresh_pg_url()
+        here, there, later = (EncryptedStore(open_store(url), key) for _ in range(3))
+    ana = Scope(user_id="ana")
+    fired = _read_then(there, "enc.dk.", lambda: here.write(
+        WriteBatch(episodes=[episode("e-a", ana, "I live in Porto")])), monkeypatch)
+    try:
+        there.write(WriteBatch(episodes=[episode("e-b", ana, "My sister is Rita")]))
+        assert fired  # the interleaving happened
+        for store in (here, there, later):
+            assert sorted(e.text for e in store.get_episodes(ana, ["e-a", "e-b"])) == [
+                "I live in Porto", "My sister is Rita"]
+    finally:
+        for store in (here, there, later):
+            store.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres", "memory"])
+def test_two_stores_adding_users_of_a_tenant_at_once_both_get_shredded(
+        kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Store B reads the tenant's user list, store A adds bob's first key, then B
+    adds ana: the list is written by compare-and-set, so bob is not dropped from
+    it and forgetting the whole tenant destroys both users' keys."""
+    from contract_helpers import episode
+
+    from engram.store.base import WriteBatch
+
+    key = generate_master_key()
+    here, there = _two_stores_any(kind, tmp_path, key)
+    ana, bob = Scope(user_id="ana"), Scope(user_id="bob")
+    fired = _read_then(there, "enc.users.", lambda: here.write(
+        WriteBatch(episodes=[episode("e-b", bob, "I live in Porto")])), monkeypatch)
+    try:
+        there.write(WriteBatch(episodes=[episode("e-a", ana, "My sister is Rita")]))
+        assert fired
+        assert there.forget(Scope())["data_keys"] == 2
+        for user in ("ana", "bob"):
+            here.keyring.verify([("default", user)])  # as its next write does
+            assert here.keyring.data_key("default", user, create=False) is None
+    finally:
+        here.close()
+        there.close()

@@ -431,6 +431,21 @@ def test_meta_roundtrip(store: Store) -> None:
     assert store.get_meta("embedding_model") == "b"
 
 
+def test_set_meta_if_writes_only_over_the_expected_value(store: Store) -> None:
+    """Compare-and-set: ``None`` expects the setting missing; a value that moved
+    (or a setting that exists when ``None`` was expected) leaves it unchanged."""
+    assert store.set_meta_if("k", "x", "a") is False  # missing, not "x"
+    assert store.get_meta("k") is None
+    assert store.set_meta_if("k", None, "a") is True
+    assert store.set_meta_if("k", None, "b") is False  # it exists now
+    assert store.set_meta_if("k", "b", "c") is False  # it holds "a"
+    assert store.get_meta("k") == "a"
+    assert store.set_meta_if("k", "a", "c") is True
+    assert store.set_meta_if("k", "c", "c") is True  # same value: still a match
+    assert store.get_meta("k") == "c"
+    assert store.meta_items()["k"] == "c"
+
+
 def test_counters_add_up_over_calls_and_tenants(store: Store) -> None:
     assert store.counters() == {}
     store.add_counters("t1", {"jobs_done": 1, "accepted": 2})

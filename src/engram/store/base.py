@@ -289,6 +289,19 @@ class Store(ABC):
     def set_meta(self, key: str, value: str) -> None:
         """Set a store-wide setting (durable, overwrites)."""
 
+    def set_meta_if(self, key: str, expected: str | None, value: str) -> bool:
+        """Compare-and-set a store-wide setting: write ``value`` only if the
+        setting still holds ``expected`` (``None``: only if it is missing), in
+        one atomic step against every other writer of the store; ``True`` when
+        written. A ``False`` means another writer moved it first: read it again
+        (:meth:`get_meta`). This default reads, then writes: correct only with
+        one writer at a time; a backend with several writers (other processes)
+        overrides it atomically (SQLite, PostgreSQL and memory:// do)."""
+        if self.get_meta(key) != expected:
+            return False
+        self.set_meta(key, value)
+        return True
+
     @abstractmethod
     def meta_items(self) -> dict[str, str]:
         """Every store-wide setting, as :meth:`get_meta` would return each;

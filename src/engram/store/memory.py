@@ -115,6 +115,14 @@ class MemoryStore(Store):
             self._open()
             self._meta[key] = value
 
+    def set_meta_if(self, key: str, expected: str | None, value: str) -> bool:
+        with self._lock:
+            self._open()
+            if self._meta.get(key) != expected:
+                return False
+            self._meta[key] = value
+            return True
+
     def meta_items(self) -> dict[str, str]:
         with self._lock:
             self._open()

@@ -389,6 +389,21 @@ class SQLCommon(Store):
                 (key, value),
             )
 
+    def set_meta_if(self, key: str, expected: str | None, value: str) -> bool:
+        """One statement: ``INSERT ... ON CONFLICT DO NOTHING`` when ``expected``
+        is ``None``, else ``UPDATE ... WHERE value = expected`` (PostgreSQL
+        re-checks the ``WHERE`` on a row another transaction just updated;
+        SQLite's write transaction excludes other writers)."""
+        d, m = self._dialect, self._dialect.mark
+        with self._tx() as conn:
+            if expected is None:
+                cur = conn.execute(f"INSERT INTO meta (key, value) VALUES ({d.marks(2)})"
+                                   " ON CONFLICT (key) DO NOTHING", (key, value))
+            else:
+                cur = conn.execute(f"UPDATE meta SET value = {m} WHERE key = {m} AND value = {m}",
+                                   (value, key, expected))
+            return bool(cur.rowcount == 1)
+
     def meta_items(self) -> dict[str, str]:
         return {r["key"]: r["value"] for r in self._q("SELECT key, value FROM meta ORDER BY key")}
 

@@ -173,6 +173,9 @@ class EncryptedStore(Store):
     def set_meta(self, key: str, value: str) -> None:
         self.inner.set_meta(key, value)
 
+    def set_meta_if(self, key: str, expected: str | None, value: str) -> bool:
+        return self.inner.set_meta_if(key, expected, value)
+
     # -- writes ------------------------------------------------------------------------
     def write(self, batch: WriteBatch) -> WriteOutcome:
         """Encrypt the batch's items; lexical text goes through only when ``lexical``."""

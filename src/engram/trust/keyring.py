@@ -6,7 +6,7 @@
 * A **data key** (AES-256-GCM) is made on first write for each ``(tenant, user_id)``
   (``user_id`` ``None`` counts as ``""``), wrapped with AES-GCM under the master key
   (the meta key name is the associated data), and kept with
-  :meth:`Store.set_meta <engram.store.base.Store.set_meta>` under ``enc.dk.<id>``.
+  :meth:`Store.set_meta_if <engram.store.base.Store.set_meta_if>` under ``enc.dk.<id>``.
 * :meth:`Keyring.destroy` overwrites a wrapped key with a tombstone: everything
   encrypted with it is unreadable from then on (crypto-shredding).
 * **Blind index**: metadata values are replaced by a keyed hash (HMAC-SHA256 under
@@ -19,10 +19,11 @@ write names the wrapped key text it sealed with (``WriteBatch.meta_expect``) and
 the store checks it inside the write's transaction, so a key destroyed (forget)
 or replaced by another process before the write commits fails the write, which
 :class:`~engram.trust.encryption.EncryptedStore` seals again with the live key.
-Two *processes* creating the first key of the same user at the same instant still
-race (the store contract has no compare-and-set for ``set_meta``): rows committed
-under the key that is then overwritten are lost, so give one process the first
-writes of a user.
+A data key (and the tenant's user list) is written by compare-and-set
+(:meth:`Store.set_meta_if <engram.store.base.Store.set_meta_if>`): when two
+processes make the first key of the same user at the same instant, one wins and
+the other adopts the winner's key, so neither seals rows with a key that is
+then overwritten.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, MissingDependency, StoreError
+from ..errors import ConfigError, Conflict, MissingDependency, StoreError
 from ..text import TextMemo
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ _TOMBSTONE = "destroyed"
 _CHECK_KEY = "enc.check"
 #: a slot not held in the key memo (a held slot may be ``None``: destroyed)
 _MISSING = object()
+#: compare-and-set rounds before a meta value that keeps moving is a Conflict
+_CAS_ROUNDS = 8
 
 
 class DecryptionFailed(StoreError):
@@ -104,9 +107,9 @@ class Keyring:
         """A keyed check value in meta: a wrong master key fails fast, not per row."""
         check = _b64(hmac.new(self._master, b"engram-master-check", hashlib.sha256).digest())
         stored = self._store.get_meta(_CHECK_KEY)
-        if stored is None:
-            self._store.set_meta(_CHECK_KEY, check)
-        elif not hmac.compare_digest(stored, check):
+        if stored is None and not self._store.set_meta_if(_CHECK_KEY, None, check):
+            stored = self._store.get_meta(_CHECK_KEY)  # another process set it first
+        if stored is not None and not hmac.compare_digest(stored, check):
             raise ConfigError("encryption_key does not match the key this store was encrypted with")
 
     # -- data keys --------------------------------------------------------------
@@ -129,28 +132,48 @@ class Keyring:
         with self._lock:
             name = self._meta_name(tenant, user)
             stored = self._store.get_meta(name)
-            if stored and stored != _TOMBSTONE:
-                raw = _unb64(stored)
-                try:
-                    key: bytes | None = self._aead(self._master).decrypt(
-                        raw[:12], raw[12:], name.encode())
-                except Exception as exc:  # cryptography's InvalidTag
-                    raise DecryptionFailed(f"cannot unwrap data key {name}") from exc
-            elif create:
+            for _ in range(_CAS_ROUNDS):
+                if stored and stored != _TOMBSTONE:
+                    raw = _unb64(stored)
+                    try:
+                        key: bytes | None = self._aead(self._master).decrypt(
+                            raw[:12], raw[12:], name.encode())
+                    except Exception as exc:  # cryptography's InvalidTag
+                        raise DecryptionFailed(f"cannot unwrap data key {name}") from exc
+                    break
+                if not create:
+                    key = None
+                    break
+                # make one; written only if the slot still holds what was read
+                # (missing, or a tombstone): the loser of two processes making
+                # the same user's key at once adopts the winner's key
+                self._add_user(tenant, slot[1])
                 key = self._aead.generate_key(bit_length=256)
                 nonce = os.urandom(12)
-                wrapped = self._aead(self._master).encrypt(nonce, key, name.encode())
-                users_name = self._users_name(tenant)
-                users = json.loads(self._store.get_meta(users_name) or "[]")
-                if slot[1] not in users:
-                    self._store.set_meta(users_name, json.dumps([*users, slot[1]]))
-                stored = _b64(nonce + wrapped)
-                self._store.set_meta(name, stored)
-            else:
-                key = None
+                wrapped = _b64(nonce + self._aead(self._master).encrypt(
+                    nonce, key, name.encode()))
+                if self._store.set_meta_if(name, stored, wrapped):
+                    stored = wrapped
+                    break
+                stored = self._store.get_meta(name)
+            else:  # pragma: no cover - the slot moved at every round
+                raise Conflict(f"data key {name} kept moving while it was made")
             self._keys[slot] = key
             self._stored[slot] = stored or ""
             return key
+
+    def _add_user(self, tenant: str, user: str) -> None:
+        """Record ``user`` in the tenant's user list (what :meth:`destroy_tenant`
+        shreds) by compare-and-set, so two processes adding users at once both
+        land."""
+        name = self._users_name(tenant)
+        for _ in range(_CAS_ROUNDS):
+            text = self._store.get_meta(name)
+            users = json.loads(text or "[]")
+            if user in users or self._store.set_meta_if(
+                    name, text, json.dumps([*users, user])):
+                return
+        raise Conflict(f"the user list {name} kept moving")  # pragma: no cover
 
     def verify(self, slots: Iterable[tuple[str, str | None]]) -> None:
         """Drop each held key of ``slots`` (tenant, user) whose stored text moved.
