@@ -25,6 +25,7 @@ __all__ = [
     "EP_COLS",
     "MEM_COLS",
     "POSTGRES",
+    "TEXT_CONFIG",
     "as_array",
     "episode_from_row",
     "filter_sql",
@@ -33,6 +34,10 @@ __all__ = [
     "scope_sql",
     "version_from_row",
 ]
+
+
+#: the full-text configuration of every ``tsvector`` and ``tsquery`` the store makes
+TEXT_CONFIG = "english"
 
 
 def _utc(value: datetime | None) -> datetime | None:
