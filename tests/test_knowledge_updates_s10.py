@@ -1,0 +1,70 @@
+"""Knowledge updates, a sixth case set (session 10), held apart from the rules.
+
+``tests/fixtures/knowledge_updates_s10.jsonl``: 48 cases written from general
+knowledge and committed before any rule was run on them. 38 are chat: swimming
+clubs, accountants, guitars, gas bills, a daughter's sport, favourite authors,
+mobile networks, stand-up times, vets, a brother's city, blogs, marathons,
+mortgages, nicknames, music apps, deadlifts, school runs, savings, degrees,
+haircuts, pub quizzes... The replacement is told by someone else's event
+("Mr Hughes passed our file to his junior partner, Ms Adeyemi"), by a verb
+carrying the new value ("ported the blog to Hugo"), by a correction ("I said 14
+earlier, it's number 41"), by a denial ("I haven't touched coffee since
+January"), by a number ("it's at 18,500 now"), by a plan ("swapped Cornwall for
+a fortnight in Norway") or with no marker at all ("Stand-up is at 10:15 these
+days"). Five more are in the shape of letta's core-memory updates (a named
+person's fact, then the same frame with another value) and five in BEAM's (long
+requests to an assistant with the value in one clause among others); they are
+written here, not copied from either set. Each old statement is said 200 days
+before the question and the new one 20 days before, each in a session of small
+talk of its own (:func:`support.labelled.add_update_cases`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from support.labelled import add_update_cases, assert_past_keeps_old, load_cases, newer_first_misses
+
+from engram import Engram
+from engram.embed.base import Embedder
+
+CASES = load_cases("knowledge_updates_s10.jsonl")
+#: small talk unlike the other sets' (a session of it before, between and after)
+CHAT = [
+    (["Did you hear the storm last night?", "Yes, the thunder woke the baby up."], 300),
+    (["I'm thinking of repainting the hallway.", "Go for a warm grey, it hides scuffs."], 120),
+    (["Any plans for the bank holiday?", "Just a barbecue if the weather is kind."], 5),
+]
+
+#: held apart: measured once, with session 9's rules, before any change of
+#: session 10 ran on it: 37/48
+MISSED = ["t-guitar", "t-work-days", "t-network", "t-mortgage", "t-breakfast", "t-supervisor",
+          "t-ride-length", "t-scripts", "t-summer-trip", "t-study", "t-beam-launch"]
+
+
+@pytest.fixture(scope="module")
+def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
+    engine = Engram(str(tmp_path_factory.mktemp("ku10") / "ku10.db"), embedder=embedder)
+    add_update_cases(engine, CASES, CHAT)
+    yield engine
+    engine.close()
+
+
+def test_fixture_is_well_formed() -> None:
+    assert len(CASES) == 48
+    assert len({c["id"] for c in CASES}) == 48
+    keys = {"id", "old", "new", "question", "past", "shape"}
+    assert all({"id", "old", "new", "question"} <= set(c) <= keys for c in CASES)
+    assert sum("past" in c for c in CASES) == 8
+    assert sorted(c.get("shape", "") for c in CASES).count("letta") == 5
+    assert sum(c.get("shape") == "beam" for c in CASES) == 5
+
+
+def test_the_newer_statement_ranks_first(eg: Engram) -> None:
+    missed = newer_first_misses(eg, CASES)
+    assert missed == MISSED, f"{len(CASES) - len(missed)}/48; missed {missed}"
+
+
+def test_a_question_about_the_past_keeps_the_old_statement_in_view(eg: Engram) -> None:
+    assert_past_keeps_old(eg, CASES, 8)
