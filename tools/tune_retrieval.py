@@ -88,6 +88,11 @@ class MemoSource:
     ) -> tuple[list[Episode], list[Memory]]:
         return self.get_episodes(scope, episode_ids), self.get_memories(scope, memory_ids)
 
+    def get_item_views(
+        self, scope: Scope, episode_ids: Sequence[str], memory_ids: Sequence[str]
+    ) -> tuple[list[Episode], list[Memory]]:
+        return self.get_items(scope, episode_ids, memory_ids)
+
     def episode_neighbours(
         self, scope: Scope, ids: Sequence[str], radius: int
     ) -> dict[str, list[Neighbour]]:

@@ -16,6 +16,7 @@ from ..embed.base import Embedder
 from ..ingest.index import embedding_text
 from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
 from ..store.base import Candidate, Neighbour
+from ..store.views import is_view
 from ..text import content_hash
 from . import expand, hops, links, rerank, topics, updates, windows
 from .config import RetrievalConfig
@@ -55,6 +56,10 @@ class SearchSource(Protocol):
         self, scope: Scope, episode_ids: Sequence[str], memory_ids: Sequence[str]
     ) -> tuple[list[Episode], list[Memory]]: ...
 
+    def get_item_views(
+        self, scope: Scope, episode_ids: Sequence[str], memory_ids: Sequence[str]
+    ) -> tuple[list[Episode], list[Memory]]: ...
+
     def search_both(
         self, scope: Scope, query: str, vector: np.ndarray, model_id: str,
         filters: SearchFilters, limit: int,
@@ -76,7 +81,8 @@ class SearchSource(Protocol):
 
 @dataclass
 class Head:
-    """The fused head of one search: best first, every item fetched."""
+    """The fused head of one search: best first, every item fetched (as a view
+    where the store makes them: :meth:`~engram.store.base.Store.get_item_views`)."""
 
     fused: list[Fused]
     items: dict[ItemRef, Episode | Memory]
@@ -245,10 +251,10 @@ class Searcher:
             ranked = links.boost(ranked, lambda f: f.ref, lambda f: f.scores, items,
                                  config.link_weight, config.link_seeds)
         ranked = self._ordered(query, scope, config, ranked, h, info, when_of)
-        hits: list[Hit] = []
-        for score, f in ranked[:limit]:
-            item = items[f.ref]
-            hits.append(Hit(ref=f.ref, item=item, score=score, scores=dict(f.scores)))
+        top = ranked[:limit]
+        whole = self._whole(scope, [f.ref for _, f in top], items)
+        hits = [Hit(ref=f.ref, item=whole[f.ref], score=score, scores=dict(f.scores))
+                for score, f in top if f.ref in whole]
         self._attach_sources(scope, hits)
         return hits
 
@@ -433,14 +439,32 @@ class Searcher:
                 out[ref] = max(times) if times else i.created_at
         return out
 
+    def _whole(self, scope: Scope, refs: list[ItemRef],
+               items: dict[ItemRef, Episode | Memory]) -> dict[ItemRef, Episode | Memory]:
+        """The decoded items of ``refs`` (the hits to return): views read whole
+        (:meth:`~engram.store.base.Store.get_items`), the others as they are; an
+        item gone from the store since its view was made is left out."""
+        out = {r: items[r] for r in refs if not is_view(items[r])}
+        wanted = [r for r in refs if r not in out]
+        if wanted:
+            episodes, memories = self.store.get_items(
+                scope, [r.id for r in wanted if r.type == "episode"],
+                [r.id for r in wanted if r.type == "memory"])
+            out.update((ItemRef("episode", e.id), e) for e in episodes)
+            out.update((ItemRef("memory", m.id), m) for m in memories)
+        return out
+
     def _fetch(
         self, scope: Scope, refs: list[ItemRef], filters: SearchFilters
     ) -> dict[ItemRef, Episode | Memory]:
+        """The items of ``refs`` visible in ``scope``, for ranking: views where the
+        store makes them (:meth:`~engram.store.base.Store.get_item_views`); with
+        ``filters.as_of``, each memory as it was then."""
         ep_ids = [r.id for r in refs if r.type == "episode"]
         mem_ids = [r.id for r in refs if r.type == "memory"]
         out: dict[ItemRef, Episode | Memory] = {}
         if filters.as_of is None:  # both in one round trip where the store can
-            episodes, memories = self.store.get_items(scope, ep_ids, mem_ids)
+            episodes, memories = self.store.get_item_views(scope, ep_ids, mem_ids)
             out.update((ItemRef("episode", e.id), e) for e in episodes)
             out.update((ItemRef("memory", m.id), m) for m in memories)
             return out

@@ -377,6 +377,18 @@ class Store(ABC):
         exactly what the two calls return; a backend may read both in one round trip."""
         return self.get_episodes(scope, episode_ids), self.get_memories(scope, memory_ids)
 
+    def get_item_views(
+        self, scope: Scope, episode_ids: Sequence[str], memory_ids: Sequence[str]
+    ) -> tuple[list[Episode], list[Memory]]:
+        """:meth:`get_items` for reading only, as a search ranks its head: the same
+        items in the same order, each an :class:`Episode` / :class:`Memory` whose
+        every field reads as :meth:`get_items`' would. A backend may hand out
+        views (:mod:`engram.store.views`) that decode the fields ranking reads and
+        load the others from the store on first read; a caller must not change
+        them or hand them on (a search decodes the hits it returns with
+        :meth:`get_items`). Default: :meth:`get_items`."""
+        return self.get_items(scope, episode_ids, memory_ids)
+
     @abstractmethod
     def memory_as_of(self, scope: Scope, memory_id: str, as_of: datetime) -> Memory | None:
         """The memory as recorded at ``as_of`` (from history); ``None`` when it did

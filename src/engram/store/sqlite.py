@@ -15,7 +15,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -25,12 +26,16 @@ from ..models import (
     Episode,
     ItemRef,
     Memory,
+    MemoryKind,
+    MemoryStatus,
     Scope,
 )
 from ..timeutil import format_dt, now
 from .base import Fence, Neighbour, VectorRecord, WriteBatch, WriteOutcome
 from .sql_browse import SQLBrowse
 from .sql_common import (
+    _KINDS,
+    _STATUSES,
     EP_COLS,
     MEM_COLS,
     check_meta,
@@ -42,13 +47,14 @@ from .sql_common import (
     memory_values,
 )
 from .sqlite_admin import SQLiteAdmin
-from .sqlite_rowcache import Read
+from .sqlite_rowcache import Held, Read
 from .sqlite_rows import (
     SQLITE,
     _scope_sql,
     _scope_tags,
 )
 from .sqlite_search import SQLiteSearch
+from .views import episode_view, memory_view
 
 __all__ = ["SQLiteStore"]
 
@@ -232,6 +238,56 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
 
         return self._rows.read_items(parity, scope, ids, read)
 
+    def get_item_views(
+        self, scope: Scope, episode_ids: Sequence[str], memory_ids: Sequence[str]
+    ) -> tuple[list[Episode], list[Memory]]:
+        """See the contract. Views (:mod:`.views`) of the rows :attr:`_rows` holds,
+        and of the others read by the columns ranking reads (:data:`_EP_VIEW_COLS`,
+        :data:`_MEM_VIEW_COLS`), which are not held: only the hits a search returns
+        are read whole (:meth:`get_items`), so a first search decodes 10 rows, not 70."""
+        with self._lock:
+            if self._conn.in_transaction:
+                return self.get_items(scope, episode_ids, memory_ids)
+            self._catch_up()
+            return (self._views(0, scope, episode_ids), self._views(1, scope, memory_ids))
+
+    def _views(self, parity: int, scope: Scope, ids: Sequence[str]) -> list[Any]:
+        """Views of the items of ``ids`` visible in ``scope``, in the order asked (a
+        repeated id repeats); the caller has caught up with the change log."""
+        if not ids:
+            return []
+        rows = self._rows
+        held, _ = rows.lookup(parity, scope.tenant, ids)
+        missing = [i for i in dict.fromkeys(ids) if i not in held]
+        table, cols = ("episodes", _EP_VIEW_COLS) if parity == 0 else ("memories", _MEM_VIEW_COLS)
+        read = self._get_many(table, cols, scope, missing) if missing else {}
+        load = partial(self._whole, scope, parity)
+        make_read, make_held = ((_episode_view, _held_episode_view) if parity == 0
+                                else (_memory_view, _held_memory_view))
+        user, agent, session = scope.user_id, scope.agent_id, scope.session_id
+        out = []
+        for i in ids:
+            r = read.get(i)
+            if r is not None:
+                key = (r["tenant"], r["user_id"], r["agent_id"], r["session_id"])
+                out.append(make_read(r, rows.scope_of(key), partial(load, i)))
+                continue
+            h = held.get(i)
+            if h is None:
+                continue
+            _, u, a, s = h[1]
+            if ((user is None or u == user) and (agent is None or a == agent)
+                    and (session is None or s == session)):
+                out.append(make_held(h, rows.scope_of(h[1]), partial(load, i)))
+        return out
+
+    def _whole(self, scope: Scope, parity: int, item_id: str) -> Episode | Memory | None:
+        """The whole item a view stands for (``None``: gone)."""
+        episodes, memories = self.get_items(scope, *(([item_id], []) if parity == 0
+                                                     else ([], [item_id])))
+        found: list[Any] = episodes or memories
+        return found[0] if found else None
+
     def _get_many(self, table: str, cols: str, scope: Scope, ids: Sequence[str]) -> dict[str, Any]:
         # look up by the (tenant, id) key only, then check the rest of the scope
         # here: lets SQLite use the unique index whatever the scope names. Items a
@@ -345,3 +401,47 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
         return out
 
     # -- search ----------------------------------------------------------------
+
+
+#: the columns of a view (:data:`~engram.store.views.EPISODE_FIELDS`), with the
+#: scope's and the row number :meth:`SQLiteStore._get_many` checks
+_EP_VIEW_COLS = ("x.rid, x.id, x.tenant, x.user_id, x.agent_id, x.session_id, x.role,"
+                 " x.speaker, x.text, x.occurred_at, x.created_at")
+#: the columns of a memory's view (:data:`~engram.store.views.MEMORY_FIELDS`)
+_MEM_VIEW_COLS = ("x.rid, x.id, x.tenant, x.user_id, x.agent_id, x.session_id, x.kind,"
+                  " x.text, x.valid_from, x.created_at, x.source_episode_ids, x.status")
+_stamp = SQLITE.load_stamp
+
+
+def _episode_view(r: dict[str, Any], scope: Scope, load: Callable[[], Any]) -> Episode:
+    """The view of an episode row read by :data:`_EP_VIEW_COLS` (as ``episode_from_row``)."""
+    return episode_view({"id": r["id"], "scope": scope, "role": r["role"],
+                         "speaker": r["speaker"], "text": r["text"],
+                         "occurred_at": _stamp(r["occurred_at"]),
+                         "created_at": _stamp(r["created_at"])}, load)
+
+
+def _memory_view(r: dict[str, Any], scope: Scope, load: Callable[[], Any]) -> Memory:
+    """The view of a memory row read by :data:`_MEM_VIEW_COLS` (as ``memory_from_row``)."""
+    sources = r["source_episode_ids"]
+    return memory_view({"id": r["id"], "scope": scope, "kind": _KINDS.get(r["kind"])
+                        or MemoryKind(r["kind"] or "note"), "text": r["text"],
+                        "valid_from": _stamp(r["valid_from"]),
+                        "created_at": _stamp(r["created_at"]),
+                        "source_episode_ids": (list(SQLITE.load_json(sources) or [])
+                                               if sources and sources != "[]" else []),
+                        "status": _STATUSES.get(r["status"])
+                        or MemoryStatus(r["status"] or "active")}, load)
+
+
+def _held_episode_view(h: Held, scope: Scope, load: Callable[[], Any]) -> Episode:
+    """The view of a held episode row (:data:`~engram.store.sqlite_rowcache.Held`)."""
+    return episode_view({"id": h[0], "scope": scope, "role": h[2], "speaker": h[3],
+                         "text": h[4], "occurred_at": h[5], "created_at": h[6]}, load)
+
+
+def _held_memory_view(h: Held, scope: Scope, load: Callable[[], Any]) -> Memory:
+    """The view of a held memory row."""
+    return memory_view({"id": h[0], "scope": scope, "kind": _KINDS[h[2]], "text": h[3],
+                        "valid_from": h[8], "created_at": h[4],
+                        "source_episode_ids": list(h[14]), "status": _STATUSES[h[16]]}, load)

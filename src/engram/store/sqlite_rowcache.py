@@ -150,15 +150,20 @@ class RowCache(TextMemo[int, Held]):
                 out.append(self.fresh(h))
         return out
 
-    def fresh(self, held: Held) -> Episode | Memory:
-        """A new item equal to the one ``held`` was made from."""
-        key = held[1]
+    def scope_of(self, key: ScopeKey) -> Scope:
+        """The :class:`Scope` of ``key``: one object per scope handed out lately
+        (they are immutable)."""
         scope = self._scopes.get(key)
-        if scope is None:  # one Scope object per scope handed out (they are immutable)
+        if scope is None:
             scope = Scope(user_id=key[1], agent_id=key[2], session_id=key[3], tenant=key[0])
             if len(self._scopes) >= self.limit:
                 self._scopes.clear()
             self._scopes[key] = scope
+        return scope
+
+    def fresh(self, held: Held) -> Episode | Memory:
+        """A new item equal to the one ``held`` was made from."""
+        scope = self.scope_of(held[1])
         if len(held) == _EPISODE_LEN:
             i, _, role, speaker, text, occurred, created, meta = held
             return Episode(id=i, scope=scope, role=role, speaker=speaker, text=text,

@@ -1,0 +1,109 @@
+"""Items decoded only as far as ranking reads them (:meth:`Store.get_item_views`).
+
+A search ranks a head of about 70 items and returns 10: decoding every column
+of every head row (metadata JSON, lists, stamps nobody reads) cost a tenth of a
+search at 100k memories. A *view* is an :class:`~engram.models.Episode` or
+:class:`~engram.models.Memory` (``isinstance`` holds) made from the few
+columns the ranking stages read (:data:`EPISODE_FIELDS`, :data:`MEMORY_FIELDS`).
+Every other field is *deferred*: its first read loads the whole item from the
+store (one ``get_items`` of that id) and fills the view with it, so a view
+answers every field as the decoded item would, only some later. An item gone
+from the store meanwhile keeps its fields' defaults (``metadata`` ``{}``).
+
+Views are for reading inside a search: the hits a search returns are decoded
+in full (:meth:`~engram.retrieval.search.Searcher.search`). They never hold a
+store lock, and hold no more than the decoded item would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from ..models import Episode, Memory
+
+__all__ = ["EPISODE_FIELDS", "MEMORY_FIELDS", "episode_view", "is_view", "memory_view"]
+
+#: the fields a view of an episode holds from the start (the rest: ``metadata``)
+EPISODE_FIELDS = ("id", "scope", "role", "speaker", "text", "occurred_at", "created_at")
+#: the fields a view of a memory holds from the start
+MEMORY_FIELDS = ("id", "scope", "kind", "text", "valid_from", "created_at",
+                 "source_episode_ids", "status")
+
+#: loads the whole item of a view (``None``: gone from the store)
+Loader = Callable[[], "Episode | Memory | None"]
+
+
+class _Deferred:
+    """A field read from the whole item on first access (a non-data descriptor:
+    once the view holds the field, the instance's own value answers)."""
+
+    def __init__(self, name: str, default: Any) -> None:
+        self.name = name
+        self.default = default
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        slots = obj.__dict__
+        load = slots.pop("_load", None)
+        if load is not None:
+            full = load()
+            if full is not None:
+                for name, value in vars(full).items():
+                    slots.setdefault(name, value)
+        if self.name not in slots:  # gone meanwhile: what the field defaults to
+            slots[self.name] = self.default()
+        return slots[self.name]
+
+
+class _EpisodeView(Episode):
+    """An :class:`Episode` whose fields beyond :data:`EPISODE_FIELDS` load on first read."""
+
+
+class _MemoryView(Memory):
+    """A :class:`Memory` whose fields beyond :data:`MEMORY_FIELDS` load on first read."""
+
+
+def _defer(view: type, base: type, held: tuple[str, ...]) -> None:
+    for f in dataclasses.fields(base):
+        if f.name in held:
+            continue
+        if f.default_factory is not dataclasses.MISSING:
+            make: Callable[[], Any] = f.default_factory
+        else:
+            make = partial(_same, f.default if f.default is not dataclasses.MISSING else None)
+        setattr(view, f.name, _Deferred(f.name, make))
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+_defer(_EpisodeView, Episode, EPISODE_FIELDS)
+_defer(_MemoryView, Memory, MEMORY_FIELDS)
+
+
+def episode_view(fields: dict[str, Any], load: Loader) -> Episode:
+    """A view of an episode holding ``fields`` (:data:`EPISODE_FIELDS`);
+    ``load()`` gives the whole episode when another field is read."""
+    view = object.__new__(_EpisodeView)
+    view.__dict__.update(fields)
+    view.__dict__["_load"] = load
+    return view
+
+
+def memory_view(fields: dict[str, Any], load: Loader) -> Memory:
+    """A view of a memory holding ``fields`` (:data:`MEMORY_FIELDS`);
+    ``load()`` gives the whole memory when another field is read."""
+    view = object.__new__(_MemoryView)
+    view.__dict__.update(fields)
+    view.__dict__["_load"] = load
+    return view
+
+
+def is_view(item: object) -> bool:
+    """Whether ``item`` is a view (not a whole decoded item)."""
+    return isinstance(item, _EpisodeView | _MemoryView)
