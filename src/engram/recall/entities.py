@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from ..text import text_cache
 from ._stopwords import CONNECTORS, MONTH_AND_DAY_NAMES, NOT_NAMES, STOPWORDS
@@ -106,8 +106,9 @@ def singular(word: str) -> str:
     return word
 
 
-@dataclass(frozen=True, slots=True)
-class _Tok:
+class _Tok(NamedTuple):
+    """A word of the text (a tuple: made once per word of every text read)."""
+
     start: int
     end: int
     text: str  # possessive removed
@@ -144,10 +145,13 @@ def _tokens(text: str) -> list[_Tok]:
     for m in _TOKEN.finditer(text):
         core = _strip_possessive(m.group(0)).rstrip("-")
         if core:
-            initial = not out or _gap_breaks(text, out[-1], m.start(), prev_end)
+            start = m.start()
+            # one space between two words (the common gap) ends no sentence
+            initial = not out or (text[prev_end:start] != " "
+                                  and _gap_breaks(text, out[-1], start, prev_end))
             capital = core[0].isupper()
             acronym = capital and _is_acronym(core)
-            out.append(_Tok(m.start(), m.start() + len(core), core, initial, capital, acronym))
+            out.append(_Tok(start, start + len(core), core, initial, capital, acronym))
         prev_end = m.end()
     return out
 
@@ -171,8 +175,11 @@ def _known_map(known_names: KnownNames) -> dict[str, str]:
     return {alias: key for alias, key in pairs if alias and key}
 
 
-def extract_entities(text: str, known_names: KnownNames = ()) -> list[EntityMention]:
-    """Every entity and keyword mention in ``text``, in text order (see module doc)."""
+def extract_entities(
+    text: str, known_names: KnownNames = (), *, names_only: bool = False
+) -> list[EntityMention]:
+    """Every entity and keyword mention in ``text``, in text order (see module doc);
+    ``names_only``: without the keywords (the other mentions are the same)."""
     text = text.replace("\u2019", "'")
     taken = bytearray(len(text))
     out: list[EntityMention] = []
@@ -199,7 +206,7 @@ def extract_entities(text: str, known_names: KnownNames = ()) -> list[EntityMent
         s, e = run[0].start, run[-1].end
         if free(s, e):
             add(s, e, normalise(" ".join(t.text for t in run)), "name")
-    for t in toks:
+    for t in () if names_only else toks:  # keywords take what is left
         word = t.text.lower()
         if _not_keyword(word):
             continue
