@@ -1,6 +1,7 @@
 """context()'s budget fill costs a block line by line (:class:`_Costing`): adding a
 line costs what the whole block's layout (:func:`_cost`) says, whatever the order
-lines arrive in, with turns of one day, one minute, one time and memories mixed."""
+lines arrive in, with turns of one day, one minute, one time, one speaker and
+memories mixed."""
 
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ def _line(rnd: random.Random, i: int) -> _Line:
         mem = Memory(id=f"mem_{i:03d}", scope=Scope(user_id="u"), kind=MemoryKind.FACT,
                      text="a fact", created_at=at, updated_at=at, valid_from=at)
         return _Line(Hit(ref=ItemRef("memory", mem.id), item=mem, score=1.0), i, None, at,
-                     rnd.randint(3, 20), 0)
+                     rnd.randint(3, 20), 0, 0)
     ep_id = f"ep_{rnd.randint(0, 9):03d}"  # the same id twice: an equal sort key
+    speaker = rnd.choice(["Ana", "Bo", None])  # None: the role ("user") speaks
     ep = Episode(id=ep_id, scope=Scope(user_id="u"), role="user", text="a turn",
-                 occurred_at=at, created_at=at)
+                 occurred_at=at, created_at=at, speaker=speaker)
     return _Line(Hit(ref=ItemRef("episode", ep_id), item=ep, score=1.0), i, None, at,
-                 rnd.randint(3, 20), _count(f"{at.hour:02d}:{at.minute:02d}"))
+                 rnd.randint(3, 20), _count(f"{at.hour:02d}:{at.minute:02d}"),
+                 _count(f"{speaker or 'user'}:"))
 
 
 def test_a_line_costs_what_the_whole_layout_says() -> None:

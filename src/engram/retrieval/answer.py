@@ -36,7 +36,8 @@ ANSWER_SCHEMA: dict[str, Any] = {
 }
 
 _SYSTEM = """Answer the user's question using ONLY the numbered memory items given.
-Items are dated; prefer newer information when items disagree, and answer questions about
+Items are dated; a conversation line without a time or speaker has the time or speaker of
+the line above it. Prefer newer information when items disagree, and answer questions about
 the past from the items valid at that time. Be brief. Cite the numbers of the items that
 support the answer ("1" for the item [1]). If the items do not contain the answer, set
 supported to false. Answer with JSON: {"answer": "...", "supported": true|false,

@@ -7,12 +7,14 @@ The block reads::
     ## Conversation excerpts
     2024-03-01
     [2] 09:00 Ana: We moved to Porto last week.
+    [4] The flat is near the river.
     [3] assistant: … How is the new flat? …
 
 Memories first, then conversation turns in time order under one header per day
 (the date alone on its line: a markdown ``###`` would cost 3 tokens a day).
-Nothing is written twice: a date once per day, a time of day only where it
-changes (a turn with no time is at the time above it). Every line starts with
+Nothing is written twice: a date once per day, a time of day and a speaker only
+where they change (a turn with no time is at the time above it, one with no
+speaker said by the speaker above it; a day's first turn shows both). Every line starts with
 its short reference ``[n]``: the block's ``items[n - 1]``, which holds the
 item's id, type, date and full text (an id costs ~24 tokens a line, a
 reference 3). How the budget is spent (:func:`build_context`): hits are taken
@@ -76,22 +78,29 @@ def _minute(date: datetime) -> str:
     return f"{date.hour:02d}:{date.minute:02d}"
 
 
-def format_hit(hit: Hit, label: int, text: str | None = None, time: bool = True) -> str:
+def format_hit(hit: Hit, label: int, text: str | None = None, time: bool = True,
+               speaker: bool = True) -> str:
     """One line for a hit under its short reference ``[label]``.
 
     A turn's line holds its time of day (unless ``time`` is false: the time of
-    the line above) and speaker (its date is the day header it is listed under),
-    a memory's line its date and, when it no longer holds, ``until`` the day it
-    ended. ``text`` replaces the item's text (an excerpt of it)."""
-    return f"{_line_head(hit, label, time)} {_body(hit.item, text)}"
+    the line above) and speaker (unless ``speaker`` is false: the speaker of the
+    line above; its date is the day header it is listed under), a memory's line
+    its date and, when it no longer holds, ``until`` the day it ended. ``text``
+    replaces the item's text (an excerpt of it)."""
+    return f"{_line_head(hit, label, time, speaker)} {_body(hit.item, text)}"
 
 
-def _line_head(hit: Hit, label: int, time: bool) -> str:
+def _speaker(item: Episode) -> str:
+    return item.speaker or item.role
+
+
+def _line_head(hit: Hit, label: int, time: bool, speaker: bool = True) -> str:
     """:func:`format_hit`'s line up to the space before the item's text."""
     item = hit.item
     if isinstance(item, Episode):
-        at = f"{_minute(item.occurred_at)} " if time else ""
-        return f"[{label}] {at}{item.speaker or item.role}:"
+        at = f" {_minute(item.occurred_at)}" if time else ""
+        who = f" {_speaker(item)}:" if speaker else ""
+        return f"[{label}]{at}{who}"
     assert isinstance(item, Memory)
     until = f" until {format_day(item.valid_to)}" if item.valid_to else ""
     return f"[{label}] {format_day(_date(hit))}{until}"
@@ -111,8 +120,9 @@ class _Line:
     rank: int
     text: str | None  # the excerpt shown, None for the whole text
     date: datetime
-    cost: int  # the line's tokens with the label ``[rank + 1]``, without a time of day
+    cost: int  # its tokens with the label ``[rank + 1]``, without a time of day or speaker
     time_cost: int  # what its time of day adds when shown
+    who_cost: int  # what its speaker (``name:``) adds when shown
 
     @cached_property
     def day_minute(self) -> tuple[str, str]:
@@ -123,6 +133,11 @@ class _Line:
     def is_turn(self) -> bool:
         return isinstance(self.hit.item, Episode)
 
+    @property
+    def who(self) -> str:
+        item = self.hit.item
+        return _speaker(item) if isinstance(item, Episode) else ""
+
 
 def _line(hit: Hit, rank: int, cap: int, query: str,
           count_tokens: Callable[[str], int], wordpiece: bool = False) -> _Line:
@@ -130,25 +145,28 @@ def _line(hit: Hit, rank: int, cap: int, query: str,
     more than ``cap`` (only with a query), to no fewer than ``MIN_EXCERPT_TOKENS``.
     A text of at most ``MIN_TEXT_TOKENS`` is never cut, whatever the budget."""
     date = _date(hit)
-    time_cost = count_tokens(_minute(date)) if isinstance(hit.item, Episode) else 0
+    item = hit.item
+    turn = isinstance(item, Episode)
+    time_cost = count_tokens(_minute(date)) if turn else 0
+    who_cost = count_tokens(f"{_speaker(item)}:") if isinstance(item, Episode) else 0
     if wordpiece and query:
-        return _wordpiece_line(hit, rank, cap, query, count_tokens, date, time_cost)
-    cost = count_tokens(format_hit(hit, rank + 1, time=False))
-    if cost + time_cost <= cap or not query:
-        return _Line(hit, rank, None, date, cost, time_cost)
-    text_cost = count_tokens(hit.item.text)
-    room = max(MIN_EXCERPT_TOKENS, cap - (cost + time_cost - text_cost))
+        return _wordpiece_line(hit, rank, cap, query, count_tokens, date, time_cost, who_cost)
+    cost = count_tokens(format_hit(hit, rank + 1, time=False, speaker=False))
+    if cost + time_cost + who_cost <= cap or not query:
+        return _Line(hit, rank, None, date, cost, time_cost, who_cost)
+    text_cost = count_tokens(item.text)
+    room = max(MIN_EXCERPT_TOKENS, cap - (cost + time_cost + who_cost - text_cost))
     cut = text_cost > max(room, MIN_TEXT_TOKENS)
-    short = excerpt(hit.item.text, query, room, count_tokens) if cut else ""
+    short = excerpt(item.text, query, room, count_tokens) if cut else ""
     if not short:
-        return _Line(hit, rank, None, date, cost, time_cost)
-    out = format_hit(hit, rank + 1, short, time=False)
-    return _Line(hit, rank, short, date, count_tokens(out), time_cost)
+        return _Line(hit, rank, None, date, cost, time_cost, who_cost)
+    out = format_hit(hit, rank + 1, short, time=False, speaker=False)
+    return _Line(hit, rank, short, date, count_tokens(out), time_cost, who_cost)
 
 
 def _wordpiece_line(hit: Hit, rank: int, cap: int, query: str,
                     count_tokens: Callable[[str], int], date: datetime,
-                    time_cost: int) -> _Line:
+                    time_cost: int, who_cost: int) -> _Line:
     """:func:`_line` with a WordPiece ``count_tokens``: the same line and cost, with
     far less tokenizer work. The pre-tokenizer splits at spaces, so a line ``head +
     " " + body`` costs ``head``'s tokens plus ``body``'s, and a long text is known to
@@ -158,24 +176,27 @@ def _wordpiece_line(hit: Hit, rank: int, cap: int, query: str,
     text = item.text
     head_text, body = _head(hit, rank)
     head = count_tokens(head_text)
-    if head + wordpiece_floor(body, cap) + time_cost <= cap:
+    shown = time_cost + who_cost
+    if head + wordpiece_floor(body, cap) + shown <= cap:
         whole = head + count_tokens(body)
-        if whole + time_cost <= cap:
-            return _Line(hit, rank, None, date, whole, time_cost)
+        if whole + shown <= cap:
+            return _Line(hit, rank, None, date, whole, time_cost, who_cost)
     extra = 0 if body == text else _quote_cost(body, text, count_tokens)
-    room = max(MIN_EXCERPT_TOKENS, cap - (head + extra + time_cost))
+    room = max(MIN_EXCERPT_TOKENS, cap - (head + extra + shown))
     limit = max(room, MIN_TEXT_TOKENS)
     cut = wordpiece_floor(text, limit) > limit or count_tokens(text) > limit
     short = excerpt(text, query, room, count_tokens, wordpiece_floor) if cut else ""
     if not short:
-        return _Line(hit, rank, None, date, head + count_tokens(body), time_cost)
-    return _Line(hit, rank, short, date, head + count_tokens(_body(item, short)), time_cost)
+        return _Line(hit, rank, None, date, head + count_tokens(body), time_cost, who_cost)
+    return _Line(hit, rank, short, date, head + count_tokens(_body(item, short)), time_cost,
+                 who_cost)
 
 
 def _head(hit: Hit, rank: int) -> tuple[str, str]:
-    """The hit's line without a time of day split before its body (:func:`_body`):
-    the label and what precedes the space before the body, and the body."""
-    return _line_head(hit, rank + 1, False), _body(hit.item)
+    """The hit's line without a time of day or speaker split before its body
+    (:func:`_body`): the label and what precedes the space before the body, and
+    the body."""
+    return _line_head(hit, rank + 1, False, False), _body(hit.item)
 
 
 #: after a line break or tab escaped as ``\\n``, the run its letter joins (up to
@@ -214,15 +235,17 @@ def _turns(lines: Iterable[_Line]) -> list[_Line]:
     return sorted((ln for ln in lines if ln.is_turn), key=lambda ln: (ln.date, ln.hit.ref.id))
 
 
-def _layout(lines: Iterable[_Line]) -> list[tuple[str | None, _Line, bool]]:
-    """Turns in time order as (day header to write first or None, line, show its time)."""
-    out: list[tuple[str | None, _Line, bool]] = []
-    day = minute = None
+def _layout(lines: Iterable[_Line]) -> list[tuple[str | None, _Line, bool, bool]]:
+    """Turns in time order as (day header to write first or None, line, show its
+    time, show its speaker)."""
+    out: list[tuple[str | None, _Line, bool, bool]] = []
+    day = minute = who = None
     for ln in _turns(lines):
         d, m = ln.day_minute
         header = d if d != day else None
-        out.append((header, ln, header is not None or m != minute))
-        day, minute = d, m
+        new = header is not None
+        out.append((header, ln, new or m != minute, new or ln.who != who))
+        day, minute, who = d, m, ln.who
     return out
 
 
@@ -235,9 +258,10 @@ def _cost(lines: Sequence[_Line], count_tokens: Callable[[str], int]) -> int:
     layout = _layout(lines)
     if layout:
         total += count_tokens(HEADER_EPISODES)
-    for header, ln, time in layout:
+    for header, ln, time, who in layout:
         total += count_tokens(_day_header(header)) if header else 0
         total += ln.time_cost if time else 0
+        total += ln.who_cost if who else 0
     return total
 
 
@@ -252,10 +276,10 @@ def _render(chosen: list[_Line]) -> str:
     layout = _layout(chosen)
     if layout:
         parts.append(HEADER_EPISODES)
-    for header, ln, time in layout:
+    for header, ln, time, who in layout:
         if header:
             parts.append(_day_header(header))
-        parts.append(format_hit(ln.hit, label[id(ln)], ln.text, time))
+        parts.append(format_hit(ln.hit, label[id(ln)], ln.text, time, who))
     return "\n".join(parts)
 
 
@@ -275,16 +299,18 @@ class _Costing:
             self.add(ln, self.with_line(ln))
 
     def _shown(self, before: _Line | None, ln: _Line) -> int:
-        """What ``ln``'s day header and time of day cost after ``before`` (its
-        turn above in time order, ``None``: the first turn)."""
+        """What ``ln``'s day header, time of day and speaker cost after ``before``
+        (its turn above in time order, ``None``: the first turn)."""
         day, minute = ln.day_minute
         if before is None:
-            new_day, new_minute = True, True
+            new_day, new_minute, new_who = True, True, True
         else:
             was_day, was_minute = before.day_minute
             new_day, new_minute = day != was_day, minute != was_minute
+            new_who = ln.who != before.who
         out = self._count(_day_header(day)) if new_day and day else 0
-        return out + (ln.time_cost if new_day or new_minute else 0)
+        out += ln.time_cost if new_day or new_minute else 0
+        return out + (ln.who_cost if new_day or new_who else 0)
 
     def with_line(self, ln: _Line) -> int:
         """:func:`_cost` of the lines added so far and ``ln``."""
@@ -322,10 +348,10 @@ def _fill(hits: Sequence[Hit], lines: dict[int, _Line], skip: set[int], max_toke
     ``made`` keeps each rank's line once made (it depends on the rank only), so a
     second pass does not excerpt and count the same hits again. With a WordPiece
     count, a hit is not made when even its line's floor cannot fit: a line adds its
-    cost and may hide the time of day of at most one line (the one after it)."""
+    cost and may hide the time of day and speaker of at most one line (the one after it)."""
     costing = _Costing(lines.values(), count_tokens)
     base = costing.total
-    hidden = max((x.time_cost for x in lines.values()), default=0)
+    hidden = max((x.time_cost + x.who_cost for x in lines.values()), default=0)
     for rank, hit in enumerate(hits):
         if rank in lines or rank in skip:
             continue
@@ -339,7 +365,7 @@ def _fill(hits: Sequence[Hit], lines: dict[int, _Line], skip: set[int], max_toke
         if cost <= max_tokens:
             lines[rank], base = ln, cost
             costing.add(ln, cost)
-            hidden = max(hidden, ln.time_cost)
+            hidden = max(hidden, ln.time_cost + ln.who_cost)
 
 
 def _line_floor(hit: Hit, rank: int, count_tokens: Callable[[str], int]) -> int:
@@ -388,7 +414,8 @@ def build_context(
     The block lists memories first, then conversation turns in time order under
     a ``YYYY-MM-DD`` line per day; each line of an item starts with its reference
     ``[n]``, ``n`` counting ``items`` from 1 (``items[n - 1]`` holds the id). A
-    turn shows its time of day where it differs from the line above. ``tokens``
+    turn shows its time of day and its speaker where they differ from the line
+    above (both on a day's first line). ``tokens``
     is the exact count of the returned text with the same tokenizer, always
     ``<= max_tokens``; a hit that does not fit is skipped and the ones below it
     are still tried, so the budget fills in rank order.
@@ -436,7 +463,7 @@ def build_context(
         tokens = tokens_of(text)
     items = [
         ContextItem(ref=ln.hit.ref, date=ln.date, text=ln.hit.item.text,
-                    tokens=ln.cost + ln.time_cost, score=ln.hit.score, label=i + 1)
+                    tokens=ln.cost + ln.time_cost + ln.who_cost, score=ln.hit.score, label=i + 1)
         for i, ln in enumerate(chosen)
     ]
     return ContextBlock(text=text, tokens=tokens, max_tokens=max_tokens, items=items)
