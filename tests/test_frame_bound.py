@@ -19,7 +19,7 @@ _VOCAB = ("i she we live lives in lisbon porto berlin work works at acme globex 
 def _aligned(old: str, new: str) -> Frame | None:
     """The frame by full alignment, with no shortcut."""
     a, b = words(old), words(new)
-    if not a or not b or len(a) > supersede._MAX_WORDS or len(b) > supersede._MAX_WORDS:
+    if not a or not b or len(a) > supersede.MAX_WORDS or len(b) > supersede.MAX_WORDS:
         return None
     return supersede.align(a, b)
 

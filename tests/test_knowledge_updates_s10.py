@@ -1,4 +1,4 @@
-"""Knowledge updates, a sixth case set (session 10), held apart from the rules.
+"""Knowledge updates, a sixth case set (session 10), and a seventh held apart.
 
 ``tests/fixtures/knowledge_updates_s10.jsonl``: 48 cases written from general
 knowledge and committed before any rule was run on them. 38 are chat: swimming
@@ -37,10 +37,33 @@ CHAT = [
     (["Any plans for the bank holiday?", "Just a barbecue if the weather is kind."], 5),
 ]
 
-#: held apart: measured once, with session 9's rules, before any change of
-#: session 10 ran on it: 37/48
-MISSED = ["t-guitar", "t-work-days", "t-network", "t-mortgage", "t-breakfast", "t-supervisor",
-          "t-ride-length", "t-scripts", "t-summer-trip", "t-study", "t-beam-launch"]
+#: measured with session 9's rules before any change of session 10 ran on it:
+#: 37/48 (missed t-guitar, t-work-days, t-network, t-mortgage, t-breakfast,
+#: t-supervisor, t-ride-length, t-scripts, t-summer-trip, t-study,
+#: t-beam-launch). Its misses were then read while the slot reader was built, so
+#: the figure after (44/48) is not a held-apart one. Left: a new value sharing
+#: nothing with the question or the old statement ("Ported my number over to
+#: Three"), a new routine ("a protein shake after my morning swim"), a moved date
+#: with no marker of a move ("slipped to June 17"), and "remortgaged with Halifax"
+#: (another name in the slot, but no word of the question)
+MISSED = ["t-network", "t-mortgage", "t-breakfast", "t-beam-launch"]
+
+
+#: ``knowledge_updates_s10_held.jsonl``: 32 more cases (4 past questions), written
+#: and committed after the slot reader was built and before it ran on them, then
+#: measured once: 23/32 with session 9's rules, 24/32 with session 10's
+#: (u-choir-director gained, none lost)
+HELD = load_cases("knowledge_updates_s10_held.jsonl")
+HELD_MISSED = ["u-dentist-day", "u-cat-food", "u-hometown-team", "u-commute-time", "u-tea-brand",
+               "u-office", "u-garden", "u-beam-deadline"]
+
+
+@pytest.fixture(scope="module")
+def held(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
+    engine = Engram(str(tmp_path_factory.mktemp("ku10h") / "ku10h.db"), embedder=embedder)
+    add_update_cases(engine, HELD, CHAT)
+    yield engine
+    engine.close()
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +91,18 @@ def test_the_newer_statement_ranks_first(eg: Engram) -> None:
 
 def test_a_question_about_the_past_keeps_the_old_statement_in_view(eg: Engram) -> None:
     assert_past_keeps_old(eg, CASES, 8)
+
+
+def test_the_held_cases_are_well_formed() -> None:
+    assert len(HELD) == 32
+    assert len({c["id"] for c in HELD} | {c["id"] for c in CASES}) == 80
+    assert sum("past" in c for c in HELD) == 4
+
+
+def test_the_newer_held_statement_ranks_first(held: Engram) -> None:
+    missed = newer_first_misses(held, HELD)
+    assert missed == HELD_MISSED, f"{len(HELD) - len(missed)}/32; missed {missed}"
+
+
+def test_a_held_question_about_the_past_keeps_the_old_statement_in_view(held: Engram) -> None:
+    assert_past_keeps_old(held, HELD, 4)

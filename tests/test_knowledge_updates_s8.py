@@ -42,10 +42,11 @@ CASES = load_cases("knowledge_updates_s8.jsonl")
 #: it also gains, 56 -> 57/64); 35/40 in session 9 (an irregular past is an
 #: event, a participle after "be" a state, capitals are no name): the cases missed
 #: per source, exactly (no wobble: the ranking depends on what is stored and asked
-#: only); 34/40 with the centred default (s-vote lost)
+#: only); 34/40 with the centred default (s-vote lost); 36/40 with session 10's
+#: slot reader (s-hair: "How long is ...?" asks a current length; s-running-distance:
+#: "Sunday" names a range ending after the question, no earlier time)
 MISSED: dict[str | None, list[str]] = {
-    None: ["s-surname", "s-running-distance", "s-lease-end", "s-vote", "s-hair",
-           "s-password-manager"],
+    None: ["s-surname", "s-lease-end", "s-vote", "s-password-manager"],
     "letta": [], "beam": ["s-beam-7", "s-beam-12", "s-beam-13"]}
 
 

@@ -51,9 +51,10 @@ CHAT = [
 #: to the last Sunday"), a count in an ordinal ("my 23rd book"), changes told
 #: as a plan ("booked a week in Crete instead") or a routine ("out on the river
 #: every Saturday"). The centred default keeps 41/50 with other misses: n9-car
-#: gained, n9-diet lost
-MISSED = ["n9-commute", "n9-bookclub", "n9-diet", "n9-database", "n9-weekends", "n9-shift",
-          "n9-holiday", "n9-days", "n9-books"]
+#: gained, n9-diet lost. 45/50 with session 10's slot reader: n9-database ("off
+#: MySQL onto Postgres" names the older value), n9-holiday ("this summer" is no
+#: earlier time), n9-days and n9-books (numbers in words)
+MISSED = ["n9-commute", "n9-bookclub", "n9-diet", "n9-weekends", "n9-shift"]
 
 
 @pytest.fixture(scope="module")

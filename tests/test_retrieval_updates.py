@@ -20,8 +20,11 @@ from engram.retrieval.updates import (
     asks_past,
     asks_schedule,
     conflicts,
+    earlier_range,
+    named,
     naming_terms,
     newer_first,
+    same_slot,
 )
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -465,3 +468,88 @@ def test_a_value_set_right_corrects_and_an_older_denial_lets_an_event_replace_it
     puppy = ["The puppy is not called anything yet, we can't agree.",
              "In the end we named the puppy Biscuit."]
     assert conflicts(puppy, times, close, [0.6, 0.5], asked=asked) == {(0, 1)}
+
+
+def test_names_are_capitalised_runs_that_open_no_sentence() -> None:
+    """A name is a run of capitalised words inside a sentence, with the word
+    before it (its slot); "I", abbreviations and the calendar's names are none."""
+    assert named("We bank with Monzo since June, and I like it.") == (
+        ("with", frozenset({"monzo"})),)
+    assert named("Sofia Marques left. Our coach is Bill Hart now.") == (
+        ("", frozenset({"marqu"})), ("is", frozenset({"bill", "hart"})))
+    # the opening word of a run that opens a sentence is dropped, the rest kept
+    assert named("Coach Bill left the club") == (("", frozenset({"bill"})),)
+    assert named("My GPS and the AI app agree on Friday") == ()
+
+
+def test_a_newer_statement_naming_the_older_value_reads_its_slot() -> None:
+    """``refers``: the newer names the older's value (all its words, even opening
+    a sentence) and says something of its own; ``fills``: it gives another name
+    where the older gives one (the same word before it)."""
+    asked = _asked("Which bank does the user have an account with?")
+    old = "My salary goes into an account with Barclays."
+    assert same_slot(old, "Barclays closed the branch, so I opened one at Monzo.", asked) == (
+        True, False)
+    assert same_slot(old, "I moved everything to an account with Starling.", asked) == (
+        False, True)
+    # a name the question gives is its subject, not a value
+    asked_b = _asked("Which account does the user keep at Barclays?")
+    assert same_slot(old, "Barclays sent me a new card.", asked_b) == (False, False)
+    # a name of several words is named only by all of them
+    assert same_slot("I shoot on a Canon EOS R6.", "I sold the Canon lens.",
+                     _asked("What camera does the user shoot on?")) == (False, False)
+
+
+def test_a_newer_statement_naming_the_older_value_and_telling_an_event_replaces_it() -> None:
+    """Two short statements in other sessions, the newer holding none of the
+    question's words and far from it in meaning: it names the older's value and
+    tells an event ("The Honda got written off"), or gives another name in its slot
+    with an event ("switched the account to ..."): the newer gives the current
+    value. Without an event, a correction or a change, a mention replaces nothing."""
+    times = [T0, T0 + timedelta(days=90)]
+    far = [np.array([1.0, 0.0]), np.array([0.2, 0.98])]  # cosine .2
+    asked = _asked("What car does the user drive?")
+    car = ["I drive a little Honda Jazz to work.",
+           "The Honda Jazz got written off in the crash, the insurers gave me a Skoda Fabia."]
+    assert conflicts(car, times, far, [0.6, 0.3], asked=asked, sessions=["a", "b"]) == {(0, 1)}
+    mention = [car[0], "The Honda Jazz is filthy, I must wash it this weekend."]
+    assert conflicts(mention, times, far, [0.6, 0.3], asked=asked, sessions=["a", "b"]) == set()
+    # a question about the past takes no change (``changes=False``)
+    assert conflicts(car, times, far, [0.6, 0.3], asked=asked, changes=False) == set()
+    asked_s = _asked("Where does the user keep their savings?")
+    savings = ["I keep my savings with Nationwide, the rate is fine.",
+               "I moved the savings pot to an account with Chase last month."]
+    assert conflicts(savings, times, far, [0.6, 0.3], asked=asked_s,
+                     sessions=["a", "b"]) == {(0, 1)}
+    # another name in the slot, on another subject (none of the question's words)
+    other = [savings[0], "I moved the club's kitty to an account with Chase last month."]
+    assert conflicts(other, times, far, [0.6, 0.3], asked=asked_s, sessions=["a", "b"]) == set()
+
+
+def test_numbers_in_words_are_values_in_short_statements() -> None:
+    """"three evenings a week" / "five evenings a week" hold other numbers; in
+    statements too long to read as one a number in words is prose."""
+    times = [T0, T0 + timedelta(days=60)]
+    far = [np.array([1.0, 0.0]), np.array([0.3, 0.954])]  # cosine .3
+    asked = _asked("How many evenings a week does the user train?")
+    train = ["I train three evenings a week at the club.",
+             "From May the coach wants me training five evenings a week."]
+    assert conflicts(train, times, far, [0.6, 0.5], asked=asked) == {(0, 1)}
+    filler = ["We also talked through the drills, the warm-up plan, the kit, the fixtures "
+              "list and who drives to the away games in the minibus this season. " * 4,
+              "Then somebody brought up the quiz night, the raffle prizes, the new shower "
+              "block and whether the bar should take cards from now on, honestly. " * 4]
+    long = [f"{filler[0]} {train[0]}", f"{filler[1]} {train[1]}"]  # over 80 words each
+    assert conflicts(long, times, far, [0.6, 0.5], asked=asked) == set()
+
+
+def test_how_long_is_asks_a_current_length_and_a_coming_range_no_earlier_time() -> None:
+    assert asks_current("How long is the user's walk to the station?")
+    assert not asks_current("How long did the user live in Leeds?")
+    now = datetime(2024, 6, 1, tzinfo=UTC)
+    summer = (datetime(2024, 6, 1, tzinfo=UTC), datetime(2024, 9, 1, tzinfo=UTC))
+    last_year = (datetime(2023, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC))
+    assert not earlier_range(*summer, now)  # "this summer": the current period
+    assert earlier_range(*last_year, now)
+    assert earlier_range(datetime(2024, 3, 1, tzinfo=UTC), None, now)  # "since March"
+    assert not earlier_range(None, None, now)

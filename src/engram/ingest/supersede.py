@@ -42,9 +42,9 @@ from itertools import pairwise
 
 from ..text import text_cache
 
-__all__ = ["CHANGE", "CORRECTION", "FRAME_SHARE", "FRAME_WORDS", "SLOTS", "Frame", "align",
-           "corrects", "frame", "narrates_change", "replaces", "states_change", "tells_event",
-           "words"]
+__all__ = ["CHANGE", "CORRECTION", "FRAME_SHARE", "FRAME_WORDS", "MAX_WORDS", "SLOTS", "Frame",
+           "align", "corrects", "frame", "narrates_change", "replaces", "states_change",
+           "tells_event", "words"]
 
 #: a statement that replaces a state or corrects an earlier one (general
 #: English markers of change, not attributes)
@@ -98,7 +98,7 @@ SLOTS = 2
 SPECIFIC_FRAME = 4
 #: statements longer than this are not aligned word by word (chat turns of
 #: hundreds of words share no single frame)
-_MAX_WORDS = 80
+MAX_WORDS = 80
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 
@@ -138,12 +138,12 @@ class Frame:
 
 def frame(old: str, new: str) -> Frame | None:
     """The word alignment of two statements; ``None`` when either is longer than
-    the alignment reads (:data:`_MAX_WORDS`) or they share no frame
+    the alignment reads (:data:`MAX_WORDS`) or they share no frame
     (:meth:`Frame.same`). Exact bounds on what an alignment can share (words,
     each word's count, adjacent pairs) skip aligning pairs that cannot share a
     frame: the result is what :func:`align` gives."""
     a, b = words(old), words(new)
-    if not a or not b or len(a) > _MAX_WORDS or len(b) > _MAX_WORDS:
+    if not a or not b or len(a) > MAX_WORDS or len(b) > MAX_WORDS:
         return None
     # the alignment shares at most the words of ``a`` that ``b`` holds: when that is
     # too few for any frame (:meth:`Frame.same`), skip aligning (most pairs of a head)

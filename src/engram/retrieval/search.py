@@ -250,7 +250,7 @@ class Searcher:
         if config.link_weight > 0:  # linked notes (:mod:`.links`)
             ranked = links.boost(ranked, lambda f: f.ref, lambda f: f.scores, items,
                                  config.link_weight, config.link_seeds)
-        ranked = self._ordered(query, scope, config, ranked, h, info, when_of)
+        ranked = self._ordered(query, scope, config, ranked, h, info, when_of, now)
         top = ranked[:limit]
         whole = self._whole(scope, [f.ref for _, f in top], items)
         hits = [Hit(ref=f.ref, item=whole[f.ref], score=score, scores=dict(f.scores))
@@ -267,6 +267,7 @@ class Searcher:
         h: Head,
         info: rerank.QueryInfo | None,
         when_of: dict[ItemRef, datetime],
+        now: datetime,
     ) -> list[tuple[float, Fused]]:
         """The signal floors and the newer-first rule (:mod:`.updates`); scores are
         kept non-increasing (a moved hit takes the score of the place it moves to)."""
@@ -275,7 +276,7 @@ class Searcher:
         for signal, n in config.floors.items():
             tops = [c.ref for c in h.raw.get(signal, ())[:n]]
             out = updates.apply_floors(out, lambda t: t[1].ref, tops, config.floor_rank)
-        timed = info is not None and (info.start is not None or info.end is not None)
+        timed = info is not None and updates.earlier_range(info.start, info.end, now)
         # a question about an earlier time keeps the ranker's order, unless it names
         # a dated event both statements name too (a correction of that event)
         anchor = updates.anchor_terms(query) if timed or updates.asks_past(query) else None

@@ -107,6 +107,24 @@ in the present perfect ("What has John cooked?") as asking for the events so
 far was measured and left out: LoCoMo dev MRR +.005, held -.012, letta update
 two new facts fewer first (dev).
 
+Session 10 (the **slot reader**: a statement's value read from the names it
+gives, not from a marker; :func:`named`, :func:`same_slot`): across sessions,
+for a current-value question, in statements short enough to read as one
+(:data:`~engram.ingest.supersede.MAX_WORDS` words), a newer statement that names
+the older's value (a name the older's answer clause gives, all its words) and
+tells an event, a change or a correction, or that gives another name in the
+older's slot (the same word before it: "in Perl" / "in Python") and holds a
+word of the question, replaces the older, however far apart the two are in
+meaning or in the question's words ("I play an old Yamaha" / "Treated myself to
+a Martin D-28, the Yamaha is going to my niece"; "Our biggest client is
+FreshWay" / "FreshWay went elsewhere ..."). Numbers in words are values in
+such statements ("four days a week" / "five days a week"); "How long is
+...?" asks a current length; a time range that ends after the question ("this
+summer", "on Sunday") is no earlier time (:func:`earlier_range`); "PhD" and
+"MSc" in a question are abbreviations, not names. Measured on the development
+sets: letta update .968 -> .973 new first, BEAM, REALTALK and LoCoMo MRR
+unchanged.
+
 Words of the question that name the memory's owner ("the user's bike",
 :data:`SPEAKER`) are not among the words a statement must hold: the owner's
 own statements say "I" and "my". An older statement's denial ("it never
@@ -127,6 +145,7 @@ import numpy as np
 from ..index.lexical import tokens
 from ..ingest.supersede import (
     CHANGE,
+    MAX_WORDS,
     corrects,
     frame,
     narrates_change,
@@ -139,8 +158,8 @@ from ..text import text_cache
 from .rerank import _terms
 
 __all__ = ["CHANGE", "PAST", "REACH", "anchor_terms", "answer_clause", "apply_floors",
-           "asks_current", "asks_past", "asks_schedule", "conflicts", "naming_terms",
-           "newer_first", "reach"]
+           "asks_current", "asks_past", "asks_schedule", "conflicts", "earlier_range", "named",
+           "naming_terms", "newer_first", "reach", "same_slot"]
 
 T = TypeVar("T")
 
@@ -195,6 +214,15 @@ _CLAUSE = re.compile(
     r"though|as|now|then)\b)|\s+[-–—]\s+"
 )
 _NUMBER = re.compile(r"\d[\d,.:]*\d|\d")
+#: numbers written as words ("four days a week" / "five days a week"), a closed
+#: class of the grammar, read as their digits; "one" is left out (as often a
+#: pronoun as a number: "one of the best")
+_NUMBER_WORDS = {w: str(n) for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split()) if n > 1}
+_NUMBER_WORDS |= {w: str(10 * n) for n, w in enumerate(
+    "twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
+_NUMBER_WORDS |= {"hundred": "100", "dozen": "12"}
+_NUMBER_WORD = re.compile(rf"\b(?:{'|'.join(_NUMBER_WORDS)})\b", re.IGNORECASE)
 _CODE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 
 
@@ -228,19 +256,31 @@ def _covers(text: str, asked: frozenset[str]) -> bool:
     return bool(asked) and _answer_at(text, asked)[1] >= COVER * len(asked)
 
 
-def _values(clause: str, after: str) -> frozenset[str]:
+def _values(clause: str, after: str, spelled: bool = False) -> frozenset[str]:
     """The numbers an answer clause gives, or, when it gives none, the clause
     after it ("... the commits merged into the main branch, which has now
-    reached 165")."""
-    found = _NUMBER.findall(clause) or _NUMBER.findall(after)
+    reached 165"); ``spelled``: numbers in words count too ("four days a week",
+    :data:`_NUMBER_WORDS`; read in short statements only: in a long request
+    "a couple of options, two or three" is prose)."""
+    found = _numbers(clause, spelled) or _numbers(after, spelled)
     return frozenset(x.replace(",", "") for x in found)
+
+
+def _numbers(text: str, spelled: bool) -> list[str]:
+    found = _NUMBER.findall(text)
+    if spelled:
+        found += [_NUMBER_WORDS[w.lower()] for w in _NUMBER_WORD.findall(text)]
+    return found
 
 
 #: a question in the present tense asks for a current value ("What pet does the
 #: user have?"); one in the past tense or asking "when" asks about an event
 _PRESENT_TENSE = re.compile(r"\b(?:is|are|am|does|do|has|have|now|currently|still|"
                             r"nowadays|these days|latest|at the moment)\b", re.IGNORECASE)
-_EVENT = re.compile(r"\b(?:did|was|were|had|when|how long)\b", re.IGNORECASE)
+#: ("How long is the ride?" asks a current length, "How long have you lived
+#: there?" a duration)
+_EVENT = re.compile(r"\b(?:did|was|were|had|when|how long(?!\s+(?:is|are|does|do)\b))\b",
+                    re.IGNORECASE)
 _PAST_TENSE_EVENT = re.compile(r"\b(?:did|was|were|had)\b", re.IGNORECASE)
 #: "What's ...?", and a question word followed by a verb in the present tense
 #: ("Who provides their internet?", "What grows in the bed?")
@@ -281,9 +321,70 @@ def asks_schedule(query: str) -> bool:
     return _SCHEDULE.search(query) is not None and _PAST_TENSE_EVENT.search(query) is None
 
 
+#: a run of capitalised words ("Yamaha", "Martin D-28", "Professor Lin"): a name
+#: where it does not open a sentence or clause (:func:`named`)
+_CAPITALISED = re.compile(r"\b[A-Z][^\W_]*(?:-[^\W_]+)*(?:[ ]+[A-Z][^\W_]*(?:-[^\W_]+)*)*")
+_OPENS = re.compile(r"(?:^|[.!?:;\n\"“(]|->->)\W*$")
+_PREVIOUS = re.compile(r"\b([a-z]{2,})\W*$")
+#: capitalised words that name no value: "I", abbreviations in capitals ("ATS",
+#: "AI": what a text is about) and the calendar's names (times, not values)
+_NO_NAME = re.compile(
+    r"I|[A-Z]{2,}s?|(?:Jan|Febr)uary|March|April|May|June|July|August|September|October|"
+    r"November|December|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day")
+
+
+@text_cache(8192)
+def named(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The names ``text`` gives, as ``(word before, index terms)``: runs of
+    capitalised words that do not open a sentence or clause, without "I",
+    abbreviations and the calendar's names (:data:`_NO_NAME`), each with the
+    lower-case word before it, the slot it fills ("in Perl", "with Halifax";
+    "" when none: "London's Shoreditch")."""
+    out: list[tuple[str, frozenset[str]]] = []
+    for m in _CAPITALISED.finditer(text):
+        before = text[max(0, m.start() - 40):m.start()]
+        run = m.group().split()
+        if _OPENS.search(before) is not None:  # its first word opens a sentence
+            run, before = run[1:], ""
+        run = [w for w in run if not _NO_NAME.fullmatch(w)]
+        if run:
+            prev = _PREVIOUS.search(before)
+            out.append((prev.group(1) if prev else "", _terms(" ".join(run))))
+    return tuple(out)
+
+
+def same_slot(older: str, newer: str, asked: frozenset[str]) -> tuple[bool, bool]:
+    """How a newer statement reads an older one's value slot, by the names they
+    give (:func:`named`; a name the question gives is its subject, not a value):
+    ``(refers, fills)``. ``refers``: the newer names a value of the older (a name
+    the older gives, all its words, wherever the newer writes them) and says
+    something of its own ("I play an old Yamaha" / "Treated myself to a Martin
+    D-28, the Yamaha is going to my niece"; "My PhD supervisor is Professor
+    Lin" / "Professor Lin took a job in Toronto, so Dr Marsh ..."; "Our biggest
+    client is FreshWay" / "FreshWay went elsewhere ..."). ``fills``: the newer
+    gives another name in the slot where the older gives one (the same word
+    before it: "in Perl" / "in Python", "with Nationwide" / "with Halifax")."""
+    old = [(p, t - asked) for p, t in named(older) if t - asked]
+    new = [(p, t - asked) for p, t in named(newer) if t - asked]
+    mentioned = _terms(" ".join(_CAPITALISED.findall(newer)))
+    refers = (any(t <= mentioned for _, t in old)
+              and bool(_terms(newer) - _terms(older) - asked))
+    fills = any(p and p == q and not t <= _terms(older) for p, _ in old for q, t in new)
+    return refers, fills
+
+
 def asks_past(query: str) -> bool:
     """Whether a question asks about an earlier state ("What car did I drive before?")."""
     return PAST.search(query) is not None
+
+
+def earlier_range(start: datetime | None, end: datetime | None, now: datetime) -> bool:
+    """Whether the time range a question names (from ``start`` to ``end``, either
+    open) is an earlier time, whose statements the ranker's order keeps: any
+    range but one that ends after ``now`` ("Where is the user going this
+    summer?", "next month": the current or a coming period, whose current value
+    the question asks)."""
+    return (start is not None or end is not None) and (end is None or end <= now)
 
 
 _YEAR = re.compile(r"\b(?:1[5-9]|20)\d\d\b")
@@ -326,14 +427,16 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return shared / (len(a) + len(b) - shared)
 
 
-_CAPITALS = re.compile(r"\b[A-Z]{2,}s?\b")
+#: an abbreviation: capitals ("GP", "CIs") or two capitals about one small letter ("PhD", "MSc")
+_CAPITALS = re.compile(r"\b(?:[A-Z]{2,}s?|[A-Z][a-z]?[A-Z][a-z]?)\b")
 
 
 def naming_terms(query: str, names: Sequence[str] = ()) -> frozenset[str]:
     """The index terms of the names a query gives (``names``, e.g. from
     :func:`engram.recall.query_entities`) and of its tokens holding a digit. A
     word the query writes in capitals is an abbreviation of what it asks ("Who is
-    the family's GP?", "What does the team use for CI?"), not a name."""
+    the family's GP?", "What does the team use for CI?", "Who supervises the
+    PhD?"), not a name."""
     capitals = {w.lower() for w in _CAPITALS.findall(query)}
     found = set(tokens(" ".join(n for n in names if n.lower() not in capitals)))
     found.update(t for t in tokens(query) if any(ch.isdigit() for ch in t))
@@ -382,7 +485,8 @@ def conflicts(
         said = [a for a, _, _ in answers]  # where markers are read
         held = [k for _, k, _ in answers]
         full = [k >= COVER * len(asked) for k in held]
-        values = [_values(a, after) for a, _, after in answers]
+        values = [_values(a, after, len(words(t)) <= MAX_WORDS)
+                  for t, (a, _, after) in zip(texts, answers, strict=True)]
         takes_part = [
             covers or (r is not None and best is not None and r >= best - DENSE_MARGIN)
             for covers, r in zip(full, rel, strict=True)]
@@ -397,6 +501,8 @@ def conflicts(
         values = [frozenset()] * n
         specific = [0] * n
         takes_part = [best is None or r is None or r >= best - ANSWER_MARGIN for r in rel]
+    # statements short enough to read as one (chat turns of hundreds of words are not)
+    short = [len(words(t)) <= MAX_WORDS for t in texts]
     states = [changes and (_MOVED.search(t) is not None if marked else states_change(t))
               for t in said]
     # an older statement's denial ("it never breaks") describes a state, not a change
@@ -411,9 +517,19 @@ def conflicts(
             newer, older = (j, i) if times[j] > times[i] else (i, j)
             vi, vj = vectors[i], vectors[j]
             cos = float(np.dot(vi, vj)) if vi is not None and vj is not None else 0.0
+            # the newer names the older's value, or another in its slot (:func:`same_slot`)
+            refers = fills = False
+            if (told and held[older] and takes_part[older] and short[older] and short[newer]
+                    and (sess[i] is None or sess[i] != sess[j])):
+                refers, fills = same_slot(said[older], texts[newer], asked)
+                # another name in the slot is about the same thing only where the
+                # newer holds a word of the question ("rewrote the website in Elm"
+                # does not replace "the mobile app is written in Java")
+                fills = fills and held[newer] > 0
             inherits = False
             if not (takes_part[i] and takes_part[j]):
-                if not (takes_part[older] and full[older] and cos >= REPLACER_MEANING):
+                if not (refers or fills or (
+                        takes_part[older] and full[older] and cos >= REPLACER_MEANING)):
                     continue
                 inherits = True
             if words(texts[older]) == words(texts[newer]):  # said again, nothing replaced
@@ -456,6 +572,13 @@ def conflicts(
             # change too ("We store it in MongoDB" / "We migrated to PostgreSQL")
             change = change or (told and not narrates[older] and tells_event(said[newer])
                                 and not tells_event(said[older]))
+            # a newer statement that names the older's value and gives one of its
+            # own, or gives another in the older's slot, and tells what happened
+            # (an event, a change, a correction): the value it gives replaces it
+            moved = states[newer] or fixes or tells_event(said[newer])
+            if (refers and (moved or fills)) or (fills and moved):
+                out.add((older, newer))
+                continue
             if inherits:  # it shares a word with the answer it replaces
                 if (change or fixes) and terms[older] & terms[newer]:
                     out.add((older, newer))
