@@ -43,3 +43,34 @@ def test_the_windowed_list_is_the_steps_list() -> None:
         want = _step_by_step(cands, nb, seeds, zero, **kw)
         got = windowed(cands, nb, seeds=seeds, from_zero=zero, **kw)  # type: ignore[arg-type]
         assert [(c.ref, repr(c.score)) for c in got] == [(c.ref, repr(c.score)) for c in want]
+
+
+def _spread_as_written(cands: list[Candidate], nb: dict[str, list[Neighbour]], weight: float,
+                       decay: float, radius: int, self_weight: float,
+                       from_zero: bool) -> list[tuple[ItemRef, str]]:
+    """:func:`spread` as its docstring writes it: each neighbour adds
+    ``weight * decay ** |offset| * s``, a memory is scaled by a full window's gain."""
+    base = normalised(cands, from_zero=from_zero)
+    out = {r: s * self_weight for r, s in base.items()}
+    if weight > 0 and radius > 0:
+        gain = 1.0 + weight * 2.0 * sum(decay**k for k in range(1, radius + 1))
+        out.update((r, s * gain) for r, s in base.items() if r.type == "memory")
+    for r, s in base.items():
+        if weight > 0 and r.type == "episode" and s > 0:
+            for n in nb.get(r.id, ()):
+                key = ItemRef("episode", n.id)
+                out[key] = out.get(key, 0.0) + weight * decay ** abs(n.offset) * s
+    return [(r, repr(s)) for r, s in sorted(out.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def test_spread_adds_what_its_formula_says_bit_for_bit() -> None:
+    rnd = random.Random(22)
+    for _ in range(500):
+        cands, nb = _case(rnd)
+        kw = {"weight": rnd.choice([0.0, 0.3, 1.0]), "decay": rnd.choice([0.5, 0.8, 0.9]),
+              "radius": rnd.choice([0, 1, 3]), "self_weight": rnd.choice([1.0, 2.0])}
+        zero = rnd.random() < 0.5
+        got = spread(cands, nb, from_zero=zero, **kw)  # type: ignore[arg-type]
+        assert all(type(c.ref) is ItemRef for c in got)
+        assert [(c.ref, repr(c.score)) for c in got] == _spread_as_written(
+            cands, nb, from_zero=zero, **kw)  # type: ignore[arg-type]

@@ -87,13 +87,27 @@ def _spread(base: dict[ItemRef, float], neighbours: Mapping[str, Sequence[Neighb
             if ref.type == "memory":
                 out[ref] = s * gain
     if weight > 0:
+        # ``weight * decay ** |offset|`` once per offset (the same product, fewer made)
+        at: dict[int, float] = {}
+        get = out.get
         for ref, s in base.items():
             if ref.type != "episode" or s <= 0:
                 continue
             for n in neighbours.get(ref.id, ()):
-                nref = ItemRef("episode", n.id)
-                out[nref] = out.get(nref, 0.0) + weight * decay ** abs(n.offset) * s
+                f = at.get(n.offset)
+                if f is None:
+                    f = at[n.offset] = weight * decay ** abs(n.offset)
+                nref = _episode(n.id)
+                out[nref] = get(nref, 0.0) + f * s
     return out
+
+
+def _episode(episode_id: str) -> ItemRef:
+    """``ItemRef("episode", episode_id)``, made without the named tuple's keyword layer."""
+    return _new_ref(ItemRef, ("episode", episode_id))
+
+
+_new_ref = tuple.__new__
 
 
 def _best_first(kv: tuple[ItemRef, float]) -> tuple[float, ItemRef]:
