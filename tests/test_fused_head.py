@@ -36,3 +36,14 @@ def test_the_head_made_alone_is_the_head_of_the_fused_list() -> None:
             got = fused_head(lists, weights, n, keep, method=method, rrf_k=k)
             assert _dump(got) == _dump(want)
             assert _dump(fused_head(lists, weights, n, method=method, rrf_k=k)) == _dump(whole[:n])
+
+
+def test_a_nan_score_gives_the_fused_lists_order_too() -> None:
+    refs = [ItemRef("episode", f"r{i}") for i in range(6)]
+    lists = {"bm25": [Candidate(r, s) for r, s in zip(refs, [3.0, float("nan"), 1.0, 0.5, 0.5,
+                                                              0.0], strict=True)],
+             "dense": [Candidate(refs[5], 0.9), Candidate(refs[2], 0.4)]}
+    for n in range(8):
+        whole = fuse(lists, {"bm25": 1.0, "dense": 0.5}, method="score")
+        got = fused_head(lists, {"bm25": 1.0, "dense": 0.5}, n, {refs[1]}, method="score")
+        assert _dump(got) == _dump(whole[:n] + [f for f in whole[n:] if f.ref == refs[1]])

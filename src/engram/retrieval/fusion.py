@@ -96,8 +96,7 @@ def fused_head(
                 total[c.ref] = get(c.ref, 0.0) + w * ((c.score - lo) / span if span > 0 else 1.0)
         plan.append((signal, f"{signal}_rank", f"{signal}_part", cands,
                      {c.ref: i for i, c in enumerate(cands)}, w, lo, span))
-    order = sorted(total, key=lambda r: (-total[r], r.type, r.id))
-    chosen = order[:n] + [r for r in order[n:] if r in keep] if keep else order[:n]
+    chosen = _first(total, n, keep)
     out: list[Fused] = []
     for ref in chosen:
         scores: dict[str, float] = {}
@@ -115,3 +114,23 @@ def fused_head(
             scores[part_key] = part
         out.append(Fused(ref, total[ref], scores))
     return out
+
+
+def _first(total: dict[ItemRef, float], n: int, keep: Collection[ItemRef]) -> list[ItemRef]:
+    """The refs of ``total`` best first (by score, then ref): the first ``n``, then
+    the later ones in ``keep``. Only the refs scoring at least the ``n``-th best
+    score are ordered with the ref tie-break (a C sort of the bare scores finds
+    it): the same list as ordering all of them."""
+    def key(r: ItemRef) -> tuple[float, str, str]:
+        return -total[r], r.type, r.id
+
+    scores = sorted(total.values(), reverse=True)
+    if not 0 < n < len(scores) or (whole := sum(scores)) != whole:  # a NaN: no order
+        order = sorted(total, key=key)
+        return order[:n] + [r for r in order[n:] if r in keep] if keep else order[:n]
+    cut = scores[n - 1]
+    head = sorted([r for r, s in total.items() if s >= cut], key=key)[:n]
+    if not keep:
+        return head
+    taken = set(head)
+    return head + sorted({r for r in keep if r in total and r not in taken}, key=key)
