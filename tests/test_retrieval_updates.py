@@ -553,3 +553,24 @@ def test_how_long_is_asks_a_current_length_and_a_coming_range_no_earlier_time() 
     assert earlier_range(*last_year, now)
     assert earlier_range(datetime(2024, 3, 1, tzinfo=UTC), None, now)  # "since March"
     assert not earlier_range(None, None, now)
+
+
+def test_a_time_to_plan_for_takes_a_moved_time_anywhere_in_a_short_statement() -> None:
+    """"What time should I ...?" asks for a planned time like "When is ...?"; the
+    marker of a moved time is read in the whole of a short statement, not only in
+    the clause holding most of the question's words."""
+    for q in ("What time should I join the call with Marta?", "When will the movers come?"):
+        assert asks_schedule(q), q
+    when = {"old": T0, "new": T0 + timedelta(days=2)}
+    texts = {"old": "The call with Marta about the budget is on Friday at 10.",
+             "new": "I keep forgetting the call with Marta about the budget, so note that "
+                    "it got postponed to Monday at 9."}
+    q = "What time should I join the call with Marta about the budget?"
+    assert newer_first(["old", "new"], 10, texts.__getitem__, when.__getitem__, {},
+                       present=False, query=q) == ["new", "old"]
+    # in a statement too long to read as one, only the answer clause is read
+    filler = ("We went over the seating plan, the caterers, the playlist and who picks "
+              "up the cake from the bakery on the morning itself. ") * 5
+    texts["new"] = filler + texts["new"]
+    assert newer_first(["old", "new"], 10, texts.__getitem__, when.__getitem__, {},
+                       present=False, query=q) == ["old", "new"]
