@@ -22,6 +22,7 @@ talk of its own (:func:`support.labelled.add_update_cases`).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from support.labelled import add_update_cases, assert_past_keeps_old, load_cases, newer_first_misses
@@ -58,20 +59,22 @@ HELD_MISSED = ["u-dentist-day", "u-cat-food", "u-hometown-team", "u-commute-time
                "u-office", "u-garden", "u-beam-deadline"]
 
 
-@pytest.fixture(scope="module")
-def held(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
-    engine = Engram(str(tmp_path_factory.mktemp("ku10h") / "ku10h.db"), embedder=embedder)
-    add_update_cases(engine, HELD, CHAT)
+def _store(factory: pytest.TempPathFactory, embedder: Embedder, cases: list[dict[str, Any]]
+           ) -> Iterator[Engram]:
+    engine = Engram(str(factory.mktemp("ku10") / "ku10.db"), embedder=embedder)
+    add_update_cases(engine, cases, CHAT)
     yield engine
     engine.close()
+
+
+@pytest.fixture(scope="module")
+def held(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
+    yield from _store(tmp_path_factory, embedder, HELD)
 
 
 @pytest.fixture(scope="module")
 def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
-    engine = Engram(str(tmp_path_factory.mktemp("ku10") / "ku10.db"), embedder=embedder)
-    add_update_cases(engine, CASES, CHAT)
-    yield engine
-    engine.close()
+    yield from _store(tmp_path_factory, embedder, CASES)
 
 
 def test_fixture_is_well_formed() -> None:
