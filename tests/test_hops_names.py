@@ -69,11 +69,12 @@ def test_introduced_names_unchanged() -> None:
 def test_query_names_are_query_entities_people_and_names() -> None:
     from datetime import UTC, datetime
 
-    from engram.recall import query_entities
+    from engram.recall import query_entities, query_names
     from engram.retrieval.rerank import query_info
 
     for q in [*TEXTS, "When did Caroline go to the LGBTQ support group?",
               "What did Mel and \"The Glass Orchard\" have in common?", "what about anna?"]:
         ents = query_entities(q)
+        assert query_names(q) == ents.people + ents.names
         assert query_info(q, datetime(2026, 1, 1, tzinfo=UTC)).names == tuple(
             n.lower() for n in ents.people + ents.names)

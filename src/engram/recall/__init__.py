@@ -5,7 +5,8 @@ Pure functions with no store dependency; indexing and search call them.
 * :func:`resolve_time_expressions` / :func:`annotate`: dates in a message,
   resolved against the time it was said, and phrases to index with it.
 * :func:`parse_query_time`: the date range and "when?" intent of a question.
-* :func:`extract_entities` / :func:`query_entities`: names, titles, keywords.
+* :func:`extract_entities` / :func:`query_entities` / :func:`query_names`: names,
+  titles, keywords.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .entities import (
     extract_entities,
     keywords,
     query_entities,
+    query_names,
 )
 from .querytime import QueryTime, parse_query_time
 from .timeexpr import Granularity, TimeMention, annotate, resolve_time_expressions
@@ -41,5 +43,6 @@ __all__ = [
     "month_label",
     "parse_query_time",
     "query_entities",
+    "query_names",
     "resolve_time_expressions",
 ]

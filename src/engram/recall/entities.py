@@ -48,6 +48,7 @@ __all__ = [
     "keywords",
     "normalise",
     "query_entities",
+    "query_names",
     "singular",
 ]
 
@@ -309,6 +310,15 @@ def collect_names(texts: Iterable[str], known_names: KnownNames = ()) -> dict[st
             if m.kind == "name":
                 counts[m.key] = counts.get(m.key, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+@text_cache(256)  # a search reads its query's names twice (topic test, reranker)
+def query_names(query: str) -> tuple[str, ...]:
+    """``people + names`` of :func:`query_entities` (no known names given), found
+    without the keywords."""
+    found = extract_entities(query, names_only=True)
+    return (_unique(m.key for m in found if m.kind == "known")
+            + _unique(m.key for m in found if m.kind in ("name", "title")))
 
 
 def query_entities(query: str, known_names: KnownNames = ()) -> QueryEntities:

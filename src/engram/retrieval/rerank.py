@@ -39,7 +39,7 @@ import numpy as np
 
 from ..index.lexical import term_set, tokens
 from ..models import Episode, ItemRef, Memory
-from ..recall import extract_entities, parse_query_time
+from ..recall import parse_query_time, query_names
 from ..store.base import Candidate, Neighbour
 from ..text import TextMemo, text_cache
 from .fusion import Fused
@@ -117,14 +117,11 @@ def _timey(text: str) -> bool:
 
 def query_info(query: str, now: datetime) -> QueryInfo:
     """What the features need from ``query``; ``names``: the people and names of
-    :func:`~engram.recall.query_entities`, lower-cased (read without its keywords)."""
+    :func:`~engram.recall.query_entities`, lower-cased (:func:`~engram.recall.query_names`)."""
     qt = parse_query_time(query, now)
-    found = extract_entities(query, names_only=True)
-    people = dict.fromkeys(m.key for m in found if m.kind == "known")
-    named = dict.fromkeys(m.key for m in found if m.kind in ("name", "title"))
     return QueryInfo(
         terms=frozenset(tokens(query)),
-        names=tuple(n.lower() for n in (*people, *named)),
+        names=tuple(n.lower() for n in query_names(query)),
         start=qt.start if qt is not None else None,
         end=qt.end if qt is not None else None,
         asks_when=qt is not None and qt.asks_when,

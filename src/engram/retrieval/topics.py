@@ -31,7 +31,7 @@ import numpy as np
 
 from ..embed.base import Embedder
 from ..index.lexical import tokens
-from ..recall import query_entities
+from ..recall import query_names
 
 __all__ = ["BROAD_TERMS", "TOPICS", "broad", "expanded", "topic_of", "topic_vectors"]
 
@@ -309,8 +309,7 @@ def broad(query: str) -> bool:
     """Whether ``query`` holds at most :data:`BROAD_TERMS` index terms besides the
     names it holds ("What are Emi's hobbies?": ``hobbi``; "What kind of pasta
     did Kate make on 29 Dec 2023?": six)."""
-    ents = query_entities(query)
-    names = {t for n in ents.people + ents.names for t in tokens(n)}
+    names = {t for n in query_names(query) for t in tokens(n)}
     return len(set(tokens(query)) - names) <= BROAD_TERMS
 
 
