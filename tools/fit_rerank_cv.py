@@ -60,8 +60,63 @@ def _z(h: Head, sig: str) -> np.ndarray:
     return z
 
 
+def _tied_top(h: Head, sig: str) -> np.ndarray:
+    """1 for every row whose raw ``sig`` score equals the list's best (ties share the top)."""
+    sc = np.nan_to_num(h.extra[f"{sig}_score"], nan=-np.inf)
+    hi = sc.max() if sc.size else -np.inf
+    out: np.ndarray = ((sc == hi) & np.isfinite(sc)).astype(float)
+    return out
+
+
+def _margin(h: Head, sig: str) -> np.ndarray:
+    """For the rows tied at the list's best: how far the best stands above the next
+    distinct score, relative to the best (how decisive the signal is); 0 elsewhere."""
+    sc = np.nan_to_num(h.extra[f"{sig}_score"], nan=-np.inf)
+    top = _tied_top(h, sig)
+    fin = np.unique(sc[np.isfinite(sc)])
+    if fin.size < 2 or fin[-1] <= 0:
+        return top
+    out: np.ndarray = top * (fin[-1] - fin[-2]) / fin[-1]
+    return out
+
+
+def _lead(h: Head, sig: str) -> np.ndarray:
+    """For the list's first row only: (best - second best) / best of the raw
+    ``sig`` scores (0 on a tie: nothing decided); 0 elsewhere."""
+    sc = h.extra[f"{sig}_score"]
+    rank = h.extra[f"{sig}_rank"]
+    out = np.zeros(len(sc))
+    fin = np.sort(sc[np.isfinite(sc)])[::-1]
+    first = np.flatnonzero(rank == 1)
+    if first.size and fin.size and fin[0] > 0:
+        out[first[0]] = (fin[0] - (fin[1] if fin.size > 1 else 0.0)) / fin[0]
+    return out
+
+
+def _gap(h: Head, feature: str) -> np.ndarray:
+    """A feature minus its best in the head (0 for the best rows, < 0 below)."""
+    col = h.matrix[:, rerank.FEATURES.index(feature)]
+    gap: np.ndarray = col - col.max()
+    return gap
+
+
 #: candidate features computed from a head's raw material (not yet in rerank.FEATURES)
 DERIVED: dict[str, Callable[[Head], np.ndarray]] = {
+    # session 10: ties at a signal's top, how decisive its lead is, coverage against
+    # the head's best (docs/recall.md, "Session 10": none adopted)
+    "bm25_tied": lambda h: _tied_top(h, "bm25"),
+    "dense_tied": lambda h: _tied_top(h, "dense"),
+    "bm25_margin": lambda h: _margin(h, "bm25"),
+    "dense_margin1": lambda h: _margin(h, "dense"),
+    "cover_gap": lambda h: _gap(h, "coverage"),
+    "names_gap": lambda h: _gap(h, "names"),
+    "cover_best": lambda h: (_gap(h, "coverage") >= 0).astype(float),
+    "bm25_first": lambda h: _top(h.extra["bm25_rank"], 1),
+    "dense_first": lambda h: _top(h.extra["dense_rank"], 1),
+    "bm25_lead": lambda h: _lead(h, "bm25"),
+    "dense_lead": lambda h: _lead(h, "dense"),
+    "both_top": lambda h: _tied_top(h, "bm25") * _tied_top(h, "dense"),
+    "full_cover": lambda h: (h.matrix[:, rerank.FEATURES.index("coverage")] >= 1.0).astype(float),
     "rr_bm25": lambda h: _rr(h.extra["bm25_rank"], 5.0),
     "rr_dense": lambda h: _rr(h.extra["dense_rank"], 5.0),
     "rr_bm25_20": lambda h: _rr(h.extra["bm25_rank"], 20.0),
