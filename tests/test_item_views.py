@@ -4,20 +4,39 @@ Contract, every backend: the same items as ``get_items`` in the same order
 (repeats, unknown and out-of-scope ids as there), every field reading the same.
 SQLite hands out views (:mod:`engram.store.views`): a field beyond the ranked
 ones loads the whole row on first read, a view of a row deleted since reads the
-field's default, and a search returns whole items, never views.
+field's default, and a search returns whole items, never views. Views of rows a
+search found come from the partition's cards (:mod:`engram.index.cards`), with
+no table read, also after a restart from the index file; a card follows every
+change of its row (an update the index does not follow drops it), and a deleted
+row's card leaves memory, the partition's state and the file.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
-from contract_helpers import add_episode, add_memory, at, episode, memory, unit
+from contract_helpers import (
+    MODEL,
+    add_episode,
+    add_memory,
+    at,
+    change_memory,
+    episode,
+    memory,
+    unit,
+)
 
 from engram import Engram
-from engram.models import Episode, Memory, Scope
+from engram.index.files import pack, unpack, write_atomically
+from engram.models import Episode, ItemRef, Memory, Scope, SearchFilters
 from engram.store import open_store
 from engram.store.base import Store
+from engram.store.sqlite import SQLiteStore
+from engram.store.sqlite_index_files import IndexFiles
+from engram.store.sqlite_search import SQLiteSearch
+from engram.store.sqlite_views import CARD_LAYOUT
 from engram.store.views import EPISODE_FIELDS, MEMORY_FIELDS, is_view
 
 U = Scope(user_id="u", tenant="t")
@@ -68,11 +87,11 @@ def test_sqlite_views_load_the_rest_on_first_read(tmp_path: Path) -> None:
     _fill(store)
     (e2, e1), (m1,) = store.get_item_views(U, ["e2", "e1"], ["m1"])
     assert is_view(e1) and is_view(m1)
-    assert "metadata" not in vars(e1) and "entities" not in vars(m1)
+    assert "metadata" not in vars(e1) and "keywords" not in vars(m1)
     assert m1.text == "User has a corgi named Biscuit" and m1.valid_from == at(1)
     assert "importance" not in vars(m1)  # the ranked fields load nothing
     assert m1.metadata == {"k": [1, 2]} and m1.importance == 0.9  # loaded once, whole
-    assert vars(m1)["entities"] == ["Biscuit"] and m1.attribute == "pet"
+    assert vars(m1)["keywords"] == ["corgi"] and m1.attribute == "pet"
     assert e1.metadata == {"source": "chat", "n": 1}
     assert e2.metadata == {}
     # a view of a row deleted before its first load reads the defaults
@@ -96,11 +115,129 @@ def test_a_search_returns_whole_items(tmp_path: Path) -> None:
     eg.close()
 
 
-@pytest.mark.parametrize("field", ["metadata", "entities", "keywords", "importance"])
+@pytest.mark.parametrize("field", ["metadata", "keywords", "importance", "version"])
 def test_deferred_fields_are_not_held_from_the_start(tmp_path: Path, field: str) -> None:
     store = _sqlite(tmp_path)
     _fill(store)
     _, (m1,) = store.get_item_views(U, [], ["m1"])
     assert field not in vars(m1)
     assert getattr(m1, field) == getattr(store.get_items(U, [], ["m1"])[1][0], field)
+    store.close()
+
+
+def _no_table_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object) -> None:
+        raise AssertionError("a view was read from the table")
+
+    monkeypatch.setattr(SQLiteStore, "_get_many", refuse)
+
+
+def _no_rebuild(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*_: object) -> None:
+        raise AssertionError("the partition was rebuilt from the tables, not loaded")
+
+    monkeypatch.setattr(SQLiteSearch, "_load_tables", refuse)
+
+
+def _found(store: Store) -> None:
+    """A search of both lists (the partition then knows the rows' places)."""
+    store.vector_search(U, unit(1), MODEL, SearchFilters(), 50)
+
+
+def test_sqlite_views_of_found_rows_come_from_cards_also_after_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(IndexFiles, "min_rows", 3)
+    store = _sqlite(tmp_path)
+    _fill(store)
+    want = [i.to_dict() for i in [*store.get_items(U, ["e2", "e1"], ["m1", "m2"])[0],
+                                  *store.get_items(U, [], ["m1", "m2"])[1]]]
+    for again in (False, True):
+        if again:
+            store.close()
+            store = _sqlite(tmp_path)
+            with monkeypatch.context() as m:
+                _no_rebuild(m)
+                _found(store)
+        _found(store)
+        with monkeypatch.context() as m:
+            _no_table_reads(m)
+            store._rows.clear()  # type: ignore[attr-defined]
+            episodes, memories = store.get_item_views(U, ["e2", "e1"], ["m1", "m2"])
+            got = [(i.id, i.text, i.scope, getattr(i, "speaker", None)) for i in
+                   [*episodes, *memories]]
+        assert [i.to_dict() for i in [*episodes, *memories]] == want
+        assert got[1] == ("e1", "we adopted a corgi", U.with_session("s1"), None)
+    store.close()
+
+
+def test_a_card_follows_its_row(tmp_path: Path) -> None:
+    store = _sqlite(tmp_path)
+    _fill(store)
+    m1 = store.get_items(U, [], ["m1"])[1][0]
+    _found(store)
+    change_memory(store, m1, at(9), text="User has two corgis", valid_from=at(8))
+    _found(store)
+    (view,) = store.get_item_views(U, [], ["m1"])[1]
+    assert (view.text, view.valid_from) == ("User has two corgis", at(8))
+    # an update of a column the index does not follow: the card is dropped, the
+    # view read from the table
+    with store._conn:  # type: ignore[attr-defined]
+        store._conn.execute(  # type: ignore[attr-defined]
+            "UPDATE episodes SET speaker = 'Ana', role = 'assistant' WHERE id = 'e1'")
+        store._conn.execute(  # type: ignore[attr-defined]
+            "UPDATE memories SET source_episode_ids = '[\"e2\"]' WHERE id = 'm1'")
+    _found(store)
+    (e1,), (m1v,) = store.get_item_views(U, ["e1"], ["m1"])
+    assert (e1.speaker, e1.role, m1v.source_episode_ids) == ("Ana", "assistant", ["e2"])
+    store.close()
+
+
+def test_a_deleted_rows_card_leaves_memory_state_and_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(IndexFiles, "min_rows", 3)
+    store = _sqlite(tmp_path)
+    _fill(store)
+    add_episode(store, episode("e3", U, "zanzibarquokka visited", at(6)), unit(6))
+    store.close()
+    store = _sqlite(tmp_path)
+    _found(store)
+    part = next(iter(store._partitions.values()))  # type: ignore[attr-defined]
+    assert b"zanzibarquokka" in part.state()["card_bytes"].tobytes()
+    store.delete_episodes("t", ["e3"])
+    _found(store)
+    assert store.get_item_views(U, ["e3"], []) == ([], [])
+    part = next(iter(store._partitions.values()))  # type: ignore[attr-defined]
+    assert b"zanzibarquokka" not in part.state()["card_bytes"].tobytes()
+    assert part._cards._base is None or (  # nor in the loaded buffer
+        b"zanzibarquokka" not in part._cards._base[0].tobytes())
+    store.close()
+    for path in Path(f"{tmp_path / 'v.db'}.index").glob("*.idx"):
+        assert b"zanzibarquokka" not in path.read_bytes()
+
+
+def test_a_file_saved_without_cards_gets_them_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(IndexFiles, "min_rows", 3)
+    store = _sqlite(tmp_path)
+    _fill(store)
+    _found(store)
+    store.warm(U, MODEL)
+    store.close()
+    (path,) = Path(f"{tmp_path / 'v.db'}.index").glob("*.idx")
+    header, arrays = unpack(path)  # the file as saved before cards were kept
+    write_atomically(path, pack(header, {k: np.array(v) for k, v in arrays.items()
+                                         if not k.startswith("card_")}))
+    store = _sqlite(tmp_path)
+    with monkeypatch.context() as m:
+        _no_rebuild(m)
+        _found(store)
+    part = next(iter(store._partitions.values()))  # type: ignore[attr-defined]
+    assert part.card_layout == CARD_LAYOUT and part.card(ItemRef("episode", "e1"))
+    with monkeypatch.context() as m:
+        _no_table_reads(m)
+        (e1,), _ = store.get_item_views(U, ["e1"], [])
+    assert e1.text == "we adopted a corgi"
     store.close()

@@ -34,6 +34,7 @@ DTYPES = {
     "expired": "<f8", "keys": "<i8", "codes": "|u1", "lex_terms": "|u1",
     "lex_offsets": "<i8", "lex_rows": "<i8", "lex_tf": "<f4", "lex_doclen": "<f4",
     "vhash": "<u8", "fwd_terms": "|u1", "fwd_offsets": "<i8", "fwd_fp": "<u8",
+    "card_bytes": "|u1", "card_offsets": "<i8", "card_has": "|b1", "card_layout": "|u1",
 }
 
 

@@ -13,8 +13,9 @@ never loses matches. Without an installed graph backend every search is exact.
 
 A removed row's vector is overwritten with zeros (in the matrix and in the
 graph), so :meth:`PartitionIndex.state`, which a store persists to survive a
-restart, holds nothing of removed rows: no vector, no term, no id, no agent or
-session name that only they used.
+restart, holds nothing of removed rows: no vector, no term, no id, no card
+(:mod:`.cards`: the stored fields and text a search's views of the row read), no
+agent or session name that only they used.
 
 Not thread-safe by itself: the owning store serialises access.
 """
@@ -33,6 +34,7 @@ import numpy as np
 from ..models import ItemRef, Scope, SearchFilters
 from ..timeutil import to_epoch
 from .ann import AnnGraph, new_graph
+from .cards import RowCards
 from .forward import ForwardTerms
 from .lexical import LexicalIndex, utf8_array, utf8_list
 
@@ -142,6 +144,8 @@ class PartitionIndex:
         self._lex = LexicalIndex()
         #: each row's own-text term set (:mod:`.forward`), where the store gave the text
         self._fwd = ForwardTerms()
+        #: each row's card (:mod:`.cards`): the stored fields a view of its item reads
+        self._cards = RowCards()
         #: grows with every upsert and removal (a store saves when it moved)
         self.version = 0
         #: (sum, count) of the live episode rows' unit vectors (float64), kept up to
@@ -252,6 +256,7 @@ class PartitionIndex:
         self._expired = grow(self._expired)
         self._vhash = grow(self._vhash)
         self._fwd.grow(cap)
+        self._cards.grow(cap)
         self._cap = cap
 
     def _set_attrs(self, row: int, attrs: RowAttrs) -> None:
@@ -275,6 +280,7 @@ class PartitionIndex:
         key: int | None = None,
         vector_hash: str | None = None,
         own_text: str | None = None,
+        card: bytes | None = None,
     ) -> None:
         """Add a row, or replace the vector, text and attributes of an existing one.
 
@@ -285,7 +291,8 @@ class PartitionIndex:
         ``vector_hash``: the content hash (hex) ``vector`` is stored under, if
         known (:meth:`stored_vector` answers only for rows that have one).
         ``own_text``: the item's own text, whose term set the row keeps
-        (:meth:`own_terms`).
+        (:meth:`own_terms`). ``card``: the row's card (:mod:`.cards`, :meth:`card`),
+        if the store makes one.
         """
         self._materialize()
         self.version += 1
@@ -298,6 +305,7 @@ class PartitionIndex:
                 self._vhash[old] = _hash64(vector_hash)
                 if own_text is not None:
                     self._fwd.set(old, own_text)
+                self._cards.set(old, card)
                 return
             self._kill(old)
         row = self._n
@@ -309,6 +317,7 @@ class PartitionIndex:
         self._vhash[row] = _hash64(vector_hash)
         if own_text is not None:
             self._fwd.set(row, own_text)
+        self._cards.set(row, card)
         self._n += 1
         self._refs.append(ref)
         self._pos[ref] = row
@@ -389,6 +398,69 @@ class PartitionIndex:
         row = self._row_of(ref)
         return None if row is None else self._fwd.get(row, text)
 
+    def card(self, ref: ItemRef) -> bytes | None:
+        """``ref``'s card (``upsert(card=...)``) when its row is live and has one,
+        else ``None``; rows are found as :meth:`stored_vector` finds them."""
+        row = self._row_of(ref)
+        return None if row is None else self._cards.get(row)
+
+    def cards(self, refs: list[ItemRef]) -> list[bytes | None]:
+        """:meth:`card` of each of ``refs``, in one pass."""
+        found = self.result_rows
+        rows = [found.get(ref, -1) for ref in refs]
+        if self._lazy is None:
+            pos = self._pos
+            rows = [r if r >= 0 else pos.get(ref, -1) for r, ref in zip(rows, refs, strict=True)]
+        at = np.array(rows, dtype=np.int64)
+        live = at >= 0
+        live[live] = self._alive[at[live]]
+        cards = iter(self._cards.get_many(at[live]))
+        return [next(cards) if ok else None for ok in live.tolist()]
+
+    @property
+    def card_layout(self) -> str:
+        """Which fields the rows' cards hold, as the store that makes them names it
+        (``""``: not known, e.g. a state saved before cards were kept); setting
+        another layout drops every card."""
+        return self._cards.layout
+
+    @card_layout.setter
+    def card_layout(self, layout: str) -> None:
+        if layout != self._cards.layout:
+            if self._cards.count(self._n):
+                self._cards.clear()
+            self._cards.layout = layout
+
+    def _rows_by_key(self, keys: list[int]) -> dict[int, int]:
+        """The live row of each of ``keys`` (store keys) that names one."""
+        if self._lazy is not None:
+            all_keys = self._lazy[1][: self._n]
+            rows = np.flatnonzero(np.isin(all_keys, keys) & self._alive[: self._n])
+            return dict(zip(all_keys[rows].tolist(), rows.tolist(), strict=True))
+        out = {}
+        for key in keys:
+            ref = self._key_ref.get(key)
+            row = self._pos.get(ref) if ref is not None else None
+            if row is not None:
+                out[key] = row
+        return out
+
+    def set_cards(self, cards: Mapping[int, bytes | None]) -> None:
+        """Set the cards of the rows named by store key (``None``: none); keys that
+        name no live row are ignored. Counts as a change (:attr:`version`)."""
+        if not cards:
+            return
+        self.version += 1
+        for key, row in self._rows_by_key(list(cards)).items():
+            self._cards.set(row, cards[key])
+
+    def drop_cards(self, keys: list[int]) -> None:
+        """Blank the cards of the rows named by these store keys (their items changed
+        in a field the partition does not follow)."""
+        if keys and self._cards.count(self._n):
+            for row in self._rows_by_key(keys).values():
+                self._cards.drop(row)
+
     def _row_of(self, ref: ItemRef) -> int | None:
         """``ref``'s live row, if a search returned it lately or the refs are built."""
         row = self.result_rows.get(ref)
@@ -431,6 +503,7 @@ class PartitionIndex:
         self._vecs[row] = 0.0
         self._vhash[row] = 0
         self._fwd.drop(row)
+        self._cards.drop(row)
         self._lex.remove(row)
         if drop_pos:
             self._pos.pop(self._refs[row], None)
@@ -622,6 +695,7 @@ class PartitionIndex:
             "codes": utf8_array([json.dumps([names[int(c)] for c in used])]),
             **self._lex.state(n),
             **self._fwd.state(alive),
+            **self._cards.state(alive),
         }
         return out
 
@@ -693,4 +767,5 @@ class PartitionIndex:
         part._lazy = (tuple(utf8_list(state["ids"], n)), np.array(state["keys"], dtype=np.int64))
         part._lex = LexicalIndex.from_state(state, alive)
         part._fwd = ForwardTerms.from_state(state, n)
+        part._cards = RowCards.from_state(state, n)
         return part

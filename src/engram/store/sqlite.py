@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -26,16 +26,12 @@ from ..models import (
     Episode,
     ItemRef,
     Memory,
-    MemoryKind,
-    MemoryStatus,
     Scope,
 )
 from ..timeutil import format_dt, now
 from .base import Fence, Neighbour, VectorRecord, WriteBatch, WriteOutcome
 from .sql_browse import SQLBrowse
 from .sql_common import (
-    _KINDS,
-    _STATUSES,
     EP_COLS,
     MEM_COLS,
     check_meta,
@@ -47,14 +43,14 @@ from .sql_common import (
     memory_values,
 )
 from .sqlite_admin import SQLiteAdmin
-from .sqlite_rowcache import Held, Read
+from .sqlite_rowcache import Read, ScopeKey
 from .sqlite_rows import (
     SQLITE,
     _scope_sql,
     _scope_tags,
 )
 from .sqlite_search import SQLiteSearch
-from .views import episode_view, memory_view
+from .sqlite_views import EP_VIEW_COLS, MEM_VIEW_COLS, card_view, held_view, row_view
 
 __all__ = ["SQLiteStore"]
 
@@ -242,9 +238,9 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
         self, scope: Scope, episode_ids: Sequence[str], memory_ids: Sequence[str]
     ) -> tuple[list[Episode], list[Memory]]:
         """See the contract. Views (:mod:`.views`) of the rows :attr:`_rows` holds,
-        and of the others read by the columns ranking reads (:data:`_EP_VIEW_COLS`,
-        :data:`_MEM_VIEW_COLS`), which are not held: only the hits a search returns
-        are read whole (:meth:`get_items`), so a first search decodes 10 rows, not 70."""
+        else made from the cards the user's loaded partition keeps, else read by the
+        columns a view holds (:mod:`.sqlite_views`); nothing is held for them: only
+        the hits a search returns are read whole (:meth:`get_items`)."""
         with self._lock:
             if self._conn.in_transaction:
                 return self.get_items(scope, episode_ids, memory_ids)
@@ -253,33 +249,36 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
 
     def _views(self, parity: int, scope: Scope, ids: Sequence[str]) -> list[Any]:
         """Views of the items of ``ids`` visible in ``scope``, in the order asked (a
-        repeated id repeats); the caller has caught up with the change log."""
+        repeated id repeats), from held rows, else partition cards, else the table
+        (:mod:`.sqlite_views`); the caller has caught up with the change log."""
         if not ids:
             return []
         rows = self._rows
         held, _ = rows.lookup(parity, scope.tenant, ids)
-        missing = [i for i in dict.fromkeys(ids) if i not in held]
-        table, cols = ("episodes", _EP_VIEW_COLS) if parity == 0 else ("memories", _MEM_VIEW_COLS)
-        read = self._get_many(table, cols, scope, missing) if missing else {}
-        load = partial(self._whole, scope, parity)
-        make_read, make_held = ((_episode_view, _held_episode_view) if parity == 0
-                                else (_memory_view, _held_memory_view))
         user, agent, session = scope.user_id, scope.agent_id, scope.session_id
-        out = []
-        for i in ids:
-            r = read.get(i)
-            if r is not None:
+
+        def visible(key: ScopeKey) -> bool:
+            return ((user is None or key[1] == user) and (agent is None or key[2] == agent)
+                    and (session is None or key[3] == session))
+
+        load = partial(self._whole, scope, parity)
+        made: dict[str, Any] = {}
+        make = partial(ItemRef, "episode") if parity == 0 else partial(ItemRef, "memory")
+        wanted = [i for i in dict.fromkeys(ids) if i not in held]
+        for ref, card in self._cards(scope, [make(i) for i in wanted]).items():
+            made[ref.id] = card_view(card, ref.id, parity, visible, rows.scope_of,
+                                     partial(load, ref.id))
+        missing = [i for i in wanted if i not in made]
+        if missing:
+            table, cols = ("episodes", EP_VIEW_COLS) if parity == 0 else ("memories", MEM_VIEW_COLS)
+            for i, r in self._get_many(table, cols, scope, missing).items():
                 key = (r["tenant"], r["user_id"], r["agent_id"], r["session_id"])
-                out.append(make_read(r, rows.scope_of(key), partial(load, i)))
-                continue
-            h = held.get(i)
-            if h is None:
-                continue
-            _, u, a, s = h[1]
-            if ((user is None or u == user) and (agent is None or a == agent)
-                    and (session is None or s == session)):
-                out.append(make_held(h, rows.scope_of(h[1]), partial(load, i)))
-        return out
+                made[i] = row_view(r, i, rows.scope_of(key), parity, partial(load, i))
+        for i, h in held.items():
+            if visible(h[1]):
+                made[i] = held_view(h, rows.scope_of(h[1]), partial(load, i))
+        # a repeated id repeats the same view (a view is read, never changed)
+        return [v for v in (made.get(i) for i in ids) if v is not None]
 
     def _whole(self, scope: Scope, parity: int, item_id: str) -> Episode | Memory | None:
         """The whole item a view stands for (``None``: gone)."""
@@ -402,46 +401,3 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
 
     # -- search ----------------------------------------------------------------
 
-
-#: the columns of a view (:data:`~engram.store.views.EPISODE_FIELDS`), with the
-#: scope's and the row number :meth:`SQLiteStore._get_many` checks
-_EP_VIEW_COLS = ("x.rid, x.id, x.tenant, x.user_id, x.agent_id, x.session_id, x.role,"
-                 " x.speaker, x.text, x.occurred_at, x.created_at")
-#: the columns of a memory's view (:data:`~engram.store.views.MEMORY_FIELDS`)
-_MEM_VIEW_COLS = ("x.rid, x.id, x.tenant, x.user_id, x.agent_id, x.session_id, x.kind,"
-                  " x.text, x.valid_from, x.created_at, x.source_episode_ids, x.status")
-_stamp = SQLITE.load_stamp
-
-
-def _episode_view(r: dict[str, Any], scope: Scope, load: Callable[[], Any]) -> Episode:
-    """The view of an episode row read by :data:`_EP_VIEW_COLS` (as ``episode_from_row``)."""
-    return episode_view({"id": r["id"], "scope": scope, "role": r["role"],
-                         "speaker": r["speaker"], "text": r["text"],
-                         "occurred_at": _stamp(r["occurred_at"]),
-                         "created_at": _stamp(r["created_at"])}, load)
-
-
-def _memory_view(r: dict[str, Any], scope: Scope, load: Callable[[], Any]) -> Memory:
-    """The view of a memory row read by :data:`_MEM_VIEW_COLS` (as ``memory_from_row``)."""
-    sources = r["source_episode_ids"]
-    return memory_view({"id": r["id"], "scope": scope, "kind": _KINDS.get(r["kind"])
-                        or MemoryKind(r["kind"] or "note"), "text": r["text"],
-                        "valid_from": _stamp(r["valid_from"]),
-                        "created_at": _stamp(r["created_at"]),
-                        "source_episode_ids": (list(SQLITE.load_json(sources) or [])
-                                               if sources and sources != "[]" else []),
-                        "status": _STATUSES.get(r["status"])
-                        or MemoryStatus(r["status"] or "active")}, load)
-
-
-def _held_episode_view(h: Held, scope: Scope, load: Callable[[], Any]) -> Episode:
-    """The view of a held episode row (:data:`~engram.store.sqlite_rowcache.Held`)."""
-    return episode_view({"id": h[0], "scope": scope, "role": h[2], "speaker": h[3],
-                         "text": h[4], "occurred_at": h[5], "created_at": h[6]}, load)
-
-
-def _held_memory_view(h: Held, scope: Scope, load: Callable[[], Any]) -> Memory:
-    """The view of a held memory row."""
-    return memory_view({"id": h[0], "scope": scope, "kind": _KINDS[h[2]], "text": h[3],
-                        "valid_from": h[8], "created_at": h[4],
-                        "source_episode_ids": list(h[14]), "status": _STATUSES[h[16]]}, load)

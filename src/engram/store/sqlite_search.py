@@ -37,7 +37,7 @@ from ..models import (
 from ..text import clear_text_caches, query_terms
 from .base import Candidate
 from .sqlite_base import SQLiteBase, log
-from .sqlite_changes import read_changes
+from .sqlite_changes import Changes, read_changes
 from .sqlite_index_files import IndexFiles
 from .sqlite_rows import (
     PartitionKey,
@@ -46,18 +46,20 @@ from .sqlite_rows import (
     _scope_tags,
 )
 from .sqlite_streams import EPISODE_STREAM_COLS, EpisodeStreams
+from .sqlite_views import CARD_LAYOUT, EP_CARD_COLS, MEM_CARD_COLS, episode_card, memory_card
 
 #: more changed items than this since the last search: reload instead of catching up
 _MAX_CATCH_UP = 20_000
 
 _EP_SELECT = (
     "e.rid, e.tenant, e.id, e.user_id, e.agent_id, e.session_id, e.occurred_ts, e.created_ts,"
-    " e.text AS own_text, v.model_id, v.vector, v.dim, v.content_hash, f.body"
+    " e.text AS own_text, v.model_id, v.vector, v.dim, v.content_hash, f.body, "
+    + EP_CARD_COLS
 )
 _MEM_SELECT = (
     "x.rid, x.tenant, x.id, x.user_id, x.agent_id, x.session_id, x.kind, x.status, x.event_ts,"
     " x.created_ts, x.expired_ts, x.text AS own_text, v.model_id, v.vector, v.dim,"
-    " v.content_hash, f.body"
+    " v.content_hash, f.body, " + MEM_CARD_COLS
 )
 
 
@@ -71,6 +73,7 @@ def _upsert_episode(part: PartitionIndex, r: sqlite3.Row) -> None:
         key=r["rid"] * 2,
         vector_hash=r["content_hash"],
         own_text=r["own_text"] if r["body"] else None,  # a sealed text is not indexed
+        card=episode_card(r) if r["body"] else None,
     )
 
 
@@ -85,6 +88,7 @@ def _upsert_memory(part: PartitionIndex, r: sqlite3.Row) -> None:
         key=r["rid"] * 2 + 1,
         vector_hash=r["content_hash"],
         own_text=r["own_text"] if r["body"] else None,  # a sealed text is not indexed
+        card=memory_card(r) if r["body"] else None,
     )
 
 
@@ -213,7 +217,10 @@ class SQLiteSearch(SQLiteBase):
                 changes = read_changes(self._conn, seq)
                 if changes.items is not None:
                     self._apply_changes(changes.items, {key: part})
+                    part.drop_cards(_row_only(changes))
                     self._saved[key] = part.version
+                    if part.card_layout != CARD_LAYOUT:  # saved before: once
+                        self._fill_cards(key, part)
                     return part
         except sqlite3.Error as exc:
             raise StoreError(f"loading the index of a partition failed: {exc}") from exc
@@ -252,6 +259,50 @@ class SQLiteSearch(SQLiteBase):
                     self._save(key, part)
         super().close()
 
+    def _fill_cards(self, key: PartitionKey, part: PartitionIndex) -> None:
+        """Give the rows of ``part`` (loaded from a file saved before partitions
+        kept cards) their cards, read from the tables; the next save keeps them."""
+        tenant, kind, owner, _ = key
+        col = "user_id" if kind == "u" else "agent_id"
+        part.card_layout = CARD_LAYOUT
+        cards: dict[int, bytes | None] = {}
+        for table, alias, add, cols, card in (
+                ("episodes", "e", 0, EP_CARD_COLS, episode_card),
+                ("memories", "x", 1, "x.kind, x.status, " + MEM_CARD_COLS, memory_card)):
+            for r in self._q(
+                    f"SELECT {alias}.rid, {alias}.tenant, {alias}.user_id, {alias}.agent_id,"
+                    f" {alias}.session_id, {alias}.text AS own_text, f.body, {cols}"
+                    f" FROM {table} {alias} LEFT JOIN fts f ON f.rowid = {alias}.rid * 2 + {add}"
+                    f" WHERE {alias}.tenant = ? AND {alias}.{col} = ?", (tenant, owner)):
+                cards[r["rid"] * 2 + add] = card(r) if r["body"] else None
+        part.set_cards(cards)
+
+    def _drop_cards(self, keys: list[int]) -> None:
+        """Blank the cards of these store keys in every loaded partition."""
+        if keys:
+            for part in self._partitions.values():
+                part.drop_cards(keys)
+
+    def _cards(self, scope: Scope, refs: list[ItemRef]) -> dict[ItemRef, bytes]:
+        """The cards the loaded partitions of ``scope``'s user (any model, the most
+        recently used first) keep for ``refs``, current with the change log as of
+        the caller's catch-up."""
+        if scope.user_id is None or not refs:
+            return {}
+        owner = (scope.tenant, "u", scope.user_id)
+        out: dict[ItemRef, bytes] = {}
+        with self._lock:
+            for key in reversed(self._partitions):
+                if key[:3] != owner:
+                    continue
+                wanted = [r for r in refs if r not in out]
+                for ref, card in zip(wanted, self._partitions[key].cards(wanted), strict=True):
+                    if card is not None:
+                        out[ref] = card
+                if len(out) == len(refs):
+                    break
+        return out
+
     def _load_tables(self, key: PartitionKey) -> PartitionIndex:
         # CROSS JOIN fixes the join order: the owner's rows by their (tenant, owner)
         # index, then each one's vector by key. Left to itself the planner may
@@ -275,6 +326,7 @@ class SQLiteSearch(SQLiteBase):
         )
         dim = (rows_e or rows_m)[0]["dim"] if (rows_e or rows_m) else 0
         part = PartitionIndex(dim)
+        part.card_layout = CARD_LAYOUT
         for r in rows_e:
             _upsert_episode(part, r)
         for r in rows_m:
@@ -298,9 +350,11 @@ class SQLiteSearch(SQLiteBase):
                     gone = True  # unknown: as if rows were deleted
                 elif not changes.items:  # only columns the index does not hold
                     self._rows.drop(changes.rows or [])
+                    self._drop_cards(_row_only(changes))
                     gone = False
                 else:
                     self._rows.drop(changes.rows or [])
+                    self._drop_cards(_row_only(changes))
                     # a changed item without a row tells of a delete; with no
                     # partition (or, for memories, none and only streams) loaded
                     # to tell by: as if one were gone
@@ -526,3 +580,11 @@ class SQLiteSearch(SQLiteBase):
         return found
 
     # -- maintenance -------------------------------------------------------------
+
+
+def _row_only(changes: Changes) -> list[int]:
+    """The items whose rows changed only in columns the index does not hold."""
+    if not changes.rows:
+        return []
+    indexed = set(changes.items or ())
+    return [k for k in changes.rows if k not in indexed]

@@ -30,7 +30,7 @@ __all__ = ["EPISODE_FIELDS", "MEMORY_FIELDS", "episode_view", "is_view", "memory
 EPISODE_FIELDS = ("id", "scope", "role", "speaker", "text", "occurred_at", "created_at")
 #: the fields a view of a memory holds from the start
 MEMORY_FIELDS = ("id", "scope", "kind", "text", "valid_from", "created_at",
-                 "source_episode_ids", "status")
+                 "source_episode_ids", "status", "entities")
 
 #: loads the whole item of a view (``None``: gone from the store)
 Loader = Callable[[], "Episode | Memory | None"]
@@ -87,20 +87,22 @@ _defer(_MemoryView, Memory, MEMORY_FIELDS)
 
 
 def episode_view(fields: dict[str, Any], load: Loader) -> Episode:
-    """A view of an episode holding ``fields`` (:data:`EPISODE_FIELDS`);
-    ``load()`` gives the whole episode when another field is read."""
+    """A view of an episode holding ``fields`` (:data:`EPISODE_FIELDS`; the dict
+    becomes the view's own); ``load()`` gives the whole episode when another field
+    is read."""
+    fields["_load"] = load
     view = object.__new__(_EpisodeView)
-    view.__dict__.update(fields)
-    view.__dict__["_load"] = load
+    view.__dict__ = fields  # taken as given: the caller made it for this view
     return view
 
 
 def memory_view(fields: dict[str, Any], load: Loader) -> Memory:
-    """A view of a memory holding ``fields`` (:data:`MEMORY_FIELDS`);
-    ``load()`` gives the whole memory when another field is read."""
+    """A view of a memory holding ``fields`` (:data:`MEMORY_FIELDS`; the dict
+    becomes the view's own); ``load()`` gives the whole memory when another field
+    is read."""
+    fields["_load"] = load
     view = object.__new__(_MemoryView)
-    view.__dict__.update(fields)
-    view.__dict__["_load"] = load
+    view.__dict__ = fields  # taken as given: the caller made it for this view
     return view
 
 
