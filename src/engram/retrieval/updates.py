@@ -357,6 +357,12 @@ def named(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
     return tuple(out)
 
 
+@text_cache(8192)
+def _mentioned(text: str) -> frozenset[str]:
+    """The index terms of every capitalised word of ``text``, opening a sentence or not."""
+    return _terms(" ".join(_CAPITALISED.findall(text)))
+
+
 def same_slot(older: str, newer: str, asked: frozenset[str]) -> tuple[bool, bool]:
     """How a newer statement reads an older one's value slot, by the names they
     give (:func:`named`; a name the question gives is its subject, not a value):
@@ -370,7 +376,7 @@ def same_slot(older: str, newer: str, asked: frozenset[str]) -> tuple[bool, bool
     before it: "in Perl" / "in Python", "with Nationwide" / "with Halifax")."""
     old = [(p, t - asked) for p, t in named(older) if t - asked]
     new = [(p, t - asked) for p, t in named(newer) if t - asked]
-    mentioned = _terms(" ".join(_CAPITALISED.findall(newer)))
+    mentioned = _mentioned(newer)
     refers = (any(t <= mentioned for _, t in old)
               and bool(_terms(newer) - _terms(older) - asked))
     fills = any(p and p == q and not t <= _terms(older) for p, _ in old for q, t in new)
