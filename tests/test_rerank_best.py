@@ -1,21 +1,51 @@
-"""The reranker's best-of-a-list (:func:`rerank._best`) is ``max`` by (score, id):
-ties by id, the first of equal keys, a list led by NaN, an empty list."""
+"""The reranker's best-of-a-list (:func:`rerank._first_best`, behind ``bm25_top`` and
+``dense_top``): the best-scored candidate; a tie goes to the newest tied item, then
+to the list's order (the store's row order), never to an id's random bits."""
 
 from __future__ import annotations
 
 import math
 import random
+from datetime import UTC, datetime, timedelta
 
-from engram.models import ItemRef
-from engram.retrieval.rerank import _best
+from engram.models import Episode, ItemRef, Scope
+from engram.retrieval.rerank import _first_best
+from engram.store.base import Candidate
+
+T0 = datetime(2024, 5, 1, 9, tzinfo=UTC)
 
 
-def test_best_is_max_by_score_then_id() -> None:
+def _ep(ref: ItemRef, minutes: int) -> Episode:
+    at = T0 + timedelta(minutes=minutes)
+    return Episode(id=ref.id, scope=Scope(user_id="u"), role="user", text="x",
+                   occurred_at=at, created_at=at)
+
+
+def test_without_items_it_is_the_first_of_the_best_scores_in_list_order() -> None:
     rnd = random.Random(4)
-    pool = [0.0, -0.0, 0.25, 1.0, -1.5, math.nan, float("nan"), math.inf]
+    pool = [0.0, -0.0, 0.25, 1.0, -1.5, math.inf]
     for _ in range(3000):
-        scores = {ItemRef(rnd.choice(["episode", "memory"]), f"i{rnd.randint(0, 6)}"):
-                  rnd.choice(pool) for _ in range(rnd.randint(0, 8))}
-        want = max(scores, key=lambda r: (scores[r], r.id), default=None)
-        got = _best(scores)
-        assert got == want and (got is None or got.type == want.type)  # type: ignore[union-attr]
+        cands = [Candidate(ItemRef(rnd.choice(["episode", "memory"]), f"i{rnd.randint(0, 6)}"),
+                           rnd.choice(pool)) for _ in range(rnd.randint(0, 8))]
+        hi = max((c.score for c in cands), default=None)
+        want = next((c.ref for c in cands if c.score == hi), None)
+        assert _first_best(cands) == want
+
+
+def test_a_tie_goes_to_the_newest_then_to_the_list_order_not_the_greater_id() -> None:
+    a, b = ItemRef("episode", "ep_0000000000zzzz"), ItemRef("episode", "ep_0000000000aaaa")
+    c = ItemRef("episode", "ep_0000000000mmmm")
+    tied = [Candidate(b, 0.8), Candidate(a, 0.8), Candidate(c, 0.1)]
+    assert _first_best(tied) == b  # no items: the list's order
+    assert _first_best(tied, {a: _ep(a, 5), b: _ep(b, 1), c: _ep(c, 9)}) == a  # newest tied
+    assert _first_best(tied, {a: _ep(a, 1), b: _ep(b, 5)}) == b
+    assert _first_best(tied, {a: _ep(a, 3), b: _ep(b, 3)}) == b  # same time: list order
+    assert _first_best(tied, {a: _ep(a, 3)}) == a  # an unfetched tie is never the newest
+    assert _first_best([Candidate(c, 0.9), *tied], {a: _ep(a, 5), c: _ep(c, 0)}) == c
+
+
+def test_nan_scores_never_win_and_an_empty_list_has_no_best() -> None:
+    a, b = ItemRef("episode", "ep_a"), ItemRef("memory", "mem_b")
+    assert _first_best([Candidate(a, math.nan), Candidate(b, 0.2)]) == b
+    assert _first_best([Candidate(a, math.nan)]) is None
+    assert _first_best([]) is None

@@ -32,8 +32,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from operator import attrgetter
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -219,7 +218,8 @@ def features(
     mass_hi = max(mass.values(), default=0.0) or 1.0
     out[:, col["fused"]] = [f.score / fused_hi for f in head]
     out[:, col["bm25"]] = own
-    for c, best in (("bm25_top", _best(bm25)), ("dense_top", _best(dense))):
+    for c, best in (("bm25_top", _first_best(raw.get(Signal.BM25, ()), items)),
+                    ("dense_top", _first_best(raw.get(Signal.DENSE, ()), items))):
         if best is not None:
             out[[i for i, r in enumerate(refs) if r == best], col[c]] = 1.0
     cos = [dense.get(r) for r in refs]
@@ -302,19 +302,26 @@ def _prev_coverage(
     return out
 
 
-def _best(scores: dict[ItemRef, float]) -> ItemRef | None:
-    """``max(scores, key=lambda r: (scores[r], r.id), default=None)`` without a key
-    call per entry: the first of the best-scored refs with the greatest id."""
-    if not scores:
+def _first_best(cands: Sequence[Candidate],
+                items: Mapping[ItemRef, Episode | Memory] | None = None) -> ItemRef | None:
+    """The best-scored candidate of a signal's list (NaN scores ignored; ``None``
+    for an empty list). A tie goes to the newest of the tied items in ``items``
+    (the later statement, as a knowledge update wants), then to the list's order
+    (a store lists equal scores in row order): never to an id, whose last 16
+    characters are random, so items written in the same millisecond would take
+    "best" by chance."""
+    hi = max((c.score for c in cands if c.score == c.score), default=None)
+    if hi is None:
         return None
-    hi = max(scores.values())
-    if hi != hi:  # led by NaN (no cosine or BM25 score is): what max makes of it
-        return max(scores, key=lambda r: (scores[r], r.id))
-    tied = [r for r, s in scores.items() if s == hi]
-    return tied[0] if len(tied) == 1 else max(tied, key=_ID)
+    tied = [c.ref for c in cands if c.score == hi]
+    if len(tied) == 1 or not items:
+        return tied[0]
+    # max keeps the first of equal keys: the list's order among equal times
+    return max(tied, key=lambda r: _when(items[r]) if r in items else _NEVER)
 
 
-_ID = attrgetter("id")
+#: the time of a tied candidate not fetched (never the newest)
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 def score(matrix: np.ndarray, weights: Mapping[str, float]) -> np.ndarray:
