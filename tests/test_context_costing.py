@@ -28,7 +28,8 @@ def _line(rnd: random.Random, i: int) -> _Line:
                      rnd.randint(3, 20), 0, 0)
     ep_id = f"ep_{rnd.randint(0, 9):03d}"  # the same id twice: an equal sort key
     speaker = rnd.choice(["Ana", "Bo", None])  # None: the role ("user") speaks
-    ep = Episode(id=ep_id, scope=Scope(user_id="u"), role="user", text="a turn",
+    text = rnd.choice(["a turn", "PS: a turn"])  # the second always names its speaker
+    ep = Episode(id=ep_id, scope=Scope(user_id="u"), role="user", text=text,
                  occurred_at=at, created_at=at, speaker=speaker)
     return _Line(Hit(ref=ItemRef("episode", ep_id), item=ep, score=1.0), i, None, at,
                  rnd.randint(3, 20), _count(f"{at.hour:02d}:{at.minute:02d}"),

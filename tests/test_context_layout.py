@@ -128,3 +128,21 @@ def test_a_long_reply_keeps_its_one_sentence_about_the_question(embedder: Embedd
     for h in hits[:2] + hits[3:]:
         assert h.item.text in block.text  # the short turns stay whole
     assert block.tokens <= 512
+
+
+def test_a_text_that_starts_like_a_speaker_or_a_time_keeps_its_speaker(
+    embedder: Embedder,
+) -> None:
+    at = datetime(2024, 5, 1, 20, 15, tzinfo=UTC)
+    texts = ["We land at noon on Friday.", "PS: bring the blue umbrella.",
+             "10:30 works better for the dentist.", "Step 2: call the landlord about the leak.",
+             "The landlord said he would come on Monday."]
+    hits = [_turn(i, at, "Ana", "user", t) for i, t in enumerate(texts)]
+    lines = build_context(hits, 1024, embedder.count_tokens, "plans").text.splitlines()
+    assert lines[2:] == [
+        "[1] 20:15 Ana: We land at noon on Friday.",
+        "[2] Ana: PS: bring the blue umbrella.",  # not said by "PS"
+        "[3] Ana: 10:30 works better for the dentist.",  # not said at 10:30
+        "[4] Ana: Step 2: call the landlord about the leak.",
+        "[5] The landlord said he would come on Monday.",
+    ]

@@ -150,9 +150,9 @@ def test_turns_are_listed_under_one_header_per_day(embedder: Embedder) -> None:
     headers = [ln for ln in lines if ln[:1].isdigit()]
     # 600-minute steps from 2024-03-01 09:00 span three days, each dated once, in order
     assert headers == ["2024-03-01", "2024-03-02", "2024-03-03"]
-    # the speaker, like the time, is written where it changes (and on a day's first line)
+    # a text starting like a speaker ("Note 1:") keeps its own, even after the same speaker
     assert lines[1:4] == ["2024-03-01", "[1] 09:00 user: Note 0: we walked by the "
-                          "river with Ana.", "[2] 19:00 Note 1: we walked by the "
+                          "river with Ana.", "[2] 19:00 user: Note 1: we walked by the "
                           "river with Ana."]
     assert [i.ref for i in ctx.items] == [h.ref for h in hits]  # items stay in rank order
     assert ctx.items[1].date == hits[1].item.occurred_at  # type: ignore[union-attr]
@@ -220,9 +220,9 @@ def test_lines_carry_short_references_and_write_nothing_twice(embedder: Embedder
         "## Conversation excerpts",
         "2024-03-01",
         "[3] 09:00 user: Note 0: we walked by the river with Ana.",
-        "[4] Note 1: we walked by the river with Ana.",  # the time and speaker above
-        "[5] Note 2: we walked by the river with Ana.",
-        "[1] 09:05 Note 5: the river was high after the rain.",
+        "[4] user: Note 1: we walked by the river with Ana.",  # the time of the line above
+        "[5] user: Note 2: we walked by the river with Ana.",  # ("Note 2:" looks like a name)
+        "[1] 09:05 user: Note 5: the river was high after the rain.",
     ]
     assert [(i.label, i.ref.id) for i in ctx.items] == [
         (1, "ep_0005"), (2, "mem_0009"), (3, "ep_0000"), (4, "ep_0001"), (5, "ep_0002")]

@@ -138,6 +138,18 @@ class _Line:
         item = self.hit.item
         return _speaker(item) if isinstance(item, Episode) else ""
 
+    @cached_property
+    def named(self) -> bool:
+        """Its speaker is written even after a line of the same speaker: its text
+        starts like a speaker (one to three words and a colon, such as ``PS:`` or
+        ``Step 2:``) or a time of day (``10:30``), which a reader would take for them."""
+        return bool(self.who) and bool(_LOOKS_LIKE_HEAD.match(
+            self.text if self.text is not None else _body(self.hit.item)))
+
+
+#: the start of a text a reader could take for a line's speaker or time of day
+_LOOKS_LIKE_HEAD = re.compile(r"\s*(?:[^\s:]+ ){0,2}[^\s:]+:")
+
 
 def _line(hit: Hit, rank: int, cap: int, query: str,
           count_tokens: Callable[[str], int], wordpiece: bool = False) -> _Line:
@@ -244,7 +256,7 @@ def _layout(lines: Iterable[_Line]) -> list[tuple[str | None, _Line, bool, bool]
         d, m = ln.day_minute
         header = d if d != day else None
         new = header is not None
-        out.append((header, ln, new or m != minute, new or ln.who != who))
+        out.append((header, ln, new or m != minute, new or ln.who != who or ln.named))
         day, minute, who = d, m, ln.who
     return out
 
@@ -307,7 +319,7 @@ class _Costing:
         else:
             was_day, was_minute = before.day_minute
             new_day, new_minute = day != was_day, minute != was_minute
-            new_who = ln.who != before.who
+            new_who = ln.who != before.who or ln.named
         out = self._count(_day_header(day)) if new_day and day else 0
         out += ln.time_cost if new_day or new_minute else 0
         return out + (ln.who_cost if new_day or new_who else 0)
