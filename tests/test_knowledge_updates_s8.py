@@ -45,10 +45,11 @@ CASES = load_cases("knowledge_updates_s8.jsonl")
 #: only); 34/40 with the centred default (s-vote lost); 36/40 with session 10's
 #: slot reader (s-hair: "How long is ...?" asks a current length; s-running-distance:
 #: "Sunday" names a range ending after the question, no earlier time); BEAM 14/16
-#: (s-beam-12: a moved time read in the whole of a short statement)
+#: (s-beam-12: a moved time read in the whole of a short statement), 15/16 once
+#: another number in the same unit replaces a count (s-beam-7)
 MISSED: dict[str | None, list[str]] = {
     None: ["s-surname", "s-lease-end", "s-vote", "s-password-manager"],
-    "letta": [], "beam": ["s-beam-7", "s-beam-13"]}
+    "letta": [], "beam": ["s-beam-13"]}
 
 
 @pytest.fixture(scope="module")

@@ -160,7 +160,11 @@ def test_a_change_close_to_the_answer_replaces_it_without_answering_itself() -> 
     close = [np.array([1.0, 0.0]), np.array([0.6, 0.8])]  # cosine .6
     assert conflicts(rate, times, close, [0.64, 0.36], asked=asked) == {(0, 1)}
     far = [np.array([1.0, 0.0]), np.array([0.4, 0.917])]  # cosine .4
-    assert conflicts(rate, times, far, [0.64, 0.36], asked=asked) == set()
+    # far in meaning, another number in the same unit with a change replaces it
+    # (session 10: "1.9 percent" / "4.6 percent"); in another unit, nothing
+    assert conflicts(rate, times, far, [0.64, 0.36], asked=asked) == {(0, 1)}
+    pounds = [rate[0], "The fixed deal ended and now we pay 400 pounds more."]
+    assert conflicts(pounds, times, far, [0.64, 0.36], asked=asked) == set()
     plain = [rate[0], "We pay 4.6 percent on the loan for the van."]  # no change stated
     assert conflicts(plain, times, close, [0.64, 0.36], asked=asked) == set()
 
@@ -255,7 +259,10 @@ def test_answer_clauses_holding_other_numbers_conflict_for_a_current_question() 
     close = [np.array([1.0, 0.0]), np.array([0.6, 0.8])]  # cosine .6
     asked_w = _asked("How much does Biscuit weigh?")
     assert conflicts(weigh, times, close, [0.6, 0.45], asked=asked_w) == {(0, 1)}
-    assert conflicts(weigh, times, far, [0.6, 0.45], asked=asked_w) == set()
+    # far in meaning: only another number in the same unit ("kilos") replaces it
+    assert conflicts(weigh, times, far, [0.6, 0.45], asked=asked_w) == {(0, 1)}
+    collar = [weigh[0], "Biscuit is down to a 12 inch collar after all the extra walks."]
+    assert conflicts(collar, times, far, [0.6, 0.45], asked=asked_w) == set()
     same = [turns[0], turns[1].replace("52", "45")]
     assert conflicts(same, times, far, [0.5, 0.5], asked=asked) == set()  # said again
 
@@ -574,3 +581,26 @@ def test_a_time_to_plan_for_takes_a_moved_time_anywhere_in_a_short_statement() -
     texts["new"] = filler + texts["new"]
     assert newer_first(["old", "new"], 10, texts.__getitem__, when.__getitem__, {},
                        present=False, query=q) == ["old", "new"]
+
+
+def test_another_number_in_the_same_unit_replaces_a_count() -> None:
+    """A short newer statement giving another number in a unit the older's answer
+    clause counts in ("45 minutes" / "25 minutes") replaces it when it holds a word
+    of the question, however far apart in meaning, or tells a change and is
+    related in meaning (cosine >= ``CHANGE_MEANING``); a function word after the
+    number is no unit ("92 and ...")."""
+    times = [T0, T0 + timedelta(days=40)]
+    far = [np.array([1.0, 0.0]), np.array([0.1, 0.995])]  # cosine .1
+    asked = _asked("How long does the user's bus journey take?")
+    bus = ["My bus journey into town takes about 45 minutes.",
+           "With the new express lane the journey is down to 25 minutes."]
+    assert conflicts(bus, times, far, [0.6, 0.1], asked=asked,
+                     sessions=["a", "b"]) == {(0, 1)}
+    film = [bus[0], "The film ran 25 minutes over and the popcorn was stale."]
+    assert conflicts(film, times, far, [0.6, 0.1], asked=asked, sessions=["a", "b"]) == set()
+    related = [np.array([1.0, 0.0]), np.array([0.5, 0.866])]  # cosine .5
+    changed = [bus[0], "They added an express lane, so now it's 25 minutes."]
+    assert conflicts(changed, times, related, [0.6, 0.1], asked=asked,
+                     sessions=["a", "b"]) == {(0, 1)}
+    grades = ["My bus journey is 45 and a bit minutes.", "I scored 92 and felt great."]
+    assert conflicts(grades, times, far, [0.6, 0.1], asked=asked, sessions=["a", "b"]) == set()

@@ -117,7 +117,11 @@ older's slot (the same word before it: "in Perl" / "in Python") and holds a
 word of the question, replaces the older, however far apart the two are in
 meaning or in the question's words ("I play an old Yamaha" / "Treated myself to
 a Martin D-28, the Yamaha is going to my niece"; "Our biggest client is
-FreshWay" / "FreshWay went elsewhere ..."). Numbers in words are values in
+FreshWay" / "FreshWay went elsewhere ..."). Another number in a unit the
+older's answer clause counts in ("90 a month" / "up to 120 a month"; the unit
+the word after the number, past an article, no function word) replaces it when
+the newer holds a word of the question, or tells a change and is related in
+meaning (cosine >= ``CHANGE_MEANING``). Numbers in words are values in
 such statements ("four days a week" / "five days a week"); "How long is
 ...?" asks a current length; a time range that ends after the question ("this
 summer", "on Sunday") is no earlier time (:func:`earlier_range`); "PhD" and
@@ -357,6 +361,28 @@ def named(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
     return tuple(out)
 
 
+#: a number (digits or words) and the unit after it ("90 a month", "1.9 percent",
+#: "six till two"), past an article
+_QUANTITY = re.compile(
+    rf"(?<![\w.,])(\d[\d,.]*\d|\d|{_NUMBER_WORD.pattern[4:-4]})\s*%?\s+(?:(?:a|an|the|per)\s+)?"
+    r"([a-z]{2,})", re.IGNORECASE)
+
+
+@text_cache(8192)
+def _quantities(text: str) -> frozenset[tuple[str, str]]:
+    """``(number, unit)`` of each number ``text`` gives with a word after it that
+    is no function word ("92% and" gives none)."""
+    return frozenset((_NUMBER_WORDS.get(v.lower(), v.replace(",", "")), u.lower())
+                     for v, u in _QUANTITY.findall(text) if _terms(u))
+
+
+def _recounts(older: str, newer: str) -> bool:
+    """Whether the newer statement gives another number in a unit the older one
+    counts in ("charges me 90 a month" / "put its membership up to 120 a month")."""
+    old, new = _quantities(older), _quantities(newer)
+    return any(u == w and v != x for v, u in old for x, w in new - old)
+
+
 @text_cache(8192)
 def _mentioned(text: str) -> frozenset[str]:
     """The index terms of every capitalised word of ``text``, opening a sentence or not."""
@@ -531,7 +557,7 @@ def conflicts(
             vi, vj = vectors[i], vectors[j]
             cos = float(np.dot(vi, vj)) if vi is not None and vj is not None else 0.0
             # the newer names the older's value, or another in its slot (:func:`same_slot`)
-            refers = fills = False
+            refers = fills = recounts = False
             if (told and held[older] and takes_part[older] and short[older] and short[newer]
                     and (sess[i] is None or sess[i] != sess[j])):
                 refers, fills = same_slot(said[older], texts[newer], asked)
@@ -539,9 +565,13 @@ def conflicts(
                 # newer holds a word of the question ("rewrote the website in Elm"
                 # does not replace "the mobile app is written in Java")
                 fills = fills and held[newer] > 0
+                # or another number in the same unit ("90 a month" / "120 a month"),
+                # where the newer holds a word of the question or is related in meaning
+                recounts = (_recounts(said[older], texts[newer])
+                            and (held[newer] > 0 or cos >= CHANGE_MEANING))
             inherits = False
             if not (takes_part[i] and takes_part[j]):
-                if not (refers or fills or (
+                if not (refers or fills or recounts or (
                         takes_part[older] and full[older] and cos >= REPLACER_MEANING)):
                     continue
                 inherits = True
@@ -589,7 +619,8 @@ def conflicts(
             # own, or gives another in the older's slot, and tells what happened
             # (an event, a change, a correction): the value it gives replaces it
             moved = states[newer] or fixes or tells_event(said[newer])
-            if (refers and (moved or fills)) or (fills and moved):
+            if ((refers and (moved or fills)) or (fills and moved)
+                    or (recounts and (held[newer] > 0 or moved))):
                 out.add((older, newer))
                 continue
             if inherits:  # it shares a word with the answer it replaces
