@@ -170,6 +170,9 @@ class PartitionIndex:
         self.result_keys: dict[ItemRef, int] = {}
         #: the row of each ref in :attr:`result_keys` (numbers only)
         self.result_rows: dict[ItemRef, int] = {}
+        #: :attr:`result_rows` before it last filled up (a search's head may hold refs
+        #: of both its lists, found before and after the refill)
+        self._older_rows: dict[ItemRef, int] = {}
 
     # -- size ----------------------------------------------------------------
     def __len__(self) -> int:
@@ -200,7 +203,7 @@ class PartitionIndex:
             keys = all_keys[rows].tolist()
         if len(self.result_keys) > 4096:
             self.result_keys = {}
-            self.result_rows = {}
+            self._older_rows, self.result_rows = self.result_rows, {}
         self.result_keys.update(zip(out, keys, strict=True))
         self.result_rows.update(zip(out, rows.tolist(), strict=True))
         return out
@@ -213,6 +216,7 @@ class PartitionIndex:
         self._lazy = None
         self.result_keys = {}
         self.result_rows = {}
+        self._older_rows = {}
         n = self._n
         dead = ItemRef("episode", "")
         alive = self._alive[:n].tolist()
@@ -406,8 +410,10 @@ class PartitionIndex:
 
     def cards(self, refs: list[ItemRef]) -> list[bytes | None]:
         """:meth:`card` of each of ``refs``, in one pass."""
-        found = self.result_rows
+        found, older = self.result_rows, self._older_rows
         rows = [found.get(ref, -1) for ref in refs]
+        if older:
+            rows = [r if r >= 0 else older.get(ref, -1) for r, ref in zip(rows, refs, strict=True)]
         if self._lazy is None:
             pos = self._pos
             rows = [r if r >= 0 else pos.get(ref, -1) for r, ref in zip(rows, refs, strict=True)]
@@ -464,6 +470,8 @@ class PartitionIndex:
     def _row_of(self, ref: ItemRef) -> int | None:
         """``ref``'s live row, if a search returned it lately or the refs are built."""
         row = self.result_rows.get(ref)
+        if row is None:
+            row = self._older_rows.get(ref)
         if row is None:
             if self._lazy is not None:
                 return None

@@ -266,17 +266,16 @@ class SQLiteStore(SQLiteSearch, SQLiteAdmin, SQLBrowse):
         make = partial(ItemRef, "episode") if parity == 0 else partial(ItemRef, "memory")
         wanted = [i for i in dict.fromkeys(ids) if i not in held]
         for ref, card in self._cards(scope, [make(i) for i in wanted]).items():
-            made[ref.id] = card_view(card, ref.id, parity, visible, rows.scope_of,
-                                     partial(load, ref.id))
+            made[ref.id] = card_view(card, ref.id, parity, visible, rows.scope_of, load)
         missing = [i for i in wanted if i not in made]
         if missing:
             table, cols = ("episodes", EP_VIEW_COLS) if parity == 0 else ("memories", MEM_VIEW_COLS)
             for i, r in self._get_many(table, cols, scope, missing).items():
                 key = (r["tenant"], r["user_id"], r["agent_id"], r["session_id"])
-                made[i] = row_view(r, i, rows.scope_of(key), parity, partial(load, i))
+                made[i] = row_view(r, i, rows.scope_of(key), parity, load)
         for i, h in held.items():
             if visible(h[1]):
-                made[i] = held_view(h, rows.scope_of(h[1]), partial(load, i))
+                made[i] = held_view(h, rows.scope_of(h[1]), load)
         # a repeated id repeats the same view (a view is read, never changed)
         return [v for v in (made.get(i) for i in ids) if v is not None]
 

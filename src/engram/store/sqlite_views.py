@@ -27,7 +27,7 @@ from ..models import Episode, Memory, MemoryKind, MemoryStatus, Scope
 from .sql_common import _KINDS, _STATUSES
 from .sqlite_rowcache import Held, ScopeKey
 from .sqlite_rows import SQLITE
-from .views import episode_view, memory_view
+from .views import Loader, episode_view, memory_view
 
 __all__ = ["CARD_LAYOUT", "EP_CARD_COLS", "EP_VIEW_COLS", "MEM_CARD_COLS", "MEM_VIEW_COLS",
            "card_view", "episode_card", "held_view", "memory_card", "row_view"]
@@ -52,6 +52,7 @@ CARD_LAYOUT = f"sqlite 1: {' '.join(_EP_CARD)}; {' '.join(_MEM_CARD)}"
 EP_CARD_COLS = ", ".join("e." + c for c in _EP_CARD[4:])
 MEM_CARD_COLS = ", ".join("x." + c for c in _MEM_CARD[6:])
 
+#: a stored stamp (or ``None``) as the row decoders parse it
 _stamp = SQLITE.load_stamp
 
 
@@ -66,24 +67,22 @@ def memory_card(r: Any) -> bytes | None:
 
 
 def card_view(card: bytes, item_id: str, parity: int, visible: Callable[[ScopeKey], bool],
-              scope_of: Callable[[ScopeKey], Scope], load: Callable[[], Any]
-              ) -> Episode | Memory | None:
+              scope_of: Callable[[ScopeKey], Scope], load: Loader) -> Episode | Memory | None:
     """The view of ``item_id`` made from its card (as :func:`row_view` makes it from
     the row), or ``None`` when its scope is not ``visible``."""
     f = read_card(card, _EP_N if parity == 0 else _MEM_N)
     key: ScopeKey = (f[0] or "", f[1], f[2], f[3])
     if not visible(key):
         return None
-    stamp = _stamp
     if parity == 0:
         return episode_view({"id": item_id, "scope": scope_of(key), "role": f[4],
-                             "speaker": f[5], "text": f[8], "occurred_at": stamp(f[6]),
-                             "created_at": stamp(f[7])}, load)
+                             "speaker": f[5], "text": f[8], "_raw_occurred_at": f[6],
+                             "_raw_created_at": f[7], "_parse": _stamp}, load)
     kind, status = f[4] or "", f[5] or ""
     return memory_view({
         "id": item_id, "scope": scope_of(key),
         "kind": _KINDS.get(kind) or MemoryKind(kind or "note"), "text": f[10],
-        "valid_from": stamp(f[6]), "created_at": stamp(f[7]),
+        "_raw_valid_from": f[6], "_raw_created_at": f[7], "_parse": _stamp,
         "source_episode_ids": _list(f[8]), "entities": _list(f[9]),
         "status": _STATUSES.get(status) or MemoryStatus(status or "active"),
     }, load)
@@ -95,25 +94,26 @@ def _list(stored: str | None) -> list[Any]:
 
 
 def row_view(r: dict[str, Any], item_id: str, scope: Scope, parity: int,
-             load: Callable[[], Any]) -> Episode | Memory:
-    """The view of a row (or card fields) with these columns, as the row decoders
-    decode them."""
+             load: Loader) -> Episode | Memory:
+    """The view of a row read by :data:`EP_VIEW_COLS` or :data:`MEM_VIEW_COLS`, as
+    the row decoders decode it (its stamps parsed on first read)."""
     if parity == 0:
         return episode_view({"id": item_id, "scope": scope, "role": r["role"],
                              "speaker": r["speaker"], "text": r["text"],
-                             "occurred_at": _stamp(r["occurred_at"]),
-                             "created_at": _stamp(r["created_at"])}, load)
+                             "_raw_occurred_at": r["occurred_at"],
+                             "_raw_created_at": r["created_at"], "_parse": _stamp}, load)
     kind, status = r["kind"], r["status"]
     return memory_view({
         "id": item_id, "scope": scope,
         "kind": _KINDS.get(kind) or MemoryKind(kind or "note"), "text": r["text"],
-        "valid_from": _stamp(r["valid_from"]), "created_at": _stamp(r["created_at"]),
+        "_raw_valid_from": r["valid_from"], "_raw_created_at": r["created_at"],
+        "_parse": _stamp,
         "source_episode_ids": _list(r["source_episode_ids"]), "entities": _list(r["entities"]),
         "status": _STATUSES.get(status) or MemoryStatus(status or "active"),
     }, load)
 
 
-def held_view(h: Held, scope: Scope, load: Callable[[], Any]) -> Episode | Memory:
+def held_view(h: Held, scope: Scope, load: Loader) -> Episode | Memory:
     """The view of a held row (:data:`~engram.store.sqlite_rowcache.Held`)."""
     if len(h) == 8:  # an episode's
         return episode_view({"id": h[0], "scope": scope, "role": h[2], "speaker": h[3],

@@ -24,7 +24,8 @@ from typing import Any
 
 from ..models import Episode, Memory
 
-__all__ = ["EPISODE_FIELDS", "MEMORY_FIELDS", "episode_view", "is_view", "memory_view"]
+__all__ = ["EPISODE_FIELDS", "MEMORY_FIELDS", "STAMPS", "Loader", "episode_view", "is_view",
+           "memory_view"]
 
 #: the fields a view of an episode holds from the start (the rest: ``metadata``)
 EPISODE_FIELDS = ("id", "scope", "role", "speaker", "text", "occurred_at", "created_at")
@@ -32,15 +33,17 @@ EPISODE_FIELDS = ("id", "scope", "role", "speaker", "text", "occurred_at", "crea
 MEMORY_FIELDS = ("id", "scope", "kind", "text", "valid_from", "created_at",
                  "source_episode_ids", "status", "entities")
 
-#: loads the whole item of a view (``None``: gone from the store)
-Loader = Callable[[], "Episode | Memory | None"]
+#: loads the whole item of a view by its id (``None``: gone from the store)
+Loader = Callable[[str], "Episode | Memory | None"]
+#: the time fields a view may hold as stored (parsed on first read)
+STAMPS = ("occurred_at", "created_at", "valid_from")
 
 
 class _Deferred:
     """A field read from the whole item on first access (a non-data descriptor:
     once the view holds the field, the instance's own value answers)."""
 
-    def __init__(self, name: str, default: Any) -> None:
+    def __init__(self, name: str, default: Callable[[], Any]) -> None:
         self.name = name
         self.default = default
 
@@ -50,13 +53,32 @@ class _Deferred:
         slots = obj.__dict__
         load = slots.pop("_load", None)
         if load is not None:
-            full = load()
+            full = load(slots["id"])
             if full is not None:
                 for name, value in vars(full).items():
                     slots.setdefault(name, value)
         if self.name not in slots:  # gone meanwhile: what the field defaults to
             slots[self.name] = self.default()
         return slots[self.name]
+
+
+class _Stamp:
+    """A time field a view holds as stored (``_raw_<name>``), parsed on first read
+    by the view's ``_parse``; else (no such raw value) a :class:`_Deferred` field."""
+
+    def __init__(self, name: str, deferred: _Deferred) -> None:
+        self.name = name
+        self.raw = "_raw_" + name
+        self.deferred = deferred
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        slots = obj.__dict__
+        if self.raw in slots:
+            value = slots[self.name] = slots["_parse"](slots.pop(self.raw))
+            return value
+        return self.deferred.__get__(obj, owner)
 
 
 class _EpisodeView(Episode):
@@ -67,29 +89,29 @@ class _MemoryView(Memory):
     """A :class:`Memory` whose fields beyond :data:`MEMORY_FIELDS` load on first read."""
 
 
-def _defer(view: type, base: type, held: tuple[str, ...]) -> None:
+def _defer(view: type, base: type) -> None:
     for f in dataclasses.fields(base):
-        if f.name in held:
-            continue
         if f.default_factory is not dataclasses.MISSING:
             make: Callable[[], Any] = f.default_factory
         else:
             make = partial(_same, f.default if f.default is not dataclasses.MISSING else None)
-        setattr(view, f.name, _Deferred(f.name, make))
+        deferred = _Deferred(f.name, make)
+        setattr(view, f.name, _Stamp(f.name, deferred) if f.name in STAMPS else deferred)
 
 
 def _same(value: Any) -> Any:
     return value
 
 
-_defer(_EpisodeView, Episode, EPISODE_FIELDS)
-_defer(_MemoryView, Memory, MEMORY_FIELDS)
+_defer(_EpisodeView, Episode)
+_defer(_MemoryView, Memory)
 
 
 def episode_view(fields: dict[str, Any], load: Loader) -> Episode:
     """A view of an episode holding ``fields`` (:data:`EPISODE_FIELDS`; the dict
-    becomes the view's own); ``load()`` gives the whole episode when another field
-    is read."""
+    becomes the view's own); ``load(id)`` gives the whole episode when another
+    field is read. A time field may be given as stored instead, as
+    ``_raw_<name>``, with the parser as ``_parse``: it is parsed on first read."""
     fields["_load"] = load
     view = object.__new__(_EpisodeView)
     view.__dict__ = fields  # taken as given: the caller made it for this view
@@ -98,11 +120,10 @@ def episode_view(fields: dict[str, Any], load: Loader) -> Episode:
 
 def memory_view(fields: dict[str, Any], load: Loader) -> Memory:
     """A view of a memory holding ``fields`` (:data:`MEMORY_FIELDS`; the dict
-    becomes the view's own); ``load()`` gives the whole memory when another field
-    is read."""
+    becomes the view's own), as :func:`episode_view`."""
     fields["_load"] = load
     view = object.__new__(_MemoryView)
-    view.__dict__ = fields  # taken as given: the caller made it for this view
+    view.__dict__ = fields
     return view
 
 
