@@ -17,16 +17,38 @@ at once, and :meth:`RowCards.state` holds live rows only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from .lexical import utf8_array, utf8_list
 
-__all__ = ["RowCards", "make_card", "read_card"]
+__all__ = ["RowCards", "adopt_rows", "make_card", "pack_rows", "read_card"]
 
 _SEP = "\x1f"
 _NONE = "\x1e"
+
+
+def pack_rows(rows: list[int], n: int, get: Callable[[int], bytes]
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """The bytes ``get(row)`` of each of ``rows`` (increasing, below ``n``) laid end
+    to end, and the ``n + 1`` offsets that find row ``i``'s at
+    ``buffer[offsets[i]:offsets[i + 1]]`` (other rows: empty)."""
+    parts: list[bytes] = []
+    sizes = np.zeros(n + 1, dtype=np.int64)
+    for row in rows:
+        data = get(row)
+        parts.append(data)
+        sizes[row + 1] = len(data)
+    return np.frombuffer(b"".join(parts), dtype=np.uint8).copy(), np.cumsum(sizes)
+
+
+def adopt_rows(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A saved :func:`pack_rows` pair, used as given (a private, copy-on-write memory
+    map is writable, so a dropped row can be blanked in place; else copied)."""
+    data = np.asarray(data, dtype=np.uint8)
+    return (data if data.flags.writeable else data.copy(),
+            np.asarray(offsets, dtype=np.int64))
 
 
 def make_card(fields: Sequence[str | None], last: str) -> bytes | None:
@@ -139,18 +161,17 @@ class RowCards:
     def state(self, alive: np.ndarray) -> dict[str, np.ndarray]:
         """The live rows' cards (removed rows: none) as arrays."""
         n = int(alive.size)
-        parts: list[bytes] = []
-        sizes = np.zeros(n + 1, dtype=np.int64)
+        rows = np.flatnonzero(alive & self._has[:n])
+        data, offsets = pack_rows(rows.tolist(), n, self._get)
         has = np.zeros(n, dtype=bool)
-        for row in np.flatnonzero(alive & self._has[:n]).tolist():
-            card = self.get(row)
-            assert card is not None
-            parts.append(card)
-            sizes[row + 1] = len(card)
-            has[row] = True
-        return {"card_bytes": np.frombuffer(b"".join(parts), dtype=np.uint8).copy(),
-                "card_offsets": np.cumsum(sizes), "card_has": has,
+        has[rows] = True
+        return {"card_bytes": data, "card_offsets": offsets, "card_has": has,
                 "card_layout": utf8_array([self.layout])}
+
+    def _get(self, row: int) -> bytes:
+        card = self.get(row)
+        assert card is not None
+        return card
 
     @classmethod
     def from_state(cls, state: Mapping[str, np.ndarray], n: int) -> RowCards:
@@ -160,9 +181,7 @@ class RowCards:
             cards.grow(n)
             return cards
         cards._has = np.asarray(state["card_has"], dtype=bool)
-        data = np.asarray(state["card_bytes"], dtype=np.uint8)
-        cards._base = (data if data.flags.writeable else data.copy(),
-                       np.asarray(state["card_offsets"], dtype=np.int64))
+        cards._base = adopt_rows(state["card_bytes"], state["card_offsets"])
         cards._base_n = n
         if "card_layout" in state:
             cards.layout = utf8_list(state["card_layout"], 1)[0]

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .cards import adopt_rows, pack_rows
 from .lexical import term_set
 
 __all__ = ["ForwardTerms", "fingerprint"]
@@ -90,16 +91,11 @@ class ForwardTerms:
     def state(self, alive: np.ndarray) -> dict[str, np.ndarray]:
         """The live rows' term sets (removed rows: none) as arrays."""
         n = int(alive.size)
-        parts: list[bytes] = []
-        sizes = np.zeros(n + 1, dtype=np.int64)
+        rows = np.flatnonzero(alive & (self._fp[:n] != 0))
+        terms, offsets = pack_rows(rows.tolist(), n, self._bytes)
         fps = np.zeros(n, dtype=np.uint64)
-        for row in np.flatnonzero(alive & (self._fp[:n] != 0)).tolist():
-            data = self._bytes(row)
-            parts.append(data)
-            sizes[row + 1] = len(data)
-            fps[row] = self._fp[row]
-        return {"fwd_terms": np.frombuffer(b"".join(parts), dtype=np.uint8).copy(),
-                "fwd_offsets": np.cumsum(sizes), "fwd_fp": fps}
+        fps[rows] = self._fp[rows]
+        return {"fwd_terms": terms, "fwd_offsets": offsets, "fwd_fp": fps}
 
     @classmethod
     def from_state(cls, state: Mapping[str, np.ndarray], n: int) -> ForwardTerms:
@@ -110,8 +106,6 @@ class ForwardTerms:
             return fwd
         # used as given (no copy: a private, copy-on-write memory map is writable)
         fwd._fp = np.asarray(state["fwd_fp"], dtype=np.uint64)
-        terms = np.asarray(state["fwd_terms"], dtype=np.uint8)
-        fwd._base = (terms if terms.flags.writeable else terms.copy(),
-                     np.asarray(state["fwd_offsets"], dtype=np.int64))
+        fwd._base = adopt_rows(state["fwd_terms"], state["fwd_offsets"])
         fwd._base_n = n
         return fwd
