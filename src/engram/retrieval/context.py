@@ -143,8 +143,9 @@ class _Line:
         """Its speaker is written even after a line of the same speaker: its text
         starts like a speaker (one to three words and a colon, such as ``PS:`` or
         ``Step 2:``) or a time of day (``10:30``), which a reader would take for them."""
-        return bool(self.who) and bool(_LOOKS_LIKE_HEAD.match(
-            self.text if self.text is not None else _body(self.hit.item)))
+        text = self.hit.item.text if self.text is None else self.text  # (a quoted body
+        # starts with its label: naming its speaker then costs a little, never misleads)
+        return bool(self.who) and bool(_LOOKS_LIKE_HEAD.match(text))
 
 
 #: the start of a text a reader could take for a line's speaker or time of day
