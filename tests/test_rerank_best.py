@@ -49,3 +49,15 @@ def test_nan_scores_never_win_and_an_empty_list_has_no_best() -> None:
     assert _first_best([Candidate(a, math.nan), Candidate(b, 0.2)]) == b
     assert _first_best([Candidate(a, math.nan)]) is None
     assert _first_best([]) is None
+
+
+def test_lead_is_how_far_the_best_stands_above_the_second() -> None:
+    from engram.retrieval.rerank import _lead
+
+    a, b, c = (ItemRef("episode", f"ep_{x}") for x in "abc")
+    assert _lead([Candidate(a, 8.0), Candidate(b, 2.0), Candidate(c, 1.0)]) == 0.75
+    assert _lead([Candidate(b, 2.0), Candidate(a, 8.0)]) == 0.75  # any list order
+    assert _lead([Candidate(a, 3.0), Candidate(b, 3.0)]) == 0.0  # a tie decides nothing
+    assert _lead([Candidate(a, 3.0)]) == 1.0
+    assert _lead([Candidate(a, math.nan), Candidate(b, 4.0), Candidate(c, 1.0)]) == 0.75
+    assert _lead([]) == 0.0 and _lead([Candidate(a, 0.0)]) == 0.0

@@ -49,6 +49,8 @@ def test_features_describe_each_candidate() -> None:
     a, b, c = m
     assert a[COL["bm25"]] == 1.0 and c[COL["bm25"]] == 0.5 and b[COL["bm25"]] == 0.0
     assert a[COL["bm25_top"]] == 1.0 and c[COL["bm25_top"]] == 0.0
+    # the best lexical match's lead over the second: (4 - 2) / 4, on its row only
+    assert a[COL["bm25_lead"]] == 0.5 and b[COL["bm25_lead"]] == c[COL["bm25_lead"]] == 0.0
     assert b[COL["window"]] == pytest.approx(0.8)  # borrowed from its neighbour
     assert b[COL["prev_coverage"]] == a[COL["coverage"]] > 0  # it answers "a"
     assert a[COL["prev_coverage"]] == 0.0  # nothing known before "a"

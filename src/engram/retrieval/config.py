@@ -287,6 +287,24 @@ register_preset(PRESETS["recall-s8"].replace(
 ))
 #: the name the centred preset had before it became the default (same settings)
 register_preset(PRESETS["recall"].replace(name="recall-centred"))
+#: "recall" with ``bm25_lead`` (how far the best BM25 match stands above the second),
+#: refitted on all dev sets (python -m tools.fit_rerank_cv --loco; memory +1.5 as in
+#: "recall"). Off in "recall": R_any@10 LODO LoCoMo .813 -> .830, REALTALK .828 -> .825,
+#: BEAM .713 -> .702; LOCO .844 -> .845, .816 -> .825, .815 -> .815; letta read MRR LODO
+#: .986 -> .986, LOCO .988 -> .986 (docs/recall.md, "Session 10")
+register_preset(PRESETS["recall"].replace(
+    name="recall-lead",
+    rerank={
+        "fused": 0.997, "bm25": -0.247, "bm25_top": 0.214, "dense": 1.298,
+        "dense_gap": 0.166, "dense_top": 0.029, "window": 1.749, "dense_window": 1.077,
+        "coverage": 1.492, "names": 0.436, "speaker": 1.678, "session": 0.69,
+        "time_in": 1.055, "time_out": -0.531, "when_time": 2.085, "question": -0.441,
+        "prev_coverage": 0.508, "length": 1.246, "assistant": -2.737, "dense_nolex": 3.709,
+        "session_nolex": -0.693, "bm25_lead": 3.403,
+        # fitted 1.44; +1.5 as in "recall"
+        "memory": 2.94,
+    },
+))
 
 def get_preset(name: str | RetrievalConfig) -> RetrievalConfig:
     if isinstance(name, RetrievalConfig):

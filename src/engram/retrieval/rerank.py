@@ -28,6 +28,7 @@ fetched items; :func:`score` applies weights. Both are deterministic.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -70,6 +71,7 @@ FEATURES: tuple[str, ...] = (
     "assistant",  # an episode an AI assistant said (role "assistant"), not the user
     "dense_nolex",  # own cosine, for an item of >= 4 index terms holding none of the query's
     "session_nolex",  # session, for an item holding none of the query's terms (else 0)
+    "bm25_lead",  # for the best lexical match: (best - second best BM25) / best (0: a tie)
 )
 #: feature name -> column
 _COL = {name: i for i, name in enumerate(FEATURES)}
@@ -222,6 +224,8 @@ def features(
                     ("dense_top", _first_best(raw.get(Signal.DENSE, ()), items))):
         if best is not None:
             out[[i for i, r in enumerate(refs) if r == best], col[c]] = 1.0
+    if (lead := _lead(raw.get(Signal.BM25, ()))) > 0.0:  # how decisive the lexical match is
+        out[:, col["bm25_lead"]] = out[:, col["bm25_top"]] * lead
     cos = [dense.get(r) for r in refs]
     out[:, col["dense"]] = [0.0 if d is None else d for d in cos]
     out[:, col["dense_gap"]] = [-1.0 if d is None else d - dense_hi for d in cos]
@@ -318,6 +322,16 @@ def _first_best(cands: Sequence[Candidate],
         return tied[0]
     # max keeps the first of equal keys: the list's order among equal times
     return max(tied, key=lambda r: _when(items[r]) if r in items else _NEVER)
+
+
+def _lead(cands: Sequence[Candidate]) -> float:
+    """How far a list's best score stands above its second, relative to the best:
+    ``(s1 - s2) / s1`` (0 on a tie at the top or with no positive best; 1 for a list
+    of one)."""
+    top = heapq.nlargest(2, (c.score for c in cands if c.score == c.score))
+    if not top or top[0] <= 0.0:
+        return 0.0
+    return (top[0] - (top[1] if len(top) > 1 else 0.0)) / top[0]
 
 
 #: the time of a tied candidate not fetched (never the newest)
