@@ -103,7 +103,8 @@ def _gap(h: Head, feature: str) -> np.ndarray:
 #: candidate features computed from a head's raw material (not yet in rerank.FEATURES)
 DERIVED: dict[str, Callable[[Head], np.ndarray]] = {
     # session 10: ties at a signal's top, how decisive its lead is, coverage against
-    # the head's best (docs/recall.md, "Session 10": none adopted)
+    # the head's best (docs/recall.md, "Session 10"; bm25_lead became a feature of
+    # rerank.FEATURES, the preset recall-lead; none in recall)
     "bm25_tied": lambda h: _tied_top(h, "bm25"),
     "dense_tied": lambda h: _tied_top(h, "dense"),
     "bm25_margin": lambda h: _margin(h, "bm25"),
@@ -113,8 +114,11 @@ DERIVED: dict[str, Callable[[Head], np.ndarray]] = {
     "cover_best": lambda h: (_gap(h, "coverage") >= 0).astype(float),
     "bm25_first": lambda h: _top(h.extra["bm25_rank"], 1),
     "dense_first": lambda h: _top(h.extra["dense_rank"], 1),
-    "bm25_lead": lambda h: _lead(h, "bm25"),
     "dense_lead": lambda h: _lead(h, "dense"),
+    "bm25_lead_said": lambda h: _lead(h, "bm25") * (  # not for assistant turns
+        1.0 - h.matrix[:, rerank.FEATURES.index("assistant")]),
+    "bm25_lead_short": lambda h: _lead(h, "bm25") * (  # less for long items
+        1.0 - h.matrix[:, rerank.FEATURES.index("length")]),
     "both_top": lambda h: _tied_top(h, "bm25") * _tied_top(h, "dense"),
     "full_cover": lambda h: (h.matrix[:, rerank.FEATURES.index("coverage")] >= 1.0).astype(float),
     "rr_bm25": lambda h: _rr(h.extra["bm25_rank"], 5.0),
