@@ -43,6 +43,7 @@ ALLOWED: dict[str, str] = {
     "bench/realtalk.py": "reads the REALTALK dataset JSON",
     "bench/cli.py": "writes the benchmark report JSON",
     "trust/classifier.py": "reads the packaged classifier weights",
+    "trust/crosslingual.py": "reads the packaged cross-lingual head (crosslingual.json)",
     "retrieval/expand.py": "reads the packaged category table (data/categories.tsv)",
     "ui/pages.py": "reads the packaged static assets of the UI",
 }
