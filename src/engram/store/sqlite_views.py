@@ -75,17 +75,8 @@ def card_view(card: bytes, item_id: str, parity: int, visible: Callable[[ScopeKe
     if not visible(key):
         return None
     if parity == 0:
-        return episode_view({"id": item_id, "scope": scope_of(key), "role": f[4],
-                             "speaker": f[5], "text": f[8], "_raw_occurred_at": f[6],
-                             "_raw_created_at": f[7], "_parse": _stamp}, load)
-    kind, status = f[4] or "", f[5] or ""
-    return memory_view({
-        "id": item_id, "scope": scope_of(key),
-        "kind": _KINDS.get(kind) or MemoryKind(kind or "note"), "text": f[10],
-        "_raw_valid_from": f[6], "_raw_created_at": f[7], "_parse": _stamp,
-        "source_episode_ids": _list(f[8]), "entities": _list(f[9]),
-        "status": _STATUSES.get(status) or MemoryStatus(status or "active"),
-    }, load)
+        return _episode(item_id, scope_of(key), f[4], f[5], f[8], f[6], f[7], load)
+    return _memory(item_id, scope_of(key), f[4], f[5], f[10], f[6], f[7], f[8], f[9], load)
 
 
 def _list(stored: str | None) -> list[Any]:
@@ -98,17 +89,30 @@ def row_view(r: dict[str, Any], item_id: str, scope: Scope, parity: int,
     """The view of a row read by :data:`EP_VIEW_COLS` or :data:`MEM_VIEW_COLS`, as
     the row decoders decode it (its stamps parsed on first read)."""
     if parity == 0:
-        return episode_view({"id": item_id, "scope": scope, "role": r["role"],
-                             "speaker": r["speaker"], "text": r["text"],
-                             "_raw_occurred_at": r["occurred_at"],
-                             "_raw_created_at": r["created_at"], "_parse": _stamp}, load)
-    kind, status = r["kind"], r["status"]
+        return _episode(item_id, scope, r["role"], r["speaker"], r["text"], r["occurred_at"],
+                        r["created_at"], load)
+    return _memory(item_id, scope, r["kind"], r["status"], r["text"], r["valid_from"],
+                   r["created_at"], r["source_episode_ids"], r["entities"], load)
+
+
+def _episode(item_id: str, scope: Scope, role: Any, speaker: Any, text: Any,
+             occurred_at: Any, created_at: Any, load: Loader) -> Episode:
+    """An episode's view from its stored values (stamps parsed on first read)."""
+    return episode_view({"id": item_id, "scope": scope, "role": role, "speaker": speaker,
+                         "text": text, "_raw_occurred_at": occurred_at,
+                         "_raw_created_at": created_at, "_parse": _stamp}, load)
+
+
+def _memory(item_id: str, scope: Scope, kind: str | None, status: str | None, text: Any,
+            valid_from: Any, created_at: Any, sources: str | None, entities: str | None,
+            load: Loader) -> Memory:
+    """A memory's view from its stored values, decoded as ``memory_from_row`` does."""
+    kind, status = kind or "", status or ""
     return memory_view({
         "id": item_id, "scope": scope,
-        "kind": _KINDS.get(kind) or MemoryKind(kind or "note"), "text": r["text"],
-        "_raw_valid_from": r["valid_from"], "_raw_created_at": r["created_at"],
-        "_parse": _stamp,
-        "source_episode_ids": _list(r["source_episode_ids"]), "entities": _list(r["entities"]),
+        "kind": _KINDS.get(kind) or MemoryKind(kind or "note"), "text": text,
+        "_raw_valid_from": valid_from, "_raw_created_at": created_at, "_parse": _stamp,
+        "source_episode_ids": _list(sources), "entities": _list(entities),
         "status": _STATUSES.get(status) or MemoryStatus(status or "active"),
     }, load)
 
