@@ -3,156 +3,120 @@
 :class:`~engram.index.partition.PartitionIndex` asks an :class:`AnnGraph` for
 candidate row numbers of a large partition and re-scores, filters and widens
 on its own, so a graph only has to insert, hide and query integer labels.
-:func:`new_graph` builds one with the installed backend; ``None`` means none
-is installed, and the partition searches exactly (always correct, slower on
-very large partitions).
+:func:`new_graph` builds one with the first installed backend of
+:data:`BACKENDS`; ``None`` means none is installed, and the partition searches
+exactly (always correct, slower on very large partitions).
 
-The backend is Spotify's voyager (HNSW): wheels for Linux x86-64 and arm64,
-macOS and Windows x86-64, so installing Engram needs no compiler. Measured
-against hnswlib, faiss-cpu and usearch with ``scripts/bench_ann.py`` on MiniLM
-vectors (M=16, ef=64): recall@10 0.996 at 20k and 0.993 at 100k (hnswlib
-0.996 and 0.982, faiss 0.993 and 0.990); building the 100k graph took about
-2.5 times as long as hnswlib's. hnswlib has no wheels (it compiles with
-``-march=native``); usearch 2.26.6 crashes when onnxruntime is imported
-after it.
+The backends, in order of preference (both HNSW, M=16, ef_construction=64,
+inner product; both ship wheels, so installing Engram needs no compiler):
 
-Removing a label overwrites its stored vector with zeros before hiding it
-(voyager re-adds an existing label in place), so a graph never keeps the
-vector of a removed row: not in memory, not in :meth:`AnnGraph.dump`.
+* ``faiss`` (faiss-cpu, :mod:`engram.index.ann_faiss`): a query in 0.40-0.65
+  of voyager's CPU time at the same recall, on random and on MiniLM vectors
+  (``scripts/bench_ann_query.py``, docs/bench.md). Wheels for Linux x86-64
+  and arm64, macOS arm64, Windows.
+* ``voyager`` (Spotify, :mod:`engram.index.ann_voyager`): the fallback where
+  faiss-cpu has no wheel (macOS x86-64), and the reader of graph files written
+  before faiss.
+
+Not hnswlib (no wheels, it compiles with ``-march=native``), not usearch
+(2.26.6 crashes when onnxruntime is imported after it).
+
+:func:`load_graph` reads a file by what it holds, not by the preferred
+backend: a voyager file written by an older Engram is read by voyager (no
+rebuild at the first start after an upgrade), a faiss file by faiss. A file
+whose backend is not installed, or that does not check out, is ``None``: the
+partition rebuilds its graph with the preferred backend.
+
+Every backend overwrites a removed label's stored vector with zeros, so a
+graph never keeps the vector of a removed row: not in memory, not in
+:meth:`AnnGraph.dump`.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
-from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from . import ann_faiss, ann_voyager
+from .ann_base import AnnGraph, GraphParams
 
-__all__ = ["AnnGraph", "GraphParams", "load_graph", "new_graph"]
+__all__ = ["BACKENDS", "AnnGraph", "Backend", "GraphParams", "load_graph", "new_graph"]
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class GraphParams:
-    """HNSW build parameters: links per node and the candidate list while inserting."""
+class Backend:
+    """One graph library: its import name, the pip package that installs it, how to
+    build an empty graph and load a dumped one, and whether a file's first 8 bytes
+    are its own."""
 
-    m: int = 16
-    ef_construction: int = 64
-
-
-class AnnGraph(ABC):
-    """A graph over unit float32 vectors, each under an integer label, by inner product."""
-
-    @abstractmethod
-    def add(self, vectors: np.ndarray, labels: np.ndarray) -> None:
-        """Insert ``vectors`` (n x dim) under ``labels`` (n distinct, never used before)."""
-
-    @abstractmethod
-    def remove(self, label: int) -> None:
-        """Hide ``label`` from queries and overwrite its stored vector (zeros);
-        an unknown or already hidden label is ignored."""
-
-    @abstractmethod
-    def query(self, vector: np.ndarray, k: int, ef: int) -> np.ndarray:
-        """Up to ``k`` live labels (int64), nearest first, searching ``ef`` candidates.
-
-        Fewer than ``k`` (possibly none) when the graph does not reach that many;
-        the caller decides what to do then.
-        """
-
-    @abstractmethod
-    def __len__(self) -> int:
-        """How many labels are live (added and not removed)."""
-
-    @abstractmethod
-    def dump(self) -> bytes:
-        """The whole graph as bytes, for :func:`load_graph` (removed vectors are zeros)."""
+    name: str
+    module: str
+    package: str
+    new: Callable[[Any, int, GraphParams, int], AnnGraph]
+    load: Callable[[Any, Path, int, int], AnnGraph | None]
+    owns: Callable[[bytes], bool]
 
 
-class _VoyagerGraph(AnnGraph):
-    def __init__(self, voyager: Any, dim: int, params: GraphParams, capacity: int,
-                 index: Any = None, live: int = 0) -> None:
-        self._voyager = voyager
-        self._dim = dim
-        self._index = index if index is not None else voyager.Index(
-            voyager.Space.InnerProduct, num_dimensions=dim, M=params.m,
-            ef_construction=params.ef_construction, max_elements=max(capacity, 1),
-        )
-        self._live = live  # voyager's len() counts hidden labels too
+#: the graph backends, preferred first
+BACKENDS: tuple[Backend, ...] = (
+    Backend("faiss", "faiss", "faiss-cpu", ann_faiss.new, ann_faiss.load,
+            lambda head: head == b"ENGRAMIX"),
+    Backend("voyager", "voyager", "voyager", ann_voyager.new, ann_voyager.load,
+            lambda head: head != b"ENGRAMIX"),  # voyager's own format, written before faiss
+)
 
-    def add(self, vectors: np.ndarray, labels: np.ndarray) -> None:
-        if len(labels):
-            self._index.add_items(
-                np.ascontiguousarray(vectors, dtype=np.float32),
-                [int(x) for x in labels],
-            )
-            self._live += len(labels)
 
-    def remove(self, label: int) -> None:
-        try:
-            self._index.mark_deleted(int(label))
-        except (RuntimeError, KeyError):  # not in the graph, or hidden already
-            return
-        self._live -= 1
-        # re-adding a label replaces its vector in place (and un-hides it): scrub, hide again
-        self._index.add_items(np.zeros((1, self._dim), dtype=np.float32), [int(label)])
-        self._index.mark_deleted(int(label))
-
-    def query(self, vector: np.ndarray, k: int, ef: int) -> np.ndarray:
-        k = min(k, self._live)
-        if k <= 0:
-            return np.zeros(0, dtype=np.int64)
-        q = np.ascontiguousarray(vector, dtype=np.float32).reshape(-1)
-        try:
-            labels, _ = self._index.query(q, k=k, query_ef=max(ef, k))
-        except self._voyager.RecallError:  # fewer reachable than asked: let the caller widen
-            return np.zeros(0, dtype=np.int64)
-        return np.asarray(labels, dtype=np.int64).reshape(-1)
-
-    def __len__(self) -> int:
-        return self._live
-
-    def dump(self) -> bytes:
-        return bytes(self._index.as_bytes())
+def _module(backend: Backend) -> Any | None:
+    try:
+        return importlib.import_module(backend.module)
+    except ImportError:
+        return None
 
 
 _missing_logged = False
 
 
-def new_graph(dim: int, capacity: int = 1024, params: GraphParams | None = None) -> AnnGraph | None:
-    """An empty graph for ``dim``-dimensional vectors; ``None`` when no backend is installed.
+def new_graph(dim: int, capacity: int = 1024, params: GraphParams | None = None,
+              backend: str | None = None) -> AnnGraph | None:
+    """An empty graph for ``dim``-dimensional vectors from the first installed backend
+    (or the one named ``backend``); ``None`` when none is installed.
 
-    ``capacity`` is a hint (the graph grows past it).
-    """
+    ``capacity`` is a hint (the graph grows past it)."""
     global _missing_logged
-    try:
-        import voyager
-    except ImportError:
-        if not _missing_logged:
-            _missing_logged = True
-            log.info("voyager is not installed: large partitions are searched exactly"
-                     " (pip install voyager for the approximate index)")
-        return None
-    return _VoyagerGraph(voyager, dim, params or GraphParams(), capacity)
+    for b in BACKENDS:
+        if backend is not None and b.name != backend:
+            continue
+        mod = _module(b)
+        if mod is not None:
+            return b.new(mod, dim, params or GraphParams(), capacity)
+    if backend is not None:
+        raise ValueError(f"unknown or missing ANN backend {backend!r}")
+    if not _missing_logged:
+        _missing_logged = True
+        log.info("no ANN backend is installed: large partitions are searched exactly"
+                 " (pip install faiss-cpu, or voyager, for the approximate index)")
+    return None
 
 
 def load_graph(path: str | Path, dim: int, live: int) -> AnnGraph | None:
-    """The graph :meth:`AnnGraph.dump` wrote to ``path``, with ``live`` live labels;
-    ``None`` when no backend is installed or the file is missing, unreadable or
-    not a ``dim``-dimensional inner-product graph."""
+    """The graph :meth:`AnnGraph.dump` wrote to ``path``, with ``live`` live labels, read
+    by the backend that wrote it; ``None`` when that backend is not installed or the
+    file is missing, unreadable or not a ``dim``-dimensional inner-product graph."""
+    path = Path(path)
     try:
-        import voyager
-    except ImportError:
-        return None
-    try:
-        index = voyager.Index.load(str(path))
-    except Exception as exc:  # voyager raises several types for a missing or corrupt file
+        with open(path, "rb") as fp:
+            head = fp.read(8)
+    except OSError as exc:
         log.warning("ANN graph %s unreadable (%s): it will be rebuilt", path, exc)
         return None
-    if index.num_dimensions != dim or index.space != voyager.Space.InnerProduct:
-        return None
-    return _VoyagerGraph(voyager, dim, GraphParams(), 0, index=index, live=live)
+    for b in BACKENDS:
+        if b.owns(head):
+            mod = _module(b)
+            return None if mod is None else b.load(mod, path, dim, live)
+    return None

@@ -8,6 +8,9 @@ used, and writes to the arrays never reach the file. Only the array names and
 dtypes in :data:`DTYPES` are accepted: a planted or damaged file is refused
 (``ValueError``), never trusted, and no pickle is ever read.
 
+The same layout holds a faiss graph (:mod:`engram.index.ann_faiss`: the
+``graph_*`` arrays).
+
 These files are never database files (see ``tests/test_rawfile_guard.py``):
 :mod:`engram.store.sqlite_index_files` names them, beside the database.
 """
@@ -33,7 +36,8 @@ DTYPES = {
     "kind": "<i2", "agent": "<i4", "session": "<i4", "event": "<f8", "created": "<f8",
     "expired": "<f8", "keys": "<i8", "codes": "|u1", "lex_terms": "|u1",
     "lex_offsets": "<i8", "lex_rows": "<i8", "lex_tf": "<f4", "lex_doclen": "<f4",
-    "vhash": "<u8", "fwd_terms": "|u1", "fwd_offsets": "<i8", "fwd_fp": "<u8",
+    "vhash": "<u8", "graph_labels": "<i8", "graph_bits": "|u1", "graph_faiss": "|u1",
+    "fwd_terms": "|u1", "fwd_offsets": "<i8", "fwd_fp": "<u8",
     "card_bytes": "|u1", "card_offsets": "<i8", "card_has": "|b1", "card_layout": "|u1",
 }
 
