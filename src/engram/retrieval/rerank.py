@@ -29,7 +29,6 @@ fetched items; :func:`score` applies weights. Both are deterministic.
 from __future__ import annotations
 
 import heapq
-import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,9 +37,11 @@ from datetime import UTC, datetime
 import numpy as np
 
 from ..index.lexical import term_set, tokens
+from ..index.rowfacts import TIME_WORDS, TIMEY, TIMEY_PATTERN, read_terms, timey
 from ..models import Episode, ItemRef, Memory
 from ..recall import parse_query_time, query_names
 from ..store.base import Candidate, Neighbour
+from ..store.views import kept_facts
 from ..text import TextMemo, text_cache
 from .fusion import Fused
 from .signals import Signal
@@ -91,29 +92,8 @@ class QueryInfo:
     asks_when: bool = False
 
 
-#: words by which a message places something in time (cheap: no resolution)
-_TIME_WORDS = frozenset((
-    "yesterday today tonight tomorrow ago last next weekend week month year monday "
-    "tuesday wednesday thursday friday saturday sunday january february march april may "
-    "june july august september october november december summer winter spring autumn "
-    "fall since recently").split())
-#: and numbers that do: a year, a day of the month
-_TIME_NUMBER = r"(?:19|20)\d\d|\d{1,2}(?:st|nd|rd|th)"
-_TIMEY = re.compile(rf"\b(?:{'|'.join(sorted(_TIME_WORDS))}|{_TIME_NUMBER})\b", re.IGNORECASE)
-_TIME_NUMBER_RUN = re.compile(_TIME_NUMBER)
-_RUN = re.compile(r"\w+")
-
-
-def _timey(text: str) -> bool:
-    """Whether :data:`_TIMEY` finds a time word in ``text``. An ASCII text is read
-    as a set of its lower-cased word runs (a match of the whole-word pattern is
-    one whole run; three times faster on long texts); any other text by the
-    pattern itself (its case-insensitive matching is Unicode's)."""
-    if not text.isascii():
-        return _TIMEY.search(text) is not None
-    runs = set(_RUN.findall(text.lower()))
-    return not runs.isdisjoint(_TIME_WORDS) or any(
-        r[0].isdigit() and _TIME_NUMBER_RUN.fullmatch(r) is not None for r in runs)
+#: the time-word test (:mod:`engram.index.rowfacts`: a card holds its answer)
+_TIME_WORDS, _TIMEY, _timey = TIME_WORDS, TIMEY_PATTERN, timey
 
 
 def query_info(query: str, now: datetime) -> QueryInfo:
@@ -141,12 +121,18 @@ _ITEM_TERMS_MAX = 8192
 
 
 def _item_terms(ref: ItemRef, text: str,
-                kept: Callable[[ItemRef, str], frozenset[str] | None] | None) -> frozenset[str]:
-    """``term_set(text)`` of an item's ``text``: memoised, else the set the store
-    kept from indexing it (``kept``), else split here."""
+                kept: Callable[[ItemRef, str], frozenset[str] | None] | None,
+                item: Episode | Memory | None = None) -> frozenset[str]:
+    """``term_set(text)`` of an item's ``text``: memoised, else the terms ``item``
+    (a view of it) holds from its card (:func:`~engram.store.views.kept_facts`),
+    else the set the store kept from indexing it (``kept``), else split here."""
     out = _ITEM_TERMS.get(text)
     if out is None:
-        out = kept(ref, text) if kept is not None else None
+        held = kept_facts(item) if item is not None else None
+        if held is not None:
+            out = read_terms(held[0])
+        elif kept is not None:
+            out = kept(ref, text)
         if out is None:
             out = term_set(text)
         if len(_ITEM_TERMS) >= _ITEM_TERMS_MAX:
@@ -233,7 +219,7 @@ def features(
                              for r in refs]
     out[:, col["dense_window"]] = [0.0 if (w := dwin_score.get(r)) is None else w / dwin_hi
                                    for r in refs]
-    terms = [_item_terms(r, t, kept) for r, t in zip(refs, texts, strict=True)]
+    terms = [_item_terms(r, t, kept, i) for r, t, i in zip(refs, texts, its, strict=True)]
     asked = info.terms
     if asked:  # the terms of "speaker text": no word spans the space
         k = len(asked)
@@ -256,7 +242,9 @@ def features(
         out[:, col["time_in"]] = inside
         out[:, col["time_out"]] = [not x for x in inside]
     if info.asks_when:
-        out[:, col["when_time"]] = [_timey(t) for t in texts]
+        out[:, col["when_time"]] = [
+            bool(held[1] & TIMEY) if (held := kept_facts(i)) is not None else timey(t)
+            for i, t in zip(its, texts, strict=True)]
     out[:, col["memory"]] = [isinstance(i, Memory) for i in its]
     out[:, col["question"]] = ["?" in t for t in texts]
     if asked:
@@ -299,7 +287,7 @@ def _prev_coverage(
             out.append(0.0)
             continue
         prev_speaker = getattr(prev, "speaker", "")
-        prev_terms = (_item_terms(prev_ref, prev.text, kept) if prev_ref is not None
+        prev_terms = (_item_terms(prev_ref, prev.text, kept, prev) if prev_ref is not None
                       else _terms(prev.text))
         said = prev_terms | _terms(prev_speaker) if prev_speaker else prev_terms
         out.append(len(asked & said) / k)

@@ -23,11 +23,12 @@ from collections.abc import Callable
 from typing import Any
 
 from ..index.cards import make_card, read_card
+from ..index.rowfacts import facts
 from ..models import Episode, Memory, MemoryKind, MemoryStatus, Scope
 from .sql_common import _KINDS, _STATUSES
 from .sqlite_rowcache import Held, ScopeKey
 from .sqlite_rows import SQLITE
-from .views import Loader, episode_view, memory_view
+from .views import FLAGS, TERMS, Loader, episode_view, memory_view
 
 __all__ = ["CARD_LAYOUT", "EP_CARD_COLS", "EP_VIEW_COLS", "MEM_CARD_COLS", "MEM_VIEW_COLS",
            "card_view", "episode_card", "held_view", "memory_card", "row_view"]
@@ -46,9 +47,10 @@ _EP_CARD = ("tenant", "user_id", "agent_id", "session_id", "role", "speaker", "o
             "created_at")
 _MEM_CARD = ("tenant", "user_id", "agent_id", "session_id", "kind", "status", "valid_from",
              "created_at", "source_episode_ids", "entities")
-_EP_N, _MEM_N = len(_EP_CARD), len(_MEM_CARD)
+#: then the text's facts (:func:`~engram.index.rowfacts.facts`: its terms and flags)
+_EP_N, _MEM_N = len(_EP_CARD) + 2, len(_MEM_CARD) + 2
 #: names the cards' fields (a partition whose cards were made otherwise drops them)
-CARD_LAYOUT = f"sqlite 1: {' '.join(_EP_CARD)}; {' '.join(_MEM_CARD)}"
+CARD_LAYOUT = f"sqlite 2: {' '.join(_EP_CARD)}; {' '.join(_MEM_CARD)}; facts 1: terms flags"
 EP_CARD_COLS = ", ".join("e." + c for c in _EP_CARD[4:])
 MEM_CARD_COLS = ", ".join("x." + c for c in _MEM_CARD[6:])
 
@@ -57,13 +59,20 @@ _stamp = SQLITE.load_stamp
 
 
 def episode_card(r: Any) -> bytes | None:
-    """The card of an episode row (its columns by name, the text as ``own_text``)."""
-    return make_card([r[c] for c in _EP_CARD], r["own_text"])
+    """The card of an episode row (its columns by name, the text as ``own_text``):
+    the columns, the text's facts (:mod:`engram.index.rowfacts`), the text."""
+    return _card([r[c] for c in _EP_CARD], r["own_text"])
 
 
 def memory_card(r: Any) -> bytes | None:
     """The card of a memory row."""
-    return make_card([r[c] for c in _MEM_CARD], r["own_text"])
+    return _card([r[c] for c in _MEM_CARD], r["own_text"])
+
+
+def _card(fields: list[Any], text: str) -> bytes | None:
+    terms, flags = facts(text)
+    fields += (terms, str(flags))
+    return make_card(fields, text)
 
 
 def card_view(card: bytes, item_id: str, parity: int, visible: Callable[[ScopeKey], bool],
@@ -74,9 +83,14 @@ def card_view(card: bytes, item_id: str, parity: int, visible: Callable[[ScopeKe
     key: ScopeKey = (f[0] or "", f[1], f[2], f[3])
     if not visible(key):
         return None
+    view: Episode | Memory
     if parity == 0:
-        return _episode(item_id, scope_of(key), f[4], f[5], f[8], f[6], f[7], load)
-    return _memory(item_id, scope_of(key), f[4], f[5], f[10], f[6], f[7], f[8], f[9], load)
+        view = _episode(item_id, scope_of(key), f[4], f[5], f[10], f[6], f[7], load)
+    else:
+        view = _memory(item_id, scope_of(key), f[4], f[5], f[12], f[6], f[7], f[8], f[9], load)
+    held = view.__dict__  # the text's facts: made with the card, read by the ranking
+    held[TERMS], held[FLAGS] = f[-3], int(f[-2] or 0)
+    return view
 
 
 def _list(stored: str | None) -> list[Any]:

@@ -24,8 +24,8 @@ from typing import Any
 
 from ..models import Episode, Memory
 
-__all__ = ["EPISODE_FIELDS", "MEMORY_FIELDS", "STAMPS", "Loader", "episode_view", "is_view",
-           "memory_view"]
+__all__ = ["EPISODE_FIELDS", "FLAGS", "MEMORY_FIELDS", "STAMPS", "TERMS", "Loader",
+           "episode_view", "is_view", "kept_facts", "memory_view"]
 
 #: the fields a view of an episode holds from the start (the rest: ``metadata``)
 EPISODE_FIELDS = ("id", "scope", "role", "speaker", "text", "occurred_at", "created_at")
@@ -37,6 +37,9 @@ MEMORY_FIELDS = ("id", "scope", "kind", "text", "valid_from", "created_at",
 Loader = Callable[[str], "Episode | Memory | None"]
 #: the time fields a view may hold as stored (parsed on first read)
 STAMPS = ("occurred_at", "created_at", "valid_from")
+#: where a view may hold its text's facts made at write time
+#: (:func:`engram.index.rowfacts.facts`: the terms as written, and the flags)
+TERMS, FLAGS = "_terms", "_flags"
 
 
 class _Deferred:
@@ -125,6 +128,15 @@ def memory_view(fields: dict[str, Any], load: Loader) -> Memory:
     view = object.__new__(_MemoryView)
     view.__dict__ = fields
     return view
+
+
+def kept_facts(item: Episode | Memory) -> tuple[str, int] | None:
+    """The facts of ``item``'s text a view holds (the terms as
+    :func:`~engram.index.rowfacts.facts` wrote them, and the flags), made when its
+    store wrote the row; ``None`` for any other item (work them out from the text)."""
+    held = item.__dict__
+    terms = held.get(TERMS)
+    return None if terms is None else (terms, held[FLAGS])
 
 
 def is_view(item: object) -> bool:
