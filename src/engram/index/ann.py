@@ -44,7 +44,10 @@ from typing import Any
 from . import ann_faiss, ann_voyager
 from .ann_base import AnnGraph, GraphParams
 
-__all__ = ["BACKENDS", "AnnGraph", "Backend", "GraphParams", "load_graph", "new_graph"]
+__all__ = [
+    "BACKENDS", "AnnGraph", "Backend", "GraphParams", "load_graph", "new_graph",
+    "preferred_backend",
+]
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +83,11 @@ def _module(backend: Backend) -> Any | None:
 
 
 _missing_logged = False
+
+
+def preferred_backend() -> str | None:
+    """The name of the backend :func:`new_graph` uses (the first installed one)."""
+    return next((b.name for b in BACKENDS if _module(b) is not None), None)
 
 
 def new_graph(dim: int, capacity: int = 1024, params: GraphParams | None = None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -20,6 +21,9 @@ class GraphParams:
 
 class AnnGraph(ABC):
     """A graph over unit float32 vectors, each under an integer label, by inner product."""
+
+    #: the backend's name in :data:`engram.index.ann.BACKENDS`
+    backend: ClassVar[str]
 
     @abstractmethod
     def add(self, vectors: np.ndarray, labels: np.ndarray) -> None:

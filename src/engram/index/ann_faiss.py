@@ -72,6 +72,8 @@ def _chunks(blob: np.ndarray) -> Callable[[int], bytes]:
 class FaissGraph(AnnGraph):
     """An :class:`AnnGraph` over a faiss ``IndexHNSWFlat`` (see the module docstring)."""
 
+    backend = "faiss"
+
     def __init__(self, faiss: Any, dim: int, params: GraphParams, index: Any = None,
                  labels: np.ndarray | None = None, bits: np.ndarray | None = None) -> None:
         self._faiss = faiss

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 class VoyagerGraph(AnnGraph):
     """An :class:`AnnGraph` over a ``voyager.Index`` (inner product)."""
 
+    backend = "voyager"
+
     def __init__(self, voyager: Any, dim: int, params: GraphParams, capacity: int,
                  index: Any = None, live: int = 0) -> None:
         self._voyager = voyager

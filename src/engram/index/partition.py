@@ -33,7 +33,7 @@ import numpy as np
 
 from ..models import ItemRef, Scope, SearchFilters
 from ..timeutil import to_epoch
-from .ann import AnnGraph, new_graph
+from .ann import AnnGraph, new_graph, preferred_backend
 from .cards import RowCards
 from .forward import ForwardTerms
 from .lexical import LexicalIndex, utf8_array, utf8_list
@@ -157,6 +157,8 @@ class PartitionIndex:
         #: a graph loading in the background (:meth:`attach_graph`)
         self._loading: tuple[threading.Thread, list[AnnGraph | None], int, np.ndarray] | None = (
             None)
+        #: the graph loading in the background was rebuilt with the preferred backend
+        self._upgraded = False
         self._live = 0
         #: (ids, keys) of a partition loaded by :meth:`from_state` whose refs and key
         #: maps are not built yet (a search needs neither; a write builds them). The
@@ -629,6 +631,7 @@ class PartitionIndex:
                 return None
             ann.add(self._vecs[rows], rows)
             self._ann = ann
+            self.version += 1  # a built graph is worth saving (a missing or old file)
         return self._ann
 
     def _approx(
@@ -714,17 +717,39 @@ class PartitionIndex:
         self._adopt(wait=True)
         return self._ann
 
+    def settle(self) -> None:
+        """Wait for a graph loading (or being rebuilt) in the background and adopt it:
+        a process that is closing waits for that thread anyway, and a rebuilt graph
+        adopted now is saved with the partition."""
+        self._adopt(wait=True)
+
     def attach_graph(self, load: Callable[[], AnnGraph | None]) -> None:
         """Load the graph saved with this partition's :meth:`state` in a background
         thread (``load`` returns it, or ``None`` when it is unusable: then it is
         rebuilt when needed). Until it is loaded, searches are exact; rows
-        added or removed meanwhile are applied to it when it is adopted."""
+        added or removed meanwhile are applied to it when it is adopted. A graph of
+        another backend than :func:`~engram.index.ann.preferred_backend` (a voyager
+        file from before faiss) is rebuilt with the preferred one in the same thread,
+        once: adopting it counts as a change (:attr:`version`), so it is saved."""
         n, alive = self._n, self._alive[: self._n].copy()
+        vecs = self._vecs[:n]  # rows below n keep their vectors (a change is a new row)
         box: list[AnnGraph | None] = []
+
+        def run() -> None:
+            graph = load()
+            if graph is not None and graph.backend != preferred_backend():
+                # written by another backend (voyager, before faiss): rebuilt once with
+                # the preferred one; the store saves it at the next save
+                rows = np.flatnonzero(alive)
+                graph = new_graph(self.dim, capacity=int(rows.size * 1.25))
+                if graph is not None:
+                    graph.add(vecs[rows], rows)
+                    self._upgraded = True
+            box.append(graph)
+
         # not a daemon: a process exiting while the graph library is still reading
         # would abort ("terminate called without an active exception"); exit waits
-        thread = threading.Thread(target=lambda: box.append(load()), daemon=False,
-                                  name="engram-graph-load")
+        thread = threading.Thread(target=run, daemon=False, name="engram-graph-load")
         self._loading = (thread, box, n, alive)
         thread.start()
 
@@ -748,6 +773,9 @@ class PartitionIndex:
         if added.size:
             graph.add(self._vecs[added], added)
         self._ann = graph
+        if self._upgraded:
+            self._upgraded = False
+            self.version += 1  # the saved file holds the old backend's graph
         return True
 
     @classmethod

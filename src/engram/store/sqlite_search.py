@@ -256,6 +256,7 @@ class SQLiteSearch(SQLiteBase):
         with self._lock:
             if not self._closed:
                 for key, part in list(self._partitions.items()):
+                    part.settle()  # a graph rebuilt in the background is saved now
                     self._save(key, part)
         super().close()
 
