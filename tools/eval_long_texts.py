@@ -4,7 +4,7 @@
     python -m tools.eval_long_texts --data-dir ../shared/data --beam 100K --part dev \
         --width 254 --stride 127 --work /tmp/long-texts
 
-``--counts``: per data set and part, how many turns (as the embedder sees them,
+``--counts``: per data set (its ``--part``), how many turns (as the embedder sees them,
 ``[date] speaker: text``) exceed one pass of the default embedder (254 word pieces
 plus ``[CLS]``/``[SEP]``) and half of one, and how many evidence turns do.
 
@@ -54,28 +54,27 @@ def _starts(n: int, width: int, stride: int) -> list[int]:
     return [*range(0, n - width, stride), n - width]
 
 
-def counts(data_dir: str, emb: OnnxMiniLM) -> None:
+def counts(data_dir: str, part: Literal["dev", "held"], emb: OnnxMiniLM) -> None:
     for spec in SETS:
         name, _, size = spec.partition(":")
         ds = load_set(name, data_dir, beam_sizes=(size,) if size else ("100K",))
-        for part in ("dev", "held"):
-            p = ds.part(part)
-            lens: dict[tuple[str, str], int] = {}
-            for c in p.conversations:
-                turns = [t for s in c.sessions for t in s.turns]
-                for t, n in zip(turns, emb.count_tokens_batch([_text(t) for t in turns]),
-                                strict=True):
-                    lens[(c.id, t.id)] = n
-            ev = {(c.id, e) for c in p.conversations for q in c.questions if q.scored
-                  for e in q.evidence_turns if (c.id, e) in lens}
-            n = len(lens)
-            over = sum(v > ONE_PASS for v in lens.values())
-            half = sum(v > ONE_PASS // 2 for v in lens.values())
-            ev_over = sum(lens[e] > ONE_PASS for e in ev)
-            print(f"{spec:12} {part:4} turns {n:5}  >256 {over:5} ({over / n:5.1%})  "
-                  f">128 {half:5} ({half / n:5.1%})  longest {max(lens.values()):5}  "
-                  f"evidence turns {len(ev):4}, >256 {ev_over} ({ev_over / max(1, len(ev)):.1%})",
-                  flush=True)
+        p = ds.part(part)
+        lens: dict[tuple[str, str], int] = {}
+        for c in p.conversations:
+            turns = [t for s in c.sessions for t in s.turns]
+            for t, n in zip(turns, emb.count_tokens_batch([_text(t) for t in turns]),
+                            strict=True):
+                lens[(c.id, t.id)] = n
+        ev = {(c.id, e) for c in p.conversations for q in c.questions if q.scored
+              for e in q.evidence_turns if (c.id, e) in lens}
+        n = len(lens)
+        over = sum(v > ONE_PASS for v in lens.values())
+        half = sum(v > ONE_PASS // 2 for v in lens.values())
+        ev_over = sum(lens[e] > ONE_PASS for e in ev)
+        print(f"{spec:12} {part:4} turns {n:5}  >256 {over:5} ({over / n:5.1%})  "
+              f">128 {half:5} ({half / n:5.1%})  longest {max(lens.values()):5}  "
+              f"evidence turns {len(ev):4}, >256 {ev_over} ({ev_over / max(1, len(ev)):.1%})",
+              flush=True)
 
 
 def windows(data_dir: str, size: str, part: Literal["dev", "held"], width: int, stride: int,
@@ -182,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     emb = OnnxMiniLM()
     if args.counts:
-        counts(args.data_dir, emb)
+        counts(args.data_dir, args.part, emb)
         return
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
