@@ -210,7 +210,7 @@ def health(request: Request) -> Response:
             failed=store.failed_jobs(tenant), model=eg.embedder().model_id,
             stored_model=store.get_meta("embedding_model"), store_url=_safe_url(store.url),
             migrations=store.applied_migrations(), llm=eg.llm_settings is not None,
-            ann=importlib.util.find_spec("voyager") is not None)
+            ann=next((m for m in ("faiss", "voyager") if importlib.util.find_spec(m)), None))
 
     return page(request, show)
 
