@@ -43,6 +43,7 @@ from typing import Any
 
 from . import ann_faiss, ann_voyager
 from .ann_base import AnnGraph, GraphParams
+from .files import is_packed
 
 __all__ = [
     "BACKENDS", "AnnGraph", "Backend", "GraphParams", "load_graph", "new_graph",
@@ -55,23 +56,22 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Backend:
     """One graph library: its import name, the pip package that installs it, how to
-    build an empty graph and load a dumped one, and whether a file's first 8 bytes
-    are its own."""
+    build an empty graph and load a dumped one, and whether its files are
+    :mod:`engram.index.files` files (``packed``) or the library's own format."""
 
     name: str
     module: str
     package: str
     new: Callable[[Any, int, GraphParams, int], AnnGraph]
     load: Callable[[Any, Path, int, int], AnnGraph | None]
-    owns: Callable[[bytes], bool]
+    packed: bool
 
 
 #: the graph backends, preferred first
 BACKENDS: tuple[Backend, ...] = (
-    Backend("faiss", "faiss", "faiss-cpu", ann_faiss.new, ann_faiss.load,
-            lambda head: head == b"ENGRAMIX"),
-    Backend("voyager", "voyager", "voyager", ann_voyager.new, ann_voyager.load,
-            lambda head: head != b"ENGRAMIX"),  # voyager's own format, written before faiss
+    Backend("faiss", "faiss", "faiss-cpu", ann_faiss.new, ann_faiss.load, packed=True),
+    # voyager's own format, the graph files written before faiss
+    Backend("voyager", "voyager", "voyager", ann_voyager.new, ann_voyager.load, packed=False),
 )
 
 
@@ -108,7 +108,8 @@ def new_graph(dim: int, capacity: int = 1024, params: GraphParams | None = None,
     if not _missing_logged:
         _missing_logged = True
         log.info("no ANN backend is installed: large partitions are searched exactly"
-                 " (pip install faiss-cpu, or voyager, for the approximate index)")
+                 " (pip install %s for the approximate index)",
+                 " or ".join(b.package for b in BACKENDS))
     return None
 
 
@@ -118,13 +119,12 @@ def load_graph(path: str | Path, dim: int, live: int) -> AnnGraph | None:
     file is missing, unreadable or not a ``dim``-dimensional inner-product graph."""
     path = Path(path)
     try:
-        with open(path, "rb") as fp:
-            head = fp.read(8)
+        packed = is_packed(path)
     except OSError as exc:
         log.warning("ANN graph %s unreadable (%s): it will be rebuilt", path, exc)
         return None
     for b in BACKENDS:
-        if b.owns(head):
+        if b.packed == packed:
             mod = _module(b)
             return None if mod is None else b.load(mod, path, dim, live)
     return None

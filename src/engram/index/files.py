@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DTYPES", "pack", "unpack", "write_atomically"]
+__all__ = ["DTYPES", "MAGIC", "is_packed", "pack", "unpack", "write_atomically"]
 
 MAGIC = b"ENGRAMIX"
 ALIGN = 64
@@ -74,6 +74,13 @@ def pack(header: dict[str, Any], arrays: dict[str, np.ndarray]) -> list[bytes | 
         out.append(memoryview(data.reshape(-1).view(np.uint8)))  # type: ignore[arg-type]
         out.append(b"\0" * (-data.nbytes % ALIGN))
     return out
+
+
+def is_packed(path: Path) -> bool:
+    """Whether ``path`` starts with :data:`MAGIC` (a :func:`pack` file; a graph file
+    written by voyager does not). ``OSError`` when it cannot be read."""
+    with open(path, "rb") as fp:
+        return fp.read(len(MAGIC)) == MAGIC
 
 
 def unpack(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
