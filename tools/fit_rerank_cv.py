@@ -93,6 +93,14 @@ def _lead(h: Head, sig: str) -> np.ndarray:
     return out
 
 
+def _norm(h: Head, sig: str) -> np.ndarray:
+    """The raw ``sig`` score over the list's best (0 where absent)."""
+    sc = np.nan_to_num(h.extra[f"{sig}_score"], nan=0.0)
+    hi = sc.max() if sc.size else 0.0
+    out: np.ndarray = sc / hi if hi > 0 else np.zeros(len(sc))
+    return out
+
+
 def _gap(h: Head, feature: str) -> np.ndarray:
     """A feature minus its best in the head (0 for the best rows, < 0 below)."""
     col = h.matrix[:, rerank.FEATURES.index(feature)]
@@ -132,6 +140,13 @@ DERIVED: dict[str, Callable[[Head], np.ndarray]] = {
     "z_dense": lambda h: _z(h, "dense"),
     "dense_top3": lambda h: _top(h.extra["dense_rank"], 3),
     "bm25_top3": lambda h: _top(h.extra["bm25_rank"], 3),
+    # session 11: lexical pseudo-relevance feedback, a second BM25 pass over the
+    # terms the first hits share (heads collected with a "prf" list)
+    "prf_rr": lambda h: _rr(h.extra["prf_rank"], 5.0),
+    "prf_rr20": lambda h: _rr(h.extra["prf_rank"], 20.0),
+    "prf_top10": lambda h: _top(h.extra["prf_rank"], 10),
+    "prf_z": lambda h: _z(h, "prf"),
+    "prf_norm": lambda h: _norm(h, "prf"),
 }
 
 #: features whose weight ``--monotone`` keeps >= 0 (more evidence never ranks lower)

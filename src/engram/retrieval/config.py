@@ -81,6 +81,11 @@ class RetrievalConfig:
       for every query: what all of a user's turns share stops counting, what sets
       the asked one apart counts more (``0``: off; a store that gives no centroid:
       not centred).
+    * ``feedback_weight``: lexical pseudo-relevance feedback
+      (:mod:`engram.retrieval.feedback`): the words that the first hits of both
+      signals share search BM25 a second time, and each item's BM25 score gains
+      ``feedback_weight`` times that score; the query's 3 best lexical matches keep
+      their places (``0``: off).
     """
 
     name: str
@@ -117,6 +122,7 @@ class RetrievalConfig:
     expand_weight: float = 0.0
     topic_weight: float = 0.0
     centre_weight: float = 0.0
+    feedback_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.fusion not in {"rrf", "score"}:
@@ -144,8 +150,10 @@ class RetrievalConfig:
             raise ConfigError("keep_top and update_depth must be >= 0, floor_rank >= 1")
         if self.link_weight < 0 or self.link_seeds < 0:
             raise ConfigError("link_weight and link_seeds must be >= 0")
-        if self.expand_weight < 0 or self.topic_weight < 0 or self.centre_weight < 0:
-            raise ConfigError("expand_weight, topic_weight and centre_weight must be >= 0")
+        if min(self.expand_weight, self.topic_weight, self.centre_weight,
+               self.feedback_weight) < 0:
+            raise ConfigError(
+                "expand_weight, topic_weight, centre_weight and feedback_weight must be >= 0")
         if not any(w > 0 for w in self.weights.values()):
             raise ConfigError("a retrieval preset needs at least one signal with weight > 0")
 
@@ -273,7 +281,7 @@ register_preset(PRESETS["recall-s8"].replace(
 #: BEAM .778/.436 vs .778/.426; letta update KU .968 vs .979 (1 of 95) (docs/recall.md,
 #: "Session 9")
 register_preset(PRESETS["recall-s8"].replace(
-    name="recall", topic_weight=0.5, centre_weight=0.5,
+    name="recall-s10", topic_weight=0.5, centre_weight=0.5,
     rerank={
         "fused": -0.156, "bm25": -0.044, "bm25_top": 0.825, "dense": 1.828,
         "dense_gap": 0.096, "dense_top": 0.153, "window": 2.34, "dense_window": 0.992,
@@ -285,14 +293,21 @@ register_preset(PRESETS["recall-s8"].replace(
         "memory": 2.82,
     },
 ))
+#: The default since session 11: "recall-s10" (session 10's default, above) with
+#: lexical pseudo-relevance feedback (:mod:`engram.retrieval.feedback`, weight .2, the
+#: query's 3 best lexical matches kept), the reranker's weights unchanged. Whole
+#: pipeline, R_any@10 dev / held: LoCoMo .847 -> .855 / .813 -> .833, REALTALK .799 ->
+#: .805 / .757 -> .784, BEAM 100K .809 / .778 unchanged, letta read MRR .988 / .976
+#: unchanged (docs/recall.md, "Session 11")
+register_preset(PRESETS["recall-s10"].replace(name="recall", feedback_weight=0.2))
 #: the name the centred preset had before it became the default (same settings)
 register_preset(PRESETS["recall"].replace(name="recall-centred"))
-#: "recall" with ``bm25_lead`` (how far the best BM25 match stands above the second),
+#: "recall-s10" with ``bm25_lead`` (how far the best BM25 match stands above the second),
 #: refitted on all dev sets (python -m tools.fit_rerank_cv --loco; memory +1.5 as in
 #: "recall"). Off in "recall": R_any@10 LODO LoCoMo .813 -> .830, REALTALK .828 -> .825,
 #: BEAM .713 -> .702; LOCO .844 -> .845, .816 -> .825, .815 -> .815; letta read MRR LODO
 #: .986 -> .986, LOCO .988 -> .986 (docs/recall.md, "Session 10")
-register_preset(PRESETS["recall"].replace(
+register_preset(PRESETS["recall-s10"].replace(
     name="recall-lead",
     rerank={
         "fused": 0.997, "bm25": -0.247, "bm25_top": 0.214, "dense": 1.298,

@@ -18,7 +18,7 @@ from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
 from ..store.base import Candidate, Neighbour
 from ..store.views import is_view
 from ..text import content_hash
-from . import expand, hops, links, rerank, topics, updates, windows
+from . import expand, feedback, hops, links, rerank, topics, updates, windows
 from .config import RetrievalConfig
 from .decay import decay_factor
 from .fusion import Fused, fused_head
@@ -136,7 +136,21 @@ class Searcher:
             lists[Signal.BM25] = expand.merged(
                 lists[Signal.BM25], query, config.expand_weight, n,
                 lambda q: self.store.lexical_search(scope, q, filters, n))
+        if config.feedback_weight > 0 and lists.get(Signal.BM25):  # the first hits' words
+            lists[Signal.BM25] = self._fed_back(query, scope, filters, config, lists)
         return lists
+
+    def _fed_back(self, query: str, scope: Scope, filters: SearchFilters,
+                  config: RetrievalConfig, lists: dict[str, list[Candidate]]) -> list[Candidate]:
+        """The BM25 list after lexical feedback (:func:`.feedback.merged`)."""
+        refs = feedback.feedback_refs([lists.get(Signal.DENSE, []), lists[Signal.BM25]])
+        eps, mems = self.store.get_item_views(
+            scope, [r.id for r in refs if r.type == "episode"],
+            [r.id for r in refs if r.type != "episode"])
+        terms = feedback.feedback_terms(query, [e.text for e in eps] + [m.text for m in mems])
+        n = config.candidates
+        return feedback.merged(lists[Signal.BM25], terms, config.feedback_weight, n,
+                               lambda q: self.store.lexical_search(scope, q, filters, n))
 
     def windowed(
         self,
