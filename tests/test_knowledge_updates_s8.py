@@ -48,7 +48,8 @@ CASES = load_cases("knowledge_updates_s8.jsonl")
 #: (s-beam-12: a moved time read in the whole of a short statement), 15/16 once
 #: another number in the same unit replaces a count (s-beam-7)
 MISSED: dict[str | None, list[str]] = {
-    None: ["s-surname", "s-lease-end", "s-vote", "s-password-manager"],
+    # s-vote and s-password-manager gained with session 11's later telling
+    None: ["s-surname", "s-lease-end"],
     "letta": [], "beam": ["s-beam-13"]}
 
 

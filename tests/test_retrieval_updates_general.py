@@ -64,8 +64,10 @@ def test_the_newer_statement_is_the_top_hit(eg: Engram) -> None:
     # ("How does the user get around?" / "I ride a Yamaha motorbike everywhere").
     # Exact: the ranking depends on what is stored and asked only (no clock,
     # thread timing or load; test_knowledge_updates_s9 runs a store twice). 38/40
-    # with the centred default of session 9 (car-motorbike gained)
-    assert missed == ["city-country", "wedding-venue"], missed
+    # with the centred default of session 9 (car-motorbike gained); 39/40 with
+    # session 11's later telling (wedding-venue: "The barn cancelled on us, so the
+    # wedding will be at a hotel in Brighton", each the other's nearest hit)
+    assert missed == ["city-country"], missed
     assert len(recall) > len(dense)
 
 

@@ -49,7 +49,7 @@ __all__ = ["CHANGE", "CORRECTION", "FRAME_SHARE", "FRAME_WORDS", "MAX_WORDS", "S
 #: a statement that replaces a state or corrects an earlier one (general
 #: English markers of change, not attributes)
 CHANGE = re.compile(
-    r"\b(?:now|nowadays|these days|currently|anymore|any more|no longer|not anymore|"
+    r"\b(?:now|nowadays|these days|currently|anymore|any more|no longer|no more|not anymore|"
     r"actually|correction|turn(?:s|ed) out|instead|switch(?:ed|ing)?|chang(?:ed|ing)|"
     r"mov(?:ed|ing)|relocat\w*|(?:a|an|my|our|his|her|their|the) new|"
     r"adopt(?:ed|ing)|bought|sold|traded|reschedul\w*|postpon\w*|"
