@@ -75,3 +75,25 @@ def test_the_newer_statement_ranks_first(eg: Engram) -> None:
 
 def test_a_question_about_the_past_keeps_the_old_statement_in_view(eg: Engram) -> None:
     assert_past_keeps_old(eg, CASES, 2)
+
+
+#: the held set, measured once the rules were fixed: 43/45 with session 10's rules
+#: (missed h-hair, h-beam-training), 44/45 with the later telling (h-beam-training:
+#: "Training update: ... I've dropped to twice a week"). Left: "chopped it all off
+#: into a short pixie cut" (no word of the question, and the older is no nearer to
+#: it than to the small talk)
+HELD_MISSED = ["h-hair"]
+
+
+@pytest.fixture(scope="module")
+def held(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
+    yield from _store(tmp_path_factory, embedder, HELD)
+
+
+def test_the_newer_held_statement_ranks_first(held: Engram) -> None:
+    missed = newer_first_misses(held, HELD)
+    assert missed == HELD_MISSED, f"{len(HELD) - len(missed)}/45; missed {missed}"
+
+
+def test_a_held_question_about_the_past_keeps_the_old_statement_in_view(held: Engram) -> None:
+    assert_past_keeps_old(held, HELD, 5)
