@@ -11,48 +11,26 @@ faiss file as it is. A missing graph file is rebuilt and saved too.
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import test_index_files as _files
 from contract_helpers import MODEL, add_memory, at, ids, memory, unit
 
 from engram.index import ann
 from engram.index.partition import INF, TYPE_EPISODE, PartitionIndex, RowAttrs
 from engram.models import ItemRef, Scope, SearchFilters
-from engram.store import open_store
 from engram.store.base import Store
-from engram.store.sqlite_index_files import IndexFiles
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("faiss") is None,
                                 reason="faiss-cpu has no wheel for this platform")
 
 U = Scope(user_id="u", tenant="t")
 KEY = ("t", "u", "u", MODEL)
+# the same processes as tests/test_index_files.py: small thresholds, stores closed at the end
+small_thresholds, opened, _store = _files.small_thresholds, _files.opened, _files.store
 N = 40
-
-
-@pytest.fixture(autouse=True)
-def small_thresholds(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(IndexFiles, "min_rows", 10)
-    monkeypatch.setattr(PartitionIndex, "ann_threshold", 20)
-    monkeypatch.setattr(PartitionIndex, "exact_limit", 5)
-
-
-@pytest.fixture
-def opened() -> Iterator[list[Store]]:
-    stores: list[Store] = []
-    yield stores
-    for s in stores:
-        s.close()
-
-
-def _store(db: Path, opened: list[Store]) -> Store:
-    s = open_store(f"sqlite:///{db}")
-    opened.append(s)
-    s.set_meta("embedding_model", MODEL)
-    return s
 
 
 def _graph_file(db: Path) -> bytes:
