@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from engram import Engram
+from engram.bench.diskcache import DiskCachedEmbedder
 from engram.embed import (
     DEFAULT_SPEC,
     CachedEmbedder,
@@ -32,8 +34,15 @@ from engram.embed import (
 )
 from engram.embed import registry as registry_mod
 from engram.embed._onnx_rewrite import int8_matmul_model
+from engram.embed.base import WrappedEmbedder
 from engram.embed.onnx_minilm import MODEL_ID, MODEL_ID_INT8_MATMUL, tokenizer_path
-from engram.errors import ConfigError, InvalidInput, MissingDependency, ProviderError
+from engram.errors import (
+    ConfigError,
+    InvalidInput,
+    MissingDependency,
+    ModelMismatch,
+    ProviderError,
+)
 from tools.bench_embed import chat_turns, compare_matmul, measure, queries
 
 
@@ -180,6 +189,38 @@ def test_long_text_is_truncated_to_256_tokens(minilm: OnnxMiniLM) -> None:
     assert minilm.count_tokens(long) == 400
     a, b = minilm.embed([long, long + " completely different words about volcanoes"])
     np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+class _Shared(WrappedEmbedder):
+    """The session's embedder under a wrapper that does not close it."""
+
+    def embed(self, texts: Sequence[str], input_type: InputType = "document") -> np.ndarray:
+        return self.inner.embed(texts, input_type)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_shorter_pass_has_its_own_model_id(tmp_path: Path, minilm: OnnxMiniLM) -> None:
+    assert OnnxMiniLM(max_length=256).model_id == MODEL_ID
+    short = OnnxMiniLM(max_length=128)
+    assert short.model_id == MODEL_ID + "@128"
+    assert OnnxMiniLM(max_length=128, matmul="int8").model_id == MODEL_ID_INT8_MATMUL + "@128"
+    text = "alpha beta gamma delta " * 50  # 200 tokens: its vector depends on the pass
+    first = DiskCachedEmbedder(_Shared(minilm), tmp_path / "cache.sqlite")
+    second = DiskCachedEmbedder(short, tmp_path / "cache.sqlite")
+    try:
+        a, b = first.embed([text])[0], second.embed([text])[0]
+        assert second.misses == 1  # the full pass's cached vector is not served
+        assert float(a @ b) < 0.9999
+        np.testing.assert_array_equal(second.embed([text])[0], b)
+    finally:
+        first.close()
+        second.close()
+    with Engram(tmp_path / "s.db", embedder=_Shared(minilm)) as eg:
+        eg.add(text, user_id="u", derive=False)
+    with Engram(tmp_path / "s.db", embedder=short) as eg2, pytest.raises(ModelMismatch):
+        eg2.search("alpha", user_id="u")
 
 
 def test_count_tokens(minilm: OnnxMiniLM) -> None:

@@ -101,6 +101,9 @@ class OnnxMiniLM(Embedder):
       passes are faster on CPU: the activations of ~256 tokens stay in cache
       (64 turns of ~25 tokens: 0.6 s in 7 passes, 1.6 s in one).
     * ``max_length``: tokens kept per text (at most 256); the rest is ignored.
+      A shorter pass changes the vectors of longer texts, so it is part of the
+      ``model_id`` (``"onnx:all-MiniLM-L6-v2-int8@128"``): a store, the embedding
+      cache or a benchmark cache never mixes them with the full pass's vectors.
     * ``model_path``: another copy of the same ``model.onnx`` (same
       ``model_id``; do not point it at a different model).
     * ``matmul``: how the weight products run: ``"int8x2"`` (default),
@@ -142,7 +145,8 @@ class OnnxMiniLM(Embedder):
                 f"matmul must be one of {', '.join(MATMUL_MODES)}, got {matmul!r}")
         self.matmul = matmul
         self.warmup = warmup
-        self.model_id = MATMUL_MODES[matmul]
+        self.model_id = MATMUL_MODES[matmul] + (
+            "" if max_length == MAX_LENGTH else f"@{max_length}")
         self._model_path = Path(model_path) if model_path is not None else None
         self._lock = threading.Lock()
         self._session: Any = None
