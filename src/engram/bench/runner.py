@@ -282,7 +282,7 @@ def _versions(eg: Any) -> dict[str, str]:
         "platform": platform.platform(),
         "sqlite": sqlite3.sqlite_version,
     }
-    for dist in ("engramdb", "numpy", "onnxruntime", "tokenizers"):
+    for dist in ("engramdb", "numpy", "onnxruntime", "tokenizers", "faiss-cpu", "voyager"):
         try:
             out[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
