@@ -50,3 +50,8 @@ class AnnGraph(ABC):
     @abstractmethod
     def dump(self) -> bytes:
         """The whole graph as bytes, for :func:`load_graph` (removed vectors are zeros)."""
+
+    def chunks(self) -> list[bytes | memoryview]:
+        """:meth:`dump` as pieces to write one after another (the same bytes, without
+        joining them: a backend whose file has several parts spares a whole copy)."""
+        return [self.dump()]

@@ -161,13 +161,16 @@ class FaissGraph(AnnGraph):
         return self._live
 
     def dump(self) -> bytes:
+        return b"".join(self.chunks())
+
+    def chunks(self) -> list[bytes | memoryview]:
         n = int(self._index.ntotal)
         labels, bits = self._labels[:n].copy(), self._bits[: n // 8 + 1].copy()
         blob = self._faiss.serialize_index(self._index)
         header = {"graph": GRAPH_KIND, "version": VERSION, "dim": self._dim,
                   "live": self._live, "blake2b": _digest(labels, bits, blob)}
         arrays = {"graph_labels": labels, "graph_bits": bits, "graph_faiss": blob}
-        return b"".join(pack(header, arrays))
+        return pack(header, arrays)
 
 
 def new(faiss: Any, dim: int, params: GraphParams, capacity: int) -> FaissGraph:

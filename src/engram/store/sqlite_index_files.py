@@ -115,7 +115,7 @@ class IndexFiles:
         graph = part.graph
         ann = f"{name[:-4]}.{token}.ann" if graph is not None else None
         if graph is not None and ann is not None:
-            write_atomically(self.dir / ann, [graph.dump()])
+            write_atomically(self.dir / ann, graph.chunks())
         header = {"format": FORMAT, "token": token, "seq": seq, "key": _key_digest(key),
                   "ann": ann, "ann_live": len(graph) if graph is not None else 0}
         write_atomically(self.dir / name, pack(header, part.state()))
