@@ -145,3 +145,23 @@ def test_delete_and_forget_elsewhere_leave_search(workers: tuple[Worker, Worker]
     b.remember("zebra note after")
     assert a.search() == {"zebra note after"}
     assert b.search() == {"zebra note after"}
+
+
+def test_a_process_that_only_searches_sees_each_commit_elsewhere(
+    workers: tuple[Worker, Worker],
+) -> None:
+    """B never writes: only A's commits tell B's next search that something
+    changed (an insert, a delete, a forget), each seen at once."""
+    a, b = workers
+    x = a.remember("zebra note x")
+    assert b.search() == {"zebra note x"}
+    assert b.search() == {"zebra note x"}
+    y = a.remember("zebra note y")
+    assert b.search() == {"zebra note x", "zebra note y"}
+    a("delete", id=x)
+    assert b.search() == {"zebra note y"}
+    a("delete", id=y)
+    a.remember("zebra note z")
+    assert b.search() == {"zebra note z"}
+    a("forget")
+    assert b.search() == set()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from contract_helpers import (
@@ -150,3 +151,122 @@ def test_the_log_holds_no_identifier_and_ignores_access_counts(
     assert kinds == [0, 0, 1]
     a.forget(U)
     assert found(b) == set()
+
+
+def _reads(store: Store) -> tuple[set[str], set[str], dict[str, str], dict[str, str]]:
+    """What every path that catches up with the log returns for u: vector and lexical
+    search (the partition), ``get_items`` (held rows) and ``get_item_views`` (cards)."""
+    refs = sorted(found(store, filters=ALL) | {"m1", "m2", "m3", "e1"})
+    eps, mems = store.get_items(U, refs, refs)
+    veps, vmems = store.get_item_views(U, refs, refs)
+    return (found(store), words(store, "zebra"),
+            {x.id: f"{x.text}|{getattr(x, 'status', '')}" for x in [*eps, *mems]},
+            {x.id: f"{x.text}|{getattr(x, 'status', '')}" for x in [*veps, *vmems]})
+
+
+@pytest.mark.parametrize("writer", ["store", "raw"])
+def test_a_reader_that_caught_up_sees_each_later_commit_at_its_next_read(
+    pair: tuple[Store, Store], db: Path, writer: str,
+) -> None:
+    """b reads (and so caught up) between every two commits of a, another store
+    object or a plain connection (an older Engram's raw SQL): each commit is in
+    b's next read, by every path, although b itself never wrote."""
+    a, b = pair
+    m1 = memory("m1", U, "zebra one")
+    add_memory(a, m1, unit(1))
+    add_episode(a, episode("e1", U, "zebra said", at(1)), unit(4))
+    before = _reads(b)
+    assert before[0] == {"m1", "e1"} and before[2]["m1"] == "zebra one|active"
+    assert _reads(b) == before  # nothing committed: the same
+    add_memory(a, memory("m2", U, "zebra two"), unit(2))  # insert
+    assert _reads(b)[0] == {"m1", "m2", "e1"}
+    if writer == "store":  # update of text and status
+        change_memory(a, m1, at(2), Operation.SUPERSEDE, text="okapi one")
+    else:
+        with sqlite3.connect(db) as con:
+            con.execute("UPDATE memories SET text = 'okapi one', status = 'superseded'"
+                        " WHERE id = 'm1'")
+    got = _reads(b)
+    assert got[0] == {"m2", "e1"} and got[1] == {"m2", "e1"}
+    assert got[2]["m1"] == got[3]["m1"] == "okapi one|superseded"
+    if writer == "store":  # delete
+        a.delete_episodes("t", ["e1"])
+    else:
+        with sqlite3.connect(db) as con:
+            con.execute("PRAGMA foreign_keys=ON")
+            con.execute("DELETE FROM episodes WHERE id = 'e1'")
+    got = _reads(b)
+    assert got[0] == {"m2"} and "e1" not in got[2] and "e1" not in got[3]
+    a.forget(U)  # forget
+    assert _reads(b) == (set(), set(), {}, {})
+
+
+def test_own_writes_and_a_reopened_store_are_seen(pair: tuple[Store, Store], db: Path) -> None:
+    a, _ = pair
+    m1 = memory("m1", U, "zebra one")
+    add_memory(a, m1, unit(1))
+    assert _reads(a)[0] == {"m1"}
+    add_memory(a, memory("m2", U, "zebra two"), unit(2))  # a's own commits
+    change_memory(a, m1, at(2), text="okapi one")
+    got = _reads(a)
+    assert got[0] == {"m1", "m2"} and got[1] == {"m2"} and got[3]["m1"] == "okapi one|active"
+    a.delete_episodes("t", [], ["m2"])
+    assert _reads(a)[0] == {"m1"}
+    a.close()
+    c = open_store(f"sqlite:///{db}")
+    try:
+        assert _reads(c)[0] == {"m1"}
+        with sqlite3.connect(db) as con:
+            con.execute("UPDATE memories SET text = 'zebra again' WHERE id = 'm1'")
+        got = _reads(c)
+        assert got[2]["m1"] == got[3]["m1"] == "zebra again|active"
+    finally:
+        c.close()
+
+
+def test_a_read_inside_a_transaction_that_rolls_back_is_not_kept(pair: tuple[Store, Store]) -> None:
+    """Inside a transaction the log is read every time, uncommitted rows included,
+    and no marker is kept: after the rollback the next read brings the partition
+    back to what was committed (here: the deleted row returns)."""
+    a, _ = pair
+    add_memory(a, memory("m1", U, "zebra one"), unit(1))
+    add_memory(a, memory("m2", U, "zebra two"), unit(2))
+    assert found(a) == {"m1", "m2"}
+    with pytest.raises(RuntimeError), a._tx() as conn:  # type: ignore[attr-defined]
+        conn.execute("DELETE FROM memories WHERE id = 'm1'")
+        assert found(a) == {"m2"}  # its own uncommitted delete, read inside
+        raise RuntimeError("roll back")
+    assert found(a) == {"m1", "m2"}
+    assert words(a, "zebra") == {"m1", "m2"}
+
+
+def test_the_log_is_read_again_only_after_a_commit(
+    pair: tuple[Store, Store], db: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reader that caught up reads the log again only once something was
+    committed since (by anyone): each read path otherwise costs one pragma."""
+    import engram.store.sqlite_search as search_module
+
+    a, b = pair
+    add_memory(a, memory("m1", U, "zebra one"), unit(1))
+    _reads(b)
+    calls: list[int | None] = []
+    real = search_module.read_changes
+
+    def counted(conn: sqlite3.Connection, after: int | None) -> Any:
+        calls.append(after)
+        return real(conn, after)
+
+    monkeypatch.setattr(search_module, "read_changes", counted)
+    _reads(b)
+    _reads(b)
+    assert calls == []
+    add_memory(a, memory("m2", U, "zebra two"), unit(2))
+    assert _reads(b)[0] == {"m1", "m2"}
+    assert len(calls) == 1
+    a.touch("t", ["m2"], at(5))  # a column only decoded rows hold
+    assert _reads(b)[2]["m2"] == "zebra two|active" and len(calls) == 2
+    with sqlite3.connect(db) as con:
+        con.execute("SELECT count(*) FROM memories").fetchone()  # a read commits nothing
+    _reads(b)
+    assert len(calls) == 2

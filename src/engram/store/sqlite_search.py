@@ -117,6 +117,9 @@ class SQLiteSearch(SQLiteBase):
 
     #: the change-log sequence number the loaded partitions reflect (``None``: not read yet)
     _applied_seq: int | None = None
+    #: :meth:`_commit_marker` just before the read that gave :attr:`_applied_seq`
+    #: (``None``: that read was inside a transaction, or none finished since)
+    _caught_at: tuple[int, int] | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -334,15 +337,34 @@ class SQLiteSearch(SQLiteBase):
             _upsert_memory(part, r)
         return part
 
+    def _commit_marker(self) -> tuple[int, int]:
+        """``PRAGMA data_version`` (moves when another connection, of any process,
+        commits) and this connection's ``total_changes`` (rows it inserted,
+        updated or deleted, trigger rows included, committed or not): equal
+        markers mean nobody added a row to the change log in between."""
+        conn = self._conn
+        return int(conn.execute("PRAGMA data_version").fetchone()[0]), conn.total_changes
+
     def _catch_up(self) -> None:
         """Bring the loaded partitions up to the change log's head (see
         :mod:`~engram.store.sqlite_changes`): every write committed so far, by
-        any process or connection, is in them afterwards."""
+        any process or connection, is in them afterwards.
+
+        Outside a transaction, when :meth:`_commit_marker` is what it was just
+        before the last read, nothing was committed since and the log is not
+        read again (one statement instead of a read transaction of three: a
+        search catches up several times). Inside a transaction the log is read
+        every time and no marker is kept (the transaction may still roll back)."""
         with self._lock:
             self._check_open()
             try:
+                marker = None if self._conn.in_transaction else self._commit_marker()
+                if marker is not None and marker == self._caught_at:
+                    return
+                self._caught_at = None
                 changes = read_changes(self._conn, self._applied_seq)
                 if changes.head == self._applied_seq:
+                    self._caught_at = marker
                     return
                 if changes.items is None or len(changes.items) > _MAX_CATCH_UP:
                     self._partitions.clear()  # too far behind: reload lazily
@@ -372,6 +394,7 @@ class SQLiteSearch(SQLiteBase):
             except sqlite3.Error as exc:
                 raise StoreError(f"reading the change log failed: {exc}") from exc
             self._applied_seq = changes.head
+            self._caught_at = marker
 
     def _apply_changes(
         self, items: list[int], parts: Mapping[PartitionKey, PartitionIndex] | None = None
