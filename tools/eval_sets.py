@@ -39,6 +39,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "updates-20": {"update_depth": 20},
     "p0": {"present_weight": 0.0},
     "p1": {"present_weight": 1.0},
+    # session 11: the lexical feedback's weight around recall's .2 (0: "recall-s10")
+    "feedback-0.1": {"feedback_weight": 0.1},
+    "feedback-0.3": {"feedback_weight": 0.3},
     # session 9: the dense query moved towards its topic with the recall weights
     # (the refitted weights are the preset "recall-topics")
     "topic-0.5": {"topic_weight": 0.5},
