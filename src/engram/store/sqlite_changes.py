@@ -17,10 +17,14 @@ the log.
 A process records the last sequence number its partitions reflect. Before a
 search it reads the log after it (:func:`read_changes`) and re-reads the
 current row of each item named there, which it upserts into, or removes
-from, every loaded partition. Applying the current state is idempotent, so a
-change read twice (a process's own write included) is harmless, and no write
-can hide another: there is no single counter that a process's own commit
-could advance past somebody else's.
+from, every loaded partition. It skips that read while ``PRAGMA
+data_version`` (other connections' commits) and its connection's
+``total_changes`` (its own rows, trigger rows included) are what they were
+just before its last read outside a transaction
+(:meth:`~engram.store.sqlite_search.SQLiteSearch._catch_up`). Applying the
+current state is idempotent, so a change read twice (a process's own write
+included) is harmless, and no write can hide another: there is no single
+counter that a process's own commit could advance past somebody else's.
 
 Since migration ``0006`` a second kind of log row tells of an update of a
 column the index does not hold but a decoded row does (access statistics,
