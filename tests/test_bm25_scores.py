@@ -1,7 +1,7 @@
 """BM25 scores of the in-memory lexical index (#21 speed paths) are exactly the
 textbook sum, one term at a time, however the index changed since the last query.
 
-The index sums all terms in one weighted count and keeps each term's weights
+The index adds each term's weights into one array (np.add.at) and keeps them
 between searches; these tests pin that the floats are the same as adding one
 array per term in the query's order, and that an add or a removal is seen at once.
 """

@@ -115,6 +115,18 @@ def test_the_best_three_keep_their_places_and_the_rest_never_rise_above_them() -
     assert merged(short, ["x"], 0.5, 10, search)[0] == _c("new", 20.0)
 
 
+def test_merged_ties_go_by_type_then_id_and_a_limit_below_three_cuts_the_kept_head() -> None:
+    lexical = [_c("a", 9.0), _c("b", 8.0), _c("c", 7.0), _c("z", 1.0)]
+    mem = Candidate(ItemRef("memory", "m"), 10.0)
+    second = [mem, _c("y", 10.0), _c("x", 10.0), _c("w", 2.5)]
+    out = merged(lexical, ["x"], 0.2, 10, lambda q: second)
+    # x, y and memory m score 2.0 each (ties: episodes first, then by id); z 1.0, w 0.5
+    assert [(c.ref.type, c.ref.id) for c in out[3:6]] == [
+        ("episode", "x"), ("episode", "y"), ("memory", "m")]
+    assert [c.score for c in out] == [9.0, 8.0, 7.0, 2.0, 2.0, 2.0, 1.0, 0.5]
+    assert merged(lexical, ["x"], 0.2, 2, lambda q: second) == lexical[:2]
+
+
 def test_feedback_reads_each_signals_first_hits_in_turns() -> None:
     dense = [_c("d1", 1), _c("both", 1), _c("d3", 1)]
     bm25 = [_c("both", 1), _c("b2", 1)]

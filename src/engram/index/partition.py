@@ -598,7 +598,8 @@ class PartitionIndex:
         scores = self._lex.scores(query, self._n)
         if scores is None:
             return []
-        mask = self._mask(f) & (scores > 0)
+        mask = scores > 0
+        mask &= self._mask(f)
         rows = np.flatnonzero(mask)
         if rows.size == 0:
             return []

@@ -96,14 +96,26 @@ def merged(
         return list(lexical)
     extra = search(" ".join(terms))
     scores = {c.ref: c.score for c in lexical}
+    get = scores.get
     for c in extra:
-        scores[c.ref] = scores.get(c.ref, 0.0) + weight * c.score
+        ref = c.ref
+        scores[ref] = get(ref, 0.0) + weight * c.score
     head: list[Candidate] = []
     if keep > 0 and len(lexical) >= keep:
         head = list(lexical[:keep])
         cap = head[-1].score
         for c in head:
             del scores[c.ref]
-        scores = {r: min(s, cap) for r, s in scores.items()}
-    rest = sorted(scores.items(), key=lambda t: (-t[1], t[0].type, t[0].id))
-    return (head + [Candidate(r, s) for r, s in rest])[:limit]
+        scores = {r: cap if cap < s else s for r, s in scores.items()}  # min(s, cap)
+    room = limit - len(head)
+    if room <= 0:
+        return head[:limit]
+    # an ItemRef is the tuple (type, id): ties go by type, then id. Only the
+    # candidates kept are made (a search's second list is twice ``limit`` long)
+    rest = sorted(scores.items(), key=_by_score)[:room]
+    return head + [Candidate(r, s) for r, s in rest]
+
+
+def _by_score(item: tuple[ItemRef, float]) -> tuple[float, ItemRef]:
+    """Sort key: best score first, then the ref (type, then id)."""
+    return -item[1], item[0]
