@@ -297,8 +297,9 @@ register_preset(PRESETS["recall-s8"].replace(
 #: lexical pseudo-relevance feedback (:mod:`engram.retrieval.feedback`, weight .2, the
 #: query's 3 best lexical matches kept), the reranker's weights unchanged. Whole
 #: pipeline, R_any@10 dev / held: LoCoMo .847 -> .855 / .813 -> .833, REALTALK .799 ->
-#: .805 / .757 -> .784, BEAM 100K .809 / .778 unchanged, letta read MRR .988 / .976
-#: unchanged (docs/recall.md, "Session 11")
+#: .802 / .757 -> .784, BEAM 100K .809 / .778 unchanged, letta read MRR .988 / .976
+#: unchanged; letta update held new fact first .979 -> .968 (1 of 95) (docs/recall.md,
+#: "Session 11")
 register_preset(PRESETS["recall-s10"].replace(name="recall", feedback_weight=0.2))
 #: the name the centred preset had before it became the default (same settings)
 register_preset(PRESETS["recall"].replace(name="recall-centred"))
