@@ -13,7 +13,7 @@ import random
 
 import numpy as np
 
-from engram.index.lexical import LexicalIndex, tokens
+from engram.index.lexical import LexicalIndex, best_k, tokens
 from engram.index.partition import PartitionIndex, RowAttrs, RowFilter
 from engram.models import ItemRef
 
@@ -108,3 +108,22 @@ def test_a_loaded_partition_answers_as_the_one_it_was_saved_from() -> None:
             got = loaded.search(q, 7, f)
             assert got == part.search(q, 7, f) and len(got) == 7
             assert all(type(s) is float for _, s in got)
+
+
+def test_best_k_is_the_set_argpartition_keeps_with_or_without_ties() -> None:
+    rng = np.random.default_rng(5)
+    for size, k, levels in ((10, 3, 0), (5000, 100, 0), (62_000, 100, 0), (62_000, 100, 40),
+                            (9000, 1, 0), (9000, 9000, 0), (20_000, 100, 3), (4096, 512, 0)):
+        for _ in range(5):
+            scores = rng.random(size) * 10
+            if levels:  # few distinct values: ties at the k-th place
+                scores = np.round(scores * levels / 10) + 1.0
+            got = best_k(scores, k)
+            want = np.argpartition(-scores, k - 1)[:k]
+            assert got.size == k == np.unique(got).size
+            assert np.array_equal(np.sort(scores[got]), np.sort(scores[want]))
+            kth = np.sort(scores)[::-1][k - 1]
+            if np.count_nonzero(scores >= kth) == k:  # one set: exactly argpartition's
+                assert set(got.tolist()) == set(want.tolist())
+            else:  # tied: argpartition's own choice, as before
+                assert np.array_equal(got, want)

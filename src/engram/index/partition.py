@@ -36,7 +36,7 @@ from ..timeutil import to_epoch
 from .ann import AnnGraph, new_graph, preferred_backend
 from .cards import RowCards
 from .forward import ForwardTerms
-from .lexical import LexicalIndex, utf8_array, utf8_list
+from .lexical import LexicalIndex, best_k, utf8_array, utf8_list
 
 __all__ = ["PartitionIndex", "RowAttrs", "RowFilter"]
 
@@ -605,7 +605,7 @@ class PartitionIndex:
             return []
         sub = scores[rows]
         k = min(k, rows.size)
-        top = np.argpartition(-sub, k - 1)[:k]
+        top = best_k(sub, k)
         top = top[np.lexsort((rows[top], -sub[top]))]
         return list(zip(self._refs_of(rows[top]), sub[top].tolist(), strict=True))
 
