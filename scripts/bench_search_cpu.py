@@ -15,7 +15,9 @@ of the code by; later passes find the per-text memos warm). ``--embed``
 adds the real query embedding (the default embedder, each query embedded
 once, CPU time) and the sum per query. ``--warmup N`` sets how many other
 distinct queries warm up first (default 10). ``--serve-gc`` sets the garbage
-collector as ``engram serve`` does. A measurement, not a test.
+collector as ``engram serve`` does. ``--preset NAME`` searches with another
+preset than the default (e.g. ``recall-s10``, the default without lexical
+feedback). A measurement, not a test.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ def main() -> None:
     ap.add_argument("--serve-gc", action="store_true",
                     help="the garbage collector as `engram serve` sets it (freeze, rarer "
                          "young collections) once the store is open")
+    ap.add_argument("--preset", default=None,
+                    help="search with this preset instead of the default")
     args = ap.parse_args()
     eg = Engram(args.db, embedder=RandomEmbedder())
     scope = Scope(user_id="bench-user")
@@ -60,14 +64,14 @@ def main() -> None:
         gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])
     eg.store.warm(scope, eg.embedder().model_id)
     for q in warmup:
-        eg.search(q, scope=scope, limit=10, track_access=False)
-    passes, wall = time_searches(eg, scope, queries, args.passes)
+        eg.search(q, scope=scope, limit=10, track_access=False, preset=args.preset)
+    passes, wall = time_searches(eg, scope, queries, args.passes, args.preset)
     eg.close()
     report(passes, wall, queries, args.embed)
 
 
-def time_searches(eg: Engram, scope: Scope, queries: list[str], n_passes: int
-                  ) -> tuple[list[list[float]], list[float]]:
+def time_searches(eg: Engram, scope: Scope, queries: list[str], n_passes: int,
+                  preset: str | None = None) -> tuple[list[list[float]], list[float]]:
     """CPU ms of each search in each pass, and wall ms of the first pass."""
     passes: list[list[float]] = []
     wall: list[float] = []
@@ -75,7 +79,7 @@ def time_searches(eg: Engram, scope: Scope, queries: list[str], n_passes: int
         cpu: list[float] = []
         for q in queries:
             w, c = time.perf_counter(), time.thread_time()
-            eg.search(q, scope=scope, limit=10, track_access=False)
+            eg.search(q, scope=scope, limit=10, track_access=False, preset=preset)
             cpu.append((time.thread_time() - c) * 1000)
             if p == 0:
                 wall.append((time.perf_counter() - w) * 1000)
