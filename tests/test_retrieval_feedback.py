@@ -14,7 +14,9 @@ from stores import STORE_KINDS, make_store
 from engram import Engram
 from engram.embed.base import Embedder
 from engram.errors import ConfigError
+from engram.index.lexical import capped
 from engram.models import ItemRef, Scope, SearchFilters
+from engram.retrieval import feedback
 from engram.retrieval.config import get_preset
 from engram.retrieval.feedback import feedback_refs, feedback_terms, merged
 from engram.retrieval.search import Searcher
@@ -141,3 +143,38 @@ def test_recall_feeds_back_and_a_negative_weight_is_refused() -> None:
         "recall").rerank
     with pytest.raises(ConfigError, match="feedback_weight"):
         get_preset("recall").replace(feedback_weight=-0.1)
+
+
+def test_the_most_common_words_are_left_out_first_until_the_rest_fit() -> None:
+    sizes = [("tomato", 40), ("greenhouse", 900), ("cucumber", 3), ("garden", 900)]
+    assert capped(sizes, 950) == ["tomato", "greenhouse", "cucumber"]  # the later tie first
+    assert capped(sizes, 900) == ["tomato", "cucumber"]
+    assert capped(sizes, 10_000) == [t for t, _ in sizes]  # within the cap: all kept
+    assert capped(sizes, 0) == []
+
+
+@pytest.mark.parametrize("kind", STORE_KINDS)
+def test_a_capped_lexical_search_leaves_the_common_word_out_and_small_scopes_are_unchanged(
+    kind: str, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    eg = Engram(store=make_store(kind, tmp_path), embedder=embedder)
+    try:
+        for text in TURNS:
+            eg.add(text, scope=Scope(user_id="nadia", session_id="s1"), derive=False)
+        scope, f = Scope(user_id="nadia"), SearchFilters()
+        search = eg.store.lexical_search
+        # "tomatoes" is in four turns, "greenhouse" in four, "bicycle" in one
+        rare = search(scope, "bicycle", f, 10)
+        assert search(scope, "tomatoes bicycle", f, 10, max_postings=4) == rare
+        both = search(scope, "tomatoes bicycle", f, 10)
+        assert len(both) == 5
+        assert search(scope, "tomatoes bicycle", f, 10, max_postings=5) == both
+        # of two as common, the later goes first
+        assert search(scope, "tomatoes greenhouse bicycle", f, 10, max_postings=5) == both
+        # recall's feedback pass is capped, and a small scope never reaches the cap
+        assert feedback.MAX_POSTINGS >= 1000
+        fed, _ = _bm25(eg, 0.2)
+        monkeypatch.setattr(feedback, "MAX_POSTINGS", None)
+        assert _bm25(eg, 0.2)[0] == fed
+    finally:
+        eg.close()

@@ -60,11 +60,13 @@ class MemoSource:
         self._ep: dict[tuple[Scope, str], Episode] = {}
 
     def lexical_search(
-        self, scope: Scope, query: str, filters: SearchFilters, limit: int
+        self, scope: Scope, query: str, filters: SearchFilters, limit: int,
+        max_postings: int | None = None,
     ) -> list[Candidate]:
-        key = (scope, query, limit)
+        key = (scope, query, limit, max_postings)
         if key not in self._lex:
-            self._lex[key] = self._source.lexical_search(scope, query, filters, limit)
+            self._lex[key] = self._source.lexical_search(scope, query, filters, limit,
+                                                         max_postings)
         return self._lex[key]
 
     def vector_search(

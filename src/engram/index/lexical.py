@@ -23,7 +23,8 @@ import numpy as np
 
 from ..text import STOPWORDS, TextMemo
 
-__all__ = ["LexicalIndex", "best_k", "stem", "term_set", "tokens", "utf8_array", "utf8_list"]
+__all__ = ["LexicalIndex", "best_k", "capped", "stem", "term_set", "tokens", "utf8_array",
+           "utf8_list"]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 #: every ASCII character but a-z and 0-9 -> a space: on ASCII text, ``translate``
@@ -115,6 +116,20 @@ def utf8_list(data: np.ndarray, n: int) -> list[str]:
     if len(out) != n:
         raise ValueError(f"expected {n} strings, found {len(out)}")
     return out
+
+
+def capped(sizes: list[tuple[str, int]], limit: int) -> list[str]:
+    """The terms of ``sizes`` (term, postings) left once the largest are dropped,
+    largest first (ties: the later term first), until the rest hold at most
+    ``limit`` postings; in their order."""
+    total = sum(n for _, n in sizes)
+    drop: set[int] = set()
+    for i in sorted(range(len(sizes)), key=lambda i: (-sizes[i][1], -i)):
+        if total <= limit:
+            break
+        drop.add(i)
+        total -= sizes[i][1]
+    return [t for i, (t, _) in enumerate(sizes) if i not in drop]
 
 
 def best_k(scores: np.ndarray, k: int) -> np.ndarray:
@@ -265,19 +280,27 @@ class LexicalIndex:
         lex._base_csr = (offsets, state["lex_rows"], state["lex_tf"])
         return lex
 
-    def scores(self, query: str, n_rows: int) -> np.ndarray | None:
+    def scores(self, query: str, n_rows: int,
+               max_postings: int | None = None) -> np.ndarray | None:
         """BM25 score per row (0 where no term matches); ``None`` when nothing matches.
 
         A row's score is the sum of its terms' weights in the query's term order,
         added term by term into one zeroed float64 array (``np.add.at``: no
         concatenated postings and no second array, about a third less time than a
-        weighted ``bincount`` at 100k rows, with the same additions in the same order)."""
+        weighted ``bincount`` at 100k rows, with the same additions in the same order).
+        With ``max_postings``, the terms with the most postings are left out, most
+        first (ties: the later term first), until the rest hold at most that many:
+        the scores of a query of the rest (see :func:`capped`)."""
         terms = list(dict.fromkeys(tokens(query)))
         if not terms or self._live == 0:
             return None
+        found_all = [(t, self._term_weights(t)) for t in terms]
+        if max_postings is not None:
+            kept = set(capped([(t, 0 if f is None else f[0].size) for t, f in found_all],
+                              max_postings))
+            found_all = [(t, f) for t, f in found_all if t in kept]
         out: np.ndarray | None = None
-        for term in terms:
-            found = self._term_weights(term)
+        for _, found in found_all:
             if found is None:
                 continue
             rows, w = found

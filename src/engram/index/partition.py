@@ -591,11 +591,13 @@ class PartitionIndex:
             return self._exact(query, k, rows)
         return self._approx(ann, query, k, mask, rows.size)
 
-    def lexical_search(self, query: str, k: int, f: RowFilter) -> list[tuple[ItemRef, float]]:
-        """Top ``k`` rows by BM25 over their indexed text that pass ``f``."""
+    def lexical_search(self, query: str, k: int, f: RowFilter,
+                       max_postings: int | None = None) -> list[tuple[ItemRef, float]]:
+        """Top ``k`` rows by BM25 over their indexed text that pass ``f``
+        (``max_postings``: :meth:`.LexicalIndex.scores`)."""
         if self._n == 0 or k <= 0:
             return []
-        scores = self._lex.scores(query, self._n)
+        scores = self._lex.scores(query, self._n, max_postings)
         if scores is None:
             return []
         mask = scores > 0

@@ -13,6 +13,13 @@ no other item rises above them: the feedback fills and reorders the list
 below its decisive top, where the reranker looks for evidence the question
 does not name.
 
+The second pass reads at most :data:`MAX_POSTINGS` postings: when its words
+hold more in the user's lexical index, the most common are left out, most
+first (``Store.lexical_search``'s ``max_postings``). On the development sets a
+feedback query holds at most 1,121 (a conversation has at most ~1,550 items),
+so nothing there changes; in a 100k-item scope the bench's common words held
+~117k, and the pass cost ~2 ms (docs/bench.md, "The lexical pass at 100k").
+
 Measured on all development sets, whole pipeline, ``recall`` (docs/recall.md,
 "Session 11"); the dense form (Rocchio on the query vector) gave nothing.
 """
@@ -28,7 +35,8 @@ from ..recall._stopwords import STOPWORDS as CHAT_STOPWORDS
 from ..store.base import Candidate
 from ..text import STOPWORDS, query_terms
 
-__all__ = ["DOCS", "KEEP", "MAX_TERMS", "MAX_WORDS", "MIN_DOCS", "feedback_terms",
+__all__ = ["DOCS", "KEEP", "MAX_POSTINGS", "MAX_TERMS", "MAX_WORDS", "MIN_DOCS",
+           "feedback_terms",
            "feedback_refs", "merged"]
 
 #: each signal's best raw hits read for feedback (interleaved, at most twice this)
@@ -41,6 +49,8 @@ MAX_TERMS = 8
 MAX_WORDS = 60
 #: the query's own best lexical matches that keep their places
 KEEP = 3
+#: most postings the feedback query reads (its most common words left out first)
+MAX_POSTINGS = 4096
 
 _WORD = re.compile(r"[a-z]+")
 

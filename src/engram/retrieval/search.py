@@ -36,7 +36,8 @@ class SearchSource(Protocol):
     """
 
     def lexical_search(
-        self, scope: Scope, query: str, filters: SearchFilters, limit: int
+        self, scope: Scope, query: str, filters: SearchFilters, limit: int,
+        max_postings: int | None = None,
     ) -> list[Candidate]: ...
 
     def vector_search(
@@ -150,7 +151,8 @@ class Searcher:
         terms = feedback.feedback_terms(query, [e.text for e in eps] + [m.text for m in mems])
         n = config.candidates
         return feedback.merged(lists[Signal.BM25], terms, config.feedback_weight, n,
-                               lambda q: self.store.lexical_search(scope, q, filters, n))
+                               lambda q: self.store.lexical_search(
+                                   scope, q, filters, n, feedback.MAX_POSTINGS))
 
     def windowed(
         self,

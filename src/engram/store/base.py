@@ -461,13 +461,18 @@ class Store(ABC):
     # -- search --------------------------------------------------------------
     @abstractmethod
     def lexical_search(
-        self, scope: Scope, query: str, filters: SearchFilters, limit: int
+        self, scope: Scope, query: str, filters: SearchFilters, limit: int,
+        max_postings: int | None = None,
     ) -> list[Candidate]:
         """BM25 over episode and memory text, best first, at most ``limit``.
 
         The query is free text: the backend tokenises it and never lets its
         syntax reach the index engine (no FTS syntax errors from user text).
-        Filters and scope are applied inside the search."""
+        Filters and scope are applied inside the search. ``max_postings`` bounds
+        the work: the query's terms with the most postings in the user's lexical
+        index are left out, most first, until the rest hold at most that many
+        (:meth:`.LexicalIndex.scores`); a backend ranking in SQL (no in-process
+        index loaded) may ignore it."""
 
     @abstractmethod
     def vector_search(

@@ -362,7 +362,8 @@ class MemoryStore(Store):
 
     # -- search ----------------------------------------------------------------
     def lexical_search(
-        self, scope: Scope, query: str, filters: SearchFilters, limit: int
+        self, scope: Scope, query: str, filters: SearchFilters, limit: int,
+        max_postings: int | None = None,
     ) -> list[Candidate]:
         if limit <= 0:
             return []
@@ -371,7 +372,7 @@ class MemoryStore(Store):
         index = LexicalIndex()
         for n, r in enumerate(rows):
             index.add(n, r.body)
-        scores = index.scores(query, len(rows)) if rows else None
+        scores = index.scores(query, len(rows), max_postings) if rows else None
         if scores is None:
             return []
         hits = sorted((-float(s), n) for n, s in enumerate(scores) if s > 0)[:limit]

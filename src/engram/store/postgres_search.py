@@ -112,7 +112,8 @@ class PgSearch(PgAdmin):
 
     # -- search ----------------------------------------------------------------
     def lexical_search(
-        self, scope: Scope, query: str, filters: SearchFilters, limit: int
+        self, scope: Scope, query: str, filters: SearchFilters, limit: int,
+        max_postings: int | None = None,
     ) -> list[Candidate]:
         """BM25 in the user's in-process index when it can hold the user
         (:mod:`.postgres_index`), else ``ts_rank_cd`` in SQL."""
@@ -127,7 +128,7 @@ class PgSearch(PgAdmin):
             if model_id is not None:
                 found = self._ranked(
                     scope, model_id, filters,
-                    lambda part, f: part.lexical_search(query, limit, f))
+                    lambda part, f: part.lexical_search(query, limit, f, max_postings))
                 if found is not None:
                     return _candidates(found[0])
         sql = _lexical_sql(scope, query, filters, limit)

@@ -130,7 +130,8 @@ class SQLiteSearch(SQLiteBase):
         self._saved: dict[PartitionKey, int] = {}
 
     def lexical_search(
-        self, scope: Scope, query: str, filters: SearchFilters, limit: int
+        self, scope: Scope, query: str, filters: SearchFilters, limit: int,
+        max_postings: int | None = None,
     ) -> list[Candidate]:
         terms = query_terms(query)
         if not terms or limit <= 0:
@@ -143,7 +144,7 @@ class SQLiteSearch(SQLiteBase):
                     f = self._row_filter(scope, filters)
                     if f is None:
                         return []
-                    hits = part.lexical_search(query, limit, f)
+                    hits = part.lexical_search(query, limit, f, max_postings)
                     self._key_hints = part.result_keys
                     return [Candidate(ref, score) for ref, score in hits]
         return self._fts_search(scope, terms, filters, limit)

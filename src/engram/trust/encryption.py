@@ -286,10 +286,11 @@ class EncryptedStore(Store):
 
     # -- search ----------------------------------------------------------------------------
     def lexical_search(self, scope: Scope, query: str, filters: SearchFilters,
-                       limit: int) -> list[Candidate]:
+                       limit: int, max_postings: int | None = None) -> list[Candidate]:
         if not self.lexical:
             return []
-        return self.inner.lexical_search(scope, query, self._filters(scope, filters), limit)
+        return self.inner.lexical_search(scope, query, self._filters(scope, filters), limit,
+                                         max_postings)
 
     def vector_search(self, scope: Scope, vector: np.ndarray, model_id: str,
                       filters: SearchFilters, limit: int) -> list[Candidate]:
