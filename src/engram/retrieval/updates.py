@@ -178,6 +178,7 @@ from ..ingest.supersede import (
 from ..models import ItemRef
 from ..text import text_cache
 from .rerank import _terms
+from .slots import _NUMBER_WORD, _NUMBER_WORDS, _recounts, named, same_slot
 
 __all__ = ["CHANGE", "PAST", "REACH", "anchor_terms", "answer_clause", "apply_floors",
            "asks_current", "asks_past", "asks_schedule", "conflicts", "earlier_range", "named",
@@ -249,15 +250,6 @@ _CLAUSE = re.compile(
     r"though|as|now|then)\b)|\s+[-–—]\s+"
 )
 _NUMBER = re.compile(r"\d[\d,.:]*\d|\d")
-#: numbers written as words ("four days a week" / "five days a week"), a closed
-#: class of the grammar, read as their digits; "one" is left out (as often a
-#: pronoun as a number: "one of the best")
-_NUMBER_WORDS = {w: str(n) for n, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve".split()) if n > 1}
-_NUMBER_WORDS |= {w: str(10 * n) for n, w in enumerate(
-    "twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
-_NUMBER_WORDS |= {"hundred": "100", "dozen": "12"}
-_NUMBER_WORD = re.compile(rf"\b(?:{'|'.join(_NUMBER_WORDS)})\b", re.IGNORECASE)
 _CODE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 
 
@@ -356,86 +348,6 @@ def asks_schedule(query: str) -> bool:
     replaces the older time; an event or a second answer alone does not (a
     "When ...?" question read as current cost chat MRR, session 8)."""
     return _SCHEDULE.search(query) is not None and _PAST_TENSE_EVENT.search(query) is None
-
-
-#: a run of capitalised words ("Yamaha", "Martin D-28", "Professor Lin"): a name
-#: where it does not open a sentence or clause (:func:`named`)
-_CAPITALISED = re.compile(r"\b[A-Z][^\W_]*(?:-[^\W_]+)*(?:[ ]+[A-Z][^\W_]*(?:-[^\W_]+)*)*")
-_OPENS = re.compile(r"(?:^|[.!?:;\n\"“(]|->->)\W*$")
-_PREVIOUS = re.compile(r"\b([a-z]{2,})\W*$")
-#: capitalised words that name no value: "I", abbreviations in capitals ("ATS",
-#: "AI": what a text is about) and the calendar's names (times, not values)
-_NO_NAME = re.compile(
-    r"I|[A-Z]{2,}s?|(?:Jan|Febr)uary|March|April|May|June|July|August|September|October|"
-    r"November|December|(?:Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day")
-
-
-@text_cache(8192)
-def named(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
-    """The names ``text`` gives, as ``(word before, index terms)``: runs of
-    capitalised words that do not open a sentence or clause, without "I",
-    abbreviations and the calendar's names (:data:`_NO_NAME`), each with the
-    lower-case word before it, the slot it fills ("in Perl", "with Halifax";
-    "" when none: "London's Shoreditch")."""
-    out: list[tuple[str, frozenset[str]]] = []
-    for m in _CAPITALISED.finditer(text):
-        before = text[max(0, m.start() - 40):m.start()]
-        run = m.group().split()
-        if _OPENS.search(before) is not None:  # its first word opens a sentence
-            run, before = run[1:], ""
-        run = [w for w in run if not _NO_NAME.fullmatch(w)]
-        if run:
-            prev = _PREVIOUS.search(before)
-            out.append((prev.group(1) if prev else "", _terms(" ".join(run))))
-    return tuple(out)
-
-
-#: a number (digits or words) and the unit after it ("90 a month", "1.9 percent",
-#: "six till two"), past an article
-_QUANTITY = re.compile(
-    rf"(?<![\w.,])(\d[\d,.]*\d|\d|{_NUMBER_WORD.pattern[4:-4]})\s*%?\s+(?:(?:a|an|the|per)\s+)?"
-    r"([a-z]{2,})", re.IGNORECASE)
-
-
-@text_cache(8192)
-def _quantities(text: str) -> frozenset[tuple[str, str]]:
-    """``(number, unit)`` of each number ``text`` gives with a word after it that
-    is no function word ("92% and" gives none)."""
-    return frozenset((_NUMBER_WORDS.get(v.lower(), v.replace(",", "")), u.lower())
-                     for v, u in _QUANTITY.findall(text) if _terms(u))
-
-
-def _recounts(older: str, newer: str) -> bool:
-    """Whether the newer statement gives another number in a unit the older one
-    counts in ("charges me 90 a month" / "put its membership up to 120 a month")."""
-    old, new = _quantities(older), _quantities(newer)
-    return any(u == w and v != x for v, u in old for x, w in new - old)
-
-
-@text_cache(8192)
-def _mentioned(text: str) -> frozenset[str]:
-    """The index terms of every capitalised word of ``text``, opening a sentence or not."""
-    return _terms(" ".join(_CAPITALISED.findall(text)))
-
-
-def same_slot(older: str, newer: str, asked: frozenset[str]) -> tuple[bool, bool]:
-    """How a newer statement reads an older one's value slot, by the names they
-    give (:func:`named`; a name the question gives is its subject, not a value):
-    ``(refers, fills)``. ``refers``: the newer names a value of the older (a name
-    the older gives, all its words, wherever the newer writes them) and says
-    something of its own ("I play an old Yamaha" / "Treated myself to a Martin
-    D-28, the Yamaha is going to my niece"; "My PhD supervisor is Professor
-    Lin" / "Professor Lin took a job in Toronto, so Dr Marsh ..."; "Our biggest
-    client is FreshWay" / "FreshWay went elsewhere ..."). ``fills``: the newer
-    gives another name in the slot where the older gives one (the same word
-    before it: "in Perl" / "in Python", "with Nationwide" / "with Halifax")."""
-    old = [(p, t - asked) for p, t in named(older) if t - asked]
-    new = [(p, t - asked) for p, t in named(newer) if t - asked]
-    mentioned = _mentioned(newer)
-    refers = (any(t <= mentioned for _, t in old)
-              and bool(_terms(newer) - _terms(older) - asked))
-    fills = any(p and p == q and not t <= _terms(older) for p, _ in old for q, t in new)
-    return refers, fills
 
 
 def asks_past(query: str) -> bool:
