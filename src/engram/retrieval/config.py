@@ -86,6 +86,14 @@ class RetrievalConfig:
       signals share search BM25 a second time, and each item's BM25 score gains
       ``feedback_weight`` times that score; the query's 3 best lexical matches keep
       their places (``0``: off).
+    * ``restate_weight`` / ``restate_form`` / ``restate_merge``: question ->
+      statement reformulation of the dense query (:mod:`engram.retrieval.reformulate`;
+      ``restate_form`` ``"statement"``: "Caroline researched"; ``"speaker"``:
+      "Caroline: I researched"). A question's rewrite is embedded too; without
+      ``restate_merge`` the dense signal searches with ``q/|q| + restate_weight *
+      r/|r|`` (unit length, before centring); with it, the rewrite's own vector (its
+      weight ignored) searches as well and each item keeps its better cosine of the
+      two in the dense list. A query no rule changes embeds nothing more (``0``: off).
     """
 
     name: str
@@ -123,6 +131,9 @@ class RetrievalConfig:
     topic_weight: float = 0.0
     centre_weight: float = 0.0
     feedback_weight: float = 0.0
+    restate_weight: float = 0.0
+    restate_form: str = "statement"
+    restate_merge: bool = False
 
     def __post_init__(self) -> None:
         if self.fusion not in {"rrf", "score"}:
@@ -154,6 +165,8 @@ class RetrievalConfig:
                self.feedback_weight) < 0:
             raise ConfigError(
                 "expand_weight, topic_weight, centre_weight and feedback_weight must be >= 0")
+        if self.restate_weight < 0 or self.restate_form not in {"statement", "speaker"}:
+            raise ConfigError("restate_weight must be >= 0, restate_form 'statement' or 'speaker'")
         if not any(w > 0 for w in self.weights.values()):
             raise ConfigError("a retrieval preset needs at least one signal with weight > 0")
 

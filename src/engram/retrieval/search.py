@@ -18,7 +18,7 @@ from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
 from ..store.base import Candidate, Neighbour
 from ..store.views import is_view
 from ..text import content_hash
-from . import expand, feedback, hops, links, rerank, topics, updates, windows
+from . import expand, feedback, hops, links, reformulate, rerank, topics, updates, windows
 from .config import RetrievalConfig
 from .decay import decay_factor
 from .fusion import Fused, fused_head
@@ -121,16 +121,18 @@ class Searcher:
         if config.uses(Signal.DENSE):
             emb = self._embedder()
             vec = query_vector if query_vector is not None else emb.embed_one(query, "query")
-            if config.centre_weight > 0:  # what all the user's turns share counts less
-                vec = _centred(vec, self.store.scope_centroid(scope, emb.model_id),  # type: ignore[arg-type]
-                               config.centre_weight)
-            if config.topic_weight > 0 and topics.broad(query):  # "hobbies": "Pilates"
-                vec = topics.expanded(vec, emb, config.topic_weight)  # type: ignore[arg-type]
+            vec, also = reformulate.query_vectors(query, vec, emb, config)  # type: ignore[arg-type]
+            vec = self._dense_query(query, vec, scope, emb, config)
             if config.uses(Signal.BM25):  # one round trip where the store can
                 lists[Signal.BM25], lists[Signal.DENSE] = self.store.search_both(
-                    scope, query, vec, emb.model_id, filters, n)  # type: ignore[arg-type]
+                    scope, query, vec, emb.model_id, filters, n)
             else:
-                lists[Signal.DENSE] = self.store.vector_search(scope, vec, emb.model_id, filters, n)  # type: ignore[arg-type]
+                lists[Signal.DENSE] = self.store.vector_search(scope, vec, emb.model_id, filters, n)
+            if also is not None:  # the rewrite searches too; each item's better cosine
+                also = self._dense_query(query, also, scope, emb, config)
+                lists[Signal.DENSE] = reformulate.merged(
+                    lists[Signal.DENSE],
+                    self.store.vector_search(scope, also, emb.model_id, filters, n), n)
         elif config.uses(Signal.BM25):
             lists[Signal.BM25] = self.store.lexical_search(scope, query, filters, n)
         if config.expand_weight > 0 and Signal.BM25 in lists:  # "pet" also finds "corgi"
@@ -140,6 +142,16 @@ class Searcher:
         if config.feedback_weight > 0 and lists.get(Signal.BM25):  # the first hits' words
             lists[Signal.BM25] = self._fed_back(query, scope, filters, config, lists)
         return lists
+
+    def _dense_query(self, query: str, vec: np.ndarray, scope: Scope, emb: Embedder,
+                     config: RetrievalConfig) -> np.ndarray:
+        """The dense signal's query vector: centred, then moved towards a broad query's topic."""
+        if config.centre_weight > 0:  # what all the user's turns share counts less
+            vec = _centred(vec, self.store.scope_centroid(scope, emb.model_id),
+                           config.centre_weight)
+        if config.topic_weight > 0 and topics.broad(query):  # "hobbies": "Pilates"
+            vec = topics.expanded(vec, emb, config.topic_weight)
+        return vec
 
     def _fed_back(self, query: str, scope: Scope, filters: SearchFilters,
                   config: RetrievalConfig, lists: dict[str, list[Candidate]]) -> list[Candidate]:
