@@ -42,6 +42,17 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # session 11: the lexical feedback's weight around recall's .2 (0: "recall-s10")
     "feedback-0.1": {"feedback_weight": 0.1},
     "feedback-0.3": {"feedback_weight": 0.3},
+    # session 12: question -> statement rewrite of the dense query (retrieval/reformulate.py);
+    # "dense+<name>" applies one of these to the dense preset instead of recall
+    "restate-0.5": {"restate_weight": 0.5},
+    "restate-1": {"restate_weight": 1.0},
+    "restate-2": {"restate_weight": 2.0},
+    "restate-sp-0.5": {"restate_weight": 0.5, "restate_form": "speaker"},
+    "restate-sp-1": {"restate_weight": 1.0, "restate_form": "speaker"},
+    "restate-sp-2": {"restate_weight": 2.0, "restate_form": "speaker"},
+    "restate-sp-4": {"restate_weight": 4.0, "restate_form": "speaker"},
+    "restate-merge": {"restate_merge": True},
+    "restate-sp-merge": {"restate_merge": True, "restate_form": "speaker"},
     # session 9: the dense query moved towards its topic with the recall weights
     # (the refitted weights are the preset "recall-topics")
     "topic-0.5": {"topic_weight": 0.5},
@@ -69,6 +80,8 @@ def _pct(ordered: list[float], p: float) -> float:
 def variant(name: str) -> RetrievalConfig:
     if name in ("bm25", "dense", "hybrid") or name.startswith("recall-"):
         return get_preset(name)
+    if name.startswith("dense+"):
+        return get_preset("dense").replace(name=name, **VARIANTS[name[len("dense+"):]])
     return get_preset("recall").replace(name=f"recall:{name}", **VARIANTS[name])
 
 
@@ -113,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
         for v in args.variants.split(","):
             cfg = variant(v)
             r10: list[float] = []
+            rall: list[float] = []
             mrr: list[float] = []
             ku: list[float] = []
             ms: list[float] = []
@@ -126,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
                 if s is not None:
                     flat = s.flat()
                     r10.append(flat["recall_any@10"])
+                    rall.append(flat["recall_all@10"])
                     mrr.append(flat["mrr"])
                 k = update_correct(q, ranked)
                 if k is not None:
@@ -134,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
             ms.sort()
             p50, p95 = (_pct(ms, p) for p in (0.5, 0.95))
             print(f"{name:13} {args.part:4} {v:14} n={len(r10):4} R@10 {avg(r10)} "
-                  f"MRR {avg(mrr)} KU {avg(ku)} ({len(ku)}) "
+                  f"Rall {avg(rall)} MRR {avg(mrr)} KU {avg(ku)} ({len(ku)}) "
                   f"ms p50 {p50:.1f} p95 {p95:.1f}", flush=True)
         eg.close()
 

@@ -277,8 +277,9 @@ def _restate(toks: list[str], speaker: bool) -> list[str] | None:
     end = _subject_end(toks, i, aux)
     subject = toks[i:end]
     rest = toks[end:]
-    if not subject:
-        return None
+    if not subject:  # "(remind me) what my schedule is": already in statement order
+        kept = [t for t in toks if t.lower() not in _WH]
+        return kept if len(kept) > 1 else None
     lead: list[str] = subject
     first_person = subject[0].lower() in ("i", "we", "you")
     if speaker and (sp := _speaker_form(subject)) is not None:
