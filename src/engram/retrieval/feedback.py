@@ -120,12 +120,14 @@ def merged(
     room = limit - len(head)
     if room <= 0:
         return head[:limit]
-    # an ItemRef is the tuple (type, id): ties go by type, then id. Only the
-    # candidates kept are made (a search's second list is twice ``limit`` long)
-    rest = sorted(scores.items(), key=_by_score)[:room]
-    return head + [Candidate(r, s) for r, s in rest]
-
-
-def _by_score(item: tuple[ItemRef, float]) -> tuple[float, ItemRef]:
-    """Sort key: best score first, then the ref (type, then id)."""
-    return -item[1], item[0]
+    # best score first, ties by the ref (an ItemRef is the tuple (type, id)): the
+    # triples (-score, ref, score) order as that key does (refs differ, so a score
+    # is never compared), without a key call per item. Only the candidates kept are
+    # made (a search's second list is twice ``limit`` long); a lexical candidate
+    # whose score is the one kept (the same float) is returned as it is
+    rest = sorted([(-s, r, s) for r, s in scores.items()])[:room]
+    own = {c.ref: c for c in lexical}
+    for _, r, s in rest:
+        same = own.get(r)
+        head.append(same if same is not None and same.score is s else Candidate(r, s))
+    return head
