@@ -270,3 +270,75 @@ def test_the_log_is_read_again_only_after_a_commit(
         con.execute("SELECT count(*) FROM memories").fetchone()  # a read commits nothing
     _reads(b)
     assert len(calls) == 2
+
+
+def _pragmas(store: Store) -> list[str]:
+    """Where ``store``'s connection records the ``PRAGMA data_version`` it runs."""
+    seen: list[str] = []
+    store._conn.set_trace_callback(  # type: ignore[attr-defined]
+        lambda sql: seen.append(sql) if sql == "PRAGMA data_version" else None)
+    return seen
+
+
+def test_a_reading_block_looks_for_commits_elsewhere_once(
+    pair: tuple[Store, Store], db: Path,
+) -> None:
+    """Inside ``reading()`` (one search) the reader asks SQLite whether anything was
+    committed elsewhere once, not at every read; what was committed before the
+    block and the reader's own writes in it are seen, and a commit made elsewhere
+    while it ran is seen by the first read after it."""
+    a, b = pair
+    add_memory(a, memory("m1", U, "zebra one"), unit(1))
+    _reads(b)
+    pragmas = _pragmas(b)
+    _reads(b)
+    outside = len(pragmas)
+    assert outside >= 4  # one per read path
+    add_memory(a, memory("m2", U, "zebra two"), unit(2))  # committed before the block
+    del pragmas[:]
+    with b.reading():
+        assert _reads(b)[0] == {"m1", "m2"}
+        with b.reading():  # nested: the outer block holds
+            _reads(b)
+        add_memory(b, memory("m3", U, "zebra three"), unit(3))  # its own write
+        got = _reads(b)
+        assert got[0] == {"m1", "m2", "m3"} and got[3]["m3"] == "zebra three|active"
+        with sqlite3.connect(db) as con:  # a commit elsewhere while the block runs
+            con.execute("UPDATE memories SET text = 'okapi one' WHERE id = 'm1'")
+    assert len(pragmas) == 1
+    got = _reads(b)
+    assert got[2]["m1"] == got[3]["m1"] == "okapi one|active"
+    assert len(pragmas) > 1
+
+
+def test_a_reading_block_holds_in_its_own_thread_only(pair: tuple[Store, Store]) -> None:
+    """Another thread reading the same store object while a block is open asks
+    SQLite afresh: a commit made elsewhere is in its next read."""
+    import threading
+
+    a, b = pair
+    add_memory(a, memory("m1", U, "zebra one"), unit(1))
+    got: list[set[str]] = []
+    with b.reading():
+        assert found(b) == {"m1"}
+        add_memory(a, memory("m2", U, "zebra two"), unit(2))
+        reader = threading.Thread(target=lambda: got.append(found(b)))
+        reader.start()
+        reader.join()
+    assert got == [{"m1", "m2"}]
+    assert found(b) == {"m1", "m2"}
+
+
+def test_a_search_looks_for_commits_elsewhere_once(db: Path, embedder: Any) -> None:
+    """``Engram.search`` is one reading block: a commit made elsewhere before it is
+    found, and its reads ask SQLite about commits elsewhere once."""
+    from engram.engine import Engram
+
+    with Engram(db, embedder=embedder) as writer, Engram(db, embedder=embedder) as reader:
+        writer.add("I adopted a corgi named Biscuit", user_id="u")
+        assert reader.search("corgi", user_id="u", track_access=False)
+        writer.add("The corgi learned to sit on command", user_id="u")
+        pragmas = _pragmas(reader.store)
+        hits = reader.search("corgi sit", user_id="u", track_access=False)
+        assert any("sit on command" in h.item.text for h in hits)
+        assert len(pragmas) == 1

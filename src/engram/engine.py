@@ -453,13 +453,14 @@ class Engram:
         f = make_filters(filters, kinds=kinds, start=start, end=end, metadata=metadata, as_of=as_of)
         ref_now = ensure_aware(now, "now") if now is not None else _now()
         self.ingest.embeds.settle()  # vectors queued here first (embed_queue)
-        if self.cache is None:
-            hits = self.searcher.search(query, sc, f, self._preset(preset), limit, ref_now)
-        else:
-            from .agents.cache import cached_search
+        with self.store.reading():  # one search, one look for writes made elsewhere
+            if self.cache is None:
+                hits = self.searcher.search(query, sc, f, self._preset(preset), limit, ref_now)
+            else:
+                from .agents.cache import cached_search
 
-            hits = cached_search(self.cache, self.searcher, self.embedder, query, sc, f,
-                                 self._preset(preset), limit, ref_now, now is not None)
+                hits = cached_search(self.cache, self.searcher, self.embedder, query, sc, f,
+                                     self._preset(preset), limit, ref_now, now is not None)
         if track_access:
             self._access.record(sc.tenant, [h.ref.id for h in hits if h.ref.type == "memory"])
         return hits

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -502,6 +503,17 @@ class Store(ABC):
         trip (PostgreSQL pipelines them)."""
         return (self.lexical_search(scope, query, filters, limit),
                 self.vector_search(scope, vector, model_id, filters, limit))
+
+    def reading(self) -> AbstractContextManager[None]:
+        """A block of reads that belong together (one search): the reads made in
+        it, in this thread, see every write committed before the block began, by
+        anyone, and this store object's own writes made in it; a write committed
+        by another connection or process while the block runs may be seen only by
+        reads after it. A backend may read afresh each time (this default does);
+        SQLite checks whether anything was committed elsewhere once per block
+        instead of once per read (``PRAGMA data_version``, see
+        :mod:`~engram.store.sqlite_changes`). Blocks may nest (the outer one holds)."""
+        return nullcontext()
 
     @abstractmethod
     def vectors_by_hash(

@@ -13,8 +13,10 @@ loads that file and applies the changes logged since, instead of rebuilding.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import numpy as np
@@ -128,6 +130,9 @@ class SQLiteSearch(SQLiteBase):
         #: partition -> its :attr:`PartitionIndex.version` when last saved or loaded
         #: from a file (-1: a save was tried and failed)
         self._saved: dict[PartitionKey, int] = {}
+        #: per thread, inside :meth:`reading`: ``PRAGMA data_version`` as the block
+        #: found it (``version``; ``None`` until its first catch-up)
+        self._block = threading.local()
 
     def lexical_search(
         self, scope: Scope, query: str, filters: SearchFilters, limit: int,
@@ -344,7 +349,30 @@ class SQLiteSearch(SQLiteBase):
         updated or deleted, trigger rows included, committed or not): equal
         markers mean nobody added a row to the change log in between."""
         conn = self._conn
+        block = self._block
+        if getattr(block, "open", False):  # inside :meth:`reading`: read once a block
+            version = block.version
+            if version is None:
+                version = block.version = int(
+                    conn.execute("PRAGMA data_version").fetchone()[0])
+            return version, conn.total_changes
         return int(conn.execute("PRAGMA data_version").fetchone()[0]), conn.total_changes
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """See the base class: inside, :meth:`_commit_marker` reads ``PRAGMA
+        data_version`` once (at the block's first catch-up), not at each read. This
+        connection's own writes still count (``total_changes`` is read every time),
+        and inside a transaction the log is read every time, as outside a block."""
+        block = self._block
+        if getattr(block, "open", False):  # nested: the outer block holds
+            yield
+            return
+        block.open, block.version = True, None
+        try:
+            yield
+        finally:
+            block.open, block.version = False, None
 
     def _catch_up(self) -> None:
         """Bring the loaded partitions up to the change log's head (see
