@@ -535,7 +535,8 @@ def test_a_newer_statement_naming_the_older_value_and_telling_an_event_replaces_
 
 def test_numbers_in_words_are_values_in_short_statements() -> None:
     """"three evenings a week" / "five evenings a week" hold other numbers; in
-    statements too long to read as one a number in words is prose."""
+    turns too long to read as one, in their sentences on the question too
+    (session 12), but a number in words elsewhere in such a turn is prose."""
     times = [T0, T0 + timedelta(days=60)]
     far = [np.array([1.0, 0.0]), np.array([0.3, 0.954])]  # cosine .3
     asked = _asked("How many evenings a week does the user train?")
@@ -547,7 +548,10 @@ def test_numbers_in_words_are_values_in_short_statements() -> None:
               "Then somebody brought up the quiz night, the raffle prizes, the new shower "
               "block and whether the bar should take cards from now on, honestly. " * 4]
     long = [f"{filler[0]} {train[0]}", f"{filler[1]} {train[1]}"]  # over 80 words each
-    assert conflicts(long, times, far, [0.6, 0.5], asked=asked) == set()
+    assert conflicts(long, times, far, [0.6, 0.5], asked=asked) == {(0, 1)}
+    prose = [f"{filler[0]} I train in the evenings at the club. We ran three laps.",
+             f"{filler[1]} I train in the evenings at the club. The coach had us run five laps."]
+    assert conflicts(prose, times, far, [0.6, 0.5], asked=asked) == set()
 
 
 def test_how_long_is_asks_a_current_length_and_a_coming_range_no_earlier_time() -> None:

@@ -9,7 +9,12 @@ numbers it gives, not from a marker (session 10; used by
   gives another name in its slot;
 * :func:`_recounts`: whether a newer statement gives another number in a unit
   the older counts in ("90 a month" / "up to 120 a month"); numbers written as
-  words count (:data:`_NUMBER_WORDS`, a closed class of the grammar).
+  words count (:data:`_NUMBER_WORDS`, a closed class of the grammar);
+* :func:`sentence_on` (session 12): the sentence of a long turn (over
+  :data:`~engram.ingest.supersede.MAX_WORDS` words) that speaks of a subject,
+  so that the reader applies to "Hi, sorry for the silence ... The Panda failed
+  its MOT, so I picked up a used Honda Jazz. ... Could you plan the route?" as
+  it does to the one sentence alone.
 
 The only word lists are grammar: number words and the calendar's names. Every
 memo is a :func:`~engram.text.text_cache`, emptied by forget.
@@ -22,7 +27,7 @@ import re
 from ..text import text_cache
 from .rerank import _terms
 
-__all__ = ["named", "same_slot"]
+__all__ = ["named", "same_slot", "sentence_on", "sentences"]
 
 #: numbers written as words ("four days a week" / "five days a week"), a closed
 #: class of the grammar, read as their digits; "one" is left out (as often a
@@ -112,3 +117,27 @@ def same_slot(older: str, newer: str, asked: frozenset[str]) -> tuple[bool, bool
               and bool(_terms(newer) - _terms(older) - asked))
     fills = any(p and p == q and not t <= _terms(older) for p, _ in old for q, t in new)
     return refers, fills
+
+
+#: where a long turn splits into sentences: sentence ends, line breaks, BEAM's
+#: "->->" tail; code blocks are not read
+_SENTENCE = re.compile(r"\s*->->.*|(?<=[.!?;])\s+|\n+")
+_CODE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
+
+
+@text_cache(8192)
+def sentences(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """The sentences of ``text`` with their index terms, in order."""
+    return tuple((c, _terms(c)) for c in _SENTENCE.split(_CODE.sub(" ", text))
+                 if c and c.strip())
+
+
+def sentence_on(text: str, subject: frozenset[str]) -> tuple[str, int]:
+    """The sentence of ``text`` holding most of the index terms ``subject`` (the
+    shorter on a tie) and how many it holds; ``(text, 0)`` when none holds any."""
+    best, held, size = text, 0, 0
+    for sentence, terms in sentences(text):
+        k = len(terms & subject)
+        if k > held or (k == held and k and len(terms) < size):
+            best, held, size = sentence, k, len(terms)
+    return best, held
