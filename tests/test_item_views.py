@@ -241,3 +241,40 @@ def test_a_file_saved_without_cards_gets_them_once(
         (e1,), _ = store.get_item_views(U, ["e1"], [])
     assert e1.text == "we adopted a corgi"
     store.close()
+
+
+def test_a_neighbour_turn_no_search_returned_is_viewed_from_its_card(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window's neighbour turn (found by the session order, never returned by a
+    search) gets its view from its card in a partition loaded from its file, not
+    from the table; its own look-ups (kept terms) find its row too."""
+    monkeypatch.setattr(IndexFiles, "min_rows", 3)
+    store = _sqlite(tmp_path)
+    _fill(store)
+    add_episode(store, episode("e3", U.with_session("s1"), "the puppy sleeps all day", at(6)),
+                unit(6))
+    want = store.get_items(U, ["e1"], [])[0][0].to_dict()
+    store.warm(U, MODEL)
+    store.close()
+    store = _sqlite(tmp_path)
+    with monkeypatch.context() as m:
+        _no_rebuild(m)
+        assert [c.ref.id for c in store.vector_search(U, unit(6), MODEL, SearchFilters(), 1)
+                ] == ["e3"]
+    part = next(iter(store._partitions.values()))  # type: ignore[attr-defined]
+    assert part._lazy is not None and ItemRef("episode", "e1") not in part.result_rows
+    store._rows.clear()  # type: ignore[attr-defined]
+    with monkeypatch.context() as m, pytest.raises(AssertionError, match="from the table"):
+        _no_table_reads(m)
+        store.get_item_views(U, ["e1"], [])  # no key known yet: read from the table
+    near = store.episode_neighbours(U, ["e3"], 1)  # the session order is loaded now
+    assert [n.id for n in near["e3"]] == ["e1"]
+    with monkeypatch.context() as m:
+        _no_table_reads(m)
+        (e1,), _ = store.get_item_views(U, ["e1"], [])
+    assert is_view(e1) and e1.to_dict() == want
+    assert store.kept_terms(U, MODEL, ItemRef("episode", "e1"), e1.text) == {"adopt", "corgi"}
+    store.delete_episodes("t", ["e1"])  # gone: no view, from a card or otherwise
+    assert store.get_item_views(U, ["e1"], []) == ([], [])
+    store.close()

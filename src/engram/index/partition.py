@@ -26,7 +26,7 @@ import hashlib
 import json
 import math
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -166,6 +166,9 @@ class PartitionIndex:
         #: its first collection, so full collections never walk it (a list of 100k
         #: ids was ~8 ms of each one, ~25%)
         self._lazy: tuple[tuple[str, ...], np.ndarray] | None = None
+        #: (the keys array of :attr:`_lazy`, its first ``n`` keys sorted, their rows):
+        #: made on the first look-up by key (:meth:`_rows_of_keys`)
+        self._key_index: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         #: the store's key (``upsert(key=...)``, -1: none) of each ref searches
         #: returned lately (ids and numbers, no text; at most ~4k): lets the store
         #: read the items a search found by key
@@ -410,8 +413,12 @@ class PartitionIndex:
         row = self._row_of(ref)
         return None if row is None else self._cards.get(row)
 
-    def cards(self, refs: list[ItemRef]) -> list[bytes | None]:
-        """:meth:`card` of each of ``refs``, in one pass."""
+    def cards(self, refs: list[ItemRef], keys: Sequence[int | None] | None = None
+              ) -> list[bytes | None]:
+        """:meth:`card` of each of ``refs``, in one pass. ``keys``: the store key of
+        each ref where the caller knows it (``None``: not known), which finds the
+        row of a ref no search returned lately in a partition whose refs are not
+        built (:meth:`_rows_of_keys`; e.g. a window's neighbour turn)."""
         found, older = self.result_rows, self._older_rows
         rows = [found.get(ref, -1) for ref in refs]
         if older:
@@ -419,6 +426,8 @@ class PartitionIndex:
         if self._lazy is None:
             pos = self._pos
             rows = [r if r >= 0 else pos.get(ref, -1) for r, ref in zip(rows, refs, strict=True)]
+        elif keys is not None and -1 in rows:
+            rows = self._rows_of_keys(refs, keys, rows)
         at = np.array(rows, dtype=np.int64)
         live = at >= 0
         live[live] = self._alive[at[live]]
@@ -438,6 +447,41 @@ class PartitionIndex:
             if self._cards.count(self._n):
                 self._cards.clear()
             self._cards.layout = layout
+
+    def _rows_of_keys(self, refs: list[ItemRef], keys: Sequence[int | None],
+                      rows: list[int]) -> list[int]:
+        """``rows`` (-1: not found) with the live row of each ref not found yet whose
+        key (``keys``) names a row holding that very ref, in a partition whose refs
+        are not built. Found refs join :attr:`result_rows` (and their keys
+        :attr:`result_keys`), so later look-ups of them (:meth:`own_terms`,
+        :meth:`stored_vector`) find them too. The sorted keys are made once per
+        loaded state (numbers only)."""
+        assert self._lazy is not None
+        ids, all_keys = self._lazy
+        n = self._n
+        index = self._key_index
+        if index is None or index[0] is not all_keys or index[1].size != n:
+            order = np.argsort(all_keys[:n], kind="stable")
+            index = self._key_index = (all_keys, all_keys[:n][order], order)
+        _, sorted_keys, order = index
+        want = [i for i, (r, k) in enumerate(zip(rows, keys, strict=True))
+                if r < 0 and k is not None and k >= 0]
+        if not want:
+            return rows
+        asked = np.array([keys[i] for i in want], dtype=np.int64)
+        lo = np.searchsorted(sorted_keys, asked, side="left").tolist()
+        hi = np.searchsorted(sorted_keys, asked, side="right").tolist()
+        out = list(rows)
+        for i, a, b in zip(want, lo, hi, strict=True):
+            ref = refs[i]
+            kind = TYPE_EPISODE if ref.type == "episode" else TYPE_MEMORY
+            for row in order[a:b].tolist():
+                if self._alive[row] and ids[row] == ref.id and self._type[row] == kind:
+                    out[i] = row
+                    self.result_rows[ref] = row
+                    self.result_keys[ref] = int(all_keys[row])
+                    break
+        return out
 
     def _rows_by_key(self, keys: list[int]) -> dict[int, int]:
         """The live row of each of ``keys`` (store keys) that names one."""

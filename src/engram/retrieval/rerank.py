@@ -28,11 +28,13 @@ fetched items; :func:`score` applies weights. Both are deterministic.
 
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import repeat
+from math import isnan
+from operator import attrgetter, or_
 
 import numpy as np
 
@@ -41,7 +43,7 @@ from ..index.rowfacts import TIME_WORDS, TIMEY, TIMEY_PATTERN, read_terms, timey
 from ..models import Episode, ItemRef, Memory
 from ..recall import parse_query_time, query_names
 from ..store.base import Candidate, Neighbour
-from ..store.views import kept_facts
+from ..store.views import FLAGS, TERMS, kept_facts
 from ..text import TextMemo, text_cache
 from .fusion import Fused
 from .signals import Signal
@@ -112,12 +114,18 @@ def query_info(query: str, now: datetime) -> QueryInfo:
 #: bounded: a head's texts repeat across searches, a soak's never do (~1 KB an entry)
 @text_cache(8192)
 def _terms(text: str) -> frozenset[str]:
-    return _ITEM_TERMS.get(text) or term_set(text)  # the features' memo first
+    got = _ITEM_TERMS.get(text)  # the features' memos first
+    if got is not None:
+        return got
+    held = _KEPT.get(text)
+    return read_terms(held) if held is not None else term_set(text)
 
 
 #: an item's text -> its term set (:func:`_item_terms`; emptied with the text memos)
 _ITEM_TERMS: TextMemo[str, frozenset[str]] = TextMemo()
 _ITEM_TERMS_MAX = 8192
+#: an item's text -> its terms as its view's card wrote them (:func:`_head_terms`)
+_KEPT: TextMemo[str, str] = TextMemo()
 
 
 def _item_terms(ref: ItemRef, text: str,
@@ -171,24 +179,27 @@ def features(
     (:meth:`~engram.store.base.Store.kept_terms`), asked for texts not memoised
     here; the others are split here (the same sets).
 
-    Built a column at a time over the head (per-item fields read once into
-    lists, each column one list made into the matrix): the same values as a
-    row at a time, bit for bit.
+    Built a column at a time over the head, as array operations where the
+    items' facts allow (:func:`_term_hits`: how many query terms each head item
+    holds, over its view's term string, with no per-item set built): the same
+    values as a row at a time, bit for bit.
     """
     n = len(head)
     out = np.zeros((n, len(FEATURES)), dtype=np.float64)
     if n == 0:
         return out
     col = _COL
-    bm25 = {c.ref: c.score for c in raw.get(Signal.BM25, ())}
+    lex, lex_scores = raw.get(Signal.BM25, ()), _scores(raw.get(Signal.BM25, ()))
+    vec, vec_scores = raw.get(Signal.DENSE, ()), _scores(raw.get(Signal.DENSE, ()))
+    bm25 = dict(zip(map(_REF, lex), lex_scores, strict=True))
     bm25_hi = max(bm25.values(), default=0.0) or 1.0
-    dense = {c.ref: c.score for c in raw.get(Signal.DENSE, ())}
+    dense = dict(zip(map(_REF, vec), vec_scores, strict=True))
     dense_hi = max(dense.values(), default=0.0)
     win = windowed.get(Signal.BM25, ())
-    win_hi = max([c.score for c in win], default=0.0) or 1.0
+    win_hi = max(_scores(win), default=0.0) or 1.0
     win_score = {c.ref: c.score for c in win}
     dwin = windowed.get(Signal.DENSE, ())
-    dwin_hi = max([c.score for c in dwin], default=0.0) or 1.0
+    dwin_hi = max(_scores(dwin), default=0.0) or 1.0
     dwin_score = {c.ref: c.score for c in dwin}
     fused_hi = head[0].score or 1.0
     # the head's fields, read once
@@ -206,11 +217,11 @@ def features(
     mass_hi = max(mass.values(), default=0.0) or 1.0
     out[:, col["fused"]] = [f.score / fused_hi for f in head]
     out[:, col["bm25"]] = own
-    for c, best in (("bm25_top", _first_best(raw.get(Signal.BM25, ()), items)),
-                    ("dense_top", _first_best(raw.get(Signal.DENSE, ()), items))):
+    for c, best in (("bm25_top", _first_best(lex, items, lex_scores)),
+                    ("dense_top", _first_best(vec, items, vec_scores))):
         if best is not None:
             out[[i for i, r in enumerate(refs) if r == best], col[c]] = 1.0
-    if (lead := _lead(raw.get(Signal.BM25, ()))) > 0.0:  # how decisive the lexical match is
+    if (lead := _lead(lex, lex_scores)) > 0.0:  # how decisive the lexical match is
         out[:, col["bm25_lead"]] = out[:, col["bm25_top"]] * lead
     cos = [dense.get(r) for r in refs]
     out[:, col["dense"]] = [0.0 if d is None else d for d in cos]
@@ -219,13 +230,13 @@ def features(
                              for r in refs]
     out[:, col["dense_window"]] = [0.0 if (w := dwin_score.get(r)) is None else w / dwin_hi
                                    for r in refs]
-    terms = [_item_terms(r, t, kept, i) for r, t, i in zip(refs, texts, its, strict=True)]
+    held = [i.__dict__.get(TERMS) for i in its]  # a view's terms as its card wrote them
+    terms = _head_terms(refs, texts, its, held, kept)
+    sizes = np.array([t.count(" ") + 1 if t else 0 for t in terms], dtype=np.int64)
     asked = info.terms
     if asked:  # the terms of "speaker text": no word spans the space
-        k = len(asked)
-        out[:, col["coverage"]] = [
-            len(asked & (t | _terms(s) if s else t)) / k
-            for t, s in zip(terms, speakers, strict=True)]
+        covered = _term_hits(asked, terms, speakers) / len(asked)
+        out[:, col["coverage"]] = covered
     if info.names:
         names, k = info.names, len(info.names)
         out[:, col["names"]] = [
@@ -243,20 +254,55 @@ def features(
         out[:, col["time_out"]] = [not x for x in inside]
     if info.asks_when:
         out[:, col["when_time"]] = [
-            bool(held[1] & TIMEY) if (held := kept_facts(i)) is not None else timey(t)
-            for i, t in zip(its, texts, strict=True)]
-    out[:, col["memory"]] = [isinstance(i, Memory) for i in its]
+            bool(i.__dict__[FLAGS] & TIMEY) if h is not None else timey(t)
+            for i, h, t in zip(its, held, texts, strict=True)]
+    out[:, col["memory"]] = [not e for e in episode]
     out[:, col["question"]] = ["?" in t for t in texts]
     if asked:
-        out[:, col["prev_coverage"]] = _prev_coverage(refs, items, neighbours, asked, kept)
-    out[:, col["length"]] = [min(1.0, len(t) / 30.0) for t in terms]
+        out[:, col["prev_coverage"]] = _prev_coverage(refs, items, neighbours, asked, kept,
+                                                      covered)
+    out[:, col["length"]] = np.minimum(1.0, sizes / 30.0)
     out[:, col["assistant"]] = [isinstance(i, Episode) and i.role == "assistant" for i in its]
     # no query term: a paraphrase, or small talk
     nolex = out[:, col["coverage"]] == 0.0
-    says = nolex & (np.array([len(t) for t in terms]) >= _SAYS)
+    says = nolex & (sizes >= _SAYS)
     out[says, col["dense_nolex"]] = out[says, col["dense"]]
     out[nolex, col["session_nolex"]] = out[nolex, col["session"]]
     return out
+
+
+def _scores(cands: Sequence[Candidate]) -> list[float]:
+    """The scores of ``cands``, in order."""
+    return list(map(_SCORE, cands))
+
+
+def _head_terms(refs: Sequence[ItemRef], texts: Sequence[str],
+                its: Sequence[Episode | Memory], held: Sequence[str | None],
+                kept: Callable[[ItemRef, str], frozenset[str] | None] | None) -> list[str]:
+    """Each head item's index terms joined by spaces: as its view's card wrote them
+    (``held``, memoised by text for :func:`_terms`), else the set :func:`_item_terms`
+    finds, joined (in no particular order)."""
+    if len(_KEPT) >= _ITEM_TERMS_MAX:
+        _KEPT.clear()
+    _KEPT.update((t, h) for t, h in zip(texts, held, strict=True) if h is not None)
+    return [h if h is not None else " ".join(_item_terms(r, t, kept, i))
+            for r, t, i, h in zip(refs, texts, its, held, strict=True)]
+
+
+def _term_hits(asked: frozenset[str], terms: Sequence[str],
+               speakers: Sequence[str | None]) -> np.ndarray:
+    """How many of ``asked`` each item holds, among its ``terms`` (space-joined, as
+    :func:`_head_terms` gives them) or its speaker's: one C-level pass over the
+    head (no per-item set is built; each distinct speaker's terms are read once)."""
+    found = list(map(asked.intersection, map(str.split, terms, repeat(" "))))
+    said = {s: asked & _terms(s) for s in set(speakers) if s}
+    if any(said.values()):
+        found = list(map(or_, found, [said[s] if s else _NONE for s in speakers]))
+    return np.fromiter(map(len, found), dtype=np.int64, count=len(found))
+
+
+#: no terms
+_NONE: frozenset[str] = frozenset()
 
 
 def _prev_coverage(
@@ -265,9 +311,12 @@ def _prev_coverage(
     neighbours: Mapping[str, Sequence[Neighbour]] | None,
     asked: frozenset[str],
     kept: Callable[[ItemRef, str], frozenset[str] | None] | None,
+    covered: np.ndarray | None = None,
 ) -> list[float]:
     """:data:`FEATURES`' ``prev_coverage`` of each of ``refs``: the share of the
-    query's terms ``asked`` that the turn just before it holds (0 where unknown)."""
+    query's terms ``asked`` that the turn just before it holds (0 where unknown).
+    ``covered``: the coverage of each of ``refs`` already worked out (read for a
+    previous turn in ``refs``)."""
     # the turn before each episode, from whatever neighbour lists were fetched
     previous: dict[str, str] = {}
     for seed, ns in (neighbours or {}).items():
@@ -277,11 +326,17 @@ def _prev_coverage(
             elif nb.offset == 1:
                 previous.setdefault(nb.id, seed)
     no_prev = items.get(ItemRef("episode", ""))  # the look-up of an episode without one
+    at = {r: i for i, r in enumerate(refs)} if covered is not None else {}
+    done = covered.tolist() if covered is not None else []
     k = len(asked)
     out = []
     for ref in refs:
         pid = previous.get(ref.id)
         prev_ref = ItemRef("episode", pid) if pid is not None else None
+        j = at.get(prev_ref) if prev_ref is not None else None
+        if j is not None:  # the head's own coverage of it
+            out.append(done[j])
+            continue
         prev = items.get(prev_ref) if prev_ref is not None else no_prev
         if prev is None:
             out.append(0.0)
@@ -295,16 +350,21 @@ def _prev_coverage(
 
 
 def _first_best(cands: Sequence[Candidate],
-                items: Mapping[ItemRef, Episode | Memory] | None = None) -> ItemRef | None:
+                items: Mapping[ItemRef, Episode | Memory] | None = None,
+                scores: Sequence[float] | None = None) -> ItemRef | None:
     """The best-scored candidate of a signal's list (NaN scores ignored; ``None``
     for an empty list). A tie goes to the newest of the tied items in ``items``
     (the later statement, as a knowledge update wants), then to the list's order
     (a store lists equal scores in row order): never to an id, whose last 16
     characters are random, so items written in the same millisecond would take
-    "best" by chance."""
-    hi = max((c.score for c in cands if c.score == c.score), default=None)
-    if hi is None:
+    "best" by chance. ``scores``: the list's scores, if already read."""
+    known = _known(cands, scores)
+    if not known:
         return None
+    hi = max(known)
+    at = known.index(hi) if len(known) == len(cands) else None
+    if at is not None and (not items or known.count(hi) == 1):  # C-level: no NaN
+        return cands[at].ref
     tied = [c.ref for c in cands if c.score == hi]
     if len(tied) == 1 or not items:
         return tied[0]
@@ -312,14 +372,24 @@ def _first_best(cands: Sequence[Candidate],
     return max(tied, key=lambda r: _when(items[r]) if r in items else _NEVER)
 
 
-def _lead(cands: Sequence[Candidate]) -> float:
+def _lead(cands: Sequence[Candidate], scores: Sequence[float] | None = None) -> float:
     """How far a list's best score stands above its second, relative to the best:
     ``(s1 - s2) / s1`` (0 on a tie at the top or with no positive best; 1 for a list
     of one)."""
-    top = heapq.nlargest(2, (c.score for c in cands if c.score == c.score))
+    top = sorted(_known(cands, scores), reverse=True)[:2]
     if not top or top[0] <= 0.0:
         return 0.0
     return (top[0] - (top[1] if len(top) > 1 else 0.0)) / top[0]
+
+
+def _known(cands: Sequence[Candidate], scores: Sequence[float] | None) -> list[float]:
+    """The scores of ``cands`` (``scores`` if given) that are not NaN, in order."""
+    got = list(map(_SCORE, cands)) if scores is None else list(scores)
+    return [s for s in got if s == s] if any(map(isnan, got)) else got
+
+
+#: a candidate's ref, and its score
+_REF, _SCORE = attrgetter("ref"), attrgetter("score")
 
 
 #: the time of a tied candidate not fetched (never the newest)

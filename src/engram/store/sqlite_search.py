@@ -302,11 +302,19 @@ class SQLiteSearch(SQLiteBase):
         owner = (scope.tenant, "u", scope.user_id)
         out: dict[ItemRef, bytes] = {}
         with self._lock:
+            # an episode's key from the user's loaded session order, where it is
+            # loaded: finds the card of a turn no search returned (a neighbour)
+            streams = self._streams.get((scope.tenant, scope.user_id))
+            rid = streams.rid if streams is not None else None
             for key in reversed(self._partitions):
                 if key[:3] != owner:
                     continue
                 wanted = [r for r in refs if r not in out]
-                for ref, card in zip(wanted, self._partitions[key].cards(wanted), strict=True):
+                keys = None if rid is None else [
+                    None if r.type != "episode" or (k := rid(r.id)) is None else k * 2
+                    for r in wanted]
+                for ref, card in zip(wanted, self._partitions[key].cards(wanted, keys),
+                                     strict=True):
                     if card is not None:
                         out[ref] = card
                 if len(out) == len(refs):

@@ -95,6 +95,10 @@ class EpisodeStreams:
         if not order:
             del self._order[key]
 
+    def rid(self, item_id: str) -> int | None:
+        """The row number of the episode ``item_id`` of this user (``None``: none)."""
+        return self._rid.get(item_id)
+
     def neighbours(self, scope: Scope, ids: Sequence[str], radius: int
                    ) -> dict[str, list[Neighbour]]:
         """:meth:`Store.episode_neighbours` for a scope of this stream's user: a key
