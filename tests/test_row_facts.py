@@ -28,6 +28,8 @@ from contract_helpers import (
     unit,
 )
 
+from engram import Engram
+from engram.embed.base import Embedder
 from engram.index.files import pack, unpack, write_atomically
 from engram.index.lexical import term_set
 from engram.index.rowfacts import TIMEY, TIMEY_PATTERN, facts, read_terms, timey
@@ -155,3 +157,24 @@ def test_the_reranker_reads_the_facts(tmp_path: Path) -> None:
     tampered = matrix(views)
     assert tampered[0, cov] == 0.0 and tampered[0, when] == 0.0
     store.close()
+
+
+def test_the_facts_a_search_memoised_leave_with_a_forget(tmp_path: Path,
+                                                         embedder: Embedder) -> None:
+    """The reranker memoises each head text's terms as its card wrote them
+    (``rerank._KEPT``, for the newer-first rule's look-ups): a forget empties it,
+    and the partition's look-up by key (made for a neighbour turn's card) holds
+    numbers only, no text."""
+    clear_text_caches()
+    secret = "my locker code at the zanzibarquokka gym is 4471"
+    with Engram(tmp_path / "f.db", embedder=embedder) as eg:
+        eg.add(secret, user_id="ana", speaker="Ana", session_id="s")
+        eg.add("we had pizza on Friday", user_id="ana", speaker="Ana", session_id="s")
+        assert eg.search("what is the locker code at the gym?", user_id="ana")
+        assert any("zanzibarquokka" in t for t in rerank._KEPT.values())
+        for part in eg.store._partitions.values():  # type: ignore[attr-defined]
+            index = part._key_index
+            assert index is None or all(a.dtype.kind in "iu" for a in index)
+        eg.forget(user_id="ana")
+        assert not rerank._KEPT and not rerank._ITEM_TERMS
+        assert not any("zanzibarquokka" in t for t in rerank._KEPT.values())

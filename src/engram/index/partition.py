@@ -28,6 +28,7 @@ import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -44,6 +45,9 @@ TYPE_EPISODE = 0
 TYPE_MEMORY = 1
 STATUS_CODES = {"active": 0, "superseded": 1, "deleted": 2}
 INF = math.inf
+#: a row's ref type by its type code, and a ref made from ``(type, id)``
+_KINDS = np.array(["episode", "memory"], dtype=object)
+_new_ref = partial(tuple.__new__, ItemRef)
 
 
 def _hash64(content_hash: str | None) -> int:
@@ -203,8 +207,9 @@ class PartitionIndex:
             # refs are made, not kept: a memo of them grows what the garbage collector
             # walks in every full collection (tens of ms at 100k rows)
             ids, all_keys = self._lazy
-            out = [ItemRef("episode" if t == TYPE_EPISODE else "memory", ids[row])
-                   for row, t in zip(rows.tolist(), self._type[rows].tolist(), strict=True)]
+            # made by C-level maps (a namedtuple's constructor is Python-level)
+            out = list(map(_new_ref, zip(_KINDS[self._type[rows]].tolist(),
+                                         map(ids.__getitem__, rows.tolist()), strict=True)))
             keys = all_keys[rows].tolist()
         if len(self.result_keys) > 4096:
             self.result_keys = {}
