@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -222,9 +222,11 @@ class WriteOutcome:
     fenced: bool = False
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """One search candidate from a single signal; ``score`` higher is better."""
+class Candidate(NamedTuple):
+    """One search candidate from a single signal; ``score`` higher is better.
+
+    A named tuple (immutable, equal by its fields): a search makes some 600 of
+    them, and a tuple is made in about half the time of a frozen dataclass."""
 
     ref: ItemRef
     score: float
