@@ -53,6 +53,10 @@ _EVERY = {"garak": 3, "pyrit": 3, "locomo": 4, "realtalk": 4, "letta": 8, "q_loc
           "q_realtalk": 8, "q_beam_user": 8, "q_letta": 8, "beam_user": 16}
 
 
+#: training sources the head never reads (the fast path's English set: English text is not
+#: routed to the head, so it is not encoded and the head is fitted as without it)
+_NOT_ENCODED = ("engram_english",)
+
 #: the head's training budgets ``evaluate`` also prints (beside ``--fp2``)
 FP2_CURVE = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
 
@@ -70,10 +74,11 @@ def extra_texts(path: Path = MULTILINGUAL) -> tuple[list[str], list[str]]:
 
 def to_encode(pos: dict[str, list[str]], neg: dict[str, list[str]]) -> list[str]:
     """The texts the head is fitted and measured on (see the module docstring)."""
-    out = [t for n, ts in pos.items() for t in ts[::_EVERY.get(n, 1)]]
+    out = [t for n, ts in pos.items() if n not in _NOT_ENCODED for t in ts[::_EVERY.get(n, 1)]]
     out += [t for ts in extra_texts() for t in ts]
-    out += [t for n in _WHOLE for t in neg.get(n, [])]
-    out += [t for d in (pos, neg) for ts in d.values() for t in ts if needs_second_look(t)]
+    out += [t for n in _WHOLE if n not in _NOT_ENCODED for t in neg.get(n, [])]
+    out += [t for d in (pos, neg) for n, ts in d.items() if n not in _NOT_ENCODED
+            for t in ts if needs_second_look(t)]
     out += [t for n, k in _EVERY.items() if n in neg for t in neg[n][::k]]
     return list(dict.fromkeys(out))
 
@@ -195,10 +200,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="the head's training budget (shipped: 0.02)")
     ap.add_argument("--hard-weight", type=float, default=guard_eval.HARD_WEIGHT)
     ap.add_argument("--only", default="", help="evaluate: comma-separated held-out sources")
+    ap.add_argument("--english", choices=["both", "orders", "none"], default="both",
+                    help="which half of the fast path's training-only English set it uses")
     ap.add_argument("--no-extra", action="store_true",
                     help="leave out the head-only training set (poisoning_multilingual.jsonl)")
     args = ap.parse_args(argv)
-    pos, neg = guard_eval.load_sources(args.wheels, args.data)
+    pos, neg = guard_eval.load_sources(args.wheels, args.data, english=args.english)
     vecs = vectors(to_encode(pos, neg), args.cache)
     if args.command == "fit":
         train_pos = [t for s, ts in pos.items() if s not in guard_eval.EVAL_ONLY for t in ts]
@@ -247,7 +254,8 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
     at = budgets.index(args.fp2)
     print(f"{'held-out source':18s} {'fast path':>16s} {'cascade':>16s}  held-out chat FP "
           f"fast / cascade (routed turns); cascade at --fp2 {args.fp2}")
-    for k, src in enumerate(s for s in pos if s not in guard_eval.EVAL_ONLY):
+    for k, src in enumerate(s for s in pos
+                            if s not in (*guard_eval.EVAL_ONLY, *guard_eval.TRAIN_ONLY)):
         if only and src not in only:
             continue
         chat_out = chats[k % len(chats)]

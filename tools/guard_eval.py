@@ -54,6 +54,10 @@ MEMORY_TRAIN = ROOT / "tests" / "fixtures" / "poisoning_memory_train.jsonl"
 INDEPENDENT = ROOT / "tests" / "fixtures" / "poisoning_independent.jsonl"
 NOTES = ROOT / "tests" / "fixtures" / "poisoning_benign_notes.jsonl"
 VARIED = ROOT / "tests" / "fixtures" / "poisoning_varied.jsonl"
+#: hand-written English orders (long jailbreak genres, orders inside documents and tool
+#: output, standing orders, misreporting, false consent) and English near-misses: a
+#: training-only source of every fold and of ``fit``, never held out (``--no-english``)
+ENGLISH = ROOT / "tests" / "fixtures" / "poisoning_english.jsonl"
 SHIPPED = ROOT / "src" / "engram" / "trust" / "classifier.json"
 
 
@@ -63,10 +67,12 @@ def _rows(path: Path) -> list[dict[str, str]]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
-def load_sources(wheels: Path, data: Path, *, questions: bool = True
+def load_sources(wheels: Path, data: Path, *, questions: bool = True, english: str = "both"
                  ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """(attack sources, benign sources), each name -> texts. With ``questions`` the
-    benchmarks' questions are benign sources too (``q_<chat set>``, ``q_letta``)."""
+    benchmarks' questions are benign sources too (``q_<chat set>``, ``q_letta``);
+    ``english`` (``both``, ``orders`` or ``none``) says which half of the training-only
+    ``engram_english`` set is a source (``TRAIN_ONLY``)."""
     pos = {n: corpus.attacks(n, wheels) for n in (*corpus.ATTACK_SOURCES, *corpus.EVAL_SOURCES)}
     neg = {n: corpus.chat(n, data) for n in (*corpus.CHAT_SOURCES, "beam_assistant", "letta")}
     if questions:
@@ -82,6 +88,11 @@ def load_sources(wheels: Path, data: Path, *, questions: bool = True
         rows = [r for r in _rows(VARIED) if r["split"] == split]
         pos[name] = [r["text"] for r in rows if r["label"] == "injected"]
         neg[name] = [r["text"] for r in rows if r["label"] == "benign"]
+    if english != "none":
+        rows = _rows(ENGLISH)
+        pos["engram_english"] = [r["text"] for r in rows if r["label"] == "injected"]
+        if english == "both":
+            neg["engram_english"] = [r["text"] for r in rows if r["label"] == "benign"]
     notes = _rows(NOTES)
     neg["engram_notes"] = [r["text"] for r in notes if r["split"] == "tune"]
     neg["notes_holdout"] = [r["text"] for r in notes if r["split"] == "holdout"]
@@ -195,19 +206,22 @@ def _rule_verdicts(texts: list[str], cache: Path | None) -> np.ndarray:
 #: benign sources written to look like attacks (hard negatives): each of their texts
 #: weighs HARD_WEIGHT chat turns in a fit (the shipped model: 20; docs/trust.md)
 HARD = ("engram_fixture", "engram_memory", "engram_independent", "engram_notes", "spikee_fp",
-        "engram_varied")
+        "engram_varied", "engram_english")
 HARD_WEIGHT = 20.0
 #: attack texts of a source of n texts weigh n ** -SOURCE_POWER each (0: every text alike)
 SOURCE_POWER = 0.0
 #: sources that no model is fitted on (the hand-written held-out set, deepteam)
 EVAL_ONLY = ("heldout", "varied_holdout", *corpus.EVAL_SOURCES)
+#: sources fitted on in every fold and never held out (no figure is reported for them)
+TRAIN_ONLY = ("engram_english",)
 #: benign texts no model is fitted on (the held half of the hand-written notes)
 BENIGN_HELD = ("notes_holdout",)
 BUDGETS = (0.0003, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.006, 0.008, 0.01)
 #: benign sources always in training (when their own attack source is held out, its benign
 #: half is left out too); the chat sets rotate as the held-out false-positive set
 _OTHER_NEG = ("beam_assistant", "letta", "q_letta", "spikee_fp", "engram_fixture",
-              "engram_memory", "engram_independent", "engram_notes", "engram_varied")
+              "engram_memory", "engram_independent", "engram_notes", "engram_varied",
+              "engram_english")
 
 
 def _source_weights(mx: Matrix, pos: dict[str, list[str]], power: float) -> np.ndarray:
@@ -250,7 +264,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
     per_source: dict[str, float] = {}
     total = [0, 0, 0, 0]
     curve: dict[float, list[int]] = {}
-    for k, src in enumerate(s for s in pos if s not in EVAL_ONLY):
+    for k, src in enumerate(s for s in pos if s not in (*EVAL_ONLY, *TRAIN_ONLY)):
         if only and src not in only:
             continue
         chat_out = chats[k % len(chats)]
@@ -379,8 +393,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="evaluate: comma-separated held-out sources (default: every one)")
     ap.add_argument("--cache", type=Path, default=None,
                     help="directory that keeps the rules' verdict per text between runs")
+    ap.add_argument("--english", choices=["both", "orders", "none"], default="both",
+                    help="which half of the training-only English set (poisoning_english.jsonl) "
+                         "every fit uses")
     args = ap.parse_args(argv)
-    pos, neg = load_sources(args.wheels, args.data, questions=not args.no_questions)
+    pos, neg = load_sources(args.wheels, args.data, questions=not args.no_questions,
+                            english=args.english)
     missing = [s for s in corpus.ATTACK_SOURCES if s not in pos]
     if missing:
         print(f"missing attack sources {missing}: run `python tools/guard_corpus.py download`")
