@@ -53,6 +53,8 @@ KEEP = 3
 MAX_POSTINGS = 4096
 
 _WORD = re.compile(r"[a-z]+")
+#: makes a :class:`Candidate` from ``(ref, score)`` without the named tuple's keyword layer
+_new = tuple.__new__
 
 
 def feedback_refs(lists: Sequence[Sequence[Candidate]], docs: int = DOCS) -> list[ItemRef]:
@@ -129,5 +131,5 @@ def merged(
     own = {c.ref: c for c in lexical}
     for _, r, s in rest:
         same = own.get(r)
-        head.append(same if same is not None and same.score is s else Candidate(r, s))
+        head.append(same if same is not None and same.score is s else _new(Candidate, (r, s)))
     return head

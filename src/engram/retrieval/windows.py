@@ -104,10 +104,12 @@ def _spread(base: dict[ItemRef, float], neighbours: Mapping[str, Sequence[Neighb
 
 def _episode(episode_id: str) -> ItemRef:
     """``ItemRef("episode", episode_id)``, made without the named tuple's keyword layer."""
-    return _new_ref(ItemRef, ("episode", episode_id))
+    return _new(ItemRef, ("episode", episode_id))
 
 
-_new_ref = tuple.__new__
+#: makes a named tuple (``ItemRef``, ``Candidate``) from a tuple of its fields,
+#: without the keyword layer of its constructor (about half the time)
+_new = tuple.__new__
 
 
 def _best_first(kv: tuple[ItemRef, float]) -> tuple[float, ItemRef]:
@@ -141,4 +143,4 @@ def windowed(
     # only the seeds spread; the tail keeps its own score after them
     ranked = [*out.items(), *((r, norm[r]) for r in refs[seeds:] if r not in out)]
     ranked.sort(key=_best_first)
-    return [Candidate(ref, score) for ref, score in ranked]
+    return [_new(Candidate, t) for t in ranked]

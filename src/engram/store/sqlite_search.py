@@ -114,6 +114,11 @@ def _lru(cache: OrderedDict[_K, _V], key: _K, load: Callable[[], _V], limit: int
     return value
 
 
+#: makes a :class:`Candidate` from a partition's ``(ref, score)`` pair without the
+#: named tuple's keyword layer (a search makes some 300 here)
+_new = tuple.__new__
+
+
 class SQLiteSearch(SQLiteBase):
     """Search methods; see :class:`~engram.store.sqlite.SQLiteStore`."""
 
@@ -151,7 +156,7 @@ class SQLiteSearch(SQLiteBase):
                         return []
                     hits = part.lexical_search(query, limit, f, max_postings)
                     self._key_hints = part.result_keys
-                    return [Candidate(ref, score) for ref, score in hits]
+                    return [_new(Candidate, h) for h in hits]
         return self._fts_search(scope, terms, filters, limit)
 
     def _fts_search(
@@ -565,7 +570,7 @@ class SQLiteSearch(SQLiteBase):
             self._key_hints = part.result_keys
             if part.has_graph and key not in self._saved:
                 self._save(key, part)  # the graph was just built: keep it for the next start
-        return [Candidate(ref, score) for ref, score in hits]
+        return [_new(Candidate, h) for h in hits]
 
     def _row_filter(self, scope: Scope, filters: SearchFilters) -> RowFilter | None:
         """The in-memory filter for ``filters``; ``None`` when nothing can match."""
