@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engram.bench.contexts import hit_units, scope_user
+from engram.bench.contexts import context_blocks, hit_units, scope_user
 from engram.bench.metrics import distinct_ranking, score_ranking
 from engram.bench.progress import Progress
 from engram.bench.runner import default_engine, ingest_dataset
@@ -111,6 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=None, help="questions per set")
     ap.add_argument("--warm", action="store_true",
                     help="search each conversation once before timing (loads its index)")
+    ap.add_argument("--evidence", action="store_true",
+                    help="also evidence in a 1,024-token context() (one more search a question)")
     args = ap.parse_args(argv)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -129,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
             rall: list[float] = []
             mrr: list[float] = []
             ku: list[float] = []
+            ev: list[float] = []
             ms: list[float] = []
             for conv, q in qs:
                 t0 = time.perf_counter()
@@ -142,6 +145,13 @@ def main(argv: list[str] | None = None) -> None:
                     r10.append(flat["recall_any@10"])
                     rall.append(flat["recall_all@10"])
                     mrr.append(flat["mrr"])
+                if args.evidence and s is not None and q.answer.strip() and not q.abstention:
+                    units: dict[Any, list[str]] = {}
+                    block = context_blocks(eg, q, scope_user(conv), cfg,  # type: ignore[arg-type]
+                                           (1024,), units, episode_turn)[1024]
+                    gold = set(q.evidence_turns)
+                    ev.append(float(any(gold.intersection(units.get(i.ref, ()))
+                                        for i in block.items)))
                 k = update_correct(q, ranked)
                 if k is not None:
                     ku.append(float(k))
@@ -150,7 +160,8 @@ def main(argv: list[str] | None = None) -> None:
             p50, p95 = (_pct(ms, p) for p in (0.5, 0.95))
             print(f"{name:13} {args.part:4} {v:14} n={len(r10):4} R@10 {avg(r10)} "
                   f"Rall {avg(rall)} MRR {avg(mrr)} KU {avg(ku)} ({len(ku)}) "
-                  f"ms p50 {p50:.1f} p95 {p95:.1f}", flush=True)
+                  + (f"ev@1024 {avg(ev)} ({len(ev)}) " if args.evidence else "")
+                  + f"ms p50 {p50:.1f} p95 {p95:.1f}", flush=True)
         eg.close()
 
 

@@ -147,6 +147,12 @@ DERIVED: dict[str, Callable[[Head], np.ndarray]] = {
     "prf_top10": lambda h: _top(h.extra["prf_rank"], 10),
     "prf_z": lambda h: _z(h, "prf"),
     "prf_norm": lambda h: _norm(h, "prf"),
+    # session 12: the question's rewrite as a statement, its own dense list
+    # (heads collected with tools.fit_rerank_heads --restate-signal speaker)
+    "restate_rr": lambda h: _rr(h.extra["restate_rank"], 5.0),
+    "restate_rr20": lambda h: _rr(h.extra["restate_rank"], 20.0),
+    "restate_top3": lambda h: _top(h.extra["restate_rank"], 3),
+    "restate_z": lambda h: _z(h, "restate"),
 }
 
 #: features whose weight ``--monotone`` keeps >= 0 (more evidence never ranks lower)

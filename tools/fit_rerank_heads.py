@@ -91,17 +91,52 @@ def _extra(h: Any, query: str) -> dict[str, Any]:
     return out
 
 
+def _restate_list(eg: Any, scope: Any, query: str, config: RetrievalConfig,
+                  form: str) -> list[Any]:
+    """The dense list of ``query``'s rewrite (:mod:`engram.retrieval.reformulate`),
+    its vector centred and moved like the query's; empty when no rule changes it."""
+    from engram.models import SearchFilters
+    from engram.retrieval.reformulate import restated
+    from engram.retrieval.search import Searcher
+
+    text = restated(query, speaker=form == "speaker")
+    if text is None:
+        return []
+    emb = eg.embedder()
+    vec = Searcher(eg.store, eg.embedder)._dense_query(  # noqa: SLF001 - the search's own move
+        query, emb.embed_one(text, "query"), scope, emb, config)
+    found: list[Any] = eg.store.vector_search(scope, vec, emb.model_id, SearchFilters(),
+                                              config.candidates)
+    return found
+
+
 def collect(eg: Any, ds: Any, part: str, name: str, config: RetrievalConfig,
-            episode_turn: dict[str, str]) -> list[Head]:
-    """The head and features of every scored question of ``ds`` with gold evidence."""
+            episode_turn: dict[str, str], restate_signal: str = "") -> list[Head]:
+    """The head and features of every scored question of ``ds`` with gold evidence;
+    with ``restate_signal`` (a ``restate_form``) also ``extra["restate_rank"]`` and
+    ``["restate_score"]``: each row's place in the rewrite's own dense list."""
     out = []
-    for conv, q, _, h, matrix in searched_heads(eg, ds, config):
+    for conv, q, scope, h, matrix in searched_heads(eg, ds, config):
         row = {f.ref: i for i, f in enumerate(h.fused)}
         tops = [row[c.ref] for c in h.raw.get(Signal.DENSE, ())[:3] if c.ref in row]
+        extra = _extra(h, q.text)
+        if restate_signal:
+            extra.update(_raw_extra("restate", h.fused, _restate_list(
+                eg, scope, q.text, config, restate_signal)))
         out.append(Head(name, part, conv.group or conv.id, q.category, matrix,
                         [_units(h.items[f.ref], episode_turn) for f in h.fused],
-                        q.evidence_turns, q.stale_turns, tops, _extra(h, q.text)))
+                        q.evidence_turns, q.stale_turns, tops, extra))
     return out
+
+
+def _raw_extra(sig: str, fused: Sequence[Any], found: Sequence[Any]) -> dict[str, Any]:
+    """``<sig>_rank`` / ``<sig>_score`` per head row and the list's mean / sd."""
+    pos = {c.ref: i + 1 for i, c in enumerate(found)}
+    sc = {c.ref: c.score for c in found}
+    vals = np.array(list(sc.values())) if sc else np.zeros(1)
+    return {f"{sig}_rank": np.array([pos.get(f.ref, 0) for f in fused], dtype=float),
+            f"{sig}_score": np.array([sc.get(f.ref, np.nan) for f in fused]),
+            f"{sig}_mean": float(vals.mean()), f"{sig}_sd": float(vals.std())}
 
 
 def collect_cases(work: Path, config: RetrievalConfig) -> list[Head]:
@@ -169,8 +204,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="topic_weight of the dense query (default: the preset's)")
     p.add_argument("--centre-weight", type=float, default=None,
                    help="centre_weight of the dense query (default: the preset's)")
+    p.add_argument("--restate-weight", type=float, default=None,
+                   help="restate_weight of the dense query (default: the preset's)")
+    p.add_argument("--restate-form", default=None, choices=("statement", "speaker"))
+    p.add_argument("--restate-merge", action="store_true",
+                   help="the rewrite's own dense hits join the dense list")
+    p.add_argument("--restate-signal", default="", choices=("", "statement", "speaker"),
+                   help="record each row's rank in the rewrite's own dense list (features "
+                        "restate_* of tools.fit_rerank_cv)")
     args = p.parse_args(argv)
     base = get_preset("recall").replace(rerank={"fused": 1.0})
+    if args.restate_weight is not None:
+        base = base.replace(restate_weight=args.restate_weight)
+    if args.restate_form is not None:
+        base = base.replace(restate_form=args.restate_form)
+    if args.restate_merge:
+        base = base.replace(restate_merge=True)
     if args.topic_weight is not None:
         base = base.replace(topic_weight=args.topic_weight)
     if args.centre_weight is not None:
@@ -188,7 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         eg, ds, episode_turn = _engine(Path(args.work), name, args.data_dir)
         heads = [h for part in ("dev", "held")
-                 for h in collect(eg, ds.part(part), part, name, base, episode_turn)]
+                 for h in collect(eg, ds.part(part), part, name, base, episode_turn,
+                                  args.restate_signal)]
         eg.close()
         with (Path(args.work) / f"heads-{name}.pkl").open("wb") as fh:
             pickle.dump(heads, fh)
