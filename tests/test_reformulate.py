@@ -241,3 +241,11 @@ def test_a_restated_preset_searches_a_real_store(tmp_path: Path, embedder: Embed
             assert hits and "adoption" in hits[0].text
     finally:
         eg.close()
+
+
+def test_the_opt_in_preset_is_recall_with_the_speaker_rewrite_mixed_in() -> None:
+    restate, recall = get_preset("recall-restate"), get_preset("recall")
+    assert (restate.restate_weight, restate.restate_form, restate.restate_merge) == (
+        0.5, "speaker", False)
+    assert restate.replace(name="recall", restate_weight=0.0, restate_form="statement") == recall
+    assert recall.restate_weight == 0 and not recall.restate_merge

@@ -329,6 +329,15 @@ register_preset(PRESETS["recall-s8"].replace(
 register_preset(PRESETS["recall-s10"].replace(name="recall", feedback_weight=0.2))
 #: the name the centred preset had before it became the default (same settings)
 register_preset(PRESETS["recall"].replace(name="recall-centred"))
+#: "recall" with a second dense query: the question rewritten as the statement of the
+#: person it names (:mod:`engram.retrieval.reformulate`, "What did Caroline research?"
+#: -> "Caroline: I researched"), averaged into the query vector at weight .5; the
+#: reranker's weights unchanged. Opt-in: the dense signal alone gains (R_any@10 dev
+#: REALTALK .565 -> .596, LoCoMo .579 -> .592), the whole pipeline does not (held
+#: LoCoMo .833 -> .820, BEAM 100K .778 -> .750, REALTALK .784 both), and a refit or a
+#: reranker feature of it gains nothing out of sample (docs/recall.md, "Session 12")
+register_preset(PRESETS["recall"].replace(
+    name="recall-restate", restate_weight=0.5, restate_form="speaker"))
 #: "recall-s10" with ``bm25_lead`` (how far the best BM25 match stands above the second),
 #: refitted on all dev sets (python -m tools.fit_rerank_cv --loco; memory +1.5 as in
 #: "recall"). Off in "recall": R_any@10 LODO LoCoMo .813 -> .830, REALTALK .828 -> .825,
