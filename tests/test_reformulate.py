@@ -249,3 +249,11 @@ def test_the_opt_in_preset_is_recall_with_the_speaker_rewrite_mixed_in() -> None
         0.5, "speaker", False)
     assert restate.replace(name="recall", restate_weight=0.0, restate_form="statement") == recall
     assert recall.restate_weight == 0 and not recall.restate_merge
+
+
+@pytest.mark.parametrize(("question", "statement"), SPEAKER)
+def test_the_named_form_rewrites_only_questions_about_one_named_person(
+    question: str, statement: str
+) -> None:
+    got = restated(question, speaker=True, named_only=True)
+    assert got == (statement if ": " in statement else None)

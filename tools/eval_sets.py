@@ -50,6 +50,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "restate-sp-0.5": {"restate_weight": 0.5, "restate_form": "speaker"},
     "restate-sp-1": {"restate_weight": 1.0, "restate_form": "speaker"},
     "restate-sp-2": {"restate_weight": 2.0, "restate_form": "speaker"},
+    "restate-named-0.5": {"restate_weight": 0.5, "restate_form": "named"},
+    "restate-named-1": {"restate_weight": 1.0, "restate_form": "named"},
     "restate-sp-4": {"restate_weight": 4.0, "restate_form": "speaker"},
     "restate-merge": {"restate_merge": True},
     "restate-sp-merge": {"restate_merge": True, "restate_form": "speaker"},

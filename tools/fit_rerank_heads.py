@@ -206,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="centre_weight of the dense query (default: the preset's)")
     p.add_argument("--restate-weight", type=float, default=None,
                    help="restate_weight of the dense query (default: the preset's)")
-    p.add_argument("--restate-form", default=None, choices=("statement", "speaker"))
+    p.add_argument("--restate-form", default=None, choices=("statement", "speaker", "named"))
     p.add_argument("--restate-merge", action="store_true",
                    help="the rewrite's own dense hits join the dense list")
     p.add_argument("--restate-signal", default="", choices=("", "statement", "speaker"),

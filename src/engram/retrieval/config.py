@@ -89,7 +89,8 @@ class RetrievalConfig:
     * ``restate_weight`` / ``restate_form`` / ``restate_merge``: question ->
       statement reformulation of the dense query (:mod:`engram.retrieval.reformulate`;
       ``restate_form`` ``"statement"``: "Caroline researched"; ``"speaker"``:
-      "Caroline: I researched"). A question's rewrite is embedded too; without
+      "Caroline: I researched"; ``"named"``: only questions about one named person,
+      in the speaker form). A question's rewrite is embedded too; without
       ``restate_merge`` the dense signal searches with ``q/|q| + restate_weight *
       r/|r|`` (unit length, before centring); with it, the rewrite's own vector (its
       weight ignored) searches as well and each item keeps its better cosine of the
@@ -172,8 +173,9 @@ class RetrievalConfig:
                self.feedback_weight) < 0:
             raise ConfigError(
                 "expand_weight, topic_weight, centre_weight and feedback_weight must be >= 0")
-        if self.restate_weight < 0 or self.restate_form not in {"statement", "speaker"}:
-            raise ConfigError("restate_weight must be >= 0, restate_form 'statement' or 'speaker'")
+        if self.restate_weight < 0 or self.restate_form not in {"statement", "speaker", "named"}:
+            raise ConfigError(
+                "restate_weight must be >= 0, restate_form 'statement', 'speaker' or 'named'")
         if self.cross_depth < 2 or self.cross_weight < 0:
             raise ConfigError("cross_depth must be >= 2 and cross_weight >= 0")
         from .crossrank import SCORERS

@@ -212,12 +212,14 @@ def _have(aux: str, first_person: bool) -> str:
     return "have" if first_person and aux == "has" else aux
 
 
-def restated(question: str, speaker: bool = False) -> str | None:
+def restated(question: str, speaker: bool = False, named_only: bool = False) -> str | None:
     """``question`` as the statement that would answer it, or ``None`` when it is
     not a question or no rule changes it (see the module docstring).
 
     ``speaker``: a subject that is one named person is written as the stored turn
-    of that speaker would be (``Caroline: I researched``)."""
+    of that speaker would be (``Caroline: I researched``). ``named_only`` (with
+    ``speaker``): ``None`` unless that happened (first-person and other questions
+    keep only the original query)."""
     text = question.strip()
     if not text:
         return None
@@ -236,6 +238,8 @@ def restated(question: str, speaker: bool = False) -> str | None:
         out = toks  # only a request's frame went
     if speaker and out and out[0].endswith(":"):
         out = [_SPEAKER_SWAP.get(t.lower(), t) for t in out]
+    elif named_only:
+        return None
     if tail.strip():
         out += ["."] + _TOKEN.findall(tail)
     if not any(t.lower() in _FIRST for t in out if not t.endswith(":")):
@@ -314,7 +318,8 @@ def query_vectors(query: str, vec: np.ndarray, embedder: Embedder,
     Mixed: ``(unit(vec/|vec| + restate_weight * r/|r|), None)``."""
     if not (config.restate_weight > 0 or config.restate_merge):
         return vec, None
-    text = restated(query, speaker=config.restate_form == "speaker")
+    form = config.restate_form
+    text = restated(query, speaker=form in ("speaker", "named"), named_only=form == "named")
     if text is None:
         return vec, None
     r = np.asarray(embedder.embed_one(text, "query"), dtype=np.float64).reshape(-1)
