@@ -49,7 +49,9 @@ CHAT = [
 #: (another name in the slot, but no word of the question)
 #: 45/48 with session 11's later telling (t-breakfast: "These days I just have a
 #: protein shake after my morning swim", each the other's nearest hit)
-MISSED = ["t-network", "t-mortgage", "t-beam-launch"]
+#: 46/48 with session 12's another time for "When ...?" (t-beam-launch: "slipped
+#: to June 17")
+MISSED = ["t-network", "t-mortgage"]
 
 
 #: ``knowledge_updates_s10_held.jsonl``: 32 more cases (4 past questions), written
@@ -63,7 +65,8 @@ HELD = load_cases("knowledge_updates_s10_held.jsonl")
 #: 29/32 with session 11's later telling, whose rules were built with this set's
 #: misses in view (no longer held apart): u-cat-food ("no more Whiskas"),
 #: u-hometown-team, u-tea-brand, u-beam-deadline gained
-HELD_MISSED = ["u-dentist-day", "u-office", "u-garden"]
+#: 30/32 with session 12's another time for "When ...?" (u-dentist-day)
+HELD_MISSED = ["u-office", "u-garden"]
 
 
 def _store(factory: pytest.TempPathFactory, embedder: Embedder, cases: list[dict[str, Any]]

@@ -54,7 +54,9 @@ CHAT = [
 #: gained, n9-diet lost. 45/50 with session 10's slot reader: n9-database ("off
 #: MySQL onto Postgres" names the older value), n9-holiday ("this summer" is no
 #: earlier time), n9-days and n9-books (numbers in words)
-MISSED = ["n9-commute", "n9-bookclub", "n9-diet", "n9-weekends", "n9-shift"]
+#: 46/50 with session 12's another time for "When ...?" (n9-bookclub: "moved book
+#: club to the last Sunday", the two each other's nearest in meaning)
+MISSED = ["n9-commute", "n9-diet", "n9-weekends", "n9-shift"]
 
 
 @pytest.fixture(scope="module")

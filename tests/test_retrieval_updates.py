@@ -659,3 +659,111 @@ def test_a_later_telling_without_a_marker_replaces_only_when_it_stands_apart() -
 
 def test_no_more_is_a_marker_of_change() -> None:
     assert CHANGE.search("Had laser eye surgery in the spring, no more glasses.")
+
+
+#: the talk around an update in a long message (over 80 words with the update)
+_BEFORE = ("Hi again, sorry for the silence, the week got away from me with the school run, "
+           "a leaking gutter and my mother's birthday lunch, which went on for hours. ",
+           "Morning! Grey and drizzly here, the cat refuses to go out and the neighbours "
+           "are drilling again, so I'm hiding in the kitchen with a coffee. ")
+_AFTER = (" Anyway, the real reason I'm writing is the trip in June: could you suggest a "
+          "route through the hills with a pub stop, nothing longer than four hours, and "
+          "remind me what to pack if the forecast turns? Thanks so much, as always.",
+          " What I'd love help with today is a birthday present for my nephew, who is "
+          "turning twelve and into astronomy and football, ideally under forty pounds "
+          "and something that isn't another screen, maybe a telescope or a book of the "
+          "night sky he could take camping with his dad. Cheers!")
+
+
+def _long(update: str, told: int = 0) -> str:
+    """``update`` in the talk of a long message (``told``: 0 or 1, two different talks)."""
+    return _BEFORE[told] + update + _AFTER[told]
+
+
+def test_a_long_message_is_read_by_its_sentence_on_the_question() -> None:
+    """A message of 80-300 words is read by the sentence that speaks of the
+    question (session 12): the slot reader, a stated change and a shared frame
+    apply to it as to a short statement; the rest of the message is small talk."""
+    times = [T0, T0 + timedelta(days=120)]
+    far = [np.array([1.0, 0.0]), np.array([0.2, 0.98])]  # cosine .2: no help from meaning
+    rel = [0.5, 0.4]
+    bank = _asked("Which bank does the user use?")
+    old = _long("For what it's worth, we bank with Barclays, one joint account for everything.")
+    new = _long("We closed the Barclays accounts in May and took everything to Nationwide.", 1)
+    assert min(len(old.split()), len(new.split())) > 80
+    assert conflicts([old, new], times, far, rel, asked=bank, sessions=["a", "b"]) == {(0, 1)}
+    # the question's word in a sentence about something else replaces nothing
+    other = _long("The bank holiday traffic was awful, we sat on the motorway for hours.", 1)
+    assert conflicts([old, other], times, far, rel, asked=bank, sessions=["a", "b"]) == set()
+    # two tellings of one frame with another value ("works as a vet" / "a baker")
+    job = _asked("What does Orla Quinlan do for a living?")
+    vet = _long("My cousin Orla Quinlan works as a vet in a small practice near Galway.")
+    baker = _long("My cousin Orla Quinlan works as a baker in a small shop near Galway.", 1)
+    assert conflicts([vet, baker], times, far, rel, asked=job, sessions=["a", "b"]) == {(0, 1)}
+    # a number in words in the sentence on the question is a value
+    days = _asked("How many days a week does the user work from home?")
+    two = _long("I work from home two days a week and go in on the others.")
+    four = _long("Since the office moved I work from home four days a week.", 1)
+    assert conflicts([two, four], times, far, rel, asked=days, sessions=["a", "b"]) == {(0, 1)}
+
+
+def test_a_reply_laid_out_as_a_document_is_not_read_by_sentence() -> None:
+    """Headings, lists and bold, or over 300 words, make a reply a document: its
+    sentences are not read as statements of their own."""
+    times = [T0, T0 + timedelta(days=120)]
+    far = [np.array([1.0, 0.0]), np.array([0.2, 0.98])]
+    job = _asked("What does Orla Quinlan do for a living?")
+    vet = _long("My cousin Orla Quinlan works as a vet in a small practice near Galway.")
+    doc = ("### Your family\n\n- **Orla Quinlan** works as a baker in a small shop near "
+           "Galway.\n" + _AFTER[1] * 3)
+    assert len(doc.split()) > 80
+    assert conflicts([vet, doc], times, far, [0.5, 0.4], asked=job,
+                     sessions=["a", "b"]) == set()
+    essay = _long("My cousin Orla Quinlan works as a baker in a small shop near Galway."
+                  + _AFTER[1] * 8, 1)
+    assert len(essay.split()) > 300
+    assert conflicts([vet, essay], times, far, [0.5, 0.4], asked=job,
+                     sessions=["a", "b"]) == set()
+
+
+def test_a_later_telling_in_long_messages_needs_their_sentences_nearest_in_words() -> None:
+    """Long messages' vectors tell the whole message, so the later telling takes
+    two sentences holding one word of the question that are each other's nearest
+    in words among the hits read; a third hit nearer in words to the older's
+    sentence (another telling on the subject) stops it."""
+    times = [T0, T0 + timedelta(days=120), T0 + timedelta(days=60)]
+    vecs = [np.array([1.0, 0.0]), np.array([0.2, 0.98]), np.array([0.0, 1.0])]
+    tea = _asked("How does the user take their tea?")
+    milk = _long("I take my tea strong with a splash of milk, builder's style.")
+    black = _long("These days I drink my tea black, the milk was upsetting my stomach.", 1)
+    small = "Did you see the match on Saturday? Brilliant second half."
+    got = conflicts([milk, black, small], times, vecs, [0.5, 0.4, 0.1], asked=tea,
+                    sessions=["a", "b", "c"])
+    assert got == {(0, 1)}
+    nearer = "I take my tea strong with a splash of milk, builder's style, always have."
+    got = conflicts([milk, black, nearer], times, vecs, [0.5, 0.4, 0.45], asked=tea,
+                    sessions=["a", "b", "c"])
+    assert (0, 1) not in got
+
+
+def test_a_planned_time_told_again_with_another_time_replaces_it() -> None:
+    """For "When is ...?" (``marked``) a newer answer that tells another time
+    (month, weekday, number) replaces the older, with no marker of a move, when
+    the two are each other's nearest in meaning (cosine >= .5); the same time told
+    again, or a nearer third statement, replaces nothing (session 12)."""
+    times = [T0, T0 + timedelta(days=40), T0 + timedelta(days=20)]
+    asked = _asked("When is the user's piano recital?")
+    old = "My piano recital is on Saturday the 14th at the town hall."
+    new = "The hall was double booked, so the piano recital is on Sunday the 22nd."
+    small = "We had a lovely walk along the river on Sunday."
+    vecs = [np.array([1.0, 0.0, 0.0]), np.array([0.8, 0.6, 0.0]), np.array([0.0, 0.0, 1.0])]
+    rel = [0.6, 0.5, 0.1]
+    kw = {"asked": asked, "marked": True, "sessions": ["a", "b", "c"]}
+    assert conflicts([old, new, small], times, vecs, rel, **kw) == {(0, 1)}
+    again = "Tickets for Saturday the 14th are sold out, the recital will be packed."
+    close = [np.array([1.0, 0.0, 0.0]), np.array([0.6, 0.8, 0.0]), np.array([0.0, 0.0, 1.0])]
+    assert conflicts([old, again, small], times, close, rel, **kw) == set()
+    assert conflicts([old, new, small], times, close, rel, **kw) == {(0, 1)}
+    nearer = [np.array([1.0, 0.0, 0.0]), np.array([0.6, 0.8, 0.0]), np.array([0.9, 0.0, 0.436])]
+    other = "The piano recital for the juniors is on Friday the 13th at the town hall."
+    assert (0, 1) not in conflicts([old, new, other], times, nearer, rel, **kw)

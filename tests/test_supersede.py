@@ -178,3 +178,32 @@ def test_a_negation_inside_a_new_statement_is_no_polarity_flip() -> None:
                     "Ana plans to make sure I don't overlap", "", "Ana", accumulates=True) is None
     assert replaces("Ana drinks coffee", "Ana doesn't drink coffee", "", "Ana",
                     accumulates=True) == "same frame, one slot differs"
+
+
+#: the talk around a statement in a long message (session 12)
+_BEFORE = ("Hi again, sorry for the silence, the week got away from me with the school run, a "
+           "leaking gutter and my mother's birthday lunch, which went on for hours. ")
+_AFTER = (" Anyway, the real reason I'm writing is the trip in June: could you suggest a route "
+          "through the hills with a pub stop, nothing longer than four hours, and remind me what "
+          "to pack if the forecast turns? Thanks so much, as always.")
+
+
+def test_a_long_message_supersedes_by_the_sentence_it_was_read_from(eg: Engram) -> None:
+    """In a message of 80+ words the memory layer reads the markers of change in
+    the sentence a memory comes from, as the read side reads its sentence on the
+    question: a change told there supersedes the older memory (kept in history);
+    a change told in another sentence of the message does not."""
+    _said(eg, _BEFORE + "I work as a nurse, nights mostly." + _AFTER, 0, "s0")
+    _said(eg, _BEFORE + "Big change: I started a new job as a software developer." + _AFTER,
+          90, "s1")
+    mems = {m.text: m for m in _memories(eg)}
+    old = mems["Ana works as a nurse"]
+    assert old.status == MemoryStatus.SUPERSEDED
+    assert mems["Ana works as a software developer"].status == MemoryStatus.ACTIVE
+    assert eg.history(old.id, user_id="ana")[-1].reason.endswith("states a change")
+    then = eg.get(old.id, user_id="ana", as_of=old.created_at)
+    assert isinstance(then, Memory) and then.status == MemoryStatus.ACTIVE
+    _said(eg, _BEFORE + "I drive a little Fiat Panda to work." + _AFTER, 0, "s2", user="bo")
+    _said(eg, _BEFORE + "I drive a Fiat Panda with a roof box. We switched energy supplier, "
+          "finally." + _AFTER, 90, "s3", user="bo")
+    assert all(m.status == MemoryStatus.ACTIVE for m in _memories(eg, "bo"))

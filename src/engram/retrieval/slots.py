@@ -27,7 +27,7 @@ import re
 from ..text import text_cache
 from .rerank import _terms
 
-__all__ = ["named", "same_slot", "sentence_on", "sentences"]
+__all__ = ["named", "retimes", "same_slot", "sentence_on", "sentences", "times"]
 
 #: numbers written as words ("four days a week" / "five days a week"), a closed
 #: class of the grammar, read as their digits; "one" is left out (as often a
@@ -141,3 +141,27 @@ def sentence_on(text: str, subject: frozenset[str]) -> tuple[str, int]:
         if k > held or (k == held and k and len(terms) < size):
             best, held, size = sentence, k, len(terms)
     return best, held
+
+
+#: the words and numbers a time is told in: months, weekdays (a plural too:
+#: "Thursdays"), numbers in digits or words ("June 3", "half five", "4:30 PM")
+_TIME = re.compile(
+    r"\b(?:(?:jan|febr)uary|march|april|may|june|july|august|september|october|november|"
+    rf"december|(?:mon|tues|wednes|thurs|fri|satur|sun)day|\d{{1,4}}(?::\d\d)?|"
+    rf"{_NUMBER_WORD.pattern[4:-4]})(?=s?\b)", re.IGNORECASE)
+
+
+@text_cache(8192)
+def times(text: str) -> frozenset[str]:
+    """The months, weekdays and numbers ``text`` tells a time in, lower-cased,
+    numbers in words as digits."""
+    return frozenset(_NUMBER_WORDS.get(w, w) for w in (m.lower() for m in _TIME.findall(text)))
+
+
+def retimes(older: str, newer: str) -> bool:
+    """Whether the newer statement tells another time than the older one: the
+    older tells one, and the newer one the older does not ("launch the beta on
+    June 3" / "the beta launch slipped to June 17"; "meets on the first
+    Thursday" / "moved to the last Sunday, Thursdays were impossible")."""
+    old = times(older)
+    return bool(old) and bool(times(newer) - old)

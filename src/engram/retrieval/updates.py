@@ -196,7 +196,15 @@ from ..ingest.supersede import (
 from ..models import ItemRef
 from ..text import text_cache
 from .rerank import _terms
-from .slots import _NUMBER_WORD, _NUMBER_WORDS, _recounts, named, same_slot, sentence_on
+from .slots import (
+    _NUMBER_WORD,
+    _NUMBER_WORDS,
+    _recounts,
+    named,
+    retimes,
+    same_slot,
+    sentence_on,
+)
 
 __all__ = ["CHANGE", "PAST", "REACH", "anchor_terms", "answer_clause", "apply_floors",
            "asks_current", "asks_past", "asks_schedule", "conflicts", "earlier_range", "named",
@@ -257,9 +265,11 @@ FOLLOW_PLAIN = 0.55
 FOLLOW_GAP = 0.15
 
 #: a turn over ``MAX_WORDS`` words is read by its sentence on the question up to
-#: this length (a message of a few paragraphs); a document-length reply, with its
-#: lists and headings, is not (session 12)
+#: this length (a message of a few paragraphs); a document-length reply is not,
+#: nor one with headings, lists or bold (:data:`_LAYOUT`; session 12)
 LONG_WORDS = 300
+#: a reply laid out as a document: a heading, a list item, bold
+_LAYOUT = re.compile(r"^\s*(?:#{1,6}\s|[-*•]\s|\d+[.)]\s)|\*\*", re.MULTILINE)
 
 #: how many hits below the top ``depth`` may hold a newer statement that
 #: replaces one in it (:func:`reach`)
@@ -306,13 +316,16 @@ def _covers(text: str, asked: frozenset[str]) -> bool:
     return bool(asked) and _answer_at(text, asked)[1] >= COVER * len(asked)
 
 
-def _values(clause: str, after: str, spelled: bool = False) -> frozenset[str]:
+def _values(clause: str, after: str, spelled: bool = False, in_clause: bool = False
+            ) -> frozenset[str]:
     """The numbers an answer clause gives, or, when it gives none, the clause
     after it ("... the commits merged into the main branch, which has now
     reached 165"); ``spelled``: numbers in words count too ("four days a week",
     :data:`_NUMBER_WORDS`; read in short statements only: in a long request
-    "a couple of options, two or three" is prose)."""
-    found = _numbers(clause, spelled) or _numbers(after, spelled)
+    "a couple of options, two or three" is prose); ``in_clause``: in the answer
+    clause itself only (a long message's, session 12: "There are four of us on
+    the data team")."""
+    found = _numbers(clause, spelled or in_clause) or _numbers(after, spelled)
     return frozenset(x.replace(",", "") for x in found)
 
 
@@ -485,7 +498,7 @@ def conflicts(
         said = [a for a, _, _ in answers]  # where markers are read
         held = [k for _, k, _ in answers]
         full = [k >= COVER * len(asked) for k in held]
-        values = [_values(a, after, len(words(t)) <= MAX_WORDS)
+        values = [_values(a, after, len(words(t)) <= MAX_WORDS, _message(t))
                   for t, (a, _, after) in zip(texts, answers, strict=True)]
         takes_part = [
             covers or (r is not None and best is not None and r >= best - DENSE_MARGIN)
@@ -504,7 +517,7 @@ def conflicts(
     # statements short enough to read as one (chat turns of hundreds of words are not)
     short = [len(words(t)) <= MAX_WORDS for t in texts]
     # a long turn is read by its sentence on the question (:func:`_read_long`)
-    on = [(t, 0) if brief or not asked or len(words(t)) > LONG_WORDS else sentence_on(t, asked)
+    on = [sentence_on(t, asked) if asked and not brief and _message(t) else (t, 0)
           for t, brief in zip(texts, short, strict=True)]
     # which statements' sentences on the question are each other's nearest in words
     kin = _nearest_in_words([_terms(t) for t, _ in on]) if told and not all(short) else {}
@@ -515,7 +528,7 @@ def conflicts(
               for t, whole, brief in zip(said, texts, short, strict=True)]
     # an older statement's denial ("it never breaks") describes a state, not a change
     narrates = [changes and narrates_change(t) for t in said]
-    near, apart = _pairs_apart(vectors) if told else ({}, {})
+    near, apart = _pairs_apart(vectors) if changes else ({}, {})
     out: set[tuple[int, int]] = set()
     for i in range(n):
         for j in range(i + 1, n):
@@ -526,13 +539,13 @@ def conflicts(
             newer, older = (j, i) if times[j] > times[i] else (i, j)
             vi, vj = vectors[i], vectors[j]
             cos = float(np.dot(vi, vj)) if vi is not None and vj is not None else 0.0
-            # the newer names the older's value, or another in its slot (:func:`same_slot`)
-            # what each says on the subject: the whole of a short statement, the
-            # sentence of a long one (:func:`_read_long`)
+            # what each says on the subject: the whole of two short statements, the
+            # sentences on the question where one is long (:func:`_read_long`)
             lengthy = not (short[older] and short[newer])
             old_on, new_on, brief, new_held, nsaid = (
                 _read_long(texts, on, said, held, asked, older, newer) if lengthy
                 else (texts[older], texts[newer], True, held[newer], said[newer]))
+            # the newer names the older's value, or another in its slot (:func:`same_slot`)
             refers = fills = recounts = False
             if (told and held[older] and takes_part[older] and brief
                     and (sess[i] is None or sess[i] != sess[j])):
@@ -548,10 +561,12 @@ def conflicts(
             # a later telling of the older's answer: in another session, the two
             # each other's nearest in meaning (:data:`FOLLOW_MEANING`); in long
             # turns, whose vectors tell the whole turn, the two sentences on the
-            # question holding one of its words
-            follows = (held[older] > 0 and takes_part[older] and brief
+            # question sharing one of its words and another, each other's nearest
+            # in words
+            follows = (told and held[older] > 0 and takes_part[older] and brief
                        and sess[i] is not None and sess[i] != sess[j]
                        and (bool(_terms(old_on) & _terms(new_on) & asked)
+                            and len(_terms(old_on) & _terms(new_on)) >= 2
                             and kin.get(older) == newer and kin.get(newer) == older
                             if lengthy else (
                            near.get(older) == newer and near.get(newer) == older
@@ -600,6 +615,14 @@ def conflicts(
                 if (change or fixes) and related and about:
                     out.add((older, newer))
                 continue
+            # a planned time told again, another time in an answer to a "When ...?"
+            # question ("launch the beta on June 3" / "the beta launch slipped to
+            # June 17"; :func:`~engram.retrieval.slots.retimes`)
+            if (marked and full[older] and full[newer] and cos >= ANSWER_MEANING
+                    and near.get(older) == newer and near.get(newer) == older
+                    and retimes(said[older], said[newer])):
+                out.add((older, newer))
+                continue
             # across sessions a completed event after a statement of a state is a
             # change too ("We store it in MongoDB" / "We migrated to PostgreSQL")
             change = change or (told and not narrates[older] and tells_event(said[newer])
@@ -629,9 +652,20 @@ def conflicts(
                            and min(held[older], held[newer]) >= ANSWER_COVER * len(asked))
             if (jac >= SAME_FRAME or same_meaning or valued or same_answer
                     or ((change or fixes) and related)
-                    or frame(texts[older], texts[newer]) is not None):
+                    or frame(texts[older], texts[newer]) is not None
+                    # two long turns' sentences on the question, one frame
+                    or (lengthy and brief
+                        and (_jaccard(_terms(old_on), _terms(new_on)) >= SAME_FRAME
+                             or frame(old_on, new_on) is not None))):
                 out.add((older, newer))
     return out
+
+
+@text_cache(8192)
+def _message(text: str) -> bool:
+    """Whether a long text reads as a message, sentence by sentence: at most
+    ``LONG_WORDS`` words, no headings, lists or bold (:data:`_LAYOUT`)."""
+    return len(words(text)) <= LONG_WORDS and _LAYOUT.search(text) is None
 
 
 def _read_long(texts: Sequence[str], on: Sequence[tuple[str, int]], said: Sequence[str],
@@ -642,19 +676,19 @@ def _read_long(texts: Sequence[str], on: Sequence[tuple[str, int]], said: Sequen
     sentence holding most of the question's words (``on``); the newer, its
     sentence holding most of those words and the older's ("... The Panda failed
     its MOT, so I picked up a used Honda Jazz. ..." after "I drive a little Fiat
-    Panda"); ``brief``: both hold some and are short enough to read as one;
+    Panda"); ``brief``: both hold some, are short enough to read as one and
+    are not one sentence said twice;
     ``held``: how many of the question's words the newer's holds; ``said``:
     where the newer's markers are read (its answer clause when that holds a word
     of the question, else its sentence)."""
     old_on = on[older][0]  # a short statement's is the whole of it
     if len(words(texts[newer])) <= MAX_WORDS:
         new_on, matched = texts[newer], 1
-    elif len(words(texts[newer])) > LONG_WORDS:
-        new_on, matched = texts[newer], 0
     else:
-        new_on, matched = sentence_on(texts[newer], asked | _terms(old_on))
+        new_on, matched = (sentence_on(texts[newer], asked | _terms(old_on))
+                           if _message(texts[newer]) else (texts[newer], 0))
     brief = (matched > 0 and len(words(new_on)) <= MAX_WORDS
-             and len(words(old_on)) <= MAX_WORDS)
+             and len(words(old_on)) <= MAX_WORDS and words(old_on) != words(new_on))
     new_held = len(_terms(new_on) & asked)
     nsaid = said[newer] if held[newer] or not brief else new_on
     return old_on, new_on, brief, new_held, nsaid
