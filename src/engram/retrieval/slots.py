@@ -14,7 +14,11 @@ numbers it gives, not from a marker (session 10; used by
   :data:`~engram.ingest.supersede.MAX_WORDS` words) that speaks of a subject,
   so that the reader applies to "Hi, sorry for the silence ... The Panda failed
   its MOT, so I picked up a used Honda Jazz. ... Could you plan the route?" as
-  it does to the one sentence alone.
+  it does to the one sentence alone (:func:`_read_long`: how a pair of which
+  one is long is read; :func:`_message`: a reply laid out as a document, or over
+  ``LONG_WORDS`` words, is not read by sentence);
+* :func:`retimes` (session 12): whether a newer answer tells another time
+  (month, weekday, number) than the older: a planned time told again.
 
 The only word lists are grammar: number words and the calendar's names. Every
 memo is a :func:`~engram.text.text_cache`, emptied by forget.
@@ -23,7 +27,9 @@ memo is a :func:`~engram.text.text_cache`, emptied by forget.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
+from ..ingest.supersede import MAX_WORDS, words
 from ..text import text_cache
 from .rerank import _terms
 
@@ -165,3 +171,44 @@ def retimes(older: str, newer: str) -> bool:
     Thursday" / "moved to the last Sunday, Thursdays were impossible")."""
     old = times(older)
     return bool(old) and bool(times(newer) - old)
+
+
+#: a turn over ``MAX_WORDS`` words is read by its sentence on the question up to
+#: this length (a message of a few paragraphs); a document-length reply is not,
+#: nor one with headings, lists or bold (:data:`_LAYOUT`; session 12)
+LONG_WORDS = 300
+#: a reply laid out as a document: a heading, a list item, bold
+_LAYOUT = re.compile(r"^\s*(?:#{1,6}\s|[-*•]\s|\d+[.)]\s)|\*\*", re.MULTILINE)
+
+
+@text_cache(8192)
+def _message(text: str) -> bool:
+    """Whether a long text reads as a message, sentence by sentence: at most
+    ``LONG_WORDS`` words, no headings, lists or bold (:data:`_LAYOUT`)."""
+    return len(words(text)) <= LONG_WORDS and _LAYOUT.search(text) is None
+
+
+def _read_long(texts: Sequence[str], on: Sequence[tuple[str, int]], said: Sequence[str],
+               held: Sequence[int], asked: frozenset[str], older: int, newer: int
+               ) -> tuple[str, str, bool, int, str]:
+    """How a pair of statements, one of them over ``MAX_WORDS`` words, is read
+    (session 12): ``(older's, newer's, brief, held, said)``. The older says its
+    sentence holding most of the question's words (``on``); the newer, its
+    sentence holding most of those words and the older's ("... The Panda failed
+    its MOT, so I picked up a used Honda Jazz. ..." after "I drive a little Fiat
+    Panda"); ``brief``: both hold some, are short enough to read as one and
+    are not one sentence said twice;
+    ``held``: how many of the question's words the newer's holds; ``said``:
+    where the newer's markers are read (its answer clause when that holds a word
+    of the question, else its sentence)."""
+    old_on = on[older][0]  # a short statement's is the whole of it
+    if len(words(texts[newer])) <= MAX_WORDS:
+        new_on, matched = texts[newer], 1
+    else:
+        new_on, matched = (sentence_on(texts[newer], asked | _terms(old_on))
+                           if _message(texts[newer]) else (texts[newer], 0))
+    brief = (matched > 0 and len(words(new_on)) <= MAX_WORDS
+             and len(words(old_on)) <= MAX_WORDS and words(old_on) != words(new_on))
+    new_held = len(_terms(new_on) & asked)
+    nsaid = said[newer] if held[newer] or not brief else new_on
+    return old_on, new_on, brief, new_held, nsaid

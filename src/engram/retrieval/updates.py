@@ -147,7 +147,8 @@ sessions); with it and without the gap, .579 (replies such as "Thanks! We faced
 tough opponents ..." / "My teammates believing in me ..."). "No more" is a
 marker of change (:data:`~engram.ingest.supersede.CHANGE`).
 
-Session 12 (**long turns read by their sentence**, :func:`_read_long`): a
+Session 12 (**long turns read by their sentence**,
+:func:`~engram.retrieval.slots._read_long`): a
 pair of statements one of which is over ``MAX_WORDS`` words (up to
 ``LONG_WORDS``: a message of a few paragraphs, not a document-length reply) is
 read as the two sentences that speak of the question: the older's sentence
@@ -159,11 +160,19 @@ failed its MOT, so I picked up a used Honda Jazz. ... Could you plan the
 route?"). The later telling, whose nearest-in-meaning test reads vectors of
 whole turns, takes instead two sentences that hold one word of the question
 and are each other's nearest in words among the hits read. Measured: the
-development case sets set inside chatty turns of 84-328 words 215 -> 249 of 282
-newer first; every development data set unchanged (BEAM 100K+500K MRR .437 ->
-.438); without the length cap BEAM 100K dev MRR fell .483 -> .480 (a
-550-word reply's "$5,000 freelance project" against a later "$3,000 freelance
-job").
+development case sets set inside chatty turns of 84-328 words 215 -> 261 of 282
+newer first; every development data set unchanged; without the cap on length and
+layout BEAM 100K dev MRR fell .483 -> .477 (a 550-word reply's "$5,000 freelance
+project" against a later "$3,000 freelance job"; "### Meeting Details - **Date**"
+lists read as sentences). Two such sentences that share a frame (Jaccard >=
+``SAME_FRAME`` or :func:`~engram.ingest.supersede.frame`) conflict as two short
+statements do, and a long message's answer clause gives its numbers in words
+("four of us on the data team"; not the clause after it: prose). A "When ...?"
+question also takes a planned time told again with another time
+(:func:`~engram.retrieval.slots.retimes`: "launch the beta on June 3" / "the beta
+launch slipped to June 17") when the two are each other's nearest in meaning
+(cosine >= ``ANSWER_MEANING``); without that condition BEAM 100K dev MRR fell
+.483 -> .476.
 
 Words of the question that name the memory's owner ("the user's bike",
 :data:`SPEAKER`) are not among the words a statement must hold: the owner's
@@ -199,6 +208,9 @@ from .rerank import _terms
 from .slots import (
     _NUMBER_WORD,
     _NUMBER_WORDS,
+    LONG_WORDS,
+    _message,
+    _read_long,
     _recounts,
     named,
     retimes,
@@ -206,7 +218,7 @@ from .slots import (
     sentence_on,
 )
 
-__all__ = ["CHANGE", "PAST", "REACH", "anchor_terms", "answer_clause", "apply_floors",
+__all__ = ["CHANGE", "LONG_WORDS", "PAST", "REACH", "anchor_terms", "answer_clause", "apply_floors",
            "asks_current", "asks_past", "asks_schedule", "conflicts", "earlier_range", "named",
            "naming_terms", "newer_first", "reach", "same_slot"]
 
@@ -263,13 +275,6 @@ FOLLOW_MEANING = 0.4
 #: topic, the gap is small: LoCoMo's pairs of this kind stand .00-.10 apart)
 FOLLOW_PLAIN = 0.55
 FOLLOW_GAP = 0.15
-
-#: a turn over ``MAX_WORDS`` words is read by its sentence on the question up to
-#: this length (a message of a few paragraphs); a document-length reply is not,
-#: nor one with headings, lists or bold (:data:`_LAYOUT`; session 12)
-LONG_WORDS = 300
-#: a reply laid out as a document: a heading, a list item, bold
-_LAYOUT = re.compile(r"^\s*(?:#{1,6}\s|[-*•]\s|\d+[.)]\s)|\*\*", re.MULTILINE)
 
 #: how many hits below the top ``depth`` may hold a newer statement that
 #: replaces one in it (:func:`reach`)
@@ -659,39 +664,6 @@ def conflicts(
                              or frame(old_on, new_on) is not None))):
                 out.add((older, newer))
     return out
-
-
-@text_cache(8192)
-def _message(text: str) -> bool:
-    """Whether a long text reads as a message, sentence by sentence: at most
-    ``LONG_WORDS`` words, no headings, lists or bold (:data:`_LAYOUT`)."""
-    return len(words(text)) <= LONG_WORDS and _LAYOUT.search(text) is None
-
-
-def _read_long(texts: Sequence[str], on: Sequence[tuple[str, int]], said: Sequence[str],
-               held: Sequence[int], asked: frozenset[str], older: int, newer: int
-               ) -> tuple[str, str, bool, int, str]:
-    """How a pair of statements, one of them over ``MAX_WORDS`` words, is read
-    (session 12): ``(older's, newer's, brief, held, said)``. The older says its
-    sentence holding most of the question's words (``on``); the newer, its
-    sentence holding most of those words and the older's ("... The Panda failed
-    its MOT, so I picked up a used Honda Jazz. ..." after "I drive a little Fiat
-    Panda"); ``brief``: both hold some, are short enough to read as one and
-    are not one sentence said twice;
-    ``held``: how many of the question's words the newer's holds; ``said``:
-    where the newer's markers are read (its answer clause when that holds a word
-    of the question, else its sentence)."""
-    old_on = on[older][0]  # a short statement's is the whole of it
-    if len(words(texts[newer])) <= MAX_WORDS:
-        new_on, matched = texts[newer], 1
-    else:
-        new_on, matched = (sentence_on(texts[newer], asked | _terms(old_on))
-                           if _message(texts[newer]) else (texts[newer], 0))
-    brief = (matched > 0 and len(words(new_on)) <= MAX_WORDS
-             and len(words(old_on)) <= MAX_WORDS and words(old_on) != words(new_on))
-    new_held = len(_terms(new_on) & asked)
-    nsaid = said[newer] if held[newer] or not brief else new_on
-    return old_on, new_on, brief, new_held, nsaid
 
 
 def _nearest_in_words(terms: Sequence[frozenset[str]]) -> dict[int, int]:
