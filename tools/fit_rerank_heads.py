@@ -80,13 +80,9 @@ def _extra(h: Any, query: str) -> dict[str, Any]:
     out: dict[str, Any] = {"query": query}
     n = len(h.fused)
     for sig in (Signal.BM25, Signal.DENSE):
-        for key, lists in (("rank", h.raw), ("wrank", h.lists)):
-            pos = {c.ref: i + 1 for i, c in enumerate(lists.get(sig, ()))}
-            out[f"{sig}_{key}"] = np.array([pos.get(f.ref, 0) for f in h.fused], dtype=float)
-        sc = {c.ref: c.score for c in h.raw.get(sig, ())}
-        out[f"{sig}_score"] = np.array([sc.get(f.ref, np.nan) for f in h.fused])
-        vals = np.array(list(sc.values())) if sc else np.zeros(1)
-        out[f"{sig}_mean"], out[f"{sig}_sd"] = float(vals.mean()), float(vals.std())
+        out.update(_raw_extra(sig, h.fused, h.raw.get(sig, ())))
+        pos = {c.ref: i + 1 for i, c in enumerate(h.lists.get(sig, ()))}
+        out[f"{sig}_wrank"] = np.array([pos.get(f.ref, 0) for f in h.fused], dtype=float)
     out["fused_rank"] = np.arange(1, n + 1, dtype=float)
     return out
 
