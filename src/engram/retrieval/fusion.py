@@ -85,9 +85,9 @@ def fused_head(
         if w <= 0 or not cands:
             continue
         lo = span = 0.0
-        if method == "rrf":
-            for rank, c in enumerate(cands, start=1):
-                total[c.ref] = get(c.ref, 0.0) + w / (rrf_k + rank)
+        if method == "rrf":  # a candidate is the tuple (ref, score): unpacked, not read
+            for rank, (ref, _) in enumerate(cands, start=1):
+                total[ref] = get(ref, 0.0) + w / (rrf_k + rank)
         else:
             hi = max(c.score for c in cands)
             lo = min(c.score for c in cands)
@@ -95,7 +95,7 @@ def fused_head(
             for c in cands:
                 total[c.ref] = get(c.ref, 0.0) + w * ((c.score - lo) / span if span > 0 else 1.0)
         plan.append((signal, f"{signal}_rank", f"{signal}_part", cands,
-                     {c.ref: i for i, c in enumerate(cands)}, w, lo, span))
+                     {ref: i for i, (ref, _) in enumerate(cands)}, w, lo, span))
     chosen = _first(total, n, keep)
     out: list[Fused] = []
     for ref in chosen:
@@ -104,12 +104,12 @@ def fused_head(
             i = place.get(ref)
             if i is None:
                 continue
-            c = cands[i]
+            score = cands[i][1]
             if method == "rrf":
                 part = w / (rrf_k + i + 1)
             else:
-                part = w * ((c.score - lo) / span if span > 0 else 1.0)
-            scores[signal] = c.score
+                part = w * ((score - lo) / span if span > 0 else 1.0)
+            scores[signal] = score
             scores[rank_key] = float(i + 1)
             scores[part_key] = part
         out.append(Fused(ref, total[ref], scores))

@@ -135,8 +135,8 @@ def windowed(
 
     The same list as those steps one by one, with no intermediate candidates made.
     """
-    refs = [c.ref for c in cands]
-    norm = _scaled(refs, [c.score for c in cands], from_zero)
+    refs = [ref for ref, _ in cands]  # a candidate is the tuple (ref, score)
+    norm = _scaled(refs, [score for _, score in cands], from_zero)
     top = refs[:seeds]
     out = _spread(_scaled(top, [norm[r] for r in top], True), neighbours,
                   weight, decay, radius, self_weight)
