@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from stores import make_store
+from stores import STORE_KINDS, make_store
 
 from engram import Engram
 from engram.embed.base import Embedder, InputType
@@ -226,8 +226,11 @@ def test_the_speaker_form_is_mostly_closer_to_its_evidence_than_the_question(
     assert (gain > 0).sum() >= 7 and gain.mean() > 0.01
 
 
-def test_a_restated_preset_searches_a_real_store(tmp_path: Path, embedder: Embedder) -> None:
-    eg = Engram(store=make_store("sqlite", tmp_path), embedder=embedder)
+@pytest.mark.parametrize("kind", STORE_KINDS)
+def test_a_restated_preset_searches_every_backend(
+    kind: str, tmp_path: Path, embedder: Embedder
+) -> None:
+    eg = Engram(store=make_store(kind, tmp_path), embedder=embedder)
     try:
         for who, text in [("Caroline", "I've been researching adoption agencies lately."),
                           ("Melanie", "The kids loved the camping trip by the lake."),
