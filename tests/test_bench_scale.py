@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import io
 import json
+import random
 from pathlib import Path
 
+import numpy as np
 from click.testing import CliRunner
 from rich.console import Console
 
 from engram.bench.cli import bench
-from engram.bench.scale import print_report
+from engram.bench.scale import RandomEmbedder, _ingest, print_report
+from engram.engine import Engram
+from engram.ingest.index import embedding_text
+from engram.models import Scope, SearchFilters
+from engram.text import content_hash
 
 
 def test_scale_reports_every_stage_and_prints_a_narrow_table(tmp_path: Path) -> None:
@@ -87,3 +93,29 @@ def test_table_fits_80_columns_even_at_a_million() -> None:
     assert max(len(line) for line in lines) <= 80
     assert "1,000,000" in buf.getvalue() and "123/1234/1234" in buf.getvalue()
     assert "123.45" in buf.getvalue()
+
+
+def test_scale_ingest_keys_each_vector_where_a_search_looks_for_it(tmp_path: Path) -> None:
+    """A bench memory is embedded and stored as real ingest stores it (the dated
+    ``embedding_text``, under its content hash), so the search's vector lookup finds
+    every one, from the vectors table and from the loaded partition alike."""
+    db = tmp_path / "scale.db"
+    scope = Scope(user_id="bench-user")
+    eg = Engram(db, embedder=RandomEmbedder())
+    _ingest(eg, scope, 120, random.Random(3), 50, lambda _: None)
+    eg.close()
+    eg = Engram(db, embedder=RandomEmbedder())
+    try:
+        mems = eg.store.list_memories(scope, SearchFilters(), 200).items
+        assert len(mems) == 120
+        model = eg.embedder().model_id
+        hashes = [content_hash(embedding_text(m)) for m in mems]
+        stored = eg.store.vectors_by_hash(model, hashes)  # SQL, no partition loaded
+        assert set(stored) == set(hashes)
+        want = RandomEmbedder().embed([embedding_text(m) for m in mems], "document")
+        assert all(np.array_equal(stored[h], v) for h, v in zip(hashes, want, strict=True))
+        eg.store.warm(scope, model)  # type: ignore[attr-defined]
+        found = eg.searcher._vectors(scope, list(mems))
+        assert sorted(found) == list(range(120))
+    finally:
+        eg.close()

@@ -40,8 +40,9 @@ from ..embed.base import Embedder, InputType
 from ..engine import Engram
 from ..ids import new_id
 from ..ingest.commit import version
+from ..ingest.index import Indexer
 from ..models import ItemRef, Memory, MemoryKind, Operation, Scope
-from ..store.base import VectorRecord, WriteBatch
+from ..store.base import WriteBatch
 from ..text import content_hash
 from ..timeutil import now
 
@@ -132,7 +133,13 @@ class ScaleResult:
 
 def _ingest(eg: Engram, scope: Scope, n: int, rng: random.Random, batch_size: int,
             advance: Callable[[int], None]) -> float:
-    """Write ``n`` memories with random vectors straight through the store; seconds taken."""
+    """Write ``n`` memories with random vectors straight through the store; seconds taken.
+
+    Each memory's vector is made and keyed as real ingest makes it
+    (:meth:`~engram.ingest.index.Indexer.vector_records`: the embedder sees the
+    dated :func:`~engram.ingest.index.embedding_text`, stored under its content
+    hash), so a search finds the stored vectors it asks for. The lexical index
+    holds the bare text."""
     emb = eg.embedder()  # also records the model id in the store
     store = eg.store
     t_total = 0.0
@@ -140,8 +147,7 @@ def _ingest(eg: Engram, scope: Scope, n: int, rng: random.Random, batch_size: in
         at = now()
         batch = WriteBatch()
         texts = [_text(rng) for _ in range(min(batch_size, n - start))]
-        vecs = emb.embed(texts)
-        for text, vec in zip(texts, vecs, strict=True):
+        for text in texts:
             m = Memory(
                 id=new_id("mem"),
                 scope=scope,
@@ -153,15 +159,8 @@ def _ingest(eg: Engram, scope: Scope, n: int, rng: random.Random, batch_size: in
             )
             batch.new_memories.append(m)
             batch.versions.append((scope.tenant, version(m, Operation.ADD, None, "bench", at)))
-            batch.vectors.append(
-                VectorRecord(
-                    ItemRef("memory", m.id),
-                    scope.tenant,
-                    emb.model_id,
-                    vec,
-                    content_hash(text),
-                )
-            )
+        # a fresh indexer per batch: its memo of vectors stays one batch long
+        batch.vectors.extend(Indexer(store, emb).vector_records(batch.new_memories))
         t0 = time.perf_counter()
         store.write(batch)
         t_total += time.perf_counter() - t0
