@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from engram.bench.cli import bench
-from engram.bench.scale import RandomEmbedder, _ingest, print_report
+from engram.bench.scale import RandomEmbedder, _ingest, _kept, _kept_ingest, print_report
 from engram.engine import Engram
 from engram.ingest.index import embedding_text
 from engram.models import Scope, SearchFilters
@@ -117,5 +117,38 @@ def test_scale_ingest_keys_each_vector_where_a_search_looks_for_it(tmp_path: Pat
         eg.store.warm(scope, model)  # type: ignore[attr-defined]
         found = eg.searcher._vectors(scope, list(mems))
         assert sorted(found) == list(range(120))
+    finally:
+        eg.close()
+
+
+def test_a_kept_database_is_reused_only_when_keyed_as_the_bench_keys_it(tmp_path: Path) -> None:
+    """``--keep``: a database an older bench kept (vectors keyed by the bare text, its
+    mark says nothing of keying), or one whose ingest was stopped (no mark), is
+    deleted and ingested afresh; one this bench finished is reused as it is."""
+    db = tmp_path / "scale-100.db"
+    scope = Scope(user_id="bench-user")
+    mark = tmp_path / "scale-100.db.ingest.json"
+
+    def ingest() -> float:
+        eg = Engram(db, embedder=RandomEmbedder())
+        try:
+            return _kept_ingest(eg, db, scope, 100, random.Random(1), 40, lambda _: None)
+        finally:
+            eg.close()
+
+    assert not _kept(db, 100)
+    ingest()
+    assert _kept(db, 100) and db.exists()
+    secs = json.loads(mark.read_text())["secs"]
+    assert ingest() == secs  # reused: nothing written again
+    mark.write_text(json.dumps({"n": 100, "secs": 1.0}))  # an older bench's mark
+    assert not _kept(db, 100)
+    assert not db.exists() and not mark.exists()
+    mark.write_text(json.dumps({"n": 100, "secs": 1.0, "keyed": "embedding_text"}))
+    assert not _kept(db, 100) and not mark.exists()  # a mark without its database
+    ingest()
+    eg = Engram(db, embedder=RandomEmbedder())
+    try:
+        assert len(eg.store.list_memories(scope, SearchFilters(), 500).items) == 100
     finally:
         eg.close()

@@ -168,20 +168,39 @@ def _ingest(eg: Engram, scope: Scope, n: int, rng: random.Random, batch_size: in
     return t_total
 
 
+#: how a kept database's vectors are keyed (``<db>.ingest.json``): a database kept by
+#: an older bench, which keyed them by the bare text, is not reused
+_KEYED = "embedding_text"
+
+
+def _kept(db: Path, n: int) -> bool:
+    """Whether a finished earlier run left ``n`` memories in ``db``, keyed as
+    :func:`_ingest` keys them. When not, whatever is there (an older bench's, or an
+    ingest that was stopped) is deleted: the ingest starts from an empty file."""
+    mark = db.with_name(db.name + ".ingest.json")
+    if mark.exists() and db.exists():
+        done = json.loads(mark.read_text())
+        if done.get("n") == n and done.get("keyed") == _KEYED:
+            return True
+    for path in (mark, db, *(db.with_name(db.name + s) for s in ("-wal", "-shm", "-journal"))):
+        path.unlink(missing_ok=True)
+    shutil.rmtree(db.with_name(db.name + ".index"), ignore_errors=True)
+    return False
+
+
 def _kept_ingest(
     eg: Engram, db: Path, scope: Scope, n: int, rng: random.Random, batch_size: int,
     advance: Callable[[int], None],
 ) -> float:
-    """Ingest ``n`` memories into ``db`` unless a finished earlier run left them there
-    (``<db>.ingest.json`` records the seconds it took); seconds of store writes."""
+    """Ingest ``n`` memories into ``db`` (opened by ``eg`` after :func:`_kept`) unless
+    :func:`_kept` found them there (``<db>.ingest.json`` records the seconds that
+    ingest took); seconds of store writes."""
     mark = db.with_name(db.name + ".ingest.json")
     if mark.exists():
-        done = json.loads(mark.read_text())
-        if done.get("n") == n:
-            advance(n)
-            return float(done["secs"])
+        advance(n)
+        return float(json.loads(mark.read_text())["secs"])
     secs = _ingest(eg, scope, n, rng, batch_size, advance)
-    mark.write_text(json.dumps({"n": n, "secs": secs}))
+    mark.write_text(json.dumps({"n": n, "secs": secs, "keyed": _KEYED}))
     return secs
 
 
@@ -328,6 +347,7 @@ def _run(ns: Sequence[int], queries: int, batch_size: int, real_embedder: Embedd
             db = (keep or Path(tmp)) / f"scale-{n}.db"
             db.parent.mkdir(parents=True, exist_ok=True)
             scope = Scope(user_id="bench-user")
+            _kept(db, n)
             eg = Engram(db, embedder=RandomEmbedder())
             with stage(f"n={n:,}: ingest", n, "memories") as advance:
                 secs = _kept_ingest(eg, db, scope, n, rng, batch_size, advance)
