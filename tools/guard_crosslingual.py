@@ -164,23 +164,25 @@ class Embedded:
 
 def _fast_path(mx: guard_eval.Matrix, tp: np.ndarray, tn: np.ndarray, hard: np.ndarray,
                args: argparse.Namespace) -> np.ndarray:
-    """Rules OR the n-gram model fitted on rows ``tp``/``tn`` at ``args.fp``, per row; kept
-    in ``args.cache`` by a hash of the rows, the texts, the settings and the trust
-    package's sources (a fold costs minutes; the head is what changes between runs)."""
+    """Rules OR the n-gram model fitted on rows ``tp``/``tn`` at ``args.fp``, per row; the
+    model's probabilities are kept in ``args.cache`` by a hash of the rows, the texts, the
+    hard weight and the trust package's sources (a fold costs minutes; the head and the
+    budget are what change between runs)."""
     h = hashlib.sha256()
     for name in ("poisoning.py", "shapes.py", "classifier.py", "lexicon.py"):
         h.update((guard_eval.ROOT / "src" / "engram" / "trust" / name).read_bytes())
     h.update("\n".join(mx.row).encode("utf-8", "surrogatepass"))
     for a in (tp, tn, hard):
         h.update(np.sort(a).tobytes())
-    h.update(f"{args.fp} {args.hard_weight}".encode())
-    path = args.cache / f"fast-{h.hexdigest()[:16]}.npy"
+    h.update(f"{args.hard_weight}".encode())
+    path = args.cache / f"prob-{h.hexdigest()[:16]}.npy"
     if path.exists():
-        return np.load(path)
-    b, w = mx.fit(tp, tn, hard=hard, hard_weight=args.hard_weight)
-    p = mx.prob(b, w)
-    fast = mx.rules | (p >= guard_eval._cut(p[tn], args.fp))
-    np.save(path, fast)
+        p = np.load(path)
+    else:
+        b, w = mx.fit(tp, tn, hard=hard, hard_weight=args.hard_weight)
+        p = mx.prob(b, w)
+        np.save(path, p)
+    fast: np.ndarray = mx.rules | (p >= guard_eval._cut(p[tn], args.fp))
     return fast
 
 
@@ -200,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="the head's training budget (shipped: 0.02)")
     ap.add_argument("--hard-weight", type=float, default=guard_eval.HARD_WEIGHT)
     ap.add_argument("--only", default="", help="evaluate: comma-separated held-out sources")
-    ap.add_argument("--english", choices=["both", "orders", "none"], default="both",
+    ap.add_argument("--english", choices=["both", "orders", "none"], default="orders",
                     help="which half of the fast path's training-only English set it uses")
     ap.add_argument("--no-extra", action="store_true",
                     help="leave out the head-only training set (poisoning_multilingual.jsonl)")

@@ -55,8 +55,9 @@ INDEPENDENT = ROOT / "tests" / "fixtures" / "poisoning_independent.jsonl"
 NOTES = ROOT / "tests" / "fixtures" / "poisoning_benign_notes.jsonl"
 VARIED = ROOT / "tests" / "fixtures" / "poisoning_varied.jsonl"
 #: hand-written English orders (long jailbreak genres, orders inside documents and tool
-#: output, standing orders, misreporting, false consent) and English near-misses: a
-#: training-only source of every fold and of ``fit``, never held out (``--no-english``)
+#: output, standing orders, misreporting, false consent) and English near-misses: the
+#: orders are a training-only source of every fold and of ``fit``, never held out; the
+#: near-misses are fitted on only with ``--english both`` (measured worse: docs/trust.md)
 ENGLISH = ROOT / "tests" / "fixtures" / "poisoning_english.jsonl"
 SHIPPED = ROOT / "src" / "engram" / "trust" / "classifier.json"
 
@@ -67,7 +68,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
-def load_sources(wheels: Path, data: Path, *, questions: bool = True, english: str = "both"
+def load_sources(wheels: Path, data: Path, *, questions: bool = True, english: str = "orders"
                  ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """(attack sources, benign sources), each name -> texts. With ``questions`` the
     benchmarks' questions are benign sources too (``q_<chat set>``, ``q_letta``);
@@ -393,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="evaluate: comma-separated held-out sources (default: every one)")
     ap.add_argument("--cache", type=Path, default=None,
                     help="directory that keeps the rules' verdict per text between runs")
-    ap.add_argument("--english", choices=["both", "orders", "none"], default="both",
+    ap.add_argument("--english", choices=["both", "orders", "none"], default="orders",
                     help="which half of the training-only English set (poisoning_english.jsonl) "
                          "every fit uses")
     args = ap.parse_args(argv)
