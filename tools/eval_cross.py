@@ -3,6 +3,7 @@
     python -m tools.eval_cross heads --data-dir ../shared/data --work W [--depth 30]
     python -m tools.eval_cross encode --work W [--chars 1000]
     python -m tools.eval_cross fit --work W [--depth 20]
+    python -m tools.eval_cross latency --data-dir ../shared/data --work W [--sets locomo]
 
 ``heads`` runs the ``recall`` preset over every scored question of every set (dev
 and held parts) through :mod:`tools.eval_sets`'s engines and keeps each
@@ -165,10 +166,20 @@ def _order(row: dict[str, Any], w: float, depth: int, prior: str) -> list[int]:
     return head + list(range(k, n))
 
 
+_MEMO: dict[tuple[int, float], dict[str, float]] = {}
+
+
+def _row_metrics(row: dict[str, Any], w: float, depth: int, prior: str) -> dict[str, float]:
+    key = (id(row), w)  # one depth and prior a run
+    if key not in _MEMO:
+        _MEMO[key] = _metrics(row, _order(row, w, depth, prior))
+    return _MEMO[key]
+
+
 def _mean(rows: list[dict[str, Any]], w: float, depth: int, prior: str) -> dict[str, float]:
     acc: dict[str, list[float]] = defaultdict(list)
     for row in rows:
-        for m, v in _metrics(row, _order(row, w, depth, prior)).items():
+        for m, v in _row_metrics(row, w, depth, prior).items():
             acc[m].append(v)
     return {m: sum(v) / len(v) for m, v in acc.items()} | {"n": float(len(rows))}
 
@@ -227,17 +238,37 @@ def fit(args: argparse.Namespace) -> None:
             new = _mean(src[name], w, args.depth, args.prior)
             print(f"  {name:12} {part:4} w={w:4.1f} n={int(base['n']):4}  recall: {_fmt(base)}"
                   f"  | +e5: {_fmt(new)}")
-    # leave one conversation out: w chosen on every other dev conversation
+    # leave one conversation out: w chosen on every other dev conversation, from
+    # per-set sums of the objective's measure less the left-out conversation's
+    target = {s: "mrr" if s.startswith("letta") else "r10" for s in dev}
+    tot = {(s, w): [0.0, 0] for s in dev for w in GRID}
+    part_of: dict[tuple[str, str, float], list[float]] = defaultdict(lambda: [0.0, 0])
+    for s, rs in dev.items():
+        for r in rs:
+            for w in GRID:
+                m = _row_metrics(r, w, args.depth, args.prior)
+                if target[s] in m:
+                    tot[(s, w)][0] += m[target[s]]
+                    tot[(s, w)][1] += 1
+                    part_of[(s, r["conv"], w)][0] += m[target[s]]
+                    part_of[(s, r["conv"], w)][1] += 1
     convs = sorted({(r["set"], r["conv"]) for r in rows if r["part"] == "dev"})
-    loco: dict[str, list[dict[str, Any]]] = defaultdict(list)
     cache: dict[tuple[str, str], float] = {}
-    for key in convs:
-        others = {s: [r for r in rs if (s, r["conv"]) != key] for s, rs in dev.items()}
-        cache[key] = _best_w(others, args.depth, args.prior)
+    for name, conv in convs:
+        def obj(w: float, name: str = name, conv: str = conv) -> float:
+            vals = []
+            for s in dev:
+                a, n = tot[(s, w)]
+                if s == name:
+                    b, k = part_of[(s, conv, w)]
+                    a, n = a - b, n - k
+                vals.append(a / n if n else 0.0)
+            return sum(vals) / len(vals)
+        cache[(name, conv)] = max(GRID, key=lambda w: (obj(w), -w))
+    loco: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for name, rs in dev.items():
         for r in rs:
-            loco[name].append(_metrics(r, _order(r, cache[(name, r["conv"])], args.depth,
-                                                 args.prior)))
+            loco[name].append(_row_metrics(r, cache[(name, r["conv"])], args.depth, args.prior))
     print("leave one conversation out (dev; w chosen on all other dev conversations):")
     for name, ms in loco.items():
         agg = {k: sum(m[k] for m in ms if k in m) / max(1, sum(1 for m in ms if k in m))
@@ -251,6 +282,32 @@ def fit(args: argparse.Namespace) -> None:
     s = sorted(r["ms"] for r in rows)
     print(f"recall search CPU ms (depth {max(len(r['units']) for r in rows)}): "
           f"p50 {s[len(s) // 2]:.1f} p95 {s[int(.95 * len(s))]:.1f}")
+
+
+def latency(args: argparse.Namespace) -> None:
+    """CPU ms a search, ``recall`` against ``recall-e5`` on the same questions, in the
+    same process (the e5 passage cache starts empty, as in a fresh server)."""
+    work = Path(args.work)
+    for name in args.sets.split(","):
+        eg, ds, _ = _engine(work, name, args.data_dir)
+        qs = [(c, q) for c in ds.part(args.part).conversations for q in c.questions
+              if q.scored][: args.limit]
+        for conv, _q in qs[:1]:  # load the index and both models once
+            for preset in ("recall", "recall-e5"):
+                eg.search("hello", user_id=scope_user(conv), limit=1, preset=preset,
+                          track_access=False)
+        ms: dict[str, list[float]] = {"recall": [], "recall-e5": []}
+        for conv, q in qs:
+            for preset in ms:
+                t0 = time.process_time()
+                eg.search(q.text, user_id=scope_user(conv), limit=10, preset=preset,
+                          now=q.asked_at, track_access=False)
+                ms[preset].append((time.process_time() - t0) * 1000)
+        for preset, xs in ms.items():
+            xs.sort()
+            print(f"{name:12} {args.part:4} {preset:9} n={len(xs)} CPU ms p50 "
+                  f"{xs[len(xs) // 2]:.1f} p95 {xs[int(.95 * len(xs))]:.1f}", flush=True)
+        eg.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -272,8 +329,14 @@ def main(argv: list[str] | None = None) -> None:
     f.add_argument("--depth", type=int, default=20)
     f.add_argument("--prior", choices=("rank", "score"), default="rank")
     f.add_argument("--sets", default=None, help="only these sets (default: all in the heads)")
+    lat = sub.add_parser("latency")
+    lat.add_argument("--data-dir", default="../shared/data")
+    lat.add_argument("--work", required=True)
+    lat.add_argument("--sets", default="locomo,realtalk")
+    lat.add_argument("--part", default="held", choices=("dev", "held"))
+    lat.add_argument("--limit", type=int, default=150)
     args = ap.parse_args(argv)
-    {"heads": heads, "encode": encode, "fit": fit}[args.cmd](args)
+    {"heads": heads, "encode": encode, "fit": fit, "latency": latency}[args.cmd](args)
 
 
 if __name__ == "__main__":

