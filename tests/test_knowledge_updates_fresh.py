@@ -19,8 +19,8 @@ from collections.abc import Iterator
 
 import pytest
 from support.labelled import (
-    add_update_cases,
     assert_past_keeps_old,
+    case_engine,
     load_cases,
     newer_first_misses,
 )
@@ -50,10 +50,7 @@ MISSED = ["f-band-name", "f-lunch", "f-car-insurance"]
 @pytest.fixture(scope="module")
 def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
     # the small talk of the second case set, so the two sets are stored alike
-    engine = Engram(str(tmp_path_factory.mktemp("kuf") / "kuf.db"), embedder=embedder)
-    add_update_cases(engine, CASES, MORE_CHAT)
-    yield engine
-    engine.close()
+    yield from case_engine(tmp_path_factory, embedder, "kuf", CASES, MORE_CHAT)
 
 
 def test_fixture_is_well_formed() -> None:

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 
 import pytest
 from support.labelled import (
-    add_update_cases,
     assert_past_keeps_old,
+    case_engine,
     load_cases,
     newer_first_misses,
 )
@@ -36,10 +36,7 @@ CHAT = [
 
 @pytest.fixture(scope="module")
 def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
-    engine = Engram(str(tmp_path_factory.mktemp("kum") / "kum.db"), embedder=embedder)
-    add_update_cases(engine, CASES, CHAT)
-    yield engine
-    engine.close()
+    yield from case_engine(tmp_path_factory, embedder, "kum", CASES, CHAT)
 
 
 def _wins(eg: Engram, source: str | None) -> tuple[int, int, list[str]]:

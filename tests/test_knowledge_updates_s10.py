@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support.labelled import add_update_cases, assert_past_keeps_old, load_cases, newer_first_misses
+from support.labelled import assert_past_keeps_old, case_engine, load_cases, newer_first_misses
 
 from engram import Engram
 from engram.embed.base import Embedder
@@ -71,10 +71,7 @@ HELD_MISSED = ["u-office", "u-garden"]
 
 def _store(factory: pytest.TempPathFactory, embedder: Embedder, cases: list[dict[str, Any]]
            ) -> Iterator[Engram]:
-    engine = Engram(str(factory.mktemp("ku10") / "ku10.db"), embedder=embedder)
-    add_update_cases(engine, cases, CHAT)
-    yield engine
-    engine.close()
+    yield from case_engine(factory, embedder, "ku10", cases, CHAT)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.labelled import add_update_cases, assert_past_keeps_old, load_cases, newer_first_misses
+from support.labelled import assert_past_keeps_old, case_engine, load_cases, newer_first_misses
 
 from engram import Engram
 from engram.embed.base import Embedder
@@ -48,10 +48,7 @@ def test_the_held_set_is_well_formed() -> None:
 
 @pytest.fixture(scope="module")
 def held(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
-    engine = Engram(str(tmp_path_factory.mktemp("ku12") / "ku12.db"), embedder=embedder)
-    add_update_cases(engine, HELD, CHAT)
-    yield engine
-    engine.close()
+    yield from case_engine(tmp_path_factory, embedder, "ku12", HELD, CHAT)
 
 
 def test_the_newer_long_message_ranks_first(held: Engram) -> None:

@@ -25,8 +25,8 @@ from collections.abc import Iterator
 
 import pytest
 from support.labelled import (
-    add_update_cases,
     assert_past_keeps_old,
+    case_engine,
     load_cases,
     newer_first_misses,
 )
@@ -56,10 +56,7 @@ MISSED: dict[str | None, list[str]] = {
 
 @pytest.fixture(scope="module")
 def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
-    engine = Engram(str(tmp_path_factory.mktemp("ku8") / "ku8.db"), embedder=embedder)
-    add_update_cases(engine, CASES, MORE_CHAT)
-    yield engine
-    engine.close()
+    yield from case_engine(tmp_path_factory, embedder, "ku8", CASES, MORE_CHAT)
 
 
 def test_fixture_is_well_formed() -> None:

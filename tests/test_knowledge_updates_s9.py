@@ -27,6 +27,7 @@ from support.labelled import (
     NOW,
     add_update_cases,
     assert_past_keeps_old,
+    case_engine,
     load_cases,
     newer_first_misses,
 )
@@ -61,10 +62,7 @@ MISSED = ["n9-commute", "n9-diet", "n9-weekends", "n9-shift"]
 
 @pytest.fixture(scope="module")
 def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
-    engine = Engram(str(tmp_path_factory.mktemp("ku9") / "ku9.db"), embedder=embedder)
-    add_update_cases(engine, CASES, CHAT)
-    yield engine
-    engine.close()
+    yield from case_engine(tmp_path_factory, embedder, "ku9", CASES, CHAT)
 
 
 def test_fixture_is_well_formed() -> None:

@@ -8,12 +8,13 @@ ordinary neighbours the way a real conversation's turns do.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from engram import Engram
+from engram.embed.base import Embedder
 from engram.models import Hit
 
 __all__ = ["NOW", "SMALL_TALK", "add_in_small_talk", "add_update_cases", "load_cases",
@@ -58,6 +59,19 @@ def add_update_cases(
     for case in cases:
         sessions = [chat[0], ([case["old"]], 200), chat[1], ([case["new"]], 20), chat[2]]
         add_in_small_talk(eg, case["id"], sessions, id_prefix=f"{case['id']}:")
+
+
+def case_engine(factory: Any, embedder: Embedder, name: str, cases: Sequence[dict[str, Any]],
+                chat: Sequence[tuple[Sequence[str], int]]) -> Iterator[Engram]:
+    """A case set's engine for a module fixture (``yield from`` it): a real SQLite
+    file ``<name>.db`` in a fresh temporary folder of ``factory`` holding ``cases``
+    (:func:`add_update_cases`); closed when the fixture ends."""
+    engine = Engram(str(factory.mktemp(name) / f"{name}.db"), embedder=embedder)
+    try:
+        add_update_cases(engine, cases, chat)
+        yield engine
+    finally:
+        engine.close()
 
 
 def rank_of(hits: Sequence[Hit], episode_id: str) -> int:
