@@ -24,7 +24,9 @@ RULES = [
         "bench/pgscale.py": "measures the store's own write throughput",
     }),
     ("a history entry", re.compile(r"\bMemoryVersion\("), {}),
-    ("an indexer", re.compile(r"\bIndexer\("), {}),
+    ("an indexer", re.compile(r"\bIndexer\("), {
+        "bench/scale.py": "makes vector rows as ingest does, keyed as a search asks",
+    }),
     ("provenance", re.compile(r"(?<![\w.])provenance\("), {
         "trust/provenance.py": "defines it",
     }),
