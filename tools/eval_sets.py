@@ -4,7 +4,8 @@
         --variants recall,no-updates,no-floors --part dev
 
 Each set is ingested once into ``--work/<set>.db`` (kept: later sweeps only
-search) with the on-disk embedding cache of ``engram bench all``. A variant is
+search) with the on-disk embedding cache of ``engram bench all``; the set
+``beam500k`` is BEAM 100K+500K (``engram bench all --beam-500k``). A variant is
 the ``recall`` preset with some fields changed (see :data:`VARIANTS`). Prints,
 per set and variant, R_any@10, MRR, knowledge-update accuracy on the chosen
 part and search latency p50/p95 (query embedding included). In a fresh
@@ -91,7 +92,8 @@ def _engine(work: Path, name: str, data_dir: str) -> tuple[Any, Any, dict[str, s
     from engram.bench.diskcache import DiskCachedEmbedder
     from engram.embed.registry import get_embedder
 
-    ds = load_set(name, data_dir)
+    ds = (load_set("beam", data_dir, beam_sizes=("100K", "500K")) if name == "beam500k"
+          else load_set(name, data_dir))
     emb = DiskCachedEmbedder(get_embedder("default"), work / "embed-cache.sqlite")
     db = work / f"{name}.db"
     fresh = not db.exists()
