@@ -32,9 +32,10 @@ CHAT = [
     (["It's been raining all week here.", "Same here, the garden is a swamp."], 5),
 ]
 
-#: measured once, with session 12's rules, before any session-13 rule: see
-#: HELD_MISSED's history below
-HELD_MISSED: list[str] = []
+#: measured once with session 12's rules (664b934), before any session-13 rule:
+#: 42/51; the nine past questions keep their old statement
+HELD_MISSED = ["s13-mobile-network", "s13-browser", "s13-coffee", "s13-band-name",
+               "s13-podcast", "s13-mortgage", "s13-name", "s13-commute", "s13-lt-laptop"]
 
 
 def test_the_held_set_is_well_formed() -> None:
