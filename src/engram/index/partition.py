@@ -27,6 +27,7 @@ import json
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
 
@@ -109,6 +110,21 @@ class RowFilter:
         )
 
 
+_worker_pool: ThreadPoolExecutor | None = None
+_worker_lock = threading.Lock()
+
+
+def _worker() -> ThreadPoolExecutor:
+    """The threads :meth:`PartitionIndex.search_started` runs graph queries on (made
+    at the first one; two, for searches of two stores at once)."""
+    global _worker_pool
+    with _worker_lock:
+        if _worker_pool is None:
+            _worker_pool = ThreadPoolExecutor(max_workers=2,
+                                              thread_name_prefix="engram-graph-query")
+        return _worker_pool
+
+
 class PartitionIndex:
     """Vectors plus filter attributes for one partition."""
 
@@ -182,6 +198,9 @@ class PartitionIndex:
         #: :attr:`result_rows` before it last filled up (a search's head may hold refs
         #: of both its lists, found before and after the refill)
         self._older_rows: dict[ItemRef, int] = {}
+        #: the graph query :meth:`search_started` runs on the worker thread, until
+        #: its caller takes it; a write waits for it first (:meth:`_settle_query`)
+        self._pending: Future[np.ndarray] | None = None
 
     # -- size ----------------------------------------------------------------
     def __len__(self) -> int:
@@ -308,6 +327,7 @@ class PartitionIndex:
         (:meth:`own_terms`). ``card``: the row's card (:mod:`.cards`, :meth:`card`),
         if the store makes one.
         """
+        self._settle_query()
         self._materialize()
         self.version += 1
         if key is not None:
@@ -359,6 +379,7 @@ class PartitionIndex:
         partition freshly loaded from the same rows does."""
         if self._live == self._n:
             return  # nothing removed
+        self._settle_query()
         graph = self.graph
         fresh = PartitionIndex.from_state(self.state())
         fresh._ann, fresh._ann_missing = graph, self._ann_missing
@@ -554,6 +575,7 @@ class PartitionIndex:
         self._ref_key[ref] = key
 
     def _kill(self, row: int, drop_pos: bool = True) -> None:
+        self._settle_query()
         self.version += 1
         if self._alive[row]:
             self._count_in_centroid(row, -1)
@@ -640,6 +662,49 @@ class PartitionIndex:
             return self._exact(query, k, rows)
         return self._approx(ann, query, k, mask, rows.size)
 
+    def search_started(self, query: np.ndarray, k: int, f: RowFilter
+                       ) -> Callable[[], list[tuple[ItemRef, float]]]:
+        """:meth:`search`, begun: the returned function gives its answer, exactly.
+
+        When the partition is searched through its graph, the graph query starts
+        now on a worker thread (faiss releases the GIL while it searches), so the
+        caller can do other work meanwhile (the lexical search: two cores).
+        Otherwise nothing starts and the function searches when called. The
+        caller must call it, holding whatever excludes writes (the store's lock)
+        until then; a write that comes first anyway waits for the graph query,
+        and a change since the start makes the function search afresh."""
+        if self._n == 0 or k <= 0:
+            return partial(self.search, query, k, f)
+        mask, rows = self._passing(f)
+        if rows.size <= self.exact_limit or len(self) < self.ann_threshold:
+            return partial(self.search, query, k, f)
+        ann = self._ensure_ann()
+        if ann is None:
+            return partial(self.search, query, k, f)
+        self._settle_query()
+        want, beam, unfiltered = self._beam(ann, k, rows.size)
+        pending = _worker().submit(ann.query, query, k if unfiltered else want,
+                                   max(beam, 64))
+        self._pending = pending
+        version, passing = self.version, rows.size
+
+        def finish() -> list[tuple[ItemRef, float]]:
+            first = pending.result()
+            if self._pending is pending:
+                self._pending = None
+            if self.version != version or self._ann is not ann:
+                return self.search(query, k, f)  # written meanwhile: afresh
+            return self._approx(ann, query, k, mask, passing, first)
+
+        return finish
+
+    def _settle_query(self) -> None:
+        """Wait for a graph query still running on the worker thread (a write must
+        not change the graph under it)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            wait([pending])
+
     def lexical_search(self, query: str, k: int, f: RowFilter,
                        max_postings: int | None = None) -> list[tuple[ItemRef, float]]:
         """Top ``k`` rows by BM25 over their indexed text that pass ``f``
@@ -686,9 +751,8 @@ class PartitionIndex:
             self.version += 1  # a built graph is worth saving (a missing or old file)
         return self._ann
 
-    def _approx(
-        self, ann: AnnGraph, query: np.ndarray, k: int, mask: np.ndarray, passing: int
-    ) -> list[tuple[ItemRef, float]]:
+    def _beam(self, ann: AnnGraph, k: int, passing: int) -> tuple[int, int, bool]:
+        """``(want, beam, unfiltered)`` of the first graph query of :meth:`_approx`."""
         total = len(ann)
         # ``want`` rows from a beam as wide, widened until k of them pass: at least
         # ``ann_beam * k``, and 1.5 times what it takes for k to pass on average
@@ -697,8 +761,21 @@ class PartitionIndex:
         # when no row is filtered out the graph's own best k are the ones re-scoring
         # would keep: fetch only them (from the same beam)
         beam = want if not unfiltered else min(total, max(k, int(k * self.ann_beam)))
+        return want, beam, unfiltered
+
+    def _approx(
+        self, ann: AnnGraph, query: np.ndarray, k: int, mask: np.ndarray, passing: int,
+        first: np.ndarray | None = None,
+    ) -> list[tuple[ItemRef, float]]:
+        """The graph's top ``k`` passing rows, re-scored; ``first``: the answer of the
+        first graph query, when :meth:`search_started` asked it already."""
+        total = len(ann)
+        want, beam, unfiltered = self._beam(ann, k, passing)
         while True:
-            keys = ann.query(query, k if unfiltered else want, ef=max(beam, 64))
+            if first is not None:
+                keys, first = first, None
+            else:
+                keys = ann.query(query, k if unfiltered else want, ef=max(beam, 64))
             keys = keys[mask[keys]]
             if keys.size >= k or want >= total:
                 break
@@ -766,6 +843,7 @@ class PartitionIndex:
     def graph(self) -> AnnGraph | None:
         """The approximate graph, once built or attached (removed rows zeroed in it);
         waits for one that is still loading."""
+        self._settle_query()
         self._adopt(wait=True)
         return self._ann
 
