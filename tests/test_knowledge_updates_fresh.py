@@ -44,7 +44,9 @@ CASES = load_cases("knowledge_updates_fresh.jsonl")
 #: same unit replaces a count (f-studio-rent: "90 a month" / "120 a month";
 #: f-mortgage-rate: "1.9 percent" / "4.6 percent")
 #: 45/48 with session 11's later telling (f-long-api gained)
-MISSED = ["f-band-name", "f-lunch", "f-car-insurance"]
+#: 46/48 with session 13's renaming (f-band-name: "we're The Night Porters from
+#: now on", another name for the band with no slot word, a stated change)
+MISSED = ["f-lunch", "f-car-insurance"]
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,9 @@ numbers it gives, not from a marker (session 10; used by
   it does to the one sentence alone (:func:`_read_long`: how a pair of which
   one is long is read; :func:`_message`: a reply laid out as a document, or over
   ``LONG_WORDS`` words, is not read by sentence);
+* :func:`renames` (session 13): whether a newer statement gives another name
+  for a subject both name by a word of the question ("we're The Night Porters
+  from now on"), with no slot word before it;
 * :func:`retimes` (session 12): whether a newer answer tells another time
   (month, weekday, number) than the older: a planned time told again.
 
@@ -33,7 +36,7 @@ from ..ingest.supersede import MAX_WORDS, words
 from ..text import text_cache
 from .rerank import _terms
 
-__all__ = ["named", "retimes", "same_slot", "sentence_on", "sentences", "times"]
+__all__ = ["named", "renames", "retimes", "same_slot", "sentence_on", "sentences", "times"]
 
 #: numbers written as words ("four days a week" / "five days a week"), a closed
 #: class of the grammar, read as their digits; "one" is left out (as often a
@@ -123,6 +126,20 @@ def same_slot(older: str, newer: str, asked: frozenset[str]) -> tuple[bool, bool
               and bool(_terms(newer) - _terms(older) - asked))
     fills = any(p and p == q and not t <= _terms(older) for p, _ in old for q, t in new)
     return refers, fills
+
+
+def renames(older: str, newer: str, asked: frozenset[str]) -> bool:
+    """Whether a newer statement gives another name than the older one for a
+    subject both name by a word of the question, whatever word stands before
+    the names (session 13: "We called the band The Lemon Drops" / "The band
+    voted and we're The Night Porters from now on"; a name with no slot word).
+    The caller asks for a stated change too: two names on one subject are
+    otherwise a list."""
+    if not _terms(older) & _terms(newer) & asked:
+        return False
+    old = [t - asked for _, t in named(older) if t - asked]
+    new = [t - asked for _, t in named(newer) if t - asked]
+    return bool(old) and any(not t & _terms(older) for t in new)
 
 
 #: where a long turn splits into sentences: sentence ends, line breaks, BEAM's

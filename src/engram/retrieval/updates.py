@@ -174,6 +174,13 @@ launch slipped to June 17") when the two are each other's nearest in meaning
 (cosine >= ``ANSWER_MEANING``); without that condition BEAM 100K dev MRR fell
 .483 -> .476.
 
+Session 13: a word of the question counts in a clause that holds it with a
+prefix ("remortgaged", "unsubscribed": :func:`_forms`), and across sessions a
+newer statement that states a change and gives another name for a subject both
+name by a word of the question replaces the older, whatever word stands before
+the names (:func:`~engram.retrieval.slots.renames`: "We called the band The
+Lemon Drops" / "we're The Night Porters from now on").
+
 Words of the question that name the memory's owner ("the user's bike",
 :data:`SPEAKER`) are not among the words a statement must hold: the owner's
 own statements say "I" and "my". An older statement's denial ("it never
@@ -222,6 +229,7 @@ from .slots import (
     _read_long,
     _recounts,
     named,
+    renames,
     retimes,
     same_slot,
     sentence_on,
@@ -305,13 +313,28 @@ def answer_clause(text: str, asked: frozenset[str]) -> tuple[str, int]:
     return best, held
 
 
+#: prefixes that make a word of another's form ("remortgaged", "unsubscribed",
+#: "misspelt"): a closed class of the grammar
+_PREFIX = re.compile(r"(?:re|un|dis|mis|de|pre)(?=[a-z]{4})")
+
+
+@text_cache(8192)
+def _forms(clause: str) -> frozenset[str]:
+    """A clause's index terms, and each prefixed one's word without its prefix
+    ("remortgaged" holds "mortgage": session 13, a change carried by a word's
+    form)."""
+    terms = _terms(clause)
+    return terms | {t[m.end():] for t in terms if (m := _PREFIX.match(t)) is not None}
+
+
 def _answer_at(text: str, asked: frozenset[str]) -> tuple[str, int, str]:
-    """:func:`answer_clause` and the clause after it ("" when none)."""
+    """:func:`answer_clause` and the clause after it ("" when none); a word of
+    the question counts in a clause that holds it with a prefix (:func:`_forms`)."""
     clauses = _clauses(text)
     best, held, size, at = text, 0, 0, len(clauses)
     for n, clause in enumerate(clauses):
         terms = _terms(clause)
-        k = len(terms & asked)
+        k = len(_forms(clause) & asked)
         if k > held or (k == held and k and len(terms) < size):
             best, held, size, at = clause, k, len(terms), n
     return best, held, clauses[at + 1] if at + 1 < len(clauses) else ""
@@ -477,7 +500,7 @@ def conflicts(
                 _read_long(texts, on, said, held, asked, older, newer) if lengthy
                 else (texts[older], texts[newer], True, held[newer], said[newer]))
             # the newer names the older's value, or another in its slot (:func:`same_slot`)
-            refers = fills = recounts = False
+            refers = fills = recounts = renamed = False
             if (told and held[older] and takes_part[older] and brief
                     and (sess[i] is None or sess[i] != sess[j])):
                 refers, fills = same_slot(said[older], new_on, asked)
@@ -489,6 +512,10 @@ def conflicts(
                 # where the newer holds a word of the question or is related in meaning
                 recounts = (_recounts(said[older], new_on)
                             and (new_held > 0 or cos >= CHANGE_MEANING))
+                # or another name for a subject both name by a question word, with
+                # no slot word ("we're The Night Porters now"): a stated change only
+                renamed = (new_held > 0 and (states[newer] or corrects(said[newer]))
+                           and renames(said[older], new_on, asked))
             # a later telling of the older's answer: in another session, the two
             # each other's nearest in meaning (:data:`FOLLOW_MEANING`); in long
             # turns, whose vectors tell the whole turn, the two sentences on the
@@ -563,7 +590,7 @@ def conflicts(
             # (an event, a change, a correction): the value it gives replaces it
             moved = (states[newer] if nsaid is said[newer] else states_change(nsaid)
                      ) or fixes or tells_event(nsaid)
-            if ((refers and (moved or fills)) or (fills and moved)
+            if ((refers and (moved or fills)) or (fills and moved) or renamed
                     or (recounts and (held[newer] > 0 or moved))
                     or (follows and (
                         # a change after a state ("I take my coffee with cream" /
