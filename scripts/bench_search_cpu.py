@@ -6,7 +6,8 @@
 Times searches the way ``bench scale`` does once the saved graph is loaded:
 the user's partition is warmed, 10 searches warm up, then ``--queries``
 distinct synthetic queries (the bench's own words and random-vector
-embedder) are each searched once. Prints wall and CPU (thread time) p50 /
+embedder) are each searched once. Prints wall and CPU (process time: a search
+runs its graph query on a worker thread) p50 /
 p95 / p99: on a shared machine wall time grows with the load, CPU time much
 less, so compare CPU time. ``--passes N`` searches the same queries N times
 and also prints the p50 / p95 of each query's least CPU time (other
@@ -72,15 +73,16 @@ def main() -> None:
 
 def time_searches(eg: Engram, scope: Scope, queries: list[str], n_passes: int,
                   preset: str | None = None) -> tuple[list[list[float]], list[float]]:
-    """CPU ms of each search in each pass, and wall ms of the first pass."""
+    """CPU ms of each search in each pass (the process's: the graph query runs on a
+    worker thread), and wall ms of the first pass."""
     passes: list[list[float]] = []
     wall: list[float] = []
     for p in range(n_passes):
         cpu: list[float] = []
         for q in queries:
-            w, c = time.perf_counter(), time.thread_time()
+            w, c = time.perf_counter(), time.process_time()
             eg.search(q, scope=scope, limit=10, track_access=False, preset=preset)
-            cpu.append((time.thread_time() - c) * 1000)
+            cpu.append((time.process_time() - c) * 1000)
             if p == 0:
                 wall.append((time.perf_counter() - w) * 1000)
         passes.append(cpu)
