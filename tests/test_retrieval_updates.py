@@ -767,3 +767,57 @@ def test_a_planned_time_told_again_with_another_time_replaces_it() -> None:
     nearer = [np.array([1.0, 0.0, 0.0]), np.array([0.6, 0.8, 0.0]), np.array([0.9, 0.0, 0.436])]
     other = "The piano recital for the juniors is on Friday the 13th at the town hall."
     assert (0, 1) not in conflicts([old, new, other], times, nearer, rel, **kw)
+
+
+def test_a_question_word_counts_in_a_word_holding_it_with_a_prefix() -> None:
+    """Session 13: "remortgaged" holds "mortgage", "unsubscribed" holds
+    "subscribe", "re-enrolled" and "relisted" their words too; the newer's other
+    name in the older's slot then replaces it. A prefix needs four letters after
+    it ("read" is no "re-ad"), and a word that merely ends like a question word
+    in another way holds nothing."""
+    assert answer_clause("We remortgaged with Halifax.",
+                         _asked("Who is the mortgage with?"))[1] == 1
+    assert answer_clause("I unsubscribed from the weekly box.",
+                         _asked("What does the user subscribe to?"))[1] == 1
+    assert answer_clause("We relisted the flat with a new agent.",
+                         _asked("Who listed the user's flat?"))[1] == 2
+    assert answer_clause("I read the paper.", _asked("What ad did the user see?"))[1] == 0
+    times = [T0, T0 + timedelta(days=90)]
+    far = [np.array([1.0, 0.0]), np.array([0.35, 0.937])]  # cosine .35
+    for question, old, new in [
+        ("Who is the user's mortgage with?", "Our mortgage is with Nationwide.",
+         "We remortgaged with Halifax when the deal ended."),
+        ("Which agent lists the user's house?", "The house is listed with Savills.",
+         "We relisted with Purplebricks after a quiet month."),
+        ("Where is the user's car registered?", "The van is registered in Ohio.",
+         "I reregistered it in Texas after the move."),
+    ]:
+        assert conflicts([old, new], times, far, [0.6, 0.2], asked=_asked(question),
+                         sessions=["a", "b"]) == {(0, 1)}, question
+
+
+def test_another_name_for_a_subject_with_a_stated_change_replaces_the_older() -> None:
+    """Session 13 (:func:`~engram.retrieval.slots.renames`): both statements
+    name a subject by a word of the question and give a name, the newer another
+    one and a stated change ("from now on", "now", "these days", "actually"),
+    whatever word stands before the names. Without a stated change, or on a
+    subject of its own, two names are a list."""
+    times = [T0, T0 + timedelta(days=120)]
+    far = [np.array([1.0, 0.0]), np.array([0.3, 0.954])]  # cosine .3
+    for question, old, new in [
+        ("What's the name of the user's band?", "We called the band The Lemon Drops.",
+         "The band had a vote and we're The Night Porters from now on."),
+        ("What is the user's boat called?", "Our boat is a little dinghy, Puffin.",
+         "The boat got a new coat of paint, and she's Kittiwake now."),
+        ("What is the team called?", "The quiz team plays as Quizzy Rascals.",
+         "Our team is going by The Know-It-Ails these days."),
+    ]:
+        asked = _asked(question)
+        assert conflicts([old, new], times, far, [0.6, 0.4], asked=asked,
+                         sessions=["a", "b"]) == {(0, 1)}, question
+    asked = _asked("What's the name of the user's band?")
+    old = "We called the band The Lemon Drops."
+    for new in ["The band played with The Night Porters at the festival.",  # no change
+                "My choir is The Larks now, we sing on Tuesdays."]:  # no word of the question
+        assert conflicts([old, new], times, far, [0.6, 0.4], asked=asked,
+                         sessions=["a", "b"]) == set(), new
