@@ -5,6 +5,7 @@ write comes before the caller takes it; a store's search_both overlaps the two."
 from __future__ import annotations
 
 import threading
+from concurrent.futures import wait
 
 import numpy as np
 import pytest
@@ -55,14 +56,37 @@ def test_the_graph_query_runs_on_the_worker_thread(monkeypatch: pytest.MonkeyPat
     seen: list[str] = []
     real = type(ann).query
 
-    def query(self: object, *a: object) -> np.ndarray:
+    def query(self: object, *a: object, **kw: object) -> np.ndarray:
         seen.append(threading.current_thread().name)
-        return real(self, *a)  # type: ignore[arg-type]
+        return real(self, *a, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(type(ann), "query", query)
     q = _unit_rows(1, DIM, 2)[0]
-    idx.search_started(q, 10, RowFilter())()
-    assert seen and seen[0].startswith("engram-graph-query")
+    finish = idx.search_started(q, 10, RowFilter())
+    assert idx._pending is not None
+    wait([idx._pending])  # begun and done on the worker
+    assert finish() == idx.search(q, 10, RowFilter())
+    assert seen[0].startswith("engram-graph-query")
+    assert seen[1] == threading.current_thread().name  # the plain search, for comparison
+
+
+def test_a_query_the_worker_has_not_begun_is_asked_in_the_caller() -> None:
+    """Both workers busy: the caller takes the graph query back and asks it itself."""
+    idx = _partition()
+    idx._ensure_ann()
+    gate = threading.Event()
+    pool = partition_mod._worker()
+    blockers = [pool.submit(gate.wait) for _ in range(2)]
+    try:
+        for q in _unit_rows(5, DIM, 6):
+            finish = idx.search_started(q, 10, RowFilter())
+            pending = idx._pending
+            assert pending is not None and not pending.running()
+            assert finish() == idx.search(q, 10, RowFilter())
+            assert pending.cancelled()
+    finally:
+        gate.set()
+        wait(blockers)
 
 
 def test_small_partitions_start_nothing() -> None:

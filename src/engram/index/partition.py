@@ -669,10 +669,13 @@ class PartitionIndex:
         When the partition is searched through its graph, the graph query starts
         now on a worker thread (faiss releases the GIL while it searches), so the
         caller can do other work meanwhile (the lexical search: two cores).
-        Otherwise nothing starts and the function searches when called. The
-        caller must call it, holding whatever excludes writes (the store's lock)
-        until then; a write that comes first anyway waits for the graph query,
-        and a change since the start makes the function search afresh."""
+        A graph query the worker has not begun when the function is called is
+        taken back and asked in the caller's thread (a busy machine then costs no
+        more than the search alone). Otherwise nothing starts and the function
+        searches when called. The caller must call it, holding whatever excludes
+        writes (the store's lock) until then; a write that comes first anyway
+        waits for the graph query (or takes it back, not begun), and a change
+        since the start makes the function search afresh."""
         if self._n == 0 or k <= 0:
             return partial(self.search, query, k, f)
         mask, rows = self._passing(f)
@@ -689,9 +692,10 @@ class PartitionIndex:
         version, passing = self.version, rows.size
 
         def finish() -> list[tuple[ItemRef, float]]:
-            first = pending.result()
             if self._pending is pending:
                 self._pending = None
+            # not begun yet (no core was free for the worker): _approx asks it here
+            first = None if pending.cancel() else pending.result()
             if self.version != version or self._ann is not ann:
                 return self.search(query, k, f)  # written meanwhile: afresh
             return self._approx(ann, query, k, mask, passing, first)
@@ -702,7 +706,7 @@ class PartitionIndex:
         """Wait for a graph query still running on the worker thread (a write must
         not change the graph under it)."""
         pending, self._pending = self._pending, None
-        if pending is not None:
+        if pending is not None and not pending.cancel():
             wait([pending])
 
     def lexical_search(self, query: str, k: int, f: RowFilter,
