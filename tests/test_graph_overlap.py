@@ -4,6 +4,7 @@ write comes before the caller takes it; a store's search_both overlaps the two."
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import wait
 
@@ -173,3 +174,25 @@ def test_sqlite_search_both_overlaps_and_equals_the_two_searches(
                         store.vector_search(scope, q, MODEL, SearchFilters(), 10))
     assert started
     store.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_a_forked_child_makes_its_own_worker() -> None:
+    idx = _partition()
+    idx._ensure_ann()
+    q = _unit_rows(1, DIM, 7)[0]
+    want = idx.search(q, 10, RowFilter())
+    assert idx.search_started(q, 10, RowFilter())() == want  # the parent's pool exists
+    pid = os.fork()
+    if pid == 0:  # the child: report by exit code only
+        ok = partition_mod._worker_pool is None
+        finish = idx.search_started(q, 10, RowFilter())
+        pending = idx._pending
+        ok = ok and pending is not None
+        if pending is not None:
+            wait([pending], timeout=30)
+            ok = ok and pending.done() and not pending.cancelled()
+        ok = ok and finish() == want
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

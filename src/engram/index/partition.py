@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -122,7 +123,16 @@ def _worker() -> ThreadPoolExecutor:
         if _worker_pool is None:
             _worker_pool = ThreadPoolExecutor(max_workers=2,
                                               thread_name_prefix="engram-graph-query")
+            if hasattr(os, "register_at_fork"):  # a forked child has none of its threads
+                os.register_at_fork(after_in_child=_forget_worker)
         return _worker_pool
+
+
+def _forget_worker() -> None:
+    """In a forked child: drop the parent's pool (its threads are not in the child;
+    a query given to it would never begin and be taken back every time)."""
+    global _worker_pool, _worker_lock
+    _worker_pool, _worker_lock = None, threading.Lock()
 
 
 class PartitionIndex:
