@@ -17,6 +17,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
@@ -550,7 +551,7 @@ class SQLiteSearch(SQLiteBase):
         limit: int,
     ) -> list[Candidate]:
         with self._lock:
-            return self._vector_started(scope, vector, model_id, filters, limit)()
+            return self._vector_started(scope, vector, model_id, filters, limit, False)()
 
     def search_both(
         self,
@@ -579,9 +580,12 @@ class SQLiteSearch(SQLiteBase):
         model_id: str,
         filters: SearchFilters,
         limit: int,
+        early: bool = True,
     ) -> Callable[[], list[Candidate]]:
         """:meth:`vector_search`, begun (the caller holds the lock until it calls the
-        returned function, which gives the candidates)."""
+        returned function, which gives the candidates); ``early``: the graph query
+        starts now on the worker thread (:meth:`PartitionIndex.search_started`),
+        else the function searches when called."""
         if limit <= 0:
             return list
         f = self._row_filter(scope, filters)
@@ -598,7 +602,8 @@ class SQLiteSearch(SQLiteBase):
             raise ModelMismatch(
                 f"query vector has dimension {q.shape} but the store holds {part.dim}"
             )
-        started = part.search_started(q, limit, f)
+        started = (part.search_started(q, limit, f) if early
+                   else partial(part.search, q, limit, f))
 
         def finish() -> list[Candidate]:
             hits = started()
