@@ -174,11 +174,14 @@ launch slipped to June 17") when the two are each other's nearest in meaning
 (cosine >= ``ANSWER_MEANING``); without that condition BEAM 100K dev MRR fell
 .483 -> .476.
 
-Session 13: a word of the question counts in a clause that holds it with a
-prefix ("remortgaged", "unsubscribed": :func:`_forms`), and across sessions a
+Session 13: a newer statement giving another name in the older's slot holds a
+word of the question when it holds it with a prefix ("remortgaged with Halifax":
+:func:`_forms`; read there only: in the answer clause, "rescheduled" in an
+assistant's draft took a "When is ... scheduled?" question from the user's own
+turn, BEAM 100K dev MRR .487 -> .484), and across sessions a
 newer statement that states a change and gives another name for a subject both
-name by a word of the question replaces the older, whatever word stands before
-the names (:func:`~engram.retrieval.slots.renames`: "We called the band The
+name by ``COVER`` of the question's words replaces the older, whatever word
+stands before the names (:func:`~engram.retrieval.slots.renames`: "We called the band The
 Lemon Drops" / "we're The Night Porters from now on").
 
 Words of the question that name the memory's owner ("the user's bike",
@@ -328,13 +331,12 @@ def _forms(clause: str) -> frozenset[str]:
 
 
 def _answer_at(text: str, asked: frozenset[str]) -> tuple[str, int, str]:
-    """:func:`answer_clause` and the clause after it ("" when none); a word of
-    the question counts in a clause that holds it with a prefix (:func:`_forms`)."""
+    """:func:`answer_clause` and the clause after it ("" when none)."""
     clauses = _clauses(text)
     best, held, size, at = text, 0, 0, len(clauses)
     for n, clause in enumerate(clauses):
         terms = _terms(clause)
-        k = len(_forms(clause) & asked)
+        k = len(terms & asked)
         if k > held or (k == held and k and len(terms) < size):
             best, held, size, at = clause, k, len(terms), n
     return best, held, clauses[at + 1] if at + 1 < len(clauses) else ""
@@ -507,14 +509,19 @@ def conflicts(
                 # another name in the slot is about the same thing only where the
                 # newer holds a word of the question ("rewrote the website in Elm"
                 # does not replace "the mobile app is written in Java")
-                fills = fills and new_held > 0
+                # (or with a prefix: "remortgaged with Halifax", :func:`_forms`)
+                fills = fills and (new_held > 0 or bool(_forms(new_on) & asked))
                 # or another number in the same unit ("90 a month" / "120 a month"),
                 # where the newer holds a word of the question or is related in meaning
                 recounts = (_recounts(said[older], new_on)
                             and (new_held > 0 or cos >= CHANGE_MEANING))
                 # or another name for a subject both name by a question word, with
                 # no slot word ("we're The Night Porters now"): a stated change only
+                # and both hold ``COVER`` of what the question asks ("use", "cost"
+                # shared by two turns on other things name no one subject)
                 renamed = (new_held > 0 and (states[newer] or corrects(said[newer]))
+                           and len(_terms(said[older]) & _terms(new_on) & asks)
+                           >= max(1, COVER * len(asks))
                            and renames(said[older], new_on, asked))
             # a later telling of the older's answer: in another session, the two
             # each other's nearest in meaning (:data:`FOLLOW_MEANING`); in long
