@@ -55,13 +55,18 @@ def test_the_graph_query_runs_on_the_worker_thread(monkeypatch: pytest.MonkeyPat
     ann = idx._ensure_ann()
     assert ann is not None
     seen: list[str] = []
-    real = type(ann).query
+    real = type(ann).prepared
 
-    def query(self: object, *a: object, **kw: object) -> np.ndarray:
-        seen.append(threading.current_thread().name)
-        return real(self, *a, **kw)  # type: ignore[arg-type]
+    def prepared(self: object, *a: object) -> object:
+        run, answer = real(self, *a)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(type(ann), "query", query)
+        def spied() -> object:
+            seen.append(threading.current_thread().name)
+            return run()
+
+        return spied, answer
+
+    monkeypatch.setattr(type(ann), "prepared", prepared)
     q = _unit_rows(1, DIM, 2)[0]
     finish = idx.search_started(q, 10, RowFilter())
     assert idx._pending is not None

@@ -210,7 +210,7 @@ class PartitionIndex:
         self._older_rows: dict[ItemRef, int] = {}
         #: the graph query :meth:`search_started` runs on the worker thread, until
         #: its caller takes it; a write waits for it first (:meth:`_settle_query`)
-        self._pending: Future[np.ndarray] | None = None
+        self._pending: Future[object] | None = None
 
     # -- size ----------------------------------------------------------------
     def __len__(self) -> int:
@@ -696,19 +696,21 @@ class PartitionIndex:
             return partial(self.search, query, k, f)
         self._settle_query()
         want, beam, unfiltered = self._beam(ann, k, rows.size)
-        pending = _worker().submit(ann.query, query, k if unfiltered else want,
-                                   max(beam, 64))
+        run, answer = ann.prepared(query, k if unfiltered else want, max(beam, 64))
+        pending = _worker().submit(run)
         self._pending = pending
         version, passing = self.version, rows.size
 
         def finish() -> list[tuple[ItemRef, float]]:
             if self._pending is pending:
                 self._pending = None
-            # not begun yet (no core was free for the worker): _approx asks it here
-            first = None if pending.cancel() else pending.result()
+            if pending.cancel():  # not begun yet (no core was free for the worker)
+                run()
+            else:
+                pending.result()
             if self.version != version or self._ann is not ann:
                 return self.search(query, k, f)  # written meanwhile: afresh
-            return self._approx(ann, query, k, mask, passing, first)
+            return self._approx(ann, query, k, mask, passing, answer())
 
         return finish
 
