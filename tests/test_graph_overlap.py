@@ -36,6 +36,12 @@ def _partition(n: int = N, threshold: int = 500) -> PartitionIndex:
     return idx
 
 
+@pytest.fixture(autouse=True)
+def _a_free_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests take the worker path whatever the machine's load."""
+    monkeypatch.setattr(partition_mod, "_core_free", lambda: True)
+
+
 FILTERS = [RowFilter(), RowFilter(session_id="s1"), RowFilter(start_ts=1000.0),
            RowFilter(start_ts=float(N - 30))]
 
@@ -201,3 +207,26 @@ def test_a_forked_child_makes_its_own_worker() -> None:
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_no_free_core_starts_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(partition_mod, "_core_free", lambda: False)
+    idx = _partition()
+    idx._ensure_ann()
+    q = _unit_rows(1, DIM, 8)[0]
+    finish = idx.search_started(q, 10, RowFilter())
+    assert idx._pending is None
+    assert finish() == idx.search(q, 10, RowFilter())
+
+
+def test_core_free_reads_the_load_at_most_once_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # the real function
+    monkeypatch.setattr(partition_mod, "_free_seen", (-float("inf"), False))
+    reads: list[int] = []
+    monkeypatch.setattr(os, "getloadavg", lambda: reads.append(1) or (0.0, 0.0, 0.0))
+    assert partition_mod._core_free() is (len(os.sched_getaffinity(0)) > 0.5)
+    assert partition_mod._core_free() == partition_mod._core_free()
+    assert len(reads) == 1
+    monkeypatch.setattr(partition_mod, "_free_seen", (-float("inf"), False))
+    monkeypatch.setattr(os, "getloadavg", lambda: (64.0, 0.0, 0.0))
+    assert partition_mod._core_free() is False

@@ -27,6 +27,7 @@ import json
 import math
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -126,6 +127,32 @@ def _worker() -> ThreadPoolExecutor:
             if hasattr(os, "register_at_fork"):  # a forked child has none of its threads
                 os.register_at_fork(after_in_child=_forget_worker)
         return _worker_pool
+
+
+#: (when it was read, its answer) of :func:`_core_free`, read again after a second
+_free_seen: tuple[float, bool] = (-math.inf, False)
+
+
+def _core_free() -> bool:
+    """Whether a core is likely idle for the worker thread: the one-minute load
+    average is below the cores this process may run on, less a half (a process
+    searching on and on counts about one). Read at most once a second. With no
+    free core, handing the graph query to another thread costs more than it
+    hides (~0.2-0.3 ms a search_both at load 2.5 on 2 cores, session 13)."""
+    global _free_seen
+    now = time.monotonic()
+    if now - _free_seen[0] < 1.0:
+        return _free_seen[1]
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    try:
+        free = os.getloadavg()[0] < cores - 0.5
+    except (AttributeError, OSError):  # no load average here: do not guess
+        free = False
+    _free_seen = (now, free)
+    return free
 
 
 def _forget_worker() -> None:
@@ -676,9 +703,10 @@ class PartitionIndex:
                        ) -> Callable[[], list[tuple[ItemRef, float]]]:
         """:meth:`search`, begun: the returned function gives its answer, exactly.
 
-        When the partition is searched through its graph, the graph query starts
-        now on a worker thread (faiss releases the GIL while it searches), so the
-        caller can do other work meanwhile (the lexical search: two cores).
+        When the partition is searched through its graph and a core is likely free
+        (:func:`_core_free`), the graph query starts now on a worker thread (faiss
+        releases the GIL while it searches), so the caller can do other work
+        meanwhile (the lexical search: two cores).
         A graph query the worker has not begun when the function is called is
         taken back and asked in the caller's thread (a busy machine then costs no
         more than the search alone). Otherwise nothing starts and the function
@@ -692,7 +720,7 @@ class PartitionIndex:
         if rows.size <= self.exact_limit or len(self) < self.ann_threshold:
             return partial(self.search, query, k, f)
         ann = self._ensure_ann()
-        if ann is None:
+        if ann is None or not _core_free():
             return partial(self.search, query, k, f)
         self._settle_query()
         want, beam, unfiltered = self._beam(ann, k, rows.size)
