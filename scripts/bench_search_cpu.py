@@ -18,7 +18,8 @@ once, CPU time) and the sum per query. ``--warmup N`` sets how many other
 distinct queries warm up first (default 10). ``--serve-gc`` sets the garbage
 collector as ``engram serve`` does. ``--preset NAME`` searches with another
 preset than the default (e.g. ``recall-s10``, the default without lexical
-feedback). A measurement, not a test.
+feedback). ``--sequential`` never hands the graph query to the worker thread
+(``PartitionIndex.overlap = False``): the same code's A/B. A measurement, not a test.
 """
 
 from __future__ import annotations
@@ -48,7 +49,14 @@ def main() -> None:
                          "young collections) once the store is open")
     ap.add_argument("--preset", default=None,
                     help="search with this preset instead of the default")
+    ap.add_argument("--sequential", action="store_true",
+                    help="never run the graph query on the worker thread beside the "
+                         "lexical search (PartitionIndex.overlap = False), for an A/B")
     args = ap.parse_args()
+    if args.sequential:
+        from engram.index.partition import PartitionIndex
+
+        PartitionIndex.overlap = False
     eg = Engram(args.db, embedder=RandomEmbedder())
     scope = Scope(user_id="bench-user")
     rng = random.Random(args.seed)

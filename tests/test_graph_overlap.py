@@ -230,3 +230,13 @@ def test_core_free_reads_the_load_at_most_once_a_second(monkeypatch: pytest.Monk
     monkeypatch.setattr(partition_mod, "_free_seen", (-float("inf"), False))
     monkeypatch.setattr(os, "getloadavg", lambda: (64.0, 0.0, 0.0))
     assert partition_mod._core_free() is False
+
+
+def test_overlap_off_starts_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(PartitionIndex, "overlap", False)
+    idx = _partition()
+    idx._ensure_ann()
+    q = _unit_rows(1, DIM, 9)[0]
+    finish = idx.search_started(q, 10, RowFilter())
+    assert idx._pending is None
+    assert finish() == idx.search(q, 10, RowFilter())

@@ -173,6 +173,9 @@ class PartitionIndex:
     #: ``ann_beam * k`` wide (wider when a filter leaves few rows passing); the beam
     #: is the largest single cost of a search at 100k (docs/bench.md)
     ann_beam = 1.0
+    #: whether :meth:`search_started` may hand the graph query to the worker thread
+    #: (when a core is likely free); ``False``: it never does (a benchmark's A/B)
+    overlap = True
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
@@ -720,7 +723,7 @@ class PartitionIndex:
         if rows.size <= self.exact_limit or len(self) < self.ann_threshold:
             return partial(self.search, query, k, f)
         ann = self._ensure_ann()
-        if ann is None or not _core_free():
+        if ann is None or not self.overlap or not _core_free():
             return partial(self.search, query, k, f)
         self._settle_query()
         want, beam, unfiltered = self._beam(ann, k, rows.size)
