@@ -34,8 +34,16 @@ CHAT = [
 
 #: measured once with session 12's rules (664b934), before any session-13 rule:
 #: 42/51; the nine past questions keep their old statement
+#: 42/51 again at the end with session 13's rules (92fae1b, 555bf4c: none gained,
+#: none lost).
 HELD_MISSED = ["s13-mobile-network", "s13-browser", "s13-coffee", "s13-band-name",
                "s13-podcast", "s13-mortgage", "s13-name", "s13-commute", "s13-lt-laptop"]
+#: a case that falls by the embedder's arithmetic, not by a rule: the new
+#: statement ranks first with onnxruntime's integer products (x86-64 with VNNI,
+#: and on every machine before da36a05) and not with the float products the
+#: embedder falls back to where those saturate (da36a05: x86-64 without VNNI,
+#: 41/51 there)
+BY_ARITHMETIC = {"s13-office"}
 
 
 def test_the_held_set_is_well_formed() -> None:
@@ -53,7 +61,8 @@ def held(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterat
 
 def test_the_newer_statement_ranks_first(held: Engram) -> None:
     missed = newer_first_misses(held, HELD)
-    assert missed == HELD_MISSED, f"{len(HELD) - len(missed)}/51; missed {missed}"
+    assert [m for m in missed if m not in BY_ARITHMETIC] == HELD_MISSED, (
+        f"{len(HELD) - len(missed)}/51; missed {missed}")
 
 
 def test_a_question_about_the_past_keeps_the_old_statement_in_view(held: Engram) -> None:
