@@ -38,8 +38,9 @@ def _partition(n: int = N, threshold: int = 500) -> PartitionIndex:
 
 @pytest.fixture(autouse=True)
 def _a_free_core(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The tests take the worker path whatever the machine's load."""
+    """The tests take the worker path (off by default) whatever the machine's load."""
     monkeypatch.setattr(partition_mod, "_core_free", lambda: True)
+    monkeypatch.setattr(PartitionIndex, "overlap", True)
 
 
 FILTERS = [RowFilter(), RowFilter(session_id="s1"), RowFilter(start_ts=1000.0),
@@ -240,3 +241,4 @@ def test_overlap_off_starts_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     finish = idx.search_started(q, 10, RowFilter())
     assert idx._pending is None
     assert finish() == idx.search(q, 10, RowFilter())
+

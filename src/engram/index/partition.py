@@ -174,8 +174,10 @@ class PartitionIndex:
     #: is the largest single cost of a search at 100k (docs/bench.md)
     ann_beam = 1.0
     #: whether :meth:`search_started` may hand the graph query to the worker thread
-    #: (when a core is likely free); ``False``: it never does (a benchmark's A/B)
-    overlap = True
+    #: (when a core is likely free). Off: on the 2-core test machine (session 13)
+    #: a search_both took a median 0.19-0.21 ms longer with it, even at load 1.3
+    #: (``scripts/bench_search_cpu.py --overlap`` turns it on for an A/B)
+    overlap = False
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
