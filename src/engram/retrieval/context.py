@@ -43,17 +43,19 @@ __all__ = ["build_context", "format_hit"]
 
 HEADER_MEMORIES = "## Memories"
 HEADER_EPISODES = "## Conversation excerpts"
-#: the share of the budget the top hit's line may take before it is excerpted
-ITEM_SHARE = 0.25
+#: the share of the budget the top hit's line may take before it is excerpted (.15: a
+#: 1,024 block shows ~110 words of the top hit; at .25 the first ten long hits, such
+#: as an assistant's answers, took the whole block and BEAM's evidence below them fell out)
+ITEM_SHARE = 0.15
 #: the cap of a hit at rank r is ``ITEM_SHARE * budget / (1 + r / RANK_DECAY)``
 RANK_DECAY = 2.0
-MIN_ITEM_TOKENS = 32
+MIN_ITEM_TOKENS = 24
 #: a text of at most this many tokens is never cut: a text of ordinary length (a
 #: chat turn of up to ~35 words) stays whole, so excerpts spend the budget of long
 #: items, not the answers in short ones
 MIN_TEXT_TOKENS = 48
-#: an excerpt of a longer text keeps at least this many tokens (a sentence or two)
-MIN_EXCERPT_TOKENS = 24
+#: an excerpt of a longer text keeps at least this many tokens (a sentence)
+MIN_EXCERPT_TOKENS = 16
 
 
 def _body(item: Episode | Memory, text: str | None = None) -> str:
