@@ -18,9 +18,7 @@ once, CPU time) and the sum per query. ``--warmup N`` sets how many other
 distinct queries warm up first (default 10). ``--serve-gc`` sets the garbage
 collector as ``engram serve`` does. ``--preset NAME`` searches with another
 preset than the default (e.g. ``recall-s10``, the default without lexical
-feedback). ``--overlap`` hands the graph query to a worker thread when a core
-is free (``PartitionIndex.overlap = True``, off by default): the same code's
-A/B. A measurement, not a test.
+feedback). A measurement, not a test.
 """
 
 from __future__ import annotations
@@ -50,15 +48,7 @@ def main() -> None:
                          "young collections) once the store is open")
     ap.add_argument("--preset", default=None,
                     help="search with this preset instead of the default")
-    ap.add_argument("--overlap", action="store_true",
-                    help="run the graph query on a worker thread beside the lexical "
-                         "search when a core is free (PartitionIndex.overlap = True), "
-                         "for an A/B")
     args = ap.parse_args()
-    if args.overlap:
-        from engram.index.partition import PartitionIndex
-
-        PartitionIndex.overlap = True
     eg = Engram(args.db, embedder=RandomEmbedder())
     scope = Scope(user_id="bench-user")
     rng = random.Random(args.seed)

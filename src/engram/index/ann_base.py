@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -43,19 +42,6 @@ class AnnGraph(ABC):
         Fewer than ``k`` (possibly none) when the graph does not reach that many;
         the caller decides what to do then.
         """
-
-    def prepared(self, vector: np.ndarray, k: int, ef: int
-                 ) -> tuple[Callable[[], object], Callable[[], np.ndarray]]:
-        """:meth:`query` in two steps: ``(run, answer)``; ``run()`` searches (what a
-        worker thread calls: a backend makes it hold the GIL as little as it can),
-        then ``answer()`` gives what :meth:`query` gives. Default: ``run`` is
-        :meth:`query` itself."""
-        box: list[np.ndarray] = []
-
-        def run() -> None:
-            box.append(self.query(vector, k, ef))
-
-        return run, lambda: box[0]
 
     @abstractmethod
     def __len__(self) -> int:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -142,17 +141,9 @@ class FaissGraph(AnnGraph):
         self._hidden += 1
 
     def query(self, vector: np.ndarray, k: int, ef: int) -> np.ndarray:
-        run, answer = self.prepared(vector, k, ef)
-        run()
-        return answer()
-
-    def prepared(self, vector: np.ndarray, k: int, ef: int
-                 ) -> tuple[Callable[[], object], Callable[[], np.ndarray]]:
-        """See :meth:`AnnGraph.prepared`: ``run`` is faiss's own search call on arrays
-        made here (it holds the GIL only to read its arguments)."""
         k = min(k, self._live)
         if k <= 0:
-            return _nothing, _no_labels
+            return np.zeros(0, dtype=np.int64)
         faiss = self._faiss
         params = faiss.SearchParametersHNSW()
         params.efSearch = max(ef, k)
@@ -162,19 +153,9 @@ class FaissGraph(AnnGraph):
                                                         faiss.swig_ptr(self._bits))
             params.sel = self._selector
         q = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, self._dim)
-        dist = np.empty((1, k), dtype=np.float32)
-        found = np.empty((1, k), dtype=np.int64)
-        run = partial(self._index.search_c, 1, faiss.swig_ptr(q), k, faiss.swig_ptr(dist),
-                      faiss.swig_ptr(found), params)
-        held = (q, dist, params)  # alive while faiss writes through the pointers
-
-        def answer() -> np.ndarray:
-            assert held
-            pos: np.ndarray = found[0]
-            labels: np.ndarray = self._labels[pos[pos >= 0]]
-            return labels
-
-        return run, answer
+        _, found = self._index.search(q, k, params=params)
+        pos = np.asarray(found[0], dtype=np.int64)
+        return self._labels[pos[pos >= 0]]
 
     def __len__(self) -> int:
         return self._live
@@ -190,14 +171,6 @@ class FaissGraph(AnnGraph):
                   "live": self._live, "blake2b": _digest(labels, bits, blob)}
         arrays = {"graph_labels": labels, "graph_bits": bits, "graph_faiss": blob}
         return pack(header, arrays)
-
-
-def _nothing() -> None:
-    return None
-
-
-def _no_labels() -> np.ndarray:
-    return np.zeros(0, dtype=np.int64)
 
 
 def new(faiss: Any, dim: int, params: GraphParams, capacity: int) -> FaissGraph:

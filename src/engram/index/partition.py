@@ -25,11 +25,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
 
@@ -112,56 +109,6 @@ class RowFilter:
         )
 
 
-_worker_pool: ThreadPoolExecutor | None = None
-_worker_lock = threading.Lock()
-
-
-def _worker() -> ThreadPoolExecutor:
-    """The threads :meth:`PartitionIndex.search_started` runs graph queries on (made
-    at the first one; two, for searches of two stores at once)."""
-    global _worker_pool
-    with _worker_lock:
-        if _worker_pool is None:
-            _worker_pool = ThreadPoolExecutor(max_workers=2,
-                                              thread_name_prefix="engram-graph-query")
-            if hasattr(os, "register_at_fork"):  # a forked child has none of its threads
-                os.register_at_fork(after_in_child=_forget_worker)
-        return _worker_pool
-
-
-#: (when it was read, its answer) of :func:`_core_free`, read again after a second
-_free_seen: tuple[float, bool] = (-math.inf, False)
-
-
-def _core_free() -> bool:
-    """Whether a core is likely idle for the worker thread: the one-minute load
-    average is below the cores this process may run on, less a half (a process
-    searching on and on counts about one). Read at most once a second. With no
-    free core, handing the graph query to another thread costs more than it
-    hides (~0.2-0.3 ms a search_both at load 2.5 on 2 cores, session 13)."""
-    global _free_seen
-    now = time.monotonic()
-    if now - _free_seen[0] < 1.0:
-        return _free_seen[1]
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    try:
-        free = os.getloadavg()[0] < cores - 0.5
-    except (AttributeError, OSError):  # no load average here: do not guess
-        free = False
-    _free_seen = (now, free)
-    return free
-
-
-def _forget_worker() -> None:
-    """In a forked child: drop the parent's pool (its threads are not in the child;
-    a query given to it would never begin and be taken back every time)."""
-    global _worker_pool, _worker_lock
-    _worker_pool, _worker_lock = None, threading.Lock()
-
-
 class PartitionIndex:
     """Vectors plus filter attributes for one partition."""
 
@@ -173,11 +120,6 @@ class PartitionIndex:
     #: ``ann_beam * k`` wide (wider when a filter leaves few rows passing); the beam
     #: is the largest single cost of a search at 100k (docs/bench.md)
     ann_beam = 1.0
-    #: whether :meth:`search_started` may hand the graph query to the worker thread
-    #: (when a core is likely free). Off: on the 2-core test machine (session 13)
-    #: a search_both took a median 0.19-0.21 ms longer with it, even at load 1.3
-    #: (``scripts/bench_search_cpu.py --overlap`` turns it on for an A/B)
-    overlap = False
 
     def __init__(self, dim: int) -> None:
         self.dim = dim
@@ -240,9 +182,6 @@ class PartitionIndex:
         #: :attr:`result_rows` before it last filled up (a search's head may hold refs
         #: of both its lists, found before and after the refill)
         self._older_rows: dict[ItemRef, int] = {}
-        #: the graph query :meth:`search_started` runs on the worker thread, until
-        #: its caller takes it; a write waits for it first (:meth:`_settle_query`)
-        self._pending: Future[object] | None = None
 
     # -- size ----------------------------------------------------------------
     def __len__(self) -> int:
@@ -369,7 +308,6 @@ class PartitionIndex:
         (:meth:`own_terms`). ``card``: the row's card (:mod:`.cards`, :meth:`card`),
         if the store makes one.
         """
-        self._settle_query()
         self._materialize()
         self.version += 1
         if key is not None:
@@ -421,7 +359,6 @@ class PartitionIndex:
         partition freshly loaded from the same rows does."""
         if self._live == self._n:
             return  # nothing removed
-        self._settle_query()
         graph = self.graph
         fresh = PartitionIndex.from_state(self.state())
         fresh._ann, fresh._ann_missing = graph, self._ann_missing
@@ -617,7 +554,6 @@ class PartitionIndex:
         self._ref_key[ref] = key
 
     def _kill(self, row: int, drop_pos: bool = True) -> None:
-        self._settle_query()
         self.version += 1
         if self._alive[row]:
             self._count_in_centroid(row, -1)
@@ -704,56 +640,6 @@ class PartitionIndex:
             return self._exact(query, k, rows)
         return self._approx(ann, query, k, mask, rows.size)
 
-    def search_started(self, query: np.ndarray, k: int, f: RowFilter
-                       ) -> Callable[[], list[tuple[ItemRef, float]]]:
-        """:meth:`search`, begun: the returned function gives its answer, exactly.
-
-        When the partition is searched through its graph and a core is likely free
-        (:func:`_core_free`), the graph query starts now on a worker thread (faiss
-        releases the GIL while it searches), so the caller can do other work
-        meanwhile (the lexical search: two cores).
-        A graph query the worker has not begun when the function is called is
-        taken back and asked in the caller's thread (a busy machine then costs no
-        more than the search alone). Otherwise nothing starts and the function
-        searches when called. The caller must call it, holding whatever excludes
-        writes (the store's lock) until then; a write that comes first anyway
-        waits for the graph query (or takes it back, not begun), and a change
-        since the start makes the function search afresh."""
-        if self._n == 0 or k <= 0:
-            return partial(self.search, query, k, f)
-        mask, rows = self._passing(f)
-        if rows.size <= self.exact_limit or len(self) < self.ann_threshold:
-            return partial(self.search, query, k, f)
-        ann = self._ensure_ann()
-        if ann is None or not self.overlap or not _core_free():
-            return partial(self.search, query, k, f)
-        self._settle_query()
-        want, beam, unfiltered = self._beam(ann, k, rows.size)
-        run, answer = ann.prepared(query, k if unfiltered else want, max(beam, 64))
-        pending = _worker().submit(run)
-        self._pending = pending
-        version, passing = self.version, rows.size
-
-        def finish() -> list[tuple[ItemRef, float]]:
-            if self._pending is pending:
-                self._pending = None
-            if pending.cancel():  # not begun yet (no core was free for the worker)
-                run()
-            else:
-                pending.result()
-            if self.version != version or self._ann is not ann:
-                return self.search(query, k, f)  # written meanwhile: afresh
-            return self._approx(ann, query, k, mask, passing, answer())
-
-        return finish
-
-    def _settle_query(self) -> None:
-        """Wait for a graph query still running on the worker thread (a write must
-        not change the graph under it)."""
-        pending, self._pending = self._pending, None
-        if pending is not None and not pending.cancel():
-            wait([pending])
-
     def lexical_search(self, query: str, k: int, f: RowFilter,
                        max_postings: int | None = None) -> list[tuple[ItemRef, float]]:
         """Top ``k`` rows by BM25 over their indexed text that pass ``f``
@@ -800,8 +686,9 @@ class PartitionIndex:
             self.version += 1  # a built graph is worth saving (a missing or old file)
         return self._ann
 
-    def _beam(self, ann: AnnGraph, k: int, passing: int) -> tuple[int, int, bool]:
-        """``(want, beam, unfiltered)`` of the first graph query of :meth:`_approx`."""
+    def _approx(
+        self, ann: AnnGraph, query: np.ndarray, k: int, mask: np.ndarray, passing: int
+    ) -> list[tuple[ItemRef, float]]:
         total = len(ann)
         # ``want`` rows from a beam as wide, widened until k of them pass: at least
         # ``ann_beam * k``, and 1.5 times what it takes for k to pass on average
@@ -810,21 +697,8 @@ class PartitionIndex:
         # when no row is filtered out the graph's own best k are the ones re-scoring
         # would keep: fetch only them (from the same beam)
         beam = want if not unfiltered else min(total, max(k, int(k * self.ann_beam)))
-        return want, beam, unfiltered
-
-    def _approx(
-        self, ann: AnnGraph, query: np.ndarray, k: int, mask: np.ndarray, passing: int,
-        first: np.ndarray | None = None,
-    ) -> list[tuple[ItemRef, float]]:
-        """The graph's top ``k`` passing rows, re-scored; ``first``: the answer of the
-        first graph query, when :meth:`search_started` asked it already."""
-        total = len(ann)
-        want, beam, unfiltered = self._beam(ann, k, passing)
         while True:
-            if first is not None:
-                keys, first = first, None
-            else:
-                keys = ann.query(query, k if unfiltered else want, ef=max(beam, 64))
+            keys = ann.query(query, k if unfiltered else want, ef=max(beam, 64))
             keys = keys[mask[keys]]
             if keys.size >= k or want >= total:
                 break
@@ -892,7 +766,6 @@ class PartitionIndex:
     def graph(self) -> AnnGraph | None:
         """The approximate graph, once built or attached (removed rows zeroed in it);
         waits for one that is still loading."""
-        self._settle_query()
         self._adopt(wait=True)
         return self._ann
 

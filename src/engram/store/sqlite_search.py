@@ -17,7 +17,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import partial
 from typing import Any, TypeVar
 
 import numpy as np
@@ -550,69 +549,28 @@ class SQLiteSearch(SQLiteBase):
         filters: SearchFilters,
         limit: int,
     ) -> list[Candidate]:
-        with self._lock:
-            return self._vector_started(scope, vector, model_id, filters, limit, False)()
-
-    def search_both(
-        self,
-        scope: Scope,
-        query: str,
-        vector: np.ndarray,
-        model_id: str,
-        filters: SearchFilters,
-        limit: int,
-    ) -> tuple[list[Candidate], list[Candidate]]:
-        """See the base class: the partition's graph query runs on a worker thread
-        while the lexical search runs (:meth:`PartitionIndex.search_started`); the
-        lock is held until both are done, so no write comes between."""
-        with self._lock:
-            finish = self._vector_started(scope, vector, model_id, filters, limit)
-            try:
-                lexical = self.lexical_search(scope, query, filters, limit)
-            finally:
-                dense = finish()
-        return lexical, dense
-
-    def _vector_started(
-        self,
-        scope: Scope,
-        vector: np.ndarray,
-        model_id: str,
-        filters: SearchFilters,
-        limit: int,
-        early: bool = True,
-    ) -> Callable[[], list[Candidate]]:
-        """:meth:`vector_search`, begun (the caller holds the lock until it calls the
-        returned function, which gives the candidates); ``early``: the graph query
-        starts now on the worker thread (:meth:`PartitionIndex.search_started`),
-        else the function searches when called."""
         if limit <= 0:
-            return list
+            return []
         f = self._row_filter(scope, filters)
         if f is None:
-            return list
-        key = _partition_of(scope, model_id)
-        part = self._partition(key)
-        if len(part) == 0:
-            return list
-        q = np.ascontiguousarray(vector, dtype=np.float32)
-        if q.shape != (part.dim,):
-            from ..errors import ModelMismatch
+            return []
+        with self._lock:
+            key = _partition_of(scope, model_id)
+            part = self._partition(key)
+            if len(part) == 0:
+                return []
+            q = np.ascontiguousarray(vector, dtype=np.float32)
+            if q.shape != (part.dim,):
+                from ..errors import ModelMismatch
 
-            raise ModelMismatch(
-                f"query vector has dimension {q.shape} but the store holds {part.dim}"
-            )
-        started = (part.search_started(q, limit, f) if early
-                   else partial(part.search, q, limit, f))
-
-        def finish() -> list[Candidate]:
-            hits = started()
+                raise ModelMismatch(
+                    f"query vector has dimension {q.shape} but the store holds {part.dim}"
+                )
+            hits = part.search(q, limit, f)
             self._key_hints = part.result_keys
             if part.has_graph and key not in self._saved:
                 self._save(key, part)  # the graph was just built: keep it for the next start
-            return [_new(Candidate, h) for h in hits]
-
-        return finish
+        return [_new(Candidate, h) for h in hits]
 
     def _row_filter(self, scope: Scope, filters: SearchFilters) -> RowFilter | None:
         """The in-memory filter for ``filters``; ``None`` when nothing can match."""
