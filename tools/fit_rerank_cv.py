@@ -114,6 +114,10 @@ DERIVED: dict[str, Callable[[Head], np.ndarray]] = {
     # the head's best (docs/recall.md, "Session 10"; bm25_lead became a feature of
     # rerank.FEATURES, the preset recall-lead; none in recall)
     "bm25_tied": lambda h: _tied_top(h, "bm25"),
+    # session 14: the share of the query's non-name terms the item's text holds
+    # (tools.fit_rerank_heads._rest_cover), for letta read's near-duplicate facts
+    "rest_cover": lambda h: h.extra["rest_cover"],
+    "rest_prefix": lambda h: h.extra["rest_prefix"],  # stems of one family match too
     "dense_tied": lambda h: _tied_top(h, "dense"),
     "bm25_margin": lambda h: _margin(h, "bm25"),
     "dense_margin1": lambda h: _margin(h, "dense"),

@@ -84,7 +84,34 @@ def _extra(h: Any, query: str) -> dict[str, Any]:
         pos = {c.ref: i + 1 for i, c in enumerate(h.lists.get(sig, ()))}
         out[f"{sig}_wrank"] = np.array([pos.get(f.ref, 0) for f in h.fused], dtype=float)
     out["fused_rank"] = np.arange(1, n + 1, dtype=float)
+    texts = [h.items[f.ref].text for f in h.fused]
+    out["rest_cover"] = _rest_cover(query, texts)
+    out["rest_prefix"] = _rest_cover(query, texts, prefix=5)
     return out
+
+
+def _rest_cover(query: str, texts: Sequence[str], prefix: int = 0) -> np.ndarray:
+    """Per row, the share of the query's index terms beyond the names it gives
+    (:func:`~engram.recall.query_names`) that the item's own text holds (session 14:
+    near-duplicate facts about one person share the name; one other word decides).
+    ``prefix``: a term also matches a term it begins, or that begins it, when the
+    shorter has at least ``prefix`` letters (stems of one word family: "advoc" /
+    "advocaci"); 0: equal terms only."""
+    from engram.index.lexical import term_set, tokens
+    from engram.recall import query_names
+
+    rest = frozenset(tokens(query)) - frozenset(tokens(" ".join(query_names(query))))
+    if not rest:
+        return np.zeros(len(texts))
+
+    def held(terms: frozenset[str]) -> int:
+        if not prefix:
+            return len(rest & terms)
+        return sum(1 for q in rest if q in terms or any(
+            min(len(q), len(t)) >= prefix and (t.startswith(q) or q.startswith(t))
+            for t in terms))
+
+    return np.array([held(term_set(t)) / len(rest) for t in texts])
 
 
 def _restate_list(eg: Any, scope: Any, query: str, config: RetrievalConfig,
