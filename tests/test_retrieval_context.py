@@ -12,7 +12,8 @@ import pytest
 from engram import Engram
 from engram.embed.base import Embedder
 from engram.models import ContextBlock, Episode, Hit, ItemRef, Memory, MemoryKind, Scope
-from engram.retrieval.context import build_context
+from engram.retrieval import context as context_mod
+from engram.retrieval.context import DEEP_RANK, build_context
 from engram.retrieval.excerpt import ELLIPSIS, excerpt
 
 FILLER = [
@@ -201,6 +202,28 @@ def test_a_turn_of_ordinary_length_is_never_cut_whatever_its_rank(embedder: Embe
     hits = [_hit(i, turn.replace("Tuesday", f"day {i}"), "user") for i in range(16)]
     ctx = build_context(hits, 1024, embedder.count_tokens, "when is the pottery class?")
     assert len(ctx.items) == 16 and ELLIPSIS not in ctx.text
+
+
+def test_when_hits_are_left_out_the_deep_ranks_ordinary_turns_are_cut(
+    embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    turn = ("I finally signed up for the pottery class downtown, the one on Tuesday evenings. "
+            "My sister is coming along because she wants to make mugs for her new flat, "
+            "and we will get dinner after.")  # ~45 tokens: never cut while all hits fit
+    hits = [_hit(i, turn.replace("Tuesday", f"day {i}"), "user") for i in range(60)]
+    query = "when is the pottery class?"
+    ctx = build_context(hits, 1024, embedder.count_tokens, query)
+    lines = {i.ref.id: ln for i in ctx.items for ln in ctx.text.splitlines()
+             if ln.startswith(f"[{i.label}] ")}
+    assert all(ELLIPSIS not in lines[f"ep_{i:04d}"] for i in range(DEEP_RANK))  # whole
+    deep = [i for i in ctx.items if int(i.ref.id[3:]) >= DEEP_RANK]
+    assert deep and all(ELLIPSIS in lines[i.ref.id] and "pottery class" in lines[i.ref.id]
+                        for i in deep)  # the sentence about the query, cited
+    assert ctx.tokens == embedder.count_tokens(ctx.text) <= 1024
+    monkeypatch.setattr(context_mod, "DEEP_RANK", len(hits))  # whole turns at every rank
+    whole = build_context(hits, 1024, embedder.count_tokens, query)
+    assert len(ctx.items) > len(whole.items)  # more of the ranking than with whole turns
+
 
 
 def test_lines_carry_short_references_and_write_nothing_twice(embedder: Embedder) -> None:

@@ -20,7 +20,8 @@ item's id, type, date and full text (an id costs ~24 tokens a line, a
 reference 3). How the budget is spent (:func:`build_context`): hits are taken
 in rank order while they fit; the top hits show their whole text, lower ones
 only the sentences about the query (:func:`~engram.retrieval.excerpt.excerpt`),
-so a block holds more of the ranking than the first dozen turns; when hits are
+so a block holds more of the ranking than the first dozen turns (when not all
+hits fit, from rank ``DEEP_RANK`` on a chat turn of ordinary length is cut too); when hits are
 left out for lack of room, a memory whose source turns are all shown in full
 gives its room to them.
 """
@@ -54,6 +55,11 @@ MIN_ITEM_TOKENS = 24
 #: chat turn of up to ~35 words) stays whole, so excerpts spend the budget of long
 #: items, not the answers in short ones
 MIN_TEXT_TOKENS = 48
+#: when hits are left out for lack of room, from this rank on (0 = first) only a text of
+#: at most ``MIN_DEEP_TEXT_TOKENS`` is never cut: a 1,024 block holds ~30 of LoCoMo's hits
+#: with whole chat turns, ~40 with the deep ones cut to the query's sentences (session 14)
+DEEP_RANK = 10
+MIN_DEEP_TEXT_TOKENS = 28
 #: an excerpt of a longer text keeps at least this many tokens (a sentence)
 MIN_EXCERPT_TOKENS = 16
 
@@ -155,23 +161,26 @@ _LOOKS_LIKE_HEAD = re.compile(r"\s*(?:[^\s:]+ ){0,2}[^\s:]+:")
 
 
 def _line(hit: Hit, rank: int, cap: int, query: str,
-          count_tokens: Callable[[str], int], wordpiece: bool = False) -> _Line:
+          count_tokens: Callable[[str], int], wordpiece: bool = False,
+          deep: bool = False) -> _Line:
     """The hit's line, its text cut to the query's sentences when the line costs
     more than ``cap`` (only with a query), to no fewer than ``MIN_EXCERPT_TOKENS``.
-    A text of at most ``MIN_TEXT_TOKENS`` is never cut, whatever the budget."""
+    A text of at most ``MIN_TEXT_TOKENS`` is never cut, whatever the budget (with
+    ``deep``, from rank ``DEEP_RANK`` on: ``MIN_DEEP_TEXT_TOKENS``)."""
     date = _date(hit)
     item = hit.item
     turn = isinstance(item, Episode)
     time_cost = count_tokens(_minute(date)) if turn else 0
     who_cost = count_tokens(f"{_speaker(item)}:") if isinstance(item, Episode) else 0
     if wordpiece and query:
-        return _wordpiece_line(hit, rank, cap, query, count_tokens, date, time_cost, who_cost)
+        return _wordpiece_line(hit, rank, cap, query, count_tokens, date, time_cost, who_cost,
+                               deep)
     cost = count_tokens(format_hit(hit, rank + 1, time=False, speaker=False))
     if cost + time_cost + who_cost <= cap or not query:
         return _Line(hit, rank, None, date, cost, time_cost, who_cost)
     text_cost = count_tokens(item.text)
     room = max(MIN_EXCERPT_TOKENS, cap - (cost + time_cost + who_cost - text_cost))
-    cut = text_cost > max(room, MIN_TEXT_TOKENS)
+    cut = text_cost > max(room, _min_text(rank, deep))
     short = excerpt(item.text, query, room, count_tokens) if cut else ""
     if not short:
         return _Line(hit, rank, None, date, cost, time_cost, who_cost)
@@ -179,9 +188,14 @@ def _line(hit: Hit, rank: int, cap: int, query: str,
     return _Line(hit, rank, short, date, count_tokens(out), time_cost, who_cost)
 
 
+def _min_text(rank: int, deep: bool) -> int:
+    """The tokens of a text never cut at ``rank`` (``deep``: the deep ranks are cut harder)."""
+    return MIN_DEEP_TEXT_TOKENS if deep and rank >= DEEP_RANK else MIN_TEXT_TOKENS
+
+
 def _wordpiece_line(hit: Hit, rank: int, cap: int, query: str,
                     count_tokens: Callable[[str], int], date: datetime,
-                    time_cost: int, who_cost: int) -> _Line:
+                    time_cost: int, who_cost: int, deep: bool = False) -> _Line:
     """:func:`_line` with a WordPiece ``count_tokens``: the same line and cost, with
     far less tokenizer work. The pre-tokenizer splits at spaces, so a line ``head +
     " " + body`` costs ``head``'s tokens plus ``body``'s, and a long text is known to
@@ -198,7 +212,7 @@ def _wordpiece_line(hit: Hit, rank: int, cap: int, query: str,
             return _Line(hit, rank, None, date, whole, time_cost, who_cost)
     extra = 0 if body == text else _quote_cost(body, text, count_tokens)
     room = max(MIN_EXCERPT_TOKENS, cap - (head + extra + shown))
-    limit = max(room, MIN_TEXT_TOKENS)
+    limit = max(room, _min_text(rank, deep))
     cut = wordpiece_floor(text, limit) > limit or count_tokens(text) > limit
     short = excerpt(text, query, room, count_tokens, wordpiece_floor) if cut else ""
     if not short:
@@ -358,7 +372,7 @@ class _Costing:
 
 def _fill(hits: Sequence[Hit], lines: dict[int, _Line], skip: set[int], max_tokens: int,
           query: str, top: int, count_tokens: Callable[[str], int],
-          made: dict[int, _Line], wordpiece: bool) -> None:
+          made: dict[int, _Line], wordpiece: bool, deep: bool = False) -> None:
     """Add to ``lines`` (rank -> line) every hit, in rank order, whose line still fits.
     ``made`` keeps each rank's line once made (it depends on the rank only), so a
     second pass does not excerpt and count the same hits again. With a WordPiece
@@ -375,7 +389,7 @@ def _fill(hits: Sequence[Hit], lines: dict[int, _Line], skip: set[int], max_toke
             if wordpiece and base + _line_floor(hit, rank, count_tokens) - hidden > max_tokens:
                 continue
             cap = max(MIN_ITEM_TOKENS, int(top / (1 + rank / RANK_DECAY))) if query else top
-            ln = made[rank] = _line(hit, rank, cap, query, count_tokens, wordpiece)
+            ln = made[rank] = _line(hit, rank, cap, query, count_tokens, wordpiece, deep)
         cost = costing.with_line(ln)
         if cost <= max_tokens:
             lines[rank], base = ln, cost
@@ -440,10 +454,13 @@ def build_context(
     ``MIN_ITEM_TOKENS``) shows an :func:`~engram.retrieval.excerpt.excerpt` of
     its text instead: its sentences sharing terms with the query, verbatim, cut
     points marked ``…``. The top hits keep their whole text; one long item no
-    longer crowds out the ranks below it. When hits are left out for lack of
-    room, a current memory whose source turns are all shown in full gives its
-    room to them (the turns say it verbatim), provided that lets at least one
-    more hit in. ``items`` are in rank order; ``items[i].text`` stays the full text.
+    longer crowds out the ranks below it. A text of at most ``MIN_TEXT_TOKENS`` is
+    not cut, unless not all hits fit: then from rank ``DEEP_RANK`` on only one of at
+    most ``MIN_DEEP_TEXT_TOKENS`` stays whole, so more of the ranking fits. When
+    hits are left out for lack of room, a current memory whose source turns are
+    all shown in full gives its room to them (the turns say it verbatim), provided
+    that lets at least one more hit in. ``items`` are in rank order;
+    ``items[i].text`` stays the full text.
 
     ``wordpiece=True`` says ``count_tokens`` is a BERT WordPiece count (engram's
     default embedder, see :attr:`engram.embed.base.Embedder.wordpiece`): the block
@@ -454,12 +471,19 @@ def build_context(
     top = max(MIN_ITEM_TOKENS, int(max_tokens * item_share))
     lines: dict[int, _Line] = {}
     made: dict[int, _Line] = {}
-    _fill(hits, lines, set(), max_tokens, query, top, count_tokens, made, wordpiece)
+    deep = bool(query) and len(hits) > DEEP_RANK  # deep ranks cut harder, first
+    _fill(hits, lines, set(), max_tokens, query, top, count_tokens, made, wordpiece, deep)
+    if deep and len(lines) == len(hits):  # all fit: whole turns, if they all fit too
+        whole_made = {r: ln for r, ln in made.items() if r < DEEP_RANK}  # the same lines
+        trial: dict[int, _Line] = {}
+        _fill(hits, trial, set(), max_tokens, query, top, count_tokens, whole_made, wordpiece)
+        if len(trial) == len(hits):
+            lines, made, deep = trial, whole_made, False
     whole = {ln.hit.item.id for ln in lines.values() if ln.is_turn and ln.text is None}
     repeats = {r for r, ln in lines.items() if _repeats(ln, whole)}
     if repeats and len(lines) < len(hits):
         trial = {r: ln for r, ln in lines.items() if r not in repeats}
-        _fill(hits, trial, repeats, max_tokens, query, top, count_tokens, made, wordpiece)
+        _fill(hits, trial, repeats, max_tokens, query, top, count_tokens, made, wordpiece, deep)
         if set(trial) - set(lines):
             lines = trial
 
