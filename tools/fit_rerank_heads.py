@@ -29,7 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from engram.index.lexical import term_set, tokens
 from engram.models import Episode, Memory
+from engram.recall import query_names
 from engram.retrieval.config import RetrievalConfig, get_preset
 from engram.retrieval.signals import Signal
 from tools.fit_rerank import heads as searched_heads
@@ -97,9 +99,6 @@ def _rest_cover(query: str, texts: Sequence[str], prefix: int = 0) -> np.ndarray
     ``prefix``: a term also matches a term it begins, or that begins it, when the
     shorter has at least ``prefix`` letters (stems of one word family: "advoc" /
     "advocaci"); 0: equal terms only."""
-    from engram.index.lexical import term_set, tokens
-    from engram.recall import query_names
-
     rest = frozenset(tokens(query)) - frozenset(tokens(" ".join(query_names(query))))
     if not rest:
         return np.zeros(len(texts))

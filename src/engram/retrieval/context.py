@@ -473,7 +473,10 @@ def build_context(
     made: dict[int, _Line] = {}
     deep = bool(query) and len(hits) > DEEP_RANK  # deep ranks cut harder, first
     _fill(hits, lines, set(), max_tokens, query, top, count_tokens, made, wordpiece, deep)
-    if deep and len(lines) == len(hits):  # all fit: whole turns, if they all fit too
+    # all fit: whole turns, if they all fit too (when no deep line was cut, the
+    # whole-turn pass would make the same lines: nothing to try)
+    if deep and len(lines) == len(hits) and any(
+            ln.text is not None for r, ln in lines.items() if r >= DEEP_RANK):
         whole_made = {r: ln for r, ln in made.items() if r < DEEP_RANK}  # the same lines
         trial: dict[int, _Line] = {}
         _fill(hits, trial, set(), max_tokens, query, top, count_tokens, whole_made, wordpiece)
