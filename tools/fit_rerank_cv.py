@@ -118,6 +118,10 @@ DERIVED: dict[str, Callable[[Head], np.ndarray]] = {
     # (tools.fit_rerank_heads._rest_cover), for letta read's near-duplicate facts
     "rest_cover": lambda h: h.extra["rest_cover"],
     "rest_prefix": lambda h: h.extra["rest_prefix"],  # stems of one family match too
+    # session 15: what an item borrows from neighbours with its own speaker
+    # (tools.fit_rerank_heads._same_borrow)
+    "same_borrow": lambda h: h.extra["same_borrow"],
+    "dense_same_borrow": lambda h: h.extra["dense_same_borrow"],
     "dense_tied": lambda h: _tied_top(h, "dense"),
     "bm25_margin": lambda h: _margin(h, "bm25"),
     "dense_margin1": lambda h: _margin(h, "dense"),

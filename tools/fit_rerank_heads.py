@@ -92,6 +92,40 @@ def _extra(h: Any, query: str) -> dict[str, Any]:
     return out
 
 
+def _same_borrow(store: Any, scope: Any, h: Any, config: RetrievalConfig
+                 ) -> dict[str, np.ndarray]:
+    """Per row, how much of its windowed score (BM25: ``same_borrow``, dense:
+    ``dense_same_borrow``; relative to the windowed list's best, as the ``window``
+    feature) the item borrows from a session neighbour with its own speaker (session
+    15: in a fact list every neighbour is the same person's next fact, not a reply).
+    The windowed list is rebuilt from the raw list with the cross-speaker neighbours
+    alone; the difference is the same-speaker part."""
+    from engram.retrieval import windows
+
+    nb = h.neighbours
+    ids = set(nb) | {n.id for ns in nb.values() for n in ns}
+    spk = {e.id: (e.speaker or e.role) for e in store.get_episodes(scope, sorted(ids))}
+    cross = {k: [n for n in ns if spk.get(n.id) != spk.get(k)] for k, ns in nb.items()}
+    refs = [f.ref for f in h.fused]
+    out: dict[str, np.ndarray] = {}
+    for sig, name in ((Signal.BM25, "same_borrow"), (Signal.DENSE, "dense_same_borrow")):
+        w = config.window_weights.get(sig, 0.0)
+        raw, full = h.raw.get(sig, ()), h.lists.get(sig, ())
+        if w <= 0 or not raw or not full or config.window_radius <= 0:
+            out[name] = np.zeros(len(refs))
+            continue
+        kw = dict(seeds=config.window_seeds, weight=w, decay=config.window_decay,
+                  from_zero=sig == Signal.BM25, radius=config.window_radius,
+                  self_weight=config.window_self)
+        again = {c.ref: c.score for c in windows.windowed(raw, nb, **kw)}
+        fs = {c.ref: c.score for c in full}
+        assert all(abs(again.get(r, 0.0) - s) < 1e-9 for r, s in fs.items()), "window rebuilt"
+        xs = {c.ref: c.score for c in windows.windowed(raw, cross, **kw)}
+        hi = max(fs.values(), default=0.0) or 1.0
+        out[name] = np.array([(fs.get(r, 0.0) - xs.get(r, 0.0)) / hi for r in refs])
+    return out
+
+
 def _rest_cover(query: str, texts: Sequence[str], prefix: int = 0) -> np.ndarray:
     """Per row, the share of the query's index terms beyond the names it gives
     (:func:`~engram.recall.query_names`) that the item's own text holds (session 14:
@@ -142,6 +176,7 @@ def collect(eg: Any, ds: Any, part: str, name: str, config: RetrievalConfig,
         row = {f.ref: i for i, f in enumerate(h.fused)}
         tops = [row[c.ref] for c in h.raw.get(Signal.DENSE, ())[:3] if c.ref in row]
         extra = _extra(h, q.text)
+        extra.update(_same_borrow(eg.store, scope, h, config))
         if restate_signal:
             extra.update(_raw_extra("restate", h.fused, _restate_list(
                 eg, scope, q.text, config, restate_signal)))
@@ -192,7 +227,9 @@ def collect_cases(work: Path, config: RetrievalConfig) -> list[Head]:
         units = [(it.id,) if isinstance(it, Episode) else tuple(it.source_episode_ids)
                  for it in (h.items[f.ref] for f in h.fused)]
         out.append(Head(CASES, "held", case["id"], case["id"].split("-")[0], matrix, units,
-                        (f"{case['id']}:e",), (), tops, _extra(h, case["question"])))
+                        (f"{case['id']}:e",), (), tops,
+                        {**_extra(h, case["question"]),
+                         **_same_borrow(eg.store, scope, h, config)}))
     eg.close()
     return out
 
