@@ -24,25 +24,22 @@ _SAME: set[tuple[str, str]] = set()
 
 
 def _patch(factor: float) -> None:
+    shipped_spread = windows._spread  # noqa: SLF001 - a workbench
+
     def spread(base: dict[ItemRef, float], neighbours: Mapping[str, Sequence[Neighbour]],
                weight: float, decay: float, radius: int, self_weight: float,
                ) -> dict[ItemRef, float]:
-        out = {ref: s * self_weight for ref, s in base.items()}
-        if weight > 0 and radius > 0:
-            gain = 1.0 + weight * 2.0 * sum(decay**k for k in range(1, radius + 1))
-            for ref, s in base.items():
-                if ref.type == "memory":
-                    out[ref] = s * gain
-        if weight > 0:
-            for ref, s in base.items():
-                if ref.type != "episode" or s <= 0:
-                    continue
-                for n in neighbours.get(ref.id, ()):
-                    f = weight * decay ** abs(n.offset)
-                    if (ref.id, n.id) in _SAME:
-                        f *= factor
-                    nref = ItemRef("episode", n.id)
-                    out[nref] = out.get(nref, 0.0) + f * s
+        """The shipped spread over the cross-speaker neighbours, plus what the
+        same-speaker ones lend at ``factor`` times the weight (that spread less its
+        own items' part)."""
+        cross = {k: [n for n in ns if (k, n.id) not in _SAME] for k, ns in neighbours.items()}
+        same = {k: [n for n in ns if (k, n.id) in _SAME] for k, ns in neighbours.items()}
+        out = shipped_spread(base, cross, weight, decay, radius, self_weight)
+        lent = shipped_spread(base, same, weight * factor, decay, radius, self_weight)
+        own = shipped_spread(base, {}, weight * factor, decay, radius, self_weight)
+        for ref, s in lent.items():
+            if (d := s - own.get(ref, 0.0)) != 0.0:
+                out[ref] = out.get(ref, 0.0) + d
         return out
 
     shipped = search.Searcher.windowed
