@@ -60,9 +60,22 @@ def test_benchmark_questions_to_an_assistant_stay_unflagged(name: str) -> None:
     assert len(flagged) / len(questions) <= 0.01, flagged[:5]
 
 
+def test_ordinary_chat_in_other_languages_stays_unflagged() -> None:
+    """chatterbot-corpus's dialogue lines in 26 languages, never fitted on: the shipped
+    cascade flags 0.37% of all 12,010 (docs/trust.md, "Eleventh pass")."""
+    by_language = corpus.multilingual("chat_multilingual")
+    if not by_language:
+        pytest.skip("chatterbot-corpus wheel absent: run `python tools/guard_corpus.py download`")
+    sample = _sample([t for texts in by_language.values() for t in texts], 600)
+    flagged = [t for t in sample if scan(t).flagged]
+    assert len(flagged) / len(sample) <= 0.01, flagged[:5]
+
+
 def test_evaluation_only_sources_are_never_fitted_on() -> None:
     from tools import guard_eval
 
     assert set(corpus.EVAL_SOURCES) <= set(guard_eval.EVAL_ONLY)
+    for name in corpus.BENIGN_WHEELS:  # text in other languages: no fit reads either half
+        assert {f"{name}_a", f"{name}_b"} <= set(guard_eval.BENIGN_HELD)
     assert "heldout" in guard_eval.EVAL_ONLY
     assert not set(corpus.EVAL_SOURCES) & set(corpus.ATTACK_SOURCES)

