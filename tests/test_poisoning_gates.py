@@ -108,6 +108,24 @@ def test_literal_pass_finds_exactly_the_literals_present() -> None:
         assert poisoning._present(folded) == {w for w in literals if w in folded}, text[:60]
 
 
+def test_a_runs_bits_come_from_the_trie_exactly_as_from_substring_tests() -> None:
+    """``_run_bits`` reads a run of letters through a trie of the letter literals and
+    segments: the same bits as testing each of them for ``in`` (overlapping items, an
+    item inside another, a run that is an item, runs of a text, random letters)."""
+    rng = random.Random(3)
+    runs = {w for w, _ in poisoning._RUN_ITEMS}
+    runs |= {a + b for a in list(runs)[:60] for b in list(runs)[:60]}
+    runs |= {r for t in TEXTS for r in poisoning._RUN.findall(poisoning._fold(t))}
+    runs |= {"".join(rng.choice("abcdeilnorstu") for _ in range(rng.randint(1, 25)))
+             for _ in range(3000)}
+    for run in sorted(runs):
+        want = 0
+        for w, bit in poisoning._RUN_ITEMS:
+            if w in run:
+                want |= bit
+        assert poisoning._run_bits(run) == want, run
+
+
 def test_caseless_patterns_match_where_the_ignorecase_ones_do() -> None:
     """The rules search the folded text without IGNORECASE (faster); same spans."""
     assert len(poisoning._LOWER) > 0.9 * len(poisoning._GATES)

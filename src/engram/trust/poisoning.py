@@ -462,11 +462,34 @@ _RUN_MEMO: TextMemo[str, int] = TextMemo()
 _MEMO_RUNS = 1 << 16
 
 
-def _run_bits(run: str) -> int:
-    bits = 0
+def _trie() -> dict[str, tuple[int, dict[str, object]]]:
+    """:data:`_RUN_ITEMS` as a trie: letter -> (the bits of the items that end there,
+    the next letters), so a run is read once from each of its positions instead of
+    searched for each of some 400 items."""
+    root: dict[str, tuple[int, dict[str, object]]] = {}
     for w, bit in _RUN_ITEMS:
-        if w in run:
-            bits |= bit
+        node = root
+        for i, ch in enumerate(w):
+            ends, nxt = node.get(ch, (0, {}))
+            node[ch] = (ends | bit if i == len(w) - 1 else ends, nxt)
+            node = nxt  # type: ignore[assignment]
+    return root
+
+
+_TRIE = _trie()
+
+
+def _run_bits(run: str) -> int:
+    """The bits of the :data:`_RUN_ITEMS` that occur in ``run`` (memoised)."""
+    bits = 0
+    for i in range(len(run)):
+        node = _TRIE
+        for ch in run[i:]:
+            step = node.get(ch)
+            if step is None:
+                break
+            bits |= step[0]
+            node = step[1]  # type: ignore[assignment]
     if len(_RUN_MEMO) >= _MEMO_RUNS:
         _RUN_MEMO.clear()
     _RUN_MEMO[run] = bits
