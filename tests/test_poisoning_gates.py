@@ -126,6 +126,19 @@ def test_a_runs_bits_come_from_the_trie_exactly_as_from_substring_tests() -> Non
         assert poisoning._run_bits(run) == want, run
 
 
+def test_the_jailbreak_words_in_two_searches_match_as_the_one_pattern() -> None:
+    """``_jailbreak`` searches the case-sensitive names and the other words apart (the
+    folded text without IGNORECASE); the same first match as ``_JAILBREAK``."""
+    extra = ["DAN and a jailbreak", "a jailbreak, then DAN", "Dan is my friend", "STAN: no filters",
+             "developer MODE", "You are DAN, unfiltered", "İ am in god mode, DAN"]
+    for text in [*TEXTS, *extra]:
+        folded = poisoning._fold(text)
+        m = poisoning._JAILBREAK.search(text)
+        want = None if m is None else m.group(0)
+        assert poisoning._jailbreak(text, folded if len(folded) == len(text) else None) == want
+        assert poisoning._jailbreak(text, None) == want
+
+
 def test_caseless_patterns_match_where_the_ignorecase_ones_do() -> None:
     """The rules search the folded text without IGNORECASE (faster); same spans."""
     assert len(poisoning._LOWER) > 0.9 * len(poisoning._GATES)

@@ -138,10 +138,15 @@ _ROLE = [
 ]
 #: jailbreak words count only in text that also speaks to the model (checked separately:
 #: a look-ahead over the whole text at every position would be quadratic)
-_JAILBREAK = _rx(r"(?-i:\b(?:DAN|STAN)\b)|jailbreak|developer mode|god mode|do anything now"
-                 r"|(?:no|without (?:any )?)(?:content policy|restrictions|filters|ethical limits"
-                 r"|safety rules)"
-                 r"|unfiltered|unrestricted|unaligned|guardrails")
+#: the jailbreak words but the two case-sensitive names (see :data:`_JAILBREAK`)
+_JB_WORDS = (r"jailbreak|developer mode|god mode|do anything now"
+             r"|(?:no|without (?:any )?)(?:content policy|restrictions|filters|ethical limits"
+             r"|safety rules)"
+             r"|unfiltered|unrestricted|unaligned|guardrails")
+_JAILBREAK = _rx(r"(?-i:\b(?:DAN|STAN)\b)|" + _JB_WORDS)
+#: :data:`_JAILBREAK` as two searches (speed only, the same match: :func:`_jailbreak`)
+_JB_NAMES = re.compile(r"\b(?:DAN|STAN)\b")
+_JB_FOLDED = re.compile(_JB_WORDS)
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|me|my|mine|myself)\b")
 _THIRD_PARTY = _rx(r"\bthe user\b|\busers?'s?\b|\b" + _AI + r"s?\b|\byou\b|\byour\b")
 _SECOND_PERSON = _rx(r"\b(?:you|your|respond|answer|comply)\b")
@@ -551,9 +556,9 @@ def _rules(text: str, flags: dict[str, str]) -> None:
     lowered = folded if len(folded) == len(text) else None
     jb_gate, plan = _plan()
     if all(have & g for g in jb_gate) and _SECOND_PERSON.search(text):
-        jb = _JAILBREAK.search(text)
+        jb = _jailbreak(text, lowered)
         if jb:
-            flags["role_play"] = jb.group(0)
+            flags["role_play"] = jb
     for name, steps in plan:
         if name in flags:
             continue
@@ -569,6 +574,21 @@ def _rules(text: str, flags: dict[str, str]) -> None:
                 if m and not (name in _OWN_EXCUSED and _own_preference(text, m)):
                     flags[name] = text[m.start():m.end()].strip()[:80]
                     break
+
+
+def _jailbreak(text: str, lowered: str | None) -> str | None:
+    """The text :data:`_JAILBREAK` matches first in ``text``, or None. With the folded text
+    (``lowered``, position for position) it is two searches: the case-sensitive names in
+    ``text``, the other words in ``lowered`` without IGNORECASE (an alternation with no
+    common first letter, which IGNORECASE made the engine try slowly at every position);
+    the leftmost wins, the names at a tie (they come first in the alternation)."""
+    if lowered is None:
+        m = _JAILBREAK.search(text)
+        return None if m is None else m.group(0)
+    name, word = _JB_NAMES.search(text), _JB_FOLDED.search(lowered)
+    if name is not None and (word is None or name.start() <= word.start()):
+        return name.group(0)
+    return None if word is None else text[word.start():word.end()]
 
 
 def _own_preference(text: str, m: re.Match[str]) -> bool:
