@@ -103,26 +103,46 @@ class _Gate(WrappedEmbedder):
         super().__init__(inner)
         self.entered = threading.Event()
         self.release = threading.Event()
+        self.released_in_time = False
 
     def embed(self, texts: Sequence[str], input_type: InputType = "document") -> np.ndarray:
         if input_type == "document" and not self.entered.is_set():
             self.entered.set()
-            assert self.release.wait(60)
+            self.released_in_time = self.release.wait(60)
+            assert self.released_in_time
         return self.inner.embed(texts, input_type)
 
 
 def test_forget_while_the_job_embeds_writes_nothing(store_url: str, embedder: Embedder) -> None:
+    """The job has read its episodes when the forget deletes them; it embeds only
+    after the delete has committed, and its write is fenced off. (The forget's own
+    check searches, and a search waits for the job this engine's thread runs: the
+    job is released once the delete is seen, not when the forget returns.)"""
     gate = _Gate(embedder)
     with Engram(url=store_url, embedder=gate, embed_queue=True) as eg:
         eg.add(TALK, scope=ANA, derive=False)
         worker = threading.Thread(target=eg.ingest.embeds.drain)
         worker.start()
+        forgot = threading.Event()
+
+        def release_once_deleted() -> None:
+            while not forgot.is_set() and eg.store.remaining(ANA).get("episodes", 0):
+                forgot.wait(0.02)
+            gate.release.set()
+
+        watcher = threading.Thread(target=release_once_deleted)
         try:
             assert gate.entered.wait(60)  # the job claimed and read its episodes
-            assert eg.forget(scope=ANA).verified
+            watcher.start()
+            report = eg.forget(scope=ANA)
         finally:
+            forgot.set()
             gate.release.set()
             worker.join(60)
+            if watcher.ident is not None:
+                watcher.join(60)
+        assert gate.released_in_time, "the job was held until its gate timed out"
+        assert report.verified
         assert set(eg.store.remaining(ANA).values()) == {0}
         assert _vectors(eg.store) == {}
 
