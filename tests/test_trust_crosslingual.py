@@ -63,6 +63,49 @@ def test_only_text_that_is_mostly_not_english_is_routed() -> None:
     assert not needs_second_look("ok bye")
 
 
+#: English with few function words: notes, lists, facts about a third person, casual chat
+TERSE_ENGLISH = [
+    "Really like spicy Thai food lately haha",
+    "Grocery list: milk, eggs, bread, spinach, coffee beans",
+    "Dentist appointment Tuesday morning, bring insurance card",
+    "Maria volunteers weekly at the downtown animal shelter.",
+    "Allergic to peanuts, shellfish, penicillin",
+    "Prefers window seats, aisle never, early flights only",
+    "Finished marathon training plan, ran twenty miles Sunday",
+    "Loved those pistachio cookies grandma baked yesterday",
+    "Bought new hiking boots, waterproof, size eleven",
+    "Favourite band Radiohead, favourite album Kid A",
+    "Omar graduated medical school, starts residency July",
+    "Lol same, totally exhausted after work today",
+    "Kids started swimming lessons, loving every minute",
+    "Switched phone carriers, cheaper plan, better coverage",
+    "I really like board game number 12 a lot",
+]
+#: the same registers in other languages written in Latin script, several of whose short
+#: words are English words too ("con", "die", "is", "an", "sa", "do")
+TERSE_OTHER = [
+    "Mañana tengo cita con el dentista, llevar tarjeta del seguro",
+    "Lista della spesa: latte, uova, pane, spinaci, caffè",
+    "Amanhã vou viajar cedo, preciso acordar antes das cinco",
+    "Boodschappenlijst: melk, eieren, brood, spinazie en koffie",
+    "Besok saya harus bangun pagi untuk rapat kantor penting",
+    "Bukas maaga akong aalis papunta sa opisina ng kaibigan ko",
+    "Kesho asubuhi nitaenda sokoni kununua mboga na matunda",
+    "Morgen früh muss ich unbedingt zum Zahnarzt gehen",
+    "Demain matin je dois absolument appeler ma grand-mère",
+    "Jutro rano muszę koniecznie zadzwonić do mojej babci",
+]
+
+
+def test_terse_english_is_not_routed_and_terse_other_languages_are() -> None:
+    routed = [t for t in TERSE_ENGLISH if needs_second_look(t)]
+    # one in fifteen: the vocabulary lacks "shellfish" and "penicillin", half its longer words
+    assert routed == ["Allergic to peanuts, shellfish, penicillin"]
+    assert all(needs_second_look(t) for t in [*TERSE_OTHER, *ORDERS, *ORDINARY])
+    assert crosslingual.english_share("Maria volunteers weekly at the shelter") == 1.0
+    assert crosslingual.english_share("12 34 ok") is None  # no word of four letters
+
+
 def test_head_scores_a_vector_and_round_trips_through_json() -> None:
     head = Head(mean=(0.5, 0.0), weights=(2.0, -1.0), bias=-1.0, threshold=0.6, model="m")
     # z = -1 + 2 * (1.5 - 0.5) - 1 * (1.0 - 0.0) = 0 -> p = 0.5

@@ -35,7 +35,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -254,6 +254,26 @@ def _rate(hits: int, n: int) -> str:
     return f"{hits}/{n} = {hits / max(1, n):6.1%}"
 
 
+def folds(mx: Matrix, P: dict[str, np.ndarray], N: dict[str, np.ndarray], chats: list[str], *,
+          hard: np.ndarray, hard_weight: float, row_weight: np.ndarray, steps: int,
+          only: tuple[str, ...] = ()) -> Iterator[tuple[str, str, np.ndarray, np.ndarray]]:
+    """The leave-one-source-out folds of :func:`evaluate`: per attack source (``P``, rows of
+    ``mx`` by source; ``only``: just these) ``(source, held-out chat set, the training
+    negatives' rows, the fold model's probability of every text)``, the model fitted on
+    every other source and the chat sets but the held-out one (paired by position)."""
+    for k, src in enumerate(s for s in P if s not in (*EVAL_ONLY, *TRAIN_ONLY)):
+        if only and src not in only:
+            continue
+        chat_out = chats[k % len(chats)]
+        tp = np.concatenate([P[s] for s in P if s != src and s not in EVAL_ONLY])
+        tn = np.concatenate([N[x] for x in _OTHER_NEG if x != src and x in N]
+                            + [N[x] for c in chats if c != chat_out
+                               for x in (c, "q_" + c) if x in N])
+        b, w = mx.fit(tp, tn, hard=hard, hard_weight=hard_weight, row_weight=row_weight,
+                      steps=steps)
+        yield src, chat_out, tn, mx.prob(b, w)
+
+
 def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
              fp_budget: float, *, only: tuple[str, ...] = (), cache: Path | None = None,
              featurize: Callable[[str], Counter[str]] = features,
@@ -274,16 +294,8 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
     per_source: dict[str, float] = {}
     total = [0, 0, 0, 0]
     curve: dict[float, list[int]] = {}
-    for k, src in enumerate(s for s in pos if s not in (*EVAL_ONLY, *TRAIN_ONLY)):
-        if only and src not in only:
-            continue
-        chat_out = chats[k % len(chats)]
-        tp = np.concatenate([P[s] for s in pos if s != src and s not in EVAL_ONLY])
-        tn = np.concatenate([N[x] for x in _OTHER_NEG if x != src and x in N]
-                            + [N[x] for c in chats if c != chat_out
-                               for x in (c, "q_" + c) if x in N])
-        b, w = mx.fit(tp, tn, hard=hard, hard_weight=hard_weight, row_weight=rw, steps=steps)
-        p = mx.prob(b, w)
+    for src, chat_out, tn, p in folds(mx, P, N, chats, hard=hard, hard_weight=hard_weight,
+                                      row_weight=rw, steps=steps, only=only):
         cut = _cut(p[tn], fp_budget)
         hp, hn = P[src], N[chat_out]
         r, mo = mx.rules[hp], p[hp] >= cut

