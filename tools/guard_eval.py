@@ -274,6 +274,20 @@ def folds(mx: Matrix, P: dict[str, np.ndarray], N: dict[str, np.ndarray], chats:
         yield src, chat_out, tn, mx.prob(b, w)
 
 
+def fit_all(mx: Matrix, P: dict[str, np.ndarray], N: dict[str, np.ndarray], chats: list[str],
+            *, hard: np.ndarray, hard_weight: float, row_weight: np.ndarray, steps: int
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The model :func:`evaluate` scores the sources only ever evaluated on with: fitted on
+    every other attack source and every chat set. ``(the training negatives' rows, its
+    probability of every text)``."""
+    tp = np.concatenate([P[s] for s in P if s not in EVAL_ONLY])
+    tn = np.concatenate([N[x] for x in _OTHER_NEG if x in N]
+                        + [N[x] for c in chats for x in (c, "q_" + c) if x in N])
+    b, w = mx.fit(tp, tn, hard=hard, hard_weight=hard_weight, row_weight=row_weight,
+                  steps=steps)
+    return tn, mx.prob(b, w)
+
+
 def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
              fp_budget: float, *, only: tuple[str, ...] = (), cache: Path | None = None,
              featurize: Callable[[str], Counter[str]] = features,
@@ -329,11 +343,8 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]], steps: int,
               f"unseen-chat false positives {_rate(nh, nn)}")
     held = [s for s in EVAL_ONLY if s in pos and (not only or s in only)]
     if held:
-        tp = np.concatenate([P[s] for s in pos if s not in EVAL_ONLY])
-        tn = np.concatenate([N[x] for x in _OTHER_NEG if x in N]
-                            + [N[x] for c in chats for x in (c, "q_" + c) if x in N])
-        b, w = mx.fit(tp, tn, hard=hard, hard_weight=hard_weight, row_weight=rw, steps=steps)
-        p = mx.prob(b, w)
+        tn, p = fit_all(mx, P, N, chats, hard=hard, hard_weight=hard_weight, row_weight=rw,
+                        steps=steps)
         cut = _cut(p[tn], fp_budget)
     for src in held:
         hp, hn = P[src], N.get(src, np.array([], dtype=np.int64))

@@ -24,8 +24,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -42,24 +42,6 @@ from engram.trust.poisoning import scan_fast  # noqa: E402
 FLAG_SETS = ("locomo", "realtalk", "beam_user", "beam_assistant", "letta", "chat_multilingual_a",
              "chat_multilingual_b", "ui_strings_a", "ui_strings_b", "engram_notes",
              "notes_holdout")
-
-
-@contextmanager
-def _share_line(value: float) -> Iterator[None]:
-    keep = crosslingual.ENGLISH_SHARE
-    crosslingual.ENGLISH_SHARE = value
-    try:
-        yield
-    finally:
-        crosslingual.ENGLISH_SHARE = keep
-
-
-def routed_before(before: float) -> Callable[[str], bool]:
-    """``needs_second_look`` with the share line at ``before``."""
-    def test(text: str) -> bool:
-        with _share_line(before):
-            return crosslingual.needs_second_look(text)
-    return test
 
 
 def _head_flags(texts: list[str]) -> int:
@@ -93,12 +75,7 @@ def fold_losses(pos: dict[str, list[str]], neg: dict[str, list[str]], fp: float,
         _lost(src, pos[src], ~(mx.rules[hp] | (p[hp] >= guard_eval._cut(p[tn], fp))), old)
     held = [s for s in guard_eval.EVAL_ONLY if s in pos]
     if held:  # the fast path fitted on every other source, as evaluate does
-        tp = np.concatenate([P[s] for s in pos if s not in guard_eval.EVAL_ONLY])
-        tn = np.concatenate([N[x] for x in guard_eval._OTHER_NEG if x in N]
-                            + [N[x] for c in chats for x in (c, "q_" + c) if x in N])
-        b, w = mx.fit(tp, tn, hard=hard, hard_weight=guard_eval.HARD_WEIGHT, row_weight=rw,
-                      steps=steps)
-        p = mx.prob(b, w)
+        tn, p = guard_eval.fit_all(mx, P, N, chats, **fit)
         for src in held:
             hp = P[src]
             _lost(src + " (eval only)", pos[src],
@@ -115,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", action="store_true")
     ap.add_argument("--flags", action="store_true")
     args = ap.parse_args(argv)
-    old = routed_before(args.before)
+    old = partial(crosslingual.needs_second_look, share_line=args.before)
     pos, neg = guard_eval.load_sources(args.wheels, args.data)
     print(f"texts routed, share line {args.before} / {crosslingual.ENGLISH_SHARE}:")
     for kind, sources in (("attack", pos), ("benign", neg)):

@@ -79,9 +79,9 @@ def _vocabulary() -> frozenset[str]:
     """The whole words of the default embedder's vocabulary (the uncased English WordPiece
     vocabulary of ``engram/embed/assets/tokenizer.json``, about 22,000 words; read once, at
     the first text that reaches the test)."""
-    raw = resources.files("engram.embed").joinpath("assets/tokenizer.json").read_text(
-        encoding="utf-8")
-    vocab = json.loads(raw)["model"]["vocab"]
+    from ..embed.onnx_minilm import tokenizer_path
+
+    vocab = json.loads(tokenizer_path().read_text(encoding="utf-8"))["model"]["vocab"]
     return frozenset(w for w in vocab if not w.startswith("##"))
 
 
@@ -97,7 +97,12 @@ def english_share(text: str) -> float | None:
     characters of ``text`` that are English words: in the embedder's vocabulary, as they
     are or without one ending ("volunteers" -> "volunteer", "walked" -> "walk");
     ``None`` when it has no such word."""
-    words = [w for w in _WORD.findall(text[:MAX_CHARS].lower()) if len(w) >= _LONG]
+    return _share(text[:MAX_CHARS].lower())
+
+
+def _share(lowered: str) -> float | None:
+    """:func:`english_share` of text already cut to :data:`MAX_CHARS` and lowercased."""
+    words = [w for w in _WORD.findall(lowered) if len(w) >= _LONG]
     if not words:
         return None
     vocab = _vocabulary()
@@ -109,7 +114,7 @@ def _halves(words: list[str]) -> int:
     return 2 * sum(map(_ENGLISH.__contains__, words)) + sum(map(_SHARED.__contains__, words))
 
 
-def needs_second_look(text: str) -> bool:
+def needs_second_look(text: str, *, share_line: float = ENGLISH_SHARE) -> bool:
     """True when ``text`` is mostly not English: at least :data:`MIN_WORDS` words
     (whitespace-separated; a word of more than eight characters outside ASCII, as in
     scripts written without spaces, counts one per four characters) of which fewer than
@@ -117,7 +122,8 @@ def needs_second_look(text: str) -> bool:
     half), at most three in ten hold a digit or a character of code (prose, not
     code, a log or a URL), and under :data:`ENGLISH_SHARE` of its words of four letters or
     more are English words (:func:`english_share`; a text without such a word is routed).
-    About 5 us for a 500-character English turn."""
+    ``share_line`` replaces :data:`ENGLISH_SHARE` (a measurement's "before": above 1 no
+    share reaches it). About 5 us for a 500-character English turn."""
     t = text[:MAX_CHARS].lower()
     words = t.split()
     if t.isascii():
@@ -133,8 +139,8 @@ def needs_second_look(text: str) -> bool:
         return False
     if _halves(bare) * 4 >= n:
         return False
-    share = english_share(t)
-    return share is None or share < ENGLISH_SHARE
+    share = _share(t)
+    return share is None or share < share_line
 
 
 @dataclass(frozen=True)
