@@ -186,7 +186,8 @@ def test_openapi_states_what_is_enforced(srv: RunningServer) -> None:
         required = [alt["required"] for alt in schemas[name]["anyOf"]]
         assert required == [["user_id"], ["agent_id"]], name
     preset = schemas["SearchRequest"]["properties"]["preset"]["anyOf"][0]
-    assert preset["enum"] == ["bm25", "dense", "hybrid", "recall", "recall-centred", "recall-e5",
+    assert preset["enum"] == ["bm25", "dense", "hybrid", "recall", "recall-adapted",
+                              "recall-centred", "recall-e5",
                               "recall-expand", "recall-lead", "recall-links", "recall-restate",
                               "recall-s10", "recall-s8", "recall-topics"]
     limit = schemas["SearchRequest"]["properties"]["limit"]

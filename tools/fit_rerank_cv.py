@@ -161,6 +161,11 @@ DERIVED: dict[str, Callable[[Head], np.ndarray]] = {
     "restate_rr20": lambda h: _rr(h.extra["restate_rank"], 20.0),
     "restate_top3": lambda h: _top(h.extra["restate_rank"], 3),
     "restate_z": lambda h: _z(h, "restate"),
+    # (heads collected with tools.fit_rerank_heads --adapted-signal)
+    "adapted_rr": lambda h: _rr(h.extra["adapted_rank"], 5.0),
+    "adapted_rr20": lambda h: _rr(h.extra["adapted_rank"], 20.0),
+    "adapted_top3": lambda h: _top(h.extra["adapted_rank"], 3),
+    "adapted_z": lambda h: _z(h, "adapted"),
 }
 
 #: features whose weight ``--monotone`` keeps >= 0 (more evidence never ranks lower)

@@ -32,6 +32,7 @@ import numpy as np
 from engram.index.lexical import term_set, tokens
 from engram.models import Episode, Memory
 from engram.recall import query_names
+from engram.retrieval import adapter
 from engram.retrieval.config import RetrievalConfig, get_preset
 from engram.retrieval.signals import Signal
 from tools.fit_rerank import heads as searched_heads
@@ -154,6 +155,20 @@ def _rest_cover(query: str, texts: Sequence[str], prefix: int = 0) -> np.ndarray
     return np.array([held(term_set(t)) / len(rest) for t in texts])
 
 
+def _adapted_list(eg: Any, scope: Any, query: str, config: RetrievalConfig) -> list[Any]:
+    """The dense list of ``query`` with ``adapter_weight`` 1 (then centred and moved
+    like the query's)."""
+    from engram.models import SearchFilters
+    from engram.retrieval.search import Searcher
+
+    emb = eg.embedder()
+    vec = Searcher(eg.store, eg.embedder)._dense_query(  # noqa: SLF001 - the search's own move
+        query, emb.embed_one(query, "query"), scope, emb, config.replace(adapter_weight=1.0))
+    found: list[Any] = eg.store.vector_search(scope, vec, emb.model_id, SearchFilters(),
+                                              config.candidates)
+    return found
+
+
 def _restate_list(eg: Any, scope: Any, query: str, config: RetrievalConfig,
                   form: str) -> list[Any]:
     """The dense list of ``query``'s rewrite (:mod:`engram.retrieval.reformulate`),
@@ -174,10 +189,13 @@ def _restate_list(eg: Any, scope: Any, query: str, config: RetrievalConfig,
 
 
 def collect(eg: Any, ds: Any, part: str, name: str, config: RetrievalConfig,
-            episode_turn: dict[str, str], restate_signal: str = "") -> list[Head]:
+            episode_turn: dict[str, str], restate_signal: str = "",
+            adapted_signal: bool = False) -> list[Head]:
     """The head and features of every scored question of ``ds`` with gold evidence;
     with ``restate_signal`` (a ``restate_form``) also ``extra["restate_rank"]`` and
-    ``["restate_score"]``: each row's place in the rewrite's own dense list."""
+    ``["restate_score"]``: each row's place in the rewrite's own dense list; with
+    ``adapted_signal`` ``extra["adapted_rank"]`` / ``["adapted_score"]``: each row's
+    place in the dense list of the query through the adapter (weight 1)."""
     out = []
     for conv, q, scope, h, matrix in searched_heads(eg, ds, config):
         row = {f.ref: i for i, f in enumerate(h.fused)}
@@ -187,6 +205,8 @@ def collect(eg: Any, ds: Any, part: str, name: str, config: RetrievalConfig,
         if restate_signal:
             extra.update(_raw_extra("restate", h.fused, _restate_list(
                 eg, scope, q.text, config, restate_signal)))
+        if adapted_signal:
+            extra.update(_raw_extra("adapted", h.fused, _adapted_list(eg, scope, q.text, config)))
         out.append(Head(name, part, conv.group or conv.id, q.category, matrix,
                         [_units(h.items[f.ref], episode_turn) for f in h.fused],
                         q.evidence_turns, q.stale_turns, tops, extra))
@@ -270,6 +290,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="topic_weight of the dense query (default: the preset's)")
     p.add_argument("--centre-weight", type=float, default=None,
                    help="centre_weight of the dense query (default: the preset's)")
+    p.add_argument("--adapter-weight", type=float, default=None,
+                   help="adapter_weight of the dense query (default: the preset's)")
+    p.add_argument("--adapter-file", default="",
+                   help="an adapter written by tools.fit_adapter --out, used instead of the "
+                        "shipped one (a fold's fit)")
+    p.add_argument("--adapted-signal", action="store_true",
+                   help="record each row's rank in the adapted query's own dense list "
+                        "(features adapted_* of tools.fit_rerank_cv)")
     p.add_argument("--restate-weight", type=float, default=None,
                    help="restate_weight of the dense query (default: the preset's)")
     p.add_argument("--restate-form", default=None, choices=("statement", "speaker", "named"))
@@ -290,6 +318,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         base = base.replace(topic_weight=args.topic_weight)
     if args.centre_weight is not None:
         base = base.replace(centre_weight=args.centre_weight)
+    if args.adapter_weight is not None:
+        base = base.replace(adapter_weight=args.adapter_weight)
+    if args.adapter_file:
+        with np.load(args.adapter_file, allow_pickle=False) as z:
+            adapter.register(str(z["model_id"]), z["matrix"])
     if args.depth:
         base = base.replace(rerank_depth=args.depth)
     if args.keep_top is not None:
@@ -304,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         eg, ds, episode_turn = _engine(Path(args.work), name, args.data_dir)
         heads = [h for part in ("dev", "held")
                  for h in collect(eg, ds.part(part), part, name, base, episode_turn,
-                                  args.restate_signal)]
+                                  args.restate_signal, args.adapted_signal)]
         eg.close()
         with (Path(args.work) / f"heads-{name}.pkl").open("wb") as fh:
             pickle.dump(heads, fh)

@@ -81,6 +81,11 @@ class RetrievalConfig:
       for every query: what all of a user's turns share stops counting, what sets
       the asked one apart counts more (``0``: off; a store that gives no centroid:
       not centred).
+    * ``adapter_weight``: the dense query first goes through the query adapter of
+      the embedder's model (:func:`engram.retrieval.adapter.adapted`: ``q/|q| +
+      adapter_weight * A q/|q|``, a linear map fitted on development questions and
+      their evidence turns), before centring (``0``: off; a model without an
+      adapter: unchanged).
     * ``feedback_weight``: lexical pseudo-relevance feedback
       (:mod:`engram.retrieval.feedback`): the words that the first hits of both
       signals share search BM25 a second time, and each item's BM25 score gains
@@ -135,6 +140,7 @@ class RetrievalConfig:
     expand_weight: float = 0.0
     topic_weight: float = 0.0
     centre_weight: float = 0.0
+    adapter_weight: float = 0.0
     feedback_weight: float = 0.0
     restate_weight: float = 0.0
     restate_form: str = "statement"
@@ -170,9 +176,9 @@ class RetrievalConfig:
         if self.link_weight < 0 or self.link_seeds < 0:
             raise ConfigError("link_weight and link_seeds must be >= 0")
         if min(self.expand_weight, self.topic_weight, self.centre_weight,
-               self.feedback_weight) < 0:
-            raise ConfigError(
-                "expand_weight, topic_weight, centre_weight and feedback_weight must be >= 0")
+               self.adapter_weight, self.feedback_weight) < 0:
+            raise ConfigError("expand_weight, topic_weight, centre_weight, adapter_weight "
+                              "and feedback_weight must be >= 0")
         if self.restate_weight < 0 or self.restate_form not in {"statement", "speaker", "named"}:
             raise ConfigError(
                 "restate_weight must be >= 0, restate_form 'statement', 'speaker' or 'named'")
@@ -356,6 +362,28 @@ register_preset(PRESETS["recall-s10"].replace(
         "session_nolex": -0.693, "bm25_lead": 3.403,
         # fitted 1.44; +1.5 as in "recall"
         "memory": 2.94,
+    },
+))
+#: "recall" with the dense query through the query adapter (:mod:`engram.retrieval.adapter`,
+#: weight 1: a linear map fitted on the dev questions of LoCoMo, REALTALK and BEAM), the
+#: reranker refitted on cross-fitted heads (each set's dev heads searched with an adapter
+#: fitted without that set; python -m tools.fit_adapter, tools.fit_rerank_heads
+#: --adapter-file, tools.fit_rerank_cv; memory +1.5 as in "recall"). Opt-in: the dense
+#: signal alone gains out of sample (best gold turn in the top 10, LODO: LoCoMo .592 ->
+#: .616, REALTALK .689 -> .729, BEAM .747 -> .753), the reranked head hardly does
+#: (R_any@10 LODO .830 -> .837, .816 -> .822, .697 -> .697; held parts of the refit .853
+#: -> .853, .797 -> .811, .722 -> .694) (docs/recall.md, "Session 18")
+register_preset(PRESETS["recall"].replace(
+    name="recall-adapted", adapter_weight=1.0,
+    rerank={
+        "fused": 1.116, "bm25": -0.28, "bm25_top": 0.254, "dense": 2.2, "dense_gap": 0.121,
+        "dense_top": 0.002, "window": 1.685, "dense_window": 0.791, "coverage": 1.681,
+        "names": 0.395, "speaker": 1.69, "session": 0.567, "time_in": 1.125,
+        "time_out": -0.554, "when_time": 2.054, "question": -0.477, "prev_coverage": 0.478,
+        "length": 0.976, "assistant": -2.74, "dense_nolex": 3.599, "session_nolex": -0.697,
+        "bm25_lead": 3.348,
+        # fitted 1.408; +1.5 as in "recall"
+        "memory": 2.908,
     },
 ))
 #: "recall" with a second model at query time (:mod:`engram.retrieval.crossrank`):

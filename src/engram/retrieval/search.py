@@ -18,7 +18,7 @@ from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
 from ..store.base import Candidate, Neighbour
 from ..store.views import is_view
 from ..text import content_hash
-from . import expand, feedback, hops, links, reformulate, rerank, topics, updates, windows
+from . import adapter, expand, feedback, hops, links, reformulate, rerank, topics, updates, windows
 from .config import RetrievalConfig
 from .decay import decay_factor
 from .fusion import Fused, fused_head
@@ -145,7 +145,10 @@ class Searcher:
 
     def _dense_query(self, query: str, vec: np.ndarray, scope: Scope, emb: Embedder,
                      config: RetrievalConfig) -> np.ndarray:
-        """The dense signal's query vector: centred, then moved towards a broad query's topic."""
+        """The dense signal's query vector: adapted, centred, then moved towards a broad
+        query's topic."""
+        if config.adapter_weight > 0:  # a question's vector nearer the turns that answer it
+            vec = adapter.adapted(vec, emb.model_id, config.adapter_weight)
         if config.centre_weight > 0:  # what all the user's turns share counts less
             vec = _centred(vec, self.store.scope_centroid(scope, emb.model_id),
                            config.centre_weight)
