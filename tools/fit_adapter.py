@@ -33,7 +33,6 @@ from typing import Any
 
 import numpy as np
 
-from engram.bench.contexts import scope_user
 from engram.retrieval import topics
 
 __all__ = ["fit", "load", "main", "ranks"]
@@ -49,7 +48,8 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 def load(work: Path, name: str, data_dir: str) -> list[dict[str, Any]]:
     """Per conversation of ``name``: its part, episode matrix ``E`` (unit rows), mean
-    ``mu``, question matrix ``Q`` (unit rows) and questions ``(text, gold rows, broad)``."""
+    ``mu``, question matrix ``Q`` (unit rows), questions ``(text, gold rows, broad)`` and
+    the embedder ``emb`` (the topic move's)."""
     from tools.eval_sets import _engine
 
     eg, ds, episode_turn = _engine(work, name, data_dir)
@@ -63,7 +63,6 @@ def load(work: Path, name: str, data_dir: str) -> list[dict[str, Any]]:
         ids.append(turn)
         vecs.append(np.asarray(rec.vector, dtype=np.float64))
     emb = eg.embedder()
-    model_id = emb.model_id
     convs: list[dict[str, Any]] = []
     texts: list[str] = []
     for conv in ds.conversations:
@@ -78,18 +77,18 @@ def load(work: Path, name: str, data_dir: str) -> list[dict[str, Any]]:
             if gold:
                 qs.append((q.text, gold, topics.broad(q.text)))
                 texts.append(q.text)
-        convs.append({"id": conv.id, "user": scope_user(conv), "part": part_of.get(conv.id, "dev"),
-                      "E": e, "mu": e.mean(axis=0), "qs": qs})
+        convs.append({"part": part_of.get(conv.id, "dev"), "E": e, "mu": e.mean(axis=0),
+                      "qs": qs, "emb": emb})
     cache = work / f"adapter-{name}.npz"
-    if cache.exists() and json.loads(str(np.load(cache)["texts"])) == texts:
-        qm = np.load(cache)["Q"]
+    saved = np.load(cache) if cache.exists() else None
+    if saved is not None and json.loads(str(saved["texts"])) == texts:
+        qm = saved["Q"]
     else:
         qm = np.asarray(emb.embed(texts, "query"), dtype=np.float64).reshape(len(texts), -1)
         np.savez(cache, Q=qm, texts=np.array(json.dumps(texts)))
     i = 0
     for c in convs:
         c["Q"], i = _unit(qm[i:i + len(c["qs"])]), i + len(c["qs"])
-        c["model_id"], c["emb"] = model_id, emb
     eg.close()
     return convs
 
@@ -173,20 +172,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     def held(n: str) -> list[dict[str, Any]]:
         return [c for c in data[n] if c["part"] == "held"]
 
-    print("dense signal alone, best gold turn in the top 10 / 30 / 60 "
-          f"(questions: {', '.join(f'{n} {len(ranks(data[n], None))}' for n in names)})")
+    counts = ", ".join(f"{n} {sum(len(c['qs']) for c in data[n])}" for n in names)
+    print(f"dense signal alone, best gold turn in the top 10 / 30 / 60 (questions: {counts})")
     for n in names:
         print(f"  no adapter    {n:9s} dev {_share(ranks(dev([n]), None))}"
               f"   held {_share(ranks(held(n), None))}")
     if args.ridge is None:
         for ridge in (float(x) for x in args.grid.split(",")):
             everything = fit(dev(names), ridge, args.tau, args.epochs)
+            size = np.linalg.norm(everything)
             means = []
             for n in names:
                 lodo = ranks(dev([n]), fit(dev([m for m in names if m != n]), ridge, args.tau,
                                            args.epochs))
                 means.append((lodo <= 10).mean())
-                size = np.linalg.norm(everything)
                 print(f"  ridge {ridge:<6} {n:9s} LODO dev {_share(lodo)}   all-dev fit, held "
                       f"{_share(ranks(held(n), everything))}   |A| {size:.2f}", flush=True)
             print(f"  ridge {ridge:<6} LODO top 10, mean over sets {np.mean(means):.3f}")
@@ -194,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ridge = 0.3 if args.ridge is None else args.ridge
         a = fit(dev([n for n in names if n != args.exclude]), ridge, args.tau, args.epochs)
         np.savez_compressed(args.out, matrix=a.astype(np.float16),
-                            model_id=np.array(data[names[0]][0]["model_id"]))
+                            model_id=np.array(data[names[0]][0]["emb"].model_id))
         print(f"wrote {args.out} (ridge {ridge}, without {args.exclude or 'nothing'})")
     return 0
 

@@ -155,37 +155,35 @@ def _rest_cover(query: str, texts: Sequence[str], prefix: int = 0) -> np.ndarray
     return np.array([held(term_set(t)) / len(rest) for t in texts])
 
 
-def _adapted_list(eg: Any, scope: Any, query: str, config: RetrievalConfig) -> list[Any]:
-    """The dense list of ``query`` with ``adapter_weight`` 1 (then centred and moved
-    like the query's)."""
+def _dense_list(eg: Any, scope: Any, query: str, text: str,
+                config: RetrievalConfig) -> list[Any]:
+    """The dense list of ``text`` embedded as a query, its vector moved as ``config``
+    moves ``query``'s (the search's own :meth:`Searcher._dense_query`)."""
     from engram.models import SearchFilters
     from engram.retrieval.search import Searcher
 
-    emb = eg.embedder()
-    vec = Searcher(eg.store, eg.embedder)._dense_query(  # noqa: SLF001 - the search's own move
-        query, emb.embed_one(query, "query"), scope, emb, config.replace(adapter_weight=1.0))
-    found: list[Any] = eg.store.vector_search(scope, vec, emb.model_id, SearchFilters(),
-                                              config.candidates)
-    return found
-
-
-def _restate_list(eg: Any, scope: Any, query: str, config: RetrievalConfig,
-                  form: str) -> list[Any]:
-    """The dense list of ``query``'s rewrite (:mod:`engram.retrieval.reformulate`),
-    its vector centred and moved like the query's; empty when no rule changes it."""
-    from engram.models import SearchFilters
-    from engram.retrieval.reformulate import restated
-    from engram.retrieval.search import Searcher
-
-    text = restated(query, speaker=form == "speaker")
-    if text is None:
-        return []
     emb = eg.embedder()
     vec = Searcher(eg.store, eg.embedder)._dense_query(  # noqa: SLF001 - the search's own move
         query, emb.embed_one(text, "query"), scope, emb, config)
     found: list[Any] = eg.store.vector_search(scope, vec, emb.model_id, SearchFilters(),
                                               config.candidates)
     return found
+
+
+def _adapted_list(eg: Any, scope: Any, query: str, config: RetrievalConfig) -> list[Any]:
+    """The dense list of ``query`` with ``adapter_weight`` 1 (then centred and moved
+    like the query's)."""
+    return _dense_list(eg, scope, query, query, config.replace(adapter_weight=1.0))
+
+
+def _restate_list(eg: Any, scope: Any, query: str, config: RetrievalConfig,
+                  form: str) -> list[Any]:
+    """The dense list of ``query``'s rewrite (:mod:`engram.retrieval.reformulate`),
+    its vector centred and moved like the query's; empty when no rule changes it."""
+    from engram.retrieval.reformulate import restated
+
+    text = restated(query, speaker=form == "speaker")
+    return [] if text is None else _dense_list(eg, scope, query, text, config)
 
 
 def collect(eg: Any, ds: Any, part: str, name: str, config: RetrievalConfig,
