@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import guard_corpus as corpus  # noqa: E402
 import guard_shapes  # noqa: E402
 
+from engram.trust import poisoning  # noqa: E402
 from engram.trust.classifier import Weights, features  # noqa: E402
 from engram.trust.poisoning import scan, scan_rules  # noqa: E402
 
@@ -378,6 +379,7 @@ def timing(neg: dict[str, list[str]], repeat: int = 3) -> None:
     time of the scanning thread, the best of ``repeat`` runs per message (on a shared
     machine wall-clock time mostly measures the other processes)."""
     scan("warm up")
+    poisoning._plan()[2].build()  # as a process has it after its first messages
     for name in corpus.CHAT_SOURCES:
         per = []
         for t in neg.get(name, []):

@@ -38,7 +38,10 @@ assignments, the override in other languages), are in :mod:`.shapes`.
 Ordinary first-person statements ("I always recommend the ramen", "my boss tells me
 to ignore emails after 6") are not flagged: most rules need an imperative position,
 a second-person or "the assistant"/"the user" addressee, or a hidden channel.
-Scanning is pure and deterministic. The evaluation tools live in the repository, not
+Scanning is pure and deterministic. Once a process has scanned a few hundred texts, a
+pattern is searched only when :mod:`.patternset` (all the patterns read in one pass by
+the ``hyperscan`` wheel) says it can match; the verdicts are the same without it.
+The evaluation tools live in the repository, not
 the package: ``python -m tools.evaluate_trust`` (the labelled set) and
 ``python tools/guard_eval.py evaluate`` (public payload corpora, leave-one-source-out).
 """
@@ -56,6 +59,7 @@ from operator import or_
 from ..text import TextMemo
 from . import crosslingual, shapes
 from .classifier import score
+from .patternset import PatternSet
 
 __all__ = ["Verdict", "scan", "scan_fast", "scan_rules"]
 
@@ -532,31 +536,43 @@ def _gate_open(pattern: re.Pattern[str], folded: str, have: int | None = None) -
     return all(have & g for g in _MASKS.get(pattern, ()))
 
 
-_Step = tuple[re.Pattern[str], tuple[int, ...], re.Pattern[str] | None, re.Pattern[str] | None]
+#: a rule pattern, its gate masks, caseless twin, prefilter and index in the pattern set
+_Step = tuple[re.Pattern[str], tuple[int, ...], re.Pattern[str] | None, re.Pattern[str] | None,
+              int]
+_Plan = tuple[tuple[int, ...], tuple[tuple[str, tuple[_Step, ...]], ...], PatternSet]
 #: the tables the plan was built from, and the plan (see :func:`_plan`)
 _PLAN: list[object] = []
 
 
-def _plan() -> tuple[tuple[int, ...], tuple[tuple[str, tuple[_Step, ...]], ...]]:
-    """The jailbreak gate and, per flag, each pattern with its gate masks, caseless twin and
-    prefilter, looked up once: hashing a compiled pattern hashes its whole program (about
-    3 us for a large one), which a dict look-up per pattern per text paid every time.
-    Rebuilt when a table is replaced (the tests swap them)."""
+def _plan() -> _Plan:
+    """The jailbreak gate and, per flag, each pattern with its gate masks, caseless twin,
+    prefilter and index, looked up once: hashing a compiled pattern hashes its whole
+    program (about 3 us for a large one), which a dict look-up per pattern per text paid
+    every time; and every pattern, then :data:`_JAILBREAK` and :data:`_SECOND_PERSON`, as
+    one :class:`.patternset.PatternSet`. Rebuilt when a table is replaced (the tests swap
+    them)."""
     tables = (_MASKS, _LOWER, _PREFILTERS)
     if not _PLAN or any(a is not b for a, b in zip(_PLAN[:3], tables, strict=True)):
+        order = [p for _, ps in _RULES for p in ps]
+        index = iter(range(len(order)))
         plan = (_MASKS.get(_JAILBREAK, ()), tuple(
-            (name, tuple((p, _MASKS.get(p, ()), _LOWER.get(p), _PREFILTERS.get(p)) for p in ps))
-            for name, ps in _RULES))
+            (name, tuple((p, _MASKS.get(p, ()), _LOWER.get(p), _PREFILTERS.get(p), next(index))
+                         for p in ps))
+            for name, ps in _RULES), PatternSet([*order, _JAILBREAK, _SECOND_PERSON]))
         _PLAN[:] = [*tables, plan]
     return _PLAN[3]  # type: ignore[return-value]
 
 
 def _rules(text: str, flags: dict[str, str]) -> None:
+    jb_gate, plan, patterns = _plan()
+    found = patterns.candidates(text)
+    if found is not None:
+        _rules_found(text, flags, plan, patterns, found)
+        return
     folded = _fold(text)
     have = _present_bits(folded)
     # folding keeps every position (İ is mapped to one "i" first), so spans carry over
     lowered = folded if len(folded) == len(text) else None
-    jb_gate, plan = _plan()
     if all(have & g for g in jb_gate) and _SECOND_PERSON.search(text):
         jb = _jailbreak(text, lowered)
         if jb:
@@ -564,7 +580,7 @@ def _rules(text: str, flags: dict[str, str]) -> None:
     for name, steps in plan:
         if name in flags:
             continue
-        for p, gates, q, pf in steps:
+        for p, gates, q, pf, _ in steps:
             for g in gates:
                 if not have & g:
                     break
@@ -576,6 +592,35 @@ def _rules(text: str, flags: dict[str, str]) -> None:
                 if m and not (name in _OWN_EXCUSED and _own_preference(text, m)):
                     flags[name] = text[m.start():m.end()].strip()[:80]
                     break
+
+
+def _rules_found(text: str, flags: dict[str, str], plan: tuple[tuple[str, tuple[_Step, ...]], ...],
+                 patterns: PatternSet, found: set[int]) -> None:
+    """:func:`_rules` when the pattern set has read the text: only the patterns it ``found``
+    (those that can match) are searched, in the same order and the same way, so the flags
+    and their evidence are the same; a pattern the set lacks is gated as usual."""
+    missing = patterns.missing
+    if not (found or missing):
+        return
+    folded = _fold(text)
+    lowered = folded if len(folded) == len(text) else None
+    have = _present_bits(folded) if missing else 0
+    n = len(patterns.patterns)
+    if (n - 2 in found or n - 2 in missing and all(have & g for g in _plan()[0])) and (
+            n - 1 in found or n - 1 in missing) and _SECOND_PERSON.search(text):
+        jb = _jailbreak(text, lowered)
+        if jb:
+            flags["role_play"] = jb
+    for name, steps in plan:
+        if name in flags:
+            continue
+        for p, gates, q, _, i in steps:
+            if i not in found and (i not in missing or not all(have & g for g in gates)):
+                continue
+            m = p.search(text) if q is None or lowered is None else q.search(lowered)
+            if m and not (name in _OWN_EXCUSED and _own_preference(text, m)):
+                flags[name] = text[m.start():m.end()].strip()[:80]
+                break
 
 
 def _jailbreak(text: str, lowered: str | None) -> str | None:
