@@ -1,7 +1,8 @@
 """The rule patterns as one set: one pass over a text tells which can match (speed only).
 
 The rules of :mod:`.poisoning` are some ninety regular expressions, each searched on its
-own (after a literal gate). :class:`PatternSet` compiles them all, once, into one
+own (after a literal gate), and a few more find the hidden parts and base64 blobs that
+are scanned again. :class:`PatternSet` compiles them all, once, into one
 `Hyperscan <https://www.hyperscan.io>`_ database (the optional ``hyperscan`` wheel) and
 scans a text with it in one pass: :meth:`PatternSet.candidates` returns the indices of
 the patterns that may match, and only those are then searched with :mod:`re`, which

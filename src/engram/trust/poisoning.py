@@ -376,10 +376,12 @@ def _delimited(text: str, start: str, end: str) -> list[str]:
     return out
 
 
-def _hidden_parts(text: str) -> list[str]:
-    """HTML comments, C-style comments, markdown comments and hidden elements."""
+def _hidden_parts(text: str, search: bool = True) -> list[str]:
+    """HTML comments, C-style comments, markdown comments and hidden elements (the last
+    two only when ``search``: False when the pattern set found no :data:`_COMMENTS`)."""
     parts = _delimited(text, "<!--", "-->") + _delimited(text, "/*", "*/")
-    parts += [next((g for g in m.groups() if g), "") for m in _COMMENTS.finditer(text)]
+    if search:
+        parts += [next((g for g in m.groups() if g), "") for m in _COMMENTS.finditer(text)]
     return parts
 
 
@@ -536,6 +538,8 @@ def _gate_open(pattern: re.Pattern[str], folded: str, have: int | None = None) -
     return all(have & g for g in _MASKS.get(pattern, ()))
 
 
+#: the patterns after the rules' in the pattern set (see :func:`_plan`)
+_LAST = (_JAILBREAK, _SECOND_PERSON, _COMMENTS, _B64)
 #: a rule pattern, its gate masks, caseless twin, prefilter and index in the pattern set
 _Step = tuple[re.Pattern[str], tuple[int, ...], re.Pattern[str] | None, re.Pattern[str] | None,
               int]
@@ -548,8 +552,9 @@ def _plan() -> _Plan:
     """The jailbreak gate and, per flag, each pattern with its gate masks, caseless twin,
     prefilter and index, looked up once: hashing a compiled pattern hashes its whole
     program (about 3 us for a large one), which a dict look-up per pattern per text paid
-    every time; and every pattern, then :data:`_JAILBREAK` and :data:`_SECOND_PERSON`, as
-    one :class:`.patternset.PatternSet`. Rebuilt when a table is replaced (the tests swap
+    every time; and every pattern, then :data:`_JAILBREAK`, :data:`_SECOND_PERSON`,
+    :data:`_COMMENTS` and :data:`_B64` (:data:`_LAST`), as one
+    :class:`.patternset.PatternSet`. Rebuilt when a table is replaced (the tests swap
     them)."""
     tables = (_MASKS, _LOWER, _PREFILTERS)
     if not _PLAN or any(a is not b for a, b in zip(_PLAN[:3], tables, strict=True)):
@@ -558,14 +563,15 @@ def _plan() -> _Plan:
         plan = (_MASKS.get(_JAILBREAK, ()), tuple(
             (name, tuple((p, _MASKS.get(p, ()), _LOWER.get(p), _PREFILTERS.get(p), next(index))
                          for p in ps))
-            for name, ps in _RULES), PatternSet([*order, _JAILBREAK, _SECOND_PERSON]))
+            for name, ps in _RULES), PatternSet([*order, *_LAST]))
         _PLAN[:] = [*tables, plan]
     return _PLAN[3]  # type: ignore[return-value]
 
 
-def _rules(text: str, flags: dict[str, str]) -> None:
+def _rules(text: str, flags: dict[str, str], found: set[int] | None) -> None:
+    """The rules' flags of ``text`` into ``flags``; ``found``: the pattern set's
+    candidates for it, or None (see :func:`_rules_found`)."""
     jb_gate, plan, patterns = _plan()
-    found = patterns.candidates(text)
     if found is not None:
         _rules_found(text, flags, plan, patterns, found)
         return
@@ -605,12 +611,12 @@ def _rules_found(text: str, flags: dict[str, str], plan: tuple[tuple[str, tuple[
     folded = _fold(text)
     lowered = folded if len(folded) == len(text) else None
     have = _present_bits(folded) if missing else 0
-    n = len(patterns.patterns)
-    if (n - 2 in found or n - 2 in missing and all(have & g for g in _plan()[0])) and (
-            n - 1 in found or n - 1 in missing) and _SECOND_PERSON.search(text):
-        jb = _jailbreak(text, lowered)
-        if jb:
-            flags["role_play"] = jb
+    jb, you = len(patterns.patterns) - len(_LAST), len(patterns.patterns) - len(_LAST) + 1
+    if (jb in found or jb in missing and all(have & g for g in _plan()[0])) and (
+            you in found or you in missing) and _SECOND_PERSON.search(text):
+        said = _jailbreak(text, lowered)
+        if said:
+            flags["role_play"] = said
     for name, steps in plan:
         if name in flags:
             continue
@@ -654,13 +660,19 @@ def scan_rules(text: str, *, _depth: int = 0) -> Verdict:
     if _invisible(text):
         flags["invisible_unicode"] = "invisible characters"
     clean = _normalise(text)
-    _rules(clean, flags)
-    for inner in _hidden_parts(clean):
+    patterns = _plan()[2]
+    found = patterns.candidates(clean)
+    _rules(clean, flags, found)
+    # _COMMENTS and _B64, the set's last two, searched unless it rules them out
+    n, missing = len(patterns.patterns), patterns.missing
+    comments = found is None or n - 2 in found or n - 2 in missing
+    blobs = found is None or n - 1 in found or n - 1 in missing
+    for inner in _hidden_parts(clean, comments):
         if _HIDDEN_CUES.search(inner) or (
                 _depth < 2 and scan_rules(inner, _depth=_depth + 1).flagged):
             flags.setdefault("hidden_markup", inner.strip()[:80])
             break
-    if _depth < 2:
+    if _depth < 2 and blobs:
         for blob in _decoded_blobs(clean):
             if scan_rules(blob, _depth=_depth + 1).flagged:
                 flags.setdefault("encoded_payload", blob[:80])
