@@ -30,6 +30,8 @@ ALLOWED: dict[str, str] = {
     "bench/cache.py": "writes the semantic-cache benchmark report JSON",
     "bench/pgscale.py": "reads /proc/<pid>/stat and status of PostgreSQL processes (RSS)",
     "bench/prefs.py": "writes the preferences benchmark report JSON",
+    "bench/guard.py": "reads the labelled texts file the user names, writes the guard "
+                      "benchmark report JSON",
     "index/files.py": "reads and writes persisted partition index files (<db>.index/), never"
                       " a database file; store/sqlite_index_files.py names them",
     "cli/_docs.py": "writes docs/cli.md from --help",

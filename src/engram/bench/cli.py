@@ -334,6 +334,7 @@ _EXTRA_COMMANDS: tuple[tuple[str, str], ...] = (
     ("engram.bench.agent", "agent_command"),
     ("engram.bench.prefs", "prefs_command"),
     ("engram.bench.cache", "cache_command"),
+    ("engram.bench.guard", "guard_command"),
 )
 
 

@@ -117,6 +117,8 @@ class PatternSet:
         #: why compiling failed, when it did for another reason than a missing wheel
         self.error: BaseException | None = None
         self.state = "idle"
+        #: False: :meth:`candidates` answers None (a benchmark's "without" side)
+        self.enabled = True
         self._seen = 0
         self._db: Any = None
         self._scratch: Any = None
@@ -128,7 +130,7 @@ class PatternSet:
         """The indices of the patterns that may match ``text`` (a superset of those that
         do, :attr:`missing` aside), or None when the set cannot answer for it (not
         compiled yet, or text it does not read as ``re`` does)."""
-        if self.state != "ready":
+        if self.state != "ready" or not self.enabled:
             if self.state == "idle":
                 self._seen += 1
                 if self._seen >= WARMUP:

@@ -61,7 +61,7 @@ from . import crosslingual, shapes
 from .classifier import score
 from .patternset import PatternSet
 
-__all__ = ["Verdict", "scan", "scan_fast", "scan_rules"]
+__all__ = ["Verdict", "pattern_set", "scan", "scan_fast", "scan_rules"]
 
 _I = re.IGNORECASE
 #: start of a clause where an imperative can stand
@@ -566,6 +566,12 @@ def _plan() -> _Plan:
             for name, ps in _RULES), PatternSet([*order, *_LAST]))
         _PLAN[:] = [*tables, plan]
     return _PLAN[3]  # type: ignore[return-value]
+
+
+def pattern_set() -> PatternSet:
+    """The rules' :class:`.patternset.PatternSet` (compiled by the scans themselves; a
+    benchmark or a server may :meth:`~.patternset.PatternSet.build` it at once)."""
+    return _plan()[2]
 
 
 def _rules(text: str, flags: dict[str, str], found: set[int] | None) -> None:
