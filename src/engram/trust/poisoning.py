@@ -546,6 +546,8 @@ _Step = tuple[re.Pattern[str], tuple[int, ...], re.Pattern[str] | None, re.Patte
 _Plan = tuple[tuple[int, ...], tuple[tuple[str, tuple[_Step, ...]], ...], PatternSet]
 #: the tables the plan was built from, and the plan (see :func:`_plan`)
 _PLAN: list[object] = []
+#: the pattern set of each sequence of patterns a plan was built over
+_SETS: dict[tuple[re.Pattern[str], ...], PatternSet] = {}
 
 
 def _plan() -> _Plan:
@@ -558,12 +560,14 @@ def _plan() -> _Plan:
     them)."""
     tables = (_MASKS, _LOWER, _PREFILTERS)
     if not _PLAN or any(a is not b for a, b in zip(_PLAN[:3], tables, strict=True)):
-        order = [p for _, ps in _RULES for p in ps]
+        order = (*(p for _, ps in _RULES for p in ps), *_LAST)
         index = iter(range(len(order)))
+        # a plan rebuilt over the same patterns keeps their set (compiled once a process)
+        patterns = _SETS.get(order) or _SETS.setdefault(order, PatternSet(order))
         plan = (_MASKS.get(_JAILBREAK, ()), tuple(
             (name, tuple((p, _MASKS.get(p, ()), _LOWER.get(p), _PREFILTERS.get(p), next(index))
                          for p in ps))
-            for name, ps in _RULES), PatternSet([*order, *_LAST]))
+            for name, ps in _RULES), patterns)
         _PLAN[:] = [*tables, plan]
     return _PLAN[3]  # type: ignore[return-value]
 
