@@ -27,6 +27,7 @@ from ..config import Config
 from ..engine import Engram
 from ..errors import ConfigError, EngramError, StoreError
 from ..limits import Quota, QuotaGuard
+from ..trust import poisoning
 from .agents_procedures import router as procedures_router
 from .auth import Authenticator, FailureLimiter, RateLimiter
 from .compat_mem0 import router as mem0_router
@@ -93,6 +94,8 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         eg.start_jobs()  # the durable job queue: rule derivation, LLM extraction, summaries
         await run_in_threadpool(eg.embedder)  # load the model before the first request
+        # every write is scanned: compile the guard rules' pattern set now, on its thread
+        poisoning.pattern_set().start()
         if freeze_gc:
             gc.collect()
             gc.freeze()

@@ -27,7 +27,8 @@ A pattern Hyperscan cannot compile is left out: :meth:`candidates` never names i
 :attr:`PatternSet.missing` lists it for the caller to search as before.
 
 Compiling takes a few seconds, so it is never done on the writing thread: after
-:data:`WARMUP` texts the first call starts it on a daemon thread, and until it is done
+:data:`WARMUP` texts the first call starts it on a daemon thread (``engram serve`` starts
+it at once: a server scans every write), and until it is done
 (or when the wheel is absent or the CPU unsupported) :meth:`candidates` returns None.
 :meth:`build` compiles at once (tests, tools). Scanning is thread-safe (one scratch
 space per thread).
