@@ -590,9 +590,7 @@ def _rules(text: str, flags: dict[str, str], found: set[int] | None) -> None:
     # folding keeps every position (İ is mapped to one "i" first), so spans carry over
     lowered = folded if len(folded) == len(text) else None
     if all(have & g for g in jb_gate) and _SECOND_PERSON.search(text):
-        jb = _jailbreak(text, lowered)
-        if jb:
-            flags["role_play"] = jb
+        _flag_jailbreak(text, lowered, flags)
     for name, steps in plan:
         if name in flags:
             continue
@@ -601,13 +599,30 @@ def _rules(text: str, flags: dict[str, str], found: set[int] | None) -> None:
                 if not have & g:
                     break
             else:
-                if q is not None and lowered is not None:
-                    m = None if pf is not None and not pf.search(lowered) else q.search(lowered)
-                else:
-                    m = p.search(text)
-                if m and not (name in _OWN_EXCUSED and _own_preference(text, m)):
-                    flags[name] = text[m.start():m.end()].strip()[:80]
+                if _flag(flags, name, text, lowered, (p, q, pf)):
                     break
+
+
+def _flag(flags: dict[str, str], name: str, text: str, lowered: str | None,
+          step: tuple[re.Pattern[str], re.Pattern[str] | None, re.Pattern[str] | None]) -> bool:
+    """Search one rule pattern (``step``: it, its caseless twin, searched in the folded
+    text when there is one, and the twin's prefilter); a match that is not the speaker's
+    own preference sets ``flags[name]`` to its text."""
+    p, q, pf = step
+    if q is not None and lowered is not None:
+        m = None if pf is not None and not pf.search(lowered) else q.search(lowered)
+    else:
+        m = p.search(text)
+    if m and not (name in _OWN_EXCUSED and _own_preference(text, m)):
+        flags[name] = text[m.start():m.end()].strip()[:80]
+        return True
+    return False
+
+
+def _flag_jailbreak(text: str, lowered: str | None, flags: dict[str, str]) -> None:
+    said = _jailbreak(text, lowered)
+    if said:
+        flags["role_play"] = said
 
 
 def _rules_found(text: str, flags: dict[str, str], plan: tuple[tuple[str, tuple[_Step, ...]], ...],
@@ -624,18 +639,13 @@ def _rules_found(text: str, flags: dict[str, str], plan: tuple[tuple[str, tuple[
     jb, you = len(patterns.patterns) - len(_LAST), len(patterns.patterns) - len(_LAST) + 1
     if (jb in found or jb in missing and all(have & g for g in _plan()[0])) and (
             you in found or you in missing) and _SECOND_PERSON.search(text):
-        said = _jailbreak(text, lowered)
-        if said:
-            flags["role_play"] = said
+        _flag_jailbreak(text, lowered, flags)
     for name, steps in plan:
         if name in flags:
             continue
-        for p, gates, q, _, i in steps:
-            if i not in found and (i not in missing or not all(have & g for g in gates)):
-                continue
-            m = p.search(text) if q is None or lowered is None else q.search(lowered)
-            if m and not (name in _OWN_EXCUSED and _own_preference(text, m)):
-                flags[name] = text[m.start():m.end()].strip()[:80]
+        for p, gates, q, pf, i in steps:
+            if (i in found or i in missing and all(have & g for g in gates)) and _flag(
+                    flags, name, text, lowered, (p, q, pf)):
                 break
 
 
