@@ -24,7 +24,7 @@ def test_timings_measure_both_sides_and_leave_the_set_on() -> None:
     for q in ms.values():
         assert set(q) == {"mean", "p50", "p95", "p99"} and q["p99"] >= q["p50"] > 0
     assert with_ == without == [scan(t) for t in texts]
-    assert [v.flagged for v in with_] == [False, True, False]  # type: ignore[attr-defined]
+    assert [v.flagged for v in with_] == [False, True, False]
     assert poisoning.pattern_set().enabled
 
 

@@ -48,7 +48,7 @@ def texts() -> list[str]:
 
 @pytest.fixture(scope="module")
 def built() -> PatternSet:
-    ps = poisoning._plan()[2]
+    ps = poisoning.pattern_set()
     if not ps.build():
         pytest.skip(f"the pattern set could not be compiled here: {ps.error!r}")
     return ps

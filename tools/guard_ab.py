@@ -50,11 +50,12 @@ def previous(commit: str, folder: Path) -> tuple[ModuleType, ModuleType]:
 def compiled(poisoning: ModuleType) -> str:
     """Compile a package's rule pattern set now, as a process has it after its first
     messages (``engram.trust.patternset``; packages before it have none): its state."""
-    plan = poisoning._plan()
-    if len(plan) < 3:
+    pattern_set = getattr(poisoning, "pattern_set", None)
+    if pattern_set is None:
         return "none"
-    plan[2].build()
-    return str(plan[2].state)
+    patterns = pattern_set()
+    patterns.build()
+    return str(patterns.state)
 
 
 def _best(fn: object, text: str) -> float:

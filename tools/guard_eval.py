@@ -379,7 +379,7 @@ def timing(neg: dict[str, list[str]], repeat: int = 3) -> None:
     time of the scanning thread, the best of ``repeat`` runs per message (on a shared
     machine wall-clock time mostly measures the other processes)."""
     scan("warm up")
-    poisoning._plan()[2].build()  # as a process has it after its first messages
+    poisoning.pattern_set().build()  # as a process has it after its first messages
     for name in corpus.CHAT_SOURCES:
         per = []
         for t in neg.get(name, []):

@@ -37,6 +37,7 @@ import click
 from ..errors import InvalidInput
 from ..text import clear_text_caches
 from ..trust import poisoning
+from ..trust.poisoning import Verdict
 
 __all__ = ["GuardBenchReport", "SetFigures", "guard_command", "run_guard_bench", "timings"]
 
@@ -83,15 +84,15 @@ def _quantiles(per: list[float]) -> dict[str, float]:
             "p95": per[int(len(per) * 0.95)], "p99": per[int(len(per) * 0.99)]}
 
 
-def timings(texts: Sequence[str], scan: Callable[[str], object], passes: int = 3
-            ) -> tuple[dict[str, dict[str, float]], list[object], list[object]]:
+def timings(texts: Sequence[str], scan: Callable[[str], Verdict], passes: int = 3
+            ) -> tuple[dict[str, dict[str, float]], list[Verdict], list[Verdict]]:
     """Scan ``texts`` in order, all of them with the pattern set, then all without it,
     ``passes`` times (memos emptied before each: both sides start as cold as the other):
     ``with`` / ``without`` -> mean, p50, p95, p99 in ms (each the best pass), and the
     verdicts with and without."""
     patterns = poisoning.pattern_set()
     best: dict[str, dict[str, float]] = {}
-    verdicts: dict[bool, list[object]] = {True: [], False: []}
+    verdicts: dict[bool, list[Verdict]] = {True: [], False: []}
     try:
         for _ in range(max(1, passes)):
             for on, key in ((True, "with"), (False, "without")):
@@ -168,7 +169,7 @@ def run_guard_bench(data_dir: Path, sets: Sequence[str] = SETS, *, roles: str = 
         out.append(SetFigures(
             name=name, turns=len(texts),
             mean_chars=statistics.fmean(len(t) for t in texts) if texts else 0.0,
-            flagged=sum(bool(getattr(v, "flagged", False)) for v in with_), ms=ms,
+            flagged=sum(v.flagged for v in with_), ms=ms,
             differ=sum(a != b for a, b in zip(with_, without, strict=True))))
     figures = None
     if rows is not None:

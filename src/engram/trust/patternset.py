@@ -160,25 +160,25 @@ class PatternSet:
 
     def start(self) -> None:
         """Compile on a daemon thread (once); :meth:`candidates` answers when it is done."""
-        with self._lock:
-            if self.state != "idle":
-                return
-            self.state = "building"
-        threading.Thread(target=self._compile, name="engram-patternset", daemon=True).start()
+        if self._claim():
+            threading.Thread(target=self._compile, name="engram-patternset",
+                             daemon=True).start()
 
     def build(self) -> bool:
         """Compile now, on this thread (once; or wait for the thread compiling it); whether
         the set is ready."""
-        with self._lock:
-            if self.state == "idle":
-                self.state = "building"
-                go = True
-            else:
-                go = False
-        if go:
+        if self._claim():
             self._compile()
         self._done.wait()
         return self.state == "ready"
+
+    def _claim(self) -> bool:
+        """Move ``idle`` to ``building``; whether this call did (and so compiles)."""
+        with self._lock:
+            if self.state != "idle":
+                return False
+            self.state = "building"
+            return True
 
     def _compile(self) -> None:
         try:
@@ -194,13 +194,8 @@ class PatternSet:
             import hyperscan
         except ImportError:
             return "unavailable"
-        try:
-            db, missing = _database(hyperscan, self.patterns)
-            scratch = hyperscan.Scratch(db)
-        except hyperscan.error as e:
-            self.error = e
-            return "unavailable"
-        self._db, self._scratch, self.missing = db, scratch, missing
+        db, missing = _database(hyperscan, self.patterns)  # an error: see _compile
+        self._db, self._scratch, self.missing = db, hyperscan.Scratch(db), missing
         return "ready"
 
 

@@ -579,8 +579,8 @@ def pattern_set() -> PatternSet:
 
 
 def _rules(text: str, flags: dict[str, str], found: set[int] | None) -> None:
-    """The rules' flags of ``text`` into ``flags``; ``found``: the pattern set's
-    candidates for it, or None (see :func:`_rules_found`)."""
+    """The rules' flags of ``text`` into ``flags``; ``found``: :func:`_may_match` of it,
+    or None (each pattern then gated and searched)."""
     jb_gate, plan, patterns = _plan()
     if found is not None:
         _rules_found(text, flags, plan, patterns, found)
@@ -627,26 +627,30 @@ def _flag_jailbreak(text: str, lowered: str | None, flags: dict[str, str]) -> No
 
 def _rules_found(text: str, flags: dict[str, str], plan: tuple[tuple[str, tuple[_Step, ...]], ...],
                  patterns: PatternSet, found: set[int]) -> None:
-    """:func:`_rules` when the pattern set has read the text: only the patterns it ``found``
-    (those that can match) are searched, in the same order and the same way, so the flags
-    and their evidence are the same; a pattern the set lacks is gated as usual."""
-    missing = patterns.missing
-    if not (found or missing):
+    """:func:`_rules` when the pattern set has read the text: only the patterns that can
+    match (``found``, with those the set lacks: see :func:`_may_match`) are searched, in
+    the same order and the same way, so the flags and their evidence are the same."""
+    if not found:
         return
     folded = _fold(text)
     lowered = folded if len(folded) == len(text) else None
-    have = _present_bits(folded) if missing else 0
-    jb, you = len(patterns.patterns) - len(_LAST), len(patterns.patterns) - len(_LAST) + 1
-    if (jb in found or jb in missing and all(have & g for g in _plan()[0])) and (
-            you in found or you in missing) and _SECOND_PERSON.search(text):
+    jb = len(patterns.patterns) - len(_LAST)  # _JAILBREAK, then _SECOND_PERSON
+    if jb in found and jb + 1 in found and _SECOND_PERSON.search(text):
         _flag_jailbreak(text, lowered, flags)
     for name, steps in plan:
         if name in flags:
             continue
-        for p, gates, q, pf, i in steps:
-            if (i in found or i in missing and all(have & g for g in gates)) and _flag(
-                    flags, name, text, lowered, (p, q, pf)):
+        for p, _, q, pf, i in steps:
+            if i in found and _flag(flags, name, text, lowered, (p, q, pf)):
                 break
+
+
+def _may_match(patterns: PatternSet, text: str) -> set[int] | None:
+    """The indices of the patterns that can match ``text``: the set's candidates and the
+    patterns it lacks (searched without their gates, which only save time), or None when
+    the set does not answer."""
+    found = patterns.candidates(text)
+    return found | patterns.missing if found is not None and patterns.missing else found
 
 
 def _jailbreak(text: str, lowered: str | None) -> str | None:
@@ -680,13 +684,12 @@ def scan_rules(text: str, *, _depth: int = 0) -> Verdict:
     if _invisible(text):
         flags["invisible_unicode"] = "invisible characters"
     clean = _normalise(text)
-    patterns = _plan()[2]
-    found = patterns.candidates(clean)
+    patterns = pattern_set()
+    found = _may_match(patterns, clean)
     _rules(clean, flags, found)
     # _COMMENTS and _B64, the set's last two, searched unless it rules them out
-    n, missing = len(patterns.patterns), patterns.missing
-    comments = found is None or n - 2 in found or n - 2 in missing
-    blobs = found is None or n - 1 in found or n - 1 in missing
+    n = len(patterns.patterns)
+    comments, blobs = (True, True) if found is None else (n - 2 in found, n - 1 in found)
     for inner in _hidden_parts(clean, comments):
         if _HIDDEN_CUES.search(inner) or (
                 _depth < 2 and scan_rules(inner, _depth=_depth + 1).flagged):
