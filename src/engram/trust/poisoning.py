@@ -730,7 +730,8 @@ def scan(text: str) -> Verdict:
     :func:`scan_fast`, then, for text it did not flag that is mostly not English, the
     second look of :mod:`.crosslingual` when its optional encoder is installed: at or
     above that head's threshold the verdict is the ``classifier`` flag with evidence
-    ``e5 p=0.93 (mostly not English)``. Without the encoder this is :func:`scan_fast`.
+    ``e5 p=0.93 (mostly not English)``, followed by the concepts the text names that the
+    head read (``k:ignore k:password``). Without the encoder this is :func:`scan_fast`.
     """
     verdict = scan_fast(text)
     if verdict.flagged or not crosslingual.needs_second_look(text):
@@ -738,7 +739,8 @@ def scan(text: str) -> Verdict:
     p = crosslingual.second_look(text)
     if p is None or p < crosslingual.load_head().threshold:
         return verdict
-    return Verdict(flags=("classifier",), evidence=(f"e5 p={p:.2f} (mostly not English)",))
+    named = "".join(" " + c for c in crosslingual.concepts_named(text))
+    return Verdict(flags=("classifier",), evidence=(f"e5 p={p:.2f} (mostly not English){named}",))
 
 
 def scan_fast(text: str) -> Verdict:
