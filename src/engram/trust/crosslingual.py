@@ -190,40 +190,20 @@ class Head:
         else:
             import numpy as np
 
+            matrix, mean, scale, hidden_bias, out = self._arrays
             x = np.concatenate([np.asarray(vector, dtype=float), np.asarray(extra, dtype=float)])
-            h = np.tanh(self._matrix @ ((x - self._mean) / self._scale) + self._hidden_bias)
-            z = self.bias + float(h @ self._out)
+            z = self.bias + float(np.tanh(matrix @ ((x - mean) / scale) + hidden_bias) @ out)
         return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
 
     @cached_property
-    def _matrix(self) -> Any:
+    def _arrays(self) -> tuple[Any, Any, Any, Any, Any]:
+        """The hidden layer's numbers as arrays, made at first use: the input weights,
+        mean, scale, the units' biases and the output weights."""
         import numpy as np
 
-        return np.asarray(self.hidden, dtype=float)
-
-    @cached_property
-    def _mean(self) -> Any:
-        import numpy as np
-
-        return np.asarray(self.mean, dtype=float)
-
-    @cached_property
-    def _scale(self) -> Any:
-        import numpy as np
-
-        return np.asarray(self.scale, dtype=float)
-
-    @cached_property
-    def _hidden_bias(self) -> Any:
-        import numpy as np
-
-        return np.asarray(self.hidden_bias, dtype=float)
-
-    @cached_property
-    def _out(self) -> Any:
-        import numpy as np
-
-        return np.asarray(self.weights, dtype=float)
+        matrix, mean, scale, hidden_bias, out = (np.asarray(x, dtype=float) for x in (
+            self.hidden, self.mean, self.scale, self.hidden_bias, self.weights))
+        return matrix, mean, scale, hidden_bias, out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Head:
