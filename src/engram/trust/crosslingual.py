@@ -43,8 +43,7 @@ from importlib import resources
 from typing import Any
 
 __all__ = ["ENGLISH_SHARE", "MAX_CHARS", "MIN_WORDS", "Head", "available", "concepts_named",
-           "english_share",
-           "hybrid_inputs", "load_head", "needs_second_look", "second_look"]
+           "english_share", "hybrid_inputs", "load_head", "needs_second_look", "second_look"]
 
 #: only the first ``MAX_CHARS`` characters are encoded (the bound on a message's cost)
 MAX_CHARS = 1000
