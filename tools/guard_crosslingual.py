@@ -142,8 +142,8 @@ def vectors(texts: list[str], cache: Path) -> dict[str, np.ndarray]:
 
 class Embedded:
     """The vectors of a :class:`guard_eval.Matrix`'s rows (zero where not encoded), and
-    for a hybrid head each row's concept masses (the matrix's ``k:`` columns, scaled as
-    the n-gram model scales them: :func:`crosslingual.hybrid_inputs`). The head-only
+    for a hybrid head each encoded row's concept masses (:func:`crosslingual.hybrid_inputs`
+    reads the same). The head-only
     texts (:func:`extra_texts`, ``more_negatives``) must be rows of the matrix too."""
 
     def __init__(self, mx: guard_eval.Matrix, vecs: dict[str, np.ndarray], *,
@@ -166,14 +166,13 @@ class Embedded:
         for rows in self.extra:
             if not self.has[rows].all():
                 raise SystemExit("a head-only training text has no vector")
-        #: concept masses per row, in the order of ``lexicon.CONCEPTS``
+        #: concept masses of the encoded rows (the package's ``concept_masses``), in the
+        #: order of ``lexicon.CONCEPTS``; 0 elsewhere (no head reads those rows)
         self.concepts = tuple(f"k:{c}" for c in CONCEPTS)
-        col = {n: i for i, n in enumerate(mx.names)}
         self.kc = np.zeros((mx.n, len(self.concepts)))
-        for j, name in enumerate(self.concepts):
-            if name in col:
-                at = mx.ci == col[name]
-                self.kc[mx.ri[at], j] = mx.xv[at]
+        for i, t in enumerate(texts):
+            if self.has[i]:
+                self.kc[i] = crosslingual.concept_masses(t, self.concepts)
 
     def fit(self, pos: np.ndarray, neg: np.ndarray, hard: np.ndarray, hard_weight: float,
             fp: float, *, p: np.ndarray | None = None, hidden: int = 0,
@@ -212,8 +211,8 @@ class Embedded:
             return head, s, sn
         if p is None:
             raise ValueError("a hybrid head needs the fast path's probabilities")
-        q = np.clip(p, 1e-6, 1 - 1e-6)
-        full = np.hstack([self.x, np.log(q / (1 - q))[:, None] / 4.0, self.kc])
+        logit = np.array([crosslingual.logit_input(float(x)) for x in p])
+        full = np.hstack([self.x, logit[:, None], self.kc])
         x = full[rows]
         mean, scale = x.mean(0), x.std(0) + 1e-6
         reg = 1e-2 if l2 is None else l2

@@ -43,7 +43,8 @@ from importlib import resources
 from typing import Any
 
 __all__ = ["ENGLISH_SHARE", "MAX_CHARS", "MIN_WORDS", "Head", "available", "concepts_named",
-           "english_share", "hybrid_inputs", "load_head", "needs_second_look", "second_look"]
+           "concept_masses", "english_share", "hybrid_inputs", "load_head", "logit_input",
+           "needs_second_look", "second_look"]
 
 #: only the first ``MAX_CHARS`` characters are encoded (the bound on a message's cost)
 MAX_CHARS = 1000
@@ -230,22 +231,35 @@ class Head:
 
 def hybrid_inputs(text: str, head: Head) -> tuple[float, ...]:
     """What a head with :attr:`Head.extra_inputs` reads of ``text`` beside its vector:
-    the n-gram model's logit over four (:func:`.classifier.score`, clipped to
-    ``p`` in [1e-6, 1 - 1e-6]) when :attr:`Head.fast_logit`, then the mass of each of
-    :attr:`Head.concepts` among :func:`.classifier.features` (its count over the square
-    root of all features' count, as the n-gram model scales them). The whole text is
-    read, as the fast path reads it."""
+    :func:`logit_input` of the n-gram model's probability (:func:`.classifier.score`)
+    when :attr:`Head.fast_logit`, then :func:`concept_masses` of :attr:`Head.concepts`.
+    The whole text is read, as the fast path reads it."""
     from . import classifier
 
     out: list[float] = []
     if head.fast_logit:
-        p = min(max(classifier.score(text).probability, 1e-6), 1.0 - 1e-6)
-        out.append(math.log(p / (1.0 - p)) / 4.0)
-    if head.concepts:
-        feats = classifier.features(text)
-        root = math.sqrt(max(1, sum(feats.values())))
-        out += [feats.get(c, 0) / root for c in head.concepts]
-    return tuple(out)
+        out.append(logit_input(classifier.score(text).probability))
+    return (*out, *concept_masses(text, head.concepts))
+
+
+def logit_input(p: float) -> float:
+    """The n-gram model's probability as a head reads it: its logit over four, ``p``
+    clipped to [1e-6, 1 - 1e-6]."""
+    p = min(max(p, 1e-6), 1.0 - 1e-6)
+    return math.log(p / (1.0 - p)) / 4.0
+
+
+def concept_masses(text: str, concepts: tuple[str, ...]) -> tuple[float, ...]:
+    """The mass of each of ``concepts`` (``k:...``) among :func:`.classifier.features` of
+    ``text``: its count over the square root of all features' count, as the n-gram model
+    scales them (all 0 for a text that names none; empty for no concepts)."""
+    if not concepts:
+        return ()
+    from . import classifier
+
+    feats = classifier.features(text)
+    root = math.sqrt(max(1, sum(feats.values())))
+    return tuple(feats.get(c, 0) / root for c in concepts)
 
 
 @lru_cache(maxsize=1)
