@@ -312,12 +312,8 @@ def concepts_named(text: str, head: Head | None = None, *, limit: int = 5) -> tu
     its evidence (``e5 p=0.91 (mostly not English) k:ignore k:password``). Empty for a
     head that reads the vector alone."""
     head = head or load_head()
-    if not head.concepts:
-        return ()
-    from . import classifier
-
-    feats = classifier.features(text)
-    named = sorted((-feats[c], c) for c in head.concepts if feats.get(c))
+    masses = concept_masses(text, head.concepts)
+    named = sorted((-m, c) for m, c in zip(masses, head.concepts, strict=True) if m)
     return tuple(c for _, c in named[:limit])
 
 
