@@ -32,8 +32,9 @@ CHAT = [
 
 #: measured once, with the rules fixed: 40/51 with session 11's rules, 45/51 with
 #: session 12's (gained lt-commute, lt-streaming, lt-wedding-date, lt-meeting-day,
-#: lt-uni-course; none lost)
-HELD_MISSED = ["lt-city", "lt-car", "lt-sleep", "lt-volunteering", "lt-letta-employer",
+#: lt-uni-course; none lost); 46/51 with session 21's memories replaced with their
+#: message (lt-city: "The user lives in Leeds" below the later move to Sheffield)
+HELD_MISSED = ["lt-car", "lt-sleep", "lt-volunteering", "lt-letta-employer",
                "lt-car-insurer"]
 
 

@@ -57,7 +57,9 @@ CHAT = [
 #: earlier time), n9-days and n9-books (numbers in words)
 #: 46/50 with session 12's another time for "When ...?" (n9-bookclub: "moved book
 #: club to the last Sunday", the two each other's nearest in meaning)
-MISSED = ["n9-commute", "n9-diet", "n9-weekends", "n9-shift"]
+#: 47/50 with session 21's memories replaced with their message (n9-diet: "The user
+#: is pescatarian" below "I've gone fully vegan since January ...")
+MISSED = ["n9-commute", "n9-weekends", "n9-shift"]
 
 
 @pytest.fixture(scope="module")

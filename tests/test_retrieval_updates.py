@@ -22,6 +22,7 @@ from engram.retrieval.updates import (
     asks_schedule,
     conflicts,
     earlier_range,
+    inherited,
     named,
     naming_terms,
     newer_first,
@@ -820,3 +821,66 @@ def test_another_name_for_a_subject_with_a_stated_change_replaces_the_older() ->
                 "My choir is The Larks now, we sing on Tuesdays."]:  # no word of the question
         assert conflicts([old, new], times, far, [0.6, 0.4], asked=asked,
                          sessions=["a", "b"]) == set(), new
+
+
+def test_a_memory_of_a_replaced_message_is_replaced_with_it() -> None:
+    """Session 21 (:func:`inherited`): a pair (older, newer) whose newer statement tells
+    a change carries every other item of the top ``depth`` that tells the older one's
+    message and not the newer one's: a memory derived from it, or the message under a
+    replaced memory."""
+    a, b, c = frozenset({"a"}), frozenset({"b"}), frozenset({"c"})
+    # 0: a memory of a; 1: the message a; 2: small talk b; 3: the newer message c
+    texts = ["Ana drives a Volvo", "I drive a Volvo.", "Nice weather today.",
+             "I sold the Volvo and bought a Subaru."]
+    assert inherited({(1, 3)}, [a, a, b, c], 4, texts) == {(1, 3), (0, 3)}
+    # a memory that tells both messages, or none (no origin), is not replaced by c
+    assert inherited({(1, 3)}, [a | c, a, b, c], 4, texts) == {(1, 3)}
+    assert inherited({(1, 3)}, [frozenset(), a, b, c], 4, texts) == {(1, 3)}
+    # the replaced item is a memory: its message goes below the newer one too
+    assert inherited({(0, 3)}, [a, a, b, c], 4, texts) == {(0, 3), (1, 3)}
+    # only the top depth can be replaced
+    assert inherited({(1, 3)}, [b, a, c, a], 3, [texts[2], texts[1], texts[3], texts[0]]
+                     ) == {(1, 3)}
+    # a newer turn that tells no change takes the place of its own pair only
+    for said in ("Not much, work has been busy.", "Whats your favourite car?",
+                 "The Volvo is parked outside."):
+        assert inherited({(1, 3)}, [a, a, b, c], 4, [*texts[:3], said]) == {(1, 3)}, said
+    for said in ("Actually it's a Saab, not a Volvo.", "We switched to a Subaru.",
+                 "The Volvo was stolen last week."):
+        assert inherited({(1, 3)}, [a, a, b, c], 4, [*texts[:3], said]) == {(1, 3), (0, 3)}, said
+
+
+def test_newer_first_moves_the_newer_message_above_a_memory_of_the_older() -> None:
+    texts = {"mem": "Ana's estate car is a family heirloom.",
+             "old": "I drive a blue Volvo to work.",
+             "x": "The weather was lovely today.",
+             "new": "I sold the Volvo and now I drive a Subaru to work."}
+    when = {"mem": T0, "old": T0, "x": T0 + timedelta(days=3), "new": T0 + timedelta(days=9)}
+    origin = {"mem": frozenset({"old"}), "old": frozenset({"old"}), "x": frozenset({"x"}),
+              "new": frozenset({"new"})}
+    q = "What car do I drive to work?"
+    ranked = ["mem", "old", "x", "new"]
+    assert newer_first(ranked, 10, texts.__getitem__, when.__getitem__, {},
+                       query=q) == ["mem", "new", "old", "x"]
+    assert newer_first(ranked, 10, texts.__getitem__, when.__getitem__, {}, query=q,
+                       origin_of=origin.__getitem__) == ["new", "mem", "old", "x"]
+
+
+def test_a_stale_memory_ranks_below_the_message_that_replaced_it(
+        tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> None:
+    """End to end on a real file: the rules derive "Ana is pescatarian" from the older
+    message and nothing from the newer one; the newer message ranks above both."""
+    eg = Engram(str(tmp_path_factory.mktemp("stale") / "s.db"), embedder=embedder)
+    try:
+        for session, text, day in (("s1", "I'm pescatarian, I eat fish but no meat.", 0),
+                                   ("s2", "How was the match on Sunday?", 40),
+                                   ("s3", "I've gone fully vegan since the summer.", 180)):
+            eg.add([{"text": text, "speaker": "Ana", "occurred_at": T0 + timedelta(days=day)}],
+                   user_id="ana", session_id=session)
+        assert any(m.text == "Ana is pescatarian" for m in eg.list(user_id="ana").items)
+        hits = eg.search("What is my diet?", user_id="ana", limit=5, track_access=False)
+        assert hits[0].item.text == "I've gone fully vegan since the summer."
+        assert {h.item.text for h in hits[1:3]} == {"Ana is pescatarian",
+                                                    "I'm pescatarian, I eat fish but no meat."}
+    finally:
+        eg.close()

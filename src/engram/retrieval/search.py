@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from ..agents.preferences import ATTRIBUTE_PREFIX as PREFERENCE_TOPIC
 from ..embed.base import Embedder
 from ..ingest.index import embedding_text
 from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
@@ -335,6 +336,7 @@ class Searcher:
                 anchor or frozenset(),
                 lambda t: _session_of(h.items[t[1].ref]),
                 query,
+                lambda t: _origin_of(h.items[t[1].ref]),
             )
         if out is ranked:
             return ranked
@@ -538,6 +540,18 @@ _PRESENT = re.compile(
 def _session_of(item: Episode | Memory) -> str | None:
     """An episode's session (statements of one session are one telling)."""
     return item.scope.session_id if isinstance(item, Episode) else None
+
+
+def _origin_of(item: Episode | Memory) -> frozenset[str]:
+    """The messages an item tells (:func:`.updates.inherited`): an episode itself, a
+    memory its source episodes; none for a tracked preference (one memory per topic,
+    "Nicolas likes new exotic foods", whose value only its own tracker moves: a later
+    "Just ate some diner food" replaces nothing of it)."""
+    if isinstance(item, Episode):
+        return frozenset((item.id,))
+    if f":{PREFERENCE_TOPIC}" in (item.attribute or ""):
+        return frozenset()
+    return frozenset(item.source_episode_ids)
 
 
 def _filtering(filters: SearchFilters) -> bool:
