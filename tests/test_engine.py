@@ -128,6 +128,26 @@ def test_berlin_to_lisbon_supersedes_and_as_of_remembers(eg: Engram) -> None:
         Operation.ADD, Operation.SUPERSEDE]
 
 
+def test_a_diet_told_as_a_change_supersedes_the_old_one(eg: Engram) -> None:
+    """Session 21: "gone / become / went / turned (fully) vegan" and "I'm fully vegan" tell
+    a diet as "I'm vegan" does, so the older diet is superseded; someone else's diet, a
+    question or a diet given up is no diet of the user's."""
+    old = eg.add("I'm pescatarian, I eat fish but no meat.", user_id="d").operations[0]
+    for i, told in enumerate(("I've gone fully vegan since the summer.",
+                              "I went vegetarian last year.", "I'm strictly vegan now.",
+                              "I became a vegan in 2020.")):
+        ops = eg.add(told, user_id=f"d{i}").operations
+        assert [o.text for o in ops if o.op == Operation.ADD] == [
+            "The user is " + ("vegetarian" if "vegetarian" in told else "vegan")], told
+    ops = eg.add("I've gone fully vegan since the summer.", user_id="d").operations
+    assert {o.op for o in ops} == {Operation.SUPERSEDE, Operation.ADD}
+    was = eg.get(old.memory_id, user_id="d")  # type: ignore[arg-type]
+    assert isinstance(was, Memory) and was.status == MemoryStatus.SUPERSEDED
+    for said in ("My sister went vegan.", "Have you gone vegan?", "I'm no longer vegetarian.",
+                 "I'm not vegan."):
+        assert eg.add(said, user_id="x").operations == [], said
+
+
 def test_context_respects_the_token_budget(eg: Engram) -> None:
     eg.add([f"On day {i} I went hiking near mountain lake number {i} with my friend Ana"
             for i in range(30)], user_id="u")

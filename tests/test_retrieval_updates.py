@@ -869,17 +869,19 @@ def test_newer_first_moves_the_newer_message_above_a_memory_of_the_older() -> No
 def test_a_stale_memory_ranks_below_the_message_that_replaced_it(
         tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> None:
     """End to end on a real file: the rules derive "Ana is pescatarian" from the older
-    message and nothing from the newer one; the newer message ranks above both."""
+    message and nothing from the newer one; the newer message ranks above both (without
+    the rule the memory ranks first)."""
     eg = Engram(str(tmp_path_factory.mktemp("stale") / "s.db"), embedder=embedder)
     try:
         for session, text, day in (("s1", "I'm pescatarian, I eat fish but no meat.", 0),
                                    ("s2", "How was the match on Sunday?", 40),
-                                   ("s3", "I've gone fully vegan since the summer.", 180)):
+                                   ("s3", "I've cut out fish too, everything I eat has been "
+                                          "plant-based since the summer.", 180)):
             eg.add([{"text": text, "speaker": "Ana", "occurred_at": T0 + timedelta(days=day)}],
                    user_id="ana", session_id=session)
         assert any(m.text == "Ana is pescatarian" for m in eg.list(user_id="ana").items)
         hits = eg.search("What is my diet?", user_id="ana", limit=5, track_access=False)
-        assert hits[0].item.text == "I've gone fully vegan since the summer."
+        assert hits[0].item.text.startswith("I've cut out fish too")
         assert {h.item.text for h in hits[1:3]} == {"Ana is pescatarian",
                                                     "I'm pescatarian, I eat fish but no meat."}
     finally:

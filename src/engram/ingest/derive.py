@@ -87,6 +87,8 @@ class Deriver(ABC):
 _VALUE = r"(?P<value>[^.,;!?\n]{2,60}?)"
 _END = r"(?=\s*(?:[.,;!?\n]|$|\s(?:and|but|because|since|with|for|so)\s))"
 _I = r"(?:^|[.!?:;]\s+|,\s*|\b(?:and|so|but|now|actually|well)\s+)"
+#: the words of a diet (single-valued: a new one supersedes the old)
+_DIET = r"(?P<value>vegetarian|vegan|pescatarian)\b"
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,10 @@ _RULES: list[_Rule] = [
           0.7),
     _rule(_I + r"i(?:'m| am) allergic to " + _VALUE + _END,
           MemoryKind.FACT, "{subject} is allergic to {value}", None, 0.9),
-    _rule(_I + r"i(?:'m| am) (?:now )?(?:a |an )?(?P<value>vegetarian|vegan|pescatarian)\b",
+    _rule(_I + r"i(?:'m| am) (?:now )?(?:fully |completely |strictly )?(?:a |an )?" + _DIET,
+          MemoryKind.PREFERENCE, "{subject} is {value}", "diet", 0.8),
+    _rule(_I + r"i(?:'ve| have)? (?:gone|become|became|went|turned) "
+          r"(?:fully |completely |strictly )?(?:a |an )?" + _DIET,
           MemoryKind.PREFERENCE, "{subject} is {value}", "diet", 0.8),
     _rule(_I + r"i (?:really )?(?:love|like|enjoy|adore) " + _VALUE + _END,
           MemoryKind.PREFERENCE, "{subject} likes {value}", None, 0.5),

@@ -687,11 +687,12 @@ def inherited(pairs: set[tuple[int, int]], origins: Sequence[frozenset[str]], de
     :func:`~engram.ingest.supersede.tells_event`), every other statement of the top
     ``depth`` that tells the older one's message and not the newer one's: a memory
     derived from a message that a later message replaces is replaced by it too ("Ana is
-    pescatarian", from "I'm pescatarian, I eat fish but no meat", below "I've gone fully
-    vegan since the summer"), and so is the message under a replaced memory. Items
-    without an origin (empty) take no part. A newer chat turn that tells no change ("Not
-    much, work has been busy") moves only above the statement it was paired with, as
-    before: a memory often holds the answer, and such pairs are the rule's weakest."""
+    pescatarian", from "I'm pescatarian, I eat fish but no meat", below "I've cut out fish
+    too, everything I eat has been plant-based since the summer"), and so is the message
+    under a replaced memory. Items without an origin (empty) take no part. A newer chat
+    turn that tells no change ("Not much, work has been busy") moves only above the
+    statement it was paired with, as before: a memory often holds the answer, and such
+    pairs are the rule's weakest."""
     out = set(pairs)
     for old, new in pairs:
         told, by = origins[old], origins[new]
