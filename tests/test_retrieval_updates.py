@@ -18,6 +18,7 @@ from engram.retrieval.updates import (
     answer_clause,
     apply_floors,
     asks_current,
+    asks_only,
     asks_past,
     asks_schedule,
     conflicts,
@@ -886,3 +887,25 @@ def test_a_stale_memory_ranks_below_the_message_that_replaced_it(
                                                     "I'm pescatarian, I eat fish but no meat."}
     finally:
         eg.close()
+
+
+def test_a_question_that_tells_no_change_replaces_nothing() -> None:
+    """Session 21: a newer turn that only asks ("Whats your favourite car?") states no
+    value; a request that tells a change ("Can you remind me ... is rescheduled ...?")
+    and a statement followed by a question still replace."""
+    for asked in ("Whats your favorite food", "Anything interesting on TV lately?",
+                  "How was the match on Sunday?", "Do you still drive? Or cycle?"):
+        assert asks_only(asked), asked
+    for said in ("I drive to work.", "Not much, work has been busy.",
+                 "Yes! I moved to Lisbon. How about you?", "Do you still drive? I sold mine."):
+        assert not asks_only(said), said
+    old = "I drive a blue Volvo to work."
+    q = "What car do I drive to work?"
+    for new, moves in (("Which car do you drive to work?", False),
+                       ("Can you remind me I sold the Volvo and drive a Subaru to work now?",
+                        True)):
+        texts = {"old": old, "x": "The weather was lovely today.", "new": new}
+        times = {"old": T0, "x": T0 + timedelta(days=3), "new": T0 + timedelta(days=9)}
+        out = newer_first(["old", "x", "new"], 10, texts.__getitem__, times.__getitem__, {},
+                          query=q)
+        assert out == (["new", "old", "x"] if moves else ["old", "x", "new"]), new

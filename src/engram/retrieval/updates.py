@@ -196,6 +196,12 @@ episodes) and not the newer one's moves below it too. A tracked preference
 (one memory per topic, "Nicolas likes new exotic foods") takes no part: its value
 moves by its own tracker. Case sets: s9 46 -> 47/50, s12 held 45 -> 46/51, s13 held
 42 -> 43/51, none lost; data sets in docs/recall.md.
+Also session 21 (:func:`asks_only`): a newer turn that only asks and tells no change
+("Whats your favorite food", "How was the match on Sunday?") replaces nothing: a
+question states no value. A request that tells one ("Can you remind me the meeting is
+rescheduled to 4:30?", BEAM's way of giving an update) still does. REALTALK MRR dev
+.558 -> .559, held .450 -> .454 (six questions gain, none loses); every other figure
+and case set unchanged.
 
 Words of the question that name the memory's owner ("the user's bike",
 :data:`SPEAKER`) are not among the words a statement must hold: the owner's
@@ -253,7 +259,7 @@ from .slots import (
 
 __all__ = ["CHANGE", "LONG_WORDS", "PAST", "REACH", "anchor_terms", "answer_clause", "apply_floors",
            "asks_current", "asks_past", "asks_schedule", "conflicts", "earlier_range", "named",
-           "inherited", "naming_terms", "newer_first", "reach", "same_slot"]
+           "asks_only", "inherited", "naming_terms", "newer_first", "reach", "same_slot"]
 
 T = TypeVar("T")
 
@@ -703,6 +709,30 @@ def inherited(pairs: set[tuple[int, int]], origins: Sequence[frozenset[str]], de
     return out
 
 
+_ASKING = re.compile(r"(?:what|whats|what's|where|when|who|how|why|which|do|does|did|are|is|"
+                     r"was|were|can|could|would|will|have|has|any|anything)\b", re.IGNORECASE)
+_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def asks_only(text: str) -> bool:
+    """True when ``text`` only asks ("Whats your favorite food", "Anything good on TV
+    lately? Any tips?"): every sentence ends with a question mark, or a single sentence
+    without an end opens with a question word. A question states nothing to replace."""
+    parts = [p for p in _SPLIT.split(text.strip()) if p.strip()]
+    if not parts:
+        return False
+    if all(p.rstrip().endswith("?") for p in parts):
+        return True
+    return (len(parts) == 1 and not parts[0].rstrip().endswith((".", "!"))
+            and _ASKING.match(parts[0].lstrip()) is not None)
+
+
+def _asks_idly(text: str) -> bool:
+    """A question that tells no change ("Whats your favorite food"); a request that does
+    ("Can you remind me the meeting is rescheduled to 4:30?") still replaces."""
+    return asks_only(text) and not _tells_change(text)
+
+
 def _tells_change(text: str) -> bool:
     return states_change(text) or corrects(text) or tells_event(text)
 
@@ -749,7 +779,8 @@ def newer_first(
         [session_of(x) for x in head],
         asked,
         schedule,
-    ) if old < depth and (new < depth or _covers(texts[new], asked))}
+    ) if old < depth and (new < depth or _covers(texts[new], asked))
+        and not _asks_idly(texts[new])}
     if not pairs:
         return ranked
     pairs = inherited(pairs, [origin_of(x) for x in head], depth, texts)
