@@ -909,3 +909,16 @@ def test_a_question_that_tells_no_change_replaces_nothing() -> None:
         out = newer_first(["old", "x", "new"], 10, texts.__getitem__, times.__getitem__, {},
                           query=q)
         assert out == (["new", "old", "x"] if moves else ["old", "x", "new"]), new
+
+
+def test_a_tracked_preference_replaces_nothing() -> None:
+    """Session 21: a tracked preference (one memory per topic, ``gathers``) is never the
+    newer side of a pair: likings add up."""
+    texts = {"old": "I drive a blue Volvo to work.", "x": "The weather was lovely today.",
+             "new": "I sold the Volvo and now I drive a Subaru to work."}
+    when = {"old": T0, "x": T0 + timedelta(days=3), "new": T0 + timedelta(days=9)}
+    q = "What car do I drive to work?"
+    assert newer_first(["old", "x", "new"], 10, texts.__getitem__, when.__getitem__, {},
+                       query=q) == ["new", "old", "x"]
+    assert newer_first(["old", "x", "new"], 10, texts.__getitem__, when.__getitem__, {},
+                       query=q, gathers=lambda k: k == "new") == ["old", "x", "new"]

@@ -337,6 +337,7 @@ class Searcher:
                 lambda t: _session_of(h.items[t[1].ref]),
                 query,
                 lambda t: _origin_of(h.items[t[1].ref]),
+                lambda t: _tracked(h.items[t[1].ref]),
             )
         if out is ranked:
             return ranked
@@ -540,6 +541,11 @@ _PRESENT = re.compile(
 def _session_of(item: Episode | Memory) -> str | None:
     """An episode's session (statements of one session are one telling)."""
     return item.scope.session_id if isinstance(item, Episode) else None
+
+
+def _tracked(item: Episode | Memory) -> bool:
+    """A tracked preference (one memory per topic): its value gathers observations."""
+    return isinstance(item, Memory) and f":{PREFERENCE_TOPIC}" in (item.attribute or "")
 
 
 def _origin_of(item: Episode | Memory) -> frozenset[str]:

@@ -201,7 +201,8 @@ Also session 21 (:func:`asks_only`): a newer turn that only asks and tells no ch
 question states no value. A request that tells one ("Can you remind me the meeting is
 rescheduled to 4:30?", BEAM's way of giving an update) still does. REALTALK MRR dev
 .558 -> .559, held .450 -> .454 (six questions gain, none loses); every other figure
-and case set unchanged.
+and case set unchanged. And a tracked preference (``gathers``: "Elise likes meat", one
+memory per topic) is never the newer side of a pair: likings add up.
 
 Words of the question that name the memory's owner ("the user's bike",
 :data:`SPEAKER`) are not among the words a statement must hold: the owner's
@@ -750,6 +751,7 @@ def newer_first(
     session_of: Callable[[T], str | None] = lambda _: None,
     query: str = "",
     origin_of: Callable[[T], frozenset[str]] = lambda _: frozenset(),
+    gathers: Callable[[T], bool] = lambda _: False,
 ) -> list[T]:
     """``ranked`` with each conflict group of its top ``depth`` ordered newest first,
     in the positions the group held. ``vector_of`` maps a position to the item's
@@ -760,7 +762,9 @@ def newer_first(
     hold (:func:`anchor_terms`); ``session_of``: an item's session, where it has one;
     ``query``: the question, whose words decide which statements answer it
     (:func:`conflicts`' ``asked``); ``origin_of``: the messages an item tells (an
-    episode: itself; a memory: its source episodes), for :func:`inherited`."""
+    episode: itself; a memory: its source episodes), for :func:`inherited`;
+    ``gathers``: an item whose value gathers observations (a tracked preference), which
+    replaces nothing."""
     head = ranked[:reach(depth)]
     if len(head) < 2:
         return ranked
@@ -780,7 +784,7 @@ def newer_first(
         asked,
         schedule,
     ) if old < depth and (new < depth or _covers(texts[new], asked))
-        and not _asks_idly(texts[new])}
+        and not _asks_idly(texts[new]) and not gathers(head[new])}
     if not pairs:
         return ranked
     pairs = inherited(pairs, [origin_of(x) for x in head], depth, texts)
