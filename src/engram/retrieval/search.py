@@ -555,9 +555,7 @@ def _origin_of(item: Episode | Memory) -> frozenset[str]:
     "Just ate some diner food" replaces nothing of it)."""
     if isinstance(item, Episode):
         return frozenset((item.id,))
-    if f":{PREFERENCE_TOPIC}" in (item.attribute or ""):
-        return frozenset()
-    return frozenset(item.source_episode_ids)
+    return frozenset() if _tracked(item) else frozenset(item.source_episode_ids)
 
 
 def _filtering(filters: SearchFilters) -> bool:
