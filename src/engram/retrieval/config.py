@@ -59,7 +59,7 @@ class RetrievalConfig:
       the reranked head, however low they fuse (``0``: off).
     * ``floors`` / ``floor_rank``: signal name -> ``n``: that signal's ``n`` best
       raw candidates rank no lower than ``floor_rank``
-      (:func:`engram.retrieval.updates.apply_floors`; empty: off).
+      (:func:`engram.retrieval.floors.apply_floors`; empty: off).
     * ``update_depth``: among the ``update_depth`` best hits, statements that
       conflict are ordered newest first unless the query asks about the past
       (:func:`engram.retrieval.updates.newer_first`; ``0``: off).

@@ -19,7 +19,19 @@ from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
 from ..store.base import Candidate, Neighbour
 from ..store.views import is_view
 from ..text import content_hash
-from . import adapter, expand, feedback, hops, links, reformulate, rerank, topics, updates, windows
+from . import (
+    adapter,
+    expand,
+    feedback,
+    floors,
+    hops,
+    links,
+    reformulate,
+    rerank,
+    topics,
+    updates,
+    windows,
+)
 from .config import RetrievalConfig
 from .decay import decay_factor
 from .fusion import Fused, fused_head
@@ -314,7 +326,7 @@ class Searcher:
         out = ranked
         for signal, n in config.floors.items():
             tops = [c.ref for c in h.raw.get(signal, ())[:n]]
-            out = updates.apply_floors(out, lambda t: t[1].ref, tops, config.floor_rank)
+            out = floors.apply_floors(out, lambda t: t[1].ref, tops, config.floor_rank)
         timed = info is not None and updates.earlier_range(info.start, info.end, now)
         # a question about an earlier time keeps the ranker's order, unless it names
         # a dated event both statements name too (a correction of that event)
@@ -549,7 +561,7 @@ def _tracked(item: Episode | Memory) -> bool:
 
 
 def _origin_of(item: Episode | Memory) -> frozenset[str]:
-    """The messages an item tells (:func:`.updates.inherited`): an episode itself, a
+    """The messages an item tells (:func:`.tellings.inherited`): an episode itself, a
     memory its source episodes; none for a tracked preference (one memory per topic,
     "Nicolas likes new exotic foods", whose value only its own tracker moves: a later
     "Just ate some diner food" replaces nothing of it)."""

@@ -1,14 +1,9 @@
 """Query-time order rules: strong single signals keep a place, newer statements win.
 
 Both rules permute the ranked head after the reranker; neither needs an LLM or
-a list of attributes.
-
-**Signal floors** (:func:`apply_floors`). The reranker was fitted where
-questions share words with their evidence; a message that the dense signal
-ranks in its top ``n`` but that shares no word with the query ("we adopted a
-corgi" for "what pet ...") must not fall out of sight. Each signal's best ``n``
-raw candidates are lifted to rank ``floor_rank`` at worst (in the signal's
-order); everything they pass moves down by one.
+a list of attributes. The signal floors live in :mod:`.floors`, the answer clause in
+:mod:`.answers`, and what an item tells (a memory its message; a question nothing)
+in :mod:`.tellings`.
 
 **Knowledge updates** (:func:`newer_first`). Among the ``depth`` best hits, two
 statements *conflict* when they say the same thing about the same subject with
@@ -184,26 +179,6 @@ name by ``COVER`` of the question's words replaces the older, whatever word
 stands before the names (:func:`~engram.retrieval.slots.renames`: "We called the band The
 Lemon Drops" / "we're The Night Porters from now on").
 
-Session 21 (:func:`inherited`): a memory is replaced with the message it was derived
-from. A memory's text is not its message's ("The user is pescatarian" / "I'm a
-pescatarian, fish is the only meat I eat"), and the later telling's
-nearest-in-meaning test pairs the newer message with the message, the memory's
-nearest, so the stale memory kept the top place above the newer message that had
-moved above its source. When the newer statement of a pair tells a change, a
-correction or an event, every item of the top ``depth`` that tells the older one's
-message (the search's ``origin_of``: an episode itself, a memory its source
-episodes) and not the newer one's moves below it too. A tracked preference
-(one memory per topic, "Nicolas likes new exotic foods") takes no part: its value
-moves by its own tracker. Case sets: s9 46 -> 47/50, s12 held 45 -> 46/51, s13 held
-42 -> 43/51, none lost; data sets in docs/recall.md.
-Also session 21 (:func:`asks_only`): a newer turn that only asks and tells no change
-("Whats your favorite food", "How was the match on Sunday?") replaces nothing: a
-question states no value. A request that tells one ("Can you remind me the meeting is
-rescheduled to 4:30?", BEAM's way of giving an update) still does. REALTALK MRR dev
-.558 -> .559, held .450 -> .454 (six questions gain, none loses); every other figure
-and case set unchanged. And a tracked preference (``gathers``: "Elise likes meat", one
-memory per topic) is never the newer side of a pair: likings add up.
-
 Words of the question that name the memory's owner ("the user's bike",
 :data:`SPEAKER`) are not among the words a statement must hold: the owner's
 own statements say "I" and "my". An older statement's denial ("it never
@@ -232,8 +207,15 @@ from ..ingest.supersede import (
     tells_event,
     words,
 )
-from ..models import ItemRef
-from ..text import text_cache
+from .answers import (  # noqa: F401  (re-exported: the answer clause moved to answers.py)
+    COVER,
+    _answer_at,
+    _clauses,
+    _covers,
+    _forms,
+    _values,
+    answer_clause,
+)
 from .asks import (  # noqa: F401  (re-exported: the question readers moved to asks.py)
     _MOVED,
     PAST,
@@ -243,10 +225,9 @@ from .asks import (  # noqa: F401  (re-exported: the question readers moved to a
     asks_schedule,
     earlier_range,
 )
+from .floors import apply_floors  # noqa: F401  (re-exported: moved to floors.py)
 from .rerank import _terms
 from .slots import (
-    _NUMBER_WORD,
-    _NUMBER_WORDS,
     LONG_WORDS,
     _message,
     _read_long,
@@ -257,6 +238,7 @@ from .slots import (
     same_slot,
     sentence_on,
 )
+from .tellings import _asks_idly, asks_only, inherited  # noqa: F401  (re-exported)
 
 __all__ = ["CHANGE", "LONG_WORDS", "PAST", "REACH", "anchor_terms", "answer_clause", "apply_floors",
            "asks_current", "asks_past", "asks_schedule", "conflicts", "earlier_range", "named",
@@ -272,9 +254,6 @@ CHANGE_MEANING = 0.4
 #: a statement whose query cosine is more than this below the best one's
 #: takes no part (small talk in a short chat), when the query's words are not given
 ANSWER_MARGIN = 0.3
-#: least share of the query's index terms a statement's answer clause holds to
-#: answer the query (:func:`answer_clause`)
-COVER = 0.4
 #: or its query cosine is within this of the best one's
 DENSE_MARGIN = 0.2
 
@@ -311,103 +290,6 @@ FOLLOW_GAP = 0.15
 #: how many hits below the top ``depth`` may hold a newer statement that
 #: replaces one in it (:func:`reach`)
 REACH = 1
-
-#: where a statement splits into clauses: sentence ends, line breaks, a comma
-#: before a conjunction or relative ("..., which has now reached 165"), a dash,
-#: BEAM's "->->" tail
-_CLAUSE = re.compile(
-    r"\s*->->.*|(?<=[.!?;:])\s+|\n+|,\s+(?=(?:and|but|so|which|because|since|while|although|"
-    r"though|as|now|then)\b)|\s+[-–—]\s+"
-)
-_NUMBER = re.compile(r"\d[\d,.:]*\d|\d")
-_CODE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
-
-
-@text_cache(8192)
-def _clauses(text: str) -> tuple[str, ...]:
-    return tuple(c for c in _CLAUSE.split(_CODE.sub(" ", text)) if c and c.strip())
-
-
-def answer_clause(text: str, asked: frozenset[str]) -> tuple[str, int]:
-    """The clause of ``text`` holding most of the index terms ``asked`` (the
-    shorter on a tie), and how many it holds; ``(text, 0)`` when none holds
-    any. Code blocks are not read ("```js ... ```")."""
-    best, held, _ = _answer_at(text, asked)
-    return best, held
-
-
-#: prefixes that make a word of another's form ("remortgaged", "unsubscribed",
-#: "misspelt"): a closed class of the grammar
-_PREFIX = re.compile(r"(?:re|un|dis|mis|de|pre)(?=[a-z]{4})")
-
-
-@text_cache(8192)
-def _forms(clause: str) -> frozenset[str]:
-    """A clause's index terms, and each prefixed one's word without its prefix
-    ("remortgaged" holds "mortgage": session 13, a change carried by a word's
-    form)."""
-    terms = _terms(clause)
-    return terms | {t[m.end():] for t in terms if (m := _PREFIX.match(t)) is not None}
-
-
-def _answer_at(text: str, asked: frozenset[str]) -> tuple[str, int, str]:
-    """:func:`answer_clause` and the clause after it ("" when none)."""
-    clauses = _clauses(text)
-    best, held, size, at = text, 0, 0, len(clauses)
-    for n, clause in enumerate(clauses):
-        terms = _terms(clause)
-        k = len(terms & asked)
-        if k > held or (k == held and k and len(terms) < size):
-            best, held, size, at = clause, k, len(terms), n
-    return best, held, clauses[at + 1] if at + 1 < len(clauses) else ""
-
-
-def _covers(text: str, asked: frozenset[str]) -> bool:
-    """Whether the answer clause of ``text`` holds ``COVER`` of the query's terms."""
-    return bool(asked) and _answer_at(text, asked)[1] >= COVER * len(asked)
-
-
-def _values(clause: str, after: str, spelled: bool = False, in_clause: bool = False
-            ) -> frozenset[str]:
-    """The numbers an answer clause gives, or, when it gives none, the clause
-    after it ("... the commits merged into the main branch, which has now
-    reached 165"); ``spelled``: numbers in words count too ("four days a week",
-    :data:`_NUMBER_WORDS`; read in short statements only: in a long request
-    "a couple of options, two or three" is prose); ``in_clause``: in the answer
-    clause itself only (a long message's, session 12: "There are four of us on
-    the data team")."""
-    found = _numbers(clause, spelled or in_clause) or _numbers(after, spelled)
-    return frozenset(x.replace(",", "") for x in found)
-
-
-def _numbers(text: str, spelled: bool) -> list[str]:
-    found = _NUMBER.findall(text)
-    if spelled:
-        found += [_NUMBER_WORDS[w.lower()] for w in _NUMBER_WORD.findall(text)]
-    return found
-
-
-def apply_floors(
-    ranked: list[T], key: Callable[[T], ItemRef], tops: Sequence[ItemRef], floor_rank: int
-) -> list[T]:
-    """``ranked`` with every ref of ``tops`` at rank ``floor_rank`` (1-based) or better.
-
-    ``tops`` is a signal's best raw candidates, best first; a lifted ref keeps
-    that order among the lifted ones and takes the last free places of the top
-    ``floor_rank``. Refs not in ``ranked`` are ignored; the result is a
-    permutation of ``ranked``.
-    """
-    if floor_rank <= 0 or len(ranked) <= floor_rank:
-        return ranked
-    pos = {key(x): i for i, x in enumerate(ranked)}
-    lift = [r for r in dict.fromkeys(tops) if r in pos and pos[r] >= floor_rank]
-    if not lift:
-        return ranked
-    lifted = {r: ranked[pos[r]] for r in lift}
-    rest = [x for x in ranked if key(x) not in lifted]
-    cut = max(0, floor_rank - len(lift))
-    return rest[:cut] + [lifted[r] for r in lift] + rest[cut:]
-
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not (a and b):
@@ -684,58 +566,6 @@ def reach(depth: int) -> int:
     top ``depth``, whose statements can be replaced, and ``REACH`` more, which
     can hold the newer statement that replaces one of them."""
     return depth + REACH if depth > 1 else depth
-
-
-def inherited(pairs: set[tuple[int, int]], origins: Sequence[frozenset[str]], depth: int,
-              texts: Sequence[str]) -> set[tuple[int, int]]:
-    """``pairs`` (older, newer positions) and, where the newer one tells that something
-    changed (a stated change, a correction or a completed event: :data:`CHANGE`,
-    :func:`~engram.ingest.supersede.corrects`,
-    :func:`~engram.ingest.supersede.tells_event`), every other statement of the top
-    ``depth`` that tells the older one's message and not the newer one's: a memory
-    derived from a message that a later message replaces is replaced by it too ("Ana is
-    pescatarian", from "I'm pescatarian, I eat fish but no meat", below "I've cut out fish
-    too, everything I eat has been plant-based since the summer"), and so is the message
-    under a replaced memory. Items without an origin (empty) take no part. A newer chat
-    turn that tells no change ("Not much, work has been busy") moves only above the
-    statement it was paired with, as before: a memory often holds the answer, and such
-    pairs are the rule's weakest."""
-    out = set(pairs)
-    for old, new in pairs:
-        told, by = origins[old], origins[new]
-        if not told or not _tells_change(texts[new]):
-            continue
-        out.update((k, new) for k in range(min(depth, len(origins)))
-                   if k not in (old, new) and origins[k] & told and not origins[k] & by)
-    return out
-
-
-_ASKING = re.compile(r"(?:what|whats|what's|where|when|who|how|why|which|do|does|did|are|is|"
-                     r"was|were|can|could|would|will|have|has|any|anything)\b", re.IGNORECASE)
-_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
-
-
-def asks_only(text: str) -> bool:
-    """True when ``text`` only asks ("Whats your favorite food", "Anything good on TV
-    lately? Any tips?"): every sentence ends with a question mark, or a single sentence
-    without an end opens with a question word. A question states nothing to replace."""
-    parts = [p for p in _SPLIT.split(text.strip()) if p.strip()]
-    if not parts:
-        return False
-    if all(p.rstrip().endswith("?") for p in parts):
-        return True
-    return (len(parts) == 1 and not parts[0].rstrip().endswith((".", "!"))
-            and _ASKING.match(parts[0].lstrip()) is not None)
-
-
-def _asks_idly(text: str) -> bool:
-    """A question that tells no change ("Whats your favorite food"); a request that does
-    ("Can you remind me the meeting is rescheduled to 4:30?") still replaces."""
-    return asks_only(text) and not _tells_change(text)
-
-
-def _tells_change(text: str) -> bool:
-    return states_change(text) or corrects(text) or tells_event(text)
 
 
 def newer_first(

@@ -1,0 +1,80 @@
+"""What an item of the ranked head tells, for the newer-first rule (:mod:`.updates`).
+
+* **A memory tells its message** (:func:`inherited`). A memory's text is not its
+  message's ("The user is pescatarian" / "I'm pescatarian, I eat fish but no meat"),
+  and the later telling's nearest-in-meaning test pairs a newer message with the older
+  message, the memory's nearest. So when the newer statement of a pair tells a change,
+  a correction or an event, every item of the top ``depth`` that tells the older one's
+  message (an episode itself, a memory its source episodes) and not the newer one's
+  goes below it too. A tracked preference (one memory per topic) tells no message
+  here: its value moves by its own tracker.
+* **A question tells nothing** (:func:`asks_only`). A newer turn that only asks and
+  tells no change ("Whats your favorite food") replaces nothing; a request that tells
+  one ("Can you remind me the meeting is rescheduled to 4:30?", BEAM's way of giving
+  an update) still does.
+
+Measured in session 21 (docs/recall.md, "Session 21"): case sets s9 46 -> 47/50, s12
+held 45 -> 46/51, s13 held 42 -> 43/51, none lost; REALTALK MRR dev .558 -> .559, held
+.450 -> .454 for the questions; every other figure unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..ingest.supersede import corrects, states_change, tells_event
+
+__all__ = ["asks_only", "inherited"]
+
+
+def inherited(pairs: set[tuple[int, int]], origins: Sequence[frozenset[str]], depth: int,
+              texts: Sequence[str]) -> set[tuple[int, int]]:
+    """``pairs`` (older, newer positions) and, where the newer one tells that something
+    changed (a stated change, a correction or a completed event: :data:`CHANGE`,
+    :func:`~engram.ingest.supersede.corrects`,
+    :func:`~engram.ingest.supersede.tells_event`), every other statement of the top
+    ``depth`` that tells the older one's message and not the newer one's: a memory
+    derived from a message that a later message replaces is replaced by it too ("Ana is
+    pescatarian", from "I'm pescatarian, I eat fish but no meat", below "I've cut out fish
+    too, everything I eat has been plant-based since the summer"), and so is the message
+    under a replaced memory. Items without an origin (empty) take no part. A newer chat
+    turn that tells no change ("Not much, work has been busy") moves only above the
+    statement it was paired with, as before: a memory often holds the answer, and such
+    pairs are the rule's weakest."""
+    out = set(pairs)
+    for old, new in pairs:
+        told, by = origins[old], origins[new]
+        if not told or not _tells_change(texts[new]):
+            continue
+        out.update((k, new) for k in range(min(depth, len(origins)))
+                   if k not in (old, new) and origins[k] & told and not origins[k] & by)
+    return out
+
+
+_ASKING = re.compile(r"(?:what|whats|what's|where|when|who|how|why|which|do|does|did|are|is|"
+                     r"was|were|can|could|would|will|have|has|any|anything)\b", re.IGNORECASE)
+_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def asks_only(text: str) -> bool:
+    """True when ``text`` only asks ("Whats your favorite food", "Anything good on TV
+    lately? Any tips?"): every sentence ends with a question mark, or a single sentence
+    without an end opens with a question word. A question states nothing to replace."""
+    parts = [p for p in _SPLIT.split(text.strip()) if p.strip()]
+    if not parts:
+        return False
+    if all(p.rstrip().endswith("?") for p in parts):
+        return True
+    return (len(parts) == 1 and not parts[0].rstrip().endswith((".", "!"))
+            and _ASKING.match(parts[0].lstrip()) is not None)
+
+
+def _asks_idly(text: str) -> bool:
+    """A question that tells no change ("Whats your favorite food"); a request that does
+    ("Can you remind me the meeting is rescheduled to 4:30?") still replaces."""
+    return asks_only(text) and not _tells_change(text)
+
+
+def _tells_change(text: str) -> bool:
+    return states_change(text) or corrects(text) or tells_event(text)
