@@ -52,6 +52,7 @@ __all__ = [
     "METADATA_KEY",
     "PreferenceState",
     "TrackerConfig",
+    "is_tracked",
     "label",
     "observe",
     "parse_statement",
@@ -65,6 +66,13 @@ __all__ = [
 METADATA_KEY = "preference"
 #: the attribute of a topic: ``<subject key>:preference:<topic>``
 ATTRIBUTE_PREFIX = "preference:"
+
+
+def is_tracked(memory: Memory) -> bool:
+    """Whether ``memory`` is a topic's tracked preference (its attribute
+    ``<subject key>:preference:<topic>``): one memory per topic whose value gathers
+    observations."""
+    return ATTRIBUTE_PREFIX in (memory.attribute or "")
 
 
 @dataclass(frozen=True)

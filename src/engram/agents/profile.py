@@ -31,9 +31,9 @@ from ..models import Memory, MemoryKind, Scope, SearchFilters
 from ..store.base import Store
 from ..timeutil import format_dt
 from .preferences import (
-    ATTRIBUTE_PREFIX,
     METADATA_KEY,
     PreferenceState,
+    is_tracked,
     observe,
     topic_key,
     wording_strength,
@@ -195,7 +195,7 @@ def _preference(m: Memory) -> PreferenceView | None:
 
 
 def _attributes(m: Memory, subject: str) -> Iterator[ProfileAttribute]:
-    if m.attribute is not None and ATTRIBUTE_PREFIX not in m.attribute:
+    if m.attribute is not None and not is_tracked(m):
         name = m.attribute.split(":", 1)[1] if ":" in m.attribute else m.attribute
         pattern = _SINGLE.get(name.split(":", 1)[0])
         hit = pattern.search(m.text) if pattern is not None else None
@@ -219,7 +219,7 @@ def build_profile(store: Store, scope: Scope, *, now: datetime | None = None) ->
     for m in iter_memories(store, owner):
         subject = _subject(m, "")
         if m.kind == MemoryKind.PREFERENCE and (
-                m.attribute is None or ATTRIBUTE_PREFIX in m.attribute):
+                m.attribute is None or is_tracked(m)):
             view = _preference(m)
             if view is not None:
                 prefs.append(view)

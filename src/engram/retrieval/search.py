@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..agents.preferences import ATTRIBUTE_PREFIX as PREFERENCE_TOPIC
+from ..agents.preferences import is_tracked
 from ..embed.base import Embedder
 from ..ingest.index import embedding_text
 from ..models import Episode, Hit, ItemRef, Memory, Scope, SearchFilters
@@ -557,7 +557,7 @@ def _session_of(item: Episode | Memory) -> str | None:
 
 def _tracked(item: Episode | Memory) -> bool:
     """A tracked preference (one memory per topic): its value gathers observations."""
-    return isinstance(item, Memory) and f":{PREFERENCE_TOPIC}" in (item.attribute or "")
+    return isinstance(item, Memory) and is_tracked(item)
 
 
 def _origin_of(item: Episode | Memory) -> frozenset[str]:
