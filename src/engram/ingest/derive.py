@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -32,8 +32,8 @@ from ..text import query_terms
 if TYPE_CHECKING:
     from ..store.base import Store
 
-__all__ = ["ANONYMOUS_SUBJECT", "DISPLAY_NAME_WINDOW", "Candidate", "Deriver", "RuleDeriver",
-           "subject_key"]
+__all__ = ["ANONYMOUS_SUBJECT", "DISPLAY_NAME_WINDOW", "LEAD", "Candidate", "Deriver",
+           "RuleDeriver", "subject_key"]
 
 #: the subject of a user's statement when neither a speaker nor a display name is known
 ANONYMOUS_SUBJECT = "the user"
@@ -86,7 +86,12 @@ class Deriver(ABC):
 
 _VALUE = r"(?P<value>[^.,;!?\n]{2,60}?)"
 _END = r"(?=\s*(?:[.,;!?\n]|$|\s(?:and|but|because|since|with|for|so)\s))"
-_I = r"(?:^|[.!?:;]\s+|,\s*|\b(?:and|so|but|now|actually|well)\s+)"
+#: an optional discourse word before a clause ("These days my favourite hobby is
+#: pottery", "Honestly, I prefer tea")
+LEAD = (r"(?:(?:these days|nowadays|lately|honestly|currently|at the moment|right now|anyway|"
+        r"also|plus|oh|yeah|btw|by the way|in fact|to be honest|tbh)\s*,?\s+)?")
+#: where a first-person clause starts
+_I = r"(?:^|[.!?:;]\s+|,\s*|\b(?:and|so|but|now|actually|well)\s+)" + LEAD
 #: the words of a diet (single-valued: a new one supersedes the old)
 _DIET = r"(?P<value>vegetarian|vegan|pescatarian)\b"
 
@@ -98,17 +103,38 @@ class _Rule:
     template: str  # "{subject} lives in {value}"
     attribute: str | None = None
     importance: float = 0.6
+    #: a test of the value as written, where the words alone do not say enough
+    accepts: Callable[[str], bool] | None = None
 
 
 def _rule(
-    regex: str, kind: MemoryKind, template: str, attribute: str | None = None, imp: float = 0.6
+    regex: str, kind: MemoryKind, template: str, attribute: str | None = None, imp: float = 0.6,
+    accepts: Callable[[str], bool] | None = None,
 ) -> _Rule:
-    return _Rule(re.compile(regex, re.IGNORECASE), kind, template, attribute, imp)
+    return _Rule(re.compile(regex, re.IGNORECASE), kind, template, attribute, imp, accepts)
+
+
+def _a_place(value: str) -> bool:
+    """A name of a place: capitalised words, the last one a city, country or place
+    of the shipped category table ("Denver", "New York", "Porto"; not "Slack",
+    "a bigger office"): "we moved to X" also names tools and teams."""
+    from ..retrieval.expand import table  # the shipped WordNet table, read once
+
+    names = value.split()
+    if not names or len(names) > 3 or not all(w[:1].isupper() for w in names):
+        return False
+    known = table()
+    last = names[-1].lower()
+    return any(last in known.get(c, ()) for c in ("city", "country", "place"))
 
 
 _RULES: list[_Rule] = [
     _rule(_I + r"i(?:'ve| have)? (?:just )?(?:moved|relocated) to " + _VALUE + _END,
           MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8),
+    # "we moved to X" names a place only sometimes ("we moved to Slack for chat")
+    _rule(_I + r"we(?:'ve| have)? (?:just |recently |finally |eventually )?(?:moved|relocated) "
+          r"to " + _VALUE + _END,
+          MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8, _a_place),
     _rule(_I + r"i(?:'m| am) (?:now )?(?:living|based) in " + _VALUE + _END,
           MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8),
     _rule(_I + r"i (?:now )?live in " + _VALUE + _END,
@@ -134,6 +160,12 @@ _RULES: list[_Rule] = [
     _rule(_I + r"my (?:wife|husband|partner|girlfriend|boyfriend|fianc[ée]e?) (?:is|'s) "
           + _VALUE + _END, MemoryKind.FACT, "{subject}'s partner is {value}", "partner", 0.8),
     _rule(_I + r"my favou?rite (?P<what>[a-z ]{2,30}?) is " + _VALUE + _END,
+          MemoryKind.PREFERENCE, "{subject}'s favourite {what} is {value}", "favourite:{what}",
+          0.7),
+    # the value first: "Ramen has become my favourite food", "Sushi is my new favourite food"
+    _rule(_I + r"(?!(?:it|that|this|what|which|who|he|she|they|there|my|our|your)\b)"
+          r"(?P<value>[^\W\d_][\w'’-]*(?: [\w'’-]+){0,3}?) (?:has (?:now )?become|is (?:now )?)"
+          r" ?my (?:new )?favou?rite (?P<what>[a-z ]{2,30}?)" + _END,
           MemoryKind.PREFERENCE, "{subject}'s favourite {what} is {value}", "favourite:{what}",
           0.7),
     _rule(_I + r"i(?:'m| am) allergic to " + _VALUE + _END,
@@ -247,6 +279,7 @@ class RuleDeriver(Deriver):
                     value = _clean(groups.get("value") or "")
                     if "value" in groups and (
                         not value or value.lower() in _PRONOUN_VALUES or len(value) < 2
+                        or (rule.accepts is not None and not rule.accepts(value))
                     ):
                         continue
                     what = _clean(groups.get("what") or "")
