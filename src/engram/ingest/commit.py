@@ -215,6 +215,8 @@ def plan_writes(
                     valid_to = prev.valid_to
                     if d.op == Operation.SUPERSEDE and cand is not None:
                         valid_to = cand.valid_from or at
+                    elif d.op == Operation.SUPERSEDE:  # ended by a later message
+                        valid_to = d.ended_at or at
                     new = dataclasses.replace(
                         prev, status=status, valid_to=valid_to, expired_at=at, updated_at=at,
                         version=prev.version + 1,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,9 @@ class Decision:
     #: for ADD and UPDATE: fields set on the new memory or version (``metadata`` is
     #: merged over the existing metadata), e.g. a tracked preference's state
     changes: dict[str, Any] = field(default_factory=dict)
+    #: for SUPERSEDE with no candidate (a later message ended the targets, see
+    #: :mod:`engram.ingest.endings`): when they stopped holding
+    ended_at: datetime | None = None
 
 
 #: kinds whose memories gather values (a new plan or liking does not end an old one)

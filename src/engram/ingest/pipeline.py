@@ -58,9 +58,10 @@ from .commit import (
     stamp_imported,
     stamp_messages,
 )
-from .consolidate import RuleConsolidator
-from .derive import Candidate, Deriver
+from .consolidate import Decision, RuleConsolidator
+from .derive import Candidate, Deriver, RuleDeriver
 from .embed_queue import RETENTION_SECONDS, EmbedQueue
+from .endings import ended
 from .index import Indexer, memory_text
 from .jobs import DERIVE_JOB, JobOutcome, JobRunner, job_result, new_job
 from .segment import to_episodes, to_messages
@@ -201,16 +202,21 @@ class Ingest:
         operations, and the memories to (re-)embed."""
         assert self.deriver is not None
         candidates: list[Candidate] = self.deriver.derive(episodes)
-        if not candidates:
+        decisions: list[Decision] = []
+        if candidates:
+            texts = [c.text for c in candidates]
+            # one embedding pass: the candidates, and the memories they may become
+            vecs = indexer.vectors(
+                texts + [memory_text(c.text, c.valid_from or at) for c in candidates],
+                scope.tenant)[:len(texts)]
+            decisions = RuleConsolidator(self.store, indexer.embedder.model_id).decide(
+                scope, candidates, vecs)
+            decisions = track_preferences(self.store, scope, episodes, decisions)  # one a topic
+        # what a later message ends with no new value (:mod:`.endings`)
+        namer = self.deriver if isinstance(self.deriver, RuleDeriver) else RuleDeriver(self.store)
+        decisions += ended(self.store, scope, episodes, namer.subject_names(episodes), decisions)
+        if not decisions:
             return [], []
-        texts = [c.text for c in candidates]
-        # one embedding pass: the candidates, and the memories they may become
-        vecs = indexer.vectors(
-            texts + [memory_text(c.text, c.valid_from or at) for c in candidates],
-            scope.tenant)[:len(texts)]
-        decisions = RuleConsolidator(self.store, indexer.embedder.model_id).decide(
-            scope, candidates, vecs)
-        decisions = track_preferences(self.store, scope, episodes, decisions)  # one per topic
         return plan_writes(decisions, scope, at, batch, stamp_derived(episodes, "rules"))
 
     # -- derive stored episodes --------------------------------------------------------

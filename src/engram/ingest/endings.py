@@ -1,0 +1,258 @@
+"""A later message that ends what a memory says, with no new value to replace it.
+
+"I sold the Honda", "I quit the hospital and started at a startup", "Traded the
+Focus in for a Leaf", "We moved out of Leeds", "I broke up with Sam": the
+message derives no memory of the same relation (or one the consolidator cannot
+tie to the old one), yet "The user drives an old red Honda Civic" is no longer
+true. :func:`endings` reads such statements from a ``user`` message by rules;
+:func:`ended` finds the active memories of the speaker they end and returns one
+``SUPERSEDE`` decision per memory, with no candidate: the memory keeps its text
+and sources, gets ``valid_to`` (the message's event time) and status
+``superseded``, and the version's reason names the message by id (no text, so a
+forgotten message leaves no words behind in the history).
+
+A statement ends a memory only when all of these hold, so a passing mention
+ends nothing ("I left the hospital at six", "my sister sold her Honda", "should
+I sell the Honda?", "if I quit the firm ..."):
+
+* it is the speaker's own, in the past or perfect ("I sold", "we've sold",
+  "Sold the Honda" at a sentence start; "the Volvo was sold"), in a sentence
+  that is not a question and has no condition before the verb;
+* its verb is one of a closed class (:data:`_VERBS`), each naming the relation
+  it ends: ownership (sold, traded in, scrapped, got rid of ...; "our dog Rex
+  passed away"), work (quit,
+  resigned from, handed in my notice at, was laid off from, retired from; "left"
+  only in the perfect, with "my job at", or followed by what came next: "I left
+  accounting and I'm now a chef"), home (moved out of, moved away from), a
+  partner (broke up with, split up with, divorced), an activity (gave up, quit,
+  dropped out of, "stopped playing", "stopped going to" ...);
+* the memory says that relation (:data:`_RELATIONS`: "drives", "owns", "has"
+  for ownership; "works", "job" for work ...) and, after the relation word, the
+  ended thing's head word ("the Honda" -> "Honda"; "accounting" -> "accountant":
+  one stem of at least :data:`STEM` letters);
+* the memory is the speaker's (its entities hold the subject), active, and was
+  said before the message.
+
+Grammar words and a few verbs per relation, not attributes: what a memory holds
+is read from its own words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ..models import Episode, MemoryKind, MemoryStatus, Operation, Scope, SearchFilters
+from ..store.base import Store
+from .consolidate import Decision
+from .derive import LEAD, subject_key
+from .supersede import words
+
+__all__ = ["STEM", "Ending", "ended", "endings"]
+
+#: least shared leading letters of two forms of one word ("accounting" / "accountant")
+STEM = 6
+#: lexical matches read for memories one ending may end
+MATCHES = 8
+
+#: the verbs that end a relation, by the relation they end (past and perfect forms)
+_VERBS: dict[str, str] = {
+    "own": (r"sold|scrapped|traded(?: in)?|part[- ]exchanged|gave away|given away|"
+            r"got rid of|gotten rid of|wrote off|written off|donated"),
+    "work": (r"quit|resigned from|handed in (?:my |our )?notice (?:at|to)|"
+             r"(?:was|got|been) (?:laid off|let go|made redundant|fired) (?:from|at|by)|"
+             r"retired from|stopped working (?:at|for)|"
+             r"left(?= (?:my |our )?(?:job|position|post|role|work) (?:at|with) )"),
+    "home": r"moved (?:out of|away from|from)",
+    "partner": r"broke up with|split up with|split from|divorced|separated from",
+    "activity": (r"gave up|given up|quit|dropped out of|"
+                 r"stopped (?:playing|going to|doing|taking|attending|practising|practicing|"
+                 r"learning|drinking|smoking|running)"),
+}
+#: "left" ends work in the perfect ("I've left the firm") or before what came next
+#: ("I left accounting and I'm now a chef", "... to become a teacher")
+_LEFT_NEXT = re.compile(
+    r"^\s*(?:,\s*)?(?:and|to|so)\s+(?:i'm|i am|i've|i have|now|am|started|start|joined|"
+    r"join|became|become|train|training|work|working|went|moved|retrain)", re.IGNORECASE)
+#: the words by which a memory says each relation
+_RELATIONS: dict[str, frozenset[str]] = {
+    "own": frozenset({"drives", "owns", "has", "rides", "bought", "keeps"}),
+    "work": frozenset({"works", "working", "employed", "job", "employer", "profession"}),
+    "home": frozenset({"lives", "living", "based", "home", "resides", "rents"}),
+    "partner": frozenset({"partner", "dating", "married", "girlfriend", "boyfriend",
+                          "wife", "husband", "fiance", "fiancé", "fiancée", "engaged"}),
+    "activity": frozenset({"plays", "practises", "practices", "does", "goes", "attends",
+                           "member", "hobby", "learning", "studies", "takes", "drinks",
+                           "smokes", "runs", "swims"}),
+}
+_ADVERB = r"(?:just |finally |recently |already |eventually |officially |actually |also )?"
+#: the ended thing: up to five words, ending at punctuation or a linking word
+_OBJECT = (r"(?P<obj>(?:[^\W\d_][\w'’-]*)(?: [^\W\d_][\w'’-]*){0,4}?)"
+           r"(?=\s*(?:[.,;:!?()\n]|$|\s(?:and|but|for|to|at|in|on|with|because|so|since|"
+           r"after|before|when|while|where|which|who|that|as|cause|'cause|last|yesterday|this|back|"
+           r"off|over|ago|two|three|a|an)\b))")
+#: words an object's head is never (determiners, pronouns, time words)
+_NOT_HEAD = frozenset({
+    "it", "them", "that", "this", "those", "these", "one", "job", "position", "post", "role",
+    "work", "notice", "place", "thing", "stuff", "lot", "bit", "week", "month", "year", "day",
+    "time", "today", "yesterday", "her", "him", "my", "our", "the", "a", "an", "there", "again",
+})
+#: words before the verb that make the sentence a condition, a wish or hearsay
+_CONDITION = re.compile(
+    r"\b(?:if|whether|unless|wish|hope|hoping|thinking|might|may|would|could|should|"
+    r"considering|planning|want|wanted|about to|going to|gonna)\b", re.IGNORECASE)
+_DETERMINER = re.compile(r"^(?:(?:my|our|the|that|this|his|her|their|old)\s+)+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Ending:
+    """One statement that ends a relation: its ``relation`` (a key of
+    :data:`_VERBS`), the ``verb`` as written, the ended thing's ``head`` word
+    (lower-cased) and the ``sentence`` it was read from."""
+
+    relation: str
+    verb: str
+    head: str
+    sentence: str
+
+
+def _patterns() -> list[tuple[str, re.Pattern[str]]]:
+    out = []
+    for relation, verbs in _VERBS.items():
+        verb = rf"(?P<verb>{verbs})"
+        first = (rf"(?:^|[.!?;:]\s+|,\s*|\b(?:and|so|but|now|well|then)\s+){LEAD}"
+                 rf"(?:i|we)(?:'ve|’ve| have| had)? {_ADVERB}{verb}")
+        bare = rf"(?:^|[.!?;:]\s+){LEAD}{_ADVERB}{verb}"  # "Sold the Honda last week"
+        obj = rf"\s+(?:(?:my |our )?(?:job|position|post|role|work) (?:at|with|for) )?{_OBJECT}"
+        out += [(relation, re.compile(start + obj, re.IGNORECASE)) for start in (first, bare)]
+    # the thing as the subject: "the Volvo was sold", "our old car got written off"
+    out.append(("own", re.compile(
+        r"\b(?:my|our|the)\s+(?P<obj>(?:[^\W\d_][\w'’-]*)(?: [^\W\d_][\w'’-]*){0,3}?)\s+"
+        r"(?:has been|was|got) (?:finally )?(?P<verb>sold|scrapped|written off|stolen|"
+        r"totalled|traded in)\b", re.IGNORECASE)))
+    # one's own who died: "our old dog Rex passed away", "my cat was put to sleep"
+    out.append(("own", re.compile(
+        r"\b(?:my|our)\s+(?P<obj>(?:[^\W\d_][\w'’-]*)(?: [^\W\d_][\w'’-]*){0,3}?)\s+"
+        r"(?:has |had |sadly |finally )?(?P<verb>passed away|died|was put down|was put to sleep)\b",
+        re.IGNORECASE)))
+    return out
+
+
+_PATTERNS = _patterns()
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[str, int]:
+    """The sentence around ``text[start:end]``, and where it starts."""
+    left = max(text.rfind(c, 0, start) for c in ".!?\n") + 1
+    ends = [i for i in (text.find(c, end) for c in ".!?\n") if i >= 0]
+    stop = min(ends) + 1 if ends else len(text)
+    return text[left:stop].strip(), left
+
+
+def _head(obj: str) -> str | None:
+    bare = _DETERMINER.sub("", obj.strip())
+    ws = words(bare)
+    if not ws:
+        return None
+    head = ws[-1].removesuffix("'s")
+    if head in _NOT_HEAD or len(head) < 3:
+        return None
+    return head
+
+
+def endings(text: str) -> list[Ending]:
+    """The statements of ``text`` (a ``user`` message) that end a relation
+    (module docstring), in order; one per ended thing."""
+    out: list[Ending] = []
+    seen: set[tuple[str, str]] = set()
+    for relation, pattern in _PATTERNS:
+        for m in pattern.finditer(text):
+            verb = m.group("verb").lower()
+            sentence, left = _sentence(text, m.start("verb"), m.end())
+            if sentence.endswith("?") or _CONDITION.search(text[left:m.start("verb")]):
+                continue
+            head = _head(m.group("obj"))
+            if head is None or (relation, head) in seen:
+                continue
+            seen.add((relation, head))
+            out.append(Ending(relation, verb, head, sentence))
+    out.extend(_left(text, seen))
+    return out
+
+
+#: "left" with a plain object: work ended in the perfect or before what came next
+_LEFT = re.compile(
+    r"(?:^|[.!?;:]\s+|,\s*|\b(?:and|so|but|now|well|then)\s+)" + LEAD
+    + rf"(?:(?:i|we)(?P<perfect>'ve|’ve| have)? )?{_ADVERB}(?P<verb>left)\s+{_OBJECT}",
+    re.IGNORECASE)
+
+
+def _left(text: str, seen: set[tuple[str, str]]) -> list[Ending]:
+    out = []
+    for m in _LEFT.finditer(text):
+        if not (m.group("perfect") or _LEFT_NEXT.match(text[m.end():])):
+            continue
+        sentence, left = _sentence(text, m.start("verb"), m.end())
+        if sentence.endswith("?") or _CONDITION.search(text[left:m.start("verb")]):
+            continue
+        head = _head(m.group("obj"))
+        if head is None or ("work", head) in seen:
+            continue
+        seen.add(("work", head))
+        out.append(Ending("work", "left", head, sentence))
+    return out
+
+
+def _same_word(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    k = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        k += 1
+    return k >= STEM
+
+
+def says(memory_text: str, ending: Ending) -> bool:
+    """Whether a memory's text says the relation ``ending`` ends, of the thing it
+    names: a relation word (:data:`_RELATIONS`), then the head word."""
+    ws = [w.removesuffix("'s") for w in words(memory_text)]
+    relation = _RELATIONS[ending.relation]
+    at = next((i for i, w in enumerate(ws) if w in relation), None)
+    return at is not None and any(_same_word(w, ending.head) for w in ws[at + 1:])
+
+
+def ended(store: Store, scope: Scope, episodes: Sequence[Episode],
+          subjects: Mapping[str, str], decisions: Sequence[Decision]) -> list[Decision]:
+    """One ``SUPERSEDE`` decision (no candidate) per active memory an episode of
+    ``episodes`` ends (module docstring). ``subjects`` maps a ``user`` episode's id
+    to its speaker's subject (:meth:`~engram.ingest.derive.RuleDeriver.subject_names`);
+    memories ``decisions`` already change are left to them."""
+    owner = scope.with_session(None)
+    taken = {m.id for d in decisions for m in d.targets}
+    kinds = frozenset({str(MemoryKind.FACT), str(MemoryKind.PREFERENCE), str(MemoryKind.EVENT)})
+    out: list[Decision] = []
+    for ep in episodes:
+        subject = subjects.get(ep.id)
+        if subject is None:
+            continue
+        found = endings(ep.text)
+        if not found:
+            continue
+        key = subject_key(subject)
+        for ending in found:
+            hits = store.lexical_search(owner, ending.head, SearchFilters(kinds=kinds), MATCHES)
+            ids = [h.ref.id for h in hits if h.ref.type == "memory" and h.ref.id not in taken]
+            for m in store.get_memories(owner, list(dict.fromkeys(ids))):
+                if (m.status != MemoryStatus.ACTIVE or key not in m.entities
+                        or (m.valid_from or m.created_at) >= ep.occurred_at
+                        or not says(m.text, ending)):
+                    continue
+                taken.add(m.id)
+                out.append(Decision(
+                    Operation.SUPERSEDE, None, targets=[m], ended_at=ep.occurred_at,
+                    reason=f"ended by a later message ({ending.relation}: {ending.verb}; "
+                           f"episode {ep.id})"))
+    return out

@@ -1,0 +1,161 @@
+"""A later message that ends what a memory says ends the memory (#14): "I sold the
+Honda" supersedes "The user drives an old red Honda Civic" with no new memory to
+replace it; a passing mention, someone else's sale, a question or a condition
+ends nothing. Rules by hand, then on a real file with the real embedder, on
+every store backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from engram import Engram
+from engram.embed.base import Embedder
+from engram.ingest.endings import Ending, endings, says
+from engram.models import MemoryStatus, SearchFilters
+from engram.store.base import Store
+
+T0 = datetime(2025, 3, 1, 9, tzinfo=UTC)
+
+ENDS = [
+    ("I sold the Honda and bought an electric Tesla.", "own", "honda"),
+    ("We've finally sold the house in Leeds.", "own", "house"),
+    ("Sold my old Vespa to a neighbour.", "own", "vespa"),
+    ("Traded the Focus in for a second-hand Nissan Leaf.", "own", "focus"),
+    ("Finally got rid of the Volvo, it kept breaking down.", "own", "volvo"),
+    ("The Volvo was sold last month.", "own", "volvo"),
+    ("our old Corsa got written off in the snow", "own", "corsa"),
+    ("Sad news: our old dog Rex passed away on Sunday.", "own", "rex"),
+    ("My cat Miso was put to sleep last week.", "own", "miso"),
+    ("I quit the hospital and started at a startup.", "work", "hospital"),
+    ("So I quit my job at Deloitte.", "work", "deloitte"),
+    ("I was laid off from Meta in January.", "work", "meta"),
+    ("Handed in my notice at the firm; I start training on Monday.", "work", "firm"),
+    ("I've left Google.", "work", "google"),
+    ("I left accounting and I'm now a chef.", "work", "accounting"),
+    ("I left the kitchen to retrain as a plumber.", "work", "kitchen"),
+    ("I've retired from teaching", "work", "teaching"),
+    ("We moved out of Brixton last spring.", "home", "brixton"),
+    ("we moved from Lyon to Porto", "home", "lyon"),
+    ("I broke up with Sam in March.", "partner", "sam"),
+    ("Honestly I gave up tennis after my knee surgery.", "activity", "tennis"),
+    ("I stopped going to the gym, it was too expensive.", "activity", "gym"),
+]
+
+NOT_ENDS = [
+    "I left the hospital at six.",
+    "My sister sold her Honda.",
+    "They sold the farm next door.",
+    "He broke up with her.",
+    "Should I sell the Honda?",
+    "Have you ever sold a car?",
+    "Should I have sold the Honda?",
+    "If I quit the firm, what happens to my pension?",
+    "I'm thinking of selling the Honda.",
+    "I might have sold the Honda by then.",
+    "I never sold the Honda.",
+    "I almost quit the band.",
+    "I left my keys at the office.",
+    "I left it there.",
+    "I stopped at the shop for milk.",
+    "I stopped by Tom's place.",
+    "I dropped the kids at school.",
+    "I returned the book to the library.",
+    "we left Boston at 6am and drove all day",
+    "I was fired up about the match.",
+    "Bowie died in 2016 and I still listen to him.",
+    "Her dog Rex passed away.",
+]
+
+
+@pytest.mark.parametrize(("text", "relation", "head"), ENDS)
+def test_an_ending_is_read_in_many_phrasings(text: str, relation: str, head: str) -> None:
+    found = [(e.relation, e.head) for e in endings(text)]
+    assert (relation, head) in found
+
+
+@pytest.mark.parametrize("text", NOT_ENDS)
+def test_a_passing_mention_ends_nothing(text: str) -> None:
+    assert endings(text) == []
+
+
+def test_a_memory_is_ended_only_by_its_relation_and_thing() -> None:
+    sold = Ending("own", "sold", "honda", "I sold the Honda.")
+    assert says("The user drives an old red Honda Civic to work", sold)
+    assert says("Ana owns a Honda", sold)
+    assert not says("The user works at the Honda plant", sold)  # work, not ownership
+    assert not says("The user drives a Toyota", sold)
+    # the thing after the relation word, not before it
+    assert not says("Honda fan Ana drives a Ford", sold)
+    left = Ending("work", "left", "accounting", "I left accounting.")
+    assert says("The user works as an accountant at a firm", left)  # one stem
+    assert not says("The user works as an actor", left)
+
+
+def _memories(eg: Engram, user: str, inactive: bool = False) -> dict[str, object]:
+    page = eg.list(user_id=user, limit=100,
+                   filters=SearchFilters(include_inactive=inactive))
+    return {m.text: m for m in page.items}
+
+
+def _say(eg: Engram, user: str, text: str, days: int) -> None:
+    eg.add([{"role": "user", "content": text}], user_id=user,
+           occurred_at=T0 + timedelta(days=days))
+
+
+def test_a_later_message_ends_the_memory_it_names(store: Store, embedder: Embedder) -> None:
+    eg = Engram(store=store, embedder=embedder)
+    _say(eg, "ana", "I drive a silver Ford Focus.", 0)
+    _say(eg, "ana", "I work as a nurse at the county hospital.", 1)
+    _say(eg, "bo", "I drive a silver Ford Focus.", 0)  # another user's car
+    assert set(_memories(eg, "ana")) == {"The user drives a silver Ford Focus",
+                                         "The user works as a nurse at the county hospital"}
+
+    _say(eg, "ana", "I left the hospital at six, exhausted.", 10)  # a shift, not a job
+    _say(eg, "ana", "My sister sold her Focus last week.", 11)  # not hers
+    assert len(_memories(eg, "ana")) == 2
+
+    _say(eg, "ana", "Traded the Focus in for a second-hand Nissan Leaf.", 30)
+    active = _memories(eg, "ana")
+    assert set(active) == {"The user works as a nurse at the county hospital"}
+    ended = _memories(eg, "ana", inactive=True)["The user drives a silver Ford Focus"]
+    assert ended.status == MemoryStatus.SUPERSEDED
+    assert ended.valid_to == T0 + timedelta(days=30)  # when it stopped holding
+    last = eg.history(ended.id, user_id="ana")[-1]
+    assert last.reason.startswith("ended by a later message (own: traded; episode ep_")
+    assert "Leaf" not in last.reason  # ids only: no words of the message
+    # the other user's memory of the same car is untouched
+    assert "The user drives a silver Ford Focus" in _memories(eg, "bo")
+    # searches no longer return it; the past still does
+    hits = eg.search("What car do I drive?", user_id="ana", kinds=["fact"])
+    assert all(h.item.id != ended.id for h in hits)
+    then = eg.list(user_id="ana", limit=10, as_of=ended.created_at).items
+    assert ended.id in {m.id for m in then}
+
+
+def test_a_message_said_before_the_memory_ends_nothing(store: Store,
+                                                       embedder: Embedder) -> None:
+    eg = Engram(store=store, embedder=embedder)
+    _say(eg, "cy", "I drive a blue Volvo estate.", 40)
+    _say(eg, "cy", "I sold the Volvo.", 5)  # an older message, imported late
+    assert set(_memories(eg, "cy")) == {"The user drives a blue Volvo estate"}
+
+
+def test_ending_without_a_new_value_in_one_call_and_in_background(
+        store: Store, embedder: Embedder) -> None:
+    eg = Engram(store=store, embedder=embedder)
+    _say(eg, "di", "I work as a paralegal at a firm in town.", 0)
+    r = eg.add([{"role": "user", "content": "How was your weekend?"},
+                {"role": "user", "content": "Handed in my notice at the firm; I start "
+                                            "training as a teacher on Monday."}],
+               user_id="di", occurred_at=T0 + timedelta(days=9))
+    assert [o.op.value for o in r.operations] == ["SUPERSEDE"]
+    assert _memories(eg, "di") == {}
+    # the same through a background derive job
+    _say(eg, "ed", "I drive an old red Honda Civic.", 0)
+    job = eg.add([{"role": "user", "content": "I sold the Honda."}], user_id="ed",
+                 occurred_at=T0 + timedelta(days=3), derive="background").job_id
+    assert job is not None
+    eg.process_pending()
+    assert _memories(eg, "ed") == {}
