@@ -159,3 +159,16 @@ def test_ending_without_a_new_value_in_one_call_and_in_background(
     assert job is not None
     eg.process_pending()
     assert _memories(eg, "ed") == {}
+
+
+def test_an_ending_in_the_same_call_ends_the_memory_as_it_is_written(
+        store: Store, embedder: Embedder) -> None:
+    eg = Engram(store=store, embedder=embedder)
+    r = eg.add([{"role": "user", "content": "I drive an old red Honda Civic.",
+                 "occurred_at": T0},
+                {"role": "user", "content": "Anyway I sold the Honda last week.",
+                 "occurred_at": T0 + timedelta(days=40)}], user_id="fi")
+    assert [o.op.value for o in r.operations] == ["ADD", "SUPERSEDE"]
+    assert _memories(eg, "fi") == {}
+    honda = _memories(eg, "fi", inactive=True)["The user drives an old red Honda Civic"]
+    assert honda.valid_to == T0 + timedelta(days=40)

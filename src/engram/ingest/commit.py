@@ -228,11 +228,21 @@ def plan_writes(
             mem = new_memory(cand, scope, at, metadata_for(cand) if metadata_for else None)
             if d.changes:
                 mem = dataclasses.replace(mem, **_changes(mem, d.changes))
-            batch.new_memories.append(mem)
             batch.versions.append((scope.tenant, version(mem, Operation.ADD, None, d.reason, at)))
-            to_index.append(mem)
             previous = d.targets[0].id if d.op == Operation.SUPERSEDE and d.targets else None
             ops.append(MemoryOp(Operation.ADD, mem.id, mem.text, d.reason, previous_id=previous))
+            if d.superseded_at is not None:  # a later statement replaced it already
+                born = mem
+                mem = dataclasses.replace(
+                    born, status=MemoryStatus.SUPERSEDED,
+                    valid_to=max(d.superseded_at, born.valid_from or d.superseded_at),
+                    expired_at=at, updated_at=at, version=born.version + 1)
+                batch.versions.append((scope.tenant, version(
+                    mem, Operation.SUPERSEDE, born, d.superseded_reason, at)))
+                ops.append(MemoryOp(Operation.SUPERSEDE, mem.id, mem.text,
+                                    d.superseded_reason))
+            batch.new_memories.append(mem)
+            to_index.append(mem)
         elif d.op == Operation.NOOP:
             target = d.targets[0].id if d.targets else None
             ops.append(MemoryOp(Operation.NOOP, target, cand.text if cand else "", d.reason))

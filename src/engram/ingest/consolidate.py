@@ -18,6 +18,17 @@ The rule consolidator decides without a model:
   than the candidate; the version's reason names the rule;
 * anything else is an ADD.
 
+Candidates are decided in event-time order, so "I live in Boston" (January) and "I
+moved to Denver" (February) sent in one call leave Denver active and Boston superseded
+at February, in whichever order the call lists them; a later candidate of the batch
+replaces an earlier one by the same tests as a stored memory. An older statement stored
+after a newer one (a backfilled chat) never supersedes it: when a stored active memory
+said later replaces it (the same attribute, or :func:`~engram.ingest.supersede.replaces`
+read with the later memory's own messages), its memory is written already superseded,
+valid until the later statement (:attr:`Decision.superseded_at`: an ADD version, then a
+SUPERSEDE version). A later message that ends a memory with no new value is read by
+:mod:`engram.ingest.endings`.
+
 :func:`engram.ingest.commit.plan_writes` turns decisions into the rows of a
 :class:`~engram.store.base.WriteBatch`, each change with its history entry.
 """
@@ -26,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -62,8 +73,23 @@ class Decision:
     #: for SUPERSEDE with no candidate (a later message ended the targets, see
     #: :mod:`engram.ingest.endings`): when they stopped holding
     ended_at: datetime | None = None
+    #: for ADD and SUPERSEDE with a candidate: the new memory is written already
+    #: superseded, valid until this event time (a later statement replaced it: one
+    #: of the same batch, or one stored before this older one came), with this reason
+    superseded_at: datetime | None = None
+    superseded_reason: str = ""
+
+    def supersede_at(self, when: datetime | None, reason: str) -> None:
+        """Mark the candidate's memory replaced at ``when`` (the earliest such
+        time wins; ``None``: nothing known, nothing marked)."""
+        if when is None or (self.superseded_at is not None and self.superseded_at <= when):
+            return
+        self.superseded_at = when
+        self.superseded_reason = reason
 
 
+#: before any event time (orders candidates without one last)
+_EPOCH = datetime.min.replace(tzinfo=UTC)
 #: kinds whose memories gather values (a new plan or liking does not end an old one)
 _ACCUMULATING = frozenset({MemoryKind.PLAN, MemoryKind.PREFERENCE})
 
@@ -80,67 +106,101 @@ class RuleConsolidator:
     def decide(
         self, scope: Scope, candidates: Sequence[Candidate], vectors: Sequence[np.ndarray | None]
     ) -> list[Decision]:
+        """One decision per candidate, in candidate order. Candidates are decided in
+        the order of their event time (then their order), so that of two statements in
+        one batch the later one replaces the earlier one, whatever order they came in;
+        a statement older than an active memory that replaces it is written already
+        superseded (:attr:`Decision.superseded_at`), never over the newer one."""
         owner = scope.with_session(None)
-        decisions: list[Decision] = []
+        decided: dict[int, Decision] = {}
         # candidates earlier in this batch count as existing for later ones
-        batch_texts: dict[str, Candidate] = {}
-        batch_attrs: dict[str, Candidate] = {}
-        for cand, vec in zip(candidates, vectors, strict=True):
+        batch_texts: set[str] = set()
+        batch_attrs: dict[str, int] = {}  # attribute key -> the batch's latest value so far
+        batch_plain: list[int] = []  # candidates with no attribute, decided to be written
+        order = sorted(range(len(candidates)),
+                       key=lambda i: (candidates[i].valid_from is None,
+                                      candidates[i].valid_from or _EPOCH, i))
+        for i in order:
+            cand, vec = candidates[i], vectors[i]
             key = normalize(cand.text).lower()
             if key in batch_texts:
-                decisions.append(Decision(Operation.NOOP, cand, reason="repeated in this batch"))
+                decided[i] = Decision(Operation.NOOP, cand, reason="repeated in this batch")
                 continue
             akey = cand.attribute_key
             if akey is not None:
-                repeated = akey in batch_attrs and (
-                    normalize(batch_attrs[akey].value or "").lower()
-                    == normalize(cand.value or "").lower()
-                )
-                if repeated:
-                    decisions.append(
-                        Decision(Operation.NOOP, cand, reason="repeated in this batch")
-                    )
-                    continue
-                current = self.store.active_memories_with_attribute(owner, akey)
-                same = [m for m in current if normalize(m.text).lower() == key]
-                if same:
-                    decisions.append(
-                        Decision(Operation.NOOP, cand, targets=same, reason=f"{akey} unchanged")
-                    )
-                    continue
-                batch_attrs[akey] = cand
-                batch_texts[key] = cand
-                if current:
-                    decisions.append(
-                        Decision(
-                            Operation.SUPERSEDE,
-                            cand,
-                            targets=current,
-                            reason=f"new value for single-valued {cand.attribute}",
-                        )
-                    )
-                else:
-                    decisions.append(Decision(Operation.ADD, cand, reason="new attribute value"))
+                decided[i] = self._attribute(owner, cand, key, decided, candidates,
+                                             batch_attrs.get(akey))
+                if decided[i].op != Operation.NOOP:
+                    batch_attrs[akey] = i
+                    batch_texts.add(key)
                 continue
             dup = self._duplicate(owner, cand, vec)
             if dup is not None:
-                decisions.append(
-                    Decision(Operation.NOOP, cand, targets=[dup], reason="already known")
-                )
+                decided[i] = Decision(Operation.NOOP, cand, targets=[dup], reason="already known")
                 continue
-            batch_texts[key] = cand
-            old, why = self._replaced(owner, cand, vec)
+            batch_texts.add(key)
+            old, why, later = self._replaced(owner, cand, vec)
             if old:
-                decisions.append(Decision(Operation.SUPERSEDE, cand, targets=old,
-                                          reason=f"replaces an older statement: {why}"))
+                decision = Decision(Operation.SUPERSEDE, cand, targets=old,
+                                    reason=f"replaces an older statement: {why}")
             else:
-                decisions.append(Decision(Operation.ADD, cand, reason="new information"))
-        return decisions
+                decision = Decision(Operation.ADD, cand, reason="new information")
+            if later is not None:
+                decision.supersede_at(later, "replaced by a later statement already stored")
+            # an earlier statement of this batch it replaces ends where it begins
+            for j in batch_plain:
+                prev = candidates[j]
+                if (subject_key(prev.subject) == subject_key(cand.subject)
+                        and set(prev.source_episode_ids).isdisjoint(cand.source_episode_ids)
+                        and replaces(prev.text, cand.text, cand.said, cand.subject,
+                                     accumulates=cand.kind in _ACCUMULATING) is not None):
+                    decided[j].supersede_at(cand.valid_from,
+                                            "replaced by a later statement of this batch")
+            batch_plain.append(i)
+            decided[i] = decision
+        return [decided[i] for i in range(len(candidates))]
+
+    def _attribute(self, owner: Scope, cand: Candidate, key: str,
+                   decided: dict[int, Decision], candidates: Sequence[Candidate],
+                   prev: int | None) -> Decision:
+        """The decision on a candidate for a single-valued attribute; ``prev``: the
+        batch's candidate of the same attribute decided before it (an earlier
+        statement), which this one ends."""
+        akey = cand.attribute_key or ""
+        if prev is not None:
+            if (normalize(candidates[prev].value or "").lower()
+                    == normalize(cand.value or "").lower()):
+                return Decision(Operation.NOOP, cand, reason="repeated in this batch")
+        current = self.store.active_memories_with_attribute(owner, akey)
+        # an active value said after this one (an older message stored late) stays
+        later = [m for m in current if cand.valid_from is not None
+                 and (m.valid_from or m.created_at) > cand.valid_from]
+        if prev is None and not later and any(normalize(m.text).lower() == key
+                                              for m in current):
+            same = [m for m in current if normalize(m.text).lower() == key]
+            return Decision(Operation.NOOP, cand, targets=same, reason=f"{akey} unchanged")
+        if prev is not None:
+            decided[prev].supersede_at(cand.valid_from,
+                                       f"new value for single-valued {cand.attribute} "
+                                       "later in this batch")
+            decision = Decision(Operation.ADD, cand,
+                                reason=f"new value for single-valued {cand.attribute}")
+        elif current and not later:
+            decision = Decision(Operation.SUPERSEDE, cand, targets=current,
+                                reason=f"new value for single-valued {cand.attribute}")
+        else:
+            decision = Decision(Operation.ADD, cand, reason="new attribute value")
+        if later:
+            decision.supersede_at(min(m.valid_from or m.created_at for m in later),
+                                  f"a later value of single-valued {cand.attribute} is stored")
+        return decision
 
     def _replaced(
         self, scope: Scope, cand: Candidate, vec: np.ndarray | None
-    ) -> tuple[list[Memory], str]:
-        """The active memories of ``cand``'s subject it replaces, and why."""
+    ) -> tuple[list[Memory], str, datetime | None]:
+        """The active memories of ``cand``'s subject it replaces, and why; and when
+        the first active memory said after it that replaces it was said (``None``
+        when none does)."""
         n = self.supersede_candidates
         if vec is not None and self.model_id is not None:  # one round trip where it can
             lexical, dense = self.store.search_both(scope, cand.text, vec, self.model_id,
@@ -151,17 +211,31 @@ class RuleConsolidator:
         subject = subject_key(cand.subject)
         out: list[Memory] = []
         reasons: list[str] = []
+        later: datetime | None = None
+        gathers = cand.kind in _ACCUMULATING
         for m in self.store.get_memories(scope, list(dict.fromkeys(ids))):
             if m.status != MemoryStatus.ACTIVE or subject not in m.entities:
                 continue
-            if cand.valid_from is not None and (m.valid_from or m.created_at) > cand.valid_from:
-                continue  # a memory of a later statement is not replaced by an earlier one
-            why = replaces(m.text, cand.text, cand.said, cand.subject,
-                           accumulates=cand.kind in _ACCUMULATING)
+            said_at = m.valid_from or m.created_at
+            if cand.valid_from is not None and said_at > cand.valid_from:
+                # a memory of a later statement is not replaced by an earlier one; it
+                # may replace the earlier one, as its messages said it ("now", "moved")
+                if ((later is None or said_at < later)
+                        and replaces(cand.text, m.text, self._said(scope, m), cand.subject,
+                                     accumulates=gathers) is not None):
+                    later = said_at
+                continue
+            why = replaces(m.text, cand.text, cand.said, cand.subject, accumulates=gathers)
             if why is not None:
                 out.append(m)
                 reasons.append(why)
-        return out, ", ".join(dict.fromkeys(reasons))
+        return out, ", ".join(dict.fromkeys(reasons)), later
+
+    def _said(self, scope: Scope, m: Memory) -> str:
+        """The words of the messages ``m`` was derived from (its text when they are
+        gone), where markers of change live."""
+        found = self.store.get_episodes(scope, m.source_episode_ids)
+        return " ".join(e.text for e in found) or m.text
 
     def _duplicate(self, scope: Scope, cand: Candidate, vec: np.ndarray | None) -> Memory | None:
         filters = SearchFilters(kinds=frozenset({str(cand.kind)}))

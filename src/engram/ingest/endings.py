@@ -229,7 +229,9 @@ def ended(store: Store, scope: Scope, episodes: Sequence[Episode],
     """One ``SUPERSEDE`` decision (no candidate) per active memory an episode of
     ``episodes`` ends (module docstring). ``subjects`` maps a ``user`` episode's id
     to its speaker's subject (:meth:`~engram.ingest.derive.RuleDeriver.subject_names`);
-    memories ``decisions`` already change are left to them."""
+    memories ``decisions`` already change are left to them, and a memory ``decisions``
+    write from an earlier message of the batch is marked to be written already
+    superseded (:meth:`~engram.ingest.consolidate.Decision.supersede_at`)."""
     owner = scope.with_session(None)
     taken = {m.id for d in decisions for m in d.targets}
     kinds = frozenset({str(MemoryKind.FACT), str(MemoryKind.PREFERENCE), str(MemoryKind.EVENT)})
@@ -243,6 +245,15 @@ def ended(store: Store, scope: Scope, episodes: Sequence[Episode],
             continue
         key = subject_key(subject)
         for ending in found:
+            reason = (f"ended by a later message ({ending.relation}: {ending.verb}; "
+                      f"episode {ep.id})")
+            # a memory this batch writes from an earlier message ends as it is written
+            for d in decisions:
+                c = d.candidate
+                if (c is not None and d.op in (Operation.ADD, Operation.SUPERSEDE)
+                        and subject_key(c.subject) == key and c.valid_from is not None
+                        and c.valid_from < ep.occurred_at and says(c.text, ending)):
+                    d.supersede_at(ep.occurred_at, reason)
             hits = store.lexical_search(owner, ending.head, SearchFilters(kinds=kinds), MATCHES)
             ids = [h.ref.id for h in hits if h.ref.type == "memory" and h.ref.id not in taken]
             for m in store.get_memories(owner, list(dict.fromkeys(ids))):
@@ -251,8 +262,6 @@ def ended(store: Store, scope: Scope, episodes: Sequence[Episode],
                         or not says(m.text, ending)):
                     continue
                 taken.add(m.id)
-                out.append(Decision(
-                    Operation.SUPERSEDE, None, targets=[m], ended_at=ep.occurred_at,
-                    reason=f"ended by a later message ({ending.relation}: {ending.verb}; "
-                           f"episode {ep.id})"))
+                out.append(Decision(Operation.SUPERSEDE, None, targets=[m],
+                                    ended_at=ep.occurred_at, reason=reason))
     return out
