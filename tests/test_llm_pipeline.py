@@ -473,3 +473,35 @@ def test_configured_from_llm_settings_with_a_model_per_stage(
     models = {r.body["model"] for r in requests_of(scripted_llm, "extract")}
     assert models == {"small"}
     assert {r.body["model"] for r in requests_of(scripted_llm, "answer")} == {"big"}
+
+
+def test_an_older_statement_never_ends_a_later_memory(
+    eg: Engram, scripted_llm: ScriptedLLMServer
+) -> None:
+    new_id = _seed(eg, scripted_llm, "Ana drinks oat milk lattes.", "I drink oat milk lattes.")
+    # a backfill: a message from a month before the stored one
+    eg.add("I take my coffee with cream.", user_id="ana", speaker="Ana",
+           occurred_at=T0 - timedelta(days=30))
+    scripted_llm.on(stage("extract"), extracted(
+        mem("Ana takes her coffee with cream.", "E1", kind="preference")), times=1)
+    scripted_llm.on(stage("consolidate"), ok({"decisions": [
+        {"candidate": "C1", "op": "SUPERSEDE", "target": "M1", "text": None,
+         "reason": "coffee preference changed"},
+    ]}), times=1)
+    eg.process_pending()
+    assert active_texts(eg) == ["Ana drinks oat milk lattes."]  # the later one stays
+    cream = next(m for m in eg.list(user_id="ana", include_inactive=True).items
+                 if m.id != new_id)
+    assert cream.status == MemoryStatus.SUPERSEDED
+    assert cream.valid_to == eg.get(new_id, user_id="ana").valid_from
+    assert [v.operation for v in eg.history(cream.id, user_id="ana")] == [
+        Operation.ADD, Operation.SUPERSEDE]
+    # a DELETE the same way round is ignored
+    eg.add("I hate oat milk.", user_id="ana", speaker="Ana", occurred_at=T0 - timedelta(days=9))
+    scripted_llm.on(stage("extract"), extracted(
+        mem("Ana hates oat milk.", "E1", kind="preference")), times=1)
+    scripted_llm.on(stage("consolidate"), ok({"decisions": [
+        {"candidate": "C1", "op": "DELETE", "target": "M1", "text": None, "reason": "no"},
+    ]}), times=1)
+    eg.process_pending()
+    assert eg.get(new_id, user_id="ana").status == MemoryStatus.ACTIVE

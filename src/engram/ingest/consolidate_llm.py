@@ -14,7 +14,10 @@ decision in history with its reason. Order of precedence per candidate:
 4. the rest go to the model in one call: existing memories appear under short
    local ids (``M1``, ``M2``...) and candidates as ``C1``, ``C2``...; a decision
    naming an id the prompt did not show never reaches the store: an
-   UPDATE/SUPERSEDE on an unknown id becomes an ADD, a DELETE a NOOP.
+   UPDATE/SUPERSEDE on an unknown id becomes an ADD, a DELETE a NOOP; a
+   SUPERSEDE or DELETE by a candidate said *before* the memory it names (a
+   backfilled chat) is read the other way round: the candidate is written
+   already superseded at the memory's time, and a DELETE is a NOOP.
 """
 
 from __future__ import annotations
@@ -191,4 +194,14 @@ def _decision(cand: Candidate, item: dict[str, Any], local: dict[str, Memory]) -
     if op == Operation.UPDATE:
         text = " ".join(str(item["text"] or "").split()) or cand.text
         return Decision(Operation.UPDATE, cand, targets=[target], reason=reason, new_text=text)
+    said = target.valid_from or target.created_at
+    if cand.valid_from is not None and said > cand.valid_from:
+        # an older statement (a backfilled chat) never ends a later memory: read the
+        # other way round, the later memory replaces it
+        note = f"model's {op.value} of a later memory {target_id} reversed ({reason})"
+        if op == Operation.DELETE:
+            return Decision(Operation.NOOP, cand, reason=note)
+        decision = Decision(Operation.ADD, cand, reason=note)
+        decision.supersede_at(said, f"replaced by a later statement already stored ({reason})")
+        return decision
     return Decision(op, cand, targets=[target], reason=reason)
