@@ -36,6 +36,7 @@ ENDS = [
     ("I left accounting and I'm now a chef.", "work", "accounting"),
     ("I left the kitchen to retrain as a plumber.", "work", "kitchen"),
     ("I've retired from teaching", "work", "teaching"),
+    ("Left the firm and started a bakery.", "work", "firm"),
     ("We moved out of Brixton last spring.", "home", "brixton"),
     ("we moved from Lyon to Porto", "home", "lyon"),
     ("I broke up with Sam in March.", "partner", "sam"),
@@ -66,6 +67,8 @@ NOT_ENDS = [
     "I was fired up about the match.",
     "Bowie died in 2016 and I still listen to him.",
     "Her dog Rex passed away.",
+    "Quit complaining about the kitchen.",
+    "My wife came home, left the firm and started a bakery.",
 ]
 
 

@@ -123,7 +123,8 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
         verb = rf"(?P<verb>{verbs})"
         first = (rf"(?:^|[.!?;:]\s+|,\s*|\b(?:and|so|but|now|well|then)\s+){LEAD}"
                  rf"(?:i|we)(?:'ve|’ve| have| had)? {_ADVERB}{verb}")
-        bare = rf"(?:^|[.!?;:]\s+){LEAD}{_ADVERB}{verb}"  # "Sold the Honda last week"
+        # "Sold the Honda last week"; not "quit", whose bare form also gives an order
+        bare = rf"(?:^|[.!?;:]\s+){LEAD}{_ADVERB}(?!quit\b){verb}"
         obj = rf"\s+(?:(?:my |our )?(?:job|position|post|role|work) (?:at|with|for) )?{_OBJECT}"
         out += [(relation, re.compile(start + obj, re.IGNORECASE)) for start in (first, bare)]
     # the thing as the subject: "the Volvo was sold", "our old car got written off"
@@ -181,16 +182,17 @@ def endings(text: str) -> list[Ending]:
     return out
 
 
-#: "left" with a plain object: work ended in the perfect or before what came next
-_LEFT = re.compile(
+#: "left" with a plain object: work ended in the perfect or before what came next; the
+#: speaker named ("I left", "we've left"), or no one at a sentence's start ("Left the firm")
+_LEFT = [re.compile(start + rf"{_ADVERB}(?P<verb>left)\s+{_OBJECT}", re.IGNORECASE) for start in (
     r"(?:^|[.!?;:]\s+|,\s*|\b(?:and|so|but|now|well|then)\s+)" + LEAD
-    + rf"(?:(?:i|we)(?P<perfect>'ve|’ve| have)? )?{_ADVERB}(?P<verb>left)\s+{_OBJECT}",
-    re.IGNORECASE)
+    + r"(?:i|we)(?P<perfect>'ve|’ve| have)? ",
+    r"(?:^|[.!?;:]\s+)" + LEAD + r"(?P<perfect>)")]
 
 
 def _left(text: str, seen: set[tuple[str, str]]) -> list[Ending]:
     out = []
-    for m in _LEFT.finditer(text):
+    for m in (m for pattern in _LEFT for m in pattern.finditer(text)):
         if not (m.group("perfect") or _LEFT_NEXT.match(text[m.end():])):
             continue
         sentence, left = _sentence(text, m.start("verb"), m.end())
