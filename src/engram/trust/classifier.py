@@ -262,7 +262,18 @@ def load() -> Weights:
 
 def score(text: str, weights: Weights | None = None) -> Score:
     """Score ``text`` with ``weights`` (default: the shipped model); equal to the sum over
-    :func:`features` (a test keeps the two paths equal)."""
+    :func:`features` (a test keeps the two paths equal). The shipped model's last few
+    scores are memoised: a routed text's second look reads the score the fast path just
+    made (:func:`.crosslingual.hybrid_inputs`)."""
+    return _score(text, weights) if weights is not None else _shipped_score(text)
+
+
+@text_cache(16)
+def _shipped_score(text: str) -> Score:
+    return _score(text, load())
+
+
+def _score(text: str, weights: Weights | None) -> Score:
     m = weights or load()
     words = _words(text)
     # bigrams as word pairs, no strings built: the same count, the same weights
