@@ -9,7 +9,10 @@ true. :func:`endings` reads such statements from a ``user`` message by rules;
 ``SUPERSEDE`` decision per memory, with no candidate: the memory keeps its text
 and sources, gets ``valid_to`` (the message's event time) and status
 ``superseded``, and the version's reason names the message by id (no text, so a
-forgotten message leaves no words behind in the history).
+forgotten message leaves no words behind in the history). Arrival order does not
+matter: a memory written in the same batch as its ending, or from an older statement
+whose ending is stored already (:func:`ended_since`, a backfilled chat), is written
+already superseded.
 
 A statement ends a memory only when all of these hold, so a passing mention
 ends nothing ("I left the hospital at six", "my sister sold her Honda", "should
@@ -45,11 +48,12 @@ from dataclasses import dataclass
 
 from ..models import Episode, MemoryKind, MemoryStatus, Operation, Scope, SearchFilters
 from ..store.base import Store
+from ..trust.provenance import is_flagged
 from .consolidate import Decision
-from .derive import LEAD, subject_key
+from .derive import LEAD, RuleDeriver, subject_key
 from .supersede import words
 
-__all__ = ["STEM", "Ending", "ended", "endings"]
+__all__ = ["STEM", "Ending", "ended", "ended_since", "endings", "says"]
 
 #: least shared leading letters of two forms of one word ("accounting" / "accountant")
 STEM = 6
@@ -247,8 +251,7 @@ def ended(store: Store, scope: Scope, episodes: Sequence[Episode],
             continue
         key = subject_key(subject)
         for ending in found:
-            reason = (f"ended by a later message ({ending.relation}: {ending.verb}; "
-                      f"episode {ep.id})")
+            reason = _reason(ending, ep)
             # a memory this batch writes from an earlier message ends as it is written
             for d in decisions:
                 c = d.candidate
@@ -267,3 +270,38 @@ def ended(store: Store, scope: Scope, episodes: Sequence[Episode],
                 out.append(Decision(Operation.SUPERSEDE, None, targets=[m],
                                     ended_at=ep.occurred_at, reason=reason))
     return out
+
+
+def _reason(ending: Ending, ep: Episode) -> str:
+    """A version's reason: the relation, the verb and the message's id, no other words."""
+    return f"ended by a later message ({ending.relation}: {ending.verb}; episode {ep.id})"
+
+
+def ended_since(store: Store, scope: Scope, decisions: Sequence[Decision],
+                namer: RuleDeriver) -> None:
+    """Mark each memory ``decisions`` write from an older statement that a stored
+    message said after it ends ("I drive a Honda" from a backfilled chat, with "I sold
+    the Honda" stored already): it is written already superseded, at that message's
+    time. The stored ``user`` messages after the candidate that share its words are
+    read (at most :data:`MATCHES`; flagged ones never end anything), and ``namer``
+    names their speakers."""
+    owner = scope.with_session(None)
+    for d in decisions:
+        c = d.candidate
+        if c is None or c.valid_from is None or d.op not in (Operation.ADD, Operation.SUPERSEDE):
+            continue
+        since = SearchFilters(kinds=frozenset({"episode"}), start=c.valid_from)
+        ids = [h.ref.id for h in store.lexical_search(owner, c.text, since, MATCHES)
+               if h.ref.type == "episode"]
+        later = [e for e in store.get_episodes(owner, ids) if e.role == "user"
+                 and e.occurred_at > c.valid_from and not is_flagged(e.metadata)]
+        if not later:
+            continue
+        subjects = namer.subject_names(later)
+        key = subject_key(c.subject)
+        for ep in later:
+            if subject_key(subjects.get(ep.id, "")) != key:
+                continue
+            for ending in endings(ep.text):
+                if says(c.text, ending):
+                    d.supersede_at(ep.occurred_at, _reason(ending, ep))

@@ -61,7 +61,7 @@ from .commit import (
 from .consolidate import Decision, RuleConsolidator
 from .derive import Candidate, Deriver, RuleDeriver
 from .embed_queue import RETENTION_SECONDS, EmbedQueue
-from .endings import ended
+from .endings import ended, ended_since
 from .index import Indexer, memory_text
 from .jobs import DERIVE_JOB, JobOutcome, JobRunner, job_result, new_job
 from .segment import to_episodes, to_messages
@@ -215,6 +215,7 @@ class Ingest:
         # what a later message ends with no new value (:mod:`.endings`)
         namer = self.deriver if isinstance(self.deriver, RuleDeriver) else RuleDeriver(self.store)
         decisions += ended(self.store, scope, episodes, namer.subject_names(episodes), decisions)
+        ended_since(self.store, scope, decisions, namer)  # a backfill whose ending is stored
         if not decisions:
             return [], []
         return plan_writes(decisions, scope, at, batch, stamp_derived(episodes, "rules"))
