@@ -107,7 +107,10 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 @text_cache(8192)
 def words(text: str) -> tuple[str, ...]:
     """The lower-cased words of ``text`` ("isn't" one word), in order."""
-    return tuple(w.replace("’", "'") for w in _WORD.findall(text.lower()))
+    lower = text.lower()
+    if "’" in lower:  # one replace of the text, not one a word: the same words
+        lower = lower.replace("’", "'")
+    return tuple(_WORD.findall(lower))
 
 
 @dataclass(frozen=True)

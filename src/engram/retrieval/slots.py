@@ -144,7 +144,7 @@ def renames(older: str, newer: str, asked: frozenset[str]) -> bool:
 
 #: where a long turn splits into sentences: sentence ends, line breaks, BEAM's
 #: "->->" tail; code blocks are not read
-_SENTENCE = re.compile(r"\s*->->.*|(?<=[.!?;])\s+|\n+")
+_SENTENCE = re.compile(r"\s*+->->.*|(?<=[.!?;])\s+|\n+")  # possessive: see answers._CLAUSE
 _CODE = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 
 

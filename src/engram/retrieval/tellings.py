@@ -61,13 +61,14 @@ def asks_only(text: str) -> bool:
     """True when ``text`` only asks ("Whats your favorite food", "Anything good on TV
     lately? Any tips?"): every sentence ends with a question mark, or a single sentence
     without an end opens with a question word. A question states nothing to replace."""
-    parts = [p for p in _SPLIT.split(text.strip()) if p.strip()]
-    if not parts:
+    whole = text.strip()
+    if not whole:
         return False
-    if all(p.rstrip().endswith("?") for p in parts):
-        return True
-    return (len(parts) == 1 and not parts[0].rstrip().endswith((".", "!"))
-            and _ASKING.match(parts[0].lstrip()) is not None)
+    if whole.endswith("?"):  # the last sentence asks: do all the others?
+        return all(p.rstrip().endswith("?") for p in _SPLIT.split(whole) if p.strip())
+    # one sentence without an end (no break in it: a long message is not split whole)
+    return (_SPLIT.search(whole) is None and not whole.endswith((".", "!"))
+            and _ASKING.match(whole) is not None)
 
 
 def _asks_idly(text: str) -> bool:
