@@ -42,6 +42,12 @@ ENDS = [
     ("I broke up with Sam in March.", "partner", "sam"),
     ("Honestly I gave up tennis after my knee surgery.", "activity", "tennis"),
     ("I stopped going to the gym, it was too expensive.", "activity", "gym"),
+    ("I no longer work at the hospital.", "work", "hospital"),
+    ("I don't live in Leeds any more.", "home", "leeds"),
+    ("I'm not a nurse anymore, I retrained.", "state", "nurse"),
+    ("I'm no longer vegetarian.", "state", "vegetarian"),
+    ("Honestly I don't play tennis anymore.", "activity", "tennis"),
+    ("I don't drive the Honda anymore, it's my son's now.", "own", "honda"),
 ]
 
 NOT_ENDS = [
@@ -68,6 +74,13 @@ NOT_ENDS = [
     "Bowie died in 2016 and I still listen to him.",
     "Her dog Rex passed away.",
     "Quit complaining about the kitchen.",
+    "I don't work at the hospital on Sundays.",
+    "I'm not sure anymore.",
+    "I'm not hungry.",
+    "Do you no longer work at the hospital?",
+    "My sister no longer works at the hospital.",
+    "If I'm no longer vegetarian, what should I eat?",
+    "I'm not going anymore.",
     "My wife came home, left the firm and started a bakery.",
 ]
 
@@ -91,6 +104,9 @@ def test_a_memory_is_ended_only_by_its_relation_and_thing() -> None:
     assert not says("The user drives a Toyota", sold)
     # the thing after the relation word, not before it
     assert not says("Honda fan Ana drives a Ford", sold)
+    gone = Ending("state", "no longer be", "vegetarian", "I'm no longer vegetarian.")
+    assert says("Ana is vegetarian", gone)
+    assert not says("Ana likes vegetarian food", gone)
     left = Ending("work", "left", "accounting", "I left accounting.")
     assert says("The user works as an accountant at a firm", left)  # one stem
     assert not says("The user works as an actor", left)
@@ -209,3 +225,12 @@ def test_a_flagged_message_ends_nothing(store: Store, embedder: Embedder) -> Non
            occurred_at=T0 + timedelta(days=5))
     _say(eg, "ka", "I drive an old red Honda Civic.", 0)
     assert set(_memories(eg, "ka")) == {"The user drives an old red Honda Civic"}
+
+
+def test_a_diet_given_up_ends_the_diet(store: Store, embedder: Embedder) -> None:
+    eg = Engram(store=store, embedder=embedder)
+    _say(eg, "lu", "I'm vegetarian.", 0)
+    _say(eg, "lu", "I'm not sure anymore what to cook on Sundays.", 5)  # not the diet
+    assert set(_memories(eg, "lu")) == {"The user is vegetarian"}
+    _say(eg, "lu", "Funny thing, I'm no longer vegetarian, I eat fish again.", 9)
+    assert _memories(eg, "lu") == {}

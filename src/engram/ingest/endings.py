@@ -86,6 +86,8 @@ _RELATIONS: dict[str, frozenset[str]] = {
     "home": frozenset({"lives", "living", "based", "home", "resides", "rents"}),
     "partner": frozenset({"partner", "dating", "married", "girlfriend", "boyfriend",
                           "wife", "husband", "fiance", "fiancé", "fiancée", "engaged"}),
+    # "I'm not a nurse anymore", "I'm no longer vegetarian"
+    "state": frozenset({"is", "works"}),
     "activity": frozenset({"plays", "practises", "practices", "does", "goes", "attends",
                            "member", "hobby", "learning", "studies", "takes", "drinks",
                            "smokes", "runs", "swims"}),
@@ -95,12 +97,13 @@ _ADVERB = r"(?:just |finally |recently |already |eventually |officially |actuall
 _OBJECT = (r"(?P<obj>(?:[^\W\d_][\w'’-]*)(?: [^\W\d_][\w'’-]*){0,4}?)"
            r"(?=\s*(?:[.,;:!?()\n]|$|\s(?:and|but|for|to|at|in|on|with|because|so|since|"
            r"after|before|when|while|where|which|who|that|as|cause|'cause|last|yesterday|this|back|"
-           r"off|over|ago|two|three|a|an)\b))")
+           r"off|over|ago|two|three|a|an|any|anymore|if|whether|about|of)\b))")
 #: words an object's head is never (determiners, pronouns, time words)
 _NOT_HEAD = frozenset({
     "it", "them", "that", "this", "those", "these", "one", "job", "position", "post", "role",
     "work", "notice", "place", "thing", "stuff", "lot", "bit", "week", "month", "year", "day",
     "time", "today", "yesterday", "her", "him", "my", "our", "the", "a", "an", "there", "again",
+    "anymore", "more", "any", "sure", "able", "allowed", "going", "really", "so", "too",
 })
 #: words before the verb that make the sentence a condition, a wish or hearsay
 _CONDITION = re.compile(
@@ -183,6 +186,41 @@ def endings(text: str) -> list[Ending]:
             seen.add((relation, head))
             out.append(Ending(relation, verb, head, sentence))
     out.extend(_left(text, seen))
+    out.extend(_no_longer(text, seen))
+    return out
+
+
+#: a relation denied from now on: "I no longer work at the hospital", "I don't live in
+#: Leeds any more", "I'm not a nurse anymore", "I'm no longer vegetarian"; the verb names
+#: the relation (:data:`_DENIED`)
+_NO_LONGER = re.compile(
+    r"(?:^|[.!?;:]\s+|,\s*|\b(?:and|so|but|now|well|then)\s+)" + LEAD
+    + r"(?:i|we)(?:(?P<be>'m|’m| am|'re|’re| are) (?P<neg1>no longer|not) (?:a |an )?"
+    r"|(?: (?P<neg2>no longer|don't|don’t|do not|dont) (?P<verb>work|drive|live|play|own|have|"
+    r"ride|go|attend|smoke|drink|take|keep|rent|do)(?: (?:at|for|in|with|to|on))? ))"
+    + _OBJECT, re.IGNORECASE)
+_DENIED = {"work": "work", "drive": "own", "own": "own", "have": "own", "ride": "own",
+           "keep": "own", "live": "home", "rent": "home"}  # the rest: an activity
+#: "not" and "don't" deny for good only with "anymore" in the sentence
+_ANYMORE = re.compile(r"\bany ?more\b", re.IGNORECASE)
+
+
+def _no_longer(text: str, seen: set[tuple[str, str]]) -> list[Ending]:
+    out = []
+    for m in _NO_LONGER.finditer(text):
+        neg = (m.group("neg1") or m.group("neg2") or "").lower()
+        verb = (m.group("verb") or "be").lower()
+        sentence, left = _sentence(text, m.start(), m.end())
+        if sentence.endswith("?") or _CONDITION.search(text[left:m.start()]):
+            continue
+        if neg != "no longer" and not _ANYMORE.search(text, m.end(), left + len(sentence) + 1):
+            continue
+        head = _head(m.group("obj"))
+        relation = "state" if m.group("be") else _DENIED.get(verb, "activity")
+        if head is None or (relation, head) in seen:
+            continue
+        seen.add((relation, head))
+        out.append(Ending(relation, f"{neg} {verb}", head, sentence))
     return out
 
 
