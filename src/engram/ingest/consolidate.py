@@ -88,7 +88,7 @@ class Decision:
         self.superseded_reason = reason
 
 
-#: before any event time (orders candidates without one last)
+#: a stand-in for a missing event time in the sort key (those sort last by its first element)
 _EPOCH = datetime.min.replace(tzinfo=UTC)
 #: kinds whose memories gather values (a new plan or liking does not end an old one)
 _ACCUMULATING = frozenset({MemoryKind.PLAN, MemoryKind.PREFERENCE})

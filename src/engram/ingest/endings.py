@@ -268,24 +268,27 @@ def says(memory_text: str, ending: Ending) -> bool:
     return at is not None and any(_same_word(w, ending.head) for w in ws[at + 1:])
 
 
-def ended(store: Store, scope: Scope, episodes: Sequence[Episode],
-          subjects: Mapping[str, str], decisions: Sequence[Decision]) -> list[Decision]:
-    """One ``SUPERSEDE`` decision (no candidate) per active memory an episode of
-    ``episodes`` ends (module docstring). ``subjects`` maps a ``user`` episode's id
-    to its speaker's subject (:meth:`~engram.ingest.derive.RuleDeriver.subject_names`);
-    memories ``decisions`` already change are left to them, and a memory ``decisions``
-    write from an earlier message of the batch is marked to be written already
-    superseded (:meth:`~engram.ingest.consolidate.Decision.supersede_at`)."""
+def ended(store: Store, scope: Scope, episodes: Sequence[Episode], namer: RuleDeriver,
+          decisions: Sequence[Decision]) -> list[Decision]:
+    """One ``SUPERSEDE`` decision (no candidate) per active memory a ``user`` episode of
+    ``episodes`` ends (module docstring). ``namer`` names the episodes' speakers
+    (:meth:`~engram.ingest.derive.RuleDeriver.subject_names`, read only when an ending
+    is found); memories ``decisions`` already change are left to them, and a memory
+    ``decisions`` write from an earlier message of the batch is marked to be written
+    already superseded (:meth:`~engram.ingest.consolidate.Decision.supersede_at`)."""
     owner = scope.with_session(None)
     taken = {m.id for d in decisions for m in d.targets}
     kinds = frozenset({str(MemoryKind.FACT), str(MemoryKind.PREFERENCE), str(MemoryKind.EVENT)})
     out: list[Decision] = []
+    subjects: Mapping[str, str] | None = None
     for ep in episodes:
+        found = endings(ep.text) if ep.role == "user" else []
+        if not found:
+            continue
+        if subjects is None:
+            subjects = namer.subject_names(episodes)
         subject = subjects.get(ep.id)
         if subject is None:
-            continue
-        found = endings(ep.text)
-        if not found:
             continue
         key = subject_key(subject)
         for ending in found:

@@ -214,7 +214,7 @@ class Ingest:
             decisions = track_preferences(self.store, scope, episodes, decisions)  # one a topic
         # what a later message ends with no new value (:mod:`.endings`)
         namer = self.deriver if isinstance(self.deriver, RuleDeriver) else RuleDeriver(self.store)
-        decisions += ended(self.store, scope, episodes, namer.subject_names(episodes), decisions)
+        decisions += ended(self.store, scope, episodes, namer, decisions)
         ended_since(self.store, scope, decisions, namer)  # a backfill whose ending is stored
         if not decisions:
             return [], []
