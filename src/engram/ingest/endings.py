@@ -169,9 +169,18 @@ def _head(obj: str) -> str | None:
     return head
 
 
+#: a word every ending holds (one search rules out most messages before the patterns)
+_TRIGGER = re.compile(
+    r"\b(?:sold|scrapped|traded|exchanged|gave|given|rid|wrote|written|donated|quit|resigned|"
+    r"notice|laid|let|redundant|fired|retired|stopped|left|moved|broke|split|divorced|"
+    r"separated|dropped|passed|died|put|stolen|totalled|longer|any ?more)\b", re.IGNORECASE)
+
+
 def endings(text: str) -> list[Ending]:
     """The statements of ``text`` (a ``user`` message) that end a relation
     (module docstring), in order; one per ended thing."""
+    if _TRIGGER.search(text) is None:
+        return []
     out: list[Ending] = []
     seen: set[tuple[str, str]] = set()
     for relation, pattern in _PATTERNS:
