@@ -88,7 +88,8 @@ _VALUE = r"(?P<value>[^.,;!?\n]{2,60}?)"
 _END = r"(?=\s*(?:[.,;!?\n]|$|\s(?:and|but|because|since|with|for|so)\s))"
 #: an optional discourse word before a clause ("These days my favourite hobby is
 #: pottery", "Honestly, I prefer tea")
-LEAD = (r"(?:(?:these days|nowadays|lately|honestly|currently|at the moment|right now|anyway|"
+LEAD = (r"(?:(?=[tnlhcarpoyib])"  # their first letters: most clause starts try no word
+        r"(?:these days|nowadays|lately|honestly|currently|at the moment|right now|anyway|"
         r"also|plus|oh|yeah|btw|by the way|in fact|to be honest|tbh)\s*,?\s+)?")
 #: where a first-person clause starts
 _I = r"(?:^|[.!?:;]\s+|,\s*|\b(?:and|so|but|now|actually|well)\s+)" + LEAD
