@@ -110,6 +110,24 @@ def test_update_history_delete(client: Any, mem0: Any) -> None:
     assert client.history(memory_id)[-1]["event"] == "DELETE"
 
 
+def test_a_fact_ended_by_a_later_message_is_a_delete_and_a_new_value_an_update(
+        client: Any) -> None:
+    added = client.add([{"role": "user", "content": "I drive an old red Honda Civic."},
+                        {"role": "user", "content": "I live in Boston."}], user_id="kit")
+    ids = {r["memory"]: r["id"] for r in added["results"]}
+    later = client.add([{"role": "user", "content": "I sold the Honda last week."},
+                        {"role": "user", "content": "We moved to Denver in May."}],
+                       user_id="kit")
+    events = {(r["event"], r["memory"]) for r in later["results"]}
+    assert ("DELETE", "The user drives an old red Honda Civic") in events  # no new car
+    assert ("UPDATE", "The user lives in Boston") in events  # replaced by Denver
+    assert ("ADD", "The user lives in Denver") in events
+    left = client.get_all(filters={"AND": [{"user_id": "kit"}]})
+    rows = left["results"] if isinstance(left, dict) else left
+    assert [r["memory"] for r in rows] == ["The user lives in Denver"]
+    assert ids["The user drives an old red Honda Civic"] not in {r["id"] for r in rows}
+
+
 def test_infer_false_keeps_the_messages_verbatim(client: Any) -> None:
     added = client.add(MESSAGES, user_id="raw", infer=False)
     assert [r["memory"] for r in added["results"]] == [m["content"] for m in MESSAGES]

@@ -283,7 +283,13 @@ class Mem0Core:
         result = self.engine.add(msgs, scope=sc, occurred_at=at, derive=infer,
                                  metadata=_metadata(body.get("metadata"), t.app_id))
         if infer:
-            results = [{"id": op.memory_id, "memory": op.text, "event": EVENTS[str(op.op)]}
+            # a memory superseded with no new one in its place was ended ("I sold the
+            # Honda"; or written already replaced, from a backfill): mem0 says DELETE
+            replaced = {op.previous_id for op in result.operations if op.previous_id}
+            results = [{"id": op.memory_id, "memory": op.text,
+                        "event": "DELETE" if (str(op.op) == "SUPERSEDE"
+                                              and op.memory_id not in replaced)
+                        else EVENTS[str(op.op)]}
                        for op in result.operations if str(op.op) in EVENTS and op.memory_id]
         else:
             results = [{"id": e.id, "memory": m["text"], "event": "ADD", "type": "episode"}
