@@ -48,6 +48,10 @@ ENDS = [
     ("I'm no longer vegetarian.", "state", "vegetarian"),
     ("Honestly I don't play tennis anymore.", "activity", "tennis"),
     ("I don't drive the Honda anymore, it's my son's now.", "own", "honda"),
+    ("We broke up in March.", "partner", ""),  # no name: whoever the partner is
+    ("Sam and I split up last year, it was for the best.", "partner", "sam"),
+    ("Honestly we got divorced, and I am fine.", "partner", ""),
+    ("I graduated from the state university in May.", "activity", "university"),
 ]
 
 NOT_ENDS = [
@@ -80,6 +84,11 @@ NOT_ENDS = [
     "Do you no longer work at the hospital?",
     "My sister no longer works at the hospital.",
     "If I'm no longer vegetarian, what should I eat?",
+    "We split up the bill.",
+    "We separated the recycling.",
+    "Did you and Sam break up?",
+    "My parents got divorced when I was ten.",
+    "They broke up.",
     "I'm not going anymore.",
     "My wife came home, left the firm and started a bakery.",
 ]
@@ -107,6 +116,9 @@ def test_a_memory_is_ended_only_by_its_relation_and_thing() -> None:
     gone = Ending("state", "no longer be", "vegetarian", "I'm no longer vegetarian.")
     assert says("Ana is vegetarian", gone)
     assert not says("Ana likes vegetarian food", gone)
+    parted = Ending("partner", "broke up", "", "We broke up.")
+    assert says("The user's partner is Sam", parted)  # whoever it names
+    assert not says("The user lives with Sam", parted)
     left = Ending("work", "left", "accounting", "I left accounting.")
     assert says("The user works as an accountant at a firm", left)  # one stem
     assert not says("The user works as an actor", left)
@@ -234,3 +246,14 @@ def test_a_diet_given_up_ends_the_diet(store: Store, embedder: Embedder) -> None
     assert set(_memories(eg, "lu")) == {"The user is vegetarian"}
     _say(eg, "lu", "Funny thing, I'm no longer vegetarian, I eat fish again.", 9)
     assert _memories(eg, "lu") == {}
+
+
+def test_we_broke_up_ends_the_partner_whoever_it_names(store: Store,
+                                                        embedder: Embedder) -> None:
+    eg = Engram(store=store, embedder=embedder)
+    _say(eg, "mo", "My partner is Sam, we met at university.", 0)
+    _say(eg, "mo", "I live in Leeds.", 1)
+    _say(eg, "mo", "We split up the bill at dinner.", 5)  # not a couple parting
+    assert "The user's partner is Sam" in _memories(eg, "mo")
+    _say(eg, "mo", "We broke up in March, it was for the best.", 60)
+    assert set(_memories(eg, "mo")) == {"The user lives in Leeds"}

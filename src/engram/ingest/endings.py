@@ -70,7 +70,8 @@ _VERBS: dict[str, str] = {
              r"left(?= (?:my |our )?(?:job|position|post|role|work) (?:at|with) )"),
     "home": r"moved (?:out of|away from|from)",
     "partner": r"broke up with|split up with|split from|divorced|separated from",
-    "activity": (r"gave up|given up|quit|dropped out of|"
+    "activity": (r"gave up|given up|quit|dropped out of|graduated from|"
+                 r"finished (?:my )?(?:degree|course|studies|phd|masters?|master's) (?:at|in)|"
                  r"stopped (?:playing|going to|doing|taking|attending|practising|practicing|"
                  r"learning|drinking|smoking|running)"),
 }
@@ -116,7 +117,8 @@ _DETERMINER = re.compile(r"^(?:(?:my|our|the|that|this|his|her|their|old)\s+)+",
 class Ending:
     """One statement that ends a relation: its ``relation`` (a key of
     :data:`_VERBS`), the ``verb`` as written, the ended thing's ``head`` word
-    (lower-cased) and the ``sentence`` it was read from."""
+    (lower-cased; empty when the statement names none: "we broke up" ends whoever the
+    relation names) and the ``sentence`` it was read from."""
 
     relation: str
     verb: str
@@ -173,7 +175,8 @@ def _head(obj: str) -> str | None:
 _TRIGGER = re.compile(
     r"\b(?:sold|scrapped|traded|exchanged|gave|given|rid|wrote|written|donated|quit|resigned|"
     r"notice|laid|let|redundant|fired|retired|stopped|left|moved|broke|split|divorced|"
-    r"separated|dropped|passed|died|put|stolen|totalled|longer|any ?more)\b", re.IGNORECASE)
+    r"separated|dropped|passed|died|put|stolen|totalled|longer|any ?more|graduated|finished)\b",
+    re.IGNORECASE)
 
 
 def endings(text: str) -> list[Ending]:
@@ -196,6 +199,31 @@ def endings(text: str) -> list[Ending]:
             out.append(Ending(relation, verb, head, sentence))
     out.extend(_left(text, seen))
     out.extend(_no_longer(text, seen))
+    out.extend(_parted(text, seen))
+    return out
+
+
+#: a couple parted, no object: "we broke up", "Sam and I split up in March" (not "we
+#: split up the bill": nothing but an end, a time or a link may follow)
+_PARTED = re.compile(
+    r"(?:^|[.!?;:]\s+|,\s*|\b(?:and|so|but|now|well|then)\s+)(?i:" + LEAD + r")"
+    r"(?:[Ww]e|(?P<obj>[A-Z][\w'’-]+) and I)(?:'ve|’ve| have)? (?i:just |finally |officially )?"
+    r"(?P<verb>(?i:broke up|split up|separated|got divorced|are divorced|divorced))"
+    r"(?=\s*(?:[.,;:!?]|$|\s(?i:last|in|on|after|and|but|because|so|since|recently|"
+    r"yesterday|this|earlier|a|two|three|over)\b))")
+
+
+def _parted(text: str, seen: set[tuple[str, str]]) -> list[Ending]:
+    out = []
+    for m in _PARTED.finditer(text):
+        sentence, left = _sentence(text, m.start("verb"), m.end())
+        if sentence.endswith("?") or _CONDITION.search(text[left:m.start("verb")]):
+            continue
+        head = (m.group("obj") or "").lower()  # none: whoever the partner is
+        if ("partner", head) in seen:
+            continue
+        seen.add(("partner", head))
+        out.append(Ending("partner", m.group("verb").lower(), head, sentence))
     return out
 
 
@@ -274,7 +302,10 @@ def says(memory_text: str, ending: Ending) -> bool:
     ws = [w.removesuffix("'s") for w in words(memory_text)]
     relation = _RELATIONS[ending.relation]
     at = next((i for i, w in enumerate(ws) if w in relation), None)
-    return at is not None and any(_same_word(w, ending.head) for w in ws[at + 1:])
+    if at is None:
+        return False
+    # no head ("we broke up"): the relation alone, whoever it names
+    return not ending.head or any(_same_word(w, ending.head) for w in ws[at + 1:])
 
 
 def ended(store: Store, scope: Scope, episodes: Sequence[Episode], namer: RuleDeriver,
@@ -309,7 +340,8 @@ def ended(store: Store, scope: Scope, episodes: Sequence[Episode], namer: RuleDe
                         and subject_key(c.subject) == key and c.valid_from is not None
                         and c.valid_from < ep.occurred_at and says(c.text, ending)):
                     d.supersede_at(ep.occurred_at, reason)
-            hits = store.lexical_search(owner, ending.head, SearchFilters(kinds=kinds), MATCHES)
+            query = ending.head or " ".join(sorted(_RELATIONS[ending.relation]))
+            hits = store.lexical_search(owner, query, SearchFilters(kinds=kinds), MATCHES)
             ids = [h.ref.id for h in hits if h.ref.type == "memory" and h.ref.id not in taken]
             for m in store.get_memories(owner, list(dict.fromkeys(ids))):
                 if (m.status != MemoryStatus.ACTIVE or key not in m.entities
