@@ -71,3 +71,30 @@ def test_we_moved_to_a_place_is_where_the_speaker_lives(text: str, place: str) -
 ])
 def test_we_moved_to_something_else_is_not_a_home(text: str) -> None:
     assert not any(attribute == "lives_in" for _, attribute in _derive(text))
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("My boyfriend Tom and I go hiking every Sunday.", "Tom"),
+    ("My wife, Priya, is a doctor.", "Priya"),
+    ("My partner Sam's sister is visiting.", "Sam"),
+    ("I'm dating Alex now and we go climbing together.", "Alex"),
+    ("I'm married to Sam.", "Sam"),
+    ("I'm engaged to Alex Moreno!", "Alex Moreno"),
+    ("Clara and I split up in April; I'm seeing someone called Mia now.", "Mia"),
+    ("I've been seeing a guy called Marcus for a couple of months.", "Marcus"),
+])
+def test_a_partner_named_beside_the_word_or_by_the_relation(text: str, name: str) -> None:
+    assert (f"Ana's partner is {name}", "partner") in _derive(text)
+
+
+@pytest.mark.parametrize("text", [
+    "My girlfriend and I went to Paris.",
+    "I'm dating someone new.",
+    "I'm married to my job lol",
+    "My friend's boyfriend Tom is a chef.",
+    "Is your husband Tom coming?",
+    "I'm seeing someone called Dr Patel about my knee.",
+    "I'm seeing a guy called Dave about the boiler.",
+])
+def test_no_partner_from_a_word_that_is_not_a_name(text: str) -> None:
+    assert not any(attribute == "partner" for _, attribute in _derive(text))

@@ -257,3 +257,14 @@ def test_we_broke_up_ends_the_partner_whoever_it_names(store: Store,
     assert "The user's partner is Sam" in _memories(eg, "mo")
     _say(eg, "mo", "We broke up in March, it was for the best.", 60)
     assert set(_memories(eg, "mo")) == {"The user lives in Leeds"}
+
+
+def test_a_new_partner_replaces_the_old_one_and_a_parting_ends_it(
+        store: Store, embedder: Embedder) -> None:
+    eg = Engram(store=store, embedder=embedder)
+    _say(eg, "ne", "My boyfriend Tom and I go hiking every Sunday.", 0)
+    assert set(_memories(eg, "ne")) == {"The user's partner is Tom"}
+    _say(eg, "ne", "Tom and I broke up; I'm dating Alex now and we go climbing together.", 90)
+    assert set(_memories(eg, "ne")) == {"The user's partner is Alex"}
+    _say(eg, "ne", "Alex and I split up in March.", 300)
+    assert _memories(eg, "ne") == {}

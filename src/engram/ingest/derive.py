@@ -115,6 +115,19 @@ def _rule(
     return _Rule(re.compile(regex, re.IGNORECASE), kind, template, attribute, imp, accepts)
 
 
+#: capitalised words that are not names
+_NOT_NAMES = frozenset({"I", "The", "A", "An", "And", "But", "My", "Our", "He", "She", "They",
+                        "We", "You", "It", "This", "That", "Is", "Was", "Who", "Whom"})
+
+
+def _a_name(value: str) -> bool:
+    """A person's name as written: one or two capitalised words, none a function word
+    ("Tom", "Alex Moreno"; not "someone", "my job", "And")."""
+    names = value.split()
+    return (0 < len(names) <= 2 and all(w[:1].isupper() for w in names)
+            and not any(w in _NOT_NAMES for w in names))
+
+
 def _a_place(value: str) -> bool:
     """A name of a place: capitalised words, the last one a city, country or place
     of the shipped category table ("Denver", "New York", "Porto"; not "Slack",
@@ -160,6 +173,18 @@ _RULES: list[_Rule] = [
           MemoryKind.FACT, "{subject} is {value} years old", "age", 0.7),
     _rule(_I + r"my (?:wife|husband|partner|girlfriend|boyfriend|fianc[ée]e?) (?:is|'s) "
           + _VALUE + _END, MemoryKind.FACT, "{subject}'s partner is {value}", "partner", 0.8),
+    # named beside the word ("My boyfriend Tom and I go hiking"), or by the relation
+    # ("I'm dating Alex now", "I'm engaged to Sam"): a capitalised name only
+    _rule(_I + r"my (?:wife|husband|partner|girlfriend|boyfriend|fianc[ée]e?),? "
+          r"(?P<value>[^\W\d_][\w-]*)(?=(?:['’]s)?\b)",
+          MemoryKind.FACT, "{subject}'s partner is {value}", "partner", 0.8, _a_name),
+    _rule(_I + r"i(?:'m|’m| am) (?:now |currently )?(?:dating|engaged to|married to) "
+          r"(?P<value>[^\W\d_][\w-]*(?: [^\W\d_][\w-]*)?)" + _END,
+          MemoryKind.FACT, "{subject}'s partner is {value}", "partner", 0.8, _a_name),
+    _rule(_I + r"i(?:'m|’m| am|'ve been|’ve been| have been) (?:now )?(?:seeing|dating) "
+          r"(?:someone|somebody|a guy|a girl|a man|a woman) (?:called|named) "
+          r"(?P<value>[^\W\d_][\w-]*)(?:,? now| these days)?" + _END,
+          MemoryKind.FACT, "{subject}'s partner is {value}", "partner", 0.8, _a_name),
     _rule(_I + r"my favou?rite (?P<what>[a-z ]{2,30}?) is " + _VALUE + _END,
           MemoryKind.PREFERENCE, "{subject}'s favourite {what} is {value}", "favourite:{what}",
           0.7),
