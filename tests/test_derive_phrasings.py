@@ -52,49 +52,47 @@ def test_no_favourite_from_a_pronoun_a_question_or_another_person(text: str) -> 
     assert not any("favourite" in m or "prefers" in m for m, _ in _derive(text))
 
 
-@pytest.mark.parametrize(("text", "place"), [
-    ("We finally moved to Denver, the new place has a view of the mountains.", "Denver"),
-    ("We moved to Porto in May, the flat has a view of the Douro.", "Porto"),
-    ("we've just relocated to Glasgow", "Glasgow"),
-    ("So we moved to Canada last year.", "Canada"),
-])
-def test_we_moved_to_a_place_is_where_the_speaker_lives(text: str, place: str) -> None:
-    assert (f"Ana lives in {place}", "lives_in") in _derive(text)
+#: (text, the value derived): "we moved to X" where X is a place, a partner by name
+NAMED = [
+    ("We finally moved to Denver, the new place has a view of the mountains.",
+     "Ana lives in Denver", "lives_in"),
+    ("We moved to Porto in May, the flat has a view of the Douro.", "Ana lives in Porto",
+     "lives_in"),
+    ("we've just relocated to Glasgow", "Ana lives in Glasgow", "lives_in"),
+    ("So we moved to Canada last year.", "Ana lives in Canada", "lives_in"),
+    ("My boyfriend Tom and I go hiking every Sunday.", "Ana's partner is Tom", "partner"),
+    ("My wife, Priya, is a doctor.", "Ana's partner is Priya", "partner"),
+    ("My partner Sam's sister is visiting.", "Ana's partner is Sam", "partner"),
+    ("I'm dating Alex now and we go climbing together.", "Ana's partner is Alex", "partner"),
+    ("I'm married to Sam.", "Ana's partner is Sam", "partner"),
+    ("I'm engaged to Alex Moreno!", "Ana's partner is Alex Moreno", "partner"),
+    ("Clara and I split up in April; I'm seeing someone called Mia now.",
+     "Ana's partner is Mia", "partner"),
+    ("I've been seeing a guy called Marcus for a couple of months.",
+     "Ana's partner is Marcus", "partner"),
+]
+#: (text, the attribute it must not derive): a product, a team, no name
+NOT_NAMED = [
+    ("We moved to Slack for chat.", "lives_in"),
+    ("We moved to a bigger office.", "lives_in"),
+    ("we moved to monthly billing", "lives_in"),
+    ("We moved to Jordan's place for the weekend.", "lives_in"),
+    ("We moved to Microsoft Teams in March.", "lives_in"),
+    ("My girlfriend and I went to Paris.", "partner"),
+    ("I'm dating someone new.", "partner"),
+    ("I'm married to my job lol", "partner"),
+    ("My friend's boyfriend Tom is a chef.", "partner"),
+    ("Is your husband Tom coming?", "partner"),
+    ("I'm seeing someone called Dr Patel about my knee.", "partner"),
+    ("I'm seeing a guy called Dave about the boiler.", "partner"),
+]
 
 
-@pytest.mark.parametrize("text", [
-    "We moved to Slack for chat.",
-    "We moved to a bigger office.",
-    "we moved to monthly billing",
-    "We moved to Jordan's place for the weekend.",
-    "We moved to Microsoft Teams in March.",
-])
-def test_we_moved_to_something_else_is_not_a_home(text: str) -> None:
-    assert not any(attribute == "lives_in" for _, attribute in _derive(text))
+@pytest.mark.parametrize(("text", "memory", "attribute"), NAMED)
+def test_a_home_or_a_partner_named_is_derived(text: str, memory: str, attribute: str) -> None:
+    assert (memory, attribute) in _derive(text)
 
 
-@pytest.mark.parametrize(("text", "name"), [
-    ("My boyfriend Tom and I go hiking every Sunday.", "Tom"),
-    ("My wife, Priya, is a doctor.", "Priya"),
-    ("My partner Sam's sister is visiting.", "Sam"),
-    ("I'm dating Alex now and we go climbing together.", "Alex"),
-    ("I'm married to Sam.", "Sam"),
-    ("I'm engaged to Alex Moreno!", "Alex Moreno"),
-    ("Clara and I split up in April; I'm seeing someone called Mia now.", "Mia"),
-    ("I've been seeing a guy called Marcus for a couple of months.", "Marcus"),
-])
-def test_a_partner_named_beside_the_word_or_by_the_relation(text: str, name: str) -> None:
-    assert (f"Ana's partner is {name}", "partner") in _derive(text)
-
-
-@pytest.mark.parametrize("text", [
-    "My girlfriend and I went to Paris.",
-    "I'm dating someone new.",
-    "I'm married to my job lol",
-    "My friend's boyfriend Tom is a chef.",
-    "Is your husband Tom coming?",
-    "I'm seeing someone called Dr Patel about my knee.",
-    "I'm seeing a guy called Dave about the boiler.",
-])
-def test_no_partner_from_a_word_that_is_not_a_name(text: str) -> None:
-    assert not any(attribute == "partner" for _, attribute in _derive(text))
+@pytest.mark.parametrize(("text", "attribute"), NOT_NAMED)
+def test_no_home_or_partner_without_a_place_or_a_name(text: str, attribute: str) -> None:
+    assert not any(a == attribute for _, a in _derive(text))
