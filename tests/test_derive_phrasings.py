@@ -1,8 +1,10 @@
 """The rule deriver reads a statement after a discourse word ("These days my
 favourite hobby is pottery", "Honestly, I prefer tea") and a favourite told value
-first ("Ramen has become my favourite food"), and still derives nothing from
-pronouns, questions or someone else's favourite (#14: a new value the deriver missed
-left the old one active)."""
+first ("Ramen has become my favourite food"), a move to a place ("We moved to Porto")
+and a partner by name ("My boyfriend Tom and I ...", "I'm dating Alex now"), and still
+derives nothing from pronouns, questions, someone else's favourite, a product ("We moved
+to Slack") or a word that is not a name (#14: a new value the deriver missed left the
+old one active)."""
 
 from __future__ import annotations
 
