@@ -47,6 +47,8 @@ ENDS = [
     ("I'm not a nurse anymore, I retrained.", "state", "nurse"),
     ("I'm no longer vegetarian.", "state", "vegetarian"),
     ("Honestly I don't play tennis anymore.", "activity", "tennis"),
+    ("Hi.    I'm not a nurse anymore.", "state", "nurse"),  # read from its own sentence
+    ("Would you mind? I'm no longer vegetarian.", "state", "vegetarian"),
     ("I don't drive the Honda anymore, it's my son's now.", "own", "honda"),
     ("We broke up in March.", "partner", ""),  # no name: whoever the partner is
     ("Sam and I split up last year, it was for the best.", "partner", "sam"),
@@ -84,6 +86,7 @@ NOT_ENDS = [
     "Do you no longer work at the hospital?",
     "My sister no longer works at the hospital.",
     "If I'm no longer vegetarian, what should I eat?",
+    "Should I ask? I don't play tennis on Mondays. It is fine anymore.",
     "We split up the bill.",
     "We separated the recycling.",
     "Did you and Sam break up?",

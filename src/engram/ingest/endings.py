@@ -232,7 +232,7 @@ def _parted(text: str, seen: set[tuple[str, str]]) -> list[Ending]:
 #: the relation (:data:`_DENIED`)
 _NO_LONGER = re.compile(
     r"(?:^|[.!?;:]\s+|,\s*|\b(?:and|so|but|now|well|then)\s+)" + LEAD
-    + r"(?:i|we)(?:(?P<be>'m|’m| am|'re|’re| are) (?P<neg1>no longer|not) (?:a |an )?"
+    + r"(?P<who>i|we)(?:(?P<be>'m|’m| am|'re|’re| are) (?P<neg1>no longer|not) (?:a |an )?"
     r"|(?: (?P<neg2>no longer|don't|don’t|do not|dont) (?P<verb>work|drive|live|play|own|have|"
     r"ride|go|attend|smoke|drink|take|keep|rent|do)(?: (?:at|for|in|with|to|on))? ))"
     + _OBJECT, re.IGNORECASE)
@@ -247,10 +247,10 @@ def _no_longer(text: str, seen: set[tuple[str, str]]) -> list[Ending]:
     for m in _NO_LONGER.finditer(text):
         neg = (m.group("neg1") or m.group("neg2") or "").lower()
         verb = (m.group("verb") or "be").lower()
-        sentence, left = _sentence(text, m.start(), m.end())
-        if sentence.endswith("?") or _CONDITION.search(text[left:m.start()]):
+        sentence, left = _sentence(text, m.start("who"), m.end())
+        if sentence.endswith("?") or _CONDITION.search(text[left:m.start("who")]):
             continue
-        if neg != "no longer" and not _ANYMORE.search(text, m.end(), left + len(sentence) + 1):
+        if neg != "no longer" and not _ANYMORE.search(sentence):
             continue
         head = _head(m.group("obj"))
         relation = "state" if m.group("be") else _DENIED.get(verb, "activity")
