@@ -175,9 +175,8 @@ class RuleConsolidator:
         # an active value said after this one (an older message stored late) stays
         later = [m for m in current if cand.valid_from is not None
                  and (m.valid_from or m.created_at) > cand.valid_from]
-        if prev is None and not later and any(normalize(m.text).lower() == key
-                                              for m in current):
-            same = [m for m in current if normalize(m.text).lower() == key]
+        same = [m for m in current if normalize(m.text).lower() == key]
+        if prev is None and not later and same:
             return Decision(Operation.NOOP, cand, targets=same, reason=f"{akey} unchanged")
         if prev is not None:
             decided[prev].supersede_at(cand.valid_from,

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from ..store.base import Store
 
 __all__ = ["ANONYMOUS_SUBJECT", "DISPLAY_NAME_WINDOW", "LEAD", "Candidate", "Deriver",
-           "RuleDeriver", "subject_key"]
+           "RuleDeriver", "sentence_bounds", "subject_key"]
 
 #: the subject of a user's statement when neither a speaker nor a display name is known
 ANONYMOUS_SUBJECT = "the user"
@@ -240,11 +240,18 @@ def _clean(value: str) -> str:
         value = trimmed
 
 
-def _sentence(text: str, start: int, end: int) -> str:
-    """The sentence of ``text`` around ``text[start:end]``."""
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """Where the sentence of ``text`` around ``text[start:end]`` starts, and where its
+    end mark (".", "!", "?" or a line break) stands (``len(text)`` when it has none)."""
     left = max(text.rfind(c, 0, start) for c in ".!?\n") + 1
     ends = [i for i in (text.find(c, end) for c in ".!?\n") if i >= 0]
-    return text[left:min(ends) if ends else len(text)].strip()
+    return left, min(ends) if ends else len(text)
+
+
+def _sentence(text: str, start: int, end: int) -> str:
+    """The sentence of ``text`` around ``text[start:end]``, without its end mark."""
+    left, stop = sentence_bounds(text, start, end)
+    return text[left:stop].strip()
 
 
 class RuleDeriver(Deriver):

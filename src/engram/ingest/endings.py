@@ -50,7 +50,7 @@ from ..models import Episode, MemoryKind, MemoryStatus, Operation, Scope, Search
 from ..store.base import Store
 from ..trust.provenance import is_flagged
 from .consolidate import Decision
-from .derive import LEAD, RuleDeriver, subject_key
+from .derive import LEAD, RuleDeriver, sentence_bounds, subject_key
 from .supersede import words
 
 __all__ = ["STEM", "Ending", "ended", "ended_since", "endings", "says"]
@@ -94,6 +94,10 @@ _RELATIONS: dict[str, frozenset[str]] = {
                            "smokes", "runs", "swims"}),
 }
 _ADVERB = r"(?:just |finally |recently |already |eventually |officially |actually |also )?"
+#: where a clause starts (then a discourse word may come, :data:`~.derive.LEAD`)
+_CLAUSE = r"(?:^|[.!?;:]\s+|,\s*|\b(?:and|so|but|now|well|then)\s+)"
+#: where a sentence starts: a subject left out ("Sold the Honda") only here
+_SENTENCE = r"(?:^|[.!?;:]\s+)"
 #: the ended thing: up to five words, ending at punctuation or a linking word
 _OBJECT = (r"(?P<obj>(?:[^\W\d_][\w'’-]*)(?: [^\W\d_][\w'’-]*){0,4}?)"
            r"(?=\s*(?:[.,;:!?()\n]|$|\s(?:and|but|for|to|at|in|on|with|because|so|since|"
@@ -130,10 +134,10 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
     out = []
     for relation, verbs in _VERBS.items():
         verb = rf"(?P<verb>{verbs})"
-        first = (rf"(?:^|[.!?;:]\s+|,\s*|\b(?:and|so|but|now|well|then)\s+){LEAD}"
+        first = (rf"{_CLAUSE}{LEAD}"
                  rf"(?:i|we)(?:'ve|’ve| have| had)? {_ADVERB}{verb}")
         # "Sold the Honda last week"; not "quit", whose bare form also gives an order
-        bare = rf"(?:^|[.!?;:]\s+){LEAD}{_ADVERB}(?!quit\b){verb}"
+        bare = rf"{_SENTENCE}{LEAD}{_ADVERB}(?!quit\b){verb}"
         obj = rf"\s+(?:(?:my |our )?(?:job|position|post|role|work) (?:at|with|for) )?{_OBJECT}"
         out += [(relation, re.compile(start + obj, re.IGNORECASE)) for start in (first, bare)]
     # the thing as the subject: "the Volvo was sold", "our old car got written off"
@@ -152,12 +156,22 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
 _PATTERNS = _patterns()
 
 
-def _sentence(text: str, start: int, end: int) -> tuple[str, int]:
-    """The sentence around ``text[start:end]``, and where it starts."""
-    left = max(text.rfind(c, 0, start) for c in ".!?\n") + 1
-    ends = [i for i in (text.find(c, end) for c in ".!?\n") if i >= 0]
-    stop = min(ends) + 1 if ends else len(text)
-    return text[left:stop].strip(), left
+def _said(text: str, start: int, end: int) -> str | None:
+    """The sentence (end mark included) of a statement whose subject or verb starts at
+    ``start``, or ``None`` when it asks, or holds a condition before ``start``."""
+    left, stop = sentence_bounds(text, start, end)
+    sentence = text[left:stop + 1].strip()
+    if sentence.endswith("?") or _CONDITION.search(text[left:start]):
+        return None
+    return sentence
+
+
+def _add(out: list[Ending], seen: set[tuple[str, str]], relation: str, verb: str,
+         head: str | None, sentence: str) -> None:
+    """Append an ending, once per ended thing (``head`` ``None``: nothing named)."""
+    if head is not None and (relation, head) not in seen:
+        seen.add((relation, head))
+        out.append(Ending(relation, verb, head, sentence))
 
 
 def _head(obj: str) -> str | None:
@@ -188,15 +202,9 @@ def endings(text: str) -> list[Ending]:
     seen: set[tuple[str, str]] = set()
     for relation, pattern in _PATTERNS:
         for m in pattern.finditer(text):
-            verb = m.group("verb").lower()
-            sentence, left = _sentence(text, m.start("verb"), m.end())
-            if sentence.endswith("?") or _CONDITION.search(text[left:m.start("verb")]):
-                continue
-            head = _head(m.group("obj"))
-            if head is None or (relation, head) in seen:
-                continue
-            seen.add((relation, head))
-            out.append(Ending(relation, verb, head, sentence))
+            if (sentence := _said(text, m.start("verb"), m.end())) is not None:
+                _add(out, seen, relation, m.group("verb").lower(), _head(m.group("obj")),
+                     sentence)
     out.extend(_left(text, seen))
     out.extend(_no_longer(text, seen))
     out.extend(_parted(text, seen))
@@ -206,7 +214,7 @@ def endings(text: str) -> list[Ending]:
 #: a couple parted, no object: "we broke up", "Sam and I split up in March" (not "we
 #: split up the bill": nothing but an end, a time or a link may follow)
 _PARTED = re.compile(
-    r"(?:^|[.!?;:]\s+|,\s*|\b(?:and|so|but|now|well|then)\s+)(?i:" + LEAD + r")"
+    _CLAUSE + r"(?i:" + LEAD + r")"
     r"(?:[Ww]e|(?P<obj>[A-Z][\w'’-]+) and I)(?:'ve|’ve| have)? (?i:just |finally |officially )?"
     r"(?P<verb>(?i:broke up|split up|separated|got divorced|are divorced|divorced))"
     r"(?=\s*(?:[.,;:!?]|$|\s(?i:last|in|on|after|and|but|because|so|since|recently|"
@@ -216,14 +224,9 @@ _PARTED = re.compile(
 def _parted(text: str, seen: set[tuple[str, str]]) -> list[Ending]:
     out = []
     for m in _PARTED.finditer(text):
-        sentence, left = _sentence(text, m.start("verb"), m.end())
-        if sentence.endswith("?") or _CONDITION.search(text[left:m.start("verb")]):
-            continue
-        head = (m.group("obj") or "").lower()  # none: whoever the partner is
-        if ("partner", head) in seen:
-            continue
-        seen.add(("partner", head))
-        out.append(Ending("partner", m.group("verb").lower(), head, sentence))
+        if (sentence := _said(text, m.start("verb"), m.end())) is not None:
+            head = (m.group("obj") or "").lower()  # none: whoever the partner is
+            _add(out, seen, "partner", m.group("verb").lower(), head, sentence)
     return out
 
 
@@ -231,7 +234,7 @@ def _parted(text: str, seen: set[tuple[str, str]]) -> list[Ending]:
 #: Leeds any more", "I'm not a nurse anymore", "I'm no longer vegetarian"; the verb names
 #: the relation (:data:`_DENIED`)
 _NO_LONGER = re.compile(
-    r"(?:^|[.!?;:]\s+|,\s*|\b(?:and|so|but|now|well|then)\s+)" + LEAD
+    _CLAUSE + LEAD
     + r"(?P<who>i|we)(?:(?P<be>'m|’m| am|'re|’re| are) (?P<neg1>no longer|not) (?:a |an )?"
     r"|(?: (?P<neg2>no longer|don't|don’t|do not|dont) (?P<verb>work|drive|live|play|own|have|"
     r"ride|go|attend|smoke|drink|take|keep|rent|do)(?: (?:at|for|in|with|to|on))? ))"
@@ -247,26 +250,19 @@ def _no_longer(text: str, seen: set[tuple[str, str]]) -> list[Ending]:
     for m in _NO_LONGER.finditer(text):
         neg = (m.group("neg1") or m.group("neg2") or "").lower()
         verb = (m.group("verb") or "be").lower()
-        sentence, left = _sentence(text, m.start("who"), m.end())
-        if sentence.endswith("?") or _CONDITION.search(text[left:m.start("who")]):
+        sentence = _said(text, m.start("who"), m.end())
+        if sentence is None or (neg != "no longer" and not _ANYMORE.search(sentence)):
             continue
-        if neg != "no longer" and not _ANYMORE.search(sentence):
-            continue
-        head = _head(m.group("obj"))
         relation = "state" if m.group("be") else _DENIED.get(verb, "activity")
-        if head is None or (relation, head) in seen:
-            continue
-        seen.add((relation, head))
-        out.append(Ending(relation, f"{neg} {verb}", head, sentence))
+        _add(out, seen, relation, f"{neg} {verb}", _head(m.group("obj")), sentence)
     return out
 
 
 #: "left" with a plain object: work ended in the perfect or before what came next; the
 #: speaker named ("I left", "we've left"), or no one at a sentence's start ("Left the firm")
 _LEFT = [re.compile(start + rf"{_ADVERB}(?P<verb>left)\s+{_OBJECT}", re.IGNORECASE) for start in (
-    r"(?:^|[.!?;:]\s+|,\s*|\b(?:and|so|but|now|well|then)\s+)" + LEAD
-    + r"(?:i|we)(?P<perfect>'ve|’ve| have)? ",
-    r"(?:^|[.!?;:]\s+)" + LEAD + r"(?P<perfect>)")]
+    _CLAUSE + LEAD + r"(?:i|we)(?P<perfect>'ve|’ve| have)? ",
+    _SENTENCE + LEAD + r"(?P<perfect>)")]
 
 
 def _left(text: str, seen: set[tuple[str, str]]) -> list[Ending]:
@@ -274,14 +270,8 @@ def _left(text: str, seen: set[tuple[str, str]]) -> list[Ending]:
     for m in (m for pattern in _LEFT for m in pattern.finditer(text)):
         if not (m.group("perfect") or _LEFT_NEXT.match(text[m.end():])):
             continue
-        sentence, left = _sentence(text, m.start("verb"), m.end())
-        if sentence.endswith("?") or _CONDITION.search(text[left:m.start("verb")]):
-            continue
-        head = _head(m.group("obj"))
-        if head is None or ("work", head) in seen:
-            continue
-        seen.add(("work", head))
-        out.append(Ending("work", "left", head, sentence))
+        if (sentence := _said(text, m.start("verb"), m.end())) is not None:
+            _add(out, seen, "work", "left", _head(m.group("obj")), sentence)
     return out
 
 
