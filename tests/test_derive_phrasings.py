@@ -98,3 +98,72 @@ def test_a_home_or_a_partner_named_is_derived(text: str, memory: str, attribute:
 @pytest.mark.parametrize(("text", "attribute"), NOT_NAMED)
 def test_no_home_or_partner_without_a_place_or_a_name(text: str, attribute: str) -> None:
     assert not any(a == attribute for _, a in _derive(text))
+
+
+#: (text, memory, attribute): session 23 — an activity kept up, how one gets to work, what
+#: one is learning, a habit with how often, what one owns, a named thing ended before a
+#: clause it does not hold, and a move told with a season
+KEPT_UP = [
+    ("I play tennis every Sunday morning.", "Ana plays tennis", None),
+    ("I play the drums in my cousin's band.", "Ana plays the drums", None),
+    ("I still play the violin in a community orchestra.", "Ana plays the violin", None),
+    ("Honestly I play guitar in a band, mostly covers.", "Ana plays guitar", None),
+    ("i play chess online most nights", "Ana plays chess", None),
+    ("I've taken up climbing, twice a week at the wall.", "Ana does climbing", None),
+    ("Last year I took up pottery.", "Ana does pottery", None),
+    ("I commute by train, it takes forty minutes.", "Ana commutes by train", "commute"),
+    ("These days I cycle to work, it's quicker.", "Ana commutes by bike", "commute"),
+    ("I usually take the bus to work.", "Ana commutes by bus", "commute"),
+    ("I get the tube to work now.", "Ana commutes by tube", "commute"),
+    ("I've started driving to work since the new job.", "Ana commutes by car", "commute"),
+    ("I walk to work most days.", "Ana commutes on foot", "commute"),
+    ("I'm learning Spanish on Duolingo.", "Ana is learning Spanish", None),
+    ("I've been learning the cello since March.", "Ana is learning the cello", None),
+    ("I go to CrossFit three times a week.", "Ana goes to CrossFit", None),
+    ("I usually go to the gym every morning before work.", "Ana goes to the gym", None),
+    ("I own a little Nissan Micra.", "Ana owns a little Nissan Micra", None),
+    ("I work night shifts at the hospital.", "Ana works at the hospital", "works_at"),
+    ("I switched to Apple Music when the family plan went up.", "Ana uses Apple Music", None),
+    ("I'm a nurse.", "Ana works as a nurse", None),
+    ("I'm a software engineer at a bank.", "Ana works as a software engineer", None),
+    ("I am an ICU nurse at St Mary's.", "Ana works as an ICU nurse", None),
+    ("I'm not a paramedic anymore, I retrained as a plumber.", "Ana works as a plumber", None),
+    ("We moved to Bristol in the spring.", "Ana lives in Bristol", "lives_in"),
+    ("I moved to Harrogate over the summer.", "Ana lives in Harrogate", "lives_in"),
+    ("I've moved to the Netherlands for good.", "Ana lives in the Netherlands", "lives_in"),
+]
+#: (text, a word no memory may hold): not an activity, a one-off, a plan, not a place
+NOT_KEPT_UP = [
+    ("I play it safe with money.", "plays"),
+    ("I play with my kids after dinner.", "plays"),
+    ("I play video games sometimes.", "plays"),
+    ("The train was cancelled so I cycled to work today.", "commutes"),
+    ("I had to drive to work today because of the rain.", "commutes"),
+    ("Should I cycle to work?", "commutes"),
+    ("My brother takes the bus to work.", "commutes"),
+    ("I go to Paris next week.", "goes"),
+    ("I go to bed at ten.", "goes"),
+    ("I'm learning a lot at the new job.", "learning"),
+    ("I'm learning to cook.", "learning"),
+    ("I own up to my mistakes.", "owns"),
+    ("I moved to a GP surgery after the hospital.", "lives"),
+    ("I moved to the night shift in May.", "lives"),
+    ("I moved to part-time work.", "lives"),
+    ("I'm a big fan of jazz.", "works"),
+    ("I'm a good cook.", "works"),
+    ("I'm a mess today.", "works"),
+    ("I'm an aspiring chef.", "works"),
+    ("Am I a good teacher?", "works"),
+    ("My sister is a nurse.", "works"),
+]
+
+
+@pytest.mark.parametrize(("text", "memory", "attribute"), KEPT_UP)
+def test_an_activity_a_commute_or_a_habit_is_derived(text: str, memory: str,
+                                                     attribute: str | None) -> None:
+    assert (memory, attribute) in _derive(text)
+
+
+@pytest.mark.parametrize(("text", "word"), NOT_KEPT_UP)
+def test_no_activity_commute_or_home_from_a_passing_mention(text: str, word: str) -> None:
+    assert not any(word in m.split() for m, _ in _derive(text))

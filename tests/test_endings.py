@@ -54,6 +54,15 @@ ENDS = [
     ("Sam and I split up last year, it was for the best.", "partner", "sam"),
     ("Honestly we got divorced, and I am fine.", "partner", ""),
     ("I graduated from the state university in May.", "activity", "university"),
+    # session 23: a switch away, a thing gone, an activity not kept up for long
+    ("I've switched from violin to cello this year.", "switch", "violin"),
+    ("Switched over from Chrome, Firefox is much faster.", "switch", "chrome"),
+    ("We changed from Vodafone to Three.", "switch", "vodafone"),
+    ("I bought a Subaru Outback last week, the Volvo is gone.", "own", "volvo"),
+    ("The old bike's gone, I take the bus.", "own", "bike"),
+    ("I haven't played football since I moved.", "activity", "football"),
+    ("Honestly I haven't touched the piano in months.", "activity", "piano"),
+    ("We haven't been to the allotment for years.", "activity", "allotment"),
 ]
 
 NOT_ENDS = [
@@ -94,6 +103,13 @@ NOT_ENDS = [
     "They broke up.",
     "I'm not going anymore.",
     "My wife came home, left the firm and started a bakery.",
+    "I haven't played football this week.",
+    "I haven't touched the piano today, too tired.",
+    "Should I switch from Chrome to Firefox?",
+    "My sister switched from violin to cello.",
+    "The pain is gone for the day but it comes back.",
+    "Is the Volvo gone?",
+    "The bus is gone by the time I get there.",
 ]
 
 

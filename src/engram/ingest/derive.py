@@ -2,9 +2,11 @@
 
 :class:`RuleDeriver` needs no model: it recognises first-person statements of
 durable facts ("I moved to Lisbon", "I work at Acme", "my favourite food is
-sushi", "I'm allergic to nuts", "I'm planning to visit Japan") and rewrites
-them in the third person. Single-valued facts carry an ``attribute`` key
-(``lives_in``, ``works_at``...) so consolidation can supersede an old value
+sushi", "I'm allergic to nuts", "I'm planning to visit Japan"; an activity kept up, "I
+play the violin", "I've taken up climbing"; how one gets to work, "I cycle to work"; an
+occupation, "I'm an ICU nurse"; a habit told with how often, "I go to CrossFit three
+times a week") and rewrites them in the third person. Single-valued facts carry an ``attribute`` key
+(``lives_in``, ``works_at``, ``commute``...) so consolidation can supersede an old value
 deterministically. The LLM pipeline provides another :class:`Deriver` with the
 same output.
 
@@ -86,11 +88,19 @@ class Deriver(ABC):
 
 _VALUE = r"(?P<value>[^.,;!?\n]{2,60}?)"
 _END = r"(?=\s*(?:[.,;!?\n]|$|\s(?:and|but|because|since|with|for|so)\s))"
-#: an optional discourse word before a clause ("These days my favourite hobby is
-#: pottery", "Honestly, I prefer tea")
-LEAD = (r"(?:(?=[tnlhcarpoyib])"  # their first letters: most clause starts try no word
+#: where a named thing ends: also before a clause it does not hold ("I switched to Apple
+#: Music when the family plan went up"); a plan's or a liking's clause may hold one ("I
+#: plan to check if it works", "I like it when it snows")
+_END_NAMED = (r"(?=\s*(?:[.,;!?\n]|$|\s(?:and|but|because|since|with|for|so|when|whenever|"
+              r"while|after|before|until|unless|if|though|although|which|who|whereas|cause|"
+              r"'cause)\s))")
+#: an optional discourse word or time before a clause ("These days my favourite hobby is
+#: pottery", "Honestly, I prefer tea", "Last year I took up pottery")
+LEAD = (r"(?:(?=[tnlhcarpoyibe])"  # their first letters: most clause starts try no word
         r"(?:these days|nowadays|lately|honestly|currently|at the moment|right now|anyway|"
-        r"also|plus|oh|yeah|btw|by the way|in fact|to be honest|tbh)\s*,?\s+)?")
+        r"also|plus|oh|yeah|btw|by the way|in fact|to be honest|tbh|recently|"
+        r"(?:last|this|earlier this) (?:year|month|week|spring|summer|autumn|fall|winter))"
+        r"\s*,?\s+)?")
 #: where a first-person clause starts
 _I = r"(?:^|[.!?:;]\s+|,\s*|\b(?:and|so|but|now|actually|well)\s+)" + LEAD
 #: the words of a diet (single-valued: a new one supersedes the old)
@@ -106,13 +116,17 @@ class _Rule:
     importance: float = 0.6
     #: a test of the value as written, where the words alone do not say enough
     accepts: Callable[[str], bool] | None = None
+    #: the value the memory says, read from the value as written (``None``: none):
+    #: "tennis every Sunday morning" -> "tennis"; applied before ``accepts``
+    reads: Callable[[str], str | None] | None = None
 
 
 def _rule(
     regex: str, kind: MemoryKind, template: str, attribute: str | None = None, imp: float = 0.6,
-    accepts: Callable[[str], bool] | None = None,
+    accepts: Callable[[str], bool] | None = None, reads: Callable[[str], str | None] | None = None,
 ) -> _Rule:
-    return _Rule(re.compile(regex, re.IGNORECASE), kind, template, attribute, imp, accepts)
+    return _Rule(re.compile(regex, re.IGNORECASE), kind, template, attribute, imp, accepts,
+                 reads)
 
 
 #: capitalised words that are not names
@@ -142,31 +156,217 @@ def _a_place(value: str) -> bool:
     return any(last in known.get(c, ()) for c in ("city", "country", "place"))
 
 
+
+#: lower-case words inside a place's name ("Newcastle upon Tyne", "Isle of Man")
+_NAME_JOINS = frozenset({"upon", "on", "of", "de", "la", "le", "del", "am", "sur", "the"})
+
+
+def _a_home(value: str) -> bool:
+    """Where one moved: a place of the shipped table (:func:`_a_place`) or a proper
+    name ("Harrogate", "the Netherlands", "Newcastle upon Tyne"); not "a GP surgery",
+    "the night shift" or "part-time" ("I moved to a GP surgery" is a job)."""
+    if _a_place(value):
+        return True
+    names = re.sub(r"^the\s+", "", value, flags=re.IGNORECASE).split()
+    return (0 < len(names) <= 4 and names[0][:1].isupper() and names[-1][:1].isupper()
+            and names[0] not in _NOT_NAMES
+            and all(w[:1].isupper() or w in _NAME_JOINS for w in names))
+
+
+#: words of the table's sport, game and instrument lists that name no activity one plays
+_NOT_PLAYED = frozenset({"game", "games", "sport", "sports", "numbers", "stops", "monte",
+                         "bolivia", "trump", "bones", "vibes", "scissors", "rum", "jacks",
+                         "singles", "doubles", "hardball", "spar", "kip", "upstart"})
+
+
+def _played() -> frozenset[str]:
+    """What one plays: the shipped table's sports, games and instruments."""
+    global _PLAYED
+    if _PLAYED is None:
+        from ..retrieval.expand import table  # the shipped WordNet table, read once
+
+        known = table()
+        _PLAYED = frozenset(w for c in ("sport", "game", "instrument")
+                            for w in known.get(c, ())) - _NOT_PLAYED
+    return _PLAYED
+
+
+_PLAYED: frozenset[str] | None = None
+#: gerunds one does or goes to as a pastime, beyond the table's ("climbing", "yoga")
+_PASTIMES = frozenset({"climbing", "bouldering", "yoga", "pilates", "hiking", "running",
+                       "swimming", "cycling", "surfing", "skiing", "rowing", "boxing",
+                       "dancing", "painting", "pottery", "knitting", "gardening", "kayaking",
+                       "sailing", "fishing", "photography", "baking", "skating", "jogging",
+                       "crossfit", "karate", "judo", "taekwondo", "weightlifting", "birdwatching"})
+
+
+def _activity(value: str) -> str | None:
+    """The activity a value names at its start ("tennis every Sunday" -> "tennis",
+    "the violin in a band" -> "the violin"), or ``None`` ("it safe", "with my kids",
+    "video games")."""
+    ws = value.split()
+    the = bool(ws) and ws[0].lower() == "the"
+    ws = ws[1:] if the else ws
+    if not ws:
+        return None
+    word = ws[0].lower()
+    known = _played() | _PASTIMES
+    if word not in known and word.removesuffix("s") not in known:  # "the drums"
+        return None
+    return ("the " if the else "") + word
+
+
+def _pastime(value: str) -> str | None:
+    """:func:`_activity`, for what one does or has taken up ("climbing", "yoga")."""
+    found = _activity(value)
+    return found.removeprefix("the ") if found else None
+
+
+def _learnt(value: str) -> str | None:
+    """What one is learning, at a value's start: a language ("Spanish on Duolingo" ->
+    "Spanish") or an instrument ("the cello" -> "the cello"); else ``None`` ("a lot",
+    "to cook")."""
+    from ..retrieval.expand import table  # the shipped WordNet table, read once
+
+    ws = value.split()
+    if ws and ws[0][:1].isupper() and ws[0].lower() in table().get("language", ()):
+        return ws[0]
+    found = _activity(value)
+    word = found.removeprefix("the ") if found else ""
+    instruments = table().get("instrument", ())
+    return found if word in instruments or word.removesuffix("s") in instruments else None
+
+
+#: how often: a place one goes to this often is a habit ("three times a week", "every
+#: Monday", "on Sundays"), not a plan ("I go to Paris next week")
+_OFTEN = re.compile(
+    r"\s+(?:(?:once|twice|\w+ times) a (?:week|month|day)|every (?:day|week|morning|evening|"
+    r"night|weekend|monday|tuesday|wednesday|thursday|friday|saturday|sunday|other day)|"
+    r"on (?:mondays|tuesdays|wednesdays|thursdays|fridays|saturdays|sundays|weekends)|"
+    r"most (?:days|mornings|evenings|weekends))\b.*$", re.IGNORECASE)
+
+
+def _habit(value: str) -> str | None:
+    """The place of a habit, told with how often ("CrossFit three times a week" ->
+    "CrossFit", "the gym every morning" -> "the gym"); ``None`` without it."""
+    place = _OFTEN.sub("", value)
+    return place.strip() if place != value and len(place.split()) <= 4 else None
+
+
+#: the last word of an occupation ("a nurse", "a software engineer", "an ICU nurse"); a
+#: closed class of everyday job titles, not the table's (its "job" list holds "man",
+#: "sport" and "batman")
+_JOBS = frozenset("""
+nurse teacher doctor gp engineer developer programmer designer accountant bookkeeper lawyer
+solicitor barrister paralegal paramedic firefighter officer detective chef cook baker waiter
+waitress barista bartender cashier manager analyst consultant architect electrician plumber
+carpenter joiner mechanic pharmacist dentist hygienist vet veterinarian surgeon physician
+physio physiotherapist therapist counsellor counselor psychologist psychiatrist scientist
+researcher professor lecturer tutor librarian journalist reporter editor copywriter
+photographer illustrator animator musician pilot midwife receptionist secretary clerk
+technician nanny cleaner carer caregiver hairdresser barber stylist realtor recruiter
+entrepreneur freelancer contractor farmer builder soldier translator interpreter dietitian
+nutritionist optician optometrist radiographer banker broker economist statistician
+actuary auditor coach trainer instructor firefighter postman postwoman courier surveyor
+underwriter pharmacologist biologist chemist physicist geologist zookeeper gardener
+landscaper welder machinist pharmacist sonographer chiropractor osteopath podcaster
+""".split())
+#: words before a job title that judge rather than name it ("a good cook", "a big fan")
+_JUDGED = frozenset({"good", "bad", "great", "terrible", "awful", "decent", "better", "worse",
+                     "best", "worst", "big", "huge", "lousy", "amazing", "natural",
+                     "born", "proper", "real", "wannabe", "aspiring", "future", "former", "ex"})
+
+
+def _job(value: str) -> str | None:
+    """An occupation as written ("a software engineer", "an ICU nurse"), or ``None``
+    ("a good cook", "a big fan", "a mess", "an aspiring chef")."""
+    ws = value.split()
+    if not 2 <= len(ws) <= 4 or ws[0].lower() not in ("a", "an"):
+        return None
+    if ws[-1].lower() not in _JOBS or any(w.lower() in _JUDGED for w in ws):
+        return None
+    return value
+
+
+#: how one gets to work, by the word that says it
+_COMMUTE = {"train": "by train", "trains": "by train", "bus": "by bus", "buses": "by bus",
+            "tube": "by tube", "subway": "by subway", "metro": "by metro", "tram": "by tram",
+            "ferry": "by ferry", "car": "by car", "bike": "by bike", "bicycle": "by bike",
+            "scooter": "by scooter", "motorbike": "by motorbike", "motorcycle": "by motorbike",
+            "cycle": "by bike", "cycling": "by bike", "biking": "by bike",
+            "drive": "by car", "driving": "by car", "walk": "on foot", "walking": "on foot",
+            "foot": "on foot", "run": "on foot", "running": "on foot", "carpool": "by car"}
+
+
+def _commute(value: str) -> str | None:
+    """How a statement says one gets to work ("the train" -> "by train", "cycling" ->
+    "by bike"), or ``None``."""
+    ws = re.sub(r"^(?:the|a|my|by|on)\s+", "", value.strip(), flags=re.IGNORECASE).split()
+    return _COMMUTE.get(ws[0].lower()) if ws else None
+
+
 _RULES: list[_Rule] = [
-    _rule(_I + r"i(?:'ve| have)? (?:just )?(?:moved|relocated) to " + _VALUE + _END,
-          MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8),
+    _rule(_I + r"i(?:'ve| have)? (?:just )?(?:moved|relocated) to " + _VALUE + _END_NAMED,
+          MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8, _a_home),
     # "we moved to X" names a place only sometimes ("we moved to Slack for chat")
     _rule(_I + r"we(?:'ve| have)? (?:just |recently |finally |eventually )?(?:moved|relocated) "
-          r"to " + _VALUE + _END,
+          r"to " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8, _a_place),
-    _rule(_I + r"i(?:'m| am) (?:now )?(?:living|based) in " + _VALUE + _END,
+    _rule(_I + r"i(?:'m| am) (?:now )?(?:living|based) in " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8),
-    _rule(_I + r"i (?:now )?live in " + _VALUE + _END,
+    _rule(_I + r"i (?:now )?live in " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8),
-    _rule(_I + r"i(?:'m| am)? (?:now )?(?:work|working) (?:at|for) " + _VALUE + _END,
+    _rule(_I + r"i(?:'m| am)? (?:now )?(?:work|working) (?:(?:night |day |early |late |weekend )?"
+          r"shifts |part[- ]time |full[- ]time |nights |weekends )?(?:at|for) " + _VALUE
+          + _END_NAMED,
           MemoryKind.FACT, "{subject} works at {value}", "works_at", 0.8),
-    _rule(_I + r"i (?:just )?(?:started|got) a (?:new )?job (?:at|with) " + _VALUE + _END,
+    _rule(_I + r"i (?:just )?(?:started|got) a (?:new )?job (?:at|with) " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} works at {value}", "works_at", 0.8),
-    _rule(_I + r"i (?:just |recently |finally )?started a new job as " + _VALUE + _END,
+    _rule(_I + r"i (?:just |recently |finally )?started a new job as " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} works as {value}", None, 0.8),
-    _rule(_I + r"i(?:'m| am)? (?:now )?(?:work|working) as " + _VALUE + _END,
+    # an occupation said as what one is: "I'm a nurse", "I am an ICU nurse at St Mary's",
+    # "I retrained as a plumber"
+    _rule(_I + r"i(?:'m|’m| am) (?:now |currently |still )?(?P<value>an? [\w-]+(?: [\w-]+){0,2}?)"
+          r"(?: (?:at|for|with|in) [^.,;!?\n]{2,60})?" + _END_NAMED,
+          MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=_job),
+    _rule(_I + r"i(?:'ve| have)? (?:just |finally )?(?:retrained|qualified|trained) as "
+          r"(?P<value>an? [\w-]+(?: [\w-]+){0,2}?)" + _END_NAMED,
+          MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=_job),
+    _rule(_I + r"i(?:'m| am)? (?:now )?(?:work|working) as " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7),
-    _rule(_I + r"(?:i|we) (?:just |recently |finally )?adopted " + _VALUE + _END,
+    _rule(_I + r"(?:i|we) (?:just |recently |finally )?adopted " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} has {value}", None, 0.7),
-    _rule(_I + r"i(?:'ve| have)? (?:just |recently |finally )?switched to " + _VALUE + _END,
+    _rule(_I + r"i(?:'ve| have)? (?:just |recently |finally )?switched to " + _VALUE + _END_NAMED,
           MemoryKind.PREFERENCE, "{subject} uses {value}", None, 0.6),
-    _rule(_I + r"i (?:now )?drive " + _VALUE + _END,
+    _rule(_I + r"i (?:now )?drive " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} drives {value}", None, 0.6),
+    _rule(_I + r"i (?:now |also |still )?own (?!up\b)" + _VALUE + _END_NAMED,
+          MemoryKind.FACT, "{subject} owns {value}", None, 0.6),
+    # an activity one keeps up: "I play tennis every Sunday", "I play the violin in a band"
+    _rule(_I + r"i (?:still |now |also |regularly |usually |often |mostly )?play " + _VALUE
+          + _END_NAMED, MemoryKind.FACT, "{subject} plays {value}", None, 0.6, reads=_activity),
+    # a language or an instrument one is learning: "I'm learning Spanish on Duolingo"
+    _rule(_I + r"i(?:'m| am|'ve been| have been) (?:now |still |also )?learning " + _VALUE
+          + _END_NAMED,
+          MemoryKind.FACT, "{subject} is learning {value}", None, 0.6, reads=_learnt),
+    # somewhere one goes as a habit: "I go to CrossFit three times a week"
+    _rule(_I + r"i (?:usually |regularly |still |also |now )?go to " + _VALUE + _END_NAMED,
+          MemoryKind.FACT, "{subject} goes to {value}", None, 0.6, reads=_habit),
+    _rule(_I + r"i(?:'ve| have)? (?:just |recently |finally )?(?:taken|took) up " + _VALUE
+          + _END_NAMED, MemoryKind.FACT, "{subject} does {value}", None, 0.6, reads=_pastime),
+    # how one gets to work (one way at a time): "I commute by train", "I cycle to work",
+    # "I take the bus to work", "I've started driving to work", "I have to drive to work"
+    _rule(_I + r"i (?:now |usually |normally |mostly |still )?commute (?:in )?(?:by |on )?"
+          + _VALUE + _END_NAMED, MemoryKind.FACT, "{subject} commutes {value}", "commute", 0.6,
+          reads=_commute),
+    _rule(_I + r"i(?: now| usually| normally| mostly| still| have to| need to|'ve started"
+          r"| have started| started|'ve been| have been)? (?P<value>cycle|bike|walk|drive|run|"
+          r"cycling|biking|walking|driving|running) (?:in )?to work\b",
+          MemoryKind.FACT, "{subject} commutes {value}", "commute", 0.6, reads=_commute),
+    _rule(_I + r"i(?: now| usually| normally| mostly| still| have to| need to|'ve started"
+          r"| have started| started)? (?:take|get|catch|ride|taking|getting|catching|riding) "
+          r"(?P<value>(?:the |a |my )?[a-z]+) (?:in )?to work\b",
+          MemoryKind.FACT, "{subject} commutes {value}", "commute", 0.6, reads=_commute),
     _rule(_I + r"my name is " + _VALUE + _END,
           MemoryKind.FACT, "{subject}'s name is {value}", "name", 0.9),
     _rule(_I + r"i(?:'m| am) (?P<value>\d{1,3}) years old",
@@ -212,7 +412,7 @@ _RULES: list[_Rule] = [
     _rule(_I + r"i (?:plan|intend|want) to " + _VALUE + _END,
           MemoryKind.PLAN, "{subject} plans to {value}", None, 0.5),
     _rule(_I + r"i have (?P<value>(?:a|an|two|three) (?:dog|cat|pet|kid|child|son|daughter|"
-          r"brother|sister)s?[^.,;!?\n]{0,40}?)" + _END,
+          r"brother|sister)s?[^.,;!?\n]{0,40}?)" + _END_NAMED,
           MemoryKind.FACT, "{subject} has {value}", None, 0.6),
 ]
 
@@ -224,8 +424,10 @@ _TRAILING_TIME = re.compile(
     r"spring|fall|autumn|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|yesterday|"
     r"today|tonight|tomorrow|recently|now|lately|again|too|as well|a while ago|these days|"
     r"(?:a few|two|three|\d+)\s+(?:days|weeks|months|years)\s+ago|"
-    r"in\s+(?:january|february|march|april|may|june|july|august|september|october|november|"
-    r"december|\d{4}))$",
+    r"(?:in|in early|in late|in mid|since|until|this|last)\s+(?:january|february|march|april|"
+    r"may|june|july|august|september|october|november|december|\d{4})|"
+    r"(?:in|over|during) the (?:spring|summer|autumn|fall|winter|holidays|new year|end)|"
+    r"at the (?:weekend|end of \w+)|for good|at last|in the end)$",
     re.IGNORECASE,
 )
 
@@ -310,6 +512,8 @@ class RuleDeriver(Deriver):
                 for m in rule.pattern.finditer(ep.text):
                     groups = m.groupdict()
                     value = _clean(groups.get("value") or "")
+                    if rule.reads is not None:
+                        value = rule.reads(value) or ""
                     if "value" in groups and (
                         not value or value.lower() in _PRONOUN_VALUES or len(value) < 2
                         or (rule.accepts is not None and not rule.accepts(value))

@@ -28,7 +28,11 @@ I sell the Honda?", "if I quit the firm ..."):
   only in the perfect, with "my job at", or followed by what came next: "I left
   accounting and I'm now a chef"), home (moved out of, moved away from), a
   partner (broke up with, split up with, divorced), an activity (gave up, quit,
-  dropped out of, "stopped playing", "stopped going to" ...);
+  dropped out of, "stopped playing", "stopped going to" ...; not kept up for long: "I
+  haven't played football since I moved", "... touched the piano in months", not "this
+  week"), a switch away from what one did, used or had ("switched from violin to cello",
+  "changed from Vodafone"), a thing gone ("the Volvo is gone", nothing after "gone" but
+  the clause's end);
 * the memory says that relation (:data:`_RELATIONS`: "drives", "owns", "has"
   for ownership; "works", "job" for work ...) and, after the relation word, the
   ended thing's head word ("the Honda" -> "Honda"; "accounting" -> "accountant":
@@ -70,6 +74,9 @@ _VERBS: dict[str, str] = {
              r"left(?= (?:my |our )?(?:job|position|post|role|work) (?:at|with) )"),
     "home": r"moved (?:out of|away from|from)",
     "partner": r"broke up with|split up with|split from|divorced|separated from",
+    # "I've switched from violin to cello", "moved over from Chrome to Firefox": what one
+    # did, used or had before
+    "switch": r"switched (?:over )?from|changed (?:over )?from|moved (?:over|across) from",
     "activity": (r"gave up|given up|quit|dropped out of|graduated from|"
                  r"finished (?:my )?(?:degree|course|studies|phd|masters?|master's) (?:at|in)|"
                  r"stopped (?:playing|going to|doing|taking|attending|practising|practicing|"
@@ -93,6 +100,8 @@ _RELATIONS: dict[str, frozenset[str]] = {
                            "member", "hobby", "learning", "studies", "takes", "drinks",
                            "smokes", "runs", "swims"}),
 }
+_RELATIONS["switch"] = _RELATIONS["own"] | _RELATIONS["activity"] | frozenset(
+    {"uses", "prefers", "commutes", "banks", "listens", "watches", "reads", "eats"})
 _ADVERB = r"(?:just |finally |recently |already |eventually |officially |actually |also )?"
 #: where a clause starts (then a discourse word may come, :data:`~.derive.LEAD`)
 _CLAUSE = r"(?:^|[.!?;:]\s+|,\s*|\b(?:and|so|but|now|well|then)\s+)"
@@ -145,6 +154,18 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
         r"\b(?:my|our|the)\s+(?P<obj>(?:[^\W\d_][\w'’-]*)(?: [^\W\d_][\w'’-]*){0,3}?)\s+"
         r"(?:has been|was|got) (?:finally )?(?P<verb>sold|scrapped|written off|stolen|"
         r"totalled|traded in)\b", re.IGNORECASE)))
+    # "the Volvo is gone", "the old bike's gone": nothing may follow but the clause's end
+    out.append(("own", re.compile(
+        r"\b(?:the|our|my)\s+(?P<obj>(?:[^\W\d_][\w'’-]*)(?: [^\W\d_][\w'’-]*){0,3}?)"
+        r"(?:'s|’s| is| has) (?:long |finally |now )?(?P<verb>gone)(?=\s*(?:[.,;!\n]|$|"
+        r"\s(?:and|but|now)\b))", re.IGNORECASE)))
+    # an activity not kept up for a long time: "I haven't played football since I moved",
+    # "I haven't touched the piano in months" (not "this week": a pause)
+    out.append(("activity", re.compile(
+        _CLAUSE + LEAD + r"(?:i|we) (?:haven't|haven’t|have not|hadn't|had not) "
+        r"(?:really |even )?(?P<verb>played|touched|done|been to|gone to|practised|practiced)"
+        r"\s+" + _OBJECT + r"(?=\s+(?:since|in (?:months|years|ages|a long time|over a year)|"
+        r"for (?:months|years|ages|a long time|over a year)))", re.IGNORECASE)))
     # one's own who died: "our old dog Rex passed away", "my cat was put to sleep"
     out.append(("own", re.compile(
         r"\b(?:my|our)\s+(?P<obj>(?:[^\W\d_][\w'’-]*)(?: [^\W\d_][\w'’-]*){0,3}?)\s+"
@@ -189,7 +210,8 @@ def _head(obj: str) -> str | None:
 _TRIGGER = re.compile(
     r"\b(?:sold|scrapped|traded|exchanged|gave|given|rid|wrote|written|donated|quit|resigned|"
     r"notice|laid|let|redundant|fired|retired|stopped|left|moved|broke|split|divorced|"
-    r"separated|dropped|passed|died|put|stolen|totalled|longer|any ?more|graduated|finished)\b",
+    r"separated|dropped|passed|died|put|stolen|totalled|longer|any ?more|graduated|finished|"
+    r"switched|changed|gone|haven't|haven’t|hadn't|have not|had not)\b",
     re.IGNORECASE)
 
 
