@@ -37,6 +37,7 @@ ENDS = [
     ("I left the kitchen to retrain as a plumber.", "work", "kitchen"),
     ("I've retired from teaching", "work", "teaching"),
     ("Left the firm and started a bakery.", "work", "firm"),
+    ("I left the bank in June and now I teach maths.", "work", "bank"),
     ("We moved out of Brixton last spring.", "home", "brixton"),
     ("we moved from Lyon to Porto", "home", "lyon"),
     ("I broke up with Sam in March.", "partner", "sam"),
@@ -63,6 +64,9 @@ ENDS = [
     ("I haven't played football since I moved.", "activity", "football"),
     ("Honestly I haven't touched the piano in months.", "activity", "piano"),
     ("We haven't been to the allotment for years.", "activity", "allotment"),
+    ("I cancelled my PureGym membership and joined a climbing wall.", "account", "puregym"),
+    ("Closed the Barclays account last week.", "account", "barclays"),
+    ("We've finally cancelled our Netflix subscription.", "account", "netflix"),
 ]
 
 NOT_ENDS = [
@@ -110,6 +114,9 @@ NOT_ENDS = [
     "The pain is gone for the day but it comes back.",
     "Is the Volvo gone?",
     "The bus is gone by the time I get there.",
+    "My wife cancelled her gym membership.",
+    "Should I cancel my Netflix subscription?",
+    "They closed the Barclays branch in town.",
 ]
 
 

@@ -271,6 +271,8 @@ actuary auditor coach trainer instructor firefighter postman postwoman courier s
 underwriter pharmacologist biologist chemist physicist geologist zookeeper gardener
 landscaper welder machinist pharmacist sonographer chiropractor osteopath podcaster
 """.split())
+#: where an occupation's place starts ("a nurse at St Mary's")
+_WHERE = re.compile(r" (?:at|for|with|in) ")
 #: words before a job title that judge rather than name it ("a good cook", "a big fan")
 _JUDGED = frozenset({"good", "bad", "great", "terrible", "awful", "decent", "better", "worse",
                      "best", "worst", "big", "huge", "lousy", "amazing", "natural",
@@ -278,9 +280,9 @@ _JUDGED = frozenset({"good", "bad", "great", "terrible", "awful", "decent", "bet
 
 
 def _job(value: str) -> str | None:
-    """An occupation as written ("a software engineer", "an ICU nurse"), or ``None``
-    ("a good cook", "a big fan", "a mess", "an aspiring chef")."""
-    ws = value.split()
+    """An occupation as written, with where ("a software engineer at a bank", "an ICU
+    nurse"), or ``None`` ("a good cook", "a big fan", "a mess", "an aspiring chef")."""
+    ws = _WHERE.split(value, maxsplit=1)[0].split()
     if not 2 <= len(ws) <= 4 or ws[0].lower() not in ("a", "an"):
         return None
     if ws[-1].lower() not in _JOBS or any(w.lower() in _JUDGED for w in ws):
@@ -326,8 +328,8 @@ _RULES: list[_Rule] = [
           MemoryKind.FACT, "{subject} works as {value}", None, 0.8),
     # an occupation said as what one is: "I'm a nurse", "I am an ICU nurse at St Mary's",
     # "I retrained as a plumber"
-    _rule(_I + r"i(?:'m|’m| am) (?:now |currently |still )?(?P<value>an? [\w-]+(?: [\w-]+){0,2}?)"
-          r"(?: (?:at|for|with|in) [^.,;!?\n]{2,60})?" + _END_NAMED,
+    _rule(_I + r"i(?:'m|’m| am) (?:now |currently |still )?(?P<value>an? [\w-]+(?: [\w-]+){0,2}?"
+          r"(?: (?:at|for|with|in) [^.,;!?\n]{2,60}?)?)" + _END_NAMED,
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=_job),
     _rule(_I + r"i(?:'ve| have)? (?:just |finally )?(?:retrained|qualified|trained) as "
           r"(?P<value>an? [\w-]+(?: [\w-]+){0,2}?)" + _END_NAMED,
@@ -349,6 +351,11 @@ _RULES: list[_Rule] = [
     _rule(_I + r"i(?:'m| am|'ve been| have been) (?:now |still |also )?learning " + _VALUE
           + _END_NAMED,
           MemoryKind.FACT, "{subject} is learning {value}", None, 0.6, reads=_learnt),
+    # a membership or an account: "I'm a member of PureGym", "I bank with Barclays"
+    _rule(_I + r"i(?:'m|’m| am) (?:now |still |also )?a member (?:of|at) " + _VALUE + _END_NAMED,
+          MemoryKind.FACT, "{subject} is a member of {value}", None, 0.6),
+    _rule(_I + r"i (?:now |still |also )?bank with " + _VALUE + _END_NAMED,
+          MemoryKind.FACT, "{subject} banks with {value}", None, 0.6),
     # somewhere one goes as a habit: "I go to CrossFit three times a week"
     _rule(_I + r"i (?:usually |regularly |still |also |now )?go to " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} goes to {value}", None, 0.6, reads=_habit),

@@ -83,9 +83,11 @@ _VERBS: dict[str, str] = {
                  r"learning|drinking|smoking|running)"),
 }
 #: "left" ends work in the perfect ("I've left the firm") or before what came next
-#: ("I left accounting and I'm now a chef", "... to become a teacher")
+#: ("I left accounting and I'm now a chef", "... to become a teacher", "I left the bank in
+#: June and now I teach")
 _LEFT_NEXT = re.compile(
-    r"^\s*(?:,\s*)?(?:and|to|so)\s+(?:i'm|i am|i've|i have|now|am|started|start|joined|"
+    r"^(?:\s+(?:in|last|this|on|back in|at the end of)\s+\w+(?:\s+\d{4})?)?"  # "... in June"
+    r"\s*(?:,\s*)?(?:and|to|so)\s+(?:i'm|i am|i've|i have|now|am|started|start|joined|"
     r"join|became|become|train|training|work|working|went|moved|retrain)", re.IGNORECASE)
 #: the words by which a memory says each relation
 _RELATIONS: dict[str, frozenset[str]] = {
@@ -100,6 +102,8 @@ _RELATIONS: dict[str, frozenset[str]] = {
                            "member", "hobby", "learning", "studies", "takes", "drinks",
                            "smokes", "runs", "swims"}),
 }
+_RELATIONS["account"] = frozenset({"member", "subscribes", "subscribed", "subscriber", "uses",
+                                  "banks", "customer", "insured", "insures", "with"})
 _RELATIONS["switch"] = _RELATIONS["own"] | _RELATIONS["activity"] | frozenset(
     {"uses", "prefers", "commutes", "banks", "listens", "watches", "reads", "eats"})
 _ADVERB = r"(?:just |finally |recently |already |eventually |officially |actually |also )?"
@@ -159,6 +163,13 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
         r"\b(?:the|our|my)\s+(?P<obj>(?:[^\W\d_][\w'’-]*)(?: [^\W\d_][\w'’-]*){0,3}?)"
         r"(?:'s|’s| is| has) (?:long |finally |now )?(?P<verb>gone)(?=\s*(?:[.,;!\n]|$|"
         r"\s(?:and|but|now)\b))", re.IGNORECASE)))
+    # a membership, subscription or account closed: "I cancelled my PureGym membership",
+    # "we closed the Barclays account" (the thing is the word before "membership")
+    out.append(("account", re.compile(
+        r"(?:" + _CLAUSE + LEAD + r"(?:i|we)(?:'ve|’ve| have)? |" + _SENTENCE + LEAD + r")"
+        + _ADVERB + r"(?P<verb>cancell?ed|canceled|closed|terminated|ended|quit) (?:my|our|the) "
+        r"(?P<obj>[^\W\d_][\w'’-]*(?: [^\W\d_][\w'’-]*){0,2}?) (?:gym )?(?:membership|"
+        r"subscription|account|contract|plan|policy)\b", re.IGNORECASE)))
     # an activity not kept up for a long time: "I haven't played football since I moved",
     # "I haven't touched the piano in months" (not "this week": a pause)
     out.append(("activity", re.compile(
@@ -211,7 +222,8 @@ _TRIGGER = re.compile(
     r"\b(?:sold|scrapped|traded|exchanged|gave|given|rid|wrote|written|donated|quit|resigned|"
     r"notice|laid|let|redundant|fired|retired|stopped|left|moved|broke|split|divorced|"
     r"separated|dropped|passed|died|put|stolen|totalled|longer|any ?more|graduated|finished|"
-    r"switched|changed|gone|haven't|haven’t|hadn't|have not|had not)\b",
+    r"switched|changed|gone|haven't|haven’t|hadn't|have not|had not|cancell?ed|canceled|closed|"
+    r"terminated|ended)\b",
     re.IGNORECASE)
 
 
