@@ -102,7 +102,11 @@ LEAD = (r"(?:(?=[tnlhcarpoyibe])"  # their first letters: most clause starts try
         r"(?:last|this|earlier this) (?:year|month|week|spring|summer|autumn|fall|winter))"
         r"\s*,?\s+)?")
 #: where a first-person clause starts
-_I = r"(?:^|[.!?:;]\s+|,\s*|\b(?:and|so|but|now|actually|well)\s+)" + LEAD
+_I = (r"(?:^|[.!?:;]\s+|,\s*|\b(?:and|so|but|now|actually|well)\s+"
+      # a clause of time or cause put first, with no comma: "Since we moved I have to drive
+      # to work", "Now that we live in town I walk to work" (not "if": a condition)
+      r"|(?:^|[.!?;]\s+)(?:since|after|now that|ever since|because) "
+      r"(?:we|they|he|she|it|the|my|our) [^,.;!?\n]{1,40}? (?=i\b))" + LEAD)
 #: the words of a diet (single-valued: a new one supersedes the old)
 _DIET = r"(?P<value>vegetarian|vegan|pescatarian)\b"
 
@@ -340,7 +344,8 @@ _RULES: list[_Rule] = [
           MemoryKind.FACT, "{subject} has {value}", None, 0.7),
     _rule(_I + r"i(?:'ve| have)? (?:just |recently |finally )?switched to " + _VALUE + _END_NAMED,
           MemoryKind.PREFERENCE, "{subject} uses {value}", None, 0.6),
-    _rule(_I + r"i (?:now )?drive " + _VALUE + _END_NAMED,
+    _rule(_I + r"i (?:now )?drive (?!(?:in )?to\b|home\b|in\b|back\b|around\b)" + _VALUE
+          + _END_NAMED,
           MemoryKind.FACT, "{subject} drives {value}", None, 0.6),
     _rule(_I + r"i (?:now |also |still )?own (?!up\b)" + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} owns {value}", None, 0.6),
