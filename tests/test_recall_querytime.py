@@ -36,6 +36,10 @@ def day(dt: datetime | None) -> str | None:
             "in",
         ),
         ("What did Maria do the weekend before April 10, 2023?", "2023-04-08", "2023-04-10", "in"),
+        # a day first with dots (DIN 5008 and most of Europe): REALTALK asks this way
+        ("What class did Kevin have on 21.01.2024?", "2024-01-21", "2024-01-22", "in"),
+        ("What did Paola explore on 24.01.2024.", "2024-01-24", "2024-01-25", "in"),
+        ("Where was she on 3.4.2023?", "2023-04-03", "2023-04-04", "in"),
     ],
 )
 def test_ranges(query: str, start: str | None, end: str | None, relation: str) -> None:
@@ -100,6 +104,14 @@ def test_order_words() -> None:
 
 def test_vague_future_words_set_no_range() -> None:
     assert parse_query_time("Would Melanie go on another roadtrip soon?", NOW) is None
+
+
+@pytest.mark.parametrize("query", [
+    "Did the update to 1.2.24 fix it?", "Is 3.11.2 the version she uses?",
+    "What happened in 1.13.2024?", "Why is pi 3.14159?"])
+def test_a_version_or_an_impossible_dotted_date_is_no_date(query: str) -> None:
+    got = parse_query_time(query, datetime(2024, 3, 1, tzinfo=UTC))
+    assert got is None or got.start is None
 
 
 def test_queries_without_time_give_none() -> None:

@@ -185,3 +185,18 @@ def test_an_exact_rare_token_outranks_its_neighbours(eg: Engram) -> None:
         hits = eg.search(f"tok{n}q", user_id="u", kinds=["episode"], limit=3,
                          track_access=False)
         assert hits[0].item.id == ids[n]
+
+
+def test_a_day_the_query_names_reaches_a_day_either_side() -> None:
+    now = datetime(2024, 3, 1, tzinfo=UTC)
+    for query in ("What class did Kevin have on 21.01.2024?",
+                  "What class did Kevin have on January 21, 2024?"):
+        info = rerank.query_info(query, now)
+        assert (info.start, info.end) == (datetime(2024, 1, 20, tzinfo=UTC),
+                                          datetime(2024, 1, 23, tzinfo=UTC))
+    month = rerank.query_info("What did Kevin do in January 2024?", now)
+    assert (month.start, month.end) == (datetime(2024, 1, 1, tzinfo=UTC),
+                                        datetime(2024, 2, 1, tzinfo=UTC))
+    # at the calendar's ends the day stays as it is
+    assert rerank._widened(datetime.min.replace(tzinfo=UTC), -timedelta(days=1)) == (
+        datetime.min.replace(tzinfo=UTC))

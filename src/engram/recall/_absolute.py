@@ -267,6 +267,14 @@ ABSOLUTE_RULES: list[Rule] = [
         _numeric,
         needs=(DIGIT,),
     ),
+    # day first with dots ("21.01.2024", "3.4.2023": DIN 5008 and most of Europe), a
+    # four-digit year only (not a version: "1.2.24", "3.11.2")
+    Rule(
+        "dotted",
+        _rx(r"(?<![\d.])(?P<d>[0-3]?\d)\.(?P<m>[01]?\d)\.(?P<y>(?:19|20)\d\d)(?!\w|\.\d)"),
+        _iso,
+        needs=(DIGIT,),
+    ),
     Rule(
         "day_month",
         _rx(rf"\b(?:the\s+)?{_DAY}\s+(?:of\s+)?(?P<mon>{MONTH_RE})\b\.?(?:,?\s+{_YEAR})?"),

@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import repeat
 from math import isnan
 from operator import attrgetter, or_
@@ -41,7 +41,7 @@ import numpy as np
 from ..index.lexical import term_set, tokens
 from ..index.rowfacts import TIME_WORDS, TIMEY, TIMEY_PATTERN, read_terms, timey
 from ..models import Episode, ItemRef, Memory
-from ..recall import parse_query_time, query_names
+from ..recall import QueryTime, parse_query_time, query_names
 from ..store.base import Candidate, Neighbour
 from ..store.views import FLAGS, TERMS, kept_facts
 from ..text import TextMemo, text_cache
@@ -98,15 +98,42 @@ class QueryInfo:
 _TIME_WORDS, _TIMEY, _timey = TIME_WORDS, TIMEY_PATTERN, timey
 
 
+#: a day the query names reaches a day either side: what happened on a day is often told
+#: the day after ("What did Kevin watch on 10.01.2024?" asked of "I watched ... last
+#: night", sent on the 11th), and a day's stamp depends on the sender's time zone
+_SLACK = timedelta(days=1)
+
+
+def _one_day(qt: QueryTime) -> bool:
+    """Whether ``qt`` names one day (a start and an end at most a day apart)."""
+    return (qt.start is not None and qt.end is not None
+            and qt.end - qt.start <= timedelta(days=1))
+
+
+def _widened(at: datetime | None, by: timedelta) -> datetime | None:
+    """``at + by``, or ``at`` where that leaves the calendar (year 1 or 9999)."""
+    if at is None:
+        return None
+    try:
+        return at + by
+    except OverflowError:
+        return at
+
+
 def query_info(query: str, now: datetime) -> QueryInfo:
     """What the features need from ``query``; ``names``: the people and names of
     :func:`~engram.recall.query_entities`, lower-cased (:func:`~engram.recall.query_names`)."""
     qt = parse_query_time(query, now)
+    start = end = None
+    if qt is not None:  # one day reaches a day either side (:data:`_SLACK`)
+        one = _one_day(qt)
+        start = _widened(qt.start, -_SLACK) if one else qt.start
+        end = _widened(qt.end, _SLACK) if one else qt.end
     return QueryInfo(
         terms=frozenset(tokens(query)),
         names=tuple(n.lower() for n in query_names(query)),
-        start=qt.start if qt is not None else None,
-        end=qt.end if qt is not None else None,
+        start=start,
+        end=end,
         asks_when=qt is not None and qt.asks_when,
     )
 
