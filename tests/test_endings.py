@@ -67,6 +67,12 @@ ENDS = [
     ("I cancelled my PureGym membership and joined a climbing wall.", "account", "puregym"),
     ("Closed the Barclays account last week.", "account", "barclays"),
     ("We've finally cancelled our Netflix subscription.", "account", "netflix"),
+    ("I've stopped running, my physio said my knees can't take it.", "activity", "running"),
+    ("I quit smoking in March.", "activity", "smoking"),
+    ("I stopped swimming for good last year.", "activity", "swimming"),
+    ("My Honda went to my brother, I'm car-free now.", "own", "honda"),
+    ("Our old sofa went to a friend.", "own", "sofa"),
+    ("My dog went to my parents when we moved to the flat.", "own", "dog"),
 ]
 
 NOT_ENDS = [
@@ -117,6 +123,10 @@ NOT_ENDS = [
     "My wife cancelled her gym membership.",
     "Should I cancel my Netflix subscription?",
     "They closed the Barclays branch in town.",
+    "I stopped running for a week because of a cold.",
+    "My son went to my mum's for the weekend.",
+    "My brother went to my parents for Christmas.",
+    "The money went to my sister's school.",
 ]
 
 

@@ -356,6 +356,15 @@ _RULES: list[_Rule] = [
     _rule(_I + r"i(?:'m| am|'ve been| have been) (?:now |still |also )?learning " + _VALUE
           + _END_NAMED,
           MemoryKind.FACT, "{subject} is learning {value}", None, 0.6, reads=_learnt),
+    # exercise kept up, told by how far or how often: "I run about twenty miles a week",
+    # "I swim every morning", "I cycle three times a week"
+    _rule(_I + r"i (?:usually |still |now |also |normally )?(?P<what>run|swim|jog|cycle|hike|"
+          r"row) (?P<value>(?:about |around |roughly |over |at least )?(?:\d+|a|one|two|three|"
+          r"four|five|six|seven|eight|nine|ten|fifteen|twenty|thirty|forty|fifty|a hundred) "
+          r"(?:miles?|km|kilometres|kilometers|k|laps|lengths) (?:a|per|each|every) "
+          r"(?:day|week|month)|(?:every|most) (?:day|morning|evening|night|weekend|other day)|"
+          r"(?:once|twice|\w+ times) a (?:day|week|month))\b",
+          MemoryKind.FACT, "{subject} {what}s {value}", None, 0.6),
     # a membership or an account: "I'm a member of PureGym", "I bank with Barclays"
     _rule(_I + r"i(?:'m|’m| am) (?:now |still |also )?a member (?:of|at) " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} is a member of {value}", None, 0.6),

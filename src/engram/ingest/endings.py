@@ -50,6 +50,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ..index.lexical import stem
 from ..models import Episode, MemoryKind, MemoryStatus, Operation, Scope, SearchFilters
 from ..store.base import Store
 from ..trust.provenance import is_flagged
@@ -107,6 +108,10 @@ _RELATIONS["account"] = frozenset({"member", "subscribes", "subscribed", "subscr
 _RELATIONS["switch"] = _RELATIONS["own"] | _RELATIONS["activity"] | frozenset(
     {"uses", "prefers", "commutes", "banks", "listens", "watches", "reads", "eats"})
 _ADVERB = r"(?:just |finally |recently |already |eventually |officially |actually |also )?"
+#: people one may hand a thing on to (and who are never the thing handed on)
+_PEOPLE = (r"brother|sister|son|daughter|kids?|children|mum|mom|mother|dad|father|parents|"
+           r"cousin|nephew|niece|friend|neighbou?r|grand(?:son|daughter|ma|pa|mother|father)|"
+           r"aunt|uncle|wife|husband|partner|boyfriend|girlfriend|colleague|flatmate|roommate")
 #: where a clause starts (then a discourse word may come, :data:`~.derive.LEAD`)
 _CLAUSE = r"(?:^|[.!?;:]\s+|,\s*|\b(?:and|so|but|now|well|then)\s+)"
 #: where a sentence starts: a subject left out ("Sold the Honda") only here
@@ -122,6 +127,8 @@ _NOT_HEAD = frozenset({
     "work", "notice", "place", "thing", "stuff", "lot", "bit", "week", "month", "year", "day",
     "time", "today", "yesterday", "her", "him", "my", "our", "the", "a", "an", "there", "again",
     "anymore", "more", "any", "sure", "able", "allowed", "going", "really", "so", "too",
+    # a preposition is where an object would have been ("I stopped running for a week")
+    "for", "from", "with", "into", "about", "until", "during", "over", "under",
 })
 #: words before the verb that make the sentence a condition, a wish or hearsay
 _CONDITION = re.compile(
@@ -170,6 +177,21 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
         + _ADVERB + r"(?P<verb>cancell?ed|canceled|closed|terminated|ended|quit) (?:my|our|the) "
         r"(?P<obj>[^\W\d_][\w'’-]*(?: [^\W\d_][\w'’-]*){0,2}?) (?:gym )?(?:membership|"
         r"subscription|account|contract|plan|policy)\b", re.IGNORECASE)))
+    # a pastime stopped, told by its verb alone: "I've stopped running", "I quit smoking"
+    out.append(("activity", re.compile(
+        _CLAUSE + LEAD + r"(?:i|we)(?:'ve|’ve| have)? " + _ADVERB
+        + r"(?P<verb>stopped|quit|gave up|given up) (?P<obj>running|jogging|swimming|cycling|"
+        r"smoking|drinking|vaping|hiking|climbing|skating|surfing|dancing|painting|knitting|"
+        r"baking|gaming|singing|drumming|rowing|boxing)"
+        r"(?=\s*(?:[.,;:!?\n]|$|\s(?:and|but|because|since|after|so|for good|now|last|in|"
+        r"altogether|completely|entirely)\b))", re.IGNORECASE)))
+    # something passed on to family or a friend: "my Honda went to my brother" (not a
+    # person going: "my son went to my mum's")
+    out.append(("own", re.compile(
+        r"\b(?:my|our|the)\s+(?:old\s+)?(?P<obj>(?!(?:" + _PEOPLE + r")\b)[^\W\d_][\w'’-]*"
+        r"(?: (?!(?:" + _PEOPLE + r")\b)[^\W\d_][\w'’-]*){0,2}?)\s+"
+        r"(?P<verb>went|has gone|was given|got handed down) to (?:my|our|a) (?:" + _PEOPLE
+        + r")\b(?!['’]s)", re.IGNORECASE)))
     # an activity not kept up for a long time: "I haven't played football since I moved",
     # "I haven't touched the piano in months" (not "this week": a pause)
     out.append(("activity", re.compile(
@@ -223,7 +245,7 @@ _TRIGGER = re.compile(
     r"notice|laid|let|redundant|fired|retired|stopped|left|moved|broke|split|divorced|"
     r"separated|dropped|passed|died|put|stolen|totalled|longer|any ?more|graduated|finished|"
     r"switched|changed|gone|haven't|haven’t|hadn't|have not|had not|cancell?ed|canceled|closed|"
-    r"terminated|ended)\b",
+    r"terminated|ended|went|handed)\b",
     re.IGNORECASE)
 
 
@@ -328,6 +350,8 @@ def says(memory_text: str, ending: Ending) -> bool:
     at = next((i for i, w in enumerate(ws) if w in relation), None)
     if at is None:
         return False
+    if ending.head and stem(ws[at]) == stem(ending.head):  # "stopped running": "runs ..."
+        return True
     # no head ("we broke up"): the relation alone, whoever it names
     return not ending.head or any(_same_word(w, ending.head) for w in ws[at + 1:])
 
