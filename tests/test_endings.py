@@ -73,6 +73,8 @@ ENDS = [
     ("My Honda went to my brother, I'm car-free now.", "own", "honda"),
     ("Our old sofa went to a friend.", "own", "sofa"),
     ("My dog went to my parents when we moved to the flat.", "own", "dog"),
+    ("I stopped swimming when the lido shut for repairs.", "activity", "swimming"),
+    ("Sadly our tortoise Shelly died over the winter.", "own", "shelly"),
 ]
 
 NOT_ENDS = [
@@ -127,6 +129,8 @@ NOT_ENDS = [
     "My son went to my mum's for the weekend.",
     "My brother went to my parents for Christmas.",
     "The money went to my sister's school.",
+    "My friend's tortoise died last week.",
+    "I sold my sister's car for her.",
 ]
 
 
@@ -152,6 +156,10 @@ def test_a_memory_is_ended_only_by_its_relation_and_thing() -> None:
     gone = Ending("state", "no longer be", "vegetarian", "I'm no longer vegetarian.")
     assert says("Ana is vegetarian", gone)
     assert not says("Ana likes vegetarian food", gone)
+    teaching = Ending("state", "not be", "teaching", "I'm not teaching anymore.")
+    assert says("The user works as a primary school teacher", teaching)  # a doer, a doing
+    assert not says("The user works as a teaching assistant's driver", Ending(
+        "state", "not be", "tea", "I'm not tea anymore."))
     parted = Ending("partner", "broke up", "", "We broke up.")
     assert says("The user's partner is Sam", parted)  # whoever it names
     assert not says("The user lives with Sam", parted)

@@ -1,6 +1,6 @@
 """Which memories are current after a later message (session 23, #14's stale facts).
 
-``tests/fixtures/memory_state_s23.jsonl``: 74 pairs of an older and a newer statement by
+``tests/fixtures/memory_state_s23.jsonl``: 103 pairs of an older and a newer statement by
 one user, written from general knowledge in many phrasings; each is stored as its own
 user among small talk (:func:`support.labelled.add_update_cases`: the old statement 200
 days before, the new one 20 days before). ``ends``: the newer one ends what the older
@@ -9,11 +9,17 @@ parting, a thing sold or gone); ``keeps``: it does not (someone else's, a one-of
 question, a plan, a pause). A case holds when the older statement's memory exists and is
 ended (``ends``) or no memory of it is ended (``keeps``).
 
-Two halves: ``tuned`` (50 pairs) was written before session 23's rules and the rules were
-written with its misses in view; ``after`` (24 pairs) was written after the rules, by the
-same hand, and measured once before any further change: 22/24 (ends 13/15, keeps 9/9);
-then "the drums" (a plural) was read, 23/24. With session 22's code (a7a28e9) the set
-holds 38/74: tuned 27/50, after 11/24; now 68/74: tuned 45/50, after 23/24.
+Three parts: ``tuned`` (50 pairs) was written before session 23's rules and the rules
+were written with its misses in view; ``after`` (24 pairs) was written after the first
+rules, by the same hand, and measured once before any further change: 22/24 (ends 13/15,
+keeps 9/9); then "the drums" (a plural) was read, 23/24. ``third`` (29 pairs) was written
+after every rule of the session but the last five, and measured once: 24/29 (session 22's
+code: 17/29); the last five ("we live in X", a pet beyond the table, more languages, "not
+teaching" ending "works as a teacher", "stopped swimming when ...") and one false ending it
+showed ("My friend's tortoise died" ended the user's tortoise: someone else's thing ends
+nothing now) were fixed with it in view. With session 22's code (a7a28e9) the set holds
+55/103: tuned 27/50, after 11/24, third 17/29; now 97/103: tuned 45/50, after 23/24,
+third 29/29.
 """
 
 from __future__ import annotations
@@ -63,9 +69,9 @@ def _holds(eg: Engram, case: dict[str, str]) -> bool:
 
 
 def test_the_case_set_is_well_formed() -> None:
-    assert len(CASES) == 74
-    assert {c["split"] for c in CASES} == {"tuned", "after"}
-    assert sum(c["kind"] == "keeps" for c in CASES) == 29
+    assert len(CASES) == 103
+    assert {c["split"] for c in CASES} == {"tuned", "after", "third"}
+    assert sum(c["kind"] == "keeps" for c in CASES) == 43
 
 
 def test_a_later_message_leaves_the_memories_that_hold_current(engine: Engram) -> None:

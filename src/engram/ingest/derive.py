@@ -196,6 +196,23 @@ def _played() -> frozenset[str]:
 
 
 _PLAYED: frozenset[str] | None = None
+#: pets kept at home that the table's frequency cut leaves out
+_PETS = frozenset({"tortoise", "gerbil", "chinchilla", "axolotl", "cockatiel", "canary",
+                   "budgie", "parakeet", "hedgehog", "degu", "gecko", "iguana", "guinea"})
+
+
+def _a_pet(value: str) -> str | None:
+    """A named animal of the shipped table's pets and animals ("a tortoise called Shelly"),
+    or ``None`` ("a friend called Sam", "a car called Betsy")."""
+    from ..retrieval.expand import table  # the shipped WordNet table, read once
+
+    ws = value.split()
+    known = table()
+    kinds = ({*known.get("pet", ()), *known.get("animal", ()), *_PETS}
+             - {"tom", "humans", "mankind", "male", "female", "adult", "giant", "queen"})
+    return value if len(ws) >= 2 and ws[1].lower() in kinds else None
+
+
 #: gerunds one does or goes to as a pastime, beyond the table's ("climbing", "yoga")
 _PASTIMES = frozenset({"climbing", "bouldering", "yoga", "pilates", "hiking", "running",
                        "swimming", "cycling", "surfing", "skiing", "rowing", "boxing",
@@ -226,6 +243,16 @@ def _pastime(value: str) -> str | None:
     return found.removeprefix("the ") if found else None
 
 
+#: widely learnt languages the shipped table's "language" list leaves out (WordNet's
+#: most frequent hyponyms: it has "french" and "welsh", not "italian" or "japanese")
+_LANGUAGES = frozenset({
+    "english", "chinese", "mandarin", "cantonese", "japanese", "korean", "russian", "italian",
+    "dutch", "swedish", "danish", "greek", "turkish", "polish", "hungarian", "swahili", "urdu",
+    "bengali", "punjabi", "tagalog", "icelandic", "irish", "gaelic", "croatian", "serbian",
+    "slovak", "slovenian", "lithuanian", "latvian", "estonian", "farsi", "amharic", "yoruba",
+    "zulu", "afrikaans", "esperanto", "sign", "bsl", "asl"})
+
+
 def _learnt(value: str) -> str | None:
     """What one is learning, at a value's start: a language ("Spanish on Duolingo" ->
     "Spanish") or an instrument ("the cello" -> "the cello"); else ``None`` ("a lot",
@@ -233,7 +260,8 @@ def _learnt(value: str) -> str | None:
     from ..retrieval.expand import table  # the shipped WordNet table, read once
 
     ws = value.split()
-    if ws and ws[0][:1].isupper() and ws[0].lower() in table().get("language", ()):
+    if ws and ws[0][:1].isupper() and (ws[0].lower() in table().get("language", ())
+                                      or ws[0].lower() in _LANGUAGES):
         return ws[0]
     found = _activity(value)
     word = found.removeprefix("the ") if found else ""
@@ -322,6 +350,10 @@ _RULES: list[_Rule] = [
           MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8),
     _rule(_I + r"i (?:now )?live in " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8),
+    # "we live in X" for a place or a proper name only ("We live in Hackney"; not "we
+    # live in a world where ...", "we live in interesting times")
+    _rule(_I + r"we (?:now |still |currently )?live in " + _VALUE + _END_NAMED,
+          MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8, _a_home),
     _rule(_I + r"i(?:'m| am)? (?:now )?(?:work|working) (?:(?:night |day |early |late |weekend )?"
           r"shifts |part[- ]time |full[- ]time |nights |weekends )?(?:at|for) " + _VALUE
           + _END_NAMED,
@@ -432,6 +464,9 @@ _RULES: list[_Rule] = [
           MemoryKind.PLAN, "{subject} plans to {value}", None, 0.5),
     _rule(_I + r"i (?:plan|intend|want) to " + _VALUE + _END,
           MemoryKind.PLAN, "{subject} plans to {value}", None, 0.5),
+    # a pet of the table's list, named: "I have a tortoise called Shelly"
+    _rule(_I + r"(?:i|we) (?:have|own) (?P<value>(?:a|an) [a-z]+ (?:called|named) "
+          r"[A-Z][\w'-]*)", MemoryKind.FACT, "{subject} has {value}", None, 0.6, reads=_a_pet),
     _rule(_I + r"i have (?P<value>(?:a|an|two|three) (?:dog|cat|pet|kid|child|son|daughter|"
           r"brother|sister)s?[^.,;!?\n]{0,40}?)" + _END_NAMED,
           MemoryKind.FACT, "{subject} has {value}", None, 0.6),

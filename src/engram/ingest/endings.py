@@ -184,7 +184,7 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
         r"smoking|drinking|vaping|hiking|climbing|skating|surfing|dancing|painting|knitting|"
         r"baking|gaming|singing|drumming|rowing|boxing)"
         r"(?=\s*(?:[.,;:!?\n]|$|\s(?:and|but|because|since|after|so|for good|now|last|in|"
-        r"altogether|completely|entirely)\b))", re.IGNORECASE)))
+        r"when|once|altogether|completely|entirely)\b))", re.IGNORECASE)))
     # something passed on to family or a friend: "my Honda went to my brother" (not a
     # person going: "my son went to my mum's")
     out.append(("own", re.compile(
@@ -228,8 +228,17 @@ def _add(out: list[Ending], seen: set[tuple[str, str]], relation: str, verb: str
         out.append(Ending(relation, verb, head, sentence))
 
 
+#: someone else's thing: a possessive before the head ("my friend's tortoise", "my sister's
+#: car")
+_OWNED = re.compile(r"\w['’]s\s+\w")
+
+
 def _head(obj: str) -> str | None:
+    """The ended thing's head word (lower-cased), or ``None``: nothing named, a word
+    that names no thing (:data:`_NOT_HEAD`), or someone else's (:data:`_OWNED`)."""
     bare = _DETERMINER.sub("", obj.strip())
+    if _OWNED.search(bare):
+        return None
     ws = words(bare)
     if not ws:
         return None
@@ -331,8 +340,27 @@ def _left(text: str, seen: set[tuple[str, str]]) -> list[Ending]:
     return out
 
 
+#: endings that make a doer or a doing of one word ("teacher" / "teaching")
+_DOING = re.compile(r"(?:ing|ers?|ors?|ists?|ation)$")
+
+
+def _forms(head: str) -> str:
+    """The ended thing's word and its doer's and doing's forms, for the lexical search
+    ("teaching" -> "teaching teach teacher", which the index stems apart)."""
+    base = _DOING.sub("", head)
+    if not head or base == head or len(base) < 4:
+        return head
+    return " ".join(dict.fromkeys((head, base, base + "er", base + "ing", base + "or")))
+
+
 def _same_word(a: str, b: str) -> bool:
+    """One word in two forms: the same, :data:`STEM` shared leading letters
+    ("accounting" / "accountant"), or one stem of four letters or more before a doer's or
+    a doing's ending ("teacher" / "teaching", "painter" / "painting")."""
     if a == b:
+        return True
+    da, db = _DOING.sub("", a), _DOING.sub("", b)
+    if da == db and len(da) >= 4 and (da != a or db != b):
         return True
     k = 0
     for x, y in zip(a, b, strict=False):
@@ -388,7 +416,7 @@ def ended(store: Store, scope: Scope, episodes: Sequence[Episode], namer: RuleDe
                         and subject_key(c.subject) == key and c.valid_from is not None
                         and c.valid_from < ep.occurred_at and says(c.text, ending)):
                     d.supersede_at(ep.occurred_at, reason)
-            query = ending.head or " ".join(sorted(_RELATIONS[ending.relation]))
+            query = _forms(ending.head) or " ".join(sorted(_RELATIONS[ending.relation]))
             hits = store.lexical_search(owner, query, SearchFilters(kinds=kinds), MATCHES)
             ids = [h.ref.id for h in hits if h.ref.type == "memory" and h.ref.id not in taken]
             for m in store.get_memories(owner, list(dict.fromkeys(ids))):
