@@ -142,6 +142,7 @@ KEPT_UP = [
     ("We moved to Bristol in the spring.", "Ana lives in Bristol", "lives_in"),
     ("I moved to Harrogate over the summer.", "Ana lives in Harrogate", "lives_in"),
     ("I've moved to the Netherlands for good.", "Ana lives in the Netherlands", "lives_in"),
+    ("I moved to Lisbon (note 1-2)", "Ana lives in Lisbon (note 1-2)", "lives_in"),
 ]
 #: (text, a word no memory may hold): not an activity, a one-off, a plan, not a place
 NOT_KEPT_UP = [

@@ -243,8 +243,11 @@ def test_forget_shows_the_audit_and_export_downloads_jsonl(page: Page) -> None:
     page.go("/ui/timeline?user=bob")
     with page.p.expect_download() as dl:
         page.p.click("text=Export bob as JSONL")
-    lines = Path(dl.value.path()).read_text(encoding="utf-8").splitlines()
-    assert lines and all(json.loads(x)["user_id"] == "bob" for x in lines)
+    rows = [json.loads(x) for x in Path(dl.value.path()).read_text(encoding="utf-8").splitlines()]
+    owned = [r for r in rows if r["type"] != "version"]  # a version names its memory
+    assert owned and all(r["user_id"] == "bob" for r in owned)
+    memories = {r["id"] for r in owned if r["type"] == "memory"}
+    assert all(r["memory_id"] in memories for r in rows if r["type"] == "version")
     page.p.fill("#confirm", "bob")
     page.p.click("form[aria-label=Forget] button")
     page.p.wait_for_url(re.compile(r"/ui/forget"))

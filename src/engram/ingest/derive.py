@@ -161,6 +161,8 @@ def _a_place(value: str) -> bool:
 
 
 
+#: a remark in brackets at a value's end
+_BRACKETED = re.compile(r"\s*\([^)]*\)?\s*$")
 #: lower-case words inside a place's name ("Newcastle upon Tyne", "Isle of Man")
 _NAME_JOINS = frozenset({"upon", "on", "of", "de", "la", "le", "del", "am", "sur", "the"})
 
@@ -168,7 +170,9 @@ _NAME_JOINS = frozenset({"upon", "on", "of", "de", "la", "le", "del", "am", "sur
 def _a_home(value: str) -> bool:
     """Where one moved: a place of the shipped table (:func:`_a_place`) or a proper
     name ("Harrogate", "the Netherlands", "Newcastle upon Tyne"); not "a GP surgery",
-    "the night shift" or "part-time" ("I moved to a GP surgery" is a job)."""
+    "the night shift" or "part-time" ("I moved to a GP surgery" is a job). A remark in
+    brackets after it is not read ("Lisbon (for work)")."""
+    value = _BRACKETED.sub("", value)
     if _a_place(value):
         return True
     names = re.sub(r"^the\s+", "", value, flags=re.IGNORECASE).split()
