@@ -143,6 +143,8 @@ KEPT_UP = [
     ("I moved to Harrogate over the summer.", "Ana lives in Harrogate", "lives_in"),
     ("I've moved to the Netherlands for good.", "Ana lives in the Netherlands", "lives_in"),
     ("I moved to Lisbon (note 1-2)", "Ana lives in Lisbon (note 1-2)", "lives_in"),
+    ("i moved to denver last year", "Ana lives in denver", "lives_in"),
+    ("i just moved to new york", "Ana lives in new york", "lives_in"),
 ]
 #: (text, a word no memory may hold): not an activity, a one-off, a plan, not a place
 NOT_KEPT_UP = [
@@ -161,6 +163,7 @@ NOT_KEPT_UP = [
     ("I moved to a GP surgery after the hospital.", "lives"),
     ("I moved to the night shift in May.", "lives"),
     ("I moved to part-time work.", "lives"),
+    ("i moved to a new team", "lives"),
     ("We live in a world where nobody reads.", "lives"),
     ("we live in interesting times", "lives"),
     ("I have a friend called Sam.", "has"),

@@ -167,14 +167,43 @@ _BRACKETED = re.compile(r"\s*\([^)]*\)?\s*$")
 _NAME_JOINS = frozenset({"upon", "on", "of", "de", "la", "le", "del", "am", "sur", "the"})
 
 
+#: where a lower-case value is not a place: a determiner first, or a word of work
+_NOT_A_PLACE = frozenset({"a", "an", "the", "my", "our", "some", "another", "this", "that",
+                          "team", "job", "shift", "shifts", "role", "department", "office",
+                          "position", "work", "part-time", "full-time", "nights", "days",
+                          "weekends", "management", "sales", "marketing", "support"})
+
+
+def _lower_place(value: str) -> bool:
+    """A place written in lower case ("denver", "new york", "san diego"): up to three
+    words, none a determiner or a word of work ("a new team", "the night shift")."""
+    names = value.split()
+    return 0 < len(names) <= 3 and not any(w in _NOT_A_PLACE for w in names)
+
+
 def _a_home(value: str) -> bool:
-    """Where one moved: a place of the shipped table (:func:`_a_place`) or a proper
-    name ("Harrogate", "the Netherlands", "Newcastle upon Tyne"); not "a GP surgery",
-    "the night shift" or "part-time" ("I moved to a GP surgery" is a job). A remark in
-    brackets after it is not read ("Lisbon (for work)")."""
+    """Where one moved: a place of the shipped table (:func:`_a_place`), a proper name
+    (:func:`_a_proper_place`) or, all in lower case, up to three words that are no
+    determiner and no word of work (:func:`_lower_place`: "i moved to new york"); not "a
+    GP surgery", "the night shift" or "part-time" ("I moved to a GP surgery" is a job). A
+    remark in brackets after it is not read ("Lisbon (for work)")."""
     value = _BRACKETED.sub("", value)
-    if _a_place(value):
+    if _a_place(value) or (value.islower() and _lower_place(value)):  # "i moved to denver"
         return True
+    return _a_proper_place(value)
+
+
+def _a_known_home(value: str) -> bool:
+    """:func:`_a_home` for "we live in X", where a lower-case value must be a place of
+    the table ("we live in denver"; not "we live in interesting times")."""
+    value = _BRACKETED.sub("", value)
+    return (_a_place(value) or (value.islower() and _a_place(value.title()))
+            or _a_proper_place(value))
+
+
+def _a_proper_place(value: str) -> bool:
+    """A proper name of up to four words ("Harrogate", "the Netherlands", "Newcastle
+    upon Tyne")."""
     names = re.sub(r"^the\s+", "", value, flags=re.IGNORECASE).split()
     return (0 < len(names) <= 4 and names[0][:1].isupper() and names[-1][:1].isupper()
             and names[0] not in _NOT_NAMES
@@ -357,7 +386,7 @@ _RULES: list[_Rule] = [
     # "we live in X" for a place or a proper name only ("We live in Hackney"; not "we
     # live in a world where ...", "we live in interesting times")
     _rule(_I + r"we (?:now |still |currently )?live in " + _VALUE + _END_NAMED,
-          MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8, _a_home),
+          MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8, _a_known_home),
     _rule(_I + r"i(?:'m| am)? (?:now )?(?:work|working) (?:(?:night |day |early |late |weekend )?"
           r"shifts |part[- ]time |full[- ]time |nights |weekends )?(?:at|for) " + _VALUE
           + _END_NAMED,
