@@ -355,6 +355,10 @@ def _job(value: str) -> str | None:
     return value
 
 
+#: what makes a way to work a rule, not a one-off ("I now cycle", "I have to drive", "I've
+#: started taking the bus"; not "I cycled to work today")
+_AS_A_RULE = (r"(?: now| usually| normally| mostly| still| have to| need to|'ve started"
+              r"| have started| started|'ve been| have been)")
 #: how one gets to work, by the word that says it
 _COMMUTE = {"train": "by train", "trains": "by train", "bus": "by bus", "buses": "by bus",
             "tube": "by tube", "subway": "by subway", "metro": "by metro", "tram": "by tram",
@@ -445,12 +449,10 @@ _RULES: list[_Rule] = [
     _rule(_I + r"i (?:now |usually |normally |mostly |still )?commute (?:in )?(?:by |on )?"
           + _VALUE + _END_NAMED, MemoryKind.FACT, "{subject} commutes {value}", "commute", 0.6,
           reads=_commute),
-    _rule(_I + r"i(?: now| usually| normally| mostly| still| have to| need to|'ve started"
-          r"| have started| started|'ve been| have been)? (?P<value>cycle|bike|walk|drive|run|"
+    _rule(_I + r"i" + _AS_A_RULE + r"? (?P<value>cycle|bike|walk|drive|run|"
           r"cycling|biking|walking|driving|running) (?:in )?to work\b",
           MemoryKind.FACT, "{subject} commutes {value}", "commute", 0.6, reads=_commute),
-    _rule(_I + r"i(?: now| usually| normally| mostly| still| have to| need to|'ve started"
-          r"| have started| started)? (?:take|get|catch|ride|taking|getting|catching|riding) "
+    _rule(_I + r"i" + _AS_A_RULE + r"? (?:take|get|catch|ride|taking|getting|catching|riding) "
           r"(?P<value>(?:the |a |my )?[a-z]+) (?:in )?to work\b",
           MemoryKind.FACT, "{subject} commutes {value}", "commute", 0.6, reads=_commute),
     _rule(_I + r"my name is " + _VALUE + _END,
