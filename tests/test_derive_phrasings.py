@@ -106,6 +106,7 @@ def test_no_home_or_partner_without_a_place_or_a_name(text: str, attribute: str)
 KEPT_UP = [
     ("I play tennis every Sunday morning.", "Ana plays tennis", None),
     ("I play the drums in my cousin's band.", "Ana plays the drums", None),
+    ("I play five-a-side football every Monday night.", "Ana plays football", None),
     ("I still play the violin in a community orchestra.", "Ana plays the violin", None),
     ("Honestly I play guitar in a band, mostly covers.", "Ana plays guitar", None),
     ("i play chess online most nights", "Ana plays chess", None),

@@ -75,6 +75,10 @@ ENDS = [
     ("My dog went to my parents when we moved to the flat.", "own", "dog"),
     ("I stopped swimming when the lido shut for repairs.", "activity", "swimming"),
     ("Sadly our tortoise Shelly died over the winter.", "own", "shelly"),
+    ("Not playing football anymore, my knees gave up on me.", "activity", "football"),
+    ("I'm not going to CrossFit any more.", "activity", "crossfit"),
+    ("No longer working at the bank, I freelance now.", "work", "bank"),
+    ("handed in my notice at the dentist today!!", "work", "dentist"),
 ]
 
 NOT_ENDS = [
@@ -131,6 +135,9 @@ NOT_ENDS = [
     "The money went to my sister's school.",
     "My friend's tortoise died last week.",
     "I sold my sister's car for her.",
+    "Not playing football this week, I'm away.",
+    "My husband is no longer vegan.",
+    "He's not playing football anymore.",
 ]
 
 

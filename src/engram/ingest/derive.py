@@ -263,11 +263,12 @@ def _activity(value: str) -> str | None:
     ws = ws[1:] if the else ws
     if not ws:
         return None
-    word = ws[0].lower()
     known = _played() | _PASTIMES
-    if word not in known and word.removesuffix("s") not in known:  # "the drums"
-        return None
-    return ("the " if the else "") + word
+    # the activity, or one word before it ("five-a-side football", "table tennis")
+    for word in (w.lower() for w in ws[:2]):
+        if word in known or word.removesuffix("s") in known:  # "the drums"
+            return ("the " if the else "") + word
+    return None
 
 
 def _pastime(value: str) -> str | None:

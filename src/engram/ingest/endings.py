@@ -120,7 +120,8 @@ _SENTENCE = r"(?:^|[.!?;:]\s+)"
 _OBJECT = (r"(?P<obj>(?:[^\W\d_][\w'’-]*)(?: [^\W\d_][\w'’-]*){0,4}?)"
            r"(?=\s*(?:[.,;:!?()\n]|$|\s(?:and|but|for|to|at|in|on|with|because|so|since|"
            r"after|before|when|while|where|which|who|that|as|cause|'cause|last|yesterday|this|back|"
-           r"off|over|ago|two|three|a|an|any|anymore|if|whether|about|of)\b))")
+           r"off|over|ago|two|three|a|an|any|anymore|if|whether|about|of|today|tonight|now|"
+           r"again)\b))")
 #: words an object's head is never (determiners, pronouns, time words)
 _NOT_HEAD = frozenset({
     "it", "them", "that", "this", "those", "these", "one", "job", "position", "post", "role",
@@ -254,7 +255,8 @@ _TRIGGER = re.compile(
     r"notice|laid|let|redundant|fired|retired|stopped|left|moved|broke|split|divorced|"
     r"separated|dropped|passed|died|put|stolen|totalled|longer|any ?more|graduated|finished|"
     r"switched|changed|gone|haven't|haven’t|hadn't|have not|had not|cancell?ed|canceled|closed|"
-    r"terminated|ended|went|handed)\b",
+    r"terminated|ended|went|handed|not (?:playing|doing|going|attending|learning|practi[sc]ing|"
+    r"taking|working|living|driving))\b",
     re.IGNORECASE)
 
 
@@ -304,6 +306,14 @@ _NO_LONGER = re.compile(
     r"|(?: (?P<neg2>no longer|don't|don’t|do not|dont) (?P<verb>work|drive|live|play|own|have|"
     r"ride|go|attend|smoke|drink|take|keep|rent|do)(?: (?:at|for|in|with|to|on))? ))"
     + _OBJECT, re.IGNORECASE)
+#: a doing denied from now on, by its "-ing" form: "Not playing football anymore", "I'm
+#: not going to CrossFit any more", "No longer working at the bank" (the subject may be
+#: left out at a sentence's start)
+_NOT_DOING = re.compile(
+    r"(?:" + _SENTENCE + LEAD + r"|" + _CLAUSE + LEAD + r"(?P<who>i|we)(?:'m|’m| am|'re|’re| are) )"
+    r"(?P<neg>not|no longer) (?P<verb>playing|doing|going to|attending|learning|practising|"
+    r"practicing|taking|working (?:at|for)|living in|driving)\s+" + _OBJECT, re.IGNORECASE)
+_DOING_RELATION = {"working": "work", "living": "home", "driving": "own"}  # the rest: activity
 _DENIED = {"work": "work", "drive": "own", "own": "own", "have": "own", "ride": "own",
            "keep": "own", "live": "home", "rent": "home"}  # the rest: an activity
 #: "not" and "don't" deny for good only with "anymore" in the sentence
@@ -312,6 +322,14 @@ _ANYMORE = re.compile(r"\bany ?more\b", re.IGNORECASE)
 
 def _no_longer(text: str, seen: set[tuple[str, str]]) -> list[Ending]:
     out = []
+    for m in _NOT_DOING.finditer(text):
+        sentence = _said(text, m.start("neg"), m.end())
+        neg = m.group("neg").lower()
+        if sentence is None or (neg == "not" and not _ANYMORE.search(sentence)):
+            continue
+        verb = m.group("verb").lower()
+        relation = _DOING_RELATION.get(verb.split()[0], "activity")
+        _add(out, seen, relation, f"{neg} {verb}", _head(m.group("obj")), sentence)
     for m in _NO_LONGER.finditer(text):
         neg = (m.group("neg1") or m.group("neg2") or "").lower()
         verb = (m.group("verb") or "be").lower()
