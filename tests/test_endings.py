@@ -79,6 +79,9 @@ ENDS = [
     ("I'm not going to CrossFit any more.", "activity", "crossfit"),
     ("No longer working at the bank, I freelance now.", "work", "bank"),
     ("handed in my notice at the dentist today!!", "work", "dentist"),
+    ("Jess has been re-homed with a farmer friend.", "own", "jess"),
+    ("Sadly our cat Miso had to be rehomed.", "own", "miso"),
+    ("My dog was rehomed last spring.", "own", "dog"),
 ]
 
 NOT_ENDS = [
@@ -138,6 +141,8 @@ NOT_ENDS = [
     "Not playing football this week, I'm away.",
     "My husband is no longer vegan.",
     "He's not playing football anymore.",
+    "Should Jess be re-homed?",
+    "My sister's dog was rehomed.",
 ]
 
 

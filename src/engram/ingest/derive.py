@@ -410,7 +410,8 @@ _RULES: list[_Rule] = [
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=_job),
     _rule(_I + r"i(?:'m| am)? (?:now )?(?:work|working) as " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7),
-    _rule(_I + r"(?:i|we) (?:just |recently |finally )?adopted " + _VALUE + _END_NAMED,
+    _rule(_I + r"(?:i|we)(?:'ve|’ve| have)? (?:just |recently |finally |also )?adopted " + _VALUE
+          + _END_NAMED,
           MemoryKind.FACT, "{subject} has {value}", None, 0.7),
     _rule(_I + r"i(?:'ve| have)? (?:just |recently |finally )?switched to " + _VALUE + _END_NAMED,
           MemoryKind.PREFERENCE, "{subject} uses {value}", None, 0.6),

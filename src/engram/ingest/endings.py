@@ -200,6 +200,12 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
         r"(?:really |even )?(?P<verb>played|touched|done|been to|gone to|practised|practiced)"
         r"\s+" + _OBJECT + r"(?=\s+(?:since|in (?:months|years|ages|a long time|over a year)|"
         r"for (?:months|years|ages|a long time|over a year)))", re.IGNORECASE)))
+    # a pet re-homed, by its name or as one's own: "Jess has been re-homed with a farmer",
+    # "our cat was rehomed"
+    out.append(("own", re.compile(
+        r"(?:\b(?:[Mm]y|[Oo]ur)\s+(?:[^\W\d_][\w-]*\s+)?|(?<![\w'’])(?=[A-Z]))"
+        r"(?P<obj>[^\W\d_][\w'’-]*)\s+(?:has been|was|got|had to be) (?:finally |sadly )?"
+        r"(?P<verb>re-?homed|put up for adoption)\b")))
     # one's own who died: "our old dog Rex passed away", "my cat was put to sleep"
     out.append(("own", re.compile(
         r"\b(?:my|our)\s+(?P<obj>(?:[^\W\d_][\w'’-]*)(?: [^\W\d_][\w'’-]*){0,3}?)\s+"
@@ -255,8 +261,8 @@ _TRIGGER = re.compile(
     r"notice|laid|let|redundant|fired|retired|stopped|left|moved|broke|split|divorced|"
     r"separated|dropped|passed|died|put|stolen|totalled|longer|any ?more|graduated|finished|"
     r"switched|changed|gone|haven't|haven’t|hadn't|have not|had not|cancell?ed|canceled|closed|"
-    r"terminated|ended|went|handed|not (?:playing|doing|going|attending|learning|practi[sc]ing|"
-    r"taking|working|living|driving))\b",
+    r"terminated|ended|went|handed|re-?homed|adoption|not (?:playing|doing|going|attending|"
+    r"learning|practi[sc]ing|taking|working|living|driving))\b",
     re.IGNORECASE)
 
 
