@@ -234,6 +234,24 @@ _PETS = frozenset({"tortoise", "gerbil", "chinchilla", "axolotl", "cockatiel", "
                    "budgie", "parakeet", "hedgehog", "degu", "gecko", "iguana", "guinea"})
 
 
+#: who is adopted beyond the table's animals: a child, a rescue, breeds it leaves out
+_ADOPTEES = frozenset({"baby", "boy", "girl", "son", "daughter", "child", "kid", "rescue",
+                       "labrador", "lab", "husky", "cockapoo", "cavapoo", "dog", "cat", "pet",
+                       "kitty", "moggy", "mutt", "stray", "foal", "lamb"})
+
+
+def _an_adoptee(value: str) -> bool:
+    """An animal or a child among a value's first four words ("a corgi called Biscuit",
+    "two rescue kittens", "a baby girl"); not "the APA 7th edition", "a new approach"."""
+    from ..retrieval.expand import table  # the shipped WordNet table, read once
+
+    known = table()
+    kinds = {*known.get("pet", ()), *known.get("animal", ()), *known.get("dog", ()),
+             *known.get("cat", ()), *_PETS, *_ADOPTEES}
+    return any(w in kinds or w.removesuffix("s") in kinds
+               for w in (x.lower() for x in value.split()[:4]))
+
+
 def _a_pet(value: str) -> str | None:
     """A named animal of the shipped table's pets and animals ("a tortoise called Shelly"),
     or ``None`` ("a friend called Sam", "a car called Betsy")."""
@@ -410,9 +428,11 @@ _RULES: list[_Rule] = [
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=_job),
     _rule(_I + r"i(?:'m| am)? (?:now )?(?:work|working) as " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7),
+    # an animal or a child adopted, not a standard or a tool ("we've adopted the APA 7th
+    # edition", "adopted version control")
     _rule(_I + r"(?:i|we)(?:'ve|’ve| have)? (?:just |recently |finally |also )?adopted " + _VALUE
           + _END_NAMED,
-          MemoryKind.FACT, "{subject} has {value}", None, 0.7),
+          MemoryKind.FACT, "{subject} has {value}", None, 0.7, _an_adoptee),
     _rule(_I + r"i(?:'ve| have)? (?:just |recently |finally )?switched to " + _VALUE + _END_NAMED,
           MemoryKind.PREFERENCE, "{subject} uses {value}", None, 0.6),
     _rule(_I + r"i (?:now )?drive (?!(?:in )?to\b|home\b|in\b|back\b|around\b)" + _VALUE
