@@ -30,13 +30,17 @@ I sell the Honda?", "if I quit the firm ..."):
   partner (broke up with, split up with, divorced), an activity (gave up, quit,
   dropped out of, "stopped playing", "stopped going to" ...; not kept up for long: "I
   haven't played football since I moved", "... touched the piano in months", not "this
-  week"), a switch away from what one did, used or had ("switched from violin to cello",
-  "changed from Vodafone"), a thing gone ("the Volvo is gone", nothing after "gone" but
-  the clause's end);
+  week"; a pastime by its verb alone: "I've stopped running"; a doing denied: "Not
+  playing football anymore"), a switch away from what one did, used or had ("switched
+  from violin to cello", "changed from Vodafone"), a thing gone, passed on or re-homed
+  ("the Volvo is gone", "my Honda went to my brother", "Jess has been re-homed"), a
+  membership or an account closed ("I cancelled my PureGym membership"); someone else's
+  thing ("my sister's car") ends nothing;
 * the memory says that relation (:data:`_RELATIONS`: "drives", "owns", "has"
   for ownership; "works", "job" for work ...) and, after the relation word, the
   ended thing's head word ("the Honda" -> "Honda"; "accounting" -> "accountant":
-  one stem of at least :data:`STEM` letters);
+  one stem of at least :data:`STEM` letters; "teaching" -> "teacher"), or the relation
+  word is the ended verb's own ("stopped running" ends "runs twenty miles a week");
 * the memory is the speaker's (its entities hold the subject), active, and was
   said before the message.
 
@@ -104,7 +108,7 @@ _RELATIONS: dict[str, frozenset[str]] = {
                            "smokes", "runs", "swims"}),
 }
 _RELATIONS["account"] = frozenset({"member", "subscribes", "subscribed", "subscriber", "uses",
-                                  "banks", "customer", "insured", "insures", "with"})
+                                  "banks", "customer", "insured", "insures"})
 _RELATIONS["switch"] = _RELATIONS["own"] | _RELATIONS["activity"] | frozenset(
     {"uses", "prefers", "commutes", "banks", "listens", "watches", "reads", "eats"})
 _ADVERB = r"(?:just |finally |recently |already |eventually |officially |actually |also )?"
