@@ -26,6 +26,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING
 
 from ..models import Episode, MemoryKind, Scope, SearchFilters
@@ -216,19 +217,20 @@ _NOT_PLAYED = frozenset({"game", "games", "sport", "sports", "numbers", "stops",
                          "singles", "doubles", "hardball", "spar", "kip", "upstart"})
 
 
+@cache
+def _table_words(*categories: str) -> frozenset[str]:
+    """The instances of these categories in the shipped WordNet table (read once)."""
+    from ..retrieval.expand import table
+
+    known = table()
+    return frozenset(w for c in categories for w in known.get(c, ()))
+
+
 def _played() -> frozenset[str]:
     """What one plays: the shipped table's sports, games and instruments."""
-    global _PLAYED
-    if _PLAYED is None:
-        from ..retrieval.expand import table  # the shipped WordNet table, read once
-
-        known = table()
-        _PLAYED = frozenset(w for c in ("sport", "game", "instrument")
-                            for w in known.get(c, ())) - _NOT_PLAYED
-    return _PLAYED
+    return _table_words("sport", "game", "instrument") - _NOT_PLAYED
 
 
-_PLAYED: frozenset[str] | None = None
 #: pets kept at home that the table's frequency cut leaves out
 _PETS = frozenset({"tortoise", "gerbil", "chinchilla", "axolotl", "cockatiel", "canary",
                    "budgie", "parakeet", "hedgehog", "degu", "gecko", "iguana", "guinea"})
@@ -243,11 +245,7 @@ _ADOPTEES = frozenset({"baby", "boy", "girl", "son", "daughter", "child", "kid",
 def _an_adoptee(value: str) -> bool:
     """An animal or a child among a value's first four words ("a corgi called Biscuit",
     "two rescue kittens", "a baby girl"); not "the APA 7th edition", "a new approach"."""
-    from ..retrieval.expand import table  # the shipped WordNet table, read once
-
-    known = table()
-    kinds = {*known.get("pet", ()), *known.get("animal", ()), *known.get("dog", ()),
-             *known.get("cat", ()), *_PETS, *_ADOPTEES}
+    kinds = _table_words("pet", "animal", "dog", "cat") | _PETS | _ADOPTEES
     return any(w in kinds or w.removesuffix("s") in kinds
                for w in (x.lower() for x in value.split()[:4]))
 
@@ -255,11 +253,8 @@ def _an_adoptee(value: str) -> bool:
 def _a_pet(value: str) -> str | None:
     """A named animal of the shipped table's pets and animals ("a tortoise called Shelly"),
     or ``None`` ("a friend called Sam", "a car called Betsy")."""
-    from ..retrieval.expand import table  # the shipped WordNet table, read once
-
     ws = value.split()
-    known = table()
-    kinds = ({*known.get("pet", ()), *known.get("animal", ()), *_PETS}
+    kinds = ((_table_words("pet", "animal") | _PETS)
              - {"tom", "humans", "mankind", "male", "female", "adult", "giant", "queen"})
     return value if len(ws) >= 2 and ws[1].lower() in kinds else None
 
@@ -309,15 +304,12 @@ def _learnt(value: str) -> str | None:
     """What one is learning, at a value's start: a language ("Spanish on Duolingo" ->
     "Spanish") or an instrument ("the cello" -> "the cello"); else ``None`` ("a lot",
     "to cook")."""
-    from ..retrieval.expand import table  # the shipped WordNet table, read once
-
     ws = value.split()
-    if ws and ws[0][:1].isupper() and (ws[0].lower() in table().get("language", ())
-                                      or ws[0].lower() in _LANGUAGES):
+    if ws and ws[0][:1].isupper() and ws[0].lower() in _table_words("language") | _LANGUAGES:
         return ws[0]
     found = _activity(value)
     word = found.removeprefix("the ") if found else ""
-    instruments = table().get("instrument", ())
+    instruments = _table_words("instrument")
     return found if word in instruments or word.removesuffix("s") in instruments else None
 
 
