@@ -103,11 +103,22 @@ LEAD = (r"(?:(?=[tnlhcarpoyibe])"  # their first letters: most clause starts try
         r"(?:last|this|earlier this) (?:year|month|week|spring|summer|autumn|fall|winter))"
         r"\s*,?\s+)?")
 #: where a first-person clause starts
-_I = (r"(?:^|[.!?:;]\s+|,\s*|\b(?:and|so|but|now|actually|well)\s+"
-      # a clause of time or cause put first, with no comma: "Since we moved I have to drive
-      # to work", "Now that we live in town I walk to work" (not "if": a condition)
-      r"|(?:^|[.!?;]\s+)(?:since|after|now that|ever since|because) "
-      r"(?:we|they|he|she|it|the|my|our) [^,.;!?\n]{1,40}? (?=i\b))" + LEAD)
+_I = r"(?:^|[.!?:;]\s+|,\s*|\b(?:and|so|but|now|actually|well)\s+)" + LEAD
+#: a clause of time or cause put first with no comma ("Since we moved I have to drive to
+#: work", "Now that we live in town I walk to work"; not "if": a condition): the rules
+#: read the text with a comma put before its "I" (:func:`_fronted`), one pass a message
+#: instead of one more alternative at every position of every rule
+_FRONTED = re.compile(r"((?:^|[.!?;]\s+)(?:since|after|now that|ever since|because) "
+                      r"(?:we|they|he|she|it|the|my|our) [^,.;!?\n]{1,40}?) (?=i\b)",
+                      re.IGNORECASE)
+
+
+def _fronted(text: str) -> str:
+    """``text`` with a comma after a fronted clause of time or cause (:data:`_FRONTED`)."""
+    return _FRONTED.sub(r"\1, ", text) if _FRONT_WORD.search(text) else text
+
+
+_FRONT_WORD = re.compile(r"\b(?:since|after|now that|because)\b", re.IGNORECASE)
 #: the words of a diet (single-valued: a new one supersedes the old)
 _DIET = r"(?P<value>vegetarian|vegan|pescatarian)\b"
 
@@ -613,8 +624,9 @@ class RuleDeriver(Deriver):
                 continue
             subject: str | None = None
             seen: set[str] = set()
+            text_read = _fronted(ep.text)
             for rule in _RULES:
-                for m in rule.pattern.finditer(ep.text):
+                for m in rule.pattern.finditer(text_read):
                     groups = m.groupdict()
                     value = _clean(groups.get("value") or "")
                     if rule.reads is not None:
@@ -645,7 +657,7 @@ class RuleDeriver(Deriver):
                             keywords=query_terms(text)[:12],
                             valid_from=ep.occurred_at,
                             importance=rule.importance,
-                            said=_sentence(ep.text, m.start(), m.end()),
+                            said=_sentence(text_read, m.start(), m.end()),
                         )
                     )
         return out
