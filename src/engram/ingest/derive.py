@@ -237,9 +237,29 @@ def _table_words(*categories: str) -> frozenset[str]:
     return frozenset(w for c in categories for w in known.get(c, ()))
 
 
-def _played() -> frozenset[str]:
-    """What one plays: the shipped table's sports, games and instruments."""
-    return _table_words("sport", "game", "instrument") - _NOT_PLAYED
+@cache
+def _activities() -> frozenset[str]:
+    """What one plays or does: the table's sports, games and instruments, and pastimes."""
+    return (_table_words("sport", "game", "instrument") - _NOT_PLAYED) | _PASTIMES
+
+
+@cache
+def _adoptee_words() -> frozenset[str]:
+    """Who is adopted: the table's pets, animals, dogs and cats, and this module's."""
+    return _table_words("pet", "animal", "dog", "cat") | _PETS | _ADOPTEES
+
+
+@cache
+def _pet_words() -> frozenset[str]:
+    """A kind of pet one names: the table's pets and animals, and this module's."""
+    return ((_table_words("pet", "animal") | _PETS)
+            - {"tom", "humans", "mankind", "male", "female", "adult", "giant", "queen"})
+
+
+@cache
+def _language_words() -> frozenset[str]:
+    """A language one learns: the table's and the widely learnt ones it leaves out."""
+    return _table_words("language") | _LANGUAGES
 
 
 #: pets kept at home that the table's frequency cut leaves out
@@ -256,7 +276,7 @@ _ADOPTEES = frozenset({"baby", "boy", "girl", "son", "daughter", "child", "kid",
 def _an_adoptee(value: str) -> bool:
     """An animal or a child among a value's first four words ("a corgi called Biscuit",
     "two rescue kittens", "a baby girl"); not "the APA 7th edition", "a new approach"."""
-    kinds = _table_words("pet", "animal", "dog", "cat") | _PETS | _ADOPTEES
+    kinds = _adoptee_words()
     return any(w in kinds or w.removesuffix("s") in kinds
                for w in (x.lower() for x in value.split()[:4]))
 
@@ -265,8 +285,7 @@ def _a_pet(value: str) -> str | None:
     """A named animal of the shipped table's pets and animals ("a tortoise called Shelly"),
     or ``None`` ("a friend called Sam", "a car called Betsy")."""
     ws = value.split()
-    kinds = ((_table_words("pet", "animal") | _PETS)
-             - {"tom", "humans", "mankind", "male", "female", "adult", "giant", "queen"})
+    kinds = _pet_words()
     return value if len(ws) >= 2 and ws[1].lower() in kinds else None
 
 
@@ -287,7 +306,7 @@ def _activity(value: str) -> str | None:
     ws = ws[1:] if the else ws
     if not ws:
         return None
-    known = _played() | _PASTIMES
+    known = _activities()
     # the activity, or one word before it ("five-a-side football", "table tennis")
     for word in (w.lower() for w in ws[:2]):
         if word in known or word.removesuffix("s") in known:  # "the drums"
@@ -316,7 +335,7 @@ def _learnt(value: str) -> str | None:
     "Spanish") or an instrument ("the cello" -> "the cello"); else ``None`` ("a lot",
     "to cook")."""
     ws = value.split()
-    if ws and ws[0][:1].isupper() and ws[0].lower() in _table_words("language") | _LANGUAGES:
+    if ws and ws[0][:1].isupper() and ws[0].lower() in _language_words():
         return ws[0]
     found = _activity(value)
     word = found.removeprefix("the ") if found else ""
