@@ -3,6 +3,7 @@ cascade on sources it never saw (not part of the package).
 
     python tools/guard_crosslingual.py evaluate --cache /tmp/guard   # leave-one-source-out
     python tools/guard_crosslingual.py fit --cache /tmp/guard        # writes crosslingual.json
+    python tools/guard_crosslingual.py grey --cache /tmp/guard       # only its grey threshold
 
 The cascade is the fast path (rules OR the n-gram model, as ``guard_eval.py evaluate``
 fits it per fold, at ``--fp``) and then, on the texts it did not flag that
@@ -29,6 +30,15 @@ fits the head (only the head) on that many routed texts drawn from the ``_a`` ha
 language) of a benign source in other languages (``guard_corpus.BENIGN_WHEELS``), as
 ordinary texts; the ``_b`` half is never fitted on and is reported with the other benign
 sets.
+
+The grey look (session 24): English text the fast path did not flag and does not route,
+but whose n-gram probability is at or above ``--grey-low`` (the fold's cut above it), is
+read by the same head at a threshold of its own: the highest at which the training
+negatives in that zone flag at most ``--grey-budget`` of all training negatives (never
+under 0.5). ``evaluate`` prints it as a third column; ``fit`` and ``grey`` write it into
+``crosslingual.json`` (``grey_threshold``; ``grey`` keeps the shipped head and sets only
+that, from the shipped n-gram model's probabilities). Texts in the zone are encoded on
+first use.
 Vectors are kept in
 ``--cache`` (``e5-<hash>.pkl``, by a hash of each text's first 1,000 characters).
 """
@@ -77,6 +87,9 @@ HIDDEN = 64
 #: by language; the ``_b`` halves are never fitted on), each text at this weight
 HEAD_NEGATIVES = "chat_multilingual_a:1000,ui_strings_a:1700"
 NEGATIVE_WEIGHT = 5.0
+#: the grey look's budget: the share of all training negatives its threshold lets it flag
+#: among the English texts in the n-gram model's grey zone (docs/trust.md, "Sixteenth pass")
+GREY_BUDGET = 0.001
 #: the head's training budgets ``evaluate`` also prints (beside ``--fp2``)
 FP2_CURVE = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
 
@@ -235,6 +248,29 @@ class Embedded:
         return head, s, sn
 
 
+def grey_scores(head: Head, texts: list[str], rows: np.ndarray, p: np.ndarray,
+                cache: Path) -> np.ndarray:
+    """The hybrid ``head``'s score of each of ``rows`` (English texts in the grey zone),
+    as :func:`crosslingual.second_look` computes it: the rows' vectors (encoded into
+    ``cache`` where missing), the n-gram model's logit ``p[row]`` and the concept masses."""
+    if not len(rows):
+        return np.zeros(0)
+    vecs = vectors([texts[i] for i in rows], cache)
+    x = np.array([np.r_[vecs[_key(texts[i])], crosslingual.logit_input(float(p[i])),
+                        crosslingual.concept_masses(texts[i], head.concepts)] for i in rows])
+    w1, mean, scale, b1, w2 = head._arrays
+    z = head.bias + np.tanh(((x - mean) / scale) @ w1.T + b1) @ w2
+    return _sigmoid(z)
+
+
+def grey_threshold(scores: np.ndarray, n_negatives: int, budget: float) -> float:
+    """The grey zone's threshold: the training negatives' grey-zone ``scores`` may flag
+    at most ``budget`` of all ``n_negatives`` training negatives; never under 0.5."""
+    k = int(budget * n_negatives)
+    top = np.sort(scores)[::-1]
+    return max(0.5, float(top[k]) + 1e-9) if k < len(top) else 0.5
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
     return out
@@ -310,6 +346,14 @@ def _fast_path(mx: guard_eval.Matrix, tp: np.ndarray, tn: np.ndarray, hard: np.n
     return fast, p
 
 
+def _grey_zone(mx: guard_eval.Matrix, emb: Embedded, p: np.ndarray, cut: float,
+               args: argparse.Namespace) -> np.ndarray:
+    """Per row: in the grey zone. Not flagged by the rules, the n-gram model's ``p`` at or
+    above ``--grey-low`` and under its threshold ``cut``, not routed to the head."""
+    out: np.ndarray = ~mx.rules & (p >= args.grey_low) & (p < cut) & ~emb.routed
+    return out
+
+
 def _head_only(args: argparse.Namespace, more: list[str]) -> list[str]:
     """The head-only training texts, which join the matrix as rows (a hybrid head reads
     their concept masses and the n-gram model's probability)."""
@@ -328,7 +372,8 @@ def _rate(hits: int, n: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("command", choices=["evaluate", "fit"])
+    ap.add_argument("command", choices=["evaluate", "fit", "grey"],
+                    help="grey: keep the shipped head, set only its grey threshold")
     ap.add_argument("--wheels", type=Path, default=corpus.DEFAULT_WHEELS_DIR)
     ap.add_argument("--data", type=Path, default=corpus.DEFAULT_DATA_DIR)
     ap.add_argument("--cache", type=Path, required=True,
@@ -354,10 +399,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--oof", type=int, default=4,
                     help="folds of the hidden-layer head's out-of-fold threshold sample")
     ap.add_argument("--seed", type=int, default=0, help="the hidden layer's initial weights")
+    ap.add_argument("--grey-low", type=float, default=crosslingual.GREY_LOW,
+                    help="the grey zone's lower edge on the n-gram model's probability")
+    ap.add_argument("--grey-budget", type=float, default=GREY_BUDGET,
+                    help="share of the training negatives the grey look may flag "
+                         "(default %(default)s; 0: no grey look)")
     args = ap.parse_args(argv)
     pos, neg = guard_eval.load_sources(args.wheels, args.data, english=args.english)
     vecs = vectors(to_encode(pos, neg), args.cache)
-    if args.command == "fit":
+    if args.command in ("fit", "grey"):
         train_pos = [t for s, ts in pos.items() if s not in guard_eval.EVAL_ONLY for t in ts]
         train_neg = [t for s, ts in neg.items()
                      if s not in (*guard_eval.EVAL_ONLY, *guard_eval.BENIGN_HELD) for t in ts]
@@ -367,11 +417,24 @@ def main(argv: list[str] | None = None) -> int:
         hard = mx.rows([t for x in guard_eval.HARD for t in neg.get(x, [])])
         # the shipped n-gram model's probability, as the package computes it at scan time
         p = np.array([score(t).probability for t in mx.row])
-        head, _, _ = emb.fit(mx.rows(train_pos), mx.rows(train_neg), hard, args.hard_weight,
-                             args.fp2, p=p, **_head_options(args))
+        tn = mx.rows(train_neg)
+        if args.command == "grey":
+            head = crosslingual.load_head()
+        else:
+            head, _, _ = emb.fit(mx.rows(train_pos), tn, hard, args.hard_weight,
+                                 args.fp2, p=p, **_head_options(args))
+        if args.grey_budget:
+            texts = list(mx.row)
+            from engram.trust.classifier import load
+
+            band = tn[_grey_zone(mx, emb, p, load().threshold, args)[tn]]
+            line = grey_threshold(grey_scores(head, texts, band, p, args.cache), len(tn),
+                                  args.grey_budget)
+            head = __import__("dataclasses").replace(head, grey_threshold=line)
         SHIPPED.write_text(__import__("json").dumps(head.to_json(), separators=(",", ":"))
                            + "\n", encoding="utf-8")
-        print(f"wrote {SHIPPED} (threshold {head.threshold:.3f}, {head.version})")
+        print(f"wrote {SHIPPED} (threshold {head.threshold:.3f}, grey {head.grey_threshold}, "
+              f"{head.version})")
         return 0
     evaluate(pos, neg, vecs, args)
     return 0
@@ -398,16 +461,31 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
     total = np.zeros(6, dtype=int)
     curve = np.zeros((len(budgets), 4), dtype=int)
 
-    def fold(tp: np.ndarray, tn: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """The fast path's verdicts and the cascade's at each of ``budgets``."""
+    texts = list(mx.row)
+    grey_total = np.zeros(2, dtype=int)
+    worst = [0.0, 0.0]
+
+    def fold(tp: np.ndarray, tn: np.ndarray
+             ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+        """The fast path's verdicts, the cascade's at each of ``budgets``, and the
+        cascade at ``--fp2`` with the grey look at ``--grey-budget``."""
         fast, p = _fast_path(mx, tp, tn, hard, args)
-        _, s, sn = emb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p, **_head_options(args))
-        return fast, [fast | (emb.routed & (s >= guard_eval._cut(sn, b)))
-                      for b in budgets]
+        head, s, sn = emb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p,
+                              **_head_options(args))
+        cascades = [fast | (emb.routed & (s >= guard_eval._cut(sn, b))) for b in budgets]
+        grey = cascades[budgets.index(args.fp2)].copy()
+        if args.grey_budget:
+            band = np.nonzero(~grey & _grey_zone(mx, emb, p, guard_eval._cut(p[tn], args.fp),
+                                                  args))[0]
+            g = grey_scores(head, texts, band, p, args.cache)
+            line = grey_threshold(g[np.isin(band, tn)], len(tn), args.grey_budget)
+            grey[band[g >= line]] = True
+        return fast, cascades, grey
 
     at = budgets.index(args.fp2)
-    print(f"{'held-out source':18s} {'fast path':>16s} {'cascade':>16s}  held-out chat FP "
-          f"fast / cascade (routed turns); cascade at --fp2 {args.fp2}")
+    print(f"{'held-out source':18s} {'fast path':>16s} {'cascade':>16s} {'+ grey look':>16s}  "
+          f"held-out chat FP fast / cascade / + grey (routed turns); cascade at --fp2 "
+          f"{args.fp2}, grey look at --grey-budget {args.grey_budget}")
     for k, src in enumerate(s for s in pos
                             if s not in (*guard_eval.EVAL_ONLY, *guard_eval.TRAIN_ONLY)):
         if only and src not in only:
@@ -417,43 +495,49 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
         tn = np.concatenate([N[x] for x in guard_eval._OTHER_NEG if x != src and x in N]
                             + [N[x] for c in chats if c != chat_out
                                for x in (c, "q_" + c) if x in N])
-        fast, cascades = fold(tp, tn)
+        fast, cascades, grey = fold(tp, tn)
         hp, hn = P[src], N[chat_out]
         both = cascades[at]
         row = [int(fast[hp].sum()), int(both[hp].sum()), len(hp), int(fast[hn].sum()),
                int(both[hn].sum()), len(hn)]
         total += row
+        grey_total += [int(grey[hp].sum()), int(grey[hn].sum())]
+        worst[0] = max(worst[0], row[4] / row[5])
+        worst[1] = max(worst[1], grey[hn].mean())
         for i, c in enumerate(cascades):
             curve[i] += [int(c[hp].sum()), len(hp), int(c[hn].sum()), len(hn)]
-        print(f"{src:18s} {_rate(row[0], row[2]):>16s} {_rate(row[1], row[2]):>16s}  "
-              f"{chat_out}: {row[3] / row[5]:.2%} / {row[4] / row[5]:.2%} "
+        print(f"{src:18s} {_rate(row[0], row[2]):>16s} {_rate(row[1], row[2]):>16s} "
+              f"{_rate(int(grey[hp].sum()), row[2]):>16s}  "
+              f"{chat_out}: {row[3] / row[5]:.2%} / {row[4] / row[5]:.2%} / {grey[hn].mean():.2%} "
               f"({int(emb.routed[hn].sum())} routed)", flush=True)
         print(f"{'':18s} cascade at each --fp2, detected/FP: " + "  ".join(
             f"{b}: {c[hp].mean():.1%}/{c[hn].mean():.2%}"
             for b, c in zip(budgets, cascades, strict=True)), flush=True)
     if total[2]:
         print(f"{'ALL (pooled)':18s} {_rate(total[0], total[2]):>16s} "
-              f"{_rate(total[1], total[2]):>16s}  chat: {total[3] / total[5]:.2%} / "
-              f"{total[4] / total[5]:.2%}")
+              f"{_rate(total[1], total[2]):>16s} {_rate(int(grey_total[0]), total[2]):>16s}  "
+              f"chat: {total[3] / total[5]:.2%} / {total[4] / total[5]:.2%} / "
+              f"{grey_total[1] / total[5]:.2%}; worst fold cascade {worst[0]:.2%}, "
+              f"+ grey {worst[1]:.2%}")
         for b, (ph, pn, nh, nn) in zip(budgets, curve, strict=True):
             print(f"  --fp2 {b}: unseen-source detection {_rate(ph, pn)}   unseen-chat "
                   f"false positives {_rate(nh, nn)}")
     tp = np.concatenate([P[s] for s in pos if s not in guard_eval.EVAL_ONLY])
     tn = np.concatenate([N[x] for x in guard_eval._OTHER_NEG if x in N]
                         + [N[x] for c in chats for x in (c, "q_" + c) if x in N])
-    fast, cascades = fold(tp, tn)
+    fast, cascades, grey = fold(tp, tn)
     print("fitted on every source but the eval-only ones: fast path, then the cascade at "
-          "each --fp2 " + " ".join(map(str, budgets)))
+          "each --fp2 " + " ".join(map(str, budgets)) + ", then at --fp2 with the grey look")
     for src in (s for s in guard_eval.EVAL_ONLY if s in pos):
         hp = P[src]
         print(f"  attack {src:20s} {_rate(int(fast[hp].sum()), len(hp))}   " + "  ".join(
-            f"{c[hp].mean():.1%}" for c in cascades))
+            f"{c[hp].mean():.1%}" for c in cascades) + f"  {grey[hp].mean():.1%}")
     for name in (*guard_eval.HARD, *guard_eval.BENIGN_HELD, "heldout", "varied_holdout",
                  *chats):
         hn = N.get(name)
         if hn is not None:
             print(f"  benign {name:20s} {int(fast[hn].sum())}/{len(hn)} flagged   " + "  ".join(
-                f"{int(c[hn].sum())}" for c in cascades)
+                f"{int(c[hn].sum())}" for c in cascades) + f"  {int(grey[hn].sum())}"
                 + f"   ({int(emb.routed[hn].sum())} routed)")
     print(f"({time.time() - t0:.0f} s)")
 

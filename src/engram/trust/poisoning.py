@@ -58,7 +58,7 @@ from operator import or_
 
 from ..text import TextMemo
 from . import crosslingual, shapes
-from .classifier import score
+from .classifier import Score, score
 from .patternset import PatternSet
 
 __all__ = ["Verdict", "pattern_set", "scan", "scan_fast", "scan_rules"]
@@ -727,20 +727,38 @@ def _retraction(text: str) -> bool:
 def scan(text: str) -> Verdict:
     """Scan ``text`` for injected instructions; see the module docstring for the flags.
 
-    :func:`scan_fast`, then, for text it did not flag that is mostly not English, the
-    second look of :mod:`.crosslingual` when its optional encoder is installed: at or
-    above that head's threshold the verdict is the ``classifier`` flag with evidence
-    ``e5 p=0.93 (mostly not English)``, followed by the concepts the text names that the
-    head read (``k:ignore k:password``). Without the encoder this is :func:`scan_fast`.
+    :func:`scan_fast`, then, for text it did not flag, the second look of
+    :mod:`.crosslingual` when its optional encoder is installed:
+
+    - text that is mostly not English: at or above the head's threshold the verdict is
+      the ``classifier`` flag with evidence ``e5 p=0.93 (mostly not English)``, followed
+      by the concepts the text names that the head read (``k:ignore k:password``);
+    - English text in the n-gram model's grey zone (scored at or above
+      :data:`.crosslingual.GREY_LOW`, under its threshold): at or above the head's grey
+      threshold, evidence ``e5 p=0.98 (grey zone, p=0.41)`` (the second ``p`` is the
+      n-gram model's), then the concepts named. A short retraction of one's own message
+      is not read again (:func:`scan_fast` withholds the model's flag for it too).
+
+    Without the encoder this is :func:`scan_fast`.
     """
-    verdict = scan_fast(text)
-    if verdict.flagged or not crosslingual.needs_second_look(text):
+    verdict, fast = _scan_fast(text)
+    if verdict.flagged:
         return verdict
-    p = crosslingual.second_look(text)
-    if p is None or p < crosslingual.load_head().threshold:
+    if crosslingual.needs_second_look(text):
+        p = crosslingual.second_look(text)
+        if p is None or p < crosslingual.load_head().threshold:
+            return verdict
+        why = "mostly not English"
+    elif crosslingual.needs_grey_look(text, fast.probability) and not _retraction(text):
+        p = crosslingual.second_look(text)
+        line = crosslingual.load_head().grey_threshold
+        if p is None or line is None or p < line:
+            return verdict
+        why = f"grey zone, p={fast.probability:.2f}"
+    else:
         return verdict
     named = "".join(" " + c for c in crosslingual.concepts_named(text))
-    return Verdict(flags=("classifier",), evidence=(f"e5 p={p:.2f} (mostly not English){named}",))
+    return Verdict(flags=("classifier",), evidence=(f"e5 p={p:.2f} ({why}){named}",))
 
 
 def scan_fast(text: str) -> Verdict:
@@ -750,11 +768,16 @@ def scan_fast(text: str) -> Verdict:
     The model alone does not flag a short retraction of one's own message ("sorry,
     ignore my last message, wrong chat") that names no assistant, user or "you".
     """
+    return _scan_fast(text)[0]
+
+
+def _scan_fast(text: str) -> tuple[Verdict, Score]:
+    """:func:`scan_fast`'s verdict and the model's score it read."""
     verdict = scan_rules(text)
     s = score(text)
     if not s.flagged or (not verdict.flags and _retraction(text)):
-        return verdict
+        return verdict, s
     flags = dict(zip(verdict.flags, verdict.evidence, strict=True))
     flags["classifier"] = f"p={s.probability:.2f} " + " ".join(s.top_features)
     names = tuple(sorted(flags))
-    return Verdict(flags=names, evidence=tuple(flags[n] for n in names))
+    return Verdict(flags=names, evidence=tuple(flags[n] for n in names)), s
