@@ -46,6 +46,7 @@ Vectors are kept in
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import pickle
 import sys
@@ -59,6 +60,7 @@ import guard_corpus as corpus  # noqa: E402
 import guard_eval  # noqa: E402
 
 from engram.trust import crosslingual  # noqa: E402
+from engram.trust.classifier import load as load_model  # noqa: E402
 from engram.trust.classifier import score  # noqa: E402
 from engram.trust.crosslingual import MAX_CHARS, Head, needs_second_look  # noqa: E402
 from engram.trust.lexicon import CONCEPTS  # noqa: E402
@@ -186,6 +188,18 @@ class Embedded:
         for i, t in enumerate(texts):
             if self.has[i]:
                 self.kc[i] = crosslingual.concept_masses(t, self.concepts)
+
+    def add(self, rows: np.ndarray, texts: list[str], cache: Path) -> None:
+        """Encode ``rows`` that have no vector yet (into ``cache``) and make them rows a
+        fit reads (``--grey-train``)."""
+        rows = rows[~self.has[rows]]
+        if not len(rows):
+            return
+        vecs = vectors([texts[i] for i in rows], cache)
+        for i in rows:
+            self.x[i] = vecs[_key(texts[i])]
+            self.kc[i] = crosslingual.concept_masses(texts[i], self.concepts)
+        self.has[rows] = True
 
     def fit(self, pos: np.ndarray, neg: np.ndarray, hard: np.ndarray, hard_weight: float,
             fp: float, *, p: np.ndarray | None = None, hidden: int = 0,
@@ -354,6 +368,14 @@ def _grey_zone(mx: guard_eval.Matrix, emb: Embedded, p: np.ndarray, cut: float,
     return out
 
 
+def _zone_scores(emb: Embedded, tn: np.ndarray, sn: np.ndarray, zone: np.ndarray
+                 ) -> np.ndarray:
+    """The out-of-fold scores (``Embedded.fit``'s threshold sample ``sn``) of the training
+    negatives ``tn`` in the grey ``zone``: a head trained on them scores them too well."""
+    negf = tn[emb.has[tn]]
+    return sn[:len(negf)][zone[negf]]
+
+
 def _head_only(args: argparse.Namespace, more: list[str]) -> list[str]:
     """The head-only training texts, which join the matrix as rows (a hybrid head reads
     their concept masses and the n-gram model's probability)."""
@@ -404,6 +426,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grey-budget", type=float, default=GREY_BUDGET,
                     help="share of the training negatives the grey look may flag "
                          "(default %(default)s; 0: no grey look)")
+    ap.add_argument("--grey-train", action="store_true",
+                    help="also fit the head on the training texts in the grey zone (encoded "
+                         "on first use), its grey threshold from their out-of-fold scores "
+                         "(measured in session 24, not shipped)")
     args = ap.parse_args(argv)
     pos, neg = guard_eval.load_sources(args.wheels, args.data, english=args.english)
     vecs = vectors(to_encode(pos, neg), args.cache)
@@ -418,19 +444,23 @@ def main(argv: list[str] | None = None) -> int:
         # the shipped n-gram model's probability, as the package computes it at scan time
         p = np.array([score(t).probability for t in mx.row])
         tn = mx.rows(train_neg)
+        texts = list(mx.row)
+        tp = mx.rows(train_pos)
+        zone = _grey_zone(mx, emb, p, load_model().threshold, args)
+        if args.grey_train and args.command == "fit":
+            emb.add(np.r_[tp, tn][zone[np.r_[tp, tn]]], texts, args.cache)
         if args.command == "grey":
             head = crosslingual.load_head()
         else:
-            head, _, _ = emb.fit(mx.rows(train_pos), tn, hard, args.hard_weight,
-                                 args.fp2, p=p, **_head_options(args))
+            head, _, sn = emb.fit(tp, tn, hard, args.hard_weight,
+                                  args.fp2, p=p, **_head_options(args))
         if args.grey_budget:
-            texts = list(mx.row)
-            from engram.trust.classifier import load
-
-            band = tn[_grey_zone(mx, emb, p, load().threshold, args)[tn]]
-            line = grey_threshold(grey_scores(head, texts, band, p, args.cache), len(tn),
-                                  args.grey_budget)
-            head = __import__("dataclasses").replace(head, grey_threshold=line)
+            band = tn[zone[tn]]
+            scores = (_zone_scores(emb, tn, sn, zone)
+                      if args.grey_train and args.command == "fit"
+                      else grey_scores(head, texts, band, p, args.cache))
+            line = grey_threshold(scores, len(tn), args.grey_budget)
+            head = dataclasses.replace(head, grey_threshold=line)
         SHIPPED.write_text(__import__("json").dumps(head.to_json(), separators=(",", ":"))
                            + "\n", encoding="utf-8")
         print(f"wrote {SHIPPED} (threshold {head.threshold:.3f}, grey {head.grey_threshold}, "
@@ -470,16 +500,21 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
         """The fast path's verdicts, the cascade's at each of ``budgets``, and the
         cascade at ``--fp2`` with the grey look at ``--grey-budget``."""
         fast, p = _fast_path(mx, tp, tn, hard, args)
+        zone = _grey_zone(mx, emb, p, guard_eval._cut(p[tn], args.fp), args)
+        has = emb.has.copy()
+        if args.grey_train:
+            emb.add(np.r_[tp, tn][zone[np.r_[tp, tn]]], texts, args.cache)
         head, s, sn = emb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p,
                               **_head_options(args))
         cascades = [fast | (emb.routed & (s >= guard_eval._cut(sn, b))) for b in budgets]
         grey = cascades[budgets.index(args.fp2)].copy()
         if args.grey_budget:
-            band = np.nonzero(~grey & _grey_zone(mx, emb, p, guard_eval._cut(p[tn], args.fp),
-                                                  args))[0]
+            band = np.nonzero(~grey & zone)[0]
             g = grey_scores(head, texts, band, p, args.cache)
-            line = grey_threshold(g[np.isin(band, tn)], len(tn), args.grey_budget)
+            line = grey_threshold(_zone_scores(emb, tn, sn, zone) if args.grey_train
+                                  else g[np.isin(band, tn)], len(tn), args.grey_budget)
             grey[band[g >= line]] = True
+        emb.has = has
         return fast, cascades, grey
 
     at = budgets.index(args.fp2)
