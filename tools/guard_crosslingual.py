@@ -264,17 +264,15 @@ class Embedded:
 
 def grey_scores(head: Head, texts: list[str], rows: np.ndarray, p: np.ndarray,
                 cache: Path) -> np.ndarray:
-    """The hybrid ``head``'s score of each of ``rows`` (English texts in the grey zone),
-    as :func:`crosslingual.second_look` computes it: the rows' vectors (encoded into
-    ``cache`` where missing), the n-gram model's logit ``p[row]`` and the concept masses."""
-    if not len(rows):
-        return np.zeros(0)
+    """``head``'s probability for each of ``rows`` (English texts in the grey zone), as
+    :func:`crosslingual.second_look` computes it (:meth:`Head.probability`): the rows'
+    vectors (encoded into ``cache`` where missing), the n-gram model's logit ``p[row]``
+    and the concept masses."""
     vecs = vectors([texts[i] for i in rows], cache)
-    x = np.array([np.r_[vecs[_key(texts[i])], crosslingual.logit_input(float(p[i])),
-                        crosslingual.concept_masses(texts[i], head.concepts)] for i in rows])
-    w1, mean, scale, b1, w2 = head._arrays
-    z = head.bias + np.tanh(((x - mean) / scale) @ w1.T + b1) @ w2
-    return _sigmoid(z)
+    return np.array([head.probability(
+        vecs[_key(texts[i])], (crosslingual.logit_input(float(p[i])),
+                               *crosslingual.concept_masses(texts[i], head.concepts)))
+        for i in rows])
 
 
 def grey_threshold(scores: np.ndarray, n_negatives: int, budget: float) -> float:

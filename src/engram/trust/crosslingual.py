@@ -50,8 +50,8 @@ from importlib import resources
 from typing import Any
 
 __all__ = ["ENGLISH_SHARE", "GREY_LOW", "MAX_CHARS", "MIN_WORDS", "Head", "available",
-           "concept_masses", "concepts_named", "english_share", "hybrid_inputs", "load_head",
-           "logit_input", "needs_grey_look", "needs_second_look", "second_look"]
+           "concept_masses", "concepts_named", "english_share", "hybrid_inputs", "in_grey_zone",
+           "load_head", "logit_input", "needs_grey_look", "needs_second_look", "second_look"]
 
 #: the grey zone's lower edge: English text the n-gram model scores at or above this (and
 #: under its own threshold) is read again by the head (:func:`needs_grey_look`)
@@ -163,13 +163,17 @@ def needs_second_look(text: str, *, share_line: float = ENGLISH_SHARE) -> bool:
 
 def needs_grey_look(text: str, probability: float, *, low: float = GREY_LOW) -> bool:
     """True when ``text``, which :func:`needs_second_look` does not route, sits in the
-    n-gram model's grey zone: its ``probability`` (:func:`.classifier.score`, not
-    flagged) is at or above ``low`` and the shipped head has a grey threshold. English
-    orders the model scores just under its threshold ("Omit the late fee from the total
-    you report") are read again by the head; about 1-2% of English chat turns are
-    (docs/trust.md, "Sixteenth pass")."""
-    return (probability >= low and load_head().grey_threshold is not None
-            and not needs_second_look(text))
+    n-gram model's grey zone (:func:`in_grey_zone`). English orders the model scores just
+    under its threshold ("Omit the late fee from the total you report") are read again by
+    the head; about 1-2% of English chat turns are (docs/trust.md, "Sixteenth pass")."""
+    return in_grey_zone(probability, low=low) and not needs_second_look(text)
+
+
+def in_grey_zone(probability: float, *, low: float = GREY_LOW) -> bool:
+    """The n-gram model's ``probability`` of a text it did not flag (:func:`.classifier.score`)
+    is at or above ``low`` and the shipped head has a grey threshold: the half of
+    :func:`needs_grey_look` for a caller that already knows the text is not routed."""
+    return probability >= low and load_head().grey_threshold is not None
 
 
 @dataclass(frozen=True)
