@@ -18,7 +18,7 @@ from engram.ingest import supersede
 from engram.recall import entities
 from engram.retrieval import hops, rerank
 from engram.text import _TEXT_CACHES, _TEXT_MEMOS, clear_text_caches
-from engram.trust import classifier, poisoning
+from engram.trust import cascade, classifier, poisoning
 
 SECRET = "My locker code at the climbing gym is 4471 and I moved to Tromsø last spring"
 
@@ -40,7 +40,7 @@ def test_the_word_memos_are_registered() -> None:
     for memo in (lexical._STEMS, poisoning._RUN_MEMO, classifier.load()._memo):
         assert memo in _TEXT_MEMOS
     lexical.stem("tromsø")
-    poisoning.scan("I moved to Tromsø last spring")
+    cascade.scan("I moved to Tromsø last spring")
     assert "tromsø" in lexical._STEMS and poisoning._RUN_MEMO and classifier.load()._memo
     clear_text_caches()
     assert not lexical._STEMS and not poisoning._RUN_MEMO and not classifier.load()._memo

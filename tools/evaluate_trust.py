@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from engram.trust.poisoning import scan
+from engram.trust.cascade import scan
 
 #: the labelled set, in the repository checkout this tool runs from
 DEFAULT_SET = (Path(__file__).resolve().parents[1] / "tests" / "fixtures"

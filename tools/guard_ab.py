@@ -78,14 +78,17 @@ def main(argv: list[str]) -> int:
     argv = [a for a in argv if a != "--once"]
     commit, name = argv[0], argv[1] if len(argv) > 1 else "beam_user"
     turns = corpus.chat(name)[::int(argv[2]) if len(argv) > 2 else 1]
-    from engram.trust import classifier, poisoning
+    from engram.trust import cascade, classifier, poisoning
     with tempfile.TemporaryDirectory() as tmp:
         old_p, old_c = previous(commit, Path(tmp))
+        # the scan lives in ``cascade`` since session 24, in ``poisoning`` before
+        old_scan = (getattr(old_p, "scan", None)
+                    or importlib.import_module("engram_prev.trust.cascade").scan)
         print(f"pattern set: previous {compiled(old_p)}, now {compiled(poisoning)}")
         differ = sum(
             (a.flags, a.evidence, oa.probability) != (b.flags, b.evidence, ob.probability)
             for t in turns
-            for a, b, oa, ob in [(old_p.scan(t), poisoning.scan(t), old_c.score(t),
+            for a, b, oa, ob in [(old_scan(t), cascade.scan(t), old_c.score(t),
                                   classifier.score(t))])
         passes: dict[str, list[list[float]]] = {"previous": [], "now": []}
         for _ in range(3 if once else 1):
@@ -94,8 +97,8 @@ def main(argv: list[str]) -> int:
                 importlib.import_module("engram.text").clear_text_caches()
             times: dict[str, list[float]] = {"previous": [], "now": []}
             for t in turns:
-                times["previous"].append((_once if once else _best)(old_p.scan, t))
-                times["now"].append((_once if once else _best)(poisoning.scan, t))
+                times["previous"].append((_once if once else _best)(old_scan, t))
+                times["now"].append((_once if once else _best)(cascade.scan, t))
             for key, per in times.items():
                 per.sort()
                 passes[key].append([statistics.fmean(per), per[len(per) // 2],

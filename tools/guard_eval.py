@@ -45,8 +45,9 @@ import guard_corpus as corpus  # noqa: E402
 import guard_shapes  # noqa: E402
 
 from engram.trust import poisoning  # noqa: E402
+from engram.trust.cascade import scan  # noqa: E402
 from engram.trust.classifier import Weights, features  # noqa: E402
-from engram.trust.poisoning import scan, scan_rules  # noqa: E402
+from engram.trust.poisoning import scan_rules  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "poisoning_labelled.jsonl"

@@ -35,7 +35,7 @@ import guard_corpus as corpus  # noqa: E402
 import guard_eval  # noqa: E402
 
 from engram.trust import crosslingual  # noqa: E402
-from engram.trust.poisoning import scan_fast  # noqa: E402
+from engram.trust.cascade import scan_fast  # noqa: E402
 
 #: benign sets whose removed flags ``--flags`` counts (the others are hand-written sets of
 #: a few hundred texts, read by the evaluations in docs/trust.md)

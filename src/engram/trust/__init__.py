@@ -3,6 +3,7 @@ encryption at rest (:mod:`.encryption`, needs ``pip install 'engramdb[crypto]'``
 
 from __future__ import annotations
 
-from .poisoning import Verdict, scan
+from .cascade import scan
+from .poisoning import Verdict
 
 __all__ = ["Verdict", "scan"]

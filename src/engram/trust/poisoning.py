@@ -2,7 +2,9 @@
 
 A memory store is a prompt-injection channel with a delay: text written today
 is pasted into a prompt next month. :func:`scan` looks for the shapes such text
-takes and returns a :class:`Verdict` with named flags (no LLM, no network):
+takes and returns a :class:`Verdict` with named flags (no LLM, no network). The rules
+are here (:func:`scan_rules`); the scan every write calls, the rules with the n-gram
+model and the second look, is :func:`.cascade.scan`:
 
 * ``instruction_override`` -- "ignore previous instructions", "new instructions:"
 * ``behaviour_directive`` -- standing orders to the assistant ("always recommend X",
@@ -57,11 +59,10 @@ from functools import reduce
 from operator import or_
 
 from ..text import TextMemo
-from . import crosslingual, shapes
-from .classifier import Score, score
+from . import shapes
 from .patternset import PatternSet
 
-__all__ = ["Verdict", "pattern_set", "scan", "scan_fast", "scan_rules"]
+__all__ = ["Verdict", "pattern_set", "scan_rules"]
 
 _I = re.IGNORECASE
 #: start of a clause where an imperative can stand
@@ -702,82 +703,3 @@ def scan_rules(text: str, *, _depth: int = 0) -> Verdict:
                 break
     names = tuple(sorted(flags))
     return Verdict(flags=names, evidence=tuple(flags[n] for n in names))
-
-
-#: a short retraction of one's own message ("sorry, ignore my last message, wrong chat"):
-#: the model reads "ignore" as an order; the classifier flag alone is withheld for it
-_RETRACTION = re.compile(
-    r"^\W*(?:(?:sorry|oops|ok|okay|ah|hey|also|actually|wait|lol|haha)\W+){0,2}(?:please\s+|pls"
-    r"\s+|just\s+|you can\s+)?(?:ignore|disregard|forget|never ?mind)\s+(?:my|that|the|this)\s+"
-    r"(?:(?:last|previous|earlier|other|first)\s+)?(?:message|text|msg|email|mail|voicemail"
-    r"|photo|pic|comment|question|reply|post|one)s?(?P<tail>(?:[\s,.!;:)-]+.{0,60})?)$",
-    re.IGNORECASE | re.DOTALL)
-#: a tail that gives an order voids the retraction
-_ORDER = _rx(r"\b(?:always|never|only|instead|from now|recommend|send|tell|say|answer|reply"
-             r"|remember|store|new|must|should|do|don'?t|use|follow|obey)\b")
-
-
-def _retraction(text: str) -> bool:
-    m = _RETRACTION.match(text.strip())
-    if m is None:
-        return False
-    return not _THIRD_PARTY.search(m.group("tail")) and not _ORDER.search(m.group("tail"))
-
-
-def scan(text: str) -> Verdict:
-    """Scan ``text`` for injected instructions; see the module docstring for the flags.
-
-    :func:`scan_fast`, then, for text it did not flag, the second look of
-    :mod:`.crosslingual` when its optional encoder is installed:
-
-    - text that is mostly not English: at or above the head's threshold the verdict is
-      the ``classifier`` flag with evidence ``e5 p=0.93 (mostly not English)``, followed
-      by the concepts the text names that the head read (``k:ignore k:password``);
-    - English text in the n-gram model's grey zone (scored at or above
-      :data:`.crosslingual.GREY_LOW`, under its threshold): at or above the head's grey
-      threshold, evidence ``e5 p=0.98 (grey zone, p=0.41)`` (the second ``p`` is the
-      n-gram model's), then the concepts named. A short retraction of one's own message
-      is not read again (:func:`scan_fast` withholds the model's flag for it too).
-
-    Without the encoder this is :func:`scan_fast`.
-    """
-    verdict, fast = _scan_fast(text)
-    if verdict.flagged:
-        return verdict
-    if crosslingual.needs_second_look(text):
-        p = crosslingual.second_look(text)
-        if p is None or p < crosslingual.load_head().threshold:
-            return verdict
-        why = "mostly not English"
-    elif crosslingual.needs_grey_look(text, fast.probability) and not _retraction(text):
-        p = crosslingual.second_look(text)
-        line = crosslingual.load_head().grey_threshold
-        if p is None or line is None or p < line:
-            return verdict
-        why = f"grey zone, p={fast.probability:.2f}"
-    else:
-        return verdict
-    named = "".join(" " + c for c in crosslingual.concepts_named(text))
-    return Verdict(flags=("classifier",), evidence=(f"e5 p={p:.2f} ({why}){named}",))
-
-
-def scan_fast(text: str) -> Verdict:
-    """The rules first, then the linear model of :mod:`.classifier`: when it scores the
-    text at or above its threshold the ``classifier`` flag is added, its evidence the
-    probability and the features that raised it most (``p=0.97 w:ignore b:from now``).
-    The model alone does not flag a short retraction of one's own message ("sorry,
-    ignore my last message, wrong chat") that names no assistant, user or "you".
-    """
-    return _scan_fast(text)[0]
-
-
-def _scan_fast(text: str) -> tuple[Verdict, Score]:
-    """:func:`scan_fast`'s verdict and the model's score it read."""
-    verdict = scan_rules(text)
-    s = score(text)
-    if not s.flagged or (not verdict.flags and _retraction(text)):
-        return verdict, s
-    flags = dict(zip(verdict.flags, verdict.evidence, strict=True))
-    flags["classifier"] = f"p={s.probability:.2f} " + " ".join(s.top_features)
-    names = tuple(sorted(flags))
-    return Verdict(flags=names, evidence=tuple(flags[n] for n in names)), s

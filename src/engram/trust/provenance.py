@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .poisoning import scan
+from .cascade import scan
 
 __all__ = [
     "RESERVED_KEY",

@@ -1,0 +1,94 @@
+"""The scan every write calls: the rules of :mod:`.poisoning` and the n-gram model of
+:mod:`.classifier` (the fast path), then the second look of :mod:`.crosslingual` where the
+fast path cannot judge (text mostly not English) or is unsure (English text in the model's
+grey zone). The flags and their evidence are described in :mod:`.poisoning`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import crosslingual
+from .classifier import Score, score
+from .poisoning import _THIRD_PARTY, Verdict, _rx, scan_rules
+
+__all__ = ["scan", "scan_fast"]
+
+
+#: a short retraction of one's own message ("sorry, ignore my last message, wrong chat"):
+#: the model reads "ignore" as an order; the classifier flag alone is withheld for it
+_RETRACTION = re.compile(
+    r"^\W*(?:(?:sorry|oops|ok|okay|ah|hey|also|actually|wait|lol|haha)\W+){0,2}(?:please\s+|pls"
+    r"\s+|just\s+|you can\s+)?(?:ignore|disregard|forget|never ?mind)\s+(?:my|that|the|this)\s+"
+    r"(?:(?:last|previous|earlier|other|first)\s+)?(?:message|text|msg|email|mail|voicemail"
+    r"|photo|pic|comment|question|reply|post|one)s?(?P<tail>(?:[\s,.!;:)-]+.{0,60})?)$",
+    re.IGNORECASE | re.DOTALL)
+#: a tail that gives an order voids the retraction
+_ORDER = _rx(r"\b(?:always|never|only|instead|from now|recommend|send|tell|say|answer|reply"
+             r"|remember|store|new|must|should|do|don'?t|use|follow|obey)\b")
+
+
+def _retraction(text: str) -> bool:
+    m = _RETRACTION.match(text.strip())
+    if m is None:
+        return False
+    return not _THIRD_PARTY.search(m.group("tail")) and not _ORDER.search(m.group("tail"))
+
+
+def scan(text: str) -> Verdict:
+    """Scan ``text`` for injected instructions; see the module docstring for the flags.
+
+    :func:`scan_fast`, then, for text it did not flag, the second look of
+    :mod:`.crosslingual` when its optional encoder is installed:
+
+    - text that is mostly not English: at or above the head's threshold the verdict is
+      the ``classifier`` flag with evidence ``e5 p=0.93 (mostly not English)``, followed
+      by the concepts the text names that the head read (``k:ignore k:password``);
+    - English text in the n-gram model's grey zone (scored at or above
+      :data:`.crosslingual.GREY_LOW`, under its threshold): at or above the head's grey
+      threshold, evidence ``e5 p=0.98 (grey zone, p=0.41)`` (the second ``p`` is the
+      n-gram model's), then the concepts named. A short retraction of one's own message
+      is not read again (:func:`scan_fast` withholds the model's flag for it too).
+
+    Without the encoder this is :func:`scan_fast`.
+    """
+    verdict, fast = _scan_fast(text)
+    if verdict.flagged:
+        return verdict
+    if crosslingual.needs_second_look(text):
+        p = crosslingual.second_look(text)
+        if p is None or p < crosslingual.load_head().threshold:
+            return verdict
+        why = "mostly not English"
+    elif crosslingual.in_grey_zone(fast.probability) and not _retraction(text):
+        p = crosslingual.second_look(text)
+        line = crosslingual.load_head().grey_threshold
+        if p is None or line is None or p < line:
+            return verdict
+        why = f"grey zone, p={fast.probability:.2f}"
+    else:
+        return verdict
+    named = "".join(" " + c for c in crosslingual.concepts_named(text))
+    return Verdict(flags=("classifier",), evidence=(f"e5 p={p:.2f} ({why}){named}",))
+
+
+def scan_fast(text: str) -> Verdict:
+    """The rules first, then the linear model of :mod:`.classifier`: when it scores the
+    text at or above its threshold the ``classifier`` flag is added, its evidence the
+    probability and the features that raised it most (``p=0.97 w:ignore b:from now``).
+    The model alone does not flag a short retraction of one's own message ("sorry,
+    ignore my last message, wrong chat") that names no assistant, user or "you".
+    """
+    return _scan_fast(text)[0]
+
+
+def _scan_fast(text: str) -> tuple[Verdict, Score]:
+    """:func:`scan_fast`'s verdict and the model's score it read."""
+    verdict = scan_rules(text)
+    s = score(text)
+    if not s.flagged or (not verdict.flags and _retraction(text)):
+        return verdict, s
+    flags = dict(zip(verdict.flags, verdict.evidence, strict=True))
+    flags["classifier"] = f"p={s.probability:.2f} " + " ".join(s.top_features)
+    names = tuple(sorted(flags))
+    return Verdict(flags=names, evidence=tuple(flags[n] for n in names)), s
