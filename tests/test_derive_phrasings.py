@@ -197,3 +197,14 @@ def test_an_activity_a_commute_or_a_habit_is_derived(text: str, memory: str,
 @pytest.mark.parametrize(("text", "word"), NOT_KEPT_UP)
 def test_no_activity_commute_or_home_from_a_passing_mention(text: str, word: str) -> None:
     assert not any(word in m.split() for m, _ in _derive(text))
+
+
+def test_a_fronted_clause_is_quoted_as_it_was_said() -> None:
+    # the rules read "Since we moved, I ..." (a comma put in), but quote the words sent
+    at = datetime(2025, 1, 1, tzinfo=UTC)
+    ep = Episode(id="ep1", scope=Scope(user_id="u"), role="user", speaker="Ana",
+                 text="Lovely weather. Since we moved I have to drive to work. Anyway!",
+                 occurred_at=at, created_at=at)
+    out = RuleDeriver().derive([ep])
+    assert [c.said for c in out if c.attribute == "commute"] == [
+        "Since we moved I have to drive to work"]

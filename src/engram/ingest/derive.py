@@ -113,12 +113,25 @@ _FRONTED = re.compile(r"((?:^|[.!?;]\s+)(?:since|after|now that|ever since|becau
                       re.IGNORECASE)
 
 
-def _fronted(text: str) -> str:
-    """``text`` with a comma after a fronted clause of time or cause (:data:`_FRONTED`)."""
-    return _FRONTED.sub(r"\1, ", text) if _FRONT_WORD.search(text) else text
-
-
 _FRONT_WORD = re.compile(r"\b(?:since|after|now that|because)\b", re.IGNORECASE)
+
+
+def _fronted(text: str) -> tuple[str, tuple[int, ...]]:
+    """``text`` with a comma after each fronted clause of time or cause (:data:`_FRONTED`),
+    and where each comma was put in the text returned (:func:`_as_said` maps back)."""
+    if not _FRONT_WORD.search(text):
+        return text, ()
+    ends = [m.end(1) for m in _FRONTED.finditer(text)]
+    out, last = [], 0
+    for e in ends:
+        out += [text[last:e], ","]
+        last = e
+    return "".join([*out, text[last:]]), tuple(e + k for k, e in enumerate(ends))
+
+
+def _as_said(position: int, commas: tuple[int, ...]) -> int:
+    """A ``position`` in :func:`_fronted`'s text, in the text as it was said."""
+    return position - sum(1 for c in commas if c < position)
 #: the words of a diet (single-valued: a new one supersedes the old)
 _DIET = r"(?P<value>vegetarian|vegan|pescatarian)\b"
 
@@ -643,7 +656,7 @@ class RuleDeriver(Deriver):
                 continue
             subject: str | None = None
             seen: set[str] = set()
-            text_read = _fronted(ep.text)
+            text_read, commas = _fronted(ep.text)
             for rule in _RULES:
                 for m in rule.pattern.finditer(text_read):
                     groups = m.groupdict()
@@ -676,7 +689,8 @@ class RuleDeriver(Deriver):
                             keywords=query_terms(text)[:12],
                             valid_from=ep.occurred_at,
                             importance=rule.importance,
-                            said=_sentence(text_read, m.start(), m.end()),
+                            said=_sentence(ep.text, _as_said(m.start(), commas),
+                                           _as_said(m.end(), commas)),
                         )
                     )
         return out
