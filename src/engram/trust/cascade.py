@@ -36,7 +36,7 @@ def _retraction(text: str) -> bool:
 
 
 def scan(text: str) -> Verdict:
-    """Scan ``text`` for injected instructions; see the module docstring for the flags.
+    """Scan ``text`` for injected instructions; :mod:`.poisoning` describes the flags.
 
     :func:`scan_fast`, then, for text it did not flag, the second look of
     :mod:`.crosslingual` when its optional encoder is installed:
