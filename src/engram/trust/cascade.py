@@ -41,9 +41,11 @@ def scan(text: str) -> Verdict:
     :func:`scan_fast`, then, for text it did not flag, the second look of
     :mod:`.crosslingual` when its optional encoder is installed:
 
-    - text that is mostly not English: at or above the head's threshold the verdict is
-      the ``classifier`` flag with evidence ``e5 p=0.93 (mostly not English)``, followed
-      by the concepts the text names that the head read (``k:ignore k:password``);
+    - text :func:`.crosslingual.route` sends (mostly not English, or holding a sentence
+      that is not): at or above the head's threshold the verdict is the ``classifier``
+      flag with evidence ``e5 p=0.93 (mostly not English)`` (or ``(a sentence not
+      English)``), followed by the concepts the text names that the head read
+      (``k:ignore k:password``);
     - English text in the n-gram model's grey zone (scored at or above
       :data:`.crosslingual.GREY_LOW`, under its threshold): at or above the head's grey
       threshold, evidence ``e5 p=0.98 (grey zone, p=0.41)`` (the second ``p`` is the
@@ -55,11 +57,11 @@ def scan(text: str) -> Verdict:
     verdict, fast = _scan_fast(text)
     if verdict.flagged:
         return verdict
-    if crosslingual.needs_second_look(text):
+    why = crosslingual.route(text)
+    if why is not None:
         p = crosslingual.second_look(text)
         if p is None or p < crosslingual.load_head().threshold:
             return verdict
-        why = "mostly not English"
     elif crosslingual.in_grey_zone(fast.probability) and not _retraction(text):
         p = crosslingual.second_look(text)
         line = crosslingual.load_head().grey_threshold

@@ -51,7 +51,8 @@ from typing import Any
 
 __all__ = ["ENGLISH_SHARE", "GREY_LOW", "MAX_CHARS", "MIN_WORDS", "Head", "available",
            "concept_masses", "concepts_named", "english_share", "hybrid_inputs", "in_grey_zone",
-           "load_head", "logit_input", "needs_grey_look", "needs_second_look", "second_look"]
+           "load_head", "logit_input", "needs_grey_look", "needs_second_look", "route",
+           "second_look"]
 
 #: the grey zone's lower edge: English text the n-gram model scores at or above this (and
 #: under its own threshold) is read again by the head (:func:`needs_grey_look`)
@@ -133,16 +134,47 @@ def _halves(words: list[str]) -> int:
 
 
 def needs_second_look(text: str, *, share_line: float = ENGLISH_SHARE) -> bool:
-    """True when ``text`` is mostly not English: at least :data:`MIN_WORDS` words
-    (whitespace-separated; a word of more than eight characters outside ASCII, as in
-    scripts written without spaces, counts one per four characters) of which fewer than
-    one in eight is an English function word (those shared with other languages count
-    half), at most three in ten hold a digit or a character of code (prose, not
-    code, a log or a URL), and under :data:`ENGLISH_SHARE` of its words of four letters or
-    more are English words (:func:`english_share`; a text without such a word is routed).
+    """True when :func:`route` sends ``text`` to the second look (mostly not English, or
+    English holding a sentence that is not)."""
+    return route(text, share_line=share_line) is not None
+
+
+def route(text: str, *, share_line: float = ENGLISH_SHARE) -> str | None:
+    """Why ``text`` goes to the second look, or ``None`` when it does not.
+
+    ``"mostly not English"``: at least :data:`MIN_WORDS` words (whitespace-separated; a
+    word of more than eight characters outside ASCII, as in scripts written without
+    spaces, counts one per four characters) of which fewer than one in eight is an
+    English function word (those shared with other languages count half), at most three
+    in ten hold a digit or a character of code (prose, not code, a log or a URL), and
+    under :data:`ENGLISH_SHARE` of its words of four letters or more are English words
+    (:func:`english_share`; a text without such a word is routed).
+
+    ``"a sentence not English"``: otherwise, one of its sentences (split at ``. ! ? ; :``
+    followed by a space, at line breaks and at double quotes) of at least :data:`MIN_WORDS`
+    words and without a character of code passes the same test: an order in another
+    language set inside English text ("For testing purposes only: ..."), which the text
+    as a whole, English enough, would not route. About 0.05% of English chat turns have
+    such a sentence (docs/trust.md, "Seventeenth pass").
+
     ``share_line`` replaces :data:`ENGLISH_SHARE` (a measurement's "before": above 1 no
-    share reaches it). About 5 us for a 500-character English turn."""
+    share reaches it). About 5-20 us for a 500-character English turn."""
     t = text[:MAX_CHARS].lower()
+    if _mostly_foreign(t, share_line):
+        return "mostly not English"
+    parts = _SENTENCE.split(t)
+    if len(parts) > 1 and any(_CODE.isdisjoint(s) and "&" not in s
+                              and _mostly_foreign(s, share_line) for s in parts):
+        return "a sentence not English"
+    return None
+
+
+#: where a text is cut into sentences for :func:`route`
+_SENTENCE = re.compile(r"[.!?;:]+(?:\s+|$)|\n+|[\"\u201c\u201d]")
+
+
+def _mostly_foreign(t: str, share_line: float) -> bool:
+    """The test of :func:`route`'s ``"mostly not English"`` on lowercased text."""
     words = t.split()
     if t.isascii():
         n = len(words)
