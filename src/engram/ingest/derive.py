@@ -206,24 +206,25 @@ def _lower_place(value: str) -> bool:
     return 0 < len(names) <= 3 and not any(w in _NOT_A_PLACE for w in names)
 
 
-def _a_home(value: str) -> bool:
+def _a_home(value: str, *, known: bool = False) -> bool:
     """Where one moved: a place of the shipped table (:func:`_a_place`), a proper name
     (:func:`_a_proper_place`) or, all in lower case, up to three words that are no
     determiner and no word of work (:func:`_lower_place`: "i moved to new york"); not "a
     GP surgery", "the night shift" or "part-time" ("I moved to a GP surgery" is a job). A
-    remark in brackets after it is not read ("Lisbon (for work)")."""
+    remark in brackets after it is not read ("Lisbon (for work)"). With ``known`` (for "we
+    live in X") a lower-case value must be a place of the table ("we live in denver"; not
+    "we live in interesting times")."""
     value = _BRACKETED.sub("", value)
-    if _a_place(value) or (value.islower() and _lower_place(value)):  # "i moved to denver"
+    if _a_place(value):
+        return True
+    if value.islower() and (_a_place(value.title()) if known else _lower_place(value)):
         return True
     return _a_proper_place(value)
 
 
 def _a_known_home(value: str) -> bool:
-    """:func:`_a_home` for "we live in X", where a lower-case value must be a place of
-    the table ("we live in denver"; not "we live in interesting times")."""
-    value = _BRACKETED.sub("", value)
-    return (_a_place(value) or (value.islower() and _a_place(value.title()))
-            or _a_proper_place(value))
+    """:func:`_a_home` with ``known``."""
+    return _a_home(value, known=True)
 
 
 def _a_proper_place(value: str) -> bool:

@@ -10,7 +10,7 @@ import re
 
 from . import crosslingual
 from .classifier import Score, score
-from .poisoning import _THIRD_PARTY, Verdict, _rx, scan_rules
+from .poisoning import Verdict, names_another, scan_rules
 
 __all__ = ["scan", "scan_fast"]
 
@@ -24,15 +24,17 @@ _RETRACTION = re.compile(
     r"|photo|pic|comment|question|reply|post|one)s?(?P<tail>(?:[\s,.!;:)-]+.{0,60})?)$",
     re.IGNORECASE | re.DOTALL)
 #: a tail that gives an order voids the retraction
-_ORDER = _rx(r"\b(?:always|never|only|instead|from now|recommend|send|tell|say|answer|reply"
-             r"|remember|store|new|must|should|do|don'?t|use|follow|obey)\b")
+_ORDER = re.compile(r"\b(?:always|never|only|instead|from now|recommend|send|tell|say|answer"
+                    r"|reply|remember|store|new|must|should|do|don'?t|use|follow|obey)\b",
+                    re.IGNORECASE)
 
 
 def _retraction(text: str) -> bool:
     m = _RETRACTION.match(text.strip())
     if m is None:
         return False
-    return not _THIRD_PARTY.search(m.group("tail")) and not _ORDER.search(m.group("tail"))
+    tail = m.group("tail")
+    return not names_another(tail) and not _ORDER.search(tail)
 
 
 def scan(text: str) -> Verdict:

@@ -62,7 +62,7 @@ from ..text import TextMemo
 from . import shapes
 from .patternset import PatternSet
 
-__all__ = ["Verdict", "pattern_set", "scan_rules"]
+__all__ = ["Verdict", "names_another", "pattern_set", "scan_rules"]
 
 _I = re.IGNORECASE
 #: start of a clause where an imperative can stand
@@ -155,6 +155,12 @@ _JB_FOLDED = re.compile(_JB_WORDS)
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|me|my|mine|myself)\b")
 _THIRD_PARTY = _rx(r"\bthe user\b|\busers?'s?\b|\b" + _AI + r"s?\b|\byou\b|\byour\b")
 _SECOND_PERSON = _rx(r"\b(?:you|your|respond|answer|comply)\b")
+
+
+def names_another(text: str) -> bool:
+    """Whether ``text`` names someone other than its writer: the user, an assistant, a
+    model or bot, or "you"."""
+    return _THIRD_PARTY.search(text) is not None
 
 _TOOL = [
     _rx(r"</?(?:tool_call|tool_use|function_calls?|invoke|antml:invoke)\b|<function=|<\|tool\|>"
