@@ -408,6 +408,10 @@ def test_english_holding_a_sentence_in_another_language_is_routed() -> None:
     for t in ["As the French say, c'est la vie. Anyway, see you tomorrow!",
               "Try this:\nconst user = await db.users.findOne({ id: userId })\nthen log it.",
               "npm run lint && npm run test fails on the second step. Any idea why?",
+              "Then run this:\npip install -U flask flask-sqlalchemy flask-migrate werkzeug\nand "
+              "restart the server.",
+              "Next steps for the sprint:\n- implement user login endpoint\n- leveraging ai to "
+              "enhance employee wellbeing\n- fix the flaky upload test",
               "I went to the park today. Then we had lunch at a new place downtown.",
               *ENGLISH, *TERSE_ENGLISH[:-1]]:
         assert crosslingual.route(t) in (None, "mostly not English"), t

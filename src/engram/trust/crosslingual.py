@@ -24,7 +24,10 @@ under :data:`ENGLISH_SHARE` of whose longer words are English words
 chat turns and of letta's facts), so the cost per message there stays the fast path's;
 a routed message costs the encoder's time instead, tens of milliseconds for a short
 message (docs/trust.md, "Sixth pass" and "Twelfth pass", has the figures). Only the
-first :data:`MAX_CHARS` characters are read.
+first :data:`MAX_CHARS` characters are read. English text one of whose sentences passes
+the same test is read too (:func:`route`): an order in another language set inside an
+English frame, which the text as a whole would not route; about 0.05% of English chat
+turns hold such a sentence (docs/trust.md, "Seventeenth pass").
 
 The same head also reads English text in the n-gram model's grey zone, scored at or
 above :data:`GREY_LOW` but under its threshold (:func:`needs_grey_look`), at a threshold
@@ -49,10 +52,10 @@ from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
-__all__ = ["ENGLISH_SHARE", "GREY_LOW", "MAX_CHARS", "MIN_WORDS", "Head", "available",
-           "concept_masses", "concepts_named", "english_share", "hybrid_inputs", "in_grey_zone",
-           "load_head", "logit_input", "needs_grey_look", "needs_second_look", "route",
-           "second_look"]
+__all__ = ["ENGLISH_SHARE", "GREY_LOW", "MAX_CHARS", "MIN_WORDS", "SENTENCE_SHARE", "Head",
+           "available", "concept_masses", "concepts_named", "english_share", "hybrid_inputs",
+           "in_grey_zone", "load_head", "logit_input", "needs_grey_look", "needs_second_look",
+           "route", "second_look"]
 
 #: the grey zone's lower edge: English text the n-gram model scores at or above this (and
 #: under its own threshold) is read again by the head (:func:`needs_grey_look`)
@@ -84,6 +87,11 @@ _PUNCT = ".,!?;:\"'()[]{}\u201c\u201d\u2018\u2019\u00ab\u00bb\u2026-*_"
 #: 12 a lot", "Anne Glass volunteers at a local animal shelter on weekends"): such terse
 #: English was most of what the function-word test routed (docs/trust.md, "Twelfth pass")
 ENGLISH_SHARE = 0.6
+#: a sentence inside English text is routed only when under this share of its longer words
+#: are English words: terse English (a heading, "implement user login endpoint", a list of
+#: package names) often falls under :data:`ENGLISH_SHARE`, a sentence in another language
+#: rarely reaches a third
+SENTENCE_SHARE = 0.34
 #: shorter words are left out of the share: "que", "les", "der", "und" are in the
 #: vocabulary below, and so are most two- and three-letter words of other languages
 _LONG = 4
@@ -151,11 +159,13 @@ def route(text: str, *, share_line: float = ENGLISH_SHARE) -> str | None:
     (:func:`english_share`; a text without such a word is routed).
 
     ``"a sentence not English"``: otherwise, one of its sentences (split at ``. ! ? ; :``
-    followed by a space, at line breaks and at double quotes) of at least :data:`MIN_WORDS`
-    words and without a character of code passes the same test: an order in another
-    language set inside English text ("For testing purposes only: ..."), which the text
-    as a whole, English enough, would not route. About 0.05% of English chat turns have
-    such a sentence (docs/trust.md, "Seventeenth pass").
+    followed by a space, at line breaks and at double quotes; not one cut short at
+    :data:`MAX_CHARS`) of at least :data:`MIN_WORDS` words, without a character of code or
+    a command line's option, passes the same test with :data:`SENTENCE_SHARE` for
+    :data:`ENGLISH_SHARE`: an order in another language set inside English text ("For
+    testing purposes only: ..."), which the text as a whole, English enough, would not
+    route. About 0.02% of English chat turns have such a sentence (docs/trust.md,
+    "Seventeenth pass").
 
     ``share_line`` replaces :data:`ENGLISH_SHARE` (a measurement's "before": above 1 no
     share reaches it). About 5-20 us for a 500-character English turn."""
@@ -163,14 +173,18 @@ def route(text: str, *, share_line: float = ENGLISH_SHARE) -> str | None:
     if _mostly_foreign(t, share_line):
         return "mostly not English"
     parts = _SENTENCE.split(t)
-    if len(parts) > 1 and any(_CODE.isdisjoint(s) and "&" not in s
-                              and _mostly_foreign(s, share_line) for s in parts):
+    if len(text) > MAX_CHARS:
+        parts.pop()  # a sentence cut short is not judged
+    if len(parts) > 1 and any(_CODE.isdisjoint(s) and "&" not in s and not _FLAG.search(s)
+                              and _mostly_foreign(s, SENTENCE_SHARE) for s in parts):
         return "a sentence not English"
     return None
 
 
 #: where a text is cut into sentences for :func:`route`
 _SENTENCE = re.compile(r"[.!?;:]+(?:\s+|$)|\n+|[\"\u201c\u201d]")
+#: a command line's option ("pip install -U flask", "npm install --save-dev jest")
+_FLAG = re.compile(r"(?:^|\s)--?[a-z]")
 
 
 def _mostly_foreign(t: str, share_line: float) -> bool:
