@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from engram.trust import poisoning
+from engram.trust.literals import RUN, fold
 from tools import guard_corpus as corpus
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("poisoning_*.jsonl"))
@@ -65,7 +66,7 @@ def test_a_pattern_that_matches_never_has_a_closed_gate() -> None:
     closed = []
     for text in TEXTS:
         clean = poisoning._normalise(text)
-        folded = poisoning._fold(clean)
+        folded = fold(clean)
         closed += [(p.pattern[:40], text[:60]) for p in poisoning._GATES
                    if not poisoning._gate_open(p, folded) and p.search(clean)]
     assert closed == []
@@ -77,7 +78,7 @@ def test_a_pattern_that_matches_never_fails_its_prefilter() -> None:
     assert poisoning._PREFILTERS and set(poisoning._PREFILTERS) <= set(poisoning._LOWER)
     missed = []
     for text in TEXTS:
-        folded = poisoning._fold(poisoning._normalise(text))
+        folded = fold(poisoning._normalise(text))
         for p, pf in poisoning._PREFILTERS.items():
             m = poisoning._LOWER[p].search(folded)
             if m and not pf.search(m.group(0)):
@@ -102,10 +103,11 @@ def test_ascii_fast_paths_agree_with_the_general_ones() -> None:
 
 
 def test_literal_pass_finds_exactly_the_literals_present() -> None:
-    literals = poisoning._LITERALS
+    literals = poisoning._LITERAL_SET.literals
     for text in TEXTS:
-        folded = poisoning._fold(poisoning._normalise(text))
-        assert poisoning._present(folded) == {w for w in literals if w in folded}, text[:60]
+        folded = fold(poisoning._normalise(text))
+        present = poisoning._LITERAL_SET.present(folded)
+        assert present == {w for w in literals if w in folded}, text[:60]
 
 
 def test_a_runs_bits_come_from_the_trie_exactly_as_from_substring_tests() -> None:
@@ -114,21 +116,21 @@ def test_a_runs_bits_come_from_the_trie_exactly_as_from_substring_tests() -> Non
     item inside another, a run that is an item, runs of a text, random letters, long
     runs ending in an item)."""
     rng = random.Random(3)
-    runs = {w for w, _ in poisoning._RUN_ITEMS}
+    runs = {w for w, _ in poisoning._LITERAL_SET.run_items}
     runs |= {a + b for a in list(runs)[:60] for b in list(runs)[:60]}
-    runs |= {r for t in TEXTS for r in poisoning._RUN.findall(poisoning._fold(t))}
+    runs |= {r for t in TEXTS for r in RUN.findall(fold(t))}
     runs |= {"".join(rng.choice("abcdeilnorstu") for _ in range(rng.randint(1, 25)))
              for _ in range(3000)}
     # long runs (a start reads at most the trie's depth of them), items at their very end
-    items = sorted(w for w, _ in poisoning._RUN_ITEMS)
+    items = sorted(w for w, _ in poisoning._LITERAL_SET.run_items)
     runs |= {"".join(rng.choice("abcdeilnorstu") for _ in range(rng.randint(200, 2000)))
              + rng.choice(items) for _ in range(20)}
     for run in sorted(runs):
         want = 0
-        for w, bit in poisoning._RUN_ITEMS:
+        for w, bit in poisoning._LITERAL_SET.run_items:
             if w in run:
                 want |= bit
-        assert poisoning._run_bits(run) == want, run
+        assert poisoning._LITERAL_SET.run_bits(run) == want, run
 
 
 def test_the_jailbreak_words_in_two_searches_match_as_the_one_pattern() -> None:
@@ -137,7 +139,7 @@ def test_the_jailbreak_words_in_two_searches_match_as_the_one_pattern() -> None:
     extra = ["DAN and a jailbreak", "a jailbreak, then DAN", "Dan is my friend", "STAN: no filters",
              "developer MODE", "You are DAN, unfiltered", "İ am in god mode, DAN"]
     for text in [*TEXTS, *extra]:
-        folded = poisoning._fold(text)
+        folded = fold(text)
         m = poisoning._JAILBREAK.search(text)
         want = None if m is None else m.group(0)
         assert poisoning._jailbreak(text, folded if len(folded) == len(text) else None) == want
@@ -149,7 +151,7 @@ def test_caseless_patterns_match_where_the_ignorecase_ones_do() -> None:
     assert len(poisoning._LOWER) > 0.9 * len(poisoning._GATES)
     for text in TEXTS:
         clean = poisoning._normalise(text)
-        folded = poisoning._fold(clean)
+        folded = fold(clean)
         assert len(folded) == len(clean)
         for p, q in poisoning._LOWER.items():
             m, n = p.search(clean), q.search(folded)

@@ -37,13 +37,14 @@ def test_the_retrieval_memos_are_registered() -> None:
 
 def test_the_word_memos_are_registered() -> None:
     """The stemmer's, the rules' and the model's per-word memos are emptied too."""
-    for memo in (lexical._STEMS, poisoning._RUN_MEMO, classifier.load()._memo):
+    for memo in (lexical._STEMS, poisoning._LITERAL_SET.run_memo, classifier.load()._memo):
         assert memo in _TEXT_MEMOS
     lexical.stem("tromsø")
     cascade.scan("I moved to Tromsø last spring")
-    assert "tromsø" in lexical._STEMS and poisoning._RUN_MEMO and classifier.load()._memo
+    runs = poisoning._LITERAL_SET.run_memo
+    assert "tromsø" in lexical._STEMS and runs and classifier.load()._memo
     clear_text_caches()
-    assert not lexical._STEMS and not poisoning._RUN_MEMO and not classifier.load()._memo
+    assert not lexical._STEMS and not runs and not classifier.load()._memo
 
 
 def _check(tmp_path: Path, embedder: Embedder, erase: Callable[[Engram, str], None]) -> None:

@@ -55,11 +55,9 @@ import binascii
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import reduce
-from operator import or_
 
-from ..text import TextMemo
 from . import shapes
+from .literals import LiteralSet, fold
 from .patternset import PatternSet
 
 __all__ = ["Verdict", "names_another", "pattern_set", "scan_rules"]
@@ -198,7 +196,7 @@ _EXFIL = [
 
 #: Literal gates (speed only, never a decision): ``pattern -> groups``; the pattern is
 #: searched only when, for every group, one of its literals occurs in the folded text
-#: (:func:`_fold`). Each group lists literals at least one of which EVERY match of its
+#: (:func:`.literals.fold`). Each group lists literals at least one of which EVERY match of its
 #: pattern contains, so a failed gate means the pattern cannot match.
 #: ``tests/test_poisoning_gates.py`` checks that on every fixture and chat text.
 _AI_WORDS = ("ai", "a.i.", "llm", "model", "assistant", "bot", "agent", "summari", "gpt")
@@ -273,9 +271,6 @@ _GATES: dict[re.Pattern[str], tuple[tuple[str, ...], ...]] = dict(zip(
 _GATES[_JAILBREAK] = (("dan", "stan", "jailbreak", "developer mode", "god mode", "do anything now",
                        "content policy", "restrictions", "filters", "ethical limits",
                        "safety rules", "unfiltered", "unrestricted", "unaligned", "guardrails"),)
-#: the non-ASCII characters that IGNORECASE matches to an ASCII letter (İ, ı -> i; ſ -> s;
-#: Kelvin sign -> k): folded to it so that a literal gate sees what the pattern sees
-_FOLD = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"}
 
 _COMMENTS = re.compile(
     r"\[(?://|comment)\]:\s*(?:#|<>)\s*\(([^)]{0,2000})\)"
@@ -308,8 +303,8 @@ _GATES.update({p: gate for _, p, gate in shapes.RULES})
 _OWN_EXCUSED = ("behaviour_directive", "misreport_order")
 
 
-#: every gate literal (see :func:`_present_bits` for how they are found)
-_LITERALS = sorted({w for gate in _GATES.values() for group in gate for w in group})
+#: the gates' literals and masks, found in one pass over a text (:mod:`.literals`)
+_LITERAL_SET = LiteralSet(_GATES)
 
 
 @dataclass(frozen=True)
@@ -392,11 +387,6 @@ def _hidden_parts(text: str, search: bool = True) -> list[str]:
     return parts
 
 
-def _fold(text: str) -> str:
-    """Lower-cased text in which an IGNORECASE match of an ASCII literal shows as that literal."""
-    return text.lower() if text.isascii() else text.translate(_FOLD).lower()
-
-
 def _caseless(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
     """``pattern`` without IGNORECASE, to search the folded text (about twice as fast), or
     None when the pattern depends on case (an upper-case letter or a ``(?-i:`` group)."""
@@ -454,92 +444,13 @@ _PREFILTERS: dict[re.Pattern[str], re.Pattern[str]] = {
 }
 
 
-#: literal -> its bit; a gate group -> the OR of its literals' bits (``_MASKS``): the rules
-#: test a gate with one AND per group instead of a set intersection
-_BIT = {w: 1 << i for i, w in enumerate(_LITERALS)}
-_MASKS: dict[re.Pattern[str], tuple[int, ...]] = {
-    p: tuple(sum(_BIT[w] for w in set(group)) for group in gate) for p, gate in _GATES.items()}
-_ALL_LITERALS = (1 << len(_LITERALS)) - 1
-#: a run of ASCII letters: a literal of letters alone lies inside one, and so does every
-#: letter segment of the other literals ("the user": "the" and "user")
-_RUN = re.compile(r"[a-z]+")
-_LETTER_LITERALS = [w for w in _LITERALS if _RUN.fullmatch(w)]
-_SEGMENTS = sorted({g for w in _LITERALS for g in _RUN.findall(w)} - set(_LETTER_LITERALS))
-#: the bits a run can carry: the letter literals' own, then one past ``_ALL_LITERALS``
-#: for each segment that is no literal itself
-_RUN_BITS = {**{w: _BIT[w] for w in _LETTER_LITERALS},
-             **{g: 1 << (len(_LITERALS) + i) for i, g in enumerate(_SEGMENTS)}}
-_RUN_ITEMS = tuple(_RUN_BITS.items())
-#: the other literals: (literal, its bit, the bits of its letter segments, all required)
-_OTHER = tuple((w, _BIT[w], sum(_RUN_BITS[g] for g in set(_RUN.findall(w))))
-               for w in _LITERALS if w not in _RUN_BITS)
-_OTHER_ASCII = tuple(x for x in _OTHER if x[0].isascii())
-#: run -> the bits of ``_RUN_ITEMS`` inside it (runs repeat: a bounded memo, emptied
-#: with the text memos after a forget or a delete)
-_RUN_MEMO: TextMemo[str, int] = TextMemo()
-_MEMO_RUNS = 1 << 16
-
-
-def _trie() -> dict[str, tuple[int, dict[str, object]]]:
-    """:data:`_RUN_ITEMS` as a trie: letter -> (the bits of the items that end there,
-    the next letters), so a run is read once from each of its positions instead of
-    searched for each of some 400 items."""
-    root: dict[str, tuple[int, dict[str, object]]] = {}
-    for w, bit in _RUN_ITEMS:
-        node = root
-        for i, ch in enumerate(w):
-            ends, nxt = node.get(ch, (0, {}))
-            node[ch] = (ends | bit if i == len(w) - 1 else ends, nxt)
-            node = nxt  # type: ignore[assignment]
-    return root
-
-
-_TRIE = _trie()
-#: the trie's depth: no item is longer, so a start reads at most this much of a run
-_TRIE_DEPTH = max((len(w) for w, _ in _RUN_ITEMS), default=0)
-
-
-def _run_bits(run: str) -> int:
-    """The bits of the :data:`_RUN_ITEMS` that occur in ``run`` (memoised)."""
-    bits = 0
-    for i in range(len(run)):
-        node = _TRIE
-        for ch in run[i : i + _TRIE_DEPTH]:  # not the whole tail: a long run stays linear
-            step = node.get(ch)
-            if step is None:
-                break
-            bits |= step[0]
-            node = step[1]  # type: ignore[assignment]
-    if len(_RUN_MEMO) >= _MEMO_RUNS:
-        _RUN_MEMO.clear()
-    _RUN_MEMO[run] = bits
-    return bits
-
-
-def _present_bits(folded: str) -> int:
-    """The gate literals that occur in ``folded`` as a bit set: the letter literals and
-    segments from its distinct runs of letters (each run's bits kept), then each other
-    literal looked up only when all its segments occurred (one without letters always)."""
-    runs = set(_RUN.findall(folded))
-    found = list(map(_RUN_MEMO.get, runs))
-    if None in found:
-        found = [_run_bits(r) if b is None else b for r, b in zip(runs, found, strict=True)]
-    have: int = reduce(or_, found, 0)
-    for w, bit, need in _OTHER_ASCII if folded.isascii() else _OTHER:
-        if have & need == need and w in folded:
-            have |= bit
-    return have & _ALL_LITERALS
-
-
-def _present(folded: str) -> set[str]:
-    """The gate literals that occur in ``folded``."""
-    have = _present_bits(folded)
-    return {w for w, bit in _BIT.items() if have & bit}
+#: pattern -> its gate as bit masks, one per group (:class:`.literals.LiteralSet`)
+_MASKS = _LITERAL_SET.masks
 
 
 def _gate_open(pattern: re.Pattern[str], folded: str, have: int | None = None) -> bool:
     """False only when ``pattern`` cannot match (see ``_GATES``); ``have`` is
-    :func:`_present_bits` of ``folded`` when the caller has it."""
+    :meth:`.literals.LiteralSet.present_bits` of ``folded`` when the caller has it."""
     if have is None:
         return all(any(w in folded for w in group) for group in _GATES.get(pattern, ()))
     return all(have & g for g in _MASKS.get(pattern, ()))
@@ -592,8 +503,8 @@ def _rules(text: str, flags: dict[str, str], found: set[int] | None) -> None:
     if found is not None:
         _rules_found(text, flags, plan, patterns, found)
         return
-    folded = _fold(text)
-    have = _present_bits(folded)
+    folded = fold(text)
+    have = _LITERAL_SET.present_bits(folded)
     # folding keeps every position (İ is mapped to one "i" first), so spans carry over
     lowered = folded if len(folded) == len(text) else None
     if all(have & g for g in jb_gate) and _SECOND_PERSON.search(text):
@@ -639,7 +550,7 @@ def _rules_found(text: str, flags: dict[str, str], plan: tuple[tuple[str, tuple[
     the same order and the same way, so the flags and their evidence are the same."""
     if not found:
         return
-    folded = _fold(text)
+    folded = fold(text)
     lowered = folded if len(folded) == len(text) else None
     jb = len(patterns.patterns) - len(_LAST)  # _JAILBREAK, then _SECOND_PERSON
     if jb in found and jb + 1 in found and _SECOND_PERSON.search(text):

@@ -7,7 +7,7 @@ syntaxes, labelled directives, "do this first" wrappers around a task, persona
 assignments, system-prompt extraction, active content to echo into a reply, and
 "ignore previous instructions" in other languages. Each entry is ``(flag, pattern,
 gate)``; the gate lists literal groups as in ``poisoning._GATES`` (every match of the
-pattern contains one literal of every group, after :func:`poisoning._fold`).
+pattern contains one literal of every group, after :func:`.literals.fold`).
 
 Ordinary first-person talk about policies, consent, recipes and code stays unflagged:
 the patterns need an order addressed to a reader (an assistant, "the user", "anyone who
