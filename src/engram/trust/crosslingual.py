@@ -26,7 +26,7 @@ a routed message costs the encoder's time instead, tens of milliseconds for a sh
 message (docs/trust.md, "Sixth pass" and "Twelfth pass", has the figures). Only the
 first :data:`MAX_CHARS` characters are read. English text one of whose sentences passes
 the same test is read too (:func:`route`): an order in another language set inside an
-English frame, which the text as a whole would not route; about 0.05% of English chat
+English frame, which the text as a whole would not route; about 0.02% of English chat
 turns hold such a sentence (docs/trust.md, "Seventeenth pass").
 
 The same head also reads English text in the n-gram model's grey zone, scored at or
