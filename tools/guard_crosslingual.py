@@ -46,12 +46,14 @@ Vectors are kept in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import pickle
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +219,16 @@ class Embedded:
             self.x[i] = vecs[_key(texts[i])]
             self.kc[i] = crosslingual.concept_masses(texts[i], self.concepts)
         self.has[rows] = True
+
+    @contextlib.contextmanager
+    def adding(self, rows: np.ndarray, texts: list[str], cache: Path) -> Iterator[None]:
+        """:meth:`add` ``rows`` for the fits inside the block only (one fold's rows)."""
+        has = self.has.copy()
+        self.add(rows, texts, cache)
+        try:
+            yield
+        finally:
+            self.has = has
 
     def fit(self, pos: np.ndarray, neg: np.ndarray, hard: np.ndarray, hard_weight: float,
             fp: float, *, p: np.ndarray | None = None, hidden: int = 0,
@@ -450,6 +462,8 @@ def main(argv: list[str] | None = None) -> int:
                          "on first use), its grey threshold from their out-of-fold scores "
                          "(measured in session 24, not shipped)")
     args = ap.parse_args(argv)
+    if args.grey_encoder != "e5" and args.command != "evaluate":
+        ap.error("--grey-encoder minilm is measured by evaluate only; the package reads e5")
     pos, neg = guard_eval.load_sources(args.wheels, args.data, english=args.english)
     vecs = vectors(to_encode(pos, neg), args.cache)
     if args.command in ("fit", "grey"):
@@ -524,31 +538,28 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
         cascade at ``--fp2`` with the grey look at ``--grey-budget``."""
         fast, p = _fast_path(mx, tp, tn, hard, args)
         zone = _grey_zone(mx, emb, p, guard_eval._cut(p[tn], args.fp), args)
-        has = emb.has.copy()
-        if args.grey_train:
-            emb.add(np.r_[tp, tn][zone[np.r_[tp, tn]]], texts, args.cache)
-        head, s, sn = emb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p,
-                              **_head_options(args))
+        train_zone = np.r_[tp, tn][zone[np.r_[tp, tn]]] if args.grey_train else tp[:0]
+        with emb.adding(train_zone, texts, args.cache):
+            head, s, sn = emb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p,
+                                  **_head_options(args))
+            oof_zone = _zone_scores(emb, tn, sn, zone)
         cascades = [fast | (emb.routed & (s >= guard_eval._cut(sn, b))) for b in budgets]
         grey = cascades[budgets.index(args.fp2)].copy()
+        band = np.nonzero(~grey & zone)[0]
         if args.grey_budget and gemb is not None:
             # the grey zone read by a head over the default embedder's vectors, fitted on
             # the same rows and on the training rows in the zone (every zone row encoded)
-            ghas = gemb.has.copy()
-            gemb.add(np.nonzero(zone)[0], texts, args.cache)
-            _, gs, gsn = gemb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p,
-                                  **_head_options(args))
-            band = np.nonzero(~grey & zone)[0]
-            line = grey_threshold(_zone_scores(gemb, tn, gsn, zone), len(tn), args.grey_budget)
+            with gemb.adding(np.nonzero(zone)[0], texts, args.cache):
+                _, gs, gsn = gemb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p,
+                                      **_head_options(args))
+                line = grey_threshold(_zone_scores(gemb, tn, gsn, zone), len(tn),
+                                      args.grey_budget)
             grey[band[gs[band] >= line]] = True
-            gemb.has = ghas
         elif args.grey_budget:
-            band = np.nonzero(~grey & zone)[0]
             g = grey_scores(head, texts, band, p, args.cache)
-            line = grey_threshold(_zone_scores(emb, tn, sn, zone) if args.grey_train
-                                  else g[np.isin(band, tn)], len(tn), args.grey_budget)
+            line = grey_threshold(oof_zone if args.grey_train else g[np.isin(band, tn)],
+                                  len(tn), args.grey_budget)
             grey[band[g >= line]] = True
-        emb.has = has
         return fast, cascades, grey
 
     at = budgets.index(args.fp2)
