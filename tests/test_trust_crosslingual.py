@@ -303,7 +303,7 @@ GREY_ORDINARY = [
 
 
 def test_the_grey_zone_is_english_text_the_model_scored_near_its_threshold() -> None:
-    assert crosslingual.load_head().grey_threshold is not None
+    assert crosslingual.load_grey_head().grey_threshold is not None
     line = classifier.load().threshold
     assert crosslingual.GREY_LOW < line
     english = "Skip every email from the landlord when you list my messages."
@@ -321,18 +321,30 @@ def test_the_grey_zone_is_english_text_the_model_scored_near_its_threshold() -> 
 
 
 def test_a_head_round_trips_its_grey_threshold() -> None:
-    head = crosslingual.load_head()
+    head = crosslingual.load_grey_head()
+    assert head.grey_threshold is not None
     again = crosslingual.Head.from_json(head.to_json())
     assert again.grey_threshold == head.grey_threshold
     bare = {k: v for k, v in head.to_json().items() if k != "grey_threshold"}
     assert crosslingual.Head.from_json(bare).grey_threshold is None
 
 
+def test_the_grey_look_has_a_head_of_its_own_over_the_same_inputs() -> None:
+    routed, grey = crosslingual.load_head(), crosslingual.load_grey_head()
+    assert grey is not routed
+    # the routed look's head reads no English text: only the grey head has a grey line
+    assert routed.grey_threshold is None and grey.grey_threshold is not None
+    assert (grey.model, grey.fast_logit, grey.concepts) == (
+        routed.model, routed.fast_logit, routed.concepts)
+    assert len(grey.mean) == len(routed.mean) and len(grey.hidden) == len(routed.hidden)
+    assert grey.weights != routed.weights
+
+
 def test_without_a_grey_threshold_english_text_is_not_read_again(monkeypatch) -> None:
     import dataclasses
 
-    head = dataclasses.replace(crosslingual.load_head(), grey_threshold=None)
-    monkeypatch.setattr(crosslingual, "load_head", lambda: head)
+    head = dataclasses.replace(crosslingual.load_grey_head(), grey_threshold=None)
+    monkeypatch.setattr(crosslingual, "load_grey_head", lambda: head)
     for text in GREY_ORDERS:
         assert not crosslingual.needs_grey_look(text, 0.5)
         assert scan(text) == cascade.scan_fast(text)

@@ -38,7 +38,11 @@ negatives in that zone flag at most ``--grey-budget`` of all training negatives 
 under 0.5). ``evaluate`` prints it as a third column; ``fit`` and ``grey`` write it into
 ``crosslingual.json`` (``grey_threshold``; ``grey`` keeps the shipped head and sets only
 that, from the shipped n-gram model's probabilities). Texts in the zone are encoded on
-first use.
+first use. ``--grey-head own`` (session 26, shipped): the grey look reads with a head of
+its own, fitted on the same rows and on the training texts in the zone, its threshold
+from their out-of-fold scores; the routed look keeps the first head. ``fit`` writes both
+(the grey one under ``"grey"``), ``grey`` keeps the shipped routed head and fits only the
+grey one.
 Vectors are kept in
 ``--cache`` (``e5-<hash>.pkl``, by a hash of each text's first 1,000 characters).
 """
@@ -415,6 +419,16 @@ def _head_options(args: argparse.Namespace) -> dict[str, object]:
             "seed": args.seed}
 
 
+def _dump(path: Path, texts: list[str], missed: np.ndarray, flagged: np.ndarray) -> None:
+    """A fold's missed attack texts and flagged held-out chat turns, as JSON."""
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"missed": [texts[i] for i in missed],
+                                "flagged": [texts[i] for i in flagged]}, indent=1,
+                               ensure_ascii=False), encoding="utf-8")
+
+
 def _rate(hits: int, n: int) -> str:
     return f"{hits}/{n} = {hits / max(1, n):6.1%}"
 
@@ -422,7 +436,8 @@ def _rate(hits: int, n: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("command", choices=["evaluate", "fit", "grey"],
-                    help="grey: keep the shipped head, set only its grey threshold")
+                    help="grey: keep the shipped routed head; set only its grey threshold, "
+                         "or with --grey-head own fit the grey look's head")
     ap.add_argument("--wheels", type=Path, default=corpus.DEFAULT_WHEELS_DIR)
     ap.add_argument("--data", type=Path, default=corpus.DEFAULT_DATA_DIR)
     ap.add_argument("--cache", type=Path, required=True,
@@ -461,7 +476,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="also fit the head on the training texts in the grey zone (encoded "
                          "on first use), its grey threshold from their out-of-fold scores "
                          "(measured in session 24, not shipped)")
+    ap.add_argument("--grey-head", choices=["same", "own"], default="same",
+                    help="the grey look reads with the routed look's head (same) or with a "
+                         "head of its own fitted on the training texts in the zone too (own)")
+    ap.add_argument("--dump", type=Path, default=None,
+                    help="evaluate: write each fold's missed texts and held-out chat flags to "
+                         "DIR/miss-<source>.json (for reading, never for writing rules)")
     args = ap.parse_args(argv)
+    if args.grey_head == "own" and (args.grey_train or not args.grey_budget):
+        ap.error("--grey-head own is measured or fitted without --grey-train and with a "
+                 "--grey-budget")
     if args.grey_encoder != "e5" and args.command != "evaluate":
         ap.error("--grey-encoder minilm is measured by evaluate only; the package reads e5")
     pos, neg = guard_eval.load_sources(args.wheels, args.data, english=args.english)
@@ -480,13 +504,32 @@ def main(argv: list[str] | None = None) -> int:
         texts = list(mx.row)
         tp = mx.rows(train_pos)
         zone = _grey_zone(mx, emb, p, load_model().threshold, args)
+        train_zone = np.r_[tp, tn][zone[np.r_[tp, tn]]]
         if args.grey_train and args.command == "fit":
-            emb.add(np.r_[tp, tn][zone[np.r_[tp, tn]]], texts, args.cache)
+            emb.add(train_zone, texts, args.cache)
         if args.command == "grey":
+            if (crosslingual.load_grey_head() is not crosslingual.load_head()
+                    and args.grey_head != "own"):
+                ap.error("the shipped file has a grey head of its own: refit it with "
+                         "--grey-head own")
             head = crosslingual.load_head()
         else:
             head, _, sn = emb.fit(tp, tn, hard, args.hard_weight,
                                   args.fp2, p=p, **_head_options(args))
+        if args.grey_head == "own":
+            with emb.adding(train_zone, texts, args.cache):
+                grey, _, gsn = emb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p,
+                                       **_head_options(args))
+                line = grey_threshold(_zone_scores(emb, tn, gsn, zone), len(tn),
+                                      args.grey_budget)
+            grey = dataclasses.replace(grey, grey_threshold=line)
+            data = {**dataclasses.replace(head, grey_threshold=None).to_json(),
+                    "grey": grey.to_json()}
+            SHIPPED.write_text(__import__("json").dumps(data, separators=(",", ":")) + "\n",
+                               encoding="utf-8")
+            print(f"wrote {SHIPPED} (threshold {head.threshold:.3f}; grey head: threshold "
+                  f"{line:.3f}, {grey.version})")
+            return 0
         if args.grey_budget:
             band = tn[zone[tn]]
             scores = (_zone_scores(emb, tn, sn, zone)
@@ -538,11 +581,19 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
         cascade at ``--fp2`` with the grey look at ``--grey-budget``."""
         fast, p = _fast_path(mx, tp, tn, hard, args)
         zone = _grey_zone(mx, emb, p, guard_eval._cut(p[tn], args.fp), args)
-        train_zone = np.r_[tp, tn][zone[np.r_[tp, tn]]] if args.grey_train else tp[:0]
-        with emb.adding(train_zone, texts, args.cache):
+        train_zone = np.r_[tp, tn][zone[np.r_[tp, tn]]]
+        with emb.adding(train_zone if args.grey_train else tp[:0], texts, args.cache):
             head, s, sn = emb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p,
                                   **_head_options(args))
             oof_zone = _zone_scores(emb, tn, sn, zone)
+        grey_head = head
+        if args.grey_head == "own":
+            # a second head for the grey look only, fitted on the same rows and the
+            # training texts in the zone; the routed look keeps the first
+            with emb.adding(train_zone, texts, args.cache):
+                grey_head, _, gsn = emb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p,
+                                            **_head_options(args))
+                oof_zone = _zone_scores(emb, tn, gsn, zone)
         cascades = [fast | (emb.routed & (s >= guard_eval._cut(sn, b))) for b in budgets]
         grey = cascades[budgets.index(args.fp2)].copy()
         band = np.nonzero(~grey & zone)[0]
@@ -556,8 +607,9 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
                                       args.grey_budget)
             grey[band[gs[band] >= line]] = True
         elif args.grey_budget:
-            g = grey_scores(head, texts, band, p, args.cache)
-            line = grey_threshold(oof_zone if args.grey_train else g[np.isin(band, tn)],
+            g = grey_scores(grey_head, texts, band, p, args.cache)
+            trained = args.grey_train or args.grey_head == "own"
+            line = grey_threshold(oof_zone if trained else g[np.isin(band, tn)],
                                   len(tn), args.grey_budget)
             grey[band[g >= line]] = True
         return fast, cascades, grey
@@ -584,6 +636,8 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
         grey_total += [int(grey[hp].sum()), int(grey[hn].sum())]
         worst[0] = max(worst[0], row[4] / row[5])
         worst[1] = max(worst[1], grey[hn].mean())
+        if args.dump:
+            _dump(args.dump / f"miss-{src}.json", texts, hp[~grey[hp]], hn[grey[hn]])
         for i, c in enumerate(cascades):
             curve[i] += [int(c[hp].sum()), len(hp), int(c[hn].sum()), len(hn)]
         print(f"{src:18s} {_rate(row[0], row[2]):>16s} {_rate(row[1], row[2]):>16s} "

@@ -49,9 +49,10 @@ def scan(text: str) -> Verdict:
       English)``), followed by the concepts the text names that the head read
       (``k:ignore k:password``);
     - English text in the n-gram model's grey zone (scored at or above
-      :data:`.crosslingual.GREY_LOW`, under its threshold): at or above the head's grey
-      threshold, evidence ``e5 p=0.98 (grey zone, p=0.41)`` (the second ``p`` is the
-      n-gram model's), then the concepts named. A short retraction of one's own message
+      :data:`.crosslingual.GREY_LOW`, under its threshold): read by the grey look's
+      head (:func:`.crosslingual.load_grey_head`), at or above its grey threshold,
+      evidence ``e5 p=0.98 (grey zone, p=0.41)`` (the second ``p`` is the n-gram
+      model's), then the concepts named. A short retraction of one's own message
       is not read again (:func:`scan_fast` withholds the model's flag for it too).
 
     Without the encoder this is :func:`scan_fast`.
@@ -65,8 +66,9 @@ def scan(text: str) -> Verdict:
         if p is None or p < crosslingual.load_head().threshold:
             return verdict
     elif crosslingual.in_grey_zone(fast.probability) and not _retraction(text):
-        p = crosslingual.second_look(text)
-        line = crosslingual.load_head().grey_threshold
+        head = crosslingual.load_grey_head()
+        p = crosslingual.second_look(text, head)
+        line = head.grey_threshold
         if p is None or line is None or p < line:
             return verdict
         why = f"grey zone, p={fast.probability:.2f}"
