@@ -54,6 +54,7 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import json
 import pickle
 import sys
 import time
@@ -419,10 +420,25 @@ def _head_options(args: argparse.Namespace) -> dict[str, object]:
             "seed": args.seed}
 
 
+def _fit_adding(emb: Embedded, rows: np.ndarray, texts: list[str], tp: np.ndarray,
+                tn: np.ndarray, hard: np.ndarray, p: np.ndarray, zone: np.ndarray,
+                args: argparse.Namespace) -> tuple[Head, np.ndarray, np.ndarray, np.ndarray]:
+    """:meth:`Embedded.fit` with ``rows`` added for this fit only (:meth:`Embedded.adding`):
+    the head, every row's score, the threshold sample, and the out-of-fold scores of the
+    training negatives in the grey ``zone`` (:func:`_zone_scores`)."""
+    with emb.adding(rows, texts, args.cache):
+        head, s, sn = emb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p,
+                              **_head_options(args))
+        return head, s, sn, _zone_scores(emb, tn, sn, zone)
+
+
+def _write_shipped(data: dict[str, Any]) -> None:
+    """Write ``crosslingual.json``, compact, one line."""
+    SHIPPED.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
 def _dump(path: Path, texts: list[str], missed: np.ndarray, flagged: np.ndarray) -> None:
     """A fold's missed attack texts and flagged held-out chat turns, as JSON."""
-    import json
-
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"missed": [texts[i] for i in missed],
                                 "flagged": [texts[i] for i in flagged]}, indent=1,
@@ -517,16 +533,12 @@ def main(argv: list[str] | None = None) -> int:
             head, _, sn = emb.fit(tp, tn, hard, args.hard_weight,
                                   args.fp2, p=p, **_head_options(args))
         if args.grey_head == "own":
-            with emb.adding(train_zone, texts, args.cache):
-                grey, _, gsn = emb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p,
-                                       **_head_options(args))
-                line = grey_threshold(_zone_scores(emb, tn, gsn, zone), len(tn),
-                                      args.grey_budget)
+            grey, _, _, oof_zone = _fit_adding(emb, train_zone, texts, tp, tn, hard, p, zone,
+                                               args)
+            line = grey_threshold(oof_zone, len(tn), args.grey_budget)
             grey = dataclasses.replace(grey, grey_threshold=line)
-            data = {**dataclasses.replace(head, grey_threshold=None).to_json(),
-                    "grey": grey.to_json()}
-            SHIPPED.write_text(__import__("json").dumps(data, separators=(",", ":")) + "\n",
-                               encoding="utf-8")
+            _write_shipped({**dataclasses.replace(head, grey_threshold=None).to_json(),
+                            "grey": grey.to_json()})
             print(f"wrote {SHIPPED} (threshold {head.threshold:.3f}; grey head: threshold "
                   f"{line:.3f}, {grey.version})")
             return 0
@@ -537,8 +549,7 @@ def main(argv: list[str] | None = None) -> int:
                       else grey_scores(head, texts, band, p, args.cache))
             line = grey_threshold(scores, len(tn), args.grey_budget)
             head = dataclasses.replace(head, grey_threshold=line)
-        SHIPPED.write_text(__import__("json").dumps(head.to_json(), separators=(",", ":"))
-                           + "\n", encoding="utf-8")
+        _write_shipped(head.to_json())
         print(f"wrote {SHIPPED} (threshold {head.threshold:.3f}, grey {head.grey_threshold}, "
               f"{head.version})")
         return 0
@@ -582,29 +593,23 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
         fast, p = _fast_path(mx, tp, tn, hard, args)
         zone = _grey_zone(mx, emb, p, guard_eval._cut(p[tn], args.fp), args)
         train_zone = np.r_[tp, tn][zone[np.r_[tp, tn]]]
-        with emb.adding(train_zone if args.grey_train else tp[:0], texts, args.cache):
-            head, s, sn = emb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p,
-                                  **_head_options(args))
-            oof_zone = _zone_scores(emb, tn, sn, zone)
+        head, s, sn, oof_zone = _fit_adding(emb, train_zone if args.grey_train else tp[:0],
+                                            texts, tp, tn, hard, p, zone, args)
         grey_head = head
         if args.grey_head == "own":
             # a second head for the grey look only, fitted on the same rows and the
             # training texts in the zone; the routed look keeps the first
-            with emb.adding(train_zone, texts, args.cache):
-                grey_head, _, gsn = emb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p,
-                                            **_head_options(args))
-                oof_zone = _zone_scores(emb, tn, gsn, zone)
+            grey_head, _, _, oof_zone = _fit_adding(emb, train_zone, texts, tp, tn, hard, p,
+                                                    zone, args)
         cascades = [fast | (emb.routed & (s >= guard_eval._cut(sn, b))) for b in budgets]
         grey = cascades[budgets.index(args.fp2)].copy()
         band = np.nonzero(~grey & zone)[0]
         if args.grey_budget and gemb is not None:
             # the grey zone read by a head over the default embedder's vectors, fitted on
             # the same rows and on the training rows in the zone (every zone row encoded)
-            with gemb.adding(np.nonzero(zone)[0], texts, args.cache):
-                _, gs, gsn = gemb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p,
-                                      **_head_options(args))
-                line = grey_threshold(_zone_scores(gemb, tn, gsn, zone), len(tn),
-                                      args.grey_budget)
+            _, gs, _, oof = _fit_adding(gemb, np.nonzero(zone)[0], texts, tp, tn, hard, p,
+                                        zone, args)
+            line = grey_threshold(oof, len(tn), args.grey_budget)
             grey[band[gs[band] >= line]] = True
         elif args.grey_budget:
             g = grey_scores(grey_head, texts, band, p, args.cache)
