@@ -288,6 +288,8 @@ class Embedded:
         s = _mlp_score(net, (full - mean) / scale)
         s[~self.has] = 0.0
         sn = oof_scores[len(rows_p):]
+        #: every training row's out-of-fold score, by row (``--scores``)
+        self.last_oof = (rows, oof_scores)
         w1, b1, w2, b2 = net
         head = Head(mean=tuple(mean.tolist()), scale=tuple(scale.tolist()),
                     hidden=tuple(tuple(r) for r in w1.T.tolist()), hidden_bias=tuple(b1.tolist()),
@@ -488,6 +490,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="evaluate: the grey zone read by the e5 head (shipped) or by a head "
                          "over the default embedder's vectors, fitted with the zone's texts "
                          "(measured in session 25, not shipped)")
+    ap.add_argument("--grey-gate", type=float, default=0.0,
+                    help="evaluate, with --grey-encoder minilm and --grey-head own: the e5 grey "
+                         "look reads only what a MiniLM head passes, at most this share of the "
+                         "training negatives in the zone")
+    ap.add_argument("--scores", type=Path, default=None,
+                    help="evaluate with --grey-gate: write each fold's grey-zone scores of both "
+                         "heads and their out-of-fold training scores to DIR/fold-<k>.npz")
     ap.add_argument("--grey-train", action="store_true",
                     help="also fit the head on the training texts in the grey zone (encoded "
                          "on first use), its grey threshold from their out-of-fold scores "
@@ -502,6 +511,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.grey_head == "own" and (args.grey_train or not args.grey_budget):
         ap.error("--grey-head own is measured or fitted without --grey-train and with a "
                  "--grey-budget")
+    if args.grey_gate and (args.grey_encoder != "minilm" or args.grey_head != "own"):
+        ap.error("--grey-gate needs --grey-encoder minilm --grey-head own")
     if args.grey_encoder != "e5" and args.command != "evaluate":
         ap.error("--grey-encoder minilm is measured by evaluate only; the package reads e5")
     pos, neg = guard_eval.load_sources(args.wheels, args.data, english=args.english)
@@ -577,6 +588,10 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
     N = {k: mx.rows(v) for k, v in neg.items()}
     hard = np.concatenate([N[x] for x in guard_eval.HARD if x in N])
     chats = [c for c in corpus.CHAT_SOURCES if c in neg]
+    if args.scores:
+        args.scores.mkdir(parents=True, exist_ok=True)
+        np.savez(args.scores / "rows.npz", **{f"pos_{k}": v for k, v in P.items()},
+                 **{f"neg_{k}": v for k, v in N.items()})
     only = tuple(x for x in args.only.split(",") if x)
     budgets = sorted({args.fp2, *FP2_CURVE})
     total = np.zeros(6, dtype=int)
@@ -585,6 +600,10 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
     texts = list(mx.row)
     grey_total = np.zeros(2, dtype=int)
     worst = [0.0, 0.0]
+    #: --grey-gate: the rows the gate sent on to the e5 grey look (last fold)
+    gate_pass = np.zeros(mx.n, dtype=bool)
+    last_zone = np.zeros(mx.n, dtype=bool)
+    saved: list[int] = []
 
     def fold(tp: np.ndarray, tn: np.ndarray
              ) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
@@ -592,6 +611,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
         cascade at ``--fp2`` with the grey look at ``--grey-budget``."""
         fast, p = _fast_path(mx, tp, tn, hard, args)
         zone = _grey_zone(mx, emb, p, guard_eval._cut(p[tn], args.fp), args)
+        last_zone[:] = zone
         train_zone = np.r_[tp, tn][zone[np.r_[tp, tn]]]
         head, s, sn, oof_zone = _fit_adding(emb, train_zone if args.grey_train else tp[:0],
                                             texts, tp, tn, hard, p, zone, args)
@@ -601,10 +621,33 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
             # training texts in the zone; the routed look keeps the first
             grey_head, _, _, oof_zone = _fit_adding(emb, train_zone, texts, tp, tn, hard, p,
                                                     zone, args)
+            e5_oof = emb.last_oof
         cascades = [fast | (emb.routed & (s >= guard_eval._cut(sn, b))) for b in budgets]
         grey = cascades[budgets.index(args.fp2)].copy()
         band = np.nonzero(~grey & zone)[0]
-        if args.grey_budget and gemb is not None:
+        if args.grey_budget and gemb is not None and args.grey_gate:
+            # the e5 grey look only on what a head over the default embedder's vectors
+            # passes: at most --grey-gate of the training negatives in the zone
+            _, gs, _, oof = _fit_adding(gemb, np.nonzero(zone)[0], texts, tp, tn, hard, p,
+                                        zone, args)
+            gate_oof = gemb.last_oof
+            k = int(args.grey_gate * len(oof))
+            gate_line = float(np.sort(oof)[::-1][k]) if k < len(oof) else -1.0
+            gated = band[gs[band] > gate_line]
+            g = grey_scores(grey_head, texts, gated, p, args.cache)
+            line = grey_threshold(oof_zone, len(tn), args.grey_budget)
+            if args.scores:
+                args.scores.mkdir(parents=True, exist_ok=True)
+                ga = grey_scores(grey_head, texts, band, p, args.cache)
+                np.savez(args.scores / f"fold-{len(saved)}.npz", band=band, e5=ga, mini=gs[band],
+                         e5_line=line, zone=np.nonzero(zone)[0], tp=tp, tn=tn,
+                         mini_oof_rows=gate_oof[0], mini_oof=gate_oof[1],
+                         e5_oof_rows=e5_oof[0], e5_oof=e5_oof[1], p=p[band])
+                saved.append(1)
+            grey[gated[g >= line]] = True
+            gate_pass[:] = False
+            gate_pass[gated] = True
+        elif args.grey_budget and gemb is not None:
             # the grey zone read by a head over the default embedder's vectors, fitted on
             # the same rows and on the training rows in the zone (every zone row encoded)
             _, gs, _, oof = _fit_adding(gemb, np.nonzero(zone)[0], texts, tp, tn, hard, p,
@@ -649,6 +692,12 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
               f"{_rate(int(grey[hp].sum()), row[2]):>16s}  "
               f"{chat_out}: {row[3] / row[5]:.2%} / {row[4] / row[5]:.2%} / {grey[hn].mean():.2%} "
               f"({int(emb.routed[hn].sum())} routed)", flush=True)
+        if args.grey_gate:
+            zn = np.nonzero(last_zone)[0]
+            ch, at_ = np.intersect1d(zn, hn), np.intersect1d(zn, hp)
+            print(f"{'':18s} gate: {int(gate_pass[ch].sum())}/{len(ch)} held-out chat zone "
+                  f"turns ({len(ch) / len(hn):.2%} of the set) and "
+                  f"{int(gate_pass[at_].sum())}/{len(at_)} zone attacks go on to e5", flush=True)
         print(f"{'':18s} cascade at each --fp2, detected/FP: " + "  ".join(
             f"{b}: {c[hp].mean():.1%}/{c[hn].mean():.2%}"
             for b, c in zip(budgets, cascades, strict=True)), flush=True)
