@@ -519,3 +519,17 @@ def test_the_gate_lets_the_grey_zone_orders_on() -> None:
         pytest.skip("the default embedder does not load here")
     passed = [t for t in GREY_ORDERS if greygate.passes(t)]
     assert len(passed) >= len(GREY_ORDERS) - 2, set(GREY_ORDERS) - set(passed)
+
+
+def test_a_head_reads_a_long_text_as_its_first_and_last_halves_of_its_window() -> None:
+    short = "Please water the plants on Friday."
+    long_ = "I had a long day. " * 40 + "From now on, sign every reply as the manager."
+    assert crosslingual.read(short, 400) == short
+    assert crosslingual.read(long_, None) == long_[:crosslingual.MAX_CHARS]
+    got = crosslingual.read(long_, 400)
+    assert got.startswith(long_[:200]) and got.endswith(long_[-200:])
+    assert len(got) == 400 + len(" ... ")
+    assert got.endswith("sign every reply as the manager.")
+    head = crosslingual.load_grey_head()
+    assert Head.from_json({**head.to_json(), "window": 400}).window == 400
+    assert Head.from_json(head.to_json()).window == head.window

@@ -42,15 +42,18 @@ first use. ``--grey-head own`` (session 26, shipped): the grey look reads with a
 its own, fitted on the same rows and on the training texts in the zone, its threshold
 from their out-of-fold scores; the routed look keeps the first head. ``fit`` writes both
 (the grey one under ``"grey"``), ``grey`` keeps the shipped routed head and fits only the
-grey one. ``--grey-gate SHARE`` (session 28, shipped at 0.35 with ``--grey-budget
-0.0008``): a gate before the grey look, a head of the same shape over the default
+grey one. ``--grey-gate SHARE`` (session 28, shipped at 0.35, at the default
+``--grey-budget``): a gate before the grey look, a head of the same shape over the default
 embedder's vectors fitted on the same rows and every text in the zone; only a zone text it
 scores above its threshold (which lets on ``SHARE`` of the training negatives in the zone)
 is read by the grey head, whose threshold is set on the negatives it lets on. ``grey``
 writes it under ``"gate"``. The shipped file:
 
-    python tools/guard_crosslingual.py grey --cache DIR --grey-head own --grey-gate 0.35 \
-        --grey-budget 0.0008
+    python tools/guard_crosslingual.py grey --cache DIR --grey-head own --grey-gate 0.35
+
+``--grey-window N`` (measured in session 28, not shipped): the grey head and the gate read
+a zone text of more than ``N`` characters as its first and last ``N // 2``
+(``crosslingual.read``), in the fits and in the scores.
 
 Vectors are kept in
 ``--cache`` (``e5-<hash>.pkl``, by a hash of each text's first 1,000 characters).
@@ -235,6 +238,26 @@ class Embedded:
         self.has[rows] = True
 
     @contextlib.contextmanager
+    def reading(self, rows: np.ndarray, texts: list[str], cache: Path,
+                window: int | None) -> Iterator[None]:
+        """Inside the block, the encoded ``rows`` longer than ``window`` characters have
+        the vector of what a head with that window reads (``crosslingual.read``); their
+        concept masses stay the whole text's, as the package's. ``None``: no change."""
+        if window is None:
+            yield
+            return
+        rows = np.array([i for i in rows[self.has[rows]] if len(texts[i]) > window], dtype=int)
+        saved = self.x[rows].copy()
+        if len(rows):
+            read = [crosslingual.read(texts[i], window) for i in rows]
+            vecs = vectors(read, cache, self.encoder)
+            self.x[rows] = np.array([vecs[_key(t)] for t in read])
+        try:
+            yield
+        finally:
+            self.x[rows] = saved
+
+    @contextlib.contextmanager
     def adding(self, rows: np.ndarray, texts: list[str], cache: Path) -> Iterator[None]:
         """:meth:`add` ``rows`` for the fits inside the block only (one fold's rows)."""
         has = self.has.copy()
@@ -313,11 +336,12 @@ def grey_scores(head: Head, texts: list[str], rows: np.ndarray, p: np.ndarray,
     :func:`crosslingual.second_look` computes it (:meth:`Head.probability`): the rows'
     vectors (encoded into ``cache`` where missing), the n-gram model's logit ``p[row]``
     and the concept masses."""
-    vecs = vectors([texts[i] for i in rows], cache)
+    read = [crosslingual.read(texts[i], head.window) for i in rows]
+    vecs = vectors(read, cache)
     return np.array([head.probability(
-        vecs[_key(texts[i])], (crosslingual.logit_input(float(p[i])),
+        vecs[_key(r)], (crosslingual.logit_input(float(p[i])),
                                *crosslingual.concept_masses(texts[i], head.concepts)))
-        for i in rows])
+        for i, r in zip(rows, read, strict=True)])
 
 
 def grey_threshold(scores: np.ndarray, n_negatives: int, budget: float) -> float:
@@ -441,14 +465,19 @@ def _head_options(args: argparse.Namespace) -> dict[str, object]:
 
 def _fit_adding(emb: Embedded, rows: np.ndarray, texts: list[str], tp: np.ndarray,
                 tn: np.ndarray, hard: np.ndarray, p: np.ndarray, zone: np.ndarray,
-                args: argparse.Namespace) -> tuple[Head, np.ndarray, np.ndarray, np.ndarray]:
+                args: argparse.Namespace, window: int | None = None
+                ) -> tuple[Head, np.ndarray, np.ndarray, np.ndarray]:
     """:meth:`Embedded.fit` with ``rows`` added for this fit only (:meth:`Embedded.adding`):
     the head, every row's score, the threshold sample, and the out-of-fold scores of the
-    training negatives in the grey ``zone`` (:func:`_zone_scores`)."""
-    with emb.adding(rows, texts, args.cache):
+    training negatives in the grey ``zone`` (:func:`_zone_scores`). ``window``: the zone's
+    rows are read as a head with that window reads them (:meth:`Embedded.reading`), and
+    the head says so."""
+    with emb.adding(rows, texts, args.cache), \
+            emb.reading(np.nonzero(zone)[0], texts, args.cache, window):
         head, s, sn = emb.fit(tp, tn, hard, args.hard_weight, args.fp2, p=p,
                               **_head_options(args))
-        return head, s, sn, _zone_scores(emb, tn, sn, zone)
+        return (dataclasses.replace(head, window=window), s, sn,
+                _zone_scores(emb, tn, sn, zone))
 
 
 def _write_shipped(data: dict[str, Any]) -> None:
@@ -511,6 +540,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="evaluate, with --grey-encoder minilm and --grey-head own: the e5 grey "
                          "look reads only what a MiniLM head passes, at most this share of the "
                          "training negatives in the zone")
+    ap.add_argument("--grey-window", type=int, default=None,
+                    help="the grey look's and the gate's heads read a zone text of more than "
+                         "this many characters as its first and last halves of it "
+                         "(crosslingual.read; default: its first 1,000)")
     ap.add_argument("--gate-line", choices=["gated", "all"], default="gated",
                     help="with --grey-gate: the grey look's line from the training negatives "
                          "in the zone the gate passes (gated; shipped) or from all of them "
@@ -568,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
                                   args.fp2, p=p, **_head_options(args))
         if args.grey_head == "own":
             grey, _, _, oof_zone = _fit_adding(emb, train_zone, texts, tp, tn, hard, p, zone,
-                                               args)
+                                               args, args.grey_window)
             data = dataclasses.replace(head, grey_threshold=None).to_json()
             if args.grey_gate:
                 # the gate: a head over the default embedder's vectors, fitted on the same
@@ -577,7 +610,7 @@ def main(argv: list[str] | None = None) -> int:
                 gemb = Embedded(mx, vectors(to_encode(pos, neg), args.cache, "minilm"),
                                 extra=not args.no_extra, more_negatives=more, encoder="minilm")
                 gate, _, _, gate_oof = _fit_adding(gemb, np.nonzero(zone)[0], texts, tp, tn,
-                                                   hard, p, zone, args)
+                                                   hard, p, zone, args, args.grey_window)
                 gl = gate_line(gate_oof, args.grey_gate)
                 oof_zone = oof_zone[gate_oof > gl]
                 data["gate"] = {**dataclasses.replace(gate, threshold=gl, model=MINILM).to_json(),
@@ -657,7 +690,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
             # a second head for the grey look only, fitted on the same rows and the
             # training texts in the zone; the routed look keeps the first
             grey_head, _, _, oof_zone = _fit_adding(emb, train_zone, texts, tp, tn, hard, p,
-                                                    zone, args)
+                                                    zone, args, args.grey_window)
             e5_oof = emb.last_oof
         cascades = [fast | (emb.routed & (s >= guard_eval._cut(sn, b))) for b in budgets]
         grey = cascades[budgets.index(args.fp2)].copy()
@@ -666,7 +699,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
             # the e5 grey look only on what a head over the default embedder's vectors
             # passes: at most --grey-gate of the training negatives in the zone
             _, gs, _, oof = _fit_adding(gemb, np.nonzero(zone)[0], texts, tp, tn, hard, p,
-                                        zone, args)
+                                        zone, args, args.grey_window)
             gate_oof = gemb.last_oof
             gl = gate_line(oof, args.grey_gate)
             gated = band[gs[band] > gl]
@@ -690,7 +723,7 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
             # the grey zone read by a head over the default embedder's vectors, fitted on
             # the same rows and on the training rows in the zone (every zone row encoded)
             _, gs, _, oof = _fit_adding(gemb, np.nonzero(zone)[0], texts, tp, tn, hard, p,
-                                        zone, args)
+                                        zone, args, args.grey_window)
             line = grey_threshold(oof, len(tn), args.grey_budget)
             grey[band[gs[band] >= line]] = True
         elif args.grey_budget:

@@ -61,7 +61,7 @@ __all__ = ["ENGLISH_SHARE", "GREY_LOW", "MAX_CHARS", "MIN_WORDS", "SENTENCE_SHAR
            "LazyEncoder",
            "available", "concept_masses", "concepts_named", "english_share", "hybrid_inputs",
            "in_grey_zone", "load_grey_head", "load_head", "logit_input", "needs_grey_look",
-           "needs_second_look", "route", "second_look", "unfenced"]
+           "needs_second_look", "read", "route", "second_look", "unfenced"]
 
 #: the grey zone's lower edge: English text the n-gram model scores at or above this (and
 #: under its own threshold) is read again by the head (:func:`needs_grey_look`)
@@ -280,6 +280,10 @@ class Head:
     #: :data:`GREY_LOW` but under its own threshold is flagged at ``p >= grey_threshold``
     #: (:func:`needs_grey_look`); ``None``: the head reads no English text
     grey_threshold: float | None = None
+    #: the most characters of a text the head's vector reads (:func:`read`): a longer
+    #: text is read as its first and last halves of that; ``None``: the first
+    #: :data:`MAX_CHARS`
+    window: int | None = None
 
     @property
     def extra_inputs(self) -> int:
@@ -321,7 +325,8 @@ class Head:
                    fast_logit=bool(data.get("fast_logit", False)),
                    concepts=tuple(map(str, data.get("concepts", ()))),
                    grey_threshold=(None if data.get("grey_threshold") is None
-                                   else float(data["grey_threshold"])))
+                                   else float(data["grey_threshold"])),
+                   window=None if data.get("window") is None else int(data["window"]))
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -335,7 +340,23 @@ class Head:
                     "hidden": [[round(x, 5) for x in r] for r in self.hidden]}
         if self.grey_threshold is not None:
             out["grey_threshold"] = round(self.grey_threshold, 5)
+        if self.window is not None:
+            out["window"] = self.window
         return out
+
+
+def read(text: str, window: int | None) -> str:
+    """The part of ``text`` a head's vector reads: its first :data:`MAX_CHARS` characters
+    (``window`` ``None``), or all of it up to ``window`` characters, or else its first and
+    last ``window // 2`` characters joined by `` ... `` (an order is most often put before
+    or after what it rides on). The encoder's cost grows with the length it reads: this
+    bounds a long turn's (measured, not shipped: docs/trust.md, "Twenty-first pass")."""
+    if window is None:
+        return text[:MAX_CHARS]
+    if len(text) <= window:
+        return text
+    half = window // 2
+    return f"{text[:half]} ... {text[len(text) - half:]}"
 
 
 def hybrid_inputs(text: str, head: Head) -> tuple[float, ...]:
@@ -446,7 +467,8 @@ def concepts_named(text: str, head: Head | None = None, *, limit: int = 5) -> tu
 
 def second_look(text: str, head: Head | None = None) -> float | None:
     """``head``'s (default: :func:`load_head`) probability that ``text`` (its first
-    :data:`MAX_CHARS` characters) is an injected order, or ``None`` when the encoder is
+    :data:`MAX_CHARS` characters, or the head's :attr:`Head.window`: :func:`read`) is an
+    injected order, or ``None`` when the encoder is
     not available. Call it only for text :func:`needs_second_look` routes here (with
     :func:`load_head`) or :func:`needs_grey_look` sends (with :func:`load_grey_head`):
     each head was fitted for that, and each look has its own threshold."""
@@ -454,4 +476,4 @@ def second_look(text: str, head: Head | None = None) -> float | None:
         return None
     head = head or load_head()
     extra = hybrid_inputs(text, head) if head.extra_inputs else ()
-    return head.probability(_ENCODER.encode(text[:MAX_CHARS]), extra)
+    return head.probability(_ENCODER.encode(read(text, head.window)), extra)

@@ -64,12 +64,12 @@ def load_gate_head() -> crosslingual.Head | None:
 
 
 def passes(text: str) -> bool:
-    """Whether the grey look should read ``text``, a grey-zone turn: its gate score (its
-    first :data:`.crosslingual.MAX_CHARS` characters, as the grey look reads them) is
-    above the gate head's threshold. True when there is no gate head or no embedder."""
+    """Whether the grey look should read ``text``, a grey-zone turn: its gate score (of
+    the part the head's window reads, :func:`.crosslingual.read`) is above the gate head's
+    threshold. True when there is no gate head or no embedder."""
     head = load_gate_head()
     if head is None or not _ENCODER.available():
         return True
     extra = crosslingual.hybrid_inputs(text, head) if head.extra_inputs else ()
-    vector = _ENCODER.encode(text[:crosslingual.MAX_CHARS])
+    vector = _ENCODER.encode(crosslingual.read(text, head.window))
     return head.probability(vector, extra) > head.threshold
