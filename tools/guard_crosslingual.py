@@ -49,7 +49,11 @@ scores above its threshold (which lets on ``SHARE`` of the training negatives in
 is read by the grey head, whose threshold is set on the negatives it lets on. ``grey``
 writes it under ``"gate"``. The shipped file:
 
-    python tools/guard_crosslingual.py grey --cache DIR --grey-head own --grey-gate 0.35
+    python tools/guard_crosslingual.py grey --cache DIR --grey-head own --grey-gate 0.35 \
+        --gate-long 1000
+
+``--gate-long CHARS``: a zone text of more than ``CHARS`` characters is judged by the gate's
+head alone at a line of its own (``--gate-long-budget``), never read by e5.
 
 ``--grey-window N`` (measured in session 28, not shipped): the grey head and the gate read
 a zone text of more than ``N`` characters as its first and last ``N // 2``
@@ -360,6 +364,15 @@ def gate_line(oof: np.ndarray, share: float) -> float:
     return float(np.sort(oof)[::-1][k]) if k < len(oof) else -1.0
 
 
+def long_line(oof: np.ndarray, rows: np.ndarray, texts: list[str], n_negatives: int,
+              args: argparse.Namespace) -> float:
+    """The gate's line for long turns: the out-of-fold gate scores ``oof`` of the training
+    negatives in the zone (``rows``, in that order) of more than ``--gate-long`` characters
+    may flag at most ``--gate-long-budget`` of all ``n_negatives``."""
+    long = np.array([len(texts[i]) > args.gate_long for i in rows], dtype=bool)
+    return grey_threshold(oof[long], n_negatives, args.gate_long_budget)
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
     return out
@@ -544,6 +557,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="the grey look's and the gate's heads read a zone text of more than "
                          "this many characters as its first and last halves of it "
                          "(crosslingual.read; default: its first 1,000)")
+    ap.add_argument("--gate-long", type=int, default=0,
+                    help="with --grey-gate: a zone text of more than this many characters is "
+                         "judged by the gate's head alone, never read by e5 (0: none)")
+    ap.add_argument("--gate-long-budget", type=float, default=0.0005,
+                    help="the long line's budget of the training negatives (%(default)s)")
     ap.add_argument("--gate-line", choices=["gated", "all"], default="gated",
                     help="with --grey-gate: the grey look's line from the training negatives "
                          "in the zone the gate passes (gated; shipped) or from all of them "
@@ -615,6 +633,10 @@ def main(argv: list[str] | None = None) -> int:
                 oof_zone = oof_zone[gate_oof > gl]
                 data["gate"] = {**dataclasses.replace(gate, threshold=gl, model=MINILM).to_json(),
                                 "share": args.grey_gate}
+                if args.gate_long:
+                    ll = long_line(gate_oof, tn[zone[tn]], texts, len(tn), args)
+                    data["gate"] |= {"long_chars": args.gate_long, "long_threshold": round(ll, 5)}
+                    print(f"gate: long turns (over {args.gate_long}) flagged at {ll:.4f}")
                 print(f"gate: threshold {gl:.4f}, lets on {len(oof_zone)} of "
                       f"{len(gate_oof)} training negatives in the zone")
             line = grey_threshold(oof_zone, len(tn), args.grey_budget)
@@ -703,6 +725,12 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
             gate_oof = gemb.last_oof
             gl = gate_line(oof, args.grey_gate)
             gated = band[gs[band] > gl]
+            if args.gate_long:
+                # long turns: judged by the gate's head alone, never read by e5
+                longb = band[[len(texts[i]) > args.gate_long for i in band]]
+                ll = long_line(oof, tn[zone[tn]], texts, len(tn), args)
+                grey[longb[gs[longb] >= ll]] = True
+                gated = gated[[len(texts[i]) <= args.gate_long for i in gated]]
             g = grey_scores(grey_head, texts, gated, p, args.cache)
             # the grey look's line from the training negatives the gate passes (the
             # package's fit); session 27 measured it from all of the zone's

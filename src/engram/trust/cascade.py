@@ -54,7 +54,10 @@ def scan(text: str) -> Verdict:
       evidence ``e5 p=0.98 (grey zone, p=0.41)`` (the second ``p`` is the n-gram
       model's), then the concepts named. Only a turn the gate of :mod:`.greygate`
       lets on is read (a head over the default embedder's vector: most ordinary turns
-      of the zone stop there). A short retraction of one's own message is not read
+      of the zone stop there). A zone turn longer than the gate's long line
+      (:class:`.greygate.Long`) is judged by the gate's head alone, evidence
+      ``minilm p=0.97 (grey zone, p=0.41, 1480 characters)`` and the concepts named.
+      A short retraction of one's own message is not read
       again (:func:`scan_fast` withholds the model's flag for it too).
 
     Without the encoder this is :func:`scan_fast`.
@@ -68,8 +71,16 @@ def scan(text: str) -> Verdict:
         if p is None or p < crosslingual.load_head().threshold:
             return verdict
     elif crosslingual.in_grey_zone(fast.probability) and not _retraction(text):
-        if not crosslingual.available() or not greygate.passes(text):
+        if not crosslingual.available():
             return verdict
+        gate = greygate.decide(text)
+        if gate.action == "stop":
+            return verdict
+        if gate.action == "flag" and gate.probability is not None:
+            named = "".join(" " + c for c in crosslingual.concepts_named(text))
+            return Verdict(flags=("classifier",), evidence=(
+                f"minilm p={gate.probability:.2f} (grey zone, p={fast.probability:.2f}, "
+                f"{len(text)} characters){named}",))
         head = crosslingual.load_grey_head()
         p = crosslingual.second_look(text, head)
         line = head.grey_threshold

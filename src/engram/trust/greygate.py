@@ -11,7 +11,9 @@ the zone. Only a turn it scores above its threshold goes on to e5; the threshold
 about a third of the training negatives in the zone (its ``share`` in the file), and the
 grey look's own threshold was set on the ones it lets on. Measured on nine held-out
 sources, the gated look caught a few more attacks than the ungated one at fewer false
-positives on held-out chat (docs/trust.md, "Twenty-first pass").
+positives on held-out chat (docs/trust.md, "Twenty-first pass"). A zone turn of more than
+1,000 characters (the dearest reads) is judged by the gate's head alone, at a line of its
+own (:class:`Long`).
 
 A file without ``"gate"``, or a process without the default embedder (onnxruntime
 missing), lets every grey-zone turn on: the grey look as before, dearer. Nothing here
@@ -20,12 +22,14 @@ keeps a text.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from . import crosslingual
 
-__all__ = ["MODEL", "available", "load_gate_head", "passes"]
+__all__ = ["MODEL", "Decision", "Long", "available", "decide", "load_gate_head", "load_long",
+           "passes"]
 
 #: the vectors the gate's head was fitted on: the default embedder's (all-MiniLM-L6-v2
 #: int8 on onnxruntime, one thread), of the text as a document
@@ -63,13 +67,54 @@ def load_gate_head() -> crosslingual.Head | None:
     return None if data is None else crosslingual.Head.from_json(data)
 
 
-def passes(text: str) -> bool:
-    """Whether the grey look should read ``text``, a grey-zone turn: its gate score (of
-    the part the head's window reads, :func:`.crosslingual.read`) is above the gate head's
-    threshold. True when there is no gate head or no embedder."""
+@dataclass(frozen=True)
+class Long:
+    """The gate's line for long turns (``long_chars`` and ``long_threshold`` in its entry):
+    a grey-zone turn of more than ``chars`` characters is not read by e5 (the dearest
+    reads: e5 reads only the first :data:`.crosslingual.MAX_CHARS` of it anyway) and is
+    flagged by the gate's head alone at ``p >= threshold``, a line set for its own budget
+    of the training negatives."""
+
+    chars: int
+    threshold: float
+
+
+@lru_cache(maxsize=1)
+def load_long() -> Long | None:
+    """The shipped gate's :class:`Long` line, or ``None`` (every length goes to e5)."""
+    data = crosslingual._shipped().get("gate") or {}
+    if data.get("long_chars") is None:
+        return None
+    return Long(chars=int(data["long_chars"]), threshold=float(data["long_threshold"]))
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the gate makes of a grey-zone turn: ``"e5"`` (the grey look reads it),
+    ``"stop"`` (it does not), or ``"flag"`` (a long turn the gate's head flags alone, at
+    :class:`Long`'s line); ``probability``: the gate head's, ``None`` without a gate."""
+
+    action: str
+    probability: float | None = None
+
+
+def decide(text: str) -> Decision:
+    """The gate's :class:`Decision` for ``text``, a grey-zone turn: its gate score (of the
+    part the head's window reads, :func:`.crosslingual.read`) above the gate head's
+    threshold goes on to e5; a turn longer than :class:`Long`'s ``chars`` is judged by the
+    gate alone. ``"e5"`` when there is no gate head or no embedder."""
     head = load_gate_head()
     if head is None or not _ENCODER.available():
-        return True
+        return Decision("e5")
     extra = crosslingual.hybrid_inputs(text, head) if head.extra_inputs else ()
-    vector = _ENCODER.encode(crosslingual.read(text, head.window))
-    return head.probability(vector, extra) > head.threshold
+    p = head.probability(_ENCODER.encode(crosslingual.read(text, head.window)), extra)
+    long = load_long()
+    if long is not None and len(text) > long.chars:
+        return Decision("flag" if p >= long.threshold else "stop", p)
+    return Decision("e5" if p > head.threshold else "stop", p)
+
+
+def passes(text: str) -> bool:
+    """Whether the grey look's e5 should read ``text``, a grey-zone turn
+    (:func:`decide` says ``"e5"``)."""
+    return decide(text).action == "e5"
