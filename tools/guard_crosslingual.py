@@ -356,21 +356,37 @@ def grey_threshold(scores: np.ndarray, n_negatives: int, budget: float) -> float
     return max(0.5, float(top[k]) + 1e-9) if k < len(top) else 0.5
 
 
-def gate_line(oof: np.ndarray, share: float) -> float:
-    """The gate's threshold: a grey-zone text goes on to the e5 grey look above it, which
-    lets on at most ``share`` of the training negatives in the zone (their out-of-fold
-    gate scores ``oof``)."""
-    k = int(share * len(oof))
-    return float(np.sort(oof)[::-1][k]) if k < len(oof) else -1.0
+@dataclasses.dataclass(frozen=True)
+class GateLines:
+    """The gate's lines, from one fit's out-of-fold scores (``fit`` writes them, each
+    ``evaluate`` fold applies them): a grey-zone text goes on to e5 above ``gate``; one of
+    more than ``--gate-long`` characters is flagged by the gate alone at ``long`` (``None``
+    without ``--gate-long``) and never read by e5; e5 flags at ``grey``."""
+
+    gate: float
+    long: float | None
+    grey: float
+    #: how many training negatives in the zone the gate lets on
+    let_on: int
 
 
-def long_line(oof: np.ndarray, rows: np.ndarray, texts: list[str], n_negatives: int,
-              args: argparse.Namespace) -> float:
-    """The gate's line for long turns: the out-of-fold gate scores ``oof`` of the training
-    negatives in the zone (``rows``, in that order) of more than ``--gate-long`` characters
-    may flag at most ``--gate-long-budget`` of all ``n_negatives``."""
-    long = np.array([len(texts[i]) > args.gate_long for i in rows], dtype=bool)
-    return grey_threshold(oof[long], n_negatives, args.gate_long_budget)
+def gate_lines(gate_oof: np.ndarray, grey_oof: np.ndarray, tn: np.ndarray,
+               zone: np.ndarray, texts: list[str], args: argparse.Namespace) -> GateLines:
+    """:class:`GateLines` from the out-of-fold gate and grey-head scores of the training
+    negatives ``tn`` in the grey ``zone`` (both in ``tn``'s order, :func:`_zone_scores`):
+    the gate lets on at most ``--grey-gate`` of them; the grey line is set on those it lets
+    on (``--gate-line all``: on all of them, session 27) for ``--grey-budget``; the long
+    line lets the long ones flag at most ``--gate-long-budget`` of all of ``tn``."""
+    k = int(args.grey_gate * len(gate_oof))
+    gate = float(np.sort(gate_oof)[::-1][k]) if k < len(gate_oof) else -1.0
+    on = gate_oof > gate
+    grey = grey_threshold(grey_oof if args.gate_line == "all" else grey_oof[on], len(tn),
+                          args.grey_budget)
+    long = None
+    if args.gate_long:
+        is_long = np.array([len(texts[i]) > args.gate_long for i in tn[zone[tn]]], dtype=bool)
+        long = grey_threshold(gate_oof[is_long], len(tn), args.gate_long_budget)
+    return GateLines(gate=gate, long=long, grey=grey, let_on=int(on.sum()))
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -550,9 +566,9 @@ def main(argv: list[str] | None = None) -> int:
                          "over the default embedder's vectors, fitted with the zone's texts "
                          "(measured in session 25, not shipped)")
     ap.add_argument("--grey-gate", type=float, default=0.0,
-                    help="evaluate, with --grey-encoder minilm and --grey-head own: the e5 grey "
-                         "look reads only what a MiniLM head passes, at most this share of the "
-                         "training negatives in the zone")
+                    help="with --grey-head own: the e5 grey look reads only what a head over the "
+                         "default embedder's vectors lets on, at most this share of the training "
+                         "negatives in the zone (shipped: 0.35)")
     ap.add_argument("--grey-window", type=int, default=None,
                     help="the grey look's and the gate's heads read a zone text of more than "
                          "this many characters as its first and last halves of it "
@@ -629,17 +645,20 @@ def main(argv: list[str] | None = None) -> int:
                                 extra=not args.no_extra, more_negatives=more, encoder="minilm")
                 gate, _, _, gate_oof = _fit_adding(gemb, np.nonzero(zone)[0], texts, tp, tn,
                                                    hard, p, zone, args, args.grey_window)
-                gl = gate_line(gate_oof, args.grey_gate)
-                oof_zone = oof_zone[gate_oof > gl]
-                data["gate"] = {**dataclasses.replace(gate, threshold=gl, model=MINILM).to_json(),
+                lines = gate_lines(gate_oof, oof_zone, tn, zone, texts, args)
+                line = lines.grey
+                data["gate"] = {**dataclasses.replace(gate, threshold=lines.gate,
+                                                      model=MINILM).to_json(),
                                 "share": args.grey_gate}
-                if args.gate_long:
-                    ll = long_line(gate_oof, tn[zone[tn]], texts, len(tn), args)
-                    data["gate"] |= {"long_chars": args.gate_long, "long_threshold": round(ll, 5)}
-                    print(f"gate: long turns (over {args.gate_long}) flagged at {ll:.4f}")
-                print(f"gate: threshold {gl:.4f}, lets on {len(oof_zone)} of "
+                if lines.long is not None:
+                    data["gate"] |= {"long_chars": args.gate_long,
+                                     "long_threshold": round(lines.long, 5)}
+                    print(f"gate: long turns (over {args.gate_long}) flagged at "
+                          f"{lines.long:.4f}")
+                print(f"gate: threshold {lines.gate:.4f}, lets on {lines.let_on} of "
                       f"{len(gate_oof)} training negatives in the zone")
-            line = grey_threshold(oof_zone, len(tn), args.grey_budget)
+            else:
+                line = grey_threshold(oof_zone, len(tn), args.grey_budget)
             grey = dataclasses.replace(grey, grey_threshold=line)
             _write_shipped({**data, "grey": grey.to_json()})
             print(f"wrote {SHIPPED} (threshold {head.threshold:.3f}; grey head: threshold "
@@ -723,19 +742,15 @@ def evaluate(pos: dict[str, list[str]], neg: dict[str, list[str]],
             _, gs, _, oof = _fit_adding(gemb, np.nonzero(zone)[0], texts, tp, tn, hard, p,
                                         zone, args, args.grey_window)
             gate_oof = gemb.last_oof
-            gl = gate_line(oof, args.grey_gate)
-            gated = band[gs[band] > gl]
-            if args.gate_long:
+            lines = gate_lines(oof, oof_zone, tn, zone, texts, args)
+            line = lines.grey
+            gated = band[gs[band] > lines.gate]
+            if lines.long is not None:
                 # long turns: judged by the gate's head alone, never read by e5
                 longb = band[[len(texts[i]) > args.gate_long for i in band]]
-                ll = long_line(oof, tn[zone[tn]], texts, len(tn), args)
-                grey[longb[gs[longb] >= ll]] = True
+                grey[longb[gs[longb] >= lines.long]] = True
                 gated = gated[[len(texts[i]) <= args.gate_long for i in gated]]
             g = grey_scores(grey_head, texts, gated, p, args.cache)
-            # the grey look's line from the training negatives the gate passes (the
-            # package's fit); session 27 measured it from all of the zone's
-            line = grey_threshold(oof_zone if args.gate_line == "all" else
-                                  oof_zone[oof > gl], len(tn), args.grey_budget)
             if args.scores:
                 args.scores.mkdir(parents=True, exist_ok=True)
                 ga = grey_scores(grey_head, texts, band, p, args.cache)

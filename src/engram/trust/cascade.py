@@ -65,7 +65,7 @@ def scan(text: str) -> Verdict:
     verdict, fast = _scan_fast(text)
     if verdict.flagged:
         return verdict
-    why = crosslingual.route(text)
+    encoder, why = "e5", crosslingual.route(text)
     if why is not None:
         p = crosslingual.second_look(text)
         if p is None or p < crosslingual.load_head().threshold:
@@ -76,21 +76,18 @@ def scan(text: str) -> Verdict:
         gate = greygate.decide(text)
         if gate.action == "stop":
             return verdict
-        if gate.action == "flag" and gate.probability is not None:
-            named = "".join(" " + c for c in crosslingual.concepts_named(text))
-            return Verdict(flags=("classifier",), evidence=(
-                f"minilm p={gate.probability:.2f} (grey zone, p={fast.probability:.2f}, "
-                f"{len(text)} characters){named}",))
-        head = crosslingual.load_grey_head()
-        p = crosslingual.second_look(text, head)
-        line = head.grey_threshold
-        if p is None or line is None or p < line:
-            return verdict
         why = f"grey zone, p={fast.probability:.2f}"
+        if gate.action == "flag":
+            encoder, p, why = "minilm", gate.probability, f"{why}, {len(text)} characters"
+        else:
+            head = crosslingual.load_grey_head()
+            p = crosslingual.second_look(text, head)
+            if p is None or head.grey_threshold is None or p < head.grey_threshold:
+                return verdict
     else:
         return verdict
     named = "".join(" " + c for c in crosslingual.concepts_named(text))
-    return Verdict(flags=("classifier",), evidence=(f"e5 p={p:.2f} ({why}){named}",))
+    return Verdict(flags=("classifier",), evidence=(f"{encoder} p={p:.2f} ({why}){named}",))
 
 
 def scan_fast(text: str) -> Verdict:

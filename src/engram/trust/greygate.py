@@ -24,12 +24,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from . import crosslingual
 
-__all__ = ["MODEL", "Decision", "Long", "available", "decide", "load_gate_head", "load_long",
-           "passes"]
+__all__ = ["MODEL", "Decision", "Long", "available", "decide", "load_gate_head", "load_long"]
 
 #: the vectors the gate's head was fitted on: the default embedder's (all-MiniLM-L6-v2
 #: int8 on onnxruntime, one thread), of the text as a document
@@ -94,7 +93,7 @@ class Decision:
     ``"stop"`` (it does not), or ``"flag"`` (a long turn the gate's head flags alone, at
     :class:`Long`'s line); ``probability``: the gate head's, ``None`` without a gate."""
 
-    action: str
+    action: Literal["e5", "stop", "flag"]
     probability: float | None = None
 
 
@@ -112,9 +111,3 @@ def decide(text: str) -> Decision:
     if long is not None and len(text) > long.chars:
         return Decision("flag" if p >= long.threshold else "stop", p)
     return Decision("e5" if p > head.threshold else "stop", p)
-
-
-def passes(text: str) -> bool:
-    """Whether the grey look's e5 should read ``text``, a grey-zone turn
-    (:func:`decide` says ``"e5"``)."""
-    return decide(text).action == "e5"
