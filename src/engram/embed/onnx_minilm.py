@@ -43,7 +43,6 @@ Speed notes (measured on one thread, see ``tools/bench_embed.py`` in the reposit
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -54,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ConfigError, InvalidInput, MissingDependency, ProviderError
+from ._ort import probe, session
 from .base import Embedder, InputType
 
 if TYPE_CHECKING:
@@ -222,13 +222,13 @@ class OnnxMiniLM(Embedder):
     def _exact(self, session: Any, tok: Tokenizer) -> bool:
         """Whether ``session`` gives the probe sentence the float products' vector
         (module notes: integer kernels that saturate do not)."""
-        probe = json.loads(resources.files("engram.embed").joinpath(PROBE).read_text("utf-8"))
-        got = self._run(session, [tok.encode(probe["text"]).ids])[0]
-        return float(got @ np.asarray(probe["vector"], dtype=np.float32)) >= PROBE_COSINE
+        text, vector = probe(PROBE)
+        got = self._run(session, [tok.encode(text).ids])[0]
+        return float(got @ vector) >= PROBE_COSINE
 
     def _load_session(self, matmul: str) -> Any:
         try:
-            import onnxruntime as ort
+            import onnxruntime  # noqa: F401 - its absence is a MissingDependency here
         except ImportError as exc:  # pragma: no cover - core dependency
             raise MissingDependency(f"onnxruntime is not installed; run: {_INSTALL}") from exc
         path = self._model_path or default_model_path()
@@ -247,17 +247,8 @@ class OnnxMiniLM(Embedder):
             if result.rewritten == 0:
                 raise ConfigError(f"{path} has no int8 weight products to rewrite")
             model = result.model
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = self.threads
-        opts.inter_op_num_threads = 1
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.log_severity_level = 3  # errors only; no per-initializer warnings on stderr
-        try:
-            return ort.InferenceSession(model, opts, providers=["CPUExecutionProvider"],
-                                        disabled_optimizers=_DISABLED_OPTIMIZERS)
-        except Exception as exc:  # onnxruntime raises its own non-exported types
-            raise ProviderError(f"cannot load embedding model {path}: {exc}") from exc
+        return session(model, threads=self.threads, what=f"embedding model {path}",
+                       disabled_optimizers=_DISABLED_OPTIMIZERS)
 
     # -- embedding -------------------------------------------------------
 
