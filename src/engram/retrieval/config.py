@@ -104,6 +104,10 @@ class RetrievalConfig:
       the ``cross_depth`` best hits of the final ranking (:mod:`engram.retrieval.crossrank`;
       ``cross_model`` names a scorer there, ``""``: off): each takes
       ``-ln(1 + position) + cross_weight * (sim - max) / (max - min)`` over the head.
+      ``cross_stage``: ``"last"`` re-scores the final ranking; ``"ranked"`` re-scores
+      the ranker's order before the signal floors and the newer-first rule, so that
+      both still hold after it (a model that reads one text at a time cannot know
+      which of two statements is newer).
     """
 
     name: str
@@ -148,6 +152,7 @@ class RetrievalConfig:
     cross_model: str = ""
     cross_depth: int = 20
     cross_weight: float = 0.0
+    cross_stage: str = "last"
 
     def __post_init__(self) -> None:
         if self.fusion not in {"rrf", "score"}:
@@ -184,6 +189,8 @@ class RetrievalConfig:
                 "restate_weight must be >= 0, restate_form 'statement', 'speaker' or 'named'")
         if self.cross_depth < 2 or self.cross_weight < 0:
             raise ConfigError("cross_depth must be >= 2 and cross_weight >= 0")
+        if self.cross_stage not in {"last", "ranked"}:
+            raise ConfigError("cross_stage must be 'last' or 'ranked'")
         from .crossrank import SCORERS
 
         if self.cross_model and self.cross_model not in SCORERS:
@@ -394,6 +401,16 @@ register_preset(PRESETS["recall"].replace(
 #: (``docs/recall.md``, "Session 12: a second model at query time").
 register_preset(PRESETS["recall"].replace(
     name="recall-e5", cross_model="e5-small", cross_depth=20, cross_weight=0.5))
+#: "recall" with a cross-encoder (:mod:`engram.embed.minilm_cross`: the default embedder's
+#: MiniLM with an adapter fitted on the development sets, nothing more to install)
+#: re-scoring the 20 best hits of the ranker's order, before the signal floors and the
+#: newer-first rule (``cross_stage="ranked"``), weight 3 (chosen on out-of-fold scores of
+#: every development set). Opt-in for quality over speed: it reads 20 question-text pairs
+#: a search, some hundreds of milliseconds on one core (``docs/recall.md``, "Session 30:
+#: a cross-encoder").
+register_preset(PRESETS["recall"].replace(
+    name="recall-cross", cross_model="minilm-cross", cross_depth=20, cross_weight=3.0,
+    cross_stage="ranked"))
 
 
 def get_preset(name: str | RetrievalConfig) -> RetrievalConfig:

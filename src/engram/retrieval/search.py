@@ -294,20 +294,33 @@ class Searcher:
         if config.link_weight > 0:  # linked notes (:mod:`.links`)
             ranked = links.boost(ranked, lambda f: f.ref, lambda f: f.scores, items,
                                  config.link_weight, config.link_seeds)
+        crossing = bool(config.cross_model) and config.cross_weight > 0
+        if crossing and config.cross_stage == "ranked":
+            ranked = self._crossed(query, config, ranked, items)
         ranked = self._ordered(query, scope, config, ranked, h, info, when_of, now)
-        if config.cross_model and config.cross_weight > 0:  # a second model, opt-in
-            from . import crossrank
-
-            scorer = crossrank.get_scorer(config.cross_model)
-            ranked = crossrank.rescored(ranked, query, lambda f: items[f.ref].text,
-                                        lambda f: f.scores, scorer, config.cross_depth,
-                                        config.cross_weight)
+        if crossing and config.cross_stage == "last":
+            ranked = self._crossed(query, config, ranked, items)
         top = ranked[:limit]
         whole = self._whole(scope, [f.ref for _, f in top], items)
         hits = [Hit(ref=f.ref, item=whole[f.ref], score=score, scores=dict(f.scores))
                 for score, f in top if f.ref in whole]
         self._attach_sources(scope, hits)
         return hits
+
+    @staticmethod
+    def _crossed(
+        query: str,
+        config: RetrievalConfig,
+        ranked: list[tuple[float, Fused]],
+        items: dict[ItemRef, Episode | Memory],
+    ) -> list[tuple[float, Fused]]:
+        """The second model's re-scoring of the head (:mod:`.crossrank`)."""
+        from . import crossrank
+
+        scorer = crossrank.get_scorer(config.cross_model)
+        return crossrank.rescored(ranked, query, lambda f: items[f.ref].text,
+                                  lambda f: f.scores, scorer, config.cross_depth,
+                                  config.cross_weight)
 
     def _ordered(
         self,
