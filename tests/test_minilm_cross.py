@@ -86,13 +86,7 @@ def test_integer_products_agree_with_float_products(model: mc.MiniLMCross) -> No
 
 def _zero_adapter() -> dict[str, np.ndarray]:
     """An adapter that changes nothing: zero factors, the file's own biases and norms."""
-    top = wire._parse(default_model_path().read_bytes())
-    graph = wire._parse(next(p for n, _, p in top if n == wire._MODEL_GRAPH))
-    init = {}
-    for num, _, payload in graph:
-        if num == wire._GRAPH_INITIALIZER:
-            t = wire._parse(payload)
-            init[wire._string(t, wire._TENSOR_NAME)] = t
+    init = mc.initializers(default_model_path().read_bytes())
     real = mc.load_adapter()
     out = {}
     for layer in range(mc.LAYERS):
@@ -100,11 +94,11 @@ def _zero_adapter() -> dict[str, np.ndarray]:
             out[f"l{layer}.{kind}.a"] = np.zeros_like(real[f"l{layer}.{kind}.a"])
             out[f"l{layer}.{kind}.b"] = np.zeros_like(real[f"l{layer}.{kind}.b"])
             name = f"inner.encoder.layer.{layer}.{mc._BIAS[kind]}"
-            out[f"l{layer}.{kind}.bias"] = mc._tensor_array(init[name])
+            out[f"l{layer}.{kind}.bias"] = init[name]
         for key, norm in mc._NORMS.items():
             for part in ("weight", "bias"):
                 name = f"inner.encoder.layer.{layer}.{norm}.{part}"
-                out[f"l{layer}.{key}.{part}"] = mc._tensor_array(init[name])
+                out[f"l{layer}.{key}.{part}"] = init[name]
     return out
 
 

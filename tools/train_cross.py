@@ -47,8 +47,7 @@ try:
 except ImportError:  # pragma: no cover - the tool's own dependency
     sys.exit("tools.train_cross needs torch: pip install torch==2.13.0")
 
-from engram.embed import _onnx_wire as wire
-from engram.embed.minilm_cross import KINDS, _tensor_array, pair_ids
+from engram.embed.minilm_cross import KINDS, initializers, pair_ids
 from engram.embed.onnx_minilm import default_model_path, tokenizer_path
 
 H, HEADS, INTER, LAYERS = 384, 12, 1536, 6
@@ -60,26 +59,20 @@ ASSETS = Path(__file__).resolve().parent.parent / "src" / "engram" / "embed" / "
 
 def load_weights() -> dict[str, np.ndarray]:
     """The embedder's weights by Hugging Face name (float32; products as (out, in))."""
-    top = wire._parse(default_model_path().read_bytes())
-    graph = wire._parse(next(p for n, _, p in top if n == wire._MODEL_GRAPH))
-    init = {}
-    for num, _, payload in graph:
-        if num == wire._GRAPH_INITIALIZER:
-            t = wire._parse(payload)
-            init[wire._string(t, wire._TENSOR_NAME)] = t
+    init = initializers(default_model_path().read_bytes())
     out: dict[str, np.ndarray] = {}
-    for name, t in init.items():
-        if name.startswith("inner.") and not name.endswith(("_q", "_scale", "position_ids")):
-            out[name[len("inner."):]] = _tensor_array(t).astype(np.float32)
+    for name, arr in init.items():
+        if name.startswith("inner.") and not name.endswith(("_q", "_scale")):
+            out[name[len("inner."):]] = arr.astype(np.float32)
     for base in ("embeddings.word_embeddings", "embeddings.position_embeddings"):
-        out[f"{base}.weight"] = (_tensor_array(init[f"inner.{base}.weight_q"]).astype(np.float32)
-                                 * _tensor_array(init[f"inner.{base}.weight_scale"]))
+        out[f"{base}.weight"] = (init[f"inner.{base}.weight_q"].astype(np.float32)
+                                 * init[f"inner.{base}.weight_scale"])
     mats = sorted((n[:-2] for n in init if n.startswith("val_") and n.endswith("_q")),
                   key=lambda n: int(n.split("_")[1]))
     hf = ["attention.self.query", "attention.self.key", "attention.self.value",
           "attention.output.dense", "intermediate.dense", "output.dense"]
     for i, n in enumerate(mats):
-        w = _tensor_array(init[n + "_q"]).astype(np.float32) * _tensor_array(init[n + "_scale"])
+        w = init[n + "_q"].astype(np.float32) * init[n + "_scale"]
         layer, kind = divmod(i, 6)
         out[f"encoder.layer.{layer}.{hf[kind]}.weight"] = np.ascontiguousarray(w.T)
     return out

@@ -42,7 +42,10 @@ from ._ort import session
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
-__all__ = ["ADAPTER", "MAX_LENGTH", "MAX_QUERY", "MiniLMCross", "merged_model", "pair_ids"]
+__all__ = [
+    "ADAPTER", "MAX_LENGTH", "MAX_QUERY", "MiniLMCross", "initializers", "merged_model",
+    "pair_ids",
+]
 
 ADAPTER = "assets/cross_adapter.npz"
 PROBE = "assets/cross_probe.json"
@@ -76,6 +79,19 @@ def _tensor_array(fields: list[wire.Field]) -> np.ndarray:
     dtype = {wire._FLOAT: np.float32, wire._INT8: np.int8}[code]
     raw = next(p for n, _, p in fields if n == wire._TENSOR_RAW_DATA)
     return np.frombuffer(raw, dtype=dtype).reshape(dims)
+
+
+def initializers(model: bytes) -> dict[str, np.ndarray]:
+    """Every float32 or int8 initializer of a serialised ONNX model, by name."""
+    top = wire._parse(model)
+    graph = wire._parse(next((p for n, _, p in top if n == wire._MODEL_GRAPH), b""))
+    out: dict[str, np.ndarray] = {}
+    for num, _, payload in graph:
+        if num == wire._GRAPH_INITIALIZER:
+            t = wire._parse(payload)
+            if wire._ints(t, wire._TENSOR_DATA_TYPE)[:1] in ([wire._FLOAT], [wire._INT8]):
+                out[wire._string(t, wire._TENSOR_NAME)] = _tensor_array(t)
+    return out
 
 
 def merged_model(base: bytes, adapter: dict[str, np.ndarray]) -> bytes:
