@@ -187,7 +187,7 @@ def test_openapi_states_what_is_enforced(srv: RunningServer) -> None:
         assert required == [["user_id"], ["agent_id"]], name
     preset = schemas["SearchRequest"]["properties"]["preset"]["anyOf"][0]
     assert preset["enum"] == ["bm25", "dense", "hybrid", "recall", "recall-adapted",
-                              "recall-centred", "recall-e5",
+                              "recall-centred", "recall-cross", "recall-e5",
                               "recall-expand", "recall-lead", "recall-links", "recall-restate",
                               "recall-s10", "recall-s8", "recall-topics"]
     limit = schemas["SearchRequest"]["properties"]["limit"]
