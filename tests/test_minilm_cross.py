@@ -4,6 +4,7 @@ onnxruntime; the real model file and adapter, real SQLite stores."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -71,6 +72,16 @@ def test_scores_do_not_depend_on_the_batch(model: mc.MiniLMCross) -> None:
     alone = np.array([model.scores(q, [t])[0] for t in texts])
     assert np.allclose(together, alone, atol=0.01)  # scores span ~10; padding moves ~.004
     assert model.scores(q, []).shape == (0,)
+
+
+def test_concurrent_calls_give_the_scores_of_one_call_at_a_time() -> None:
+    """A fresh instance loads once under concurrent first calls; scoring is not
+    serialised, and each thread gets its own question's scores."""
+    fresh = mc.MiniLMCross()
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda c: fresh.scores(c[0], [c[1], *c[2]]), CASES * 2))
+    for (q, answer, others), got in zip(CASES * 2, together, strict=True):
+        assert np.allclose(got, fresh.scores(q, [answer, *others]), atol=1e-5)
 
 
 def test_integer_products_agree_with_float_products(model: mc.MiniLMCross) -> None:

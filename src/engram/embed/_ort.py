@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import ProviderError
 
-__all__ = ["probe", "session"]
+__all__ = ["mean_pooled", "probe", "session"]
 
 
 def session(model: bytes | str, *, threads: int, what: str,
@@ -40,6 +40,32 @@ def session(model: bytes | str, *, threads: int, what: str,
                                     disabled_optimizers=list(disabled_optimizers))
     except Exception as exc:  # onnxruntime raises its own non-exported types
         raise ProviderError(f"cannot load {what}: {exc}") from exc
+
+
+def mean_pooled(sess: Any, rows: Sequence[Sequence[int]], *, what: str,
+                types: Sequence[Sequence[int]] | None = None) -> np.ndarray:
+    """One BERT-style pass over token id ``rows`` (padded with 0 to the longest; token
+    types ``types``, else all 0): ``last_hidden_state`` averaged over each row's real
+    tokens, float32 ``(len(rows), hidden)``. Raises :class:`ProviderError` ("{what}
+    failed: ...") when onnxruntime fails."""
+    width = max(len(r) for r in rows)
+    ids = np.zeros((len(rows), width), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    type_ids = np.zeros_like(ids)
+    for i, seq in enumerate(rows):
+        ids[i, : len(seq)] = seq
+        mask[i, : len(seq)] = 1
+        if types is not None:
+            type_ids[i, : len(types[i])] = types[i]
+    try:
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": type_ids}
+        (hidden,) = sess.run(["last_hidden_state"], feed)
+    except Exception as exc:  # onnxruntime's own exception types
+        raise ProviderError(f"{what} failed: {exc}") from exc
+    weights = mask.astype(np.float32)
+    return np.asarray(
+        np.einsum("bs,bsd->bd", weights, hidden) / weights.sum(axis=1, keepdims=True),
+        dtype=np.float32)
 
 
 def probe(asset: str) -> tuple[str, np.ndarray]:

@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import ConfigError, ProviderError
+from ..errors import ConfigError
 from . import _onnx_wire as wire
-from ._ort import session
+from ._ort import mean_pooled, session
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -160,8 +160,8 @@ def pair_ids(tok: Tokenizer, query: str, texts: Sequence[str]) -> list[tuple[lis
 
 
 class MiniLMCross:
-    """The cross-encoder (module notes). Loads at first use; one call at a time per
-    instance (a lock); ``threads`` intra-op threads."""
+    """The cross-encoder (module notes). Loads at first use (under a lock); calls
+    may run concurrently; ``threads`` intra-op threads each."""
 
     def __init__(self, *, threads: int = 1, matmul: str = "int8x2") -> None:
         if matmul not in ("int8x2", "float"):
@@ -209,24 +209,10 @@ class MiniLMCross:
         return abs(float(got) - float(data["score"])) <= PROBE_TOLERANCE
 
     def _run(self, sess: Any, query: str, texts: Sequence[str]) -> np.ndarray:
-        assert self._tok is not None
+        assert self._tok is not None and self._head is not None
         pairs = pair_ids(self._tok, query, texts)
-        width = max(len(ids) for ids, _ in pairs)
-        ids = np.zeros((len(pairs), width), dtype=np.int64)
-        types = np.zeros_like(ids)
-        mask = np.zeros_like(ids)
-        for row, (seq, ty) in enumerate(pairs):
-            ids[row, : len(seq)] = seq
-            types[row, : len(ty)] = ty
-            mask[row, : len(seq)] = 1
-        try:
-            feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-            (hidden,) = sess.run(["last_hidden_state"], feed)
-        except Exception as exc:  # onnxruntime's own exception types
-            raise ProviderError(f"cross-encoder failed: {exc}") from exc
-        weights = mask.astype(np.float32)
-        pooled = np.einsum("bs,bsd->bd", weights, hidden) / weights.sum(axis=1, keepdims=True)
-        assert self._head is not None
+        pooled = mean_pooled(sess, [ids for ids, _ in pairs], types=[ty for _, ty in pairs],
+                             what="cross-encoder")
         w, b = self._head
         return pooled @ w + b
 
@@ -234,7 +220,7 @@ class MiniLMCross:
         """One score per text (float64, input order); empty ``texts`` give an empty array."""
         if not texts:
             return np.zeros(0)
-        with self._lock:
+        with self._lock:  # the load only: onnxruntime runs concurrent calls itself
             if self._session is None:
                 self._load()
-            return np.asarray(self._run(self._session, query, list(texts)), dtype=float)
+        return np.asarray(self._run(self._session, query, list(texts)), dtype=float)

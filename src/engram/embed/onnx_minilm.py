@@ -53,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ConfigError, InvalidInput, MissingDependency, ProviderError
-from ._ort import probe, session
+from ._ort import mean_pooled, probe, session
 from .base import Embedder, InputType
 
 if TYPE_CHECKING:
@@ -307,23 +307,7 @@ class OnnxMiniLM(Embedder):
 
     def _run(self, session: Any, batch: list[list[int]]) -> np.ndarray:
         """One forward pass over token id lists; returns normalised vectors."""
-        width = max(len(x) for x in batch)
-        input_ids = np.zeros((len(batch), width), dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for row, seq in enumerate(batch):
-            input_ids[row, : len(seq)] = seq
-            mask[row, : len(seq)] = 1
-        feed = {
-            "input_ids": input_ids,
-            "attention_mask": mask,
-            "token_type_ids": np.zeros_like(input_ids),
-        }
-        try:
-            (hidden,) = session.run(["last_hidden_state"], feed)
-        except Exception as exc:  # onnxruntime's own exception types
-            raise ProviderError(f"embedding model failed: {exc}") from exc
-        weights = mask.astype(np.float32)
-        pooled = np.einsum("bs,bsd->bd", weights, hidden) / weights.sum(axis=1, keepdims=True)
+        pooled = mean_pooled(session, batch, what="embedding model")
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return np.ascontiguousarray(pooled / np.maximum(norms, 1e-12), dtype=np.float32)
 
