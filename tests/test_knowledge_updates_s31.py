@@ -1,0 +1,63 @@
+"""Knowledge updates, a twelfth case set, held apart (session 31).
+
+``tests/fixtures/knowledge_updates_s31_held.jsonl`` (50 cases) was written from
+general knowledge by a writer who read no rule of :mod:`engram.retrieval.updates`
+or :mod:`engram.ingest.supersede`, and committed before any rule of session 31
+ran on it. It avoids the subjects earlier sets used most (pet, car, diet, job,
+city, browser, bank, ...): landlords, password managers, broadband speeds, chess
+ratings, office days, allotment plots, a name used at work; a third of the new
+statements are one line, a third chatty messages of 40-61 words with the update
+inside other news, many with no marker of change and no word of the question;
+six about a named third person; eight with a question about the past. Each old
+statement is said 200 days before the question and the new one 20 days before,
+each in a session of small talk of its own (:func:`support.labelled.add_update_cases`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from support.labelled import assert_past_keeps_old, case_engine, load_cases, newer_first_misses
+
+from engram import Engram
+from engram.embed.base import Embedder
+
+HELD = load_cases("knowledge_updates_s31_held.jsonl")
+#: the small talk of session 13's held set
+CHAT = [
+    (["Did you see the cricket at the weekend?", "Only the highlights, what a catch."], 300),
+    (["I tried a new pasta recipe last night.", "Was it any good? I love a creamy sauce."], 120),
+    (["It's been raining all week here.", "Same here, the garden is a swamp."], 5),
+]
+
+#: measured once with session 30's rules (968b33d), before any session-31 change:
+#: 32/50 newer first; the eight past questions keep their old statement. In 15 of the
+#: 18 misses the new statement is in the top 3, just below the old one.
+HELD_MISSED = ["s31-landlord", "s31-password-manager", "s31-broadband-speed", "s31-notes-app",
+               "s31-team-role", "s31-mum-call", "s31-summer-holiday", "s31-cleaner",
+               "s31-volunteering", "s31-chess-rating", "s31-office-days", "s31-work-name",
+               "s31-allotment-plot", "s31-sam-wedding", "s31-budgeting-tool",
+               "s31-sleep-tracker", "s31-contact-lenses", "s31-mortgage-rate"]
+
+
+def test_the_held_set_is_well_formed() -> None:
+    assert len(HELD) == 50
+    assert len({c["id"] for c in HELD}) == 50
+    assert all({"id", "old", "new", "question"} <= set(c) <= {"id", "old", "new", "question",
+                                                              "past"} for c in HELD)
+    assert sum("past" in c for c in HELD) == 8
+
+
+@pytest.fixture(scope="module")
+def held(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
+    yield from case_engine(tmp_path_factory, embedder, "ku31", HELD, CHAT)
+
+
+def test_the_newer_statement_ranks_first(held: Engram) -> None:
+    missed = newer_first_misses(held, HELD)
+    assert missed == HELD_MISSED, f"{len(HELD) - len(missed)}/50; missed {missed}"
+
+
+def test_a_question_about_the_past_keeps_the_old_statement_in_view(held: Engram) -> None:
+    assert_past_keeps_old(held, HELD, 8)
