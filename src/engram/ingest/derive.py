@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from ..models import Episode, MemoryKind, Scope, SearchFilters
 from ..text import query_terms
+from .openvalue import liked, planned
 
 if TYPE_CHECKING:
     from ..store.base import Store
@@ -548,15 +549,15 @@ _RULES: list[_Rule] = [
           r"(?:fully |completely |strictly )?(?:a |an )?" + _DIET,
           MemoryKind.PREFERENCE, "{subject} is {value}", "diet", 0.8),
     _rule(_I + r"i (?:really )?(?:love|like|enjoy|adore) " + _VALUE + _END,
-          MemoryKind.PREFERENCE, "{subject} likes {value}", None, 0.5),
+          MemoryKind.PREFERENCE, "{subject} likes {value}", None, 0.5, reads=liked),
     _rule(_I + r"i prefer " + _VALUE + _END,
-          MemoryKind.PREFERENCE, "{subject} prefers {value}", None, 0.6),
+          MemoryKind.PREFERENCE, "{subject} prefers {value}", None, 0.6, reads=liked),
     _rule(_I + r"i (?:really )?(?:hate|dislike|can't stand|don't like) " + _VALUE + _END,
-          MemoryKind.PREFERENCE, "{subject} dislikes {value}", None, 0.6),
+          MemoryKind.PREFERENCE, "{subject} dislikes {value}", None, 0.6, reads=liked),
     _rule(_I + r"i(?:'m| am) (?:planning|going|hoping) to " + _VALUE + _END,
-          MemoryKind.PLAN, "{subject} plans to {value}", None, 0.5),
+          MemoryKind.PLAN, "{subject} plans to {value}", None, 0.5, reads=planned),
     _rule(_I + r"i (?:plan|intend|want) to " + _VALUE + _END,
-          MemoryKind.PLAN, "{subject} plans to {value}", None, 0.5),
+          MemoryKind.PLAN, "{subject} plans to {value}", None, 0.5, reads=planned),
     # a pet of the table's list, named: "I have a tortoise called Shelly"
     _rule(_I + r"(?:i|we) (?:have|own) (?P<value>(?:a|an) [a-z]+ (?:called|named) "
           r"[A-Z][\w'-]*)", MemoryKind.FACT, "{subject} has {value}", None, 0.6, reads=_a_pet),
@@ -672,6 +673,8 @@ class RuleDeriver(Deriver):
                     what = _clean(groups.get("what") or "")
                     if subject is None:
                         subject = self._subject(ep, episodes, display)
+                    if rule.attribute == "name" and value.lower() == subject.lower():
+                        continue  # "My name is Kevin" said by Kevin tells nothing new
                     text = rule.template.format(subject=subject, value=value, what=what)
                     text = text[0].upper() + text[1:]
                     if text.lower() in seen:

@@ -1,0 +1,137 @@
+"""What the open rules of :mod:`engram.ingest.derive` may keep as a memory's value.
+
+Four rules take whatever follows a first-person verb: "I like/love/enjoy ...", "I
+prefer ...", "I hate ...", "I'm planning/going/hoping to ..." and "I plan/want to
+...". Read from real chat they also catch what is no durable fact about the speaker
+("I like it as it gives you a cosy feeling", "I'm going to head to bed", "I want to
+make sure I'm handling errors properly", "I love your turtles", "I like those a lot I
+can eat it plain"). :func:`liked` and :func:`planned` give the value a memory may say,
+or ``None`` when there is none:
+
+* **what is said around it is cut**: a remark in brackets, a filler and what follows
+  it ("pickled ginger tho", "the community system better I think", "bubble tea lol
+  have you had ..."), a run-on clause ("swimming it's a great way to keep in shape"), a
+  clause of time or condition about the speakers ("get a dog once we move");
+* **no other person's words**: a value that speaks of the person addressed ("your
+  turtles", "when you try something new") or has the speaker or a group as a subject
+  ("that I can eat all those", "how art lets us get our emotions out") says nothing one
+  can keep as the speaker's, in the third person, without knowing who "you", "I" and
+  "we" are; "my" and "me" are the subject's own and read "their" and "them" ("taking
+  care of my hair" -> "taking care of their hair", "projects that excite me" ->
+  "projects that excite them");
+* **something named**: not a pronoun whose referent is in another message ("it as it
+  gives you ...", "those games", "share it"; "it when it snows" is a liking), and not a
+  word that names nothing alone ("making", "to go", "to start");
+* **a plan is durable**: what one does next in the evening is not a plan to remember
+  ("head to bed", "sleep now", "watch a movie", "unwind", "grab some food"), nor a
+  check or a question on the task at hand ("make sure I cover all aspects", "ensure
+  that ...", "know if this is a good idea", "understand the difference");
+  "going to" followed by a place is motion, not a plan ("going to the gym", "going to
+  bed").
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["liked", "planned"]
+
+#: a remark in brackets, or a filler and everything after it
+_SAID_AROUND = re.compile(
+    r"\s*\([^)]*\)?"
+    r"|\s+(?:lol|lmao|lmfao|rofl|haha\w*|hehe\w*|xd|tho|though|dude|bro|ngl|tbh|idk|"
+    r"i think|i guess|i assume|i suppose|i mean|i believe|honestly|to be honest|for sure|"
+    r"or something|or whatever|and stuff|and things|kinda|sorta)\b.*$"
+    # a run-on clause: "swimming it's a great way to keep in shape"
+    r"|\s+(?:it['’]s|it is|that['’]s|which is|which was)\b.*$"
+    # a clause of time or condition about the speakers: "get a dog once we move"
+    r"|\s+(?:once|when|whenever|after|before|if|as soon as|until|unless|so that|while|"
+    r"because|since|cause)\s+(?:i|we|you|u|i['’]m|we['’]re|you['’]re)\b.*$",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[\w'’]+")
+#: the person addressed
+_ADDRESSEE = frozenset({"you", "your", "yours", "yourself", "yourselves", "u", "ur", "ya",
+                        "y'all", "yall", "you're", "you’re", "you've", "you’ve", "you'll"})
+#: the speaker (or a group) in the first person, as a subject or an object
+_FIRST = frozenset({"i", "i'm", "i’m", "im", "i've", "i’ve", "i'd", "i’d", "i'll", "i’ll",
+                    "we", "us", "our", "ours", "ourselves", "we're", "we’re", "we've", "we’ve"})
+_OWN = {"my": "their", "myself": "themselves", "mine": "theirs", "me": "them"}
+_OWN_WORD = re.compile(r"\b(my|myself|mine|me)\b", re.IGNORECASE)
+#: a first word that points at something said elsewhere, or at nothing
+_POINTERS = frozenset({"it", "that", "this", "them", "those", "these", "what", "which", "how",
+                       "when", "where", "who", "there", "him", "her", "he", "she", "they",
+                       "so", "such", "one", "ones"})
+#: a last word that points at something said elsewhere ("share it", "master this")
+_TRAILING_POINTERS = frozenset({"it", "this", "that", "them", "those", "these", "one", "ones",
+                                "him", "her"})
+#: a word that names nothing alone ("Emi likes making", "Paola likes to go")
+_LIGHT = frozenset({"go", "do", "make", "get", "be", "see", "have", "try", "start", "finish",
+                    "continue", "keep", "stay", "come", "leave", "making", "doing", "going",
+                    "getting", "being", "seeing", "having", "trying", "starting", "stuff",
+                    "things", "everything", "anything", "something", "nothing", "lot", "lots",
+                    "more", "most", "too", "well", "much", "many", "some"})
+#: what one does next in the evening, or a check on the task at hand
+_PASSING = re.compile(
+    r"^(?:sleep|nap|shower|chill|relax|unwind|rest|crash|text|call|message|reply|"
+    r"make sure|ensure|double[- ]check|sign off|log off|turn in|hit the (?:hay|sack)|"
+    r"know|understand|find out|figure out|see (?:if|whether|how)|confirm|clarify|verify|"
+    r"take a (?:nap|shower|bath|break|rest)|"
+    r"have (?:a |some )?(?:dinner|lunch|breakfast|snack|shower|bath|nap|rest|break)|"
+    r"(?:make|cook|fix) (?:some )?(?:dinner|lunch|breakfast|food|tea|coffee|a snack)|"
+    r"watch (?:tv|a movie|a film|something|a show|netflix|a series)|"
+    r"(?:head|go) (?:to bed|to sleep|home|out|off|to the shops)|"
+    r"(?:get|grab) (?:some sleep|some rest|ready|some food|food|something to eat|a bite|up|"
+    r"lunch|dinner|breakfast|a coffee|coffee|a drink)|"
+    r"eat (?:dinner|lunch|breakfast|something))\b",
+    re.IGNORECASE,
+)
+#: "going to" + a place or an article is motion ("going to the gym", "going to bed")
+_NOT_A_VERB = frozenset({"the", "a", "an", "my", "his", "her", "their", "our", "your", "this",
+                         "that", "these", "those", "some", "bed", "work", "school", "church",
+                         "class", "college", "uni", "town", "sleep", "dinner",
+                         "lunch", "breakfast"})
+
+
+def _kept(value: str) -> tuple[str, list[str]] | None:
+    value = _SAID_AROUND.sub("", value).strip(" ,;:-")
+    ws = [w.lower() for w in _WORD.findall(value)]
+    if not ws or set(ws) & (_ADDRESSEE | _FIRST):
+        return None
+    return value, ws
+
+
+def _named(ws: list[str]) -> bool:
+    first = ws[0]
+    if first in _POINTERS and not (first == "it" and len(ws) > 2
+                                   and ws[1] in ("when", "whenever", "if")):
+        return False
+    if ws[-1] in _TRAILING_POINTERS and len(ws) <= 4:
+        return False
+    if "them" in ws:
+        return False
+    rest = ws[1:] if first == "to" else ws
+    return bool(rest) and not (len(rest) == 1 and rest[0] in _LIGHT)
+
+
+def _own(value: str) -> str:
+    return _OWN_WORD.sub(lambda m: _OWN[m.group(1).lower()], value)
+
+
+def liked(value: str) -> str | None:
+    """The value of "X likes / prefers / dislikes {value}" (module notes), or ``None``."""
+    got = _kept(value)
+    if got is None or not _named(got[1]):
+        return None
+    return _own(got[0])
+
+
+def planned(value: str) -> str | None:
+    """The value of "X plans to {value}" (module notes), or ``None``."""
+    got = _kept(value)
+    if got is None:
+        return None
+    text, ws = got
+    if ws[0] in _NOT_A_VERB or _PASSING.match(text) or not _named(ws):
+        return None
+    return _own(text)

@@ -1,0 +1,105 @@
+"""The open rules of the rule deriver ("I like ...", "I prefer ...", "I hate ...",
+"I'm going to ...", "I want to ...") keep what a user would want remembered and drop
+what real chat puts after those words that is no fact about the speaker
+(:mod:`engram.ingest.openvalue`). The cases are written from everyday chat, in many
+phrasings; the kept ones must still give their memory."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from engram.ingest.derive import RuleDeriver
+from engram.ingest.openvalue import liked, planned
+from engram.models import Episode, Scope
+
+
+def _derive(text: str, speaker: str = "Ana") -> list[str]:
+    at = datetime(2025, 1, 1, tzinfo=UTC)
+    ep = Episode(id="ep1", scope=Scope(user_id="u"), role="user", text=text,
+                 occurred_at=at, created_at=at, speaker=speaker)
+    return [c.text for c in RuleDeriver().derive([ep])]
+
+
+@pytest.mark.parametrize(("text", "memory"), [
+    ("I really love spicy food.", "Ana likes spicy food"),
+    ("honestly i enjoy hiking in the Peak District", "Ana likes hiking in the Peak District"),
+    ("I like it when it snows.", "Ana likes it when it snows"),
+    ("I adore jazz, always have.", "Ana likes jazz"),
+    ("I like all dances, salsa most of all.", "Ana likes all dances"),
+    ("I love taking care of my plants on Sunday mornings.",
+     "Ana likes taking care of their plants on Sunday mornings"),
+    ("I prefer window seats on long flights.", "Ana prefers window seats on long flights"),
+    ("I hate coriander.", "Ana dislikes coriander"),
+    ("I can't stand loud restaurants.", "Ana dislikes loud restaurants"),
+    ("I love pickled ginger tho", "Ana likes pickled ginger"),
+    ("I love bath bombs lol", "Ana likes bath bombs"),
+    ("I like the community system better I think", "Ana likes the community system better"),
+    ("I love swimming it's a great way to keep in shape", "Ana likes swimming"),
+    ("I like the blue dress (the one from the shop) best", "Ana likes the blue dress best"),
+    ("I'm planning to visit Japan next spring.", "Ana plans to visit Japan"),
+    ("I'm going to run a marathon in October.", "Ana plans to run a marathon"),
+    ("I want to learn Spanish before the trip.", "Ana plans to learn Spanish before the trip"),
+    ("I'm hoping to get a dog once we move.", "Ana plans to get a dog"),
+    ("I plan to go back to school in the autumn.", "Ana plans to go back to school"),
+    ("I'm going to improve my deadlift this year.", "Ana plans to improve their deadlift"),
+    ("I want to focus more on projects that excite me.",
+     "Ana plans to focus more on projects that excite them"),
+])
+def test_a_statement_about_the_speaker_is_kept(text: str, memory: str) -> None:
+    assert memory in _derive(text)
+
+
+@pytest.mark.parametrize("text", [
+    # the value points at something said in another message
+    "I like it as it gives you a more cosy feeling",
+    "I love those a lot",
+    "Yeah I like that",
+    "I'd love to share it",
+    "I want to master this",
+    "I like how uncomplicated it is",
+    # the person addressed, or the speaker again, inside the value
+    "I love your turtles!",
+    "I like when you try something new",
+    "I love how these poses challenge me",
+    "I'm going to confess that I can eat all those within 2 hours",
+    "I love bubble teas of them too",
+    # a word that names nothing alone
+    "I like making",
+    "I love to go",
+    "I want to start",
+    # what one does next, not a plan to remember
+    "I'm going to head to bed, night!",
+    "I'm going to sleep now good night",
+    "I'm going to watch a movie tonight",
+    "I'm going to unwind with a bath",
+    "I want to grab some food first",
+    "I'm going to take a nap",
+    "I'm going to call my mum later",
+    "I want to make sure I cover all aspects of the report",
+    "I want to ensure that my tests pass",
+    "I want to know if this is a good idea",
+    "I want to understand the difference between the two",
+    # "going to" + a place is motion
+    "I'm going to the gym after work",
+    "I'm going to bed",
+])
+def test_what_is_no_fact_about_the_speaker_gives_no_memory(text: str) -> None:
+    assert not [m for m in _derive(text) if " likes " in m or " plans to " in m
+                or " prefers " in m or " dislikes " in m], _derive(text)
+
+
+def test_a_name_the_speaker_already_has_is_no_memory() -> None:
+    assert _derive("Hi! My name is Kevin, what's yours?", speaker="Kevin") == []
+    assert _derive("My name is Emilia, nice to meet you.", speaker="elise") == [
+        "Elise's name is Emilia"]
+
+
+def test_the_readers_directly() -> None:
+    assert liked("jazz") == "jazz"
+    assert liked("making") is None and liked("your cooking") is None
+    assert liked("my mum's lasagne") == "their mum's lasagne"
+    assert planned("the gym") is None and planned("head home") is None
+    assert planned("go to Japan") == "go to Japan"
+    assert planned("write more unit tests") == "write more unit tests"
