@@ -19,18 +19,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.labelled import assert_past_keeps_old, case_engine, load_cases, newer_first_misses
+from support.labelled import (
+    CHAT_S13,
+    assert_past_keeps_old,
+    case_engine,
+    load_cases,
+    newer_first_misses,
+)
 
 from engram import Engram
 from engram.embed.base import Embedder
 
 HELD = load_cases("knowledge_updates_s13_held.jsonl")
 #: small talk near some of the cases' subjects (sport, cooking, weather)
-CHAT = [
-    (["Did you see the cricket at the weekend?", "Only the highlights, what a catch."], 300),
-    (["I tried a new pasta recipe last night.", "Was it any good? I love a creamy sauce."], 120),
-    (["It's been raining all week here.", "Same here, the garden is a swamp."], 5),
-]
+CHAT = CHAT_S13
 
 #: measured once with session 12's rules (664b934), before any session-13 rule:
 #: 42/51; the nine past questions keep their old statement

@@ -18,18 +18,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.labelled import assert_past_keeps_old, case_engine, load_cases, newer_first_misses
+from support.labelled import (
+    CHAT_S13,
+    assert_past_keeps_old,
+    case_engine,
+    load_cases,
+    newer_first_misses,
+)
 
 from engram import Engram
 from engram.embed.base import Embedder
 
 HELD = load_cases("knowledge_updates_s31_held.jsonl")
-#: the small talk of session 13's held set
-CHAT = [
-    (["Did you see the cricket at the weekend?", "Only the highlights, what a catch."], 300),
-    (["I tried a new pasta recipe last night.", "Was it any good? I love a creamy sauce."], 120),
-    (["It's been raining all week here.", "Same here, the garden is a swamp."], 5),
-]
+#: session 13's small talk (sport, cooking, the weather)
+CHAT = CHAT_S13
 
 #: measured once with session 30's rules (968b33d), before any session-31 change:
 #: 32/50 newer first; the eight past questions keep their old statement. In 15 of the

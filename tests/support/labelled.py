@@ -27,6 +27,15 @@ SMALL_TALK = ["How was your weekend?", "Pretty relaxed, I read a book.",
               "Nice, anything else new?", "Not much, work has been busy."]
 
 
+#: small talk near the subjects of session 13's held cases (sport, cooking, the weather),
+#: also around session 31's: ``(statements, days_before_NOW)`` for :func:`add_update_cases`
+CHAT_S13 = [
+    (["Did you see the cricket at the weekend?", "Only the highlights, what a catch."], 300),
+    (["I tried a new pasta recipe last night.", "Was it any good? I love a creamy sauce."], 120),
+    (["It's been raining all week here.", "Same here, the garden is a swamp."], 5),
+]
+
+
 def load_cases(name: str) -> list[dict[str, Any]]:
     """The cases of ``tests/fixtures/<name>``, one JSON object a line."""
     text = (FIXTURES / name).read_text()
