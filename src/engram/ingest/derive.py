@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from ..models import Episode, MemoryKind, Scope, SearchFilters
 from ..text import query_terms
+from .instructions import Instruction, read_instructions
 from .openvalue import liked, planned
 
 if TYPE_CHECKING:
@@ -658,6 +659,10 @@ class RuleDeriver(Deriver):
                 continue
             subject: str | None = None
             seen: set[str] = set()
+            for ins in read_instructions(ep.text):
+                if subject is None:
+                    subject = self._subject(ep, episodes, display)
+                out.append(_instruction(ins, subject, ep))
             text_read, commas = _fronted(ep.text)
             for rule in _RULES:
                 for m in rule.pattern.finditer(text_read):
@@ -698,3 +703,15 @@ class RuleDeriver(Deriver):
                         )
                     )
         return out
+
+
+def _instruction(ins: Instruction, subject: str, ep: Episode) -> Candidate:
+    """A standing instruction (:mod:`.instructions`) as a ``procedure`` memory, its
+    topic first: "When Ana asks about formatting references: always use APA ..."."""
+    head = (f"When {subject} asks about {ins.topic}" if ins.topic
+            else f"{subject[:1].upper()}{subject[1:]}'s standing instruction")
+    text = f"{head}: {ins.rule}"
+    return Candidate(kind=MemoryKind.PROCEDURE, text=text, source_episode_ids=[ep.id],
+                     subject=subject, entities=[subject_key(subject)],
+                     keywords=query_terms(text)[:12], valid_from=ep.occurred_at,
+                     importance=0.8, said=ep.text[ins.start:ins.end].strip())

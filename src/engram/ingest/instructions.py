@@ -1,0 +1,134 @@
+"""Standing instructions: how a user wants to be answered, from now on.
+
+A user tells an assistant rules that outlive the message: "Always use APA 7th edition
+citation style when I ask about formatting references", "Never use emojis", "From now
+on, keep answers under 200 words", "Whenever I ask about recipes, give metric units",
+"Please always reply in Spanish". :func:`read_instructions` finds them in a message;
+the rule deriver (:mod:`engram.ingest.derive`) keeps each as a memory of kind
+``procedure`` whose text names the topic first ("When Ana asks about formatting
+references: always use APA 7th edition citation style"), so the retrieval signal
+``standing`` (:mod:`engram.retrieval.search`) can find the instructions that apply to a
+request by meaning, however few words the two share ("How should I list the sources I
+used in my paper?").
+
+A sentence is an instruction when it starts (after "please", "from now on", "going
+forward", "in future", "and") with "always", "never", "don't ever" or "do not ever";
+when a clause "when(ever) I ask (you) about/for X" comes first ("Whenever I ask about
+recipes, give metric units"); or when "from now on" or "going forward" leads a request
+("From now on, keep answers under 200 words"). Its verb is a base form, and an
+instruction for every request (no "when I ask about") starts with a verb of answering
+(:data:`_DIRECTIVE`: "use", "include", "reply", "keep", "cite", ...): chat between
+friends says "always here to help", "never give up", "never heard of it". A question
+("Should I always ...?") and a statement about oneself ("I always ...", "I never ...")
+are not instructions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Instruction", "read_instructions"]
+
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+_LEAD = r"(?:(?:and|also|oh|ok|okay|btw|so)\s*,?\s+)?(?:please\s*,?\s+)?"
+_FROM_NOW = (r"(?:(?:from now on|going forward|in (?:the )?future|moving forward|"
+             r"for future reference)\s*,?\s+)?")
+_RULE_WORD = r"(?:always|never|don['’]t ever|do not ever)"
+_TOPIC = r"(?:about|for|on|regarding|questions about|for help with|to help with)"
+#: "Always X (when I ask about Y)"
+_PLAIN = re.compile(
+    rf"^\s*{_LEAD}{_FROM_NOW}(?:please\s+)?(?P<rule>{_RULE_WORD}\b.+?)"
+    rf"(?:,?\s+(?:when|whenever|every time|any time|anytime)\s+i\s+(?:ask|request|want)"
+    rf"(?:\s+you)?\s+{_TOPIC}\s+(?P<topic>.+?))?\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
+#: "When(ever) I ask about Y, always X" / "When I ask for code, please use TypeScript"
+_FRONTED = re.compile(
+    rf"^\s*{_LEAD}{_FROM_NOW}(?:when|whenever|every time|any time|anytime)\s+i\s+"
+    rf"(?:ask|request|want)(?:\s+you)?\s+{_TOPIC}\s+(?P<topic>[^,]+?)\s*,\s*"
+    rf"(?P<rule>(?:please\s+)?(?:{_RULE_WORD}\b)?.+?)\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
+#: "From now on, keep answers short (when I ask about Y)": any request after the marker
+_ONWARD = re.compile(
+    rf"^\s*{_LEAD}(?:from now on|going forward|in (?:the )?future|moving forward)\s*,?\s+"
+    rf"(?!i\b|i['’]|we\b|you\b)(?P<rule>.+?)"
+    rf"(?:,?\s+(?:when|whenever|every time|any time|anytime)\s+i\s+(?:ask|request|want)"
+    rf"(?:\s+you)?\s+{_TOPIC}\s+(?P<topic>.+?))?\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
+#: the end of a message id some chat exports append ("... ->-> 2,7")
+_TRAILER = re.compile(r"\s*->->.*$")
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One standing instruction: what to do (``rule``, as said, without "please"), the
+    requests it is for (``topic``; ``None``: every request) and where the sentence
+    stands in the message (``start``, ``end``)."""
+
+    rule: str
+    topic: str | None
+    start: int
+    end: int
+
+
+#: verbs that tell an assistant how to answer: an instruction for every request starts
+#: with one ("Never use emojis", "Always reply in Spanish"); chat's "always here to help",
+#: "never give up" and "never heard of it" do not
+_DIRECTIVE = frozenset("""
+use include provide give show list cite format write answer reply respond explain add keep
+mention specify state label highlight report display prioritize prioritise relate suggest
+recommend avoid assume ask call address remind tell send summarize summarise translate
+quote link round convert express present put start end begin sign check double-check
+spell define compare break structure number bold italicize italicise mark flag note
+separate limit stick default respect follow apply attach enable disable offer
+""".split())
+#: a word after "always" or "never" that is no verb of a request
+_NOT_A_REQUEST = frozenset({"been", "had", "was", "were", "did", "got", "heard", "seen",
+                            "saw", "said", "say", "thought", "knew", "felt", "done", "gone",
+                            "happy", "glad", "here", "there", "up", "a", "an", "the", "so",
+                            "too", "good", "great", "nice", "fun", "better", "ever", "again",
+                            "mind", "quit", "forget"})
+_ED_VERBS = frozenset({"need", "feed", "embed", "proceed", "exceed", "succeed", "heed"})
+
+
+def _requests(rule: str, topic: str | None) -> bool:
+    """Whether ``rule`` (as read) asks something of the assistant: its verb (after
+    "always" / "never" / "don't ever") is a base form, and, for every request (no
+    ``topic``), a verb of answering (:data:`_DIRECTIVE`)."""
+    words = re.findall(r"[\w'’-]+", rule.lower())
+    while words and words[0] in ("always", "never", "don't", "don’t", "do", "not", "ever",
+                                 "please"):
+        words = words[1:]
+    if len(words) < 2:
+        return False
+    verb = words[0]
+    if (verb, words[1]) in (("give", "up"), ("let", "go")):  # "never give up"
+        return False
+    if verb in _NOT_A_REQUEST or (verb.endswith(("ed", "ing")) and verb not in _ED_VERBS):
+        return False
+    return topic is not None or verb in _DIRECTIVE
+
+
+def _tidy(rule: str) -> str:
+    rule = re.sub(r"^please\s+|,?\s+please$", "", rule.strip(), flags=re.IGNORECASE)
+    return rule[:1].lower() + rule[1:]
+
+
+def read_instructions(text: str) -> list[Instruction]:
+    """The standing instructions of ``text``, in order (module notes)."""
+    out: list[Instruction] = []
+    for m in _SENTENCE.finditer(text):
+        sentence = _TRAILER.sub("", m.group(0))
+        if sentence.rstrip().endswith("?") or len(sentence.split()) < 3:
+            continue
+        got = _PLAIN.match(sentence) or _FRONTED.match(sentence) or _ONWARD.match(sentence)
+        if got is None:
+            continue
+        rule, topic = _tidy(got.group("rule")), got.group("topic")
+        if not _requests(rule, topic):
+            continue
+        out.append(Instruction(rule, topic.strip() if topic else None, m.start(), m.end()))
+    return out
