@@ -5,7 +5,11 @@ durable facts ("I moved to Lisbon", "I work at Acme", "my favourite food is
 sushi", "I'm allergic to nuts", "I'm planning to visit Japan"; an activity kept up, "I
 play the violin", "I've taken up climbing"; how one gets to work, "I cycle to work"; an
 occupation, "I'm an ICU nurse"; a habit told with how often, "I go to CrossFit three
-times a week") and rewrites them in the third person. Single-valued facts carry an ``attribute`` key
+times a week") and rewrites them in the third person. A standing instruction to the
+assistant ("Always use APA style when I ask about references", :mod:`.instructions`)
+becomes a ``procedure`` memory with its topic first; the open rules ("I like ...", "I'm
+going to ...") keep only a value that is a fact about the speaker (:mod:`.openvalue`).
+Single-valued facts carry an ``attribute`` key
 (``lives_in``, ``works_at``, ``commute``...) so consolidation can supersede an old value
 deterministically. The LLM pipeline provides another :class:`Deriver` with the
 same output.
