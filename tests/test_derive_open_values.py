@@ -32,6 +32,8 @@ def _derive(text: str, speaker: str = "Ana") -> list[str]:
      "Ana likes taking care of their plants on Sunday mornings"),
     ("I prefer window seats on long flights.", "Ana prefers window seats on long flights"),
     ("I hate coriander.", "Ana dislikes coriander"),
+    ("I hate when people are late.", "Ana dislikes when people are late"),
+    ("I love when it rains in summer.", "Ana likes when it rains in summer"),
     ("I can't stand loud restaurants.", "Ana dislikes loud restaurants"),
     ("I love pickled ginger tho", "Ana likes pickled ginger"),
     ("I love bath bombs lol", "Ana likes bath bombs"),

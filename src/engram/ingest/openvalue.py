@@ -60,8 +60,8 @@ _OWN = {"my": "their", "myself": "themselves", "mine": "theirs", "me": "them"}
 _OWN_WORD = re.compile(r"\b(my|myself|mine|me)\b", re.IGNORECASE)
 #: a first word that points at something said elsewhere, or at nothing
 _POINTERS = frozenset({"it", "that", "this", "them", "those", "these", "what", "which", "how",
-                       "when", "where", "who", "there", "him", "her", "he", "she", "they",
-                       "so", "such", "one", "ones"})
+                       "where", "who", "there", "him", "her", "he", "she", "they", "so",
+                       "such", "one", "ones"})
 #: a last word that points at something said elsewhere ("share it", "master this")
 _TRAILING_POINTERS = frozenset({"it", "this", "that", "them", "those", "these", "one", "ones",
                                 "him", "her"})
