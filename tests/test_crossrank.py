@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from stores import make_store
+from support.labelled import PET_CHAT
 
 from engram import Engram
 from engram.embed.base import Embedder
@@ -134,9 +135,7 @@ def test_search_with_recall_e5_records_the_second_models_similarity(
 ) -> None:
     eg = Engram(store=make_store("sqlite", tmp_path), embedder=embedder)
     scope = Scope(user_id="nadia")
-    eg.add(["The quarterly report is due on Friday", "We adopted a corgi puppy last spring",
-            "I repainted the kitchen cabinets blue", "The printer is out of toner"],
-           scope=scope)
+    eg.add(PET_CHAT, scope=scope)
     plain = eg.search("What pet does Nadia have?", scope=scope, limit=4, track_access=False)
     assert plain and all("cross" not in h.scores for h in plain)
     hits = eg.search("What pet does Nadia have?", scope=scope, limit=4, preset="recall-e5",

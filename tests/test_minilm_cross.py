@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from stores import make_store
+from support.labelled import PET_CHAT
 
 from engram import Engram
 from engram.embed import _onnx_wire as wire
@@ -158,9 +159,7 @@ def test_recall_cross_finds_the_answer_and_keeps_the_newer_statement_first(
 ) -> None:
     eg = Engram(store=make_store("sqlite", tmp_path), embedder=embedder)
     scope = Scope(user_id="nadia")
-    eg.add(["The quarterly report is due on Friday", "We adopted a corgi puppy last spring",
-            "I repainted the kitchen cabinets blue", "The printer is out of toner"],
-           scope=scope)
+    eg.add(PET_CHAT, scope=scope)
     hits = eg.search("What pet does Nadia have?", scope=scope, limit=4, preset="recall-cross",
                      track_access=False)
     assert "corgi" in hits[0].text and all("cross" in h.scores for h in hits)

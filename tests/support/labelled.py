@@ -17,8 +17,8 @@ from engram import Engram
 from engram.embed.base import Embedder
 from engram.models import Hit
 
-__all__ = ["NOW", "SMALL_TALK", "add_in_small_talk", "add_update_cases", "load_cases",
-           "rank_of", "update_ranks"]
+__all__ = ["CHAT_S13", "NOW", "PET_CHAT", "SMALL_TALK", "add_in_small_talk",
+           "add_update_cases", "load_cases", "rank_of", "update_ranks"]
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 #: the time questions are asked
@@ -27,6 +27,10 @@ SMALL_TALK = ["How was your weekend?", "Pretty relaxed, I read a book.",
               "Nice, anything else new?", "Not much, work has been busy."]
 
 
+#: one message answers "What pet does Nadia have?" with no word of it, three are office and
+#: home chores (the second model's tests, test_crossrank and test_minilm_cross)
+PET_CHAT = ["The quarterly report is due on Friday", "We adopted a corgi puppy last spring",
+            "I repainted the kitchen cabinets blue", "The printer is out of toner"]
 #: small talk near the subjects of session 13's held cases (sport, cooking, the weather),
 #: also around session 31's: ``(statements, days_before_NOW)`` for :func:`add_update_cases`
 CHAT_S13 = [

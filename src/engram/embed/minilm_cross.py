@@ -81,16 +81,27 @@ def _tensor_array(fields: list[wire.Field]) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype).reshape(dims)
 
 
+def _graph(model: bytes
+           ) -> tuple[list[wire.Field], int | None, list[wire.Field], dict[str, int]]:
+    """A serialised ONNX model's top-level fields, the graph's position among them
+    (``None``: no graph, and no graph fields), the graph's fields and where each
+    initializer stands among those, by name."""
+    top = wire._parse(model)
+    gi = next((i for i, f in enumerate(top) if f[0] == wire._MODEL_GRAPH), None)
+    graph = wire._parse(top[gi][2]) if gi is not None else []
+    names = {wire._string(wire._parse(payload), wire._TENSOR_NAME): i
+             for i, (num, _, payload) in enumerate(graph) if num == wire._GRAPH_INITIALIZER}
+    return top, gi, graph, names
+
+
 def initializers(model: bytes) -> dict[str, np.ndarray]:
     """Every float32 or int8 initializer of a serialised ONNX model, by name."""
-    top = wire._parse(model)
-    graph = wire._parse(next((p for n, _, p in top if n == wire._MODEL_GRAPH), b""))
+    _, _, graph, names = _graph(model)
     out: dict[str, np.ndarray] = {}
-    for num, _, payload in graph:
-        if num == wire._GRAPH_INITIALIZER:
-            t = wire._parse(payload)
-            if wire._ints(t, wire._TENSOR_DATA_TYPE)[:1] in ([wire._FLOAT], [wire._INT8]):
-                out[wire._string(t, wire._TENSOR_NAME)] = _tensor_array(t)
+    for name, i in names.items():
+        t = wire._parse(graph[i][2])
+        if wire._ints(t, wire._TENSOR_DATA_TYPE)[:1] in ([wire._FLOAT], [wire._INT8]):
+            out[name] = _tensor_array(t)
     return out
 
 
@@ -101,15 +112,9 @@ def merged_model(base: bytes, adapter: dict[str, np.ndarray]) -> bytes:
     named ``val_<n>_q`` (with ``val_<n>_scale``), in the order of ``n``: six a layer,
     in :data:`KINDS` order. Raises :class:`ConfigError` when the file is not laid out
     so (another model than the one the adapter was fitted on)."""
-    top = wire._parse(base)
-    gi = next((i for i, f in enumerate(top) if f[0] == wire._MODEL_GRAPH), None)
+    top, gi, graph, names = _graph(base)
     if gi is None:
         raise ConfigError("the embedding model has no graph")
-    graph = wire._parse(top[gi][2])
-    names: dict[str, int] = {}
-    for i, (num, _, payload) in enumerate(graph):
-        if num == wire._GRAPH_INITIALIZER:
-            names[wire._string(wire._parse(payload), wire._TENSOR_NAME)] = i
     mats = sorted((n[:-2] for n in names if n.startswith("val_") and n.endswith("_q")),
                   key=lambda n: int(n.split("_")[1]))
     if len(mats) != LAYERS * len(KINDS):

@@ -32,30 +32,29 @@ __all__ = ["Instruction", "read_instructions"]
 
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _LEAD = r"(?:(?:and|also|oh|ok|okay|btw|so)\s*,?\s+)?(?:please\s*,?\s+)?"
-_FROM_NOW = (r"(?:(?:from now on|going forward|in (?:the )?future|moving forward|"
-             r"for future reference)\s*,?\s+)?")
+_ONWARD_WORDS = r"(?:from now on|going forward|in (?:the )?future|moving forward)"
+_FROM_NOW = rf"(?:(?:{_ONWARD_WORDS}|for future reference)\s*,?\s+)?"
 _RULE_WORD = r"(?:always|never|don['’]t ever|do not ever)"
 _TOPIC = r"(?:about|for|on|regarding|questions about|for help with|to help with)"
+#: "when(ever) I ask (you) about", the words before an instruction's topic
+_ASKED = (r"(?:when|whenever|every time|any time|anytime)\s+i\s+(?:ask|request|want)"
+          rf"(?:\s+you)?\s+{_TOPIC}")
 #: "Always X (when I ask about Y)"
 _PLAIN = re.compile(
     rf"^\s*{_LEAD}{_FROM_NOW}(?:please\s+)?(?P<rule>{_RULE_WORD}\b.+?)"
-    rf"(?:,?\s+(?:when|whenever|every time|any time|anytime)\s+i\s+(?:ask|request|want)"
-    rf"(?:\s+you)?\s+{_TOPIC}\s+(?P<topic>.+?))?\s*[.!]?\s*$",
+    rf"(?:,?\s+{_ASKED}\s+(?P<topic>.+?))?\s*[.!]?\s*$",
     re.IGNORECASE,
 )
 #: "When(ever) I ask about Y, always X" / "When I ask for code, please use TypeScript"
 _FRONTED = re.compile(
-    rf"^\s*{_LEAD}{_FROM_NOW}(?:when|whenever|every time|any time|anytime)\s+i\s+"
-    rf"(?:ask|request|want)(?:\s+you)?\s+{_TOPIC}\s+(?P<topic>[^,]+?)\s*,\s*"
+    rf"^\s*{_LEAD}{_FROM_NOW}{_ASKED}\s+(?P<topic>[^,]+?)\s*,\s*"
     rf"(?P<rule>(?:please\s+)?(?:{_RULE_WORD}\b)?.+?)\s*[.!]?\s*$",
     re.IGNORECASE,
 )
 #: "From now on, keep answers short (when I ask about Y)": any request after the marker
 _ONWARD = re.compile(
-    rf"^\s*{_LEAD}(?:from now on|going forward|in (?:the )?future|moving forward)\s*,?\s+"
-    rf"(?!i\b|i['’]|we\b|you\b)(?P<rule>.+?)"
-    rf"(?:,?\s+(?:when|whenever|every time|any time|anytime)\s+i\s+(?:ask|request|want)"
-    rf"(?:\s+you)?\s+{_TOPIC}\s+(?P<topic>.+?))?\s*[.!]?\s*$",
+    rf"^\s*{_LEAD}{_ONWARD_WORDS}\s*,?\s+(?!i\b|i['’]|we\b|you\b)(?P<rule>.+?)"
+    rf"(?:,?\s+{_ASKED}\s+(?P<topic>.+?))?\s*[.!]?\s*$",
     re.IGNORECASE,
 )
 #: the end of a message id some chat exports append ("... ->-> 2,7")
