@@ -100,8 +100,11 @@ def test_centring_moves_the_query_away_from_what_every_turn_shares() -> None:
 def test_the_preset_centres_and_a_negative_weight_is_refused() -> None:
     preset = get_preset("recall-centred")
     assert preset.centre_weight == 0.5 and preset.topic_weight == 0.5
-    # the default since session 9; the previous default stays reachable, uncentred
-    assert get_preset("recall") == preset.replace(name="recall")
+    # the default since session 9 (session 32: its memory lift only near the question);
+    # the previous default stays reachable, uncentred
+    assert get_preset("recall-s31") == preset.replace(name="recall-s31")
+    assert get_preset("recall") == preset.replace(name="recall", rerank=get_preset(
+        "recall").rerank)
     assert get_preset("recall-s8").centre_weight == 0.0
     assert get_preset("recall-s8").topic_weight == 0.0
     with pytest.raises(ConfigError):

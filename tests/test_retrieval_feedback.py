@@ -140,7 +140,7 @@ def test_recall_feeds_back_and_a_negative_weight_is_refused() -> None:
     assert get_preset("recall").feedback_weight == 0.2
     assert get_preset("recall-s10").feedback_weight == 0.0
     assert get_preset("recall-s10").replace(feedback_weight=0.2).rerank == get_preset(
-        "recall").rerank
+        "recall-s31").rerank
     with pytest.raises(ConfigError, match="feedback_weight"):
         get_preset("recall").replace(feedback_weight=-0.1)
 

@@ -103,6 +103,50 @@ def test_term_set_is_the_set_of_index_terms(text: str) -> None:
     assert term_set(text) == frozenset(tokens(text))
 
 
+def test_memory_near_marks_a_memory_the_dense_signal_finds_near() -> None:
+    """Session 32: ``memory`` marks every memory, ``memory_near`` one among the dense
+    signal's ``NEAR`` best hits (the default's hand-set lift: a memory far from the
+    question is not put first)."""
+    from engram.models import Memory, MemoryKind
+
+    def mem(i: str, text: str) -> Memory:
+        return Memory(id=i, scope=Scope(user_id="u"), kind=MemoryKind.FACT, text=text,
+                      created_at=T0, updated_at=T0)
+
+    filler = [_ep(f"e{k}", f"Small talk number {k}.", "Ana", T0) for k in range(rerank.NEAR)]
+    near, far = mem("n", "Ana lives in Porto"), mem("f", "Ana plans to run a marathon")
+    items = {ItemRef("memory", "n"): near,
+             **{ItemRef("episode", e.id): e for e in filler}, ItemRef("memory", "f"): far}
+    refs = list(items)
+    head = [Fused(r, 1.0) for r in refs]
+    raw = {"dense": [Candidate(r, 0.9 - 0.05 * i) for i, r in enumerate(refs)]}
+    m = rerank.features(rerank.query_info("Where does Ana live?", T0), head, items, raw, {},
+                        set())
+    assert m[0, COL["memory"]] == m[-1, COL["memory"]] == 1.0
+    assert m[0, COL["memory_near"]] == 1.0 and m[-1, COL["memory_near"]] == 0.0
+    assert not m[1:-1, [COL["memory"], COL["memory_near"]]].any()  # episodes
+    assert get_preset("recall").rerank["memory_near"] > 0
+    assert "memory_near" not in get_preset("recall-s31").rerank
+
+
+def test_the_demo_answers_with_the_memory_that_answers(eg: Engram) -> None:
+    """The bundled demo conversation (``engram demo``): the memory that answers ranks
+    first, and a memory far from the question (a plan to run a marathon, a liking for
+    walks) is not lifted above the messages about it."""
+    from engram.cli.demo import DEMO_NOW, load_demo_sessions
+
+    for sid, msgs in load_demo_sessions():
+        eg.add(msgs, user_id="maya", session_id=sid)
+    where = eg.search("Where does Maya live?", user_id="maya", limit=3, now=DEMO_NOW,
+                      track_access=False)
+    assert where[0].item.text == "Maya lives in Porto"
+    cook = eg.search("What should I cook for Maya?", user_id="maya", limit=5, now=DEMO_NOW,
+                     track_access=False)
+    assert cook[0].item.text == "Maya's favourite food is mushroom ramen"
+    assert not any("marathon" in h.item.text or "walks" in h.item.text for h in cook)
+    assert any("vegetarian" in h.item.text for h in cook)
+
+
 def test_unknown_feature_or_depth_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown rerank features"):
         RetrievalConfig("x", rerank={"magic": 1.0})

@@ -9,6 +9,7 @@ import pytest
 
 from engram import Engram
 from engram.embed.base import Embedder
+from engram.ingest.supersede import tells_replacement
 from engram.models import ItemRef
 from engram.retrieval.config import get_preset
 from engram.retrieval.updates import (
@@ -849,6 +850,51 @@ def test_a_memory_of_a_replaced_message_is_replaced_with_it() -> None:
     for said in ("Actually it's a Saab, not a Volvo.", "We switched to a Subaru.",
                  "The Volvo was stolen last week."):
         assert inherited({(1, 3)}, [a, a, b, c], 4, [*texts[:3], said]) == {(1, 3), (0, 3)}, said
+
+
+def test_a_memory_that_answers_is_replaced_only_by_a_stated_replacement() -> None:
+    """Session 32: a memory holding the question's words ("Maya lives in Porto" for
+    "Where does Maya live?") goes below a newer statement that holds none of them only
+    when that one says outright that a value was replaced, not when it only denies or
+    narrates (the demo's "Too much, he didn't want to come home. Next project ..." was
+    paired with the message "I moved to Porto" and took the memory's first place)."""
+    a, b, c = frozenset({"a"}), frozenset({"b"}), frozenset({"c"})
+    texts = ["Maya lives in Porto", "Big news! I moved to Porto last weekend!",
+             "Nice weather today."]
+    answers = [True, False, False, False]
+    for said in ("Too much, he didn't want to come home. Next project, I'm planning to "
+                 "run the Porto half marathon.",
+                 "He was confused for a day, then found the sunniest spot on the balcony.",
+                 "We never made it to the beach, it rained all week."):
+        assert inherited({(1, 3)}, [a, a, b, c], 4, [*texts, said], answers) == {(1, 3)}, said
+        # without knowing what answers, as before: the memory goes too
+        assert inherited({(1, 3)}, [a, a, b, c], 4, [*texts, said]) == {(1, 3), (0, 3)}, said
+    for said in ("Big update: I finally relocated to Braga for the new job.",
+                 "We switched flats again, Matosinhos this time.",
+                 "Actually it's Gaia, not Porto: I got the address wrong.",
+                 "She is nine, not seven."):
+        assert inherited({(1, 3)}, [a, a, b, c], 4, [*texts, said], answers
+                         ) == {(1, 3), (0, 3)}, said
+    # a newer statement that holds the question's words replaces as before
+    said = "Too much, we didn't want to live by the sea after all."
+    assert inherited({(1, 3)}, [a, a, b, c], 4, [*texts, said], [True, False, False, True]
+                     ) == {(1, 3), (0, 3)}
+
+
+@pytest.mark.parametrize(("text", "replaced"), [
+    ("I relocated to Bristol for the new role.", True),
+    ("I've switched to oat milk.", True),
+    ("These days I mostly cycle.", True),
+    ("Actually, the meeting is on Thursday.", True),
+    ("He is nine, not seven.", True),
+    ("I got that wrong, it was Lisbon.", True),
+    ("He didn't want to come home.", False),
+    ("I never liked the city much.", False),
+    ("We found a lovely cafe and stayed for hours.", False),
+    ("It isn't far from the station.", False),
+])
+def test_tells_replacement(text: str, replaced: bool) -> None:
+    assert tells_replacement(text) is replaced
 
 
 def test_newer_first_moves_the_newer_message_above_a_memory_of_the_older() -> None:

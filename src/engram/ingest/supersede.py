@@ -45,7 +45,7 @@ from ..text import text_cache
 
 __all__ = ["CHANGE", "CORRECTION", "FRAME_SHARE", "FRAME_WORDS", "MAX_WORDS", "SLOTS", "Frame",
            "align", "corrects", "frame", "narrates_change", "replaces", "states_change",
-           "tells_event", "words"]
+           "tells_event", "tells_replacement", "words"]
 
 #: a statement that replaces a state or corrects an earlier one (general
 #: English markers of change, not attributes)
@@ -291,6 +291,20 @@ def corrects(text: str) -> bool:
     read, markers = _read(text)
     return (markers.correction.search(read) is not None
             or markers.denial.search(read) is not None
+            or markers.set_right.search(read) is not None)
+
+
+@text_cache(8192)
+def tells_replacement(text: str) -> bool:
+    """Whether ``text`` says outright that a value was replaced: a marker of change
+    other than a denial (:func:`narrates_change`: "relocated to Bristol", "switched
+    to", "now"), a correction ("actually", "I got that wrong") or a value set right
+    ("he is nine, not seven"). A bare denial ("he didn't want to come home") or a
+    narrated event ("he found the sunniest spot") is not one."""
+    if narrates_change(text):
+        return True
+    read, markers = _read(text)
+    return (markers.correction.search(read) is not None
             or markers.set_right.search(read) is not None)
 
 

@@ -341,9 +341,21 @@ register_preset(PRESETS["recall-s8"].replace(
 #: .802 / .757 -> .784, BEAM 100K .809 / .778 unchanged, letta read MRR .988 / .976
 #: unchanged; letta update held new fact first .979 -> .968 (1 of 95) (docs/recall.md,
 #: "Session 11")
-register_preset(PRESETS["recall-s10"].replace(name="recall", feedback_weight=0.2))
+register_preset(PRESETS["recall-s10"].replace(name="recall-s31", feedback_weight=0.2))
 #: the name the centred preset had before it became the default (same settings)
-register_preset(PRESETS["recall"].replace(name="recall-centred"))
+register_preset(PRESETS["recall-s31"].replace(name="recall-centred"))
+#: The default since session 32: "recall-s31" (the default of sessions 11-31, above) with
+#: the memory lift where a memory is near the question. The reranker's ``memory`` weight
+#: is as fitted (1.32), and the hand-set +1.5 that put distilled memories first (every
+#: memory, however far from the question: "Maya plans to run the Porto half marathon"
+#: for "What should I cook for Maya?") goes to ``memory_near``, a memory among the dense
+#: signal's 10 best hits. Whole pipeline, R_any@10 dev / held: REALTALK .802 -> .814 /
+#: .784 -> .824, LoCoMo .857 -> .858 / .840 -> .833, BEAM 100K .820 -> .826 / .722 both;
+#: letta update, the knowledge-update case sets and evidence@1024 unchanged
+#: (docs/recall.md, "Session 32")
+register_preset(PRESETS["recall-s31"].replace(
+    name="recall",
+    rerank={**PRESETS["recall-s31"].rerank, "memory": 1.32, "memory_near": 1.5}))
 #: "recall" with a second dense query: the question rewritten as the statement of the
 #: person it names (:mod:`engram.retrieval.reformulate`, "What did Caroline research?"
 #: -> "Caroline: I researched"), averaged into the query vector at weight .5; the

@@ -23,13 +23,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..ingest.supersede import corrects, states_change, tells_event
+from ..ingest.supersede import corrects, states_change, tells_event, tells_replacement
 
 __all__ = ["asks_only", "inherited"]
 
 
 def inherited(pairs: set[tuple[int, int]], origins: Sequence[frozenset[str]], depth: int,
-              texts: Sequence[str]) -> set[tuple[int, int]]:
+              texts: Sequence[str], answers: Sequence[bool] = ()) -> set[tuple[int, int]]:
     """``pairs`` (older, newer positions) and, where the newer one tells that something
     changed (a stated change, a correction or a completed event: :data:`CHANGE`,
     :func:`~engram.ingest.supersede.corrects`,
@@ -41,14 +41,26 @@ def inherited(pairs: set[tuple[int, int]], origins: Sequence[frozenset[str]], de
     under a replaced memory. Items without an origin (empty) take no part. A newer chat
     turn that tells no change ("Not much, work has been busy") moves only above the
     statement it was paired with, as before: a memory often holds the answer, and such
-    pairs are the rule's weakest."""
+    pairs are the rule's weakest.
+
+    ``answers``: whether each statement holds one of the question's words. A statement
+    that does ("Maya lives in Porto" for "Where does Maya live?") goes below a newer one
+    that holds none only when that one says outright that a value was replaced
+    (:func:`~engram.ingest.supersede.tells_replacement`: "I finally relocated to
+    Bristol"), not when it only denies or narrates something ("Too much, he didn't want
+    to come home. Next project, I'm planning to run the Porto half marathon" replaces
+    nothing of where Maya lives, although it is paired with the message "I moved to
+    Porto last weekend" that the memory came from)."""
     out = set(pairs)
+    holds = list(answers) + [False] * (len(texts) - len(answers))
     for old, new in pairs:
         told, by = origins[old], origins[new]
         if not told or not _tells_change(texts[new]):
             continue
+        weak = not holds[new] and not tells_replacement(texts[new])
         out.update((k, new) for k in range(min(depth, len(origins)))
-                   if k not in (old, new) and origins[k] & told and not origins[k] & by)
+                   if k not in (old, new) and origins[k] & told and not origins[k] & by
+                   and not (weak and holds[k]))
     return out
 
 

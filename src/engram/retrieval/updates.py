@@ -617,7 +617,8 @@ def newer_first(
         and not _asks_idly(texts[new]) and not gathers(head[new])}
     if not pairs:
         return ranked
-    pairs = inherited(pairs, [origin_of(x) for x in head], depth, texts)
+    pairs = inherited(pairs, [origin_of(x) for x in head], depth, texts,
+                      [bool(_terms(t) & asked) for t in texts])
     order = list(range(len(head)))
     # move a newer statement just above an older one it contradicts, until none is
     # left below such a statement (bounded: each pass moves one statement up)
