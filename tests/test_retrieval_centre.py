@@ -103,8 +103,8 @@ def test_the_preset_centres_and_a_negative_weight_is_refused() -> None:
     # the default since session 9 (session 32: its memory lift only near the question);
     # the previous default stays reachable, uncentred
     assert get_preset("recall-s31") == preset.replace(name="recall-s31")
-    assert get_preset("recall") == preset.replace(name="recall", rerank=get_preset(
-        "recall").rerank)
+    assert get_preset("recall") == preset.replace(name="recall", keep_top=30,
+                                                  rerank=get_preset("recall").rerank)
     assert get_preset("recall-s8").centre_weight == 0.0
     assert get_preset("recall-s8").topic_weight == 0.0
     with pytest.raises(ConfigError):

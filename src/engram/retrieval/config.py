@@ -351,10 +351,17 @@ register_preset(PRESETS["recall-s31"].replace(name="recall-centred"))
 #: for "What should I cook for Maya?") goes to ``memory_near``, a memory among the dense
 #: signal's 10 best hits. Whole pipeline, R_any@10 dev / held: REALTALK .802 -> .814 /
 #: .784 -> .824, LoCoMo .857 -> .858 / .840 -> .833, BEAM 100K .820 -> .826 / .722 both;
-#: letta update, the knowledge-update case sets and evidence@1024 unchanged
+#: letta update, the knowledge-update case sets and evidence@1024 unchanged. And each
+#: signal's 30 best raw hits enter the reranked head (``keep_top`` 30, was 10): the head
+#: holds the weak matches a broad question's evidence often is, and a context block
+#: (~30-40 hits) reaches them. Dev / held, R_any@10: REALTALK .814 / .824 both, LoCoMo
+#: .858 -> .856 / .833 -> .840, BEAM 100K .826 -> .854 / .722 both, BEAM 100K+500K .772
+#: -> .786 / .639 both; evidence in a 1,024-token block: REALTALK .929 -> .944 / .838 ->
+#: .865, LoCoMo .943 -> .947 / .933 -> .940, BEAM 100K .914 -> .928 / .964 both, BEAM
+#: 100K+500K .869 -> .887 / .875 both; letta and the update case sets unchanged
 #: (docs/recall.md, "Session 32")
 register_preset(PRESETS["recall-s31"].replace(
-    name="recall",
+    name="recall", keep_top=30,
     rerank={**PRESETS["recall-s31"].rerank, "memory": 1.32, "memory_near": 1.5}))
 #: "recall" with a second dense query: the question rewritten as the statement of the
 #: person it names (:mod:`engram.retrieval.reformulate`, "What did Caroline research?"
