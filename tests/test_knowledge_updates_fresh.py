@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import pytest
 from support.labelled import (
     assert_past_keeps_old,
+    assert_well_formed,
     case_engine,
     load_cases,
     newer_first_misses,
@@ -56,10 +57,7 @@ def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator
 
 
 def test_fixture_is_well_formed() -> None:
-    assert len(CASES) == 48
-    assert len({c["id"] for c in CASES}) == 48
-    keys = {"id", "old", "new", "question", "past"}
-    assert all({"id", "old", "new", "question"} <= set(c) <= keys for c in CASES)
+    assert_well_formed(CASES, 48)
 
 
 def test_the_newer_statement_ranks_first(eg: Engram) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 from support.labelled import (
     assert_past_keeps_old,
+    assert_well_formed,
     case_engine,
     load_cases,
     newer_first_misses,
@@ -46,10 +47,7 @@ def _wins(eg: Engram, source: str | None) -> tuple[int, int, list[str]]:
 
 
 def test_fixture_is_well_formed() -> None:
-    assert len(CASES) == 76
-    assert len({c["id"] for c in CASES}) == 76
-    keys = {"id", "old", "new", "question", "past", "source"}
-    assert all({"id", "old", "new", "question"} <= set(c) <= keys for c in CASES)
+    assert_well_formed(CASES, 76, extra=frozenset({"source"}))
     assert sum("source" not in c for c in CASES) == 64
 
 

@@ -25,7 +25,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support.labelled import assert_past_keeps_old, case_engine, load_cases, newer_first_misses
+from support.labelled import (
+    assert_past_keeps_old,
+    assert_well_formed,
+    case_engine,
+    load_cases,
+    newer_first_misses,
+)
 
 from engram import Engram
 from engram.embed.base import Embedder
@@ -87,11 +93,7 @@ def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator
 
 
 def test_fixture_is_well_formed() -> None:
-    assert len(CASES) == 48
-    assert len({c["id"] for c in CASES}) == 48
-    keys = {"id", "old", "new", "question", "past", "shape"}
-    assert all({"id", "old", "new", "question"} <= set(c) <= keys for c in CASES)
-    assert sum("past" in c for c in CASES) == 8
+    assert_well_formed(CASES, 48, 8, extra=frozenset({"shape"}))
     assert sorted(c.get("shape", "") for c in CASES).count("letta") == 5
     assert sum(c.get("shape") == "beam" for c in CASES) == 5
 

@@ -20,7 +20,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support.labelled import assert_past_keeps_old, case_engine, load_cases, newer_first_misses
+from support.labelled import (
+    assert_past_keeps_old,
+    assert_well_formed,
+    case_engine,
+    load_cases,
+    newer_first_misses,
+)
 
 from engram import Engram
 from engram.embed.base import Embedder
@@ -54,12 +60,8 @@ def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator
 
 
 def test_the_case_sets_are_well_formed() -> None:
-    keys = {"id", "old", "new", "question", "past", "shape"}
     for cases, n, past in ((CASES, 30, 2), (HELD, 45, 5)):
-        assert len(cases) == n
-        assert len({c["id"] for c in cases}) == n
-        assert all({"id", "old", "new", "question"} <= set(c) <= keys for c in cases)
-        assert sum("past" in c for c in cases) == past
+        assert_well_formed(cases, n, past, extra=frozenset({"shape"}))
         assert sum(c.get("shape") == "letta" for c in cases) in (3, 5)
         assert sum(c.get("shape") == "beam" for c in cases) in (2, 5)
     assert not {c["id"] for c in CASES} & {c["id"] for c in HELD}

@@ -17,7 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.labelled import assert_past_keeps_old, case_engine, load_cases, newer_first_misses
+from support.labelled import (
+    assert_past_keeps_old,
+    assert_well_formed,
+    case_engine,
+    load_cases,
+    newer_first_misses,
+)
 
 from engram import Engram
 from engram.embed.base import Embedder
@@ -39,11 +45,7 @@ HELD_MISSED = ["lt-car", "lt-sleep", "lt-volunteering", "lt-letta-employer",
 
 
 def test_the_held_set_is_well_formed() -> None:
-    assert len(HELD) == 51
-    assert len({c["id"] for c in HELD}) == 51
-    assert all({"id", "old", "new", "question"} <= set(c) <= {"id", "old", "new", "question",
-                                                              "past"} for c in HELD)
-    assert sum("past" in c for c in HELD) == 5
+    assert_well_formed(HELD, 51, 5)
     assert all(80 <= len(c[k].split()) <= 200 for c in HELD for k in ("old", "new"))
 
 

@@ -22,6 +22,7 @@ import pytest
 from support.labelled import (
     CHAT_S13,
     assert_past_keeps_old,
+    assert_well_formed,
     case_engine,
     load_cases,
     newer_first_misses,
@@ -50,11 +51,7 @@ BY_ARITHMETIC = {"s13-office"}
 
 
 def test_the_held_set_is_well_formed() -> None:
-    assert len(HELD) == 51
-    assert len({c["id"] for c in HELD}) == 51
-    assert all({"id", "old", "new", "question"} <= set(c) <= {"id", "old", "new", "question",
-                                                              "past"} for c in HELD)
-    assert sum("past" in c for c in HELD) == 9
+    assert_well_formed(HELD, 51, 9)
 
 
 @pytest.fixture(scope="module")

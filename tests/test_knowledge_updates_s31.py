@@ -21,6 +21,7 @@ import pytest
 from support.labelled import (
     CHAT_S13,
     assert_past_keeps_old,
+    assert_well_formed,
     case_engine,
     load_cases,
     newer_first_misses,
@@ -44,11 +45,7 @@ HELD_MISSED = ["s31-landlord", "s31-password-manager", "s31-broadband-speed", "s
 
 
 def test_the_held_set_is_well_formed() -> None:
-    assert len(HELD) == 50
-    assert len({c["id"] for c in HELD}) == 50
-    assert all({"id", "old", "new", "question"} <= set(c) <= {"id", "old", "new", "question",
-                                                              "past"} for c in HELD)
-    assert sum("past" in c for c in HELD) == 8
+    assert_well_formed(HELD, 50, 8)
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 import pytest
 from support.labelled import (
     assert_past_keeps_old,
+    assert_well_formed,
     case_engine,
     load_cases,
     newer_first_misses,
@@ -60,10 +61,7 @@ def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator
 
 
 def test_fixture_is_well_formed() -> None:
-    assert len(CASES) == 66
-    assert len({c["id"] for c in CASES}) == 66
-    keys = {"id", "old", "new", "question", "past", "source"}
-    assert all({"id", "old", "new", "question"} <= set(c) <= keys for c in CASES)
+    assert_well_formed(CASES, 66, extra=frozenset({"source"}))
     assert [sum(c.get("source") == s for c in CASES) for s in (None, "letta", "beam")] == [
         40, 10, 16]
 

@@ -27,6 +27,7 @@ from support.labelled import (
     NOW,
     add_update_cases,
     assert_past_keeps_old,
+    assert_well_formed,
     case_engine,
     load_cases,
     newer_first_misses,
@@ -68,11 +69,7 @@ def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator
 
 
 def test_fixture_is_well_formed() -> None:
-    assert len(CASES) == 50
-    assert len({c["id"] for c in CASES}) == 50
-    keys = {"id", "old", "new", "question", "past"}
-    assert all({"id", "old", "new", "question"} <= set(c) <= keys for c in CASES)
-    assert sum("past" in c for c in CASES) == 7
+    assert_well_formed(CASES, 50, 7)
 
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 from support.labelled import (
     assert_past_keeps_old,
+    assert_well_formed,
     case_engine,
     load_cases,
     newer_first_misses,
@@ -47,10 +48,7 @@ def newer_first(eg: Engram, preset: str) -> list[str]:
 
 
 def test_fixture_is_well_formed() -> None:
-    assert len(CASES) == 40
-    assert len({c["id"] for c in CASES}) == 40
-    assert all({"id", "old", "new", "question"} <= set(c) <= {"id", "old", "new", "question",
-                                                             "past"} for c in CASES)
+    assert_well_formed(CASES, 40)
 
 
 def test_the_newer_statement_is_the_top_hit(eg: Engram) -> None:

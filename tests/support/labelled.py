@@ -116,6 +116,19 @@ def newer_first_misses(eg: Engram, cases: Sequence[dict[str, Any]], preset: str 
     return missed
 
 
+def assert_well_formed(cases: Sequence[dict[str, Any]], n: int, past: int | None = None,
+                       extra: frozenset[str] = frozenset()) -> None:
+    """A case set holds ``n`` cases with distinct ids, each with an old and a new
+    statement and a question, and besides at most a ``past`` question and the ``extra``
+    keys; ``past``, when given, is how many have a past question."""
+    assert len(cases) == n
+    assert len({c["id"] for c in cases}) == n
+    keys = {"id", "old", "new", "question", "past"} | extra
+    assert all({"id", "old", "new", "question"} <= set(c) <= keys for c in cases)
+    if past is not None:
+        assert sum("past" in c for c in cases) == past
+
+
 def assert_past_keeps_old(eg: Engram, cases: Sequence[dict[str, Any]], least: int) -> None:
     """Each case with a ``past`` question (at least ``least`` of them) keeps its old
     statement in the top 10 for it."""
