@@ -9,7 +9,7 @@ import pytest
 
 from engram import Engram
 from engram.embed.base import Embedder
-from engram.ingest.supersede import tells_replacement
+from engram.ingest.supersede import narrates_change, tells_replacement
 from engram.models import ItemRef
 from engram.retrieval.config import get_preset
 from engram.retrieval.updates import (
@@ -659,6 +659,89 @@ def test_a_later_telling_without_a_marker_replaces_only_when_it_stands_apart() -
     assert conflicts(said, times, apart, rel, asked=asked, sessions=sessions) == {(0, 1)}
     topic = apart[:2] + [_unit(0.65, 0, 0.76)]
     assert conflicts(said, times, topic, rel, asked=asked, sessions=sessions) == set()
+
+
+@pytest.mark.parametrize("text, narrates", [
+    ("We've been renting a flat in Madrid for three years now.", False),
+    ("I've played for the club for a while now.", False),
+    ("Been vegetarian for about two years now", False),
+    ("We packed everything up and moved to Lisbon in the spring.", True),
+    ("I live in Leeds now.", True),
+    ("For now I write everything in Notion.", True),
+])
+def test_a_span_of_time_up_to_now_narrates_no_change(text: str, narrates: bool) -> None:
+    """"for three years now" tells how long a state has held; "now" alone a change."""
+    assert narrates_change(text) is narrates
+
+
+def test_a_later_telling_after_a_state_told_for_years_now_replaces_it() -> None:
+    """"We've been renting in Madrid for three years now" / "moved to Lisbon": the
+    older states a state, not a change, and the later telling replaces it."""
+    times = [T0, T0 + timedelta(days=180)]
+    asked = _asked("Where does the user live?")
+    said = ["We've been living in a rented flat in Madrid for three years now.",
+            "We packed everything up and moved to Lisbon in the spring."]
+    pair = [_unit(1, 0, 0), _unit(0.46, 0.888, 0)]
+    assert conflicts(said, times, pair, [0.4, 0.2], asked=asked,
+                     sessions=["a", "b"]) == {(0, 1)}
+
+
+def test_the_densest_answer_without_the_questions_words_has_later_tellings() -> None:
+    """"I use NordVPN ..." holds no word of "Which VPN does the user have?" (one token,
+    "nordvpn") but is the hit nearest the question: "Cancelled Nord and went with
+    Mullvad", each other's nearest in meaning in another session, replaces it. A
+    statement neither holding the question's words nor nearest it does not."""
+    times = [T0, T0 + timedelta(days=180), T0 + timedelta(days=190)]
+    asked = _asked("Which VPN does the user have?")
+    said = ["I use NordVPN on my laptop when I'm travelling.",
+            "Cancelled Nord and went with Mullvad, it's cheaper.",
+            "The neighbours painted their fence blue."]
+    pair = [_unit(1, 0, 0), _unit(0.42, 0.907, 0), _unit(0, 0, 1)]
+    sessions = ["a", "b", "c"]
+    assert conflicts(said, times, pair, [0.36, 0.03, 0.1], asked=asked,
+                     sessions=sessions) == {(0, 1)}
+    assert conflicts(said, times, pair, [0.3, 0.03, 0.36], asked=asked,
+                     sessions=sessions) == set()
+
+
+def test_a_later_telling_of_a_change_need_not_name_what_the_question_names() -> None:
+    """"What level of French ...?" names "French", which only "I'm doing the A2 French
+    course" says; "Passed the A2 exam! Starting B1 next month", its later telling, tells
+    a change and replaces it. A newer statement that is not the older's later telling
+    (a third hit nearer to the older) still leaves a statement the question names
+    alone."""
+    times = [T0, T0 + timedelta(days=180), T0 + timedelta(days=190)]
+    query = "What level of French is the user studying?"
+    asked = _asked(query)
+    names = naming_terms(query, ["French"])
+    said = ["I'm doing the A2 French course on Tuesday evenings.",
+            "Passed the A2 exam! Starting B1 next month.",
+            "The neighbours painted their fence blue."]
+    pair = [_unit(1, 0, 0), _unit(0.67, 0.742, 0), _unit(0, 0, 1)]
+    rel = [0.46, 0.17, 0.1]
+    sessions = ["a", "b", "c"]
+    assert conflicts(said, times, pair, rel, names, asked=asked, sessions=sessions) == {(0, 1)}
+    # the third, said in the older's session, is nearer to it
+    nearer = pair[:2] + [_unit(0.9, 0, 0.436)]
+    assert conflicts(said, [*times[:2], T0 + timedelta(hours=1)], nearer, rel, names,
+                     asked=asked, sessions=["a", "b", "a"]) == set()
+
+
+def test_another_telling_of_one_message_is_not_a_nearest_statement() -> None:
+    """A memory derived from the older message ("The user commutes by car") is nearer
+    to it than anything else; it is not another statement on the subject, so the older
+    message and its later telling are still each other's nearest."""
+    times = [T0, T0, T0 + timedelta(days=180)]
+    asked = _asked("How does the user get to work?")
+    said = ["I drive to work, about 25 minutes.", "The user commutes by car",
+            "I've switched to cycling in every day, the car stays on the drive."]
+    vectors = [_unit(1, 0, 0), _unit(0.95, 0.312, 0), _unit(0.45, 0, 0.893)]
+    rel = [0.3, 0.35, 0.05]  # the newer answers by neither its words nor its meaning
+    sessions = ["a", None, "b"]
+    origins = [frozenset({"m1"}), frozenset({"m1"}), frozenset({"m2"})]
+    assert (0, 2) in conflicts(said, times, vectors, rel, asked=asked, sessions=sessions,
+                               origins=origins)
+    assert (0, 2) not in conflicts(said, times, vectors, rel, asked=asked, sessions=sessions)
 
 
 def test_no_more_is_a_marker_of_change() -> None:

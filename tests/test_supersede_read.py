@@ -26,7 +26,7 @@ def _plain(name: str) -> Callable[[str], bool]:
         return sup.CHANGE.search(text) is not None
 
     def narrates(text: str) -> bool:
-        return sup.CHANGE.search(sup._DENIAL.sub(" ", text)) is not None
+        return sup.CHANGE.search(sup._DURATION_NOW.sub(" ", sup._DENIAL.sub(" ", text))) is not None
 
     def event(text: str) -> bool:
         return sup._PAST_EVENT.search(sup._STATE_PARTICIPLE.sub(" ", text)) is not None

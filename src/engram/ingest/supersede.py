@@ -255,17 +255,25 @@ def states_change(text: str) -> bool:
     return markers.change.search(read) is not None
 
 
+#: a span of time up to the present ("for three years now", "for a while now"):
+#: how long a state has held, not a change
+_DURATION_NOW = re.compile(
+    r"\bfor\s+(?:(?:a|an|the|about|over|nearly|almost|\w+)\s+){0,3}"
+    r"(?:years?|months?|weeks?|days?|decades?|ages|while|time)\s+now\b", re.IGNORECASE)
+
+
 @text_cache(8192)
 def narrates_change(text: str) -> bool:
-    """Whether ``text`` holds a marker of :data:`CHANGE` other than a denial: "it
-    never breaks" or "isn't far" describe a state, "I started" or "now" tell of a
-    change. A text without any marker has none once its denials are blanked (a
-    blank between two non-word characters joins no marker), so it is not read
-    twice."""
+    """Whether ``text`` holds a marker of :data:`CHANGE` other than a denial or a
+    span of time up to now: "it never breaks", "isn't far" or "renting in Madrid for
+    three years now" describe a state, "I started" or "now" tell of a change. A
+    text without any marker has none once its denials are blanked (a blank between
+    two non-word characters joins no marker), so it is not read twice."""
     if not states_change(text):
         return False
     read, markers = _read(text)
-    return markers.change.search(markers.denial.sub(" ", read)) is not None
+    kept = _DURATION_NOW.sub(" ", markers.denial.sub(" ", read))
+    return markers.change.search(kept) is not None
 
 
 @text_cache(8192)
