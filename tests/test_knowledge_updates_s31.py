@@ -38,9 +38,11 @@ CHAT = CHAT_S13
 #: 32/50 newer first; the eight past questions keep their old statement. In 15 of the
 #: 18 misses the new statement is in the top 3, just below the old one. Session 33's
 #: rules (later tellings, chosen on the development sets and session 33's case set)
-#: measured once here: 35/50 (the broadband speed, the cleaner, the mortgage rate).
+#: measured once here: 35/50 (the broadband speed, the cleaner, the mortgage rate); with
+#: a time "moved to" or holding "from now on" for a "When ...?" question, 36/50 (the call
+#: to the user's mother).
 HELD_MISSED = ["s31-landlord", "s31-password-manager", "s31-notes-app",
-               "s31-team-role", "s31-mum-call", "s31-summer-holiday",
+               "s31-team-role", "s31-summer-holiday",
                "s31-volunteering", "s31-chess-rating", "s31-office-days", "s31-work-name",
                "s31-allotment-plot", "s31-sam-wedding", "s31-budgeting-tool",
                "s31-sleep-tracker", "s31-contact-lenses"]

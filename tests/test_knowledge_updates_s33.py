@@ -7,7 +7,7 @@ with no marker of change, several chatty messages with the update inside other n
 many with no word of the question; ten about a named third person or pet; seven with a
 question about the past. Unlike session 31's, it was written to find what the rules
 miss, and session 33's rules were chosen on it: it is a development set. Measured
-before them (d832bc4): 42/50 newer first.
+before them (d832bc4): 42/50 newer first; after them, 45/50.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ CASES = load_cases("knowledge_updates_s33.jsonl")
 
 #: what no rule reads: a new value with no marker and far in meaning ("The physio
 #: suggested Hokas"), a later statement whose nearest hit is another one ("Pretty
-#: relaxed, I read a book" for a book), a "When ...?" question (a moved time only),
-#: a memory of the older message above the newer one that tells no change
-MISSED = ["s33-book-reading", "s33-running-shoes", "s33-salary-day", "s33-cat-food",
-          "s33-email-client", "s33-commute-bike"]
+#: relaxed, I read a book" for a book), a memory of the older message above the newer
+#: one that tells no change
+MISSED = ["s33-book-reading", "s33-running-shoes", "s33-cat-food", "s33-email-client",
+          "s33-commute-bike"]
 
 
 def test_the_case_set_is_well_formed() -> None:

@@ -464,6 +464,13 @@ def test_a_when_question_takes_a_stated_change_only() -> None:
     texts["new"] = "Everyone loved the demo we recorded for the product launch."  # an event
     assert newer_first(["old", "x", "new"], 10, texts.__getitem__, when.__getitem__, {},
                        present=False, query=q) == ["old", "x", "new"]
+    # a time moved to another, or one that holds from now on, is a moved time too
+    for moved in ("The product launch moved to the 20th of April.",
+                  "The product launch was changed to the 20th of April.",
+                  "Product launches happen on the 20th from now on."):
+        texts["new"] = moved
+        assert newer_first(["old", "x", "new"], 10, texts.__getitem__, when.__getitem__, {},
+                           present=False, query=q) == ["new", "old", "x"], moved
 
 
 def test_a_value_set_right_corrects_and_an_older_denial_lets_an_event_replace_it() -> None:
