@@ -751,6 +751,18 @@ def test_another_telling_of_one_message_is_not_a_nearest_statement() -> None:
     assert (0, 2) not in conflicts(said, times, vectors, rel, asked=asked, sessions=sessions)
 
 
+def test_another_telling_of_one_message_is_not_nearest_in_words_either() -> None:
+    """Long turns' sentences are paired by the words they share: a memory that repeats
+    its message's words is not the message's nearest statement."""
+    from engram.retrieval.updates import _nearest_in_words
+
+    terms = [frozenset({"drive", "work", "minut"}), frozenset({"drive", "work", "commut"}),
+             frozenset({"cycl", "work", "drive", "car"})]
+    assert _nearest_in_words(terms) == {0: 1, 1: 0, 2: 0}
+    told = [frozenset({"m1"}), frozenset({"m1"}), frozenset({"m2"})]
+    assert _nearest_in_words(terms, told) == {0: 2, 1: 2, 2: 0}
+
+
 def test_no_more_is_a_marker_of_change() -> None:
     assert CHANGE.search("Had laser eye surgery in the spring, no more glasses.")
 

@@ -391,7 +391,8 @@ def conflicts(
     on = [sentence_on(t, asked) if asked and not brief and _message(t) else (t, 0)
           for t, brief in zip(texts, short, strict=True)]
     # which statements' sentences on the question are each other's nearest in words
-    kin = _nearest_in_words([_terms(t) for t, _ in on]) if told and not all(short) else {}
+    kin = (_nearest_in_words([_terms(t) for t, _ in on], origins) if told and not all(short)
+           else {})
     # a moved time is read in the whole of a short statement ("I'm worried about
     # missing the meeting with Danielle, so remind me it's rescheduled to 4:30")
     states = [changes and (_MOVED.search(whole if brief else t) is not None if marked
@@ -552,14 +553,19 @@ def _moved(nsaid: str, said: str, stated: bool) -> bool:
     return (stated if nsaid is said else states_change(nsaid)) or tells_event(nsaid)
 
 
-def _nearest_in_words(terms: Sequence[frozenset[str]]) -> dict[int, int]:
+def _nearest_in_words(terms: Sequence[frozenset[str]],
+                      origins: Sequence[frozenset[str]] = ()) -> dict[int, int]:
     """Each statement's nearest other one by the words they share (Jaccard; the
-    first on a tie), where it shares any."""
+    first on a tie), where it shares any; another telling of one message (``origins``
+    overlapping: a memory and the message it came from) is no other statement."""
+    told = list(origins) + [frozenset()] * (len(terms) - len(origins))
     out: dict[int, int] = {}
     for a, ta in enumerate(terms):
         best, at = 0.0, -1
         for b, tb in enumerate(terms):
-            if a != b and (j := _jaccard(ta, tb)) > best:
+            if a == b or (told[a] & told[b]):
+                continue
+            if (j := _jaccard(ta, tb)) > best:
                 best, at = j, b
         if at >= 0:
             out[a] = at
