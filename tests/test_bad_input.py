@@ -56,6 +56,11 @@ def _valid_export(c: Ctx) -> list[str]:
     return [json.dumps(r) for r in c.eg.export_records(user_id="u")]
 
 
+def _exported(c: Ctx, kind: str) -> dict[str, Any]:
+    """The first exported record of ``kind`` ("episode", "memory", "version")."""
+    return next(r for r in map(json.loads, _valid_export(c)) if r["type"] == kind)
+
+
 def _import(c: Ctx, lines: list[str]) -> Any:
     return c.eg.import_(io.StringIO("\n".join(lines) + "\n"), user_id="fresh-user")
 
@@ -135,6 +140,17 @@ CASES: list[tuple[str, type[EngramError], Callable[[Ctx], Any]]] = [
     ("import naive time", ImportFormatError,
      lambda c: _import(c, [json.dumps({**json.loads(_valid_export(c)[0]),
                                        "occurred_at": "2024-01-01T00:00:00", "id": "new"})])),
+    ("import null occurred_at", ImportFormatError,
+     lambda c: _import(c, [json.dumps({**_exported(c, "episode"), "occurred_at": None,
+                                       "id": "new"})])),
+    ("import null created_at", ImportFormatError,
+     lambda c: _import(c, [json.dumps({**_exported(c, "episode"), "created_at": None,
+                                       "id": "new"})])),
+    ("import memory null created_at", ImportFormatError,
+     lambda c: _import(c, [json.dumps({**_exported(c, "memory"), "created_at": None,
+                                       "updated_at": None, "id": "new"})])),
+    ("import version null recorded_at", ImportFormatError,
+     lambda c: _import(c, [json.dumps({**_exported(c, "version"), "recorded_at": None})])),
     ("import unknown type", ImportFormatError,
      lambda c: _import(c, [*_valid_export(c), json.dumps({"type": "thing"})])),
     ("import text too long", ImportFormatError,
