@@ -10,10 +10,11 @@ import pytest
 from engram import Engram
 from engram.embed.base import Embedder
 from engram.ingest.supersede import narrates_change, tells_replacement
-from engram.models import ItemRef
+from engram.models import Episode, ItemRef
 from engram.retrieval.config import get_preset
 from engram.retrieval.updates import (
     CHANGE,
+    Teller,
     _forms,
     anchor_terms,
     answer_clause,
@@ -29,6 +30,7 @@ from engram.retrieval.updates import (
     naming_terms,
     newer_first,
     same_slot,
+    told_apart,
 )
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -763,6 +765,33 @@ def test_another_telling_of_one_message_is_not_nearest_in_words_either() -> None
     assert _nearest_in_words(terms, told) == {0: 2, 1: 2, 2: 0}
 
 
+def test_one_speakers_statement_does_not_replace_anothers() -> None:
+    """Jon's "Still working on opening a dance studio" and Gina's later "I've started
+    opening a dance studio" share their frame and tell a change, yet Gina's is no newer
+    value of what Jon said; the same words from Jon replace it. A memory, or a message
+    naming no speaker, is told by anyone."""
+    times = [T0, T0 + timedelta(days=30)]
+    far = [np.array([1.0, 0.0]), np.array([0.6, 0.8])]
+    asked = _asked("What is Jon working on opening?")
+    said = ["Still working on opening a dance studio downtown.",
+            "I've started opening a dance studio downtown now."]
+    sessions = ["a", "b"]
+    for tellers, pairs in ((["Jon", "Gina"], set()), (["user", "assistant"], set()),
+                           (["Jon", "Jon"], {(0, 1)}), (["Jon", None], {(0, 1)}),
+                           ([None, None], {(0, 1)})):
+        assert conflicts(said, times, far, [0.5, 0.5], asked=asked, sessions=sessions,
+                         tellers=tellers) == pairs, tellers
+
+
+@pytest.mark.parametrize("a, b, apart", [
+    ("Jon", "Gina", True), ("user", "assistant", True), ("Jon", "Jon", False),
+    ("Jon", None, False), (None, None, False),
+])
+def test_told_apart(a: Teller | None, b: Teller | None, apart: bool) -> None:
+    assert told_apart(a, b) is apart
+    assert told_apart(b, a) is apart
+
+
 def test_no_more_is_a_marker_of_change() -> None:
     assert CHANGE.search("Had laser eye surgery in the spring, no more glasses.")
 
@@ -1070,3 +1099,30 @@ def test_a_tracked_preference_replaces_nothing() -> None:
                        query=q) == ["new", "old", "x"]
     assert newer_first(["old", "x", "new"], 10, texts.__getitem__, when.__getitem__, {},
                        query=q, gathers=lambda k: k == "new") == ["old", "x", "new"]
+
+
+def test_another_speakers_later_turn_does_not_move_above_a_speakers_own_statement(
+        tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> None:
+    """End to end on a real file: Gina's later turn about her own garden, which shares
+    Jon's words and tells a change, stays below Jon's statement for a question about
+    Jon; Jon's own later turn moves above it."""
+    eg = Engram(str(tmp_path_factory.mktemp("tellers") / "t.db"), embedder=embedder)
+    try:
+        for session, speaker, text, day in (
+                ("s1", "Jon", "I grow tomatoes and courgettes in my back garden.", 0),
+                ("s2", "Gina", "I've started growing tomatoes and courgettes in my garden now.",
+                 60)):
+            eg.add([{"text": text, "speaker": speaker, "occurred_at": T0 + timedelta(days=day)}],
+                   user_id="chat", session_id=session)
+        q = "What does Jon grow in his garden?"
+        hits = eg.search(q, user_id="chat", limit=5, track_access=False)
+        episodes = [h.item for h in hits if isinstance(h.item, Episode)]
+        assert [e.speaker for e in episodes[:2]] == ["Jon", "Gina"]
+        eg.add([{"text": "I've started growing peppers instead of tomatoes in my garden now.",
+                 "speaker": "Jon", "occurred_at": T0 + timedelta(days=90)}],
+               user_id="chat", session_id="s3")
+        hits = eg.search(q, user_id="chat", limit=5, track_access=False)
+        episodes = [h.item for h in hits if isinstance(h.item, Episode)]
+        assert episodes[0].text.startswith("I've started growing peppers")
+    finally:
+        eg.close()

@@ -363,6 +363,7 @@ class Searcher:
                 query,
                 lambda t: _origin_of(h.items[t[1].ref]),
                 lambda t: _tracked(h.items[t[1].ref]),
+                lambda t: _teller_of(h.items[t[1].ref]),
             )
         if out is ranked:
             return ranked
@@ -581,6 +582,12 @@ def _origin_of(item: Episode | Memory) -> frozenset[str]:
     if isinstance(item, Episode):
         return frozenset((item.id,))
     return frozenset() if _tracked(item) else frozenset(item.source_episode_ids)
+
+
+def _teller_of(item: Episode | Memory) -> updates.Teller | None:
+    """Who told an item (:func:`.updates.told_apart`): the speaker a message names; none
+    for a message without one, or a memory, which tells what its messages said."""
+    return (item.speaker or None) if isinstance(item, Episode) else None
 
 
 def _filtering(filters: SearchFilters) -> bool:
