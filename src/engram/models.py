@@ -123,6 +123,15 @@ class Message:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+def _when(d: dict[str, Any], key: str) -> datetime:
+    """A record's required timestamp ``d[key]``; ``null`` or ``""`` is refused
+    (:func:`~engram.timeutil.parse_dt` reads them as none)."""
+    value = parse_dt(d[key])
+    if value is None:
+        raise ValueError(f"field {key!r} must be a timestamp, not null")
+    return value
+
+
 @dataclass
 class Episode:
     id: str
@@ -158,8 +167,8 @@ class Episode:
             role=d.get("role") or "user",
             speaker=d.get("speaker"),
             text=d["text"],
-            occurred_at=parse_dt(d["occurred_at"]),
-            created_at=parse_dt(d["created_at"]),
+            occurred_at=_when(d, "occurred_at"),
+            created_at=_when(d, "created_at"),
             metadata=dict(d.get("metadata") or {}),
         )
 
@@ -222,7 +231,7 @@ class Memory:
             keywords=list(d.get("keywords") or []),
             valid_from=parse_dt(d.get("valid_from")),
             valid_to=parse_dt(d.get("valid_to")),
-            created_at=parse_dt(d["created_at"]),
+            created_at=_when(d, "created_at"),
             updated_at=parse_dt(d.get("updated_at") or d["created_at"]),
             expired_at=parse_dt(d.get("expired_at")),
             importance=float(d.get("importance", 0.5)),
@@ -268,7 +277,7 @@ class MemoryVersion:
             before=d.get("before"),
             after=d.get("after"),
             reason=d.get("reason") or "",
-            recorded_at=parse_dt(d["recorded_at"]),
+            recorded_at=_when(d, "recorded_at"),
         )
 
 

@@ -63,13 +63,6 @@ def _retarget(d: dict[str, Any], target: Scope | None) -> dict[str, Any]:
     return d
 
 
-def _require_times(record: Any, *names: str) -> None:
-    """A record's timestamps that the store needs are given (``null`` parses to none)."""
-    for name in names:
-        if getattr(record, name) is None:
-            raise ValueError(f"field {name!r} must be a timestamp, not null")
-
-
 def _parse_line(d: Any, max_bytes: int, target: Scope | None) -> Record:
     if not isinstance(d, dict):
         raise ValueError("not a JSON object")
@@ -77,7 +70,6 @@ def _parse_line(d: Any, max_bytes: int, target: Scope | None) -> Record:
     d = _retarget(d, target)
     if kind == "episode":
         e = Episode.from_dict(d)
-        _require_times(e, "occurred_at", "created_at")
         check_id(e.id, "id")
         check_scope(e.scope)
         check_text(e.text, max_bytes)
@@ -85,7 +77,6 @@ def _parse_line(d: Any, max_bytes: int, target: Scope | None) -> Record:
         return ("episode", e, e.scope.tenant)
     if kind == "memory":
         m = Memory.from_dict(d)
-        _require_times(m, "created_at", "updated_at")
         check_id(m.id, "id")
         check_scope(m.scope)
         check_text(m.text, max_bytes)
@@ -93,7 +84,6 @@ def _parse_line(d: Any, max_bytes: int, target: Scope | None) -> Record:
         return ("memory", m, m.scope.tenant)
     if kind == "version":
         v = MemoryVersion.from_dict(d)
-        _require_times(v, "recorded_at")
         check_id(v.memory_id, "memory_id")
         if v.version < 1:
             raise ValueError("version must be >= 1")

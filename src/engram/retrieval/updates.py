@@ -490,10 +490,13 @@ def conflicts(
             # (a later telling that tells a change is about the older's subject without
             # naming it: "I'm doing the A2 French course" / "Passed the A2 exam!
             # Starting B1 next month" for "What level of French ...?")
+            # the newer's words on the subject tell a change or an event, after an older
+            # statement of a state (not one narration after another)
+            changed = _moved(nsaid, said[newer], states[newer])
+            after_state = not narrates[older] and not tells_event(said[older])
             if (query_terms and (terms[older] - terms[newer]) & query_terms
                     and not (terms[newer] - terms[older]) & query_terms and not valued
-                    and not (follows and _moved(nsaid, said[newer], states[newer])
-                             and not narrates[older] and not tells_event(said[older]))):
+                    and not (follows and changed and after_state)):
                 continue
             jac = _jaccard(terms[i], terms[j])
             # a change the older one states too is narration ("started" / "now"
@@ -533,13 +536,13 @@ def conflicts(
             # a newer statement that names the older's value and gives one of its
             # own, or gives another in the older's slot, and tells what happened
             # (an event, a change, a correction): the value it gives replaces it
-            moved = _moved(nsaid, said[newer], states[newer]) or fixes
+            moved = changed or fixes
             if ((refers and (moved or fills)) or (fills and moved) or renamed
                     or (recounts and (held[newer] > 0 or moved))
                     or (follows and (
                         # a change after a state ("I take my coffee with cream" /
                         # "I've switched to oat milk"), not one narration after another
-                        (moved and not narrates[older] and not tells_event(said[older]))
+                        (moved and after_state)
                         # or no marker, the two standing apart from every other hit
                         or (not lengthy and cos >= FOLLOW_PLAIN
                             and cos - max(apart[older], apart[newer]) >= FOLLOW_GAP)))):
