@@ -40,12 +40,13 @@ CHAT = CHAT_S13
 #: rules (later tellings, chosen on the development sets and session 33's case set)
 #: measured once here: 35/50 (the broadband speed, the cleaner, the mortgage rate); with
 #: a time "moved to" or holding "from now on" for a "When ...?" question, 36/50 (the call
-#: to the user's mother).
-HELD_MISSED = ["s31-landlord", "s31-password-manager", "s31-notes-app",
+#: to the user's mother). Session 34's centred nearest-in-meaning tests (chosen on the
+#: development sets) measured once here: 38/50 (the password manager, the contact lenses).
+HELD_MISSED = ["s31-landlord", "s31-notes-app",
                "s31-team-role", "s31-summer-holiday",
                "s31-volunteering", "s31-chess-rating", "s31-office-days", "s31-work-name",
                "s31-allotment-plot", "s31-sam-wedding", "s31-budgeting-tool",
-               "s31-sleep-tracker", "s31-contact-lenses"]
+               "s31-sleep-tracker"]
 
 
 def test_the_held_set_is_well_formed() -> None:

@@ -753,6 +753,32 @@ def test_another_telling_of_one_message_is_not_a_nearest_statement() -> None:
     assert (0, 2) not in conflicts(said, times, vectors, rel, asked=asked, sessions=sessions)
 
 
+def test_what_all_messages_share_does_not_make_two_near() -> None:
+    """Session 34: small talk is near every short message (what all of a user's messages
+    share). Raw, "I keep all my passwords in LastPass" is nearest a line of small talk;
+    with the user's mean vector taken away first, it is nearest its later telling, and
+    the two are each other's nearest, so the later telling of a change replaces it."""
+    from engram.retrieval.updates import _pairs_apart
+
+    mean = np.array([0.0, 0.0, 0.8])  # the user's mean message vector, weighted
+    old, new, chat = _unit(0.4, 0, 0.9), _unit(0.5, 0.5, 0.5), _unit(0, -0.2, 0.98)
+    assert _pairs_apart([old, new, chat])[0] == {0: 2, 1: 0, 2: 0}
+    assert _pairs_apart([old, new, chat], centre=mean)[0] == {0: 1, 1: 0, 2: 0}
+    # a vector the centre would cancel stays as it is
+    assert _pairs_apart([_unit(0, 0, 1), old, new], centre=np.array([0, 0, 1.0]))[0][0] == 1
+    times = [T0, T0 + timedelta(days=120), T0 + timedelta(days=3)]
+    query = "What password manager does the user use?"
+    said = ["I keep all my passwords in LastPass.",
+            "Moved everything over to Bitwarden after the breach news.",
+            "Nice, anything else new?"]
+    rel = [0.35, 0.06, 0.1]
+    sessions = ["a", "b", "c"]
+    assert (0, 1) not in conflicts(said, times, [old, new, chat], rel, asked=_asked(query),
+                                   sessions=sessions)
+    assert (0, 1) in conflicts(said, times, [old, new, chat], rel, asked=_asked(query),
+                               sessions=sessions, centre=mean)
+
+
 def test_another_telling_of_one_message_is_not_nearest_in_words_either() -> None:
     """Long turns' sentences are paired by the words they share: a memory that repeats
     its message's words is not the message's nearest statement."""

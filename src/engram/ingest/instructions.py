@@ -6,10 +6,11 @@ on, keep answers under 200 words", "Whenever I ask about recipes, give metric un
 "Please always reply in Spanish". :func:`read_instructions` finds them in a message;
 the rule deriver (:mod:`engram.ingest.derive`) keeps each as a memory of kind
 ``procedure`` whose text names the topic first ("When Ana asks about formatting
-references: always use APA 7th edition citation style"), so the retrieval signal
-``standing`` (:mod:`engram.retrieval.search`) can find the instructions that apply to a
-request by meaning, however few words the two share ("How should I list the sources I
-used in my paper?").
+references: always use APA 7th edition citation style"), so the dense signal of a
+search (:mod:`engram.retrieval.search`) finds the instructions that apply to a request
+by meaning, however few words the two share ("How should I list the sources I used in
+my paper?"). A separate lane for them, floored in the first hits, was measured and left
+out (docs/recall.md, "Session 34").
 
 A sentence is an instruction when it starts (after "please", "from now on", "going
 forward", "in future", "and") with "always", "never", "don't ever" or "do not ever";

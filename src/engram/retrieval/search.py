@@ -93,6 +93,10 @@ class SearchSource(Protocol):
     def scope_centroid(self, scope: Scope, model_id: str) -> np.ndarray | None: ...
 
 
+#: a value not read yet (``Searcher.candidates``' ``mean``)
+_UNREAD: Any = object()
+
+
 @dataclass
 class Head:
     """The fused head of one search: best first, every item fetched (as a view
@@ -107,6 +111,9 @@ class Head:
     named: set[str]
     #: session neighbours of the window seeds (episode id -> neighbours)
     neighbours: dict[str, list[Neighbour]] = field(default_factory=dict)
+    #: the user's mean message vector as this search read it (``None``: not read, or
+    #: the store gives none)
+    mean: np.ndarray | None = None
 
 
 class Searcher:
@@ -127,22 +134,24 @@ class Searcher:
         filters: SearchFilters,
         config: RetrievalConfig,
         query_vector: object | None = None,
+        mean: object = _UNREAD,
     ) -> dict[str, list[Candidate]]:
-        """Each signal's candidate list, best first, before neighbour windows."""
+        """Each signal's candidate list, best first, before neighbour windows. ``mean``:
+        the user's mean message vector where the caller has read it already."""
         lists: dict[str, list[Candidate]] = {}
         n = config.candidates
         if config.uses(Signal.DENSE):
             emb = self._embedder()
             vec = query_vector if query_vector is not None else emb.embed_one(query, "query")
             vec, also = reformulate.query_vectors(query, vec, emb, config)  # type: ignore[arg-type]
-            vec = self._dense_query(query, vec, scope, emb, config)
+            vec = self._dense_query(query, vec, scope, emb, config, mean)
             if config.uses(Signal.BM25):  # one round trip where the store can
                 lists[Signal.BM25], lists[Signal.DENSE] = self.store.search_both(
                     scope, query, vec, emb.model_id, filters, n)
             else:
                 lists[Signal.DENSE] = self.store.vector_search(scope, vec, emb.model_id, filters, n)
             if also is not None:  # the rewrite searches too; each item's better cosine
-                also = self._dense_query(query, also, scope, emb, config)
+                also = self._dense_query(query, also, scope, emb, config, mean)
                 lists[Signal.DENSE] = reformulate.merged(
                     lists[Signal.DENSE],
                     self.store.vector_search(scope, also, emb.model_id, filters, n), n)
@@ -157,14 +166,15 @@ class Searcher:
         return lists
 
     def _dense_query(self, query: str, vec: np.ndarray, scope: Scope, emb: Embedder,
-                     config: RetrievalConfig) -> np.ndarray:
+                     config: RetrievalConfig, mean: object = _UNREAD) -> np.ndarray:
         """The dense signal's query vector: adapted, centred, then moved towards a broad
-        query's topic."""
+        query's topic. ``mean``: the user's mean message vector, read here unless given."""
         if config.adapter_weight > 0:  # a question's vector nearer the turns that answer it
             vec = adapter.adapted(vec, emb.model_id, config.adapter_weight)
         if config.centre_weight > 0:  # what all the user's turns share counts less
-            vec = _centred(vec, self.store.scope_centroid(scope, emb.model_id),
-                           config.centre_weight)
+            if mean is _UNREAD:
+                mean = self.store.scope_centroid(scope, emb.model_id)
+            vec = _centred(vec, mean, config.centre_weight)  # type: ignore[arg-type]
         if config.topic_weight > 0 and topics.broad(query):  # "hobbies": "Pilates"
             vec = topics.expanded(vec, emb, config.topic_weight)
         return vec
@@ -364,6 +374,8 @@ class Searcher:
                 lambda t: _origin_of(h.items[t[1].ref]),
                 lambda t: _tracked(h.items[t[1].ref]),
                 lambda t: _teller_of(h.items[t[1].ref]),
+                None if h.mean is None else config.centre_weight * np.asarray(
+                    h.mean, dtype=np.float64).reshape(-1),
             )
         if out is ranked:
             return ranked
@@ -397,7 +409,11 @@ class Searcher:
         The head is deep enough for what reorders it: ``rerank_depth`` with a
         reranker, ``3 * limit`` with bonuses, else ``limit + 5``.
         """
-        raw = self.candidates(query, scope, filters, config, query_vector)
+        # the user's mean message vector, read once: it centres the dense query and the
+        # newer-first rule's nearest-in-meaning tests
+        mean = (self.store.scope_centroid(scope, self._embedder().model_id)
+                if config.centre_weight > 0 and config.uses(Signal.DENSE) else None)
+        raw = self.candidates(query, scope, filters, config, query_vector, mean)
         nb: dict[str, list[Neighbour]] = {}
         lists = self.windowed(raw, scope, filters, config, nb)
         # boosts that need the items (recency) may reorder the head: fetch more then
@@ -423,7 +439,7 @@ class Searcher:
         top = [f for f in top if f.ref in items]
         wants_speaker = config.speaker_boost > 0 or bool(config.rerank)
         named = _named_speakers(query, items.values()) if wants_speaker else set()
-        return Head(top, items, raw, lists, named, nb)
+        return Head(top, items, raw, lists, named, nb, mean)
 
     def _hopped(
         self,

@@ -203,6 +203,14 @@ marketing is key for getting your dance studio noticed", nor a user's message by
 assistant's reply (development MRR BEAM 100K .508 -> .518, 100K+500K .465 -> .476,
 REALTALK .564 -> .565, LoCoMo .588 -> .589; held REALTALK .465 -> .478, BEAM 100K .425
 -> .432, 100K+500K R_any@10 .639 -> .653).
+
+Session 34: the nearest-in-meaning tests (:func:`_pairs_apart`) read each vector centred
+as a search centres its query (``centre``: the user's mean message vector times the
+preset's ``centre_weight``). What all of a user's messages share stops counting, so a
+line of small talk ("Nice, anything else new?"), near every short message, no longer
+stands between a statement and its later telling ("I keep all my passwords in LastPass"
+/ "Moved everything over to Bitwarden"). Measured: the development case sets 388 -> 398
+of 408, every development data set's R_any@10 unchanged and MRR within .003.
 """
 
 from __future__ import annotations
@@ -348,6 +356,7 @@ def conflicts(
     marked: bool = False,
     origins: Sequence[frozenset[str]] = (),
     tellers: Sequence[Teller | None] = (),
+    centre: np.ndarray | None = None,
 ) -> set[tuple[int, int]]:
     """The pairs ``(older, newer)`` of statements that conflict (module docstring).
 
@@ -370,6 +379,8 @@ def conflicts(
     each statement tells (a memory and its message are one statement to the nearest-in-
     meaning tests). ``tellers``: the speaker each statement names, where it names one; two
     statements told apart (:func:`told_apart`: "Jon" / "Gina") never conflict.
+    ``centre``: taken from each vector before the nearest-in-meaning tests
+    (:func:`_pairs_apart`); the cosines the thresholds read stay those of the vectors.
     """
     n = len(texts)
     told = changes and not marked  # events, values and answers given twice count
@@ -414,7 +425,7 @@ def conflicts(
               for t, whole, brief in zip(said, texts, short, strict=True)]
     # an older statement's denial ("it never breaks") describes a state, not a change
     narrates = [changes and narrates_change(t) for t in said]
-    near, apart = _pairs_apart(vectors, origins) if changes else ({}, {})
+    near, apart = _pairs_apart(vectors, origins, centre) if changes else ({}, {})
     out: set[tuple[int, int]] = set()
     for i in range(n):
         for j in range(i + 1, n):
@@ -600,16 +611,24 @@ def _nearest_in_words(terms: Sequence[frozenset[str]],
 
 
 def _pairs_apart(vectors: Sequence[np.ndarray | None],
-                 origins: Sequence[frozenset[str]] = ()
+                 origins: Sequence[frozenset[str]] = (),
+                 centre: np.ndarray | None = None,
                  ) -> tuple[dict[int, int], dict[int, float]]:
     """Each statement's nearest other statement in meaning (by position, among those
     with a vector) and its cosine to the nearest after that one (-1 when there is
     none): two statements each other's nearest, with ``apart`` well below their own
-    cosine, are the only two on their subject among the hits read."""
+    cosine, are the only two on their subject among the hits read. ``centre``, when
+    given, is taken from each vector first (unit length again; a vector it would
+    cancel stays as it is): what all of a user's messages share does not make two
+    of them near."""
     have = [k for k, v in enumerate(vectors) if v is not None]
     if len(have) < 2:
         return {}, {}
-    m = np.stack([v for v in vectors if v is not None])
+    m = np.stack([v for v in vectors if v is not None]).astype(np.float64)
+    if centre is not None:
+        moved = m - np.asarray(centre, dtype=np.float64).reshape(1, -1)
+        norms = np.linalg.norm(moved, axis=1, keepdims=True)
+        m = np.where(norms > 1e-9, moved / np.maximum(norms, 1e-9), m)
     sim = m @ m.T
     np.fill_diagonal(sim, -2.0)
     told = [origins[k] if k < len(origins) else frozenset() for k in have]
@@ -646,6 +665,7 @@ def newer_first(
     origin_of: Callable[[T], frozenset[str]] = lambda _: frozenset(),
     gathers: Callable[[T], bool] = lambda _: False,
     teller_of: Callable[[T], Teller | None] = lambda _: None,
+    centre: np.ndarray | None = None,
 ) -> list[T]:
     """``ranked`` with each conflict group of its top ``depth`` ordered newest first,
     in the positions the group held. ``vector_of`` maps a position to the item's
@@ -658,7 +678,9 @@ def newer_first(
     (:func:`conflicts`' ``asked``); ``origin_of``: the messages an item tells (an
     episode: itself; a memory: its source episodes), for :func:`inherited`;
     ``gathers``: an item whose value gathers observations (a tracked preference), which
-    replaces nothing; ``teller_of``: the speaker an item names (:data:`Teller`), if any."""
+    replaces nothing; ``teller_of``: the speaker an item names (:data:`Teller`), if any;
+    ``centre``: taken from the vectors before the nearest-in-meaning tests
+    (:func:`conflicts`)."""
     head = ranked[:reach(depth)]
     if len(head) < 2:
         return ranked
@@ -679,6 +701,7 @@ def newer_first(
         schedule,
         [origin_of(x) for x in head],
         [teller_of(x) for x in head],
+        centre,
     ) if old < depth and (new < depth or _covers(texts[new], asked))
         and not _asks_idly(texts[new]) and not gathers(head[new])}
     if not pairs:
