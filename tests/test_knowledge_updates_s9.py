@@ -60,8 +60,8 @@ CHAT = [
 #: club to the last Sunday", the two each other's nearest in meaning)
 #: 47/50 with session 21's memories replaced with their message (n9-diet: "The user
 #: is pescatarian" below "I've gone fully vegan since January ...")
-#: 49/50 with session 34's centred nearest-in-meaning tests (n9-weekends, n9-shift)
-MISSED = ["n9-commute"]
+#: 48/50 with session 34's centred nearest-in-meaning tests (n9-weekends)
+MISSED = ["n9-commute", "n9-shift"]
 
 
 @pytest.fixture(scope="module")

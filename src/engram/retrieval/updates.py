@@ -204,13 +204,15 @@ assistant's reply (development MRR BEAM 100K .508 -> .518, 100K+500K .465 -> .47
 REALTALK .564 -> .565, LoCoMo .588 -> .589; held REALTALK .465 -> .478, BEAM 100K .425
 -> .432, 100K+500K R_any@10 .639 -> .653).
 
-Session 34: the nearest-in-meaning tests (:func:`_pairs_apart`) read each vector centred
-as a search centres its query (``centre``: the user's mean message vector times the
-preset's ``centre_weight``). What all of a user's messages share stops counting, so a
-line of small talk ("Nice, anything else new?"), near every short message, no longer
-stands between a statement and its later telling ("I keep all my passwords in LastPass"
-/ "Moved everything over to Bitwarden"). Measured: the development case sets 388 -> 398
-of 408, every development data set's R_any@10 unchanged and MRR within .003.
+Session 34: the nearest-in-meaning tests (:func:`_pairs_apart`: who is nearest, and the
+gap between the nearest and the next) read each vector centred as a search centres its
+query (``centre``: the user's mean message vector times the preset's ``centre_weight``).
+What all of a user's messages share stops counting, so a line of small talk ("Nice,
+anything else new?"), near every short message, no longer stands between a statement
+and its later telling ("I keep all my passwords in LastPass" / "Moved everything over
+to Bitwarden"). The thresholds on a pair's own cosine (``FOLLOW_MEANING``,
+``FOLLOW_PLAIN``, ...) still read the vectors as stored. Measured: the development case
+sets 388 -> 397 of 408, every development data set unchanged to three places.
 """
 
 from __future__ import annotations
@@ -425,7 +427,7 @@ def conflicts(
               for t, whole, brief in zip(said, texts, short, strict=True)]
     # an older statement's denial ("it never breaks") describes a state, not a change
     narrates = [changes and narrates_change(t) for t in said]
-    near, apart = _pairs_apart(vectors, origins, centre) if changes else ({}, {})
+    near, apart, close = _pairs_apart(vectors, origins, centre) if changes else ({}, {}, {})
     out: set[tuple[int, int]] = set()
     for i in range(n):
         for j in range(i + 1, n):
@@ -556,7 +558,8 @@ def conflicts(
                         (moved and after_state)
                         # or no marker, the two standing apart from every other hit
                         or (not lengthy and cos >= FOLLOW_PLAIN
-                            and cos - max(apart[older], apart[newer]) >= FOLLOW_GAP)))):
+                            and close[older] - max(apart[older], apart[newer])
+                            >= FOLLOW_GAP)))):
                 out.add((older, newer))
                 continue
             if inherits:  # it shares a word with the answer it replaces
@@ -613,17 +616,17 @@ def _nearest_in_words(terms: Sequence[frozenset[str]],
 def _pairs_apart(vectors: Sequence[np.ndarray | None],
                  origins: Sequence[frozenset[str]] = (),
                  centre: np.ndarray | None = None,
-                 ) -> tuple[dict[int, int], dict[int, float]]:
+                 ) -> tuple[dict[int, int], dict[int, float], dict[int, float]]:
     """Each statement's nearest other statement in meaning (by position, among those
-    with a vector) and its cosine to the nearest after that one (-1 when there is
-    none): two statements each other's nearest, with ``apart`` well below their own
-    cosine, are the only two on their subject among the hits read. ``centre``, when
-    given, is taken from each vector first (unit length again; a vector it would
-    cancel stays as it is): what all of a user's messages share does not make two
-    of them near."""
+    with a vector), its cosine to the nearest after that one (``apart``; -1 when there
+    is none) and its cosine to the nearest (``close``): two statements each other's
+    nearest, with ``apart`` well below ``close``, are the only two on their subject
+    among the hits read. ``centre``, when given, is taken from each vector first (unit
+    length again; a vector it would cancel stays as it is), for all three: what all of
+    a user's messages share does not make two of them near."""
     have = [k for k, v in enumerate(vectors) if v is not None]
     if len(have) < 2:
-        return {}, {}
+        return {}, {}, {}
     m = np.stack([v for v in vectors if v is not None]).astype(np.float64)
     if centre is not None:
         moved = m - np.asarray(centre, dtype=np.float64).reshape(1, -1)
@@ -640,7 +643,8 @@ def _pairs_apart(vectors: Sequence[np.ndarray | None],
     near = {k: have[int(order[r, 0])] for r, k in enumerate(have)}
     apart = {k: float(sim[r, order[r, 1]]) if len(have) > 2 else -1.0
              for r, k in enumerate(have)}
-    return near, apart
+    close = {k: float(sim[r, order[r, 0]]) for r, k in enumerate(have)}
+    return near, apart, close
 
 
 def reach(depth: int) -> int:
