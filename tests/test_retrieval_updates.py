@@ -546,6 +546,21 @@ def test_a_newer_statement_naming_the_older_value_and_telling_an_event_replaces_
     assert conflicts(other, times, far, [0.6, 0.3], asked=asked_s, sessions=["a", "b"]) == set()
 
 
+def test_a_value_told_in_turn_is_read_where_the_older_is_the_nearest_hit() -> None:
+    """Session 34: "Sold the Volvo and picked up a little Golf" holds no word of "What car
+    does the user drive?"; as the hit nearest the question it still answers it, and
+    "Traded the Golf in for an electric Kia" names its value and tells an event. Not the
+    nearest, and holding no word of the question, it is not read."""
+    times = [T0, T0 + timedelta(days=130)]
+    far = [np.array([1.0, 0.0]), np.array([0.2, 0.98])]  # cosine .2
+    asked = _asked("What car does the user drive?")
+    chain = ["Sold the Volvo last month and picked up a little Golf.",
+             "Traded the Golf in for an electric Kia, loving the quiet."]
+    assert conflicts(chain, times, far, [0.4, 0.1], asked=asked, sessions=["a", "b"]) == {
+        (0, 1)}
+    assert conflicts(chain, times, far, [0.4, 0.45], asked=asked, sessions=["a", "b"]) == set()
+
+
 def test_numbers_in_words_are_values_in_short_statements() -> None:
     """"three evenings a week" / "five evenings a week" hold other numbers; in
     turns too long to read as one, in their sentences on the question too
