@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -49,17 +49,7 @@ def test_a_millisecond_that_runs_out_of_random_parts_borrows_the_next(
 
 
 def test_ids_made_on_many_threads_are_unique() -> None:
-    made: list[str] = []
-    lock = threading.Lock()
-
-    def make() -> None:
-        mine = [ids.new_id("ep") for _ in range(500)]
-        with lock:
-            made.extend(mine)
-
-    workers = [threading.Thread(target=make) for _ in range(8)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    assert len(set(made)) == 4000
+    with ThreadPoolExecutor(8) as pool:
+        batches = list(pool.map(lambda _: [ids.new_id("ep") for _ in range(500)], range(8)))
+    assert len({i for batch in batches for i in batch}) == 4000
+    assert all(batch == sorted(batch) for batch in batches)  # each thread's in order
