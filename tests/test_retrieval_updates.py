@@ -773,7 +773,7 @@ def test_what_all_messages_share_does_not_make_two_near() -> None:
     share). Raw, "I keep all my passwords in LastPass" is nearest a line of small talk;
     with the user's mean vector taken away first, it is nearest its later telling, and
     the two are each other's nearest, so the later telling of a change replaces it."""
-    from engram.retrieval.updates import _pairs_apart
+    from engram.retrieval.nearness import pairs_apart as _pairs_apart
 
     mean = np.array([0.0, 0.0, 0.8])  # the user's mean message vector, weighted
     old, new, chat = _unit(0.4, 0, 0.9), _unit(0.5, 0.5, 0.5), _unit(0, -0.2, 0.98)
@@ -797,7 +797,7 @@ def test_what_all_messages_share_does_not_make_two_near() -> None:
 def test_another_telling_of_one_message_is_not_nearest_in_words_either() -> None:
     """Long turns' sentences are paired by the words they share: a memory that repeats
     its message's words is not the message's nearest statement."""
-    from engram.retrieval.updates import _nearest_in_words
+    from engram.retrieval.nearness import nearest_in_words as _nearest_in_words
 
     terms = [frozenset({"drive", "work", "minut"}), frozenset({"drive", "work", "commut"}),
              frozenset({"cycl", "work", "drive", "car"})]

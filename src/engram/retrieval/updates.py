@@ -88,141 +88,19 @@ to", "originally", "in 2022", or any time range the query names) keeps the
 ranker's order; so does one asking whether something ever happened ("Have I
 ever met Bryan?": the whole history answers it).
 
-Session 9 (rules chosen on the development sets and the earlier case sets,
-checked on a fifth case set written before them): an irregular past tense is
-an event too ("We rewrote the front end in Svelte", "Marco went back to Italy",
-:func:`~engram.ingest.supersede.tells_event`) and a participle after "be" is a
-state ("is hosted on", "is insured with"); two answer clauses that hold the
-same two or more words of what the question asks are about one thing, however
-far apart in meaning; a word the question writes in capitals ("GP", "CI") is
-not a name; "How old ...?" asks for an age, not an old value, and "use to"
-without "did" is no past; "When is/does ...?" (:func:`asks_schedule`) takes a
-moved time only ("rescheduled", "pushed the wedding back"). Reading a question
-in the present perfect ("What has John cooked?") as asking for the events so
-far was measured and left out: LoCoMo dev MRR +.005, held -.012, letta update
-two new facts fewer first (dev).
-
-Session 10 (the **slot reader**: a statement's value read from the names it
-gives, not from a marker; :func:`named`, :func:`same_slot`): across sessions,
-for a current-value question, in statements short enough to read as one
-(:data:`~engram.ingest.supersede.MAX_WORDS` words), a newer statement that names
-the older's value (a name the older's answer clause gives, all its words) and
-tells an event, a change or a correction, or that gives another name in the
-older's slot (the same word before it: "in Perl" / "in Python") and holds a
-word of the question, replaces the older, however far apart the two are in
-meaning or in the question's words ("I play an old Yamaha" / "Treated myself to
-a Martin D-28, the Yamaha is going to my niece"; "Our biggest client is
-FreshWay" / "FreshWay went elsewhere ..."). Another number in a unit the
-older's answer clause counts in ("90 a month" / "up to 120 a month"; the unit
-the word after the number, past an article, no function word) replaces it when
-the newer holds a word of the question, or tells a change and is related in
-meaning (cosine >= ``CHANGE_MEANING``). Numbers in words are values in
-such statements ("four days a week" / "five days a week"); "How long is
-...?" asks a current length; a time range that ends after the question ("this
-summer", "on Sunday") is no earlier time (:func:`earlier_range`); "PhD" and
-"MSc" in a question are abbreviations, not names. "What time should I ...?"
-and "When will ...?" ask for a planned time (:func:`asks_schedule`), and a moved
-time is read in the whole of a short statement, not only its answer clause.
-Measured on the development sets: letta update .968 -> .973 new first, BEAM
-knowledge updates 15 -> 16 of 19, BEAM, REALTALK and LoCoMo MRR unchanged.
-
-Session 11 (a **later telling**: values with no name or number, "I take my
-coffee with cream" / "I've switched to oat milk"; :func:`_pairs_apart`): for a
-current-value question, two short statements of other sessions that are each
-other's nearest in meaning among the hits read (cosine >= ``FOLLOW_MEANING``),
-the older answering the question by one of its words, are one subject told
-twice. The newer replaces the older when it tells a change, an event or a
-correction and the older tells neither (a state, then what happened to it),
-however few of the question's words it holds ("The hamster passed away, and
-we've adopted a rescue rabbit"); or, with no marker, when the two are close
-(``FOLLOW_PLAIN``) and stand ``FOLLOW_GAP`` closer to each other than either
-is to any other hit read. The nearest-neighbour test is what keeps chat safe:
-without it, LoCoMo dev MRR fell .582 -> .544 (turns on one topic in many
-sessions); with it and without the gap, .579 (replies such as "Thanks! We faced
-tough opponents ..." / "My teammates believing in me ..."). "No more" is a
-marker of change (:data:`~engram.ingest.supersede.CHANGE`).
-
-Session 12 (**long turns read by their sentence**,
-:func:`~engram.retrieval.slots._read_long`): a
-pair of statements one of which is over ``MAX_WORDS`` words (up to
-``LONG_WORDS``: a message of a few paragraphs, not a document-length reply) is
-read as the two sentences that speak of the question: the older's sentence
-holding most of its words (:func:`~engram.retrieval.slots.sentence_on`), the
-newer's holding most of those and the older's. The slot reader, the later
-telling and the relatedness of a stated change then read those sentences as
-they read two short statements ("Hi, sorry for the silence ... The Panda
-failed its MOT, so I picked up a used Honda Jazz. ... Could you plan the
-route?"). The later telling, whose nearest-in-meaning test reads vectors of
-whole turns, takes instead two sentences that hold one word of the question
-and are each other's nearest in words among the hits read. Measured: the
-development case sets set inside chatty turns of 84-328 words 215 -> 261 of 282
-newer first; every development data set unchanged; without the cap on length and
-layout BEAM 100K dev MRR fell .483 -> .477 (a 550-word reply's "$5,000 freelance
-project" against a later "$3,000 freelance job"; "### Meeting Details - **Date**"
-lists read as sentences). Two such sentences that share a frame (Jaccard >=
-``SAME_FRAME`` or :func:`~engram.ingest.supersede.frame`) conflict as two short
-statements do, and a long message's answer clause gives its numbers in words
-("four of us on the data team"; not the clause after it: prose). A "When ...?"
-question also takes a planned time told again with another time
-(:func:`~engram.retrieval.slots.retimes`: "launch the beta on June 3" / "the beta
-launch slipped to June 17") when the two are each other's nearest in meaning
-(cosine >= ``ANSWER_MEANING``); without that condition BEAM 100K dev MRR fell
-.483 -> .476.
-
-Session 13: a newer statement giving another name in the older's slot holds a
-word of the question when it holds it with a prefix ("remortgaged with Halifax":
-:func:`_forms`; read there only: in the answer clause, "rescheduled" in an
-assistant's draft took a "When is ... scheduled?" question from the user's own
-turn, BEAM 100K dev MRR .487 -> .484), and across sessions a
-newer statement that states a change and gives another name for a subject both
-name by ``COVER`` of the question's words replaces the older, whatever word
-stands before the names (:func:`~engram.retrieval.slots.renames`: "We called the band The
-Lemon Drops" / "we're The Night Porters from now on").
-
-Words of the question that name the memory's owner ("the user's bike",
-:data:`SPEAKER`) are not among the words a statement must hold: the owner's
-own statements say "I" and "my". An older statement's denial ("it never
-breaks") describes a state: only a marker of change other than a denial
-(:func:`~engram.ingest.supersede.narrates_change`) makes two statements one
-narration that replaces nothing.
-
-Session 33 (**later tellings**, chosen on the development case sets and session 33's,
-checked once on session 31's held set: 32 -> 35 of 50; every development data set
-unchanged to three places): a memory and the message it was derived from (or two
-memories of one message) are one statement, not each other's nearest in meaning
-(:func:`_pairs_apart` with ``origins``: "The user commutes by car" stood between "I
-drive to work" and its later telling); the older statement of a later telling
-answers the question by one of its words or is the hit nearest the question ("I use
-NordVPN" holds no "vpn"); a later telling that tells a change replaces the older even
-when the question names what only the older says ("What level of French ...?": "I'm
-doing the A2 French course" / "Passed the A2 exam! Starting B1 next month"); and a
-span of time up to now ("renting in Madrid for three years now") narrates no change.
-One speaker's statement does not replace another's (:func:`told_apart`): "Thanks,
-Gina. Still working on opening a dance studio" is not replaced by Gina's "Yeah Jon,
-marketing is key for getting your dance studio noticed", nor a user's message by the
-assistant's reply (development MRR BEAM 100K .508 -> .518, 100K+500K .465 -> .476,
-REALTALK .564 -> .565, LoCoMo .588 -> .589; held REALTALK .465 -> .478, BEAM 100K .425
--> .432, 100K+500K R_any@10 .639 -> .653).
-
-Session 34: the nearest-in-meaning tests (:func:`_pairs_apart`: who is nearest, and the
-gap between the nearest and the next) read each vector centred as a search centres its
-query (``centre``: the user's mean message vector times the preset's ``centre_weight``).
-What all of a user's messages share stops counting, so a line of small talk ("Nice,
-anything else new?"), near every short message, no longer stands between a statement
-and its later telling ("I keep all my passwords in LastPass" / "Moved everything over
-to Bitwarden"). The thresholds on a pair's own cosine (``FOLLOW_MEANING``,
-``FOLLOW_PLAIN``, ...) still read the vectors as stored. Measured: the development case
-sets 388 -> 397 of 408, every development data set unchanged to three places.
-A value told in turn (**chains**: "I drive a Volvo" / "Sold the Volvo and picked up a
-Golf" / "Traded the Golf in for a Kia"): the middle statement holds no word of the
-question, so the newest's naming of its value was never read; the slot reader now reads
-an older statement that is the hit nearest the question too (as the later telling does
-since session 33). Measured on a case set of 24 chains
-(``tests/fixtures/knowledge_chains_s34.jsonl``): the newest value first 15 -> 18; every
-development data set and case set unchanged. Left: a word of a longer name said again
-("Cancelled Virgin" for "Virgin Media": +2 chains, but "I sold the Canon lens" would then
-name "Canon EOS R6"), one narration after another with no name ("started adding oat
-milk" / "switched to decaf with almond milk").
+Later sessions added, each chosen on the development sets and case sets: irregular
+past tenses as events and a participle after "be" as a state; the **slot reader**
+(:mod:`.slots`: a newer statement that names the older's value and tells an event, a
+change or a correction, or gives another name or number in its slot, replaces it
+however far apart the two are in words or meaning); long turns read
+by their sentence on the question; the **later telling** (two short statements of
+other sessions, each the other's nearest in meaning among the hits read:
+:mod:`.nearness`); one speaker's statement never replacing another's
+(:func:`told_apart`); the nearest-in-meaning tests reading vectors centred as the
+query is (``centre``); and a value told in turn (an older statement that is the hit
+nearest the question is read by the slot reader too). Each rule's examples, the
+figures it was chosen on and what was tried and left out: docs/recall.md, "The
+newer-first rule, session by session" and the sessions' sections.
 """
 
 from __future__ import annotations
@@ -264,6 +142,7 @@ from .asks import (  # noqa: F401  (re-exported: the question readers moved to a
     earlier_range,
 )
 from .floors import apply_floors  # noqa: F401  (re-exported: moved to floors.py)
+from .nearness import jaccard, nearest_in_words, pairs_apart
 from .rerank import _terms
 from .slots import (
     LONG_WORDS,
@@ -315,7 +194,7 @@ ANSWER_MEANING = 0.5
 #: remortgaged at 4.6 percent")
 REPLACER_MEANING = 0.5
 
-#: a later telling (:func:`_pairs_apart`): two short statements of other sessions,
+#: a later telling (:func:`~.nearness.pairs_apart`): two short statements of other sessions,
 #: each the other's nearest in meaning among the hits read, at least this close,
 #: the older answering the question; the newer replaces the older when it tells
 #: a change, an event or a correction after an older statement of a state
@@ -331,13 +210,6 @@ FOLLOW_GAP = 0.15
 #: how many hits below the top ``depth`` may hold a newer statement that
 #: replaces one in it (:func:`reach`)
 REACH = 1
-
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    if not (a and b):
-        return 0.0
-    shared = len(a & b)  # the union's size without building it
-    return shared / (len(a) + len(b) - shared)
-
 
 #: an abbreviation: capitals ("GP", "CIs") or two capitals about one small letter ("PhD", "MSc")
 _CAPITALS = re.compile(r"\b(?:[A-Z]{2,}s?|[A-Z][a-z]?[A-Z][a-z]?)\b")
@@ -392,7 +264,7 @@ def conflicts(
     meaning tests). ``tellers``: the speaker each statement names, where it names one; two
     statements told apart (:func:`told_apart`: "Jon" / "Gina") never conflict.
     ``centre``: taken from each vector before the nearest-in-meaning tests
-    (:func:`_pairs_apart`); the cosines the thresholds read stay those of the vectors.
+    (:func:`~.nearness.pairs_apart`); the cosines the thresholds read stay those of the vectors.
     """
     n = len(texts)
     told = changes and not marked  # events, values and answers given twice count
@@ -430,7 +302,7 @@ def conflicts(
     on = [sentence_on(t, asked) if asked and not brief and _message(t) else (t, 0)
           for t, brief in zip(texts, short, strict=True)]
     # which statements' sentences on the question are each other's nearest in words
-    kin = (_nearest_in_words([_terms(t) for t, _ in on], origins) if told and not all(short)
+    kin = (nearest_in_words([_terms(t) for t, _ in on], origins) if told and not all(short)
            else {})
     # a moved time is read in the whole of a short statement ("I'm worried about
     # missing the meeting with Danielle, so remind me it's rescheduled to 4:30")
@@ -439,7 +311,7 @@ def conflicts(
               for t, whole, brief in zip(said, texts, short, strict=True)]
     # an older statement's denial ("it never breaks") describes a state, not a change
     narrates = [changes and narrates_change(t) for t in said]
-    near, apart, close = _pairs_apart(vectors, origins, centre) if changes else ({}, {}, {})
+    near, apart, close = pairs_apart(vectors, origins, centre) if changes else ({}, {}, {})
     out: set[tuple[int, int]] = set()
     for i in range(n):
         for j in range(i + 1, n):
@@ -526,7 +398,7 @@ def conflicts(
                     and not (terms[newer] - terms[older]) & query_terms and not valued
                     and not (follows and changed and after_state)):
                 continue
-            jac = _jaccard(terms[i], terms[j])
+            jac = jaccard(terms[i], terms[j])
             # a change the older one states too is narration ("started" / "now"
             # in two chat turns), not a state and its replacement
             change = changes and states[newer] and not narrates[older]
@@ -540,7 +412,7 @@ def conflicts(
             both = full[older] and full[newer] and shared >= max(2, COVER * len(asks))
             related = (jac >= CHANGE_FRAME or cos >= CHANGE_MEANING or both
                        or (lengthy and brief
-                           and _jaccard(_terms(old_on), _terms(new_on)) >= CHANGE_FRAME))
+                           and jaccard(_terms(old_on), _terms(new_on)) >= CHANGE_FRAME))
             if sess[i] is not None and sess[i] == sess[j]:
                 # in one telling a change replaces a statement only where it says
                 # at least as much of what the question asks ("Melira discovered an
@@ -589,7 +461,7 @@ def conflicts(
                     or frame(texts[older], texts[newer]) is not None
                     # two long turns' sentences on the question, one frame
                     or (lengthy and brief
-                        and (_jaccard(_terms(old_on), _terms(new_on)) >= SAME_FRAME
+                        and (jaccard(_terms(old_on), _terms(new_on)) >= SAME_FRAME
                              or frame(old_on, new_on) is not None))):
                 out.add((older, newer))
     return out
@@ -607,59 +479,6 @@ def _moved(nsaid: str, said: str, stated: bool) -> bool:
     """Whether a newer statement's words on the subject (``nsaid``; ``said``, its
     answer clause, whose marker of change is ``stated``) tell a change or an event."""
     return (stated if nsaid is said else states_change(nsaid)) or tells_event(nsaid)
-
-
-def _nearest_in_words(terms: Sequence[frozenset[str]],
-                      origins: Sequence[frozenset[str]] = ()) -> dict[int, int]:
-    """Each statement's nearest other one by the words they share (Jaccard; the
-    first on a tie), where it shares any; another telling of one message (``origins``
-    overlapping: a memory and the message it came from) is no other statement."""
-    told = list(origins) + [frozenset()] * (len(terms) - len(origins))
-    out: dict[int, int] = {}
-    for a, ta in enumerate(terms):
-        best, at = 0.0, -1
-        for b, tb in enumerate(terms):
-            if a == b or (told[a] & told[b]):
-                continue
-            if (j := _jaccard(ta, tb)) > best:
-                best, at = j, b
-        if at >= 0:
-            out[a] = at
-    return out
-
-
-def _pairs_apart(vectors: Sequence[np.ndarray | None],
-                 origins: Sequence[frozenset[str]] = (),
-                 centre: np.ndarray | None = None,
-                 ) -> tuple[dict[int, int], dict[int, float], dict[int, float]]:
-    """Each statement's nearest other statement in meaning (by position, among those
-    with a vector), its cosine to the nearest after that one (``apart``; -1 when there
-    is none) and its cosine to the nearest (``close``): two statements each other's
-    nearest, with ``apart`` well below ``close``, are the only two on their subject
-    among the hits read. ``centre``, when given, is taken from each vector first (unit
-    length again; a vector it would cancel stays as it is), for all three: what all of
-    a user's messages share does not make two of them near."""
-    have = [k for k, v in enumerate(vectors) if v is not None]
-    if len(have) < 2:
-        return {}, {}, {}
-    m = np.stack([v for v in vectors if v is not None]).astype(np.float64)
-    if centre is not None:
-        moved = m - np.asarray(centre, dtype=np.float64).reshape(1, -1)
-        norms = np.linalg.norm(moved, axis=1, keepdims=True)
-        m = np.where(norms > 1e-9, moved / np.maximum(norms, 1e-9), m)
-    sim = m @ m.T
-    np.fill_diagonal(sim, -2.0)
-    told = [origins[k] if k < len(origins) else frozenset() for k in have]
-    for r, a in enumerate(told):  # another telling of one message is no other statement
-        for c in range(r + 1, len(told)):
-            if a and a & told[c]:
-                sim[r, c] = sim[c, r] = -2.0
-    order = np.argsort(-sim, axis=1)
-    near = {k: have[int(order[r, 0])] for r, k in enumerate(have)}
-    apart = {k: float(sim[r, order[r, 1]]) if len(have) > 2 else -1.0
-             for r, k in enumerate(have)}
-    close = {k: float(sim[r, order[r, 0]]) for r, k in enumerate(have)}
-    return near, apart, close
 
 
 def reach(depth: int) -> int:
