@@ -24,12 +24,15 @@ from engram.embed.base import Embedder
 
 CHAINS = load_cases("knowledge_chains_s34.jsonl")
 
-#: one narration after another with no name ("started adding oat milk" / "switched to
-#: decaf with almond milk"; "Moved my current account to Monzo" / "Switched again,
-#: Starling ..."), a longer name said short ("no more Hilltop", "Cancelled Virgin"), a name
-#: opening the sentence ("Hannah quit teaching ..."), a newest with no marker ("Onto the
-#: next Slough House book already")
-MISSED = ["c-coffee", "c-team", "c-bank", "c-sister-job", "c-book", "c-broadband"]
+#: session 34 missed six: one narration after another with no name ("started adding oat
+#: milk" / "switched to decaf with almond milk"), a longer name said short ("no more
+#: Hilltop", "Cancelled Virgin"), a name opening the sentence ("Hannah quit teaching ..."),
+#: a newest with no marker ("Onto the next Slough House book already"). Session 35 (a
+#: value that replaced one is replaced in turn by its next, ``updates.CHAIN``) gains the
+#: coffee, the team and the sister's job; left: a newest holding no word of either older
+#: one ("Switched again, Starling has ..."), the book (small talk "I read a book" ranks
+#: above all three) and "Cancelled Virgin"
+MISSED = ["c-bank", "c-book", "c-broadband"]
 
 
 def test_the_chains_are_well_formed() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from engram import Engram
 from engram.embed.base import Embedder
 from engram.ingest.supersede import narrates_change, tells_replacement
 from engram.models import Episode, ItemRef
+from engram.retrieval import updates
 from engram.retrieval.config import get_preset
 from engram.retrieval.updates import (
     CHANGE,
@@ -1167,3 +1169,30 @@ def test_another_speakers_later_turn_does_not_move_above_a_speakers_own_statemen
         assert episodes[0].text.startswith("I've started growing peppers")
     finally:
         eg.close()
+
+
+def test_a_value_that_replaced_one_is_replaced_in_turn_by_its_next() -> None:
+    """"I take my coffee black" / "I've started adding oat milk to my coffee" /
+    "Switched to decaf with almond milk": the middle one narrates a change, so on its own
+    it is not a state a later change replaces; but it replaced the value before it, so it
+    states a value, and the newest, nearest it in meaning, replaces it in turn
+    (:data:`~engram.retrieval.updates.CHAIN`). A statement that replaced several (a
+    topic's hub in a chat) is not chained."""
+    times = [T0, T0 + timedelta(days=150), T0 + timedelta(days=280)]
+    asked = _asked("How does the user take their coffee?")
+    said = ["I take my coffee black.", "I've started adding oat milk to my coffee.",
+            "Switched to decaf with almond milk, doctor's orders."]
+    # the middle's nearest is the first (.6), the newest's nearest the middle (.45)
+    vec = [_unit(1, 0, 0), _unit(0.6, 0.8, 0), _unit(0.2, 0.4125, 0.889)]
+    rel = [0.5, 0.45, 0.3]
+    sessions = ["a", "b", "c"]
+    assert conflicts(said, times, vec, rel, asked=asked, sessions=sessions) == {(0, 1), (1, 2)}
+    with patch.object(updates, "CHAIN", 1):  # one pass: the narration replaces nothing
+        assert conflicts(said, times, vec, rel, asked=asked, sessions=sessions) == {(0, 1)}
+    # the middle replaced two statements: it is not one value told in turn
+    hub = [said[0], "I take my coffee with sugar.", *said[1:]]
+    later = [T0, T0 + timedelta(days=10), *times[1:]]
+    vec4 = [_unit(1, 0, 0, 0), _unit(0.95, 0, 0, 0.312), _unit(0.6, 0.8, 0, 0),
+            _unit(0.2, 0.4125, 0.889, 0)]
+    assert conflicts(hub, later, vec4, [0.5, 0.5, 0.45, 0.3], asked=asked,
+                     sessions=["a", "d", "b", "c"]) == {(0, 1), (0, 2), (1, 2)}

@@ -97,8 +97,11 @@ by their sentence on the question; the **later telling** (two short statements o
 other sessions, each the other's nearest in meaning among the hits read:
 :mod:`.nearness`); one speaker's statement never replacing another's
 (:func:`told_apart`); the nearest-in-meaning tests reading vectors centred as the
-query is (``centre``); and a value told in turn (an older statement that is the hit
-nearest the question is read by the slot reader too). Each rule's examples, the
+query is (``centre``); a value told in turn (an older statement that is the hit
+nearest the question is read by the slot reader too); and a statement that replaced one
+value replaced in turn by its next (:data:`CHAIN`: "I take my coffee black" / "I've
+started adding oat milk" / "Switched to decaf with almond milk", where the middle one
+narrates a change and would otherwise replace nothing). Each rule's examples, the
 figures it was chosen on and what was tried and left out: docs/recall.md, "The
 newer-first rule, session by session" and the sessions' sections.
 """
@@ -106,7 +109,8 @@ newer-first rule, session by session" and the sessions' sections.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -206,6 +210,11 @@ FOLLOW_MEANING = 0.4
 #: topic, the gap is small: LoCoMo's pairs of this kind stand .00-.10 apart)
 FOLLOW_PLAIN = 0.55
 FOLLOW_GAP = 0.15
+
+#: how many passes :func:`conflicts` makes over the pairs: the first reads every pair,
+#: each later one the pairs of a statement the pass before found replacing another
+#: (a value told in turn, one change after another)
+CHAIN = 3
 
 #: how many hits below the top ``depth`` may hold a newer statement that
 #: replaces one in it (:func:`reach`)
@@ -313,8 +322,14 @@ def conflicts(
     narrates = [changes and narrates_change(t) for t in said]
     near, apart, close = pairs_apart(vectors, origins, centre) if changes else ({}, {}, {})
     out: set[tuple[int, int]] = set()
-    for i in range(n):
-        for j in range(i + 1, n):
+    # a statement that replaced an older one states a value, however it told it ("Hannah
+    # quit teaching to retrain as a paramedic" after "My sister Hannah is a primary
+    # teacher"): a later change replaces it in turn, as it would a state (a value told
+    # in turn, one change after another: :data:`CHAIN`)
+    settled: set[int] = set()
+    fresh: set[int] | None = None  # the first pass reads every pair, later ones the new
+    for _ in range(CHAIN):
+        for i, j in _pairs_of(n, fresh):
             if times[i] == times[j]:
                 continue
             if anchor and not (anchor <= terms[i] and anchor <= terms[j]):
@@ -322,6 +337,13 @@ def conflicts(
             if told_apart(who[i], who[j]):
                 continue  # one speaker's statement does not replace another's
             newer, older = (j, i) if times[j] > times[i] else (i, j)
+            # the older replaced a statement before it, and of the two one is the other's
+            # nearest in meaning, or the newer is nearest a value the older replaced: the
+            # next value ("I take my coffee black" / "I've started adding oat milk" /
+            # "Switched to decaf with almond milk")
+            chained = older in settled and (
+                near.get(older) == newer or near.get(newer) == older
+                or near.get(newer) in {o for o, nw in out if nw == older})
             vi, vj = vectors[i], vectors[j]
             cos = float(np.dot(vi, vj)) if vi is not None and vj is not None else 0.0
             # what each says on the subject: the whole of two short statements, the
@@ -393,7 +415,7 @@ def conflicts(
             # the newer's words on the subject tell a change or an event, after an older
             # statement of a state (not one narration after another)
             changed = _moved(nsaid, said[newer], states[newer])
-            after_state = not narrates[older] and not tells_event(said[older])
+            after_state = chained or (not narrates[older] and not tells_event(said[older]))
             if (query_terms and (terms[older] - terms[newer]) & query_terms
                     and not (terms[newer] - terms[older]) & query_terms and not valued
                     and not (follows and changed and after_state)):
@@ -401,7 +423,7 @@ def conflicts(
             jac = jaccard(terms[i], terms[j])
             # a change the older one states too is narration ("started" / "now"
             # in two chat turns), not a state and its replacement
-            change = changes and states[newer] and not narrates[older]
+            change = changes and states[newer] and (chained or not narrates[older])
             # (a "When ...?" question takes a moved time only: chat turns deny a lot)
             fixes = told and corrects(said[newer]) and not corrects(said[older])
             # both answer clauses hold the same words (two at least) of what the
@@ -431,8 +453,7 @@ def conflicts(
                 continue
             # across sessions a completed event after a statement of a state is a
             # change too ("We store it in MongoDB" / "We migrated to PostgreSQL")
-            change = change or (told and not narrates[older] and tells_event(said[newer])
-                                and not tells_event(said[older]))
+            change = change or (told and after_state and tells_event(said[newer]))
             # a newer statement that names the older's value and gives one of its
             # own, or gives another in the older's slot, and tells what happened
             # (an event, a change, a correction): the value it gives replaces it
@@ -464,7 +485,23 @@ def conflicts(
                         and (jaccard(_terms(old_on), _terms(new_on)) >= SAME_FRAME
                              or frame(old_on, new_on) is not None))):
                 out.add((older, newer))
+        # (one value before it: a statement that replaced several is a topic's hub in a
+        # chat, not a value told in turn)
+        before = Counter(new for _, new in out)
+        grown = {new for new, k in before.items() if k == 1} - settled
+        if not grown:
+            break
+        settled |= grown
+        fresh = grown
     return out
+
+
+def _pairs_of(n: int, among: set[int] | None) -> Iterator[tuple[int, int]]:
+    """The pairs ``(i, j)``, ``i < j < n``; with ``among``, those holding one of its."""
+    for i in range(n):
+        for j in range(i + 1, n):
+            if among is None or i in among or j in among:
+                yield i, j
 
 
 def told_apart(a: Teller | None, b: Teller | None) -> bool:
