@@ -28,11 +28,11 @@ CHAINS = load_cases("knowledge_chains_s34.jsonl")
 #: milk" / "switched to decaf with almond milk"), a longer name said short ("no more
 #: Hilltop", "Cancelled Virgin"), a name opening the sentence ("Hannah quit teaching ..."),
 #: a newest with no marker ("Onto the next Slough House book already"). Session 35 (a
-#: value that replaced one is replaced in turn by its next, ``updates.CHAIN``) gains the
-#: coffee, the team and the sister's job; left: a newest holding no word of either older
-#: one ("Switched again, Starling has ..."), the book (small talk "I read a book" ranks
-#: above all three) and "Cancelled Virgin"
-MISSED = ["c-bank", "c-book", "c-broadband"]
+#: value that replaced one is replaced in turn by its next, ``updates.CHAIN``, with or
+#: without a marker, answering the question or close to the chain) gains all but one;
+#: left: "Switched again, Starling has better savings pots" after "Moved my current
+#: account to Monzo", too far from it in meaning to be its later telling
+MISSED = ["c-bank"]
 
 
 def test_the_chains_are_well_formed() -> None:

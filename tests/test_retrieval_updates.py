@@ -25,6 +25,7 @@ from engram.retrieval.updates import (
     asks_only,
     asks_past,
     asks_schedule,
+    asks_several,
     conflicts,
     earlier_range,
     inherited,
@@ -1189,6 +1190,13 @@ def test_a_value_that_replaced_one_is_replaced_in_turn_by_its_next() -> None:
     assert conflicts(said, times, vec, rel, asked=asked, sessions=sessions) == {(0, 1), (1, 2)}
     with patch.object(updates, "CHAIN", 1):  # one pass: the narration replaces nothing
         assert conflicts(said, times, vec, rel, asked=asked, sessions=sessions) == {(0, 1)}
+    # a newest that does not answer the question by itself (query cosine .1, the best .5)
+    # still takes part where it is as close to the chain as a later telling (.45, not .3)
+    assert conflicts(said, times, vec, [0.5, 0.45, 0.1], asked=asked,
+                     sessions=sessions) == {(0, 1), (1, 2)}
+    far = vec[:2] + [_unit(0.1, 0.3, 0.949)]
+    assert conflicts(said, times, far, [0.5, 0.45, 0.1], asked=asked,
+                     sessions=sessions) == {(0, 1)}
     # the middle replaced two statements: it is not one value told in turn
     hub = [said[0], "I take my coffee with sugar.", *said[1:]]
     later = [T0, T0 + timedelta(days=10), *times[1:]]
@@ -1196,3 +1204,43 @@ def test_a_value_that_replaced_one_is_replaced_in_turn_by_its_next() -> None:
             _unit(0.2, 0.4125, 0.889, 0)]
     assert conflicts(hub, later, vec4, [0.5, 0.5, 0.45, 0.3], asked=asked,
                      sessions=["a", "d", "b", "c"]) == {(0, 1), (0, 2), (1, 2)}
+
+
+def test_the_next_value_told_in_turn_needs_no_marker() -> None:
+    """"My colleague Dan works in Finance" / "Dan's transferred over to Procurement" /
+    "Dan's in Marketing": the newest states the next value with no marker; after a value
+    that replaced one it replaces that in turn. Not for a question asking for several
+    values (``chain=False``, :func:`~engram.retrieval.asks.asks_several`), nor where a
+    statement is longer than a value is told in (:data:`~engram.retrieval.updates.CHAIN_WORDS`)."""
+    times = [T0, T0 + timedelta(days=150), T0 + timedelta(days=280)]
+    asked = _asked("Which department does the user's colleague work in now?")
+    said = ["My colleague Dan works in Finance, he sits next to me.",
+            "Dan's transferred over to Procurement.", "Dan's in Marketing."]
+    vec = [_unit(1, 0, 0), _unit(0.6, 0.8, 0), _unit(0.2, 0.4125, 0.889)]
+    rel = [0.5, 0.45, 0.4]
+    sessions = ["a", "b", "c"]
+    assert conflicts(said, times, vec, rel, asked=asked, sessions=sessions) == {(0, 1), (1, 2)}
+    assert conflicts(said, times, vec, rel, asked=asked, sessions=sessions,
+                     chain=False) == {(0, 1)}
+    with patch.object(updates, "CHAIN_WORDS", 3):  # the middle one (4 words) is longer
+        assert conflicts(said, times, vec, rel, asked=asked, sessions=sessions) == {(0, 1)}
+
+
+@pytest.mark.parametrize(("query", "several"), [
+    ("What sports does Kevin like?", True),
+    ("Which cities has Jon visited?", True),
+    ("What kinds of books does Paola like?", True),
+    ("What board games has Nate played?", True),
+    ("What are Kate's hobbies?", True),
+    ("What are the names of Audrey's dogs?", True),
+    ("What is the user reading?", False),
+    ("Which mobile network is the user on?", False),
+    ("What kind of tattoo does Audrey have?", False),
+    ("Which bus does the user take?", False),
+    ("What class did Kevin have on 21.01.2024?", False),
+    ("How many monitors does the user have?", False),
+    ("What running shoes does the user wear?", False),
+    ("What glasses does the user wear?", False),
+])
+def test_asks_several(query: str, several: bool) -> None:
+    assert asks_several(query) is several

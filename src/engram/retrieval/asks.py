@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 
 __all__ = ["PAST", "anchor_terms", "asks_current", "asks_past", "asks_schedule",
-           "earlier_range"]
+           "asks_several", "earlier_range"]
 
 #: a question about an earlier state (the ranker's order stands)
 PAST = re.compile(
@@ -70,6 +70,39 @@ def asks_schedule(query: str) -> bool:
     replaces the older time; an event or a second answer alone does not (a
     "When ...?" question read as current cost chat MRR, session 8)."""
     return _SCHEDULE.search(query) is not None and _PAST_TENSE_EVENT.search(query) is None
+
+
+#: "What sports does ...?", "Which cities has ...?", "What board games has ...?", "What
+#: kinds of books do ...?" (a plural noun, up to two words after the question word, then
+#: a verb), "What are Kate's hobbies?", "What are the names of Audrey's dogs?"
+_SEVERAL = re.compile(
+    r"^\W*(?:what\s+are\s+(?:the\s+)?(?:[a-z]+\s+of\s+)?[a-z]+['’]s?\s+(?P<owned>[a-z]+s)\b"
+    r"|what\s+are\s+the\s+(?P<the>[a-z]+s)\s+(?:of|that|which|who)\b"
+    r"|(?:what|which)\s+(?:(?:kinds?|types?|sorts?)\s+of\s+)?(?:[a-z]+\s+){0,2}?"
+    r"(?P<noun>[a-z]+s)\s+(?:do|does|did|has|have|had|are|were|can|could|will|would)\b)",
+    re.IGNORECASE)
+#: words ending in "s" that are no plural noun
+_NOT_PLURAL = frozenset({"is", "was", "does", "has", "this", "his", "its", "status", "focus",
+                         "process", "business", "series", "news", "bus", "analysis",
+                         "basis", "campus", "bonus", "virus", "always", "perhaps", "plus",
+                         "class", "address", "progress", "success", "stress", "access"})
+#: a plural that names one thing worn or used ("What running shoes does the user wear?")
+_ONE_PAIR = frozenset({"shoes", "trainers", "sneakers", "boots", "glasses", "sunglasses",
+                       "goggles", "lenses", "contacts", "jeans", "trousers", "pants",
+                       "shorts", "leggings", "tights", "pyjamas", "headphones", "earbuds",
+                       "earphones", "braces", "scissors", "binoculars"})
+
+
+def asks_several(query: str) -> bool:
+    """Whether a question asks for several values ("What sports does Kevin play?",
+    "Which cities has Jon visited?", "What are Kate's hobbies?"): every value told
+    answers it, so none told later replaces one told before by coming later alone."""
+    m = _SEVERAL.search(query)
+    if m is None:
+        return False
+    noun = (m.group("owned") or m.group("the") or m.group("noun")).lower()
+    return (len(noun) > 3 and not noun.endswith("ss") and noun not in _NOT_PLURAL
+            and noun not in _ONE_PAIR)
 
 
 def asks_past(query: str) -> bool:
