@@ -1172,6 +1172,14 @@ def test_another_speakers_later_turn_does_not_move_above_a_speakers_own_statemen
         eg.close()
 
 
+def _told_in_turn(said: list[str], vec: list[np.ndarray], rel: list[float], query: str,
+                  **kw: object) -> set[tuple[int, int]]:
+    """:func:`conflicts` of three statements told 0, 150 and 280 days in, one a session."""
+    times = [T0 + timedelta(days=d) for d in (0, 150, 280)]
+    return conflicts(said, times, vec, rel, asked=_asked(query), sessions=["a", "b", "c"],
+                     **kw)  # type: ignore[arg-type]
+
+
 def test_a_value_that_replaced_one_is_replaced_in_turn_by_its_next() -> None:
     """"I take my coffee black" / "I've started adding oat milk to my coffee" /
     "Switched to decaf with almond milk": the middle one narrates a change, so on its own
@@ -1179,30 +1187,25 @@ def test_a_value_that_replaced_one_is_replaced_in_turn_by_its_next() -> None:
     states a value, and the newest, nearest it in meaning, replaces it in turn
     (:data:`~engram.retrieval.updates.CHAIN`). A statement that replaced several (a
     topic's hub in a chat) is not chained."""
-    times = [T0, T0 + timedelta(days=150), T0 + timedelta(days=280)]
-    asked = _asked("How does the user take their coffee?")
+    query = "How does the user take their coffee?"
     said = ["I take my coffee black.", "I've started adding oat milk to my coffee.",
             "Switched to decaf with almond milk, doctor's orders."]
     # the middle's nearest is the first (.6), the newest's nearest the middle (.45)
     vec = [_unit(1, 0, 0), _unit(0.6, 0.8, 0), _unit(0.2, 0.4125, 0.889)]
-    rel = [0.5, 0.45, 0.3]
-    sessions = ["a", "b", "c"]
-    assert conflicts(said, times, vec, rel, asked=asked, sessions=sessions) == {(0, 1), (1, 2)}
+    assert _told_in_turn(said, vec, [0.5, 0.45, 0.3], query) == {(0, 1), (1, 2)}
     with patch.object(updates, "CHAIN", 1):  # one pass: the narration replaces nothing
-        assert conflicts(said, times, vec, rel, asked=asked, sessions=sessions) == {(0, 1)}
+        assert _told_in_turn(said, vec, [0.5, 0.45, 0.3], query) == {(0, 1)}
     # a newest that does not answer the question by itself (query cosine .1, the best .5)
     # still takes part where it is as close to the chain as a later telling (.45, not .3)
-    assert conflicts(said, times, vec, [0.5, 0.45, 0.1], asked=asked,
-                     sessions=sessions) == {(0, 1), (1, 2)}
+    assert _told_in_turn(said, vec, [0.5, 0.45, 0.1], query) == {(0, 1), (1, 2)}
     far = vec[:2] + [_unit(0.1, 0.3, 0.949)]
-    assert conflicts(said, times, far, [0.5, 0.45, 0.1], asked=asked,
-                     sessions=sessions) == {(0, 1)}
+    assert _told_in_turn(said, far, [0.5, 0.45, 0.1], query) == {(0, 1)}
     # the middle replaced two statements: it is not one value told in turn
     hub = [said[0], "I take my coffee with sugar.", *said[1:]]
-    later = [T0, T0 + timedelta(days=10), *times[1:]]
+    later = [T0, T0 + timedelta(days=10), T0 + timedelta(days=150), T0 + timedelta(days=280)]
     vec4 = [_unit(1, 0, 0, 0), _unit(0.95, 0, 0, 0.312), _unit(0.6, 0.8, 0, 0),
             _unit(0.2, 0.4125, 0.889, 0)]
-    assert conflicts(hub, later, vec4, [0.5, 0.5, 0.45, 0.3], asked=asked,
+    assert conflicts(hub, later, vec4, [0.5, 0.5, 0.45, 0.3], asked=_asked(query),
                      sessions=["a", "d", "b", "c"]) == {(0, 1), (0, 2), (1, 2)}
 
 
@@ -1212,18 +1215,15 @@ def test_the_next_value_told_in_turn_needs_no_marker() -> None:
     that replaced one it replaces that in turn. Not for a question asking for several
     values (``chain=False``, :func:`~engram.retrieval.asks.asks_several`), nor where a
     statement is longer than a value is told in (:data:`~engram.retrieval.updates.CHAIN_WORDS`)."""
-    times = [T0, T0 + timedelta(days=150), T0 + timedelta(days=280)]
-    asked = _asked("Which department does the user's colleague work in now?")
+    query = "Which department does the user's colleague work in now?"
     said = ["My colleague Dan works in Finance, he sits next to me.",
             "Dan's transferred over to Procurement.", "Dan's in Marketing."]
     vec = [_unit(1, 0, 0), _unit(0.6, 0.8, 0), _unit(0.2, 0.4125, 0.889)]
     rel = [0.5, 0.45, 0.4]
-    sessions = ["a", "b", "c"]
-    assert conflicts(said, times, vec, rel, asked=asked, sessions=sessions) == {(0, 1), (1, 2)}
-    assert conflicts(said, times, vec, rel, asked=asked, sessions=sessions,
-                     chain=False) == {(0, 1)}
+    assert _told_in_turn(said, vec, rel, query) == {(0, 1), (1, 2)}
+    assert _told_in_turn(said, vec, rel, query, chain=False) == {(0, 1)}
     with patch.object(updates, "CHAIN_WORDS", 3):  # the middle one (4 words) is longer
-        assert conflicts(said, times, vec, rel, asked=asked, sessions=sessions) == {(0, 1)}
+        assert _told_in_turn(said, vec, rel, query) == {(0, 1)}
 
 
 @pytest.mark.parametrize(("query", "several"), [
