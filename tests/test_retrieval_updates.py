@@ -1241,6 +1241,8 @@ def test_the_next_value_told_in_turn_needs_no_marker() -> None:
     ("How many monitors does the user have?", False),
     ("What running shoes does the user wear?", False),
     ("What glasses does the user wear?", False),
+    ("What does Chris do for work?", False),  # a name ending in "s" is no plural
+    ("What Italian dishes does Elise like?", True),
 ])
 def test_asks_several(query: str, several: bool) -> None:
     assert asks_several(query) is several
