@@ -12,6 +12,8 @@ part and search latency p50/p95 (query embedding included). In a fresh
 process the first search of each conversation also loads its lexical index;
 ``--warm`` searches each conversation once before timing, so p95 measures
 searching, not loading (BEAM has 20 questions a conversation, letta one).
+``--dump FILE`` keeps each question's figures; ``python -m tools.eval_diff A B``
+lists the questions two dumps (two trees, or two variants) rank differently.
 ``engram bench all`` is the instrument of record; this is the workbench.
 """
 
@@ -123,7 +125,11 @@ def main(argv: list[str] | None = None) -> None:
                     help="search each conversation once before timing (loads its index)")
     ap.add_argument("--evidence", action="store_true",
                     help="also evidence in a 1,024-token context() (one more search a question)")
+    ap.add_argument("--dump", default=None, metavar="FILE",
+                    help="write each question's figures (set -> variant -> question key -> "
+                         "R_any@10, R_all@10, MRR, update) as JSON, for tools.eval_diff")
     args = ap.parse_args(argv)
+    dump: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     for name in args.sets.split(","):
@@ -135,8 +141,11 @@ def main(argv: list[str] | None = None) -> None:
             for conv in {scope_user(c): c for c, _ in qs}.values():
                 eg.search("hello", user_id=scope_user(conv), limit=1, preset="bm25",
                           track_access=False)
+        keys = {id(q): f"{c.id}#{k}" for c in part.conversations
+                for k, q in enumerate(c.questions)}
         for v in args.variants.split(","):
             cfg = variant(v)
+            rows = dump.setdefault(name, {}).setdefault(v, {})
             r10: list[float] = []
             rall: list[float] = []
             mrr: list[float] = []
@@ -165,6 +174,11 @@ def main(argv: list[str] | None = None) -> None:
                 k = update_correct(q, ranked)
                 if k is not None:
                     ku.append(float(k))
+                row: dict[str, Any] = {"question": q.text, "update": k}
+                if s is not None:
+                    row.update(r10=flat["recall_any@10"], rall=flat["recall_all@10"],
+                               mrr=flat["mrr"])
+                rows[keys[id(q)]] = row
             avg = lambda xs: f"{sum(xs) / len(xs):.3f}" if xs else "-"  # noqa: E731
             ms.sort()
             p50, p95 = (_pct(ms, p) for p in (0.5, 0.95))
@@ -173,6 +187,8 @@ def main(argv: list[str] | None = None) -> None:
                   + (f"ev@1024 {avg(ev)} ({len(ev)}) " if args.evidence else "")
                   + f"ms p50 {p50:.1f} p95 {p95:.1f}", flush=True)
         eg.close()
+    if args.dump:
+        Path(args.dump).write_text(json.dumps(dump, indent=0))
 
 
 if __name__ == "__main__":
