@@ -26,6 +26,7 @@ from engram.retrieval.updates import (
     asks_past,
     asks_schedule,
     asks_several,
+    asks_when_done,
     conflicts,
     earlier_range,
     inherited,
@@ -1246,3 +1247,31 @@ def test_the_next_value_told_in_turn_needs_no_marker() -> None:
 ])
 def test_asks_several(query: str, several: bool) -> None:
     assert asks_several(query) is several
+
+
+def test_a_later_turn_on_an_event_does_not_retell_when_it_happened() -> None:
+    """For "When was the party?" ("asks_when_done"): a later turn on the party, close to
+    its telling in meaning ("Everyone loved the lake party"), does not replace it; a
+    statement said again with another value in the same frame still does ("Anna's
+    wedding took place in June 2019" / "... in August 2019")."""
+    times = [T0, T0 + timedelta(days=3)]
+    close = [_unit(1, 0), _unit(0.8, 0.6)]  # cosine .8
+    party = ["Last Saturday we threw a party by the lake.",
+             "Everyone loved the lake party, it went on late."]
+    assert conflicts(party, times, close, changes=False) == {(0, 1)}
+    assert conflicts(party, times, close, changes=False, meaning=False) == set()
+    wedding = ["Anna's wedding took place in June 2019.",
+               "Anna's wedding took place in August 2019."]
+    assert conflicts(wedding, times, close, changes=False, meaning=False) == {(0, 1)}
+
+
+@pytest.mark.parametrize(("query", "done"), [
+    ("When did Jon lose his job as a banker?", True),
+    ("When was the party at the lake?", True),
+    ("when were the photos taken?", True),
+    ("When is the wedding?", False),
+    ("What did Jon do after losing his job?", False),
+    ("Where did the user live when they were a student?", False),
+])
+def test_asks_when_done(query: str, done: bool) -> None:
+    assert asks_when_done(query) is done

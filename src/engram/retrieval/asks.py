@@ -8,7 +8,7 @@ import re
 from datetime import datetime
 
 __all__ = ["PAST", "anchor_terms", "asks_current", "asks_past", "asks_schedule",
-           "asks_several", "earlier_range"]
+           "asks_several", "asks_when_done", "earlier_range"]
 
 #: a question about an earlier state (the ranker's order stands)
 PAST = re.compile(
@@ -104,6 +104,17 @@ def asks_several(query: str) -> bool:
     noun = (m.group("owned") or m.group("the") or m.group("noun")).lower()
     return (len(noun) > 3 and not noun.endswith("ss") and noun not in _NOT_PLURAL
             and noun not in _ONE_PAIR)
+
+
+#: "When did ...?", "When was ...?": the time of something that happened
+_WHEN_DONE = re.compile(r"^\W*when\s+(?:did|was|were|had)\b", re.IGNORECASE)
+
+
+def asks_when_done(query: str) -> bool:
+    """Whether a question asks when something happened ("When did Jon lose his job?",
+    "When was the party?"): its answer is an event's telling, which a later turn on the
+    same event, close to it in meaning, does not tell again with another value."""
+    return _WHEN_DONE.search(query) is not None
 
 
 def asks_past(query: str) -> bool:

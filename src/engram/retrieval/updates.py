@@ -104,7 +104,9 @@ started adding oat milk" / "Switched to decaf with almond milk", where the middl
 narrates a change and would otherwise replace nothing; the next may be a short statement
 with no marker, "Dan's in Marketing", or one that does not answer the question by itself
 but tells a change), not for a question asking for several values
-(:func:`~.asks.asks_several`: "What sports does Kevin play?"). Each rule's examples, the
+(:func:`~.asks.asks_several`: "What sports does Kevin play?"); and, for a question asking
+when something happened (:func:`~.asks.asks_when_done`), closeness in meaning alone
+making no pair. Each rule's examples, the
 figures it was chosen on and what was tried and left out: docs/recall.md, "The
 newer-first rule, session by session" and the sessions' sections.
 """
@@ -147,6 +149,7 @@ from .asks import (  # noqa: F401  (re-exported: the question readers moved to a
     asks_past,
     asks_schedule,
     asks_several,
+    asks_when_done,
     earlier_range,
 )
 from .floors import apply_floors  # noqa: F401  (re-exported: moved to floors.py)
@@ -259,6 +262,7 @@ def conflicts(
     tellers: Sequence[Teller | None] = (),
     centre: np.ndarray | None = None,
     chain: bool = True,
+    meaning: bool = True,
 ) -> set[tuple[int, int]]:
     """The pairs ``(older, newer)`` of statements that conflict (module docstring).
 
@@ -285,6 +289,10 @@ def conflicts(
     (:func:`~.nearness.pairs_apart`); the cosines the thresholds read stay those of the vectors.
     ``chain``: a statement that replaced one is replaced in turn by its next (:data:`CHAIN`;
     not for a question asking for several values, :func:`~.asks.asks_several`).
+    ``meaning=False``: two statements close in meaning (``SAME_MEANING``) are not for that
+    alone one said again with another value (a question asking when something
+    happened, :func:`~.asks.asks_when_done`: a chat's later turns on an event are close
+    to its telling without retelling it).
     """
     n = len(texts)
     told = changes and not marked  # events, values and answers given twice count
@@ -502,7 +510,7 @@ def conflicts(
                 if (change or fixes) and (terms[older] & terms[newer] or chained):
                     out.add((older, newer))
                 continue
-            same_meaning = cos >= SAME_MEANING and jac >= MEANING_FRAME
+            same_meaning = meaning and cos >= SAME_MEANING and jac >= MEANING_FRAME
             same_answer = (told and bool(asked) and cos >= ANSWER_MEANING
                            and min(held[older], held[newer]) >= ANSWER_COVER * len(asked))
             if (jac >= SAME_FRAME or same_meaning or valued or same_answer
@@ -606,6 +614,7 @@ def newer_first(
         [teller_of(x) for x in head],
         centre,
         not asks_several(query),
+        not asks_when_done(query),
     ) if old < depth and (new < depth or _covers(texts[new], asked))
         and not _asks_idly(texts[new]) and not gathers(head[new])}
     if not pairs:
