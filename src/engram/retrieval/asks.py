@@ -73,15 +73,15 @@ def asks_schedule(query: str) -> bool:
 
 
 #: "What sports does ...?", "Which cities has ...?", "What board games has ...?", "What
-#: kinds of books do ...?" (a plural noun, up to two words after the question word, then
-#: a verb), "What are Kate's hobbies?", "What are the names of Audrey's dogs?"
+#: kinds of books do ...?" (a plural noun in lower case, up to two words after the
+#: question word, then a verb: "What does Chris do?" names no plural), "What are Kate's
+#: hobbies?", "What are the names of Audrey's dogs?"
 _SEVERAL = re.compile(
     r"^\W*(?:(?i:what)\s+(?i:are)\s+(?:the\s+)?(?:[a-z]+\s+of\s+)?[A-Za-z]+['’]s?\s+"
     r"(?P<owned>[a-z]+s)\b"
     r"|(?i:what)\s+(?i:are)\s+the\s+(?P<the>[a-z]+s)\s+(?:of|that|which|who)\b"
     r"|(?i:what|which)\s+(?:(?:kinds?|types?|sorts?)\s+of\s+)?(?:[A-Za-z]+\s+){0,2}?"
     r"(?P<noun>[a-z]+s)\s+(?:do|does|did|has|have|had|are|were|can|could|will|would)\b)")
-#: (the plural noun is in lower case: "What does Chris do?" names no plural)
 #: words ending in "s" that are no plural noun
 _NOT_PLURAL = frozenset({"is", "was", "does", "has", "this", "his", "its", "status", "focus",
                          "process", "business", "series", "news", "bus", "analysis",

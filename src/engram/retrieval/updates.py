@@ -224,7 +224,7 @@ FOLLOW_GAP = 0.15
 CHAIN = 3
 #: a value told in turn is told in a statement of at most this many words (chat turns of
 #: 40-80 words that replaced one another by topic are not one value told in turn: on the
-#: development sets, chaining them cost LoCoMo .003 and BEAM .004 of MRR)
+#: development sets, chaining them cost LoCoMo .003 and BEAM 100K+500K .002 of MRR)
 CHAIN_WORDS = 40
 
 #: how many hits below the top ``depth`` may hold a newer statement that
@@ -325,7 +325,8 @@ def conflicts(
         specific = [0] * n
         takes_part = [best is None or r is None or r >= best - ANSWER_MARGIN for r in rel]
     # statements short enough to read as one (chat turns of hundreds of words are not)
-    short = [len(words(t)) <= MAX_WORDS for t in texts]
+    sizes = [len(words(t)) for t in texts]
+    short = [k <= MAX_WORDS for k in sizes]
     # a long turn is read by its sentence on the question (:func:`_read_long`)
     on = [sentence_on(t, asked) if asked and not brief and _message(t) else (t, 0)
           for t, brief in zip(texts, short, strict=True)]
@@ -346,7 +347,7 @@ def conflicts(
     # teacher"): a later change replaces it in turn, as it would a state (a value told
     # in turn, one change after another: :data:`CHAIN`)
     settled: set[int] = set()
-    one_value = [len(words(t)) <= CHAIN_WORDS for t in texts]  # a value told, not a chat turn
+    one_value = [k <= CHAIN_WORDS for k in sizes]  # a value told, not a chat turn
     fresh: set[int] | None = None  # the first pass reads every pair, later ones the new
     for _ in range(CHAIN if chain else 1):
         for i, j in _pairs_of(n, fresh):
