@@ -2,8 +2,10 @@
 
 Both rules permute the ranked head after the reranker; neither needs an LLM or
 a list of attributes. The signal floors live in :mod:`.floors`, the answer clause in
-:mod:`.answers`, and what an item tells (a memory its message; a question nothing)
-in :mod:`.tellings`.
+:mod:`.answers`, what an item tells (a memory its message; a question nothing)
+in :mod:`.tellings`, and the kinds of pair below, one named test each, in
+:mod:`.pairs` (:class:`~.pairs.Pair`); :func:`conflicts` reads the hits once and
+makes the passes over their pairs.
 
 **Knowledge updates** (:func:`newer_first`). Among the ``depth`` best hits, two
 statements *conflict* when they say the same thing about the same subject with
@@ -122,27 +124,14 @@ from typing import TypeVar
 import numpy as np
 
 from ..index.lexical import tokens
-from ..ingest.supersede import (
-    CHANGE,
-    MAX_WORDS,
-    corrects,
-    frame,
-    narrates_change,
-    states_change,
-    tells_event,
-    words,
-)
+from ..ingest.supersede import CHANGE
 from .answers import (  # noqa: F401  (re-exported: the answer clause moved to answers.py)
     COVER,
-    _answer_at,
-    _clauses,
     _covers,
     _forms,
-    _values,
     answer_clause,
 )
 from .asks import (  # noqa: F401  (re-exported: the question readers moved to asks.py)
-    _MOVED,
     PAST,
     anchor_terms,
     asks_current,
@@ -153,18 +142,29 @@ from .asks import (  # noqa: F401  (re-exported: the question readers moved to a
     earlier_range,
 )
 from .floors import apply_floors  # noqa: F401  (re-exported: moved to floors.py)
-from .nearness import jaccard, nearest_in_words, pairs_apart
+from .pairs import (  # noqa: F401  (re-exported: the pair kinds moved to pairs.py)
+    ANSWER_COVER,
+    ANSWER_MARGIN,
+    ANSWER_MEANING,
+    CHANGE_FRAME,
+    CHANGE_MEANING,
+    DENSE_MARGIN,
+    FOLLOW_GAP,
+    FOLLOW_MEANING,
+    FOLLOW_PLAIN,
+    MEANING_FRAME,
+    REPLACER_MEANING,
+    SAME_FRAME,
+    SAME_MEANING,
+    Pair,
+    Teller,
+    read,
+)
 from .rerank import _terms
 from .slots import (
     LONG_WORDS,
-    _message,
-    _read_long,
-    _recounts,
     named,
-    renames,
-    retimes,
     same_slot,
-    sentence_on,
 )
 from .tellings import _asks_idly, asks_only, inherited  # noqa: F401  (re-exported)
 
@@ -174,49 +174,10 @@ __all__ = ["CHANGE", "LONG_WORDS", "PAST", "REACH", "anchor_terms", "answer_clau
            "Teller", "told_apart"]
 
 T = TypeVar("T")
-#: who told a statement: the speaker's name a message gives ("Jon", "user", "assistant")
-Teller = str
-
-SAME_FRAME = 0.4
-SAME_MEANING = 0.75
-MEANING_FRAME = 0.15
-CHANGE_FRAME = 0.2
-CHANGE_MEANING = 0.4
-#: a statement whose query cosine is more than this below the best one's
-#: takes no part (small talk in a short chat), when the query's words are not given
-ANSWER_MARGIN = 0.3
-#: or its query cosine is within this of the best one's
-DENSE_MARGIN = 0.2
 
 #: the words a question names the memory's owner by ("the user's car"), which
 #: the owner's own statements never hold ("I", "my"): not part of what it asks
 SPEAKER = frozenset({"user"})
-
-#: two statements in other sessions whose answer clauses both hold this share of
-#: the query's words ("My desk at work faces the window" / "After the reshuffle
-#: my desk faces the wall by the printer") and whose vectors are this close give
-#: one answer twice: the newer is the current one (a current-value question)
-ANSWER_COVER = 0.6
-ANSWER_MEANING = 0.5
-#: a newer statement that does not answer the query by itself takes part when
-#: it is this close in meaning to an older one that does (answer clause holding
-#: ``COVER``), shares a word with it and states a change or a correction ("Our
-#: mortgage is fixed at 1.9 percent" / "The fixed deal ended and we've
-#: remortgaged at 4.6 percent")
-REPLACER_MEANING = 0.5
-
-#: a later telling (:func:`~.nearness.pairs_apart`): two short statements of other sessions,
-#: each the other's nearest in meaning among the hits read, at least this close,
-#: the older answering the question; the newer replaces the older when it tells
-#: a change, an event or a correction after an older statement of a state
-FOLLOW_MEANING = 0.4
-#: or, with no marker at all ("Most days I grab a meal deal for lunch" / "I've
-#: been bringing leftovers for lunch"), when they are this close and stand
-#: ``FOLLOW_GAP`` closer to each other than either is to any other hit read: the
-#: one later statement on the older's subject (in a chat, where many turns share a
-#: topic, the gap is small: LoCoMo's pairs of this kind stand .00-.10 apart)
-FOLLOW_PLAIN = 0.55
-FOLLOW_GAP = 0.15
 
 #: how many passes :func:`conflicts` makes over the pairs: the first reads every pair,
 #: each later one the pairs of a statement the pass before found replacing another
@@ -293,61 +254,20 @@ def conflicts(
     alone one said again with another value (a question asking when something
     happened, :func:`~.asks.asks_when_done`: a chat's later turns on an event are close
     to its telling without retelling it).
+
+    What is read of each statement once is a :class:`~.pairs.Reading`; whether the newer
+    of a pair replaces the older, kind by kind, :attr:`~.pairs.Pair.replaces`.
     """
-    n = len(texts)
-    told = changes and not marked  # events, values and answers given twice count
-    terms = [_terms(t) for t in texts]  # memoised: the reranker tokenised them already
-    rel = list(relevance) + [None] * (n - len(relevance))
-    sess = list(sessions) + [None] * (n - len(sessions))
-    who = list(tellers) + [None] * (n - len(tellers))
-    best = max((r for r in rel if r is not None), default=None)
-    # the hit nearest the question in meaning answers it, whatever its words
-    nearest = [r is not None and r == best for r in rel]
-    if asked:
-        answers = [_answer_at(t, asked) for t in texts]
-        said = [a for a, _, _ in answers]  # where markers are read
-        held = [k for _, k, _ in answers]
-        full = [k >= COVER * len(asked) for k in held]
-        values = [_values(a, after, len(words(t)) <= MAX_WORDS, _message(t))
-                  for t, (a, _, after) in zip(texts, answers, strict=True)]
-        takes_part = [
-            covers or (r is not None and best is not None and r >= best - DENSE_MARGIN)
-            for covers, r in zip(full, rel, strict=True)]
-        # the query's words beyond the names it gives: what it asks about them
-        asks = asked - query_terms
-        specific = [len(_terms(a) & asks) for a in said]
-    else:
-        said = list(texts)
-        asks = frozenset()
-        full = [False] * n
-        held = [0] * n
-        values = [frozenset()] * n
-        specific = [0] * n
-        takes_part = [best is None or r is None or r >= best - ANSWER_MARGIN for r in rel]
-    # statements short enough to read as one (chat turns of hundreds of words are not)
-    sizes = [len(words(t)) for t in texts]
-    short = [k <= MAX_WORDS for k in sizes]
-    # a long turn is read by its sentence on the question (:func:`_read_long`)
-    on = [sentence_on(t, asked) if asked and not brief and _message(t) else (t, 0)
-          for t, brief in zip(texts, short, strict=True)]
-    # which statements' sentences on the question are each other's nearest in words
-    kin = (nearest_in_words([_terms(t) for t, _ in on], origins) if told and not all(short)
-           else {})
-    # a moved time is read in the whole of a short statement ("I'm worried about
-    # missing the meeting with Danielle, so remind me it's rescheduled to 4:30")
-    states = [changes and (_MOVED.search(whole if brief else t) is not None if marked
-                           else states_change(t))
-              for t, whole, brief in zip(said, texts, short, strict=True)]
-    # an older statement's denial ("it never breaks") describes a state, not a change
-    narrates = [changes and narrates_change(t) for t in said]
-    near, apart, close = pairs_apart(vectors, origins, centre) if changes else ({}, {}, {})
+    reading = read(texts, times, vectors, relevance, query_terms, changes, anchor, sessions,
+                   asked, marked, origins, tellers, centre, meaning)
+    n, terms, who, near = len(texts), reading.terms, reading.tellers, reading.near
     out: set[tuple[int, int]] = set()
     # a statement that replaced an older one states a value, however it told it ("Hannah
     # quit teaching to retrain as a paramedic" after "My sister Hannah is a primary
     # teacher"): a later change replaces it in turn, as it would a state (a value told
     # in turn, one change after another: :data:`CHAIN`)
     settled: set[int] = set()
-    one_value = [k <= CHAIN_WORDS for k in sizes]  # a value told, not a chat turn
+    one_value = [k <= CHAIN_WORDS for k in reading.sizes]  # a value told, not a chat turn
     fresh: set[int] | None = None  # the first pass reads every pair, later ones the new
     for _ in range(CHAIN if chain else 1):
         for i, j in _pairs_of(n, fresh):
@@ -372,155 +292,7 @@ def conflicts(
                     # as close to it as a later telling is (:data:`FOLLOW_MEANING`)
                     chained = (va is not None and vb is not None
                                and float(np.dot(va, vb)) >= FOLLOW_MEANING)
-            vi, vj = vectors[i], vectors[j]
-            cos = float(np.dot(vi, vj)) if vi is not None and vj is not None else 0.0
-            # what each says on the subject: the whole of two short statements, the
-            # sentences on the question where one is long (:func:`_read_long`)
-            lengthy = not (short[older] and short[newer])
-            old_on, new_on, brief, new_held, nsaid = (
-                _read_long(texts, on, said, held, asked, older, newer) if lengthy
-                else (texts[older], texts[newer], True, held[newer], said[newer]))
-            # the newer names the older's value, or another in its slot (:func:`same_slot`),
-            # where the older answers by a word of the question or is the hit nearest it
-            # (a value told in turn: "Sold the Volvo and picked up a Golf" / "Traded the
-            # Golf in for a Kia" for "What car ...?")
-            refers = fills = recounts = renamed = False
-            if (told and (held[older] or (asked and nearest[older])) and takes_part[older] and brief
-                    and (sess[i] is None or sess[i] != sess[j])):
-                refers, fills = same_slot(said[older], new_on, asked)
-                # another name in the slot is about the same thing only where the
-                # newer holds a word of the question ("rewrote the website in Elm"
-                # does not replace "the mobile app is written in Java")
-                # (or with a prefix: "remortgaged with Halifax", :func:`_forms`)
-                fills = fills and (new_held > 0 or bool(_forms(new_on) & asked))
-                # or another number in the same unit ("90 a month" / "120 a month"),
-                # where the newer holds a word of the question or is related in meaning
-                recounts = (_recounts(said[older], new_on)
-                            and (new_held > 0 or cos >= CHANGE_MEANING))
-                # or another name for a subject both name by a question word, with
-                # no slot word ("we're The Night Porters now"): a stated change only
-                # and both hold ``COVER`` of what the question asks ("use", "cost"
-                # shared by two turns on other things name no one subject)
-                renamed = (new_held > 0 and (states[newer] or corrects(said[newer]))
-                           and len(_terms(said[older]) & _terms(new_on) & asks)
-                           >= max(1, COVER * len(asks))
-                           and renames(said[older], new_on, asked))
-            # a later telling of the older's answer: in another session, the two
-            # each other's nearest in meaning (:data:`FOLLOW_MEANING`); in long
-            # turns, whose vectors tell the whole turn, the two sentences on the
-            # question sharing one of its words and another, each other's nearest
-            # in words
-            follows = (told and (held[older] > 0 or nearest[older])
-                       and takes_part[older] and brief
-                       and sess[i] is not None and sess[i] != sess[j]
-                       and (bool(_terms(old_on) & _terms(new_on) & asked)
-                            and len(_terms(old_on) & _terms(new_on)) >= 2
-                            and kin.get(older) == newer and kin.get(newer) == older
-                            if lengthy else (
-                           near.get(older) == newer and near.get(newer) == older
-                           and cos >= FOLLOW_MEANING)))
-            inherits = False
-            if not (takes_part[i] and takes_part[j]):
-                if not (refers or fills or recounts or follows or chained or (
-                        takes_part[older] and full[older] and cos >= REPLACER_MEANING)):
-                    continue
-                inherits = True
-            if words(texts[older]) == words(texts[newer]):  # said again, nothing replaced
-                continue
-            # both answer clauses hold the query's words and a number, not the same ones
-            # (or the newer one close to it in meaning: "Biscuit is down to 12 kilos")
-            valued = (told and full[older] and (full[newer] or cos >= ANSWER_MEANING)
-                      and bool(values[older])
-                      and bool(values[newer] - values[older])
-                      and bool(values[older] - values[newer]))
-            # the question names what only the older one says (and nothing only
-            # the newer says): it asks about the older statement, unless both
-            # give it a value ("How many ... in Caribbean media?": the name is the
-            # question's context, the number its answer)
-            # (a later telling that tells a change is about the older's subject without
-            # naming it: "I'm doing the A2 French course" / "Passed the A2 exam!
-            # Starting B1 next month" for "What level of French ...?")
-            # the newer's words on the subject tell a change or an event, after an older
-            # statement of a state (not one narration after another)
-            changed = _moved(nsaid, said[newer], states[newer])
-            after_state = chained or (not narrates[older] and not tells_event(said[older]))
-            if (query_terms and (terms[older] - terms[newer]) & query_terms
-                    and not (terms[newer] - terms[older]) & query_terms and not valued
-                    and not (follows and changed and after_state)):
-                continue
-            jac = jaccard(terms[i], terms[j])
-            # a change the older one states too is narration ("started" / "now"
-            # in two chat turns), not a state and its replacement
-            change = changes and states[newer] and (chained or not narrates[older])
-            # (a "When ...?" question takes a moved time only: chat turns deny a lot)
-            fixes = told and corrects(said[newer]) and not corrects(said[older])
-            # both answer clauses hold the same words (two at least) of what the
-            # question asks ("The front end is written in Angular" / "We rewrote
-            # the front end in Svelte"): about one thing, however far apart in
-            # meaning; one word ("interests") is a topic, not a subject
-            shared = len(_terms(said[older]) & _terms(said[newer]) & asks)
-            both = full[older] and full[newer] and shared >= max(2, COVER * len(asks))
-            related = (jac >= CHANGE_FRAME or cos >= CHANGE_MEANING or both
-                       or (lengthy and brief
-                           and jaccard(_terms(old_on), _terms(new_on)) >= CHANGE_FRAME))
-            if sess[i] is not None and sess[i] == sess[j]:
-                # in one telling a change replaces a statement only where it says
-                # at least as much of what the question asks ("Melira discovered an
-                # orchid" does not replace "Melira is a botanist specializing in ...")
-                about = not asked or specific[newer] >= max(1, specific[older])
-                if (change or fixes) and related and about:
-                    out.add((older, newer))
-                continue
-            # a planned time told again, another time in an answer to a "When ...?"
-            # question ("launch the beta on June 3" / "the beta launch slipped to
-            # June 17"; :func:`~engram.retrieval.slots.retimes`)
-            if (marked and full[older] and full[newer] and cos >= ANSWER_MEANING
-                    and near.get(older) == newer and near.get(newer) == older
-                    and retimes(said[older], said[newer])):
-                out.add((older, newer))
-                continue
-            # across sessions a completed event after a statement of a state is a
-            # change too ("We store it in MongoDB" / "We migrated to PostgreSQL")
-            change = change or (told and after_state and tells_event(said[newer]))
-            # a newer statement that names the older's value and gives one of its
-            # own, or gives another in the older's slot, and tells what happened
-            # (an event, a change, a correction): the value it gives replaces it
-            moved = changed or fixes
-            if ((refers and (moved or fills)) or (fills and moved) or renamed
-                    or (recounts and (held[newer] > 0 or moved))
-                    or (follows and (
-                        # a change after a state ("I take my coffee with cream" /
-                        # "I've switched to oat milk"), not one narration after another
-                        (moved and after_state)
-                        # or no marker, the two standing apart from every other hit
-                        or (not lengthy and cos >= FOLLOW_PLAIN
-                            and close[older] - max(apart[older], apart[newer])
-                            >= FOLLOW_GAP)))):
-                out.add((older, newer))
-                continue
-            # the next value told in turn: after a value that replaced one, a later short
-            # statement nearest the chain that answers the question by itself gives the
-            # value now, with or without a marker ("Dan's transferred over to
-            # Procurement" / "Dan's in Marketing")
-            if told and chained and not inherits:
-                out.add((older, newer))
-                continue
-            # (one that does not answer by itself replaces a value it shares a word with,
-            # or the value before it in a chain, by a stated change)
-            if inherits:
-                if (change or fixes) and (terms[older] & terms[newer] or chained):
-                    out.add((older, newer))
-                continue
-            same_meaning = meaning and cos >= SAME_MEANING and jac >= MEANING_FRAME
-            same_answer = (told and bool(asked) and cos >= ANSWER_MEANING
-                           and min(held[older], held[newer]) >= ANSWER_COVER * len(asked))
-            if (jac >= SAME_FRAME or same_meaning or valued or same_answer
-                    or ((change or fixes) and related)
-                    or frame(texts[older], texts[newer]) is not None
-                    # two long turns' sentences on the question, one frame
-                    or (lengthy and brief
-                        and (jaccard(_terms(old_on), _terms(new_on)) >= SAME_FRAME
-                             or frame(old_on, new_on) is not None))):
+            if Pair(reading, older, newer, chained).replaces:
                 out.add((older, newer))
         # (one value before it: a statement that replaced several is a topic's hub in a
         # chat, not a value told in turn)
@@ -547,12 +319,6 @@ def told_apart(a: Teller | None, b: Teller | None) -> bool:
     speaker (a memory; a note a model wrote with ``role`` alone, "I moved to Berlin in
     May" on the user's behalf) is told by anyone."""
     return a is not None and b is not None and a != b
-
-
-def _moved(nsaid: str, said: str, stated: bool) -> bool:
-    """Whether a newer statement's words on the subject (``nsaid``; ``said``, its
-    answer clause, whose marker of change is ``stated``) tell a change or an event."""
-    return (stated if nsaid is said else states_change(nsaid)) or tells_event(nsaid)
 
 
 def reach(depth: int) -> int:

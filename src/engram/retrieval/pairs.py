@@ -1,0 +1,514 @@
+"""When a newer statement replaces an older one: the pair kinds of the newer-first rule.
+
+:func:`engram.retrieval.updates.conflicts` reads the hits once (:func:`read`, a
+:class:`Reading`: each statement's answer clause, the question's words it holds, its
+markers of change, its nearest in meaning and in words) and then each pair of them
+(:class:`Pair`, ``older`` before ``newer``). :attr:`Pair.replaces` decides, and reads
+in this order (the first that decides, decides):
+
+1. **the gate** (:attr:`Pair.enters`): both statements answer the question, or the
+   newer that does not replaces the older by its slot, a later telling, the next
+   value of a chain, or a stated change close to it in meaning (it *inherits*);
+2. **said again** (:attr:`Pair.said_again`): the same words, nothing replaced;
+3. **about the older** (:attr:`Pair.asks_older`): the question names what only the
+   older one says;
+4. **one telling** (:attr:`Pair.one_telling`, :attr:`Pair.changed_in_telling`):
+   two statements of one session conflict only by a change or a correction;
+5. **a time moved** (:attr:`Pair.retimed`), for a "When ...?" question;
+6. **the slot or a later telling** (:attr:`Pair.by_slot_or_telling`): the newer
+   names the older's value, gives another in its slot, or is the one later telling
+   on its subject;
+7. **the next value in a chain** (:attr:`Pair.next_in_chain`);
+8. **inherited** (:attr:`Pair.inherited_change`), for a newer that does not answer
+   by itself: a stated change sharing a word with the older;
+9. **one subject** (:attr:`Pair.one_subject`): a shared frame, close meaning, another
+   number, one answer given twice, or a change between related statements.
+
+The module docstring of :mod:`.updates` gives each kind's examples; docs/recall.md
+the figures each was chosen on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+import numpy as np
+
+from ..ingest.supersede import (
+    MAX_WORDS,
+    corrects,
+    frame,
+    narrates_change,
+    states_change,
+    tells_event,
+    words,
+)
+from .answers import COVER, _answer_at, _forms, _values
+from .asks import _MOVED
+from .nearness import jaccard, nearest_in_words, pairs_apart
+from .rerank import _terms
+from .slots import _message, _read_long, _recounts, renames, retimes, same_slot, sentence_on
+
+__all__ = ["Pair", "Reading", "read"]
+
+#: who told a statement: the speaker's name a message gives ("Jon", "user", "assistant")
+Teller = str
+
+SAME_FRAME = 0.4
+SAME_MEANING = 0.75
+MEANING_FRAME = 0.15
+CHANGE_FRAME = 0.2
+CHANGE_MEANING = 0.4
+#: a statement whose query cosine is more than this below the best one's
+#: takes no part (small talk in a short chat), when the query's words are not given
+ANSWER_MARGIN = 0.3
+#: or its query cosine is within this of the best one's
+DENSE_MARGIN = 0.2
+
+#: two statements in other sessions whose answer clauses both hold this share of
+#: the query's words ("My desk at work faces the window" / "After the reshuffle
+#: my desk faces the wall by the printer") and whose vectors are this close give
+#: one answer twice: the newer is the current one (a current-value question)
+ANSWER_COVER = 0.6
+ANSWER_MEANING = 0.5
+#: a newer statement that does not answer the query by itself takes part when
+#: it is this close in meaning to an older one that does (answer clause holding
+#: ``COVER``), shares a word with it and states a change or a correction ("Our
+#: mortgage is fixed at 1.9 percent" / "The fixed deal ended and we've
+#: remortgaged at 4.6 percent")
+REPLACER_MEANING = 0.5
+
+#: a later telling (:func:`~.nearness.pairs_apart`): two short statements of other sessions,
+#: each the other's nearest in meaning among the hits read, at least this close,
+#: the older answering the question; the newer replaces the older when it tells
+#: a change, an event or a correction after an older statement of a state
+FOLLOW_MEANING = 0.4
+#: or, with no marker at all ("Most days I grab a meal deal for lunch" / "I've
+#: been bringing leftovers for lunch"), when they are this close and stand
+#: ``FOLLOW_GAP`` closer to each other than either is to any other hit read: the
+#: one later statement on the older's subject (in a chat, where many turns share a
+#: topic, the gap is small: LoCoMo's pairs of this kind stand .00-.10 apart)
+FOLLOW_PLAIN = 0.55
+FOLLOW_GAP = 0.15
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What :func:`read` reads of each statement of the hits, by position, once for
+    all pairs, and how the question is asked (:func:`~.updates.conflicts`' arguments)."""
+
+    texts: Sequence[str]
+    times: Sequence[datetime]
+    vectors: Sequence[np.ndarray | None]
+    terms: list[frozenset[str]]
+    #: each statement's session and teller (``None``: not known)
+    sessions: list[str | None]
+    tellers: list[Teller | None]
+    #: the hit nearest the question in meaning (it answers, whatever its words)
+    nearest: list[bool]
+    #: where markers are read: the answer clause given the question's words, else the text
+    said: list[str]
+    #: how many of the question's words the answer clause holds, and whether ``COVER``
+    held: list[int]
+    full: list[bool]
+    #: the numbers the answer clause gives (:func:`~.answers._values`)
+    values: list[frozenset[str]]
+    #: the statement answers the question (its words or its query cosine)
+    takes_part: list[bool]
+    #: how many of what the question asks beyond its names the answer clause holds
+    specific: list[int]
+    #: words, and whether short enough to read as one (``MAX_WORDS``)
+    sizes: list[int]
+    short: list[bool]
+    #: a long turn's sentence on the question and how many of its words it holds
+    on: list[tuple[str, int]]
+    #: which statements' sentences on the question are each other's nearest in words
+    kin: dict[int, int]
+    #: a stated change, and a change the statement narrates (an older one's denial,
+    #: "it never breaks", describes a state)
+    states: list[bool]
+    narrates: list[bool]
+    #: each statement's nearest in meaning, its cosine to the next after that, and to it
+    #: (:func:`~.nearness.pairs_apart`)
+    near: dict[int, int]
+    apart: dict[int, float]
+    close: dict[int, float]
+    #: the query's index terms, what it asks beyond the names it gives, and those names
+    asked: frozenset[str]
+    asks: frozenset[str]
+    query_terms: frozenset[str]
+    anchor: frozenset[str]
+    changes: bool
+    marked: bool
+    meaning: bool
+
+    @property
+    def told(self) -> bool:
+        """Events, values and answers given twice count (a change is asked, not only a
+        stated one)."""
+        return self.changes and not self.marked
+
+
+def read(
+    texts: Sequence[str],
+    times: Sequence[datetime],
+    vectors: Sequence[np.ndarray | None],
+    relevance: Sequence[float | None] = (),
+    query_terms: frozenset[str] = frozenset(),
+    changes: bool = True,
+    anchor: frozenset[str] = frozenset(),
+    sessions: Sequence[str | None] = (),
+    asked: frozenset[str] = frozenset(),
+    marked: bool = False,
+    origins: Sequence[frozenset[str]] = (),
+    tellers: Sequence[Teller | None] = (),
+    centre: np.ndarray | None = None,
+    meaning: bool = True,
+) -> Reading:
+    """The :class:`Reading` of the hits for :func:`~.updates.conflicts` (its arguments)."""
+    n = len(texts)
+    told = changes and not marked
+    terms = [_terms(t) for t in texts]  # memoised: the reranker tokenised them already
+    rel = list(relevance) + [None] * (n - len(relevance))
+    best = max((r for r in rel if r is not None), default=None)
+    nearest = [r is not None and r == best for r in rel]
+    if asked:
+        answers = [_answer_at(t, asked) for t in texts]
+        said = [a for a, _, _ in answers]
+        held = [k for _, k, _ in answers]
+        full = [k >= COVER * len(asked) for k in held]
+        values = [_values(a, after, len(words(t)) <= MAX_WORDS, _message(t))
+                  for t, (a, _, after) in zip(texts, answers, strict=True)]
+        takes_part = [
+            covers or (r is not None and best is not None and r >= best - DENSE_MARGIN)
+            for covers, r in zip(full, rel, strict=True)]
+        asks = asked - query_terms
+        specific = [len(_terms(a) & asks) for a in said]
+    else:
+        said = list(texts)
+        asks = frozenset()
+        full = [False] * n
+        held = [0] * n
+        values = [frozenset()] * n
+        specific = [0] * n
+        takes_part = [best is None or r is None or r >= best - ANSWER_MARGIN for r in rel]
+    sizes = [len(words(t)) for t in texts]
+    short = [k <= MAX_WORDS for k in sizes]
+    # a long turn is read by its sentence on the question (:func:`_read_long`)
+    on = [sentence_on(t, asked) if asked and not brief and _message(t) else (t, 0)
+          for t, brief in zip(texts, short, strict=True)]
+    kin = (nearest_in_words([_terms(t) for t, _ in on], origins) if told and not all(short)
+           else {})
+    # a moved time is read in the whole of a short statement ("I'm worried about
+    # missing the meeting with Danielle, so remind me it's rescheduled to 4:30")
+    states = [changes and (_MOVED.search(whole if brief else t) is not None if marked
+                           else states_change(t))
+              for t, whole, brief in zip(said, texts, short, strict=True)]
+    narrates = [changes and narrates_change(t) for t in said]
+    near, apart, close = pairs_apart(vectors, origins, centre) if changes else ({}, {}, {})
+    return Reading(
+        texts=texts, times=times, vectors=vectors, terms=terms,
+        sessions=list(sessions) + [None] * (n - len(sessions)),
+        tellers=list(tellers) + [None] * (n - len(tellers)),
+        nearest=nearest, said=said, held=held, full=full, values=values,
+        takes_part=takes_part, specific=specific, sizes=sizes, short=short, on=on, kin=kin,
+        states=states, narrates=narrates, near=near, apart=apart, close=close,
+        asked=asked, asks=asks, query_terms=query_terms, anchor=anchor,
+        changes=changes, marked=marked, meaning=meaning)
+
+
+class Pair:
+    """Two statements of a :class:`Reading`, ``older`` told before ``newer``; ``first``
+    is the one ranked higher. ``chained``: the older replaced one statement before it
+    and the newer is its next value (:func:`~.updates.conflicts`, :data:`~.updates.CHAIN`).
+    Each kind is read once, when asked (:attr:`replaces`)."""
+
+    def __init__(self, reading: Reading, older: int, newer: int, chained: bool = False):
+        self.r = reading
+        self.older = older
+        self.newer = newer
+        self.first, self.second = min(older, newer), max(older, newer)
+        self.chained = chained
+
+    # -- what the pair is read by -------------------------------------------------------
+
+    @cached_property
+    def cos(self) -> float:
+        """The cosine of the two statements' vectors (0 when one has none)."""
+        va, vb = self.r.vectors[self.first], self.r.vectors[self.second]
+        return float(np.dot(va, vb)) if va is not None and vb is not None else 0.0
+
+    @cached_property
+    def jac(self) -> float:
+        return jaccard(self.r.terms[self.first], self.r.terms[self.second])
+
+    @cached_property
+    def lengthy(self) -> bool:
+        """One of the two is too long to read as one statement."""
+        return not (self.r.short[self.older] and self.r.short[self.newer])
+
+    @cached_property
+    def _on(self) -> tuple[str, str, bool, int, str]:
+        """What each says on the subject: the whole of two short statements, the
+        sentences on the question where one is long (:func:`~.slots._read_long`):
+        ``(older's, newer's, brief, newer's words of the question, newer's markers)``."""
+        r, o, w = self.r, self.older, self.newer
+        if self.lengthy:
+            return _read_long(r.texts, r.on, r.said, r.held, r.asked, o, w)
+        return r.texts[o], r.texts[w], True, r.held[w], r.said[w]
+
+    @property
+    def old_on(self) -> str:
+        return self._on[0]
+
+    @property
+    def new_on(self) -> str:
+        return self._on[1]
+
+    @property
+    def brief(self) -> bool:
+        return self._on[2]
+
+    @property
+    def new_held(self) -> int:
+        return self._on[3]
+
+    @property
+    def nsaid(self) -> str:
+        return self._on[4]
+
+    @cached_property
+    def one_telling(self) -> bool:
+        """Both statements are of one session: one telling (a list of facts, a chat's turns)."""
+        sess = self.r.sessions
+        return sess[self.first] is not None and sess[self.first] == sess[self.second]
+
+    @cached_property
+    def _slot(self) -> tuple[bool, bool, bool, bool]:
+        """``(refers, fills, recounts, renamed)``: the newer names the older's value, or
+        gives another in its slot (:func:`~.slots.same_slot`), another number in its
+        unit, or another name for a subject both name, where the older answers by a word
+        of the question or is the hit nearest it (a value told in turn: "Sold the Volvo
+        and picked up a Golf" / "Traded the Golf in for a Kia" for "What car ...?")."""
+        r, o, w = self.r, self.older, self.newer
+        if not (r.told and (r.held[o] or (r.asked and r.nearest[o])) and r.takes_part[o]
+                and self.brief and not self.one_telling):
+            return False, False, False, False
+        refers, fills = same_slot(r.said[o], self.new_on, r.asked)
+        # another name in the slot is about the same thing only where the newer holds
+        # a word of the question ("rewrote the website in Elm" does not replace "the
+        # mobile app is written in Java") (or with a prefix: "remortgaged with
+        # Halifax", :func:`~.answers._forms`)
+        fills = fills and (self.new_held > 0 or bool(_forms(self.new_on) & r.asked))
+        # another number in the same unit ("90 a month" / "120 a month"), where the
+        # newer holds a word of the question or is related in meaning
+        recounts = (_recounts(r.said[o], self.new_on)
+                    and (self.new_held > 0 or self.cos >= CHANGE_MEANING))
+        # another name for a subject both name by a question word, with no slot word
+        # ("we're The Night Porters now"): a stated change only, and both hold ``COVER``
+        # of what the question asks ("use", "cost" shared by two turns on other things
+        # name no one subject)
+        renamed = (self.new_held > 0 and (r.states[w] or corrects(r.said[w]))
+                   and len(_terms(r.said[o]) & _terms(self.new_on) & r.asks)
+                   >= max(1, COVER * len(r.asks))
+                   and renames(r.said[o], self.new_on, r.asked))
+        return refers, fills, recounts, renamed
+
+    @cached_property
+    def follows(self) -> bool:
+        """A later telling of the older's answer: in another session, the two each
+        other's nearest in meaning (``FOLLOW_MEANING``); in long turns, whose vectors
+        tell the whole turn, the two sentences on the question sharing one of its words
+        and another, each other's nearest in words."""
+        r, o, w = self.r, self.older, self.newer
+        sess = r.sessions
+        if not (r.told and (r.held[o] > 0 or r.nearest[o]) and r.takes_part[o] and self.brief
+                and sess[self.first] is not None and sess[self.first] != sess[self.second]):
+            return False
+        if self.lengthy:
+            shared = _terms(self.old_on) & _terms(self.new_on)
+            return (bool(shared & r.asked) and len(shared) >= 2
+                    and r.kin.get(o) == w and r.kin.get(w) == o)
+        return r.near.get(o) == w and r.near.get(w) == o and self.cos >= FOLLOW_MEANING
+
+    @cached_property
+    def inherits(self) -> bool:
+        """One of the two does not answer the question by itself."""
+        return not (self.r.takes_part[self.first] and self.r.takes_part[self.second])
+
+    @cached_property
+    def valued(self) -> bool:
+        """Both answer clauses hold the query's words and a number, not the same ones
+        (or the newer close to the older in meaning: "Biscuit is down to 12 kilos")."""
+        r, o, w = self.r, self.older, self.newer
+        return (r.told and r.full[o] and (r.full[w] or self.cos >= ANSWER_MEANING)
+                and bool(r.values[o]) and bool(r.values[w] - r.values[o])
+                and bool(r.values[o] - r.values[w]))
+
+    @cached_property
+    def changed(self) -> bool:
+        """The newer's words on the subject tell a change or an event."""
+        nsaid, said = self.nsaid, self.r.said[self.newer]
+        stated = self.r.states[self.newer] if nsaid is said else states_change(nsaid)
+        return stated or tells_event(nsaid)
+
+    @cached_property
+    def after_state(self) -> bool:
+        """The older states a state (not one narration after another), or is a value
+        that replaced one (:attr:`chained`)."""
+        said = self.r.said[self.older]
+        return self.chained or (not self.r.narrates[self.older] and not tells_event(said))
+
+    @cached_property
+    def stated_change(self) -> bool:
+        """The newer states a change that the older does not narrate too ("started" /
+        "now" in two chat turns is narration, not a state and its replacement)."""
+        r = self.r
+        return r.changes and r.states[self.newer] and (self.chained or not r.narrates[self.older])
+
+    @cached_property
+    def fixes(self) -> bool:
+        """The newer corrects or denies and the older does not (a "When ...?" question
+        takes a moved time only: chat turns deny a lot)."""
+        r = self.r
+        return r.told and corrects(r.said[self.newer]) and not corrects(r.said[self.older])
+
+    @cached_property
+    def related(self) -> bool:
+        """Related enough for a change to replace: shared words (``CHANGE_FRAME``), close
+        meaning (``CHANGE_MEANING``), both answer clauses holding the same two words of
+        what the question asks ("The front end is written in Angular" / "We rewrote the
+        front end in Svelte"; one word, "interests", is a topic), or two long turns'
+        sentences on the question sharing words."""
+        r, o, w = self.r, self.older, self.newer
+        shared = len(_terms(r.said[o]) & _terms(r.said[w]) & r.asks)
+        both = r.full[o] and r.full[w] and shared >= max(2, COVER * len(r.asks))
+        return (self.jac >= CHANGE_FRAME or self.cos >= CHANGE_MEANING or both
+                or (self.lengthy and self.brief
+                    and jaccard(_terms(self.old_on), _terms(self.new_on)) >= CHANGE_FRAME))
+
+    @cached_property
+    def change(self) -> bool:
+        """:attr:`stated_change`, or across sessions a completed event after a statement
+        of a state ("We store it in MongoDB" / "We migrated to PostgreSQL")."""
+        return self.stated_change or (self.r.told and self.after_state
+                                      and tells_event(self.r.said[self.newer]))
+
+    # -- the kinds, in the order :attr:`replaces` reads them ------------------------------
+
+    @cached_property
+    def enters(self) -> bool:
+        """Both answer the question; or the newer that does not (:attr:`inherits`) refers
+        to the older's slot, is its later telling or the next value of its chain, or the
+        older answers by ``COVER`` of the question's words and the two are close in
+        meaning (``REPLACER_MEANING``)."""
+        if not self.inherits:
+            return True
+        r, o = self.r, self.older
+        refers, fills, recounts, _ = self._slot
+        return (refers or fills or recounts or self.follows or self.chained
+                or (r.takes_part[o] and r.full[o] and self.cos >= REPLACER_MEANING))
+
+    @cached_property
+    def said_again(self) -> bool:
+        return words(self.r.texts[self.older]) == words(self.r.texts[self.newer])
+
+    @cached_property
+    def asks_older(self) -> bool:
+        """The question names what only the older says (and nothing only the newer
+        says): it asks about the older statement. Not when both give it a value ("How
+        many ... in Caribbean media?": the name is its context, the number its answer),
+        nor for a later telling that tells a change after a state, which is about the
+        older's subject without naming it ("I'm doing the A2 French course" / "Passed
+        the A2 exam! Starting B1 next month" for "What level of French ...?")."""
+        r, o, w = self.r, self.older, self.newer
+        q = r.query_terms
+        only_older, only_newer = r.terms[o] - r.terms[w], r.terms[w] - r.terms[o]
+        return bool(q and only_older & q and not only_newer & q and not self.valued
+                    and not (self.follows and self.changed and self.after_state))
+
+    @cached_property
+    def changed_in_telling(self) -> bool:
+        """In one telling a change or a correction replaces a statement, related to it,
+        only where it says at least as much of what the question asks ("Melira
+        discovered an orchid" does not replace "Melira is a botanist specializing in
+        ...")."""
+        r = self.r
+        about = not r.asked or r.specific[self.newer] >= max(1, r.specific[self.older])
+        return (self.stated_change or self.fixes) and self.related and about
+
+    @cached_property
+    def retimed(self) -> bool:
+        """A planned time told again, another time in an answer to a "When ...?"
+        question ("launch the beta on June 3" / "the beta launch slipped to June 17";
+        :func:`~.slots.retimes`)."""
+        r, o, w = self.r, self.older, self.newer
+        return (r.marked and r.full[o] and r.full[w] and self.cos >= ANSWER_MEANING
+                and r.near.get(o) == w and r.near.get(w) == o
+                and retimes(r.said[o], r.said[w]))
+
+    @cached_property
+    def by_slot_or_telling(self) -> bool:
+        """The newer names the older's value and gives one of its own, or gives another
+        in its slot, and tells what happened (an event, a change, a correction); or
+        gives another name or number; or is its later telling, by a change after a state
+        ("I take my coffee with cream" / "I've switched to oat milk") or with no marker,
+        the two standing apart from every other hit ("Most days I grab a meal deal for
+        lunch" / "I've been bringing leftovers for lunch")."""
+        r, o, w = self.r, self.older, self.newer
+        refers, fills, recounts, renamed = self._slot
+        moved = self.changed or self.fixes
+        return bool(
+            (refers and (moved or fills)) or (fills and moved) or renamed
+            or (recounts and (r.held[w] > 0 or moved))
+            or (self.follows and (
+                (moved and self.after_state)
+                or (not self.lengthy and self.cos >= FOLLOW_PLAIN
+                    and r.close[o] - max(r.apart[o], r.apart[w]) >= FOLLOW_GAP))))
+
+    @cached_property
+    def next_in_chain(self) -> bool:
+        """After a value that replaced one, a later short statement nearest the chain
+        that answers the question by itself gives the value now, with or without a
+        marker ("Dan's transferred over to Procurement" / "Dan's in Marketing")."""
+        return self.r.told and self.chained and not self.inherits
+
+    @cached_property
+    def inherited_change(self) -> bool:
+        """A newer that does not answer by itself replaces a value it shares a word
+        with, or the value before it in a chain, by a stated change."""
+        r, o, w = self.r, self.older, self.newer
+        return (self.change or self.fixes) and bool(r.terms[o] & r.terms[w] or self.chained)
+
+    @cached_property
+    def one_subject(self) -> bool:
+        """The two say one thing about one subject with a slot changed: a shared frame
+        (``SAME_FRAME``, :func:`~engram.ingest.supersede.frame`, or two long turns'
+        sentences on the question), close meaning with some shared words
+        (``SAME_MEANING``, unless ``meaning`` is off), another number
+        (:attr:`valued`), one answer given twice (``ANSWER_COVER``), or a change or a
+        correction between :attr:`related` statements."""
+        r, o, w = self.r, self.older, self.newer
+        same_meaning = r.meaning and self.cos >= SAME_MEANING and self.jac >= MEANING_FRAME
+        same_answer = (r.told and bool(r.asked) and self.cos >= ANSWER_MEANING
+                       and min(r.held[o], r.held[w]) >= ANSWER_COVER * len(r.asked))
+        return bool(
+            self.jac >= SAME_FRAME or same_meaning or self.valued or same_answer
+            or ((self.change or self.fixes) and self.related)
+            or frame(r.texts[o], r.texts[w]) is not None
+            or (self.lengthy and self.brief
+                and (jaccard(_terms(self.old_on), _terms(self.new_on)) >= SAME_FRAME
+                     or frame(self.old_on, self.new_on) is not None)))
+
+    @cached_property
+    def replaces(self) -> bool:
+        """Whether the newer statement replaces the older (the module docstring's order)."""
+        if not self.enters or self.said_again or self.asks_older:
+            return False
+        if self.one_telling:
+            return self.changed_in_telling
+        return (self.retimed or self.by_slot_or_telling or self.next_in_chain
+                or (self.inherited_change if self.inherits else self.one_subject))

@@ -1,0 +1,124 @@
+"""The pair kinds of the newer-first rule (:mod:`engram.retrieval.pairs`): which kind
+decides that a newer statement replaces an older one, and that :attr:`Pair.replaces`
+reads them in the documented order (the gate, said again, about the older, one telling,
+then the kinds that replace). The rule's behaviour on whole rankings is tested in
+``test_retrieval_updates.py``; these tests pin which named kind carries each decision."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from engram.retrieval.pairs import Pair, Reading, read
+from engram.retrieval.rerank import _terms
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _unit(*xs: float) -> np.ndarray:
+    v = np.array(xs)
+    return v / np.linalg.norm(v)
+
+
+def _reading(texts: list[str], vectors: list[np.ndarray | None] | None = None,
+             rel: list[float] | None = None, query: str = "", **kw: object) -> Reading:
+    times = [T0 + timedelta(days=60 * k) for k in range(len(texts))]
+    return read(texts, times, vectors or [None] * len(texts), rel or [],
+                asked=_terms(query) if query else frozenset(), **kw)  # type: ignore[arg-type]
+
+
+def test_a_shared_frame_with_one_slot_changed_is_one_subject() -> None:
+    """"Nora and Eliza collaborated on X" / "Joren and Eliza collaborated on X"."""
+    pair = Pair(_reading(["Nora Fishel and Eliza Woodley collaborated on a charity event.",
+                          "Joren Sullivar and Eliza Woodley collaborated on a charity event."]),
+                0, 1)
+    assert pair.enters and not pair.said_again and not pair.one_telling
+    assert pair.one_subject and not pair.by_slot_or_telling and pair.replaces
+    # a question naming what only the older says asks about the older: nothing replaced
+    named = Pair(_reading(["Nora Fishel and Eliza Woodley collaborated on a charity event.",
+                           "Joren Sullivar and Eliza Woodley collaborated on a charity event."],
+                          query_terms=frozenset({"nora"})), 0, 1)
+    assert named.asks_older and named.one_subject and not named.replaces
+
+
+def test_the_same_words_said_again_replace_nothing() -> None:
+    pair = Pair(_reading(["I live in Porto.", "I live in Porto!"]), 0, 1)
+    assert pair.said_again and not pair.replaces
+
+
+def test_in_one_telling_only_a_change_or_a_correction_replaces() -> None:
+    """Two statements of one session are one telling: a shared frame is not enough."""
+    related = [_unit(1, 0), _unit(0.5, 0.866)]  # cosine .5
+    facts = ["Ana is a nurse at the county hospital.", "Ana is a nurse at the city hospital."]
+    plain = Pair(_reading(facts, related, sessions=["s1", "s1"]), 0, 1)
+    assert plain.one_telling and plain.one_subject
+    assert not plain.changed_in_telling and not plain.replaces
+    apart = Pair(_reading(facts, related, sessions=["s1", "s2"]), 0, 1)
+    assert not apart.one_telling and apart.replaces
+    fixed = Pair(_reading([facts[0], "Actually, she works at the city hospital."], related,
+                          sessions=["s1", "s1"]), 0, 1)
+    assert fixed.fixes and fixed.changed_in_telling and fixed.replaces
+
+
+def test_a_newer_naming_the_older_value_and_telling_an_event_replaces_it_by_its_slot() -> None:
+    """"I drive a Volvo" / "I sold the Volvo and bought a Subaru"."""
+    texts = ["I drive a silver Volvo to work.", "I sold the Volvo and bought a Subaru."]
+    pair = Pair(_reading(texts, [_unit(1, 0), _unit(0.6, 0.8)], [0.6, 0.5],
+                         "What car does the user drive?", sessions=["a", "b"]), 0, 1)
+    assert pair.changed and pair.by_slot_or_telling and pair.replaces
+
+
+def test_a_later_telling_with_a_marker_replaces_a_state() -> None:
+    """"I take my coffee with cream" / "I've switched to oat milk": each the other's
+    nearest in meaning, in other sessions, the newer holding no word of the question."""
+    texts = ["I take my coffee with cream.", "I've switched to oat milk, dairy disagrees with me.",
+             "The neighbours painted their fence blue."]
+    reading = _reading(texts, [_unit(1, 0, 0), _unit(0.45, 0.893, 0), _unit(0, 0, 1)],
+                       [0.5, 0.25, 0.1], "How does the user take their coffee?",
+                       sessions=["a", "b", "c"])
+    pair = Pair(reading, 0, 1)
+    assert pair.inherits and pair.follows and pair.enters
+    assert pair.by_slot_or_telling and pair.replaces
+    assert not Pair(reading, 0, 2).replaces  # the fence answers nothing and follows nothing
+
+
+def test_a_change_close_to_the_answer_is_inherited() -> None:
+    """The newer holds no word of the question and is far from it, but states a change
+    and is close in meaning to the older that answers."""
+    texts = ["Our mortgage interest rate is fixed at 1.9 percent until spring.",
+             "The fixed deal ended and now we pay 4.6 percent."]
+    pair = Pair(_reading(texts, [_unit(1, 0), _unit(0.6, 0.8)], [0.64, 0.36],
+                         "What interest rate is my mortgage?"), 0, 1)
+    assert pair.inherits and pair.enters and pair.replaces
+    plain = Pair(_reading([texts[0], "We pay 4.6 percent on the loan for the van."],
+                          [_unit(1, 0), _unit(0.6, 0.8)], [0.64, 0.36],
+                          "What interest rate is my mortgage?"), 0, 1)
+    assert not plain.change and not plain.replaces
+
+
+def test_the_next_value_of_a_chain_needs_no_marker() -> None:
+    """"Dan's transferred over to Procurement" / "Dan's in Marketing": after a value that
+    replaced one (``chained``, decided by :func:`~engram.retrieval.updates.conflicts`'
+    passes), a short statement that answers by itself gives the value now."""
+    texts = ["My colleague Dan works in Finance, he sits next to me.",
+             "Dan's transferred over to Procurement.", "Dan's in Marketing."]
+    reading = _reading(texts, [_unit(1, 0, 0), _unit(0.6, 0.8, 0), _unit(0.2, 0.4125, 0.889)],
+                       [0.5, 0.45, 0.4], "Which department does the user's colleague work in now?",
+                       sessions=["a", "b", "c"])
+    assert Pair(reading, 1, 2, chained=True).next_in_chain
+    assert Pair(reading, 1, 2, chained=True).replaces
+    unchained = Pair(reading, 1, 2)
+    assert not unchained.next_in_chain and not unchained.replaces
+
+
+def test_a_time_moved_for_a_when_question() -> None:
+    """"launch the beta on June 3" / "the beta launch slipped to June 17", each the
+    other's nearest in meaning, for "When is ...?" (``marked``: a stated change only)."""
+    texts = ["We plan to launch the beta on June 3.", "The beta launch slipped to June 17.",
+             "The weather was lovely today."]
+    reading = _reading(texts, [_unit(1, 0, 0), _unit(0.8, 0.6, 0), _unit(0, 0, 1)],
+                       [0.6, 0.55, 0.1], "When is the beta launch?", marked=True,
+                       sessions=["a", "b", "c"])
+    assert Pair(reading, 0, 1).retimed
+    assert Pair(reading, 0, 1).replaces
