@@ -127,3 +127,42 @@ def test_best_k_is_the_set_argpartition_keeps_with_or_without_ties() -> None:
                 assert set(got.tolist()) == set(want.tolist())
             else:  # tied: argpartition's own choice, as before
                 assert np.array_equal(got, want)
+
+
+def test_rows_of_one_score_rank_by_id_whatever_order_they_were_written_in() -> None:
+    """Session 36: a store a process has just written and the same file opened afresh
+    hold their rows in other orders; ties (one text said many times: "lol", "Sounds
+    good!") were broken by row order, so the two ranked a chat's near-ties differently.
+    Rows of one score now rank by id, and of the rows tied at the ``k``-th place the first
+    by id are kept, for BM25 and for vectors, as PostgreSQL's ``ORDER BY score, id``."""
+    said = ([("sounds good to me", np.array([1.0, 0, 0, 0]))] * 12
+            + [("good morning", np.array([0.6, 0.8, 0, 0]))] * 3
+            + [("a tea garden", np.array([0, 0, 1.0, 0]))] * 5)
+    rows = [(ItemRef("episode", f"e{k:02d}"), text, vec) for k, (text, vec) in enumerate(said)]
+
+    def written(order: list[int]) -> PartitionIndex:
+        part = PartitionIndex(4)
+        for i in order:
+            ref, text, vec = rows[i]
+            part.upsert(ref, vec.astype(np.float32),
+                        RowAttrs(0, "episode", 0, None, "s", float(i), float(i), math.inf), text)
+        return part
+
+    forward = written(list(range(len(rows))))
+    backward = written(list(reversed(range(len(rows)))))
+    shuffled = list(range(len(rows)))
+    random.Random(3).shuffle(shuffled)
+    mixed = written(shuffled)
+    query = np.array([1.0, 0, 0, 0], dtype=np.float32)
+    for k in (1, 5, 12, 14, 20):
+        lexical = forward.lexical_search("sounds good", k, RowFilter())
+        assert lexical == backward.lexical_search("sounds good", k, RowFilter())
+        assert lexical == mixed.lexical_search("sounds good", k, RowFilter())
+        dense = forward.search(query, k, RowFilter())
+        assert dense == backward.search(query, k, RowFilter()) == mixed.search(
+            query, k, RowFilter())
+    # the 12 tied best, by id, then the next score
+    assert [r.id for r, _ in forward.search(query, 5, RowFilter())] == [
+        "e00", "e01", "e02", "e03", "e04"]
+    assert [r.id for r, _ in backward.lexical_search("sounds good", 14, RowFilter())][:12] == [
+        f"e{k:02d}" for k in range(12)]

@@ -47,6 +47,9 @@ STATUS_CODES = {"active": 0, "superseded": 1, "deleted": 2}
 INF = math.inf
 #: a row's ref type by its type code, and a ref made from ``(type, id)``
 _KINDS = np.array(["episode", "memory"], dtype=object)
+#: rows summed at a time in float64 for the episode centroid (a float64 copy of 4,096 rows
+#: of 384 dimensions is 12 MB)
+_CENTROID_CHUNK = 4096
 _new_ref = partial(tuple.__new__, ItemRef)
 
 
@@ -388,9 +391,16 @@ class PartitionIndex:
             vecs = self._vecs[:n]
             norms = np.sqrt(np.einsum("ij,ij->i", vecs, vecs, dtype=np.float64))
             live = self._alive[:n] & (self._type[:n] == TYPE_EPISODE) & (norms > 0)
-            w = np.zeros(n, dtype=np.float32)
+            w = np.zeros(n, dtype=np.float64)
             w[live] = 1.0 / norms[live]
-            self._csum = ((w @ vecs).astype(np.float64), int(live.sum()))
+            # summed in float64, as the running sum is: a store read afresh and the same
+            # store written in this process give one centroid to the last float32 bit, so
+            # one ranking (a float32 sum differed by ~1e-7 and flipped near-ties)
+            total = np.zeros(vecs.shape[1], dtype=np.float64)
+            for at in range(0, n, _CENTROID_CHUNK):
+                total += w[at:at + _CENTROID_CHUNK] @ vecs[at:at + _CENTROID_CHUNK].astype(
+                    np.float64)
+            self._csum = (total, int(live.sum()))
         total, count = self._csum
         return None if count == 0 else (total / count).astype(np.float32)
 
@@ -654,22 +664,37 @@ class PartitionIndex:
         rows = np.flatnonzero(mask)
         if rows.size == 0:
             return []
-        sub = scores[rows]
-        k = min(k, rows.size)
-        top = best_k(sub, k)
-        top = top[np.lexsort((rows[top], -sub[top]))]
-        return list(zip(self._refs_of(rows[top]), sub[top].tolist(), strict=True))
+        return self._ranked(rows, scores[rows], k)
+
+    def _ranked(self, rows: np.ndarray, scores: np.ndarray, k: int
+                ) -> list[tuple[ItemRef, float]]:
+        """The ``k`` best of ``rows`` by ``scores`` (parallel arrays), best first; rows of
+        one score in the order of their ids, and of rows tied at the ``k``-th place the
+        first by id are kept (as PostgreSQL's ``ORDER BY score, id``). So one store gives
+        one list whatever order its rows were written or loaded in: the store a process
+        has just written and the same file opened afresh rank alike (row order differs
+        between them, and broke ties before: session 36)."""
+        k = min(k, scores.size)
+        top = best_k(scores, k)
+        kth = scores[top].min()
+        if scores.size > k:
+            tied = np.flatnonzero(scores == kth)
+            if tied.size > np.count_nonzero(scores[top] == kth):  # not all tied rows kept
+                above = np.flatnonzero(scores > kth)
+                ids = [ref.id for ref in self._refs_of(rows[tied])]
+                first = sorted(range(len(ids)), key=ids.__getitem__)[: k - above.size]
+                top = np.concatenate([above, tied[first]])
+        refs = self._refs_of(rows[top])
+        vals = scores[top].tolist()
+        order = sorted(range(len(refs)), key=lambda i: (-vals[i], refs[i].id, refs[i].type))
+        return [(refs[i], vals[i]) for i in order]
 
     def _exact(self, query: np.ndarray, k: int, rows: np.ndarray) -> list[tuple[ItemRef, float]]:
         if rows.size == self._n:
             scores = self._vecs[: self._n] @ query
         else:
             scores = self._vecs[rows] @ query
-        k = min(k, scores.size)
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        out_rows = rows[top] if rows.size != self._n else top
-        return list(zip(self._refs_of(out_rows), scores[top].tolist(), strict=True))
+        return self._ranked(rows, scores, k)
 
     def _ensure_ann(self) -> AnnGraph | None:
         if self._ann is None and self._loading is not None:
@@ -707,8 +732,7 @@ class PartitionIndex:
             # the graph could not reach enough passing rows: fall back to exact
             return self._exact(query, k, np.flatnonzero(mask))
         exact = self._vecs[keys] @ query  # re-score with the stored float32 vectors
-        order = np.lexsort((keys, -exact))[:k]
-        return list(zip(self._refs_of(keys[order]), exact[order].tolist(), strict=True))
+        return self._ranked(keys, exact, k)
 
     @property
     def has_graph(self) -> bool:
