@@ -82,6 +82,19 @@ ENDS = [
     ("Jess has been re-homed with a farmer friend.", "own", "jess"),
     ("Sadly our cat Miso had to be rehomed.", "own", "miso"),
     ("My dog was rehomed last spring.", "own", "dog"),
+    # session 36: a thing given up for another, told by what took its place
+    ("Swapped Hatha for Vinyasa flow, I wanted something more energetic.", "instead", "hatha"),
+    ("We ditched Sky for Netflix last year.", "instead", "sky"),
+    ("I replaced the Fitbit with a Garmin.", "instead", "fitbit"),
+    ("Cancelled PureGym and joined the climbing wall instead.", "instead", "puregym"),
+    ("Dropped Spanish and took up Italian.", "instead", "spanish"),
+    ("I've swapped my Kindle for a Kobo.", "instead", "kindle"),
+    ("So I dumped Vodafone and switched to Three.", "instead", "vodafone"),
+    ("Honestly I've replaced the sofa with a corner unit.", "instead", "sofa"),
+    ("We finally binned the treadmill and bought a rowing machine.", "instead", "treadmill"),
+    ("I ditched Duolingo and signed up for evening classes.", "instead", "duolingo"),
+    ("Finally ditched Hotmail and set up a Gmail account.", "instead", "hotmail"),
+    ("We swapped out the gas hob for an induction one.", "instead", "hob"),
 ]
 
 NOT_ENDS = [
@@ -143,6 +156,20 @@ NOT_ENDS = [
     "He's not playing football anymore.",
     "Should Jess be re-homed?",
     "My sister's dog was rehomed.",
+    "I dropped the kids off and went to work.",
+    "We swapped numbers with the neighbours.",
+    "I swapped shifts with Tom this week.",
+    "Cancelled dinner and went for a walk.",
+    "I dropped my phone in the canal.",
+    "Should I swap the Kindle for a Kobo?",
+    "If we ditched Sky for Netflix we'd save money.",
+    "My sister swapped her Golf for a Polo.",
+    "They replaced the boiler last week.",
+    "We exchanged gifts with the family.",
+    "I cancelled the appointment.",
+    "I'm thinking of swapping tea for coffee.",
+    "I dropped Sam for good.",
+    "We swapped seats for a while.",
 ]
 
 
@@ -324,3 +351,25 @@ def test_a_new_partner_replaces_the_old_one_and_a_parting_ends_it(
     assert set(_memories(eg, "ne")) == {"The user's partner is Alex"}
     _say(eg, "ne", "Alex and I split up in March.", 300)
     assert _memories(eg, "ne") == {}
+
+
+def test_a_thing_given_up_for_another_ends_its_memory(store: Store, embedder: Embedder) -> None:
+    """Session 36: "Swapped Hatha for Vinyasa flow" ends "The user goes to a Hatha yoga
+    class", "Dropped Spanish and took up Italian" ends "The user is learning Spanish" (the
+    relation "instead": whatever one had, did, used or belonged to); a swap of shifts or
+    seats ends nothing."""
+    eg = Engram(store=store, embedder=embedder)
+    _say(eg, "ana", "I go to a Hatha yoga class every Tuesday.", 0)
+    _say(eg, "ana", "I'm learning Spanish in the evenings.", 0)
+    assert set(_memories(eg, "ana")) == {"The user goes to a Hatha yoga class",
+                                         "The user is learning Spanish"}
+    _say(eg, "ana", "I swapped shifts with Tom this week.", 30)  # a swap that ends nothing
+    _say(eg, "ana", "We swapped seats for a while.", 31)
+    assert len(_memories(eg, "ana")) == 2
+    _say(eg, "ana", "Swapped Hatha for Vinyasa flow, I wanted something more energetic.", 40)
+    _say(eg, "ana", "Dropped Spanish and took up Italian.", 41)
+    assert not any("Hatha" in t or "Spanish" in t for t in _memories(eg, "ana"))
+    ended = {t: m for t, m in _memories(eg, "ana", inactive=True).items()
+             if "Hatha" in t or "Spanish" in t}
+    assert len(ended) == 2
+    assert all(m.status is MemoryStatus.SUPERSEDED for m in ended.values())  # type: ignore[attr-defined]

@@ -32,7 +32,9 @@ I sell the Honda?", "if I quit the firm ..."):
   haven't played football since I moved", "... touched the piano in months", not "this
   week"; a pastime by its verb alone: "I've stopped running"; a doing denied: "Not
   playing football anymore"), a switch away from what one did, used or had ("switched
-  from violin to cello", "changed from Vodafone"), a thing gone, passed on or re-homed
+  from violin to cello", "changed from Vodafone"), a thing given up for another, told by
+  what took its place ("Swapped Hatha for Vinyasa flow", "I replaced the Fitbit with a
+  Garmin", "Cancelled PureGym and joined the climbing wall"), a thing gone, passed on or re-homed
   ("the Volvo is gone", "my Honda went to my brother", "Jess has been re-homed"), a
   membership or an account closed ("I cancelled my PureGym membership"); someone else's
   thing ("my sister's car") ends nothing;
@@ -111,6 +113,8 @@ _RELATIONS["account"] = frozenset({"member", "subscribes", "subscribed", "subscr
                                   "banks", "customer", "insured", "insures"})
 _RELATIONS["switch"] = _RELATIONS["own"] | _RELATIONS["activity"] | frozenset(
     {"uses", "prefers", "commutes", "banks", "listens", "watches", "reads", "eats"})
+#: a thing given up for another (:data:`_INSTEAD`): whatever one had, did, used or belonged to
+_RELATIONS["instead"] = _RELATIONS["switch"] | _RELATIONS["account"]
 _ADVERB = r"(?:just |finally |recently |already |eventually |officially |actually |also )?"
 #: people one may hand a thing on to (and who are never the thing handed on)
 _PEOPLE = (r"brother|sister|son|daughter|kids?|children|mum|mom|mother|dad|father|parents|"
@@ -218,7 +222,27 @@ def _patterns() -> list[tuple[str, re.Pattern[str]]]:
     return out
 
 
-_PATTERNS = _patterns()
+#: a thing given up for another, told by what took its place: "Swapped Hatha for Vinyasa
+#: flow", "we ditched Sky for Netflix", "I replaced the Fitbit with a Garmin", "Cancelled
+#: PureGym and joined the climbing wall", "Dropped Spanish and took up Italian" (not
+#: "dropped the kids off", "swapped shifts with Tom", "cancelled dinner and went for a
+#: walk": what took its place must follow, by "for", "replaced ... with" or "and" with a
+#: verb of starting one)
+_INSTEAD_START = (r"(?:" + _CLAUSE + LEAD + r"(?:i|we)(?:'ve|’ve| have| had)? |" + _SENTENCE
+                  + LEAD + r")" + _ADVERB)
+_INSTEAD_NEXT = (r"\s+and\s+(?:(?:i|we)(?:'ve|’ve| have)?\s+)?(?:then\s+|just\s+)?"
+                 r"(?:joined|signed up|set up|bought|started|picked up|switched|took up|"
+                 r"upgraded|registered|enrolled)\b")
+_INSTEAD = [re.compile(_INSTEAD_START + verbs + r"(?: out)?\s+" + _OBJECT + follows, re.IGNORECASE)
+            for verbs, follows in (
+                (r"(?P<verb>swapped|swopped|traded|ditched|dropped|exchanged|binned|dumped)",
+                 r"\s+(?:out\s+)?for\s+(?!(?:good|now|a while|ages|years|months|a bit)\b)"),
+                (r"(?P<verb>replaced)", r"\s+with\s"),
+                (r"(?P<verb>ditched|dropped|binned|dumped|cancell?ed|canceled|replaced)",
+                 _INSTEAD_NEXT))]
+
+
+_PATTERNS = _patterns() + [("instead", p) for p in _INSTEAD]
 
 
 def _said(text: str, start: int, end: int) -> str | None:
@@ -265,7 +289,8 @@ _TRIGGER = re.compile(
     r"notice|laid|let|redundant|fired|retired|stopped|left|moved|broke|split|divorced|"
     r"separated|dropped|passed|died|put|stolen|totalled|longer|any ?more|graduated|finished|"
     r"switched|changed|gone|haven't|haven’t|hadn't|have not|had not|cancell?ed|canceled|closed|"
-    r"terminated|ended|went|handed|re-?homed|adoption|not (?:playing|doing|going|attending|"
+    r"terminated|ended|went|handed|re-?homed|adoption|swapped|swopped|ditched|replaced|binned|"
+    r"dumped|not (?:playing|doing|going|attending|"
     r"learning|practi[sc]ing|taking|working|living|driving))\b",
     re.IGNORECASE)
 
