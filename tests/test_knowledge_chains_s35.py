@@ -43,14 +43,15 @@ HELD = load_cases("knowledge_chains_s35_held.jsonl")
 #: bought a Canon Pixma"), a newest with no marker that does not answer the question by
 #: itself ("Tom's in Glasgow with his girlfriend's family"), a middle value outside the
 #: hits read (the yoga style)
-MISSED = ["d35-swim-lengths", "d35-gran-care-home", "d35-best-friend-city",
-          "d35-yoga-style", "d35-printer"]
+#: (session 36: the yoga style and the best friend's city gained, the next value in a
+#: chain replacing a middle one that does not answer by itself, ``pairs.Pair.next_in_chain``)
+MISSED = ["d35-swim-lengths", "d35-gran-care-home", "d35-printer"]
 #: measured after each change (module docstring)
 HELD_MISSED = [
     "h35-hairdresser", "h35-energy-supplier", "h35-mobile-network", "h35-sertraline-dose",
     "h35-garden-project", "h35-daughter-course", "h35-brother-home", "h35-home-insurer",
-    "h35-cloud-photos", "h35-backend-language", "h35-manager", "h35-project-codename",
-]
+    "h35-cloud-photos", "h35-backend-language", "h35-project-codename",
+]  # (session 36: the manager gained)
 
 
 @pytest.mark.parametrize("cases", [DEV, HELD], ids=["dev", "held"])

@@ -122,3 +122,24 @@ def test_a_time_moved_for_a_when_question() -> None:
                        sessions=["a", "b", "c"])
     assert Pair(reading, 0, 1).retimed
     assert Pair(reading, 0, 1).replaces
+
+
+def test_in_a_chain_the_older_answers_by_the_value_it_replaced() -> None:
+    """"I go to a Hatha yoga class" / "Swapped Hatha for Vinyasa flow" / "Yin classes at the
+    studio on Mondays" for "What style of yoga ...?": the middle holds no word of the
+    question and is far from it, but it replaced a statement that answers; the next value,
+    which answers by itself, replaces it in turn (session 36). One that does not answer by
+    itself still needs a stated change (:attr:`Pair.inherited_change`)."""
+    texts = ["I go to a Hatha yoga class every Tuesday.",
+             "Swapped Hatha for Vinyasa flow, I wanted something more energetic.",
+             "Yin classes at the studio on Mondays, really helping my lower back."]
+    vec = [_unit(1, 0, 0), _unit(0.55, 0.835, 0), _unit(0.49, 0.2, 0.849)]
+    reading = _reading(texts, vec, [0.6, 0.3, 0.5], "What style of yoga is the user doing now?",
+                       sessions=["a", "b", "c"])
+    assert not reading.takes_part[1] and reading.takes_part[2]
+    chained = Pair(reading, 1, 2, chained=True)
+    assert chained.inherits and chained.next_in_chain and chained.replaces
+    assert not Pair(reading, 1, 2).replaces  # not a chain: nothing links the two
+    far = _reading(texts, vec, [0.6, 0.3, 0.1], "What style of yoga is the user doing now?",
+                   sessions=["a", "b", "c"])
+    assert not Pair(far, 1, 2, chained=True).replaces

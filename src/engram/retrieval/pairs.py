@@ -473,8 +473,11 @@ class Pair:
     def next_in_chain(self) -> bool:
         """After a value that replaced one, a later short statement nearest the chain
         that answers the question by itself gives the value now, with or without a
-        marker ("Dan's transferred over to Procurement" / "Dan's in Marketing")."""
-        return self.r.told and self.chained and not self.inherits
+        marker ("Dan's transferred over to Procurement" / "Dan's in Marketing"). The older
+        answers by the value it replaced, whatever its own words ("Swapped Hatha for
+        Vinyasa flow" / "Yin classes at the studio on Mondays" for "What style of yoga
+        ...?")."""
+        return self.r.told and self.chained and self.r.takes_part[self.newer]
 
     @cached_property
     def inherited_change(self) -> bool:

@@ -105,7 +105,9 @@ value replaced in turn by its next (:data:`CHAIN`: "I take my coffee black" / "I
 started adding oat milk" / "Switched to decaf with almond milk", where the middle one
 narrates a change and would otherwise replace nothing; the next may be a short statement
 with no marker, "Dan's in Marketing", or one that does not answer the question by itself
-but tells a change), not for a question asking for several values
+but tells a change; a middle one that does not answer by itself answers by the value
+it replaced: "Swapped Hatha for Vinyasa flow" / "Yin classes at the studio on Mondays"
+for "What style of yoga ...?"), not for a question asking for several values
 (:func:`~.asks.asks_several`: "What sports does Kevin play?"); and, for a question asking
 when something happened (:func:`~.asks.asks_when_done`), closeness in meaning alone
 making no pair. Each rule's examples, the
