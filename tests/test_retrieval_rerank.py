@@ -127,6 +127,40 @@ def test_memory_near_marks_a_memory_the_dense_signal_finds_near() -> None:
     assert not m[1:-1, [COL["memory"], COL["memory_near"]]].any()  # episodes
     assert get_preset("recall").rerank["memory_near"] > 0
     assert "memory_near" not in get_preset("recall-s31").rerank
+    # session 36: among the NEAR best of a store of a few items, but far below the best
+    # cosine (more than NEAR_GAP): not near
+    small = {ItemRef("episode", "e0"): filler[0], ItemRef("memory", "n"): near,
+             ItemRef("memory", "f"): far}
+    refs = list(small)
+    cos = [0.8, 0.8 - rerank.NEAR_GAP + 0.01, 0.8 - rerank.NEAR_GAP - 0.01]
+    raw = {"dense": [Candidate(r, c) for r, c in zip(refs, cos, strict=True)]}
+    m = rerank.features(rerank.query_info("Where does Ana live?", T0),
+                        [Fused(r, 1.0) for r in refs], small, raw, {}, set())
+    assert m[1, COL["memory_near"]] == 1.0 and m[2, COL["memory_near"]] == 0.0
+
+
+def test_a_memory_far_from_the_question_is_not_lifted_in_a_small_store(
+        eg: Engram) -> None:
+    """Session 36: in a store of a dozen messages every memory is among the dense
+    signal's 10 best; one far from the question ("The user likes a creamy sauce" for a
+    question about a printer) is not lifted above the messages that answer."""
+    from datetime import timedelta
+
+    said = ["How was your weekend?", "Not much, work has been busy.",
+            "I tried a new pasta recipe last night.", "Was it any good? I love a creamy sauce.",
+            "We've got an old HP Deskjet at home that jams constantly.",
+            "Binned the HP and bought a Canon Pixma.", "It's been raining all week here."]
+    for k, text in enumerate(said):
+        eg.add([{"role": "user", "content": text}], user_id="pr",
+               occurred_at=T0 + timedelta(days=k))
+    assert any(m.text == "The user likes a creamy sauce"
+               for m in eg.list(user_id="pr", limit=20).items)
+    hits = eg.search("What printer does the user have at home?", user_id="pr", limit=5,
+                     now=T0 + timedelta(days=30), track_access=False)
+    texts = [h.text for h in hits]
+    sauce = texts.index("The user likes a creamy sauce") if (
+        "The user likes a creamy sauce" in texts) else len(texts)
+    assert sauce > max(texts.index(said[4]), texts.index(said[5]))
 
 
 def test_the_demo_answers_with_the_memory_that_answers(eg: Engram) -> None:
