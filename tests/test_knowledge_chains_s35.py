@@ -44,8 +44,10 @@ HELD = load_cases("knowledge_chains_s35_held.jsonl")
 #: itself ("Tom's in Glasgow with his girlfriend's family"), a middle value outside the
 #: hits read (the yoga style)
 #: (session 36: the yoga style and the best friend's city gained, the next value in a
-#: chain replacing a middle one that does not answer by itself, ``pairs.Pair.next_in_chain``)
-MISSED = ["d35-swim-lengths", "d35-gran-care-home", "d35-printer"]
+#: chain replacing a middle one that does not answer by itself, ``pairs.Pair.next_in_chain``;
+#: the printer gained and the board game venue lost once "we've got an old HP Deskjet" and
+#: "he's got a huge table" read as what one has, not as a change)
+MISSED = ["d35-swim-lengths", "d35-board-game-venue", "d35-gran-care-home"]
 #: measured after each change (module docstring)
 HELD_MISSED = [
     "h35-hairdresser", "h35-energy-supplier", "h35-mobile-network", "h35-sertraline-dose",

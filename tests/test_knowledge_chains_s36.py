@@ -8,8 +8,10 @@ pharmacy, air miles, a council tax band, a washing machine, a library branch, a 
 size, a credit limit, a resting heart rate, a son's judo belt, a daughter's teacher, a
 father-in-law's golf handicap, ...; ten newest statements with no marker of change, ten
 with a stated change, ten telling an event; eight about a third person, eight numbers).
-It was written after session 36's changes were chosen on the development sets and read
-once, before and after them: 24 of 30 both times.
+It was written after session 36's first changes were chosen on the development sets and
+read once before and after each: 24 of 30 before them, 24 after the chain change
+(``pairs.Pair.next_in_chain``), 25 after "have got" read as have
+(:mod:`engram.ingest.supersede`).
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ from engram.embed.base import Embedder
 
 HELD = load_cases("knowledge_chains_s36_held.jsonl")
 
-#: measured once (module docstring)
-HELD_MISSED = ["h36-pharmacy", "h36-cinema", "h36-smart-speaker", "h36-headphones",
-               "h36-fragrance", "h36-daughter-teacher"]
+#: measured once (module docstring); the smart speaker gained with "have got" read as have
+HELD_MISSED = ["h36-pharmacy", "h36-cinema", "h36-headphones", "h36-fragrance",
+               "h36-daughter-teacher"]
 
 
 def test_the_chains_are_well_formed() -> None:

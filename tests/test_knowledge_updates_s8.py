@@ -47,12 +47,13 @@ CASES = load_cases("knowledge_updates_s8.jsonl")
 #: slot reader (s-hair: "How long is ...?" asks a current length; s-running-distance:
 #: "Sunday" names a range ending after the question, no earlier time); BEAM 14/16
 #: (s-beam-12: a moved time read in the whole of a short statement), 15/16 once
-#: another number in the same unit replaces a count (s-beam-7)
+#: another number in the same unit replaces a count (s-beam-7), 16/16 once "I've got a
+#: webinar ... coming up" is a state, not a change (session 36: "have got" is have)
 MISSED: dict[str | None, list[str]] = {
     # s-vote and s-password-manager gained with session 11's later telling,
     # s-lease-end with session 12's another time ("so the lease now ends in December")
     None: ["s-surname"],
-    "letta": [], "beam": ["s-beam-13"]}
+    "letta": [], "beam": []}
 
 
 @pytest.fixture(scope="module")

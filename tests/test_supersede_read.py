@@ -123,3 +123,23 @@ def test_a_lower_cased_text_keeps_every_character_class() -> None:
             assert m.group() in odd or m.group().lower() == letter, hex(ord(m.group()))
     for m in re.finditer("[a-z]", beyond, re.IGNORECASE):
         assert m.group() in odd or m.group().lower().isascii(), hex(ord(m.group()))
+
+
+@pytest.mark.parametrize(("text", "event", "change"), [
+    # "have got" right after its subject says what one has: a state (session 36)
+    ("We've got an old HP Deskjet at home that jams constantly.", False, False),
+    ("She's got two kids and a dog.", False, False),
+    ("I have got a season ticket for the Emirates.", False, False),
+    ("My brother has got a flat in Leeds.", False, False),
+    ("We’ve got a Ford Fiesta, it's fine.", False, False),
+    ("I've got to go to the dentist.", False, False),
+    # "got" as an event, or "have got" with a marker of change, is not
+    ("I got a puppy last week.", True, True),
+    ("I've just got a puppy!", True, True),
+    ("We got a Canon printer in the sale.", True, True),
+    ("I've got a new job at Tesco.", False, True),
+    ("I have got my own flat now.", False, True),
+])
+def test_have_got_says_what_one_has(text: str, event: bool, change: bool) -> None:
+    assert tells_event(text) is event, text
+    assert states_change(text) is change, text

@@ -57,7 +57,9 @@ CHANGE = re.compile(
     r"(?:push(?:ed)?|brought|bring)(?: \w+){0,3} (?:back|forward)|"
     r"replac\w+|upgrad\w+|quit|gave up|giv(?:e|ing) up|stopp(?:ed|ing)|left|"
     r"start(?:ed|ing)|took up|joined|dropp(?:ed|ing)|cancel{1,2}ed|cut out|"
-    r"broke up|split up|retired|passed away|died|became|become|got (?:a|an|my)|updat\w+|"
+    r"broke up|split up|retired|passed away|died|became|become|updat\w+|"
+    # "I got a puppy" (not "I've got a Labrador": what one has, :data:`_STATE_PARTICIPLE`)
+    r"(?<!['’]ve )(?<!['’]s )(?<!\bhave )(?<!\bhas )got (?:a|an|my)|"
     r"(?:has|have|had) (?:grown|improved|increased|decreased|dropped|risen|fallen|gone|"
     r"reached|climbed)|(?:increased|decreased|grew|rose|fell|dropped|improved) to|"
     r"(?:went|gone) (?:up|down)|recently|since then|from now on|"
@@ -207,7 +209,11 @@ _PAST_EVENT = re.compile(rf"\b(?:[a-z]{{2,}}(?<!e)ed|{_IRREGULAR})\b", re.IGNORE
 _STATE_PARTICIPLE = re.compile(
     rf"\b(?:am|is|are|be|been|being|isn't|aren't)\s+(?:not\s+|never\s+)?(?:[a-z]+ly\s+)?"
     rf"(?:[a-z]{{2,}}(?<!e)ed|{_IRREGULAR})\b|['’](?:m|re)\s+(?:not\s+)?(?:[a-z]+ly\s+)?"
-    rf"(?:[a-z]{{2,}}(?<!e)ed|{_IRREGULAR})\b",
+    rf"(?:[a-z]{{2,}}(?<!e)ed|{_IRREGULAR})\b"
+    # "have got" right after its subject is "have": "I've got a Labrador", "we've got an
+    # old HP Deskjet", "she's got two kids" say what one has, a state ("I got a puppy",
+    # "I've just got a puppy", "I've got a new job" tell an event or a change)
+    r"|(?:['’]ve|['’]s|\bhave|\bhas)\s+got\b",
     re.IGNORECASE,
 )
 
