@@ -33,6 +33,20 @@ def test_memory_text_has_entities_and_date() -> None:
     assert text.startswith("Lives in Lisbon") and "Lisbon" in text[15:] and "May 2023" in text
 
 
+def test_a_memory_of_the_anonymous_subject_says_user_once() -> None:
+    """Session 36: a memory about "the user" (no speaker name known) holds the entity
+    ``user``; its text names the subject already, so the entity is not indexed twice (a
+    question saying "the user" matched such memories above every message)."""
+    m = Memory(id="m", scope=Scope(user_id="u"), kind=MemoryKind.FACT,
+               text="The user likes a creamy sauce", created_at=WHEN, updated_at=WHEN,
+               entities=["user", "sauce"])
+    text = Indexer(None, None).lexical_text_for(m)  # type: ignore[arg-type]
+    assert tokens(text).count("user") == 1 and tokens(text).count("sauc") == 2
+    named = Memory(id="n", scope=Scope(user_id="u"), kind=MemoryKind.FACT,
+                   text="Ana likes hiking", created_at=WHEN, updated_at=WHEN, entities=["ana"])
+    assert tokens(Indexer(None, None).lexical_text_for(named)).count("ana") == 2  # type: ignore[arg-type]
+
+
 def test_porter_stems_fold_word_forms() -> None:
     assert stem("adoption") == stem("adopting") == stem("adopted") == stem("adopt")
     assert stem("agencies") == stem("agency")

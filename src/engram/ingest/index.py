@@ -18,6 +18,10 @@ from ..models import Episode, ItemRef, Memory, Scope
 from ..recall import index_suffix
 from ..store.base import Job, Store, VectorRecord, WriteBatch
 from ..text import content_hash
+from .derive import ANONYMOUS_SUBJECT, subject_key
+
+#: the entity key of a statement's anonymous subject ("the user": ``user``)
+ANONYMOUS_KEY = subject_key(ANONYMOUS_SUBJECT)
 
 __all__ = ["Indexer", "embedding_text", "memory_text"]
 
@@ -87,7 +91,11 @@ class Indexer:
             body = f"{who}: {item.text}"
             when = item.occurred_at
         else:
-            extra.extend(item.entities)
+            # not the anonymous subject's entity ("user"): the memory's text names it
+            # already, as a user's message names its speaker, and a second "user" made a
+            # question saying "the user" match every such memory before any message
+            # ("The user likes a creamy sauce" first for "Who does the user get inked by?")
+            extra.extend(e for e in item.entities if e.lower() != ANONYMOUS_KEY)
             body = item.text
             when = item.valid_from or item.created_at
         suffix = index_suffix(item.text, when, extra=extra)
