@@ -17,8 +17,9 @@ read once before and after each: 24 of 30 before them, 24 after the chain change
 avoiding its subjects too: a narrowboat mooring, a boiler engineer, a railcard, a
 cattery, a migraine medicine, a command-line shell, hens, an aquarium, a thermostat, a
 typing speed, a brother's army rank, a niece's gap year, ...): 24 of 30 at the start of
-the session, 25 with its changes (the boiler engineer gained). Its misses were read for
-what to do next; none was mended this session (docs/recall.md, "Session 36").
+the session, 25 with the changes above (the boiler engineer gained), 27 once a "when"
+clause of a habit no longer made a question ask about an event (chosen on it: two of its
+misses asked so; neither held set holds such a question).
 """
 
 from __future__ import annotations
@@ -40,12 +41,11 @@ HELD_MISSED = ["h36-pharmacy", "h36-cinema", "h36-headphones", "h36-fragrance",
                "h36-daughter-teacher"]
 
 
-#: a newest that tells a booking, not a value ("We've booked Mochi into Meadowview
-#: Cattery"), a chain of three medicines ("swapped me onto rizatriptan"), a newest that
-#: names no program word ("Everything I produce goes through Bitwig"), the artist's name in
-#: a booking, a speed told as an average
-DEV_MISSED = ["d36-cattery", "d36-migraine-meds", "d36-music-production",
-              "d36-tattoo-artist", "d36-typing-speed"]
+#: a newest that names no program word ("Everything I produce goes through Bitwig"), the
+#: artist's name in a booking, a speed told as an average (the cattery and the migraine
+#: medicine gained once a "when" clause of a habit kept their questions current:
+#: "Where does the user's cat stay when they go away?", :func:`~engram.retrieval.asks.asks_current`)
+DEV_MISSED = ["d36-music-production", "d36-tattoo-artist", "d36-typing-speed"]
 
 
 @pytest.mark.parametrize("cases", [DEV, HELD], ids=["dev", "held"])

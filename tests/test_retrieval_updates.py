@@ -75,6 +75,25 @@ def test_asks_current() -> None:
         assert not asks_current(q), q
 
 
+def test_a_when_clause_of_a_habit_keeps_a_question_current() -> None:
+    """Session 36: a "when" inside a question that opens a clause telling no event says
+    when a habit holds; the question still asks for a current value. A "when" that asks,
+    or opens a clause telling an event, asks about the event."""
+    for q in ("Where does the user's cat stay when they go away?",
+              "What does the user take when a migraine starts?",
+              "Where does the dog go when we are on holiday?",
+              "Who looks after the kids when the user works late?",
+              "What does Paola like to do when traveling?",
+              "Which route does the user cycle when it rains?"):
+        assert asks_current(q), q
+    for q in ("When is the launch?", "When does the user go swimming?", "And when is it?",
+              "How many days are there between when I planned the review and the call?",
+              "What does the user do when she moved to Leeds?",
+              "Where does he stay when?",
+              "What is the user's job when she started at the firm?"):
+        assert not asks_current(q), q
+
+
 def _groups(texts: list[str], rel: list[float] | None = None) -> set[tuple[int, int]]:
     times = [T0 + timedelta(days=i) for i in range(len(texts))]
     return conflicts(texts, times, [None] * len(texts), rel or [])

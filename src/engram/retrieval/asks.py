@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from ..ingest.supersede import tells_event
+
 __all__ = ["PAST", "anchor_terms", "asks_current", "asks_past", "asks_schedule",
            "asks_several", "asks_when_done", "earlier_range"]
 
@@ -25,8 +27,12 @@ _PRESENT_TENSE = re.compile(r"\b(?:is|are|am|does|do|has|have|now|currently|stil
                             r"nowadays|these days|latest|at the moment)\b", re.IGNORECASE)
 #: ("How long is the ride?" asks a current length, "How long have you lived
 #: there?" a duration)
-_EVENT = re.compile(r"\b(?:did|was|were|had|when|how long(?!\s+(?:is|are|does|do)\b))\b",
-                    re.IGNORECASE)
+_EVENT = re.compile(r"\b(?:did|was|were|had|how long(?!\s+(?:is|are|does|do)\b))\b"
+                    r"|^\W*(?:(?:and|so|but)\s+)?when\b", re.IGNORECASE)
+#: "when" inside a question, and the clause it opens (up to a comma or the end): "Where
+#: does the user's cat stay when they go away?" asks a habit, a current value; "How many
+#: days passed between when I obtained ... and ...?" asks about events (:func:`_habitual`)
+_WHEN_CLAUSE = re.compile(r"\bwhen\b([^,;?]*)", re.IGNORECASE)
 _PAST_TENSE_EVENT = re.compile(r"\b(?:did|was|were|had)\b", re.IGNORECASE)
 #: "What's ...?", and a question word followed by a verb in the present tense
 #: ("Who provides their internet?", "What grows in the bed?")
@@ -43,7 +49,16 @@ def asks_current(query: str) -> bool:
     REALTALK MRR and 1.5 of BEAM's; "when is/are/will" alone: no BEAM update
     more, -0.9 BEAM MRR."""
     return ((_PRESENT_TENSE.search(query) is not None or _PRESENT_VERB.search(query) is not None)
-            and _EVENT.search(query) is None)
+            and _EVENT.search(query) is None and _habitual(query))
+
+
+def _habitual(query: str) -> bool:
+    """Whether every "when" inside ``query`` opens a clause that tells no event: "when
+    they go away", "when a migraine starts" say when a habit holds; "when I obtained my
+    key", "when she's tired" (a participle after "'s" reads as "has") do not (session 36:
+    a "when" anywhere made a question ask about an event)."""
+    return not any(tells_event(m.group(1)) or not m.group(1).strip()
+                   for m in _WHEN_CLAUSE.finditer(query))
 
 
 #: "When is ...?", "When does ...?", "What time should I ...?": the time of
