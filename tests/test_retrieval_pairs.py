@@ -6,14 +6,10 @@ then the kinds that replace). The rule's behaviour on whole rankings is tested i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import numpy as np
 
 from engram.retrieval.pairs import Pair, Reading, read
 from engram.retrieval.rerank import _terms
-
-T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 def _unit(*xs: float) -> np.ndarray:
@@ -23,8 +19,7 @@ def _unit(*xs: float) -> np.ndarray:
 
 def _reading(texts: list[str], vectors: list[np.ndarray | None] | None = None,
              rel: list[float] | None = None, query: str = "", **kw: object) -> Reading:
-    times = [T0 + timedelta(days=60 * k) for k in range(len(texts))]
-    return read(texts, times, vectors or [None] * len(texts), rel or [],
+    return read(texts, vectors or [None] * len(texts), rel or [],
                 asked=_terms(query) if query else frozenset(), **kw)  # type: ignore[arg-type]
 
 

@@ -32,8 +32,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
@@ -95,13 +95,22 @@ FOLLOW_PLAIN = 0.55
 FOLLOW_GAP = 0.15
 
 
+class OnSubject(NamedTuple):
+    """What a pair's two statements say on the subject (:attr:`Pair.on`)."""
+
+    old: str  # the older's words
+    new: str  # the newer's
+    brief: bool  # both short enough to read as one, and not one sentence said twice
+    new_held: int  # how many of the question's words the newer's holds
+    nsaid: str  # where the newer's markers are read
+
+
 @dataclass(frozen=True)
 class Reading:
     """What :func:`read` reads of each statement of the hits, by position, once for
     all pairs, and how the question is asked (:func:`~.updates.conflicts`' arguments)."""
 
     texts: Sequence[str]
-    times: Sequence[datetime]
     vectors: Sequence[np.ndarray | None]
     terms: list[frozenset[str]]
     #: each statement's session and teller (``None``: not known)
@@ -140,7 +149,6 @@ class Reading:
     asked: frozenset[str]
     asks: frozenset[str]
     query_terms: frozenset[str]
-    anchor: frozenset[str]
     changes: bool
     marked: bool
     meaning: bool
@@ -154,12 +162,10 @@ class Reading:
 
 def read(
     texts: Sequence[str],
-    times: Sequence[datetime],
     vectors: Sequence[np.ndarray | None],
     relevance: Sequence[float | None] = (),
     query_terms: frozenset[str] = frozenset(),
     changes: bool = True,
-    anchor: frozenset[str] = frozenset(),
     sessions: Sequence[str | None] = (),
     asked: frozenset[str] = frozenset(),
     marked: bool = False,
@@ -168,7 +174,8 @@ def read(
     centre: np.ndarray | None = None,
     meaning: bool = True,
 ) -> Reading:
-    """The :class:`Reading` of the hits for :func:`~.updates.conflicts` (its arguments)."""
+    """The :class:`Reading` of the hits for :func:`~.updates.conflicts` (its arguments but
+    the times and the anchor, which :func:`~.updates.conflicts` reads before a pair is)."""
     n = len(texts)
     told = changes and not marked
     terms = [_terms(t) for t in texts]  # memoised: the reranker tokenised them already
@@ -210,13 +217,13 @@ def read(
     narrates = [changes and narrates_change(t) for t in said]
     near, apart, close = pairs_apart(vectors, origins, centre) if changes else ({}, {}, {})
     return Reading(
-        texts=texts, times=times, vectors=vectors, terms=terms,
+        texts=texts, vectors=vectors, terms=terms,
         sessions=list(sessions) + [None] * (n - len(sessions)),
         tellers=list(tellers) + [None] * (n - len(tellers)),
         nearest=nearest, said=said, held=held, full=full, values=values,
         takes_part=takes_part, specific=specific, sizes=sizes, short=short, on=on, kin=kin,
         states=states, narrates=narrates, near=near, apart=apart, close=close,
-        asked=asked, asks=asks, query_terms=query_terms, anchor=anchor,
+        asked=asked, asks=asks, query_terms=query_terms,
         changes=changes, marked=marked, meaning=meaning)
 
 
@@ -251,34 +258,13 @@ class Pair:
         return not (self.r.short[self.older] and self.r.short[self.newer])
 
     @cached_property
-    def _on(self) -> tuple[str, str, bool, int, str]:
+    def on(self) -> OnSubject:
         """What each says on the subject: the whole of two short statements, the
-        sentences on the question where one is long (:func:`~.slots._read_long`):
-        ``(older's, newer's, brief, newer's words of the question, newer's markers)``."""
+        sentences on the question where one is long (:func:`~.slots._read_long`)."""
         r, o, w = self.r, self.older, self.newer
         if self.lengthy:
-            return _read_long(r.texts, r.on, r.said, r.held, r.asked, o, w)
-        return r.texts[o], r.texts[w], True, r.held[w], r.said[w]
-
-    @property
-    def old_on(self) -> str:
-        return self._on[0]
-
-    @property
-    def new_on(self) -> str:
-        return self._on[1]
-
-    @property
-    def brief(self) -> bool:
-        return self._on[2]
-
-    @property
-    def new_held(self) -> int:
-        return self._on[3]
-
-    @property
-    def nsaid(self) -> str:
-        return self._on[4]
+            return OnSubject(*_read_long(r.texts, r.on, r.said, r.held, r.asked, o, w))
+        return OnSubject(r.texts[o], r.texts[w], True, r.held[w], r.said[w])
 
     @cached_property
     def one_telling(self) -> bool:
@@ -295,26 +281,26 @@ class Pair:
         and picked up a Golf" / "Traded the Golf in for a Kia" for "What car ...?")."""
         r, o, w = self.r, self.older, self.newer
         if not (r.told and (r.held[o] or (r.asked and r.nearest[o])) and r.takes_part[o]
-                and self.brief and not self.one_telling):
+                and self.on.brief and not self.one_telling):
             return False, False, False, False
-        refers, fills = same_slot(r.said[o], self.new_on, r.asked)
+        refers, fills = same_slot(r.said[o], self.on.new, r.asked)
         # another name in the slot is about the same thing only where the newer holds
         # a word of the question ("rewrote the website in Elm" does not replace "the
         # mobile app is written in Java") (or with a prefix: "remortgaged with
         # Halifax", :func:`~.answers._forms`)
-        fills = fills and (self.new_held > 0 or bool(_forms(self.new_on) & r.asked))
+        fills = fills and (self.on.new_held > 0 or bool(_forms(self.on.new) & r.asked))
         # another number in the same unit ("90 a month" / "120 a month"), where the
         # newer holds a word of the question or is related in meaning
-        recounts = (_recounts(r.said[o], self.new_on)
-                    and (self.new_held > 0 or self.cos >= CHANGE_MEANING))
+        recounts = (_recounts(r.said[o], self.on.new)
+                    and (self.on.new_held > 0 or self.cos >= CHANGE_MEANING))
         # another name for a subject both name by a question word, with no slot word
         # ("we're The Night Porters now"): a stated change only, and both hold ``COVER``
         # of what the question asks ("use", "cost" shared by two turns on other things
         # name no one subject)
-        renamed = (self.new_held > 0 and (r.states[w] or corrects(r.said[w]))
-                   and len(_terms(r.said[o]) & _terms(self.new_on) & r.asks)
+        renamed = (self.on.new_held > 0 and (r.states[w] or corrects(r.said[w]))
+                   and len(_terms(r.said[o]) & _terms(self.on.new) & r.asks)
                    >= max(1, COVER * len(r.asks))
-                   and renames(r.said[o], self.new_on, r.asked))
+                   and renames(r.said[o], self.on.new, r.asked))
         return refers, fills, recounts, renamed
 
     @cached_property
@@ -325,11 +311,11 @@ class Pair:
         and another, each other's nearest in words."""
         r, o, w = self.r, self.older, self.newer
         sess = r.sessions
-        if not (r.told and (r.held[o] > 0 or r.nearest[o]) and r.takes_part[o] and self.brief
+        if not (r.told and (r.held[o] > 0 or r.nearest[o]) and r.takes_part[o] and self.on.brief
                 and sess[self.first] is not None and sess[self.first] != sess[self.second]):
             return False
         if self.lengthy:
-            shared = _terms(self.old_on) & _terms(self.new_on)
+            shared = _terms(self.on.old) & _terms(self.on.new)
             return (bool(shared & r.asked) and len(shared) >= 2
                     and r.kin.get(o) == w and r.kin.get(w) == o)
         return r.near.get(o) == w and r.near.get(w) == o and self.cos >= FOLLOW_MEANING
@@ -351,7 +337,7 @@ class Pair:
     @cached_property
     def changed(self) -> bool:
         """The newer's words on the subject tell a change or an event."""
-        nsaid, said = self.nsaid, self.r.said[self.newer]
+        nsaid, said = self.on.nsaid, self.r.said[self.newer]
         stated = self.r.states[self.newer] if nsaid is said else states_change(nsaid)
         return stated or tells_event(nsaid)
 
@@ -387,8 +373,8 @@ class Pair:
         shared = len(_terms(r.said[o]) & _terms(r.said[w]) & r.asks)
         both = r.full[o] and r.full[w] and shared >= max(2, COVER * len(r.asks))
         return (self.jac >= CHANGE_FRAME or self.cos >= CHANGE_MEANING or both
-                or (self.lengthy and self.brief
-                    and jaccard(_terms(self.old_on), _terms(self.new_on)) >= CHANGE_FRAME))
+                or (self.lengthy and self.on.brief
+                    and jaccard(_terms(self.on.old), _terms(self.on.new)) >= CHANGE_FRAME))
 
     @cached_property
     def change(self) -> bool:
@@ -502,9 +488,9 @@ class Pair:
             self.jac >= SAME_FRAME or same_meaning or self.valued or same_answer
             or ((self.change or self.fixes) and self.related)
             or frame(r.texts[o], r.texts[w]) is not None
-            or (self.lengthy and self.brief
-                and (jaccard(_terms(self.old_on), _terms(self.new_on)) >= SAME_FRAME
-                     or frame(self.old_on, self.new_on) is not None)))
+            or (self.lengthy and self.on.brief
+                and (jaccard(_terms(self.on.old), _terms(self.on.new)) >= SAME_FRAME
+                     or frame(self.on.old, self.on.new) is not None)))
 
     @cached_property
     def replaces(self) -> bool:

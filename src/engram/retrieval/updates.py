@@ -260,8 +260,8 @@ def conflicts(
     What is read of each statement once is a :class:`~.pairs.Reading`; whether the newer
     of a pair replaces the older, kind by kind, :attr:`~.pairs.Pair.replaces`.
     """
-    reading = read(texts, times, vectors, relevance, query_terms, changes, anchor, sessions,
-                   asked, marked, origins, tellers, centre, meaning)
+    reading = read(texts, vectors, relevance, query_terms, changes, sessions, asked, marked,
+                   origins, tellers, centre, meaning)
     n, terms, who, near = len(texts), reading.terms, reading.tellers, reading.near
     out: set[tuple[int, int]] = set()
     # a statement that replaced an older one states a value, however it told it ("Hannah
