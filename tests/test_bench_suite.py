@@ -88,6 +88,34 @@ def test_beam_reads_both_sizes_all_types_and_update_roles() -> None:
     assert len(conv.sessions) == 6
 
 
+def test_beam_an_update_whose_original_is_the_update_itself_is_not_scored_as_one(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    root = tmp_path / "beam"
+    shutil.copytree(DATA / "beam", root)
+    qfile = root / "100K" / "1" / "probing_questions" / "probing_questions.json"
+    probing = json.loads(qfile.read_text())
+    probing["knowledge_update"].append({
+        "question": "How many days a week do I work remotely?", "answer": "Three",
+        "source_chat_ids": {"original_info": [8], "updated_info": [8]}})
+    probing["knowledge_update"].append({
+        "question": "What is the dashboard's response time now?", "answer": "250ms",
+        "source_chat_ids": {"original_info": [2, 8], "updated_info": [8]}})
+    qfile.write_text(json.dumps(probing))
+    conv = load_beam(root, ("100K",)).conversations[0]
+    first, same, partly = [q for q in conv.questions if q.category == "knowledge_update"]
+    assert first.stale_turns == ("2",)
+    # evidence kept for recall; no original left to rank below it: not an update question
+    assert same.evidence_turns == ("8",) and same.stale_turns == ()
+    assert update_correct(same, [["8"]]) is None
+    assert partly.stale_turns == ("2",)  # judged on the original that differs
+    ds = load_beam(root, ("100K",))
+    assert [i.reason for i in ds.evidence_issues if i.raw == "8"] == [
+        "original_info is updated_info"] * 2
+
+
 # --------------------------------------------------------------------------- letta
 
 

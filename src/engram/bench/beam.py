@@ -23,7 +23,9 @@ What the loader does:
 * all ten question types are loaded (the type is the category); evidence is
   ``source_chat_ids``; for ``knowledge_update`` the ``updated_info`` ids are the
   evidence and the ``original_info`` ids the stale turns
-  (:attr:`Question.stale_turns`); other objects (``first_event`` /
+  (:attr:`Question.stale_turns`), but an original that is the updated message
+  itself is skipped and counted (a message cannot rank above itself; with no
+  other original the question is not scored as an update); other objects (``first_event`` /
   ``second_event``, ``first_statement`` / ``second_statement``) and nested
   lists give all the ids they hold; ids that name no message are skipped and
   counted; ``abstention`` questions (no evidence by design) are kept apart
@@ -178,6 +180,12 @@ def _questions(
             if isinstance(src, dict) and "updated_info" in src:
                 evidence = known(qid, _ids(src.get("updated_info")))
                 stale = known(qid, _ids(src.get("original_info")))
+                for raw in set(stale).intersection(evidence):
+                    # One message cannot rank above itself: the update is judged on
+                    # the originals that differ from it (none: not scored as one).
+                    issues.append(EvidenceIssue(chat_id, qid, raw, "skipped",
+                                                reason="original_info is updated_info"))
+                stale = tuple(t for t in stale if t not in evidence)
             else:
                 evidence = known(qid, _ids(src))
             answer = next((str(item[k]) for k in _ANSWER_KEYS if item.get(k)), "")
