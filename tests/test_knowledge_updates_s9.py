@@ -61,7 +61,9 @@ CHAT = [
 #: 47/50 with session 21's memories replaced with their message (n9-diet: "The user
 #: is pescatarian" below "I've gone fully vegan since January ...")
 #: 48/50 with session 34's centred nearest-in-meaning tests (n9-weekends)
-MISSED = ["n9-commute", "n9-shift"]
+#: 49/50 with session 37's later telling with another number (n9-shift: "six till two" /
+#: "ten till seven", :attr:`~engram.retrieval.pairs.Pair.renumbers`)
+MISSED = ["n9-commute"]
 
 
 @pytest.fixture(scope="module")

@@ -138,3 +138,32 @@ def test_in_a_chain_the_older_answers_by_the_value_it_replaced() -> None:
     far = _reading(texts, vec, [0.6, 0.3, 0.1], "What style of yoga is the user doing now?",
                    sessions=["a", "b", "c"])
     assert not Pair(far, 1, 2, chained=True).replaces
+
+
+def test_a_later_telling_with_another_number_replaces_it() -> None:
+    """Each the other's nearest in meaning, in other sessions, each giving a number the
+    other does not: the later number is the value now ("the performance score is a
+    miserable 54 on mobile" / "mobile performance is at 91"; "six till two" / "ten till
+    seven"), with no marker of change and no word of the question in the newer."""
+    query = "What draw weight is my recurve bow?"
+    vectors = [_unit(1, 0, 0), _unit(0.45, 0.893, 0), _unit(0, 0, 1)]
+    for older, newer in (
+            ("My recurve bow has a 28 lb draw weight.", "Coach put me on 34 lb limbs."),
+            ("My recurve bow has a 28 lb draw weight.", "Coach put me on thirty-four lb."),
+    ):
+        reading = _reading([older, newer, "The neighbours painted their fence blue."],
+                           vectors, [0.5, 0.25, 0.1], query, sessions=["a", "b", "c"])
+        pair = Pair(reading, 0, 1)
+        assert pair.follows and pair.renumbers and pair.by_slot_or_telling, newer
+        assert pair.replaces, newer
+    # the same number told again is not another value
+    again = Pair(_reading(["My recurve bow has a 28 lb draw weight.",
+                           "Coach says 28 lb is plenty for me."],
+                          vectors[:2], [0.5, 0.25], query, sessions=["a", "b"]), 0, 1)
+    assert again.follows and not again.renumbers and not again.replaces
+    # nor is a number in a statement that does not follow the older one
+    apart = Pair(_reading(["My recurve bow has a 28 lb draw weight.",
+                           "Coach put me on 34 lb limbs.", "Those limbs are 34 lb too."],
+                          [_unit(1, 0, 0), _unit(0.45, 0.893, 0), _unit(0.45, 0.89, 0.05)],
+                          [0.5, 0.25, 0.25], query, sessions=["a", "b", "c"]), 0, 1)
+    assert not apart.follows and not apart.replaces

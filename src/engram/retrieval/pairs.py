@@ -335,6 +335,13 @@ class Pair:
                 and bool(r.values[o] - r.values[w]))
 
     @cached_property
+    def renumbers(self) -> bool:
+        """Each answer clause gives a number the other does not ("the performance score
+        is a miserable 54 on mobile" / "mobile performance is at 91")."""
+        vo, vw = self.r.values[self.older], self.r.values[self.newer]
+        return bool(vo - vw) and bool(vw - vo)
+
+    @cached_property
     def changed(self) -> bool:
         """The newer's words on the subject tell a change or an event."""
         nsaid, said = self.on.nsaid, self.r.said[self.newer]
@@ -441,7 +448,9 @@ class Pair:
         """The newer names the older's value and gives one of its own, or gives another
         in its slot, and tells what happened (an event, a change, a correction); or
         gives another name or number; or is its later telling, by a change after a state
-        ("I take my coffee with cream" / "I've switched to oat milk") or with no marker,
+        ("I take my coffee with cream" / "I've switched to oat milk"), with another number
+        (:attr:`renumbers`: "a 28 lb draw weight" / "Coach put me on 34 lb limbs") or with
+        no marker,
         the two standing apart from every other hit ("Most days I grab a meal deal for
         lunch" / "I've been bringing leftovers for lunch")."""
         r, o, w = self.r, self.older, self.newer
@@ -451,7 +460,7 @@ class Pair:
             (refers and (moved or fills)) or (fills and moved) or renamed
             or (recounts and (r.held[w] > 0 or moved))
             or (self.follows and (
-                (moved and self.after_state)
+                (moved and self.after_state) or self.renumbers
                 or (not self.lengthy and self.cos >= FOLLOW_PLAIN
                     and r.close[o] - max(r.apart[o], r.apart[w]) >= FOLLOW_GAP))))
 
