@@ -63,7 +63,7 @@ def _habitual(query: str) -> bool:
 
 #: "When is ...?", "When does ...?", "What time should I ...?": the time of
 #: something planned, which a stated change of its time moves (:data:`_MOVED`)
-_SCHEDULE = re.compile(r"^\W*(?:when|what time)\s+(?:is|are|does|do|should|will)\b",
+_SCHEDULE = re.compile(r"^\W*(?:when|what time)\s+(?:is|are|am|does|do|should|will)\b",
                        re.IGNORECASE)
 #: a planned time moved ("rescheduled to", "pushed the wedding back", "brought it
 #: forward", "postponed", "delayed", "extended the deadline", "moved to Thursdays",

@@ -194,6 +194,14 @@ CHAIN_WORDS = 40
 #: replaces one in it (:func:`reach`)
 REACH = 1
 
+#: words a name is called by in the family or by rank, not who it names ("Auntie Bev",
+#: "Grandad Joe", "Coach Reyes"): a later statement calling her "Bev" names her too
+TITLES = frozenset(
+    "aunt auntie aunty uncle grandma grandpa granny grandad granddad grandmother "
+    "grandfather nan nana nanna gran grampa cousin coach professor prof doctor "
+    "sister brother mum mom dad father mother sir dame lord".split())
+_TITLE_TERMS = frozenset(tokens(" ".join(TITLES)))
+
 #: an abbreviation: capitals ("GP", "CIs") or two capitals about one small letter ("PhD", "MSc")
 _CAPITALS = re.compile(r"\b(?:[A-Z]{2,}s?|[A-Z][a-z]?[A-Z][a-z]?)\b")
 
@@ -203,9 +211,9 @@ def naming_terms(query: str, names: Sequence[str] = ()) -> frozenset[str]:
     :func:`engram.recall.query_entities`) and of its tokens holding a digit. A
     word the query writes in capitals is an abbreviation of what it asks ("Who is
     the family's GP?", "What does the team use for CI?", "Who supervises the
-    PhD?"), not a name."""
+    PhD?"), not a name; nor is a title a name is called by (:data:`TITLES`)."""
     capitals = {w.lower() for w in _CAPITALS.findall(query)}
-    found = set(tokens(" ".join(n for n in names if n.lower() not in capitals)))
+    found = set(tokens(" ".join(n for n in names if n.lower() not in capitals))) - _TITLE_TERMS
     found.update(t for t in tokens(query) if any(ch.isdigit() for ch in t))
     return frozenset(found)
 
