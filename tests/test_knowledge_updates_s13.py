@@ -40,8 +40,12 @@ CHAT = CHAT_S13
 #: 42/51 again at the end with session 13's rules (92fae1b, 555bf4c: none gained,
 #: none lost). 43/51 with session 21's memories replaced with their message
 #: (s13-commute: "The user drives to work" below "I've been cycling in since ...").
+#: 45/51 with session 37's later telling with another number, chosen on session 37's
+#: development set (s13-podcast: "about ten episodes so far" / "Rebranding for season
+#: two"; s13-lt-laptop: "a 2015 MacBook Air" / "after ten years away"; numbers of other
+#: things, in two statements each the other's nearest in meaning)
 HELD_MISSED = ["s13-mobile-network", "s13-browser", "s13-coffee", "s13-band-name",
-               "s13-podcast", "s13-mortgage", "s13-name", "s13-lt-laptop"]
+               "s13-mortgage", "s13-name"]
 #: a case that falls by the embedder's arithmetic, not by a rule: the new
 #: statement ranks first with onnxruntime's integer products (x86-64 with VNNI,
 #: and on every machine before da36a05) and not with the float products the

@@ -156,6 +156,21 @@ def test_a_later_telling_with_another_number_replaces_it() -> None:
         pair = Pair(reading, 0, 1)
         assert pair.follows and pair.renumbers and pair.by_slot_or_telling, newer
         assert pair.replaces, newer
+    # another number may be told a little further in meaning (``RENUMBER_MEANING``):
+    # "My record collection is up to 140 LPs" / "Picked up six at the record fair, which
+    # takes me to 212" (cosine .35); a later telling without one may not
+    farther = [_unit(1, 0, 0), _unit(0.35, 0.937, 0), _unit(0, 0, 1)]
+    records = ["My record collection is up to 140 LPs.",
+               "Picked up six at the record fair, which takes me to 212."]
+    reading = _reading([*records, "The neighbours painted their fence blue."], farther,
+                       [0.5, 0.25, 0.1], "How many vinyl albums does the user own?",
+                       sessions=["a", "b", "c"])
+    assert Pair(reading, 0, 1).follows and Pair(reading, 0, 1).replaces
+    plain = _reading([records[0], "Picked up a few at the record fair.",
+                      "The neighbours painted their fence blue."], farther,
+                     [0.5, 0.25, 0.1], "How many vinyl albums does the user own?",
+                     sessions=["a", "b", "c"])
+    assert not Pair(plain, 0, 1).follows and not Pair(plain, 0, 1).replaces
     # the same number told again is not another value
     again = Pair(_reading(["My recurve bow has a 28 lb draw weight.",
                            "Coach says 28 lb is plenty for me."],

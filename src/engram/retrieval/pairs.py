@@ -86,6 +86,8 @@ REPLACER_MEANING = 0.5
 #: the older answering the question; the newer replaces the older when it tells
 #: a change, an event or a correction after an older statement of a state
 FOLLOW_MEANING = 0.4
+#: a later telling giving another number (:attr:`Pair.renumbers`) may be this close
+RENUMBER_MEANING = 0.3
 #: or, with no marker at all ("Most days I grab a meal deal for lunch" / "I've
 #: been bringing leftovers for lunch"), when they are this close and stand
 #: ``FOLLOW_GAP`` closer to each other than either is to any other hit read: the
@@ -306,7 +308,8 @@ class Pair:
     @cached_property
     def follows(self) -> bool:
         """A later telling of the older's answer: in another session, the two each
-        other's nearest in meaning (``FOLLOW_MEANING``); in long turns, whose vectors
+        other's nearest in meaning (``FOLLOW_MEANING``; ``RENUMBER_MEANING`` where each
+        gives a number the other does not, :attr:`renumbers`); in long turns, whose vectors
         tell the whole turn, the two sentences on the question sharing one of its words
         and another, each other's nearest in words."""
         r, o, w = self.r, self.older, self.newer
@@ -318,7 +321,8 @@ class Pair:
             shared = _terms(self.on.old) & _terms(self.on.new)
             return (bool(shared & r.asked) and len(shared) >= 2
                     and r.kin.get(o) == w and r.kin.get(w) == o)
-        return r.near.get(o) == w and r.near.get(w) == o and self.cos >= FOLLOW_MEANING
+        return (r.near.get(o) == w and r.near.get(w) == o
+                and self.cos >= (RENUMBER_MEANING if self.renumbers else FOLLOW_MEANING))
 
     @cached_property
     def inherits(self) -> bool:
