@@ -182,3 +182,20 @@ def test_a_later_telling_with_another_number_replaces_it() -> None:
                           [_unit(1, 0, 0), _unit(0.45, 0.893, 0), _unit(0.45, 0.89, 0.05)],
                           [0.5, 0.25, 0.25], query, sessions=["a", "b", "c"]), 0, 1)
     assert not apart.follows and not apart.replaces
+
+
+def test_a_name_written_shortened_is_named() -> None:
+    """"Which office is Rhiannon working out of?" names Rhiannon; a later "Rhi cut the
+    secondment short" names her too, so the question does not ask about the older alone.
+    A word that only begins like the name does not name it."""
+    query = "Which office is Rhiannon working out of?"
+    older = "My colleague Rhiannon is on a secondment to the Cardiff office."
+    vectors = [_unit(1, 0), _unit(0.6, 0.8)]
+    for newer, named in (("Rhi cut the secondment short, she's back in Bristol.", True),
+                         ("Rhiannon cut the secondment short, she's back in Bristol.", True),
+                         ("She cut the secondment short, she's back in Bristol.", False),
+                         ("Rh cut the secondment short, she's back in Bristol.", False),
+                         ("Rhino cut the secondment short, she's back in Bristol.", False)):
+        pair = Pair(_reading([older, newer], vectors, [0.6, 0.4], query,
+                             query_terms=frozenset({"rhiannon"}), sessions=["a", "b"]), 0, 1)
+        assert pair.asks_older is not named, newer

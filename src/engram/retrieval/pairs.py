@@ -50,7 +50,16 @@ from .answers import COVER, _answer_at, _forms, _values
 from .asks import _MOVED
 from .nearness import jaccard, nearest_in_words, pairs_apart
 from .rerank import _terms
-from .slots import _message, _read_long, _recounts, renames, retimes, same_slot, sentence_on
+from .slots import (
+    _mentioned,
+    _message,
+    _read_long,
+    _recounts,
+    renames,
+    retimes,
+    same_slot,
+    sentence_on,
+)
 
 __all__ = ["Pair", "Reading", "read"]
 
@@ -86,6 +95,9 @@ REPLACER_MEANING = 0.5
 #: the older answering the question; the newer replaces the older when it tells
 #: a change, an event or a correction after an older statement of a state
 FOLLOW_MEANING = 0.4
+#: the fewest letters of a name written shortened ("Rhi" for "Rhiannon", "Alex" for
+#: "Alexandra") that name it (:attr:`Pair.asks_older`)
+SHORT_NAME = 3
 #: a later telling giving another number (:attr:`Pair.renumbers`) may be this close
 RENUMBER_MEANING = 0.3
 #: or, with no marker at all ("Most days I grab a meal deal for lunch" / "I've
@@ -420,11 +432,16 @@ class Pair:
         many ... in Caribbean media?": the name is its context, the number its answer),
         nor for a later telling that tells a change after a state, which is about the
         older's subject without naming it ("I'm doing the A2 French course" / "Passed
-        the A2 exam! Starting B1 next month" for "What level of French ...?")."""
+        the A2 exam! Starting B1 next month" for "What level of French ...?"). A name the
+        newer writes shortened (its first ``SHORT_NAME`` letters or more: "Rhi" for
+        "Rhiannon") it names."""
         r, o, w = self.r, self.older, self.newer
         q = r.query_terms
         only_older, only_newer = r.terms[o] - r.terms[w], r.terms[w] - r.terms[o]
-        return bool(q and only_older & q and not only_newer & q and not self.valued
+        # a name the newer shortens is named by it too ("Rhiannon" / "Rhi")
+        short = [u for u in _mentioned(r.texts[w]) if len(u) >= SHORT_NAME]
+        named = {t for t in only_older & q if not any(t.startswith(u) for u in short)}
+        return bool(q and named and not only_newer & q and not self.valued
                     and not (self.follows and self.changed and self.after_state))
 
     @cached_property
