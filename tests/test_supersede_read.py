@@ -143,3 +143,19 @@ def test_a_lower_cased_text_keeps_every_character_class() -> None:
 def test_have_got_says_what_one_has(text: str, event: bool, change: bool) -> None:
     assert tells_event(text) is event, text
     assert states_change(text) is change, text
+
+
+@pytest.mark.parametrize(("text", "change"), [
+    # "replacement" names a thing (a hip replacement, a replacement bus): no change told
+    ("Auntie Jan's hip replacement is booked for the 12th of February.", False),
+    ("Dad's knee replacement went well, he's home.", False),
+    ("There's a rail replacement bus on Sundays.", False),
+    ("Replacements for the broken tiles are on order.", False),
+    # the verb tells one
+    ("I replaced the Fitbit with a Garmin.", True),
+    ("We're replacing the boiler in spring.", True),
+    ("The old router was replaced last week.", True),
+    ("They replace the filters every month.", True),
+])
+def test_a_replacement_is_a_thing_and_replacing_a_change(text: str, change: bool) -> None:
+    assert states_change(text) is change, text

@@ -55,7 +55,7 @@ CHANGE = re.compile(
     r"mov(?:ed|ing)|relocat\w*|(?:a|an|my|our|his|her|their|the) new|"
     r"adopt(?:ed|ing)|bought|sold|traded|reschedul\w*|postpon\w*|"
     r"(?:push(?:ed)?|brought|bring)(?: \w+){0,3} (?:back|forward)|"
-    r"replac\w+|upgrad\w+|quit|gave up|giv(?:e|ing) up|stopp(?:ed|ing)|left|"
+    r"replac(?!ements?\b)\w+|upgrad\w+|quit|gave up|giv(?:e|ing) up|stopp(?:ed|ing)|left|"
     r"start(?:ed|ing)|took up|joined|dropp(?:ed|ing)|cancel{1,2}ed|cut out|"
     r"broke up|split up|retired|passed away|died|became|become|updat\w+|"
     # "I got a puppy" (not "I've got a Labrador": what one has, :data:`_STATE_PARTICIPLE`)
