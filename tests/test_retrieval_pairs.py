@@ -199,3 +199,21 @@ def test_a_name_written_shortened_is_named() -> None:
         pair = Pair(_reading([older, newer], vectors, [0.6, 0.4], query,
                              query_terms=frozenset({"rhiannon"}), sessions=["a", "b"]), 0, 1)
         assert pair.asks_older is not named, newer
+
+
+def test_a_later_telling_with_another_name_in_the_slot_replaces_it() -> None:
+    """"Our static caravan is on the Sandy Bay site" / "Our pitch at the Perranporth site
+    looks right over the dunes": each the other's nearest in meaning, in other sessions,
+    the newer giving another name where the older gives one, no marker of change."""
+    query = "Where is the user's caravan?"
+    vectors = [_unit(1, 0, 0), _unit(0.47, 0.883, 0), _unit(0, 0, 1)]
+    older = "Our static caravan is on the Sandy Bay site in Northumberland."
+    for newer, replaced in (
+            ("Back from the caravan. Our pitch at the Perranporth site looks over the dunes.",
+             True),
+            ("Back from the caravan. Our pitch at the site looks over the dunes.", False)):
+        reading = _reading([older, newer, "The neighbours painted their fence blue."],
+                           vectors, [0.55, 0.4, 0.1], query, sessions=["a", "b", "c"])
+        pair = Pair(reading, 0, 1)
+        assert pair.follows, newer
+        assert pair.by_slot_or_telling is replaced and pair.replaces is replaced, newer

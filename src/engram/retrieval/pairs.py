@@ -470,8 +470,9 @@ class Pair:
         in its slot, and tells what happened (an event, a change, a correction); or
         gives another name or number; or is its later telling, by a change after a state
         ("I take my coffee with cream" / "I've switched to oat milk"), with another number
-        (:attr:`renumbers`: "a 28 lb draw weight" / "Coach put me on 34 lb limbs") or with
-        no marker,
+        (:attr:`renumbers`: "a 28 lb draw weight" / "Coach put me on 34 lb limbs"), with
+        another name in its slot ("on the Sandy Bay site" / "Our pitch at the Perranporth
+        site") or with no marker,
         the two standing apart from every other hit ("Most days I grab a meal deal for
         lunch" / "I've been bringing leftovers for lunch")."""
         r, o, w = self.r, self.older, self.newer
@@ -481,7 +482,7 @@ class Pair:
             (refers and (moved or fills)) or (fills and moved) or renamed
             or (recounts and (r.held[w] > 0 or moved))
             or (self.follows and (
-                (moved and self.after_state) or self.renumbers
+                (moved and self.after_state) or self.renumbers or fills
                 or (not self.lengthy and self.cos >= FOLLOW_PLAIN
                     and r.close[o] - max(r.apart[o], r.apart[w]) >= FOLLOW_GAP))))
 
