@@ -217,3 +217,24 @@ def test_a_later_telling_with_another_name_in_the_slot_replaces_it() -> None:
         pair = Pair(reading, 0, 1)
         assert pair.follows, newer
         assert pair.by_slot_or_telling is replaced and pair.replaces is replaced, newer
+
+
+def test_a_later_telling_naming_the_older_value_is_about_it_whatever_the_question_names(
+) -> None:
+    """"What costume is the user wearing to the Halloween do?" names Halloween, which
+    only "I'm going to the Halloween party as Beetlejuice, already got the suit" says; the
+    later "Ditched Beetlejuice. I'm going as Marge Simpson" names its value and tells a
+    change: it is about the older's subject. Without naming the value it is not."""
+    query = "What costume is the user wearing to the Halloween do?"
+    older = "I'm going to the Halloween party as Beetlejuice, already got the stripy suit."
+    vectors = [_unit(1, 0, 0), _unit(0.6, 0.8, 0), _unit(0, 0, 1)]
+    for newer, about in (
+            ("Ditched Beetlejuice, too many doing it. I'm going as Marge Simpson.", True),
+            ("Ditched the stripy suit, too many doing it. I'm going as Marge Simpson.",
+             False)):
+        reading = _reading([older, newer, "The neighbours painted their fence blue."],
+                           vectors, [0.55, 0.4, 0.1], query,
+                           query_terms=frozenset({"halloween"}), sessions=["a", "b", "c"])
+        pair = Pair(reading, 0, 1)
+        assert pair.follows and pair.changed and not pair.after_state, newer
+        assert pair.asks_older is not about, newer

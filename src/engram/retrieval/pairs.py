@@ -432,7 +432,10 @@ class Pair:
         many ... in Caribbean media?": the name is its context, the number its answer),
         nor for a later telling that tells a change after a state, which is about the
         older's subject without naming it ("I'm doing the A2 French course" / "Passed
-        the A2 exam! Starting B1 next month" for "What level of French ...?"). A name the
+        the A2 exam! Starting B1 next month" for "What level of French ...?"), or after
+        a statement naming the value it changes ("I'm going to the Halloween party as
+        Beetlejuice, already got the suit" / "Ditched Beetlejuice. I'm going as Marge
+        Simpson" for "What costume ... to the Halloween do?"). A name the
         newer writes shortened (its first ``SHORT_NAME`` letters or more: "Rhi" for
         "Rhiannon") it names."""
         r, o, w = self.r, self.older, self.newer
@@ -442,7 +445,8 @@ class Pair:
         short = [u for u in _mentioned(r.texts[w]) if len(u) >= SHORT_NAME]
         named = {t for t in only_older & q if not any(t.startswith(u) for u in short)}
         return bool(q and named and not only_newer & q and not self.valued
-                    and not (self.follows and self.changed and self.after_state))
+                    and not (self.follows and self.changed
+                             and (self.after_state or self._slot[0])))
 
     @cached_property
     def changed_in_telling(self) -> bool:
