@@ -129,3 +129,20 @@ def test_relative_expressions_count_from_now() -> None:
 def test_naive_now_is_rejected() -> None:
     with pytest.raises(NaiveDatetime):
         parse_query_time("What happened last week?", datetime(2023, 5, 8))
+
+
+@pytest.mark.parametrize(("query", "start"), [
+    # a present progressive after a named or a "the" subject tells a plan: the coming date
+    ("Where is the user spending 25 December?", "2024-12-25"),
+    ("Where is Anna staying on 3 March?", "2024-03-03"),
+    ("What are the kids doing on 20 February?", "2024-02-20"),
+    ("Where am I going on 3 March?", "2024-03-03"),
+    # past tense, or a noun in -ing after "the": the last one, as before
+    ("What did I do on 25 December?", "2023-12-25"),
+    ("Where was the user staying on 25 December?", "2023-12-25"),
+    ("When is the meeting on 25 December about?", "2023-12-25"),
+])
+def test_a_plan_told_in_the_present_progressive_takes_the_coming_date(
+        query: str, start: str) -> None:
+    t = parse_query_time(query, NOW)
+    assert t is not None and day(t.start) == start, query

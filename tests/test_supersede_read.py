@@ -159,3 +159,13 @@ def test_have_got_says_what_one_has(text: str, event: bool, change: bool) -> Non
 ])
 def test_a_replacement_is_a_thing_and_replacing_a_change(text: str, change: bool) -> None:
     assert states_change(text) is change, text
+
+
+@pytest.mark.parametrize("text", [
+    "Change of plan, we're hosting Christmas at ours this year.",
+    "Slight change of plans: the party's at Dan's.",
+    "Big change of plan - we're driving, not flying.",
+])
+def test_a_change_of_plan_states_a_change(text: str) -> None:
+    assert states_change(text), text
+    assert not states_change("We plan to host Christmas at ours.")

@@ -52,6 +52,7 @@ __all__ = ["CHANGE", "CORRECTION", "FRAME_SHARE", "FRAME_WORDS", "MAX_WORDS", "S
 CHANGE = re.compile(
     r"\b(?:now|nowadays|these days|currently|anymore|any more|no longer|no more|not anymore|"
     r"actually|correction|turn(?:s|ed) out|instead|switch(?:ed|ing)?|chang(?:ed|ing)|"
+    r"change of plans?|"
     r"mov(?:ed|ing)|relocat\w*|(?:a|an|my|our|his|her|their|the) new|"
     r"adopt(?:ed|ing)|bought|sold|traded|reschedul\w*|postpon\w*|"
     r"(?:push(?:ed)?|brought|bring)(?: \w+){0,3} (?:back|forward)|"

@@ -159,7 +159,7 @@ _FUTURE_CUES = re.compile(
     r"\b(?:will|won't|shall|gonna|going\s+to|plan(?:s|ning)?\s+(?:to|on)|planning|"
     r"hope\s+to|hoping\s+to|want\s+to|wanna|can't\s+wait|cannot\s+wait|looking\s+forward|"
     r"about\s+to|upcoming|coming\s+up|tomorrow|excited\s+(?:for|about|to)|scheduled\s+for|"
-    r"(?:am|is|are)\s+(?:(?:you|we|they|he|she|i)\s+)?\w+ing|"
+    r"(?:am|is|are)\s+(?:(?:you|we|they|he|she|i|the\s+\w+|(?-i:[A-Z][a-z]+))\s+)?\w+ing|"
     r"(?:do|does|would)\s+(?:you|we|they|he|she)\s+(?:want|plan|like))\b|'ll\b|"
     r"'(?:m|re|s)\s+\w+ing\b",
     re.IGNORECASE,
