@@ -36,9 +36,10 @@ from engram.embed.base import Embedder
 HELD = load_cases("knowledge_chains_s36_held.jsonl")
 DEV = load_cases("knowledge_chains_s36.jsonl")
 
-#: measured once (module docstring); the smart speaker gained with "have got" read as have
-HELD_MISSED = ["h36-pharmacy", "h36-cinema", "h36-headphones", "h36-fragrance",
-               "h36-daughter-teacher"]
+#: measured once (module docstring); the smart speaker gained with "have got" read as have;
+#: the pharmacy with session 37's present verb on the owner's things read as current
+#: ("Which chemist fills the user's prescriptions?")
+HELD_MISSED = ["h36-cinema", "h36-headphones", "h36-fragrance", "h36-daughter-teacher"]
 
 
 #: a newest that names no program word ("Everything I produce goes through Bitwig"), the

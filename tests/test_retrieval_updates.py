@@ -75,6 +75,23 @@ def test_asks_current() -> None:
         assert not asks_current(q), q
 
 
+def test_a_verb_in_the_present_on_the_owners_things_asks_a_current_value() -> None:
+    """Session 37: "Which platform hosts my podcast?" asks what hosts it now, as "Which
+    platform does ... host?" does. Only on the owner's own things ("my", "our", "the
+    user's"): "Which activity helps Nate escape?" asks about a trait of someone in a
+    chat, whose statements hold together (read as current, it cost LoCoMo three
+    questions' first hits)."""
+    for q in ("Which platform hosts my podcast?", "What tool schedules our pipeline jobs?",
+              "Which company processes the user's payments?",
+              "Which chemist fills the user's prescriptions?",
+              "Which lender holds the user's mortgage?", "Who cuts my hair?"):
+        assert asks_current(q), q
+    for q in ("Which activity helps Nate escape?", "What motivates John's team?",
+              "Which company processed my payments?", "What tool scheduled our jobs?",
+              "Which platform hosted my podcast in 2022?", "What platforms my podcast uses?"):
+        assert not asks_current(q), q
+
+
 def test_a_when_clause_of_a_habit_keeps_a_question_current() -> None:
     """Session 36: a "when" inside a question that opens a clause telling no event says
     when a habit holds; the question still asks for a current value. A "when" that asks,

@@ -48,8 +48,24 @@ def asks_current(query: str) -> bool:
     measured and left out: one more BEAM update right (of 19) for 1.8 points of
     REALTALK MRR and 1.5 of BEAM's; "when is/are/will" alone: no BEAM update
     more, -0.9 BEAM MRR."""
-    return ((_PRESENT_TENSE.search(query) is not None or _PRESENT_VERB.search(query) is not None)
+    return ((_PRESENT_TENSE.search(query) is not None or _PRESENT_VERB.search(query) is not None
+             or _owns_present(query))
             and _EVENT.search(query) is None and _habitual(query))
+
+
+#: the owner's own things ("my podcast", "our pipeline", "the user's payments")
+_OWNER = re.compile(r"\b(?:my|our|the user['’]s)\b", re.IGNORECASE)
+#: a question word, a noun and a verb in the present tense ("Which platform hosts ...",
+#: "What tool schedules ...")
+_SUBJECT_VERB = re.compile(r"^\W*(?:what|which)\s+(?:\w+\s+){1,2}?(?!does\b)\w+[^\Ws]s\b",
+                           re.IGNORECASE)
+
+
+def _owns_present(query: str) -> bool:
+    """A question on the owner's own things with a verb in the present tense after its
+    subject ("Which company processes the user's payments?"); not a past one."""
+    return (_OWNER.search(query) is not None and _SUBJECT_VERB.search(query) is not None
+            and not tells_event(query))
 
 
 def _habitual(query: str) -> bool:
