@@ -119,6 +119,29 @@ def test_a_time_moved_for_a_when_question() -> None:
     assert Pair(reading, 0, 1).replaces
 
 
+def test_a_time_moved_without_the_questions_words_needs_a_told_change() -> None:
+    """Session 37: "When does the user leave for the mountain trip in Tanzania?" shares no
+    word with "We fly out for the Kilimanjaro trek on 12 June" or "our Kilimanjaro
+    departure is now 4 September"; both near the question and each other's nearest in
+    meaning, in other sessions, the newer telling a change, it moves the time. Another
+    date in a later turn that tells no change ("ready for submission by May 12, can you
+    help?") does not."""
+    query = "When does the user leave for the mountain trip in Tanzania?"
+    vectors = [_unit(1, 0, 0), _unit(0.6, 0.8, 0), _unit(0, 0, 1)]
+    older = "We fly out for the Kilimanjaro trek on 12 June, Lemosho route, 8 days."
+    for newer, moved in (
+            ("The trek company merged two groups, so our Kilimanjaro departure is now "
+             "4 September.", True),
+            ("Is 4 September a good time for the Kilimanjaro trek, weather-wise?", False)):
+        reading = _reading([older, newer, "The weather was lovely today."], vectors,
+                           [0.6, 0.55, 0.1], query, marked=True, sessions=["a", "b", "c"])
+        assert Pair(reading, 0, 1).retimed is moved, newer
+    one = _reading([older, "The trek company merged two groups, so our Kilimanjaro "
+                    "departure is now 4 September."], vectors[:2], [0.6, 0.55], query,
+                   marked=True, sessions=["a", "a"])
+    assert not Pair(one, 0, 1).retimed  # one telling
+
+
 def test_in_a_chain_the_older_answers_by_the_value_it_replaced() -> None:
     """"I go to a Hatha yoga class" / "Swapped Hatha for Vinyasa flow" / "Yin classes at the
     studio on Mondays" for "What style of yoga ...?": the middle holds no word of the

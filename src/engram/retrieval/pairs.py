@@ -462,9 +462,16 @@ class Pair:
     def retimed(self) -> bool:
         """A planned time told again, another time in an answer to a "When ...?"
         question ("launch the beta on June 3" / "the beta launch slipped to June 17";
-        :func:`~.slots.retimes`)."""
+        :func:`~.slots.retimes`): both holding the question's words, or both near it in
+        other sessions with the newer telling a change."""
         r, o, w = self.r, self.older, self.newer
-        return (r.marked and r.full[o] and r.full[w] and self.cos >= ANSWER_MEANING
+        # or both near the question, in other sessions, the newer telling a change
+        # ("... our Kilimanjaro departure is now 4 September" for "When does the user
+        # leave for the mountain trip in Tanzania?")
+        answer = (r.full[o] and r.full[w]) or (
+            r.takes_part[o] and r.takes_part[w] and not self.one_telling
+            and states_change(r.said[w]))
+        return (r.marked and answer and self.cos >= ANSWER_MEANING
                 and r.near.get(o) == w and r.near.get(w) == o
                 and retimes(r.said[o], r.said[w]))
 
