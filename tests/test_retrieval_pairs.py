@@ -261,3 +261,30 @@ def test_a_later_telling_naming_the_older_value_is_about_it_whatever_the_questio
         pair = Pair(reading, 0, 1)
         assert pair.follows and pair.changed and not pair.after_state, newer
         assert pair.asks_older is not about, newer
+
+
+def test_a_time_moved_enters_for_a_when_question_without_the_questions_words() -> None:
+    """"When do I pitch on stage for the accelerator?": the newer "The accelerator pushed
+    Demo Day back to 2 April" holds little of the question, but it tells the older's time
+    moved and another time, each the other's nearest in meaning: it enters and replaces.
+    "Moved my DELE B2 to the 23 November sitting" tells a moved time too (three words
+    between the verb and "to")."""
+    vectors = [_unit(1, 0, 0), _unit(0.48, 0.877, 0), _unit(0, 0, 1)]
+    for query, older, newer in (
+            ("When do I pitch on stage for the accelerator?",
+             "Demo Day for the accelerator is on 14 March and I get four minutes on stage.",
+             "The accelerator pushed Demo Day back to 2 April because the venue fell through."),
+            ("When is my Spanish exam?",
+             "I've booked my DELE B2 for 18 May at the Instituto Cervantes.",
+             "Moved my DELE B2 to the 23 November sitting, the May one clashed.")):
+        reading = _reading([older, newer, "The weather was lovely today."], vectors,
+                           [0.6, 0.3, 0.1], query, marked=True, sessions=["a", "b", "c"])
+        pair = Pair(reading, 0, 1)
+        assert pair.moves_time and pair.enters and pair.replaces, newer
+    # no time moved ("Demo Day was great fun on 2 April"): nothing enters by it
+    plain = _reading(["Demo Day for the accelerator is on 14 March.",
+                      "Loved the accelerator's Demo Day on 2 April, great crowd.",
+                      "The weather was lovely today."], vectors, [0.6, 0.3, 0.1],
+                     "When do I pitch on stage for the accelerator?", marked=True,
+                     sessions=["a", "b", "c"])
+    assert not Pair(plain, 0, 1).moves_time

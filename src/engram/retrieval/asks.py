@@ -90,7 +90,7 @@ _SCHEDULE = re.compile(r"^\W*(?:when|what time)\s+(?:is|are|am|does|do|should|wi
 _MOVED = re.compile(
     r"\b(?:reschedul\w*|postpon\w*|delay(?:ed|ing)?|extend(?:ed|ing)|"
     r"(?:push(?:ed|ing)?|brought|bring(?:ing)?|mov(?:ed|ing))(?: \w+){0,3} (?:back|forward)|"
-    r"from now on|(?:mov|chang|switch)(?:ed|ing)(?: \w+){0,2} to)\b",
+    r"from now on|(?:mov|chang|switch)(?:ed|ing)(?: \w+){0,3} to)\b",
     re.IGNORECASE)
 
 

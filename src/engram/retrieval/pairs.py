@@ -413,13 +413,25 @@ class Pair:
         """Both answer the question; or the newer that does not (:attr:`inherits`) refers
         to the older's slot, is its later telling or the next value of its chain, or the
         older answers by ``COVER`` of the question's words and the two are close in
-        meaning (``REPLACER_MEANING``)."""
+        meaning (``REPLACER_MEANING``), or it moves the older's time (:attr:`moves_time`)."""
         if not self.inherits:
             return True
         r, o = self.r, self.older
         refers, fills, recounts, _ = self._slot
         return (refers or fills or recounts or self.follows or self.chained
-                or (r.takes_part[o] and r.full[o] and self.cos >= REPLACER_MEANING))
+                or (r.takes_part[o] and r.full[o] and self.cos >= REPLACER_MEANING)
+                or self.moves_time)
+
+    @cached_property
+    def moves_time(self) -> bool:
+        """For a "When ...?" question, the older answering it, the newer, in another
+        session and each the other's nearest in meaning, tells its time moved and
+        another time ("Demo Day for the accelerator is on 14 March" / "The accelerator
+        pushed Demo Day back to 2 April")."""
+        r, o, w = self.r, self.older, self.newer
+        near = r.near.get(o) == w and r.near.get(w) == o
+        return bool(r.marked and r.takes_part[o] and near and not self.one_telling
+                     and r.states[w] and retimes(r.texts[o], r.texts[w]))
 
     @cached_property
     def said_again(self) -> bool:
