@@ -42,7 +42,9 @@ CHAT = CHAT_S13
 #: a time "moved to" or holding "from now on" for a "When ...?" question, 36/50 (the call
 #: to the user's mother). Session 34's centred nearest-in-meaning tests (chosen on the
 #: development sets) measured once here: 38/50 (the password manager, the contact lenses).
-HELD_MISSED = ["s31-landlord", "s31-notes-app",
+#: 39/50 with session 37's later telling of a change a little further in meaning (the
+#: notes app; ``pairs.TOLD_MEANING``, chosen on session 37's development sets)
+HELD_MISSED = ["s31-landlord",
                "s31-team-role", "s31-summer-holiday",
                "s31-volunteering", "s31-chess-rating", "s31-office-days", "s31-work-name",
                "s31-allotment-plot", "s31-sam-wedding", "s31-budgeting-tool",

@@ -179,7 +179,7 @@ def test_a_later_telling_with_another_number_replaces_it() -> None:
         pair = Pair(reading, 0, 1)
         assert pair.follows and pair.renumbers and pair.by_slot_or_telling, newer
         assert pair.replaces, newer
-    # another number may be told a little further in meaning (``RENUMBER_MEANING``):
+    # another number may be told a little further in meaning (``TOLD_MEANING``):
     # "My record collection is up to 140 LPs" / "Picked up six at the record fair, which
     # takes me to 212" (cosine .35); a later telling without one may not
     farther = [_unit(1, 0, 0), _unit(0.35, 0.937, 0), _unit(0, 0, 1)]
@@ -288,3 +288,18 @@ def test_a_time_moved_enters_for_a_when_question_without_the_questions_words() -
                      "When do I pitch on stage for the accelerator?", marked=True,
                      sessions=["a", "b", "c"])
     assert not Pair(plain, 0, 1).moves_time
+
+
+def test_a_later_telling_of_a_change_may_be_a_little_further_in_meaning() -> None:
+    """"Stripe handles our subscriptions" / "We moved billing over to Paddle last month"
+    (cosine .31): each the other's nearest in meaning, in other sessions, the newer telling
+    a change, it follows at ``TOLD_MEANING``; with no change told it does not."""
+    query = "Which company processes the user's subscription payments?"
+    vectors = [_unit(1, 0, 0), _unit(0.31, 0.951, 0), _unit(0, 0, 1)]
+    older = "Stripe handles our subscriptions. Can you help me set up dunning emails?"
+    for newer, follows in (
+            ("We moved billing over to Paddle last month so they deal with the VAT.", True),
+            ("Paddle sent a nice newsletter about billing and the VAT.", False)):
+        reading = _reading([older, newer, "The weather was lovely today."], vectors,
+                           [0.5, 0.2, 0.1], query, sessions=["a", "b", "c"])
+        assert Pair(reading, 0, 1).follows is follows, newer

@@ -98,8 +98,10 @@ FOLLOW_MEANING = 0.4
 #: the fewest letters of a name written shortened ("Rhi" for "Rhiannon", "Alex" for
 #: "Alexandra") that name it (:attr:`Pair.asks_older`)
 SHORT_NAME = 3
-#: a later telling giving another number (:attr:`Pair.renumbers`) may be this close
-RENUMBER_MEANING = 0.3
+#: a later telling giving another number (:attr:`Pair.renumbers`) or telling a change
+#: ("All my notes live in Evernote" / "Switched to Obsidian, just markdown files") may be
+#: this close
+TOLD_MEANING = 0.3
 #: or, with no marker at all ("Most days I grab a meal deal for lunch" / "I've
 #: been bringing leftovers for lunch"), when they are this close and stand
 #: ``FOLLOW_GAP`` closer to each other than either is to any other hit read: the
@@ -320,8 +322,9 @@ class Pair:
     @cached_property
     def follows(self) -> bool:
         """A later telling of the older's answer: in another session, the two each
-        other's nearest in meaning (``FOLLOW_MEANING``; ``RENUMBER_MEANING`` where each
-        gives a number the other does not, :attr:`renumbers`); in long turns, whose vectors
+        other's nearest in meaning (``FOLLOW_MEANING``; ``TOLD_MEANING`` where each
+        gives a number the other does not, :attr:`renumbers`, or the newer tells a
+        change); in long turns, whose vectors
         tell the whole turn, the two sentences on the question sharing one of its words
         and another, each other's nearest in words."""
         r, o, w = self.r, self.older, self.newer
@@ -334,7 +337,8 @@ class Pair:
             return (bool(shared & r.asked) and len(shared) >= 2
                     and r.kin.get(o) == w and r.kin.get(w) == o)
         return (r.near.get(o) == w and r.near.get(w) == o
-                and self.cos >= (RENUMBER_MEANING if self.renumbers else FOLLOW_MEANING))
+                and self.cos >= (TOLD_MEANING if self.renumbers or r.states[w]
+                                 else FOLLOW_MEANING))
 
     @cached_property
     def inherits(self) -> bool:
