@@ -92,6 +92,22 @@ def test_a_verb_in_the_present_on_the_owners_things_asks_a_current_value() -> No
         assert not asks_current(q), q
 
 
+def test_what_the_owner_chose_is_asked_as_it_holds_now() -> None:
+    """Session 37: "Which caterer did we go with?" asks for the choice that holds, the
+    last one made, though it says "did"; not "Who did I go with to the gig?" (company on
+    an event), nor when or where a choice was made, nor what someone else picked."""
+    for q in ("Which caterer did we go with?", "Which caterer did we go with for the wedding?",
+              "Which paint colour did we pick for the living room?",
+              "What did I settle on for the logo?", "Which venue have we chosen?",
+              "Which framework did the user end up going with?",
+              "What font did I opt for?", "Which plan did we decide on?"):
+        assert asks_current(q), q
+    for q in ("Who did I go with to the gig?", "Where did we go for dinner?",
+              "When did we pick the venue?", "What did Caroline pick?",
+              "What did we eat at the wedding?"):
+        assert not asks_current(q), q
+
+
 def test_a_when_clause_of_a_habit_keeps_a_question_current() -> None:
     """Session 36: a "when" inside a question that opens a clause telling no event says
     when a habit holds; the question still asks for a current value. A "when" that asks,

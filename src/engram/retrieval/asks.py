@@ -47,10 +47,24 @@ def asks_current(query: str) -> bool:
     "will", "when is" or questions with no marker at all as current was
     measured and left out: one more BEAM update right (of 19) for 1.8 points of
     REALTALK MRR and 1.5 of BEAM's; "when is/are/will" alone: no BEAM update
-    more, -0.9 BEAM MRR."""
+    more, -0.9 BEAM MRR. Session 37: a verb in the present after the subject of a
+    question on the owner's own things (:func:`_owns_present`), and what the owner chose
+    ("Which caterer did we go with?", :data:`_CHOSEN`), ask for the value that holds."""
+    if _CHOSEN.search(query) is not None and _WHEN_WHERE.match(query) is None:
+        return True
     return ((_PRESENT_TENSE.search(query) is not None or _PRESENT_VERB.search(query) is not None
              or _owns_present(query))
             and _EVENT.search(query) is None and _habitual(query))
+
+
+#: what the owner chose ("Which caterer did we go with?", "Which paint colour did we
+#: pick?", "What did I settle on?"): the choice that holds, the last one made
+_CHOSEN = re.compile(
+    r"\b(?:did|have|has)\s+(?:i|we|the user)\s+(?:"
+    r"(?:go|gone)\s+with(?=\s*(?:\?|$|for\b|in\s+the\s+end))|"
+    r"decided?\s+on|settled?\s+on|opt(?:ed)?\s+for|pick(?:ed)?|cho(?:o)?se|chosen|"
+    r"select(?:ed)?|end(?:ed)?\s+up\s+(?:with|choosing|picking|going))\b",
+    re.IGNORECASE)
 
 
 #: the owner's own things ("my podcast", "our pipeline", "the user's payments")
@@ -59,6 +73,9 @@ _OWNER = re.compile(r"\b(?:my|our|the user['’]s)\b", re.IGNORECASE)
 #: "What tool schedules ...")
 _SUBJECT_VERB = re.compile(r"^\W*(?:what|which)\s+(?:\w+\s+){1,2}?(?!does\b)\w+[^\Ws]s\b",
                            re.IGNORECASE)
+#: a question for the time or the place of a choice, not the choice ("When did we pick
+#: the venue?")
+_WHEN_WHERE = re.compile(r"\W*(?:(?:and|so|but)\s+)?(?:when|where)\b", re.IGNORECASE)
 
 
 def _owns_present(query: str) -> bool:
