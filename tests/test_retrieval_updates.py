@@ -108,6 +108,20 @@ def test_what_the_owner_chose_is_asked_as_it_holds_now() -> None:
         assert not asks_current(q), q
 
 
+def test_how_far_what_the_owner_can_do_reaches_is_asked_as_it_holds_now() -> None:
+    """Session 37: "How fast can I swim 400 metres?" asks a value held now; "How can I
+    ...?" asks for a way, and "can" of someone else or in a sentence about what helps
+    stays as it was (session 36 measured "can" for every question: chat sets lost)."""
+    for q in ("How fast can I swim 400 metres?", "How many push-ups can the user do?",
+              "How long can the user's company keep going before the money runs out?",
+              "How much weight can I deadlift?", "How fast can the user type?"):
+        assert asks_current(q), q
+    for q in ("How can I organize multiple points in my CV?", "What other exercises can "
+              "help John?", "How fast could I swim last year?", "How far can Nate run?",
+              "Can you list the order of topics?"):
+        assert not asks_current(q), q
+
+
 def test_a_when_clause_of_a_habit_keeps_a_question_current() -> None:
     """Session 36: a "when" inside a question that opens a clause telling no event says
     when a habit holds; the question still asks for a current value. A "when" that asks,

@@ -50,7 +50,8 @@ def asks_current(query: str) -> bool:
     more, -0.9 BEAM MRR. Session 37: a verb in the present after the subject of a
     question on the owner's own things (:func:`_owns_present`), and what the owner chose
     ("Which caterer did we go with?", :data:`_CHOSEN`), ask for the value that holds."""
-    if _CHOSEN.search(query) is not None and _WHEN_WHERE.match(query) is None:
+    if ((_CHOSEN.search(query) is not None and _WHEN_WHERE.match(query) is None)
+            or _CAN_NOW.match(query) is not None):
         return True
     return ((_PRESENT_TENSE.search(query) is not None or _PRESENT_VERB.search(query) is not None
              or _owns_present(query))
@@ -67,6 +68,12 @@ _CHOSEN = re.compile(
     re.IGNORECASE)
 
 
+#: how far what the owner can do reaches ("How fast can I swim 400 metres?", "How long
+#: can the user's company keep going?"): a value held now; not "How can I ...?", which
+#: asks for a way
+_CAN_NOW = re.compile(
+    r"\W*how\s+(?:fast|far|long|much|many|high|heavy|quickly|well|often|big|low)\b"
+    r"(?:\s+[\w'’-]+){0,3}?\s+can\s+(?:i|we|the\s+user|my|our)\b", re.IGNORECASE)
 #: the owner's own things ("my podcast", "our pipeline", "the user's payments")
 _OWNER = re.compile(r"\b(?:my|our|the user['’]s)\b", re.IGNORECASE)
 #: a question word, a noun and a verb in the present tense ("Which platform hosts ...",
