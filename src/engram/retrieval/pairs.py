@@ -48,6 +48,7 @@ from ..ingest.supersede import (
 )
 from .answers import COVER, _answer_at, _forms, _values
 from .asks import _MOVED
+from .keeps import keeps
 from .nearness import jaccard, nearest_in_words, pairs_apart
 from .rerank import _terms
 from .slots import (
@@ -465,6 +466,16 @@ class Pair:
                              and (self.after_state or self._slot[0])))
 
     @cached_property
+    def keeps(self) -> bool:
+        """The newer, a short statement, leaves the older standing: it is about someone
+        else, weighs a change not made, remembers an older time, adds a value beside it,
+        or is an exception for a while to what a question asks holds usually
+        (:func:`~.keeps.keeps`)."""
+        r, o, w = self.r, self.older, self.newer
+        return r.short[w] and keeps(r.texts[w], r.texts[o], r.asked,
+                                    r.asked | r.query_terms) is not None
+
+    @cached_property
     def changed_in_telling(self) -> bool:
         """In one telling a change or a correction replaces a statement, related to it,
         only where it says at least as much of what the question asks ("Melira
@@ -553,7 +564,7 @@ class Pair:
     @cached_property
     def replaces(self) -> bool:
         """Whether the newer statement replaces the older (the module docstring's order)."""
-        if not self.enters or self.said_again or self.asks_older:
+        if not self.enters or self.said_again or self.asks_older or self.keeps:
             return False
         if self.one_telling:
             return self.changed_in_telling

@@ -1,0 +1,139 @@
+"""A later statement that leaves the older value standing (:mod:`engram.retrieval.keeps`):
+each reading in many phrasings, what undoes it, and what it must not take for one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engram.retrieval.keeps import keeps
+from engram.retrieval.pairs import Pair, read
+from engram.retrieval.rerank import _terms
+
+MINE = "Our dog Pip is a border terrier."
+
+
+@pytest.mark.parametrize("newer", [
+    "My sister's just got a border collie pup called Nell.",
+    "My little brother just ran London in 3:12!",
+    "Found out my new girlfriend is a Gemini, ha.",
+    "My daughter Ellie picked trumpet for her school lessons.",
+    "Our neighbour has a new spaniel, very bouncy.",
+    "Went to my brother's local on Saturday, decent pint.",
+    "My husband's first language is Welsh.",
+])
+def test_someone_else_is_another_holder(newer: str) -> None:
+    assert keeps(newer, MINE) == "holder", newer
+
+
+@pytest.mark.parametrize(("newer", "older", "named"), [
+    # what they do to the owner's own is the owner's
+    ("My boss gave me a raise to 45k.", "I'm on 40k a year.", ""),
+    ("Our landlord is putting our rent up to 950.", "Our rent is 900 a month.", ""),
+    ("My manager moved me to the Leeds team.", "I work on the Sheffield team.", ""),
+    # the older names them: one holder
+    ("My sister Hannah moved to Leeds.", "My sister Hannah lives in York.", ""),
+    ("My aunt's operation got pushed back to 9 April.",
+     "Auntie Jan's hip replacement is booked for 12 February.", ""),
+    # the question asks about them
+    ("My sister moved to Leeds.", "I live in York.", "Where does the user's sister live?"),
+    # the older is not the owner's own
+    ("My friend Dev joined as co-host.", "Ana hosts the podcast on her own.", ""),
+])
+def test_the_same_holder_or_the_owner_acted_on_is_not_another(
+        newer: str, older: str, named: str) -> None:
+    assert keeps(newer, older, named=_terms(named)) is None, newer
+
+
+@pytest.mark.parametrize("newer", [
+    "Should I apply for British citizenship? The fee is steep.",
+    "Thinking about switching to Octopus Energy, are they any good?",
+    "I'm considering a move to Bristol for the schools.",
+    "The audiologist asked if I'd like to trial a second aid.",
+    "Got a quote for quartz worktops today. Laughed and said thanks.",
+    "Went round DFS looking at recliners, nearly ordered one.",
+    "Demoed a Wilson Blade at the club, £200 though? Not this month.",
+    "Head asked me whether I'd teach physics next year. Said no.",
+    "The kids are begging for a fourth guinea pig.",
+    "Tempted by the new Kindle but mine works fine.",
+    "Is it worth moving my newsletter to Substack?",
+])
+def test_a_change_weighed_and_not_made(newer: str) -> None:
+    assert keeps(newer, MINE) == "considered", newer
+
+
+@pytest.mark.parametrize("newer", [
+    "Used to do my Sunday runs along the seafront when I lived in Brighton.",
+    "Back when I was a student nurse I swore I'd never do critical care.",
+    "My first bike was a Honda CG125, broke down more than it ran.",
+    "Remember that Greek place in Camden we loved?",
+    "Drove past our old house on Cecil Street yesterday.",
+    "When I was little we went to Butlins every summer.",
+    "As a kid I did karate for years.",
+    "The smell of chlorine took me straight back to the old baths.",
+])
+def test_an_older_time_remembered(newer: str) -> None:
+    assert keeps(newer, MINE) == "remembered", newer
+
+
+@pytest.mark.parametrize("newer", [
+    "Also volunteering a few hours a month on the advice line.",
+    "Picked up a few bank shifts at a private clinic as well.",
+    "Great week. Also started helping at the food bank on Fridays.",
+])
+def test_a_value_added_beside_the_older(newer: str) -> None:
+    assert keeps(newer, MINE) == "added", newer
+
+
+@pytest.mark.parametrize("newer", [
+    "The 36 is on diversion till March, so I'm getting the 39.",
+    "Covering at the Queen Street branch for the next two weeks.",
+    "Had a stand-in teacher today, Mrs O is away.",
+    "The Jazz is in the garage, so I'm in a courtesy Corsa till Friday.",
+    "Haywards Heath is shut all week, so I'm getting on at Balcombe.",
+    "Borrowing Dave's Strat while the Les Paul gets a refret.",
+])
+def test_an_exception_for_a_while_leaves_what_holds_usually(newer: str) -> None:
+    usually = _terms("Which bus does the user usually catch?")
+    assert keeps(newer, MINE, usually) == "for a while", newer
+    # a question with no "usually" asks what holds now: the exception answers it
+    assert keeps(newer, MINE, _terms("Which bus is the user catching?")) is None, newer
+
+
+@pytest.mark.parametrize("newer", [
+    # a change made undoes every reading
+    "I used to drive a Volvo, now it's a Subaru.",
+    "Thought about it for months and finally switched to Octopus.",
+    "Nearly stayed with Vodafone but moved to Three in the end.",
+    "Also, we sold the Golf and bought a Tesla.",
+    "Also signed up for the climbing wall.",  # a change told with "also" is a change
+    "My first car was a Fiesta, I've since then had three.",
+    # words that only look like a reading
+    "I've cut sugar out of my tea, took a month to get used to it.",
+    "The new drummer is great, so I'm back on bass and doing keys too.",
+    "Signed the contract today: 33 days' leave, and the office shuts at Christmas too!",
+    "What should I focus on next, now that I swim 400m in 7:55?",
+    "After the Unity pricing mess we ported the game to Godot. Worth it.",
+    "I'm wondering how our anniversary dinner at the Sunset Grill went so well.",
+    "I'm kinda worried that moving the Zoom call to April 22 might clash.",
+    "Churn's down to 3.4% a month. How should I present that?",
+])
+def test_a_change_made_or_a_look_alike_is_no_reading(newer: str) -> None:
+    assert keeps(newer, MINE, _terms("What does the user usually do?")) is None, newer
+
+
+def test_a_pair_whose_newer_keeps_the_older_replaces_nothing() -> None:
+    """Each the other's nearest in meaning, in other sessions, the newer telling an
+    event: a later telling that would replace, but it is about another holder."""
+    vectors = [np.array([1.0, 0, 0]), np.array([0.6, 0.8, 0]), np.array([0, 0, 1.0])]
+    query = "What breed is the user's dog?"
+
+    def pair(newer: str) -> Pair:
+        reading = read([MINE, newer, "The weather was lovely today."], vectors,
+                       [0.6, 0.5, 0.1], asked=_terms(query), sessions=["a", "b", "c"])
+        return Pair(reading, 0, 1)
+
+    kept = pair("My sister's just got a border collie pup called Nell.")
+    assert kept.keeps and not kept.replaces
+    moved = pair("Pip passed away in March and we've adopted a border collie called Nell.")
+    assert not moved.keeps and moved.replaces
