@@ -10,13 +10,13 @@ well"), an exception for a while for a question asking what holds usually ("Cove
 the Queen Street Costa for the next two weeks"), and the same value told again (either
 order is right for these: the old statement must stay in the top 10).
 
-- ``knowledge_keeps_s37.jsonl`` (development, 60): the newer-first rule moved 26 of the
-  later statements above the old one at the start of the session (5 with the rule off);
-  with :mod:`engram.retrieval.keeps`, chosen on it, 12.
+- ``knowledge_keeps_s37.jsonl`` (development, 60): 31 not kept (the later statement above
+  the old one, or the old below 10) with session 37's update rules, 30 at 5e30df2, 5 with
+  the rule off; with :mod:`engram.retrieval.keeps`, chosen on it, 12.
 - ``knowledge_keeps_s37_held.jsonl`` (held, 60, another writer who read neither the rules
-  nor the development set): 32 moved with the rules before session 37 (5e30df2), 35 with
-  session 37's update rules before :mod:`~engram.retrieval.keeps`, 25 with it (6 with the
-  rule off).
+  nor the development set): 32 not kept with the rules before session 37 (5e30df2), 35
+  with session 37's update rules before :mod:`~engram.retrieval.keeps`, 25 with it (6 with
+  the rule off).
 """
 
 from __future__ import annotations
