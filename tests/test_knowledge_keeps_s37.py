@@ -13,10 +13,14 @@ order is right for these: the old statement must stay in the top 10).
 - ``knowledge_keeps_s37.jsonl`` (development, 60): 31 not kept (the later statement above
   the old one, or the old below 10) with session 37's update rules, 30 at 5e30df2, 5 with
   the rule off; with :mod:`engram.retrieval.keeps`, chosen on it, 12.
+- ``knowledge_keeps_s37_dev2.jsonl`` (development, 60, a third writer told to vary the
+  words of every kind): 22 not kept when first run with :mod:`~engram.retrieval.keeps`
+  (7 with the rule off); 21 once an exception for a while holds whatever change it tells
+  and a holder may be named in the plural ("My flatmates have all joined ...").
 - ``knowledge_keeps_s37_held.jsonl`` (held, 60, another writer who read neither the rules
-  nor the development set): 32 not kept with the rules before session 37 (5e30df2), 35
-  with session 37's update rules before :mod:`~engram.retrieval.keeps`, 25 with it (6 with
-  the rule off).
+  nor the development sets): 32 not kept with the rules before session 37 (5e30df2), 35
+  with session 37's update rules before :mod:`~engram.retrieval.keeps`, 25 with it, 24
+  with the two changes above (6 with the rule off).
 """
 
 from __future__ import annotations
@@ -43,14 +47,24 @@ SETS = {
         "k37-pottery-studio", "k37-concert-band-horn", "k37-first-language", "k37-star-sign",
         "k37-upright-piano", "k37-newsletter-platform", "k37-church", "k37-martial-art",
         "k37-icu-ward", "k37-translate-portuguese", "k37-rugby-team", "k37-maine-coon"]),
-    # measured once, at the end of session 37 (module docstring)
+    # written to vary the words of every kind (a holder in mid-sentence or by a name only,
+    # "on the fence about", "in the old flat", "alongside", ...): what :mod:`~engram.
+    # retrieval.keeps` reads by closed lists of words mostly does not carry over
+    "dev2": ("knowledge_keeps_s37_dev2.jsonl", [
+        "r37-pixel-phone", "r37-vegetarian-teen", "r37-monzo-data", "r37-parkrun-fulham",
+        "r37-puregym", "r37-nationwide-bank", "r37-okafor-surname", "r37-combi-boiler",
+        "r37-citalopram", "r37-tesco-extra", "r37-oat-milk-tea", "r37-dr-kaur-dentist",
+        "r37-early-bedtime", "r37-st-aidans", "r37-barber-ali", "r37-hermanns-tortoise",
+        "r37-salt-crown-novel", "r37-spotify-family", "r37-guardian-app", "r37-oat-flat-white",
+        "r37-metrolink-sale"]),
+    # measured at the end of session 37 (module docstring)
     "held": ("knowledge_keeps_s37_held.jsonl", [
         "q37-paramedic-nights", "q37-blood-oneg", "q37-shellfish-allergy", "q37-bass-pubband",
         "q37-honda-jazz", "q37-year4-teacher", "q37-leeds-season", "q37-qa-remote",
         "q37-nationwide-mortgage", "q37-reading-train", "q37-pastry-chef", "q37-toronto-7th",
         "q37-fiveaside-keeper", "q37-dentist-okafor", "q37-collie-pepper",
         "q37-fastmail-primary", "q37-tortoise-gerald", "q37-foodbank-tuesday",
-        "q37-sungold-tomatoes", "q37-bristol-airport", "q37-sertraline-50", "q37-bus-38",
+        "q37-sungold-tomatoes", "q37-bristol-airport", "q37-sertraline-50",
         "q37-gp-whitfield", "q37-barber-ray", "q37-glasgow-southside"]),
 }
 

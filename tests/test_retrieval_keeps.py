@@ -21,6 +21,8 @@ MINE = "Our dog Pip is a border terrier."
     "Our neighbour has a new spaniel, very bouncy.",
     "Went to my brother's local on Saturday, decent pint.",
     "My husband's first language is Welsh.",
+    "My flatmates have all joined the climbing wall in Finsbury Park.",
+    "My parents switched to a heat pump last winter.",
 ])
 def test_someone_else_is_another_holder(newer: str) -> None:
     assert keeps(newer, MINE) == "holder", newer
@@ -92,6 +94,8 @@ def test_a_value_added_beside_the_older(newer: str) -> None:
     "The Jazz is in the garage, so I'm in a courtesy Corsa till Friday.",
     "Haywards Heath is shut all week, so I'm getting on at Balcombe.",
     "Borrowing Dave's Strat while the Les Paul gets a refret.",
+    # a change it tells is for that while
+    "Track's shut, so we're doing Wednesdays in the park for the next three weeks instead.",
 ])
 def test_an_exception_for_a_while_leaves_what_holds_usually(newer: str) -> None:
     usually = _terms("Which bus does the user usually catch?")
@@ -103,7 +107,8 @@ def test_an_exception_for_a_while_leaves_what_holds_usually(newer: str) -> None:
 @pytest.mark.parametrize("newer", [
     # a change made undoes every reading
     "I used to drive a Volvo, now it's a Subaru.",
-    "Thought about it for months and finally switched to Octopus.",
+    "Thought about it for months and finally switched to Octopus.",  # no while: months ago
+    "Been at the Leeds office for two years now.",
     "Nearly stayed with Vodafone but moved to Three in the end.",
     "Also, we sold the Golf and bought a Tesla.",
     "Also signed up for the climbing wall.",  # a change told with "also" is a change

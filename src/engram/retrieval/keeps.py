@@ -19,7 +19,7 @@ later statements are close to an older value without changing it:
   exception to what holds usually, for a question asking what holds usually
   (:data:`_FOR_A_WHILE`).
 
-Each reading is undone by a marker of a change made ("switched", "sold", "now",
+Each reading but the last is undone by a marker of a change made ("switched", "sold", "now",
 "instead", "no longer" ...: "I used to drive a Volvo, now it's a Subaru" replaces; so
 does "Thought about it for months and finally switched"). The readings are read in a
 short statement only: a long chat turn holds such words about many things
@@ -42,14 +42,14 @@ _RELATIONS = (
     r"girlfriend|boyfriend|fianc[ée]e?|friend|mate|neighbou?r|colleague|boss|manager|"
     r"cousin|aunt|auntie|aunty|uncle|nan|nana|gran|granny|grandma|grandad|grandpa|"
     r"grandmother|grandfather|niece|nephew|flatmate|housemate|roommate|kids?|children|"
-    r"in-laws|(?:brother|sister|mother|father|son|daughter)-in-law|step(?:mum|mom|dad|"
+    r"in-laws|parents|(?:brother|sister|mother|father|son|daughter)-in-law|step(?:mum|mom|dad|"
     r"son|daughter|brother|sister)|godson|goddaughter|teammate|classmate|landlord|landlady")
 #: someone else is who the statement is about: "my/our <relation> (<Name>)" opening it,
 #: after at most two words ("Found out my new girlfriend is ...", "Went to my brother's
 #: local ...")
 _HOLDER = re.compile(
     r"^\W*(?:[\w'’]+\s+){0,2}?(?:my|our)\s+(?:(?:little|big|older|younger|eldest|oldest|"
-    r"youngest|baby|new|best|twin)\s+)?(?P<rel>" + _RELATIONS + r")\b"
+    r"youngest|baby|new|best|twin)\s+)?(?P<rel>(?:" + _RELATIONS + r")s?)\b"
     r"(?:\s+(?P<name>(?-i:[A-Z][a-z]+)))?", re.IGNORECASE)
 #: where a sentence ends
 _SENTENCE = re.compile(r"[.;!?]")
@@ -84,8 +84,9 @@ _ADDED = re.compile(r"(?:^|[.!?]\s+)(?:also|on top of that|in addition)\b|"
                     r"\bas well(?=\s*(?:[.!?]|$))", re.IGNORECASE)
 #: an exception for a while
 _FOR_A_WHILE = re.compile(
-    r"\b(?:this week|all (?:this )?(?:week|month)|for (?:the )?(?:next )?(?:a |few |"
-    r"couple of |two |three |a couple of )*(?:days?|weeks?|fortnight|months?)|till|until|"
+    r"\b(?:this week|all (?:this )?(?:week|month)|for (?:the next|a|a few|a couple of|"
+    r"the next few|the next two|two|three|four|six)\s+(?:days?|weeks?|fortnight|months?)|"
+    r"for a fortnight|till|until|"
     r"while|stand-in|standing in|cover(?:ing)?|in the meantime|temporar\w*|on loan|"
     r"borrowing|courtesy|diversion|shut|closed for|off sick)\b", re.IGNORECASE)
 #: a change made: undoes every reading above
@@ -113,7 +114,8 @@ def keeps(newer: str, older: str, asked: frozenset[str] = frozenset(),
     not name and the question does not ask about: ``named`` holds the question's index
     terms; not what they do to the owner's own: "My boss gave me a raise"), ``"considered"``,
     ``"remembered"``, ``"added"`` (each undone by a change made), or ``"for a while"``
-    (where ``asked``, the question's index terms, asks what holds usually)."""
+    (where ``asked``, the question's index terms, asks what holds usually; a change it
+    tells is for that while)."""
     holder = _HOLDER.search(newer)
     if holder is not None:
         who = _terms(" ".join(g for g in holder.group("rel", "name") if g))
@@ -124,6 +126,10 @@ def keeps(newer: str, older: str, asked: frozenset[str] = frozenset(),
         known = any(a.startswith(b) or b.startswith(a) for a in who for b in theirs)
         if _OWN.search(older) is not None and not known and _OWN.search(clause) is None:
             return "holder"
+    # an exception for a while is one whatever it says changed ("we're doing Wednesdays
+    # in the park for the next three weeks instead")
+    if asked & _USUALLY and _FOR_A_WHILE.search(newer) is not None:
+        return "for a while"
     if _made(newer):
         return None
     if _CONSIDERED.search(newer) is not None:
@@ -132,6 +138,4 @@ def keeps(newer: str, older: str, asked: frozenset[str] = frozenset(),
         return "remembered"
     if _ADDED.search(newer) is not None:
         return "added"
-    if asked & _USUALLY and _FOR_A_WHILE.search(newer) is not None:
-        return "for a while"
     return None
