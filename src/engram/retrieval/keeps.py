@@ -19,9 +19,10 @@ later statements are close to an older value without changing it:
   exception to what holds usually, for a question asking what holds usually
   (:data:`_FOR_A_WHILE`).
 
-Each reading but the last is undone by a marker of a change made ("switched", "sold", "now",
-"instead", "no longer" ...: "I used to drive a Volvo, now it's a Subaru" replaces; so
-does "Thought about it for months and finally switched"). The readings are read in a
+A change weighed, a time remembered and a value added are undone by a marker of a change
+made ("switched", "sold", "now", "instead", "no longer" ...: "I used to drive a Volvo, now
+it's a Subaru" replaces; so does "Thought about it for months and finally switched");
+another holder's change is theirs, and an exception's is for its while. The readings are read in a
 short statement only: a long chat turn holds such words about many things
 (:attr:`.pairs.Pair.keeps`). Session 37: of a development set of 60 related later
 statements that change nothing, 31 were not kept below the statement they leave standing
