@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.labelled import CHAT_S13, case_engine, load_cases, update_ranks
+from support.labelled import load_cases, set_engine, update_ranks
 
 from engram import Engram
 from engram.embed.base import Embedder
@@ -91,12 +91,8 @@ def test_the_sets_are_well_formed(name: str) -> None:
 @pytest.fixture(scope="module", params=sorted(SETS))
 def cases(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
           embedder: Embedder) -> Iterator[tuple[Engram, list[dict[str, str]], list[str]]]:
-    fixture, missed = SETS[request.param]
-    loaded = load_cases(fixture)
-    stores = case_engine(tmp_path_factory, embedder, f"keep37{request.param}", loaded,
-                         CHAT_S13)
-    yield next(stores), loaded, missed
-    stores.close()
+    yield from set_engine(tmp_path_factory, embedder, f"keep37{request.param}",
+                          *SETS[request.param])
 
 
 def test_the_older_statement_stays_above_a_later_one_that_changes_nothing(

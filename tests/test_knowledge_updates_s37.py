@@ -37,12 +37,11 @@ from collections.abc import Iterator
 
 import pytest
 from support.labelled import (
-    CHAT_S13,
     assert_past_keeps_old,
     assert_well_formed,
-    case_engine,
     load_cases,
     newer_first_misses,
+    set_engine,
 )
 
 from engram import Engram
@@ -85,11 +84,8 @@ def test_the_sets_are_well_formed(name: str) -> None:
 @pytest.fixture(scope="module", params=sorted(SETS))
 def cases(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
           embedder: Embedder) -> Iterator[tuple[Engram, list[dict[str, object]], list[str]]]:
-    fixture, missed = SETS[request.param]
-    loaded = load_cases(fixture)
-    stores = case_engine(tmp_path_factory, embedder, f"ku37{request.param}", loaded, CHAT_S13)
-    yield next(stores), loaded, missed
-    stores.close()
+    yield from set_engine(tmp_path_factory, embedder, f"ku37{request.param}",
+                          *SETS[request.param])
 
 
 def test_the_newer_statement_ranks_first(

@@ -18,7 +18,7 @@ from engram.embed.base import Embedder
 from engram.models import Hit
 
 __all__ = ["CHAT_S13", "NOW", "PET_CHAT", "SMALL_TALK", "add_in_small_talk",
-           "add_update_cases", "load_cases", "rank_of", "update_ranks"]
+           "add_update_cases", "load_cases", "rank_of", "set_engine", "update_ranks"]
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 #: the time questions are asked
@@ -85,6 +85,16 @@ def case_engine(factory: Any, embedder: Embedder, name: str, cases: Sequence[dic
         yield engine
     finally:
         engine.close()
+
+
+def set_engine(factory: Any, embedder: Embedder, name: str, fixture: str, missed: list[str]
+               ) -> Iterator[tuple[Engram, list[dict[str, Any]], list[str]]]:
+    """One of a module's named case sets for a parametrized module fixture (``yield from``
+    it): its engine (:func:`case_engine`, session 13's small talk), its cases
+    (``tests/fixtures/<fixture>``) and the ids it is measured to miss."""
+    cases = load_cases(fixture)
+    for engine in case_engine(factory, embedder, name, cases, CHAT_S13):
+        yield engine, cases, missed
 
 
 def rank_of(hits: Sequence[Hit], episode_id: str) -> int:

@@ -22,8 +22,8 @@ later statements are close to an older value without changing it:
 A change weighed, a time remembered and a value added are undone by a marker of a change
 made ("switched", "sold", "now", "instead", "no longer" ...: "I used to drive a Volvo, now
 it's a Subaru" replaces; so does "Thought about it for months and finally switched");
-another holder's change is theirs, and an exception's is for its while. The readings are read in a
-short statement only: a long chat turn holds such words about many things
+another holder's change is theirs, and an exception's is for its while. The readings are
+read in a short statement only: a long chat turn holds such words about many things
 (:attr:`.pairs.Pair.keeps`). Session 37: of a development set of 60 related later
 statements that change nothing, 31 were not kept below the statement they leave standing
 (5 with the rule off); with these readings 12 (``docs/recall.md``, session 37).
@@ -90,7 +90,7 @@ _FOR_A_WHILE = re.compile(
     r"for a fortnight|till|until|"
     r"while|stand-in|standing in|cover(?:ing)?|in the meantime|temporar\w*|on loan|"
     r"borrowing|courtesy|diversion|shut|closed for|off sick)\b", re.IGNORECASE)
-#: a change made: undoes every reading above
+#: a change made: undoes a change weighed, a time remembered, a value added
 _MADE = re.compile(
     r"\b(?:now|nowadays|these days|currently|any ?more|no longer|instead|rather than|"
     r"switched|moved|bought|sold|joined|signed up for|quit|changed|replaced|swapped|"
@@ -113,8 +113,9 @@ def keeps(newer: str, older: str, asked: frozenset[str] = frozenset(),
     """How the ``newer`` statement leaves the ``older`` one standing, or ``None``:
     ``"holder"`` (it is about someone the older, a statement of the owner's own, does
     not name and the question does not ask about: ``named`` holds the question's index
-    terms; not what they do to the owner's own: "My boss gave me a raise"), ``"considered"``,
-    ``"remembered"``, ``"added"`` (each undone by a change made), or ``"for a while"``
+    terms; not what they do to the owner's own: "My boss gave me a raise"),
+    ``"considered"``, ``"remembered"``, ``"added"`` (each undone by a change made), or
+    ``"for a while"``
     (where ``asked``, the question's index terms, asks what holds usually; a change it
     tells is for that while)."""
     holder = _HOLDER.search(newer)

@@ -284,6 +284,12 @@ class Pair:
         return OnSubject(r.texts[o], r.texts[w], True, r.held[w], r.said[w])
 
     @cached_property
+    def mutual(self) -> bool:
+        """Each is the other's nearest in meaning among the hits read."""
+        near = self.r.near
+        return near.get(self.older) == self.newer and near.get(self.newer) == self.older
+
+    @cached_property
     def one_telling(self) -> bool:
         """Both statements are of one session: one telling (a list of facts, a chat's turns)."""
         sess = self.r.sessions
@@ -337,9 +343,8 @@ class Pair:
             shared = _terms(self.on.old) & _terms(self.on.new)
             return (bool(shared & r.asked) and len(shared) >= 2
                     and r.kin.get(o) == w and r.kin.get(w) == o)
-        return (r.near.get(o) == w and r.near.get(w) == o
-                and self.cos >= (TOLD_MEANING if self.renumbers or r.states[w]
-                                 else FOLLOW_MEANING))
+        return self.mutual and self.cos >= (TOLD_MEANING if self.renumbers or r.states[w]
+                                            else FOLLOW_MEANING)
 
     @cached_property
     def inherits(self) -> bool:
@@ -434,8 +439,7 @@ class Pair:
         another time ("Demo Day for the accelerator is on 14 March" / "The accelerator
         pushed Demo Day back to 2 April")."""
         r, o, w = self.r, self.older, self.newer
-        near = r.near.get(o) == w and r.near.get(w) == o
-        return bool(r.marked and r.takes_part[o] and near and not self.one_telling
+        return bool(r.marked and r.takes_part[o] and self.mutual and not self.one_telling
                      and r.states[w] and retimes(r.texts[o], r.texts[w]))
 
     @cached_property
@@ -498,8 +502,7 @@ class Pair:
         answer = (r.full[o] and r.full[w]) or (
             r.takes_part[o] and r.takes_part[w] and not self.one_telling
             and states_change(r.said[w]))
-        return (r.marked and answer and self.cos >= ANSWER_MEANING
-                and r.near.get(o) == w and r.near.get(w) == o
+        return (r.marked and answer and self.cos >= ANSWER_MEANING and self.mutual
                 and retimes(r.said[o], r.said[w]))
 
     @cached_property
@@ -564,9 +567,12 @@ class Pair:
     @cached_property
     def replaces(self) -> bool:
         """Whether the newer statement replaces the older (the module docstring's order)."""
-        if not self.enters or self.said_again or self.asks_older or self.keeps:
+        if not self.enters or self.said_again or self.asks_older:
             return False
         if self.one_telling:
-            return self.changed_in_telling
-        return (self.retimed or self.by_slot_or_telling or self.next_in_chain
-                or (self.inherited_change if self.inherits else self.one_subject))
+            replaced = self.changed_in_telling
+        else:
+            replaced = (self.retimed or self.by_slot_or_telling or self.next_in_chain
+                        or (self.inherited_change if self.inherits else self.one_subject))
+        # read last: only a pair that would replace is read for what leaves it standing
+        return replaced and not self.keeps
