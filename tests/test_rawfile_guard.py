@@ -51,6 +51,7 @@ ALLOWED: dict[str, str] = {
     "trust/classifier.py": "reads the packaged classifier weights",
     "trust/crosslingual.py": "reads the packaged cross-lingual head (crosslingual.json)",
     "retrieval/expand.py": "reads the packaged category table (data/categories.tsv)",
+    "retrieval/keeps.py": "reads the packaged person nouns (data/people.txt)",
     "retrieval/adapter.py": "reads the packaged query adapter (data/query_adapter.npz)",
     "ui/pages.py": "reads the packaged static assets of the UI",
 }
