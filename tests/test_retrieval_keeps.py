@@ -171,6 +171,21 @@ def test_a_change_made_or_a_look_alike_is_no_reading(newer: str) -> None:
     assert keeps(newer, MINE, _terms("What does the user usually do?")) is None, newer
 
 
+@pytest.mark.parametrize(("newer", "added"), [
+    # the marker in the sentence on the subject: a value added
+    ("Great week. Also started helping at the food bank on Fridays.", True),
+    ("Busy Saturday at the rescue centre. Also got a greyhound pup, our second dog.", True),
+    # the marker in a side note, after the sentence that tells of the subject
+    ("We had Pip rehomed with my aunt and got a border collie. Also the car park at the "
+     "vet's is a nightmare.", False),
+    ("Pip's gone to live with my parents, we've got a whippet now. Also, I'm off to Rome "
+     "on Friday as well.", False),
+])
+def test_a_value_added_is_read_in_the_sentence_on_the_subject(newer: str, added: bool) -> None:
+    asked = _terms("What dog does the user have?")
+    assert (keeps(newer, MINE, asked) == "added") is added, newer
+
+
 def test_a_pair_whose_newer_keeps_the_older_replaces_nothing() -> None:
     """Each the other's nearest in meaning, in other sessions, the newer telling an
     event: a later telling that would replace, but it is about another holder."""

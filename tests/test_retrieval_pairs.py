@@ -263,6 +263,26 @@ def test_a_later_telling_naming_the_older_value_is_about_it_whatever_the_questio
         assert pair.asks_older is not about, newer
 
 
+def test_a_correction_is_about_the_older_whatever_the_question_names() -> None:
+    """"Which town on the Big Island is Leilani staying in?" names the Big Island, which
+    only "Made it to the Big Island! I'm staying in Hilo" says; a later correction ("I have
+    to correct myself, I'm in Kona, not Hilo") is about the older whatever it names. A
+    later statement with no correction and no value named stays apart."""
+    query = "Which town on the Big Island is Leilani staying in?"
+    older = "Made it to the Big Island! I'm staying in Hilo for the next few months."
+    vectors = [_unit(1, 0, 0), _unit(0.7, 0.714, 0), _unit(0, 0, 1)]
+    for newer, about in (
+            ("Actually I have to correct myself, I'm in Kona. The rental fell through.", True),
+            ("Sorry, I got that wrong: it's Kona. The rental fell through.", True),
+            ("Loving Kona, the rental is right by the beach.", False)):
+        reading = _reading([older, newer, "The neighbours painted their fence blue."],
+                           vectors, [0.55, 0.4, 0.1], query,
+                           query_terms=frozenset({"big", "island", "leilani"}),
+                           sessions=["a", "b", "c"])
+        pair = Pair(reading, 0, 1)
+        assert pair.asks_older is not about, newer
+
+
 def test_a_time_moved_enters_for_a_when_question_without_the_questions_words() -> None:
     """"When do I pitch on stage for the accelerator?": the newer "The accelerator pushed
     Demo Day back to 2 April" holds little of the question, but it tells the older's time

@@ -18,7 +18,8 @@ from engram.embed.base import Embedder
 from engram.models import Hit
 
 __all__ = ["CHAT_S13", "NOW", "PET_CHAT", "SMALL_TALK", "add_in_small_talk",
-           "add_update_cases", "load_cases", "rank_of", "set_engine", "update_ranks"]
+           "add_named_cases", "add_update_cases", "load_cases", "rank_of", "set_engine",
+           "update_ranks"]
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 #: the time questions are asked
@@ -72,6 +73,26 @@ def add_update_cases(
     for case in cases:
         sessions = [chat[0], ([case["old"]], 200), chat[1], ([case["new"]], 20), chat[2]]
         add_in_small_talk(eg, case["id"], sessions, id_prefix=f"{case['id']}:")
+
+
+def add_named_cases(eg: Engram, cases: Sequence[dict[str, Any]],
+                    chat: Sequence[tuple[Sequence[str], int]] = CHAT_S13) -> None:
+    """Store each case of two people chatting, its ``speaker`` and the ``other``, as its
+    own user, laid out as :func:`add_update_cases` does (``old`` is turn ``<id>:1:2``,
+    ``new`` turn ``<id>:3:2``): each session opens with the other's question and the
+    speaker's answer from :data:`SMALL_TALK`, then ``chat``'s statements or the case's,
+    said by the speaker, then the other's question and the speaker's answer."""
+    for case in cases:
+        sessions = [chat[0], ([case["old"]], 200), chat[1], ([case["new"]], 20), chat[2]]
+        for n, (said, days_ago) in enumerate(sessions):
+            t0 = NOW - timedelta(days=days_ago)
+            who = [case["other"], case["speaker"], *[case["speaker"]] * len(said),
+                   case["other"], case["speaker"]]
+            turns = [*SMALL_TALK[:2], *said, *SMALL_TALK[2:]]
+            eg.add([{"text": t, "role": "user", "speaker": w, "id": f"{case['id']}:{n}:{i}",
+                     "occurred_at": t0 + timedelta(seconds=i)}
+                    for i, (t, w) in enumerate(zip(turns, who, strict=True))],
+                   user_id=case["id"], session_id=f"s{n}")
 
 
 def case_engine(factory: Any, embedder: Embedder, name: str, cases: Sequence[dict[str, Any]],

@@ -93,6 +93,8 @@ _OWNER_DOES = re.compile(r"\b(?:i|we)(?:['’](?:m|ve|d|ll|re))?\s+\w", re.IGNOR
 _WANTS_OWNER = re.compile(r"\bto \w+ (?:me|us)\b", re.IGNORECASE)
 #: where a sentence ends
 _SENTENCE = re.compile(r"[.;!?]")
+#: a text's sentences, each with its end mark ("Great week. Also started ...")
+_SENTENCES = re.compile(r"(?<=[.!?])\s+")
 #: the owner's own, or the owner acted on ("My boss gave me a raise")
 _OWN = re.compile(r"\b(?:i|i['’]m|i['’]ve|we|we['’]re|we['’]ve|me|us|my|our|mine|ours|"
                   r"myself)\b", re.IGNORECASE)
@@ -204,6 +206,17 @@ def _owners(clause: str) -> bool:
     return _own(_WANTS_OWNER.sub(" ", first)) or _OWNER_DOES.search(clause) is not None
 
 
+def _on_subject(newer: str, older: str, asked: frozenset[str]) -> str:
+    """The sentence of ``newer`` that shares the most words with the ``older`` statement
+    and the question (``asked``), where one shares any: a marker of a value added is read
+    there, not in a side note ("The nurse took me off Ventolin and put me on Symbicort.
+    Also the car park charges there are criminal."). ``newer`` itself where none does."""
+    theirs = {t for t in _terms(older) | asked if len(t) >= 3}
+    shared = [(len(_terms(part) & theirs), part) for part in _SENTENCES.split(newer)]
+    best = max(shared, key=lambda x: x[0], default=(0, newer))
+    return best[1] if best[0] > 0 else newer
+
+
 def _made(text: str) -> bool:
     return _MADE.search(_NOT_MADE.sub(" ", text)) is not None
 
@@ -239,6 +252,6 @@ def keeps(newer: str, older: str, asked: frozenset[str] = frozenset(),
         return "considered"
     if _REMEMBERED.search(newer) is not None:
         return "remembered"
-    if _ADDED.search(newer) is not None:
+    if _ADDED.search(_on_subject(newer, older, asked)) is not None:
         return "added"
     return None

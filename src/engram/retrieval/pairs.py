@@ -456,7 +456,9 @@ class Pair:
         the A2 exam! Starting B1 next month" for "What level of French ...?"), or after
         a statement naming the value it changes ("I'm going to the Halloween party as
         Beetlejuice, already got the suit" / "Ditched Beetlejuice. I'm going as Marge
-        Simpson" for "What costume ... to the Halloween do?"). A name the
+        Simpson" for "What costume ... to the Halloween do?"), or for a correction of it
+        ("Made it to the Big Island! I'm staying in Hilo" / "Actually I have to correct
+        myself, I'm in Kona, not Hilo" for "Which town on the Big Island ...?"). A name the
         newer writes shortened (its first ``SHORT_NAME`` letters or more: "Rhi" for
         "Rhiannon") it names."""
         r, o, w = self.r, self.older, self.newer
@@ -467,7 +469,8 @@ class Pair:
         named = {t for t in only_older & q if not any(t.startswith(u) for u in short)}
         return bool(q and named and not only_newer & q and not self.valued
                     and not (self.follows and self.changed
-                             and (self.after_state or self._slot[0])))
+                             and (self.after_state or self._slot[0]
+                                  or corrects(r.said[w]))))
 
     @cached_property
     def keeps(self) -> bool:
