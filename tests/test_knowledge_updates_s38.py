@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support.labelled import CHAT_S13, add_named_cases, load_cases, newer_first_misses
+from support.labelled import CHAT_S13, case_engine, load_cases, newer_first_misses
 
 from engram import Engram
 from engram.embed.base import Embedder
@@ -64,13 +64,9 @@ def cases(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
           embedder: Embedder) -> Iterator[tuple[Engram, list[dict[str, Any]], list[str]]]:
     fixture, missed = SETS[request.param]
     loaded = load_cases(fixture)
-    path = tmp_path_factory.mktemp(f"ku38{request.param}") / "cases.db"
-    engine = Engram(str(path), embedder=embedder)
-    try:
-        add_named_cases(engine, loaded, CHAT_S13)
+    for engine in case_engine(tmp_path_factory, embedder, f"ku38{request.param}", loaded,
+                              CHAT_S13, named=True):
         yield engine, loaded, missed
-    finally:
-        engine.close()
 
 
 def test_the_newer_statement_ranks_first(

@@ -164,6 +164,21 @@ def _closure(synsets: dict[str, tuple[list[str], list[tuple[str, str]]]],
     return seen
 
 
+def _sense_counts(root: Path) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+    """``index.sense``'s tagged uses: (noun, synset offset) -> count, and word -> its
+    tagged uses as a verb, adjective or adverb."""
+    tags: dict[tuple[str, str], int] = {}
+    other: dict[str, int] = {}
+    for line in (root / "index.sense").read_text(encoding="latin-1").splitlines():
+        key, off, _, count = line.split()
+        word, _, rest = key.partition("%")
+        if rest.startswith("1"):
+            tags[word, off] = int(count)
+        else:
+            other[word] = other.get(word, 0) + int(count)
+    return tags, other
+
+
 def _lemmas(path: Path) -> set[str]:
     return {line.split(" ", 1)[0] for line in path.read_text(encoding="latin-1").splitlines()
             if not line.startswith("  ")}
@@ -184,15 +199,7 @@ def build(root: Path) -> dict[str, list[str]]:
     from wordfreq import zipf_frequency  # tool-only dependency
 
     synsets, index = _read(root)
-    tags: dict[tuple[str, str], int] = {}
-    other: dict[str, int] = {}  # tagged uses as a verb, adjective or adverb
-    for line in (root / "index.sense").read_text(encoding="latin-1").splitlines():
-        key, off, _, count = line.split()
-        word, _, rest = key.partition("%")
-        if rest.startswith("1"):
-            tags[word, off] = int(count)
-        else:
-            other[word] = other.get(word, 0) + int(count)
+    tags, other = _sense_counts(root)
     adjectives = _lemmas(root / "index.adj")
     down = frozenset({"~", "~i"})
     up = frozenset({"#p"})  # part of (a city of a region of a country)
@@ -264,15 +271,7 @@ def people(root: Path) -> list[str]:
     from wordfreq import zipf_frequency  # tool-only dependency
 
     synsets, index = _read(root)
-    tags: dict[tuple[str, str], int] = {}
-    other: dict[str, int] = {}
-    for line in (root / "index.sense").read_text(encoding="latin-1").splitlines():
-        key, off, _, count = line.split()
-        word, _, rest = key.partition("%")
-        if rest.startswith("1"):
-            tags[word, off] = int(count)
-        else:
-            other[word] = other.get(word, 0) + int(count)
+    tags, other = _sense_counts(root)
     words: dict[str, float] = {}
     for off in _closure(synsets, [index["person"][0]], frozenset({"~", "~i"})):
         for w in synsets[off][0]:

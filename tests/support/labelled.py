@@ -96,13 +96,15 @@ def add_named_cases(eg: Engram, cases: Sequence[dict[str, Any]],
 
 
 def case_engine(factory: Any, embedder: Embedder, name: str, cases: Sequence[dict[str, Any]],
-                chat: Sequence[tuple[Sequence[str], int]]) -> Iterator[Engram]:
+                chat: Sequence[tuple[Sequence[str], int]], named: bool = False
+                ) -> Iterator[Engram]:
     """A case set's engine for a module fixture (``yield from`` it): a real SQLite
     file ``<name>.db`` in a fresh temporary folder of ``factory`` holding ``cases``
-    (:func:`add_update_cases`); closed when the fixture ends."""
+    (:func:`add_update_cases`, or with ``named`` :func:`add_named_cases`); closed when
+    the fixture ends."""
     engine = Engram(str(factory.mktemp(name) / f"{name}.db"), embedder=embedder)
     try:
-        add_update_cases(engine, cases, chat)
+        (add_named_cases if named else add_update_cases)(engine, cases, chat)
         yield engine
     finally:
         engine.close()
