@@ -259,7 +259,8 @@ PEOPLE_EXTRA = ("mum", "mummy", "mate", "flatmate", "housemate", "roommate", "ne
                 "nan", "nana", "gran", "grandad", "auntie", "aunty", "fiance", "fiancee",
                 "girlfriend", "boyfriend", "stepmum", "stepdad", "gp", "kids", "physio",
                 "childminder", "godmother", "godfather", "nanny", "optician",
-                "parents", "children", "folks")
+                "goddaughter", "godson", "in-laws", "landlady", "parents", "children",
+                "folks")
 
 
 def people(root: Path) -> list[str]:

@@ -48,14 +48,6 @@ from .rerank import _terms
 
 __all__ = ["keeps"]
 
-#: a relation the owner names someone by
-_RELATIONS = (
-    r"sister|brother|mum|mom|mother|dad|father|son|daughter|wife|husband|partner|"
-    r"girlfriend|boyfriend|fianc[ée]e?|friend|mate|neighbou?r|colleague|boss|manager|"
-    r"cousin|aunt|auntie|aunty|uncle|nan|nana|gran|granny|grandma|grandad|grandpa|"
-    r"grandmother|grandfather|niece|nephew|flatmate|housemate|roommate|kids?|children|"
-    r"in-laws|parents|(?:brother|sister|mother|father|son|daughter)-in-law|step(?:mum|mom|dad|"
-    r"son|daughter|brother|sister)|godson|goddaughter|teammate|classmate|landlord|landlady")
 #: what a person may be called before the noun that names them ("my little sister")
 _PERSON_ADJ = (r"little|big|older|younger|eldest|oldest|youngest|baby|new|best|twin|old|"
                r"ex|late|dear|lovely")
@@ -147,13 +139,12 @@ _USUALLY = _terms("normally usually usual regular regularly typically generally"
 
 @functools.cache
 def person_nouns() -> frozenset[str]:
-    """The nouns that name a person (``engram/data/people.txt``, from WordNet 3.0:
-    ``tools/build_expand_table.py --people``) and the relations of :data:`_RELATIONS`;
+    """The nouns that name a person (``engram/data/people.txt``, from WordNet 3.0 and the
+    words people call the people around them: ``tools/build_expand_table.py --people``);
     read once, at first use."""
     text = resources.files("engram").joinpath("data/people.txt").read_text("utf-8")
-    words = {w.strip().lower() for w in text.splitlines() if w.strip() and w[:1] != "#"}
-    plain = {w for w in _RELATIONS.split("|") if re.fullmatch(r"[a-z-]+", w)}
-    return frozenset(words | plain)
+    return frozenset(w.strip().lower() for w in text.splitlines()
+                     if w.strip() and w[:1] != "#")
 
 
 def _person(word: str) -> bool:
