@@ -34,6 +34,9 @@ def test_someone_else_is_another_holder(newer: str) -> None:
     "Our vicar got a rescue greyhound, lovely thing.",
     "My physio swears by cold-water swimming, she goes every morning.",
     "My old flatmate is a Sagittarius, apparently that explains everything.",
+    # relations by marriage and remarriage, read before session 38 too
+    "My brother-in-law has just bought a Tesla, he won't stop talking about it.",
+    "My stepdaughter got a hamster for her birthday.",
     # a name opening it, told of as the one doing or being
     "Priyanka's just traded her Fiat for an electric Mini.",
     "Tomasz's been vegan since January and won't stop talking about tofu.",

@@ -260,7 +260,9 @@ PEOPLE_EXTRA = ("mum", "mummy", "mate", "flatmate", "housemate", "roommate", "ne
                 "girlfriend", "boyfriend", "stepmum", "stepdad", "gp", "kids", "physio",
                 "childminder", "godmother", "godfather", "nanny", "optician",
                 "goddaughter", "godson", "in-laws", "landlady", "parents", "children",
-                "folks")
+                "folks", "brother-in-law", "sister-in-law", "mother-in-law", "father-in-law",
+                "son-in-law", "daughter-in-law", "stepmom", "stepson", "stepdaughter",
+                "stepbrother", "stepsister")
 
 
 def people(root: Path) -> list[str]:
