@@ -6,10 +6,10 @@ asks about "the user". Real chats (LoCoMo, REALTALK) are two people, and questio
 the one they ask about ("What does Caroline drive now?"). Each case here holds a named
 ``speaker`` and the ``other`` they chat with, the speaker's old statement (200 days before
 the question) and new one (20 days before), each in a session of small talk said by both
-(:func:`support.labelled.add_named_cases`), and a question about the speaker by name, half
-of them with no time word. Each set was written from general knowledge by a writer who
-read no rule of :mod:`engram.retrieval` or :mod:`engram.ingest`, avoiding the subjects of
-every earlier case set:
+(:func:`support.labelled.add_update_cases` with ``named``), and a question about the
+speaker by name, half of them with no time word. Each set was written from general
+knowledge by a writer who read no rule of :mod:`engram.retrieval` or
+:mod:`engram.ingest`, avoiding the subjects of every earlier case set:
 
 - ``knowledge_updates_s38_named.jsonl`` (development): 45 of 50 when first run; 47 once a
   correction is read as about the older statement whatever the question names ("I'm in
@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support.labelled import CHAT_S13, case_engine, load_cases, newer_first_misses
+from support.labelled import load_cases, newer_first_misses, set_engine
 
 from engram import Engram
 from engram.embed.base import Embedder
@@ -62,11 +62,8 @@ def test_the_sets_are_well_formed(name: str) -> None:
 @pytest.fixture(scope="module", params=sorted(SETS))
 def cases(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
           embedder: Embedder) -> Iterator[tuple[Engram, list[dict[str, Any]], list[str]]]:
-    fixture, missed = SETS[request.param]
-    loaded = load_cases(fixture)
-    for engine in case_engine(tmp_path_factory, embedder, f"ku38{request.param}", loaded,
-                              CHAT_S13, named=True):
-        yield engine, loaded, missed
+    yield from set_engine(tmp_path_factory, embedder, f"ku38{request.param}",
+                          *SETS[request.param], named=True)
 
 
 def test_the_newer_statement_ranks_first(

@@ -18,8 +18,7 @@ from engram.embed.base import Embedder
 from engram.models import Hit
 
 __all__ = ["CHAT_S13", "NOW", "PET_CHAT", "SMALL_TALK", "add_in_small_talk",
-           "add_named_cases", "add_update_cases", "load_cases", "rank_of", "set_engine",
-           "update_ranks"]
+           "add_update_cases", "load_cases", "rank_of", "set_engine", "update_ranks"]
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 #: the time questions are asked
@@ -48,51 +47,45 @@ def load_cases(name: str) -> list[dict[str, Any]]:
 
 
 def add_in_small_talk(
-    eg: Engram, user_id: str, sessions: Sequence[tuple[Sequence[str], int]], id_prefix: str = ""
+    eg: Engram, user_id: str, sessions: Sequence[tuple[Sequence[str], int]], id_prefix: str = "",
+    speakers: tuple[str, str] | None = None,
 ) -> None:
     """Store each ``(statements, days_before_NOW)`` as session ``s<n>``: two
     small-talk turns, the statements, two more. With ``id_prefix`` the turn
-    ids are ``<prefix><n>:<i>`` (``i`` counts from 0 in the session)."""
+    ids are ``<prefix><n>:<i>`` (``i`` counts from 0 in the session). With ``speakers``
+    ``(speaker, other)`` each small-talk question is the other's and every other turn
+    the speaker's."""
     for n, (said, days_ago) in enumerate(sessions):
         t0 = NOW - timedelta(days=days_ago)
         turns = [*SMALL_TALK[:2], *said, *SMALL_TALK[2:]]
+        who: list[str | None] = [None] * len(turns)
+        if speakers is not None:
+            speaker, other = speakers
+            who = [speaker] * len(turns)
+            who[0] = who[-2] = other
         eg.add(
             [{"text": t, "role": "user", "occurred_at": t0 + timedelta(seconds=i),
-              **({"id": f"{id_prefix}{n}:{i}"} if id_prefix else {})}
-             for i, t in enumerate(turns)],
+              **({"id": f"{id_prefix}{n}:{i}"} if id_prefix else {}),
+              **({"speaker": w} if w is not None else {})}
+             for i, (t, w) in enumerate(zip(turns, who, strict=True))],
             user_id=user_id, session_id=f"s{n}",
         )
 
 
 def add_update_cases(
-    eg: Engram, cases: Sequence[dict[str, Any]], chat: Sequence[tuple[Sequence[str], int]]
+    eg: Engram, cases: Sequence[dict[str, Any]], chat: Sequence[tuple[Sequence[str], int]],
+    named: bool = False,
 ) -> None:
     """Store each knowledge-update case as its own user: three sessions of small
     talk from ``chat`` around its ``old`` statement (200 days before :data:`NOW`,
-    turn ``<id>:1:2``) and its ``new`` one (20 days before, turn ``<id>:3:2``)."""
+    turn ``<id>:1:2``) and its ``new`` one (20 days before, turn ``<id>:3:2``); with
+    ``named``, said between the case's ``speaker`` and ``other``: each session opens with
+    the other's question and the speaker's answer, the statements are the speaker's, and it
+    ends with the other's question and the speaker's answer."""
     for case in cases:
         sessions = [chat[0], ([case["old"]], 200), chat[1], ([case["new"]], 20), chat[2]]
-        add_in_small_talk(eg, case["id"], sessions, id_prefix=f"{case['id']}:")
-
-
-def add_named_cases(eg: Engram, cases: Sequence[dict[str, Any]],
-                    chat: Sequence[tuple[Sequence[str], int]] = CHAT_S13) -> None:
-    """Store each case of two people chatting, its ``speaker`` and the ``other``, as its
-    own user, laid out as :func:`add_update_cases` does (``old`` is turn ``<id>:1:2``,
-    ``new`` turn ``<id>:3:2``): each session opens with the other's question and the
-    speaker's answer from :data:`SMALL_TALK`, then ``chat``'s statements or the case's,
-    said by the speaker, then the other's question and the speaker's answer."""
-    for case in cases:
-        sessions = [chat[0], ([case["old"]], 200), chat[1], ([case["new"]], 20), chat[2]]
-        for n, (said, days_ago) in enumerate(sessions):
-            t0 = NOW - timedelta(days=days_ago)
-            who = [case["other"], case["speaker"], *[case["speaker"]] * len(said),
-                   case["other"], case["speaker"]]
-            turns = [*SMALL_TALK[:2], *said, *SMALL_TALK[2:]]
-            eg.add([{"text": t, "role": "user", "speaker": w, "id": f"{case['id']}:{n}:{i}",
-                     "occurred_at": t0 + timedelta(seconds=i)}
-                    for i, (t, w) in enumerate(zip(turns, who, strict=True))],
-                   user_id=case["id"], session_id=f"s{n}")
+        add_in_small_talk(eg, case["id"], sessions, id_prefix=f"{case['id']}:",
+                          speakers=(case["speaker"], case["other"]) if named else None)
 
 
 def case_engine(factory: Any, embedder: Embedder, name: str, cases: Sequence[dict[str, Any]],
@@ -100,23 +93,23 @@ def case_engine(factory: Any, embedder: Embedder, name: str, cases: Sequence[dic
                 ) -> Iterator[Engram]:
     """A case set's engine for a module fixture (``yield from`` it): a real SQLite
     file ``<name>.db`` in a fresh temporary folder of ``factory`` holding ``cases``
-    (:func:`add_update_cases`, or with ``named`` :func:`add_named_cases`); closed when
+    (:func:`add_update_cases`, with ``named`` between two people); closed when
     the fixture ends."""
     engine = Engram(str(factory.mktemp(name) / f"{name}.db"), embedder=embedder)
     try:
-        (add_named_cases if named else add_update_cases)(engine, cases, chat)
+        add_update_cases(engine, cases, chat, named=named)
         yield engine
     finally:
         engine.close()
 
 
-def set_engine(factory: Any, embedder: Embedder, name: str, fixture: str, missed: list[str]
-               ) -> Iterator[tuple[Engram, list[dict[str, Any]], list[str]]]:
+def set_engine(factory: Any, embedder: Embedder, name: str, fixture: str, missed: list[str],
+               named: bool = False) -> Iterator[tuple[Engram, list[dict[str, Any]], list[str]]]:
     """One of a module's named case sets for a parametrized module fixture (``yield from``
-    it): its engine (:func:`case_engine`, session 13's small talk), its cases
-    (``tests/fixtures/<fixture>``) and the ids it is measured to miss."""
+    it): its engine (:func:`case_engine`, session 13's small talk; ``named``: between two
+    people), its cases (``tests/fixtures/<fixture>``) and the ids it is measured to miss."""
     cases = load_cases(fixture)
-    for engine in case_engine(factory, embedder, name, cases, CHAT_S13):
+    for engine in case_engine(factory, embedder, name, cases, CHAT_S13, named):
         yield engine, cases, missed
 
 
