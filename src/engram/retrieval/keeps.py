@@ -43,7 +43,9 @@ from __future__ import annotations
 import functools
 import re
 from importlib import resources
+from typing import NamedTuple
 
+from ..text import text_cache
 from .rerank import _terms
 
 __all__ = ["keeps"]
@@ -212,6 +214,28 @@ def _made(text: str) -> bool:
     return _MADE.search(_NOT_MADE.sub(" ", text)) is not None
 
 
+class _Marks(NamedTuple):
+    """What :func:`keeps` reads of a newer statement alone, whatever it is paired with."""
+
+    holder: tuple[list[str], int] | None
+    clause: str  # what the statement tells of the holder (its sentence after the naming)
+    for_a_while: bool
+    made: bool
+    considered: bool
+    remembered: bool
+
+
+@text_cache(4096)
+def _marks(newer: str) -> _Marks:
+    """:class:`_Marks` of ``newer``, once per text: a search pairs one statement with
+    many older ones, and a chat's searches pair it again."""
+    holder = _holder(newer)
+    clause = "" if holder is None else _SENTENCE.split(newer[holder[1]:], maxsplit=1)[0]
+    return _Marks(holder, clause, _FOR_A_WHILE.search(newer) is not None, _made(newer),
+                  _CONSIDERED.search(newer) is not None,
+                  _REMEMBERED.search(newer) is not None)
+
+
 def keeps(newer: str, older: str, asked: frozenset[str] = frozenset(),
           named: frozenset[str] = frozenset()) -> str | None:
     """How the ``newer`` statement leaves the ``older`` one standing, or ``None``:
@@ -222,26 +246,25 @@ def keeps(newer: str, older: str, asked: frozenset[str] = frozenset(),
     ``"for a while"``
     (where ``asked``, the question's index terms, asks what holds usually; a change it
     tells is for that while)."""
-    holder = _holder(newer)
-    if holder is not None:
-        words, end = holder
-        who = _terms(" ".join(words))
+    marks = _marks(newer)
+    if marks.holder is not None:
+        who = _terms(" ".join(marks.holder[0]))
         # what they do to the owner's own is the owner's ("My boss gave me a raise",
         # "our landlord is putting our rent up")
-        clause = _SENTENCE.split(newer[end:], maxsplit=1)[0]
+        clause = marks.clause
         theirs = {t for t in _terms(older) | named if len(t) >= 3}
         known = any(a.startswith(b) or b.startswith(a) for a in who for b in theirs)
         if _own(older) and not known and not _owners(clause) and not _acts_on(clause, older):
             return "holder"
     # an exception for a while is one whatever it says changed ("we're doing Wednesdays
     # in the park for the next three weeks instead")
-    if asked & _USUALLY and _FOR_A_WHILE.search(newer) is not None:
+    if asked & _USUALLY and marks.for_a_while:
         return "for a while"
-    if _made(newer):
+    if marks.made:
         return None
-    if _CONSIDERED.search(newer) is not None:
+    if marks.considered:
         return "considered"
-    if _REMEMBERED.search(newer) is not None:
+    if marks.remembered:
         return "remembered"
     if _ADDED.search(_on_subject(newer, older, asked)) is not None:
         return "added"

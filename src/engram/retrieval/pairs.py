@@ -30,10 +30,9 @@ the figures each was chosen on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
-from typing import NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -110,6 +109,31 @@ TOLD_MEANING = 0.3
 #: topic, the gap is small: LoCoMo's pairs of this kind stand .00-.10 apart)
 FOLLOW_PLAIN = 0.55
 FOLLOW_GAP = 0.15
+
+
+_T = TypeVar("_T")
+
+
+class _once(Generic[_T]):  # noqa: N801 - read as a decorator, like ``cached_property``
+    """A property computed at its first read and then kept in the object's ``__dict__``
+    (which later reads find first): :func:`functools.cached_property` without its lock.
+    Python 3.11's takes a lock at every first read; a search on a long chat makes some
+    80,000 first reads of :class:`Pair` kinds, and the lock was about a third of the pair
+    tests' time. A :class:`Pair` is read by one thread."""
+
+    def __init__(self, fn: Callable[[Any], _T]) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> _T:
+        if obj is None:
+            return self  # type: ignore[return-value]
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
 
 
 class OnSubject(NamedTuple):
@@ -259,22 +283,22 @@ class Pair:
 
     # -- what the pair is read by -------------------------------------------------------
 
-    @cached_property
+    @_once
     def cos(self) -> float:
         """The cosine of the two statements' vectors (0 when one has none)."""
         va, vb = self.r.vectors[self.first], self.r.vectors[self.second]
         return float(np.dot(va, vb)) if va is not None and vb is not None else 0.0
 
-    @cached_property
+    @_once
     def jac(self) -> float:
         return jaccard(self.r.terms[self.first], self.r.terms[self.second])
 
-    @cached_property
+    @_once
     def lengthy(self) -> bool:
         """One of the two is too long to read as one statement."""
         return not (self.r.short[self.older] and self.r.short[self.newer])
 
-    @cached_property
+    @_once
     def on(self) -> OnSubject:
         """What each says on the subject: the whole of two short statements, the
         sentences on the question where one is long (:func:`~.slots._read_long`)."""
@@ -283,19 +307,19 @@ class Pair:
             return OnSubject(*_read_long(r.texts, r.on, r.said, r.held, r.asked, o, w))
         return OnSubject(r.texts[o], r.texts[w], True, r.held[w], r.said[w])
 
-    @cached_property
+    @_once
     def mutual(self) -> bool:
         """Each is the other's nearest in meaning among the hits read."""
         near = self.r.near
         return near.get(self.older) == self.newer and near.get(self.newer) == self.older
 
-    @cached_property
+    @_once
     def one_telling(self) -> bool:
         """Both statements are of one session: one telling (a list of facts, a chat's turns)."""
         sess = self.r.sessions
         return sess[self.first] is not None and sess[self.first] == sess[self.second]
 
-    @cached_property
+    @_once
     def _slot(self) -> tuple[bool, bool, bool, bool]:
         """``(refers, fills, recounts, renamed)``: the newer names the older's value, or
         gives another in its slot (:func:`~.slots.same_slot`), another number in its
@@ -326,7 +350,7 @@ class Pair:
                    and renames(r.said[o], self.on.new, r.asked))
         return refers, fills, recounts, renamed
 
-    @cached_property
+    @_once
     def follows(self) -> bool:
         """A later telling of the older's answer: in another session, the two each
         other's nearest in meaning (``FOLLOW_MEANING``; ``TOLD_MEANING`` where each
@@ -346,12 +370,12 @@ class Pair:
         return self.mutual and self.cos >= (TOLD_MEANING if self.renumbers or r.states[w]
                                             else FOLLOW_MEANING)
 
-    @cached_property
+    @_once
     def inherits(self) -> bool:
         """One of the two does not answer the question by itself."""
         return not (self.r.takes_part[self.first] and self.r.takes_part[self.second])
 
-    @cached_property
+    @_once
     def valued(self) -> bool:
         """Both answer clauses hold the query's words and a number, not the same ones
         (or the newer close to the older in meaning: "Biscuit is down to 12 kilos")."""
@@ -360,42 +384,42 @@ class Pair:
                 and bool(r.values[o]) and bool(r.values[w] - r.values[o])
                 and bool(r.values[o] - r.values[w]))
 
-    @cached_property
+    @_once
     def renumbers(self) -> bool:
         """Each answer clause gives a number the other does not ("the performance score
         is a miserable 54 on mobile" / "mobile performance is at 91")."""
         vo, vw = self.r.values[self.older], self.r.values[self.newer]
         return bool(vo - vw) and bool(vw - vo)
 
-    @cached_property
+    @_once
     def changed(self) -> bool:
         """The newer's words on the subject tell a change or an event."""
         nsaid, said = self.on.nsaid, self.r.said[self.newer]
         stated = self.r.states[self.newer] if nsaid is said else states_change(nsaid)
         return stated or tells_event(nsaid)
 
-    @cached_property
+    @_once
     def after_state(self) -> bool:
         """The older states a state (not one narration after another), or is a value
         that replaced one (:attr:`chained`)."""
         said = self.r.said[self.older]
         return self.chained or (not self.r.narrates[self.older] and not tells_event(said))
 
-    @cached_property
+    @_once
     def stated_change(self) -> bool:
         """The newer states a change that the older does not narrate too ("started" /
         "now" in two chat turns is narration, not a state and its replacement)."""
         r = self.r
         return r.changes and r.states[self.newer] and (self.chained or not r.narrates[self.older])
 
-    @cached_property
+    @_once
     def fixes(self) -> bool:
         """The newer corrects or denies and the older does not (a "When ...?" question
         takes a moved time only: chat turns deny a lot)."""
         r = self.r
         return r.told and corrects(r.said[self.newer]) and not corrects(r.said[self.older])
 
-    @cached_property
+    @_once
     def related(self) -> bool:
         """Related enough for a change to replace: shared words (``CHANGE_FRAME``), close
         meaning (``CHANGE_MEANING``), both answer clauses holding the same two words of
@@ -409,7 +433,7 @@ class Pair:
                 or (self.lengthy and self.on.brief
                     and jaccard(_terms(self.on.old), _terms(self.on.new)) >= CHANGE_FRAME))
 
-    @cached_property
+    @_once
     def change(self) -> bool:
         """:attr:`stated_change`, or across sessions a completed event after a statement
         of a state ("We store it in MongoDB" / "We migrated to PostgreSQL")."""
@@ -418,7 +442,7 @@ class Pair:
 
     # -- the kinds, in the order :attr:`replaces` reads them ------------------------------
 
-    @cached_property
+    @_once
     def enters(self) -> bool:
         """Both answer the question; or the newer that does not (:attr:`inherits`) refers
         to the older's slot, is its later telling or the next value of its chain, or the
@@ -432,7 +456,7 @@ class Pair:
                 or (r.takes_part[o] and r.full[o] and self.cos >= REPLACER_MEANING)
                 or self.moves_time)
 
-    @cached_property
+    @_once
     def moves_time(self) -> bool:
         """For a "When ...?" question, the older answering it, the newer, in another
         session and each the other's nearest in meaning, tells its time moved and
@@ -442,11 +466,11 @@ class Pair:
         return bool(r.marked and r.takes_part[o] and self.mutual and not self.one_telling
                      and r.states[w] and retimes(r.texts[o], r.texts[w]))
 
-    @cached_property
+    @_once
     def said_again(self) -> bool:
         return words(self.r.texts[self.older]) == words(self.r.texts[self.newer])
 
-    @cached_property
+    @_once
     def asks_older(self) -> bool:
         """The question names what only the older says (and nothing only the newer
         says): it asks about the older statement. Not when both give it a value ("How
@@ -472,7 +496,7 @@ class Pair:
                              and (self.after_state or self._slot[0]
                                   or corrects(r.said[w]))))
 
-    @cached_property
+    @_once
     def keeps(self) -> bool:
         """The newer, a short statement, leaves the older standing: it is about someone
         else, weighs a change not made, remembers an older time, adds a value beside it,
@@ -482,7 +506,7 @@ class Pair:
         return r.short[w] and keeps(r.texts[w], r.texts[o], r.asked,
                                     r.asked | r.query_terms) is not None
 
-    @cached_property
+    @_once
     def changed_in_telling(self) -> bool:
         """In one telling a change or a correction replaces a statement, related to it,
         only where it says at least as much of what the question asks ("Melira
@@ -492,7 +516,7 @@ class Pair:
         about = not r.asked or r.specific[self.newer] >= max(1, r.specific[self.older])
         return (self.stated_change or self.fixes) and self.related and about
 
-    @cached_property
+    @_once
     def retimed(self) -> bool:
         """A planned time told again, another time in an answer to a "When ...?"
         question ("launch the beta on June 3" / "the beta launch slipped to June 17";
@@ -508,7 +532,7 @@ class Pair:
         return (r.marked and answer and self.cos >= ANSWER_MEANING and self.mutual
                 and retimes(r.said[o], r.said[w]))
 
-    @cached_property
+    @_once
     def by_slot_or_telling(self) -> bool:
         """The newer names the older's value and gives one of its own, or gives another
         in its slot, and tells what happened (an event, a change, a correction); or
@@ -530,7 +554,7 @@ class Pair:
                 or (not self.lengthy and self.cos >= FOLLOW_PLAIN
                     and r.close[o] - max(r.apart[o], r.apart[w]) >= FOLLOW_GAP))))
 
-    @cached_property
+    @_once
     def next_in_chain(self) -> bool:
         """After a value that replaced one, a later short statement nearest the chain
         that answers the question by itself gives the value now, with or without a
@@ -540,14 +564,14 @@ class Pair:
         ...?")."""
         return self.r.told and self.chained and self.r.takes_part[self.newer]
 
-    @cached_property
+    @_once
     def inherited_change(self) -> bool:
         """A newer that does not answer by itself replaces a value it shares a word
         with, or the value before it in a chain, by a stated change."""
         r, o, w = self.r, self.older, self.newer
         return (self.change or self.fixes) and bool(r.terms[o] & r.terms[w] or self.chained)
 
-    @cached_property
+    @_once
     def one_subject(self) -> bool:
         """The two say one thing about one subject with a slot changed: a shared frame
         (``SAME_FRAME``, :func:`~engram.ingest.supersede.frame`, or two long turns'
@@ -567,7 +591,7 @@ class Pair:
                 and (jaccard(_terms(self.on.old), _terms(self.on.new)) >= SAME_FRAME
                      or frame(self.on.old, self.on.new) is not None)))
 
-    @cached_property
+    @_once
     def replaces(self) -> bool:
         """Whether the newer statement replaces the older (the module docstring's order)."""
         if not self.enters or self.said_again or self.asks_older:
