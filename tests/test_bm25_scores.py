@@ -76,6 +76,59 @@ def test_scores_equal_the_per_term_sum_through_adds_and_removals() -> None:
                 assert _same(idx.scores(q, row), _reference(idx, texts, live, q, row)), q
 
 
+def test_folded_postings_score_the_live_rows_as_the_lists_did() -> None:
+    """An index that folds its postings into arrays as it grows (a small ``COMPACT_AT``,
+    and at a few arbitrary points by hand) scores every live row as one that never folds,
+    through adds and removals (a removed row's score is the partition's to mask)."""
+    rng = random.Random(11)
+    plain, folded = LexicalIndex(), LexicalIndex()
+    folded.COMPACT_AT = 40
+    live: set[int] = set()
+    row = 0
+    for step in range(400):
+        if live and rng.random() < 0.2:
+            gone = rng.choice(sorted(live))
+            plain.remove(gone)
+            folded.remove(gone)
+            live.discard(gone)
+        else:
+            text = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(1, 9)))
+            plain.add(row, text)
+            folded.add(row, text)
+            live.add(row)
+            row += 1
+        if step % 97 == 0:
+            folded.compact()
+        if step % 7 == 0:
+            mask = np.zeros(row, dtype=bool)
+            mask[sorted(live)] = True
+            for _ in range(3):
+                q = " ".join(rng.choice(_WORDS + ("unknownword",))
+                             for _ in range(rng.randint(1, 5)))
+                want, got = plain.scores(q, row), folded.scores(q, row)
+                if want is None or not want[mask].any():
+                    assert got is None or not got.any(), q
+                    continue
+                assert got is not None and np.array_equal(got[mask], want[mask]), q
+
+
+def test_a_partition_loaded_from_its_rows_is_folded_and_answers_alike() -> None:
+    rng = random.Random(13)
+    part, grown = PartitionIndex(4), PartitionIndex(4)
+    for i in range(80):
+        text = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(2, 8)))
+        vec = np.array([rng.gauss(0, 1) for _ in range(4)], dtype=np.float32)
+        attrs = RowAttrs(0, "episode", 0, None, "s", float(i), float(i), math.inf)
+        for p in (part, grown):
+            p.upsert(ItemRef("episode", f"e{i}"), vec / np.linalg.norm(vec), attrs, text)
+    part.compact()
+    for q in ("tea garden", "sister painting tea", "budget", "nothing here"):
+        assert part.lexical_search(q, 20, RowFilter()) == grown.lexical_search(q, 20, RowFilter())
+    part.upsert(ItemRef("episode", "late"), np.ones(4, dtype=np.float32) / 2,
+                RowAttrs(0, "episode", 0, None, "s", 99.0, 99.0, math.inf), "zebra")
+    assert part.lexical_search("zebra", 5, RowFilter())[0][0] == ItemRef("episode", "late")
+
+
 def test_a_term_seen_absent_is_found_once_a_row_has_it() -> None:
     idx = LexicalIndex()
     idx.add(0, "green tea")

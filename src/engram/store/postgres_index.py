@@ -334,6 +334,7 @@ class UserIndexes:
                 if items:
                     part = PartitionIndex(as_array(items[0]["embedding"]).size)
                     mixed = not all([_upsert(part, r) for r in items])
+                    part.compact()
             entry.owner = int(rows[0]["owner"])
             if part is None or len(part) == 0 or len(part) > cap or mixed:
                 # the SQL path answers: no vector, too many rows, or two dimensions

@@ -354,6 +354,7 @@ class SQLiteSearch(SQLiteBase):
             _upsert_episode(part, r)
         for r in rows_m:
             _upsert_memory(part, r)
+        part.compact()
         return part
 
     def _commit_marker(self) -> tuple[int, int]:
