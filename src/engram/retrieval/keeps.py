@@ -217,7 +217,8 @@ def _made(text: str) -> bool:
 class _Marks(NamedTuple):
     """What :func:`keeps` reads of a newer statement alone, whatever it is paired with."""
 
-    holder: tuple[list[str], int] | None
+    #: the index terms of the words naming another holder (``None``: it names none)
+    who: frozenset[str] | None
     clause: str  # what the statement tells of the holder (its sentence after the naming)
     for_a_while: bool
     made: bool
@@ -230,8 +231,11 @@ def _marks(newer: str) -> _Marks:
     """:class:`_Marks` of ``newer``, once per text: a search pairs one statement with
     many older ones, and a chat's searches pair it again."""
     holder = _holder(newer)
-    clause = "" if holder is None else _SENTENCE.split(newer[holder[1]:], maxsplit=1)[0]
-    return _Marks(holder, clause, _FOR_A_WHILE.search(newer) is not None, _made(newer),
+    who = clause = None
+    if holder is not None:
+        words, end = holder
+        who, clause = _terms(" ".join(words)), _SENTENCE.split(newer[end:], maxsplit=1)[0]
+    return _Marks(who, clause or "", _FOR_A_WHILE.search(newer) is not None, _made(newer),
                   _CONSIDERED.search(newer) is not None,
                   _REMEMBERED.search(newer) is not None)
 
@@ -247,13 +251,12 @@ def keeps(newer: str, older: str, asked: frozenset[str] = frozenset(),
     (where ``asked``, the question's index terms, asks what holds usually; a change it
     tells is for that while)."""
     marks = _marks(newer)
-    if marks.holder is not None:
-        who = _terms(" ".join(marks.holder[0]))
+    if marks.who is not None:
         # what they do to the owner's own is the owner's ("My boss gave me a raise",
         # "our landlord is putting our rent up")
         clause = marks.clause
         theirs = {t for t in _terms(older) | named if len(t) >= 3}
-        known = any(a.startswith(b) or b.startswith(a) for a in who for b in theirs)
+        known = any(a.startswith(b) or b.startswith(a) for a in marks.who for b in theirs)
         if _own(older) and not known and not _owners(clause) and not _acts_on(clause, older):
             return "holder"
     # an exception for a while is one whatever it says changed ("we're doing Wednesdays
