@@ -13,11 +13,13 @@ import pytest
 from engram import Engram
 from engram.embed.base import Embedder
 from engram.errors import ConfigError
+from engram.index.lexical import term_set
 from engram.models import Episode, ItemRef, Scope
 from engram.retrieval import rerank
 from engram.retrieval.config import RetrievalConfig, get_preset
 from engram.retrieval.fusion import Fused
 from engram.store.base import Candidate, Neighbour
+from engram.text import clear_text_caches
 from tools.fit_rerank import Example, fit, rank_scores
 
 T0 = datetime(2023, 5, 8, 13, 0, tzinfo=UTC)
@@ -83,6 +85,36 @@ def test_a_statement_sharing_no_query_word_keeps_its_cosine() -> None:
     assert m[1, COL["dense_nolex"]] == 0.0  # 2 index terms
 
 
+def test_coverage_counts_each_query_term_the_item_or_its_speaker_holds() -> None:
+    # random texts over a small vocabulary, some speakers named by the query: the
+    # coverage columns are the share of the query's terms in the text's term set (and
+    # its speaker's), wherever a term stands, however often, whatever the memos hold
+    rng = random.Random(5)
+    vocab = ["corgi", "beach", "piano", "violin", "paris", "lisbon", "salsa", "tango",
+             "ana", "ben", "garden", "tulip"]
+    for trial in range(60):
+        if trial % 20 == 0:
+            clear_text_caches()
+        eps = [_ep(f"e{i}", " ".join(rng.choices(vocab, k=rng.randint(0, 9))),
+                   rng.choice(["Ana", "Ben", "Cy"]), T0 + timedelta(seconds=i))
+               for i in range(6)]
+        items = {ItemRef("episode", e.id): e for e in eps}
+        refs = list(items)
+        query = " ".join(rng.sample(vocab, rng.randint(1, 4)))
+        info = rerank.query_info(query, T0)
+        nb = {e.id: [Neighbour(eps[i - 1].id, -1)] for i, e in enumerate(eps) if i}
+        asked = info.terms
+        share = [len(asked & (term_set(e.text) | term_set(e.speaker or ""))) / len(asked)
+                 for e in eps]
+        m = rerank.features(info, [Fused(r, 1.0) for r in refs], items, {}, {}, set(), nb)
+        assert m[:, COL["coverage"]].tolist() == share
+        assert m[:, COL["prev_coverage"]].tolist() == [0.0, *share[:-1]]
+        # the turns before these are fetched, not in the head
+        m = rerank.features(info, [Fused(refs[i], 1.0) for i in (1, 3, 5)], items, {}, {},
+                            set(), nb)
+        assert m[:, COL["prev_coverage"]].tolist() == [share[0], share[2], share[4]]
+
+
 def test_assistant_feature_marks_what_an_ai_assistant_said() -> None:
     said = _ep("a", "Here are five ways to keep a sourdough starter alive.", "assistant", T0)
     said.role = "assistant"
@@ -98,7 +130,7 @@ def test_assistant_feature_marks_what_an_ai_assistant_said() -> None:
     "Café déjà-vu: 2019 vs 2021, tok0q_x and naïve résumés " * 3,
 ])
 def test_term_set_is_the_set_of_index_terms(text: str) -> None:
-    from engram.index.lexical import term_set, tokens
+    from engram.index.lexical import tokens
 
     assert term_set(text) == frozenset(tokens(text))
 

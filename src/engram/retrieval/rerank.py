@@ -32,9 +32,8 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from itertools import repeat
 from math import isnan
-from operator import attrgetter, or_
+from operator import attrgetter
 
 import numpy as np
 
@@ -149,15 +148,17 @@ def query_info(query: str, now: datetime) -> QueryInfo:
 #: bounded: a head's texts repeat across searches, a soak's never do (~1 KB an entry)
 @text_cache(8192)
 def _terms(text: str) -> frozenset[str]:
-    got = _ITEM_TERMS.get(text)  # the features' memos first
-    if got is not None:
-        return got
-    held = _KEPT.get(text)
+    held = _ITEM_TERMS.get(text)  # the features' memos first
+    if held is None:
+        held = _KEPT.get(text)
     return read_terms(held) if held is not None else term_set(text)
 
 
-#: an item's text -> its term set (:func:`_item_terms`; emptied with the text memos)
-_ITEM_TERMS: TextMemo[str, frozenset[str]] = TextMemo()
+#: an item's text -> its index terms joined by spaces (:func:`_item_terms`; emptied
+#: with the text memos). A string, not a set: the garbage collector does not walk a
+#: string, and a full collection walked every term of these sets (most of its time
+#: in a process that had searched long chats)
+_ITEM_TERMS: TextMemo[str, str] = TextMemo()
 _ITEM_TERMS_MAX = 8192
 #: an item's text -> its terms as its view's card wrote them (:func:`_head_terms`)
 _KEPT: TextMemo[str, str] = TextMemo()
@@ -165,19 +166,17 @@ _KEPT: TextMemo[str, str] = TextMemo()
 
 def _item_terms(ref: ItemRef, text: str,
                 kept: Callable[[ItemRef, str], frozenset[str] | None] | None,
-                item: Episode | Memory | None = None) -> frozenset[str]:
-    """``term_set(text)`` of an item's ``text``: memoised, else the terms ``item``
-    (a view of it) holds from its card (:func:`~engram.store.views.kept_facts`),
-    else the set the store kept from indexing it (``kept``), else split here."""
+                item: Episode | Memory | None = None) -> str:
+    """``term_set(text)`` of an item's ``text``, its terms joined by spaces (each
+    once, in no particular order): memoised, else the terms ``item`` (a view of it)
+    holds from its card (:func:`~engram.store.views.kept_facts`), else the set the
+    store kept from indexing it (``kept``), else split here."""
     out = _ITEM_TERMS.get(text)
     if out is None:
         held = kept_facts(item) if item is not None else None
-        if held is not None:
-            out = read_terms(held[0])
-        elif kept is not None:
-            out = kept(ref, text)
-        if out is None:
-            out = term_set(text)
+        found = (read_terms(held[0]) if held is not None
+                 else kept(ref, text) if kept is not None else None)
+        out = " ".join(term_set(text) if found is None else found)
         if len(_ITEM_TERMS) >= _ITEM_TERMS_MAX:
             _ITEM_TERMS.clear()
         _ITEM_TERMS[text] = out
@@ -318,25 +317,30 @@ def _head_terms(refs: Sequence[ItemRef], texts: Sequence[str],
                 its: Sequence[Episode | Memory], held: Sequence[str | None],
                 kept: Callable[[ItemRef, str], frozenset[str] | None] | None) -> list[str]:
     """Each head item's index terms joined by spaces: as its view's card wrote them
-    (``held``, memoised by text for :func:`_terms`), else the set :func:`_item_terms`
-    finds, joined (in no particular order)."""
+    (``held``, memoised by text for :func:`_terms`), else as :func:`_item_terms`
+    finds them."""
     if len(_KEPT) >= _ITEM_TERMS_MAX:
         _KEPT.clear()
     _KEPT.update((t, h) for t, h in zip(texts, held, strict=True) if h is not None)
-    return [h if h is not None else " ".join(_item_terms(r, t, kept, i))
+    return [h if h is not None else _item_terms(r, t, kept, i)
             for r, t, i, h in zip(refs, texts, its, held, strict=True)]
 
 
 def _term_hits(asked: frozenset[str], terms: Sequence[str],
                speakers: Sequence[str | None]) -> np.ndarray:
     """How many of ``asked`` each item holds, among its ``terms`` (space-joined, as
-    :func:`_head_terms` gives them) or its speaker's: one C-level pass over the
-    head (no per-item set is built; each distinct speaker's terms are read once)."""
-    found = list(map(asked.intersection, map(str.split, terms, repeat(" "))))
+    :func:`_head_terms` gives them) or its speaker's. A term is held where " term "
+    is in " terms ": a substring test per asked term (a question asks a few), with
+    no item's terms split into a list or a set; each distinct speaker's terms are
+    read once."""
     said = {s: asked & _terms(s) for s in set(speakers) if s}
     if any(said.values()):
-        found = list(map(or_, found, [said[s] if s else _NONE for s in speakers]))
-    return np.fromiter(map(len, found), dtype=np.int64, count=len(found))
+        found = [{t for t in asked if f" {t} " in f" {held} "} | (said[s] if s else _NONE)
+                 for held, s in zip(terms, speakers, strict=True)]
+        return np.fromiter(map(len, found), dtype=np.int64, count=len(found))
+    keys = [f" {t} " for t in asked]
+    return np.fromiter((sum(k in held for k in keys) for held in map(" {} ".format, terms)),
+                       dtype=np.int64, count=len(terms))
 
 
 #: no terms
@@ -380,10 +384,11 @@ def _prev_coverage(
             out.append(0.0)
             continue
         prev_speaker = getattr(prev, "speaker", "")
-        prev_terms = (_item_terms(prev_ref, prev.text, kept, prev) if prev_ref is not None
-                      else _terms(prev.text))
-        said = prev_terms | _terms(prev_speaker) if prev_speaker else prev_terms
-        out.append(len(asked & said) / k)
+        said = (asked.intersection(_item_terms(prev_ref, prev.text, kept, prev).split(" "))
+                if prev_ref is not None else asked & _terms(prev.text))
+        if prev_speaker:
+            said |= asked & _terms(prev_speaker)
+        out.append(len(said) / k)
     return out
 
 
