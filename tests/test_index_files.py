@@ -141,6 +141,37 @@ def test_changes_after_the_save_are_applied_on_load(
     assert len(rebuilds) == 1 + 1  # the hard delete dropped the file: b rebuilt
 
 
+def test_a_store_never_closed_leaves_the_index_it_rebuilt_for_the_next_start(
+    db: Path, opened: list[Store], rebuilds: list[tuple[str, ...]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(PartitionIndex, "ann_threshold", 1000)  # no graph to save it
+    fill(store(db, opened))
+    b = store(db, opened)  # a process that searches, then is killed: never closed
+    before = [found(b, seed=s) for s in range(5)]
+    assert len(rebuilds) == 1 and [p.suffix for p in index_files(db)] == [".idx"]
+    c = store(db, opened)  # the next start
+    assert [found(c, seed=s) for s in range(5)] == before
+    assert words(c, "zebra") == {f"m{i}" for i in range(N)}
+    assert len(rebuilds) == 1  # loaded from the file b left
+
+
+def test_few_long_messages_are_worth_a_file_and_few_short_ones_are_not(
+    db: Path, opened: list[Store], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(IndexFiles, "min_rows", 1000)
+    monkeypatch.setattr(IndexFiles, "min_terms", 300)
+    a = store(db, opened)
+    long_text = " ".join(f"word{j}" for j in range(100))  # 100 index terms
+    for i in range(5):
+        add_memory(a, memory(f"l{i}", U, f"{long_text} item{i}", when=at(i)), unit(i))
+        add_memory(a, memory(f"s{i}", V, f"short note {i}", when=at(i)), unit(50 + i))
+    b = store(db, opened)
+    assert found(b, U) and found(b, V)
+    saved = b.index_files  # type: ignore[attr-defined]
+    assert [p.name for p in index_files(db)] == [saved.name(("t", "u", "u", MODEL))]
+
+
 def test_a_file_the_database_does_not_name_is_never_used(
     tmp_path: Path, opened: list[Store], rebuilds: list[tuple[str, ...]]
 ) -> None:

@@ -190,6 +190,11 @@ class LexicalIndex:
         self._total_len = 0.0
         self._live = 0
 
+    @property
+    def terms(self) -> int:
+        """How many index terms the live rows hold in all (their BM25 lengths summed)."""
+        return int(self._total_len)
+
     def _grow(self, need: int) -> None:
         if need <= self._doclen.size:
             return

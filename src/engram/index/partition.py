@@ -190,6 +190,12 @@ class PartitionIndex:
     def __len__(self) -> int:
         return self._live
 
+    @property
+    def terms(self) -> int:
+        """How many index terms the live rows' texts hold in all: what rebuilding the
+        partition from the tables costs, with :func:`len` (long messages cost more)."""
+        return self._lex.terms
+
     def __contains__(self, ref: object) -> bool:
         self._materialize()
         return ref in self._pos

@@ -75,11 +75,19 @@ def _owner_stem(tenant: str, kind: str, owner: str | None) -> str:
 class IndexFiles:
     """The index files of one database (``None`` directory: an in-memory database)."""
 
-    #: partitions smaller than this are not persisted (rebuilding them is quick)
+    #: partitions of fewer rows than this, whose texts also hold fewer index terms than
+    #: :attr:`min_terms`, are not persisted: rebuilding them is quick
     min_rows = 2_000
+    #: 50,000 terms take about 60 ms to rebuild on a 2-core machine (a BEAM 500K chat:
+    #: 900 long messages, 180,000 terms, 400 ms; from its file about 20 ms)
+    min_terms = 50_000
 
     def __init__(self, db_path: str) -> None:
         self.dir = None if db_path == ":memory:" else Path(db_path + ".index")
+
+    def worth_saving(self, part: PartitionIndex) -> bool:
+        """Whether ``part`` is large enough to persist (:attr:`min_rows`, :attr:`min_terms`)."""
+        return len(part) >= self.min_rows or part.terms >= self.min_terms
 
     def name(self, key: PartitionKey) -> str:
         tenant, kind, owner, model_id = key

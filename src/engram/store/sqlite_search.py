@@ -135,6 +135,11 @@ class SQLiteSearch(SQLiteBase):
         #: partition -> its :attr:`PartitionIndex.version` when last saved or loaded
         #: from a file (-1: a save was tried and failed)
         self._saved: dict[PartitionKey, int] = {}
+        #: large partitions this process rebuilt from the tables and has not yet saved:
+        #: the search that rebuilt one saves it, so a process that never closes the
+        #: store (killed, or stopped without ``close()``) does not leave every later
+        #: start to rebuild it again
+        self._rebuilt: set[PartitionKey] = set()
         #: per thread, inside :meth:`reading`: ``PRAGMA data_version`` as the block
         #: found it (``version``; ``None`` until its first catch-up)
         self._block = threading.local()
@@ -239,14 +244,18 @@ class SQLiteSearch(SQLiteBase):
         except sqlite3.Error as exc:
             raise StoreError(f"loading the index of a partition failed: {exc}") from exc
         self._saved.pop(key, None)
-        return self._load_tables(key)
+        part = self._load_tables(key)
+        if self.index_files.worth_saving(part):
+            self._rebuilt.add(key)
+        return part
 
     def _save(self, key: PartitionKey, part: PartitionIndex) -> None:
         """Persist ``part`` if it is large and changed since its last save (changes
         logged by others included); best effort: a read-only store or a full disk
         only costs the next start a rebuild."""
+        self._rebuilt.discard(key)  # tried: a rebuilt partition is not tried again
         try:
-            if len(part) < self.index_files.min_rows or (
+            if not self.index_files.worth_saving(part) or (
                 self._saved.get(key) == part.version
                 and read_changes(self._conn, self._applied_seq).head == self._applied_seq
             ):
@@ -254,7 +263,7 @@ class SQLiteSearch(SQLiteBase):
             with self._tx("saving a partition index") as conn:
                 self._catch_up()  # inside the write lock: no write commits meanwhile
                 if (self._partitions.get(key) is not part or self._saved.get(key) == part.version
-                        or len(part) < self.index_files.min_rows):
+                        or not self.index_files.worth_saving(part)):
                     return
                 assert self._applied_seq is not None
                 if self.index_files.save(conn, key, part, self._applied_seq):
@@ -489,6 +498,7 @@ class SQLiteSearch(SQLiteBase):
             if not parts[key] and parts is self._partitions:  # nor the owner's id
                 del self._partitions[key]
                 self._saved.pop(key, None)
+                self._rebuilt.discard(key)
         return len(rows) < len(set(items))
 
     def _apply_stream_changes(self, items: list[int]) -> bool:
@@ -569,8 +579,10 @@ class SQLiteSearch(SQLiteBase):
                 )
             hits = part.search(q, limit, f)
             self._key_hints = part.result_keys
-            if part.has_graph and key not in self._saved:
-                self._save(key, part)  # the graph was just built: keep it for the next start
+            if key in self._rebuilt or (part.has_graph and key not in self._saved):
+                # rebuilt from the tables, or the graph was just built: keep it for
+                # the next start
+                self._save(key, part)
         return [_new(Candidate, h) for h in hits]
 
     def _row_filter(self, scope: Scope, filters: SearchFilters) -> RowFilter | None:
