@@ -24,6 +24,7 @@ sets, on the dev and on the held part.
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -32,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from engram.bench.metrics import distinct_ranking, recall_all, recall_any, reciprocal_rank
-from engram.retrieval import rerank
+from engram.recall.entities import singular
+from engram.retrieval import expand, rerank
 from engram.retrieval.config import get_preset
 from tools.fit_rerank_heads import Head, load_heads
 
@@ -166,7 +168,15 @@ DERIVED: dict[str, Callable[[Head], np.ndarray]] = {
     "adapted_rr20": lambda h: _rr(h.extra["adapted_rank"], 20.0),
     "adapted_top3": lambda h: _top(h.extra["adapted_rank"], 3),
     "adapted_z": lambda h: _z(h, "adapted"),
+    # session 40: the item names an instance of a category the question asks for
+    # ("What is X's profession?" / "X is a graphic designer"; heads with ``texts``)
+    "instance": lambda h: _instance(h),
+    # session 40: a derived standing instruction ("When user asks about ...: always ...")
+    "procedure": lambda h: np.array([k == "procedure" for k in h.extra["kinds"]], dtype=float),
+    "near_procedure": lambda h: h.matrix[:, rerank.FEATURES.index("memory_near")] * np.array(
+        [k == "procedure" for k in h.extra["kinds"]], dtype=float),
 }
+
 
 #: features whose weight ``--monotone`` keeps >= 0 (more evidence never ranks lower)
 MONOTONE = frozenset({
@@ -178,6 +188,34 @@ MONOTONE = frozenset({
 
 #: columns z-scored within each head by ``--per-query``
 CONTINUOUS = ("fused", "bm25", "dense", "dense_gap", "window", "dense_window", "session")
+
+
+#: "X's profession", "the field of X", "his main hobby": a category word after a
+#: possessive or "the" (:func:`engram.retrieval.expand.categories` reads it after
+#: "what", "which", "any", "favourite")
+_POSSESSED = re.compile(r"(?:'s|s'|\bthe|\bhis|\bher|\btheir|\bmy|\byour)\s+"
+                        r"(?:main\s+|current\s+|favou?rite\s+|professional\s+)?([a-z]+)\b")
+
+
+def _instance(h: Head) -> np.ndarray:
+    """1 for a row whose text names an instance of a category the question asks for
+    (the shipped category table, ``engram/data/categories.tsv``)."""
+    known = expand.table()
+    query = h.extra["query"]
+    asked = expand.categories(query)
+    for m in _POSSESSED.finditer(query.lower()):
+        for form in (m.group(1), singular(m.group(1))):
+            if form in known and form not in asked:
+                asked.append(form)
+                break
+    out = np.zeros(len(h.units))
+    if not asked:
+        return out
+    words = set().union(*(known[c] for c in asked)) - set(re.findall(r"[a-z]+", query.lower()))
+    for i, text in enumerate(h.extra["texts"]):
+        found = set(re.findall(r"[a-z]+", text.lower()))
+        out[i] = bool(words & (found | {singular(w) for w in found}))
+    return out
 
 
 def derived(name: str, h: Head) -> np.ndarray:
@@ -391,6 +429,24 @@ def run(heads: list[Head], names: Sequence[str], l2: float, steps: int, monotone
     return report
 
 
+def on_current(heads: list[Head], added: Sequence[str], weights: Sequence[float]) -> None:
+    """The preset's weights with one candidate feature added at each of ``weights``
+    (nothing fitted): R_any@10 / MRR per data set and part."""
+    base = list(rerank.FEATURES)
+    cur = current_weights(base)
+    by_set: dict[tuple[str, str], list[Head]] = defaultdict(list)
+    for h in heads:
+        by_set[h.dataset, h.part].append(h)
+    for feature in added:
+        xs = {k: design(hs, [*base, feature]) for k, hs in by_set.items()}
+        for w in weights:
+            cells = []
+            for (name, part), hs in sorted(by_set.items()):
+                m = evaluate(hs, xs[name, part], np.concatenate([cur, [w]]))
+                cells.append(f"{name} {part} {m['any']:.3f}/{m['mrr']:.3f}")
+            print(f"{feature} {w:+.2f}: " + " | ".join(cells))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.fit_rerank_cv", description=__doc__)
     p.add_argument("--work", default="/tmp/engram-eval")
@@ -407,12 +463,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--by-category", default="beam", help="sets reported per question type")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--loco", action="store_true")
+    p.add_argument("--on-current", default="", metavar="W,W,...",
+                   help="no fit: the preset's weights kept, each --add feature added alone "
+                        "at each of these weights; dev and held R_any@10 / MRR per set")
     args = p.parse_args(argv)
     names = [n for n in args.features.split(",") + args.add.split(",")
              if n and n not in args.drop.split(",")]
     work = Path(args.work)
     heads = load_heads(work, ALL_SETS + tuple(
         s for s in CHECK_SETS if (work / f"heads-{s}.pkl").exists()))
+    if args.on_current:
+        on_current(heads, [n for n in args.add.split(",") if n],
+                   [float(w) for w in args.on_current.split(",")])
+        return 0
     run(heads, names, args.l2, args.steps, args.monotone, args.per_query, args.balance,
         args.folds, args.loco, args.fit_sets.split(","), not args.no_lodo,
         [x for x in args.by_category.split(",") if x])

@@ -62,7 +62,8 @@ class Head:
     #: per row, raw material for trying new features: ``<signal>_rank`` (1-based
     #: in the raw list, 0: absent), ``<signal>_wrank`` (windowed list),
     #: ``<signal>_score`` (raw); per head ``<signal>_mean`` / ``<signal>_sd`` of
-    #: the raw list's scores; ``query``: the question
+    #: the raw list's scores; ``query``: the question; ``texts`` / ``kinds``: each
+    #: row's text and, for a derived memory, its kind ("" for an episode)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -90,6 +91,9 @@ def _extra(h: Any, query: str) -> dict[str, Any]:
     texts = [h.items[f.ref].text for f in h.fused]
     out["rest_cover"] = _rest_cover(query, texts)
     out["rest_prefix"] = _rest_cover(query, texts, prefix=5)
+    out["texts"] = texts
+    # a derived memory's kind ("fact", "procedure", ...), "" for an episode
+    out["kinds"] = [getattr(h.items[f.ref], "kind", "") or "" for f in h.fused]
     return out
 
 
