@@ -48,18 +48,15 @@ SETS = {
     # dabbling in Italian", "a second kitten now")
     "dev": ("knowledge_keeps_s37.jsonl", [
         "k37-first-language", "k37-upright-piano", "k37-newsletter-platform", "k37-church",
-        "k37-martial-art", "k37-icu-ward", "k37-translate-portuguese", "k37-rugby-team",
-        "k37-maine-coon"]),
+        "k37-martial-art", "k37-icu-ward", "k37-translate-portuguese", "k37-maine-coon"]),
     # written to vary the words of every kind (a holder in mid-sentence or by a name only,
     # "on the fence about", "in the old flat", "alongside", ...): what :mod:`~engram.
-    # retrieval.keeps` reads by closed lists of words mostly does not carry over
+    # retrieval.keeps` reads by closed lists of words mostly does not carry over. Session
+    # 40 read this set's words (19 -> 11 misses); the held set below did not move
     "dev2": ("knowledge_keeps_s37_dev2.jsonl", [
-        "r37-pixel-phone", "r37-monzo-data", "r37-parkrun-fulham", "r37-nationwide-bank",
-        "r37-okafor-surname", "r37-combi-boiler",
-        "r37-citalopram", "r37-tesco-extra", "r37-oat-milk-tea", "r37-dr-kaur-dentist",
-        "r37-early-bedtime", "r37-st-aidans", "r37-barber-ali", "r37-hermanns-tortoise",
-        "r37-salt-crown-novel", "r37-spotify-family", "r37-guardian-app", "r37-oat-flat-white",
-        "r37-metrolink-sale"]),
+        "r37-pixel-phone", "r37-monzo-data", "r37-combi-boiler", "r37-citalopram",
+        "r37-dr-kaur-dentist", "r37-early-bedtime", "r37-st-aidans", "r37-barber-ali",
+        "r37-spotify-family", "r37-oat-flat-white", "r37-metrolink-sale"]),
     # measured at the end of session 37 (module docstring)
     "held": ("knowledge_keeps_s37_held.jsonl", [
         "q37-paramedic-nights", "q37-blood-oneg", "q37-shellfish-allergy", "q37-bass-pubband",
