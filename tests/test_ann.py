@@ -24,7 +24,8 @@ import pytest
 
 from engram.index import ann as ann_mod
 from engram.index.ann import BACKENDS, load_graph, new_graph
-from engram.index.partition import INF, TYPE_EPISODE, PartitionIndex, RowAttrs, RowFilter
+from engram.index.partition import PartitionIndex
+from engram.index.rows import INF, TYPE_EPISODE, RowAttrs, RowFilter
 from engram.models import ItemRef
 
 NAMES = [b.name for b in BACKENDS]

@@ -19,7 +19,8 @@ import test_index_files as _files
 from contract_helpers import MODEL, add_memory, at, ids, memory, unit
 
 from engram.index import ann
-from engram.index.partition import INF, TYPE_EPISODE, PartitionIndex, RowAttrs
+from engram.index.partition import PartitionIndex
+from engram.index.rows import INF, TYPE_EPISODE, RowAttrs
 from engram.models import ItemRef, Scope, SearchFilters
 from engram.store.base import Store
 

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 import numpy as np
 
 from engram.index.lexical import LexicalIndex, best_k, tokens
-from engram.index.partition import PartitionIndex, RowAttrs, RowFilter
+from engram.index.partition import PartitionIndex
+from engram.index.rows import RowAttrs, RowFilter
 from engram.models import ItemRef
 
 _WORDS = tuple("tea coffee garden hiking lisbon sister painting concert budget apartment"

@@ -16,7 +16,8 @@ from contract_helpers import MODEL, add_episode, at, episode, unit
 
 from engram.index.forward import ForwardTerms
 from engram.index.lexical import term_set
-from engram.index.partition import INF, TYPE_EPISODE, PartitionIndex, RowAttrs, RowFilter
+from engram.index.partition import PartitionIndex
+from engram.index.rows import INF, TYPE_EPISODE, RowAttrs, RowFilter
 from engram.models import ItemRef, Scope, SearchFilters
 from engram.retrieval import rerank
 from engram.retrieval.fusion import Fused

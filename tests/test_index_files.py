@@ -30,7 +30,8 @@ from contract_helpers import (
 )
 
 from engram.index.ann import AnnGraph
-from engram.index.partition import INF, PartitionIndex, RowAttrs, RowFilter
+from engram.index.partition import PartitionIndex
+from engram.index.rows import INF, RowAttrs, RowFilter
 from engram.models import ItemRef, Operation, Scope, SearchFilters
 from engram.store import open_store
 from engram.store.base import Store

@@ -5,14 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engram.index.partition import (
-    INF,
-    TYPE_EPISODE,
-    TYPE_MEMORY,
-    PartitionIndex,
-    RowAttrs,
-    RowFilter,
-)
+from engram.index.partition import PartitionIndex
+from engram.index.rows import INF, TYPE_EPISODE, TYPE_MEMORY, RowAttrs, RowFilter
 from engram.models import ItemRef
 
 N = 2_500

@@ -114,7 +114,8 @@ def test_the_preset_centres_and_a_negative_weight_is_refused() -> None:
 def test_the_partition_keeps_its_centroid_through_upserts_and_removals() -> None:
     """The running sum after adds, replaced vectors and removals equals a centroid
     computed afresh (a partition rebuilt from the same rows)."""
-    from engram.index.partition import TYPE_EPISODE, TYPE_MEMORY, PartitionIndex, RowAttrs
+    from engram.index.partition import PartitionIndex
+    from engram.index.rows import TYPE_EPISODE, TYPE_MEMORY, RowAttrs
     from engram.models import ItemRef
 
     rng = np.random.default_rng(7)

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from contract_helpers import MODEL, add_episode, at, episode, unit
 
-from engram.index.partition import INF, TYPE_EPISODE, PartitionIndex, RowAttrs, RowFilter
+from engram.index.partition import PartitionIndex
+from engram.index.rows import INF, TYPE_EPISODE, RowAttrs, RowFilter
 from engram.models import ItemRef, Scope, SearchFilters
 from engram.store import open_store
 from engram.store.base import Store
@@ -158,10 +159,10 @@ def test_partition_vouches_only_for_live_rows_with_their_hash() -> None:
 def test_a_content_hash_that_is_not_hex_gets_a_stable_fingerprint() -> None:
     """The store contract allows any string as a content hash (tests and other
     embedders use ``"h-…:model"``): the partition's 64-bit key must not raise."""
-    from engram.index.partition import _hash64
+    from engram.index.rows import hash64
 
-    assert _hash64(None) == 0 and _hash64("") == 0
-    assert _hash64("ff" * 8 + "rest") == int("ff" * 8, 16)
-    odd = _hash64("h-e0-test:model")
-    assert odd != 0 and odd == _hash64("h-e0-test:model")
-    assert odd != _hash64("h-e1-test:model")
+    assert hash64(None) == 0 and hash64("") == 0
+    assert hash64("ff" * 8 + "rest") == int("ff" * 8, 16)
+    odd = hash64("h-e0-test:model")
+    assert odd != 0 and odd == hash64("h-e0-test:model")
+    assert odd != hash64("h-e1-test:model")

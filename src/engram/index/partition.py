@@ -22,94 +22,28 @@ Not thread-safe by itself: the owning store serialises access.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 
-from ..models import ItemRef, Scope, SearchFilters
-from ..timeutil import to_epoch
-from .ann import AnnGraph, new_graph, preferred_backend
+from ..models import ItemRef
+from .ann import AnnGraph, new_graph
 from .cards import RowCards
 from .forward import ForwardTerms
+from .graph_load import GraphLoad
 from .lexical import LexicalIndex, best_k, utf8_array, utf8_list
+from .rows import TYPE_EPISODE, TYPE_MEMORY, RowAttrs, RowFilter, hash64
 
-__all__ = ["PartitionIndex", "RowAttrs", "RowFilter"]
+__all__ = ["PartitionIndex"]
 
-TYPE_EPISODE = 0
-TYPE_MEMORY = 1
-STATUS_CODES = {"active": 0, "superseded": 1, "deleted": 2}
-INF = math.inf
 #: a row's ref type by its type code, and a ref made from ``(type, id)``
 _KINDS = np.array(["episode", "memory"], dtype=object)
 #: rows summed at a time in float64 for the episode centroid (a float64 copy of 4,096 rows
 #: of 384 dimensions is 12 MB)
 _CENTROID_CHUNK = 4096
 _new_ref = partial(tuple.__new__, ItemRef)
-
-
-def _hash64(content_hash: str | None) -> int:
-    """64 bits of a content hash (0: none given).
-
-    The store contract does not require hex hashes: a hash whose first 16
-    characters are not hex gets a BLAKE2b fingerprint of the whole string
-    instead, so every string maps to the same number every time.
-    """
-    if not content_hash:
-        return 0
-    try:
-        return int(content_hash[:16], 16)
-    except ValueError:
-        return int.from_bytes(
-            hashlib.blake2b(content_hash.encode("utf-8"), digest_size=8).digest(), "big")
-
-
-@dataclass(frozen=True)
-class RowAttrs:
-    item_type: int  # TYPE_EPISODE | TYPE_MEMORY
-    kind: str  # memory kind, or "episode"
-    status: int  # STATUS_CODES; episodes are always active
-    agent_id: str | None
-    session_id: str | None
-    event_ts: float  # episode occurred_at, memory valid_from or created_at
-    created_ts: float
-    expired_ts: float  # INF while active
-
-
-@dataclass(frozen=True)
-class RowFilter:
-    """What a search admits; ``None`` fields do not filter."""
-
-    agent_id: str | None = None
-    session_id: str | None = None
-    kinds: frozenset[str] | None = None  # includes "episode" to admit episodes
-    start_ts: float | None = None
-    end_ts: float | None = None
-    as_of_ts: float | None = None
-    include_inactive: bool = False
-    allowed: frozenset[ItemRef] | None = None  # precomputed set (e.g. metadata filter)
-
-    @classmethod
-    def of(cls, scope: Scope, filters: SearchFilters,
-           allowed: frozenset[ItemRef] | None = None) -> RowFilter:
-        """The filter of a search of ``scope`` with ``filters`` in the scope's
-        partition (a user's scope's agent and session are filters there);
-        ``allowed``: the items a metadata filter admits."""
-        return cls(
-            agent_id=scope.agent_id if scope.user_id is not None else None,
-            session_id=scope.session_id,
-            kinds=filters.kinds,
-            start_ts=to_epoch(filters.start),
-            end_ts=to_epoch(filters.end),
-            as_of_ts=to_epoch(filters.as_of),
-            include_inactive=filters.include_inactive,
-            allowed=allowed,
-        )
 
 
 class PartitionIndex:
@@ -162,10 +96,7 @@ class PartitionIndex:
         #: the passing rows of :attr:`_last_mask` (``np.flatnonzero``), once asked for
         self._last_rows: tuple[np.ndarray, np.ndarray] | None = None
         #: a graph loading in the background (:meth:`attach_graph`)
-        self._loading: tuple[threading.Thread, list[AnnGraph | None], int, np.ndarray] | None = (
-            None)
-        #: the graph loading in the background was rebuilt with the preferred backend
-        self._upgraded = False
+        self._loading: GraphLoad | None = None
         self._live = 0
         #: (ids, keys) of a partition loaded by :meth:`from_state` whose refs and key
         #: maps are not built yet (a search needs neither; a write builds them). The
@@ -325,7 +256,7 @@ class PartitionIndex:
         if old is not None:
             if text is None and np.array_equal(self._vecs[old], vector):
                 self._set_attrs(old, attrs)
-                self._vhash[old] = _hash64(vector_hash)
+                self._vhash[old] = hash64(vector_hash)
                 if own_text is not None:
                     self._fwd.set(old, own_text)
                 self._cards.set(old, card)
@@ -337,7 +268,7 @@ class PartitionIndex:
         self._alive[row] = True
         self._set_attrs(row, attrs)
         self._count_in_centroid(row, 1)
-        self._vhash[row] = _hash64(vector_hash)
+        self._vhash[row] = hash64(vector_hash)
         if own_text is not None:
             self._fwd.set(row, own_text)
         self._cards.set(row, card)
@@ -380,7 +311,7 @@ class PartitionIndex:
         store's vectors table). Finds rows that searches returned lately
         (:attr:`result_rows`) without building the refs of a loaded partition."""
         row = self._row_of(ref)
-        want = _hash64(vector_hash)
+        want = hash64(vector_hash)
         if row is None or want == 0 or int(self._vhash[row]) != want:
             return None
         vec: np.ndarray = self._vecs[row].copy()
@@ -813,56 +744,28 @@ class PartitionIndex:
 
     def attach_graph(self, load: Callable[[], AnnGraph | None]) -> None:
         """Load the graph saved with this partition's :meth:`state` in a background
-        thread (``load`` returns it, or ``None`` when it is unusable: then it is
-        rebuilt when needed). Until it is loaded, searches are exact; rows
-        added or removed meanwhile are applied to it when it is adopted. A graph of
-        another backend than :func:`~engram.index.ann.preferred_backend` (a voyager
-        file from before faiss) is rebuilt with the preferred one in the same thread,
-        once: adopting it counts as a change (:attr:`version`), so it is saved."""
-        n, alive = self._n, self._alive[: self._n].copy()
-        vecs = self._vecs[:n]  # rows below n keep their vectors (a change is a new row)
-        box: list[AnnGraph | None] = []
-
-        def run() -> None:
-            graph = load()
-            if graph is not None and graph.backend != preferred_backend():
-                # written by another backend (voyager, before faiss): rebuilt once with
-                # the preferred one; the store saves it at the next save
-                rows = np.flatnonzero(alive)
-                graph = new_graph(self.dim, capacity=int(rows.size * 1.25))
-                if graph is not None:
-                    graph.add(vecs[rows], rows)
-                    self._upgraded = True
-            box.append(graph)
-
-        # not a daemon: a process exiting while the graph library is still reading
-        # would abort ("terminate called without an active exception"); exit waits
-        thread = threading.Thread(target=run, daemon=False, name="engram-graph-load")
-        self._loading = (thread, box, n, alive)
-        thread.start()
+        thread (:class:`~.graph_load.GraphLoad`; ``load`` returns it, or ``None`` when
+        it is unusable: then it is rebuilt when needed). Until it is loaded, searches
+        are exact; rows added or removed meanwhile are applied to it when it is
+        adopted. A graph rebuilt with the preferred backend counts as a change
+        (:attr:`version`) when adopted, so it is saved."""
+        n = self._n
+        self._loading = GraphLoad(load, self.dim, self._vecs[:n], self._alive[:n].copy())
 
     def _adopt(self, wait: bool) -> bool:
         """Take the graph a background load produced, brought up to date; ``False``
         while it is still loading (and ``wait`` is false)."""
-        if self._loading is None:
+        loading = self._loading
+        if loading is None:
             return True
-        thread, box, n, alive = self._loading
-        if thread.is_alive() and not wait:
+        if loading.running() and not wait:
             return False
-        thread.join()
         self._loading = None
-        graph = box[0] if box else None
+        graph = loading.caught_up(self._alive, self._vecs, self._n)
         if graph is None:
             return True  # unusable: built from the rows when needed
-        now = self._alive[:n]
-        for row in np.flatnonzero(alive & ~now).tolist():  # removed since the save
-            graph.remove(row)
-        added = np.flatnonzero(self._alive[n : self._n]) + n
-        if added.size:
-            graph.add(self._vecs[added], added)
         self._ann = graph
-        if self._upgraded:
-            self._upgraded = False
+        if loading.upgraded:
             self.version += 1  # the saved file holds the old backend's graph
         return True
 

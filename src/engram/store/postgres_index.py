@@ -70,14 +70,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ..index.partition import (
-    INF,
-    STATUS_CODES,
-    TYPE_EPISODE,
-    TYPE_MEMORY,
-    PartitionIndex,
-    RowAttrs,
-)
+from ..index.partition import PartitionIndex
+from ..index.rows import INF, STATUS_CODES, TYPE_EPISODE, TYPE_MEMORY, RowAttrs
 from ..models import ItemRef, Scope
 from ..text import clear_text_caches
 from .postgres_sql import as_array

@@ -18,7 +18,8 @@ import numpy as np
 from psycopg.pq import TransactionStatus
 
 from ..errors import ModelMismatch
-from ..index.partition import PartitionIndex, RowFilter
+from ..index.partition import PartitionIndex
+from ..index.rows import RowFilter
 from ..models import ItemRef, Scope, SearchFilters
 from ..text import query_terms
 from .base import Candidate, Neighbour

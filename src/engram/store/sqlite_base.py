@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DiskFull, ReadOnlyStore, StoreError
-from ..index.partition import (
-    PartitionIndex,
-)
+from ..index.partition import PartitionIndex
 from ..models import ItemRef
 from ..timeutil import format_dt, now
 from .migrations import pending

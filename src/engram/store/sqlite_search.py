@@ -22,15 +22,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ..errors import StoreError
-from ..index.partition import (
-    INF,
-    STATUS_CODES,
-    TYPE_EPISODE,
-    TYPE_MEMORY,
-    PartitionIndex,
-    RowAttrs,
-    RowFilter,
-)
+from ..index.partition import PartitionIndex
+from ..index.rows import INF, STATUS_CODES, TYPE_EPISODE, TYPE_MEMORY, RowAttrs, RowFilter
 from ..models import (
     ItemRef,
     Scope,
