@@ -333,14 +333,15 @@ def _term_hits(asked: frozenset[str], terms: Sequence[str],
     is in " terms ": a substring test per asked term (a question asks a few), with
     no item's terms split into a list or a set; each distinct speaker's terms are
     read once."""
+    keys = [(t, f" {t} ") for t in asked]
+    padded = list(map(" {} ".format, terms))
     said = {s: asked & _terms(s) for s in set(speakers) if s}
     if any(said.values()):
-        found = [{t for t in asked if f" {t} " in f" {held} "} | (said[s] if s else _NONE)
-                 for held, s in zip(terms, speakers, strict=True)]
+        found = [{t for t, k in keys if k in p} | (said[s] if s else _NONE)
+                 for p, s in zip(padded, speakers, strict=True)]
         return np.fromiter(map(len, found), dtype=np.int64, count=len(found))
-    keys = [f" {t} " for t in asked]
-    return np.fromiter((sum(k in held for k in keys) for held in map(" {} ".format, terms)),
-                       dtype=np.int64, count=len(terms))
+    return np.fromiter((sum(k in p for _, k in keys) for p in padded), dtype=np.int64,
+                       count=len(padded))
 
 
 #: no terms

@@ -78,8 +78,9 @@ class IndexFiles:
     #: partitions of fewer rows than this, whose texts also hold fewer index terms than
     #: :attr:`min_terms`, are not persisted: rebuilding them is quick
     min_rows = 2_000
-    #: 50,000 terms take about 60 ms to rebuild on a 2-core machine (a BEAM 500K chat:
-    #: 900 long messages, 180,000 terms, 400 ms; from its file about 20 ms)
+    #: about 2 us a term to rebuild on a 2-core machine: a BEAM 100K chat (200 messages,
+    #: 58,000 terms) 100-140 ms, a 500K one (830-930 messages, 190,000-220,000 terms)
+    #: 400-460 ms; from their files 15-35 ms
     min_terms = 50_000
 
     def __init__(self, db_path: str) -> None:
