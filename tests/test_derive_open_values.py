@@ -48,6 +48,36 @@ def _derive(text: str, speaker: str = "Ana") -> list[str]:
     ("I'm going to improve my deadlift this year.", "Ana plans to improve their deadlift"),
     ("I want to focus more on projects that excite me.",
      "Ana plans to focus more on projects that excite them"),
+    # what chat runs on after the value is cut, the value kept
+    ("I prefer ice cause its nice to drink", "Ana prefers ice"),
+    ("i like green tea cuz it calms me down", "Ana likes green tea"),
+    ("I like doing yoga outside its", "Ana likes doing yoga outside"),
+    ("I like cheese its so good", "Ana likes cheese"),
+    ("I love lasagne thats my comfort food", "Ana likes lasagne"),
+    ("I like nyquil it knocks me out", "Ana likes nyquil"),
+    ("I love the beach it always makes me calm", "Ana likes the beach"),
+    ("I love my dog he really gets me", "Ana likes their dog"),
+    ("I love tea -- especially green tea", "Ana likes tea"),
+    ("I want to make real progress this year ->-> 1", "Ana plans to make real progress"),
+    ("I love tea --especially green", "Ana likes tea"),
+    # a dot inside a name, a file or a version is no stop
+    ("I'm planning to use Socket.IO for the live updates.", "Ana plans to use Socket.IO"),
+    ("I want to serve the build time from index.html.", "Ana plans to serve the build time "
+     "from index.html"),
+    ("I'm going to upgrade to Python 3.12 next month.", "Ana plans to upgrade to Python 3.12"),
+    # a quote the cut left open is closed
+    ('I want to show a message like "Sorry, that file could not be read"',
+     'Ana plans to show a message like "Sorry"'),
+    ('I like "The Office" – its humour is so dry', 'Ana likes "The Office"'),
+    ("I love 'Dune'.", "Ana likes Dune"),
+    ('I like fantasy series like "Game of Thrones, The Witcher"',
+     'Ana likes fantasy series like "Game of Thrones"'),
+    # the speaker's own words in any rule read in the third person
+    ("My favourite part of my morning walk is getting my coffee",
+     "Ana's favourite part of their morning walk is getting their coffee"),
+    ("I live in a dorm on my own", "Ana lives in a dorm"),
+    ("I live in St. Louis now.", "Ana lives in St. Louis"),
+    ("I moved to Mt. Pleasant last year", "Ana lives in Mt. Pleasant"),
 ])
 def test_a_statement_about_the_speaker_is_kept(text: str, memory: str) -> None:
     assert memory in _derive(text)
@@ -83,6 +113,17 @@ def test_a_statement_about_the_speaker_is_kept(text: str, memory: str) -> None:
     "I want to ensure that my tests pass",
     "I want to know if this is a good idea",
     "I want to understand the difference between the two",
+    "I calculated the midpoint as (2,1), but I want to be sure",
+    "I'm hoping to get this right before Friday",
+    "I want to check if the cache works",
+    "I want to go over the proof once more",
+    # a verb alone is no plan: what one would learn or improve is
+    "I've never done these before, but I want to learn, can you explain?",
+    "I really want to improve.",
+    "I'm hoping to practise, any tips?",
+    "I want to study, but I keep getting distracted",
+    # what follows is in the next words
+    "I like the following: apples, pears and plums",
     # "going to" + a place is motion
     "I'm going to the gym after work",
     "I'm going to bed",

@@ -178,6 +178,9 @@ def main(argv: list[str] | None = None) -> None:
                 if s is not None:
                     row.update(r10=flat["recall_any@10"], rall=flat["recall_all@10"],
                                mrr=flat["mrr"])
+                if args.evidence and len(ev) and s is not None and q.answer.strip() \
+                        and not q.abstention:
+                    row["ev"] = ev[-1]
                 rows[keys[id(q)]] = row
             avg = lambda xs: f"{sum(xs) / len(xs):.3f}" if xs else "-"  # noqa: E731
             ms.sort()

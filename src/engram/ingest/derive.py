@@ -9,6 +9,10 @@ times a week") and rewrites them in the third person. A standing instruction to 
 assistant ("Always use APA style when I ask about references", :mod:`.instructions`)
 becomes a ``procedure`` memory with its topic first; the open rules ("I like ...", "I'm
 going to ...") keep only a value that is a fact about the speaker (:mod:`.openvalue`).
+Every value is read in the third person ("my" -> "their"); it runs to a stop, and a dot
+inside a word or after a title is none ("Socket.IO", "St. Louis"); a marker of symbols
+after it ("->-> 2"), a manner ("on my own") or a word left hanging ("like", "and") is
+cut, and a quote the cut left open is closed.
 Single-valued facts carry an ``attribute`` key
 (``lives_in``, ``works_at``, ``commute``...) so consolidation can supersede an old value
 deterministically. The LLM pipeline provides another :class:`Deriver` with the
@@ -36,7 +40,7 @@ from typing import TYPE_CHECKING
 from ..models import Episode, MemoryKind, Scope, SearchFilters
 from ..text import query_terms
 from .instructions import Instruction, read_instructions
-from .openvalue import liked, planned
+from .openvalue import as_theirs, liked, planned
 
 if TYPE_CHECKING:
     from ..store.base import Store
@@ -93,12 +97,17 @@ class Deriver(ABC):
         """Candidates citing the ids of the episodes that support them."""
 
 
-_VALUE = r"(?P<value>[^.,;!?\n]{2,60}?)"
-_END = r"(?=\s*(?:[.,;!?\n]|$|\s(?:and|but|because|since|with|for|so)\s))"
+#: a value runs to a stop; a dot inside a word is no stop ("Socket.IO", "index.html", "v2.1"),
+#: nor the dot of a title or a place's abbreviation before a name ("St. Louis", "Dr. Patel")
+_ABBREVIATED = "".join(rf"(?<!\b{a})" for a in ("St", "Mt", "Ft", "Dr", "Mr", "Mrs", "Ms",
+                                                 "Jr", "Sr", "Pt"))
+_STOP = r"(?:" + _ABBREVIATED + r"\.(?![\w/])|[,;!?\n])"
+_VALUE = r"(?P<value>(?:[^.,;!?\n]|\.(?=[\w/])|(?!" + _STOP + r")\.){2,60}?)"
+_END = r"(?=\s*(?:" + _STOP + r"|$|\s(?:and|but|because|since|with|for|so)\s))"
 #: where a named thing ends: also before a clause it does not hold ("I switched to Apple
 #: Music when the family plan went up"); a plan's or a liking's clause may hold one ("I
 #: plan to check if it works", "I like it when it snows")
-_END_NAMED = (r"(?=\s*(?:[.,;!?\n]|$|\s(?:and|but|because|since|with|for|so|when|whenever|"
+_END_NAMED = (r"(?=\s*(?:" + _STOP + r"|$|\s(?:and|but|because|since|with|for|so|when|whenever|"
               r"while|after|before|until|unless|if|though|although|which|who|whereas|cause|"
               r"'cause)\s))")
 #: an optional discourse word or time before a clause ("These days my favourite hobby is
@@ -587,13 +596,55 @@ _TRAILING_TIME = re.compile(
 )
 
 
+#: how one does it, or a word left hanging where the value was cut ("a dorm on my own",
+#: "fantasy series like", "brownies and"; not a preposition a clause ends on: "the one
+#: to jam to", "the people I work with")
+_TRAILING_REST = re.compile(
+    r"\s+(?:on (?:my|our|his|her|their) own|by (?:myself|ourselves)|alone|"
+    r"like|such as|the|a|an|and|or|my|your|our|their)$",
+    re.IGNORECASE,
+)
+#: a marker of symbols and what follows it ("real progress ->-> 1", "tea -- green mostly")
+_MARKER = re.compile(r"\s*[-=<>|~^*#]{2,}.*$|\s+[–—]\s.*$")
+#: each quote mark that opens, with the one that closes it
+_QUOTES = (('"', '"'), ("“", "”"), ("`", "`"))
+
+
+def _balanced(value: str) -> str:
+    """``value`` with a quote it opens closed where the value was cut (a message
+    like "Sorry, ...": 'a message like "Sorry')."""
+    for left, right in _QUOTES:
+        opened = value.count(left) if left != right else value.count(left) % 2
+        if left != right:
+            opened -= value.count(right)
+        if opened > 0:
+            value += right * opened
+    return value
+
+
+_QUOTE_MARKS = "\"'“”‘’"
+
+
+def _unquoted(value: str) -> str:
+    """``value`` without the quotes around it, or a lone quote at an end (one that
+    opens or closes a quote inside it stays: '"The Office" is my show')."""
+    value = value.strip()
+    while len(value) > 1 and value[0] in _QUOTE_MARKS and value[-1] in _QUOTE_MARKS:
+        value = value[1:-1].strip()
+    if value[:1] in _QUOTE_MARKS and not any(c in _QUOTE_MARKS for c in value[1:]):
+        value = value[1:]
+    if value[-1:] in _QUOTE_MARKS and not any(c in _QUOTE_MARKS for c in value[:-1]):
+        value = value[:-1]
+    return value.strip()
+
+
 def _clean(value: str) -> str:
-    value = value.strip().strip("\"'“”‘’").strip()
-    value = re.sub(r"\s+", " ", value)
+    value = _unquoted(value)
+    value = _MARKER.sub("", re.sub(r"\s+", " ", value))
     while True:
-        trimmed = _TRAILING_TIME.sub("", value)
+        trimmed = _TRAILING_REST.sub("", _TRAILING_TIME.sub("", value))
         if trimmed == value:
-            return value
+            return _balanced(value)
         value = trimmed
 
 
@@ -679,7 +730,7 @@ class RuleDeriver(Deriver):
                         or (rule.accepts is not None and not rule.accepts(value))
                     ):
                         continue
-                    what = _clean(groups.get("what") or "")
+                    value, what = as_theirs(value), as_theirs(_clean(groups.get("what") or ""))
                     if subject is None:
                         subject = self._subject(ep, episodes, display)
                     if rule.attribute == "name" and value.lower() == subject.lower():

@@ -10,7 +10,9 @@ or ``None`` when there is none:
 
 * **what is said around it is cut**: a remark in brackets, a filler and what follows
   it ("pickled ginger tho", "the community system better I think", "bubble tea lol
-  have you had ..."), a run-on clause ("swimming it's a great way to keep in shape"), a
+  have you had ..."), a run-on clause ("swimming it's a great way to keep in shape",
+  written as chat writes it: "yoga outside its", "nyquil it knocks me out", "my dog he
+  always makes me laugh"), a reason in chat's spelling ("ice cause its nice to drink"), a
   clause of time or condition about the speakers ("get a dog once we move");
 * **no other person's words**: a value that speaks of the person addressed ("your
   turtles", "when you try something new") or has the speaker or a group as a subject
@@ -25,7 +27,9 @@ or ``None`` when there is none:
 * **a plan is durable**: what one does next in the evening is not a plan to remember
   ("head to bed", "sleep now", "watch a movie", "unwind", "grab some food"), nor a
   check or a question on the task at hand ("make sure I cover all aspects", "ensure
-  that ...", "know if this is a good idea", "understand the difference");
+  that ...", "know if this is a good idea", "understand the difference", "be sure",
+  "check if the cache works"), nor a verb alone ("I want to learn, can you explain ...",
+  "I want to improve": what one would learn or improve is the plan);
   "going to" followed by a place is motion, not a plan ("going to the gym", "going to
   bed").
 """
@@ -34,7 +38,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["liked", "planned"]
+__all__ = ["as_theirs", "liked", "planned"]
 
 #: a remark in brackets, or a filler and everything after it
 _SAID_AROUND = re.compile(
@@ -46,7 +50,20 @@ _SAID_AROUND = re.compile(
     r"|\s+(?:it['’]s|it is|that['’]s|which is|which was)\b.*$"
     # a clause of time or condition about the speakers: "get a dog once we move"
     r"|\s+(?:once|when|whenever|after|before|if|as soon as|until|unless|so that|while|"
-    r"because|since|cause)\s+(?:i|we|you|u|i['’]m|we['’]re|you['’]re)\b.*$",
+    r"because|since|cause)\s+(?:i|we|you|u|i['’]m|we['’]re|you['’]re)\b.*$"
+    # a reason told in chat's spelling, whatever its subject: "ice cause its nice to drink"
+    r"|\s+(?:cause|cuz|coz|bc|['’]cause)\s+(?!of\b)\w.*$"
+    # "it's" without its apostrophe, running on or left dangling: "yoga outside its"
+    r"|\s+(?:its|thats)(?:\s+(?:a|an|the|so|really|very|just|pretty|super|kinda|too|such|"
+    r"not|nice|good|great|fun|amazing|awesome|practically|basically|literally|always|never|"
+    r"also|like|my|our)\b.*)?$"
+    # a run-on clause with a subject of its own: "nyquil it knocks me out", "my dog he
+    # always makes me laugh" (not after a word that opens such a clause: "it when it snows")
+    r"|(?<!\bwhen)(?<!\bwhenever)(?<!\bif)(?<!\bhow)(?<!\bthat)(?<!\bas)(?<!\bwhere)"
+    r"(?<!\band)(?<!\bbut)(?<!\bor)(?<!\bwhat)(?<!\bwhy)(?<!\bwhile)(?<!\bway)"
+    r"(?<!\bbecause)(?<!\bbefore)(?<!\bafter)(?<!\buntil)(?<!\bonce)(?<!\bunless)"
+    r"\s+(?:it|he|she)\s+(?:always\s+|just\s+|really\s+|never\s+|\w+ly\s+)?"
+    r"[a-z]+s\b.*$",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[\w'’]+")
@@ -76,6 +93,8 @@ _PASSING = re.compile(
     r"^(?:sleep|nap|shower|chill|relax|unwind|rest|crash|text|call|message|reply|"
     r"make sure|ensure|double[- ]check|sign off|log off|turn in|hit the (?:hay|sack)|"
     r"know|understand|find out|figure out|see (?:if|whether|how)|confirm|clarify|verify|"
+    r"be (?:sure|certain|clear|careful|safe|honest|ready)|check (?:if|whether|that|how)|"
+    r"go over|get (?:this|it|that) right|"
     r"take a (?:nap|shower|bath|break|rest)|"
     r"have (?:a |some )?(?:dinner|lunch|breakfast|snack|shower|bath|nap|rest|break)|"
     r"(?:make|cook|fix) (?:some )?(?:dinner|lunch|breakfast|food|tea|coffee|a snack)|"
@@ -86,6 +105,12 @@ _PASSING = re.compile(
     r"eat (?:dinner|lunch|breakfast|something))\b",
     re.IGNORECASE,
 )
+#: a verb that makes no plan alone ("I want to learn", "I'm hoping to improve"): what
+#: one would learn or improve is the plan
+_BARE_PLAN = frozenset({"learn", "study", "practice", "practise", "improve", "help", "explore",
+                        "focus", "ask", "read", "work", "grow", "succeed", "win", "change",
+                        "try", "check", "prepare", "review", "progress", "continue", "begin",
+                        "proceed", "dig", "practicing", "learning"})
 #: "going to" + a place or an article is motion ("going to the gym", "going to bed")
 _NOT_A_VERB = frozenset({"the", "a", "an", "my", "his", "her", "their", "our", "your", "this",
                          "that", "these", "those", "some", "bed", "work", "school", "church",
@@ -110,11 +135,14 @@ def _named(ws: list[str]) -> bool:
         return False
     if "them" in ws:
         return False
+    if ws[:2] == ["the", "following"]:
+        return False  # what follows is in the next words or the next message
     rest = ws[1:] if first == "to" else ws
     return bool(rest) and not (len(rest) == 1 and rest[0] in _LIGHT)
 
 
-def _own(value: str) -> str:
+def as_theirs(value: str) -> str:
+    """``value`` with the speaker's own words in the third person ("my" -> "their")."""
     return _OWN_WORD.sub(lambda m: _OWN[m.group(1).lower()], value)
 
 
@@ -123,7 +151,7 @@ def liked(value: str) -> str | None:
     got = _kept(value)
     if got is None or not _named(got[1]):
         return None
-    return _own(got[0])
+    return as_theirs(got[0])
 
 
 def planned(value: str) -> str | None:
@@ -134,4 +162,6 @@ def planned(value: str) -> str | None:
     text, ws = got
     if ws[0] in _NOT_A_VERB or _PASSING.match(text) or not _named(ws):
         return None
-    return _own(text)
+    if len(ws) == 1 and ws[0] in _BARE_PLAN:
+        return None
+    return as_theirs(text)
