@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -163,14 +163,40 @@ class _Rule:
     #: the value the memory says, read from the value as written (``None``: none):
     #: "tennis every Sunday morning" -> "tennis"; applied before ``accepts``
     reads: Callable[[str], str | None] | None = None
+    #: the rule's clause opens with "I", "my" or "we": it can match only where
+    #: :data:`_CLAUSE` does (:func:`_matches`)
+    first_person: bool = False
+    #: a word every match holds, searched first (a rule that opens with its value)
+    needs: re.Pattern[str] | None = None
 
 
 def _rule(
     regex: str, kind: MemoryKind, template: str, attribute: str | None = None, imp: float = 0.6,
     accepts: Callable[[str], bool] | None = None, reads: Callable[[str], str | None] | None = None,
+    needs: str | None = None,
 ) -> _Rule:
+    body = regex[len(_I):] if regex.startswith(_I) else ""
+    first = body.startswith(("i", "my ", "we", "(?:i|we)"))
     return _Rule(re.compile(regex, re.IGNORECASE), kind, template, attribute, imp, accepts,
-                 reads)
+                 reads, first, None if needs is None else re.compile(needs, re.IGNORECASE))
+
+
+def _matches(rule: _Rule, text: str, clauses: Sequence[int]) -> Iterator[re.Match[str]]:
+    """``rule.pattern.finditer(text)``, tried only at ``clauses`` (the places a clause
+    in the first person opens, :data:`_CLAUSE`) for a rule whose clause opens so: the
+    same matches, without trying the pattern at every character of a long message."""
+    if not rule.first_person:
+        if rule.needs is None or rule.needs.search(text):
+            yield from rule.pattern.finditer(text)
+        return
+    end = 0
+    for at in clauses:
+        if at < end:
+            continue
+        m = rule.pattern.match(text, at)
+        if m is not None:
+            end = max(m.end(), at + 1)
+            yield m
 
 
 #: capitalised words that are not names
@@ -446,6 +472,10 @@ def _commute(value: str) -> str | None:
     return _COMMUTE.get(ws[0].lower()) if ws else None
 
 
+#: where a clause in the first person opens ("I ...", "my ...", "we ..."): every match of
+#: a rule whose clause opens so starts at one of these
+_CLAUSE = re.compile(r"(?=" + _I + r"(?:i|my|we)\b)", re.IGNORECASE)
+
 _RULES: list[_Rule] = [
     _rule(_I + r"i(?:'ve| have)? (?:just )?(?:moved|relocated) to " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8, _a_home),
@@ -554,7 +584,7 @@ _RULES: list[_Rule] = [
           r"(?P<value>[^\W\d_][\w'’-]*(?: [\w'’-]+){0,3}?) (?:has (?:now )?become|is (?:now )?)"
           r" ?my (?:new )?favou?rite (?P<what>[a-z ]{2,30}?)" + _END,
           MemoryKind.PREFERENCE, "{subject}'s favourite {what} is {value}", "favourite:{what}",
-          0.7),
+          0.7, needs=r"\bmy (?:new )?favou?rite\b"),
     _rule(_I + r"i(?:'m| am) allergic to " + _VALUE + _END,
           MemoryKind.FACT, "{subject} is allergic to {value}", None, 0.9),
     _rule(_I + r"i(?:'m| am) (?:now )?(?:fully |completely |strictly )?(?:a |an )?" + _DIET,
@@ -719,8 +749,9 @@ class RuleDeriver(Deriver):
                     subject = self._subject(ep, episodes, display)
                 out.append(_instruction(ins, subject, ep))
             text_read, commas = _fronted(ep.text)
+            clauses = [m.start() for m in _CLAUSE.finditer(text_read)]
             for rule in _RULES:
-                for m in rule.pattern.finditer(text_read):
+                for m in _matches(rule, text_read, clauses):
                     groups = m.groupdict()
                     value = _clean(groups.get("value") or "")
                     if rule.reads is not None:

@@ -117,9 +117,23 @@ def _tidy(rule: str) -> str:
     return rule[:1].lower() + rule[1:]
 
 
+
+
+def _may_hold(low: str) -> bool:
+    """Whether a message (lower case) holds the words one of the three forms needs
+    ("always", "never" / "ever", an onward marker, "when I ask"): one without holds no
+    instruction, and is not split into sentences."""
+    return ("always" in low or "ever" in low or "forward" in low or "future" in low
+            or "from now on" in low
+            or (("ask" in low or "request" in low or "want" in low)
+                and ("when" in low or "time" in low)))
+
+
 def read_instructions(text: str) -> list[Instruction]:
     """The standing instructions of ``text``, in order (module notes)."""
     out: list[Instruction] = []
+    if not _may_hold(text.lower()):
+        return out
     for m in _SENTENCE.finditer(text):
         sentence = _TRAILER.sub("", m.group(0))
         if sentence.rstrip().endswith("?") or len(sentence.split()) < 3:

@@ -16,6 +16,7 @@ from . import _calendar as cal
 from ._timerules import (
     DIGIT,
     RELS,
+    YEAR,
     Ctx,
     Resolved,
     Rule,
@@ -241,9 +242,11 @@ def _ordinal_day(m: re.Match[str], ctx: Ctx) -> Resolved | None:
 
 MONTH_WORDS = frozenset(MONTHS)
 MONTH_FULL_WORDS = frozenset(k for k in MONTHS if len(k) > 3 or k == "may")
+#: a word every holiday's name holds ("New Year's" holds "year", "New Years" "years", "the
+#: fourth of July" "july")
 _HOLIDAY_WORDS = _w(
-    "christmas xmas new halloween thanksgiving easter valentine valentines independence "
-    "fourth patrick mother mothers father fathers"
+    "christmas xmas year years halloween thanksgiving easter valentine valentines independence "
+    "july patrick mother mothers father fathers"
 )
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?(?!\d)"
 _YEAR = rf"(?P<year>{YEAR_RE})"
@@ -259,13 +262,13 @@ ABSOLUTE_RULES: list[Rule] = [
         "iso",
         _rx(r"\b(?P<y>(?:19|20)\d\d)[-/](?P<m>[01]?\d)[-/](?P<d>[0-3]?\d)\b"),
         _iso,
-        needs=(DIGIT,),
+        needs=(YEAR,),
     ),
     Rule(
         "numeric",
         _rx(r"(?<![\d/])(?P<a>[0-3]?\d)/(?P<b>[0-3]?\d)/(?P<y>(?:19|20)?\d\d)(?![\d/])"),
         _numeric,
-        needs=(DIGIT,),
+        needs=(_w("#slash"),),
     ),
     # day first with dots ("21.01.2024", "3.4.2023": DIN 5008 and most of Europe), a
     # four-digit year only (not a version: "1.2.24", "3.11.2")
@@ -273,7 +276,7 @@ ABSOLUTE_RULES: list[Rule] = [
         "dotted",
         _rx(r"(?<![\d.])(?P<d>[0-3]?\d)\.(?P<m>[01]?\d)\.(?P<y>(?:19|20)\d\d)(?!\w|\.\d)"),
         _iso,
-        needs=(DIGIT,),
+        needs=(_w("#dot"), YEAR),
     ),
     Rule(
         "day_month",
@@ -294,7 +297,7 @@ ABSOLUTE_RULES: list[Rule] = [
         "month_year",
         _rx(rf"\b(?P<mon>{MONTH_RE})\.?,?\s+(?:of\s+)?{_YEAR}\b"),
         _month_year,
-        needs=(DIGIT, MONTH_WORDS),
+        needs=(YEAR, MONTH_WORDS),
     ),
     Rule(
         "rel_month",
@@ -320,13 +323,13 @@ ABSOLUTE_RULES: list[Rule] = [
             r"(?!\s*(?:%|percent|dollars|people|times|miles|km|meters|feet|pounds|kg)\b)"
         ),
         _year,
-        needs=(DIGIT,),
+        needs=(YEAR,),
     ),
     Rule(
         "year_subject",
         _rx(rf"(?:^|(?<=[.!?]\s))(?P<x>{_YEAR})\s+(?:was|has\s+been|is|will\s+be)\b"),
         _year,
-        needs=(DIGIT,),
+        needs=(YEAR,),
     ),
     Rule(
         "decade",
@@ -337,7 +340,7 @@ ABSOLUTE_RULES: list[Rule] = [
         _decade,
         needs=(_w("# sixties seventies eighties nineties"),),
     ),
-    Rule("decade4", _rx(r"\b(?P<x>(?:19|20)\d0s)\b"), _decade, needs=(DIGIT,)),
+    Rule("decade4", _rx(r"\b(?P<x>(?:19|20)\d0s)\b"), _decade, needs=(YEAR,)),
     Rule(
         "season",
         _rx(
@@ -363,6 +366,6 @@ ABSOLUTE_RULES: list[Rule] = [
         "ordinal_day",
         _rx(r"\bon\s+(?P<x>the\s+(?P<day>[0-3]?\d)(?:st|nd|rd|th))\b"),
         _ordinal_day,
-        needs=(DIGIT,),
+        needs=(_w("#ord"),),
     ),
 ]

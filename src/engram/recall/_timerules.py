@@ -56,7 +56,8 @@ Handler = Callable[[re.Match[str], Ctx], Resolved | None]
 @dataclass(frozen=True)
 class Rule:
     """``needs``: groups of trigger words; the rule runs only when the text holds
-    a word of every group (``"#"`` stands for any digit). A cheap pre-filter."""
+    a word of every group (``"#"`` stands for any digit, and the shapes of
+    :data:`SHAPES` for theirs: ``"#year"`` a year of 19xx or 20xx). A cheap pre-filter."""
 
     name: str
     pattern: re.Pattern[str]
@@ -85,6 +86,15 @@ WEEKDAY_WORDS = _w(
 )
 WEEKDAY_FULL_WORDS = _w("monday tuesday wednesday thursday friday saturday sunday")
 DIGIT = _w("#")
+#: shapes of digits a rule may need, by the pseudo-word that stands for each in a text's
+#: words (read only in a text with a digit): most long messages hold a digit, few a date
+SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("#year", re.compile(r"(?:19|20)\d\d")),
+    ("#slash", re.compile(r"\d/\d")),
+    ("#dot", re.compile(r"\d\.\d")),
+    ("#ord", re.compile(r"\d(?:st|nd|rd|th)", re.IGNORECASE)),
+)
+YEAR = _w("#year")
 
 
 _UNIT = r"(?P<u>day|night|week|weekend|month|year|decade)s?"
@@ -435,7 +445,8 @@ RELATIVE_RULES: list[Rule] = [
             r"later\s+today|later\s+tonight|tmrw|tmr)\b"
         ),
         _deictic,
-        needs=(_w("yesterday tomorrow today tonight last this earlier later tmrw tmr"),),
+        # every match holds one of these ("last night", "this morning", "earlier today")
+        needs=(_w("yesterday tomorrow today tonight tmrw tmr night evening morning afternoon"),),
     ),
     Rule(
         "ago",

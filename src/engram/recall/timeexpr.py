@@ -50,7 +50,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from ..timeutil import ensure_aware
 from . import _calendar as cal
 from ._absolute import ABSOLUTE_RULES
-from ._timerules import RELATIVE_RULES, Ctx, Granularity, Resolved, Rule
+from ._timerules import RELATIVE_RULES, SHAPES, Ctx, Granularity, Resolved, Rule
 from ._timewords import COUNT, WEEKDAY_FULL_RE, count_range, weekday_number
 from .timeformat import date_labels
 
@@ -167,6 +167,7 @@ def _words(text: str) -> frozenset[str]:
     words = set(_WORD.findall(text.lower()))
     if _DIGIT.search(text):
         words.add("#")
+        words.update(name for name, shape in SHAPES if shape.search(text))
     return frozenset(words)
 
 
