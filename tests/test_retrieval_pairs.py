@@ -323,3 +323,34 @@ def test_a_later_telling_of_a_change_may_be_a_little_further_in_meaning() -> Non
         reading = _reading([older, newer, "The weather was lovely today."], vectors,
                            [0.5, 0.2, 0.1], query, sessions=["a", "b", "c"])
         assert Pair(reading, 0, 1).follows is follows, newer
+
+
+def test_a_later_telling_of_a_change_with_another_number_may_be_further_still() -> None:
+    """A later telling that gives another number and tells a change, both, follows at
+    ``TOLD_BOTH`` (.25): "Our sprints run two weeks" / "Now that the team has moved to
+    three-week cycles" (cosine .27); "I play off 24 at my club" / "my index dropped to
+    16.2" (.29). With one of the two alone it needs ``TOLD_MEANING`` (.3)."""
+    vectors = [_unit(1, 0, 0), _unit(0.27, 0.963, 0), _unit(0, 0, 1)]
+    small = "The weather was lovely today."
+    for query, older, newer, follows in (
+            ("How long are our sprints these days?",
+             "Our sprints run two weeks with planning every other Monday.",
+             "Now that the team has moved to three-week cycles, retros come round less.",
+             True),
+            ("What is my golf handicap?",
+             "I play off 24 at my club, can you suggest some short game drills?",
+             "Shot a 79 in the Saturday medal and my index dropped to 16.2, buzzing.", True),
+            ("How many hours a week does Mia work?",
+             "Mia works 30 hours a week at the library.",
+             "Mia switched to four days, so 32 hours now.", True),
+            # another number, no change told
+            ("How long are our sprints these days?",
+             "Our sprints run two weeks with planning every other Monday.",
+             "The retro for the three-week project ran long.", False),
+            # a change told, no other number
+            ("Which gym is Tom a member of?", "Tom goes to PureGym on Fridays.",
+             "Tom switched to the leisure centre pool instead.", False),
+    ):
+        reading = _reading([older, newer, small], vectors, [0.5, 0.2, 0.1], query,
+                           sessions=["a", "b", "c"])
+        assert Pair(reading, 0, 1).follows is follows, newer

@@ -64,6 +64,25 @@ def test_asks_past() -> None:
         assert not asks_past(q), q
 
 
+def test_before_what_comes_next_is_a_condition_not_the_past() -> None:
+    # a question in the present tense: "before" opens what is done next
+    for q in ("How many approvals does a pull request need before merging?",
+              "What do I take before bed?", "What should I eat before running?",
+              "How long are the database backups retained before deletion?",
+              "What does Nicolas do before bed?", "How long do I rest before sprinting?",
+              "Which checks run before deployment?"):
+        assert not asks_past(q), q
+    # but "before" at the end, before a name, a date or a clause, or with a verb in
+    # the past tense, is an earlier time
+    for q in ("Have I been to Paris before?", "Where did I work before?",
+              "What do I drive before that?", "What is the name of the puppy she got two "
+              "weeks before August 11, 2023?", "What problems does Andrew face before he "
+              "adopted Toby?", "Which city was John in before traveling to Chicago?",
+              "What phone did I use before the iPhone?", "Where do I live now, and before?",
+              "What did I weigh before the diet?"):
+        assert asks_past(q), q
+
+
 def test_asks_current() -> None:
     for q in ("What pet does the user have?", "Where is the wedding going to be?",
               "Which bank do I use now?", "What's the name of the band?",

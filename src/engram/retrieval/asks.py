@@ -172,8 +172,23 @@ def asks_when_done(query: str) -> bool:
     return _WHEN_DONE.search(query) is not None
 
 
+#: "before" and what comes next ("How many approvals does a PR need before merging?",
+#: "What do I take before bed?"): a condition, not an earlier time, in a question with no
+#: verb in the past tense, and not before a name, a date or a clause ("Have I been to
+#: Paris before?", "the puppy she got two weeks before August 11", "before he adopted
+#: Toby" ask about the past)
+_BEFORE_DOING = re.compile(
+    r"\b(?i:before)\s+(?!(?:that|then|this|these|those|now|the|a|an|my|his|her|our|their|its|"
+    r"your|i|he|she|we|they|you|it)\b)[a-z]+\b")
+
+
 def asks_past(query: str) -> bool:
-    """Whether a question asks about an earlier state ("What car did I drive before?")."""
+    """Whether a question asks about an earlier state ("What car did I drive before?");
+    not a question in the present tense whose "before" opens what comes next ("How
+    many approvals does a pull request need before merging?", "What do I take before
+    bed?")."""
+    if _PAST_TENSE_EVENT.search(query) is None:
+        query = _BEFORE_DOING.sub(" ", query)
     return PAST.search(query) is not None
 
 

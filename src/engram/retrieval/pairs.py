@@ -102,6 +102,9 @@ SHORT_NAME = 3
 #: ("All my notes live in Evernote" / "Switched to Obsidian, just markdown files") may be
 #: this close
 TOLD_MEANING = 0.3
+#: a later telling giving another number and telling a change, both ("Our sprints run two
+#: weeks" / "Now that the team has moved to three-week cycles", .27)
+TOLD_BOTH = 0.25
 #: or, with no marker at all ("Most days I grab a meal deal for lunch" / "I've
 #: been bringing leftovers for lunch"), when they are this close and stand
 #: ``FOLLOW_GAP`` closer to each other than either is to any other hit read: the
@@ -367,8 +370,9 @@ class Pair:
             shared = _terms(self.on.old) & _terms(self.on.new)
             return (bool(shared & r.asked) and len(shared) >= 2
                     and r.kin.get(o) == w and r.kin.get(w) == o)
-        return self.mutual and self.cos >= (TOLD_MEANING if self.renumbers or r.states[w]
-                                            else FOLLOW_MEANING)
+        return self.mutual and self.cos >= (
+            TOLD_BOTH if self.renumbers and r.states[w]
+            else TOLD_MEANING if self.renumbers or r.states[w] else FOLLOW_MEANING)
 
     @_once
     def inherits(self) -> bool:

@@ -1,0 +1,83 @@
+"""Knowledge updates, session 41's two case sets: one for development, one held apart.
+
+Each set holds 50 cases (an old statement said 200 days before the question, a new one
+20 days before, each in a session of small talk, :func:`support.labelled.add_update_cases`),
+eight with a question about the past. Each was written from general knowledge by its own
+writer, given one brief and told not to read any rule of :mod:`engram.retrieval` or
+:mod:`engram.ingest` (nor the other writer's set): about half the owner's own values and
+half a third person's, sometimes called by a relation in one message and a name in the
+other; a third told with no marker of change; numbers that change (a handicap, a dose, a
+deployment target, a streak); corrections and stopping; values inside requests to an
+assistant; questions with and without a time word.
+
+- ``knowledge_updates_s41.jsonl`` (development): 38 of 50 when first run (ac7ba11).
+- ``knowledge_updates_s41_held.jsonl`` (held): 40 of 50 when first run (ac7ba11), 40 at
+  the end of session 41; its misses were not read.
+
+The two rules of session 41, chosen on the development set (38 -> 41): a later telling
+that gives another number and tells a change follows its older statement at a lower
+closeness (``pairs.TOLD_BOTH``: "Our sprints run two weeks" / "Now that the team has moved
+to three-week cycles"), and "before" opening what comes next in a question in the present
+tense asks no earlier time ("How many approvals does a pull request need before
+merging?", :func:`engram.retrieval.asks.asks_past`). The second also carried session 37's
+held "How long are the database backups retained before deletion?".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from support.labelled import (
+    assert_past_keeps_old,
+    assert_well_formed,
+    load_cases,
+    newer_first_misses,
+    set_engine,
+)
+
+from engram import Engram
+from engram.embed.base import Embedder
+
+#: each set, the cases the rules miss
+SETS = {
+    # a version named by its number alone (17.0 for iOS 15), a correction read as about
+    # the older ("vitamin D" named only there), a pulse and a streak told with no word of
+    # the question, a level, a resort booked "instead" (cosine .26), a tank and hens told
+    # by another number in other words, an insurer asked with a verb the question
+    # reading does not take as present ("Which company insures Luna?")
+    "dev": ("knowledge_updates_s41.jsonl",
+            ["p41-min-ios", "p41-vitamin-d", "p41-resting-hr", "p41-duo-streak",
+             "p41-cfa-level", "p41-ski-resort", "p41-aquarium", "p41-hens-fox",
+             "p41-luna-insurer"]),
+    # measured at the start and the end of session 41, not read
+    "held": ("knowledge_updates_s41_held.jsonl",
+             ["q41-order-broker", "q41-release-cadence", "q41-prod-region",
+              "q41-direct-reports", "q41-annual-leave", "q41-nursing-band", "q41-hob",
+              "q41-lisbon-offsite", "q41-hens", "q41-aquarium"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_the_sets_are_well_formed(name: str) -> None:
+    assert_well_formed(load_cases(SETS[name][0]), 50, 8)
+
+
+@pytest.fixture(scope="module", params=sorted(SETS))
+def cases(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+          embedder: Embedder) -> Iterator[tuple[Engram, list[dict[str, object]], list[str]]]:
+    yield from set_engine(tmp_path_factory, embedder, f"ku41{request.param}",
+                          *SETS[request.param])
+
+
+def test_the_newer_statement_ranks_first(
+        cases: tuple[Engram, list[dict[str, object]], list[str]]) -> None:
+    eg, loaded, expected = cases
+    missed = newer_first_misses(eg, loaded)  # type: ignore[arg-type]
+    assert missed == expected, f"{len(loaded) - len(missed)}/50; missed {missed}"
+
+
+def test_a_question_about_the_past_keeps_the_old_statement_in_view(
+        cases: tuple[Engram, list[dict[str, object]], list[str]]) -> None:
+    eg, loaded, _ = cases
+    assert_past_keeps_old(eg, loaded, 8)  # type: ignore[arg-type]
