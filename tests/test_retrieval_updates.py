@@ -53,6 +53,21 @@ def test_floors_lift_a_signals_best_into_the_top_n_in_its_order() -> None:
     assert sorted(r.id for r in out) == sorted(r.id for r in ranked)
 
 
+def test_a_floored_ref_already_in_the_top_n_is_not_pushed_out_by_the_lifted() -> None:
+    # the signal's best is at rank 5 of 5; its second and third come up from below: all
+    # three end in the top 5, in the signal's order at the last places
+    ranked = _refs(*"abcdefghij")
+    out = apply_floors(ranked, lambda r: r, _refs("e", "h", "j"), floor_rank=5)
+    assert [r.id for r in out] == ["a", "b", "e", "h", "j", "c", "d", "f", "g", "i"]
+    # one already high up keeps its place; only the one the lift would push out comes along
+    out = apply_floors(ranked, lambda r: r, _refs("a", "e", "h"), floor_rank=5)
+    assert [r.id for r in out][:5] == ["a", "b", "c", "e", "h"]
+    for tops in (_refs("e", "h", "j"), _refs("d", "e", "i"), _refs("a", "b", "c", "d", "j")):
+        out = apply_floors(ranked, lambda r: r, tops, floor_rank=5)
+        assert {r.id for r in tops} <= {r.id for r in out[:5]}
+        assert sorted(r.id for r in out) == sorted(r.id for r in ranked)
+
+
 def test_asks_past() -> None:
     for q in ("What car did I drive before?", "Which team did she use to support?",
               "What was the original deadline?", "Where did he live in 2019?",

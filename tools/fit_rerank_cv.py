@@ -36,6 +36,7 @@ from engram.bench.metrics import distinct_ranking, recall_all, recall_any, recip
 from engram.recall.entities import singular
 from engram.retrieval import expand, rerank
 from engram.retrieval.config import get_preset
+from engram.retrieval.floors import apply_floors
 from tools.fit_rerank_heads import Head, load_heads
 
 __all__ = ["derived", "design", "evaluate", "fit", "main"]
@@ -293,12 +294,7 @@ def _order(h: Head, s: np.ndarray, floors: bool) -> list[int]:
         rank = h.extra[f"{sig}_rank"]
         tops = sorted((int(r) for r in np.flatnonzero((rank > 0) & (rank <= n))),
                       key=lambda r: rank[r])
-        pos = {r: i for i, r in enumerate(order)}
-        lift = [r for r in tops if pos[r] >= 10]
-        if lift:
-            rest = [r for r in order if r not in lift]
-            cut = max(0, 10 - len(lift))
-            order = rest[:cut] + lift + rest[cut:]
+        order = apply_floors(order, lambda r: r, tops, 10)  # the search's own floors
     return order
 
 

@@ -26,16 +26,24 @@ def apply_floors(
 
     ``tops`` is a signal's best raw candidates, best first; a lifted ref keeps
     that order among the lifted ones and takes the last free places of the top
-    ``floor_rank``. Refs not in ``ranked`` are ignored; the result is a
-    permutation of ``ranked``.
+    ``floor_rank``. A ref of ``tops`` already in those places that the lifted ones
+    would push past them is lifted with them (a dense top hit at rank 10 stays in the
+    top 10 when the dense hits at 66 and 41 come up). Refs not in ``ranked`` are
+    ignored; the result is a permutation of ``ranked``.
     """
     if floor_rank <= 0 or len(ranked) <= floor_rank:
         return ranked
     pos = {key(x): i for i, x in enumerate(ranked)}
-    lift = [r for r in dict.fromkeys(tops) if r in pos and pos[r] >= floor_rank]
-    if not lift:
+    order = [r for r in dict.fromkeys(tops) if r in pos]
+    lifting = {r for r in order if pos[r] >= floor_rank}
+    if not lifting:
         return ranked
-    lifted = {r: ranked[pos[r]] for r in lift}
-    rest = [x for x in ranked if key(x) not in lifted]
-    cut = max(0, floor_rank - len(lift))
-    return rest[:cut] + [lifted[r] for r in lift] + rest[cut:]
+    while True:  # at most len(tops) rounds: each adds a ref of ``tops``
+        rest = [x for x in ranked if key(x) not in lifting]
+        cut = max(0, floor_rank - len(lifting))
+        pushed = {key(x) for x in rest[cut:floor_rank]} & set(order)
+        if not pushed:
+            break
+        lifting |= pushed
+    lift = [r for r in order if r in lifting]
+    return rest[:cut] + [ranked[pos[r]] for r in lift] + rest[cut:]
