@@ -30,13 +30,10 @@ development 12 -> 9 and 21 -> 19 not kept; held 24 -> 24 (no held case moved).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from support.labelled import load_cases, set_engine, update_ranks
+from support.labelled import load_cases, sets_fixture, update_ranks
 
 from engram import Engram
-from engram.embed.base import Embedder
 
 KINDS = {"other-person", "considered", "past-memory", "also", "temporary", "same-again"}
 
@@ -88,11 +85,7 @@ def test_the_sets_are_well_formed(name: str) -> None:
     assert all(sum(c["kind"] == k for c in cases) == 10 for k in KINDS)
 
 
-@pytest.fixture(scope="module", params=sorted(SETS))
-def cases(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-          embedder: Embedder) -> Iterator[tuple[Engram, list[dict[str, str]], list[str]]]:
-    yield from set_engine(tmp_path_factory, embedder, f"keep37{request.param}",
-                          *SETS[request.param])
+cases = sets_fixture(SETS, "keep37")
 
 
 def test_the_older_statement_stays_above_a_later_one_that_changes_nothing(

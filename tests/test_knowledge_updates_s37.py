@@ -33,19 +33,7 @@ nothing, :mod:`engram.retrieval.keeps`, moved MRR, up); the held sets were not r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from support.labelled import (
-    assert_past_keeps_old,
-    assert_well_formed,
-    load_cases,
-    newer_first_misses,
-    set_engine,
-)
-
-from engram import Engram
-from engram.embed.base import Embedder
+from support.labelled import update_set_tests
 
 #: each set, the cases the rules miss (the module docstring says what each holds)
 SETS = {
@@ -77,26 +65,4 @@ SETS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(SETS))
-def test_the_sets_are_well_formed(name: str) -> None:
-    assert_well_formed(load_cases(SETS[name][0]), 50, 8)
-
-
-@pytest.fixture(scope="module", params=sorted(SETS))
-def cases(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-          embedder: Embedder) -> Iterator[tuple[Engram, list[dict[str, object]], list[str]]]:
-    yield from set_engine(tmp_path_factory, embedder, f"ku37{request.param}",
-                          *SETS[request.param])
-
-
-def test_the_newer_statement_ranks_first(
-        cases: tuple[Engram, list[dict[str, object]], list[str]]) -> None:
-    eg, loaded, expected = cases
-    missed = newer_first_misses(eg, loaded)  # type: ignore[arg-type]
-    assert missed == expected, f"{len(loaded) - len(missed)}/50; missed {missed}"
-
-
-def test_a_question_about_the_past_keeps_the_old_statement_in_view(
-        cases: tuple[Engram, list[dict[str, object]], list[str]]) -> None:
-    eg, loaded, _ = cases
-    assert_past_keeps_old(eg, loaded, 8)  # type: ignore[arg-type]
+globals().update(update_set_tests(SETS, "ku37"))

@@ -22,14 +22,12 @@ knowledge by a writer who read no rule of :mod:`engram.retrieval` or
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support.labelled import load_cases, newer_first_misses, set_engine
+from support.labelled import load_cases, newer_first_test, sets_fixture
 
 from engram import Engram
-from engram.embed.base import Embedder
 
 #: each set, the cases the rules miss (the module docstring says what each holds)
 SETS = {
@@ -59,18 +57,8 @@ def test_the_sets_are_well_formed(name: str) -> None:
         assert case["speaker"] != case["other"], case["id"]
 
 
-@pytest.fixture(scope="module", params=sorted(SETS))
-def cases(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-          embedder: Embedder) -> Iterator[tuple[Engram, list[dict[str, Any]], list[str]]]:
-    yield from set_engine(tmp_path_factory, embedder, f"ku38{request.param}",
-                          *SETS[request.param], named=True)
-
-
-def test_the_newer_statement_ranks_first(
-        cases: tuple[Engram, list[dict[str, Any]], list[str]]) -> None:
-    eg, loaded, expected = cases
-    missed = newer_first_misses(eg, loaded)
-    assert missed == expected, f"{len(loaded) - len(missed)}/50 newer first; missed {missed}"
+cases = sets_fixture(SETS, "ku38", named=True)
+test_the_newer_statement_ranks_first = newer_first_test()
 
 
 def test_each_statement_keeps_its_speaker(

@@ -163,3 +163,59 @@ def assert_past_keeps_old(eg: Engram, cases: Sequence[dict[str, Any]], least: in
     for case in past:
         _, old = update_ranks(eg, case, case["past"])
         assert old < 10, f"{case['id']}: the old statement fell to {old + 1}"
+
+
+def sets_fixture(sets: dict[str, tuple[str, list[str]]], prefix: str,
+                 named: bool = False) -> Any:
+    """A module fixture ``cases`` over the named case sets of ``sets`` (a name -> the
+    fixture file and the ids the rules are measured to miss): per set, its engine (one
+    per module, :func:`set_engine`), its cases and those ids. Assign it to ``cases``."""
+    import pytest
+
+    @pytest.fixture(scope="module", params=sorted(sets))
+    def cases(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+              embedder: Embedder) -> Iterator[tuple[Engram, list[dict[str, Any]], list[str]]]:
+        yield from set_engine(tmp_path_factory, embedder, f"{prefix}{request.param}",
+                              *sets[request.param], named=named)
+
+    return cases
+
+
+def newer_first_test(n: int = 50) -> Any:
+    """The test that the newer statement ranks first in every case of the module's
+    ``cases`` fixture (:func:`sets_fixture`) but the ids it names. Assign it to
+    ``test_the_newer_statement_ranks_first``."""
+
+    def test_the_newer_statement_ranks_first(
+            cases: tuple[Engram, list[dict[str, Any]], list[str]]) -> None:
+        eg, loaded, expected = cases
+        missed = newer_first_misses(eg, loaded)
+        assert missed == expected, f"{len(loaded) - len(missed)}/{n}; missed {missed}"
+
+    return test_the_newer_statement_ranks_first
+
+
+def update_set_tests(sets: dict[str, tuple[str, list[str]]], prefix: str, n: int = 50,
+                     past: int = 8) -> dict[str, Any]:
+    """The tests of a module of knowledge-update case sets, for its globals
+    (``globals().update(update_set_tests(SETS, "ku41"))``). ``sets``: a name -> the
+    fixture file and the ids the rules are measured to miss. Every set holds ``n`` cases,
+    ``past`` of them with a question about the past; the newer statement ranks first in
+    every case but the named misses; each question about the past keeps the old
+    statement in the top 10. One engine per set, made once for the module."""
+    import pytest
+
+    @pytest.mark.parametrize("name", sorted(sets))
+    def test_the_sets_are_well_formed(name: str) -> None:
+        assert_well_formed(load_cases(sets[name][0]), n, past)
+
+    cases = sets_fixture(sets, prefix)
+    test_the_newer_statement_ranks_first = newer_first_test(n)
+
+    def test_a_question_about_the_past_keeps_the_old_statement_in_view(
+            cases: tuple[Engram, list[dict[str, Any]], list[str]]) -> None:
+        assert_past_keeps_old(cases[0], cases[1], past)
+
+    return {f.__name__: f for f in (
+        test_the_sets_are_well_formed, cases, test_the_newer_statement_ranks_first,
+        test_a_question_about_the_past_keeps_the_old_statement_in_view)}
