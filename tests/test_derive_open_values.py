@@ -60,6 +60,9 @@ def _derive(text: str, speaker: str = "Ana") -> list[str]:
     ("I love tea -- especially green tea", "Ana likes tea"),
     ("I want to make real progress this year ->-> 1", "Ana plans to make real progress"),
     ("I love tea --especially green", "Ana likes tea"),
+    ("I'm working as a financial analyst - it's been quite a change",
+     "Ana works as a financial analyst"),
+    ("I live in Stoke-on-Trent now", "Ana lives in Stoke-on-Trent"),
     # a dot inside a name, a file or a version is no stop
     ("I'm planning to use Socket.IO for the live updates.", "Ana plans to use Socket.IO"),
     ("I want to serve the build time from index.html.", "Ana plans to serve the build time "

@@ -634,8 +634,9 @@ _TRAILING_REST = re.compile(
     r"like|such as|the|a|an|and|or|my|your|our|their)$",
     re.IGNORECASE,
 )
-#: a marker of symbols and what follows it ("real progress ->-> 1", "tea -- green mostly")
-_MARKER = re.compile(r"\s*[-=<>|~^*#]{2,}.*$|\s+[–—]\s.*$")
+#: a marker of symbols, or an aside after a spaced dash, and what follows it ("real
+#: progress ->-> 1", "tea -- green mostly", "a Financial Analyst last week - it's been")
+_MARKER = re.compile(r"\s*[-=<>|~^*#]{2,}.*$|\s+[-–—]\s.*$")
 #: each quote mark that opens, with the one that closes it
 _QUOTES = (('"', '"'), ("“", "”"), ("`", "`"))
 
