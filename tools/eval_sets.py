@@ -164,13 +164,15 @@ def main(argv: list[str] | None = None) -> None:
                     r10.append(flat["recall_any@10"])
                     rall.append(flat["recall_all@10"])
                     mrr.append(flat["mrr"])
+                ev_q: float | None = None
                 if args.evidence and s is not None and q.answer.strip() and not q.abstention:
                     units: dict[Any, list[str]] = {}
                     block = context_blocks(eg, q, scope_user(conv), cfg,  # type: ignore[arg-type]
                                            (1024,), units, episode_turn)[1024]
                     gold = set(q.evidence_turns)
-                    ev.append(float(any(gold.intersection(units.get(i.ref, ()))
-                                        for i in block.items)))
+                    ev_q = float(any(gold.intersection(units.get(i.ref, ()))
+                                     for i in block.items))
+                    ev.append(ev_q)
                 k = update_correct(q, ranked)
                 if k is not None:
                     ku.append(float(k))
@@ -178,9 +180,8 @@ def main(argv: list[str] | None = None) -> None:
                 if s is not None:
                     row.update(r10=flat["recall_any@10"], rall=flat["recall_all@10"],
                                mrr=flat["mrr"])
-                if args.evidence and len(ev) and s is not None and q.answer.strip() \
-                        and not q.abstention:
-                    row["ev"] = ev[-1]
+                if ev_q is not None:
+                    row["ev"] = ev_q
                 rows[keys[id(q)]] = row
             avg = lambda xs: f"{sum(xs) / len(xs):.3f}" if xs else "-"  # noqa: E731
             ms.sort()

@@ -38,10 +38,11 @@ def apply_floors(
     lifting = {r for r in order if pos[r] >= floor_rank}
     if not lifting:
         return ranked
+    floored = set(order)
     while True:  # at most len(tops) rounds: each adds a ref of ``tops``
         rest = [x for x in ranked if key(x) not in lifting]
         cut = max(0, floor_rank - len(lifting))
-        pushed = {key(x) for x in rest[cut:floor_rank]} & set(order)
+        pushed = {key(x) for x in rest[cut:floor_rank]} & floored
         if not pushed:
             break
         lifting |= pushed

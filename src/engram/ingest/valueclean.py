@@ -1,0 +1,76 @@
+"""The value a rule of :mod:`engram.ingest.derive` matched, as a memory says it
+(:func:`clean_value`): without the quotes around it, a marker of symbols ("->-> 2") or
+an aside after a spaced dash and what follows, a time or a manner at its end ("last
+year", "on my own") or a word left hanging where it was cut ("like", "and"); a quote
+the cut left open is closed, one inside it kept ('"The Office"').
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["clean_value"]
+
+
+_TRAILING_TIME = re.compile(
+    r"\s+(?:(?:last|this|next|the other)\s+(?:year|month|week|weekend|night|summer|winter|"
+    r"spring|fall|autumn|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|yesterday|"
+    r"today|tonight|tomorrow|recently|now|lately|again|too|as well|a while ago|these days|"
+    r"(?:a few|two|three|\d+)\s+(?:days|weeks|months|years)\s+ago|"
+    r"(?:in|in early|in late|in mid|since|until|this|last)\s+(?:january|february|march|april|"
+    r"may|june|july|august|september|october|november|december|\d{4})|"
+    r"(?:in|over|during) the (?:spring|summer|autumn|fall|winter|holidays|new year|end)|"
+    r"at the (?:weekend|end of \w+)|for good|at last|in the end)$",
+    re.IGNORECASE,
+)
+
+
+#: how one does it, or a word left hanging where the value was cut ("a dorm on my own",
+#: "fantasy series like", "brownies and"; not a preposition a clause ends on: "the one
+#: to jam to", "the people I work with")
+_TRAILING_REST = re.compile(
+    r"\s+(?:on (?:my|our|his|her|their) own|by (?:myself|ourselves)|alone|"
+    r"like|such as|the|a|an|and|or|my|your|our|their)$",
+    re.IGNORECASE,
+)
+#: a marker of symbols, or an aside after a spaced dash, and what follows it ("real
+#: progress ->-> 1", "tea -- green mostly", "a Financial Analyst last week - it's been")
+_MARKER = re.compile(r"\s*[-=<>|~^*#]{2,}.*$|\s+[-–—]\s.*$")
+#: each quote mark that opens, with the one that closes it
+_QUOTES = (('"', '"'), ("“", "”"), ("`", "`"))
+
+
+def _balanced(value: str) -> str:
+    """``value`` with a quote it opens closed where the value was cut (a message
+    like "Sorry, ...": 'a message like "Sorry')."""
+    for left, right in _QUOTES:
+        opened = value.count(left) - value.count(right) if left != right else value.count(left) % 2
+        if opened > 0:
+            value += right * opened
+    return value
+
+
+_QUOTE_MARKS = "\"'“”‘’"
+
+
+def _unquoted(value: str) -> str:
+    """``value`` without the quotes around it, or a lone quote at an end (one that
+    opens or closes a quote inside it stays: '"The Office" is my show')."""
+    value = value.strip()
+    while len(value) > 1 and value[0] in _QUOTE_MARKS and value[-1] in _QUOTE_MARKS:
+        value = value[1:-1].strip()
+    if value[:1] in _QUOTE_MARKS and not any(c in _QUOTE_MARKS for c in value[1:]):
+        value = value[1:]
+    if value[-1:] in _QUOTE_MARKS and not any(c in _QUOTE_MARKS for c in value[:-1]):
+        value = value[:-1]
+    return value.strip()
+
+
+def clean_value(value: str) -> str:
+    value = _unquoted(value)
+    value = _MARKER.sub("", re.sub(r"\s+", " ", value))
+    while True:
+        trimmed = _TRAILING_REST.sub("", _TRAILING_TIME.sub("", value))
+        if trimmed == value:
+            return _balanced(value)
+        value = trimmed
