@@ -170,3 +170,21 @@ def test_chart_is_written(tmp_path: Path, lme_report: BenchReport) -> None:
 
     png = write_chart(lme_report, tmp_path / "c.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@needs_locomo
+def test_a_question_with_evidence_and_no_answer_text_has_its_evidence_looked_for(
+        embedder: Embedder) -> None:
+    """BEAM's instruction and preference questions have evidence but no answer text:
+    the bench looks for their evidence in the block, and measures no answer coverage."""
+    ds = _locomo_slice(questions=2)
+    conv = ds.conversations[0]
+    mute = dataclasses.replace(conv.questions[0], id="mute", answer="")
+    conv = dataclasses.replace(conv, questions=(conv.questions[1], mute))
+    report = run_benchmark(BenchDataset("locomo", ds.path, ds.sha256, [conv]),
+                           dataclasses.replace(FAST, presets=("bm25",), baselines=()), embedder=embedder)
+    by_id = {q.id: q.methods["bm25"] for q in report.questions}
+    assert set(by_id["mute"].evidence_in_context) == {256, 1024}
+    assert by_id["mute"].coverage == {} and by_id["mute"].context_tokens == {}
+    other = next(k for k in by_id if k != "mute")
+    assert set(by_id[other].coverage) == {256, 1024}

@@ -210,6 +210,7 @@ def test_bench_all_runs_every_set_with_baselines_and_writes_one_report(tmp_path:
     assert "| realtalk | dev | recall |" in res.output
     assert "| letta_update | held | dense |" in res.output
     assert "beam dev recall R_any@10 by type:" in res.output
+    assert "beam dev recall evidence@1024 by type:" in res.output
     (path,) = out.glob("all-*.json")
     report = json.loads(path.read_text())
     sets = {s["name"]: s for s in report["sets"]}

@@ -64,6 +64,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "restate-sp-4": {"restate_weight": 4.0, "restate_form": "speaker"},
     "restate-merge": {"restate_merge": True},
     "restate-sp-merge": {"restate_merge": True, "restate_form": "speaker"},
+    # session 42: no standing instruction carried into a context block
+    "no-standing": {"standing": -1},
     # session 9: the dense query moved towards its topic with the recall weights
     # (the refitted weights are the preset "recall-topics")
     "topic-0.5": {"topic_weight": 0.5},
@@ -165,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
                     rall.append(flat["recall_all@10"])
                     mrr.append(flat["mrr"])
                 ev_q: float | None = None
-                if args.evidence and s is not None and q.answer.strip() and not q.abstention:
+                if args.evidence and s is not None and not q.abstention:  # as the bench
                     units: dict[Any, list[str]] = {}
                     block = context_blocks(eg, q, scope_user(conv), cfg,  # type: ignore[arg-type]
                                            (1024,), units, episode_turn)[1024]

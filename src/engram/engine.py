@@ -54,6 +54,8 @@ from .models import (
 from .retrieval.config import RetrievalConfig, get_preset
 from .retrieval.context import build_context
 from .retrieval.search import Searcher
+from .retrieval.signals import Signal
+from .retrieval.standing import Instructions, instructions_of, pinned, standing_for
 from .runtime import AccessLog, EmbedderSlot, open_engine_store
 from .store.base import Store
 from .text import clear_text_caches
@@ -451,16 +453,23 @@ class Engram:
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
             raise InvalidInput(f"limit must be an integer between 1 and {MAX_LIMIT}")
         f = make_filters(filters, kinds=kinds, start=start, end=end, metadata=metadata, as_of=as_of)
+        return self._search(query, sc, f, self._preset(preset), limit, now, track_access)
+
+    def _search(self, query: str, sc: Scope, f: SearchFilters, cfg: RetrievalConfig,
+                limit: int, now: datetime | None, track_access: bool,
+                query_vector: Any = None) -> builtins.list[Hit]:
+        """:meth:`search` after its checks; ``query_vector``: the query's embedding
+        (``embed_one(query, "query")``) where the caller has made it already."""
         ref_now = ensure_aware(now, "now") if now is not None else _now()
         self.ingest.embeds.settle()  # vectors queued here first (embed_queue)
         with self.store.reading():  # one search, one look for writes made elsewhere
             if self.cache is None:
-                hits = self.searcher.search(query, sc, f, self._preset(preset), limit, ref_now)
+                hits = self.searcher.search(query, sc, f, cfg, limit, ref_now, query_vector)
             else:
                 from .agents.cache import cached_search
 
                 hits = cached_search(self.cache, self.searcher, self.embedder, query, sc, f,
-                                     self._preset(preset), limit, ref_now, now is not None)
+                                     cfg, limit, ref_now, now is not None)
         if track_access:
             self._access.record(sc.tenant, [h.ref.id for h in hits if h.ref.type == "memory"])
         return hits
@@ -492,15 +501,43 @@ class Engram:
         :func:`engram.retrieval.context.build_context`)."""
         if not isinstance(max_tokens, int) or not 32 <= max_tokens <= 200_000:
             raise InvalidInput("max_tokens must be an integer between 32 and 200000")
-        hits = self.search(
+        hits = self._context_hits(
             query, scope=scope, user_id=user_id, agent_id=agent_id, session_id=session_id,
             limit=min(MAX_LIMIT, max(candidates, 10)), filters=filters, as_of=as_of,
-            preset=preset, now=now,
+            preset=preset, now=now, include_flagged=include_flagged,
         )
-        if not include_flagged:
-            hits = [h for h in hits if not is_flagged(h.item.metadata)]
         return build_context(hits, max_tokens, self.count_tokens, query,
                              wordpiece=self.embedder().wordpiece)
+
+    def _context_hits(self, query: str, *, scope: Scope | None = None,
+                      user_id: str | None = None, agent_id: str | None = None,
+                      session_id: str | None = None, limit: int = 60,
+                      filters: SearchFilters | None = None, as_of: datetime | None = None,
+                      preset: str | RetrievalConfig | None = None, now: datetime | None = None,
+                      track_access: bool = True, include_flagged: bool = False
+                      ) -> builtins.list[Hit]:
+        """The ranked hits :meth:`context` packs: the search's ``limit`` best with
+        the standing instructions the block carries first
+        (:mod:`engram.retrieval.standing`), flagged items left out unless
+        ``include_flagged``. The query is embedded once, for both."""
+        sc = self._scope(scope, user_id, agent_id, session_id)
+        check_text(query, self.config.max_text_bytes, "query")
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
+            raise InvalidInput(f"limit must be an integer between 1 and {MAX_LIMIT}")
+        f = make_filters(filters, as_of=as_of)
+        cfg = self._preset(preset)
+        held = Instructions((), ())
+        if cfg.standing >= 0 and (f.kinds is None or "procedure" in f.kinds):
+            mine = dataclasses.replace(f, kinds=frozenset({"procedure"}))
+            held = instructions_of(self.store.list_memories(sc, mine, MAX_LIMIT).items)
+        vector = None
+        if cfg.standing > 0 and held.topical:
+            vector = self.embedder().embed_one(query, "query")
+        hits = self._search(query, sc, f, cfg, limit, now, track_access,
+                            vector if cfg.uses(Signal.DENSE) else None)
+        hits = pinned(hits, standing_for(vector, held, self.embedder(), cfg.standing,
+                                         cfg.standing_cos))
+        return hits if include_flagged else [h for h in hits if not is_flagged(h.item.metadata)]
 
     # -- read / change single items --------------------------------------------
     def get(

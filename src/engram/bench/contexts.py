@@ -51,12 +51,14 @@ def context_blocks(
 ) -> dict[int, ContextBlock]:
     """What ``eg.context(q.text, max_tokens=b, preset=preset, now=q.asked_at)`` returns per budget.
 
-    Same search and the same packing as ``Engram.context``, but one search for
+    Same hits (the search and the standing instructions, ``Engram._context_hits``)
+    and the same packing as ``Engram.context``, but one search for
     all budgets and without access tracking (so methods cannot influence each
     other); a test checks the blocks equal ``Engram.context``'s. ``units_out``,
     when given, receives the benchmark turns of every candidate hit by ref.
     """
-    hits = eg.search(
+    rank = getattr(eg, "_context_hits", eg.search)  # an engine without standing instructions
+    hits = rank(
         q.text,
         user_id=user,
         limit=max(_context_candidates(eg), 10),

@@ -247,7 +247,11 @@ def _run_method(
                     turn=turn.flat() if turn else None,
                     session=sess.flat() if sess else None,
                 )
-                if cfg.coverage and _coverable(q):
+                answered = _coverable(q)
+                if cfg.coverage and (answered or (q.evidence_turns and not q.abstention)):
+                    # the evidence of a question with no answer text (BEAM's instruction
+                    # and preference questions) is looked for too; the answer only
+                    # where there is one
                     units: dict[Any, list[str]] = {}
                     blocks = context_blocks(eg, q, user, preset, cfg.budgets, units, episode_turn)
                     gold = set(q.evidence_turns)
@@ -255,6 +259,8 @@ def _run_method(
                         mr.evidence_in_context[budget] = any(
                             gold.intersection(units.get(i.ref, ())) for i in block.items
                         )
+                        if not answered:
+                            continue
                         mr.coverage[budget] = answer_in_context(q.answer, block.text)
                         mr.token_recall[budget] = answer_token_recall(q.answer, block.text) or 0.0
                         mr.context_tokens[budget] = int(block.tokens)

@@ -121,7 +121,9 @@ class PartFigures:
     updates: int
     p50_ms: float | None
     p95_ms: float | None
+    #: per question type (BEAM's): R_any@10, and evidence in a 1,024-token block
     by_type: dict[str, float] = field(default_factory=dict)
+    evidence_by_type: dict[str, float] = field(default_factory=dict)
 
 
 def part_figures(report: BenchReport, part: BenchDataset, method: str) -> PartFigures:
@@ -134,6 +136,11 @@ def part_figures(report: BenchReport, part: BenchDataset, method: str) -> PartFi
     rows = [r for r in report.questions if r.id in qmap and r.scored and method in r.methods]
     turn = [(r, r.methods[method].turn) for r in rows if r.methods[method].turn is not None]
     ev = [r.methods[method].evidence_in_context.get(BUDGET) for r in rows if r.evidence_turns]
+    ev_type: dict[str, list[float]] = {}
+    for r in rows:
+        e = r.methods[method].evidence_in_context.get(BUDGET)
+        if r.evidence_turns and e is not None:
+            ev_type.setdefault(r.category, []).append(float(e))
     ku = [update_correct(qmap[r.id], r.methods[method].retrieved) for r in rows]
     kus = [float(k) for k in ku if k is not None]
     by_type: dict[str, list[float]] = {}
@@ -152,6 +159,7 @@ def part_figures(report: BenchReport, part: BenchDataset, method: str) -> PartFi
         p50_ms=_pct(lat, 0.5),
         p95_ms=_pct(lat, 0.95),
         by_type={k: sum(v) / len(v) for k, v in sorted(by_type.items())},
+        evidence_by_type={k: sum(v) / len(v) for k, v in sorted(ev_type.items())},
     )
 
 
@@ -282,4 +290,7 @@ def render_suite(report: SuiteReport) -> str:
                 if s.name == "beam" and f.by_type:
                     per = ", ".join(f"{k} {_f(v, nd=0)}" for k, v in f.by_type.items())
                     types.append(f"beam {part} {m} R_any@10 by type: {per}")
+                if s.name == "beam" and f.evidence_by_type:
+                    per = ", ".join(f"{k} {_f(v, nd=0)}" for k, v in f.evidence_by_type.items())
+                    types.append(f"beam {part} {m} evidence@1024 by type: {per}")
     return "\n".join(lines + ([""] + types if types else []))

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 
 from ..models import Episode, MemoryKind, Scope, SearchFilters
 from ..text import query_terms
-from .instructions import Instruction, read_instructions
+from .instructions import Instruction, instruction_text, read_instructions
 from .openvalue import as_theirs, liked, planned
 from .valueclean import clean_value
 from .valueread import (
@@ -472,9 +472,7 @@ class RuleDeriver(Deriver):
 def _instruction(ins: Instruction, subject: str, ep: Episode) -> Candidate:
     """A standing instruction (:mod:`.instructions`) as a ``procedure`` memory, its
     topic first: "When Ana asks about formatting references: always use APA ..."."""
-    head = (f"When {subject} asks about {ins.topic}" if ins.topic
-            else f"{subject[:1].upper()}{subject[1:]}'s standing instruction")
-    text = f"{head}: {ins.rule}"
+    text = instruction_text(subject, ins)
     return Candidate(kind=MemoryKind.PROCEDURE, text=text, source_episode_ids=[ep.id],
                      subject=subject, entities=[subject_key(subject)],
                      keywords=query_terms(text)[:12], valid_from=ep.occurred_at,

@@ -29,7 +29,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Instruction", "read_instructions"]
+__all__ = ["Instruction", "StandingText", "instruction_text", "read_instruction_text",
+           "read_instructions"]
 
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _LEAD = r"(?:(?:and|also|oh|ok|okay|btw|so)\s*,?\s+)?(?:please\s*,?\s+)?"
@@ -146,3 +147,38 @@ def read_instructions(text: str) -> list[Instruction]:
             continue
         out.append(Instruction(rule, topic.strip() if topic else None, m.start(), m.end()))
     return out
+
+
+@dataclass(frozen=True)
+class StandingText:
+    """What :func:`read_instruction_text` reads back from a memory's text."""
+
+    #: the requests the instruction is for (``None``: every request)
+    topic: str | None
+    rule: str
+
+
+#: the two forms :func:`instruction_text` writes (a subject holds no colon)
+_WRITTEN = re.compile(r"When (?P<subject>[^:]+?) asks about (?P<topic>[^:]+?): (?P<rule>.+)"
+                      r"|(?P<who>[^:]+?)['’]s standing instruction: (?P<any>.+)", re.DOTALL)
+
+
+def instruction_text(subject: str, ins: Instruction) -> str:
+    """The text of the ``procedure`` memory that keeps ``ins`` for ``subject``, its
+    topic first ("When Ana asks about formatting references: always use APA 7th
+    edition citation style"), or for every request "Ana's standing instruction:
+    never use emojis". :func:`read_instruction_text` reads it back."""
+    head = (f"When {subject} asks about {ins.topic}" if ins.topic
+            else f"{subject[:1].upper()}{subject[1:]}'s standing instruction")
+    return f"{head}: {ins.rule}"
+
+
+def read_instruction_text(text: str) -> StandingText | None:
+    """The topic and rule of a memory text :func:`instruction_text` wrote; ``None``
+    for any other text (an agent's procedure, a fact)."""
+    m = _WRITTEN.fullmatch(text.strip())
+    if m is None:
+        return None
+    if m.group("rule") is not None:
+        return StandingText(m.group("topic"), m.group("rule"))
+    return StandingText(None, m.group("any"))

@@ -108,6 +108,13 @@ class RetrievalConfig:
       the ranker's order before the signal floors and the newer-first rule, so that
       both still hold after it (a model that reads one text at a time cannot know
       which of two statements is newer).
+    * ``standing`` / ``standing_cos``: what a :meth:`~engram.engine.Engram.context`
+      block carries of the scope's standing instructions
+      (:func:`engram.retrieval.standing.standing_for`): every one for all requests
+      ("never use emojis") and the ``standing`` ones whose topic is nearest the query
+      in meaning, at least ``standing_cos`` close (cosine of the query and the topic
+      alone), ahead of the ranked items; search results are unchanged (``0``: only
+      the ones for all requests; ``-1``, the default: none; ``"recall"``: 1 at .4).
     """
 
     name: str
@@ -153,6 +160,8 @@ class RetrievalConfig:
     cross_depth: int = 20
     cross_weight: float = 0.0
     cross_stage: str = "last"
+    standing: int = -1
+    standing_cos: float = 0.4
 
     def __post_init__(self) -> None:
         if self.fusion not in {"rrf", "score"}:
@@ -189,6 +198,8 @@ class RetrievalConfig:
                 "restate_weight must be >= 0, restate_form 'statement', 'speaker' or 'named'")
         if self.cross_depth < 2 or self.cross_weight < 0:
             raise ConfigError("cross_depth must be >= 2 and cross_weight >= 0")
+        if self.standing < -1 or not -1 <= self.standing_cos <= 1:
+            raise ConfigError("standing must be >= -1 and standing_cos in [-1, 1]")
         if self.cross_stage not in {"last", "ranked"}:
             raise ConfigError("cross_stage must be 'last' or 'ranked'")
         from .crossrank import SCORERS
@@ -362,7 +373,10 @@ register_preset(PRESETS["recall-s31"].replace(name="recall-centred"))
 #: (docs/recall.md, "Session 32")
 register_preset(PRESETS["recall-s31"].replace(
     name="recall", keep_top=30,
-    rerank={**PRESETS["recall-s31"].rerank, "memory": 1.32, "memory_near": 1.5}))
+    rerank={**PRESETS["recall-s31"].rerank, "memory": 1.32, "memory_near": 1.5},
+    # a context block also carries the standing instruction whose topic is nearest
+    # the query, at a cosine of at least .25 (docs/recall.md, "Session 42")
+    standing=1, standing_cos=0.25))
 #: "recall" with a second dense query: the question rewritten as the statement of the
 #: person it names (:mod:`engram.retrieval.reformulate`, "What did Caroline research?"
 #: -> "Caroline: I researched"), averaged into the query vector at weight .5; the

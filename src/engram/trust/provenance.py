@@ -87,15 +87,22 @@ def provenance(text: str, trust: str, origin: str) -> dict[str, Any]:
 def derived_from(sources: Iterable[Any], origin: str) -> Callable[[Any], dict[str, Any]]:
     """Metadata of memories derived from the episodes ``sources``.
 
-    For a candidate (``.text``, ``.source_episode_ids``): the weakest trust level
-    among the episodes it cites (``user`` for one not in ``sources``), its text
-    scanned for flags, and ``origin`` (``"rules"``, ``"llm"``).
+    For a candidate (``.text``, ``.source_episode_ids``, ``.said``): the weakest
+    trust level among the episodes it cites (``user`` for one not in ``sources``),
+    ``origin`` (``"rules"``, ``"llm"``), and the flags of a scan. A model's memory is
+    scanned as written (its words are new); a rule's memory on the words it was read
+    from (``.said``, when known): a rule only fills a fixed template ("When Ana asks
+    about recipes: give metric units") with the sender's words, and the template's own
+    words ("asks about", a "Name:" head) look like a prompt to the scanner. What those
+    words were is what a scan can judge; a message flagged as a whole is never derived
+    from at all.
     """
     trust = {e.id: trust_of(e.metadata) for e in sources}
 
     def metadata(candidate: Any) -> dict[str, Any]:
         level = weakest(trust.get(i, "user") for i in candidate.source_episode_ids)
-        return {RESERVED_KEY: provenance(candidate.text, level, origin)}
+        said = getattr(candidate, "said", "") if origin == "rules" else ""
+        return {RESERVED_KEY: provenance(said or candidate.text, level, origin)}
 
     return metadata
 
