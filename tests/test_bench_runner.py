@@ -181,8 +181,9 @@ def test_a_question_with_evidence_and_no_answer_text_has_its_evidence_looked_for
     conv = ds.conversations[0]
     mute = dataclasses.replace(conv.questions[0], id="mute", answer="")
     conv = dataclasses.replace(conv, questions=(conv.questions[1], mute))
-    report = run_benchmark(BenchDataset("locomo", ds.path, ds.sha256, [conv]),
-                           dataclasses.replace(FAST, presets=("bm25",), baselines=()), embedder=embedder)
+    only_bm25 = dataclasses.replace(FAST, presets=("bm25",), baselines=())
+    report = run_benchmark(BenchDataset("locomo", ds.path, ds.sha256, [conv]), only_bm25,
+                           embedder=embedder)
     by_id = {q.id: q.methods["bm25"] for q in report.questions}
     assert set(by_id["mute"].evidence_in_context) == {256, 1024}
     assert by_id["mute"].coverage == {} and by_id["mute"].context_tokens == {}
