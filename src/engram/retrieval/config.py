@@ -114,7 +114,7 @@ class RetrievalConfig:
       ("never use emojis") and the ``standing`` ones whose topic is nearest the query
       in meaning, at least ``standing_cos`` close (cosine of the query and the topic
       alone), ahead of the ranked items; search results are unchanged (``0``: only
-      the ones for all requests; ``-1``, the default: none; ``"recall"``: 1 at .4).
+      the ones for all requests; ``-1``, the default: none; ``"recall"``: 1; ``standing_cos`` .25).
     """
 
     name: str
@@ -161,7 +161,7 @@ class RetrievalConfig:
     cross_weight: float = 0.0
     cross_stage: str = "last"
     standing: int = -1
-    standing_cos: float = 0.4
+    standing_cos: float = 0.25
 
     def __post_init__(self) -> None:
         if self.fusion not in {"rrf", "score"}:
@@ -376,7 +376,7 @@ register_preset(PRESETS["recall-s31"].replace(
     rerank={**PRESETS["recall-s31"].rerank, "memory": 1.32, "memory_near": 1.5},
     # a context block also carries the standing instruction whose topic is nearest
     # the query, at a cosine of at least .25 (docs/recall.md, "Session 42")
-    standing=1, standing_cos=0.25))
+    standing=1))
 #: "recall" with a second dense query: the question rewritten as the statement of the
 #: person it names (:mod:`engram.retrieval.reformulate`, "What did Caroline research?"
 #: -> "Caroline: I researched"), averaged into the query vector at weight .5; the
