@@ -54,7 +54,7 @@ CHANGE = re.compile(
     r"actually|correction|turn(?:s|ed) out|instead|switch(?:ed|ing)?|chang(?:ed|ing)|"
     r"change of plans?|"
     r"mov(?:ed|ing)|relocat\w*|(?:a|an|my|our|his|her|their|the) new|"
-    r"adopt(?:ed|ing)|bought|sold|traded|reschedul\w*|postpon\w*|"
+    r"adopt(?:ed|ing)|bought|sold|traded|reschedul\w*|postpon\w*|migrat(?:ed|ing|ion)|"
     r"(?:push(?:ed)?|brought|bring)(?: \w+){0,3} (?:back|forward)|"
     r"replac(?!ements?\b)\w+|upgrad\w+|quit|gave up|giv(?:e|ing) up|stopp(?:ed|ing)|left|"
     r"start(?:ed|ing)|took up|joined|dropp(?:ed|ing)|cancel{1,2}ed|cut out|"

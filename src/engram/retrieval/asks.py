@@ -23,7 +23,7 @@ PAST = re.compile(
 
 #: a question in the present tense asks for a current value ("What pet does the
 #: user have?"); one in the past tense or asking "when" asks about an event
-_PRESENT_TENSE = re.compile(r"\b(?:is|are|am|does|do|has|have|now|currently|still|"
+_PRESENT_TENSE = re.compile(r"\b(?:is|are|am|does|do|has|have|must|now|currently|still|"
                             r"nowadays|these days|latest|at the moment)\b", re.IGNORECASE)
 #: ("How long is the ride?" asks a current length, "How long have you lived
 #: there?" a duration)
@@ -37,7 +37,12 @@ _PAST_TENSE_EVENT = re.compile(r"\b(?:did|was|were|had)\b", re.IGNORECASE)
 #: "What's ...?", and a question word followed by a verb in the present tense
 #: ("Who provides their internet?", "What grows in the bed?")
 _PRESENT_VERB = re.compile(r"^\W*(?:(?:what|who|where|which|how)['’]s\b|"
-                           r"who\s+(?!was\b|has\b)[a-z]+[^\Ws']s\b)", re.IGNORECASE)
+                           r"who\s+(?!was\b|has\b)[a-z]+[^\Ws']s\b|"
+                           # "What powers the search box?", "What bundles the code?"
+                           # (not "What platforms my podcast uses?": a plural noun)
+                           r"(?:what|which)\s+(?!was\b|has\b|is\b)[a-z]+[^\Ws']s\s+"
+                           r"(?:the|a|an|this|that)\b)",
+                           re.IGNORECASE)
 
 
 def asks_current(query: str) -> bool:
@@ -114,7 +119,10 @@ _SCHEDULE = re.compile(r"^\W*(?:when|what time)\s+(?:is|are|am|does|do|should|wi
 _MOVED = re.compile(
     r"\b(?:reschedul\w*|postpon\w*|delay(?:ed|ing)?|extend(?:ed|ing)|"
     r"(?:push(?:ed|ing)?|brought|bring(?:ing)?|mov(?:ed|ing))(?: \w+){0,3} (?:back|forward)|"
-    r"from now on|(?:mov|chang|switch)(?:ed|ing)(?: \w+){0,3} to)\b",
+    r"from now on|(?:mov|chang|switch)(?:ed|ing)(?: \w+){0,3} to)\b"
+    # a time told as the one now ("my LASIK is now 5 December", "it's now on the 14th")
+    r"|\b(?:is|are|['’]s) now (?:on |at |for |in )?(?:the )?(?:\d|(?:mon|tues|wednes|thurs|"
+    r"fri|satur|sun)day\b|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b)",
     re.IGNORECASE)
 
 

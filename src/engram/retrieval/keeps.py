@@ -148,7 +148,9 @@ _MADE = re.compile(
     r"switched|moved|bought|sold|joined|signed up for|quit|changed|replaced|swapped|"
     r"traded|gave up|stopped|went with|decided|booked|adopted|retired|since then|"
     r"pulled out|stepped (?:in|down)|took over|taking over|(?:gone|went) off|ported|"
-    r"migrated|(?:down|up) to \d)\b",
+    r"migrated)\b"
+    # a number may run into its unit ("up to 75mcg", "down to 12kg")
+    r"|\b(?:down|up) to \d",
     re.IGNORECASE)
 #: the markers of a change made that only say when ("now", "these days"): an addition
 #: told with them is still one ("I've got an Economist subscription as well now")

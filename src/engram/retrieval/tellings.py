@@ -69,15 +69,41 @@ _ASKING = re.compile(r"(?:what|whats|what's|where|when|who|how|why|which|do|does
 _SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
+#: a question joined to a statement in one sentence ("Talia's coach put her at libero
+#: for the trials — any home drills for that?", "we've been opening with 'Dancing in the
+#: Dark' since spring, what should follow it?"): a comma, a semicolon, a colon or a dash,
+#: then a question word
+_THEN_ASKS = re.compile(
+    r"(?:[,;:]|\s[—–-])\s+(?:(?:so|but|and)\s+)?(?:what|whats|what's|where|when|who|how|why|"
+    r"which|do|does|did|is|are|can|could|would|should|will|shall|any|anything)\b",
+    re.IGNORECASE)
+
+
+#: the fewest words of a statement before its question ("Hey, how are you?", "So, what
+#: are you up to?", "Ok cool, any news?" open with a greeting or a filler)
+_STATED_WORDS = 4
+
+
+def _states_first(sentence: str) -> bool:
+    """A sentence that ends asking but opens with a statement (``_STATED_WORDS`` words or
+    more, not a question word) joined to its question (:data:`_THEN_ASKS`)."""
+    m = _THEN_ASKS.search(sentence)
+    return (m is not None and _ASKING.match(sentence.lstrip()) is None
+            and len(sentence[:m.start()].split()) >= _STATED_WORDS)
+
+
 def asks_only(text: str) -> bool:
     """True when ``text`` only asks ("Whats your favorite food", "Anything good on TV
-    lately? Any tips?"): every sentence ends with a question mark, or a single sentence
-    without an end opens with a question word. A question states nothing to replace."""
+    lately? Any tips?"): every sentence ends with a question mark and none opens with a
+    statement joined to its question ("Talia's coach put her at libero — any drills for
+    that?" states her position), or a single sentence without an end opens with a
+    question word. A question states nothing to replace."""
     whole = text.strip()
     if not whole:
         return False
     if whole.endswith("?"):  # the last sentence asks: do all the others?
-        return all(p.rstrip().endswith("?") for p in _SPLIT.split(whole) if p.strip())
+        return all(p.rstrip().endswith("?") and not _states_first(p)
+                   for p in _SPLIT.split(whole) if p.strip())
     # one sentence without an end (no break in it: a long message is not split whole)
     return (_SPLIT.search(whole) is None and not whole.endswith((".", "!"))
             and _ASKING.match(whole) is not None)
