@@ -78,8 +78,10 @@ def test_no_verb_or_a_past_one_is_not_read_as_current(question: str) -> None:
     "After the big migration off webpack, the admin panel's Vite dev server starts fast",
     "We migrated the blog to Hugo over the weekend",
     "Still migrating the last services onto the new cluster",
+    "Pulling the last MUI imports out of the internal dashboard this week",
+    "She pulled out of the half marathon with a sore knee",
 ])
-def test_a_migration_states_a_change(text: str) -> None:
+def test_a_migration_or_a_thing_pulled_out_states_a_change(text: str) -> None:
     assert states_change(text)
 
 
@@ -102,3 +104,12 @@ def test_a_time_told_as_the_one_now_moves_a_planned_time(text: str) -> None:
 ])
 def test_a_time_without_now_or_now_without_a_time_moves_nothing(text: str) -> None:
     assert _MOVED.search(text) is None
+
+
+@pytest.mark.parametrize("text", [
+    "I pulled a muscle at the gym",
+    "He pulled up outside the house",
+    "We drove out of town for the weekend",
+])
+def test_pulling_without_out_of_states_no_change(text: str) -> None:
+    assert not states_change(text)

@@ -55,6 +55,9 @@ CHANGE = re.compile(
     r"change of plans?|"
     r"mov(?:ed|ing)|relocat\w*|(?:a|an|my|our|his|her|their|the) new|"
     r"adopt(?:ed|ing)|bought|sold|traded|reschedul\w*|postpon\w*|migrat(?:ed|ing|ion)|"
+    # something taken out of what it was in ("pulling the last MUI imports out of the
+    # dashboard", "pulled out of the race")
+    r"pull(?:ed|ing)(?: \w+){0,4} out of|"
     r"(?:push(?:ed)?|brought|bring)(?: \w+){0,3} (?:back|forward)|"
     r"replac(?!ements?\b)\w+|upgrad\w+|quit|gave up|giv(?:e|ing) up|stopp(?:ed|ing)|left|"
     r"start(?:ed|ing)|took up|joined|dropp(?:ed|ing)|cancel{1,2}ed|cut out|"
