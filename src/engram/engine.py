@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
-import functools
 import logging
 import threading
 from collections.abc import Iterable, Iterator
@@ -28,6 +27,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from .config import Config, resolve_config
 from .embed.base import Embedder
+from .engine_agents import AgentOps
 from .errors import InvalidInput, NotFound, StoreError
 from .ingest.commit import stamp_changed
 from .ingest.derive import Candidate, Deriver, RuleDeriver
@@ -55,7 +55,7 @@ from .retrieval.config import RetrievalConfig, get_preset
 from .retrieval.context import build_context
 from .retrieval.search import Searcher
 from .retrieval.signals import Signal
-from .retrieval.standing import Instructions, instructions_of, pinned, standing_for
+from .retrieval.standing import instructions_in, pinned, standing_for
 from .runtime import AccessLog, EmbedderSlot, open_engine_store
 from .store.base import Store
 from .text import clear_text_caches
@@ -67,11 +67,6 @@ from .validation import check_metadata, check_text, make_filters, make_scope
 if TYPE_CHECKING:
     from .agents.cache import SemanticCache
     from .agents.links import Link
-    from .agents.persona import Draft, FormFill, PersonaRules
-    from .agents.persona_llm import PersonaLLM
-    from .agents.procedures import Procedure, ProcedureMemory, RankedProcedure, UtilityPolicy
-    from .agents.profile import Profile
-    from .agents.tasks import TaskTrees
     from .ingest.llm_jobs import LLMPipeline, PipelineStatus, WorkReport
     from .llm.config import LLMSettings
     from .retrieval.answer import Answer
@@ -84,7 +79,7 @@ log = logging.getLogger("engram")
 MAX_LIMIT = 1000
 
 
-class Engram:
+class Engram(AgentOps):
     """Long-term memory for agents.
 
     ``Engram("memory.db")`` opens (or creates) an embedded SQLite store.
@@ -390,40 +385,6 @@ class Engram:
         )
         return Answerer(self.llm.clients["answer"]).answer(question, block, now or as_of)
 
-    # -- the user's profile, answering as the user (engram.agents) --------------
-    def profile(self, *, scope: Scope | None = None, user_id: str | None = None,
-                agent_id: str | None = None) -> Profile:
-        """Current preferences with confidence and the attributes rules derived, across
-        the user's sessions (see :mod:`engram.agents.profile`)."""
-        from .agents.profile import build_profile
-
-        return build_profile(self.store, self._scope(scope, user_id, agent_id, None))
-
-    def fill_form(self, fields: builtins.list[str], *, scope: Scope | None = None,
-                  user_id: str | None = None, agent_id: str | None = None,
-                  use_llm: bool | None = None) -> FormFill:
-        """Fill ``fields`` as the user would, each value citing its memories, empty where
-        memory is silent; with the LLM when configured (``use_llm``: force or refuse it).
-        See :mod:`engram.agents.persona`."""
-        return self._persona(scope, user_id, agent_id, use_llm).fill(fields)
-
-    def draft_reply(self, message: str, *, scope: Scope | None = None,
-                    user_id: str | None = None, agent_id: str | None = None,
-                    use_llm: bool | None = None) -> Draft:
-        """A reply to ``message`` in the user's voice from their memories, citing them;
-        ``""`` when memory is silent. See :mod:`engram.agents.persona`."""
-        check_text(message, self.config.max_text_bytes, "message")
-        return self._persona(scope, user_id, agent_id, use_llm).draft(message)
-
-    def _persona(self, scope: Scope | None, user_id: str | None, agent_id: str | None,
-                 use_llm: bool | None) -> PersonaRules | PersonaLLM:
-        from .agents.persona_llm import build_persona
-
-        sc = self._scope(scope, user_id, agent_id, None)
-        llm = use_llm if use_llm is not None else self.llm_settings is not None
-        return build_persona(self.store, sc, lambda q, n: self.search(
-            q, scope=sc, limit=n, track_access=False), self.llm.clients["answer"] if llm else None)
-
     # -- search and context ----------------------------------------------------
     def _preset(self, preset: str | RetrievalConfig | None) -> RetrievalConfig:
         return get_preset(preset or self.config.preset)
@@ -448,12 +409,18 @@ class Engram:
         track_access: bool = True,
     ) -> list[Hit]:
         """Ranked episodes and memories for ``query`` with a per-signal score breakdown."""
+        sc = self._read_scope(query, limit, scope, user_id, agent_id, session_id)
+        f = make_filters(filters, kinds=kinds, start=start, end=end, metadata=metadata, as_of=as_of)
+        return self._search(query, sc, f, self._preset(preset), limit, now, track_access)
+
+    def _read_scope(self, query: str, limit: int, scope: Scope | None, user_id: str | None,
+                    agent_id: str | None, session_id: str | None) -> Scope:
+        """The scope of a search for ``query``, its query and ``limit`` checked."""
         sc = self._scope(scope, user_id, agent_id, session_id)
         check_text(query, self.config.max_text_bytes, "query")
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
             raise InvalidInput(f"limit must be an integer between 1 and {MAX_LIMIT}")
-        f = make_filters(filters, kinds=kinds, start=start, end=end, metadata=metadata, as_of=as_of)
-        return self._search(query, sc, f, self._preset(preset), limit, now, track_access)
+        return sc
 
     def _search(self, query: str, sc: Scope, f: SearchFilters, cfg: RetrievalConfig,
                 limit: int, now: datetime | None, track_access: bool,
@@ -520,16 +487,10 @@ class Engram:
         the standing instructions the block carries first
         (:mod:`engram.retrieval.standing`), flagged items left out unless
         ``include_flagged``. The query is embedded once, for both."""
-        sc = self._scope(scope, user_id, agent_id, session_id)
-        check_text(query, self.config.max_text_bytes, "query")
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
-            raise InvalidInput(f"limit must be an integer between 1 and {MAX_LIMIT}")
+        sc = self._read_scope(query, limit, scope, user_id, agent_id, session_id)
         f = make_filters(filters, as_of=as_of)
         cfg = self._preset(preset)
-        held = Instructions((), ())
-        if cfg.standing >= 0 and (f.kinds is None or "procedure" in f.kinds):
-            mine = dataclasses.replace(f, kinds=frozenset({"procedure"}))
-            held = instructions_of(self.store.list_memories(sc, mine, MAX_LIMIT).items)
+        held = instructions_in(self.store, sc, f, cfg.standing, MAX_LIMIT)
         vector = None
         if cfg.standing > 0 and held.topical:
             vector = self.embedder().embed_one(query, "query")
@@ -760,61 +721,6 @@ class Engram:
         if not versions:
             raise NotFound(f"no memory {memory_id!r} in this scope")
         return versions
-
-    # -- agents: procedures with learned utility, task trees (engram.agents) ------
-    @functools.cached_property
-    def _procedures(self) -> ProcedureMemory:
-        from .agents.procedures import ProcedureMemory
-
-        def search(query: str, sc: Scope, limit: int) -> builtins.list[Hit]:
-            return self.search(query, scope=sc, kinds=["procedure"], limit=limit,
-                               track_access=False)
-
-        def refine() -> Any:  # the LLM generalises the rule template when configured
-            from .agents.procedures import llm_refiner
-
-            return None if self.llm_settings is None else llm_refiner(
-                self.llm.clients["answer"])
-
-        return ProcedureMemory(self.ingest, search, self.embedder, self.config.max_text_bytes,
-                               refine)
-
-    def remember_procedure(self, task: str, *, steps: builtins.list[str] | None = None,
-                           insight: str | None = None, outcome: Any = "success",
-                           metadata: dict[str, Any] | None = None, scope: Scope | None = None,
-                           user_id: str | None = None, agent_id: str | None = None,
-                           session_id: str | None = None) -> Procedure:
-        """Store a reusable strategy for ``task`` (see
-        :meth:`engram.agents.procedures.ProcedureMemory.remember`)."""
-        sc = self._scope(scope, user_id, agent_id, session_id)
-        return self._procedures.remember(sc, task, steps=steps, insight=insight,
-                                         outcome=outcome, metadata=metadata)
-
-    def procedures(self, task: str, *, limit: int = 5, policy: UtilityPolicy | None = None,
-                   scope: Scope | None = None, user_id: str | None = None,
-                   agent_id: str | None = None,
-                   session_id: str | None = None) -> builtins.list[RankedProcedure]:
-        """Procedures for ``task``, relevance blended with learned utility and
-        exploration (see :mod:`engram.agents.procedures`)."""
-        sc = self._scope(scope, user_id, agent_id, session_id)
-        return self._procedures.rank(sc, task, limit, policy)
-
-    def feedback(self, memory_id: str, reward: Any, *, learning_rate: float | None = None,
-                 expected_version: int | None = None, scope: Scope | None = None,
-                 user_id: str | None = None, agent_id: str | None = None,
-                 session_id: str | None = None) -> Procedure:
-        """Reward (0..1) a procedure's use: its utility is updated, as a new version."""
-        sc = self._scope(scope, user_id, agent_id, session_id)
-        return self._procedures.feedback(sc, memory_id, reward, learning_rate,
-                                         expected_version=expected_version)
-
-    @functools.cached_property
-    def tasks(self) -> TaskTrees:
-        """Task memory trees: ``tasks.create/get/update/nodes/context`` (see
-        :mod:`engram.agents.tasks`)."""
-        from .agents.tasks import TaskTrees
-
-        return TaskTrees(self.ingest, self.count_tokens, self.config.max_text_bytes)
 
     # -- whole-scope operations ---------------------------------------------------
     def forget(

@@ -135,8 +135,7 @@ def part_figures(report: BenchReport, part: BenchDataset, method: str) -> PartFi
     qmap = {q.id: q for q in part.questions}
     rows = [r for r in report.questions if r.id in qmap and r.scored and method in r.methods]
     turn = [(r, r.methods[method].turn) for r in rows if r.methods[method].turn is not None]
-    ev = [r.methods[method].evidence_in_context.get(BUDGET) for r in rows if r.evidence_turns]
-    ev_type: dict[str, list[float]] = {}
+    ev_type: dict[str, list[float]] = {}  # each type's questions with evidence, in the block?
     for r in rows:
         e = r.methods[method].evidence_in_context.get(BUDGET)
         if r.evidence_turns and e is not None:
@@ -153,7 +152,7 @@ def part_figures(report: BenchReport, part: BenchDataset, method: str) -> PartFi
         r_any10=_mean([t["recall_any@10"] for _, t in turn if t]),
         r_all10=_mean([t["recall_all@10"] for _, t in turn if t]),
         mrr=_mean([t["mrr"] for _, t in turn if t]),
-        evidence_at_1024=_mean([float(e) for e in ev if e is not None]),
+        evidence_at_1024=_mean([e for es in ev_type.values() for e in es]),
         update_accuracy=_mean(kus),
         updates=len(kus),
         p50_ms=_pct(lat, 0.5),

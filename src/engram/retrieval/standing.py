@@ -20,6 +20,7 @@ and the thresholds tried in docs/recall.md, "Session 42").
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,11 +29,13 @@ import numpy as np
 
 from ..embed.base import Embedder
 from ..ingest.instructions import read_instruction_text
-from ..models import Hit, ItemRef, Memory, MemoryKind, MemoryStatus
+from ..models import Hit, ItemRef, Memory, MemoryKind, MemoryStatus, Scope, SearchFilters
+from ..store.base import Store
 from ..text import TextMemo
+from .topics import _unit
 
-__all__ = ["ALWAYS_MAX", "Instructions", "Standing", "instructions_of", "pinned",
-           "standing_for"]
+__all__ = ["ALWAYS_MAX", "Instructions", "Standing", "instructions_in", "instructions_of",
+           "pinned", "standing_for"]
 
 #: instructions for every request a block carries at most (the newest)
 ALWAYS_MAX = 5
@@ -80,10 +83,15 @@ def instructions_of(memories: Sequence[Memory]) -> Instructions:
     return Instructions(tuple(always), tuple(topical))
 
 
-def _unit(m: Any) -> np.ndarray:
-    m = np.asarray(m, dtype=np.float64)
-    n = np.linalg.norm(m, axis=-1, keepdims=True)
-    return m / np.where(n > 0, n, 1.0)  # type: ignore[no-any-return]
+def instructions_in(store: Store, scope: Scope, filters: SearchFilters, standing: int,
+                    most: int) -> Instructions:
+    """The standing instructions of ``scope`` within ``filters`` (its ``kinds``, times,
+    ``as_of``; the ``most`` newest memories read) that a preset with this ``standing``
+    may carry; none at ``-1`` or when ``filters`` leave out ``procedure`` memories."""
+    if standing < 0 or (filters.kinds is not None and "procedure" not in filters.kinds):
+        return Instructions((), ())
+    mine = dataclasses.replace(filters, kinds=frozenset({"procedure"}))
+    return instructions_of(store.list_memories(scope, mine, most).items)
 
 
 def _topic_vectors(topics: Sequence[str], embedder: Embedder) -> np.ndarray:
@@ -92,7 +100,8 @@ def _topic_vectors(topics: Sequence[str], embedder: Embedder) -> np.ndarray:
     if new:
         if len(_TOPICS) + len(new) > _TOPICS_MAX:
             _TOPICS.clear()
-        for t, v in zip(new, _unit(embedder.embed(new, "query")), strict=True):
+        vecs = np.asarray(embedder.embed(new, "query"), dtype=np.float64)
+        for t, v in zip(new, _unit(vecs), strict=True):
             _TOPICS[(model, t)] = v
     return np.stack([_TOPICS[(model, t)] for t in topics])
 
@@ -108,7 +117,8 @@ def standing_for(query_vector: Any, held: Instructions, embedder: Embedder, near
         return []
     out = [Standing(m, None) for m in held.always[:ALWAYS_MAX]]
     if nearest and held.topical and query_vector is not None:
-        cos = _topic_vectors([t for _, t in held.topical], embedder) @ _unit(query_vector)
+        q = _unit(np.asarray(query_vector, dtype=np.float64))
+        cos = _topic_vectors([t for _, t in held.topical], embedder) @ q
         order = sorted(range(len(cos)), key=lambda i: -cos[i])
         out += [Standing(held.topical[i][0], float(cos[i])) for i in order[:nearest]
                 if cos[i] >= min_cos]
