@@ -49,7 +49,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("parts", ("store", "index", "embed", "recall", "llm", "limits")),
     ("pipelines", ("ingest", "retrieval", "trust", "transfer", "subjects", "runtime", "agents")),
     ("audit", ("audit",)),
-    ("engine", ("engine",)),
+    ("engine", ("engine", "engine_agents")),
     ("facades", ("aio", "client", "compat")),
     ("surfaces", ("cli", "server", "ui", "integrations", "importers", "bench", "__main__",
                   "")),
