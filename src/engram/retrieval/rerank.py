@@ -44,6 +44,7 @@ from ..recall import QueryTime, parse_query_time, query_names
 from ..store.base import Candidate, Neighbour
 from ..store.views import FLAGS, TERMS, kept_facts
 from ..text import TextMemo, text_cache
+from .aliases import aliased
 from .fusion import Fused
 from .signals import Signal
 
@@ -202,6 +203,7 @@ def features(
     named_speakers: set[str],
     neighbours: Mapping[str, Sequence[Neighbour]] | None = None,
     kept: Callable[[ItemRef, str], frozenset[str] | None] | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> np.ndarray:
     """One row of :data:`FEATURES` per entry of ``head`` (all of whose items are fetched).
 
@@ -211,7 +213,9 @@ def features(
     seed's neighbour, and is in ``items``. ``kept(ref, text)``: the term set of
     an item's text kept from indexing, or ``None``
     (:meth:`~engram.store.base.Store.kept_terms`), asked for texts not memoised
-    here; the others are split here (the same sets).
+    here; the others are split here (the same sets). ``aliases``: a lower-cased
+    speaker's other names the query uses (:func:`.aliases.speaker_aliases`), matched
+    as the speaker's name is.
 
     Built a column at a time over the head, as array operations where the
     items' facts allow (:func:`_term_hits`: how many query terms each head item
@@ -242,6 +246,7 @@ def features(
     texts = [i.text for i in its]
     episode = [isinstance(i, Episode) for i in its]
     speakers = [i.speaker if isinstance(i, Episode) else None for i in its]
+    told = [aliased(s, aliases) for s in speakers] if aliases else speakers
     sessions = [i.scope.session_id if e else None for i, e in zip(its, episode, strict=True)]
     own = [bm25.get(r, 0.0) / bm25_hi for r in refs]
     mass: dict[str, float] = defaultdict(float)
@@ -269,13 +274,13 @@ def features(
     sizes = np.array([t.count(" ") + 1 if t else 0 for t in terms], dtype=np.int64)
     asked = info.terms
     if asked:  # the terms of "speaker text": no word spans the space
-        covered = _term_hits(asked, terms, speakers) / len(asked)
+        covered = _term_hits(asked, terms, told) / len(asked)
         out[:, col["coverage"]] = covered
     if info.names:
         names, k = info.names, len(info.names)
         out[:, col["names"]] = [
             sum(1 for nm in names if nm in low) / k
-            for low in (f"{s or ''} {t}".lower() for s, t in zip(speakers, texts, strict=True))]
+            for low in (f"{s or ''} {t}".lower() for s, t in zip(told, texts, strict=True))]
     if named_speakers:
         out[[i for i, s in enumerate(speakers) if s and s.lower() in named_speakers],
             col["speaker"]] = 1.0
@@ -297,7 +302,7 @@ def features(
     out[:, col["question"]] = ["?" in t for t in texts]
     if asked:
         out[:, col["prev_coverage"]] = _prev_coverage(refs, items, neighbours, asked, kept,
-                                                      covered)
+                                                      covered, aliases)
     out[:, col["length"]] = np.minimum(1.0, sizes / 30.0)
     out[:, col["assistant"]] = [isinstance(i, Episode) and i.role == "assistant" for i in its]
     # no query term: a paraphrase, or small talk
@@ -355,6 +360,7 @@ def _prev_coverage(
     asked: frozenset[str],
     kept: Callable[[ItemRef, str], frozenset[str] | None] | None,
     covered: np.ndarray | None = None,
+    aliases: Mapping[str, str] | None = None,
 ) -> list[float]:
     """:data:`FEATURES`' ``prev_coverage`` of each of ``refs``: the share of the
     query's terms ``asked`` that the turn just before it holds (0 where unknown).
@@ -384,7 +390,7 @@ def _prev_coverage(
         if prev is None:
             out.append(0.0)
             continue
-        prev_speaker = getattr(prev, "speaker", "")
+        prev_speaker = aliased(getattr(prev, "speaker", ""), aliases or {})
         said = (asked.intersection(_item_terms(prev_ref, prev.text, kept, prev).split(" "))
                 if prev_ref is not None else asked & _terms(prev.text))
         if prev_speaker:

@@ -32,6 +32,7 @@ from . import (
     updates,
     windows,
 )
+from .aliases import speaker_aliases
 from .config import RetrievalConfig
 from .decay import decay_factor
 from .fusion import Fused, fused_head
@@ -107,13 +108,16 @@ class Head:
     #: each signal's list before and after neighbour windows
     raw: dict[str, list[Candidate]]
     lists: dict[str, list[Candidate]]
-    #: lower-cased speakers of the head that the query names
+    #: lower-cased speakers of the head that the query names (by their label, or by
+    #: another name the chat gives them: :mod:`.aliases`)
     named: set[str]
     #: session neighbours of the window seeds (episode id -> neighbours)
     neighbours: dict[str, list[Neighbour]] = field(default_factory=dict)
     #: the user's mean message vector as this search read it (``None``: not read, or
     #: the store gives none)
     mean: np.ndarray | None = None
+    #: lower-cased speaker -> the query's names for them that are not their label
+    aliases: dict[str, str] = field(default_factory=dict)
 
 
 class Searcher:
@@ -439,7 +443,8 @@ class Searcher:
         top = [f for f in top if f.ref in items]
         wants_speaker = config.speaker_boost > 0 or bool(config.rerank)
         named = _named_speakers(query, items.values()) if wants_speaker else set()
-        return Head(top, items, raw, lists, named, nb, mean)
+        other = speaker_aliases(query, items.values()) if wants_speaker else {}
+        return Head(top, items, raw, lists, named | other.keys(), nb, mean, other)
 
     def _hopped(
         self,
@@ -495,7 +500,7 @@ class Searcher:
             model_id = self._embedder().model_id
             kept = partial(self.store.kept_terms, scope, model_id)
         matrix = rerank.features(info, h.fused, h.items, h.raw, h.lists, h.named,
-                                 h.neighbours, kept)
+                                 h.neighbours, kept, h.aliases)
         return rerank.score(matrix, config.rerank)
 
     def _event_times(

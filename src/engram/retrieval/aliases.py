@@ -1,0 +1,165 @@
+"""Who a query's name means when no speaker goes by it: names learned from how
+people in a chat address each other.
+
+A chat's speaker labels are not always the names its people call each other: a
+display name ("Emi") against what a friend calls her ("Hello Kate!"), a handle, or
+"user". A question asks about a person by the name it knows ("What are Kate's
+hobbies?"), and an item's speaker then matches no word of it, while the turns that
+say the name to her, the other person's, match it.
+
+:func:`speaker_aliases` reads the fetched head of one search. A name of the query
+that is no speaker's is taken for a speaker's other name when
+
+- exactly one speaker names themself by it ("my name is Kate", "call me Kate", "I go
+  by Kate", or "I'm Kate." with the name capitalised and ending a clause); or
+- no one does, two speakers are in the head (two people chatting), only one of them
+  says the name, and says it *to* someone in at least :data:`MIN_SAID` messages and
+  in at least half of those that say it (a place is mostly said *of*): the name is
+  then the other's. Said to someone means in a greeting or thanks ("Hey Kate",
+  "Thanks, Kate"), after "you" at a sentence's end ("What about you Kate?"), after a
+  comma that follows a lower-case word ("See you soon, Kate!", not "Houston,
+  Texas."), opening a message ("Kate, look!"), or ending a sentence after a
+  lower-case word that is no preposition, article or verb of meeting ("So true
+  Kate!", "How was your day Kate?", not "I met Kate.").
+
+Whoever says "his name is Ned" is not Ned, so a name both speakers say is no one's.
+Nothing is stored: the names are read again from each search's own head, so a
+forget leaves none behind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+from ..models import Episode, Memory
+from ..recall import query_names
+
+#: the fewest uses of a name said to someone before it is read as the other speaker's
+MIN_SAID = 2
+
+#: words that open a greeting or a thanks said to someone by name
+_GREETING = (r"hi|hey|heya|hiya|hello|helo|yo|thanks|thank\s+you|thx|ty|morning|"
+             r"good\s+(?:morning|night|evening|afternoon|luck)|goodnight|night|bye|"
+             r"goodbye|congrats|congratulations|dear|welcome\s+back|miss\s+you|love\s+you|"
+             r"happy\s+\w+(?:\s+day)?|cheers|ok|okay|oh|aw+|wow|haha+|sorry|yes|no")
+
+
+#: words before a name at a message's end that make it a place or a thing, not someone
+#: spoken to ("in Houston!")
+_NOT_TO = (r"in|at|to|from|of|for|near|into|on|onto|with|by|about|around|visit|visiting|"
+           r"visited|the|a|an|my|our|your|his|her|their|love|like|loved|miss|see|saw|meet|"
+           r"met|call|called|tell|told|ask|asked|and|or")
+
+
+@lru_cache(maxsize=512)
+def _said_to(name: str) -> re.Pattern[str]:
+    """``name`` said to someone, in the forms the module docstring lists. The name
+    matches in any case; a comma before it must follow a lower-case word ("Houston,
+    Texas" is a place)."""
+    n = rf"(?i:{re.escape(name)})"
+    end = r"\s*(?:[!?.,:;)]|$)"
+    return re.compile(
+        rf"(?i:\b(?:{_GREETING}))[,!]?\s+{n}\b(?!\s+(?i:and|or)\b)"
+        rf"|(?i:\byou)\s+{n}\s*(?:[!?.]+(?=\s|$)|$)"
+        rf"|(?<![\w'])[a-z']+,\s*{n}{end}"
+        rf"|^\s*{n}\s*[,!]"
+        rf"|(?<![\w'])(?!(?:{_NOT_TO})\s)[a-z']+\s+{n}\s*[!?.]+(?=\s|$)",
+    )
+
+
+#: the words just before a name that a speaker names themself with; the last three
+#: only before a capitalised name that ends a clause ("I'm Kate.", not "I'm Canadian
+#: too": a capitalised adjective rarely ends one)
+_SELF = re.compile(r"(?:\b(my\s+name\s+is|my\s+name's|call\s+me|i\s+go\s+by)"
+                   r"|(?<![\w'])(i'm|i’m|i\s+am))\s+$", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"\s*[.!,]")
+
+
+def _names_self(text: str, low: str, name: str) -> bool:
+    """Whether ``text`` (lower-cased: ``low``) is its speaker naming themself ``name``."""
+    if len(low) != len(text):
+        low = text  # no offsets to share: read the text as written
+    at = low.find(name)
+    while at >= 0:
+        end = at + len(name)
+        if not (end < len(text) and text[end].isalnum()):
+            m = _SELF.search(low, max(0, at - 16), at)
+            if m and (m.group(1) or (text[at].isupper()
+                                     and _CLAUSE_END.match(text, end))):
+                return True
+        at = low.find(name, end)
+    return False
+
+
+#: characters read before and after each place a name is said (a greeting and a few
+#: words before it; the punctuation after it)
+_BEFORE, _AFTER = 48, 6
+
+
+def _says(pattern: re.Pattern[str], text: str, low: str, name: str) -> bool:
+    """Whether ``pattern`` matches around a place where ``text`` (lower-cased:
+    ``low``) says ``name``. Each place is read in a short window, cut so that a
+    message's start and end are still seen as such and a cut is not (a search of
+    the whole of a long message for every form costs a hundred times more)."""
+    if len(low) != len(text):  # a letter whose lower case is longer: no offsets to share
+        return pattern.search(text) is not None
+    at = low.find(name)
+    while at >= 0:
+        lo, hi = max(0, at - _BEFORE), at + len(name) + _AFTER
+        window = ("" if lo == 0 else "\x00 ") + text[lo:hi] + ("" if hi >= len(text) else " \x00")
+        if pattern.search(window):
+            return True
+        at = low.find(name, at + len(name))
+    return False
+
+
+def speaker_aliases(query: str, items: Iterable[Episode | Memory]) -> dict[str, str]:
+    """Lower-cased speaker -> the lower-cased names of ``query`` that mean them
+    (space-joined), from the episodes among ``items``; empty when none."""
+    episodes = [i for i in items if isinstance(i, Episode) and i.speaker]
+    speakers = {str(i.speaker).lower() for i in episodes}
+    names = [n for n in query_names(query)
+             if n not in speakers and " " not in n and n.isalpha()] if speakers else []
+    if not names:
+        return {}
+    said = [(str(i.speaker), i.text, i.text.lower()) for i in episodes]
+    out: dict[str, list[str]] = {}
+    for name in names:
+        who = _whose(name, [(s.lower(), t, low) for s, t, low in said if name in low],
+                     speakers)
+        if who is not None:
+            out.setdefault(who, []).append(name)
+    return {s: " ".join(ns) for s, ns in out.items()}
+
+
+def _whose(name: str, saying: list[tuple[str, str, str]], speakers: set[str]) -> str | None:
+    """The speaker ``name`` means, from the messages that say it (lower-cased
+    speaker, text, lower-cased text), or ``None``."""
+    selves = {s for s, t, low in saying if _names_self(t, low, name)}
+    if len(selves) == 1:
+        return selves.pop()
+    if selves:
+        return None
+    # no one names themself by it: one speaker says it, and only to the other
+    tellers = Counter(s for s, _, _ in saying)
+    if len(tellers) != 1 or len(speakers) != 2:
+        return None
+    (teller, told), = tellers.items()
+    need, to, count = max(MIN_SAID, (told + 1) // 2), _said_to(name), 0
+    for _, t, low in saying:
+        count += _says(to, t, low, name)
+        if count >= need:
+            return next(iter(speakers - {teller}))
+    return None
+
+
+def aliased(speaker: str | None, aliases: Mapping[str, str]) -> str | None:
+    """``speaker`` followed by the other names ``aliases`` gives them (for term and
+    name matching); ``speaker`` itself when it has none."""
+    if not speaker or not aliases:
+        return speaker
+    more = aliases.get(speaker.lower())
+    return f"{speaker} {more}" if more else speaker
