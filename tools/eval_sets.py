@@ -34,6 +34,7 @@ from engram.retrieval.config import RetrievalConfig, get_preset
 
 #: name -> changes to the recall preset
 VARIANTS: dict[str, dict[str, Any]] = {
+    "overview": {"overview": True},
     "recall": {},
     # session 30: the cross-encoder (embed/minilm_cross.py) re-scores the top 20
     "cross": {"cross_model": "minilm-cross", "cross_depth": 20, "cross_weight": 3.0,

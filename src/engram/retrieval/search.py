@@ -26,6 +26,7 @@ from . import (
     floors,
     hops,
     links,
+    overview,
     reformulate,
     rerank,
     topics,
@@ -263,6 +264,8 @@ class Searcher:
         now: datetime,
         query_vector: object | None = None,
     ) -> list[Hit]:
+        if config.overview and (about := overview.topic(query)) is not None:
+            query, query_vector = about, None  # the request's topic, embedded anew
         present = config.present_weight > 0 and _PRESENT.search(query) is not None
         h = self.head(query, scope, filters, config, limit, present, query_vector)
         head, items, named = h.fused, h.items, h.named
