@@ -118,3 +118,7 @@ def test_as_asked_the_frame_pulls_in_talk_about_talking(eg: Engram) -> None:
     as_asked = eg.search(WALK_THROUGH, user_id="mia", limit=3,
                          preset=get_preset("recall").replace(name="as-asked", overview=False))
     assert any("conversations" in h.item.text for h in as_asked), [h.item.text for h in as_asked]
+
+
+def test_a_long_text_is_read_as_it_is() -> None:
+    assert topic("Summarize what we discussed about " + "the garden, " * 200) is None

@@ -90,11 +90,16 @@ _TAILS = tuple(re.compile(p, re.IGNORECASE) for p in (
 
 #: a topic of at most this many characters: longer, the request was no frame's
 _LONGEST = 300
+#: a request of more characters is read as it is (a pasted text, not a request about
+#: the conversations; and no rule runs over a long text)
+_LONGEST_REQUEST = 1000
 
 
 def topic(query: str) -> str | None:
     """The topic of an overview request (module docstring), or ``None`` when
     ``query`` is no overview request or names no topic."""
+    if len(query) > _LONGEST_REQUEST:  # a request is a sentence or two, not a document
+        return None
     text = " ".join(query.split())
     for frame in _FRAMES:
         m = frame.match(text)
