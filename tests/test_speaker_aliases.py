@@ -12,7 +12,7 @@ import pytest
 from engram import Engram
 from engram.embed.base import Embedder
 from engram.models import Episode, Scope
-from engram.retrieval.aliases import aliased, speaker_aliases
+from engram.retrieval.aliases import addressed, aliased, only_said_to, speaker_aliases
 
 T0 = datetime(2026, 1, 5, 18, 0, tzinfo=UTC)
 SCOPE = Scope(tenant="default", user_id="u", session_id="s")
@@ -142,3 +142,53 @@ def test_search_puts_the_named_persons_turn_first(eg: Engram, query: str, hers: 
     first = next(i for i, t in enumerate(texts) if hers in t)
     other = next((i for i, t in enumerate(texts) if not_hers in t), len(texts))
     assert first < other, texts
+
+
+@pytest.mark.parametrize(("text", "name", "to"), [
+    ("Hey Kate! How was your weekend?", "kate", True),
+    ("Thanks, Caroline, that means a lot!", "caroline", True),
+    ("What about you Kate?", "kate", True),
+    ("Kate, you have to see this!", "kate", True),
+    ("That is so true Kate! Talk tomorrow.", "kate", True),
+    ("Hey Kate! Kate's sister called me.", "kate", False),  # also said of her
+    ("Kate went to the gym this morning.", "kate", False),
+    ("I met Kate at the party.", "kate", False),
+    ("We flew to Houston, Texas.", "texas", False),
+    ("Nothing about her here.", "kate", False),
+])
+def test_a_name_only_said_to_someone(text: str, name: str, to: bool) -> None:
+    assert only_said_to(text, text.lower(), name) is to
+    assert addressed([name, "two words"], [text]) == [frozenset({name} if to else ())]
+
+
+#: Melanie says Caroline's name to her while telling her own news, in the words of the
+#: questions; Caroline tells hers in other words
+TOLD_TO = [
+    ("Melanie", "Thanks Caroline! I've been painting sunsets by the lake all week."),
+    ("Caroline", "These days I mostly do portraits of my grandmother in oils."),
+    ("Melanie", "Hey Caroline, I signed up for pottery classes on Mondays!"),
+    ("Caroline", "A friend talked me into a ceramics workshop in May."),
+    ("Melanie", "The weather is lovely today, we went for a long walk."),
+    ("Caroline", "My cat knocked a plant off the shelf again."),
+]
+
+
+@pytest.fixture(scope="module")
+def told_to(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engram:
+    engine = Engram(str(tmp_path_factory.mktemp("told") / "t.db"), embedder=embedder)
+    for i, (speaker, text) in enumerate(TOLD_TO):
+        engine.add(text, user_id="pair", session_id="d1", speaker=speaker,
+                   occurred_at=T0 + timedelta(minutes=i), derive=False)
+    yield engine
+    engine.close()
+
+
+@pytest.mark.parametrize(("query", "hers"), [
+    ("What has Caroline been painting?", "portraits"),
+    ("What does Caroline paint these days?", "portraits"),
+    ("What is Caroline painting lately?", "portraits"),
+])
+def test_a_message_to_someone_is_not_about_them(told_to: Engram, query: str,
+                                                hers: str) -> None:
+    hits = told_to.search(query, user_id="pair", limit=4)
+    assert hers in hits[0].item.text, [h.item.text for h in hits]

@@ -25,6 +25,12 @@ that is no speaker's is taken for a speaker's other name when
 Whoever says "his name is Ned" is not Ned, so a name both speakers say is no one's.
 Nothing is stored: the names are read again from each search's own head, so a
 forget leaves none behind.
+
+The same forms tell a message *to* someone from one *about* them:
+:func:`only_said_to` / :func:`addressed` give the names of a query a message says only
+to someone ("Thanks Caroline! I've been painting sunsets"). The reranker
+(:func:`~engram.retrieval.rerank.features`) counts them for neither its ``coverage``
+nor its ``names``: a friend's news told to Caroline is not Caroline's.
 """
 
 from __future__ import annotations
@@ -108,12 +114,19 @@ def _says(pattern: re.Pattern[str], text: str, low: str, name: str) -> bool:
         return pattern.search(text) is not None
     at = low.find(name)
     while at >= 0:
-        lo, hi = max(0, at - _BEFORE), at + len(name) + _AFTER
-        window = ("" if lo == 0 else "\x00 ") + text[lo:hi] + ("" if hi >= len(text) else " \x00")
-        if pattern.search(window):
+        if pattern.search(_window(text, at, len(name))[0]):
             return True
         at = low.find(name, at + len(name))
     return False
+
+
+def _window(text: str, at: int, size: int) -> tuple[str, int]:
+    """The text around ``text[at:at + size]`` (:data:`_BEFORE` / :data:`_AFTER`), a
+    cut marked so that no pattern reads it as the message's start or end, and where
+    ``at`` falls in it."""
+    lo, hi = max(0, at - _BEFORE), at + size + _AFTER
+    head = "" if lo == 0 else "\x00 "
+    return head + text[lo:hi] + ("" if hi >= len(text) else " \x00"), len(head) + at - lo
 
 
 def speaker_aliases(query: str, items: Iterable[Episode | Memory]) -> dict[str, str]:
@@ -163,3 +176,33 @@ def aliased(speaker: str | None, aliases: Mapping[str, str]) -> str | None:
         return speaker
     more = aliases.get(speaker.lower())
     return f"{speaker} {more}" if more else speaker
+
+
+
+def only_said_to(text: str, low: str, name: str) -> bool:
+    """Whether every place ``text`` (lower-cased: ``low``) says ``name`` (lower-cased)
+    says it to someone ("Hey Kate!", "What about you Kate?", in the forms of the
+    module docstring): the message is to that person, not about them. ``False`` where
+    it does not say it."""
+    if name not in low or len(low) != len(text):
+        return False
+    to, at = _said_to(name), low.find(name)
+    while at >= 0:  # this place's own form: a match over it, not one before it
+        window, here = _window(text, at, len(name))
+        if not any(m.start() <= here < m.end() for m in to.finditer(window)):
+            return False
+        at = low.find(name, at + len(name))
+    return True
+
+
+def addressed(query_names: Iterable[str], texts: Iterable[str]) -> list[frozenset[str]]:
+    """For each of ``texts``, the one-word names of ``query_names`` (lower-cased) that
+    it only says to someone (:func:`only_said_to`)."""
+    names = [n for n in query_names if " " not in n]
+    if not names:
+        return []
+    out = []
+    for text in texts:
+        low = text.lower()
+        out.append(frozenset(n for n in names if only_said_to(text, low, n)))
+    return out

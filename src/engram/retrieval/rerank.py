@@ -44,7 +44,7 @@ from ..recall import QueryTime, parse_query_time, query_names
 from ..store.base import Candidate, Neighbour
 from ..store.views import FLAGS, TERMS, kept_facts
 from ..text import TextMemo, text_cache
-from .aliases import aliased
+from .aliases import addressed, aliased
 from .fusion import Fused
 from .signals import Signal
 
@@ -273,14 +273,24 @@ def features(
     terms = _head_terms(refs, texts, its, held, kept)
     sizes = np.array([t.count(" ") + 1 if t else 0 for t in terms], dtype=np.int64)
     asked = info.terms
+    # the query's names a message only says to someone ("Hey Kate!"): it is to them,
+    # not about them, so they count for neither its coverage nor its names
+    to = addressed(info.names, texts) if info.names else []
     if asked:  # the terms of "speaker text": no word spans the space
-        covered = _term_hits(asked, terms, told) / len(asked)
+        hits = _term_hits(asked, terms, told)
+        for i, ns in enumerate(to):
+            if ns:  # a name the speaker's own (other) names hold still counts
+                said_by = _terms(told[i] or "")
+                gone = {tm for n in ns for tm in _terms(n) if tm in asked and tm not in said_by}
+                hits[i] = max(0, hits[i] - len(gone))
+        covered = hits / len(asked)
         out[:, col["coverage"]] = covered
     if info.names:
         names, k = info.names, len(info.names)
         out[:, col["names"]] = [
-            sum(1 for nm in names if nm in low) / k
-            for low in (f"{s or ''} {t}".lower() for s, t in zip(told, texts, strict=True))]
+            sum(1 for nm in names if nm in low and not (to and nm in to[i])) / k
+            for i, low in enumerate(f"{s or ''} {t}".lower()
+                                    for s, t in zip(told, texts, strict=True))]
     if named_speakers:
         out[[i for i, s in enumerate(speakers) if s and s.lower() in named_speakers],
             col["speaker"]] = 1.0
