@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engram import Engram
 from engram.embed.base import Embedder
@@ -122,3 +124,14 @@ def test_as_asked_the_frame_pulls_in_talk_about_talking(eg: Engram) -> None:
 
 def test_a_long_text_is_read_as_it_is() -> None:
     assert topic("Summarize what we discussed about " + "the garden, " * 200) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.text(max_size=15), st.sampled_from([
+    "Can you", "walk me through", "summarize", "what I", "we", "discussed about",
+    "give me a summary of", "everything", "across our conversations", "in order",
+    "mention only five items", "?", ",", "(", "How did my discussions about", "progress"])),
+    max_size=14).map(" ".join))
+def test_any_text_gives_a_topic_or_none(query: str) -> None:
+    out = topic(query)
+    assert out is None or (out.strip() and len(out) <= len(query))

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engram import Engram
 from engram.embed.base import Embedder
@@ -192,3 +194,25 @@ def test_a_message_to_someone_is_not_about_them(told_to: Engram, query: str,
                                                 hers: str) -> None:
     hits = told_to.search(query, user_id="pair", limit=4)
     assert hers in hits[0].item.text, [h.item.text for h in hits]
+
+
+NAMEY = st.sampled_from(["Kate", "kate", "KATE", "José", "Zoë", "İpek", "O'Neil", "Ned",
+                         "user", "a.b", "(x)", "Kate?", "Ka te"])
+WORDS = st.lists(st.one_of(NAMEY, st.text(max_size=12),
+                           st.sampled_from(["Hey", "thanks", ",", "!", "?", "you", "I'm",
+                                            "my name is", "in", "\n", "…"])),
+                 max_size=12).map(" ".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(query=WORDS, turns=st.lists(st.tuples(NAMEY, WORDS), max_size=6))
+def test_any_text_gives_names_or_none_and_never_fails(query: str,
+                                                      turns: list[tuple[str, str]]) -> None:
+    chat = _chat(*turns)
+    found = speaker_aliases(query, chat)
+    assert set(found) <= {s.lower() for s, _ in turns}
+    for text in (t for _, t in turns):
+        low = text.lower()
+        for name in ("kate", "josé", "ned"):
+            only_said_to(text, low, name)
+    assert len(addressed(["kate", "zoë"], [t for _, t in turns])) == (len(turns))
