@@ -138,7 +138,9 @@ def speaker_aliases(query: str, items: Iterable[Episode | Memory]) -> dict[str, 
              if n not in speakers and " " not in n and n.isalpha()] if speakers else []
     if not names:
         return {}
-    said = [(str(i.speaker), i.text, i.text.lower()) for i in episodes]
+    caps = [n.capitalize() for n in names]  # lower-cased only where a name is
+    said = [(str(i.speaker), i.text, i.text.lower()) for i in episodes
+            if any(c in i.text or n in i.text for n, c in zip(names, caps, strict=True))]
     out: dict[str, list[str]] = {}
     for name in names:
         who = _whose(name, [(s.lower(), t, low) for s, t, low in said if name in low],
@@ -179,30 +181,50 @@ def aliased(speaker: str | None, aliases: Mapping[str, str]) -> str | None:
 
 
 
-def only_said_to(text: str, low: str, name: str) -> bool:
-    """Whether every place ``text`` (lower-cased: ``low``) says ``name`` (lower-cased)
+def only_said_to(text: str, name: str) -> bool:
+    """Whether every place ``text`` says ``name`` (lower-cased; found in any case)
     says it to someone ("Hey Kate!", "What about you Kate?", in the forms of the
     module docstring): the message is to that person, not about them. ``False`` where
     it does not say it."""
-    if name not in low or len(low) != len(text):
-        return False
-    to, at = _said_to(name), low.find(name)
-    while at >= 0:  # this place's own form: a match over it, not one before it
-        window, here = _window(text, at, len(name))
-        if not any(m.start() <= here < m.end() for m in to.finditer(window)):
+    to, found = _said_to(name), False
+    for m in _anycase(name).finditer(text):  # each place's own form, not one before it
+        at, end = m.start(), m.end()
+        if (at and (text[at - 1].isalnum() or text[at - 1] == "_")) or (
+                end < len(text) and (text[end].isalnum() or text[end] == "_")):
+            continue  # inside a longer word ("api" in "capital")
+        found = True
+        nxt = text[end:end + 3].lstrip()[:1]
+        if nxt and nxt not in _CLOSE and not _GREETED.search(text, max(0, at - 24), at):
+            return False  # no punctuation after it and no greeting before: of, not to
+        window, here = _window(text, at, end - at)
+        if not any(f.start() <= here < f.end() for f in to.finditer(window)):
             return False
-        at = low.find(name, at + len(name))
-    return True
+    return found
+
+
+#: what may follow a name said to someone, unless a greeting comes before it
+_CLOSE = frozenset("!?.,:;)")
+#: a greeting or a thanks just before a name ("Hey Kate how are you")
+_GREETED = re.compile(rf"(?i:\b(?:{_GREETING}))[,!]?\s+$")
+
+
+@lru_cache(maxsize=512)
+def _anycase(name: str) -> re.Pattern[str]:
+    """``name`` in any case (the caller tells a whole word from part of one: a
+    look-around here costs more than the test)."""
+    return re.compile(re.escape(name), re.IGNORECASE)
 
 
 def addressed(query_names: Iterable[str], texts: Iterable[str]) -> list[frozenset[str]]:
     """For each of ``texts``, the one-word names of ``query_names`` (lower-cased) that
-    it only says to someone (:func:`only_said_to`)."""
-    names = [n for n in query_names if " " not in n]
+    it only says to someone (:func:`only_said_to`); a text is read for a name only
+    where it holds it as the query has it or capitalised ("kate", "Kate")."""
+    names = [(n, n.capitalize()) for n in query_names if " " not in n]
     if not names:
         return []
-    out = []
-    for text in texts:
-        low = text.lower()
-        out.append(frozenset(n for n in names if only_said_to(text, low, n)))
-    return out
+    return [frozenset(n for n, cap in names
+                      if (cap in text or n in text) and only_said_to(text, n))
+            for text in texts]
+
+
+
