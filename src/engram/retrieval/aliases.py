@@ -43,6 +43,8 @@ from functools import lru_cache
 from ..models import Episode, Memory
 from ..recall import query_names
 
+__all__ = ["addressed", "aliased", "only_said_to", "speaker_aliases"]
+
 #: the fewest uses of a name said to someone before it is read as the other speaker's
 MIN_SAID = 2
 
@@ -180,7 +182,6 @@ def aliased(speaker: str | None, aliases: Mapping[str, str]) -> str | None:
     return f"{speaker} {more}" if more else speaker
 
 
-
 def only_said_to(text: str, name: str) -> bool:
     """Whether every place ``text`` says ``name`` (lower-cased; found in any case)
     says it to someone ("Hey Kate!", "What about you Kate?", in the forms of the
@@ -225,6 +226,3 @@ def addressed(query_names: Iterable[str], texts: Iterable[str]) -> list[frozense
     return [frozenset(n for n, cap in names
                       if (cap in text or n in text) and only_said_to(text, n))
             for text in texts]
-
-
-
