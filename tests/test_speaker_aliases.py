@@ -126,12 +126,19 @@ ABOUT_KATE = [
 ]
 
 
-@pytest.fixture(scope="module")
-def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engram:
-    engine = Engram(str(tmp_path_factory.mktemp("aliases") / "a.db"), embedder=embedder)
-    for i, (speaker, text) in enumerate(FRIENDS):
+def _engine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, name: str,
+            turns: list[tuple[str, str]]) -> Engram:
+    """A real SQLite file holding ``turns`` (speaker, text) as one session of "pair"."""
+    engine = Engram(str(tmp_path_factory.mktemp(name) / "a.db"), embedder=embedder)
+    for i, (speaker, text) in enumerate(turns):
         engine.add(text, user_id="pair", session_id="d1", speaker=speaker,
                    occurred_at=T0 + timedelta(minutes=i), derive=False)
+    return engine
+
+
+@pytest.fixture(scope="module")
+def eg(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engram:
+    engine = _engine(tmp_path_factory, embedder, "aliases", FRIENDS)
     yield engine
     engine.close()
 
@@ -177,10 +184,7 @@ TOLD_TO = [
 
 @pytest.fixture(scope="module")
 def told_to(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Engram:
-    engine = Engram(str(tmp_path_factory.mktemp("told") / "t.db"), embedder=embedder)
-    for i, (speaker, text) in enumerate(TOLD_TO):
-        engine.add(text, user_id="pair", session_id="d1", speaker=speaker,
-                   occurred_at=T0 + timedelta(minutes=i), derive=False)
+    engine = _engine(tmp_path_factory, embedder, "told", TOLD_TO)
     yield engine
     engine.close()
 
