@@ -219,3 +219,11 @@ def test_any_text_gives_names_or_none_and_never_fails(query: str,
         for name in ("kate", "josé", "ned"):
             only_said_to(text, name)
     assert len(addressed(["kate", "zoë"], [t for _, t in turns])) == (len(turns))
+
+
+def test_a_name_inside_a_longer_word_is_not_said() -> None:
+    """"Jo" is not in "job" or "enjoy": the friend who never says the name stays its
+    owner."""
+    chat = _chat(("nate", "Hey Jo! How was the job interview?"), ("joanna", "I enjoyed it!"),
+                 ("nate", "Thanks Jo!"), ("joanna", "Got the job, what a joy."))
+    assert speaker_aliases("What did Nate and Jo do together?", chat) == {"joanna": "jo"}

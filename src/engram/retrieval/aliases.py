@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 
 from ..models import Episode, Memory
@@ -86,19 +86,12 @@ _SELF = re.compile(r"(?:\b(my\s+name\s+is|my\s+name's|call\s+me|i\s+go\s+by)"
 _CLAUSE_END = re.compile(r"\s*[.!,]")
 
 
-def _names_self(text: str, low: str, name: str) -> bool:
-    """Whether ``text`` (lower-cased: ``low``) is its speaker naming themself ``name``."""
-    if len(low) != len(text):
-        low = text  # no offsets to share: read the text as written
-    at = low.find(name)
-    while at >= 0:
-        end = at + len(name)
-        if not (end < len(text) and text[end].isalnum()):
-            m = _SELF.search(low, max(0, at - 16), at)
-            if m and (m.group(1) or (text[at].isupper()
-                                     and _CLAUSE_END.match(text, end))):
-                return True
-        at = low.find(name, end)
+def _names_self(text: str, name: str) -> bool:
+    """Whether ``text`` is its speaker naming themself ``name``."""
+    for at, end in _places(text, name):
+        m = _SELF.search(text, max(0, at - 16), at)
+        if m and (m.group(1) or (text[at].isupper() and _CLAUSE_END.match(text, end))):
+            return True
     return False
 
 
@@ -107,19 +100,22 @@ def _names_self(text: str, low: str, name: str) -> bool:
 _BEFORE, _AFTER = 48, 6
 
 
-def _says(pattern: re.Pattern[str], text: str, low: str, name: str) -> bool:
-    """Whether ``pattern`` matches around a place where ``text`` (lower-cased:
-    ``low``) says ``name``. Each place is read in a short window, cut so that a
-    message's start and end are still seen as such and a cut is not (a search of
-    the whole of a long message for every form costs a hundred times more)."""
-    if len(low) != len(text):  # a letter whose lower case is longer: no offsets to share
-        return pattern.search(text) is not None
-    at = low.find(name)
-    while at >= 0:
-        if pattern.search(_window(text, at, len(name))[0]):
-            return True
-        at = low.find(name, at + len(name))
-    return False
+def _says(pattern: re.Pattern[str], text: str, name: str) -> bool:
+    """Whether ``pattern`` matches around a place where ``text`` says ``name``. Each
+    place is read in a short window, cut so that a message's start and end are still
+    seen as such and a cut is not (a search of the whole of a long message for every
+    form costs a hundred times more)."""
+    return any(pattern.search(_window(text, at, end - at)[0]) for at, end in _places(text, name))
+
+
+def _places(text: str, name: str) -> Iterator[tuple[int, int]]:
+    """Where ``text`` says ``name`` (lower-cased) as a whole word, in any case: start
+    and end of each place."""
+    for m in _anycase(name).finditer(text):
+        at, end = m.start(), m.end()
+        if not ((at and (text[at - 1].isalnum() or text[at - 1] == "_")) or (
+                end < len(text) and (text[end].isalnum() or text[end] == "_"))):
+            yield at, end
 
 
 def _window(text: str, at: int, size: int) -> tuple[str, int]:
@@ -140,34 +136,33 @@ def speaker_aliases(query: str, items: Iterable[Episode | Memory]) -> dict[str, 
              if n not in speakers and " " not in n and n.isalpha()] if speakers else []
     if not names:
         return {}
-    caps = [n.capitalize() for n in names]  # lower-cased only where a name is
-    said = [(str(i.speaker), i.text, i.text.lower()) for i in episodes
-            if any(c in i.text or n in i.text for n, c in zip(names, caps, strict=True))]
+    said = [(str(i.speaker).lower(), i.text) for i in episodes]
     out: dict[str, list[str]] = {}
     for name in names:
-        who = _whose(name, [(s.lower(), t, low) for s, t, low in said if name in low],
-                     speakers)
+        saying = [(s, t) for s, t in said
+                  if _says_at_all(t, name) and next(_places(t, name), None)]
+        who = _whose(name, saying, speakers)
         if who is not None:
             out.setdefault(who, []).append(name)
     return {s: " ".join(ns) for s, ns in out.items()}
 
 
-def _whose(name: str, saying: list[tuple[str, str, str]], speakers: set[str]) -> str | None:
+def _whose(name: str, saying: list[tuple[str, str]], speakers: set[str]) -> str | None:
     """The speaker ``name`` means, from the messages that say it (lower-cased
-    speaker, text, lower-cased text), or ``None``."""
-    selves = {s for s, t, low in saying if _names_self(t, low, name)}
+    speaker, text), or ``None``."""
+    selves = {s for s, t in saying if _names_self(t, name)}
     if len(selves) == 1:
         return selves.pop()
     if selves:
         return None
     # no one names themself by it: one speaker says it, and only to the other
-    tellers = Counter(s for s, _, _ in saying)
+    tellers = Counter(s for s, _ in saying)
     if len(tellers) != 1 or len(speakers) != 2:
         return None
     (teller, told), = tellers.items()
     need, to, count = max(MIN_SAID, (told + 1) // 2), _said_to(name), 0
-    for _, t, low in saying:
-        count += _says(to, t, low, name)
+    for _, t in saying:
+        count += _says(to, t, name)
         if count >= need:
             return next(iter(speakers - {teller}))
     return None
@@ -188,11 +183,7 @@ def only_said_to(text: str, name: str) -> bool:
     module docstring): the message is to that person, not about them. ``False`` where
     it does not say it."""
     to, found = _said_to(name), False
-    for m in _anycase(name).finditer(text):  # each place's own form, not one before it
-        at, end = m.start(), m.end()
-        if (at and (text[at - 1].isalnum() or text[at - 1] == "_")) or (
-                end < len(text) and (text[end].isalnum() or text[end] == "_")):
-            continue  # inside a longer word ("api" in "capital")
+    for at, end in _places(text, name):  # each place's own form, not one before it
         found = True
         nxt = text[end:end + 3].lstrip()[:1]
         if nxt and nxt not in _CLOSE and not _GREETED.search(text, max(0, at - 24), at):
@@ -220,9 +211,14 @@ def addressed(query_names: Iterable[str], texts: Iterable[str]) -> list[frozense
     """For each of ``texts``, the one-word names of ``query_names`` (lower-cased) that
     it only says to someone (:func:`only_said_to`); a text is read for a name only
     where it holds it as the query has it or capitalised ("kate", "Kate")."""
-    names = [(n, n.capitalize()) for n in query_names if " " not in n]
+    names = [n for n in query_names if " " not in n]
     if not names:
         return []
-    return [frozenset(n for n, cap in names
-                      if (cap in text or n in text) and only_said_to(text, n))
+    return [frozenset(n for n in names if _says_at_all(text, n) and only_said_to(text, n))
             for text in texts]
+
+
+def _says_at_all(text: str, name: str) -> bool:
+    """A quick look before the places are read: ``text`` holds ``name`` as the query
+    has it (lower-cased) or capitalised ("kate", "Kate"), not in capitals ("KATE")."""
+    return name in text or name.capitalize() in text
