@@ -48,7 +48,7 @@ CHAT = CHAT_S13
 #: (s13-mortgage: "Which lender holds the user's mortgage?")
 #: 47/51 with session 37's later telling of a change a little further in meaning
 #: (s13-browser)
-HELD_MISSED = ["s13-mobile-network", "s13-coffee", "s13-band-name", "s13-name"]
+HELD_MISSED = ["s13-mobile-network", "s13-coffee", "s13-name"]
 #: a case that falls by the embedder's arithmetic, not by a rule: the new
 #: statement ranks first with onnxruntime's integer products (x86-64 with VNNI,
 #: and on every machine before da36a05) and not with the float products the

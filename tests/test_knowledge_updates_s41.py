@@ -41,8 +41,8 @@ SETS = {
     # measured at the start and the end of session 41, not read
     "held": ("knowledge_updates_s41_held.jsonl",
              ["q41-order-broker", "q41-release-cadence", "q41-prod-region",
-              "q41-direct-reports", "q41-annual-leave", "q41-nursing-band", "q41-hob",
-              "q41-lisbon-offsite", "q41-hens", "q41-aquarium"]),
+              "q41-annual-leave", "q41-nursing-band", "q41-hob", "q41-lisbon-offsite",
+              "q41-hens", "q41-aquarium"]),
 }
 
 

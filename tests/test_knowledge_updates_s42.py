@@ -11,9 +11,10 @@ with none of the usual markers ("now", "switched", "moved", "no longer", "instea
 engine, a map SDK, a support SLA).
 
 - ``knowledge_updates_s42.jsonl`` (development): 36 of 50 when first run (at e6e598e),
-  44 at the end of session 42.
+  44 at the end of session 42, 48 with session 44's plain later telling.
 - ``knowledge_updates_s42_held.jsonl`` (held): 33 of 50 when first run (e6e598e), 37 at
-  the end of session 42; its misses were not read.
+  the end of session 42; its misses were not read then. Session 44 printed them once
+  before it chose the plain later telling on the development sets: 46 with it.
 
 The rules of session 42, chosen on the development set (36 -> 44), each checked on every
 data set's both parts (no R_any@10, MRR or update moved) and on every earlier case set
@@ -38,18 +39,16 @@ from support.labelled import update_set_tests
 #: each set, the cases the rules miss
 SETS = {
     # a change told by what it cost ("the Mapbox invoice ... a fraction of what Google used
-    # to charge us": "used to" reads as a memory of the older time), seven languages told
-    # by those added, a solve time and a film told with
-    # no word of the question, a sensor "so much smaller", a set opened "since the spring"
+    # to charge us": "used to" reads as a memory of the older time) and a solve time told
+    # with no word of the question; session 44's plain later telling
+    # (:attr:`engram.retrieval.pairs.Pair.plain_telling`) took four more
     "dev": ("knowledge_updates_s42.jsonl",
-            ["p42-map-sdk", "p42-app-languages", "p42-cube-time", "p42-film-stock",
-             "p42-glucose-sensor", "p42-set-opener"]),
-    # measured at the start and the end of session 42, not read
+            ["p42-map-sdk", "p42-cube-time"]),
+    # measured at the start and the end of session 42, not read; its misses were printed
+    # once in session 44 (before the plain later telling was chosen on the development
+    # sets), so from then on it is no longer independent
     "held": ("knowledge_updates_s42_held.jsonl",
-             ["q42-lint-format", "q42-observability", "q42-survey-platform", "q42-game-platform",
-              "q42-code-freeze", "q42-docs-generator", "q42-slides-tool", "q42-juggling",
-              "q42-geocaching", "q42-curry-order", "q42-parking-zone", "q42-repair-cafe",
-              "q42-alps-travel"]),
+             ["q42-lint-format", "q42-docs-generator", "q42-juggling", "q42-curry-order"]),
 }
 
 

@@ -227,19 +227,28 @@ def test_a_name_written_shortened_is_named() -> None:
 def test_a_later_telling_with_another_name_in_the_slot_replaces_it() -> None:
     """"Our static caravan is on the Sandy Bay site" / "Our pitch at the Perranporth site
     looks right over the dunes": each the other's nearest in meaning, in other sessions,
-    the newer giving another name where the older gives one, no marker of change."""
+    the newer giving another name where the older gives one, no marker of change. A newer
+    giving no name is no telling by the slot; alone with the older on their subject among
+    the hits it is a plain later telling, and with a third caravan statement near both it
+    replaces nothing."""
     query = "Where is the user's caravan?"
     vectors = [_unit(1, 0, 0), _unit(0.47, 0.883, 0), _unit(0, 0, 1)]
     older = "Our static caravan is on the Sandy Bay site in Northumberland."
-    for newer, replaced in (
-            ("Back from the caravan. Our pitch at the Perranporth site looks over the dunes.",
-             True),
-            ("Back from the caravan. Our pitch at the site looks over the dunes.", False)):
-        reading = _reading([older, newer, "The neighbours painted their fence blue."],
-                           vectors, [0.55, 0.4, 0.1], query, sessions=["a", "b", "c"])
+    named = "Back from the caravan. Our pitch at the Perranporth site looks over the dunes."
+    nameless = "Back from the caravan. Our pitch at the site looks over the dunes."
+    third = "The neighbours painted their fence blue."
+    for newer, by_slot in ((named, True), (nameless, False)):
+        reading = _reading([older, newer, third], vectors, [0.55, 0.4, 0.1], query,
+                           sessions=["a", "b", "c"])
         pair = Pair(reading, 0, 1)
         assert pair.follows, newer
-        assert pair.by_slot_or_telling is replaced and pair.replaces is replaced, newer
+        assert pair.by_slot_or_telling is by_slot and pair.replaces, newer
+    # a third statement on the caravan, near both: the nameless one is no plain telling
+    crowded = [*vectors[:2], _unit(0.5, 0.5, 0.707)]
+    reading = _reading([older, nameless, "The caravan needs a new awning this year."],
+                       crowded, [0.55, 0.4, 0.3], query, sessions=["a", "b", "c"])
+    pair = Pair(reading, 0, 1)
+    assert not pair.by_slot_or_telling and not pair.plain_telling and not pair.replaces
 
 
 def test_a_later_telling_naming_the_older_value_is_about_it_whatever_the_question_names(
@@ -354,3 +363,56 @@ def test_a_later_telling_of_a_change_with_another_number_may_be_further_still() 
         reading = _reading([older, newer, small], vectors, [0.5, 0.2, 0.1], query,
                            sessions=["a", "b", "c"])
         assert Pair(reading, 0, 1).follows is follows, newer
+
+
+def test_the_only_two_statements_on_a_subject_are_a_plain_later_telling() -> None:
+    """"we lint with ESLint and format with Prettier" / "after we ripped out eslint and
+    prettier, biome check runs over the whole repo" (cosine .3): in other sessions, each
+    the other's nearest in meaning, standing well apart from every other hit, the older
+    answering the question. The newer replaces the older with no marker and no word of
+    the question."""
+    query = "What tool keeps our code linted and formatted?"
+    older = "we lint the monorepo with ESLint and format with Prettier, CI takes ages."
+    newer = "after we ripped out eslint and prettier, biome check runs over the whole repo."
+    small = "The neighbours painted their fence blue."
+    alone = [_unit(1, 0, 0), _unit(0.3, 0.954, 0), _unit(0, 0, 1)]
+    reading = _reading([older, newer, small], alone, [0.5, 0.2, 0.1], query,
+                       sessions=["a", "b", "c"])
+    pair = Pair(reading, 0, 1)
+    assert pair.plain_telling and pair.enters and pair.replaces
+    assert not Pair(reading, 0, 2).replaces  # the fence is on no subject of the question
+    # not in one session, not with only the two of them read, not below FOLLOW_FAR (.25)
+    assert not Pair(_reading([older, newer, small], alone, [0.5, 0.2, 0.1], query,
+                             sessions=["a", "a", "c"]), 0, 1).plain_telling
+    assert not Pair(_reading([older, newer], alone[:2], [0.5, 0.2], query,
+                             sessions=["a", "b"]), 0, 1).plain_telling
+    far = [_unit(1, 0, 0), _unit(0.2, 0.98, 0), _unit(0, 0, 1)]
+    assert not Pair(_reading([older, newer, small], far, [0.5, 0.2, 0.1], query,
+                             sessions=["a", "b", "c"]), 0, 1).plain_telling
+    # a third statement near both: they are not the only two on their subject
+    crowded = [_unit(1, 0, 0), _unit(0.3, 0.954, 0), _unit(0.6, 0.6, 0.529)]
+    assert not Pair(_reading([older, newer, "Prettier and ESLint disagree on semicolons."],
+                             crowded, [0.5, 0.2, 0.3], query, sessions=["a", "b", "c"]),
+                    0, 1).plain_telling
+
+
+def test_a_far_plain_telling_gives_what_the_question_asks_for() -> None:
+    """Below ``FOLLOW_PLAIN`` (.55) a plain later telling must give a number for a "How
+    many ...?" question and another time for a "When ...?" one."""
+    small = "The neighbours painted their fence blue."
+    vectors = [_unit(1, 0, 0), _unit(0.35, 0.937, 0), _unit(0, 0, 1)]
+    count = "How many vinyl albums does the user own?"
+    older = "My record collection is up to 140 LPs."
+    for newer, told in (("Picked up a few at the record fair.", False),
+                        ("Picked up loads at the record fair, I'm at 212 now.", True)):
+        reading = _reading([older, newer, small], vectors, [0.5, 0.25, 0.1], count,
+                           sessions=["a", "b", "c"])
+        assert Pair(reading, 0, 1).plain_telling is told, newer
+    when = "When is the v3 code freeze?"
+    older = "code freeze for the v3 release is 1 May, help me list what must land."
+    for newer, told in (("PM pushed the v3 code freeze to 22 May because of the auth rework.",
+                         True),
+                        ("the v3 code freeze on 1 May is going to be brutal.", False)):
+        reading = _reading([older, newer, small], vectors, [0.5, 0.4, 0.1], when,
+                           sessions=["a", "b", "c"], marked=True)
+        assert Pair(reading, 0, 1).plain_telling is told, newer

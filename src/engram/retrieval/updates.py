@@ -110,7 +110,13 @@ it replaced: "Swapped Hatha for Vinyasa flow" / "Yin classes at the studio on Mo
 for "What style of yoga ...?"), not for a question asking for several values
 (:func:`~.asks.asks_several`: "What sports does Kevin play?"); and, for a question asking
 when something happened (:func:`~.asks.asks_when_done`), closeness in meaning alone
-making no pair. Each rule's examples, the
+making no pair; and the **plain later telling** (:attr:`~.pairs.Pair.plain_telling`): the
+only two statements on a subject among the hits read, in other sessions, each the other's
+nearest in meaning at cosine ``FOLLOW_FAR`` (.25) or closer and standing ``FOLLOW_GAP``
+closer to each other than to any other hit, the older answering the question: the newer
+replaces it with or without a marker or a word of the question ("our API docs site is
+built with Docusaurus" / "we went with MkDocs Material for the docs rebuild"). Each rule's
+examples, the
 figures it was chosen on and what was tried and left out: docs/recall.md, "The
 newer-first rule, session by session" and the sessions' sections.
 """
