@@ -243,10 +243,16 @@ _RULES: list[_Rule] = [
     _rule(_I + r"i (?:just |recently |finally )?started a new job as " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} works as {value}", None, 0.8),
     # an occupation said as what one is: "I'm a nurse", "I am an ICU nurse at St Mary's",
+    # "I'm a colour technologist from Port Michael" (where one is from is no part of it),
     # "I retrained as a plumber"
     _rule(_I + r"i(?:'m|’m| am) (?:now |currently |still )?(?P<value>an? [\w-]+(?: [\w-]+){0,2}?"
-          r"(?: (?:at|for|with|in) [^.,;!?\n]{2,60}?)?)" + _END_NAMED,
+          r"(?: (?:at|for|with|in) [^.,;!?\n]{2,60}?)?)(?: from [^.,;!?\n]{2,40}?)?" + _END_NAMED,
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=job),
+    # what one speaks as, opening a sentence: "As a nurse, I see this a lot", "As a
+    # software engineer I sit all day" (not "As a kid, I ...", "As a vegetarian, I ...")
+    _rule(r"(?:^|[.!?]\s+)as (?P<value>an? [\w-]+(?: [\w-]+){0,2}?),? (?:i|i'm|i’m|i've|my)\b",
+          MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=job,
+          needs=r"\bas an? "),
     _rule(_I + r"i(?:'ve| have)? (?:just |finally )?(?:retrained|qualified|trained) as "
           r"(?P<value>an? [\w-]+(?: [\w-]+){0,2}?)" + _END_NAMED,
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=job),

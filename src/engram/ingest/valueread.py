@@ -252,6 +252,10 @@ actuary auditor coach trainer instructor firefighter postman postwoman courier s
 underwriter pharmacologist biologist chemist physicist geologist zookeeper gardener
 landscaper welder machinist pharmacist sonographer chiropractor osteopath podcaster
 """.split())
+#: endings that name an occupation whatever its field ("a colour technologist", "a
+#: cardiologist", "a statistician", "a videographer", "a locksmith", "a playwright"); not
+#: "-ist" alone ("a perfectionist", "an optimist")
+_JOB_ENDINGS = ("ologist", "ician", "grapher", "smith", "wright")
 #: where an occupation's place starts ("a nurse at St Mary's")
 _WHERE = re.compile(r" (?:at|for|with|in) ")
 #: words before a job title that judge rather than name it ("a good cook", "a big fan")
@@ -262,11 +266,15 @@ _JUDGED = frozenset({"good", "bad", "great", "terrible", "awful", "decent", "bet
 
 def job(value: str) -> str | None:
     """An occupation as written, with where ("a software engineer at a bank", "an ICU
-    nurse"), or ``None`` ("a good cook", "a big fan", "a mess", "an aspiring chef")."""
+    nurse", "a colour technologist": a title in :data:`_JOBS` or with an ending of
+    :data:`_JOB_ENDINGS`), or ``None`` ("a good cook", "a big fan", "a mess", "an aspiring
+    chef", "a perfectionist")."""
     ws = _WHERE.split(value, maxsplit=1)[0].split()
     if not 2 <= len(ws) <= 4 or ws[0].lower() not in ("a", "an"):
         return None
-    if ws[-1].lower() not in _JOBS or any(w.lower() in _JUDGED for w in ws):
+    title = ws[-1].lower()
+    named = title in _JOBS or (len(title) >= 7 and title.endswith(_JOB_ENDINGS))
+    if not named or any(w.lower() in _JUDGED for w in ws):
         return None
     return value
 
