@@ -32,7 +32,7 @@ from ..ingest.instructions import read_instruction_text
 from ..models import Hit, ItemRef, Memory, MemoryKind, MemoryStatus, Scope, SearchFilters
 from ..store.base import Store
 from ..text import TextMemo
-from .topics import _unit
+from .topics import unit
 
 __all__ = ["ALWAYS_MAX", "Instructions", "Standing", "instructions_in", "instructions_of",
            "pinned", "standing_for"]
@@ -101,7 +101,7 @@ def _topic_vectors(topics: Sequence[str], embedder: Embedder) -> np.ndarray:
         if len(_TOPICS) + len(new) > _TOPICS_MAX:
             _TOPICS.clear()
         vecs = np.asarray(embedder.embed(new, "query"), dtype=np.float64)
-        for t, v in zip(new, _unit(vecs), strict=True):
+        for t, v in zip(new, unit(vecs), strict=True):
             _TOPICS[(model, t)] = v
     return np.stack([_TOPICS[(model, t)] for t in topics])
 
@@ -117,7 +117,7 @@ def standing_for(query_vector: Any, held: Instructions, embedder: Embedder, near
         return []
     out = [Standing(m, None) for m in held.always[:ALWAYS_MAX]]
     if nearest and held.topical and query_vector is not None:
-        q = _unit(np.asarray(query_vector, dtype=np.float64))
+        q = unit(np.asarray(query_vector, dtype=np.float64))
         cos = _topic_vectors([t for _, t in held.topical], embedder) @ q
         order = sorted(range(len(cos)), key=lambda i: -cos[i])
         out += [Standing(held.topical[i][0], float(cos[i])) for i in order[:nearest]

@@ -33,7 +33,7 @@ from ..embed.base import Embedder
 from ..index.lexical import tokens
 from ..recall import query_names
 
-__all__ = ["BROAD_TERMS", "TOPICS", "broad", "expanded", "topic_of", "topic_vectors"]
+__all__ = ["BROAD_TERMS", "TOPICS", "broad", "expanded", "topic_of", "topic_vectors", "unit"]
 
 #: a query of at most this many index terms besides its names is broad
 BROAD_TERMS = 4
@@ -299,7 +299,8 @@ _lock = threading.Lock()
 _vectors: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
 
-def _unit(m: np.ndarray) -> np.ndarray:
+def unit(m: np.ndarray) -> np.ndarray:
+    """``m`` (a vector, or vectors in rows) scaled to unit length; a zero row stays zero."""
     norm = np.linalg.norm(m, axis=-1, keepdims=True)
     out: np.ndarray = m / np.where(norm > 0, norm, 1.0)
     return out
@@ -323,14 +324,14 @@ def topic_vectors(embedder: Embedder) -> tuple[np.ndarray, np.ndarray]:
     if found is not None:
         return found
     topics = list(TOPICS.values())
-    names = _unit(np.asarray(embedder.embed([n for n, _ in topics], "query"), dtype=np.float64))
+    names = unit(np.asarray(embedder.embed([n for n, _ in topics], "query"), dtype=np.float64))
     sents = [s for _, ss in topics for s in ss]
-    vecs = _unit(np.asarray(embedder.embed(sents, "document"), dtype=np.float64))
+    vecs = unit(np.asarray(embedder.embed(sents, "document"), dtype=np.float64))
     turns, at = [], 0
     for _, ss in topics:
         turns.append(vecs[at: at + len(ss)].mean(axis=0))
         at += len(ss)
-    out = (names, _unit(np.stack(turns)))
+    out = (names, unit(np.stack(turns)))
     with _lock:
         _vectors[key] = out
     return out
@@ -339,7 +340,7 @@ def topic_vectors(embedder: Embedder) -> tuple[np.ndarray, np.ndarray]:
 def topic_of(vector: np.ndarray, embedder: Embedder) -> str:
     """The name of the topic whose name side is closest to the query ``vector``."""
     names, _ = topic_vectors(embedder)
-    return list(TOPICS)[int(np.argmax(names @ _unit(np.asarray(vector, dtype=np.float64))))]
+    return list(TOPICS)[int(np.argmax(names @ unit(np.asarray(vector, dtype=np.float64))))]
 
 
 def expanded(vector: np.ndarray, embedder: Embedder, weight: float) -> np.ndarray:
@@ -348,6 +349,6 @@ def expanded(vector: np.ndarray, embedder: Embedder, weight: float) -> np.ndarra
     if weight <= 0:
         return vector
     names, turns = topic_vectors(embedder)
-    q = _unit(np.asarray(vector, dtype=np.float64))
-    moved = _unit(q + weight * turns[int(np.argmax(names @ q))])
+    q = unit(np.asarray(vector, dtype=np.float64))
+    moved = unit(q + weight * turns[int(np.argmax(names @ q))])
     return moved.astype(np.asarray(vector).dtype, copy=False)
