@@ -3,6 +3,8 @@ each reading in many phrasings, what undoes it, and what it must not take for on
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -256,3 +258,73 @@ def test_the_person_nouns_name_people_and_not_things() -> None:
     assert {"sister", "dentist", "colleague", "vicar", "neighbour", "neighbor", "boss",
             "godmother", "flatmate", "landlord"} <= nouns
     assert not {"car", "phone", "router", "tracker", "house", "job", "team", "rent"} & nouns
+
+
+@pytest.mark.parametrize(("newer", "older", "question"), [
+    ("My brother just bought a flat in York.", "My sister lives in Leeds near the university.",
+     "Where does my sister live?"),
+    ("My son started at Little Acorns nursery, he cried on day one.",
+     "My daughter goes to St Mary's primary school, she loves it.",
+     "What school does my daughter go to?"),
+    ("My dad's on amlodipine now.", "My mum takes ramipril for her blood pressure.",
+     "What does my mum take for her blood pressure?"),
+    ("My girlfriend has started on oat milk.", "My flatmate only drinks soya milk.",
+     "What milk does my flatmate drink?"),
+    # a memory tells of its owner as "the user"
+    ("The user's brother lives in York", "The user's sister lives in Leeds",
+     "Where does the user's sister live?"),
+    ("The user's partner is allergic to shellfish", "The user is allergic to penicillin",
+     "What is the user allergic to?"),
+])
+def test_what_another_person_does_leaves_the_asked_persons_standing(
+        newer: str, older: str, question: str) -> None:
+    """Two people the owner names (or the owner and another): a later statement about
+    one leaves a statement about the other, the one the question asks about, standing."""
+    assert keeps(newer, older, named=_terms(question)) == "holder", newer
+
+
+@pytest.mark.parametrize(("newer", "older", "question"), [
+    # the question asks about the newer's person
+    ("My brother just bought a flat in York.", "My sister lives in Leeds.",
+     "Where does my brother live?"),
+    # the question asks who does a thing either may do
+    ("My neighbour Sue does the school run on Fridays now.",
+     "My mum picks the twins up from school on Fridays.", "Who does the Friday school run?"),
+    # one person, named two ways
+    ("My sis moved to York.", "My sister lives in Leeds.", "Where does my sister live?"),
+    ("Anna just moved to York.", "My sister Anna lives in Leeds.", "Where does Anna live?"),
+])
+def test_a_statement_on_the_asked_person_or_task_is_no_other_holder(
+        newer: str, older: str, question: str) -> None:
+    assert keeps(newer, older, named=_terms(question)) is None, newer
+
+
+def test_a_later_statement_on_another_family_member_stays_below(tmp_path: Path) -> None:
+    """End to end, a store of small talk and two statements about two of the owner's
+    family, months apart: the question about one finds that one first (the newer-first
+    rule once put the brother's flat above the sister's home)."""
+    from datetime import UTC, datetime, timedelta
+
+    from engram import Engram
+
+    t0 = datetime(2025, 1, 1, tzinfo=UTC)
+    small = ["Not much, work has been busy.", "It's been raining all week here.",
+             "How was your weekend?", "I tried a new pasta recipe last night."]
+    cases = [("My sister lives in Leeds near the university.",
+              "My brother just bought a flat in York.", "Where does my sister live?"),
+             ("My daughter goes to St Mary's primary school, she loves it.",
+              "My son started at Little Acorns nursery, he cried on day one.",
+              "What school does my daughter go to?")]
+    with Engram(str(tmp_path / "family.db")) as eg:
+        for k, (older, newer, _) in enumerate(cases):
+            eg.add(older, user_id=f"u{k}", role="user", session_id="s1", occurred_at=t0)
+            for i, text in enumerate(small):
+                eg.add(text, user_id=f"u{k}", role="user", session_id=f"s{i + 2}",
+                       occurred_at=t0 + timedelta(days=10 + i))
+            eg.add(newer, user_id=f"u{k}", role="user", session_id="s9",
+                   occurred_at=t0 + timedelta(days=100))
+        eg.process_pending()
+        for k, (older, _, question) in enumerate(cases):
+            hits = eg.search(question, user_id=f"u{k}", limit=3,
+                             now=t0 + timedelta(days=120), track_access=False)
+            assert hits[0].text == older, question

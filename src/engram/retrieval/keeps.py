@@ -12,7 +12,10 @@ later statements are close to an older value without changing it:
   she's gone full keto"). It is not another's where the owner is in what it tells of
   them ("My boss gave me a raise"), where it acts on a thing the older holds ("My GP
   bumped the sertraline up"), or where the older is itself about a person the owner
-  names ("My mum picks the twins up");
+  names ("My mum picks the twins up"), unless the question asks about that person: then
+  a statement about another person leaves it standing ("My sister lives in Leeds" /
+  "My brother just bought a flat in York" for "Where does my sister live?"). A memory's
+  "the user" is read as the owner ("The user's partner is allergic to shellfish");
 * **considered**: "Should I apply for British citizenship?", "Got a quote for quartz
   worktops today. Laughed, said thanks", "nearly ordered one but couldn't bring myself"
   weigh a change not made (:data:`_CONSIDERED`);
@@ -244,6 +247,19 @@ def _on_subject(newer: str, older: str, asked: frozenset[str]) -> str:
     return best[1] if best[0] > 0 else newer
 
 
+#: how a memory names its owner ("The user's partner", "the user is")
+_THE_USERS = re.compile(r"\bthe user['’]s\b", re.IGNORECASE)
+_THE_USER = re.compile(r"\bthe user\b", re.IGNORECASE)
+
+
+def _as_owners(text: str) -> str:
+    """``text`` with "the user's" read as "my" and "the user" as "I" (how a derived
+    memory tells of its owner)."""
+    if "user" not in text and "User" not in text:
+        return text
+    return _THE_USER.sub("I", _THE_USERS.sub("my", text))
+
+
 def _made(text: str) -> bool:
     return _MADE.search(_NOT_MADE.sub(" ", text)) is not None
 
@@ -288,6 +304,9 @@ def keeps(newer: str, older: str, asked: frozenset[str] = frozenset(),
     ``"for a while"``
     (where ``asked``, the question's index terms, asks what holds usually; a change it
     tells is for that while)."""
+    # a memory tells of its owner as "the user" ("The user's partner is allergic to
+    # shellfish"): read as the owner's own words
+    newer, older = _as_owners(newer), _as_owners(older)
     marks = _marks(newer)
     if marks.who is not None:
         # what they do to the owner's own is the owner's ("My boss gave me a raise",
@@ -295,9 +314,18 @@ def keeps(newer: str, older: str, asked: frozenset[str] = frozenset(),
         clause = marks.clause
         theirs = {t for t in _terms(older) | named if len(t) >= 3}
         known = any(a.startswith(b) or b.startswith(a) for a in marks.who for b in theirs)
-        if (_owner_told(older) and not known and not _owners(clause)
-                and not _acts_on(clause, older)):
-            return "holder"
+        if not known and not _owners(clause):
+            if _owner_told(older) and not _acts_on(clause, older):
+                return "holder"
+            # two people the owner names, the question asking about the older's: what
+            # the other does leaves it standing ("My sister lives in Leeds" / "My brother
+            # just bought a flat in York" for "Where does my sister live?"); not for a
+            # question about what either may do ("My mum picks the twins up on Fridays"
+            # / "My neighbour Sue does the school run on Fridays now")
+            of_older = _marks(older).who
+            if of_older is not None and any(a.startswith(b) or b.startswith(a)
+                                            for a in of_older for b in named if len(b) >= 3):
+                return "holder"
     # an exception for a while is one whatever it says changed ("we're doing Wednesdays
     # in the park for the next three weeks instead")
     if asked & _USUALLY and marks.for_a_while:
