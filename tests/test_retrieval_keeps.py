@@ -150,6 +150,10 @@ def test_an_older_time_remembered(newer: str) -> None:
     "I've got a Kindle as well now, for the train.",
     "Alongside Pip we've now got two rabbits, courtesy of the neighbours.",
     "We've now got a second car for the school run.",
+    # "also" after its subject, in mid-sentence
+    "doc says I'm also mildly allergic to latex, great, more forms to fill in",
+    "We also have a hamster called Biscuit.",
+    "Turns out I am also entitled to the carer's allowance.",
 ])
 def test_a_value_added_beside_the_older(newer: str) -> None:
     assert keeps(newer, MINE) == "added", newer

@@ -136,6 +136,8 @@ _REMEMBERED = re.compile(
 #: a value added beside the older one
 _ADDED = re.compile(r"(?:^|[.!?]\s+)(?:also|on top of that|in addition|alongside)\b|"
                     r"\bas well(?=\s*(?:[.!?,;]|$))|"
+                    # "I'm also mildly allergic to latex", "we also have a hamster"
+                    r"\b(?:i|we)(?:['’]m|['’]re|['’]ve| am| are| have)?\s+also\b|"
                     r"\b(?:as a side (?:thing|project|hustle|gig)|on the side|"
                     r"side (?:project|hustle|gig))\b", re.IGNORECASE)
 #: an exception for a while
