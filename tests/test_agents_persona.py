@@ -79,6 +79,14 @@ def test_profile_has_attributes_and_preferences_with_confidence(eg: Engram) -> N
         "user_id": "nobody", "subject": None, "preferences": [], "attributes": []}
 
 
+def test_profile_has_where_one_is_from_and_the_languages_one_speaks(eg: Engram) -> None:
+    for text in ("I'm from Porto originally.", "I speak Portuguese and a little French."):
+        eg.add(text, user_id="ana", speaker="Ana", derive=True)
+    got = {a.name: a.value for a in eg.profile(user_id="ana").attributes}
+    assert got["from"] == "Porto" and got["lives_in"] == "Lisbon"
+    assert got["languages"] == "Portuguese and a little French"
+
+
 def test_profile_follows_a_sustained_change_of_mind(eg: Engram) -> None:
     for text in ["I hate hiking now.", "Actually I can't stand hiking."]:
         eg.add(text, user_id="ana", speaker="Ana")

@@ -52,6 +52,7 @@ _SINGLE: dict[str, re.Pattern[str]] = {
     "works_at": re.compile(r" works at (?P<v>.+)$"),
     "name": re.compile(r"'s name is (?P<v>.+)$"),
     "age": re.compile(r" is (?P<v>\d{1,3}) years old$"),
+    "from": re.compile(r" is from (?P<v>.+)$"),
     "partner": re.compile(r"'s partner is (?P<v>.+)$"),
     "diet": re.compile(r" is (?P<v>vegetarian|vegan|pescatarian)$", re.IGNORECASE),
     "favourite": re.compile(r"'s favou?rite .+? is (?P<v>.+)$"),
@@ -59,6 +60,7 @@ _SINGLE: dict[str, re.Pattern[str]] = {
 #: many-valued facts: name -> the rule's text
 _MANY: dict[str, re.Pattern[str]] = {
     "allergy": re.compile(r" is allergic to (?P<v>.+)$"),
+    "languages": re.compile(r" speaks (?P<v>.+)$"),
     "has": re.compile(r" has (?P<v>(?:a|an|two|three) .+)$"),
     "plan": re.compile(r" plans to (?P<v>.+)$"),
 }

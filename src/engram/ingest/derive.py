@@ -54,6 +54,7 @@ from .valueread import (
     commute,
     habit,
     job,
+    languages,
     learnt,
     pastime,
 )
@@ -253,6 +254,12 @@ _RULES: list[_Rule] = [
     _rule(r"(?:^|[.!?]\s+)as (?P<value>an? [\w-]+(?: [\w-]+){0,2}?),? (?:i|i'm|i’m|i've|my)\b",
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=job,
           needs=r"\bas an? "),
+    # "I've been a nurse for ten years"
+    _rule(_I + r"i(?:'ve|’ve| have) been (?P<value>an? [\w-]+(?: [\w-]+){0,2}?"
+          r"(?: (?:at|for|with|in) [^.,;!?\n]{2,60}?)?) (?:for|since) ",
+          MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=job),
+    _rule(_I + r"i(?:'m|’m| am) (?:now |happily |semi-)?retired\b",
+          MemoryKind.FACT, "{subject} is retired", None, 0.7),
     _rule(_I + r"i(?:'ve| have)? (?:just |finally )?(?:retrained|qualified|trained) as "
           r"(?P<value>an? [\w-]+(?: [\w-]+){0,2}?)" + _END_NAMED,
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=job),
@@ -307,6 +314,29 @@ _RULES: list[_Rule] = [
     _rule(_I + r"i" + AS_A_RULE + r"? (?:take|get|catch|ride|taking|getting|catching|riding) "
           r"(?P<value>(?:the |a |my )?[a-z]+) (?:in )?to work\b",
           MemoryKind.FACT, "{subject} commutes {value}", "commute", 0.6, reads=commute),
+    # where one is from: "I'm from Port Michael originally", "I grew up in Manchester",
+    # "I was born in Lagos" (a place: not "I'm from the future", "born in 1985")
+    _rule(_I + r"i(?:'m|’m| am) (?:originally )?from " + _VALUE + r"(?:,? originally)?"
+          + _END_NAMED, MemoryKind.FACT, "{subject} is from {value}", "from", 0.7, a_home),
+    _rule(_I + r"i (?:grew up|was born and raised|was raised) in " + _VALUE + _END_NAMED,
+          MemoryKind.FACT, "{subject} grew up in {value}", "grew_up", 0.7, a_home),
+    _rule(_I + r"i was born in (?!(?:19|20)\d\d\b)" + _VALUE + _END_NAMED,
+          MemoryKind.FACT, "{subject} was born in {value}", "born_in", 0.7, a_home),
+    _rule(_I + r"i (?:can )?speak (?P<value>(?:fluent |some |a little |a bit of |basic )?"
+          r"[A-Z][a-z]+(?:(?:,| and| or) (?:fluent |some |a little |a bit of |basic )?"
+          r"[A-Z][a-z]+){0,3})" + _END_NAMED,
+          MemoryKind.FACT, "{subject} speaks {value}", None, 0.7, reads=languages),
+    # one the owner names by their name: "My wife's name is Priya", "My dog is called
+    # Rex", "my brother's name is Jake"
+    _rule(_I + r"my (?:wife|husband|partner|girlfriend|boyfriend|fianc[ée]e?)(?:['’]s name is|"
+          r" is called) (?P<value>[^\W\d_][\w-]*(?: [^\W\d_][\w-]*)?)" + _END,
+          MemoryKind.FACT, "{subject}'s partner is {value}", "partner", 0.8, a_name),
+    _rule(_I + r"my (?P<what>son|daughter|brother|sister|mum|mom|mother|dad|father|"
+          r"grandma|grandmother|grandpa|grandfather|aunt|uncle|cousin|niece|nephew|"
+          r"best friend|boss|dog|cat|puppy|kitten|rabbit|hamster|horse|parrot|tortoise|"
+          r"baby)(?:['’]s name is| is called| is named) "
+          r"(?P<value>[^\W\d_][\w-]*(?: [^\W\d_][\w-]*)?)" + _END,
+          MemoryKind.FACT, "{subject}'s {what} is called {value}", None, 0.7, a_name),
     _rule(_I + r"my name is " + _VALUE + _END,
           MemoryKind.FACT, "{subject}'s name is {value}", "name", 0.9),
     _rule(_I + r"i(?:'m| am) (?P<value>\d{1,3}) years old",

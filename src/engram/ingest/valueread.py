@@ -16,7 +16,8 @@ import re
 from functools import cache
 
 __all__ = ["AS_A_RULE", "a_home", "a_known_home", "a_name", "a_pet", "a_place", "activity",
-           "an_adoptee", "commute", "habit", "job", "learnt", "pastime"]
+           "an_adoptee", "commute", "habit", "job", "languages", "learnt",
+           "pastime"]
 
 
 #: capitalised words that are not names
@@ -262,6 +263,31 @@ _WHERE = re.compile(r" (?:at|for|with|in) ")
 _JUDGED = frozenset({"good", "bad", "great", "terrible", "awful", "decent", "better", "worse",
                      "best", "worst", "big", "huge", "lousy", "amazing", "natural",
                      "born", "proper", "real", "wannabe", "aspiring", "future", "former", "ex"})
+
+
+def languages(value: str) -> str | None:
+    """Languages one speaks as written ("French and German", "fluent Spanish", "a little
+    Welsh"), or ``None`` when a word is neither a language of the shipped table nor a
+    word joining or grading them ("I speak my mind", "I speak to my mum daily")."""
+    from ..retrieval.expand import table  # the shipped WordNet table, read once
+
+    known = set(table().get("language", ())) | _LANGUAGES
+    ws = [w.strip(",").lower() for w in value.split()]
+    said = [w for w in ws if w in known]
+    return value if said and all(w in known or w in _GRADES for w in ws) else None
+
+
+#: widely spoken languages the shipped table (its most frequent WordNet words) leaves out
+_LANGUAGES = frozenset("""
+english italian japanese mandarin chinese cantonese dutch polish russian korean greek
+turkish irish gaelic punjabi bengali tamil telugu marathi gujarati ukrainian romanian
+czech hungarian swedish norwegian danish finnish hebrew persian farsi thai vietnamese
+indonesian malay tagalog filipino yoruba igbo hausa zulu xhosa amharic somali catalan
+basque croatian serbian bulgarian slovak slovenian lithuanian latvian estonian icelandic
+""".split())
+#: words that join or grade the languages one speaks ("fluent French and a bit of Welsh")
+_GRADES = frozenset({"and", "or", "a", "little", "bit", "of", "some", "fluent", "basic",
+                     "conversational", "decent", "good", "native", "also", "both"})
 
 
 def job(value: str) -> str | None:
