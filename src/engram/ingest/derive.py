@@ -57,6 +57,7 @@ from .valueread import (
     languages,
     learnt,
     pastime,
+    subject_of_study,
 )
 
 if TYPE_CHECKING:
@@ -258,6 +259,26 @@ _RULES: list[_Rule] = [
     _rule(_I + r"i(?:'ve|’ve| have) been (?P<value>an? [\w-]+(?: [\w-]+){0,2}?"
           r"(?: (?:at|for|with|in) [^.,;!?\n]{2,60}?)?) (?:for|since) ",
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=job),
+    # a relative's occupation: "My mom is a hairdresser", "my brother's a paramedic"
+    _rule(_I + r"my (?P<what>mum|mom|mother|dad|father|brother|sister|son|daughter|wife|"
+          r"husband|partner|girlfriend|boyfriend|aunt|uncle|cousin|grandma|grandpa)"
+          r"(?: is|['’]s) (?P<value>an? [\w-]+(?: [\w-]+){0,2}?"
+          r"(?: (?:at|for|with|in) [^.,;!?\n]{2,60}?)?)" + _END_NAMED,
+          MemoryKind.FACT, "{subject}'s {what} works as {value}", None, 0.6, reads=job),
+    # what one studies, and where: "I study at NYU", "I study law here in Orlando", "I'm
+    # majoring in Psychology", "my major is in computer science", "I'm a student at UCL"
+    _rule(_I + r"i(?:'m|’m| am)? (?:currently |now )?(?:study|studying) at " + _VALUE
+          + _END_NAMED, MemoryKind.FACT, "{subject} studies at {value}", "school", 0.7,
+          a_name),
+    _rule(_I + r"i(?:'m|’m| am) (?:a |an )?(?:[\w-]+ )?student at " + _VALUE + _END_NAMED,
+          MemoryKind.FACT, "{subject} studies at {value}", "school", 0.7, a_name),
+    *(_rule(_I + lead + r" (?P<value>[A-Za-z]+(?: (?:and |& )?[A-Za-z]+){0,3})" + _END_NAMED,
+            MemoryKind.FACT, "{subject} majors in {value}", "major", 0.7,
+            reads=subject_of_study)
+      for lead in (r"i(?:'m|’m| am) majoring in", r"my major is(?: in)?")),
+    _rule(_I + r"i study (?P<value>(?!at\b|for\b|hard\b|a lot\b|all\b|with\b)"
+          r"[a-z]+(?: (?!here\b)[a-z]+)?) (?:here )?(?:at|in) (?-i:[A-Z])",
+          MemoryKind.FACT, "{subject} studies {value}", "subject", 0.6),
     _rule(_I + r"i(?:'m|’m| am) (?:now |happily |semi-)?retired\b",
           MemoryKind.FACT, "{subject} is retired", None, 0.7),
     _rule(_I + r"i(?:'ve| have)? (?:just |finally )?(?:retrained|qualified|trained) as "
@@ -371,6 +392,9 @@ _RULES: list[_Rule] = [
     _rule(_I + r"i(?:'ve| have)? (?:gone|become|became|went|turned) "
           r"(?:fully |completely |strictly )?(?:a |an )?" + _DIET,
           MemoryKind.PREFERENCE, "{subject} is {value}", "diet", 0.8),
+    _rule(_I + r"i(?:'m|’m| am) (?:a |an )(?:big |huge |massive |great |real |long-time |"
+          r"lifelong |die-hard )?(?:fan|lover) of (?!both\b|all\b|any\b)" + _VALUE + _END,
+          MemoryKind.PREFERENCE, "{subject} likes {value}", None, 0.5, reads=liked),
     _rule(_I + r"i (?:really )?(?:love|like|enjoy|adore) " + _VALUE + _END,
           MemoryKind.PREFERENCE, "{subject} likes {value}", None, 0.5, reads=liked),
     _rule(_I + r"i prefer " + _VALUE + _END,

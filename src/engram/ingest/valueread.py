@@ -17,7 +17,7 @@ from functools import cache
 
 __all__ = ["AS_A_RULE", "a_home", "a_known_home", "a_name", "a_pet", "a_place", "activity",
            "an_adoptee", "commute", "habit", "job", "languages", "learnt",
-           "pastime"]
+           "pastime", "subject_of_study"]
 
 
 #: capitalised words that are not names
@@ -263,6 +263,18 @@ _WHERE = re.compile(r" (?:at|for|with|in) ")
 _JUDGED = frozenset({"good", "bad", "great", "terrible", "awful", "decent", "better", "worse",
                      "best", "worst", "big", "huge", "lousy", "amazing", "natural",
                      "born", "proper", "real", "wannabe", "aspiring", "future", "former", "ex"})
+
+
+def subject_of_study(value: str) -> str | None:
+    """A field of study as written ("Psychology", "computer science", "business finance"),
+    without a name said to someone after it in lower case ("business finance Kevin"), or
+    ``None`` for a word that is no field ("my major is a mess")."""
+    ws = value.split()
+    if len(ws) > 1 and ws[-1][:1].isupper() and ws[-2][:1].islower():
+        ws = ws[:-1]
+    if not ws or ws[0].lower() in ("a", "an", "the", "my", "so", "still", "not"):
+        return None
+    return " ".join(ws)
 
 
 def languages(value: str) -> str | None:
