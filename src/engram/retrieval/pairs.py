@@ -110,16 +110,17 @@ TOLD_MEANING = 0.3
 #: weeks" / "Now that the team has moved to three-week cycles", .27)
 TOLD_BOTH = 0.25
 #: a plain later telling (:attr:`Pair.plain_telling`), with no marker at all ("Most days I
-#: grab a meal deal for lunch" / "I've been bringing leftovers for lunch"; "we lint with
-#: ESLint and format with Prettier" / "after we ripped out eslint and prettier, `biome
-#: check` runs over the entire repo"): two statements of other sessions, each the other's
-#: nearest in meaning, at least ``FOLLOW_FAR`` close, that stand ``FOLLOW_GAP`` closer to
-#: each other than either is to any other hit read, the older answering the question: the
-#: only two statements on their subject. In a chat, where many turns share a topic, the
-#: gap is small (LoCoMo's pairs of this kind stand .00-.10 apart). Between ``FOLLOW_FAR``
-#: and ``FOLLOW_PLAIN`` the newer must give what the question asks for. Session 44 took
-#: ``FOLLOW_FAR`` from .55 (``FOLLOW_PLAIN``) to .25 on the development case sets; no
-#: question of any data set's both parts moved (docs/recall.md, "Session 44")
+#: grab a meal deal for lunch" / "I've been bringing leftovers for lunch"; "For my MSc
+#: project the questionnaire is on Google Forms" / "the ethics board wanted the data stored
+#: in the EU, so my questionnaire lives on Qualtrics"): two statements of other sessions,
+#: each the other's nearest in meaning, at least ``FOLLOW_FAR`` close, that stand
+#: ``FOLLOW_GAP`` closer to each other than either is to any other hit read, the older
+#: answering the question: the only two statements on their subject. In a chat, where
+#: many turns share a topic, the gap is small (LoCoMo's pairs of this kind stand .00-.10
+#: apart). Between ``FOLLOW_FAR`` and ``FOLLOW_PLAIN`` the newer must give what the
+#: question asks for. Session 44 took ``FOLLOW_FAR`` from .55 (``FOLLOW_PLAIN``) to .25 on
+#: the development case sets; no question of any data set's both parts moved
+#: (docs/recall.md, "Session 44")
 FOLLOW_PLAIN = 0.55
 FOLLOW_GAP = 0.15
 FOLLOW_FAR = 0.25
@@ -610,8 +611,8 @@ class Pair:
         enough to read as one, each the other's nearest in meaning at ``FOLLOW_FAR`` or
         closer, standing ``FOLLOW_GAP`` closer to each other than either is to any other
         hit, the older answering the question by its words or as the hit nearest it
-        ("our API docs site is built with Docusaurus" / "we went with MkDocs Material for
-        the docs rebuild", nothing else on docs among them). The
+        ("we send all our logs and metrics to Datadog" / "Grafana Cloud dashboards are up
+        for every service", nothing else on monitoring among them). The
         newer need not hold the question's words: being the older's one neighbour on its
         subject, it tells that subject again ("code freeze for the v3 release is 1 May" /
         "PM pushed the v3 code freeze to 22 May" for "When do we stop merging features

@@ -114,8 +114,8 @@ making no pair; and the **plain later telling** (:attr:`~.pairs.Pair.plain_telli
 only two statements on a subject among the hits read, in other sessions, each the other's
 nearest in meaning at cosine ``FOLLOW_FAR`` (.25) or closer and standing ``FOLLOW_GAP``
 closer to each other than to any other hit, the older answering the question: the newer
-replaces it with or without a marker or a word of the question ("our API docs site is
-built with Docusaurus" / "we went with MkDocs Material for the docs rebuild"). Each rule's
+replaces it with or without a marker or a word of the question ("we send all our logs
+and metrics to Datadog" / "Grafana Cloud dashboards are up for every service"). Each rule's
 examples, the
 figures it was chosen on and what was tried and left out: docs/recall.md, "The
 newer-first rule, session by session" and the sessions' sections.
