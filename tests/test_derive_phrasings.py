@@ -169,10 +169,10 @@ KEPT_UP = [
      "Ana speaks fluent Spanish and a bit of Welsh", None),
     ("I speak English.", "Ana speaks English", None),
     ("My wife's name is Priya.", "Ana's partner is Priya", "partner"),
-    ("My dog is called Rex.", "Ana's dog is called Rex", None),
-    ("My son is called Leo.", "Ana's son is called Leo", None),
-    ("My brother's name is Jake.", "Ana's brother is called Jake", None),
-    # what one studies and where, what one is a fan of, a relative's occupation
+    ("My dog is called Rex.", "Ana has a dog called Rex", None),
+    ("My son is called Leo.", "Ana has a son called Leo", None),
+    ("My brother's name is Jake.", "Ana has a brother called Jake", None),
+    # what one studies and where, what one is a fan of
     ("I study at NYU, a bit away from home but totally worth it.", "Ana studies at NYU",
      "school"),
     ("I'm a second-year student at Leeds Beckett.", "Ana studies at Leeds Beckett", "school"),
@@ -181,11 +181,6 @@ KEPT_UP = [
      "major"),
     ("I study law here in Orlando, it's my third year.", "Ana studies law", "subject"),
     ("I'm a big fan of chamomile tea, especially at night.", "Ana likes chamomile tea", None),
-    ("My mom is a hairdresser so I have lots of hair products.",
-     "Ana's mom works as a hairdresser", None),
-    ("My brother's a paramedic in Leeds.", "Ana's brother works as a paramedic in Leeds", None),
-    # the sister's occupation, not the speaker's
-    ("My sister is a nurse.", "Ana's sister works as a nurse", None),
     # what one speaks as, opening a sentence
     ("As a software engineer I spend all day at a desk.", "Ana works as a software engineer",
      None),
@@ -257,6 +252,8 @@ NOT_KEPT_UP = [
     ("I study at home.", "studies"),
     ("I studied history at Cambridge.", "studies"),
     ("My mom is a great cook.", "works"),
+    ("My sister is a nurse.", "works"),
+    ("My husband is a secondary school teacher.", "works"),
     ("I'm a fan of both classical like Bach and Mozart.", "likes"),
     ("My dog is called a menace by the neighbours.", "called"),
     ("My boss is called in to every meeting.", "called"),

@@ -259,12 +259,6 @@ _RULES: list[_Rule] = [
     _rule(_I + r"i(?:'ve|’ve| have) been (?P<value>an? [\w-]+(?: [\w-]+){0,2}?"
           r"(?: (?:at|for|with|in) [^.,;!?\n]{2,60}?)?) (?:for|since) ",
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=job),
-    # a relative's occupation: "My mom is a hairdresser", "my brother's a paramedic"
-    _rule(_I + r"my (?P<what>mum|mom|mother|dad|father|brother|sister|son|daughter|wife|"
-          r"husband|partner|girlfriend|boyfriend|aunt|uncle|cousin|grandma|grandpa)"
-          r"(?: is|['’]s) (?P<value>an? [\w-]+(?: [\w-]+){0,2}?"
-          r"(?: (?:at|for|with|in) [^.,;!?\n]{2,60}?)?)" + _END_NAMED,
-          MemoryKind.FACT, "{subject}'s {what} works as {value}", None, 0.6, reads=job),
     # what one studies, and where: "I study at NYU", "I study law here in Orlando", "I'm
     # majoring in Psychology", "my major is in computer science", "I'm a student at UCL"
     _rule(_I + r"i(?:'m|’m| am)? (?:currently |now )?(?:study|studying) at " + _VALUE
@@ -357,7 +351,7 @@ _RULES: list[_Rule] = [
           r"best friend|boss|dog|cat|puppy|kitten|rabbit|hamster|horse|parrot|tortoise|"
           r"baby)(?:['’]s name is| is called| is named) "
           r"(?P<value>[^\W\d_][\w-]*(?: [^\W\d_][\w-]*)?)" + _END,
-          MemoryKind.FACT, "{subject}'s {what} is called {value}", None, 0.7, a_name),
+          MemoryKind.FACT, "{subject} has a {what} called {value}", None, 0.7, a_name),
     _rule(_I + r"my name is " + _VALUE + _END,
           MemoryKind.FACT, "{subject}'s name is {value}", "name", 0.9),
     _rule(_I + r"i(?:'m| am) (?P<value>\d{1,3}) years old",
