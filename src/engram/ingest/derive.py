@@ -167,6 +167,14 @@ def _as_said(position: int, commas: tuple[int, ...]) -> int:
     return position - sum(1 for c in commas if c < position)
 #: the words of a diet (single-valued: a new one supersedes the old)
 _DIET = r"(?P<value>vegetarian|vegan|pescatarian)\b"
+#: a job title ("a nurse", "an ICU nurse", "a software engineer"), read by :func:`job`
+_TITLE = r"an? [\w-]+(?: [\w-]+){0,2}?"
+#: a job title and where ("a nurse at St Mary's")
+_JOB = r"(?P<value>" + _TITLE + r"(?: (?:at|for|with|in) [^.,;!?\n]{2,60}?)?)"
+#: a person's name: one or two words, read by :func:`a_name`
+_NAME = r"(?P<value>[^\W\d_][\w-]*(?: [^\W\d_][\w-]*)?)"
+#: the words for one's partner
+_PARTNER = r"(?:wife|husband|partner|girlfriend|boyfriend|fianc[ée]e?)"
 
 
 @dataclass(frozen=True)
@@ -247,17 +255,16 @@ _RULES: list[_Rule] = [
     # an occupation said as what one is: "I'm a nurse", "I am an ICU nurse at St Mary's",
     # "I'm a colour technologist from Port Michael" (where one is from is no part of it),
     # "I retrained as a plumber"
-    _rule(_I + r"i(?:'m|’m| am) (?:now |currently |still )?(?P<value>an? [\w-]+(?: [\w-]+){0,2}?"
-          r"(?: (?:at|for|with|in) [^.,;!?\n]{2,60}?)?)(?: from [^.,;!?\n]{2,40}?)?" + _END_NAMED,
+    _rule(_I + r"i(?:'m|’m| am) (?:now |currently |still )?" + _JOB
+          + r"(?: from [^.,;!?\n]{2,40}?)?" + _END_NAMED,
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=job),
     # what one speaks as, opening a sentence: "As a nurse, I see this a lot", "As a
     # software engineer I sit all day" (not "As a kid, I ...", "As a vegetarian, I ...")
-    _rule(r"(?:^|[.!?]\s+)as (?P<value>an? [\w-]+(?: [\w-]+){0,2}?),? (?:i|i'm|i’m|i've|my)\b",
+    _rule(r"(?:^|[.!?]\s+)as (?P<value>" + _TITLE + r"),? (?:i|i'm|i’m|i've|my)\b",
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=job,
           needs=r"\bas an? "),
     # "I've been a nurse for ten years"
-    _rule(_I + r"i(?:'ve|’ve| have) been (?P<value>an? [\w-]+(?: [\w-]+){0,2}?"
-          r"(?: (?:at|for|with|in) [^.,;!?\n]{2,60}?)?) (?:for|since) ",
+    _rule(_I + r"i(?:'ve|’ve| have) been " + _JOB + r" (?:for|since) ",
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=job),
     # what one studies, and where: "I study at NYU", "I study law here in Orlando", "I'm
     # majoring in Psychology", "my major is in computer science", "I'm a student at UCL"
@@ -276,7 +283,7 @@ _RULES: list[_Rule] = [
     _rule(_I + r"i(?:'m|’m| am) (?:now |happily |semi-)?retired\b",
           MemoryKind.FACT, "{subject} is retired", None, 0.7),
     _rule(_I + r"i(?:'ve| have)? (?:just |finally )?(?:retrained|qualified|trained) as "
-          r"(?P<value>an? [\w-]+(?: [\w-]+){0,2}?)" + _END_NAMED,
+          r"(?P<value>" + _TITLE + ")" + _END_NAMED,
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7, reads=job),
     _rule(_I + r"i(?:'m| am)? (?:now )?(?:work|working) as " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} works as {value}", None, 0.7),
@@ -343,28 +350,25 @@ _RULES: list[_Rule] = [
           MemoryKind.FACT, "{subject} speaks {value}", None, 0.7, reads=languages),
     # one the owner names by their name: "My wife's name is Priya", "My dog is called
     # Rex", "my brother's name is Jake"
-    _rule(_I + r"my (?:wife|husband|partner|girlfriend|boyfriend|fianc[ée]e?)(?:['’]s name is|"
-          r" is called) (?P<value>[^\W\d_][\w-]*(?: [^\W\d_][\w-]*)?)" + _END,
+    _rule(_I + r"my " + _PARTNER + r"(?:['’]s name is| is called) " + _NAME + _END,
           MemoryKind.FACT, "{subject}'s partner is {value}", "partner", 0.8, a_name),
     _rule(_I + r"my (?P<what>son|daughter|brother|sister|mum|mom|mother|dad|father|"
           r"grandma|grandmother|grandpa|grandfather|aunt|uncle|cousin|niece|nephew|"
           r"best friend|boss|dog|cat|puppy|kitten|rabbit|hamster|horse|parrot|tortoise|"
-          r"baby)(?:['’]s name is| is called| is named) "
-          r"(?P<value>[^\W\d_][\w-]*(?: [^\W\d_][\w-]*)?)" + _END,
+          r"baby)(?:['’]s name is| is called| is named) " + _NAME + _END,
           MemoryKind.FACT, "{subject} has a {what} called {value}", None, 0.7, a_name),
     _rule(_I + r"my name is " + _VALUE + _END,
           MemoryKind.FACT, "{subject}'s name is {value}", "name", 0.9),
     _rule(_I + r"i(?:'m| am) (?P<value>\d{1,3}) years old",
           MemoryKind.FACT, "{subject} is {value} years old", "age", 0.7),
-    _rule(_I + r"my (?:wife|husband|partner|girlfriend|boyfriend|fianc[ée]e?) (?:is|'s) "
+    _rule(_I + r"my " + _PARTNER + r" (?:is|'s) "
           + _VALUE + _END, MemoryKind.FACT, "{subject}'s partner is {value}", "partner", 0.8),
     # named beside the word ("My boyfriend Tom and I go hiking"), or by the relation
     # ("I'm dating Alex now", "I'm engaged to Sam"): a capitalised name only
-    _rule(_I + r"my (?:wife|husband|partner|girlfriend|boyfriend|fianc[ée]e?),? "
-          r"(?P<value>[^\W\d_][\w-]*)(?=(?:['’]s)?\b)",
+    _rule(_I + r"my " + _PARTNER + r",? (?P<value>[^\W\d_][\w-]*)(?=(?:['’]s)?\b)",
           MemoryKind.FACT, "{subject}'s partner is {value}", "partner", 0.8, a_name),
     _rule(_I + r"i(?:'m|’m| am) (?:now |currently )?(?:dating|engaged to|married to) "
-          r"(?P<value>[^\W\d_][\w-]*(?: [^\W\d_][\w-]*)?)" + _END,
+          + _NAME + _END,
           MemoryKind.FACT, "{subject}'s partner is {value}", "partner", 0.8, a_name),
     _rule(_I + r"i(?:'m|’m| am|'ve been|’ve been| have been) (?:now )?(?:seeing|dating) "
           r"(?:someone|somebody|a guy|a girl|a man|a woman) (?:called|named) "

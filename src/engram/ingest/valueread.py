@@ -281,12 +281,18 @@ def languages(value: str) -> str | None:
     """Languages one speaks as written ("French and German", "fluent Spanish", "a little
     Welsh"), or ``None`` when a word is neither a language of the shipped table nor a
     word joining or grading them ("I speak my mind", "I speak to my mum daily")."""
-    from ..retrieval.expand import table  # the shipped WordNet table, read once
-
-    known = set(table().get("language", ())) | _LANGUAGES
+    known = _known_languages()
     ws = [w.strip(",").lower() for w in value.split()]
     said = [w for w in ws if w in known]
     return value if said and all(w in known or w in _GRADES for w in ws) else None
+
+
+@cache
+def _known_languages() -> frozenset[str]:
+    """The shipped table's languages and :data:`_LANGUAGES` (read once)."""
+    from ..retrieval.expand import table  # the shipped WordNet table, read once
+
+    return frozenset(table().get("language", ())) | _LANGUAGES
 
 
 #: widely spoken languages the shipped table (its most frequent WordNet words) leaves out

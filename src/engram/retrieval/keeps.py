@@ -249,6 +249,13 @@ def _on_subject(newer: str, older: str, asked: frozenset[str]) -> str:
     return best[1] if best[0] > 0 else newer
 
 
+def _names(who: frozenset[str], terms: frozenset[str]) -> bool:
+    """Whether ``terms`` name one of ``who`` (the index terms naming a holder): a term of
+    three letters or more that is one of them, or the start of one, or starts with one
+    ("sis" / "sister")."""
+    return any(a.startswith(b) or b.startswith(a) for a in who for b in terms if len(b) >= 3)
+
+
 #: how a memory names its owner ("The user's partner", "the user is")
 _THE_USERS = re.compile(r"\bthe user['’]s\b", re.IGNORECASE)
 _THE_USER = re.compile(r"\bthe user\b", re.IGNORECASE)
@@ -314,9 +321,7 @@ def keeps(newer: str, older: str, asked: frozenset[str] = frozenset(),
         # what they do to the owner's own is the owner's ("My boss gave me a raise",
         # "our landlord is putting our rent up")
         clause = marks.clause
-        theirs = {t for t in _terms(older) | named if len(t) >= 3}
-        known = any(a.startswith(b) or b.startswith(a) for a in marks.who for b in theirs)
-        if not known and not _owners(clause):
+        if not _names(marks.who, _terms(older) | named) and not _owners(clause):
             if _owner_told(older) and not _acts_on(clause, older):
                 return "holder"
             # two people the owner names, the question asking about the older's: what
@@ -325,8 +330,7 @@ def keeps(newer: str, older: str, asked: frozenset[str] = frozenset(),
             # question about what either may do ("My mum picks the twins up on Fridays"
             # / "My neighbour Sue does the school run on Fridays now")
             of_older = _marks(older).who
-            if of_older is not None and any(a.startswith(b) or b.startswith(a)
-                                            for a in of_older for b in named if len(b) >= 3):
+            if of_older is not None and _names(of_older, named):
                 return "holder"
     # an exception for a while is one whatever it says changed ("we're doing Wednesdays
     # in the park for the next three weeks instead")
