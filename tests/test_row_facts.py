@@ -1,13 +1,14 @@
 """A text's facts made once with its partition card, read by the reranker (#21).
 
 :func:`engram.index.rowfacts.facts` read back equals what a search would work
-out from the text (its index terms, whether it says something about time), on
-texts of many kinds. A SQLite view made from a card holds its text's facts:
+out from the text (its index terms, whether it says something about time, the
+names it introduces), on texts of many kinds. A SQLite view made from a card holds its text's facts:
 built from the tables, after a change of the text, after a restart from the
 index file, and after loading a file whose cards were made in an older layout
 (made once, at load). The reranker reads them: its features from views equal
 its features from whole items, and a view's facts, not its text, decide the
-coverage and time columns where the view holds them.
+coverage and time columns where the view holds them; multi-hop search reads a
+view's introduced names, not its text.
 """
 
 from __future__ import annotations
@@ -32,16 +33,17 @@ from engram import Engram
 from engram.embed.base import Embedder
 from engram.index.files import pack, unpack, write_atomically
 from engram.index.lexical import term_set
-from engram.index.rowfacts import TIMEY, TIMEY_PATTERN, facts, read_terms, timey
+from engram.index.rowfacts import TIMEY, TIMEY_PATTERN, facts, read_names, read_terms, timey
 from engram.models import Episode, ItemRef, Scope, SearchFilters
-from engram.retrieval import rerank
+from engram.recall.introductions import introduced_names
+from engram.retrieval import hops, rerank
 from engram.retrieval.fusion import Fused
 from engram.retrieval.signals import Signal
 from engram.store import open_store
 from engram.store.base import Candidate, Store
 from engram.store.sqlite_index_files import IndexFiles
 from engram.store.sqlite_views import CARD_LAYOUT
-from engram.store.views import FLAGS, TERMS, kept_facts
+from engram.store.views import FLAGS, NAMES, TERMS, kept_facts, kept_names
 from engram.text import clear_text_caches
 
 U = Scope(user_id="u", tenant="t")
@@ -55,19 +57,24 @@ TEXTS = [
     "  multiple   spaces\tand\nnew lines  ", "e-mail me at ana@example.com re: the Q3 report",
     "Yesterday", "SUMMER", "1st 2nd 3rd 4th 21st 123rd", "it's 2024-05-01T10:00:00Z now",
     "Kelvin K and long ſ", "Arabic digits ٢٠١٩ and ١st", "under_score __init__ word_2020",
+    "My sister Anna moved to Lisbon.", "Our dentist, Dr. Okafor, retired; I met Ben, my coach",
+    "a kitten we named Pixel and a novel called The Glass Orchard", "we fly from Porto",
+    "My wife's favourite band is Velvet\nLanterns", "I called her Mary-Jo O'Neil yesterday",
 ]
 
 
 def _random_texts(n: int, seed: int = 5) -> list[str]:
     rng = random.Random(seed)
-    words = " ".join(TEXTS).split() + ["month", "Monday", "fall", "since", "1999", "20th", "ago"]
+    words = " ".join(TEXTS).split() + ["month", "Monday", "fall", "since", "1999", "20th", "ago",
+                                       "my", "named", "Anna", "Dr.", "the", ",", "is"]
     return [" ".join(rng.choice(words) for _ in range(rng.randint(0, 30))) for _ in range(n)]
 
 
 def test_facts_read_back_as_the_text_gives_them() -> None:
     for text in TEXTS + _random_texts(2000):
-        terms, flags = facts(text)
+        terms, flags, names = facts(text)
         assert read_terms(terms) == term_set(text), text
+        assert read_names(names) == introduced_names(text), text
         assert bool(flags & TIMEY) == timey(text) == (TIMEY_PATTERN.search(text) is not None)
 
 
@@ -81,6 +88,7 @@ def _fill(store: Store) -> None:
     add_episode(store, episode("e2", U.with_session("s1"), "what pet did you get?", at(2)),
                 unit(2))
     add_memory(store, memory("m1", U, "User has a corgi named Biscuit", when=at(4)), unit(4))
+    assert introduced_names("User has a corgi named Biscuit") == {"biscuit"}
 
 
 def _views(store: Store) -> list[object]:
@@ -97,6 +105,7 @@ def _assert_facts_of_texts(views: list[object]) -> None:
         assert held is not None, v
         assert read_terms(held[0]) == term_set(v.text)  # type: ignore[attr-defined]
         assert bool(held[1] & TIMEY) == timey(v.text)  # type: ignore[attr-defined]
+        assert kept_names(v) == introduced_names(v.text)  # type: ignore[arg-type, attr-defined]
 
 
 def test_views_from_cards_hold_their_texts_facts(tmp_path: Path,
@@ -109,7 +118,8 @@ def test_views_from_cards_hold_their_texts_facts(tmp_path: Path,
     change_memory(store, m1, at(9), text="User now has two corgis since Monday")
     views = _views(store)
     assert views[2].text == "User now has two corgis since Monday"  # type: ignore[attr-defined]
-    assert kept_facts(views[2]) == facts(views[2].text)  # type: ignore[arg-type, attr-defined]
+    assert kept_facts(views[2]) == facts(views[2].text)[:2]  # type: ignore[arg-type, attr-defined]
+    assert kept_names(views[2]) == frozenset()  # type: ignore[arg-type]
     _assert_facts_of_texts(views)
     store.warm(U, MODEL)
     store.close()
@@ -156,6 +166,16 @@ def test_the_reranker_reads_the_facts(tmp_path: Path) -> None:
     e1.__dict__[TERMS], e1.__dict__[FLAGS] = "pet", 0
     tampered = matrix(views)
     assert tampered[0, cov] == 0.0 and tampered[0, when] == 0.0
+    store.close()
+
+
+def test_multi_hop_reads_a_views_names(tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    _fill(store)
+    m1 = next(v for v in _views(store) if v.id == "m1")  # type: ignore[attr-defined]
+    assert hops.bridges((), [(1.0, m1)], ()) == {"biscuit": 1.0}  # type: ignore[list-item]
+    m1.__dict__[NAMES] = "rex"  # the names the view holds answer, not its text
+    assert hops.bridges((), [(1.0, m1)], ()) == {"rex": 1.0}  # type: ignore[list-item]
     store.close()
 
 

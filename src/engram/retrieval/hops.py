@@ -32,46 +32,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from ..models import Episode, Memory
-from ..recall import extract_entities
-from ..text import text_cache
+from ..recall.introductions import introduced_names
+from ..store.views import kept_names
 
 __all__ = ["bridges", "introduced_names", "linked"]
-
-
-#: words that end a description before a name ("my trip to Porto" is no apposition)
-_PREP = r"(?:to|in|at|from|with|for|on|by|of|about|into|near|and|or|but)"
-_WORD = rf"(?!{_PREP}\b)[\w'-]+"
-#: what comes right before an introduced name, within its sentence
-_BEFORE = re.compile(
-    rf"(?:\b(?:my|our|his|her|their|your|the)\s+(?:{_WORD}\s+){{0,3}}{_WORD},?\s+"
-    r"(?:(?:is|was)\s+)?"
-    r"|\b(?:named|called|call|calls|nicknamed)\s+(?:(?:her|him|it|them)\s+)?)"
-    r"(?:(?:dr|mr|mrs|ms|prof)\.?\s+)?(?:the\s+)?$",
-    re.IGNORECASE,
-)
-#: what comes right after one ("Anna, my sister")
-_AFTER = re.compile(r"^,\s+(?:my|our|his|her|their|your)\s+\w", re.IGNORECASE)
-#: (the mark first, the title behind it looked at only then: the regex engine
-#: skips to each mark instead of testing every position)
-_SENTENCE_END = re.compile(r"[.!?;:](?<!\bdr.)(?<!\bmr.)(?<!\bmrs.)(?<!\bms.)(?<!\bprof.)\s",
-                           re.IGNORECASE)
-
-
-@text_cache(8192)
-def introduced_names(text: str) -> frozenset[str]:
-    """Keys of the names ``text`` introduces as the referent of a description."""
-    out = set()
-    for m in extract_entities(text, names_only=True):
-        if m.kind not in ("name", "title"):
-            continue
-        start, end = m.span
-        before = text[max(0, start - 80) : start]
-        cut = list(_SENTENCE_END.finditer(before))
-        if cut:
-            before = before[cut[-1].end() :]
-        if _BEFORE.search(before) or _AFTER.match(text[end : end + 40]):
-            out.add(m.key)
-    return frozenset(out)
 
 
 def bridges(
@@ -90,7 +54,9 @@ def bridges(
     skip = {*query_names, *(s.lower() for s in speakers)}
     out: dict[str, float] = {}
     for score, item in seeds:
-        for key in sorted(introduced_names(item.text) - skip):
+        held = kept_names(item)
+        names = introduced_names(item.text) if held is None else held
+        for key in sorted(names - skip):
             if len(out) >= limit:
                 return out
             out.setdefault(key, score)

@@ -28,7 +28,7 @@ from ..models import Episode, Memory, MemoryKind, MemoryStatus, Scope
 from .sql_common import _KINDS, _STATUSES
 from .sqlite_rowcache import Held, ScopeKey
 from .sqlite_rows import SQLITE
-from .views import FLAGS, TERMS, Loader, episode_view, memory_view
+from .views import FLAGS, NAMES, TERMS, Loader, episode_view, memory_view
 
 __all__ = ["CARD_LAYOUT", "EP_CARD_COLS", "EP_VIEW_COLS", "MEM_CARD_COLS", "MEM_VIEW_COLS",
            "card_view", "episode_card", "held_view", "memory_card", "row_view"]
@@ -47,10 +47,11 @@ _EP_CARD = ("tenant", "user_id", "agent_id", "session_id", "role", "speaker", "o
             "created_at")
 _MEM_CARD = ("tenant", "user_id", "agent_id", "session_id", "kind", "status", "valid_from",
              "created_at", "source_episode_ids", "entities")
-#: then the text's facts (:func:`~engram.index.rowfacts.facts`: its terms and flags)
-_EP_N, _MEM_N = len(_EP_CARD) + 2, len(_MEM_CARD) + 2
+#: then the text's facts (:func:`~engram.index.rowfacts.facts`: its terms, flags and
+#: introduced names)
+_EP_N, _MEM_N = len(_EP_CARD) + 3, len(_MEM_CARD) + 3
 #: names the cards' fields (a partition whose cards were made otherwise drops them)
-CARD_LAYOUT = f"sqlite 2: {' '.join(_EP_CARD)}; {' '.join(_MEM_CARD)}; facts 1: terms flags"
+CARD_LAYOUT = f"sqlite 2: {' '.join(_EP_CARD)}; {' '.join(_MEM_CARD)}; facts 2: terms flags names"
 EP_CARD_COLS = ", ".join("e." + c for c in _EP_CARD[4:])
 MEM_CARD_COLS = ", ".join("x." + c for c in _MEM_CARD[6:])
 
@@ -70,8 +71,8 @@ def memory_card(r: Any) -> bytes | None:
 
 
 def _card(fields: list[Any], text: str) -> bytes | None:
-    terms, flags = facts(text)
-    fields += (terms, str(flags))
+    terms, flags, names = facts(text)
+    fields += (terms, str(flags), names)
     return make_card(fields, text)
 
 
@@ -85,11 +86,11 @@ def card_view(card: bytes, item_id: str, parity: int, visible: Callable[[ScopeKe
         return None
     view: Episode | Memory
     if parity == 0:
-        view = _episode(item_id, scope_of(key), f[4], f[5], f[10], f[6], f[7], load)
+        view = _episode(item_id, scope_of(key), f[4], f[5], f[-1], f[6], f[7], load)
     else:
-        view = _memory(item_id, scope_of(key), f[4], f[5], f[12], f[6], f[7], f[8], f[9], load)
+        view = _memory(item_id, scope_of(key), f[4], f[5], f[-1], f[6], f[7], f[8], f[9], load)
     held = view.__dict__  # the text's facts: made with the card, read by the ranking
-    held[TERMS], held[FLAGS] = f[-3], int(f[-2] or 0)
+    held[TERMS], held[FLAGS], held[NAMES] = f[-4], int(f[-3] or 0), f[-2]
     return view
 
 

@@ -22,10 +22,11 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from ..index.rowfacts import read_names
 from ..models import Episode, Memory
 
-__all__ = ["EPISODE_FIELDS", "FLAGS", "MEMORY_FIELDS", "STAMPS", "TERMS", "Loader",
-           "episode_view", "is_view", "kept_facts", "memory_view"]
+__all__ = ["EPISODE_FIELDS", "FLAGS", "MEMORY_FIELDS", "NAMES", "STAMPS", "TERMS", "Loader",
+           "episode_view", "is_view", "kept_facts", "kept_names", "memory_view"]
 
 #: the fields a view of an episode holds from the start (the rest: ``metadata``)
 EPISODE_FIELDS = ("id", "scope", "role", "speaker", "text", "occurred_at", "created_at")
@@ -38,8 +39,9 @@ Loader = Callable[[str], "Episode | Memory | None"]
 #: the time fields a view may hold as stored (parsed on first read)
 STAMPS = ("occurred_at", "created_at", "valid_from")
 #: where a view may hold its text's facts made at write time
-#: (:func:`engram.index.rowfacts.facts`: the terms as written, and the flags)
-TERMS, FLAGS = "_terms", "_flags"
+#: (:func:`engram.index.rowfacts.facts`: the terms as written, the flags, and the
+#: introduced names as written)
+TERMS, FLAGS, NAMES = "_terms", "_flags", "_names"
 
 
 class _Deferred:
@@ -137,6 +139,14 @@ def kept_facts(item: Episode | Memory) -> tuple[str, int] | None:
     held = item.__dict__
     terms = held.get(TERMS)
     return None if terms is None else (terms, held[FLAGS])
+
+
+def kept_names(item: Episode | Memory) -> frozenset[str] | None:
+    """The names ``item``'s text introduces as its view holds them
+    (:func:`~engram.recall.introductions.introduced_names`, made when its store wrote
+    the row); ``None`` for any other item (work them out from the text)."""
+    names = item.__dict__.get(NAMES)
+    return None if names is None else read_names(names)
 
 
 def is_view(item: object) -> bool:
