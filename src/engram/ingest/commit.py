@@ -38,6 +38,7 @@ from ..trust.provenance import (
     RESERVED_KEY,
     TRUST_LEVELS,
     derived_from,
+    is_flagged,
     provenance,
     strip_reserved,
     trust_of,
@@ -101,15 +102,52 @@ def _carried(ns: Any, fresh: dict[str, Any]) -> dict[str, Any]:
     return fresh
 
 
-def stamp_imported(items: Iterable[Episode | Memory]) -> None:
-    """Imported items: flags are always re-computed from the text; a trust level
-    exported by Engram is kept, anything else becomes ``imported``."""
+def stamp_imported(items: Iterable[Episode | Memory],
+                   rederive: Callable[[Sequence[Episode]], Sequence[Candidate]] | None = None,
+                   ) -> None:
+    """Imported items: flags are always re-computed, as the item's own write computed
+    them. An episode's from its text. A memory the rules made (origin ``"rules"``) that
+    ``rederive`` (the rule deriver) makes again, with the same text, from its source
+    episodes in the same import, none of them flagged: from the words the rule read, as
+    derivation scans it (:func:`~engram.trust.provenance.derived_from`: a rule fills a
+    template, "When the user asks about ...: always ...", whose own words look like an
+    order to the scanner). Any other memory's from its text. A trust level exported by
+    Engram is kept, anything else becomes ``imported``."""
+    items = list(items)
+    episodes = [i for i in items if isinstance(i, Episode)]
+    for item in episodes:
+        _stamp_imported(item, item.text)
+    by_id = {e.id: e for e in episodes}
+    made: dict[tuple[str, ...], Sequence[Candidate]] = {}
     for item in items:
-        ns = item.metadata.get(RESERVED_KEY)
-        ns = ns if isinstance(ns, dict) else {}
-        level = ns.get("trust") if ns.get("trust") in TRUST_LEVELS else "imported"
-        item.metadata = {**strip_reserved(item.metadata), RESERVED_KEY: _carried(ns, provenance(
-            item.text, str(level), str(ns.get("origin") or "import")))}
+        if not isinstance(item, Episode):
+            _stamp_imported(item, _rule_words(item, by_id, rederive, made) or item.text)
+
+
+def _stamp_imported(item: Episode | Memory, scanned: str) -> None:
+    ns = item.metadata.get(RESERVED_KEY)
+    ns = ns if isinstance(ns, dict) else {}
+    level = ns.get("trust") if ns.get("trust") in TRUST_LEVELS else "imported"
+    item.metadata = {**strip_reserved(item.metadata), RESERVED_KEY: _carried(ns, provenance(
+        scanned, str(level), str(ns.get("origin") or "import")))}
+
+
+def _rule_words(memory: Memory, episodes: dict[str, Episode],
+                rederive: Callable[[Sequence[Episode]], Sequence[Candidate]] | None,
+                made: dict[tuple[str, ...], Sequence[Candidate]]) -> str | None:
+    """The words a rule read to make ``memory``, where ``rederive`` makes it again from its
+    source episodes (all in ``episodes``, none flagged); ``None`` otherwise. ``made``
+    keeps each source set's candidates."""
+    ns = memory.metadata.get(RESERVED_KEY)
+    if rederive is None or not isinstance(ns, dict) or ns.get("origin") != "rules":
+        return None
+    ids = tuple(memory.source_episode_ids)
+    sources = [episodes.get(i) for i in ids]
+    if not ids or any(e is None or is_flagged(e.metadata) for e in sources):
+        return None
+    if ids not in made:
+        made[ids] = rederive([e for e in sources if e is not None])
+    return next((c.said or c.text for c in made[ids] if c.text == memory.text), None)
 
 
 def stamp_summary(candidate: Candidate) -> dict[str, Any]:

@@ -304,6 +304,6 @@ class Ingest:
                 progress: Any = None) -> ImportReport:
         """See :meth:`engram.Engram.import_`."""
         records = parse_jsonl(source, self.max_text_bytes, target)
-        stamp_imported(obj for kind, obj, _ in records  # type: ignore[misc]
-                       if kind in ("episode", "memory"))
+        stamp_imported((obj for kind, obj, _ in records  # type: ignore[misc]
+                        if kind in ("episode", "memory")), RuleDeriver(self.store).derive)
         return self.commit.records(records, batch_size, progress)
