@@ -85,13 +85,20 @@ def stamp_direct(text: str, metadata: dict[str, Any]) -> dict[str, Any]:
 def stamp_changed(old: Memory, text: str | None,
                   metadata: dict[str, Any] | None) -> dict[str, Any]:
     """Metadata after a caller's change: the new (or old) caller metadata, the old
-    trust level and origin kept, flags re-computed from the (new) text."""
+    trust level and origin kept; flags re-computed from a new text, and the old ones kept
+    while the text stays (a rule memory's were made on the words the rule read, not on
+    its template: :func:`~engram.trust.provenance.derived_from`)."""
     ns = old.metadata.get(RESERVED_KEY)
     level = trust_of(old.metadata) if isinstance(ns, dict) else "agent"
     origin = str(ns.get("origin", "direct")) if isinstance(ns, dict) else "direct"
     kept = strip_reserved(old.metadata if metadata is None else metadata)
-    return {**kept, RESERVED_KEY: _carried(ns, provenance(
-        text if text is not None else old.text, level, origin))}
+    if text is None or text == old.text:
+        fresh: dict[str, Any] = {"trust": level, "origin": origin}
+        if isinstance(ns, dict):
+            fresh.update({k: ns[k] for k in ("flags", "why") if k in ns})
+    else:
+        fresh = provenance(text, level, origin)
+    return {**kept, RESERVED_KEY: _carried(ns, fresh)}
 
 
 def _carried(ns: Any, fresh: dict[str, Any]) -> dict[str, Any]:
