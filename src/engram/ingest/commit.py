@@ -120,15 +120,15 @@ def stamp_imported(items: Iterable[Episode | Memory],
     template, "When the user asks about ...: always ...", whose own words look like an
     order to the scanner). Any other memory's from its text. A trust level exported by
     Engram is kept, anything else becomes ``imported``."""
-    items = list(items)
-    episodes = [i for i in items if isinstance(i, Episode)]
-    for item in episodes:
-        _stamp_imported(item, item.text)
+    every = list(items)
+    episodes = [e for e in every if isinstance(e, Episode)]
+    for episode in episodes:
+        _stamp_imported(episode, episode.text)
     by_id = {e.id: e for e in episodes}
     made: dict[tuple[str, ...], Sequence[Candidate]] = {}
-    for item in items:
-        if not isinstance(item, Episode):
-            _stamp_imported(item, _rule_words(item, by_id, rederive, made) or item.text)
+    for memory in every:
+        if isinstance(memory, Memory):
+            _stamp_imported(memory, _rule_words(memory, by_id, rederive, made) or memory.text)
 
 
 def _stamp_imported(item: Episode | Memory, scanned: str) -> None:
