@@ -40,6 +40,7 @@ from ..trust.provenance import (
     derived_from,
     is_flagged,
     provenance,
+    restamped,
     strip_reserved,
     trust_of,
     trust_of_role,
@@ -92,12 +93,8 @@ def stamp_changed(old: Memory, text: str | None,
     level = trust_of(old.metadata) if isinstance(ns, dict) else "agent"
     origin = str(ns.get("origin", "direct")) if isinstance(ns, dict) else "direct"
     kept = strip_reserved(old.metadata if metadata is None else metadata)
-    if text is None or text == old.text:
-        fresh: dict[str, Any] = {"trust": level, "origin": origin}
-        if isinstance(ns, dict):
-            fresh.update({k: ns[k] for k in ("flags", "why") if k in ns})
-    else:
-        fresh = provenance(text, level, origin)
+    fresh = (restamped(ns if isinstance(ns, dict) else {}, level, origin)
+             if text is None or text == old.text else provenance(text, level, origin))
     return {**kept, RESERVED_KEY: _carried(ns, fresh)}
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "flags_of",
     "is_flagged",
     "provenance",
+    "restamped",
     "strip_reserved",
     "trust_of",
     "trust_of_role",
@@ -81,6 +82,14 @@ def provenance(text: str, trust: str, origin: str) -> dict[str, Any]:
     if verdict.flagged:
         ns["flags"] = list(verdict.flags)
         ns["why"] = dict(zip(verdict.flags, verdict.evidence, strict=True))
+    return ns
+
+
+def restamped(old: Mapping[str, Any], trust: str, origin: str) -> dict[str, Any]:
+    """:func:`provenance` for an unchanged text: this source, and the flags (with their
+    evidence) the ``old`` namespace holds, not scanned again."""
+    ns: dict[str, Any] = {"trust": trust, "origin": origin}
+    ns.update({k: old[k] for k in ("flags", "why") if k in old})
     return ns
 
 
