@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from engram.ingest.derive import RuleDeriver
-from engram.ingest.openvalue import liked, planned
+from engram.ingest.openvalue import PREFERRED_MAX, liked, planned, preferred
 from engram.models import Episode, Scope
 
 
@@ -149,3 +149,45 @@ def test_the_readers_directly() -> None:
     assert planned("the gym") is None and planned("head home") is None
     assert planned("go to Japan") == "go to Japan"
     assert planned("write more unit tests") == "write more unit tests"
+
+
+@pytest.mark.parametrize(("text", "memory"), [
+    # what the preference is for, with what, over what: the clause, not its first words
+    ("I prefer tea with a splash of oat milk in the morning.",
+     "Ana prefers tea with a splash of oat milk in the morning"),
+    ("I prefer step-by-step explanations with worked examples, so can you show me one?",
+     "Ana prefers step-by-step explanations with worked examples"),
+    ("I prefer trains over planes for short trips because they're less stressful.",
+     "Ana prefers trains over planes for short trips"),
+    ("honestly I prefer running in the evening and I usually go straight after work",
+     "Ana prefers running in the evening"),
+    ("I prefer short answers with bullet points but sometimes I need more detail.",
+     "Ana prefers short answers with bullet points"),
+    ("I prefer cooking with fresh herbs from my own garden!",
+     "Ana prefers cooking with fresh herbs from their own garden"),
+    ("I prefer Python for data analysis and R for statistics.",
+     "Ana prefers Python for data analysis and R for statistics"),
+    ("I prefer to keep meetings under thirty minutes to leave time for deep work.",
+     "Ana prefers to keep meetings under thirty minutes to leave time for deep work"),
+    ("Since the move I prefer cycling to work over taking the bus, it's quicker",
+     "Ana prefers cycling to work over taking the bus"),
+    ("I prefer diagrams alongside the algebra for geometry proofs ->-> 2,14",
+     "Ana prefers diagrams alongside the algebra for geometry proofs"),
+    # a clause that runs on into the request is read as far as its first "with", "for", ...
+    ("I prefer reading on paper with a pencil in hand to mark up the margins and take notes "
+     "for a later review of the key arguments made in every chapter of the book I am on",
+     "Ana prefers reading on paper"),
+    # the clause speaks of the person addressed: its first words are kept
+    ("I prefer written summaries for every call you and the team have with the client.",
+     "Ana prefers written summaries"),
+])
+def test_a_preference_is_read_to_the_end_of_its_clause(text: str, memory: str) -> None:
+    assert [m for m in _derive(text) if " prefers " in m] == [memory]
+
+
+def test_the_preference_reader_directly() -> None:
+    assert preferred("window seats on long flights") == "window seats on long flights"
+    assert preferred("tea for breakfast with my mum") == "tea for breakfast with their mum"
+    assert preferred("emails for anything you send me") == "emails"
+    assert preferred("x" * (PREFERRED_MAX + 1)) is None
+    assert preferred("it for the price") is None

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 from ..models import Episode, MemoryKind, Scope, SearchFilters
 from ..text import query_terms
 from .instructions import Instruction, instruction_text, read_instructions
-from .openvalue import as_theirs, liked, planned
+from .openvalue import as_theirs, liked, planned, preferred
 from .valueclean import clean_value
 from .valueread import (
     AS_A_RULE,
@@ -122,6 +122,15 @@ _ABBREVIATED = "".join(rf"(?<!\b{a})" for a in ("St", "Mt", "Ft", "Dr", "Mr", "M
 _STOP = r"(?:" + _ABBREVIATED + r"\.(?![\w/])|[,;!?\n])"
 _VALUE = r"(?P<value>(?:[^.,;!?\n]|(?!" + _STOP + r")\.){2,60}?)"
 _END = r"(?=\s*(?:" + _STOP + r"|$|\s(?:and|but|because|since|with|for|so)\s))"
+#: a preference runs to the end of its clause (:func:`~engram.ingest.openvalue.preferred`
+#: reads it): over "with", "for", "over" and "to", which say what it is ("step-by-step
+#: explanations with concrete examples like coin tosses to grasp probability"), not over
+#: a new clause ("so ...", "but ...", "and I ...")
+_VALUE_CLAUSE = r"(?P<value>(?:[^.,;!?\n]|(?!" + _STOP + r")\.){2,200}?)"
+_END_CLAUSE = (r"(?=\s*(?:" + _STOP + r"|$|\s(?:but|because|since|so|though|although|whereas|"
+               r"cause|'cause)\s|\s(?:and|or|then|as|where)\s+(?:i|i'm|i’m|i've|i’ve|i'd|"
+               r"i’d|i'll|i’ll|we|we're|we’re|we've|we’ve|you|you're|you’re|it|it's|it’s|he|"
+               r"she|they|there|my|our)\s))")
 #: where a named thing ends: also before a clause it does not hold ("I switched to Apple
 #: Music when the family plan went up"); a plan's or a liking's clause may hold one ("I
 #: plan to check if it works", "I like it when it snows")
@@ -395,8 +404,8 @@ _RULES: list[_Rule] = [
           MemoryKind.PREFERENCE, "{subject} likes {value}", None, 0.5, reads=liked),
     _rule(_I + r"i (?:really )?(?:love|like|enjoy|adore) " + _VALUE + _END,
           MemoryKind.PREFERENCE, "{subject} likes {value}", None, 0.5, reads=liked),
-    _rule(_I + r"i prefer " + _VALUE + _END,
-          MemoryKind.PREFERENCE, "{subject} prefers {value}", None, 0.6, reads=liked),
+    _rule(_I + r"i prefer " + _VALUE_CLAUSE + _END_CLAUSE,
+          MemoryKind.PREFERENCE, "{subject} prefers {value}", None, 0.6, reads=preferred),
     _rule(_I + r"i (?:really )?(?:hate|dislike|can't stand|don't like) " + _VALUE + _END,
           MemoryKind.PREFERENCE, "{subject} dislikes {value}", None, 0.6, reads=liked),
     _rule(_I + r"i(?:'m| am) (?:planning|going|hoping) to " + _VALUE + _END,

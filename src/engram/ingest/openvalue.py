@@ -31,14 +31,20 @@ or ``None`` when there is none:
   "check if the cache works"), nor a verb alone ("I want to learn, can you explain ...",
   "I want to improve": what one would learn or improve is the plan);
   "going to" followed by a place is motion, not a plan ("going to the gym", "going to
-  bed").
+  bed");
+* **a preference is its whole clause** (:func:`preferred`): "I prefer step-by-step
+  explanations with concrete examples like coin tosses to grasp probability, so can you
+  ..." is kept to "so", not cut at "with" ("step-by-step explanations" says little of
+  what the user asked for); a clause longer than :data:`PREFERRED_MAX` is read the short
+  way. The likings and dislikings keep the short reading: read to the end of the clause,
+  they cost chat's rankings (docs/recall.md, session 46).
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["as_theirs", "liked", "planned"]
+__all__ = ["PREFERRED_MAX", "as_theirs", "liked", "planned", "preferred"]
 
 #: a remark in brackets, or a filler and everything after it
 _SAID_AROUND = re.compile(
@@ -152,6 +158,29 @@ def liked(value: str) -> str | None:
     if got is None or not _named(got[1]):
         return None
     return as_theirs(got[0])
+
+
+#: the longest preference read to the end of its clause (characters); a longer one runs
+#: on into what the message goes on to ask, and is read as far as its first "with",
+#: "for", "and", ...
+PREFERRED_MAX = 120
+#: where a value read the short way ends (the other open rules' end)
+_SHORT_END = re.compile(r"\s(?:and|but|because|since|with|for|so)\s", re.IGNORECASE)
+
+
+def preferred(value: str) -> str | None:
+    """The value of "X prefers {value}", ``value`` running to the end of its clause
+    ("step-by-step explanations with concrete examples like coin tosses and dice rolls
+    to grasp probability fundamentals"), or ``None``: what :func:`liked` keeps of the
+    whole clause when that is at most :data:`PREFERRED_MAX` characters, else of its
+    words up to the first "with", "for", "and", "but", "because", "since" or "so"
+    ("a detailed stepwise explanation as per your instruction" speaks of the person
+    addressed: "a detailed stepwise explanation")."""
+    whole = liked(value)
+    if whole is not None and len(whole) <= PREFERRED_MAX:
+        return whole
+    cut = _SHORT_END.search(value)
+    return liked(value[:cut.start()]) if cut else None
 
 
 def planned(value: str) -> str | None:
