@@ -13,7 +13,9 @@ The rule consolidator decides without a model:
 * any other candidate supersedes the active memories of the same subject it
   replaces by :func:`engram.ingest.supersede.replaces` (one frame, one slot
   changed; a correction; a stated change; for plans and preferences, which
-  gather values, only a polarity flip or an explicit correction), found among the
+  gather values, only a polarity flip or an explicit correction; a standing
+  instruction never replaces one for other requests,
+  :func:`~engram.ingest.instructions.for_other_requests`), found among the
   ``supersede_candidates`` best lexical and dense matches, and said no later
   than the candidate; the version's reason names the rule;
 * anything else is an ADD.
@@ -53,6 +55,7 @@ from ..models import (
 from ..store.base import Store
 from ..text import normalize
 from .derive import Candidate, subject_key
+from .instructions import for_other_requests
 from .supersede import replaces
 
 __all__ = ["Decision", "RuleConsolidator"]
@@ -152,6 +155,7 @@ class RuleConsolidator:
                 prev = candidates[j]
                 if (subject_key(prev.subject) == subject_key(cand.subject)
                         and set(prev.source_episode_ids).isdisjoint(cand.source_episode_ids)
+                        and not for_other_requests(prev.text, cand.text)
                         and replaces(prev.text, cand.text, cand.said, cand.subject,
                                      accumulates=cand.kind in _ACCUMULATING) is not None):
                     decided[j].supersede_at(cand.valid_from,
@@ -213,7 +217,8 @@ class RuleConsolidator:
         later: datetime | None = None
         gathers = cand.kind in _ACCUMULATING
         for m in self.store.get_memories(scope, list(dict.fromkeys(ids))):
-            if m.status != MemoryStatus.ACTIVE or subject not in m.entities:
+            if (m.status != MemoryStatus.ACTIVE or subject not in m.entities
+                    or for_other_requests(m.text, cand.text)):
                 continue
             said_at = m.valid_from or m.created_at
             if cand.valid_from is not None and said_at > cand.valid_from:
@@ -253,6 +258,7 @@ class RuleConsolidator:
             for h in dense:
                 if h.score >= self.duplicate_threshold:
                     found = self.store.get_memories(scope, [h.ref.id])
-                    if found and found[0].status == MemoryStatus.ACTIVE:
+                    if (found and found[0].status == MemoryStatus.ACTIVE
+                            and not for_other_requests(found[0].text, cand.text)):
                         return found[0]
         return None

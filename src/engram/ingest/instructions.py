@@ -29,8 +29,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Instruction", "StandingText", "instruction_text", "read_instruction_text",
-           "read_instructions"]
+__all__ = ["Instruction", "StandingText", "for_other_requests", "instruction_text",
+           "read_instruction_text", "read_instructions"]
 
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _LEAD = r"(?:(?:and|also|oh|ok|okay|btw|so)\s*,?\s+)?(?:please\s*,?\s+)?"
@@ -182,3 +182,20 @@ def read_instruction_text(text: str) -> StandingText | None:
     if m.group("rule") is not None:
         return StandingText(m.group("topic"), m.group("rule"))
     return StandingText(None, m.group("any"))
+
+
+def for_other_requests(a: str, b: str) -> bool:
+    """Whether the memory texts ``a`` and ``b`` are standing instructions for different
+    requests (two topics, or a topic and every request): both hold, and neither
+    replaces the other, however alike their words ("When Ana asks about dice
+    probability: always give step-by-step answers" / "... about card probability: ...").
+    Two instructions for the same requests may replace each other (metric units, then
+    imperial units for recipes); any other text is ``False``."""
+    ra, rb = read_instruction_text(a), read_instruction_text(b)
+    if ra is None or rb is None:
+        return False
+    return _topic_key(ra.topic) != _topic_key(rb.topic)
+
+
+def _topic_key(topic: str | None) -> str | None:
+    return None if topic is None else " ".join(topic.lower().split())
