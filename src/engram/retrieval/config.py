@@ -118,7 +118,8 @@ class RetrievalConfig:
       ("never use emojis") and the ``standing`` ones whose topic is nearest the query
       in meaning, at least ``standing_cos`` close (cosine of the query and the topic
       alone), ahead of the ranked items; search results are unchanged (``0``: only
-      the ones for all requests; ``-1``, the default: none; ``"recall"``: 1; ``standing_cos`` .25).
+      the ones for all requests; ``-1``, the default: none; ``"recall"``: 5 at
+      ``standing_cos`` .15).
     """
 
     name: str
@@ -379,9 +380,11 @@ register_preset(PRESETS["recall-s31"].replace(name="recall-centred"))
 register_preset(PRESETS["recall-s31"].replace(
     name="recall", keep_top=30,
     rerank={**PRESETS["recall-s31"].rerank, "memory": 1.32, "memory_near": 1.5},
-    # a context block also carries the standing instruction whose topic is nearest
-    # the query, at a cosine of at least .25 (docs/recall.md, "Session 42")
-    standing=1,
+    # a context block also carries the (at most five) standing instructions whose topic
+    # is nearest the query, each at a cosine of at least .15 (docs/recall.md, sessions
+    # 42 and 46: one at .25 missed the instruction whose topic is a sibling of a nearer
+    # one, "probability concepts" / "complex probability problems")
+    standing=5, standing_cos=0.15,
     # an overview request searches for its topic alone: BEAM 100K+500K dev R_any@10
     # .789 -> .814, MRR .475 -> .505; held R_any .653 both, MRR .379 -> .393; no other
     # set moves (docs/recall.md, "Session 43")
