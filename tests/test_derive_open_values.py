@@ -191,3 +191,32 @@ def test_the_preference_reader_directly() -> None:
     assert preferred("emails for anything you send me") == "emails"
     assert preferred("x" * (PREFERRED_MAX + 1)) is None
     assert preferred("it for the price") is None
+
+
+@pytest.mark.parametrize(("text", "memory"), [
+    ("I've set a preference for CPU-only deployment due to hardware constraints, despite "
+     "slower inference.", "Ana prefers CPU-only deployment due to hardware constraints"),
+    ("I have a strong preference for aisle seats on long flights.",
+     "Ana prefers aisle seats on long flights"),
+    ("My preference is for morning meetings before ten.",
+     "Ana prefers morning meetings before ten"),
+    ("my preference is quiet restaurants with good lighting",
+     "Ana prefers quiet restaurants with good lighting"),
+    ("Given my preference for lightweight tools, what should I use?",
+     "Ana prefers lightweight tools"),
+    ("I'm worried, as stated in my preference for pragmatic security that doesn't slow the "
+     "app ->-> 3,1", "Ana prefers pragmatic security that doesn't slow the app"),
+])
+def test_a_preference_told_as_a_noun_is_kept(text: str, memory: str) -> None:
+    assert [m for m in _derive(text) if " prefers " in m] == [memory]
+
+
+@pytest.mark.parametrize("text", [
+    "Do you have a preference for tea or coffee?",
+    "Her preference is for tea.",
+    "My preference is that you ask first.",
+    "I have a preference for it.",
+    "There is no preference for either option.",
+])
+def test_a_preference_that_is_not_the_speakers_own_value_is_no_memory(text: str) -> None:
+    assert not [m for m in _derive(text) if " prefers " in m], _derive(text)

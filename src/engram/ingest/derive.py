@@ -131,6 +131,8 @@ _END_CLAUSE = (r"(?=\s*(?:" + _STOP + r"|$|\s(?:but|because|since|so|though|alth
                r"cause|'cause)\s|\s(?:and|or|then|as|where)\s+(?:i|i'm|i’m|i've|i’ve|i'd|"
                r"i’d|i'll|i’ll|we|we're|we’re|we've|we’ve|you|you're|you’re|it|it's|it’s|he|"
                r"she|they|there|my|our)\s))")
+#: "preference " and the words that may qualify it
+_PREFERENCE = r"(?:strong |clear |personal |own |real |slight )?preference "
 #: where a named thing ends: also before a clause it does not hold ("I switched to Apple
 #: Music when the family plan went up"); a plan's or a liking's clause may hold one ("I
 #: plan to check if it works", "I like it when it snows")
@@ -406,6 +408,18 @@ _RULES: list[_Rule] = [
           MemoryKind.PREFERENCE, "{subject} likes {value}", None, 0.5, reads=liked),
     _rule(_I + r"i prefer " + _VALUE_CLAUSE + _END_CLAUSE,
           MemoryKind.PREFERENCE, "{subject} prefers {value}", None, 0.6, reads=preferred),
+    # "I've set a preference for CPU-only deployment", "I have a strong preference for
+    # ...", "I stated my preference for ...", "my preference is (for) ..."
+    _rule(_I + r"i(?:(?:'ve|’ve| have)(?: (?:set|got|expressed|stated|developed|made))?|"
+          r" (?:set|expressed|stated|made)) (?:a|my) " + _PREFERENCE + r"for "
+          + _VALUE_CLAUSE + _END_CLAUSE,
+          MemoryKind.PREFERENCE, "{subject} prefers {value}", None, 0.6, reads=preferred),
+    _rule(_I + r"my " + _PREFERENCE + r"is (?:for |to )?" + _VALUE_CLAUSE + _END_CLAUSE,
+          MemoryKind.PREFERENCE, "{subject} prefers {value}", None, 0.6, reads=preferred),
+    # wherever it stands: "given my preference for ...", "as stated in my preference for"
+    _rule(r"(?<![\w'’])my " + _PREFERENCE + r"for " + _VALUE_CLAUSE + _END_CLAUSE,
+          MemoryKind.PREFERENCE, "{subject} prefers {value}", None, 0.6, reads=preferred,
+          needs=r"\bmy (?:\w+ )?preference for\b"),
     _rule(_I + r"i (?:really )?(?:hate|dislike|can't stand|don't like) " + _VALUE + _END,
           MemoryKind.PREFERENCE, "{subject} dislikes {value}", None, 0.6, reads=liked),
     _rule(_I + r"i(?:'m| am) (?:planning|going|hoping) to " + _VALUE + _END,
