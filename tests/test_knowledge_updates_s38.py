@@ -36,9 +36,10 @@ SETS = {
     # named far from the question ("nduja and hot honey every single time now")
     "dev": ("knowledge_updates_s38_named.jsonl",
             ["n38-farah-ward", "n38-minjun-daysoff", "n38-ingeborg-pizza"]),
-    # measured at the start and the end of session 38 (module docstring)
+    # measured at the start and the end of session 38 (module docstring); session 46's
+    # reading of "most recent" as a current value gives "m38-femi-bp"
     "held": ("knowledge_updates_s38_named_held.jsonl",
-             ["m38-rosa-grandkids", "m38-femi-bp", "m38-arjun-home-server",
+             ["m38-rosa-grandkids", "m38-arjun-home-server",
               "m38-wanjiru-channel", "m38-mateus-drone", "m38-pablo-interrail",
               "m38-olga-scan", "m38-noor-sneakers", "m38-amara-nappies", "m38-jaewon-rank",
               "m38-thabo-rugby"]),

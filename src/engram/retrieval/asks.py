@@ -54,15 +54,22 @@ def asks_current(query: str) -> bool:
     REALTALK MRR and 1.5 of BEAM's; "when is/are/will" alone: no BEAM update
     more, -0.9 BEAM MRR. Session 37: a verb in the present after the subject of a
     question on the owner's own things (:func:`_owns_present`), and what the owner chose
-    ("Which caterer did we go with?", :data:`_CHOSEN`), ask for the value that holds."""
+    ("Which caterer did we go with?", :data:`_CHOSEN`), ask for the value that holds;
+    session 46: so does a question for the newest of its kind in any tense ("What score
+    did I achieve most recently?", :data:`_RECENT`), unless it names an earlier time."""
     if ((_CHOSEN.search(query) is not None and _WHEN_WHERE.match(query) is None)
-            or _CAN_NOW.match(query) is not None):
+            or _CAN_NOW.match(query) is not None
+            or (_RECENT.search(query) is not None and PAST.search(query) is None)):
         return True
     return ((_PRESENT_TENSE.search(query) is not None or _PRESENT_VERB.search(query) is not None
              or _owns_present(query))
             and _EVENT.search(query) is None and _habitual(query))
 
 
+#: a question for the newest of its kind, whatever its tense ("What score did I get most
+#: recently?", "When was the last time I saw her?", "Who wrote the latest report?")
+_RECENT = re.compile(r"\b(?:most\s+recent(?:ly)?|latest|newest|lately|up[- ]to[- ]date|"
+                     r"(?:the\s+)?last\s+time)\b", re.IGNORECASE)
 #: what the owner chose ("Which caterer did we go with?", "Which paint colour did we
 #: pick?", "What did I settle on?"): the choice that holds, the last one made
 _CHOSEN = re.compile(
