@@ -32,6 +32,13 @@ from engram.models import Episode, MemoryKind, Scope
     ("Going forward, cite sources when I ask about history.", "cite sources", "history"),
     ("Always format dates as month-day-year when I ask about deadlines ->-> 1,22",
      "always format dates as month-day-year", "deadlines"),
+    # the onward marker last, and the speaker's words in the third person
+    ("Keep answers under 200 words from now on.", "keep answers under 200 words", None),
+    ("Please always answer me in French from now on.", "always answer them in French", None),
+    ("Use metric units going forward, please.", "use metric units", None),
+    ("Always call me Sam.", "always call them Sam", None),
+    ("Always remind me of my deadlines when I ask about my schedule.",
+     "always remind them of their deadlines", "my schedule"),
 ])
 def test_an_instruction_is_read_with_its_topic(text: str, rule: str, topic: str | None) -> None:
     (got,) = read_instructions(text)
@@ -50,6 +57,9 @@ def test_an_instruction_is_read_with_its_topic(text: str, rule: str, topic: str 
     "Never been to an animal shelter before.",
     "Always a joy to see him so happy.",
     "From now on I will use vim.",
+    "I'm going to eat healthier from now on.",
+    "We'll be more careful going forward.",
+    "Things will be different from now on.",
     "always",
 ])
 def test_chat_with_always_or_never_is_no_instruction(text: str) -> None:

@@ -29,6 +29,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .openvalue import as_theirs
+
 __all__ = ["Instruction", "StandingText", "for_other_requests", "instruction_text",
            "read_instruction_text", "read_instructions"]
 
@@ -57,6 +59,12 @@ _FRONTED = re.compile(
 _ONWARD = re.compile(
     rf"^\s*{_LEAD}{_ONWARD_WORDS}\s*,?\s+(?!i\b|i['’]|we\b|you\b)(?P<rule>.+?)"
     rf"(?:,?\s+{_ASKED}\s+(?P<topic>.+?))?\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
+#: "Keep answers under 200 words from now on": a request, the marker last
+_ONWARD_LAST = re.compile(
+    rf"^\s*{_LEAD}(?!i\b|i['’]|we\b|you\b)(?P<rule>.+?),?\s+{_ONWARD_WORDS}"
+    rf"(?:,?\s+please)?(?:,?\s+{_ASKED}\s+(?P<topic>.+?))?\s*[.!]?\s*$",
     re.IGNORECASE,
 )
 #: the end of a message id some chat exports append ("... ->-> 2,7")
@@ -114,7 +122,12 @@ def _requests(rule: str, topic: str | None) -> bool:
 
 
 def _tidy(rule: str) -> str:
-    rule = re.sub(r"^please\s+|,?\s+please$", "", rule.strip(), flags=re.IGNORECASE)
+    """``rule`` as a memory says it: without "please" or an onward marker at its end, the
+    speaker's own words in the third person ("always answer me in French from now on"
+    -> "always answer them in French")."""
+    rule = re.sub(rf"^please\s+|,?\s+please$|,?\s+{_ONWARD_WORDS}$", "", rule.strip(),
+                  flags=re.IGNORECASE)
+    rule = as_theirs(rule)
     return rule[:1].lower() + rule[1:]
 
 
@@ -139,7 +152,8 @@ def read_instructions(text: str) -> list[Instruction]:
         sentence = _TRAILER.sub("", m.group(0))
         if sentence.rstrip().endswith("?") or len(sentence.split()) < 3:
             continue
-        got = _PLAIN.match(sentence) or _FRONTED.match(sentence) or _ONWARD.match(sentence)
+        got = (_PLAIN.match(sentence) or _FRONTED.match(sentence) or _ONWARD.match(sentence)
+               or _ONWARD_LAST.match(sentence))
         if got is None:
             continue
         rule, topic = _tidy(got.group("rule")), got.group("topic")

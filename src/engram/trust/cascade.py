@@ -29,6 +29,60 @@ _ORDER = re.compile(r"\b(?:always|never|only|instead|from now|recommend|send|tel
                     re.IGNORECASE)
 
 
+#: a user's own standing instruction on the form of the answers ("Always answer me in
+#: French", "Keep answers under 200 words from now on", "Please reply in plain English"):
+#: one short sentence, an order on how to answer, and no more; the model reads
+#: "answer" and "from now on" as an injection's, and its flag alone is withheld for it
+#: (:func:`_form_instruction`: what it must name and must not)
+_FORM_ORDER = re.compile(
+    r"^\W*(?:(?:ok|okay|oh|also|and|hey|hi|btw)\W+)?(?:(?:can|could|would|will) you\s+)?"
+    r"(?:(?:from now on|going forward|in future|in the future|for now)\W+)?(?:please\s+|pls\s+)?"
+    r"(?:(?:always|never|only|just|do not|don'?t)\s+)?"
+    r"(?:answer|reply|respond|write|talk|speak|keep|use|give|format|explain|avoid|"
+    r"stop using)\b(?P<rest>[^.!?\n]{1,110})[.!?]*\W*$",
+    re.IGNORECASE)
+#: what the order is on: a language, a length, a layout, a tone, units
+_FORM_WORDS = re.compile(
+    r"\b(?:english|french|spanish|german|italian|portuguese|dutch|polish|swedish|danish|"
+    r"norwegian|finnish|greek|turkish|russian|ukrainian|arabic|hebrew|hindi|chinese|mandarin|"
+    r"cantonese|japanese|korean|vietnamese|thai|indonesian|language|words?|sentences?|"
+    r"paragraphs?|characters|lines|short(?:er)?|brief(?:er)?|concise(?:ly)?|detailed|"
+    r"bullet(?:ed)?(?: points?)?|lists?|numbered|tables?|markdown|headings?|headers?|"
+    r"emojis?|emoticons|formal(?:ly)?|informal(?:ly)?|casual(?:ly)?|tone|metric|imperial|"
+    r"units?|celsius|fahrenheit|examples?|step[- ]by[- ]step|code blocks?|spelling|"
+    r"jargon|simple terms|plain terms|summary|summaries|tl;?dr)\b", re.IGNORECASE)
+#: what no order on the form of answers says: another party, a rule of the assistant's,
+#: a thing to promote, hide or send, a secret
+_NOT_FORM = re.compile(
+    r"\b(?:you(?:'re|’re|'ll|’ll| are| will| must| should| have| were)|your|yourself|"
+    r"ignore|disregard|forget|override|rules?|restrictions?|filters?|safety|censor\w*|"
+    r"guidelines?|system|prompt|jailbreak|recommend\w*|mention\w*|promot\w*|advertis\w*|"
+    r"say|tell|send|share|forward|link|links|https?|www|password\w*|secrets?|keys?|tokens?|"
+    r"address|passport|credit|refus\w*|pretend|role|persona|act|evil|unfiltered|"
+    r"uncensored|moral\w*|opposite|everyone|every user|all users|other users|customers?|"
+    r"regardless|actual|instead|false|fake|wrong|lie|lies|stars?|ratings?|reviews?|"
+    r"rude\w*|insult\w*|offensive|mean|abusive|swear\w*|curs\w*|threat\w*|hostile)\b"
+    r"|@|://", re.IGNORECASE)
+
+
+#: the one "your" such an order says ("Never use emojis in your answers")
+_YOUR_ANSWERS = re.compile(r"\byour\s+(?:answers?|replies|reply|responses?|messages?)\b",
+                           re.IGNORECASE)
+
+
+def _form_instruction(text: str) -> bool:
+    """Whether ``text`` is only a standing instruction of one's own on the form of the
+    answers (:data:`_FORM_ORDER`): it names a language, a length, a layout, a tone or
+    units (:data:`_FORM_WORDS`), and no other party, rule, thing to promote or send, or
+    secret (:data:`_NOT_FORM`)."""
+    m = _FORM_ORDER.match(text.strip())
+    if m is None:
+        return False
+    rest = m.group("rest")  # the words after the verb: the lead is a closed set
+    return (_FORM_WORDS.search(rest) is not None
+            and _NOT_FORM.search(_YOUR_ANSWERS.sub(" ", rest)) is None)
+
+
 def _retraction(text: str) -> bool:
     m = _RETRACTION.match(text.strip())
     if m is None:
@@ -70,7 +124,8 @@ def scan(text: str) -> Verdict:
         p = crosslingual.second_look(text)
         if p is None or p < crosslingual.load_head().threshold:
             return verdict
-    elif crosslingual.in_grey_zone(fast.probability) and not _retraction(text):
+    elif (crosslingual.in_grey_zone(fast.probability) and not _retraction(text)
+          and not _form_instruction(text)):
         if not crosslingual.available():
             return verdict
         gate = greygate.decide(text)
@@ -95,7 +150,9 @@ def scan_fast(text: str) -> Verdict:
     text at or above its threshold the ``classifier`` flag is added, its evidence the
     probability and the features that raised it most (``p=0.97 w:ignore b:from now``).
     The model alone does not flag a short retraction of one's own message ("sorry,
-    ignore my last message, wrong chat") that names no assistant, user or "you".
+    ignore my last message, wrong chat") that names no assistant, user or "you", nor a
+    standing instruction of one's own on the form of the answers ("Always answer me in
+    French", "Keep answers under 200 words from now on": :func:`_form_instruction`).
     """
     return _scan_fast(text)[0]
 
@@ -104,7 +161,7 @@ def _scan_fast(text: str) -> tuple[Verdict, Score]:
     """:func:`scan_fast`'s verdict and the model's score it read."""
     verdict = scan_rules(text)
     s = score(text)
-    if not s.flagged or (not verdict.flags and _retraction(text)):
+    if not s.flagged or (not verdict.flags and (_retraction(text) or _form_instruction(text))):
         return verdict, s
     flags = dict(zip(verdict.flags, verdict.evidence, strict=True))
     flags["classifier"] = f"p={s.probability:.2f} " + " ".join(s.top_features)
