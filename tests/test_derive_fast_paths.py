@@ -82,7 +82,8 @@ def test_a_message_the_gate_skips_holds_no_instruction(seed: int) -> None:
             sentence = instructions._TRAILER.sub("", m.group(0))
             if (instructions._PLAIN.match(sentence) or instructions._FRONTED.match(sentence)
                     or instructions._ONWARD.match(sentence)
-                    or instructions._ONWARD_LAST.match(sentence)):
+                    or instructions._ONWARD_LAST.match(sentence)
+                    or instructions._DONT.match(sentence)):
                 plain.append(sentence)
         if plain:
             assert instructions._may_hold(text.lower()), text

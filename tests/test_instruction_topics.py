@@ -79,3 +79,17 @@ def test_the_reader_directly() -> None:
     assert not for_other_requests(a, a.replace("step-by-step", "short"))
     assert not for_other_requests(a, "Ana likes dice")
     assert not for_other_requests("Ana likes dice", "Ana likes cards")
+
+
+@pytest.mark.parametrize(("first", "then", "rule"), [
+    ("Always cite sources when I ask about history.",
+     "Actually, don't cite sources when I ask about history.", "don't cite sources"),
+    ("Always use bullet points when I ask about emails.",
+     "Stop using bullet points when I ask about emails.", "stop using bullet points"),
+    ("Never use emojis.", "Always use emojis.", "always use emojis"),
+])
+def test_an_instruction_taken_back_is_superseded(tmp_path: Path, embedder: Embedder,
+                                                 first: str, then: str, rule: str) -> None:
+    with Engram(str(tmp_path / "t.db"), embedder=embedder) as eg:
+        _said(eg, [first, then])
+        assert list(_standing(eg).values()) == [rule]

@@ -39,6 +39,13 @@ from engram.models import Episode, MemoryKind, Scope
     ("Always call me Sam.", "always call them Sam", None),
     ("Always remind me of my deadlines when I ask about my schedule.",
      "always remind them of their deadlines", "my schedule"),
+    # "don't" / "stop" with a topic
+    ("Actually, don't cite sources when I ask about history.", "don't cite sources",
+     "history"),
+    ("Stop using bullet points when I ask about emails.", "stop using bullet points",
+     "emails"),
+    ("Please do not include code when I ask about architecture.", "do not include code",
+     "architecture"),
 ])
 def test_an_instruction_is_read_with_its_topic(text: str, rule: str, topic: str | None) -> None:
     (got,) = read_instructions(text)
@@ -58,6 +65,9 @@ def test_an_instruction_is_read_with_its_topic(text: str, rule: str, topic: str 
     "Always a joy to see him so happy.",
     "From now on I will use vim.",
     "I'm going to eat healthier from now on.",
+    "Don't tell anyone.",
+    "Don't worry, I'll handle it.",
+    "Stop it, you're making me laugh!",
     "We'll be more careful going forward.",
     "Things will be different from now on.",
     "always",

@@ -35,7 +35,7 @@ __all__ = ["Instruction", "StandingText", "for_other_requests", "instruction_tex
            "read_instruction_text", "read_instructions"]
 
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
-_LEAD = r"(?:(?:and|also|oh|ok|okay|btw|so)\s*,?\s+)?(?:please\s*,?\s+)?"
+_LEAD = r"(?:(?:and|also|oh|ok|okay|btw|so|actually|correction|wait)\s*,?\s+)?(?:please\s*,?\s+)?"
 _ONWARD_WORDS = r"(?:from now on|going forward|in (?:the )?future|moving forward)"
 _FROM_NOW = rf"(?:(?:{_ONWARD_WORDS}|for future reference)\s*,?\s+)?"
 _RULE_WORD = r"(?:always|never|don['’]t ever|do not ever)"
@@ -43,6 +43,13 @@ _TOPIC = r"(?:about|for|on|regarding|questions about|for help with|to help with)
 #: "when(ever) I ask (you) about", the words before an instruction's topic
 _ASKED = (r"(?:when|whenever|every time|any time|anytime)\s+i\s+(?:ask|request|want)"
           rf"(?:\s+you)?\s+{_TOPIC}")
+#: "Don't X when I ask about Y": a plain "don't" orders only with a topic ("Don't tell
+#: anyone" between friends orders nothing of an assistant)
+_DONT = re.compile(
+    rf"^\s*{_LEAD}{_FROM_NOW}(?:please\s+)?(?P<rule>(?:don['’]t|do not|stop)\s+.+?)"
+    rf",?\s+{_ASKED}\s+(?P<topic>.+?)\s*[.!]?\s*$",
+    re.IGNORECASE,
+)
 #: "Always X (when I ask about Y)"
 _PLAIN = re.compile(
     rf"^\s*{_LEAD}{_FROM_NOW}(?:please\s+)?(?P<rule>{_RULE_WORD}\b.+?)"
@@ -153,7 +160,7 @@ def read_instructions(text: str) -> list[Instruction]:
         if sentence.rstrip().endswith("?") or len(sentence.split()) < 3:
             continue
         got = (_PLAIN.match(sentence) or _FRONTED.match(sentence) or _ONWARD.match(sentence)
-               or _ONWARD_LAST.match(sentence))
+               or _ONWARD_LAST.match(sentence) or _DONT.match(sentence))
         if got is None:
             continue
         rule, topic = _tidy(got.group("rule")), got.group("topic")
