@@ -16,7 +16,12 @@ A sentence is an instruction when it starts (after "please", "from now on", "goi
 forward", "in future", "and") with "always", "never", "don't ever" or "do not ever";
 when a clause "when(ever) I ask (you) about/for X" comes first ("Whenever I ask about
 recipes, give metric units"); or when "from now on" or "going forward" leads a request
-("From now on, keep answers under 200 words"). Its verb is a base form, and an
+("From now on, keep answers under 200 words") or ends it ("Keep answers under 200
+words from now on"); or, with a topic, when it starts with "don't", "do not" or "stop"
+("Actually, don't cite sources when I ask about history": it takes back the one it
+contradicts; "Don't tell anyone" between friends orders nothing). The rule keeps the
+speaker's words in the third person ("always answer me in French" -> "always answer
+them in French"), without "please" or an onward marker. Its verb is a base form, and an
 instruction for every request (no "when I ask about") starts with a verb of answering
 (:data:`_DIRECTIVE`: "use", "include", "reply", "keep", "cite", ...): chat between
 friends says "always here to help", "never give up", "never heard of it". A question
