@@ -46,6 +46,16 @@ from engram.models import Episode, MemoryKind, Scope
      "emails"),
     ("Please do not include code when I ask about architecture.", "do not include code",
      "architecture"),
+    # asked for ahead of the order, or as a question
+    ("I'd like you to always use metric units.", "always use metric units", None),
+    ("Can you remember to always cite your sources?", "always cite your sources", None),
+    ("Make sure to always explain acronyms.", "always explain acronyms", None),
+    # a message that is only an order on the form of the answers
+    ("Please keep your answers short.", "keep your answers short", None),
+    ("Use British spelling.", "use British spelling", None),
+    ("Please don't use bullet points.", "don't use bullet points", None),
+    ("No emojis please.", "no emojis", None),
+    ("Use Celsius, not Fahrenheit.", "use Celsius, not Fahrenheit", None),
 ])
 def test_an_instruction_is_read_with_its_topic(text: str, rule: str, topic: str | None) -> None:
     (got,) = read_instructions(text)
@@ -68,6 +78,13 @@ def test_an_instruction_is_read_with_its_topic(text: str, rule: str, topic: str 
     "Don't tell anyone.",
     "Don't worry, I'll handle it.",
     "Stop it, you're making me laugh!",
+    # an order on the form of answers inside a longer message is a request of the moment
+    "Use British spelling in this letter to my landlord, he is from London and very "
+    "particular about it. Thanks!",
+    "Keep it up!",
+    "Use your head.",
+    "No worries at all.",
+    "Can you tell me a joke?",
     "We'll be more careful going forward.",
     "Things will be different from now on.",
     "always",

@@ -29,6 +29,9 @@ OWN = [
     "From now on answer in German, my English is rusty",
     "Please write in British spelling from now on.",
     "Always give step-by-step explanations.",
+    # the rules' standing-order flag is withheld for them too
+    "Always answer in English please.",
+    "Always respond in a friendly tone.",
 ]
 
 LOOK_ALIKES = [

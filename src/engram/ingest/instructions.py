@@ -19,7 +19,12 @@ recipes, give metric units"); or when "from now on" or "going forward" leads a r
 ("From now on, keep answers under 200 words") or ends it ("Keep answers under 200
 words from now on"); or, with a topic, when it starts with "don't", "do not" or "stop"
 ("Actually, don't cite sources when I ask about history": it takes back the one it
-contradicts; "Don't tell anyone" between friends orders nothing). The rule keeps the
+contradicts; "Don't tell anyone" between friends orders nothing); or when the order
+is asked for ahead of it ("I'd like you to always ...", "Can you remember to always
+...?"); or when a short message is only an order on the form of the answers, naming a
+language, a length, a layout, a tone or units (:data:`FORM_WORDS`: "Please keep your
+answers short", "Use British spelling", "No emojis please"; inside a longer message such
+an order is a request of the moment). The rule keeps the
 speaker's words in the third person ("always answer me in French" -> "always answer
 them in French"), without "please" or an onward marker. Its verb is a base form, and an
 instruction for every request (no "when I ask about") starts with a verb of answering
@@ -48,6 +53,30 @@ _TOPIC = r"(?:about|for|on|regarding|questions about|for help with|to help with)
 #: "when(ever) I ask (you) about", the words before an instruction's topic
 _ASKED = (r"(?:when|whenever|every time|any time|anytime)\s+i\s+(?:ask|request|want)"
           rf"(?:\s+you)?\s+{_TOPIC}")
+#: what an order on the form of the answers names: a language, a length, a layout, a
+#: tone, units (also read by :mod:`engram.trust.cascade`)
+FORM_WORDS = re.compile(
+    r"\b(?:english|french|spanish|german|italian|portuguese|dutch|polish|swedish|danish|"
+    r"norwegian|finnish|greek|turkish|russian|ukrainian|arabic|hebrew|hindi|chinese|mandarin|"
+    r"cantonese|japanese|korean|vietnamese|thai|indonesian|language|words?|sentences?|"
+    r"paragraphs?|characters|lines|short(?:er)?|brief(?:er)?|concise(?:ly)?|detailed|"
+    r"bullet(?:ed)?(?: points?)?|lists?|numbered|tables?|markdown|headings?|headers?|"
+    r"emojis?|emoticons|formal(?:ly)?|informal(?:ly)?|casual(?:ly)?|tone|metric|imperial|"
+    r"units?|celsius|fahrenheit|examples?|step[- ]by[- ]step|code blocks?|spelling|"
+    r"jargon|simple terms|plain terms|summary|summaries|tl;?dr)\b", re.IGNORECASE)
+#: what asks for an order ahead of it ("I'd like you to always ...", "Can you remember to
+#: always ...?", "Make sure to always ...")
+_ASKING = (r"(?:i['’]d like you to|i want you to|i need you to|make sure (?:to|you)|"
+           r"remember to|be sure to|(?:can|could|would|will) you(?: please)?(?: remember to)?)")
+#: a message that is only an order on the form of the answers, with no word that it
+#: stands ("Please keep your answers short", "Use British spelling", "Please don't use
+#: bullet points", "No emojis please"): read when it names :data:`FORM_WORDS`
+_FORM_ONLY = re.compile(
+    rf"^\s*{_LEAD}(?:{_ASKING}\s+)?(?:please\s+)?(?P<rule>(?:(?:don['’]t|do not)\s+)?"
+    r"(?:use|keep|write|answer|reply|respond|avoid|stop using|talk|speak|give|format|"
+    r"explain)\b.+?|no\s+(?:more\s+)?\w+(?:\s+\w+)?)(?:,?\s+please)?\s*[.!]*\s*$",
+    re.IGNORECASE,
+)
 #: "Don't X when I ask about Y": a plain "don't" orders only with a topic ("Don't tell
 #: anyone" between friends orders nothing of an assistant)
 _DONT = re.compile(
@@ -57,7 +86,7 @@ _DONT = re.compile(
 )
 #: "Always X (when I ask about Y)"
 _PLAIN = re.compile(
-    rf"^\s*{_LEAD}{_FROM_NOW}(?:please\s+)?(?P<rule>{_RULE_WORD}\b.+?)"
+    rf"^\s*{_LEAD}{_FROM_NOW}(?:{_ASKING}\s+)?(?:please\s+)?(?P<rule>{_RULE_WORD}\b.+?)"
     rf"(?:,?\s+{_ASKED}\s+(?P<topic>.+?))?\s*[.!]?\s*$",
     re.IGNORECASE,
 )
@@ -145,12 +174,19 @@ def _tidy(rule: str) -> str:
 
 
 
+#: the longest message read whole as an order on the form of the answers
+FORM_ONLY_MAX = 120
+#: a request put as a question ("Can you remember to always cite your sources?")
+_ASKED_TO = re.compile(rf"^\s*{_LEAD}(?:can|could|would|will) you\b", re.IGNORECASE)
+
+
 def _may_hold(low: str) -> bool:
-    """Whether a message (lower case) holds the words one of the three forms needs
-    ("always", "never" / "ever", an onward marker, "when I ask"): one without holds no
-    instruction, and is not split into sentences."""
+    """Whether a message (lower case) holds the words one of the forms needs ("always",
+    "never" / "ever", an onward marker, "when I ask"), or is short enough to be only an
+    order on the form of the answers: one without holds no instruction, and is not split
+    into sentences."""
     return ("always" in low or "ever" in low or "forward" in low or "future" in low
-            or "from now on" in low
+            or "from now on" in low or len(low) <= FORM_ONLY_MAX
             or (("ask" in low or "request" in low or "want" in low)
                 and ("when" in low or "time" in low)))
 
@@ -160,16 +196,24 @@ def read_instructions(text: str) -> list[Instruction]:
     out: list[Instruction] = []
     if not _may_hold(text.lower()):
         return out
+    whole = _TRAILER.sub("", text).strip()
     for m in _SENTENCE.finditer(text):
         sentence = _TRAILER.sub("", m.group(0))
-        if sentence.rstrip().endswith("?") or len(sentence.split()) < 3:
-            continue
+        if sentence.rstrip().endswith("?"):
+            if _ASKED_TO.match(sentence) is None:
+                continue
+            sentence = sentence.rstrip()[:-1]
         got = (_PLAIN.match(sentence) or _FRONTED.match(sentence) or _ONWARD.match(sentence)
                or _ONWARD_LAST.match(sentence) or _DONT.match(sentence))
-        if got is None:
-            continue
-        rule, topic = _tidy(got.group("rule")), got.group("topic")
-        if not _requests(rule, topic):
+        if got is not None and len(sentence.split()) >= 3:
+            rule, topic = _tidy(got.group("rule")), got.group("topic")
+            if not _requests(rule, topic):
+                continue
+        elif (len(whole) <= FORM_ONLY_MAX and sentence.strip() == whole.rstrip("?").strip()
+              and (got := _FORM_ONLY.match(sentence)) is not None
+              and FORM_WORDS.search(got.group("rule")) is not None):
+            rule, topic = _tidy(got.group("rule")), None
+        else:
             continue
         out.append(Instruction(rule, topic.strip() if topic else None, m.start(), m.end()))
     return out

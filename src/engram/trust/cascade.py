@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from ..ingest.instructions import FORM_WORDS
 from . import crosslingual, greygate
 from .classifier import Score, score
 from .poisoning import Verdict, names_another, scan_rules
@@ -41,16 +42,6 @@ _FORM_ORDER = re.compile(
     r"(?:answer|reply|respond|write|talk|speak|keep|use|give|format|explain|avoid|"
     r"stop using)\b(?P<rest>[^.!?\n]{1,110})[.!?]*\W*$",
     re.IGNORECASE)
-#: what the order is on: a language, a length, a layout, a tone, units
-_FORM_WORDS = re.compile(
-    r"\b(?:english|french|spanish|german|italian|portuguese|dutch|polish|swedish|danish|"
-    r"norwegian|finnish|greek|turkish|russian|ukrainian|arabic|hebrew|hindi|chinese|mandarin|"
-    r"cantonese|japanese|korean|vietnamese|thai|indonesian|language|words?|sentences?|"
-    r"paragraphs?|characters|lines|short(?:er)?|brief(?:er)?|concise(?:ly)?|detailed|"
-    r"bullet(?:ed)?(?: points?)?|lists?|numbered|tables?|markdown|headings?|headers?|"
-    r"emojis?|emoticons|formal(?:ly)?|informal(?:ly)?|casual(?:ly)?|tone|metric|imperial|"
-    r"units?|celsius|fahrenheit|examples?|step[- ]by[- ]step|code blocks?|spelling|"
-    r"jargon|simple terms|plain terms|summary|summaries|tl;?dr)\b", re.IGNORECASE)
 #: what no order on the form of answers says: another party, a rule of the assistant's,
 #: a thing to promote, hide or send, a secret
 _NOT_FORM = re.compile(
@@ -73,13 +64,13 @@ _YOUR_ANSWERS = re.compile(r"\byour\s+(?:answers?|replies|reply|responses?|messa
 def _form_instruction(text: str) -> bool:
     """Whether ``text`` is only a standing instruction of one's own on the form of the
     answers (:data:`_FORM_ORDER`): it names a language, a length, a layout, a tone or
-    units (:data:`_FORM_WORDS`), and no other party, rule, thing to promote or send, or
-    secret (:data:`_NOT_FORM`)."""
+    units (:data:`~engram.ingest.instructions.FORM_WORDS`), and no other party, rule,
+    thing to promote or send, or secret (:data:`_NOT_FORM`)."""
     m = _FORM_ORDER.match(text.strip())
     if m is None:
         return False
     rest = m.group("rest")  # the words after the verb: the lead is a closed set
-    return (_FORM_WORDS.search(rest) is not None
+    return (FORM_WORDS.search(rest) is not None
             and _NOT_FORM.search(_YOUR_ANSWERS.sub(" ", rest)) is None)
 
 
@@ -160,6 +151,8 @@ def scan_fast(text: str) -> Verdict:
 def _scan_fast(text: str) -> tuple[Verdict, Score]:
     """:func:`scan_fast`'s verdict and the model's score it read."""
     verdict = scan_rules(text)
+    if verdict.flags == ("behaviour_directive",) and _form_instruction(text):
+        verdict = Verdict(flags=())  # one's own order on the form of the answers
     s = score(text)
     if not s.flagged or (not verdict.flags and (_retraction(text) or _form_instruction(text))):
         return verdict, s
