@@ -220,3 +220,39 @@ def test_a_preference_told_as_a_noun_is_kept(text: str, memory: str) -> None:
 ])
 def test_a_preference_that_is_not_the_speakers_own_value_is_no_memory(text: str) -> None:
     assert not [m for m in _derive(text) if " prefers " in m], _derive(text)
+
+
+@pytest.mark.parametrize(("text", "memory"), [
+    # a preference leaned on, or had for long
+    ("I usually prefer window seats.", "Ana prefers window seats"),
+    ("I much prefer cats to dogs.", "Ana prefers cats to dogs"),
+    ("I tend to prefer quieter restaurants.", "Ana prefers quieter restaurants"),
+    ("I've always preferred paperbacks over e-books.", "Ana prefers paperbacks over e-books"),
+    ("I do prefer tea, to be fair.", "Ana prefers tea"),
+    ("I'd rather take the train than fly.", "Ana would rather take the train than fly"),
+    ("I'm more of a tea person.", "Ana is more of a tea person"),
+    ("I'm more of an outdoors person, honestly.", "Ana is more of an outdoors person"),
+    # a liking in other words, and its opposite
+    ("I'm really into bouldering these days.", "Ana likes bouldering"),
+    ("I'm into baking sourdough at the moment", "Ana likes baking sourdough"),
+    ("I'm not a fan of sushi.", "Ana dislikes sushi"),
+    ("I'm not into football at all.", "Ana dislikes football"),
+    ("I don't really like horror movies.", "Ana dislikes horror movies"),
+    ("Honestly I'm not really keen on camping.", "Ana dislikes camping"),
+])
+def test_a_liking_or_a_preference_in_other_words_is_kept(text: str, memory: str) -> None:
+    assert [m for m in _derive(text) if " prefers " in m or " likes " in m
+            or " dislikes " in m or " rather " in m or " more of " in m] == [memory]
+
+
+@pytest.mark.parametrize("text", [
+    "I'm into the final stretch of training.",
+    "I'm into it!",
+    "I'm not into it.",
+    "I'd rather not talk about it.",
+    "I'm not a fan of both.",
+    "I'd prefer it if you kept things short.",
+])
+def test_no_liking_where_none_is_named(text: str) -> None:
+    assert not [m for m in _derive(text) if " prefers " in m or " likes " in m
+                or " dislikes " in m or " rather " in m], _derive(text)

@@ -131,6 +131,10 @@ _END_CLAUSE = (r"(?=\s*(?:" + _STOP + r"|$|\s(?:but|because|since|so|though|alth
                r"cause|'cause)\s|\s(?:and|or|then|as|where)\s+(?:i|i'm|i’m|i've|i’ve|i'd|"
                r"i’d|i'll|i’ll|we|we're|we’re|we've|we’ve|you|you're|you’re|it|it's|it’s|he|"
                r"she|they|there|my|our)\s))")
+#: the words that may lean "I prefer" ("I usually prefer", "I tend to prefer")
+_LEANING = (r"(?:usually|really|much|generally|definitely|still|also|actually|honestly|"
+            r"personally|always|mostly|normally|typically|kind of|kinda|sort of|tend to|"
+            r"do|would much|very much)")
 #: "preference " and the words that may qualify it
 _PREFERENCE = r"(?:strong |clear |personal |own |real |slight )?preference "
 #: where a named thing ends: also before a clause it does not hold ("I switched to Apple
@@ -406,8 +410,19 @@ _RULES: list[_Rule] = [
           MemoryKind.PREFERENCE, "{subject} likes {value}", None, 0.5, reads=liked),
     _rule(_I + r"i (?:really )?(?:love|like|enjoy|adore) " + _VALUE + _END,
           MemoryKind.PREFERENCE, "{subject} likes {value}", None, 0.5, reads=liked),
-    _rule(_I + r"i prefer " + _VALUE_CLAUSE + _END_CLAUSE,
+    _rule(_I + r"i (?:" + _LEANING + r" )?prefer " + _VALUE_CLAUSE + _END_CLAUSE,
           MemoryKind.PREFERENCE, "{subject} prefers {value}", None, 0.6, reads=preferred),
+    _rule(_I + r"i(?:'ve|’ve| have) (?:always |long |usually )?preferred " + _VALUE_CLAUSE
+          + _END_CLAUSE,
+          MemoryKind.PREFERENCE, "{subject} prefers {value}", None, 0.6, reads=preferred),
+    # "I'd rather take the train than fly"
+    _rule(_I + r"i(?:'d|’d| would) (?:much |really |honestly |generally )?rather "
+          + _VALUE_CLAUSE + _END_CLAUSE,
+          MemoryKind.PREFERENCE, "{subject} would rather {value}", None, 0.6, reads=preferred),
+    # "I'm more of a tea person"
+    _rule(_I + r"i(?:'m|’m| am) (?:definitely |much |way |probably )?more (?:of )?"
+          r"(?P<value>an? [\w-]+(?: [\w-]+){0,2}? (?:person|type|guy|girl))\b",
+          MemoryKind.PREFERENCE, "{subject} is more of {value}", None, 0.6, reads=liked),
     # "I've set a preference for CPU-only deployment", "I have a strong preference for
     # ...", "I stated my preference for ...", "my preference is (for) ..."
     _rule(_I + r"i(?:(?:'ve|’ve| have)(?: (?:set|got|expressed|stated|developed|made))?|"
@@ -420,8 +435,20 @@ _RULES: list[_Rule] = [
     _rule(r"(?<![\w'’])my " + _PREFERENCE + r"for " + _VALUE_CLAUSE + _END_CLAUSE,
           MemoryKind.PREFERENCE, "{subject} prefers {value}", None, 0.6, reads=preferred,
           needs=r"\bmy (?:\w+ )?preference for\b"),
-    _rule(_I + r"i (?:really )?(?:hate|dislike|can't stand|don't like) " + _VALUE + _END,
+    _rule(_I + r"i (?:really |just |honestly )?(?:hate|dislike|detest|loathe|can't stand|"
+          r"can’t stand|(?:don't|don’t|do not) (?:really |particularly |much )?like) "
+          + _VALUE + _END,
           MemoryKind.PREFERENCE, "{subject} dislikes {value}", None, 0.6, reads=liked),
+    # "I'm not a fan of sushi", "I'm not really into football"
+    _rule(_I + r"i(?:'m|’m| am) not (?:really |very |that |too |so |much of )?(?:(?:a |an )?"
+          r"(?:big |huge |great |real )?(?:fan|lover) of|into|keen on) (?!both\b|all\b|any\b)"
+          + _VALUE + _END,
+          MemoryKind.PREFERENCE, "{subject} dislikes {value}", None, 0.6, reads=liked),
+    # "I'm really into bouldering" (a word of degree, or a doing: "I'm into the final
+    # stretch" is no liking)
+    _rule(_I + r"i(?:'m|’m| am) (?:(?:really|so|totally|super|very much|quite|pretty|big "
+          r"time|deeply|seriously) into |into (?=\w+ing\b))" + _VALUE + _END,
+          MemoryKind.PREFERENCE, "{subject} likes {value}", None, 0.5, reads=liked),
     _rule(_I + r"i(?:'m| am) (?:planning|going|hoping) to " + _VALUE + _END,
           MemoryKind.PLAN, "{subject} plans to {value}", None, 0.5, reads=planned),
     _rule(_I + r"i (?:plan|intend|want) to " + _VALUE + _END,

@@ -16,6 +16,7 @@ _TRAILING_TIME = re.compile(
     r"\s+(?:(?:last|this|next|the other)\s+(?:year|month|week|weekend|night|summer|winter|"
     r"spring|fall|autumn|monday|tuesday|wednesday|thursday|friday|saturday|sunday)|yesterday|"
     r"today|tonight|tomorrow|recently|now|lately|again|too|as well|a while ago|these days|"
+    r"at the moment|right now|for now|currently|"
     r"(?:a few|two|three|\d+)\s+(?:days|weeks|months|years)\s+ago|"
     r"(?:in|in early|in late|in mid|since|until|this|last)\s+(?:january|february|march|april|"
     r"may|june|july|august|september|october|november|december|\d{4})|"
@@ -29,7 +30,7 @@ _TRAILING_TIME = re.compile(
 #: "fantasy series like", "brownies and"; not a preposition a clause ends on: "the one
 #: to jam to", "the people I work with")
 _TRAILING_REST = re.compile(
-    r"\s+(?:on (?:my|our|his|her|their) own|by (?:myself|ourselves)|alone|"
+    r"\s+(?:on (?:my|our|his|her|their) own|by (?:myself|ourselves)|alone|at all|"
     r"like|such as|the|a|an|and|or|my|your|our|their)$",
     re.IGNORECASE,
 )
