@@ -22,6 +22,15 @@ def _derive(text: str, speaker: str = "Ana") -> list[str]:
     return [c.text for c in RuleDeriver().derive([ep])]
 
 
+#: what the memories of the open rules say after their subject
+_OPEN = (" likes ", " plans to ", " prefers ", " dislikes ", " would rather ", " is more of ")
+
+
+def _open(text: str) -> list[str]:
+    """The memories the open rules (likings, plans, preferences) make of ``text``."""
+    return [m for m in _derive(text) if any(w in m for w in _OPEN)]
+
+
 @pytest.mark.parametrize(("text", "memory"), [
     ("I really love spicy food.", "Ana likes spicy food"),
     ("honestly i enjoy hiking in the Peak District", "Ana likes hiking in the Peak District"),
@@ -132,8 +141,7 @@ def test_a_statement_about_the_speaker_is_kept(text: str, memory: str) -> None:
     "I'm going to bed",
 ])
 def test_what_is_no_fact_about_the_speaker_gives_no_memory(text: str) -> None:
-    assert not [m for m in _derive(text) if " likes " in m or " plans to " in m
-                or " prefers " in m or " dislikes " in m], _derive(text)
+    assert not _open(text), _derive(text)
 
 
 def test_a_name_the_speaker_already_has_is_no_memory() -> None:
@@ -241,8 +249,7 @@ def test_a_preference_that_is_not_the_speakers_own_value_is_no_memory(text: str)
     ("Honestly I'm not really keen on camping.", "Ana dislikes camping"),
 ])
 def test_a_liking_or_a_preference_in_other_words_is_kept(text: str, memory: str) -> None:
-    assert [m for m in _derive(text) if " prefers " in m or " likes " in m
-            or " dislikes " in m or " rather " in m or " more of " in m] == [memory]
+    assert _open(text) == [memory]
 
 
 @pytest.mark.parametrize("text", [
@@ -254,5 +261,4 @@ def test_a_liking_or_a_preference_in_other_words_is_kept(text: str, memory: str)
     "I'd prefer it if you kept things short.",
 ])
 def test_no_liking_where_none_is_named(text: str) -> None:
-    assert not [m for m in _derive(text) if " prefers " in m or " likes " in m
-                or " dislikes " in m or " rather " in m], _derive(text)
+    assert not _open(text), _derive(text)
