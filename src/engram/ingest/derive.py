@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 from ..models import Episode, MemoryKind, Scope, SearchFilters
 from ..text import query_terms
 from .instructions import Instruction, instruction_text, read_instructions
-from .openvalue import as_theirs, liked, planned, preferred
+from .openvalue import SHORT_END_WORDS, as_theirs, liked, planned, preferred
 from .valueclean import clean_value
 from .valueread import (
     AS_A_RULE,
@@ -121,7 +121,7 @@ _ABBREVIATED = "".join(rf"(?<!\b{a})" for a in ("St", "Mt", "Ft", "Dr", "Mr", "M
                                                  "Jr", "Sr", "Pt"))
 _STOP = r"(?:" + _ABBREVIATED + r"\.(?![\w/])|[,;!?\n])"
 _VALUE = r"(?P<value>(?:[^.,;!?\n]|(?!" + _STOP + r")\.){2,60}?)"
-_END = r"(?=\s*(?:" + _STOP + r"|$|\s(?:and|but|because|since|with|for|so)\s))"
+_END = r"(?=\s*(?:" + _STOP + r"|$|\s(?:" + SHORT_END_WORDS + r")\s))"
 #: a preference runs to the end of its clause (:func:`~engram.ingest.openvalue.preferred`
 #: reads it): over "with", "for", "over" and "to", which say what it is ("step-by-step
 #: explanations with concrete examples like coin tosses to grasp probability"), not over

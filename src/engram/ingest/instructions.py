@@ -41,8 +41,8 @@ from dataclasses import dataclass
 
 from .openvalue import as_theirs
 
-__all__ = ["Instruction", "StandingText", "for_other_requests", "instruction_text",
-           "read_instruction_text", "read_instructions"]
+__all__ = ["FORM_VERBS", "FORM_WORDS", "Instruction", "StandingText", "for_other_requests",
+           "instruction_text", "read_instruction_text", "read_instructions"]
 
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _LEAD = r"(?:(?:and|also|oh|ok|okay|btw|so|actually|correction|wait)\s*,?\s+)?(?:please\s*,?\s+)?"
@@ -64,6 +64,10 @@ FORM_WORDS = re.compile(
     r"emojis?|emoticons|formal(?:ly)?|informal(?:ly)?|casual(?:ly)?|tone|metric|imperial|"
     r"units?|celsius|fahrenheit|examples?|step[- ]by[- ]step|code blocks?|spelling|"
     r"jargon|simple terms|plain terms|summary|summaries|tl;?dr)\b", re.IGNORECASE)
+#: the verbs an order on the form of the answers opens with ("keep answers short", "use
+#: British spelling", "reply in Spanish"; also read by :mod:`engram.trust.cascade`)
+FORM_VERBS = (r"(?:answer|reply|respond|write|talk|speak|keep|use|give|format|explain|avoid|"
+              r"stop using)")
 #: what asks for an order ahead of it ("I'd like you to always ...", "Can you remember to
 #: always ...?", "Make sure to always ...")
 _ASKING = (r"(?:i['’]d like you to|i want you to|i need you to|make sure (?:to|you)|"
@@ -73,8 +77,7 @@ _ASKING = (r"(?:i['’]d like you to|i want you to|i need you to|make sure (?:to
 #: bullet points", "No emojis please"): read when it names :data:`FORM_WORDS`
 _FORM_ONLY = re.compile(
     rf"^\s*{_LEAD}(?:{_ASKING}\s+)?(?:please\s+)?(?P<rule>(?:(?:don['’]t|do not)\s+)?"
-    r"(?:use|keep|write|answer|reply|respond|avoid|stop using|talk|speak|give|format|"
-    r"explain)\b.+?|no\s+(?:more\s+)?\w+(?:\s+\w+)?)(?:,?\s+please)?\s*[.!]*\s*$",
+    rf"{FORM_VERBS}\b.+?|no\s+(?:more\s+)?\w+(?:\s+\w+)?)(?:,?\s+please)?\s*[.!]*\s*$",
     re.IGNORECASE,
 )
 #: "Don't X when I ask about Y": a plain "don't" orders only with a topic ("Don't tell
@@ -170,8 +173,6 @@ def _tidy(rule: str) -> str:
                   flags=re.IGNORECASE)
     rule = as_theirs(rule)
     return rule[:1].lower() + rule[1:]
-
-
 
 
 #: the longest message read whole as an order on the form of the answers

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["PREFERRED_MAX", "as_theirs", "liked", "planned", "preferred"]
+__all__ = ["PREFERRED_MAX", "SHORT_END_WORDS", "as_theirs", "liked", "planned", "preferred"]
 
 #: a remark in brackets, or a filler and everything after it
 _SAID_AROUND = re.compile(
@@ -164,8 +164,10 @@ def liked(value: str) -> str | None:
 #: on into what the message goes on to ask, and is read as far as its first "with",
 #: "for", "and", ...
 PREFERRED_MAX = 120
-#: where a value read the short way ends (the other open rules' end)
-_SHORT_END = re.compile(r"\s(?:and|but|because|since|with|for|so)\s", re.IGNORECASE)
+#: the words before which a value read the short way ends (the open rules' end in
+#: :mod:`engram.ingest.derive`, and where :func:`preferred` cuts a long clause)
+SHORT_END_WORDS = "and|but|because|since|with|for|so"
+_SHORT_END = re.compile(rf"\s(?:{SHORT_END_WORDS})\s", re.IGNORECASE)
 
 
 def preferred(value: str) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..ingest.instructions import FORM_WORDS
+from ..ingest.instructions import FORM_VERBS, FORM_WORDS
 from . import crosslingual, greygate
 from .classifier import Score, score
 from .poisoning import Verdict, names_another, scan_rules
@@ -39,8 +39,7 @@ _FORM_ORDER = re.compile(
     r"^\W*(?:(?:ok|okay|oh|also|and|hey|hi|btw)\W+)?(?:(?:can|could|would|will) you\s+)?"
     r"(?:(?:from now on|going forward|in future|in the future|for now)\W+)?(?:please\s+|pls\s+)?"
     r"(?:(?:always|never|only|just|do not|don'?t)\s+)?"
-    r"(?:answer|reply|respond|write|talk|speak|keep|use|give|format|explain|avoid|"
-    r"stop using)\b(?P<rest>[^.!?\n]{1,110})[.!?]*\W*$",
+    + FORM_VERBS + r"\b(?P<rest>[^.!?\n]{1,110})[.!?]*\W*$",
     re.IGNORECASE)
 #: what no order on the form of answers says: another party, a rule of the assistant's,
 #: a thing to promote, hide or send, a secret
