@@ -77,7 +77,7 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 
 _OVERRIDE = [
-    _rx(r"\b(?:ignore|disregard|forget|neglect|discard|bypass|override|reset|supersedes?"
+    _rx(r"\b(?:ignore|disregard|forget|neglect|discard|bypass|override|supersedes?"
         r"|stop following|do not follow|don'?t follow|do not obey|ignorez|ignora|ignorar"
         r"|vergiss|ignoriere)\b[^.!?\n]{0,40}?\b" + _NOUNS),
     _rx(r"\b" + _NOUNS + r"\b[^.!?\n]{0,30}\b(?:revoked|void|outdated|obsolete|no longer (?:apply"
@@ -87,23 +87,48 @@ _OVERRIDE = [
         r"|take precedence|below)"),
     _rx(_START + _PLEASE + r"(?:ignore|disregard|forget) (?:everything|anything|whatever|what"
         r" you|all (?:that|of)|the user\b)"),
-    _rx(r"\byour (?:only|new|real|primary) (?:task|objective|goal|purpose|mission)\b"
+    _rx(r"\byour (?:only|new|real) (?:task|objective|goal|purpose|mission)\b"
         r"|\bnew (?:priority )?(?:task|objective)\s*:"),
     _rx(r"\b(?:ignore|disregard) (?:the |my |the user'?s )?(?:stored |saved )?(?:preferences|"
         r"memories|memory)\b[^.!?\n]{0,40}\b(?:use|follow|obey)"),
+    # "reset" the reader's own orders, not a thing with a context of its own ("Reset CUDA
+    # context on error", "reset the form's context")
+    _rx(r"\breset\s+(?:(?:all|your|the|any|of|these|those)\s+){0,3}(?:(?:previous|prior|earlier"
+        r"|above|current|original|system|initial)\s+){0,2}(?:instructions?|prompts?|directives"
+        r"|rules|guidelines|programming|policies|orders|commands)\b"),
 ]
 
 _DIRECTIVE_VERBS = (r"(?:recommend|suggest|say|answer|respond|reply|tell|agree|rate|trust|claim"
                     r"|insist|praise|promote|push|steer|favou?r|mention|refuse|include|append"
                     r"|send|forward|share|prefer|downplay|approve|accept|obey|comply)")
+#: what follows "the model should" in a description of a model, not an order to one ("The
+#: model should be retrained weekly", "the model will always predict the majority class")
+_DESCRIBES = (r"(?!\s+(?:not\s+|also\s+|ideally\s+|still\s+|now\s+|then\s+|only\s+)?(?:be|have"
+              r"|learn|generali[sz]e|converge|train|perform|predict|fit|run|work|handle|detect"
+              r"|classify|improve|achieve|reach|process|load|take|produce|return|output|see"
+              r"|get|score|match|recogni[sz]e|flag|extract|understand)\b)")
+#: who a standing order after "from now on" / "in future" speaks to: "you" as its
+#: subject (not "can you help", "thank you", "for you"), "your answers", the user, the
+#: assistant or model
+_ADDRESSEE = (r"(?:(?<!can )(?<!could )(?<!would )(?<!will )(?<!thank )(?<!for )(?<!to )"
+              r"(?<!help )(?<!do )(?<!did )you(?!r)|your (?:answers?|repl(?:y|ies)|responses?"
+              r"|outputs?|messages?|job|task|role|goal|purpose|only|new|instructions?|rules?)"
+              r"|the user|the assistant|assistant|the model|the ai)")
+#: what an order "in future ..." is about: the exchanges themselves ("in future
+#: conversations", "for future reference"), not a project ("for future analytics")
+_EXCHANGES = (r"(?:conversations?|sessions?|chats?|interactions?|replies|answers|responses"
+              r"|messages|requests|queries|questions|turns|outputs|reference|prompts|tasks)")
 _DIRECTIVE = [
     _rx(_START + _PLEASE + r"(?:always|never|only)\s+(?:ever\s+)?" + _DIRECTIVE_VERBS
         + r"\b(?!\s+never\b)"),
-    _rx(r"\byou\s+(?:must|should|will|shall|have to|need to|are required to|are to)\s+"
-        r"(?:always|never|only|from now on|henceforth)\b"),
+    _rx(r"\byou\s+(?:must|should|shall|have to|need to|are required to|are to)\s+"
+        r"(?:always|never|only|from now on|henceforth)\b|\byou\s+will\s+(?:always|never|only"
+        r"|from now on|henceforth)\b(?!\s+(?:know|guess|believe|understand|forget|regret|find"
+        r"|see|get|be|have|want|need|feel|hear|imagine|win|learn|walk|look back|go back|lose"
+        r"|miss)\b)"),  # "you will never know" is an idiom
     _rx(r"\byou are required to\b"),
     _rx(r"\b(?:the )?" + _AI + r"s?\s+(?:must|should|shall|is required to|has to|is to|will always"
-        r"|will never)\b"),
+        r"|will never)\b" + _DESCRIBES),
     _rx(r"\b(?:do not|don'?t|never)\s+(?:ever\s+)?(?:tell|remind|inform|show|warn|alert)"
         r" the user\b"),
     _rx(r"\b(?:whenever|every ?time|each time|next time|when(?:ever)? asked|when the user"
@@ -113,8 +138,10 @@ _DIRECTIVE = [
     _rx(r"\b(?:permanently remember|remember (?:this )?(?:forever|permanently|for all)"
         r"|store this permanently|make (?:this )?a permanent rule|secret rule|hidden rule)\b"),
     _rx(r"\b(?:from now on|going forward|henceforth|hereafter|from this point(?: forward| on)?"
-        r"|(?:in|for) (?:all |every )?(?:future|subsequent)(?: \w+)?|in every (?:future )?"
-        r"(?:reply|answer|response))\b[^.!?\n]{0,60}\b(?:you|your|the user|assistant|model)\b"),
+        r"|in every (?:future )?(?:reply|answer|response))\b[^.!?\n]{0,60}\b" + _ADDRESSEE
+        + r"\b"),
+    _rx(r"\b(?:in|for) (?:all |every )?(?:future|subsequent)(?: " + _EXCHANGES + r")?\s*[,:]?\s*"
+        r"(?:please\s+)?" + _ADDRESSEE + r"\b"),
     _rx(r"\b(?:in|for) (?:all |every )?(?:future|subsequent) (?:conversations?|sessions?|"
         r"chats?|replies|answers|responses)\s*,\s*\w+"),
     _rx(r"\b(?:every|each) (?:answer|reply|response) you (?:give|write)\b"),
@@ -123,6 +150,18 @@ _DIRECTIVE = [
         r"(?:" + _DIRECTIVE_VERBS[3:-1] + r"|leave out|omit|hide)\b"),
 ]
 
+#: what one imagines being or simulates when it is a persona for the reader, not the
+#: shop owner of a word problem or a network partition to test against
+_PERSONA = (r"(?=[^.!?\n]{0,60}\b(?:ai|a\.i\.|assistant|model|chatbot|bot|gpt|llm|character"
+            r"|persona|named|called|unrestricted|unfiltered|uncensored|evil|free|without|no longer"
+            r"|not bound|no (?:rules|restrictions|limits|filters)|dan|jailbr\w*|terminal|shell"
+            r"|console|hacker|villain|expert|human|person|version of)\b)")
+#: modes a program or a device has, which "enable ... mode" names in ordinary talk
+_NOT_A_SETTING = (r"(?!(?:debug|debugging|dark|light|safe|airplane|offline|strict|verbose|quiet"
+                  r"|maintenance|test|testing|fullscreen|full-screen|incognito|private|edit"
+                  r"|editing|preview|production|development|read-only|readonly|sleep|silent"
+                  r"|focus|presentation|compatibility|kiosk|headless|interactive|watch|batch"
+                  r"|power|eco|night|reader|reading|study|exam|practice|wal|immersive)\s)")
 _ROLE = [
     _rx(r"(?:^|\n)\s*(?:system|developer)\s*(?:prompt|message)?\s*:"),
     _rx(r"\[/?(?:system|inst|sys)\]|<\|?/?(?:im_start|im_end|system|endoftext)\|?>|<<\s*/?sys\s*>>"
@@ -134,8 +173,10 @@ _ROLE = [
         r"|stan|in \w+ mode|operating|acting|unrestricted|unfiltered|free|called|named|\w+gpt"
         r"|\w+bot)\b"),
     _rx(_START + _PLEASE + r"(?:act as|pretend (?:to be|you are|you're)|role-?play as|assume the"
-        r" role|imagine you are|simulate an?|switch persona|enter \w+ mode|enable \w+ mode)\b"),
-    _rx(r"\b(?:new persona|your new (?:role|persona|identity|name))\b"),
+        r" role|imagine you are" + _PERSONA + r"|simulate an?" + _PERSONA + r"|switch persona"
+        r"|(?:enter|enable) " + _NOT_A_SETTING + r"\w+ mode)\b"),
+    _rx(r"\b(?:new persona|your new (?:persona|identity))\b|\byour new (?:role|name)\s*(?:is\b|:"
+        r"|will be\b|=|from now\b)"),
     _rx(r"\byou (?:are going to|will|must|should) (?:pretend|act as|role-?play|simulate)\b"),
     _rx(r"\byou have been (?:jailbroken|unlocked|freed)\b"),
 ]
@@ -160,13 +201,20 @@ def names_another(text: str) -> bool:
     model or bot, or "you"."""
     return _THIRD_PARTY.search(text) is not None
 
+#: the tools an agent is given, which "use the ... tool" names in an order to one (not
+#: the circle tool of a drawing program, or "the AI tool" a team bought)
+_AGENT_TOOLS = (r"(?:e-?mail|mail|calendar|payments?|pay|browser|browsing|web|search|file|files"
+                r"|filesystem|shell|terminal|bash|command|http|api|database|db|sql|code|python"
+                r"|transfer|banking|bank|wallet|messaging|message|slack|sms|contacts?|export"
+                r"|upload|download|delete|admin)")
 _TOOL = [
     _rx(r"</?(?:tool_call|tool_use|function_calls?|invoke|antml:invoke)\b|<function=|<\|tool\|>"
         r"|\[tool_calls\]|\"function_call\"|\bto=functions\.|```tool_code|\bdefault_api\."),
     _rx(r"\"(?:tool|function)\"\s*:\s*[\"{]|\"type\"\s*:\s*\"function\""),
     _rx(r"\"name\"\s*:\s*\"\w+\"[^{}]{0,40}\"(?:arguments|parameters|input)\"\s*:"),
     _rx(r"\btool_use\s*:|\baction\s*:\s*\w+\s+action input\s*:|(?:^|\n)\s*observation\s*:"),
-    _rx(r"\b(?:call|invoke|run|execute|trigger|use)\s+the\s+(?:\w+\s+){0,2}tool\b"),
+    _rx(r"\b(?:call|invoke|execute|trigger)\s+the\s+(?:\w+\s+){0,2}tool\b|\b(?:run|use)\s+the\s+"
+        r"(?:`?(?:[a-z]+[_.][a-z_.]+|(?-i:[a-z]+[A-Z])\w*)`?|" + _AGENT_TOOLS + r")\s+tool\b"),
     _rx(r"\bexecute the following (?:command|code)|\bfunction call\s*:"),
     _rx(r"\b(?:next )?action\s*:\s*[a-z]+_[a-z_]+\("),
 ]
@@ -183,11 +231,20 @@ _ADDRESS = [
     _rx(r"\b(?:" + _AI + r"[_ ]instructions?|hidden (?:prompt|instructions?))\b"),
 ]
 
+#: what follows "memory" when it is a computer's ("print the memory usage")
+_NOT_RAM = (r"(?!\s+(?:usage|use|used|footprint|leaks?|consumption|allocation|limits?|pressure"
+            r"|profil\w*|stats|statistics|utili[sz]ation|bandwidth|errors?|management|overhead"
+            r"|growth|peak|budget|size|in use|mb|gb|kb)\b)")
+#: a verb of :data:`_EXFIL` that stands after ", " (and before another ","): an item of
+#: a list ("username, email, password"), the verb's own length looked back at
+_LISTED = "(?:" + "|".join(rf"(?<=,\s\w{{{n}}})" for n in (4, 5, 6, 7, 10)) + ")"
 _EXFIL = [
     _rx(r"!\[[^\]]{0,200}\]\(\s*https?://[^)\s?&]{0,300}[?&]\w+=[^)]{0,500}\)"),
     _rx(_START + _PLEASE + r"(?:quietly |secretly |silently )?(?:send|upload|post|forward|leak"
-        r"|exfiltrate|reveal|print|dump|output|share|email|include|append|encode|list)\b[^.!?\n]{0,50}"
-        r"\b(?:memor(?:y|ies)|chat (?:log|history)|conversation(?: history)?|system prompt|stored"
+        r"|exfiltrate|reveal|print|dump|output|share|email|include|append|encode|list)\b"
+        r"(?!\s*(?:[(=/&]|and\b|or\b)|" + _LISTED + r"\s*,)[^.!?\n]{0,50}"
+        r"\b(?:memor(?:y|ies)" + _NOT_RAM + r"|chat (?:log|history)|conversation(?: history)?"
+        r"|system prompt|stored"
         r"|saved|user'?s (?:data|notes|password|email|messages|address)|passwords?|secrets?)\b"),
     _rx(_START + _PLEASE + r"(?:delete|wipe|erase|remove|send|share|forward|upload|post|leak"
         r"|change|overwrite)\b[^.!?\n]{0,30}\bthe user'?s\b"),
@@ -209,7 +266,7 @@ _DIRECTIVE_WORDS = ("recommend", "suggest", "say", "answer", "respond", "reply",
 _FUTURE = ("from now on", "going forward", "henceforth", "hereafter", "from this point")
 _GATES: dict[re.Pattern[str], tuple[tuple[str, ...], ...]] = dict(zip(
     [*_OVERRIDE, *_DIRECTIVE, *_ROLE, *_TOOL, *_ADDRESS, *_EXFIL], [
-        (("ignor", "disregard", "forget", "neglect", "discard", "bypass", "override", "reset",
+        (("ignor", "disregard", "forget", "neglect", "discard", "bypass", "override",
           "supersede", "follow", "obey", "vergiss"), _NOUN_WORDS),
         (_NOUN_WORDS, ("revoked", "void", "outdated", "obsolete", "no longer", "cancel",
                        "superseded", "replaced", "disabled")),
@@ -217,6 +274,7 @@ _GATES: dict[re.Pattern[str], tuple[tuple[str, ...], ...]] = dict(zip(
         (("ignore", "disregard", "forget"),),
         (("task", "objective", "goal", "purpose", "mission"),),
         (("ignore", "disregard"), ("preferences", "memor"), ("use", "follow", "obey")),
+        (("reset",),),
         # behaviour_directive
         (("always", "never", "only"), _DIRECTIVE_WORDS),
         (("you",), ("always", "never", "only", "from now on", "henceforth")),
@@ -226,8 +284,9 @@ _GATES: dict[re.Pattern[str], tuple[tuple[str, ...], ...]] = dict(zip(
         (("whenever", "when asked", "when the user", "every time", "everytime", "each time",
           "next time", "if the user", "if anyone", "if someone"), (",",)),
         (("remember", "permanent", "secret rule", "hidden rule"),),
-        ((*_FUTURE, "future", "subsequent", "in every"),
-         ("you", "the user", "assistant", "model")),
+        (("from now on", "going forward", "henceforth", "hereafter", "from this point",
+          "in every"), ("you", "the user", "assistant", "model", "the ai")),
+        (("future", "subsequent"), ("you", "the user", "assistant", "model", "the ai")),
         (("future", "subsequent"), (",",)),
         (("every", "each"), ("you give", "you write")),
         ((*_FUTURE, "in future"), (",",)),
@@ -321,19 +380,26 @@ class Verdict:
 
 
 def _invisible(text: str) -> bool:
-    """Tag characters, bidi overrides, or 3+ zero-width characters outside emoji/script joins."""
+    """Tag characters, bidi overrides, or 3+ zero-width characters outside emoji/script
+    joins that hide something: inside a word ("ig\u200bnore") or in a run of two or more.
+    One alone at a word's edge, as a phone's list writes after each number ("2. \u2060Use
+    flashcards"), hides nothing."""
     if text.isascii() or not _INVISIBLE_ANY.search(text):
         return False
-    count = 0
+    count, n = 0, len(text)
     for i, ch in enumerate(text):
         cp = ord(ch)
         if 0xE0000 <= cp <= 0xE007F or ch in _BIDI:
             return True
         if ch in _ZERO_WIDTH:
-            if ch in {"\u200d", "\u200c"} and 0 < i < len(text) - 1:
-                prev, nxt = text[i - 1], text[i + 1]
+            prev = text[i - 1] if i else " "
+            nxt = text[i + 1] if i + 1 < n else " "
+            if ch in {"\u200d", "\u200c"} and i and i + 1 < n:
                 if ord(prev) > 0x2000 and ord(nxt) > 0x2000 and nxt not in _ZERO_WIDTH:
                     continue  # emoji ZWJ sequence or a script's joiner
+            if (prev not in _ZERO_WIDTH and nxt not in _ZERO_WIDTH
+                    and not (prev.isalnum() and nxt.isalnum())):
+                continue  # one alone at a word's edge
             count += 1
     return count >= 3
 
@@ -378,12 +444,16 @@ def _delimited(text: str, start: str, end: str) -> list[str]:
     return out
 
 
-def _hidden_parts(text: str, search: bool = True) -> list[str]:
+def _hidden_parts(text: str, search: bool = True) -> list[tuple[str, bool]]:
     """HTML comments, C-style comments, markdown comments and hidden elements (the last
-    two only when ``search``: False when the pattern set found no :data:`_COMMENTS`)."""
-    parts = _delimited(text, "<!--", "-->") + _delimited(text, "/*", "*/")
+    two only when ``search``: False when the pattern set found no :data:`_COMMENTS`),
+    each with whether it is hidden from a reader: a C-style comment is not (it is shown
+    with the code it is in, and ``/*`` also opens a path's glob: ``src/**/*.js``)."""
+    parts = [(p, True) for p in _delimited(text, "<!--", "-->")]
+    parts += [(p, False) for p in _delimited(text, "/*", "*/")]
     if search:
-        parts += [next((g for g in m.groups() if g), "") for m in _COMMENTS.finditer(text)]
+        parts += [(next((g for g in m.groups() if g), ""), True)
+                  for m in _COMMENTS.finditer(text)]
     return parts
 
 
@@ -608,8 +678,10 @@ def scan_rules(text: str, *, _depth: int = 0) -> Verdict:
     # _COMMENTS and _B64, the set's last two, searched unless it rules them out
     n = len(patterns.patterns)
     comments, blobs = (True, True) if found is None else (n - 2 in found, n - 1 in found)
-    for inner in _hidden_parts(clean, comments):
-        if _HIDDEN_CUES.search(inner) or (
+    for inner, hidden in _hidden_parts(clean, comments):
+        # a hidden part is flagged for a word that speaks to a model; a code comment,
+        # which its reader sees, only when the rules flag what it says
+        if (hidden and _HIDDEN_CUES.search(inner)) or (
                 _depth < 2 and scan_rules(inner, _depth=_depth + 1).flagged):
             flags.setdefault("hidden_markup", inner.strip()[:80])
             break
