@@ -173,6 +173,24 @@ def test_plans_and_preferences_gather_values() -> None:
                     accumulates=True) == "same frame, one slot differs"
 
 
+def test_correction_named_as_a_thing_is_no_correction() -> None:
+    """ "Correction" marks a correction where it opens what one says or is "a quick
+    correction", not where it names a thing one works on: "focusing on error correction"
+    in the sentence of a new plan superseded three other plans (BEAM, session 47)."""
+    old = "Ana plans to solve 5 strong induction problems over the next 2 weeks"
+    new = "Ana plans to solve 6 logic induction problems over the next 2 weeks"
+    for said in ("I've booked 3 review sessions focusing on error correction and proofs, and "
+                 "I'm planning to solve 6 logic induction problems over the next 2 weeks",
+                 "After the colour correction course I plan to solve 6 logic induction "
+                 "problems over the next 2 weeks"):
+        assert replaces(old, new, said, "Ana", accumulates=True) is None, said
+        assert not corrects(said) and not states_change(said.split(",")[0]), said
+    for said in ("Correction: I plan to solve 6 logic induction problems over the next 2 weeks",
+                 "Oh, correction, it's 6 logic induction problems over the next 2 weeks",
+                 "A quick correction - I plan to solve 6 logic induction problems"):
+        assert replaces(old, new, said, "Ana", accumulates=True) == "correction", said
+
+
 def test_a_negation_inside_a_new_statement_is_no_polarity_flip() -> None:
     assert replaces("Ana plans to make sure I'm doing it correctly",
                     "Ana plans to make sure I don't overlap", "", "Ana", accumulates=True) is None

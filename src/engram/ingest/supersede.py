@@ -47,12 +47,17 @@ __all__ = ["CHANGE", "CORRECTION", "FRAME_SHARE", "FRAME_WORDS", "MAX_WORDS", "S
            "align", "corrects", "frame", "narrates_change", "replaces", "states_change",
            "tells_event", "tells_replacement", "words"]
 
+#: "correction" as a marker: opening what one says ("Correction: she's nine", "Oh,
+#: correction") or "a quick correction", not a thing named by it ("focusing on error
+#: correction and proof writing", "colour correction in Lightroom")
+_CORRECTION_WORD = (r"(?<![\w-]\s)correction|(?:a|one|small|quick|minor|slight|tiny)"
+                    r"\s+correction")
 #: a statement that replaces a state or corrects an earlier one (general
 #: English markers of change, not attributes)
 CHANGE = re.compile(
     r"\b(?:now|nowadays|these days|currently|anymore|any more|no longer|no more|not anymore|"
-    r"actually|correction|turn(?:s|ed) out|instead|switch(?:ed|ing)?|chang(?:ed|ing)|"
-    r"change of plans?|"
+    r"actually|" + _CORRECTION_WORD + r"|turn(?:s|ed) out|instead|switch(?:ed|ing)?|"
+    r"chang(?:ed|ing)|change of plans?|"
     r"mov(?:ed|ing)|relocat\w*|(?:a|an|my|our|his|her|their|the) new|"
     r"adopt(?:ed|ing)|bought|sold|traded|reschedul\w*|postpon\w*|migrat(?:ed|ing|ion)|"
     # something taken out of what it was in ("pulling the last MUI imports out of the
@@ -74,7 +79,7 @@ CHANGE = re.compile(
 )
 #: an explicit correction of something said before
 CORRECTION = re.compile(
-    r"\b(?:actually|correction|not anymore|no longer|any ?more|i meant|turns? out|"
+    r"\b(?:actually|" + _CORRECTION_WORD + r"|not anymore|no longer|any ?more|i meant|turns? out|"
     r"turned out|scratch that|my mistake|i was wrong|to be clear|instead)\b",
     re.IGNORECASE,
 )
