@@ -225,3 +225,20 @@ def test_a_long_message_supersedes_by_the_sentence_it_was_read_from(eg: Engram) 
     _said(eg, _BEFORE + "I drive a Fiat Panda with a roof box. We switched energy supplier, "
           "finally." + _AFTER, 90, "s3", user="bo")
     assert all(m.status == MemoryStatus.ACTIVE for m in _memories(eg, "bo"))
+
+
+@pytest.mark.parametrize("home", ["a dorm", "a tiny flat above the bakery", "the suburbs",
+                                  "a shared house"])
+def test_the_kind_of_home_leaves_the_place_standing(eg: Engram, home: str) -> None:
+    """Where one lives by name holds one value; the kind of home is another attribute:
+    "I live in a dorm" after "I live in San Francisco" supersedes nothing (REALTALK,
+    session 47), and a later place's name still replaces the place."""
+    _said(eg, "I live in San Francisco, it's foggy all summer.", 0, "s0")
+    _said(eg, f"I live in {home} now, so it's noisy at night.", 30, "s1")
+    mems = {m.text: m for m in _memories(eg)}
+    assert mems["Ana lives in San Francisco"].status == MemoryStatus.ACTIVE, mems
+    assert mems[f"Ana lives in {home}"].status == MemoryStatus.ACTIVE, mems
+    _said(eg, "I live in Oakland since the spring.", 90, "s2")
+    mems = {m.text: m for m in _memories(eg)}
+    assert mems["Ana lives in San Francisco"].status == MemoryStatus.SUPERSEDED
+    assert mems[f"Ana lives in {home}"].status == MemoryStatus.ACTIVE

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
-__all__ = ["AS_A_RULE", "a_home", "a_known_home", "a_name", "a_pet", "a_place", "activity",
-           "an_adoptee", "commute", "habit", "job", "languages", "learnt",
+__all__ = ["AS_A_RULE", "a_home", "a_kind_of_home", "a_known_home", "a_name", "a_pet", "a_place",
+           "activity", "an_adoptee", "commute", "habit", "job", "languages", "learnt",
            "pastime", "subject_of_study"]
 
 
@@ -82,6 +82,12 @@ def a_home(value: str, *, known: bool = False) -> bool:
     if value.islower() and (a_place(value.title()) if known else _lower_place(value)):
         return True
     return _a_proper_place(value)
+
+
+def a_kind_of_home(value: str) -> bool:
+    """Where one lives when it is not a place's name (:func:`a_home`): the kind of home
+    or of place ("a dorm", "a tiny flat above the bakery", "the suburbs")."""
+    return not a_home(value)
 
 
 def a_known_home(value: str) -> bool:
