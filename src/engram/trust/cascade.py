@@ -73,6 +73,17 @@ def _form_instruction(text: str) -> bool:
             and _NOT_FORM.search(_YOUR_ANSWERS.sub(" ", rest)) is None)
 
 
+#: a fenced code block (to the end of the text when it is not closed)
+_FENCED = re.compile(r"```.*?(?:```|\Z)", re.DOTALL)
+
+
+def _prose(text: str) -> str:
+    """``text`` without its fenced code blocks (``text`` itself when it has none)."""
+    if "```" not in text:
+        return text
+    return _FENCED.sub(" ", text)
+
+
 def _retraction(text: str) -> bool:
     m = _RETRACTION.match(text.strip())
     if m is None:
@@ -102,7 +113,9 @@ def scan(text: str) -> Verdict:
       (:class:`.greygate.Long`) is judged by the gate's head alone, evidence
       ``minilm p=0.97 (grey zone, p=0.41, 1480 characters)`` and the concepts named.
       A short retraction of one's own message is not read
-      again (:func:`scan_fast` withholds the model's flag for it too).
+      again (:func:`scan_fast` withholds the model's flag for it too). A turn with
+      fenced code blocks is read without them, and only when the n-gram model scores
+      that prose in the zone or above (:func:`_prose`).
 
     Without the encoder this is :func:`scan_fast`.
     """
@@ -118,6 +131,14 @@ def scan(text: str) -> Verdict:
           and not _form_instruction(text)):
         if not crosslingual.available():
             return verdict
+        prose = _prose(text)
+        if prose is not text:
+            # the grey look reads what the writer says around pasted code: the code's
+            # identifiers and strings ("send", "include", "response") put ordinary
+            # technical questions in the zone (the rules and the model read it all)
+            if score(prose).probability < crosslingual.GREY_LOW:
+                return verdict
+            text = prose
         gate = greygate.decide(text)
         if gate.action == "stop":
             return verdict
