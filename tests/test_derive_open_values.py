@@ -258,3 +258,16 @@ def test_a_preference_that_is_not_the_speakers_own_value_is_no_memory(text: str)
 def test_a_liking_or_a_preference_in_other_words_is_kept(text: str, memory: str) -> None:
     assert _open(text) == [memory]
 
+
+
+@pytest.mark.parametrize(("text", "memory"), [
+    ("Now I assume 2^k ≥ k^2, and I want to show that 2^(k+1) ≥ (k+1)^2.",
+     "Ana plans to show that 2^(k+1) ≥ (k+1)^2"),
+    ("I plan to visit Lisbon (for work) next month.", "Ana plans to visit Lisbon"),
+    ("I plan to learn Rust (maybe), it's fun.", "Ana plans to learn Rust"),
+])
+def test_a_remark_in_brackets_is_left_out_and_an_expression_kept(text: str, memory: str
+                                                                  ) -> None:
+    """A remark in brackets stands apart from the words around it; brackets inside an
+    expression do not ("2^(k+1)", "(k+1)^2" became "2^ ≥^2" in BEAM, session 47)."""
+    assert memory in _derive(text), _derive(text)

@@ -46,9 +46,11 @@ import re
 
 __all__ = ["PREFERRED_MAX", "SHORT_END_WORDS", "as_theirs", "liked", "planned", "preferred"]
 
-#: a remark in brackets, or a filler and everything after it
+#: a remark in brackets, a word of its own ("Lisbon (for work)"; not "2^(k+1)" or
+#: "(k+1)^2", parts of one expression), a bracket left open and what follows it, or a
+#: filler and everything after it
 _SAID_AROUND = re.compile(
-    r"\s*\([^)]*\)?"
+    r"(?:\s+|^)\([^)]*\)(?![^\s,.;:!?])|\s*\\?\([^)]*$"
     r"|\s+(?:lol|lmao|lmfao|rofl|haha\w*|hehe\w*|xd|tho|though|dude|bro|ngl|tbh|idk|"
     r"i think|i guess|i assume|i suppose|i mean|i believe|honestly|to be honest|for sure|"
     r"or something|or whatever|and stuff|and things|kinda|sorta)\b.*$"
