@@ -271,3 +271,12 @@ def test_a_remark_in_brackets_is_left_out_and_an_expression_kept(text: str, memo
     """A remark in brackets stands apart from the words around it; brackets inside an
     expression do not ("2^(k+1)", "(k+1)^2" became "2^ ≥^2" in BEAM, session 47)."""
     assert memory in _derive(text), _derive(text)
+
+
+@pytest.mark.parametrize("text", ["I'm allergic to dogs thats why I adopted a cat",
+                                  "I'm allergic to dogs, that's why we got a cat",
+                                  "I'm allergic to dogs which is why I have a cat"])
+def test_a_value_ends_before_that_is_why(text: str) -> None:
+    """"that's why" opens a clause of its own ("Emi is allergic to dog’s thats why I
+    adopted a cat" in REALTALK, session 47)."""
+    assert "Ana is allergic to dogs" in _derive(text), _derive(text)

@@ -122,7 +122,8 @@ _ABBREVIATED = "".join(rf"(?<!\b{a})" for a in ("St", "Mt", "Ft", "Dr", "Mr", "M
                                                  "Jr", "Sr", "Pt"))
 _STOP = r"(?:" + _ABBREVIATED + r"\.(?![\w/])|[,;!?\n])"
 _VALUE = r"(?P<value>(?:[^.,;!?\n]|(?!" + _STOP + r")\.){2,60}?)"
-_END = r"(?=\s*(?:" + _STOP + r"|$|\s(?:" + SHORT_END_WORDS + r")\s))"
+_END = (r"(?=\s*(?:" + _STOP + r"|$|\s(?:" + SHORT_END_WORDS + r")\s|\s(?:that['’]?s|which is)"
+        r" why\b))")
 #: a preference runs to the end of its clause (:func:`~engram.ingest.openvalue.preferred`
 #: reads it): over "with", "for", "over" and "to", which say what it is ("step-by-step
 #: explanations with concrete examples like coin tosses to grasp probability"), not over
