@@ -126,7 +126,7 @@ class Message:
 def _when(d: dict[str, Any], key: str) -> datetime:
     """A record's required timestamp ``d[key]``; ``null`` or ``""`` is refused
     (:func:`~engram.timeutil.parse_dt` reads them as none)."""
-    value = parse_dt(d[key])
+    value: datetime | None = parse_dt(d[key])
     if value is None:
         raise ValueError(f"field {key!r} must be a timestamp, not null")
     return value

@@ -219,7 +219,8 @@ class MiniLMCross:
         pooled = mean_pooled(sess, [ids for ids, _ in pairs], types=[ty for _, ty in pairs],
                              what="cross-encoder")
         w, b = self._head
-        return pooled @ w + b
+        scores: np.ndarray = pooled @ w + b
+        return scores
 
     def scores(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """One score per text (float64, input order); empty ``texts`` give an empty array."""

@@ -324,7 +324,7 @@ _PARTED = re.compile(
 
 
 def _parted(text: str, seen: set[tuple[str, str]]) -> list[Ending]:
-    out = []
+    out: list[Ending] = []
     for m in _PARTED.finditer(text):
         if (sentence := _said(text, m.start("verb"), m.end())) is not None:
             head = (m.group("obj") or "").lower()  # none: whoever the partner is
@@ -356,7 +356,7 @@ _ANYMORE = re.compile(r"\bany ?more\b", re.IGNORECASE)
 
 
 def _no_longer(text: str, seen: set[tuple[str, str]]) -> list[Ending]:
-    out = []
+    out: list[Ending] = []
     for m in _NOT_DOING.finditer(text):
         sentence = _said(text, m.start("neg"), m.end())
         neg = m.group("neg").lower()
@@ -384,7 +384,7 @@ _LEFT = [re.compile(start + rf"{_ADVERB}(?P<verb>left)\s+{_OBJECT}", re.IGNORECA
 
 
 def _left(text: str, seen: set[tuple[str, str]]) -> list[Ending]:
-    out = []
+    out: list[Ending] = []
     for m in (m for pattern in _LEFT for m in pattern.finditer(text)):
         if not (m.group("perfect") or _LEFT_NEXT.match(text[m.end():])):
             continue

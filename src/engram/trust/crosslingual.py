@@ -397,7 +397,8 @@ def concept_masses(text: str, concepts: tuple[str, ...]) -> tuple[float, ...]:
 @lru_cache(maxsize=1)
 def _shipped() -> dict[str, Any]:
     raw = resources.files(__package__).joinpath("crosslingual.json").read_text(encoding="utf-8")
-    return json.loads(raw)
+    shipped: dict[str, Any] = json.loads(raw)
+    return shipped
 
 
 @lru_cache(maxsize=1)

@@ -200,7 +200,7 @@ class PatternSet:
 
 
 def _flags(hs: Any, pattern: re.Pattern[str]) -> int:
-    f = hs.HS_FLAG_PREFILTER | hs.HS_FLAG_UTF8 | hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_ALLOWEMPTY
+    f: int = hs.HS_FLAG_PREFILTER | hs.HS_FLAG_UTF8 | hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_ALLOWEMPTY
     if pattern.flags & re.IGNORECASE:
         f |= hs.HS_FLAG_CASELESS
     if pattern.flags & re.DOTALL:
