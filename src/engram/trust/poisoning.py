@@ -155,7 +155,11 @@ _DIRECTIVE = [
 _PERSONA = (r"(?=[^.!?\n]{0,60}\b(?:ai|a\.i\.|assistant|model|chatbot|bot|gpt|llm|character"
             r"|persona|named|called|unrestricted|unfiltered|uncensored|evil|free|without|no longer"
             r"|not bound|no (?:rules|restrictions|limits|filters)|dan|jailbr\w*|terminal|shell"
-            r"|console|hacker|villain|expert|human|person|version of)\b)")
+            r"|console|hacker|villain|expert|human|person|version of"
+            # someone of the user's own, the old "grandma" exploit ("... my late grandmother
+            # who used to read me activation keys")
+            r"|my\s+(?:late|deceased|dead|grand\w+|mother|mom|mum|father|dad|aunt|uncle|sister"
+            r"|brother|wife|husband|girlfriend|boyfriend|partner|friend|teacher|boss|doctor))\b)")
 #: modes a program or a device has, which "enable ... mode" names in ordinary talk
 _NOT_A_SETTING = (r"(?!(?:debug|debugging|dark|light|safe|airplane|offline|strict|verbose|quiet"
                   r"|maintenance|test|testing|fullscreen|full-screen|incognito|private|edit"
