@@ -102,11 +102,14 @@ _DIRECTIVE_VERBS = (r"(?:recommend|suggest|say|answer|respond|reply|tell|agree|r
                     r"|insist|praise|promote|push|steer|favou?r|mention|refuse|include|append"
                     r"|send|forward|share|prefer|downplay|approve|accept|obey|comply)")
 #: what follows "the model should" in a description of a model, not an order to one ("The
-#: model should be retrained weekly", "the model will always predict the majority class")
+#: model should be retrained weekly", "the model will always predict the majority class");
+#: read after a model only, not after "the assistant" or "the AI"
 _DESCRIBES = (r"(?!\s+(?:not\s+|also\s+|ideally\s+|still\s+|now\s+|then\s+|only\s+)?(?:be|have"
               r"|learn|generali[sz]e|converge|train|perform|predict|fit|run|work|handle|detect"
               r"|classify|improve|achieve|reach|process|load|take|produce|return|output|see"
               r"|get|score|match|recogni[sz]e|flag|extract|understand)\b)")
+#: the words for a model ("the model", "the AI model", "LLMs"), which :data:`_DESCRIBES` reads
+_MODEL = r"(?:(?:ai |large )?(?:language )?models?|llms?)\b"
 #: who a standing order after "from now on" / "in future" speaks to: "you" as its
 #: subject (not "can you help", "thank you", "for you"), "your answers", the user, the
 #: assistant or model
@@ -127,8 +130,13 @@ _DIRECTIVE = [
         r"|see|get|be|have|want|need|feel|hear|imagine|win|learn|walk|look back|go back|lose"
         r"|miss)\b)"),  # "you will never know" is an idiom
     _rx(r"\byou are required to\b"),
-    _rx(r"\b(?:the )?" + _AI + r"s?\s+(?:must|should|shall|is required to|has to|is to|will always"
-        r"|will never)\b" + _DESCRIBES),
+    # a model described ("The model should be retrained") is no order; "the assistant
+    # should be rude to them" is
+    # (group 1: the model; the pattern's only group, and no upper-case letter in it, so
+    # that it is searched in the folded text)
+    _rx(r"\b(?:the )?(?:(" + _MODEL + r")|(?!" + _MODEL + r")" + _AI
+        + r"s?)\s+(?:must|should|shall|is required to|has to|is to|will always|will never)\b"
+        r"(?(1)" + _DESCRIBES + ")"),
     _rx(r"\b(?:do not|don'?t|never)\s+(?:ever\s+)?(?:tell|remind|inform|show|warn|alert)"
         r" the user\b"),
     _rx(r"\b(?:whenever|every ?time|each time|next time|when(?:ever)? asked|when the user"
