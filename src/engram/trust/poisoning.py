@@ -360,7 +360,10 @@ _HIDDEN_CUES = _rx(r"\b(?:assistant|ai|llm|model|bot|agent|ignore|disregard|inst
 #: ("/* AI reviewers: ... respond only with LGTM */"; not "/* must be positive */",
 #: "/* Bootstrap Grid System */", "// ignore errors")
 _CODE_CUES = _rx(r"\b(?:ai|a\.i\.|llm|assistant|chatbot|gpt|language model|system prompt|you are"
-                 r"|you must|your (?:instructions|task|role|rules))\b")
+                 r"|you must|your (?:instructions|task|role|rules)|quietly|secretly|silently"
+                 r"|reader of this|whoever (?:reads|processes|summari[sz]es)|before (?:summari[sz]"
+                 r"|answer|repl|respond)\w*)\b|(?:send|forward|upload|post|e-?mail)\w*\b[^\n]{0,80}"
+                 r"(?:@[\w-]+\.\w|https?://)")
 #: a C-style comment: "/*" where a comment can open (a line's start, after a space or a
 #: bracket), not inside a path's glob ("/etc/ssl/certs/*", "src/**/*.js"), to its "*/"
 #: or the text's end
