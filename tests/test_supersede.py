@@ -242,3 +242,15 @@ def test_the_kind_of_home_leaves_the_place_standing(eg: Engram, home: str) -> No
     mems = {m.text: m for m in _memories(eg)}
     assert mems["Ana lives in San Francisco"].status == MemoryStatus.SUPERSEDED
     assert mems[f"Ana lives in {home}"].status == MemoryStatus.ACTIVE
+
+
+def test_a_home_in_a_named_place_replaces_the_place(eg: Engram) -> None:
+    """"a house in Leeds" names where one lives: it replaces "York" as a move does, and a
+    later "a dorm" leaves it standing."""
+    _said(eg, "I live in York, near the minster.", 0, "s0")
+    _said(eg, "I live in a house in Leeds now, it's bigger.", 40, "s1")
+    _said(eg, "I live in a dorm now, for the course.", 80, "s2")
+    mems = {m.text: m for m in _memories(eg)}
+    assert mems["Ana lives in York"].status == MemoryStatus.SUPERSEDED, mems
+    assert mems["Ana lives in a house in Leeds"].status == MemoryStatus.ACTIVE, mems
+    assert mems["Ana lives in a dorm"].status == MemoryStatus.ACTIVE, mems

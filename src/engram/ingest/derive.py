@@ -45,6 +45,7 @@ from .valueclean import clean_value
 from .valueread import (
     AS_A_RULE,
     a_home,
+    a_home_by_name,
     a_kind_of_home,
     a_known_home,
     a_name,
@@ -253,13 +254,13 @@ _RULES: list[_Rule] = [
     _rule(_I + r"we(?:'ve| have)? (?:just |recently |finally |eventually )?(?:moved|relocated) "
           r"to " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8, a_place),
-    # where one lives by its name ("Leeds", "new york") holds one value; the kind of
-    # home ("a dorm", "a flat above the bakery", "the suburbs") is another attribute, and
-    # "I live in a dorm" leaves "lives in San Francisco" standing
+    # where one lives by its name ("Leeds", "new york", "a house in Leeds") holds one
+    # value; the kind of home ("a dorm", "a flat above the bakery", "the suburbs") is
+    # another attribute, and "I live in a dorm" leaves "lives in San Francisco" standing
     _rule(_I + r"i(?:'m| am) (?:now )?(?:living|based) in " + _VALUE + _END_NAMED,
-          MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8, a_home),
+          MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8, a_home_by_name),
     _rule(_I + r"i (?:now )?live in " + _VALUE + _END_NAMED,
-          MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8, a_home),
+          MemoryKind.FACT, "{subject} lives in {value}", "lives_in", 0.8, a_home_by_name),
     _rule(_I + r"i(?:'m| am) (?:now )?living in " + _VALUE + _END_NAMED,
           MemoryKind.FACT, "{subject} lives in {value}", "home", 0.7, a_kind_of_home),
     _rule(_I + r"i (?:now )?live in " + _VALUE + _END_NAMED,

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from functools import cache
 
-__all__ = ["AS_A_RULE", "a_home", "a_kind_of_home", "a_known_home", "a_name", "a_pet", "a_place",
-           "activity", "an_adoptee", "commute", "habit", "job", "languages", "learnt",
-           "pastime", "subject_of_study"]
+__all__ = ["AS_A_RULE", "a_home", "a_home_by_name", "a_kind_of_home", "a_known_home", "a_name",
+           "a_pet", "a_place", "activity", "an_adoptee", "commute", "habit", "job", "languages",
+           "learnt", "pastime", "subject_of_study"]
 
 
 #: capitalised words that are not names
@@ -84,10 +84,24 @@ def a_home(value: str, *, known: bool = False) -> bool:
     return _a_proper_place(value)
 
 
+#: a home in a named place ("a house in Leeds", "a small flat near York")
+_HOME_IN = re.compile(r"\s(?:in|near|outside|just outside|on the outskirts of)\s+(?P<place>.+)$",
+                      re.IGNORECASE)
+
+
+def a_home_by_name(value: str) -> bool:
+    """Where one lives, named: a place (:func:`a_home`), or a home in one ("a house in
+    Leeds", "a studio in Brooklyn"): a new one replaces the old place."""
+    if a_home(value):
+        return True
+    m = _HOME_IN.search(value)
+    return m is not None and a_home(m.group("place"))
+
+
 def a_kind_of_home(value: str) -> bool:
-    """Where one lives when it is not a place's name (:func:`a_home`): the kind of home
+    """Where one lives when no place is named (:func:`a_home_by_name`): the kind of home
     or of place ("a dorm", "a tiny flat above the bakery", "the suburbs")."""
-    return not a_home(value)
+    return not a_home_by_name(value)
 
 
 def a_known_home(value: str) -> bool:
