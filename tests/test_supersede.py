@@ -182,12 +182,16 @@ def test_correction_named_as_a_thing_is_no_correction() -> None:
     for said in ("I've booked 3 review sessions focusing on error correction and proofs, and "
                  "I'm planning to solve 6 logic induction problems over the next 2 weeks",
                  "After the colour correction course I plan to solve 6 logic induction "
+                 "problems over the next 2 weeks",
+                 "Between error detection and correction I plan to solve 6 logic induction "
                  "problems over the next 2 weeks"):
         assert replaces(old, new, said, "Ana", accumulates=True) is None, said
         assert not corrects(said) and not states_change(said.split(",")[0]), said
     for said in ("Correction: I plan to solve 6 logic induction problems over the next 2 weeks",
                  "Oh, correction, it's 6 logic induction problems over the next 2 weeks",
-                 "A quick correction - I plan to solve 6 logic induction problems"):
+                 "A quick correction - I plan to solve 6 logic induction problems",
+                 "oh correction, I plan to solve 6 logic induction problems over the next 2 "
+                 "weeks"):
         assert replaces(old, new, said, "Ana", accumulates=True) == "correction", said
 
 

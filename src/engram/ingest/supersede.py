@@ -48,10 +48,12 @@ __all__ = ["CHANGE", "CORRECTION", "FRAME_SHARE", "FRAME_WORDS", "MAX_WORDS", "S
            "tells_event", "tells_replacement", "words"]
 
 #: "correction" as a marker: opening what one says ("Correction: she's nine", "Oh,
-#: correction") or "a quick correction", not a thing named by it ("focusing on error
-#: correction and proof writing", "colour correction in Lightroom")
-_CORRECTION_WORD = (r"(?<![\w-]\s)correction|(?:a|one|small|quick|minor|slight|tiny)"
-                    r"\s+correction")
+#: correction", "oh correction") or "a quick correction", not a thing named by it
+#: ("focusing on error correction and proof writing", "colour correction in Lightroom",
+#: "error detection and correction")
+_CORRECTION_WORD = ("(?:(?<![\\w-]\\s)" + "".join(
+    rf"|(?<=\b{w}\s)" for w in ("a", "one", "oh", "small", "quick", "minor",
+                                 "slight", "tiny")) + ")correction")
 #: a statement that replaces a state or corrects an earlier one (general
 #: English markers of change, not attributes)
 CHANGE = re.compile(
