@@ -119,6 +119,36 @@ def test_a_change_weighed_and_not_made(newer: str) -> None:
     assert keeps(newer, MINE) == "considered", newer
 
 
+@pytest.mark.parametrize(("newer", "older"), [
+    ("EE's price rise kicked in, so my SIM-only plan costs £24 a month from this bill. "
+     "Is it worth haggling or just leaving?", "My SIM-only deal is £18 a month."),
+    ("Hit five years at the company, which bumps my annual leave to 28 days. Thinking "
+     "of a long trip to Japan with the extra ones.", "I get 25 days holiday a year."),
+    ("The council tax went up to £162 a month in April. Should I check our band?",
+     "Our council tax is £148 a month."),
+    ("Physio has me walking 40 minutes a day. Would you suggest some podcasts?",
+     "I walk 20 minutes a day on the physio's orders."),
+])
+def test_a_question_weighed_beside_a_number_stated_leaves_it_stated(
+        newer: str, older: str) -> None:
+    """Session 48: the weighing is in a sentence of its own, after one stating another
+    number in the older's unit: that number is the value now."""
+    assert keeps(newer, older) is None, newer
+
+
+@pytest.mark.parametrize(("newer", "older"), [
+    ("Got a quote of £24 a month from Three. Is it worth it?",
+     "My SIM-only deal is £18 a month."),
+    ("Should I push it to 30 minutes a day? The physio says 20 is plenty.",
+     "I walk 20 minutes a day on the physio's orders."),
+    ("Is it worth paying £40 a month for the gym by work?", "My gym is £25 a month."),
+])
+def test_a_number_weighed_is_still_weighed(newer: str, older: str) -> None:
+    """The weighing that holds the number, or a sentence stating a number as a quote, is
+    a change weighed still."""
+    assert keeps(newer, older) == "considered", newer
+
+
 @pytest.mark.parametrize("newer", [
     "Used to do my Sunday runs along the seafront when I lived in Brighton.",
     "Back when I was a student nurse I swore I'd never do critical care.",

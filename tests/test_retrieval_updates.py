@@ -127,6 +127,22 @@ def test_a_verb_in_the_present_on_the_owners_things_asks_a_current_value() -> No
         assert not asks_current(q), q
 
 
+def test_a_part_of_the_owners_things_before_a_verb_in_the_present() -> None:
+    """Session 48: the subject may be a part or a share of the owner's thing ("What
+    share of my salary goes into my pension?"): the verb after it is in the present, as
+    in "Which platform hosts my podcast?"; not the past, nor someone else's."""
+    for q in ("What share of my salary goes into my pension?",
+              "Which part of our garden gets the afternoon sun?",
+              "What portion of my rent covers the bills?",
+              "Which room of the user's flat doubles as an office?",
+              "What percentage of our budget goes to marketing?"):
+        assert asks_current(q), q
+    for q in ("What share of my salary went into my pension?",
+              "Which part of our garden got flooded in 2022?",
+              "What percentage of Nate's budget goes to games?"):
+        assert not asks_current(q), q
+
+
 def test_what_the_owner_chose_is_asked_as_it_holds_now() -> None:
     """Session 37: "Which caterer did we go with?" asks for the choice that holds, the
     last one made, though it says "did"; not "Who did I go with to the gig?" (company on

@@ -90,7 +90,11 @@ _CAN_NOW = re.compile(
 _OWNER = re.compile(r"\b(?:my|our|the user['’]s)\b", re.IGNORECASE)
 #: a question word, a noun and a verb in the present tense ("Which platform hosts ...",
 #: "What tool schedules ...")
-_SUBJECT_VERB = re.compile(r"^\W*(?:what|which)\s+(?:\w+\s+){1,2}?(?!does\b)\w+[^\Ws]s\b",
+_SUBJECT_VERB = re.compile(r"^\W*(?:what|which)\s+(?:\w+\s+){1,2}?"
+                           # "What share of my salary goes ...", "Which part of the
+                           # garden gets ..."
+                           r"(?:of\s+(?:my|our|the|his|her|their|the user['’]s)\s+\w+\s+)?"
+                           r"(?!does\b)\w+[^\Ws]s\b",
                            re.IGNORECASE)
 #: a question for the time or the place of a choice, not the choice ("When did we pick
 #: the venue?")

@@ -18,7 +18,9 @@ later statements are close to an older value without changing it:
   "the user" is read as the owner ("The user's partner is allergic to shellfish");
 * **considered**: "Should I apply for British citizenship?", "Got a quote for quartz
   worktops today. Laughed, said thanks", "nearly ordered one but couldn't bring myself"
-  weigh a change not made (:data:`_CONSIDERED`);
+  weigh a change not made (:data:`_CONSIDERED`); not a question weighed in a sentence of
+  its own beside one stating another number in the older's unit ("my plan costs £24 a
+  month from this bill. Is it worth haggling?", :func:`_weighs_beside`, session 48);
 * **remembered**: "Used to do my Sunday runs along the seafront when I lived in
   Brighton", "My first bike was a Honda CG125" tell an even older value
   (:data:`_REMEMBERED`);
@@ -55,6 +57,7 @@ from typing import NamedTuple
 
 from ..text import text_cache
 from .rerank import _terms
+from .slots import _recounts
 
 __all__ = ["keeps"]
 
@@ -249,6 +252,17 @@ def _on_subject(newer: str, older: str, asked: frozenset[str]) -> str:
     return best[1] if best[0] > 0 else newer
 
 
+def _weighs_beside(newer: str, older: str, asked: frozenset[str]) -> bool:
+    """Whether the change ``newer`` weighs is weighed beside a value it states: its
+    sentence on the subject (:func:`_on_subject`) weighs nothing and gives another number
+    in a unit the older counts in, and the weighing is in a sentence of its own ("EE's
+    price rise kicked in, so my SIM-only plan costs £24 a month from this bill. Is it
+    worth haggling or just leaving?" after "My SIM-only deal is £18 a month")."""
+    on = _on_subject(newer, older, asked)
+    return (on is not newer and _CONSIDERED.search(on) is None
+            and _recounts(older, on))
+
+
 def _names(who: frozenset[str], terms: frozenset[str]) -> bool:
     """Whether ``terms`` name one of ``who`` (the index terms naming a holder): a term of
     three letters or more that is one of them, or the start of one, or starts with one
@@ -341,7 +355,7 @@ def keeps(newer: str, older: str, asked: frozenset[str] = frozenset(),
         if marks.made_more or _BESIDE.search(_on_subject(newer, older, asked)) is None:
             return None
         return "added"
-    if marks.considered:
+    if marks.considered and not _weighs_beside(newer, older, asked):
         return "considered"
     if marks.remembered:
         return "remembered"
