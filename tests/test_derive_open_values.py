@@ -280,3 +280,59 @@ def test_a_value_ends_before_that_is_why(text: str) -> None:
     """"that's why" opens a clause of its own ("Emi is allergic to dog’s thats why I
     adopted a cat" in REALTALK, session 47)."""
     assert "Ana is allergic to dogs" in _derive(text), _derive(text)
+
+
+@pytest.mark.parametrize(("text", "memory"), [
+    # a clause of its own run on without a stop
+    ("My favorite halal cart guy is rafiqi i used to get a dollar hotdog from him",
+     "Ana's favourite halal cart guy is rafiqi"),
+    ("I love pistachios theyre green", "Ana likes pistachios"),
+    ("i love the arctic monkeys they're the best live", "Ana likes the arctic monkeys"),
+    ("I like Smile Burger their food looks good in the game", "Ana likes Smile Burger"),
+    ("my favourite singer is Adele I think she is amazing", "Ana's favourite singer is Adele"),
+    # a word that only weighs the value
+    ("I love planes but I prefer wide bodies especially", "Ana prefers wide bodies"),
+    ("They look delicious, my favorite pasta is actually ravioli",
+     "Ana's favourite pasta is ravioli"),
+    ("I like to also do yoga as a form of self care",
+     "Ana likes to do yoga as a form of self care"),
+    ("I love also cheese pizza", "Ana likes cheese pizza"),
+    ("Roller but I like ice skating toooo", "Ana likes ice skating"),
+    ("Well I hate staying at home drinking bubble tea then!!!",
+     "Ana dislikes staying at home drinking bubble tea"),
+    ("I love badminton the most though", "Ana likes badminton"),
+    ("i like the school ones way better 😅", "Ana likes the school ones way better"),
+    # what one switched from is not what one uses
+    ("I switched to the gel cream from the water gel when my skin got dry",
+     "Ana uses the gel cream"),
+    ("I've switched to Fastly from Cloudflare.", "Ana uses Fastly"),
+])
+def test_what_only_weighs_or_runs_on_after_a_value_is_left_out(text: str, memory: str
+                                                                ) -> None:
+    """Session 48, from reading every memory derived from REALTALK: a clause run on
+    without a stop ("rafiqi i used to ..."), a word that weighs the value ("actually",
+    "especially"), an emoji, and what one switched from were kept in the value."""
+    assert memory in _derive(text), _derive(text)
+
+
+@pytest.mark.parametrize(("text", "memory"), [
+    ("I like it when they're home early", "Ana likes it when they're home early"),
+    ("I love the music back then", "Ana likes the music back then"),
+    ("I want to show that their slopes are equal", "Ana plans to show that their slopes "
+     "are equal"),
+    ("My favourite era is the reign of Henry I", "Ana's favourite era is the reign of Henry I"),
+    ("I want to exercise more", "Ana plans to exercise more"),
+])
+def test_a_clause_the_value_holds_is_kept(text: str, memory: str) -> None:
+    """A clause the value opens itself ("it when ..."), a time phrase ("back then") and
+    a pronoun inside the value stay."""
+    assert memory in _derive(text), _derive(text)
+
+
+@pytest.mark.parametrize("text", ["I want to reiterate I think the plan is good",
+                                  "I just wanted to say thanks for the help",
+                                  "I want to point out it was my idea"])
+def test_saying_something_now_is_no_plan(text: str) -> None:
+    """What one says in this conversation ("I want to reiterate", "I wanted to say") is
+    no plan to remember."""
+    assert not [m for m in _derive(text) if " plans to " in m], _derive(text)

@@ -317,7 +317,10 @@ _RULES: list[_Rule] = [
     _rule(_I + r"(?:i|we)(?:'ve|’ve| have)? (?:just |recently |finally |also )?adopted " + _VALUE
           + _END_NAMED,
           MemoryKind.FACT, "{subject} has {value}", None, 0.7, an_adoptee),
-    _rule(_I + r"i(?:'ve| have)? (?:just |recently |finally )?switched to " + _VALUE + _END_NAMED,
+    # what one switched from is not what one uses: "I switched to the gel cream from the
+    # water gel when ..."
+    _rule(_I + r"i(?:'ve| have)? (?:just |recently |finally )?switched to " + _VALUE
+          + r"(?:\s+from\s(?:(?!" + _STOP + r")[^.,;!?\n]){2,60}?)?" + _END_NAMED,
           MemoryKind.PREFERENCE, "{subject} uses {value}", None, 0.6),
     _rule(_I + r"i (?:now )?drive (?!(?:in )?to\b|home\b|in\b|back\b|around\b)" + _VALUE
           + _END_NAMED,

@@ -44,6 +44,8 @@ from __future__ import annotations
 
 import re
 
+from .valueclean import trimmed
+
 __all__ = ["PREFERRED_MAX", "SHORT_END_WORDS", "as_theirs", "liked", "planned", "preferred"]
 
 #: a remark in brackets, a word of its own ("Lisbon (for work)"; not "2^(k+1)" or
@@ -103,6 +105,8 @@ _PASSING = re.compile(
     r"know|understand|find out|figure out|see (?:if|whether|how)|confirm|clarify|verify|"
     r"be (?:sure|certain|clear|careful|safe|honest|ready)|check (?:if|whether|that|how)|"
     r"go over|get (?:this|it|that) right|"
+    # saying something in this conversation: "I want to reiterate", "I wanted to mention"
+    r"(?:say|mention|point out|reiterate|emphasi[sz]e|remind you|thank|apologi[sz]e)\b|"
     r"take a (?:nap|shower|bath|break|rest)|"
     r"have (?:a |some )?(?:dinner|lunch|breakfast|snack|shower|bath|nap|rest|break)|"
     r"(?:make|cook|fix) (?:some )?(?:dinner|lunch|breakfast|food|tea|coffee|a snack)|"
@@ -127,7 +131,8 @@ _NOT_A_VERB = frozenset({"the", "a", "an", "my", "his", "her", "their", "our", "
 
 
 def _kept(value: str) -> tuple[str, list[str]] | None:
-    value = _SAID_AROUND.sub("", value).strip(" ,;:-")
+    # what is left may end on a word that only weighs it ("badminton the most though")
+    value = trimmed(_SAID_AROUND.sub("", value).strip(" ,;:-"))
     ws = [w.lower() for w in _WORD.findall(value)]
     if not ws or set(ws) & (_ADDRESSEE | _FIRST):
         return None
