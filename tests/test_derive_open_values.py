@@ -98,6 +98,8 @@ def test_a_statement_about_the_speaker_is_kept(text: str, memory: str) -> None:
 @pytest.mark.parametrize("text", [
     # the value points at something said in another message
     "I like it as it gives you a more cosy feeling",
+    "Oh I love the idea!", "I really like the color.", "I love the smell",
+    "I like the energy, honestly", "I love that vibe", "I like the sound of that",
     "I love those a lot",
     "Yeah I like that",
     "I'd love to share it",

@@ -23,7 +23,8 @@ or ``None`` when there is none:
   "projects that excite them");
 * **something named**: not a pronoun whose referent is in another message ("it as it
   gives you ...", "those games", "share it"; "it when it snows" is a liking), and not a
-  word that names nothing alone ("making", "to go", "to start");
+  word that names nothing alone ("making", "to go", "to start"), nor a noun that names
+  nothing without what it is of ("the idea", "the smell", "the color");
 * **a plan is durable**: what one does next in the evening is not a plan to remember
   ("head to bed", "sleep now", "watch a movie", "unwind", "grab some food"), nor a
   check or a question on the task at hand ("make sure I cover all aspects", "ensure
@@ -98,6 +99,11 @@ _LIGHT = frozenset({"go", "do", "make", "get", "be", "see", "have", "try", "star
                     "getting", "being", "seeing", "having", "trying", "starting", "stuff",
                     "things", "everything", "anything", "something", "nothing", "lot", "lots",
                     "more", "most", "too", "well", "much", "many", "some"})
+#: a noun that names nothing without what it is of ("Joanna likes the idea", "Audrey likes
+#: the smell", "Joanna likes the color"): what it is of was said in another message
+_VAGUE = frozenset({"idea", "thought", "sound", "look", "looks", "sight", "concept", "feeling",
+                    "smell", "color", "colour", "colors", "colours", "energy", "vibe", "vibes",
+                    "way", "fact", "part", "rest", "same", "result", "results", "outcome"})
 #: what one does next in the evening, or a check on the task at hand
 _PASSING = re.compile(
     r"^(?:sleep|nap|shower|chill|relax|unwind|rest|crash|text|call|message|reply|"
@@ -151,6 +157,8 @@ def _named(ws: list[str]) -> bool:
     if ws[:2] == ["the", "following"]:
         return False  # what follows is in the next words or the next message
     rest = ws[1:] if first == "to" else ws
+    if len(rest) == 2 and rest[0] in ("the", "that", "this") and rest[1] in _VAGUE:
+        return False
     return bool(rest) and not (len(rest) == 1 and rest[0] in _LIGHT)
 
 
