@@ -338,3 +338,31 @@ def test_saying_something_now_is_no_plan(text: str) -> None:
     """What one says in this conversation ("I want to reiterate", "I wanted to say") is
     no plan to remember."""
     assert not [m for m in _derive(text) if " plans to " in m], _derive(text)
+
+
+@pytest.mark.parametrize(("text", "memory"), [
+    ("I prefer simple, minimal dependencies, how can I keep the app small?",
+     "Ana prefers simple, minimal dependencies"),
+    ("I prefer clear, measurable goals for my first 90 days, can you help?",
+     "Ana prefers clear, measurable goals for their first 90 days"),
+    ("I prefer short, punchy answers.", "Ana prefers short, punchy answers"),
+    ("I really prefer quiet, family-run hotels when we travel.",
+     "Ana prefers quiet, family-run hotels"),
+])
+def test_a_preference_opening_on_words_that_describe_it_is_read_whole(text: str,
+                                                                      memory: str) -> None:
+    """Session 48: "I prefer simple, minimal dependencies" gave "User prefers simple" in
+    BEAM (noted in session 47): the comma after a describing word does not end it."""
+    assert memory in _derive(text), _derive(text)
+
+
+@pytest.mark.parametrize(("text", "memory"), [
+    ("I do prefer tea, to be fair.", "Ana prefers tea"),
+    ("I prefer mornings, it's quieter then.", "Ana prefers mornings"),
+    ("I prefer tea, thanks.", "Ana prefers tea"),
+    ("I prefer cats, honestly.", "Ana prefers cats"),
+    ("I prefer trains, especially at night.", "Ana prefers trains"),
+])
+def test_a_comma_before_another_clause_still_ends_a_preference(text: str, memory: str
+                                                                ) -> None:
+    assert memory in _derive(text), _derive(text)

@@ -125,11 +125,22 @@ _STOP = r"(?:" + _ABBREVIATED + r"\.(?![\w/])|[,;!?\n])"
 _VALUE = r"(?P<value>(?:[^.,;!?\n]|(?!" + _STOP + r")\.){2,60}?)"
 _END = (r"(?=\s*(?:" + _STOP + r"|$|\s(?:" + SHORT_END_WORDS + r")\s|\s(?:that['’]?s|which is)"
         r" why\b))")
+#: A clause may open on a list of words that each describe what follows ("I prefer simple,
+#: minimal dependencies", "clear, measurable goals"): a lower-case word and a comma, and
+#: after it no word that opens another clause or only weighs ("it's", "how", "thanks",
+#: "especially")
+_DESCRIBED = (r"(?:[a-z][a-z-]*,\s(?!(?:and|but|or|so|how|what|which|who|when|where|why|if|as|"
+              r"because|since|though|although|i|i'm|i’m|it|it's|it’s|its|we|you|he|she|they|"
+              r"there|this|that|these|those|please|thanks|thank|can|could|would|will|not|"
+              r"rather|especially|also|too|then|even|just|really|obviously|definitely|to|for|"
+              r"with|in|on|at|by|from|of|over|than|instead|no|yes|yeah|ok|sure|"
+              r"[a-z]+ly)\b(?!-))(?=[a-z]))?")
 #: a preference runs to the end of its clause (:func:`~engram.ingest.openvalue.preferred`
 #: reads it): over "with", "for", "over" and "to", which say what it is ("step-by-step
 #: explanations with concrete examples like coin tosses to grasp probability"), not over
 #: a new clause ("so ...", "but ...", "and I ...")
-_VALUE_CLAUSE = r"(?P<value>(?:[^.,;!?\n]|(?!" + _STOP + r")\.){2,200}?)"
+_VALUE_CLAUSE = (r"(?P<value>" + _DESCRIBED + r"(?:[^.,;!?\n]|(?!" + _STOP
+                 + r")\.){2,200}?)")
 _END_CLAUSE = (r"(?=\s*(?:" + _STOP + r"|$|\s(?:but|because|since|so|though|although|whereas|"
                r"cause|'cause)\s|\s(?:and|or|then|as|where)\s+(?:i|i'm|i’m|i've|i’ve|i'd|"
                r"i’d|i'll|i’ll|we|we're|we’re|we've|we’ve|you|you're|you’re|it|it's|it’s|he|"
