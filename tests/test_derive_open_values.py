@@ -99,6 +99,7 @@ def test_a_statement_about_the_speaker_is_kept(text: str, memory: str) -> None:
     # the value points at something said in another message
     "I like it as it gives you a more cosy feeling",
     "Oh I love the idea!", "I really like the color.", "I love the smell",
+    "I love himmm", "i like thattt", "I love themmm so much",
     "I like the energy, honestly", "I love that vibe", "I like the sound of that",
     "I love those a lot",
     "Yeah I like that",

@@ -78,6 +78,8 @@ _SAID_AROUND = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[\w'’]+")
+#: a letter written three times or more ("himmm", "sooo")
+_DRAWN_OUT = re.compile(r"([a-z])\1{2,}")
 #: the person addressed
 _ADDRESSEE = frozenset({"you", "your", "yours", "yourself", "yourselves", "u", "ur", "ya",
                         "y'all", "yall", "you're", "you’re", "you've", "you’ve", "you'll"})
@@ -139,7 +141,8 @@ _NOT_A_VERB = frozenset({"the", "a", "an", "my", "his", "her", "their", "our", "
 def _kept(value: str) -> tuple[str, list[str]] | None:
     # what is left may end on a word that only weighs it ("badminton the most though")
     value = trimmed(_SAID_AROUND.sub("", value).strip(" ,;:-"))
-    ws = [w.lower() for w in _WORD.findall(value)]
+    # a word drawn out as chat writes it is read as the word ("himmm", "thattt")
+    ws = [_DRAWN_OUT.sub(r"\1", w.lower()) for w in _WORD.findall(value)]
     if not ws or set(ws) & (_ADDRESSEE | _FIRST):
         return None
     return value, ws
