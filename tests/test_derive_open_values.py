@@ -367,3 +367,21 @@ def test_a_preference_opening_on_words_that_describe_it_is_read_whole(text: str,
 def test_a_comma_before_another_clause_still_ends_a_preference(text: str, memory: str
                                                                 ) -> None:
     assert memory in _derive(text), _derive(text)
+
+
+@pytest.mark.parametrize(("text", "memory"), [
+    ("Oh let me know cause I love reading and can suggest a few", "Ana likes reading"),
+    ("I picked biology because I want to be a doctor", "Ana plans to be a doctor"),
+    ("I watch a lot since I love fantasy", "Ana likes fantasy"),
+    ("Personally I do not read a lot because I prefer movies more", "Ana prefers movies"),
+    ("That's why I'm so tired, cuz I hate early mornings", "Ana dislikes early mornings"),
+])
+def test_a_clause_of_cause_tells_the_speaker_too(text: str, memory: str) -> None:
+    """Session 48: "because I ...", "cause I ...", "since I ..." open a clause in the first
+    person like "and I ..." does (REALTALK's "let me know cause I love reading")."""
+    assert memory in _derive(text), _derive(text)
+
+
+def test_as_i_like_to_say_is_no_liking() -> None:
+    assert not [m for m in _derive("As I like to say, practice makes perfect")
+                if " likes " in m]

@@ -165,7 +165,8 @@ LEAD = (r"(?:(?=[tnlhcarpoyibe])"  # their first letters: most clause starts try
         r"(?:last|this|earlier this) (?:year|month|week|spring|summer|autumn|fall|winter))"
         r"\s*,?\s+)?")
 #: where a first-person clause starts
-_I = r"(?:^|[.!?:;]\s+|,\s*|\b(?:and|so|but|now|actually|well)\s+)" + LEAD
+_I = (r"(?:^|[.!?:;]\s+|,\s*|\b(?:and|so|but|now|actually|well|because|cause|cuz|coz|since)\s+)"
+      + LEAD)
 #: a clause of time or cause put first with no comma ("Since we moved I have to drive to
 #: work", "Now that we live in town I walk to work"; not "if": a condition): the rules
 #: read the text with a comma put before its "I" (:func:`_fronted`), one pass a message

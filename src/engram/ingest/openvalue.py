@@ -185,6 +185,7 @@ PREFERRED_MAX = 120
 #: the words before which a value read the short way ends (the open rules' end in
 #: :mod:`engram.ingest.derive`, and where :func:`preferred` cuts a long clause)
 SHORT_END_WORDS = "and|but|because|since|with|for|so"
+_COMPARED = re.compile(r"\s+(?:more|better|most|best)\s*$", re.IGNORECASE)
 _SHORT_END = re.compile(rf"\s(?:{SHORT_END_WORDS})\s", re.IGNORECASE)
 
 
@@ -196,6 +197,8 @@ def preferred(value: str) -> str | None:
     words up to the first "with", "for", "and", "but", "because", "since" or "so"
     ("a detailed stepwise explanation as per your instruction" speaks of the person
     addressed: "a detailed stepwise explanation")."""
+    # "prefer" compares already: "I prefer movies more" prefers movies
+    value = _COMPARED.sub("", value)
     whole = liked(value)
     if whole is not None and len(whole) <= PREFERRED_MAX:
         return whole
