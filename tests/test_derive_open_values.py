@@ -385,3 +385,28 @@ def test_a_clause_of_cause_tells_the_speaker_too(text: str, memory: str) -> None
 def test_as_i_like_to_say_is_no_liking() -> None:
     assert not [m for m in _derive("As I like to say, practice makes perfect")
                 if " likes " in m]
+
+
+@pytest.mark.parametrize(("text", "partner"), [
+    ("My girlfriend, Toby and I are going camping.", None),
+    ("my boyfriend, Rex and me went to the vet", None),
+    ("My wife, Priya, loves cooking.", "Priya"),
+    ("My boyfriend Tom and I go hiking", "Tom"),
+])
+def test_a_partner_named_in_a_list_is_not_named_the_partner(text: str,
+                                                            partner: str | None) -> None:
+    """Session 48: "My girlfriend, Toby and I are going camping" made Toby, Andrew's
+    puppy, his partner (LoCoMo). After a comma the partner's name is set apart by one."""
+    got = [m for m in _derive(text) if "partner" in m]
+    assert got == ([f"Ana's partner is {partner}"] if partner else []), got
+
+
+def test_the_person_addressed_at_the_end_is_not_the_value() -> None:
+    """"I love the thought Nate!" said in a chat with Nate: Nate is addressed."""
+    at = datetime(2025, 1, 1, tzinfo=UTC)
+    eps = [Episode(id=f"e{i}", scope=Scope(user_id="u"), role="user", text=text,
+                   occurred_at=at, created_at=at, speaker=who)
+           for i, (who, text) in enumerate([("Nate", "I made you a little gift"),
+                                            ("Joanna", "I love the handmade card Nate!")])]
+    got = [c.text for c in RuleDeriver().derive(eps)]
+    assert "Joanna likes the handmade card" in got, got

@@ -405,7 +405,10 @@ _RULES: list[_Rule] = [
           + _VALUE + _END, MemoryKind.FACT, "{subject}'s partner is {value}", "partner", 0.8),
     # named beside the word ("My boyfriend Tom and I go hiking"), or by the relation
     # ("I'm dating Alex now", "I'm engaged to Sam"): a capitalised name only
-    _rule(_I + r"my " + _PARTNER + r",? (?P<value>[^\W\d_][\w-]*)(?=(?:['’]s)?\b)",
+    # (after a comma, a name set apart by one: "My wife, Priya, loves ..."; not a list,
+    # "My girlfriend, Toby and I are going camping")
+    _rule(_I + r"my " + _PARTNER + r"(?: |, (?=[^\W\d_][\w-]*,(?!\s+and\b)))"
+          r"(?P<value>[^\W\d_][\w-]*)(?=(?:['’]s)?\b)",
           MemoryKind.FACT, "{subject}'s partner is {value}", "partner", 0.8, a_name),
     _rule(_I + r"i(?:'m|’m| am) (?:now |currently )?(?:dating|engaged to|married to) "
           + _NAME + _END,
@@ -550,6 +553,8 @@ class RuleDeriver(Deriver):
     def derive(self, episodes: Sequence[Episode]) -> list[Candidate]:
         out: list[Candidate] = []
         display: dict[tuple[str, str | None], str | None] = {}
+        # the speakers of the batch: one named at the end of a value is the one addressed
+        names = frozenset(e.speaker.strip() for e in episodes if e.speaker and e.speaker.strip())
         for ep in episodes:
             if ep.role != "user":
                 continue
@@ -564,7 +569,8 @@ class RuleDeriver(Deriver):
             for rule in _RULES:
                 for m in _matches(rule, text_read, clauses):
                     groups = m.groupdict()
-                    value = clean_value(groups.get("value") or "")
+                    value = _unaddressed(clean_value(groups.get("value") or ""),
+                                         names - {(ep.speaker or "").strip()})
                     if rule.reads is not None:
                         value = rule.reads(value) or ""
                     if "value" in groups and (
@@ -600,6 +606,13 @@ class RuleDeriver(Deriver):
                         )
                     )
         return out
+
+
+def _unaddressed(value: str, names: frozenset[str]) -> str:
+    """``value`` without a speaker's name at its end, where the speaker is addressed ("I
+    love the thought Nate!" said to Nate: "the thought")."""
+    head, _, last = value.rpartition(" ")
+    return head if head and last in names else value
 
 
 def _instruction(ins: Instruction, subject: str, ep: Episode) -> Candidate:
