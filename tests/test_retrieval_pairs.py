@@ -416,3 +416,29 @@ def test_a_far_plain_telling_gives_what_the_question_asks_for() -> None:
         reading = _reading([older, newer, small], vectors, [0.5, 0.4, 0.1], when,
                            sessions=["a", "b", "c"], marked=True)
         assert Pair(reading, 0, 1).plain_telling is told, newer
+
+
+def test_two_statements_opening_on_one_thing_of_the_owners() -> None:
+    """Session 48: "My side project repo lives on GitHub" / "My side project has moved to
+    Codeberg" open on one thing named in the same two words; "My sister lives in Leeds" /
+    "My sister's dog ..." or "My car is red" / "My bike ..." do not."""
+    from engram.retrieval.pairs import same_opening
+
+    assert same_opening("My side project repo lives on GitHub.",
+                        "my side project has moved to Codeberg")
+    assert same_opening("Our kanban board has a WIP limit of 3", "Our kanban board allows 5")
+    assert not same_opening("My sister lives in Leeds", "My sister's dog is ill")
+    assert not same_opening("My car is red", "My bike is blue")
+    assert not same_opening("The side project is on GitHub", "The side project moved")
+
+
+def test_a_number_a_noun_measures_is_counted_in_that_noun() -> None:
+    """Session 48: "a WIP limit of 3" / "a limit of 5 cards" give two numbers of one
+    limit; "a group of 4 of us" counts nothing in "group"."""
+    from engram.retrieval.slots import _recounts
+
+    assert _recounts("Our board has a WIP limit of 3 on In Progress",
+                     "we bumped in-progress to a limit of 5 cards")
+    assert _recounts("I'm on a dose of 50mg", "the GP put me on a dose of 75mg")
+    assert not _recounts("a group of 4 of us went", "a group of 6 people")
+    assert not _recounts("a limit of 3", "a limit of 3 cards")

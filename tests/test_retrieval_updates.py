@@ -143,6 +143,19 @@ def test_a_part_of_the_owners_things_before_a_verb_in_the_present() -> None:
         assert not asks_current(q), q
 
 
+def test_how_much_the_owners_thing_holds_at_once_asks_a_current_value() -> None:
+    """Session 48: "How many cards can sit in the doing column of our board at once?"
+    asks a capacity that holds now, as "How far can I run?" asks a reach; not a thing of
+    someone else's, nor "could"."""
+    for q in ("How many cards can sit in the doing column of our board at once?",
+              "How many guests can our flat sleep?", "How much weight can my van carry?",
+              "How many people can the user's car seat?"):
+        assert asks_current(q), q
+    for q in ("How many people can Nate fit in his car?", "How many cards could sit there?",
+              "How can I add more cards to our board?"):
+        assert not asks_current(q), q
+
+
 def test_what_the_owner_chose_is_asked_as_it_holds_now() -> None:
     """Session 37: "Which caterer did we go with?" asks for the choice that holds, the
     last one made, though it says "did"; not "Who did I go with to the gig?" (company on

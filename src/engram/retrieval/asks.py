@@ -85,7 +85,11 @@ _CHOSEN = re.compile(
 #: asks for a way
 _CAN_NOW = re.compile(
     r"\W*how\s+(?:fast|far|long|much|many|high|heavy|quickly|well|often|big|low)\b"
-    r"(?:\s+[\w'’-]+){0,3}?\s+can\s+(?:i|we|the\s+user|my|our)\b", re.IGNORECASE)
+    r"(?:\s+[\w'’-]+){0,3}?\s+can\s+(?:i|we|the\s+user|my|our)\b"
+    # how much a thing of the owner's holds or takes at once ("How many cards can sit in
+    # the doing column of our board at once?", "How many guests can our flat sleep?")
+    r"|\W*how\s+(?:many|much)\b(?:\s+[\w'’-]+){0,3}?\s+can\s+[\w'’-]+\b"
+    r"(?=.*\b(?:my|our|the\s+user['’]s)\b)", re.IGNORECASE)
 #: the owner's own things ("my podcast", "our pipeline", "the user's payments")
 _OWNER = re.compile(r"\b(?:my|our|the user['’]s)\b", re.IGNORECASE)
 #: a question word, a noun and a verb in the present tense ("Which platform hosts ...",

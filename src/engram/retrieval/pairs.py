@@ -33,6 +33,7 @@ the figures each was chosen on.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -285,6 +286,18 @@ def read(
         changes=changes, marked=marked, meaning=meaning)
 
 
+#: a statement opening on a thing of the owner's: "my" or "our" and two words or more
+_OPENING = re.compile(r"^\W*(?:my|our)\s+[a-z][\w-]*\s+[a-z][\w-]*\b", re.IGNORECASE)
+
+
+def same_opening(older: str, newer: str) -> bool:
+    """Both statements open on the same thing of the owner's, named in the same two
+    words or more ("My side project ...", "Our kanban board ...")."""
+    a, b = _OPENING.match(older), _OPENING.match(newer)
+    return (a is not None and b is not None
+            and a.group(0).strip().lower().split() == b.group(0).strip().lower().split())
+
+
 class Pair:
     """Two statements of a :class:`Reading`, ``older`` told before ``newer``; ``first``
     is the one ranked higher. ``chained``: the older replaced one statement before it
@@ -442,12 +455,15 @@ class Pair:
         """Related enough for a change to replace: shared words (``CHANGE_FRAME``), close
         meaning (``CHANGE_MEANING``), both answer clauses holding the same two words of
         what the question asks ("The front end is written in Angular" / "We rewrote the
-        front end in Svelte"; one word, "interests", is a topic), or two long turns'
-        sentences on the question sharing words."""
+        front end in Svelte"; one word, "interests", is a topic), both opening on one
+        thing of the owner's named in two words or more ("My side project repo lives on
+        GitHub" / "My side project has moved to Codeberg", :func:`same_opening`), or two
+        long turns' sentences on the question sharing words."""
         r, o, w = self.r, self.older, self.newer
         shared = len(_terms(r.said[o]) & _terms(r.said[w]) & r.asks)
         both = r.full[o] and r.full[w] and shared >= max(2, COVER * len(r.asks))
         return (self.jac >= CHANGE_FRAME or self.cos >= CHANGE_MEANING or both
+                or same_opening(r.texts[o], r.texts[w])
                 or (self.lengthy and self.on.brief
                     and jaccard(_terms(self.on.old), _terms(self.on.new)) >= CHANGE_FRAME))
 

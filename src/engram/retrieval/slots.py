@@ -87,12 +87,23 @@ _QUANTITY = re.compile(
     r"([a-z]{2,})", re.IGNORECASE)
 
 
+#: a number a noun measures, written after it ("a WIP limit of 3", "a dose of 50mg", "a
+#: handicap of 18"): its unit is the noun
+_OF_QUANTITY = re.compile(r"\b([a-z]{3,})\s+of\s+(?:about\s+|around\s+|roughly\s+)?"
+                          r"[£$€]?(\d[\d,.]*\d|\d)(?![\d.,]*\s*(?:of|out of|/)\b)",
+                          re.IGNORECASE)
+
+
 @text_cache(8192)
 def _quantities(text: str) -> frozenset[tuple[str, str]]:
     """``(number, unit)`` of each number ``text`` gives with a word after it that
-    is no function word ("92% and" gives none)."""
-    return frozenset((_NUMBER_WORDS.get(v.lower(), v.replace(",", "")), u.lower())
-                     for v, u in _QUANTITY.findall(text) if _terms(u))
+    is no function word ("92% and" gives none), or with the noun it measures before it
+    ("a limit of 3": unit "of limit")."""
+    after = {(_NUMBER_WORDS.get(v.lower(), v.replace(",", "")), u.lower())
+             for v, u in _QUANTITY.findall(text) if _terms(u)}
+    before = {(v.replace(",", ""), f"of {n.lower()}")
+              for n, v in _OF_QUANTITY.findall(text) if _terms(n)}
+    return frozenset(after | before)
 
 
 def _recounts(older: str, newer: str) -> bool:
