@@ -333,6 +333,7 @@ def test_a_clause_the_value_holds_is_kept(text: str, memory: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["I want to reiterate I think the plan is good",
+                                  "I'm going to need some new shoes after all these games",
                                   "I just wanted to say thanks for the help",
                                   "I want to point out it was my idea"])
 def test_saying_something_now_is_no_plan(text: str) -> None:

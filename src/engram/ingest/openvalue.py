@@ -113,6 +113,8 @@ _PASSING = re.compile(
     r"know|understand|find out|figure out|see (?:if|whether|how)|confirm|clarify|verify|"
     r"be (?:sure|certain|clear|careful|safe|honest|ready)|check (?:if|whether|that|how)|"
     r"go over|get (?:this|it|that) right|"
+    # what one will need is no plan: "I'm going to need some new shoes after all these games"
+    r"need\b|"
     # saying something in this conversation: "I want to reiterate", "I wanted to mention"
     r"(?:say|mention|point out|reiterate|emphasi[sz]e|remind you|thank|apologi[sz]e)\b|"
     r"take a (?:nap|shower|bath|break|rest)|"
