@@ -442,3 +442,15 @@ def test_a_number_a_noun_measures_is_counted_in_that_noun() -> None:
     assert _recounts("I'm on a dose of 50mg", "the GP put me on a dose of 75mg")
     assert not _recounts("a group of 4 of us went", "a group of 6 people")
     assert not _recounts("a limit of 3", "a limit of 3 cards")
+
+
+def test_the_subject_of_a_statement_about_a_thing_of_the_owners() -> None:
+    """Session 48 (:attr:`Pair.other_subject`): "My favourite film", "Our mobile
+    contracts", a memory's "The user's favourite book"; none for "I drive a Volvo"."""
+    from engram.retrieval.pairs import subject_of
+
+    assert subject_of("My favourite film is Inception.") == "My favourite film"
+    assert subject_of("Our mobile contracts are with Vodafone.") == "Our mobile contracts"
+    assert subject_of("The user's favourite book is The Hobbit") == "The user's favourite book"
+    assert subject_of("My new car is a Subaru") == "My new car"
+    assert subject_of("I drive a Volvo") is None

@@ -27,6 +27,11 @@ in this order (the first that decides, decides):
     their subject among the hits, in other sessions, with or without a marker (it also
     lets a newer that does not answer by itself through the gate).
 
+A pair that would replace is then read for what leaves the older standing:
+:attr:`Pair.keeps` (another holder, a change weighed, an older time, a value beside) and
+:attr:`Pair.other_subject` (another thing of the owner's: "My favourite book is ..." after
+"My favourite film is ...").
+
 The module docstring of :mod:`.updates` gives each kind's examples; docs/recall.md
 the figures each was chosen on.
 """
@@ -288,6 +293,20 @@ def read(
 
 #: a statement opening on a thing of the owner's: "my" or "our" and two words or more
 _OPENING = re.compile(r"^\W*(?:my|our)\s+[a-z][\w-]*\s+[a-z][\w-]*\b", re.IGNORECASE)
+
+
+#: the subject of a statement about a thing of the owner's: "my", "our" or a memory's "the
+#: user's" and the words up to its verb ("My favourite film is ...", "Our mobile contracts
+#: are with ...")
+_SUBJECT = re.compile(r"^\W*((?:my|our|the user['’]s)(?:\s+[a-z][\w-]*){1,4}?)\s+"
+                      r"(?:is|are|was|were|has|have|"
+                      r"runs?|lives?|sits?|costs?)\b", re.IGNORECASE)
+
+
+def subject_of(text: str) -> str | None:
+    """The subject of a statement opening on a thing of the owner's, or ``None``."""
+    m = _SUBJECT.match(text)
+    return m.group(1) if m is not None else None
 
 
 def same_opening(older: str, newer: str) -> bool:
@@ -663,4 +682,19 @@ class Pair:
                         or (self.inherited_change if self.inherits else self.one_subject)
                         or self.plain_telling)
         # read last: only a pair that would replace is read for what leaves it standing
-        return replaced and not self.keeps
+        return replaced and not self.keeps and not self.other_subject
+
+    @_once
+    def other_subject(self) -> bool:
+        """Both short statements open on a thing of the owner's, and the older's thing is
+        named by a word of what the question asks that the newer's lacks: the newer is about
+        another thing ("My favourite book is The Hobbit" after "My favourite film is
+        Inception" for "What is my favourite film?"; "Our mobile contracts are with
+        Vodafone" after "Our broadband is with BT"), :func:`subject_of`."""
+        r, o, w = self.r, self.older, self.newer
+        if not (r.short[o] and r.short[w] and r.asks):
+            return False
+        so, sw = subject_of(r.texts[o]), subject_of(r.texts[w])
+        if so is None or sw is None:
+            return False
+        return bool((_terms(so) - _terms(sw)) & r.asks)
