@@ -149,6 +149,48 @@ def test_a_number_weighed_is_still_weighed(newer: str, older: str) -> None:
     assert keeps(newer, older) == "considered", newer
 
 
+@pytest.mark.parametrize(("newer", "older", "how"), [
+    ("British Gas rang with a 12 month fix that's slightly cheaper, told them I'd think "
+     "about it.", "We're with Octopus Energy on the Agile tariff.", "considered"),
+    ("Is the Peloton worth the money for a beginner?", "I ride a Wattbike at home.",
+     "considered"),
+    ("the girl at Boots tried to sell me La Roche-Posay, is it really better than CeraVe?",
+     "my moisturiser is the CeraVe PM lotion", "considered"),
+    ("went to look at the 65 inch Samsung but we decided it was way too much for the room",
+     "Our TV is a 55 inch LG OLED.", "considered"),
+    ("My sister keeps telling me to try Butternut Box for the dog.",
+     "Our lab eats Lily's Kitchen dry food.", "considered"),
+    ("When I first moved to London in 2011 I paid £550 for a box room, mad",
+     "Our rent's £1,450 a month.", "remembered"),
+    ("Back in 2015 we switched to a Nokia for a laugh.", "I use an iPhone 15.", "remembered"),
+    ("we've got a leopard gecko now too!! any tips?", "Our bearded dragon is called Spike.",
+     "added"),
+    ("Steve on our team is averaging 191 this season.", "My league bowling average is 164.",
+     "holder"),
+])
+def test_more_ways_to_weigh_remember_add_or_tell_of_another(newer: str, older: str,
+                                                            how: str) -> None:
+    """Session 48, from a development set of later statements that change nothing:
+    "think about it", "worth the money", "tried to sell me", "is it really better",
+    "went to look at ... way too much" weigh a change; "when I first", "back in 2015"
+    remember one (a change told in that clause is of that time); "now too" adds; "Steve
+    on our team" is Steve."""
+    assert keeps(newer, older) == how, newer
+
+
+@pytest.mark.parametrize(("newer", "older"), [
+    ("Gave Firefox a proper go and haven't looked back, the ad blocking alone is worth it.",
+     "I do all my browsing in Chrome."),
+    ("Quick correction on Seville, we're there five nights, I forgot we added the Sunday.",
+     "We've booked the hotel in Seville for four nights."),
+    ("the authentication uses JWT tokens now, and I also added a rate limiter",
+     "I set up the authentication with session cookies."),
+    ("I used to drive a Volvo, now it's a Subaru.", "I drive a Volvo."),
+])
+def test_a_change_made_is_still_one(newer: str, older: str) -> None:
+    assert keeps(newer, older) is None, newer
+
+
 @pytest.mark.parametrize("newer", [
     "Used to do my Sunday runs along the seafront when I lived in Brighton.",
     "Back when I was a student nurse I swore I'd never do critical care.",

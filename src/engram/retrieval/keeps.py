@@ -123,7 +123,15 @@ _CONSIDERED = re.compile(
     r"nearly|almost|begging|is it worth|"
     r"not this (?:week|month|year)|said (?:thanks but )?no|we'll see|couldn't bring myself|"
     r"invited (?:me|us)|on the fence|(?:talked|talking) (?:me |us |myself |ourselves )?"
-    r"out of|could always|toying with|mulling(?: over)?|weighing up)\b", re.IGNORECASE)
+    r"out of|could always|toying with|mulling(?: over)?|weighing up|"
+    # "told them I'd think about it", "worth switching?", "tried to sell me ...", "is it
+    # really better than ...", "went to look at the 65 inch", "keeps telling me to try"
+    r"think about it|sleep on it|worth (?:switching|changing|the money|the extra)|"
+    r"tried to (?:sell|talk|get|convince|persuade) (?:me|us)|"
+    r"(?:is|are) (?:it|they|that|those) (?:really |actually )?(?:better|worth)|"
+    r"(?:went|go|going) (?:to )?(?:look|have a look) at|"
+    r"(?:telling|told|tells) (?:me|us) to try|way too (?:much|expensive|pricey|big))\b",
+    re.IGNORECASE)
 #: an even older time told again
 _REMEMBERED = re.compile(
     r"\b(?:(?<!\bget )(?<!\bgot )(?<!getting )(?<!\bam )(?<!\bis )(?<!\bare )"
@@ -134,8 +142,13 @@ _REMEMBERED = re.compile(
     r"my first \w+(?: \w+)? (?:was|were)|years ago|remember (?:that|when|the)|"
     r"took me (?:straight )?back|(?:our|my|the) old (?:house|flat|place|school|job|street|"
     r"home|office|neighbourhood)|the old days|good times|in my (?:teens|twenties|youth)|"
-    r"years back|(?:a|some) (?:while|time) back)\b",
+    r"years back|(?:a|some) (?:while|time) back|"
+    # "When I first moved to London in 2011 I paid £550", "back in 2015"
+    r"when (?:i|we) first|back in (?:19|20)\d\d|in (?:19|20)\d\d,? (?:i|we))\b",
     re.IGNORECASE)
+#: a time remembered and what it tells, to its clause's end: a change it tells ("When I
+#: first moved to London ...") is of that time
+_REMEMBERED_CLAUSE = re.compile(_REMEMBERED.pattern + r"[^.,;!?]*", re.IGNORECASE)
 #: a value added beside the older one
 _ADDED = re.compile(r"(?:^|[.!?]\s+)(?:also|on top of that|in addition|alongside)\b|"
                     r"\bas well(?=\s*(?:[.!?,;]|$))|"
@@ -166,9 +179,10 @@ _WHEN_ONLY = re.compile(r"\b(?:now|nowadays|these days|currently)\b", re.IGNOREC
 #: a value added beside the older one, whenever it came: "as well", "alongside", "a
 #: second" (not "also", which also opens a sentence that tells a change: "Also, I'm vegan
 #: now"; nor "too": "I'm back on bass and doing keys too")
-_BESIDE = re.compile(r"\b(?:as well|alongside|a second)\b", re.IGNORECASE)
+_BESIDE = re.compile(r"\b(?:as well|alongside|a second|now too|too now)\b", re.IGNORECASE)
 #: "nearly ordered one", "almost bought": a change not made
-_NOT_MADE = re.compile(r"\b(?:nearly|almost)\s+\w+", re.IGNORECASE)
+_NOT_MADE = re.compile(r"\b(?:nearly|almost)\s+\w+|\bdecided (?:it was|against|not to)\b",
+                       re.IGNORECASE)
 #: a question asking what holds usually, which an exception for a while leaves standing
 _USUALLY = _terms("normally usually usual regular regularly typically generally")
 
@@ -231,13 +245,18 @@ def _acts_on(clause: str, older: str) -> bool:
     return any(_terms(m.group(1)) & theirs for m in _KNOWN_THING.finditer(first))
 
 
+#: where the holder is among the owner's, right after their name ("Steve on our team is
+#: averaging 191", "Priya from my office"): about the holder, not the owner
+_AMONG = re.compile(r"^\s*(?:on|in|from|at|of)\s+(?:my|our)\s+\w+", re.IGNORECASE)
+
+
 def _owners(clause: str) -> bool:
     """Whether the owner is in what ``clause`` tells of the holder: the owner or the
     owner's own things in its first part ("gave me a raise", "is putting our rent up";
     not a person the owner names, "my mum", nor the owner as who someone else wants to
     move, "trying to drag me along"), or the owner doing or being anywhere in it ("...,
     and I've been moved to ...")."""
-    first = _CONJUNCT.split(clause, maxsplit=1)[0]
+    first = _CONJUNCT.split(_AMONG.sub(" ", clause, count=1), maxsplit=1)[0]
     return _own(_WANTS_OWNER.sub(" ", first)) or _OWNER_DOES.search(clause) is not None
 
 
@@ -310,7 +329,7 @@ def _marks(newer: str) -> _Marks:
     if holder is not None:
         words, end = holder
         who, clause = _terms(" ".join(words)), _SENTENCE.split(newer[end:], maxsplit=1)[0]
-    made = _made(newer)
+    made = _made(_REMEMBERED_CLAUSE.sub(" ", newer))
     return _Marks(who, clause or "", _FOR_A_WHILE.search(newer) is not None, made,
                   made and _made(_WHEN_ONLY.sub(" ", newer)),
                   _CONSIDERED.search(newer) is not None,

@@ -1,0 +1,53 @@
+"""Later statements that change nothing, session 48's development set.
+
+60 cases by a second helper, to the brief of ``test_knowledge_keeps_s48.py``'s held set (12
+of each kind; some later statements give a number or a name in the older's slot).
+``knowledge_keeps_s48.jsonl`` (development): 34 of 60 kept below when first run (50 with
+the newer-first rule off). Read: session 48's readings of a change weighed ("told them I'd
+think about it", "worth the money", "tried to sell me", "went to look at ... way too
+much"), an older time ("When I first moved to London in 2011 I paid ...", its change of
+that time), a value beside ("now too") and a holder among the owner's ("Steve on our
+team") take 5 more: 39. The held sets do not move (s48 32/60, s37 36/60).
+"""
+
+from __future__ import annotations
+
+from support.labelled import load_cases, sets_fixture, update_ranks
+
+from engram import Engram
+
+KINDS = {"other-person", "other-attribute", "also", "considered", "remembered"}
+
+#: another thing of the owner's told in another shape (a bike locker, a second screen, the
+#: monstera, gym earbuds, another tablet), another person by a possessive ("Hannah's ring
+#: size", "Mum ... hers"), a value beside told with "added" or with a change marker ("I've
+#: also signed up"), and what the ranker alone puts above
+MISSED = ["j48-blood-pressure", "j48-ring-size", "j48-tax-code", "j48-jeans-size",
+          "j48-bowling-average", "j48-reading-glasses", "j48-work-locker",
+          "j48-main-monitor", "j48-fiddle-leaf-watering", "j48-everyday-headphones",
+          "j48-levothyroxine-time", "j48-favourite-biscuit", "j48-oddbox",
+          "j48-bearded-dragon", "j48-life-drawing", "j48-magnesium-bedtime",
+          "j48-glasses-frames", "j48-pushchair", "j48-web-browser", "j48-current-game",
+          "j48-house-cleaner"]
+SETS = {"dev": ("knowledge_keeps_s48.jsonl", MISSED)}
+
+
+def test_the_set_is_well_formed() -> None:
+    cases = load_cases(SETS["dev"][0])
+    assert len(cases) == 60 and len({c["id"] for c in cases}) == 60
+    assert all(set(c) == {"id", "old", "new", "question", "kind"} for c in cases)
+    assert all(sum(c["kind"] == k for c in cases) == 12 for k in KINDS)
+
+
+cases = sets_fixture(SETS, "keep48dev")
+
+
+def test_the_older_statement_stays_above_a_later_one_that_changes_nothing(
+        cases: tuple[Engram, list[dict[str, str]], list[str]]) -> None:
+    eg, loaded, expected = cases
+    missed = []
+    for case in loaded:
+        new, old = update_ranks(eg, case, case["question"])
+        if not old < min(new, 10):
+            missed.append(case["id"])
+    assert missed == expected, f"{len(loaded) - len(missed)}/60 kept; missed {missed}"
