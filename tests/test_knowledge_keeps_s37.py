@@ -30,12 +30,10 @@ development 12 -> 9 and 21 -> 19 not kept; held 24 -> 24 (no held case moved).
 
 from __future__ import annotations
 
-import pytest
-from support.labelled import load_cases, sets_fixture, update_ranks
+from support.labelled import keep_set_tests
 
-from engram import Engram
-
-KINDS = {"other-person", "considered", "past-memory", "also", "temporary", "same-again"}
+KINDS = frozenset({"other-person", "considered", "past-memory", "also", "temporary",
+                   "same-again"})
 
 #: each set, the cases whose later statement still ranks above the old one
 SETS = {
@@ -66,30 +64,4 @@ SETS = {
 }
 
 
-def _kept_misses(eg: Engram, cases: list[dict[str, str]]) -> list[str]:
-    missed = []
-    for case in cases:
-        new, old = update_ranks(eg, case, case["question"])
-        kept = old < 10 if case["kind"] == "same-again" else old < min(new, 10)
-        if not kept:
-            missed.append(case["id"])
-    return missed
-
-
-@pytest.mark.parametrize("name", sorted(SETS))
-def test_the_sets_are_well_formed(name: str) -> None:
-    cases = load_cases(SETS[name][0])
-    assert len(cases) == 60 and len({c["id"] for c in cases}) == 60
-    assert all(set(c) == {"id", "old", "new", "question", "kind"} for c in cases)
-    assert {c["kind"] for c in cases} == KINDS
-    assert all(sum(c["kind"] == k for c in cases) == 10 for k in KINDS)
-
-
-cases = sets_fixture(SETS, "keep37")
-
-
-def test_the_older_statement_stays_above_a_later_one_that_changes_nothing(
-        cases: tuple[Engram, list[dict[str, str]], list[str]]) -> None:
-    eg, loaded, expected = cases
-    missed = _kept_misses(eg, loaded)
-    assert missed == expected, f"{len(loaded) - len(missed)}/60 kept; missed {missed}"
+globals().update(keep_set_tests(SETS, "keep37", 60, KINDS, 10))

@@ -17,11 +17,9 @@ another thing of the owner's. What is left is in ``MISSED``.
 
 from __future__ import annotations
 
-from support.labelled import load_cases, sets_fixture, update_ranks
+from support.labelled import keep_set_tests
 
-from engram import Engram
-
-KINDS = {"other-person", "other-attribute", "also"}
+KINDS = frozenset({"other-person", "other-attribute", "also"})
 
 #: the cases whose later statement still ranks above the old one: a partner's allergy told
 #: with what the owner does about it ("so we never order prawns"), a partner's team with no
@@ -34,22 +32,4 @@ MISSED = ["s44k-penicillin", "s44k-arsenal", "s44k-book-club", "s44k-phone", "s4
 SETS = {"dev": ("knowledge_keeps_s44.jsonl", MISSED)}
 
 
-def test_the_set_is_well_formed() -> None:
-    cases = load_cases(SETS["dev"][0])
-    assert len(cases) == 21 and len({c["id"] for c in cases}) == 21
-    assert all(set(c) == {"id", "old", "new", "question", "kind"} for c in cases)
-    assert {c["kind"] for c in cases} == KINDS
-
-
-cases = sets_fixture(SETS, "keep44")
-
-
-def test_the_older_statement_stays_above_a_later_one_that_changes_nothing(
-        cases: tuple[Engram, list[dict[str, str]], list[str]]) -> None:
-    eg, loaded, expected = cases
-    missed = []
-    for case in loaded:
-        new, old = update_ranks(eg, case, case["question"])
-        if not old < min(new, 10):
-            missed.append(case["id"])
-    assert missed == expected, f"{len(loaded) - len(missed)}/21 kept; missed {missed}"
+globals().update(keep_set_tests(SETS, "keep44", 21, KINDS))

@@ -14,11 +14,9 @@ newer-first rule (``update_depth=0``) 42. Its misses were not read.
 
 from __future__ import annotations
 
-from support.labelled import load_cases, sets_fixture, update_ranks
+from support.labelled import keep_set_tests
 
-from engram import Engram
-
-KINDS = {"other-person", "other-attribute", "also", "considered", "remembered"}
+KINDS = frozenset({"other-person", "other-attribute", "also", "considered", "remembered"})
 
 #: measured when written, not read
 MISSED = ["k48-shoe-size", "k48-running-shoes", "k48-golf-handicap", "k48-maya-cello",
@@ -31,23 +29,4 @@ MISSED = ["k48-shoe-size", "k48-running-shoes", "k48-golf-handicap", "k48-maya-c
 SETS = {"held": ("knowledge_keeps_s48_held.jsonl", MISSED)}
 
 
-def test_the_set_is_well_formed() -> None:
-    cases = load_cases(SETS["held"][0])
-    assert len(cases) == 60 and len({c["id"] for c in cases}) == 60
-    assert all(set(c) == {"id", "old", "new", "question", "kind"} for c in cases)
-    assert {c["kind"] for c in cases} == KINDS
-    assert all(sum(c["kind"] == k for c in cases) == 12 for k in KINDS)
-
-
-cases = sets_fixture(SETS, "keep48")
-
-
-def test_the_older_statement_stays_above_a_later_one_that_changes_nothing(
-        cases: tuple[Engram, list[dict[str, str]], list[str]]) -> None:
-    eg, loaded, expected = cases
-    missed = []
-    for case in loaded:
-        new, old = update_ranks(eg, case, case["question"])
-        if not old < min(new, 10):
-            missed.append(case["id"])
-    assert missed == expected, f"{len(loaded) - len(missed)}/60 kept; missed {missed}"
+globals().update(keep_set_tests(SETS, "keep48", 60, KINDS, 12))

@@ -12,11 +12,9 @@ team") take 5 more: 39. The held sets do not move (s48 32/60, s37 36/60).
 
 from __future__ import annotations
 
-from support.labelled import load_cases, sets_fixture, update_ranks
+from support.labelled import keep_set_tests
 
-from engram import Engram
-
-KINDS = {"other-person", "other-attribute", "also", "considered", "remembered"}
+KINDS = frozenset({"other-person", "other-attribute", "also", "considered", "remembered"})
 
 #: another thing of the owner's told in another shape (a bike locker, a second screen, the
 #: monstera, gym earbuds, another tablet), another person by a possessive ("Hannah's ring
@@ -32,22 +30,4 @@ MISSED = ["j48-blood-pressure", "j48-ring-size", "j48-tax-code", "j48-jeans-size
 SETS = {"dev": ("knowledge_keeps_s48.jsonl", MISSED)}
 
 
-def test_the_set_is_well_formed() -> None:
-    cases = load_cases(SETS["dev"][0])
-    assert len(cases) == 60 and len({c["id"] for c in cases}) == 60
-    assert all(set(c) == {"id", "old", "new", "question", "kind"} for c in cases)
-    assert all(sum(c["kind"] == k for c in cases) == 12 for k in KINDS)
-
-
-cases = sets_fixture(SETS, "keep48dev")
-
-
-def test_the_older_statement_stays_above_a_later_one_that_changes_nothing(
-        cases: tuple[Engram, list[dict[str, str]], list[str]]) -> None:
-    eg, loaded, expected = cases
-    missed = []
-    for case in loaded:
-        new, old = update_ranks(eg, case, case["question"])
-        if not old < min(new, 10):
-            missed.append(case["id"])
-    assert missed == expected, f"{len(loaded) - len(missed)}/60 kept; missed {missed}"
+globals().update(keep_set_tests(SETS, "keep48dev", 60, KINDS, 12))

@@ -219,3 +219,45 @@ def update_set_tests(sets: dict[str, tuple[str, list[str]]], prefix: str, n: int
     return {f.__name__: f for f in (
         test_the_sets_are_well_formed, cases, test_the_newer_statement_ranks_first,
         test_a_question_about_the_past_keeps_the_old_statement_in_view)}
+
+
+def kept_misses(eg: Engram, cases: Sequence[dict[str, Any]]) -> list[str]:
+    """Ids of the ``cases`` (later statements that change nothing) whose older statement
+    is not in the top 10 above the later one; for a ``same-again`` case, not in the top 10."""
+    missed = []
+    for case in cases:
+        new, old = update_ranks(eg, case, case["question"])
+        kept = old < 10 if case.get("kind") == "same-again" else old < min(new, 10)
+        if not kept:
+            missed.append(case["id"])
+    return missed
+
+
+def keep_set_tests(sets: dict[str, tuple[str, list[str]]], prefix: str, n: int,
+                   kinds: frozenset[str], each: int | None = None) -> dict[str, Any]:
+    """The tests of a module of sets of later statements that change nothing, for its
+    globals (``globals().update(keep_set_tests(SETS, "keep48", 60, KINDS, 12))``): every
+    set holds ``n`` cases of the ``kinds`` (``each`` of every kind, where given), and the
+    older statement stays above the later one in every case but the named misses."""
+    import pytest
+
+    @pytest.mark.parametrize("name", sorted(sets))
+    def test_the_sets_are_well_formed(name: str) -> None:
+        cases = load_cases(sets[name][0])
+        assert len(cases) == n and len({c["id"] for c in cases}) == n
+        assert all(set(c) == {"id", "old", "new", "question", "kind"} for c in cases)
+        assert {c["kind"] for c in cases} == kinds
+        if each is not None:
+            assert all(sum(c["kind"] == k for c in cases) == each for k in kinds)
+
+    cases = sets_fixture(sets, prefix)
+
+    def test_the_older_statement_stays_above_a_later_one_that_changes_nothing(
+            cases: tuple[Engram, list[dict[str, Any]], list[str]]) -> None:
+        eg, loaded, expected = cases
+        missed = kept_misses(eg, loaded)
+        assert missed == expected, f"{len(loaded) - len(missed)}/{n} kept; missed {missed}"
+
+    return {f.__name__: f for f in (
+        test_the_sets_are_well_formed, cases,
+        test_the_older_statement_stays_above_a_later_one_that_changes_nothing)}
