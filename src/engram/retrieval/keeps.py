@@ -46,6 +46,11 @@ old flat"), values beside ("alongside", "on the side", "as well," mid-sentence, 
 well now": a word of when alone does not undo an addition), and an older statement
 whose subject is left out ("Been doing it two years") as the owner's: of the two
 development sets 8 and 11 not kept instead of 9 and 19; the held set unchanged (24).
+Session 48: more ways to weigh ("told them I'd think about it", "worth the money", "went
+to look at ... way too much"), older times ("when I first ...", "back in 2015", a change
+told in that clause being of that time), "now too", and a holder placed among the owner's
+("Steve on our team"): of a third development set of 60, 21 not kept instead of 26; the
+held sets unchanged (24 of session 37's, 28 of session 48's).
 """
 
 from __future__ import annotations
@@ -177,8 +182,8 @@ _MADE = re.compile(
 #: told with them is still one ("I've got an Economist subscription as well now")
 _WHEN_ONLY = re.compile(r"\b(?:now|nowadays|these days|currently)\b", re.IGNORECASE)
 #: a value added beside the older one, whenever it came: "as well", "alongside", "a
-#: second" (not "also", which also opens a sentence that tells a change: "Also, I'm vegan
-#: now"; nor "too": "I'm back on bass and doing keys too")
+#: second", "now too" (not "also", which also opens a sentence that tells a change: "Also,
+#: I'm vegan now"; nor "too" alone: "I'm back on bass and doing keys too")
 _BESIDE = re.compile(r"\b(?:as well|alongside|a second|now too|too now)\b", re.IGNORECASE)
 #: "nearly ordered one", "almost bought": a change not made
 _NOT_MADE = re.compile(r"\b(?:nearly|almost)\s+\w+|\bdecided (?:it was|against|not to)\b",
