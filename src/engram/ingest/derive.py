@@ -564,13 +564,13 @@ class RuleDeriver(Deriver):
                 if subject is None:
                     subject = self._subject(ep, episodes, display)
                 out.append(_instruction(ins, subject, ep))
+            others = names - {(ep.speaker or "").strip()}  # the ones it may address
             text_read, commas = _fronted(ep.text)
             clauses = [m.start() for m in _CLAUSE.finditer(text_read)]
             for rule in _RULES:
                 for m in _matches(rule, text_read, clauses):
                     groups = m.groupdict()
-                    value = _unaddressed(clean_value(groups.get("value") or ""),
-                                         names - {(ep.speaker or "").strip()})
+                    value = _unaddressed(clean_value(groups.get("value") or ""), others)
                     if rule.reads is not None:
                         value = rule.reads(value) or ""
                     if "value" in groups and (

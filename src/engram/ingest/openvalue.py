@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import re
 
-from .valueclean import trimmed
+from .valueclean import NOT_AFTER_OPENER, trimmed
 
 __all__ = ["PREFERRED_MAX", "SHORT_END_WORDS", "as_theirs", "liked", "planned", "preferred"]
 
@@ -70,10 +70,8 @@ _SAID_AROUND = re.compile(
     r"also|like|my|our)\b.*)?$"
     # a run-on clause with a subject of its own: "nyquil it knocks me out", "my dog he
     # always makes me laugh" (not after a word that opens such a clause: "it when it snows")
-    r"|(?<!\bwhen)(?<!\bwhenever)(?<!\bif)(?<!\bhow)(?<!\bthat)(?<!\bas)(?<!\bwhere)"
-    r"(?<!\band)(?<!\bbut)(?<!\bor)(?<!\bwhat)(?<!\bwhy)(?<!\bwhile)(?<!\bway)"
-    r"(?<!\bbecause)(?<!\bbefore)(?<!\bafter)(?<!\buntil)(?<!\bonce)(?<!\bunless)"
-    r"\s+(?:it|he|she)\s+(?:always\s+|just\s+|really\s+|never\s+|\w+ly\s+)?"
+    r"|" + NOT_AFTER_OPENER
+    + r"\s+(?:it|he|she)\s+(?:always\s+|just\s+|really\s+|never\s+|\w+ly\s+)?"
     r"[a-z]+s\b.*$",
     re.IGNORECASE,
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["clean_value", "trimmed"]
+__all__ = ["NOT_AFTER_OPENER", "clean_value", "trimmed"]
 
 
 _TRAILING_TIME = re.compile(
@@ -43,13 +43,18 @@ _TRAILING_REST = re.compile(
 #: "I like to also do yoga"): the value is what follows
 _LEADING = re.compile(r"^(?:(to)\s+)?(?:actually|also|definitely|honestly|totally|"
                       r"probably)\s+(?=\S)", re.IGNORECASE)
+#: not right after a word that opens a clause a value may hold ("it when it snows", "it
+#: when they're home"): a lookbehind for each, put before what a run-on clause starts with
+NOT_AFTER_OPENER = "".join(
+    rf"(?<!\b{w})" for w in ("when", "whenever", "if", "how", "that", "as", "where", "and",
+                              "but", "or", "what", "why", "while", "way", "because",
+                              "before", "after", "until", "once", "unless", "so"))
 #: a clause of its own run on without a stop, chat's way: "rafiqi i used to get a dollar
 #: hotdog from him", "pistachios theyre green", "Smile Burger their food looks good" (not
 #: after a word that opens a clause the value holds: "it when they're home")
 _RUN_ON = re.compile(
-    r"(?<!\bwhen)(?<!\bwhenever)(?<!\bif)(?<!\bthat)(?<!\bas)(?<!\bbecause)(?<!\bwhere)"
-    r"(?<!\bhow)(?<!\bwhat)(?<!\bwhile)(?<!\bso)(?<!\band)(?<!\bbut)(?<!\bor)"
-    r"\s+(?:i\s+(?:used|am|was|have|had|think|thought|know|knew|got|get|go|went|do|did|"
+    NOT_AFTER_OPENER
+    + r"\s+(?:i\s+(?:used|am|was|have|had|think|thought|know|knew|got|get|go|went|do|did|"
     r"don['’]?t|didn['’]?t|can|could|would|will|just|also|really|always|never|love|like|"
     r"loved|liked|want|wanted)\b|theyre\b|they['’]re\b|"
     r"their\s+\w+\s+(?:looks?|tastes?|smells?|sounds?|seems?)\b).*$",

@@ -314,7 +314,7 @@ def same_opening(older: str, newer: str) -> bool:
     words or more ("My side project ...", "Our kanban board ...")."""
     a, b = _OPENING.match(older), _OPENING.match(newer)
     return (a is not None and b is not None
-            and a.group(0).strip().lower().split() == b.group(0).strip().lower().split())
+            and a.group(0).lower().split() == b.group(0).lower().split())
 
 
 class Pair:
