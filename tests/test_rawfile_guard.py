@@ -52,6 +52,7 @@ ALLOWED: dict[str, str] = {
     "trust/crosslingual.py": "reads the packaged cross-lingual head (crosslingual.json)",
     "retrieval/expand.py": "reads the packaged category table (data/categories.tsv)",
     "retrieval/keeps.py": "reads the packaged person nouns (data/people.txt)",
+    "retrieval/variants.py": "reads the packaged table of word families (data/variants.tsv)",
     "retrieval/adapter.py": "reads the packaged query adapter (data/query_adapter.npz)",
     "ui/pages.py": "reads the packaged static assets of the UI",
 }

@@ -65,6 +65,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "restate-sp-4": {"restate_weight": 4.0, "restate_form": "speaker"},
     "restate-merge": {"restate_merge": True},
     "restate-sp-merge": {"restate_merge": True, "restate_form": "speaker"},
+    # session 49: a query term's derivations also search the lexical signal
+    "variants-0.5": {"variant_weight": 0.5},
+    "variants-0.3": {"variant_weight": 0.3},
+    "variants-1": {"variant_weight": 1.0},
     # session 42: no standing instruction carried into a context block
     "no-standing": {"standing": -1},
     # session 9: the dense query moved towards its topic with the recall weights

@@ -71,6 +71,10 @@ class RetrievalConfig:
       (:func:`engram.retrieval.expand.merged`): a query naming a category
       ("pet") also matches its instances ("corgi"), each counting
       ``expand_weight`` times a query word (``0``: off).
+    * ``variant_weight``: words of one family (:func:`engram.retrieval.variants.merged`):
+      a query term's derivations ("advocacy" -> "advocate", "photography" ->
+      "photographer") also search the lexical signal, each counting
+      ``variant_weight`` times a query word (``0``: off).
     * ``link_weight`` / ``link_seeds``: linked notes (:mod:`engram.retrieval.links`):
       a memory of the head that one of the ``link_seeds`` best memories links to
       gains ``link_weight * link score`` (``0``: off).
@@ -154,6 +158,7 @@ class RetrievalConfig:
     link_weight: float = 0.0
     link_seeds: int = 5
     expand_weight: float = 0.0
+    variant_weight: float = 0.0
     topic_weight: float = 0.0
     centre_weight: float = 0.0
     adapter_weight: float = 0.0
@@ -195,10 +200,10 @@ class RetrievalConfig:
             raise ConfigError("keep_top and update_depth must be >= 0, floor_rank >= 1")
         if self.link_weight < 0 or self.link_seeds < 0:
             raise ConfigError("link_weight and link_seeds must be >= 0")
-        if min(self.expand_weight, self.topic_weight, self.centre_weight,
+        if min(self.expand_weight, self.variant_weight, self.topic_weight, self.centre_weight,
                self.adapter_weight, self.feedback_weight) < 0:
-            raise ConfigError("expand_weight, topic_weight, centre_weight, adapter_weight "
-                              "and feedback_weight must be >= 0")
+            raise ConfigError("expand_weight, variant_weight, topic_weight, centre_weight, "
+                              "adapter_weight and feedback_weight must be >= 0")
         if self.restate_weight < 0 or self.restate_form not in {"statement", "speaker", "named"}:
             raise ConfigError(
                 "restate_weight must be >= 0, restate_form 'statement', 'speaker' or 'named'")
@@ -398,6 +403,13 @@ register_preset(PRESETS["recall-s31"].replace(
 #: reranker feature of it gains nothing out of sample (docs/recall.md, "Session 12")
 register_preset(PRESETS["recall"].replace(
     name="recall-restate", restate_weight=0.5, restate_form="speaker"))
+#: "recall" with the words of one family (:mod:`engram.retrieval.variants`: "advocacy"
+#: also finds "advocate", "paint" "painter"): on tests/fixtures/family_words.jsonl the
+#: evidence is first in 25 of 48 cases against 21. Off in "recall": out of the tuned
+#: store (session 49, ``tools.eval_sets``, all parts) it gains LoCoMo R_any@10 3
+#: questions (dev 2, held 1) and letta update 1, and loses 1 held BEAM question
+#: ("object tracking" finds "tracker"); REALTALK does not move (docs/recall.md)
+register_preset(PRESETS["recall"].replace(name="recall-variants", variant_weight=0.5))
 #: "recall-s10" with ``bm25_lead`` (how far the best BM25 match stands above the second),
 #: refitted on all dev sets (python -m tools.fit_rerank_cv --loco; memory +1.5 as in
 #: "recall"). Off in "recall": R_any@10 LODO LoCoMo .813 -> .830, REALTALK .828 -> .825,

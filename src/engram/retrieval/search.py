@@ -31,6 +31,7 @@ from . import (
     rerank,
     topics,
     updates,
+    variants,
     windows,
 )
 from .aliases import speaker_aliases
@@ -165,6 +166,10 @@ class Searcher:
         if config.expand_weight > 0 and Signal.BM25 in lists:  # "pet" also finds "corgi"
             lists[Signal.BM25] = expand.merged(
                 lists[Signal.BM25], query, config.expand_weight, n,
+                lambda q: self.store.lexical_search(scope, q, filters, n))
+        if config.variant_weight > 0 and Signal.BM25 in lists:  # "advocacy": "advocate"
+            lists[Signal.BM25] = variants.merged(
+                lists[Signal.BM25], query, config.variant_weight, n,
                 lambda q: self.store.lexical_search(scope, q, filters, n))
         if config.feedback_weight > 0 and lists.get(Signal.BM25):  # the first hits' words
             lists[Signal.BM25] = self._fed_back(query, scope, filters, config, lists)
