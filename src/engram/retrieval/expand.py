@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 
 from ..models import ItemRef
@@ -25,22 +25,28 @@ from ..recall.entities import singular
 from ..store.base import Candidate
 from ..text import query_terms
 
-__all__ = ["MAX_TERMS", "categories", "expansion", "merged", "table"]
+__all__ = ["MAX_TERMS", "added", "categories", "expansion", "merged", "packaged_table", "table"]
 
 #: at most this many instance words in one lexical query (one keeps 64 terms)
 MAX_TERMS = 60
 
 
-@functools.cache
-def table() -> dict[str, tuple[str, ...]]:
-    """Category word -> instance words, most frequent first (read once)."""
-    text = resources.files("engram").joinpath("data/categories.tsv").read_text("utf-8")
+def packaged_table(name: str) -> dict[str, tuple[str, ...]]:
+    """A packaged table ``engram/data/<name>``: each line ``word<TAB>word word ...``
+    (lines opening with ``#`` are comments) as first word -> the others."""
+    text = resources.files("engram").joinpath(f"data/{name}").read_text("utf-8")
     out: dict[str, tuple[str, ...]] = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
-            category, _, words = line.partition("\t")
-            out[category] = tuple(words.split())
+            key, _, words = line.partition("\t")
+            out[key] = tuple(words.split())
     return out
+
+
+@functools.cache
+def table() -> dict[str, tuple[str, ...]]:
+    """Category word -> instance words, most frequent first (read once)."""
+    return packaged_table("categories.tsv")
 
 
 #: a noun right after these asks for an instance of it ("What pet ...?", "any
@@ -99,6 +105,14 @@ def merged(
     for q in queries:
         for c in search(q):
             extra[c.ref] = max(extra.get(c.ref, 0.0), c.score)
+    return added(lexical, extra, weight, limit)
+
+
+def added(lexical: Sequence[Candidate], extra: Mapping[ItemRef, float], weight: float,
+          limit: int) -> list[Candidate]:
+    """``lexical`` with each item's score gaining ``weight`` times its ``extra`` score
+    (an item only in ``extra`` enters with that), best first (ties by type and id), at
+    most ``limit``."""
     scores = {c.ref: c.score for c in lexical}
     for ref, s in extra.items():
         scores[ref] = scores.get(ref, 0.0) + weight * s

@@ -24,11 +24,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Sequence
-from importlib import resources
 
 from ..index.lexical import tokens
-from ..models import ItemRef
 from ..store.base import Candidate
+from .expand import added, packaged_table
 
 __all__ = ["MAX_TERMS", "bases", "merged", "table", "variant_query"]
 
@@ -64,13 +63,7 @@ def bases(word: str) -> list[str]:
 @functools.cache
 def table() -> dict[str, tuple[str, ...]]:
     """Word -> the words of its family whose index terms differ (read once)."""
-    text = resources.files("engram").joinpath("data/variants.tsv").read_text("utf-8")
-    out: dict[str, tuple[str, ...]] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            word, _, words = line.partition("\t")
-            out[word] = tuple(words.split())
-    return out
+    return packaged_table("variants.tsv")
 
 
 def variant_query(query: str, max_terms: int = MAX_TERMS) -> str:
@@ -102,8 +95,4 @@ def merged(
     extra_query = variant_query(query)
     if not extra_query:
         return list(lexical)
-    scores: dict[ItemRef, float] = {c.ref: c.score for c in lexical}
-    for c in search(extra_query):
-        scores[c.ref] = scores.get(c.ref, 0.0) + weight * c.score
-    out = sorted(scores.items(), key=lambda t: (-t[1], t[0].type, t[0].id))[:limit]
-    return [Candidate(ref, s) for ref, s in out]
+    return added(lexical, {c.ref: c.score for c in search(extra_query)}, weight, limit)
