@@ -435,13 +435,13 @@ def test_two_statements_opening_on_one_thing_of_the_owners() -> None:
 def test_a_number_a_noun_measures_is_counted_in_that_noun() -> None:
     """Session 48: "a WIP limit of 3" / "a limit of 5 cards" give two numbers of one
     limit; "a group of 4 of us" counts nothing in "group"."""
-    from engram.retrieval.slots import _recounts
+    from engram.retrieval.slots import recounts
 
-    assert _recounts("Our board has a WIP limit of 3 on In Progress",
+    assert recounts("Our board has a WIP limit of 3 on In Progress",
                      "we bumped in-progress to a limit of 5 cards")
-    assert _recounts("I'm on a dose of 50mg", "the GP put me on a dose of 75mg")
-    assert not _recounts("a group of 4 of us went", "a group of 6 people")
-    assert not _recounts("a limit of 3", "a limit of 3 cards")
+    assert recounts("I'm on a dose of 50mg", "the GP put me on a dose of 75mg")
+    assert not recounts("a group of 4 of us went", "a group of 6 people")
+    assert not recounts("a limit of 3", "a limit of 3 cards")
 
 
 def test_the_subject_of_a_statement_about_a_thing_of_the_owners() -> None:

@@ -42,7 +42,7 @@ MAX_ZIPF = 5.5
 #: WordNet's lexicographer file of the nouns that name a person
 _PERSON = "18"
 #: the files read, and the part of speech each holds
-_FILES = {"noun": "n", "verb": "v", "adj": "a", "adv": "r"}
+_FILES = {"noun": "n", "verb": "v"}
 
 
 def _shared(a: str, b: str) -> int:
@@ -62,42 +62,32 @@ def alike(a: str, b: str) -> bool:
 
 
 def _links(root: Path) -> tuple[set[tuple[str, str]], set[str]]:
-    """Pairs of single-word lemmas WordNet links as one's derivation of the other,
-    and the single-word lemmas that name a person (a ``noun.person`` sense)."""
+    """Pairs of single-word lemmas (nouns and verbs) WordNet links as one's derivation of
+    the other, and the single-word lemmas that name a person (a ``noun.person`` sense)."""
     words: dict[tuple[str, str], list[str]] = {}  # (pos, offset) -> lemmas in order
     people: set[str] = set()
-    pointers: list[tuple[str, str, str, str, str]] = []
+    pointers: list[tuple[tuple[str, str], tuple[str, str], str]] = []  # from, to, "sstt"
     for name, pos in _FILES.items():
         for line in (root / f"data.{name}").read_text("latin-1").splitlines():
             if line.startswith(" "):
                 continue
             head = line.split(" | ")[0].split()
-            off, ss_type, n = head[0], head[2], int(head[3], 16)
+            key, n = (pos, head[0]), int(head[3], 16)
             lemmas = [head[4 + 2 * i] for i in range(n)]
-            key = ("a" if ss_type == "s" else ss_type, off)
             words[key] = lemmas
             if pos == "n" and head[1] == _PERSON:
                 people.update(w for w in lemmas if w.isalpha() and w.islower())
             rest = head[4 + 2 * n:]
             for i in range(int(rest[0])):
                 sym, toff, tpos, st = rest[1 + 4 * i:5 + 4 * i]
-                if sym == "+" and st != "0000" and tpos in "nv" and key[0] in "nv":
-                    pointers.append((key[0], off, sym, ("a" if tpos == "s" else tpos, toff), st))
-    pairs: list[tuple[str, str]] = []
-    for pos, off, _sym, target, st in pointers:
-        dst = words.get(target, [])
-        j = int(st[2:], 16) - 1
-        if j < len(dst):
-            pairs.append((words[(pos, off)][int(st[:2], 16) - 1], dst[j]))
+                if sym == "+" and st != "0000" and tpos in _FILES.values():
+                    pointers.append((key, (tpos, toff), st))
     out: set[tuple[str, str]] = set()
-    for src, dst in pairs:
-        a, b = src.split("(")[0], dst.split("(")[0]  # adjectives' "(a)" markers
-        if not (a.islower() and b.islower()):  # a name ("Paul" / "Pauline")
-            continue
-        if "_" in a or "_" in b or "-" in a or "-" in b or a == b:
-            continue
-        if a.isalpha() and b.isalpha():
-            out.add((a, b))
+    for src, dst, st in pointers:
+        i, j = int(st[:2], 16) - 1, int(st[2:], 16) - 1
+        a, b = words[src][i], words[dst][j]
+        if a != b and a.isalpha() and b.isalpha() and a.islower() and b.islower():
+            out.add((a, b))  # no name ("Paul" / "Pauline"), no phrase ("ice_skating")
             out.add((b, a))
     return out, people
 

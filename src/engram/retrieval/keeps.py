@@ -62,7 +62,7 @@ from typing import NamedTuple
 
 from ..text import text_cache
 from .rerank import _terms
-from .slots import _recounts
+from .slots import recounts
 
 __all__ = ["keeps"]
 
@@ -284,7 +284,7 @@ def _weighs_beside(newer: str, older: str, asked: frozenset[str]) -> bool:
     worth haggling or just leaving?" after "My SIM-only deal is £18 a month")."""
     on = _on_subject(newer, older, asked)
     return (on is not newer and _CONSIDERED.search(on) is None
-            and _recounts(older, on))
+            and recounts(older, on))
 
 
 def _names(who: frozenset[str], terms: frozenset[str]) -> bool:

@@ -64,7 +64,7 @@ from .slots import (
     _mentioned,
     _message,
     _read_long,
-    _recounts,
+    recounts,
     renames,
     retimes,
     same_slot,
@@ -387,8 +387,8 @@ class Pair:
         fills = fills and (self.on.new_held > 0 or bool(_forms(self.on.new) & r.asked))
         # another number in the same unit ("90 a month" / "120 a month"), where the
         # newer holds a word of the question or is related in meaning
-        recounts = (_recounts(r.said[o], self.on.new)
-                    and (self.on.new_held > 0 or self.cos >= CHANGE_MEANING))
+        counted = (recounts(r.said[o], self.on.new)
+                   and (self.on.new_held > 0 or self.cos >= CHANGE_MEANING))
         # another name for a subject both name by a question word, with no slot word
         # ("we're The Night Porters now"): a stated change only, and both hold ``COVER``
         # of what the question asks ("use", "cost" shared by two turns on other things
@@ -397,7 +397,7 @@ class Pair:
                    and len(_terms(r.said[o]) & _terms(self.on.new) & r.asks)
                    >= max(1, COVER * len(r.asks))
                    and renames(r.said[o], self.on.new, r.asked))
-        return refers, fills, recounts, renamed
+        return refers, fills, counted, renamed
 
     @_once
     def follows(self) -> bool:

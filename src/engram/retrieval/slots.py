@@ -7,7 +7,7 @@ numbers it gives, not from a marker (session 10; used by
   ("in Perl", "with Halifax");
 * :func:`same_slot`: whether a newer statement names an older one's value, or
   gives another name in its slot;
-* :func:`_recounts`: whether a newer statement gives another number in a unit
+* :func:`recounts`: whether a newer statement gives another number in a unit
   the older counts in ("90 a month" / "up to 120 a month"); numbers written as
   words count (:data:`_NUMBER_WORDS`, a closed class of the grammar);
 * :func:`sentence_on` (session 12): the sentence of a long turn (over
@@ -36,7 +36,8 @@ from ..ingest.supersede import MAX_WORDS, words
 from ..text import text_cache
 from .rerank import _terms
 
-__all__ = ["named", "renames", "retimes", "same_slot", "sentence_on", "sentences", "times"]
+__all__ = ["named", "recounts", "renames", "retimes", "same_slot", "sentence_on", "sentences",
+           "times"]
 
 #: numbers written as words ("four days a week" / "five days a week"), a closed
 #: class of the grammar, read as their digits; "one" is left out (as often a
@@ -106,7 +107,7 @@ def _quantities(text: str) -> frozenset[tuple[str, str]]:
     return frozenset(after | before)
 
 
-def _recounts(older: str, newer: str) -> bool:
+def recounts(older: str, newer: str) -> bool:
     """Whether the newer statement gives another number in a unit the older one
     counts in ("charges me 90 a month" / "put its membership up to 120 a month")."""
     old, new = _quantities(older), _quantities(newer)
