@@ -69,6 +69,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "variants-0.5": {"variant_weight": 0.5},
     "variants-0.3": {"variant_weight": 0.3},
     "variants-1": {"variant_weight": 1.0},
+    # session 50: category -> instance expansion measured again on today's pipeline
+    "expand-0.5": {"expand_weight": 0.5},
+    "expand-1": {"expand_weight": 1.0},
     # session 42: no standing instruction carried into a context block
     "no-standing": {"standing": -1},
     # session 9: the dense query moved towards its topic with the recall weights

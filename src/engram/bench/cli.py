@@ -272,16 +272,24 @@ def longmemeval_cmd(data: Path, limit: int | None, **opts: Any) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("bench-results"), show_default=True, help="Where the JSON goes.")
 @click.option("--threads", default=1, show_default=True, help="Embedder threads.")
+@click.option(
+    "--judged",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Relevance judgments (a .jsonl file or a folder of them, e.g. tools/judged): "
+    "R_any@10 is also given with the turns a reader judged relevant beside the labels.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 def all_cmd(
     data_dir: Path | None, sets: str, limit: int | None, questions: int | None,
     beam_500k: bool, presets: str, baselines: str, depth: int, no_coverage: bool,
-    embed_cache: Path | None, out: Path, threads: int, quiet: bool,
+    embed_cache: Path | None, out: Path, threads: int, judged: Path | None, quiet: bool,
 ) -> None:
     """Every data set (LoCoMo, REALTALK, BEAM, letta read/update), dev and held-apart
     parts, with the baselines in the same run: one table and one JSON report."""
     import json
 
+    from .judged import load_judgments
     from .paths import default_data_dir
     from .runner import BenchConfig
     from .suite import SETS, render_suite, run_suite
@@ -300,6 +308,7 @@ def all_cmd(
             presets=_csv(presets), baselines=_csv(baselines), depth=depth, budgets=(1024,),
             coverage=not no_coverage, full_context=False, progress=not quiet,
         )
+        judgments = None if judged is None else load_judgments(judged)
         from ..embed.registry import get_embedder
         from .diskcache import DiskCachedEmbedder
 
@@ -309,7 +318,7 @@ def all_cmd(
             report = run_suite(
                 root, cfg, sets=names, limit=limit, questions=questions,
                 beam_sizes=("100K", "500K") if beam_500k else ("100K",),
-                embedder=embedder, echo=None if quiet else click.echo,
+                embedder=embedder, echo=None if quiet else click.echo, judgments=judgments,
             )
         finally:
             embedder.close()

@@ -23,19 +23,21 @@ Per set, part and method: ``R_any@10``, ``R_all@10``, ``MRR``, evidence in a
 turns: the first evidence turn ranks above every stale turn and within the
 question's ``update_within``, 10 for BEAM and 1 for letta) and search latency
 p50 / p95 (including the query embedding). BEAM also gets ``R_any@10`` per
-question type.
+question type. With judgments (``--judged``, :mod:`.judged`), ``R_any@10`` is also
+given with the turns a reader judged relevant counted beside the labels.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .dataset import BenchDataset, DatasetError, Question
+from .judged import Judgment, judged_any, unjudged
 from .metrics import distinct_ranking
 from .results import BenchReport
 
@@ -124,14 +126,24 @@ class PartFigures:
     #: per question type (BEAM's): R_any@10, and evidence in a 1,024-token block
     by_type: dict[str, float] = field(default_factory=dict)
     evidence_by_type: dict[str, float] = field(default_factory=dict)
+    #: with judgments (:mod:`.judged`): R_any@10 counting judged-relevant turns beside
+    #: the labels, how many of the part's questions were judged, and the mean number
+    #: of units neither labelled nor judged in a judged question's top 10 (``None``: no
+    #: judgments given, or no question judged)
+    r_any10_judged: float | None = None
+    judged_questions: int = 0
+    unjudged10: float | None = None
 
 
-def part_figures(report: BenchReport, part: BenchDataset, method: str) -> PartFigures:
+def part_figures(report: BenchReport, part: BenchDataset, method: str,
+                 judgments: Mapping[str, Judgment] | None = None) -> PartFigures:
     """The figures of ``method`` over the scored questions of ``part``.
 
     ``evidence_at_1024`` counts, like ``r_any10``, only the questions with gold
     evidence turns: a question whose evidence ids all name no turn (REALTALK's
-    unknown ids) cannot have its evidence in a context block, and is no miss."""
+    unknown ids) cannot have its evidence in a context block, and is no miss.
+    ``judgments`` (question id -> :class:`.judged.Judgment`, this set's) fill the
+    judged figures over the same questions as ``r_any10``."""
     qmap = {q.id: q for q in part.questions}
     rows = [r for r in report.questions if r.id in qmap and r.scored and method in r.methods]
     turn = [(r, r.methods[method].turn) for r in rows if r.methods[method].turn is not None]
@@ -147,6 +159,13 @@ def part_figures(report: BenchReport, part: BenchDataset, method: str) -> PartFi
         assert t is not None
         by_type.setdefault(r.category, []).append(t["recall_any@10"])
     lat = [r.methods[method].latency_ms for r in rows]
+    judged: dict[str, Any] = {}
+    if judgments is not None:
+        got = [(r.methods[method].retrieved, r.evidence_turns, judgments.get(r.id))
+               for r, _ in turn]
+        judged = {"r_any10_judged": _mean([judged_any(*g) for g in got]),
+                  "judged_questions": sum(1 for g in got if g[2] is not None),
+                  "unjudged10": _mean([float(unjudged(*g)) for g in got if g[2] is not None])}
     return PartFigures(
         questions=len(turn),
         r_any10=_mean([t["recall_any@10"] for _, t in turn if t]),
@@ -159,6 +178,7 @@ def part_figures(report: BenchReport, part: BenchDataset, method: str) -> PartFi
         p95_ms=_pct(lat, 0.95),
         by_type={k: sum(v) / len(v) for k, v in sorted(by_type.items())},
         evidence_by_type={k: sum(v) / len(v) for k, v in sorted(ev_type.items())},
+        **judged,
     )
 
 
@@ -219,10 +239,12 @@ def run_suite(
     beam_sizes: tuple[str, ...] = ("100K",),
     embedder: Embedder | None = None,
     echo: Callable[[str], None] | None = None,
+    judgments: Mapping[tuple[str, str], Judgment] | None = None,
 ) -> SuiteReport:
     """Run every named set with ``config`` (its presets and baselines) and collect the figures.
 
-    A set whose data is missing is recorded with its error and skipped.
+    A set whose data is missing is recorded with its error and skipped. ``judgments``
+    (:func:`.judged.load_judgments`) add the judged figures to every set and part.
     """
     from .runner import run_benchmark
 
@@ -241,8 +263,11 @@ def run_suite(
         report = run_benchmark(ds, config, embedder=embedder)
         versions = report.versions
         reports[name] = report
+        mine = (None if judgments is None else
+                {q: j for (s, q), j in judgments.items() if s == name})
         figures: dict[str, dict[str, PartFigures]] = {
-            part: {m.name: part_figures(report, ds.part(part), m.name) for m in report.methods}
+            part: {m.name: part_figures(report, ds.part(part), m.name, mine)
+                   for m in report.methods}
             for part in PARTS
         }
         results.append(
@@ -260,7 +285,7 @@ def run_suite(
                  f"{time.perf_counter() - t0:.0f} s")
     cfg = config.to_dict()
     cfg.update(sets=list(sets), limit=limit, questions=questions, beam_sizes=list(beam_sizes),
-               data_dir=str(data_dir))
+               data_dir=str(data_dir), judged=judgments is not None)
     return SuiteReport(cfg, versions, results, reports)
 
 
@@ -292,4 +317,12 @@ def render_suite(report: SuiteReport) -> str:
                 if s.name == "beam" and f.evidence_by_type:
                     per = ", ".join(f"{k} {_f(v, nd=0)}" for k, v in f.evidence_by_type.items())
                     types.append(f"beam {part} {m} evidence@1024 by type: {per}")
-    return "\n".join(lines + ([""] + types if types else []))
+    judged = [
+        f"{s.name} {part} {m}: R_any@10 {_f(f.r_any10)} by the labels, {_f(f.r_any10_judged)} "
+        f"with judged turns ({f.judged_questions} of {f.questions} questions judged; "
+        f"{_f(f.unjudged10, 1.0, 1)} of their top 10 unjudged)"
+        for s in report.sets if not s.error
+        for part, methods in s.figures.items() for m, f in methods.items()
+        if f.r_any10_judged is not None and f.judged_questions]
+    return "\n".join(lines + ([""] + types if types else [])
+                     + ([""] + judged if judged else []))
