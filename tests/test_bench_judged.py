@@ -135,3 +135,26 @@ def test_the_shipped_judgments_load_and_judge_only_the_two_chat_sets() -> None:
     got = load_judgments(SHIPPED)
     assert {s for s, _ in got} == {"locomo", "realtalk"}
     assert len(got) >= 250 and sum(bool(j.relevant) for j in got.values()) >= 150
+
+
+def test_evidence_in_a_block_counts_judged_turns_the_block_holds() -> None:
+    asked = datetime.now(UTC)
+    qs = [Question(f"q{i}", "c", "?", "x", "1", ("gold",), (), asked) for i in range(3)]
+    part = BenchDataset("realtalk", "p", "s", [Conversation("c", (), tuple(qs))])
+    blocks = {"q0": ["gold", "m"], "q1": ["m", "n"], "q2": ["n"]}
+    rows = []
+    for q in qs:
+        mr = MethodQuestionResult(
+            retrieved=[[u] for u in blocks[q.id]], latency_ms=1.0,
+            turn={"recall_any@10": float(q.id == "q0"), "recall_all@10": 0.0, "mrr": 0.0},
+            evidence_in_context={1024: q.id == "q0"}, context_units={1024: blocks[q.id]})
+        rows.append(QuestionResult(q.id, "c", "1", "?", "x", True, False, ["gold"], [],
+                                   {"recall": mr}))
+    report = BenchReport("realtalk", "p", "s", {}, {}, "", {}, {}, IngestStats(0.0, 1, 0, 0, 0.0),
+                         [], rows, None)
+    judged = {"q1": Judgment(frozenset({"m", "n"}), frozenset({"m"})),
+              "q2": Judgment(frozenset({"n"}), frozenset())}
+    f = part_figures(report, part, "recall", judged)
+    assert f.evidence_at_1024 == pytest.approx(1 / 3)
+    assert f.evidence_at_1024_judged == pytest.approx(2 / 3)
+    assert part_figures(report, part, "recall").evidence_at_1024_judged is None

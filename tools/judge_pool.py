@@ -36,9 +36,9 @@ from engram.bench.metrics import distinct_ranking
 from tools.eval_sets import _engine
 
 
-def _shown(turn: Any) -> dict[str, Any]:
-    return {"type": "episode", "speaker": turn.speaker, "date": str(turn.occurred_at)[:16],
-            "text": turn.text[:700]}
+def _shown(turn: Any, chars: int) -> dict[str, Any]:
+    return {"type": "episode", "speaker": turn.speaker or turn.role,
+            "date": str(turn.occurred_at)[:16], "text": turn.text[:chars]}
 
 
 def inputs(args: argparse.Namespace) -> None:
@@ -69,7 +69,8 @@ def inputs(args: argparse.Namespace) -> None:
                               "random": [k + 1 for k, u in enumerate(shown) if u not in top]}
             units[q.id] = shown
             rows.append({"qid": q.id, "question": q.text, "speakers": speakers,
-                         "hits": [{"rank": k + 1, **_shown(turns[u])}
+                         **({"type": q.category} if args.types else {}),
+                         "hits": [{"rank": k + 1, **_shown(turns[u], args.chars)}
                                   for k, u in enumerate(shown)]})
     if args.calibration:
         picked = {r["qid"] for r in rnd.sample(rows, min(args.calibration, len(rows)))}
@@ -133,6 +134,8 @@ def main(argv: list[str] | None = None) -> None:
     a.add_argument("--out", required=True)
     a.add_argument("--calibration", type=int, default=0)
     a.add_argument("--seed", type=int, default=50)
+    a.add_argument("--chars", type=int, default=700, help="a turn's text shown, at most")
+    a.add_argument("--types", action="store_true", help="show each question's type (BEAM)")
     a.set_defaults(run=inputs)
     j = sub.add_parser("judgments")
     j.add_argument("--inputs", required=True)

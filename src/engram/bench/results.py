@@ -38,7 +38,8 @@ class MethodQuestionResult:
     lists the turns it came from; ``[]`` for a hit with no known source).
     ``turn`` / ``session``: flat retrieval scores (``None`` without gold).
     ``coverage`` / ``context_tokens``: per token budget; ``evidence_in_context``:
-    per budget, whether the block holds at least one gold evidence turn.
+    per budget, whether the block holds at least one gold evidence turn;
+    ``context_units``: per budget, the turns the block's items stand for, in block order.
     """
 
     retrieved: list[list[str]]
@@ -49,6 +50,7 @@ class MethodQuestionResult:
     token_recall: dict[int, float] = field(default_factory=dict)
     context_tokens: dict[int, int] = field(default_factory=dict)
     evidence_in_context: dict[int, bool] = field(default_factory=dict)
+    context_units: dict[int, list[str]] = field(default_factory=dict)
 
 
 @dataclass

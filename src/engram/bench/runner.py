@@ -259,6 +259,8 @@ def _run_method(
                         mr.evidence_in_context[budget] = any(
                             gold.intersection(units.get(i.ref, ())) for i in block.items
                         )
+                        mr.context_units[budget] = list(dict.fromkeys(
+                            u for i in block.items for u in units.get(i.ref, ())))
                         if not answered:
                             continue
                         mr.coverage[budget] = answer_in_context(q.answer, block.text)

@@ -133,6 +133,9 @@ class PartFigures:
     r_any10_judged: float | None = None
     judged_questions: int = 0
     unjudged10: float | None = None
+    #: evidence in a 1,024-token block counting judged-relevant turns beside the labels
+    #: (a lower bound: a block holds more turns than the judged pools)
+    evidence_at_1024_judged: float | None = None
 
 
 def part_figures(report: BenchReport, part: BenchDataset, method: str,
@@ -148,10 +151,15 @@ def part_figures(report: BenchReport, part: BenchDataset, method: str,
     rows = [r for r in report.questions if r.id in qmap and r.scored and method in r.methods]
     turn = [(r, r.methods[method].turn) for r in rows if r.methods[method].turn is not None]
     ev_type: dict[str, list[float]] = {}  # each type's questions with evidence, in the block?
+    ev_judged: list[float] = []
     for r in rows:
         e = r.methods[method].evidence_in_context.get(BUDGET)
         if r.evidence_turns and e is not None:
             ev_type.setdefault(r.category, []).append(float(e))
+            j = judgments.get(r.id) if judgments is not None else None
+            shown = r.methods[method].context_units.get(BUDGET)
+            ev_judged.append(float(e or (j is not None and shown is not None
+                                         and bool(j.relevant.intersection(shown)))))
     ku = [update_correct(qmap[r.id], r.methods[method].retrieved) for r in rows]
     kus = [float(k) for k in ku if k is not None]
     by_type: dict[str, list[float]] = {}
@@ -165,7 +173,8 @@ def part_figures(report: BenchReport, part: BenchDataset, method: str,
                for r, _ in turn]
         judged = {"r_any10_judged": _mean([judged_any(*g) for g in got]),
                   "judged_questions": sum(1 for g in got if g[2] is not None),
-                  "unjudged10": _mean([float(unjudged(*g)) for g in got if g[2] is not None])}
+                  "unjudged10": _mean([float(unjudged(*g)) for g in got if g[2] is not None]),
+                  "evidence_at_1024_judged": _mean(ev_judged)}
     return PartFigures(
         questions=len(turn),
         r_any10=_mean([t["recall_any@10"] for _, t in turn if t]),
@@ -320,7 +329,8 @@ def render_suite(report: SuiteReport) -> str:
     judged = [
         f"{s.name} {part} {m}: R_any@10 {_f(f.r_any10)} by the labels, {_f(f.r_any10_judged)} "
         f"with judged turns ({f.judged_questions} of {f.questions} questions judged; "
-        f"{_f(f.unjudged10, 1.0, 1)} of their top 10 unjudged)"
+        f"{_f(f.unjudged10, 1.0, 1)} of their top 10 unjudged); evidence@1024 "
+        f"{_f(f.evidence_at_1024)} -> {_f(f.evidence_at_1024_judged)}"
         for s in report.sets if not s.error
         for part, methods in s.figures.items() for m, f in methods.items()
         if f.r_any10_judged is not None and f.judged_questions]
