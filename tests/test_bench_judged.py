@@ -131,9 +131,9 @@ def test_bench_all_prints_the_judged_figure_and_bad_judgments_change_nothing(
     assert "cannot read judgments" in res.output
 
 
-def test_the_shipped_judgments_load_and_judge_only_the_two_chat_sets() -> None:
+def test_the_shipped_judgments_load_and_judge_the_three_chat_sets() -> None:
     got = load_judgments(SHIPPED)
-    assert {s for s, _ in got} == {"locomo", "realtalk"}
+    assert {s for s, _ in got} == {"beam", "locomo", "realtalk"}
     assert len(got) >= 250 and sum(bool(j.relevant) for j in got.values()) >= 150
 
 
