@@ -72,6 +72,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # session 50: category -> instance expansion measured again on today's pipeline
     "expand-0.5": {"expand_weight": 0.5},
     "expand-1": {"expand_weight": 1.0},
+    "adapted": {"adapter_weight": 1.0},
     # session 42: no standing instruction carried into a context block
     "no-standing": {"standing": -1},
     # session 9: the dense query moved towards its topic with the recall weights
