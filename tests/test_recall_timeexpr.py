@@ -203,10 +203,27 @@ def test_anchored_to_a_date(text: str, first: str, last: str) -> None:
         ("I'm moving in early June.", "2023-06-01", "2023-06-10"),
         ("Mid-2022 was a tough time.", "2022-05-01", "2022-08-31"),
         ("By the end of the month I'll be done.", "2023-05-21", "2023-05-31"),
+        # a week or weekend counted within a year, as within a month
+        ("We were in Lisbon the first week of 2024.", "2024-01-01", "2024-01-07"),
+        ("The second week of 2024 was all exams.", "2024-01-08", "2024-01-14"),
+        ("I was off work the last week of 2022.", "2022-12-25", "2022-12-31"),
+        ("We drove up the first weekend of 2024.", "2024-01-06", "2024-01-07"),
+        ("Our party is the last weekend of 2023.", "2023-12-30", "2023-12-31"),
     ],
 )
 def test_modifiers_narrow_the_range(text: str, first: str, last: str) -> None:
     assert days(one(text)) == (first, last)
+
+
+def test_a_week_counted_within_a_year_is_not_an_order() -> None:
+    """"the first week of 2024" names a time; it does not ask for the earliest event."""
+    from engram.recall import parse_query_time
+
+    q = parse_query_time("Which place did Elise visit in the first week of 2024?", MON)
+    assert q is not None and q.order is None
+    assert (q.start.date().isoformat(), q.end.date().isoformat()) == ("2024-01-01", "2024-01-08")
+    q = parse_query_time("What was the first city she visited in 2024?", MON)
+    assert q is not None and q.order == "earliest"
 
 
 @pytest.mark.parametrize(

@@ -245,11 +245,14 @@ def _modify(c: _Cand, text: str) -> _Cand:
         a, b, n = _PARTS[" ".join(m.group("part").lower().split())]
         start, end = _part(r, a, b, n)
         return _Cand(m.start(), c.end, replace(r, start=start, end=end, fuzzy=True))
-    if r.granularity != "month":
+    if r.granularity not in ("month", "year"):
         return c
+    # "the second week of 2024" counts from 1 January as "... of January" from the 1st;
+    # "the last weekend of 2023" is December's last
     nth, unit = _NTH[m.group("nth").lower()], m.group("nu").lower()
     if unit == "weekend":
-        sat = cal.nth_weekday(r.start.year, r.start.month, 5, nth)
+        month = r.start.month if r.granularity == "month" or nth > 0 else 12
+        sat = cal.nth_weekday(r.start.year, month, 5, nth)
         res = Resolved(sat, sat + timedelta(days=2), "weekend", r.relative)
     elif nth > 0:
         first = r.start + timedelta(days=7 * (nth - 1))
