@@ -47,6 +47,7 @@ ALLOWED: dict[str, str] = {
     "bench/beam.py": "reads the BEAM dataset JSON",
     "bench/letta.py": "reads the letta-evals dataset JSONL",
     "bench/realtalk.py": "reads the REALTALK dataset JSON",
+    "bench/judged.py": "reads the relevance judgments JSONL the user names (--judged)",
     "bench/cli.py": "writes the benchmark report JSON",
     "trust/classifier.py": "reads the packaged classifier weights",
     "trust/crosslingual.py": "reads the packaged cross-lingual head (crosslingual.json)",
