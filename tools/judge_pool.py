@@ -54,8 +54,10 @@ def inputs(args: argparse.Namespace) -> None:
                 continue
             hits = eg.search(q.text, user_id=scope_user(conv), limit=20, preset=args.preset,
                              now=q.asked_at, track_access=False)
-            top = [u for g in distinct_ranking([hit_units(h, episode_turn) for h in hits])
-                   for u in g if u in turns][:10]
+            # the turns of the first 10 distinct hits, as R_any@10 counts them (a memory
+            # hit stands for every turn it came from)
+            top = [u for g in distinct_ranking([hit_units(h, episode_turn) for h in hits])[:10]
+                   for u in g if u in turns]
             found = bool(set(q.evidence_turns) & set(top))
             if found != bool(args.calibration):
                 continue

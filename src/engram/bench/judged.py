@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .dataset import DatasetError
-from .metrics import distinct_ranking
+from .metrics import covered, distinct_ranking, recall_any
 
 __all__ = ["Judgment", "judged_any", "load_judgments", "unjudged"]
 
@@ -94,22 +94,17 @@ def load_judgments(path: str | Path) -> dict[tuple[str, str], Judgment]:
     return out
 
 
-def _top(retrieved: Sequence[Sequence[str]], k: int) -> set[str]:
-    return {u for group in distinct_ranking(retrieved)[:k] for u in group}
-
-
 def judged_any(retrieved: Sequence[Sequence[str]], gold: Iterable[str],
                judgment: Judgment | None, k: int = 10) -> float:
-    """1.0 when a labelled or judged-relevant turn is among the first ``k`` distinct
-    units of ``retrieved`` (as ``recall_any@k`` counts them), else 0.0; with no
-    judgment, ``recall_any@k`` itself."""
+    """``recall_any@k`` of the distinct ranking with the judged-relevant turns counted
+    beside the labelled ones; with no judgment, ``recall_any@k`` itself."""
     want = set(gold) | (judgment.relevant if judgment is not None else frozenset())
-    return float(bool(_top(retrieved, k) & want))
+    return recall_any(distinct_ranking(retrieved), want, k)
 
 
 def unjudged(retrieved: Sequence[Sequence[str]], gold: Iterable[str],
              judgment: Judgment | None, k: int = 10) -> int:
-    """How many of the first ``k`` distinct units of ``retrieved`` are neither labelled
-    nor judged: the ranking's share the judgments cannot speak for."""
+    """How many of the units of the first ``k`` distinct hits of ``retrieved`` are neither
+    labelled nor judged: the ranking's share the judgments cannot speak for."""
     seen = set(gold) | (judgment.judged if judgment is not None else frozenset())
-    return len(_top(retrieved, k) - seen)
+    return len(covered(distinct_ranking(retrieved), k) - seen)

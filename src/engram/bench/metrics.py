@@ -49,6 +49,7 @@ __all__ = [
     "answer_in_context",
     "answer_token_recall",
     "bleu1",
+    "covered",
     "distinct_ranking",
     "mean",
     "ndcg",
@@ -85,18 +86,19 @@ def session_ranking(ranked: Ranking, session_of: Mapping[str, str]) -> list[tupl
     return distinct_ranking([[session_of[u] for u in g if u in session_of] for g in ranked])
 
 
-def _covered(ranked: Ranking, k: int) -> set[str]:
+def covered(ranked: Ranking, k: int) -> set[str]:
+    """The unit ids of the first ``k`` hits of ``ranked`` (what ``recall_any@k`` looks in)."""
     return {u for g in ranked[:k] for u in g}
 
 
 def recall_any(ranked: Ranking, gold: Iterable[str], k: int) -> float:
     gold_set = set(gold)
-    return 1.0 if gold_set & _covered(ranked, k) else 0.0
+    return 1.0 if gold_set & covered(ranked, k) else 0.0
 
 
 def recall_all(ranked: Ranking, gold: Iterable[str], k: int) -> float:
     gold_set = set(gold)
-    return 1.0 if gold_set and gold_set <= _covered(ranked, k) else 0.0
+    return 1.0 if gold_set and gold_set <= covered(ranked, k) else 0.0
 
 
 def reciprocal_rank(ranked: Ranking, gold: Iterable[str]) -> float:

@@ -156,10 +156,10 @@ def part_figures(report: BenchReport, part: BenchDataset, method: str,
         e = r.methods[method].evidence_in_context.get(BUDGET)
         if r.evidence_turns and e is not None:
             ev_type.setdefault(r.category, []).append(float(e))
-            j = judgments.get(r.id) if judgments is not None else None
-            shown = r.methods[method].context_units.get(BUDGET)
-            ev_judged.append(float(e or (j is not None and shown is not None
-                                         and bool(j.relevant.intersection(shown)))))
+            if judgments is not None:
+                j, shown = judgments.get(r.id), r.methods[method].context_units.get(BUDGET)
+                ev_judged.append(float(e or (j is not None and shown is not None
+                                             and bool(j.relevant.intersection(shown)))))
     ku = [update_correct(qmap[r.id], r.methods[method].retrieved) for r in rows]
     kus = [float(k) for k in ku if k is not None]
     by_type: dict[str, list[float]] = {}
