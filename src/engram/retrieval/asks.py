@@ -209,10 +209,43 @@ def asks_past(query: str) -> bool:
     """Whether a question asks about an earlier state ("What car did I drive before?");
     not a question in the present tense whose "before" opens what comes next ("How
     many approvals does a pull request need before merging?", "What do I take before
-    bed?")."""
+    bed?"). A question in the past tense asks about an earlier state too when it names
+    the time by what happened then or by a period of life (:func:`_then`: "What phone
+    did I have when I started this job?", "Where did I live in college?")."""
     if _PAST_TENSE_EVENT.search(query) is None:
-        query = _BEFORE_DOING.sub(" ", query)
-    return PAST.search(query) is not None
+        return PAST.search(_BEFORE_DOING.sub(" ", query)) is not None or _then(query)
+    return PAST.search(query) is not None or _then(query)
+
+
+#: a period of one's life ("in college", "in my twenties", "as a kid", "growing up"; not
+#: "at school" alone, which is as often today's school day)
+_LIFE_PERIOD = re.compile(
+    r"\b(?:in|at|during|through(?:out)?)\s+(?:(?:my|his|her|our|their|your)\s+)?"
+    r"(?:college|(?:high|middle|grad(?:uate)?|primary|elementary|secondary|boarding)\s+school|"
+    r"uni|university|kindergarten|childhood|youth|teens|twenties|thirties|forties|"
+    r"fifties)\b"
+    r"|\bas\s+(?:a\s+)?(?:kids?|child|children|teen(?:ager)?s?|students?|baby|toddler|boy|"
+    r"girl)\b|\bgrowing\s+up\b", re.IGNORECASE)
+#: "was"/"were" in a clause: a state that held then ("when I was training for it")
+_WAS = re.compile(r"\b(?:was|were)\b", re.IGNORECASE)
+#: what may open a question before a "when" that asks the time itself ("So when did ...?")
+_OPENING = re.compile(r"^\W*(?:(?:and|so|but|ok(?:ay)?|hey|then)\W+)*$", re.IGNORECASE)
+
+
+def _then(query: str) -> bool:
+    """Whether a question in the past tense names its time by a period of life or by a
+    clause on what happened then ("when we got married", "when I first joined", "when I
+    was a kid"): a "when" inside the question, not the one that asks for a time ("When
+    did I ...?"), after a clause in the past tense ("Who coached the team when I signed
+    up?"; not "What do I eat when I was ill?")."""
+    def past(text: str) -> bool:
+        return _PAST_TENSE_EVENT.search(text) is not None or tells_event(text)
+
+    if _LIFE_PERIOD.search(query) is not None and past(query):
+        return True
+    return any(_OPENING.match(query[:m.start()]) is None and past(query[:m.start()])
+               and (tells_event(m.group(1)) or _WAS.search(m.group(1)) is not None)
+               for m in _WHEN_CLAUSE.finditer(query))
 
 
 def earlier_range(start: datetime | None, end: datetime | None, now: datetime) -> bool:

@@ -1,0 +1,86 @@
+"""A question in the past tense that names its time by what happened then ("when I joined
+the company") or by a period of life ("in my twenties", "as a kid") asks about an earlier
+state: the newer-first rule does not put the value that holds now above the one that held
+then (:func:`engram.retrieval.asks.asks_past`). Real SQLite files and the real embedder.
+
+Found with a blind set of 240 questions labelled now / earlier / neither (session 51):
+on its development part, 12 of the questions about an earlier state were read as neither,
+and 1 after."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from engram import Engram
+from engram.embed.base import Embedder
+from engram.retrieval.asks import asks_current, asks_past
+
+
+@pytest.mark.parametrize("question", [
+    "Which bank was I with when I lived in Manchester?",
+    "What was Sara's job when she met her husband?",
+    "What did we drive when the kids were small?",
+    "Who coached the team when I signed up?",
+    "How many people were in the choir when I first joined?",
+    "Where did Omar work in his twenties?",
+    "What sport did you play at university?",
+    "What did I eat as a child?",
+    "Who taught me guitar growing up?",
+    "which flat did we rent in grad school",
+])
+def test_a_time_named_by_what_happened_then_is_an_earlier_time(question: str) -> None:
+    assert asks_past(question)
+    assert not asks_current(question)
+
+
+@pytest.mark.parametrize("question", [
+    "When did I start my new job?",  # asks for the time itself
+    "So when did Nina move?",
+    "What do I eat when I'm tired?",  # a habit, in the present tense
+    "Where does my cat stay when we go away?",
+    "What sport does my son play at university?",
+    "What did my son learn at school today?",  # a school day, not a period of life
+    "What did Anna buy at the market?",
+    "Which school does my daughter go to?",
+])
+def test_no_such_time_is_no_earlier_time(question: str) -> None:
+    assert not asks_past(question)
+
+
+T0 = datetime(2025, 2, 3, 18, 0, tzinfo=UTC)
+SMALL_TALK = [
+    "Traffic was terrible on the way home today.",
+    "I finally watched that documentary about octopuses.",
+    "My neighbour's dog barked all night again.",
+    "We're thinking about repainting the kitchen a pale green.",
+    "The new bakery on the corner does amazing croissants.",
+]
+
+
+@pytest.mark.parametrize(("older", "newer", "question"), [
+    # each newer statement came first before: the newer-first rule read the question as
+    # asking about neither now nor then
+    ("My manager is Priya, she's great.", "Priya left, so my manager is Tom now.",
+     "Who was my manager when I joined the company?"),
+    ("Our landlord is Mr Hughes.", "The flat was sold, our landlord is a company called "
+     "Keyhome now.", "Who was our landlord when the boiler broke?"),
+    ("My phone is a Pixel 6.", "Replaced the Pixel with an iPhone 15.",
+     "What phone did I have when I started this job?"),
+    ("My GP is Dr Shah.", "Dr Shah retired, my GP is Dr Byrne now.",
+     "Who was my GP when I was pregnant?"),
+    ("I teach maths at Hill Park School.", "I left Hill Park and teach physics at Oakwood now.",
+     "What did I teach in my twenties?"),
+])
+def test_the_value_that_held_then_is_not_put_below_the_newer(
+        tmp_path: Path, embedder: Embedder, older: str, newer: str, question: str) -> None:
+    with Engram(str(tmp_path / "r.db"), embedder=embedder) as eg:
+        texts = [older, *SMALL_TALK[:3], newer, *SMALL_TALK[3:]]
+        for i, text in enumerate(texts):
+            eg.add(text, user_id="ana", occurred_at=T0 + timedelta(days=9 * i))
+        said = [h.item.text for h in eg.search(question, user_id="ana", limit=10)
+                if h.ref.type == "episode"]
+        assert older in said and newer in said
+        assert said.index(older) < said.index(newer)
