@@ -53,7 +53,9 @@ def _day_in_some_year(month: int, day: int, ctx: Ctx, m: re.Match[str]) -> tuple
 def _full_date(m: re.Match[str], ctx: Ctx) -> Resolved | None:
     token = m.group("mon")
     year = m.group("year")
-    if not _month_ok(token, strong=year is not None):
+    # "the 3rd of jan": a day told as an ordinal, then "of", names a month in any case
+    ordinal_of = re.search(r"\d(?:st|nd|rd|th)\s+of\s", m.group(0), re.IGNORECASE) is not None
+    if not _month_ok(token, strong=year is not None or ordinal_of):
         return None
     month, day = month_number(token), int(m.group("day"))
     if year is not None:
@@ -82,6 +84,18 @@ def _numeric(m: re.Match[str], ctx: Ctx) -> Resolved | None:
     month, day = (a, b) if a <= 12 else (b, a)  # US month/day unless impossible
     d = _safe_date(y, month, day)
     return None if d is None else Resolved(*cal.day_range(d), "day", False)
+
+
+def _day_slash_month(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    """"on 14/02", "since 28/2": a day and a month with no year, read only where one
+    number cannot be a month (day first or month first by that), the year by the
+    tense as for "14 February"; "24/7" is no date."""
+    a, b = int(m.group("a")), int(m.group("b"))
+    if (a, b) == (24, 7) or (a <= 12) == (b <= 12):
+        return None
+    month, day = (b, a) if a > 12 else (a, b)
+    rng = _day_in_some_year(month, day, ctx, m)
+    return None if rng is None else Resolved(*rng, "day", False)
 
 
 def _months_around(month: int, ctx: Ctx) -> list[tuple[date, date]]:
@@ -270,6 +284,21 @@ ABSOLUTE_RULES: list[Rule] = [
         _numeric,
         needs=(_w("#slash"),),
     ),
+    # day, month and year with dashes ("15-08-2022"), a four-digit year only
+    Rule(
+        "dashed",
+        _rx(r"(?<![\d-])(?P<a>[0-3]?\d)-(?P<b>[0-3]?\d)-(?P<y>(?:19|20)\d\d)(?![\d-])"),
+        _numeric,
+        needs=(YEAR,),
+    ),
+    # a day and a month after a preposition, no year ("on 14/02", "since 28/2")
+    Rule(
+        "day_slash_month",
+        _rx(r"\b(?:on|from|by|since|until|till|dated|before|after|for)\s+"
+            r"(?P<x>(?P<a>[0-3]?\d)/(?P<b>[0-3]?\d))(?![\d/])"),
+        _day_slash_month,
+        needs=(_w("#slash"),),
+    ),
     # day first with dots ("21.01.2024", "3.4.2023": DIN 5008 and most of Europe), a
     # four-digit year only (not a version: "1.2.24", "3.11.2")
     Rule(
@@ -364,7 +393,15 @@ ABSOLUTE_RULES: list[Rule] = [
     ),
     Rule(
         "ordinal_day",
-        _rx(r"\bon\s+(?P<x>the\s+(?P<day>[0-3]?\d)(?:st|nd|rd|th))\b"),
+        # after a preposition ("on the 15th", "booked for the 2nd, so ..."), not before
+        # what is counted ("on the 3rd floor", "for the 2nd time")
+        _rx(r"\b(?:on|for|by|until|till|from|since|before|after)\s+"
+            r"(?P<x>the\s+(?P<day>[0-3]?\d)(?:st|nd|rd|th))\b"
+            r"(?!\s+(?:floor|storey|story|time|times|place|round|grade|birthday|anniversary|"
+            r"day|week|month|year|one|ones|try|attempt|edition|century|row|chapter|page|level|"
+            r"quarter|half|step|part|season|episode|book|game|match|child|kid|son|daughter|"
+            r"baby|person|generation|street|avenue|line|question|lap|leg|hole|inning|set|"
+            r"draft|version|stage|phase|term|semester|period|class|wave|dose|shot)s?\b)"),
         _ordinal_day,
         needs=(_w("#ord"),),
     ),

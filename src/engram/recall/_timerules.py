@@ -435,7 +435,68 @@ def _part_of_current(m: re.Match[str], ctx: Ctx) -> Resolved | None:
     return Resolved(*rng, unit, True)  # type: ignore[arg-type]
 
 
+def _weekdays_ago(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    """"two Fridays ago": the last Friday before today, and a week back for each more."""
+    rng = count_range(m.group("n"))
+    if rng is None or rng[0] != rng[1] or rng[0] < 1:
+        return None
+    t = ctx.today
+    back = (t.weekday() - weekday_number(m.group("wd"))) % 7 or 7
+    d = t - timedelta(days=back + 7 * (rng[0] - 1))
+    return Resolved(d, d + timedelta(days=1), "day", True)
+
+
+def _week_from(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    """"a week from today", "a week tomorrow", "a week on Friday" (the coming Friday):
+    that day, a week on; "it was a week today" (the past tense): a week ago."""
+    t, at = ctx.today, m.group("at").lower()
+    if at == "today" and ctx.tense(m) == "past":  # "it was a week today": a week ago
+        d = t - timedelta(days=14)
+    elif at == "today":
+        d = t
+    elif at == "tomorrow":
+        d = t + timedelta(days=1)
+    else:
+        d = t + timedelta(days=(weekday_number(at) - t.weekday()) % 7 or 7)
+    d += timedelta(days=7)
+    return Resolved(d, d + timedelta(days=1), "day", True)
+
+
+def _ago_today(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    """"a week ago today", "a year ago today": that very day."""
+    rng = count_range(m.group("n"))
+    if rng is None or rng[0] != rng[1]:
+        return None
+    unit, n, t = m.group("u").lower(), rng[0], ctx.today
+    if unit == "week":
+        d = t - timedelta(days=7 * n)
+    else:
+        y, mo = cal.add_months(t.year, t.month, -n * (12 if unit == "year" else 1))
+        last = cal.month_range(y, mo)[1] - timedelta(days=1)
+        d = date(y, mo, min(t.day, last.day))
+    return Resolved(d, d + timedelta(days=1), "day", True)
+
+
 RELATIVE_RULES: list[Rule] = [
+    Rule(
+        "weekdays_ago",
+        _rx(rf"\b(?P<n>{COUNT})\s+(?P<wd>{WEEKDAY_FULL_RE})s\s+ago\b"),
+        _weekdays_ago,
+        needs=(_w("ago"),),
+    ),
+    Rule(
+        "week_from",
+        _rx(rf"\b(?:a|one)\s+week\s+(?:(?:from|on)\s+)?"
+            rf"(?P<at>today|tomorrow|{WEEKDAY_FULL_RE})\b"),
+        _week_from,
+        needs=(_w("week"),),
+    ),
+    Rule(
+        "ago_today",
+        _rx(rf"\b(?P<n>{COUNT})\s+(?P<u>week|month|year)s?\s+ago\s+today\b"),
+        _ago_today,
+        needs=(_w("ago"), _w("today")),
+    ),
     Rule(
         "deictic",
         _rx(

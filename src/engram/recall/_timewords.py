@@ -159,6 +159,9 @@ _FUTURE_CUES = re.compile(
     r"\b(?:will|won't|shall|gonna|going\s+to|plan(?:s|ning)?\s+(?:to|on)|planning|"
     r"hope\s+to|hoping\s+to|want\s+to|wanna|can't\s+wait|cannot\s+wait|looking\s+forward|"
     r"about\s+to|upcoming|coming\s+up|tomorrow|excited\s+(?:for|about|to)|scheduled\s+for|"
+    # a time set for something ("the exam is on 12 January", "the results are due Friday")
+    r"(?:is|are|['’]s)\s+(?:due|set\s+for|booked\s+for|planned\s+for)|"
+    r"(?:any|your|the|my|our|no)\s+plans|see\s+(?:you|ya|u)|"
     r"(?:am|is|are)\s+(?:(?:you|we|they|he|she|i|the\s+\w+|(?-i:[A-Z][a-z]+))\s+)?\w+ing|"
     r"(?:do|does|would)\s+(?:you|we|they|he|she)\s+(?:want|plan|like))\b|'ll\b|"
     r"'(?:m|re|s)\s+\w+ing\b",
@@ -175,9 +178,20 @@ _ED_VERB = re.compile(r"\b(\w+)\s+(\w{3,}ed)\b", re.IGNORECASE)
 _NOT_PAST_BEFORE_ED = frozenset(
     "is are am be been being get gets getting so very really pretty too feel feels "
     "feeling seem seems look looks i'm you're we're they're it's that's he's she's "
-    "more most less not".split()
+    "more most less not yet".split()
 )
 _CLAUSE_END = re.compile(r"[.!?;\n]")
+#: a time said to be when something is ("the exam is on 12 January", "my birthday's in
+#: May", "the party is Friday"): the coming one, right before the expression (or before
+#: the "on"/"in" a rule's match holds)
+_SET_FOR = re.compile(r"\b(?:is|are|['’]s)\s+(?:(?:on|in)\s+)?(?:the\s+)?$", re.IGNORECASE)
+#: a present perfect ("I've booked a session on May 20", "we have decided to start in
+#: July"): done now, for a time that is often still to come, so no past cue of a clause
+_PERFECT = re.compile(r"\b(?:have|has|haven['’]t|hasn['’]t)\b|['’]ve\b", re.IGNORECASE)
+#: where a sentence's clauses meet ("Took the car in on Monday and they're ringing me
+#: back on Friday")
+_CLAUSE_JOIN = re.compile(
+    r"[,:]|\s(?:and|but|so|while|whereas|because|though|although|cos|then)\s", re.IGNORECASE)
 
 
 def _past(clause: str) -> bool:
@@ -188,21 +202,31 @@ def _past(clause: str) -> bool:
 
 
 def tense_near(text: str, start: int, end: int) -> Literal["past", "future"] | None:
-    """Guess the tense of the sentence holding ``text[start:end]`` from cue words.
+    """Guess the tense of the clause holding ``text[start:end]`` from cue words.
 
-    Future cues ("will", "'ll", "going to", "planning", present progressive) win
-    over past cues ("went", "-ed" verbs not used as adjectives, "ago"); ``None``
-    when neither occurs. The expression itself is left out so "next"/"last"
-    do not vote.
+    Future cues ("will", "'ll", "going to", "planning", present progressive, "is
+    due") win over past cues ("went", "-ed" verbs not used as adjectives, "ago");
+    ``None`` when neither occurs. The clause is read first (up to a comma or an
+    "and", "but", ...), then, if it holds no cue, the whole sentence: in "We got
+    Luna in March and she's seeing the vet tomorrow", "in March" is past. A clause or
+    sentence in the present perfect ("I've booked a session on May 20") gives no past
+    cue. "is", "is on", "is in" right before the expression make it the coming one.
+    The expression itself is left out so "next"/"last" do not vote.
     """
+    if _SET_FOR.search(text, max(0, start - 40), start) is not None:
+        return "future"
     left = max((m.end() for m in _CLAUSE_END.finditer(text, 0, start)), default=0)
     right_match = _CLAUSE_END.search(text, end)
     right = right_match.start() if right_match else len(text)
-    clause = text[left:start] + " " + text[end:right]
-    if _FUTURE_CUES.search(clause):
-        return "future"
-    if _past(clause):
-        return "past"
+    near_left = max((m.end() for m in _CLAUSE_JOIN.finditer(text, left, start)), default=left)
+    near_right_match = _CLAUSE_JOIN.search(text, end, right)
+    near_right = near_right_match.start() if near_right_match else right
+    for a, b in ((near_left, near_right), (left, right)):
+        clause = text[a:start] + " " + text[end:b]
+        if _FUTURE_CUES.search(clause):
+            return "future"
+        if _past(clause) and _PERFECT.search(clause) is None:
+            return "past"
     return None
 
 

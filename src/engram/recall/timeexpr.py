@@ -50,6 +50,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from ..timeutil import ensure_aware
 from . import _calendar as cal
 from ._absolute import ABSOLUTE_RULES
+from ._casual import spelled_out
 from ._timerules import RELATIVE_RULES, SHAPES, Ctx, Granularity, Resolved, Rule
 from ._timewords import COUNT, WEEKDAY_FULL_RE, count_range, weekday_number
 from .timeformat import date_labels
@@ -101,8 +102,21 @@ def resolve_time_expressions(text: str, ref: datetime) -> list[TimeMention]:
 
     Overlapping matches keep the longest ("last Saturday" over "Saturday").
     Text without any time expression gives ``[]``; never raises on odd text.
+    Casual spellings ("2moro", "last wk", "this sat") are read as their words
+    (:mod:`._casual`); a mention's span and text are still the typed ones.
     """
     ref = _aware(ref)
+    casual = spelled_out(text)
+    if casual is None:
+        return _resolve(text, ref)
+    written, where = casual
+    return [replace(m, span=(where[m.span[0]], where[m.span[1] - 1] + 1),
+                    text=text[where[m.span[0]]:where[m.span[1] - 1] + 1])
+            for m in _resolve(written, ref)]
+
+
+def _resolve(text: str, ref: datetime) -> list[TimeMention]:
+    """:func:`resolve_time_expressions` of a text as written out."""
     ctx = Ctx(text=text, today=ref.date())
     words = _words(text)
     found: list[_Cand] = []
