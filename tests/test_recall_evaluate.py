@@ -17,7 +17,7 @@ from tools.evaluate_time import (
     score,
 )
 
-LABELLED, HELDOUT = DEFAULT_LABELS
+LABELLED, HELDOUT = DEFAULT_LABELS[:2]
 
 
 def test_labelled_set_is_large_and_covers_every_family_and_negatives() -> None:
@@ -64,3 +64,33 @@ def test_parse_locomo_date() -> None:
         2023, 9, 13, 0, 9, tzinfo=UTC
     )
     assert parse_locomo_date("sometime") is None
+
+
+# Session 51's sets were written blind from a brief (:data:`DEFAULT_LABELS`): the rules
+# were mended on the development part; the held part was measured before and after only
+# (its misses were never read). A change may mend a listed case (then remove it here),
+# never add one. "since X" is labelled there as the days from X to the day it was said;
+# the resolver gives X, and a question's reading makes it a range
+# (:func:`engram.recall.querytime.parse_query_time`), so those cases stay listed.
+
+#: set -> the ids of the cases missed (a wrong range, a missed expression, or a false one)
+MISSES = {
+    "timeexpr_labelled.jsonl": [],
+    "timeexpr_s51_dev.jsonl": [
+        "ta-060", "ta-066", "ta-068", "ta-069", "ta-072", "ta-112", "ta-114", "ta-117",
+        "ta-125", "ta-128", "ta-152", "ta-157", "tb-056", "tb-060", "tb-079", "tb-118",
+        "tb-119", "tb-120", "tb-122", "tb-124", "tb-125", "tb-126", "tb-128", "tb-145",
+        "tb-146", "tb-153"],
+    "timeexpr_s51_held.jsonl": [
+        "ta-047", "ta-058", "ta-067", "ta-070", "ta-071", "ta-073", "ta-104", "ta-107",
+        "ta-119", "ta-127", "ta-133", "ta-142", "ta-145", "tb-008", "tb-046", "tb-049",
+        "tb-051", "tb-054", "tb-057", "tb-059", "tb-061", "tb-084", "tb-098", "tb-099",
+        "tb-123", "tb-127", "tb-154"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(MISSES))
+def test_no_labelled_case_is_lost(name: str) -> None:
+    total, _ = score(load_cases(LABELLED.parent / name), engram_predictor)
+    missed = {m.split(":")[0] for m in total.misses}
+    assert missed <= set(MISSES[name]), sorted(missed - set(MISSES[name]))
