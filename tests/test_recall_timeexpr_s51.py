@@ -102,3 +102,35 @@ def test_written_out_text_maps_back_to_what_was_typed() -> None:
     assert written == "meet me tomorrow or Friday?"
     assert len(where) == len(written) + 1
     assert spelled_out("Nothing casual here at all.") is None
+
+
+@pytest.mark.parametrize(("text", "ref", "first", "last"), [
+    ("We're away between 10 and 14 July.", WED, "2024-07-10", "2024-07-14"),
+    ("The editing block is July 16-18.", WED, "2024-07-16", "2024-07-18"),
+    ("I did the same on May 3-4, 2023.", WED, "2023-05-03", "2023-05-04"),
+    ("From the 2nd till the 9th I was in Rome.", datetime(2024, 3, 20, tzinfo=UTC),
+     "2024-03-02", "2024-03-09"),
+    ("Book it for the first Monday of next month.", WED, "2024-04-01", "2024-04-01"),
+    ("Payday is the last Friday of the month.", WED, "2024-03-29", "2024-03-29"),
+    ("We met on the second Tuesday in April 2023.", WED, "2023-04-11", "2023-04-11"),
+    ("We went camping over Labor Day weekend.", datetime(2025, 7, 20, tzinfo=UTC),
+     "2024-08-31", "2024-09-02"),
+    ("Church on Good Friday was lovely.", datetime(2025, 5, 1, tzinfo=UTC),
+     "2025-04-18", "2025-04-18"),
+    ("Are you off on Easter Monday?", datetime(2025, 4, 1, tzinfo=UTC),
+     "2025-04-21", "2025-04-21"),
+    ("What did we do on Boxing Day?", datetime(2025, 1, 10, tzinfo=UTC),
+     "2024-12-26", "2024-12-26"),
+    # a question in the present simple asks about the coming day
+    ("What time does the ceremony start on Saturday?", WED, "2024-03-16", "2024-03-16"),
+    # "closed" after "is" is no past; "finally visiting" is a plan
+    ("Is the pool closed on Good Friday?", datetime(2025, 4, 1, tzinfo=UTC),
+     "2025-04-18", "2025-04-18"),
+    ("Exams are over and I'm finally seeing her at Easter", datetime(2025, 1, 14, tzinfo=UTC),
+     "2025-04-20", "2025-04-20"),
+])
+def test_spans_weekdays_of_a_month_and_holidays(text: str, ref: datetime, first: str,
+                                                last: str) -> None:
+    got = found(text, ref)
+    assert len(got) == 1, got
+    assert got[0][1:] == (first, last)

@@ -10,7 +10,7 @@ except seasons and holidays introduced by "last"/"this"/"next".
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from . import _calendar as cal
 from ._timerules import (
@@ -25,7 +25,16 @@ from ._timerules import (
     _rx,
     _w,
 )
-from ._timewords import MONTH_FULL_RE, MONTH_RE, MONTHS, SEASONS, YEAR_RE, month_number
+from ._timewords import (
+    MONTH_FULL_RE,
+    MONTH_RE,
+    MONTHS,
+    SEASONS,
+    WEEKDAY_FULL_RE,
+    YEAR_RE,
+    month_number,
+    weekday_number,
+)
 
 __all__ = ["ABSOLUTE_RULES", "holiday_range"]
 
@@ -193,6 +202,7 @@ _FIXED_HOLIDAYS = {
     "fourth of july": (7, 4),
     "st. patrick's day": (3, 17),
     "st patrick's day": (3, 17),
+    "boxing day": (12, 26),
 }
 
 
@@ -206,6 +216,18 @@ def holiday_range(name: str, year: int) -> tuple[date, date] | None:
         return cal.day_range(cal.nth_weekday(year, 11, 3, 4))
     if key in ("easter", "easter sunday"):
         return cal.day_range(cal.easter(year))
+    if key == "good friday":
+        return cal.day_range(cal.easter(year) - timedelta(days=2))
+    if key == "easter monday":
+        return cal.day_range(cal.easter(year) + timedelta(days=1))
+    if key in ("labor day", "labour day"):  # the US and Canadian one
+        return cal.day_range(cal.nth_weekday(year, 9, 0, 1))
+    if key == "memorial day":
+        return cal.day_range(cal.nth_weekday(year, 5, 0, -1))
+    if key in ("labor day weekend", "labour day weekend", "memorial day weekend"):
+        monday = holiday_range(key.rsplit(" ", 1)[0], year)
+        assert monday is not None
+        return monday[0] - timedelta(days=2), monday[1]
     if key in ("mother's day", "mothers day"):
         return cal.day_range(cal.nth_weekday(year, 5, 6, 2))
     if key in ("father's day", "fathers day"):
@@ -229,7 +251,8 @@ def _holiday(m: re.Match[str], ctx: Ctx) -> Resolved | None:
         return None  # "a Christmas tree", "my Halloween costume": a thing, not a date
     if year is not None:
         rng = holiday_range(name, int(year))
-        return None if rng is None else Resolved(*rng, "day", False)
+        return None if rng is None else Resolved(*rng, "day" if (rng[1] - rng[0]).days == 1
+                                                 else "weekend", False)
     t = ctx.today
     options = [r for y in range(t.year - 1, t.year + 2) if (r := holiday_range(name, y))]
     if rel in ("last", "past", "this past"):
@@ -238,7 +261,7 @@ def _holiday(m: re.Match[str], ctx: Ctx) -> Resolved | None:
         rng = min(o for o in options if o[0] > t)
     else:
         rng = _pick_by_tense(options, t, ctx.tense(m))
-    return Resolved(*rng, "day", bool(rel))
+    return Resolved(*rng, "day" if (rng[1] - rng[0]).days == 1 else "weekend", bool(rel))
 
 
 def _ordinal_day(m: re.Match[str], ctx: Ctx) -> Resolved | None:
@@ -254,24 +277,118 @@ def _ordinal_day(m: re.Match[str], ctx: Ctx) -> Resolved | None:
     return Resolved(*_pick_by_tense(options, t, ctx.tense(m)), "day", True)
 
 
+_NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
+        "4th": 4, "fifth": 5, "5th": 5, "last": -1}
+
+
+def _nth_weekday(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    """"the first Monday of next month", "the second Tuesday in April", "the last Friday
+    of the month": that day of the month named (a month named alone: by the tense)."""
+    n, wd, t = _NTH[m.group("nth").lower()], weekday_number(m.group("wd")), ctx.today
+    rel = (m.group("rel") or "").lower()
+    if rel:
+        y, mo = cal.add_months(t.year, t.month, {"next": 1, "last": -1}.get(rel, 0))
+        months = [(y, mo)]
+    elif m.group("year"):
+        months = [(int(m.group("year")), month_number(m.group("mon")))]
+    else:
+        months = [(y, month_number(m.group("mon"))) for y in (t.year - 1, t.year, t.year + 1)]
+    options = []
+    for y, mo in months:
+        d = cal.nth_weekday(y, mo, wd, n)
+        if d.month == mo:  # a fifth Monday the month has not
+            options.append(cal.day_range(d))
+    if not options:
+        return None
+    rng = options[0] if len(options) == 1 else _pick_by_tense(options, t, ctx.tense(m))
+    return Resolved(*rng, "day", bool(rel))
+
+
+def _day_span(m: re.Match[str], ctx: Ctx) -> Resolved | None:
+    """"between 10 and 14 July", "from 3 to 7 May", "May 3-4, 2024", "from the 2nd till
+    the 9th" (this month's, or the one the tense picks): the days from the first to the
+    last."""
+    d1, d2, t = int(m.group("d1")), int(m.group("d2")), ctx.today
+    if not 1 <= d1 < d2 <= 31:
+        return None
+    if not m.group("mon"):
+        months = [cal.add_months(t.year, t.month, k) for k in (-1, 0, 1)]
+    elif m.group("year"):
+        months = [(int(m.group("year")), month_number(m.group("mon")))]
+    else:
+        months = [(y, month_number(m.group("mon"))) for y in (t.year - 1, t.year, t.year + 1)]
+    options = []
+    for y, mo in months:
+        first, last = _safe_date(y, mo, d1), _safe_date(y, mo, d2)
+        if first is not None and last is not None:
+            options.append((first, last + timedelta(days=1)))
+    if not options:
+        return None
+    rng = options[0] if len(options) == 1 else _pick_by_tense(options, t, ctx.tense(m))
+    return Resolved(*rng, "span", not m.group("mon"))
+
+
+_ORD = r"(?:st|nd|rd|th)?"
+_TO = r"\s*(?:-|–|to|till|til|until|through|thru)\s*"
+
 MONTH_WORDS = frozenset(MONTHS)
 MONTH_FULL_WORDS = frozenset(k for k in MONTHS if len(k) > 3 or k == "may")
 #: a word every holiday's name holds ("New Year's" holds "year", "New Years" "years", "the
 #: fourth of July" "july")
 _HOLIDAY_WORDS = _w(
     "christmas xmas year years halloween thanksgiving easter valentine valentines independence "
-    "july patrick mother mothers father fathers"
+    "july patrick mother mothers father fathers boxing good labor labour memorial"
 )
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?(?!\d)"
 _YEAR = rf"(?P<year>{YEAR_RE})"
 _HOLIDAY = (
     r"(?P<h>christmas\s+eve|christmas\s+day|christmas|xmas|new\s+year'?s\s+eve|"
-    r"new\s+year'?s\s+day|new\s+year'?s|halloween|thanksgiving|easter(?:\s+sunday)?|"
+    r"new\s+year'?s\s+day|new\s+year'?s|halloween|thanksgiving|easter\s+monday|"
+    r"easter(?:\s+sunday)?|"
     r"valentine'?s(?:\s+day)?|independence\s+day|the\s+fourth\s+of\s+july|"
-    r"st\.?\s+patrick'?s\s+day|mother'?s\s+day|father'?s\s+day)"
+    r"st\.?\s+patrick'?s\s+day|mother'?s\s+day|father'?s\s+day|boxing\s+day|"
+    r"(?-i:Good\s+Friday)|good\s+friday(?=\s+(?:service|mass|holiday|weekend|bank)\b)|"
+    r"(?:labor|labour|memorial)\s+day(?:\s+weekend)?)"
 )
 
 ABSOLUTE_RULES: list[Rule] = [
+    Rule(
+        "nth_weekday",
+        _rx(rf"\bthe\s+(?P<nth>first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th)\s+"
+            rf"(?P<wd>{WEEKDAY_FULL_RE})\s+(?:of|in)\s+(?:(?P<rel>this|next|last|the)\s+month"
+            rf"|(?P<mon>{MONTH_RE})\.?(?:,?\s+{_YEAR})?)\b"),
+        _nth_weekday,
+        needs=(_w("first second third fourth fifth last 1st 2nd 3rd 4th 5th"),),
+    ),
+    Rule(
+        "day_span",
+        _rx(rf"\b(?:between|from)\s+(?:the\s+)?(?P<d1>[0-3]?\d){_ORD}\s+(?:and|to|till|til|until|"
+            rf"through|thru|-|–)\s+(?:the\s+)?(?P<d2>[0-3]?\d){_ORD}(?:\s+of)?\s+"
+            rf"(?P<mon>{MONTH_RE})\.?(?:,?\s+{_YEAR})?\b"),
+        _day_span,
+        needs=(DIGIT, MONTH_WORDS),
+    ),
+    Rule(
+        "day_span_month_first",
+        _rx(rf"\b(?P<mon>{MONTH_RE})\.?\s+(?P<d1>[0-3]?\d){_ORD}{_TO}(?P<d2>[0-3]?\d){_ORD}"
+            rf"(?![\d:])(?:,?\s+{_YEAR})?\b"),
+        _day_span,
+        needs=(DIGIT, MONTH_WORDS),
+    ),
+    Rule(
+        "day_span_day_first",
+        _rx(rf"\b(?P<d1>[0-3]?\d){_ORD}\s*(?:-|–)\s*(?P<d2>[0-3]?\d){_ORD}\s+(?:of\s+)?"
+            rf"(?P<mon>{MONTH_RE})\.?(?:,?\s+{_YEAR})?\b"),
+        _day_span,
+        needs=(DIGIT, MONTH_WORDS),
+    ),
+    Rule(
+        "ordinal_span",
+        _rx(r"\b(?:between|from)\s+the\s+(?P<d1>[0-3]?\d)(?:st|nd|rd|th)\s+(?:and|to|till|til|"
+            r"until|through|thru)\s+the\s+(?P<d2>[0-3]?\d)(?:st|nd|rd|th)(?P<mon>)(?P<year>)\b"),
+        _day_span,
+        needs=(_w("#ord"),),
+    ),
     Rule(
         "iso",
         _rx(r"\b(?P<y>(?:19|20)\d\d)[-/](?P<m>[01]?\d)[-/](?P<d>[0-3]?\d)\b"),

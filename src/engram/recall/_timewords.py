@@ -162,9 +162,11 @@ _FUTURE_CUES = re.compile(
     # a time set for something ("the exam is on 12 January", "the results are due Friday")
     r"(?:is|are|['’]s)\s+(?:due|set\s+for|booked\s+for|planned\s+for)|"
     r"(?:any|your|the|my|our|no)\s+plans|see\s+(?:you|ya|u)|"
-    r"(?:am|is|are)\s+(?:(?:you|we|they|he|she|i|the\s+\w+|(?-i:[A-Z][a-z]+))\s+)?\w+ing|"
+    r"(?:am|is|are)\s+(?:(?:you|we|they|he|she|i|the\s+\w+|(?-i:[A-Z][a-z]+))\s+)?"
+    r"(?:\w+ly\s+)?\w+ing|"
     r"(?:do|does|would)\s+(?:you|we|they|he|she)\s+(?:want|plan|like))\b|'ll\b|"
-    r"'(?:m|re|s)\s+\w+ing\b",
+    # "I'm visiting", "I'm finally visiting"
+    r"'(?:m|re|s)\s+(?:\w+ly\s+)?\w+ing\b",
     re.IGNORECASE,
 )
 _PAST_WORDS = re.compile(
@@ -185,6 +187,8 @@ _CLAUSE_END = re.compile(r"[.!?;\n]")
 #: May", "the party is Friday"): the coming one, right before the expression (or before
 #: the "on"/"in" a rule's match holds)
 _SET_FOR = re.compile(r"\b(?:is|are|['’]s)\s+(?:(?:on|in)\s+)?(?:the\s+)?$", re.IGNORECASE)
+#: a verb in the present simple: "does", "do", or a third person's "-s" after a noun
+_PRESENT_AUX = re.compile(r"\b(?:does|do)\b", re.IGNORECASE)
 #: a present perfect ("I've booked a session on May 20", "we have decided to start in
 #: July"): done now, for a time that is often still to come, so no past cue of a clause
 _PERFECT = re.compile(r"\b(?:have|has|haven['’]t|hasn['’]t)\b|['’]ve\b", re.IGNORECASE)
@@ -194,11 +198,19 @@ _CLAUSE_JOIN = re.compile(
     r"[,:]|\s(?:and|but|so|while|whereas|because|though|although|cos|then)\s", re.IGNORECASE)
 
 
+#: a form of "be" a few words before an "-ed" word makes it an adjective ("Is the office
+#: closed on Friday?", "are the shops still closed")
+_BE_BEFORE = re.compile(r"\b(?:is|are|am|be|isn['’]t|aren['’]t)\s+(?:\w+\s+){0,3}$",
+                        re.IGNORECASE)
+
+
 def _past(clause: str) -> bool:
     if _PAST_WORDS.search(clause):
         return True
     padded = "x " + clause
-    return any(m.group(1).lower() not in _NOT_PAST_BEFORE_ED for m in _ED_VERB.finditer(padded))
+    return any(m.group(1).lower() not in _NOT_PAST_BEFORE_ED
+               and _BE_BEFORE.search(padded, 0, m.start(2)) is None
+               for m in _ED_VERB.finditer(padded))
 
 
 def tense_near(text: str, start: int, end: int) -> Literal["past", "future"] | None:
@@ -227,7 +239,9 @@ def tense_near(text: str, start: int, end: int) -> Literal["past", "future"] | N
             return "future"
         if _past(clause) and _PERFECT.search(clause) is None:
             return "past"
-    return None
+    # the present simple of a set time ("What time does the ceremony start on Saturday?",
+    # "The shop opens Monday"): the coming one
+    return "future" if _PRESENT_AUX.search(text, near_left, near_right) else None
 
 
 def count_range(phrase: str) -> tuple[int, int] | None:
