@@ -90,6 +90,9 @@ def test_counted_and_written_days(text: str, ref: datetime, day: str) -> None:
     ("The marathon is in October and I started training yesterday.",
      datetime(2023, 4, 10, tzinfo=UTC), ["2023-10-01", "2023-04-09"]),
     ("Any plans for the weekend?", WED, ["2024-03-16"]),
+    # a possessive is no "is"
+    ("Did Kevin's New Year's Eve plans come true?", datetime(2024, 1, 20, tzinfo=UTC),
+     ["2023-12-31"]),
 ])
 def test_the_tense_of_the_clause_picks_the_day(text: str, ref: datetime, want: list) -> None:
     assert [g[1] for g in found(text, ref)] == want

@@ -185,10 +185,16 @@ _NOT_PAST_BEFORE_ED = frozenset(
 _CLAUSE_END = re.compile(r"[.!?;\n]")
 #: a time said to be when something is ("the exam is on 12 January", "my birthday's in
 #: May", "the party is Friday"): the coming one, right before the expression (or before
-#: the "on"/"in" a rule's match holds)
-_SET_FOR = re.compile(r"\b(?:is|are|['’]s)\s+(?:(?:on|in)\s+)?(?:the\s+)?$", re.IGNORECASE)
-#: a verb in the present simple: "does", "do", or a third person's "-s" after a noun
-_PRESENT_AUX = re.compile(r"\b(?:does|do)\b", re.IGNORECASE)
+#: the "on"/"in" a rule's match holds); not a possessive ("Did Kevin's New Year's Eve
+#: plans come true?")
+_SET_FOR = re.compile(r"(?:\b(?:is|are)\s+(?:(?:on|in)\s+)?|['’]s\s+(?:on|in)\s+)(?:the\s+)?$",
+                      re.IGNORECASE)
+#: a set time asked or offered in the present simple ("What time does the ceremony start
+#: on Saturday?", "Does Friday work?"); not a habit or a report ("Which movie does Tim
+#: mention they watch during Thanksgiving?")
+_PRESENT_AUX = re.compile(
+    r"\b(?:does|do)\s+(?:[\w'’]+\s+){0,4}?(?:start|begin|open|close|end|finish|leave|arrive|"
+    r"land|depart|happen|take\s+place|kick\s+off|sound|work|suit)\b", re.IGNORECASE)
 #: a present perfect ("I've booked a session on May 20", "we have decided to start in
 #: July"): done now, for a time that is often still to come, so no past cue of a clause
 _PERFECT = re.compile(r"\b(?:have|has|haven['’]t|hasn['’]t)\b|['’]ve\b", re.IGNORECASE)
@@ -239,8 +245,8 @@ def tense_near(text: str, start: int, end: int) -> Literal["past", "future"] | N
             return "future"
         if _past(clause) and _PERFECT.search(clause) is None:
             return "past"
-    # the present simple of a set time ("What time does the ceremony start on Saturday?",
-    # "The shop opens Monday"): the coming one
+    # the present simple of a set time ("What time does the ceremony start on Saturday?"):
+    # the coming one
     return "future" if _PRESENT_AUX.search(text, near_left, near_right) else None
 
 
