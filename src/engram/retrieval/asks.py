@@ -9,10 +9,10 @@ from datetime import datetime
 
 from ..ingest.supersede import tells_event
 
-__all__ = ["PAST", "anchor_terms", "asks_current", "asks_past", "asks_schedule",
-           "asks_several", "asks_when_done", "earlier_range"]
+__all__ = ["PAST", "anchor_terms", "asks_current", "asks_earlier_state", "asks_past",
+           "asks_schedule", "asks_several", "asks_when_done", "earlier_range"]
 
-#: a question about an earlier state (the ranker's order stands)
+#: a question about the past (an earlier time or an earlier state)
 PAST = re.compile(
     r"\b(?:before|used to|did(?: \w+){1,3} use to|previous(?:ly)?|formerly|former|"
     r"originally|original|initially|at first|earlier|prior|back (?:in|when|then)|(?<!how )old|"
@@ -246,6 +246,41 @@ def _then(query: str) -> bool:
     return any(_OPENING.match(query[:m.start()]) is None and past(query[:m.start()])
                and (tells_event(m.group(1)) or _WAS.search(m.group(1)) is not None)
                for m in _WHEN_CLAUSE.finditer(query))
+
+
+#: the marks of a question for a state that held before a later one: "used to",
+#: "previously", "originally", "at first", "formerly", "former", "original", "previous",
+#: "earlier", "before" ending the question or before what came next, not an "-ing" ("What
+#: car did I drive before?", "before the Skoda", "before prices went up"; not "before
+#: meeting Maria": what happened before an event), "did I use to" ending it ("What did I
+#: use to drive?")
+_EARLIER_STATE = re.compile(
+    r"\bused\s+to\b|\b(?:previously|originally|initially|formerly|former)\b|"
+    r"\bat\s+first\b(?!\s+sight)|"
+    r"\bbefore\s*(?:[?.!]|$)|\bbefore\s+(?!\w+ing\b)\w|\b(?:original|previous|earlier)\b|"
+    r"\buse\s+to\s+\w+(?:\s+\w+)?\s*[?.!]?\s*$",
+    re.IGNORECASE)
+#: a question the whole history or a count answers ("Have I used Bootstrap before?",
+#: "Have I ever met Bryan?", "How many days passed between when ...?", "How long had I
+#: been with him before ...?"): no one statement of it comes first
+_WHOLE_HISTORY = re.compile(
+    r"\b(?:ever|history)\b|^\W*(?:have|has)\b|^\W*how\s+(?:many|much|long|often)\b|"
+    r"\bbetween\s+when\b", re.IGNORECASE)
+
+
+def asks_earlier_state(query: str) -> bool:
+    """Whether a question asks for a state that held before a later one: a question
+    about the past (:func:`asks_past`) marked as one (:data:`_EARLIER_STATE`: "What car
+    did I drive before?", "Which gym did I use to go to?", "What was Jo's job
+    originally?") or naming its time by what happened then (:func:`_then`: "Which club was
+    I in when I ran my first half marathon?"); not one the whole history or a count
+    answers ("Have I worked with Michael before?", "How long did I practise before the
+    tournament?"), nor one for several values (:func:`asks_several`: "What schools did
+    John play in during high school?"), nor one that names an earlier time alone ("What
+    did I do last year?": the ranker's order stands for those)."""
+    return (asks_past(query) and _WHOLE_HISTORY.search(query) is None
+            and not asks_several(query)
+            and (_EARLIER_STATE.search(query) is not None or _then(query)))
 
 
 def earlier_range(start: datetime | None, end: datetime | None, now: datetime) -> bool:

@@ -365,8 +365,13 @@ class Searcher:
         timed = info is not None and updates.earlier_range(info.start, info.end, now)
         # a question about an earlier time keeps the ranker's order, unless it names
         # a dated event both statements name too (a correction of that event)
-        anchor = updates.anchor_terms(query) if timed or updates.asks_past(query) else None
-        if config.update_depth > 1 and anchor != frozenset():
+        past = updates.asks_past(query)
+        anchor = updates.anchor_terms(query) if timed or past else None
+        # a question about an earlier state ("What car did I drive before?") puts the
+        # older of two statements of one thing first; one about an earlier time alone
+        # ("What did I do last week?") keeps the ranker's order
+        earlier = anchor == frozenset() and updates.asks_earlier_state(query)
+        if config.update_depth > 1 and (anchor != frozenset() or earlier):
             reach = updates.reach(config.update_depth)
             top = [h.items[f.ref] for _, f in out[:reach]]
             missing = {f.ref: i for i, (_, f) in enumerate(out[:reach])
@@ -379,7 +384,7 @@ class Searcher:
                 out, config.update_depth, lambda t: h.items[t[1].ref].text,
                 lambda t: when_of[t[1].ref], vectors, lambda t: cosine.get(t[1].ref),
                 updates.naming_terms(query, info.names if info is not None else ()),
-                (updates.asks_current(query) and anchor is None) or bool(anchor),
+                (updates.asks_current(query) and anchor is None) or bool(anchor) or earlier,
                 anchor or frozenset(),
                 lambda t: _session_of(h.items[t[1].ref]),
                 query,
@@ -388,6 +393,7 @@ class Searcher:
                 lambda t: _teller_of(h.items[t[1].ref]),
                 None if h.mean is None else config.centre_weight * np.asarray(
                     h.mean, dtype=np.float64).reshape(-1),
+                earlier,
             )
         if out is ranked:
             return ranked

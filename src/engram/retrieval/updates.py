@@ -85,10 +85,12 @@ statement is below an older one it contradicts. The older statements are the
 top ``depth``; the newer one may also be one of the ``REACH`` hits just below
 them when its answer clause holds ``COVER`` of the query's words (letta's new
 fact ranked 11th of 11 by the reranker); that hit enters the top ``depth``
-and the last one of it leaves. A question about the past ("before", "used
-to", "originally", "in 2022", or any time range the query names) keeps the
-ranker's order; so does one asking whether something ever happened ("Have I
-ever met Bryan?": the whole history answers it).
+and the last one of it leaves. A question about an earlier time alone ("in 2022", or
+any time range the query names) keeps the ranker's order; so does one asking whether
+something ever happened ("Have I ever met Bryan?": the whole history answers it). A
+question about an earlier state ("before", "used to", "originally", "when I joined":
+:func:`~.asks.asks_past`) orders each group oldest first (``earlier``, session 51: on
+the case sets' questions about the past, the old statement first 129 -> 159 of 181).
 
 Later sessions added, each chosen on the development sets and case sets: irregular
 past tenses as events and a participle after "be" as a state; the **slot reader**
@@ -143,6 +145,7 @@ from .asks import (  # noqa: F401  (re-exported: the question readers moved to a
     PAST,
     anchor_terms,
     asks_current,
+    asks_earlier_state,
     asks_past,
     asks_schedule,
     asks_several,
@@ -177,7 +180,8 @@ from .slots import (
 from .tellings import _asks_idly, asks_only, inherited  # noqa: F401  (re-exported)
 
 __all__ = ["CHANGE", "LONG_WORDS", "PAST", "REACH", "anchor_terms", "answer_clause", "apply_floors",
-           "asks_current", "asks_past", "asks_schedule", "conflicts", "earlier_range", "named",
+           "asks_current", "asks_earlier_state", "asks_past", "asks_schedule", "conflicts",
+           "earlier_range", "named",
            "asks_only", "inherited", "naming_terms", "newer_first", "reach", "same_slot",
            "Teller", "told_apart"]
 
@@ -360,6 +364,7 @@ def newer_first(
     gathers: Callable[[T], bool] = lambda _: False,
     teller_of: Callable[[T], Teller | None] = lambda _: None,
     centre: np.ndarray | None = None,
+    earlier: bool = False,
 ) -> list[T]:
     """``ranked`` with each conflict group of its top ``depth`` ordered newest first,
     in the positions the group held. ``vector_of`` maps a position to the item's
@@ -374,7 +379,8 @@ def newer_first(
     ``gathers``: an item whose value gathers observations (a tracked preference), which
     replaces nothing; ``teller_of``: the speaker an item names (:data:`Teller`), if any;
     ``centre``: taken from the vectors before the nearest-in-meaning tests
-    (:func:`conflicts`)."""
+    (:func:`conflicts`); ``earlier``: the question asks about an earlier state ("What car
+    did I drive before?"), so each group is ordered oldest first instead."""
     head = ranked[:reach(depth)]
     if len(head) < 2:
         return ranked
@@ -404,6 +410,8 @@ def newer_first(
         return ranked
     pairs = inherited(pairs, [origin_of(x) for x in head], depth, texts,
                       [bool(_terms(t) & asked) for t in texts])
+    if earlier:
+        pairs = {(new, old) for old, new in pairs}
     order = list(range(len(head)))
     # move a newer statement just above an older one it contradicts, until none is
     # left below such a statement (bounded: each pass moves one statement up)
