@@ -5,12 +5,11 @@ names an earlier time. Real SQLite files and the real embedder."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.labelled import said_in_small_talk
 
-from engram import Engram
 from engram.embed.base import Embedder
 from engram.retrieval.asks import asks_current
 
@@ -40,16 +39,6 @@ def test_an_earlier_time_or_no_marker_is_no_such_question(question: str) -> None
     assert not asks_current(question)
 
 
-T0 = datetime(2025, 2, 3, 18, 0, tzinfo=UTC)
-SMALL_TALK = [
-    "Traffic was terrible on the way home today.",
-    "I finally watched that documentary about octopuses.",
-    "My neighbour's dog barked all night again.",
-    "We're thinking about repainting the kitchen a pale green.",
-    "The new bakery on the corner does amazing croissants.",
-]
-
-
 @pytest.mark.parametrize(("older", "newer", "question"), [
     # the older telling holds more of the question's words: without the marker read,
     # the ranking puts it first
@@ -65,11 +54,6 @@ SMALL_TALK = [
 ])
 def test_the_newest_telling_comes_first(tmp_path: Path, embedder: Embedder, older: str,
                                         newer: str, question: str) -> None:
-    with Engram(str(tmp_path / "r.db"), embedder=embedder) as eg:
-        texts = [older, *SMALL_TALK[:3], newer, *SMALL_TALK[3:]]
-        for i, text in enumerate(texts):
-            eg.add(text, user_id="ana", occurred_at=T0 + timedelta(days=9 * i))
-        said = [h.item.text for h in eg.search(question, user_id="ana", limit=10)
-                if h.ref.type == "episode"]
-        assert newer in said and older in said
-        assert said.index(newer) < said.index(older)
+    said = said_in_small_talk(str(tmp_path / "r.db"), embedder, older, newer, question)
+    assert newer in said and older in said
+    assert said.index(newer) < said.index(older)

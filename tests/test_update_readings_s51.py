@@ -10,12 +10,11 @@ and 1 after."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.labelled import said_in_small_talk
 
-from engram import Engram
 from engram.embed.base import Embedder
 from engram.retrieval.asks import asks_current, asks_earlier_state, asks_past
 
@@ -63,16 +62,6 @@ def test_an_earlier_state_is_asked_for(question: str, earlier: bool) -> None:
     assert asks_earlier_state(question) is earlier
 
 
-T0 = datetime(2025, 2, 3, 18, 0, tzinfo=UTC)
-SMALL_TALK = [
-    "Traffic was terrible on the way home today.",
-    "I finally watched that documentary about octopuses.",
-    "My neighbour's dog barked all night again.",
-    "We're thinking about repainting the kitchen a pale green.",
-    "The new bakery on the corner does amazing croissants.",
-]
-
-
 @pytest.mark.parametrize(("older", "newer", "question"), [
     # each newer statement came first before: the newer-first rule read the question as
     # asking about neither now nor then
@@ -86,20 +75,6 @@ SMALL_TALK = [
      "Who was my GP when I was pregnant?"),
     ("I teach maths at Hill Park School.", "I left Hill Park and teach physics at Oakwood now.",
      "What did I teach in my twenties?"),
-])
-def test_the_value_that_held_then_is_not_put_below_the_newer(
-        tmp_path: Path, embedder: Embedder, older: str, newer: str, question: str) -> None:
-    with Engram(str(tmp_path / "r.db"), embedder=embedder) as eg:
-        texts = [older, *SMALL_TALK[:3], newer, *SMALL_TALK[3:]]
-        for i, text in enumerate(texts):
-            eg.add(text, user_id="ana", occurred_at=T0 + timedelta(days=9 * i))
-        said = [h.item.text for h in eg.search(question, user_id="ana", limit=10)
-                if h.ref.type == "episode"]
-        assert older in said and newer in said
-        assert said.index(older) < said.index(newer)
-
-
-@pytest.mark.parametrize(("older", "newer", "question"), [
     # a question about an earlier state puts the older of two statements of one thing
     # first (the first two came newer first before: the ranker's order)
     ("I drive a silver Volvo estate, it's ancient but reliable.",
@@ -120,13 +95,8 @@ def test_the_value_that_held_then_is_not_put_below_the_newer(
      "I joined Victoria Park Harriers, much closer to home.",
      "Which running club was I in when I ran my first half marathon?"),
 ])
-def test_a_question_about_an_earlier_state_puts_the_older_first(
+def test_the_value_that_held_then_comes_first(
         tmp_path: Path, embedder: Embedder, older: str, newer: str, question: str) -> None:
-    with Engram(str(tmp_path / "r.db"), embedder=embedder) as eg:
-        texts = [older, *SMALL_TALK[:3], newer, *SMALL_TALK[3:]]
-        for i, text in enumerate(texts):
-            eg.add(text, user_id="ana", occurred_at=T0 + timedelta(days=9 * i))
-        said = [h.item.text for h in eg.search(question, user_id="ana", limit=10)
-                if h.ref.type == "episode"]
-        assert older in said and newer in said
-        assert said.index(older) < said.index(newer)
+    said = said_in_small_talk(str(tmp_path / "r.db"), embedder, older, newer, question)
+    assert older in said and newer in said
+    assert said.index(older) < said.index(newer)

@@ -261,3 +261,28 @@ def keep_set_tests(sets: dict[str, tuple[str, list[str]]], prefix: str, n: int,
     return {f.__name__: f for f in (
         test_the_sets_are_well_formed, cases,
         test_the_older_statement_stays_above_a_later_one_that_changes_nothing)}
+
+
+#: five turns of small talk, and the time of the first of two statements among them
+#: (:func:`said_in_small_talk`)
+PAIR_T0 = datetime(2025, 2, 3, 18, 0, tzinfo=UTC)
+PAIR_SMALL_TALK = (
+    "Traffic was terrible on the way home today.",
+    "I finally watched that documentary about octopuses.",
+    "My neighbour's dog barked all night again.",
+    "We're thinking about repainting the kitchen a pale green.",
+    "The new bakery on the corner does amazing croissants.",
+)
+
+
+def said_in_small_talk(path: str, embedder: Embedder, older: str, newer: str,
+                       question: str) -> list[str]:
+    """The messages ``question`` finds in its top 10, best first, in a store at ``path``
+    holding ``older`` and, 36 days later, ``newer``, among :data:`PAIR_SMALL_TALK` (one
+    message every 9 days)."""
+    with Engram(path, embedder=embedder) as eg:
+        texts = [older, *PAIR_SMALL_TALK[:3], newer, *PAIR_SMALL_TALK[3:]]
+        for i, text in enumerate(texts):
+            eg.add(text, user_id="ana", occurred_at=PAIR_T0 + timedelta(days=9 * i))
+        return [h.item.text for h in eg.search(question, user_id="ana", limit=10)
+                if h.ref.type == "episode"]

@@ -281,18 +281,24 @@ _NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "four
         "4th": 4, "fifth": 5, "5th": 5, "last": -1}
 
 
+def _months_named(m: re.Match[str], today: date) -> list[tuple[int, int]]:
+    """The (year, month) a match's ``mon`` (and ``year``) may name: that year's, or,
+    with no year, last year's, this year's and next year's (the tense picks)."""
+    month = month_number(m.group("mon"))
+    if m.group("year"):
+        return [(int(m.group("year")), month)]
+    return [(y, month) for y in (today.year - 1, today.year, today.year + 1)]
+
+
 def _nth_weekday(m: re.Match[str], ctx: Ctx) -> Resolved | None:
     """"the first Monday of next month", "the second Tuesday in April", "the last Friday
     of the month": that day of the month named (a month named alone: by the tense)."""
     n, wd, t = _NTH[m.group("nth").lower()], weekday_number(m.group("wd")), ctx.today
     rel = (m.group("rel") or "").lower()
     if rel:
-        y, mo = cal.add_months(t.year, t.month, {"next": 1, "last": -1}.get(rel, 0))
-        months = [(y, mo)]
-    elif m.group("year"):
-        months = [(int(m.group("year")), month_number(m.group("mon")))]
+        months = [cal.add_months(t.year, t.month, {"next": 1, "last": -1}.get(rel, 0))]
     else:
-        months = [(y, month_number(m.group("mon"))) for y in (t.year - 1, t.year, t.year + 1)]
+        months = _months_named(m, t)
     options = []
     for y, mo in months:
         d = cal.nth_weekday(y, mo, wd, n)
@@ -313,10 +319,8 @@ def _day_span(m: re.Match[str], ctx: Ctx) -> Resolved | None:
         return None
     if not m.group("mon"):
         months = [cal.add_months(t.year, t.month, k) for k in (-1, 0, 1)]
-    elif m.group("year"):
-        months = [(int(m.group("year")), month_number(m.group("mon")))]
     else:
-        months = [(y, month_number(m.group("mon"))) for y in (t.year - 1, t.year, t.year + 1)]
+        months = _months_named(m, t)
     options = []
     for y, mo in months:
         first, last = _safe_date(y, mo, d1), _safe_date(y, mo, d2)
