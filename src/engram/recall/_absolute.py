@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from typing import Literal
 
 from . import _calendar as cal
 from ._timerules import (
@@ -29,6 +30,7 @@ from ._timewords import (
     MONTH_FULL_RE,
     MONTH_RE,
     MONTHS,
+    NTH,
     SEASONS,
     WEEKDAY_FULL_RE,
     YEAR_RE,
@@ -251,8 +253,7 @@ def _holiday(m: re.Match[str], ctx: Ctx) -> Resolved | None:
         return None  # "a Christmas tree", "my Halloween costume": a thing, not a date
     if year is not None:
         rng = holiday_range(name, int(year))
-        return None if rng is None else Resolved(*rng, "day" if (rng[1] - rng[0]).days == 1
-                                                 else "weekend", False)
+        return None if rng is None else Resolved(*rng, _holiday_granularity(rng), False)
     t = ctx.today
     options = [r for y in range(t.year - 1, t.year + 2) if (r := holiday_range(name, y))]
     if rel in ("last", "past", "this past"):
@@ -261,7 +262,12 @@ def _holiday(m: re.Match[str], ctx: Ctx) -> Resolved | None:
         rng = min(o for o in options if o[0] > t)
     else:
         rng = _pick_by_tense(options, t, ctx.tense(m))
-    return Resolved(*rng, "day" if (rng[1] - rng[0]).days == 1 else "weekend", bool(rel))
+    return Resolved(*rng, _holiday_granularity(rng), bool(rel))
+
+
+def _holiday_granularity(rng: tuple[date, date]) -> Literal["day", "weekend"]:
+    """A holiday is a day; "Labor Day weekend" its weekend."""
+    return "day" if (rng[1] - rng[0]).days == 1 else "weekend"
 
 
 def _ordinal_day(m: re.Match[str], ctx: Ctx) -> Resolved | None:
@@ -277,10 +283,6 @@ def _ordinal_day(m: re.Match[str], ctx: Ctx) -> Resolved | None:
     return Resolved(*_pick_by_tense(options, t, ctx.tense(m)), "day", True)
 
 
-_NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
-        "4th": 4, "fifth": 5, "5th": 5, "last": -1}
-
-
 def _months_named(m: re.Match[str], today: date) -> list[tuple[int, int]]:
     """The (year, month) a match's ``mon`` (and ``year``) may name: that year's, or,
     with no year, last year's, this year's and next year's (the tense picks)."""
@@ -293,7 +295,7 @@ def _months_named(m: re.Match[str], today: date) -> list[tuple[int, int]]:
 def _nth_weekday(m: re.Match[str], ctx: Ctx) -> Resolved | None:
     """"the first Monday of next month", "the second Tuesday in April", "the last Friday
     of the month": that day of the month named (a month named alone: by the tense)."""
-    n, wd, t = _NTH[m.group("nth").lower()], weekday_number(m.group("wd")), ctx.today
+    n, wd, t = NTH[m.group("nth").lower()], weekday_number(m.group("wd")), ctx.today
     rel = (m.group("rel") or "").lower()
     if rel:
         months = [cal.add_months(t.year, t.month, {"next": 1, "last": -1}.get(rel, 0))]
@@ -317,10 +319,11 @@ def _day_span(m: re.Match[str], ctx: Ctx) -> Resolved | None:
     d1, d2, t = int(m.group("d1")), int(m.group("d2")), ctx.today
     if not 1 <= d1 < d2 <= 31:
         return None
-    if not m.group("mon"):
-        months = [cal.add_months(t.year, t.month, k) for k in (-1, 0, 1)]
-    else:
+    named = m.groupdict().get("mon") is not None  # "from the 2nd till the 9th": none
+    if named:
         months = _months_named(m, t)
+    else:
+        months = [cal.add_months(t.year, t.month, k) for k in (-1, 0, 1)]
     options = []
     for y, mo in months:
         first, last = _safe_date(y, mo, d1), _safe_date(y, mo, d2)
@@ -329,7 +332,7 @@ def _day_span(m: re.Match[str], ctx: Ctx) -> Resolved | None:
     if not options:
         return None
     rng = options[0] if len(options) == 1 else _pick_by_tense(options, t, ctx.tense(m))
-    return Resolved(*rng, "span", not m.group("mon"))
+    return Resolved(*rng, "span", not named)
 
 
 _ORD = r"(?:st|nd|rd|th)?"
@@ -389,7 +392,7 @@ ABSOLUTE_RULES: list[Rule] = [
     Rule(
         "ordinal_span",
         _rx(r"\b(?:between|from)\s+the\s+(?P<d1>[0-3]?\d)(?:st|nd|rd|th)\s+(?:and|to|till|til|"
-            r"until|through|thru)\s+the\s+(?P<d2>[0-3]?\d)(?:st|nd|rd|th)(?P<mon>)(?P<year>)\b"),
+            r"until|through|thru)\s+the\s+(?P<d2>[0-3]?\d)(?:st|nd|rd|th)\b"),
         _day_span,
         needs=(_w("#ord"),),
     ),

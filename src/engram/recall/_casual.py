@@ -18,6 +18,7 @@ in lower case (a schedule's "Thu" and "Fri" are its columns, not days).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 __all__ = ["spelled_out"]
 
@@ -42,7 +43,7 @@ _ALWAYS = {
 }
 #: short units written out after a count or a determiner
 _UNITS = {"wk": "week", "wks": "weeks", "mth": "month", "mths": "months", "mnth": "month",
-          "mnths": "months", "yr": "year", "yrs": "years", "hr": "hour", "hrs": "hours"}
+          "mnths": "months", "yr": "year", "yrs": "years"}
 #: short weekdays written out after a preposition or determiner, or before a part of day
 _DAYS = {"mon": "Monday", "tue": "Tuesday", "tues": "Tuesday", "wed": "Wednesday",
          "weds": "Wednesday", "thu": "Thursday", "thur": "Thursday", "thurs": "Thursday",
@@ -57,8 +58,8 @@ _NO_WORD_DAYS = ("tue", "tues", "thu", "thur", "thurs", "fri", "weds")
 _PART_OF_DAY = r"(?:night|nite|morning|mornin|afternoon|arvo|evening|eve)"
 
 
-def _alternatives(words: object) -> str:
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))  # type: ignore[call-overload]
+def _alternatives(words: Iterable[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
 _PATTERN = re.compile(
@@ -81,17 +82,20 @@ def spelled_out(text: str) -> tuple[str, list[int]] | None:
     """``text`` with its casual time words written out, and the index into ``text``
     of each character of the result (one past the end: ``len(text)``); ``None`` when
     there is nothing to write out (the common case: the text is used as it is)."""
-    if _TRIGGERS.isdisjoint(_TOKEN.findall(text.lower())) or _PATTERN.search(text) is None:
+    if _TRIGGERS.isdisjoint(_TOKEN.findall(text.lower())):
+        return None
+    found = list(_PATTERN.finditer(text))
+    if not found:
         return None
     out: list[str] = []
     where: list[int] = []
     pos = 0
-    for m in _PATTERN.finditer(text):
-        group = next(g for g in ("always", "unit", "day", "day2", "day3") if m.group(g))
+    for m in found:
+        group = m.lastgroup  # the alternatives hold one named group each
+        assert group is not None
         s, e = m.span(group)
-        word = m.group(group).lower()
         table = _ALWAYS if group == "always" else _UNITS if group == "unit" else _DAYS
-        new = table[word]
+        new = table[m.group(group).lower()]
         out.append(text[pos:s])
         where.extend(range(pos, s))
         out.append(new)

@@ -440,9 +440,8 @@ def _weekdays_ago(m: re.Match[str], ctx: Ctx) -> Resolved | None:
     rng = count_range(m.group("n"))
     if rng is None or rng[0] != rng[1] or rng[0] < 1:
         return None
-    t = ctx.today
-    back = (t.weekday() - weekday_number(m.group("wd"))) % 7 or 7
-    d = t - timedelta(days=back + 7 * (rng[0] - 1))
+    d = _previous_weekday(ctx.today, weekday_number(m.group("wd"))) - timedelta(
+        days=7 * (rng[0] - 1))
     return Resolved(d, d + timedelta(days=1), "day", True)
 
 
@@ -450,15 +449,12 @@ def _week_from(m: re.Match[str], ctx: Ctx) -> Resolved | None:
     """"a week from today", "a week tomorrow", "a week on Friday" (the coming Friday):
     that day, a week on; "it was a week today" (the past tense): a week ago."""
     t, at = ctx.today, m.group("at").lower()
-    if at == "today" and ctx.tense(m) == "past":  # "it was a week today": a week ago
-        d = t - timedelta(days=14)
-    elif at == "today":
-        d = t
-    elif at == "tomorrow":
-        d = t + timedelta(days=1)
+    if at == "today":
+        d = t + timedelta(days=-7 if ctx.tense(m) == "past" else 7)
     else:
-        d = t + timedelta(days=(weekday_number(at) - t.weekday()) % 7 or 7)
-    d += timedelta(days=7)
+        anchor = t + timedelta(days=1) if at == "tomorrow" else _next_weekday(
+            t, weekday_number(at))
+        d = anchor + timedelta(days=7)
     return Resolved(d, d + timedelta(days=1), "day", True)
 
 

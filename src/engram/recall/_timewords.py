@@ -15,6 +15,7 @@ __all__ = [
     "COUNT",
     "MONTHS",
     "MONTH_RE",
+    "NTH",
     "SEASONS",
     "WEEKDAYS",
     "WEEKDAY_FULL_RE",
@@ -25,6 +26,11 @@ __all__ = [
     "tense_near",
     "weekday_number",
 ]
+
+#: an ordinal's place in a month ("the first week of", "the second Tuesday in", "the last
+#: Friday of"; -1: the last)
+NTH = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4,
+       "4th": 4, "fifth": 5, "5th": 5, "last": -1}
 
 _NUMBER_WORDS = {
     "a": 1,

@@ -52,7 +52,7 @@ from . import _calendar as cal
 from ._absolute import ABSOLUTE_RULES
 from ._casual import spelled_out
 from ._timerules import RELATIVE_RULES, SHAPES, Ctx, Granularity, Resolved, Rule
-from ._timewords import COUNT, WEEKDAY_FULL_RE, count_range, weekday_number
+from ._timewords import COUNT, NTH, WEEKDAY_FULL_RE, count_range, weekday_number
 from .timeformat import date_labels
 
 __all__ = ["Granularity", "TimeMention", "annotate", "resolve_time_expressions"]
@@ -110,9 +110,11 @@ def resolve_time_expressions(text: str, ref: datetime) -> list[TimeMention]:
     if casual is None:
         return _resolve(text, ref)
     written, where = casual
-    return [replace(m, span=(where[m.span[0]], where[m.span[1] - 1] + 1),
-                    text=text[where[m.span[0]]:where[m.span[1] - 1] + 1])
-            for m in _resolve(written, ref)]
+    out = []
+    for m in _resolve(written, ref):
+        start, end = where[m.span[0]], where[m.span[1] - 1] + 1
+        out.append(replace(m, span=(start, end), text=text[start:end]))
+    return out
 
 
 def _resolve(text: str, ref: datetime) -> list[TimeMention]:
@@ -245,7 +247,6 @@ _PARTS = {
     "first half of": (0, 1, 2),
     "second half of": (1, 2, 2),
 }
-_NTH = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1}
 
 
 def _modify(c: _Cand, text: str) -> _Cand:
@@ -263,7 +264,7 @@ def _modify(c: _Cand, text: str) -> _Cand:
         return c
     # "the second week of 2024" counts from 1 January as "... of January" from the 1st;
     # "the last weekend of 2023" is December's last
-    nth, unit = _NTH[m.group("nth").lower()], m.group("nu").lower()
+    nth, unit = NTH[m.group("nth").lower()], m.group("nu").lower()
     if unit == "weekend":
         month = r.start.month if r.granularity == "month" or nth > 0 else 12
         sat = cal.nth_weekday(r.start.year, month, 5, nth)

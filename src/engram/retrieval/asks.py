@@ -10,7 +10,8 @@ from datetime import datetime
 from ..ingest.supersede import tells_event
 
 __all__ = ["PAST", "anchor_terms", "asks_current", "asks_earlier_state", "asks_past",
-           "asks_schedule", "asks_several", "asks_when_done", "earlier_range"]
+           "asks_schedule", "asks_several", "asks_when_done", "earlier_range",
+           "marks_earlier_state"]
 
 #: a question about the past (an earlier time or an earlier state)
 PAST = re.compile(
@@ -212,9 +213,8 @@ def asks_past(query: str) -> bool:
     bed?"). A question in the past tense asks about an earlier state too when it names
     the time by what happened then or by a period of life (:func:`_then`: "What phone
     did I have when I started this job?", "Where did I live in college?")."""
-    if _PAST_TENSE_EVENT.search(query) is None:
-        return PAST.search(_BEFORE_DOING.sub(" ", query)) is not None or _then(query)
-    return PAST.search(query) is not None or _then(query)
+    read = query if _PAST_TENSE_EVENT.search(query) else _BEFORE_DOING.sub(" ", query)
+    return PAST.search(read) is not None or _then(query)
 
 
 #: a period of one's life ("in college", "in my twenties", "as a kid", "growing up"; not
@@ -278,8 +278,13 @@ def asks_earlier_state(query: str) -> bool:
     tournament?"), nor one for several values (:func:`asks_several`: "What schools did
     John play in during high school?"), nor one that names an earlier time alone ("What
     did I do last year?": the ranker's order stands for those)."""
-    return (asks_past(query) and _WHOLE_HISTORY.search(query) is None
-            and not asks_several(query)
+    return asks_past(query) and marks_earlier_state(query)
+
+
+def marks_earlier_state(query: str) -> bool:
+    """:func:`asks_earlier_state` of a question already read as one about the past
+    (:func:`asks_past`): its marks alone."""
+    return (_WHOLE_HISTORY.search(query) is None and not asks_several(query)
             and (_EARLIER_STATE.search(query) is not None or _then(query)))
 
 

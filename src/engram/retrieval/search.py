@@ -370,7 +370,7 @@ class Searcher:
         # a question about an earlier state ("What car did I drive before?") puts the
         # older of two statements of one thing first; one about an earlier time alone
         # ("What did I do last week?") keeps the ranker's order
-        earlier = anchor == frozenset() and updates.asks_earlier_state(query)
+        earlier = anchor == frozenset() and past and updates.marks_earlier_state(query)
         if config.update_depth > 1 and (anchor != frozenset() or earlier):
             reach = updates.reach(config.update_depth)
             top = [h.items[f.ref] for _, f in out[:reach]]

@@ -151,6 +151,7 @@ from .asks import (  # noqa: F401  (re-exported: the question readers moved to a
     asks_several,
     asks_when_done,
     earlier_range,
+    marks_earlier_state,
 )
 from .floors import apply_floors  # noqa: F401  (re-exported: moved to floors.py)
 from .pairs import (  # noqa: F401  (re-exported: the pair kinds moved to pairs.py)
@@ -181,7 +182,7 @@ from .tellings import _asks_idly, asks_only, inherited  # noqa: F401  (re-export
 
 __all__ = ["CHANGE", "LONG_WORDS", "PAST", "REACH", "anchor_terms", "answer_clause", "apply_floors",
            "asks_current", "asks_earlier_state", "asks_past", "asks_schedule", "conflicts",
-           "earlier_range", "named",
+           "earlier_range", "marks_earlier_state", "named",
            "asks_only", "inherited", "naming_terms", "newer_first", "reach", "same_slot",
            "Teller", "told_apart"]
 
