@@ -1,0 +1,192 @@
+"""Blind probe sets: small chats, one question each, ranked by several presets.
+
+    python -m tools.probe_sets tests/fixtures/probe_s52.jsonl --work /tmp/probe \
+        --variants recall,bm25,dense,recall-expand --part dev
+
+A probe set (session 52) is written by a helper who read no source, test or rule of
+the engine: each line is a case of three or four dated sessions of chat (``"assistant"``
+style: a user and the assistant; ``"friends"``: two named people), a question asked
+after them and the turns that answer it (``evidence``: ``[session, turn]`` pairs). Its
+``kind`` says how the question relates to its answer: ``category`` (a category asked, an
+instance told), ``paraphrase``, ``indirect`` (the answer inferred) or ``control`` (words
+shared). Every case also holds turns that share the question's words and do not answer it.
+
+Each case is its own user in one SQLite store (``--work/<file stem>.db``, kept: later runs
+only search). The part of a case is fixed by its id: ``held`` when
+``sha256(id) % 5 < 2``, else ``dev``. Prints, per variant (:func:`tools.eval_sets.variant`)
+and kind, the answering turn's R@1, R@5, R@10 and MRR over the chosen part, and with
+``--evidence`` whether it is in a 1,024-token ``context()`` block. ``--show ID`` prints one
+development case's top 10 (never a held one's); ``--dump F`` keeps each case's ranks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from engram.bench.runner import default_engine
+from tools.eval_sets import variant
+
+__all__ = ["add_case", "load", "main", "part_of", "ranks"]
+
+KINDS = ("category", "paraphrase", "indirect", "control")
+
+
+def part_of(case_id: str) -> str:
+    """``held`` for two ids in five (by ``sha256(id)``), else ``dev``."""
+    return "held" if int(hashlib.sha256(case_id.encode()).hexdigest(), 16) % 5 < 2 else "dev"
+
+
+def load(paths: Sequence[str]) -> list[dict[str, Any]]:
+    """The cases of the JSONL files ``paths``, in order."""
+    return [json.loads(line) for p in paths
+            for line in Path(p).read_text().splitlines() if line.strip()]
+
+
+def _day(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def turn_id(case: dict[str, Any], s: int, t: int) -> str:
+    return f"{case['id']}:{s}:{t}"
+
+
+def add_case(eg: Any, case: dict[str, Any]) -> None:
+    """Stores ``case`` as user ``case["id"]``: session ``s<n>`` at its date (9:00, a
+    minute a turn), turn ids ``<id>:<session>:<turn>``; in the assistant style the
+    assistant's turns have the role ``assistant``, in the friends style every turn is
+    a user's with its speaker's name."""
+    friends = case.get("style") == "friends"
+    for s, session in enumerate(case["sessions"]):
+        t0 = _day(session["date"]) + timedelta(hours=9)
+        msgs = []
+        for t, turn in enumerate(session["turns"]):
+            who = turn["speaker"]
+            msg: dict[str, Any] = {"id": turn_id(case, s, t), "text": turn["text"],
+                                   "occurred_at": t0 + timedelta(minutes=t)}
+            if friends:
+                msg |= {"role": "user", "speaker": who}
+            else:
+                msg["role"] = "assistant" if who == "assistant" else "user"
+            msgs.append(msg)
+        eg.add(msgs, user_id=case["id"], session_id=f"s{s}")
+
+
+def _rank(hits: Sequence[Any], wanted: set[str]) -> int | None:
+    for r, h in enumerate(hits):
+        if h.item.id in wanted or wanted & set(getattr(h.item, "source_episode_ids", ())):
+            return r
+    return None
+
+
+def ranks(eg: Any, case: dict[str, Any], preset: str, evidence: bool = False
+          ) -> dict[str, Any]:
+    """The 0-based rank of the first answering turn (or a memory citing it) among 50
+    hits (``None`` beyond), and with ``evidence`` whether a 1,024-token block holds it."""
+    wanted = {turn_id(case, s, t) for s, t in case["evidence"]}
+    now = _day(case["asked"]) + timedelta(hours=12)
+    cfg = variant(preset)
+    hits = eg.search(case["question"], user_id=case["id"], limit=50, preset=cfg, now=now,
+                     track_access=False)
+    out: dict[str, Any] = {"rank": _rank(hits, wanted)}
+    if evidence:
+        block = eg.context(case["question"], user_id=case["id"], max_tokens=1024, preset=cfg,
+                           now=now)
+        wide = eg.search(case["question"], user_id=case["id"], limit=60, preset=cfg, now=now,
+                         track_access=False)
+        by_ref = {h.ref: h for h in wide}
+        shown = [by_ref[i.ref] for i in block.items if i.ref in by_ref]
+        ids = {i.ref.id for i in block.items}
+        ids |= {s for h in shown for s in getattr(h.item, "source_episode_ids", ())}
+        out["block"] = bool(ids & wanted)
+    return out
+
+
+def _row(name: str, got: list[dict[str, Any]], evidence: bool) -> str:
+    n = len(got)
+    if not n:
+        return f"{name:28s} n=0"
+    rs = [g["rank"] for g in got]
+    at = [sum(1 for r in rs if r is not None and r < k) / n for k in (1, 5, 10)]
+    mrr = sum(1 / (r + 1) for r in rs if r is not None) / n
+    line = (f"{name:28s} n={n:3d} R@1 {at[0]:.3f} R@5 {at[1]:.3f} R@10 {at[2]:.3f}"
+            f" MRR {mrr:.3f}")
+    if evidence:
+        line += f" ev@1024 {sum(g['block'] for g in got) / n:.3f}"
+    return line
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("files", nargs="+")
+    ap.add_argument("--work", required=True, type=Path)
+    ap.add_argument("--variants", default="recall,bm25,dense")
+    ap.add_argument("--part", choices=("dev", "held", "all"), default="dev")
+    ap.add_argument("--evidence", action="store_true")
+    ap.add_argument("--show", default="")
+    ap.add_argument("--dump", default="")
+    args = ap.parse_args(argv)
+
+    from engram.bench.diskcache import DiskCachedEmbedder
+    from engram.embed.registry import get_embedder
+
+    cases = load(args.files)
+    args.work.mkdir(parents=True, exist_ok=True)
+    stem = "_".join(Path(f).stem for f in args.files)
+    db = args.work / f"{stem}.db"
+    fresh = not db.exists()
+    emb = DiskCachedEmbedder(get_embedder("default"), args.work / "embed-cache.sqlite")
+    eg = default_engine(db, emb)
+    try:
+        if fresh:
+            for case in cases:
+                add_case(eg, case)
+        if args.show:
+            case = next(c for c in cases if c["id"] == args.show)
+            if part_of(case["id"]) != "dev":
+                raise SystemExit("a held case is never shown")
+            _show(eg, case, args.variants.split(",")[0])
+            return
+        chosen = [c for c in cases if args.part == "all" or part_of(c["id"]) == args.part]
+        dump: dict[str, dict[str, Any]] = defaultdict(dict)
+        for v in args.variants.split(","):
+            by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            for case in chosen:
+                got = ranks(eg, case, v, args.evidence)
+                by_kind[case["kind"]].append(got)
+                by_kind["all"].append(got)
+                by_kind["no shared word"].extend([got] if case["kind"] != "control" else [])
+                dump[v][case["id"]] = got
+            for kind in ("all", "no shared word", *KINDS):
+                print(_row(f"{v} {kind}", by_kind[kind], args.evidence))
+        if args.dump:
+            Path(args.dump).write_text(json.dumps(dump, indent=1))
+    finally:
+        eg.close()
+
+
+def _show(eg: Any, case: dict[str, Any], preset: str) -> None:
+    turns = {turn_id(case, s, t): tt for s, sess in enumerate(case["sessions"])
+             for t, tt in enumerate(sess["turns"])}
+    wanted = {turn_id(case, s, t) for s, t in case["evidence"]}
+    print("Q:", case["question"], f"({case['kind']})")
+    for w in sorted(wanted):
+        print("  ev", w, turns[w]["speaker"], turns[w]["text"][:160])
+    now = _day(case["asked"]) + timedelta(hours=12)
+    hits = eg.search(case["question"], user_id=case["id"], limit=10, preset=variant(preset),
+                     now=now, track_access=False)
+    for h in hits:
+        mark = "*" if h.item.id in wanted or wanted & set(
+            getattr(h.item, "source_episode_ids", ())) else " "
+        print(f" {mark} {h.score:6.3f} {h.item.id[-8:]:>8s} {h.text[:140]!r}")
+
+
+if __name__ == "__main__":
+    main()
