@@ -47,7 +47,9 @@ HELD = load_cases("knowledge_chains_s35_held.jsonl")
 #: chain replacing a middle one that does not answer by itself, ``pairs.Pair.next_in_chain``;
 #: the printer gained and the board game venue lost once "we've got an old HP Deskjet" and
 #: "he's got a huge table" read as what one has, not as a change)
-MISSED = ["d35-swim-lengths", "d35-board-game-venue", "d35-gran-care-home"]
+# (session 52: the takeaway lost with the bonus for being new; its newest value was
+# first only by that bonus, below the newest small talk)
+MISSED = ["d35-takeaway", "d35-swim-lengths", "d35-board-game-venue", "d35-gran-care-home"]
 #: measured after each change (module docstring)
 HELD_MISSED = [
     "h35-hairdresser", "h35-energy-supplier", "h35-mobile-network", "h35-sertraline-dose",

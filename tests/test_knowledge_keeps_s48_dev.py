@@ -7,7 +7,8 @@ the newer-first rule off). Read: session 48's readings of a change weighed ("tol
 think about it", "worth the money", "tried to sell me", "went to look at ... way too
 much"), an older time ("When I first moved to London in 2011 I paid ...", its change of
 that time), a value beside ("now too") and a holder among the owner's ("Steve on our
-team") take 5 more: 39. The held sets do not move (s48 32/60, s37 36/60).
+team") take 5 more: 39. The held sets do not move (s48 32/60, s37 36/60). Session 52's
+``recall`` with no bonus for being new (``present_weight``): 43 (the static caravan lost).
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ KINDS = frozenset({"other-person", "other-attribute", "also", "considered", "rem
 #: monstera, gym earbuds, another tablet), another person by a possessive ("Hannah's ring
 #: size", "Mum ... hers"), a value beside told with "added" or with a change marker ("I've
 #: also signed up"), and what the ranker alone puts above
-MISSED = ["j48-blood-pressure", "j48-ring-size", "j48-tax-code", "j48-jeans-size",
-          "j48-bowling-average", "j48-reading-glasses", "j48-work-locker",
-          "j48-main-monitor", "j48-fiddle-leaf-watering", "j48-everyday-headphones",
-          "j48-levothyroxine-time", "j48-favourite-biscuit", "j48-oddbox",
-          "j48-bearded-dragon", "j48-life-drawing", "j48-magnesium-bedtime",
-          "j48-glasses-frames", "j48-pushchair", "j48-web-browser", "j48-current-game",
-          "j48-house-cleaner"]
+MISSED = [
+    "j48-ring-size", "j48-tax-code", "j48-bowling-average", "j48-reading-glasses",
+    "j48-work-locker", "j48-main-monitor", "j48-fiddle-leaf-watering",
+    "j48-everyday-headphones", "j48-levothyroxine-time", "j48-bearded-dragon",
+    "j48-life-drawing", "j48-static-caravan", "j48-magnesium-bedtime", "j48-glasses-frames",
+    "j48-pushchair", "j48-current-game", "j48-house-cleaner",
+]
 SETS = {"dev": ("knowledge_keeps_s48.jsonl", MISSED)}
 
 

@@ -43,8 +43,10 @@ CHAT = CHAT_S13
 #: to the user's mother). Session 34's centred nearest-in-meaning tests (chosen on the
 #: development sets) measured once here: 38/50 (the password manager, the contact lenses).
 #: 39/50 with session 37's later telling of a change a little further in meaning (the
-#: notes app; ``pairs.TOLD_MEANING``, chosen on session 37's development sets)
-HELD_MISSED = ["s31-landlord",
+#: notes app; ``pairs.TOLD_MEANING``, chosen on session 37's development sets). 38/50
+#: since session 52's ``recall`` gave up the bonus for being new (``present_weight``): the
+#: houseplants, not read
+HELD_MISSED = ["s31-landlord", "s31-houseplants",
                "s31-team-role", "s31-summer-holiday",
                "s31-volunteering", "s31-chess-rating", "s31-office-days", "s31-work-name",
                "s31-allotment-plot", "s31-sam-wedding", "s31-budgeting-tool",

@@ -33,9 +33,12 @@ from engram import Engram
 SETS = {
     # a ward named with no marker of change ("First week on the maternity ward done!"),
     # days off told after a statement that itself said "now" (two narrations), a pizza
-    # named far from the question ("nduja and hot honey every single time now")
+    # named far from the question ("nduja and hot honey every single time now"); since
+    # session 52 (no bonus for being new) the jigsaw "Finished Starry Night! Started a
+    # 3000-piece map of Venice", which shares no word with the question
     "dev": ("knowledge_updates_s38_named.jsonl",
-            ["n38-farah-ward", "n38-minjun-daysoff", "n38-ingeborg-pizza"]),
+            ["n38-farah-ward", "n38-catalina-jigsaw", "n38-minjun-daysoff",
+             "n38-ingeborg-pizza"]),
     # measured at the start and the end of session 38 (module docstring); session 46's
     # reading of "most recent" as a current value gives "m38-femi-bp"
     "held": ("knowledge_updates_s38_named_held.jsonl",

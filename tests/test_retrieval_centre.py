@@ -105,7 +105,8 @@ def test_the_preset_centres_and_a_negative_weight_is_refused() -> None:
     assert get_preset("recall-s31") == preset.replace(name="recall-s31")
     assert get_preset("recall") == preset.replace(name="recall", keep_top=30,
                                                   rerank=get_preset("recall").rerank,
-                                                  standing=5, standing_cos=0.15, overview=True)
+                                                  standing=5, standing_cos=0.15, overview=True,
+                                                  present_weight=0.0)
     assert get_preset("recall-s8").centre_weight == 0.0
     assert get_preset("recall-s8").topic_weight == 0.0
     with pytest.raises(ConfigError):

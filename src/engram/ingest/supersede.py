@@ -224,7 +224,11 @@ _STATE_PARTICIPLE = re.compile(
     # "have got" right after its subject is "have": "I've got a Labrador", "we've got an
     # old HP Deskjet", "she's got two kids" say what one has, a state ("I got a puppy",
     # "I've just got a puppy", "I've got a new job" tell an event or a change)
-    r"|(?:['’]ve|['’]s|\bhave|\bhas)\s+got\b",
+    r"|(?:['’]ve|['’]s|\bhave|\bhas)\s+got\b"
+    # after a word of degree or of seeming it is an adjective: "bit tired", "very
+    # pleased", "too stressed", "feeling drained", "getting bored", "looks shattered"
+    rf"|\b(?:bit|very|too|feel|feels|feeling|felt|getting|seem|seems|seemed|look|looks|"
+    rf"looked)\s+(?:[a-z]+ly\s+)?(?:[a-z]{{2,}}(?<!e)ed|{_IRREGULAR})\b",
     re.IGNORECASE,
 )
 

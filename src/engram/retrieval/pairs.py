@@ -46,6 +46,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 import numpy as np
 
 from ..index.lexical import tokens
+from ..index.rowfacts import TIME_WORDS
 from ..ingest.supersede import (
     MAX_WORDS,
     corrects,
@@ -132,6 +133,11 @@ FOLLOW_GAP = 0.15
 FOLLOW_FAR = 0.25
 #: the index terms of a question asking for a count ("How many ...?", "How much ...?")
 _COUNTS = frozenset(tokens("many much"))
+#: the index terms of words that tell when, not what: a word two statements share that is
+#: one of these ("Starry Night" / "last night") puts them on no one subject
+#: (:attr:`Pair.inherited_change`)
+_WHEN = frozenset(tokens(" ".join(TIME_WORDS) + " night nights morning evening afternoon "
+                         "day days hour hours minute minutes time times weeks months years"))
 
 
 _T = TypeVar("_T")
@@ -617,7 +623,8 @@ class Pair:
         """A newer that does not answer by itself replaces a value it shares a word
         with, or the value before it in a chain, by a stated change."""
         r, o, w = self.r, self.older, self.newer
-        return (self.change or self.fixes) and bool(r.terms[o] & r.terms[w] or self.chained)
+        return (self.change or self.fixes) and bool((r.terms[o] & r.terms[w]) - _WHEN
+                                                    or self.chained)
 
     @_once
     def one_subject(self) -> bool:

@@ -95,11 +95,17 @@ _OF_QUANTITY = re.compile(r"\b([a-z]{3,})\s+of\s+(?:about\s+|around\s+|roughly\s
                           re.IGNORECASE)
 
 
+#: a temperature written with the degree sign ("45°C", "70 °F", "21°"): read as "degrees"
+_DEGREES = re.compile(r"(\d)\s*°\s*(?:[CF]\b)?")
+
+
 @text_cache(8192)
 def _quantities(text: str) -> frozenset[tuple[str, str]]:
     """``(number, unit)`` of each number ``text`` gives with a word after it that
     is no function word ("92% and" gives none), or with the noun it measures before it
-    ("a limit of 3": unit "of limit")."""
+    ("a limit of 3": unit "of limit"); a temperature's degree sign is the word "degrees"
+    ("45°C" / "38 degrees")."""
+    text = _DEGREES.sub(r"\1 degrees ", text)
     after = {(_NUMBER_WORDS.get(v.lower(), v.replace(",", "")), u.lower())
              for v, u in _QUANTITY.findall(text) if _terms(u)}
     before = {(v.replace(",", ""), f"of {n.lower()}")
