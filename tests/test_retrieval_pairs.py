@@ -454,3 +454,29 @@ def test_the_subject_of_a_statement_about_a_thing_of_the_owners() -> None:
     assert subject_of("The user's favourite book is The Hobbit") == "The user's favourite book"
     assert subject_of("My new car is a Subaru") == "My new car"
     assert subject_of("I drive a Volvo") is None
+
+
+def test_a_temperature_written_with_its_degree_sign_counts_in_degrees() -> None:
+    """Session 52: "a 45°C flow temperature" / "dropped the flow temp to 38 degrees"."""
+    from engram.retrieval.slots import recounts
+
+    assert recounts("Our heat pump runs at a 45°C flow temperature",
+                    "the engineer dropped the flow temp to 38 degrees")
+    assert recounts("the thermostat is on 21 °C", "I turned the thermostat down to 19°")
+    assert not recounts("it was 30°C in Rome", "it was 30 degrees in Rome")
+
+
+def test_a_shared_word_of_time_puts_two_statements_on_no_one_subject() -> None:
+    """Session 52: a stated change that does not answer the question inherits nothing from a
+    statement that shares only a word of time with it ("a 2000-piece Starry Night jigsaw" /
+    "I tried a new pasta recipe last night"); a shared word of the thing still links them."""
+    query = "Which jigsaw is Catalina working on at the moment?"
+    far = [_unit(1, 0), _unit(0.2, 0.98)]  # cosine .2: not close in meaning
+    night = _reading(["Halfway through a 2000-piece Starry Night jigsaw.",
+                      "I tried a new pasta recipe last night."], far, [0.6, 0.1], query,
+                     sessions=["a", "b"])
+    assert Pair(night, 0, 1).inherits and not Pair(night, 0, 1).inherited_change
+    thing = _reading(["Halfway through a 2000-piece Starry Night puzzle.",
+                      "Started a new 3000-piece puzzle last night."], far, [0.6, 0.1], query,
+                     sessions=["a", "b"])
+    assert Pair(thing, 0, 1).inherited_change

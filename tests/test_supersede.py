@@ -258,3 +258,16 @@ def test_a_home_in_a_named_place_replaces_the_place(eg: Engram) -> None:
     assert mems["Ana lives in York"].status == MemoryStatus.SUPERSEDED, mems
     assert mems["Ana lives in a house in Leeds"].status == MemoryStatus.ACTIVE, mems
     assert mems["Ana lives in a dorm"].status == MemoryStatus.ACTIVE, mems
+
+
+def test_an_ed_word_after_a_word_of_degree_or_seeming_is_a_state() -> None:
+    """Session 52: "Not bad, bit tired." tells no event (it had replaced a statement of a
+    new job for "What's my job now?"); a past tense still does."""
+    from engram.ingest.supersede import tells_event
+
+    for text in ("Not bad, bit tired.", "very pleased with it", "feeling really drained",
+                 "too stressed to sleep", "he looks shattered", "getting bored of it"):
+        assert not tells_event(text), text
+    for text in ("We migrated to PostgreSQL", "I finally moved to Leeds", "I really enjoyed it",
+                 "She retired last year"):
+        assert tells_event(text), text
