@@ -49,6 +49,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "updates-20": {"update_depth": 20},
     "p0": {"present_weight": 0.0},
     "p1": {"present_weight": 1.0},
+    "p2": {"present_weight": 2.0},
     # session 11: the lexical feedback's weight around recall's .2 (0: "recall-s10")
     "feedback-0.1": {"feedback_weight": 0.1},
     "feedback-0.3": {"feedback_weight": 0.3},
@@ -73,6 +74,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "expand-0.5": {"expand_weight": 0.5},
     "expand-1": {"expand_weight": 1.0},
     "adapted": {"adapter_weight": 1.0},
+    # session 52: the reranker's other_holder weight around recall's
+    "holder-0": {"rerank": {**get_preset("recall").rerank, "other_holder": 0.0}},
+    "holder-2": {"rerank": {**get_preset("recall").rerank, "other_holder": -2.0}},
+    "holder-4": {"rerank": {**get_preset("recall").rerank, "other_holder": -4.0}},
     # session 42: no standing instruction carried into a context block
     "no-standing": {"standing": -1},
     # session 9: the dense query moved towards its topic with the recall weights

@@ -176,7 +176,23 @@ DERIVED: dict[str, Callable[[Head], np.ndarray]] = {
     "procedure": lambda h: np.array([k == "procedure" for k in h.extra["kinds"]], dtype=float),
     "near_procedure": lambda h: h.matrix[:, rerank.FEATURES.index("memory_near")] * np.array(
         [k == "procedure" for k in h.extra["kinds"]], dtype=float),
+    # session 52: ``dense_nolex`` / ``session_nolex`` for an item holding none of the
+    # question's terms but the names it gives (its speaker's name is no word it says)
+    "dense_nolex_rest": lambda h: _nolex_rest(h, "dense", says=True),
+    "session_nolex_rest": lambda h: _nolex_rest(h, "session", says=False),
 }
+
+
+def _nolex_rest(h: Head, feature: str, says: bool) -> np.ndarray:
+    """``feature``'s column where the item's own text holds none of the question's
+    terms beyond its names (``rest_cover`` 0), else 0; with ``says``, only for an item
+    of at least 4 index terms (``length`` is terms / 30), as ``dense_nolex``."""
+    col = h.matrix[:, rerank.FEATURES.index(feature)]
+    bare = h.extra["rest_cover"] == 0.0
+    if says:
+        bare &= h.matrix[:, rerank.FEATURES.index("length")] >= 4 / 30 - 1e-9
+    out: np.ndarray = np.where(bare, col, 0.0)
+    return out
 
 
 #: features whose weight ``--monotone`` keeps >= 0 (more evidence never ranks lower)
