@@ -74,10 +74,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "expand-0.5": {"expand_weight": 0.5},
     "expand-1": {"expand_weight": 1.0},
     "adapted": {"adapter_weight": 1.0},
-    # session 52: the reranker's other_holder weight around recall's
-    "holder-0": {"rerank": {**get_preset("recall").rerank, "other_holder": 0.0}},
-    "holder-2": {"rerank": {**get_preset("recall").rerank, "other_holder": -2.0}},
-    "holder-4": {"rerank": {**get_preset("recall").rerank, "other_holder": -4.0}},
     # session 42: no standing instruction carried into a context block
     "no-standing": {"standing": -1},
     # session 9: the dense query moved towards its topic with the recall weights
