@@ -4,9 +4,9 @@ Two blind probe sets (``tests/fixtures/probe_s52_{assistant,friends}.jsonl``, 60
 each) written by helpers who had read no source, test or rule of the engine: three or
 four dated sessions of chat (a user and the assistant; two named friends), a question asked
 weeks later and the turn that answers it, among turns that share the question's words and
-do not answer it. 90 of the 120 questions share no noun, verb, adjective or adverb with
-their answer (``kind``: a category asked and an instance told, a paraphrase, an answer to
-infer); 30 do (``control``). A case's part is fixed by its id
+do not answer it. 94 of the 120 questions share no noun, verb, adjective or adverb with
+their answer (``kind``: 36 a category asked and an instance told, 32 paraphrases, 26
+answers to infer); 26 do (``control``). A case's part is fixed by its id
 (:func:`tools.probe_sets.part_of`): the held part was measured, never read.
 
 ``python -m tools.probe_sets tests/fixtures/probe_s52_*.jsonl --work DIR --part dev``
