@@ -23,7 +23,7 @@ import pytest
 
 from engram import Engram
 from engram.embed.base import Embedder
-from tools.probe_sets import KINDS, add_case, load, part_of, ranks, turn_id
+from tools.probe_sets import KINDS, POOL, add_case, load, part_of, ranks, turn_id, user_of
 
 FILES = [str(Path(__file__).parent / "fixtures" / f"probe_s52_{s}.jsonl")
          for s in ("assistant", "friends")]
@@ -33,6 +33,9 @@ CASES = load(FILES)
 OUT_OF_TEN = ["pb-minh-catan"]
 #: control cases whose answer does not rank first (measured: all three development)
 CONTROL_NOT_FIRST = ["pa-therapist-name", "pa-gym-join", "pa-tv-model"]
+#: the friends' cases all in one store (``--pool``: some 2,000 turns by 120 people), the
+#: no-shared-word cases whose answer is not in the top 10 (one development, one held)
+POOLED_OUT_OF_TEN = ["pb-minh-catan", "pb-pedro-siemens"]
 
 
 def test_the_sets_are_well_formed() -> None:
@@ -59,8 +62,20 @@ def probe(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Itera
         eg.close()
 
 
-def _rank(eg: Engram, case: dict[str, Any]) -> int:
-    got = ranks(eg, case, "recall")["rank"]
+@pytest.fixture(scope="module")
+def pooled(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Engram]:
+    eg = Engram(str(tmp_path_factory.mktemp("probe52pool") / "p.db"), embedder=embedder)
+    try:
+        for case in CASES:
+            if case["style"] == "friends":
+                add_case(eg, case, pool=True)
+        yield eg
+    finally:
+        eg.close()
+
+
+def _rank(eg: Engram, case: dict[str, Any], pool: bool = False) -> int:
+    got = ranks(eg, case, "recall", pool=pool)["rank"]
     return 50 if got is None else int(got)
 
 
@@ -73,6 +88,14 @@ def test_an_answer_that_shares_no_word_with_its_question_stays_in_the_top_10(
 def test_an_answer_that_shares_the_questions_words_ranks_first(probe: Engram) -> None:
     missed = [c["id"] for c in CASES if c["kind"] == "control" and _rank(probe, c) > 0]
     assert missed == CONTROL_NOT_FIRST
+
+
+def test_in_one_store_of_every_friends_chat_the_answer_still_ranks_high(pooled: Engram) -> None:
+    friends = [c for c in CASES if c["style"] == "friends"]
+    assert all(user_of(c, pool=True) == POOL for c in friends)
+    missed = [c["id"] for c in friends if c["kind"] != "control" and _rank(pooled, c, True) >= 10]
+    assert missed == POOLED_OUT_OF_TEN
+    assert all(_rank(pooled, c, True) == 0 for c in friends if c["kind"] == "control")
 
 
 def test_turn_ids_name_session_and_turn() -> None:

@@ -17,6 +17,8 @@ only search). The part of a case is fixed by its id: ``held`` when
 and kind, the answering turn's R@1, R@5, R@10 and MRR over the chosen part, and with
 ``--evidence`` whether it is in a 1,024-token ``context()`` block. ``--show ID`` prints one
 development case's top 10 (never a held one's); ``--dump F`` keeps each case's ranks.
+``--pool`` stores every friends-style case under one user (a store of some 2,000 turns by
+120 people), so a question meets every other chat's turns too.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Any
 from engram.bench.runner import default_engine
 from tools.eval_sets import variant
 
-__all__ = ["add_case", "load", "main", "part_of", "ranks"]
+__all__ = ["POOL", "add_case", "load", "main", "part_of", "ranks", "user_of"]
 
 KINDS = ("category", "paraphrase", "indirect", "control")
 
@@ -57,11 +59,24 @@ def turn_id(case: dict[str, Any], s: int, t: int) -> str:
     return f"{case['id']}:{s}:{t}"
 
 
-def add_case(eg: Any, case: dict[str, Any]) -> None:
+#: the one user every friends-style case is stored under with ``--pool``
+POOL = "pool-friends"
+
+
+def user_of(case: dict[str, Any], pool: bool = False) -> str:
+    """The user a case is stored under: its own id, or with ``pool`` (friends style
+    only) :data:`POOL`."""
+    return POOL if pool and case.get("style") == "friends" else str(case["id"])
+
+
+def add_case(eg: Any, case: dict[str, Any], pool: bool = False) -> None:
     """Stores ``case`` as user ``case["id"]``: session ``s<n>`` at its date (9:00, a
     minute a turn), turn ids ``<id>:<session>:<turn>``; in the assistant style the
     assistant's turns have the role ``assistant``, in the friends style every turn is
-    a user's with its speaker's name."""
+    a user's with its speaker's name. With ``pool`` a friends-style case is stored
+    under :data:`POOL` instead, session ``<id>:s<n>``: every pair of friends in one store,
+    each question asked of all of them (their names differ, so only the named person's
+    turns can answer)."""
     friends = case.get("style") == "friends"
     for s, session in enumerate(case["sessions"]):
         t0 = _day(session["date"]) + timedelta(hours=9)
@@ -75,7 +90,8 @@ def add_case(eg: Any, case: dict[str, Any]) -> None:
             else:
                 msg["role"] = "assistant" if who == "assistant" else "user"
             msgs.append(msg)
-        eg.add(msgs, user_id=case["id"], session_id=f"s{s}")
+        eg.add(msgs, user_id=user_of(case, pool),
+               session_id=f"{case['id']}:s{s}" if pool and friends else f"s{s}")
 
 
 def _rank(hits: Sequence[Any], wanted: set[str]) -> int | None:
@@ -85,20 +101,21 @@ def _rank(hits: Sequence[Any], wanted: set[str]) -> int | None:
     return None
 
 
-def ranks(eg: Any, case: dict[str, Any], preset: str, evidence: bool = False
-          ) -> dict[str, Any]:
+def ranks(eg: Any, case: dict[str, Any], preset: str, evidence: bool = False,
+          pool: bool = False) -> dict[str, Any]:
     """The 0-based rank of the first answering turn (or a memory citing it) among 50
     hits (``None`` beyond), and with ``evidence`` whether a 1,024-token block holds it."""
     wanted = {turn_id(case, s, t) for s, t in case["evidence"]}
     now = _day(case["asked"]) + timedelta(hours=12)
     cfg = variant(preset)
-    hits = eg.search(case["question"], user_id=case["id"], limit=50, preset=cfg, now=now,
+    user = user_of(case, pool)
+    hits = eg.search(case["question"], user_id=user, limit=50, preset=cfg, now=now,
                      track_access=False)
     out: dict[str, Any] = {"rank": _rank(hits, wanted)}
     if evidence:
-        block = eg.context(case["question"], user_id=case["id"], max_tokens=1024, preset=cfg,
+        block = eg.context(case["question"], user_id=user, max_tokens=1024, preset=cfg,
                            now=now)
-        wide = eg.search(case["question"], user_id=case["id"], limit=60, preset=cfg, now=now,
+        wide = eg.search(case["question"], user_id=user, limit=60, preset=cfg, now=now,
                          track_access=False)
         by_ref = {h.ref: h for h in wide}
         shown = [by_ref[i.ref] for i in block.items if i.ref in by_ref]
@@ -132,6 +149,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--evidence", action="store_true")
     ap.add_argument("--show", default="")
     ap.add_argument("--dump", default="")
+    ap.add_argument("--pool", action="store_true",
+                    help="the friends-style cases in one store (one user), asked there")
     args = ap.parse_args(argv)
 
     from engram.bench.diskcache import DiskCachedEmbedder
@@ -139,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
 
     cases = load(args.files)
     args.work.mkdir(parents=True, exist_ok=True)
-    stem = "_".join(Path(f).stem for f in args.files)
+    stem = "_".join(Path(f).stem for f in args.files) + ("_pool" if args.pool else "")
     db = args.work / f"{stem}.db"
     fresh = not db.exists()
     emb = DiskCachedEmbedder(get_embedder("default"), args.work / "embed-cache.sqlite")
@@ -147,19 +166,19 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if fresh:
             for case in cases:
-                add_case(eg, case)
+                add_case(eg, case, args.pool)
         if args.show:
             case = next(c for c in cases if c["id"] == args.show)
             if part_of(case["id"]) != "dev":
                 raise SystemExit("a held case is never shown")
-            _show(eg, case, args.variants.split(",")[0])
+            _show(eg, case, args.variants.split(",")[0], args.pool)
             return
         chosen = [c for c in cases if args.part == "all" or part_of(c["id"]) == args.part]
         dump: dict[str, dict[str, Any]] = defaultdict(dict)
         for v in args.variants.split(","):
             by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
             for case in chosen:
-                got = ranks(eg, case, v, args.evidence)
+                got = ranks(eg, case, v, args.evidence, args.pool)
                 by_kind[case["kind"]].append(got)
                 by_kind["all"].append(got)
                 by_kind["no shared word"].extend([got] if case["kind"] != "control" else [])
@@ -172,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
         eg.close()
 
 
-def _show(eg: Any, case: dict[str, Any], preset: str) -> None:
+def _show(eg: Any, case: dict[str, Any], preset: str, pool: bool = False) -> None:
     turns = {turn_id(case, s, t): tt for s, sess in enumerate(case["sessions"])
              for t, tt in enumerate(sess["turns"])}
     wanted = {turn_id(case, s, t) for s, t in case["evidence"]}
@@ -180,7 +199,8 @@ def _show(eg: Any, case: dict[str, Any], preset: str) -> None:
     for w in sorted(wanted):
         print("  ev", w, turns[w]["speaker"], turns[w]["text"][:160])
     now = _day(case["asked"]) + timedelta(hours=12)
-    hits = eg.search(case["question"], user_id=case["id"], limit=10, preset=variant(preset),
+    hits = eg.search(case["question"], user_id=user_of(case, pool), limit=10,
+                     preset=variant(preset),
                      now=now, track_access=False)
     for h in hits:
         mark = "*" if h.item.id in wanted or wanted & set(
