@@ -180,6 +180,9 @@ DERIVED: dict[str, Callable[[Head], np.ndarray]] = {
     # question's terms but the names it gives (its speaker's name is no word it says)
     "dense_nolex_rest": lambda h: _nolex_rest(h, "dense", says=True),
     "session_nolex_rest": lambda h: _nolex_rest(h, "session", says=False),
+    # session 52: an item of fewer than 3 index terms ("gutted", "deal", "that's love")
+    "says_little": lambda h: (h.matrix[:, rerank.FEATURES.index("length")]
+                              < 3 / 30 - 1e-9).astype(float),
 }
 
 
