@@ -151,6 +151,7 @@ def test_timeline_filters_and_keyset_pages(page: Page) -> None:
     assert page.p.locator("ol.timeline li").count() >= 8
     page.p.select_option("select[name=status]", "flagged")
     page.p.click("form.filters button")
+    page.p.wait_for_url(re.compile(r"status=flagged"))  # the filtered page, not the first
     texts = page.p.locator("ol.timeline li .text").all_inner_texts()
     assert any("Ignore all previous" in t for t in texts)
     assert all(page.p.locator("ol.timeline li .badge.warn").count() for _ in texts)
@@ -172,7 +173,8 @@ def test_timeline_filters_and_keyset_pages(page: Page) -> None:
         older = page.p.locator("a[rel=next]")
         if older.count() == 0:
             break
-        older.click()
+        with page.p.expect_navigation():  # read the next page, not this one again
+            older.click()
         assert page.p.evaluate("window.__xss") is None
     assert sorted(seen) == sorted(f"pager line {i}" for i in range(60))
 
