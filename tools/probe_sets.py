@@ -32,6 +32,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from engram.bench.contexts import context_blocks, hit_units
+from engram.bench.dataset import Question
 from engram.bench.runner import default_engine
 from tools.eval_sets import variant
 
@@ -94,34 +96,37 @@ def add_case(eg: Any, case: dict[str, Any], pool: bool = False) -> None:
                session_id=f"{case['id']}:s{s}" if pool and friends else f"s{s}")
 
 
-def _rank(hits: Sequence[Any], wanted: set[str]) -> int | None:
-    for r, h in enumerate(hits):
-        if h.item.id in wanted or wanted & set(getattr(h.item, "source_episode_ids", ())):
-            return r
-    return None
+def _question(case: dict[str, Any]) -> Question:
+    """``case``'s question as a benchmark question (its answering turns as evidence),
+    asked at noon on its day."""
+    return Question(id=case["id"], conversation_id=case["id"], text=case["question"],
+                    answer="", category=case["kind"],
+                    evidence_turns=tuple(turn_id(case, s, t) for s, t in case["evidence"]),
+                    evidence_sessions=(), asked_at=_day(case["asked"]) + timedelta(hours=12))
+
+
+def _answers(hit: Any, wanted: set[str]) -> bool:
+    """Whether ``hit`` is an answering turn or a memory citing one (a turn's id is its
+    episode's: :func:`add_case`)."""
+    return bool(wanted.intersection(hit_units(hit, {w: w for w in wanted})))
 
 
 def ranks(eg: Any, case: dict[str, Any], preset: str, evidence: bool = False,
           pool: bool = False) -> dict[str, Any]:
     """The 0-based rank of the first answering turn (or a memory citing it) among 50
-    hits (``None`` beyond), and with ``evidence`` whether a 1,024-token block holds it."""
-    wanted = {turn_id(case, s, t) for s, t in case["evidence"]}
-    now = _day(case["asked"]) + timedelta(hours=12)
-    cfg = variant(preset)
-    user = user_of(case, pool)
-    hits = eg.search(case["question"], user_id=user, limit=50, preset=cfg, now=now,
+    hits (``None`` beyond), and with ``evidence`` whether a 1,024-token block holds it
+    (the block ``context()`` packs, :func:`engram.bench.contexts.context_blocks`)."""
+    q, cfg, user = _question(case), variant(preset), user_of(case, pool)
+    wanted = set(q.evidence_turns)
+    hits = eg.search(q.text, user_id=user, limit=50, preset=cfg, now=q.asked_at,
                      track_access=False)
-    out: dict[str, Any] = {"rank": _rank(hits, wanted)}
+    out: dict[str, Any] = {"rank": next(
+        (r for r, h in enumerate(hits) if _answers(h, wanted)), None)}
     if evidence:
-        block = eg.context(case["question"], user_id=user, max_tokens=1024, preset=cfg,
-                           now=now)
-        wide = eg.search(case["question"], user_id=user, limit=60, preset=cfg, now=now,
-                         track_access=False)
-        by_ref = {h.ref: h for h in wide}
-        shown = [by_ref[i.ref] for i in block.items if i.ref in by_ref]
-        ids = {i.ref.id for i in block.items}
-        ids |= {s for h in shown for s in getattr(h.item, "source_episode_ids", ())}
-        out["block"] = bool(ids & wanted)
+        units: dict[Any, list[str]] = {}
+        block = context_blocks(eg, q, user, cfg, [1024], units,  # type: ignore[arg-type]
+                               {w: w for w in wanted})[1024]
+        out["block"] = any(wanted.intersection(units.get(i.ref, ())) for i in block.items)
     return out
 
 
@@ -194,17 +199,15 @@ def main(argv: list[str] | None = None) -> None:
 def _show(eg: Any, case: dict[str, Any], preset: str, pool: bool = False) -> None:
     turns = {turn_id(case, s, t): tt for s, sess in enumerate(case["sessions"])
              for t, tt in enumerate(sess["turns"])}
-    wanted = {turn_id(case, s, t) for s, t in case["evidence"]}
-    print("Q:", case["question"], f"({case['kind']})")
+    q = _question(case)
+    wanted = set(q.evidence_turns)
+    print("Q:", q.text, f"({case['kind']})")
     for w in sorted(wanted):
         print("  ev", w, turns[w]["speaker"], turns[w]["text"][:160])
-    now = _day(case["asked"]) + timedelta(hours=12)
-    hits = eg.search(case["question"], user_id=user_of(case, pool), limit=10,
-                     preset=variant(preset),
-                     now=now, track_access=False)
+    hits = eg.search(q.text, user_id=user_of(case, pool), limit=10, preset=variant(preset),
+                     now=q.asked_at, track_access=False)
     for h in hits:
-        mark = "*" if h.item.id in wanted or wanted & set(
-            getattr(h.item, "source_episode_ids", ())) else " "
+        mark = "*" if _answers(h, wanted) else " "
         print(f" {mark} {h.score:6.3f} {h.item.id[-8:]:>8s} {h.text[:140]!r}")
 
 
