@@ -37,16 +37,19 @@ SETS = {
     # the question, a level, a resort booked "instead" (cosine .26), a tank and hens told
     # by another number in other words, an insurer asked with a verb the question
     # reading does not take as present ("Which company insures Luna?")
+    # (session 53, the question also read without its names: p41-leah-due and
+    # p41-sanjay-plane lost; "What aircraft does fly?" weighs the older "flies the A320")
     "dev": ("knowledge_updates_s41.jsonl",
             ["p41-min-ios", "p41-vitamin-d", "p41-resting-hr", "p41-duo-streak",
              "p41-cfa-level", "p41-ski-resort", "p41-aquarium", "p41-hens-fox",
-             "p41-luna-insurer"]),
+             "p41-luna-insurer", "p41-leah-due", "p41-sanjay-plane"]),
     # measured at the start and the end of session 41, not read; session 48's
     # weighing beside a number stated (``keeps._weighs_beside``) took q41-annual-leave
+    # (session 53, the question also read without its names: 8 -> 9, not read)
     "held": ("knowledge_updates_s41_held.jsonl",
              ["q41-order-broker", "q41-release-cadence", "q41-prod-region",
-              "q41-nursing-band", "q41-hob", "q41-lisbon-offsite",
-              "q41-hens", "q41-aquarium"]),
+              "q41-nursing-band", "q41-hob", "q41-lisbon-offsite", "q41-hens",
+              "q41-aquarium", "q41-ba-tier"]),
 }
 
 

@@ -34,8 +34,10 @@ OUT_OF_TEN = ["pb-minh-catan"]
 #: control cases whose answer does not rank first (measured: all three development)
 CONTROL_NOT_FIRST = ["pa-therapist-name", "pa-gym-join", "pa-tv-model"]
 #: the friends' cases all in one store (``--pool``: some 2,000 turns by 120 people), the
-#: no-shared-word cases whose answer is not in the top 10 (one development, one held)
-POOLED_OUT_OF_TEN = ["pb-minh-catan", "pb-pedro-siemens"]
+#: no-shared-word cases whose answer is not in the top 10 (one development, one held;
+#: session 53, the question also read without its names: pb-pedro-siemens in, and
+#: pb-amara-monzo out)
+POOLED_OUT_OF_TEN = ["pb-minh-catan", "pb-amara-monzo"]
 
 
 def test_the_sets_are_well_formed() -> None:

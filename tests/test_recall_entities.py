@@ -132,3 +132,14 @@ def test_index_suffix_adds_speaker_caption_day_and_annotations() -> None:
     )
     assert got == ("Caroline a photo 2023-05-08 8 May 2023 May 2023 2023-05-07 7 May 2023 May 2023")
     assert index_suffix("hello", None) == ""
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("which band does my friend Zoë like", "zoë"),
+    ("I met José García at the market", "josé garcía"),
+    ("we drove to Málaga with Søren", "málaga"),
+    ("Ask Chloé about the flat", "chloé"),
+])
+def test_a_name_in_letters_of_any_script_is_one_name(text: str, name: str) -> None:
+    """Session 53: a letter outside ASCII no longer cuts a name ("Zo" + "ë")."""
+    assert name in [m.key for m in extract_entities(text) if m.kind == "name"]

@@ -103,10 +103,12 @@ def test_the_preset_centres_and_a_negative_weight_is_refused() -> None:
     # the default since session 9 (session 32: its memory lift only near the question);
     # the previous default stays reachable, uncentred
     assert get_preset("recall-s31") == preset.replace(name="recall-s31")
-    assert get_preset("recall") == preset.replace(name="recall", keep_top=30,
-                                                  rerank=get_preset("recall").rerank,
-                                                  standing=5, standing_cos=0.15, overview=True,
-                                                  present_weight=0.0)
+    assert get_preset("recall-s52") == preset.replace(
+        name="recall-s52", keep_top=30, rerank=get_preset("recall-s52").rerank, standing=5,
+        standing_cos=0.15, overview=True, present_weight=0.0)
+    # session 53: the question also read without its names
+    assert get_preset("recall") == get_preset("recall-s52").replace(name="recall",
+                                                                    unnamed_weight=0.5)
     assert get_preset("recall-s8").centre_weight == 0.0
     assert get_preset("recall-s8").topic_weight == 0.0
     with pytest.raises(ConfigError):

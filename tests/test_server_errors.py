@@ -189,7 +189,8 @@ def test_openapi_states_what_is_enforced(srv: RunningServer) -> None:
     assert preset["enum"] == ["bm25", "dense", "hybrid", "recall", "recall-adapted",
                               "recall-centred", "recall-cross", "recall-e5",
                               "recall-expand", "recall-lead", "recall-links", "recall-restate",
-                              "recall-s10", "recall-s31", "recall-s8", "recall-topics",
+                              "recall-s10", "recall-s31", "recall-s52", "recall-s8",
+                              "recall-topics",
                               "recall-variants"]
     limit = schemas["SearchRequest"]["properties"]["limit"]
     assert limit["type"] == "integer"

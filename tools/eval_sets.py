@@ -55,6 +55,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "feedback-0.3": {"feedback_weight": 0.3},
     # session 12: question -> statement rewrite of the dense query (retrieval/reformulate.py);
     # "dense+<name>" applies one of these to the dense preset instead of recall
+    # session 53: the question without its names mixed into the dense query (retrieval/unnamed.py)
+    "unnamed-0.5": {"unnamed_weight": 0.5},
+    "unnamed-1": {"unnamed_weight": 1.0},
+    "unnamed-2": {"unnamed_weight": 2.0},
     "restate-0.5": {"restate_weight": 0.5},
     "restate-1": {"restate_weight": 1.0},
     "restate-2": {"restate_weight": 2.0},
@@ -105,6 +109,8 @@ def variant(name: str) -> RetrievalConfig:
         return get_preset(name)
     if name.startswith("dense+"):
         return get_preset("dense").replace(name=name, **VARIANTS[name[len("dense+"):]])
+    if name.startswith("s52+"):  # a variant of the default of sessions 32-52
+        return get_preset("recall-s52").replace(name=name, **VARIANTS[name[len("s52+"):]])
     return get_preset("recall").replace(name=f"recall:{name}", **VARIANTS[name])
 
 

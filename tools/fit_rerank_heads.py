@@ -302,6 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "(features adapted_* of tools.fit_rerank_cv)")
     p.add_argument("--restate-weight", type=float, default=None,
                    help="restate_weight of the dense query (default: the preset's)")
+    p.add_argument("--unnamed-weight", type=float, default=None,
+                   help="unnamed_weight of the dense query (default: the preset's)")
     p.add_argument("--restate-form", default=None, choices=("statement", "speaker", "named"))
     p.add_argument("--restate-merge", action="store_true",
                    help="the rewrite's own dense hits join the dense list")
@@ -316,6 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         base = base.replace(restate_form=args.restate_form)
     if args.restate_merge:
         base = base.replace(restate_merge=True)
+    if args.unnamed_weight is not None:
+        base = base.replace(unnamed_weight=args.unnamed_weight)
     if args.topic_weight is not None:
         base = base.replace(topic_weight=args.topic_weight)
     if args.centre_weight is not None:

@@ -81,7 +81,7 @@ class QueryEntities:
         return self.people + self.names + self.keywords
 
 
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
+_TOKEN = re.compile(r"[^\W_][\w'\-]*")  # letters of any script: "Zoë", "José", "Łukasz"
 _POSSESSIVE = re.compile(r"(?:'s|')$", re.IGNORECASE)
 _SENTENCE_BREAK = re.compile(r"[.!?\n:;\"()\[\]]")
 _QUOTED = re.compile(r"\"([^\"\n]{1,120})\"|\u201c([^\u201d\n]{1,120})\u201d")

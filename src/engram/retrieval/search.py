@@ -30,6 +30,7 @@ from . import (
     reformulate,
     rerank,
     topics,
+    unnamed,
     updates,
     variants,
     windows,
@@ -148,8 +149,10 @@ class Searcher:
         n = config.candidates
         if config.uses(Signal.DENSE):
             emb = self._embedder()
-            vec = query_vector if query_vector is not None else emb.embed_one(query, "query")
-            vec, also = reformulate.query_vectors(query, vec, emb, config)  # type: ignore[arg-type]
+            vec, plain = unnamed.embedded(query, emb, config.unnamed_weight,
+                                          query_vector)  # type: ignore[arg-type]
+            vec, also = reformulate.query_vectors(query, vec, emb, config)
+            vec = unnamed.mixed(vec, plain, config.unnamed_weight)  # "Paola": what she watches
             vec = self._dense_query(query, vec, scope, emb, config, mean)
             if config.uses(Signal.BM25):  # one round trip where the store can
                 lists[Signal.BM25], lists[Signal.DENSE] = self.store.search_both(
