@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .unnamed import mixed
+
 if TYPE_CHECKING:
     from ..embed.base import Embedder
     from ..store.base import Candidate
@@ -329,9 +331,7 @@ def query_vectors(query: str, vec: np.ndarray, embedder: Embedder,
         return vec, None
     if config.restate_merge:
         return vec, (r / nr).astype(np.float32)
-    m = q / nq + config.restate_weight * (r / nr)
-    norm = np.linalg.norm(m)
-    return (vec if norm == 0 else (m / norm).astype(np.float32)), None
+    return mixed(vec, r, config.restate_weight), None
 
 
 def merged(first: Sequence[Candidate], second: Sequence[Candidate], limit: int) -> list[Candidate]:

@@ -89,7 +89,8 @@ def embedded(query: str, embedder: Embedder, weight: float,
 
 def mixed(vec: np.ndarray, u: np.ndarray | None, weight: float) -> np.ndarray:
     """``unit(vec/|vec| + weight * u/|u|)``, float32; ``vec`` unchanged without ``u``,
-    at weight 0, or when a vector is zero or of another shape."""
+    at weight 0, or when a vector is zero or of another shape. The restated question
+    (:func:`engram.retrieval.reformulate.query_vectors`) is mixed in the same way."""
     if u is None or weight <= 0:
         return vec
     uu = np.asarray(u, dtype=np.float64).reshape(-1)
