@@ -47,10 +47,10 @@ from tools.bench_embed import chat_turns, compare_matmul, measure, queries
 
 
 @pytest.fixture
-def minilm(embedder: Embedder) -> OnnxMiniLM:
+def minilm(raw_embedder: Embedder) -> OnnxMiniLM:
     """The session's shared default embedder (tests/conftest.py), loaded once."""
-    assert isinstance(embedder, OnnxMiniLM)
-    return embedder
+    assert isinstance(raw_embedder, OnnxMiniLM)
+    return raw_embedder
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> float:

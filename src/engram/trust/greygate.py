@@ -37,16 +37,17 @@ MODEL = "onnx all-MiniLM-L6-v2-int8 document"
 
 
 def _load() -> Any:
-    """The default embedder, one thread, loaded; ``None`` without onnxruntime or its model
-    (the gate then lets every turn on)."""
+    """The default embedder, one thread, loaded, behind an LRU of 4,096 vectors; ``None``
+    without onnxruntime or its model (the gate then lets every turn on)."""
     try:
+        from ..embed.cache import CachedEmbedder
         from ..embed.onnx_minilm import OnnxMiniLM
 
         model = OnnxMiniLM(threads=1)
         model.load()
     except Exception:  # noqa: BLE001 - no onnxruntime or no model: no gate
         return None
-    return model
+    return CachedEmbedder(model, maxsize=4096)
 
 
 #: the gate's one embedder (the default embedder, not the one an engine is configured
