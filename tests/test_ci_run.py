@@ -90,7 +90,9 @@ def test_steps_and_filtered_pip_output(ci: Path) -> None:
     for dropped in ("Downloading", "Obtaining", "Installing build dependencies", "started"):
         assert dropped not in shown, shown
     args = (ci / "pytest.args").read_text().split()
-    assert args == ["-p", "no:cacheprovider", "-o", "console_output_style=times", "-x"]
+    workers = str(min(len(os.sched_getaffinity(0)), 4))  # nproc, at most 4
+    assert args == ["-p", "no:cacheprovider", "-n", workers, "--dist", "loadfile", "--file-lines",
+                    "-o", "console_output_style=classic", "-x"]
     # the PostgreSQL the tests need was started, handed over, and stopped at the end
     assert (ci / "pg.url").read_text().strip() == "postgresql://fake/postgres?host=/tmp"
     assert (ci / "pg.stopped").exists()
