@@ -138,6 +138,30 @@ def test_workers_run_passes_at_once_and_change_no_vector() -> None:
         two.close()
 
 
+def test_a_batch_of_fewer_passes_than_workers_is_spread_over_them() -> None:
+    """A search embeds its question and the question without its names in one call: with
+    two workers that is two passes at once, not one pass of two rows (session 54)."""
+    one = OnnxMiniLM()
+    two = OnnxMiniLM(workers=2)
+    try:
+        assert two._spread([[0, 1]]) == [[0], [1]]
+        assert two._spread([[0, 1, 2, 3, 4]]) == [[0, 1], [2, 3, 4]]
+        assert two._spread([[0], [1, 2]]) == [[0], [1, 2]]  # as many as workers already
+        assert two._spread([[0]]) == [[0]]  # one text: one pass
+        assert one._spread([[0, 1]]) == [[0, 1]]  # one worker: as it was
+        two.load()  # its probes at load are passes of their own
+        passes: list[int] = []
+        run = two._run
+        two._run = lambda session, batch: passes.append(len(batch)) or run(session, batch)
+        pair = ["What sports does Paola watch these days?", "What sports does watch these days?"]
+        got = two.embed(pair)
+        assert passes == [1, 1]
+        _assert_same_rows(got, one.embed(pair))
+    finally:
+        one.close()
+        two.close()
+
+
 def test_query_and_document_encode_alike(minilm: OnnxMiniLM) -> None:
     text = "Where did Melanie go camping?"
     q = minilm.embed([text], "query")

@@ -120,7 +120,8 @@ def _engine(work: Path, name: str, data_dir: str) -> tuple[Any, Any, dict[str, s
 
     ds = (load_set("beam", data_dir, beam_sizes=("100K", "500K")) if name == "beam500k"
           else load_set(name, data_dir))
-    emb = DiskCachedEmbedder(get_embedder("default"), work / "embed-cache.sqlite")
+    # two passes at once, as the engine's embedder (Config.embed_workers)
+    emb = DiskCachedEmbedder(get_embedder("default", workers=2), work / "embed-cache.sqlite")
     db = work / f"{name}.db"
     fresh = not db.exists()
     eg = default_engine(db, emb)

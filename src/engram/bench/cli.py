@@ -272,6 +272,9 @@ def longmemeval_cmd(data: Path, limit: int | None, **opts: Any) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("bench-results"), show_default=True, help="Where the JSON goes.")
 @click.option("--threads", default=1, show_default=True, help="Embedder threads.")
+@click.option("--workers", default=2, show_default=True,
+              help="Embedding passes run at once (the engine's embed_workers: a search's "
+              "question and its unnamed reading are two passes).")
 @click.option(
     "--judged",
     type=click.Path(path_type=Path),
@@ -283,7 +286,8 @@ def longmemeval_cmd(data: Path, limit: int | None, **opts: Any) -> None:
 def all_cmd(
     data_dir: Path | None, sets: str, limit: int | None, questions: int | None,
     beam_500k: bool, presets: str, baselines: str, depth: int, no_coverage: bool,
-    embed_cache: Path | None, out: Path, threads: int, judged: Path | None, quiet: bool,
+    embed_cache: Path | None, out: Path, threads: int, workers: int, judged: Path | None,
+    quiet: bool,
 ) -> None:
     """Every data set (LoCoMo, REALTALK, BEAM, letta read/update), dev and held-apart
     parts, with the baselines in the same run: one table and one JSON report."""
@@ -312,7 +316,8 @@ def all_cmd(
         from ..embed.registry import get_embedder
         from .diskcache import DiskCachedEmbedder
 
-        inner = get_embedder("default", **({"threads": threads} if threads != 1 else {}))
+        inner = get_embedder("default", workers=workers,
+                             **({"threads": threads} if threads != 1 else {}))
         embedder = DiskCachedEmbedder(inner, embed_cache or out / "embed-cache.sqlite")
         try:
             report = run_suite(

@@ -266,7 +266,7 @@ class OnnxMiniLM(Embedder):
         assert self._tok is not None
         ids = [e.ids for e in self._tok.encode_batch(items)]
         out = np.empty((len(ids), self.dim), dtype=np.float32)
-        chunks = self._batches(ids)
+        chunks = self._spread(self._batches(ids))
         pool = self._get_pool() if len(chunks) > 1 else None
         if pool is None:
             for chunk in chunks:
@@ -303,6 +303,19 @@ class OnnxMiniLM(Embedder):
                 current = []
             current.append(i)
         batches.append(current)
+        return batches
+
+    def _spread(self, batches: list[list[int]]) -> list[list[int]]:
+        """``batches``, the largest halved until there are ``workers`` of them (or each
+        holds one text): a batch of fewer passes than workers (a search's question and its
+        unnamed reading, a 20-message ``add``) then runs on as many cores as passes."""
+        batches = [b for b in batches if b]
+        while 0 < len(batches) < self.workers:
+            big = max(range(len(batches)), key=lambda i: len(batches[i]))
+            if len(batches[big]) < 2:
+                break
+            half = len(batches[big]) // 2
+            batches[big:big + 1] = [batches[big][:half], batches[big][half:]]
         return batches
 
     def _run(self, session: Any, batch: list[list[int]]) -> np.ndarray:
