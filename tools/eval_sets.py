@@ -114,14 +114,16 @@ def variant(name: str) -> RetrievalConfig:
     return get_preset("recall").replace(name=f"recall:{name}", **VARIANTS[name])
 
 
-def _engine(work: Path, name: str, data_dir: str) -> tuple[Any, Any, dict[str, str]]:
+def _engine(work: Path, name: str, data_dir: str, workers: int = 2
+            ) -> tuple[Any, Any, dict[str, str]]:
     from engram.bench.diskcache import DiskCachedEmbedder
     from engram.embed.registry import get_embedder
 
     ds = (load_set("beam", data_dir, beam_sizes=("100K", "500K")) if name == "beam500k"
           else load_set(name, data_dir))
-    # two passes at once, as the engine's embedder (Config.embed_workers)
-    emb = DiskCachedEmbedder(get_embedder("default", workers=2), work / "embed-cache.sqlite")
+    # passes at once: 2, as the engine's embedder (Config.embed_workers)
+    emb = DiskCachedEmbedder(get_embedder("default", workers=workers),
+                             work / "embed-cache.sqlite")
     db = work / f"{name}.db"
     fresh = not db.exists()
     eg = default_engine(db, emb)
@@ -140,6 +142,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--part", default="dev", choices=("dev", "held", "all"))
     ap.add_argument("--work", default="/tmp/engram-eval")
     ap.add_argument("--limit", type=int, default=None, help="questions per set")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="embedding passes at once (the engine's embed_workers)")
     ap.add_argument("--warm", action="store_true",
                     help="search each conversation once before timing (loads its index)")
     ap.add_argument("--evidence", action="store_true",
@@ -152,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     for name in args.sets.split(","):
-        eg, ds, episode_turn = _engine(work, name, args.data_dir)
+        eg, ds, episode_turn = _engine(work, name, args.data_dir, args.workers)
         part = ds if args.part == "all" else ds.part(args.part)
         qs = [(c, q) for c in part.conversations for q in c.questions if q.scored]
         qs = qs[: args.limit] if args.limit else qs
