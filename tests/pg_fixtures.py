@@ -1,5 +1,8 @@
 """A real PostgreSQL (with pgvector) for the tests, started once per session.
 
+* ``ENGRAM_TEST_PG_URLS`` set (``.ci/run``: a server per pytest-xdist worker, space
+  separated): worker ``gwN`` uses the ``N``-th (modulo their number), so no other worker
+  moves its server's change marker.
 * ``ENGRAM_TEST_PG_URL`` set: use that server (it must allow
   ``CREATE SCHEMA`` / ``CREATE DATABASE`` and have the ``vector`` extension
   available).
@@ -42,7 +45,7 @@ def pg_base_url() -> str:
         return str(_state["url"])
     if "error" in _state:
         pytest.skip(str(_state["error"]))
-    url = os.environ.get("ENGRAM_TEST_PG_URL")
+    url = _given_url()
     try:
         if not url:
             url = _start_pgserver()
@@ -57,6 +60,16 @@ def pg_base_url() -> str:
         pytest.skip(str(_state["error"]))
     _state["url"] = url
     return url
+
+
+def _given_url() -> str | None:
+    """This worker's server of ``ENGRAM_TEST_PG_URLS``, else ``ENGRAM_TEST_PG_URL``."""
+    urls = os.environ.get("ENGRAM_TEST_PG_URLS", "").split()
+    if urls:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+        n = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+        return urls[n % len(urls)]
+    return os.environ.get("ENGRAM_TEST_PG_URL") or None
 
 
 def _start_pgserver() -> str:

@@ -41,10 +41,13 @@ elif [ "$1 $2" = "-m pytest" ]; then
     shift 2
     printf '%s\\n' "$@" > "$FAKE_DIR/pytest.args"
     printf '%s\\n' "${ENGRAM_TEST_PG_URL:-}" > "$FAKE_DIR/pg.url"
+    printf '%s\\n' "${ENGRAM_TEST_PG_URLS:-}" > "$FAKE_DIR/pg.urls"
     echo "tests/test_a.py ....   1.2s"
     exit "${FAKE_PYTEST_RC:-0}"
 elif [ "$1" = ".ci/postgres.py" ]; then
+    printf '%s\\n' "$@" > "$FAKE_DIR/pg.args"
     echo "postgresql://fake/postgres?host=/tmp"
+    for i in $(seq 2 "${3:-1}"); do echo "postgresql://fake/pg$i?host=/tmp"; done
     cat > /dev/null          # until .ci/run closes our stdin
     touch "$FAKE_DIR/pg.stopped"
     exit 0
@@ -95,6 +98,10 @@ def test_steps_and_filtered_pip_output(ci: Path) -> None:
                     "-o", "console_output_style=classic", "-x"]
     # the PostgreSQL the tests need was started, handed over, and stopped at the end
     assert (ci / "pg.url").read_text().strip() == "postgresql://fake/postgres?host=/tmp"
+    # a server per worker, each worker told its own
+    assert (ci / "pg.args").read_text().split() == [".ci/postgres.py", "--servers", workers]
+    assert (ci / "pg.urls").read_text().split() == ["postgresql://fake/postgres?host=/tmp"] + [
+        f"postgresql://fake/pg{i}?host=/tmp" for i in range(2, int(workers) + 1)]
     assert (ci / "pg.stopped").exists()
 
 
