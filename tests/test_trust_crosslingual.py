@@ -569,3 +569,26 @@ def test_a_long_grey_zone_turn_is_judged_by_the_gate_alone(monkeypatch) -> None:
     monkeypatch.setattr(greygate, "load_long", lambda: greygate.Long(chars=10_000,
                                                                      threshold=0.0))
     assert greygate.decide(text).action in ("e5", "stop")
+
+
+def test_the_gate_reads_a_turn_said_again_once_and_a_forget_empties_what_it_kept(
+        tmp_path) -> None:
+    """The gate keeps the vectors of the turns it read, by content hash (session 54): a
+    turn said again is not embedded again; a forget empties them, as every text memo."""
+    from engram import Engram
+    from engram.trust import greygate
+
+    if not greygate.available() or greygate.load_gate_head() is None:
+        pytest.skip("the default embedder does not load here")
+    text = GREY_ORDERS[0]
+    greygate.decide(text)
+    model = greygate._ENCODER._model
+    before = model.cache_info()
+    first = greygate.decide(text)
+    again = model.cache_info()
+    assert again.hits == before.hits + 1 and again.misses == before.misses
+    assert greygate.decide(text) == first
+    with Engram(str(tmp_path / "gate.db")) as eg:
+        eg.add([{"text": "I moved to Lisbon in March", "role": "user"}], user_id="ana")
+        eg.forget(user_id="ana")
+    assert model.cache_info().size == 0
