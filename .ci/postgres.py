@@ -4,14 +4,14 @@
 
 Starts ``N`` (default 1) throwaway servers, one per test worker: a server's change marker
 (``pg_current_snapshot()``) moves with any write to the server, so a worker's tests that
-check it holds still between reads need a server no other worker writes to. Each is a server with the ``pgserver`` package (PostgreSQL and pgvector
-binaries from the ``test`` extra, no root or system package needed; run as root,
-pgserver runs the server as its own system user) in a temporary data directory,
-makes it fast rather than durable, checks that the ``vector`` extension loads,
-prints its URL as one line on stdout (a line per server), and keeps them running until stdin is closed
-(``.ci/run`` holds the other end, so the server stops and its data directory is
-deleted when the CI run ends, however it ends). Exits 1 with one line on stderr
-when the server cannot start.
+check it holds still between reads need a server no other worker writes to. Each runs
+from the ``pgserver`` package (PostgreSQL and pgvector binaries from the ``test`` extra,
+no root or system package needed; run as root, pgserver runs the server as its own
+system user) in a temporary data directory, fast rather than durable, with the
+``vector`` extension checked. Prints the URLs, one line each, on stdout, and keeps the
+servers running until stdin is closed (``.ci/run`` holds the other end, so they stop and
+their data directories are deleted when the CI run ends, however it ends). Exits 1 with
+one line on stderr when a server cannot start, 2 on other arguments.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from engram.bench.metrics import distinct_ranking, score_ranking
 from engram.bench.progress import Progress
 from engram.bench.runner import default_engine, ingest_dataset
 from engram.bench.suite import load_set, update_correct
+from engram.config import Config
 from engram.retrieval.config import RetrievalConfig, get_preset
 
 #: name -> changes to the recall preset
@@ -114,14 +115,14 @@ def variant(name: str) -> RetrievalConfig:
     return get_preset("recall").replace(name=f"recall:{name}", **VARIANTS[name])
 
 
-def _engine(work: Path, name: str, data_dir: str, workers: int = 2
+def _engine(work: Path, name: str, data_dir: str, workers: int = Config.embed_workers
             ) -> tuple[Any, Any, dict[str, str]]:
     from engram.bench.diskcache import DiskCachedEmbedder
     from engram.embed.registry import get_embedder
 
     ds = (load_set("beam", data_dir, beam_sizes=("100K", "500K")) if name == "beam500k"
           else load_set(name, data_dir))
-    # passes at once: 2, as the engine's embedder (Config.embed_workers)
+    # passes at once, as the engine's embedder
     emb = DiskCachedEmbedder(get_embedder("default", workers=workers),
                              work / "embed-cache.sqlite")
     db = work / f"{name}.db"
@@ -142,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--part", default="dev", choices=("dev", "held", "all"))
     ap.add_argument("--work", default="/tmp/engram-eval")
     ap.add_argument("--limit", type=int, default=None, help="questions per set")
-    ap.add_argument("--workers", type=int, default=2,
+    ap.add_argument("--workers", type=int, default=Config.embed_workers,
                     help="embedding passes at once (the engine's embed_workers)")
     ap.add_argument("--warm", action="store_true",
                     help="search each conversation once before timing (loads its index)")

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ..config import Config
 from ..errors import EngramError, InvalidInput
 from .dataset import BenchDataset
 
@@ -272,7 +273,7 @@ def longmemeval_cmd(data: Path, limit: int | None, **opts: Any) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("bench-results"), show_default=True, help="Where the JSON goes.")
 @click.option("--threads", default=1, show_default=True, help="Embedder threads.")
-@click.option("--workers", default=2, show_default=True,
+@click.option("--workers", default=Config.embed_workers, show_default=True,
               help="Embedding passes run at once (the engine's embed_workers: a search's "
               "question and its unnamed reading are two passes).")
 @click.option(

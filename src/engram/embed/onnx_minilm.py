@@ -309,8 +309,7 @@ class OnnxMiniLM(Embedder):
         """``batches``, the largest halved until there are ``workers`` of them (or each
         holds one text): a batch of fewer passes than workers (a search's question and its
         unnamed reading, a 20-message ``add``) then runs on as many cores as passes."""
-        batches = [b for b in batches if b]
-        while 0 < len(batches) < self.workers:
+        while len(batches) < self.workers:
             big = max(range(len(batches)), key=lambda i: len(batches[i]))
             if len(batches[big]) < 2:
                 break
