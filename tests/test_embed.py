@@ -162,6 +162,46 @@ def test_a_batch_of_fewer_passes_than_workers_is_spread_over_them() -> None:
         two.close()
 
 
+def test_the_calling_thread_runs_passes_beside_the_pool() -> None:
+    """With two workers a pair of passes runs one on the calling thread and one on the
+    pool's single thread; a batch of many passes is shared out the same way, and a
+    pass that fails fails the call only after every pass has ended."""
+    one = OnnxMiniLM(batch_size=2, max_batch_tokens=40)
+    two = OnnxMiniLM(batch_size=2, max_batch_tokens=40, workers=2)
+    try:
+        two.load()
+        ran: list[str] = []
+        run = two._run
+        two._run = lambda session, batch: ran.append(threading.current_thread().name) or run(
+            session, batch)
+        pair = ["What sports does Paola watch these days?", "What sports does watch these days?"]
+        _assert_same_rows(two.embed(pair), one.embed(pair))
+        assert sorted(ran) == sorted([threading.current_thread().name, "engram-embed_0"])
+        assert two._pool is not None and two._pool._max_workers == 1
+        ran.clear()
+        texts = TEXTS * 3
+        np.testing.assert_array_equal(two.embed(texts), one.embed(texts))
+        passes = two._spread(two._batches([e.ids for e in two._tok.encode_batch(texts)]))
+        assert len(ran) == len(passes) > 2  # each pass once, by one of the two threads
+        assert set(ran) <= {threading.current_thread().name, "engram-embed_0"}
+
+        ended: list[int] = []
+
+        def failing(session: object, batch: list[list[int]]) -> np.ndarray:
+            if threading.current_thread().name != "engram-embed_0":
+                raise ProviderError("embedding model failed: boom")
+            time.sleep(0.05)
+            ended.append(len(batch))
+            return run(session, batch)
+        two._run = failing
+        with pytest.raises(ProviderError, match="boom"):
+            two.embed(pair)
+        assert ended == [1]  # the pool's pass ended before the error came back
+    finally:
+        one.close()
+        two.close()
+
+
 def test_query_and_document_encode_alike(minilm: OnnxMiniLM) -> None:
     text = "Where did Melanie go camping?"
     q = minilm.embed([text], "query")

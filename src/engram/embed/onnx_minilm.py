@@ -106,9 +106,10 @@ class OnnxMiniLM(Embedder):
 
     * ``threads``: onnxruntime intra-op threads (default 1).
     * ``workers``: forward passes of one :meth:`embed` call run on up to this many
-      threads at once (default 1). onnxruntime releases the GIL while it runs,
-      so with ``threads=1`` a large batch uses ``workers`` cores; passes are
-      independent, so the vectors do not change. A single small text is one
+      threads at once (default 1): the calling thread and ``workers - 1`` pool
+      threads. onnxruntime releases the GIL while it runs, so with ``threads=1`` a
+      large batch uses ``workers`` cores; passes are independent, so the vectors do
+      not change. A single small text is one
       pass and is not sped up (that is what ``threads`` is for).
     * ``batch_size`` / ``max_batch_tokens``: limits of one forward pass, in
       texts and in padded tokens. Inputs are sorted by length before batching
@@ -272,19 +273,39 @@ class OnnxMiniLM(Embedder):
             for chunk in chunks:
                 out[chunk] = self._run(session, [ids[i] for i in chunk])
             return out
-        # longest passes first, so the workers finish together
+        # longest passes first, so the passes end together; the calling thread takes
+        # passes too (it is awake: a search's question and its unnamed reading took
+        # 8.8 / 13.3 ms p50 / p95 as two pool passes, 6.8 / 12.4 with one on the caller)
         chunks.sort(key=lambda c: len(c) * max(len(ids[i]) for i in c), reverse=True)
-        done = pool.map(lambda c: self._run(session, [ids[i] for i in c]), chunks)
-        for chunk, vecs in zip(chunks, done, strict=True):
-            out[chunk] = vecs
+        todo = iter(chunks)
+        taking = threading.Lock()
+
+        def work() -> None:
+            while True:
+                with taking:
+                    chunk = next(todo, None)
+                if chunk is None:
+                    return
+                out[chunk] = self._run(session, [ids[i] for i in chunk])
+
+        helpers = [pool.submit(work) for _ in range(min(self.workers, len(chunks)) - 1)]
+        try:
+            work()
+        finally:  # every pass ends before the call returns or raises
+            errors = [h.exception() for h in helpers]
+        for error in errors:
+            if error is not None:
+                raise error
         return out
 
     def _get_pool(self) -> ThreadPoolExecutor | None:
+        """The ``workers - 1`` threads that run passes beside the calling thread."""
         if self.workers < 2:
             return None
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="engram-embed")
+                self._pool = ThreadPoolExecutor(self.workers - 1,
+                                                thread_name_prefix="engram-embed")
             return self._pool
 
     def _batches(self, ids: list[list[int]]) -> list[list[int]]:
