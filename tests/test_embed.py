@@ -202,6 +202,34 @@ def test_the_calling_thread_runs_passes_beside_the_pool() -> None:
         two.close()
 
 
+def test_callers_embedding_at_once_share_the_pool_and_get_their_own_vectors() -> None:
+    """Several threads embedding at once (a server's searches) each run their own passes
+    and the one pool thread helps whoever asked first: no call waits on another's, and
+    every call gets the vectors a lone call gets."""
+    one = OnnxMiniLM(batch_size=2, max_batch_tokens=40)
+    two = OnnxMiniLM(batch_size=2, max_batch_tokens=40, workers=2)
+    try:
+        batches = [TEXTS[k:] + TEXTS[:k] for k in range(4)]
+        want = [one.embed(b) for b in batches]
+        got: dict[int, np.ndarray] = {}
+
+        def call(k: int) -> None:
+            for _ in range(3):
+                got[k] = two.embed(batches[k])
+
+        threads = [threading.Thread(target=call, args=(k,)) for k in range(len(batches))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not any(t.is_alive() for t in threads)
+        for k, vecs in enumerate(want):
+            np.testing.assert_array_equal(got[k], vecs)
+    finally:
+        one.close()
+        two.close()
+
+
 def test_query_and_document_encode_alike(minilm: OnnxMiniLM) -> None:
     text = "Where did Melanie go camping?"
     q = minilm.embed([text], "query")
