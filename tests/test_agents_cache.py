@@ -18,6 +18,7 @@ from stores import make_store
 
 from engram import Engram
 from engram.agents.cache import QueryCategory, SemanticCache, anchors, categorize, normalise
+from engram.retrieval.unnamed import unnamed
 from engram.store.memory import MemoryStore
 
 U = {"user_id": "u"}
@@ -77,6 +78,25 @@ def test_a_repeat_and_a_paraphrase_are_answered_from_the_cache(eg: Engram) -> No
     eg.search("Where does Anna work?", **U, limit=5)  # another limit: another entry
     eg.search("Where does Anna work?", user_id="someone-else", limit=3)  # another scope
     assert eg.cache.stats().hits == 2
+
+
+def test_a_named_question_is_embedded_with_its_unnamed_reading_in_one_call(
+        eg: Engram, tmp_path: Path, embedder: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache needs the question's vector before it searches; the search reads the
+    question without its names too, and both are embedded in one call (two passes at
+    once), not one after the other. The hits are those of a search without the cache."""
+    q = "Where does Anna work these days?"
+    rest = unnamed(q)
+    assert rest is not None
+    emb = eg.embedder()
+    calls: list[list[str]] = []
+    inner = emb.embed
+    monkeypatch.setattr(emb, "embed", lambda texts, input_type="document": (
+        calls.append(list(texts)), inner(texts, input_type))[1])
+    hits = eg.search(q, **U)
+    assert [c for c in calls if q in c or rest in c] == [[q, rest]]
+    with Engram(tmp_path / "cache.db", embedder=embedder) as plain:
+        assert [h.ref for h in plain.search(q, **U)] == [h.ref for h in hits]
 
 
 def test_cached_hits_are_copies(eg: Engram) -> None:

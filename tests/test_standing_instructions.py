@@ -21,6 +21,7 @@ from engram.ingest.instructions import (
 )
 from engram.models import SearchFilters
 from engram.retrieval.config import PRESETS, RetrievalConfig
+from engram.retrieval.unnamed import unnamed
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -134,6 +135,28 @@ def test_search_results_are_unchanged(eg: Engram) -> None:
     rest = [h for h in pinned if "standing" not in h.scores]
     assert [h.ref for h in rest] == [h.ref for h in hits if h.ref not in
                                      {p.ref for p in pinned[:2]}]
+
+
+def test_a_named_request_is_embedded_with_its_unnamed_reading_in_one_call(
+        eg: Engram, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A block with topical instructions needs the request's vector before it searches;
+    the search reads the request without its names too, and both are embedded in one
+    call (two passes at once), not one after the other. The ranking is the search's."""
+    q = "What are the odds that Marco rolls two sixes with a pair of dice?"
+    rest = unnamed(q)
+    assert rest is not None
+    emb = eg.embedder()
+    calls: list[list[str]] = []
+    inner = emb.embed
+    monkeypatch.setattr(emb, "embed", lambda texts, input_type="document": (
+        calls.append(list(texts)), inner(texts, input_type))[1])
+    pinned = eg._context_hits(q, user_id="ana", limit=60)
+    assert [c for c in calls if q in c or rest in c] == [[q, rest]]
+    assert _pinned(eg, q) == {"probability", "emojis"}
+    hits = eg.search(q, user_id="ana", limit=60)
+    chosen = {h.ref for h in pinned if "standing" in h.scores}
+    assert [h.ref for h in pinned if "standing" not in h.scores] == [
+        h.ref for h in hits if h.ref not in chosen]
 
 
 def test_filters_scope_and_presets_bound_what_is_carried(eg: Engram) -> None:

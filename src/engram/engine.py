@@ -51,6 +51,7 @@ from .models import (
     SearchFilters,
     Stats,
 )
+from .retrieval import unnamed
 from .retrieval.config import RetrievalConfig, get_preset
 from .retrieval.context import build_context
 from .retrieval.search import Searcher
@@ -426,7 +427,8 @@ class Engram(AgentOps):
                 limit: int, now: datetime | None, track_access: bool,
                 query_vector: Any = None) -> builtins.list[Hit]:
         """:meth:`search` after its checks; ``query_vector``: the query's embedding
-        (``embed_one(query, "query")``) where the caller has made it already."""
+        (``embed_one(query, "query")``, or :func:`engram.retrieval.unnamed.embedded`'s
+        pair for ``cfg``) where the caller has made it already."""
         ref_now = ensure_aware(now, "now") if now is not None else _now()
         self.ingest.embeds.settle()  # vectors queued here first (embed_queue)
         with self.store.reading():  # one search, one look for writes made elsewhere
@@ -491,11 +493,12 @@ class Engram(AgentOps):
         f = make_filters(filters, as_of=as_of)
         cfg = self._preset(preset)
         held = instructions_in(self.store, sc, f, cfg.standing, MAX_LIMIT)
-        vector = None
-        if cfg.standing > 0 and held.topical:
-            vector = self.embedder().embed_one(query, "query")
-        hits = self._search(query, sc, f, cfg, limit, now, track_access,
-                            vector if cfg.uses(Signal.DENSE) else None)
+        vector = made = None
+        if cfg.standing > 0 and held.topical:  # the question and its unnamed reading at once
+            dense = cfg.uses(Signal.DENSE)
+            made = unnamed.embedded(query, self.embedder(), cfg.unnamed_weight if dense else 0.0)
+            vector, made = made.vector, made if dense else None
+        hits = self._search(query, sc, f, cfg, limit, now, track_access, made)
         hits = pinned(hits, standing_for(vector, held, self.embedder(), cfg.standing,
                                          cfg.standing_cos))
         return hits if include_flagged else [h for h in hits if not is_flagged(h.item.metadata)]

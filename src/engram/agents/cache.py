@@ -53,6 +53,7 @@ import numpy as np
 
 from ..embed.base import Embedder
 from ..models import Hit, Scope, SearchFilters
+from ..retrieval import unnamed
 from ..retrieval.config import RetrievalConfig
 from ..retrieval.search import Searcher
 from ..retrieval.signals import Signal
@@ -335,13 +336,16 @@ def cached_search(cache: SemanticCache, searcher: Searcher, embedder: Callable[[
     (scope, filters, preset, limit, and ``now`` when the caller fixed it); the query
     vector made for the cache is the one the search uses."""
     key = repr((scope, filters, config, limit, now if fixed_now else None))
+    made: list[unnamed.Embedded] = []  # the question and its unnamed reading, at once
 
     def vector() -> np.ndarray:
-        v = np.asarray(embedder().embed_one(query, "query"), dtype=np.float32)
+        made.append(unnamed.embedded(query, embedder(), config.unnamed_weight))
+        v = np.asarray(made[0].vector, dtype=np.float32)
         n = float(np.linalg.norm(v))
         return v / n if n > 0 else v
 
     def run(vec: np.ndarray | None) -> list[Hit]:
-        return searcher.search(query, scope, filters, config, limit, now, query_vector=vec)
+        given = None if vec is None else unnamed.Embedded(vec, made[0].unnamed)
+        return searcher.search(query, scope, filters, config, limit, now, query_vector=given)
 
     return cache.search(key, query, vector if config.uses(Signal.DENSE) else None, run)

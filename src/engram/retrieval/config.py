@@ -410,8 +410,9 @@ register_preset(PRESETS["recall-s31"].replace(
     # (development); the newer statement first in 3 fewer development cases and 1 fewer
     # held one of the ~1,400; the data sets as before (docs/recall.md, "Session 52")
     present_weight=0.0))
-#: "recall-s52" (the default of sessions 32-52) with a second dense query: the question rewritten as the statement of the
-#: person it names (:mod:`engram.retrieval.reformulate`, "What did Caroline research?"
+#: "recall-s52" (the default of sessions 32-52) with a second dense query: the question
+#: rewritten as the statement of the person it names
+#: (:mod:`engram.retrieval.reformulate`, "What did Caroline research?"
 #: -> "Caroline: I researched"), averaged into the query vector at weight .5; the
 #: reranker's weights unchanged. Opt-in: the dense signal alone gains (R_any@10 dev
 #: REALTALK .565 -> .596, LoCoMo .579 -> .592), the whole pipeline does not (held

@@ -23,6 +23,7 @@ nothing left but question words, embeds nothing more.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from ..embed.base import Embedder
 from ..index.lexical import tokens
 from ..recall.entities import extract_entities
 
-__all__ = ["embedded", "mixed", "query_vector", "unnamed"]
+__all__ = ["Embedded", "embedded", "mixed", "query_vector", "unnamed"]
 
 #: a possessive ending left after a name ("Paola's", "James'")
 _POSSESSIVE = re.compile(r"^(?:'s|'|s')(?=\W|$)")
@@ -72,19 +73,34 @@ def unnamed(query: str) -> str | None:
     return out
 
 
+class Embedded(NamedTuple):
+    """A question's vector and the vector of its :func:`unnamed` reading (``None``: at
+    weight 0, or a question :func:`unnamed` leaves alone), made by :func:`embedded` for
+    one weight. A caller that needs the question's vector before it searches (a context
+    block's standing instructions, the semantic cache) hands both to the search, which
+    then embeds nothing more."""
+
+    vector: np.ndarray
+    unnamed: np.ndarray | None
+
+
 def embedded(query: str, embedder: Embedder, weight: float,
-             given: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+             given: np.ndarray | Embedded | None = None) -> Embedded:
     """The question's vector (``given`` when there is one) and the vector of its
     :func:`unnamed` reading (``None`` at weight 0 or when :func:`unnamed` leaves the
-    question alone). Both are embedded in one batch when neither is given (one
-    forward pass of two short texts costs less than two)."""
+    question alone). Both are embedded in one call when neither is given (the
+    embedder's two passes at once). An :class:`Embedded` given is returned as it is:
+    it was made by this function for the same question and weight."""
+    if isinstance(given, Embedded):
+        return given
     text = unnamed(query) if weight > 0 else None
     if text is None:
-        return (given if given is not None else embedder.embed_one(query, "query")), None
+        return Embedded(given if given is not None else embedder.embed_one(query, "query"),
+                        None)
     if given is not None:
-        return given, embedder.embed_one(text, "query")
+        return Embedded(given, embedder.embed_one(text, "query"))
     both = embedder.embed([query, text], "query")
-    return both[0], both[1]
+    return Embedded(both[0], both[1])
 
 
 def mixed(vec: np.ndarray, u: np.ndarray | None, weight: float) -> np.ndarray:
