@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from server_fixtures import RunningServer
 from stores import make_store
+from support.embedcalls import record_embed_calls
 
 from engram import Engram
 from engram.agents.cache import QueryCategory, SemanticCache, anchors, categorize, normalise
@@ -88,11 +89,7 @@ def test_a_named_question_is_embedded_with_its_unnamed_reading_in_one_call(
     q = "Where does Anna work these days?"
     rest = unnamed(q)
     assert rest is not None
-    emb = eg.embedder()
-    calls: list[list[str]] = []
-    inner = emb.embed
-    monkeypatch.setattr(emb, "embed", lambda texts, input_type="document": (
-        calls.append(list(texts)), inner(texts, input_type))[1])
+    calls = record_embed_calls(monkeypatch, eg.embedder())
     hits = eg.search(q, **U)
     assert [c for c in calls if q in c or rest in c] == [[q, rest]]
     with Engram(tmp_path / "cache.db", embedder=embedder) as plain:

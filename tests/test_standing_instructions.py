@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support.embedcalls import record_embed_calls
 
 from engram import Engram
 from engram.embed.base import Embedder
@@ -145,11 +146,7 @@ def test_a_named_request_is_embedded_with_its_unnamed_reading_in_one_call(
     q = "What are the odds that Marco rolls two sixes with a pair of dice?"
     rest = unnamed(q)
     assert rest is not None
-    emb = eg.embedder()
-    calls: list[list[str]] = []
-    inner = emb.embed
-    monkeypatch.setattr(emb, "embed", lambda texts, input_type="document": (
-        calls.append(list(texts)), inner(texts, input_type))[1])
+    calls = record_embed_calls(monkeypatch, eg.embedder())
     pinned = eg._context_hits(q, user_id="ana", limit=60)
     assert [c for c in calls if q in c or rest in c] == [[q, rest]]
     assert _pinned(eg, q) == {"probability", "emojis"}
