@@ -58,6 +58,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # "dense+<name>" applies one of these to the dense preset instead of recall
     # session 53: the question without its names mixed into the dense query (retrieval/unnamed.py)
     "unnamed-0.5": {"unnamed_weight": 0.5},
+    # session 55: a day named by its date also searched by its holiday's name
+    "holiday-0.5": {"holiday_weight": 0.5},
+    "holiday-1": {"holiday_weight": 1.0},
     "unnamed-1": {"unnamed_weight": 1.0},
     "unnamed-2": {"unnamed_weight": 2.0},
     "restate-0.5": {"restate_weight": 0.5},

@@ -208,6 +208,12 @@ _FIXED_HOLIDAYS = {
 }
 
 
+def fixed_holidays(month: int, day: int) -> tuple[str, ...]:
+    """The names of the fixed-date holidays of :data:`_FIXED_HOLIDAYS` that fall on
+    ``month``/``day`` (``(12, 31)``: "new year's eve", "new years eve"), in table order."""
+    return tuple(name for name, md in _FIXED_HOLIDAYS.items() if md == (month, day))
+
+
 def holiday_range(name: str, year: int) -> tuple[date, date] | None:
     """The day of a named (US/Western) holiday in ``year``; ``None`` if unknown."""
     key = " ".join(name.lower().replace("\u2019", "'").split())

@@ -24,6 +24,7 @@ from . import (
     expand,
     feedback,
     floors,
+    holidays,
     hops,
     links,
     overview,
@@ -173,6 +174,10 @@ class Searcher:
         if config.variant_weight > 0 and Signal.BM25 in lists:  # "advocacy": "advocate"
             lists[Signal.BM25] = variants.merged(
                 lists[Signal.BM25], query, config.variant_weight, n,
+                lambda q: self.store.lexical_search(scope, q, filters, n))
+        if config.holiday_weight > 0 and Signal.BM25 in lists:  # "31 Dec": "New Year's Eve"
+            lists[Signal.BM25] = holidays.merged(
+                lists[Signal.BM25], query, config.holiday_weight, n,
                 lambda q: self.store.lexical_search(scope, q, filters, n))
         if config.feedback_weight > 0 and lists.get(Signal.BM25):  # the first hits' words
             lists[Signal.BM25] = self._fed_back(query, scope, filters, config, lists)
