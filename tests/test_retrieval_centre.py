@@ -106,9 +106,10 @@ def test_the_preset_centres_and_a_negative_weight_is_refused() -> None:
     assert get_preset("recall-s52") == preset.replace(
         name="recall-s52", keep_top=30, rerank=get_preset("recall-s52").rerank, standing=5,
         standing_cos=0.15, overview=True, present_weight=0.0)
-    # session 53: the question also read without its names
-    assert get_preset("recall") == get_preset("recall-s52").replace(name="recall",
-                                                                    unnamed_weight=0.5)
+    # session 53: the question also read without its names; session 55: a holiday's date
+    # also searched by its name
+    assert get_preset("recall") == get_preset("recall-s52").replace(
+        name="recall", unnamed_weight=0.5, holiday_weight=1.0)
     assert get_preset("recall-s8").centre_weight == 0.0
     assert get_preset("recall-s8").topic_weight == 0.0
     with pytest.raises(ConfigError):
