@@ -164,8 +164,9 @@ def test_a_batch_of_fewer_passes_than_workers_is_spread_over_them() -> None:
 
 def test_the_calling_thread_runs_passes_beside_the_pool() -> None:
     """With two workers a pair of passes runs one on the calling thread and one on the
-    pool's single thread; a batch of many passes is shared out the same way, and a
-    pass that fails fails the call only after every pass has ended."""
+    pool's single thread; a batch of many passes is shared out the same way; a pass
+    that fails stops the others from starting and fails the call once the passes in
+    flight have ended; a pool closed meanwhile leaves every pass to the caller."""
     one = OnnxMiniLM(batch_size=2, max_batch_tokens=40)
     two = OnnxMiniLM(batch_size=2, max_batch_tokens=40, workers=2)
     try:
@@ -185,18 +186,27 @@ def test_the_calling_thread_runs_passes_beside_the_pool() -> None:
         assert len(ran) == len(passes) > 2  # each pass once, by one of the two threads
         assert set(ran) <= {threading.current_thread().name, "engram-embed_0"}
 
+        started: list[int] = []
         ended: list[int] = []
 
         def failing(session: object, batch: list[list[int]]) -> np.ndarray:
             if threading.current_thread().name != "engram-embed_0":
                 raise ProviderError("embedding model failed: boom")
+            started.append(len(batch))
             time.sleep(0.05)
             ended.append(len(batch))
             return run(session, batch)
         two._run = failing
         with pytest.raises(ProviderError, match="boom"):
-            two.embed(pair)
-        assert ended == [1]  # the pool's pass ended before the error came back
+            two.embed(texts)
+        # the pool's pass in flight ended before the error came back, and no thread
+        # started another pass after the failure (of the many passes, at most one ran)
+        assert started == ended and len(ended) <= 1
+        two._run = run
+        pool = two._get_pool()
+        assert pool is not None
+        pool.shutdown()  # as a close() between the pool's look-up and its use would
+        np.testing.assert_array_equal(two.embed(texts), one.embed(texts))  # the caller runs all
     finally:
         one.close()
         two.close()

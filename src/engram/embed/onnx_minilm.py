@@ -279,16 +279,26 @@ class OnnxMiniLM(Embedder):
         chunks.sort(key=lambda c: len(c) * max(len(ids[i]) for i in c), reverse=True)
         todo = iter(chunks)
         taking = threading.Lock()
+        failed = threading.Event()  # a pass failed: no thread starts another
 
         def work() -> None:
-            while True:
+            while not failed.is_set():
                 with taking:
                     chunk = next(todo, None)
                 if chunk is None:
                     return
-                out[chunk] = self._run(session, [ids[i] for i in chunk])
+                try:
+                    out[chunk] = self._run(session, [ids[i] for i in chunk])
+                except BaseException:
+                    failed.set()
+                    raise
 
-        helpers = [pool.submit(work) for _ in range(min(self.workers, len(chunks)) - 1)]
+        helpers = []
+        for _ in range(min(self.workers, len(chunks)) - 1):
+            try:
+                helpers.append(pool.submit(work))
+            except RuntimeError:  # closed meanwhile: this thread runs every pass
+                break
         try:
             work()
         finally:  # every pass ends before the call returns or raises
