@@ -493,12 +493,12 @@ class Engram(AgentOps):
         f = make_filters(filters, as_of=as_of)
         cfg = self._preset(preset)
         held = instructions_in(self.store, sc, f, cfg.standing, MAX_LIMIT)
-        vector = made = None
+        vector = given = None
         if cfg.standing > 0 and held.topical:  # the question and its unnamed reading at once
             dense = cfg.uses(Signal.DENSE)
-            made = unnamed.embedded(query, self.embedder(), cfg.unnamed_weight if dense else 0.0)
-            vector, made = made.vector, made if dense else None
-        hits = self._search(query, sc, f, cfg, limit, now, track_access, made)
+            pair = unnamed.embedded(query, self.embedder(), cfg.unnamed_weight if dense else 0.0)
+            vector, given = pair.vector, (pair if dense else None)
+        hits = self._search(query, sc, f, cfg, limit, now, track_access, given)
         hits = pinned(hits, standing_for(vector, held, self.embedder(), cfg.standing,
                                          cfg.standing_cos))
         return hits if include_flagged else [h for h in hits if not is_flagged(h.item.metadata)]

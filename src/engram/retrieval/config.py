@@ -77,7 +77,7 @@ class RetrievalConfig:
       ``variant_weight`` times a query word (``0``: off).
     * ``holiday_weight``: a calendar day the query names by its date that is a fixed-date
       holiday ("on 31 Dec 2023") also searches the lexical signal for the holiday's name
-      ("new year eve"; :func:`engram.retrieval.holidays.merged`), each word counting
+      ("new year eve"; :func:`engram.retrieval.holidays.holiday_words`), each word counting
       ``holiday_weight`` times a query word (``0``: off).
     * ``link_weight`` / ``link_seeds``: linked notes (:mod:`engram.retrieval.links`):
       a memory of the head that one of the ``link_seeds`` best memories links to

@@ -25,7 +25,8 @@ from ..recall.entities import singular
 from ..store.base import Candidate
 from ..text import query_terms
 
-__all__ = ["MAX_TERMS", "added", "categories", "expansion", "merged", "packaged_table", "table"]
+__all__ = ["MAX_TERMS", "added", "also", "categories", "expansion", "merged", "packaged_table",
+           "table"]
 
 #: at most this many instance words in one lexical query (one keeps 64 terms)
 MAX_TERMS = 60
@@ -106,6 +107,18 @@ def merged(
         for c in search(q):
             extra[c.ref] = max(extra.get(c.ref, 0.0), c.score)
     return added(lexical, extra, weight, limit)
+
+
+def also(lexical: Sequence[Candidate], words: str, weight: float, limit: int,
+         search: Callable[[str], Sequence[Candidate]]) -> list[Candidate]:
+    """``lexical`` (a query's BM25 list, best first) as if the query also held ``words``
+    (one more lexical query, which ``search`` runs), each counting ``weight`` times a
+    query word (:func:`added`); ``lexical`` itself when ``words`` is empty. The words of
+    a term's family (:func:`engram.retrieval.variants.merged`) and a holiday's name
+    (:func:`engram.retrieval.holidays.holiday_words`) are added so."""
+    if not words:
+        return list(lexical)
+    return added(lexical, {c.ref: c.score for c in search(words)}, weight, limit)
 
 
 def added(lexical: Sequence[Candidate], extra: Mapping[ItemRef, float], weight: float,

@@ -8,24 +8,22 @@ word. When a question names a calendar day by its date (a number in it: "31 Dec"
 "December 31st", "31.12.2023") and that day is a fixed-date holiday (New Year's Eve
 and Day, Christmas Eve and Day, Boxing Day, Halloween, Valentine's Day, Independence
 Day, St Patrick's Day: :func:`engram.recall._absolute.fixed_holidays`), the lexical
-signal also searches for the holiday's name (:func:`merged`), each of its words
-counting ``weight`` times a query word. A question that names the holiday itself
-has its words already; a relative day ("last Friday") is not read.
+signal also searches for the holiday's name (:func:`holiday_words`, added by
+:func:`engram.retrieval.expand.also`), each of its words counting ``weight`` times a
+query word. A question that names the holiday itself has its words already; a
+relative day ("last Friday") is not read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from ..index.lexical import stem, tokens
 from ..recall._absolute import fixed_holidays
 from ..recall.timeexpr import resolve_time_expressions
-from ..store.base import Candidate
 from ..text import query_terms
-from .expand import added
 
-__all__ = ["holiday_words", "merged"]
+__all__ = ["holiday_words"]
 
 #: any reference time: a day named by its date falls on the same month and day
 #: whatever year the reference fills in ("on 31 Dec" said in any year)
@@ -56,15 +54,3 @@ def holiday_words(query: str) -> str:
             out.append(word)
     return " ".join(out)
 
-
-def merged(
-    lexical: Sequence[Candidate], query: str, weight: float, limit: int,
-    search: Callable[[str], Sequence[Candidate]],
-) -> list[Candidate]:
-    """``lexical`` (the query's BM25 list, best first) as if the query also held its
-    days' holiday names (:func:`holiday_words`), counting ``weight`` times a query
-    word; ``lexical`` itself when it names none. Best first, at most ``limit``."""
-    words = holiday_words(query)
-    if not words:
-        return list(lexical)
-    return added(lexical, {c.ref: c.score for c in search(words)}, weight, limit)

@@ -176,8 +176,8 @@ class Searcher:
                 lists[Signal.BM25], query, config.variant_weight, n,
                 lambda q: self.store.lexical_search(scope, q, filters, n))
         if config.holiday_weight > 0 and Signal.BM25 in lists:  # "31 Dec": "New Year's Eve"
-            lists[Signal.BM25] = holidays.merged(
-                lists[Signal.BM25], query, config.holiday_weight, n,
+            lists[Signal.BM25] = expand.also(
+                lists[Signal.BM25], holidays.holiday_words(query), config.holiday_weight, n,
                 lambda q: self.store.lexical_search(scope, q, filters, n))
         if config.feedback_weight > 0 and lists.get(Signal.BM25):  # the first hits' words
             lists[Signal.BM25] = self._fed_back(query, scope, filters, config, lists)

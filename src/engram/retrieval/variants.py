@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 
 from ..index.lexical import tokens
 from ..store.base import Candidate
-from .expand import added, packaged_table
+from .expand import also, packaged_table
 
 __all__ = ["MAX_TERMS", "bases", "merged", "table", "variant_query"]
 
@@ -92,7 +92,4 @@ def merged(
     terms' variants, each counting ``weight`` times a query word: an item's score
     gains ``weight`` times its BM25 score for :func:`variant_query`, which ``search``
     runs. Best first, at most ``limit``; ``lexical`` itself when no term has a variant."""
-    extra_query = variant_query(query)
-    if not extra_query:
-        return list(lexical)
-    return added(lexical, {c.ref: c.score for c in search(extra_query)}, weight, limit)
+    return also(lexical, variant_query(query), weight, limit, search)
